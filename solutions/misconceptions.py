@@ -1,0 +1,184 @@
+"""The catalog of mistakes students make in backward passes.
+
+Each entry has a stable public ID (feedback, reports and exports use it; the README
+lists them), the gates it applies to, one plain sentence saying what went wrong, a
+hint that does not give the answer away, and an *error model*: the mistaken
+backward, as a function of what a gate saw.
+
+An error model takes a `Seen` (the gate's inputs, its output, the upstream gradient
+and the correct input gradients) and returns the gradients the mistake produces
+(one tuple per way of making it). Models are written in terms of the correct
+gradients, never of the gate formulas, so this module holds no reference code:
+the students' self-checks ship it and feed it the numeric gradient of the student's
+own forward as `correct`, while the grader feeds it the reference engine's.
+
+This module depends on numpy only, because it is copied into released assignments.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+ELEMENTWISE = ("AddGate", "MulGate", "MaxGate", "SigmoidGate")
+
+
+class Seen(NamedTuple):
+    """What one gate saw: inputs and output of forward, upstream and correct gradients."""
+
+    inputs: tuple
+    out: object
+    dout: object
+    correct: tuple
+
+
+@dataclass(frozen=True)
+class Misconception:
+    id: str
+    gates: tuple  # gate class names, or ("graph",) for a mistake in the backward loop itself
+    explanation: str
+    hint: str
+    model: Callable = field(repr=False, default=None)
+
+    def variants(self, seen):
+        """The gradients this mistake produces for what a gate saw (possibly none)."""
+        return [tuple(v) for v in self.model(seen)] if self.model else []
+
+
+def _scaled(factor):
+    return lambda s: [tuple(g * factor for g in s.correct)]
+
+
+def _like(value, ref):
+    return np.broadcast_to(value, np.shape(ref)).astype(float) if np.ndim(ref) else value
+
+
+def _upstream_ignored(s):
+    # Only the local gradient: the correct one with the upstream factor divided back out.
+    return [tuple(g / s.dout for g in s.correct)]
+
+
+def _mul_not_swapped(s):
+    x, y = s.inputs
+    return [(s.dout * x, s.dout * y)]
+
+
+def _max_routes_both(s):
+    x, y = s.inputs
+    return [(_like(s.dout, x), _like(s.dout, y))]
+
+
+def _max_routes_smaller(s):
+    dx, dy = s.correct
+    return [(dy, dx)]
+
+
+def _sigmoid_of_input(s):
+    (x,) = s.inputs
+    return [(s.dout * x * (1 - x),)]
+
+
+def _sigmoid_missing_term(s):
+    return [(s.dout * s.out,), (s.dout * (1 - s.out),)]
+
+
+def _matmul_transpose(s):
+    dW, dx = s.correct
+    return [(np.transpose(dW), dx)]
+
+
+def _batch_not_summed(s):
+    W, x = s.inputs
+    dW, dx = s.correct
+    if np.ndim(x) != 2:
+        return []
+    n = np.shape(x)[1]
+    one_sample = np.outer(np.asarray(s.dout)[:, 0], np.asarray(x)[:, 0])
+    return [(dW / n, dx), (one_sample, dx)]
+
+
+CATALOG = (
+    Misconception(
+        "upstream-ignored", ELEMENTWISE + ("L2Gate",),
+        "The local gradient was returned without multiplying it by the upstream gradient.",
+        "backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient.",
+        _upstream_ignored,
+    ),
+    Misconception(
+        "add-split", ("AddGate",),
+        "The add gate halved the gradient between its inputs instead of copying it.",
+        "How much does x + y change when x changes by a small h? Both inputs get that rate.",
+        _scaled(0.5),
+    ),
+    Misconception(
+        "mul-not-swapped", ("MulGate",),
+        "Each input of the mul gate got its own value times the upstream gradient, not the other input's.",
+        "d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher.",
+        _mul_not_swapped,
+    ),
+    Misconception(
+        "max-routes-both", ("MaxGate",),
+        "The max gate sent the upstream gradient to both inputs.",
+        "Only the input that won the max changes the output when nudged.",
+        _max_routes_both,
+    ),
+    Misconception(
+        "max-routes-smaller", ("MaxGate",),
+        "The max gate routed the gradient to the smaller input.",
+        "Which input's small change moves max(x, y)? Check the comparison you store in forward.",
+        _max_routes_smaller,
+    ),
+    Misconception(
+        "sigmoid-of-input", ("SigmoidGate",),
+        "The sigmoid's local gradient was computed from its input x instead of from its output.",
+        "The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed.",
+        _sigmoid_of_input,
+    ),
+    Misconception(
+        "sigmoid-missing-term", ("SigmoidGate",),
+        "The sigmoid's local gradient kept only one of its two factors.",
+        "Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors.",
+        _sigmoid_missing_term,
+    ),
+    Misconception(
+        "l2-missing-2", ("L2Gate",),
+        "The gradient of the sum of squares lost its factor 2.",
+        "What is the derivative of q^2 with respect to q?",
+        _scaled(0.5),
+    ),
+    Misconception(
+        "matmul-transpose", ("MatMulGate",),
+        "dW or dx was formed with the wrong transpose or in the wrong order.",
+        "A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits.",
+        _matmul_transpose,
+    ),
+    Misconception(
+        "batch-not-summed", ("MatMulGate",),
+        "dW of a batch was averaged, or taken from one sample, instead of summed over the batch.",
+        "Every column of the batch uses the same W, so W's gradient collects a contribution from each column.",
+        _batch_not_summed,
+    ),
+    Misconception(
+        "branch-overwrite", ("graph",),
+        "A value that feeds several gates kept only one branch's gradient instead of their sum.",
+        "When a variable is used twice, nudging it moves both uses: add what comes back along every branch.",
+        None,  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
+    ),
+    Misconception(
+        "sign-flip", ELEMENTWISE + ("MatMulGate", "L2Gate"),
+        "The gradient has the right size but the wrong sign.",
+        "Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx.",
+        _scaled(-1.0),
+    ),
+)
+
+BY_ID = {m.id: m for m in CATALOG}
+
+
+def overwrite(old, new):
+    """The `combine` of a backward loop that overwrites instead of summing (branch-overwrite)."""
+    return new
+
+
+def for_gate(gate_name):
+    """The misconceptions whose error model applies to one gate class."""
+    return tuple(m for m in CATALOG if gate_name in m.gates)
