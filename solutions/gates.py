@@ -71,7 +71,7 @@ class MatMulGate:
 
 
 class L2Gate:
-    """f = sum of q squared, a scalar; df/dq = 2q."""
+    """f = the sum of the squares of q's entries, a scalar."""
 
     def forward(self, q):
         self.q = q

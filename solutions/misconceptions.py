@@ -20,6 +20,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 ELEMENTWISE = ("AddGate", "MulGate", "MaxGate", "SigmoidGate")
+STAGED = ("MulConstGate", "ExpGate", "AddConstGate", "ReciprocalGate")  # the staged sigmoid's primitives
 
 
 class Seen(NamedTuple):
@@ -164,7 +165,7 @@ CATALOG = (
         None,  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
     ),
     Misconception(
-        "sign-flip", ELEMENTWISE + ("MatMulGate", "L2Gate"),
+        "sign-flip", ELEMENTWISE + ("MatMulGate", "L2Gate") + STAGED,
         "The gradient has the right size but the wrong sign.",
         "Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx.",
         _scaled(-1.0),

@@ -1,0 +1,1 @@
+"""Student-side helpers shipped with every release as bpkit/: numpy and the standard library only."""

@@ -1,0 +1,101 @@
+"""backprop-kit's command line: init, generate, check-config, show-values (and demo)."""
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+DEFAULT_COURSE_YAML = "course.yaml"
+
+
+def _load(course_yaml):
+    from .config import ConfigError, load_course
+
+    try:
+        return load_course(course_yaml)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="backprop-kit")
+def main():
+    """Autograded backpropagation assignments (cs231n lecture 4) on nbgrader.
+
+    Edit course.yaml, run `backprop-kit init DIR`, then grade with plain
+    `nbgrader autograde` inside DIR."""
+
+
+@main.command("check-config")
+@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+def check_config(course_yaml):
+    """Validate course.yaml and say what it sets up."""
+    course = _load(course_yaml)
+    names = ", ".join(a.name for a in course.assignments)
+    click.echo(f"{course_yaml}: OK: course {course.course_id}, seed {course.seed}, "
+               f"{course.randomization} values, assignments: {names}")
+
+
+@main.command()
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Use this seed; without it a fresh random seed is drawn.")
+@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+def generate(seed, course_yaml):
+    """Draw new course-wide problem values by recording a new seed in course.yaml."""
+    import secrets
+
+    from .config import write_seed
+
+    from .config import ConfigError
+
+    _load(course_yaml)
+    seed = secrets.randbelow(10**9) if seed is None else seed
+    try:
+        course = write_seed(course_yaml, seed)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{course_yaml}: seed is now {course.seed}. Run `backprop-kit init DIR` to build a course "
+               "with the new values.")
+
+
+@main.command("show-values")
+@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+@click.option("--assignment", default=None, help="Defaults to the first assignment.")
+@click.option("--student", default="", help="The student id (per-student mode).")
+def show_values(course_yaml, assignment, student):
+    """Print the problem values a student gets (never the answers)."""
+    from .bpkit import problems
+
+    from .config import ConfigError
+
+    course = _load(course_yaml)
+    try:
+        a = course.assignment(assignment) if assignment else course.assignments[0]
+        p = problems.draw(course.seed, course.course_id, a.name, course.randomization, student)
+    except (ValueError, ConfigError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(p.describe())
+    for name, values in p.values.items():
+        shown = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in values.items()}
+        click.echo(f"  {name}: {shown}")
+
+
+@main.command()
+@click.argument("course_dir", type=click.Path(file_okay=False))
+@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+def init(course_dir, course_yaml):
+    """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
+    from .course import CourseDirectoryError, init as init_course
+
+    course = _load(course_yaml)
+    try:
+        state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
+    except CourseDirectoryError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{course_dir}: {state}. Release notebooks are in {Path(course_dir) / 'release'}; "
+               f"grade with `cd {course_dir} && nbgrader autograde <assignment>`.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""README sections generated from the single sources (the catalog, the course.yaml schema),
+so the docs cannot drift: `python -m autograder.docs` rewrites them, a test checks them."""
+import re
+import sys
+from pathlib import Path
+
+from solutions.misconceptions import CATALOG
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def misconceptions_markdown():
+    rows = ["| ID | applies to | what went wrong | hint (shown to students) |", "|---|---|---|---|"]
+    for m in CATALOG:
+        gates = "the backward loop of a graph" if m.gates == ("graph",) else ", ".join(f"`{g}`" for g in m.gates)
+        rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {m.hint} |")
+    return "\n".join(rows)
+
+
+def sections():
+    from .config import keys_markdown
+
+    return {"misconceptions": misconceptions_markdown(), "course-yaml-keys": keys_markdown()}
+
+
+def between(text, name):
+    match = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", text, re.S)
+    return match.group(1).strip() if match else None
+
+
+def refreshed(text):
+    for name, body in sections().items():
+        text = re.sub(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+                      lambda m: m.group(1) + body.strip() + "\n" + m.group(2), text, flags=re.S)
+    return text
+
+
+if __name__ == "__main__":
+    README.write_text(refreshed(README.read_text()))
+    sys.exit(0)

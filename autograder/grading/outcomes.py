@@ -1,0 +1,100 @@
+"""Small named checks, each returning an Outcome: passed or not, and words a student can act on.
+
+Values here are already decoded by `autograder.runner.decode` (plain floats and float64
+arrays); the comparisons run in the grader's process only. Messages describe the
+student's own result and how far off it is, never the expected value.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from solutions.misconceptions import BY_ID as MISCONCEPTIONS
+
+
+@dataclass
+class Outcome:
+    name: str  # what was checked, e.g. "backward, vector input: dx"
+    passed: bool
+    message: str = ""
+    misconception: str = ""  # a catalog id when the wrong result matches a known mistake
+
+    def text(self):
+        mark = "ok " if self.passed else "FAIL"
+        line = f"[{mark}] {self.name}" + (f": {self.message}" if self.message else "")
+        if self.misconception:
+            m = MISCONCEPTIONS[self.misconception]
+            line += f"\n       This looks like '{m.id}': {m.explanation}\n       Hint: {m.hint}"
+        return line
+
+
+@dataclass
+class CheckResult:
+    outcomes: list = field(default_factory=list)
+    error: str = ""  # the whole check could not run (crash, timeout, missing cell...)
+
+    @property
+    def fraction(self):
+        if self.error or not self.outcomes:
+            return 0.0
+        return sum(o.passed for o in self.outcomes) / len(self.outcomes)
+
+    @property
+    def misconceptions(self):
+        return sorted({o.misconception for o in self.outcomes if o.misconception})
+
+    def add(self, outcome):
+        self.outcomes.append(outcome)
+        return outcome
+
+    def feedback(self, title, points):
+        earned = round(points * self.fraction, 3)
+        lines = [f"{title}: {earned:g} / {points:g} points"]
+        if self.error:
+            lines.append(f"[FAIL] {self.error}")
+        seen_misconceptions = set()
+        for o in self.outcomes:
+            if o.misconception in seen_misconceptions:
+                o = Outcome(o.name, o.passed, o.message + " (same mistake as above)")
+            seen_misconceptions.add(o.misconception)
+            lines.append(o.text())
+        return "\n".join(lines)
+
+
+def relative_error(a, b):
+    """The cs231n relative error, max |a - b| / max(1e-8, |a| + |b|)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)), initial=0.0))
+
+
+def shapes_match(value, expected):
+    return np.shape(value) == np.shape(expected)
+
+
+def check_close(name, value, expected, rel_tol, atol=1e-9):
+    """Same shape and every entry within rel_tol relative error (or atol absolutely)."""
+    if not shapes_match(value, expected):
+        return Outcome(name, False, f"your result has shape {np.shape(value)}, expected shape {np.shape(expected)}")
+    diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
+    if np.all((diff <= atol) | (diff <= rel_tol * (np.abs(value) + np.abs(expected)))):
+        return Outcome(name, True)
+    return Outcome(name, False, f"off by a relative error of {relative_error(value, expected):.2g}")
+
+
+def check_hand_answer(name, value, expected, abs_tol, rel_tol):
+    if not shapes_match(value, expected):
+        return Outcome(name, False, f"your answer has shape {np.shape(value)}, expected shape {np.shape(expected)}")
+    diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
+    if np.all(diff <= abs_tol + rel_tol * np.abs(expected)):
+        return Outcome(name, True)
+    return Outcome(name, False, "not right")
+
+
+def matching_misconception(value, candidates, expected, close):
+    """The first misconception id whose mistaken result equals the student's value while
+    differing from the correct one. candidates: {id: [mistaken value, ...]}."""
+    for mid, variants in candidates.items():
+        for wrong in variants:
+            if shapes_match(value, wrong) and close(value, wrong) and not (
+                    shapes_match(wrong, expected) and close(wrong, expected)):
+                return mid
+    return ""

@@ -1,0 +1,184 @@
+"""Render assignments/<name>.py (jupytext percent scripts) into nbgrader source notebooks.
+
+A cell's header says what it is (`# %% kind="solution" grade_id="simple_by_hand"`):
+
+  kind        becomes
+  ----------  ---------------------------------------------------------------------------
+  markdown    itself
+  student_id  a plain code cell the student edits (their id, when not on JupyterHub)
+  setup       a locked cell; the graded runs execute it too (it defines problem values)
+  display     a locked cell shown to students only (pictures)
+  selfcheck   a locked cell running bpkit.selfcheck on the student's code
+  solution    an answer cell (### BEGIN/END SOLUTION inside)
+  gate        expanded from the gate table: the class with its reference methods between
+              solution markers, its test cells and its self-check
+  test        a graded cell; its body is generated: a comment saying what is checked and,
+              between hidden-test markers, the call the grader reads to know which check
+              to run (in the instructor's kernel it runs that check in-process)
+
+Gate knowledge is not written in the notebook: `gate` cells come from solutions.table.
+"""
+import ast
+import inspect
+import textwrap
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from solutions.table import BY_GRADE_ID as GATES
+
+from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
+
+KINDS = ("student_id", "setup", "display", "selfcheck", "solution", "gate", "test")
+
+
+class NotebookSourceError(ValueError):
+    pass
+
+
+def render(source_path, points=None):
+    """The nbgrader source notebook for one jupytext script; `points` overrides the
+    notebook's defaults per exercise (course.yaml: assignments[].points)."""
+    source_path = Path(source_path)
+    nb = jupytext.read(source_path, fmt="py:percent")
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        kind = cell.metadata.pop("kind", None)
+        if cell.cell_type == "markdown" or kind is None:
+            cells.append(_plain(cell))
+            continue
+        if kind not in KINDS:
+            raise NotebookSourceError(f"{source_path}: cell {index + 1} has kind={kind!r}; expected one of {', '.join(KINDS)}")
+        grade_id = cell.metadata.get("grade_id")
+        if not grade_id:
+            raise NotebookSourceError(f"{source_path}: cell {index + 1} (kind={kind}) has no grade_id")
+        cells.extend(_expand(kind, grade_id, cell, source_path))
+    out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": nb.metadata.get("kernelspec", {
+        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"})})
+    _apply_points(out, points or {}, source_path)
+    _check_unique_ids(out, source_path)
+    return out
+
+
+def _plain(cell):
+    cell.metadata.pop("lines_to_next_cell", None)
+    if cell.cell_type == "markdown":
+        return nbformat.v4.new_markdown_cell(cell.source)
+    return nbformat.v4.new_code_cell(cell.source)
+
+
+def _nbgrader(grade_id, *, grade=False, solution=False, locked=False, points=None):
+    meta = {"schema_version": 3, "grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _code(source, grade_id, **flags):
+    return nbformat.v4.new_code_cell(source, metadata=_nbgrader(grade_id, **flags))
+
+
+def _expand(kind, grade_id, cell, source_path):
+    if kind == "student_id":
+        return [nbformat.v4.new_code_cell(cell.source)]
+    if kind in ("setup", "display", "selfcheck"):
+        c = _code(cell.source, grade_id, locked=True)
+        c.metadata["bpkit"] = {"kind": kind}
+        return [c]
+    if kind == "solution":
+        if "### BEGIN SOLUTION" not in cell.source:
+            raise NotebookSourceError(f"{source_path}: solution cell {grade_id!r} has no ### BEGIN SOLUTION")
+        return [_code(cell.source, grade_id, solution=True)]
+    if kind == "test":
+        exercise = grade_id.removeprefix("test_")
+        points = cell.metadata.get("points", TEST_DEFAULT_POINTS)
+        return [test_cell(exercise, "answers_or_function", points, grade_id)]
+    if kind == "gate":
+        if grade_id not in GATES:
+            raise NotebookSourceError(f"{source_path}: gate cell {grade_id!r} is not in the gate table "
+                                      f"(known: {', '.join(GATES)})")
+        return gate_cells(GATES[grade_id])
+    raise AssertionError(kind)
+
+
+def test_cell(exercise, check, points, grade_id=None):
+    """A graded cell: what is checked, in words, and the hidden call naming the check."""
+    if check == "answers_or_function":
+        check = "function" if exercise.endswith("_with_gates") else "answers"
+    description = textwrap.fill(describe_check(exercise, check), 88, initial_indent="# ", subsequent_indent="# ")
+    source = (
+        "# Graded after you submit, outside your kernel, on inputs you have not seen:\n"
+        f"{description}\n"
+        "### BEGIN HIDDEN TESTS\n"
+        f"from autograder.grading.inprocess import grade; grade({exercise!r}, {check!r}, globals(), points={points!r})\n"
+        "### END HIDDEN TESTS"
+    )
+    return _code(source, grade_id or f"test_{exercise}_{check}", grade=True, locked=True, points=points)
+
+
+def gate_cells(spec):
+    """The class cell (reference method bodies between solution markers), its tests and its self-check."""
+    selfcheck = _code(f"selfcheck.gate({spec.name})", f"selfcheck_{spec.grade_id}", locked=True)
+    selfcheck.metadata["bpkit"] = {"kind": "selfcheck"}
+    cells = [_code(class_with_solution_markers(spec.cls), spec.grade_id, solution=True), selfcheck]
+    return cells + [test_cell(spec.grade_id, check, points) for check, points in gate_checks(spec)]
+
+
+def class_with_solution_markers(cls):
+    """The reference class's source with every method body between solution markers, so that
+    nbgrader's ClearSolutions leaves the signatures and docstrings and removes the code."""
+    source = textwrap.dedent(inspect.getsource(cls))
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    inserts = []  # (line index, text), applied bottom-up
+    for node in tree.body[0].body:
+        if not isinstance(node, ast.FunctionDef) or node.name == "__init__":
+            continue
+        body = node.body
+        first = body[1] if ast.get_docstring(node) and len(body) > 1 else body[0]
+        indent = " " * first.col_offset
+        inserts.append((node.end_lineno, f"{indent}### END SOLUTION"))
+        inserts.append((first.lineno - 1, f"{indent}### BEGIN SOLUTION"))
+    for at, text in sorted(inserts, reverse=True):
+        lines.insert(at, text)
+    return "import numpy as np\n\n\n" + "\n".join(lines)
+
+
+def _apply_points(nb, points, source_path):
+    """Spread course.yaml's per-exercise totals over each exercise's test cells, in proportion
+    to the notebook's defaults."""
+    tests = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            tests.setdefault(exercise_of(meta["grade_id"]), []).append(meta)
+    unknown = set(points) - set(tests)
+    if unknown:
+        raise NotebookSourceError(
+            f"course.yaml points names {', '.join(sorted(unknown))}, not an exercise of {source_path.name}; "
+            f"its exercises are: {', '.join(tests)}")
+    for exercise, total in points.items():
+        default = sum(m["points"] for m in tests[exercise])
+        for meta in tests[exercise]:
+            meta["points"] = round(total * meta["points"] / default, 3)
+
+
+def exercise_of(test_grade_id):
+    """test_mul_gate_backward -> mul_gate; test_simple_by_hand -> simple_by_hand."""
+    name = test_grade_id.removeprefix("test_")
+    for gate_id in GATES:
+        if name.startswith(gate_id + "_"):
+            return gate_id
+    return name
+
+
+def _check_unique_ids(nb, source_path):
+    seen = set()
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid is None:
+            continue
+        if gid in seen:
+            raise NotebookSourceError(f"{source_path}: grade_id {gid!r} is used twice")
+        seen.add(gid)

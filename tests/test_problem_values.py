@@ -1,0 +1,80 @@
+"""Randomized problem values: reproducible, per student, easy by hand, and discriminating."""
+import numpy as np
+import pytest
+
+from autograder.bpkit import problems
+from autograder.exercises import EXERCISES, differs
+
+ABS_TOL, REL_TOL = 0.005, 0.005  # course.yaml's default hand-answer tolerance
+MARGIN = 5  # "clearly more than the tolerance"
+N_SEEDS = 1000
+
+
+def test_same_seed_same_values_and_different_seeds_differ():
+    a = problems.draw(7, "c", "backprop", problems.PER_COURSE)
+    b = problems.draw(7, "c", "backprop", problems.PER_COURSE)
+    c = problems.draw(8, "c", "backprop", problems.PER_COURSE)
+    assert repr(a.values) == repr(b.values)
+    assert repr(a.values) != repr(c.values)
+
+
+def test_per_student_values_differ_between_students_and_are_reproduced_from_the_id():
+    alice = problems.draw(7, "c", "backprop", problems.PER_STUDENT, "alice")
+    bob = problems.draw(7, "c", "backprop", problems.PER_STUDENT, "bob")
+    assert repr(alice.values) != repr(bob.values)
+    assert repr(problems.draw(7, "c", "backprop", problems.PER_STUDENT, " alice ").values) == repr(alice.values)
+    assert "alice" in alice.describe()
+
+
+def test_per_course_mode_ignores_the_student_id():
+    a = problems.draw(7, "c", "backprop", problems.PER_COURSE, "alice")
+    b = problems.draw(7, "c", "backprop", problems.PER_COURSE, "bob")
+    assert repr(a.values) == repr(b.values) and a.student_id == ""
+
+
+def test_per_student_mode_without_an_id_says_how_to_give_one():
+    with pytest.raises(ValueError, match="STUDENT_ID"):
+        problems.draw(7, "c", "backprop", problems.PER_STUDENT, "")
+
+
+def test_environment_id_wins_over_the_notebook_cell(monkeypatch):
+    monkeypatch.setenv("BPKIT_STUDENT_ID", "graded-id")
+    assert problems.student_id_from_environment("typed-in-cell") == "graded-id"
+    monkeypatch.delenv("BPKIT_STUDENT_ID")
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    assert problems.student_id_from_environment("typed-in-cell") == "typed-in-cell"
+
+
+def _easy_by_hand(v):
+    return float(v) == round(float(v), 1) and abs(float(v)) <= 9
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_values_are_easy_to_work_by_hand(seed):
+    p = problems.draw(seed, "c", "backprop", problems.PER_STUDENT, f"s{seed}")
+    flat = [*p.simple.values(), *p.branch.values(), *p.neuron["w"], *p.neuron["x"], *p.l2["W"].ravel(), *p.l2["x"]]
+    assert all(_easy_by_hand(v) for v in flat)
+    assert p.l2["W"].shape[0] != p.l2["W"].shape[1]  # non-square: a wrong transpose cannot fit
+
+
+def test_every_misconception_is_discriminated_for_every_drawn_variant():
+    """Over 1,000 students, each catalogued mistake gives some answer of each exercise it can
+    affect that is off by more than MARGIN times the grading tolerance."""
+    failures = []
+    for seed in range(N_SEEDS):
+        p = problems.draw(20261123, "cs231n", "backprop", problems.PER_STUDENT, f"student-{seed}")
+        for exercise in EXERCISES:
+            values = p.values[exercise.problem]
+            correct = exercise.correct(values)
+            for mid, variants in exercise.mistaken(values).items():
+                for k, wrong in enumerate(variants):
+                    if not any(differs(wrong[n], correct[n], ABS_TOL, REL_TOL, MARGIN) for n in correct):
+                        failures.append((seed, exercise.id, mid, k, values))
+    assert not failures, f"{len(failures)} undiscriminated variants, first: {failures[:3]}"
+
+
+def test_sigmoid_inputs_are_not_saturated():
+    for seed in range(N_SEEDS):
+        n = problems.draw(seed, "c", "backprop", problems.PER_STUDENT, "x").neuron
+        s = n["w"][0] * n["x"][0] + n["w"][1] * n["x"][1] + n["w"][2]
+        assert 0.5 - 1e-9 <= abs(s) <= 1.5 + 1e-9
