@@ -1,6 +1,7 @@
 """Build an nbgrader course directory from course.yaml: source notebooks, the student-side
 helpers (bpkit/), nbgrader_config.py, and the release made by nbgrader itself."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,14 @@ def render_source(course_dir, course, assignments_dir=None):
         assemble_bpkit(target / "bpkit", course, assignment)
 
 
+def nbgrader_environment():
+    """The environment for running nbgrader: it calls `alembic` by name, so the tools of this
+    Python's environment come first on PATH even when it was not activated."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 def holds_student_work(course_dir):
     course_dir = Path(course_dir)
     return [d for d in STUDENT_WORK if (course_dir / d).is_dir() and any((course_dir / d).iterdir())]
@@ -87,7 +96,7 @@ def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
     for assignment in course.assignments:
         log(f"nbgrader generate_assignment {assignment.name}")
         done = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],
-                   cwd=course_dir, capture_output=True, text=True)
+                   cwd=course_dir, capture_output=True, text=True, env=nbgrader_environment())
         if done.returncode != 0:
             raise CourseDirectoryError(
                 f"nbgrader generate_assignment {assignment.name} failed in {course_dir}:\n{done.stderr[-3000:]}")

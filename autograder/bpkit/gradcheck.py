@@ -1,0 +1,182 @@
+"""Gradient checking: is an analytic gradient the slope of its function?
+
+Used by the students' self-checks (shipped as bpkit/gradcheck.py: numpy and the standard
+library only) and by the grader.
+
+* numeric_gradient: centered differences of L = sum(dout * f(inputs)) entry by entry.
+* rel_error: the cs231n relative error, max |a - n| / max(1e-8, |a| + |n|).
+* directional_check: for inputs too large to perturb entry by entry, compares the slope
+  along random directions v, (L(x + h v) - L(x - h v)) / 2h, with <analytic, v>.
+* check_gradients: picks the method by size and reports, in words, where a gradient is
+  wrong and by how much.
+
+The upstream gradient is random unless given: with all ones, a backward that forgets to
+multiply by the upstream gradient would still pass.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# float64 centered differences with h = 1e-5 have truncation error ~h^2 and rounding
+# error ~1e-16 / h, so a correct gradient of a smooth gate shows relative errors of
+# 1e-10 to 1e-8; 1e-6 leaves room for values near zero, and any real mistake (a missing
+# factor, a swapped input, a wrong sign) gives relative errors of 1e-2 and above.
+REL_ERROR_OK = 1e-6
+REL_ERROR_SUSPICIOUS = 1e-3  # between the two: probably a kink (max) or a numerically poor formula
+ELEMENTWISE_LIMIT = 2_000  # entries in all; beyond this, random directions instead
+DIRECTIONS = 8
+
+
+def _floats(value):
+    return np.array(value, dtype=float, copy=True)
+
+
+def _like(value, template):
+    """value shaped like template, and a Python float when template is one."""
+    return float(value) if isinstance(template, (int, float)) and not isinstance(template, bool) else value
+
+
+def objective(f, inputs, dout):
+    return float(np.sum(np.asarray(dout, dtype=float) * np.asarray(f(*inputs), dtype=float)))
+
+
+def numeric_gradient(f, inputs, dout, h=1e-5):
+    """The centered-difference gradient of sum(dout * f(*inputs)) for each input."""
+    base = [_floats(v) for v in inputs]
+    grads = []
+    for i, x in enumerate(base):
+        grad = np.zeros_like(x)
+        for j in range(x.size):
+            moved = [b.copy() for b in base]
+            moved[i].flat[j] += h
+            plus = objective(f, _restore(moved, inputs), dout)
+            moved[i].flat[j] -= 2 * h
+            minus = objective(f, _restore(moved, inputs), dout)
+            grad.flat[j] = (plus - minus) / (2 * h)
+        grads.append(_like(grad, inputs[i]))
+    return tuple(grads)
+
+
+def _restore(arrays, originals):
+    """Hand f Python floats where it was given Python floats."""
+    return [float(a) if isinstance(o, (int, float)) and not isinstance(o, bool) else a
+            for a, o in zip(arrays, originals)]
+
+
+def rel_error(a, n):
+    a, n = np.asarray(a, dtype=float), np.asarray(n, dtype=float)
+    return float(np.max(np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n)), initial=0.0))
+
+
+def directional_check(f, inputs, analytic, dout, rng=None, h=1e-3, directions=DIRECTIONS):
+    """Relative errors of the slope along random Rademacher directions, one per direction.
+
+    One direction moves every entry, so a gradient wrong by d in one entry shows as an
+    error of d * v_j against a total slope that grows like the root of the number of
+    entries: with float64 a single wrong entry of a 4096 x 4096 matrix stays visible when
+    it is off by more than ~1e-6 of the gradient's typical size. The function must be
+    smooth at the scale h (true of the lecture's graphs, which are at most quadratic, so
+    centered differences are exact up to rounding)."""
+    rng = rng or np.random.default_rng()
+    base = [_floats(v) for v in inputs]
+    errors = []
+    for _ in range(directions):
+        vs = [rng.choice([-1.0, 1.0], size=b.shape) for b in base]
+        plus = objective(f, _restore([b + h * v for b, v in zip(base, vs)], inputs), dout)
+        minus = objective(f, _restore([b - h * v for b, v in zip(base, vs)], inputs), dout)
+        numeric = (plus - minus) / (2 * h)
+        predicted = sum(float(np.sum(np.asarray(g, dtype=float) * v)) for g, v in zip(analytic, vs))
+        errors.append(abs(predicted - numeric) / max(1e-8, abs(predicted) + abs(numeric)))
+    return errors
+
+
+@dataclass
+class InputReport:
+    name: str
+    method: str  # "elementwise", "directional" or "shape"
+    rel_error: float
+    passed: bool
+    worst: list = field(default_factory=list)  # [(index, analytic, numeric)] for elementwise checks
+    problem: str = ""
+
+    def text(self):
+        if self.passed:
+            return f"{self.name} is right (relative error {self.rel_error:.1e})."
+        if self.problem:
+            return f"{self.name}: {self.problem}"
+        if self.method == "directional":
+            return (f"{self.name} is wrong: along random directions its slope is off by a relative "
+                    f"error of {self.rel_error:.1e}.")
+        lines = [f"{self.name} is wrong (relative error {self.rel_error:.1e}):"]
+        for index, a, n in self.worst:
+            at = f" at index {index}" if index != () else ""
+            lines.append(f"  {at.strip() or 'its value'}: your backward gives {a:.6g}, "
+                         f"the slope of your forward is {n:.6g}")
+        return "\n".join(lines)
+
+
+@dataclass
+class GradCheckReport:
+    inputs: list
+
+    @property
+    def passed(self):
+        return all(r.passed for r in self.inputs)
+
+    def text(self):
+        lines = []
+        for r in self.inputs:
+            lines.extend(r.text().splitlines())
+        return "\n".join(lines[:15])
+
+
+def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
+                    elementwise_limit=ELEMENTWISE_LIMIT, threshold=REL_ERROR_OK):
+    """Compare analytic gradients (one per input) with f's numeric gradient."""
+    rng = rng or np.random.default_rng()
+    inputs = tuple(inputs)
+    names = tuple(names or (f"d{i}" for i in range(len(inputs))))
+    if dout is None:
+        shape = np.shape(f(*inputs))
+        dout = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    reports, usable = [], []
+    for name, x, g in zip(names, inputs, analytic):
+        try:
+            g = np.asarray(g, dtype=float)
+        except (TypeError, ValueError):
+            reports.append(InputReport(name, "shape", float("inf"), False,
+                                       problem=f"is a {type(g).__name__}, not numbers"))
+            continue
+        if g.shape != np.shape(x):
+            reports.append(InputReport(name, "shape", float("inf"), False,
+                                       problem=f"has shape {g.shape}, but its input has shape {np.shape(x)}"))
+            continue
+        if not np.all(np.isfinite(g)):
+            reports.append(InputReport(name, "shape", float("inf"), False, problem="contains NaN or infinity"))
+            continue
+        usable.append((len(reports), name, g))
+        reports.append(None)
+    size = sum(np.size(x) for x in inputs)
+    if usable and size <= elementwise_limit:
+        numeric = numeric_gradient(f, inputs, dout)
+        for slot, name, g in usable:
+            n = np.asarray(numeric[slot], dtype=float)
+            ratio = np.abs(g - n) / np.maximum(1e-8, np.abs(g) + np.abs(n))
+            err = float(np.max(ratio, initial=0.0))
+            order = np.argsort(ratio, axis=None)[::-1][:3]
+            worst = [(np.unravel_index(k, g.shape) if g.shape else (), float(g.flat[k]), float(n.flat[k]))
+                     for k in order if ratio.flat[k] > threshold]
+            worst = [(tuple(int(i) for i in idx), a, b) for idx, a, b in worst]
+            reports[slot] = InputReport(name, "elementwise", err, err < threshold, worst)
+    elif usable:
+        all_grads = [np.asarray(g) for g in analytic]
+        for slot, name, g in usable:
+            # Move one input at a time, so the report says which gradient is wrong.
+            def f_of_one(v, slot=slot):
+                args = list(inputs)
+                args[slot] = v
+                return f(*args)
+            errs = directional_check(f_of_one, (inputs[slot],), (all_grads[slot],), dout, rng)
+            err = max(errs)
+            reports[slot] = InputReport(name, "directional", err, err < threshold)
+    return GradCheckReport(reports)

@@ -1,0 +1,65 @@
+"""Reading a sanitized submission: which cells a check needs, and which check a graded cell names.
+
+After nbgrader's sanitize pass every locked cell (setup cells and graded cells, hidden
+tests included) holds the instructor's source from the gradebook, so what is read here
+from locked cells is trusted; answer cells are the student's and are only ever run in
+the sandbox.
+"""
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GradedCall:
+    exercise: str
+    check: str
+
+
+def graded_call(source):
+    """The grade(exercise, check, ...) call in a graded cell's hidden part, or None."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "grade"
+                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                for a in node.args[:2])):
+            return GradedCall(node.args[0].value, node.args[1].value)
+    return None
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {}) if cell.cell_type == "code" else {}
+
+
+def is_graded(cell):
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_setup(cell):
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked")) and str(meta.get("grade_id", "")).startswith("setup")
+
+
+class Submission:
+    """The cells of one sanitized notebook, by grade_id."""
+
+    def __init__(self, nb):
+        self.cells = list(nb.cells)
+        self.index = {}
+        for i, cell in enumerate(self.cells):
+            gid = nbgrader_meta(cell).get("grade_id")
+            if gid and gid not in self.index:
+                self.index[gid] = i
+
+    def program(self, cell_ids):
+        """[(name, source)] to run for a check: the setup cells before the last needed cell,
+        in notebook order, then the needed answer cells. Raises KeyError naming a missing cell."""
+        missing = [c for c in cell_ids if c not in self.index]
+        if missing:
+            raise KeyError(missing[0])
+        last = max(self.index[c] for c in cell_ids)
+        setup = [(nbgrader_meta(c)["grade_id"], c.source) for c in self.cells[:last] if is_setup(c)]
+        return setup + [(c, self.cells[self.index[c]].source) for c in cell_ids]

@@ -1,0 +1,250 @@
+"""A small simulated class for the demo and the end-to-end tests: submissions written the
+way students really write them — correct ones in other styles, the catalogued mistakes,
+broken code and attacks — made from the release notebook by replacing answer cells."""
+import textwrap
+
+import nbformat
+
+# ---------------------------------------------------------------- gate code as students write it
+
+CORRECT_STYLES = {
+    # Valid alternatives the grader must accept.
+    "add_gate": '''
+        class AddGate:
+            def forward(self, x, y):
+                return x + y
+            def backward(self, dout):
+                return [dout, dout]          # a list instead of a tuple
+        ''',
+    "mul_gate": '''
+        class MulGate:
+            def forward(self, x, y):
+                self.cache = (x, y)
+                print("debug: forward called")   # debug prints are fine
+                return x * y
+            def backward(self, dout):
+                x, y = self.cache
+                return y * dout, x * dout
+        ''',
+    "max_gate": '''
+        import numpy as np
+        class MaxGate:
+            def forward(self, x, y):
+                self.x, self.y = np.asarray(x, float), np.asarray(y, float)
+                return np.maximum(x, y)
+            def backward(self, dout):
+                # ties split evenly
+                wx = (self.x > self.y) + 0.5 * (self.x == self.y)
+                return dout * wx, dout * (1 - wx)
+        ''',
+    "sigmoid_gate": '''
+        import numpy as np
+        class SigmoidGate:
+            def forward(self, x):
+                self.s = 1 / (1 + np.exp(-x))      # naive: overflows (with a warning) at x = -1000
+                return self.s
+            def backward(self, dout):
+                return dout * self.s * (1 - self.s)
+        ''',
+    "matmul_gate": '''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return np.einsum("hd,d...->h...", W, x)
+            def backward(self, dq):
+                if self.x.ndim == 1:
+                    dW = np.einsum("h,d->hd", dq, self.x)
+                else:
+                    dW = np.zeros_like(self.W)
+                    for n in range(self.x.shape[1]):       # an explicit loop over the batch
+                        dW += np.outer(dq[:, n], self.x[:, n])
+                return dW, self.W.T @ dq
+        ''',
+    "l2_gate": '''
+        import numpy as np
+        class L2Gate:
+            def forward(self, q):
+                self.q = q
+                return float(np.sum(q ** 2))
+            def backward(self, df):
+                return 2 * self.q * df
+        ''',
+}
+
+MISTAKES = {
+    "add-split": ("add_gate", '''
+        class AddGate:
+            def forward(self, x, y):
+                return x + y
+            def backward(self, dout):
+                return dout / 2, dout / 2
+        '''),
+    "mul-not-swapped": ("mul_gate", '''
+        class MulGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return x * y
+            def backward(self, dout):
+                return dout * self.x, dout * self.y
+        '''),
+    "upstream-ignored": ("mul_gate", '''
+        class MulGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return x * y
+            def backward(self, dout):
+                return self.y, self.x
+        '''),
+    "max-routes-both": ("max_gate", '''
+        import numpy as np
+        class MaxGate:
+            def forward(self, x, y):
+                self.shape = np.shape(x)
+                return np.maximum(x, y)
+            def backward(self, dout):
+                return dout * np.ones(self.shape), dout * np.ones(self.shape)
+        '''),
+    "sigmoid-of-input": ("sigmoid_gate", '''
+        import numpy as np
+        class SigmoidGate:
+            def forward(self, x):
+                self.x = x
+                return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
+            def backward(self, dout):
+                return dout * self.x * (1 - self.x)
+        '''),
+    "l2-missing-2": ("l2_gate", '''
+        import numpy as np
+        class L2Gate:
+            def forward(self, q):
+                self.q = q
+                return np.sum(q * q)
+            def backward(self, df):
+                return self.q * df
+        '''),
+    "matmul-transpose": ("matmul_gate", '''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return W @ x
+            def backward(self, dq):
+                dW = np.outer(self.x, dq) if self.x.ndim == 1 else self.x @ dq.T
+                return dW, self.W.T @ dq
+        '''),
+}
+
+BROKEN = {
+    "max_gate": '''
+        class MaxGate:
+            def forward(self, x, y)      # a syntax error
+                return max(x, y)
+        ''',
+    "sigmoid_gate": '''
+        class SigmoidGate:
+            def forward(self, x):
+                while True:               # an infinite loop
+                    pass
+            def backward(self, dout):
+                return dout
+        ''',
+    "l2_gate": '''
+        import os
+        class L2Gate:
+            def forward(self, q):
+                os._exit(3)               # kills its process
+            def backward(self, df):
+                return df
+        ''',
+    "matmul_gate": '''
+        class MatMulGate:
+            def forward(self, W, x):
+                self.hog = bytearray(8 * 1024 ** 3)   # 8 GB
+                return W @ x
+            def backward(self, dq):
+                return dq, dq
+        ''',
+}
+
+ATTACKS = {
+    "add_gate": '''
+        import numpy as np, os, subprocess, sys
+        np.allclose = lambda *a, **k: True            # lie about every comparison in this process
+        np.testing.assert_allclose = lambda *a, **k: None
+        for target in ["../../../gradebook.db", "/work", os.path.expanduser("~")]:
+            try:
+                open(os.path.join(target, "pwned") if os.path.isdir(target) else target, "w").write("x")
+            except Exception:
+                pass
+        try:   # a detached process that tries again later
+            subprocess.Popen([sys.executable, "-c",
+                              "import time, os; time.sleep(3); open('/tmp/bpkit-late-attack', 'w').write('x')"],
+                             start_new_session=True)
+        except Exception:
+            pass
+        class Liar(float):
+            def __eq__(self, other): return True
+        class AddGate:
+            def forward(self, x, y):
+                return Liar(0.0)
+            def backward(self, dout):
+                return Liar(0.0), Liar(0.0)
+        ''',
+    "mul_gate": '''
+        import numpy as np
+        class Sneaky(np.ndarray):
+            def __eq__(self, other): return np.ones(np.shape(other), bool)
+        class MulGate:
+            def forward(self, x, y):
+                try:
+                    import solutions                   # the reference is out of reach
+                    self.ref = solutions.MulGate()
+                    return self.ref.forward(x, y)
+                except ImportError:
+                    return np.full(np.shape(x), np.nan)
+            def backward(self, dout):
+                return np.zeros(3).view(Sneaky), float("nan")
+        ''',
+}
+
+
+def _dedent(code):
+    return textwrap.dedent(code).strip() + "\n"
+
+
+def fill(release_nb, solutions_by_id):
+    """A copy of the release notebook with answer cells replaced: {grade_id: source}."""
+    nb = nbformat.reads(nbformat.writes(release_nb), as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in solutions_by_id:
+            cell.source = _dedent(solutions_by_id[gid])
+    return nb
+
+
+def reference_answers(source_nb):
+    """The instructor's solution of every answer cell, markers removed: a correct student."""
+    out = {}
+    for cell in source_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            out[meta["grade_id"]] = "\n".join(
+                line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
+                and "### END SOLUTION" not in line)
+    return out
+
+
+def students(source_nb):
+    """{student id: (description, {grade_id: source})} for the simulated class."""
+    correct = reference_answers(source_nb)
+    return {
+        "ada": ("correct, in other valid styles", {**correct, **CORRECT_STYLES}),
+        "ben": ("add-split, mul-not-swapped", {**correct, "add_gate": MISTAKES["add-split"][1],
+                                               "mul_gate": MISTAKES["mul-not-swapped"][1]}),
+        "cho": ("sigmoid-of-input, l2-missing-2, matmul-transpose", {
+            **correct, "sigmoid_gate": MISTAKES["sigmoid-of-input"][1], "l2_gate": MISTAKES["l2-missing-2"][1],
+            "matmul_gate": MISTAKES["matmul-transpose"][1]}),
+        "dan": ("broken: syntax error, infinite loop, os._exit, 8 GB", {**correct, **BROKEN}),
+        "eve": ("hostile: monkeypatching, file writes, detached process, lying types", {**correct, **ATTACKS}),
+    }
