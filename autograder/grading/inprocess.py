@@ -9,7 +9,7 @@ out of process.
 import json
 from pathlib import Path
 
-from ..runner import perform_call
+from ..protocol import perform_call
 from .context import make_context
 from .registry import run_check
 

@@ -53,8 +53,8 @@ class CheckResult:
             lines.append(f"[FAIL] {self.error}")
         seen_misconceptions = set()
         for o in self.outcomes:
-            if o.misconception in seen_misconceptions:
-                o = Outcome(o.name, o.passed, o.message + " (same mistake as above)")
+            if o.misconception and o.misconception in seen_misconceptions:
+                o = Outcome(o.name, o.passed, o.message + f" (again '{o.misconception}')")
             seen_misconceptions.add(o.misconception)
             lines.append(o.text())
         return "\n".join(lines)
