@@ -71,14 +71,23 @@ def grader_private_paths():
     return [Path(m.__file__).resolve().parent for m in (solutions, autograder)]
 
 
+# Inside the sandbox the user is root's files' owner (bwrap maps the sandbox uid to the
+# grader's), so only what Python needs is mounted: no /etc/shadow, no home directories.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
+             "hosts", "mime.types", "os-release", "alternatives")
+
+
 def _system_binds():
     args = []
-    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         path = Path(top)
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), top]
         elif path.exists():
             args += ["--ro-bind", top, top]
+    for name in ETC_FILES:
+        if os.path.lexists(f"/etc/{name}"):
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     return args
 
 

@@ -10,3 +10,20 @@ c.ClearSolutions.code_stub = {
 }
 # Put back graded cells a student deleted, so they are graded (at zero) rather than lost.
 c.OverwriteCells.add_missing_cells = True
+
+# Grading: nbgrader's own pipeline with two changes. Graded cells are never run in the
+# student's kernel, and a dead kernel costs only its cell (StudentKernelExecute); every
+# graded cell is scored out of process, sandboxed, against the reference (TrustedChecks).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
+)
+
+from autograder.grading.preprocessors import StudentKernelExecute, TrustedChecks  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    StudentKernelExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.TrustedChecks.course_root = c.CourseDirectory.root
+c.StudentKernelExecute.course_root = c.CourseDirectory.root

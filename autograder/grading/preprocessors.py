@@ -1,0 +1,150 @@
+"""nbgrader preprocessors that `backprop-kit init` wires into `nbgrader autograde`.
+
+The stock pipeline is kept, with two steps changed (see nbgrader_config.py):
+
+  Execute        -> StudentKernelExecute: graded cells are never run in the student's
+                    kernel (their scores must not depend on it); a dead kernel is
+                    restarted and the remaining cells still run.
+  (new)          -> TrustedChecks: every graded cell's check runs out of process against
+                    a sandboxed worker; its feedback and score become the cell's only
+                    outputs (stdout text and a plain number), which SaveAutoGrades reads.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Unicode
+
+from ..runner import StudentRunner
+from ..sandbox import Limits, require
+from .cells import Submission, graded_call, is_graded
+from .context import make_context
+from .kernel import SandboxedKernelManager, kernel_scratch
+from .registry import known, run_check
+
+
+def _course(root):
+    from ..config import load_course
+
+    return load_course(Path(root) / "course.yaml")
+
+
+class StudentKernelExecute(Execute):
+    """nbgrader's Execute in a sandboxed kernel, minus graded cells and self-checks (which
+    are for students), surviving a dead kernel."""
+
+    course_root = Unicode("", help="The course directory (where course.yaml is).").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        meta = (resources or {}).get("nbgrader", {})
+        root = Path(self.course_root or os.getcwd())
+        course = _course(root)
+        self.timeout = int(course.grading.timeout_seconds)
+        self._limits = Limits.from_course(course.grading)
+        self._sandboxed = require(course.grading.require_sandbox)
+        self._env = {"BPKIT_STUDENT_ID": str(meta.get("student", ""))}  # the student's own numbers
+        parent, self._scratch = kernel_scratch({"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
+        pending = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
+                   and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
+        try:
+            while pending:
+                pending = self._run_until_death(nb, resources, pending)
+        finally:
+            shutil.rmtree(parent, ignore_errors=True)
+        return nb, resources
+
+    def create_kernel_manager(self):
+        self.km = SandboxedKernelManager(scratch=self._scratch, limits=self._limits, kernel_env=self._env,
+                                         sandboxed=self._sandboxed, kernel_name=self.kernel_name or "python3",
+                                         config=self.config)
+        return self.km
+
+    def _run_until_death(self, nb, resources, indices):
+        """Run cells until done ([] returned) or the kernel dies (the cells after it returned)."""
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, None)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        done = 0
+        try:
+            with self.setup_kernel():
+                for done, index in enumerate(indices):
+                    self.preprocess_cell(nb.cells[index], resources, index)
+            return []
+        except DeadKernelError:
+            cell = nb.cells[indices[done]]
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="KernelDied", evalue="the kernel died while running this cell",
+                traceback=["The kernel died while running this cell (e.g. os._exit or a crash); "
+                           "the notebook went on in a new kernel."]))
+            return indices[done + 1:]
+
+
+class TrustedChecks(NbGraderPreprocessor):
+    """Score every graded cell outside the student's process."""
+
+    course_root = Unicode("", help="The course directory (where course.yaml is).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        root = Path(self.course_root or os.getcwd())
+        course = _course(root)
+        meta = resources["nbgrader"]
+        student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
+        submission = Submission(nb)
+        report = []
+        helpers = {"bpkit": root / "source" / assignment / "bpkit"}
+        with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+                           helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)}) as runner:
+            for cell in nb.cells:
+                if not is_graded(cell):
+                    continue
+                grade_id = cell.metadata["nbgrader"]["grade_id"]
+                points = float(cell.metadata["nbgrader"].get("points") or 0)
+                call = graded_call(cell.source)
+                if call is None or not known(call.exercise, call.check):
+                    feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
+                                               "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
+                else:
+                    ctx = make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
+                                       assignment=assignment, randomization=course.randomization,
+                                       student_id=student, tolerances=course.tolerances)
+                    result = run_check(call.exercise, call.check, SandboxSubject(runner, submission), ctx)
+                    earned = round(points * result.fraction, 3)
+                    feedback, names = result.feedback(grade_id, points), result.misconceptions
+                cell.outputs = [
+                    nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
+                ]
+                report.append({"grade_id": grade_id, "points": points, "score": earned, "misconceptions": names})
+        out = root / "backprop-kit" / "reports" / assignment / student
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{notebook}.json").write_text(json.dumps(report, indent=1))
+        return nb, resources
+
+
+class SandboxSubject:
+    """Student code of one submission, run by the sandboxed worker."""
+
+    def __init__(self, runner, submission):
+        self.runner, self.submission = runner, submission
+        self.timed_out = []  # cell sets that ran out of time: checks needing them fail at once
+
+    def run(self, cell_ids, calls):
+        from ..runner import Reply
+
+        if any(earlier <= set(cell_ids) for earlier in self.timed_out):
+            return Reply("timeout", "skipped: a cell it needs already ran out of time")
+        try:
+            program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
+        except KeyError as e:
+            return Reply("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
+                                    "grade_id metadata was changed), so it cannot be graded")
+        reply = self.runner.run(program, calls)
+        if reply.status == "timeout":
+            self.timed_out.append(set(cell_ids))
+        return reply
