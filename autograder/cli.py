@@ -97,5 +97,25 @@ def init(course_dir, course_yaml):
                f"grade with `cd {course_dir} && nbgrader autograde <assignment>`.")
 
 
+@main.command()
+@click.argument("course_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+def demo(course_dir, course_yaml):
+    """Build the course, grade a simulated class with real nbgrader, print the table.
+
+    COURSE_DIR defaults to a new temporary directory (kept, so you can look around)."""
+    import tempfile
+
+    from . import demo as demo_module
+    from .course import CourseDirectoryError
+
+    course = _load(course_yaml)
+    course_dir = Path(course_dir or tempfile.mkdtemp(prefix="backprop-kit-demo-"))
+    try:
+        sys.exit(demo_module.main(course_dir, course, course_yaml))
+    except CourseDirectoryError as e:
+        raise click.ClickException(str(e)) from None
+
+
 if __name__ == "__main__":
     sys.exit(main())

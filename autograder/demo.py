@@ -1,0 +1,103 @@
+"""`backprop-kit demo`: build the course, grade a simulated class with real nbgrader, show the result.
+
+Everything runs for real: `backprop-kit init`, then `nbgrader autograde` and
+`nbgrader generate_feedback` as a TA would type them, each student's notebook executed
+in a sandboxed kernel and scored by the out-of-process checks.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import simulated_class
+from .course import init, nbgrader_environment
+
+
+def nbgrader(course_dir, *args):
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True,
+                          text=True, env=nbgrader_environment())
+
+
+def submit_class(course_dir, assignment, notebook):
+    source = nbformat.read(course_dir / "source" / assignment / f"{notebook}.ipynb", as_version=4)
+    release = nbformat.read(course_dir / "release" / assignment / f"{notebook}.ipynb", as_version=4)
+    roster = {}
+    for student, (description, answers) in simulated_class.students(source).items():
+        target = course_dir / "submitted" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(simulated_class.fill(release, answers), target / f"{notebook}.ipynb")
+        roster[student] = description
+    return roster
+
+
+def read_reports(course_dir, assignment, notebook, students):
+    reports = {}
+    for student in students:
+        path = course_dir / "backprop-kit" / "reports" / assignment / student / f"{notebook}.json"
+        reports[student] = json.loads(path.read_text()) if path.exists() else None
+    return reports
+
+
+def run(course_dir, course, course_yaml, console=None):
+    """Build, submit, autograde, feedback. Returns (roster, reports, log of nbgrader's output)."""
+    console = console or Console()
+    course_dir = Path(course_dir)
+    assignment = course.assignments[0]
+    notebook = assignment.notebooks[0]
+    log = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=False) as progress:
+        step = progress.add_task(f"backprop-kit init {course_dir}", total=None)
+        init(course_dir, course, course_yaml, log=lambda m: None)
+        progress.update(step, description=f"[green]course built in {course_dir}")
+        progress.stop_task(step)
+        roster = submit_class(course_dir, assignment.name, notebook)
+        for student in roster:
+            task = progress.add_task(f"nbgrader autograde {assignment.name} --student {student}", total=None)
+            done = nbgrader(course_dir, "autograde", assignment.name, "--student", student)
+            log.append(done.stdout + done.stderr)
+            progress.update(task, description=f"[green]autograded {student}" if done.returncode == 0
+                            else f"[red]autograde {student} exited {done.returncode}")
+            progress.stop_task(task)
+        task = progress.add_task(f"nbgrader generate_feedback {assignment.name}", total=None)
+        done = nbgrader(course_dir, "generate_feedback", assignment.name)
+        log.append(done.stdout + done.stderr)
+        progress.update(task, description="[green]feedback written" if done.returncode == 0
+                        else f"[red]generate_feedback exited {done.returncode}")
+        progress.stop_task(task)
+    return roster, read_reports(course_dir, assignment.name, notebook, roster), log
+
+
+def table(roster, reports):
+    t = Table(title="Simulated class: points per exercise (misconceptions named by the grader)")
+    t.add_column("student")
+    t.add_column("who")
+    t.add_column("total", justify="right")
+    t.add_column("lost points, and why")
+    for student, description in roster.items():
+        report = reports[student]
+        if report is None:
+            t.add_row(student, description, "-", "[red]not graded (see nbgrader's log)")
+            continue
+        total = sum(r["score"] for r in report)
+        possible = sum(r["points"] for r in report)
+        lost = [f"{r['grade_id'].removeprefix('test_')} {r['score']:g}/{r['points']:g}"
+                + (f" [yellow]{', '.join(r['misconceptions'])}[/]" if r["misconceptions"] else "")
+                for r in report if r["score"] < r["points"]]
+        t.add_row(student, description, f"{total:g}/{possible:g}", "\n".join(lost) or "[green]full marks")
+    return t
+
+
+def main(course_dir, course, course_yaml):
+    console = Console()
+    roster, reports, _ = run(course_dir, course, course_yaml, console)
+    console.print(table(roster, reports))
+    feedback = Path(course_dir) / "feedback"
+    console.print(f"Feedback (HTML, one per student): {feedback}/<student>/{course.assignments[0].name}/")
+    console.print(f"Gradebook: {Path(course_dir) / 'gradebook.db'}   Reports: {Path(course_dir) / 'backprop-kit' / 'reports'}")
+    return 0 if all(r is not None for r in reports.values()) else 1

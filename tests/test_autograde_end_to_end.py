@@ -1,0 +1,114 @@
+"""Plain `nbgrader autograde` on a simulated class: real nbgrader, real kernels, the real sandbox.
+
+One course is graded once (module fixture) and every test reads what came out: the
+gradebook, the reports, the feedback HTML and the machine around it."""
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import demo
+from autograder.config import load_course
+from autograder.sandbox import sandbox_available
+
+REPO = Path(__file__).resolve().parent.parent
+LATE_MARKER = Path("/tmp/bpkit-late-attack")
+
+pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    text = (REPO / "course.yaml").read_text()
+    text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 5", text)  # the infinite loop costs 5 s, not 30
+    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", text)
+    (root / "course.yaml").write_text(text)
+    course = load_course(root / "course.yaml")
+    LATE_MARKER.unlink(missing_ok=True)
+    roster, reports, log = demo.run(root / "course", course, root / "course.yaml")
+    time.sleep(4)  # give eve's detached process the time it asked for
+    return root / "course", roster, reports, "\n".join(log)
+
+
+def by_id(report):
+    return {r["grade_id"]: r for r in report}
+
+
+def gradebook_scores(course_dir, student):
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook("backprop", "backprop", student)
+        return {g.name: g.auto_score for g in notebook.grades}
+
+
+def test_correct_submission_in_other_valid_styles_gets_full_marks(graded):
+    course_dir, roster, reports, _ = graded
+    report = reports["ada"]
+    assert report and all(r["score"] == r["points"] for r in report), [r for r in report if r["score"] < r["points"]]
+    scores = gradebook_scores(course_dir, "ada")
+    assert len(scores) == len(report) and all(scores[r["grade_id"]] == r["points"] for r in report)
+
+
+@pytest.mark.parametrize("student, cell, misconception", [
+    ("ben", "test_add_gate_backward", "add-split"),
+    ("ben", "test_mul_gate_backward", "mul-not-swapped"),
+    ("cho", "test_sigmoid_gate_backward", "sigmoid-of-input"),
+    ("cho", "test_l2_gate_backward", "l2-missing-2"),
+    ("cho", "test_matmul_gate_backward", "matmul-transpose"),
+])
+def test_misconceptions_lose_points_and_are_named_in_gradebook_and_feedback(graded, student, cell, misconception):
+    course_dir, _, reports, _ = graded
+    row = by_id(reports[student])[cell]
+    assert row["score"] < row["points"] and misconception in row["misconceptions"]
+    assert gradebook_scores(course_dir, student)[cell] == pytest.approx(row["score"])
+    html = (course_dir / "feedback" / student / "backprop" / "backprop.html").read_text()
+    assert f"This looks like &#39;{misconception}&#39;" in html or f"This looks like '{misconception}'" in html
+
+
+def test_mistakes_cost_only_the_exercises_they_touch(graded):
+    _, _, reports, _ = graded
+    ben = by_id(reports["ben"])
+    for untouched in ("test_max_gate_backward", "test_sigmoid_gate_backward", "test_l2_by_hand", "test_simple_by_hand"):
+        assert ben[untouched]["score"] == ben[untouched]["points"]
+
+
+def test_broken_code_costs_only_its_own_exercises(graded):
+    _, _, reports, _ = graded
+    dan = by_id(reports["dan"])
+    for broken in ("max_gate", "sigmoid_gate", "matmul_gate", "l2_gate"):  # syntax error, loop, 8 GB, os._exit
+        assert all(r["score"] == 0 for gid, r in dan.items() if gid.startswith(f"test_{broken}"))
+    for fine in ("test_add_gate_backward", "test_mul_gate_backward", "test_simple_by_hand", "test_branch_with_gates",
+                 "test_neuron_by_hand", "test_l2_by_hand", "test_jacobian_question"):
+        assert dan[fine]["score"] == dan[fine]["points"], fine
+
+
+def test_hostile_code_changes_nothing_it_should_not(graded):
+    course_dir, roster, reports, _ = graded
+    eve = by_id(reports["eve"])
+    # Lying types, NaN, an ndarray subclass with a custom __eq__, a monkeypatched numpy: no points.
+    for cell in ("test_add_gate_forward", "test_add_gate_backward", "test_mul_gate_forward", "test_mul_gate_backward"):
+        assert eve[cell]["score"] == 0
+    # Her honest answers still count, and everyone else was graded normally.
+    assert eve["test_simple_by_hand"]["score"] == eve["test_simple_by_hand"]["points"]
+    assert all(reports[s] is not None for s in roster)
+    # Nothing was written outside the sandbox, the gradebook is intact, the late process died.
+    assert not (Path("/work") / "pwned").exists() and not (Path.home() / "pwned").exists()
+    assert not LATE_MARKER.exists()
+    with sqlite3.connect(course_dir / "gradebook.db") as db:
+        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert all(gradebook_scores(course_dir, s) for s in roster)
+
+
+def test_stderr_from_correct_code_does_not_zero_a_test(graded):
+    """ada's naive sigmoid overflows (a RuntimeWarning on stderr) at x = -1000: still full marks."""
+    course_dir, _, reports, _ = graded
+    assert by_id(reports["ada"])["test_sigmoid_gate_forward"]["score"] == 1
+
+
+def test_feedback_never_shows_reference_code(graded):
+    course_dir, _, _, _ = graded
+    html = (course_dir / "feedback" / "ben" / "backprop" / "backprop.html").read_text()
+    assert "np.where(self.x_wins" not in html and "dout * self.y, dout * self.x" not in html
