@@ -110,3 +110,9 @@ def test_every_gradient_has_the_shape_of_its_input(gate, shape):
     grads = g.backward(np.ones(np.shape(out)) * 0.7 if shape else 0.7)
     grads = grads if isinstance(grads, tuple) else (grads,)
     assert [np.shape(d) for d in grads] == [np.shape(v) for v in inputs]
+
+
+def test_readme_lists_every_misconception_exactly_as_the_catalog_says():
+    from autograder.docs import README, between, misconceptions_markdown
+
+    assert between(README.read_text(), "misconceptions") == misconceptions_markdown().strip()
