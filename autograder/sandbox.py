@@ -117,8 +117,9 @@ def wrap(argv, scratch, *, env=None, check=True):
                    "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **(env or {})}
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
-            *_system_binds(), *python_binds, *hide,
+            # /tmp first: the binds after it may live below /tmp (a virtual environment there).
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *_system_binds(), *python_binds, *hide,
             *(["--bind", scratch, scratch] if scratch != "/" else []), "--chdir", scratch, "--clearenv"]
     for key, value in environment.items():
         args += ["--setenv", key, value]
