@@ -120,7 +120,9 @@ def wrap(argv, scratch, *, env=None, check=True):
             # /tmp first: the binds after it may live below /tmp (a virtual environment there).
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             *_system_binds(), *python_binds, *hide,
-            *(["--bind", scratch, scratch] if scratch != "/" else []), "--chdir", scratch, "--clearenv"]
+            *(["--bind", scratch, scratch] if scratch != "/" else []),
+            "--remount-ro", "/",  # the sandbox's own root too: scratch is the only writable place
+            "--chdir", scratch, "--clearenv"]
     for key, value in environment.items():
         args += ["--setenv", key, value]
     return args + ["--", *argv]
