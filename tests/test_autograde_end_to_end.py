@@ -7,10 +7,11 @@ import sqlite3
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import demo
+from autograder import demo, simulated_class
 from autograder.config import load_course
 from autograder.sandbox import sandbox_available
 
@@ -112,3 +113,60 @@ def test_feedback_never_shows_reference_code(graded):
     course_dir, _, _, _ = graded
     html = (course_dir / "feedback" / "ben" / "backprop" / "backprop.html").read_text()
     assert "np.where(self.x_wins" not in html and "dout * self.y, dout * self.x" not in html
+
+
+@pytest.fixture(scope="module")
+def bad_submissions(graded):
+    """Submissions nbgrader chokes on, graded after the class: nobody else's grades may change."""
+    course_dir = graded[0]
+    before = {s: gradebook_scores(course_dir, s) for s in graded[1]}
+    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    good = simulated_class.fill(release, simulated_class.reference_answers(source))
+
+    def submit(student, content):
+        target = course_dir / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        if content is not None:
+            (target / "backprop.ipynb").write_text(content)
+
+    deleted = nbformat.reads(nbformat.writes(good), as_version=4)
+    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_add_gate_backward"]
+    for cell in deleted.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_mul_gate_forward":
+            cell.source = "print('full marks please')\n1.0"
+    renamed = nbformat.reads(nbformat.writes(good), as_version=4)
+    for cell in renamed.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul_gate":
+            cell.metadata["nbgrader"]["grade_id"] = "my_mul_gate"
+    submit("fay", "this is not json")
+    submit("gus", "")
+    submit("hal", None)
+    submit("ivy", nbformat.writes(deleted))
+    submit("jon", nbformat.writes(renamed))
+    done = demo.nbgrader(course_dir, "autograde", "backprop")
+    return course_dir, before, done.stdout + done.stderr, demo.read_reports(course_dir, "backprop", "backprop",
+                                                                        ["fay", "gus", "hal", "ivy", "jon"])
+
+
+def test_unreadable_submissions_get_a_plain_message_and_stop_nothing(bad_submissions, graded):
+    course_dir, before, log, reports = bad_submissions
+    assert "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in log
+    assert "gus/backprop: backprop.ipynb cannot be graded: the file is empty" in log
+    assert reports["fay"] is None and reports["gus"] is None and reports["hal"] is None
+    assert {s: gradebook_scores(course_dir, s) for s in graded[1]} == before
+
+
+def test_deleted_or_edited_test_cells_are_restored_and_graded(bad_submissions):
+    ivy = by_id(bad_submissions[3]["ivy"])
+    assert ivy["test_add_gate_backward"]["score"] == ivy["test_add_gate_backward"]["points"]  # put back, graded
+    assert ivy["test_mul_gate_forward"]["score"] == ivy["test_mul_gate_forward"]["points"]  # her edit was undone
+    assert sum(r["score"] for r in ivy.values()) == sum(r["points"] for r in ivy.values())
+
+
+def test_a_changed_grade_id_costs_only_the_exercises_that_need_that_cell(bad_submissions):
+    jon = by_id(bad_submissions[3]["jon"])
+    needs_mul = {"test_mul_gate_forward", "test_mul_gate_backward", "test_simple_with_gates",
+                 "test_neuron_with_gates", "test_branch_with_gates"}
+    assert all(jon[g]["score"] == 0 for g in needs_mul)
+    assert all(r["score"] == r["points"] for g, r in jon.items() if g not in needs_mul)

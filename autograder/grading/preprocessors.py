@@ -148,3 +148,27 @@ class SandboxSubject:
         if reply.status == "timeout":
             self.timed_out.append(set(cell_ids))
         return reply
+
+
+class ForgetUnknownCells(NbGraderPreprocessor):
+    """Sanitize step before OverwriteCells: a cell whose grade_id the gradebook does not know
+    (a student edited the metadata) would make nbgrader fail the whole notebook. Such a cell
+    becomes a plain cell instead; the checks that need the original id then say it is missing."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        meta = resources["nbgrader"]
+        with Gradebook(meta["db_url"]) as gb:
+            try:
+                source = gb.find_notebook(meta["notebook"], meta["assignment"])
+            except MissingEntry:
+                return nb, resources
+            known_ids = {c.name for c in [*source.grade_cells, *source.solution_cells, *source.source_cells]}
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id is not None and grade_id not in known_ids:
+                self.log.warning("backprop-kit: %s/%s: cell grade_id %r is not in the assignment; graded as a "
+                                 "plain cell", meta["student"], meta["notebook"], grade_id)
+                del cell.metadata["nbgrader"]
+        return nb, resources

@@ -19,7 +19,18 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
 
-from autograder.grading.preprocessors import StudentKernelExecute, TrustedChecks  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    CheckCellMetadata as _Check, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
+)
+
+from autograder.grading.preprocessors import (  # noqa: E402
+    ForgetUnknownCells, StudentKernelExecute, TrustedChecks,
+)
+
+# A student who changes a cell's grade_id loses that cell, not the whole notebook.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, ForgetUnknownCells, OverwriteCells, _Check,
+]
 
 c.Autograde.autograde_preprocessors = [
     StudentKernelExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
@@ -27,3 +38,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.TrustedChecks.course_root = c.CourseDirectory.root
 c.StudentKernelExecute.course_root = c.CourseDirectory.root
+
+from autograder.grading.hooks import explain_unreadable  # noqa: E402
+
+c.Autograde.pre_convert_hook = explain_unreadable
