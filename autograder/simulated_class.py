@@ -133,7 +133,62 @@ MISTAKES = {
                 dW = np.outer(self.x, dq) if self.x.ndim == 1 else self.x @ dq.T
                 return dW, self.W.T @ dq
         '''),
+    "max-routes-smaller": ("max_gate", '''
+        import numpy as np
+        class MaxGate:
+            def forward(self, x, y):
+                self.x_wins = np.greater_equal(x, y)
+                return np.maximum(x, y)
+            def backward(self, dout):
+                return np.where(self.x_wins, 0.0, dout), np.where(self.x_wins, dout, 0.0)
+        '''),
+    "sigmoid-missing-term": ("sigmoid_gate", '''
+        import numpy as np
+        class SigmoidGate:
+            def forward(self, x):
+                self.s = 0.5 * (1 + np.tanh(0.5 * np.asarray(x, float)))   # another stable sigmoid
+                return self.s
+            def backward(self, dout):
+                return dout * self.s
+        '''),
+    "batch-not-summed": ("matmul_gate", '''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return W @ x
+            def backward(self, dq):
+                if self.x.ndim == 1:
+                    return np.outer(dq, self.x), self.W.T @ dq
+                return dq @ self.x.T / self.x.shape[1], self.W.T @ dq   # averaged over the batch
+        '''),
+    "sign-flip": ("add_gate", '''
+        class AddGate:
+            def forward(self, x, y):
+                return x + y
+            def backward(self, dout):
+                return -dout, -dout
+        '''),
+    "branch-overwrite": ("branch_with_gates", '''
+        def branch_with_gates(x, y):
+            add, mul = AddGate(), MulGate()
+            q = add.forward(x, y)
+            f = mul.forward(q, x)
+            dq, dx = mul.backward(1.0)
+            dx, dy = add.backward(dq)     # overwrites the mul's dx
+            return f, (dx, dy)
+        '''),
 }
+
+TIES_TO_Y = '''
+    import numpy as np
+    class MaxGate:
+        def forward(self, x, y):
+            self.x_wins = np.greater(x, y)      # a tie goes to y
+            return np.maximum(x, y)
+        def backward(self, dout):
+            return dout * self.x_wins, dout * ~self.x_wins
+    '''
 
 BROKEN = {
     "max_gate": '''
@@ -240,11 +295,20 @@ def students(source_nb):
     correct = reference_answers(source_nb)
     return {
         "ada": ("correct, in other valid styles", {**correct, **CORRECT_STYLES}),
-        "ben": ("add-split, mul-not-swapped", {**correct, "add_gate": MISTAKES["add-split"][1],
-                                               "mul_gate": MISTAKES["mul-not-swapped"][1]}),
+        "ben": ("add-split, mul-not-swapped; max ties sent to y", {
+            **correct, "add_gate": MISTAKES["add-split"][1], "mul_gate": MISTAKES["mul-not-swapped"][1],
+            "max_gate": TIES_TO_Y}),
         "cho": ("sigmoid-of-input, l2-missing-2, matmul-transpose", {
             **correct, "sigmoid_gate": MISTAKES["sigmoid-of-input"][1], "l2_gate": MISTAKES["l2-missing-2"][1],
             "matmul_gate": MISTAKES["matmul-transpose"][1]}),
         "dan": ("broken: syntax error, infinite loop, os._exit, 8 GB", {**correct, **BROKEN}),
         "eve": ("hostile: monkeypatching, file writes, detached process, lying types", {**correct, **ATTACKS}),
+        "kim": ("upstream-ignored, max-routes-smaller, sigmoid-missing-term, batch-not-summed, branch-overwrite", {
+            **correct, **{cell: code for mid, (cell, code) in MISTAKES.items() if mid in (
+                "upstream-ignored", "max-routes-smaller", "sigmoid-missing-term", "batch-not-summed",
+                "branch-overwrite")}}),
+        "lee": ("sign-flip, max-routes-both, a cell that kills the kernel, a stub left in", {
+            **correct, "add_gate": MISTAKES["sign-flip"][1], "max_gate": MISTAKES["max-routes-both"][1],
+            "branch_by_hand": correct["branch_by_hand"] + "\nimport os\nos._exit(1)\n",
+            "l2_with_gates": 'def l2_with_gates(W, x):\n    raise NotImplementedError()\n'}),
     }

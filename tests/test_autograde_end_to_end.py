@@ -59,6 +59,13 @@ def test_correct_submission_in_other_valid_styles_gets_full_marks(graded):
     ("cho", "test_sigmoid_gate_backward", "sigmoid-of-input"),
     ("cho", "test_l2_gate_backward", "l2-missing-2"),
     ("cho", "test_matmul_gate_backward", "matmul-transpose"),
+    ("kim", "test_mul_gate_backward", "upstream-ignored"),
+    ("kim", "test_max_gate_backward", "max-routes-smaller"),
+    ("kim", "test_sigmoid_gate_backward", "sigmoid-missing-term"),
+    ("kim", "test_matmul_gate_backward", "batch-not-summed"),
+    ("kim", "test_branch_with_gates", "branch-overwrite"),
+    ("lee", "test_add_gate_backward", "sign-flip"),
+    ("lee", "test_max_gate_ties", "max-routes-both"),
 ])
 def test_misconceptions_lose_points_and_are_named_in_gradebook_and_feedback(graded, student, cell, misconception):
     course_dir, _, reports, _ = graded
@@ -170,3 +177,29 @@ def test_a_changed_grade_id_costs_only_the_exercises_that_need_that_cell(bad_sub
                  "test_neuron_with_gates", "test_branch_with_gates"}
     assert all(jon[g]["score"] == 0 for g in needs_mul)
     assert all(r["score"] == r["points"] for g, r in jon.items() if g not in needs_mul)
+
+
+def test_every_catalogued_misconception_is_named_for_someone(graded):
+    from solutions.misconceptions import CATALOG
+
+    named = {m for report in graded[2].values() if report for r in report for m in r["misconceptions"]}
+    assert {m.id for m in CATALOG} <= named, {m.id for m in CATALOG} - named
+
+
+def test_ties_sent_to_y_get_full_marks(graded):
+    ben = by_id(graded[2]["ben"])
+    assert all(ben[g]["score"] == ben[g]["points"] for g in ("test_max_gate_forward", "test_max_gate_backward",
+                                                              "test_max_gate_ties"))
+
+
+def test_a_dead_kernel_and_a_stub_cost_only_their_own_exercise(graded):
+    course_dir, _, reports, _ = graded
+    lee = by_id(reports["lee"])
+    assert lee["test_branch_by_hand"]["score"] == 0 and lee["test_l2_with_gates"]["score"] == 0
+    for fine in ("test_l2_by_hand", "test_neuron_by_hand", "test_jacobian_question", "test_matmul_gate_backward"):
+        assert lee[fine]["score"] == lee[fine]["points"], fine
+    nb = nbformat.read(course_dir / "autograded" / "lee" / "backprop" / "backprop.ipynb", as_version=4)
+    died = [c for c in nb.cells if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in died] == ["branch_by_hand"]
+    after = [c for c in nb.cells[nb.cells.index(died[0]) + 1:] if c.cell_type == "code" and c.outputs]
+    assert after, "the cells after the dead kernel ran in a new kernel"
