@@ -65,8 +65,11 @@ CORRECT_STYLES = {
         import numpy as np
         class L2Gate:
             def forward(self, q):
-                self.q = q
-                return float(np.sum(q ** 2))
+                self.q = np.array(q, dtype=float)
+                f = float(np.sum(q ** 2))
+                if isinstance(q, np.ndarray):
+                    q *= 0                     # clobbers the caller's array: the grader holds its own copy
+                return f
             def backward(self, df):
                 return 2 * self.q * df
         ''',

@@ -37,7 +37,9 @@ def _like(value, template):
 
 
 def objective(f, inputs, dout):
-    return float(np.sum(np.asarray(dout, dtype=float) * np.asarray(f(*inputs), dtype=float)))
+    # f gets copies: a forward that modifies its inputs in place must not move our points.
+    copies = [np.copy(a) if isinstance(a, np.ndarray) else a for a in inputs]
+    return float(np.sum(np.asarray(dout, dtype=float) * np.asarray(f(*copies), dtype=float)))
 
 
 def numeric_gradient(f, inputs, dout, h=1e-5):
