@@ -1,7 +1,6 @@
 """bpkit.pictures: SVG pictures of the lecture's computational graphs."""
 import ast
 import importlib.util
-import math
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path

@@ -1,5 +1,4 @@
 """Randomized problem values: reproducible, per student, easy by hand, and discriminating."""
-import numpy as np
 import pytest
 
 from autograder.bpkit import problems

@@ -78,7 +78,7 @@ def _check_one(cls, spec, label, inputs, rng):
     try:
         out = cls().forward(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in inputs])
     except NotImplementedError:
-        return [f"  forward is not implemented yet."]
+        return ["  forward is not implemented yet."]
     except Exception as e:  # the student's code: any error is reported, not raised
         return [f"  forward on {label} raised {type(e).__name__}: {e}"]
     dout = _upstream(rng, np.shape(out))
@@ -87,7 +87,7 @@ def _check_one(cls, spec, label, inputs, rng):
         g.forward(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in inputs])
         grads = g.backward(np.copy(dout) if isinstance(dout, np.ndarray) else dout)
     except NotImplementedError:
-        return [f"  backward is not implemented yet."]
+        return ["  backward is not implemented yet."]
     except Exception as e:
         return [f"  backward on {label} raised {type(e).__name__}: {e}"]
     if len(names) == 1 and not isinstance(grads, (tuple, list)):

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solutions import lecture
 from solutions.misconceptions import Seen
 
 from ..exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
