@@ -105,6 +105,14 @@ def test_hostile_code_changes_nothing_it_should_not(graded):
     # Nothing was written outside the sandbox, the gradebook is intact, the late process died.
     assert not (Path("/work") / "pwned").exists() and not (Path.home() / "pwned").exists()
     assert not LATE_MARKER.exists()
+    survivors = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"bpkit-late-attack" in cmdline.read_bytes():
+                survivors.append(cmdline.parent.name)
+        except OSError:
+            pass
+    assert not survivors, f"processes started by student code outlived grading: {survivors}"
     with sqlite3.connect(course_dir / "gradebook.db") as db:
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert all(gradebook_scores(course_dir, s) for s in roster)

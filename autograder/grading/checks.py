@@ -121,12 +121,16 @@ def gate_backward(spec, subject, ctx):
             grads.name = f"backward, {label}" + (f": {grads.name}" if grads.name else "")
             result.add(grads)
             continue
+        close = lambda a, b: check_close("", a, b, 1e-4).passed  # noqa: E731
+        # A mistake that explains every gradient at once beats one that explains a single input.
+        joint = next((mid for mid, vs in candidates.items() for v in vs
+                      if all(np.shape(g) == np.shape(w) and close(g, w) for g, w in zip(grads, v))
+                      and not all(close(w, c) for w, c in zip(v, correct))), "")
         for name, g, c, variants_index in zip(spec.inputs, grads, correct, range(len(correct))):
             outcome = check_close(f"backward, {label}: d{name}", g, c, ctx.gradient_rel)
             if not outcome.passed:
                 per_input = {mid: [v[variants_index] for v in vs] for mid, vs in candidates.items()}
-                outcome.misconception = matching_misconception(
-                    g, per_input, c, lambda a, b: check_close("", a, b, 1e-4).passed)
+                outcome.misconception = joint or matching_misconception(g, per_input, c, close)
                 if not outcome.misconception and spec.name == "MatMulGate" and np.shape(g) == np.shape(c)[::-1]:
                     outcome.misconception = "matmul-transpose"
             result.add(outcome)

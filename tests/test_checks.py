@@ -1,0 +1,40 @@
+"""The hidden checks in-process (fast): each catalogued gate mistake is named, and only it;
+valid alternatives get full marks. The same checks run sandboxed in the end-to-end tests."""
+import textwrap
+
+import pytest
+
+from autograder.grading.context import make_context
+from autograder.grading.inprocess import InProcessSubject
+from autograder.grading.registry import gate_checks, run_check
+from autograder.simulated_class import CORRECT_STYLES, MISTAKES, TIES_TO_Y
+from solutions.table import BY_GRADE_ID
+
+
+def result(grade_id, check, code):
+    ns = {}
+    exec(textwrap.dedent(code), ns)
+    ctx = make_context(grade_id, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
+                       student_id="")
+    return run_check(grade_id, check, InProcessSubject(ns), ctx)
+
+
+GATE_MISTAKES = [(mid, cell, code) for mid, (cell, code) in MISTAKES.items() if cell in BY_GRADE_ID]
+
+
+@pytest.mark.parametrize("mid, cell, code", GATE_MISTAKES, ids=[m[0] for m in GATE_MISTAKES])
+def test_a_gate_mistake_loses_points_and_only_it_is_named(mid, cell, code):
+    r = result(cell, "backward", code)
+    assert r.fraction < 1 and r.misconceptions == [mid]
+    assert "Hint:" in r.feedback(cell, 2)
+
+
+@pytest.mark.parametrize("cell", list(CORRECT_STYLES))
+def test_valid_alternatives_get_full_marks_on_every_check(cell):
+    for check, _ in gate_checks(BY_GRADE_ID[cell]):
+        r = result(cell, check, CORRECT_STYLES[cell])
+        assert r.fraction == 1, r.feedback(cell, 1)
+
+
+def test_ties_sent_to_y_are_a_valid_subgradient():
+    assert result("max_gate", "ties", TIES_TO_Y).fraction == 1
