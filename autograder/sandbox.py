@@ -1,151 +1,437 @@
-"""The bubblewrap sandbox that student code runs in during grading.
+"""The bubblewrap sandbox that student code runs in during grading, and its resource limits.
 
-Policy: no network, its own pid namespace (every process student code starts dies with
-the sandbox, detached ones included), no capabilities, an unprivileged uid, a read-only
-filesystem holding only what Python needs, and one private writable scratch directory.
-The course directory (gradebook, other submissions, source notebooks) and the grader's
-own packages (the reference solutions, the hidden checks) are simply not there.
+Policy (see `wrap`): no network, its own pid namespace with bwrap as the reaper (every
+process student code starts, detached ones included, dies with the sandbox), no
+capabilities, an unprivileged identity, a read-only filesystem holding only what Python
+needs, and one writable scratch directory. The grader's own packages (the reference
+solutions, the hidden checks) and whatever the caller hides are simply not there.
+
+Two ways of becoming unprivileged, chosen by `wrap(..., uid=...)`:
+
+* uid=<a number> (needs root, the normal case when grading): bwrap runs privileged and
+  `setpriv` turns the sandboxed command into that host uid, with no capabilities and
+  no_new_privs. `new_sandbox_uid()` gives a fresh number nobody else uses, so the student's
+  processes own nothing of the host's, and RLIMIT_NPROC (counted per host uid) caps just
+  this sandbox: a fork bomb stops at `Limits.processes`.
+* uid=None: a user namespace (`--unshare-user --uid 65534`). The sandbox sees itself as
+  nobody, but on the host it is whoever ran bwrap: as root that is uid 0 without
+  capabilities, which the kernel exempts from RLIMIT_NPROC (no fork-bomb cap) and which
+  still owns root's files, hence the short allow-list of /etc. Used when not root (then
+  it is the only way) and by callers that do not pass a uid.
 """
 import functools
+import importlib.util
 import logging
 import os
+import random
 import resource
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 log = logging.getLogger("backprop-kit")
 
+KiB, MiB, GiB = 1024, 1024**2, 1024**3
 NOBODY = 65534
+# Host uids handed to sandboxes: far above any real account, below 2**31 (some tools treat
+# larger uids as negative). Collisions between concurrent graders are negligible.
+SANDBOX_UID_RANGE = (1_500_000_000, 2_000_000_000)
+TMPFS_BYTES = 64 * MiB  # /tmp and /dev/shm inside: tmpfs memory is not covered by RLIMIT_AS
+
+UNAVAILABLE = ("bubblewrap (bwrap) is not installed: install the Debian package bubblewrap, "
+               "or set grading.require_sandbox: false in course.yaml to grade without a sandbox")
+UNSANDBOXED_WARNING = ("backprop-kit: %s. Grading continues WITHOUT a sandbox: student code runs "
+                       "with your rights (resource limits still apply).")
 
 
 class SandboxUnavailable(RuntimeError):
-    pass
+    """The sandbox is required (grading.require_sandbox: true) but bwrap cannot be used."""
 
-
-UNAVAILABLE = ("bubblewrap (bwrap) is not installed or cannot create a sandbox here: install the Debian "
-               "package bubblewrap, or set grading.require_sandbox: false in course.yaml to grade without "
-               "a sandbox (student code then runs with your rights).")
+    def __init__(self, message=UNAVAILABLE):
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
 class Limits:
+    """What one run of student code may use. cpu_seconds=None means wall_seconds + 1 for
+    a worker's child (a busy loop dies of SIGXCPU even if the wall clock is late) and no
+    CPU limit for a whole notebook kernel."""
     wall_seconds: float = 30.0
-    memory_bytes: int = 2 * 1024**3
-    output_bytes: int = 64 * 1024
+    memory_bytes: int = 2 * GiB
+    output_bytes: int = 64 * KiB
+    cpu_seconds: float | None = None
+    processes: int = 128  # processes + threads of one sandbox (uid mode only, see the module doc)
 
     @classmethod
     def from_course(cls, grading):
-        return cls(float(grading.timeout_seconds), grading.memory_mb * 1024**2, grading.output_kb * 1024)
+        return cls(float(grading.timeout_seconds), grading.memory_mb * MiB, grading.output_kb * KiB)
+
+    def as_dict(self):
+        return asdict(self)
+
+    @property
+    def file_bytes(self):
+        """The largest file student code may write (RLIMIT_FSIZE)."""
+        return max(64 * MiB, 16 * self.output_bytes)
+
+
+# ---------------------------------------------------------------- is bwrap usable?
+
+def bwrap_path():
+    """The bwrap executable, or None."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    return "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None
+
+
+def setpriv_path():
+    return shutil.which("setpriv") or ("/usr/bin/setpriv" if os.access("/usr/bin/setpriv", os.X_OK) else None)
+
+
+def new_sandbox_uid():
+    """A fresh host uid for one sandbox, or None when this process cannot hand out uids
+    (not root, or no setpriv): the sandbox then uses a user namespace instead."""
+    if os.geteuid() != 0 or not setpriv_path():
+        return None
+    while True:
+        uid = random.SystemRandom().randrange(*SANDBOX_UID_RANGE)
+        if not processes_of_uid(uid):  # unused right now (a clash is already unlikely)
+            return uid
 
 
 @functools.lru_cache(maxsize=1)
 def sandbox_available():
-    """bwrap is installed and can actually make a sandbox on this machine."""
-    if not shutil.which("bwrap"):
+    """bwrap is installed and can actually build this sandbox here (a container may forbid
+    the namespaces it needs). Checked once per process, by running /bin/true inside."""
+    if not bwrap_path():
         return False
-    try:
-        done = subprocess.run(wrap(["/bin/true"], Path("/"), check=False), capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    with tempfile.TemporaryDirectory(prefix="bpkit-probe-") as scratch:
+        uid = new_sandbox_uid()
+        give_scratch(scratch, uid)
+        try:
+            done = subprocess.run(wrap(["/bin/true"], scratch, uid=uid, check=False), capture_output=True,
+                                  timeout=20, env=bwrap_environment())
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        if done.returncode != 0:
+            log.debug("bwrap probe failed: %s", done.stderr.decode(errors="replace")[:500])
+        return done.returncode == 0
+
+
+_warned = False
 
 
 def require(required):
-    """True when grading runs sandboxed; raises when the sandbox is required but missing."""
+    """True when grading runs sandboxed. Raises SandboxUnavailable when the sandbox is
+    required but cannot be used; otherwise warns once and returns False."""
+    global _warned
     if sandbox_available():
         return True
     if required:
-        raise SandboxUnavailable(UNAVAILABLE)
-    log.warning("backprop-kit: %s Grading continues UNSANDBOXED.", UNAVAILABLE)
+        raise SandboxUnavailable()
+    if not _warned:
+        log.warning(UNSANDBOXED_WARNING, UNAVAILABLE)
+        _warned = True
     return False
 
 
 def grader_private_paths():
-    """Directories student code must never see: the reference solutions and the grader."""
-    import autograder
-    import solutions
-
-    return [Path(m.__file__).resolve().parent for m in (solutions, autograder)]
-
-
-# Inside the sandbox the user is root's files' owner (bwrap maps the sandbox uid to the
-# grader's), so only what Python needs is mounted: no /etc/shadow, no home directories.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
-             "hosts", "mime.types", "os-release", "alternatives")
+    """Real directories of the installed `solutions` and `autograder` packages, wherever
+    they are (an editable install points outside the virtual environment). `wrap` always
+    hides them."""
+    paths = []
+    for name in ("solutions", "autograder"):
+        spec = importlib.util.find_spec(name)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            paths.append(Path(location).resolve())
+    return paths
 
 
-def _system_binds():
-    args = []
-    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
-        path = Path(top)
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), top]
-        elif path.exists():
-            args += ["--ro-bind", top, top]
+# ---------------------------------------------------------------- the command line
+
+# Only what Python, numpy and ipykernel read. In the user-namespace mode the sandbox owns
+# root's files, so a whole /etc would expose /etc/shadow and private keys to it.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
+             "nsswitch.conf", "hosts", "host.conf", "mime.types", "os-release", "alternatives", "locale.alias")
+
+
+def python_roots():
+    """The trees the interpreter and the virtual environment live in (real paths)."""
+    return sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+                   Path(sys.executable).resolve().parent.parent, Path(sys.exec_prefix).resolve()})
+
+
+def site_dirs():
+    """The grader's site-packages directories (numpy lives there), for `python -S`."""
+    import site
+
+    return [str(Path(p).resolve()) for p in site.getsitepackages() if os.path.isdir(p)]
+
+
+def sandbox_environment(scratch, env=None):
+    """The sandbox's whole environment: built from scratch, never inherited."""
+    scratch = str(scratch)
+    return {
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": scratch, "TMPDIR": scratch, "USER": "student", "LOGNAME": "student",
+        "IPYTHONDIR": f"{scratch}/.ipython", "MPLCONFIGDIR": f"{scratch}/.matplotlib",
+        "JUPYTER_RUNTIME_DIR": f"{scratch}/.jupyter/runtime", "JUPYTER_CONFIG_DIR": f"{scratch}/.jupyter",
+        "JUPYTER_DATA_DIR": f"{scratch}/.jupyter/data",
+        # One BLAS thread: a grading machine's cores are shared.
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "LANG": "C.UTF-8",
+        **{str(k): str(v) for k, v in (env or {}).items()},
+    }
+
+
+def bwrap_environment():
+    """What bwrap itself runs with (its --clearenv keeps it from the sandbox anyway)."""
+    return {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
+
+
+def _pairs(binds):
+    """Bind arguments as (source, destination) pairs of absolute paths."""
+    out = []
+    for bind in binds:
+        src, dest = (bind, bind) if isinstance(bind, (str, os.PathLike)) else bind
+        out.append((str(Path(src).resolve()), str(Path(dest).absolute())))
+    return out
+
+
+def _inside(path, root):
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+class _Mounts:
+    """bwrap mount arguments, parents before children, with every directory bwrap would
+    otherwise create as 0700 made 0755 (the unprivileged user must traverse it)."""
+
+    def __init__(self):
+        self.args, self.binds, self.made = [], [], {"/"}
+
+    def _parents(self, dest):
+        parts = Path(dest).parts[1:-1]
+        for i in range(1, len(parts) + 1):
+            parent = "/" + "/".join(parts[:i])
+            if parent in self.made or any(_inside(parent, b) for b in self.binds):
+                continue
+            self.args += ["--perms", "0755", "--dir", parent]
+            self.made.add(parent)
+
+    def add(self, op, *paths, before=()):
+        dest = paths[-1]
+        self._parents(dest)
+        self.args += [*before, op, *paths]
+        self.made.add(dest)
+        if op in ("--ro-bind", "--bind"):
+            self.binds.append(dest)
+
+
+def _system_mounts(mounts):
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            mounts.add("--symlink", os.readlink(top), top)
+        elif os.path.isdir(top):
+            mounts.add("--ro-bind", top, top)
     for name in ETC_FILES:
-        if os.path.lexists(f"/etc/{name}"):
-            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    return args
+        if os.path.exists(f"/etc/{name}"):
+            mounts.add("--ro-bind", f"/etc/{name}", f"/etc/{name}")
 
 
-def _python_binds():
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent.parent}
-    args = []
-    for root in sorted(roots):
-        if not any(str(root).startswith(p) for p in ("/usr", "/etc")):
-            args += ["--ro-bind", str(root), str(root)]
-    return args, roots
+_MASK = None
 
 
-def wrap(argv, scratch, *, env=None, check=True):
-    """The bwrap command line that runs argv inside the sandbox, with `scratch` as the
-    only writable directory and the working directory."""
+def _mask_package():
+    """A package whose import fails, bound over hidden package directories that sit inside
+    a bound tree (an empty directory there would still import, as a namespace package)."""
+    global _MASK
+    if _MASK is None or not os.path.isfile(os.path.join(_MASK, "__init__.py")):
+        _MASK = tempfile.mkdtemp(prefix="bpkit-mask-")
+        with open(os.path.join(_MASK, "__init__.py"), "w") as f:
+            f.write('raise ImportError("hidden while grading")\n')
+        os.chmod(_MASK, 0o755)
+        os.chmod(os.path.join(_MASK, "__init__.py"), 0o644)
+        import atexit
+
+        atexit.register(shutil.rmtree, _MASK, True)
+    return _MASK
+
+
+def _hide(mounts, hide, visible_roots):
+    """Mask each hidden path that a bind would otherwise show. A hidden path outside every
+    bound tree needs nothing: the sandbox's root is empty apart from the binds. (Binds
+    *inside* a hidden directory, such as a virtual environment in the course directory,
+    stay visible: Python needs them.)"""
+    for path in sorted({str(Path(p).resolve()) for p in hide}):
+        if not os.path.lexists(path) or not any(_inside(path, root) for root in visible_roots):
+            continue
+        if os.path.isdir(path):
+            if os.path.isfile(os.path.join(path, "__init__.py")):
+                mounts.args += ["--ro-bind", _mask_package(), path]
+            else:
+                mounts.args += ["--perms", "0000", "--size", str(64 * KiB), "--tmpfs", path, "--remount-ro", path]
+        else:
+            mounts.args += ["--ro-bind", "/dev/null", path]
+
+
+def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_net=False, uid=None, check=True):
+    """The bwrap command line that runs argv inside the sandbox.
+
+    scratch: the only writable host directory, and the working directory; HOME, TMPDIR,
+    IPYTHONDIR, ... point into it. The sandbox's user must be able to write it (see
+    `give_scratch`). ro_binds/rw_binds: extra paths or (source, destination) pairs. hide:
+    paths that must not be visible (the grader's own packages are always added). env: added
+    to the sandbox's environment, which is otherwise built from scratch. uid: see the module
+    doc. Raises SandboxUnavailable when `check` and bwrap cannot be used here.
+    """
     if check and not sandbox_available():
-        raise SandboxUnavailable(UNAVAILABLE)
+        raise SandboxUnavailable()
     scratch = str(Path(scratch).resolve())
-    python_binds, roots = _python_binds()
-    hide = []
-    for private in grader_private_paths():
-        if any(root in private.parents for root in roots):  # installed inside a bound tree
-            hide += ["--tmpfs", str(private)]
-    environment = {"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "IPYTHONDIR": f"{scratch}/.ipython",
-                   "MPLCONFIGDIR": f"{scratch}/.mpl", "JUPYTER_RUNTIME_DIR": f"{scratch}/.jupyter",
-                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                   "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **(env or {})}
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
-            # /tmp first: the binds after it may live below /tmp (a virtual environment there).
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            *_system_binds(), *python_binds, *hide,
-            *(["--bind", scratch, scratch] if scratch != "/" else []),
-            "--remount-ro", "/",  # the sandbox's own root too: scratch is the only writable place
+    pythons = [str(p) for p in python_roots() if not any(_inside(str(p), s) for s in ("/usr", "/bin", "/lib"))]
+    # Namespaces one by one: --unshare-all would add a user namespace in uid mode, where
+    # setpriv must become a host uid.
+    namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                  *([] if share_net else ["--unshare-net"])]
+    if uid is None:
+        identity = ["--unshare-user", "--disable-userns", "--uid", str(NOBODY), "--gid", str(NOBODY),
+                    "--cap-drop", "ALL"]
+        command = list(argv)
+    else:
+        # Privileged bwrap keeps only what setpriv needs to drop to the uid; setpriv drops all.
+        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                    "--cap-add", "CAP_SETPCAP"]
+        command = [setpriv_path() or "/usr/bin/setpriv", f"--reuid={int(uid)}", f"--regid={int(uid)}",
+                   "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
+
+    mounts = _Mounts()
+    mounts.add("--proc", "/proc")
+    mounts.add("--dev", "/dev")
+    mounts.add("--tmpfs", "/dev/shm", before=["--perms", "1777", "--size", str(TMPFS_BYTES)])
+    # /tmp before the binds: the virtual environment or the scratch directory may live below it.
+    mounts.add("--tmpfs", "/tmp", before=["--perms", "1777", "--size", str(TMPFS_BYTES)])
+    _system_mounts(mounts)
+    binds = [("--ro-bind", p, p) for p in pythons] + [("--ro-bind", s, d) for s, d in _pairs(ro_binds)]
+    binds += [("--bind", s, d) for s, d in _pairs(rw_binds)] + [("--bind", scratch, scratch)]
+    for op, src, dest in sorted(binds, key=lambda b: len(Path(b[2]).parts)):  # parents first
+        mounts.add(op, src, dest)
+    _hide(mounts, [*grader_private_paths(), *hide], visible_roots=["/usr", *mounts.binds])
+
+    args = [bwrap_path() or "bwrap", *namespaces, *identity, "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", *mounts.args,
+            # The sandbox's own root and /dev read-only too (in user-namespace mode /dev would be a
+            # writable, unbounded tmpfs): scratch, /tmp and /dev/shm stay the only writable places.
+            "--remount-ro", "/dev", "--remount-ro", "/",
             "--chdir", scratch, "--clearenv"]
-    for key, value in environment.items():
+    for key, value in sandbox_environment(scratch, env).items():
         args += ["--setenv", key, value]
-    return args + ["--", *argv]
+    return args + ["--", *command]
 
 
-def limit_resources(limits, extra_memory=0):
-    """A preexec_fn: memory and file-size caps, no core dumps, a session of its own."""
+def sandboxed_command(argv, scratch, *, required=False, uid=None, **wrap_kwargs):
+    """(argv, env) to start a command under the sandbox, for subprocess.Popen(argv, env=env,
+    preexec_fn=preexec(...)). Without a usable bwrap: SandboxUnavailable when `required`,
+    else the command itself with the sandbox's environment (one warning per process; the
+    caller's rlimits still apply, nothing else does)."""
+    if require(required):
+        return wrap(argv, scratch, uid=uid, **wrap_kwargs), bwrap_environment()
+    return list(argv), sandbox_environment(scratch, wrap_kwargs.get("env"))
+
+
+# ---------------------------------------------------------------- resource limits
+
+def preexec(limits, *, extra_memory=0, processes=False):
+    """A subprocess preexec_fn: its own session (so the grader can kill the whole group),
+    address-space and file-size caps, no core dumps, a CPU cap when limits.cpu_seconds is
+    set; with processes=True also RLIMIT_NPROC, which only makes sense for a sandbox with a
+    uid of its own (the kernel counts it per host uid, and ignores it for root)."""
     def apply():
-        os.setsid()
-        memory = limits.memory_bytes + extra_memory
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        try:
+            os.setsid()
+        except OSError:  # already a session leader (jupyter_client's start_new_session)
+            pass
+        if limits.memory_bytes:
+            memory = int(limits.memory_bytes + extra_memory)
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        cap = max(8 * 1024**2, 16 * limits.output_bytes)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        if processes and limits.processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        if limits.cpu_seconds:
+            cpu = int(limits.cpu_seconds + 0.999)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     return apply
 
 
-def private_scratch(prefix="bpkit-"):
-    """A fresh directory the sandbox's unprivileged user can write, inside a root-only parent."""
-    import tempfile
+def limit_resources(limits, extra_memory=0):
+    """The older name of `preexec`."""
+    return preexec(limits, extra_memory=extra_memory)
 
-    parent = Path(tempfile.mkdtemp(prefix=prefix))
-    scratch = parent / "scratch"
+
+def processes_of_uid(uid):
+    """Host pids whose real uid is `uid` (read from /proc)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                line = next((text for text in f if text.startswith("Uid:")), "")
+        except OSError:  # gone meanwhile
+            continue
+        if line.split()[1:2] == [str(uid)]:
+            pids.append(int(entry))
+    return pids
+
+
+def kill_uid(uid, timeout=5.0):
+    """Kill every process of a sandbox's own uid and wait until none is left; True when none
+    is. Killing bwrap already ends them all (its pid namespace dies with it), but that happens
+    asynchronously, and this makes "nothing survives" a checked fact. Only for uids from
+    new_sandbox_uid(): nothing else runs as them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = processes_of_uid(uid)
+        if not pids:
+            return True
+        if time.monotonic() > deadline:
+            log.error("backprop-kit: processes of sandbox uid %s survive: %s", uid, pids)
+            return False
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        time.sleep(0.01)
+
+
+# ---------------------------------------------------------------- scratch directories
+
+def give_scratch(scratch, uid):
+    """Make `scratch` the sandbox user's: owned by `uid` in uid mode, mode 0711 (bwrap, root
+    without CAP_DAC_OVERRIDE, must still be able to enter it to chdir there)."""
+    if uid is not None:
+        os.chown(scratch, uid, uid)
+    os.chmod(scratch, 0o711)
+
+
+def make_scratch(parent=None, prefix="bpkit-", uid=None):
+    """(private, scratch): a directory only this process's user may enter (the caller
+    deletes it), holding a fresh scratch directory for a sandbox running as `uid` (None: the
+    user-namespace mode, where the sandbox's nobody is this process's user)."""
+    private = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()
+    scratch = private / "scratch"
     scratch.mkdir()
+    give_scratch(scratch, uid)
+    return private, scratch
+
+
+def private_scratch(prefix="bpkit-"):
+    """Older form, for callers that run the sandbox in user-namespace mode."""
+    private, scratch = make_scratch(prefix=prefix)
     scratch.chmod(0o777)
-    return parent, scratch
+    return private, scratch

@@ -1,93 +1,430 @@
-"""The sandboxed worker, directly: isolation, limits, and a grader side that trusts nothing."""
+"""Running hostile student code out of the grader's process: the sandboxed worker, the
+grader's client, `decode`, and the notebook kernel under the same sandbox."""
+import json
+import resource
 import socket
+import time
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
+from autograder import runner as runner_module
 from autograder import sandbox
-from autograder.protocol import InvalidAnswer, decode, encode
-from autograder.runner import StudentRunner
+from autograder.protocol import encode
+from autograder.runner import InvalidAnswer, StudentRunner, decode, sandboxed_kernel_manager_factory
+from autograder.sandbox import Limits
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(not sandbox.sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+needs_bwrap = pytest.mark.skipif(not sandbox.sandbox_available(),
+                                 reason="bubblewrap (bwrap) is not installed or cannot build a sandbox here")
 
-LIMITS = sandbox.Limits(wall_seconds=3, memory_bytes=1024**3, output_bytes=2000)
-MUL = ("mul_gate", "class MulGate:\n def forward(self, x, y):\n  self.x, self.y = x, y\n  return x * y\n"
-                   " def backward(self, d):\n  return d * self.y, d * self.x\n")
+LIMITS = Limits(wall_seconds=2, memory_bytes=1024**3, output_bytes=2000)
+MUL = ["mul_gate", "class MulGate:\n"
+                   "    def forward(self, x, y):\n        self.x, self.y = x, y\n        return x * y\n"
+                   "    def backward(self, d):\n        return d * self.y, d * self.x\n"]
 
 
 @pytest.fixture(scope="module")
 def runner():
-    with StudentRunner(LIMITS, require_sandbox=True) as r:
+    with StudentRunner(LIMITS, require_sandbox=True, hide=[REPO],
+                       helper_files={"bpkit/__init__.py": b"HELPER = 'here'\n"}) as r:
         yield r
 
 
-def gate_call(*steps):
-    return {"op": "gate", "class": "MulGate", "steps": [[m, [encode(a) for a in args]] for m, args in steps]}
+def gate(*steps, cls="MulGate"):
+    return {"op": "gate", "class": cls, "steps": [[m, [encode(a) for a in args]] for m, args in steps]}
 
 
-def test_a_call_returns_numbers(runner):
-    reply = runner.run([MUL], [gate_call(("forward", (np.array([1.0, 2.0]), 3.0)), ("backward", (2.0,)))])
-    assert reply.ok
-    np.testing.assert_array_equal(decode(reply.results[0][0]), [3.0, 6.0])
+def probe(runner, source, *names):
+    """Run one cell, return the encoded values of `names`."""
+    result = runner.run({"cells": [["probe", source]], "calls": [{"op": "variables", "names": list(names)}]})
+    assert result.ok, (result.status, result.detail, result.output)
+    return result.results[0]
 
 
-@pytest.mark.parametrize("source, status", [
-    ("while True: pass", "timeout"),
-    ("import os; os._exit(3)", "crashed"),
-    ("x = bytearray(8 * 1024**3)", "memory"),
-    ("import os, signal; os.kill(os.getppid(), signal.SIGKILL)", "crashed"),
-    ("def f(:\n  pass", "error"),
+processes_of = sandbox.processes_of_uid
+
+
+pytestmark = needs_bwrap
+
+
+# ---------------------------------------------------------------- the calls
+
+def test_gate_steps_come_back_as_numbers(runner):
+    steps = gate(("forward", (np.array([1.0, 2.0]), 3.0)), ("backward", (2.0,)))
+    result = runner.run({"cells": [MUL], "calls": [steps]})
+    assert result.ok and result.status == "ok"
+    forward, backward = result.results[0]
+    np.testing.assert_array_equal(decode(forward, expect_shape=(2,)), [3.0, 6.0])
+    dx, dy = backward["seq"]
+    assert decode(dx) == 6.0 and decode(dy, expect_shape=(2,)).tolist() == [2.0, 4.0]
+
+
+def test_repeat_forward_gives_one_result_per_input_on_fresh_instances(runner):
+    source = ("class Counter:\n    calls = 0\n    def forward(self, x):\n"
+              "        self.calls += 1\n        if x < 0: raise ValueError('negative')\n"
+              "        return x + self.calls\n")
+    call = {"op": "gate", "class": "Counter", "repeat_forward": [[encode(float(x))] for x in (1, -1, 3)]}
+    result = runner.run({"cells": [["counter", source]], "calls": [call]})
+    first, failed, third = result.results[0]
+    assert decode(first) == 2.0 and decode(third) == 4.0  # calls == 1 each time: a fresh instance
+    assert failed["error"].startswith("ValueError: negative")
+
+
+def test_a_failing_step_ends_only_its_own_call(runner):
+    result = runner.run({"cells": [MUL], "calls": [gate(("backward", (1.0,)), ("forward", (1.0, 2.0))),
+                                                   gate(("forward", (2.0, 3.0)))]})
+    assert result.ok
+    assert len(result.results[0]) == 1 and result.results[0][0]["error"].startswith("AttributeError")
+    assert "cell mul_gate, line 6" in result.results[0][0]["error"]
+    assert decode(result.results[1][0]) == 6.0
+
+
+def test_variables_and_functions(runner):
+    cells = [["answers", "dfdx = -4.0\ndfdy = np.float32(3)\ndef f(a, b):\n    return a @ b\n"]]
+    result = runner.run({"cells": [["imports", "import numpy as np"], *cells],
+                         "calls": [{"op": "variables", "names": ["dfdx", "dfdy", "dfdz"]},
+                                   {"op": "call", "function": "f", "args": [encode(np.eye(2)), encode(np.ones(2))]},
+                                   {"op": "call", "function": "nope", "args": []}]})
+    variables, called, missing = result.results
+    assert decode(variables["dfdx"]) == -4.0 and decode(variables["dfdy"]) == 3.0
+    with pytest.raises(InvalidAnswer, match="not defined"):
+        decode(variables["dfdz"])
+    assert decode(called, expect_shape=(2,)).tolist() == [1.0, 1.0]
+    assert missing["error"].startswith("NameError")
+
+
+def test_helper_files_and_env_reach_student_code(runner):
+    result = runner.run({"cells": [["use", "import os\nfrom bpkit import HELPER\nwho = os.environ['WHO']"]],
+                         "calls": [], "env": {"WHO": "s1"}})
+    assert result.ok, result.detail
+
+
+def test_inputs_are_fresh_copies_every_time(runner):
+    """Student code mutating its inputs changes neither the grader's arrays nor the next step's."""
+    source = "class Clobber:\n    def forward(self, x):\n        x += 1\n        return x\n"
+    x = np.array([1.0, 2.0])
+    calls = [gate(("forward", (x,)), ("forward", (x,)), cls="Clobber")]
+    result = runner.run({"cells": [["clobber", source]], "calls": calls})
+    first, second = (decode(step).tolist() for step in result.results[0])
+    assert first == second == [2.0, 3.0]
+    assert x.tolist() == [1.0, 2.0]
+
+
+# ---------------------------------------------------------------- hostile code
+
+@pytest.mark.parametrize("source, status, detail", [
+    ("while True: pass", "timeout", "within 1 seconds"),
+    ("import os; os._exit(3)", "crashed", "code 3"),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "crashed", "SIGSEGV"),
+    ("x = bytearray(8 * 1024**3)", "memory", "MemoryError"),
+    ("import numpy as np; x = np.ones((1024, 1024, 1024))", "memory", "MemoryError"),
+    ("def f(:\n  pass", "error", "SyntaxError"),
+    ("raise SystemExit(0)", "error", "SystemExit"),
 ])
-def test_bad_code_is_contained_and_the_next_run_still_works(runner, source, status):
-    assert runner.run([("bad", source)], []).status == status
-    assert runner.run([MUL], [gate_call(("forward", (2.0, 3.0)))]).results[0][0] == {"float": 6.0}
+def test_bad_code_gets_its_status_within_the_limits_and_the_next_run_still_works(runner, source, status, detail):
+    started = time.monotonic()
+    result = runner.run({"cells": [["bad", source]], "calls": [], "limits": {"wall_seconds": 1}})
+    elapsed = time.monotonic() - started
+    assert (result.status, detail in result.detail) == (status, True), result
+    assert elapsed < 1 + 1.0 if status == "timeout" else elapsed < 1.0
+    assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {"float": 6.0}
 
 
-@pytest.mark.parametrize("source", [
-    "import solutions", "import autograder",
-    "open('/etc/shadow')", "open('/work/pwned', 'w')", "open('/opt/pwned', 'w')", f"open({str(REPO / 'README.md')!r})",
-    "import socket; socket.create_connection(('127.0.0.1', PORT), timeout=1)",
-])
-def test_the_sandbox_hides_the_grader_the_machine_and_the_network(runner, source):
+def test_an_error_reports_type_message_and_only_the_students_frames(runner):
+    result = runner.run({"cells": [["helper", "def g(x):\n    return 1 / x\n"], ["main", "y = g(0)\n"]], "calls": []})
+    assert result.status == "error"
+    assert result.error["type"] == "ZeroDivisionError" and result.error["cell"] == "main"
+    traceback = result.error["traceback"]
+    assert '"<cell main>", line 1' in traceback and '"<cell helper>", line 2' in traceback
+    assert "worker.py" not in traceback and "return 1 / x" in traceback
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGSTOP"])
+def test_a_child_that_kills_or_stops_its_zygote_costs_only_its_own_request(runner, how):
+    runner.margin_seconds = 1.0  # a stopped zygote is noticed after wall + margin
+    try:
+        result = runner.run({"cells": [["parricide", f"import os, signal; os.kill(os.getppid(), signal.{how})\n"
+                                                      "import time; time.sleep(30)"]], "calls": [],
+                             "limits": {"wall_seconds": 0.5}})
+    finally:
+        runner.margin_seconds = runner_module.MARGIN_SECONDS
+    assert result.status == "crashed", result
+    assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {"float": 6.0}
+
+
+def test_monkeypatching_does_not_survive_into_the_next_request(runner):
+    patched = runner.run({"cells": [["patch", "import numpy as np, builtins\nnp.sum = lambda *a, **k: 42\n"
+                                              "builtins.float = int\nimport json; json.dumps = None"]], "calls": []})
+    assert patched.status in ("ok", "crashed")
+    assert probe(runner, "import numpy as np\ns = float(np.sum(np.ones(3)))", "s")["s"] == {"float": 3.0}
+
+
+def test_output_floods_are_cut_and_do_not_reach_the_graders_memory(runner):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for source in ("print('x' * 100_000_000)",
+                   "import os, sys\nfor _ in range(1600): os.write(2, b'y' * 65536)\nprint('done')"):
+        started = time.monotonic()
+        result = runner.run({"cells": [["flood", source]], "calls": []})
+        assert result.ok, result
+        assert len(result.output) < LIMITS.output_bytes + 200 and "output cut" in result.output
+        assert time.monotonic() - started < 1.8
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB: no 100 MB anywhere
+
+
+def test_detached_processes_do_not_outlive_their_request(runner):
+    source = ("import os, time\n"
+              "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(0.5)\n"
+              "        open('late-marker', 'w').write('acted later')\n    os._exit(0)\n"
+              "time.sleep(0.2)")
+    assert runner.run({"cells": [["detach", source]], "calls": []}).ok
+    if runner.uid is None:
+        pytest.skip("process-table check by uid needs uid mode (root)")
+    assert len(processes_of(runner.uid)) == 1  # the zygote alone: the sleeper died with its request
+    time.sleep(0.7)
+    assert not (runner.scratch / "late-marker").exists()
+
+
+def test_student_code_cannot_reach_the_grader_the_host_or_the_network(runner):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     try:
-        reply = runner.run([("probe", source.replace("PORT", str(listener.getsockname()[1])))], [])
+        values = probe(runner, f"""
+import os, socket, sys
+uid = os.getuid()
+fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))
+def attempt(f):
+    try:
+        f()
+        return 1.0
+    except Exception:
+        return 0.0
+network = attempt(lambda: socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=1))
+grader_pkgs = attempt(lambda: __import__('solutions')) + attempt(lambda: __import__('autograder'))
+import site
+site.main()  # the .pth files, and with them an editable install's import finder
+sys.path.append({str(REPO)!r})
+grader_pkgs += attempt(lambda: __import__('solutions')) + attempt(lambda: __import__('autograder'))
+course = attempt(lambda: open({str(REPO / 'course.yaml')!r}).read())
+write = attempt(lambda: open({str(REPO / 'pwned')!r}, 'w')) + attempt(lambda: open('/tmp/../work/pwned', 'w'))
+zygote_fds = attempt(lambda: os.listdir('/proc/%d/fd' % os.getppid()))
+zygote_mem = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
+""", "uid", "fds", "network", "grader_pkgs", "course", "write", "zygote_fds", "zygote_mem")
     finally:
         listener.close()
-    assert reply.status == "error", reply
+    assert decode(values["uid"]) not in (0.0,) and decode(values["uid"]) == (runner.uid or sandbox.NOBODY)
+    assert [decode(v) for v in values["fds"]["seq"]][:3] == [0.0, 1.0, 2.0]
+    assert len(values["fds"]["seq"]) <= 5  # 0-2, the result pipe, the listdir handle: no grader channel
+    for name in ("network", "grader_pkgs", "course", "write", "zygote_fds", "zygote_mem"):
+        assert decode(values[name]) == 0.0, name
+    assert not (REPO / "pwned").exists()
 
 
-def test_monkeypatching_does_not_survive_into_the_next_check(runner):
-    runner.run([("patch", "import numpy as np\nnp.sum = lambda *a, **k: 42")], [])
-    reply = runner.run([("clean", "import numpy as np\ns = float(np.sum(np.ones(3)))")], [{"op": "variables", "names": ["s"]}])
-    assert reply.results[0]["s"] == {"float": 3.0}
+# ---------------------------------------------------------------- what crosses back
+
+@pytest.mark.parametrize("source, message", [
+    ("v = float('nan')", "NaN"),
+    ("import numpy as np\nv = np.array([1.0, np.inf])", "infinity"),
+    ("v = True", "bool"),
+    ("import numpy as np\nv = np.bool_(True)", "bool"),
+    ("import numpy as np\nclass Sneaky(np.ndarray):\n    pass\nv = np.zeros(2).view(Sneaky)", "Sneaky"),
+    ("import numpy as np\nv = np.matrix([[1.0]])", "matrix"),
+    ("class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nv = AlwaysEqual()", "AlwaysEqual"),
+    ("class F(float):\n    def __eq__(self, other):\n        return True\nv = F(1.0)", "F"),
+    ("import numpy as np\nv = np.array([1 + 2j])", "complex"),
+    ("import numpy as np\nv = np.array([1.0, None])", "object"),
+    ("v = ...", "..."),
+    ("v = (1.0, 2.0)", "tuple"),
+    ("v = 10 ** 400", "too large"),
+])
+def test_the_encoder_and_decode_let_only_plain_finite_numbers_through(runner, source, message):
+    encoded = probe(runner, source, "v")["v"]
+    with pytest.raises(InvalidAnswer, match=message.replace("...", r"\.\.\.")):
+        decode(encoded)
 
 
-def test_output_floods_are_cut(runner):
-    reply = runner.run([("flood", "print('x' * 100000)")], [])
-    assert len(reply.output) < 2200 and "cut" in reply.output
+def test_a_forged_result_is_still_only_numbers_to_decode(runner):
+    source = ("import json, os\n"
+              "fd = max(int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2)\n"
+              "os.write(fd, json.dumps({'status': 'ok', 'results': [[{'float': True}, {'array': [[1]], 'shape': [1]}]],"
+              " 'output': 'x' * 10**6, 'detail': ['not text']}).encode())\n"
+              "os._exit(0)\n")
+    result = runner.run({"cells": [["forge", source]], "calls": []})
+    assert result.status == "ok" and result.detail == "" and len(result.output) < LIMITS.output_bytes + 200
+    for encoded in result.results[0]:
+        with pytest.raises(InvalidAnswer):
+            decode(encoded)
 
 
 @pytest.mark.parametrize("junk, message", [
-    ({"float": float("nan")}, "NaN"), ({"float": float("inf")}, "infinity"), ({"float": True}, "number"),
-    ({"unsupported": "Sneaky"}, "Sneaky"), ({"array": [1, 2], "shape": [3]}, "shape"),
-    ({"array": [[1, 2]], "shape": [1, 2]}, None), ({"seq": []}, "tuple"), ("not a dict", "no usable"),
-    ({"array": [1] * 10, "shape": [10**7]}, "shape"), ({"array": "[1]", "shape": [1]}, "shape"),
+    ({"float": float("nan")}, "NaN"), ({"float": float("-inf")}, "infinity"), ({"float": True}, "bool"),
+    ({"float": "1.0"}, "number"), ({"float": 10**400}, "too large"), ({"float": 1.0, "extra": 1}, "no usable"),
+    ({"array": [1.0, float("nan")], "shape": [2]}, "NaN"), ({"array": [1, 2], "shape": [3]}, "shape"),
+    ({"array": [1.0, 2.0], "shape": [2]}, None), ({"array": [[1, 2]], "shape": [1, 2]}, None),
+    ({"array": [[1.0, True]], "shape": [1, 2]}, "bool"), ({"array": [[1.0], [2.0, 3.0]], "shape": [2, 1]}, "match"),
+    ({"array": "[1]", "shape": [1]}, "match"), ({"array": [1.0], "shape": [True]}, "shape"),
+    ({"array": [1.0], "shape": "1"}, "shape"), ({"array": [], "shape": [10**7]}, "shape"),
+    ({"array": [], "shape": [1000, 1000, 1000]}, "shape"), ({"array": [], "shape": [1] * 9}, "shape"),
+    ({"array": [1.0], "shape": [-1]}, "shape"), ({"seq": []}, "tuple"), ({"unsupported": ["x"]}, "unknown"),
+    ({"error": "ValueError: no"}, "raised ValueError"), ({"missing": True}, "not defined"),
+    ("not a dict", "no usable"), (None, "no usable"), ({1: 2}, "no usable"), ({("float",): 1.0}, "no usable"),
+    ({}, "no usable"), (type("D", (dict,), {})(float=1.0), "no usable"),
+    ({"float": type("F", (float,), {"__eq__": lambda s, o: True})(1.0)}, "number"),
 ])
 def test_decode_trusts_nothing(junk, message):
     if message is None:
-        assert decode(junk).shape == (1, 2)
+        value = decode(junk)
+        assert type(value) is np.ndarray and value.dtype == np.float64
         return
     with pytest.raises(InvalidAnswer, match=message):
         decode(junk)
 
 
-def test_required_sandbox_that_is_missing_refuses(monkeypatch):
+def test_decode_expect_shape_and_plain_types():
+    assert type(decode({"float": 2})) is float and decode({"float": 2}, expect_shape=()) == 2.0
+    assert decode({"array": 2.5, "shape": []}, expect_shape=()).shape == ()
+    with pytest.raises(InvalidAnswer, match=r"expected shape \(2,\)"):
+        decode({"float": 1.0}, expect_shape=(2,))
+    with pytest.raises(InvalidAnswer, match=r"shape \(2, 1\), expected shape \(1, 2\)"):
+        decode({"array": [[1.0], [2.0]], "shape": [2, 1]}, expect_shape=(1, 2))
+
+
+@pytest.mark.parametrize("raw", [
+    "[" * 100_000 + "]" * 100_000,  # deeper than json (or any recursive decoder) can go
+    '{"array": ' + "[" * 50 + "1" + "]" * 50 + ', "shape": [1, 1, 1, 1, 1, 1, 1, 1]}',
+    '{"array": [' + ", ".join(["1e308"] * 10) + '], "shape": [10], "dtype": {"evil": 1}}',
+    '{"array": [' + "0," * 1_500_000 + '0], "shape": [1500001]}',
+    '{"float": 1e999}', '{"float": NaN}', '{"float": -Infinity}', '{"__proto__": {"float": 1}}',
+])
+def test_decode_on_raw_malicious_json(raw):
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return  # what the runner does with such a line: a crashed result (see the hostile worker test)
+    try:
+        value = decode(parsed)
+    except InvalidAnswer:
+        return
+    assert type(value) is np.ndarray and np.isfinite(value).all()  # only the 1e308 array is valid
+
+
+READY = "os.write(1, b'{\"ready\": true}\\n')\n"
+HOSTILE_WORKERS = {  # what a compromised worker might do after its ready line
+    "an endless line": READY + "sys.stdin.readline()\nwhile True: os.write(1, b'x' * 65536)",
+    "deep nesting": READY + "sys.stdin.readline()\nos.write(1, b'[' * 200000 + b'\\n')\ntime.sleep(60)",
+    "the wrong id": READY + "sys.stdin.readline()\n"
+                            "os.write(1, b'{\"id\": 999, \"status\": \"ok\"}\\n')\ntime.sleep(60)",
+    "a bad status": READY + "r = json.loads(sys.stdin.readline())\n"
+                            "os.write(1, json.dumps({'id': r['id'], 'status': 'excellent'}).encode() + b'\\n')\n"
+                            "time.sleep(60)",
+    "junk fields": READY + "r = json.loads(sys.stdin.readline())\n"
+                           "os.write(1, json.dumps({'id': r['id'], 'status': 'ok', 'results': {'a': 1}, 'detail': 5, "
+                           "'output': ['x'], 'error': 'e', 'seconds': 'never'}).encode() + b'\\n')\ntime.sleep(60)",
+    "no ready line": "sys.exit(1)",
+}
+
+
+@pytest.mark.parametrize("behaviour", sorted(HOSTILE_WORKERS))
+def test_a_hostile_worker_gives_crashed_results_never_exceptions(tmp_path, monkeypatch, behaviour):
+    """The grader side alone: a compromised worker that lies about the protocol."""
+    fake = tmp_path / "worker.py"
+    fake.write_text("import json, os, sys, time\n" + HOSTILE_WORKERS[behaviour] + "\n")
+    monkeypatch.setattr(runner_module, "WORKER", fake)
+    monkeypatch.setattr(runner_module, "MAX_REPLY_BYTES", 4 * 1024**2)
+    with StudentRunner(LIMITS, require_sandbox=True) as hostile:
+        started = time.monotonic()
+        result = hostile.run({"cells": [], "calls": []})
+        assert time.monotonic() - started < 5
+    if behaviour == "junk fields":
+        assert (result.status, result.results, result.detail, result.output, result.error) == ("ok", [], "", "", None)
+    else:
+        assert result.status == "crashed", result
+
+
+def test_without_bwrap_the_runner_still_isolates_the_process(monkeypatch):
     monkeypatch.setattr(sandbox, "sandbox_available", lambda: False)
-    with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap"):
-        sandbox.require(True)
-    assert sandbox.require(False) is False
+    with StudentRunner(LIMITS, require_sandbox=False) as unsandboxed:
+        good = unsandboxed.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]})
+        assert good.results[0][0] == {"float": 6.0}
+        for source, status in (("import os; os._exit(1)", "crashed"), ("x = bytearray(8 * 1024**3)", "memory")):
+            assert unsandboxed.run({"cells": [["bad", source]], "calls": []}).status == status
+
+
+def test_leaving_the_runner_kills_the_sandbox_and_removes_the_scratch_directory():
+    with StudentRunner(LIMITS, require_sandbox=True) as r:
+        r.run({"cells": [["sleeper", "import os, subprocess\n"
+                                     "subprocess.Popen(['sleep', '60'], start_new_session=True)"]], "calls": []})
+        bwrap, scratch = r.process.pid, r.scratch
+    assert not scratch.exists()
+    assert not Path(f"/proc/{bwrap}").exists()
+    if r.uid is not None:
+        assert processes_of(r.uid) == []
+
+
+# ---------------------------------------------------------------- the notebook kernel
+
+def notebook(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources],
+                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                             "language": "python"}})
+
+
+def texts(cell):
+    return "".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+
+
+@pytest.fixture(scope="module")
+def kernel_class(tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("kernel-scratch")
+    return sandboxed_kernel_manager_factory(Limits(memory_bytes=2 * 1024**3), scratch, hide=[REPO],
+                                            require_sandbox=True), scratch
+
+
+def test_a_notebook_runs_in_the_sandboxed_kernel(kernel_class):
+    from nbclient import NotebookClient
+
+    cls, scratch = kernel_class
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    nb = notebook("import os; print(os.getuid(), os.getcwd())",
+                  f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), 1)\n"
+                  "    print('connected')\nexcept OSError:\n    print('no network')",
+                  "try:\n    import solutions\nexcept ImportError:\n    print('no solutions')",
+                  "print(open(os.path.join(os.environ['HOME'], 'note'), 'w').write('ok'))")
+    client = NotebookClient(nb, kernel_manager_class=cls, timeout=20, kernel_name="python3")
+    try:
+        client.execute()
+    finally:
+        listener.close()
+    uid, cwd = texts(nb.cells[0]).split()
+    assert int(uid) != 0 and int(uid) == (cls().sandbox_uid if cls().sandbox_uid >= 0 else sandbox.NOBODY)
+    assert cwd == str(Path(scratch).resolve())
+    assert [texts(c).strip() for c in nb.cells[1:]] == ["no network", "no solutions", "2"]
+
+
+def test_os_exit_kills_only_the_kernel(kernel_class):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    cls, _ = kernel_class
+    nb = notebook("print('before')", "import os; os._exit(1)", "print('after')")
+    client = NotebookClient(nb, kernel_manager_class=cls, timeout=20, kernel_name="python3")
+    with pytest.raises(DeadKernelError):
+        client.execute()
+    assert texts(nb.cells[0]).strip() == "before" and nb.cells[2].outputs == []
+
+
+def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
+    from nbclient import NotebookClient
+
+    cls, _ = kernel_class
+    nb = notebook("x = 1", "while True: pass", "print('still here', x)")
+    client = NotebookClient(nb, kernel_manager_class=cls, timeout=1, kernel_name="python3",
+                            interrupt_on_timeout=True, allow_errors=True)
+    client.execute()
+    assert "KeyboardInterrupt" in texts(nb.cells[1]) or nb.cells[1].outputs[0]["output_type"] == "error"
+    assert texts(nb.cells[2]).strip() == "still here 1"
