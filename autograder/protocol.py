@@ -1,22 +1,43 @@
 """The data that crosses between the grader and student code, and the calls the grader makes.
 
-Runs on both sides: the sandboxed worker copies this file next to itself (standard
-library and numpy only), and the grader imports it. On the student side `perform_call`
-runs one call against the namespace the student's cells defined and `encode`s what comes
-back; student code may have monkeypatched all of it, so on the grader side `decode` trusts
-nothing: it accepts plain numbers and float arrays of the expected shape, nothing else.
+Written once, used on both sides: the grader imports it, and the sandboxed worker loads a
+copy of this very file (standard library and numpy only). On the student side
+`perform_call` runs one call against the namespace the student's cells defined and
+`encode`s what comes back. Student code may monkeypatch all of that in its own process,
+so on the grader side `decode` trusts nothing: exact types only, every size and depth
+bounded, no recursion on untrusted nesting, plain finite numbers of the expected shape.
 
-Encoded values: {"float": x}, {"array": nested lists, "shape": [...]}, {"seq": [...]},
-{"unsupported": "type name"}, {"error": "Type: message"}, {"missing": true}.
+Calls (results[i] answers calls[i]):
+  {"op": "gate", "class": C, "steps": [[method, [arg, ...]], ...]}
+      one C() instance, its methods in order -> [encoded return, ...]; an exception gives
+      {"error": "Type: message"} for that step and ends this call's steps.
+  {"op": "gate", "class": C, "repeat_forward": [[arg, ...], ...], "method"?: "forward"}
+      a fresh C() per argument list, one call each -> [encoded, ...], errors per entry.
+  {"op": "variables", "names": [...]}           -> {name: encoded | {"missing": true}}
+  {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
+
+Encoded values:
+  {"float": x}    an exact int or float, or a numpy integer/floating scalar; bool and
+                  np.bool_ are not numbers, and neither are subclasses of anything;
+  {"array": nested lists, "shape": [...], "dtype": "..."}  exactly np.ndarray of a real
+                  numeric dtype, sent as float64 values (dtype: the original, informative);
+  {"seq": [...]}  an exact tuple or list;   {"unsupported": "type name"} anything else;
+  {"error": "Type: message (cell, line)"};  {"missing": true}.
+NaN and infinities travel as they are: the grader's `decode` rejects them. Arguments from
+the grader are decoded into fresh objects for every call, so mutating them changes nothing.
 """
 import math
-import numbers
 import traceback
 
 import numpy as np
 
-MAX_ENTRIES = 1_000_000  # more numbers than any check sends or expects
+MAX_ENTRIES = 1_000_000  # numbers in one array: far more than any check sends or expects
+MAX_SEQ_ITEMS = 256
 MAX_DEPTH = 8
+
+_SCALAR_NAMES = ("float16", "float32", "float64", "longdouble", "int8", "int16", "int32", "int64",
+                 "uint8", "uint16", "uint32", "uint64", "intc", "uintc", "longlong", "ulonglong")
+NUMBER_TYPES = frozenset([int, float] + [getattr(np, n) for n in _SCALAR_NAMES if hasattr(np, n)])
 
 
 class InvalidAnswer(ValueError):
@@ -25,74 +46,165 @@ class InvalidAnswer(ValueError):
 
 # ---------------------------------------------------------------- student side
 
+def _type_name(value):
+    try:
+        t = type(value)
+        return str(t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}")[:100]
+    except Exception:
+        return "object"
+
+
 def encode(value, depth=0):
-    if depth > MAX_DEPTH:
-        return {"unsupported": "nesting too deep"}
-    if isinstance(value, bool) or isinstance(value, np.bool_):
-        return {"unsupported": "bool"}
-    if type(value) in (int, float) or isinstance(value, (np.floating, np.integer)) and type(value).__module__ == "numpy":
-        return {"float": float(value)}
-    if type(value) is np.ndarray:
-        if value.dtype.kind not in "fiu" or value.size > MAX_ENTRIES:
-            return {"unsupported": f"array of {value.dtype} with {value.size} entries"}
-        return {"array": value.astype(float).tolist(), "shape": list(value.shape)}
-    if type(value) in (tuple, list):
-        return {"seq": [encode(v, depth + 1) for v in value[:64]]}
-    return {"unsupported": type(value).__name__}
+    t = type(value)
+    if t in NUMBER_TYPES:
+        try:
+            return {"float": float(value)}
+        except (OverflowError, ValueError, TypeError):
+            return {"unsupported": f"{_type_name(value)} too large for a float"}
+    if t is np.ndarray:
+        if value.dtype.kind not in "iuf":
+            return {"unsupported": f"numpy array of dtype {value.dtype}"}
+        if value.size > MAX_ENTRIES:
+            return {"unsupported": f"numpy array with {value.size} entries (too many)"}
+        return {"array": value.astype(np.float64).tolist(), "shape": list(value.shape), "dtype": str(value.dtype)}
+    if t is tuple or t is list:
+        if depth >= MAX_DEPTH:
+            return {"unsupported": "tuples or lists nested too deeply"}
+        if len(value) > MAX_SEQ_ITEMS:
+            return {"unsupported": f"{t.__name__} of {len(value)} items (too many)"}
+        return {"seq": [encode(v, depth + 1) for v in value]}
+    return {"unsupported": _type_name(value)}
 
 
-def decode_argument(encoded):
-    """The grader's own arguments, as fresh objects for student code (a copy per call)."""
+def decode_argument(encoded, depth=0):
+    """One of the grader's own arguments, as a fresh object (a new copy for every call)."""
+    if depth > MAX_DEPTH or type(encoded) is not dict:
+        raise ValueError("malformed argument")
     if "float" in encoded:
         return float(encoded["float"])
     if "array" in encoded:
-        return np.array(encoded["array"], dtype=float).reshape(encoded["shape"])
+        return np.array(encoded["array"], dtype=np.float64).reshape(encoded["shape"])
     if "seq" in encoded:
-        return tuple(decode_argument(e) for e in encoded["seq"])
-    raise ValueError(f"cannot decode argument {encoded!r}")
+        return tuple(decode_argument(e, depth + 1) for e in encoded["seq"])
+    raise ValueError("malformed argument")
 
 
-def _error(exc):
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = next((f"{f.filename}, line {f.lineno}" for f in reversed(frames) if f.filename.startswith("<")), "")
-    return {"error": f"{type(exc).__name__}: {exc}"[:500] + (f" ({where})" if where else "")}
+def describe_error(e, cell=None):
+    """Type, message, the innermost student line, and a traceback of the student's own
+    frames only (cells are compiled as "<cell NAME>"; the grader's frames are left out)."""
+    try:
+        message = str(e)[:1000]
+    except BaseException:
+        message = "<the exception's message could not be printed>"
+    try:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith("<")]
+        where = f"{frames[-1].filename.strip('<>')}, line {frames[-1].lineno}" if frames else ""
+        lines = "".join(traceback.format_list(frames[-8:]))
+        text = ("Traceback (most recent call last):\n" + lines if lines else "") + f"{type(e).__name__}: {message}"
+    except BaseException:
+        where, text = "", f"{type(e).__name__}: {message}"
+    return {"type": type(e).__name__[:100], "message": message, "cell": cell, "where": where,
+            "traceback": text[-3000:]}
+
+
+def error_result(e):
+    info = describe_error(e)
+    where = f" ({info['where']})" if info["where"] else ""
+    return {"error": f"{info['type']}: {info['message']}"[:600] + where}
+
+
+def guarded(thunk):
+    """encode(thunk()), or {"error": ...}: student code may raise anything, SystemExit too."""
+    try:
+        return encode(thunk())
+    except BaseException as e:
+        return error_result(e)
 
 
 def perform_call(namespace, call):
     """One grader call against the student's namespace; never raises."""
     try:
-        op = call["op"]
+        op = call.get("op")
+        if op == "gate":
+            return _gate(namespace, call)
         if op == "variables":
-            return {name: (encode(namespace[name]) if name in namespace else {"missing": True})
-                    for name in call["names"]}
+            return {str(n): guarded(lambda n=n: namespace[n]) if n in namespace else {"missing": True}
+                    for n in call["names"]}
         if op == "call":
             fn = namespace.get(call["function"])
-            if fn is None:
-                return {"error": f"NameError: {call['function']} is not defined"}
-            return encode(fn(*[decode_argument(a) for a in call["args"]]))
-        if op == "gate":
-            cls = namespace.get(call["class"])
-            if cls is None:
-                return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
-            instance, results = cls(), []
-            for method, args in call["steps"]:
-                try:
-                    results.append(encode(getattr(instance, method)(*[decode_argument(a) for a in args])))
-                except Exception as e:  # the student's code failed: report it, stop this call
-                    results.append(_error(e))
-                    break
-            return results
+            if not callable(fn):
+                return {"error": f"NameError: {call['function']} is not defined (did its cell run?)"}
+            return guarded(lambda: fn(*[decode_argument(a) for a in call["args"]]))
         return {"error": f"unknown op {op!r}"}
-    except Exception as e:
-        return _error(e)
+    except BaseException as e:
+        return error_result(e)
+
+
+def _gate(namespace, call):
+    cls = namespace.get(call["class"])
+    if cls is None:
+        return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
+    if "repeat_forward" in call:  # a fresh instance per input, each guarded on its own
+        method = str(call.get("method", "forward"))
+        return [guarded(lambda args=args: getattr(cls(), method)(*[decode_argument(a) for a in args]))
+                for args in call["repeat_forward"]]
+    try:
+        instance = cls()
+    except BaseException as e:
+        return [error_result(e)]
+    results = []
+    for method, args in call["steps"]:
+        step = guarded(lambda: getattr(instance, str(method))(*[decode_argument(a) for a in args]))
+        results.append(step)
+        if "error" in step:
+            break
+    return results
 
 
 # ---------------------------------------------------------------- grader side
 
+def _text(value, cap):
+    return value[:cap] if type(value) is str else ""
+
+
+def decode(encoded, expect_shape=None):
+    """A plain Python float or a float64 ndarray from one encoded result, or InvalidAnswer
+    with a message for the student. With expect_shape, a float and a 0-d array both fit ()."""
+    if type(encoded) is not dict or not all(type(k) is str for k in encoded):
+        raise InvalidAnswer("no usable result came back")
+    keys = set(encoded)
+    if keys == {"missing"}:
+        raise InvalidAnswer("it is not defined")
+    if keys == {"error"}:
+        raise InvalidAnswer(f"your code raised {_text(encoded['error'], 500) or 'an error'}")
+    if keys == {"unsupported"}:
+        kind = _text(encoded["unsupported"], 100) or "value of an unknown type"
+        if kind == "ellipsis":
+            raise InvalidAnswer("your result is still ...: replace it with your answer")
+        raise InvalidAnswer(f"your result is a {kind}, not a number or a plain numpy array of floats")
+    if keys == {"seq"}:
+        raise InvalidAnswer("your result is a tuple or list where a number or an array was expected")
+    if keys == {"float"}:
+        if expect_shape is not None and tuple(expect_shape) != ():
+            raise InvalidAnswer(f"your result is a single number, expected shape {tuple(expect_shape)}")
+        return _finite(_number(encoded["float"]))
+    if keys in ({"array", "shape"}, {"array", "shape", "dtype"}):
+        return _decode_array(encoded["array"], encoded["shape"], expect_shape)
+    raise InvalidAnswer("no usable result came back")
+
+
 def _number(x):
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise InvalidAnswer(f"expected a number, found {type(x).__name__}")
-    x = float(x)
+    if type(x) is float:
+        return x
+    if type(x) is int:  # bool is not: type(True) is bool
+        try:
+            return float(x)
+        except OverflowError:
+            raise InvalidAnswer("your result is too large") from None
+    raise InvalidAnswer(f"expected a number, found {'a bool' if type(x) is bool else 'something else'}")
+
+
+def _finite(x):
     if math.isnan(x):
         raise InvalidAnswer("your result contains NaN")
     if math.isinf(x):
@@ -100,44 +212,24 @@ def _number(x):
     return x
 
 
-def _check_nested(data, shape, depth=0):
-    """Validate nested lists against a shape without trusting either."""
-    if depth > MAX_DEPTH:
-        raise InvalidAnswer("your result is nested too deeply")
-    if not shape:
-        return _number(data)
-    if not isinstance(data, list) or len(data) != shape[0]:
-        raise InvalidAnswer("your array's entries do not match its shape")
-    return [_check_nested(d, shape[1:], depth + 1) for d in data]
-
-
-def decode(encoded, expect_shape=None):
-    """A plain float or float64 array from an encoded result, or InvalidAnswer saying why not.
-    With expect_shape, a float and a 0-d array both fit ()."""
-    if not isinstance(encoded, dict) or len(encoded) > 4:
-        raise InvalidAnswer("no usable result came back")
-    if encoded.get("missing"):
-        raise InvalidAnswer("it is not defined")
-    if "error" in encoded:
-        raise InvalidAnswer(f"your code raised {str(encoded['error'])[:500]}")
-    if "unsupported" in encoded:
-        kind = str(encoded["unsupported"])[:100]
-        hint = " (use numbers or plain numpy arrays)" if kind != "ellipsis" else ": replace ... with your answer"
-        raise InvalidAnswer(f"your result is a {kind}, not a number or a plain numpy array{hint}")
-    if "float" in encoded:
-        value = _number(encoded["float"])
-        if expect_shape not in (None, ()):
-            raise InvalidAnswer(f"your result is a single number, expected shape {tuple(expect_shape)}")
-        return value
-    if "array" in encoded:
-        shape = encoded.get("shape")
-        if (not isinstance(shape, list) or len(shape) > MAX_DEPTH
-                or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_ENTRIES for s in shape)
-                or math.prod(shape) > MAX_ENTRIES):
-            raise InvalidAnswer("your array's shape is not usable")
-        if expect_shape is not None and tuple(shape) != tuple(expect_shape):
-            raise InvalidAnswer(f"your result has shape {tuple(shape)}, expected shape {tuple(expect_shape)}")
-        return np.array(_check_nested(encoded["array"], shape), dtype=float).reshape(shape)
-    if "seq" in encoded:
-        raise InvalidAnswer("your result is a tuple or list where a number or an array was expected")
-    raise InvalidAnswer("no usable result came back")
+def _decode_array(data, shape, expect_shape):
+    if (type(shape) is not list or len(shape) > MAX_DEPTH
+            or not all(type(s) is int and 0 <= s <= MAX_ENTRIES for s in shape)
+            or math.prod(shape) > MAX_ENTRIES):
+        raise InvalidAnswer("your array's shape is not usable")
+    if expect_shape is not None and tuple(shape) != tuple(expect_shape):
+        raise InvalidAnswer(f"your result has shape {tuple(shape)}, expected shape {tuple(expect_shape)}")
+    level = [data]  # breadth-first, one nesting level per dimension: no recursion
+    for size in shape:
+        deeper = []
+        for item in level:
+            if type(item) is not list or len(item) != size:
+                raise InvalidAnswer("your array's entries do not match its shape")
+            deeper.extend(item)
+        level = deeper
+    values = np.array([_number(x) for x in level], dtype=np.float64).reshape(shape)
+    if np.isnan(values).any():
+        raise InvalidAnswer("your result contains NaN")
+    if np.isinf(values).any():
+        raise InvalidAnswer("your result contains infinity")
+    return values

@@ -12,7 +12,7 @@ Everything read from the worker is size-capped and checked: student code can for
 reply, so nothing malformed raises into the caller, and `decode` accepts only plain
 numbers and float64 arrays of the expected shape.
 
-Also here: SandboxedKernelManager, the notebook kernel under the same sandbox.
+The notebook kernel runs under the same sandbox: autograder/grading/kernel.py.
 """
 import dataclasses
 import json
@@ -24,32 +24,25 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, Bool, Dict, Int, List, Unicode
-
 from . import sandbox
-from .protocol import InvalidAnswer  # one exception class for every decoder in the kit
+from .protocol import InvalidAnswer, decode  # noqa: F401  (re-exported: the grader's side of the runner)
 from .sandbox import Limits
 
 log = logging.getLogger("backprop-kit")
 
-WORKER = Path(__file__).resolve().parent / "worker.py"
+HERE = Path(__file__).resolve().parent
+WORKER_FILES = (HERE / "worker.py", HERE / "protocol.py")  # the worker and the wire format it speaks
 STATUSES = ("ok", "error", "timeout", "crashed", "memory")
 MARGIN_SECONDS = 10.0  # grader-side allowance on top of the worker's own wall-clock limit
 START_SECONDS = 60.0  # a cold start (numpy from a cold disk cache) on a loaded machine
 EXTRA_WORKER_MEMORY = 512 * 1024**2  # the zygote's own numpy, above its children's limit
 MAX_REPLY_BYTES = 48 * 1024**2  # worker.MAX_RESULT_BYTES plus room for output and framing
-MAX_ENTRIES = 1_000_000  # numbers in one decoded array
-MAX_DIMS = 8
 
-__all__ = ["StudentRunner", "RunResult", "Reply", "decode", "InvalidAnswer", "SandboxedKernelManager",
-           "sandboxed_kernel_manager_factory", "sandbox_free_environment"]
+__all__ = ["StudentRunner", "RunResult", "decode", "InvalidAnswer"]
 
 
 @dataclass
@@ -78,8 +71,6 @@ class RunResult:
             "crashed": f"your code crashed: {self.detail}",
         }.get(self.status, f"your code could not be run ({self.detail})")
 
-
-Reply = RunResult  # the older name
 
 
 class StudentRunner:
@@ -122,12 +113,14 @@ class StudentRunner:
             self.private = None
 
     def _populate(self):
-        """worker.py in a directory of its own, bound read-only (student code cannot
-        rewrite the worker that a restart would run); helpers in the scratch directory."""
+        """worker.py and protocol.py in a directory of their own, bound read-only (student
+        code cannot rewrite the worker that a restart would run); helpers in the scratch
+        directory."""
         code = self.private / "worker"
         code.mkdir(mode=0o755)
-        shutil.copyfile(WORKER, code / "worker.py")
-        (code / "worker.py").chmod(0o644)
+        for source in WORKER_FILES:
+            shutil.copyfile(source, code / source.name)
+            (code / source.name).chmod(0o644)
         for name, path in self.helper_dirs.items():
             shutil.copytree(path, self.scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
         for relative, data in self.helper_files.items():
@@ -160,7 +153,7 @@ class StudentRunner:
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, cwd=self.scratch, env=env,
                 preexec_fn=sandbox.preexec(zygote_limits, extra_memory=EXTRA_WORKER_MEMORY,
-                                           processes=self.uid is not None))
+                                           processes=sandbox.process_cap(self.limits, self.uid)))
         self._buffer.clear()
         try:
             ready = json.loads(self._read_line(started + START_SECONDS))
@@ -198,12 +191,9 @@ class StudentRunner:
 
     # -------------------------------------------------------- requests
 
-    def run(self, request, calls=None):
-        """Send one request and wait for its result (never raises for anything the worker
-        or student code does). `request` is a dict {"cells", "calls", "env"?, "limits"?};
-        the older form run(cells, calls) is accepted too."""
-        if calls is not None or not isinstance(request, dict):
-            request = {"cells": request, "calls": calls or []}
+    def run(self, request):
+        """Send one request {"cells", "calls", "env"?, "limits"?} and wait for its result
+        (never raises for anything the worker or student code does)."""
         self._next_id += 1
         request_id = self._next_id
         cells = [list(c) if isinstance(c, tuple) else c for c in request.get("cells", [])]
@@ -289,183 +279,3 @@ def _tail(path, size=2000):
             return f.read().decode("utf-8", "replace").strip() or "no message"
     except OSError:
         return "no message"
-
-
-def sandbox_free_environment():
-    """Older helper: the environment for student code when there is no sandbox."""
-    return {k: v for k, v in sandbox.sandbox_environment("/tmp").items() if k not in ("HOME", "TMPDIR")}
-
-
-# ---------------------------------------------------------------- decoding (grader side)
-
-def decode(encoded, expect_shape=None):
-    """A plain Python float or a float64 ndarray from one encoded result, or InvalidAnswer
-    with a message for the student. Written for hostile input: exact types only, every
-    size and depth bounded, no recursion on untrusted nesting. With expect_shape, a float
-    and a 0-d array both fit ()."""
-    if type(encoded) is not dict or not all(type(k) is str for k in encoded):
-        raise InvalidAnswer("no usable result came back")
-    keys = set(encoded)
-    if keys == {"missing"}:
-        raise InvalidAnswer("it is not defined")
-    if keys == {"error"}:
-        raise InvalidAnswer(f"your code raised {_text(encoded['error'], 500) or 'an error'}")
-    if keys == {"unsupported"}:
-        kind = _text(encoded["unsupported"], 100) or "value of an unknown type"
-        if kind == "ellipsis":
-            raise InvalidAnswer("your result is still ...: replace it with your answer")
-        raise InvalidAnswer(f"your result is a {kind}, not a number or a plain numpy array of floats")
-    if keys == {"seq"}:
-        raise InvalidAnswer("your result is a tuple or list where a number or an array was expected")
-    if keys == {"float"}:
-        if expect_shape is not None and tuple(expect_shape) != ():
-            raise InvalidAnswer(f"your result is a single number, expected shape {tuple(expect_shape)}")
-        return _finite(_number(encoded["float"]))
-    if keys in ({"array", "shape"}, {"array", "shape", "dtype"}):
-        return _decode_array(encoded["array"], encoded["shape"], expect_shape)
-    raise InvalidAnswer("no usable result came back")
-
-
-def _number(x):
-    if type(x) is float:
-        return x
-    if type(x) is int:  # bool is not: type(True) is bool
-        try:
-            return float(x)
-        except OverflowError:
-            raise InvalidAnswer("your result is too large") from None
-    raise InvalidAnswer(f"expected a number, found {'a bool' if type(x) is bool else 'something else'}")
-
-
-def _finite(x):
-    if math.isnan(x):
-        raise InvalidAnswer("your result contains NaN")
-    if math.isinf(x):
-        raise InvalidAnswer("your result contains infinity")
-    return x
-
-
-def _decode_array(data, shape, expect_shape):
-    if (type(shape) is not list or len(shape) > MAX_DIMS
-            or not all(type(s) is int and 0 <= s <= MAX_ENTRIES for s in shape)
-            or math.prod(shape) > MAX_ENTRIES):
-        raise InvalidAnswer("your array's shape is not usable")
-    if expect_shape is not None and tuple(shape) != tuple(expect_shape):
-        raise InvalidAnswer(f"your result has shape {tuple(shape)}, expected shape {tuple(expect_shape)}")
-    flat = []
-    level = [data]  # breadth-first, one nesting level per dimension: no recursion
-    for size in shape:
-        nxt = []
-        for item in level:
-            if type(item) is not list or len(item) != size:
-                raise InvalidAnswer("your array's entries do not match its shape")
-            nxt.extend(item)
-        level = nxt
-    flat = [_number(x) for x in level]
-    values = np.array(flat, dtype=np.float64).reshape(shape)
-    if np.isnan(values).any():
-        raise InvalidAnswer("your result contains NaN")
-    if np.isinf(values).any():
-        raise InvalidAnswer("your result contains infinity")
-    return values
-
-
-# ---------------------------------------------------------------- the notebook kernel
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """An ipykernel under the sandbox's policy, for nbclient / nbgrader's Execute.
-
-    What makes ipykernel work in there (docs: NBGRADER.md): IPC sockets in a directory the
-    sandbox can write (it has its own network namespace, so TCP ports of the grader are
-    unreachable); /bin/sh as the kernel's parent (ipykernel exits when its parent is pid 1);
-    HOME, IPYTHONDIR, TMPDIR in the scratch directory. Interrupts are sent as messages: a
-    SIGINT to the process group would reach bwrap and end the sandbox instead.
-    """
-
-    limits = Any(Limits(), help="a sandbox.Limits: memory, output, processes (no CPU cap unless set)")
-    scratch = Unicode("", help="the kernel's working directory, the sandbox's only writable one")
-    hide = List(Unicode(), help="paths the kernel must not see (the grader's packages always are)")
-    require_sandbox = Bool(False, help="refuse to start without bubblewrap")
-    sandbox_env = Dict(help="extra environment variables for the kernel")
-    sandbox_uid = Int(-1, help="the host uid of the sandbox; -1: a fresh one (as root)")
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.transport = "ipc"
-        self._sandboxed = sandbox.require(self.require_sandbox)
-        if self.sandbox_uid < 0:
-            self.sandbox_uid = (sandbox.new_sandbox_uid() or -1) if self._sandboxed else -1
-
-    def _uid(self):
-        return self.sandbox_uid if self.sandbox_uid >= 0 else None
-
-    def _prepare_scratch(self):
-        """The scratch directory and all in it become the sandbox user's (the caller may
-        have copied helpers there with any owner and mode)."""
-        if not self.scratch:  # never the grader's working directory: it would be handed to the sandbox
-            raise ValueError("SandboxedKernelManager needs a scratch directory (scratch=...)")
-        scratch = Path(self.scratch).resolve()
-        if self._uid() is not None:
-            for top, dirs, files in os.walk(scratch):  # never following symlinks a kernel may have left
-                for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
-                    os.lchown(name, self._uid(), self._uid())
-        sandbox.give_scratch(scratch, self._uid())
-        ipc = scratch / ".ipc"
-        ipc.mkdir(exist_ok=True)
-        sandbox.give_scratch(ipc, self._uid())
-        if self._uid() is None:
-            ipc.chmod(0o777)  # user-namespace mode: the sandbox's nobody is this user, or root
-        self.ip = str(ipc / "kernel")
-        self.connection_file = str(ipc / "kernel.json")
-        return scratch
-
-    async def _async_pre_start_kernel(self, **kw):
-        self._prepare_scratch()  # before the connection file is written
-        return await super()._async_pre_start_kernel(**kw)
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        scratch = Path(self.scratch).resolve()
-        uid = self._uid()
-        if uid is not None and os.path.exists(self.connection_file):
-            os.chown(self.connection_file, uid, uid)  # written 0600 by us; the kernel must read it
-        self.kernel_spec.interrupt_mode = "message"
-        # `; exit $?` keeps the shell alive as the kernel's parent.
-        cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *kernel_cmd]
-        cmd, kw["env"] = sandbox.sandboxed_command(cmd, scratch, required=self._sandboxed, uid=uid,
-                                                   hide=self.hide, env=self.sandbox_env)
-        kw["cwd"] = str(scratch)
-        kw["preexec_fn"] = sandbox.preexec(self.limits, processes=uid is not None)
-        # Not the grader's own stdout/stderr: student code can write to fds 1 and 2 directly.
-        # stderr goes to an unlinked file (capped by RLIMIT_FSIZE), for bwrap's own errors.
-        self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")
-        kw["stdout"], kw["stderr"] = subprocess.DEVNULL, self._stderr_log
-        return await super()._async_launch_kernel(cmd, **kw)
-
-    def sandbox_log(self, size=2000):
-        """The end of what the sandboxed kernel wrote to stderr (bwrap's errors, crashes)."""
-        log_file = getattr(self, "_stderr_log", None)
-        if log_file is None:
-            return ""
-        try:
-            log_file.seek(0, os.SEEK_END)
-            log_file.seek(max(0, log_file.tell() - size))
-            return log_file.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
-
-
-def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=False, env=None):
-    """A SandboxedKernelManager subclass with these settings built in, for places that take a
-    class and instantiate it themselves: nbclient's NotebookClient and nbgrader's Execute
-    (`kernel_manager_class=...`; they call it with kernel_name= and config= only). Kernels of
-    one factory share one sandbox uid, so files a dead kernel wrote stay usable by the next."""
-    settings = {"limits": limits, "scratch": str(scratch), "hide": [str(h) for h in hide],
-                "require_sandbox": bool(require_sandbox), "sandbox_env": dict(env or {})}
-    if sandbox.require(require_sandbox):
-        settings["sandbox_uid"] = sandbox.new_sandbox_uid() or -1
-
-    class BoundSandboxedKernelManager(SandboxedKernelManager):
-        def __init__(self, **kwargs):
-            super().__init__(**{**settings, **kwargs})
-
-    return BoundSandboxedKernelManager

@@ -17,7 +17,8 @@ Two ways of becoming unprivileged, chosen by `wrap(..., uid=...)`:
   nobody, but on the host it is whoever ran bwrap: as root that is uid 0 without
   capabilities, which the kernel exempts from RLIMIT_NPROC (no fork-bomb cap) and which
   still owns root's files, hence the short allow-list of /etc. Used when not root (then
-  it is the only way) and by callers that do not pass a uid.
+  it is the only way, and `process_cap` caps the sandbox at what the grader's uid already
+  runs plus `Limits.processes`) and by callers that do not pass a uid.
 """
 import functools
 import importlib.util
@@ -344,11 +345,26 @@ def sandboxed_command(argv, scratch, *, required=False, uid=None, **wrap_kwargs)
 
 # ---------------------------------------------------------------- resource limits
 
-def preexec(limits, *, extra_memory=0, processes=False):
+def process_cap(limits, uid):
+    """The RLIMIT_NPROC that caps one sandbox at limits.processes, or None where no cap is
+    possible. The kernel counts processes and threads per host uid and exempts root: a
+    sandbox with a uid of its own gets limits.processes; one running as the grader's own
+    non-root uid (user-namespace mode, or no bwrap) gets that many on top of what the uid
+    already runs; as root without a uid of its own (no setpriv) nothing can be capped.
+    Computed by the parent: a preexec_fn should not scan /proc."""
+    if not limits.processes:
+        return None
+    if uid is not None:
+        return limits.processes
+    if os.geteuid() != 0:
+        return tasks_of_uid(os.getuid()) + limits.processes
+    return None
+
+
+def preexec(limits, *, extra_memory=0, processes=None):
     """A subprocess preexec_fn: its own session (so the grader can kill the whole group),
     address-space and file-size caps, no core dumps, a CPU cap when limits.cpu_seconds is
-    set; with processes=True also RLIMIT_NPROC, which only makes sense for a sandbox with a
-    uid of its own (the kernel counts it per host uid, and ignores it for root)."""
+    set, and RLIMIT_NPROC = processes when given (see `process_cap`)."""
     def apply():
         try:
             os.setsid()
@@ -359,33 +375,38 @@ def preexec(limits, *, extra_memory=0, processes=False):
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        if processes and limits.processes:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        if processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
         if limits.cpu_seconds:
             cpu = int(limits.cpu_seconds + 0.999)
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     return apply
 
 
-def limit_resources(limits, extra_memory=0):
-    """The older name of `preexec`."""
-    return preexec(limits, extra_memory=extra_memory)
-
-
-def processes_of_uid(uid):
-    """Host pids whose real uid is `uid` (read from /proc)."""
-    pids = []
+def _status_of_uid(uid):
+    """{pid: {"Uid": ..., "Threads": ...}} of the host processes whose real uid is `uid`."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status") as f:
-                line = next((text for text in f if text.startswith("Uid:")), "")
-        except OSError:  # gone meanwhile
+                fields = dict(line.split(":", 1) for line in f if line.startswith(("Uid:", "Threads:")))
+        except (OSError, ValueError):  # gone meanwhile
             continue
-        if line.split()[1:2] == [str(uid)]:
-            pids.append(int(entry))
-    return pids
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            found[int(entry)] = fields
+    return found
+
+
+def processes_of_uid(uid):
+    """Host pids whose real uid is `uid` (read from /proc)."""
+    return list(_status_of_uid(uid))
+
+
+def tasks_of_uid(uid):
+    """Processes plus threads of `uid`: what RLIMIT_NPROC counts."""
+    return sum(int(fields.get("Threads", "1").strip() or 1) for fields in _status_of_uid(uid).values())
 
 
 def kill_uid(uid, timeout=5.0):
@@ -427,11 +448,4 @@ def make_scratch(parent=None, prefix="bpkit-", uid=None):
     scratch = private / "scratch"
     scratch.mkdir()
     give_scratch(scratch, uid)
-    return private, scratch
-
-
-def private_scratch(prefix="bpkit-"):
-    """Older form, for callers that run the sandbox in user-namespace mode."""
-    private, scratch = make_scratch(prefix=prefix)
-    scratch.chmod(0o777)
     return private, scratch

@@ -266,6 +266,26 @@ ATTACKS = {
         ''',
 }
 
+# A fork bomb, kept finite so that a sandbox without a process cap cannot take the machine
+# down with it: each child sleeps instead of forking on. With the cap, fork() is refused
+# long before 1000 and the correct gate below it still earns its points; without the cap
+# the cell raises and the gate earns nothing.
+FORK_BOMB = '''
+    import os, time
+    forks = 0
+    for _ in range(1000):
+        try:
+            pid = os.fork()
+        except OSError:           # refused: the sandbox's process cap
+            break
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        forks += 1
+    if forks >= 1000:
+        raise RuntimeError("1000 processes and counting: nothing capped this fork bomb")
+    '''
+
 
 def _dedent(code):
     return textwrap.dedent(code).strip() + "\n"
@@ -305,7 +325,8 @@ def students(source_nb):
             **correct, "sigmoid_gate": MISTAKES["sigmoid-of-input"][1], "l2_gate": MISTAKES["l2-missing-2"][1],
             "matmul_gate": MISTAKES["matmul-transpose"][1]}),
         "dan": ("broken: syntax error, infinite loop, os._exit, 8 GB", {**correct, **BROKEN}),
-        "eve": ("hostile: monkeypatching, file writes, detached process, lying types", {**correct, **ATTACKS}),
+        "eve": ("hostile: monkeypatching, file writes, detached process, lying types, a fork bomb", {
+            **correct, **ATTACKS, "sigmoid_gate": _dedent(FORK_BOMB) + correct["sigmoid_gate"]}),
         "kim": ("upstream-ignored, max-routes-smaller, sigmoid-missing-term, batch-not-summed, branch-overwrite", {
             **correct, **{cell: code for mid, (cell, code) in MISTAKES.items() if mid in (
                 "upstream-ignored", "max-routes-smaller", "sigmoid-missing-term", "batch-not-summed",

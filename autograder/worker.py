@@ -1,39 +1,21 @@
 """The sandboxed worker (a zygote): imports numpy once, then forks a fresh child per request.
 
-STANDALONE: standard library + numpy only. autograder.runner copies this file beside the
-sandbox and starts it as `python -I -S -B worker.py --site DIR ... [--sweep]`:
--I ignores PYTHON* variables and the user site; -S skips `site`, so no .pth file runs (an
-editable install's import finder would otherwise be installed) and sys.path is exactly the
-standard library plus the --site directories the grader names (numpy's).
+STANDALONE: standard library, numpy and protocol.py, which autograder.runner copies beside
+this file into a read-only directory of the sandbox, then starts
+`python -I -S -B worker.py --site DIR ... [--sweep]`: -I ignores PYTHON* variables and the
+user site; -S skips `site`, so no .pth file runs (an editable install's import finder would
+otherwise be installed) and sys.path is exactly the standard library plus the --site
+directories the grader names (numpy's).
 
-Protocol, one JSON object per line. The grader writes requests on our stdin:
+One JSON object per line. The grader writes requests on our stdin:
   {"id": ..., "cells": [source | [name, source], ...], "calls": [...], "env": {...},
    "limits": {"wall_seconds", "memory_bytes", "output_bytes", "cpu_seconds"}}
 and reads on our stdout first {"ready": true, ...}, then one reply per request:
   {"id", "status": "ok"|"error"|"timeout"|"crashed"|"memory", "detail", "results", "output",
    "seconds", "error"?: {"type", "message", "cell", "where", "traceback"}}
-
-Calls, performed in order after the cells, each guarded; results[i] answers calls[i]:
-  {"op": "gate", "class": C, "steps": [[method, [arg, ...]], ...]}
-      one C() instance, its methods in order -> [encoded return, ...]; an exception gives
-      {"error": "Type: message"} for that step and ends this call's steps.
-  {"op": "gate", "class": C, "repeat_forward": [[arg, ...], ...], "method"?: "forward"}
-      a fresh C() per argument list, one forward each -> [encoded, ...], errors per entry:
-      the numeric gradient of the student's own forward in one round trip.
-  {"op": "variables", "names": [...]}           -> {name: encoded | {"missing": true}}
-  {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
-
-Encoded values (both directions):
-  {"float": x}   a Python int or float, or a numpy integer/floating scalar; exact types only:
-                 bool and np.bool_ are NOT numbers, and neither are subclasses;
-  {"array": nested lists, "shape": [...], "dtype": "float64"}  exactly np.ndarray with a
-                 real numeric dtype (int, uint, float), sent as float64 (dtype: the original);
-  {"seq": [...]} an exact tuple or list;  {"unsupported": "type name"} anything else.
-  NaN and infinities travel as they are (the grader decides). Arguments from the grader are
-  decoded into fresh objects for every call: mutating them changes nothing there.
-
-Student code runs in the child and may monkeypatch everything there, this encoder too: the
-grader trusts nothing but the numbers it decodes itself.
+The calls and the encoding of values are protocol.py's. The child runs the cells, then
+performs the calls in order; student code may monkeypatch everything there, the encoder
+too: the grader trusts nothing but the numbers it decodes itself.
 """
 import builtins
 import ctypes
@@ -45,70 +27,12 @@ import select
 import signal
 import sys
 import time
-import traceback
 
 MAX_RESULT_BYTES = 32 * 1024**2  # one child's JSON result
-MAX_ARRAY_ENTRIES = 250_000
-MAX_SEQ_ITEMS = 256
-MAX_DEPTH = 8
 READ_CHUNK = 64 * 1024
 
-NUMBER_TYPES = frozenset((int, float))  # numpy's scalar types are added in main()
+protocol = None  # autograder/protocol.py, copied beside this file; imported in main()
 SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namespace (main)
-
-
-# ---------------------------------------------------------------- encoding (student side)
-
-def _type_name(value):
-    try:
-        t = type(value)
-        name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
-        return str(name)[:100]
-    except Exception:
-        return "object"
-
-
-def _number_types(np):
-    names = ("float16", "float32", "float64", "longdouble", "int8", "int16", "int32", "int64",
-             "uint8", "uint16", "uint32", "uint64", "intc", "uintc", "longlong", "ulonglong")
-    return frozenset([int, float] + [getattr(np, n) for n in names if hasattr(np, n)])
-
-
-def encode(value, depth=0):
-    np = sys.modules["numpy"]
-    t = type(value)
-    if t in NUMBER_TYPES:
-        try:
-            return {"float": float(value)}
-        except (OverflowError, ValueError, TypeError):
-            return {"unsupported": f"{_type_name(value)} too large for a float"}
-    if t is np.ndarray:
-        if value.dtype.kind not in "iuf":
-            return {"unsupported": f"numpy array of dtype {value.dtype}"}
-        if value.size > MAX_ARRAY_ENTRIES:
-            return {"unsupported": f"numpy array with {value.size} entries (too many)"}
-        return {"array": value.astype(np.float64).tolist(), "shape": list(value.shape), "dtype": str(value.dtype)}
-    if t is tuple or t is list:
-        if depth >= MAX_DEPTH:
-            return {"unsupported": "tuples or lists nested too deeply"}
-        if len(value) > MAX_SEQ_ITEMS:
-            return {"unsupported": f"{t.__name__} of {len(value)} items (too many)"}
-        return {"seq": [encode(v, depth + 1) for v in value]}
-    return {"unsupported": _type_name(value)}
-
-
-def decode_argument(encoded, depth=0):
-    """An argument from the grader, as a fresh object (a new copy for every call)."""
-    np = sys.modules["numpy"]
-    if depth > MAX_DEPTH or type(encoded) is not dict:
-        raise ValueError("malformed argument")
-    if "float" in encoded:
-        return float(encoded["float"])
-    if "array" in encoded:
-        return np.array(encoded["array"], dtype=np.float64).reshape(encoded["shape"])
-    if "seq" in encoded:
-        return tuple(decode_argument(e, depth + 1) for e in encoded["seq"])
-    raise ValueError("malformed argument")
 
 
 # ---------------------------------------------------------------- in the child
@@ -118,7 +42,6 @@ class Child:
 
     def __init__(self):
         self.ns = {"__name__": "__main__", "__builtins__": builtins}
-        self.memory_error = False
 
     def run_cells(self, cells):
         """None when every cell ran, else a description of the error that stopped them."""
@@ -129,77 +52,8 @@ class Child:
             try:
                 exec(compile(source, filename, "exec"), self.ns)
             except BaseException as e:  # SystemExit too: it is the student's cell
-                return describe_error(e, name)
+                return protocol.describe_error(e, name)
         return None
-
-    def perform(self, call):
-        try:
-            op = call.get("op")
-            if op == "gate":
-                return self.gate(call)
-            if op == "variables":
-                return {str(n): self.guarded(lambda n=n: self.ns[n]) if n in self.ns else {"missing": True}
-                        for n in call["names"]}
-            if op == "call":
-                fn = self.ns.get(call["function"])
-                if not callable(fn):
-                    return {"error": f"NameError: {call['function']} is not defined (did its cell run?)"}
-                return self.guarded(lambda: fn(*[decode_argument(a) for a in call["args"]]))
-            return {"error": f"unknown op {op!r}"}
-        except BaseException as e:
-            return self.error(e)
-
-    def gate(self, call):
-        cls = self.ns.get(call["class"])
-        if cls is None:
-            return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
-        if "repeat_forward" in call:  # a fresh instance per input, each guarded on its own
-            method = str(call.get("method", "forward"))
-            return [self.guarded(lambda args=args: getattr(cls(), method)(*[decode_argument(a) for a in args]))
-                    for args in call["repeat_forward"]]
-        try:
-            instance = cls()
-        except BaseException as e:
-            return [self.error(e)]
-        results = []
-        for method, args in call["steps"]:
-            step = self.guarded(lambda: getattr(instance, str(method))(*[decode_argument(a) for a in args]))
-            results.append(step)
-            if "error" in step:
-                break
-        return results
-
-    def guarded(self, thunk):
-        """Encoded thunk(), or {"error": ...}: student code may raise anything."""
-        try:
-            return encode(thunk())
-        except BaseException as e:
-            return self.error(e)
-
-    def error(self, e):
-        if isinstance(e, MemoryError):
-            self.memory_error = True
-        info = describe_error(e)
-        where = f" ({info['where']})" if info["where"] else ""
-        return {"error": f"{info['type']}: {info['message']}"[:600] + where}
-
-
-def describe_error(e, cell=None):
-    """Type, message, the innermost student line, and a traceback of the student's own
-    frames only (cells are compiled as "<cell NAME>"; the worker's frames are left out)."""
-    try:
-        message = str(e)[:1000]
-    except BaseException:
-        message = "<the exception's message could not be printed>"
-    try:
-        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith("<cell")]
-        where = f"{frames[-1].filename[1:-1]}, line {frames[-1].lineno}" if frames else ""
-        lines = "".join(traceback.format_list(frames[-8:]))
-        text = ("Traceback (most recent call last):\n" + lines if lines else "") + f"{type(e).__name__}: {message}"
-    except BaseException:
-        where, text = "", f"{type(e).__name__}: {message}"
-    return {"type": type(e).__name__[:100], "message": message, "cell": cell, "where": where,
-            "traceback": text[-3000:]}
 
 
 def child_main(request, result_fd, output_fd):
@@ -228,9 +82,10 @@ def child_main(request, result_fd, output_fd):
         detail = f"cell {error['cell']} raised {error['type']}: {error['message']}"[:2000]
         reply = {"status": status, "detail": detail, "error": error, "results": []}
     else:
-        results = [child.perform(call) for call in request["calls"]]
-        reply = {"status": "memory" if child.memory_error else "ok",
-                 "detail": "a call ran out of memory" if child.memory_error else "", "results": results}
+        results = [protocol.perform_call(child.ns, call) for call in request["calls"]]
+        memory_error = '"error": "MemoryError' in json.dumps(results)
+        reply = {"status": "memory" if memory_error else "ok",
+                 "detail": "a call ran out of memory" if memory_error else "", "results": results}
     finish(reply, result_fd)
 
 
@@ -278,6 +133,7 @@ def serve(request, private_fds):
     finally:
         sweep(pid)
         reap(pid)
+        settle()
         os.close(result_r)
         os.close(output_r)
     reply = judge(waited, result, wall)
@@ -405,6 +261,24 @@ def sweep(pgid):
             pass
 
 
+def settle(timeout=5.0):
+    """Inside our own pid namespace only: kill, and wait until no process is left but bwrap
+    (pid 1) and this zygote. A killed process counts against the sandbox's process cap until
+    it is reaped, so after a fork bomb the next request could not even fork while the
+    bomb's remains linger."""
+    if not SWEEP:
+        return
+    deadline, me = time.monotonic() + timeout, os.getpid()
+    while time.monotonic() < deadline:
+        if not [e for e in os.listdir("/proc") if e.isdigit() and int(e) not in (1, me)]:
+            return
+        try:  # again: a bomb may have forked while the first kill(-1) went round
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        time.sleep(0.002)
+
+
 def _prctl(option, value):
     try:
         ctypes.CDLL(None, use_errno=True).prctl(option, int(value), 0, 0, 0)
@@ -455,12 +329,16 @@ def in_own_pid_namespace():
 
 
 def main():
-    global NUMBER_TYPES, SWEEP
+    global protocol, SWEEP
     sites, sweep_wanted = parse_args(sys.argv[1:])
     sys.path.extend(sites)
     import numpy  # once, here: every fork starts with it loaded
 
-    NUMBER_TYPES = _number_types(numpy)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves our own directory out
+    import protocol as wire_format
+
+    protocol = wire_format
+    del sys.path[0]
     SWEEP = sweep_wanted and in_own_pid_namespace()
     requests, replies = take_channel()
     make_undumpable()

@@ -101,6 +101,10 @@ def test_hostile_code_changes_nothing_it_should_not(graded):
         assert eve[cell]["score"] == 0
     # Her honest answers still count, and everyone else was graded normally.
     assert eve["test_simple_by_hand"]["score"] == eve["test_simple_by_hand"]["points"]
+    # Her fork bomb (in the kernel and in every check of the sigmoid gate) hit the sandbox's
+    # process cap before 1000 forks, so the correct gate beneath it still earns its points.
+    for cell in ("test_sigmoid_gate_forward", "test_sigmoid_gate_backward"):
+        assert eve[cell]["score"] == eve[cell]["points"], eve[cell]
     assert all(reports[s] is not None for s in roster)
     # Nothing was written outside the sandbox, the gradebook is intact, the late process died.
     assert not (Path("/work") / "pwned").exists() and not (Path.home() / "pwned").exists()

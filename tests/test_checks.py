@@ -38,3 +38,17 @@ def test_valid_alternatives_get_full_marks_on_every_check(cell):
 
 def test_ties_sent_to_y_are_a_valid_subgradient():
     assert result("max_gate", "ties", TIES_TO_Y).fraction == 1
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (3, 4)])
+def test_the_upstream_gradient_is_never_close_to_one(shape):
+    """A forgotten upstream factor must show: every entry of dout is at least 0.2 away from ±1,
+    and both signs and both sides of 1 occur."""
+    import numpy as np
+
+    from autograder.grading.checks import upstream
+
+    rng = np.random.default_rng(0)
+    draws = np.concatenate([np.ravel(upstream(rng, shape)) for _ in range(400)])
+    assert np.all(np.abs(np.abs(draws) - 1) >= 0.2) and np.all((np.abs(draws) >= 0.5) & (np.abs(draws) <= 2))
+    assert (draws > 0).any() and (draws < 0).any() and (np.abs(draws) > 1).any() and (np.abs(draws) < 1).any()

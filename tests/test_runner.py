@@ -12,8 +12,9 @@ import pytest
 
 from autograder import runner as runner_module
 from autograder import sandbox
-from autograder.protocol import encode
-from autograder.runner import InvalidAnswer, StudentRunner, decode, sandboxed_kernel_manager_factory
+from autograder.grading.kernel import sandboxed_kernel_manager_factory
+from autograder.protocol import decode_argument, encode
+from autograder.runner import InvalidAnswer, StudentRunner, decode
 from autograder.sandbox import Limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,6 +188,19 @@ def test_detached_processes_do_not_outlive_their_request(runner):
     assert not (runner.scratch / "late-marker").exists()
 
 
+def test_a_fork_bomb_costs_only_its_own_request(runner):
+    """`while True: os.fork()`, unbounded: the sandbox's process cap stops it, the request
+    fails, nothing of it survives, and the next request runs normally."""
+    if runner.uid is None:
+        pytest.skip("the process cap of a root grader needs uid mode")
+    started = time.monotonic()
+    result = runner.run({"cells": [["bomb", "import os\nwhile True:\n    os.fork()"]], "calls": []})
+    assert not result.ok and time.monotonic() - started < LIMITS.wall_seconds + 5, result
+    assert len(processes_of(runner.uid)) == 1  # the zygote alone
+    after = runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]})
+    assert after.ok and decode(after.results[0][0]) == 6.0
+
+
 def test_student_code_cannot_reach_the_grader_the_host_or_the_network(runner):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -332,7 +346,7 @@ def test_a_hostile_worker_gives_crashed_results_never_exceptions(tmp_path, monke
     """The grader side alone: a compromised worker that lies about the protocol."""
     fake = tmp_path / "worker.py"
     fake.write_text("import json, os, sys, time\n" + HOSTILE_WORKERS[behaviour] + "\n")
-    monkeypatch.setattr(runner_module, "WORKER", fake)
+    monkeypatch.setattr(runner_module, "WORKER_FILES", (fake,))
     monkeypatch.setattr(runner_module, "MAX_REPLY_BYTES", 4 * 1024**2)
     with StudentRunner(LIMITS, require_sandbox=True) as hostile:
         started = time.monotonic()
@@ -418,6 +432,20 @@ def test_os_exit_kills_only_the_kernel(kernel_class):
     assert texts(nb.cells[0]).strip() == "before" and nb.cells[2].outputs == []
 
 
+def test_a_fork_bomb_in_a_cell_stops_at_the_process_cap_and_the_notebook_goes_on(kernel_class):
+    from nbclient import NotebookClient
+
+    cls, _ = kernel_class
+    if cls().sandbox_uid < 0:
+        pytest.skip("the process cap of a root grader needs uid mode")
+    nb = notebook("x = 1", "import os\nwhile True:\n    os.fork()", "print('still here', x)")
+    client = NotebookClient(nb, kernel_manager_class=cls, timeout=10, kernel_name="python3",
+                            interrupt_on_timeout=True, allow_errors=True)
+    client.execute()
+    assert nb.cells[1].outputs[0].get("ename") == "BlockingIOError"  # fork() refused: the cap
+    assert texts(nb.cells[2]).strip() == "still here 1"
+
+
 def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
     from nbclient import NotebookClient
 
@@ -428,3 +456,45 @@ def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
     client.execute()
     assert "KeyboardInterrupt" in texts(nb.cells[1]) or nb.cells[1].outputs[0]["output_type"] == "error"
     assert texts(nb.cells[2]).strip() == "still here 1"
+
+
+# ---------------------------------------------------------------- what student code can reach
+
+def test_requests_carry_inputs_never_expected_values(runner):
+    """Everything the student's process holds (its frames, its garbage collector, its memory)
+    came from the request: cells and inputs. So the real checks' requests must carry no
+    expected forward output and no reference gradient, only what student code is given."""
+    from autograder.grading.checks import gate_backward, gate_forward
+    from autograder.grading.context import make_context
+    from solutions.table import BY_GRADE_ID
+
+    sent = []
+
+    class Recorded:
+        def run(self, cell_ids, calls):
+            sent.append(json.dumps(calls))
+            return runner.run({"cells": [MUL], "calls": calls})
+
+    spec = BY_GRADE_ID["mul_gate"]
+    for check in (gate_forward, gate_backward):
+        ctx = make_context("mul_gate", check.__name__, seed=1, course_id="c", assignment="a",
+                           randomization="per-course", student_id="s")
+        assert check(spec, Recorded(), ctx).fraction == 1
+    def numbers_in(value):
+        if isinstance(value, dict):
+            return {n for v in value.values() for n in numbers_in(v)}
+        if isinstance(value, list):
+            return {n for v in value for n in numbers_in(v)}
+        return {float(value)} if isinstance(value, (int, float)) and not isinstance(value, bool) else set()
+
+    numbers = numbers_in([json.loads(s) for s in sent])
+    expected = set()
+    for calls in map(json.loads, sent):
+        for call in calls:
+            steps = dict((m, [np.asarray(decode_argument(a)) for a in args]) for m, args in call["steps"])
+            x, y = steps["forward"]
+            outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
+            expected |= {float(v) for out in outputs for v in np.ravel(out)}
+    inputs = {float(v) for calls in map(json.loads, sent) for call in calls for _, args in call["steps"]
+              for a in args for v in np.ravel(decode_argument(a))}
+    assert len(expected) > 50 and not (expected - inputs) & numbers

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def run_inside(code, scratch, uid, timeout=20, **wrap_kwargs):
     """Run Python code in the sandbox (site enabled, like a kernel); the CompletedProcess."""
     argv = sandbox.wrap([sys.executable, "-c", textwrap.dedent(code)], scratch, uid=uid, **wrap_kwargs)
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=sandbox.bwrap_environment(),
-                          preexec_fn=sandbox.preexec(LIMITS, processes=uid is not None))
+                          preexec_fn=sandbox.preexec(LIMITS, processes=sandbox.process_cap(LIMITS, uid)))
 
 
 @pytest.fixture(params=["uid", "userns"])
@@ -234,6 +235,20 @@ def test_the_limits_are_applied(box):
         assert processes == LIMITS.processes
 
 
+def test_the_process_cap_in_each_mode(monkeypatch):
+    """RLIMIT_NPROC counts tasks per host uid: a uid of its own gets the limit itself; the
+    grader's own non-root uid gets the limit on top of the tasks it already runs; root
+    without a uid of its own cannot be capped (the kernel exempts it)."""
+    assert sandbox.tasks_of_uid(os.getuid()) >= threading.active_count()  # this process alone has that many
+    assert sandbox.process_cap(LIMITS, 1_600_000_000) == LIMITS.processes
+    monkeypatch.setattr(sandbox, "tasks_of_uid", lambda uid: 300)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert sandbox.process_cap(LIMITS, None) == 300 + LIMITS.processes
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert sandbox.process_cap(LIMITS, None) is None
+    assert sandbox.process_cap(Limits(processes=0), 1_600_000_000) is None
+
+
 @needs_bwrap
 def test_a_fork_bomb_stops_at_the_process_limit(tmp_path):
     uid = sandbox.new_sandbox_uid()
@@ -279,7 +294,7 @@ def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
     """)
     argv = sandbox.wrap([sys.executable, "-c", code], scratch, uid=uid)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=sandbox.bwrap_environment(),
-                               preexec_fn=sandbox.preexec(LIMITS, processes=True))
+                               preexec_fn=sandbox.preexec(LIMITS, processes=sandbox.process_cap(LIMITS, uid)))
     assert process.stdout.readline().strip() == "started"
     assert len(host_processes_of(uid)) >= 2  # the command and the detached sleeper
     if how == "is killed":

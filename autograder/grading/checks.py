@@ -69,8 +69,11 @@ def _distinct(rng, shape, n):
 
 
 def upstream(rng, shape):
-    """A random upstream gradient, never all ones: ones would hide a forgotten upstream factor."""
-    g = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    """A random upstream gradient whose entries are never close to ±1: a 1 would hide a
+    forgotten upstream factor. Magnitudes in [0.5, 0.8] or [1.25, 2], either sign."""
+    magnitude = rng.uniform(0.5, 0.8, size=shape)
+    magnitude = np.where(rng.random(size=shape) < 0.5, magnitude, 1 / magnitude)
+    g = magnitude * rng.choice([-1.0, 1.0], size=shape)
     return float(g) if shape == () else g
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..protocol import perform_call
+from ..runner import RunResult
 from .context import make_context
 from .registry import run_check
 
@@ -21,12 +22,7 @@ class InProcessSubject:
         self.namespace = namespace
 
     def run(self, cell_ids, calls):
-        return Reply(True, "", [perform_call(self.namespace, call) for call in calls])
-
-
-class Reply:
-    def __init__(self, ok, problem, results, output=""):
-        self.ok, self.problem, self.results, self.output = ok, problem, results, output
+        return RunResult("ok", results=[perform_call(self.namespace, call) for call in calls])
 
 
 def grade(exercise, check, namespace, points):

@@ -1,47 +1,127 @@
 """The student's notebook kernel, started inside the sandbox.
 
-Three things make ipykernel work under bubblewrap (see docs/ARCHITECTURE.md):
-IPC sockets in the scratch directory, because the sandbox has its own network namespace;
-a shell as the kernel's parent, because ipykernel exits when its parent is pid 1; and
-HOME/IPYTHONDIR/TMPDIR inside the scratch directory. The memory cap is set by that shell.
+What makes ipykernel work under bubblewrap (see docs/ARCHITECTURE.md): IPC sockets in the
+scratch directory, because the sandbox has its own network namespace; /bin/sh as the
+kernel's parent, because ipykernel exits when its parent is pid 1; HOME, IPYTHONDIR and
+TMPDIR inside the scratch directory. As root the kernel runs as a fresh host uid of its
+own, so RLIMIT_NPROC caps how many processes it can start (a fork bomb stops there).
 """
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Any, Bool, Dict, Int, List, Unicode
 
 from .. import sandbox
-from ..runner import sandbox_free_environment
+from ..sandbox import Limits
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    def __init__(self, *, scratch, limits, kernel_env, sandboxed, **kwargs):
+    """An ipykernel under the sandbox's policy, for nbclient / nbgrader's Execute.
+
+    What makes ipykernel work in there (docs: NBGRADER.md): IPC sockets in a directory the
+    sandbox can write (it has its own network namespace, so TCP ports of the grader are
+    unreachable); /bin/sh as the kernel's parent (ipykernel exits when its parent is pid 1);
+    HOME, IPYTHONDIR, TMPDIR in the scratch directory. Interrupts are sent as messages: a
+    SIGINT to the process group would reach bwrap and end the sandbox instead.
+    """
+
+    limits = Any(Limits(), help="a sandbox.Limits: memory, output, processes (no CPU cap unless set)")
+    scratch = Unicode("", help="the kernel's working directory, the sandbox's only writable one")
+    hide = List(Unicode(), help="paths the kernel must not see (the grader's packages always are)")
+    require_sandbox = Bool(False, help="refuse to start without bubblewrap")
+    sandbox_env = Dict(help="extra environment variables for the kernel")
+    sandbox_uid = Int(-1, help="the host uid of the sandbox; -1: a fresh one (as root)")
+
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.scratch, self.limits, self.kernel_env, self.sandboxed = Path(scratch), limits, kernel_env, sandboxed
-        ipc = self.scratch / ".kernel"
-        ipc.mkdir(exist_ok=True)
-        ipc.chmod(0o777)
         self.transport = "ipc"
-        self.ip = str(ipc / "ipc")
+        self._sandboxed = sandbox.require(self.require_sandbox)
+        if self.sandbox_uid < 0:
+            self.sandbox_uid = (sandbox.new_sandbox_uid() or -1) if self._sandboxed else -1
+
+    def _uid(self):
+        return self.sandbox_uid if self.sandbox_uid >= 0 else None
+
+    def _prepare_scratch(self):
+        """The scratch directory and all in it become the sandbox user's (the caller may
+        have copied helpers there with any owner and mode)."""
+        if not self.scratch:  # never the grader's working directory: it would be handed to the sandbox
+            raise ValueError("SandboxedKernelManager needs a scratch directory (scratch=...)")
+        scratch = Path(self.scratch).resolve()
+        if self._uid() is not None:
+            for top, dirs, files in os.walk(scratch):  # never following symlinks a kernel may have left
+                for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
+                    os.lchown(name, self._uid(), self._uid())
+        sandbox.give_scratch(scratch, self._uid())
+        ipc = scratch / ".ipc"
+        ipc.mkdir(exist_ok=True)
+        sandbox.give_scratch(ipc, self._uid())
+        if self._uid() is None:
+            ipc.chmod(0o777)  # user-namespace mode: the sandbox's nobody is this user, or root
+        self.ip = str(ipc / "kernel")
         self.connection_file = str(ipc / "kernel.json")
+        return scratch
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._prepare_scratch()  # before the connection file is written
+        return await super()._async_pre_start_kernel(**kw)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kilobytes = self.limits.memory_bytes // 1024
+        scratch = Path(self.scratch).resolve()
+        uid = self._uid()
+        if uid is not None and os.path.exists(self.connection_file):
+            os.chown(self.connection_file, uid, uid)  # written 0600 by us; the kernel must read it
+        self.kernel_spec.interrupt_mode = "message"
         # `; exit $?` keeps the shell alive as the kernel's parent.
-        cmd = ["/bin/sh", "-c", f'ulimit -v {kilobytes}; "$@"; exit $?', "sh", *kernel_cmd]
-        if self.sandboxed:
-            cmd = sandbox.wrap(cmd, self.scratch, env=self.kernel_env)
-            kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        else:
-            kw["env"] = {**sandbox_free_environment(), **self.kernel_env, "HOME": str(self.scratch)}
-        kw["cwd"] = str(self.scratch)
+        cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *kernel_cmd]
+        cmd, kw["env"] = sandbox.sandboxed_command(cmd, scratch, required=self._sandboxed, uid=uid,
+                                                   hide=self.hide, env=self.sandbox_env)
+        kw["cwd"] = str(scratch)
+        kw["preexec_fn"] = sandbox.preexec(self.limits, processes=sandbox.process_cap(self.limits, uid))
+        # Not the grader's own stdout/stderr: student code can write to fds 1 and 2 directly.
+        # stderr goes to an unlinked file (capped by RLIMIT_FSIZE), for bwrap's own errors.
+        self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")
+        kw["stdout"], kw["stderr"] = subprocess.DEVNULL, self._stderr_log
         return await super()._async_launch_kernel(cmd, **kw)
+
+    def sandbox_log(self, size=2000):
+        """The end of what the sandboxed kernel wrote to stderr (bwrap's errors, crashes)."""
+        log_file = getattr(self, "_stderr_log", None)
+        if log_file is None:
+            return ""
+        try:
+            log_file.seek(0, os.SEEK_END)
+            log_file.seek(max(0, log_file.tell() - size))
+            return log_file.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+
+def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=False, env=None):
+    """A SandboxedKernelManager subclass with these settings built in, for places that take a
+    class and instantiate it themselves: nbclient's NotebookClient and nbgrader's Execute
+    (`kernel_manager_class=...`; they call it with kernel_name= and config= only). Kernels of
+    one factory share one sandbox uid, so files a dead kernel wrote stay usable by the next."""
+    settings = {"limits": limits, "scratch": str(scratch), "hide": [str(h) for h in hide],
+                "require_sandbox": bool(require_sandbox), "sandbox_env": dict(env or {})}
+    if sandbox.require(require_sandbox):
+        settings["sandbox_uid"] = sandbox.new_sandbox_uid() or -1
+
+    class BoundSandboxedKernelManager(SandboxedKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**{**settings, **kwargs})
+
+    return BoundSandboxedKernelManager
 
 
 def kernel_scratch(helper_dirs):
-    """A private scratch directory holding copies of the helper folders (bpkit/)."""
-    parent, scratch = sandbox.private_scratch("bpkit-kernel-")
+    """(private, scratch): a private directory (the caller deletes it) holding the kernel's
+    scratch directory, with copies of the helper folders (bpkit/) in it."""
+    private, scratch = sandbox.make_scratch(prefix="bpkit-kernel-")
     for name, path in helper_dirs.items():
         shutil.copytree(path, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return parent, scratch
+    return private, scratch

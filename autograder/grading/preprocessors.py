@@ -19,11 +19,11 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 
-from ..runner import StudentRunner
-from ..sandbox import Limits, require
+from ..runner import RunResult, StudentRunner
+from ..sandbox import Limits
 from .cells import Submission, graded_call, is_graded
 from .context import make_context
-from .kernel import SandboxedKernelManager, kernel_scratch
+from .kernel import kernel_scratch, sandboxed_kernel_manager_factory
 from .registry import known, run_check
 
 
@@ -44,10 +44,11 @@ class StudentKernelExecute(Execute):
         root = Path(self.course_root or os.getcwd())
         course = _course(root)
         self.timeout = int(course.grading.timeout_seconds)
-        self._limits = Limits.from_course(course.grading)
-        self._sandboxed = require(course.grading.require_sandbox)
-        self._env = {"BPKIT_STUDENT_ID": str(meta.get("student", ""))}  # the student's own numbers
-        parent, self._scratch = kernel_scratch({"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
+        parent, scratch = kernel_scratch({"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
+        # One factory per notebook: a kernel restarted after a death gets the same sandbox uid.
+        self._kernel_manager_class = sandboxed_kernel_manager_factory(
+            Limits.from_course(course.grading), scratch, require_sandbox=course.grading.require_sandbox,
+            env={"BPKIT_STUDENT_ID": str(meta.get("student", ""))})  # the student's own numbers
         pending = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
                    and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
         try:
@@ -58,9 +59,7 @@ class StudentKernelExecute(Execute):
         return nb, resources
 
     def create_kernel_manager(self):
-        self.km = SandboxedKernelManager(scratch=self._scratch, limits=self._limits, kernel_env=self._env,
-                                         sandboxed=self._sandboxed, kernel_name=self.kernel_name or "python3",
-                                         config=self.config)
+        self.km = self._kernel_manager_class(kernel_name=self.kernel_name or "python3", config=self.config)
         return self.km
 
     def _run_until_death(self, nb, resources, indices):
@@ -135,16 +134,14 @@ class SandboxSubject:
         self.timed_out = []  # cell sets that ran out of time: checks needing them fail at once
 
     def run(self, cell_ids, calls):
-        from ..runner import Reply
-
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
-            return Reply("timeout", "skipped: a cell it needs already ran out of time")
+            return RunResult("timeout", "skipped: a cell it needs already ran out of time")
         try:
             program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
         except KeyError as e:
-            return Reply("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
+            return RunResult("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
                                     "grade_id metadata was changed), so it cannot be graded")
-        reply = self.runner.run(program, calls)
+        reply = self.runner.run({"cells": program, "calls": calls})
         if reply.status == "timeout":
             self.timed_out.append(set(cell_ids))
         return reply
