@@ -137,10 +137,21 @@ class StudentRunner:
         argv = [sys.executable, "-I", "-S", "-B", str(worker)]
         for site in sandbox.site_dirs():
             argv += ["--site", site]
+        for module in self._helper_modules():
+            argv += ["--preload", module]
         if self.sandboxed:
             argv.append("--sweep")  # it has a pid namespace of its own to sweep
         return sandbox.sandboxed_command(argv, self.scratch, required=self.sandboxed, uid=self.uid,
                                          ro_binds=[worker.parent], hide=self.hide, env=self.env)
+
+    def _helper_modules(self):
+        """The modules of the helper packages in the scratch directory (bpkit, bpkit.problems,
+        ...), for the worker to preload."""
+        modules = []
+        for package in sorted(p.parent for p in self.scratch.glob("*/__init__.py")):
+            modules += [package.name] + [f"{package.name}.{p.stem}" for p in sorted(package.glob("*.py"))
+                                         if p.stem != "__init__"]
+        return modules
 
     def _start(self):
         """Start the worker and wait for its ready line. On failure, remember why (run()

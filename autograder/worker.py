@@ -5,7 +5,8 @@ this file into a read-only directory of the sandbox, then starts
 `python -I -S -B worker.py --site DIR ... [--sweep]`: -I ignores PYTHON* variables and the
 user site; -S skips `site`, so no .pth file runs (an editable install's import finder would
 otherwise be installed) and sys.path is exactly the standard library plus the --site
-directories the grader names (numpy's).
+directories the grader names (numpy's). --preload names helper modules of the scratch
+directory to import once, before any student code runs.
 
 One JSON object per line. The grader writes requests on our stdin:
   {"id": ..., "cells": [source | [name, source], ...], "calls": [...], "env": {...},
@@ -19,6 +20,7 @@ too: the grader trusts nothing but the numbers it decodes itself.
 """
 import builtins
 import ctypes
+import importlib
 import json
 import linecache
 import os
@@ -310,14 +312,28 @@ def write_line(fd, obj):
 
 
 def parse_args(argv):
-    sites, sweep_wanted = [], False
+    sites, preloads, sweep_wanted = [], [], False
     args = iter(argv)
     for arg in args:
         if arg == "--site":
             sites.append(next(args))
+        elif arg == "--preload":
+            preloads.append(next(args))
         elif arg == "--sweep":
             sweep_wanted = True
-    return sites, sweep_wanted
+    return sites, preloads, sweep_wanted
+
+
+def preload(modules):
+    """Import the course's helper modules (bpkit/ in the scratch directory) once, before any
+    student code runs: every child then finds them loaded instead of importing them again
+    (some 35 ms per check), and a child that rewrites their files changes no later child."""
+    sys.path.insert(0, os.getcwd())
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a broken helper shows in the cells that import it
+            pass
 
 
 def in_own_pid_namespace():
@@ -330,7 +346,7 @@ def in_own_pid_namespace():
 
 def main():
     global protocol, SWEEP
-    sites, sweep_wanted = parse_args(sys.argv[1:])
+    sites, preloads, sweep_wanted = parse_args(sys.argv[1:])
     sys.path.extend(sites)
     import numpy  # once, here: every fork starts with it loaded
 
@@ -339,6 +355,7 @@ def main():
 
     protocol = wire_format
     del sys.path[0]
+    preload(preloads)
     SWEEP = sweep_wanted and in_own_pid_namespace()
     requests, replies = take_channel()
     make_undumpable()

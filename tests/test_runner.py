@@ -458,6 +458,25 @@ def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
     assert texts(nb.cells[2]).strip() == "still here 1"
 
 
+def test_helpers_are_preloaded_so_one_child_cannot_rewrite_them_for_the_next(runner):
+    """The worker imports the helper package before any student code runs. A child that swaps
+    bpkit/ for its own in the (shared, writable) scratch directory changes no later child."""
+    swap = ("import os, sys\nloaded = float('bpkit' in sys.modules)\n"
+            "os.rename('bpkit', 'bpkit-original'); os.mkdir('bpkit')\n"
+            "open('bpkit/__init__.py', 'w').write('HELPER = \"rewritten\"')\n")
+    try:
+        assert decode(probe(runner, swap, "loaded")["loaded"]) == 1.0
+        assert (runner.scratch / "bpkit" / "__init__.py").read_text() == 'HELPER = "rewritten"'
+        later = probe(runner, "import bpkit\nsame = float(bpkit.HELPER == 'here')", "same")
+        assert decode(later["same"]) == 1.0
+    finally:
+        import shutil
+
+        shutil.rmtree(runner.scratch / "bpkit", ignore_errors=True)
+        if (runner.scratch / "bpkit-original").exists():
+            (runner.scratch / "bpkit-original").rename(runner.scratch / "bpkit")
+
+
 # ---------------------------------------------------------------- what student code can reach
 
 def test_requests_carry_inputs_never_expected_values(runner):

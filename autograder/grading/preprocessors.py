@@ -44,6 +44,8 @@ class StudentKernelExecute(Execute):
         root = Path(self.course_root or os.getcwd())
         course = _course(root)
         self.timeout = int(course.grading.timeout_seconds)
+        # Nothing in the sandbox needs a graceful goodbye: killing it saves ~0.2 s per notebook.
+        self.shutdown_kernel = "immediate"
         parent, scratch = kernel_scratch({"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
         # One factory per notebook: a kernel restarted after a death gets the same sandbox uid.
         self._kernel_manager_class = sandboxed_kernel_manager_factory(
