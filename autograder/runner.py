@@ -55,6 +55,7 @@ class RunResult:
     output: str = ""
     error: dict | None = None
     seconds: float = 0.0
+    phase: str = ""  # of a timeout: "cells" (they loop by themselves) or "calls"
 
     @property
     def ok(self):
@@ -254,7 +255,8 @@ class StudentRunner:
             output=_text(reply.get("output"), self.limits.output_bytes + 200),
             error={k: _text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")}
             if type(error) is dict else None,
-            seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0)
+            seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
+            phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "")
 
     def _read_line(self, deadline):
         """One line from the worker, waiting until `deadline` and reading at most

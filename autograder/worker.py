@@ -13,7 +13,8 @@ One JSON object per line. The grader writes requests on our stdin:
    "limits": {"wall_seconds", "memory_bytes", "output_bytes", "cpu_seconds"}}
 and reads on our stdout first {"ready": true, ...}, then one reply per request:
   {"id", "status": "ok"|"error"|"timeout"|"crashed"|"memory", "detail", "results", "output",
-   "seconds", "error"?: {"type", "message", "cell", "where", "traceback"}}
+   "seconds", "error"?: {"type", "message", "cell", "where", "traceback"},
+   "phase"?: "cells"|"calls" (of a wall-clock timeout: what was running)}
 The calls and the encoding of values are protocol.py's. The child runs the cells, then
 performs the calls in order; student code may monkeypatch everything there, the encoder
 too: the grader trusts nothing but the numbers it decodes itself.
@@ -31,6 +32,10 @@ import sys
 import time
 
 MAX_RESULT_BYTES = 32 * 1024**2  # one child's JSON result
+# Written before the result once the cells have run. Student code can write it too: it only
+# tells which phase a timeout hit, which decides nothing but what the grader skips for that
+# same student (cells that loop by themselves need not be run again).
+CELLS_DONE = b"#cells-done\n"
 READ_CHUNK = 64 * 1024
 
 protocol = None  # autograder/protocol.py, copied beside this file; imported in main()
@@ -84,6 +89,7 @@ def child_main(request, result_fd, output_fd):
         detail = f"cell {error['cell']} raised {error['type']}: {error['message']}"[:2000]
         reply = {"status": status, "detail": detail, "error": error, "results": []}
     else:
+        os.write(result_fd, CELLS_DONE)  # a timeout from here on is the calls', not the cells'
         results = [protocol.perform_call(child.ns, call) for call in request["calls"]]
         memory_error = '"error": "MemoryError' in json.dumps(results)
         reply = {"status": "memory" if memory_error else "ok",
@@ -215,8 +221,10 @@ def reap(pid):
 
 def judge(waited, result, wall):
     """The reply from how the child ended and what it sent."""
+    cells_done = bytes(result.data[:len(CELLS_DONE)]) == CELLS_DONE
     if waited == "timeout":
-        return {"status": "timeout", "detail": f"did not finish within {wall:g} seconds"}
+        return {"status": "timeout", "detail": f"did not finish within {wall:g} seconds",
+                "phase": "calls" if cells_done else "cells"}
     if waited == "too large":
         return {"status": "error", "detail": "the result was too large to send back"}
     if os.WIFSIGNALED(waited):
@@ -232,7 +240,7 @@ def judge(waited, result, wall):
         return {"status": "crashed", "detail": f"killed by signal {name}"}
     code = os.WEXITSTATUS(waited)
     try:
-        reply = json.loads(bytes(result.data)) if code == 0 else None
+        reply = json.loads(bytes(result.data[len(CELLS_DONE) if cells_done else 0:])) if code == 0 else None
     except (ValueError, RecursionError):
         reply = None
     if type(reply) is not dict:

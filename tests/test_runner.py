@@ -134,6 +134,35 @@ def test_bad_code_gets_its_status_within_the_limits_and_the_next_run_still_works
     assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {"float": 6.0}
 
 
+def test_a_timeout_says_whether_the_cells_or_a_call_ran_out_of_time(runner):
+    loop_in_cell = runner.run({"cells": [["loop", "while True: pass"]], "calls": []})
+    loop_in_call = runner.run({"cells": [["f", "def f(x):\n    while True: pass"]],
+                               "calls": [{"op": "call", "function": "f", "args": [encode(1.0)]}]})
+    assert (loop_in_cell.status, loop_in_cell.phase) == ("timeout", "cells")
+    assert (loop_in_call.status, loop_in_call.phase) == ("timeout", "calls")
+
+
+def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
+    """The grader's subject skips later checks that need cells which looped before any call;
+    a loop inside a call skips nothing (the next call may finish)."""
+    from autograder.grading.cells import Submission
+    from autograder.grading.preprocessors import SandboxSubject
+
+    def cell(grade_id, source):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "solution": True}})
+
+    nb = nbformat.v4.new_notebook(cells=[cell("stuck", "while True: pass"),
+                                         cell("slow", "def f(x):\n    while x > 0: pass\n    return x")])
+    subject = SandboxSubject(runner, Submission(nb))
+    call = {"op": "call", "function": "f", "args": [encode(1.0)]}
+    assert subject.run(["stuck"], []).phase == "cells"
+    started = time.monotonic()
+    skipped = subject.run(["stuck", "slow"], [call])
+    assert skipped.status == "timeout" and "skipped" in skipped.detail and time.monotonic() - started < 0.5
+    assert subject.run(["slow"], [call]).phase == "calls"
+    finishes = subject.run(["slow"], [{"op": "call", "function": "f", "args": [encode(-1.0)]}])
+    assert finishes.ok and decode(finishes.results[0]) == -1.0
+
 def test_an_error_reports_type_message_and_only_the_students_frames(runner):
     result = runner.run({"cells": [["helper", "def g(x):\n    return 1 / x\n"], ["main", "y = g(0)\n"]], "calls": []})
     assert result.status == "error"

@@ -101,6 +101,7 @@ class TrustedChecks(NbGraderPreprocessor):
         helpers = {"bpkit": root / "source" / assignment / "bpkit"}
         with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
                            helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)}) as runner:
+            subject = SandboxSubject(runner, submission)  # one per notebook: it remembers cells that loop
             for cell in nb.cells:
                 if not is_graded(cell):
                     continue
@@ -114,7 +115,7 @@ class TrustedChecks(NbGraderPreprocessor):
                     ctx = make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
                                        assignment=assignment, randomization=course.randomization,
                                        student_id=student, tolerances=course.tolerances)
-                    result = run_check(call.exercise, call.check, SandboxSubject(runner, submission), ctx)
+                    result = run_check(call.exercise, call.check, subject, ctx)
                     earned = round(points * result.fraction, 3)
                     feedback, names = result.feedback(grade_id, points), result.misconceptions
                 cell.outputs = [
@@ -133,18 +134,21 @@ class SandboxSubject:
 
     def __init__(self, runner, submission):
         self.runner, self.submission = runner, submission
-        self.timed_out = []  # cell sets that ran out of time: checks needing them fail at once
+        # Cell sets that ran out of time by themselves, before any call: every later check that
+        # runs them would too, so it fails at once instead of costing another full timeout. A
+        # timeout inside a call (a forward that loops) skips nothing: other calls may finish.
+        self.timed_out = []
 
     def run(self, cell_ids, calls):
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
-            return RunResult("timeout", "skipped: a cell it needs already ran out of time")
+            return RunResult("timeout", "skipped: a cell it needs already ran out of time (an infinite loop?)")
         try:
             program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
         except KeyError as e:
             return RunResult("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
                                     "grade_id metadata was changed), so it cannot be graded")
         reply = self.runner.run({"cells": program, "calls": calls})
-        if reply.status == "timeout":
+        if reply.status == "timeout" and reply.phase == "cells":
             self.timed_out.append(set(cell_ids))
         return reply
 
