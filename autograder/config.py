@@ -138,8 +138,9 @@ class Grading(_Model):
     """Limits on running student code."""
 
     timeout_seconds: float = Field(
-        30, gt=0, le=3600,
-        description="Wall-clock limit per exercise, in seconds. Above 0 and at most 3600 (an hour).")
+        10, gt=0, le=3600,
+        description="Wall-clock limit per exercise, in seconds: what an infinite loop costs. Every check "
+                    "of this assignment takes well under a second. Above 0 and at most 3600 (an hour).")
     memory_mb: int = Field(
         2048, ge=256, le=65536,
         description="Memory limit per exercise and for the notebook's kernel, in megabytes. "

@@ -72,7 +72,7 @@ def test_repository_course_yaml_loads_with_the_documented_values():
     assert (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel) == (0.005, 0.005)
     assert (course.tolerances.gradient_rel_error, course.tolerances.value_rel) == (1e-6, 1e-6)
     assert (course.grading.timeout_seconds, course.grading.memory_mb, course.grading.output_kb,
-            course.grading.require_sandbox) == (30, 2048, 64, False)
+            course.grading.require_sandbox) == (10, 2048, 64, False)
     assert course.source == REPO_COURSE and course.root == ROOT
     assert course.notebook_source("backprop") == ROOT / "assignments" / "backprop.py"
 
