@@ -163,7 +163,8 @@ def _gate(namespace, call):
 
 # ---------------------------------------------------------------- grader side
 
-def _text(value, cap):
+def bounded_text(value, cap):
+    """`value` cut to `cap` characters when it is a str, else "": replies are untrusted."""
     return value[:cap] if type(value) is str else ""
 
 
@@ -176,9 +177,9 @@ def decode(encoded, expect_shape=None):
     if keys == {"missing"}:
         raise InvalidAnswer("it is not defined")
     if keys == {"error"}:
-        raise InvalidAnswer(f"your code raised {_text(encoded['error'], 500) or 'an error'}")
+        raise InvalidAnswer(f"your code raised {bounded_text(encoded['error'], 500) or 'an error'}")
     if keys == {"unsupported"}:
-        kind = _text(encoded["unsupported"], 100) or "value of an unknown type"
+        kind = bounded_text(encoded["unsupported"], 100) or "value of an unknown type"
         if kind == "ellipsis":
             raise InvalidAnswer("your result is still ...: replace it with your answer")
         raise InvalidAnswer(f"your result is a {kind}, not a number or a plain numpy array of floats")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox
-from .protocol import InvalidAnswer, decode  # noqa: F401  (re-exported: the grader's side of the runner)
+from .protocol import InvalidAnswer, bounded_text, decode  # noqa: F401  (decode, InvalidAnswer: re-exported)
 from .sandbox import Limits
 
 log = logging.getLogger("backprop-kit")
@@ -92,13 +92,13 @@ class StudentRunner:
         self.uid = sandbox.new_sandbox_uid() if self.sandboxed else None
         self.margin_seconds = MARGIN_SECONDS
         self.process = self.private = self.scratch = None
-        self.start_seconds = None  # of the last worker start, for measurements
         self._buffer, self._next_id, self._start_failure = bytearray(), 0, ""
 
     # -------------------------------------------------------- lifetime
 
     def __enter__(self):
-        self.private, self.scratch = sandbox.make_scratch(self.scratch_parent, "bpkit-run-", self.uid)
+        self.private, self.scratch = sandbox.make_scratch(self.scratch_parent, "bpkit-run-", self.uid,
+                                                          self.helper_dirs)
         try:
             self._populate()
             self._start()
@@ -122,8 +122,6 @@ class StudentRunner:
         for source in WORKER_FILES:
             shutil.copyfile(source, code / source.name)
             (code / source.name).chmod(0o644)
-        for name, path in self.helper_dirs.items():
-            shutil.copytree(path, self.scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
         for relative, data in self.helper_files.items():
             target = (self.scratch / relative).resolve()
             if not str(target).startswith(str(self.scratch) + os.sep):
@@ -177,7 +175,6 @@ class StudentRunner:
             log.error("backprop-kit: %s", self._start_failure)
             return
         self._start_failure = ""
-        self.start_seconds = time.monotonic() - started
 
     def _stop(self):
         """Kill the whole sandbox: bwrap leads its own process group, and everything inside
@@ -250,10 +247,10 @@ class StudentRunner:
         error = reply.get("error")
         seconds = reply.get("seconds")
         return RunResult(
-            status=status, detail=_text(reply.get("detail"), 2000),
+            status=status, detail=bounded_text(reply.get("detail"), 2000),
             results=results if type(results) is list else [],
-            output=_text(reply.get("output"), self.limits.output_bytes + 200),
-            error={k: _text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")}
+            output=bounded_text(reply.get("output"), self.limits.output_bytes + 200),
+            error={k: bounded_text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")}
             if type(error) is dict else None,
             seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
             phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "")
@@ -279,10 +276,6 @@ class StudentRunner:
                 if not chunk:
                     raise OSError("the worker closed its pipe")
                 self._buffer += chunk
-
-
-def _text(value, cap):
-    return value[:cap] if type(value) is str else ""
 
 
 def _tail(path, size=2000):

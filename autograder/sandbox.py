@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("backprop-kit")
@@ -70,9 +70,6 @@ class Limits:
     @classmethod
     def from_course(cls, grading):
         return cls(float(grading.timeout_seconds), grading.memory_mb * MiB, grading.output_kb * KiB)
-
-    def as_dict(self):
-        return asdict(self)
 
     @property
     def file_bytes(self):
@@ -440,12 +437,15 @@ def give_scratch(scratch, uid):
     os.chmod(scratch, 0o711)
 
 
-def make_scratch(parent=None, prefix="bpkit-", uid=None):
+def make_scratch(parent=None, prefix="bpkit-", uid=None, helper_dirs=None):
     """(private, scratch): a directory only this process's user may enter (the caller
     deletes it), holding a fresh scratch directory for a sandbox running as `uid` (None: the
-    user-namespace mode, where the sandbox's nobody is this process's user)."""
+    user-namespace mode, where the sandbox's nobody is this process's user), with copies of
+    the helper folders {name: directory} (bpkit/) in it."""
     private = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()
     scratch = private / "scratch"
     scratch.mkdir()
     give_scratch(scratch, uid)
+    for name, path in (helper_dirs or {}).items():
+        shutil.copytree(path, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
     return private, scratch

@@ -286,6 +286,10 @@ FORK_BOMB = '''
         raise RuntimeError("1000 processes and counting: nothing capped this fork bomb")
     '''
 
+# A student who never got to an exercise and left the release's stub in place: it must cost
+# that exercise only. (Simulated submission data, not a stub of the kit.)
+UNFINISHED_L2_WITH_GATES = "def l2_with_gates(W, x):\n    raise NotImplementedError()\n"
+
 
 def _dedent(code):
     return textwrap.dedent(code).strip() + "\n"
@@ -334,5 +338,5 @@ def students(source_nb):
         "lee": ("sign-flip, max-routes-both, a cell that kills the kernel, a stub left in", {
             **correct, "add_gate": MISTAKES["sign-flip"][1], "max_gate": MISTAKES["max-routes-both"][1],
             "branch_by_hand": correct["branch_by_hand"] + "\nimport os\nos._exit(1)\n",
-            "l2_with_gates": 'def l2_with_gates(W, x):\n    raise NotImplementedError()\n'}),
+            "l2_with_gates": UNFINISHED_L2_WITH_GATES}),
     }

@@ -7,7 +7,6 @@ TMPDIR inside the scratch directory. As root the kernel runs as a fresh host uid
 own, so RLIMIT_NPROC caps how many processes it can start (a fork bomb stops there).
 """
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -116,12 +115,3 @@ def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=F
             super().__init__(**{**settings, **kwargs})
 
     return BoundSandboxedKernelManager
-
-
-def kernel_scratch(helper_dirs):
-    """(private, scratch): a private directory (the caller deletes it) holding the kernel's
-    scratch directory, with copies of the helper folders (bpkit/) in it."""
-    private, scratch = sandbox.make_scratch(prefix="bpkit-kernel-")
-    for name, path in helper_dirs.items():
-        shutil.copytree(path, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return private, scratch

@@ -9,6 +9,7 @@ The stock pipeline is kept, with two steps changed (see nbgrader_config.py):
                     a sandboxed worker; its feedback and score become the cell's only
                     outputs (stdout text and a plain number), which SaveAutoGrades reads.
 """
+import functools
 import json
 import os
 import shutil
@@ -20,17 +21,29 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 
 from ..runner import RunResult, StudentRunner
-from ..sandbox import Limits
+from ..sandbox import Limits, make_scratch
 from .cells import Submission, graded_call, is_graded
 from .context import make_context
-from .kernel import kernel_scratch, sandboxed_kernel_manager_factory
+from .kernel import sandboxed_kernel_manager_factory
 from .registry import known, run_check
 
 
 def _course(root):
+    """The course's course.yaml, read again only when the file changes: both steps below
+    need it for every notebook of a batch."""
+    path = Path(root) / "course.yaml"
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load_course(path, None, None)  # load_course says plainly what is wrong
+    return _load_course(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_course(path, mtime_ns, size):
     from ..config import load_course
 
-    return load_course(Path(root) / "course.yaml")
+    return load_course(path)
 
 
 class StudentKernelExecute(Execute):
@@ -46,7 +59,8 @@ class StudentKernelExecute(Execute):
         self.timeout = int(course.grading.timeout_seconds)
         # Nothing in the sandbox needs a graceful goodbye: killing it saves ~0.2 s per notebook.
         self.shutdown_kernel = "immediate"
-        parent, scratch = kernel_scratch({"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
+        parent, scratch = make_scratch(prefix="bpkit-kernel-",
+                                       helper_dirs={"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
         # One factory per notebook: a kernel restarted after a death gets the same sandbox uid.
         self._kernel_manager_class = sandboxed_kernel_manager_factory(
             Limits.from_course(course.grading), scratch, require_sandbox=course.grading.require_sandbox,
