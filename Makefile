@@ -14,12 +14,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-# The grading sandbox needs bubblewrap (and setpriv, from util-linux). As root on Debian or
-# Ubuntu it is installed here; otherwise grading warns, and the sandbox tests are skipped.
+# Debian packages the kit and its tests use, installed with apt-get when running as root and
+# missing (elsewhere: grading warns without bubblewrap; the tests that need the others are
+# skipped, except under CI=true, where they refuse to skip):
+#   bwrap (bubblewrap)           the grading sandbox (setpriv, from util-linux, is always there)
+#   chromium, chromedriver       browser tests of the student notebook, feedback and reports
+#   pg_ctl (postgresql)          the gradebook on a database server
+# Debian puts PostgreSQL's server programs in /usr/lib/postgresql/<version>/bin, off PATH;
+# the tests look there.
+SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium chromedriver:chromium-driver initdb:postgresql
 system-packages:
-	@if ! command -v bwrap >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing bubblewrap (the grading sandbox) with apt-get"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  if ! command -v $$cmd >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/$$cmd >/dev/null 2>&1; then missing="$$missing $$pkg"; fi; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing with apt-get:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 demo: $(STAMP) system-packages

@@ -4,7 +4,6 @@ Everything runs for real: `backprop-kit init`, then `nbgrader autograde` and
 `nbgrader generate_feedback` as a TA would type them, each student's notebook executed
 in a sandboxed kernel and scored by the out-of-process checks.
 """
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from . import simulated_class
 from .course import init, nbgrader_environment
+from .grading.report import read_report, report_path
 
 
 def nbgrader(course_dir, *args):
@@ -36,10 +36,11 @@ def submit_class(course_dir, assignment, notebook):
 
 
 def read_reports(course_dir, assignment, notebook, students):
+    """{student: the graded cells of their report (see grading/report.py), or None when not graded}."""
     reports = {}
     for student in students:
-        path = course_dir / "backprop-kit" / "reports" / assignment / student / f"{notebook}.json"
-        reports[student] = json.loads(path.read_text()) if path.exists() else None
+        report = read_report(report_path(course_dir, assignment, student, notebook))
+        reports[student] = None if report is None else report["cells"]
     return reports
 
 

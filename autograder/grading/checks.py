@@ -94,7 +94,7 @@ def gate_forward(spec, subject, ctx):
     cases = gate_cases(spec, ctx.rng)
     reply = _call_gate(subject, spec, [[("forward", inputs)] for _, inputs in cases])
     if not reply.ok:
-        result.error = reply.problem
+        result.error, result.error_kind = reply.problem, reply.status
         return result
     for (label, inputs), steps in zip(cases, reply.results):
         expected = spec.cls().forward(*[np.copy(v) for v in inputs])
@@ -110,7 +110,7 @@ def gate_backward(spec, subject, ctx):
     reply = _call_gate(subject, spec, [[("forward", inputs), ("backward", (dout,))]
                                        for (_, inputs), dout in zip(cases, douts)])
     if not reply.ok:
-        result.error = reply.problem
+        result.error, result.error_kind = reply.problem, reply.status
         return result
     for (label, inputs), dout, steps in zip(cases, douts, reply.results):
         ref = spec.cls()
@@ -185,7 +185,7 @@ def gate_ties(spec, subject, ctx):
     reply = _call_gate(subject, spec, [[("forward", inputs), ("backward", (dout,))]
                                        for (_, inputs), dout in zip(cases, douts)])
     if not reply.ok:
-        result.error = reply.problem
+        result.error, result.error_kind = reply.problem, reply.status
         return result
     for (label, (x, y)), dout, steps in zip(cases, douts, reply.results):
         name = f"backward, {label}"
@@ -254,7 +254,7 @@ def hand_answers(exercise_id, subject, ctx):
         candidates = {name: {mid: [v[name] for v in vs] for mid, vs in mistaken.items()} for name in correct}
     reply = subject.run([exercise_id], [{"op": "variables", "names": list(correct)}])
     if not reply.ok:
-        result.error = reply.problem
+        result.error, result.error_kind = reply.problem, reply.status
         return result
     answers = reply.results[0] if reply.results and isinstance(reply.results[0], dict) else {}
     for name, expected in correct.items():
@@ -280,7 +280,7 @@ def function(exercise_id, subject, ctx):
     reply = subject.run(list(exercise.needs) + [exercise_id],
                         [{"op": "call", "function": exercise_id, "args": [encode(a) for a in args]} for _, args in cases])
     if not reply.ok:
-        result.error = reply.problem
+        result.error, result.error_kind = reply.problem, reply.status
         return result
     for (label, args), got in zip(cases, reply.results):
         f_ref, grads_ref = exercise.correct(args)

@@ -31,6 +31,7 @@ class Outcome:
 class CheckResult:
     outcomes: list = field(default_factory=list)
     error: str = ""  # the whole check could not run (crash, timeout, missing cell...)
+    error_kind: str = ""  # why: the runner's status ("timeout", "error", "crashed", ...) or "missing"
 
     @property
     def fraction(self):

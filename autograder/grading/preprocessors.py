@@ -10,7 +10,6 @@ The stock pipeline is kept, with two steps changed (see nbgrader_config.py):
                     outputs (stdout text and a plain number), which SaveAutoGrades reads.
 """
 import functools
-import json
 import os
 import shutil
 from pathlib import Path
@@ -26,6 +25,7 @@ from .cells import Submission, graded_call, is_graded
 from .context import make_context
 from .kernel import sandboxed_kernel_manager_factory
 from .registry import known, run_check
+from .report import cell_entry, cell_status, write_report
 
 
 def _course(root):
@@ -125,6 +125,7 @@ class TrustedChecks(NbGraderPreprocessor):
                 if call is None or not known(call.exercise, call.check):
                     feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
                                                "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
+                    status = "error"
                 else:
                     ctx = make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
                                        assignment=assignment, randomization=course.randomization,
@@ -132,14 +133,13 @@ class TrustedChecks(NbGraderPreprocessor):
                     result = run_check(call.exercise, call.check, subject, ctx)
                     earned = round(points * result.fraction, 3)
                     feedback, names = result.feedback(grade_id, points), result.misconceptions
+                    status = cell_status(result)
                 cell.outputs = [
                     nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
                     nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
                 ]
-                report.append({"grade_id": grade_id, "points": points, "score": earned, "misconceptions": names})
-        out = root / "backprop-kit" / "reports" / assignment / student
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{notebook}.json").write_text(json.dumps(report, indent=1))
+                report.append(cell_entry(grade_id, points, earned, status, names, feedback))
+        write_report(root, assignment, student, notebook, report)
         return nb, resources
 
 

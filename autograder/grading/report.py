@@ -1,0 +1,54 @@
+"""The per-student report: what each graded cell of one notebook earned, and why.
+
+One JSON file per student and notebook, written by the grading step beside the gradebook:
+  <course>/backprop-kit/reports/<assignment>/<student>/<notebook>.json
+The gradebook keeps nbgrader's scores; this file keeps what nbgrader has no column for
+(each cell's status and the misconceptions named), for the class report and the exports.
+
+Format (version 2):
+  {"version": 2, "student": ..., "assignment": ..., "notebook": ...,
+   "cells": [{"grade_id", "points", "score", "status", "misconceptions", "feedback"}, ...],
+   ...facts about the whole submission that other steps add (see write_report)}
+status is one of STATUSES.
+"""
+import json
+from pathlib import Path
+
+REPORT_VERSION = 2
+STATUSES = ("passed", "partial", "failed", "error", "timeout")
+
+
+def report_path(course_root, assignment, student, notebook):
+    return Path(course_root) / "backprop-kit" / "reports" / assignment / student / f"{notebook}.json"
+
+
+def cell_status(result):
+    """passed / partial / failed from the sub-checks; error or timeout when the check could not run."""
+    if result.error:
+        return "timeout" if result.error_kind == "timeout" else "error"
+    fraction = result.fraction
+    return "passed" if fraction == 1 else "partial" if fraction > 0 else "failed"
+
+
+def cell_entry(grade_id, points, score, status, misconceptions=(), feedback=""):
+    assert status in STATUSES, status
+    return {"grade_id": grade_id, "points": points, "score": score, "status": status,
+            "misconceptions": list(misconceptions), "feedback": feedback}
+
+
+def write_report(course_root, assignment, student, notebook, cells, **facts):
+    """Write one notebook's report; `facts` are extra top-level keys (JSON-serialisable)."""
+    path = report_path(course_root, assignment, student, notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"version": REPORT_VERSION, "student": student, "assignment": assignment, "notebook": notebook,
+            "cells": list(cells), **facts}
+    path.write_text(json.dumps(body, indent=1))
+    return path
+
+
+def read_report(path):
+    """The report at `path` as a dict, or None when there is none."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())

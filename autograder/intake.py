@@ -1,0 +1,112 @@
+"""Which files of a submission folder travel: only the student's own regular files.
+
+A submission folder is hostile as files too: a symbolic link (an LMS zip can carry one)
+copied by a link-following copy becomes a full copy of its target — the gradebook,
+another student's work — in autograded/ and then in the feedback handed back. So a
+submission is copied here without following anything: regular files within a size cap
+travel; links, hard links to files outside the submission, devices, pipes and sockets
+are refused, each with a reason in words a TA and a student can read.
+
+Every path that grades or ships a submission (nbgrader autograde in a kit course,
+`backprop-kit autograde`, the Gradescope bundle) copies it with `copy_submission`.
+"""
+import os
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024  # far above any notebook of this assignment (~200 KB)
+
+
+@dataclass(frozen=True)
+class Refused:
+    path: str  # relative to the submission folder, with forward slashes
+    reason: str
+
+    def __str__(self):
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Intake:
+    copied: list = field(default_factory=list)  # relative paths of the files that travelled
+    refused: list = field(default_factory=list)  # Refused entries
+
+
+def _kind(mode):
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
+    """(files that may travel, Refused entries) of `folder`, following no link.
+
+    A hard link is refused unless every name of that file lies inside the submission:
+    a file with more links than the submission accounts for is shared with something
+    outside it (a link made to a grader's file)."""
+    folder = Path(folder)
+    regular, refused, names_seen = [], [], {}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        base = Path(dirpath)
+        for name in sorted(dirnames):  # os.walk lists links to folders among the folders
+            info = os.lstat(base / name)
+            if not stat.S_ISDIR(info.st_mode):
+                refused.append(Refused(_relative(base / name, folder), f"{_kind(info.st_mode)}; not followed"))
+                dirnames.remove(name)
+        for name in sorted(filenames):
+            path = base / name
+            info = os.lstat(path)
+            rel = _relative(path, folder)
+            if not stat.S_ISREG(info.st_mode):
+                refused.append(Refused(rel, f"{_kind(info.st_mode)}; not followed"))
+            elif info.st_size > max_file_bytes:
+                refused.append(Refused(rel, f"{info.st_size / 1e6:.1f} MB, above the course's cap of "
+                                            f"{max_file_bytes / 1e6:.1f} MB per file"))
+            else:
+                regular.append((rel, info))
+                names_seen.setdefault((info.st_dev, info.st_ino), []).append(rel)
+    travel = []
+    for rel, info in regular:
+        if info.st_nlink > len(names_seen[(info.st_dev, info.st_ino)]):
+            refused.append(Refused(rel, "a hard link to a file outside the submission; not copied"))
+        else:
+            travel.append(rel)
+    return travel, sorted(refused, key=lambda r: r.path)
+
+
+def copy_submission(source, destination, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
+    """Copy the regular files of `source` into `destination` (created), following no link.
+    Returns an Intake saying what travelled and what was refused, and why."""
+    source, destination = Path(source), Path(destination)
+    travel, refused = survey(source, max_file_bytes)
+    destination.mkdir(parents=True, exist_ok=True)
+    for rel in travel:
+        target = destination / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _copy_regular(source / rel, target)
+    return Intake(copied=travel, refused=refused)
+
+
+def _copy_regular(source, target):
+    """Copy one file's bytes, refusing at open time anything that is no longer a regular
+    file (a link swapped in after the survey)."""
+    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{source} changed into a non-regular file while being copied")
+        with os.fdopen(fd, "rb", closefd=False) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    finally:
+        os.close(fd)
+
+
+def _relative(path, folder):
+    return Path(path).relative_to(folder).as_posix()

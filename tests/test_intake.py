@@ -1,0 +1,32 @@
+"""Only the student's own regular files travel out of a submission folder."""
+import os
+
+from autograder.intake import copy_submission
+
+
+def test_regular_files_travel_and_everything_else_is_refused_with_a_reason(tmp_path):
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("every student's grades")
+    sub = tmp_path / "submitted" / "ann" / "backprop"
+    (sub / "data").mkdir(parents=True)
+    (sub / "backprop.ipynb").write_text("{}")
+    (sub / "data" / "notes.txt").write_text("mine")
+    os.link(sub / "data" / "notes.txt", sub / "notes-again.txt")  # both names inside: fine
+    os.symlink(secret, sub / "grades.db")
+    os.symlink(tmp_path, sub / "course")
+    os.link(secret, sub / "hard.db")
+    os.mkfifo(sub / "pipe")
+    (sub / "huge.bin").write_bytes(b"x" * 2048)
+
+    out = tmp_path / "autograded" / "ann" / "backprop"
+    intake = copy_submission(sub, out, max_file_bytes=1024)
+
+    assert sorted(intake.copied) == ["backprop.ipynb", "data/notes.txt", "notes-again.txt"]
+    reasons = {r.path: r.reason for r in intake.refused}
+    assert set(reasons) == {"grades.db", "course", "hard.db", "pipe", "huge.bin"}
+    assert "symbolic link" in reasons["grades.db"] and "symbolic link" in reasons["course"]
+    assert "hard link" in reasons["hard.db"] and "named pipe" in reasons["pipe"] and "cap" in reasons["huge.bin"]
+    copied = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert copied == sorted(intake.copied)
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+    assert (out / "data" / "notes.txt").read_text() == "mine"
