@@ -309,3 +309,25 @@ def test_students_table_sorts_and_links_feedback(page, graded):
     for a in links:
         assert Path(a.get_attribute("href").removeprefix("file://")).is_file()
         assert not a.get_attribute("outerHTML").count("file://")  # relative links: the folder can move with the course
+
+
+def test_copied_hand_answers_are_told_from_own_and_wrong_ones():
+    """The comparison itself, on drawn numbers: no grading needed."""
+    from autograder.reports.integrity import CorrectAnswers
+
+    course = load_course(REPO / "course.yaml")
+    roster = ["ann", "bob", "cyd"]
+    draws = {s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s).values
+             for s in roster}
+    exercise = HAND_EXERCISES["l2_by_hand"]
+    table = CorrectAnswers(exercise, roster, draws)
+    tol = (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel)
+    bobs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in exercise.correct(draws["bob"]["l2"]).items()}
+    assert table.owners("ann", bobs, *tol) == (("bob",), len(bobs))
+    assert table.owners("bob", bobs, *tol) is None  # his own answers
+    rounded = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in bobs.items()}
+    assert table.owners("ann", rounded, *tol)[0] == ("bob",)  # three decimals are still bob's
+    wrong = {**bobs, "f": bobs["f"] + 1}
+    assert table.owners("ann", wrong, *tol) is None
+    assert table.owners("ann", {"f": bobs["f"]}, *tol) is None  # one number alone proves nothing
+    assert table.owners("ann", {"f": "not a number", "q": [1, 2, 3]}, *tol) is None
