@@ -197,3 +197,15 @@ def test_bundle_holds_an_installable_wheel_and_valid_scripts_but_no_student_data
     for data in ("gradescope/templates/run_autograder", "reports/templates/class.html.j2",
                  "templates/nbgrader_config.py", "gradescope/run.py"):
         assert (installed / data).is_file(), data
+
+
+def test_bundle_command_outside_a_course_or_for_an_unknown_assignment_says_what_to_do(course, tmp_path):
+    def gradescope(*args, cwd):
+        return subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", *args], cwd=cwd,
+                              capture_output=True, text=True)
+
+    done = gradescope("backprop", "--out", str(tmp_path / "a.zip"), cwd=tmp_path)
+    assert done.returncode == 1 and "has no course.yaml" in done.stderr and "Traceback" not in done.stderr
+    done = gradescope("backprp", "--out", str(tmp_path / "b.zip"), cwd=course[0])
+    assert done.returncode == 1 and "no assignment 'backprp'" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("*.zip*"))

@@ -6,7 +6,6 @@ copied ben's hand answers (correct for ben's numbers, not hers) and cho's matmul
 (reformatted, with comments), and whose notebook the fixture marks as made for ben (the
 report facts made_for / id_mismatch that the grading step writes)."""
 import csv
-import io
 import json
 import os
 import re
@@ -215,7 +214,8 @@ def browser():
         pytest.skip(f"{', '.join(missing)} missing")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1000"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1300,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
     yield driver

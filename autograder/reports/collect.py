@@ -59,10 +59,20 @@ class ClassResults:
         return list(self.totals)
 
     def rows_for(self, student):
-        return [r for r in self.rows if r.student_id == student]
+        return self._index("student", lambda r: r.student_id).get(student, [])
 
     def rows_of_cell(self, notebook, grade_id):
-        return [r for r in self.rows if r.notebook == notebook and r.grade_id == grade_id]
+        return self._index("cell", lambda r: (r.notebook, r.grade_id)).get((notebook, grade_id), [])
+
+    def _index(self, name, key):
+        """Rows grouped by key, built once: a class of hundreds asks for every student and cell."""
+        cache = self.__dict__.setdefault("_indexes", {})
+        if name not in cache:
+            groups = {}
+            for r in self.rows:
+                groups.setdefault(key(r), []).append(r)
+            cache[name] = groups
+        return cache[name]
 
 
 def find_course_dir(course_dir):
