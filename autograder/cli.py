@@ -1,4 +1,4 @@
-"""backprop-kit's command line: init, generate, check-config, show-values (and demo)."""
+"""backprop-kit's command line: init, generate, check-config, show-values, report, gradescope (and demo)."""
 import sys
 from pathlib import Path
 
@@ -115,6 +115,57 @@ def demo(course_dir, course_yaml):
         sys.exit(demo_module.main(course_dir, course, course_yaml))
     except CourseDirectoryError as e:
         raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the report. Default: backprop-kit/class-report/ASSIGNMENT inside the course.")
+@click.option("--course", "course_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The course directory (where nbgrader_config.py is).")
+@click.option("--canvas-assignment-id", default="",
+              help="Canvas's id of the assignment, so canvas.csv updates it instead of making a new column.")
+@click.option("--canvas-student-id", type=click.Choice(["sis-user-id", "sis-login-id"]), default="sis-user-id",
+              show_default=True, help="Which Canvas column holds the nbgrader student id.")
+def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student_id):
+    """After grading: cells.csv, canvas.csv and class.html (charts, misconceptions, integrity signals)."""
+    from rich.console import Console
+
+    from .reports.build import build, misconception_table
+    from .reports.collect import ReportError
+
+    try:
+        built = build(course_dir, assignment, out_dir, canvas_assignment_id, canvas_student_id)
+    except ReportError as e:
+        raise click.ClickException(str(e)) from None
+    console = Console()
+    console.print(misconception_table(built))
+    signals = built.signals
+    console.print(f"Integrity signals: {len(signals.made_for)} notebooks made for another id, "
+                  f"{len(signals.copied_answers)} hand answers correct for someone else's numbers, "
+                  f"{len(signals.shared_code)} groups of identical code (see class.html).")
+    for name in ("cells.csv", "canvas.csv", "class.html"):
+        click.echo(f"  {built.out_dir / name}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--out", "out_zip", required=True, type=click.Path(dir_okay=False),
+              help="The zip to write, e.g. backprop-gradescope.zip.")
+@click.option("--course", "course_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The course directory (where course.yaml and source/ are).")
+def gradescope(assignment, out_zip, course_dir):
+    """A Gradescope autograder zip: same hidden checks, sandbox and per-student numbers."""
+    from .config import ConfigError
+    from .gradescope.bundle import BundleError, build_bundle
+
+    try:
+        path = build_bundle(course_dir, assignment, out_zip)
+    except (BundleError, ConfigError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{path}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students "
+               "submit their notebook; it is graded for the student id in the `gradescope.student_id_field` "
+               "of course.yaml.")
 
 
 if __name__ == "__main__":

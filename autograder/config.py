@@ -30,7 +30,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
                       field_validator, model_validator)
 
 __all__ = [
-    "Assignment", "ConfigError", "Course", "Grading", "Problem", "Tolerances",
+    "Assignment", "ConfigError", "Course", "Gradescope", "Grading", "Problem", "Tolerances",
     "UnknownName", "keys_markdown", "load_course", "write_seed",
     "KEYS_START", "KEYS_END", "MAX_SEED",
 ]
@@ -155,6 +155,19 @@ class Grading(_Model):
                     "without it when it is missing.")
 
 
+class Gradescope(_Model):
+    """The Gradescope autograder bundle (`backprop-kit gradescope`)."""
+
+    student_id_field: str = Field(
+        "sid", pattern=r"^[A-Za-z0-9_]+$", min_length=1, max_length=MAX_NAME_LENGTH,
+        description="The key of the submitter's entry (users[0]) in Gradescope's submission_metadata.json "
+                    "that holds the student id the notebook's numbers were drawn for: sid (the roster's "
+                    "student id), or e.g. email.")
+    visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = Field(
+        "visible",
+        description="When students see each graded cell's result and feedback on Gradescope.")
+
+
 class Course(_Model):
     """The whole course.yaml."""
 
@@ -172,12 +185,13 @@ class Course(_Model):
         description="The course's nbgrader assignments. At least one; names unique.")
     tolerances: Tolerances = Field(Tolerances(), description="How close answers must be to pass.")
     grading: Grading = Field(Grading(), description="Limits on running student code.")
+    gradescope: Gradescope = Field(Gradescope(), description="The Gradescope autograder bundle.")
 
     _source: Path | None = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)  # location tuple -> line (1-based)
     _spans: dict = PrivateAttr(default_factory=dict)  # location tuple -> (start, end) of a scalar
 
-    @field_validator("tolerances", "grading", mode="before")
+    @field_validator("tolerances", "grading", "gradescope", mode="before")
     @classmethod
     def _empty_section(cls, value):
         return {} if value is None else value

@@ -263,6 +263,7 @@ def hand_answers(exercise_id, subject, ctx):
         except InvalidAnswer as e:
             result.add(Outcome(name, False, f"no usable answer: {e}"))
             continue
+        result.answers[name] = value
         outcome = result.add(check_hand_answer(name, value, expected, ctx.hand_abs, ctx.hand_rel))
         if not outcome.passed:
             outcome.misconception = matching_misconception(

@@ -32,6 +32,7 @@ class CheckResult:
     outcomes: list = field(default_factory=list)
     error: str = ""  # the whole check could not run (crash, timeout, missing cell...)
     error_kind: str = ""  # why: the runner's status ("timeout", "error", "crashed", ...) or "missing"
+    answers: dict = field(default_factory=dict)  # hand answers as decoded {variable: value}, for reports
 
     @property
     def fraction(self):

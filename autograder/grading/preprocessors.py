@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
@@ -111,7 +112,7 @@ class TrustedChecks(NbGraderPreprocessor):
         meta = resources["nbgrader"]
         student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
         submission = Submission(nb)
-        report = []
+        report, answers = [], {}
         helpers = {"bpkit": root / "source" / assignment / "bpkit"}
         with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
                            helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)}) as runner:
@@ -134,12 +135,14 @@ class TrustedChecks(NbGraderPreprocessor):
                     earned = round(points * result.fraction, 3)
                     feedback, names = result.feedback(grade_id, points), result.misconceptions
                     status = cell_status(result)
+                    if result.answers:  # the class report compares them with other students' numbers
+                        answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
                 cell.outputs = [
                     nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
                     nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
                 ]
                 report.append(cell_entry(grade_id, points, earned, status, names, feedback))
-        write_report(root, assignment, student, notebook, report)
+        write_report(root, assignment, student, notebook, report, answers=answers)
         return nb, resources
 
 

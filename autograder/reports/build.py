@@ -1,0 +1,57 @@
+"""Make the class report of one assignment: cells.csv, canvas.csv, class.html, and a short
+table of the most common misconceptions for the terminal."""
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+
+from .collect import ReportError, collect
+from .exports import write_canvas_csv, write_cells_csv
+from .integrity import find_signals
+from .page import ranked_misconceptions, render
+
+
+@dataclass
+class Built:
+    out_dir: Path
+    results: object
+    signals: object
+    misconceptions: list
+
+
+def default_out_dir(course_dir, assignment):
+    return Path(course_dir) / "backprop-kit" / "class-report" / assignment
+
+
+def build(course_dir, assignment, out_dir=None, canvas_assignment_id="", student_id_column="sis-user-id"):
+    from ..config import ConfigError, load_course
+
+    results = collect(course_dir, assignment)
+    try:
+        course = load_course(results.course_dir / "course.yaml")
+    except ConfigError as e:
+        raise ReportError(str(e)) from None
+    out = Path(out_dir).resolve() if out_dir else default_out_dir(results.course_dir, assignment)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReportError(f"cannot create the report folder {out}: {e.strerror or e}") from None
+    signals = find_signals(results, course)
+    write_cells_csv(results, out / "cells.csv")
+    write_canvas_csv(results, out / "canvas.csv", canvas_assignment_id, student_id_column)
+    (out / "class.html").write_text(render(results, signals, out, course.course_id), encoding="utf-8")
+    return Built(out, results, signals, ranked_misconceptions(results))
+
+
+def misconception_table(built, limit=8):
+    """The most common misconceptions: how many students each hit, and in which cells."""
+    table = Table(title=f"{built.results.assignment}: most common misconceptions "
+                        f"({len(built.results.submitted)} students graded)")
+    table.add_column("misconception")
+    table.add_column("students", justify="right")
+    table.add_column("where")
+    for m in built.misconceptions[:limit]:
+        table.add_row(m["id"], str(len(m["students"])), ", ".join(f"{cell} ×{n}" for cell, n in m["where"]))
+    if not built.misconceptions:
+        table.add_row("[green]none named", "0", "")
+    return table
