@@ -37,7 +37,7 @@ def assemble_bpkit(dest, course, assignment):
     (dest / "gate_table.json").write_text(json.dumps(table, indent=1) + "\n")
     (dest / "course.json").write_text(json.dumps({
         "course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
-        "assignment": assignment.name}, indent=1) + "\n")
+        "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}, indent=1) + "\n")
     return dest
 
 

@@ -52,3 +52,48 @@ def test_the_upstream_gradient_is_never_close_to_one(shape):
     draws = np.concatenate([np.ravel(upstream(rng, shape)) for _ in range(400)])
     assert np.all(np.abs(np.abs(draws) - 1) >= 0.2) and np.all((np.abs(draws) >= 0.5) & (np.abs(draws) <= 2))
     assert (draws > 0).any() and (draws < 0).any() and (np.abs(draws) > 1).any() and (np.abs(draws) < 1).any()
+
+
+# ---------------------------------------------------------------- tolerances come from course.yaml
+
+NEARLY_RIGHT = {  # every result off by a relative 1e-4: fails the default 1e-6, passes 1e-3
+    "mul_gate": '''
+        class MulGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return x * y * (1 + 1e-4)
+            def backward(self, dout):
+                return dout * self.y * (1 + 1e-4), dout * self.x * (1 + 1e-4)
+        ''',
+    "simple_with_gates": '''
+        def simple_with_gates(x, y, z):
+            s = 1 + 1e-4
+            return (x + y) * z * s, (z * s, z * s, (x + y) * s)
+        ''',
+}
+
+
+def graded_with(exercise, check, code, tolerances):
+    ns = {}
+    exec(textwrap.dedent(code), ns)
+    ctx = make_context(exercise, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
+                       student_id="", tolerances=tolerances)
+    if check == "answers":  # hand answers 0.02 away from this student's correct ones
+        from autograder.exercises import BY_ID
+
+        correct = BY_ID[exercise].correct(ctx.problem_values[BY_ID[exercise].problem])
+        ns = {name: float(value) + 0.02 for name, value in correct.items()}
+    return run_check(exercise, check, InProcessSubject(ns), ctx).fraction
+
+
+@pytest.mark.parametrize("exercise, check, code, loosened", [
+    ("mul_gate", "forward", NEARLY_RIGHT["mul_gate"], {"value_rel": 1e-3}),
+    ("mul_gate", "backward", NEARLY_RIGHT["mul_gate"], {"gradient_rel_error": 1e-3}),
+    ("simple_by_hand", "answers", "", {"hand_answer_abs": 0.05}),
+    ("simple_with_gates", "function", NEARLY_RIGHT["simple_with_gates"], {"gradient_rel_error": 1e-3, "value_rel": 1e-3}),
+], ids=["gate forward", "gate backward", "hand answers", "function"])
+def test_course_yaml_tolerances_decide_the_verdict_of_every_exercise_kind(exercise, check, code, loosened):
+    from autograder.config import Tolerances
+
+    assert graded_with(exercise, check, code, Tolerances()) < 1
+    assert graded_with(exercise, check, code, Tolerances(**loosened)) == 1

@@ -5,8 +5,6 @@ instructor's own kernel for source notebooks) and gives back encoded results; ev
 check decodes them strictly and compares them here with the reference engine. Student
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
-from dataclasses import dataclass
-
 import numpy as np
 
 from solutions.misconceptions import Seen
@@ -16,16 +14,14 @@ from ..protocol import InvalidAnswer, decode, encode
 from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, matching_misconception
 
 H = 1e-5  # step of the numeric gradient of the student's own forward
-
-
-@dataclass
-class Context:
-    rng: np.random.Generator
-    problem_values: dict  # this student's bpkit.problems values
-    hand_abs: float = 0.005
-    hand_rel: float = 0.005
-    gradient_rel: float = 1e-6
-    value_rel: float = 1e-6
+# Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
+# of backward against the student's own forward uses the course's gradient tolerance unless
+# that is tighter than this, which finite differences cannot resolve.
+SLOPE_REL, SLOPE_ABS = 1e-5, 1e-6
+# A wrong result is put down to a catalogued mistake when the mistake's model reproduces it
+# to this relative error: models differ from students' code only by rounding, even where a
+# student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
+MODEL_MATCH_REL = 1e-4
 
 
 # ---------------------------------------------------------------- inputs
@@ -99,7 +95,7 @@ def gate_forward(spec, subject, ctx):
     for (label, inputs), steps in zip(cases, reply.results):
         expected = spec.cls().forward(*[np.copy(v) for v in inputs])
         result.add(_decoded_then(f"forward, {label}", steps, 0, np.shape(expected),
-                                 lambda name, out: check_close(name, out, expected, ctx.value_rel)))
+                                 lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
     return result
 
 
@@ -124,13 +120,13 @@ def gate_backward(spec, subject, ctx):
             grads.name = f"backward, {label}" + (f": {grads.name}" if grads.name else "")
             result.add(grads)
             continue
-        close = lambda a, b: check_close("", a, b, 1e-4).passed  # noqa: E731
+        close = lambda a, b: check_close("", a, b, MODEL_MATCH_REL).passed  # noqa: E731
         # A mistake that explains every gradient at once beats one that explains a single input.
         joint = next((mid for mid, vs in candidates.items() for v in vs
                       if all(np.shape(g) == np.shape(w) and close(g, w) for g, w in zip(grads, v))
                       and not all(close(w, c) for w, c in zip(v, correct))), "")
         for name, g, c, variants_index in zip(spec.inputs, grads, correct, range(len(correct))):
-            outcome = check_close(f"backward, {label}: d{name}", g, c, ctx.gradient_rel)
+            outcome = check_close(f"backward, {label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
             if not outcome.passed:
                 per_input = {mid: [v[variants_index] for v in vs] for mid, vs in candidates.items()}
                 outcome.misconception = joint or matching_misconception(g, per_input, c, close)
@@ -171,7 +167,7 @@ def _own_forward_consistency(spec, subject, ctx):
     except (InvalidAnswer, ValueError, TypeError) as e:
         return Outcome(name, False, f"your forward gave an unusable result: {e}")
     for input_name, g, n in zip(spec.inputs, grads, numeric):
-        if not check_close("", g, n, 1e-5, atol=1e-6).passed:
+        if not check_close("", g, n, max(SLOPE_REL, ctx.tolerances.gradient_rel_error), atol=SLOPE_ABS).passed:
             return Outcome(name, False, f"d{input_name} from your backward is not the slope of your forward")
     return Outcome(name, True)
 
@@ -263,12 +259,16 @@ def hand_answers(exercise_id, subject, ctx):
         except InvalidAnswer as e:
             result.add(Outcome(name, False, f"no usable answer: {e}"))
             continue
-        outcome = result.add(check_hand_answer(name, value, expected, ctx.hand_abs, ctx.hand_rel))
+        outcome = result.add(check_hand_answer(name, value, expected, *_hand_tolerance(ctx)))
         if not outcome.passed:
             outcome.misconception = matching_misconception(
                 value, candidates.get(name, {}), expected,
-                lambda a, b: check_hand_answer("", a, b, ctx.hand_abs, ctx.hand_rel).passed)
+                lambda a, b: check_hand_answer("", a, b, *_hand_tolerance(ctx)).passed)
     return result
+
+
+def _hand_tolerance(ctx):
+    return ctx.tolerances.hand_answer_abs, ctx.tolerances.hand_answer_rel
 
 
 # ---------------------------------------------------------------- functions built from gates
@@ -296,14 +296,14 @@ def function(exercise_id, subject, ctx):
         except InvalidAnswer as e:
             result.add(Outcome(label, False, str(e)))
             continue
-        result.add(check_close(f"{label}: f", f, f_ref, 1e-6))
+        result.add(check_close(f"{label}: f", f, f_ref, ctx.tolerances.value_rel))
         mistaken = _function_mistakes(exercise, args)
         for (name, g), c, k in zip(flat, flat_ref, range(len(flat_ref))):
-            outcome = result.add(check_close(f"{label}: d{name}", g, c, 1e-6))
+            outcome = result.add(check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error))
             if not outcome.passed:
                 outcome.misconception = matching_misconception(
                     g, {mid: [_flatten(v)[k] for v in vs] for mid, vs in mistaken.items()}, c,
-                    lambda a, b: check_close("", a, b, 1e-4).passed)
+                    lambda a, b: check_close("", a, b, MODEL_MATCH_REL).passed)
     return result
 
 
