@@ -5,12 +5,16 @@ lists them), the gates it applies to, one plain sentence saying what went wrong,
 hint that does not give the answer away, and an *error model*: the mistaken
 backward, as a function of what a gate saw.
 
-An error model takes a `Seen` (the gate's inputs, its output, the upstream gradient
-and the correct input gradients) and returns the gradients the mistake produces
-(one tuple per way of making it). Models are written in terms of the correct
-gradients, never of the gate formulas, so this module holds no reference code:
-the students' self-checks ship it and feed it the numeric gradient of the student's
-own forward as `correct`, while the grader feeds it the reference engine's.
+An error model takes a `Seen` (the gate's inputs, its output, the upstream gradient,
+the correct input gradients and, where known, the correct gradients for any other
+upstream gradient) and returns the gradients the mistake produces (one tuple per way
+of making it). Models are written in terms of the correct gradients, never of the gate
+formulas, so this module holds no reference code: the students' self-checks ship it and
+feed it the numeric gradient of the student's own forward as `correct`, while the
+grader feeds it the reference engine's.
+
+A mistake is named only where its model reproduces the student's wrong gradients, all
+of them at once; a wrong result no model reproduces is "not a known mistake" (UNKNOWN).
 
 This module depends on numpy only, because it is copied into released assignments.
 """
@@ -30,6 +34,13 @@ class Seen(NamedTuple):
     out: object
     dout: object
     correct: tuple
+    correct_for: Callable = None  # another upstream gradient -> the correct gradients for it
+
+
+# What feedback says about a wrong result that no catalogued mistake reproduces.
+UNKNOWN = ("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
+           "the derivative of the output with respect to that input, with that input's shape; the self-check "
+           "under the exercise compares your code with the slope of your own forward")
 
 
 @dataclass(frozen=True)
@@ -54,8 +65,13 @@ def _like(value, ref):
 
 
 def _upstream_ignored(s):
-    # Only the local gradient: the correct one with the upstream factor divided back out.
-    return [tuple(g / s.dout for g in s.correct)]
+    # Only the local gradient: what the correct backward returns for an upstream gradient of ones.
+    if s.correct_for is not None:
+        return [tuple(s.correct_for(_like(1.0, s.dout)))]
+    if any(np.shape(g) != np.shape(s.dout) for g in s.correct):
+        return []  # not elementwise: the upstream factor cannot be divided back out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return [tuple(g / s.dout for g in s.correct)]
 
 
 def _mul_not_swapped(s):
@@ -99,7 +115,7 @@ def _batch_not_summed(s):
 
 CATALOG = (
     Misconception(
-        "upstream-ignored", ELEMENTWISE + ("L2Gate",),
+        "upstream-ignored", ELEMENTWISE + ("MatMulGate", "L2Gate"),
         "The local gradient was returned without multiplying it by the upstream gradient.",
         "backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient.",
         _upstream_ignored,

@@ -2,13 +2,14 @@
 valid alternatives get full marks. The same checks run sandboxed in the end-to-end tests."""
 import textwrap
 
+import numpy as np
 import pytest
 
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import gate_checks, run_check
 from autograder.simulated_class import CORRECT_STYLES, MISTAKES, TIES_TO_Y
-from solutions.table import BY_GRADE_ID
+from solutions.table import BY_GRADE_ID, GATES
 
 
 def result(grade_id, check, code):
@@ -97,3 +98,62 @@ def test_course_yaml_tolerances_decide_the_verdict_of_every_exercise_kind(exerci
 
     assert graded_with(exercise, check, code, Tolerances()) < 1
     assert graded_with(exercise, check, code, Tolerances(**loosened)) == 1
+
+
+# ---------------------------------------------------------------- state shared between instances
+
+def shared_state_version(spec):
+    """The reference gate with every attribute stored on the class instead of the instance."""
+    return type(spec.name, (spec.cls,), {"__setattr__": lambda self, key, value: setattr(type(self), key, value)})
+
+
+@pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
+def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec):
+    from autograder.grading.checks import SHARED_STATE
+
+    ctx = make_context(spec.grade_id, "backward", seed=5, course_id="c", assignment="backprop",
+                       randomization="per-course", student_id="")
+    r = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: shared_state_version(spec)}), ctx)
+    probe = spec.cls()
+    probe.forward(*[np.ones(2)] * len(spec.inputs)) if spec.kind != "matmul" else probe.forward(np.ones((2, 2)), np.ones(2))
+    if not vars(probe):  # a gate that stores nothing cannot share state: nothing to catch
+        assert r.fraction == 1
+        return
+    assert r.fraction < 1 and not r.misconceptions
+    assert any(o.message == SHARED_STATE for o in r.outcomes), r.feedback(spec.grade_id, 2)
+
+
+def test_a_crash_in_one_instance_costs_only_its_own_cases():
+    """Interleaving must not spread one case's exception to the case it is paired with."""
+    code = '''
+        import numpy as np
+        class MulGate:
+            def forward(self, x, y):
+                if isinstance(x, float):
+                    raise ValueError("floats are not supported")
+                self.x, self.y = x, y
+                return x * y
+            def backward(self, dout):
+                return dout * self.y, dout * self.x
+        '''
+    r = result("mul_gate", "backward", code)
+    failed = [o.name for o in r.outcomes if not o.passed]
+    assert failed and all("Python floats" in name or "lecture" in name for name in failed), failed
+
+
+# ---------------------------------------------------------------- never misname a mistake
+
+def test_a_matmul_gate_that_ignores_its_upstream_gradient_is_told_so():
+    code = '''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return W @ x
+            def backward(self, dq):
+                ones = np.ones_like(dq)               # the local gradient only
+                dW = np.outer(ones, self.x) if self.x.ndim == 1 else ones @ self.x.T
+                return dW, self.W.T @ ones
+        '''
+    r = result("matmul_gate", "backward", code)
+    assert r.fraction < 1 and r.misconceptions == ["upstream-ignored"]

@@ -539,10 +539,13 @@ def test_requests_carry_inputs_never_expected_values(runner):
     expected = set()
     for calls in map(json.loads, sent):
         for call in calls:
-            steps = dict((m, [np.asarray(decode_argument(a)) for a in args]) for m, args in call["steps"])
-            x, y = steps["forward"]
-            outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
-            expected |= {float(v) for out in outputs for v in np.ravel(out)}
-    inputs = {float(v) for calls in map(json.loads, sent) for call in calls for _, args in call["steps"]
+            by_instance = {}  # a call may keep two instances alive side by side
+            for method, args, *instance in call["steps"]:
+                by_instance.setdefault(tuple(instance), {})[method] = [np.asarray(decode_argument(a)) for a in args]
+            for steps in by_instance.values():
+                x, y = steps["forward"]
+                outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
+                expected |= {float(v) for out in outputs for v in np.ravel(out)}
+    inputs = {float(v) for calls in map(json.loads, sent) for call in calls for _, args, *_ in call["steps"]
               for a in args for v in np.ravel(decode_argument(a))}
     assert len(expected) > 50 and not (expected - inputs) & numbers

@@ -7,11 +7,11 @@ code only ever receives copies of inputs, so mutating them changes nothing here.
 """
 import numpy as np
 
-from solutions.misconceptions import Seen
+from solutions.misconceptions import UNKNOWN, Seen
 
 from ..exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
 from ..protocol import InvalidAnswer, decode, encode
-from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, matching_misconception
+from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
 
 H = 1e-5  # step of the numeric gradient of the student's own forward
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
@@ -80,8 +80,8 @@ def _forward_output_shape(spec, inputs):
 # ---------------------------------------------------------------- gate checks
 
 def _call_gate(subject, spec, steps_list):
-    calls = [{"op": "gate", "class": spec.name, "steps": [[m, [encode(a) for a in args]] for m, args in steps]}
-             for steps in steps_list]
+    calls = [{"op": "gate", "class": spec.name,
+              "steps": [[step[0], [encode(a) for a in step[1]], *step[2:]] for step in steps]} for steps in steps_list]
     return subject.run([spec.grade_id], calls)
 
 
@@ -100,41 +100,92 @@ def gate_forward(spec, subject, ctx):
 
 
 def gate_backward(spec, subject, ctx):
+    """Every case runs on two live instances in turn (forward A, forward B, backward A,
+    backward B), so a gate that keeps its inputs on the class rather than on the instance
+    fails; each case also runs alone, to tell that apart from a wrong formula."""
     result = CheckResult()
     cases = gate_cases(spec, ctx.rng)
     douts = [upstream(ctx.rng, _forward_output_shape(spec, inputs)) for _, inputs in cases]
-    reply = _call_gate(subject, spec, [[("forward", inputs), ("backward", (dout,))]
-                                       for (_, inputs), dout in zip(cases, douts)])
+    pairs = [tuple(range(i, min(i + 2, len(cases)))) for i in range(0, len(cases), 2)]
+    steps = lambda i, which: ([("forward", cases[i][1], which)], [("backward", (douts[i],), which)])  # noqa: E731
+    interleaved = [sum((steps(i, w)[0] for i, w in zip(pair, "AB")), []) + sum((steps(i, w)[1] for i, w in zip(pair, "AB")), [])
+                   for pair in pairs]
+    alone = [steps(i, "A")[0] + steps(i, "A")[1] for i in range(len(cases))]
+    reply = _call_gate(subject, spec, interleaved + alone)
     if not reply.ok:
         result.error, result.error_kind = reply.problem, reply.status
         return result
-    for (label, inputs), dout, steps in zip(cases, douts, reply.results):
-        ref = spec.cls()
-        out = ref.forward(*[np.copy(v) for v in inputs])
-        correct = ref.backward(np.copy(dout))
-        correct = correct if isinstance(correct, tuple) else (correct,)
-        seen = Seen(inputs, out, dout, correct)
-        candidates = {m.id: m.variants(seen) for m in spec.misconceptions}
-        grads = _decode_grads(steps, 1, [np.shape(v) for v in inputs])
+    in_turn = {}
+    for pair, results in zip(pairs, reply.results):
+        for k, i in enumerate(pair):  # results: forwards of the pair, then their backwards
+            in_turn[i] = [results[k], results[len(pair) + k]] if isinstance(results, list) and len(results) == 2 * len(pair) else None
+    shapes = lambda inputs: [np.shape(v) for v in inputs]  # noqa: E731
+    for i, ((label, inputs), dout) in enumerate(zip(cases, douts)):
+        seen = _reference_seen(spec, inputs, dout)
+        right_alone = _right(_decode_grads(reply.results[len(pairs) + i], 1, shapes(inputs)), seen.correct, ctx)
+        grads = _decode_grads(in_turn[i], 1, shapes(inputs))
         if isinstance(grads, Outcome):
             grads.name = f"backward, {label}" + (f": {grads.name}" if grads.name else "")
+            grads.message = SHARED_STATE if right_alone else grads.message
             result.add(grads)
             continue
-        close = lambda a, b: check_close("", a, b, MODEL_MATCH_REL).passed  # noqa: E731
-        # A mistake that explains every gradient at once beats one that explains a single input.
-        joint = next((mid for mid, vs in candidates.items() for v in vs
-                      if all(np.shape(g) == np.shape(w) and close(g, w) for g, w in zip(grads, v))
-                      and not all(close(w, c) for w, c in zip(v, correct))), "")
-        for name, g, c, variants_index in zip(spec.inputs, grads, correct, range(len(correct))):
-            outcome = check_close(f"backward, {label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
-            if not outcome.passed:
-                per_input = {mid: [v[variants_index] for v in vs] for mid, vs in candidates.items()}
-                outcome.misconception = joint or matching_misconception(g, per_input, c, close)
-                if not outcome.misconception and spec.name == "MatMulGate" and np.shape(g) == np.shape(c)[::-1]:
-                    outcome.misconception = "matmul-transpose"
-            result.add(outcome)
+        outcomes = [check_close(f"backward, {label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
+                    for name, g, c in zip(spec.inputs, grads, seen.correct)]
+        if right_alone:
+            for o in outcomes:
+                o.message = o.message if o.passed else SHARED_STATE
+        elif not all(o.passed for o in outcomes):
+            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct, _model_close))
+        for o in outcomes:
+            result.add(o)
     result.add(_own_forward_consistency(spec, subject, ctx))
     return result
+
+
+SHARED_STATE = ("right when one instance is used alone, wrong when two are used in turn: a forward of one "
+                "instance changed what backward of another one uses. Keep what backward needs on self, "
+                "not on the class or in a global")
+
+
+def _right(grads, correct, ctx):
+    """Decoded gradients that all pass (False for a failed decode)."""
+    return not isinstance(grads, Outcome) and all(
+        check_close("", g, c, ctx.tolerances.gradient_rel_error).passed for g, c in zip(grads, correct))
+
+
+def _model_close(a, b):
+    return check_close("", a, b, MODEL_MATCH_REL).passed
+
+
+def _reference_seen(spec, inputs, dout):
+    """What the reference gate sees on these inputs, with its correct gradients."""
+    ref = spec.cls()
+    out = ref.forward(*[np.copy(v) for v in inputs])
+
+    def correct_for(d):
+        grads = ref.backward(np.copy(d))
+        return grads if isinstance(grads, tuple) else (grads,)
+
+    return Seen(inputs, out, dout, correct_for(dout), correct_for)
+
+
+def _models(spec, seen):
+    """{misconception id: [the gradients it produces, ...]} for the mistakes that apply to a gate."""
+    return {m.id: m.variants(seen) for m in spec.misconceptions}
+
+
+def _name_mistake(result, failed, misconception):
+    """Put a wrong result down to `misconception`, or say it is not a known mistake (with the
+    general hint the first time in a check, so feedback does not repeat it)."""
+    for o in failed:
+        if o.passed:
+            continue
+        if misconception:
+            o.misconception = misconception
+        elif not any(UNKNOWN in x.message for x in result.outcomes + failed if x is not o):
+            o.message = f"{o.message}; {UNKNOWN}" if o.message else UNKNOWN
+        else:
+            o.message = f"{o.message}; not a known mistake either" if o.message else "not a known mistake"
 
 
 def _own_forward_consistency(spec, subject, ctx):
@@ -260,10 +311,10 @@ def hand_answers(exercise_id, subject, ctx):
             result.add(Outcome(name, False, f"no usable answer: {e}"))
             continue
         outcome = result.add(check_hand_answer(name, value, expected, *_hand_tolerance(ctx)))
-        if not outcome.passed:
-            outcome.misconception = matching_misconception(
-                value, candidates.get(name, {}), expected,
-                lambda a, b: check_hand_answer("", a, b, *_hand_tolerance(ctx)).passed)
+        if not outcome.passed:  # each answer is a case of its own: a model must reproduce it
+            models = {mid: [(v,) for v in vs] for mid, vs in candidates.get(name, {}).items()}
+            _name_mistake(result, [outcome], explaining_misconception(
+                (value,), models, (expected,), lambda a, b: check_hand_answer("", a, b, *_hand_tolerance(ctx)).passed))
     return result
 
 
@@ -297,13 +348,14 @@ def function(exercise_id, subject, ctx):
             result.add(Outcome(label, False, str(e)))
             continue
         result.add(check_close(f"{label}: f", f, f_ref, ctx.tolerances.value_rel))
-        mistaken = _function_mistakes(exercise, args)
-        for (name, g), c, k in zip(flat, flat_ref, range(len(flat_ref))):
-            outcome = result.add(check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error))
-            if not outcome.passed:
-                outcome.misconception = matching_misconception(
-                    g, {mid: [_flatten(v)[k] for v in vs] for mid, vs in mistaken.items()}, c,
-                    lambda a, b: check_close("", a, b, MODEL_MATCH_REL).passed)
+        outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
+                    for (name, g), c in zip(flat, flat_ref)]
+        if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
+            models = {mid: [tuple(_flatten(v)) for v in vs] for mid, vs in _function_mistakes(exercise, args).items()}
+            _name_mistake(result, outcomes, explaining_misconception(
+                tuple(g for _, g in flat), models, tuple(flat_ref), _model_close))
+        for o in outcomes:
+            result.add(o)
     return result
 
 
