@@ -13,8 +13,6 @@ Calls (results[i] answers calls[i]):
       named; two names keep two instances alive side by side, so state shared between
       instances shows) -> [encoded return, ...]; an exception gives {"error": "Type:
       message"} for that step and for every later step of the same instance.
-  {"op": "gate", "class": C, "repeat_forward": [[arg, ...], ...], "method"?: "forward"}
-      a fresh C() per argument list, one call each -> [encoded, ...], errors per entry.
   {"op": "variables", "names": [...]}           -> {name: encoded | {"missing": true}}
   {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
 
@@ -146,10 +144,6 @@ def _gate(namespace, call):
     cls = namespace.get(call["class"])
     if cls is None:
         return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
-    if "repeat_forward" in call:  # a fresh instance per input, each guarded on its own
-        method = str(call.get("method", "forward"))
-        return [guarded(lambda args=args: getattr(cls(), method)(*[decode_argument(a) for a in args]))
-                for args in call["repeat_forward"]]
     instances, failed, results = {}, {}, []
     for step in call["steps"]:
         method, args = step[0], step[1]

@@ -112,7 +112,7 @@ def test_every_error_model_differs_from_the_reference_on_generic_inputs(misconce
     rng = np.random.default_rng(7)
     tried = 0
     for spec in GATES:
-        if spec.name not in misconception.gates:
+        if misconception.id not in spec.misconceptions:
             continue
         for N in (None, 3):  # a batch for batch-not-summed
             inputs = gate_inputs(spec, rng, (4,), N=N)
