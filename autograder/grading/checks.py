@@ -171,7 +171,8 @@ def _extras_said(spec):
 
 @check("forward", points=1, of=gate_row, says=lambda g: (
         f"{g.name}.forward on " + ("the lecture's numbers and on " if g.lecture else "")
-        + RANDOM_CASES[g.kind][0] + _extras_said(g)))
+        + RANDOM_CASES[g.kind][0] + _extras_said(g)
+        + (", and where its slope is not defined" if g.kinks is not None and g.kinks.check == "backward" else "")))
 def gate_forward(spec, subject, ctx, result):
     cases = gate_cases(spec, ctx.rng)
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
