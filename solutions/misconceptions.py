@@ -86,6 +86,12 @@ def _max_routes_smaller(s):
     return [(dy, dx)]
 
 
+def _relu_mask_of_upstream(s):
+    # Where dout > 0 instead of where x > 0: np.maximum(0, dout) in place of dout * (x > 0).
+    (x,) = s.inputs
+    return [(_like(np.where(np.asarray(s.dout) > 0, s.dout, 0.0), x),)]
+
+
 def _sigmoid_of_input(s):
     (x,) = s.inputs
     return [(s.dout * x * (1 - x),)]
@@ -140,6 +146,13 @@ CATALOG = (
         "The max gate routed the gradient to the smaller input.",
         "Which input's small change moves max(x, y)? Check the comparison you store in forward.",
         _max_routes_smaller,
+    ),
+    Misconception(
+        "relu-mask-of-upstream",
+        "The ReLU passed the upstream gradient where the gradient was positive, not where its input was.",
+        "Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
+        "the gradient passes.",
+        _relu_mask_of_upstream,
     ),
     Misconception(
         "sigmoid-of-input",

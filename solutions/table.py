@@ -65,6 +65,12 @@ def _max_ties(rng):
     return [("vectors with ties at every other entry", (x, y)), ("equal Python floats", (1.5, 1.5))]
 
 
+def _relu_zeros(rng):
+    x = rng.normal(size=8) * 2
+    x[::2] = 0.0
+    return [("a vector with zeros at every other entry", (x,)), ("0.0 as a Python float", (0.0,))]
+
+
 def _large(rng):
     return (np.array([-1000.0, -60.0, -20.0, 20.0, 60.0, 1000.0]),)
 
@@ -81,6 +87,10 @@ GATES = (
              ("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"),
              kinks=Kinks(lambda i: np.abs(np.asarray(i[0]) - np.asarray(i[1])), _max_ties, True, "ties",
                          "where x == y, any split of the upstream gradient into non-negative parts is accepted")),
+    GateSpec("ReLUGate", "relu_gate", ("x",), "elementwise", "router", (),
+             ("upstream-ignored", "relu-mask-of-upstream", "sign-flip"),
+             kinks=Kinks(lambda i: np.abs(np.asarray(i[0])), _relu_zeros, False, "backward",
+                         "where x == 0, any share of the upstream gradient from none to all of it is accepted")),
     GateSpec("SigmoidGate", "sigmoid_gate", ("x",), "elementwise", "squasher",
              ("the lecture's numbers", (1.0,)),
              ("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),

@@ -157,3 +157,24 @@ def test_a_matmul_gate_that_ignores_its_upstream_gradient_is_told_so():
         '''
     r = result("matmul_gate", "backward", code)
     assert r.fraction < 1 and r.misconceptions == ["upstream-ignored"]
+
+
+# ---------------------------------------------------------------- kinks: any valid subgradient passes
+
+KINKED = '''
+    import numpy as np
+    class ReLUGate:
+        def forward(self, x):
+            self.x = np.asarray(x, float)
+            return np.maximum(0, x)
+        def backward(self, dout):
+            return np.where(self.x > 0, dout, np.where(self.x == 0, SHARE * np.asarray(dout), 0.0))
+    '''
+
+
+@pytest.mark.parametrize("share, passes", [(0.0, True), (0.5, True), (1.0, True), (-0.5, False), (1.5, False)])
+def test_relu_at_zero_accepts_any_share_of_the_upstream_gradient_from_none_to_all(share, passes):
+    r = result("relu_gate", "backward", f"SHARE = {share}\n" + textwrap.dedent(KINKED))
+    at_zero = [o for o in r.outcomes if "zeros" in o.name or "0.0" in o.name]
+    assert at_zero and all(o.passed == passes for o in at_zero), r.feedback("relu_gate", 2)
+    assert all(o.passed for o in r.outcomes if o not in at_zero)

@@ -31,6 +31,8 @@ def gate_inputs(spec, rng, shape, H=3, D=4, N=None):
     if spec.kind == "reduce":
         return (rng.normal(size=shape),)
     x = rng.normal(size=shape)
+    if spec.kinks is not None and len(spec.inputs) == 1:  # keep away from the kink, where no slope exists
+        x = x + np.sign(x) * 0.2
     if len(spec.inputs) == 1:
         return (x,)
     return (x, x + rng.uniform(0.2, 1.0, size=shape) * rng.choice([-1, 1], size=shape))

@@ -42,7 +42,7 @@ def test_reference_gates_pass_their_self_check_quickly(selfcheck, capsys, spec):
 
 
 @pytest.mark.parametrize("misconception", ["add-split", "mul-not-swapped", "upstream-ignored", "max-routes-both",
-                                           "sigmoid-of-input", "l2-missing-2"])
+                                           "sigmoid-of-input", "l2-missing-2", "relu-mask-of-upstream"])
 def test_a_catalogued_mistake_is_named_without_the_answer(selfcheck, capsys, misconception):
     grade_id, code = MISTAKES[misconception]
     cls = define(code, BY_GRADE_ID[grade_id].name)
