@@ -21,6 +21,7 @@ import numpy as np
 from solutions.misconceptions import CATALOG, UNKNOWN, Seen, overwrite
 from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
+from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, mistaken_gates
 from ..protocol import InvalidAnswer, decode, encode
 from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
@@ -141,15 +142,6 @@ def _distinct(rng, shape, n):
         return (first,)
     gap = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     return first, first + gap
-
-
-def upstream(rng, shape):
-    """A random upstream gradient whose entries are never close to ±1: a 1 would hide a
-    forgotten upstream factor. Magnitudes in [0.5, 0.8] or [1.25, 2], either sign."""
-    magnitude = rng.uniform(0.5, 0.8, size=shape)
-    magnitude = np.where(rng.random(size=shape) < 0.5, magnitude, 1 / magnitude)
-    g = magnitude * rng.choice([-1.0, 1.0], size=shape)
-    return float(g) if shape == () else g
 
 
 def _output_shape(spec, inputs):

@@ -10,6 +10,8 @@ import numpy as np
 
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
+from ..bpkit.gradcheck import rel_error as relative_error  # the cs231n relative error, written once
+
 
 @dataclass
 class Outcome:
@@ -59,12 +61,6 @@ class CheckResult:
             seen_misconceptions.add(o.misconception)
             lines.append(o.text())
         return "\n".join(lines)
-
-
-def relative_error(a, b):
-    """The cs231n relative error, max |a - b| / max(1e-8, |a| + |b|)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)), initial=0.0))
 
 
 def shapes_match(value, expected):
