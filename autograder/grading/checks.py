@@ -184,7 +184,8 @@ def gate_backward(spec, subject, ctx, result):
     fails; each case also runs alone, to tell that apart from a wrong formula."""
     cases = gate_cases(spec, ctx.rng)
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
-    pairs = [tuple(range(i, min(i + 2, len(cases)))) for i in range(0, len(cases), 2)]
+    # Pairs (0, 1), (2, 3), ...; an odd last case goes with the first, so every case is interleaved.
+    pairs = [(i, (i + 1) % len(cases)) if len(cases) > 1 else (i,) for i in range(0, len(cases), 2)]
     interleaved = [[("forward", cases[i].inputs, w) for i, w in zip(pair, "AB")]
                    + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")] for pair in pairs]
     alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
@@ -192,7 +193,9 @@ def gate_backward(spec, subject, ctx, result):
     in_turn = {}
     for pair, steps in zip(pairs, replies):
         for k, i in enumerate(pair):  # the pair's forwards, then their backwards
-            in_turn[i] = [steps[k], steps[len(pair) + k]] if isinstance(steps, list) and len(steps) == 2 * len(pair) else None
+            if i not in in_turn:
+                ok = isinstance(steps, list) and len(steps) == 2 * len(pair)
+                in_turn[i] = [steps[k], steps[len(pair) + k]] if ok else None
     for i, (case, dout) in enumerate(zip(cases, douts)):
         seen = _reference_seen(spec, case.inputs, dout)
         shapes = [np.shape(v) for v in case.inputs]
