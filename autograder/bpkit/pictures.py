@@ -36,9 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .graphs import GRAPHS
+
 __all__ = [
     "Box", "Edge", "Node", "Picture", "Wire", "branch", "draw", "format_value",
-    "l2_of_matmul", "neuron", "simple",
+    "l2_of_matmul", "lecture_graph", "neuron", "simple",
 ]
 
 # --- values ---------------------------------------------------------------------------
@@ -678,22 +680,27 @@ def _sample(seg, n=12):
 
 
 # --- the lecture's graphs --------------------------------------------------------------------
+# Drawn from the descriptions the reference engine builds (bpkit/graphs.py): one node per
+# input and per gate, labelled with the gate's operation, one edge per gate input.
 
 
-def _pick(d, key):
-    return None if d is None else d.get(key)
+def lecture_graph(name, values=None, grads=None, edge_grads=None, *, title=None):
+    """Picture of the lecture graph GRAPHS[name]. `values` and `grads` map node names to what
+    to show above and below each wire (numbers, "?"; missing or None: nothing);
+    `edge_grads` maps "src->dst" to the gradient coming back along that one branch."""
+    description = GRAPHS[name]
+    values, grads, edge_grads = values or {}, grads or {}, edge_grads or {}
+    nodes = [Node(n, n, values.get(n), grads.get(n)) for n in description.inputs]
+    nodes += [Node(n, operation, values.get(n), grads.get(n)) for n, operation, _ in description.gates]
+    edges = [Edge(src, n, grad=edge_grads.get(f"{src}->{n}"))
+             for n, _, parents in description.gates for src in parents]
+    return draw(nodes, edges, title=description.title if title is None else title)
 
 
-def simple(x, y, z, q=None, f=None, grads=None, *, title="f(x, y, z) = (x + y) · z"):
+def simple(x, y, z, q=None, f=None, grads=None, *, title=None):
     """Example 1, f = (x + y) · z with q = x + y. `grads` maps 'x','y','z','q','f' to
     what to show below each wire (numbers, "?"; missing or None: nothing)."""
-    nodes = [Node("x", "x", x, _pick(grads, "x")), Node("y", "y", y, _pick(grads, "y")),
-             Node("z", "z", z, _pick(grads, "z")), Node("q", "+", q, _pick(grads, "q")),
-             Node("f", "*", f, _pick(grads, "f"))]
-    return draw(nodes, [("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")], title=title)
-
-
-_NEURON_STAGED = [("neg", "*-1"), ("exp", "exp"), ("denom", "+1"), ("f", "1/x")]
+    return lecture_graph("simple", {"x": x, "y": y, "z": z, "q": q, "f": f}, grads, title=title)
 
 
 def neuron(w, x, values=None, grads=None, staged=True, *, title=None):
@@ -702,45 +709,21 @@ def neuron(w, x, values=None, grads=None, staged=True, *, title=None):
     input wires; `values` and `grads` map node names (w0, x0, w1, x1, w2, w0x0, w1x1, p, s,
     and neg, exp, denom, f or, unstaged, f) to what to show. A name in `values` overrides
     the entry of `w` or `x`."""
-    values, grads = dict(values or {}), dict(grads or {})
-    inputs = {"w0": w[0], "x0": x[0], "w1": w[1], "x1": x[1], "w2": w[2]}
-    for k, v in inputs.items():
-        values.setdefault(k, v)
-    labels = [("w0x0", "*"), ("w1x1", "*"), ("p", "+"), ("s", "+")]
-    labels += _NEURON_STAGED if staged else [("f", "σ")]
-    nodes = [Node(k, k, values.get(k), grads.get(k)) for k in inputs]
-    nodes += [Node(k, lab, values.get(k), grads.get(k)) for k, lab in labels]
-    edges = [("w0", "w0x0"), ("x0", "w0x0"), ("w1", "w1x1"), ("x1", "w1x1"),
-             ("w0x0", "p"), ("w1x1", "p"), ("p", "s"), ("w2", "s")]
-    chain = ["s"] + [k for k, _ in (_NEURON_STAGED if staged else [("f", "σ")])]
-    edges += list(zip(chain, chain[1:]))
-    if title is None:
-        title = ("f(w, x) = 1 / (1 + exp(-(w0·x0 + w1·x1 + w2))), gate by gate" if staged
-                 else "f(w, x) = σ(w0·x0 + w1·x1 + w2)")
-    return draw(nodes, edges, title=title)
+    values = {"w0": w[0], "x0": x[0], "w1": w[1], "x1": x[1], "w2": w[2], **(values or {})}
+    return lecture_graph("neuron_staged" if staged else "neuron_shortcut", values, grads, title=title)
 
 
-def branch(x, y, values=None, grads=None, *, title="f(x, y) = (x + y) · x: x feeds two gates"):
+def branch(x, y, values=None, grads=None, *, title=None):
     """Gradients add at branches: f = (x + y) · x with q = x + y, where x feeds both
     gates. `values`/`grads` map 'x','y','q','f' (x and y default to the arguments); the
     stem of x shows its total gradient grads['x'], and grads['x->q'] / grads['x->f'], if
     given, the gradient coming back along each branch."""
-    values, grads = dict(values or {}), dict(grads or {})
-    values.setdefault("x", x)
-    values.setdefault("y", y)
-    nodes = [Node(k, lab, values.get(k), grads.get(k)) for k, lab in
-             (("x", "x"), ("y", "y"), ("q", "+"), ("f", "*"))]
-    edges = [Edge("x", "q", grad=grads.get("x->q")), Edge("y", "q"), Edge("q", "f"),
-             Edge("x", "f", grad=grads.get("x->f"))]
-    return draw(nodes, edges, title=title)
+    grads = dict(grads or {})
+    edge_grads = {k: grads.pop(k) for k in [k for k in grads if "->" in k]}
+    return lecture_graph("branch", {"x": x, "y": y, **(values or {})}, grads, edge_grads, title=title)
 
 
-def l2_of_matmul(W, x, values=None, grads=None, *, title="f(W, x) = ‖W·x‖², q = W·x"):
+def l2_of_matmul(W, x, values=None, grads=None, *, title=None):
     """Example 3, f = ‖W·x‖² with q = W·x. `values`/`grads` map 'W','x','q','f' (W and x
     default to the arguments); arrays are shown as [a, b] and [[a, b], [c, d]]."""
-    values, grads = dict(values or {}), dict(grads or {})
-    values.setdefault("W", W)
-    values.setdefault("x", x)
-    nodes = [Node(k, lab, values.get(k), grads.get(k)) for k, lab in
-             (("W", "W"), ("x", "x"), ("q", "W·x"), ("f", "‖·‖²"))]
-    return draw(nodes, [("W", "q"), ("x", "q"), ("q", "f")], title=title)
+    return lecture_graph("l2_of_matmul", {"W": W, "x": x, **(values or {})}, grads, title=title)
