@@ -40,6 +40,7 @@ KINK_DISTANCE = 0.1  # random inputs stay this far from a gate's kinks: the slop
 SHARED_STATE = ("right when one instance is used alone, wrong when two are used in turn: a forward of one "
                 "instance changed what backward of another one uses. Keep what backward needs on self, "
                 "not on the class or in a global")
+SHARED_STATE_AGAIN = "again right alone, wrong beside another instance"
 
 
 # ---------------------------------------------------------------- declaring checks
@@ -203,13 +204,13 @@ def gate_backward(spec, subject, ctx, result):
         grads = _decode_grads(in_turn[i], 1, shapes)
         if isinstance(grads, Outcome):
             grads.name = f"backward, {case.label}" + (f": {grads.name}" if grads.name else "")
-            grads.message = SHARED_STATE if right_alone and all(o.passed for o in right_alone) else grads.message
+            if right_alone and all(o.passed for o in right_alone):
+                _say_once(result, [grads], SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
             result.add(grads)
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
         if right_alone and all(o.passed for o in right_alone):
-            for o in outcomes:
-                o.message = o.message if o.passed else SHARED_STATE
+            _say_once(result, outcomes, SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
         elif not all(o.passed for o in outcomes):
             _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
                                                                      _model_close))
@@ -295,15 +296,22 @@ def _model_close(a, b):
 def _name_mistake(result, outcomes, misconception):
     """Put the failed outcomes of one case down to `misconception`, or say that the mistake is not
     a known one (with the general hint the first time in a check, so feedback does not repeat it)."""
+    if misconception:
+        for o in outcomes:
+            o.misconception = o.misconception if o.passed else misconception
+    else:
+        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
+
+
+def _say_once(result, outcomes, full, short, replace=False):
+    """Add `full` to the message of the first failed outcome of a check and `short` to the
+    later ones (or put them in place of the message), so feedback does not repeat itself."""
     for o in outcomes:
         if o.passed:
             continue
-        if misconception:
-            o.misconception = misconception
-        elif not any(UNKNOWN in x.message for x in result.outcomes + outcomes if x is not o):
-            o.message = f"{o.message}; {UNKNOWN}" if o.message else UNKNOWN
-        else:
-            o.message = f"{o.message}; not a known mistake either" if o.message else "not a known mistake"
+        said = any(full in x.message for x in result.outcomes + outcomes if x is not o)
+        words = short if said else full
+        o.message = words if replace or not o.message else f"{o.message}; {words}"
 
 
 def _own_forward_consistency(spec, subject, ctx):
