@@ -102,6 +102,8 @@ selfcheck.answers(q=q, f=f, dfdq=dfdq, dfdz=dfdz, dfdx=dfdx, dfdy=dfdy)
 
 # %% kind="gate" grade_id="max_gate"
 
+# %% kind="gate" grade_id="relu_gate"
+
 # %% [markdown]
 # **With your gates.** Now compute the graph of part 1 with your `AddGate` and `MulGate`:
 # return f and the gradients (dx, dy, dz). Your hand answers should agree.

@@ -10,13 +10,13 @@ from pathlib import Path
 import nbformat
 
 import solutions
-from solutions.table import GATES
+from solutions.table import shipped_table
 
 from . import notebooks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
-BPKIT_MODULES = ("__init__.py", "gradcheck.py", "pictures.py", "problems.py", "selfcheck.py")
+BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
 
 
@@ -32,12 +32,10 @@ def assemble_bpkit(dest, course, assignment):
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
     shutil.copyfile(Path(solutions.__file__).with_name("misconceptions.py"), dest / "misconceptions.py")
-    table = [{"name": g.name, "grade_id": g.grade_id, "inputs": list(g.inputs), "kind": g.kind,
-              "pattern": g.pattern, "misconceptions": [m.id for m in g.misconceptions]} for g in GATES]
-    (dest / "gate_table.json").write_text(json.dumps(table, indent=1) + "\n")
+    (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")
     (dest / "course.json").write_text(json.dumps({
         "course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
-        "assignment": assignment.name}, indent=1) + "\n")
+        "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}, indent=1) + "\n")
     return dest
 
 

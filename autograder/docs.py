@@ -1,18 +1,30 @@
-"""README sections generated from the single sources (the catalog, the course.yaml schema),
-so the docs cannot drift: `python -m autograder.docs` rewrites them, a test checks them."""
+"""README sections generated from the single sources (the gate table, the checks, the
+catalog, the course.yaml schema), so the docs cannot drift: `python -m autograder.docs`
+rewrites them, a test checks them."""
 import re
 import sys
 from pathlib import Path
 
 from solutions.misconceptions import CATALOG
+from solutions.table import GATES, gates_named_by
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def gates_markdown():
+    from .grading.registry import gate_checks
+
+    rows = ["| gate | class cell | graded cells |", "|---|---|---|"]
+    for g in GATES:
+        cells = ", ".join(f"`test_{g.grade_id}_{check}`" for check, _ in gate_checks(g))
+        rows.append(f"| `{g.name}` | `{g.grade_id}` | {cells} |")
+    return "\n".join(rows)
 
 
 def misconceptions_markdown():
     rows = ["| ID | applies to | what went wrong | hint (shown to students) |", "|---|---|---|---|"]
     for m in CATALOG:
-        gates = "the backward loop of a graph" if m.gates == ("graph",) else ", ".join(f"`{g}`" for g in m.gates)
+        gates = "the backward loop of a graph" if m.scope == "graph" else ", ".join(f"`{g}`" for g in gates_named_by(m.id))
         rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {m.hint} |")
     return "\n".join(rows)
 
@@ -20,7 +32,7 @@ def misconceptions_markdown():
 def sections():
     from .config import keys_markdown
 
-    return {"misconceptions": misconceptions_markdown(), "course-yaml-keys": keys_markdown()}
+    return {"gates": gates_markdown(), "misconceptions": misconceptions_markdown(), "course-yaml-keys": keys_markdown()}
 
 
 def between(text, name):

@@ -13,6 +13,7 @@ import numpy as np
 from solutions import gates as reference
 from solutions import lecture
 from solutions.misconceptions import CATALOG, Seen, overwrite
+from solutions.table import gates_named_by
 
 
 @dataclass(frozen=True)
@@ -38,42 +39,44 @@ class GraphExercise:
     def mistaken(self, values):
         """{misconception id: [answers the mistake produces]} for the mistakes this graph can show."""
         graph = lecture.gradients(self.builder, *self.arguments(values)).graph
-        output = graph.nodes[-1]
-        inner_gates = {type(n.gate).__name__ for n in graph.nodes if n.gate is not None and n is not output}
-        all_gates = inner_gates | {type(output.gate).__name__}
+        gates_used = {type(n.gate).__name__ for n in graph.nodes if n.gate is not None}
         fans_out = any(sum(p is n for m in graph.nodes for p in m.parents) > 1 for n in graph.nodes)
         found = {}
         for m in CATALOG:
-            if m.id == "branch-overwrite":
+            if m.scope == "graph":
                 if fans_out:
                     found[m.id] = [self.correct(values, combine=overwrite)]
-            # The output gate's upstream gradient is 1, so forgetting it there shows nowhere.
-            elif (inner_gates if m.id == "upstream-ignored" else all_gates) & set(m.gates):
-                answers = []
-                for k in range(_n_variants(m)):
-                    module = mistaken_gates(m, k)
-                    answers.append(self.correct(values, gates=module))
-                if any(module.applied):  # e.g. batch-not-summed has nothing to say about a single vector
+            elif gates_used & set(gates_named_by(m.id)):
+                answers = [self.correct(values, gates=mistaken_gates(m, k)) for k in range(m.ways)]
+                # A mistake that moves no answer clearly here (batch-not-summed without a batch, a
+                # forgotten upstream gradient where it is about 1) cannot be told from rounding.
+                if all(_clearly_differ(a, self.correct(values)) for a in answers):
                     found[m.id] = answers
         return found
 
 
-def _n_variants(misconception):
-    return {"sigmoid-missing-term": 2, "batch-not-summed": 2}.get(misconception.id, 1)
+# "Clearly": by more than five times course.yaml's default hand-answer tolerance somewhere.
+# The problem draws make every catalogued mistake clear for almost every student (the tests
+# check both); where one is not, it is not named.
+CLEAR_ABS, CLEAR_REL = 0.025, 0.025
+
+
+def _clearly_differ(answers, correct):
+    return any(np.shape(answers[k]) != np.shape(v)
+               or np.any(np.abs(np.asarray(answers[k], float) - v) > CLEAR_ABS + CLEAR_REL * np.abs(v))
+               for k, v in correct.items())
 
 
 def mistaken_gates(misconception, variant=0):
     """The reference gates, with every gate the misconception applies to replaced by its
     error model: a gate module (like solutions.gates) for solutions.lecture's builders."""
     module = types.SimpleNamespace(**{k: v for k, v in vars(reference).items() if isinstance(v, type)})
-    module.applied = []  # set when some gate's error model actually changed a gradient
-    for name in misconception.gates:
-        if hasattr(module, name):
-            setattr(module, name, _mistaken(getattr(module, name), misconception, variant, module.applied))
+    for name in gates_named_by(misconception.id):
+        setattr(module, name, _mistaken(getattr(module, name), misconception, variant))
     return module
 
 
-def _mistaken(gate_class, misconception, variant, applied):
+def _mistaken(gate_class, misconception, variant):
     class Mistaken(gate_class):
         def forward(self, *inputs):
             self._seen_inputs = inputs
@@ -83,14 +86,18 @@ def _mistaken(gate_class, misconception, variant, applied):
         def backward(self, dout):
             correct = super().backward(dout)
             single = not isinstance(correct, tuple)
-            seen = Seen(self._seen_inputs, self._seen_out, dout, (correct,) if single else correct)
+            seen = Seen(self._seen_inputs, self._seen_out, dout, (correct,) if single else correct,
+                        lambda d: _as_tuple(gate_class.backward(self, d)))
             variants = misconception.variants(seen)
             grads = variants[min(variant, len(variants) - 1)] if variants else seen.correct
-            applied.append(bool(variants))
             return grads[0] if single else grads
 
     Mistaken.__name__ = gate_class.__name__
     return Mistaken
+
+
+def _as_tuple(grads):
+    return grads if isinstance(grads, tuple) else (grads,)
 
 
 EXERCISES = (
@@ -117,12 +124,28 @@ EXERCISES = (
 BY_ID = {e.id: e for e in EXERCISES}
 
 
-def differs(a, b, abs_tol, rel_tol, margin=1.0):
-    """True when a and b differ in shape, or somewhere by more than margin * tolerance."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        return True
-    return bool(np.any(np.abs(a - b) > margin * (abs_tol + rel_tol * np.abs(b))))
+@dataclass(frozen=True)
+class FixedAnswers:
+    """A question whose answers are the same for everyone (the lecture's sizes)."""
+
+    id: str
+    answers: dict
+    problem = None  # no problem values
+
+    def correct(self, values=None):
+        return dict(self.answers)
+
+    def mistaken(self, values=None):
+        return {}
+
+
+JACOBIAN = FixedAnswers("jacobian_question", {
+    "jacobian_entries": 4096 * 4096,
+    "jacobian_nonzero": 4096,
+    "batch_jacobian_entries": 409_600 * 409_600,
+})
+JACOBIAN_ANSWERS = JACOBIAN.answers
+HAND_ANSWERS = {e.id: e for e in EXERCISES + (JACOBIAN,)}  # every exercise graded by its answers
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,7 @@ class FunctionExercise:
     builder: object  # the lecture graph it must reproduce
     outputs: tuple  # the gradient structure it returns, as graph node names
     needs: tuple  # grade_ids of the gate cells it uses
+    cases: object  # rng -> [(label, args)]: the inputs it is graded on
 
     def correct(self, args, gates=None, **backward_options):
         result = lecture.gradients(self.builder, *args, gates=gates, **backward_options)
@@ -143,18 +167,27 @@ def _pick(grads, structure):
     return tuple(_pick(grads, s) if isinstance(s, tuple) else grads[s] for s in structure)
 
 
+def _small_numbers(n):
+    """n Python floats, whole numbers plus a quarter, half or three quarters: exact in binary."""
+    return lambda rng: tuple(float(v) for v in rng.integers(-9, 10, size=n) + rng.choice([0.25, 0.5, 0.75], n))
+
+
+def _twice(draw):
+    return lambda rng: [("random inputs", draw(rng)), ("more random inputs", draw(rng))]
+
+
 FUNCTIONS = (
-    FunctionExercise("simple_with_gates", lecture.simple, ("x", "y", "z"), ("add_gate", "mul_gate")),
+    FunctionExercise("simple_with_gates", lecture.simple, ("x", "y", "z"), ("add_gate", "mul_gate"),
+                     _twice(_small_numbers(3))),
     FunctionExercise("neuron_with_gates", lecture.neuron_shortcut, (("w0", "w1", "w2"), ("x0", "x1")),
-                     ("add_gate", "mul_gate", "sigmoid_gate")),
-    FunctionExercise("branch_with_gates", lecture.branch, ("x", "y"), ("add_gate", "mul_gate")),
-    FunctionExercise("l2_with_gates", lecture.l2_of_matmul, ("W", "x"), ("matmul_gate", "l2_gate")),
+                     ("add_gate", "mul_gate", "sigmoid_gate"),
+                     lambda rng: [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
+                                  ("random weights", (tuple(rng.uniform(-2, 2, 3)), tuple(rng.uniform(-2, 2, 2))))]),
+    FunctionExercise("branch_with_gates", lecture.branch, ("x", "y"), ("add_gate", "mul_gate"),
+                     _twice(_small_numbers(2))),
+    FunctionExercise("l2_with_gates", lecture.l2_of_matmul, ("W", "x"), ("matmul_gate", "l2_gate"),
+                     lambda rng: [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
+                                  ("a batch x of 4 columns", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]),
 )
 
 FUNCTIONS_BY_ID = {e.id: e for e in FUNCTIONS}
-
-JACOBIAN_ANSWERS = {  # not randomized: the lecture's sizes
-    "jacobian_entries": 4096 * 4096,
-    "jacobian_nonzero": 4096,
-    "batch_jacobian_entries": 409_600 * 409_600,
-}

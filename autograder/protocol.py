@@ -8,11 +8,11 @@ so on the grader side `decode` trusts nothing: exact types only, every size and 
 bounded, no recursion on untrusted nesting, plain finite numbers of the expected shape.
 
 Calls (results[i] answers calls[i]):
-  {"op": "gate", "class": C, "steps": [[method, [arg, ...]], ...]}
-      one C() instance, its methods in order -> [encoded return, ...]; an exception gives
-      {"error": "Type: message"} for that step and ends this call's steps.
-  {"op": "gate", "class": C, "repeat_forward": [[arg, ...], ...], "method"?: "forward"}
-      a fresh C() per argument list, one call each -> [encoded, ...], errors per entry.
+  {"op": "gate", "class": C, "steps": [[method, [arg, ...], instance?], ...]}
+      the steps in order, each on the live C() instance it names (one instance when none is
+      named; two names keep two instances alive side by side, so state shared between
+      instances shows) -> [encoded return, ...]; an exception gives {"error": "Type:
+      message"} for that step and for every later step of the same instance.
   {"op": "variables", "names": [...]}           -> {name: encoded | {"missing": true}}
   {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
 
@@ -144,20 +144,25 @@ def _gate(namespace, call):
     cls = namespace.get(call["class"])
     if cls is None:
         return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
-    if "repeat_forward" in call:  # a fresh instance per input, each guarded on its own
-        method = str(call.get("method", "forward"))
-        return [guarded(lambda args=args: getattr(cls(), method)(*[decode_argument(a) for a in args]))
-                for args in call["repeat_forward"]]
-    try:
-        instance = cls()
-    except BaseException as e:
-        return [error_result(e)]
-    results = []
-    for method, args in call["steps"]:
-        step = guarded(lambda: getattr(instance, str(method))(*[decode_argument(a) for a in args]))
-        results.append(step)
-        if "error" in step:
-            break
+    instances, failed, results = {}, {}, []
+    for step in call["steps"]:
+        method, args = step[0], step[1]
+        which = str(step[2]) if len(step) > 2 else ""  # which live instance (default: the only one)
+        if which in failed:  # an exception ended this instance's steps; others go on
+            results.append(failed[which])
+            continue
+        try:
+            if which not in instances:
+                instances[which] = cls()
+            instance = instances[which]
+        except BaseException as e:
+            failed[which] = error_result(e)
+            results.append(failed[which])
+            continue
+        outcome = guarded(lambda: getattr(instance, str(method))(*[decode_argument(a) for a in args]))
+        results.append(outcome)
+        if "error" in outcome:
+            failed[which] = outcome
     return results
 
 

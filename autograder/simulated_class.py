@@ -37,6 +37,15 @@ CORRECT_STYLES = {
                 wx = (self.x > self.y) + 0.5 * (self.x == self.y)
                 return dout * wx, dout * (1 - wx)
         ''',
+    "relu_gate": '''
+        import numpy as np
+        class ReLUGate:
+            def forward(self, x):
+                self.mask = (np.asarray(x) >= 0).astype(float)   # >= instead of >: at 0 a subgradient too
+                return np.maximum(0, x)
+            def backward(self, dout):
+                return dout * self.mask
+        ''',
     "sigmoid_gate": '''
         import numpy as np
         class SigmoidGate:
@@ -107,6 +116,14 @@ MISTAKES = {
                 return np.maximum(x, y)
             def backward(self, dout):
                 return dout * np.ones(self.shape), dout * np.ones(self.shape)
+        '''),
+    "relu-mask-of-upstream": ("relu_gate", '''
+        import numpy as np
+        class ReLUGate:
+            def forward(self, x):
+                return np.maximum(0, x)
+            def backward(self, dout):
+                return np.maximum(0, dout)          # the sign of dout decides, not the sign of x
         '''),
     "sigmoid-of-input": ("sigmoid_gate", '''
         import numpy as np
@@ -335,8 +352,9 @@ def students(source_nb):
             **correct, **{cell: code for mid, (cell, code) in MISTAKES.items() if mid in (
                 "upstream-ignored", "max-routes-smaller", "sigmoid-missing-term", "batch-not-summed",
                 "branch-overwrite")}}),
-        "lee": ("sign-flip, max-routes-both, a cell that kills the kernel, a stub left in", {
+        "lee": ("sign-flip, max-routes-both, relu-mask-of-upstream, a cell that kills the kernel, a stub left in", {
             **correct, "add_gate": MISTAKES["sign-flip"][1], "max_gate": MISTAKES["max-routes-both"][1],
+            "relu_gate": MISTAKES["relu-mask-of-upstream"][1],
             "branch_by_hand": correct["branch_by_hand"] + "\nimport os\nos._exit(1)\n",
             "l2_with_gates": UNFINISHED_L2_WITH_GATES}),
     }

@@ -2,14 +2,14 @@
 and the catalog of misconceptions. Never shipped to students."""
 from .gates import (
     AddConstGate, AddGate, ExpGate, L2Gate, MatMulGate, MaxGate, MulConstGate, MulGate,
-    ReciprocalGate, SigmoidGate,
+    ReciprocalGate, ReLUGate, SigmoidGate,
 )
 from .graph import Graph, Node
 from .misconceptions import CATALOG, Misconception
 from .table import GATES
 
 __all__ = [
-    "AddGate", "MulGate", "MaxGate", "SigmoidGate", "MatMulGate", "L2Gate",
+    "AddGate", "MulGate", "MaxGate", "ReLUGate", "SigmoidGate", "MatMulGate", "L2Gate",
     "MulConstGate", "ExpGate", "AddConstGate", "ReciprocalGate",
     "Graph", "Node", "CATALOG", "Misconception", "GATES",
 ]

@@ -44,6 +44,17 @@ class MaxGate:
         return np.where(self.x_wins, dout, 0.0), np.where(self.x_wins, 0.0, dout)
 
 
+class ReLUGate:
+    """max(0, x), the router with one input fixed at 0: the gradient passes where x > 0."""
+
+    def forward(self, x):
+        self.x_positive = np.greater(x, 0)
+        return np.maximum(x, 0.0)
+
+    def backward(self, dout):
+        return np.where(self.x_positive, dout, 0.0)
+
+
 class SigmoidGate:
     """sigma(x) = 1 / (1 + e^-x); its local gradient sigma * (1 - sigma) uses the *output*."""
 

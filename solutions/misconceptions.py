@@ -1,16 +1,20 @@
 """The catalog of mistakes students make in backward passes.
 
 Each entry has a stable public ID (feedback, reports and exports use it; the README
-lists them), the gates it applies to, one plain sentence saying what went wrong, a
-hint that does not give the answer away, and an *error model*: the mistaken
-backward, as a function of what a gate saw.
+lists them), one plain sentence saying what went wrong, a hint that does not give the
+answer away, and an *error model*: the mistaken backward, as a function of what a gate
+saw. Which gates a mistake applies to is said by the gate table (solutions/table.py).
 
-An error model takes a `Seen` (the gate's inputs, its output, the upstream gradient
-and the correct input gradients) and returns the gradients the mistake produces
-(one tuple per way of making it). Models are written in terms of the correct
-gradients, never of the gate formulas, so this module holds no reference code:
-the students' self-checks ship it and feed it the numeric gradient of the student's
-own forward as `correct`, while the grader feeds it the reference engine's.
+An error model takes a `Seen` (the gate's inputs, its output, the upstream gradient,
+the correct input gradients and, where known, the correct gradients for any other
+upstream gradient) and returns the gradients the mistake produces (one tuple per way
+of making it). Models are written in terms of the correct gradients, never of the gate
+formulas, so this module holds no reference code: the students' self-checks ship it and
+feed it the numeric gradient of the student's own forward as `correct`, while the
+grader feeds it the reference engine's.
+
+A mistake is named only where its model reproduces the student's wrong gradients, all
+of them at once; a wrong result no model reproduces is "not a known mistake" (UNKNOWN).
 
 This module depends on numpy only, because it is copied into released assignments.
 """
@@ -19,10 +23,6 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-ELEMENTWISE = ("AddGate", "MulGate", "MaxGate", "SigmoidGate")
-STAGED = ("MulConstGate", "ExpGate", "AddConstGate", "ReciprocalGate")  # the staged sigmoid's primitives
-
-
 class Seen(NamedTuple):
     """What one gate saw: inputs and output of forward, upstream and correct gradients."""
 
@@ -30,15 +30,23 @@ class Seen(NamedTuple):
     out: object
     dout: object
     correct: tuple
+    correct_for: Callable = None  # another upstream gradient -> the correct gradients for it
+
+
+# What feedback says about a wrong result that no catalogued mistake reproduces.
+UNKNOWN = ("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
+           "the derivative of the output with respect to that input, with that input's shape; the self-check "
+           "under the exercise compares your code with the slope of your own forward")
 
 
 @dataclass(frozen=True)
 class Misconception:
     id: str
-    gates: tuple  # gate class names, or ("graph",) for a mistake in the backward loop itself
     explanation: str
     hint: str
     model: Callable = field(repr=False, default=None)
+    scope: str = "gate"  # "gate": a gate's backward; "graph": the backward loop over a graph
+    ways: int = 1  # how many ways of making it the model gives at most (one gradient tuple each)
 
     def variants(self, seen):
         """The gradients this mistake produces for what a gate saw (possibly none)."""
@@ -54,8 +62,13 @@ def _like(value, ref):
 
 
 def _upstream_ignored(s):
-    # Only the local gradient: the correct one with the upstream factor divided back out.
-    return [tuple(g / s.dout for g in s.correct)]
+    # Only the local gradient: what the correct backward returns for an upstream gradient of ones.
+    if s.correct_for is not None:
+        return [tuple(s.correct_for(_like(1.0, s.dout)))]
+    if any(np.shape(g) != np.shape(s.dout) for g in s.correct):
+        return []  # not elementwise: the upstream factor cannot be divided back out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return [tuple(g / s.dout for g in s.correct)]
 
 
 def _mul_not_swapped(s):
@@ -71,6 +84,12 @@ def _max_routes_both(s):
 def _max_routes_smaller(s):
     dx, dy = s.correct
     return [(dy, dx)]
+
+
+def _relu_mask_of_upstream(s):
+    # Where dout > 0 instead of where x > 0: np.maximum(0, dout) in place of dout * (x > 0).
+    (x,) = s.inputs
+    return [(_like(np.where(np.asarray(s.dout) > 0, s.dout, 0.0), x),)]
 
 
 def _sigmoid_of_input(s):
@@ -99,73 +118,80 @@ def _batch_not_summed(s):
 
 CATALOG = (
     Misconception(
-        "upstream-ignored", ELEMENTWISE + ("L2Gate",),
+        "upstream-ignored",
         "The local gradient was returned without multiplying it by the upstream gradient.",
         "backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient.",
         _upstream_ignored,
     ),
     Misconception(
-        "add-split", ("AddGate",),
+        "add-split",
         "The add gate halved the gradient between its inputs instead of copying it.",
         "How much does x + y change when x changes by a small h? Both inputs get that rate.",
         _scaled(0.5),
     ),
     Misconception(
-        "mul-not-swapped", ("MulGate",),
+        "mul-not-swapped",
         "Each input of the mul gate got its own value times the upstream gradient, not the other input's.",
         "d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher.",
         _mul_not_swapped,
     ),
     Misconception(
-        "max-routes-both", ("MaxGate",),
+        "max-routes-both",
         "The max gate sent the upstream gradient to both inputs.",
         "Only the input that won the max changes the output when nudged.",
         _max_routes_both,
     ),
     Misconception(
-        "max-routes-smaller", ("MaxGate",),
+        "max-routes-smaller",
         "The max gate routed the gradient to the smaller input.",
         "Which input's small change moves max(x, y)? Check the comparison you store in forward.",
         _max_routes_smaller,
     ),
     Misconception(
-        "sigmoid-of-input", ("SigmoidGate",),
+        "relu-mask-of-upstream",
+        "The ReLU passed the upstream gradient where the gradient was positive, not where its input was.",
+        "Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
+        "the gradient passes.",
+        _relu_mask_of_upstream,
+    ),
+    Misconception(
+        "sigmoid-of-input",
         "The sigmoid's local gradient was computed from its input x instead of from its output.",
         "The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed.",
         _sigmoid_of_input,
     ),
     Misconception(
-        "sigmoid-missing-term", ("SigmoidGate",),
+        "sigmoid-missing-term",
         "The sigmoid's local gradient kept only one of its two factors.",
         "Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors.",
-        _sigmoid_missing_term,
+        _sigmoid_missing_term, ways=2,
     ),
     Misconception(
-        "l2-missing-2", ("L2Gate",),
+        "l2-missing-2",
         "The gradient of the sum of squares lost its factor 2.",
         "What is the derivative of q^2 with respect to q?",
         _scaled(0.5),
     ),
     Misconception(
-        "matmul-transpose", ("MatMulGate",),
+        "matmul-transpose",
         "dW or dx was formed with the wrong transpose or in the wrong order.",
         "A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits.",
         _matmul_transpose,
     ),
     Misconception(
-        "batch-not-summed", ("MatMulGate",),
+        "batch-not-summed",
         "dW of a batch was averaged, or taken from one sample, instead of summed over the batch.",
         "Every column of the batch uses the same W, so W's gradient collects a contribution from each column.",
-        _batch_not_summed,
+        _batch_not_summed, ways=2,
     ),
     Misconception(
-        "branch-overwrite", ("graph",),
+        "branch-overwrite",
         "A value that feeds several gates kept only one branch's gradient instead of their sum.",
         "When a variable is used twice, nudging it moves both uses: add what comes back along every branch.",
-        None,  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
+        None, "graph",  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
     ),
     Misconception(
-        "sign-flip", ELEMENTWISE + ("MatMulGate", "L2Gate") + STAGED,
+        "sign-flip",
         "The gradient has the right size but the wrong sign.",
         "Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx.",
         _scaled(-1.0),
@@ -178,8 +204,3 @@ BY_ID = {m.id: m for m in CATALOG}
 def overwrite(old, new):
     """The `combine` of a backward loop that overwrites instead of summing (branch-overwrite)."""
     return new
-
-
-def for_gate(gate_name):
-    """The misconceptions whose error model applies to one gate class."""
-    return tuple(m for m in CATALOG if gate_name in m.gates)

@@ -66,6 +66,7 @@ def test_correct_submission_in_other_valid_styles_gets_full_marks(graded):
     ("kim", "test_branch_with_gates", "branch-overwrite"),
     ("lee", "test_add_gate_backward", "sign-flip"),
     ("lee", "test_max_gate_ties", "max-routes-both"),
+    ("lee", "test_relu_gate_backward", "relu-mask-of-upstream"),
 ])
 def test_misconceptions_lose_points_and_are_named_in_gradebook_and_feedback(graded, student, cell, misconception):
     course_dir, _, reports, _ = graded

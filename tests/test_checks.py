@@ -2,13 +2,14 @@
 valid alternatives get full marks. The same checks run sandboxed in the end-to-end tests."""
 import textwrap
 
+import numpy as np
 import pytest
 
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import gate_checks, run_check
 from autograder.simulated_class import CORRECT_STYLES, MISTAKES, TIES_TO_Y
-from solutions.table import BY_GRADE_ID
+from solutions.table import BY_GRADE_ID, GATES
 
 
 def result(grade_id, check, code):
@@ -52,3 +53,128 @@ def test_the_upstream_gradient_is_never_close_to_one(shape):
     draws = np.concatenate([np.ravel(upstream(rng, shape)) for _ in range(400)])
     assert np.all(np.abs(np.abs(draws) - 1) >= 0.2) and np.all((np.abs(draws) >= 0.5) & (np.abs(draws) <= 2))
     assert (draws > 0).any() and (draws < 0).any() and (np.abs(draws) > 1).any() and (np.abs(draws) < 1).any()
+
+
+# ---------------------------------------------------------------- tolerances come from course.yaml
+
+NEARLY_RIGHT = {  # every result off by a relative 1e-4: fails the default 1e-6, passes 1e-3
+    "mul_gate": '''
+        class MulGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return x * y * (1 + 1e-4)
+            def backward(self, dout):
+                return dout * self.y * (1 + 1e-4), dout * self.x * (1 + 1e-4)
+        ''',
+    "simple_with_gates": '''
+        def simple_with_gates(x, y, z):
+            s = 1 + 1e-4
+            return (x + y) * z * s, (z * s, z * s, (x + y) * s)
+        ''',
+}
+
+
+def graded_with(exercise, check, code, tolerances):
+    ns = {}
+    exec(textwrap.dedent(code), ns)
+    ctx = make_context(exercise, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
+                       student_id="", tolerances=tolerances)
+    if check == "answers":  # hand answers 0.02 away from this student's correct ones
+        from autograder.exercises import BY_ID
+
+        correct = BY_ID[exercise].correct(ctx.problem_values[BY_ID[exercise].problem])
+        ns = {name: float(value) + 0.02 for name, value in correct.items()}
+    return run_check(exercise, check, InProcessSubject(ns), ctx).fraction
+
+
+@pytest.mark.parametrize("exercise, check, code, loosened", [
+    ("mul_gate", "forward", NEARLY_RIGHT["mul_gate"], {"value_rel": 1e-3}),
+    ("mul_gate", "backward", NEARLY_RIGHT["mul_gate"], {"gradient_rel_error": 1e-3}),
+    ("simple_by_hand", "answers", "", {"hand_answer_abs": 0.05}),
+    ("simple_with_gates", "function", NEARLY_RIGHT["simple_with_gates"], {"gradient_rel_error": 1e-3, "value_rel": 1e-3}),
+], ids=["gate forward", "gate backward", "hand answers", "function"])
+def test_course_yaml_tolerances_decide_the_verdict_of_every_exercise_kind(exercise, check, code, loosened):
+    from autograder.config import Tolerances
+
+    assert graded_with(exercise, check, code, Tolerances()) < 1
+    assert graded_with(exercise, check, code, Tolerances(**loosened)) == 1
+
+
+# ---------------------------------------------------------------- state shared between instances
+
+def shared_state_version(spec):
+    """The reference gate with every attribute stored on the class instead of the instance."""
+    return type(spec.name, (spec.cls,), {"__setattr__": lambda self, key, value: setattr(type(self), key, value)})
+
+
+@pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
+def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec):
+    from autograder.grading.checks import SHARED_STATE
+
+    ctx = make_context(spec.grade_id, "backward", seed=5, course_id="c", assignment="backprop",
+                       randomization="per-course", student_id="")
+    r = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: shared_state_version(spec)}), ctx)
+    probe = spec.cls()
+    probe.forward(*[np.ones(2)] * len(spec.inputs)) if spec.kind != "matmul" else probe.forward(np.ones((2, 2)), np.ones(2))
+    if not vars(probe):  # a gate that stores nothing cannot share state: nothing to catch
+        assert r.fraction == 1
+        return
+    assert r.fraction < 1 and not r.misconceptions
+    assert any(o.message == SHARED_STATE for o in r.outcomes), r.feedback(spec.grade_id, 2)
+
+
+def test_a_crash_in_one_instance_costs_only_its_own_cases():
+    """Interleaving must not spread one case's exception to the case it is paired with."""
+    code = '''
+        import numpy as np
+        class MulGate:
+            def forward(self, x, y):
+                if isinstance(x, float):
+                    raise ValueError("floats are not supported")
+                self.x, self.y = x, y
+                return x * y
+            def backward(self, dout):
+                return dout * self.y, dout * self.x
+        '''
+    r = result("mul_gate", "backward", code)
+    failed = [o.name for o in r.outcomes if not o.passed]
+    assert failed and all("Python floats" in name or "lecture" in name for name in failed), failed
+
+
+# ---------------------------------------------------------------- never misname a mistake
+
+def test_a_matmul_gate_that_ignores_its_upstream_gradient_is_told_so():
+    code = '''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return W @ x
+            def backward(self, dq):
+                ones = np.ones_like(dq)               # the local gradient only
+                dW = np.outer(ones, self.x) if self.x.ndim == 1 else ones @ self.x.T
+                return dW, self.W.T @ ones
+        '''
+    r = result("matmul_gate", "backward", code)
+    assert r.fraction < 1 and r.misconceptions == ["upstream-ignored"]
+
+
+# ---------------------------------------------------------------- kinks: any valid subgradient passes
+
+KINKED = '''
+    import numpy as np
+    class ReLUGate:
+        def forward(self, x):
+            self.x = np.asarray(x, float)
+            return np.maximum(0, x)
+        def backward(self, dout):
+            return np.where(self.x > 0, dout, np.where(self.x == 0, SHARE * np.asarray(dout), 0.0))
+    '''
+
+
+@pytest.mark.parametrize("share, passes", [(0.0, True), (0.5, True), (1.0, True), (-0.5, False), (1.5, False)])
+def test_relu_at_zero_accepts_any_share_of_the_upstream_gradient_from_none_to_all(share, passes):
+    r = result("relu_gate", "backward", f"SHARE = {share}\n" + textwrap.dedent(KINKED))
+    at_zero = [o for o in r.outcomes if "zeros" in o.name or "0.0" in o.name]
+    assert at_zero and all(o.passed == passes for o in at_zero), r.feedback("relu_gate", 2)
+    assert all(o.passed for o in r.outcomes if o not in at_zero)

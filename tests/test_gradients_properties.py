@@ -31,6 +31,8 @@ def gate_inputs(spec, rng, shape, H=3, D=4, N=None):
     if spec.kind == "reduce":
         return (rng.normal(size=shape),)
     x = rng.normal(size=shape)
+    if spec.kinks is not None and len(spec.inputs) == 1:  # keep away from the kink, where no slope exists
+        x = x + np.sign(x) * 0.2
     if len(spec.inputs) == 1:
         return (x,)
     return (x, x + rng.uniform(0.2, 1.0, size=shape) * rng.choice([-1, 1], size=shape))
@@ -43,8 +45,7 @@ def backward_of(spec, inputs, dout):
     return grads if isinstance(grads, tuple) else (grads,)
 
 
-def random_upstream(rng, shape):
-    return rng.uniform(0.5, 2, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+random_upstream = gradcheck.random_upstream
 
 
 @settings(max_examples=25, deadline=None)
@@ -112,7 +113,7 @@ def test_every_error_model_differs_from_the_reference_on_generic_inputs(misconce
     rng = np.random.default_rng(7)
     tried = 0
     for spec in GATES:
-        if spec.name not in misconception.gates:
+        if misconception.id not in spec.misconceptions:
             continue
         for N in (None, 3):  # a batch for batch-not-summed
             inputs = gate_inputs(spec, rng, (4,), N=N)
@@ -133,7 +134,7 @@ def test_branch_overwrite_differs_from_the_sum():
 
 @pytest.mark.parametrize("module", ["solutions/misconceptions.py", "autograder/bpkit/gradcheck.py",
                                     "autograder/bpkit/problems.py", "autograder/bpkit/selfcheck.py",
-                                    "autograder/bpkit/pictures.py"])
+                                    "autograder/bpkit/pictures.py", "autograder/bpkit/graphs.py"])
 def test_shipped_modules_import_only_numpy_the_standard_library_and_each_other(module):
     import sys
 
@@ -181,3 +182,57 @@ def test_directional_check_verifies_a_large_l2_and_catches_one_wrong_entry():
     dW[123, 45] += np.abs(dW).mean()  # one entry of 120,000 off by a typical size
     bad = gradcheck.check_gradients(f, (W, X), (dW, r.grads["x"]), dout=1.0, names=("dW", "dx"))
     assert not bad.inputs[0].passed and bad.inputs[1].passed
+
+
+# ---------------------------------------------------------------- a mistake is named only when a model explains it
+
+def wrong_gate(spec, sources, pick, factor):
+    """A student gate whose backward mixes, input by input, the correct gradient, one input of some
+    mistake's model, and noise; whatever no model reproduces as a whole."""
+    from autograder.grading.checks import _model_close, _models, _reference_seen
+
+    class Wrong(spec.cls):
+        def forward(self, *inputs):
+            self.seen_inputs = inputs
+            return super().forward(*inputs)
+
+        def backward(self, dout):
+            seen = _reference_seen(spec, self.seen_inputs, dout)
+            variants = [v for vs in _models(spec, seen).values() for v in vs]
+            noise = lambda c: np.asarray(c) * factor + 0.3  # noqa: E731
+            grads = []
+            for i, (source, c) in enumerate(zip(sources, seen.correct)):
+                if source == "model" and variants:
+                    grads.append(variants[pick % len(variants)][i])
+                else:
+                    grads.append(c if source == "correct" else noise(c))
+            explained = lambda gs: any(all(np.shape(g) == np.shape(w) and _model_close(g, w) for g, w in zip(gs, v))  # noqa: E731
+                                       for v in variants + [seen.correct])
+            shift = 0.7
+            while explained(grads):
+                grads[0] = np.asarray(seen.correct[0]) + shift
+                shift += 0.7
+            return tuple(grads) if len(grads) > 1 else grads[0]
+
+    Wrong.__name__ = spec.name
+    return Wrong
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
+def test_a_wrong_gradient_no_model_explains_is_never_named(spec, data):
+    from autograder.grading.context import make_context
+    from autograder.grading.inprocess import InProcessSubject
+    from autograder.grading.registry import run_check
+    from solutions.misconceptions import UNKNOWN
+
+    sources = data.draw(st.lists(st.sampled_from(["correct", "model", "noise"]), min_size=len(spec.inputs),
+                                 max_size=len(spec.inputs)))
+    gate = wrong_gate(spec, sources, data.draw(st.integers(0, 20)), data.draw(st.floats(-3, 3)))
+    ctx = make_context(spec.grade_id, "backward", seed=data.draw(st.integers(0, 2**32 - 1)), course_id="c",
+                       assignment="a", randomization="per-course", student_id="")
+    result = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: gate}), ctx)
+    assert result.fraction < 1
+    assert result.misconceptions == [], result.feedback(spec.grade_id, 2)
+    assert UNKNOWN in result.feedback(spec.grade_id, 2)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from solutions import AddGate, L2Gate, MatMulGate, MaxGate, MulGate, SigmoidGate, lecture
+from solutions.table import GATES
 from solutions.misconceptions import overwrite
 
 
@@ -99,10 +100,11 @@ def test_max_gate_sends_a_tie_to_x():
 
 
 @pytest.mark.parametrize("shape", [(), (4,), (2, 3)])
-@pytest.mark.parametrize("gate", [AddGate, MulGate, MaxGate, SigmoidGate])
-def test_every_gradient_has_the_shape_of_its_input(gate, shape):
+@pytest.mark.parametrize("spec", [g for g in GATES if g.kind == "elementwise"], ids=lambda g: g.name)
+def test_every_gradient_has_the_shape_of_its_input(spec, shape):
     rng = np.random.default_rng(1)
-    inputs = [rng.normal(size=shape), rng.normal(size=shape) + 3][: 1 if gate is SigmoidGate else 2]
+    gate = spec.cls
+    inputs = [rng.normal(size=shape), rng.normal(size=shape) + 3][: len(spec.inputs)]
     if shape == ():
         inputs = [float(v) for v in inputs]
     g = gate()
@@ -110,6 +112,12 @@ def test_every_gradient_has_the_shape_of_its_input(gate, shape):
     grads = g.backward(np.ones(np.shape(out)) * 0.7 if shape else 0.7)
     grads = grads if isinstance(grads, tuple) else (grads,)
     assert [np.shape(d) for d in grads] == [np.shape(v) for v in inputs]
+
+
+def test_readme_lists_every_gate_and_its_graded_cells_exactly_as_the_table_says():
+    from autograder.docs import README, between, gates_markdown
+
+    assert between(README.read_text(), "gates") == gates_markdown().strip()
 
 
 def test_readme_lists_every_misconception_exactly_as_the_catalog_says():

@@ -1,8 +1,18 @@
 """Randomized problem values: reproducible, per student, easy by hand, and discriminating."""
+import numpy as np
 import pytest
 
 from autograder.bpkit import problems
-from autograder.exercises import EXERCISES, differs
+from autograder.exercises import EXERCISES
+
+
+def differs(a, b, abs_tol, rel_tol, margin=1.0):
+    """True when a and b differ in shape, or somewhere by more than margin * tolerance."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return True
+    return bool(np.any(np.abs(a - b) > margin * (abs_tol + rel_tol * np.abs(b))))
+
 
 ABS_TOL, REL_TOL = 0.005, 0.005  # course.yaml's default hand-answer tolerance
 MARGIN = 5  # "clearly more than the tolerance"
@@ -59,17 +69,22 @@ def test_values_are_easy_to_work_by_hand(seed):
 def test_every_misconception_is_discriminated_for_every_drawn_variant():
     """Over 1,000 students, each catalogued mistake gives some answer of each exercise it can
     affect that is off by more than MARGIN times the grading tolerance."""
-    failures = []
+    failures, listed = [], {}
     for seed in range(N_SEEDS):
         p = problems.draw(20261123, "cs231n", "backprop", problems.PER_STUDENT, f"student-{seed}")
         for exercise in EXERCISES:
             values = p.values[exercise.problem]
             correct = exercise.correct(values)
             for mid, variants in exercise.mistaken(values).items():
+                listed[exercise.id, mid] = listed.get((exercise.id, mid), 0) + 1
                 for k, wrong in enumerate(variants):
                     if not any(differs(wrong[n], correct[n], ABS_TOL, REL_TOL, MARGIN) for n in correct):
                         failures.append((seed, exercise.id, mid, k, values))
     assert not failures, f"{len(failures)} undiscriminated variants, first: {failures[:3]}"
+    # A mistake too close to the right answers for some student is not named for them; the draws
+    # must keep that rare, or the mistake goes unnamed for whole classes.
+    rare = {key: n for key, n in listed.items() if n < 0.99 * N_SEEDS}
+    assert not rare, f"mistakes named for fewer than 99% of students: {rare}"
 
 
 def test_sigmoid_inputs_are_not_saturated():

@@ -63,22 +63,24 @@ def test_gate_steps_come_back_as_numbers(runner):
     assert decode(dx) == 6.0 and decode(dy, expect_shape=(2,)).tolist() == [2.0, 4.0]
 
 
-def test_repeat_forward_gives_one_result_per_input_on_fresh_instances(runner):
-    source = ("class Counter:\n    calls = 0\n    def forward(self, x):\n"
-              "        self.calls += 1\n        if x < 0: raise ValueError('negative')\n"
-              "        return x + self.calls\n")
-    call = {"op": "gate", "class": "Counter", "repeat_forward": [[encode(float(x))] for x in (1, -1, 3)]}
-    result = runner.run({"cells": [["counter", source]], "calls": [call]})
-    first, failed, third = result.results[0]
-    assert decode(first) == 2.0 and decode(third) == 4.0  # calls == 1 each time: a fresh instance
-    assert failed["error"].startswith("ValueError: negative")
+def test_named_instances_live_side_by_side_and_an_error_ends_only_its_own(runner):
+    source = ("class Counter:\n    def forward(self, x):\n        if x < 0: raise ValueError('negative')\n"
+              "        self.x = x\n        return x\n    def backward(self, d):\n        return self.x * d\n")
+    steps = [["forward", [encode(2.0)], "A"], ["forward", [encode(-1.0)], "B"], ["forward", [encode(5.0)], "C"],
+             ["backward", [encode(1.0)], "A"], ["backward", [encode(1.0)], "B"], ["backward", [encode(1.0)], "C"]]
+    result = runner.run({"cells": [["counter", source]], "calls": [{"op": "gate", "class": "Counter", "steps": steps}]})
+    fa, fb, fc, ba, bb, bc = result.results[0]
+    assert decode(ba) == 2.0 and decode(bc) == 5.0  # each instance kept its own x
+    assert fb["error"].startswith("ValueError: negative") and bb == fb  # B's later steps repeat its error
 
 
 def test_a_failing_step_ends_only_its_own_call(runner):
     result = runner.run({"cells": [MUL], "calls": [gate(("backward", (1.0,)), ("forward", (1.0, 2.0))),
                                                    gate(("forward", (2.0, 3.0)))]})
     assert result.ok
-    assert len(result.results[0]) == 1 and result.results[0][0]["error"].startswith("AttributeError")
+    # The failed instance's later steps repeat its error: nothing of it runs after a failure.
+    assert len(result.results[0]) == 2 and result.results[0][0]["error"].startswith("AttributeError")
+    assert result.results[0][1] == result.results[0][0]
     assert "cell mul_gate, line 6" in result.results[0][0]["error"]
     assert decode(result.results[1][0]) == 6.0
 
@@ -539,10 +541,13 @@ def test_requests_carry_inputs_never_expected_values(runner):
     expected = set()
     for calls in map(json.loads, sent):
         for call in calls:
-            steps = dict((m, [np.asarray(decode_argument(a)) for a in args]) for m, args in call["steps"])
-            x, y = steps["forward"]
-            outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
-            expected |= {float(v) for out in outputs for v in np.ravel(out)}
-    inputs = {float(v) for calls in map(json.loads, sent) for call in calls for _, args in call["steps"]
+            by_instance = {}  # a call may keep two instances alive side by side
+            for method, args, *instance in call["steps"]:
+                by_instance.setdefault(tuple(instance), {})[method] = [np.asarray(decode_argument(a)) for a in args]
+            for steps in by_instance.values():
+                x, y = steps["forward"]
+                outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
+                expected |= {float(v) for out in outputs for v in np.ravel(out)}
+    inputs = {float(v) for calls in map(json.loads, sent) for call in calls for _, args, *_ in call["steps"]
               for a in args for v in np.ravel(decode_argument(a))}
     assert len(expected) > 50 and not (expected - inputs) & numbers

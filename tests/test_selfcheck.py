@@ -9,7 +9,7 @@ import pytest
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, assemble_bpkit
 from autograder.simulated_class import CORRECT_STYLES, MISTAKES
-from solutions import gates as reference
+from solutions.table import BY_GRADE_ID, GATES
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +32,20 @@ def define(code, name):
     return ns[name]
 
 
-@pytest.mark.parametrize("name", ["AddGate", "MulGate", "MaxGate", "SigmoidGate", "MatMulGate", "L2Gate"])
-def test_reference_gates_pass_their_self_check_quickly(selfcheck, capsys, name):
+@pytest.mark.parametrize("spec", GATES, ids=lambda g: g.name)
+def test_reference_gates_pass_their_self_check_quickly(selfcheck, capsys, spec):
     start = time.perf_counter()
-    selfcheck.gate(getattr(reference, name), seed=1)
+    selfcheck.gate(spec.cls, seed=1)
     assert time.perf_counter() - start < 1.0
     out = capsys.readouterr().out
     assert "matches the slope of your forward" in out
 
 
 @pytest.mark.parametrize("misconception", ["add-split", "mul-not-swapped", "upstream-ignored", "max-routes-both",
-                                           "sigmoid-of-input", "l2-missing-2"])
+                                           "sigmoid-of-input", "l2-missing-2", "relu-mask-of-upstream"])
 def test_a_catalogued_mistake_is_named_without_the_answer(selfcheck, capsys, misconception):
     grade_id, code = MISTAKES[misconception]
-    cls = define(code, "".join(part.title() for part in grade_id.split("_")).replace("Matmul", "MatMul"))
+    cls = define(code, BY_GRADE_ID[grade_id].name)
     selfcheck.gate(cls, seed=2)
     out = capsys.readouterr().out
     assert "problem" in out and f"'{misconception}'" in out
@@ -66,8 +66,7 @@ def test_unimplemented_gate_says_so(selfcheck, capsys):
 
 def test_valid_alternative_styles_pass(selfcheck, capsys):
     for grade_id, code in CORRECT_STYLES.items():
-        name = "".join(part.title() for part in grade_id.split("_")).replace("Matmul", "MatMul")
-        selfcheck.gate(define(code, name), seed=3)
+        selfcheck.gate(define(code, BY_GRADE_ID[grade_id].name), seed=3)
         assert "matches the slope" in capsys.readouterr().out, grade_id
 
 

@@ -3,6 +3,7 @@
 Used by the students' self-checks (shipped as bpkit/gradcheck.py: numpy and the standard
 library only) and by the grader.
 
+* random_upstream: the upstream gradient every check uses, grader and self-checks alike.
 * numeric_gradient: centered differences of L = sum(dout * f(inputs)) entry by entry.
 * rel_error: the cs231n relative error, max |a - n| / max(1e-8, |a| + |n|).
 * directional_check: for inputs too large to perturb entry by entry, compares the slope
@@ -25,6 +26,15 @@ REL_ERROR_OK = 1e-6
 REL_ERROR_SUSPICIOUS = 1e-3  # between the two: probably a kink (max) or a numerically poor formula
 ELEMENTWISE_LIMIT = 2_000  # entries in all; beyond this, random directions instead
 DIRECTIONS = 3  # Rademacher directions move every entry by +-1, so one wrong entry shows in each
+
+
+def random_upstream(rng, shape):
+    """A random upstream gradient whose entries are never close to ±1: a 1 would hide a
+    forgotten upstream factor. Magnitudes in [0.5, 0.8] or [1.25, 2], either sign."""
+    magnitude = rng.uniform(0.5, 0.8, size=shape)
+    magnitude = np.where(rng.random(size=shape) < 0.5, magnitude, 1 / magnitude)
+    g = magnitude * rng.choice([-1.0, 1.0], size=shape)
+    return float(g) if shape == () else g
 
 
 def _floats(value):
@@ -139,8 +149,7 @@ def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
     inputs = tuple(inputs)
     names = tuple(names or (f"d{i}" for i in range(len(inputs))))
     if dout is None:
-        shape = np.shape(f(*inputs))
-        dout = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        dout = random_upstream(rng, np.shape(f(*inputs)))
     reports, usable = [], []
     for name, x, g in zip(names, inputs, analytic):
         try:

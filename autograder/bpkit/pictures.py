@@ -36,9 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .graphs import GRAPHS
+
 __all__ = [
     "Box", "Edge", "Node", "Picture", "Wire", "branch", "draw", "format_value",
-    "l2_of_matmul", "neuron", "simple",
+    "l2_of_matmul", "lecture_graph", "neuron", "simple",
 ]
 
 # --- values ---------------------------------------------------------------------------
@@ -293,58 +295,81 @@ def draw(nodes, edges, title=None, *, show_names=True, width=None):
     and each branch the edge's grad (and value, if not the common one).
     `width` overrides the displayed width in px (default: natural size, enlarged up to
     1.4x, at most 800 px).
+
+    Drawn in stages, each working out one thing from what the earlier ones did: the
+    graph's structure, the labels on its wires, the size of everything, heights, widths,
+    then the drawing itself and the SVG.
     """
     nodes = [_as_node(n) for n in nodes]
     edges = [_as_edge(e) for e in edges]
     title = " ".join(str(title).split()) if title is not None else None
-    by_name = {}
+    g = _structure(nodes, edges)
+    _wire_labels(g)
+    _measure(g, show_names)
+    _place_vertically(g, title)
+    _place_horizontally(g)
+    scene = _render(g)
+    return _picture(g, scene, title, width)
+
+
+class _Layout:
+    """What the stages of `draw` have worked out so far about one graph."""
+
+
+def _structure(nodes, edges):
+    """Nodes by name, the edges into and out of each, columns: refuses graphs that make no sense."""
+    g = _Layout()
+    g.nodes, g.by_name = nodes, {}
     for n in nodes:
         if not isinstance(n.name, str) or not n.name:
             raise ValueError(f"node names must be non-empty strings, not {n.name!r}")
-        if n.name in by_name:
+        if n.name in g.by_name:
             raise ValueError(f"two nodes are named {n.name!r}")
-        by_name[n.name] = n
+        g.by_name[n.name] = n
     if not nodes:
         raise ValueError("nothing to draw: no nodes")
-    preds = {n.name: [] for n in nodes}
-    succs = {n.name: [] for n in nodes}
-    out_edge = {}
+    g.preds = {n.name: [] for n in nodes}
+    g.succs = {n.name: [] for n in nodes}
+    g.out_edge = {}
     for e in edges:
-        if e.src not in by_name or (e.dst is not None and e.dst not in by_name):
+        if e.src not in g.by_name or (e.dst is not None and e.dst not in g.by_name):
             raise ValueError(f"edge {e.src!r} -> {e.dst!r} names an unknown node")
         if e.dst is None:
-            if e.src in out_edge:
+            if e.src in g.out_edge:
                 raise ValueError(f"two output wires from {e.src!r}")
-            out_edge[e.src] = e
+            g.out_edge[e.src] = e
         else:
-            succs[e.src].append(e)
-            preds[e.dst].append(e)
-    for name in out_edge:
-        if succs[name]:
+            g.succs[e.src].append(e)
+            g.preds[e.dst].append(e)
+    for name in g.out_edge:
+        if g.succs[name]:
             raise ValueError(f"{name!r} feeds a gate, so it cannot have an output wire")
+    g.order = _topological(nodes, g.preds, g.succs)
+    g.col = {}
+    for name in g.order:
+        g.col[name] = 1 + max((g.col[e.src] for e in g.preds[name]), default=-1)
+    g.ncols = max(g.col.values()) + 1
+    g.is_input = {n: not g.preds[n] for n in g.by_name}
+    g.sinks = [n for n in g.order if not g.succs[n]]
+    g.by_col = [[n for n in g.order if g.col[n] == c] for c in range(g.ncols)]
+    return g
 
-    order = _topological(nodes, preds, succs)
-    col = {}
-    for name in order:
-        col[name] = 1 + max((col[e.src] for e in preds[name]), default=-1)
-    ncols = max(col.values()) + 1
-    is_input = {n: not preds[n] for n in by_name}
-    sinks = [n for n in order if not succs[n]]
 
-    # ---- labels on every node's output wire
+def _wire_labels(g):
+    """g.L[name] = ((value, grad) labels of the node's stem, {id(edge): (value, grad)} of its branches)."""
     stem, branches = {}, {}
-    for n in nodes:
-        outs = succs[n.name]
+    for n in g.nodes:
+        outs = g.succs[n.name]
         if not outs:
-            e = out_edge.get(n.name)
+            e = g.out_edge.get(n.name)
             v = e.value if e is not None and e.value is not None else n.value
-            g = e.grad if e is not None and e.grad is not None else n.grad
-            stem[n.name], branches[n.name] = (format_value(v), format_value(g)), {}
+            gr = e.grad if e is not None and e.grad is not None else n.grad
+            stem[n.name], branches[n.name] = (format_value(v), format_value(gr)), {}
         elif len(outs) == 1:
             e = outs[0]
             v = e.value if e.value is not None else n.value
-            g = e.grad if e.grad is not None else n.grad
-            stem[n.name], branches[n.name] = (format_value(v), format_value(g)), {}
+            gr = e.grad if e.grad is not None else n.grad
+            stem[n.name], branches[n.name] = (format_value(v), format_value(gr)), {}
         else:
             edge_vals = [format_value(e.value) for e in outs]
             common = format_value(n.value)
@@ -356,237 +381,265 @@ def draw(nodes, edges, title=None, *, show_names=True, width=None):
                 id(e): (None if hoist or ev == common else ev, format_value(e.grad))
                 for e, ev in zip(outs, edge_vals)
             }
-    L = {}  # every label, as ((value, grad) for the stem, {id(edge): (value, grad)} for branches)
-    for name in by_name:
-        v, g = stem[name]
-        L[name] = ((_Label(v, "value", name), _Label(g, "grad", name)), {
-            k: (_Label(bv, "value", name + "->" + _dst_of(succs[name], k)),
-                _Label(bg, "grad", name + "->" + _dst_of(succs[name], k)))
+    g.L = {}
+    for name in g.by_name:
+        v, gr = stem[name]
+        g.L[name] = ((_Label(v, "value", name), _Label(gr, "grad", name)), {
+            k: (_Label(bv, "value", name + "->" + _dst_of(g.succs[name], k)),
+                _Label(bg, "grad", name + "->" + _dst_of(g.succs[name], k)))
             for k, (bv, bg) in branches[name].items()})
 
-    # ---- sizes of nodes and of the things right of them
-    size = {}
-    for n in nodes:
-        label = n.label if n.label is not None else n.name
-        label = _clip(label)
-        if is_input[n.name]:
-            size[n.name] = (label, text_width(label, INPUT_SIZE, bold=True), INPUT_SIZE)
+
+def _measure(g, show_names):
+    """Sizes of nodes, which gates show their name, branch spacing, room above and below each node."""
+    g.size = {}
+    for n in g.nodes:
+        label = _clip(n.label if n.label is not None else n.name)
+        if g.is_input[n.name]:
+            g.size[n.name] = (label, text_width(label, INPUT_SIZE, bold=True), INPUT_SIZE)
         else:
-            size[n.name] = (label, max(GATE_MIN_W, text_width(label, GATE_SIZE) + 2 * GATE_PAD), GATE_H)
-
-    def shows_name(name):
-        return show_names and not is_input[name] and succs[name] and (by_name[name].label or name) != name
-
-    lane_pitch = {}
-    for name in by_name:
-        bl = list(L[name][1].values())
+            g.size[n.name] = (label, max(GATE_MIN_W, text_width(label, GATE_SIZE) + 2 * GATE_PAD), GATE_H)
+    g.named = {name for name in g.by_name if show_names and not g.is_input[name] and g.succs[name]
+               and (g.by_name[name].label or name) != name}
+    g.lane_pitch = {}
+    for name in g.by_name:
+        bl = list(g.L[name][1].values())
         if bl:
-            lane_pitch[name] = max(26.0, max(g.h for _, g in bl) + max(v.h for v, _ in bl) + 4)
+            g.lane_pitch[name] = max(26.0, max(b.h for _, b in bl) + max(v.h for v, _ in bl) + 4)
+    g.ext = {name: _extent(g, name) for name in g.by_name}
 
-    def extent(name):
-        """Room above and below the node's centre line that it and its labels take."""
-        (v, g), bl = L[name]
-        half = size[name][2] / 2
-        above, below = max(half, v.h), max(half + (NAME_SIZE + 3 if shows_name(name) else 0), g.h)
-        if bl:
-            spread = lane_pitch[name] * (len(bl) - 1) / 2
-            above = max(above, spread + max(b.h for b, _ in bl.values()), spread + 3)
-            below = max(below, spread + max(b.h for _, b in bl.values()), spread + 3)
-        return above, below
 
-    ext = {name: extent(name) for name in by_name}
+def _extent(g, name):
+    """Room above and below the node's centre line that it and its labels take."""
+    (v, gr), bl = g.L[name]
+    half = g.size[name][2] / 2
+    above, below = max(half, v.h), max(half + (NAME_SIZE + 3 if name in g.named else 0), gr.h)
+    if bl:
+        spread = g.lane_pitch[name] * (len(bl) - 1) / 2
+        above = max(above, spread + max(b.h for b, _ in bl.values()), spread + 3)
+        below = max(below, spread + max(b.h for _, b in bl.values()), spread + 3)
+    return above, below
 
-    # ---- vertical positions: inputs in the order a walk back from the output meets them,
-    # each gate at the mean height of the wires entering it, columns pushed apart
-    leaves, seen = [], set()
+
+def _place_vertically(g, title):
+    """g.y: inputs in the order a walk back from the output meets them, each gate at the mean
+    height of the wires entering it, columns pushed apart; g.lane: each branch's offset."""
+    g.leaves, seen = [], set()
 
     def walk(name):
         if name in seen:
             return
         seen.add(name)
-        if is_input[name]:
-            leaves.append(name)
-        for e in preds[name]:
+        if g.is_input[name]:
+            g.leaves.append(name)
+        for e in g.preds[name]:
             walk(e.src)
 
-    for s in sinks:
+    for s in g.sinks:
         walk(s)
-    leaves += [n for n in order if is_input[n] and n not in seen]
-    by_col = [[n for n in order if col[n] == c] for c in range(ncols)]
-
-    def place(offset):
-        y, prev = {}, None
-        for leaf in leaves:
-            a = ext[leaf][0]
-            y[leaf] = a if prev is None else max(y[prev] + LEAF_PITCH, y[prev] + ext[prev][1] + a + SEP)
-            prev = leaf
-        for c in range(1, ncols):
-            for n in by_col[c]:
-                y[n] = sum(y[e.src] + offset(e) for e in preds[n]) / len(preds[n])
-            column = sorted(by_col[c], key=lambda n: (y[n], order.index(n)))
-            for a, b in zip(column, column[1:]):
-                y[b] = max(y[b], y[a] + ext[a][1] + ext[b][0] + SEP)
-        return y
-
-    y = place(lambda e: 0.0)
-    lane = {}  # id(edge) -> offset of its branch from the stem
-    for name in by_name:
-        outs = succs[name]
+    g.leaves += [n for n in g.order if g.is_input[n] and n not in seen]
+    y = _heights(g, lambda e: 0.0)
+    g.lane = {}  # id(edge) -> offset of its branch from the stem
+    for name in g.by_name:
+        outs = g.succs[name]
         if len(outs) > 1:
-            ranked = sorted(outs, key=lambda e: (y[e.dst], -col[e.dst], order.index(e.dst)))
+            ranked = sorted(outs, key=lambda e: (y[e.dst], -g.col[e.dst], g.order.index(e.dst)))
             for i, e in enumerate(ranked):
-                lane[id(e)] = (i - (len(outs) - 1) / 2) * lane_pitch[name]
-    y = place(lambda e: lane.get(id(e), 0.0))
+                g.lane[id(e)] = (i - (len(outs) - 1) / 2) * g.lane_pitch[name]
+    y = _heights(g, lambda e: g.lane.get(id(e), 0.0))
     title_h = TITLE_SIZE + 10 if title else 0
-    top = min(y[n] - ext[n][0] for n in by_name)
-    y = {n: v - top + MARGIN + title_h for n, v in y.items()}
+    top = min(y[n] - g.ext[n][0] for n in g.by_name)
+    g.y = {n: v - top + MARGIN + title_h for n, v in y.items()}
 
-    # ---- horizontal positions
-    colw = [max(size[n][1] for n in by_col[c]) for c in range(ncols)]
-    cx, outport, stem_len, base_stem, lane_len = {}, {}, {}, {}, {}
-    for name in by_name:
-        (v, g), bl = L[name]
-        base_stem[name] = max(MIN_STEM, v.w + 2 * STEM_PAD, g.w + 2 * STEM_PAD)
+
+def _heights(g, offset):
+    y, prev = {}, None
+    for leaf in g.leaves:
+        a = g.ext[leaf][0]
+        y[leaf] = a if prev is None else max(y[prev] + LEAF_PITCH, y[prev] + g.ext[prev][1] + a + SEP)
+        prev = leaf
+    for c in range(1, g.ncols):
+        for n in g.by_col[c]:
+            y[n] = sum(y[e.src] + offset(e) for e in g.preds[n]) / len(g.preds[n])
+        column = sorted(g.by_col[c], key=lambda n: (y[n], g.order.index(n)))
+        for a, b in zip(column, column[1:]):
+            y[b] = max(y[b], y[a] + g.ext[a][1] + g.ext[b][0] + SEP)
+    return y
+
+
+def _place_horizontally(g):
+    """Columns, node centres, output ports and stem lengths; small graphs get longer wires."""
+    g.colw = [max(g.size[n][1] for n in g.by_col[c]) for c in range(g.ncols)]
+    g.cx, g.outport, g.stem_len, g.base_stem, g.lane_len = {}, {}, {}, {}, {}
+    for name in g.by_name:
+        (v, gr), bl = g.L[name]
+        g.base_stem[name] = max(MIN_STEM, v.w + 2 * STEM_PAD, gr.w + 2 * STEM_PAD)
         if bl:
-            lane_len[name] = max(MIN_STEM, *(max(a.w, b.w) + 2 * STEM_PAD for a, b in bl.values()))
-    def columns_x(stretch):
-        """Left edges, stem zones and curve widths of the columns; `stretch` lengthens
-        every gap (small graphs get longer wires rather than bigger letters)."""
-        xl, zone, curve = [0.0] * ncols, [0.0] * ncols, [0.0] * ncols
-        x = MARGIN
-        for c in range(ncols):
-            xl[c] = x
-            xr = x + colw[c]
-            far = 0.0
-            for n in by_col[c]:
-                w = size[n][1]
-                if is_input[n]:
-                    cx[n], outport[n] = xr - w / 2, xr + 4
-                else:
-                    cx[n] = x + colw[c] / 2
-                    outport[n] = cx[n] + w / 2
-                stem_len[n] = base_stem[n] + (0.4 * stretch if c + 1 < ncols else stretch)
-                reach = outport[n] + stem_len[n] - xr
-                if n in lane_len:
-                    reach += DIVERGE + lane_len[n]
-                if not succs[n]:
-                    reach += ARROW + 4 + text_width(n, INPUT_SIZE, bold=True)
-                far = max(far, reach)
-            zone[c] = far
-            x = xr + far
-            if c + 1 < ncols:  # wires entering column c+1 curve in the rest of this gap
-                dys = [abs(y[e.dst] - y[e.src] - lane.get(id(e), 0.0))
-                       for d in by_col[c + 1] for e in preds[d]]
-                bend = max(dys, default=0.0)
-                curve[c] = min(CURVE_MAX, max(CURVE_MIN if bend > 1 else STRAIGHT_MIN, 0.45 * bend))
-                curve[c] += 0.6 * stretch
-                x += curve[c]
-        return xl, zone, curve, x + MARGIN
+            g.lane_len[name] = max(MIN_STEM, *(max(a.w, b.w) + 2 * STEM_PAD for a, b in bl.values()))
+    g.xl, g.zone, g.curve, g.width_natural = _columns_x(g, 0.0)
+    if g.width_natural < MIN_NATURAL_WIDTH:
+        g.xl, g.zone, g.curve, g.width_natural = _columns_x(g, (MIN_NATURAL_WIDTH - g.width_natural) / g.ncols)
 
-    xl, zone, curve, width_natural = columns_x(0.0)
-    if width_natural < MIN_NATURAL_WIDTH:
-        xl, zone, curve, width_natural = columns_x((MIN_NATURAL_WIDTH - width_natural) / ncols)
 
-    # ---- wires, ports, boxes
-    boxes, wires, parts = [], [], {"wire": [], "dot": [], "node": [], "text": []}
+def _columns_x(g, stretch):
+    """Left edges, stem zones and curve widths of the columns; `stretch` lengthens
+    every gap (small graphs get longer wires rather than bigger letters)."""
+    xl, zone, curve = [0.0] * g.ncols, [0.0] * g.ncols, [0.0] * g.ncols
+    x = MARGIN
+    for c in range(g.ncols):
+        xl[c] = x
+        xr = x + g.colw[c]
+        far = 0.0
+        for n in g.by_col[c]:
+            w = g.size[n][1]
+            if g.is_input[n]:
+                g.cx[n], g.outport[n] = xr - w / 2, xr + 4
+            else:
+                g.cx[n] = x + g.colw[c] / 2
+                g.outport[n] = g.cx[n] + w / 2
+            g.stem_len[n] = g.base_stem[n] + (0.4 * stretch if c + 1 < g.ncols else stretch)
+            reach = g.outport[n] + g.stem_len[n] - xr
+            if n in g.lane_len:
+                reach += DIVERGE + g.lane_len[n]
+            if not g.succs[n]:
+                reach += ARROW + 4 + text_width(n, INPUT_SIZE, bold=True)
+            far = max(far, reach)
+        zone[c] = far
+        x = xr + far
+        if c + 1 < g.ncols:  # wires entering column c+1 curve in the rest of this gap
+            dys = [abs(g.y[e.dst] - g.y[e.src] - g.lane.get(id(e), 0.0))
+                   for d in g.by_col[c + 1] for e in g.preds[d]]
+            bend = max(dys, default=0.0)
+            curve[c] = min(CURVE_MAX, max(CURVE_MIN if bend > 1 else STRAIGHT_MIN, 0.45 * bend))
+            curve[c] += 0.6 * stretch
+            x += curve[c]
+    return xl, zone, curve, x + MARGIN
 
-    def label_boxes(lab_v, lab_g, xm, wy):
+
+class _Scene:
+    """What is drawn: bounding boxes, wires, SVG parts by layer, node centres."""
+
+    def __init__(self):
+        self.boxes, self.wires, self.centers = [], [], {}
+        self.parts = {"wire": [], "dot": [], "node": [], "text": []}
+
+    def labels(self, lab_v, lab_g, xm, wy):
         for lab, below in ((lab_v, False), (lab_g, True)):
             if lab.text is None:
                 continue
             y0 = wy + LABEL_GAP if below else wy - LABEL_GAP - LABEL_H
             box = Box(lab.kind, lab.owner, lab.text, xm - lab.w / 2, y0, xm + lab.w / 2, y0 + LABEL_H)
-            boxes.append(box)
+            self.boxes.append(box)
             weight = ' font-weight="bold"' if lab.text == "?" else ""
-            parts["text"].append(
+            self.parts["text"].append(
                 f'<text x="{_num(xm)}" y="{_num(y0 + 0.78 * LABEL_H)}" fill="{COLORS[lab.kind]}" '
                 f'font-size="{LABEL_SIZE}" text-anchor="middle"{weight}>{_esc(lab.text)}</text>')
 
+
+def _render(g):
+    """Wires with their labels, then nodes."""
+    scene = _Scene()
+    inports = _inports(g)
+    for name in g.order:
+        _render_wires(g, scene, name, inports)
+    for name in g.order:
+        _render_node(g, scene, name)
+    return scene
+
+
+def _inports(g):
+    """Where each edge enters its gate: spread over the gate's rounded left end."""
     inports = {}
-    for d in by_name:
-        ins = sorted(preds[d], key=lambda e: y[e.src] + lane.get(id(e), 0.0))
-        w, h = size[d][1], size[d][2]
+    for d in g.by_name:
+        ins = sorted(g.preds[d], key=lambda e: g.y[e.src] + g.lane.get(id(e), 0.0))
+        w, h = g.size[d][1], g.size[d][2]
         k = len(ins)
         for i, e in enumerate(ins):
             dy = (i - (k - 1) / 2) * min(10.0, (h - 10) / max(k - 1, 1))
             r = h / 2
-            ix = cx[d] - w / 2 + r - math.sqrt(max(r * r - dy * dy, 0.0))
-            inports[id(e)] = (ix, y[d] + dy)
+            ix = g.cx[d] - w / 2 + r - math.sqrt(max(r * r - dy * dy, 0.0))
+            inports[id(e)] = (ix, g.y[d] + dy)
+    return inports
 
-    for name in order:
-        (lv, lg), bl = L[name]
-        wy = y[name]
-        x0 = outport[name]
-        x1 = x0 + stem_len[name]
-        label_boxes(lv, lg, (x0 + x1) / 2, wy)
-        outs = succs[name]
-        if not outs:
-            tip = x1 + ARROW
-            seg = [("M", x0, wy), ("L", tip - 1, wy)]
-            wires.append(Wire(name, None, _sample(seg)))
-            parts["wire"].append(f'<path d="{_path(seg)}"/>')
-            parts["dot"].append(
-                f'<path d="M{_num(tip)},{_num(wy)} l-9,-4.5 v9 z" fill="{COLORS["wire"]}" stroke="none"/>')
-            tw = text_width(name, INPUT_SIZE, bold=True)
-            bx = Box("output", name, name, tip + 4, wy - INPUT_SIZE / 2, tip + 4 + tw, wy + INPUT_SIZE / 2)
-            boxes.append(bx)
-            parts["text"].append(
-                f'<text x="{_num(tip + 4)}" y="{_num(wy + 0.28 * INPUT_SIZE)}" font-size="{INPUT_SIZE}" '
-                f'font-weight="bold" fill="{COLORS["text"]}">{_esc(name)}</text>')
-            continue
-        for e in outs:
-            seg = [("M", x0, wy), ("L", x1, wy)]
-            ly = wy + lane.get(id(e), 0.0)
-            if len(outs) > 1:
-                lx = x1 + DIVERGE
-                seg.append(("C", x1 + DIVERGE / 2, wy, x1 + DIVERGE / 2, ly, lx, ly))
-                seg.append(("L", lx + lane_len[name], ly))
-                bv, bg = bl[id(e)]
-                label_boxes(bv, bg, lx + lane_len[name] / 2, ly)
-            tc = col[e.dst]
-            cs = xl[tc - 1] + colw[tc - 1] + zone[tc - 1]
-            if cs > seg[-1][-2]:
-                seg.append(("L", cs, ly))
-            sx = seg[-1][-2]
-            ix, iy = inports[id(e)]
-            dx = max(ix - sx, 1.0) / 2
-            seg.append(("C", sx + dx, ly, ix - dx, iy, ix, iy))
-            wires.append(Wire(name, e.dst, _sample(seg)))
-            parts["wire"].append(f'<path d="{_path(seg)}"/>')
+
+def _render_wires(g, scene, name, inports):
+    (lv, lg), bl = g.L[name]
+    wy = g.y[name]
+    x0 = g.outport[name]
+    x1 = x0 + g.stem_len[name]
+    scene.labels(lv, lg, (x0 + x1) / 2, wy)
+    outs = g.succs[name]
+    if not outs:
+        tip = x1 + ARROW
+        seg = [("M", x0, wy), ("L", tip - 1, wy)]
+        scene.wires.append(Wire(name, None, _sample(seg)))
+        scene.parts["wire"].append(f'<path d="{_path(seg)}"/>')
+        scene.parts["dot"].append(
+            f'<path d="M{_num(tip)},{_num(wy)} l-9,-4.5 v9 z" fill="{COLORS["wire"]}" stroke="none"/>')
+        tw = text_width(name, INPUT_SIZE, bold=True)
+        scene.boxes.append(Box("output", name, name, tip + 4, wy - INPUT_SIZE / 2, tip + 4 + tw, wy + INPUT_SIZE / 2))
+        scene.parts["text"].append(
+            f'<text x="{_num(tip + 4)}" y="{_num(wy + 0.28 * INPUT_SIZE)}" font-size="{INPUT_SIZE}" '
+            f'font-weight="bold" fill="{COLORS["text"]}">{_esc(name)}</text>')
+        return
+    for e in outs:
+        seg = [("M", x0, wy), ("L", x1, wy)]
+        ly = wy + g.lane.get(id(e), 0.0)
         if len(outs) > 1:
-            parts["dot"].append(f'<circle cx="{_num(x1)}" cy="{_num(wy)}" r="3.2" fill="{COLORS["wire"]}"/>')
+            lx = x1 + DIVERGE
+            seg.append(("C", x1 + DIVERGE / 2, wy, x1 + DIVERGE / 2, ly, lx, ly))
+            seg.append(("L", lx + g.lane_len[name], ly))
+            bv, bg = bl[id(e)]
+            scene.labels(bv, bg, lx + g.lane_len[name] / 2, ly)
+        tc = g.col[e.dst]
+        cs = g.xl[tc - 1] + g.colw[tc - 1] + g.zone[tc - 1]
+        if cs > seg[-1][-2]:
+            seg.append(("L", cs, ly))
+        sx = seg[-1][-2]
+        ix, iy = inports[id(e)]
+        dx = max(ix - sx, 1.0) / 2
+        seg.append(("C", sx + dx, ly, ix - dx, iy, ix, iy))
+        scene.wires.append(Wire(name, e.dst, _sample(seg)))
+        scene.parts["wire"].append(f'<path d="{_path(seg)}"/>')
+    if len(outs) > 1:
+        scene.parts["dot"].append(f'<circle cx="{_num(x1)}" cy="{_num(wy)}" r="3.2" fill="{COLORS["wire"]}"/>')
 
-    centers = {}
-    for name in order:
-        label, w, h = size[name]
-        centers[name] = (cx[name], y[name])
-        if is_input[name]:
-            boxes.append(Box("input", name, label, cx[name] - w / 2, y[name] - h / 2, cx[name] + w / 2, y[name] + h / 2))
-            parts["node"].append(
-                f'<text x="{_num(cx[name] + w / 2)}" y="{_num(y[name] + 0.28 * INPUT_SIZE)}" font-size="{INPUT_SIZE}" '
-                f'font-weight="bold" text-anchor="end" fill="{COLORS["text"]}">{_esc(label)}</text>')
-            continue
-        boxes.append(Box("gate", name, label, cx[name] - w / 2, y[name] - h / 2, cx[name] + w / 2, y[name] + h / 2))
-        parts["node"].append(
-            f'<rect x="{_num(cx[name] - w / 2)}" y="{_num(y[name] - h / 2)}" width="{_num(w)}" height="{_num(h)}" '
-            f'rx="{_num(h / 2)}" fill="#fff" stroke="{COLORS["gate"]}" stroke-width="1.6"/>')
-        parts["node"].append(
-            f'<text x="{_num(cx[name])}" y="{_num(y[name] + 0.35 * GATE_SIZE)}" font-size="{GATE_SIZE}" '
-            f'text-anchor="middle" fill="{COLORS["text"]}">{_esc(label)}</text>')
-        if shows_name(name):
-            nw = text_width(name, NAME_SIZE)
-            ny = y[name] + h / 2 + 3
-            boxes.append(Box("name", name, name, cx[name] - nw / 2, ny, cx[name] + nw / 2, ny + NAME_SIZE))
-            parts["node"].append(
-                f'<text x="{_num(cx[name])}" y="{_num(ny + 0.8 * NAME_SIZE)}" font-size="{NAME_SIZE}" '
-                f'font-style="italic" text-anchor="middle" fill="{COLORS["name"]}">{_esc(name)}</text>')
 
+def _render_node(g, scene, name):
+    label, w, h = g.size[name]
+    cx, cy = g.cx[name], g.y[name]
+    scene.centers[name] = (cx, cy)
+    if g.is_input[name]:
+        scene.boxes.append(Box("input", name, label, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+        scene.parts["node"].append(
+            f'<text x="{_num(cx + w / 2)}" y="{_num(cy + 0.28 * INPUT_SIZE)}" font-size="{INPUT_SIZE}" '
+            f'font-weight="bold" text-anchor="end" fill="{COLORS["text"]}">{_esc(label)}</text>')
+        return
+    scene.boxes.append(Box("gate", name, label, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    scene.parts["node"].append(
+        f'<rect x="{_num(cx - w / 2)}" y="{_num(cy - h / 2)}" width="{_num(w)}" height="{_num(h)}" '
+        f'rx="{_num(h / 2)}" fill="#fff" stroke="{COLORS["gate"]}" stroke-width="1.6"/>')
+    scene.parts["node"].append(
+        f'<text x="{_num(cx)}" y="{_num(cy + 0.35 * GATE_SIZE)}" font-size="{GATE_SIZE}" '
+        f'text-anchor="middle" fill="{COLORS["text"]}">{_esc(label)}</text>')
+    if name in g.named:
+        nw = text_width(name, NAME_SIZE)
+        ny = cy + h / 2 + 3
+        scene.boxes.append(Box("name", name, name, cx - nw / 2, ny, cx + nw / 2, ny + NAME_SIZE))
+        scene.parts["node"].append(
+            f'<text x="{_num(cx)}" y="{_num(ny + 0.8 * NAME_SIZE)}" font-size="{NAME_SIZE}" '
+            f'font-style="italic" text-anchor="middle" fill="{COLORS["name"]}">{_esc(name)}</text>')
+
+
+def _picture(g, scene, title, width):
+    """The SVG text, its size and the recorded geometry."""
+    width_natural = g.width_natural
     if title:
         shown_title = title if len(title) <= 80 else title[:79] + "…"
         tw = text_width(shown_title, TITLE_SIZE, bold=True)
         width_natural = max(width_natural, MARGIN * 2 + tw)
-        boxes.append(Box("title", "", shown_title, MARGIN, MARGIN, MARGIN + tw, MARGIN + TITLE_SIZE))
-    height_natural = max(y[n] + ext[n][1] for n in by_name) + MARGIN
+        scene.boxes.append(Box("title", "", shown_title, MARGIN, MARGIN, MARGIN + tw, MARGIN + TITLE_SIZE))
+    height_natural = max(g.y[n] + g.ext[n][1] for n in g.by_name) + MARGIN
     W, H = math.ceil(width_natural), math.ceil(height_natural)
     if width is None:
         scale = min(MAX_SCALE, MAX_DISPLAY_WIDTH / W)
@@ -596,7 +649,7 @@ def draw(nodes, edges, title=None, *, show_names=True, width=None):
     dh = round(H * dw / W)
 
     title_text = title if title else "Computational graph"
-    desc = _describe(order, preds, by_name, L, succs, sinks)
+    desc = _describe(g.order, g.preds, g.by_name, g.L, g.succs, g.sinks)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{dw}" height="{dh}" '
         f'role="img" aria-label="{_esc(title_text)}" font-family="{_esc(FONT_FAMILY)}">',
@@ -608,12 +661,12 @@ def draw(nodes, edges, title=None, *, show_names=True, width=None):
         out.append(f'<text x="{MARGIN}" y="{_num(MARGIN + 0.8 * TITLE_SIZE)}" font-size="{TITLE_SIZE}" '
                    f'font-weight="bold" fill="{COLORS["text"]}">{_esc(shown_title)}</text>')
     out.append(f'<g fill="none" stroke="{COLORS["wire"]}" stroke-width="1.5" stroke-linecap="round">')
-    out += parts["wire"]
+    out += scene.parts["wire"]
     out.append("</g>")
-    out += parts["dot"] + parts["node"] + parts["text"]
+    out += scene.parts["dot"] + scene.parts["node"] + scene.parts["text"]
     out.append("</svg>")
-    columns = {n: col[n] for n in order}
-    return Picture("\n".join(out) + "\n", W, H, dw, dh, boxes, wires, columns, centers,
+    columns = {n: g.col[n] for n in g.order}
+    return Picture("\n".join(out) + "\n", W, H, dw, dh, scene.boxes, scene.wires, columns, scene.centers,
                    title=title)
 
 
@@ -678,22 +731,27 @@ def _sample(seg, n=12):
 
 
 # --- the lecture's graphs --------------------------------------------------------------------
+# Drawn from the descriptions the reference engine builds (bpkit/graphs.py): one node per
+# input and per gate, labelled with the gate's operation, one edge per gate input.
 
 
-def _pick(d, key):
-    return None if d is None else d.get(key)
+def lecture_graph(name, values=None, grads=None, edge_grads=None, *, title=None):
+    """Picture of the lecture graph GRAPHS[name]. `values` and `grads` map node names to what
+    to show above and below each wire (numbers, "?"; missing or None: nothing);
+    `edge_grads` maps "src->dst" to the gradient coming back along that one branch."""
+    description = GRAPHS[name]
+    values, grads, edge_grads = values or {}, grads or {}, edge_grads or {}
+    nodes = [Node(n, n, values.get(n), grads.get(n)) for n in description.inputs]
+    nodes += [Node(n, operation, values.get(n), grads.get(n)) for n, operation, _ in description.gates]
+    edges = [Edge(src, n, grad=edge_grads.get(f"{src}->{n}"))
+             for n, _, parents in description.gates for src in parents]
+    return draw(nodes, edges, title=description.title if title is None else title)
 
 
-def simple(x, y, z, q=None, f=None, grads=None, *, title="f(x, y, z) = (x + y) · z"):
+def simple(x, y, z, q=None, f=None, grads=None, *, title=None):
     """Example 1, f = (x + y) · z with q = x + y. `grads` maps 'x','y','z','q','f' to
     what to show below each wire (numbers, "?"; missing or None: nothing)."""
-    nodes = [Node("x", "x", x, _pick(grads, "x")), Node("y", "y", y, _pick(grads, "y")),
-             Node("z", "z", z, _pick(grads, "z")), Node("q", "+", q, _pick(grads, "q")),
-             Node("f", "*", f, _pick(grads, "f"))]
-    return draw(nodes, [("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")], title=title)
-
-
-_NEURON_STAGED = [("neg", "*-1"), ("exp", "exp"), ("denom", "+1"), ("f", "1/x")]
+    return lecture_graph("simple", {"x": x, "y": y, "z": z, "q": q, "f": f}, grads, title=title)
 
 
 def neuron(w, x, values=None, grads=None, staged=True, *, title=None):
@@ -702,45 +760,21 @@ def neuron(w, x, values=None, grads=None, staged=True, *, title=None):
     input wires; `values` and `grads` map node names (w0, x0, w1, x1, w2, w0x0, w1x1, p, s,
     and neg, exp, denom, f or, unstaged, f) to what to show. A name in `values` overrides
     the entry of `w` or `x`."""
-    values, grads = dict(values or {}), dict(grads or {})
-    inputs = {"w0": w[0], "x0": x[0], "w1": w[1], "x1": x[1], "w2": w[2]}
-    for k, v in inputs.items():
-        values.setdefault(k, v)
-    labels = [("w0x0", "*"), ("w1x1", "*"), ("p", "+"), ("s", "+")]
-    labels += _NEURON_STAGED if staged else [("f", "σ")]
-    nodes = [Node(k, k, values.get(k), grads.get(k)) for k in inputs]
-    nodes += [Node(k, lab, values.get(k), grads.get(k)) for k, lab in labels]
-    edges = [("w0", "w0x0"), ("x0", "w0x0"), ("w1", "w1x1"), ("x1", "w1x1"),
-             ("w0x0", "p"), ("w1x1", "p"), ("p", "s"), ("w2", "s")]
-    chain = ["s"] + [k for k, _ in (_NEURON_STAGED if staged else [("f", "σ")])]
-    edges += list(zip(chain, chain[1:]))
-    if title is None:
-        title = ("f(w, x) = 1 / (1 + exp(-(w0·x0 + w1·x1 + w2))), gate by gate" if staged
-                 else "f(w, x) = σ(w0·x0 + w1·x1 + w2)")
-    return draw(nodes, edges, title=title)
+    values = {"w0": w[0], "x0": x[0], "w1": w[1], "x1": x[1], "w2": w[2], **(values or {})}
+    return lecture_graph("neuron_staged" if staged else "neuron_shortcut", values, grads, title=title)
 
 
-def branch(x, y, values=None, grads=None, *, title="f(x, y) = (x + y) · x: x feeds two gates"):
+def branch(x, y, values=None, grads=None, *, title=None):
     """Gradients add at branches: f = (x + y) · x with q = x + y, where x feeds both
     gates. `values`/`grads` map 'x','y','q','f' (x and y default to the arguments); the
     stem of x shows its total gradient grads['x'], and grads['x->q'] / grads['x->f'], if
     given, the gradient coming back along each branch."""
-    values, grads = dict(values or {}), dict(grads or {})
-    values.setdefault("x", x)
-    values.setdefault("y", y)
-    nodes = [Node(k, lab, values.get(k), grads.get(k)) for k, lab in
-             (("x", "x"), ("y", "y"), ("q", "+"), ("f", "*"))]
-    edges = [Edge("x", "q", grad=grads.get("x->q")), Edge("y", "q"), Edge("q", "f"),
-             Edge("x", "f", grad=grads.get("x->f"))]
-    return draw(nodes, edges, title=title)
+    grads = dict(grads or {})
+    edge_grads = {k: grads.pop(k) for k in [k for k in grads if "->" in k]}
+    return lecture_graph("branch", {"x": x, "y": y, **(values or {})}, grads, edge_grads, title=title)
 
 
-def l2_of_matmul(W, x, values=None, grads=None, *, title="f(W, x) = ‖W·x‖², q = W·x"):
+def l2_of_matmul(W, x, values=None, grads=None, *, title=None):
     """Example 3, f = ‖W·x‖² with q = W·x. `values`/`grads` map 'W','x','q','f' (W and x
     default to the arguments); arrays are shown as [a, b] and [[a, b], [c, d]]."""
-    values, grads = dict(values or {}), dict(grads or {})
-    values.setdefault("W", W)
-    values.setdefault("x", x)
-    nodes = [Node(k, lab, values.get(k), grads.get(k)) for k, lab in
-             (("W", "W"), ("x", "x"), ("q", "W·x"), ("f", "‖·‖²"))]
-    return draw(nodes, [("W", "q"), ("x", "q"), ("q", "f")], title=title)
+    return lecture_graph("l2_of_matmul", {"W": W, "x": x, **(values or {})}, grads, title=title)

@@ -1,4 +1,12 @@
-"""The hidden checks: what each graded cell verifies, run against a `Subject`.
+"""The hidden checks: what each graded cell verifies, each declared once.
+
+A check is one small function declared with `@check(name, points=..., of=..., says=...)`:
+its name (graded cells are test_<exercise>_<name> or test_<exercise>), the default points
+of its cell, which exercises it applies to (`of` maps an exercise id to what it checks: a
+row of the gate table, a hand exercise, a function exercise; None where it does not apply),
+what it tells the student (the graded cell's comment) and, in its body, how it runs: ask
+the student's code, compare, add named outcomes. Nothing here names a gate: all that is
+gate-specific comes from the gate table (solutions/table.py).
 
 A Subject runs student code somewhere else (a sandboxed worker during autograde, the
 instructor's own kernel for source notebooks) and gives back encoded results; every
@@ -6,61 +14,130 @@ check decodes them strictly and compares them here with the reference engine. St
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
 from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from solutions.misconceptions import Seen
+from solutions.misconceptions import CATALOG, UNKNOWN, Seen, overwrite
+from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
-from ..exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
+from ..bpkit.gradcheck import random_upstream as upstream
+from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, mistaken_gates
 from ..protocol import InvalidAnswer, decode, encode
-from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, matching_misconception
+from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
 
 H = 1e-5  # step of the numeric gradient of the student's own forward
+# Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
+# of backward against the student's own forward uses the course's gradient tolerance unless
+# that is tighter than this, which finite differences cannot resolve.
+SLOPE_REL, SLOPE_ABS = 1e-5, 1e-6
+# A wrong result is put down to a catalogued mistake when the mistake's model reproduces it
+# to this relative error: models differ from students' code only by rounding, even where a
+# student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
+MODEL_MATCH_REL = 1e-4
+KINK_DISTANCE = 0.1  # random inputs stay this far from a gate's kinks: the slope is defined there
+
+SHARED_STATE = ("right when one instance is used alone, wrong when two are used in turn: a forward of one "
+                "instance changed what backward of another one uses. Keep what backward needs on self, "
+                "not on the class or in a global")
+SHARED_STATE_AGAIN = "again right alone, wrong beside another instance"
 
 
-@dataclass
-class Context:
-    rng: np.random.Generator
-    problem_values: dict  # this student's bpkit.problems values
-    hand_abs: float = 0.005
-    hand_rel: float = 0.005
-    gradient_rel: float = 1e-6
-    value_rel: float = 1e-6
+# ---------------------------------------------------------------- declaring checks
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    points: float  # default points of its graded cell; None: the notebook's test cell says
+    of: Callable  # exercise id -> what the check grades, or None where it does not apply
+    says: Callable  # what it grades -> the words of its graded cell
+    body: Callable  # (what, subject, ctx, result): asks the student's code, adds outcomes
+
+    def run(self, what, subject, ctx):
+        result = CheckResult()
+        try:
+            self.body(what, subject, ctx, result)
+        except NoReply as e:  # the code it needs did not run: the whole check fails, saying why
+            result.error, result.error_kind = e.reply.problem, e.reply.status
+        return result
+
+
+CHECKS = {}  # name -> Check, in declaration order (the order of a gate's graded cells)
+
+
+def check(name, *, of, says, points=None):
+    def declare(body):
+        CHECKS[name] = declared = Check(name, points, of, says, body)
+
+        def run(what, subject, ctx):
+            return declared.run(what, subject, ctx)
+
+        run.__name__, run.__doc__ = body.__name__, body.__doc__
+        return run
+    return declare
+
+
+class NoReply(Exception):
+    def __init__(self, reply):
+        super().__init__(reply.problem)
+        self.reply = reply
+
+
+def ask(subject, cell_ids, calls):
+    """The results of `calls` after running `cell_ids`, or NoReply (crash, timeout, missing cell)."""
+    reply = subject.run(cell_ids, calls)
+    if not reply.ok:
+        raise NoReply(reply)
+    return reply.results
+
+
+def gate_row(exercise):
+    return GATES.get(exercise)
+
+
+def gate_with_ties(exercise):
+    row = GATES.get(exercise)
+    return row if row is not None and row.kinks is not None and row.kinks.check == "ties" else None
 
 
 # ---------------------------------------------------------------- inputs
 
-def gate_cases(spec, rng, ties=False):
-    """(label, inputs) pairs: the lecture's textbook values, then Python floats, 0-d arrays,
-    vectors and matrices (for MatMulGate a non-square W, a vector and a batch)."""
-    if spec.kind == "matmul":
-        H_, D, N = 3, 5, 4
-        return [
-            ("the lecture's W and x", (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
-            ("W of shape (3, 5), x of shape (5,)", (rng.normal(size=(H_, D)), rng.normal(size=D))),
-            ("W of shape (3, 5), a batch x of shape (5, 4)", (rng.normal(size=(H_, D)), rng.normal(size=(D, N)))),
-        ]
-    if spec.kind == "reduce":
-        return [("the lecture's q", (np.array([0.22, 0.26]),)),
-                ("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))]
-    n = len(spec.inputs)
-    textbook = {"AddGate": (-2.0, 5.0), "MulGate": (3.0, -4.0), "MaxGate": (-1.0, 2.0), "SigmoidGate": (1.0,)}
-    cases = [("the lecture's numbers", textbook[spec.name]),
-             ("Python floats", tuple(float(v) for v in _distinct(rng, (), n))),
-             ("0-d arrays", tuple(np.array(v) for v in _distinct(rng, (), n))),
-             ("vectors", _distinct(rng, (7,), n)),
-             ("matrices", _distinct(rng, (3, 4), n))]
-    if spec.name == "SigmoidGate":
-        cases.append(("large |x|", (np.array([-1000.0, -60.0, -20.0, 20.0, 60.0, 1000.0]),)))
-    if ties:
-        x = rng.normal(size=8)
-        y = np.where(np.arange(8) % 2 == 0, x, x + rng.choice([-1, 1], 8) * rng.uniform(0.5, 2, 8))
-        cases = [("vectors with ties at every other entry", (x, y)), ("equal Python floats", (1.5, 1.5))]
+class Case(NamedTuple):
+    label: str
+    inputs: tuple
+    origin: str = "random"  # "lecture", "random", "extra" (the table's) or "kink"
+
+
+RANDOM_CASES = {  # by the table's `kind`: (what the graded cell says, draw(rng, n inputs))
+    "elementwise": ("random Python floats, 0-d arrays, vectors and matrices", lambda rng, n: [
+        ("Python floats", tuple(float(v) for v in _distinct(rng, (), n))),
+        ("0-d arrays", tuple(np.array(v) for v in _distinct(rng, (), n))),
+        ("vectors", _distinct(rng, (7,), n)),
+        ("matrices", _distinct(rng, (3, 4), n))]),
+    "matmul": ("a random non-square W with a vector x and with a batch of columns", lambda rng, n: [
+        ("W of shape (3, 5), x of shape (5,)", (rng.normal(size=(3, 5)), rng.normal(size=5))),
+        ("W of shape (3, 5), a batch x of shape (5, 4)", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]),
+    "reduce": ("a random vector and matrix", lambda rng, n: [
+        ("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))]),
+}
+
+
+def gate_cases(spec, rng):
+    """The cases of a gate's forward and backward checks: the lecture's numbers, random inputs of
+    its kind (away from its kinks), the table's extra cases, and its kinks when backward takes them."""
+    cases = [Case(*spec.lecture, "lecture")] if spec.lecture else []
+    for label, inputs in RANDOM_CASES[spec.kind][1](rng, len(spec.inputs)):
+        while spec.kinks is not None and np.min(spec.kinks.distance(inputs), initial=np.inf) < KINK_DISTANCE:
+            inputs = dict(RANDOM_CASES[spec.kind][1](rng, len(spec.inputs)))[label]
+        cases.append(Case(label, inputs))
+    cases += [Case(label, make(rng), "extra") for label, make in spec.extra_cases]
+    if spec.kinks is not None and spec.kinks.check == "backward":
+        cases += [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(rng)]
     return cases
 
 
 def _distinct(rng, shape, n):
-    """n inputs whose entries differ pairwise by at least 0.1 (no max ties, no kinks)."""
+    """n inputs whose entries differ pairwise by at least 0.1 (no max ties)."""
     first = rng.normal(size=shape) * 2
     if n == 1:
         return (first,)
@@ -68,84 +145,181 @@ def _distinct(rng, shape, n):
     return first, first + gap
 
 
-def upstream(rng, shape):
-    """A random upstream gradient whose entries are never close to ±1: a 1 would hide a
-    forgotten upstream factor. Magnitudes in [0.5, 0.8] or [1.25, 2], either sign."""
-    magnitude = rng.uniform(0.5, 0.8, size=shape)
-    magnitude = np.where(rng.random(size=shape) < 0.5, magnitude, 1 / magnitude)
-    g = magnitude * rng.choice([-1.0, 1.0], size=shape)
-    return float(g) if shape == () else g
-
-
-def _forward_output_shape(spec, inputs):
+def _output_shape(spec, inputs):
     return np.shape(spec.cls().forward(*[np.copy(v) for v in inputs]))
 
 
 # ---------------------------------------------------------------- gate checks
 
-def _call_gate(subject, spec, steps_list):
-    calls = [{"op": "gate", "class": spec.name, "steps": [[m, [encode(a) for a in args]] for m, args in steps]}
-             for steps in steps_list]
-    return subject.run([spec.grade_id], calls)
+def _gate_calls(spec, steps_list):
+    """One call per list of steps: (method, args) on the only instance, or (method, args, instance)."""
+    return [{"op": "gate", "class": spec.name,
+             "steps": [[step[0], [encode(a) for a in step[1]], *step[2:]] for step in steps]} for steps in steps_list]
 
 
-def gate_forward(spec, subject, ctx):
-    result = CheckResult()
+def _extras_said(spec):
+    extras = [label for label, _ in spec.extra_cases]
+    return f", including {', '.join(extras)}" if extras else ""
+
+
+@check("forward", points=1, of=gate_row, says=lambda g: (
+        f"{g.name}.forward on " + ("the lecture's numbers and on " if g.lecture else "")
+        + RANDOM_CASES[g.kind][0] + _extras_said(g)
+        + (", and where its slope is not defined" if g.kinks is not None and g.kinks.check == "backward" else "")))
+def gate_forward(spec, subject, ctx, result):
     cases = gate_cases(spec, ctx.rng)
-    reply = _call_gate(subject, spec, [[("forward", inputs)] for _, inputs in cases])
-    if not reply.ok:
-        result.error, result.error_kind = reply.problem, reply.status
-        return result
-    for (label, inputs), steps in zip(cases, reply.results):
-        expected = spec.cls().forward(*[np.copy(v) for v in inputs])
-        result.add(_decoded_then(f"forward, {label}", steps, 0, np.shape(expected),
-                                 lambda name, out: check_close(name, out, expected, ctx.value_rel)))
-    return result
+    replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
+    for case, steps in zip(cases, replies):
+        expected = spec.cls().forward(*[np.copy(v) for v in case.inputs])
+        result.add(_decoded_then(f"forward, {case.label}", steps, 0, np.shape(expected),
+                                 lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
 
 
-def gate_backward(spec, subject, ctx):
-    result = CheckResult()
+@check("backward", points=2, of=gate_row, says=lambda g: (
+        f"{g.name}.backward on the same inputs with a random upstream gradient, with two instances in use at "
+        "once, and against the slope of your own forward"
+        + (f"; {g.kinks.rule}" if g.kinks is not None and g.kinks.check == "backward" else "")))
+def gate_backward(spec, subject, ctx, result):
+    """Every case runs on two live instances in turn (forward A, forward B, backward A,
+    backward B), so a gate that keeps its inputs on the class rather than on the instance
+    fails; each case also runs alone, to tell that apart from a wrong formula."""
     cases = gate_cases(spec, ctx.rng)
-    douts = [upstream(ctx.rng, _forward_output_shape(spec, inputs)) for _, inputs in cases]
-    reply = _call_gate(subject, spec, [[("forward", inputs), ("backward", (dout,))]
-                                       for (_, inputs), dout in zip(cases, douts)])
-    if not reply.ok:
-        result.error, result.error_kind = reply.problem, reply.status
-        return result
-    for (label, inputs), dout, steps in zip(cases, douts, reply.results):
-        ref = spec.cls()
-        out = ref.forward(*[np.copy(v) for v in inputs])
-        correct = ref.backward(np.copy(dout))
-        correct = correct if isinstance(correct, tuple) else (correct,)
-        seen = Seen(inputs, out, dout, correct)
-        candidates = {m.id: m.variants(seen) for m in spec.misconceptions}
-        grads = _decode_grads(steps, 1, [np.shape(v) for v in inputs])
+    douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
+    # Pairs (0, 1), (2, 3), ...; an odd last case goes with the first, so every case is interleaved.
+    pairs = [(i, (i + 1) % len(cases)) if len(cases) > 1 else (i,) for i in range(0, len(cases), 2)]
+    interleaved = [[("forward", cases[i].inputs, w) for i, w in zip(pair, "AB")]
+                   + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")] for pair in pairs]
+    alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
+    replies = ask(subject, [spec.grade_id], _gate_calls(spec, interleaved + alone))
+    in_turn = {}
+    for pair, steps in zip(pairs, replies):
+        for k, i in enumerate(pair):  # the pair's forwards, then their backwards
+            if i not in in_turn:
+                ok = isinstance(steps, list) and len(steps) == 2 * len(pair)
+                in_turn[i] = [steps[k], steps[len(pair) + k]] if ok else None
+    for i, (case, dout) in enumerate(zip(cases, douts)):
+        seen = _reference_seen(spec, case.inputs, dout)
+        shapes = [np.shape(v) for v in case.inputs]
+        right_alone = _judge(spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes), ctx)
+        grads = _decode_grads(in_turn[i], 1, shapes)
         if isinstance(grads, Outcome):
-            grads.name = f"backward, {label}" + (f": {grads.name}" if grads.name else "")
+            grads.name = f"backward, {case.label}" + (f": {grads.name}" if grads.name else "")
+            if right_alone and all(o.passed for o in right_alone):
+                _say_once(result, [grads], SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
             result.add(grads)
             continue
-        close = lambda a, b: check_close("", a, b, 1e-4).passed  # noqa: E731
-        # A mistake that explains every gradient at once beats one that explains a single input.
-        joint = next((mid for mid, vs in candidates.items() for v in vs
-                      if all(np.shape(g) == np.shape(w) and close(g, w) for g, w in zip(grads, v))
-                      and not all(close(w, c) for w, c in zip(v, correct))), "")
-        for name, g, c, variants_index in zip(spec.inputs, grads, correct, range(len(correct))):
-            outcome = check_close(f"backward, {label}: d{name}", g, c, ctx.gradient_rel)
-            if not outcome.passed:
-                per_input = {mid: [v[variants_index] for v in vs] for mid, vs in candidates.items()}
-                outcome.misconception = joint or matching_misconception(g, per_input, c, close)
-                if not outcome.misconception and spec.name == "MatMulGate" and np.shape(g) == np.shape(c)[::-1]:
-                    outcome.misconception = "matmul-transpose"
-            result.add(outcome)
+        outcomes = _judge(spec, case, seen, grads, ctx)
+        if right_alone and all(o.passed for o in right_alone):
+            _say_once(result, outcomes, SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
+        elif not all(o.passed for o in outcomes):
+            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
+                                                                     _model_close))
+        for o in outcomes:
+            result.add(o)
     result.add(_own_forward_consistency(spec, subject, ctx))
-    return result
+
+
+@check("ties", points=1, of=gate_with_ties, says=lambda g: f"{g.name}.backward where its slope is not defined: "
+                                                           f"{g.kinks.rule}")
+def gate_ties(spec, subject, ctx, result):
+    """The gate at its kinks: any valid subgradient passes (the table says which are)."""
+    cases = [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(ctx.rng)]
+    douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
+    replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs), ("backward", (dout,))]
+                                                               for case, dout in zip(cases, douts)]))
+    for case, dout, steps in zip(cases, douts, replies):
+        seen = _reference_seen(spec, case.inputs, dout)
+        grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
+        if isinstance(grads, Outcome):
+            grads.name = f"backward, {case.label}"
+            result.add(grads)
+            continue
+        outcomes = _judge(spec, case, seen, grads, ctx)
+        if not all(o.passed for o in outcomes):
+            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
+                                                                     _model_close))
+        for o in outcomes:
+            result.add(o)
+
+
+def _judge(spec, case, seen, grads, ctx):
+    """The outcomes of one case's gradients: one per input, against the reference; at a kink, one
+    for the case, where any split of the upstream gradient the table allows there passes."""
+    if isinstance(grads, Outcome):
+        return None
+    tol = ctx.tolerances.gradient_rel_error
+    if case.origin != "kink":
+        return [check_close(f"backward, {case.label}: d{name}", g, c, tol)
+                for name, g, c in zip(spec.inputs, grads, seen.correct)]
+    return [_subgradient_outcome(spec.kinks, f"backward, {case.label}", case.inputs, seen, grads, tol)]
+
+
+def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
+    if any(np.shape(g) != np.shape(c) for g, c in zip(grads, seen.correct)):
+        bad = next(k for k, (g, c) in enumerate(zip(grads, seen.correct)) if np.shape(g) != np.shape(c))
+        return Outcome(name, False, f"gradient {bad + 1} has shape {np.shape(grads[bad])}, expected shape "
+                                    f"{np.shape(seen.correct[bad])}")
+    at = np.broadcast_to(kinks.at(inputs), np.shape(seen.dout))
+    away = [np.where(at, 0.0, g) for g in grads], [np.where(at, 0.0, c) for c in seen.correct]
+    if not all(check_close("", g, c, tol).passed for g, c in zip(*away)):
+        return Outcome(name, False, "wrong where the slope is defined")
+    dout = np.asarray(seen.dout, dtype=float)
+    shares = [np.where(at, np.asarray(g, dtype=float) / np.where(at, dout, 1.0), 0.0) for g in grads]
+    eps = 1e-9
+    valid = all(np.all((s >= -eps) & (s <= 1 + eps)) for s in shares)
+    total = np.asarray(np.sum(shares, axis=0))
+    valid = valid and (np.allclose(total[at], 1.0) if kinks.shares_add_up else np.all(total[at] <= 1 + eps))
+    return Outcome(name, True) if valid else Outcome(name, False, f"not a valid split at the kinks ({kinks.rule})")
+
+
+def _reference_seen(spec, inputs, dout):
+    """What the reference gate sees on these inputs, with its correct gradients for any upstream one."""
+    ref = spec.cls()
+    out = ref.forward(*[np.copy(v) for v in inputs])
+
+    def correct_for(d):
+        grads = ref.backward(np.copy(d))
+        return grads if isinstance(grads, tuple) else (grads,)
+
+    return Seen(inputs, out, dout, correct_for(dout), correct_for)
+
+
+def _models(spec, seen):
+    """{misconception id: [the gradients it produces, ...]} for the mistakes the table says apply."""
+    return {m.id: m.variants(seen) for m in misconceptions_of(spec)}
+
+
+def _model_close(a, b):
+    return check_close("", a, b, MODEL_MATCH_REL).passed
+
+
+def _name_mistake(result, outcomes, misconception):
+    """Put the failed outcomes of one case down to `misconception`, or say that the mistake is not
+    a known one (with the general hint the first time in a check, so feedback does not repeat it)."""
+    if misconception:
+        for o in outcomes:
+            o.misconception = o.misconception if o.passed else misconception
+    else:
+        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
+
+
+def _say_once(result, outcomes, full, short, replace=False):
+    """Add `full` to the message of the first failed outcome of a check and `short` to the
+    later ones (or put them in place of the message), so feedback does not repeat itself."""
+    for o in outcomes:
+        if o.passed:
+            continue
+        said = any(full in x.message for x in result.outcomes + outcomes if x is not o)
+        words = short if said else full
+        o.message = words if replace or not o.message else f"{o.message}; {words}"
 
 
 def _own_forward_consistency(spec, subject, ctx):
-    """The student's backward against the numeric gradient of the student's own forward."""
-    label, inputs = gate_cases(spec, ctx.rng)[-1 if spec.name != "SigmoidGate" else -2]
+    """The student's backward against the numeric gradient of the student's own forward, on the
+    last random case (drawn anew)."""
+    label, inputs, _ = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
-    dout = upstream(ctx.rng, _forward_output_shape(spec, inputs))
+    dout = upstream(ctx.rng, _output_shape(spec, inputs))
     perturbed = []
     for i, v in enumerate(inputs):
         for j in range(v.size):
@@ -154,14 +328,16 @@ def _own_forward_consistency(spec, subject, ctx):
                 moved[i].flat[j] += sign * H
                 perturbed.append([("forward", tuple(moved))])
     name = f"backward agrees with the slope of your own forward ({label})"
-    reply = _call_gate(subject, spec, [[("forward", inputs), ("backward", (dout,))]] + perturbed)
-    if not reply.ok:
-        return Outcome(name, False, reply.problem)
-    grads = _decode_grads(reply.results[0], 1, [np.shape(v) for v in inputs])
+    try:
+        replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]
+                                                            + perturbed))
+    except NoReply as e:
+        return Outcome(name, False, e.reply.problem)
+    grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs])
     if isinstance(grads, Outcome):
         return Outcome(name, False, grads.message)
     try:
-        outs = iter([decode(steps[0]) for steps in reply.results[1:]])
+        outs = iter([decode(steps[0]) for steps in replies[1:]])
         numeric = []
         for v in inputs:
             n = np.zeros(v.shape)
@@ -171,42 +347,9 @@ def _own_forward_consistency(spec, subject, ctx):
     except (InvalidAnswer, ValueError, TypeError) as e:
         return Outcome(name, False, f"your forward gave an unusable result: {e}")
     for input_name, g, n in zip(spec.inputs, grads, numeric):
-        if not check_close("", g, n, 1e-5, atol=1e-6).passed:
+        if not check_close("", g, n, max(SLOPE_REL, ctx.tolerances.gradient_rel_error), atol=SLOPE_ABS).passed:
             return Outcome(name, False, f"d{input_name} from your backward is not the slope of your forward")
     return Outcome(name, True)
-
-
-def gate_ties(spec, subject, ctx):
-    """MaxGate on ties: any split of the upstream gradient with non-negative parts is a valid
-    subgradient; both inputs receiving all of it is not."""
-    result = CheckResult()
-    cases = gate_cases(spec, ctx.rng, ties=True)
-    douts = [upstream(ctx.rng, np.shape(inputs[0])) for _, inputs in cases]
-    reply = _call_gate(subject, spec, [[("forward", inputs), ("backward", (dout,))]
-                                       for (_, inputs), dout in zip(cases, douts)])
-    if not reply.ok:
-        result.error, result.error_kind = reply.problem, reply.status
-        return result
-    for (label, (x, y)), dout, steps in zip(cases, douts, reply.results):
-        name = f"backward, {label}"
-        grads = _decode_grads(steps, 1, [np.shape(x), np.shape(y)])
-        if isinstance(grads, Outcome):
-            grads.name = name
-            result.add(grads)
-            continue
-        dx, dy, dout = np.asarray(grads[0], float), np.asarray(grads[1], float), np.asarray(dout, float)
-        tie = np.asarray(x) == np.asarray(y)
-        share = np.where(tie, dx / dout, 0.0)
-        routed_ok = np.allclose(np.where(tie, 0, dx), np.where(tie, 0, np.where(np.asarray(x) > y, dout, 0)))
-        if np.allclose(np.where(tie, dx, 0), np.where(tie, dout, 0)) and np.allclose(np.where(tie, dy, 0), np.where(tie, dout, 0)):
-            result.add(Outcome(name, False, "on a tie both inputs received the whole gradient",
-                               misconception="max-routes-both"))
-        elif not np.allclose(dx + dy, dout) or not np.all((share >= -1e-9) & (share <= 1 + 1e-9)) or not routed_ok:
-            result.add(Outcome(name, False, "the two gradients must be non-negative shares of the upstream "
-                                            "gradient that add up to it"))
-        else:
-            result.add(Outcome(name, True))
-    return result
 
 
 def _decoded_then(name, steps, index, shape, compare):
@@ -243,20 +386,13 @@ def _decode_grads(steps, index, shapes):
 
 # ---------------------------------------------------------------- hand answers
 
-def hand_answers(exercise_id, subject, ctx):
-    result = CheckResult()
-    if exercise_id == "jacobian_question":
-        correct, candidates = JACOBIAN_ANSWERS, {}
-    else:
-        exercise = HAND_EXERCISES[exercise_id]
-        values = ctx.problem_values[exercise.problem]
-        correct, mistaken = exercise.correct(values), exercise.mistaken(values)
-        candidates = {name: {mid: [v[name] for v in vs] for mid, vs in mistaken.items()} for name in correct}
-    reply = subject.run([exercise_id], [{"op": "variables", "names": list(correct)}])
-    if not reply.ok:
-        result.error, result.error_kind = reply.problem, reply.status
-        return result
-    answers = reply.results[0] if reply.results and isinstance(reply.results[0], dict) else {}
+@check("answers", of=HAND_ANSWERS.get, says=lambda e: f"your answers in {e.id!r}, for your own numbers")
+def hand_answers(exercise, subject, ctx, result):
+    values = ctx.problem_values.get(exercise.problem)
+    correct, mistaken = exercise.correct(values), exercise.mistaken(values)
+    replies = ask(subject, [exercise.id], [{"op": "variables", "names": list(correct)}])
+    answers = replies[0] if replies and isinstance(replies[0], dict) else {}
+    tolerance = ctx.tolerances.hand_answer_abs, ctx.tolerances.hand_answer_rel
     for name, expected in correct.items():
         try:
             value = decode(answers.get(name, {"missing": True}), expect_shape=np.shape(expected))
@@ -264,26 +400,21 @@ def hand_answers(exercise_id, subject, ctx):
             result.add(Outcome(name, False, f"no usable answer: {e}"))
             continue
         result.answers[name] = value
-        outcome = result.add(check_hand_answer(name, value, expected, ctx.hand_abs, ctx.hand_rel))
-        if not outcome.passed:
-            outcome.misconception = matching_misconception(
-                value, candidates.get(name, {}), expected,
-                lambda a, b: check_hand_answer("", a, b, ctx.hand_abs, ctx.hand_rel).passed)
-    return result
+        outcome = result.add(check_hand_answer(name, value, expected, *tolerance))
+        if not outcome.passed:  # each answer is a case of its own: a model must reproduce it
+            models = {mid: [(v[name],) for v in vs] for mid, vs in mistaken.items()}
+            _name_mistake(result, [outcome], explaining_misconception(
+                (value,), models, (expected,), lambda a, b: check_hand_answer("", a, b, *tolerance).passed))
 
 
 # ---------------------------------------------------------------- functions built from gates
 
-def function(exercise_id, subject, ctx):
-    exercise = FUNCTIONS_BY_ID[exercise_id]
-    result = CheckResult()
-    cases = _function_cases(exercise_id, ctx)
-    reply = subject.run(list(exercise.needs) + [exercise_id],
-                        [{"op": "call", "function": exercise_id, "args": [encode(a) for a in args]} for _, args in cases])
-    if not reply.ok:
-        result.error, result.error_kind = reply.problem, reply.status
-        return result
-    for (label, args), got in zip(cases, reply.results):
+@check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: f"{e.id} on random inputs: f and every gradient")
+def function(exercise, subject, ctx, result):
+    cases = exercise.cases(ctx.rng)
+    replies = ask(subject, list(exercise.needs) + [exercise.id],
+                  [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases])
+    for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args)
         flat_ref = _flatten(grads_ref)
         try:
@@ -297,31 +428,15 @@ def function(exercise_id, subject, ctx):
         except InvalidAnswer as e:
             result.add(Outcome(label, False, str(e)))
             continue
-        result.add(check_close(f"{label}: f", f, f_ref, 1e-6))
-        mistaken = _function_mistakes(exercise, args)
-        for (name, g), c, k in zip(flat, flat_ref, range(len(flat_ref))):
-            outcome = result.add(check_close(f"{label}: d{name}", g, c, 1e-6))
-            if not outcome.passed:
-                outcome.misconception = matching_misconception(
-                    g, {mid: [_flatten(v)[k] for v in vs] for mid, vs in mistaken.items()}, c,
-                    lambda a, b: check_close("", a, b, 1e-4).passed)
-    return result
-
-
-def _function_cases(exercise_id, ctx):
-    rng = ctx.rng
-    ints = lambda n: tuple(float(v) for v in rng.integers(-9, 10, size=n) + rng.choice([0.25, 0.5, 0.75], n))
-    if exercise_id == "simple_with_gates":
-        return [("random inputs", ints(3)), ("more random inputs", ints(3))]
-    if exercise_id == "branch_with_gates":
-        return [("random inputs", ints(2)), ("more random inputs", ints(2))]
-    if exercise_id == "neuron_with_gates":
-        return [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
-                ("random weights", (tuple(rng.uniform(-2, 2, 3)), tuple(rng.uniform(-2, 2, 2))))]
-    if exercise_id == "l2_with_gates":
-        return [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-                ("a batch x of 4 columns", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]
-    raise KeyError(exercise_id)
+        result.add(check_close(f"{label}: f", f, f_ref, ctx.tolerances.value_rel))
+        outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
+                    for (name, g), c in zip(flat, flat_ref)]
+        if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
+            models = {mid: [tuple(_flatten(v)) for v in vs] for mid, vs in _function_mistakes(exercise, args).items()}
+            _name_mistake(result, outcomes, explaining_misconception(
+                tuple(g for _, g in flat), models, tuple(flat_ref), _model_close))
+        for o in outcomes:
+            result.add(o)
 
 
 def _flatten(structure):
@@ -352,16 +467,14 @@ def _decode_structure(encoded, reference, names):
 
 
 def _function_mistakes(exercise, args):
-    from ..exercises import mistaken_gates
-    from solutions.misconceptions import CATALOG, overwrite
-
+    """{misconception id: [the gradients the function returns with that mistake, ...]}."""
     found = {}
     for m in CATALOG:
         try:
-            if m.id == "branch-overwrite":
+            if m.scope == "graph":
                 found[m.id] = [exercise.correct(args, combine=overwrite)[1]]
             else:
-                found[m.id] = [exercise.correct(args, gates=mistaken_gates(m, k))[1] for k in range(2)]
+                found[m.id] = [exercise.correct(args, gates=mistaken_gates(m, k))[1] for k in range(m.ways)]
         except (ValueError, TypeError):
             continue  # a mistake that cannot even run on these shapes (e.g. a transposed dW)
     return found

@@ -9,6 +9,7 @@ out of process.
 import json
 from pathlib import Path
 
+from ..config import Tolerances
 from ..protocol import perform_call
 from ..runner import RunResult
 from .context import make_context
@@ -32,7 +33,8 @@ def grade(exercise, check, namespace, points):
     problems_object = namespace.get("P")
     ctx = make_context(exercise, check, seed=course["seed"], course_id=course["course_id"],
                        assignment=course["assignment"], randomization=course["randomization"],
-                       student_id=getattr(problems_object, "student_id", ""))
+                       student_id=getattr(problems_object, "student_id", ""),
+                       tolerances=Tolerances(**course.get("tolerances", {})))
     result = run_check(exercise, check, InProcessSubject(namespace), ctx)
     print(result.feedback(f"{exercise} ({check})", points))
     return round(points * result.fraction, 3)

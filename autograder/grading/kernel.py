@@ -21,7 +21,7 @@ from ..sandbox import Limits
 class SandboxedKernelManager(AsyncKernelManager):
     """An ipykernel under the sandbox's policy, for nbclient / nbgrader's Execute.
 
-    What makes ipykernel work in there (docs: NBGRADER.md): IPC sockets in a directory the
+    What makes ipykernel work in there: IPC sockets in a directory the
     sandbox can write (it has its own network namespace, so TCP ports of the grader are
     unreachable); /bin/sh as the kernel's parent (ipykernel exits when its parent is pid 1);
     HOME, IPYTHONDIR, TMPDIR in the scratch directory. Interrupts are sent as messages: a
@@ -86,18 +86,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")
         kw["stdout"], kw["stderr"] = subprocess.DEVNULL, self._stderr_log
         return await super()._async_launch_kernel(cmd, **kw)
-
-    def sandbox_log(self, size=2000):
-        """The end of what the sandboxed kernel wrote to stderr (bwrap's errors, crashes)."""
-        log_file = getattr(self, "_stderr_log", None)
-        if log_file is None:
-            return ""
-        try:
-            log_file.seek(0, os.SEEK_END)
-            log_file.seek(max(0, log_file.tell() - size))
-            return log_file.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
 
 
 def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=False, env=None):

@@ -10,6 +10,8 @@ import numpy as np
 
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
+from ..bpkit.gradcheck import rel_error as relative_error  # the cs231n relative error, written once
+
 
 @dataclass
 class Outcome:
@@ -62,12 +64,6 @@ class CheckResult:
         return "\n".join(lines)
 
 
-def relative_error(a, b):
-    """The cs231n relative error, max |a - b| / max(1e-8, |a| + |b|)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)), initial=0.0))
-
-
 def shapes_match(value, expected):
     return np.shape(value) == np.shape(expected)
 
@@ -91,12 +87,13 @@ def check_hand_answer(name, value, expected, abs_tol, rel_tol):
     return Outcome(name, False, "not right")
 
 
-def matching_misconception(value, candidates, expected, close):
-    """The first misconception id whose mistaken result equals the student's value while
-    differing from the correct one. candidates: {id: [mistaken value, ...]}."""
+def explaining_misconception(results, candidates, correct, close):
+    """The first misconception id one of whose models reproduces every one of `results` at
+    once (same shapes, `close`) while differing somewhere from the `correct` ones; "" when no
+    model does: a partial match is no explanation. candidates: {id: [results it produces, ...]}."""
     for mid, variants in candidates.items():
         for wrong in variants:
-            if shapes_match(value, wrong) and close(value, wrong) and not (
-                    shapes_match(wrong, expected) and close(wrong, expected)):
+            if (len(wrong) == len(results) and all(shapes_match(r, w) and close(r, w) for r, w in zip(results, wrong))
+                    and not all(shapes_match(w, c) and close(w, c) for w, c in zip(wrong, correct))):
                 return mid
     return ""
