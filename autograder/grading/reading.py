@@ -98,9 +98,11 @@ def _rebuild(raw):
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
         return Read(reason="it is not a Jupyter notebook (JSON without a list of cells)")
     version = raw.get("nbformat")
-    if version == 3 and type(version) is int:
+    if version == 3 and type(version) is int and isinstance(raw.get("worksheets"), list):
         try:
             raw = nbformat.convert(nbformat.from_dict(raw), 4)
+            if not isinstance(raw.get("cells"), list):
+                raise ValueError("no cells after the upgrade")
         except Exception as e:  # an old notebook nbformat cannot upgrade
             return Read(reason=f"it is an old (version 3) notebook that cannot be upgraded ({_first_line(e)})")
     elif version != 4 or type(version) is not int:
