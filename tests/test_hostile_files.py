@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, event, given, settings, strategies as st
 from nbgrader.api import Gradebook
 
 from autograder import demo, simulated_class
@@ -352,7 +352,11 @@ def mutate_json(c, raw, ops):
 
 
 def mutate_notebook(raw, ops):
-    """Apply notebook-level ops; returns the notebook's bytes."""
+    """Apply notebook-level ops; returns (the notebook's bytes, whether the ops replaced its cells)."""
+    return _mutated_bytes(raw, ops), any(op == "cells" for op, _ in ops)
+
+
+def _mutated_bytes(raw, ops):
     for op, arg in ops:
         if op == "nbformat":
             raw["nbformat"] = arg
@@ -445,7 +449,9 @@ def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else
         student = f"fuzz{next(_names)}"
         raw = json.loads(c.good)
         touched = mutate_json(c, raw, cell_ops_)
-        folder = c.submit(student, mutate_notebook(raw, notebook_ops_))
+        data, replaced = mutate_notebook(raw, notebook_ops_)
+        touched = c.answers if replaced else touched
+        folder = c.submit(student, data)
         expected[student] = (touched, add_files(c, folder, file_ops), (cell_ops_, notebook_ops_, file_ops))
 
     code, log = c.nbgrader("autograde", "backprop")
@@ -457,6 +463,7 @@ def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else
     assert {k: after_files[k] for k in before_files} == before_files  # nor their files
     for student, (touched, own, ops) in expected.items():
         report = c.report(student)
+        event("unreadable" if report and report["unreadable"] else "graded")
         assert report is not None, (student, ops)
         scores = c.scores(student)
         assert set(scores) == set(c.needs), (student, ops)
@@ -473,3 +480,61 @@ def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else
         assert {t for t in travelled if not t.startswith("bpkit/")} == set(own), (student, ops)
         assert (c.dir / "feedback" / student / "backprop" / "backprop.html").is_file(), (student, ops)
     assert_nothing_from_outside(c, list(expected))
+
+
+# ---------------------------------------------------------------------------------------------
+# The same mutations, many more of them, through the reader and the real sanitize steps in process
+
+
+def sanitize_in_process(c, data):
+    """The sanitize pass of `nbgrader autograde` as the kit's nbgrader_config.py wires it, on bytes."""
+    from nbgrader.nbgraderformat import MetadataValidator
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                        OverwriteKernelspec)
+
+    from autograder.grading.reading import parse_notebook
+    from autograder.grading.sanitize import SanitizeCells, ShowNotes
+
+    read = parse_notebook(data)
+    if read.nb is None:
+        return read.reason, None
+    nb = read.nb
+    nb.metadata["backprop_kit"] = {"unreadable": None, "notes": list(read.notes), "refused_files": []}
+    resources = {"nbgrader": {"student": "fuzz", "assignment": "backprop", "notebook": "backprop",
+                              "db_url": f"sqlite:///{c.dir / 'gradebook.db'}"}}
+    for step in (ClearOutput(), SanitizeCells(), DeduplicateIds(), OverwriteKernelspec(),
+                 OverwriteCells(add_missing_cells=False), CheckCellMetadata(), ShowNotes()):
+        nb, resources = step.preprocess(nb, resources)
+    nbformat.validate(nb)
+    MetadataValidator().validate_nb(nb)
+    return "", nbformat.reads(nbformat.writes(nb), as_version=4)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(mutant=mutants)
+def test_sanitize_never_fails_and_keeps_untouched_answers(course, mutant):
+    c = course
+    cell_ops_, notebook_ops_, _ = mutant
+    raw = json.loads(c.good)
+    touched = mutate_json(c, raw, cell_ops_)
+    data, replaced = mutate_notebook(raw, notebook_ops_)
+    touched = c.answers if replaced else touched
+    reason, nb = sanitize_in_process(c, data)
+    event("unreadable" if nb is None else f"graded, {len(touched)} answer cells touched")
+    if nb is None:
+        assert reason and "\n" not in reason and len(reason) < 300
+        return
+    assigned = [cell.metadata["nbgrader"]["grade_id"] for cell in c.source.cells
+                if cell.metadata.get("nbgrader", {}).get("grade_id")]
+    ids = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if "nbgrader" in cell.metadata]
+    locked = [g for g in assigned if g not in c.answers]
+    assert [g for g in ids if g in locked] == locked  # every locked cell once, in order
+    assert len(ids) == len(set(ids)) and ids == [g for g in assigned if g in ids]
+    good = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nbformat.reads(c.good, as_version=4).cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id")}
+    assert c.answers - touched <= set(ids)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in c.answers and gid not in touched:
+            assert cell.source == good[gid].source and cell.cell_type == good[gid].cell_type, gid
