@@ -11,8 +11,9 @@ touches:
 - a cell's nbgrader metadata is trusted only for its grade_id, and only when the gradebook
   knows that id: the rest of it (grade, solution, locked, points, schema_version) is
   rewritten from the gradebook; a cell with an unknown or unreadable id becomes a plain cell;
-- two cells with one grade_id: the one whose position fits the assignment's order keeps the
-  id (first of them on a tie); a copy of a locked cell (setup or test) is dropped, a copy of
+- two cells with one grade_id: the one whose position fits the assignment's order best
+  (most of the other assignment cells on the right side of it) keeps the id, the last of them
+  on a tie, as nbgrader's own DeduplicateIds decides; a copy of a locked cell (setup or test) is dropped, a copy of
   an answer cell stays as a plain cell the checks do not read;
 - a cell retyped between code and markdown gets its assignment type back, source kept;
 - the assignment's cells moved out of order are put back in order, each carrying along the
@@ -130,7 +131,7 @@ def _deduplicate(cells, plan, rank, notes):
             continue
         own = rank[gid]
         fit = {i: sum(1 for j, r in unique if (j < i and r < own) or (j > i and r > own)) for i in found}
-        keeper = max(found, key=lambda i: (fit[i], -i))
+        keeper = max(found, key=lambda i: (fit[i], i))  # a tie goes to the last, as in nbgrader's DeduplicateIds
         copies = [i for i in found if i != keeper]
         (drop if plan[gid].locked else strip).update(copies)
         kind = "cell" if plan[gid].locked else "answer cell"
