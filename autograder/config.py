@@ -161,7 +161,7 @@ class Grading(_Model):
 
     @property
     def max_file_bytes(self) -> int:
-        return int(self.max_file_mb * 1024 * 1024)
+        return int(self.max_file_mb * 1_000_000)
 
 
 class Course(_Model):

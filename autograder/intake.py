@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024  # far above any notebook of this assignment (~200 KB)
+DEFAULT_MAX_FILE_BYTES = 20_000_000  # 20 MB, far above any notebook of this assignment (~200 KB)
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,16 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
         for name in sorted(dirnames):  # os.walk lists links to folders among the folders
             info = os.lstat(base / name)
             if not stat.S_ISDIR(info.st_mode):
-                refused.append(Refused(_relative(base / name, folder), f"{_kind(info.st_mode)}; not followed"))
+                refused.append(Refused(_shown(_relative(base / name, folder)), f"{_kind(info.st_mode)}; not followed"))
                 dirnames.remove(name)
         for name in sorted(filenames):
             path = base / name
             info = os.lstat(path)
             rel = _relative(path, folder)
             if not stat.S_ISREG(info.st_mode):
-                refused.append(Refused(rel, f"{_kind(info.st_mode)}; not followed"))
+                refused.append(Refused(_shown(rel), f"{_kind(info.st_mode)}; not followed"))
             elif info.st_size > max_file_bytes:
-                refused.append(Refused(rel, f"{info.st_size / 1e6:.1f} MB, above the course's cap of "
+                refused.append(Refused(_shown(rel), f"{info.st_size / 1e6:.1f} MB, above the course's cap of "
                                             f"{max_file_bytes / 1e6:.1f} MB per file"))
             else:
                 regular.append((rel, info))
@@ -85,7 +85,7 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
     travel = []
     for rel, info in regular:
         if info.st_nlink > len(names_seen[(info.st_dev, info.st_ino)]):
-            refused.append(Refused(rel, "a hard link to a file outside the submission; not copied"))
+            refused.append(Refused(_shown(rel), "a hard link to a file outside the submission; not copied"))
         else:
             travel.append(rel)
     return travel, sorted(refused, key=lambda r: r.path)
@@ -153,3 +153,9 @@ def refused_entries(refused):
 
 def _relative(path, folder):
     return Path(path).relative_to(folder).as_posix()
+
+
+def _shown(rel):
+    """A relative path as text that can be written anywhere: bytes that are not UTF-8 in a
+    file's name become backslash escapes."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import socket
 from pathlib import Path
 
 import nbformat
@@ -116,7 +117,7 @@ def listed(course):
     os.mkfifo(mal / "pipe")
     (mal / "mine").mkdir()
     (mal / "mine" / "notes.txt").write_text("my own notes")
-    (mal / "huge.bin").write_bytes(b"x" * int(1.5 * CAP_MB * 1024 * 1024))
+    (mal / "huge.bin").write_bytes(b"x" * int(1.5 * CAP_MB * 1_000_000))
 
     good = json.loads(c.good)
     dup = json.loads(c.good)
@@ -148,6 +149,8 @@ def listed(course):
     os.mkfifo(c.submit("piped", None) / "backprop.ipynb")
 
     code, log = c.nbgrader("autograde", "backprop")
+    # A link in autograded/, as a link-following autograde (nbgrader without the kit) leaves one.
+    os.symlink(c.secret, c.dir / "autograded" / "ann" / "backprop" / "left-by-an-old-run.txt")
     fcode, flog = c.nbgrader("generate_feedback", "backprop")
     return c, code, log, fcode, flog
 
@@ -237,6 +240,12 @@ def test_neighbours_are_graded_as_if_alone(listed):
     assert all(r["score"] == r["points"] for r in c.report("ann")["cells"])
 
 
+def test_generate_feedback_copies_no_link_either(listed):
+    c, _, _, _, flog = listed
+    assert not (c.dir / "feedback" / "ann" / "backprop" / "left-by-an-old-run.txt").exists()
+    assert "ann/backprop: left-by-an-old-run.txt was not copied: a symbolic link; not followed." in flog
+
+
 # ---------------------------------------------------------------------------------------------
 # Fuzzed: hypothesis mutates a valid submission as files and as JSON
 
@@ -304,7 +313,8 @@ notebook_ops = st.one_of(
     st.tuples(st.just("text"), st.sampled_from(["truncate", "list", "deep", "binary", "empty", "bom"])),
 )
 FILE_OPS = ["extra_file", "extra_dir", "link_secret", "link_gradebook", "link_dir", "link_dangling", "hard_link",
-            "fifo", "huge_file", "notebook_link", "notebook_fifo", "hard_link_inside", "dotfile", "nested_link"]
+            "fifo", "huge_file", "notebook_link", "notebook_fifo", "hard_link_inside", "dotfile", "nested_link",
+            "notebook_dir", "odd_names", "socket"]
 mutants = st.tuples(st.lists(cell_ops, max_size=3), st.lists(notebook_ops, max_size=1),
                     st.lists(st.sampled_from(FILE_OPS), max_size=3, unique=True))
 
@@ -410,7 +420,7 @@ def add_files(c, folder, ops):
         elif op == "fifo":
             os.mkfifo(folder / "fifo")
         elif op == "huge_file":
-            (folder / "big.bin").write_bytes(b"\0" * (CAP_MB * 1024 * 1024 + 1))
+            (folder / "big.bin").write_bytes(b"\0" * (CAP_MB * 1_000_000 + 1))
         elif op == "notebook_link":
             if not (folder / "backprop.ipynb").is_file() or (folder / "backprop.ipynb").is_symlink():
                 continue  # already a pipe
@@ -420,6 +430,18 @@ def add_files(c, folder, ops):
         elif op == "notebook_fifo":
             (folder / "backprop.ipynb").unlink()
             os.mkfifo(folder / "backprop.ipynb")
+        elif op == "notebook_dir":
+            (folder / "backprop.ipynb").unlink()
+            (folder / "backprop.ipynb").mkdir()
+            (folder / "backprop.ipynb" / "inside.txt").write_text("a folder named like the notebook")
+        elif op == "odd_names":
+            name = "r\u00e9sum\u00e9 \n\u202e.txt"
+            (folder / name).write_text("odd")
+            own[name] = b"odd"
+            os.symlink(c.secret, os.path.join(os.fsencode(folder), b"\xff\xfe-link"))
+        elif op == "socket":
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.bind(str(folder / "sock"))
     return own
 
 
@@ -538,3 +560,27 @@ def test_sanitize_never_fails_and_keeps_untouched_answers(course, mutant):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in c.answers and gid not in touched:
             assert cell.source == good[gid].source and cell.cell_type == good[gid].cell_type, gid
+
+
+# ---------------------------------------------------------------------------------------------
+# nbgrader collect: the exchange's inbound folder is the student's own
+
+
+def test_collect_copies_only_regular_files_out_of_the_exchange(course):
+    c = course
+    inbound = c.root / "exchange" / "cs231n-backprop" / "inbound"
+    folder = inbound / "zed+backprop+2026-11-25 10:00:00.000000 UTC+abc123"
+    folder.mkdir(parents=True)
+    (folder / "backprop.ipynb").write_text(c.good)
+    (folder / "timestamp.txt").write_text("2026-11-25 10:00:00.000000 UTC")
+    os.symlink(c.dir / "gradebook.db", folder / "grades.db")
+    os.link(c.secret, folder / "hard.txt")
+    os.mkfifo(folder / "pipe")
+    code, log = c.nbgrader("collect", "backprop", f"--Exchange.root={c.root / 'exchange'}",
+                           "--CourseDirectory.course_id=cs231n-backprop")
+    assert code == 0, log[-3000:]
+    collected = c.submission("zed")
+    assert sorted(p.name for p in collected.iterdir()) == ["backprop.ipynb", "timestamp.txt"]
+    assert (collected / "backprop.ipynb").read_text() == c.good and not any(p.is_symlink() for p in collected.iterdir())
+    for name in ("grades.db", "hard.txt", "pipe"):
+        assert f"{name} was not collected" in log, name

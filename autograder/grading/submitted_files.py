@@ -69,10 +69,15 @@ class SafeCollect(ExchangeCollect):
     def do_copy(self, src, dest, log=None):
         from ..intake import DEFAULT_MAX_FILE_BYTES
 
+        size = self.get_size(src)  # nbgrader's own limit on the whole folder (links not counted)
+        if size > 1000 * self.coursedir.max_dir_size:
+            raise RuntimeError(f"Directory size is too big. Size is {size}, maximum size is "
+                               f"{1000 * self.coursedir.max_dir_size}")
         try:
             cap = _course(self.coursedir.root).grading.max_file_bytes
         except Exception:  # collect must not depend on course.yaml being valid today
             cap = DEFAULT_MAX_FILE_BYTES
+        cap = min(cap, int(1000 * self.coursedir.max_file_size))  # nbgrader's per-file limit, in kB
         intake = copy_submission(src, dest, max_file_bytes=cap, skip=self.coursedir.ignore)
         for refused in intake.refused:
             self.log.warning("backprop-kit: %s: %s was not collected: %s.", src, refused.path, refused.reason)
