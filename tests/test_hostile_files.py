@@ -279,9 +279,9 @@ def assert_nothing_from_outside(c, students):
 
 def key_of(cell, key):
     """(container, key) for a cell key or one of its nbgrader metadata keys, or None."""
-    if key in ("nbgrader",):
+    if key in ("nbgrader", "tags", "execution", "jupyter", "collapsed"):  # keys of the cell's metadata
         meta = cell.get("metadata")
-        return (meta, key) if isinstance(meta, dict) and key in meta else None
+        return (meta, key) if isinstance(meta, dict) and (key in meta or key != "nbgrader") else None
     if key in ("grade_id", "points", "schema_version", "solution", "locked", "grade"):
         meta = cell.get("metadata")
         nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
@@ -291,7 +291,7 @@ def key_of(cell, key):
 
 ODD = [None, 7, 1.5, True, "x", [], {}, [1, "a"], {"a": {"b": []}}, "\u202e\U0001f600" * 3, -1]
 CELL_KEYS = ["source", "metadata", "cell_type", "outputs", "id", "execution_count", "nbgrader", "grade_id",
-             "points", "schema_version", "solution", "locked", "grade"]
+             "points", "schema_version", "solution", "locked", "grade", "tags", "execution", "jupyter", "collapsed"]
 ATTACHMENTS = [{"a.png": {"image/png": "iVBORw0KGgo="}}, {"b.png": "not a bundle"}, ["x"], {"c.gif": {"image/gif": 3}}]
 
 cell_ops = st.one_of(
@@ -309,6 +309,8 @@ notebook_ops = st.one_of(
     st.tuples(st.just("nbformat_minor"), st.sampled_from([0, 99, -1, "5", None])),
     st.tuples(st.just("drop"), st.sampled_from(["cells", "metadata", "nbformat", "nbformat_minor"])),
     st.tuples(st.just("metadata"), st.sampled_from(ODD)),
+    st.tuples(st.just("language_info"), st.sampled_from(ODD)),
+    st.tuples(st.just("kernelspec"), st.sampled_from(ODD)),
     st.tuples(st.just("cells"), st.sampled_from([{}, "cells", None, [[]]])),
     st.tuples(st.just("text"), st.sampled_from(["truncate", "list", "deep", "binary", "empty", "bom"])),
 )
@@ -336,10 +338,11 @@ def mutate_json(c, raw, ops):
             if found:
                 container, key = found
                 if op == "delete":
-                    del container[key]
+                    container.pop(key, None)
                 else:
                     container[key] = json.loads(json.dumps(args[1]))
-                touched.add(gid)
+                if key not in ("tags", "execution", "jupyter", "collapsed"):  # those never change a grade
+                    touched.add(gid)
         elif op == "duplicate":
             cells.insert(max(0, min(len(cells), i + 1 + args[0])), json.loads(json.dumps(cell)))
         elif op == "move":
@@ -376,6 +379,8 @@ def _mutated_bytes(raw, ops):
             raw.pop(arg, None)
         elif op == "metadata":
             raw["metadata"] = arg
+        elif op in ("language_info", "kernelspec") and isinstance(raw.get("metadata"), dict):
+            raw["metadata"][op] = arg
         elif op == "cells":
             raw["cells"] = arg
         elif op == "text":

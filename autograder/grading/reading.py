@@ -18,6 +18,28 @@ from nbformat import v4
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
 
+def _is_text_list(value):
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_flat_dict(value):
+    return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) or v is None for v in value.values())
+
+
+# Cell metadata the grading tools read (nbgrader's own is settled by SanitizeCells), each with
+# the shape they expect; the grader's own notes ("backprop_kit") are never taken from a student.
+CELL_METADATA = {
+    "nbgrader": lambda v: True,
+    "tags": _is_text_list,
+    "editable": lambda v: isinstance(v, bool),
+    "deletable": lambda v: isinstance(v, bool),
+    "collapsed": lambda v: isinstance(v, bool),
+    "scrolled": lambda v: isinstance(v, bool) or v == "auto",
+    "jupyter": lambda v: isinstance(v, dict) and all(isinstance(x, bool) for x in v.values()),
+}
+NOTEBOOK_METADATA = {"kernelspec": _is_flat_dict, "language_info": lambda v: isinstance(v, dict) and all(
+    isinstance(x, (str, int, float, bool)) or x is None or _is_flat_dict(x) for x in v.values())}
+
 # A real notebook nests about ten levels (widget state a few more); every later step (schema
 # checks, nbconvert's copies, writing JSON back) recurses, so far deeper content is refused here.
 MAX_DEPTH = 64
@@ -115,9 +137,7 @@ def _rebuild(raw):
             notes.append(f"Cell {number} of the submitted notebook was ignored: {problem}.")
         else:
             cells.append(rebuilt)
-    metadata = raw.get("metadata")
-    nb = v4.new_notebook(cells=cells, metadata=metadata if isinstance(metadata, dict) else {})
-    nb.metadata.pop("backprop_kit", None)  # only the grader writes its own notes
+    nb = v4.new_notebook(cells=cells, metadata=_kept(raw.get("metadata"), NOTEBOOK_METADATA))
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
@@ -137,8 +157,7 @@ def _rebuild_cell(cell, ids):
         source = "".join(source)
     if not isinstance(source, str):
         return None, "its source is not text"
-    metadata = cell.get("metadata")
-    new = make(source=source, metadata=metadata if isinstance(metadata, dict) else {})
+    new = make(source=source, metadata=_kept(cell.get("metadata"), CELL_METADATA))
     attachments = cell.get("attachments")
     if cell["cell_type"] != "code" and _valid_attachments(attachments):
         new["attachments"] = attachments
@@ -147,6 +166,15 @@ def _rebuild_cell(cell, ids):
         new["id"] = cell_id  # keep the student's id; new_*_cell made a fresh one otherwise
     ids.add(new["id"])
     return new, ""
+
+
+def _kept(metadata, allowed):
+    """The metadata keys the grader's tools read, where they hold what those tools expect: a
+    student's `"tags": 5` or `"execution": "x"` would otherwise fail nbclient or nbconvert
+    for the whole notebook. The rest of a student's metadata is not needed to grade it."""
+    if not isinstance(metadata, dict):
+        return {}
+    return {key: value for key, value in metadata.items() if key in allowed and allowed[key](value)}
 
 
 def _valid_attachments(attachments):
