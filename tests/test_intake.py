@@ -57,3 +57,37 @@ def test_a_submission_folder_that_is_a_link_is_refused_whole(tmp_path):
     intake = copy_submission(tmp_path / "sub", tmp_path / "out")
     assert intake.copied == [] and [r.path for r in intake.refused] == ["."]
     assert "symbolic link" in intake.refused[0].reason and not any((tmp_path / "out").iterdir())
+
+
+def test_the_kit_routes_every_copy_nbgrader_makes_of_a_submission():
+    """submitted_files replaces BaseConverter.init_assignment; if a newer nbgrader copied
+    student files anywhere else, this fails and the kit must route that copy too."""
+    import ast
+    import inspect
+
+    import nbgrader.converters as converters
+
+    copies = set()
+    for module in (converters.base, converters.autograde, converters.generate_feedback):
+        tree = ast.parse(inspect.getsource(module))
+        for cls in [n for n in tree.body if isinstance(n, ast.ClassDef)]:
+            for fn in [n for n in cls.body if isinstance(n, ast.FunctionDef)]:
+                if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "shutil"
+                       for n in ast.walk(fn)):
+                    copies.add(f"{cls.name}.{fn.name}")
+    # Autograde.init_assignment copies only the instructor's source files, after calling the base method.
+    assert copies == {"BaseConverter.init_assignment", "Autograde.init_assignment"}
+    source = inspect.getsource(converters.Autograde.init_assignment)
+    assert "super(Autograde, self).init_assignment" in source and "source_path = self.coursedir.format_path(" \
+        "self.coursedir.source_directory" in source
+
+    from nbgrader.converters.base import BaseConverter
+
+    from autograder.grading import submitted_files
+
+    stock = BaseConverter.init_assignment
+    try:
+        submitted_files.install()
+        assert BaseConverter.init_assignment is submitted_files._init_assignment
+    finally:
+        BaseConverter.init_assignment = stock
