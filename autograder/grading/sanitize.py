@@ -163,14 +163,13 @@ def _in_order(cells, rank, notes):
     if ranks == sorted(ranks):
         return cells
     notes.append("Cells of the assignment were moved; they were graded in the assignment's order.")
-    segments, current = [(-1, [])], None
+    segments = [(-1, [])]  # (rank of the assignment cell that starts it, its cells); the first has none
     for cell in cells:
         gid = grade_id_of(cell)
         if gid is not None:
-            current = (rank[gid], [cell])
-            segments.append(current)
+            segments.append((rank[gid], [cell]))
         else:
-            segments[-1][1].append(cell) if current is None else current[1].append(cell)
+            segments[-1][1].append(cell)
     return [cell for _, group in sorted(segments, key=lambda s: s[0]) for cell in group]
 
 
