@@ -85,3 +85,8 @@ def test_moved_retyped_unknown_and_deleted_cells_are_settled():
     assert out[3].metadata["nbgrader"] == ASSIGNMENT[2].metadata()  # the student's metadata is not trusted
     assert "nbgrader" not in out[2].metadata
     assert len(notes) == 4  # unknown, retyped, moved, setup put back
+
+
+def test_a_byte_order_mark_is_no_reason_to_refuse_a_notebook():
+    data = b"\xef\xbb\xbf" + nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])).encode()
+    assert [c.source for c in parse_notebook(data).nb.cells] == ["1"]

@@ -90,7 +90,7 @@ def parse_notebook(data):
     if not data.strip():
         return Read(reason="the file is empty")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (some Windows editors write one) is fine
     except UnicodeDecodeError:
         return Read(reason="it is a binary file, not a Jupyter notebook (which is text)")
     try:

@@ -233,8 +233,9 @@ class ShowNotes(NbGraderPreprocessor):
         if facts["unreadable"]:
             lines.append(f"Your notebook could not be read: {facts['unreadable']}. Every exercise scores 0; "
                          "submit the notebook as JupyterLab saves it.")
+        notebook = f"{resources['nbgrader']['notebook']}.ipynb"
         lines += [f"The file \"{r['path']}\" in your submission was ignored: {r['reason']}."
-                  for r in facts["refused_files"]]
+                  for r in facts["refused_files"] if not (facts["unreadable"] and r["path"] == notebook)]
         lines += facts["notes"]
         if lines:
             text = "\n".join([NOTES_HEADER, ""] + [f"- {_plain(line)}" for line in lines])
