@@ -465,7 +465,7 @@ def snapshot(c):
 _names = itertools.count()
 
 
-@settings(max_examples=2, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
+@settings(max_examples=3, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(mutants, min_size=8, max_size=8))
 def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else(listed, batch):
