@@ -153,6 +153,15 @@ class Grading(_Model):
         False,
         description="true: refuse to grade when bubblewrap (bwrap) is missing. false: grade "
                     "without it when it is missing.")
+    max_file_mb: float = Field(
+        20, gt=0, le=1024,
+        description="Largest file a submission folder may hold, in megabytes: a larger file (the "
+                    "notebook included) is not copied or read, and the student's feedback says so. "
+                    "A notebook of this assignment is about 0.2 MB. Above 0 and at most 1024.")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
 
 class Gradescope(_Model):

@@ -10,13 +10,15 @@ are refused, each with a reason in words a TA and a student can read.
 Every path that grades or ships a submission (nbgrader autograde in a kit course,
 `backprop-kit autograde`, the Gradescope bundle) copies it with `copy_submission`.
 """
+import fnmatch
+import json
 import os
 import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024  # far above any notebook of this assignment (~200 KB)
+DEFAULT_MAX_FILE_BYTES = 20_000_000  # 20 MB, far above any notebook of this assignment (~200 KB)
 
 
 @dataclass(frozen=True)
@@ -51,24 +53,31 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
 
     A hard link is refused unless every name of that file lies inside the submission:
     a file with more links than the submission accounts for is shared with something
-    outside it (a link made to a grader's file)."""
+    outside it (a link made to a grader's file). A submission folder that is itself a
+    link is refused whole (path ".")."""
     folder = Path(folder)
     regular, refused, names_seen = [], [], {}
+    try:
+        top = os.lstat(folder)
+    except OSError as e:
+        return [], [Refused(".", f"the submission folder cannot be read ({e.strerror})")]
+    if not stat.S_ISDIR(top.st_mode):
+        return [], [Refused(".", f"the submission folder is {_kind(top.st_mode)}; not followed")]
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         base = Path(dirpath)
         for name in sorted(dirnames):  # os.walk lists links to folders among the folders
             info = os.lstat(base / name)
             if not stat.S_ISDIR(info.st_mode):
-                refused.append(Refused(_relative(base / name, folder), f"{_kind(info.st_mode)}; not followed"))
+                refused.append(Refused(_shown(_relative(base / name, folder)), f"{_kind(info.st_mode)}; not followed"))
                 dirnames.remove(name)
         for name in sorted(filenames):
             path = base / name
             info = os.lstat(path)
             rel = _relative(path, folder)
             if not stat.S_ISREG(info.st_mode):
-                refused.append(Refused(rel, f"{_kind(info.st_mode)}; not followed"))
+                refused.append(Refused(_shown(rel), f"{_kind(info.st_mode)}; not followed"))
             elif info.st_size > max_file_bytes:
-                refused.append(Refused(rel, f"{info.st_size / 1e6:.1f} MB, above the course's cap of "
+                refused.append(Refused(_shown(rel), f"{info.st_size / 1e6:.1f} MB, above the course's cap of "
                                             f"{max_file_bytes / 1e6:.1f} MB per file"))
             else:
                 regular.append((rel, info))
@@ -76,23 +85,28 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
     travel = []
     for rel, info in regular:
         if info.st_nlink > len(names_seen[(info.st_dev, info.st_ino)]):
-            refused.append(Refused(rel, "a hard link to a file outside the submission; not copied"))
+            refused.append(Refused(_shown(rel), "a hard link to a file outside the submission; not copied"))
         else:
             travel.append(rel)
     return travel, sorted(refused, key=lambda r: r.path)
 
 
-def copy_submission(source, destination, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
+def copy_submission(source, destination, max_file_bytes=DEFAULT_MAX_FILE_BYTES, skip=()):
     """Copy the regular files of `source` into `destination` (created), following no link.
-    Returns an Intake saying what travelled and what was refused, and why."""
+    Returns an Intake saying what travelled and what was refused, and why.
+
+    `skip`: name patterns (fnmatch, as nbgrader's CourseDirectory.ignore) of files and
+    folders that are checked like the rest but not copied, e.g. "*.ipynb" when the caller
+    writes the notebooks itself; a refused file is reported even when it matches."""
     source, destination = Path(source), Path(destination)
     travel, refused = survey(source, max_file_bytes)
     destination.mkdir(parents=True, exist_ok=True)
-    for rel in travel:
+    copied = [rel for rel in travel if not _skipped(rel, skip)]
+    for rel in copied:
         target = destination / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         _copy_regular(source / rel, target)
-    return Intake(copied=travel, refused=refused)
+    return Intake(copied=copied, refused=refused)
 
 
 def _copy_regular(source, target):
@@ -108,5 +122,40 @@ def _copy_regular(source, target):
         os.close(fd)
 
 
+def _skipped(rel, patterns):
+    return any(fnmatch.fnmatch(part, pattern) for part in rel.split("/") for pattern in patterns)
+
+
+def record_path(course_root, assignment, student):
+    """Where the intake of one submission is recorded, beside the per-student reports."""
+    return Path(course_root) / "backprop-kit" / "intake" / assignment / f"{student}.json"
+
+
+def write_record(course_root, assignment, student, intake):
+    path = record_path(course_root, assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"copied": intake.copied, "refused_files": refused_entries(intake.refused)}, indent=1))
+    return path
+
+
+def read_refused(course_root, assignment, student):
+    """[{"path", "reason"}] recorded for this submission by the last intake ([] when none)."""
+    try:
+        return json.loads(record_path(course_root, assignment, student).read_text())["refused_files"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def refused_entries(refused):
+    """Refused entries as the report's `refused_files`: [{"path", "reason"}]."""
+    return [{"path": r.path, "reason": r.reason} for r in refused]
+
+
 def _relative(path, folder):
     return Path(path).relative_to(folder).as_posix()
+
+
+def _shown(rel):
+    """A relative path as text that can be written anywhere: bytes that are not UTF-8 in a
+    file's name become backslash escapes."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -177,7 +177,10 @@ def test_unreadable_submissions_get_a_plain_message_and_stop_nothing(bad_submiss
     course_dir, before, log, reports = bad_submissions
     assert "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in log
     assert "gus/backprop: backprop.ipynb cannot be graded: the file is empty" in log
-    assert reports["fay"] is None and reports["gus"] is None and reports["hal"] is None
+    assert reports["hal"] is None  # nothing submitted: nbgrader skips the student
+    for student in ("fay", "gus"):  # graded as 0, every cell, in the gradebook too
+        assert reports[student] and all(r["score"] == 0 for r in reports[student])
+        assert set(gradebook_scores(course_dir, student).values()) == {0}
     assert {s: gradebook_scores(course_dir, s) for s in graded[1]} == before
 
 

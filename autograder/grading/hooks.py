@@ -1,12 +1,14 @@
 """nbgrader hooks: say plainly why a submission cannot be graded.
 
-nbgrader already fails only that student (the batch goes on and other grades are kept);
-its log shows a traceback. This hook, run before each student's conversion, puts one
-plain line first: which file, what is wrong with it, and that it scores zero."""
+Courses made by `backprop-kit init` now get that line (and a 0) from
+`submitted_files.SubmittedNotebookExporter`; this hook stays for courses whose
+nbgrader_config.py still names it, and reads the notebook the same safe way (no link
+followed, no pipe opened)."""
 import logging
 from pathlib import Path
 
-import nbformat
+from ..intake import DEFAULT_MAX_FILE_BYTES
+from .reading import read_submitted
 
 log = logging.getLogger("backprop-kit")
 
@@ -22,15 +24,6 @@ def explain_unreadable(assignment, student, notebooks, **_):
                       who, assignment, Path(path).name, problem)
 
 
-def unreadable(path):
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return f"the file cannot be read ({e})"
-    if not text.strip():
-        return "the file is empty"
-    try:
-        nbformat.reads(text, as_version=4)
-    except Exception as e:  # nbformat raises several types for broken JSON and schemas
-        return f"it is not a Jupyter notebook ({str(e).splitlines()[0][:200]})"
-    return ""
+def unreadable(path, max_bytes=DEFAULT_MAX_FILE_BYTES):
+    """Why the notebook at `path` cannot be graded, or "" when it can."""
+    return read_submitted(path, max_bytes).reason

@@ -27,6 +27,7 @@ from .context import make_context
 from .kernel import sandboxed_kernel_manager_factory
 from .registry import known, run_check
 from .report import cell_entry, cell_status, write_report
+from .sanitize import SanitizeCells, notes_of
 
 
 def _course(root):
@@ -55,6 +56,8 @@ class StudentKernelExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         meta = (resources or {}).get("nbgrader", {})
+        if nb.metadata.get("backprop_kit", {}).get("unreadable"):
+            return nb, resources  # nothing of the student's to run (see grading/reading.py)
         root = Path(self.course_root or os.getcwd())
         course = _course(root)
         self.timeout = int(course.grading.timeout_seconds)
@@ -111,6 +114,25 @@ class TrustedChecks(NbGraderPreprocessor):
         course = _course(root)
         meta = resources["nbgrader"]
         student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
+        facts = notes_of(nb)
+        if facts["unreadable"]:
+            report, answers = [self._unread(cell, facts["unreadable"]) for cell in nb.cells if is_graded(cell)], {}
+        else:
+            report, answers = self._check_all(nb, root, course, student, assignment)
+        write_report(root, assignment, student, notebook, report, refused_files=facts["refused_files"],
+                     unreadable=facts["unreadable"], notes=facts["notes"], answers=answers)
+        return nb, resources
+
+    @staticmethod
+    def _unread(cell, reason):
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        points = float(cell.metadata["nbgrader"].get("points") or 0)
+        feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
+                        nbformat.v4.new_output("execute_result", data={"text/plain": "0.0"}, execution_count=None)]
+        return cell_entry(grade_id, points, 0.0, "error", (), feedback)
+
+    def _check_all(self, nb, root, course, student, assignment):
         submission = Submission(nb)
         report, answers = [], {}
         helpers = {"bpkit": root / "source" / assignment / "bpkit"}
@@ -142,8 +164,7 @@ class TrustedChecks(NbGraderPreprocessor):
                     nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
                 ]
                 report.append(cell_entry(grade_id, points, earned, status, names, feedback))
-        write_report(root, assignment, student, notebook, report, answers=answers)
-        return nb, resources
+        return report, answers
 
 
 class SandboxSubject:
@@ -170,25 +191,5 @@ class SandboxSubject:
         return reply
 
 
-class ForgetUnknownCells(NbGraderPreprocessor):
-    """Sanitize step before OverwriteCells: a cell whose grade_id the gradebook does not know
-    (a student edited the metadata) would make nbgrader fail the whole notebook. Such a cell
-    becomes a plain cell instead; the checks that need the original id then say it is missing."""
-
-    def preprocess(self, nb, resources):
-        from nbgrader.api import Gradebook, MissingEntry
-
-        meta = resources["nbgrader"]
-        with Gradebook(meta["db_url"]) as gb:
-            try:
-                source = gb.find_notebook(meta["notebook"], meta["assignment"])
-            except MissingEntry:
-                return nb, resources
-            known_ids = {c.name for c in [*source.grade_cells, *source.solution_cells, *source.source_cells]}
-        for cell in nb.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id is not None and grade_id not in known_ids:
-                self.log.warning("backprop-kit: %s/%s: cell grade_id %r is not in the assignment; graded as a "
-                                 "plain cell", meta["student"], meta["notebook"], grade_id)
-                del cell.metadata["nbgrader"]
-        return nb, resources
+# Courses made before SanitizeCells list this name in their nbgrader_config.py.
+ForgetUnknownCells = SanitizeCells

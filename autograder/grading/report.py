@@ -9,7 +9,9 @@ Format (version 2):
   {"version": 2, "student": ..., "assignment": ..., "notebook": ...,
    "cells": [{"grade_id", "points", "score", "status", "misconceptions", "feedback"}, ...],
    ...facts about the whole submission that other steps add (see write_report)}
-status is one of STATUSES.
+status is one of STATUSES. Facts written by TrustedChecks: `refused_files` ([{"path", "reason"}],
+files of the submission folder that were not copied), `unreadable` (why the notebook could not
+be read, or null) and `notes` (the lines shown to the student at the top of the feedback).
 """
 import json
 from pathlib import Path

@@ -8,8 +8,18 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("replace this line with your code")'
 }
-# Put back graded cells a student deleted, so they are graded (at zero) rather than lost.
-c.OverwriteCells.add_missing_cells = True
+# Deleted graded cells are put back by backprop-kit's SanitizeCells (below), which also
+# handles the cases where nbgrader's own add_missing_cells fails the whole notebook.
+c.OverwriteCells.add_missing_cells = False
+
+# Submissions are hostile as files too (autograder/grading/submitted_files.py): only the
+# student's own regular files are copied into autograded/ and feedback/, collected from the
+# exchange, or read as the notebook; the rest is named in the log and in the feedback.
+from autograder.grading import submitted_files  # noqa: E402
+
+submitted_files.install()
+c.Autograde.exporter_class = submitted_files.SubmittedNotebookExporter
+c.ExchangeFactory.collect = submitted_files.SafeCollect
 
 # Grading: nbgrader's own pipeline with two changes. Graded cells are never run in the
 # student's kernel, and a dead kernel costs only its cell (StudentKernelExecute); every
@@ -23,13 +33,13 @@ from nbgrader.preprocessors import (  # noqa: E402
     CheckCellMetadata as _Check, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
 )
 
-from autograder.grading.preprocessors import (  # noqa: E402
-    ForgetUnknownCells, StudentKernelExecute, TrustedChecks,
-)
+from autograder.grading.preprocessors import StudentKernelExecute, TrustedChecks  # noqa: E402
+from autograder.grading.sanitize import SanitizeCells, ShowNotes  # noqa: E402
 
-# A student who changes a cell's grade_id loses that cell, not the whole notebook.
+# Copied, moved, retyped, renamed or deleted cells cost only the cells they touch: SanitizeCells
+# settles them before nbgrader's own steps, ShowNotes tells the student what it did.
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DeduplicateIds, OverwriteKernelspec, ForgetUnknownCells, OverwriteCells, _Check,
+    ClearOutput, SanitizeCells, DeduplicateIds, OverwriteKernelspec, OverwriteCells, _Check, ShowNotes,
 ]
 
 c.Autograde.autograde_preprocessors = [
@@ -39,6 +49,4 @@ c.Autograde.autograde_preprocessors = [
 c.TrustedChecks.course_root = c.CourseDirectory.root
 c.StudentKernelExecute.course_root = c.CourseDirectory.root
 
-from autograder.grading.hooks import explain_unreadable  # noqa: E402
-
-c.Autograde.pre_convert_hook = explain_unreadable
+# An unreadable notebook is reported by SubmittedNotebookExporter (one plain line, a 0).
