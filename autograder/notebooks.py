@@ -36,6 +36,7 @@ import numpy as np
 from solutions.table import BY_GRADE_ID as GATES
 
 from .exercises import BY_ID as HAND_EXERCISES, JACOBIAN_ANSWERS
+from .grading.feedback import TITLE_PREFIX  # the first line of every graded cell: feedback reads the title
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 KINDS = ("student_id", "setup", "display", "selfcheck", "solution", "gate", "test")
@@ -111,9 +112,6 @@ def _expand(kind, grade_id, cell, source_path):
                                       f"(known: {', '.join(GATES)})")
         return gate_cells(GATES[grade_id])
     raise AssertionError(kind)
-
-
-TITLE_PREFIX = "# Exercise: "  # the first line of every graded cell; feedback reads the title there
 
 
 def test_cell(exercise, check, points, grade_id=None, title=None):

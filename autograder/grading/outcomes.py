@@ -19,12 +19,11 @@ class Outcome:
     misconception: str = ""  # a catalog id when the wrong result matches a known mistake
 
     def text(self):
+        """One line: passed or not, what, and the mistake it looks like (explained once per
+        exercise, by CheckResult.feedback)."""
         mark = "ok " if self.passed else "FAIL"
         line = f"[{mark}] {self.name}" + (f": {self.message}" if self.message else "")
-        if self.misconception:
-            m = MISCONCEPTIONS[self.misconception]
-            line += f"\n       This looks like '{m.id}': {m.explanation}\n       Hint: {m.hint}"
-        return line
+        return line + (f" (looks like '{self.misconception}')" if self.misconception else "")
 
 
 @dataclass
@@ -48,16 +47,16 @@ class CheckResult:
         return outcome
 
     def feedback(self, title, points):
+        """The words a student reads for one graded cell: the score, one line per sub-check, then
+        each mistake recognised, once, with its hint (feedback.py renders this for HTML)."""
         earned = round(points * self.fraction, 3)
         lines = [f"{title}: {earned:g} / {points:g} points"]
         if self.error:
             lines.append(f"[FAIL] {self.error}")
-        seen_misconceptions = set()
-        for o in self.outcomes:
-            if o.misconception and o.misconception in seen_misconceptions:
-                o = Outcome(o.name, o.passed, o.message + f" (again '{o.misconception}')")
-            seen_misconceptions.add(o.misconception)
-            lines.append(o.text())
+        lines += [o.text() for o in self.outcomes]
+        for mid in dict.fromkeys(o.misconception for o in self.outcomes if o.misconception):
+            m = MISCONCEPTIONS[mid]
+            lines += [f"This looks like '{m.id}': {m.explanation}", f"  Hint: {m.hint}"]
         return "\n".join(lines)
 
 
