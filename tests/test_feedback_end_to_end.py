@@ -93,7 +93,7 @@ def test_every_exercise_has_its_title_points_and_results_and_each_mistake_once(g
     add = panels(html)["test_add_gate_backward"]
     assert "<h3>AddGate.backward</h3>" in add and "/ 2.0 points" in add
     assert "Failed:" in add and add.count("✗") == 11  # ten inputs, and the slope of ben's own forward
-    assert add.count("This looks like &#39;add-split&#39;") == 1 and add.count("Hint:") == 1
+    assert add.count("This looks like 'add-split'") == 1 and add.count("Hint:") == 1
     full = panels(html)["test_max_gate_backward"]
     assert "Failed:" not in full and "✓ Passed" in full and "2.0 / 2.0 points" in full
 

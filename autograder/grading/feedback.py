@@ -70,7 +70,8 @@ def feedback_html(text):
             mistakes[-1][1] = line.strip()[len("Hint: "):]
         elif line.strip():
             notes.append(line.strip())
-    e = html.escape
+    def e(text):  # text between tags: quotes need no escaping, and stay readable in the file
+        return html.escape(text, quote=False)
     out = [f'<p class="bpkit-note">{e(n)}</p>' for n in notes]
     if failed:
         out.append('<p class="bpkit-failed-head">Failed:</p><ul class="bpkit-failed">'
