@@ -85,8 +85,9 @@ def lab(graded_course, tmp_path_factory):
 
 
 def open_notebook(driver, url, token, name):
-    driver.get(f"{url}/lab/tree/{name}?token={token}")
+    driver.get(f"{url}/lab/tree/{name}?reset&token={token}")  # reset: no tabs restored from the last page
     wait_for(driver, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                     f" && window.jupyterapp.shell.currentWidget.context.path === '{name}'"
                      " && window.jupyterapp.shell.currentWidget.sessionContext"
                      " && window.jupyterapp.shell.currentWidget.sessionContext.session"
                      " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
