@@ -44,6 +44,12 @@ def read_reports(course_dir, assignment, notebook, students):
     return reports
 
 
+def progress_columns(console):
+    """A spinner only where it can spin: in a log or a pipe rich prints the last frame, glyph and all."""
+    spinner = [SpinnerColumn(finished_text="✓")] if console.is_terminal else []
+    return spinner + [TextColumn("{task.description}"), TimeElapsedColumn()]
+
+
 def run(course_dir, course, course_yaml, console=None):
     """Build, submit, autograde, feedback. Returns (roster, reports, log of nbgrader's output)."""
     console = console or Console()
@@ -51,10 +57,7 @@ def run(course_dir, course, course_yaml, console=None):
     assignment = course.assignments[0]
     notebook = assignment.notebooks[0]
     log = []
-    # A spinner only where it can spin: in a log or a pipe rich prints the last frame, glyph and all.
-    columns = ([SpinnerColumn(finished_text="✓")] if console.is_terminal else []) + [
-        TextColumn("{task.description}"), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*progress_columns(console), console=console, transient=False) as progress:
         step = progress.add_task(f"backprop-kit init {course_dir}", total=None)
         init(course_dir, course, course_yaml, log=lambda m: None)
         progress.update(step, description=f"[green]course built in {course_dir}")
