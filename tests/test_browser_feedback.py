@@ -43,10 +43,12 @@ def test_every_exercise_shows_its_title_points_and_what_passed_and_failed(page):
     add.screenshot(str(folder / "ben-addgate-backward.png"))
     good = panel(driver, "test_max_gate_backward").text
     assert "2.0 / 2.0 points" in good and "✓ Passed" in good and "Failed" not in good
+    assert "✗ backward dx and dy, on the lecture's numbers, Python floats, 0-d arrays, vectors and matrices" in text
     body = driver.find_element("css selector", "body").text
     for hidden in ("BEGIN HIDDEN TESTS", "from autograder", "validate."):
         assert hidden not in body, hidden
     assert not re.search(r"Out\[[^\]]*\]:\s*\n\s*-?[0-9.]+\s*(\n|$)", body)  # no bare score under a cell
+    driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(folder / "ben-top.png"))
 
 

@@ -77,8 +77,7 @@ def feedback_html(text):
         out.append('<p class="bpkit-failed-head">Failed:</p><ul class="bpkit-failed">'
                    + "".join(f"<li>✗ {e(f)}</li>" for f in failed) + "</ul>")
     if passed:
-        out.append(f'<p class="bpkit-passed">✓ Passed ({len(passed)} of {len(passed) + len(failed)}): '
-                   + "; ".join(e(p) for p in passed) + "</p>")
+        out.append('<p class="bpkit-passed">✓ Passed: ' + "; ".join(e(p) for p in passed) + "</p>")
     for line, hint in mistakes:
         out.append(f'<div class="bpkit-mistake"><p>{e(line)}</p>'
                    + (f"<p><b>Hint:</b> {e(hint)}</p>" if hint else "") + "</div>")
