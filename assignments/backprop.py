@@ -69,9 +69,9 @@ dfdy = dfdq
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_simple_by_hand"
-selfcheck.answers(q=q, f=f, dfdq=dfdq, dfdz=dfdz, dfdx=dfdx, dfdy=dfdy)
+selfcheck.answers(globals(), "q", "f", "dfdq", "dfdz", "dfdx", "dfdy")
 
-# %% kind="test" grade_id="test_simple_by_hand" points=3
+# %% kind="test" grade_id="test_simple_by_hand" points=3 title="f = (x + y) · z by hand (part 1)"
 
 # %% [markdown]
 # ## 2. Gates: forward() and backward()
@@ -120,9 +120,9 @@ def simple_with_gates(x, y, z):
     ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_simple_with_gates"
-selfcheck.function(simple_with_gates, P.simple, answers=dict(f=f, dfdx=dfdx, dfdy=dfdy, dfdz=dfdz))
+selfcheck.function("simple_with_gates", globals(), answers=("f", "dfdx", "dfdy", "dfdz"))
 
-# %% kind="test" grade_id="test_simple_with_gates" points=2
+# %% kind="test" grade_id="test_simple_with_gates" points=2 title="simple_with_gates, f = (x + y) · z with your gates (part 2)"
 
 # %% [markdown]
 # ## 3. The sigmoid neuron
@@ -166,10 +166,10 @@ dfdw2 = dfds
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_neuron_by_hand"
-selfcheck.answers(f=f, dfd_denom=dfd_denom, dfd_exp=dfd_exp, dfd_neg=dfd_neg, dfds=dfds,
-                  dfdw0=dfdw0, dfdx0=dfdx0, dfdw1=dfdw1, dfdx1=dfdx1, dfdw2=dfdw2)
+selfcheck.answers(globals(), "f", "dfd_denom", "dfd_exp", "dfd_neg", "dfds",
+                  "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2")
 
-# %% kind="test" grade_id="test_neuron_by_hand" points=4
+# %% kind="test" grade_id="test_neuron_by_hand" points=4 title="The sigmoid neuron by hand (part 3)"
 
 # %% [markdown]
 # **The shortcut.** The four staged gates after the sum collapse into one sigmoid gate
@@ -195,9 +195,9 @@ def neuron_with_gates(w, x):
     ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_neuron_with_gates"
-selfcheck.function(neuron_with_gates, P.neuron, answers=dict(f=f, dfdw0=dfdw0, dfdx0=dfdx0, dfdw1=dfdw1, dfdx1=dfdx1, dfdw2=dfdw2))
+selfcheck.function("neuron_with_gates", globals(), answers=("f", "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2"))
 
-# %% kind="test" grade_id="test_neuron_with_gates" points=2
+# %% kind="test" grade_id="test_neuron_with_gates" points=2 title="neuron_with_gates, the neuron with your gates (part 3)"
 
 # %% [markdown]
 # ## 4. Gradients add at branches
@@ -224,9 +224,9 @@ dfdy = x
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_branch_by_hand"
-selfcheck.answers(q=q, f=f, dfdx=dfdx, dfdy=dfdy)
+selfcheck.answers(globals(), "q", "f", "dfdx", "dfdy")
 
-# %% kind="test" grade_id="test_branch_by_hand" points=2
+# %% kind="test" grade_id="test_branch_by_hand" points=2 title="f = (x + y) · x by hand: gradients add at branches (part 4)"
 
 # %% kind="solution" grade_id="branch_with_gates"
 def branch_with_gates(x, y):
@@ -241,9 +241,9 @@ def branch_with_gates(x, y):
     ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_branch_with_gates"
-selfcheck.function(branch_with_gates, P.branch, answers=dict(f=f, dfdx=dfdx, dfdy=dfdy))
+selfcheck.function("branch_with_gates", globals(), answers=("f", "dfdx", "dfdy"))
 
-# %% kind="test" grade_id="test_branch_with_gates" points=2
+# %% kind="test" grade_id="test_branch_with_gates" points=2 title="branch_with_gates, f = (x + y) · x with your gates (part 4)"
 
 # %% [markdown]
 # ## 5. Vectorized gradients: f(x, W) = ‖W·x‖²
@@ -284,9 +284,9 @@ dfdx = W.T @ dfdq
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_l2_by_hand"
-selfcheck.answers(q=q, f=f, dfdq=dfdq, dfdW=dfdW, dfdx=dfdx, shapes=dict(q=(2,), dfdq=(2,), dfdW=(2, 3), dfdx=(3,)))
+selfcheck.answers(globals(), "q", "f", "dfdq", "dfdW", "dfdx", shapes=dict(q=(2,), dfdq=(2,), dfdW=(2, 3), dfdx=(3,)))
 
-# %% kind="test" grade_id="test_l2_by_hand" points=3
+# %% kind="test" grade_id="test_l2_by_hand" points=3 title="f = ‖W·x‖² by hand (part 5)"
 
 # %% [markdown]
 # Now with your gates, for a single vector x and for a batch of columns.
@@ -302,9 +302,9 @@ def l2_with_gates(W, x):
     ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_l2_with_gates"
-selfcheck.function(l2_with_gates, P.l2, answers=dict(f=f, dfdW=dfdW, dfdx=dfdx))
+selfcheck.function("l2_with_gates", globals(), answers=("f", "dfdW", "dfdx"))
 
-# %% kind="test" grade_id="test_l2_with_gates" points=2
+# %% kind="test" grade_id="test_l2_with_gates" points=2 title="l2_with_gates, f = ‖W·x‖² with your gates (part 5)"
 
 # %% [markdown]
 # **Why nobody builds the Jacobian.** An elementwise gate (say a max with 0) on a
@@ -320,10 +320,9 @@ batch_jacobian_entries = 409_600 * 409_600
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_jacobian_question"
-selfcheck.answers(jacobian_entries=jacobian_entries, jacobian_nonzero=jacobian_nonzero,
-                  batch_jacobian_entries=batch_jacobian_entries)
+selfcheck.answers(globals(), "jacobian_entries", "jacobian_nonzero", "batch_jacobian_entries")
 
-# %% kind="test" grade_id="test_jacobian_question" points=1
+# %% kind="test" grade_id="test_jacobian_question" points=1 title="Why nobody builds the Jacobian (part 5)"
 
 # %% [markdown]
 # That's it: the diagonal Jacobian is why every elementwise backward is elementwise too.

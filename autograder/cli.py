@@ -110,9 +110,10 @@ def demo(course_dir, course_yaml):
     from .course import CourseDirectoryError
 
     course = _load(course_yaml)
+    temporary = course_dir is None
     course_dir = Path(course_dir or tempfile.mkdtemp(prefix="backprop-kit-demo-"))
     try:
-        sys.exit(demo_module.main(course_dir, course, course_yaml))
+        sys.exit(demo_module.main(course_dir, course, course_yaml, temporary=temporary))
     except CourseDirectoryError as e:
         raise click.ClickException(str(e)) from None
 

@@ -16,7 +16,8 @@ from . import notebooks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
-BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py")
+BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py",
+                 "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
 
 

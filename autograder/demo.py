@@ -44,6 +44,12 @@ def read_reports(course_dir, assignment, notebook, students):
     return reports
 
 
+def progress_columns(console):
+    """A spinner only where it can spin: in a log or a pipe rich prints the last frame, glyph and all."""
+    spinner = [SpinnerColumn(finished_text="✓")] if console.is_terminal else []
+    return spinner + [TextColumn("{task.description}"), TimeElapsedColumn()]
+
+
 def run(course_dir, course, course_yaml, console=None):
     """Build, submit, autograde, feedback. Returns (roster, reports, log of nbgrader's output)."""
     console = console or Console()
@@ -51,8 +57,7 @@ def run(course_dir, course, course_yaml, console=None):
     assignment = course.assignments[0]
     notebook = assignment.notebooks[0]
     log = []
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=False) as progress:
+    with Progress(*progress_columns(console), console=console, transient=False) as progress:
         step = progress.add_task(f"backprop-kit init {course_dir}", total=None)
         init(course_dir, course, course_yaml, log=lambda m: None)
         progress.update(step, description=f"[green]course built in {course_dir}")
@@ -94,11 +99,15 @@ def table(roster, reports):
     return t
 
 
-def main(course_dir, course, course_yaml):
+def main(course_dir, course, course_yaml, temporary=False):
     console = Console()
     roster, reports, _ = run(course_dir, course, course_yaml, console)
     console.print(table(roster, reports))
     feedback = Path(course_dir) / "feedback"
     console.print(f"Feedback (HTML, one per student): {feedback}/<student>/{course.assignments[0].name}/")
     console.print(f"Gradebook: {Path(course_dir) / 'gradebook.db'}   Reports: {Path(course_dir) / 'backprop-kit' / 'reports'}")
+    if temporary:
+        console.print(f"The demo's course is kept in {course_dir} so you can look around "
+                      f"(open the feedback in a browser, run nbgrader there); remove it with: rm -rf {course_dir}",
+                      soft_wrap=True)
     return 0 if all(r is not None for r in reports.values()) else 1

@@ -9,25 +9,34 @@ A cell's header says what it is (`# %% kind="solution" grade_id="simple_by_hand"
   setup       a locked cell; the graded runs execute it too (it defines problem values)
   display     a locked cell shown to students only (pictures)
   selfcheck   a locked cell running bpkit.selfcheck on the student's code
-  solution    an answer cell (### BEGIN/END SOLUTION inside)
+  solution    an answer cell (### BEGIN/END SOLUTION inside); for a hand-computed exercise
+              the release keeps a first line setting every answer to ... (not answered),
+              which names what to define and clears answers left from an earlier part
   gate        expanded from the gate table: the class with its reference methods between
               solution markers, its test cells and its self-check
-  test        a graded cell; its body is generated: a comment saying what is checked and,
+  test        a graded cell; its body is generated: the exercise's title (header key
+              title="..."; gates get theirs from the table), a comment saying what is
+              checked, the visible bpkit.validate line that Validate runs in the
+              student's kernel (unfinished or self-contradicting work fails it) and,
               between hidden-test markers, the call the grader reads to know which check
               to run (in the instructor's kernel it runs that check in-process)
 
 Gate knowledge is not written in the notebook: `gate` cells come from solutions.table.
 """
 import ast
+import functools
 import inspect
 import textwrap
 from pathlib import Path
 
 import jupytext
 import nbformat
+import numpy as np
 
 from solutions.table import BY_GRADE_ID as GATES
 
+from .exercises import BY_ID as HAND_EXERCISES, JACOBIAN_ANSWERS
+from .grading.feedback import TITLE_PREFIX  # the first line of every graded cell: feedback reads the title
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 KINDS = ("student_id", "setup", "display", "selfcheck", "solution", "gate", "test")
@@ -89,11 +98,14 @@ def _expand(kind, grade_id, cell, source_path):
     if kind == "solution":
         if "### BEGIN SOLUTION" not in cell.source:
             raise NotebookSourceError(f"{source_path}: solution cell {grade_id!r} has no ### BEGIN SOLUTION")
-        return [_code(cell.source, grade_id, solution=True)]
+        source = cell.source
+        if grade_id in answer_shapes_by_exercise():
+            source = unanswered_lines(answer_shapes_by_exercise()[grade_id]) + source
+        return [_code(source, grade_id, solution=True)]
     if kind == "test":
         exercise = grade_id.removeprefix("test_")
         points = cell.metadata.get("points", TEST_DEFAULT_POINTS)
-        return [test_cell(exercise, "answers_or_function", points, grade_id)]
+        return [test_cell(exercise, "answers_or_function", points, grade_id, title=cell.metadata.get("title"))]
     if kind == "gate":
         if grade_id not in GATES:
             raise NotebookSourceError(f"{source_path}: gate cell {grade_id!r} is not in the gate table "
@@ -102,19 +114,76 @@ def _expand(kind, grade_id, cell, source_path):
     raise AssertionError(kind)
 
 
-def test_cell(exercise, check, points, grade_id=None):
-    """A graded cell: what is checked, in words, and the hidden call naming the check."""
+def test_cell(exercise, check, points, grade_id=None, title=None):
+    """A graded cell: its title, what is checked, the visible line Validate runs, and the
+    hidden call naming the check."""
     if check == "answers_or_function":
         check = "function" if exercise.endswith("_with_gates") else "answers"
-    description = textwrap.fill(describe_check(exercise, check), 88, initial_indent="# ", subsequent_indent="# ")
+    title = " ".join(str(title or default_title(exercise, check)).split())
+    description = textwrap.fill(describe_check(exercise, check), 80, initial_indent="# ", subsequent_indent="# ")
     source = (
+        f"{TITLE_PREFIX}{title}\n"
         "# Graded after you submit, outside your kernel, on inputs you have not seen:\n"
         f"{description}\n"
+        "# Validate runs the lines below: they fail while this exercise is unfinished\n"
+        "# or your code disagrees with itself (they never tell whether it is right).\n"
+        "from bpkit import validate\n"
+        f"{validate_call(exercise, check, title)}\n"
         "### BEGIN HIDDEN TESTS\n"
         f"from autograder.grading.inprocess import grade; grade({exercise!r}, {check!r}, globals(), points={points!r})\n"
         "### END HIDDEN TESTS"
     )
     return _code(source, grade_id or f"test_{exercise}_{check}", grade=True, locked=True, points=points)
+
+
+def default_title(exercise, check):
+    if exercise in GATES:
+        return f"{GATES[exercise].name}.{'backward on ties' if check == 'ties' else check}"
+    return exercise
+
+
+def validate_call(exercise, check, title):
+    """The visible call of a graded cell (bpkit/validate.py), wrapped at 80 columns so that
+    `nbgrader validate` shows it whole."""
+    if exercise in GATES:
+        head, args = "validate.gate(", [repr(exercise), repr(check), "globals()", f"title={title!r}"]
+    elif check == "function":
+        head, args = "validate.function(", [repr(exercise), "globals()", f"title={title!r}"]
+    else:
+        shapes = answer_shapes_by_exercise()[exercise]
+        head, args = "validate.answers(", [repr(exercise), "globals()", f"title={title!r}", "shapes=dict("] + [
+            f"{name}={shape!r}" for name, shape in shapes.items()]
+    lines, line = [], head
+    for i, arg in enumerate(args):
+        text = arg + ("" if arg.endswith("(") or i == len(args) - 1 else ", ")
+        if len(line) + len(text.rstrip()) > 80:
+            lines.append(line.rstrip())
+            line = " " * len(head)
+        line += text
+    closing = "))" if check == "answers" and exercise not in GATES else ")"
+    return "\n".join(lines + [line + closing])
+
+
+@functools.lru_cache(maxsize=1)
+def answer_shapes_by_exercise():
+    """{hand exercise id: {answer name: shape}}, in the order students give them. Shapes do not
+    depend on the numbers, so any student's numbers tell them."""
+    from .bpkit import problems
+
+    values = problems.draw(0, "shapes", "shapes", problems.PER_COURSE).values
+    shapes = {e.id: {name: np.shape(v) for name, v in e.correct(values[e.problem]).items()}
+              for e in HAND_EXERCISES.values()}
+    shapes["jacobian_question"] = {name: () for name in JACOBIAN_ANSWERS}
+    return shapes
+
+
+def unanswered_lines(shapes):
+    """The first lines of a hand exercise's answer cell: every answer set to ..., so the stub
+    names what to define and an answer left from an earlier part cannot pass for this one."""
+    kind = "a number or a numpy array of the shape asked for" if any(shapes.values()) else "a number"
+    return (f"# Your answers: replace each ... with {kind},\n"
+            "# and delete the YOUR CODE HERE lines.\n"
+            + "".join(f"{name} = ...\n" for name in shapes))
 
 
 def gate_cells(spec):

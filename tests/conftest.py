@@ -11,3 +11,15 @@ def pytest_sessionstart(session):
     if os.environ.get("CI") and not sandbox_available():
         raise pytest.UsageError("CI=true but bubblewrap cannot build a sandbox here: the sandbox tests would be "
                                 "skipped. `make test` installs bubblewrap when run as root.")
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory):
+    """A small class graded once with real nbgrader (tests/graded_course.py), shared by the
+    tests of feedback, logs and the browser."""
+    from autograder.sandbox import sandbox_available
+    from graded_course import build
+
+    if not sandbox_available():
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    return build(tmp_path_factory.mktemp("graded"))

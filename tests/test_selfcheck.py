@@ -1,5 +1,6 @@
 """Students' self-checks, as shipped: bpkit/ assembled into a folder and imported from there."""
 import importlib
+import re
 import sys
 import textwrap
 import time
@@ -76,3 +77,43 @@ def test_hand_answers_are_checked_for_form_only(selfcheck, capsys):
     assert "Not answered yet: f" in out and "dfdx is a str" in out
     selfcheck.answers(q=3.0, f=-12.0)
     assert "right form" in capsys.readouterr().out
+
+
+def test_a_diagnosis_is_given_once_listing_the_inputs_it_affects(selfcheck, capsys):
+    grade_id, code = MISTAKES["add-split"]
+    selfcheck.gate(define(code, "AddGate"), seed=2)
+    out = capsys.readouterr().out
+    assert out.count("This looks like 'add-split'") == 1 and out.count("Hint:") == 1
+    assert "On Python floats, vectors and matrices" in out
+
+
+def test_an_unfinished_hand_cell_is_named_not_a_name_error(selfcheck, capsys):
+    selfcheck.answers({"q": 3.0, "f": ...}, "q", "f", "dfdq")  # f left as ..., dfdq never defined
+    out = capsys.readouterr().out
+    assert "Not answered yet: f, dfdq" in out and "NameError" not in out
+    selfcheck.function("simple_with_gates", {}, answers=("f",))
+    assert "simple_with_gates is not defined yet: run its cell first." in capsys.readouterr().out
+
+
+def test_the_by_hand_wording_fits_exercises_without_gates(selfcheck, capsys):
+    selfcheck.answers({"jacobian_entries": 1, "jacobian_nonzero": 2}, "jacobian_entries", "jacobian_nonzero")
+    out = capsys.readouterr().out
+    assert "right form" in out and "gate" not in out
+    selfcheck.answers({"q": 1.0, "dfdx": 2.0}, "q", "dfdx")
+    assert "Once your gates work" in capsys.readouterr().out
+
+
+def test_a_function_is_never_checked_at_the_students_own_numbers(selfcheck, capsys):
+    """The slope of a correct f at the student's numbers is their hand answers: a self-check
+    that printed it would give them away. A function whose gradient is wrong shows numbers,
+    but at other inputs."""
+    values = {"x": 3, "y": -5, "z": 7}
+
+    def simple_with_gates(x, y, z):
+        return (x + y) * z, (z, z, 2 * (x + y))  # dz wrong: twice the slope
+
+    selfcheck.function(simple_with_gates, values)
+    out = capsys.readouterr().out
+    assert "do not match the slope" in out
+    numbers = {float(n) for n in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", out)}
+    assert -2.0 not in numbers and -4.0 not in numbers  # dz = x + y = -2 at the student's numbers (and twice it)

@@ -6,9 +6,13 @@ input is off, by how much, and which known mistake it looks like. There is no re
 code here and nothing is compared with hidden answers: hand-computed answers are only
 checked for form, and cross-checked against the student's own gates.
 
+The same findings, as data, are what Validate runs (bpkit/validate.py).
+
 Shipped to students as bpkit/selfcheck.py (numpy + standard library).
 """
 import json
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +21,62 @@ from . import gradcheck
 from .misconceptions import BY_ID as MISCONCEPTIONS, Seen
 
 GATE_TABLE = {g["name"]: g for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())}
+GATE_BY_CELL = {g["grade_id"]: g for g in GATE_TABLE.values()}
 
-# The gradients each function of the notebook returns, flattened, named like the hand answers.
+# The gradients each function of the notebook returns, flattened, named like the hand answers,
+# and the student's problem values (P.<problem>) it is checked on.
 GRADIENT_NAMES = {
     "simple_with_gates": ("dfdx", "dfdy", "dfdz"),
     "neuron_with_gates": ("dfdw0", "dfdw1", "dfdw2", "dfdx0", "dfdx1"),
     "branch_with_gates": ("dfdx", "dfdy"),
     "l2_with_gates": ("dfdW", "dfdx"),
 }
+PROBLEM_OF = {"simple_with_gates": "simple", "neuron_with_gates": "neuron", "branch_with_gates": "branch",
+              "l2_with_gates": "l2"}
+
+UNANSWERED = (..., None)  # what an answer variable holds until the student replaces it
 
 
 def _say(lines):
     print("\n".join(lines))
     return None
+
+
+def quietly(call, *args):
+    """Run student code without numpy's floating-point warnings: a warning on stderr would make
+    Validate fail a correct overflow-prone formula, and the self-checks report values instead."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return call(*args)
+
+
+# ---------------------------------------------------------------- gates
+
+@dataclass
+class Finding:
+    """One problem, found on one or more kinds of input."""
+    key: str  # what makes two findings the same problem
+    lines: list  # what is wrong, in words (for the first input it was found on)
+    labels: list = field(default_factory=list)  # the kinds of input it was found on
+    misconception: str = ""
+    unfinished: bool = False  # a stub left in: forward/backward not implemented
+
+    def text(self, indent="  "):
+        if self.unfinished:
+            out = [indent + self.lines[0]]
+        elif len(self.lines) == 1:
+            out = [f"{indent}{self.lines[0]} (on {_join(self.labels)})"]
+        else:
+            numbers = f" (numbers for {self.labels[0]})" if len(self.labels) > 1 else ""
+            out = [f"{indent}On {_join(self.labels)}{numbers}:"] + [indent + "  " + line for line in self.lines]
+        if self.misconception:
+            m = MISCONCEPTIONS[self.misconception]
+            out += [f"{indent}This looks like '{m.id}': {m.explanation}", f"{indent}Hint: {m.hint}"]
+        return out
+
+
+def _join(labels):
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 def _cases(gate, rng):
@@ -47,73 +94,97 @@ def _cases(gate, rng):
             ("matrices", distinct((3, 4)))]
 
 
+def expected_output_shape(gate, inputs):
+    """The shape forward must return: the inputs' for elementwise gates, (H,) or (H, N) for
+    W @ x, a single number for a reduction."""
+    if gate["kind"] == "matmul":
+        return (np.shape(inputs[0])[0],) + tuple(np.shape(inputs[1])[1:])
+    if gate["kind"] == "reduce":
+        return ()
+    return np.shape(inputs[0])
+
+
 def _upstream(rng, shape):
     g = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     return float(g) if shape == () else g
 
 
-def gate(cls, seed=None):
-    """Check a gate class of the notebook: shapes, and backward against your forward's slope."""
-    name = cls.__name__
-    spec = GATE_TABLE.get(name)
-    if spec is None:
-        return _say([f"selfcheck: no gate called {name} in this assignment."])
+def _copy(v):
+    return np.copy(v) if isinstance(v, np.ndarray) else v
+
+
+def gate_findings(cls, seed=None, steps=("forward", "backward")):
+    """The problems of a gate class, one Finding per distinct problem, each listing the kinds of
+    input it shows on. steps: "forward" checks that forward runs and returns the right shape;
+    "backward" adds backward's shapes and its agreement with the slope of forward."""
+    spec = GATE_TABLE[cls.__name__]
     rng = np.random.default_rng(seed)
-    lines, failures = [], 0
+    findings = {}
     for label, inputs in _cases(spec, rng):
-        problem = _check_one(cls, spec, label, inputs, rng)
-        if problem:
-            failures += 1
-            lines.extend(problem)
-    if not failures:
-        lines.insert(0, f"{name}: backward matches the slope of your forward on floats, vectors and matrices. "
-                        "(The graded tests also check forward against the lecture's formulas.)")
-    else:
-        lines.insert(0, f"{name}: {failures} problem(s) found.")
-    return _say(lines)
+        found = _check_one(cls, spec, inputs, rng, steps)
+        if found is None:
+            continue
+        if found.key in findings:
+            findings[found.key].labels.append(label)
+        else:
+            found.labels.append(label)
+            findings[found.key] = found
+    return list(findings.values())
 
 
-def _check_one(cls, spec, label, inputs, rng):
+def _check_one(cls, spec, inputs, rng, steps):
     names = spec["inputs"]
     try:
-        out = cls().forward(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in inputs])
+        out = quietly(lambda: cls().forward(*[_copy(v) for v in inputs]))
     except NotImplementedError:
-        return ["  forward is not implemented yet."]
+        return Finding("forward-stub", ["forward is not implemented yet."], unfinished=True)
     except Exception as e:  # the student's code: any error is reported, not raised
-        return [f"  forward on {label} raised {type(e).__name__}: {e}"]
+        return Finding(f"forward-{type(e).__name__}", [f"forward raised {type(e).__name__}: {e}"])
+    want = expected_output_shape(spec, inputs)
+    try:
+        got = np.shape(out)
+        finite = bool(np.all(np.isfinite(np.asarray(out, dtype=float))))
+    except (TypeError, ValueError):
+        return Finding("forward-type", [f"forward returned a {type(out).__name__}, not numbers."])
+    if got != want:
+        return Finding("forward-shape", [f"forward returned shape {got}; for these inputs it should be {want}."])
+    if not finite:
+        return Finding("forward-nan", ["forward returned NaN or infinity."])
+    if "backward" not in steps:
+        return None
     dout = _upstream(rng, np.shape(out))
     try:
         g = cls()
-        g.forward(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in inputs])
-        grads = g.backward(np.copy(dout) if isinstance(dout, np.ndarray) else dout)
+        quietly(lambda: g.forward(*[_copy(v) for v in inputs]))
+        grads = quietly(lambda: g.backward(_copy(dout)))
     except NotImplementedError:
-        return ["  backward is not implemented yet."]
+        return Finding("backward-stub", ["backward is not implemented yet."], unfinished=True)
     except Exception as e:
-        return [f"  backward on {label} raised {type(e).__name__}: {e}"]
+        return Finding(f"backward-{type(e).__name__}", [f"backward raised {type(e).__name__}: {e}"])
     if len(names) == 1 and not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if not isinstance(grads, (tuple, list)) or len(grads) != len(names):
-        return [f"  backward must return {len(names)} gradient(s), one per input ({', '.join('d' + n for n in names)})."]
+        return Finding("backward-count", [f"backward must return {len(names)} gradient(s), one per input "
+                                          f"({', '.join('d' + n for n in names)})."])
 
     def forward(*args):
         return cls().forward(*args)
 
-    report = gradcheck.check_gradients(forward, inputs, tuple(grads), dout=dout, names=tuple("d" + n for n in names))
+    report = quietly(lambda: gradcheck.check_gradients(forward, inputs, tuple(grads), dout=dout,
+                                                       names=tuple("d" + n for n in names)))
     if report.passed:
-        return []
-    lines = [f"  On {label}:"] + ["    " + line for line in report.text().splitlines()]
+        return None
     mistake = _recognise(spec, inputs, out, dout, grads, forward)
-    if mistake:
-        m = MISCONCEPTIONS[mistake]
-        lines += [f"    This looks like '{m.id}': {m.explanation}", f"    Hint: {m.hint}"]
-    return lines
+    wrong = ",".join(r.name for r in report.inputs if not r.passed)
+    lines = report.text().splitlines()
+    return Finding(f"slope-{wrong}-{mistake}", lines, misconception=mistake)
 
 
 def _recognise(spec, inputs, out, dout, grads, forward):
     """A catalogued mistake whose error model, fed your forward's numeric gradient as the
     correct one, reproduces your backward."""
     try:
-        numeric = gradcheck.numeric_gradient(forward, inputs, dout)
+        numeric = quietly(lambda: gradcheck.numeric_gradient(forward, inputs, dout))
         seen = Seen(tuple(inputs), out, dout, tuple(numeric))
         for mid in spec["misconceptions"]:
             for variant in MISCONCEPTIONS[mid].variants(seen):
@@ -126,60 +197,168 @@ def _recognise(spec, inputs, out, dout, grads, forward):
     return ""
 
 
-def answers(shapes=None, **values):
-    """Hand-computed answers: checked for form only (they are graded after you submit)."""
+def gate(cls, seed=None):
+    """Check a gate class of the notebook: shapes, and backward against your forward's slope."""
+    name = getattr(cls, "__name__", str(cls))
+    if name not in GATE_TABLE:
+        return _say([f"selfcheck: no gate called {name} in this assignment."])
+    findings = gate_findings(cls, seed)
+    if not findings:
+        return _say([f"{name}: backward matches the slope of your forward on floats, vectors and matrices. "
+                     "(The graded tests also check forward against the lecture's formulas.)"])
+    lines = [f"{name}: {len(findings)} problem(s) found."]
+    for finding in findings:
+        lines += finding.text()
+    return _say(lines)
+
+
+# ---------------------------------------------------------------- hand answers
+
+def answer_findings(values, shapes=None):
+    """(names not answered yet, problems of form) for {name: value}; a name missing from
+    `values` counts as not answered."""
     shapes = shapes or {}
-    lines, missing = [], []
+    missing, lines = [], []
     for name, value in values.items():
-        if value is ... or value is None:
+        if any(value is u for u in UNANSWERED):
             missing.append(name)
             continue
         try:
+            if isinstance(value, (str, bytes)):  # np.asarray("0.5", float) would accept it; the grader does not
+                raise TypeError
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            lines.append(f"  {name} is a {type(value).__name__}, not a number or an array of numbers.")
+            lines.append(f"{name} is a {type(value).__name__}, not a number or an array of numbers.")
             continue
         if not np.all(np.isfinite(arr)):
-            lines.append(f"  {name} contains NaN or infinity.")
+            lines.append(f"{name} contains NaN or infinity.")
         elif name in shapes and arr.shape != tuple(shapes[name]):
-            lines.append(f"  {name} has shape {arr.shape}; it should have shape {tuple(shapes[name])}.")
+            want = tuple(shapes[name])
+            lines.append(f"{name} has shape {arr.shape}; it should have shape {want}." if want
+                         else f"{name} should be a single number, not shape {arr.shape}.")
         elif name not in shapes and arr.shape != ():
-            lines.append(f"  {name} should be a single number.")
+            lines.append(f"{name} should be a single number.")
+    return missing, lines
+
+
+def lookup(namespace, names):
+    """{name: value} from a namespace (the notebook's globals()); names not defined yet map to ...,
+    so a check never stops on a raw NameError."""
+    return {name: namespace.get(name, ...) for name in names}
+
+
+def answers(*namespace_and_names, shapes=None, **values):
+    """Hand-computed answers: checked for form only (they are graded after you submit).
+
+    selfcheck.answers(globals(), "q", "f", ...) looks the names up (a name not defined yet
+    is reported as not answered); selfcheck.answers(q=q, f=f) checks the values given."""
+    if namespace_and_names:
+        namespace, *names = namespace_and_names
+        values = {**lookup(namespace, names), **values}
+    missing, problems = answer_findings(values, shapes)
+    lines = [f"  {line}" for line in problems]
     if missing:
-        lines.insert(0, f"  Not answered yet: {', '.join(missing)}.")
-    head = ("Your answers have the right form. They are graded after you submit; once your gates work, "
-            "the self-check after them compares your gates with these answers." if not lines
-            else "Some answers need a look:")
-    return _say([head] + lines)
+        lines.insert(0, f"  Not answered yet: {', '.join(missing)} (replace each ... in the exercise's cell, "
+                        "then run it).")
+    if lines:
+        return _say(["Some answers need a look:"] + lines)
+    return _say(["Your answers have the right form. They are graded after you submit, against your own numbers."
+                 + (" Once your gates work, the self-check after your function compares it with these answers."
+                    if set(values) & {n for names in GRADIENT_NAMES.values() for n in names} else "")])
 
 
-def function(fn, values, answers=None, seed=None):
-    """Check a function built from your gates: its gradients against the slope of its own f,
-    and, when given, your hand-computed answers against what it returns for your numbers."""
-    name = fn.__name__
-    args = tuple(values.values())
+# ---------------------------------------------------------------- functions built from gates
+
+def random_like(values, seed=None):
+    """Random arguments shaped like the student's numbers (floats stay floats, tuples stay
+    tuples). The slope of a correct f at the student's own numbers *is* their hand answers,
+    so the self-checks never print it: they check functions on inputs like these instead."""
+    rng = np.random.default_rng(seed)
+
+    def like(v):
+        if isinstance(v, tuple):
+            return tuple(like(e) for e in v)
+        if isinstance(v, np.ndarray):
+            return rng.uniform(-1.5, 1.5, size=v.shape)
+        return float(np.round(rng.uniform(-4, 4), 2))
+    return {k: like(v) for k, v in values.items()}
+
+
+def function_findings(fn, values, seed=None):
+    """What is wrong with a function built from gates, on random inputs shaped like the
+    student's values: (unfinished, lines); lines is empty when its gradients match the slope
+    of its own f."""
+    name = getattr(fn, "__name__", "the function")
+    args = tuple(random_like(values, seed).values())
     try:
-        f, grads = fn(*args)
+        result = quietly(fn, *args)
     except NotImplementedError:
-        return _say([f"{name}: not implemented yet."])
+        return True, [f"{name} is not implemented yet (or a gate it uses is not)."]
     except Exception as e:
-        return _say([f"{name} raised {type(e).__name__}: {e}"])
+        return False, [f"{name} raised {type(e).__name__}: {e}"]
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return False, [f"{name} must return two things: f and a tuple of gradients."]
+    f, grads = result
     flat = _flatten(grads)
-    lines = []
+    expected = GRADIENT_NAMES.get(name)
     arrays = tuple(np.asarray(a, dtype=float) for a in args)
+    try:
+        if not np.all(np.isfinite(np.asarray(f, dtype=float))) or np.shape(f) != ():
+            return False, [f"{name}: f should be a single finite number, found {f!r:.60}."]
+    except (TypeError, ValueError):
+        return False, [f"{name}: f is a {type(f).__name__}, not a number."]
 
     def f_of(*xs):
         return fn(*xs)[0]
 
-    report = gradcheck.check_gradients(f_of, arrays, tuple(np.asarray(g, dtype=float).reshape(np.shape(a)) if np.size(g) == np.size(a) else np.asarray(g)
-                                                          for g, a in zip(_regroup(flat, arrays), arrays)),
-                                       dout=1.0, names=tuple(f"d{k}" for k in values))
-    if not report.passed:
-        lines.append(f"{name}: its gradients do not match the slope of its own f:")
-        lines += ["  " + line for line in report.text().splitlines()]
+    if sum(np.size(g) for g in flat) != sum(np.size(a) for a in arrays):
+        wanted = f" ({', '.join(expected)})" if expected else ""
+        return False, [f"{name} must return one gradient per input{wanted}, with each input's shape."]
+    regrouped = _regroup(flat, arrays)
+    report = quietly(lambda: gradcheck.check_gradients(
+        f_of, arrays, tuple(np.asarray(g, dtype=float).reshape(np.shape(a))
+                            if _numeric(g) and np.size(g) == np.size(a) else g
+                            for g, a in zip(regrouped, arrays)),
+        dout=1.0, names=tuple(f"d{k}" for k in values)))
+    if report.passed:
+        return False, []
+    return False, [f"{name}: its gradients do not match the slope of its own f:"] + [
+        "  " + line for line in report.text().splitlines()]
+
+
+def _numeric(value):
+    try:
+        np.asarray(value, dtype=float)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def function(fn, values=None, answers=None, seed=None):
+    """Check a function built from your gates: its gradients against the slope of its own f,
+    and, when given, your hand-computed answers against what it returns for your numbers.
+
+    selfcheck.function("simple_with_gates", globals(), answers=("f", "dfdx", ...)) looks the
+    function, your numbers and your answers up by name."""
+    if isinstance(fn, str):
+        namespace, name = values, fn
+        if name not in namespace:
+            return _say([f"{name} is not defined yet: run its cell first."])
+        if "P" not in namespace:
+            return _say(["Your numbers are not loaded: run the setup cell at the top first."])
+        fn, values = namespace[name], getattr(namespace["P"], PROBLEM_OF[name])
+        answers = lookup(namespace, answers or ())
+    name = fn.__name__
+    unfinished, lines = function_findings(fn, values, seed)
+    if unfinished or (lines and "raised" in lines[0]) or (lines and "must return" in lines[0]):
+        return _say(lines)
     if answers:
-        given = dict(zip(GRADIENT_NAMES.get(name, ()), flat), f=f)
-        off = [k for k, v in answers.items() if k in given and v is not ... and v is not None
+        try:
+            f, grads = quietly(fn, *values.values())
+        except Exception as e:  # the student's code, on the student's numbers
+            return _say(lines + [f"{name} raised {type(e).__name__} on your numbers: {e}"])
+        given = dict(zip(GRADIENT_NAMES.get(name, ()), _flatten(grads)), f=f)
+        off = [k for k, v in answers.items() if k in given and not any(v is u for u in UNANSWERED)
                and not _close(v, given[k])]
         if off:
             lines.append(f"{name} and your hand answers disagree on: {', '.join(off)}. One of the two is wrong.")
@@ -212,7 +391,10 @@ def _regroup(flat, arrays):
             out.append(flat[i])
             i += 1
         elif a.ndim == 1 and i + a.size <= len(flat):
-            out.append(np.array([float(np.asarray(v)) for v in flat[i:i + a.size]]))
+            try:
+                out.append(np.array([float(np.asarray(v)) for v in flat[i:i + a.size]]))
+            except (TypeError, ValueError):
+                out.append(flat[i])
             i += a.size
         else:
             out.append(flat[i] if i < len(flat) else np.nan)

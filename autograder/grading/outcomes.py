@@ -21,12 +21,11 @@ class Outcome:
     misconception: str = ""  # a catalog id when the wrong result matches a known mistake
 
     def text(self):
+        """One line: passed or not, what, and the mistake it looks like (explained once per
+        exercise, by CheckResult.feedback)."""
         mark = "ok " if self.passed else "FAIL"
         line = f"[{mark}] {self.name}" + (f": {self.message}" if self.message else "")
-        if self.misconception:
-            m = MISCONCEPTIONS[self.misconception]
-            line += f"\n       This looks like '{m.id}': {m.explanation}\n       Hint: {m.hint}"
-        return line
+        return line + (f" (looks like '{self.misconception}')" if self.misconception else "")
 
 
 @dataclass
@@ -51,17 +50,55 @@ class CheckResult:
         return outcome
 
     def feedback(self, title, points):
+        """The words a student reads for one graded cell: the score, one line per sub-check, then
+        each mistake recognised, once, with its hint (feedback.py renders this for HTML)."""
         earned = round(points * self.fraction, 3)
         lines = [f"{title}: {earned:g} / {points:g} points"]
         if self.error:
             lines.append(f"[FAIL] {self.error}")
-        seen_misconceptions = set()
+        groups = {}  # outcomes that say the same thing are said once, listing what they cover
         for o in self.outcomes:
-            if o.misconception and o.misconception in seen_misconceptions:
-                o = Outcome(o.name, o.passed, o.message + f" (again '{o.misconception}')")
-            seen_misconceptions.add(o.misconception)
-            lines.append(o.text())
+            groups.setdefault((o.passed, o.message, o.misconception), []).append(o.name)
+        lines += [Outcome(group_label(names), *key).text() for key, names in groups.items()]
+        for mid in dict.fromkeys(o.misconception for o in self.outcomes if o.misconception):
+            m = MISCONCEPTIONS[mid]
+            lines += [f"This looks like '{m.id}': {m.explanation}", f"  Hint: {m.hint}"]
         return "\n".join(lines)
+
+
+def group_label(names):
+    """One label for sub-checks with the same verdict: "backward, vectors: dx" and
+    "backward, matrices: dy"... become "backward dx and dy, on vectors and matrices" when
+    every combination is there; otherwise the names are listed."""
+    if len(names) == 1:
+        return names[0]
+    pairs = [tuple(n.rsplit(": ", 1)) if ": " in n else (n, "") for n in names]
+    wheres, whats = list(dict.fromkeys(w for w, _ in pairs)), list(dict.fromkeys(x for _, x in pairs))
+    if len(set(pairs)) != len(wheres) * len(whats):
+        return "; ".join(names)
+    common = _common_head(wheres)
+    rest = [w[len(common):] for w in wheres]
+    what = _and([x for x in whats if x])
+    if not common:
+        return f"{what}, on {_and(rest)}" if what else ", ".join(rest)
+    return f"{common.rstrip(', ')}{' ' + what if what else ''}, on {_and(rest)}"
+
+
+def _common_head(labels):
+    """The words all labels start with, up to a comma ("backward, " of "backward, vectors")."""
+    if len(labels) < 2:
+        return ""
+    prefix = labels[0]
+    for label in labels[1:]:
+        while not label.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix[:prefix.rfind(", ") + 2] if ", " in prefix else ""
+
+
+def _and(items):
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def shapes_match(value, expected):

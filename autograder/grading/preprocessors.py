@@ -20,10 +20,14 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 
+from ..bpkit.problems import PER_STUDENT
+from ..exercises import BY_ID as HAND_EXERCISES
 from ..runner import RunResult, StudentRunner
 from ..sandbox import Limits, make_scratch
 from .cells import Submission, graded_call, is_graded
 from .context import make_context
+from .feedback import title_of
+from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
 from .kernel import sandboxed_kernel_manager_factory
 from .registry import known, run_check
 from .report import cell_entry, cell_status, write_report
@@ -116,11 +120,12 @@ class TrustedChecks(NbGraderPreprocessor):
         student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
         facts = notes_of(nb)
         if facts["unreadable"]:
-            report, answers = [self._unread(cell, facts["unreadable"]) for cell in nb.cells if is_graded(cell)], {}
+            report = [self._unread(cell, facts["unreadable"]) for cell in nb.cells if is_graded(cell)]
+            answers, identity = {}, {"made_for": None, "id_mismatch": False}
         else:
-            report, answers = self._check_all(nb, root, course, student, assignment)
+            report, answers, identity = self._check_all(nb, root, course, student, assignment)
         write_report(root, assignment, student, notebook, report, refused_files=facts["refused_files"],
-                     unreadable=facts["unreadable"], notes=facts["notes"], answers=answers)
+                     unreadable=facts["unreadable"], notes=facts["notes"], answers=answers, **identity)
         return nb, resources
 
     @staticmethod
@@ -135,6 +140,10 @@ class TrustedChecks(NbGraderPreprocessor):
     def _check_all(self, nb, root, course, student, assignment):
         submission = Submission(nb)
         report, answers = [], {}
+        # Whose numbers the notebook was made with (recorded before sanitize cleared outputs):
+        # only words and report facts depend on it, never a score.
+        made_for = recorded_made_for(nb) if course.randomization == PER_STUDENT else None
+        mismatch = made_for is not None and made_for != str(student)
         helpers = {"bpkit": root / "source" / assignment / "bpkit"}
         with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
                            helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)}) as runner:
@@ -150,12 +159,17 @@ class TrustedChecks(NbGraderPreprocessor):
                                                "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
                     status = "error"
                 else:
-                    ctx = make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
-                                       assignment=assignment, randomization=course.randomization,
-                                       student_id=student, tolerances=course.tolerances)
-                    result = run_check(call.exercise, call.check, subject, ctx)
+                    result = run_check(call.exercise, call.check, subject, _context(course, assignment, call, student))
+                    uses_numbers = mismatch and call.check == "answers" and call.exercise in HAND_EXERCISES
+                    if uses_numbers:
+                        other = run_check(call.exercise, call.check, subject,
+                                          _context(course, assignment, call, made_for))
+                        result = spare_other_ids_answers(result, other, made_for)
                     earned = round(points * result.fraction, 3)
-                    feedback, names = result.feedback(grade_id, points), result.misconceptions
+                    feedback, names = result.feedback(title_of(cell.source, grade_id), points), result.misconceptions
+                    if uses_numbers:  # under the score line, above the checks
+                        score_line, _, rest = feedback.partition("\n")
+                        feedback = "\n".join([score_line, mismatch_note(made_for, student), rest])
                     status = cell_status(result)
                     if result.answers:  # the class report compares them with other students' numbers
                         answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
@@ -164,7 +178,16 @@ class TrustedChecks(NbGraderPreprocessor):
                     nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
                 ]
                 report.append(cell_entry(grade_id, points, earned, status, names, feedback))
-        return report, answers
+        if mismatch:
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+                f"**{mismatch_note(made_for, student)}**", metadata={"bpkit": {"kind": "notice"}}))
+        return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
+
+
+def _context(course, assignment, call, student_id):
+    return make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
+                        assignment=assignment, randomization=course.randomization,
+                        student_id=student_id, tolerances=course.tolerances)
 
 
 class SandboxSubject:

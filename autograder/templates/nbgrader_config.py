@@ -33,13 +33,19 @@ from nbgrader.preprocessors import (  # noqa: E402
     CheckCellMetadata as _Check, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
 )
 
+from autograder.grading.hidden_tests import RestoreHiddenTests  # noqa: E402
+from autograder.grading.identity import RecordMadeFor  # noqa: E402
 from autograder.grading.preprocessors import StudentKernelExecute, TrustedChecks  # noqa: E402
 from autograder.grading.sanitize import SanitizeCells, ShowNotes  # noqa: E402
 
 # Copied, moved, retyped, renamed or deleted cells cost only the cells they touch: SanitizeCells
 # settles them before nbgrader's own steps, ShowNotes tells the student what it did.
+# RecordMadeFor notes whose numbers the notebook used before ClearOutput erases the setup
+# cell's output; RestoreHiddenTests gives untouched test cells their hidden tests back, so
+# OverwriteCells warns about (and restores) only the test cells a student really edited.
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, SanitizeCells, DeduplicateIds, OverwriteKernelspec, OverwriteCells, _Check, ShowNotes,
+    RecordMadeFor, ClearOutput, SanitizeCells, DeduplicateIds, OverwriteKernelspec, RestoreHiddenTests,
+    OverwriteCells, _Check, ShowNotes,
 ]
 
 c.Autograde.autograde_preprocessors = [
@@ -50,3 +56,22 @@ c.TrustedChecks.course_root = c.CourseDirectory.root
 c.StudentKernelExecute.course_root = c.CourseDirectory.root
 
 # An unreadable notebook is reported by SubmittedNotebookExporter (one plain line, a 0).
+
+# Feedback a student can read alone: one panel per exercise (title, points, what passed and
+# failed, each mistake once with its hint), no grader code (autograder/grading/feedback.py).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from autograder.grading.feedback import TEMPLATE_FILE, FeedbackForStudents, template_basedirs  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, FeedbackForStudents, CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.template_file = TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = template_basedirs()
+
+# nbgrader's gradebook code predates SQLAlchemy 2's autoflush rules; its harmless
+# "Object of type <...> not in session" warnings would print for every submission.
+import warnings  # noqa: E402
+
+from sqlalchemy.exc import SAWarning  # noqa: E402
+
+warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)

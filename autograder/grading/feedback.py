@@ -1,0 +1,127 @@
+"""Feedback a student can read alone: what `nbgrader generate_feedback` renders.
+
+nbgrader renders the autograded notebook as it is: every graded cell shows its hidden
+tests (grader code), a bare `Out[ ]: 0.0`, and the table of contents calls every graded
+cell "Test cell". `FeedbackForStudents` (a GenerateFeedback preprocessor, after GetGrades)
+and the template templates/feedback/backprop-feedback.html.j2 (which extends nbgrader's
+feedback template: same name, later in the search path) turn it into a page
+per exercise: its title and points, what was checked, what passed and what failed, and
+each mistake recognised with its hint, once. Self-check cells (not run while grading)
+are left out, pictures get their description as alt text, and long lines wrap.
+
+Everything shown comes from the autograded notebook, whose graded cells' sources were
+restored from the gradebook by nbgrader and whose outputs were written by TrustedChecks;
+text that may quote student code (an exception message) is escaped.
+"""
+import html
+import re
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+TITLE_PREFIX = "# Exercise: "  # the first line of every graded cell (autograder/notebooks.py writes it)
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_FILE = "backprop-feedback.html.j2"
+VALIDATE_COMMENT = "# Validate runs"
+GRADED_AFTER = "# Graded after you submit"
+SCORE_LINE = re.compile(r".*: [0-9.]+ / [0-9.]+ points$")
+
+
+def template_basedirs():
+    """Where the HTML exporter finds our feedback/ template and nbgrader's, which it extends."""
+    import nbgrader
+
+    formgrader = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+    return [str(TEMPLATE_DIR), str(formgrader)]
+
+
+def title_of(source, default):
+    first = source.split("\n", 1)[0]
+    return first[len(TITLE_PREFIX):].strip() if first.startswith(TITLE_PREFIX) else default
+
+
+def checked_of(source):
+    """What the graded cell says it checks: its comment lines after the title, before the
+    visible Validate lines."""
+    lines = []
+    for line in source.split("\n")[1:]:
+        if not line.startswith("#") or line.startswith(VALIDATE_COMMENT) or line.startswith("###"):
+            break
+        if not line.startswith(GRADED_AFTER):
+            lines.append(line.lstrip("# ").rstrip())
+    return " ".join(lines)
+
+
+def feedback_html(text):
+    """HTML for the words TrustedChecks wrote (CheckResult.feedback): passed checks in one
+    line, failed ones as a list, each mistake with its hint, notes as paragraphs."""
+    passed, failed, mistakes, notes = [], [], [], []
+    for line in text.splitlines():
+        if SCORE_LINE.match(line):
+            continue  # the score is in the panel's heading
+        if line.startswith("[ok ] "):
+            passed.append(line[6:])
+        elif line.startswith("[FAIL] "):
+            failed.append(line[7:])
+        elif line.startswith("This looks like "):
+            mistakes.append([line, ""])
+        elif line.startswith("  Hint: ") and mistakes:
+            mistakes[-1][1] = line.strip()[len("Hint: "):]
+        elif line.strip():
+            notes.append(line.strip())
+    def e(text):  # text between tags: quotes need no escaping, and stay readable in the file
+        return html.escape(text, quote=False)
+    out = [f'<p class="bpkit-note">{e(n)}</p>' for n in notes]
+    if failed:
+        out.append('<p class="bpkit-failed-head">Failed:</p><ul class="bpkit-failed">'
+                   + "".join(f"<li>✗ {e(f)}</li>" for f in failed) + "</ul>")
+    if passed:
+        out.append('<p class="bpkit-passed">✓ Passed: ' + "; ".join(e(p) for p in passed) + "</p>")
+    for line, hint in mistakes:
+        out.append(f'<div class="bpkit-mistake"><p>{e(line)}</p>'
+                   + (f"<p><b>Hint:</b> {e(hint)}</p>" if hint else "") + "</div>")
+    return '<div class="bpkit-feedback">' + "".join(out) + "</div>"
+
+
+def picture_alt(svg):
+    """A picture's description for screen readers and text-only readers: its <title> and <desc>."""
+    title = re.search(r"<title>(.*?)</title>", svg, re.S)
+    desc = re.search(r"<desc>(.*?)</desc>", svg, re.S)
+    parts = [html.unescape(m.group(1)).strip() for m in (title, desc) if m]
+    return "Computational graph: " + ". ".join(p for p in parts if p) if parts else "Computational graph"
+
+
+class FeedbackForStudents(NbGraderPreprocessor):
+    """GenerateFeedback step, after GetGrades: the autograded notebook as a student should read it."""
+
+    def preprocess(self, nb, resources):
+        cells = []
+        for cell in nb.cells:
+            nbgrader = cell.metadata.get("nbgrader", {}) if cell.cell_type == "code" else {}
+            if str(nbgrader.get("grade_id", "")).startswith("selfcheck"):
+                continue  # self-checks are for the student's own kernel; grading never runs them
+            if nbgrader.get("grade") and not nbgrader.get("solution"):
+                self._graded(cell)
+            elif cell.cell_type == "code":
+                self._pictures(cell)
+            cells.append(cell)
+        nb.cells = cells
+        return nb, resources
+
+    def _graded(self, cell):
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        text = "".join(o.get("text", "") for o in cell.outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        cell.metadata["bpkit"] = {"kind": "graded", "title": title_of(cell.source, grade_id),
+                                  "checked": checked_of(cell.source)}
+        cell.source = ""  # grader code is no business of the student's
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": feedback_html(text),
+                                                                      "text/plain": text})]
+
+    def _pictures(self, cell):
+        for output in cell.get("outputs", []):
+            svg = output.get("data", {}).get("image/svg+xml")
+            if svg:
+                output.setdefault("metadata", {}).setdefault("image/svg+xml", {})["alt"] = picture_alt(
+                    svg if isinstance(svg, str) else "".join(svg))

@@ -1,0 +1,106 @@
+"""One small class graded once per test session with real nbgrader, for the tests of what
+students and TAs see (feedback HTML, logs, the student-id check, the browser tests).
+
+  carol  correct, STUDENT_ID left empty (on JupyterHub)
+  b      correct for student "a": run on a's JupyterHub account (the setup cell printed "a"),
+         hand answers typed as numbers, submitted as "b"
+  dora   hand answers typed for "a" with STUDENT_ID = "a", never run, submitted as "dora"
+  edgar  correct, but edited one test cell (test_add_gate_forward)
+  ben    add-split and mul-not-swapped gates
+"""
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+
+from autograder import demo, simulated_class
+from autograder.bpkit import problems
+from autograder.config import load_course
+from autograder.course import REPO_ROOT
+from autograder.exercises import EXERCISES
+
+ASSIGNMENT = NOTEBOOK = "backprop"
+
+
+@dataclass
+class GradedCourse:
+    root: Path
+    autograde_log: str
+    feedback_log: str
+
+    def report(self, student):
+        import json
+
+        return json.loads((self.root / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json").read_text())
+
+    def feedback(self, student):
+        return self.root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
+
+
+def typed_answers(student):
+    """Hand answers typed as plain numbers, right for `student`'s numbers."""
+    course = load_course(REPO_ROOT / "course.yaml")
+    values = problems.draw(course.seed, course.course_id, ASSIGNMENT, course.randomization, student).values
+    out = {}
+    for exercise in EXERCISES:
+        lines = []
+        for name, value in exercise.correct(values[exercise.problem]).items():
+            value = np.asarray(value, dtype=float)
+            lines.append(f"{name} = {float(value)!r}" if value.ndim == 0 else f"{name} = np.array({value.tolist()!r})")
+        out[exercise.id] = "\n".join(lines)
+    return out
+
+
+def copy_nb(nb):
+    return nbformat.reads(nbformat.writes(nb), as_version=4)
+
+
+def build(base):
+    course_dir = base / "course"
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(course_dir)], cwd=REPO_ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    source = nbformat.read(course_dir / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    release = nbformat.read(course_dir / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    correct = simulated_class.reference_answers(source)
+    for_a = simulated_class.fill(release, {**correct, **typed_answers("a")})
+
+    def submit(student, nb):
+        folder = course_dir / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+
+    submit("carol", simulated_class.fill(release, correct))
+    # b: the notebook ran on a's JupyterHub account, so its setup cell printed a's id.
+    home = base / "a-home"
+    shutil.copytree(course_dir / "release" / ASSIGNMENT, home)
+    ran = copy_nb(for_a)
+    os.environ["JUPYTERHUB_USER"] = "a"
+    try:
+        NotebookClient(ran, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(home)}}).execute()
+    finally:
+        del os.environ["JUPYTERHUB_USER"]
+    submit("b", ran)
+    typed = copy_nb(for_a)
+    for cell in typed.cells:
+        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
+            cell.source = 'STUDENT_ID = "a"'
+    submit("dora", typed)
+    edited = simulated_class.fill(release, correct)
+    for cell in edited.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_add_gate_forward":
+            cell.source = "print('full marks please')\n1.0"
+    submit("edgar", edited)
+    submit("ben", simulated_class.fill(release, {**correct, "add_gate": simulated_class.MISTAKES["add-split"][1],
+                                                 "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1]}))
+    graded = demo.nbgrader(course_dir, "autograde", ASSIGNMENT)
+    assert graded.returncode == 0, graded.stderr[-3000:]
+    feedback = demo.nbgrader(course_dir, "generate_feedback", ASSIGNMENT)
+    assert feedback.returncode == 0, feedback.stderr[-3000:]
+    return GradedCourse(course_dir, graded.stdout + graded.stderr, feedback.stdout + feedback.stderr)

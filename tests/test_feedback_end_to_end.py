@@ -1,0 +1,113 @@
+"""What a TA and a student see after plain `nbgrader autograde` and `nbgrader generate_feedback`:
+quiet logs, a wrong student id said out loud, feedback without grader internals.
+
+One small class is graded once per session (tests/graded_course.py); every test reads what
+came out: the log, the per-student reports and the feedback HTML."""
+import html as html_module
+import re
+
+import numpy as np
+
+from autograder.bpkit import problems
+from autograder.config import load_course
+from autograder.course import REPO_ROOT
+from autograder.exercises import EXERCISES
+
+HAND_EXERCISES = tuple(f"test_{e.id}" for e in EXERCISES)  # the exercises that use the student's numbers
+
+
+def differ_for(a, b):
+    """The hand exercises whose numbers differ between students a and b (small integers can coincide)."""
+    course = load_course(REPO_ROOT / "course.yaml")
+    va, vb = (problems.draw(course.seed, course.course_id, "backprop", course.randomization, s).values for s in (a, b))
+    return [f"test_{e.id}" for e in EXERCISES if any(
+        not np.array_equal(np.asarray(va[e.problem][k]), np.asarray(vb[e.problem][k])) for k in va[e.problem])]
+
+
+def by_id(report):
+    return {c["grade_id"]: c for c in report["cells"]}
+
+
+def panels(html):
+    """{grade_id: the HTML of its exercise panel} of a feedback page."""
+    parts = re.split(r'<a name="(test_[a-z_0-9]+)"></a>', html)
+    return {parts[i]: parts[i + 1].split('<div class="cell ')[0] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_untouched_test_cells_raise_no_checksum_warning_but_an_edited_one_does(graded_course):
+    warnings = [line for line in graded_course.autograde_log.splitlines() if "has changed!" in line]
+    assert len(warnings) == 1, warnings  # edgar's edit, and nothing for the four untouched notebooks
+    assert "Attribute 'checksum' for cell test_add_gate_forward has changed!" in warnings[0]
+    edgar = by_id(graded_course.report("edgar"))["test_add_gate_forward"]
+    assert edgar["score"] == edgar["points"]  # restored from the gradebook and graded, as before
+    assert sum(c["score"] for c in graded_course.report("carol")["cells"]) == sum(
+        c["points"] for c in graded_course.report("carol")["cells"])
+
+
+def test_no_sqlalchemy_warnings(graded_course):
+    assert "SAWarning" not in graded_course.autograde_log + graded_course.feedback_log
+
+
+def test_the_report_records_whose_numbers_the_notebook_used(graded_course):
+    b, dora, carol = (graded_course.report(s) for s in ("b", "dora", "carol"))
+    assert (b["made_for"], b["id_mismatch"]) == ("a", True)  # the id the setup cell printed on a's JupyterHub
+    assert (dora["made_for"], dora["id_mismatch"]) == ("a", True)  # the STUDENT_ID she typed
+    assert (carol["made_for"], carol["id_mismatch"]) == (None, False)
+
+
+def test_a_wrong_id_is_graded_with_the_graded_ids_numbers_and_names_no_mistake(graded_course):
+    for student in ("b", "dora"):
+        cells = by_id(graded_course.report(student))
+        assert len(differ_for("a", student)) >= 3
+        for grade_id in differ_for("a", student):
+            assert cells[grade_id]["score"] < cells[grade_id]["points"], (student, grade_id)
+            assert cells[grade_id]["misconceptions"] == [], (student, grade_id)
+            assert "right for the numbers of student id 'a'" in cells[grade_id]["feedback"]
+        assert cells["test_add_gate_backward"]["score"] == cells["test_add_gate_backward"]["points"]
+
+
+def test_the_feedback_says_so_once_at_the_top_and_at_every_exercise_that_uses_the_numbers(graded_course):
+    html = html_module.unescape(graded_course.feedback("b").read_text())
+    note = "this notebook was made with the numbers of student id 'a', but it is graded as student id 'b'"
+    top = html.split('<div id="toc">')[0]
+    assert top.count(note) == 1
+    for grade_id, panel in panels(html).items():
+        assert (note in panel) == (grade_id in HAND_EXERCISES), grade_id
+    assert html.count(note) == 1 + len(HAND_EXERCISES)
+    assert note not in graded_course.feedback("carol").read_text()
+
+
+def test_feedback_shows_no_grader_internals(graded_course):
+    html = graded_course.feedback("ben").read_text()
+    for internal in ("BEGIN HIDDEN TESTS", "from autograder", "inprocess", "grade(", "validate.", "selfcheck."):
+        assert internal not in html, internal
+    assert not re.search(r"Out\[[^\]]*\]:\s*</div>\s*<div[^>]*>\s*<pre>\s*[0-9.]+\s*</pre>", html)  # no bare scores
+
+
+def test_every_exercise_has_its_title_points_and_results_and_each_mistake_once(graded_course):
+    html = graded_course.feedback("ben").read_text()
+    toc = html.split('<div id="toc">')[1].split("</ol>")[0]
+    assert "Test cell" not in toc
+    assert re.search(r"AddGate\.backward</a>: [0-9.]+ / 2\.0", toc)
+    assert "f = (x + y) · z by hand (part 1)</a>: 3.0 / 3.0" in toc
+    add = panels(html)["test_add_gate_backward"]
+    assert "<h3>AddGate.backward</h3>" in add and "/ 2.0 points" in add
+    assert "Failed:" in add and add.count("✗") == 2  # every input at once, and the slope of ben's own forward
+    assert ("✗ backward dx and dy, on the lecture&#x27;s numbers, Python floats, 0-d arrays, vectors and matrices"
+            in add.replace("'", "&#x27;"))
+    assert add.count("This looks like 'add-split'") == 1 and add.count("Hint:") == 1
+    full = panels(html)["test_max_gate_backward"]
+    assert "Failed:" not in full and "✓ Passed" in full and "2.0 / 2.0 points" in full
+
+
+def test_pictures_have_alt_text(graded_course):
+    html = graded_course.feedback("carol").read_text()
+    alts = re.findall(r'<img[^>]*alt="([^"]*)"', html)
+    assert alts and all(a.startswith("Computational graph: f(") for a in alts), alts
+    assert "No description has been provided" not in html
+    assert "<img" not in re.sub(r'<img[^>]*alt="[^"]+"', "", html)
+
+
+def test_self_check_cells_are_left_out_of_the_feedback(graded_course):
+    html = graded_course.feedback("carol").read_text()
+    assert 'selfcheck</span><span class="o">.</span>' not in html  # only the setup cell's import names it

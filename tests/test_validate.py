@@ -1,0 +1,167 @@
+"""Validate tells the truth: real `nbgrader validate` on release notebooks, in a real kernel.
+
+What nbgrader validate (and JupyterLab's Validate button) runs is the visible part of each
+graded cell, which calls bpkit.validate: unfinished work and code that disagrees with itself
+fail, a correct notebook passes, and nothing in the output gives an answer away."""
+import re
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import simulated_class
+from autograder.bpkit import problems
+from autograder.config import load_course
+from autograder.course import REPO_ROOT, assemble_bpkit
+from autograder.exercises import EXERCISES
+
+STUDENT = "alice"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("validate")
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(root / "course")],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return root / "course"
+
+
+def notebook_for(course, answers, student=STUDENT):
+    """The release notebook as a student on their own computer fills it: their id, their answers."""
+    release = nbformat.read(course / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    nb = simulated_class.fill(release, answers)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
+            cell.source = f'STUDENT_ID = "{student}"'
+    return nb
+
+
+def validate(course, nb, name):
+    """`nbgrader validate` on the notebook, in a folder beside the release's bpkit/."""
+    folder = course / "students" / name
+    folder.mkdir(parents=True)
+    (folder / "bpkit").symlink_to(course / "release" / "backprop" / "bpkit")
+    nbformat.write(nb, folder / "backprop.ipynb")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "backprop.ipynb"], cwd=folder,
+                          capture_output=True, text=True, timeout=120)
+    return done.stdout + done.stderr
+
+
+def failed_cells(output):
+    """The titles of the graded cells nbgrader validate reports as failed."""
+    return re.findall(r"The following cell failed:\s+# Exercise: (.*)", output)
+
+
+def graded_titles(course):
+    nb = nbformat.read(course / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    return [c.source.splitlines()[0].removeprefix("# Exercise: ") for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def correct_answers(course):
+    source = nbformat.read(course / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    return simulated_class.reference_answers(source)
+
+
+def hand_values(student):
+    """Every correct hand answer of this student, as they would be printed."""
+    course = load_course(REPO_ROOT / "course.yaml")
+    values = problems.draw(course.seed, course.course_id, "backprop", course.randomization, student).values
+    out = []
+    for exercise in EXERCISES:
+        for value in exercise.correct(values[exercise.problem]).values():
+            out += [f"{v:.4f}" for v in np.ravel(value) if abs(v) > 0.01 and round(v) != v]
+    return out
+
+
+def test_the_untouched_release_fails_on_every_graded_cell_and_says_it_is_unfinished(course):
+    output = validate(course, notebook_for(course, {}), "untouched")
+    titles = graded_titles(course)
+    assert f"VALIDATION FAILED ON {len(titles)} CELL(S)" in output, output[-3000:]
+    assert failed_cells(output) == titles
+    assert "Success!" not in output
+    assert "f = (x + y) · z by hand (part 1): not finished yet." in output
+    assert "Not answered yet: q, f, dfdq, dfdz, dfdx, dfdy." in output
+    assert "AddGate.forward: not finished yet." in output and "forward is not implemented yet." in output
+    assert "NameError" not in output and "Traceback" not in output
+
+
+def test_a_correct_notebook_passes(course):
+    output = validate(course, notebook_for(course, correct_answers(course)), "correct")
+    assert "Success! Your notebook passes all the tests." in output, output[-3000:]
+
+
+def test_wrong_and_unfinished_work_fails_naming_exactly_those_exercises(course):
+    """Gates whose backward is not the slope of their forward, a function whose gradients are
+    not the slope of its f, and a hand exercise left unfinished after an earlier one defined
+    the same variable names: each fails, by name, and so do the functions built on the broken
+    gates (their gradients are not the slope of their f either); the rest passes."""
+    answers = {**correct_answers(course),
+               "add_gate": simulated_class.MISTAKES["add-split"][1],
+               "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1],
+               "branch_with_gates": simulated_class.MISTAKES["branch-overwrite"][1],
+               "branch_by_hand": 'raise NotImplementedError("replace this line with your code")'}
+    release = nbformat.read(course / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    stub = next(c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "branch_by_hand")
+    answers["branch_by_hand"] = stub  # exactly what the release ships: q, f, dfdx, dfdy = ... then the stub
+    output = validate(course, notebook_for(course, answers), "wrong")
+    assert sorted(failed_cells(output)) == sorted([
+        "AddGate.backward", "MulGate.backward",
+        "simple_with_gates, f = (x + y) · z with your gates (part 2)",
+        "neuron_with_gates, the neuron with your gates (part 3)",
+        "f = (x + y) · x by hand: gradients add at branches (part 4)",
+        "branch_with_gates, f = (x + y) · x with your gates (part 4)"]), output[-4000:]
+    assert "This looks like 'add-split'" in output and "This looks like 'mul-not-swapped'" in output
+    assert "Not answered yet: q, f, dfdx, dfdy." in output
+    assert "branch_with_gates: its gradients do not match the slope of its own f" in output
+    # Numbers come from the student's own code on random inputs; no correct answer is shown.
+    assert not [v for v in hand_values(STUDENT) if v in output]
+
+
+@pytest.fixture(scope="module")
+def bpkit(tmp_path_factory):
+    """bpkit/ as shipped, imported from a release folder."""
+    import importlib
+
+    root = tmp_path_factory.mktemp("release")
+    course = load_course(REPO_ROOT / "course.yaml")
+    assemble_bpkit(root / "bpkit", course, course.assignments[0])
+    sys.path.insert(0, str(root))
+    try:
+        for name in [m for m in sys.modules if m == "bpkit" or m.startswith("bpkit.")]:
+            del sys.modules[name]
+        yield importlib.import_module("bpkit.validate")
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m == "bpkit" or m.startswith("bpkit.")]:
+            del sys.modules[name]
+
+
+def test_wrong_shapes_and_types_fail_with_the_name_of_the_answer(bpkit):
+    shapes = {"q": (2,), "f": (), "dfdW": (2, 3)}
+    with pytest.raises(bpkit.ExerciseNotReady) as e:
+        bpkit.answers("l2_by_hand", {"q": np.zeros(2), "f": "0.5", "dfdW": np.zeros((3, 2))}, shapes, title="L2")
+    text = e.value._render_traceback_()[0]
+    assert "f is a str" in text and "dfdW has shape (3, 2); it should have shape (2, 3)" in text
+    bpkit.answers("l2_by_hand", {"q": np.zeros(2), "f": 0.5, "dfdW": np.zeros((2, 3))}, shapes)
+
+
+def test_a_forward_of_the_wrong_shape_fails_the_forward_check(bpkit):
+    ns = {}
+    exec(textwrap.dedent('''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                return x @ W.T if x.ndim == 1 else W @ x[:, 0]
+            def backward(self, dq):
+                raise NotImplementedError
+        '''), ns)
+    with pytest.raises(bpkit.ExerciseNotReady) as e:
+        bpkit.gate("matmul_gate", "forward", ns)
+    assert "forward returned shape (3,); for these inputs it should be (3, 4)" in str(e.value)
+    with pytest.raises(bpkit.ExerciseNotReady, match="backward is not implemented yet"):
+        bpkit.gate("matmul_gate", "backward", ns)
