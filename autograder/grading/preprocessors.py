@@ -110,37 +110,44 @@ class TrustedChecks(NbGraderPreprocessor):
         course = _course(root)
         meta = resources["nbgrader"]
         student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
-        submission = Submission(nb)
-        report = []
         helpers = {"bpkit": root / "source" / assignment / "bpkit"}
         with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
                            helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)}) as runner:
-            subject = SandboxSubject(runner, submission)  # one per notebook: it remembers cells that loop
-            for cell in nb.cells:
-                if not is_graded(cell):
-                    continue
-                grade_id = cell.metadata["nbgrader"]["grade_id"]
-                points = float(cell.metadata["nbgrader"].get("points") or 0)
-                call = graded_call(cell.source)
-                if call is None or not known(call.exercise, call.check):
-                    feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
-                                               "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
-                    status = "error"
-                else:
-                    ctx = make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
-                                       assignment=assignment, randomization=course.randomization,
-                                       student_id=student, tolerances=course.tolerances)
-                    result = run_check(call.exercise, call.check, subject, ctx)
-                    earned = round(points * result.fraction, 3)
-                    feedback, names = result.feedback(grade_id, points), result.misconceptions
-                    status = cell_status(result)
-                cell.outputs = [
-                    nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
-                    nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
-                ]
-                report.append(cell_entry(grade_id, points, earned, status, names, feedback))
+            report = score_graded_cells(nb, course, student, assignment, runner)
         write_report(root, assignment, student, notebook, report)
         return nb, resources
+
+
+def score_graded_cells(nb, course, student, assignment, runner):
+    """Score every graded cell of a sanitized notebook with the student's code run by
+    `runner`: each graded cell's outputs become its feedback (stdout) and its score (a plain
+    number). Returns the report's cell entries. (TrustedChecks, and `backprop-kit autograde`.)"""
+    subject = SandboxSubject(runner, Submission(nb))  # one per notebook: it remembers cells that loop
+    report = []
+    for cell in nb.cells:
+        if not is_graded(cell):
+            continue
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        points = float(cell.metadata["nbgrader"].get("points") or 0)
+        call = graded_call(cell.source)
+        if call is None or not known(call.exercise, call.check):
+            feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
+                                       "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
+            status = "error"
+        else:
+            ctx = make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
+                               assignment=assignment, randomization=course.randomization,
+                               student_id=student, tolerances=course.tolerances)
+            result = run_check(call.exercise, call.check, subject, ctx)
+            earned = round(points * result.fraction, 3)
+            feedback, names = result.feedback(grade_id, points), result.misconceptions
+            status = cell_status(result)
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
+            nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
+        ]
+        report.append(cell_entry(grade_id, points, earned, status, names, feedback))
+    return report
 
 
 class SandboxSubject:
@@ -172,16 +179,22 @@ class ForgetUnknownCells(NbGraderPreprocessor):
     (a student edited the metadata) would make nbgrader fail the whole notebook. Such a cell
     becomes a plain cell instead; the checks that need the original id then say it is missing."""
 
-    def preprocess(self, nb, resources):
+    def known_ids(self, meta):
+        """The grade_ids of the source notebook's cells, or None when it is not in the gradebook."""
         from nbgrader.api import Gradebook, MissingEntry
 
-        meta = resources["nbgrader"]
         with Gradebook(meta["db_url"]) as gb:
             try:
                 source = gb.find_notebook(meta["notebook"], meta["assignment"])
             except MissingEntry:
-                return nb, resources
-            known_ids = {c.name for c in [*source.grade_cells, *source.solution_cells, *source.source_cells]}
+                return None
+            return {c.name for c in [*source.grade_cells, *source.solution_cells, *source.source_cells]}
+
+    def preprocess(self, nb, resources):
+        meta = resources["nbgrader"]
+        known_ids = self.known_ids(meta)
+        if known_ids is None:
+            return nb, resources
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id is not None and grade_id not in known_ids:

@@ -1,0 +1,177 @@
+"""The coordinator's side: what `nbgrader autograde` writes, written once per student.
+
+Only the coordinator writes, and only here: the gradebook (student, submission with its
+timestamp, one grade per graded cell, one comment per answer cell, the late penalty), the
+autograded/ folder (the submission's other files, the source's files over them, the
+autograded notebooks, read-only like nbgrader's) and the per-student reports. What each
+record holds follows nbgrader 0.9's Autograde.init_assignment, SaveAutoGrades and
+AssignLatePenalties line for line; they are not called as they are because each opens its
+own gradebook session and commits per cell, which would make one process the bottleneck of
+a class of 1,000.
+
+A student's records are committed before their autograded/ folder is moved into place, and
+that folder is what marks a student as graded: interrupted anywhere, a rerun regrades at
+most the student who was being recorded, and nothing is written twice.
+"""
+import fnmatch
+import warnings
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+from nbgrader.preprocessors import AssignLatePenalties
+
+from ..grading.report import write_report
+from ..intake import copy_submission
+
+
+class Recorder:
+    def __init__(self, coursedir, config, assignment, root, notebooks):
+        self.coursedir, self.assignment, self.root = coursedir, assignment, Path(root)
+        self.notebooks = notebooks  # the assignment's notebook names
+        self.gradebook = Gradebook(coursedir.db_url, coursedir.course_id)
+        self.late = AssignLatePenalties(config=config)
+        self.late.init_plugin()
+        self.permissions = 0o664 if coursedir.groupshared else 0o444
+        exclude = config.get("Autograde", {}).get("exclude_overwriting", {}) or {}
+        self.keep_students_copy = set(exclude.get(assignment, []))
+
+    def close(self):
+        self.gradebook.close()
+
+    # ---------------------------------------------------------------- paths
+
+    def submitted(self, student):
+        return Path(self.coursedir.format_path(self.coursedir.submitted_directory, student, self.assignment))
+
+    def autograded(self, student):
+        return Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment))
+
+    def needs_grading(self, student, force):
+        """nbgrader's rule (BaseConverter.init_destination): grade when nothing is autograded
+        yet, with --force, or when the submission is newer than its autograded copy."""
+        if force or not self.autograded(student).exists():
+            return True
+        new = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+        old = self.coursedir.get_existing_timestamp(str(self.autograded(student)))
+        return new is not None and old is not None and new > old
+
+    # ---------------------------------------------------------------- before grading
+
+    def stage(self, student):
+        """(staging folder, intake, {notebook: bytes}): the submission copied following no
+        link (autograder.intake), minus nbgrader's ignored files, the source's files over it;
+        the notebooks read out to travel to a grader."""
+        parent = self.autograded(student).parent
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}.grading-", dir=parent))
+        intake = copy_submission(self.submitted(student), staging)
+        notebooks = {}
+        for rel in intake.copied:
+            path = staging / rel
+            if self._ignored(rel):
+                path.unlink()
+            elif path.suffix == ".ipynb":
+                if "/" not in rel:  # nbgrader grades <assignment>/*.ipynb only
+                    notebooks[path.stem] = path.read_bytes()
+                path.unlink()
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment))
+        for path in sorted(source.rglob("*")):
+            rel = path.relative_to(source).as_posix()
+            if path.is_file() and not self._ignored(rel) and path.suffix != ".ipynb" \
+                    and rel not in self.keep_students_copy:
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists() or target.is_symlink():
+                    target.unlink()
+                shutil.copyfile(path, target)
+        return staging, intake, notebooks
+
+    def _ignored(self, rel):
+        parts = rel.split("/")
+        return any(fnmatch.fnmatch(part, pattern) for part in parts for pattern in self.coursedir.ignore)
+
+    # ---------------------------------------------------------------- after grading
+
+    def record(self, student, result, staging, intake, submitted_notebooks, error=""):
+        """Write one student's grades, autograded/ folder and reports. Returns an error
+        message ("" when graded); on error nothing of this student is in autograded/, as
+        with nbgrader, and their gradebook grades stay as they were."""
+        gb, assignment = self.gradebook, self.assignment
+        try:
+            gb.update_or_create_student(student)
+            timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+            if timestamp:
+                gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(assignment, student)
+            self._zero_missing_notebooks(student, submitted_notebooks)
+            error = error or (result.error if result is not None else "it was not graded")
+            if error:
+                gb.db.commit()
+                shutil.rmtree(self.autograded(student), ignore_errors=True)
+                return error
+            for notebook, outcome in result.notebooks.items():
+                self._save_grades(student, notebook, outcome)
+            gb.db.commit()
+            for notebook in result.notebooks:
+                self._late_penalty(student, notebook)
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._place(student, result, staging)
+        refused = [{"path": r.path, "reason": r.reason} for r in intake.refused]
+        for notebook, outcome in result.notebooks.items():
+            write_report(self.root, assignment, student, notebook, outcome.report, refused_files=refused,
+                         unreadable=None)
+        return ""
+
+    def _zero_missing_notebooks(self, student, submitted_notebooks):
+        """A notebook of the assignment that was not submitted scores 0 (Autograde.init_assignment)."""
+        for notebook in self.gradebook.find_assignment(self.assignment).notebooks:
+            if notebook.name in submitted_notebooks:
+                continue
+            submission = self.gradebook.find_submission_notebook(notebook.name, self.assignment, student)
+            for grade in submission.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+
+    def _save_grades(self, student, notebook, outcome):
+        """SaveAutoGrades, for the cells present in the autograded notebook."""
+        submission = self.gradebook.find_submission_notebook(notebook, self.assignment, student)
+        for grade in submission.grades:
+            if grade.name in outcome.grades:
+                grade.auto_score = outcome.grades[grade.name]
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        for comment in submission.comments:
+            if comment.name in outcome.comments:
+                comment.auto_comment = outcome.comments[comment.name]
+
+    def _late_penalty(self, student, notebook):
+        """AssignLatePenalties.preprocess, on this session."""
+        submission = self.gradebook.find_submission(self.assignment, student)
+        nb = self.gradebook.find_submission_notebook(notebook, self.assignment, student)
+        nb.late_submission_penalty = None
+        if submission.total_seconds_late > 0:
+            penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, submission.total_seconds_late)
+            if penalty is not None:
+                nb.late_submission_penalty = self.late._check_late_penalty(nb, penalty)
+
+    def _place(self, student, result, staging):
+        """The autograded notebooks into the staging folder, read-only, then the folder into
+        place in one rename."""
+        for notebook, outcome in result.notebooks.items():
+            (staging / f"{notebook}.ipynb").write_text(outcome.autograded, encoding="utf-8")
+        for dirpath, _, filenames in os.walk(staging):
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), self.permissions)
+        os.chmod(staging, 0o755)
+        dest = self.autograded(student)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging, dest)

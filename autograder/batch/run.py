@@ -1,0 +1,301 @@
+"""`backprop-kit autograde`: the coordinator. Finds the submissions, hands each to a grader
+(a pool of warm local processes, or a Dask cluster), records each result as it comes back,
+shows progress, and prints a summary.
+
+Submissions travel to graders as bytes and results come back as data (pipeline.py): the
+graders share nothing with the course directory, so a Dask worker on another machine
+needs only the kit and bubblewrap. The coordinator alone writes (record.py), one student at
+a time, as each completes.
+"""
+import multiprocessing
+import os
+import shutil
+import signal
+import statistics
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .pipeline import Pipeline, SubmissionJob, grade_submission
+from .record import Recorder
+from .snapshot import read_snapshot
+
+
+class BatchError(Exception):
+    """Grading cannot start; the message says why and what to do."""
+
+
+@dataclass
+class Summary:
+    graded: dict = field(default_factory=dict)  # {student: points earned}
+    failed: dict = field(default_factory=dict)  # {student: why}
+    skipped: list = field(default_factory=list)  # already graded (rerun with --force to regrade)
+    seconds: float = 0.0
+    possible: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def ok(self):
+        return not self.failed and not self.interrupted
+
+
+# ---------------------------------------------------------------- the course
+
+def load_course_setup(course_dir, assignment):
+    """(config, coursedir, course, snapshot) of the course at course_dir, or BatchError."""
+    from nbgrader.api import MissingEntry
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from ..config import ConfigError, load_course
+
+    course_dir = Path(course_dir).resolve()
+    if not (course_dir / "nbgrader_config.py").is_file():
+        raise BatchError(f"{course_dir} has no nbgrader_config.py: run backprop-kit autograde inside a course "
+                         "made by `backprop-kit init` (as you would run nbgrader autograde).")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    if "root" not in config.get("CourseDirectory", {}):
+        config.CourseDirectory.root = str(course_dir)
+    coursedir = CourseDirectory(config=config)
+    root = Path(coursedir.root)
+    try:
+        course = load_course(root / "course.yaml")
+    except ConfigError as e:
+        raise BatchError(str(e)) from None
+    try:
+        snapshot = read_snapshot(coursedir.db_url, coursedir.course_id, assignment, course, config,
+                                 coursedir.format_path(coursedir.source_directory, ".", assignment))
+    except MissingEntry:
+        raise BatchError(f"no assignment {assignment!r} in the gradebook ({coursedir.db_url}): run "
+                         f"`backprop-kit init` (or `nbgrader generate_assignment {assignment}`) first.") from None
+    if not snapshot.notebooks:
+        raise BatchError(f"the assignment {assignment!r} has no notebooks in the gradebook: did "
+                         "`nbgrader generate_assignment` run?")
+    Pipeline(snapshot)  # the course's pipeline can be run in batch (PipelineError says why not)
+    return config, coursedir, course, snapshot
+
+
+def find_students(recorder, students):
+    """The students with a submission of the assignment, or those asked for (a name
+    without a submission is reported, not guessed)."""
+    base = Path(recorder.coursedir.format_path(recorder.coursedir.submitted_directory, "*", recorder.assignment))
+    found = sorted(p.parent.name for p in base.parent.parent.glob(f"*/{recorder.assignment}") if p.is_dir())
+    exclude = set(filter(None, (recorder.coursedir.student_id_exclude or "").split(",")))
+    found = [s for s in found if s not in exclude]
+    if not students:
+        return found, []
+    return [s for s in students if s in found], [s for s in students if s not in found]
+
+
+# ---------------------------------------------------------------- where grading runs
+
+_snapshot = None
+
+
+def _start_local_grader(snapshot):
+    """Initializer of a local grading process: Ctrl-C is the coordinator's to handle (it
+    stops handing out work; a submission being graded finishes or dies with its sandbox)."""
+    global _snapshot
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _snapshot = snapshot
+
+
+def _grade_locally(job):
+    return grade_submission(_snapshot, job)
+
+
+class LocalGraders:
+    """`jobs` warm processes on this machine, each grading one submission at a time."""
+
+    def __init__(self, snapshot, jobs):
+        self.snapshot, self.jobs = snapshot, jobs
+        self.window = 2 * jobs
+        self._start()
+
+    def _start(self):
+        self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("forkserver"),
+                                        initializer=_start_local_grader, initargs=(self.snapshot,))
+
+    def submit(self, job):
+        return self.pool.submit(_grade_locally, job)
+
+    def wait(self, futures):
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        return done
+
+    def restart(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self._start()
+
+    def describe(self):
+        return f"{self.jobs} local process{'es' * (self.jobs != 1)}"
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskGraders:
+    """A Dask distributed cluster: one task per submission, the snapshot sent to every
+    worker once. A worker that dies has its tasks rerun elsewhere by the scheduler."""
+
+    def __init__(self, snapshot, address):
+        from distributed import Client
+
+        try:
+            self.client = Client(address, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise BatchError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        self.address = address
+        workers = self.client.scheduler_info().get("workers", {})
+        if not workers:
+            self.client.close()
+            raise BatchError(f"the Dask scheduler at {address} has no workers: start some with "
+                             f"`dask worker {address}`")
+        threads = sum(w.get("nthreads", 1) for w in workers.values())
+        self.window = max(4, 2 * threads)
+        [self.snapshot] = self.client.scatter([snapshot], broadcast=True, hash=False)
+
+    def submit(self, job):
+        return self.client.submit(grade_submission, self.snapshot, job, pure=False, retries=2,
+                                  key=f"grade-{job.student}-{os.urandom(4).hex()}")
+
+    def wait(self, futures):
+        from distributed import wait as dask_wait
+
+        done, _ = dask_wait(list(futures), return_when="FIRST_COMPLETED")
+        return done
+
+    def restart(self):
+        pass
+
+    def describe(self):
+        return f"the Dask cluster at {self.address}"
+
+    def close(self):
+        self.client.close()
+
+
+# ---------------------------------------------------------------- the batch
+
+def autograde(course_dir, assignment, students=(), jobs=None, force=False, scheduler=None, console=None):
+    """Grade the submissions of `assignment`; returns a Summary. BatchError when grading
+    cannot start."""
+    console = console or Console()
+    started = time.monotonic()
+    config, coursedir, course, snapshot = load_course_setup(course_dir, assignment)
+    recorder = Recorder(coursedir, config, assignment, coursedir.root, notebooks=set(snapshot.notebooks))
+    summary = Summary(possible=sum(c.max_score for nb in snapshot.notebooks.values()
+                                   for c in [*nb.grade_cells, *nb.task_cells]))
+    try:
+        todo, unknown = find_students(recorder, list(students))
+        for student in unknown:
+            summary.failed[student] = f"no submission in {recorder.submitted(student)}"
+            console.print(f"[red]✗ {student}[/]: {summary.failed[student]}")
+        summary.skipped = [s for s in todo if not recorder.needs_grading(s, force)]
+        todo = [s for s in todo if s not in summary.skipped]
+        if summary.skipped:
+            console.print(f"{len(summary.skipped)} student(s) already graded, skipped (--force regrades them).")
+        if todo:
+            graders = (DaskGraders(snapshot, scheduler) if scheduler
+                       else LocalGraders(snapshot, jobs or os.cpu_count() or 1))
+            try:
+                console.print(f"Grading {len(todo)} submission(s) of {assignment} on {graders.describe()}.")
+                _run(todo, graders, recorder, summary, console)
+            except KeyboardInterrupt:
+                summary.interrupted = True
+                console.print("[yellow]Interrupted: every student listed above is recorded; run the same command "
+                              "again to grade the rest.")
+            finally:
+                graders.close()
+    finally:
+        recorder.close()
+    summary.seconds = time.monotonic() - started
+    console.print(summary_table(summary, assignment))
+    return summary
+
+
+def _run(todo, graders, recorder, summary, console):
+    queue = list(reversed(todo))
+    in_flight = {}  # future -> (student, staging, intake, notebooks)
+    attempts = {}
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[now]}")]
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("autograde", total=len(todo), now="")
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < graders.window:
+                    student = queue.pop()
+                    staging, intake, notebooks = recorder.stage(student)
+                    if not set(notebooks) & set(recorder.notebooks):
+                        shutil.rmtree(staging, ignore_errors=True)  # nbgrader skips such a folder too
+                        expected = ", ".join(f"{n}.ipynb" for n in sorted(recorder.notebooks))
+                        _report(progress, console, summary, student, None,
+                                f"no notebook was submitted in {recorder.submitted(student)} (expected {expected}); "
+                                "nothing to grade")
+                        progress.advance(bar)
+                        continue
+                    future = graders.submit(SubmissionJob(student, notebooks))
+                    in_flight[future] = (student, staging, intake, notebooks)
+                progress.update(bar, now="grading " + ", ".join(s for s, *_ in list(in_flight.values())[:4]))
+                for future in graders.wait(in_flight):
+                    student, staging, intake, notebooks = in_flight.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        # a grading process died (killed, out of memory): it takes its pool along
+                        attempts[student] = attempts.get(student, 0) + 1
+                        shutil.rmtree(staging, ignore_errors=True)
+                        if attempts[student] < 3:
+                            queue.append(student)
+                            for other, (o_student, o_staging, *_rest) in list(in_flight.items()):
+                                shutil.rmtree(o_staging, ignore_errors=True)
+                                queue.append(o_student)
+                            in_flight.clear()
+                            graders.restart()
+                            break
+                        summary.failed[student] = "its grading process died three times"
+                        progress.advance(bar)
+                        continue
+                    except Exception as e:  # the grader itself failed on this submission
+                        result = None
+                        error = f"grading failed: {type(e).__name__}: {str(e)[:300]}"
+                    else:
+                        error = ""
+                    error = recorder.record(student, result, staging, intake, set(notebooks), error)
+                    shutil.rmtree(staging, ignore_errors=True)
+                    _report(progress, console, summary, student, result, error)
+                    progress.advance(bar)
+        except BaseException:
+            for student, staging, *_ in in_flight.values():
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def _report(progress, console, summary, student, result, error):
+    if error:
+        summary.failed[student] = error
+        console.print(f"[red]✗ {student}[/]: {error}. Only this student is affected; fix the file and run again.")
+        return
+    points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
+    possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
+    summary.graded[student] = points
+    console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s"
+                  f"{', ' + result.where if result.where else ''})")
+
+
+def summary_table(summary, assignment):
+    table = Table(title=f"backprop-kit autograde {assignment}")
+    for column in ("graded", "failed", "skipped (already graded)", "mean points", "time", "per submission"):
+        table.add_column(column, justify="right")
+    n = len(summary.graded) + len(summary.failed)
+    mean = f"{statistics.mean(summary.graded.values()):.2f} / {summary.possible:g}" if summary.graded else "-"
+    table.add_row(str(len(summary.graded)), str(len(summary.failed)), str(len(summary.skipped)), mean,
+                  f"{summary.seconds:.1f} s", f"{summary.seconds / n:.2f} s" if n else "-")
+    return table
