@@ -9,6 +9,7 @@ a time, as each completes.
 """
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -39,6 +40,7 @@ class Summary:
     seconds: float = 0.0
     possible: float = 0.0
     interrupted: bool = False
+    peak_mb: float = 0.0
 
     @property
     def ok(self):
@@ -140,6 +142,14 @@ class LocalGraders:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _grade_on_dask(snapshot, job):
+    from distributed import get_worker
+
+    result = grade_submission(snapshot, job)
+    result.where = f"{result.where}, Dask worker {get_worker().name}"
+    return result
+
+
 class DaskGraders:
     """A Dask distributed cluster: one task per submission, the snapshot sent to every
     worker once. A worker that dies has its tasks rerun elsewhere by the scheduler."""
@@ -162,7 +172,7 @@ class DaskGraders:
         [self.snapshot] = self.client.scatter([snapshot], broadcast=True, hash=False)
 
     def submit(self, job):
-        return self.client.submit(grade_submission, self.snapshot, job, pure=False, retries=2,
+        return self.client.submit(_grade_on_dask, self.snapshot, job, pure=False, retries=2,
                                   key=f"grade-{job.student}-{os.urandom(4).hex()}")
 
     def wait(self, futures):
@@ -216,7 +226,9 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
     finally:
         recorder.close()
     summary.seconds = time.monotonic() - started
+    summary.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
     console.print(summary_table(summary, assignment))
+    console.print(f"coordinator peak memory: {summary.peak_mb:.0f} MB")
     return summary
 
 

@@ -1,0 +1,87 @@
+"""`backprop-kit autograde` with the gradebook on a PostgreSQL server (nbgrader's
+CourseDirectory.db_url), against a real server this test starts itself: initdb and pg_ctl
+from Debian's /usr/lib/postgresql/<version>/bin, in a temporary folder, listening on a
+private unix socket only; stopped afterwards. Under CI=true a missing PostgreSQL fails."""
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.sandbox import sandbox_available
+
+from test_batch_autograde import backprop_kit, make_course, records
+from autograder import demo
+
+pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+
+
+def postgres_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("CI=true but PostgreSQL's initdb is missing: `make test` installs the postgresql package")
+        pytest.skip("PostgreSQL (initdb, pg_ctl) is not installed")
+    return Path(found[-1]).parent
+
+
+def as_server_user(argv):
+    """PostgreSQL refuses to run as root: as root, run it as the postgres account."""
+    if os.geteuid() != 0:
+        return argv
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *argv]
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    bindir = postgres_bin()
+    folder = tmp_path_factory.mktemp("postgres")
+    data, sockets = folder / "data", folder / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("postgres")
+        for path in (folder, sockets):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    port = "54329"
+    subprocess.run(as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust",
+                                   "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
+                                   "-o", f"-k {sockets} -c listen_addresses='' -p {port} -c fsync=off", "start"]),
+                   check=True, capture_output=True)
+    try:
+        import psycopg
+
+        with psycopg.connect(host=str(sockets), port=port, user="grader", dbname="postgres", autocommit=True) as db:
+            db.execute("CREATE DATABASE gradebook")
+        yield f"postgresql+psycopg://grader@/gradebook?host={sockets}&port={port}"
+    finally:
+        subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True)
+
+
+def test_the_gradebook_on_a_postgresql_server(postgres, tmp_path):
+    base, students = make_course(tmp_path)
+    reference = tmp_path / "sqlite"
+    shutil.copytree(base, reference, symlinks=True)
+    backprop_kit(reference, "autograde", "backprop", "--jobs", "2")
+
+    with open(base / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {postgres!r}\n")
+    done = demo.nbgrader(base, "generate_assignment", "backprop", "--force")  # the assignment into PostgreSQL
+    assert done.returncode == 0, done.stderr[-2000:]
+    sqlite_before = (base / "gradebook.db").read_bytes()
+
+    done = backprop_kit(base, "autograde", "backprop", "--jobs", "2")
+    assert done.returncode == 1, done.stdout + done.stderr  # fay, gus, hal, as everywhere
+    for student in students:
+        assert records(base, student, db_url=postgres) == records(reference, student), student
+    with Gradebook(postgres) as gb:
+        assert len(gb.find_assignment("backprop").submissions) == len(students) - 3
+    assert (base / "gradebook.db").read_bytes() == sqlite_before, "the sqlite gradebook was written"
+    done = demo.nbgrader(base, "export")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ada" in (base / "grades.csv").read_text()
