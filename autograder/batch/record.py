@@ -13,6 +13,7 @@ A student's records are committed before their autograded/ folder is moved into 
 that folder is what marks a student as graded: interrupted anywhere, a rerun regrades at
 most the student who was being recorded, and nothing is written twice.
 """
+import contextlib
 import fnmatch
 import warnings
 import os
@@ -26,6 +27,15 @@ from nbgrader.preprocessors import AssignLatePenalties
 
 from ..grading.report import write_report
 from ..intake import copy_submission
+
+
+@contextlib.contextmanager
+def _quiet():
+    """add_submission builds its rows through relationships, which SQLAlchemy warns about on a
+    long-lived session; nbgrader opens a fresh session per step instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        yield
 
 
 class Recorder:
@@ -96,38 +106,47 @@ class Recorder:
 
     # ---------------------------------------------------------------- after grading
 
-    def record(self, student, result, staging, intake, submitted_notebooks, error=""):
+    def begin(self, student, submitted_notebooks):
+        """Before grading, in the order nbgrader goes (so `nbgrader export` lists students in
+        the same order): the student, the submission with its timestamp, zeros for the
+        notebooks not submitted (Autograde.init_assignment)."""
+        with _quiet():
+            try:
+                self.gradebook.update_or_create_student(student)
+                timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+                if timestamp:
+                    self.gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
+                else:
+                    self.gradebook.update_or_create_submission(self.assignment, student)
+                self._zero_missing_notebooks(student, submitted_notebooks)
+                self.gradebook.db.commit()
+            except BaseException:
+                self.gradebook.db.rollback()
+                raise
+
+    def record(self, student, result, staging, intake, error=""):
         """Write one student's grades, autograded/ folder and reports. Returns an error
         message ("" when graded); on error nothing of this student is in autograded/, as
         with nbgrader, and their gradebook grades stay as they were."""
-        gb, assignment = self.gradebook, self.assignment
-        try:
-            gb.update_or_create_student(student)
-            timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
-            if timestamp:
-                gb.update_or_create_submission(assignment, student, timestamp=timestamp)
-            else:
-                gb.update_or_create_submission(assignment, student)
-            self._zero_missing_notebooks(student, submitted_notebooks)
-            error = error or (result.error if result is not None else "it was not graded")
-            if error:
-                gb.db.commit()
-                shutil.rmtree(self.autograded(student), ignore_errors=True)
-                return error
-            for notebook, outcome in result.notebooks.items():
-                self._save_grades(student, notebook, outcome)
-            gb.db.commit()
-            for notebook in result.notebooks:
-                self._late_penalty(student, notebook)
-            gb.db.commit()
-        except BaseException:
-            gb.db.rollback()
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        error = error or (result.error if result is not None else "it was not graded")
+        if error:
+            shutil.rmtree(self.autograded(student), ignore_errors=True)
+            return error
+        with _quiet():
+            try:
+                for notebook, outcome in result.notebooks.items():
+                    self._save_grades(student, notebook, outcome)
+                self.gradebook.db.commit()
+                for notebook in result.notebooks:
+                    self._late_penalty(student, notebook)
+                self.gradebook.db.commit()
+            except BaseException:
+                self.gradebook.db.rollback()
+                raise
         self._place(student, result, staging)
         refused = [{"path": r.path, "reason": r.reason} for r in intake.refused]
         for notebook, outcome in result.notebooks.items():
-            write_report(self.root, assignment, student, notebook, outcome.report, refused_files=refused,
+            write_report(self.root, self.assignment, student, notebook, outcome.report, refused_files=refused,
                          unreadable=None)
         return ""
 
@@ -175,3 +194,4 @@ class Recorder:
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(staging, dest)
+

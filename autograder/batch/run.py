@@ -233,73 +233,95 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
 
 
 def _run(todo, graders, recorder, summary, console):
-    queue = list(reversed(todo))
-    in_flight = {}  # future -> (student, staging, intake, notebooks)
-    attempts = {}
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[now]}")]
     with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("autograde", total=len(todo), now="")
+        batch = _Batch(todo, graders, recorder, summary, progress)
         try:
-            while queue or in_flight:
-                while queue and len(in_flight) < graders.window:
-                    student = queue.pop()
-                    staging, intake, notebooks = recorder.stage(student)
-                    if not set(notebooks) & set(recorder.notebooks):
-                        shutil.rmtree(staging, ignore_errors=True)  # nbgrader skips such a folder too
-                        expected = ", ".join(f"{n}.ipynb" for n in sorted(recorder.notebooks))
-                        _report(progress, console, summary, student, None,
-                                f"no notebook was submitted in {recorder.submitted(student)} (expected {expected}); "
-                                "nothing to grade")
-                        progress.advance(bar)
-                        continue
-                    future = graders.submit(SubmissionJob(student, notebooks))
-                    in_flight[future] = (student, staging, intake, notebooks)
-                progress.update(bar, now="grading " + ", ".join(s for s, *_ in list(in_flight.values())[:4]))
-                for future in graders.wait(in_flight):
-                    student, staging, intake, notebooks = in_flight.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        # a grading process died (killed, out of memory): it takes its pool along
-                        attempts[student] = attempts.get(student, 0) + 1
-                        shutil.rmtree(staging, ignore_errors=True)
-                        if attempts[student] < 3:
-                            queue.append(student)
-                            for other, (o_student, o_staging, *_rest) in list(in_flight.items()):
-                                shutil.rmtree(o_staging, ignore_errors=True)
-                                queue.append(o_student)
-                            in_flight.clear()
-                            graders.restart()
-                            break
-                        summary.failed[student] = "its grading process died three times"
-                        progress.advance(bar)
-                        continue
-                    except Exception as e:  # the grader itself failed on this submission
-                        result = None
-                        error = f"grading failed: {type(e).__name__}: {str(e)[:300]}"
-                    else:
-                        error = ""
-                    error = recorder.record(student, result, staging, intake, set(notebooks), error)
-                    shutil.rmtree(staging, ignore_errors=True)
-                    _report(progress, console, summary, student, result, error)
-                    progress.advance(bar)
-        except BaseException:
-            for student, staging, *_ in in_flight.values():
-                shutil.rmtree(staging, ignore_errors=True)
-            raise
+            batch.run()
+        finally:
+            batch.discard_staging()
 
 
-def _report(progress, console, summary, student, result, error):
-    if error:
-        summary.failed[student] = error
-        console.print(f"[red]✗ {student}[/]: {error}. Only this student is affected; fix the file and run again.")
-        return
-    points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
-    possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
-    summary.graded[student] = points
-    console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s"
-                  f"{', ' + result.where if result.where else ''})")
+class _Batch:
+    """Hands out submissions (a window of them at a time: the coordinator's memory stays
+    flat however large the class) and records each result as it comes back."""
+
+    def __init__(self, todo, graders, recorder, summary, progress):
+        self.queue = list(reversed(todo))
+        self.graders, self.recorder, self.summary, self.progress = graders, recorder, summary, progress
+        self.in_flight = {}  # future -> (student, staging folder, intake)
+        self.attempts = {}
+        self.bar = progress.add_task("autograde", total=len(todo), now="")
+
+    def run(self):
+        while self.queue or self.in_flight:
+            self.hand_out()
+            self.progress.update(self.bar, now="grading " + ", ".join(
+                student for student, *_ in list(self.in_flight.values())[:4]))
+            for future in self.graders.wait(self.in_flight):
+                if not self.collect(future):
+                    break  # the local pool was restarted: what was in flight is queued again
+
+    def hand_out(self):
+        while self.queue and len(self.in_flight) < self.graders.window:
+            student = self.queue.pop()
+            staging, intake, notebooks = self.recorder.stage(student)
+            if not set(notebooks) & self.recorder.notebooks:
+                shutil.rmtree(staging, ignore_errors=True)  # nbgrader skips such a folder too
+                expected = ", ".join(f"{n}.ipynb" for n in sorted(self.recorder.notebooks))
+                self.done(student, None, f"no notebook was submitted in {self.recorder.submitted(student)} "
+                                         f"(expected {expected}); nothing to grade")
+                continue
+            self.recorder.begin(student, set(notebooks))
+            self.in_flight[self.graders.submit(SubmissionJob(student, notebooks))] = (student, staging, intake)
+
+    def collect(self, future):
+        """Record one finished submission; False when the local pool broke and was restarted."""
+        student, staging, intake = self.in_flight.pop(future)
+        try:
+            result, error = future.result(), ""
+        except BrokenProcessPool:  # a grading process died (killed, out of memory) and took its pool along
+            shutil.rmtree(staging, ignore_errors=True)
+            self.attempts[student] = self.attempts.get(student, 0) + 1
+            if self.attempts[student] >= 3:
+                self.done(student, None, "its grading process died three times")
+                return True
+            self.queue.append(student)
+            self.requeue_in_flight()
+            self.graders.restart()
+            return False
+        except Exception as e:  # the grader itself failed on this submission
+            result, error = None, f"grading failed: {type(e).__name__}: {str(e)[:300]}"
+        try:
+            error = self.recorder.record(student, result, staging, intake, error)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        self.done(student, result, error)
+        return True
+
+    def requeue_in_flight(self):
+        for student, staging, _ in self.in_flight.values():
+            shutil.rmtree(staging, ignore_errors=True)
+            self.queue.append(student)
+        self.in_flight.clear()
+
+    def discard_staging(self):
+        for _, staging, _ in self.in_flight.values():
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def done(self, student, result, error):
+        console, summary = self.progress.console, self.summary
+        if error:
+            summary.failed[student] = error
+            console.print(f"[red]✗ {student}[/]: {error} (only this student is affected)")
+        else:
+            points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
+            possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
+            summary.graded[student] = points
+            console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s, "
+                          f"{result.where})")
+        self.progress.advance(self.bar)
 
 
 def summary_table(summary, assignment):
