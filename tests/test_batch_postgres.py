@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from nbgrader.api import Gradebook
 
 from autograder.sandbox import sandbox_available
 
-from test_batch_autograde import backprop_kit, make_course, records
 from autograder import demo
+from test_batch_autograde import backprop_kit, make_course, records
+from test_batch_dask import free_port
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 
@@ -39,14 +41,15 @@ def as_server_user(argv):
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
     bindir = postgres_bin()
-    folder = tmp_path_factory.mktemp("postgres")
+    # Not under pytest's tmp folder: the server's account must be able to reach its folder.
+    folder = Path(tempfile.mkdtemp(prefix="bpkit-postgres-"))
     data, sockets = folder / "data", folder / "sockets"
     sockets.mkdir()
     if os.geteuid() == 0:
         account = pwd.getpwnam("postgres")
         for path in (folder, sockets):
             os.chown(path, account.pw_uid, account.pw_gid)
-    port = "54329"
+    port = str(free_port())  # the server listens on a unix socket only; the port names the socket file
     subprocess.run(as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust",
                                    "--no-sync"]), check=True, capture_output=True)
     subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
@@ -61,6 +64,7 @@ def postgres(tmp_path_factory):
     finally:
         subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_gradebook_on_a_postgresql_server(postgres, tmp_path):

@@ -24,6 +24,7 @@ own fresh uid as root) serves one submission and is killed after it.
 """
 import copy
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -155,15 +156,17 @@ class _SchemaCheckedOnce:
 
 class SchemaOnceCheckCellMetadata(CheckCellMetadata):
     _validation = _SchemaCheckedOnce()
+    _swap = threading.Lock()  # the stand-in is module-wide while it is in place
 
     def preprocess(self, nb, resources):
         from nbgrader.nbgraderformat import common
 
-        original, common.jsonschema = common.jsonschema, self._validation
-        try:
-            return super().preprocess(nb, resources)
-        finally:
-            common.jsonschema = original
+        with self._swap:
+            original, common.jsonschema = common.jsonschema, self._validation
+            try:
+                return super().preprocess(nb, resources)
+            finally:
+                common.jsonschema = original
 
 
 class WorkerExecute(NbGraderPreprocessor):
@@ -348,15 +351,15 @@ def unreadable(data):
     return ""
 
 
-_warm = {}  # {snapshot token: Pipeline}: one per process, built on its first submission
+_warm = threading.local()  # this thread's Pipeline, built on its first submission
 
 
 def pipeline_for(snapshot):
-    key = id(snapshot)
-    if key not in _warm:
-        _warm.clear()
-        _warm[key] = (snapshot, Pipeline(snapshot))  # the snapshot kept alive, so its id stays its own
-    return _warm[key][1]
+    """The Pipeline for this snapshot, built once per process and thread (a Dask worker may
+    run tasks in several threads; a pipeline's steps keep per-notebook state)."""
+    if getattr(_warm, "snapshot", None) is not snapshot:
+        _warm.snapshot, _warm.pipeline = snapshot, Pipeline(snapshot)
+    return _warm.pipeline
 
 
 def grade_submission(snapshot, job):

@@ -155,7 +155,7 @@ class DaskGraders:
     worker once. A worker that dies has its tasks rerun elsewhere by the scheduler."""
 
     def __init__(self, snapshot, address):
-        from distributed import Client
+        from distributed import Client, as_completed
 
         try:
             self.client = Client(address, timeout="20s", set_as_default=False)
@@ -170,16 +170,17 @@ class DaskGraders:
         threads = sum(w.get("nthreads", 1) for w in workers.values())
         self.window = max(4, 2 * threads)
         [self.snapshot] = self.client.scatter([snapshot], broadcast=True, hash=False)
+        self.finished = as_completed(loop=self.client.loop)
 
     def submit(self, job):
-        return self.client.submit(_grade_on_dask, self.snapshot, job, pure=False, retries=2,
-                                  key=f"grade-{job.student}-{os.urandom(4).hex()}")
+        future = self.client.submit(_grade_on_dask, self.snapshot, job, pure=False, retries=2,
+                                    key=f"grade-{job.student}-{os.urandom(4).hex()}")
+        self.finished.add(future)
+        return future
 
     def wait(self, futures):
-        from distributed import wait as dask_wait
-
-        done, _ = dask_wait(list(futures), return_when="FIRST_COMPLETED")
-        return done
+        """The next finished future (a task whose worker died finishes once, elsewhere)."""
+        return [next(self.finished)]
 
     def restart(self):
         pass
