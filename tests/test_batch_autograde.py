@@ -25,7 +25,7 @@ from autograder.grading.report import read_report, report_path
 from autograder.sandbox import sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
-BAD = ["fay", "gus", "hal", "ivy", "jon", "kai"]
+BAD = ["fay", "gus", "hal", "ivy", "jon", "kai", "pat"]
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 
@@ -77,6 +77,7 @@ def submit_bad_class(course_dir):
     submit("hal", None)
     submit("ivy", nbformat.writes(deleted))
     submit("jon", nbformat.writes(renamed))
+    submit("pat", nbformat.writes(release))  # handed in untouched: "No response." comments, zeros
     kai = submit("kai", nbformat.writes(good))  # a good notebook, with hostile files beside it
     (kai / "extra.ipynb").write_text(nbformat.writes(good))
     (kai / "data.txt").write_text("mine")
@@ -97,7 +98,7 @@ def courses(tmp_path_factory):
 
 def records(course_dir, student, db_url=None):
     """Everything the gradebook holds about one student's submission, or None."""
-    with Gradebook(db_url or f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+    with Gradebook(db_url or f"sqlite:///{course_dir / 'gradebook.db'}", "cs231n" if db_url else "default_course") as gb:
         try:
             submission = gb.find_submission("backprop", student)
         except MissingEntry:
@@ -124,7 +125,7 @@ def test_the_kit_command_succeeds_or_names_each_failed_student(courses):
     assert "gus: backprop.ipynb cannot be graded: the file is empty" in out
     assert re.search(r"hal: no notebook was submitted in \S+hal/backprop \(expected backprop.ipynb\)", out)
     assert "Traceback" not in out + kit_run.stderr
-    assert re.search(r"│\s+10 │\s+3 │\s+0 │", out), out  # the summary table: 10 graded, 3 failed, 0 skipped
+    assert re.search(r"│\s+11 │\s+3 │\s+0 │", out), out  # the summary table: 11 graded, 3 failed, 0 skipped
 
 
 def test_every_graded_cell_scores_the_same_student_by_student(courses):
@@ -133,6 +134,8 @@ def test_every_graded_cell_scores_the_same_student_by_student(courses):
         assert records(kit, student) == records(stock, student), student
     graded = {s for s in students if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())}
     assert graded == set(students) - {"fay", "gus", "hal"}, graded
+    pat = records(kit, "pat")  # untouched answers: the comparison covers nbgrader's "No response." rule
+    assert "No response." in pat["comments"].values() and pat["score"] == 0
 
 
 def test_failed_students_are_left_ungraded_in_both(courses):
@@ -198,7 +201,7 @@ def test_a_rerun_grades_only_what_is_missing_and_force_regrades(courses):
     stock, kit, students, _, _ = courses
     before = {s: records(kit, s) for s in students}
     again = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
-    assert "10 student(s) already graded, skipped" in again.stdout, again.stdout
+    assert "11 student(s) already graded, skipped" in again.stdout, again.stdout
     assert "✓" not in again.stdout
     assert {s: records(kit, s) for s in students} == before
     ada = kit / "autograded" / "ada" / "backprop" / "backprop.ipynb"
@@ -228,7 +231,7 @@ def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(courses, tmp_path
     assert process.returncode == 130, output
     assert "Interrupted" in output and "Traceback" not in output
     graded = [s for s in students if (course / "autograded" / s / "backprop").exists()]
-    assert 1 <= len(graded) < 10, output
+    assert 1 <= len(graded) < 11, output
     for student in graded:  # what was recorded is whole
         assert records(course, student) == records(stock, student), student
     assert not list((course / "autograded").glob("*/.backprop.grading-*")), "staging folders left behind"
