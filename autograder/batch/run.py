@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .pipeline import Pipeline, SubmissionJob, grade_submission
+from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
 from .record import Recorder
 from .snapshot import read_snapshot
 
@@ -108,6 +108,10 @@ def _start_local_grader(snapshot):
     _snapshot = snapshot
 
 
+def _warm_up():
+    pipeline_for(_snapshot)
+
+
 def _grade_locally(job):
     return grade_submission(_snapshot, job)
 
@@ -121,8 +125,13 @@ class LocalGraders:
         self._start()
 
     def _start(self):
-        self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("forkserver"),
+        """Forked from this process, before anything else runs in it (no progress thread yet):
+        each grader starts with nbgrader, nbconvert and numpy already imported (some 2 s of
+        CPU each when started afresh) and builds its pipeline once, here."""
+        self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
                                         initializer=_start_local_grader, initargs=(self.snapshot,))
+        for future in [self.pool.submit(_warm_up) for _ in range(self.jobs)]:
+            future.result()
 
     def submit(self, job):
         return self.pool.submit(_grade_locally, job)
