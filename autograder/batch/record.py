@@ -77,7 +77,16 @@ class Recorder:
         the notebooks read out to travel to a grader."""
         parent = self.autograded(student).parent
         parent.mkdir(parents=True, exist_ok=True)
+        for stale in parent.glob(f".{self.assignment}.grading-*"):  # left by a run killed outright
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}.grading-", dir=parent))
+        try:
+            return staging, *self._fill(student, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _fill(self, student, staging):
         intake = copy_submission(self.submitted(student), staging)
         notebooks = {}
         for rel in intake.copied:
@@ -98,7 +107,7 @@ class Recorder:
                 if target.exists() or target.is_symlink():
                     target.unlink()
                 shutil.copyfile(path, target)
-        return staging, intake, notebooks
+        return intake, notebooks
 
     def _ignored(self, rel):
         parts = rel.split("/")

@@ -283,16 +283,25 @@ class _Batch:
                 self.done(student, None, f"no notebook was submitted in {self.recorder.submitted(student)} "
                                          f"(expected {expected}); nothing to grade")
                 continue
-            self.recorder.begin(student, set(notebooks))
-            self.in_flight[self.graders.submit(SubmissionJob(student, notebooks))] = (student, staging, intake)
+            try:
+                self.recorder.begin(student, set(notebooks))
+                self.in_flight[self.graders.submit(SubmissionJob(student, notebooks))] = (student, staging, intake)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
 
     def collect(self, future):
         """Record one finished submission; False when the local pool broke and was restarted."""
         student, staging, intake = self.in_flight.pop(future)
         try:
+            return self._collect(future, student, staging, intake)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # moved into place by now, or not needed
+
+    def _collect(self, future, student, staging, intake):
+        try:
             result, error = future.result(), ""
         except BrokenProcessPool:  # a grading process died (killed, out of memory) and took its pool along
-            shutil.rmtree(staging, ignore_errors=True)
             self.attempts[student] = self.attempts.get(student, 0) + 1
             if self.attempts[student] >= 3:
                 self.done(student, None, "its grading process died three times")
@@ -303,11 +312,7 @@ class _Batch:
             return False
         except Exception as e:  # the grader itself failed on this submission
             result, error = None, f"grading failed: {type(e).__name__}: {str(e)[:300]}"
-        try:
-            error = self.recorder.record(student, result, staging, intake, error)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        self.done(student, result, error)
+        self.done(student, result, self.recorder.record(student, result, staging, intake, error))
         return True
 
     def requeue_in_flight(self):
