@@ -239,3 +239,13 @@ def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(courses, tmp_path
     assert f"{len(graded)} student(s) already graded, skipped" in done.stdout
     for student in students:
         assert records(course, student) == records(stock, student), student
+
+
+def test_unknown_assignment_or_student_get_a_plain_message(courses):
+    _, kit, _, _, _ = courses
+    done = backprop_kit(kit, "autograde", "nope")
+    assert done.returncode == 1 and "no assignment 'nope' in the gradebook" in done.stderr
+    done = backprop_kit(kit, "autograde", "backprop", "--student", "zed")
+    assert done.returncode == 1 and "✗ zed: no submission in" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+

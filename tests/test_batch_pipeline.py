@@ -81,3 +81,30 @@ def test_unreadable_notebooks_are_named_plainly(data, problem):
 
 def test_a_readable_notebook_is_not_refused():
     assert unreadable(nbformat.writes(nbformat.v4.new_notebook()).encode()) == ""
+
+
+def test_the_courses_pipeline_is_run_with_one_for_one_replacements():
+    from nbgrader.preprocessors import ClearOutput, Execute, IgnorePattern, OverwriteCells, SaveAutoGrades
+
+    from autograder.batch.pipeline import (PipelineError, SnapshotOverwriteCells, WorkerTrustedChecks,
+                                           CollectAutoGrades, batch_steps)
+    from autograder.grading.preprocessors import TrustedChecks
+
+    assert batch_steps([ClearOutput, OverwriteCells], "sanitize") == [ClearOutput, SnapshotOverwriteCells]
+    assert batch_steps([TrustedChecks, IgnorePattern, SaveAutoGrades], "autograde") == [
+        WorkerTrustedChecks, IgnorePattern, CollectAutoGrades]
+    with pytest.raises(PipelineError, match="nbgrader's own Execute"):
+        batch_steps([Execute, TrustedChecks, SaveAutoGrades], "autograde")
+    with pytest.raises(PipelineError, match="no TrustedChecks"):
+        batch_steps([IgnorePattern, SaveAutoGrades], "autograde")
+
+
+def test_outside_a_course_the_command_says_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "autograde", "backprop"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "has no nbgrader_config.py: run backprop-kit autograde inside a course" in done.stderr
+    assert "Traceback" not in done.stderr

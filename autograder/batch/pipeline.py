@@ -323,12 +323,21 @@ class Pipeline:
                 "nbgrader": {"student": ctx.student, "assignment": self.snapshot.assignment, "notebook": notebook,
                              "db_url": None}}  # no gradebook here: a step that asks for one fails loudly
 
+    def sanitized(self, nb, resources):
+        """The sanitize pass, as nbconvert runs it (enabled steps in order, the notebook
+        validated after the last), on the notebook just parsed: nbgrader writes it to disk
+        and reads it back, and nbconvert deep-copies it first, neither of which changes it."""
+        for step in self.sanitize._preprocessors:
+            if step.enabled:
+                nb, resources = step(nb, resources)
+        nbformat.validate(nb, relax_add_props=True)
+        return nb
+
     def grade_notebook(self, student, notebook, data, runner):
         ctx = GradingContext(self.snapshot, runner, student)
         try:
             nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-            sanitized, _ = self.sanitize.from_notebook_node(nb, self.resources(ctx, notebook))
-            nb = nbformat.reads(sanitized, as_version=4)
+            nb = self.sanitized(nb, self.resources(ctx, notebook))
             autograded, _ = self.autograde.from_notebook_node(nb, self.resources(ctx, notebook))
         except Exception as e:  # nbgrader fails the student on any step's exception; so do we, and say why
             message = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
