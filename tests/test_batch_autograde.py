@@ -5,109 +5,19 @@ students, plus submissions nbgrader chokes on); the course is copied twice, one 
 by plain `nbgrader autograde`, the other by `backprop-kit autograde --jobs 2`. Every test
 reads what came out: the gradebooks cell by cell, the reports, the autograded notebooks,
 and nbgrader's own generate_feedback and export run on the kit's results."""
-import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-import pytest
-from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import demo, simulated_class
-from autograder.config import load_course
-from autograder.course import init, nbgrader_environment
+from autograder.course import nbgrader_environment
 from autograder.grading.report import read_report, report_path
-from autograder.sandbox import sandbox_available
-
-REPO = Path(__file__).resolve().parent.parent
-BAD = ["fay", "gus", "hal", "ivy", "jon", "kai", "pat"]
-
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
-
-
-def backprop_kit(course_dir, *args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=course_dir, capture_output=True,
-                          text=True, env={**nbgrader_environment(), "COLUMNS": "200"}, **kwargs)
-
-
-def make_course(root):
-    text = (REPO / "course.yaml").read_text()
-    text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 5", text)
-    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", text)
-    (root / "course.yaml").write_text(text)
-    course_dir = root / "base"
-    init(course_dir, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
-    roster = demo.submit_class(course_dir, "backprop", "backprop")
-    submit_bad_class(course_dir)
-    for i, student in enumerate(sorted(roster)):  # nbgrader's submission timestamps travel to the gradebook
-        (course_dir / "submitted" / student / "backprop" / "timestamp.txt").write_text(
-            f"2026-11-2{i} 10:00:00.000000 UTC")
-    return course_dir, sorted(roster) + BAD
-
-
-def submit_bad_class(course_dir):
-    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    good = simulated_class.fill(release, simulated_class.reference_answers(source))
-
-    def submit(student, content):
-        target = course_dir / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        if content is not None:
-            (target / "backprop.ipynb").write_text(content)
-        return target
-
-    deleted = nbformat.reads(nbformat.writes(good), as_version=4)
-    deleted.cells = [c for c in deleted.cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") != "test_add_gate_backward"]
-    for cell in deleted.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_mul_gate_forward":
-            cell.source = "print('full marks please')\n1.0"
-    renamed = nbformat.reads(nbformat.writes(good), as_version=4)
-    for cell in renamed.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul_gate":
-            cell.metadata["nbgrader"]["grade_id"] = "my_mul_gate"
-    submit("fay", "this is not json")
-    submit("gus", "")
-    submit("hal", None)
-    submit("ivy", nbformat.writes(deleted))
-    submit("jon", nbformat.writes(renamed))
-    submit("pat", nbformat.writes(release))  # handed in untouched: "No response." comments, zeros
-    kai = submit("kai", nbformat.writes(good))  # a good notebook, with hostile files beside it
-    (kai / "extra.ipynb").write_text(nbformat.writes(good))
-    (kai / "data.txt").write_text("mine")
-    os.symlink(course_dir / "gradebook.db", kai / "gradebook-link.db")
-
-
-@pytest.fixture(scope="module")
-def courses(tmp_path_factory):
-    root = tmp_path_factory.mktemp("batch")
-    base, students = make_course(root)
-    stock, kit = root / "stock", root / "kit"
-    shutil.copytree(base, stock, symlinks=True)
-    shutil.copytree(base, kit, symlinks=True)
-    stock_run = demo.nbgrader(stock, "autograde", "backprop")
-    kit_run = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
-    return stock, kit, students, stock_run, kit_run
-
-
-def records(course_dir, student, db_url=None):
-    """Everything the gradebook holds about one student's submission, or None."""
-    with Gradebook(db_url or f"sqlite:///{course_dir / 'gradebook.db'}", "cs231n" if db_url else "default_course") as gb:
-        try:
-            submission = gb.find_submission("backprop", student)
-        except MissingEntry:
-            return None
-        nb = gb.find_submission_notebook("backprop", "backprop", student)
-        return {"timestamp": submission.timestamp,
-                "grades": {g.name: (g.auto_score, g.needs_manual_grade, g.manual_score) for g in nb.grades},
-                "comments": {c.name: c.auto_comment for c in nb.comments},
-                "late_penalty": nb.late_submission_penalty, "score": nb.score}
+from autograder import demo
+from batch_class import backprop_kit, records
 
 
 def graded_outputs(path):
@@ -117,8 +27,8 @@ def graded_outputs(path):
             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
 
 
-def test_the_kit_command_succeeds_or_names_each_failed_student(courses):
-    _, _, _, stock_run, kit_run = courses
+def test_the_kit_command_succeeds_or_names_each_failed_student(batch_class):
+    _, _, _, _, stock_run, kit_run = batch_class
     assert kit_run.returncode == 1, kit_run.stdout + kit_run.stderr  # three students cannot be graded
     out = kit_run.stdout
     assert "fay: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in out
@@ -128,8 +38,8 @@ def test_the_kit_command_succeeds_or_names_each_failed_student(courses):
     assert re.search(r"│\s+11 │\s+3 │\s+0 │", out), out  # the summary table: 11 graded, 3 failed, 0 skipped
 
 
-def test_every_graded_cell_scores_the_same_student_by_student(courses):
-    stock, kit, students, _, _ = courses
+def test_every_graded_cell_scores_the_same_student_by_student(batch_class):
+    _, stock, kit, students, _, _ = batch_class
     for student in students:
         assert records(kit, student) == records(stock, student), student
     graded = {s for s in students if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())}
@@ -138,8 +48,8 @@ def test_every_graded_cell_scores_the_same_student_by_student(courses):
     assert "No response." in pat["comments"].values() and pat["score"] == 0
 
 
-def test_failed_students_are_left_ungraded_in_both(courses):
-    stock, kit, _, _, _ = courses
+def test_failed_students_are_left_ungraded_in_both(batch_class):
+    _, stock, kit, _, _, _ = batch_class
     for student in ("fay", "gus", "hal"):
         assert not (kit / "autograded" / student / "backprop").exists()
         assert not (stock / "autograded" / student / "backprop").exists()
@@ -147,8 +57,8 @@ def test_failed_students_are_left_ungraded_in_both(courses):
         assert read_report(report_path(kit, "backprop", student, "backprop")) is None
 
 
-def test_reports_and_graded_cell_outputs_are_the_same(courses):
-    stock, kit, students, _, _ = courses
+def test_reports_and_graded_cell_outputs_are_the_same(batch_class):
+    _, stock, kit, students, _, _ = batch_class
     for student in students:
         stock_report = read_report(report_path(stock, "backprop", student, "backprop"))
         kit_report = read_report(report_path(kit, "backprop", student, "backprop"))
@@ -158,8 +68,8 @@ def test_reports_and_graded_cell_outputs_are_the_same(courses):
             assert graded_outputs(kit / notebook) == graded_outputs(stock / notebook), student
 
 
-def test_autograded_folders_hold_what_nbgrader_puts_there_and_no_followed_links(courses):
-    stock, kit, _, _, _ = courses
+def test_autograded_folders_hold_what_nbgrader_puts_there_and_no_followed_links(batch_class):
+    _, stock, kit, _, _, _ = batch_class
     kai = kit / "autograded" / "kai" / "backprop"
     assert sorted(p.name for p in kai.iterdir()) == ["backprop.ipynb", "bpkit", "data.txt"]
     assert (kai / "data.txt").read_text() == "mine"
@@ -170,11 +80,11 @@ def test_autograded_folders_hold_what_nbgrader_puts_there_and_no_followed_links(
     assert (ada / "timestamp.txt").read_text() == (stock / "autograded" / "ada" / "backprop" / "timestamp.txt").read_text()
 
 
-def test_the_notebooks_cells_ran_and_show_their_outputs(courses):
+def test_the_notebooks_cells_ran_and_show_their_outputs(batch_class):
     """No kernel starts, but the notebook's own cells still run in the sandbox and show
     their outputs (the pictures, prints), like the kernel's; a cell that kills its process
     costs that cell only."""
-    _, kit, _, _, _ = courses
+    _, _, kit, _, _, _ = batch_class
     nb = nbformat.read(kit / "autograded" / "ada" / "backprop" / "backprop.ipynb", as_version=4)
     pictures = [c for c in nb.cells if str(c.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("picture")]
     assert pictures and all(any("image/svg+xml" in o.get("data", {}) for o in c.outputs) for c in pictures)
@@ -185,8 +95,8 @@ def test_the_notebooks_cells_ran_and_show_their_outputs(courses):
     assert after, "the cells after the dead process ran in a fresh one"
 
 
-def test_generate_feedback_and_export_work_unchanged_on_the_kits_results(courses):
-    stock, kit, _, _, _ = courses
+def test_generate_feedback_and_export_work_unchanged_on_the_kits_results(batch_class):
+    _, stock, kit, _, _, _ = batch_class
     for course_dir in (stock, kit):
         done = demo.nbgrader(course_dir, "generate_feedback", "backprop")
         assert done.returncode == 0, done.stderr[-2000:]
@@ -197,8 +107,8 @@ def test_generate_feedback_and_export_work_unchanged_on_the_kits_results(courses
     assert (kit / "grades.csv").read_text() == (stock / "grades.csv").read_text()
 
 
-def test_a_rerun_grades_only_what_is_missing_and_force_regrades(courses):
-    stock, kit, students, _, _ = courses
+def test_a_rerun_grades_only_what_is_missing_and_force_regrades(batch_class):
+    _, stock, kit, students, _, _ = batch_class
     before = {s: records(kit, s) for s in students}
     again = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
     assert "11 student(s) already graded, skipped" in again.stdout, again.stdout
@@ -213,10 +123,10 @@ def test_a_rerun_grades_only_what_is_missing_and_force_regrades(courses):
     assert {s: records(kit, s) for s in students} == before
 
 
-def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(courses, tmp_path):
-    stock, kit, students, _, _ = courses
+def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(batch_class, tmp_path):
+    base, stock, kit, students, _, _ = batch_class
     course = tmp_path / "interrupted"
-    shutil.copytree(stock.parent / "base", course, symlinks=True)
+    shutil.copytree(base, course, symlinks=True)
     process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "1"],
                                cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**nbgrader_environment(), "COLUMNS": "200"})
@@ -241,8 +151,8 @@ def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(courses, tmp_path
         assert records(course, student) == records(stock, student), student
 
 
-def test_unknown_assignment_or_student_get_a_plain_message(courses):
-    _, kit, _, _, _ = courses
+def test_unknown_assignment_or_student_get_a_plain_message(batch_class):
+    _, _, kit, _, _, _ = batch_class
     done = backprop_kit(kit, "autograde", "nope")
     assert done.returncode == 1 and "no assignment 'nope' in the gradebook" in done.stderr
     done = backprop_kit(kit, "autograde", "backprop", "--student", "zed")

@@ -16,7 +16,7 @@ import pytest
 from autograder.course import nbgrader_environment
 from autograder.sandbox import sandbox_available
 
-from test_batch_autograde import backprop_kit, make_course, records
+from batch_class import records
 
 DASK = Path(sys.executable).parent / "dask"
 
@@ -69,15 +69,16 @@ def cluster(tmp_path_factory):
                 process.wait()
 
 
-def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, tmp_path):
+def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, batch_class, tmp_path):
+    """The class of test_batch_autograde.py, graded on the cluster: the same records as
+    `nbgrader autograde` gave."""
     address, workers = cluster
-    base, students = make_course(tmp_path)
-    reference = tmp_path / "local"
-    shutil.copytree(base, reference, symlinks=True)
-    backprop_kit(reference, "autograde", "backprop", "--jobs", "2")
+    base, stock, _, students, _, _ = batch_class
+    course = tmp_path / "dask"
+    shutil.copytree(base, course, symlinks=True)
 
     process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop",
-                                "--scheduler", address], cwd=base, stdout=subprocess.PIPE,
+                                "--scheduler", address], cwd=course, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env={**nbgrader_environment(), "COLUMNS": "200"})
     lines, killed = [], False
     for line in process.stdout:
@@ -94,4 +95,4 @@ def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, tmp_path):
         assert sum(line.startswith(f"✓ {student} ") for line in lines) == 1, (student, output)
     assert any("beta" in line for line in lines if line.startswith("✓")), output
     for student in students:
-        assert records(base, student) == records(reference, student), student
+        assert records(course, student) == records(stock, student), student

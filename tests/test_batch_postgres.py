@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 from autograder.sandbox import sandbox_available
 
 from autograder import demo
-from test_batch_autograde import backprop_kit, make_course, records
+from batch_class import backprop_kit, records
 from test_batch_dask import free_port
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
@@ -67,11 +67,12 @@ def postgres(tmp_path_factory):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_the_gradebook_on_a_postgresql_server(postgres, tmp_path):
-    base, students = make_course(tmp_path)
-    reference = tmp_path / "sqlite"
-    shutil.copytree(base, reference, symlinks=True)
-    backprop_kit(reference, "autograde", "backprop", "--jobs", "2")
+def test_the_gradebook_on_a_postgresql_server(postgres, batch_class, tmp_path):
+    """The class of test_batch_autograde.py, its gradebook on the server: the same records
+    as `nbgrader autograde` gave with SQLite."""
+    pristine, stock, _, students, _, _ = batch_class
+    base = tmp_path / "postgres"
+    shutil.copytree(pristine, base, symlinks=True)
 
     with open(base / "nbgrader_config.py", "a") as config:
         # PostgreSQL enforces the gradebook's foreign keys: nbgrader needs a course id there
@@ -83,7 +84,7 @@ def test_the_gradebook_on_a_postgresql_server(postgres, tmp_path):
     done = backprop_kit(base, "autograde", "backprop", "--jobs", "2")
     assert done.returncode == 1, done.stdout + done.stderr  # fay, gus, hal, as everywhere
     for student in students:
-        assert records(base, student, db_url=postgres) == records(reference, student), student
+        assert records(base, student, db_url=postgres) == records(stock, student), student
     with Gradebook(postgres, "cs231n") as gb:
         assert len(gb.find_assignment("backprop").submissions) == len(students) - 1  # hal sent no notebook
     assert (base / "gradebook.db").read_bytes() == sqlite_before, "the sqlite gradebook was written"

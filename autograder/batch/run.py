@@ -218,21 +218,12 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
             summary.failed[student] = f"no submission in {recorder.submitted(student)}"
             console.print(f"[red]✗ {student}[/]: {summary.failed[student]}")
         summary.skipped = [s for s in todo if not recorder.needs_grading(s, force)]
-        todo = [s for s in todo if s not in summary.skipped]
+        skipped = set(summary.skipped)
+        todo = [s for s in todo if s not in skipped]
         if summary.skipped:
             console.print(f"{len(summary.skipped)} student(s) already graded, skipped (--force regrades them).")
         if todo:
-            graders = (DaskGraders(snapshot, scheduler) if scheduler
-                       else LocalGraders(snapshot, jobs or os.cpu_count() or 1))
-            try:
-                console.print(f"Grading {len(todo)} submission(s) of {assignment} on {graders.describe()}.")
-                _run(todo, graders, recorder, summary, console)
-            except KeyboardInterrupt:
-                summary.interrupted = True
-                console.print("[yellow]Interrupted: every student listed above is recorded; run the same command "
-                              "again to grade the rest.")
-            finally:
-                graders.close()
+            _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment)
     finally:
         recorder.close()
     summary.seconds = time.monotonic() - started
@@ -240,6 +231,22 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
     console.print(summary_table(summary, assignment))
     console.print(f"coordinator peak memory: {summary.peak_mb:.0f} MB")
     return summary
+
+
+def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment):
+    graders = None
+    try:
+        graders = (DaskGraders(snapshot, scheduler) if scheduler
+                   else LocalGraders(snapshot, jobs or os.cpu_count() or 1))
+        console.print(f"Grading {len(todo)} submission(s) of {assignment} on {graders.describe()}.")
+        _run(todo, graders, recorder, summary, console)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        console.print("[yellow]Interrupted: every student listed above is recorded; run the same command "
+                      "again to grade the rest.")
+    finally:
+        if graders is not None:
+            graders.close()
 
 
 def _run(todo, graders, recorder, summary, console):
