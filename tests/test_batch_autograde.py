@@ -159,3 +159,22 @@ def test_unknown_assignment_or_student_get_a_plain_message(batch_class):
     assert done.returncode == 1 and "✗ zed: no submission in" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
 
+
+
+def test_hostile_code_leaves_nothing_behind(batch_class):
+    """eve's attacks (file writes, a detached process, a fork bomb) under the batch: the
+    sandbox is the same, so nothing outlives grading and the gradebook is intact."""
+    import sqlite3
+
+    _, _, kit, _, _, _ = batch_class
+    survivors = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"bpkit-late-attack" in cmdline.read_bytes():
+                survivors.append(cmdline.parent.name)
+        except OSError:
+            pass
+    assert not survivors, f"processes started by student code outlived grading: {survivors}"
+    assert not list(kit.rglob("pwned"))
+    with sqlite3.connect(kit / "gradebook.db") as db:
+        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"

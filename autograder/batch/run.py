@@ -97,6 +97,14 @@ def find_students(recorder, students):
 
 # ---------------------------------------------------------------- where grading runs
 
+def cores():
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 _snapshot = None
 
 
@@ -237,7 +245,7 @@ def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignme
     graders = None
     try:
         graders = (DaskGraders(snapshot, scheduler) if scheduler
-                   else LocalGraders(snapshot, jobs or os.cpu_count() or 1))
+                   else LocalGraders(snapshot, jobs or cores()))
         console.print(f"Grading {len(todo)} submission(s) of {assignment} on {graders.describe()}.")
         _run(todo, graders, recorder, summary, console)
     except KeyboardInterrupt:
