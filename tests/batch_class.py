@@ -37,7 +37,18 @@ def make_course(root):
     for i, student in enumerate(sorted(roster)):  # nbgrader's submission timestamps travel to the gradebook
         (course_dir / "submitted" / student / "backprop" / "timestamp.txt").write_text(
             f"2026-11-2{i} 10:00:00.000000 UTC")
+    set_due_date(f"sqlite:///{course_dir / 'gradebook.db'}")
+    with open(course_dir / "nbgrader_config.py", "a") as config:  # late work scores zero: penalties get recorded
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     return course_dir, sorted(roster) + BAD
+
+
+DUE = "2026-11-23 12:00:00 UTC"  # dan is on time, eve, kim and lee are late
+
+
+def set_due_date(db_url, course_id="default_course"):
+    with Gradebook(db_url, course_id) as gb:
+        gb.update_or_create_assignment("backprop", duedate=DUE)
 
 
 def submit_bad_class(course_dir):

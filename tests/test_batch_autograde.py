@@ -44,6 +44,8 @@ def test_every_graded_cell_scores_the_same_student_by_student(batch_class):
         assert records(kit, student) == records(stock, student), student
     graded = {s for s in students if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())}
     assert graded == set(students) - {"fay", "gus", "hal"}, graded
+    late = {s: records(stock, s)["late_penalty"] for s in ("dan", "eve", "kim", "lee")}
+    assert late["dan"] is None and all(late[s] > 0 for s in ("eve", "kim", "lee")), late  # penalties compared too
     pat = records(kit, "pat")  # untouched answers: the comparison covers nbgrader's "No response." rule
     assert "No response." in pat["comments"].values() and pat["score"] == 0
 

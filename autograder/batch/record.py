@@ -21,8 +21,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import BaseCell, Comment, Grade, Gradebook
 from sqlalchemy.exc import SAWarning
+from sqlalchemy.orm import contains_eager
 from nbgrader.preprocessors import AssignLatePenalties
 
 from ..grading.report import write_report
@@ -127,16 +128,21 @@ class Recorder:
                     self.gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
                 else:
                     self.gradebook.update_or_create_submission(self.assignment, student)
-                self._zero_missing_notebooks(student, submitted_notebooks)
-                self.gradebook.db.commit()
+                missing = self.notebooks - set(submitted_notebooks)
+                for notebook in sorted(missing):
+                    for grade in self._grades(student, notebook):
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = False
+                if missing:
+                    self.gradebook.db.commit()
             except BaseException:
                 self.gradebook.db.rollback()
                 raise
 
     def record(self, student, result, staging, intake, error=""):
-        """Write one student's grades, autograded/ folder and reports. Returns an error
-        message ("" when graded); on error nothing of this student is in autograded/, as
-        with nbgrader, and their gradebook grades stay as they were."""
+        """Write one student's grades, autograded/ folder and reports, in one transaction.
+        Returns an error message ("" when graded); on error nothing of this student is in
+        autograded/, as with nbgrader, and their gradebook grades stay as they were."""
         error = error or (result.error if result is not None else "it was not graded")
         if error:
             shutil.rmtree(self.autograded(student), ignore_errors=True)
@@ -145,7 +151,6 @@ class Recorder:
             try:
                 for notebook, outcome in result.notebooks.items():
                     self._save_grades(student, notebook, outcome)
-                self.gradebook.db.commit()
                 for notebook in result.notebooks:
                     self._late_penalty(student, notebook)
                 self.gradebook.db.commit()
@@ -159,33 +164,40 @@ class Recorder:
                          unreadable=None)
         return ""
 
-    def _zero_missing_notebooks(self, student, submitted_notebooks):
-        """A notebook of the assignment that was not submitted scores 0 (Autograde.init_assignment)."""
-        for notebook in self.gradebook.find_assignment(self.assignment).notebooks:
-            if notebook.name in submitted_notebooks:
-                continue
-            submission = self.gradebook.find_submission_notebook(notebook.name, self.assignment, student)
-            for grade in submission.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
+    def _submitted_notebook_id(self, student, notebook):
+        return self.gradebook.find_submission_notebook(notebook, self.assignment, student).id
+
+    def _grades(self, student, notebook):
+        """The notebook's Grade rows with their cells loaded in the same query (a lazy load
+        per grade would cost a query per cell)."""
+        return (self.gradebook.db.query(Grade).join(BaseCell, BaseCell.id == Grade.cell_id)
+                .options(contains_eager(Grade.cell))
+                .filter(Grade.notebook_id == self._submitted_notebook_id(student, notebook)).all())
+
+    def _comments(self, student, notebook):
+        return (self.gradebook.db.query(Comment).join(BaseCell, BaseCell.id == Comment.cell_id)
+                .options(contains_eager(Comment.cell))
+                .filter(Comment.notebook_id == self._submitted_notebook_id(student, notebook)).all())
 
     def _save_grades(self, student, notebook, outcome):
         """SaveAutoGrades, for the cells present in the autograded notebook."""
-        submission = self.gradebook.find_submission_notebook(notebook, self.assignment, student)
-        for grade in submission.grades:
+        for grade in self._grades(student, notebook):
             if grade.name in outcome.grades:
                 grade.auto_score = outcome.grades[grade.name]
                 grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-        for comment in submission.comments:
+        for comment in self._comments(student, notebook):
             if comment.name in outcome.comments:
                 comment.auto_comment = outcome.comments[comment.name]
 
     def _late_penalty(self, student, notebook):
-        """AssignLatePenalties.preprocess, on this session."""
+        """AssignLatePenalties.preprocess, on this session (the notebook's score read after
+        the new grades are flushed)."""
         submission = self.gradebook.find_submission(self.assignment, student)
         nb = self.gradebook.find_submission_notebook(notebook, self.assignment, student)
         nb.late_submission_penalty = None
         if submission.total_seconds_late > 0:
+            self.gradebook.db.flush()
+            self.gradebook.db.expire(nb)
             penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, submission.total_seconds_late)
             if penalty is not None:
                 nb.late_submission_penalty = self.late._check_late_penalty(nb, penalty)
