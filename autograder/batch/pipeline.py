@@ -18,10 +18,12 @@ except the steps that need the gradebook or a kernel, which are replaced one for
                                            "No response." rule, returned instead of written
   AssignLatePenalties                   -> applied by the coordinator, which owns the gradebook
 
-The work saved per submission is the kernel start, one worker start, and the gradebook
-sessions; every check and every sandbox boundary is the same. One sandboxed worker (its
-own fresh uid as root) serves one submission and is killed after it.
+The work saved per submission is the kernel start, one worker start, the gradebook
+sessions, and nbconvert's copies, disk round trip and per-step validations (the notebook is
+validated once per pass); every check and every sandbox boundary is the same. One sandboxed
+worker (its own fresh uid as root) serves one submission and is killed after it.
 """
+import contextlib
 import copy
 import json
 import threading
@@ -294,16 +296,13 @@ def batch_steps(steps, which):
 
 
 class Pipeline:
-    """The course's two exporters (sanitize, autograde), built once per process and reused
-    for every submission it grades."""
+    """The course's two passes (sanitize, autograde), each an nbconvert exporter holding its
+    configured steps, built once per process and reused for every submission it grades."""
 
     def __init__(self, snapshot):
         self.snapshot = snapshot
         config = copy.deepcopy(snapshot.config) if snapshot.config is not None else Config()
         config.Exporter.default_preprocessors = []
-        # nbconvert's own option: validate the notebook once after the last step instead of
-        # after every step (nbformat.ValidationError still fails the notebook)
-        config.Exporter.optimistic_validation = True
         autograde = config.get("Autograde", {})
         self.sanitize = self._exporter(config, batch_steps(autograde.get("sanitize_preprocessors", NBGRADER_SANITIZE),
                                                            "sanitize"))
@@ -323,22 +322,26 @@ class Pipeline:
                 "nbgrader": {"student": ctx.student, "assignment": self.snapshot.assignment, "notebook": notebook,
                              "db_url": None}}  # no gradebook here: a step that asks for one fails loudly
 
-    def sanitized(self, nb, resources):
-        """The sanitize pass, as nbconvert runs it (enabled steps in order, the notebook
-        validated after the last), on the notebook just parsed: nbgrader writes it to disk
-        and reads it back, and nbconvert deep-copies it first, neither of which changes it."""
-        for step in self.sanitize._preprocessors:
+    @staticmethod
+    def run_steps(exporter, nb, resources):
+        """One pass, as nbconvert's exporter runs it (its enabled steps in order, the notebook
+        validated after the last), on the notebook itself: nbgrader writes the sanitized
+        notebook to disk and reads it back, and nbconvert deep-copies it first, neither of
+        which changes it."""
+        for step in exporter._preprocessors:
             if step.enabled:
                 nb, resources = step(nb, resources)
         nbformat.validate(nb, relax_add_props=True)
         return nb
 
-    def grade_notebook(self, student, notebook, data, runner):
+    def grade_notebook(self, student, notebook, nb, runner):
+        """One parsed notebook through both passes (it is changed in place)."""
         ctx = GradingContext(self.snapshot, runner, student)
         try:
-            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-            nb = self.sanitized(nb, self.resources(ctx, notebook))
-            autograded, _ = self.autograde.from_notebook_node(nb, self.resources(ctx, notebook))
+            nb = self.run_steps(self.sanitize, nb, self.resources(ctx, notebook))
+            nb = self.run_steps(self.autograde, nb, self.resources(ctx, notebook))
+            autograded = nbformat.writes(nb, version=4)  # what NotebookExporter writes
+            autograded += "" if autograded.endswith("\n") else "\n"
         except Exception as e:  # nbgrader fails the student on any step's exception; so do we, and say why
             message = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
             return NotebookResult(error=f"{notebook}.ipynb could not be graded: {type(e).__name__}: {message}")
@@ -347,17 +350,21 @@ class Pipeline:
 
 def unreadable(data):
     """Why these bytes are not a gradable notebook, in words; "" when they are."""
+    return parse(data)[0]
+
+
+def parse(data):
+    """(problem, notebook): the notebook read from bytes, or why it cannot be ("", None)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        return f"the file is not UTF-8 text ({e.reason} at byte {e.start})"
+        return f"the file is not UTF-8 text ({e.reason} at byte {e.start})", None
     if not text.strip():
-        return "the file is empty"
+        return "the file is empty", None
     try:
-        nbformat.reads(text, as_version=4)
+        return "", nbformat.reads(text, as_version=4)
     except Exception as e:  # nbformat raises several types for broken JSON and schemas
-        return f"it is not a Jupyter notebook ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})"
-    return ""
+        return f"it is not a Jupyter notebook ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})", None
 
 
 _warm = threading.local()  # this thread's Pipeline, built on its first submission
@@ -371,6 +378,20 @@ def pipeline_for(snapshot):
     return _warm.pipeline
 
 
+@contextlib.contextmanager
+def _torn_down_in_background(runner):
+    """The runner's sandbox for one submission; once graded, it is killed at once (its whole
+    process group, SIGKILL) and the waiting that follows (every process of its uid gone, the
+    scratch folder removed) happens in a thread while the next submission starts."""
+    runner.__enter__()
+    try:
+        yield runner
+    except BaseException:
+        runner.__exit__(None, None, None)
+        raise
+    threading.Thread(target=runner.__exit__, args=(None, None, None), name="sandbox-teardown").start()
+
+
 def grade_submission(snapshot, job):
     """The pure function: one submission's notebooks (bytes) -> SubmissionResult. Notebooks
     the assignment does not have are ignored, as nbgrader does."""
@@ -379,14 +400,16 @@ def grade_submission(snapshot, job):
     started = time.monotonic()
     pipeline = pipeline_for(snapshot)
     names = sorted(n for n in job.notebooks if n in snapshot.notebooks)
-    problems = {n: unreadable(job.notebooks[n]) for n in names}
-    results = {n: NotebookResult(error=f"{n}.ipynb cannot be graded: {problems[n]}") for n in names if problems[n]}
+    parsed = {n: parse(job.notebooks[n]) for n in names}
+    results = {n: NotebookResult(error=f"{n}.ipynb cannot be graded: {problem}")
+               for n, (problem, _) in parsed.items() if problem}
     if len(results) < len(names):
         course = snapshot.course
-        with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
-                           helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
+        runner = StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+                               helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)})
+        with _torn_down_in_background(runner):
             for name in names:
                 if name not in results:
-                    results[name] = pipeline.grade_notebook(job.student, name, job.notebooks[name], runner)
+                    results[name] = pipeline.grade_notebook(job.student, name, parsed[name][1], runner)
     return SubmissionResult(job.student, {n: results[n] for n in names}, round(time.monotonic() - started, 3),
                             socket.gethostname())
