@@ -1,4 +1,4 @@
-"""backprop-kit's command line: init, generate, check-config, show-values, report, gradescope (and demo)."""
+"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope (and demo)."""
 import sys
 from pathlib import Path
 
@@ -116,6 +116,30 @@ def demo(course_dir, course_yaml):
         sys.exit(demo_module.main(course_dir, course, course_yaml, temporary=temporary))
     except CourseDirectoryError as e:
         raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--student", "students", multiple=True, help="Grade only this student (repeatable).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once on this machine. [default: the number of cores]")
+@click.option("--force", is_flag=True, help="Regrade students who are already graded.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of on this machine.")
+def autograde(assignment, students, jobs, force, scheduler):
+    """Grade every submission of ASSIGNMENT, in parallel; run it inside the course directory.
+
+    It writes what `nbgrader autograde` writes (autograded/, the gradebook, the reports),
+    with the same grades; `nbgrader generate_feedback` and `nbgrader export` work on them.
+    A rerun grades only the students not yet graded, unless --force."""
+    from .batch.pipeline import PipelineError
+    from .batch.run import BatchError, autograde as run_batch
+
+    try:
+        summary = run_batch(Path.cwd(), assignment, students, jobs=jobs, force=force, scheduler=scheduler)
+    except (BatchError, PipelineError) as e:
+        raise click.ClickException(str(e)) from None
+    sys.exit(130 if summary.interrupted else 0 if summary.ok else 1)
 
 
 @main.command()

@@ -201,13 +201,15 @@ class StudentRunner:
     # -------------------------------------------------------- requests
 
     def run(self, request):
-        """Send one request {"cells", "calls", "env"?, "limits"?} and wait for its result
+        """Send one request {"cells", "calls", "env"?, "limits"?, "notebook"?} and wait for its result
         (never raises for anything the worker or student code does)."""
         self._next_id += 1
         request_id = self._next_id
         cells = [list(c) if isinstance(c, tuple) else c for c in request.get("cells", [])]
         message = {"id": request_id, "cells": cells, "calls": list(request.get("calls", [])),
                    "env": {**self.env, **request.get("env", {})}, "limits": self._limits_for(request.get("limits"))}
+        if request.get("notebook"):  # run the cells as a kernel would (worker.run_notebook)
+            message["notebook"] = True
         wall = message["limits"]["wall_seconds"]
         if self.process is None or self.process.poll() is not None:
             self._stop()
@@ -232,7 +234,8 @@ class StudentRunner:
 
     def _limits_for(self, override):
         limits = {"wall_seconds": float(self.limits.wall_seconds), "memory_bytes": int(self.limits.memory_bytes),
-                  "output_bytes": int(self.limits.output_bytes), "cpu_seconds": self.limits.cpu_seconds}
+                  "output_bytes": int(self.limits.output_bytes), "cpu_seconds": self.limits.cpu_seconds,
+                  "cell_seconds": None}
         for key, value in (override or {}).items():
             if key in limits and isinstance(value, (int, float)) and value > 0:
                 limits[key] = value

@@ -15,6 +15,10 @@ and reads on our stdout first {"ready": true, ...}, then one reply per request:
   {"id", "status": "ok"|"error"|"timeout"|"crashed"|"memory", "detail", "results", "output",
    "seconds", "error"?: {"type", "message", "cell", "where", "traceback"},
    "phase"?: "cells"|"calls" (of a wall-clock timeout: what was running)}
+A request with "notebook": true runs its cells as a kernel would instead (one namespace, an
+error or a timeout of "limits.cell_seconds" ends only its cell, the last line's value shown)
+and replies with "results": [the nbformat outputs of each cell that finished, ...]; a process
+that dies in a cell keeps the outputs of the cells before it.
 The calls and the encoding of values are protocol.py's. The child runs the cells, then
 performs the calls in order; student code may monkeypatch everything there, the encoder
 too: the grader trusts nothing but the numbers it decodes itself.
@@ -82,6 +86,9 @@ def child_main(request, result_fd, output_fd):
     sys.path.insert(0, os.getcwd())  # the scratch directory: helper packages (bpkit/) live there
     sys.argv = [""]
 
+    if request.get("notebook"):
+        run_notebook(request["cells"], float(limits.get("cell_seconds") or limits["wall_seconds"]),
+                     int(limits["output_bytes"]), result_fd)
     child = Child()
     error = child.run_cells(request["cells"])
     if error is not None:
@@ -95,6 +102,158 @@ def child_main(request, result_fd, output_fd):
         reply = {"status": "memory" if memory_error else "ok",
                  "detail": "a call ran out of memory" if memory_error else "", "results": results}
     finish(reply, result_fd)
+
+
+# ---------------------------------------------------------------- a notebook's cells, as a kernel runs them
+
+class CellTimeout(KeyboardInterrupt):
+    """Raised in a cell that runs past its time, as a kernel interrupt would."""
+
+
+class CellOutput:
+    """A cell's stdout and stderr, in order, at most `cap` characters in all."""
+
+    def __init__(self, cap):
+        self.cap, self.size, self.chunks = cap, 0, []  # [[name, text], ...]
+
+    def stream(self, name):
+        owner = self
+
+        class Stream:
+            encoding, errors = "utf-8", "replace"
+
+            def write(self, text):
+                owner.add(name, str(text))
+                return len(text)
+
+            def flush(self):
+                pass
+
+            def isatty(self):
+                return False
+        return Stream()
+
+    def add(self, name, text):
+        text = text[:max(0, self.cap - self.size)]
+        self.size += len(text)
+        if not text:
+            return
+        if self.chunks and self.chunks[-1][0] == name:
+            self.chunks[-1][1] += text
+        else:
+            self.chunks.append([name, text])
+
+
+MIME_METHODS = (("image/svg+xml", "_repr_svg_"), ("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"),
+                ("text/latex", "_repr_latex_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"))
+
+
+def mime_bundle(value, cap):
+    """What IPython's display formatter would show for the value of a cell's last line:
+    text/plain and the rich representations the object offers (strings only)."""
+    data = {"text/plain": repr(value)[:cap]}
+    for mime, method in MIME_METHODS:
+        try:
+            shown = getattr(value, method)() if callable(getattr(value, method, None)) else None
+        except Exception:
+            shown = None
+        if type(shown) is bytes:
+            import base64
+            shown = base64.b64encode(shown).decode()
+        if type(shown) is str:
+            data[mime] = shown[:cap]
+    return data
+
+
+def run_notebook_cell(ns, name, source, seconds, cap, count):
+    """Run one cell like a kernel: the outputs it makes, as nbformat output dicts."""
+    import ast
+
+    captured = CellOutput(cap)
+    sys.stdout, sys.stderr = captured.stream("stdout"), captured.stream("stderr")
+    outputs, filename = [], f"<cell {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+    def interrupt(signum, frame):
+        raise CellTimeout(f"the cell ran longer than {seconds:g} s and was interrupted")
+    signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        tree = ast.parse(source, filename)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, filename, "exec"), ns)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if value is not None:
+                outputs.append({"output_type": "execute_result", "execution_count": count,
+                                "metadata": {}, "data": mime_bundle(value, cap)})
+    except BaseException as e:  # SystemExit and the interrupt too: the cell's error, the notebook goes on
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        info = protocol.describe_error(e, name)
+        outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
+                        "traceback": info["traceback"].splitlines()})
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    streams = [{"output_type": "stream", "name": n, "text": t} for n, t in captured.chunks]
+    return streams + outputs
+
+
+def run_notebook(cells, seconds, cap, result_fd):
+    """A notebook's cells in one namespace, as a kernel runs them: an error or a timeout ends
+    only its cell. One JSON line per cell as it finishes, so the outputs of the cells before
+    one that kills the process still reach the grader; then a last line saying all ran."""
+    ns = {"__name__": "__main__", "__builtins__": builtins}
+    for index, (name, source) in enumerate(cells):
+        outputs = run_notebook_cell(ns, str(name), str(source), seconds, cap, index + 1)
+        try:
+            write_line(result_fd, {"cell": index, "outputs": outputs})
+        except (TypeError, ValueError, RecursionError):
+            write_line(result_fd, {"cell": index, "outputs": [{"output_type": "stream", "name": "stderr",
+                                                               "text": "(the outputs could not be sent)"}]})
+    write_line(result_fd, {"done": True})
+    finish_quietly()
+
+
+def finish_quietly():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(0)
+
+
+def judge_notebook(waited, result, wall):
+    """The reply to a notebook request: the outputs of every cell that finished, and
+    whether all did (ok), or what stopped the rest (timeout, crashed)."""
+    cells, done = [], False
+    for line in bytes(result.data).split(b"\n"):
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if type(entry) is dict and entry.get("done") is True:
+            done = True
+        elif type(entry) is dict and entry.get("cell") == len(cells):
+            cells.append(entry.get("outputs"))
+    if done:
+        return {"status": "ok", "detail": "", "results": cells}
+    reply = _how_it_ended(waited, wall)
+    reply["results"] = cells
+    return reply
+
+
+def _how_it_ended(waited, wall):
+    if waited == "timeout":
+        return {"status": "timeout", "detail": f"did not finish within {wall:g} seconds"}
+    if waited == "too large":
+        return {"status": "error", "detail": "the outputs were too large to send back"}
+    if os.WIFSIGNALED(waited):
+        return {"status": "crashed", "detail": f"killed by signal {os.WTERMSIG(waited)}"}
+    return {"status": "crashed", "detail": f"the process running the notebook exited with code "
+                                           f"{os.WEXITSTATUS(waited)}"}
 
 
 def finish(reply, result_fd):
@@ -144,7 +303,7 @@ def serve(request, private_fds):
         settle()
         os.close(result_r)
         os.close(output_r)
-    reply = judge(waited, result, wall)
+    reply = judge_notebook(waited, result, wall) if request.get("notebook") else judge(waited, result, wall)
     reply["output"] = render_output(output, out_cap)
     reply["seconds"] = round(time.monotonic() - started, 4)
     return reply

@@ -23,3 +23,6 @@ def graded_course(tmp_path_factory):
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     return build(tmp_path_factory.mktemp("graded"))
+
+
+from batch_class import batch_class  # noqa: E402,F401  (the class graded both ways, shared by test_batch_*.py)

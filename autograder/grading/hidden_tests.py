@@ -20,14 +20,25 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
 class RestoreHiddenTests(NbGraderPreprocessor):
 
-    def preprocess(self, nb, resources):
+    @staticmethod
+    def locked_sources(gradebook, meta):
+        """{grade_id: full source} of the assignment notebook's locked cells, or None when unknown."""
+        try:
+            source = gradebook.find_notebook(meta["notebook"], meta["assignment"])
+        except MissingEntry:
+            return None
+        return {c.name: c.source for c in source.source_cells if c.locked}
+
+    def locked(self, resources):
+        """From the gradebook; `backprop-kit autograde` reads its snapshot instead."""
         meta = resources["nbgrader"]
         with Gradebook(meta["db_url"]) as gb:
-            try:
-                source = gb.find_notebook(meta["notebook"], meta["assignment"])
-            except MissingEntry:
-                return nb, resources
-            locked = {c.name: c.source for c in source.source_cells if c.locked}
+            return self.locked_sources(gb, meta)
+
+    def preprocess(self, nb, resources):
+        locked = self.locked(resources)
+        if locked is None:
+            return nb, resources
         clear = ClearHiddenTests(config=self.config)
         for cell in nb.cells:
             full = locked.get(cell.metadata.get("nbgrader", {}).get("grade_id"))

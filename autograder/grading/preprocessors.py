@@ -9,6 +9,7 @@ The stock pipeline is kept, with two steps changed (see nbgrader_config.py):
                     a sandboxed worker; its feedback and score become the cell's only
                     outputs (stdout text and a plain number), which SaveAutoGrades reads.
 """
+import contextlib
 import functools
 import os
 import shutil
@@ -118,70 +119,82 @@ class TrustedChecks(NbGraderPreprocessor):
         course = _course(root)
         meta = resources["nbgrader"]
         student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
-        facts = notes_of(nb)
-        if facts["unreadable"]:
-            report = [self._unread(cell, facts["unreadable"]) for cell in nb.cells if is_graded(cell)]
-            answers, identity = {}, {"made_for": None, "id_mismatch": False}
-        else:
-            report, answers, identity = self._check_all(nb, root, course, student, assignment)
-        write_report(root, assignment, student, notebook, report, refused_files=facts["refused_files"],
-                     unreadable=facts["unreadable"], notes=facts["notes"], answers=answers, **identity)
+        helpers = {"bpkit": root / "source" / assignment / "bpkit"}
+        runner = None if notes_of(nb)["unreadable"] else StudentRunner(
+            Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+            helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)})
+        with runner or contextlib.nullcontext():
+            report, facts = score_notebook(nb, course, student, assignment, runner)
+        write_report(root, assignment, student, notebook, report, **facts)
         return nb, resources
 
-    @staticmethod
-    def _unread(cell, reason):
+
+def score_notebook(nb, course, student, assignment, runner):
+    """Score every graded cell of a sanitized notebook, the student's code run by `runner`
+    (a started StudentRunner; None for a notebook marked unreadable, which scores 0).
+    Each graded cell's outputs become its feedback (stdout) and its score (a plain number).
+    Returns (the report's cell entries, the report's facts). Used by TrustedChecks under
+    `nbgrader autograde` and by `backprop-kit autograde` (autograder/batch/), so both give
+    the same grades."""
+    facts = notes_of(nb)
+    facts = {"refused_files": facts["refused_files"], "unreadable": facts["unreadable"], "notes": facts["notes"]}
+    if facts["unreadable"]:
+        report = [_unread(cell, facts["unreadable"]) for cell in nb.cells if is_graded(cell)]
+        return report, {**facts, "answers": {}, "made_for": None, "id_mismatch": False}
+    report, answers, identity = _check_all(nb, course, student, assignment, runner)
+    return report, {**facts, "answers": answers, **identity}
+
+
+def _unread(cell, reason):
+    grade_id = cell.metadata["nbgrader"]["grade_id"]
+    points = float(cell.metadata["nbgrader"].get("points") or 0)
+    feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "0.0"}, execution_count=None)]
+    return cell_entry(grade_id, points, 0.0, "error", (), feedback)
+
+
+def _check_all(nb, course, student, assignment, runner):
+    submission = Submission(nb)
+    report, answers = [], {}
+    # Whose numbers the notebook was made with (recorded before sanitize cleared outputs):
+    # only words and report facts depend on it, never a score.
+    made_for = recorded_made_for(nb) if course.randomization == PER_STUDENT else None
+    mismatch = made_for is not None and made_for != str(student)
+    subject = SandboxSubject(runner, submission)  # one per notebook: it remembers cells that loop
+    for cell in nb.cells:
+        if not is_graded(cell):
+            continue
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         points = float(cell.metadata["nbgrader"].get("points") or 0)
-        feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
-                        nbformat.v4.new_output("execute_result", data={"text/plain": "0.0"}, execution_count=None)]
-        return cell_entry(grade_id, points, 0.0, "error", (), feedback)
-
-    def _check_all(self, nb, root, course, student, assignment):
-        submission = Submission(nb)
-        report, answers = [], {}
-        # Whose numbers the notebook was made with (recorded before sanitize cleared outputs):
-        # only words and report facts depend on it, never a score.
-        made_for = recorded_made_for(nb) if course.randomization == PER_STUDENT else None
-        mismatch = made_for is not None and made_for != str(student)
-        helpers = {"bpkit": root / "source" / assignment / "bpkit"}
-        with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
-                           helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)}) as runner:
-            subject = SandboxSubject(runner, submission)  # one per notebook: it remembers cells that loop
-            for cell in nb.cells:
-                if not is_graded(cell):
-                    continue
-                grade_id = cell.metadata["nbgrader"]["grade_id"]
-                points = float(cell.metadata["nbgrader"].get("points") or 0)
-                call = graded_call(cell.source)
-                if call is None or not known(call.exercise, call.check):
-                    feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
-                                               "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
-                    status = "error"
-                else:
-                    result = run_check(call.exercise, call.check, subject, _context(course, assignment, call, student))
-                    uses_numbers = mismatch and call.check == "answers" and call.exercise in HAND_EXERCISES
-                    if uses_numbers:
-                        other = run_check(call.exercise, call.check, subject,
-                                          _context(course, assignment, call, made_for))
-                        result = spare_other_ids_answers(result, other, made_for)
-                    earned = round(points * result.fraction, 3)
-                    feedback, names = result.feedback(title_of(cell.source, grade_id), points), result.misconceptions
-                    if uses_numbers:  # under the score line, above the checks
-                        score_line, _, rest = feedback.partition("\n")
-                        feedback = "\n".join([score_line, mismatch_note(made_for, student), rest])
-                    status = cell_status(result)
-                    if result.answers:  # the class report compares them with other students' numbers
-                        answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
-                cell.outputs = [
-                    nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
-                    nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
-                ]
-                report.append(cell_entry(grade_id, points, earned, status, names, feedback))
-        if mismatch:
-            nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-                f"**{mismatch_note(made_for, student)}**", metadata={"bpkit": {"kind": "notice"}}))
-        return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
+        call = graded_call(cell.source)
+        if call is None or not known(call.exercise, call.check):
+            feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
+                                       "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
+            status = "error"
+        else:
+            result = run_check(call.exercise, call.check, subject, _context(course, assignment, call, student))
+            uses_numbers = mismatch and call.check == "answers" and call.exercise in HAND_EXERCISES
+            if uses_numbers:
+                other = run_check(call.exercise, call.check, subject, _context(course, assignment, call, made_for))
+                result = spare_other_ids_answers(result, other, made_for)
+            earned = round(points * result.fraction, 3)
+            feedback, names = result.feedback(title_of(cell.source, grade_id), points), result.misconceptions
+            if uses_numbers:  # under the score line, above the checks
+                score_line, _, rest = feedback.partition("\n")
+                feedback = "\n".join([score_line, mismatch_note(made_for, student), rest])
+            status = cell_status(result)
+            if result.answers:  # the class report compares them with other students' numbers
+                answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
+            nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
+        ]
+        report.append(cell_entry(grade_id, points, earned, status, names, feedback))
+    if mismatch:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+            f"**{mismatch_note(made_for, student)}**", metadata={"bpkit": {"kind": "notice"}}))
+    return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
 
 
 def _context(course, assignment, call, student_id):

@@ -205,12 +205,18 @@ def notes_of(nb):
 class SanitizeCells(NbGraderPreprocessor):
     """Sanitize step before nbgrader's own (see the module docstring)."""
 
-    def preprocess(self, nb, resources):
+    def source_cells(self, resources):
+        """[SourceCell] of the assignment's notebook (from the gradebook; `backprop-kit
+        autograde` reads them from its snapshot instead), or None when unknown."""
         from nbgrader.api import Gradebook
 
         meta = resources["nbgrader"]
         with Gradebook(meta["db_url"]) as gb:
-            source_cells = source_cells_from_gradebook(gb, meta["notebook"], meta["assignment"])
+            return source_cells_from_gradebook(gb, meta["notebook"], meta["assignment"])
+
+    def preprocess(self, nb, resources):
+        meta = resources["nbgrader"]
+        source_cells = self.source_cells(resources)
         if source_cells is None:
             return nb, resources
         cells, notes = sanitize_cells(list(nb.cells), source_cells)

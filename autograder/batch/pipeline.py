@@ -1,0 +1,422 @@
+"""Grade one submission from bytes: nbgrader's autograde pipeline, minus the gradebook and the kernel.
+
+`grade_submission(snapshot, job)` is a pure function of the submission's notebooks (bytes)
+and the AssignmentSnapshot: it returns the autograded notebooks and the records
+SaveAutoGrades would write, and touches neither the gradebook nor the course directory.
+It runs the course's own pipeline (nbgrader_config.py: `Autograde.sanitize_preprocessors`
+and `Autograde.autograde_preprocessors`, with their settings), every step as nbgrader runs it,
+except the steps that need the gradebook or a kernel, which are replaced one for one:
+
+  OverwriteKernelspec, OverwriteCells,  -> the same steps reading the snapshot instead of the
+  SanitizeCells, RestoreHiddenTests        gradebook (nbgrader's own OverwriteCells code runs)
+  CheckCellMetadata                     -> the same validation, the JSON schema compiled once per
+                                           process instead of checked and interpreted per cell
+  StudentKernelExecute                  -> WorkerExecute: the same cells, run by the submission's
+                                           sandboxed worker instead of a freshly started kernel
+  TrustedChecks                         -> the same checks (score_notebook), on that worker
+  SaveAutoGrades                        -> CollectAutoGrades: nbgrader's own determine_grade and
+                                           "No response." rule, returned instead of written
+  AssignLatePenalties                   -> applied by the coordinator, which owns the gradebook
+
+The work saved per submission is the kernel start, one worker start, the gradebook
+sessions, and nbconvert's copies, disk round trip and per-step validations (the notebook is
+validated once per pass); every check and every sandbox boundary is the same. One sandboxed
+worker (its own fresh uid as root) serves one submission and is killed after it.
+"""
+import contextlib
+import copy
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+import jsonschema
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader import utils
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute,
+                                    IgnorePattern, LimitOutput, NbGraderPreprocessor, OverwriteCells,
+                                    OverwriteKernelspec, SaveAutoGrades)
+from traitlets.config import Config
+
+from ..grading.cells import is_graded
+from ..grading.hidden_tests import RestoreHiddenTests
+from ..grading.preprocessors import StudentKernelExecute, TrustedChecks, score_notebook
+from ..grading.reading import parse_notebook
+from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
+from ..runner import StudentRunner
+from ..sandbox import Limits
+
+KEY = "backprop_kit"  # where the grading context travels in nbconvert's resources
+NBGRADER_SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+NBGRADER_AUTOGRADE = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                      AssignLatePenalties, CheckCellMetadata]
+
+
+class PipelineError(ValueError):
+    """The course's nbgrader pipeline cannot be run by `backprop-kit autograde`."""
+
+
+@dataclass
+class SubmissionJob:
+    student: str
+    notebooks: dict  # {notebook name: the submitted .ipynb's bytes}
+    refused_files: list = field(default_factory=list)  # [{"path", "reason"}]: what the intake did not copy
+
+
+@dataclass
+class NotebookResult:
+    autograded: str | None = None  # the autograded notebook, as nbgrader writes it
+    grades: dict = field(default_factory=dict)  # {grade_id: auto_score} (SaveAutoGrades)
+    comments: dict = field(default_factory=dict)  # {grade_id: auto_comment}
+    report: list = field(default_factory=list)  # the per-student report's cells (grading/report.py)
+    facts: dict = field(default_factory=dict)  # and its facts: refused_files, unreadable, notes, answers, made_for...
+    error: str = ""  # why this notebook could not be graded (the student then fails, as in nbgrader)
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    notebooks: dict  # {notebook name: NotebookResult}
+    seconds: float = 0.0
+    where: str = ""  # the host that graded it
+
+    @property
+    def error(self):
+        return "; ".join(r.error for r in self.notebooks.values() if r.error)
+
+
+@dataclass
+class GradingContext:
+    """What the replaced steps need, passed along in nbconvert's resources."""
+    snapshot: object
+    runner: object
+    student: str
+    grades: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)
+    report: list = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # the report's facts (grading/report.py)
+
+    def __deepcopy__(self, memo):  # nbconvert deep-copies resources; the runner is one live process
+        return self
+
+
+def context(resources):
+    return resources[KEY]
+
+
+# ---------------------------------------------------------------- the replaced steps
+
+class SnapshotKernelspec(OverwriteKernelspec):
+    def preprocess(self, nb, resources):
+        meta = resources["nbgrader"]
+        kernelspec = context(resources).snapshot.find_notebook(meta["notebook"], meta["assignment"]).kernelspec
+        if kernelspec:
+            nb.metadata["kernelspec"] = json.loads(kernelspec)
+        return nb, resources
+
+
+class SnapshotSanitizeCells(SanitizeCells):
+    def source_cells(self, resources):
+        meta = resources["nbgrader"]
+        return source_cells_from_gradebook(context(resources).snapshot, meta["notebook"], meta["assignment"])
+
+
+class SnapshotRestoreHiddenTests(RestoreHiddenTests):
+    def locked(self, resources):
+        return self.locked_sources(context(resources).snapshot, resources["nbgrader"])
+
+
+class SnapshotOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, its `gradebook` being the snapshot."""
+
+    def preprocess(self, nb, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.gradebook = context(resources).snapshot
+        nb, resources = super(OverwriteCells, self).preprocess(nb, resources)
+        if self.add_missing_cells:
+            nb, resources = self.add_missing_grade_cells(nb, resources)
+            nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+class _SchemaCheckedOnce:
+    """Stands in for the jsonschema module inside nbgrader's metadata validator: the same
+    schema, compiled once per process (fastjsonschema, which nbformat already uses),
+    instead of being checked itself and interpreted again for every cell (a tenth of a
+    second per notebook). A violation raises jsonschema's ValidationError, as before."""
+
+    def __init__(self):
+        self.validators = {}
+
+    def validate(self, instance, schema):
+        import fastjsonschema
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self.validators:
+            jsonschema.validators.validator_for(schema).check_schema(schema)
+            self.validators[key] = fastjsonschema.compile(schema)
+        try:
+            self.validators[key](instance)
+        except fastjsonschema.JsonSchemaException as e:
+            raise jsonschema.ValidationError(e.message) from None
+
+
+class SchemaOnceCheckCellMetadata(CheckCellMetadata):
+    _validation = _SchemaCheckedOnce()
+    _swap = threading.Lock()  # the stand-in is module-wide while it is in place
+
+    def preprocess(self, nb, resources):
+        from nbgrader.nbgraderformat import common
+
+        with self._swap:
+            original, common.jsonschema = common.jsonschema, self._validation
+            try:
+                return super().preprocess(nb, resources)
+            finally:
+                common.jsonschema = original
+
+
+class WorkerExecute(NbGraderPreprocessor):
+    """StudentKernelExecute's cells (code, not graded, not self-checks), run by the
+    submission's sandboxed worker as a kernel would run them: one namespace, an error or a
+    timeout ends only its cell, a process that dies costs its cell and the rest run afresh."""
+
+    def preprocess(self, nb, resources):
+        ctx = context(resources)
+        seconds = float(ctx.snapshot.course.grading.timeout_seconds)
+        cap = int(ctx.snapshot.course.grading.output_kb) * 1024
+        pending = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
+                   and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
+        count = 0
+        while pending:
+            cells = [[_cell_name(nb.cells[i], i), nb.cells[i].source] for i in pending]
+            reply = ctx.runner.run({"cells": cells, "notebook": True,
+                                    "limits": {"cell_seconds": seconds, "wall_seconds": seconds * len(cells) + 5}})
+            finished = reply.results if isinstance(reply.results, list) else []
+            for index, outputs in zip(pending, finished):
+                count += 1
+                nb.cells[index].outputs = clean_outputs(outputs, cap, count)
+                nb.cells[index].execution_count = count
+            if len(finished) >= len(pending):
+                break
+            died = pending[len(finished)]
+            count += 1
+            nb.cells[died].execution_count = count
+            nb.cells[died].outputs = [nbformat.v4.new_output(
+                "error", ename="KernelDied", evalue="the kernel died while running this cell",
+                traceback=["The kernel died while running this cell (e.g. os._exit or a crash); "
+                           f"the notebook went on in a new kernel. ({reply.status}: {reply.detail[:300]})"])]
+            pending = pending[len(finished) + 1:]
+        return nb, resources
+
+
+def _cell_name(cell, index):
+    return str(cell.metadata.get("nbgrader", {}).get("grade_id") or f"in [{index}]")
+
+
+ALLOWED_DATA = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg")
+
+
+def clean_outputs(raw, cap, count):
+    """nbformat outputs from what student code sent back: only well-typed, size-capped
+    stream, execute_result and error outputs (student code can forge anything)."""
+    outputs = []
+    for out in raw if type(raw) is list else []:
+        if type(out) is not dict:
+            continue
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") in ("stdout", "stderr") and type(out.get("text")) is str:
+            outputs.append(nbformat.v4.new_output("stream", name=out["name"], text=out["text"][:cap]))
+        elif kind == "execute_result" and type(out.get("data")) is dict:
+            data = {k: v[:cap] for k, v in out["data"].items() if k in ALLOWED_DATA and type(v) is str}
+            if "text/plain" in data:
+                outputs.append(nbformat.v4.new_output("execute_result", data=data, execution_count=count))
+        elif kind == "error" and type(out.get("traceback")) is list:
+            outputs.append(nbformat.v4.new_output(
+                "error", ename=_text(out.get("ename"), 200), evalue=_text(out.get("evalue"), cap),
+                traceback=[_text(line, 2000) for line in out["traceback"][:200]]))
+    return outputs
+
+
+def _text(value, cap):
+    return value[:cap] if type(value) is str else ""
+
+
+class WorkerTrustedChecks(NbGraderPreprocessor):
+    """TrustedChecks on the submission's worker; the report is returned, not written."""
+
+    def preprocess(self, nb, resources):
+        ctx, meta = context(resources), resources["nbgrader"]
+        ctx.report, ctx.facts = score_notebook(nb, ctx.snapshot.course, meta["student"], meta["assignment"],
+                                               ctx.runner)
+        return nb, resources
+
+
+class CollectAutoGrades(NbGraderPreprocessor):
+    """What SaveAutoGrades would write, read from the cells the same way."""
+
+    def preprocess_cell(self, cell, resources, index):
+        ctx = context(resources)
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if utils.is_grade(cell):
+            ctx.grades[grade_id], _ = utils.determine_grade(cell, self.log)
+        if utils.is_solution(cell) or utils.is_task(cell):
+            unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
+            ctx.comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
+        return cell, resources
+
+
+SUBSTITUTES = {
+    OverwriteKernelspec: SnapshotKernelspec, OverwriteCells: SnapshotOverwriteCells,
+    SanitizeCells: SnapshotSanitizeCells, RestoreHiddenTests: SnapshotRestoreHiddenTests,
+    CheckCellMetadata: SchemaOnceCheckCellMetadata,
+    StudentKernelExecute: WorkerExecute, TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades,
+    AssignLatePenalties: None,
+}
+
+
+def _import(step):
+    if isinstance(step, str):
+        from traitlets.utils.importstring import import_item
+
+        return import_item(step)
+    return step if isinstance(step, type) else type(step)
+
+
+def batch_steps(steps, which):
+    """The batch version of one of the course's preprocessor lists."""
+    steps = [_import(s) for s in steps]
+    if which == "autograde":
+        if Execute in steps:
+            raise PipelineError("the course's nbgrader_config.py runs nbgrader's own Execute (a kernel with the "
+                                "TA's rights, no sandbox); backprop-kit autograde grades only courses made by "
+                                "`backprop-kit init`. Use `nbgrader autograde` for this course.")
+        if TrustedChecks not in steps:
+            raise PipelineError("the course's Autograde.autograde_preprocessors has no TrustedChecks: it is not a "
+                                "backprop-kit course (`backprop-kit init` writes one)")
+    out = []
+    for step in steps:
+        replacement = SUBSTITUTES.get(step, step)
+        if replacement is not None:
+            out.append(replacement)
+    return out
+
+
+class Pipeline:
+    """The course's two passes (sanitize, autograde), each an nbconvert exporter holding its
+    configured steps, built once per process and reused for every submission it grades."""
+
+    def __init__(self, snapshot):
+        self.snapshot = snapshot
+        config = copy.deepcopy(snapshot.config) if snapshot.config is not None else Config()
+        config.Exporter.default_preprocessors = []
+        autograde = config.get("Autograde", {})
+        self.sanitize = self._exporter(config, batch_steps(autograde.get("sanitize_preprocessors", NBGRADER_SANITIZE),
+                                                           "sanitize"))
+        self.autograde = self._exporter(config, batch_steps(
+            autograde.get("autograde_preprocessors", NBGRADER_AUTOGRADE), "autograde"))
+
+    @staticmethod
+    def _exporter(config, steps):
+        exporter = NotebookExporter(config=config)
+        exporter._preprocessors = []
+        for step in steps:
+            exporter.register_preprocessor(step)  # as nbgrader does: enabled unless the step says otherwise
+        return exporter
+
+    def resources(self, ctx, notebook):
+        return {"unique_key": notebook, "output_files_dir": f"{notebook}_files", KEY: ctx,
+                "nbgrader": {"student": ctx.student, "assignment": self.snapshot.assignment, "notebook": notebook,
+                             "db_url": None}}  # no gradebook here: a step that asks for one fails loudly
+
+    @staticmethod
+    def run_steps(exporter, nb, resources):
+        """One pass, as nbconvert's exporter runs it (its enabled steps in order, the notebook
+        validated after the last), on the notebook itself: nbgrader writes the sanitized
+        notebook to disk and reads it back, and nbconvert deep-copies it first, neither of
+        which changes it."""
+        for step in exporter._preprocessors:
+            if step.enabled:
+                nb, resources = step(nb, resources)
+        nbformat.validate(nb, relax_add_props=True)
+        return nb
+
+    def grade_notebook(self, student, notebook, nb, runner):
+        """One parsed notebook through both passes (it is changed in place)."""
+        ctx = GradingContext(self.snapshot, runner, student)
+        try:
+            nb = self.run_steps(self.sanitize, nb, self.resources(ctx, notebook))
+            nb = self.run_steps(self.autograde, nb, self.resources(ctx, notebook))
+            autograded = nbformat.writes(nb, version=4)  # what NotebookExporter writes
+            autograded += "" if autograded.endswith("\n") else "\n"
+        except Exception as e:  # nbgrader fails the student on any step's exception; so do we, and say why
+            message = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+            return NotebookResult(error=f"{notebook}.ipynb could not be graded: {type(e).__name__}: {message}")
+        return NotebookResult(autograded=autograded, grades=ctx.grades, comments=ctx.comments, report=ctx.report,
+                              facts=ctx.facts)
+
+
+def unreadable(data):
+    """Why these bytes are not a gradable notebook, in words; "" when they are."""
+    return parse_notebook(data).reason
+
+
+def parse(data, refused_files=()):
+    """The notebook to grade from the submitted bytes, read as `nbgrader autograde` reads it in
+    a kit course (grading/reading.py; submitted_files.SubmittedNotebookExporter): cells that
+    cannot be cells dropped with a note, and a file that is no notebook becomes an empty one
+    marked `unreadable`, which the pipeline grades 0 with the reason."""
+    read = parse_notebook(data)
+    nb = read.nb if read.nb is not None else nbformat.v4.new_notebook()
+    nb.metadata["backprop_kit"] = {"unreadable": read.reason or None, "notes": list(read.notes),
+                                   "refused_files": list(refused_files)}
+    return nb
+
+
+_warm = threading.local()  # this thread's Pipeline, built on its first submission
+
+
+def pipeline_for(snapshot):
+    """The Pipeline for this snapshot, built once per process and thread (a Dask worker may
+    run tasks in several threads; a pipeline's steps keep per-notebook state)."""
+    if getattr(_warm, "snapshot", None) is not snapshot:
+        _warm.snapshot, _warm.pipeline = snapshot, Pipeline(snapshot)
+    return _warm.pipeline
+
+
+@contextlib.contextmanager
+def _torn_down_in_background(runner):
+    """The runner's sandbox for one submission; once graded, it is killed at once (its whole
+    process group, SIGKILL) and the waiting that follows (every process of its uid gone, the
+    scratch folder removed) happens in a thread while the next submission starts."""
+    runner.__enter__()
+    try:
+        yield runner
+    except BaseException:
+        runner.__exit__(None, None, None)
+        raise
+    threading.Thread(target=runner.__exit__, args=(None, None, None), name="sandbox-teardown").start()
+
+
+def grade_submission(snapshot, job):
+    """The pure function: one submission's notebooks (bytes) -> SubmissionResult. Notebooks
+    the assignment does not have are ignored, as nbgrader does."""
+    import socket
+
+    started = time.monotonic()
+    pipeline = pipeline_for(snapshot)
+    names = sorted(n for n in job.notebooks if n in snapshot.notebooks)
+    results = {}
+    if names:
+        course = snapshot.course
+        runner = StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+                               helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)})
+        with _torn_down_in_background(runner):
+            for name in names:
+                nb = parse(job.notebooks[name], job.refused_files)
+                results[name] = pipeline.grade_notebook(job.student, name, nb, runner)
+    return SubmissionResult(job.student, {n: results[n] for n in names}, round(time.monotonic() - started, 3),
+                            socket.gethostname())

@@ -1,0 +1,218 @@
+"""The coordinator's side: what `nbgrader autograde` writes, written once per student.
+
+Only the coordinator writes, and only here: the gradebook (student, submission with its
+timestamp, one grade per graded cell, one comment per answer cell, the late penalty), the
+autograded/ folder (the submission's other files, the source's files over them, the
+autograded notebooks, read-only like nbgrader's) and the per-student reports. What each
+record holds follows nbgrader 0.9's Autograde.init_assignment, SaveAutoGrades and
+AssignLatePenalties line for line; they are not called as they are because each opens its
+own gradebook session and commits per cell, which would make one process the bottleneck of
+a class of 1,000.
+
+A student's records are committed before their autograded/ folder is moved into place, and
+that folder is what marks a student as graded: interrupted anywhere, a rerun regrades at
+most the student who was being recorded, and nothing is written twice.
+"""
+import contextlib
+import fnmatch
+import warnings
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbgrader.api import BaseCell, Comment, Grade, Gradebook
+from sqlalchemy.exc import SAWarning
+from sqlalchemy.orm import contains_eager
+from nbgrader.preprocessors import AssignLatePenalties
+
+from ..grading.report import write_report
+from ..intake import DEFAULT_MAX_FILE_BYTES, copy_submission, refused_entries
+
+
+@contextlib.contextmanager
+def _quiet():
+    """add_submission builds its rows through relationships, which SQLAlchemy warns about on a
+    long-lived session; nbgrader opens a fresh session per step instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        yield
+
+
+class Recorder:
+    def __init__(self, coursedir, config, assignment, root, notebooks, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
+        self.coursedir, self.assignment, self.root = coursedir, assignment, Path(root)
+        self.max_file_bytes = max_file_bytes  # course.yaml's grading.max_file_mb
+        self.notebooks = notebooks  # the assignment's notebook names
+        self.gradebook = Gradebook(coursedir.db_url, coursedir.course_id)
+        self.late = AssignLatePenalties(config=config)
+        self.late.init_plugin()
+        self.permissions = 0o664 if coursedir.groupshared else 0o444
+        exclude = config.get("Autograde", {}).get("exclude_overwriting", {}) or {}
+        self.keep_students_copy = set(exclude.get(assignment, []))
+
+    def close(self):
+        self.gradebook.close()
+
+    # ---------------------------------------------------------------- paths
+
+    def submitted(self, student):
+        return Path(self.coursedir.format_path(self.coursedir.submitted_directory, student, self.assignment))
+
+    def autograded(self, student):
+        return Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment))
+
+    def needs_grading(self, student, force):
+        """nbgrader's rule (BaseConverter.init_destination): grade when nothing is autograded
+        yet, with --force, or when the submission is newer than its autograded copy."""
+        if force or not self.autograded(student).exists():
+            return True
+        new = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+        old = self.coursedir.get_existing_timestamp(str(self.autograded(student)))
+        return new is not None and old is not None and new > old
+
+    # ---------------------------------------------------------------- before grading
+
+    def stage(self, student):
+        """(staging folder, intake, {notebook: bytes}): the submission copied following no
+        link (autograder.intake), minus nbgrader's ignored files, the source's files over it;
+        the notebooks read out to travel to a grader."""
+        parent = self.autograded(student).parent
+        parent.mkdir(parents=True, exist_ok=True)
+        for stale in parent.glob(f".{self.assignment}.grading-*"):  # left by a run killed outright
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}.grading-", dir=parent))
+        try:
+            return staging, *self._fill(student, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _fill(self, student, staging):
+        intake = copy_submission(self.submitted(student), staging, max_file_bytes=self.max_file_bytes)
+        notebooks = {}
+        for rel in intake.copied:
+            path = staging / rel
+            if self._ignored(rel):
+                path.unlink()
+            elif path.suffix == ".ipynb":
+                if "/" not in rel:  # nbgrader grades <assignment>/*.ipynb only
+                    notebooks[path.stem] = path.read_bytes()
+                path.unlink()
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment))
+        for path in sorted(source.rglob("*")):
+            rel = path.relative_to(source).as_posix()
+            if path.is_file() and not self._ignored(rel) and path.suffix != ".ipynb" \
+                    and rel not in self.keep_students_copy:
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists() or target.is_symlink():
+                    target.unlink()
+                shutil.copyfile(path, target)
+        return intake, notebooks
+
+    def _ignored(self, rel):
+        parts = rel.split("/")
+        return any(fnmatch.fnmatch(part, pattern) for part in parts for pattern in self.coursedir.ignore)
+
+    # ---------------------------------------------------------------- after grading
+
+    def begin(self, student, submitted_notebooks):
+        """Before grading, in the order nbgrader goes (so `nbgrader export` lists students in
+        the same order): the student, the submission with its timestamp, zeros for the
+        notebooks not submitted (Autograde.init_assignment)."""
+        with _quiet():
+            try:
+                self.gradebook.update_or_create_student(student)
+                timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+                if timestamp:
+                    self.gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
+                else:
+                    self.gradebook.update_or_create_submission(self.assignment, student)
+                missing = self.notebooks - set(submitted_notebooks)
+                for notebook in sorted(missing):
+                    for grade in self._grades(student, notebook):
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = False
+                if missing:
+                    self.gradebook.db.commit()
+            except BaseException:
+                self.gradebook.db.rollback()
+                raise
+
+    def record(self, student, result, staging, intake, error=""):
+        """Write one student's grades, autograded/ folder and reports, in one transaction.
+        Returns an error message ("" when graded); on error nothing of this student is in
+        autograded/, as with nbgrader, and their gradebook grades stay as they were."""
+        error = error or (result.error if result is not None else "it was not graded")
+        if error:
+            shutil.rmtree(self.autograded(student), ignore_errors=True)
+            return error
+        with _quiet():
+            try:
+                for notebook, outcome in result.notebooks.items():
+                    self._save_grades(student, notebook, outcome)
+                for notebook in result.notebooks:
+                    self._late_penalty(student, notebook)
+                self.gradebook.db.commit()
+            except BaseException:
+                self.gradebook.db.rollback()
+                raise
+        self._place(student, result, staging)
+        for notebook, outcome in result.notebooks.items():
+            facts = {"refused_files": refused_entries(intake.refused), **outcome.facts}
+            write_report(self.root, self.assignment, student, notebook, outcome.report, **facts)
+        return ""
+
+    def _submitted_notebook_id(self, student, notebook):
+        return self.gradebook.find_submission_notebook(notebook, self.assignment, student).id
+
+    def _grades(self, student, notebook):
+        """The notebook's Grade rows with their cells loaded in the same query (a lazy load
+        per grade would cost a query per cell)."""
+        return (self.gradebook.db.query(Grade).join(BaseCell, BaseCell.id == Grade.cell_id)
+                .options(contains_eager(Grade.cell))
+                .filter(Grade.notebook_id == self._submitted_notebook_id(student, notebook)).all())
+
+    def _comments(self, student, notebook):
+        return (self.gradebook.db.query(Comment).join(BaseCell, BaseCell.id == Comment.cell_id)
+                .options(contains_eager(Comment.cell))
+                .filter(Comment.notebook_id == self._submitted_notebook_id(student, notebook)).all())
+
+    def _save_grades(self, student, notebook, outcome):
+        """SaveAutoGrades, for the cells present in the autograded notebook."""
+        for grade in self._grades(student, notebook):
+            if grade.name in outcome.grades:
+                grade.auto_score = outcome.grades[grade.name]
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        for comment in self._comments(student, notebook):
+            if comment.name in outcome.comments:
+                comment.auto_comment = outcome.comments[comment.name]
+
+    def _late_penalty(self, student, notebook):
+        """AssignLatePenalties.preprocess, on this session (the notebook's score read after
+        the new grades are flushed)."""
+        submission = self.gradebook.find_submission(self.assignment, student)
+        nb = self.gradebook.find_submission_notebook(notebook, self.assignment, student)
+        nb.late_submission_penalty = None
+        if submission.total_seconds_late > 0:
+            self.gradebook.db.flush()
+            self.gradebook.db.expire(nb)
+            penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, submission.total_seconds_late)
+            if penalty is not None:
+                nb.late_submission_penalty = self.late._check_late_penalty(nb, penalty)
+
+    def _place(self, student, result, staging):
+        """The autograded notebooks into the staging folder, read-only, then the folder into
+        place in one rename."""
+        for notebook, outcome in result.notebooks.items():
+            (staging / f"{notebook}.ipynb").write_text(outcome.autograded, encoding="utf-8")
+        for dirpath, _, filenames in os.walk(staging):
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), self.permissions)
+        os.chmod(staging, 0o755)
+        dest = self.autograded(student)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging, dest)
+

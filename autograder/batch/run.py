@@ -1,0 +1,368 @@
+"""`backprop-kit autograde`: the coordinator. Finds the submissions, hands each to a grader
+(a pool of warm local processes, or a Dask cluster), records each result as it comes back,
+shows progress, and prints a summary.
+
+Submissions travel to graders as bytes and results come back as data (pipeline.py): the
+graders share nothing with the course directory, so a Dask worker on another machine
+needs only the kit and bubblewrap. The coordinator alone writes (record.py), one student at
+a time, as each completes.
+"""
+import multiprocessing
+import os
+import resource
+import shutil
+import signal
+import statistics
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..intake import refused_entries
+from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
+from .record import Recorder
+from .snapshot import read_snapshot
+
+
+class BatchError(Exception):
+    """Grading cannot start; the message says why and what to do."""
+
+
+@dataclass
+class Summary:
+    graded: dict = field(default_factory=dict)  # {student: points earned}
+    failed: dict = field(default_factory=dict)  # {student: why}
+    skipped: list = field(default_factory=list)  # already graded (rerun with --force to regrade)
+    seconds: float = 0.0
+    possible: float = 0.0
+    interrupted: bool = False
+    peak_mb: float = 0.0
+
+    @property
+    def ok(self):
+        return not self.failed and not self.interrupted
+
+
+# ---------------------------------------------------------------- the course
+
+def load_course_setup(course_dir, assignment):
+    """(config, coursedir, course, snapshot) of the course at course_dir, or BatchError."""
+    from nbgrader.api import MissingEntry
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from ..config import ConfigError, load_course
+
+    course_dir = Path(course_dir).resolve()
+    if not (course_dir / "nbgrader_config.py").is_file():
+        raise BatchError(f"{course_dir} has no nbgrader_config.py: run backprop-kit autograde inside a course "
+                         "made by `backprop-kit init` (as you would run nbgrader autograde).")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    if "root" not in config.get("CourseDirectory", {}):
+        config.CourseDirectory.root = str(course_dir)
+    coursedir = CourseDirectory(config=config)
+    root = Path(coursedir.root)
+    try:
+        course = load_course(root / "course.yaml")
+    except ConfigError as e:
+        raise BatchError(str(e)) from None
+    try:
+        snapshot = read_snapshot(coursedir.db_url, coursedir.course_id, assignment, course, config,
+                                 coursedir.format_path(coursedir.source_directory, ".", assignment))
+    except MissingEntry:
+        raise BatchError(f"no assignment {assignment!r} in the gradebook ({coursedir.db_url}): run "
+                         f"`backprop-kit init` (or `nbgrader generate_assignment {assignment}`) first.") from None
+    if not snapshot.notebooks:
+        raise BatchError(f"the assignment {assignment!r} has no notebooks in the gradebook: did "
+                         "`nbgrader generate_assignment` run?")
+    Pipeline(snapshot)  # the course's pipeline can be run in batch (PipelineError says why not)
+    return config, coursedir, course, snapshot
+
+
+def find_students(recorder, students):
+    """The students with a submission of the assignment, or those asked for (a name
+    without a submission is reported, not guessed)."""
+    base = Path(recorder.coursedir.format_path(recorder.coursedir.submitted_directory, "*", recorder.assignment))
+    found = sorted(p.parent.name for p in base.parent.parent.glob(f"*/{recorder.assignment}") if p.is_dir())
+    exclude = set(filter(None, (recorder.coursedir.student_id_exclude or "").split(",")))
+    found = [s for s in found if s not in exclude]
+    if not students:
+        return found, []
+    return [s for s in students if s in found], [s for s in students if s not in found]
+
+
+# ---------------------------------------------------------------- where grading runs
+
+def cores():
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+_snapshot = None
+
+
+def _start_local_grader(snapshot):
+    """Initializer of a local grading process: Ctrl-C is the coordinator's to handle (it
+    stops handing out work; a submission being graded finishes or dies with its sandbox)."""
+    global _snapshot
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _snapshot = snapshot
+
+
+def _warm_up():
+    pipeline_for(_snapshot)
+
+
+def _grade_locally(job):
+    return grade_submission(_snapshot, job)
+
+
+class LocalGraders:
+    """`jobs` warm processes on this machine, each grading one submission at a time."""
+
+    def __init__(self, snapshot, jobs):
+        self.snapshot, self.jobs = snapshot, jobs
+        self.window = 2 * jobs
+        self._start()
+
+    def _start(self):
+        """Forked from this process, before anything else runs in it (no progress thread yet):
+        each grader starts with nbgrader, nbconvert and numpy already imported (some 2 s of
+        CPU each when started afresh) and builds its pipeline once, here."""
+        self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
+                                        initializer=_start_local_grader, initargs=(self.snapshot,))
+        for future in [self.pool.submit(_warm_up) for _ in range(self.jobs)]:
+            future.result()
+
+    def submit(self, job):
+        return self.pool.submit(_grade_locally, job)
+
+    def wait(self, futures):
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        return done
+
+    def restart(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self._start()
+
+    def describe(self):
+        return f"{self.jobs} local process{'es' * (self.jobs != 1)}"
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _grade_on_dask(snapshot, job):
+    from distributed import get_worker
+
+    result = grade_submission(snapshot, job)
+    result.where = f"{result.where}, Dask worker {get_worker().name}"
+    return result
+
+
+class DaskGraders:
+    """A Dask distributed cluster: one task per submission, the snapshot sent to every
+    worker once. A worker that dies has its tasks rerun elsewhere by the scheduler."""
+
+    def __init__(self, snapshot, address):
+        from distributed import Client, as_completed
+
+        try:
+            self.client = Client(address, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise BatchError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        self.address = address
+        workers = self.client.scheduler_info().get("workers", {})
+        if not workers:
+            self.client.close()
+            raise BatchError(f"the Dask scheduler at {address} has no workers: start some with "
+                             f"`dask worker {address}`")
+        threads = sum(w.get("nthreads", 1) for w in workers.values())
+        self.window = max(4, 2 * threads)
+        [self.snapshot] = self.client.scatter([snapshot], broadcast=True, hash=False)
+        self.finished = as_completed(loop=self.client.loop)
+
+    def submit(self, job):
+        future = self.client.submit(_grade_on_dask, self.snapshot, job, pure=False, retries=2,
+                                    key=f"grade-{job.student}-{os.urandom(4).hex()}")
+        self.finished.add(future)
+        return future
+
+    def wait(self, futures):
+        """The next finished future (a task whose worker died finishes once, elsewhere)."""
+        return [next(self.finished)]
+
+    def restart(self):
+        pass
+
+    def describe(self):
+        return f"the Dask cluster at {self.address}"
+
+    def close(self):
+        self.client.close()
+
+
+# ---------------------------------------------------------------- the batch
+
+def autograde(course_dir, assignment, students=(), jobs=None, force=False, scheduler=None, console=None):
+    """Grade the submissions of `assignment`; returns a Summary. BatchError when grading
+    cannot start."""
+    console = console or Console()
+    started = time.monotonic()
+    config, coursedir, course, snapshot = load_course_setup(course_dir, assignment)
+    recorder = Recorder(coursedir, config, assignment, coursedir.root, notebooks=set(snapshot.notebooks),
+                        max_file_bytes=snapshot.course.grading.max_file_bytes)
+    summary = Summary(possible=sum(c.max_score for nb in snapshot.notebooks.values()
+                                   for c in [*nb.grade_cells, *nb.task_cells]))
+    try:
+        todo, unknown = find_students(recorder, list(students))
+        for student in unknown:
+            summary.failed[student] = f"no submission in {recorder.submitted(student)}"
+            console.print(f"[red]✗ {student}[/]: {summary.failed[student]}")
+        summary.skipped = [s for s in todo if not recorder.needs_grading(s, force)]
+        skipped = set(summary.skipped)
+        todo = [s for s in todo if s not in skipped]
+        if summary.skipped:
+            console.print(f"{len(summary.skipped)} student(s) already graded, skipped (--force regrades them).")
+        if todo:
+            _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment)
+    finally:
+        recorder.close()
+    summary.seconds = time.monotonic() - started
+    summary.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    console.print(summary_table(summary, assignment))
+    console.print(f"coordinator peak memory: {summary.peak_mb:.0f} MB")
+    return summary
+
+
+def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment):
+    graders = None
+    try:
+        graders = (DaskGraders(snapshot, scheduler) if scheduler
+                   else LocalGraders(snapshot, jobs or cores()))
+        console.print(f"Grading {len(todo)} submission(s) of {assignment} on {graders.describe()}.")
+        _run(todo, graders, recorder, summary, console)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        console.print("[yellow]Interrupted: every student listed above is recorded; run the same command "
+                      "again to grade the rest.")
+    finally:
+        if graders is not None:
+            graders.close()
+
+
+def _run(todo, graders, recorder, summary, console):
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[now]}")]
+    with Progress(*columns, console=console, transient=False) as progress:
+        batch = _Batch(todo, graders, recorder, summary, progress)
+        try:
+            batch.run()
+        finally:
+            batch.discard_staging()
+
+
+class _Batch:
+    """Hands out submissions (a window of them at a time: the coordinator's memory stays
+    flat however large the class) and records each result as it comes back."""
+
+    def __init__(self, todo, graders, recorder, summary, progress):
+        self.queue = list(reversed(todo))
+        self.graders, self.recorder, self.summary, self.progress = graders, recorder, summary, progress
+        self.in_flight = {}  # future -> (student, staging folder, intake)
+        self.attempts = {}
+        self.bar = progress.add_task("autograde", total=len(todo), now="")
+
+    def run(self):
+        while self.queue or self.in_flight:
+            self.hand_out()
+            self.progress.update(self.bar, now="grading " + ", ".join(
+                student for student, *_ in list(self.in_flight.values())[:4]))
+            for future in self.graders.wait(self.in_flight):
+                if not self.collect(future):
+                    break  # the local pool was restarted: what was in flight is queued again
+
+    def hand_out(self):
+        while self.queue and len(self.in_flight) < self.graders.window:
+            student = self.queue.pop()
+            staging, intake, notebooks = self.recorder.stage(student)
+            if not set(notebooks) & self.recorder.notebooks:
+                shutil.rmtree(staging, ignore_errors=True)  # nbgrader skips such a folder too
+                expected = ", ".join(f"{n}.ipynb" for n in sorted(self.recorder.notebooks))
+                self.done(student, None, f"no notebook was submitted in {self.recorder.submitted(student)} "
+                                         f"(expected {expected}); nothing to grade")
+                continue
+            try:
+                self.recorder.begin(student, set(notebooks))
+                job = SubmissionJob(student, notebooks, refused_entries(intake.refused))
+                self.in_flight[self.graders.submit(job)] = (student, staging, intake)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+
+    def collect(self, future):
+        """Record one finished submission; False when the local pool broke and was restarted."""
+        student, staging, intake = self.in_flight.pop(future)
+        try:
+            return self._collect(future, student, staging, intake)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # moved into place by now, or not needed
+
+    def _collect(self, future, student, staging, intake):
+        try:
+            result, error = future.result(), ""
+        except BrokenProcessPool:  # a grading process died (killed, out of memory) and took its pool along
+            self.attempts[student] = self.attempts.get(student, 0) + 1
+            if self.attempts[student] >= 3:
+                self.done(student, None, "its grading process died three times")
+                return True
+            self.queue.append(student)
+            self.requeue_in_flight()
+            self.graders.restart()
+            return False
+        except Exception as e:  # the grader itself failed on this submission
+            result, error = None, f"grading failed: {type(e).__name__}: {str(e)[:300]}"
+        self.done(student, result, self.recorder.record(student, result, staging, intake, error))
+        return True
+
+    def requeue_in_flight(self):
+        for student, staging, _ in self.in_flight.values():
+            shutil.rmtree(staging, ignore_errors=True)
+            self.queue.append(student)
+        self.in_flight.clear()
+
+    def discard_staging(self):
+        for _, staging, _ in self.in_flight.values():
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def done(self, student, result, error):
+        console, summary = self.progress.console, self.summary
+        if error:
+            summary.failed[student] = error
+            console.print(f"[red]✗ {student}[/]: {error} (only this student is affected)")
+        else:
+            points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
+            possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
+            summary.graded[student] = points
+            console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s, "
+                          f"{result.where})")
+        self.progress.advance(self.bar)
+
+
+def summary_table(summary, assignment):
+    table = Table(title=f"backprop-kit autograde {assignment}")
+    for column in ("graded", "failed", "skipped (already graded)", "mean points", "time", "per submission"):
+        table.add_column(column, justify="right")
+    n = len(summary.graded) + len(summary.failed)
+    mean = f"{statistics.mean(summary.graded.values()):.2f} / {summary.possible:g}" if summary.graded else "-"
+    table.add_row(str(len(summary.graded)), str(len(summary.failed)), str(len(summary.skipped)), mean,
+                  f"{summary.seconds:.1f} s", f"{summary.seconds / n:.2f} s" if n else "-")
+    return table

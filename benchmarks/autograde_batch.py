@@ -1,0 +1,289 @@
+"""`backprop-kit autograde` against stock nbgrader, side by side in one run.
+
+  * stock: plain nbgrader on a course of the same six gates (add, mul, max, sigmoid,
+    matmul, l2) written the usual nbgrader way: solution cells and graded cells with
+    hand-written visible and hidden asserts (no sandbox, no partial credit, no feedback);
+    `nbgrader autograde` over N correct submissions, in one process.
+  * kit, batch: `backprop-kit autograde --jobs J` over N correct submissions of the kit's
+    assignment (22 graded cells, sandboxed notebook run and checks).
+Both are timed round after round, alternating, so a busy machine slows both alike; the
+median round counts. Prints seconds per submission, the ratio (target <= 0.25 with
+--jobs 2 on 2 cores), and the coordinator's peak memory.
+
+    .venv/bin/python benchmarks/autograde_batch.py [N [ROUNDS [JOBS]]]
+    .venv/bin/python benchmarks/autograde_batch.py --class 1000 [JOBS]   # one big class, kit only
+
+The class mode grades N submissions cycling through the simulated class's correct and
+mistaken students (not the broken and hostile ones, whose infinite loops cost the course's
+timeout by design), once, and prints the wall time and the coordinator's peak memory.
+"""
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder import simulated_class
+from autograder.config import load_course
+from autograder.course import init, nbgrader_environment
+from autograder.demo import nbgrader
+
+REPO = Path(__file__).resolve().parent.parent
+
+GATES = {
+    "add_gate": ("AddGate", '''
+        class AddGate:
+            def forward(self, x, y):
+                return x + y
+            def backward(self, dout):
+                return dout, dout
+        '''),
+    "mul_gate": ("MulGate", '''
+        class MulGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return x * y
+            def backward(self, dout):
+                return self.y * dout, self.x * dout
+        '''),
+    "max_gate": ("MaxGate", '''
+        import numpy as np
+        class MaxGate:
+            def forward(self, x, y):
+                self.x_wins = np.asarray(x) >= np.asarray(y)
+                return np.maximum(x, y)
+            def backward(self, dout):
+                return dout * self.x_wins, dout * ~self.x_wins
+        '''),
+    "sigmoid_gate": ("SigmoidGate", '''
+        import numpy as np
+        class SigmoidGate:
+            def forward(self, x):
+                self.s = 0.5 * (1 + np.tanh(0.5 * np.asarray(x, float)))
+                return self.s
+            def backward(self, dout):
+                return dout * self.s * (1 - self.s)
+        '''),
+    "matmul_gate": ("MatMulGate", '''
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return W @ x
+            def backward(self, dq):
+                dW = np.outer(dq, self.x) if self.x.ndim == 1 else dq @ self.x.T
+                return dW, self.W.T @ dq
+        '''),
+    "l2_gate": ("L2Gate", '''
+        import numpy as np
+        class L2Gate:
+            def forward(self, q):
+                self.q = np.asarray(q, float)
+                return float(np.sum(self.q ** 2))
+            def backward(self, df):
+                return 2 * self.q * df
+        '''),
+}
+
+# Hand-written tests, one visible and one hidden assert block per graded cell, with a
+# numerical gradient check for each backward: what a careful instructor writes for nbgrader.
+TESTS = {
+    "add_gate": {
+        "forward": ("assert AddGate().forward(-2.0, 5.0) == 3.0",
+                    "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
+                    "assert np.allclose(AddGate().forward(x, y), x + y)"),
+        "backward": ("g = AddGate(); g.forward(1.0, 2.0); assert g.backward(1.0) == (1.0, 1.0)",
+                     "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
+                     "g = AddGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
+                     "assert np.allclose(dx, numeric(lambda v: AddGate().forward(v, y), x, d))\n"
+                     "assert np.allclose(dy, numeric(lambda v: AddGate().forward(x, v), y, d))"),
+    },
+    "mul_gate": {
+        "forward": ("assert MulGate().forward(-4.0, 3.0) == -12.0",
+                    "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
+                    "assert np.allclose(MulGate().forward(x, y), x * y)"),
+        "backward": ("g = MulGate(); g.forward(-4.0, 3.0); assert g.backward(1.0) == (3.0, -4.0)",
+                     "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
+                     "g = MulGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
+                     "assert np.allclose(dx, numeric(lambda v: MulGate().forward(v, y), x, d))\n"
+                     "assert np.allclose(dy, numeric(lambda v: MulGate().forward(x, v), y, d))"),
+    },
+    "max_gate": {
+        "forward": ("assert MaxGate().forward(2.0, -1.0) == 2.0",
+                    "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
+                    "assert np.allclose(MaxGate().forward(x, y), np.maximum(x, y))"),
+        "backward": ("g = MaxGate(); g.forward(2.0, -1.0); dx, dy = g.backward(1.0); assert (dx, dy) == (1.0, 0.0)",
+                     "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
+                     "g = MaxGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
+                     "assert np.allclose(dx, numeric(lambda v: MaxGate().forward(v, y), x, d))\n"
+                     "assert np.allclose(dy, numeric(lambda v: MaxGate().forward(x, v), y, d))"),
+        "ties": ("g = MaxGate(); g.forward(1.0, 1.0); dx, dy = g.backward(2.0); assert np.isclose(dx + dy, 2.0)",
+                 "x = rng.normal(size=(4,)); d = rng.normal(size=(4,))\n"
+                 "g = MaxGate(); g.forward(x, x.copy()); dx, dy = g.backward(d)\n"
+                 "assert np.allclose(dx + dy, d) and np.all(dx * d >= 0) and np.all(dy * d >= 0)"),
+    },
+    "sigmoid_gate": {
+        "forward": ("assert np.isclose(SigmoidGate().forward(0.0), 0.5)",
+                    "x = rng.normal(size=(3, 4)) * 5\n"
+                    "assert np.allclose(SigmoidGate().forward(x), 1 / (1 + np.exp(-x)))\n"
+                    "assert np.isfinite(SigmoidGate().forward(np.array([-1000.0, 1000.0]))).all()"),
+        "backward": ("g = SigmoidGate(); g.forward(0.0); assert np.isclose(g.backward(1.0), 0.25)",
+                     "x, d = rng.normal(size=(5,)), rng.normal(size=(5,))\n"
+                     "g = SigmoidGate(); g.forward(x); dx = g.backward(d)\n"
+                     "assert np.allclose(dx, numeric(lambda v: SigmoidGate().forward(v), x, d))"),
+    },
+    "matmul_gate": {
+        "forward": ("W = np.eye(2); x = np.array([1.0, 2.0]); assert np.allclose(MatMulGate().forward(W, x), x)",
+                    "W, x = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))\n"
+                    "assert np.allclose(MatMulGate().forward(W, x), W @ x)"),
+        "backward": ("g = MatMulGate(); g.forward(np.eye(2), np.ones(2)); dW, dx = g.backward(np.ones(2))\n"
+                     "assert dW.shape == (2, 2) and dx.shape == (2,)",
+                     "W, x, d = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(3, 5))\n"
+                     "g = MatMulGate(); g.forward(W, x); dW, dx = g.backward(d)\n"
+                     "assert np.allclose(dW, numeric(lambda v: MatMulGate().forward(v, x), W, d))\n"
+                     "assert np.allclose(dx, numeric(lambda v: MatMulGate().forward(W, v), x, d))"),
+    },
+    "l2_gate": {
+        "forward": ("assert np.isclose(L2Gate().forward(np.array([3.0, 4.0])), 25.0)",
+                    "q = rng.normal(size=(6,))\nassert np.isclose(L2Gate().forward(q), np.sum(q ** 2))"),
+        "backward": ("g = L2Gate(); g.forward(np.array([1.0, 2.0])); assert np.allclose(g.backward(1.0), [2.0, 4.0])",
+                     "q, d = rng.normal(size=(6,)), rng.normal()\n"
+                     "g = L2Gate(); g.forward(q); dq = g.backward(d)\n"
+                     "assert np.allclose(dq, numeric(lambda v: L2Gate().forward(v), q, d))"),
+    },
+}
+
+SETUP = '''
+import numpy as np
+rng = np.random.default_rng(0)
+
+def numeric(f, x, dout, h=1e-6):
+    """Centered differences of sum(f(x) * dout) with respect to x."""
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h; plus = np.sum(f(x) * dout)
+        x[i] = old - h; minus = np.sum(f(x) * dout)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+'''
+
+
+def _meta(grade_id, **kind):
+    return {"nbgrader": {"schema_version": 3, "grade_id": grade_id, "grade": False, "solution": False,
+                         "locked": False, **kind}}
+
+
+def stock_notebook():
+    cells = [nbformat.v4.new_code_cell(SETUP.strip(), metadata=_meta("setup", locked=True))]
+    for grade_id, (_, code) in GATES.items():
+        body = textwrap.dedent(code).strip()
+        cells.append(nbformat.v4.new_code_cell("### BEGIN SOLUTION\n" + body + "\n### END SOLUTION",
+                                               metadata=_meta(grade_id, solution=True)))
+        for check, (visible, hidden) in TESTS[grade_id].items():
+            source = f"{visible}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS"
+            cells.append(nbformat.v4.new_code_cell(source, metadata=_meta(
+                f"test_{grade_id}_{check}", grade=True, locked=True, points=2 if check == "backward" else 1)))
+    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def stock_course(root, n):
+    root.mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(root))
+    (root / "source" / "gates").mkdir(parents=True)
+    nbformat.write(stock_notebook(), root / "source" / "gates" / "gates.ipynb")
+    done = nbgrader(root, "generate_assignment", "gates")
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    release = nbformat.read(root / "release" / "gates" / "gates.ipynb", as_version=4)
+    for cell in release.cells:  # a correct student: the solutions filled in
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in GATES:
+            cell.source = textwrap.dedent(GATES[grade_id][1]).strip()
+    for i in range(n):
+        target = root / "submitted" / f"student{i:04d}" / "gates"
+        target.mkdir(parents=True)
+        nbformat.write(release, target / "gates.ipynb")
+
+
+def kit_course(root, n, students=("ada",)):
+    """The kit's course with n submissions, cycling through these simulated students."""
+    course = load_course(REPO / "course.yaml")
+    init(root, course, REPO / "course.yaml", log=lambda m: None)
+    source = nbformat.read(root / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    release = nbformat.read(root / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    roster = simulated_class.students(source)
+    texts = [nbformat.writes(simulated_class.fill(release, roster[s][1])) for s in students]
+    for i in range(n):
+        target = root / "submitted" / f"student{i:04d}" / "backprop"
+        target.mkdir(parents=True)
+        (target / "backprop.ipynb").write_text(texts[i % len(texts)])
+
+
+def run_timed(argv, cwd):
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True,
+                          env={**nbgrader_environment(), "COLUMNS": "200"})
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def peak_memory_mb(output):
+    found = re.search(r"coordinator peak memory\D+([\d.]+) MB", output)
+    return float(found.group(1)) if found else float("nan")
+
+
+def kit_batch(course_dir, jobs, *options):
+    return run_timed([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", str(jobs),
+                      *options], course_dir)
+
+
+def side_by_side(n=20, rounds=3, jobs=2):
+    with tempfile.TemporaryDirectory() as tmp:
+        stock, kit = Path(tmp) / "stock", Path(tmp) / "kit"
+        stock_course(stock, n)
+        kit_course(kit, n)
+        stock_rounds, kit_rounds, memory = [], [], []
+        for i in range(rounds):
+            force = ("--force",) if i else ()
+            stock_rounds.append(run_timed([sys.executable, "-m", "nbgrader", "autograde", "gates", *force],
+                                          stock)[0] / n)
+            seconds, output = kit_batch(kit, jobs, *force)
+            kit_rounds.append(seconds / n)
+            memory.append(peak_memory_mb(output))
+    stock_s, kit_s = statistics.median(stock_rounds), statistics.median(kit_rounds)
+    print(f"submissions per course   {n}, graded {rounds} times, alternating (median round); whole commands timed")
+    print(f"stock nbgrader autograde (six gates, 13 graded cells, hand-written hidden asserts)  "
+          f"{stock_s:6.3f} s per submission (rounds: {', '.join(f'{s:.3f}' for s in stock_rounds)})")
+    print(f"backprop-kit autograde --jobs {jobs} (22 graded cells, sandboxed)                   "
+          f"{kit_s:6.3f} s per submission (rounds: {', '.join(f'{s:.3f}' for s in kit_rounds)})")
+    print(f"ratio kit batch / stock  {kit_s / stock_s:6.3f} x   (target <= 0.25)")
+    print(f"coordinator peak memory  {max(memory):.0f} MB")
+
+
+def one_class(n=1000, jobs=2):
+    with tempfile.TemporaryDirectory() as tmp:
+        kit = Path(tmp) / "kit"
+        kit_course(kit, n, students=("ada", "ben", "cho", "kim", "lee"))
+        seconds, output = kit_batch(kit, jobs)
+    print(f"backprop-kit autograde --jobs {jobs}: {n} submissions in {seconds:.0f} s "
+          f"({seconds / 60:.1f} min, {seconds / n:.3f} s per submission), whole command timed")
+    print(f"coordinator peak memory  {peak_memory_mb(output):.0f} MB")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--class"]:
+        one_class(*(int(a) for a in args[1:3]))
+    else:
+        side_by_side(*(int(a) for a in args[:3]))

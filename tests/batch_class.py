@@ -1,0 +1,116 @@
+"""The simulated class graded both ways, once per test session, for the batch tests
+(test_batch_*.py): one course built and submitted, then copied and graded by plain
+`nbgrader autograde` and by `backprop-kit autograde`. Registered in conftest.py."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder import demo, simulated_class
+from autograder.config import load_course
+from autograder.course import init, nbgrader_environment
+from autograder.sandbox import sandbox_available
+
+REPO = Path(__file__).resolve().parent.parent
+BAD = ["fay", "gus", "hal", "ivy", "jon", "kai", "pat"]
+
+def backprop_kit(course_dir, *args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=course_dir, capture_output=True,
+                          text=True, env={**nbgrader_environment(), "COLUMNS": "200"}, **kwargs)
+
+
+def make_course(root):
+    text = (REPO / "course.yaml").read_text()
+    text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 5", text)
+    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", text)
+    (root / "course.yaml").write_text(text)
+    course_dir = root / "base"
+    init(course_dir, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
+    roster = demo.submit_class(course_dir, "backprop", "backprop")
+    submit_bad_class(course_dir)
+    for i, student in enumerate(sorted(roster)):  # nbgrader's submission timestamps travel to the gradebook
+        (course_dir / "submitted" / student / "backprop" / "timestamp.txt").write_text(
+            f"2026-11-2{i} 10:00:00.000000 UTC")
+    set_due_date(f"sqlite:///{course_dir / 'gradebook.db'}")
+    with open(course_dir / "nbgrader_config.py", "a") as config:  # late work scores zero: penalties get recorded
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    return course_dir, sorted(roster) + BAD
+
+
+DUE = "2026-11-23 12:00:00 UTC"  # dan is on time, eve, kim and lee are late
+
+
+def set_due_date(db_url, course_id="default_course"):
+    with Gradebook(db_url, course_id) as gb:
+        gb.update_or_create_assignment("backprop", duedate=DUE)
+
+
+def submit_bad_class(course_dir):
+    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    good = simulated_class.fill(release, simulated_class.reference_answers(source))
+
+    def submit(student, content):
+        target = course_dir / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        if content is not None:
+            (target / "backprop.ipynb").write_text(content)
+        return target
+
+    deleted = nbformat.reads(nbformat.writes(good), as_version=4)
+    deleted.cells = [c for c in deleted.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") != "test_add_gate_backward"]
+    for cell in deleted.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_mul_gate_forward":
+            cell.source = "print('full marks please')\n1.0"
+    renamed = nbformat.reads(nbformat.writes(good), as_version=4)
+    for cell in renamed.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul_gate":
+            cell.metadata["nbgrader"]["grade_id"] = "my_mul_gate"
+    submit("fay", "this is not json")
+    submit("gus", "")
+    submit("hal", None)
+    submit("ivy", nbformat.writes(deleted))
+    submit("jon", nbformat.writes(renamed))
+    submit("pat", nbformat.writes(release))  # handed in untouched: "No response." comments, zeros
+    kai = submit("kai", nbformat.writes(good))  # a good notebook, with hostile files beside it
+    (kai / "extra.ipynb").write_text(nbformat.writes(good))
+    (kai / "data.txt").write_text("mine")
+    os.symlink(course_dir / "gradebook.db", kai / "gradebook-link.db")
+
+
+@pytest.fixture(scope="session")
+def batch_class(tmp_path_factory):
+    """(base, stock, kit, students, stock_run, kit_run): a course with the simulated class
+    submitted (base, left as it is for tests that grade their own copy), one copy graded by
+    `nbgrader autograde`, one by `backprop-kit autograde --jobs 2`. Built once per session."""
+    if not sandbox_available():
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    root = tmp_path_factory.mktemp("batch")
+    base, students = make_course(root)
+    stock, kit = root / "stock", root / "kit"
+    shutil.copytree(base, stock, symlinks=True)
+    shutil.copytree(base, kit, symlinks=True)
+    stock_run = demo.nbgrader(stock, "autograde", "backprop")
+    kit_run = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
+    return base, stock, kit, students, stock_run, kit_run
+
+
+def records(course_dir, student, db_url=None):
+    """Everything the gradebook holds about one student's submission, or None."""
+    with Gradebook(db_url or f"sqlite:///{course_dir / 'gradebook.db'}", "cs231n" if db_url else "default_course") as gb:
+        try:
+            submission = gb.find_submission("backprop", student)
+        except MissingEntry:
+            return None
+        nb = gb.find_submission_notebook("backprop", "backprop", student)
+        return {"timestamp": submission.timestamp,
+                "grades": {g.name: (g.auto_score, g.needs_manual_grade, g.manual_score) for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "late_penalty": nb.late_submission_penalty, "score": nb.score}

@@ -1,0 +1,182 @@
+"""`backprop-kit autograde` against `nbgrader autograde`: the same class, two copies of one course.
+
+One course is built and the simulated class submitted (correct, mistaken, broken and hostile
+students, plus submissions nbgrader chokes on); the course is copied twice, one copy graded
+by plain `nbgrader autograde`, the other by `backprop-kit autograde --jobs 2`. Every test
+reads what came out: the gradebooks cell by cell, the reports, the autograded notebooks,
+and nbgrader's own generate_feedback and export run on the kit's results."""
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import nbgrader_environment
+from autograder.grading.report import read_report, report_path
+from autograder import demo
+from batch_class import backprop_kit, records
+
+
+def graded_outputs(path):
+    """{grade_id: outputs} of the graded cells of an autograded notebook (feedback and score)."""
+    nb = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.outputs for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+
+
+def test_the_kit_command_succeeds_or_names_each_failed_student(batch_class):
+    _, _, _, _, stock_run, kit_run = batch_class
+    assert kit_run.returncode == 1, kit_run.stdout + kit_run.stderr  # three students cannot be graded
+    out = kit_run.stdout
+    assert "fay: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in out
+    assert "gus: backprop.ipynb cannot be graded: the file is empty" in out
+    assert re.search(r"hal: no notebook was submitted in \S+hal/backprop \(expected backprop.ipynb\)", out)
+    assert "Traceback" not in out + kit_run.stderr
+    assert re.search(r"│\s+11 │\s+3 │\s+0 │", out), out  # the summary table: 11 graded, 3 failed, 0 skipped
+
+
+def test_every_graded_cell_scores_the_same_student_by_student(batch_class):
+    _, stock, kit, students, _, _ = batch_class
+    for student in students:
+        assert records(kit, student) == records(stock, student), student
+    graded = {s for s in students if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())}
+    assert graded == set(students) - {"fay", "gus", "hal"}, graded
+    late = {s: records(stock, s)["late_penalty"] for s in ("dan", "eve", "kim", "lee")}
+    assert late["dan"] is None and all(late[s] > 0 for s in ("eve", "kim", "lee")), late  # penalties compared too
+    pat = records(kit, "pat")  # untouched answers: the comparison covers nbgrader's "No response." rule
+    assert "No response." in pat["comments"].values() and pat["score"] == 0
+
+
+def test_failed_students_are_left_ungraded_in_both(batch_class):
+    _, stock, kit, _, _, _ = batch_class
+    for student in ("fay", "gus", "hal"):
+        assert not (kit / "autograded" / student / "backprop").exists()
+        assert not (stock / "autograded" / student / "backprop").exists()
+        assert records(kit, student) == records(stock, student)
+        assert read_report(report_path(kit, "backprop", student, "backprop")) is None
+
+
+def test_reports_and_graded_cell_outputs_are_the_same(batch_class):
+    _, stock, kit, students, _, _ = batch_class
+    for student in students:
+        stock_report = read_report(report_path(stock, "backprop", student, "backprop"))
+        kit_report = read_report(report_path(kit, "backprop", student, "backprop"))
+        assert (stock_report or {}).get("cells") == (kit_report or {}).get("cells"), student
+        notebook = Path("autograded", student, "backprop", "backprop.ipynb")
+        if (stock / notebook).exists():
+            assert graded_outputs(kit / notebook) == graded_outputs(stock / notebook), student
+
+
+def test_autograded_folders_hold_what_nbgrader_puts_there_and_no_followed_links(batch_class):
+    _, stock, kit, _, _, _ = batch_class
+    kai = kit / "autograded" / "kai" / "backprop"
+    assert sorted(p.name for p in kai.iterdir()) == ["backprop.ipynb", "bpkit", "data.txt"]
+    assert (kai / "data.txt").read_text() == "mine"
+    assert oct((kai / "backprop.ipynb").stat().st_mode & 0o777) == oct(0o444)
+    report = read_report(report_path(kit, "backprop", "kai", "backprop"))
+    assert report["refused_files"] == [{"path": "gradebook-link.db", "reason": "a symbolic link; not followed"}]
+    ada = kit / "autograded" / "ada" / "backprop"
+    assert (ada / "timestamp.txt").read_text() == (stock / "autograded" / "ada" / "backprop" / "timestamp.txt").read_text()
+
+
+def test_the_notebooks_cells_ran_and_show_their_outputs(batch_class):
+    """No kernel starts, but the notebook's own cells still run in the sandbox and show
+    their outputs (the pictures, prints), like the kernel's; a cell that kills its process
+    costs that cell only."""
+    _, _, kit, _, _, _ = batch_class
+    nb = nbformat.read(kit / "autograded" / "ada" / "backprop" / "backprop.ipynb", as_version=4)
+    pictures = [c for c in nb.cells if str(c.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("picture")]
+    assert pictures and all(any("image/svg+xml" in o.get("data", {}) for o in c.outputs) for c in pictures)
+    lee = nbformat.read(kit / "autograded" / "lee" / "backprop" / "backprop.ipynb", as_version=4)
+    died = [c for c in lee.cells if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in died] == ["branch_by_hand"]
+    after = [c for c in lee.cells[lee.cells.index(died[0]) + 1:] if c.cell_type == "code" and c.outputs]
+    assert after, "the cells after the dead process ran in a fresh one"
+
+
+def test_generate_feedback_and_export_work_unchanged_on_the_kits_results(batch_class):
+    _, stock, kit, _, _, _ = batch_class
+    for course_dir in (stock, kit):
+        done = demo.nbgrader(course_dir, "generate_feedback", "backprop")
+        assert done.returncode == 0, done.stderr[-2000:]
+        done = demo.nbgrader(course_dir, "export")
+        assert done.returncode == 0, done.stderr[-2000:]
+    html = (kit / "feedback" / "ben" / "backprop" / "backprop.html").read_text()
+    assert "add-split" in html
+    assert (kit / "grades.csv").read_text() == (stock / "grades.csv").read_text()
+
+
+def test_a_rerun_grades_only_what_is_missing_and_force_regrades(batch_class):
+    _, stock, kit, students, _, _ = batch_class
+    before = {s: records(kit, s) for s in students}
+    again = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
+    assert "11 student(s) already graded, skipped" in again.stdout, again.stdout
+    assert "✓" not in again.stdout
+    assert {s: records(kit, s) for s in students} == before
+    ada = kit / "autograded" / "ada" / "backprop" / "backprop.ipynb"
+    mtime = ada.stat().st_mtime_ns
+    forced = backprop_kit(kit, "autograde", "backprop", "--student", "ada", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "✓ ada 40/40 points" in forced.stdout and "ben" not in forced.stdout
+    assert ada.stat().st_mtime_ns != mtime
+    assert {s: records(kit, s) for s in students} == before
+
+
+def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(batch_class, tmp_path):
+    base, stock, kit, students, _, _ = batch_class
+    course = tmp_path / "interrupted"
+    shutil.copytree(base, course, symlinks=True)
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "1"],
+                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**nbgrader_environment(), "COLUMNS": "200"})
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("✓"):
+            break
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+    output = "".join(lines) + rest
+    assert process.returncode == 130, output
+    assert "Interrupted" in output and "Traceback" not in output
+    graded = [s for s in students if (course / "autograded" / s / "backprop").exists()]
+    assert 1 <= len(graded) < 11, output
+    for student in graded:  # what was recorded is whole
+        assert records(course, student) == records(stock, student), student
+    assert not list((course / "autograded").glob("*/.backprop.grading-*")), "staging folders left behind"
+    done = backprop_kit(course, "autograde", "backprop", "--jobs", "2")
+    assert f"{len(graded)} student(s) already graded, skipped" in done.stdout
+    for student in students:
+        assert records(course, student) == records(stock, student), student
+
+
+def test_unknown_assignment_or_student_get_a_plain_message(batch_class):
+    _, _, kit, _, _, _ = batch_class
+    done = backprop_kit(kit, "autograde", "nope")
+    assert done.returncode == 1 and "no assignment 'nope' in the gradebook" in done.stderr
+    done = backprop_kit(kit, "autograde", "backprop", "--student", "zed")
+    assert done.returncode == 1 and "✗ zed: no submission in" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+
+def test_hostile_code_leaves_nothing_behind(batch_class):
+    """eve's attacks (file writes, a detached process, a fork bomb) under the batch: the
+    sandbox is the same, so nothing outlives grading and the gradebook is intact."""
+    import sqlite3
+
+    _, _, kit, _, _, _ = batch_class
+    survivors = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"bpkit-late-attack" in cmdline.read_bytes():
+                survivors.append(cmdline.parent.name)
+        except OSError:
+            pass
+    assert not survivors, f"processes started by student code outlived grading: {survivors}"
+    assert not list(kit.rglob("pwned"))
+    with sqlite3.connect(kit / "gradebook.db") as db:
+        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,98 @@
+"""`backprop-kit autograde --scheduler`: a real Dask cluster, started with Dask's own CLI on
+127.0.0.1 (a scheduler and two workers, separate processes, run from a folder that is not
+the course: submissions travel as bytes). One worker is killed mid-batch: its submissions
+are graded by the other, nothing is lost and nothing is recorded twice."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.course import nbgrader_environment
+from autograder.sandbox import sandbox_available
+
+from batch_class import records
+
+DASK = Path(sys.executable).parent / "dask"
+
+pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_workers(address, n, timeout=90):
+    from distributed import Client
+
+    deadline = time.monotonic() + timeout
+    with Client(address, timeout="30s", set_as_default=False) as client:
+        while len(client.scheduler_info()["workers"]) < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{n} Dask workers did not join {address}")
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("dask-cwd")  # the workers' folder: not the course
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = nbgrader_environment()
+    processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], cwd=elsewhere, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        for name in ("alpha", "beta"):
+            processes.append(subprocess.Popen(
+                [str(DASK), "worker", address, "--name", name, "--nthreads", "1", "--no-nanny",
+                 "--host", "127.0.0.1", "--no-dashboard"], cwd=elsewhere, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True))
+        wait_for_workers(address, 2)
+        yield address, {"alpha": processes[1], "beta": processes[2]}
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, batch_class, tmp_path):
+    """The class of test_batch_autograde.py, graded on the cluster: the same records as
+    `nbgrader autograde` gave."""
+    address, workers = cluster
+    base, stock, _, students, _, _ = batch_class
+    course = tmp_path / "dask"
+    shutil.copytree(base, course, symlinks=True)
+
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop",
+                                "--scheduler", address], cwd=course, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env={**nbgrader_environment(), "COLUMNS": "200"})
+    lines, killed = [], False
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("✓") and not killed:
+            workers["alpha"].kill()  # SIGKILL: no goodbye to the scheduler
+            killed = True
+    process.wait(timeout=300)
+    output = "".join(lines)
+    assert killed and workers["alpha"].wait(timeout=10) == -signal.SIGKILL
+    assert process.returncode == 1, output  # fay, gus and hal cannot be graded, as everywhere
+    graded = [s for s in students if s not in ("fay", "gus", "hal")]
+    for student in graded:
+        assert sum(line.startswith(f"✓ {student} ") for line in lines) == 1, (student, output)
+    assert any("beta" in line for line in lines if line.startswith("✓")), output
+    for student in students:
+        assert records(course, student) == records(stock, student), student
