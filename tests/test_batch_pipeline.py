@@ -71,7 +71,7 @@ def test_forged_outputs_are_dropped_or_cut():
 @pytest.mark.parametrize("data, problem", [
     (b"", "the file is empty"),
     (b"  \n", "the file is empty"),
-    (b"\xff\xfe", "the file is not UTF-8 text"),
+    (b"\xff\xfe", "it is a binary file"),
     (b"{not json", "it is not a Jupyter notebook"),
     (b'{"cells": 3}', "it is not a Jupyter notebook"),
 ])

@@ -352,8 +352,13 @@ class _Batch:
             points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
             possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
             summary.graded[student] = points
-            console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s, "
-                          f"{result.where})")
+            unreadable = [f"{name}.ipynb cannot be graded: {r.facts['unreadable']}"
+                          for name, r in sorted(result.notebooks.items()) if r.facts.get("unreadable")]
+            if unreadable:  # graded 0 with the reason, as `nbgrader autograde` does in a kit course
+                console.print(f"[yellow]✗ {student}[/] {points:g}/{possible:g} points: {'; '.join(unreadable)}")
+            else:
+                console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s, "
+                              f"{result.where})")
         self.progress.advance(self.bar)
 
 
