@@ -23,7 +23,6 @@ sessions, and nbconvert's copies, disk round trip and per-step validations (the 
 validated once per pass); every check and every sandbox boundary is the same. One sandboxed
 worker (its own fresh uid as root) serves one submission and is killed after it.
 """
-import contextlib
 import copy
 import json
 import threading
@@ -387,20 +386,6 @@ def pipeline_for(snapshot):
     return _warm.pipeline
 
 
-@contextlib.contextmanager
-def _torn_down_in_background(runner):
-    """The runner's sandbox for one submission; once graded, it is killed at once (its whole
-    process group, SIGKILL) and the waiting that follows (every process of its uid gone, the
-    scratch folder removed) happens in a thread while the next submission starts."""
-    runner.__enter__()
-    try:
-        yield runner
-    except BaseException:
-        runner.__exit__(None, None, None)
-        raise
-    threading.Thread(target=runner.__exit__, args=(None, None, None), name="sandbox-teardown").start()
-
-
 def grade_submission(snapshot, job):
     """The pure function: one submission's notebooks (bytes) -> SubmissionResult. Notebooks
     the assignment does not have are ignored, as nbgrader does."""
@@ -412,9 +397,8 @@ def grade_submission(snapshot, job):
     results = {}
     if names:
         course = snapshot.course
-        runner = StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
-                               helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)})
-        with _torn_down_in_background(runner):
+        with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+                           helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
             for name in names:
                 nb = parse(job.notebooks[name], job.refused_files)
                 results[name] = pipeline.grade_notebook(job.student, name, nb, runner)
