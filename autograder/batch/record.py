@@ -15,6 +15,8 @@ most the student who was being recorded, and nothing is written twice.
 """
 import contextlib
 import fnmatch
+import signal
+import threading
 import warnings
 import os
 import shutil
@@ -37,6 +39,24 @@ def _quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         yield
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """One student's writes, whole: a Ctrl-C arriving in the middle (a KeyboardInterrupt inside
+    SQLAlchemy's commit leaves the session unusable, and the rollback then fails with a
+    traceback) is held until they are done, then raised."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 class Recorder:
@@ -121,48 +141,50 @@ class Recorder:
         """Before grading, in the order nbgrader goes (so `nbgrader export` lists students in
         the same order): the student, the submission with its timestamp, zeros for the
         notebooks not submitted (Autograde.init_assignment)."""
-        with _quiet():
-            try:
-                self.gradebook.update_or_create_student(student)
-                timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
-                if timestamp:
-                    self.gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
-                else:
-                    self.gradebook.update_or_create_submission(self.assignment, student)
-                missing = self.notebooks - set(submitted_notebooks)
-                for notebook in sorted(missing):
-                    for grade in self._grades(student, notebook):
-                        grade.auto_score = 0
-                        grade.needs_manual_grade = False
-                if missing:
-                    self.gradebook.db.commit()
-            except BaseException:
-                self.gradebook.db.rollback()
-                raise
+        with _sigint_held():
+            with _quiet():
+                try:
+                    self.gradebook.update_or_create_student(student)
+                    timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+                    if timestamp:
+                        self.gradebook.update_or_create_submission(self.assignment, student, timestamp=timestamp)
+                    else:
+                        self.gradebook.update_or_create_submission(self.assignment, student)
+                    missing = self.notebooks - set(submitted_notebooks)
+                    for notebook in sorted(missing):
+                        for grade in self._grades(student, notebook):
+                            grade.auto_score = 0
+                            grade.needs_manual_grade = False
+                    if missing:
+                        self.gradebook.db.commit()
+                except BaseException:
+                    self.gradebook.db.rollback()
+                    raise
 
     def record(self, student, result, staging, intake, error=""):
         """Write one student's grades, autograded/ folder and reports, in one transaction.
         Returns an error message ("" when graded); on error nothing of this student is in
         autograded/, as with nbgrader, and their gradebook grades stay as they were."""
-        error = error or (result.error if result is not None else "it was not graded")
-        if error:
-            shutil.rmtree(self.autograded(student), ignore_errors=True)
-            return error
-        with _quiet():
-            try:
-                for notebook, outcome in result.notebooks.items():
-                    self._save_grades(student, notebook, outcome)
-                for notebook in result.notebooks:
-                    self._late_penalty(student, notebook)
-                self.gradebook.db.commit()
-            except BaseException:
-                self.gradebook.db.rollback()
-                raise
-        self._place(student, result, staging)
-        for notebook, outcome in result.notebooks.items():
-            facts = {"refused_files": refused_entries(intake.refused), **outcome.facts}
-            write_report(self.root, self.assignment, student, notebook, outcome.report, **facts)
-        return ""
+        with _sigint_held():
+            error = error or (result.error if result is not None else "it was not graded")
+            if error:
+                shutil.rmtree(self.autograded(student), ignore_errors=True)
+                return error
+            with _quiet():
+                try:
+                    for notebook, outcome in result.notebooks.items():
+                        self._save_grades(student, notebook, outcome)
+                    for notebook in result.notebooks:
+                        self._late_penalty(student, notebook)
+                    self.gradebook.db.commit()
+                except BaseException:
+                    self.gradebook.db.rollback()
+                    raise
+            self._place(student, result, staging)
+            for notebook, outcome in result.notebooks.items():
+                facts = {"refused_files": refused_entries(intake.refused), **outcome.facts}
+                write_report(self.root, self.assignment, student, notebook, outcome.report, **facts)
+            return ""
 
     def _submitted_notebook_id(self, student, notebook):
         return self.gradebook.find_submission_notebook(notebook, self.assignment, student).id
