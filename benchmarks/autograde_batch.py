@@ -5,7 +5,7 @@
     hand-written visible and hidden asserts (no sandbox, no partial credit, no feedback);
     `nbgrader autograde` over N correct submissions, in one process.
   * kit, batch: `backprop-kit autograde --jobs J` over N correct submissions of the kit's
-    assignment (22 graded cells, sandboxed notebook run and checks).
+    assignment (every graded cell of the release, sandboxed notebook run and checks).
 Both are timed round after round, alternating, so a busy machine slows both alike; the
 median round counts. Prints seconds per submission, the ratio (target <= 0.25 with
 --jobs 2 on 2 cores), and the coordinator's peak memory.
@@ -248,6 +248,14 @@ def kit_batch(course_dir, jobs, *options):
                       *options], course_dir)
 
 
+def graded_cells(course_dir, assignment):
+    """How many graded cells the kit's released notebooks hold (the gate table decides, not this script)."""
+    from autograder.grading.cells import is_graded
+
+    return sum(is_graded(cell) for path in sorted((Path(course_dir) / "release" / assignment).glob("*.ipynb"))
+               for cell in nbformat.read(path, as_version=4).cells)
+
+
 def side_by_side(n=20, rounds=3, jobs=2):
     with tempfile.TemporaryDirectory() as tmp:
         stock, kit = Path(tmp) / "stock", Path(tmp) / "kit"
@@ -261,11 +269,12 @@ def side_by_side(n=20, rounds=3, jobs=2):
             seconds, output = kit_batch(kit, jobs, *force)
             kit_rounds.append(seconds / n)
             memory.append(peak_memory_mb(output))
+        cells = graded_cells(kit, "backprop")
     stock_s, kit_s = statistics.median(stock_rounds), statistics.median(kit_rounds)
     print(f"submissions per course   {n}, graded {rounds} times, alternating (median round); whole commands timed")
     print(f"stock nbgrader autograde (six gates, 13 graded cells, hand-written hidden asserts)  "
           f"{stock_s:6.3f} s per submission (rounds: {', '.join(f'{s:.3f}' for s in stock_rounds)})")
-    print(f"backprop-kit autograde --jobs {jobs} (22 graded cells, sandboxed)                   "
+    print(f"backprop-kit autograde --jobs {jobs} ({cells} graded cells, sandboxed)                   "
           f"{kit_s:6.3f} s per submission (rounds: {', '.join(f'{s:.3f}' for s in kit_rounds)})")
     print(f"ratio kit batch / stock  {kit_s / stock_s:6.3f} x   (target <= 0.25)")
     print(f"coordinator peak memory  {max(memory):.0f} MB")
