@@ -358,3 +358,35 @@ def students(source_nb):
             "branch_by_hand": correct["branch_by_hand"] + "\nimport os\nos._exit(1)\n",
             "l2_with_gates": UNFINISHED_L2_WITH_GATES}),
     }
+
+
+def cells_tampered_with(good_nb):
+    """Two notebooks nbgrader must survive, made from a correct one: a test cell deleted and
+    another's source replaced ("deleted"), and a gate cell's grade_id renamed ("renamed")."""
+    def grade_id(cell):
+        return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+    deleted = nbformat.reads(nbformat.writes(good_nb), as_version=4)
+    deleted.cells = [c for c in deleted.cells if grade_id(c) != "test_add_gate_backward"]
+    for cell in deleted.cells:
+        if grade_id(cell) == "test_mul_gate_forward":
+            cell.source = "print('full marks please')\n1.0"
+    renamed = nbformat.reads(nbformat.writes(good_nb), as_version=4)
+    for cell in renamed.cells:
+        if grade_id(cell) == "mul_gate":
+            cell.metadata["nbgrader"]["grade_id"] = "my_mul_gate"
+    return {"deleted": deleted, "renamed": renamed}
+
+
+def late_attackers_alive():
+    """Pids of processes the attacking student started to outlive grading ('bpkit-late-attack')."""
+    from pathlib import Path
+
+    alive = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"bpkit-late-attack" in cmdline.read_bytes():
+                alive.append(cmdline.parent.name)
+        except OSError:
+            pass
+    return alive

@@ -63,21 +63,12 @@ def submit_bad_class(course_dir):
             (target / "backprop.ipynb").write_text(content)
         return target
 
-    deleted = nbformat.reads(nbformat.writes(good), as_version=4)
-    deleted.cells = [c for c in deleted.cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") != "test_add_gate_backward"]
-    for cell in deleted.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_mul_gate_forward":
-            cell.source = "print('full marks please')\n1.0"
-    renamed = nbformat.reads(nbformat.writes(good), as_version=4)
-    for cell in renamed.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul_gate":
-            cell.metadata["nbgrader"]["grade_id"] = "my_mul_gate"
+    tampered = simulated_class.cells_tampered_with(good)
     submit("fay", "this is not json")
     submit("gus", "")
     submit("hal", None)
-    submit("ivy", nbformat.writes(deleted))
-    submit("jon", nbformat.writes(renamed))
+    submit("ivy", nbformat.writes(tampered["deleted"]))
+    submit("jon", nbformat.writes(tampered["renamed"]))
     submit("pat", nbformat.writes(release))  # handed in untouched: "No response." comments, zeros
     kai = submit("kai", nbformat.writes(good))  # a good notebook, with hostile files beside it
     (kai / "extra.ipynb").write_text(nbformat.writes(good))

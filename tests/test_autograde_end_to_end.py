@@ -114,13 +114,7 @@ def test_hostile_code_changes_nothing_it_should_not(graded):
     # Nothing was written outside the sandbox, the gradebook is intact, the late process died.
     assert not (Path("/work") / "pwned").exists() and not (Path.home() / "pwned").exists()
     assert not LATE_MARKER.exists()
-    survivors = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"bpkit-late-attack" in cmdline.read_bytes():
-                survivors.append(cmdline.parent.name)
-        except OSError:
-            pass
+    survivors = simulated_class.late_attackers_alive()
     assert not survivors, f"processes started by student code outlived grading: {survivors}"
     with sqlite3.connect(course_dir / "gradebook.db") as db:
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
@@ -154,20 +148,12 @@ def bad_submissions(graded):
         if content is not None:
             (target / "backprop.ipynb").write_text(content)
 
-    deleted = nbformat.reads(nbformat.writes(good), as_version=4)
-    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_add_gate_backward"]
-    for cell in deleted.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_mul_gate_forward":
-            cell.source = "print('full marks please')\n1.0"
-    renamed = nbformat.reads(nbformat.writes(good), as_version=4)
-    for cell in renamed.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul_gate":
-            cell.metadata["nbgrader"]["grade_id"] = "my_mul_gate"
+    tampered = simulated_class.cells_tampered_with(good)
     submit("fay", "this is not json")
     submit("gus", "")
     submit("hal", None)
-    submit("ivy", nbformat.writes(deleted))
-    submit("jon", nbformat.writes(renamed))
+    submit("ivy", nbformat.writes(tampered["deleted"]))
+    submit("jon", nbformat.writes(tampered["renamed"]))
     done = demo.nbgrader(course_dir, "autograde", "backprop")
     return course_dir, before, done.stdout + done.stderr, demo.read_reports(course_dir, "backprop", "backprop",
                                                                         ["fay", "gus", "hal", "ivy", "jon"])
