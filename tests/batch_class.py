@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder import demo, simulated_class
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
 BAD = ["fay", "gus", "hal", "ivy", "jon", "kai", "pat"]

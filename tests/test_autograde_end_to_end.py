@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 
 from autograder import demo, simulated_class
 from autograder.config import load_course
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
 LATE_MARKER = Path("/tmp/bpkit-late-attack")

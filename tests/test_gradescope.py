@@ -24,7 +24,7 @@ from autograder.config import load_course
 from autograder.course import init
 from autograder.grading.report import report_path
 from autograder.gradescope.results import results_json
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
 STUDENTS = ("ben", "kim")

@@ -24,7 +24,7 @@ from autograder.course import init
 from autograder.exercises import FUNCTIONS_BY_ID
 from autograder.grading.cells import graded_call
 from autograder.grading.report import read_report, report_path
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = b"TOP-SECRET-GRADER-FILE 8f1c"

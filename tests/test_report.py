@@ -26,7 +26,7 @@ from autograder.course import init
 from autograder.exercises import BY_ID as HAND_EXERCISES
 from autograder.grading.report import report_path
 from autograder.reports.integrity import normalised
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
