@@ -110,6 +110,10 @@ def demo(course_dir, course_yaml):
     from .course import CourseDirectoryError
 
     course = _load(course_yaml)
+    try:
+        demo_module.load_simulated_class()  # before anything is built: an installed kit has no class to grade
+    except demo_module.DemoDataMissing as e:
+        raise click.ClickException(str(e)) from None
     temporary = course_dir is None
     course_dir = Path(course_dir or tempfile.mkdtemp(prefix="backprop-kit-demo-"))
     try:

@@ -3,7 +3,12 @@
 Everything runs for real: `backprop-kit init`, then `nbgrader autograde` and
 `nbgrader generate_feedback` as a TA would type them, each student's notebook executed
 in a sandboxed kernel and scored by the out-of-process checks.
+
+The simulated class is demo data, not part of the installed kit: demo/simulated_class.py of
+the repository checkout, loaded by path (`load_simulated_class`).
 """
+import functools
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +18,29 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import simulated_class
-from .course import init, nbgrader_environment
+from .course import REPO_ROOT, init, nbgrader_environment
 from .grading.report import read_report, report_path
+
+SIMULATED_CLASS = REPO_ROOT / "demo" / "simulated_class.py"
+
+
+class DemoDataMissing(RuntimeError):
+    """The kit was installed without the repository checkout that holds the demo's class."""
+
+
+@functools.cache
+def load_simulated_class():
+    """The module demo/simulated_class.py of the repository checkout (student code, attacks
+    included, that pip never installs). Raises DemoDataMissing when it is not there."""
+    if not SIMULATED_CLASS.is_file():
+        raise DemoDataMissing(
+            f"the demo grades a simulated class kept in the repository checkout ({SIMULATED_CLASS} "
+            "is missing): the installed kit ships no student code. Run the demo from a clone of "
+            "backprop-kit (`make demo` there), or grade your own class with `backprop-kit init`.")
+    spec = importlib.util.spec_from_file_location("backprop_kit_demo_simulated_class", SIMULATED_CLASS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def nbgrader(course_dir, *args):
@@ -26,6 +51,7 @@ def nbgrader(course_dir, *args):
 def submit_class(course_dir, assignment, notebook):
     source = nbformat.read(course_dir / "source" / assignment / f"{notebook}.ipynb", as_version=4)
     release = nbformat.read(course_dir / "release" / assignment / f"{notebook}.ipynb", as_version=4)
+    simulated_class = load_simulated_class()
     roster = {}
     for student, (description, answers) in simulated_class.students(source).items():
         target = course_dir / "submitted" / student / assignment

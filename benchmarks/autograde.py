@@ -15,11 +15,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import simulated_class
+from autograder import demo
 from autograder.config import load_course
 from autograder.course import init
 from autograder.demo import nbgrader
 from autograde_batch import graded_cells  # benchmarks/ is on sys.path when run as a script
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 REPO = Path(__file__).resolve().parent.parent
 

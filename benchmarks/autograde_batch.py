@@ -28,10 +28,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import simulated_class
+from autograder import demo
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
 from autograder.demo import nbgrader
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,9 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder import simulated_class  # noqa: E402
+from autograder import demo  # noqa: E402
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 
 def main(rounds=3):

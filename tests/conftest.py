@@ -6,7 +6,7 @@ import pytest
 
 
 def pytest_sessionstart(session):
-    from autograder.sandbox import sandbox_available
+    from autograder.sandbox.bwrap import sandbox_available
 
     if os.environ.get("CI") and not sandbox_available():
         raise pytest.UsageError("CI=true but bubblewrap cannot build a sandbox here: the sandbox tests would be "
@@ -17,7 +17,7 @@ def pytest_sessionstart(session):
 def graded_course(tmp_path_factory):
     """A small class graded once with real nbgrader (tests/graded_course.py), shared by the
     tests of feedback, logs and the browser."""
-    from autograder.sandbox import sandbox_available
+    from autograder.sandbox.bwrap import sandbox_available
     from graded_course import build
 
     if not sandbox_available():

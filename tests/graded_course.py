@@ -19,11 +19,13 @@ import nbformat
 import numpy as np
 from nbclient import NotebookClient
 
-from autograder import demo, simulated_class
+from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT
 from autograder.exercises import EXERCISES
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 ASSIGNMENT = NOTEBOOK = "backprop"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import nbgrader_environment
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 from batch_class import records
 

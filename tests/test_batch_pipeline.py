@@ -8,8 +8,8 @@ import pytest
 
 from autograder.batch.pipeline import GradingContext, WorkerExecute, clean_outputs, unreadable
 from autograder.config import load_course
-from autograder.runner import StudentRunner
-from autograder.sandbox import Limits, sandbox_available
+from autograder.sandbox.runner import StudentRunner
+from autograder.sandbox.bwrap import Limits, sandbox_available
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
 
 from autograder import demo
 from batch_class import backprop_kit, records, set_due_date

@@ -15,9 +15,11 @@ import urllib.request
 import nbformat
 import pytest
 
-from autograder import simulated_class
+from autograder import demo
 from solutions.table import GATES
 from browser import chrome, require_chromium, screenshot_folder
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 STUDENT = "alice"  # the JupyterHub user the server runs for
 

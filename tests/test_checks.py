@@ -5,11 +5,14 @@ import textwrap
 import numpy as np
 import pytest
 
+from autograder import demo
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import gate_checks, run_check
-from autograder.simulated_class import CORRECT_STYLES, MISTAKES, TIES_TO_Y
 from solutions.table import BY_GRADE_ID, GATES
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
+CORRECT_STYLES, MISTAKES, TIES_TO_Y = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES, simulated_class.TIES_TO_Y
 
 
 def result(grade_id, check, code):

@@ -37,3 +37,31 @@ def test_a_bad_course_yaml_gets_one_clear_message_not_a_traceback(tmp_path):
         assert done.returncode != 0 and "Traceback" not in done.stderr
         assert "course.yaml:" in done.stderr and "randomization" in done.stderr and "per-class" in done.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_demo_without_the_repository_checkout_says_why_and_builds_nothing(tmp_path, monkeypatch):
+    """The simulated class is demo data kept in the checkout (demo/), not in the installed
+    package: an installed kit's `backprop-kit demo` refuses with a clear message."""
+    from click.testing import CliRunner
+
+    from autograder import cli as cli_module
+    from autograder import demo
+
+    monkeypatch.setattr(demo, "SIMULATED_CLASS", tmp_path / "site-packages" / "demo" / "simulated_class.py")
+    demo.load_simulated_class.cache_clear()
+    try:
+        done = CliRunner().invoke(cli_module.main, ["demo", str(tmp_path / "d"), "--config", str(REPO / "course.yaml")])
+    finally:
+        demo.load_simulated_class.cache_clear()
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert "repository checkout" in done.output and "make demo" in done.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_the_simulated_class_is_not_in_the_installed_package():
+    import autograder
+    from autograder import demo
+
+    assert not (Path(autograder.__file__).parent / "simulated_class.py").exists()
+    assert demo.SIMULATED_CLASS == REPO / "demo" / "simulated_class.py"
+    assert demo.load_simulated_class().students  # the checkout's copy loads

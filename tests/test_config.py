@@ -7,6 +7,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from autograder import config
 from autograder.config import (KEYS_END, KEYS_START, ConfigError, Course, UnknownName,
@@ -495,11 +496,11 @@ def test_keys_markdown_documents_every_key():
         for name, field in model.model_fields.items():
             yield prefix + name
             annotation = field.annotation
-            if isinstance(annotation, type) and issubclass(annotation, config.BaseModel):
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 yield from keys(annotation, f"{prefix}{name}.")
             elif getattr(annotation, "__origin__", None) is list:
                 (item,) = annotation.__args__
-                if isinstance(item, type) and issubclass(item, config.BaseModel):
+                if isinstance(item, type) and issubclass(item, BaseModel):
                     yield from keys(item, f"{prefix}{name}[].")
 
     assert set(keys(Course)) | {"assignments[].points.<exercise id>"} == documented

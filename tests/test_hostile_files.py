@@ -18,13 +18,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings, strategies as st
 from nbgrader.api import Gradebook
 
-from autograder import demo, simulated_class
+from autograder import demo
 from autograder.config import load_course
 from autograder.course import init
 from autograder.exercises import FUNCTIONS_BY_ID
 from autograder.grading.cells import graded_call
 from autograder.grading.report import read_report, report_path
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = b"TOP-SECRET-GRADER-FILE 8f1c"

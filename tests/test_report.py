@@ -19,14 +19,16 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import demo, simulated_class
+from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import init
 from autograder.exercises import BY_ID as HAND_EXERCISES
 from autograder.grading.report import report_path
 from autograder.reports.integrity import normalised
-from autograder.sandbox import sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

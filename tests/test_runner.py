@@ -10,12 +10,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import runner as runner_module
-from autograder import sandbox
-from autograder.grading.kernel import sandboxed_kernel_manager_factory
-from autograder.protocol import decode_argument, encode
-from autograder.runner import InvalidAnswer, StudentRunner, decode
-from autograder.sandbox import Limits
+from autograder.sandbox import runner as runner_module
+from autograder.sandbox import bwrap as sandbox
+from autograder.sandbox.kernel import sandboxed_kernel_manager_factory
+from autograder.sandbox.protocol import decode_argument, encode
+from autograder.sandbox.runner import InvalidAnswer, StudentRunner, decode
+from autograder.sandbox.bwrap import Limits
 
 REPO = Path(__file__).resolve().parent.parent
 needs_bwrap = pytest.mark.skipif(not sandbox.sandbox_available(),
@@ -148,7 +148,7 @@ def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
     """The grader's subject skips later checks that need cells which looped before any call;
     a loop inside a call skips nothing (the next call may finish)."""
     from autograder.grading.cells import Submission
-    from autograder.grading.preprocessors import SandboxSubject
+    from autograder.sandbox.subject import SandboxSubject
 
     def cell(grade_id, source):
         return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "solution": True}})

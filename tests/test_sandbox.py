@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
-from autograder.sandbox import Limits
+from autograder.sandbox import bwrap as sandbox
+from autograder.sandbox.bwrap import Limits
 
 REPO = Path(__file__).resolve().parent.parent
 needs_bwrap = pytest.mark.skipif(not sandbox.sandbox_available(),

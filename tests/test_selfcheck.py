@@ -7,10 +7,13 @@ import time
 
 import pytest
 
+from autograder import demo
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, assemble_bpkit
-from autograder.simulated_class import CORRECT_STYLES, MISTAKES
 from solutions.table import BY_GRADE_ID, GATES
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
+CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import simulated_class
+from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, assemble_bpkit
 from autograder.exercises import EXERCISES
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 STUDENT = "alice"
 

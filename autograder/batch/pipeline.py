@@ -44,8 +44,8 @@ from ..grading.hidden_tests import RestoreHiddenTests
 from ..grading.preprocessors import StudentKernelExecute, TrustedChecks, score_notebook
 from ..grading.reading import parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
-from ..runner import StudentRunner
-from ..sandbox import Limits
+from ..sandbox.runner import StudentRunner
+from ..sandbox.bwrap import Limits
 
 KEY = "backprop_kit"  # where the grading context travels in nbconvert's resources
 NBGRADER_SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]

@@ -23,7 +23,7 @@ from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
 from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, mistaken_gates
-from ..protocol import InvalidAnswer, decode, encode
+from ..sandbox.protocol import InvalidAnswer, decode, encode
 from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
 
 H = 1e-5  # step of the numeric gradient of the student's own forward

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from ..config import Tolerances
-from ..protocol import perform_call
-from ..runner import RunResult
+from ..sandbox.protocol import perform_call
+from ..sandbox.runner import RunResult
 from .context import make_context
 from .registry import run_check
 

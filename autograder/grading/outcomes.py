@@ -1,6 +1,6 @@
 """Small named checks, each returning an Outcome: passed or not, and words a student can act on.
 
-Values here are already decoded by `autograder.runner.decode` (plain floats and float64
+Values here are already decoded by `autograder.sandbox.protocol.decode` (plain floats and float64
 arrays); the comparisons run in the grader's process only. Messages describe the
 student's own result and how far off it is, never the expected value.
 """

@@ -23,13 +23,14 @@ from traitlets import Unicode
 
 from ..bpkit.problems import PER_STUDENT
 from ..exercises import BY_ID as HAND_EXERCISES
-from ..runner import RunResult, StudentRunner
-from ..sandbox import Limits, make_scratch
+from ..sandbox.bwrap import Limits, make_scratch
+from ..sandbox.kernel import sandboxed_kernel_manager_factory
+from ..sandbox.runner import StudentRunner
+from ..sandbox.subject import SandboxSubject
 from .cells import Submission, graded_call, is_graded
 from .context import make_context
 from .feedback import title_of
 from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
-from .kernel import sandboxed_kernel_manager_factory
 from .registry import known, run_check
 from .report import cell_entry, cell_status, write_report
 from .sanitize import SanitizeCells, notes_of
@@ -201,30 +202,6 @@ def _context(course, assignment, call, student_id):
     return make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
                         assignment=assignment, randomization=course.randomization,
                         student_id=student_id, tolerances=course.tolerances)
-
-
-class SandboxSubject:
-    """Student code of one submission, run by the sandboxed worker."""
-
-    def __init__(self, runner, submission):
-        self.runner, self.submission = runner, submission
-        # Cell sets that ran out of time by themselves, before any call: every later check that
-        # runs them would too, so it fails at once instead of costing another full timeout. A
-        # timeout inside a call (a forward that loops) skips nothing: other calls may finish.
-        self.timed_out = []
-
-    def run(self, cell_ids, calls):
-        if any(earlier <= set(cell_ids) for earlier in self.timed_out):
-            return RunResult("timeout", "skipped: a cell it needs already ran out of time (an infinite loop?)")
-        try:
-            program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
-        except KeyError as e:
-            return RunResult("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
-                                    "grade_id metadata was changed), so it cannot be graded")
-        reply = self.runner.run({"cells": program, "calls": calls})
-        if reply.status == "timeout" and reply.phase == "cells":
-            self.timed_out.append(set(cell_ids))
-        return reply
 
 
 # Courses made before SanitizeCells list this name in their nbgrader_config.py.

@@ -4,7 +4,7 @@
         result = runner.run({"cells": [[name, source], ...], "calls": [call, ...]})
         value = decode(result.results[0][0], expect_shape=(3,))
 
-One sandboxed worker (autograder/worker.py, a zygote that imports numpy once) per runner;
+One sandboxed worker (autograder/sandbox/worker.py, a zygote that imports numpy once) per runner;
 every request is a fresh fork of it, so nothing one request does (monkeypatching,
 crashing, hogging memory, killing its parent) reaches the next. If the worker dies or stops
 answering, that request is reported as crashed and a new worker serves the next one.
@@ -12,7 +12,7 @@ Everything read from the worker is size-capped and checked: student code can for
 reply, so nothing malformed raises into the caller, and `decode` accepts only plain
 numbers and float64 arrays of the expected shape.
 
-The notebook kernel runs under the same sandbox: autograder/grading/kernel.py.
+The notebook kernel runs under the same sandbox: autograder/sandbox/kernel.py.
 """
 import dataclasses
 import json
@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sandbox
+from . import bwrap
 from .protocol import InvalidAnswer, bounded_text, decode  # noqa: F401  (decode, InvalidAnswer: re-exported)
-from .sandbox import Limits
+from .bwrap import Limits
 
 log = logging.getLogger("backprop-kit")
 
@@ -88,8 +88,8 @@ class StudentRunner:
         self.limits, self.scratch_parent = limits, scratch_parent
         self.helper_files, self.helper_dirs = dict(helper_files or {}), dict(helper_dirs or {})
         self.hide, self.env = list(hide), dict(env or {})
-        self.sandboxed = sandbox.require(require_sandbox)
-        self.uid = sandbox.new_sandbox_uid() if self.sandboxed else None
+        self.sandboxed = bwrap.require(require_sandbox)
+        self.uid = bwrap.new_sandbox_uid() if self.sandboxed else None
         self.margin_seconds = MARGIN_SECONDS
         self.process = self.private = self.scratch = None
         self._buffer, self._next_id, self._start_failure = bytearray(), 0, ""
@@ -97,7 +97,7 @@ class StudentRunner:
     # -------------------------------------------------------- lifetime
 
     def __enter__(self):
-        self.private, self.scratch = sandbox.make_scratch(self.scratch_parent, "bpkit-run-", self.uid,
+        self.private, self.scratch = bwrap.make_scratch(self.scratch_parent, "bpkit-run-", self.uid,
                                                           self.helper_dirs)
         try:
             self._populate()
@@ -134,13 +134,13 @@ class StudentRunner:
     def _command(self):
         worker = self.private / "worker" / "worker.py"
         argv = [sys.executable, "-I", "-S", "-B", str(worker)]
-        for site in sandbox.site_dirs():
+        for site in bwrap.site_dirs():
             argv += ["--site", site]
         for module in self._helper_modules():
             argv += ["--preload", module]
         if self.sandboxed:
             argv.append("--sweep")  # it has a pid namespace of its own to sweep
-        return sandbox.sandboxed_command(argv, self.scratch, required=self.sandboxed, uid=self.uid,
+        return bwrap.sandboxed_command(argv, self.scratch, required=self.sandboxed, uid=self.uid,
                                          ro_binds=[worker.parent], hide=self.hide, env=self.env)
 
     def _helper_modules(self):
@@ -162,8 +162,8 @@ class StudentRunner:
             zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, cwd=self.scratch, env=env,
-                preexec_fn=sandbox.preexec(zygote_limits, extra_memory=EXTRA_WORKER_MEMORY,
-                                           processes=sandbox.process_cap(self.limits, self.uid)))
+                preexec_fn=bwrap.preexec(zygote_limits, extra_memory=EXTRA_WORKER_MEMORY,
+                                           processes=bwrap.process_cap(self.limits, self.uid)))
         self._buffer.clear()
         try:
             ready = json.loads(self._read_line(started + START_SECONDS))
@@ -191,7 +191,7 @@ class StudentRunner:
         except subprocess.TimeoutExpired:
             log.error("backprop-kit: the sandbox (pid %s) did not die", process.pid)
         if self.uid is not None:
-            sandbox.kill_uid(self.uid)  # and wait until the namespace's processes are really gone
+            bwrap.kill_uid(self.uid)  # and wait until the namespace's processes are really gone
         for stream in (process.stdin, process.stdout):
             try:
                 stream.close()

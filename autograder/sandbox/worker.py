@@ -1,6 +1,6 @@
 """The sandboxed worker (a zygote): imports numpy once, then forks a fresh child per request.
 
-STANDALONE: standard library, numpy and protocol.py, which autograder.runner copies beside
+STANDALONE: standard library, numpy and protocol.py, which autograder.sandbox.runner copies beside
 this file into a read-only directory of the sandbox, then starts
 `python -I -S -B worker.py --site DIR ... [--sweep]`: -I ignores PYTHON* variables and the
 user site; -S skips `site`, so no .pth file runs (an editable install's import finder would
@@ -42,7 +42,7 @@ MAX_RESULT_BYTES = 32 * 1024**2  # one child's JSON result
 CELLS_DONE = b"#cells-done\n"
 READ_CHUNK = 64 * 1024
 
-protocol = None  # autograder/protocol.py, copied beside this file; imported in main()
+protocol = None  # autograder/sandbox/protocol.py, copied beside this file; imported in main()
 SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namespace (main)
 
 

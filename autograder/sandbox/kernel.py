@@ -14,8 +14,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, Dict, Int, List, Unicode
 
-from .. import sandbox
-from ..sandbox import Limits
+from . import bwrap
+from .bwrap import Limits
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -28,7 +28,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     SIGINT to the process group would reach bwrap and end the sandbox instead.
     """
 
-    limits = Any(Limits(), help="a sandbox.Limits: memory, output, processes (no CPU cap unless set)")
+    limits = Any(Limits(), help="a bwrap.Limits: memory, output, processes (no CPU cap unless set)")
     scratch = Unicode("", help="the kernel's working directory, the sandbox's only writable one")
     hide = List(Unicode(), help="paths the kernel must not see (the grader's packages always are)")
     require_sandbox = Bool(False, help="refuse to start without bubblewrap")
@@ -38,9 +38,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"
-        self._sandboxed = sandbox.require(self.require_sandbox)
+        self._sandboxed = bwrap.require(self.require_sandbox)
         if self.sandbox_uid < 0:
-            self.sandbox_uid = (sandbox.new_sandbox_uid() or -1) if self._sandboxed else -1
+            self.sandbox_uid = (bwrap.new_sandbox_uid() or -1) if self._sandboxed else -1
 
     def _uid(self):
         return self.sandbox_uid if self.sandbox_uid >= 0 else None
@@ -55,10 +55,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             for top, dirs, files in os.walk(scratch):  # never following symlinks a kernel may have left
                 for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
                     os.lchown(name, self._uid(), self._uid())
-        sandbox.give_scratch(scratch, self._uid())
+        bwrap.give_scratch(scratch, self._uid())
         ipc = scratch / ".ipc"
         ipc.mkdir(exist_ok=True)
-        sandbox.give_scratch(ipc, self._uid())
+        bwrap.give_scratch(ipc, self._uid())
         if self._uid() is None:
             ipc.chmod(0o777)  # user-namespace mode: the sandbox's nobody is this user, or root
         self.ip = str(ipc / "kernel")
@@ -77,10 +77,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         # `; exit $?` keeps the shell alive as the kernel's parent.
         cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *kernel_cmd]
-        cmd, kw["env"] = sandbox.sandboxed_command(cmd, scratch, required=self._sandboxed, uid=uid,
+        cmd, kw["env"] = bwrap.sandboxed_command(cmd, scratch, required=self._sandboxed, uid=uid,
                                                    hide=self.hide, env=self.sandbox_env)
         kw["cwd"] = str(scratch)
-        kw["preexec_fn"] = sandbox.preexec(self.limits, processes=sandbox.process_cap(self.limits, uid))
+        kw["preexec_fn"] = bwrap.preexec(self.limits, processes=bwrap.process_cap(self.limits, uid))
         # Not the grader's own stdout/stderr: student code can write to fds 1 and 2 directly.
         # stderr goes to an unlinked file (capped by RLIMIT_FSIZE), for bwrap's own errors.
         self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")
@@ -95,8 +95,8 @@ def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=F
     one factory share one sandbox uid, so files a dead kernel wrote stay usable by the next."""
     settings = {"limits": limits, "scratch": str(scratch), "hide": [str(h) for h in hide],
                 "require_sandbox": bool(require_sandbox), "sandbox_env": dict(env or {})}
-    if sandbox.require(require_sandbox):
-        settings["sandbox_uid"] = sandbox.new_sandbox_uid() or -1
+    if bwrap.require(require_sandbox):
+        settings["sandbox_uid"] = bwrap.new_sandbox_uid() or -1
 
     class BoundSandboxedKernelManager(SandboxedKernelManager):
         def __init__(self, **kwargs):

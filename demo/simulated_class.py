@@ -1,6 +1,11 @@
-"""A small simulated class for the demo and the end-to-end tests: submissions written the
-way students really write them — correct ones in other styles, the catalogued mistakes,
-broken code and attacks — made from the release notebook by replacing answer cells."""
+"""DEMO AND TEST DATA, not part of the kit: a small simulated class for `backprop-kit demo`,
+the end-to-end tests and the benchmarks. Submissions written the way students really write
+them — correct ones in other styles, the catalogued mistakes, broken code and attacks (fork
+bombs, file writes, detached processes) — made from the release notebook by replacing answer
+cells.
+
+It lives in the repository checkout, outside the `autograder` package, so `pip install`
+never ships it; `autograder.demo.load_simulated_class()` loads it by path."""
 import textwrap
 
 import nbformat

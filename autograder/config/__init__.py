@@ -1,0 +1,30 @@
+"""course.yaml: the one file an instructor edits — its schema, loading and validation.
+
+The pydantic models (`schema.py`) are the single source of truth for the file: they
+validate it, their Field descriptions document it (`docs.keys_markdown()` renders the table
+in README.md), and the error messages describe what a key expects from the same JSON schema
+(`describe.py`).
+
+`load_course(path)` never lets a traceback reach the instructor: every problem with the
+file is reported as a `ConfigError` whose `str()` lists one problem a line, each naming the
+file, the line, the key path and what is wrong:
+
+    course.yaml:12: assignments[0].notebooks: expected a non-empty list of names, found an empty list
+
+To know where a key is, the YAML is composed into a node tree (each node keeps its start
+mark) and turned into plain data by hand, which also catches duplicate keys (PyYAML would
+silently keep the last one): `loading.py`. `errors.py` holds the problems and the key
+paths they name.
+
+Import everything from here: `from autograder.config import load_course, ConfigError, ...`.
+"""
+from .docs import KEYS_END, KEYS_START, keys_markdown
+from .errors import ConfigError, Problem, UnknownName
+from .loading import load_course, write_seed
+from .schema import MAX_SEED, Assignment, Course, Gradescope, Grading, Tolerances
+
+__all__ = [
+    "Assignment", "ConfigError", "Course", "Gradescope", "Grading", "Problem", "Tolerances",
+    "UnknownName", "keys_markdown", "load_course", "write_seed",
+    "KEYS_START", "KEYS_END", "MAX_SEED",
+]

@@ -1,0 +1,4 @@
+"""python -m autograder.config: print the README table of course.yaml's keys."""
+from .docs import keys_markdown
+
+print(keys_markdown(), end="")

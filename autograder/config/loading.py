@@ -1,0 +1,312 @@
+"""Reading course.yaml: YAML composed into a node tree so every key keeps its line (and
+duplicate keys are caught), validated by the schema, every pydantic error turned into a
+Problem that names the file, the line and the key; and `write_seed`, which rewrites the
+seed and nothing else."""
+import difflib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .describe import _FLOAT, _all_keys, _describe, _found, _hint, _key_schema, _schema_at
+from .errors import ConfigError, Problem, _format_doc_path, _format_loc
+from .schema import Course, DuplicateNames, _repeats
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads 1e-6 and 1.0e6 as numbers (as YAML 1.2 does; PyYAML's
+    YAML 1.1 rules would read them as text)."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+_MAX_NODES = 20000  # guards against alias bombs ("billion laughs")
+_MAX_DEPTH = 40
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def load_course(path) -> Course:
+    """Read and validate course.yaml. Raises ConfigError (and nothing else) for any problem
+    with the file, listing all of them."""
+    return _load(path)[0]
+
+
+def _load(path):
+    shown = os.fspath(path)
+    text = _read_text(Path(path), shown)
+    data, lines, spans, problems = _parse(text, shown)
+    course = None
+    try:
+        course = Course.model_validate(data)
+    except ValidationError as error:
+        problems += _problems_from(error, data, shown, lines)
+    problems += _raw_duplicates(data, shown, lines)
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        unique.sort(key=lambda p: (p.line or 0, p.key))
+        raise ConfigError(unique, Path(path))
+    course._source, course._lines, course._spans = Path(path), lines, spans
+    return course, text
+
+
+def _read_text(path: Path, shown: str) -> str:
+    def fail(message):
+        return ConfigError([Problem(shown, None, "", message)], path)
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail(f"file not found (looked for {path.absolute()})") from None
+    except IsADirectoryError:
+        raise fail("is a directory, not a file") from None
+    except PermissionError:
+        raise fail("cannot read the file: permission denied") from None
+    except OSError as error:
+        raise fail(f"cannot read the file: {error.strerror or error}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError([Problem(shown, line, "", f"not UTF-8 text (byte {raw[error.start:error.start + 1]!r} "
+                                                    f"at offset {error.start}); save the file as UTF-8")],
+                          path) from None
+
+
+def _parse(text, shown):
+    """-> (plain data, {location: line}, {location: (start, end)}, [Problem])."""
+    loader = None
+    try:
+        try:
+            loader = _Loader(text)  # checks the characters
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as error:
+            raise ConfigError([_yaml_problem(error, shown)], Path(shown)) from None
+        except yaml.reader.ReaderError as error:
+            line = text.count("\n", 0, error.position) + 1
+            column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+            character = chr(error.character) if isinstance(error.character, int) else error.character
+            raise ConfigError([Problem(shown, line, "", f"not valid YAML: character {character!r} "
+                                                        f"is not allowed in YAML files", column)],
+                              Path(shown)) from None
+        except yaml.YAMLError as error:  # anything else the YAML library reports
+            raise ConfigError([Problem(shown, None, "", f"not valid YAML: {error}")], Path(shown)) from None
+        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
+            raise ConfigError([Problem(shown, None, "", "the file is empty; it must set at least "
+                                                        "course_id, seed and assignments")], Path(shown))
+        walker = _Walker(loader, shown)
+        data = walker.walk(root, ())
+        if not isinstance(root, yaml.MappingNode):
+            raise ConfigError([Problem(shown, root.start_mark.line + 1, "",
+                                       f"the top level must be a mapping of keys (course_id: ..., "
+                                       f"seed: ..., ...), found {_found(data)}")], Path(shown))
+        return data, walker.lines, walker.spans, walker.problems
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _yaml_problem(error, shown):
+    mark = error.problem_mark or error.context_mark
+    message = error.problem or error.context or "unreadable"
+    if error.context and error.problem:
+        context_mark = error.context_mark
+        at = (f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
+              if context_mark is not None and context_mark is not mark else "")
+        message += f" ({error.context}{at})"
+    if "'\\t'" in message:
+        message += "; indent with spaces, YAML does not allow tabs there"
+    return Problem(shown, mark.line + 1 if mark else None, "", f"not valid YAML: {message}",
+                   mark.column + 1 if mark else None)
+
+
+class _Walker:
+    """Turns a composed node tree into plain data, recording where every key is."""
+
+    def __init__(self, loader, shown):
+        self.loader, self.shown = loader, shown
+        self.lines, self.spans, self.problems = {}, {}, []
+        self.count = 0
+        self.open = set()  # collections being walked: an alias to one of them is a cycle
+
+    def problem(self, loc, line, message):
+        self.problems.append(Problem(self.shown, line, _format_loc(loc), message))
+
+    def walk(self, node, loc):
+        self.count += 1
+        if self.count > _MAX_NODES or len(loc) > _MAX_DEPTH or id(node) in self.open:
+            message = ("a YAML alias refers to the value that contains it" if id(node) in self.open
+                       else "the file is too large or too deeply nested (YAML aliases?)")
+            raise ConfigError([Problem(self.shown, node.start_mark.line + 1, _format_loc(loc[:4]), message)],
+                              Path(self.shown))
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.open.add(id(node))
+            try:
+                return self.walk_collection(node, loc)
+            finally:
+                self.open.discard(id(node))
+        self.spans[loc] = (node.start_mark.index, node.end_mark.index)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as error:
+            what = getattr(error, "problem", None) or str(error)
+            self.problem(loc, node.start_mark.line + 1, f"cannot read this value: {what}")
+            return None
+
+    def walk_collection(self, node, loc):
+        if isinstance(node, yaml.MappingNode):
+            result, first = {}, {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == _MERGE_TAG:
+                    self.problem(loc, line, "YAML merge keys ('<<') are not supported in "
+                                                      "course.yaml; write the keys out")
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "":
+                    self.problem(loc, line, "every key must be a plain name, like 'seed:'")
+                    continue
+                key = key_node.value
+                if key in first:
+                    self.problem(loc + (key,), line, f"duplicate key {key!r} (first at line {first[key]}); "
+                                                     "YAML would silently keep only the last one, "
+                                                     "so remove one of them")
+                first.setdefault(key, line)
+                self.lines[loc + (key,)] = line
+                result[key] = self.walk(value_node, loc + (key,))
+            return result
+        return [self.walk(item, loc + (i,)) for i, item in enumerate(node.value)]
+
+
+# ---- pydantic errors -> problems -----------------------------------------------------
+def _problems_from(error: ValidationError, data, shown, lines) -> list[Problem]:
+    problems = []
+    for err in error.errors():
+        problems += _convert(err, data, shown, lines)
+    return problems
+
+
+def _line(lines, loc):
+    while loc not in lines and loc:
+        loc = loc[:-1]
+    return lines.get(loc)
+
+
+def _convert(err, data, shown, lines):
+    loc, kind, value = tuple(err["loc"]), err["type"], err.get("input")
+    cause = (err.get("ctx") or {}).get("error")
+
+    def problem(at, message):
+        return Problem(shown, _line(lines, at), _format_loc(at), message)
+
+    if isinstance(cause, DuplicateNames):
+        return _duplicate_problems(cause, loc, shown, lines)
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        expected = _describe(_key_schema(loc[:-1]))
+        return [problem(loc, f"invalid key {loc[-1]!r}: expected {expected}")]
+    if kind == "missing":
+        return [problem(loc, f"missing required key {loc[-1]!r} (expected {_describe(_schema_at(loc))})")]
+    if kind == "extra_forbidden":
+        return [problem(loc, _unknown_key(loc))]
+    if kind in ("value_error", "assertion_error") and cause is not None:
+        return [problem(loc, str(cause))]
+    schema = _schema_at(loc)
+    if schema is None:
+        return [problem(loc, f"{err['msg']} (found {_found(value)})")]
+    return [problem(loc, f"expected {_describe(schema)}, found {_found(value)}{_hint(schema, value)}")]
+
+
+def _duplicate_problems(duplicates: DuplicateNames, loc, shown, lines):
+    out = []
+    suffix = (duplicates.item_key,) if duplicates.item_key else ()
+    for index, name, first in duplicates.repeats:
+        at, first_at = loc + (index,) + suffix, loc + (first,) + suffix
+        first_line = _line(lines, first_at)
+        where = _format_loc(first_at) + (f", line {first_line}" if first_line else "")
+        out.append(Problem(shown, _line(lines, at), _format_loc(at),
+                           f"duplicate {duplicates.what} {name!r} (first at {where}); "
+                           f"{duplicates.what}s must be unique"))
+    return out
+
+
+def _raw_duplicates(data, shown, lines):
+    """Repeated assignment and notebook names, found in the raw data so that they are
+    reported even when other problems stop the models' own checks from running."""
+    assignments = data.get("assignments") if isinstance(data, dict) else None
+    if not isinstance(assignments, list):
+        return []
+    items = [a if isinstance(a, dict) else {} for a in assignments]
+    named = [(i, a["name"]) for i, a in enumerate(items) if isinstance(a.get("name"), str)]
+    problems = _duplicate_problems(
+        DuplicateNames("assignment name", [(named[i][0], name, named[first][0])
+                                           for i, name, first in _repeats([n for _, n in named])],
+                       item_key="name"), ("assignments",), shown, lines)
+    for index, item in enumerate(items):
+        notebooks = item.get("notebooks")
+        if isinstance(notebooks, list):
+            strings = [(i, n) for i, n in enumerate(notebooks) if isinstance(n, str)]
+            problems += _duplicate_problems(
+                DuplicateNames("notebook", [(strings[i][0], n, strings[first][0])
+                                            for i, n, first in _repeats([n for _, n in strings])]),
+                ("assignments", index, "notebooks"), shown, lines)
+    return problems
+
+
+def _unknown_key(loc):
+    key, parent = loc[-1], _schema_at(loc[:-1]) or {}
+    valid = list(parent.get("properties", {}))
+    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+    here = tuple(0 if isinstance(part, int) else part for part in loc[:-1])
+    elsewhere = [path for path, name in _all_keys() if name == key and path[:-1] != here]
+    if elsewhere:
+        return (f"unknown key {key!r} here; it belongs under {_format_doc_path(elsewhere[0][:-1])!r} "
+                f"(as {_format_doc_path(elsewhere[0])})")
+    return f"unknown key {key!r}; the keys allowed here are {', '.join(valid)}"
+
+
+# ---- the seed ------------------------------------------------------------------------
+def write_seed(path, seed: int) -> Course:
+    """Set the course seed in course.yaml, changing nothing but the seed's value: comments,
+    order, quoting and layout stay as they are. The file must be valid (ConfigError
+    otherwise, as for a seed out of range); the result is verified by loading it again.
+    Returns the course as loaded from the rewritten file."""
+    course, text = _load(path)
+    wanted = course.with_seed(seed)
+    start, end = course._spans[("seed",)]
+    # The value node may carry an anchor or tag before the number: replace the last token only.
+    match = re.search(r"\S+\s*$", text[start:end])
+    new_text = text[:start] + text[start:end][:match.start()] + str(int(seed)) + text[end:]
+    if new_text == text:
+        return course
+    target = Path(os.path.realpath(path))
+    _write_atomically(target, new_text)
+    try:
+        written, _ = _load(path)
+        changed = [a for a, b in zip(text.splitlines(), new_text.splitlines()) if a != b]
+        if written.model_dump() != wanted.model_dump() or len(changed) != 1 or len(text.splitlines()) != len(new_text.splitlines()):
+            raise ConfigError([Problem(str(path), course._lines.get(("seed",)), "seed",
+                                       "could not rewrite the seed without changing anything else; "
+                                       "edit the file by hand")], Path(path))
+    except ConfigError:
+        _write_atomically(target, text)
+        raise
+    return written
+
+
+def _write_atomically(target: Path, text: str):
+    mode = target.stat().st_mode & 0o7777
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

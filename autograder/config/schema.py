@@ -1,0 +1,256 @@
+"""course.yaml's schema: the pydantic models that validate the file and, through their Field
+descriptions, document it."""
+from pathlib import Path
+from typing import Annotated, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError, Problem, UnknownName, _format_loc, _parse_path, _suggest
+
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+EXERCISE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_NAME_LENGTH = 64
+MAX_SEED = 2**32 - 1  # every numpy seeding API (legacy RandomState included) accepts it
+
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=MAX_NAME_LENGTH)]
+ExerciseId = Annotated[str, Field(pattern=EXERCISE_ID_PATTERN, min_length=1, max_length=MAX_NAME_LENGTH)]
+Points = Annotated[float, Field(
+    gt=0, le=1000,
+    description="Points for the exercise with this id (the grade_id of its answer cell), "
+                "replacing the notebook's default. At most 1000 per exercise.",
+    json_schema_extra={"x-default": "the notebook's"},
+)]
+
+
+class DuplicateNames(ValueError):
+    """Raised by a validator for repeated names; the error converter turns each repeat
+    into its own problem, located at the repeated item."""
+
+    def __init__(self, what, repeats, item_key=None):
+        # repeats: [(index, name, index of the first occurrence)]
+        self.what, self.repeats, self.item_key = what, list(repeats), item_key
+        super().__init__("; ".join(f"{what} {name!r} is repeated (item {i}, first at item {first})"
+                                   for i, name, first in self.repeats))
+
+
+def _repeats(names):
+    first, out = {}, []
+    for i, name in enumerate(names):
+        if name in first:
+            out.append((i, name, first[name]))
+        else:
+            first[name] = i
+    return out
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class Assignment(_Model):
+    """One nbgrader assignment."""
+
+    name: Name = Field(description="The nbgrader assignment id; also the name of its folder "
+                                   "under source/ and release/. Unique within the course.")
+    notebooks: list[Name] = Field(
+        min_length=1,
+        description="The assignment's notebooks: the names of their jupytext sources "
+                    "assignments/<name>.py, without the .py. At least one; no repeats.")
+    points: dict[ExerciseId, Points] = Field(
+        default={},
+        description="Points per exercise id, for the exercises whose points should differ from "
+                    "the notebook's defaults. Leave it out (or empty) to keep the defaults.")
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _empty_points(cls, value):
+        return {} if value is None else value
+
+    @field_validator("notebooks")
+    @classmethod
+    def _unique_notebooks(cls, value):
+        if repeats := _repeats(value):
+            raise DuplicateNames("notebook", repeats)
+        return value
+
+
+class Tolerances(_Model):
+    """How close an answer must be to the reference to pass."""
+
+    hand_answer_abs: float = Field(
+        0.005, ge=0, le=1,
+        description="Absolute part of the tolerance for hand-computed answers: an answer passes "
+                    "when |answer - correct| <= hand_answer_abs + hand_answer_rel * |correct|. "
+                    "0 to 1; it and hand_answer_rel cannot both be 0.")
+    hand_answer_rel: float = Field(
+        0.005, ge=0, le=0.5,
+        description="Relative part of the tolerance for hand-computed answers (see "
+                    "hand_answer_abs). 0 to 0.5.")
+    gradient_rel_error: float = Field(
+        1e-6, gt=0, le=1e-2,
+        description="A gradient passes when its relative error against the reference is below "
+                    "this. Above 0 and at most 1e-2: beyond that, wrong gradients pass.")
+    value_rel: float = Field(
+        1e-6, gt=0, le=1e-2,
+        description="Relative tolerance for forward outputs (values the student's code computes). "
+                    "Above 0 and at most 1e-2.")
+
+    @model_validator(mode="after")
+    def _some_tolerance(self):
+        if self.hand_answer_abs == 0 and self.hand_answer_rel == 0:
+            raise ValueError("hand_answer_abs and hand_answer_rel are both 0, so a hand answer "
+                             "would have to match to the last bit; set at least one above 0")
+        return self
+
+
+class Grading(_Model):
+    """Limits on running student code."""
+
+    timeout_seconds: float = Field(
+        10, gt=0, le=3600,
+        description="Wall-clock limit per exercise, in seconds: what an infinite loop costs. Every check "
+                    "of this assignment takes well under a second. Above 0 and at most 3600 (an hour).")
+    memory_mb: int = Field(
+        2048, ge=256, le=65536,
+        description="Memory limit per exercise and for the notebook's kernel, in megabytes. "
+                    "256 (numpy and a kernel need that much) to 65536.")
+    output_kb: int = Field(
+        64, ge=1, le=10240,
+        description="Output captured per exercise and per cell, in kilobytes; the rest is cut. "
+                    "1 to 10240 (10 MB).")
+    require_sandbox: bool = Field(
+        False,
+        description="true: refuse to grade when bubblewrap (bwrap) is missing. false: grade "
+                    "without it when it is missing.")
+    max_file_mb: float = Field(
+        20, gt=0, le=1024,
+        description="Largest file a submission folder may hold, in megabytes: a larger file (the "
+                    "notebook included) is not copied or read, and the student's feedback says so. "
+                    "A notebook of this assignment is about 0.2 MB. Above 0 and at most 1024.")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
+
+
+class Gradescope(_Model):
+    """The Gradescope autograder bundle (`backprop-kit gradescope`)."""
+
+    student_id_field: str = Field(
+        "sid", pattern=r"^[A-Za-z0-9_]+$", min_length=1, max_length=MAX_NAME_LENGTH,
+        description="The key of the submitter's entry (users[0]) in Gradescope's submission_metadata.json "
+                    "that holds the student id the notebook's numbers were drawn for: sid (the roster's "
+                    "student id), or e.g. email.")
+    visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = Field(
+        "visible",
+        description="When students see each graded cell's result and feedback on Gradescope.")
+
+
+class Course(_Model):
+    """The whole course.yaml."""
+
+    course_id: Name = Field(description="Identifies the course (the nbgrader course id).")
+    seed: int = Field(
+        ge=0, le=MAX_SEED,
+        description="The course seed: every problem value derives from it. 0 to 2^32 - 1, so "
+                    "any numpy seeding accepts it. `backprop-kit generate --seed N` rewrites it.")
+    randomization: Literal["per-course", "per-student"] = Field(
+        "per-student",
+        description="per-student: each student's numbers derive from the seed and their id; "
+                    "per-course: every student gets the same numbers.")
+    assignments: list[Assignment] = Field(
+        min_length=1,
+        description="The course's nbgrader assignments. At least one; names unique.")
+    tolerances: Tolerances = Field(Tolerances(), description="How close answers must be to pass.")
+    grading: Grading = Field(Grading(), description="Limits on running student code.")
+    gradescope: Gradescope = Field(Gradescope(), description="The Gradescope autograder bundle.")
+
+    _source: Path | None = PrivateAttr(None)
+    _lines: dict = PrivateAttr(default_factory=dict)  # location tuple -> line (1-based)
+    _spans: dict = PrivateAttr(default_factory=dict)  # location tuple -> (start, end) of a scalar
+
+    @field_validator("tolerances", "grading", "gradescope", mode="before")
+    @classmethod
+    def _empty_section(cls, value):
+        return {} if value is None else value
+
+    @field_validator("assignments")
+    @classmethod
+    def _unique_assignments(cls, value):
+        if repeats := _repeats([a.name for a in value]):
+            raise DuplicateNames("assignment name", repeats, item_key="name")
+        return value
+
+    def __eq__(self, other):
+        """Equal when the settings are: where each was loaded from does not count."""
+        if not isinstance(other, Course):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # lists and mappings inside
+
+    # ---- accessors -------------------------------------------------------------------
+    @property
+    def source(self) -> Path | None:
+        """The file this course was loaded from (None when built in memory)."""
+        return self._source
+
+    @property
+    def root(self) -> Path:
+        """The course directory: the folder of course.yaml (the current one if in memory)."""
+        return self._source.parent if self._source is not None else Path(".")
+
+    @property
+    def assignment_names(self) -> list[str]:
+        return [a.name for a in self.assignments]
+
+    def assignment(self, name: str) -> Assignment:
+        """The assignment called `name`; UnknownName (a ConfigError and a KeyError) if none."""
+        for a in self.assignments:
+            if a.name == name:
+                return a
+        raise UnknownName([Problem(self._shown, None, "", f"no assignment {name!r} in this course"
+                                   f"{_suggest(name, self.assignment_names, 'assignments')}")])
+
+    def notebook_source(self, notebook: str) -> Path:
+        """The jupytext source of a notebook: <course dir>/assignments/<notebook>.py."""
+        return self.root / "assignments" / f"{notebook}.py"
+
+    def line_of(self, key_path: str) -> int | None:
+        """The line of a key in the file it was loaded from, e.g. line_of('grading.memory_mb')."""
+        return self._lines.get(_parse_path(key_path))
+
+    def points_for(self, assignment: str, defaults: Mapping[str, float]) -> dict[str, float]:
+        """The points of every exercise of an assignment: the notebook's `defaults` with
+        course.yaml's overrides. An override for an exercise the notebook does not have is a
+        ConfigError naming its line (and the closest exercise id)."""
+        index = self.assignment_names.index(self.assignment(assignment).name)
+        points = self.assignments[index].points
+        problems = []
+        for exercise in points:
+            if exercise not in defaults:
+                loc = ("assignments", index, "points", exercise)
+                problems.append(Problem(self._shown, self._lines.get(loc), _format_loc(loc),
+                                        f"no exercise {exercise!r} in assignment {assignment!r}"
+                                        f"{_suggest(exercise, defaults, 'exercises')}"))
+        if problems:
+            raise ConfigError(problems, self._source)
+        return {**defaults, **points}
+
+    def with_seed(self, seed: int) -> "Course":
+        """A copy with another seed (validated: ConfigError if out of range)."""
+        data = self.model_dump()
+        data["seed"] = seed
+        from .loading import _problems_from  # loading builds on this module
+        try:
+            course = Course.model_validate(data)
+        except ValidationError as error:
+            raise ConfigError(_problems_from(error, data, None, {}), None) from None
+        course._source, course._lines, course._spans = self._source, self._lines, self._spans
+        return course
+
+    @property
+    def _shown(self):
+        return str(self._source) if self._source is not None else None

@@ -1,0 +1,27 @@
+"""The grader's view of one submission's student code: the notebook's cells, run by the
+sandboxed worker, with the calls a check makes."""
+from .runner import RunResult
+
+
+class SandboxSubject:
+    """Student code of one submission, run by the sandboxed worker."""
+
+    def __init__(self, runner, submission):
+        self.runner, self.submission = runner, submission
+        # Cell sets that ran out of time by themselves, before any call: every later check that
+        # runs them would too, so it fails at once instead of costing another full timeout. A
+        # timeout inside a call (a forward that loops) skips nothing: other calls may finish.
+        self.timed_out = []
+
+    def run(self, cell_ids, calls):
+        if any(earlier <= set(cell_ids) for earlier in self.timed_out):
+            return RunResult("timeout", "skipped: a cell it needs already ran out of time (an infinite loop?)")
+        try:
+            program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
+        except KeyError as e:
+            return RunResult("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
+                                    "grade_id metadata was changed), so it cannot be graded")
+        reply = self.runner.run({"cells": program, "calls": calls})
+        if reply.status == "timeout" and reply.phase == "cells":
+            self.timed_out.append(set(cell_ids))
+        return reply
