@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch.pipeline import GradingContext, WorkerExecute, clean_outputs, unreadable
+from autograder.batch.pipeline import GradingContext, WorkerExecute, clean_outputs
+from autograder.grading.reading import parse_notebook
 from autograder.config import load_course
 from autograder.sandbox.runner import StudentRunner
 from autograder.sandbox.bwrap import Limits, sandbox_available
@@ -76,11 +77,11 @@ def test_forged_outputs_are_dropped_or_cut():
     (b'{"cells": 3}', "it is not a Jupyter notebook"),
 ])
 def test_unreadable_notebooks_are_named_plainly(data, problem):
-    assert unreadable(data).startswith(problem)
+    assert parse_notebook(data).reason.startswith(problem)  # what the batch reads notebooks with
 
 
 def test_a_readable_notebook_is_not_refused():
-    assert unreadable(nbformat.writes(nbformat.v4.new_notebook()).encode()) == ""
+    assert parse_notebook(nbformat.writes(nbformat.v4.new_notebook()).encode()).reason == ""
 
 
 def test_the_courses_pipeline_is_run_with_one_for_one_replacements():

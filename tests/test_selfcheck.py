@@ -1,15 +1,12 @@
 """Students' self-checks, as shipped: bpkit/ assembled into a folder and imported from there."""
-import importlib
 import re
-import sys
 import textwrap
 import time
 
 import pytest
 
 from autograder import demo
-from autograder.config import load_course
-from autograder.course import REPO_ROOT, assemble_bpkit
+from shipped import shipped_bpkit_module
 from solutions.table import BY_GRADE_ID, GATES
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -18,16 +15,8 @@ CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTA
 
 @pytest.fixture(scope="module")
 def selfcheck(tmp_path_factory):
-    root = tmp_path_factory.mktemp("release")
-    course = load_course(REPO_ROOT / "course.yaml")
-    assemble_bpkit(root / "bpkit", course, course.assignments[0])
-    sys.path.insert(0, str(root))
-    try:
-        for name in [m for m in sys.modules if m == "bpkit" or m.startswith("bpkit.")]:
-            del sys.modules[name]
-        yield importlib.import_module("bpkit.selfcheck")
-    finally:
-        sys.path.remove(str(root))
+    with shipped_bpkit_module(tmp_path_factory.mktemp("release"), "selfcheck") as module:
+        yield module
 
 
 def define(code, name):

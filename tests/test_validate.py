@@ -15,8 +15,9 @@ import pytest
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import load_course
-from autograder.course import REPO_ROOT, assemble_bpkit
+from autograder.course import REPO_ROOT
 from autograder.exercises import EXERCISES
+from shipped import shipped_bpkit_module
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -127,20 +128,8 @@ def test_wrong_and_unfinished_work_fails_naming_exactly_those_exercises(course):
 @pytest.fixture(scope="module")
 def bpkit(tmp_path_factory):
     """bpkit/ as shipped, imported from a release folder."""
-    import importlib
-
-    root = tmp_path_factory.mktemp("release")
-    course = load_course(REPO_ROOT / "course.yaml")
-    assemble_bpkit(root / "bpkit", course, course.assignments[0])
-    sys.path.insert(0, str(root))
-    try:
-        for name in [m for m in sys.modules if m == "bpkit" or m.startswith("bpkit.")]:
-            del sys.modules[name]
-        yield importlib.import_module("bpkit.validate")
-    finally:
-        sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m == "bpkit" or m.startswith("bpkit.")]:
-            del sys.modules[name]
+    with shipped_bpkit_module(tmp_path_factory.mktemp("release"), "validate") as module:
+        yield module
 
 
 def test_wrong_shapes_and_types_fail_with_the_name_of_the_answer(bpkit):

@@ -358,11 +358,6 @@ class Pipeline:
                               facts=ctx.facts)
 
 
-def unreadable(data):
-    """Why these bytes are not a gradable notebook, in words; "" when they are."""
-    return parse_notebook(data).reason
-
-
 def parse(data, refused_files=()):
     """The notebook to grade from the submitted bytes, read as `nbgrader autograde` reads it in
     a kit course (grading/reading.py; submitted_files.SubmittedNotebookExporter): cells that
