@@ -16,11 +16,11 @@ from autograder import demo
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
 from autograder.sandbox.bwrap import sandbox_available
+from submissions import UNUSUAL, submit, submit_unusual
 
-simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 REPO = Path(__file__).resolve().parent.parent
-BAD = ["fay", "gus", "hal", "ivy", "jon", "kai", "pat"]
+BAD = [*UNUSUAL, "kai", "pat"]
 
 def backprop_kit(course_dir, *args, **kwargs):
     return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=course_dir, capture_output=True,
@@ -54,25 +54,9 @@ def set_due_date(db_url, course_id="default_course"):
 
 
 def submit_bad_class(course_dir):
-    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    good = simulated_class.fill(release, simulated_class.reference_answers(source))
-
-    def submit(student, content):
-        target = course_dir / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        if content is not None:
-            (target / "backprop.ipynb").write_text(content)
-        return target
-
-    tampered = simulated_class.cells_tampered_with(good)
-    submit("fay", "this is not json")
-    submit("gus", "")
-    submit("hal", None)
-    submit("ivy", nbformat.writes(tampered["deleted"]))
-    submit("jon", nbformat.writes(tampered["renamed"]))
-    submit("pat", nbformat.writes(release))  # handed in untouched: "No response." comments, zeros
-    kai = submit("kai", nbformat.writes(good))  # a good notebook, with hostile files beside it
+    release, good = submit_unusual(course_dir)
+    submit(course_dir, "pat", nbformat.writes(release))  # handed in untouched: "No response." comments, zeros
+    kai = submit(course_dir, "kai", nbformat.writes(good))  # a good notebook, with hostile files beside it
     (kai / "extra.ipynb").write_text(nbformat.writes(good))
     (kai / "data.txt").write_text("mine")
     os.symlink(course_dir / "gradebook.db", kai / "gradebook-link.db")

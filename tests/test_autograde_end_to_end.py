@@ -14,6 +14,7 @@ from nbgrader.api import Gradebook
 from autograder import demo
 from autograder.config import load_course
 from autograder.sandbox.bwrap import sandbox_available
+from submissions import UNUSUAL, submit_unusual
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -140,25 +141,9 @@ def bad_submissions(graded):
     """Submissions nbgrader chokes on, graded after the class: nobody else's grades may change."""
     course_dir = graded[0]
     before = {s: gradebook_scores(course_dir, s) for s in graded[1]}
-    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    good = simulated_class.fill(release, simulated_class.reference_answers(source))
-
-    def submit(student, content):
-        target = course_dir / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        if content is not None:
-            (target / "backprop.ipynb").write_text(content)
-
-    tampered = simulated_class.cells_tampered_with(good)
-    submit("fay", "this is not json")
-    submit("gus", "")
-    submit("hal", None)
-    submit("ivy", nbformat.writes(tampered["deleted"]))
-    submit("jon", nbformat.writes(tampered["renamed"]))
+    submit_unusual(course_dir)
     done = demo.nbgrader(course_dir, "autograde", "backprop")
-    return course_dir, before, done.stdout + done.stderr, demo.read_reports(course_dir, "backprop", "backprop",
-                                                                        ["fay", "gus", "hal", "ivy", "jon"])
+    return course_dir, before, done.stdout + done.stderr, demo.read_reports(course_dir, "backprop", "backprop", UNUSUAL)
 
 
 def test_unreadable_submissions_get_a_plain_message_and_stop_nothing(bad_submissions, graded):

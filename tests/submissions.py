@@ -1,0 +1,31 @@
+"""Submissions nbgrader chokes on, written into a course's submitted/ folder: shared by the
+end-to-end tests of `nbgrader autograde` and of `backprop-kit autograde`."""
+import nbformat
+
+from autograder import demo
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
+UNUSUAL = ("fay", "gus", "hal", "ivy", "jon")  # not JSON, empty, no notebook, a test cell deleted, a grade_id renamed
+
+
+def submit(course_dir, student, content):
+    """submitted/<student>/backprop/ with backprop.ipynb holding `content` (no notebook when None)."""
+    target = course_dir / "submitted" / student / "backprop"
+    target.mkdir(parents=True)
+    if content is not None:
+        (target / "backprop.ipynb").write_text(content)
+    return target
+
+
+def submit_unusual(course_dir):
+    """Submit UNUSUAL; returns (the release notebook, a correct notebook) for more."""
+    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    good = simulated_class.fill(release, simulated_class.reference_answers(source))
+    tampered = simulated_class.cells_tampered_with(good)
+    submit(course_dir, "fay", "this is not json")
+    submit(course_dir, "gus", "")
+    submit(course_dir, "hal", None)
+    submit(course_dir, "ivy", nbformat.writes(tampered["deleted"]))
+    submit(course_dir, "jon", nbformat.writes(tampered["renamed"]))
+    return release, good
