@@ -1,6 +1,7 @@
 """What grading one submission needs from the course, read once by the coordinator.
 
-nbgrader's sanitize steps (OverwriteKernelspec, OverwriteCells, the kit's ForgetUnknownCells)
+nbgrader's sanitize steps (OverwriteKernelspec, OverwriteCells; the kit's SanitizeCells and
+RestoreHiddenTests)
 open the gradebook for every notebook to read the *source* notebook: its kernelspec and its
 locked cells, hidden tests included. The coordinator reads that once into an
 AssignmentSnapshot, plain picklable data, and the grading function works from it alone: it
@@ -77,12 +78,6 @@ class AssignmentSnapshot:
             if cell.name == name:
                 return cell
         raise MissingEntry(f"No such graded cell: {assignment}/{notebook}/{name}")
-
-    def known_ids(self, notebook):
-        nb = self.notebooks.get(notebook)
-        if nb is None:
-            return None
-        return {c.name for c in [*nb.grade_cells, *nb.solution_cells, *nb.source_cells]}
 
 
 def read_snapshot(db_url, course_id, assignment, course, config, source_dir):
