@@ -5,6 +5,7 @@ students, plus submissions nbgrader chokes on); the course is copied twice, one 
 by plain `nbgrader autograde`, the other by `backprop-kit autograde --jobs 2`. Every test
 reads what came out: the gradebooks cell by cell, the reports, the autograded notebooks,
 and nbgrader's own generate_feedback and export run on the kit's results."""
+import os
 import re
 import shutil
 import signal
@@ -154,6 +155,48 @@ def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(batch_class, tmp_
     assert not list((course / "autograded").glob("*/.backprop.grading-*")), "staging folders left behind"
     done = backprop_kit(course, "autograde", "backprop", "--jobs", "2")
     assert f"{len(graded)} student(s) already graded, skipped" in done.stdout
+    for student in students:
+        assert records(course, student) == records(stock, student), student
+
+
+def grading_processes(coordinator):
+    """The local grading processes of a running `backprop-kit autograde`: its children forked
+    from it (same command line), not the helpers multiprocessing may start."""
+    own = Path(f"/proc/{coordinator}/cmdline").read_bytes()
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == coordinator and (stat.parent / "cmdline").read_bytes() == own:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            pass
+    return children
+
+
+def test_a_grading_process_killed_midway_costs_nothing(batch_class, tmp_path):
+    """SIGKILL one of the warm local graders (what the kernel's out-of-memory killer does):
+    the pool is started again, what it was grading is graded again, each student is recorded
+    once with nbgrader's grades."""
+    base, stock, kit, students, _, _ = batch_class
+    course = tmp_path / "killed"
+    shutil.copytree(base, course, symlinks=True)
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
+                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**nbgrader_environment(), "COLUMNS": "200"})
+    lines, killed = [], []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("✓") and not killed:
+            killed = grading_processes(process.pid)[:1]
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=300)
+    output = "".join(lines)
+    assert killed, output
+    assert process.returncode == 1, output  # hal handed in no notebook
+    for student in [s for s in students if s != "hal"]:
+        assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (student, output)
     for student in students:
         assert records(course, student) == records(stock, student), student
 

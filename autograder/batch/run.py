@@ -14,7 +14,7 @@ import shutil
 import signal
 import statistics
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,15 +143,26 @@ class LocalGraders:
             future.result()
 
     def submit(self, job):
-        return self.pool.submit(_grade_locally, job)
+        try:
+            return self.pool.submit(_grade_locally, job)
+        except BrokenProcessPool as e:  # a process died since the last result: fail like its in-flight work
+            failed = Future()
+            failed.set_exception(e)
+            return failed
 
     def wait(self, futures):
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         return done
 
-    def restart(self):
+    def lost(self, error):
+        """Did a grading process die (killed, out of memory)? It takes its pool along."""
+        return isinstance(error, BrokenProcessPool)
+
+    def recover(self):
+        """A new pool; False: what was in flight died with the old one."""
         self.pool.shutdown(wait=False, cancel_futures=True)
         self._start()
+        return False
 
     def describe(self):
         return f"{self.jobs} local process{'es' * (self.jobs != 1)}"
@@ -160,17 +171,38 @@ class LocalGraders:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _grade_on_dask(snapshot, job):
+def _grade_on_dask(plugin_name, job):
     from distributed import get_worker
 
-    result = grade_submission(snapshot, job)
-    result.where = f"{result.where}, Dask worker {get_worker().name}"
+    worker = get_worker()
+    result = grade_submission(worker.plugins[plugin_name].snapshot, job)
+    result.where = f"{result.where}, Dask worker {worker.name}"
     return result
+
+
+try:
+    from distributed import WorkerPlugin
+except ImportError:  # Dask is optional: only --scheduler needs it
+    WorkerPlugin = object
+
+
+class SnapshotOnEveryWorker(WorkerPlugin):
+    """The assignment's snapshot, kept by every worker of the cluster, those that join later
+    included. Why a plugin and not scattered data: a scattered object lives on workers as a
+    task result, and when the worker holding it dies the scheduler cancels every task that
+    needs it ("lost dependencies"); a plugin is held by the scheduler and handed to each
+    worker as it joins, so a killed worker loses only the submission it was grading."""
+
+    idempotent = True
+
+    def __init__(self, snapshot, name):
+        self.snapshot, self.name = snapshot, name
 
 
 class DaskGraders:
     """A Dask distributed cluster: one task per submission, the snapshot sent to every
-    worker once. A worker that dies has its tasks rerun elsewhere by the scheduler."""
+    worker once. A worker that dies has its tasks rerun elsewhere by the scheduler; a task
+    Dask gives up on (cancelled, or its workers kept dying) is handed out again here."""
 
     def __init__(self, snapshot, address):
         from distributed import Client, as_completed
@@ -187,11 +219,12 @@ class DaskGraders:
                              f"`dask worker {address}`")
         threads = sum(w.get("nthreads", 1) for w in workers.values())
         self.window = max(4, 2 * threads)
-        [self.snapshot] = self.client.scatter([snapshot], broadcast=True, hash=False)
+        self.plugin = f"backprop-kit-snapshot-{os.urandom(6).hex()}"
+        self.client.register_plugin(SnapshotOnEveryWorker(snapshot, self.plugin), name=self.plugin)
         self.finished = as_completed(loop=self.client.loop)
 
     def submit(self, job):
-        future = self.client.submit(_grade_on_dask, self.snapshot, job, pure=False, retries=2,
+        future = self.client.submit(_grade_on_dask, self.plugin, job, pure=False, retries=2,
                                     key=f"grade-{job.student}-{os.urandom(4).hex()}")
         self.finished.add(future)
         return future
@@ -200,13 +233,23 @@ class DaskGraders:
         """The next finished future (a task whose worker died finishes once, elsewhere)."""
         return [next(self.finished)]
 
-    def restart(self):
-        pass
+    def lost(self, error):
+        """Did Dask give up on the task for reasons of the cluster, not of the submission?"""
+        from distributed import FutureCancelledError, KilledWorker
+
+        return isinstance(error, (FutureCancelledError, KilledWorker))
+
+    def recover(self):
+        return True  # the other tasks go on where they are
 
     def describe(self):
         return f"the Dask cluster at {self.address}"
 
     def close(self):
+        try:
+            self.client.unregister_worker_plugin(self.plugin)
+        except Exception:  # the cluster may be gone by now; the plugin goes with it
+            pass
         self.client.close()
 
 
@@ -319,17 +362,18 @@ class _Batch:
     def _collect(self, future, student, staging, intake):
         try:
             result, error = future.result(), ""
-        except BrokenProcessPool:  # a grading process died (killed, out of memory) and took its pool along
-            self.attempts[student] = self.attempts.get(student, 0) + 1
-            if self.attempts[student] >= 3:
-                self.done(student, None, "its grading process died three times")
-                return True
-            self.queue.append(student)
-            self.requeue_in_flight()
-            self.graders.restart()
-            return False
-        except Exception as e:  # the grader itself failed on this submission
-            result, error = None, f"grading failed: {type(e).__name__}: {str(e)[:300]}"
+        except Exception as e:
+            if not self.graders.lost(e):  # the grader itself failed on this submission
+                result, error = None, f"grading failed: {type(e).__name__}: {str(e)[:300]}"
+            elif self.attempts.get(student, 0) >= 2:
+                result, error = None, f"its grader was lost three times (last: {type(e).__name__}: {str(e)[:200]})"
+            else:  # where it ran died: grade it again
+                self.attempts[student] = self.attempts.get(student, 0) + 1
+                self.queue.append(student)
+                if self.graders.recover():
+                    return True
+                self.requeue_in_flight()
+                return False
         self.done(student, result, self.recorder.record(student, result, staging, intake, error))
         return True
 
