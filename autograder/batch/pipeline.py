@@ -39,6 +39,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config import Config
 
+from ..grading import nodes
 from ..grading.cells import is_graded
 from ..grading.hidden_tests import RestoreHiddenTests
 from ..grading.preprocessors import StudentKernelExecute, TrustedChecks, score_notebook
@@ -228,13 +229,13 @@ def clean_outputs(raw, cap, count):
             continue
         kind = out.get("output_type")
         if kind == "stream" and out.get("name") in ("stdout", "stderr") and type(out.get("text")) is str:
-            outputs.append(nbformat.v4.new_output("stream", name=out["name"], text=out["text"][:cap]))
+            outputs.append(nodes.output("stream", name=out["name"], text=out["text"][:cap]))
         elif kind == "execute_result" and type(out.get("data")) is dict:
             data = {k: v[:cap] for k, v in out["data"].items() if k in ALLOWED_DATA and type(v) is str}
             if "text/plain" in data:
-                outputs.append(nbformat.v4.new_output("execute_result", data=data, execution_count=count))
+                outputs.append(nodes.output("execute_result", data=data, execution_count=count))
         elif kind == "error" and type(out.get("traceback")) is list:
-            outputs.append(nbformat.v4.new_output(
+            outputs.append(nodes.output(
                 "error", ename=_text(out.get("ename"), 200), evalue=_text(out.get("evalue"), cap),
                 traceback=[_text(line, 2000) for line in out["traceback"][:200]]))
     return outputs

@@ -27,6 +27,7 @@ from ..sandbox.bwrap import Limits, make_scratch
 from ..sandbox.kernel import sandboxed_kernel_manager_factory
 from ..sandbox.runner import StudentRunner
 from ..sandbox.subject import SandboxSubject
+from . import nodes
 from .cells import Submission, graded_call, is_graded
 from .context import make_context
 from .feedback import title_of
@@ -150,8 +151,8 @@ def _unread(cell, reason):
     grade_id = cell.metadata["nbgrader"]["grade_id"]
     points = float(cell.metadata["nbgrader"].get("points") or 0)
     feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
-                    nbformat.v4.new_output("execute_result", data={"text/plain": "0.0"}, execution_count=None)]
+    cell.outputs = [nodes.output("stream", name="stdout", text=feedback + "\n"),
+                    nodes.output("execute_result", data={"text/plain": "0.0"})]
     return cell_entry(grade_id, points, 0.0, "error", (), feedback)
 
 
@@ -188,8 +189,8 @@ def _check_all(nb, course, student, assignment, runner):
             if result.answers:  # the class report compares them with other students' numbers
                 answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
         cell.outputs = [
-            nbformat.v4.new_output("stream", name="stdout", text=feedback + "\n"),
-            nbformat.v4.new_output("execute_result", data={"text/plain": repr(earned)}, execution_count=None),
+            nodes.output("stream", name="stdout", text=feedback + "\n"),
+            nodes.output("execute_result", data={"text/plain": repr(earned)}),
         ]
         report.append(cell_entry(grade_id, points, earned, status, names, feedback))
     if mismatch:

@@ -17,6 +17,7 @@ import nbformat
 from nbformat import v4
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
+from . import nodes
 
 def _is_text_list(value):
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -43,7 +44,7 @@ NOTEBOOK_METADATA = {"kernelspec": _is_flat_dict, "language_info": lambda v: isi
 # A real notebook nests about ten levels (widget state a few more); every later step (schema
 # checks, nbconvert's copies, writing JSON back) recurses, so far deeper content is refused here.
 MAX_DEPTH = 64
-CELL_TYPES = {"code": v4.new_code_cell, "markdown": v4.new_markdown_cell, "raw": v4.new_raw_cell}
+CELL_TYPES = ("code", "markdown", "raw")
 
 
 @dataclass
@@ -149,15 +150,14 @@ def _rebuild_cell(cell, ids):
     """(a fresh cell holding what `cell` may hold, "") or (None, why it cannot be a cell)."""
     if not isinstance(cell, dict):
         return None, "it is not a cell"
-    make = CELL_TYPES.get(cell.get("cell_type")) if isinstance(cell.get("cell_type"), str) else None
-    if make is None:
+    if cell.get("cell_type") not in CELL_TYPES:
         return None, f"its cell_type {_shown(cell.get('cell_type'))} is not code, markdown or raw"
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(s, str) for s in source):
         source = "".join(source)
     if not isinstance(source, str):
         return None, "its source is not text"
-    new = make(source=source, metadata=_kept(cell.get("metadata"), CELL_METADATA))
+    new = nodes.cell(cell["cell_type"], source, metadata=_kept(cell.get("metadata"), CELL_METADATA))
     if cell["cell_type"] == "code":
         new["outputs"] = _stream_outputs(cell.get("outputs"))
     attachments = cell.get("attachments")
@@ -194,7 +194,7 @@ def _stream_outputs(outputs):
         if isinstance(text, list) and all(isinstance(t, str) for t in text):
             text = "".join(text)
         if isinstance(text, str):
-            kept.append(v4.new_output("stream", name=output["name"], text=text))
+            kept.append(nodes.output("stream", name=output["name"], text=text))
     return kept
 
 
