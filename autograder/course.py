@@ -13,6 +13,7 @@ import solutions
 from solutions.table import shipped_table
 
 from . import notebooks
+from .exercises import shipped_functions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -27,13 +28,16 @@ class CourseDirectoryError(RuntimeError):
 
 def assemble_bpkit(dest, course, assignment):
     """bpkit/ as shipped to students: the student-side modules, the misconception catalog,
-    the gate table as data and the course settings that pick the student's numbers."""
+    the gate table and the functions built from gates as data (gate_table.json,
+    exercise_table.json: generated here, so they cannot disagree with the kit's tables) and
+    the course settings that pick the student's numbers."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
     shutil.copyfile(Path(solutions.__file__).with_name("misconceptions.py"), dest / "misconceptions.py")
     (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")
+    (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(), indent=1) + "\n")
     (dest / "course.json").write_text(json.dumps({
         "course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
         "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}, indent=1) + "\n")
