@@ -144,11 +144,11 @@ def test_a_function_is_compared_with_the_hand_answers_of_its_own_problem_in_orde
     values = problems.draw(7, "c", "backprop", problems.PER_COURSE).values[exercise.problem]
     hand = next(e for e in EXERCISES if e.problem == exercise.problem).correct(values)
     answers = {name: hand[name] for name in ("f",) + exercise.gradient_names}
-    selfcheck.function(reference_function(exercise), values, answers=answers)
+    selfcheck.function(reference_function(exercise), values, answers=answers, seed=1)
     assert "agrees with your hand answers" in capsys.readouterr().out
     first, last = exercise.gradient_names[0], exercise.gradient_names[-1]
     swapped = {**answers, first: answers[last], last: answers[first]}
-    selfcheck.function(reference_function(exercise), values, answers=swapped)
+    selfcheck.function(reference_function(exercise), values, answers=swapped, seed=1)
     assert f"disagree on: {first}, {last}" in capsys.readouterr().out
 
 
