@@ -1,7 +1,8 @@
 """The notebook's exercises that are not a single gate: hand-computed answers and
 functions built from the student's gates, each tied to one lecture graph.
 
-The table below is what the notebook builder, the hidden checks and the tests read:
+The tables below are what the notebook builder, the hidden checks, the tests and (as data,
+bpkit/exercise_table.json: see shipped_functions) the students' self-checks read:
 which graph an exercise uses, which problem values feed it, and which of its values and
 gradients the student must give (answer variable -> ("value" | "grad", graph node)).
 """

@@ -60,6 +60,7 @@ def test_init_builds_source_release_and_config(course):
         assert g.grade_id in ids and f"test_{g.grade_id}_backward" in ids
     assert (course / "release" / ASSIGNMENT / "bpkit" / "selfcheck.py").is_file()
     assert (course / "release" / ASSIGNMENT / "bpkit" / "misconceptions.py").is_file()
+    assert (course / "release" / ASSIGNMENT / "bpkit" / "exercise_table.json").is_file()
 
 
 def reference_code_lines():
