@@ -41,8 +41,14 @@ def main():
 @main.command("check-config")
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
-    """Validate course.yaml and say what it sets up."""
+    """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
+    from .course import build_sources
+
     course = _load(course_yaml)
+    try:
+        build_sources(course)  # what init checks before writing anything, so OK here means init agrees
+    except _init_errors() as e:
+        raise click.ClickException(str(e)) from None
     names = ", ".join(a.name for a in course.assignments)
     click.echo(f"{course_yaml}: OK: course {course.course_id}, seed {course.seed}, "
                f"{course.randomization} values, assignments: {names}")
