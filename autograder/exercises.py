@@ -154,7 +154,7 @@ class FunctionExercise:
     """A function the student builds from their gates: f and its gradients for any inputs."""
 
     id: str  # the function's name and the grade_id of its cell
-    problem: str  # the key of the student's values it is self-checked at the shapes of (bpkit.problems)
+    problem: str  # the key of the student's values (bpkit.problems); self-checks run it on inputs shaped like them
     builder: object  # the lecture graph it must reproduce
     outputs: tuple  # the gradient structure it returns, as graph node names
     needs: tuple  # grade_ids of the gate cells it uses
