@@ -18,6 +18,17 @@ def _load(course_yaml):
         raise click.ClickException(str(e)) from None
 
 
+def _init_errors():
+    """What building a course raises for a person to fix, each with a complete message: a
+    course.yaml naming a notebook or an exercise that does not exist, a notebook source that
+    cannot be rendered, a course directory init must leave alone."""
+    from .config import ConfigError
+    from .course import CourseDirectoryError
+    from .notebooks import NotebookSourceError
+
+    return ConfigError, CourseDirectoryError, NotebookSourceError
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backprop-kit")
 def main():
@@ -30,8 +41,14 @@ def main():
 @main.command("check-config")
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
-    """Validate course.yaml and say what it sets up."""
+    """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
+    from .course import build_sources
+
     course = _load(course_yaml)
+    try:
+        build_sources(course)  # what init checks before writing anything, so OK here means init agrees
+    except _init_errors() as e:
+        raise click.ClickException(str(e)) from None
     names = ", ".join(a.name for a in course.assignments)
     click.echo(f"{course_yaml}: OK: course {course.course_id}, seed {course.seed}, "
                f"{course.randomization} values, assignments: {names}")
@@ -86,12 +103,12 @@ def show_values(course_yaml, assignment, student):
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def init(course_dir, course_yaml):
     """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
-    from .course import CourseDirectoryError, init as init_course
+    from .course import init as init_course
 
     course = _load(course_yaml)
     try:
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
-    except CourseDirectoryError as e:
+    except _init_errors() as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{course_dir}: {state}. Release notebooks are in {Path(course_dir) / 'release'}; "
                f"grade with `cd {course_dir} && nbgrader autograde <assignment>`.")
@@ -107,7 +124,6 @@ def demo(course_dir, course_yaml):
     import tempfile
 
     from . import demo as demo_module
-    from .course import CourseDirectoryError
 
     course = _load(course_yaml)
     try:
@@ -118,7 +134,7 @@ def demo(course_dir, course_yaml):
     course_dir = Path(course_dir or tempfile.mkdtemp(prefix="backprop-kit-demo-"))
     try:
         sys.exit(demo_module.main(course_dir, course, course_yaml, temporary=temporary))
-    except CourseDirectoryError as e:
+    except _init_errors() as e:
         raise click.ClickException(str(e)) from None
 
 

@@ -13,9 +13,12 @@ import solutions
 from solutions.table import shipped_table
 
 from . import notebooks
+from .config import ConfigError, Problem
+from .exercises import shipped_functions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
+KIT_ASSIGNMENTS = REPO_ROOT / "assignments"  # the kit's own notebook sources (a checkout has them)
 BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py",
                  "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
@@ -27,33 +30,75 @@ class CourseDirectoryError(RuntimeError):
 
 def assemble_bpkit(dest, course, assignment):
     """bpkit/ as shipped to students: the student-side modules, the misconception catalog,
-    the gate table as data and the course settings that pick the student's numbers."""
+    the gate table and the functions built from gates as data (gate_table.json,
+    exercise_table.json: generated here, so they cannot disagree with the kit's tables) and
+    the course settings that pick the student's numbers."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
     shutil.copyfile(Path(solutions.__file__).with_name("misconceptions.py"), dest / "misconceptions.py")
     (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")
+    (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(), indent=1) + "\n")
     (dest / "course.json").write_text(json.dumps({
         "course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
         "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}, indent=1) + "\n")
     return dest
 
 
-def render_source(course_dir, course, assignments_dir=None):
-    """source/<assignment>/: one notebook per jupytext script, and bpkit/."""
-    assignments_dir = Path(assignments_dir or REPO_ROOT / "assignments")
+def notebook_folder(course):
+    """Where a course's notebook sources are: the assignments/ folder beside its course.yaml
+    when there is one (the instructor's own notebooks), otherwise the kit's own, so that a
+    course.yaml kept alone (or the copy init puts in the course directory) builds the kit's
+    notebooks. Never a mix of the two: a notebook missing from the instructor's folder is an
+    error, not silently the kit's."""
+    beside = course.root / "assignments"
+    return beside if beside.is_dir() else KIT_ASSIGNMENTS
+
+
+def notebook_sources(course, assignment):
+    """{notebook: its jupytext source} for one assignment. A listed notebook without a source
+    is a ConfigError naming course.yaml's line, the assignment, the notebook and the path."""
+    folder = notebook_folder(course)
+    where = ("the assignments/ folder beside course.yaml" if folder == course.root / "assignments"
+             else "the kit's own assignments/, as there is no assignments/ folder beside course.yaml")
+    index = course.assignment_names.index(assignment.name)
+    sources, problems = {}, []
+    for i, notebook in enumerate(assignment.notebooks):
+        sources[notebook] = path = folder / f"{notebook}.py"
+        if not path.is_file():
+            key = f"assignments[{index}].notebooks[{i}]"
+            problems.append(Problem(
+                course.source and str(course.source), course.line_of(key), key,
+                f"assignment {assignment.name!r} lists notebook {notebook!r}, but its source {path} does not "
+                f"exist (notebook sources are read from {where})"))
+    if problems:
+        raise ConfigError(problems, course.source)
+    return sources
+
+
+def build_sources(course):
+    """[(assignment, {notebook: source notebook})]: every notebook of the course rendered with
+    course.yaml's points, in memory, so that a wrong course.yaml is found before anything is
+    written."""
+    built = []
     for assignment in course.assignments:
+        rendered = {name: notebooks.render(path) for name, path in notebook_sources(course, assignment).items()}
+        points = course.points_for(assignment.name, [e for nb in rendered.values()
+                                                     for e in notebooks.graded_exercises(nb)])
+        for nb in rendered.values():
+            notebooks.apply_points(nb, points)
+        built.append((assignment, rendered))
+    return built
+
+
+def write_sources(course_dir, course, built):
+    """source/<assignment>/: the rendered notebooks, and bpkit/."""
+    for assignment, rendered in built:
         target = Path(course_dir) / "source" / assignment.name
         target.mkdir(parents=True, exist_ok=True)
-        for notebook in assignment.notebooks:
-            script = assignments_dir / f"{notebook}.py"
-            if not script.is_file():
-                raise CourseDirectoryError(
-                    f"course.yaml: assignment {assignment.name!r} lists notebook {notebook!r}, "
-                    f"but {script} does not exist")
-            nb = notebooks.render(script, points=dict(assignment.points or {}))
-            nbformat.write(nb, target / f"{notebook}.ipynb")
+        for name, nb in rendered.items():
+            nbformat.write(nb, target / f"{name}.ipynb")
         assemble_bpkit(target / "bpkit", course, assignment)
 
 
@@ -78,6 +123,7 @@ def write_config(course_dir, course_yaml):
 
 def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
     """Make (or safely update) an nbgrader course directory. Returns "created" or "updated".
+    ConfigError when course.yaml names a notebook or an exercise that does not exist.
 
     Submissions, autograded notebooks, feedback and the gradebook are never touched: when
     a directory already holds student work, init refuses, because regenerating an
@@ -88,10 +134,11 @@ def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
         raise CourseDirectoryError(
             f"{course_dir} already holds student work ({', '.join(busy)}/); init leaves such a course alone. "
             "Nothing was changed. Use a new directory for a new term.")
+    built = build_sources(course)  # a wrong course.yaml or notebook source leaves the directory untouched
     state = "updated" if (course_dir / "nbgrader_config.py").exists() else "created"
     course_dir.mkdir(parents=True, exist_ok=True)
     write_config(course_dir, course_yaml)
-    render_source(course_dir, course)
+    write_sources(course_dir, course, built)
     for assignment in course.assignments:
         log(f"nbgrader generate_assignment {assignment.name}")
         done = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],

@@ -1,7 +1,8 @@
 """The notebook's exercises that are not a single gate: hand-computed answers and
 functions built from the student's gates, each tied to one lecture graph.
 
-The table below is what the notebook builder, the hidden checks and the tests read:
+The tables below are what the notebook builder, the hidden checks, the tests and (as data,
+bpkit/exercise_table.json: see shipped_functions) the students' self-checks read:
 which graph an exercise uses, which problem values feed it, and which of its values and
 gradients the student must give (answer variable -> ("value" | "grad", graph node)).
 """
@@ -153,6 +154,7 @@ class FunctionExercise:
     """A function the student builds from their gates: f and its gradients for any inputs."""
 
     id: str  # the function's name and the grade_id of its cell
+    problem: str  # the key of the student's values (bpkit.problems); self-checks run it on inputs shaped like them
     builder: object  # the lecture graph it must reproduce
     outputs: tuple  # the gradient structure it returns, as graph node names
     needs: tuple  # grade_ids of the gate cells it uses
@@ -162,9 +164,19 @@ class FunctionExercise:
         result = lecture.gradients(self.builder, *args, gates=gates, **backward_options)
         return result.values[result.output.name], _pick(result.grads, self.outputs)
 
+    @property
+    def gradient_names(self):
+        """The gradients it returns, flattened in order and named as the hand answers name
+        them: (("w0", "w1"), ("x0",)) -> dfdw0, dfdw1, dfdx0."""
+        return tuple(f"dfd{node}" for node in _leaves(self.outputs))
+
 
 def _pick(grads, structure):
     return tuple(_pick(grads, s) if isinstance(s, tuple) else grads[s] for s in structure)
+
+
+def _leaves(structure):
+    return [leaf for s in structure for leaf in (_leaves(s) if isinstance(s, tuple) else [s])]
 
 
 def _small_numbers(n):
@@ -177,17 +189,25 @@ def _twice(draw):
 
 
 FUNCTIONS = (
-    FunctionExercise("simple_with_gates", lecture.simple, ("x", "y", "z"), ("add_gate", "mul_gate"),
+    FunctionExercise("simple_with_gates", "simple", lecture.simple, ("x", "y", "z"), ("add_gate", "mul_gate"),
                      _twice(_small_numbers(3))),
-    FunctionExercise("neuron_with_gates", lecture.neuron_shortcut, (("w0", "w1", "w2"), ("x0", "x1")),
+    FunctionExercise("neuron_with_gates", "neuron", lecture.neuron_shortcut, (("w0", "w1", "w2"), ("x0", "x1")),
                      ("add_gate", "mul_gate", "sigmoid_gate"),
                      lambda rng: [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
                                   ("random weights", (tuple(rng.uniform(-2, 2, 3)), tuple(rng.uniform(-2, 2, 2))))]),
-    FunctionExercise("branch_with_gates", lecture.branch, ("x", "y"), ("add_gate", "mul_gate"),
+    FunctionExercise("branch_with_gates", "branch", lecture.branch, ("x", "y"), ("add_gate", "mul_gate"),
                      _twice(_small_numbers(2))),
-    FunctionExercise("l2_with_gates", lecture.l2_of_matmul, ("W", "x"), ("matmul_gate", "l2_gate"),
+    FunctionExercise("l2_with_gates", "l2", lecture.l2_of_matmul, ("W", "x"), ("matmul_gate", "l2_gate"),
                      lambda rng: [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
                                   ("a batch x of 4 columns", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]),
 )
 
 FUNCTIONS_BY_ID = {e.id: e for e in FUNCTIONS}
+
+
+def shipped_functions():
+    """What the students' self-checks and Validate know of the functions
+    (bpkit/exercise_table.json): each one's problem values and the names of the gradients it
+    returns. Both are in the released notebook's text already; no inputs it is graded on, no
+    answers."""
+    return {e.id: {"problem": e.problem, "gradients": list(e.gradient_names)} for e in FUNCTIONS}

@@ -46,9 +46,9 @@ class NotebookSourceError(ValueError):
     pass
 
 
-def render(source_path, points=None):
-    """The nbgrader source notebook for one jupytext script; `points` overrides the
-    notebook's defaults per exercise (course.yaml: assignments[].points)."""
+def render(source_path):
+    """The nbgrader source notebook for one jupytext script, with the notebook's default
+    points (course.yaml's overrides are spread over it by apply_points)."""
     source_path = Path(source_path)
     nb = jupytext.read(source_path, fmt="py:percent")
     cells = []
@@ -65,7 +65,6 @@ def render(source_path, points=None):
         cells.extend(_expand(kind, grade_id, cell, source_path))
     out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": nb.metadata.get("kernelspec", {
         "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"})})
-    _apply_points(out, points or {}, source_path)
     _check_unique_ids(out, source_path)
     return out
 
@@ -214,23 +213,32 @@ def class_with_solution_markers(cls):
     return "import numpy as np\n\n\n" + "\n".join(lines)
 
 
-def _apply_points(nb, points, source_path):
-    """Spread course.yaml's per-exercise totals over each exercise's test cells, in proportion
-    to the notebook's defaults."""
-    tests = {}
+def graded_exercises(nb):
+    """The ids of the exercises a notebook grades, in the order of their cells."""
+    return list(_graded_cells(nb))
+
+
+def apply_points(nb, points):
+    """Spread course.yaml's per-exercise totals over each exercise's graded cells, in
+    proportion to the notebook's defaults. `points` holds the overrides of the whole
+    assignment, already checked (Course.points_for): those of exercises this notebook does
+    not grade belong to its other notebooks."""
+    cells = _graded_cells(nb)
+    for exercise, total in points.items():
+        metas = cells.get(exercise, [])
+        default = sum(m["points"] for m in metas)
+        for meta in metas:
+            meta["points"] = round(total * meta["points"] / default, 3)
+
+
+def _graded_cells(nb):
+    """{exercise id: the nbgrader metadata of its graded cells}."""
+    cells = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
-            tests.setdefault(exercise_of(meta["grade_id"]), []).append(meta)
-    unknown = set(points) - set(tests)
-    if unknown:
-        raise NotebookSourceError(
-            f"course.yaml points names {', '.join(sorted(unknown))}, not an exercise of {source_path.name}; "
-            f"its exercises are: {', '.join(tests)}")
-    for exercise, total in points.items():
-        default = sum(m["points"] for m in tests[exercise])
-        for meta in tests[exercise]:
-            meta["points"] = round(total * meta["points"] / default, 3)
+            cells.setdefault(exercise_of(meta["grade_id"]), []).append(meta)
+    return cells
 
 
 def exercise_of(test_grade_id):

@@ -39,6 +39,19 @@ def test_a_bad_course_yaml_gets_one_clear_message_not_a_traceback(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+def test_check_config_finds_what_init_would_refuse(tmp_path):
+    """A points override naming no exercise of the assignment's notebooks is found by
+    check-config, as init would find it, with the line to fix."""
+    yaml_path = tmp_path / "course.yaml"
+    yaml_path.write_text((REPO / "course.yaml").read_text().replace("    points: {}", "    points: {mul_gates: 3}"))
+    line = 1 + yaml_path.read_text().splitlines().index("    points: {mul_gates: 3}")
+    done = cli("check-config", "--config", str(yaml_path))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"{yaml_path}:{line}: assignments[0].points.mul_gates: no exercise 'mul_gates'" in done.stderr
+    assert "did you mean 'mul_gate'?" in done.stderr
+    assert cli("check-config", "--config", str(REPO / "course.yaml")).returncode == 0
+
+
 def test_demo_without_the_repository_checkout_says_why_and_builds_nothing(tmp_path, monkeypatch):
     """The simulated class is demo data kept in the checkout (demo/), not in the installed
     package: an installed kit's `backprop-kit demo` refuses with a clear message."""

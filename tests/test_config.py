@@ -75,7 +75,6 @@ def test_repository_course_yaml_loads_with_the_documented_values():
     assert (course.grading.timeout_seconds, course.grading.memory_mb, course.grading.output_kb,
             course.grading.require_sandbox) == (10, 2048, 64, False)
     assert course.source == REPO_COURSE and course.root == ROOT
-    assert course.notebook_source("backprop") == ROOT / "assignments" / "backprop.py"
 
 
 def test_repository_course_yaml_explains_every_key_in_a_comment_line():
@@ -358,14 +357,16 @@ def test_unknown_assignment_suggests_the_closest(tmp_path):
     assert str(info.value) == f"{tmp_path / 'course.yaml'}: no assignment 'backprob' in this course; did you mean 'backprop'?"
 
 
-def test_points_for_merges_defaults_and_locates_unknown_exercises(tmp_path):
+def test_points_for_checks_the_overrides_against_the_assignments_exercises(tmp_path):
     path = write(tmp_path, VALID)
     course = load_course(path)
-    assert course.points_for("backprop", {"add_gate": 2, "mul_gate": 3}) == {"add_gate": 4.0, "mul_gate": 3}
+    assert course.points_for("backprop", ["mul_gate", "add_gate"]) == {"add_gate": 4.0}
     with pytest.raises(ConfigError) as info:
-        course.points_for("backprop", {"add_gates": 2, "mul_gate": 3})
+        course.points_for("backprop", ["add_gates", "mul_gate"])
     assert str(info.value) == (f"{path}:9: assignments[0].points.add_gate: no exercise 'add_gate' in assignment "
-                               "'backprop'; did you mean 'add_gates'?")
+                               "'backprop' (notebooks: backprop); did you mean 'add_gates'?")
+    with pytest.raises(ConfigError, match=r"\(exercises: simple_by_hand, l2_by_hand\)$"):
+        course.points_for("backprop", ["simple_by_hand", "l2_by_hand", "simple_by_hand"])  # none close: all listed
 
 
 # ---- the seed -----------------------------------------------------------------------

@@ -16,8 +16,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from autograder.bpkit import problems
+from autograder.config import ConfigError, load_course
+from autograder.course import KIT_ASSIGNMENTS, notebook_sources
 from autograder.exercises import EXERCISES, JACOBIAN_ANSWERS
-from solutions.table import GATES
+from autograder.grading import registry
+from solutions.table import BY_GRADE_ID, GATES
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "backprop"
@@ -57,6 +60,7 @@ def test_init_builds_source_release_and_config(course):
         assert g.grade_id in ids and f"test_{g.grade_id}_backward" in ids
     assert (course / "release" / ASSIGNMENT / "bpkit" / "selfcheck.py").is_file()
     assert (course / "release" / ASSIGNMENT / "bpkit" / "misconceptions.py").is_file()
+    assert (course / "release" / ASSIGNMENT / "bpkit" / "exercise_table.json").is_file()
 
 
 def reference_code_lines():
@@ -161,3 +165,111 @@ def test_source_notebook_passes_every_one_of_its_own_tests(course):
         assert float(text) == pytest.approx(points), (cell.metadata["nbgrader"]["grade_id"], text,
                                                       "".join(o.get("text", "") for o in cell.outputs))
         assert not any(o.get("name") == "stderr" for o in cell.outputs)
+
+
+# ---- an instructor's own notebooks, and course.yaml's points -----------------------------
+
+GATES_SOURCE = '''\
+# %% kind="setup" grade_id="setup"
+import numpy as np
+from bpkit import selfcheck
+
+# %% kind="gate" grade_id="add_gate"
+
+# %% kind="gate" grade_id="mul_gate"
+'''
+
+HANDS_SOURCE = '''\
+# %% kind="student_id" grade_id="student_id"
+STUDENT_ID = ""
+
+# %% kind="setup" grade_id="setup"
+from bpkit import problems, selfcheck
+P = problems.load(STUDENT_ID)
+x, y, z = P.simple["x"], P.simple["y"], P.simple["z"]
+
+# %% kind="solution" grade_id="simple_by_hand"
+### BEGIN SOLUTION
+q = x + y
+f = q * z
+dfdq, dfdz, dfdx, dfdy = z, q, z, z
+### END SOLUTION
+
+# %% kind="test" grade_id="test_simple_by_hand" points=3 title="by hand"
+'''
+
+
+def two_notebook_course(folder, notebooks="[gates, hands]", points="{add_gate: 4, simple_by_hand: 6}"):
+    """An instructor's folder: course.yaml and assignments/ with two notebooks of one assignment."""
+    (folder / "assignments").mkdir(parents=True)
+    (folder / "assignments" / "gates.py").write_text(GATES_SOURCE)
+    (folder / "assignments" / "hands.py").write_text(HANDS_SOURCE)
+    text = write_course_yaml(folder / "course.yaml").read_text()
+    text = text.replace("  - name: backprop", "  - name: two")
+    text = text.replace("    notebooks: [backprop]", f"    notebooks: {notebooks}")
+    text = text.replace("    points: {}", f"    points: {points}")
+    (folder / "course.yaml").write_text(text)
+    return folder / "course.yaml"
+
+
+def points_by_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def test_each_notebook_of_an_assignment_gets_the_points_course_yaml_gives_its_exercises(tmp_path):
+    """An override for an exercise of one notebook does not stop the other from rendering; each
+    total is spread over its exercise's cells in proportion to the defaults."""
+    yaml_path = two_notebook_course(tmp_path / "instructor")
+    done = run_cli("init", str(tmp_path / "course"), "--config", str(yaml_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    release = tmp_path / "course" / "release" / "two"
+    add = dict(registry.gate_checks(BY_GRADE_ID["add_gate"]))
+    mul = dict(registry.gate_checks(BY_GRADE_ID["mul_gate"]))
+    assert points_by_cell(release / "gates.ipynb") == {
+        **{f"test_add_gate_{check}": pytest.approx(4 * p / sum(add.values()), abs=1e-3) for check, p in add.items()},
+        **{f"test_mul_gate_{check}": p for check, p in mul.items()}}
+    assert points_by_cell(release / "hands.ipynb") == {"test_simple_by_hand": 6}
+
+
+def test_a_misspelled_exercise_in_points_is_one_clear_error_naming_its_line(tmp_path):
+    yaml_path = two_notebook_course(tmp_path, points="{add_gate: 4, simple_by_hnad: 6}")
+    line = 1 + yaml_path.read_text().splitlines().index("    points: {add_gate: 4, simple_by_hnad: 6}")
+    done = run_cli("init", str(tmp_path / "course"), "--config", str(yaml_path), cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        f"Error: {yaml_path}:{line}: assignments[0].points.simple_by_hnad: no exercise 'simple_by_hnad' in "
+        "assignment 'two' (notebooks: gates, hands); did you mean 'simple_by_hand'?")
+    assert not (tmp_path / "course").exists()  # found before anything is written
+
+
+def test_a_listed_notebook_without_a_source_is_one_clear_error_naming_where_it_was_looked_for(tmp_path):
+    yaml_path = two_notebook_course(tmp_path, notebooks="[gates, hands, extra]")
+    line = 1 + yaml_path.read_text().splitlines().index("    notebooks: [gates, hands, extra]")
+    done = run_cli("init", str(tmp_path / "course"), "--config", str(yaml_path), cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        f"Error: {yaml_path}:{line}: assignments[0].notebooks[2]: assignment 'two' lists notebook 'extra', but its "
+        f"source {tmp_path / 'assignments' / 'extra.py'} does not exist (notebook sources are read from the "
+        "assignments/ folder beside course.yaml)")
+    assert not (tmp_path / "course").exists()
+
+
+def test_notebook_sources_are_beside_course_yaml_or_else_the_kits_own(tmp_path):
+    """An instructor's assignments/ beside course.yaml is used, and only it; a course.yaml kept
+    alone (like the copy init writes into the course directory) builds the kit's notebooks."""
+    own = load_course(two_notebook_course(tmp_path / "own"))
+    assert notebook_sources(own, own.assignments[0]) == {
+        "gates": tmp_path / "own" / "assignments" / "gates.py", "hands": tmp_path / "own" / "assignments" / "hands.py"}
+    alone = load_course(write_course_yaml(tmp_path / "course.yaml"))
+    assert notebook_sources(alone, alone.assignments[0]) == {"backprop": KIT_ASSIGNMENTS / "backprop.py"}
+    assert load_course(REPO / "course.yaml").root / "assignments" == KIT_ASSIGNMENTS  # the checkout's own are beside it
+    (tmp_path / "course.yaml").write_text((tmp_path / "course.yaml").read_text().replace(
+        "notebooks: [backprop]", "notebooks: [backprop, backprob]"))
+    misspelled = load_course(tmp_path / "course.yaml")
+    with pytest.raises(ConfigError, match=re.escape(
+            f"assignments[0].notebooks[1]: assignment 'backprop' lists notebook 'backprob', but its source "
+            f"{KIT_ASSIGNMENTS / 'backprob.py'} does not exist (notebook sources are read from the kit's own "
+            "assignments/, as there is no assignments/ folder beside course.yaml)")):
+        notebook_sources(misspelled, misspelled.assignments[0])

@@ -1,13 +1,18 @@
 """Students' self-checks, as shipped: bpkit/ assembled into a folder and imported from there."""
+import json
 import re
 import textwrap
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder import demo
+from autograder.bpkit import problems
+from autograder.exercises import EXERCISES, FUNCTIONS, shipped_functions
 from shipped import shipped_bpkit_module
-from solutions.table import BY_GRADE_ID, GATES
+from solutions.table import BY_GRADE_ID, GATES, shipped_table
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES
@@ -109,3 +114,58 @@ def test_a_function_is_never_checked_at_the_students_own_numbers(selfcheck, caps
     assert "do not match the slope" in out
     numbers = {float(n) for n in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", out)}
     assert -2.0 not in numbers and -4.0 not in numbers  # dz = x + y = -2 at the student's numbers (and twice it)
+
+
+# ---- what the self-checks know, and the upstream gradient they draw ----------------------
+
+def test_the_shipped_data_is_what_the_kits_tables_say(selfcheck):
+    """gate_table.json and exercise_table.json are written by the release builder from the
+    tables themselves; the shipped self-check reads exactly them."""
+    folder = Path(selfcheck.__file__).parent
+    assert json.loads((folder / "gate_table.json").read_text()) == shipped_table()
+    assert json.loads((folder / "exercise_table.json").read_text()) == shipped_functions()
+    assert selfcheck.GRADIENT_NAMES == {e.id: e.gradient_names for e in FUNCTIONS}
+    assert selfcheck.PROBLEM_OF == {e.id: e.problem for e in FUNCTIONS}
+    assert selfcheck.GRADIENT_NAMES["neuron_with_gates"] == ("dfdw0", "dfdw1", "dfdw2", "dfdx0", "dfdx1")
+
+
+def reference_function(exercise):
+    def fn(*args):
+        return exercise.correct(args)
+    fn.__name__ = exercise.id
+    return fn
+
+
+@pytest.mark.parametrize("exercise", FUNCTIONS, ids=lambda e: e.id)
+def test_a_function_is_compared_with_the_hand_answers_of_its_own_problem_in_order(selfcheck, capsys, exercise):
+    """The function's gradients, flattened, line up with the hand answers of the same names:
+    right answers agree, and two answers swapped are told apart (a wrong flattening order or
+    a wrong problem would fail one of the two)."""
+    values = problems.draw(7, "c", "backprop", problems.PER_COURSE).values[exercise.problem]
+    hand = next(e for e in EXERCISES if e.problem == exercise.problem).correct(values)
+    answers = {name: hand[name] for name in ("f",) + exercise.gradient_names}
+    selfcheck.function(reference_function(exercise), values, answers=answers, seed=1)
+    assert "agrees with your hand answers" in capsys.readouterr().out
+    first, last = exercise.gradient_names[0], exercise.gradient_names[-1]
+    swapped = {**answers, first: answers[last], last: answers[first]}
+    selfcheck.function(reference_function(exercise), values, answers=swapped, seed=1)
+    assert f"disagree on: {first}, {last}" in capsys.readouterr().out
+
+
+def test_the_self_checks_upstream_gradient_is_never_close_to_one(selfcheck):
+    """dout near ±1 would hide a backward that forgets to multiply by it."""
+    seen = []
+
+    class MulGate:
+        def forward(self, x, y):
+            self.x, self.y = x, y
+            return x * y
+
+        def backward(self, dout):
+            seen.append(np.ravel(dout))
+            return dout * self.y, dout * self.x
+
+    for seed in range(30):
+        assert selfcheck.gate_findings(MulGate, seed=seed) == []
+    draws = np.concatenate(seen)
+    assert draws.size >= 500 and np.all(np.abs(np.abs(draws) - 1) >= 0.2), np.sort(np.abs(draws))

@@ -20,19 +20,21 @@ import numpy as np
 from . import gradcheck
 from .misconceptions import BY_ID as MISCONCEPTIONS, Seen
 
-GATE_TABLE = {g["name"]: g for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())}
+
+def _shipped(name):
+    """Data the release builder wrote beside this file from the kit's tables."""
+    return json.loads(Path(__file__).with_name(name).read_text())
+
+
+GATE_TABLE = {g["name"]: g for g in _shipped("gate_table.json")}
 GATE_BY_CELL = {g["grade_id"]: g for g in GATE_TABLE.values()}
 
-# The gradients each function of the notebook returns, flattened, named like the hand answers,
-# and the student's problem values (P.<problem>) it is checked on.
-GRADIENT_NAMES = {
-    "simple_with_gates": ("dfdx", "dfdy", "dfdz"),
-    "neuron_with_gates": ("dfdw0", "dfdw1", "dfdw2", "dfdx0", "dfdx1"),
-    "branch_with_gates": ("dfdx", "dfdy"),
-    "l2_with_gates": ("dfdW", "dfdx"),
-}
-PROBLEM_OF = {"simple_with_gates": "simple", "neuron_with_gates": "neuron", "branch_with_gates": "branch",
-              "l2_with_gates": "l2"}
+# The functions built from gates (autograder/exercises.py): the gradients each returns,
+# flattened and named like the hand answers, and the student's problem values (P.<problem>)
+# it is checked on.
+FUNCTIONS = _shipped("exercise_table.json")
+GRADIENT_NAMES = {name: tuple(f["gradients"]) for name, f in FUNCTIONS.items()}
+PROBLEM_OF = {name: f["problem"] for name, f in FUNCTIONS.items()}
 
 UNANSWERED = (..., None)  # what an answer variable holds until the student replaces it
 
@@ -104,11 +106,6 @@ def expected_output_shape(gate, inputs):
     return np.shape(inputs[0])
 
 
-def _upstream(rng, shape):
-    g = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return float(g) if shape == () else g
-
-
 def _copy(v):
     return np.copy(v) if isinstance(v, np.ndarray) else v
 
@@ -152,7 +149,7 @@ def _check_one(cls, spec, inputs, rng, steps):
         return Finding("forward-nan", ["forward returned NaN or infinity."])
     if "backward" not in steps:
         return None
-    dout = _upstream(rng, np.shape(out))
+    dout = gradcheck.random_upstream(rng, np.shape(out))
     try:
         g = cls()
         quietly(lambda: g.forward(*[_copy(v) for v in inputs]))

@@ -1,7 +1,7 @@
 """course.yaml's schema: the pydantic models that validate the file and, through their Field
 descriptions, document it."""
 from pathlib import Path
-from typing import Annotated, Literal, Mapping
+from typing import Annotated, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -57,11 +57,13 @@ class Assignment(_Model):
     notebooks: list[Name] = Field(
         min_length=1,
         description="The assignment's notebooks: the names of their jupytext sources "
-                    "assignments/<name>.py, without the .py. At least one; no repeats.")
+                    "assignments/<name>.py, without the .py, read from the assignments/ folder beside "
+                    "course.yaml (the kit's own when there is none). At least one; no repeats.")
     points: dict[ExerciseId, Points] = Field(
         default={},
         description="Points per exercise id, for the exercises whose points should differ from "
-                    "the notebook's defaults. Leave it out (or empty) to keep the defaults.")
+                    "the notebooks' defaults; an id may name an exercise of any of the assignment's "
+                    "notebooks. Leave it out (or empty) to keep the defaults.")
 
     @field_validator("points", mode="before")
     @classmethod
@@ -214,30 +216,29 @@ class Course(_Model):
         raise UnknownName([Problem(self._shown, None, "", f"no assignment {name!r} in this course"
                                    f"{_suggest(name, self.assignment_names, 'assignments')}")])
 
-    def notebook_source(self, notebook: str) -> Path:
-        """The jupytext source of a notebook: <course dir>/assignments/<notebook>.py."""
-        return self.root / "assignments" / f"{notebook}.py"
-
     def line_of(self, key_path: str) -> int | None:
         """The line of a key in the file it was loaded from, e.g. line_of('grading.memory_mb')."""
         return self._lines.get(_parse_path(key_path))
 
-    def points_for(self, assignment: str, defaults: Mapping[str, float]) -> dict[str, float]:
-        """The points of every exercise of an assignment: the notebook's `defaults` with
-        course.yaml's overrides. An override for an exercise the notebook does not have is a
-        ConfigError naming its line (and the closest exercise id)."""
+    def points_for(self, assignment: str, exercises: Iterable[str]) -> dict[str, float]:
+        """course.yaml's points overrides of an assignment, {exercise id: points}, checked against
+        `exercises`: the ids of the exercises graded in any of its notebooks (an override may
+        name an exercise of any one of them). One naming none is a ConfigError naming its line
+        and the closest exercise id."""
         index = self.assignment_names.index(self.assignment(assignment).name)
         points = self.assignments[index].points
+        known = list(dict.fromkeys(exercises))
         problems = []
         for exercise in points:
-            if exercise not in defaults:
+            if exercise not in known:
                 loc = ("assignments", index, "points", exercise)
+                notebooks = ", ".join(self.assignments[index].notebooks)
                 problems.append(Problem(self._shown, self._lines.get(loc), _format_loc(loc),
-                                        f"no exercise {exercise!r} in assignment {assignment!r}"
-                                        f"{_suggest(exercise, defaults, 'exercises')}"))
+                                        f"no exercise {exercise!r} in assignment {assignment!r} "
+                                        f"(notebooks: {notebooks}){_suggest(exercise, known, 'exercises')}"))
         if problems:
             raise ConfigError(problems, self._source)
-        return {**defaults, **points}
+        return dict(points)
 
     def with_seed(self, seed: int) -> "Course":
         """A copy with another seed (validated: ConfigError if out of range)."""
