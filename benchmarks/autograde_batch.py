@@ -1,7 +1,7 @@
 """`backprop-kit autograde` against stock nbgrader, side by side in one run.
 
-  * stock: plain nbgrader on a course of the same six gates (add, mul, max, sigmoid,
-    matmul, l2) written the usual nbgrader way: solution cells and graded cells with
+  * stock: plain nbgrader on a course of the kit's seven gates (add, mul, max, relu,
+    sigmoid, matmul, l2) written the usual nbgrader way: solution cells and graded cells with
     hand-written visible and hidden asserts (no sandbox, no partial credit, no feedback);
     `nbgrader autograde` over N correct submissions, in one process.
   * kit, batch: `backprop-kit autograde --jobs J` over N correct submissions of the kit's
@@ -61,6 +61,15 @@ GATES = {
                 return np.maximum(x, y)
             def backward(self, dout):
                 return dout * self.x_wins, dout * ~self.x_wins
+        '''),
+    "relu_gate": ("ReLUGate", '''
+        import numpy as np
+        class ReLUGate:
+            def forward(self, x):
+                self.on = np.asarray(x) > 0
+                return np.maximum(x, 0)
+            def backward(self, dout):
+                return dout * self.on
         '''),
     "sigmoid_gate": ("SigmoidGate", '''
         import numpy as np
@@ -128,6 +137,18 @@ TESTS = {
                  "x = rng.normal(size=(4,)); d = rng.normal(size=(4,))\n"
                  "g = MaxGate(); g.forward(x, x.copy()); dx, dy = g.backward(d)\n"
                  "assert np.allclose(dx + dy, d) and np.all(dx * d >= 0) and np.all(dy * d >= 0)"),
+    },
+    "relu_gate": {
+        "forward": ("assert ReLUGate().forward(-2.0) == 0.0 and ReLUGate().forward(3.0) == 3.0",
+                    "x = rng.normal(size=(3, 4))\n"
+                    "assert np.allclose(ReLUGate().forward(x), np.maximum(x, 0))"),
+        "backward": ("g = ReLUGate(); g.forward(3.0); assert g.backward(2.0) == 2.0",
+                     "x, d = rng.normal(size=(5,)), rng.normal(size=(5,))\n"
+                     "g = ReLUGate(); g.forward(x); dx = g.backward(d)\n"
+                     "assert np.allclose(dx, numeric(lambda v: ReLUGate().forward(v), x, d))"),
+        "kink": ("g = ReLUGate(); g.forward(0.0); dx = g.backward(1.0); assert 0.0 <= dx <= 1.0",
+                 "g = ReLUGate(); g.forward(np.zeros(3)); d = rng.normal(size=(3,)); dx = g.backward(d)\n"
+                 "assert np.all(dx * d >= 0) and np.all(np.abs(dx) <= np.abs(d))"),
     },
     "sigmoid_gate": {
         "forward": ("assert np.isclose(SigmoidGate().forward(0.0), 0.5)",
@@ -274,7 +295,8 @@ def side_by_side(n=20, rounds=3, jobs=2):
         cells = graded_cells(kit, "backprop")
     stock_s, kit_s = statistics.median(stock_rounds), statistics.median(kit_rounds)
     print(f"submissions per course   {n}, graded {rounds} times, alternating (median round); whole commands timed")
-    print(f"stock nbgrader autograde (six gates, 13 graded cells, hand-written hidden asserts)  "
+    stock_cells = sum(len(checks) for checks in TESTS.values())
+    print(f"stock nbgrader autograde ({len(GATES)} gates, {stock_cells} graded cells, hand-written hidden asserts)  "
           f"{stock_s:6.3f} s per submission (rounds: {', '.join(f'{s:.3f}' for s in stock_rounds)})")
     print(f"backprop-kit autograde --jobs {jobs} ({cells} graded cells, sandboxed)                   "
           f"{kit_s:6.3f} s per submission (rounds: {', '.join(f'{s:.3f}' for s in kit_rounds)})")

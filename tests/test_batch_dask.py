@@ -96,3 +96,44 @@ def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, batch_class
     assert any("beta" in line for line in lines if line.startswith("✓")), output
     for student in students:
         assert records(course, student) == records(stock, student), student
+
+
+def cancel_one_grading_task(address):
+    """Cancel, from another client, one submission's task still on the cluster (what an admin
+    or a scheduler restart does); returns its key, or None when none is left."""
+    from distributed import Client, Future
+
+    def grading_tasks(dask_scheduler):
+        return [str(key) for key, task in dask_scheduler.tasks.items()
+                if str(key).startswith("grade-") and task.state not in ("memory", "erred", "forgotten")]
+
+    with Client(address, timeout="20s", set_as_default=False) as admin:
+        keys = admin.run_on_scheduler(grading_tasks)
+        if keys:
+            admin.cancel([Future(keys[-1], admin)], force=True)
+        return keys[-1] if keys else None
+
+
+def test_a_task_cancelled_on_the_cluster_is_graded_again(cluster, batch_class, tmp_path):
+    """Dask gives up on a task (cancelled elsewhere, or its workers kept dying): the
+    coordinator hands the submission out again; it is recorded once, with nbgrader's grades."""
+    address, _ = cluster
+    base, stock, _, students, _, _ = batch_class
+    course = tmp_path / "cancelled"
+    shutil.copytree(base, course, symlinks=True)
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop",
+                                "--scheduler", address], cwd=course, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env={**nbgrader_environment(), "COLUMNS": "200"})
+    lines, cancelled = [], None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("✓") and cancelled is None:
+            cancelled = cancel_one_grading_task(address) or ""
+    process.wait(timeout=300)
+    output = "".join(lines)
+    assert cancelled, output  # a task was still on the cluster when the first result came back
+    assert process.returncode == 1, output  # hal handed in no notebook
+    for student in [s for s in students if s != "hal"]:
+        assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (student, output)
+    for student in students:
+        assert records(course, student) == records(stock, student), student

@@ -3,7 +3,7 @@ task per submission, sent as bytes, so workers need only the kit and bubblewrap,
 filesystem. The coordinator (run.py) records results as they come back, as with local graders."""
 import os
 
-from distributed import Client, FutureCancelledError, KilledWorker, WorkerPlugin, as_completed, get_worker
+from distributed import CancelledError, Client, KilledWorker, WorkerPlugin, as_completed, get_worker
 
 from .pipeline import grade_submission
 from .run import BatchError
@@ -63,7 +63,7 @@ class DaskGraders:
 
     def lost(self, error):
         """Did Dask give up on the task for reasons of the cluster, not of the submission?"""
-        return isinstance(error, (FutureCancelledError, KilledWorker))
+        return isinstance(error, (CancelledError, KilledWorker))
 
     def recover(self):
         return True  # the other tasks go on where they are
