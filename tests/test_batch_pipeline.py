@@ -109,3 +109,42 @@ def test_outside_a_course_the_command_says_what_to_do(tmp_path):
     assert done.returncode == 1
     assert "has no nbgrader_config.py: run backprop-kit autograde inside a course" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+class GradingSnapshot(Snapshot):  # what new_runner reads
+    helper_files = {}
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+def test_the_next_sandbox_starts_early_but_every_submission_has_its_own():
+    """Standby launches the next submission's sandbox while one is graded: it is a different
+    sandbox (uid, scratch directory), what the previous student left behind is gone, and a
+    sandbox never used is discarded whole."""
+    from autograder.batch.pipeline import Standby
+    from autograder.sandbox.bwrap import processes_of_uid
+
+    snapshot, standby = GradingSnapshot(5), Standby()
+    leave_traces = [["traces", "import subprocess\nopen('answers.txt', 'w').write('42')\n"
+                               "subprocess.Popen(['sleep', '60'], start_new_session=True)"]]
+    look = [["look", "import os\nprint(sorted(os.listdir('.')), os.getuid())"]]
+    first = standby.take(snapshot)
+    with first:
+        standby.prepare(snapshot)
+        second = standby.runner
+        assert second is not None and second.process is not None, "the next sandbox is launched at once"
+        assert first.run({"cells": leave_traces}).ok
+        assert processes_of_uid(first.uid)
+    assert not processes_of_uid(first.uid) and not first.private
+    assert standby.take(snapshot) is second
+    with second:
+        seen = second.run({"cells": look})
+        assert seen.ok and "answers.txt" not in seen.output and str(first.uid) not in seen.output
+        assert second.uid != first.uid and second.scratch != first.scratch
+        standby.prepare(snapshot)
+    unused = standby.runner
+    fresh = standby.take(GradingSnapshot(5))  # another assignment's snapshot: the launched one is dropped
+    assert fresh is not unused and not unused.private and not processes_of_uid(unused.uid)
+    standby.prepare(snapshot)
+    launched = standby.runner
+    standby.discard()
+    assert not launched.private and not processes_of_uid(launched.uid) and standby.runner is None
