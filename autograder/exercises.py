@@ -16,6 +16,8 @@ from solutions import lecture
 from solutions.misconceptions import CATALOG, Seen, overwrite
 from solutions.table import gates_named_by
 
+from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
+
 
 @dataclass(frozen=True)
 class GraphExercise:
@@ -194,7 +196,8 @@ FUNCTIONS = (
     FunctionExercise("neuron_with_gates", "neuron", lecture.neuron_shortcut, (("w0", "w1", "w2"), ("x0", "x1")),
                      ("add_gate", "mul_gate", "sigmoid_gate"),
                      lambda rng: [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
-                                  ("random weights", (tuple(rng.uniform(-2, 2, 3)), tuple(rng.uniform(-2, 2, 2))))]),
+                                  ("random weights", (tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
+                                                      tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2))))]),
     FunctionExercise("branch_with_gates", "branch", lecture.branch, ("x", "y"), ("add_gate", "mul_gate"),
                      _twice(_small_numbers(2))),
     FunctionExercise("l2_with_gates", "l2", lecture.l2_of_matmul, ("W", "x"), ("matmul_gate", "l2_gate"),

@@ -90,8 +90,12 @@ def _cases(gate, rng):
     n = len(gate["inputs"])
 
     def distinct(shape):
+        """Entries away from the kinks of the table's gates: one input away from 0 (max(0, x)),
+        two inputs away from each other (max(x, y)). A centered difference across a kink is no slope."""
         first = rng.normal(size=shape) * 2
-        return (first,) if n == 1 else (first, first + rng.uniform(0.2, 1.5, shape) * rng.choice([-1, 1], shape))
+        if n == 1:
+            return (first + np.copysign(gradcheck.KINK_DISTANCE, first),)
+        return first, first + rng.uniform(0.2, 1.5, shape) * rng.choice([-1, 1], shape)
     return [("Python floats", tuple(float(v) for v in distinct(()))), ("vectors", distinct((6,))),
             ("matrices", distinct((3, 4)))]
 
@@ -269,15 +273,20 @@ def answers(*namespace_and_names, shapes=None, **values):
 def random_like(values, seed=None):
     """Random arguments shaped like the student's numbers (floats stay floats, tuples stay
     tuples). The slope of a correct f at the student's own numbers *is* their hand answers,
-    so the self-checks never print it: they check functions on inputs like these instead."""
+    so the self-checks never print it: they check functions on inputs like these instead.
+
+    Every entry is uniform in +-gradcheck.INPUT_RANGE, where no gate saturates (see there),
+    and not rounded: a rounded draw can hit 0, 1 or another input exactly, where a mistake
+    (a forgotten upstream factor, swapped inputs) gives the right gradient by chance."""
     rng = np.random.default_rng(seed)
+    r = gradcheck.INPUT_RANGE
 
     def like(v):
         if isinstance(v, tuple):
             return tuple(like(e) for e in v)
         if isinstance(v, np.ndarray):
-            return rng.uniform(-1.5, 1.5, size=v.shape)
-        return float(np.round(rng.uniform(-4, 4), 2))
+            return rng.uniform(-r, r, size=v.shape)
+        return float(rng.uniform(-r, r))
     return {k: like(v) for k, v in values.items()}
 
 

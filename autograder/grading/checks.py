@@ -21,21 +21,22 @@ import numpy as np
 from solutions.misconceptions import CATALOG, UNKNOWN, Seen, overwrite
 from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
+from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, mistaken_gates
 from ..sandbox.protocol import InvalidAnswer, decode, encode
 from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
 
-H = 1e-5  # step of the numeric gradient of the student's own forward
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
 # of backward against the student's own forward uses the course's gradient tolerance unless
-# that is tighter than this, which finite differences cannot resolve.
-SLOPE_REL, SLOPE_ABS = 1e-5, 1e-6
+# that is tighter than this, which finite differences cannot resolve. Below the rounding
+# noise of the differences (bpkit/gradcheck.py: difference_noise) no error counts, as in the
+# students' self-checks.
+SLOPE_REL = 1e-5
 # A wrong result is put down to a catalogued mistake when the mistake's model reproduces it
 # to this relative error: models differ from students' code only by rounding, even where a
 # student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
 MODEL_MATCH_REL = 1e-4
-KINK_DISTANCE = 0.1  # random inputs stay this far from a gate's kinks: the slope is defined there
 
 SHARED_STATE = ("right when one instance is used alone, wrong when two are used in turn: a forward of one "
                 "instance changed what backward of another one uses. Keep what backward needs on self, "
@@ -337,6 +338,7 @@ def _own_forward_consistency(spec, subject, ctx):
     if isinstance(grads, Outcome):
         return Outcome(name, False, grads.message)
     try:
+        noise = difference_noise(dout, decode(_step(replies[0], 0)))
         outs = iter([decode(steps[0]) for steps in replies[1:]])
         numeric = []
         for v in inputs:
@@ -347,7 +349,8 @@ def _own_forward_consistency(spec, subject, ctx):
     except (InvalidAnswer, ValueError, TypeError) as e:
         return Outcome(name, False, f"your forward gave an unusable result: {e}")
     for input_name, g, n in zip(spec.inputs, grads, numeric):
-        if not check_close("", g, n, max(SLOPE_REL, ctx.tolerances.gradient_rel_error), atol=SLOPE_ABS).passed:
+        if not (np.shape(g) == np.shape(n)
+                and np.all(slope_errors(g, n, noise) < max(SLOPE_REL, ctx.tolerances.gradient_rel_error))):
             return Outcome(name, False, f"d{input_name} from your backward is not the slope of your forward")
     return Outcome(name, True)
 
