@@ -382,10 +382,9 @@ def pipeline_for(snapshot):
     return _warm.pipeline
 
 
-def grade_submission(snapshot, job, standby=None):
+def grade_submission(snapshot, job):
     """The pure function: one submission's notebooks (bytes) -> SubmissionResult. Notebooks
-    the assignment does not have are ignored, as nbgrader does. `standby` (a Standby) keeps
-    the next submission's sandbox starting while this one is graded."""
+    the assignment does not have are ignored, as nbgrader does."""
     import socket
 
     started = time.monotonic()
@@ -393,49 +392,11 @@ def grade_submission(snapshot, job, standby=None):
     names = sorted(n for n in job.notebooks if n in snapshot.notebooks)
     results = {}
     if names:
-        runner = standby.take(snapshot) if standby is not None else new_runner(snapshot)
-        runner.env = {"BPKIT_STUDENT_ID": str(job.student)}  # the student's own numbers, in every request
-        with runner:
-            if standby is not None:
-                standby.prepare(snapshot)
+        course = snapshot.course
+        with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+                           helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
             for name in names:
                 nb = parse(job.notebooks[name], job.refused_files)
                 results[name] = pipeline.grade_notebook(job.student, name, nb, runner)
     return SubmissionResult(job.student, {n: results[n] for n in names}, round(time.monotonic() - started, 3),
                             socket.gethostname())
-
-
-def new_runner(snapshot):
-    """A sandbox for one submission (not started yet); the student's id is set when it is used."""
-    grading = snapshot.course.grading
-    return StudentRunner(Limits.from_course(grading), require_sandbox=grading.require_sandbox,
-                         helper_files=snapshot.helper_files)
-
-
-class Standby:
-    """The next submission's sandbox, launched while this one is graded: Python and numpy load
-    in it (a tenth of a second) while the grader waits on the current sandbox, instead of
-    before the next submission can start. Each submission still gets a sandbox of its own,
-    fresh uid and scratch directory included; one that was never used is discarded."""
-
-    def __init__(self):
-        self.runner = self.snapshot = None
-
-    def take(self, snapshot):
-        """The launched sandbox when it was made for this snapshot, else a new one."""
-        runner, made_for = self.runner, self.snapshot
-        self.runner = self.snapshot = None
-        if runner is not None and made_for is snapshot:
-            return runner
-        if runner is not None:
-            runner.__exit__()
-        return new_runner(snapshot)
-
-    def prepare(self, snapshot):
-        self.discard()
-        self.runner, self.snapshot = new_runner(snapshot).launch(), snapshot
-
-    def discard(self):
-        if self.runner is not None:
-            self.runner.__exit__()
-        self.runner = self.snapshot = None

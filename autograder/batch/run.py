@@ -8,7 +8,6 @@ needs only the kit and bubblewrap. The coordinator alone writes (record.py), one
 a time, as each completes.
 """
 import multiprocessing
-import multiprocessing.util
 import os
 import resource
 import shutil
@@ -25,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..intake import refused_entries
-from .pipeline import Pipeline, Standby, SubmissionJob, grade_submission, pipeline_for
+from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
 from .record import Recorder
 from .snapshot import read_snapshot
 
@@ -108,7 +107,6 @@ def cores():
 
 
 _snapshot = None
-_standby = Standby()  # each local grading process keeps its next sandbox starting
 
 
 def _start_local_grader(snapshot):
@@ -117,7 +115,6 @@ def _start_local_grader(snapshot):
     global _snapshot
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _snapshot = snapshot
-    multiprocessing.util.Finalize(None, _standby.discard, exitpriority=10)  # at the pool's shutdown
 
 
 def _warm_up():
@@ -125,7 +122,7 @@ def _warm_up():
 
 
 def _grade_locally(job):
-    return grade_submission(_snapshot, job, _standby)
+    return grade_submission(_snapshot, job)
 
 
 class LocalGraders:

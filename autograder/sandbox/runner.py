@@ -93,24 +93,15 @@ class StudentRunner:
         self.margin_seconds = MARGIN_SECONDS
         self.process = self.private = self.scratch = None
         self._buffer, self._next_id, self._start_failure = bytearray(), 0, ""
-        self._spawned, self._ready = 0.0, False
 
     # -------------------------------------------------------- lifetime
 
     def __enter__(self):
-        if self.private is None:
-            self.launch()
-        self._await_ready()
-        return self
-
-    def launch(self):
-        """Make the scratch directory and start the worker, without waiting for it: Python and
-        numpy load in the sandbox while the caller does other work (entering waits). Returns self."""
         self.private, self.scratch = bwrap.make_scratch(self.scratch_parent, "bpkit-run-", self.uid,
                                                           self.helper_dirs)
         try:
             self._populate()
-            self._spawn()
+            self._start()
         except BaseException:
             self.__exit__()
             raise
@@ -164,36 +155,26 @@ class StudentRunner:
     def _start(self):
         """Start the worker and wait for its ready line. On failure, remember why (run()
         then reports it) instead of raising."""
-        self._spawn()
-        self._await_ready()
-
-    def _spawn(self):
         argv, env = self._command()
-        self._spawned = time.monotonic()
-        with open(self.private / "worker.log", "wb") as log_file:  # bwrap's and Python's start-up errors
+        started = time.monotonic()
+        log_path = self.private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
+        with open(log_path, "wb") as log_file:
             zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, cwd=self.scratch, env=env,
                 preexec_fn=bwrap.preexec(zygote_limits, extra_memory=EXTRA_WORKER_MEMORY,
                                            processes=bwrap.process_cap(self.limits, self.uid)))
         self._buffer.clear()
-        self._ready = False
-
-    def _await_ready(self):
-        if self._ready or self.process is None:
-            return
         try:
-            ready = json.loads(self._read_line(self._spawned + START_SECONDS))
+            ready = json.loads(self._read_line(started + START_SECONDS))
             if type(ready) is not dict or ready.get("ready") is not True:
                 raise ValueError("no ready line")
         except (OSError, ValueError, TimeoutError, RecursionError) as e:
             self._stop()
-            self._start_failure = (f"the sandboxed worker did not start ({type(e).__name__}): "
-                                   f"{_tail(self.private / 'worker.log')}")
+            self._start_failure = f"the sandboxed worker did not start ({type(e).__name__}): {_tail(log_path)}"
             log.error("backprop-kit: %s", self._start_failure)
             return
         self._start_failure = ""
-        self._ready = True
 
     def _stop(self):
         """Kill the whole sandbox: bwrap leads its own process group, and everything inside
