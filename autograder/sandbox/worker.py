@@ -499,11 +499,15 @@ def parse_args(argv):
 def preload(modules):
     """Import the course's helper modules (bpkit/ in the scratch directory) once, before any
     student code runs: every child then finds them loaded instead of importing them again
-    (some 35 ms per check), and a child that rewrites their files changes no later child."""
+    (some 35 ms per check), and a child that rewrites their files changes no later child.
+    A module's `warm()`, when it has one, is called then too, for work every child would
+    otherwise repeat (bpkit.problems draws the student's values)."""
     sys.path.insert(0, os.getcwd())
     for name in modules:
         try:
-            importlib.import_module(name)
+            warm = getattr(importlib.import_module(name), "warm", None)
+            if callable(warm):
+                warm()
         except Exception:  # a broken helper shows in the cells that import it
             pass
 
