@@ -177,13 +177,14 @@ def grading_processes(coordinator):
 def test_a_grading_process_killed_midway_costs_nothing(batch_class, tmp_path):
     """SIGKILL one of the warm local graders (what the kernel's out-of-memory killer does):
     the pool is started again, what it was grading is graded again, each student is recorded
-    once with nbgrader's grades."""
+    once with nbgrader's grades, and no sandbox's scratch directory is left behind."""
     base, stock, kit, students, _, _ = batch_class
-    course = tmp_path / "killed"
+    course, temporary = tmp_path / "killed", tmp_path / "tmp"
     shutil.copytree(base, course, symlinks=True)
+    temporary.mkdir()
     process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
                                cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**nbgrader_environment(), "COLUMNS": "200"})
+                               env={**nbgrader_environment(), "COLUMNS": "200", "TMPDIR": str(temporary)})
     lines, killed = [], []
     for line in process.stdout:
         lines.append(line)
@@ -199,6 +200,7 @@ def test_a_grading_process_killed_midway_costs_nothing(batch_class, tmp_path):
         assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (student, output)
     for student in students:
         assert records(course, student) == records(stock, student), student
+    assert not list(temporary.iterdir()), "the killed process's sandbox left its scratch directory behind"
 
 
 def test_unknown_assignment_or_student_get_a_plain_message(batch_class):

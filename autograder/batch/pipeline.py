@@ -382,9 +382,10 @@ def pipeline_for(snapshot):
     return _warm.pipeline
 
 
-def grade_submission(snapshot, job):
+def grade_submission(snapshot, job, scratch_parent=None):
     """The pure function: one submission's notebooks (bytes) -> SubmissionResult. Notebooks
-    the assignment does not have are ignored, as nbgrader does."""
+    the assignment does not have are ignored, as nbgrader does. `scratch_parent`: where the
+    sandbox's scratch directory is made (the system's temporary folder by default)."""
     import socket
 
     started = time.monotonic()
@@ -393,8 +394,9 @@ def grade_submission(snapshot, job):
     results = {}
     if names:
         course = snapshot.course
-        with StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
-                           helper_files=snapshot.helper_files, env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
+        with StudentRunner(Limits.from_course(course.grading), scratch_parent=scratch_parent,
+                           require_sandbox=course.grading.require_sandbox, helper_files=snapshot.helper_files,
+                           env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
             for name in names:
                 nb = parse(job.notebooks[name], job.refused_files)
                 results[name] = pipeline.grade_notebook(job.student, name, nb, runner)

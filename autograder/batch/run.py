@@ -13,6 +13,7 @@ import resource
 import shutil
 import signal
 import statistics
+import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -106,15 +107,15 @@ def cores():
         return os.cpu_count() or 1
 
 
-_snapshot = None
+_snapshot = _scratch_parent = None
 
 
-def _start_local_grader(snapshot):
+def _start_local_grader(snapshot, scratch_parent):
     """Initializer of a local grading process: Ctrl-C is the coordinator's to handle (it
     stops handing out work; a submission being graded finishes or dies with its sandbox)."""
-    global _snapshot
+    global _snapshot, _scratch_parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _snapshot = snapshot
+    _snapshot, _scratch_parent = snapshot, scratch_parent
 
 
 def _warm_up():
@@ -122,15 +123,18 @@ def _warm_up():
 
 
 def _grade_locally(job):
-    return grade_submission(_snapshot, job)
+    return grade_submission(_snapshot, job, scratch_parent=_scratch_parent)
 
 
 class LocalGraders:
-    """`jobs` warm processes on this machine, each grading one submission at a time."""
+    """`jobs` warm processes on this machine, each grading one submission at a time. Their
+    sandboxes' scratch directories are made in one folder of the batch's, removed at the end:
+    a grading process killed outright (out of memory) leaves nothing behind in /tmp."""
 
     def __init__(self, snapshot, jobs):
         self.snapshot, self.jobs = snapshot, jobs
         self.window = 2 * jobs
+        self.scratch_parent = tempfile.mkdtemp(prefix="backprop-kit-batch-")
         self._start()
 
     def _start(self):
@@ -138,7 +142,8 @@ class LocalGraders:
         each grader starts with nbgrader, nbconvert and numpy already imported (some 2 s of
         CPU each when started afresh) and builds its pipeline once, here."""
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_start_local_grader, initargs=(self.snapshot,))
+                                        initializer=_start_local_grader,
+                                        initargs=(self.snapshot, self.scratch_parent))
         for future in [self.pool.submit(_warm_up) for _ in range(self.jobs)]:
             future.result()
 
@@ -169,6 +174,7 @@ class LocalGraders:
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.scratch_parent, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the batch
