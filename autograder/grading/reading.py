@@ -14,7 +14,6 @@ import stat
 from dataclasses import dataclass, field
 
 import nbformat
-from nbformat import v4
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
 from . import nodes
@@ -138,9 +137,9 @@ def _rebuild(raw):
             notes.append(f"Cell {number} of the submitted notebook was ignored: {problem}.")
         else:
             cells.append(rebuilt)
-    nb = v4.new_notebook(cells=cells, metadata=_kept(raw.get("metadata"), NOTEBOOK_METADATA))
+    nb = nodes.notebook(cells=cells, metadata=_kept(raw.get("metadata"), NOTEBOOK_METADATA))
     try:
-        nbformat.validate(nb)
+        nbformat.validate(nb)  # once, whole: the nodes above were built unchecked
     except nbformat.ValidationError as e:
         return Read(reason=f"it is not a valid Jupyter notebook ({_first_line(e)})")
     return Read(nb=nb, notes=notes)
