@@ -27,6 +27,34 @@ def backprop_kit(course_dir, *args, **kwargs):
                           text=True, env={**nbgrader_environment(), "COLUMNS": "200"}, **kwargs)
 
 
+def autograde_disturbed(course_dir, *options, disturb, env=None):
+    """`backprop-kit autograde backprop *options` in course_dir, its output read line by line;
+    at the first student graded (a ✓ line) `disturb(process)` runs, once (kill a grader,
+    cancel a task, press Ctrl-C). Returns (exit code, output lines, what disturb returned)."""
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", *options],
+                               cwd=course_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**nbgrader_environment(), "COLUMNS": "200", **(env or {})})
+    lines, disturbed = [], None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("✓") and disturbed is None:
+            disturbed = (disturb(process),)
+    process.wait(timeout=300)
+    return process.returncode, lines, disturbed[0] if disturbed else None
+
+
+def assert_each_recorded_once_as_by_nbgrader(course_dir, stock, students, returncode, lines):
+    """The whole class graded despite the disturbance: hal handed in no notebook (exit code 1,
+    as everywhere), every other student has exactly one line (✓, or ✗ with why: fay's and
+    gus's unreadable notebooks score 0) and the gradebook records nbgrader gave."""
+    output = "".join(lines)
+    assert returncode == 1, output
+    for student in [s for s in students if s != "hal"]:
+        assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (student, output)
+    for student in students:
+        assert records(course_dir, student) == records(stock, student), student
+
+
 def make_course(root):
     text = (REPO / "course.yaml").read_text()
     text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 5", text)

@@ -9,16 +9,13 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import nbgrader_environment
 from autograder.grading.report import read_report, report_path
 from autograder import demo
-from batch_class import backprop_kit, records
+from batch_class import assert_each_recorded_once_as_by_nbgrader, autograde_disturbed, backprop_kit, records
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -135,18 +132,10 @@ def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(batch_class, tmp_
     base, stock, kit, students, _, _ = batch_class
     course = tmp_path / "interrupted"
     shutil.copytree(base, course, symlinks=True)
-    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "1"],
-                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**nbgrader_environment(), "COLUMNS": "200"})
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("✓"):
-            break
-    process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=120)
-    output = "".join(lines) + rest
-    assert process.returncode == 130, output
+    returncode, lines, _ = autograde_disturbed(course, "--jobs", "1",
+                                               disturb=lambda process: process.send_signal(signal.SIGINT))
+    output = "".join(lines)
+    assert returncode == 130, output
     assert "Interrupted" in output and "Traceback" not in output
     graded = [s for s in students if (course / "autograded" / s / "backprop").exists()]
     assert 1 <= len(graded) < 11, output
@@ -182,24 +171,17 @@ def test_a_grading_process_killed_midway_costs_nothing(batch_class, tmp_path):
     course, temporary = tmp_path / "killed", tmp_path / "tmp"
     shutil.copytree(base, course, symlinks=True)
     temporary.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
-                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**nbgrader_environment(), "COLUMNS": "200", "TMPDIR": str(temporary)})
-    lines, killed = [], []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("✓") and not killed:
-            killed = grading_processes(process.pid)[:1]
-            for pid in killed:
-                os.kill(pid, signal.SIGKILL)
-    process.wait(timeout=300)
-    output = "".join(lines)
-    assert killed, output
-    assert process.returncode == 1, output  # hal handed in no notebook
-    for student in [s for s in students if s != "hal"]:
-        assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (student, output)
-    for student in students:
-        assert records(course, student) == records(stock, student), student
+
+    def kill_one_grader(process):
+        killed = grading_processes(process.pid)[:1]
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        return killed
+
+    returncode, lines, killed = autograde_disturbed(course, "--jobs", "2", disturb=kill_one_grader,
+                                                    env={"TMPDIR": str(temporary)})
+    assert killed, "".join(lines)
+    assert_each_recorded_once_as_by_nbgrader(course, stock, students, returncode, lines)
     assert not list(temporary.iterdir()), "the killed process's sandbox left its scratch directory behind"
 
 
