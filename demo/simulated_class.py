@@ -317,6 +317,13 @@ def _dedent(code):
     return textwrap.dedent(code).strip() + "\n"
 
 
+def namespace_of(code):
+    """What one of these cells defines when run (in the tests' own process: trusted data)."""
+    namespace = {}
+    exec(_dedent(code), namespace)
+    return namespace
+
+
 def fill(release_nb, solutions_by_id):
     """A copy of the release notebook with answer cells replaced: {grade_id: source}."""
     nb = nbformat.reads(nbformat.writes(release_nb), as_version=4)

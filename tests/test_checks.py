@@ -16,8 +16,7 @@ CORRECT_STYLES, MISTAKES, TIES_TO_Y = simulated_class.CORRECT_STYLES, simulated_
 
 
 def result(grade_id, check, code):
-    ns = {}
-    exec(textwrap.dedent(code), ns)
+    ns = simulated_class.namespace_of(code)
     ctx = make_context(grade_id, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
                        student_id="")
     return run_check(grade_id, check, InProcessSubject(ns), ctx)
@@ -78,8 +77,7 @@ NEARLY_RIGHT = {  # every result off by a relative 1e-4: fails the default 1e-6,
 
 
 def graded_with(exercise, check, code, tolerances):
-    ns = {}
-    exec(textwrap.dedent(code), ns)
+    ns = simulated_class.namespace_of(code)
     ctx = make_context(exercise, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
                        student_id="", tolerances=tolerances)
     if check == "answers":  # hand answers 0.02 away from this student's correct ones

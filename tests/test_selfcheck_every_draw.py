@@ -4,7 +4,6 @@ with no seed), correct code passes and every known mistake is reported.
 The neuron's self-check once drew inputs that saturate the sigmoid, where its gradients are
 ~1e-7 and rounding alone broke the relative-error check: a correct neuron_with_gates was
 called wrong in about 5% of runs. Each test below runs every seed in SEEDS."""
-import textwrap
 import types
 
 import numpy as np
@@ -31,9 +30,7 @@ def selfcheck(tmp_path_factory):
 
 
 def student_gate(grade_id, code):
-    ns = {}
-    exec(textwrap.dedent(code), ns)
-    return ns[BY_GRADE_ID[grade_id].name]
+    return simulated_class.namespace_of(code)[BY_GRADE_ID[grade_id].name]
 
 
 def gate_module(replaced=()):
