@@ -11,16 +11,17 @@ except the steps that need the gradebook or a kernel, which are replaced one for
   SanitizeCells, RestoreHiddenTests        gradebook (nbgrader's own OverwriteCells code runs)
   CheckCellMetadata                     -> the same validation, the JSON schema compiled once per
                                            process instead of checked and interpreted per cell
-  StudentKernelExecute                  -> WorkerExecute: the same cells, run by the submission's
-                                           sandboxed worker instead of a freshly started kernel
-  TrustedChecks                         -> the same checks (score_notebook), on that worker
+  StudentKernelExecute                  -> itself: the same cells (grading/execute.py), run by the
+                                           submission's sandboxed worker, which the batch starts
+  TrustedChecks                         -> the same checks (score_notebook), on that worker, the
+                                           report returned instead of written
   SaveAutoGrades                        -> CollectAutoGrades: nbgrader's own determine_grade and
                                            "No response." rule, returned instead of written
   AssignLatePenalties                   -> applied by the coordinator, which owns the gradebook
 
-The work saved per submission is the kernel start, one worker start, the gradebook
-sessions, and nbconvert's copies, disk round trip and per-step validations (the notebook is
-validated once per pass); every check and every sandbox boundary is the same. One sandboxed
+The work saved per submission is the gradebook sessions, and nbconvert's copies, disk round
+trip and per-step validations (the notebook is validated once per pass); every check and
+every sandbox boundary is the same. One sandboxed
 worker (its own fresh uid as root) serves one submission and is killed after it.
 """
 import copy
@@ -32,26 +33,20 @@ from dataclasses import dataclass, field
 import jsonschema
 import nbformat
 from nbconvert.exporters import NotebookExporter
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader import utils
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute,
-                                    IgnorePattern, LimitOutput, NbGraderPreprocessor, OverwriteCells,
-                                    OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, NbGraderPreprocessor,
+                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config import Config
 
-from ..grading import nodes
-from ..grading.cells import is_graded
 from ..grading.hidden_tests import RestoreHiddenTests
-from ..grading.preprocessors import StudentKernelExecute, TrustedChecks, score_notebook
+from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook
 from ..grading.reading import parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..sandbox.runner import StudentRunner
 from ..sandbox.bwrap import Limits
 
-KEY = "backprop_kit"  # where the grading context travels in nbconvert's resources
-NBGRADER_SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-NBGRADER_AUTOGRADE = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                      AssignLatePenalties, CheckCellMetadata]
+KEY = SANDBOX  # where the grading context travels in nbconvert's resources (as the sandbox does)
 
 
 class PipelineError(ValueError):
@@ -97,6 +92,12 @@ class GradingContext:
     comments: dict = field(default_factory=dict)
     report: list = field(default_factory=list)
     facts: dict = field(default_factory=dict)  # the report's facts (grading/report.py)
+
+    owned = False  # the batch stops the runner itself, after the submission's last notebook
+
+    @property
+    def course(self):
+        return self.snapshot.course
 
     def __deepcopy__(self, memo):  # nbconvert deep-copies resources; the runner is one live process
         return self
@@ -179,72 +180,6 @@ class SchemaOnceCheckCellMetadata(CheckCellMetadata):
                 common.jsonschema = original
 
 
-class WorkerExecute(NbGraderPreprocessor):
-    """StudentKernelExecute's cells (code, not graded, not self-checks), run by the
-    submission's sandboxed worker as a kernel would run them: one namespace, an error or a
-    timeout ends only its cell, a process that dies costs its cell and the rest run afresh."""
-
-    def preprocess(self, nb, resources):
-        ctx = context(resources)
-        seconds = float(ctx.snapshot.course.grading.timeout_seconds)
-        cap = int(ctx.snapshot.course.grading.output_kb) * 1024
-        pending = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
-                   and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
-        count = 0
-        while pending:
-            cells = [[_cell_name(nb.cells[i], i), nb.cells[i].source] for i in pending]
-            reply = ctx.runner.run({"cells": cells, "notebook": True,
-                                    "limits": {"cell_seconds": seconds, "wall_seconds": seconds * len(cells) + 5}})
-            finished = reply.results if isinstance(reply.results, list) else []
-            for index, outputs in zip(pending, finished):
-                count += 1
-                nb.cells[index].outputs = clean_outputs(outputs, cap, count)
-                nb.cells[index].execution_count = count
-            if len(finished) >= len(pending):
-                break
-            died = pending[len(finished)]
-            count += 1
-            nb.cells[died].execution_count = count
-            nb.cells[died].outputs = [nbformat.v4.new_output(
-                "error", ename="KernelDied", evalue="the kernel died while running this cell",
-                traceback=["The kernel died while running this cell (e.g. os._exit or a crash); "
-                           f"the notebook went on in a new kernel. ({reply.status}: {reply.detail[:300]})"])]
-            pending = pending[len(finished) + 1:]
-        return nb, resources
-
-
-def _cell_name(cell, index):
-    return str(cell.metadata.get("nbgrader", {}).get("grade_id") or f"in [{index}]")
-
-
-ALLOWED_DATA = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg")
-
-
-def clean_outputs(raw, cap, count):
-    """nbformat outputs from what student code sent back: only well-typed, size-capped
-    stream, execute_result and error outputs (student code can forge anything)."""
-    outputs = []
-    for out in raw if type(raw) is list else []:
-        if type(out) is not dict:
-            continue
-        kind = out.get("output_type")
-        if kind == "stream" and out.get("name") in ("stdout", "stderr") and type(out.get("text")) is str:
-            outputs.append(nodes.output("stream", name=out["name"], text=out["text"][:cap]))
-        elif kind == "execute_result" and type(out.get("data")) is dict:
-            data = {k: v[:cap] for k, v in out["data"].items() if k in ALLOWED_DATA and type(v) is str}
-            if "text/plain" in data:
-                outputs.append(nodes.output("execute_result", data=data, execution_count=count))
-        elif kind == "error" and type(out.get("traceback")) is list:
-            outputs.append(nodes.output(
-                "error", ename=_text(out.get("ename"), 200), evalue=_text(out.get("evalue"), cap),
-                traceback=[_text(line, 2000) for line in out["traceback"][:200]]))
-    return outputs
-
-
-def _text(value, cap):
-    return value[:cap] if type(value) is str else ""
-
-
 class WorkerTrustedChecks(NbGraderPreprocessor):
     """TrustedChecks on the submission's worker; the report is returned, not written."""
 
@@ -273,7 +208,7 @@ SUBSTITUTES = {
     OverwriteKernelspec: SnapshotKernelspec, OverwriteCells: SnapshotOverwriteCells,
     SanitizeCells: SnapshotSanitizeCells, RestoreHiddenTests: SnapshotRestoreHiddenTests,
     CheckCellMetadata: SchemaOnceCheckCellMetadata,
-    StudentKernelExecute: WorkerExecute, TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades,
+    TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades,
     AssignLatePenalties: None,
 }
 
@@ -313,11 +248,10 @@ class Pipeline:
         self.snapshot = snapshot
         config = copy.deepcopy(snapshot.config) if snapshot.config is not None else Config()
         config.Exporter.default_preprocessors = []
-        autograde = config.get("Autograde", {})
-        self.sanitize = self._exporter(config, batch_steps(autograde.get("sanitize_preprocessors", NBGRADER_SANITIZE),
-                                                           "sanitize"))
-        self.autograde = self._exporter(config, batch_steps(
-            autograde.get("autograde_preprocessors", NBGRADER_AUTOGRADE), "autograde"))
+        configured, defaults = config.get("Autograde", {}), Autograde.class_traits()  # nbgrader's own defaults
+        self.sanitize, self.autograde = (
+            self._exporter(config, batch_steps(configured.get(name, defaults[name].default()), which))
+            for name, which in (("sanitize_preprocessors", "sanitize"), ("autograde_preprocessors", "autograde")))
 
     @staticmethod
     def _exporter(config, steps):

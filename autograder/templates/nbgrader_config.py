@@ -21,9 +21,11 @@ submitted_files.install()
 c.Autograde.exporter_class = submitted_files.SubmittedNotebookExporter
 c.ExchangeFactory.collect = submitted_files.SafeCollect
 
-# Grading: nbgrader's own pipeline with two changes. Graded cells are never run in the
-# student's kernel, and a dead kernel costs only its cell (StudentKernelExecute); every
-# graded cell is scored out of process, sandboxed, against the reference (TrustedChecks).
+# Grading: nbgrader's own pipeline with two changes, sharing one sandboxed worker per notebook
+# (the one `backprop-kit autograde` uses too). StudentKernelExecute runs the notebook's cells
+# there as a kernel would, IPython syntax included, never the graded cells, and a cell that
+# kills its process costs only that cell; TrustedChecks scores every graded cell out of
+# process, against the reference. No Jupyter kernel is started.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
