@@ -1,6 +1,7 @@
 """The sandboxed worker (a zygote): imports numpy once, then forks a fresh child per request.
 
-STANDALONE: standard library, numpy and protocol.py, which autograder.sandbox.runner copies beside
+STANDALONE: standard library, numpy, IPython (only for cells that use it) and protocol.py, which
+autograder.sandbox.runner copies beside
 this file into a read-only directory of the sandbox, then starts
 `python -I -S -B worker.py --site DIR ... [--sweep]`: -I ignores PYTHON* variables and the
 user site; -S skips `site`, so no .pth file runs (an editable install's import finder would
@@ -19,16 +20,21 @@ A request with "notebook": true runs its cells as a kernel would instead (one na
 error or a timeout of "limits.cell_seconds" ends only its cell, the last line's value shown)
 and replies with "results": [the nbformat outputs of each cell that finished, ...]; a process
 that dies in a cell keeps the outputs of the cells before it.
+Cells that use IPython's own syntax or helpers (magics, `!shell`, display(), get_ipython())
+run in an in-process IPython shell over the same namespace, as in the kernel Jupyter starts
+(`Shell`); IPython is imported only for a request whose cells may need it.
 The calls and the encoding of values are protocol.py's. The child runs the cells, then
 performs the calls in order; student code may monkeypatch everything there, the encoder
 too: the grader trusts nothing but the numbers it decodes itself.
 """
 import builtins
+import contextlib
 import ctypes
 import importlib
 import json
 import linecache
 import os
+import re
 import resource
 import select
 import signal
@@ -48,6 +54,72 @@ SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namesp
 
 # ---------------------------------------------------------------- in the child
 
+def named(cells):
+    """[(name, source)] of a request's cells (a cell is a source, or [name, source])."""
+    return [(str(i), c) if isinstance(c, str) else (str(c[0]), str(c[1])) for i, c in enumerate(cells)]
+
+
+# What only IPython runs: a line starting with a magic or a shell escape, a help query, or its
+# helpers named. A textual test, so that the grader and the zygote never parse student code: a
+# false alarm costs the shell's start (a tenth of a second), never a different result for
+# plain Python, which IPython runs unchanged.
+IPYTHON_SYNTAX = re.compile(r"(?m)^[ \t]*[%!]|\bget_ipython\b|\bdisplay\b|\?[ \t]*$")
+
+
+def uses_ipython(cells):
+    return any(IPYTHON_SYNTAX.search(source) for _, source in named(cells))
+
+
+class Shell:
+    """An in-process IPython shell over a child's namespace, as the kernel has one: a cell
+    goes through IPython's transformations (magics, shell escapes) before it is run, and
+    display() and get_ipython() work. Output goes where the cell's output goes: display()
+    to `display` (a callable taking a MIME bundle), the values of cells to `bundle`."""
+
+    def __init__(self, ns, display):
+        from IPython.core.displaypub import DisplayPublisher
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        class Publisher(DisplayPublisher):
+            def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+                display(data)
+
+            def clear_output(self, wait=False):
+                pass
+
+        config = Config()
+        config.HistoryManager.enabled = False  # no SQLite file and no saving thread
+        config.InteractiveShell.colors = "nocolor"  # tracebacks are read as plain text
+        self.ipython = InteractiveShell.instance(user_ns=ns, config=config, display_pub_class=Publisher)
+
+    def transform(self, source):
+        return self.ipython.transform_cell(source)
+
+    def running(self):
+        """A context for running cells: get_ipython() among the builtins, as in the kernel."""
+        return self.ipython.builtin_trap
+
+    def bundle(self, value, cap):
+        data, _ = self.ipython.display_formatter.format(value)
+        return {mime: shown[:cap] for mime, shown in data.items() if type(shown) is str}
+
+
+def make_shell(ns, display):
+    """A Shell, or None when IPython cannot start here: the cells then run as plain Python,
+    and one that needed IPython fails on its own, with its own error."""
+    try:
+        return Shell(ns, display)
+    except Exception:
+        return None
+
+
+def print_display(data):
+    """display() where a check's output is plain text: its text/plain, as IPython's terminal prints it."""
+    if "text/plain" in data:
+        print(data["text/plain"])
+
+
 class Child:
     """What one forked child does: the cells in one fresh namespace, then the calls."""
 
@@ -56,12 +128,17 @@ class Child:
 
     def run_cells(self, cells):
         """None when every cell ran, else a description of the error that stopped them."""
-        for index, cell in enumerate(cells):
-            name, source = (str(index), cell) if isinstance(cell, str) else (str(cell[0]), cell[1])
+        cells = named(cells)
+        shell = make_shell(self.ns, print_display) if uses_ipython(cells) else None
+        for name, source in cells:
             filename = f"<cell {name}>"
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # traceback lines
             try:
-                exec(compile(source, filename, "exec"), self.ns)
+                if shell is None:
+                    exec(compile(source, filename, "exec"), self.ns)
+                    continue
+                with shell.running():
+                    exec(compile(shell.transform(source), filename, "exec"), self.ns)
             except BaseException as e:  # SystemExit too: it is the student's cell
                 return protocol.describe_error(e, name)
         return None
@@ -111,10 +188,10 @@ class CellTimeout(KeyboardInterrupt):
 
 
 class CellOutput:
-    """A cell's stdout and stderr, in order, at most `cap` characters in all."""
+    """A cell's stdout, stderr and display() outputs, in order, at most `cap` characters in all."""
 
     def __init__(self, cap):
-        self.cap, self.size, self.chunks = cap, 0, []  # [[name, text], ...]
+        self.cap, self.size, self.chunks = cap, 0, []  # [[name, text] | ["display", bundle], ...]
 
     def stream(self, name):
         owner = self
@@ -143,6 +220,19 @@ class CellOutput:
         else:
             self.chunks.append([name, text])
 
+    def display(self, data):
+        bundle = {}
+        for mime, shown in data.items():
+            if type(shown) is str and self.size < self.cap:
+                bundle[mime] = shown[:self.cap - self.size]
+                self.size += len(bundle[mime])
+        if bundle:
+            self.chunks.append(["display", bundle])
+
+    def outputs(self):
+        return [{"output_type": "display_data", "metadata": {}, "data": chunk} if name == "display"
+                else {"output_type": "stream", "name": name, "text": chunk} for name, chunk in self.chunks]
+
 
 MIME_METHODS = (("image/svg+xml", "_repr_svg_"), ("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"),
                 ("text/latex", "_repr_latex_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"))
@@ -165,11 +255,14 @@ def mime_bundle(value, cap):
     return data
 
 
-def run_notebook_cell(ns, name, source, seconds, cap, count):
-    """Run one cell like a kernel: the outputs it makes, as nbformat output dicts."""
+def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
+    """Run one cell like a kernel (through `shell`, an IPython Shell over `ns`, when the
+    notebook needs one): the outputs it makes, as nbformat output dicts."""
     import ast
 
     captured = CellOutput(cap)
+    if shell is not None:
+        shell.output = captured  # where its display() goes while this cell runs
     sys.stdout, sys.stderr = captured.stream("stdout"), captured.stream("stderr")
     outputs, filename = [], f"<cell {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -179,15 +272,17 @@ def run_notebook_cell(ns, name, source, seconds, cap, count):
     signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        tree = ast.parse(source, filename)
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        exec(compile(tree, filename, "exec"), ns)
-        if last is not None:
-            value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if value is not None:
-                outputs.append({"output_type": "execute_result", "execution_count": count,
-                                "metadata": {}, "data": mime_bundle(value, cap)})
+        with shell.running() if shell is not None else contextlib.nullcontext():
+            tree = ast.parse(shell.transform(source) if shell is not None else source, filename)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, filename, "exec"), ns)
+            if last is not None:
+                value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                if value is not None:
+                    data = shell.bundle(value, cap) if shell is not None else mime_bundle(value, cap)
+                    outputs.append({"output_type": "execute_result", "execution_count": count,
+                                    "metadata": {}, "data": data})
     except BaseException as e:  # SystemExit and the interrupt too: the cell's error, the notebook goes on
         signal.setitimer(signal.ITIMER_REAL, 0)
         info = protocol.describe_error(e, name)
@@ -196,8 +291,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    streams = [{"output_type": "stream", "name": n, "text": t} for n, t in captured.chunks]
-    return streams + outputs
+    return captured.outputs() + outputs
 
 
 def run_notebook(cells, seconds, cap, result_fd):
@@ -205,8 +299,12 @@ def run_notebook(cells, seconds, cap, result_fd):
     only its cell. One JSON line per cell as it finishes, so the outputs of the cells before
     one that kills the process still reach the grader; then a last line saying all ran."""
     ns = {"__name__": "__main__", "__builtins__": builtins}
+    cells = named(cells)
+    shell = None
+    if uses_ipython(cells):
+        shell = make_shell(ns, lambda data: shell.output.display(data))
     for index, (name, source) in enumerate(cells):
-        outputs = run_notebook_cell(ns, str(name), str(source), seconds, cap, index + 1)
+        outputs = run_notebook_cell(ns, name, source, seconds, cap, index + 1, shell)
         try:
             write_line(result_fd, {"cell": index, "outputs": outputs})
         except (TypeError, ValueError, RecursionError):
@@ -282,6 +380,8 @@ def serve(request, private_fds):
     (capped) output, and kill everything it started. Returns the reply."""
     limits = request["limits"]
     wall, out_cap = float(limits["wall_seconds"]), int(limits["output_bytes"])
+    if uses_ipython(request.get("cells") or []):
+        import_ipython()
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
     started = time.monotonic()
@@ -510,6 +610,15 @@ def preload(modules):
                 warm()
         except Exception:  # a broken helper shows in the cells that import it
             pass
+
+
+def import_ipython():
+    """Import IPython's shell here, once, for the children whose cells need it: each then only
+    builds its shell (a library loaded, no student code run, nothing else changed)."""
+    try:
+        import IPython.core.interactiveshell  # noqa: F401
+    except Exception:  # a child that needs it then says why, in the cell that needed it
+        pass
 
 
 def in_own_pid_namespace():
