@@ -100,6 +100,12 @@ class Shell:
         """A context for running cells: get_ipython() among the builtins, as in the kernel."""
         return self.ipython.builtin_trap
 
+    @staticmethod
+    def is_usage_error(error):
+        from IPython.core.error import UsageError
+
+        return isinstance(error, UsageError)
+
     def bundle(self, value, cap):
         data, _ = self.ipython.display_formatter.format(value)
         return {mime: shown[:cap] for mime, shown in data.items() if type(shown) is str}
@@ -285,9 +291,12 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
                                     "metadata": {}, "data": data})
     except BaseException as e:  # SystemExit and the interrupt too: the cell's error, the notebook goes on
         signal.setitimer(signal.ITIMER_REAL, 0)
-        info = protocol.describe_error(e, name)
-        outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
-                        "traceback": info["traceback"].splitlines()})
+        if shell is not None and shell.is_usage_error(e):  # a magic misused: the kernel prints one line
+            captured.add("stderr", f"UsageError: {e}\n")
+        else:
+            info = protocol.describe_error(e, name)
+            outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
+                            "traceback": info["traceback"].splitlines()})
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
