@@ -56,6 +56,7 @@ class RunResult:
     error: dict | None = None
     seconds: float = 0.0
     phase: str = ""  # of a timeout: "cells" (they loop by themselves) or "calls"
+    cpu_seconds: float = 0.0  # the CPU time the student's process used (the zygote's count)
 
     @property
     def ok(self):
@@ -248,7 +249,7 @@ class StudentRunner:
             return RunResult("crashed", "the process running your code sent an unusable reply")
         results = reply.get("results")
         error = reply.get("error")
-        seconds = reply.get("seconds")
+        seconds, cpu = reply.get("seconds"), reply.get("cpu_seconds")
         return RunResult(
             status=status, detail=bounded_text(reply.get("detail"), 2000),
             results=results if type(results) is list else [],
@@ -256,6 +257,7 @@ class StudentRunner:
             error={k: bounded_text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")}
             if type(error) is dict else None,
             seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
+            cpu_seconds=float(cpu) if type(cpu) in (int, float) and math.isfinite(cpu) else 0.0,
             phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "")
 
     def _read_line(self, deadline):

@@ -14,7 +14,7 @@ One JSON object per line. The grader writes requests on our stdin:
    "limits": {"wall_seconds", "memory_bytes", "output_bytes", "cpu_seconds"}}
 and reads on our stdout first {"ready": true, ...}, then one reply per request:
   {"id", "status": "ok"|"error"|"timeout"|"crashed"|"memory", "detail", "results", "output",
-   "seconds", "error"?: {"type", "message", "cell", "where", "traceback"},
+   "seconds", "cpu_seconds" (the child's CPU time), "error"?: {"type", "message", "cell", "where", "traceback"},
    "phase"?: "cells"|"calls" (of a wall-clock timeout: what was running)}
 A request with "notebook": true runs its cells as a kernel would instead (one namespace, an
 error or a timeout of "limits.cell_seconds" ends only its cell, the last line's value shown)
@@ -404,18 +404,31 @@ def serve(request, private_fds):
             os._exit(70)
     os.close(result_w)
     os.close(output_w)
+    usage = Usage()
     try:
-        waited, result, output = watch(pid, result_r, output_r, started + wall, out_cap)
+        waited, result, output = watch(pid, result_r, output_r, started + wall, out_cap, usage)
     finally:
         sweep(pid)
-        reap(pid)
+        reap(pid, usage)
         settle()
         os.close(result_r)
         os.close(output_r)
     reply = judge_notebook(waited, result, wall) if request.get("notebook") else judge(waited, result, wall)
     reply["output"] = render_output(output, out_cap)
     reply["seconds"] = round(time.monotonic() - started, 4)
+    reply["cpu_seconds"] = round(usage.cpu_seconds, 4)
     return reply
+
+
+class Usage:
+    """The CPU time the child used (its own threads included, and the processes it waited
+    for), read when it is reaped: what tells a busy machine from code that really loops."""
+
+    def __init__(self):
+        self.cpu_seconds = 0.0
+
+    def record(self, rusage):
+        self.cpu_seconds = rusage.ru_utime + rusage.ru_stime
 
 
 class Capture:
@@ -438,7 +451,7 @@ class Capture:
             self.data += chunk[:self.cap - len(self.data)]
 
 
-def watch(pid, result_r, output_r, deadline, out_cap):
+def watch(pid, result_r, output_r, deadline, out_cap, usage):
     """Wait for the child or the deadline, reading its two pipes meanwhile. Returns
     (wait status | "timeout" | "too large", result capture, output capture)."""
     result, output = Capture(result_r, MAX_RESULT_BYTES + 1), Capture(output_r, out_cap + 1)
@@ -457,8 +470,9 @@ def watch(pid, result_r, output_r, deadline, out_cap):
                     capture.read()
             if result.total > MAX_RESULT_BYTES:
                 return "too large", result, output
-            done, status = os.waitpid(pid, os.WNOHANG) if pidfd is None or pidfd in ready else (0, 0)
+            done, status, rusage = os.wait4(pid, os.WNOHANG) if pidfd is None or pidfd in ready else (0, 0, None)
             if done:
+                usage.record(rusage)
                 sweep(pid)  # the child's leftovers too: then every writer of the pipes is gone
                 for capture in (result, output):
                     while not capture.eof and capture.total <= MAX_RESULT_BYTES + out_cap:
@@ -479,10 +493,11 @@ def _pidfd(pid):
         return None
 
 
-def reap(pid):
+def reap(pid, usage):
     """Collect the child if `watch` did not (no zombies in a long-lived zygote)."""
     try:
-        os.waitpid(pid, 0)
+        _, _, rusage = os.wait4(pid, 0)
+        usage.record(rusage)
     except ChildProcessError:
         pass
 
