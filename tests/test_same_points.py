@@ -84,7 +84,7 @@ FLOOD = "print('x' * 1000 + '\\n' * 10, end='')  # a flood of output at every ca
 def students(source):
     """{student: {grade_id: source}}: correct code, with side effects or IPython syntax."""
     correct = simulated_class.reference_answers(source)
-    flood = {gid: re.sub(r"(\n(\s+)def (forward|backward)\(self[^)]*\):\n)",
+    flood = {gid: re.sub(r"(\n([ \t]+)def (forward|backward)\(self[^)]*\):\n)",
                          lambda m: m.group(1) + m.group(2) + "    for _ in range(200):\n" + m.group(2) + "        "
                          + FLOOD, code)
              for gid, code in correct.items() if gid.endswith("_gate")}
