@@ -9,14 +9,14 @@ except the steps that need the gradebook or a kernel, which are replaced one for
 
   OverwriteKernelspec, OverwriteCells,  -> the same steps reading the snapshot instead of the
   SanitizeCells, RestoreHiddenTests        gradebook (nbgrader's own OverwriteCells code runs)
-  CheckCellMetadata                     -> the same validation, the JSON schema compiled once per
-                                           process instead of checked and interpreted per cell
+  CheckCellMetadata                     -> CheckCellMetadataOnce (grading/steps.py), as the course's
+                                           nbgrader_config.py has it now: the schema compiled once
   StudentKernelExecute                  -> itself: the same cells (grading/execute.py), run by the
                                            submission's sandboxed worker, which the batch starts
   TrustedChecks                         -> the same checks (score_notebook), on that worker, the
                                            report returned instead of written
-  SaveAutoGrades                        -> CollectAutoGrades: nbgrader's own determine_grade and
-                                           "No response." rule, returned instead of written
+  SaveAutoGrades(Once)                  -> CollectAutoGrades: the same scores (steps.auto_score) and
+                                           nbgrader's "No response." rule, returned instead of written
   AssignLatePenalties                   -> applied by the coordinator, which owns the gradebook
 
 The work saved per submission is the gradebook sessions, and nbconvert's copies, disk round
@@ -30,7 +30,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import jsonschema
 import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbgrader import utils
@@ -40,7 +39,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Exec
 from traitlets.config import Config
 
 from ..grading.hidden_tests import RestoreHiddenTests
-from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook
+from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook, scores_in
+from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, auto_score, scores_of
 from ..grading.reading import parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..sandbox.runner import StudentRunner
@@ -143,43 +143,6 @@ class SnapshotOverwriteCells(OverwriteCells):
         return nb, resources
 
 
-class _SchemaCheckedOnce:
-    """Stands in for the jsonschema module inside nbgrader's metadata validator: the same
-    schema, compiled once per process (fastjsonschema, which nbformat already uses),
-    instead of being checked itself and interpreted again for every cell (a tenth of a
-    second per notebook). A violation raises jsonschema's ValidationError, as before."""
-
-    def __init__(self):
-        self.validators = {}
-
-    def validate(self, instance, schema):
-        import fastjsonschema
-
-        key = json.dumps(schema, sort_keys=True)
-        if key not in self.validators:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-            self.validators[key] = fastjsonschema.compile(schema)
-        try:
-            self.validators[key](instance)
-        except fastjsonschema.JsonSchemaException as e:
-            raise jsonschema.ValidationError(e.message) from None
-
-
-class SchemaOnceCheckCellMetadata(CheckCellMetadata):
-    _validation = _SchemaCheckedOnce()
-    _swap = threading.Lock()  # the stand-in is module-wide while it is in place
-
-    def preprocess(self, nb, resources):
-        from nbgrader.nbgraderformat import common
-
-        with self._swap:
-            original, common.jsonschema = common.jsonschema, self._validation
-            try:
-                return super().preprocess(nb, resources)
-            finally:
-                common.jsonschema = original
-
-
 class WorkerTrustedChecks(NbGraderPreprocessor):
     """TrustedChecks on the submission's worker; the report is returned, not written."""
 
@@ -187,6 +150,7 @@ class WorkerTrustedChecks(NbGraderPreprocessor):
         ctx, meta = context(resources), resources["nbgrader"]
         ctx.report, ctx.facts = score_notebook(nb, ctx.snapshot.course, meta["student"], meta["assignment"],
                                                ctx.runner)
+        scores_of(resources).update(scores_in(ctx.report))
         return nb, resources
 
 
@@ -197,7 +161,7 @@ class CollectAutoGrades(NbGraderPreprocessor):
         ctx = context(resources)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if utils.is_grade(cell):
-            ctx.grades[grade_id], _ = utils.determine_grade(cell, self.log)
+            ctx.grades[grade_id] = auto_score(cell, resources, self.log)
         if utils.is_solution(cell) or utils.is_task(cell):
             unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
             ctx.comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
@@ -207,8 +171,8 @@ class CollectAutoGrades(NbGraderPreprocessor):
 SUBSTITUTES = {
     OverwriteKernelspec: SnapshotKernelspec, OverwriteCells: SnapshotOverwriteCells,
     SanitizeCells: SnapshotSanitizeCells, RestoreHiddenTests: SnapshotRestoreHiddenTests,
-    CheckCellMetadata: SchemaOnceCheckCellMetadata,
-    TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades,
+    CheckCellMetadata: CheckCellMetadataOnce,  # courses made before it was in nbgrader_config.py
+    TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades, SaveAutoGradesOnce: CollectAutoGrades,
     AssignLatePenalties: None,
 }
 

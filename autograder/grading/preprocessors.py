@@ -8,7 +8,8 @@ The stock pipeline is kept, with two steps changed (see nbgrader_config.py):
                     (grading/execute.py); a cell that kills its process costs only that cell.
   (new)          -> TrustedChecks: every graded cell's check runs out of process against
                     the same sandboxed worker; its feedback and score become the cell's only
-                    outputs (stdout text and a plain number), which SaveAutoGrades reads.
+                    outputs (stdout text and the score shown), and the score itself goes to
+                    SaveAutoGradesOnce as a number (grading/steps.py).
 
 Both steps share one sandbox per notebook (`SubmissionSandbox`, kept in nbconvert's resources):
 the first step that needs it starts it and TrustedChecks stops it, so `nbgrader autograde`
@@ -38,6 +39,7 @@ from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
 from .registry import known, run_check
 from .report import cell_entry, cell_status, write_report
 from .sanitize import SanitizeCells, notes_of
+from .steps import scores_of
 
 SANDBOX = "backprop_kit"  # the key of nbconvert's resources where the notebook's sandbox travels
 
@@ -125,8 +127,14 @@ class TrustedChecks(NbGraderPreprocessor):
             if sandbox is not None and sandbox.owned:
                 sandbox.close()
                 resources[SANDBOX] = None
+        scores_of(resources).update(scores_in(report))  # for SaveAutoGradesOnce, as numbers
         write_report(root, assignment, student, notebook, report, **facts)
         return nb, resources
+
+
+def scores_in(report):
+    """{grade_id: points earned} of a notebook's report entries."""
+    return {entry["grade_id"]: entry["score"] for entry in report}
 
 
 def score_notebook(nb, course, student, assignment, runner):
