@@ -25,6 +25,7 @@ from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import RunResult, StudentRunner
 from autograder.sandbox.subject import SandboxSubject
 from batch_class import backprop_kit, records
+from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -102,6 +103,7 @@ def students(source):
 
 
 @pytest.fixture(scope="module")
+@lane("e2e")
 def four_gradings(tmp_path_factory):
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
