@@ -161,10 +161,13 @@ class StudentRunner:
         log_path = self.private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
         with open(log_path, "wb") as log_file:
             zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
+            limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
+            prefix = bwrap.limits_prefix(zygote_limits, **limits)
+            spawn = ({"start_new_session": True} if prefix is not None
+                     else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)})
             self.process = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, cwd=self.scratch, env=env,
-                preexec_fn=bwrap.preexec(zygote_limits, extra_memory=EXTRA_WORKER_MEMORY,
-                                           processes=bwrap.process_cap(self.limits, self.uid)))
+                [*(prefix or []), *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
+                cwd=self.scratch, env=env, **spawn)
         self._buffer.clear()
         try:
             ready = json.loads(self._read_line(started + START_SECONDS))
