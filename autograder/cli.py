@@ -42,9 +42,9 @@ def main():
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
+    course = _load(course_yaml)  # before the heavy imports: a bad file is told at once
     from .course import build_sources
 
-    course = _load(course_yaml)
     try:
         build_sources(course)  # what init checks before writing anything, so OK here means init agrees
     except _init_errors() as e:
@@ -103,9 +103,9 @@ def show_values(course_yaml, assignment, student):
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def init(course_dir, course_yaml):
     """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
+    course = _load(course_yaml)  # before the heavy imports: a bad file is told at once
     from .course import init as init_course
 
-    course = _load(course_yaml)
     try:
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
     except _init_errors() as e:
@@ -123,9 +123,9 @@ def demo(course_dir, course_yaml):
     COURSE_DIR defaults to a new temporary directory (kept, so you can look around)."""
     import tempfile
 
+    course = _load(course_yaml)  # before the heavy imports: a bad file is told at once
     from . import demo as demo_module
 
-    course = _load(course_yaml)
     try:
         demo_module.load_simulated_class()  # before anything is built: an installed kit has no class to grade
     except demo_module.DemoDataMissing as e:
