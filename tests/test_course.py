@@ -64,6 +64,14 @@ def test_init_builds_source_release_and_config(course):
     assert (course / "release" / ASSIGNMENT / "bpkit" / "exercise_table.json").is_file()
 
 
+def test_the_release_has_the_graded_cells_the_readme_counts(course):
+    from autograder.docs import graded_cell_counts
+
+    nb = nbformat.read(course / "release" / ASSIGNMENT / "backprop.ipynb", as_version=4)
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(graded) == sum(graded_cell_counts().values())
+
+
 def reference_code_lines():
     """Every statement of every reference method body, as source text."""
     lines = set()
