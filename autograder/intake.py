@@ -186,18 +186,26 @@ class NotebookChoice:
         """{notebook: submitted path} for the files graded under a name they were not submitted with."""
         return {nb: rel for nb, rel in self.files.items() if rel != f"{nb}.ipynb"}
 
-    def notes(self):
-        """One line per renamed file, for the log and the top of the student's feedback."""
+    def notes(self, notebook=None):
+        """One line per renamed file (of `notebook`, or of all), for the log and the top of the feedback."""
         return [f"Graded {rel} as {nb}.ipynb: you handed it in under that other name, and it holds the "
-                f"assignment's cells. Name the notebook {nb}.ipynb next time." for nb, rel in sorted(self.renamed.items())]
+                f"assignment's cells. Name the notebook {nb}.ipynb next time." for nb, rel in sorted(self.renamed.items())
+                if notebook in (None, nb)]
 
     def as_record(self):
         return {"graded_as": dict(self.files), "not_graded": self.not_graded}
 
+    @classmethod
+    def from_record(cls, record):
+        """The choice an intake record holds (None when it holds none)."""
+        if "graded_as" not in record:
+            return None
+        return cls(dict(record["graded_as"]), str(record.get("not_graded") or ""))
+
 
 def choose_notebooks(folder, expected, max_file_bytes=DEFAULT_MAX_FILE_BYTES, skip=()):
     """The NotebookChoice for the submission at `folder`. `expected`: {notebook name: the
-    grade_ids of its cells}. Only files that may travel (`survey`) count; `skip` holds
+    grade_ids of its cells, as the gradebook has them}. Only files that may travel (`survey`) count; `skip` holds
     nbgrader's ignore patterns. Nothing is read but notebooks, and those without following a link."""
     travel, refused = survey(folder, max_file_bytes)
     notebooks = [rel for rel in travel if rel.endswith(".ipynb") and not _skipped(rel, [*skip, CHECKPOINTS])]
@@ -224,7 +232,7 @@ def choose_notebooks(folder, expected, max_file_bytes=DEFAULT_MAX_FILE_BYTES, sk
     if ambiguous:
         return NotebookChoice({}, "; ".join(ambiguous))
     if not files:
-        return NotebookChoice({}, _nothing_to_grade(expected, notebooks, pool, travel, refused))
+        return NotebookChoice({}, _nothing_to_grade(folder, expected, notebooks, pool, travel, refused))
     return NotebookChoice(files)
 
 
@@ -239,7 +247,7 @@ def _cell_ids(path, max_file_bytes):
     return {i for i in ids if isinstance(i, str) and i}, ""
 
 
-def _nothing_to_grade(expected, notebooks, pool, travel, refused):
+def _nothing_to_grade(folder, expected, notebooks, pool, travel, refused):
     wanted = " or ".join(f"{nb}.ipynb" for nb in expected)
     if notebooks:
         found = []
@@ -249,22 +257,8 @@ def _nothing_to_grade(expected, notebooks, pool, travel, refused):
                          + ")")
         return f"no notebook of the assignment (expected {wanted}); found {', '.join(found)}"
     others = [*travel, *(f"{r.path} (refused: {r.reason})" for r in refused)]
-    if not others:
-        return f"the submission folder is empty (expected {wanted})"
     shown = ", ".join(others[:8]) + (f" and {len(others) - 8} more" if len(others) > 8 else "")
-    return f"no notebook in the submission (expected {wanted}); found {shown}"
-
-
-def assignment_cells(source_folder, notebooks):
-    """{notebook: the grade_ids of its cells} read from the assignment's source notebooks."""
-    import nbformat
-
-    cells = {}
-    for nb in notebooks:
-        source = nbformat.read(Path(source_folder) / f"{nb}.ipynb", as_version=4)
-        cells[nb] = {c.metadata["nbgrader"]["grade_id"] for c in source.cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id")}
-    return cells
+    return f"no notebook was submitted in {folder} (expected {wanted})" + (f"; it holds {shown}" if others else "")
 
 
 def read_record(course_root, assignment, student):

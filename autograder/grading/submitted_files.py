@@ -34,7 +34,7 @@ from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from ..intake import (assignment_cells, choose_notebooks, copy_submission, read_record, read_refused,
+from ..intake import (choose_notebooks, copy_submission, read_record, read_refused,
                       write_record)
 from .reading import read_submitted
 
@@ -84,8 +84,8 @@ def _init_notebooks(self):
 
     coursedir = self.coursedir
     root = coursedir.root
-    expected = assignment_cells_of(root, coursedir.assignment_id, self)
-    if not expected:  # no source notebooks to recognise submissions by: nbgrader's own rule
+    expected = gradebook_cells(coursedir)
+    if not expected:  # the assignment is not in the gradebook: nbgrader says so, its own way
         return _STOCK["init_notebooks"](self)
     folders = sorted(glob.glob(self._format_source(coursedir.assignment_id, coursedir.student_id)))
     exclude = set(filter(None, (coursedir.student_id_exclude or "").split(",")))
@@ -99,8 +99,8 @@ def _init_notebooks(self):
                                   skip=coursedir.ignore)
         self._bpkit_choices[os.path.normpath(folder)] = choice
         if choice.not_graded:
-            self.log.error("backprop-kit: %s/%s: not graded: %s. Nothing was recorded for this student; fix the "
-                           "folder %s and run autograde again.", student, assignment, choice.not_graded, folder)
+            self.log.error("backprop-kit: %s/%s: not graded: %s. Nothing was recorded; fix the folder and run "
+                           "autograde again.", student, assignment, choice.not_graded)
             write_not_graded(root, assignment, student, choice)
             continue
         for notebook, rel in choice.renamed.items():
@@ -115,17 +115,16 @@ def _init_notebooks(self):
         raise NbGraderException(msg)
 
 
-def assignment_cells_of(root, assignment_glob, converter):
-    """{assignment: {notebook: grade_ids}} for the assignments of the source folder matching the glob."""
-    import glob
+def gradebook_cells(coursedir):
+    """{assignment: {notebook: the grade_ids of its cells}} from the gradebook, for the
+    assignments matching coursedir.assignment_id (what autograde grades against)."""
+    import fnmatch
 
-    found = {}
-    for folder in sorted(glob.glob(converter.coursedir.format_path(converter.coursedir.source_directory, ".",
-                                                                   assignment_glob))):
-        names = sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(folder, "*.ipynb")))
-        if names:
-            found[os.path.basename(folder)] = assignment_cells(folder, names)
-    return found
+    from nbgrader.api import Gradebook
+
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        return {a.name: {nb.name: {c.name for c in nb.source_cells} for nb in a.notebooks}
+                for a in gb.assignments if fnmatch.fnmatchcase(a.name, coursedir.assignment_id)}
 
 
 def write_not_graded(root, assignment, student, choice):
@@ -234,7 +233,7 @@ class SubmittedNotebookExporter(NotebookExporter):
             nb = nbformat.v4.new_notebook()
         nb.metadata["backprop_kit"] = {
             "unreadable": read.reason or None,
-            "notes": (choice.notes() if renamed else []) + list(read.notes),
+            "notes": (choice.notes(notebook) if renamed else []) + list(read.notes),
             "refused_files": read_refused(root, meta["assignment"], meta["student"]),
         }
         return self.from_notebook_node(nb, resources, **kw)
