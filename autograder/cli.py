@@ -193,6 +193,8 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
     console.print(f"Integrity signals: {len(signals.made_for)} notebooks made for another id, "
                   f"{len(signals.copied_answers)} hand answers correct for someone else's numbers, "
                   f"{len(signals.shared_code)} groups of identical code (see class.html).")
+    for student, why in sorted(built.results.not_graded.items()):
+        console.print(f"[red]not graded[/]: {student}: {why}", markup=True, highlight=False)
     for name in ("cells.csv", "canvas.csv", "class.html"):
         click.echo(f"  {built.out_dir / name}")
 
