@@ -164,6 +164,8 @@ class Recorder:
         """Nothing of this submission could be graded: only the intake record says why (the
         gradebook and autograded/ stay as they were, as under `nbgrader autograde`)."""
         write_record(self.root, self.assignment, student, intake, choice)
+        with contextlib.suppress(OSError):  # autograded/<student>/, made for the staging folder, if now empty
+            self.autograded(student).parent.rmdir()
 
     def record(self, student, result, staging, intake, error="", choice=None):
         """Write one student's grades, autograded/ folder and reports, in one transaction.

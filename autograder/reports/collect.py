@@ -178,7 +178,8 @@ def find_not_graded(course_dir, assignment, cells, graded):
         choice = NotebookChoice.from_record(read_record(course_dir, assignment, student))
         if choice is None or not choice.not_graded:
             choice = choose_notebooks(folder, cells)
-        out[student] = choice.not_graded or f"not autograded yet: run `nbgrader autograde {assignment}`"
+        why = choice.not_graded or f"not autograded yet: run `nbgrader autograde {assignment}`"
+        out[student] = why.replace(str(folder), folder.relative_to(course_dir).as_posix())  # the course can move
     return out
 
 
