@@ -1,6 +1,6 @@
 """Every submission is graded or said to be not graded, by name (issue 17, item 1).
 
-A notebook handed in under another name is recognised by its cells (intake.choose_notebooks)
+A notebook handed in under another name is recognised by its cells (grading.naming.choose_notebooks)
 and graded as the assignment's notebook by both `nbgrader autograde` and `backprop-kit
 autograde`, with the same grades as the correctly named notebook; the student fetches its
 feedback with nbgrader's own exchange. A folder with nothing that can be told to be the
@@ -20,8 +20,9 @@ import pytest
 from autograder import demo
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, init, nbgrader_environment
-from autograder.intake import choose_notebooks
+from autograder.grading.naming import choose_notebooks
 from batch_class import records
+from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -109,6 +110,7 @@ NOT_GRADED = {
 
 
 @pytest.fixture(scope="module")
+@lane("e2e")
 def course(tmp_path_factory):
     from autograder.sandbox.bwrap import sandbox_available
 
@@ -174,6 +176,7 @@ def test_not_graded_folders_are_recorded_nowhere(course):
             assert not (course_dir / "autograded" / student).exists()
 
 
+@pytest.mark.browser
 def test_the_feedback_of_a_renamed_notebook_says_so(course):
     stock, kit, _, _ = course
     for course_dir in (stock, kit):
@@ -197,6 +200,7 @@ def test_the_feedback_of_a_renamed_notebook_says_so(course):
         driver.quit()
 
 
+@pytest.mark.browser
 def test_the_class_report_lists_not_graded_submissions_and_canvas_leaves_them_blank(course):
     stock, _, _, _ = course
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=stock,
@@ -225,6 +229,7 @@ def test_the_class_report_lists_not_graded_submissions_and_canvas_leaves_them_bl
         driver.quit()
 
 
+@pytest.mark.e2e
 def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_exchange(tmp_path):
     """The whole exchange, for real: release, fetch, submit under another name, collect,
     autograde, generate and release feedback, fetch_feedback."""

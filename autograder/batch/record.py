@@ -29,7 +29,8 @@ from sqlalchemy.orm import contains_eager
 from nbgrader.preprocessors import AssignLatePenalties
 
 from ..grading.report import write_report
-from ..intake import DEFAULT_MAX_FILE_BYTES, choose_notebooks, copy_submission, refused_entries, write_record
+from ..grading.naming import choose_notebooks
+from ..intake import DEFAULT_MAX_FILE_BYTES, copy_submission, refused_entries, write_record
 
 
 @contextlib.contextmanager
@@ -97,7 +98,7 @@ class Recorder:
     def stage(self, student):
         """(staging folder, intake, {notebook: bytes}, NotebookChoice): the submission copied
         following no link (autograder.intake), minus nbgrader's ignored files, the source's
-        files over it; the notebooks, chosen by intake.choose_notebooks (as `nbgrader
+        files over it; the notebooks, chosen by grading.naming.choose_notebooks (as `nbgrader
         autograde` chooses them in a kit course), read out to travel to a grader."""
         parent = self.autograded(student).parent
         parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..course import nbgrader_environment
 from ..grading.report import read_report, report_path
-from ..intake import NotebookChoice, copy_submission, read_record
+from ..grading.naming import NotebookChoice
+from ..intake import copy_submission, read_record
 from .results import failure_json, results_json
 
 # nbgrader makes folders named after the id, and the id picks the student's numbers.
@@ -88,7 +89,7 @@ def submitter_id(root, field):
 def take_submission(root, course_dir, assignment, student, max_file_bytes=None):
     """Copy the submission in; returns messages for the student about what happened to their files.
     Which file is which notebook `nbgrader autograde` decides, by the kit's one rule
-    (autograder.intake.choose_notebooks): see `choice_messages`."""
+    (autograder.grading.naming.choose_notebooks): see `choice_messages`."""
     target = course_dir / "submitted" / student / assignment
     kwargs = {} if max_file_bytes is None else {"max_file_bytes": max_file_bytes}
     intake = copy_submission(root / "submission", target, **kwargs)

@@ -17,7 +17,7 @@ BaseConverter's methods, each changed for the kit's converters only:
     generate_feedback, generate_assignment); a bad one is the kit's one line per problem in
     the log (formgrader shows it) and nbgrader's own clean failure, no traceback;
   - `init_notebooks` (autograde): which file of each submission is which notebook is decided
-    by `autograder.intake.choose_notebooks` — a renamed notebook is graded under the
+    by `autograder.grading.naming.choose_notebooks` — a renamed notebook is graded under the
     assignment's name, and a folder with nothing that can be told to be the notebook is
     "not graded: why", never entered in the gradebook (so never a 0);
   - `init_assignment`: the copy through `autograder.intake.copy_submission`;
@@ -34,7 +34,8 @@ from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from ..intake import (choose_notebooks, copy_submission, read_record, read_refused,
+from .naming import choose_notebooks
+from ..intake import (copy_submission, read_record, read_refused,
                       write_record)
 from .reading import read_submitted
 

@@ -168,7 +168,8 @@ def collect(course_dir, assignment):
 def find_not_graded(course_dir, assignment, cells, graded):
     """{student: why} for every submission folder of `assignment` without a submission in the
     gradebook: why autograde left it alone (its intake record), or the same rule asked now."""
-    from ..intake import NotebookChoice, choose_notebooks, read_record
+    from ..grading.naming import NotebookChoice, choose_notebooks
+    from ..intake import read_record
 
     out = {}
     for folder in sorted(Path(course_dir, "submitted").glob(f"*/{assignment}")):
