@@ -18,6 +18,17 @@ def _load(course_yaml):
         raise click.ClickException(str(e)) from None
 
 
+def _load_and_build(course_yaml):
+    """The course, its notebooks rendered as init renders them (so OK here means init agrees),
+    every problem of course.yaml reported at once."""
+    from .course import load_and_build
+
+    try:
+        return load_and_build(course_yaml)[0]
+    except _init_errors() as e:
+        raise click.ClickException(str(e)) from None
+
+
 def _init_errors():
     """What building a course raises for a person to fix, each with a complete message: a
     course.yaml naming a notebook or an exercise that does not exist, a notebook source that
@@ -42,13 +53,7 @@ def main():
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
-    from .course import build_sources
-
-    course = _load(course_yaml)
-    try:
-        build_sources(course)  # what init checks before writing anything, so OK here means init agrees
-    except _init_errors() as e:
-        raise click.ClickException(str(e)) from None
+    course = _load_and_build(course_yaml)
     names = ", ".join(a.name for a in course.assignments)
     click.echo(f"{course_yaml}: OK: course {course.course_id}, seed {course.seed}, "
                f"{course.randomization} values, assignments: {names}")
@@ -105,7 +110,7 @@ def init(course_dir, course_yaml):
     """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
     from .course import init as init_course
 
-    course = _load(course_yaml)
+    course = _load_and_build(course_yaml)
     try:
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
     except _init_errors() as e:

@@ -59,6 +59,14 @@ def notebook_folder(course):
 def notebook_sources(course, assignment):
     """{notebook: its jupytext source} for one assignment. A listed notebook without a source
     is a ConfigError naming course.yaml's line, the assignment, the notebook and the path."""
+    sources, problems = _notebook_sources(course, assignment)
+    if problems:
+        raise ConfigError(problems, course.source)
+    return sources
+
+
+def _notebook_sources(course, assignment):
+    """({notebook: source path}, [Problem] for the listed notebooks without a source)."""
     folder = notebook_folder(course)
     where = ("the assignments/ folder beside course.yaml" if folder == course.root / "assignments"
              else "the kit's own assignments/, as there is no assignments/ folder beside course.yaml")
@@ -72,24 +80,62 @@ def notebook_sources(course, assignment):
                 course.source and str(course.source), course.line_of(key), key,
                 f"assignment {assignment.name!r} lists notebook {notebook!r}, but its source {path} does not "
                 f"exist (notebook sources are read from {where})"))
-    if problems:
-        raise ConfigError(problems, course.source)
-    return sources
+    return sources, problems
 
 
 def build_sources(course):
     """[(assignment, {notebook: source notebook})]: every notebook of the course rendered with
     course.yaml's points, in memory, so that a wrong course.yaml is found before anything is
-    written."""
-    built = []
+    written. Every missing source and unknown exercise of every assignment is reported at
+    once (one ConfigError)."""
+    built, problems = _build(course)
+    if problems:
+        raise ConfigError(by_line(problems), course.source)
+    return built
+
+
+def _build(course):
+    built, problems = [], []
     for assignment in course.assignments:
-        rendered = {name: notebooks.render(path) for name, path in notebook_sources(course, assignment).items()}
-        points = course.points_for(assignment.name, [e for nb in rendered.values()
-                                                     for e in notebooks.graded_exercises(nb)])
+        if not assignment.name:  # a placeholder of load_lenient: that assignment's schema problems are reported
+            continue
+        sources, missing = _notebook_sources(course, assignment)
+        problems += missing
+        rendered = {name: notebooks.render(path) for name, path in sources.items() if path.is_file()}
+        if missing:  # an override may name an exercise of the missing notebook: checked once it is there
+            continue
+        try:
+            points = course.points_for(assignment.name, [e for nb in rendered.values()
+                                                         for e in notebooks.graded_exercises(nb)])
+        except ConfigError as e:
+            problems += e.problems
+            continue
         for nb in rendered.values():
             notebooks.apply_points(nb, points)
         built.append((assignment, rendered))
-    return built
+    return built, problems
+
+
+def by_line(problems):
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.line or 0, p.key))
+
+
+def load_and_build(course_yaml):
+    """(Course, built sources): course.yaml loaded and every notebook it names rendered, every
+    problem of the file reported in one ConfigError — those of its schema, its notebook
+    sources and its points overrides together, one a line by line number."""
+    from .config import load_course, load_lenient
+
+    try:
+        course, problems = load_course(course_yaml), []
+    except ConfigError as e:
+        course, problems = load_lenient(course_yaml), list(e.problems)
+        if course is None:
+            raise
+    built, more = _build(course)
+    if problems or more:
+        raise ConfigError(by_line(problems + more), course.source)
+    return course, built
 
 
 def write_sources(course_dir, course, built):
