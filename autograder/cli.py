@@ -81,6 +81,26 @@ def generate(seed, course_yaml):
                "with the new values.")
 
 
+@main.command()
+@click.option("--out", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True,
+              type=click.Path(dir_okay=False))
+def starter(course_yaml):
+    """Write the kit's own course.yaml for editing, with a freshly drawn seed."""
+    import secrets
+
+    from .config import MAX_SEED, write_seed
+    from .course import KIT_COURSE_YAML
+
+    target = Path(course_yaml)
+    if target.exists():
+        raise click.ClickException(f"{target} exists; it was left as it is. Pass --out to write the starter "
+                                   "course.yaml elsewhere.")
+    target.write_bytes(KIT_COURSE_YAML.read_bytes())
+    course = write_seed(target, secrets.randbelow(MAX_SEED + 1))
+    click.echo(f"{target}: the kit's course, with a fresh seed ({course.seed}): edit it, check it with "
+               f"`backprop-kit check-config --config {target}`, then build the course with `backprop-kit init DIR`.")
+
+
 @main.command("show-values")
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 @click.option("--assignment", default=None, help="Defaults to the first assignment.")
@@ -92,6 +112,10 @@ def show_values(course_yaml, assignment, student):
     from .config import ConfigError
 
     course = _load(course_yaml)
+    if course.randomization == "per-student" and not student.strip():
+        raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
+                                   "show-values needs a student id: pass --student ID, the id the student "
+                                   "types as STUDENT_ID (their JupyterHub user name on a hub).")
     try:
         a = course.assignment(assignment) if assignment else course.assignments[0]
         p = problems.draw(course.seed, course.course_id, a.name, course.randomization, student)
@@ -105,11 +129,17 @@ def show_values(course_yaml, assignment, student):
 
 @main.command()
 @click.argument("course_dir", type=click.Path(file_okay=False))
-@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+@click.option("--config", "course_yaml", default=None, type=click.Path(),
+              help="[default: course.yaml here; without one, the kit's own course]")
 def init(course_dir, course_yaml):
     """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
-    from .course import init as init_course
+    from .course import KIT_COURSE_YAML, init as init_course
 
+    if course_yaml is None and not Path(DEFAULT_COURSE_YAML).exists():
+        course_yaml = KIT_COURSE_YAML
+        click.echo(f"No course.yaml here: building the kit's own course ({course_yaml}). To make it yours, "
+                   "run `backprop-kit starter` (a course.yaml to edit, with a fresh seed) and init again.")
+    course_yaml = course_yaml or DEFAULT_COURSE_YAML
     course = _load_and_build(course_yaml)
     try:
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))

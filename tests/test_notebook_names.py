@@ -278,3 +278,17 @@ def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_
     assert "Graded Backprop (1).ipynb as backprop.ipynb" in fetched_feedback.read_text()
     assert json.loads((course_dir / "backprop-kit" / "intake" / "backprop" / f"{student}.json").read_text())[
         "graded_as"] == {"backprop": "Backprop (1).ipynb"}
+
+
+def test_each_report_records_the_kit_version_and_the_course_yaml_it_was_graded_with(course):
+    import hashlib
+
+    from autograder import __version__
+    from autograder.grading.report import read_report, report_path
+
+    stock, kit, _, _ = course
+    for course_dir in (stock, kit):
+        digest = hashlib.sha256((course_dir / "course.yaml").read_bytes()).hexdigest()
+        for student in STUDENTS:
+            report = read_report(report_path(course_dir, "backprop", student, "backprop"))
+            assert report["kit_version"] == __version__ and report["course_yaml_sha256"] == digest, student
