@@ -158,9 +158,9 @@ def demo(course_dir, course_yaml):
     COURSE_DIR defaults to a new temporary directory (kept, so you can look around)."""
     import tempfile
 
+    course = _load(course_yaml)  # before the heavy imports: a bad file is told at once
     from . import demo as demo_module
 
-    course = _load(course_yaml)
     try:
         demo_module.load_simulated_class()  # before anything is built: an installed kit has no class to grade
     except demo_module.DemoDataMissing as e:
