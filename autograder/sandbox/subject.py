@@ -1,6 +1,12 @@
 """The grader's view of one submission's student code: the notebook's cells, run by the
 sandboxed worker, with the calls a check makes."""
-from .runner import RunResult
+from typing import TYPE_CHECKING, Sequence
+
+from .runner import RunResult, StudentRunner
+
+if TYPE_CHECKING:  # the grader's side; the sandbox package imports nothing of it at run time
+    from ..grading.cells import Submission
+    from ..grading.subject import Call
 
 # What decides points is what the student's code controls: its CPU time (RLIMIT_CPU), its
 # output and its memory. grading.timeout_seconds is the wall-clock cap; a check that reaches
@@ -9,23 +15,23 @@ from .runner import RunResult
 BUSY_SHARE = 0.8
 
 
-class SandboxSubject:
+class SandboxSubject:  # a Subject (grading/subject.py)
     """Student code of one submission, run by the sandboxed worker."""
 
-    def __init__(self, runner, submission):
+    def __init__(self, runner: StudentRunner, submission: "Submission"):
         self.runner, self.submission = runner, submission
         # Cell sets that ran out of time by themselves, before any call: every later check that
         # runs them would too, so it fails at once instead of costing another full timeout. A
         # timeout inside a call (a forward that loops) skips nothing: other calls may finish.
         self.timed_out = []
 
-    def machine_was_busy(self, reply):
+    def machine_was_busy(self, reply: RunResult) -> bool:
         """A wall-clock timeout while the student's process used less than BUSY_SHARE of that
         time in CPU: the machine was busy, not the code (an infinite loop uses all of it)."""
         wall = float(self.runner.limits.wall_seconds)
         return reply.status == "timeout" and reply.phase != "" and reply.cpu_seconds < BUSY_SHARE * wall
 
-    def run(self, cell_ids, calls):
+    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
             return RunResult("timeout", "skipped: a cell it needs already ran out of time (an infinite loop?)")
         try:
