@@ -14,6 +14,7 @@ N is printed too. Target: kit <= 1.0x stock per submission.
     .venv/bin/python benchmarks/autograde.py [N [ROUNDS]]
 """
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -27,8 +28,25 @@ TOOLS = {  # name: (course builder, assignment)
 }
 
 
+CPU = {}  # (tool, class size) -> [CPU seconds of each round: the command and all it started, kernels and sandboxes]
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def nbgrader_autograde(course_dir, assignment, *options):
     return run_timed([sys.executable, "-m", "nbgrader", "autograde", assignment, *options], course_dir)[0]
+
+
+def timed(key, course_dir, assignment, *options):
+    """Wall seconds of one command, its CPU seconds recorded too (a measure the machine's load
+    changes little, where wall time grows with it)."""
+    before = children_cpu()
+    seconds = nbgrader_autograde(course_dir, assignment, *options)
+    CPU.setdefault(key, []).append(children_cpu() - before)
+    return seconds
 
 
 def main(n=25, rounds=3):
@@ -43,7 +61,7 @@ def main(n=25, rounds=3):
             for size in (SMALL, n):
                 for tool, (_, assignment) in TOOLS.items():
                     seconds.setdefault((tool, size), []).append(
-                        nbgrader_autograde(Path(tmp) / f"{tool}{size}", assignment, *force))
+                        timed((tool, size), Path(tmp) / f"{tool}{size}", assignment, *force))
         cells = graded_cells(Path(tmp) / f"kit{n}", "backprop")
     median = {key: statistics.median(values) for key, values in seconds.items()}
     slope = {tool: (median[(tool, n)] - median[(tool, SMALL)]) / (n - SMALL) for tool in TOOLS}
@@ -56,6 +74,10 @@ def main(n=25, rounds=3):
         print(f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
               f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
               f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s")
+    cpu = {tool: (statistics.median(CPU[(tool, n)]) - statistics.median(CPU[(tool, SMALL)])) / (n - SMALL)
+           for tool in TOOLS}
+    print(f"CPU per submission (slope, every process the command started): stock {cpu['stock']:.3f} s, "
+          f"kit {cpu['kit']:.3f} s, ratio {cpu['kit'] / cpu['stock']:.3f} x")
     print(f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= 1.00)")
     print(f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)")
 
