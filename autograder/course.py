@@ -22,6 +22,8 @@ KIT_ASSIGNMENTS = REPO_ROOT / "assignments"  # the kit's own notebook sources (a
 BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py",
                  "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
+# Written once in solutions/ and read on both sides of the sandbox: copied into bpkit/ too.
+SHARED_MODULES = ("misconceptions.py", "gate_kinds.py")
 
 
 class CourseDirectoryError(RuntimeError):
@@ -37,7 +39,8 @@ def assemble_bpkit(dest, course, assignment):
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
-    shutil.copyfile(Path(solutions.__file__).with_name("misconceptions.py"), dest / "misconceptions.py")
+    for shared in SHARED_MODULES:
+        shutil.copyfile(Path(solutions.__file__).with_name(shared), dest / shared)
     (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")
     (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(), indent=1) + "\n")
     (dest / "course.json").write_text(json.dumps({
