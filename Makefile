@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 #   bwrap (bubblewrap)           the grading sandbox (setpriv, from util-linux, is always there)
 #   chromium, chromedriver       browser tests of the student notebook, feedback and reports
 #   pg_ctl (postgresql)          the gradebook on a database server
+# and, from the npm registry (Node's npm must be there; Debian package npm):
+#   configurable-http-proxy      JupyterHub's proxy, for the end-to-end hub tests
 # Debian puts PostgreSQL's server programs in /usr/lib/postgresql/<version>/bin, off PATH;
 # the tests look there.
 SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium chromedriver:chromium-driver initdb:postgresql
@@ -30,6 +32,10 @@ system-packages:
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing with apt-get:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@if ! command -v configurable-http-proxy >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then \
+	  echo "installing with npm: configurable-http-proxy"; \
+	  npm install --global --silent configurable-http-proxy >/dev/null; \
 	fi
 
 demo: $(STAMP) system-packages
