@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean system-packages
+.PHONY: demo test bench clean system-packages hub-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "backprop-kit needs Python >= 3.10, found " + sys.version.split()[0]'
@@ -38,14 +38,29 @@ system-packages:
 	  npm install --global --silent configurable-http-proxy >/dev/null; \
 	fi
 
+# The environment the JupyterHub tests serve a course from (tests/hub_course.py). The hub's
+# users — the course account, each student — run its programs, so its Python must be one
+# every account can read: a Python under /root (pyenv's, say) is not. Built from Debian's
+# python3 when running as root; the hub tests skip without it (fail under CI=true).
+HUB_VENV := .venv-hub
+HUB_PYTHON ?= /usr/bin/python3
+$(HUB_VENV)/.installed: pyproject.toml
+	$(HUB_PYTHON) -m venv $(HUB_VENV)
+	$(HUB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_VENV)/bin/python -m pip install --quiet -e '.[hub]'
+	@touch $@
+hub-env:
+	@if [ "$$(id -u)" = 0 ] && [ -x $(HUB_PYTHON) ] && $(HUB_PYTHON) -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 10)' 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(HUB_VENV)/.installed; fi
+
 demo: $(STAMP) system-packages
 	$(BIN)/backprop-kit demo
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages hub-env
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gradcheck.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(HUB_VENV) build *.egg-info

@@ -55,16 +55,20 @@ def _formgrader_service(s: HubSettings):
 def check_layout(s: HubSettings):
     """Every problem with the machine's layout, one line each (empty: fine)."""
     problems = []
+    # A virtual environment's python is a link to the interpreter it was made from (pyenv's
+    # under /root, say): both must be reachable.
+    kit = [(s.bin_dir, "the kit's environment"),
+           ((Path(s.bin_dir) / "python").resolve(), "the kit's Python interpreter")]
     account = layout.Account.named(s.course_account)
     if account is None:
         problems.append(f"the course account {s.course_account!r} does not exist: create it with "
                         f"`sudo useradd --create-home {s.course_account}`")
     else:
-        for path, what in ((s.course_dir, "the course directory"), (s.bin_dir, "the kit's environment")):
+        for path, what in [(s.course_dir, "the course directory"), *kit]:
             why = layout.unreachable(path, account)
             if why:
                 problems.append(f"{what}: {why}; the formgrader service runs as {s.course_account}")
-    for path, what in ((s.bin_dir, "the kit's environment"), (s.nbgrader_config_dir, "nbgrader's global config")):
+    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config")]:
         why = layout.unreachable(path, layout.ANYONE)
         if why:
             problems.append(f"{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)")
