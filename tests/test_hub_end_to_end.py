@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from autograder import demo
-from browser import chrome, require_chromium, screenshot_folder
+from browser import SCREENSHOTS, chrome, require_chromium, screenshot_folder
 from hub_course import (ACCOUNT_PREFIX, BIN, accounts, hub_command, make_course, new_base, random_password,
                         require_hub_machine, run, running_hub)
 
@@ -72,7 +72,9 @@ def wait_for(driver, script, timeout, *args):
         if value:
             return value
         time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout} s waiting for: {script}")
+    driver.save_screenshot(str(SCREENSHOTS / "hub" / "timed-out.png"))  # what the page showed instead
+    raise AssertionError(f"timed out after {timeout} s waiting for: {script}\npage: "
+                         + driver.execute_script("return document.body ? document.body.innerText : ''")[:3000])
 
 
 def log_in(driver, hub, user):
@@ -250,5 +252,8 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         assert f"user {BEN}" in said, said
         for what in tries:
             assert f"denied {what}" in said, said
+    except BaseException:
+        print("hub log:\n" + hub.log())
+        raise
     finally:
         driver.quit()

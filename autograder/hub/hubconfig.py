@@ -129,7 +129,9 @@ def configure(c, out_dir):
 
     c.JupyterHub.authenticator_class = s.authenticator
     c.Authenticator.allowed_users = set(students) | set(instructors)
-    c.JupyterHub.load_groups = {s.instructor_group: {"users": instructors},
+    # The course account is a hub user in the instructors' group too: the formgrader service runs
+    # as it, and nbgrader's JupyterHubAuthPlugin asks the hub for that user's courses.
+    c.JupyterHub.load_groups = {s.instructor_group: {"users": [*instructors, s.course_account]},
                                 s.student_group: {"users": students}}
     c.JupyterHub.load_roles = _roles(s)
     token = s.roster_token_file.read_text().strip() if s.roster_token_file.exists() else None
