@@ -80,7 +80,7 @@ def wait_for(driver, script, timeout, *args):
 def log_in(driver, hub, user):
     from selenium.webdriver.common.by import By
 
-    driver.delete_all_cookies()
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})  # every path's: the hub's, each server's, the service's
     driver.get(f"{hub.url}/hub/login")
     driver.find_element(By.ID, "username_input").send_keys(user)
     driver.find_element(By.ID, "password_input").send_keys(hub.password)
@@ -139,7 +139,14 @@ def run_all(driver):
         window.jupyterapp.commands.execute('notebook:run-all-cells').then(() => done(true), () => done(false));""")
     wait_for(driver, "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
                      " && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))", 120)
-    driver.execute_script("window.jupyterapp.commands.execute('docmanager:save')")
+    driver.set_script_timeout(60)
+    driver.execute_async_script("""const done = arguments[arguments.length - 1];
+        window.jupyterapp.commands.execute('docmanager:save').then(() => done(true), () => done(false));""")
+    time.sleep(1)
+    # The notebook was written on disk (the answers filled in) just before it was opened; when
+    # the clock's resolution makes JupyterLab think it changed since, keep the open version.
+    driver.execute_script("""const b = [...document.querySelectorAll('.jp-Dialog button')].find(b => b.innerText.trim() === 'Overwrite');
+        if (b) b.click();""")
 
 
 def fill_fetched(student, answers_of):
@@ -148,6 +155,7 @@ def fill_fetched(student, answers_of):
     nb = nbformat.read(path, as_version=4)
     nbformat.write(simulated_class.fill(nb, answers_of), path)
     run(["chown", f"{student}:{student}", str(path)])
+    time.sleep(1.1)  # a modification time JupyterLab tells apart from the fetch's
     return path
 
 
@@ -196,7 +204,10 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             validated = wait_for(driver, """const d = document.querySelector('.jp-Dialog-content');
                 const t = d ? d.innerText : ''; return /Success|FAILED|failed/.test(t) ? t : '';""", 120)
             driver.save_screenshot(str(folder / f"2-{student}-validate.png"))
-            assert "Success" in validated, validated  # self-consistent code validates, right or wrong
+            if student == ANN:
+                assert "Success" in validated, validated
+            else:  # add-split's backward is not the slope of its forward: Validate says so; ben submits anyway
+                assert "AddGate.backward: your code disagrees with itself" in validated and "add-split" in validated, validated
             driver.find_element(By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button").click()
             open_assignments(driver)
             click_text(driver, "#fetched_assignments_list button", "Submit")
@@ -245,7 +256,7 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
                  "the course's feedback": f"os.listdir({str(hub.course / 'feedback' / ANN)!r})",
                  "the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()"}
         code = "import os, getpass\nprint('user', getpass.getuser())\n" + "".join(
-            f"try:\n    {expr}\n    print('READ {what}')\nexcept PermissionError:\n    print('denied {what}')\n"
+            f"try:\n    {expr}\n    print({'READ ' + what!r})\nexcept PermissionError:\n    print({'denied ' + what!r})\n"
             for what, expr in tries.items())
         said = kernel_run(driver, code)
         driver.save_screenshot(str(folder / "5-ben-tries-ann.png"))
