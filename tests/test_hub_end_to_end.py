@@ -96,17 +96,17 @@ def click_text(driver, selector, text, timeout=60):
         if (el) { el.scrollIntoView({block: 'center'}); el.click(); return true; } return false;""", timeout, selector, text)
 
 
-def kernel_run(driver, code, timeout=60):
-    """Run code in the open notebook's kernel (the student's own server, as that user); its stdout."""
+def kernel_run(driver, code, timeout=120):
+    """Run code in a new kernel of the student's own server (so as that user); its stdout and errors."""
     driver.set_script_timeout(timeout)
     return driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
-        const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
         let out = '';
+        window.jupyterapp.serviceManager.kernels.startNew({name: 'python3'}).then(kernel => {
         const future = kernel.requestExecute({code: arguments[0]});
         future.onIOPub = msg => { if (msg.header.msg_type === 'stream') out += msg.content.text;
                                   if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue; };
-        future.done.then(() => done(out), () => done(out));""", code)
+        future.done.then(() => { kernel.shutdown(); done(out); }, () => done(out)); });""", code)
 
 
 def formgrader_action(driver, hub, folder, column, name):
@@ -147,6 +147,14 @@ def run_all(driver):
     # the clock's resolution makes JupyterLab think it changed since, keep the open version.
     driver.execute_script("""const b = [...document.querySelectorAll('.jp-Dialog button')].find(b => b.innerText.trim() === 'Overwrite');
         if (b) b.click();""")
+
+
+def scroll_to(driver, text):
+    """Bring the first element showing `text` into view (for the screenshot), in a notebook or a page."""
+    driver.execute_script("""const all = [...document.querySelectorAll('.jp-OutputArea-output, p, li, div, pre')];
+        const el = all.reverse().find(e => e.innerText && e.innerText.includes(arguments[0]));
+        if (el) el.scrollIntoView({block: 'center'});""", text)
+    time.sleep(0.5)
 
 
 def fill_fetched(student, answers_of):
@@ -199,6 +207,7 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             outputs = driver.execute_script("return [...window.jupyterapp.shell.currentWidget.node"
                                             ".querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n')")
             assert f"These numbers belong to student id '{student}'" in outputs
+            scroll_to(driver, "These numbers belong to")
             driver.save_screenshot(str(folder / f"2-{student}-own-numbers.png"))
             driver.find_element(By.CSS_SELECTOR, "jp-button.validate-button").click()
             validated = wait_for(driver, """const d = document.querySelector('.jp-Dialog-content');
@@ -235,17 +244,20 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             driver.get(f"{hub.url}/user/{student}/files/{relative}")
             wait_for(driver, "return document.body && document.body.innerText.includes('points')", 60)
             pages[student] = driver.execute_script("return document.body.innerText")
+            scroll_to(driver, "halved the gradient" if student == BEN else "points")
             driver.save_screenshot(str(folder / f"4-{student}-feedback.png"))
         total = {s: run([BIN / "python", "-c", f"from nbgrader.api import Gradebook; g = Gradebook('sqlite:///{hub.course}/gradebook.db');"
                           f" print(g.find_submission('{ASSIGNMENT}', '{s}').score, g.find_submission('{ASSIGNMENT}', '{s}').max_score)"],
                          user=hub.grader).stdout.split() for s in (ANN, BEN)}
         assert total[ANN][0] == total[ANN][1] and float(total[BEN][0]) < float(total[BEN][1]), total
+        for student in (ANN, BEN):  # each page shows its own student's points, as the gradebook has them
+            score, max_score = (float(x) for x in total[student])
+            assert f"{ASSIGNMENT}: {score} / {max_score} points" in pages[student], pages[student][:500]
         assert "add-split" in pages[BEN] or "halved the gradient" in pages[BEN], pages[BEN][:3000]
         assert "halved the gradient" not in pages[ANN]
 
         # 5. From ben's own server, as ben: nothing of ann's can be read.
         log_in(driver, hub, BEN)
-        open_notebook(driver, f"{COURSE_ID}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
         ann_home = Path("~" + ANN).expanduser()
         inbound = hub.exchange / COURSE_ID / "inbound"
         tries = {"the exchange's submissions": f"os.listdir({str(inbound)!r})",
