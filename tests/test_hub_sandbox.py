@@ -18,7 +18,7 @@ GRADER = f"{ACCOUNT_PREFIX}-sbx"
 
 def scores(course, student):
     report = json.loads((course / "backprop-kit" / "reports" / "backprop" / student / "backprop.json").read_text())
-    return {r["grade_id"]: r for r in report}
+    return {r["grade_id"]: r for r in report["cells"]}
 
 
 @pytest.fixture(scope="module")
