@@ -192,6 +192,10 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         assert driver.current_url.startswith(f"{hub.url}/services/{COURSE_ID}/formgrader"), driver.current_url
         wait_for(driver, f"return document.body.innerText.includes('{ASSIGNMENT}')", 60)
         driver.save_screenshot(str(folder / "1-formgrader.png"))
+        # Why top-level: this JupyterHub forbids framing the service's pages.
+        csp = driver.execute_async_script("const done = arguments[arguments.length - 1];"
+                                          "fetch(location.href).then(r => done(r.headers.get('content-security-policy') || ''))")
+        assert "frame-ancestors 'none'" in csp, csp
         formgrader_action(driver, hub, folder, "release", "1-released")
 
         # 2. Two students fetch, see their own numbers, Validate and submit.

@@ -12,6 +12,8 @@ import pytest
 from autograder import demo
 from hub_course import ACCOUNT_PREFIX, BIN, accounts, make_course, new_base, random_password, require_hub_machine, run
 
+pytestmark = pytest.mark.e2e
+
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 GRADER = f"{ACCOUNT_PREFIX}-sbx"
 

@@ -107,6 +107,7 @@ def test_hub_outside_a_course_directory_says_where_to_run_it(tmp_path):
     assert f"{tmp_path} is not a course made by `backprop-kit init`" in done.stderr
 
 
+@pytest.mark.e2e  # builds a course with nbgrader's generate_assignment
 def test_hub_refuses_a_layout_the_course_account_and_students_cannot_use(tmp_path):
     """A course made by init under a 0700 folder (pytest's own tmp is one), a course account that
     does not exist: every problem listed, one line each, nothing started."""

@@ -58,7 +58,8 @@ def check_layout(s: HubSettings):
     # A virtual environment's python is a link to the interpreter it was made from (pyenv's
     # under /root, say): both must be reachable.
     kit = [(s.bin_dir, "the kit's environment"),
-           ((Path(s.bin_dir) / "python").resolve(), "the kit's Python interpreter")]
+           ((Path(s.bin_dir) / "python").resolve(), "the kit's Python interpreter"),
+           (Path(__file__).resolve().parent.parent, "the kit's code")]  # an editable install lives elsewhere
     account = layout.Account.named(s.course_account)
     if account is None:
         problems.append(f"the course account {s.course_account!r} does not exist: create it with "
