@@ -134,3 +134,11 @@ def test_add_student_refuses_an_id_nbgrader_cannot_handle(tmp_path):
     done = subprocess.run([KIT, "add-student", "ann lee", "--hub", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "add-student: 'ann lee' is not a valid nbgrader student id: it contains a space" in done.stderr
+
+
+def test_a_gradebook_student_nbgrader_cannot_handle_stops_the_hub_naming_the_fix():
+    """Someone added 'ann lee' to the gradebook by hand: the hub does not start with it."""
+    with pytest.raises(roster.RosterError) as e:
+        roster.checked_ids([roster.Student("ann"), roster.Student("ann lee")], "the gradebook of /srv/course")
+    assert str(e.value).startswith("the gradebook of /srv/course: 'ann lee' is not a valid nbgrader student id: it contains a space")
+    assert "nbgrader db student remove 'ann lee'" in str(e.value)
