@@ -13,10 +13,14 @@ PACKAGES = ("autograder", "solutions")
 
 
 def module_files() -> dict[str, Path]:
-    """{dotted module name: file} for every module of PACKAGES."""
+    """{dotted module name: file} for every module of PACKAGES (files in folders without an
+    __init__.py, such as templates/, are data, not modules)."""
     found = {}
     for package in PACKAGES:
         for path in sorted((REPO / package).rglob("*.py")):
+            if not all((REPO / folder / "__init__.py").exists() for folder in path.relative_to(REPO).parents
+                       if folder != Path(".")):
+                continue  # not importable: a template that only looks like Python (templates/)
             parts = list(path.relative_to(REPO).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
