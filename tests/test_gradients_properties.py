@@ -134,7 +134,8 @@ def test_branch_overwrite_differs_from_the_sum():
 
 @pytest.mark.parametrize("module", ["solutions/misconceptions.py", "autograder/bpkit/gradcheck.py",
                                     "autograder/bpkit/problems.py", "autograder/bpkit/selfcheck.py",
-                                    "autograder/bpkit/pictures.py", "autograder/bpkit/graphs.py"])
+                                    "autograder/bpkit/pictures.py", "autograder/bpkit/graphs.py",
+                                    "autograder/bpkit/acceptance.py"])
 def test_shipped_modules_import_only_numpy_the_standard_library_and_each_other(module):
     import sys
 

@@ -391,8 +391,9 @@ def _decode_grads(steps, index, shapes):
 
 @check("answers", of=HAND_ANSWERS.get, says=lambda e: f"your answers in {e.id!r}, for your own numbers")
 def hand_answers(exercise, subject, ctx, result):
-    values = ctx.problem_values.get(exercise.problem)
-    correct, mistaken = exercise.correct(values), exercise.mistaken(values)
+    values, graph = ctx.problem_values.get(exercise.problem), ctx.problem_graphs.get(exercise.problem)
+    correct = exercise.correct(values, graph, ctx.graph_mode)
+    mistaken = exercise.mistaken(values, graph, ctx.graph_mode)
     replies = ask(subject, [exercise.id], [{"op": "variables", "names": list(correct)}])
     answers = replies[0] if replies and isinstance(replies[0], dict) else {}
     tolerance = ctx.tolerances.hand_answer_abs, ctx.tolerances.hand_answer_rel
@@ -414,11 +415,12 @@ def hand_answers(exercise, subject, ctx, result):
 
 @check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: f"{e.id} on random inputs: f and every gradient")
 def function(exercise, subject, ctx, result):
-    cases = exercise.cases(ctx.rng)
-    replies = ask(subject, list(exercise.needs) + [exercise.id],
+    graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
+    cases = exercise.cases(ctx.rng, graph, mode)
+    replies = ask(subject, list(exercise.needs_for(mode)) + [exercise.id],
                   [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases])
     for (label, args), got in zip(cases, replies):
-        f_ref, grads_ref = exercise.correct(args)
+        f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = _flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
@@ -427,7 +429,7 @@ def function(exercise, subject, ctx, result):
             if not isinstance(items, list) or len(items) != 2:
                 raise InvalidAnswer("the function must return f and a tuple of gradients")
             f = decode(items[0], expect_shape=np.shape(f_ref))
-            flat = _decode_structure(items[1], grads_ref, exercise.outputs)
+            flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
             result.add(Outcome(label, False, str(e)))
             continue
@@ -435,7 +437,8 @@ def function(exercise, subject, ctx, result):
         outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
                     for (name, g), c in zip(flat, flat_ref)]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
-            models = {mid: [tuple(_flatten(v)) for v in vs] for mid, vs in _function_mistakes(exercise, args).items()}
+            models = {mid: [tuple(_flatten(v)) for v in vs]
+                      for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
             _name_mistake(result, outcomes, explaining_misconception(
                 tuple(g for _, g in flat), models, tuple(flat_ref), _model_close))
         for o in outcomes:
@@ -469,15 +472,16 @@ def _decode_structure(encoded, reference, names):
     return out
 
 
-def _function_mistakes(exercise, args):
+def _function_mistakes(exercise, args, graph, mode):
     """{misconception id: [the gradients the function returns with that mistake, ...]}."""
     found = {}
     for m in CATALOG:
         try:
             if m.scope == "graph":
-                found[m.id] = [exercise.correct(args, combine=overwrite)[1]]
+                found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]
             else:
-                found[m.id] = [exercise.correct(args, gates=mistaken_gates(m, k))[1] for k in range(m.ways)]
+                found[m.id] = [exercise.correct(args, graph, mode, gates=mistaken_gates(m, k))[1]
+                               for k in range(m.ways)]
         except (ValueError, TypeError):
             continue  # a mistake that cannot even run on these shapes (e.g. a transposed dW)
     return found
