@@ -263,25 +263,47 @@ def _selfcheck_source(hand, fn, mode):
 
 
 def _solution_source(hand, fn, mode):
-    """The reference answers (or function), for the instructor's source notebook only: nbgrader's
+    """The reference answers (or function) for the instructor's source notebook, written against
+    the student's own graph (P.graphs), so that one cell is right for every student: hand answers
+    from bpkit's numeric evaluator, the function from the notebook's gates. nbgrader's
     ClearSolutions removes everything between the markers from the release."""
+    shape, problem = hand.shape(mode), hand.problem
     if fn is None:
-        names = list(answer_shapes_by_exercise(mode)[hand.id])
-        return ("### BEGIN SOLUTION\n"
-                "from autograder.exercises import BY_ID as _EXERCISES  # the reference: never released\n"
-                f"_correct = _EXERCISES[{hand.id!r}].correct(P.{hand.problem}, P.graphs[{hand.problem!r}], "
-                "P.graph_mode)\n"
-                f"{', '.join(names)}{',' if len(names) == 1 else ''} = (_correct[k] for k in {tuple(names)!r})\n"
-                "### END SOLUTION")
-    groups = described.group_names(hand.shape(mode).values)
-    grads = ", ".join(f"d{g}" for g in groups)
-    return (f"def {fn.id}({', '.join(groups)}):\n"
-            f"    \"\"\"Return f and the gradients ({grads}) of your graph, using your gates.\"\"\"\n"
-            "    ### BEGIN SOLUTION\n"
-            "    from autograder.exercises import FUNCTIONS_BY_ID  # the reference: never released\n"
-            f"    return FUNCTIONS_BY_ID[{fn.id!r}].correct({_tuple_text(groups)}, P.graphs[{hand.problem!r}], "
-            "P.graph_mode)\n"
-            "    ### END SOLUTION")
+        lines = ["### BEGIN SOLUTION",
+                 "from bpkit.acceptance import Evaluation  # numeric gradients of your graph: the reference",
+                 f"_graph = Evaluation(P.graphs[{problem!r}], P.inputs({problem!r}))",
+                 "_grads = _graph.backward()"]
+        lines += [f"{name} = _graph.values[{node!r}]" if kind == "value" else f"{name} = _grads[{node!r}]"
+                  for name, (kind, node) in shape.answers.items()]
+        return "\n".join(lines + ["### END SOLUTION"])
+    groups = shape.values.groups
+    args = [name for name, _ in groups]
+    flat = [f"{name}[{i}]" for name, members in groups for i in range(len(members))] if any(
+        isinstance(m, tuple) for _, m in groups) else args
+    inputs = [m for _, members in groups for m in (members if isinstance(members, tuple) else (members,))]
+    graphs_used = {fn.graph(g, mode) for g in shape.graphs}
+    kinds = sorted({op for g in graphs_used for _, op, _ in g.gates})
+    made = ", ".join(f"{op!r}: {described.gate_of(op)[0]}" for op in kinds)
+    returned = _tuple_text(_tuple_text(f"grads[{m!r}]" for m in members) if isinstance(members, tuple)
+                           else f"grads[{members!r}]" for _, members in groups)
+    graph = f"P.graphs[{problem!r}]" if not fn.exercise.function.graph else f"bpkit_graphs.GRAPHS[{fn.exercise.function.graph!r}]"
+    return "\n".join([
+        f"def {fn.id}({', '.join(args)}):",
+        f"    \"\"\"Return f and the gradients ({', '.join('d' + a for a in args)}) of your graph, using your gates.\"\"\"",
+        "    ### BEGIN SOLUTION",
+        *(["    from bpkit import graphs as bpkit_graphs"] if fn.exercise.function.graph else []),
+        f"    graph, kinds = {graph}, {{{made}}}",
+        f"    values, gates = dict(zip(graph.inputs, {_tuple_text(flat)})), {{}}",
+        "    for node, op, parents in graph.gates:",
+        "        gates[node] = kinds[op]()",
+        "        values[node] = gates[node].forward(*(values[p] for p in parents))",
+        "    grads = {graph.output: 1.0}",
+        "    for node, op, parents in reversed(graph.gates):",
+        "        back = gates[node].backward(grads[node])",
+        "        for p, g in zip(parents, back if isinstance(back, tuple) else (back,)):",
+        "            grads[p] = grads[p] + g if p in grads else g  # gradients add at branches",
+        f"    return values[graph.output], {returned}",
+        "    ### END SOLUTION"])
 
 
 def _tuple_text(items):

@@ -49,7 +49,7 @@ FORWARD = {
 # Where a gate has no derivative: its inputs' distance from the kink.
 KINKS = {"MaxGate": lambda a, b: np.abs(np.asarray(a) - np.asarray(b)), "ReLUGate": lambda x: np.abs(x)}
 GENERIC_MISTAKES = ("upstream-ignored", "sign-flip")  # at any gate (upstream-ignored: below the output)
-# The gate table's mistakes of each graded gate (bpkit/gate_table.json, generated from solutions/table.py).
+# The gate table's mistakes of each graded gate (bpkit/gate_table.json: the kit's gate table as data).
 MISTAKES_OF_GATE = {g["name"]: tuple(g["misconceptions"])
                     for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())}
 
