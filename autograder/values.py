@@ -25,7 +25,7 @@ from .exercises import BY_ID as HAND_EXERCISES
 
 
 def _plain(value):
-    return np.asarray(value).tolist() if isinstance(value, np.ndarray) else value
+    return np.asarray(value).tolist() if isinstance(value, (np.ndarray, np.generic)) else value
 
 
 @dataclass
