@@ -48,10 +48,11 @@ class GraphExercise:
         s = self.shape(mode)
         return graph or s.graphs[0], s.answers, s.values
 
-    def correct(self, values, graph=None, mode=described.LECTURE, gates=None, **backward_options):
+    def correct(self, values, graph=None, mode=described.LECTURE, gates=None, at=None, **backward_options):
         """{answer variable: its correct value} for one student's values ({group: value}) on their graph."""
         graph, answers, how = self._graph_and_answers(graph, mode)
-        result = lecture.gradients(graph, described.flatten_inputs(how, values), gates=gates, **backward_options)
+        result = lecture.gradients(graph, described.flatten_inputs(how, values), gates=gates, at=at,
+                                   **backward_options)
         return {name: (result.values if kind == "value" else result.grads)[node]
                 for name, (kind, node) in answers.items()}
 
@@ -72,6 +73,30 @@ class GraphExercise:
                 # forgotten upstream gradient where it is about 1) cannot be told from rounding.
                 if all(_clearly_differ(a, right) for a in answers_made):
                     found[m.id] = answers_made
+        return found
+
+
+    def mistaken_at_nodes(self, values, graph=None, mode=described.LECTURE):
+        """[(misconception id, node, answers)]: every catalogued mistake made at one gate only (the
+        node where a student computing by hand went wrong), and one branch kept alone (either
+        one) where a value feeds two gates. Only what this graph can show, and clearly."""
+        graph, _, _ = self._graph_and_answers(graph, mode)
+        right = self.correct(values, graph, mode)
+        found = []
+        for node, operation, _ in graph.gates:
+            name = described.gate_of(operation)[0]
+            for m in CATALOG:
+                if m.scope != "gate" or name not in gates_named_by(m.id):
+                    continue
+                for k in range(m.ways):
+                    made = self.correct(values, graph, mode, at={node: mistaken_gates(m, k)})
+                    if _clearly_differ(made, right):
+                        found.append((m.id, node, made))
+        if graph.branching():
+            for keep_one in (overwrite, lambda old, new: old):
+                made = self.correct(values, graph, mode, combine=keep_one)
+                if _clearly_differ(made, right):
+                    found.append(("branch-overwrite", graph.branching()[0], made))
         return found
 
 

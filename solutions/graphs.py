@@ -118,6 +118,9 @@ GRAPHS = {
     "l2_of_matmul": GraphDescription(
         "f(W, x) = ‖W·x‖², q = W·x", ("W", "x"),
         (("q", "W·x", ("W", "x")), ("f", "‖·‖²", ("q",)))),
+    "max_sigmoid": GraphDescription(
+        "f(x, y, z) = max(x, y) · σ(z)", ("x", "y", "z"),
+        (("m", "max", ("x", "y")), ("s", "σ", ("z",)), ("f", "*", ("m", "s")))),
 }
 
 
@@ -270,6 +273,10 @@ EXERCISES = (
         "dfdq": ("grad", "q"), "dfdW": ("grad", "W"), "dfdx": ("grad", "x"),
     }, lecture_draws=True, keep=(rule("at least", "q", 0.15),),
         function=Function("l2_with_gates", "matmul")),
+    Exercise("max_sigmoid_by_hand", "max_sigmoid", "max_sigmoid", _integers(-4, 4, ("x", "y", "z")), {
+        "m": ("value", "m"), "s": ("value", "s"), "f": ("value", "f"), "dfdm": ("grad", "m"),
+        "dfds": ("grad", "s"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"), "dfdz": ("grad", "z"),
+    }, function=Function("max_sigmoid_with_gates", "small numbers")),
 )
 
 BY_ID = {e.id: e for e in EXERCISES}

@@ -19,22 +19,23 @@ def gate(operation, G=reference):
     return getattr(G, name)(*constants)
 
 
-def build(graph, values, gates=None):
+def build(graph, values, gates=None, at=None):
     """The graph (a GraphDescription, or the name of a lecture graph) on these input values
-    ({input name: value}), run forward: (Graph, its output node)."""
+    ({input name: value}), run forward: (Graph, its output node). `at` ({node: gate module})
+    builds those nodes from another module (a mistake made at one gate only)."""
     description = GRAPHS[graph] if isinstance(graph, str) else graph
-    G, g = gates or reference, Graph()
+    G, g, at = gates or reference, Graph(), at or {}
     nodes = {n: g.input(n, values[n]) for n in description.inputs}
     for node, operation, parents in description.gates:
-        nodes[node] = g.apply(gate(operation, G), *(nodes[p] for p in parents), name=node)
+        nodes[node] = g.apply(gate(operation, at.get(node, G)), *(nodes[p] for p in parents), name=node)
     return g, nodes[description.output]
 
 
-def gradients(graph, *args, gates=None, **backward_options):
+def gradients(graph, *args, gates=None, at=None, **backward_options):
     """Forward values and gradients of one graph, as {name: value} and {name: grad}: a description
     (or a lecture graph's name) with {input: value}, or one of the lecture's examples below with
     its own arguments (lecture.gradients(lecture.simple, -2.0, 5.0, -4.0))."""
-    g, out = graph(*args, gates=gates) if callable(graph) else build(graph, args[0], gates)
+    g, out = graph(*args, gates=gates) if callable(graph) else build(graph, args[0], gates, at)
     grads = g.backward(out, **backward_options)
     return types.SimpleNamespace(values={n.name: n.value for n in g.nodes}, grads=grads, graph=g, output=out)
 
