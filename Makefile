@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean system-packages
+.PHONY: demo test test-fast bench clean system-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "backprop-kit needs Python >= 3.10, found " + sys.version.split()[0]'
@@ -37,6 +37,10 @@ demo: $(STAMP) system-packages
 
 test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The minute-to-minute lane: every test outside the slow lanes (pyproject.toml's markers).
+test-fast: $(STAMP) system-packages
+	$(BIN)/python -m pytest -q -m "not browser and not cluster and not postgres and not e2e" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gradcheck.py

@@ -192,7 +192,8 @@ def autograde(assignment, students, jobs, force, scheduler):
     # batch validates has an IRI format, and without it jsonschema leaves such formats unchecked.
     sys.modules.setdefault("rfc3987_syntax", None)
     from .batch.pipeline import PipelineError
-    from .batch.run import BatchError, autograde as run_batch
+    from .batch.graders import BatchError
+    from .batch.run import autograde as run_batch
 
     try:
         summary = run_batch(Path.cwd(), assignment, students, jobs=jobs, force=force, scheduler=scheduler)

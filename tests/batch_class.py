@@ -16,6 +16,7 @@ from autograder import demo
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
 from autograder.sandbox.bwrap import sandbox_available
+from lanes import lane
 from submissions import UNUSUAL, submit, submit_unusual
 
 
@@ -91,6 +92,7 @@ def submit_bad_class(course_dir):
 
 
 @pytest.fixture(scope="session")
+@lane("e2e")
 def batch_class(tmp_path_factory):
     """(base, stock, kit, students, stock_run, kit_run): a course with the simulated class
     submitted (base, left as it is for tests that grade their own copy), one copy graded by

@@ -21,7 +21,7 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 REPO = Path(__file__).resolve().parent.parent
 LATE_MARKER = Path("/tmp/bpkit-late-attack")
 
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
 
 
 @pytest.fixture(scope="module")

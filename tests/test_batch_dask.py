@@ -20,7 +20,7 @@ from batch_class import assert_each_recorded_once_as_by_nbgrader, autograde_dist
 
 DASK = Path(sys.executable).parent / "dask"
 
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+pytestmark = [pytest.mark.cluster, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
 
 
 def free_port():

@@ -19,7 +19,7 @@ from autograder import demo
 from batch_class import backprop_kit, records, set_due_date
 from test_batch_dask import free_port
 
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
 
 
 def postgres_bin():

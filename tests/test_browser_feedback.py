@@ -7,6 +7,8 @@ import pytest
 
 from browser import chrome, screenshot_folder
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def page(graded_course):

@@ -19,6 +19,8 @@ from autograder import demo
 from solutions.table import GATES
 from browser import chrome, require_chromium, screenshot_folder
 
+pytestmark = pytest.mark.browser
+
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 STUDENT = "alice"  # the JupyterHub user the server runs for

@@ -25,6 +25,7 @@ from autograder.course import init
 from autograder.grading.report import report_path
 from autograder.gradescope.results import results_json
 from autograder.sandbox.bwrap import sandbox_available
+from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwr
 
 
 @pytest.fixture(scope="module")
+@lane("e2e")
 def course(tmp_path_factory):
     """A TA's course where ben and kim were graded with plain nbgrader autograde, and its bundle."""
     root = tmp_path_factory.mktemp("gradescope")

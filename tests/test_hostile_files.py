@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 SECRET = b"TOP-SECRET-GRADER-FILE 8f1c"
 CAP_MB = 1
 
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
 
 
 class Course:

@@ -16,6 +16,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder import demo
+from lanes import lane
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 simulated_class = demo.load_simulated_class()
 
 
+@lane("e2e")
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     from autograder.sandbox.bwrap import sandbox_available

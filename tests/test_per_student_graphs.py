@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from autograder import demo
+from lanes import lane
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
@@ -199,6 +200,7 @@ def _typed(answers):
     return "\n".join(lines)
 
 
+@lane("e2e")
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     from autograder.sandbox.bwrap import sandbox_available

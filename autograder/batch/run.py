@@ -19,19 +19,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..intake import refused_entries
+from .graders import BatchError, Graders, PendingResult
 from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
 from .record import Recorder
-from .snapshot import read_snapshot
-
-
-class BatchError(Exception):
-    """Grading cannot start; the message says why and what to do."""
+from .snapshot import AssignmentSnapshot, read_snapshot
 
 
 @dataclass
@@ -126,12 +124,12 @@ def _grade_locally(job):
     return grade_submission(_snapshot, job, scratch_parent=_scratch_parent)
 
 
-class LocalGraders:
+class LocalGraders:  # a Graders (graders.py)
     """`jobs` warm processes on this machine, each grading one submission at a time. Their
     sandboxes' scratch directories are made in one folder of the batch's, removed at the end:
     a grading process killed outright (out of memory) leaves nothing behind in /tmp."""
 
-    def __init__(self, snapshot, jobs):
+    def __init__(self, snapshot: AssignmentSnapshot, jobs: int):
         self.snapshot, self.jobs = snapshot, jobs
         self.window = 2 * jobs
         self.scratch_parent = tempfile.mkdtemp(prefix="backprop-kit-batch-")
@@ -147,7 +145,7 @@ class LocalGraders:
         for future in [self.pool.submit(_warm_up) for _ in range(self.jobs)]:
             future.result()
 
-    def submit(self, job):
+    def submit(self, job: SubmissionJob) -> Future:
         try:
             return self.pool.submit(_grade_locally, job)
         except BrokenProcessPool as e:  # a process died since the last result: fail like its in-flight work
@@ -155,24 +153,24 @@ class LocalGraders:
             failed.set_exception(e)
             return failed
 
-    def wait(self, futures):
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+    def wait(self, pending: Iterable[Future]) -> Iterable[Future]:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
         return done
 
-    def lost(self, error):
+    def lost(self, error: BaseException) -> bool:
         """Did a grading process die (killed, out of memory)? It takes its pool along."""
         return isinstance(error, BrokenProcessPool)
 
-    def recover(self):
+    def recover(self) -> bool:
         """A new pool; False: what was in flight died with the old one."""
         self.pool.shutdown(wait=False, cancel_futures=True)
         self._start()
         return False
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.jobs} local process{'es' * (self.jobs != 1)}"
 
-    def close(self):
+    def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.scratch_parent, ignore_errors=True)
 
@@ -211,7 +209,7 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
 
 
 def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment):
-    graders = None
+    graders: Graders | None = None
     try:
         if scheduler:
             from .cluster import DaskGraders  # Dask is imported only for a cluster
@@ -245,10 +243,10 @@ class _Batch:
     """Hands out submissions (a window of them at a time: the coordinator's memory stays
     flat however large the class) and records each result as it comes back."""
 
-    def __init__(self, todo, graders, recorder, summary, progress):
+    def __init__(self, todo: list[str], graders: Graders, recorder: Recorder, summary: Summary, progress: Progress):
         self.queue = list(reversed(todo))
         self.graders, self.recorder, self.summary, self.progress = graders, recorder, summary, progress
-        self.in_flight = {}  # future -> (student, staging folder, intake)
+        self.in_flight: dict[PendingResult, tuple] = {}  # -> (student, staging folder, intake)
         self.attempts = {}
         self.bar = progress.add_task("autograde", total=len(todo), now="")
 
