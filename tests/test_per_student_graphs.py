@@ -286,3 +286,28 @@ def test_the_class_report_lists_answers_right_for_a_classmates_graph(graded_clas
     assert sum(int(full) for full, _, _ in rows) == len(honest)
     titles = {t for _, n, t in rows if int(n)}
     assert {draw(course, s).graphs["simple"].title for s in honest + [dee]} == titles
+
+
+def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded_class, tmp_path):
+    import zipfile
+
+    from test_gradescope import gradebook_cells, run_autograder
+
+    stock, kit, honest, dee, ann = graded_class
+    bundle = tmp_path / "bundle.zip"
+    made = subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", "backprop", "--out", str(bundle)],
+                          cwd=stock, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder"):
+        (root / "source" / name).chmod(0o755)
+    for student in (honest[1], dee):
+        notebook = (stock / "submitted" / student / "backprop" / "backprop.ipynb").read_bytes()
+        results, _ = run_autograder(root, {"backprop.ipynb": notebook}, {"email": "", "id": 1, "name": student,
+                                                                         "sid": student})
+        cells, total = gradebook_cells(stock, student)
+        assert {t["name"]: (t["score"], t["max_score"]) for t in results["tests"]} == {
+            k: (pytest.approx(s, abs=1e-3), m) for k, (s, m) in cells.items()}, student
+        assert results["score"] == pytest.approx(total, abs=1e-3)
