@@ -33,7 +33,7 @@ def lab(tmp_path_factory):
     release = nbformat.read(work / "backprop.ipynb", as_version=4)
     nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
     drawn = problems.draw(course.seed, course.course_id, "backprop", course.randomization, STUDENT, course.graphs)
-    for session in served(work, home, base, STUDENT):
+    for session in served(work, home, base, STUDENT, screenshots="student-per-student-graphs"):
         yield (*session, drawn)
 
 

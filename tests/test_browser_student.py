@@ -47,7 +47,7 @@ def lab(graded_course, tmp_path_factory):
     yield from served(work, home, base)
 
 
-def served(work, home, base, student=STUDENT):
+def served(work, home, base, student=STUDENT, screenshots="student"):
     """JupyterLab serving `work` for JupyterHub user `student`, and a headless Chromium:
     yields (driver, url, token, screenshot folder); stops both after."""
     port, token = free_port(), secrets.token_hex(16)
@@ -82,7 +82,7 @@ def served(work, home, base, student=STUDENT):
             pytest.fail("JupyterLab did not start: " + (base / "server.log").read_text()[-2000:])
         driver = chrome(1400, 1000)
         try:
-            yield driver, url, token, screenshot_folder("student" if student == STUDENT else f"student-{student}")
+            yield driver, url, token, screenshot_folder(screenshots)
         finally:
             driver.quit()
     finally:
