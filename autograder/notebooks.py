@@ -199,7 +199,7 @@ def answer_shapes_by_exercise(graph_mode=described.LECTURE):
 
 # ---------------------------------------------------------------- cells derived from a description
 
-def _exercise_of_cell(kind, grade_id, cell):
+def _exercise_of_cell(kind, grade_id, cell, source_path):
     """(the hand exercise, the function exercise or None) a cell belongs to, or None."""
     if kind in ("setup", "display") and cell.metadata.get("exercise"):
         name = cell.metadata["exercise"]
@@ -215,15 +215,15 @@ def _exercise_of_cell(kind, grade_id, cell):
         fn = FUNCTIONS_BY_ID[name]
         return HAND_EXERCISES[fn.exercise.id], fn
     if kind in ("setup", "display"):
-        raise NotebookSourceError(f"cell {grade_id!r} names exercise={name!r}, which solutions/graphs.py does not "
-                                  f"describe (known: {', '.join(HAND_EXERCISES)})")
+        raise NotebookSourceError(f"{source_path}: cell {grade_id!r} names exercise={name!r}, which "
+                                  f"solutions/graphs.py does not describe (known: {', '.join(HAND_EXERCISES)})")
     return None
 
 
 def _derived(kind, grade_id, cell, source_path, graph_mode):
     """The cell, its body generated from the description where it is empty or where the course
     draws this exercise's graph per student."""
-    found = _exercise_of_cell(kind, grade_id, cell)
+    found = _exercise_of_cell(kind, grade_id, cell, source_path)
     if found is None:
         return cell
     hand, fn = found
