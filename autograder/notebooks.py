@@ -286,12 +286,14 @@ def _solution_source(hand, fn, mode):
     made = ", ".join(f"{op!r}: {described.gate_of(op)[0]}" for op in kinds)
     returned = _tuple_text(_tuple_text(f"grads[{m!r}]" for m in members) if isinstance(members, tuple)
                            else f"grads[{members!r}]" for _, members in groups)
-    graph = f"P.graphs[{problem!r}]" if not fn.exercise.function.graph else f"bpkit_graphs.GRAPHS[{fn.exercise.function.graph!r}]"
+    own = fn.exercise.function.graph  # a lecture graph of its own (the neuron's shortcut), or the student's
+    graph = f"bpkit_graphs.GRAPHS[{own!r}]" if own else f"P.graphs[{problem!r}]"
     return "\n".join([
         f"def {fn.id}({', '.join(args)}):",
-        f"    \"\"\"Return f and the gradients ({', '.join('d' + a for a in args)}) of your graph, using your gates.\"\"\"",
+        f"    \"\"\"Return f and the gradients ({', '.join('d' + a for a in args)}) of your graph, "
+        "using your gates.\"\"\"",
         "    ### BEGIN SOLUTION",
-        *(["    from bpkit import graphs as bpkit_graphs"] if fn.exercise.function.graph else []),
+        *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
         f"    graph, kinds = {graph}, {{{made}}}",
         f"    values, gates = dict(zip(graph.inputs, {_tuple_text(flat)})), {{}}",
         "    for node, op, parents in graph.gates:",

@@ -256,8 +256,8 @@ EXERCISES = (
         "dfds": ("grad", "s"),
         "dfdw0": ("grad", "w0"), "dfdx0": ("grad", "x0"), "dfdw1": ("grad", "w1"),
         "dfdx1": ("grad", "x1"), "dfdw2": ("grad", "w2"),
-    }, lecture_draws=True, keep=(rule("at least", "w2", 0.3, 4), rule("apart", "w0", "x0", 0.5), rule("apart", "w1", "x1", 0.5),
-             rule("at least", "w0", 0.3), rule("at least", "w1", 0.3)),
+    }, lecture_draws=True, keep=(rule("at least", "w2", 0.3, 4), rule("apart", "w0", "x0", 0.5),
+                                 rule("apart", "w1", "x1", 0.5), rule("at least", "w0", 0.3), rule("at least", "w1", 0.3)),
         function=Function("neuron_with_gates", "neuron", graph="neuron_shortcut")),
     Exercise("branch_by_hand", "branch", "branch", _integers(-6, 6, ("x", "y")), {
         "q": ("value", "q"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"),
