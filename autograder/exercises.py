@@ -9,6 +9,7 @@ it is the lecture's for everyone.
 """
 import types
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,8 +23,30 @@ from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation  # "clearly": the
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 
 
+Values = dict[str, Any]  # one problem's values, as bpkit.problems draws them (numbers and arrays)
+Answers = dict[str, Any]  # answer variable -> its value
+
+
+class HandAnswers(Protocol):
+    """The kind of exercise graded by the answers a student types (HAND_ANSWERS):
+    GraphExercise (values on a graph: the lecture's or the student's own) and FixedAnswers (the same for
+    everyone)."""
+
+    id: str  # the grade_id of the answer cell; its test cell is test_<id>
+    problem: str | None  # the key of the student's values in bpkit.problems; None: no values
+    answers: dict
+
+    def correct(self, values: Values, graph=None, mode: str = described.LECTURE) -> Answers:
+        """The right answers for these values (on this graph: the student's own, by default the lecture's)."""
+        ...
+
+    def mistaken(self, values: Values, graph=None, mode: str = described.LECTURE) -> dict[str, list[Answers]]:
+        """{misconception id: the answers it gives, one dict per variant}."""
+        ...
+
+
 @dataclass(frozen=True)
-class GraphExercise:
+class GraphExercise:  # a HandAnswers
     """A hand exercise: the answers a student gives on their graph with their numbers."""
 
     description: described.Exercise
@@ -144,7 +167,7 @@ BY_ID = {e.id: e for e in EXERCISES}
 
 
 @dataclass(frozen=True)
-class FixedAnswers:
+class FixedAnswers:  # a HandAnswers
     """A question whose answers are the same for everyone (the lecture's sizes)."""
 
     id: str
@@ -164,7 +187,7 @@ JACOBIAN = FixedAnswers("jacobian_question", {
     "batch_jacobian_entries": 409_600 * 409_600,
 })
 JACOBIAN_ANSWERS = JACOBIAN.answers
-HAND_ANSWERS = {e.id: e for e in EXERCISES + (JACOBIAN,)}  # every exercise graded by its answers
+HAND_ANSWERS: dict[str, HandAnswers] = {e.id: e for e in EXERCISES + (JACOBIAN,)}  # every exercise graded by its answers
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,12 @@ def lab(tmp_path_factory):
     nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
     drawn = problems.draw(course.seed, course.course_id, "backprop", course.randomization, STUDENT, course.graphs)
     for session in served(work, home, base, STUDENT, screenshots="student-per-student-graphs"):
-        yield (*session, drawn)
+        yield session, drawn
 
 
 def test_the_student_sees_their_own_graph_and_its_picture(lab):
-    driver, url, token, folder, drawn = lab
+    session, drawn = lab
+    driver, url, token, folder = session.driver, session.url, session.token, session.folder
     open_notebook(driver, url, token, "correct.ipynb")
     run_all(driver)
     text = outputs_text(driver)

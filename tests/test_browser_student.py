@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -32,8 +34,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Lab:
+    driver: object  # selenium's Chrome
+    url: str  # JupyterLab's
+    token: str
+    folder: Path  # for the screenshots
+
+
 @pytest.fixture(scope="module")
-def lab(graded_course, tmp_path_factory):
+def lab(graded_course, tmp_path_factory) -> Lab:
     """JupyterLab serving a student's folder: the release's bpkit/, the untouched release
     notebook and a correct one."""
     require_chromium()
@@ -49,7 +59,7 @@ def lab(graded_course, tmp_path_factory):
 
 def served(work, home, base, student=STUDENT, screenshots="student"):
     """JupyterLab serving `work` for JupyterHub user `student`, and a headless Chromium:
-    yields (driver, url, token, screenshot folder); stops both after."""
+    yields a Lab; stops both after."""
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
            "JUPYTER_DATA_DIR": str(home / ".local" / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
@@ -82,7 +92,7 @@ def served(work, home, base, student=STUDENT, screenshots="student"):
             pytest.fail("JupyterLab did not start: " + (base / "server.log").read_text()[-2000:])
         driver = chrome(1400, 1000)
         try:
-            yield driver, url, token, screenshot_folder(screenshots)
+            yield Lab(driver, url, token, screenshot_folder(screenshots))
         finally:
             driver.quit()
     finally:
@@ -166,7 +176,7 @@ def scroll_to_text(driver, text):
 
 
 def test_the_released_notebook_runs_shows_its_pictures_and_stops_at_the_first_stub(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     run_all(driver)
     text = outputs_text(driver)
@@ -179,7 +189,7 @@ def test_the_released_notebook_runs_shows_its_pictures_and_stops_at_the_first_st
 
 
 def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     text = validate(driver, folder, "unfinished")
     assert "Success" not in text
@@ -188,7 +198,7 @@ def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
 
 
 def test_a_correct_notebook_runs_its_self_checks_and_validates(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "correct.ipynb")
     run_all(driver)
     text = outputs_text(driver)

@@ -52,6 +52,33 @@ def _load(path):
     return course, text
 
 
+def load_lenient(path) -> Course | None:
+    """The course as far as it validates, for the checks that look past its schema problems
+    (notebook sources, points overrides), so that all of course.yaml's problems are reported
+    in one pass: each assignment that validates on its own is kept at its index (the others
+    become nameless placeholders, so lines stay right); the rest of the course is not
+    validated. None when the file cannot be read as YAML or has no list of assignments."""
+    from .schema import Assignment
+
+    shown = os.fspath(path)
+    try:
+        data, lines, _, _ = _parse(_read_text(Path(path), shown), shown)
+    except ConfigError:
+        return None
+    items = data.get("assignments") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return None
+    assignments = []
+    for item in items:
+        try:
+            assignments.append(Assignment.model_validate(item))
+        except ValidationError:
+            assignments.append(Assignment.model_construct(name="", notebooks=[], points={}))
+    course = Course.model_construct(course_id="", seed=0, assignments=assignments)
+    course._source, course._lines = Path(path), lines
+    return course
+
+
 def _read_text(path: Path, shown: str) -> str:
     def fail(message):
         return ConfigError([Problem(shown, None, "", message)], path)

@@ -3,7 +3,7 @@ descriptions, document it."""
 from pathlib import Path
 from typing import Annotated, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
 
