@@ -123,10 +123,6 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
     from .values import StudentValues, graph_mode_note, variants
 
     course = _load(course_yaml)
-    if course.randomization == "per-student" and not student.strip():
-        raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
-                                   "show-values needs a student id: pass --student ID, the id the student "
-                                   "types as STUDENT_ID (their JupyterHub user name on a hub).")
     try:
         a = course.assignment(assignment) if assignment else course.assignments[0]
         if variants_of is not None:
@@ -140,6 +136,10 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
             if not roster:
                 click.echo("  (give --roster FILE, one student id a line, to count who draws each)")
             return
+        if course.randomization == "per-student" and not student.strip():
+            raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
+                                       "show-values needs a student id: pass --student ID, the id the student "
+                                       "types as STUDENT_ID (their JupyterHub user name on a hub).")
         values = StudentValues.of(course, a.name, student)
         if as_json:
             click.echo(json.dumps(values.answers() if with_answers else values.contract(), indent=1,
