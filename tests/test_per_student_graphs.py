@@ -305,9 +305,10 @@ def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded
         (root / "source" / name).chmod(0o755)
     for student in (honest[1], dee):
         notebook = (stock / "submitted" / student / "backprop" / "backprop.ipynb").read_bytes()
-        results, _ = run_autograder(root, {"backprop.ipynb": notebook}, {"email": "", "id": 1, "name": student,
-                                                                         "sid": student})
+        results, output = run_autograder(root, {"backprop.ipynb": notebook}, {"email": "", "id": 1, "name": student,
+                                                                              "sid": student})
         cells, total = gradebook_cells(stock, student)
         assert {t["name"]: (t["score"], t["max_score"]) for t in results["tests"]} == {
-            k: (pytest.approx(s, abs=1e-3), m) for k, (s, m) in cells.items()}, student
+            k: (pytest.approx(s, abs=1e-3), m) for k, (s, m) in cells.items()}, (student, results.get("output"),
+                                                                     output[-3000:])
         assert results["score"] == pytest.approx(total, abs=1e-3)
