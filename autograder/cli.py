@@ -1,4 +1,4 @@
-"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope (and demo)."""
+"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student (and demo)."""
 import sys
 from pathlib import Path
 
@@ -288,6 +288,62 @@ def gradescope(assignment, out_zip, course_dir):
     click.echo(f"{path}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students "
                "submit their notebook; it is graded for the student id in the `gradescope.student_id_field` "
                "of course.yaml.")
+
+
+@main.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for jupyterhub_config.py and the hub's state, readable by every account (e.g. /srv/cs231n/hub).")
+@click.option("--course-account", default=None, help="System account the formgrader service runs as. [default: grader-<course_id>]")
+@click.option("--instructor", "instructors", multiple=True, help="Hub user who may open formgrader (repeatable).")
+@click.option("--roster", "roster_csv", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="CSV of students (nbgrader's import format: id,first_name,last_name,email), added to the gradebook.")
+@click.option("--exchange", default=None, help="nbgrader's exchange. [default: /usr/local/share/nbgrader/exchange]")
+@click.option("--authenticator", default="pam", show_default=True,
+              help="JupyterHub's authenticator_class (pam: system accounts), e.g. oauthenticator.generic.GenericOAuthenticator.")
+@click.option("--service-port", default=9999, show_default=True, type=click.IntRange(1, 65535), help="Formgrader's port on 127.0.0.1.")
+@click.option("--hub-port", default=8081, show_default=True, type=click.IntRange(1, 65535), help="The hub API's port on 127.0.0.1.")
+@click.option("--proxy-api-port", default=8001, show_default=True, type=click.IntRange(1, 65535),
+              help="configurable-http-proxy's API port on 127.0.0.1.")
+def hub(out_dir, course_account, instructors, roster_csv, exchange, authenticator, service_port, hub_port, proxy_api_port):
+    """Serve this course on JupyterHub: run inside the course, as root; writes OUT/jupyterhub_config.py."""
+    from .hub.write import DEFAULT_EXCHANGE, HubError, write_hub
+
+    try:
+        written = write_hub(Path.cwd(), out_dir, course_account=course_account, exchange=exchange or DEFAULT_EXCHANGE,
+                            instructors=instructors, roster_csv=roster_csv, authenticator=authenticator,
+                            service_port=service_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
+    except HubError as e:
+        raise click.ClickException(str(e)) from None
+    s = written.settings
+    if written.imported:
+        click.echo(f"{roster_csv}: {written.imported} students added to the gradebook.")
+    click.echo(f"{written.config_file}: course {s.course_id}, {len(written.students)} students, instructors "
+               f"{', '.join(s.instructors) or 'none (add --instructor NAME)'}; formgrader at /services/{s.course_id}/ "
+               f"as {s.course_account}; exchange {s.exchange}.")
+    click.echo("Start it (as root):")
+    click.echo(f"  cd {s.out_dir} && {s.bin_dir}/jupyterhub -f {written.config_file} --ip 0.0.0.0 --port 8000")
+    click.echo("Add a student later (as root):")
+    click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
+
+
+@main.command("add-student")
+@click.argument("student_id")
+@click.option("--hub", "out_dir", required=True, type=click.Path(file_okay=False, exists=True),
+              help="The folder `backprop-kit hub --out` wrote.")
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+@click.option("--email", default=None)
+def add_student(student_id, out_dir, first_name, last_name, email):
+    """Add a student to the course on JupyterHub: the gradebook, the hub's allow list and the course group."""
+    from .hub.students import AddStudentError, add_student as add
+
+    try:
+        added = add(out_dir, student_id, first_name, last_name, email)
+    except AddStudentError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{added.student_id}: in the gradebook" + (", the hub and the course group." if added.hub_told else "."))
+    for note in added.notes:
+        click.echo(f"  note: {note}")
 
 
 if __name__ == "__main__":

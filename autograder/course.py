@@ -9,6 +9,9 @@ from pathlib import Path
 
 import nbformat
 
+import solutions
+from solutions.table import shipped_table
+
 from . import notebooks
 from .config import ConfigError, Problem
 from .exercises import BY_ID as HAND_EXERCISES, shipped_functions
@@ -27,6 +30,9 @@ KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
 BPKIT_MODULES = ("__init__.py", "acceptance.py", "gate_table.json", "gradcheck.py", "graphs.py",
                  "misconceptions.py", "pictures.py", "problems.py", "selfcheck.py", "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
+# Written once in solutions/ and read on both sides of the sandbox: copied into bpkit/ too
+# (misconceptions.py is linked in bpkit/, above, as the draws need it in the checkout).
+SHARED_MODULES = ("gate_kinds.py",)
 
 
 class CourseDirectoryError(RuntimeError):
@@ -44,6 +50,9 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
+    for shared in SHARED_MODULES:
+        shutil.copyfile(Path(solutions.__file__).with_name(shared), dest / shared)
+    (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")  # fresh from the table
     (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(course.graphs), indent=1) + "\n")
     settings = {"course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
                 "graphs": course.graphs, "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}

@@ -111,41 +111,19 @@ class Case(NamedTuple):
     origin: str = "random"  # "lecture", "random", "extra" (the table's) or "kink"
 
 
-RANDOM_CASES = {  # by the table's `kind`: (what the graded cell says, draw(rng, n inputs))
-    "elementwise": ("random Python floats, 0-d arrays, vectors and matrices", lambda rng, n: [
-        ("Python floats", tuple(float(v) for v in _distinct(rng, (), n))),
-        ("0-d arrays", tuple(np.array(v) for v in _distinct(rng, (), n))),
-        ("vectors", _distinct(rng, (7,), n)),
-        ("matrices", _distinct(rng, (3, 4), n))]),
-    "matmul": ("a random non-square W with a vector x and with a batch of columns", lambda rng, n: [
-        ("W of shape (3, 5), x of shape (5,)", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-        ("W of shape (3, 5), a batch x of shape (5, 4)", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]),
-    "reduce": ("a random vector and matrix", lambda rng, n: [
-        ("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))]),
-}
-
-
 def gate_cases(spec, rng):
     """The cases of a gate's forward and backward checks: the lecture's numbers, random inputs of
     its kind (away from its kinks), the table's extra cases, and its kinks when backward takes them."""
     cases = [Case(*spec.lecture, "lecture")] if spec.lecture else []
-    for label, inputs in RANDOM_CASES[spec.kind][1](rng, len(spec.inputs)):
+    draw = spec.kind_of.graded_cases  # the random inputs of its kind (solutions/gate_kinds.py)
+    for label, inputs in draw(rng):
         while spec.kinks is not None and np.min(spec.kinks.distance(inputs), initial=np.inf) < KINK_DISTANCE:
-            inputs = dict(RANDOM_CASES[spec.kind][1](rng, len(spec.inputs)))[label]
+            inputs = dict(draw(rng))[label]
         cases.append(Case(label, inputs))
     cases += [Case(label, make(rng), "extra") for label, make in spec.extra_cases]
     if spec.kinks is not None and spec.kinks.check == "backward":
         cases += [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(rng)]
     return cases
-
-
-def _distinct(rng, shape, n):
-    """n inputs whose entries differ pairwise by at least 0.1 (no max ties)."""
-    first = rng.normal(size=shape) * 2
-    if n == 1:
-        return (first,)
-    gap = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return first, first + gap
 
 
 def _output_shape(spec, inputs):
@@ -167,7 +145,7 @@ def _extras_said(spec):
 
 @check("forward", points=1, of=gate_row, says=lambda g: (
         f"{g.name}.forward on " + ("the lecture's numbers and on " if g.lecture else "")
-        + RANDOM_CASES[g.kind][0] + _extras_said(g)
+        + g.kind_of.graded_words + _extras_said(g)
         + (", and where its slope is not defined" if g.kinks is not None and g.kinks.check == "backward" else "")))
 def gate_forward(spec, subject, ctx, result):
     cases = gate_cases(spec, ctx.rng)
