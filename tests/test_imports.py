@@ -131,8 +131,6 @@ def test_no_module_imports_itself_in_a_circle():
     assert not found, f"import circles: {describe(found)}"
 
 
-@pytest.mark.xfail(strict=True, reason="solutions/lecture.py imports autograder.bpkit.graphs: the graph descriptions "
-                                        "move into solutions/ on branch graphs (issue 16); remove this mark then")
 def test_the_packages_import_each_other_in_one_direction_only():
     graph = import_graph()
     found = cycles(package_graph(graph))
