@@ -25,6 +25,20 @@ PER_COURSE, PER_STUDENT = "per-course", "per-student"
 STUDENT_ID_VARIABLES = ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")
 
 
+class MissingStudentId(ValueError):
+    """Per-student numbers asked for without a student id. IPython shows only the message
+    (`_render_traceback_`): the frames would show bpkit's code, not the student's mistake."""
+
+    MESSAGE = ("Your student id is missing: type it between the quotes of STUDENT_ID = \"\" in the cell "
+               "above, then run that cell and this one again. (On JupyterHub it is read for you.)")
+
+    def __init__(self):
+        super().__init__(self.MESSAGE)
+
+    def _render_traceback_(self):
+        return [self.MESSAGE]
+
+
 class Draw:
     """Small integers and one-decimal numbers from a stable stream."""
 
@@ -135,10 +149,7 @@ def _drawn(seed, course_id, assignment, mode, student_id):
         raise ValueError(f"randomization must be {PER_COURSE!r} or {PER_STUDENT!r}, found {mode!r}")
     student_id = str(student_id or "").strip() if mode == PER_STUDENT else ""
     if mode == PER_STUDENT and not student_id:
-        raise ValueError(
-            "These exercises use your own numbers, so they need your student id: "
-            "set STUDENT_ID in the first code cell (on JupyterHub it is read for you)."
-        )
+        raise MissingStudentId()
     values = {name: make(Draw(seed, course_id, assignment, student_id, name)) for name, make in DRAWS.items()}
     return Problems(course_id, assignment, mode, student_id, values)
 
