@@ -21,6 +21,11 @@ submitted_files.install()
 c.Autograde.exporter_class = submitted_files.SubmittedNotebookExporter
 c.ExchangeFactory.collect = submitted_files.SafeCollect
 
+# One log line per student, plus what needs a look; --log-level=DEBUG shows every step.
+from autograder.grading.log_lines import quiet_routine_lines  # noqa: E402
+
+quiet_routine_lines()
+
 # Grading: nbgrader's own pipeline with two changes. Graded cells are never run in the
 # student's kernel, and a dead kernel costs only its cell (StudentKernelExecute); every
 # graded cell is scored out of process, sandboxed, against the reference (TrustedChecks).
@@ -62,8 +67,12 @@ c.StudentKernelExecute.course_root = c.CourseDirectory.root
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from autograder.grading.feedback import TEMPLATE_FILE, FeedbackForStudents, template_basedirs  # noqa: E402
+from autograder.grading.feedback import (  # noqa: E402
+    TEMPLATE_FILE, FeedbackExporter, FeedbackForStudents, template_basedirs,
+)
 
+# One self-contained page: math as MathML, no MathJax or anything else from the network.
+c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.preprocessors = [GetGrades, FeedbackForStudents, CSSHTMLHeaderPreprocessor]
 c.HTMLExporter.template_file = TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = template_basedirs()
