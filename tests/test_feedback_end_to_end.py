@@ -115,7 +115,7 @@ def test_self_check_cells_are_left_out_of_the_feedback(graded_course):
 
 def student_lines(log, student):
     """The log lines of plain `nbgrader autograde` / `generate_feedback` about one student."""
-    return [line for line in log.splitlines() if f"'{student}'" in line or f"/{student}/" in line]
+    return [line for line in log.splitlines() if any(f"{a}{student}{b}" in line for a, b in (("'", "'"), ("/", "/"), (" ", "/")))]
 
 
 def test_the_autograde_log_has_one_line_per_student_and_more_only_when_something_needs_a_look(graded_course):
@@ -125,7 +125,9 @@ def test_the_autograde_log_has_one_line_per_student_and_more_only_when_something
         assert student_lines(log, student) == [f"[AutogradeApp | INFO] Creating/updating student with ID '{student}': {{}}"]
     fay = student_lines(log, "fay")  # her line, and why her notebook scores 0
     assert len(fay) == 2 and "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in fay[1]
-    assert len(student_lines(log, "edgar")) == 2 and "has changed!" in log  # his edited test cell
+    lines = log.splitlines()
+    edgar = lines.index("[AutogradeApp | INFO] Creating/updating student with ID 'edgar': {}")
+    assert "Attribute 'checksum' for cell test_add_gate_forward has changed!" in lines[edgar + 1]  # his edit
 
 
 def test_generate_feedback_prints_no_warning_about_the_kits_own_config_and_one_line_per_student(graded_course):
@@ -143,7 +145,7 @@ def test_the_feedback_page_loads_nothing_from_the_network_and_carries_its_math(g
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html, re.I), student
         assert not re.search(r"cdn|mathjax\.js|latest\.js", html, re.I), student
     carol = graded_course.feedback("carol").read_text()
-    assert carol.count("<math") == 2 and '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in carol
+    assert re.findall(r'<math\b[^>]*\bdisplay="(\w+)"', carol) == ["inline", "block"]
     assert "\\frac" not in carol and "$$" not in carol  # rendered, not left for a script to typeset
 
 
@@ -152,6 +154,6 @@ def test_an_unreadable_notebooks_feedback_is_the_reason_and_what_to_do_and_nothi
     text = re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S)))
     assert "Your notebook could not be read: it is not a Jupyter notebook" in text
     assert "submit the notebook as JupyterLab saves it" in text
-    assert "bpkit-exercise" not in html and "In [" not in text and "STUDENT_ID" not in text
+    assert not re.search(r'class="[^"]*bpkit-exercise', html) and "In [" not in text and "STUDENT_ID" not in text
     assert "NameError" not in text and "not graded, the notebook could not be read" not in text
     assert len(text.split("Notes from the grader")[1]) < 400, text  # one note: the reason and what to do
