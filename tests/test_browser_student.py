@@ -176,7 +176,10 @@ def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
     text = validate(driver, folder, "unfinished")
     assert "Success" not in text
     assert "not finished yet" in text and "AddGate.forward" in text
-    assert "Not answered yet: q, f, dfdq, dfdz, dfdx, dfdy" in text
+    assert "f = (x + y) · z by hand (part 1): answer q, f, dfdq, dfdz, dfdx, dfdy" in text
+    # One failing cell (the notebook's last graded one), so the dialog shows one cell's source.
+    assert "VALIDATION FAILED ON 1 CELL(S)" in text and text.count("The following cell failed") == 1
+    assert "AddGate.backward: write forward, then backward, in the AddGate cell" in text
 
 
 def test_a_correct_notebook_runs_its_self_checks_and_validates(lab):
