@@ -60,7 +60,8 @@ class ExerciseNotReady(Exception):
 
 class NotebookNotReady(Exception):
     """What Validate reports for the whole notebook, from its last graded cell: every
-    unfinished exercise in one line, then the first real problem in detail."""
+    unfinished exercise in one line (what is left to do), every exercise with a problem in
+    one line, then the first problem in detail."""
 
     def __init__(self, unfinished, problems):
         self.unfinished, self.problems = list(unfinished), list(problems)
