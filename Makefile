@@ -1,17 +1,22 @@
 # Everything sets itself up on a fresh clone: a private virtual environment in .venv,
 # the project installed into it with its test extras, then the job itself.
+# rfc3987-syntax comes with jupyter-events' jsonschema[format-nongpl] and compiles 39 Lark
+# grammars whenever jsonschema is imported: 1.7 s of CPU in every process that imports
+# nbformat (each nbgrader command, the CLI, every grading). Nothing here checks IRI formats
+# (jsonschema skips a format whose checker is missing), so it is removed again.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean system-packages
+.PHONY: demo test test-fast bench clean system-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "backprop-kit needs Python >= 3.10, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	@touch $(STAMP)
 
 # Debian packages the kit and its tests use, installed with apt-get when running as root and
@@ -37,6 +42,10 @@ demo: $(STAMP) system-packages
 
 test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The minute-to-minute lane: every test outside the slow lanes (pyproject.toml's markers).
+test-fast: $(STAMP) system-packages
+	$(BIN)/python -m pytest -q -m "not browser and not cluster and not postgres and not e2e" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gradcheck.py

@@ -18,6 +18,17 @@ def _load(course_yaml):
         raise click.ClickException(str(e)) from None
 
 
+def _load_and_build(course_yaml):
+    """The course, its notebooks rendered as init renders them (so OK here means init agrees),
+    every problem of course.yaml reported at once."""
+    from .course import load_and_build
+
+    try:
+        return load_and_build(course_yaml)[0]
+    except _init_errors() as e:
+        raise click.ClickException(str(e)) from None
+
+
 def _init_errors():
     """What building a course raises for a person to fix, each with a complete message: a
     course.yaml naming a notebook or an exercise that does not exist, a notebook source that
@@ -42,13 +53,7 @@ def main():
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
-    from .course import build_sources
-
-    course = _load(course_yaml)
-    try:
-        build_sources(course)  # what init checks before writing anything, so OK here means init agrees
-    except _init_errors() as e:
-        raise click.ClickException(str(e)) from None
+    course = _load_and_build(course_yaml)
     names = ", ".join(a.name for a in course.assignments)
     click.echo(f"{course_yaml}: OK: course {course.course_id}, seed {course.seed}, "
                f"{course.randomization} values, assignments: {names}")
@@ -76,6 +81,26 @@ def generate(seed, course_yaml):
                "with the new values.")
 
 
+@main.command()
+@click.option("--out", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True,
+              type=click.Path(dir_okay=False))
+def starter(course_yaml):
+    """Write the kit's own course.yaml for editing, with a freshly drawn seed."""
+    import secrets
+
+    from .config import MAX_SEED, write_seed
+    from .course import KIT_COURSE_YAML
+
+    target = Path(course_yaml)
+    if target.exists():
+        raise click.ClickException(f"{target} exists; it was left as it is. Pass --out to write the starter "
+                                   "course.yaml elsewhere.")
+    target.write_bytes(KIT_COURSE_YAML.read_bytes())
+    course = write_seed(target, secrets.randbelow(MAX_SEED + 1))
+    click.echo(f"{target}: the kit's course, with a fresh seed ({course.seed}): edit it, check it with "
+               f"`backprop-kit check-config --config {target}`, then build the course with `backprop-kit init DIR`.")
+
+
 @main.command("show-values")
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 @click.option("--assignment", default=None, help="Defaults to the first assignment.")
@@ -87,6 +112,10 @@ def show_values(course_yaml, assignment, student):
     from .config import ConfigError
 
     course = _load(course_yaml)
+    if course.randomization == "per-student" and not student.strip():
+        raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
+                                   "show-values needs a student id: pass --student ID, the id the student "
+                                   "types as STUDENT_ID (their JupyterHub user name on a hub).")
     try:
         a = course.assignment(assignment) if assignment else course.assignments[0]
         p = problems.draw(course.seed, course.course_id, a.name, course.randomization, student)
@@ -100,12 +129,18 @@ def show_values(course_yaml, assignment, student):
 
 @main.command()
 @click.argument("course_dir", type=click.Path(file_okay=False))
-@click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
+@click.option("--config", "course_yaml", default=None, type=click.Path(),
+              help="[default: course.yaml here; without one, the kit's own course]")
 def init(course_dir, course_yaml):
     """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
-    from .course import init as init_course
+    from .course import KIT_COURSE_YAML, init as init_course
 
-    course = _load(course_yaml)
+    if course_yaml is None and not Path(DEFAULT_COURSE_YAML).exists():
+        course_yaml = KIT_COURSE_YAML
+        click.echo(f"No course.yaml here: building the kit's own course ({course_yaml}). To make it yours, "
+                   "run `backprop-kit starter` (a course.yaml to edit, with a fresh seed) and init again.")
+    course_yaml = course_yaml or DEFAULT_COURSE_YAML
+    course = _load_and_build(course_yaml)
     try:
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
     except _init_errors() as e:
@@ -123,9 +158,9 @@ def demo(course_dir, course_yaml):
     COURSE_DIR defaults to a new temporary directory (kept, so you can look around)."""
     import tempfile
 
+    course = _load(course_yaml)  # before the heavy imports: a bad file is told at once
     from . import demo as demo_module
 
-    course = _load(course_yaml)
     try:
         demo_module.load_simulated_class()  # before anything is built: an installed kit has no class to grade
     except demo_module.DemoDataMissing as e:
@@ -157,7 +192,8 @@ def autograde(assignment, students, jobs, force, scheduler):
     # batch validates has an IRI format, and without it jsonschema leaves such formats unchecked.
     sys.modules.setdefault("rfc3987_syntax", None)
     from .batch.pipeline import PipelineError
-    from .batch.run import BatchError, autograde as run_batch
+    from .batch.graders import BatchError
+    from .batch.run import autograde as run_batch
 
     try:
         summary = run_batch(Path.cwd(), assignment, students, jobs=jobs, force=force, scheduler=scheduler)
@@ -194,6 +230,8 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
     console.print(f"Integrity signals: {counted(len(signals.made_for), 'notebook')} made for another id, "
                   f"{counted(len(signals.copied_answers), 'hand answer')} correct for someone else's numbers, "
                   f"{counted(len(signals.shared_code), 'group')} of identical code (see class.html).")
+    for student, why in sorted(built.results.not_graded.items()):
+        console.print(f"[red]not graded[/]: {student}: {why}", markup=True, highlight=False)
     for name in ("cells.csv", "canvas.csv", "class.html"):
         click.echo(f"  {built.out_dir / name}")
 

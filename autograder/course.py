@@ -18,7 +18,11 @@ from .exercises import shipped_functions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
-KIT_ASSIGNMENTS = REPO_ROOT / "assignments"  # the kit's own notebook sources (a checkout has them)
+# The kit's own course (course.yaml and assignments/): at the top of a checkout, and inside the
+# package as kit/ in an installed wheel (setup.py copies them there).
+KIT_COURSE = PACKAGE_DIR / "kit" if (PACKAGE_DIR / "kit" / "course.yaml").is_file() else REPO_ROOT
+KIT_COURSE_YAML = KIT_COURSE / "course.yaml"
+KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
 BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py",
                  "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
@@ -59,6 +63,14 @@ def notebook_folder(course):
 def notebook_sources(course, assignment):
     """{notebook: its jupytext source} for one assignment. A listed notebook without a source
     is a ConfigError naming course.yaml's line, the assignment, the notebook and the path."""
+    sources, problems = _notebook_sources(course, assignment)
+    if problems:
+        raise ConfigError(problems, course.source)
+    return sources
+
+
+def _notebook_sources(course, assignment):
+    """({notebook: source path}, [Problem] for the listed notebooks without a source)."""
     folder = notebook_folder(course)
     where = ("the assignments/ folder beside course.yaml" if folder == course.root / "assignments"
              else "the kit's own assignments/, as there is no assignments/ folder beside course.yaml")
@@ -72,24 +84,62 @@ def notebook_sources(course, assignment):
                 course.source and str(course.source), course.line_of(key), key,
                 f"assignment {assignment.name!r} lists notebook {notebook!r}, but its source {path} does not "
                 f"exist (notebook sources are read from {where})"))
-    if problems:
-        raise ConfigError(problems, course.source)
-    return sources
+    return sources, problems
 
 
 def build_sources(course):
     """[(assignment, {notebook: source notebook})]: every notebook of the course rendered with
     course.yaml's points, in memory, so that a wrong course.yaml is found before anything is
-    written."""
-    built = []
+    written. Every missing source and unknown exercise of every assignment is reported at
+    once (one ConfigError)."""
+    built, problems = _build(course)
+    if problems:
+        raise ConfigError(by_line(problems), course.source)
+    return built
+
+
+def _build(course):
+    built, problems = [], []
     for assignment in course.assignments:
-        rendered = {name: notebooks.render(path) for name, path in notebook_sources(course, assignment).items()}
-        points = course.points_for(assignment.name, [e for nb in rendered.values()
-                                                     for e in notebooks.graded_exercises(nb)])
+        if not assignment.name:  # a placeholder of load_lenient: that assignment's schema problems are reported
+            continue
+        sources, missing = _notebook_sources(course, assignment)
+        problems += missing
+        rendered = {name: notebooks.render(path) for name, path in sources.items() if path.is_file()}
+        if missing:  # an override may name an exercise of the missing notebook: checked once it is there
+            continue
+        try:
+            points = course.points_for(assignment.name, [e for nb in rendered.values()
+                                                         for e in notebooks.graded_exercises(nb)])
+        except ConfigError as e:
+            problems += e.problems
+            continue
         for nb in rendered.values():
             notebooks.apply_points(nb, points)
         built.append((assignment, rendered))
-    return built
+    return built, problems
+
+
+def by_line(problems):
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.line or 0, p.key))
+
+
+def load_and_build(course_yaml):
+    """(Course, built sources): course.yaml loaded and every notebook it names rendered, every
+    problem of the file reported in one ConfigError — those of its schema, its notebook
+    sources and its points overrides together, one a line by line number."""
+    from .config import load_course, load_lenient
+
+    try:
+        course, problems = load_course(course_yaml), []
+    except ConfigError as e:
+        course, problems = load_lenient(course_yaml), list(e.problems)
+        if course is None:
+            raise
+    built, more = _build(course)
+    if problems or more:
+        raise ConfigError(by_line(problems + more), course.source)
+    return course, built
 
 
 def write_sources(course_dir, course, built):
@@ -115,10 +165,51 @@ def holds_student_work(course_dir):
     return [d for d in STUDENT_WORK if (course_dir / d).is_dir() and any((course_dir / d).iterdir())]
 
 
-def write_config(course_dir, course_yaml):
+def write_config(course_dir, course_yaml, course=None):
+    """nbgrader_config.py, a copy of course.yaml and, when the notebooks are the instructor's
+    own, a copy of their sources in assignments/: the course directory then checks and builds
+    on its own (`backprop-kit check-config` inside it reads the same notebooks)."""
+    course_dir = Path(course_dir)
     template = (PACKAGE_DIR / "templates" / "nbgrader_config.py").read_text()
-    (Path(course_dir) / "nbgrader_config.py").write_text(template)
-    shutil.copyfile(course_yaml, Path(course_dir) / "course.yaml")
+    (course_dir / "nbgrader_config.py").write_text(template)
+    _copy(course_yaml, course_dir / "course.yaml")
+    if course is not None and notebook_folder(course) != KIT_ASSIGNMENTS:
+        for assignment in course.assignments:
+            for notebook, path in notebook_sources(course, assignment).items():
+                (course_dir / "assignments").mkdir(exist_ok=True)
+                _copy(path, course_dir / "assignments" / path.name)
+
+
+def _copy(source, target):
+    if not (Path(target).exists() and Path(target).samefile(source)):  # init run on the course itself
+        shutil.copyfile(source, target)
+
+
+def dropped_assignments(course_dir, course):
+    """{assignment: where it still is} for what the course directory holds (source/, release/,
+    the gradebook) of assignments course.yaml no longer lists."""
+    course_dir = Path(course_dir)
+    found = {}
+    for folder in ("source", "release"):
+        for path in sorted((course_dir / folder).glob("*")):
+            if path.is_dir():
+                found.setdefault(path.name, []).append(f"{folder}/{path.name}/")
+    if (course_dir / "gradebook.db").is_file():
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+            for assignment in gb.assignments:
+                found.setdefault(assignment.name, []).append("the gradebook")
+    return {name: where for name, where in found.items() if name not in course.assignment_names}
+
+
+def removal_note(name, where):
+    """What init says of an assignment course.yaml no longer lists: kept, and how to remove it."""
+    folders = " ".join(w.rstrip("/") for w in where if w != "the gradebook")
+    steps = [*(["nbgrader db assignment remove " + name] if "the gradebook" in where else []),
+             *([f"rm -r {folders}"] if folders else [])]
+    return (f"assignment {name!r} is no longer in course.yaml: kept as it is ({', '.join(where)}); to remove it, "
+            f"run in the course directory: {' && '.join(steps)}")
 
 
 def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
@@ -137,8 +228,10 @@ def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
     built = build_sources(course)  # a wrong course.yaml or notebook source leaves the directory untouched
     state = "updated" if (course_dir / "nbgrader_config.py").exists() else "created"
     course_dir.mkdir(parents=True, exist_ok=True)
-    write_config(course_dir, course_yaml)
+    write_config(course_dir, course_yaml, course)
     write_sources(course_dir, course, built)
+    for name, where in dropped_assignments(course_dir, course).items():
+        log(removal_note(name, where))
     for assignment in course.assignments:
         log(f"nbgrader generate_assignment {assignment.name}")
         done = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],

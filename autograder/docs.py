@@ -21,6 +21,26 @@ def gates_markdown():
     return "\n".join(rows)
 
 
+def graded_cell_counts():
+    """{what: how many graded cells} of the kit's assignment, from the tables."""
+    from .exercises import FUNCTIONS, HAND_ANSWERS
+    from .grading.registry import gate_checks
+
+    return {"gates": sum(len(gate_checks(g)) for g in GATES), "answers": len(HAND_ANSWERS), "functions": len(FUNCTIONS)}
+
+
+def exercises_markdown():
+    from .exercises import FUNCTIONS, HAND_ANSWERS
+
+    counts = graded_cell_counts()
+    answers = ", ".join(f"`{e}`" for e in HAND_ANSWERS)
+    functions = ", ".join(f"`{e.id}`" for e in FUNCTIONS)
+    return (f"The other exercises follow the same pattern: answer cells {answers}, functions {functions}, each "
+            f"graded by `test_<id>`. In all, {len(GATES)} gates ({counts['gates']} graded cells), "
+            f"{counts['answers']} answer cells and {counts['functions']} functions: {sum(counts.values())} graded "
+            "cells.")
+
+
 def misconceptions_markdown():
     rows = ["| ID | applies to | what went wrong | hint (shown to students) |", "|---|---|---|---|"]
     for m in CATALOG:
@@ -32,7 +52,7 @@ def misconceptions_markdown():
 def sections():
     from .config import keys_markdown
 
-    return {"gates": gates_markdown(), "misconceptions": misconceptions_markdown(), "course-yaml-keys": keys_markdown()}
+    return {"gates": gates_markdown(), "exercises": exercises_markdown(), "misconceptions": misconceptions_markdown(), "course-yaml-keys": keys_markdown()}
 
 
 def between(text, name):

@@ -8,6 +8,7 @@ gradients the student must give (answer variable -> ("value" | "grad", graph nod
 """
 import types
 from dataclasses import dataclass
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -19,11 +20,32 @@ from solutions.table import gates_named_by
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 
 
+Values = dict[str, Any]  # one problem's values, as bpkit.problems draws them (numbers and arrays)
+Answers = dict[str, Any]  # answer variable -> its value
+
+
+class HandAnswers(Protocol):
+    """The kind of exercise graded by the answers a student types (HAND_ANSWERS):
+    GraphExercise (values from a lecture graph) and FixedAnswers (the same for everyone)."""
+
+    id: str  # the grade_id of the answer cell; its test cell is test_<id>
+    problem: str | None  # the key of the student's values in bpkit.problems; None: no values
+    answers: dict
+
+    def correct(self, values: Values) -> Answers:
+        """The right answers for these values."""
+        ...
+
+    def mistaken(self, values: Values) -> dict[str, list[Answers]]:
+        """{misconception id: the answers it gives, one dict per variant}."""
+        ...
+
+
 @dataclass(frozen=True)
-class GraphExercise:
+class GraphExercise:  # a HandAnswers
     id: str  # the grade_id of the answer cell; its test cell is test_<id>
     problem: str  # the key of the student's values in bpkit.problems
-    builder: object  # a graph of solutions.lecture
+    builder: Callable  # a graph of solutions.lecture
     answers: dict  # answer variable -> ("value" | "grad", node name)
 
     def arguments(self, values):
@@ -128,7 +150,7 @@ BY_ID = {e.id: e for e in EXERCISES}
 
 
 @dataclass(frozen=True)
-class FixedAnswers:
+class FixedAnswers:  # a HandAnswers
     """A question whose answers are the same for everyone (the lecture's sizes)."""
 
     id: str
@@ -148,7 +170,7 @@ JACOBIAN = FixedAnswers("jacobian_question", {
     "batch_jacobian_entries": 409_600 * 409_600,
 })
 JACOBIAN_ANSWERS = JACOBIAN.answers
-HAND_ANSWERS = {e.id: e for e in EXERCISES + (JACOBIAN,)}  # every exercise graded by its answers
+HAND_ANSWERS: dict[str, HandAnswers] = {e.id: e for e in EXERCISES + (JACOBIAN,)}  # every exercise graded by its answers
 
 
 @dataclass(frozen=True)
@@ -157,10 +179,10 @@ class FunctionExercise:
 
     id: str  # the function's name and the grade_id of its cell
     problem: str  # the key of the student's values (bpkit.problems); self-checks run it on inputs shaped like them
-    builder: object  # the lecture graph it must reproduce
+    builder: Callable  # the lecture graph it must reproduce
     outputs: tuple  # the gradient structure it returns, as graph node names
-    needs: tuple  # grade_ids of the gate cells it uses
-    cases: object  # rng -> [(label, args)]: the inputs it is graded on
+    needs: tuple[str, ...]  # grade_ids of the gate cells it uses
+    cases: Callable[[np.random.Generator], list[tuple[str, tuple]]]  # the inputs it is graded on: [(label, args)]
 
     def correct(self, args, gates=None, **backward_options):
         result = lecture.gradients(self.builder, *args, gates=gates, **backward_options)

@@ -101,7 +101,7 @@ def copy_submission(source, destination, max_file_bytes=DEFAULT_MAX_FILE_BYTES, 
     source, destination = Path(source), Path(destination)
     travel, refused = survey(source, max_file_bytes)
     destination.mkdir(parents=True, exist_ok=True)
-    copied = [rel for rel in travel if not _skipped(rel, skip)]
+    copied = [rel for rel in travel if not skipped(rel, skip)]
     for rel in copied:
         target = destination / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ def _copy_regular(source, target):
         os.close(fd)
 
 
-def _skipped(rel, patterns):
+def skipped(rel, patterns):
     return any(fnmatch.fnmatch(part, pattern) for part in rel.split("/") for pattern in patterns)
 
 
@@ -131,10 +131,14 @@ def record_path(course_root, assignment, student):
     return Path(course_root) / "backprop-kit" / "intake" / assignment / f"{student}.json"
 
 
-def write_record(course_root, assignment, student, intake):
+def write_record(course_root, assignment, student, intake, choice=None):
+    """Record what travelled, what was refused and (with a NotebookChoice) which file was graded
+    as which notebook, or why none could be."""
     path = record_path(course_root, assignment, student)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"copied": intake.copied, "refused_files": refused_entries(intake.refused)}, indent=1))
+    record = {"copied": intake.copied, "refused_files": refused_entries(intake.refused),
+              **(choice.as_record() if choice is not None else {})}
+    path.write_text(json.dumps(record, indent=1))
     return path
 
 
@@ -159,3 +163,12 @@ def _shown(rel):
     """A relative path as text that can be written anywhere: bytes that are not UTF-8 in a
     file's name become backslash escapes."""
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def read_record(course_root, assignment, student):
+    """The submission's intake record ({} when none)."""
+    try:
+        record = json.loads(record_path(course_root, assignment, student).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}

@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from lanes import lane, mark_from_fixtures
+
 
 def pytest_sessionstart(session):
     from autograder.sandbox.bwrap import sandbox_available
@@ -13,7 +15,13 @@ def pytest_sessionstart(session):
                                 "skipped. `make test` installs bubblewrap when run as root.")
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:
+        mark_from_fixtures(item)
+
+
 @pytest.fixture(scope="session")
+@lane("e2e")
 def graded_course(tmp_path_factory):
     """A small class graded once with real nbgrader (tests/graded_course.py), shared by the
     tests of feedback, logs and the browser."""

@@ -2,17 +2,28 @@
 headless Chromium (Debian's), checked on what the page shows, not on its source.
 Screenshots go to the folder printed at the start (the last run's are kept)."""
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from browser import chrome, screenshot_folder
 
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class Page:
+    driver: object  # selenium's Chrome
+    graded_course: object
+    folder: Path  # for the screenshots
+
 
 @pytest.fixture(scope="module")
-def page(graded_course):
+def page(graded_course) -> Page:
     driver = chrome(1100, 900)
     try:
-        yield driver, graded_course, screenshot_folder("feedback")
+        yield Page(driver, graded_course, screenshot_folder("feedback"))
     finally:
         driver.quit()
 
@@ -30,7 +41,7 @@ def panel(driver, grade_id):
 
 
 def test_every_exercise_shows_its_title_points_and_what_passed_and_failed(page):
-    driver, graded_course, folder = page
+    driver, graded_course, folder = page.driver, page.graded_course, page.folder
     show(driver, graded_course, "ben")
     toc = driver.find_element("css selector", "#toc").text.splitlines()
     assert len(toc) == len(graded_course.report("ben")["cells"]) and not any("Test cell" in t for t in toc)
@@ -53,7 +64,7 @@ def test_every_exercise_shows_its_title_points_and_what_passed_and_failed(page):
 
 
 def test_lines_wrap_and_nothing_scrolls_sideways(page):
-    driver, graded_course, folder = page
+    driver, graded_course = page.driver, page.graded_course
     show(driver, graded_course, "ben")
     overflow = driver.execute_script("""
         const wide = [...document.querySelectorAll('pre, .bpkit-feedback, .output_subarea')]
@@ -63,7 +74,7 @@ def test_lines_wrap_and_nothing_scrolls_sideways(page):
 
 
 def test_pictures_render_with_alt_text(page):
-    driver, graded_course, folder = page
+    driver, graded_course, folder = page.driver, page.graded_course, page.folder
     show(driver, graded_course, "carol")
     pictures = driver.execute_script(
         "return [...document.images].map(i => [i.naturalWidth, i.getAttribute('alt')])")
@@ -75,7 +86,7 @@ def test_pictures_render_with_alt_text(page):
 
 
 def test_a_wrong_student_id_is_said_at_the_top_and_at_the_exercises_using_the_numbers(page):
-    driver, graded_course, folder = page
+    driver, graded_course, folder = page.driver, page.graded_course, page.folder
     show(driver, graded_course, "b")
     notice = driver.find_element("css selector", ".bpkit-notice")
     assert notice.is_displayed() and notice.location["y"] < 200

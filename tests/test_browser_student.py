@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,6 +20,8 @@ import pytest
 from autograder import demo
 from solutions.table import GATES
 from browser import chrome, require_chromium, screenshot_folder
+
+pytestmark = pytest.mark.browser
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -30,8 +34,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Lab:
+    driver: object  # selenium's Chrome
+    url: str  # JupyterLab's
+    token: str
+    folder: Path  # for the screenshots
+
+
 @pytest.fixture(scope="module")
-def lab(graded_course, tmp_path_factory):
+def lab(graded_course, tmp_path_factory) -> Lab:
     """JupyterLab serving a student's folder: the release's bpkit/, the untouched release
     notebook and a correct one."""
     require_chromium()
@@ -74,7 +86,7 @@ def lab(graded_course, tmp_path_factory):
             pytest.fail("JupyterLab did not start: " + (base / "server.log").read_text()[-2000:])
         driver = chrome(1400, 1000)
         try:
-            yield driver, url, token, screenshot_folder("student")
+            yield Lab(driver, url, token, screenshot_folder("student"))
         finally:
             driver.quit()
     finally:
@@ -163,7 +175,7 @@ def scroll_to_text(driver, text):
 
 
 def test_the_released_notebook_runs_shows_its_pictures_and_stops_at_the_first_stub(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     run_all(driver)
     text = outputs_text(driver)
@@ -176,7 +188,7 @@ def test_the_released_notebook_runs_shows_its_pictures_and_stops_at_the_first_st
 
 
 def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     text = validate(driver, folder, "unfinished")
     assert "Success" not in text
@@ -188,7 +200,7 @@ def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
 
 
 def test_a_correct_notebook_runs_its_self_checks_and_validates(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "correct.ipynb")
     run_all(driver)
     text = outputs_text(driver)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from autograder import config
 from autograder.config import (KEYS_END, KEYS_START, ConfigError, Course, UnknownName,
-                               keys_markdown, load_course, write_seed)
+                               keys_markdown, load_course, with_seed, write_seed)
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO_COURSE = ROOT / "course.yaml"
@@ -374,7 +374,7 @@ def test_write_seed_changes_only_the_seed(tmp_path):
     path = write(tmp_path, VALID)
     course = write_seed(path, 42)
     assert course.seed == 42 and course == load_course(path)
-    assert course.model_dump() == load_course(write(tmp_path, VALID, "other.yaml")).with_seed(42).model_dump()
+    assert course.model_dump() == with_seed(load_course(write(tmp_path, VALID, "other.yaml")), 42).model_dump()
     old, new = VALID.splitlines(), path.read_text().splitlines()
     assert [(a, b) for a, b in zip(old, new) if a != b] == [("seed: 20261123   # the course seed",
                                                              "seed: 42   # the course seed")]
@@ -418,12 +418,12 @@ def test_write_seed_refuses_bad_seeds_and_invalid_files_without_touching_them(tm
 
 def test_with_seed_validates_and_keeps_the_rest(tmp_path):
     course = load_course(write(tmp_path, VALID))
-    other = course.with_seed(5)
+    other = with_seed(course, 5)
     assert other.seed == 5 and course.seed == 20261123
     assert other.model_dump(exclude={"seed"}) == course.model_dump(exclude={"seed"})
     assert other.line_of("seed") == 3
     with pytest.raises(ConfigError, match="found 'x' \\(a string\\)"):
-        course.with_seed("x")
+        with_seed(course, "x")
 
 
 # ---- round trips --------------------------------------------------------------------

@@ -4,6 +4,7 @@ import ast
 import inspect
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -63,6 +64,14 @@ def test_init_builds_source_release_and_config(course):
     assert (course / "release" / ASSIGNMENT / "bpkit" / "exercise_table.json").is_file()
 
 
+def test_the_release_has_the_graded_cells_the_readme_counts(course):
+    from autograder.docs import graded_cell_counts
+
+    nb = nbformat.read(course / "release" / ASSIGNMENT / "backprop.ipynb", as_version=4)
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(graded) == sum(graded_cell_counts().values())
+
+
 def reference_code_lines():
     """Every statement of every reference method body, as source text."""
     lines = set()
@@ -109,10 +118,11 @@ def test_release_carries_no_solution_code_hidden_tests_markers_or_graded_values(
         assert not found, f"{path.name} contains graded answer values {found}"
 
 
-def test_init_refuses_a_course_with_submissions_and_changes_nothing(tmp_path):
+def test_init_refuses_a_course_with_submissions_and_changes_nothing(course, tmp_path):
+    """On a copy of the module's course (its first init succeeded there): init again updates it,
+    and once a student's work is in it, refuses and changes nothing."""
     yaml_path = write_course_yaml(tmp_path / "course.yaml")
-    course = tmp_path / "c"
-    assert run_cli("init", str(course), "--config", str(yaml_path), cwd=REPO).returncode == 0
+    course = shutil.copytree(course, tmp_path / "c", symlinks=True)
     again = run_cli("init", str(course), "--config", str(yaml_path), cwd=REPO)
     assert again.returncode == 0 and "updated" in again.stdout
     work = course / "submitted" / "alice" / ASSIGNMENT / "backprop.ipynb"

@@ -120,6 +120,12 @@ def test_readme_lists_every_gate_and_its_graded_cells_exactly_as_the_table_says(
     assert between(README.read_text(), "gates") == gates_markdown().strip()
 
 
+def test_readme_lists_the_other_exercises_and_counts_the_graded_cells_as_the_tables_say():
+    from autograder.docs import README, between, exercises_markdown
+
+    assert between(README.read_text(), "exercises") == exercises_markdown().strip()
+
+
 def test_readme_lists_every_misconception_exactly_as_the_catalog_says():
     from autograder.docs import README, between, misconceptions_markdown
 

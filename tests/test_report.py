@@ -27,6 +27,7 @@ from autograder.exercises import BY_ID as HAND_EXERCISES
 from autograder.grading.report import report_path
 from autograder.reports.integrity import normalised
 from autograder.sandbox.bwrap import sandbox_available
+from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -62,6 +63,7 @@ def correct_simple(course, student):
 
 
 @pytest.fixture(scope="module")
+@lane("e2e")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     text = (REPO / "course.yaml").read_text()
@@ -236,6 +238,7 @@ def test_report_outside_a_course_or_for_an_unknown_assignment_says_what_to_do(gr
 # ---------------------------------------------------------------- class.html in Chromium
 
 @pytest.fixture(scope="module")
+@lane("browser")
 def browser():
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     try:

@@ -17,6 +17,7 @@ from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT
 from autograder.exercises import EXERCISES
+from lanes import lane
 from shipped import shipped_bpkit_module
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -25,6 +26,7 @@ STUDENT = "alice"
 
 
 @pytest.fixture(scope="module")
+@lane("e2e")  # every test of the course runs `nbgrader validate` on a notebook
 def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("validate")
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(root / "course")],

@@ -3,10 +3,13 @@ task per submission, sent as bytes, so workers need only the kit and bubblewrap,
 filesystem. The coordinator (run.py) records results as they come back, as with local graders."""
 import os
 
-from distributed import CancelledError, Client, KilledWorker, WorkerPlugin, as_completed, get_worker
+from typing import Iterable
 
-from .pipeline import grade_submission
-from .run import BatchError
+from distributed import CancelledError, Client, Future, KilledWorker, WorkerPlugin, as_completed, get_worker
+
+from .pipeline import SubmissionJob, grade_submission
+from .snapshot import AssignmentSnapshot
+from .graders import BatchError
 
 
 def _grade_on_dask(plugin_name, job):
@@ -29,12 +32,12 @@ class SnapshotOnEveryWorker(WorkerPlugin):
         self.snapshot, self.name = snapshot, name
 
 
-class DaskGraders:
+class DaskGraders:  # a Graders (graders.py)
     """A Dask distributed cluster: one task per submission, the snapshot sent to every
     worker once. A worker that dies has its tasks rerun elsewhere by the scheduler; a task
     Dask gives up on (cancelled, or its workers kept dying) is handed out again here."""
 
-    def __init__(self, snapshot, address):
+    def __init__(self, snapshot: AssignmentSnapshot, address: str):
         try:
             self.client = Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError) as e:
@@ -51,27 +54,27 @@ class DaskGraders:
         self.client.register_plugin(SnapshotOnEveryWorker(snapshot, self.plugin), name=self.plugin)
         self.finished = as_completed(loop=self.client.loop)
 
-    def submit(self, job):
+    def submit(self, job: SubmissionJob) -> Future:
         future = self.client.submit(_grade_on_dask, self.plugin, job, pure=False, retries=2,
                                     key=f"grade-{job.student}-{os.urandom(4).hex()}")
         self.finished.add(future)
         return future
 
-    def wait(self, futures):
+    def wait(self, pending: Iterable[Future]) -> list[Future]:
         """The next finished future (a task whose worker died finishes once, elsewhere)."""
         return [next(self.finished)]
 
-    def lost(self, error):
+    def lost(self, error: BaseException) -> bool:
         """Did Dask give up on the task for reasons of the cluster, not of the submission?"""
         return isinstance(error, (CancelledError, KilledWorker))
 
-    def recover(self):
+    def recover(self) -> bool:
         return True  # the other tasks go on where they are
 
-    def describe(self):
+    def describe(self) -> str:
         return f"the Dask cluster at {self.address}"
 
-    def close(self):
+    def close(self) -> None:
         try:
             self.client.unregister_worker_plugin(self.plugin)
         except Exception:  # the cluster may be gone by now; the plugin goes with it

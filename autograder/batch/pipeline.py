@@ -63,6 +63,7 @@ class SubmissionJob:
     student: str
     notebooks: dict  # {notebook name: the submitted .ipynb's bytes}
     refused_files: list = field(default_factory=list)  # [{"path", "reason"}]: what the intake did not copy
+    notes: dict = field(default_factory=dict)  # {notebook: [lines]}: what the intake says, e.g. a renamed file
 
 
 @dataclass
@@ -359,14 +360,14 @@ class Pipeline:
                               facts=ctx.facts)
 
 
-def parse(data, refused_files=()):
+def parse(data, refused_files=(), notes=()):
     """The notebook to grade from the submitted bytes, read as `nbgrader autograde` reads it in
     a kit course (grading/reading.py; submitted_files.SubmittedNotebookExporter): cells that
     cannot be cells dropped with a note, and a file that is no notebook becomes an empty one
     marked `unreadable`, which the pipeline grades 0 with the reason."""
     read = parse_notebook(data)
     nb = read.nb if read.nb is not None else nbformat.v4.new_notebook()
-    nb.metadata["backprop_kit"] = {"unreadable": read.reason or None, "notes": list(read.notes),
+    nb.metadata["backprop_kit"] = {"unreadable": read.reason or None, "notes": [*notes, *read.notes],
                                    "refused_files": list(refused_files)}
     return nb
 
@@ -398,7 +399,7 @@ def grade_submission(snapshot, job, scratch_parent=None):
                            require_sandbox=course.grading.require_sandbox, helper_files=snapshot.helper_files,
                            env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
             for name in names:
-                nb = parse(job.notebooks[name], job.refused_files)
+                nb = parse(job.notebooks[name], job.refused_files, job.notes.get(name, ()))
                 results[name] = pipeline.grade_notebook(job.student, name, nb, runner)
     return SubmissionResult(job.student, {n: results[n] for n in names}, round(time.monotonic() - started, 3),
                             socket.gethostname())

@@ -29,7 +29,8 @@ from sqlalchemy.orm import contains_eager
 from nbgrader.preprocessors import AssignLatePenalties
 
 from ..grading.report import write_report
-from ..intake import DEFAULT_MAX_FILE_BYTES, copy_submission, refused_entries
+from ..grading.naming import choose_notebooks
+from ..intake import DEFAULT_MAX_FILE_BYTES, copy_submission, refused_entries, write_record
 
 
 @contextlib.contextmanager
@@ -60,10 +61,11 @@ def _sigint_held():
 
 
 class Recorder:
-    def __init__(self, coursedir, config, assignment, root, notebooks, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
+    def __init__(self, coursedir, config, assignment, root, cells, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
         self.coursedir, self.assignment, self.root = coursedir, assignment, Path(root)
         self.max_file_bytes = max_file_bytes  # course.yaml's grading.max_file_mb
-        self.notebooks = notebooks  # the assignment's notebook names
+        self.cells = cells  # {notebook: the grade_ids of its cells}: how a renamed notebook is recognised
+        self.notebooks = set(cells)  # the assignment's notebook names
         self.gradebook = Gradebook(coursedir.db_url, coursedir.course_id)
         self.late = AssignLatePenalties(config=config)
         self.late.init_plugin()
@@ -94,9 +96,10 @@ class Recorder:
     # ---------------------------------------------------------------- before grading
 
     def stage(self, student):
-        """(staging folder, intake, {notebook: bytes}): the submission copied following no
-        link (autograder.intake), minus nbgrader's ignored files, the source's files over it;
-        the notebooks read out to travel to a grader."""
+        """(staging folder, intake, {notebook: bytes}, NotebookChoice): the submission copied
+        following no link (autograder.intake), minus nbgrader's ignored files, the source's
+        files over it; the notebooks, chosen by grading.naming.choose_notebooks (as `nbgrader
+        autograde` chooses them in a kit course), read out to travel to a grader."""
         parent = self.autograded(student).parent
         parent.mkdir(parents=True, exist_ok=True)
         for stale in parent.glob(f".{self.assignment}.grading-*"):  # left by a run killed outright
@@ -110,14 +113,11 @@ class Recorder:
 
     def _fill(self, student, staging):
         intake = copy_submission(self.submitted(student), staging, max_file_bytes=self.max_file_bytes)
-        notebooks = {}
+        choice = choose_notebooks(self.submitted(student), self.cells, self.max_file_bytes, skip=self.coursedir.ignore)
+        notebooks = {nb: (staging / rel).read_bytes() for nb, rel in choice.files.items()}
         for rel in intake.copied:
             path = staging / rel
-            if self._ignored(rel):
-                path.unlink()
-            elif path.suffix == ".ipynb":
-                if "/" not in rel:  # nbgrader grades <assignment>/*.ipynb only
-                    notebooks[path.stem] = path.read_bytes()
+            if self._ignored(rel) or path.suffix == ".ipynb":  # autograded/ holds only the notebooks graded
                 path.unlink()
         source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment))
         for path in sorted(source.rglob("*")):
@@ -129,7 +129,7 @@ class Recorder:
                 if target.exists() or target.is_symlink():
                     target.unlink()
                 shutil.copyfile(path, target)
-        return intake, notebooks
+        return intake, notebooks, choice
 
     def _ignored(self, rel):
         parts = rel.split("/")
@@ -161,7 +161,14 @@ class Recorder:
                     self.gradebook.db.rollback()
                     raise
 
-    def record(self, student, result, staging, intake, error=""):
+    def not_graded(self, student, intake, choice):
+        """Nothing of this submission could be graded: only the intake record says why (the
+        gradebook and autograded/ stay as they were, as under `nbgrader autograde`)."""
+        write_record(self.root, self.assignment, student, intake, choice)
+        with contextlib.suppress(OSError):  # autograded/<student>/, made for the staging folder, if now empty
+            self.autograded(student).parent.rmdir()
+
+    def record(self, student, result, staging, intake, error="", choice=None):
         """Write one student's grades, autograded/ folder and reports, in one transaction.
         Returns an error message ("" when graded); on error nothing of this student is in
         autograded/, as with nbgrader, and their gradebook grades stay as they were."""
@@ -181,6 +188,7 @@ class Recorder:
                     self.gradebook.db.rollback()
                     raise
             self._place(student, result, staging)
+            write_record(self.root, self.assignment, student, intake, choice)
             for notebook, outcome in result.notebooks.items():
                 facts = {"refused_files": refused_entries(intake.refused), **outcome.facts}
                 write_report(self.root, self.assignment, student, notebook, outcome.report, **facts)

@@ -19,25 +19,24 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..intake import refused_entries
+from .graders import BatchError, Graders, PendingResult
 from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
 from .record import Recorder
-from .snapshot import read_snapshot
-
-
-class BatchError(Exception):
-    """Grading cannot start; the message says why and what to do."""
+from .snapshot import AssignmentSnapshot, read_snapshot
 
 
 @dataclass
 class Summary:
     graded: dict = field(default_factory=dict)  # {student: points earned}
     failed: dict = field(default_factory=dict)  # {student: why}
+    not_graded: dict = field(default_factory=dict)  # {student: why}: nothing could be told to be the notebook
     skipped: list = field(default_factory=list)  # already graded (rerun with --force to regrade)
     seconds: float = 0.0
     possible: float = 0.0
@@ -46,7 +45,7 @@ class Summary:
 
     @property
     def ok(self):
-        return not self.failed and not self.interrupted
+        return not self.failed and not self.not_graded and not self.interrupted
 
 
 # ---------------------------------------------------------------- the course
@@ -126,12 +125,12 @@ def _grade_locally(job):
     return grade_submission(_snapshot, job, scratch_parent=_scratch_parent)
 
 
-class LocalGraders:
+class LocalGraders:  # a Graders (graders.py)
     """`jobs` warm processes on this machine, each grading one submission at a time. Their
     sandboxes' scratch directories are made in one folder of the batch's, removed at the end:
     a grading process killed outright (out of memory) leaves nothing behind in /tmp."""
 
-    def __init__(self, snapshot, jobs):
+    def __init__(self, snapshot: AssignmentSnapshot, jobs: int):
         self.snapshot, self.jobs = snapshot, jobs
         self.window = 2 * jobs
         self.scratch_parent = tempfile.mkdtemp(prefix="backprop-kit-batch-")
@@ -147,7 +146,7 @@ class LocalGraders:
         for future in [self.pool.submit(_warm_up) for _ in range(self.jobs)]:
             future.result()
 
-    def submit(self, job):
+    def submit(self, job: SubmissionJob) -> Future:
         try:
             return self.pool.submit(_grade_locally, job)
         except BrokenProcessPool as e:  # a process died since the last result: fail like its in-flight work
@@ -155,24 +154,24 @@ class LocalGraders:
             failed.set_exception(e)
             return failed
 
-    def wait(self, futures):
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+    def wait(self, pending: Iterable[Future]) -> Iterable[Future]:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
         return done
 
-    def lost(self, error):
+    def lost(self, error: BaseException) -> bool:
         """Did a grading process die (killed, out of memory)? It takes its pool along."""
         return isinstance(error, BrokenProcessPool)
 
-    def recover(self):
+    def recover(self) -> bool:
         """A new pool; False: what was in flight died with the old one."""
         self.pool.shutdown(wait=False, cancel_futures=True)
         self._start()
         return False
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.jobs} local process{'es' * (self.jobs != 1)}"
 
-    def close(self):
+    def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.scratch_parent, ignore_errors=True)
 
@@ -185,7 +184,8 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
     console = console or Console()
     started = time.monotonic()
     config, coursedir, course, snapshot = load_course_setup(course_dir, assignment)
-    recorder = Recorder(coursedir, config, assignment, coursedir.root, notebooks=set(snapshot.notebooks),
+    cells = {name: {c.name for c in nb.source_cells} for name, nb in snapshot.notebooks.items()}
+    recorder = Recorder(coursedir, config, assignment, coursedir.root, cells=cells,
                         max_file_bytes=snapshot.course.grading.max_file_bytes)
     summary = Summary(possible=sum(c.max_score for nb in snapshot.notebooks.values()
                                    for c in [*nb.grade_cells, *nb.task_cells]))
@@ -206,12 +206,14 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
     summary.seconds = time.monotonic() - started
     summary.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
     console.print(summary_table(summary, assignment))
+    for student, why in sorted(summary.not_graded.items()):
+        console.print(f"not graded: {student}: {why}")
     console.print(f"coordinator peak memory: {summary.peak_mb:.0f} MB")
     return summary
 
 
 def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment):
-    graders = None
+    graders: Graders | None = None
     try:
         if scheduler:
             from .cluster import DaskGraders  # Dask is imported only for a cluster
@@ -245,10 +247,10 @@ class _Batch:
     """Hands out submissions (a window of them at a time: the coordinator's memory stays
     flat however large the class) and records each result as it comes back."""
 
-    def __init__(self, todo, graders, recorder, summary, progress):
+    def __init__(self, todo: list[str], graders: Graders, recorder: Recorder, summary: Summary, progress: Progress):
         self.queue = list(reversed(todo))
         self.graders, self.recorder, self.summary, self.progress = graders, recorder, summary, progress
-        self.in_flight = {}  # future -> (student, staging folder, intake)
+        self.in_flight: dict[PendingResult, tuple] = {}  # -> (student, staging folder, intake)
         self.attempts = {}
         self.bar = progress.add_task("autograde", total=len(todo), now="")
 
@@ -264,30 +266,32 @@ class _Batch:
     def hand_out(self):
         while self.queue and len(self.in_flight) < self.graders.window:
             student = self.queue.pop()
-            staging, intake, notebooks = self.recorder.stage(student)
-            if not set(notebooks) & self.recorder.notebooks:
-                shutil.rmtree(staging, ignore_errors=True)  # nbgrader skips such a folder too
-                expected = ", ".join(f"{n}.ipynb" for n in sorted(self.recorder.notebooks))
-                self.done(student, None, f"no notebook was submitted in {self.recorder.submitted(student)} "
-                                         f"(expected {expected}); nothing to grade")
+            staging, intake, notebooks, choice = self.recorder.stage(student)
+            if choice.not_graded:
+                shutil.rmtree(staging, ignore_errors=True)
+                self.recorder.not_graded(student, intake, choice)
+                self.not_graded(student, choice.not_graded)
                 continue
+            for note in choice.notes():
+                self.progress.console.print(f"[yellow]! {student}[/]: {note}")
             try:
                 self.recorder.begin(student, set(notebooks))
-                job = SubmissionJob(student, notebooks, refused_entries(intake.refused))
-                self.in_flight[self.graders.submit(job)] = (student, staging, intake)
+                job = SubmissionJob(student, notebooks, refused_entries(intake.refused),
+                                    notes={nb: choice.notes(nb) for nb in notebooks})
+                self.in_flight[self.graders.submit(job)] = (student, staging, intake, choice)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
 
     def collect(self, future):
         """Record one finished submission; False when the local pool broke and was restarted."""
-        student, staging, intake = self.in_flight.pop(future)
+        student, staging, intake, choice = self.in_flight.pop(future)
         try:
-            return self._collect(future, student, staging, intake)
+            return self._collect(future, student, staging, intake, choice)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # moved into place by now, or not needed
 
-    def _collect(self, future, student, staging, intake):
+    def _collect(self, future, student, staging, intake, choice):
         try:
             result, error = future.result(), ""
         except Exception as e:
@@ -302,18 +306,25 @@ class _Batch:
                     return True
                 self.requeue_in_flight()
                 return False
-        self.done(student, result, self.recorder.record(student, result, staging, intake, error))
+        self.done(student, result, self.recorder.record(student, result, staging, intake, error, choice))
         return True
 
     def requeue_in_flight(self):
-        for student, staging, _ in self.in_flight.values():
+        for student, staging, *_ in self.in_flight.values():
             shutil.rmtree(staging, ignore_errors=True)
             self.queue.append(student)
         self.in_flight.clear()
 
     def discard_staging(self):
-        for _, staging, _ in self.in_flight.values():
+        for _, staging, *_ in self.in_flight.values():
             shutil.rmtree(staging, ignore_errors=True)
+
+    def not_graded(self, student, why):
+        """Listed, never recorded as a 0: a TA fixes the folder and runs autograde again."""
+        self.summary.not_graded[student] = why
+        self.progress.console.print(f"[red]✗ {student}[/]: {why}: not graded, nothing recorded (fix the folder "
+                                    "and run autograde again)")
+        self.progress.advance(self.bar)
 
     def done(self, student, result, error):
         console, summary = self.progress.console, self.summary
@@ -336,10 +347,12 @@ class _Batch:
 
 def summary_table(summary, assignment):
     table = Table(title=f"backprop-kit autograde {assignment}")
-    for column in ("graded", "failed", "skipped (already graded)", "mean points", "time", "per submission"):
+    for column in ("graded", "failed", "not graded", "skipped (already graded)", "mean points", "time",
+                   "per submission"):
         table.add_column(column, justify="right")
-    n = len(summary.graded) + len(summary.failed)
+    n = len(summary.graded) + len(summary.failed) + len(summary.not_graded)
     mean = f"{statistics.mean(summary.graded.values()):.2f} / {summary.possible:g}" if summary.graded else "-"
-    table.add_row(str(len(summary.graded)), str(len(summary.failed)), str(len(summary.skipped)), mean,
+    table.add_row(str(len(summary.graded)), str(len(summary.failed)), str(len(summary.not_graded)),
+                  str(len(summary.skipped)), mean,
                   f"{summary.seconds:.1f} s", f"{summary.seconds / n:.2f} s" if n else "-")
     return table

@@ -9,7 +9,7 @@ from .schema import Course, EXERCISE_ID_PATTERN, NAME_PATTERN
 
 
 # YAML 1.2 floats (PyYAML reads only YAML 1.1's): the loader's resolver, and how a found value is told.
-_FLOAT = re.compile(r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+FLOAT = re.compile(r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
     |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
@@ -19,66 +19,66 @@ _FLOAT = re.compile(r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
 
 # ---- the schema, for messages and documentation ---------------------------------------
 @functools.lru_cache(maxsize=None)
-def _root_schema():
+def root_schema():
     return Course.model_json_schema()
 
 
-def _resolve(schema):
+def resolve(schema):
     while schema is not None and "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
-        schema = {**_root_schema()["$defs"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
+        schema = {**root_schema()["$defs"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
     return schema
 
 
 def _child(schema, part):
-    schema = _resolve(schema)
+    schema = resolve(schema)
     if schema is None:
         return None
     if isinstance(part, int):
-        return _resolve(schema.get("items"))
+        return resolve(schema.get("items"))
     if part in schema.get("properties", {}):
-        return _resolve(schema["properties"][part])
-    parts = _mapping_parts(schema)
+        return resolve(schema["properties"][part])
+    parts = mapping_parts(schema)
     return parts[1] if parts else None
 
 
-def _mapping_parts(schema):
+def mapping_parts(schema):
     """(key schema, value schema) of a free-form mapping (a dict field), else None."""
-    schema = _resolve(schema) or {}
+    schema = resolve(schema) or {}
     if schema.get("type") != "object" or "properties" in schema:
         return None
-    keys = {"type": "string", **(_resolve(schema.get("propertyNames")) or {})}
+    keys = {"type": "string", **(resolve(schema.get("propertyNames")) or {})}
     if schema.get("patternProperties"):
         (pattern, value), = schema["patternProperties"].items()
-        return {**keys, "pattern": pattern}, _resolve(value)
+        return {**keys, "pattern": pattern}, resolve(value)
     value = schema.get("additionalProperties")
-    return keys, _resolve(value) if isinstance(value, dict) else {}
+    return keys, resolve(value) if isinstance(value, dict) else {}
 
 
-def _schema_at(loc):
-    schema = _resolve(_root_schema())
+def schema_at(loc):
+    schema = resolve(root_schema())
     for part in loc:
         schema = _child(schema, part)
     return schema
 
 
-def _key_schema(loc):
+def key_schema_at(loc):
     """The schema of the keys of the mapping at loc."""
-    parts = _mapping_parts(_schema_at(loc))
+    parts = mapping_parts(schema_at(loc))
     return parts[0] if parts else {"type": "string"}
 
 
-def _all_keys(schema=None, path=()):
+def all_keys(schema=None, path=()):
     """(path, key) of every named key of the schema, sections first."""
-    schema = _resolve(schema or _root_schema())
+    schema = resolve(schema or root_schema())
     out = []
     for name, sub in schema.get("properties", {}).items():
         out.append((path + (name,), name))
-        sub = _resolve(sub)
-        if sub.get("type") == "array" and "properties" in (_resolve(sub.get("items")) or {}):
-            out += _all_keys(sub["items"], path + (name, 0))
+        sub = resolve(sub)
+        if sub.get("type") == "array" and "properties" in (resolve(sub.get("items")) or {}):
+            out += all_keys(sub["items"], path + (name, 0))
         elif "properties" in sub:
-            out += _all_keys(sub, path + (name,))
+            out += all_keys(sub, path + (name,))
     return out
 
 
@@ -95,11 +95,11 @@ def _quote(text):
     return repr(text)
 
 
-def _code(text):
+def as_code(text):
     return f"`{text}`"
 
 
-def _number(value):
+def number_text(value):
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     if isinstance(value, float):
@@ -113,14 +113,14 @@ def _range(schema):
     high = (("at most", schema["maximum"]) if "maximum" in schema else
             ("less than", schema["exclusiveMaximum"]) if "exclusiveMaximum" in schema else None)
     if low and high and low[0] == "at least" and high[0] == "at most":
-        return f" from {_number(low[1])} to {_number(high[1])}"
-    parts = [f"{word} {_number(bound)}" for word, bound in (low, high) if word]
+        return f" from {number_text(low[1])} to {number_text(high[1])}"
+    parts = [f"{word} {number_text(bound)}" for word, bound in (low, high) if word]
     return (" " + " and ".join(parts)) if parts else ""
 
 
-def _describe(schema, q=_quote, plural=False):
+def schema_in_words(schema, q=_quote, plural=False):
     """What a value of this schema must be, in words: 'a whole number from 0 to 10'."""
-    schema = _resolve(schema) or {}
+    schema = resolve(schema) or {}
     kind = schema.get("type")
     if "enum" in schema:
         return "one of " + ", ".join(q(v) for v in schema["enum"])
@@ -136,21 +136,21 @@ def _describe(schema, q=_quote, plural=False):
     if kind == "boolean":
         return "true or false"
     if kind == "array":
-        items = _resolve(schema.get("items")) or {}
+        items = resolve(schema.get("items")) or {}
         each = ("mappings, one per " + items["title"].lower()) if "properties" in items \
-            else _describe(items, q, plural=True)
+            else schema_in_words(items, q, plural=True)
         return f"a {'non-empty ' if schema.get('minItems') else ''}list of {each}"
     if kind == "object" and "properties" in schema:
         if plural:
             return "mappings"
         return "a mapping with the keys " + ", ".join(schema["properties"])
     if kind == "object":
-        keys, values = _mapping_parts(schema)
-        return f"a mapping of {_describe(keys, q, plural=True)} to {_describe(values, q, plural=True)}"
+        keys, values = mapping_parts(schema)
+        return f"a mapping of {schema_in_words(keys, q, plural=True)} to {schema_in_words(values, q, plural=True)}"
     return "a value"
 
 
-def _found(value):
+def value_in_words(value):
     if value is None:
         return "nothing (the value is empty)"
     if isinstance(value, bool):
@@ -158,7 +158,7 @@ def _found(value):
     if isinstance(value, int):
         return f"{value} (a whole number)"
     if isinstance(value, float):
-        return f"{_number(value) if math.isfinite(value) else value} (a decimal number)"
+        return f"{number_text(value) if math.isfinite(value) else value} (a decimal number)"
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
         return f"{shown!r} (a string)" if value else "'' (an empty string)"
@@ -173,13 +173,13 @@ def _found(value):
     return f"{value!r} (a {type(value).__name__})"
 
 
-def _hint(schema, value):
-    kind = (_resolve(schema) or {}).get("type")
+def hint_for(schema, value):
+    kind = (resolve(schema) or {}).get("type")
     if isinstance(value, bool) and kind == "string" or isinstance(value, bool) and "enum" in schema:
         return "; YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes"
     if isinstance(value, (int, float, datetime.date)) and not isinstance(value, bool) and kind == "string":
         return "; put the value in quotes to make it text"
-    if isinstance(value, str) and kind in ("integer", "number") and _FLOAT.match(value.strip()) \
+    if isinstance(value, str) and kind in ("integer", "number") and FLOAT.match(value.strip()) \
             or isinstance(value, str) and kind in ("integer", "number") and value.strip().lstrip("+-").isdigit():
         return "; remove the quotes to make it a number"
     if isinstance(value, str) and kind == "boolean" and value.strip().lower() in ("true", "false", "yes", "no",

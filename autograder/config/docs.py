@@ -1,7 +1,7 @@
 """The README table of every course.yaml key, generated from the schema
 (`python -m autograder.config` prints it)."""
-from .describe import _code, _describe, _mapping_parts, _number, _resolve, _root_schema
-from .errors import _format_doc_path
+from .describe import as_code, schema_in_words, mapping_parts, number_text, resolve, root_schema
+from .errors import format_doc_path
 
 
 KEYS_START = "<!-- course-yaml-keys:start -->"
@@ -31,32 +31,32 @@ def keys_markdown() -> str:
         if isinstance(value, bool):
             return f"`{str(value).lower()}`"
         if isinstance(value, (int, float)):
-            return f"`{_number(value)}`"
+            return f"`{number_text(value)}`"
         return f"`{value}`"
 
     def add(schema, path):
-        schema = _resolve(schema)
+        schema = resolve(schema)
         required = set(schema.get("required", []))
         for name, sub in schema.get("properties", {}).items():
-            sub = _resolve(sub)
+            sub = resolve(sub)
             description = sub.get("description", "")
             here = path + (name,)
-            rows.append((_code(_format_doc_path(here)),
-                         _describe(sub, _code) if "properties" not in sub else "a mapping (keys below)",
+            rows.append((as_code(format_doc_path(here)),
+                         schema_in_words(sub, as_code) if "properties" not in sub else "a mapping (keys below)",
                          default_of(sub, name in required), description))
-            items = _resolve(sub.get("items")) if sub.get("type") == "array" else None
+            items = resolve(sub.get("items")) if sub.get("type") == "array" else None
             if items and "properties" in items:
                 add(items, here + (0,))
             elif "properties" in sub:
                 add(sub, here)
-            elif _mapping_parts(sub):
-                key_schema, value = _mapping_parts(sub)
-                key = _describe(key_schema, _code)
-                rows.append((_code(_format_doc_path(here) + ".<exercise id>"),
-                             f"key: {key}; value: {_describe(value, _code)}",
+            elif mapping_parts(sub):
+                key_schema, value = mapping_parts(sub)
+                key = schema_in_words(key_schema, as_code)
+                rows.append((as_code(format_doc_path(here) + ".<exercise id>"),
+                             f"key: {key}; value: {schema_in_words(value, as_code)}",
                              default_of(value, False), value.get("description", "")))
 
-    add(_root_schema(), ())
+    add(root_schema(), ())
     lines = ["| Key | Type / allowed values | Default | Description |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"

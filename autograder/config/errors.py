@@ -46,7 +46,7 @@ class UnknownName(ConfigError, KeyError):
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _format_loc(loc):
+def format_loc(loc):
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -58,18 +58,18 @@ def _format_loc(loc):
     return out
 
 
-def _format_doc_path(loc):
-    return _format_loc(loc).replace("[0]", "[]")
+def format_doc_path(loc):
+    return format_loc(loc).replace("[0]", "[]")
 
 
-def _parse_path(path):
+def parse_path(path):
     loc = []
     for key, quoted, index in re.findall(r"\.?([A-Za-z0-9_-]+)|\[('(?:[^'\\]|\\.)*')\]|\[(\d+)\]", path):
         loc.append(int(index) if index else key if key else quoted[1:-1])
     return tuple(loc)
 
 
-def _suggest(name, candidates, what):
+def suggest(name, candidates, what):
     candidates = list(candidates)
     close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.6)
     if close:

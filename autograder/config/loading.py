@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .describe import _FLOAT, _all_keys, _describe, _found, _hint, _key_schema, _schema_at
-from .errors import ConfigError, Problem, _format_doc_path, _format_loc
-from .schema import Course, DuplicateNames, _repeats
+from .describe import FLOAT, all_keys, schema_in_words, value_in_words, hint_for, key_schema_at, schema_at
+from .errors import ConfigError, Problem, format_doc_path, format_loc
+from .schema import Course, DuplicateNames, repeated_names
 
 
 class _Loader(yaml.SafeLoader):
@@ -21,7 +21,7 @@ class _Loader(yaml.SafeLoader):
     YAML 1.1 rules would read them as text)."""
 
 
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT, list("-+0123456789."))
 
 _MAX_NODES = 20000  # guards against alias bombs ("billion laughs")
 _MAX_DEPTH = 40
@@ -50,6 +50,33 @@ def _load(path):
         raise ConfigError(unique, Path(path))
     course._source, course._lines, course._spans = Path(path), lines, spans
     return course, text
+
+
+def load_lenient(path) -> Course | None:
+    """The course as far as it validates, for the checks that look past its schema problems
+    (notebook sources, points overrides), so that all of course.yaml's problems are reported
+    in one pass: each assignment that validates on its own is kept at its index (the others
+    become nameless placeholders, so lines stay right); the rest of the course is not
+    validated. None when the file cannot be read as YAML or has no list of assignments."""
+    from .schema import Assignment
+
+    shown = os.fspath(path)
+    try:
+        data, lines, _, _ = _parse(_read_text(Path(path), shown), shown)
+    except ConfigError:
+        return None
+    items = data.get("assignments") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return None
+    assignments = []
+    for item in items:
+        try:
+            assignments.append(Assignment.model_validate(item))
+        except ValidationError:
+            assignments.append(Assignment.model_construct(name="", notebooks=[], points={}))
+    course = Course.model_construct(course_id="", seed=0, assignments=assignments)
+    course._source, course._lines = Path(path), lines
+    return course
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -101,7 +128,7 @@ def _parse(text, shown):
         if not isinstance(root, yaml.MappingNode):
             raise ConfigError([Problem(shown, root.start_mark.line + 1, "",
                                        f"the top level must be a mapping of keys (course_id: ..., "
-                                       f"seed: ..., ...), found {_found(data)}")], Path(shown))
+                                       f"seed: ..., ...), found {value_in_words(data)}")], Path(shown))
         return data, walker.lines, walker.spans, walker.problems
     finally:
         if loader is not None:
@@ -132,14 +159,14 @@ class _Walker:
         self.open = set()  # collections being walked: an alias to one of them is a cycle
 
     def problem(self, loc, line, message):
-        self.problems.append(Problem(self.shown, line, _format_loc(loc), message))
+        self.problems.append(Problem(self.shown, line, format_loc(loc), message))
 
     def walk(self, node, loc):
         self.count += 1
         if self.count > _MAX_NODES or len(loc) > _MAX_DEPTH or id(node) in self.open:
             message = ("a YAML alias refers to the value that contains it" if id(node) in self.open
                        else "the file is too large or too deeply nested (YAML aliases?)")
-            raise ConfigError([Problem(self.shown, node.start_mark.line + 1, _format_loc(loc[:4]), message)],
+            raise ConfigError([Problem(self.shown, node.start_mark.line + 1, format_loc(loc[:4]), message)],
                               Path(self.shown))
         self.lines.setdefault(loc, node.start_mark.line + 1)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
@@ -199,24 +226,24 @@ def _convert(err, data, shown, lines):
     cause = (err.get("ctx") or {}).get("error")
 
     def problem(at, message):
-        return Problem(shown, _line(lines, at), _format_loc(at), message)
+        return Problem(shown, _line(lines, at), format_loc(at), message)
 
     if isinstance(cause, DuplicateNames):
         return _duplicate_problems(cause, loc, shown, lines)
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
-        expected = _describe(_key_schema(loc[:-1]))
+        expected = schema_in_words(key_schema_at(loc[:-1]))
         return [problem(loc, f"invalid key {loc[-1]!r}: expected {expected}")]
     if kind == "missing":
-        return [problem(loc, f"missing required key {loc[-1]!r} (expected {_describe(_schema_at(loc))})")]
+        return [problem(loc, f"missing required key {loc[-1]!r} (expected {schema_in_words(schema_at(loc))})")]
     if kind == "extra_forbidden":
         return [problem(loc, _unknown_key(loc))]
     if kind in ("value_error", "assertion_error") and cause is not None:
         return [problem(loc, str(cause))]
-    schema = _schema_at(loc)
+    schema = schema_at(loc)
     if schema is None:
-        return [problem(loc, f"{err['msg']} (found {_found(value)})")]
-    return [problem(loc, f"expected {_describe(schema)}, found {_found(value)}{_hint(schema, value)}")]
+        return [problem(loc, f"{err['msg']} (found {value_in_words(value)})")]
+    return [problem(loc, f"expected {schema_in_words(schema)}, found {value_in_words(value)}{hint_for(schema, value)}")]
 
 
 def _duplicate_problems(duplicates: DuplicateNames, loc, shown, lines):
@@ -225,8 +252,8 @@ def _duplicate_problems(duplicates: DuplicateNames, loc, shown, lines):
     for index, name, first in duplicates.repeats:
         at, first_at = loc + (index,) + suffix, loc + (first,) + suffix
         first_line = _line(lines, first_at)
-        where = _format_loc(first_at) + (f", line {first_line}" if first_line else "")
-        out.append(Problem(shown, _line(lines, at), _format_loc(at),
+        where = format_loc(first_at) + (f", line {first_line}" if first_line else "")
+        out.append(Problem(shown, _line(lines, at), format_loc(at),
                            f"duplicate {duplicates.what} {name!r} (first at {where}); "
                            f"{duplicates.what}s must be unique"))
     return out
@@ -242,7 +269,7 @@ def _raw_duplicates(data, shown, lines):
     named = [(i, a["name"]) for i, a in enumerate(items) if isinstance(a.get("name"), str)]
     problems = _duplicate_problems(
         DuplicateNames("assignment name", [(named[i][0], name, named[first][0])
-                                           for i, name, first in _repeats([n for _, n in named])],
+                                           for i, name, first in repeated_names([n for _, n in named])],
                        item_key="name"), ("assignments",), shown, lines)
     for index, item in enumerate(items):
         notebooks = item.get("notebooks")
@@ -250,33 +277,46 @@ def _raw_duplicates(data, shown, lines):
             strings = [(i, n) for i, n in enumerate(notebooks) if isinstance(n, str)]
             problems += _duplicate_problems(
                 DuplicateNames("notebook", [(strings[i][0], n, strings[first][0])
-                                            for i, n, first in _repeats([n for _, n in strings])]),
+                                            for i, n, first in repeated_names([n for _, n in strings])]),
                 ("assignments", index, "notebooks"), shown, lines)
     return problems
 
 
 def _unknown_key(loc):
-    key, parent = loc[-1], _schema_at(loc[:-1]) or {}
+    key, parent = loc[-1], schema_at(loc[:-1]) or {}
     valid = list(parent.get("properties", {}))
     close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
     if close:
         return f"unknown key {key!r}; did you mean {close[0]!r}?"
     here = tuple(0 if isinstance(part, int) else part for part in loc[:-1])
-    elsewhere = [path for path, name in _all_keys() if name == key and path[:-1] != here]
+    elsewhere = [path for path, name in all_keys() if name == key and path[:-1] != here]
     if elsewhere:
-        return (f"unknown key {key!r} here; it belongs under {_format_doc_path(elsewhere[0][:-1])!r} "
-                f"(as {_format_doc_path(elsewhere[0])})")
+        return (f"unknown key {key!r} here; it belongs under {format_doc_path(elsewhere[0][:-1])!r} "
+                f"(as {format_doc_path(elsewhere[0])})")
     return f"unknown key {key!r}; the keys allowed here are {', '.join(valid)}"
 
 
 # ---- the seed ------------------------------------------------------------------------
+def with_seed(course: Course, seed: int) -> Course:
+    """A copy of `course` with another seed (validated: ConfigError if out of range). Here, not
+    a method of Course: the error's words come from describe.py, which reads schema.py."""
+    data = course.model_dump()
+    data["seed"] = seed
+    try:
+        copy = Course.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_problems_from(error, data, None, {}), None) from None
+    copy._source, copy._lines, copy._spans = course._source, course._lines, course._spans
+    return copy
+
+
 def write_seed(path, seed: int) -> Course:
     """Set the course seed in course.yaml, changing nothing but the seed's value: comments,
     order, quoting and layout stay as they are. The file must be valid (ConfigError
     otherwise, as for a seed out of range); the result is verified by loading it again.
     Returns the course as loaded from the rewritten file."""
     course, text = _load(path)
-    wanted = course.with_seed(seed)
+    wanted = with_seed(course, seed)
     start, end = course._spans[("seed",)]
     # The value node may carry an anchor or tag before the number: replace the last token only.
     match = re.search(r"\S+\s*$", text[start:end])

@@ -3,9 +3,9 @@ descriptions, document it."""
 from pathlib import Path
 from typing import Annotated, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from .errors import ConfigError, Problem, UnknownName, _format_loc, _parse_path, _suggest
+from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
 
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -35,7 +35,7 @@ class DuplicateNames(ValueError):
                                    for i, name, first in self.repeats))
 
 
-def _repeats(names):
+def repeated_names(names):
     first, out = {}, []
     for i, name in enumerate(names):
         if name in first:
@@ -73,7 +73,7 @@ class Assignment(_Model):
     @field_validator("notebooks")
     @classmethod
     def _unique_notebooks(cls, value):
-        if repeats := _repeats(value):
+        if repeats := repeated_names(value):
             raise DuplicateNames("notebook", repeats)
         return value
 
@@ -181,7 +181,7 @@ class Course(_Model):
     @field_validator("assignments")
     @classmethod
     def _unique_assignments(cls, value):
-        if repeats := _repeats([a.name for a in value]):
+        if repeats := repeated_names([a.name for a in value]):
             raise DuplicateNames("assignment name", repeats, item_key="name")
         return value
 
@@ -214,11 +214,11 @@ class Course(_Model):
             if a.name == name:
                 return a
         raise UnknownName([Problem(self._shown, None, "", f"no assignment {name!r} in this course"
-                                   f"{_suggest(name, self.assignment_names, 'assignments')}")])
+                                   f"{suggest(name, self.assignment_names, 'assignments')}")])
 
     def line_of(self, key_path: str) -> int | None:
         """The line of a key in the file it was loaded from, e.g. line_of('grading.memory_mb')."""
-        return self._lines.get(_parse_path(key_path))
+        return self._lines.get(parse_path(key_path))
 
     def points_for(self, assignment: str, exercises: Iterable[str]) -> dict[str, float]:
         """course.yaml's points overrides of an assignment, {exercise id: points}, checked against
@@ -233,24 +233,12 @@ class Course(_Model):
             if exercise not in known:
                 loc = ("assignments", index, "points", exercise)
                 notebooks = ", ".join(self.assignments[index].notebooks)
-                problems.append(Problem(self._shown, self._lines.get(loc), _format_loc(loc),
+                problems.append(Problem(self._shown, self._lines.get(loc), format_loc(loc),
                                         f"no exercise {exercise!r} in assignment {assignment!r} "
-                                        f"(notebooks: {notebooks}){_suggest(exercise, known, 'exercises')}"))
+                                        f"(notebooks: {notebooks}){suggest(exercise, known, 'exercises')}"))
         if problems:
             raise ConfigError(problems, self._source)
         return dict(points)
-
-    def with_seed(self, seed: int) -> "Course":
-        """A copy with another seed (validated: ConfigError if out of range)."""
-        data = self.model_dump()
-        data["seed"] = seed
-        from .loading import _problems_from  # loading builds on this module
-        try:
-            course = Course.model_validate(data)
-        except ValidationError as error:
-            raise ConfigError(_problems_from(error, data, None, {}), None) from None
-        course._source, course._lines, course._spans = self._source, self._lines, self._spans
-        return course
 
     @property
     def _shown(self):

@@ -36,9 +36,9 @@ def build_wheel(dest):
     with tempfile.TemporaryDirectory(prefix="bpkit-wheel-") as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
-        for name in ("pyproject.toml", "README.md"):
+        for name in ("pyproject.toml", "setup.py", "README.md", "course.yaml"):
             shutil.copy2(REPO_ROOT / name, src / name)
-        for package in ("autograder", "solutions"):
+        for package in ("autograder", "solutions", "assignments"):
             shutil.copytree(REPO_ROOT / package, src / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dest), str(src)],

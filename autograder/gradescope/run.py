@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..course import nbgrader_environment
 from ..grading.report import read_report, report_path
-from ..intake import copy_submission
+from ..grading.naming import NotebookChoice
+from ..intake import copy_submission, read_record
 from .results import failure_json, results_json
 
 # nbgrader makes folders named after the id, and the id picks the student's numbers.
@@ -85,24 +86,27 @@ def submitter_id(root, field):
     return student, note
 
 
-def take_submission(root, course_dir, assignment, notebooks, student, max_file_bytes=None):
-    """Copy the submission in; returns messages for the student about what happened to their files."""
+def take_submission(root, course_dir, assignment, student, max_file_bytes=None):
+    """Copy the submission in; returns messages for the student about what happened to their files.
+    Which file is which notebook `nbgrader autograde` decides, by the kit's one rule
+    (autograder.grading.naming.choose_notebooks): see `choice_messages`."""
     target = course_dir / "submitted" / student / assignment
     kwargs = {} if max_file_bytes is None else {"max_file_bytes": max_file_bytes}
     intake = copy_submission(root / "submission", target, **kwargs)
-    messages = [f"Not graded: {r}" for r in intake.refused]
-    missing = [nb for nb in notebooks if not (target / f"{nb}.ipynb").is_file()]
-    found = sorted(p for p in target.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    if missing and len(notebooks) == 1 and len(found) == 1:
-        # Uploads get renamed ("backprop (1).ipynb") or zipped in a folder: one notebook is the notebook.
-        shutil.move(str(found[0]), target / f"{notebooks[0]}.ipynb")
-        messages.append(f"Graded {found[0].relative_to(target).as_posix()} as {notebooks[0]}.ipynb.")
-        missing = []
-    if missing:
-        names = ", ".join(p.relative_to(target).as_posix() for p in found) or "no notebook"
-        raise Failure("Your submission must contain " + ", ".join(f"{nb}.ipynb" for nb in missing)
-                      + f"; it has {names}. Upload the notebook(s) you worked in and submit again.")
-    return messages
+    return [f"Not graded: {r}" for r in intake.refused]
+
+
+def choice_messages(course_dir, assignment, notebooks, student):
+    """What nbgrader autograde recorded about the submission's notebooks (intake record): the
+    files graded under the assignment's name, or Failure when nothing could be graded."""
+    choice = NotebookChoice.from_record(read_record(course_dir, assignment, student))
+    if choice is None:
+        return []
+    if choice.not_graded:
+        raise Failure("Your submission must contain " + ", ".join(f"{nb}.ipynb" for nb in notebooks)
+                      + f"; nothing could be graded: {choice.not_graded}. Upload the notebook(s) you worked in "
+                        "and submit again.")
+    return choice.notes()
 
 
 def gradebook_scores(course_dir, assignment, student):
@@ -134,8 +138,9 @@ def grade(root):
         course_dir = Path(work) / "course"
         shutil.copytree(template, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback"))
         messages = [m for m in [group_note] if m]
-        messages += take_submission(root, course_dir, assignment, notebooks, student)
+        messages += take_submission(root, course_dir, assignment, student)
         nbgrader(course_dir, "autograde", assignment, "--student", student)
+        messages += choice_messages(course_dir, assignment, notebooks, student)
         reports = []
         for notebook in notebooks:
             report = read_report(report_path(course_dir, assignment, student, notebook))

@@ -14,7 +14,7 @@ check decodes them strictly and compares them here with the reference engine. St
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, mistaken_gates
 from ..sandbox.protocol import InvalidAnswer, decode, encode
 from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
+from .subject import Call, Subject
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
 # of backward against the student's own forward uses the course's gradient tolerance unless
@@ -54,7 +55,7 @@ class Check:
     says: Callable  # what it grades -> the words of its graded cell
     body: Callable  # (what, subject, ctx, result): asks the student's code, adds outcomes
 
-    def run(self, what, subject, ctx):
+    def run(self, what, subject: Subject, ctx) -> CheckResult:
         result = CheckResult()
         try:
             self.body(what, subject, ctx, result)
@@ -84,7 +85,7 @@ class NoReply(Exception):
         self.reply = reply
 
 
-def ask(subject, cell_ids, calls):
+def ask(subject: Subject, cell_ids: Sequence[str], calls: list[Call]) -> list:
     """The results of `calls` after running `cell_ids`, or NoReply (crash, timeout, missing cell)."""
     reply = subject.run(cell_ids, calls)
     if not reply.ok:

@@ -8,21 +8,23 @@ out of process.
 """
 import json
 from pathlib import Path
+from typing import Any, Sequence
 
 from ..config import Tolerances
 from ..sandbox.protocol import perform_call
 from ..sandbox.runner import RunResult
 from .context import make_context
 from .registry import run_check
+from .subject import Call
 
 
-class InProcessSubject:
+class InProcessSubject:  # a Subject (subject.py)
     """A Subject whose student code is already defined in a namespace (a kernel's globals)."""
 
-    def __init__(self, namespace):
+    def __init__(self, namespace: dict[str, Any]):
         self.namespace = namespace
 
-    def run(self, cell_ids, calls):
+    def run(self, cell_ids: Sequence[str], calls: list[Call]) -> RunResult:
         return RunResult("ok", results=[perform_call(self.namespace, call) for call in calls])
 
 

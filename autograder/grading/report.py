@@ -12,7 +12,9 @@ Format (version 2):
 status is one of STATUSES. Facts written by TrustedChecks: `refused_files` ([{"path", "reason"}],
 files of the submission folder that were not copied), `unreadable` (why the notebook could not
 be read, or null) and `notes` (the lines shown to the student at the top of the feedback).
+Every report records `kit_version` and `course_yaml_sha256` (what it was graded with: `graded_with`).
 """
+import hashlib
 import json
 from pathlib import Path
 
@@ -47,12 +49,24 @@ def cell_entry(grade_id, points, score, status, misconceptions=(), feedback=""):
             "misconceptions": list(misconceptions), "feedback": feedback}
 
 
+def graded_with(course_root):
+    """What a regrade is explained by: the kit's version and the SHA-256 of the course.yaml
+    the submission was graded with (None when the course has none)."""
+    from .. import __version__
+
+    try:
+        digest = hashlib.sha256((Path(course_root) / "course.yaml").read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    return {"kit_version": __version__, "course_yaml_sha256": digest}
+
+
 def write_report(course_root, assignment, student, notebook, cells, **facts):
     """Write one notebook's report; `facts` are extra top-level keys (JSON-serialisable)."""
     path = report_path(course_root, assignment, student, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"version": REPORT_VERSION, "student": student, "assignment": assignment, "notebook": notebook,
-            "cells": list(cells), **facts}
+            "cells": list(cells), **graded_with(course_root), **facts}
     path.write_text(json.dumps(body, indent=1))
     return path
 

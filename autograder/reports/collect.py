@@ -53,6 +53,7 @@ class ClassResults:
     max_score: float
     rows: list  # CellRow, by student then notebook order
     reports: dict = field(default_factory=dict)  # (student, notebook) -> report dict
+    not_graded: dict = field(default_factory=dict)  # id -> why: a submission folder with no grade (never a 0)
 
     @property
     def submitted(self):
@@ -156,9 +157,31 @@ def collect(course_dir, assignment):
                                         float(grade.max_score or 0), str(entry.get("status", "")),
                                         tuple(str(m) for m in entry.get("misconceptions", []))))
         max_score = float(found.max_score or 0)
+        cells = {nb.name: {c.name for c in nb.source_cells} for nb in found.notebooks}
+    not_graded = find_not_graded(course_dir, assignment, cells, set(totals))
     if not totals:
         raise ReportError(f"nothing of {assignment!r} is graded yet: run `nbgrader autograde {assignment}` first")
-    return ClassResults(course_dir, assignment, order + extra_cells, students, totals, max_score, rows, reports)
+    return ClassResults(course_dir, assignment, order + extra_cells, students, totals, max_score, rows, reports,
+                        not_graded)
+
+
+def find_not_graded(course_dir, assignment, cells, graded):
+    """{student: why} for every submission folder of `assignment` without a submission in the
+    gradebook: why autograde left it alone (its intake record), or the same rule asked now."""
+    from ..grading.naming import NotebookChoice, choose_notebooks
+    from ..intake import read_record
+
+    out = {}
+    for folder in sorted(Path(course_dir, "submitted").glob(f"*/{assignment}")):
+        student = folder.parent.name
+        if student in graded or not folder.is_dir():
+            continue
+        choice = NotebookChoice.from_record(read_record(course_dir, assignment, student))
+        if choice is None or not choice.not_graded:
+            choice = choose_notebooks(folder, cells)
+        why = choice.not_graded or f"not autograded yet: run `nbgrader autograde {assignment}`"
+        out[student] = why.replace(str(folder), folder.relative_to(course_dir).as_posix())  # the course can move
+    return out
 
 
 def _read_report(course_dir, assignment, student, notebook):

@@ -2,6 +2,8 @@
 import csv
 from pathlib import Path
 
+from .collect import Student
+
 CELLS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score", "status",
                  "misconceptions")
 CANVAS_FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -38,14 +40,16 @@ def write_canvas_csv(results, path, canvas_assignment_id="", student_id_column="
     """One row per student of the gradebook. nbgrader's student id goes in the SIS column chosen
     (the id the course's JupyterHub and Canvas share); Canvas's own user id only where
     nbgrader knows it (lms_user_id); names where nbgrader has them; Section is never known.
-    A student with no submission gets an empty cell, which Canvas leaves unchanged."""
+    A student with no submission, or one whose submission could not be graded (results.not_graded:
+    listed in class.html with why), gets an empty cell, which Canvas leaves unchanged."""
     id_column = CANVAS_ID_COLUMNS[student_id_column]
     header = [*CANVAS_FIXED, canvas_column(results.assignment, canvas_assignment_id)]
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerow(["Points Possible", "", "", "", "", number(results.max_score)])
-        for student in sorted(results.students.values(), key=lambda s: (s.name == "", s.name, s.id)):
+        students = {**{s: Student(s) for s in results.not_graded}, **results.students}
+        for student in sorted(students.values(), key=lambda s: (s.name == "", s.name, s.id)):
             row = dict.fromkeys(header, "")
             row["Student"] = spreadsheet_safe(student.name) if student.name else ""
             row["ID"] = spreadsheet_safe(student.lms_user_id)

@@ -1,19 +1,25 @@
 """The grader's view of one submission's student code: the notebook's cells, run by the
 sandboxed worker, with the calls a check makes."""
-from .runner import RunResult
+from typing import TYPE_CHECKING, Sequence
+
+from .runner import RunResult, StudentRunner
+
+if TYPE_CHECKING:  # the grader's side; the sandbox package imports nothing of it at run time
+    from ..grading.cells import Submission
+    from ..grading.subject import Call
 
 
-class SandboxSubject:
+class SandboxSubject:  # a Subject (grading/subject.py)
     """Student code of one submission, run by the sandboxed worker."""
 
-    def __init__(self, runner, submission):
+    def __init__(self, runner: StudentRunner, submission: "Submission"):
         self.runner, self.submission = runner, submission
         # Cell sets that ran out of time by themselves, before any call: every later check that
         # runs them would too, so it fails at once instead of costing another full timeout. A
         # timeout inside a call (a forward that loops) skips nothing: other calls may finish.
         self.timed_out = []
 
-    def run(self, cell_ids, calls):
+    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
             return RunResult("timeout", "skipped: a cell it needs already ran out of time (an infinite loop?)")
         try:
