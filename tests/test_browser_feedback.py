@@ -102,7 +102,7 @@ def test_a_wrong_student_id_is_said_at_the_top_and_at_the_exercises_using_the_nu
 def test_offline_the_page_requests_nothing_and_draws_its_math_and_pictures(page):
     """The network is off in the browser: the page must load nothing, and still show the
     student's LaTeX as typeset math (MathML in the page) and every picture."""
-    driver, graded_course, folder = page
+    driver, graded_course, folder = page.driver, page.graded_course, page.folder
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.emulateNetworkConditions",
                            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
@@ -124,7 +124,7 @@ def test_offline_the_page_requests_nothing_and_draws_its_math_and_pictures(page)
 
 
 def test_an_unreadable_notebooks_page_is_the_reason_and_what_to_do(page):
-    driver, graded_course, folder = page
+    driver, graded_course, folder = page.driver, page.graded_course, page.folder
     show(driver, graded_course, "fay")
     body = driver.find_element("css selector", "body").text
     assert body.splitlines()[0].startswith("backprop: 0.0 / ")
