@@ -189,3 +189,33 @@ def test_a_forward_of_the_wrong_shape_fails_the_forward_check(bpkit):
     assert "forward returned shape (3,); for these inputs it should be (3, 4)" in text
     text = summary_of(bpkit, lambda: bpkit.gate("matmul_gate", "backward", ns))
     assert "MatMulGate.backward: write backward in the MatMulGate cell" in text  # its backward is the stub
+
+
+def test_a_one_input_kink_is_checked_with_its_own_inputs_not_two_equal_ones(bpkit):
+    """The kink check reads the gate's kind (bpkit/gate_kinds.py): ReLU's kink is at 0 with one
+    input, MaxGate's at x == y with two; each is asked for one gradient per input."""
+    ns = {}
+    exec(textwrap.dedent('''
+        import numpy as np
+        class ReLUGate:
+            def forward(self, x):
+                self.x = x
+                return np.maximum(0, x)
+            def backward(self, dout):
+                return dout * (self.x > 0)
+        class BadReLUGate(ReLUGate):
+            def backward(self, dout):
+                return dout * (self.x > 0), dout
+        class MaxGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return np.maximum(x, y)
+            def backward(self, dout):
+                return dout * (self.x >= self.y), dout * (self.x < self.y)
+        '''), ns)
+    spec = bpkit.selfcheck.GATE_BY_CELL["relu_gate"]
+    assert bpkit._kink_findings(ns["ReLUGate"], spec) == []
+    (found,) = bpkit._kink_findings(ns["BadReLUGate"], spec)
+    assert found.lines == ["backward must return 1 gradient(s), one per input (dx)."]
+    assert found.labels == ["a vector with zeros at every other entry"]
+    assert bpkit._kink_findings(ns["MaxGate"], bpkit.selfcheck.GATE_BY_CELL["max_gate"]) == []

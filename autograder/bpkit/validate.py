@@ -23,6 +23,7 @@ import textwrap
 import numpy as np
 
 from . import selfcheck
+from .gate_kinds import KINDS
 
 WIDTH = 78  # nbgrader validate cuts longer lines with "..."
 LINE = 83  # the longest line nbgrader's dialog shows whole (90 columns, 4 of indent, 3 for "...")
@@ -145,7 +146,7 @@ def _answers(title, namespace, shapes):
 def gate(exercise, check, namespace, title=None):
     """A gate class: defined; forward runs and returns the right shape; for "backward", backward
     returns one gradient per input, each with its input's shape, and matches the slope of the
-    student's own forward; for "ties", backward runs on equal inputs."""
+    student's own forward; for "ties", backward runs at its kinks (its kind's, bpkit/gate_kinds.py)."""
     spec = selfcheck.GATE_BY_CELL[exercise]
     name = spec["name"]
     title = title or f"{name}.{check}"
@@ -160,13 +161,15 @@ def _gate(exercise, check, namespace, title, spec, name):
     steps = ("forward",) if check == "forward" else ("forward", "backward")
     findings = selfcheck.gate_findings(cls, seed=sum(map(ord, exercise + check)), steps=steps)
     if check == "ties" and not findings:
-        findings = _tie_findings(cls, spec)
+        findings = _kink_findings(cls, spec)
     _raise_findings(title, findings, name, check)
 
 
-def _tie_findings(cls, spec):
-    x = np.array([0.5, -1.0, 2.0])
-    for inputs in ((1.5, 1.5), (x, x.copy())):
+def _kink_findings(cls, spec):
+    """backward at the gate's kinks (its kind's, bpkit/gate_kinds.py): it runs and returns one
+    gradient per input, each of its input's shape. Which split is right there is not asked."""
+    names = ["d" + name for name in spec["inputs"]]
+    for label, inputs in KINDS[spec["kind"]].kink.cases(np.random.default_rng(0)):
         try:
             g = cls()
             selfcheck.quietly(lambda: g.forward(*inputs))
@@ -174,17 +177,16 @@ def _tie_findings(cls, spec):
         except NotImplementedError:
             return [selfcheck.Finding("stub", ["backward is not implemented yet."], unfinished=True)]
         except Exception as e:
-            return [selfcheck.Finding("error", [f"backward raised {type(e).__name__}: {e}"], ["equal inputs"])]
-        problems = selfcheck.answer_findings({"dx": grads[0], "dy": grads[1]} if _pair(grads) else {},
-                                             {"dx": np.shape(inputs[0]), "dy": np.shape(inputs[1])})[1]
-        if not _pair(grads) or problems:
-            return [selfcheck.Finding("shape", problems or ["backward must return two gradients (dx, dy)."],
-                                      ["equal inputs"])]
+            return [selfcheck.Finding("error", [f"backward raised {type(e).__name__}: {e}"], [label])]
+        if len(names) == 1 and not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        counted = isinstance(grads, (tuple, list)) and len(grads) == len(names)
+        problems = selfcheck.answer_findings(dict(zip(names, grads)) if counted else {},
+                                             {n: np.shape(v) for n, v in zip(names, inputs)})[1]
+        if not counted or problems:
+            return [selfcheck.Finding("shape", problems or [f"backward must return {len(names)} gradient(s), one "
+                                                            f"per input ({', '.join(names)})."], [label])]
     return []
-
-
-def _pair(grads):
-    return isinstance(grads, (tuple, list)) and len(grads) == 2
 
 
 def function(exercise, namespace, title=None):
