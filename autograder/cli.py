@@ -253,6 +253,7 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
 
     from .reports.build import build, misconception_table
     from .reports.collect import ReportError
+    from .reports.wording import counted
 
     try:
         built = build(course_dir, assignment, out_dir, canvas_assignment_id, canvas_student_id)
@@ -261,9 +262,9 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
     console = Console()
     console.print(misconception_table(built))
     signals = built.signals
-    console.print(f"Integrity signals: {len(signals.made_for)} notebooks made for another id, "
-                  f"{len(signals.copied_answers)} hand answers correct for someone else's numbers, "
-                  f"{len(signals.shared_code)} groups of identical code (see class.html).")
+    console.print(f"Integrity signals: {counted(len(signals.made_for), 'notebook')} made for another id, "
+                  f"{counted(len(signals.copied_answers), 'hand answer')} correct for someone else's numbers, "
+                  f"{counted(len(signals.shared_code), 'group')} of identical code (see class.html).")
     for student, why in sorted(built.results.not_graded.items()):
         console.print(f"[red]not graded[/]: {student}: {why}", markup=True, highlight=False)
     for name in ("cells.csv", "canvas.csv", "class.html"):

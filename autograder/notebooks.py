@@ -83,7 +83,23 @@ def render(source_path, graph_mode=described.LECTURE):
     out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": nb.metadata.get("kernelspec", {
         "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"})})
     _check_unique_ids(out, source_path)
+    with_validate_summary(out)
     return out
+
+
+VALIDATE_SUMMARY = ("# Validate's report on the whole notebook: it fails here, once, listing every\n"
+                    "# unfinished exercise, then the first problem in detail.\n"
+                    "validate.summary()\n")
+
+
+def with_validate_summary(nb):
+    """The notebook's last graded cell also runs bpkit.validate.summary(), after its own check:
+    Validate then fails in that one place for the whole notebook (bpkit/validate.py says why)."""
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+              and not c.metadata["nbgrader"].get("solution") and "from bpkit import validate" in c.source]
+    if graded:
+        last = graded[-1]
+        last.source = last.source.replace("### BEGIN HIDDEN TESTS", VALIDATE_SUMMARY + "### BEGIN HIDDEN TESTS", 1)
 
 
 def _plain(cell):

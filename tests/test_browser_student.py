@@ -162,6 +162,11 @@ def validate(driver, folder, name):
         return (t.includes('Success') || t.includes('FAILED') || t.includes('failed')) ? t : '';""", 120)
     time.sleep(0.5)
     driver.save_screenshot(str(folder / f"{name}-validate.png"))
+    driver.execute_script("""const b = document.querySelector('.jp-Dialog-body');
+        const errors = b ? b.querySelectorAll('pre') : [];
+        if (errors.length) errors[errors.length - 1].scrollIntoView({block: 'start'});""")  # the error, below the source
+    time.sleep(0.3)
+    driver.save_screenshot(str(folder / f"{name}-validate-error.png"))
     driver.find_element(By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button").click()
     return text
 
@@ -194,7 +199,10 @@ def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
     text = validate(driver, folder, "unfinished")
     assert "Success" not in text
     assert "not finished yet" in text and "AddGate.forward" in text
-    assert "Not answered yet: q, f, dfdq, dfdz, dfdx, dfdy" in text
+    assert "f = (x + y) · z by hand (part 1): answer q, f, dfdq, dfdz, dfdx, dfdy" in text
+    # One failing cell (the notebook's last graded one), so the dialog shows one cell's source.
+    assert text.count("The following cell failed") == 1
+    assert "AddGate.backward: write forward, then backward, in the AddGate cell" in text
 
 
 def test_a_correct_notebook_runs_its_self_checks_and_validates(lab):

@@ -35,6 +35,7 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CLASS = ("ada", "ben", "cho", "dan", "kim", "lee")
+UNFINISHED = {"una": lambda release: release, "fay": lambda release: release[:3000]}
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 
@@ -91,6 +92,10 @@ def graded(tmp_path_factory) -> ReportedClass:
         target = course_dir / "submitted" / student / "backprop"
         target.mkdir(parents=True)
         nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    for student, text in UNFINISHED.items():  # handed in as released, and cut off mid-upload
+        target = course_dir / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        (target / "backprop.ipynb").write_text(text(nbformat.writes(release)))
     done = demo.nbgrader(course_dir, "autograde", "backprop")
     assert done.returncode == 0, done.stderr[-3000:]
     done = demo.nbgrader(course_dir, "generate_feedback", "backprop")
@@ -131,7 +136,7 @@ def test_cells_csv_scores_are_the_gradebooks(graded):
     assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score", "status",
                              "misconceptions"]
     cells, _ = gradebook(course_dir)
-    assert {r["student_id"] for r in rows} == set(cells) == set(CLASS) | {"mia"}
+    assert {r["student_id"] for r in rows} == set(cells) == set(CLASS) | {"mia"} | set(UNFINISHED)
     assert len(rows) == sum(len(c) for c in cells.values())
     for r in rows:
         score, max_score = cells[r["student_id"]][r["grade_id"]]
@@ -150,7 +155,32 @@ def test_cells_csv_status_and_misconceptions_are_the_reports(graded):
             assert row["misconceptions"] == ";".join(cell["misconceptions"])
     assert rows[("ben", "test_add_gate_backward")]["misconceptions"] == "add-split"
     assert rows[("dan", "test_sigmoid_gate_forward")]["status"] == "timeout"
-    assert rows[("dan", "test_max_gate_backward")]["status"] == "error"
+    # dan's syntax error is his code's fault, not the grader's: "error" is kept for the grader's own.
+    assert rows[("dan", "test_max_gate_backward")]["status"] == "failed"
+
+
+def test_one_status_vocabulary_and_not_answered_for_work_left_as_released(graded):
+    """una handed in the release untouched, fay a notebook that cannot be read: every cell of
+    theirs is "not answered" (hand cells and gates alike), and nothing in the class is "error"."""
+    from autograder.grading.report import STATUSES
+
+    rows = read_csv(graded[1] / "cells.csv")
+    assert {r["status"] for r in rows} <= set(STATUSES) and "error" not in {r["status"] for r in rows}
+    for student in ("una", "fay"):
+        mine = [r for r in rows if r["student_id"] == student]
+        assert mine and {r["status"] for r in mine} == {"not answered"}, (student, {r["status"] for r in mine})
+    ada = {r["grade_id"]: r["status"] for r in rows if r["student_id"] == "ada"}
+    assert set(ada.values()) == {"passed"}
+
+
+def test_integrity_signals_only_for_code_that_exists(graded):
+    from autograder.reports.collect import collect
+    from autograder.reports.integrity import find_signals
+
+    signals = find_signals(collect(graded[0], "backprop"), load_course(graded[0] / "course.yaml"))
+    assert signals.shared_code and all(g.lines > 0 for g in signals.shared_code)
+    assert not [g for g in signals.shared_code if {"una", "fay"} & set(g.students)]
+    assert "Integrity signals: 1 notebook made for another id, 1 hand answer correct for" in graded[2]
 
 
 def test_canvas_csv_has_canvas_columns_and_the_gradebooks_totals(graded):
@@ -308,6 +338,16 @@ def test_class_html_numbers_match_cells_csv(page, graded):
     assert "are the correct answers for ben's numbers" in text
 
 
+def test_class_html_writes_numbers_as_people_do(page):
+    from autograder.reports.wording import counted, for_people
+
+    assert [for_people(v) for v in (0.9996, 4 / 3, 2.5, 2.0, 0, 12.345)] == ["1", "1.33", "2.5", "2", "0", "12.35"]
+    assert (counted(1, "notebook"), counted(2, "notebook"), counted(0, "group")) == ("1 notebook", "2 notebooks",
+                                                                                     "0 groups")
+    means = re.findall(r"mean (\S+) / (\S+)", page.find_element("id", "rates").text)
+    assert means and all(re.fullmatch(r"\d+(\.\d?[1-9])?", n) for pair in means for n in pair), means
+
+
 def test_students_table_sorts_and_links_feedback(page, graded):
     def column(index):
         return [tr.find_elements("tag name", "td")[index].get_attribute("data-value")
@@ -320,7 +360,7 @@ def test_students_table_sorts_and_links_feedback(page, graded):
     total.click()
     assert [float(v) for v in column(1)] == sorted(ascending, reverse=True)
     links = page.find_elements("css selector", "#students tbody a")
-    assert len(links) == len(CLASS) + 1
+    assert len(links) == len(CLASS) + 1 + len(UNFINISHED)
     for a in links:
         assert Path(a.get_attribute("href").removeprefix("file://")).is_file()
         assert not a.get_attribute("outerHTML").count("file://")  # relative links: the folder can move with the course

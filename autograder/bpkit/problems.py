@@ -31,6 +31,20 @@ STUDENT_ID_VARIABLES = ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")
 MAX_TRIES = 10_000  # draws of one exercise before giving up: the description cannot be satisfied
 
 
+class MissingStudentId(ValueError):
+    """Per-student numbers asked for without a student id. IPython shows only the message
+    (`_render_traceback_`): the frames would show bpkit's code, not the student's mistake."""
+
+    MESSAGE = ("Your student id is missing: type it between the quotes of STUDENT_ID = \"\" in the cell "
+               "above, then run that cell and this one again. (On JupyterHub it is read for you.)")
+
+    def __init__(self):
+        super().__init__(self.MESSAGE)
+
+    def _render_traceback_(self):
+        return [self.MESSAGE]
+
+
 class Draw:
     """Small integers and one-decimal numbers from a stable stream."""
 
@@ -141,10 +155,7 @@ def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises)
         raise ValueError(f"randomization must be {PER_COURSE!r} or {PER_STUDENT!r}, found {mode!r}")
     student_id = str(student_id or "").strip() if mode == PER_STUDENT else ""
     if mode == PER_STUDENT and not student_id:
-        raise ValueError(
-            "These exercises use your own numbers, so they need your student id: "
-            "set STUDENT_ID in the first code cell (on JupyterHub it is read for you)."
-        )
+        raise MissingStudentId()
     chosen = [e for e in described.EXERCISES if exercises is None or e.id in exercises]
     values, drawn_graphs = {}, {}
     for e in chosen:

@@ -181,13 +181,15 @@ def shared_code(results):
         stubs = _cells(course_dir / "release" / assignment / f"{notebook}.ipynb")
         by_cell = {}  # grade_id -> {normalised code: [students]}
         for student in results.submitted:
+            if (results.reports.get((student, notebook)) or {}).get("unreadable"):
+                continue  # its cells are the assignment's, put back for grading: none is the student's
             cells = (_cells(course_dir / "autograded" / student / assignment / f"{notebook}.ipynb")
                      or _cells(course_dir / "submitted" / student / assignment / f"{notebook}.ipynb"))
             for grade_id in CODE_CELLS:
                 source = cells.get(grade_id, "")
                 code = normalised(source)
-                if not code.strip() or (grade_id in stubs and code == normalised(stubs[grade_id])):
-                    continue  # nothing written: the stub is shared by everyone who skipped the exercise
+                if not _code_lines(source) or (grade_id in stubs and code == normalised(stubs[grade_id])):
+                    continue  # no code, or the stub everyone who skipped the exercise shares
                 by_cell.setdefault(grade_id, {}).setdefault(code, []).append((student, source))
         for grade_id, codes in by_cell.items():
             writers = sum(len(v) for v in codes.values())
