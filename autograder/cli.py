@@ -105,26 +105,61 @@ def starter(course_yaml):
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 @click.option("--assignment", default=None, help="Defaults to the first assignment.")
 @click.option("--student", default="", help="The student id (per-student mode).")
-def show_values(course_yaml, assignment, student):
-    """Print the problem values a student gets (never the answers)."""
-    from .bpkit import problems
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the student's graphs, values and what each exercise asks, as JSON (no answers).")
+@click.option("--answers", "with_answers", is_flag=True,
+              help="STAFF ONLY: print the student's correct answers (office hours, regrade requests).")
+@click.option("--variants", "variants_of", default=None, metavar="EXERCISE",
+              help="List the graphs EXERCISE can draw and how many students of --roster draw each.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False),
+              help="A file of student ids, one a line (for --variants).")
+def show_values(course_yaml, assignment, student, as_json, with_answers, variants_of, roster):
+    """Print the problem values (and graphs) a student gets; never the answers unless --answers."""
+    import json
 
+    from .bpkit import problems
     from .config import ConfigError
+    from .exercises import BY_ID as HAND_EXERCISES
+    from .values import StudentValues, graph_mode_note, variants
 
     course = _load(course_yaml)
-    if course.randomization == "per-student" and not student.strip():
-        raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
-                                   "show-values needs a student id: pass --student ID, the id the student "
-                                   "types as STUDENT_ID (their JupyterHub user name on a hub).")
     try:
         a = course.assignment(assignment) if assignment else course.assignments[0]
-        p = problems.draw(course.seed, course.course_id, a.name, course.randomization, student)
+        if variants_of is not None:
+            if variants_of not in HAND_EXERCISES:
+                raise click.ClickException(f"--variants {variants_of}: not a hand exercise; expected one of "
+                                           f"{', '.join(HAND_EXERCISES)}")
+            ids = [line.strip() for line in Path(roster).read_text().splitlines() if line.strip()] if roster else []
+            click.echo(graph_mode_note(course))
+            for graph, count in variants(course, a.name, variants_of, ids):
+                click.echo(f"  {count:5d}  {graph.title}")
+            if not roster:
+                click.echo("  (give --roster FILE, one student id a line, to count who draws each)")
+            return
+        if course.randomization == "per-student" and not student.strip():
+            raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
+                                       "show-values needs a student id: pass --student ID, the id the student "
+                                       "types as STUDENT_ID (their JupyterHub user name on a hub).")
+        values = StudentValues.of(course, a.name, student)
+        if as_json:
+            click.echo(json.dumps(values.answers() if with_answers else values.contract(), indent=1,
+                                  ensure_ascii=False))
+            return
+        p = values.drawn()
     except (ValueError, ConfigError) as e:
         raise click.ClickException(str(e)) from None
+    except _init_errors() as e:
+        raise click.ClickException(str(e)) from None
     click.echo(p.describe())
-    for name, values in p.values.items():
-        shown = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in values.items()}
-        click.echo(f"  {name}: {shown}")
+    for exercise_id in values.exercises:
+        problem = HAND_EXERCISES[exercise_id].problem
+        shown = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in p.values[problem].items()}
+        graph = p.graphs[problem]
+        click.echo(f"  {problem}: {shown}" + (f"   graph {graph.title}" if course.graphs != "lecture" else ""))
+    if with_answers:
+        click.echo("Correct answers (STAFF ONLY: do not share):")
+        for exercise_id, answers in values.answers().items():
+            click.echo(f"  {exercise_id}: " + ", ".join(f"{k} = {v}" for k, v in answers.items()))
 
 
 @main.command()

@@ -54,10 +54,16 @@ def lab(graded_course, tmp_path_factory) -> Lab:
     source = nbformat.read(graded_course.root / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(work / "unfinished.ipynb", as_version=4)
     nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
+    yield from served(work, home, base)
+
+
+def served(work, home, base, student=STUDENT, screenshots="student"):
+    """JupyterLab serving `work` for JupyterHub user `student`, and a headless Chromium:
+    yields a Lab; stops both after."""
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
            "JUPYTER_DATA_DIR": str(home / ".local" / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "IPYTHONDIR": str(home / ".ipython"), "JUPYTERHUB_USER": STUDENT}
+           "IPYTHONDIR": str(home / ".ipython"), "JUPYTERHUB_USER": student}
     env.pop("BPKIT_STUDENT_ID", None)
     # JupyterLab draws only the cells in view by default; draw them all, so the page holds
     # every output the student can scroll to.
@@ -86,7 +92,7 @@ def lab(graded_course, tmp_path_factory) -> Lab:
             pytest.fail("JupyterLab did not start: " + (base / "server.log").read_text()[-2000:])
         driver = chrome(1400, 1000)
         try:
-            yield Lab(driver, url, token, screenshot_folder("student"))
+            yield Lab(driver, url, token, screenshot_folder(screenshots))
         finally:
             driver.quit()
     finally:

@@ -11,8 +11,10 @@ import numpy as np
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT
-from autograder.exercises import EXERCISES
+from autograder.docs import kit_exercises
+from autograder.exercises import EXERCISES as DESCRIBED
 
+EXERCISES = [e for e in DESCRIBED if e.id in kit_exercises()]  # the kit's notebook's, of all those described
 HAND_EXERCISES = tuple(f"test_{e.id}" for e in EXERCISES)  # the exercises that use the student's numbers
 
 

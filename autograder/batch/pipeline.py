@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
-from nbgrader import utils
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, NbGraderPreprocessor,
                                     OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
@@ -40,7 +39,7 @@ from traitlets.config import Config
 
 from ..grading.hidden_tests import RestoreHiddenTests
 from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook, scores_in
-from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, auto_score, scores_of
+from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_records, scores_of
 from ..grading.reading import parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..sandbox.runner import StudentRunner
@@ -158,15 +157,10 @@ class WorkerTrustedChecks(NbGraderPreprocessor):
 class CollectAutoGrades(NbGraderPreprocessor):
     """What SaveAutoGrades would write, read from the cells the same way."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess(self, nb, resources):
         ctx = context(resources)
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if utils.is_grade(cell):
-            ctx.grades[grade_id] = auto_score(cell, resources, self.log)
-        if utils.is_solution(cell) or utils.is_task(cell):
-            unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
-            ctx.comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
-        return cell, resources
+        ctx.grades, ctx.comments = collect_records(nb, resources, self.log)
+        return nb, resources
 
 
 SUBSTITUTES = {

@@ -208,7 +208,7 @@ def _check_all(nb, course, student, assignment, runner):
 def _context(course, assignment, call, student_id):
     return make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
                         assignment=assignment, randomization=course.randomization,
-                        student_id=student_id, tolerances=course.tolerances)
+                        student_id=student_id, tolerances=course.tolerances, graphs=course.graphs)
 
 
 # Courses made before SanitizeCells list this name in their nbgrader_config.py.

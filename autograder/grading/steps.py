@@ -4,12 +4,15 @@
                          (fastjsonschema, which nbformat already uses) instead of being checked
                          itself and interpreted again for every cell (a fifth of a second per
                          notebook). A violation raises jsonschema's ValidationError, as before.
-  SaveAutoGradesOnce     nbgrader's SaveAutoGrades in one gradebook transaction per notebook
-                         instead of a commit per cell; a graded cell's score is the number
+  SaveAutoGradesOnce     nbgrader's SaveAutoGrades with the notebook's grades and comments read
+                         in two queries and written in one transaction, instead of two queries
+                         and a commit per cell; a graded cell's score is the number
                          TrustedChecks gave it (`scores_of`), not its printed output parsed back.
 
-`auto_score` is the one rule for what a cell scores, shared with `backprop-kit autograde`'s
-CollectAutoGrades (batch/pipeline.py), which returns the records instead of writing them.
+`collect_records` (and `auto_score` in it) are the one rule for what a notebook records, and
+`save_records` the one way they are written: `backprop-kit autograde` collects them in its
+graders (CollectAutoGrades, batch/pipeline.py) and writes them from its coordinator
+(batch/record.py).
 """
 import threading
 
@@ -68,18 +71,40 @@ class CheckCellMetadataOnce(CheckCellMetadata):
                 common.jsonschema = original
 
 
-class _OneCommit:
-    """The gradebook's session with commit() deferred: nbgrader's SaveAutoGrades commits after
-    every cell; the notebook's records are committed together, once, at the end."""
+def collect_records(nb, resources, log=None):
+    """({grade_id: auto_score}, {grade_id: auto_comment}): what SaveAutoGrades writes for a
+    graded notebook, by its rules (a score per grade cell, "No response." for an untouched
+    answer)."""
+    grades, comments = {}, {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if utils.is_grade(cell):
+            grades[grade_id] = auto_score(cell, resources, log)
+        if utils.is_solution(cell) or utils.is_task(cell):
+            unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
+            comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
+    return grades, comments
 
-    def __init__(self, session):
-        self.session = session
 
-    def __getattr__(self, name):
-        return getattr(self.session, name)
+def save_records(gradebook, notebook_id, grades, comments):
+    """Write collect_records' records to a submitted notebook's Grade and Comment rows (its
+    database id), each kind read in one query with its cells (a lookup per cell would cost a
+    query each); nothing is committed here."""
+    from nbgrader.api import BaseCell, Comment, Grade
+    from sqlalchemy.orm import contains_eager
 
-    def commit(self):
-        self.session.flush()
+    def rows(kind):
+        return (gradebook.db.query(kind).join(BaseCell, BaseCell.id == kind.cell_id)
+                .options(contains_eager(kind.cell)).filter(kind.notebook_id == notebook_id).all())
+
+    for grade in rows(Grade):
+        if grade.name in grades:
+            grade.auto_score = grades[grade.name]
+            # As nbgrader: a manual grade given before, or no automatic score, needs a person's look.
+            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+    for comment in rows(Comment):
+        if comment.name in comments:
+            comment.auto_comment = comments[comment.name]
 
 
 class SaveAutoGradesOnce(SaveAutoGrades):
@@ -87,23 +112,9 @@ class SaveAutoGradesOnce(SaveAutoGrades):
         from nbgrader.api import Gradebook
 
         meta = resources["nbgrader"]
-        self.notebook_id, self.assignment_id = meta["notebook"], meta["assignment"]
-        self.student_id, self.db_url = meta["student"], meta["db_url"]
-        self.gradebook = Gradebook(self.db_url)
-        with self.gradebook:
-            session, self.gradebook.db = self.gradebook.db, _OneCommit(self.gradebook.db)
-            try:
-                for index, cell in enumerate(nb.cells):
-                    nb.cells[index], resources = self.preprocess_cell(cell, resources, index)
-                session.commit()
-            finally:
-                self.gradebook.db = session
+        grades, comments = collect_records(nb, resources, self.log)
+        with Gradebook(meta["db_url"]) as gradebook:
+            submitted = gradebook.find_submission_notebook(meta["notebook"], meta["assignment"], meta["student"])
+            save_records(gradebook, submitted.id, grades, comments)
+            gradebook.db.commit()
         return nb, resources
-
-    def _add_score(self, cell, resources):
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
-        grade.auto_score = auto_score(cell, resources, self.log)
-        # As nbgrader: a manual grade given before, or no automatic score, needs a person's look.
-        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-        self.gradebook.db.commit()
