@@ -36,6 +36,8 @@ def test_the_kit_command_succeeds_or_names_each_failed_student(batch_class):
     assert re.search(r"gus 0/\d+ points: backprop.ipynb cannot be graded: the file is empty", out), out
     assert re.search(r"hal: no notebook was submitted in \S+hal/backprop \(expected backprop.ipynb\)", out)
     assert "Traceback" not in out + kit_run.stderr
+    # Every field of a student's line says what it is: points, time, the host that graded it.
+    assert re.search(r"✓ ada (\d+)/\1 points  \(graded in [0-9.]+ s on host \S+\)", out), out
     assert re.search(r"│\s+13 │\s+0 │\s+1 │\s+0 │", out), out  # the summary table: 13 graded, 0 failed, 1 not graded (hal), 0 skipped
 
 

@@ -239,7 +239,8 @@ def test_unreadable_notebooks_get_the_plain_message_and_a_zero_in_the_gradebook(
     assert f"{student}/backprop: backprop.ipynb cannot be graded: " in log
     report = c.report(student)
     assert UNREADABLE[student] in report["unreadable"]
-    assert report["cells"] and all(r["score"] == 0 and r["status"] == "error" for r in report["cells"])
+    # Nothing of the student's was read: "not answered", not "error" (the grader's own faults only).
+    assert report["cells"] and all(r["score"] == 0 and r["status"] == "not answered" for r in report["cells"])
     scores = c.scores(student)
     assert set(scores) == set(c.needs) and all(s == 0 for s in scores.values())  # a 0, not an empty grade
     html = (c.dir / "feedback" / student / "backprop" / "backprop.html").read_text()

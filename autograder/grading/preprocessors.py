@@ -31,7 +31,7 @@ from ..sandbox.bwrap import Limits
 from ..sandbox.runner import StudentRunner
 from ..sandbox.subject import SandboxSubject
 from . import nodes
-from .cells import Submission, graded_call, is_graded
+from .cells import Submission, graded_call, is_graded, is_unanswered
 from .context import make_context
 from .execute import run_notebook_cells
 from .feedback import title_of
@@ -159,7 +159,7 @@ def _unread(cell, reason):
     feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
     cell.outputs = [nodes.output("stream", name="stdout", text=feedback + "\n"),
                     nodes.output("execute_result", data={"text/plain": "0.0"})]
-    return cell_entry(grade_id, points, 0.0, "error", (), feedback)
+    return cell_entry(grade_id, points, 0.0, "not answered", (), feedback)  # nothing of the student's was read
 
 
 def _check_all(nb, course, student, assignment, runner):
@@ -191,7 +191,7 @@ def _check_all(nb, course, student, assignment, runner):
             if uses_numbers:  # under the score line, above the checks
                 score_line, _, rest = feedback.partition("\n")
                 feedback = "\n".join([score_line, mismatch_note(made_for, student), rest])
-            status = cell_status(result)
+            status = cell_status(result, answered=not submission.left_as_released(call.exercise))
             if result.answers:  # the class report compares them with other students' numbers
                 answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
         cell.outputs = [
@@ -208,7 +208,7 @@ def _check_all(nb, course, student, assignment, runner):
 def _context(course, assignment, call, student_id):
     return make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
                         assignment=assignment, randomization=course.randomization,
-                        student_id=student_id, tolerances=course.tolerances)
+                        student_id=student_id, tolerances=course.tolerances, graphs=course.graphs)
 
 
 # Courses made before SanitizeCells list this name in their nbgrader_config.py.

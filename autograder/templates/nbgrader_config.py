@@ -21,6 +21,11 @@ submitted_files.install()
 c.Autograde.exporter_class = submitted_files.SubmittedNotebookExporter
 c.ExchangeFactory.collect = submitted_files.SafeCollect
 
+# One log line per student, plus what needs a look; --log-level=DEBUG shows every step.
+from autograder.grading.log_lines import quiet_routine_lines  # noqa: E402
+
+quiet_routine_lines()
+
 # Grading: nbgrader's own pipeline with two changes, sharing one sandboxed worker per notebook
 # (the one `backprop-kit autograde` uses too). StudentKernelExecute runs the notebook's cells
 # there as a kernel would, IPython syntax included, never the graded cells, and a cell that
@@ -64,8 +69,12 @@ c.StudentKernelExecute.course_root = c.CourseDirectory.root
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from autograder.grading.feedback import TEMPLATE_FILE, FeedbackForStudents, template_basedirs  # noqa: E402
+from autograder.grading.feedback import (  # noqa: E402
+    TEMPLATE_FILE, FeedbackExporter, FeedbackForStudents, template_basedirs,
+)
 
+# One self-contained page: math as MathML, no MathJax or anything else from the network.
+c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.preprocessors = [GetGrades, FeedbackForStudents, CSSHTMLHeaderPreprocessor]
 c.HTMLExporter.template_file = TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = template_basedirs()
