@@ -51,7 +51,10 @@ def choose_notebooks(folder, expected, max_file_bytes=DEFAULT_MAX_FILE_BYTES, sk
     nbgrader's ignore patterns. Nothing is read but notebooks, and those without following a link."""
     travel, refused = survey(folder, max_file_bytes)
     notebooks = [rel for rel in travel if rel.endswith(".ipynb") and not skipped(rel, [*skip, CHECKPOINTS])]
-    files = {nb: f"{nb}.ipynb" for nb in expected if f"{nb}.ipynb" in notebooks}
+    # A file with the notebook's name is the notebook even when it may not travel (a link, a
+    # pipe, too large): it is graded 0 with the reason, as an unreadable notebook is.
+    named = {r.path for r in refused} | set(notebooks)
+    files = {nb: f"{nb}.ipynb" for nb in expected if f"{nb}.ipynb" in named}
     pool = {rel: None for rel in notebooks if rel not in files.values()}  # rel -> its grade ids, read once
     ambiguous = []
     for nb in [n for n in expected if n not in files]:
