@@ -302,3 +302,6 @@ def test_a_file_with_the_notebooks_name_that_may_not_travel_is_still_the_noteboo
     folder = folder_with(tmp_path, {"copy.ipynb": notebook("setup", "add_gate")})
     os.symlink("/etc/passwd", folder / "backprop.ipynb")
     assert choose_notebooks(folder, CELLS).files == {"backprop": "backprop.ipynb"}
+    os.unlink(folder / "backprop.ipynb")
+    (folder / "backprop.ipynb").mkdir()  # a folder named like the notebook
+    assert choose_notebooks(folder, CELLS).files == {"backprop": "backprop.ipynb"}

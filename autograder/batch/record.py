@@ -136,9 +136,8 @@ class Recorder:
         large): graded 0 with the reason, as `nbgrader autograde` grades them in a kit course."""
         from ..grading.reading import read_bytes  # the reason nbgrader autograde's reader gives
 
-        refused = {r.path for r in intake.refused}
         return {nb: read_bytes(self.submitted(student) / rel, self.max_file_bytes)[1] or "it could not be copied"
-                for nb, rel in choice.files.items() if rel in refused}
+                for nb, rel in choice.files.items() if rel not in intake.copied}
 
     def _ignored(self, rel):
         parts = rel.split("/")
