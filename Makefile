@@ -9,7 +9,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+<<<<<<< HEAD
+.PHONY: demo test bench clean system-packages hub-env
+=======
 .PHONY: demo test test-fast bench clean system-packages
+>>>>>>> main
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "backprop-kit needs Python >= 3.10, found " + sys.version.split()[0]'
@@ -25,6 +29,8 @@ $(STAMP): pyproject.toml
 #   bwrap (bubblewrap)           the grading sandbox (setpriv, from util-linux, is always there)
 #   chromium, chromedriver       browser tests of the student notebook, feedback and reports
 #   pg_ctl (postgresql)          the gradebook on a database server
+# and, from the npm registry (Node's npm must be there; Debian package npm):
+#   configurable-http-proxy      JupyterHub's proxy, for the end-to-end hub tests
 # Debian puts PostgreSQL's server programs in /usr/lib/postgresql/<version>/bin, off PATH;
 # the tests look there.
 SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium chromedriver:chromium-driver initdb:postgresql
@@ -36,11 +42,30 @@ system-packages:
 	  echo "installing with apt-get:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@if ! command -v configurable-http-proxy >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then \
+	  echo "installing with npm: configurable-http-proxy"; \
+	  npm install --global --silent configurable-http-proxy >/dev/null; \
+	fi
+
+# The environment the JupyterHub tests serve a course from (tests/hub_course.py). The hub's
+# users — the course account, each student — run its programs, so its Python must be one
+# every account can read: a Python under /root (pyenv's, say) is not. Built from Debian's
+# python3 when running as root; the hub tests skip without it (fail under CI=true).
+HUB_VENV := .venv-hub
+HUB_PYTHON ?= /usr/bin/python3
+$(HUB_VENV)/.installed: pyproject.toml
+	$(HUB_PYTHON) -m venv $(HUB_VENV)
+	$(HUB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_VENV)/bin/python -m pip install --quiet -e '.[hub]'
+	@touch $@
+hub-env:
+	@if [ "$$(id -u)" = 0 ] && [ -x $(HUB_PYTHON) ] && $(HUB_PYTHON) -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 10)' 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(HUB_VENV)/.installed; fi
 
 demo: $(STAMP) system-packages
 	$(BIN)/backprop-kit demo
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages hub-env
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The minute-to-minute lane: every test outside the slow lanes (pyproject.toml's markers).
@@ -51,4 +76,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gradcheck.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(HUB_VENV) build *.egg-info

@@ -47,15 +47,22 @@ print(P.describe())
 # %% kind="display" grade_id="picture_simple_lecture"
 pictures.simple(-2, 5, -4, q=3, f=-12, grads={"x": -4, "y": -4, "z": 3, "q": -4, "f": 1})
 
-# %% [markdown]
+# %% [markdown] graphs="lecture"
 # **Your turn.** Here is the same graph with your numbers. Compute by hand the forward
 # values q and f, then ∂f/∂q, ∂f/∂z, ∂f/∂x and ∂f/∂y with the chain rule.
 
-# %% kind="setup" grade_id="setup_simple"
+# %% [markdown] graphs="per-student"
+# **Your turn.** Every student has a graph of their own, of the same shape: four inputs
+# w, x, y, z; p and q each made from two of them by an add gate or a max gate; and f = p · q.
+# The cells below print and draw **your graph** with your numbers. Compute by hand the forward
+# values p, q and f, then ∂f/∂p, ∂f/∂q and the gradient of each input with the chain rule.
+# The max gate routes: the larger input gets the whole upstream gradient, the other gets 0.
+
+# %% kind="setup" grade_id="setup_simple" exercise="simple_by_hand"
 x, y, z = P.simple["x"], P.simple["y"], P.simple["z"]
 print(f"x = {x}, y = {y}, z = {z}")
 
-# %% kind="display" grade_id="picture_simple"
+# %% kind="display" grade_id="picture_simple" exercise="simple_by_hand"
 pictures.simple(x, y, z, q="?", f="?", grads={"x": "?", "y": "?", "z": "?", "q": "?", "f": 1})
 
 # %% kind="solution" grade_id="simple_by_hand"
@@ -71,7 +78,7 @@ dfdy = dfdq
 # %% kind="selfcheck" grade_id="selfcheck_simple_by_hand"
 selfcheck.answers(globals(), "q", "f", "dfdq", "dfdz", "dfdx", "dfdy")
 
-# %% kind="test" grade_id="test_simple_by_hand" points=3 title="f = (x + y) · z by hand (part 1)"
+# %% kind="test" grade_id="test_simple_by_hand" points=3 title="f = (x + y) · z by hand (part 1)" title_per_student="Your graph f = p · q by hand (part 1)"
 
 # %% [markdown]
 # ## 2. Gates: forward() and backward()
@@ -104,9 +111,13 @@ selfcheck.answers(globals(), "q", "f", "dfdq", "dfdz", "dfdx", "dfdy")
 
 # %% kind="gate" grade_id="relu_gate"
 
-# %% [markdown]
+# %% [markdown] graphs="lecture"
 # **With your gates.** Now compute the graph of part 1 with your `AddGate` and `MulGate`:
 # return f and the gradients (dx, dy, dz). Your hand answers should agree.
+
+# %% [markdown] graphs="per-student"
+# **With your gates.** Now compute your graph of part 1 with your `AddGate`, `MaxGate` and
+# `MulGate`: return f and the gradients (dw, dx, dy, dz). Your hand answers should agree.
 
 # %% kind="solution" grade_id="simple_with_gates"
 def simple_with_gates(x, y, z):
@@ -122,7 +133,7 @@ def simple_with_gates(x, y, z):
 # %% kind="selfcheck" grade_id="selfcheck_simple_with_gates"
 selfcheck.function("simple_with_gates", globals(), answers=("f", "dfdx", "dfdy", "dfdz"))
 
-# %% kind="test" grade_id="test_simple_with_gates" points=2 title="simple_with_gates, f = (x + y) · z with your gates (part 2)"
+# %% kind="test" grade_id="test_simple_with_gates" points=2 title="simple_with_gates, f = (x + y) · z with your gates (part 2)" title_per_student="simple_with_gates, your graph of part 1 with your gates (part 2)"
 
 # %% [markdown]
 # ## 3. The sigmoid neuron
@@ -143,11 +154,11 @@ pictures.neuron((2, -3, -3), (-1, -2), values={"w0x0": -2, "w1x1": 6, "p": 4, "s
 # (`dfd_denom`), of +1 (`dfd_exp`), of exp (`dfd_neg`), of ·(−1) (`dfds`), and finally
 # the five parameters.
 
-# %% kind="setup" grade_id="setup_neuron"
+# %% kind="setup" grade_id="setup_neuron" exercise="neuron_by_hand"
 w, xs = P.neuron["w"], P.neuron["x"]
 print(f"w = {w}, x = {xs}")
 
-# %% kind="display" grade_id="picture_neuron"
+# %% kind="display" grade_id="picture_neuron" exercise="neuron_by_hand"
 pictures.neuron(w, xs, values={"f": "?"}, grads={"f": 1, "denom": "?", "exp": "?", "neg": "?", "s": "?",
                                                  "w0": "?", "x0": "?", "w1": "?", "x1": "?", "w2": "?"})
 
@@ -199,7 +210,7 @@ selfcheck.function("neuron_with_gates", globals(), answers=("f", "dfdw0", "dfdx0
 
 # %% kind="test" grade_id="test_neuron_with_gates" points=2 title="neuron_with_gates, the neuron with your gates (part 3)"
 
-# %% [markdown]
+# %% [markdown] graphs="lecture"
 # ## 4. Gradients add at branches
 #
 # When one value feeds several gates, nudging it moves every branch, so its gradient is
@@ -208,11 +219,22 @@ selfcheck.function("neuron_with_gates", globals(), answers=("f", "dfdw0", "dfdx0
 #
 # Here f(x, y) = (x + y) · x: x feeds both the add gate and the mul gate.
 
-# %% kind="setup" grade_id="setup_branch"
+# %% [markdown] graphs="per-student"
+# ## 4. Gradients add at branches
+#
+# When one value feeds several gates, nudging it moves every branch, so its gradient is
+# the **sum** of the gradients coming back along each branch (the multivariate chain
+# rule). Code accumulates (`+=`); it does not overwrite.
+#
+# **Your graph** (printed and drawn below) has three inputs x, y, z; one of them feeds both p
+# and q, which are an add gate and a max gate (it wins its max), and f = p · q. Give p, q, f,
+# ∂f/∂p, ∂f/∂q and the gradient of each input: the one that feeds two gates collects both.
+
+# %% kind="setup" grade_id="setup_branch" exercise="branch_by_hand"
 x, y = P.branch["x"], P.branch["y"]
 print(f"x = {x}, y = {y}")
 
-# %% kind="display" grade_id="picture_branch"
+# %% kind="display" grade_id="picture_branch" exercise="branch_by_hand"
 pictures.branch(x, y, values={"q": "?", "f": "?"}, grads={"f": 1, "x": "?", "y": "?"})
 
 # %% kind="solution" grade_id="branch_by_hand"
@@ -226,7 +248,7 @@ dfdy = x
 # %% kind="selfcheck" grade_id="selfcheck_branch_by_hand"
 selfcheck.answers(globals(), "q", "f", "dfdx", "dfdy")
 
-# %% kind="test" grade_id="test_branch_by_hand" points=2 title="f = (x + y) · x by hand: gradients add at branches (part 4)"
+# %% kind="test" grade_id="test_branch_by_hand" points=2 title="f = (x + y) · x by hand: gradients add at branches (part 4)" title_per_student="Your graph with a branch, by hand: gradients add at branches (part 4)"
 
 # %% kind="solution" grade_id="branch_with_gates"
 def branch_with_gates(x, y):
@@ -243,7 +265,7 @@ def branch_with_gates(x, y):
 # %% kind="selfcheck" grade_id="selfcheck_branch_with_gates"
 selfcheck.function("branch_with_gates", globals(), answers=("f", "dfdx", "dfdy"))
 
-# %% kind="test" grade_id="test_branch_with_gates" points=2 title="branch_with_gates, f = (x + y) · x with your gates (part 4)"
+# %% kind="test" grade_id="test_branch_with_gates" points=2 title="branch_with_gates, f = (x + y) · x with your gates (part 4)" title_per_student="branch_with_gates, your graph of part 4 with your gates (part 4)"
 
 # %% [markdown]
 # ## 5. Vectorized gradients: f(x, W) = ‖W·x‖²
@@ -267,11 +289,11 @@ pictures.l2_of_matmul([[0.1, 0.5], [-0.3, 0.8]], [0.2, 0.4], values={"q": [0.22,
 # **By hand**, with your W (shape 2 × 3) and x: give q, f, ∂f/∂q, ∂f/∂W and ∂f/∂x as numbers
 # or numpy arrays of the right shapes.
 
-# %% kind="setup" grade_id="setup_l2"
+# %% kind="setup" grade_id="setup_l2" exercise="l2_by_hand"
 W, x = P.l2["W"], P.l2["x"]
 print("W =", W.tolist(), " x =", x.tolist())
 
-# %% kind="display" grade_id="picture_l2"
+# %% kind="display" grade_id="picture_l2" exercise="l2_by_hand"
 pictures.l2_of_matmul(W, x, values={"q": "?", "f": "?"}, grads={"f": 1, "q": "?", "W": "?", "x": "?"})
 
 # %% kind="solution" grade_id="l2_by_hand"

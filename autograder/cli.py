@@ -1,4 +1,4 @@
-"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope (and demo)."""
+"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student (and demo)."""
 import sys
 from pathlib import Path
 
@@ -105,26 +105,61 @@ def starter(course_yaml):
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 @click.option("--assignment", default=None, help="Defaults to the first assignment.")
 @click.option("--student", default="", help="The student id (per-student mode).")
-def show_values(course_yaml, assignment, student):
-    """Print the problem values a student gets (never the answers)."""
-    from .bpkit import problems
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the student's graphs, values and what each exercise asks, as JSON (no answers).")
+@click.option("--answers", "with_answers", is_flag=True,
+              help="STAFF ONLY: print the student's correct answers (office hours, regrade requests).")
+@click.option("--variants", "variants_of", default=None, metavar="EXERCISE",
+              help="List the graphs EXERCISE can draw and how many students of --roster draw each.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False),
+              help="A file of student ids, one a line (for --variants).")
+def show_values(course_yaml, assignment, student, as_json, with_answers, variants_of, roster):
+    """Print the problem values (and graphs) a student gets; never the answers unless --answers."""
+    import json
 
+    from .bpkit import problems
     from .config import ConfigError
+    from .exercises import BY_ID as HAND_EXERCISES
+    from .values import StudentValues, graph_mode_note, variants
 
     course = _load(course_yaml)
-    if course.randomization == "per-student" and not student.strip():
-        raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
-                                   "show-values needs a student id: pass --student ID, the id the student "
-                                   "types as STUDENT_ID (their JupyterHub user name on a hub).")
     try:
         a = course.assignment(assignment) if assignment else course.assignments[0]
-        p = problems.draw(course.seed, course.course_id, a.name, course.randomization, student)
+        if variants_of is not None:
+            if variants_of not in HAND_EXERCISES:
+                raise click.ClickException(f"--variants {variants_of}: not a hand exercise; expected one of "
+                                           f"{', '.join(HAND_EXERCISES)}")
+            ids = [line.strip() for line in Path(roster).read_text().splitlines() if line.strip()] if roster else []
+            click.echo(graph_mode_note(course))
+            for graph, count in variants(course, a.name, variants_of, ids):
+                click.echo(f"  {count:5d}  {graph.title}")
+            if not roster:
+                click.echo("  (give --roster FILE, one student id a line, to count who draws each)")
+            return
+        if course.randomization == "per-student" and not student.strip():
+            raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
+                                       "show-values needs a student id: pass --student ID, the id the student "
+                                       "types as STUDENT_ID (their JupyterHub user name on a hub).")
+        values = StudentValues.of(course, a.name, student)
+        if as_json:
+            click.echo(json.dumps(values.answers() if with_answers else values.contract(), indent=1,
+                                  ensure_ascii=False))
+            return
+        p = values.drawn()
     except (ValueError, ConfigError) as e:
         raise click.ClickException(str(e)) from None
+    except _init_errors() as e:
+        raise click.ClickException(str(e)) from None
     click.echo(p.describe())
-    for name, values in p.values.items():
-        shown = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in values.items()}
-        click.echo(f"  {name}: {shown}")
+    for exercise_id in values.exercises:
+        problem = HAND_EXERCISES[exercise_id].problem
+        shown = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in p.values[problem].items()}
+        graph = p.graphs[problem]
+        click.echo(f"  {problem}: {shown}" + (f"   graph {graph.title}" if course.graphs != "lecture" else ""))
+    if with_answers:
+        click.echo("Correct answers (STAFF ONLY: do not share):")
+        for exercise_id, answers in values.answers().items():
+            click.echo(f"  {exercise_id}: " + ", ".join(f"{k} = {v}" for k, v in answers.items()))
 
 
 @main.command()
@@ -218,6 +253,7 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
 
     from .reports.build import build, misconception_table
     from .reports.collect import ReportError
+    from .reports.wording import counted
 
     try:
         built = build(course_dir, assignment, out_dir, canvas_assignment_id, canvas_student_id)
@@ -226,9 +262,9 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
     console = Console()
     console.print(misconception_table(built))
     signals = built.signals
-    console.print(f"Integrity signals: {len(signals.made_for)} notebooks made for another id, "
-                  f"{len(signals.copied_answers)} hand answers correct for someone else's numbers, "
-                  f"{len(signals.shared_code)} groups of identical code (see class.html).")
+    console.print(f"Integrity signals: {counted(len(signals.made_for), 'notebook')} made for another id, "
+                  f"{counted(len(signals.copied_answers), 'hand answer')} correct for someone else's numbers, "
+                  f"{counted(len(signals.shared_code), 'group')} of identical code (see class.html).")
     for student, why in sorted(built.results.not_graded.items()):
         console.print(f"[red]not graded[/]: {student}: {why}", markup=True, highlight=False)
     for name in ("cells.csv", "canvas.csv", "class.html"):
@@ -253,6 +289,62 @@ def gradescope(assignment, out_zip, course_dir):
     click.echo(f"{path}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students "
                "submit their notebook; it is graded for the student id in the `gradescope.student_id_field` "
                "of course.yaml.")
+
+
+@main.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for jupyterhub_config.py and the hub's state, readable by every account (e.g. /srv/cs231n/hub).")
+@click.option("--course-account", default=None, help="System account the formgrader service runs as. [default: grader-<course_id>]")
+@click.option("--instructor", "instructors", multiple=True, help="Hub user who may open formgrader (repeatable).")
+@click.option("--roster", "roster_csv", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="CSV of students (nbgrader's import format: id,first_name,last_name,email), added to the gradebook.")
+@click.option("--exchange", default=None, help="nbgrader's exchange. [default: /usr/local/share/nbgrader/exchange]")
+@click.option("--authenticator", default="pam", show_default=True,
+              help="JupyterHub's authenticator_class (pam: system accounts), e.g. oauthenticator.generic.GenericOAuthenticator.")
+@click.option("--service-port", default=9999, show_default=True, type=click.IntRange(1, 65535), help="Formgrader's port on 127.0.0.1.")
+@click.option("--hub-port", default=8081, show_default=True, type=click.IntRange(1, 65535), help="The hub API's port on 127.0.0.1.")
+@click.option("--proxy-api-port", default=8001, show_default=True, type=click.IntRange(1, 65535),
+              help="configurable-http-proxy's API port on 127.0.0.1.")
+def hub(out_dir, course_account, instructors, roster_csv, exchange, authenticator, service_port, hub_port, proxy_api_port):
+    """Serve this course on JupyterHub: run inside the course, as root; writes OUT/jupyterhub_config.py."""
+    from .hub.write import DEFAULT_EXCHANGE, HubError, write_hub
+
+    try:
+        written = write_hub(Path.cwd(), out_dir, course_account=course_account, exchange=exchange or DEFAULT_EXCHANGE,
+                            instructors=instructors, roster_csv=roster_csv, authenticator=authenticator,
+                            service_port=service_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
+    except HubError as e:
+        raise click.ClickException(str(e)) from None
+    s = written.settings
+    if written.imported:
+        click.echo(f"{roster_csv}: {written.imported} students added to the gradebook.")
+    click.echo(f"{written.config_file}: course {s.course_id}, {len(written.students)} students, instructors "
+               f"{', '.join(s.instructors) or 'none (add --instructor NAME)'}; formgrader at /services/{s.course_id}/ "
+               f"as {s.course_account}; exchange {s.exchange}.")
+    click.echo("Start it (as root):")
+    click.echo(f"  cd {s.out_dir} && {s.bin_dir}/jupyterhub -f {written.config_file} --ip 0.0.0.0 --port 8000")
+    click.echo("Add a student later (as root):")
+    click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
+
+
+@main.command("add-student")
+@click.argument("student_id")
+@click.option("--hub", "out_dir", required=True, type=click.Path(file_okay=False, exists=True),
+              help="The folder `backprop-kit hub --out` wrote.")
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+@click.option("--email", default=None)
+def add_student(student_id, out_dir, first_name, last_name, email):
+    """Add a student to the course on JupyterHub: the gradebook, the hub's allow list and the course group."""
+    from .hub.students import AddStudentError, add_student as add
+
+    try:
+        added = add(out_dir, student_id, first_name, last_name, email)
+    except AddStudentError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{added.student_id}: in the gradebook" + (", the hub and the course group." if added.hub_told else "."))
+    for note in added.notes:
+        click.echo(f"  note: {note}")
 
 
 if __name__ == "__main__":

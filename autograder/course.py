@@ -14,7 +14,7 @@ from solutions.table import shipped_table
 
 from . import notebooks
 from .config import ConfigError, Problem
-from .exercises import shipped_functions
+from .exercises import BY_ID as HAND_EXERCISES, shipped_functions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -23,30 +23,42 @@ REPO_ROOT = PACKAGE_DIR.parent
 KIT_COURSE = PACKAGE_DIR / "kit" if (PACKAGE_DIR / "kit" / "course.yaml").is_file() else REPO_ROOT
 KIT_COURSE_YAML = KIT_COURSE / "course.yaml"
 KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
-BPKIT_MODULES = ("__init__.py", "gradcheck.py", "graphs.py", "pictures.py", "problems.py", "selfcheck.py",
-                 "validate.py")
+# The student-side helpers. graphs.py and misconceptions.py are the reference's own files
+# (solutions/), linked into bpkit/ so the kit's checkout imports them as a release does;
+# gate_table.json is solutions/table.py as data (`python -m solutions.table` writes it; a test
+# keeps it current).
+BPKIT_MODULES = ("__init__.py", "acceptance.py", "gate_table.json", "gradcheck.py", "graphs.py",
+                 "misconceptions.py", "pictures.py", "problems.py", "selfcheck.py", "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
+# Written once in solutions/ and read on both sides of the sandbox: copied into bpkit/ too
+# (misconceptions.py is linked in bpkit/, above, as the draws need it in the checkout).
+SHARED_MODULES = ("gate_kinds.py",)
 
 
 class CourseDirectoryError(RuntimeError):
     pass
 
 
-def assemble_bpkit(dest, course, assignment):
-    """bpkit/ as shipped to students: the student-side modules, the misconception catalog,
-    the gate table and the functions built from gates as data (gate_table.json,
-    exercise_table.json: generated here, so they cannot disagree with the kit's tables) and
-    the course settings that pick the student's numbers."""
+def assemble_bpkit(dest, course, assignment, exercises=None):
+    """bpkit/ as shipped to students: the student-side modules, the exercise descriptions and the
+    misconception catalog (solutions/'s own files), the gate table as data (gate_table.json), the
+    functions built from gates as data (exercise_table.json: generated here for the course's graph
+    mode, so it cannot disagree with the kit's tables) and the course settings that pick the
+    student's numbers and graphs (course.json; `exercises`: the hand exercises whose numbers
+    the assignment's notebooks use)."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
-    shutil.copyfile(Path(solutions.__file__).with_name("misconceptions.py"), dest / "misconceptions.py")
-    (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")
-    (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(), indent=1) + "\n")
-    (dest / "course.json").write_text(json.dumps({
-        "course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
-        "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}, indent=1) + "\n")
+    for shared in SHARED_MODULES:
+        shutil.copyfile(Path(solutions.__file__).with_name(shared), dest / shared)
+    (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")  # fresh from the table
+    (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(course.graphs), indent=1) + "\n")
+    settings = {"course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
+                "graphs": course.graphs, "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}
+    if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
+        settings["exercises"] = list(exercises)
+    (dest / "course.json").write_text(json.dumps(settings, indent=1) + "\n")
     return dest
 
 
@@ -105,7 +117,7 @@ def _build(course):
             continue
         sources, missing = _notebook_sources(course, assignment)
         problems += missing
-        rendered = {name: notebooks.render(path) for name, path in sources.items() if path.is_file()}
+        rendered = {name: notebooks.render(path, course.graphs) for name, path in sources.items() if path.is_file()}
         if missing:  # an override may name an exercise of the missing notebook: checked once it is there
             continue
         try:
@@ -149,7 +161,8 @@ def write_sources(course_dir, course, built):
         target.mkdir(parents=True, exist_ok=True)
         for name, nb in rendered.items():
             nbformat.write(nb, target / f"{name}.ipynb")
-        assemble_bpkit(target / "bpkit", course, assignment)
+        graded = [e for nb in rendered.values() for e in notebooks.graded_exercises(nb)]
+        assemble_bpkit(target / "bpkit", course, assignment, [e for e in graded if e in HAND_EXERCISES])
 
 
 def nbgrader_environment():

@@ -1,6 +1,7 @@
 """README sections generated from the single sources (the gate table, the checks, the
 catalog, the course.yaml schema), so the docs cannot drift: `python -m autograder.docs`
 rewrites them, a test checks them."""
+import functools
 import re
 import sys
 from pathlib import Path
@@ -21,20 +22,37 @@ def gates_markdown():
     return "\n".join(rows)
 
 
+@functools.lru_cache(maxsize=1)
+def kit_exercises():
+    """The ids the kit's own assignment grades: solutions/graphs.py may describe more exercises
+    (max_sigmoid_by_hand) than the kit's notebook uses."""
+    from .course import KIT_ASSIGNMENTS
+    from .notebooks import graded_exercises, render
+
+    return set(graded_exercises(render(KIT_ASSIGNMENTS / "backprop.py")))
+
+
+def kit_tables():
+    """(the hand exercises, the functions) of the kit's assignment, in the tables' order."""
+    from .exercises import FUNCTIONS, HAND_ANSWERS
+
+    used = kit_exercises()
+    return [e for e in HAND_ANSWERS if e in used], [e for e in FUNCTIONS if e.id in used]
+
+
 def graded_cell_counts():
     """{what: how many graded cells} of the kit's assignment, from the tables."""
-    from .exercises import FUNCTIONS, HAND_ANSWERS
     from .grading.registry import gate_checks
 
-    return {"gates": sum(len(gate_checks(g)) for g in GATES), "answers": len(HAND_ANSWERS), "functions": len(FUNCTIONS)}
+    answers, functions = kit_tables()
+    return {"gates": sum(len(gate_checks(g)) for g in GATES), "answers": len(answers), "functions": len(functions)}
 
 
 def exercises_markdown():
-    from .exercises import FUNCTIONS, HAND_ANSWERS
-
     counts = graded_cell_counts()
-    answers = ", ".join(f"`{e}`" for e in HAND_ANSWERS)
-    functions = ", ".join(f"`{e.id}`" for e in FUNCTIONS)
+    hand, functions = kit_tables()
+    answers = ", ".join(f"`{e}`" for e in hand)
+    functions = ", ".join(f"`{e.id}`" for e in functions)
     return (f"The other exercises follow the same pattern: answer cells {answers}, functions {functions}, each "
             f"graded by `test_<id>`. In all, {len(GATES)} gates ({counts['gates']} graded cells), "
             f"{counts['answers']} answer cells and {counts['functions']} functions: {sum(counts.values())} graded "

@@ -1,22 +1,25 @@
 """The notebook's exercises that are not a single gate: hand-computed answers and
-functions built from the student's gates, each tied to one lecture graph.
+functions built from the student's gates, each derived from one description of
+solutions/graphs.py (its graph or family of graphs, its values, its answers, its function).
 
 The tables below are what the notebook builder, the hidden checks, the tests and (as data,
-bpkit/exercise_table.json: see shipped_functions) the students' self-checks read:
-which graph an exercise uses, which problem values feed it, and which of its values and
-gradients the student must give (answer variable -> ("value" | "grad", graph node)).
+bpkit/exercise_table.json: see shipped_functions) the students' self-checks read. Which graph
+a student has comes with their values (bpkit.problems: Problems.graphs); with graphs: lecture
+it is the lecture's for everyone.
 """
 import types
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from solutions import gates as reference
+from solutions import graphs as described
 from solutions import lecture
 from solutions.misconceptions import CATALOG, Seen, overwrite
-from solutions.table import gates_named_by
+from solutions.table import GATES as GATE_ROWS, gates_named_by
 
+from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation  # "clearly": the kit's one margin
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 
 
@@ -26,64 +29,98 @@ Answers = dict[str, Any]  # answer variable -> its value
 
 class HandAnswers(Protocol):
     """The kind of exercise graded by the answers a student types (HAND_ANSWERS):
-    GraphExercise (values from a lecture graph) and FixedAnswers (the same for everyone)."""
+    GraphExercise (values on a graph: the lecture's or the student's own) and FixedAnswers (the same for
+    everyone)."""
 
     id: str  # the grade_id of the answer cell; its test cell is test_<id>
     problem: str | None  # the key of the student's values in bpkit.problems; None: no values
     answers: dict
 
-    def correct(self, values: Values) -> Answers:
-        """The right answers for these values."""
+    def correct(self, values: Values, graph=None, mode: str = described.LECTURE) -> Answers:
+        """The right answers for these values (on this graph: the student's own, by default the lecture's)."""
         ...
 
-    def mistaken(self, values: Values) -> dict[str, list[Answers]]:
+    def mistaken(self, values: Values, graph=None, mode: str = described.LECTURE) -> dict[str, list[Answers]]:
         """{misconception id: the answers it gives, one dict per variant}."""
         ...
 
 
 @dataclass(frozen=True)
 class GraphExercise:  # a HandAnswers
-    id: str  # the grade_id of the answer cell; its test cell is test_<id>
-    problem: str  # the key of the student's values in bpkit.problems
-    builder: Callable  # a graph of solutions.lecture
-    answers: dict  # answer variable -> ("value" | "grad", node name)
+    """A hand exercise: the answers a student gives on their graph with their numbers."""
 
-    def arguments(self, values):
-        """The builder's arguments from one problem's values."""
-        return tuple(values[name] for name in self.builder.__code__.co_varnames[: self.arity])
+    description: described.Exercise
 
     @property
-    def arity(self):
-        return self.builder.__code__.co_argcount - 1  # all but gates=
+    def id(self):  # the grade_id of the answer cell; its test cell is test_<id>
+        return self.description.id
 
-    def correct(self, values, gates=None, **backward_options):
-        result = lecture.gradients(self.builder, *self.arguments(values), gates=gates, **backward_options)
+    @property
+    def problem(self):  # the key of the student's values in bpkit.problems
+        return self.description.problem
+
+    def shape(self, mode=described.LECTURE):
+        return described.shape(self.description, mode)
+
+    @property
+    def answers(self):
+        """answer variable -> ("value" | "grad", node name), on the lecture's graph."""
+        return self.description.answers
+
+    def _graph_and_answers(self, graph, mode):
+        s = self.shape(mode)
+        return graph or s.graphs[0], s.answers, s.values
+
+    def correct(self, values, graph=None, mode=described.LECTURE, gates=None, at=None, **backward_options):
+        """{answer variable: its correct value} for one student's values ({group: value}) on their graph."""
+        graph, answers, how = self._graph_and_answers(graph, mode)
+        result = lecture.gradients(graph, described.flatten_inputs(how, values), gates=gates, at=at,
+                                   **backward_options)
         return {name: (result.values if kind == "value" else result.grads)[node]
-                for name, (kind, node) in self.answers.items()}
+                for name, (kind, node) in answers.items()}
 
-    def mistaken(self, values):
+    def mistaken(self, values, graph=None, mode=described.LECTURE):
         """{misconception id: [answers the mistake produces]} for the mistakes this graph can show."""
-        graph = lecture.gradients(self.builder, *self.arguments(values)).graph
-        gates_used = {type(n.gate).__name__ for n in graph.nodes if n.gate is not None}
-        fans_out = any(sum(p is n for m in graph.nodes for p in m.parents) > 1 for n in graph.nodes)
+        graph, answers, how = self._graph_and_answers(graph, mode)
+        built = lecture.gradients(graph, described.flatten_inputs(how, values)).graph
+        gates_used = {type(n.gate).__name__ for n in built.nodes if n.gate is not None}
+        right = self.correct(values, graph, mode)
         found = {}
         for m in CATALOG:
             if m.scope == "graph":
-                if fans_out:
-                    found[m.id] = [self.correct(values, combine=overwrite)]
+                if graph.branching():
+                    found[m.id] = [self.correct(values, graph, mode, combine=overwrite)]
             elif gates_used & set(gates_named_by(m.id)):
-                answers = [self.correct(values, gates=mistaken_gates(m, k)) for k in range(m.ways)]
+                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k)) for k in range(m.ways)]
                 # A mistake that moves no answer clearly here (batch-not-summed without a batch, a
                 # forgotten upstream gradient where it is about 1) cannot be told from rounding.
-                if all(_clearly_differ(a, self.correct(values)) for a in answers):
-                    found[m.id] = answers
+                if all(_clearly_differ(a, right) for a in answers_made):
+                    found[m.id] = answers_made
         return found
 
 
-# "Clearly": by more than five times course.yaml's default hand-answer tolerance somewhere.
-# The problem draws make every catalogued mistake clear for almost every student (the tests
-# check both); where one is not, it is not named.
-CLEAR_ABS, CLEAR_REL = 0.025, 0.025
+    def mistaken_at_nodes(self, values, graph=None, mode=described.LECTURE):
+        """[(misconception id, node, answers)]: every catalogued mistake made at one gate only (the
+        node where a student computing by hand went wrong), and one branch kept alone (either
+        one) where a value feeds two gates. Only what this graph can show, and clearly."""
+        graph, _, _ = self._graph_and_answers(graph, mode)
+        right = self.correct(values, graph, mode)
+        found = []
+        for node, operation, _ in graph.gates:
+            name = described.gate_of(operation)[0]
+            for m in CATALOG:
+                if m.scope != "gate" or name not in gates_named_by(m.id):
+                    continue
+                for k in range(m.ways):
+                    made = self.correct(values, graph, mode, at={node: mistaken_gates(m, k)})
+                    if _clearly_differ(made, right):
+                        found.append((m.id, node, made))
+        if graph.branching():
+            for keep_one in (overwrite, lambda old, new: old):
+                made = self.correct(values, graph, mode, combine=keep_one)
+                if _clearly_differ(made, right):
+                    found.append(("branch-overwrite", graph.branching()[0], made))
+        return found
 
 
 def _clearly_differ(answers, correct):
@@ -125,27 +162,7 @@ def _as_tuple(grads):
     return grads if isinstance(grads, tuple) else (grads,)
 
 
-EXERCISES = (
-    GraphExercise("simple_by_hand", "simple", lecture.simple, {
-        "q": ("value", "q"), "f": ("value", "f"),
-        "dfdq": ("grad", "q"), "dfdz": ("grad", "z"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"),
-    }),
-    GraphExercise("neuron_by_hand", "neuron", lecture.neuron_staged, {
-        "f": ("value", "f"),
-        "dfd_denom": ("grad", "denom"), "dfd_exp": ("grad", "exp"), "dfd_neg": ("grad", "neg"),
-        "dfds": ("grad", "s"),
-        "dfdw0": ("grad", "w0"), "dfdx0": ("grad", "x0"), "dfdw1": ("grad", "w1"),
-        "dfdx1": ("grad", "x1"), "dfdw2": ("grad", "w2"),
-    }),
-    GraphExercise("branch_by_hand", "branch", lecture.branch, {
-        "q": ("value", "q"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"),
-    }),
-    GraphExercise("l2_by_hand", "l2", lecture.l2_of_matmul, {
-        "q": ("value", "q"), "f": ("value", "f"),
-        "dfdq": ("grad", "q"), "dfdW": ("grad", "W"), "dfdx": ("grad", "x"),
-    }),
-)
-
+EXERCISES = tuple(GraphExercise(e) for e in described.EXERCISES)
 BY_ID = {e.id: e for e in EXERCISES}
 
 
@@ -157,10 +174,10 @@ class FixedAnswers:  # a HandAnswers
     answers: dict
     problem = None  # no problem values
 
-    def correct(self, values=None):
+    def correct(self, values=None, graph=None, mode=None):
         return dict(self.answers)
 
-    def mistaken(self, values=None):
+    def mistaken(self, values=None, graph=None, mode=None):
         return {}
 
 
@@ -175,24 +192,60 @@ HAND_ANSWERS: dict[str, HandAnswers] = {e.id: e for e in EXERCISES + (JACOBIAN,)
 
 @dataclass(frozen=True)
 class FunctionExercise:
-    """A function the student builds from their gates: f and its gradients for any inputs."""
+    """A function the student builds from their gates: f and its gradients for any inputs. It
+    takes its exercise's groups of inputs in order and returns (f, (gradient of each group))."""
 
-    id: str  # the function's name and the grade_id of its cell
-    problem: str  # the key of the student's values (bpkit.problems); self-checks run it on inputs shaped like them
-    builder: Callable  # the lecture graph it must reproduce
-    outputs: tuple  # the gradient structure it returns, as graph node names
-    needs: tuple[str, ...]  # grade_ids of the gate cells it uses
-    cases: Callable[[np.random.Generator], list[tuple[str, tuple]]]  # the inputs it is graded on: [(label, args)]
+    exercise: described.Exercise
 
-    def correct(self, args, gates=None, **backward_options):
-        result = lecture.gradients(self.builder, *args, gates=gates, **backward_options)
-        return result.values[result.output.name], _pick(result.grads, self.outputs)
+    @property
+    def id(self):  # the function's name and the grade_id of its cell
+        return self.exercise.function.id
+
+    @property
+    def problem(self):  # the key of the student's values; self-checks run it on inputs shaped like them
+        return self.exercise.problem
+
+    @property
+    def needs(self):
+        return self.needs_for(described.LECTURE)
+
+    def needs_for(self, mode):
+        """The grade_ids of the gate cells its graphs use (every graph of the family), in table order."""
+        used = {described.gate_of(op)[0] for g in described.shape(self.exercise, mode).graphs
+                for _, op, _ in self.graph(g, mode).gates}
+        return tuple(g.grade_id for g in GATE_ROWS if g.name in used)
+
+    def graph(self, hand_graph=None, mode=described.LECTURE):
+        """The graph it computes: the lecture's own (the neuron's shortcut), or the student's hand graph."""
+        return described.function_graph(self.exercise, hand_graph or described.shape(self.exercise, mode).graphs[0])
+
+    @property
+    def outputs(self):
+        return self.outputs_for(described.LECTURE)
 
     @property
     def gradient_names(self):
+        return self.gradient_names_for(described.LECTURE)
+
+    def outputs_for(self, mode):
+        """The gradient structure it returns, as graph node names: the groups, in order."""
+        return tuple(members for _, members in described.shape(self.exercise, mode).values.groups)
+
+    def cases(self, rng, graph=None, mode=described.LECTURE):
+        """The hidden inputs it is graded on: [(label, args)]."""
+        return CASES[self.exercise.function.cases](rng, self, self.graph(graph, mode), mode)
+
+    def correct(self, args, graph=None, mode=described.LECTURE, gates=None, **backward_options):
+        how = described.shape(self.exercise, mode).values
+        grouped = dict(zip(described.group_names(how), args))
+        result = lecture.gradients(self.graph(graph, mode), described.flatten_inputs(how, grouped), gates=gates,
+                                   **backward_options)
+        return result.values[result.output.name], _pick(result.grads, self.outputs_for(mode))
+
+    def gradient_names_for(self, mode):
         """The gradients it returns, flattened in order and named as the hand answers name
         them: (("w0", "w1"), ("x0",)) -> dfdw0, dfdw1, dfdx0."""
-        return tuple(f"dfd{node}" for node in _leaves(self.outputs))
+        return tuple(f"dfd{node}" for node in _leaves(self.outputs_for(mode)))
 
 
 def _pick(grads, structure):
@@ -203,36 +256,43 @@ def _leaves(structure):
     return [leaf for s in structure for leaf in (_leaves(s) if isinstance(s, tuple) else [s])]
 
 
-def _small_numbers(n):
-    """n Python floats, whole numbers plus a quarter, half or three quarters: exact in binary."""
-    return lambda rng: tuple(float(v) for v in rng.integers(-9, 10, size=n) + rng.choice([0.25, 0.5, 0.75], n))
+def _small_numbers(rng, exercise, graph, mode):
+    """Python floats, whole numbers plus a quarter, half or three quarters (exact in binary), one per
+    input, away from every kink of the graph (a max tie)."""
+    n = len(exercise.outputs_for(mode))
+    while True:
+        args = tuple(float(v) for v in rng.integers(-9, 10, size=n) + rng.choice([0.25, 0.5, 0.75], n))
+        if not Evaluation(graph, dict(zip(graph.inputs, args))).at_kink():
+            return args
 
 
-def _twice(draw):
-    return lambda rng: [("random inputs", draw(rng)), ("more random inputs", draw(rng))]
+def _twice_small(rng, exercise, graph, mode):
+    return [("random inputs", _small_numbers(rng, exercise, graph, mode)),
+            ("more random inputs", _small_numbers(rng, exercise, graph, mode))]
 
 
-FUNCTIONS = (
-    FunctionExercise("simple_with_gates", "simple", lecture.simple, ("x", "y", "z"), ("add_gate", "mul_gate"),
-                     _twice(_small_numbers(3))),
-    FunctionExercise("neuron_with_gates", "neuron", lecture.neuron_shortcut, (("w0", "w1", "w2"), ("x0", "x1")),
-                     ("add_gate", "mul_gate", "sigmoid_gate"),
-                     lambda rng: [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
-                                  ("random weights", (tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
-                                                      tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2))))]),
-    FunctionExercise("branch_with_gates", "branch", lecture.branch, ("x", "y"), ("add_gate", "mul_gate"),
-                     _twice(_small_numbers(2))),
-    FunctionExercise("l2_with_gates", "l2", lecture.l2_of_matmul, ("W", "x"), ("matmul_gate", "l2_gate"),
-                     lambda rng: [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-                                  ("a batch x of 4 columns", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]),
-)
+def _neuron_cases(rng, exercise, graph, mode):
+    return [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
+            ("random weights", (tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
+                                tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2))))]
+
+
+def _matmul_cases(rng, exercise, graph, mode):
+    return [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
+            ("a batch x of 4 columns", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]
+
+
+# The hidden inputs of function exercises, by the description's `cases`.
+CASES = {"small numbers": _twice_small, "neuron": _neuron_cases, "matmul": _matmul_cases}
+
+FUNCTIONS = tuple(FunctionExercise(e) for e in described.EXERCISES if e.function is not None)
 
 FUNCTIONS_BY_ID = {e.id: e for e in FUNCTIONS}
 
 
-def shipped_functions():
+def shipped_functions(mode=described.LECTURE):
     """What the students' self-checks and Validate know of the functions
     (bpkit/exercise_table.json): each one's problem values and the names of the gradients it
     returns. Both are in the released notebook's text already; no inputs it is graded on, no
     answers."""
-    return {e.id: {"problem": e.problem, "gradients": list(e.gradient_names)} for e in FUNCTIONS}
+    return {e.id: {"problem": e.problem, "gradients": list(e.gradient_names_for(mode))} for e in FUNCTIONS}

@@ -22,6 +22,13 @@ A cell's header says what it is (`# %% kind="solution" grade_id="simple_by_hand"
               to run (in the instructor's kernel it runs that check in-process)
 
 Gate knowledge is not written in the notebook: `gate` cells come from solutions.table.
+Exercise knowledge neither: a setup, display, selfcheck or solution cell of a hand exercise or
+of a function built on its graph (header key exercise="simple_by_hand" on setup and display
+cells; the grade_id says it for the others) is generated from the exercise's description
+(solutions/graphs.py) when its body is empty, and whenever the course draws that exercise's
+graph per student (course.yaml graphs: per-student), where a cell written for the lecture's
+graph would be wrong. A cell with the header key graphs="lecture" or graphs="per-student" is
+kept only in that mode (prose about "the" graph or about "your" graph).
 """
 import ast
 import functools
@@ -35,7 +42,9 @@ import numpy as np
 
 from solutions.table import BY_GRADE_ID as GATES
 
-from .exercises import BY_ID as HAND_EXERCISES, JACOBIAN_ANSWERS
+from solutions import graphs as described
+
+from .exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
 from .grading.feedback import TITLE_PREFIX  # the first line of every graded cell: feedback reads the title
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
@@ -46,13 +55,20 @@ class NotebookSourceError(ValueError):
     pass
 
 
-def render(source_path):
+def render(source_path, graph_mode=described.LECTURE):
     """The nbgrader source notebook for one jupytext script, with the notebook's default
-    points (course.yaml's overrides are spread over it by apply_points)."""
+    points (course.yaml's overrides are spread over it by apply_points), for a course whose
+    graphs are `graph_mode` (course.yaml's graphs)."""
     source_path = Path(source_path)
     nb = jupytext.read(source_path, fmt="py:percent")
     cells = []
     for index, cell in enumerate(nb.cells):
+        only = cell.metadata.pop("graphs", None)
+        if only is not None and only not in described.GRAPH_MODES:
+            raise NotebookSourceError(f"{source_path}: cell {index + 1} has graphs={only!r}; expected one of "
+                                      f"{', '.join(described.GRAPH_MODES)}")
+        if only is not None and only != graph_mode:
+            continue
         kind = cell.metadata.pop("kind", None)
         if cell.cell_type == "markdown" or kind is None:
             cells.append(_plain(cell))
@@ -62,11 +78,28 @@ def render(source_path):
         grade_id = cell.metadata.get("grade_id")
         if not grade_id:
             raise NotebookSourceError(f"{source_path}: cell {index + 1} (kind={kind}) has no grade_id")
-        cells.extend(_expand(kind, grade_id, cell, source_path))
+        cells.extend(_expand(kind, grade_id, _derived(kind, grade_id, cell, source_path, graph_mode),
+                             source_path, graph_mode))
     out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": nb.metadata.get("kernelspec", {
         "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"})})
     _check_unique_ids(out, source_path)
+    with_validate_summary(out)
     return out
+
+
+VALIDATE_SUMMARY = ("# Validate's report on the whole notebook: it fails here, once, listing every\n"
+                    "# unfinished exercise, then the first problem in detail.\n"
+                    "validate.summary()\n")
+
+
+def with_validate_summary(nb):
+    """The notebook's last graded cell also runs bpkit.validate.summary(), after its own check:
+    Validate then fails in that one place for the whole notebook (bpkit/validate.py says why)."""
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+              and not c.metadata["nbgrader"].get("solution") and "from bpkit import validate" in c.source]
+    if graded:
+        last = graded[-1]
+        last.source = last.source.replace("### BEGIN HIDDEN TESTS", VALIDATE_SUMMARY + "### BEGIN HIDDEN TESTS", 1)
 
 
 def _plain(cell):
@@ -87,7 +120,7 @@ def _code(source, grade_id, **flags):
     return nbformat.v4.new_code_cell(source, metadata=_nbgrader(grade_id, **flags))
 
 
-def _expand(kind, grade_id, cell, source_path):
+def _expand(kind, grade_id, cell, source_path, graph_mode=described.LECTURE):
     if kind == "student_id":
         return [nbformat.v4.new_code_cell(cell.source)]
     if kind in ("setup", "display", "selfcheck"):
@@ -98,13 +131,16 @@ def _expand(kind, grade_id, cell, source_path):
         if "### BEGIN SOLUTION" not in cell.source:
             raise NotebookSourceError(f"{source_path}: solution cell {grade_id!r} has no ### BEGIN SOLUTION")
         source = cell.source
-        if grade_id in answer_shapes_by_exercise():
-            source = unanswered_lines(answer_shapes_by_exercise()[grade_id]) + source
+        if grade_id in answer_shapes_by_exercise(graph_mode):
+            source = unanswered_lines(answer_shapes_by_exercise(graph_mode)[grade_id]) + source
         return [_code(source, grade_id, solution=True)]
     if kind == "test":
         exercise = grade_id.removeprefix("test_")
         points = cell.metadata.get("points", TEST_DEFAULT_POINTS)
-        return [test_cell(exercise, "answers_or_function", points, grade_id, title=cell.metadata.get("title"))]
+        title = cell.metadata.get("title")
+        if graph_mode == described.PER_STUDENT and exercise in HAND_EXERCISES | FUNCTIONS_BY_ID:
+            title = cell.metadata.get("title_per_student", title)  # the student's own graph
+        return [test_cell(exercise, "answers_or_function", points, grade_id, title=title, graph_mode=graph_mode)]
     if kind == "gate":
         if grade_id not in GATES:
             raise NotebookSourceError(f"{source_path}: gate cell {grade_id!r} is not in the gate table "
@@ -113,7 +149,7 @@ def _expand(kind, grade_id, cell, source_path):
     raise AssertionError(kind)
 
 
-def test_cell(exercise, check, points, grade_id=None, title=None):
+def test_cell(exercise, check, points, grade_id=None, title=None, graph_mode=described.LECTURE):
     """A graded cell: its title, what is checked, the visible line Validate runs, and the
     hidden call naming the check."""
     if check == "answers_or_function":
@@ -127,7 +163,7 @@ def test_cell(exercise, check, points, grade_id=None, title=None):
         "# Validate runs the lines below: they fail while this exercise is unfinished\n"
         "# or your code disagrees with itself (they never tell whether it is right).\n"
         "from bpkit import validate\n"
-        f"{validate_call(exercise, check, title)}\n"
+        f"{validate_call(exercise, check, title, graph_mode)}\n"
         "### BEGIN HIDDEN TESTS\n"
         f"from autograder.grading.inprocess import grade; grade({exercise!r}, {check!r}, globals(), points={points!r})\n"
         "### END HIDDEN TESTS"
@@ -141,7 +177,7 @@ def default_title(exercise, check):
     return exercise
 
 
-def validate_call(exercise, check, title):
+def validate_call(exercise, check, title, graph_mode=described.LECTURE):
     """The visible call of a graded cell (bpkit/validate.py), wrapped at 80 columns so that
     `nbgrader validate` shows it whole."""
     if exercise in GATES:
@@ -149,7 +185,7 @@ def validate_call(exercise, check, title):
     elif check == "function":
         head, args = "validate.function(", [repr(exercise), "globals()", f"title={title!r}"]
     else:
-        shapes = answer_shapes_by_exercise()[exercise]
+        shapes = answer_shapes_by_exercise(graph_mode)[exercise]
         head, args = "validate.answers(", [repr(exercise), "globals()", f"title={title!r}", "shapes=dict("] + [
             f"{name}={shape!r}" for name, shape in shapes.items()]
     lines, line = [], head
@@ -163,17 +199,138 @@ def validate_call(exercise, check, title):
     return "\n".join(lines + [line + closing])
 
 
-@functools.lru_cache(maxsize=1)
-def answer_shapes_by_exercise():
+@functools.lru_cache(maxsize=2)
+def answer_shapes_by_exercise(graph_mode=described.LECTURE):
     """{hand exercise id: {answer name: shape}}, in the order students give them. Shapes do not
-    depend on the numbers, so any student's numbers tell them."""
+    depend on the numbers or on which graph of the family, so any student's tell them."""
     from .bpkit import problems
 
-    values = problems.draw(0, "shapes", "shapes", problems.PER_COURSE).values
-    shapes = {e.id: {name: np.shape(v) for name, v in e.correct(values[e.problem]).items()}
+    drawn = problems.draw(0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode)
+    shapes = {e.id: {name: np.shape(v) for name, v in
+                     e.correct(drawn.values[e.problem], drawn.graphs[e.problem], graph_mode).items()}
               for e in HAND_EXERCISES.values()}
     shapes["jacobian_question"] = {name: () for name in JACOBIAN_ANSWERS}
     return shapes
+
+
+# ---------------------------------------------------------------- cells derived from a description
+
+def _exercise_of_cell(kind, grade_id, cell, source_path):
+    """(the hand exercise, the function exercise or None) a cell belongs to, or None."""
+    if kind in ("setup", "display") and cell.metadata.get("exercise"):
+        name = cell.metadata["exercise"]
+    elif kind == "selfcheck":
+        name = grade_id.removeprefix("selfcheck_")
+    elif kind == "solution":
+        name = grade_id
+    else:
+        return None
+    if name in HAND_EXERCISES:
+        return HAND_EXERCISES[name], None
+    if name in FUNCTIONS_BY_ID:
+        fn = FUNCTIONS_BY_ID[name]
+        return HAND_EXERCISES[fn.exercise.id], fn
+    if kind in ("setup", "display"):
+        raise NotebookSourceError(f"{source_path}: cell {grade_id!r} names exercise={name!r}, which "
+                                  f"solutions/graphs.py does not describe (known: {', '.join(HAND_EXERCISES)})")
+    return None
+
+
+def _derived(kind, grade_id, cell, source_path, graph_mode):
+    """The cell, its body generated from the description where it is empty or where the course
+    draws this exercise's graph per student."""
+    found = _exercise_of_cell(kind, grade_id, cell, source_path)
+    if found is None:
+        return cell
+    hand, fn = found
+    drawn_per_student = len(hand.shape(graph_mode).graphs) > 1
+    if cell.source.strip() and not drawn_per_student:
+        return cell
+    try:
+        cell.source = CELL_WRITERS[kind](hand, fn, graph_mode)
+    except KeyError:
+        raise NotebookSourceError(f"{source_path}: cell {grade_id!r} (kind={kind}) is empty and cannot be "
+                                  "generated from a description") from None
+    return cell
+
+
+def _setup_source(hand, fn, mode):
+    groups = described.group_names(hand.shape(mode).values)
+    names = ", ".join(groups)
+    lines = [f"{names} = " + ", ".join(f"P.{hand.problem}[{g!r}]" for g in groups)]
+    if len(hand.shape(mode).graphs) > 1:
+        lines.append(f"print(\"Your graph:\", P.graphs[{hand.problem!r}].title)")
+    lines.append("print(f\"" + ", ".join(f"{g} = {{{g}}}" for g in groups) + "\")")
+    return "\n".join(lines)
+
+
+def _display_source(hand, fn, mode):
+    return f"pictures.your_graph(P, {hand.problem!r})"
+
+
+def _selfcheck_source(hand, fn, mode):
+    shapes = answer_shapes_by_exercise(mode)[hand.id]
+    if fn is not None:
+        given = [n for n in ("f",) + fn.gradient_names_for(mode) if n in shapes]
+        return f"selfcheck.function({fn.id!r}, globals(), answers={_tuple_text(map(repr, given))})"
+    arrays = {n: s for n, s in shapes.items() if s}
+    extra = f", shapes=dict({', '.join(f'{n}={s!r}' for n, s in arrays.items())})" if arrays else ""
+    return f"selfcheck.answers(globals(), {', '.join(map(repr, shapes))}{extra})"
+
+
+def _solution_source(hand, fn, mode):
+    """The reference answers (or function) for the instructor's source notebook, written against
+    the student's own graph (P.graphs), so that one cell is right for every student: hand answers
+    from bpkit's numeric evaluator, the function from the notebook's gates. nbgrader's
+    ClearSolutions removes everything between the markers from the release."""
+    shape, problem = hand.shape(mode), hand.problem
+    if fn is None:
+        lines = ["### BEGIN SOLUTION",
+                 "from bpkit.acceptance import Evaluation  # numeric gradients of your graph: the reference",
+                 f"_graph = Evaluation(P.graphs[{problem!r}], P.inputs({problem!r}))",
+                 "_grads = _graph.backward()"]
+        lines += [f"{name} = _graph.values[{node!r}]" if kind == "value" else f"{name} = _grads[{node!r}]"
+                  for name, (kind, node) in shape.answers.items()]
+        return "\n".join(lines + ["### END SOLUTION"])
+    groups = shape.values.groups
+    args = [name for name, _ in groups]
+    flat = [f"{name}[{i}]" for name, members in groups for i in range(len(members))] if any(
+        isinstance(m, tuple) for _, m in groups) else args
+    inputs = [m for _, members in groups for m in (members if isinstance(members, tuple) else (members,))]
+    graphs_used = {fn.graph(g, mode) for g in shape.graphs}
+    kinds = sorted({op for g in graphs_used for _, op, _ in g.gates})
+    made = ", ".join(f"{op!r}: {described.gate_of(op)[0]}" for op in kinds)
+    returned = _tuple_text(_tuple_text(f"grads[{m!r}]" for m in members) if isinstance(members, tuple)
+                           else f"grads[{members!r}]" for _, members in groups)
+    own = fn.exercise.function.graph  # a lecture graph of its own (the neuron's shortcut), or the student's
+    graph = f"bpkit_graphs.GRAPHS[{own!r}]" if own else f"P.graphs[{problem!r}]"
+    return "\n".join([
+        f"def {fn.id}({', '.join(args)}):",
+        f"    \"\"\"Return f and the gradients ({', '.join('d' + a for a in args)}) of your graph, "
+        "using your gates.\"\"\"",
+        "    ### BEGIN SOLUTION",
+        *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
+        f"    graph, kinds = {graph}, {{{made}}}",
+        f"    values, gates = dict(zip(graph.inputs, {_tuple_text(flat)})), {{}}",
+        "    for node, op, parents in graph.gates:",
+        "        gates[node] = kinds[op]()",
+        "        values[node] = gates[node].forward(*(values[p] for p in parents))",
+        "    grads = {graph.output: 1.0}",
+        "    for node, op, parents in reversed(graph.gates):",
+        "        back = gates[node].backward(grads[node])",
+        "        for p, g in zip(parents, back if isinstance(back, tuple) else (back,)):",
+        "            grads[p] = grads[p] + g if p in grads else g  # gradients add at branches",
+        f"    return values[graph.output], {returned}",
+        "    ### END SOLUTION"])
+
+
+def _tuple_text(items):
+    items = list(items)
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+CELL_WRITERS = {"setup": _setup_source, "display": _display_source, "selfcheck": _selfcheck_source,
+                "solution": _solution_source}
 
 
 def unanswered_lines(shapes):

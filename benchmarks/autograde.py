@@ -1,89 +1,63 @@
-"""Per-submission cost of plain `nbgrader autograde`: the kit's assignment vs a stock course.
+"""Plain `nbgrader autograde` in a kit course against stock nbgrader, side by side in one run.
 
-In one run, on N identical correct submissions each:
-  * the kit: `backprop-kit init` on the repository's course.yaml, then nbgrader autograde
-    (sandboxed kernel, every graded cell checked out of process);
-  * stock nbgrader: a course with a one-cell notebook and nbgrader's default pipeline.
-Prints seconds per submission for both and their ratio (target: kit <= 2x stock).
-Run: .venv/bin/python benchmarks/autograde.py [N [ROUNDS]]
+  * stock: nbgrader on the course of the kit's seven gates written the usual nbgrader way
+    (benchmarks/autograde_batch.py: solution cells, graded cells with hand-written visible and
+    hidden asserts and numerical gradient checks), its own default pipeline (a Jupyter kernel);
+  * kit: `backprop-kit init` on the repository's course.yaml, then the same `nbgrader
+    autograde` (the course's nbgrader_config.py: every graded cell checked out of process,
+    the notebook's cells run in the same sandboxed worker).
+Both grade a class of 5 and a class of N correct submissions, round after round, alternating,
+so a busy machine slows both alike; the median round counts. Per submission is the slope
+between the two classes (each command's start-up cancels out); the whole command divided by
+N is printed too. Target: kit <= 1.0x stock per submission.
+
+    .venv/bin/python benchmarks/autograde.py [N [ROUNDS]]
 """
+import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import nbformat
+from autograde_batch import SMALL, graded_cells, kit_course, run_timed, stock_course  # benchmarks/ is on sys.path
 
-from autograder import demo
-from autograder.config import load_course
-from autograder.course import init
-from autograder.demo import nbgrader
-from autograde_batch import graded_cells  # benchmarks/ is on sys.path when run as a script
-
-simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
-
-REPO = Path(__file__).resolve().parent.parent
+TOOLS = {  # name: (course builder, assignment)
+    "stock": (stock_course, "gates"),
+    "kit": (kit_course, "backprop"),
+}
 
 
-def time_autograde(course_dir, assignment, *options):
-    start = time.perf_counter()
-    done = nbgrader(course_dir, "autograde", assignment, *options)
-    if done.returncode != 0:
-        raise SystemExit(f"nbgrader autograde failed in {course_dir}:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - start
+def nbgrader_autograde(course_dir, assignment, *options):
+    return run_timed([sys.executable, "-m", "nbgrader", "autograde", assignment, *options], course_dir)[0]
 
 
-def kit_course(root, n):
-    course = load_course(REPO / "course.yaml")
-    init(root, course, REPO / "course.yaml", log=lambda m: None)
-    source = nbformat.read(root / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    release = nbformat.read(root / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    correct = simulated_class.fill(release, simulated_class.reference_answers(source))
-    for i in range(n):
-        target = root / "submitted" / f"student{i:03d}" / "backprop"
-        target.mkdir(parents=True)
-        nbformat.write(correct, target / "backprop.ipynb")
-
-
-def stock_course(root, n):
-    root.mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(root))
-    cell = nbformat.v4.new_code_cell("assert 1 + 1 == 2", metadata={"nbgrader": {
-        "schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "t", "points": 1}})
-    (root / "source" / "one").mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}}), root / "source" / "one" / "one.ipynb")
-    done = nbgrader(root, "generate_assignment", "one")
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    for i in range(n):
-        target = root / "submitted" / f"student{i:03d}" / "one"
-        target.mkdir(parents=True)
-        (target / "one.ipynb").write_text((root / "release" / "one" / "one.ipynb").read_text())
-
-
-def main(n=5, rounds=3):
-    """Both courses are graded `rounds` times, alternating (every round after the first with
-    --force), so that a noisy machine slows both alike; the median round counts."""
+def main(n=25, rounds=3):
+    seconds = {}  # (tool, class size) -> [seconds of each round]
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        kit, stock = Path(tmp) / "kit", Path(tmp) / "stock"
-        kit_course(kit, n)
-        stock_course(stock, n)
-        kit_rounds, stock_rounds = [], []
+        for tool, (build, _) in TOOLS.items():
+            for size in (SMALL, n):
+                build(Path(tmp) / f"{tool}{size}", size)
         for i in range(rounds):
             force = ("--force",) if i else ()
-            kit_rounds.append(time_autograde(kit, "backprop", *force) / n)
-            stock_rounds.append(time_autograde(stock, "one", *force) / n)
-        cells = graded_cells(kit, "backprop")
-    kit_seconds, stock_seconds = statistics.median(kit_rounds), statistics.median(stock_rounds)
-    print(f"submissions per course        {n}, graded {rounds} times, alternating (median round)")
-    print(f"stock nbgrader, 1-cell nb     {stock_seconds:6.2f} s per submission   "
-          f"(rounds: {', '.join(f'{s:.2f}' for s in stock_rounds)})")
-    print(f"backprop-kit ({cells} graded cells, sandboxed kernel and checks)  "
-          f"{kit_seconds:6.2f} s per submission   "
-          f"(rounds: {', '.join(f'{s:.2f}' for s in kit_rounds)})")
-    print(f"ratio kit / stock             {kit_seconds / stock_seconds:6.2f} x   (target <= 2.00)")
+            for size in (SMALL, n):
+                for tool, (_, assignment) in TOOLS.items():
+                    seconds.setdefault((tool, size), []).append(
+                        nbgrader_autograde(Path(tmp) / f"{tool}{size}", assignment, *force))
+        cells = graded_cells(Path(tmp) / f"kit{n}", "backprop")
+    median = {key: statistics.median(values) for key, values in seconds.items()}
+    slope = {tool: (median[(tool, n)] - median[(tool, SMALL)]) / (n - SMALL) for tool in TOOLS}
+    whole = {tool: median[(tool, n)] / n for tool in TOOLS}
+    print(f"nbgrader autograde, classes of {SMALL} and {n} correct submissions, each graded {rounds} times, "
+          f"alternating (median round); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    for tool, label in (("stock", "stock nbgrader (7 gates, hand-written hidden asserts, a Jupyter kernel)"),
+                        ("kit", f"kit course ({cells} graded cells, sandboxed worker and checks)")):
+        rounds_n = ", ".join(f"{s / n:.3f}" for s in seconds[(tool, n)])
+        print(f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
+              f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
+              f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s")
+    print(f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= 1.00)")
+    print(f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)")
 
 
 if __name__ == "__main__":

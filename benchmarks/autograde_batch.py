@@ -14,6 +14,11 @@ cores) and the coordinator's peak memory.
 
     .venv/bin/python benchmarks/autograde_batch.py [N [ROUNDS [JOBS]]]
     .venv/bin/python benchmarks/autograde_batch.py --class 1000 [JOBS]   # one big class, kit only
+    .venv/bin/python benchmarks/autograde_batch.py --graphs per-student [N [ROUNDS [JOBS]]]
+
+With --graphs per-student the kit's course draws each student's graph (course.yaml graphs:), so
+every submission is graded on its own graph; the correct submissions are the instructor's
+reference cells, which compute whatever graph the student has.
 
 The class mode grades N submissions cycling through the simulated class's correct and
 mistaken students (not the broken and hostile ones, whose infinite loops cost the course's
@@ -239,10 +244,14 @@ def stock_course(root, n):
         nbformat.write(release, target / "gates.ipynb")
 
 
+GRAPHS = "lecture"  # course.yaml's graphs: for the kit's course (--graphs)
+
+
 def kit_course(root, n, students=("ada",)):
     """The kit's course with n submissions, cycling through these simulated students."""
-    course = load_course(REPO / "course.yaml")
-    init(root, course, REPO / "course.yaml", log=lambda m: None)
+    config = root.parent / f"{root.name}-course.yaml"
+    config.write_text((REPO / "course.yaml").read_text() + f"\ngraphs: {GRAPHS}\n")
+    init(root, load_course(config), config, log=lambda m: None)
     source = nbformat.read(root / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(root / "release" / "backprop" / "backprop.ipynb", as_version=4)
     roster = simulated_class.students(source)
@@ -333,6 +342,8 @@ def one_class(n=1000, jobs=2):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args[:1] == ["--graphs"]:
+        GRAPHS, args = args[1], args[2:]
     if args[:1] == ["--class"]:
         one_class(*(int(a) for a in args[1:3]))
     else:

@@ -1,35 +1,46 @@
-"""The lecture's computational graphs, built with the reference gates.
+"""The graphs of the exercises, built with the reference gates.
 
-The graphs themselves are described once, as data, in autograder/bpkit/graphs.py (the
-pictures draw the same descriptions). Each builder takes the input values, runs forward,
-and returns the Graph and its output node; call `graph.backward(output)` for the
-gradients. Gate classes can be swapped (`gates=`) so the same graphs run a student's
-gates or a mistaken model.
+The graphs themselves are described once, as data, in solutions/graphs.py (the pictures and
+the draws read the same descriptions). `build` takes a description and its input values,
+runs forward, and returns the Graph and its output node; `gradients` adds the backward pass.
+Gate classes can be swapped (`gates=`) so the same graphs run a student's gates or a
+mistaken model.
 """
 import types
 
-from autograder.bpkit.graphs import GRAPHS
-
 from . import gates as reference
 from .graph import Graph
-
-# What each operation of a graph description is, as a reference gate (from a gate module G).
-OPERATIONS = {
-    "+": lambda G: G.AddGate(), "*": lambda G: G.MulGate(), "σ": lambda G: G.SigmoidGate(),
-    "*-1": lambda G: G.MulConstGate(-1.0), "exp": lambda G: G.ExpGate(), "+1": lambda G: G.AddConstGate(1.0),
-    "1/x": lambda G: G.ReciprocalGate(), "W·x": lambda G: G.MatMulGate(), "‖·‖²": lambda G: G.L2Gate(),
-}
+from .graphs import GRAPHS, gate_of
 
 
-def build(name, values, gates=None):
-    """The graph GRAPHS[name] on these input values ({input name: value}), run forward:
-    (Graph, its output node)."""
-    G, g, description = gates or reference, Graph(), GRAPHS[name]
+def gate(operation, G=reference):
+    """The gate an operation of a description is, from a gate module G ('*-1' -> MulConstGate(-1.0))."""
+    name, constants = gate_of(operation)
+    return getattr(G, name)(*constants)
+
+
+def build(graph, values, gates=None, at=None):
+    """The graph (a GraphDescription, or the name of a lecture graph) on these input values
+    ({input name: value}), run forward: (Graph, its output node). `at` ({node: gate module})
+    builds those nodes from another module (a mistake made at one gate only)."""
+    description = GRAPHS[graph] if isinstance(graph, str) else graph
+    G, g, at = gates or reference, Graph(), at or {}
     nodes = {n: g.input(n, values[n]) for n in description.inputs}
     for node, operation, parents in description.gates:
-        nodes[node] = g.apply(OPERATIONS[operation](G), *(nodes[p] for p in parents), name=node)
+        nodes[node] = g.apply(gate(operation, at.get(node, G)), *(nodes[p] for p in parents), name=node)
     return g, nodes[description.output]
 
+
+def gradients(graph, *args, gates=None, at=None, **backward_options):
+    """Forward values and gradients of one graph, as {name: value} and {name: grad}: a description
+    (or a lecture graph's name) with {input: value}, or one of the lecture's examples below with
+    its own arguments (lecture.gradients(lecture.simple, -2.0, 5.0, -4.0))."""
+    g, out = graph(*args, gates=gates) if callable(graph) else build(graph, args[0], gates, at)
+    grads = g.backward(out, **backward_options)
+    return types.SimpleNamespace(values={n.name: n.value for n in g.nodes}, grads=grads, graph=g, output=out)
+
+
+# The lecture's examples by their own arguments, as the tests and benchmarks call them.
 
 def simple(x, y, z, gates=None):
     """Example 1: f = (x + y) * z."""
@@ -59,11 +70,3 @@ def branch(x, y, gates=None):
     """Gradients add at branches: f = (x + y) * x, where x feeds both the add and the mul."""
     return build("branch", {"x": x, "y": y}, gates)
 
-
-def gradients(builder, *args, gates=None, **backward_options):
-    """Forward values and gradients of one lecture graph, as {name: value} and {name: grad}."""
-    graph, out = builder(*args, gates=gates)
-    grads = graph.backward(out, **backward_options)
-    return types.SimpleNamespace(
-        values={n.name: n.value for n in graph.nodes}, grads=grads, graph=graph, output=out
-    )

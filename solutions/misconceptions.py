@@ -37,6 +37,10 @@ class Seen(NamedTuple):
 UNKNOWN = ("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
            "the derivative of the output with respect to that input, with that input's shape; the self-check "
            "under the exercise compares your code with the slope of your own forward")
+# The same, for an answer computed by hand.
+UNKNOWN_BY_HAND = ("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
+                   "each gate multiply the gradient arriving from above by the gate's local derivative, and "
+                   "where a value feeds two gates add what comes back along each")
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,39 @@ misconception naming, the README tables and the table-driven tests all read thes
 none of them names a gate. Add a row and each of them picks the gate up.
 """
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from . import gates
+from .gate_kinds import KINDS, Kind, Kink
 from .misconceptions import BY_ID as CATALOG_BY_ID
 
 
 @dataclass(frozen=True)
 class Kinks:
-    """Where a gate has no derivative (max at x == y, max(0, x) at x == 0): there every split
-    of the upstream gradient the gate could route is a valid subgradient, and is accepted."""
+    """A gate's kink (its kind's, gate_kinds.py) and which graded check takes it."""
 
-    distance: Callable  # inputs -> each output entry's distance from the nearest kink (0: at one)
-    cases: Callable  # rng -> [(label, inputs)] with entries exactly at a kink
-    shares_add_up: bool  # True: the inputs' shares add up to all of it (max(x, y)); False: one share
-    #                      between none and all of it (max(0, x): the rest goes to the constant 0)
+    kink: Kink
     check: str  # "ties": a graded check of its own; "backward": among the backward check's cases
-    rule: str  # the rule in words, for the graded cell and for feedback
+
+    @property
+    def distance(self):
+        return self.kink.distance
+
+    @property
+    def cases(self):
+        return self.kink.cases
+
+    @property
+    def shares_add_up(self):
+        return self.kink.shares_add_up
+
+    @property
+    def rule(self):
+        return self.kink.rule
 
     def at(self, inputs):
-        return np.asarray(self.distance(inputs)) == 0
+        return self.kink.at(inputs)
 
 
 @dataclass(frozen=True)
@@ -35,16 +46,24 @@ class GateSpec:
     name: str  # the class students write; the engine's class of the same name is the reference
     grade_id: str  # the id of its notebook cell, forever in gradebooks: test_<grade_id>_<check>
     inputs: tuple  # argument names of forward(), in order
-    kind: str  # "elementwise", "matmul" or "reduce": which random inputs the checks draw
-    pattern: str  # the lecture's one-word description of its backward flow
+    kind: str  # a key of gate_kinds.py's KINDS: its inputs, its random cases, its output's shape, its kink
     lecture: tuple  # (label, inputs): the lecture's own numbers, checked first; () when it has none
     misconceptions: tuple  # ids of the catalogued mistakes that apply to it
     extra_cases: tuple = ()  # (label, make(rng) -> inputs) checked besides the random inputs
-    kinks: Kinks = None
+    kink_check: str = None  # where its kind has a kink: "ties" (a graded check of its own) or "backward"
 
     @property
     def cls(self):
         return getattr(gates, self.name)
+
+    @property
+    def kind_of(self) -> Kind:
+        return KINDS[self.kind]
+
+    @property
+    def kinks(self):
+        """Its kink and the check that takes it, or None for a smooth gate."""
+        return Kinks(self.kind_of.kink, self.kink_check) if self.kind_of.kink is not None else None
 
 
 @dataclass(frozen=True)
@@ -59,46 +78,30 @@ class StagedSpec:
         return getattr(gates, self.name)
 
 
-def _max_ties(rng):
-    x = rng.normal(size=8)
-    y = np.where(np.arange(8) % 2 == 0, x, x + rng.choice([-1, 1], 8) * rng.uniform(0.5, 2, 8))
-    return [("vectors with ties at every other entry", (x, y)), ("equal Python floats", (1.5, 1.5))]
-
-
-def _relu_zeros(rng):
-    x = rng.normal(size=8) * 2
-    x[::2] = 0.0
-    return [("a vector with zeros at every other entry", (x,)), ("0.0 as a Python float", (0.0,))]
-
-
 def _large(rng):
     return (np.array([-1000.0, -60.0, -20.0, 20.0, 60.0, 1000.0]),)
 
 
 GATES = (
-    GateSpec("AddGate", "add_gate", ("x", "y"), "elementwise", "distributor",
+    GateSpec("AddGate", "add_gate", ("x", "y"), "pair",
              ("the lecture's numbers", (-2.0, 5.0)),
              ("upstream-ignored", "add-split", "sign-flip")),
-    GateSpec("MulGate", "mul_gate", ("x", "y"), "elementwise", "switcher",
+    GateSpec("MulGate", "mul_gate", ("x", "y"), "pair",
              ("the lecture's numbers", (3.0, -4.0)),
              ("upstream-ignored", "mul-not-swapped", "sign-flip")),
-    GateSpec("MaxGate", "max_gate", ("x", "y"), "elementwise", "router",
+    GateSpec("MaxGate", "max_gate", ("x", "y"), "max of a pair",
              ("the lecture's numbers", (-1.0, 2.0)),
-             ("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"),
-             kinks=Kinks(lambda i: np.abs(np.asarray(i[0]) - np.asarray(i[1])), _max_ties, True, "ties",
-                         "where x == y, any split of the upstream gradient into non-negative parts is accepted")),
-    GateSpec("ReLUGate", "relu_gate", ("x",), "elementwise", "router", (),
-             ("upstream-ignored", "relu-mask-of-upstream", "sign-flip"),
-             kinks=Kinks(lambda i: np.abs(np.asarray(i[0])), _relu_zeros, False, "backward",
-                         "where x == 0, any share of the upstream gradient from none to all of it is accepted")),
-    GateSpec("SigmoidGate", "sigmoid_gate", ("x",), "elementwise", "squasher",
+             ("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"), kink_check="ties"),
+    GateSpec("ReLUGate", "relu_gate", ("x",), "rectifier", (),
+             ("upstream-ignored", "relu-mask-of-upstream", "sign-flip"), kink_check="backward"),
+    GateSpec("SigmoidGate", "sigmoid_gate", ("x",), "one input",
              ("the lecture's numbers", (1.0,)),
              ("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),
              extra_cases=(("large |x|", _large),)),
-    GateSpec("MatMulGate", "matmul_gate", ("W", "x"), "matmul", "matrix product",
+    GateSpec("MatMulGate", "matmul_gate", ("W", "x"), "matmul",
              ("the lecture's W and x", (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
              ("upstream-ignored", "matmul-transpose", "batch-not-summed", "sign-flip")),
-    GateSpec("L2Gate", "l2_gate", ("q",), "reduce", "sum of squares",
+    GateSpec("L2Gate", "l2_gate", ("q",), "reduce",
              ("the lecture's q", (np.array([0.22, 0.26]),)),
              ("upstream-ignored", "l2-missing-2", "sign-flip")),
 )
@@ -123,7 +126,7 @@ def misconceptions_of(spec):
 def shipped_table():
     """What the students' self-checks know of the table (bpkit/gate_table.json): no code, no answers."""
     return [{"name": g.name, "grade_id": g.grade_id, "inputs": list(g.inputs), "kind": g.kind,
-             "pattern": g.pattern, "misconceptions": list(g.misconceptions)} for g in GATES]
+             "kink_check": g.kink_check, "misconceptions": list(g.misconceptions)} for g in GATES]
 
 
 def _check_rows():
@@ -135,8 +138,26 @@ def _check_rows():
         unknown = [m for m in g.misconceptions if m not in CATALOG_BY_ID]
         if unknown:
             raise ValueError(f"solutions/table.py: {g.name} names {unknown}, not in solutions/misconceptions.py")
+    for g in GATES:
+        if g.kind not in KINDS:
+            raise ValueError(f"solutions/table.py: {g.name} has kind {g.kind!r}; the kinds are {', '.join(KINDS)}")
+        if KINDS[g.kind].arity != len(g.inputs):
+            raise ValueError(f"solutions/table.py: {g.name} has {len(g.inputs)} input(s), but a {g.kind!r} gate "
+                             f"takes {KINDS[g.kind].arity}")
+        if (KINDS[g.kind].kink is None) != (g.kink_check is None) or g.kink_check not in (None, "ties", "backward"):
+            raise ValueError(f"solutions/table.py: {g.name}: kink_check {g.kink_check!r} does not fit its kind "
+                             f"{g.kind!r} (one of 'ties' or 'backward' where the kind has a kink, else none)")
     if len(BY_GRADE_ID) != len(GATES) or len(BY_NAME) != len(GATES):
         raise ValueError("solutions/table.py: two rows share a name or a grade_id")
 
 
 _check_rows()
+
+
+if __name__ == "__main__":  # python -m solutions.table: bpkit/gate_table.json, the table as students' data
+    import json
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parent.parent / "autograder" / "bpkit" / "gate_table.json"
+    target.write_text(json.dumps(shipped_table(), indent=1) + "\n")
+    print(f"wrote {target}")

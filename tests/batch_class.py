@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -91,12 +92,20 @@ def submit_bad_class(course_dir):
     os.symlink(course_dir / "gradebook.db", kai / "gradebook-link.db")
 
 
+@dataclass(frozen=True)
+class BatchClass:
+    base: Path  # the course with the class submitted, left ungraded for tests that grade their own copy
+    stock: Path  # a copy graded by `nbgrader autograde`
+    kit: Path  # a copy graded by `backprop-kit autograde --jobs 2`
+    students: list  # every student with a folder in submitted/
+    stock_run: subprocess.CompletedProcess
+    kit_run: subprocess.CompletedProcess
+
+
 @pytest.fixture(scope="session")
 @lane("e2e")
-def batch_class(tmp_path_factory):
-    """(base, stock, kit, students, stock_run, kit_run): a course with the simulated class
-    submitted (base, left as it is for tests that grade their own copy), one copy graded by
-    `nbgrader autograde`, one by `backprop-kit autograde --jobs 2`. Built once per session."""
+def batch_class(tmp_path_factory) -> BatchClass:
+    """The simulated class graded both ways (BatchClass). Built once per session."""
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("batch")
@@ -106,7 +115,7 @@ def batch_class(tmp_path_factory):
     shutil.copytree(base, kit, symlinks=True)
     stock_run = demo.nbgrader(stock, "autograde", "backprop")
     kit_run = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
-    return base, stock, kit, students, stock_run, kit_run
+    return BatchClass(base, stock, kit, students, stock_run, kit_run)
 
 
 def records(course_dir, student, db_url=None):

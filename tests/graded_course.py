@@ -1,12 +1,13 @@
 """One small class graded once per test session with real nbgrader, for the tests of what
 students and TAs see (feedback HTML, logs, the student-id check, the browser tests).
 
-  carol  correct, STUDENT_ID left empty (on JupyterHub)
+  carol  correct, STUDENT_ID left empty (on JupyterHub), with a notes cell of her own in LaTeX
   b      correct for student "a": run on a's JupyterHub account (the setup cell printed "a"),
          hand answers typed as numbers, submitted as "b"
   dora   hand answers typed for "a" with STUDENT_ID = "a", never run, submitted as "dora"
   edgar  correct, but edited one test cell (test_add_gate_forward)
   ben    add-split and mul-not-swapped gates
+  fay    a notebook cut off mid-upload: not JSON, so it cannot be read
 """
 import os
 import shutil
@@ -28,6 +29,9 @@ from autograder.exercises import EXERCISES
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
 ASSIGNMENT = NOTEBOOK = "backprop"
+# A student's own markdown, with math inline and displayed: the feedback renders it offline.
+CAROLS_NOTES = ("My notes: the chain rule $\\frac{\\partial f}{\\partial x} = \\frac{\\partial f}{\\partial q}"
+                "\\,\\frac{\\partial q}{\\partial x}$, and for the L2 gate\n\n$$\\nabla_W \\|W x\\|^2 = 2\\, q\\, x^T$$")
 
 
 @dataclass
@@ -78,7 +82,9 @@ def build(base):
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
 
-    submit("carol", simulated_class.fill(release, correct))
+    carol = simulated_class.fill(release, correct)
+    carol.cells.insert(3, nbformat.v4.new_markdown_cell(CAROLS_NOTES))
+    submit("carol", carol)
     # b: the notebook ran on a's JupyterHub account, so its setup cell printed a's id.
     home = base / "a-home"
     shutil.copytree(course_dir / "release" / ASSIGNMENT, home)
@@ -101,6 +107,9 @@ def build(base):
     submit("edgar", edited)
     submit("ben", simulated_class.fill(release, {**correct, "add_gate": simulated_class.MISTAKES["add-split"][1],
                                                  "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1]}))
+    fay = course_dir / "submitted" / "fay" / ASSIGNMENT
+    fay.mkdir(parents=True)
+    (fay / f"{NOTEBOOK}.ipynb").write_text(nbformat.writes(release)[:4000])
     graded = demo.nbgrader(course_dir, "autograde", ASSIGNMENT)
     assert graded.returncode == 0, graded.stderr[-3000:]
     feedback = demo.nbgrader(course_dir, "generate_feedback", ASSIGNMENT)

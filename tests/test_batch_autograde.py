@@ -28,7 +28,7 @@ def graded_outputs(path):
 
 
 def test_the_kit_command_succeeds_or_names_each_failed_student(batch_class):
-    _, _, _, _, stock_run, kit_run = batch_class
+    kit_run = batch_class.kit_run
     assert kit_run.returncode == 1, kit_run.stdout + kit_run.stderr  # hal handed in no notebook
     out = kit_run.stdout
     # Unreadable notebooks score 0 with the reason (issue 12), in both commands.
@@ -36,11 +36,13 @@ def test_the_kit_command_succeeds_or_names_each_failed_student(batch_class):
     assert re.search(r"gus 0/\d+ points: backprop.ipynb cannot be graded: the file is empty", out), out
     assert re.search(r"hal: no notebook was submitted in \S+hal/backprop \(expected backprop.ipynb\)", out)
     assert "Traceback" not in out + kit_run.stderr
+    # Every field of a student's line says what it is: points, time, the host that graded it.
+    assert re.search(r"✓ ada (\d+)/\1 points  \(graded in [0-9.]+ s on host \S+\)", out), out
     assert re.search(r"│\s+13 │\s+0 │\s+1 │\s+0 │", out), out  # the summary table: 13 graded, 0 failed, 1 not graded (hal), 0 skipped
 
 
 def test_every_graded_cell_scores_the_same_student_by_student(batch_class):
-    _, stock, kit, students, _, _ = batch_class
+    stock, kit, students = batch_class.stock, batch_class.kit, batch_class.students
     for student in students:
         assert records(kit, student) == records(stock, student), student
     graded = {s for s in students if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())}
@@ -54,7 +56,7 @@ def test_every_graded_cell_scores_the_same_student_by_student(batch_class):
 
 
 def test_failed_students_are_left_ungraded_in_both(batch_class):
-    _, stock, kit, _, _, _ = batch_class
+    stock, kit = batch_class.stock, batch_class.kit
     for student in ("hal",):
         assert not (kit / "autograded" / student / "backprop").exists()
         assert not (stock / "autograded" / student / "backprop").exists()
@@ -63,7 +65,7 @@ def test_failed_students_are_left_ungraded_in_both(batch_class):
 
 
 def test_reports_and_graded_cell_outputs_are_the_same(batch_class):
-    _, stock, kit, students, _, _ = batch_class
+    stock, kit, students = batch_class.stock, batch_class.kit, batch_class.students
     for student in students:
         stock_report = read_report(report_path(stock, "backprop", student, "backprop"))
         kit_report = read_report(report_path(kit, "backprop", student, "backprop"))
@@ -74,7 +76,7 @@ def test_reports_and_graded_cell_outputs_are_the_same(batch_class):
 
 
 def test_autograded_folders_hold_what_nbgrader_puts_there_and_no_followed_links(batch_class):
-    _, stock, kit, _, _, _ = batch_class
+    stock, kit = batch_class.stock, batch_class.kit
     kai = kit / "autograded" / "kai" / "backprop"
     assert sorted(p.name for p in kai.iterdir()) == ["backprop.ipynb", "bpkit", "data.txt"]
     assert (kai / "data.txt").read_text() == "mine"
@@ -89,7 +91,7 @@ def test_the_notebooks_cells_ran_and_show_their_outputs(batch_class):
     """No kernel starts, but the notebook's own cells still run in the sandbox and show
     their outputs (the pictures, prints), like the kernel's; a cell that kills its process
     costs that cell only."""
-    _, _, kit, _, _, _ = batch_class
+    kit = batch_class.kit
     nb = nbformat.read(kit / "autograded" / "ada" / "backprop" / "backprop.ipynb", as_version=4)
     pictures = [c for c in nb.cells if str(c.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("picture")]
     assert pictures and all(any("image/svg+xml" in o.get("data", {}) for o in c.outputs) for c in pictures)
@@ -101,7 +103,7 @@ def test_the_notebooks_cells_ran_and_show_their_outputs(batch_class):
 
 
 def test_generate_feedback_and_export_work_unchanged_on_the_kits_results(batch_class):
-    _, stock, kit, _, _, _ = batch_class
+    stock, kit = batch_class.stock, batch_class.kit
     for course_dir in (stock, kit):
         done = demo.nbgrader(course_dir, "generate_feedback", "backprop")
         assert done.returncode == 0, done.stderr[-2000:]
@@ -113,7 +115,7 @@ def test_generate_feedback_and_export_work_unchanged_on_the_kits_results(batch_c
 
 
 def test_a_rerun_grades_only_what_is_missing_and_force_regrades(batch_class):
-    _, stock, kit, students, _, _ = batch_class
+    kit, students = batch_class.kit, batch_class.students
     before = {s: records(kit, s) for s in students}
     again = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
     assert "13 student(s) already graded, skipped" in again.stdout, again.stdout
@@ -129,7 +131,7 @@ def test_a_rerun_grades_only_what_is_missing_and_force_regrades(batch_class):
 
 
 def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(batch_class, tmp_path):
-    base, stock, kit, students, _, _ = batch_class
+    base, stock, students = batch_class.base, batch_class.stock, batch_class.students
     course = tmp_path / "interrupted"
     shutil.copytree(base, course, symlinks=True)
     returncode, lines, _ = autograde_disturbed(course, "--jobs", "1",
@@ -167,7 +169,7 @@ def test_a_grading_process_killed_midway_costs_nothing(batch_class, tmp_path):
     """SIGKILL one of the warm local graders (what the kernel's out-of-memory killer does):
     the pool is started again, what it was grading is graded again, each student is recorded
     once with nbgrader's grades, and no sandbox's scratch directory is left behind."""
-    base, stock, kit, students, _, _ = batch_class
+    base, stock, students = batch_class.base, batch_class.stock, batch_class.students
     course, temporary = tmp_path / "killed", tmp_path / "tmp"
     shutil.copytree(base, course, symlinks=True)
     temporary.mkdir()
@@ -186,7 +188,7 @@ def test_a_grading_process_killed_midway_costs_nothing(batch_class, tmp_path):
 
 
 def test_unknown_assignment_or_student_get_a_plain_message(batch_class):
-    _, _, kit, _, _, _ = batch_class
+    kit = batch_class.kit
     done = backprop_kit(kit, "autograde", "nope")
     assert done.returncode == 1 and "no assignment 'nope' in the gradebook" in done.stderr
     done = backprop_kit(kit, "autograde", "backprop", "--student", "zed")
@@ -200,7 +202,7 @@ def test_hostile_code_leaves_nothing_behind(batch_class):
     sandbox is the same, so nothing outlives grading and the gradebook is intact."""
     import sqlite3
 
-    _, _, kit, _, _, _ = batch_class
+    kit = batch_class.kit
     survivors = simulated_class.late_attackers_alive()
     assert not survivors, f"processes started by student code outlived grading: {survivors}"
     assert not list(kit.rglob("pwned"))

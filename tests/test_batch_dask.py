@@ -73,7 +73,7 @@ def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, batch_class
     """The class of test_batch_autograde.py, graded on the cluster: the same records as
     `nbgrader autograde` gave."""
     address, workers = cluster
-    base, stock, _, students, _, _ = batch_class
+    base, stock, students = batch_class.base, batch_class.stock, batch_class.students
     course = tmp_path / "dask"
     shutil.copytree(base, course, symlinks=True)
 
@@ -107,7 +107,7 @@ def test_a_task_cancelled_on_the_cluster_is_graded_again(cluster, batch_class, t
     """Dask gives up on a task (cancelled elsewhere, or its workers kept dying): the
     coordinator hands the submission out again; it is recorded once, with nbgrader's grades."""
     address, _ = cluster
-    base, stock, _, students, _, _ = batch_class
+    base, stock, students = batch_class.base, batch_class.stock, batch_class.students
     course = tmp_path / "cancelled"
     shutil.copytree(base, course, symlinks=True)
     returncode, lines, cancelled = autograde_disturbed(

@@ -1,12 +1,15 @@
-"""The parts of `backprop-kit autograde` that replace the kernel, on their own: the sandboxed
-worker running a notebook's cells as a kernel would, and the strict reading of what comes
-back (student code can write anything on the worker's channel)."""
+"""The parts of both grading paths that replace the kernel, on their own: the sandboxed
+worker running a notebook's cells as a kernel would (StudentKernelExecute, under `nbgrader
+autograde` and `backprop-kit autograde` alike), and the strict reading of what comes back
+(student code can write anything on the worker's channel)."""
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.batch.pipeline import GradingContext, WorkerExecute, clean_outputs
+from autograder.batch.pipeline import GradingContext
+from autograder.grading.execute import clean_outputs
+from autograder.grading.preprocessors import StudentKernelExecute
 from autograder.grading.reading import parse_notebook
 from autograder.config import load_course
 from autograder.sandbox.runner import StudentRunner
@@ -15,7 +18,7 @@ from autograder.sandbox.bwrap import Limits, sandbox_available
 REPO = Path(__file__).resolve().parent.parent
 
 
-class Snapshot:  # only what WorkerExecute reads
+class Snapshot:  # only what StudentKernelExecute reads
     def __init__(self, timeout):
         course = load_course(REPO / "course.yaml")
         self.course = course.model_copy(update={"grading": course.grading.model_copy(
@@ -26,7 +29,7 @@ def run_cells(*sources, timeout=1):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     with StudentRunner(Limits(wall_seconds=timeout), require_sandbox=True) as runner:
         ctx = GradingContext(Snapshot(timeout), runner, "ada")
-        WorkerExecute().preprocess(nb, {"backprop_kit": ctx, "nbgrader": {}})
+        StudentKernelExecute().preprocess(nb, {"backprop_kit": ctx, "nbgrader": {}})
     return nb.cells
 
 
@@ -54,7 +57,8 @@ def test_cells_run_like_a_kernel_errors_timeouts_and_deaths_cost_only_their_cell
 def test_forged_outputs_are_dropped_or_cut():
     forged = [
         "not a dict",
-        {"output_type": "display_data", "data": {"text/plain": "x"}},
+        {"output_type": "display_data", "data": {"text/plain": "x"}},  # display(): kept, as a kernel shows it
+        {"output_type": "update_display_data", "data": {"text/plain": "x"}},
         {"output_type": "execute_result", "data": {"application/javascript": "alert(1)", "text/plain": "1"}},
         {"output_type": "execute_result", "data": {"text/html": "<b>no text/plain</b>"}},
         {"output_type": "stream", "name": "stdin", "text": "x"},
@@ -62,7 +66,8 @@ def test_forged_outputs_are_dropped_or_cut():
         {"output_type": "error", "ename": 3, "evalue": None, "traceback": ["a", 7]},
     ]
     outputs = clean_outputs(forged, cap=10, count=4)
-    assert [o.output_type for o in outputs] == ["execute_result", "stream", "error"]
+    assert [o.output_type for o in outputs] == ["display_data", "execute_result", "stream", "error"]
+    outputs = outputs[1:]
     assert outputs[0].data == {"text/plain": "1"} and outputs[0].execution_count == 4
     assert outputs[1].text == "y" * 10
     assert outputs[2].ename == "" and outputs[2].traceback == ["a", ""]

@@ -70,7 +70,7 @@ def postgres(tmp_path_factory):
 def test_the_gradebook_on_a_postgresql_server(postgres, batch_class, tmp_path):
     """The class of test_batch_autograde.py, its gradebook on the server: the same records
     as `nbgrader autograde` gave with SQLite."""
-    pristine, stock, _, students, _, _ = batch_class
+    pristine, stock, students = batch_class.base, batch_class.stock, batch_class.students
     base = tmp_path / "postgres"
     shutil.copytree(pristine, base, symlinks=True)
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -32,8 +34,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Lab:
+    driver: object  # selenium's Chrome
+    url: str  # JupyterLab's
+    token: str
+    folder: Path  # for the screenshots
+
+
 @pytest.fixture(scope="module")
-def lab(graded_course, tmp_path_factory):
+def lab(graded_course, tmp_path_factory) -> Lab:
     """JupyterLab serving a student's folder: the release's bpkit/, the untouched release
     notebook and a correct one."""
     require_chromium()
@@ -44,10 +54,16 @@ def lab(graded_course, tmp_path_factory):
     source = nbformat.read(graded_course.root / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(work / "unfinished.ipynb", as_version=4)
     nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
+    yield from served(work, home, base)
+
+
+def served(work, home, base, student=STUDENT, screenshots="student"):
+    """JupyterLab serving `work` for JupyterHub user `student`, and a headless Chromium:
+    yields a Lab; stops both after."""
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
            "JUPYTER_DATA_DIR": str(home / ".local" / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "IPYTHONDIR": str(home / ".ipython"), "JUPYTERHUB_USER": STUDENT}
+           "IPYTHONDIR": str(home / ".ipython"), "JUPYTERHUB_USER": student}
     env.pop("BPKIT_STUDENT_ID", None)
     # JupyterLab draws only the cells in view by default; draw them all, so the page holds
     # every output the student can scroll to.
@@ -76,7 +92,7 @@ def lab(graded_course, tmp_path_factory):
             pytest.fail("JupyterLab did not start: " + (base / "server.log").read_text()[-2000:])
         driver = chrome(1400, 1000)
         try:
-            yield driver, url, token, screenshot_folder("student")
+            yield Lab(driver, url, token, screenshot_folder(screenshots))
         finally:
             driver.quit()
     finally:
@@ -146,6 +162,11 @@ def validate(driver, folder, name):
         return (t.includes('Success') || t.includes('FAILED') || t.includes('failed')) ? t : '';""", 120)
     time.sleep(0.5)
     driver.save_screenshot(str(folder / f"{name}-validate.png"))
+    driver.execute_script("""const b = document.querySelector('.jp-Dialog-body');
+        const errors = b ? b.querySelectorAll('pre') : [];
+        if (errors.length) errors[errors.length - 1].scrollIntoView({block: 'start'});""")  # the error, below the source
+    time.sleep(0.3)
+    driver.save_screenshot(str(folder / f"{name}-validate-error.png"))
     driver.find_element(By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button").click()
     return text
 
@@ -160,7 +181,7 @@ def scroll_to_text(driver, text):
 
 
 def test_the_released_notebook_runs_shows_its_pictures_and_stops_at_the_first_stub(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     run_all(driver)
     text = outputs_text(driver)
@@ -173,16 +194,19 @@ def test_the_released_notebook_runs_shows_its_pictures_and_stops_at_the_first_st
 
 
 def test_validate_fails_an_unfinished_notebook_naming_the_exercises(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     text = validate(driver, folder, "unfinished")
     assert "Success" not in text
     assert "not finished yet" in text and "AddGate.forward" in text
-    assert "Not answered yet: q, f, dfdq, dfdz, dfdx, dfdy" in text
+    assert "f = (x + y) · z by hand (part 1): answer q, f, dfdq, dfdz, dfdx, dfdy" in text
+    # One failing cell (the notebook's last graded one), so the dialog shows one cell's source.
+    assert text.count("The following cell failed") == 1
+    assert "AddGate.backward: write forward, then backward, in the AddGate cell" in text
 
 
 def test_a_correct_notebook_runs_its_self_checks_and_validates(lab):
-    driver, url, token, folder = lab
+    driver, url, token, folder = lab.driver, lab.url, lab.token, lab.folder
     open_notebook(driver, url, token, "correct.ipynb")
     run_all(driver)
     text = outputs_text(driver)

@@ -179,3 +179,60 @@ def test_relu_at_zero_accepts_any_share_of_the_upstream_gradient_from_none_to_al
     at_zero = [o for o in r.outcomes if "zeros" in o.name or "0.0" in o.name]
     assert at_zero and all(o.passed == passes for o in at_zero), r.feedback("relu_gate", 2)
     assert all(o.passed for o in r.outcomes if o not in at_zero)
+
+
+# ---------------------------------------------------------------- hand answers: per answer, at the node
+
+def hand_result(exercise_id, change, graphs="lecture", student=""):
+    """The answers check on the student's correct answers with `change` applied ({name: f(correct)})."""
+    from autograder.exercises import BY_ID
+
+    randomization = "per-student" if student else "per-course"
+    ctx = make_context(exercise_id, "answers", seed=5, course_id="c", assignment="backprop",
+                       randomization=randomization, student_id=student, graphs=graphs)
+    e = BY_ID[exercise_id]
+    right = e.correct(ctx.problem_values[e.problem], ctx.problem_graphs[e.problem], graphs)
+    ns = {name: change.get(name, lambda v: v)(value) for name, value in right.items()}
+    return run_check(exercise_id, "answers", InProcessSubject(ns), ctx), ctx.problem_graphs[e.problem]
+
+
+def test_one_wrong_sign_by_hand_is_a_sign_flip_at_that_gate_said_for_hand_work():
+    r, _ = hand_result("simple_by_hand", {"dfdy": lambda v: -v})
+    assert r.misconceptions == ["sign-flip"]
+    text = r.feedback("simple_by_hand", 3)
+    assert "[FAIL] dfdy: not right: it looks like a mistake at q = x + y" in text
+    assert "backward(dout)" not in text  # no gate-code hint for hand work
+
+
+def test_a_branch_kept_alone_and_a_transposed_matrix_by_hand_are_named():
+    r, _ = hand_result("branch_by_hand", {"dfdx": lambda v: v - 0})  # untouched: full marks
+    assert r.fraction == 1
+    from autograder.exercises import BY_ID
+
+    ctx = make_context("branch_by_hand", "answers", seed=5, course_id="c", assignment="backprop",
+                       randomization="per-course", student_id="")
+    x, y = ctx.problem_values["branch"]["x"], ctx.problem_values["branch"]["y"]
+    r, _ = hand_result("branch_by_hand", {"dfdx": lambda v: x + y})  # only the mul's branch: q
+    assert r.misconceptions == ["branch-overwrite"] and "a mistake at x" in r.feedback("b", 2)
+    r, _ = hand_result("l2_by_hand", {"dfdW": lambda v: np.transpose(v)})
+    assert r.misconceptions == ["matmul-transpose"] and "at q = W·x" in r.feedback("l2", 3)
+    assert BY_ID["l2_by_hand"].id == "l2_by_hand"
+
+
+def test_feedback_names_the_node_of_the_students_own_graph():
+    from solutions import graphs as described
+
+    for student in ("ann", "bo", "cy", "dee"):
+        r, graph = hand_result("simple_by_hand", {}, "per-student", student)
+        assert r.fraction == 1
+        max_node = next(n for n, op, _ in graph.gates if op == "max")
+        loser = next(p for p in graph.parents(max_node))  # swap the max's two gradients
+        winner, other = graph.parents(max_node)
+        swapped = {f"dfd{winner}": None, f"dfd{other}": None}
+        r0, _ = hand_result("simple_by_hand", {}, "per-student", student)
+        given = r0.answers
+        change = {f"dfd{winner}": lambda v, g=given[f"dfd{other}"]: g, f"dfd{other}": lambda v, g=given[f"dfd{winner}"]: g}
+        r, _ = hand_result("simple_by_hand", change, "per-student", student)
+        assert r.misconceptions == ["max-routes-smaller"], r.feedback("s", 3)
+        assert f"at {max_node} = {described.expression(graph, max_node)}" in r.feedback("s", 3)
+        assert loser and swapped

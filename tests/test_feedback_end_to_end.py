@@ -11,8 +11,10 @@ import numpy as np
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT
-from autograder.exercises import EXERCISES
+from autograder.docs import kit_exercises
+from autograder.exercises import EXERCISES as DESCRIBED
 
+EXERCISES = [e for e in DESCRIBED if e.id in kit_exercises()]  # the kit's notebook's, of all those described
 HAND_EXERCISES = tuple(f"test_{e.id}" for e in EXERCISES)  # the exercises that use the student's numbers
 
 
@@ -111,3 +113,49 @@ def test_pictures_have_alt_text(graded_course):
 def test_self_check_cells_are_left_out_of_the_feedback(graded_course):
     html = graded_course.feedback("carol").read_text()
     assert 'selfcheck</span><span class="o">.</span>' not in html  # only the setup cell's import names it
+
+
+def student_lines(log, student):
+    """The log lines of plain `nbgrader autograde` / `generate_feedback` about one student."""
+    return [line for line in log.splitlines() if any(f"{a}{student}{b}" in line for a, b in (("'", "'"), ("/", "/"), (" ", "/")))]
+
+
+def test_the_autograde_log_has_one_line_per_student_and_more_only_when_something_needs_a_look(graded_course):
+    log = graded_course.autograde_log
+    assert "Copying " not in log and "Copied " not in log  # bpkit/'s files, eleven lines a student before
+    for student in ("carol", "ben", "dora"):  # nothing to look at
+        assert student_lines(log, student) == [f"[AutogradeApp | INFO] Creating/updating student with ID '{student}': {{}}"]
+    fay = student_lines(log, "fay")  # her line, and why her notebook scores 0
+    assert len(fay) == 2 and "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in fay[1]
+    lines = log.splitlines()
+    edgar = lines.index("[AutogradeApp | INFO] Creating/updating student with ID 'edgar': {}")
+    assert "Attribute 'checksum' for cell test_add_gate_forward has changed!" in lines[edgar + 1]  # his edit
+
+
+def test_generate_feedback_prints_no_warning_about_the_kits_own_config_and_one_line_per_student(graded_course):
+    log = graded_course.feedback_log
+    assert "not recognized" not in log and "WARNING" not in log, log[:2000]
+    assert student_lines(log, "ben") == [line for line in log.splitlines() if "feedback/ben/backprop/backprop.html" in line]
+    assert len(student_lines(log, "ben")) == 1
+
+
+def test_the_feedback_page_loads_nothing_from_the_network_and_carries_its_math(graded_course):
+    for student in ("carol", "ben", "fay"):
+        html = graded_course.feedback(student).read_text()
+        assert not re.search(r"<script[^>]*\bsrc=", html), student  # no script is loaded from anywhere
+        assert not re.search(r"<link[^>]*\bhref=", html), student
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", html, re.I), student
+        assert not re.search(r"cdn|mathjax\.js|latest\.js", html, re.I), student
+    carol = graded_course.feedback("carol").read_text()
+    assert re.findall(r'<math\b[^>]*\bdisplay="(\w+)"', carol) == ["inline", "block"]
+    assert "\\frac" not in carol and "$$" not in carol  # rendered, not left for a script to typeset
+
+
+def test_an_unreadable_notebooks_feedback_is_the_reason_and_what_to_do_and_nothing_else(graded_course):
+    html = graded_course.feedback("fay").read_text()
+    text = re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S)))
+    assert "Your notebook could not be read: it is not a Jupyter notebook" in text
+    assert "submit the notebook as JupyterLab saves it" in text
+    assert not re.search(r'class="[^"]*bpkit-exercise', html) and "In [" not in text and "STUDENT_ID" not in text
+    assert "NameError" not in text and "not graded, the notebook could not be read" not in text
+    assert len(text.split("Notes from the grader")[1]) < 400, text  # one note: the reason and what to do

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import venv
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -35,9 +36,15 @@ STUDENTS = ("ben", "kim")
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 
 
+@dataclass(frozen=True)
+class GradedCourse:
+    course_dir: Path
+    bundle: Path  # the Gradescope zip built from it
+
+
 @pytest.fixture(scope="module")
 @lane("e2e")
-def course(tmp_path_factory):
+def course(tmp_path_factory) -> GradedCourse:
     """A TA's course where ben and kim were graded with plain nbgrader autograde, and its bundle."""
     root = tmp_path_factory.mktemp("gradescope")
     text = (REPO / "course.yaml").read_text()
@@ -57,14 +64,14 @@ def course(tmp_path_factory):
     made = subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", "backprop", "--out", str(bundle)],
                           cwd=course_dir, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    return course_dir, bundle
+    return GradedCourse(course_dir, bundle)
 
 
 @pytest.fixture(scope="module")
 def autograder_root(course, tmp_path_factory):
     """The bundle unpacked as Gradescope does: /autograder/source is the zip's contents."""
     root = tmp_path_factory.mktemp("autograder")
-    with zipfile.ZipFile(course[1]) as zf:
+    with zipfile.ZipFile(course.bundle) as zf:
         zf.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):  # zipfile drops the permissions it stored
         (root / "source" / name).chmod(0o755)
@@ -92,7 +99,7 @@ def run_autograder(root, files, user):
 def graded_on_gradescope(course, autograder_root):
     """ben uploads his notebook under another name (as browsers do); kim's course.yaml says
     to read the id from the email field and to show results after publishing."""
-    course_dir, _ = course
+    course_dir = course.course_dir
     notebook = lambda s: (course_dir / "submitted" / s / "backprop" / "backprop.ipynb").read_bytes()  # noqa: E731
     ben = run_autograder(autograder_root, {"backprop (1).ipynb": notebook("ben")},
                          {"email": "ben@example.edu", "id": 11, "name": "Ben", "sid": "ben"})
@@ -116,7 +123,7 @@ def gradebook_cells(course_dir, student):
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_scores_equal_nbgrader_autograde_for_the_same_student(course, graded_on_gradescope, student):
-    course_dir, _ = course
+    course_dir = course.course_dir
     results, _ = graded_on_gradescope[student]
     cells, total = gradebook_cells(course_dir, student)
     assert {t["name"]: (t["score"], t["max_score"]) for t in results["tests"]} == {
@@ -146,7 +153,7 @@ def test_results_follow_gradescopes_format_and_course_yaml(graded_on_gradescope)
 
 
 def test_a_submitter_without_the_id_field_gets_a_message_not_a_crash(autograder_root, course):
-    notebook = (course[0] / "submitted" / "ben" / "backprop" / "backprop.ipynb").read_bytes()
+    notebook = (course.course_dir / "submitted" / "ben" / "backprop" / "backprop.ipynb").read_bytes()
     results, log = run_autograder(autograder_root, {"backprop.ipynb": notebook}, {"email": "x@example.edu", "id": 3})
     assert results["score"] == 0 and results["tests"] == []
     assert "no 'sid'" in results["output"] and "gradescope.student_id_field" in results["output"]
@@ -174,7 +181,7 @@ def test_id_mismatch_and_refused_files_reach_the_top_level_output():
 
 
 def test_bundle_holds_an_installable_wheel_and_valid_scripts_but_no_student_data(course, tmp_path):
-    _, bundle = course
+    bundle = course.bundle
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
@@ -210,6 +217,6 @@ def test_bundle_command_outside_a_course_or_for_an_unknown_assignment_says_what_
 
     done = gradescope("backprop", "--out", str(tmp_path / "a.zip"), cwd=tmp_path)
     assert done.returncode == 1 and "has no course.yaml" in done.stderr and "Traceback" not in done.stderr
-    done = gradescope("backprp", "--out", str(tmp_path / "b.zip"), cwd=course[0])
+    done = gradescope("backprp", "--out", str(tmp_path / "b.zip"), cwd=course.course_dir)
     assert done.returncode == 1 and "no assignment 'backprp'" in done.stderr and "Traceback" not in done.stderr
     assert not list(tmp_path.glob("*.zip*"))

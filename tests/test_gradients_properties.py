@@ -132,9 +132,13 @@ def test_branch_overwrite_differs_from_the_sum():
     assert wrong.grads["x"] != pytest.approx(right.grads["x"])
 
 
-@pytest.mark.parametrize("module", ["solutions/misconceptions.py", "autograder/bpkit/gradcheck.py",
-                                    "autograder/bpkit/problems.py", "autograder/bpkit/selfcheck.py",
-                                    "autograder/bpkit/pictures.py", "autograder/bpkit/graphs.py"])
+def shipped_modules():
+    from autograder.course import BPKIT_MODULES, SHARED_MODULES
+
+    return [f"autograder/bpkit/{name}" for name in BPKIT_MODULES if name.endswith(".py")] + [f"solutions/{name}" for name in SHARED_MODULES]
+
+
+@pytest.mark.parametrize("module", shipped_modules())
 def test_shipped_modules_import_only_numpy_the_standard_library_and_each_other(module):
     import sys
 
@@ -236,3 +240,14 @@ def test_a_wrong_gradient_no_model_explains_is_never_named(spec, data):
     assert result.fraction < 1
     assert result.misconceptions == [], result.feedback(spec.grade_id, 2)
     assert UNKNOWN in result.feedback(spec.grade_id, 2)
+
+
+def test_the_checked_in_gate_table_json_is_the_gate_table():
+    """bpkit/gate_table.json (read by the draws in the kit's checkout) is what `python -m solutions.table`
+    writes from solutions/table.py: a changed row without rewriting it fails here."""
+    import json
+
+    from solutions.table import shipped_table
+
+    shipped = Path(__file__).resolve().parent.parent / "autograder" / "bpkit" / "gate_table.json"
+    assert json.loads(shipped.read_text()) == shipped_table(), "run: python -m solutions.table"

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -106,8 +107,17 @@ def cells_with(nb_json, grade_id):
 # Listed cases, graded in one run
 
 
+@dataclass(frozen=True)
+class Listed:
+    course: Course
+    code: int  # of nbgrader autograde
+    log: str
+    feedback_code: int  # of nbgrader generate_feedback
+    feedback_log: str
+
+
 @pytest.fixture(scope="module")
-def listed(course):
+def listed(course) -> Listed:
     c = course
     c.submit("ann", c.good)
     mal = c.submit("mal", c.good)
@@ -154,7 +164,7 @@ def listed(course):
     # A link in autograded/, as a link-following autograde (nbgrader without the kit) leaves one.
     os.symlink(c.secret, c.dir / "autograded" / "ann" / "backprop" / "left-by-an-old-run.txt")
     fcode, flog = c.nbgrader("generate_feedback", "backprop")
-    return c, code, log, fcode, flog
+    return Listed(c, code, log, fcode, flog)
 
 
 UNREADABLE = {
@@ -165,14 +175,14 @@ UNREADABLE = {
 
 
 def test_the_batch_runs_to_the_end(listed):
-    _, code, log, fcode, flog = listed
+    code, log, fcode, flog = listed.code, listed.log, listed.feedback_code, listed.feedback_log
     assert code == 0, log[-3000:]
     assert fcode == 0, flog[-3000:]
     assert "Traceback" not in log and "Traceback" not in flog
 
 
 def test_links_pipes_hard_links_and_huge_files_never_leave_the_submission(listed):
-    c = listed[0]
+    c = listed.course
     for top in ("autograded", "feedback"):
         out = c.dir / top / "mal" / "backprop"
         names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir())
@@ -184,7 +194,7 @@ def test_links_pipes_hard_links_and_huge_files_never_leave_the_submission(listed
 
 
 def test_refused_files_are_named_in_the_log_the_report_and_the_feedback(listed):
-    c, _, log, _, _ = listed
+    c, log = listed.course, listed.log
     refused = {r["path"]: r["reason"] for r in c.report("mal")["refused_files"]}
     assert set(refused) == {"grades.db", "private.txt", "everything", "dangling", "hard.txt", "pipe", "huge.bin"}
     assert "symbolic link" in refused["grades.db"] and "hard link" in refused["hard.txt"]
@@ -198,7 +208,7 @@ def test_refused_files_are_named_in_the_log_the_report_and_the_feedback(listed):
 
 
 def test_a_copied_test_cell_and_a_copied_answer_cell_cost_nothing(listed):
-    c = listed[0]
+    c = listed.course
     report = c.report("dup")
     assert report["unreadable"] is None
     assert all(r["score"] == r["points"] for r in report["cells"]), [r for r in report["cells"] if r["score"] < r["points"]]
@@ -211,7 +221,7 @@ def test_a_copied_test_cell_and_a_copied_answer_cell_cost_nothing(listed):
 
 
 def test_moved_retyped_deleted_and_mangled_cells_cost_nothing_here(listed):
-    c = listed[0]
+    c = listed.course
     report = c.report("mov")
     assert all(r["score"] == r["points"] for r in report["cells"]), [r for r in report["cells"] if r["score"] < r["points"]]
     notes = " ".join(report["notes"])
@@ -225,11 +235,12 @@ def test_moved_retyped_deleted_and_mangled_cells_cost_nothing_here(listed):
 
 @pytest.mark.parametrize("student", sorted(UNREADABLE))
 def test_unreadable_notebooks_get_the_plain_message_and_a_zero_in_the_gradebook(listed, student):
-    c, _, log, _, _ = listed
+    c, log = listed.course, listed.log
     assert f"{student}/backprop: backprop.ipynb cannot be graded: " in log
     report = c.report(student)
     assert UNREADABLE[student] in report["unreadable"]
-    assert report["cells"] and all(r["score"] == 0 and r["status"] == "error" for r in report["cells"])
+    # Nothing of the student's was read: "not answered", not "error" (the grader's own faults only).
+    assert report["cells"] and all(r["score"] == 0 and r["status"] == "not answered" for r in report["cells"])
     scores = c.scores(student)
     assert set(scores) == set(c.needs) and all(s == 0 for s in scores.values())  # a 0, not an empty grade
     html = (c.dir / "feedback" / student / "backprop" / "backprop.html").read_text()
@@ -238,12 +249,12 @@ def test_unreadable_notebooks_get_the_plain_message_and_a_zero_in_the_gradebook(
 
 
 def test_neighbours_are_graded_as_if_alone(listed):
-    c = listed[0]
+    c = listed.course
     assert all(r["score"] == r["points"] for r in c.report("ann")["cells"])
 
 
 def test_generate_feedback_copies_no_link_either(listed):
-    c, _, _, _, flog = listed
+    c, flog = listed.course, listed.feedback_log
     assert not (c.dir / "feedback" / "ann" / "backprop" / "left-by-an-old-run.txt").exists()
     assert "ann/backprop: left-by-an-old-run.txt was not copied: a symbolic link; not followed." in flog
 
@@ -471,7 +482,7 @@ _names = itertools.count()
           suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(mutants, min_size=8, max_size=8))
 def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else(listed, batch):
-    c = listed[0]
+    c = listed.course
     before_scores, before_files = snapshot(c)
     expected = {}
     for cell_ops_, notebook_ops_, file_ops in batch:

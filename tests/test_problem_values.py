@@ -61,7 +61,8 @@ def _easy_by_hand(v):
 @pytest.mark.parametrize("seed", range(200))
 def test_values_are_easy_to_work_by_hand(seed):
     p = problems.draw(seed, "c", "backprop", problems.PER_STUDENT, f"s{seed}")
-    flat = [*p.simple.values(), *p.branch.values(), *p.neuron["w"], *p.neuron["x"], *p.l2["W"].ravel(), *p.l2["x"]]
+    flat = [v for values in p.values.values() for value in values.values() for v in np.ravel(value)]  # every problem's
+    assert {e.problem for e in EXERCISES} <= set(p.values) and len(flat) >= len(p.values)
     assert all(_easy_by_hand(v) for v in flat)
     assert p.l2["W"].shape[0] != p.l2["W"].shape[1]  # non-square: a wrong transpose cannot fit
 

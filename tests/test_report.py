@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -34,6 +35,7 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CLASS = ("ada", "ben", "cho", "dan", "kim", "lee")
+UNFINISHED = {"una": lambda release: release, "fay": lambda release: release[:3000]}
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 
@@ -61,9 +63,16 @@ def correct_simple(course, student):
     return HAND_EXERCISES["simple_by_hand"].correct(values["simple"])
 
 
+@dataclass(frozen=True)
+class ReportedClass:
+    course_dir: Path
+    out: Path  # the class report's folder
+    stdout: str  # what `backprop-kit report` printed
+
+
 @pytest.fixture(scope="module")
 @lane("e2e")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory) -> ReportedClass:
     root = tmp_path_factory.mktemp("report")
     text = (REPO / "course.yaml").read_text()
     text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 3", text)  # dan's infinite loop costs 3 s a time
@@ -83,6 +92,10 @@ def graded(tmp_path_factory):
         target = course_dir / "submitted" / student / "backprop"
         target.mkdir(parents=True)
         nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    for student, text in UNFINISHED.items():  # handed in as released, and cut off mid-upload
+        target = course_dir / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        (target / "backprop.ipynb").write_text(text(nbformat.writes(release)))
     done = demo.nbgrader(course_dir, "autograde", "backprop")
     assert done.returncode == 0, done.stderr[-3000:]
     done = demo.nbgrader(course_dir, "generate_feedback", "backprop")
@@ -98,7 +111,7 @@ def graded(tmp_path_factory):
                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "160"})
     assert run.returncode == 0, run.stderr
     out = course_dir / "backprop-kit" / "class-report" / "backprop"
-    return course_dir, out, run.stdout
+    return ReportedClass(course_dir, out, run.stdout)
 
 
 def read_csv(path):
@@ -118,12 +131,12 @@ def gradebook(course_dir):
 
 
 def test_cells_csv_scores_are_the_gradebooks(graded):
-    course_dir, out, _ = graded
+    course_dir, out = graded.course_dir, graded.out
     rows = read_csv(out / "cells.csv")
     assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score", "status",
                              "misconceptions"]
     cells, _ = gradebook(course_dir)
-    assert {r["student_id"] for r in rows} == set(cells) == set(CLASS) | {"mia"}
+    assert {r["student_id"] for r in rows} == set(cells) == set(CLASS) | {"mia"} | set(UNFINISHED)
     assert len(rows) == sum(len(c) for c in cells.values())
     for r in rows:
         score, max_score = cells[r["student_id"]][r["grade_id"]]
@@ -132,7 +145,7 @@ def test_cells_csv_scores_are_the_gradebooks(graded):
 
 
 def test_cells_csv_status_and_misconceptions_are_the_reports(graded):
-    course_dir, out, _ = graded
+    course_dir, out = graded.course_dir, graded.out
     rows = {(r["student_id"], r["grade_id"]): r for r in read_csv(out / "cells.csv")}
     for student in CLASS:
         report = json.loads(report_path(course_dir, "backprop", student, "backprop").read_text())
@@ -142,11 +155,36 @@ def test_cells_csv_status_and_misconceptions_are_the_reports(graded):
             assert row["misconceptions"] == ";".join(cell["misconceptions"])
     assert rows[("ben", "test_add_gate_backward")]["misconceptions"] == "add-split"
     assert rows[("dan", "test_sigmoid_gate_forward")]["status"] == "timeout"
-    assert rows[("dan", "test_max_gate_backward")]["status"] == "error"
+    # dan's syntax error is his code's fault, not the grader's: "error" is kept for the grader's own.
+    assert rows[("dan", "test_max_gate_backward")]["status"] == "failed"
+
+
+def test_one_status_vocabulary_and_not_answered_for_work_left_as_released(graded):
+    """una handed in the release untouched, fay a notebook that cannot be read: every cell of
+    theirs is "not answered" (hand cells and gates alike), and nothing in the class is "error"."""
+    from autograder.grading.report import STATUSES
+
+    rows = read_csv(graded[1] / "cells.csv")
+    assert {r["status"] for r in rows} <= set(STATUSES) and "error" not in {r["status"] for r in rows}
+    for student in ("una", "fay"):
+        mine = [r for r in rows if r["student_id"] == student]
+        assert mine and {r["status"] for r in mine} == {"not answered"}, (student, {r["status"] for r in mine})
+    ada = {r["grade_id"]: r["status"] for r in rows if r["student_id"] == "ada"}
+    assert set(ada.values()) == {"passed"}
+
+
+def test_integrity_signals_only_for_code_that_exists(graded):
+    from autograder.reports.collect import collect
+    from autograder.reports.integrity import find_signals
+
+    signals = find_signals(collect(graded[0], "backprop"), load_course(graded[0] / "course.yaml"))
+    assert signals.shared_code and all(g.lines > 0 for g in signals.shared_code)
+    assert not [g for g in signals.shared_code if {"una", "fay"} & set(g.students)]
+    assert "Integrity signals: 1 notebook made for another id, 1 hand answer correct for" in graded[2]
 
 
 def test_canvas_csv_has_canvas_columns_and_the_gradebooks_totals(graded):
-    course_dir, out, _ = graded
+    course_dir, out = graded.course_dir, graded.out
     with open(out / "canvas.csv", newline="") as handle:
         table = list(csv.reader(handle))
     assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "backprop"]
@@ -163,7 +201,7 @@ def test_canvas_csv_has_canvas_columns_and_the_gradebooks_totals(graded):
 
 
 def test_terminal_shows_the_most_common_misconceptions(graded):
-    _, out, stdout = graded
+    out, stdout = graded.out, graded.stdout
     assert "most common misconceptions" in stdout
     # matmul-transpose: cho, and mia who copied cho's gate
     assert re.search(r"matmul-transpose\s+│\s+2\s+│", stdout), stdout
@@ -171,7 +209,7 @@ def test_terminal_shows_the_most_common_misconceptions(graded):
 
 
 def test_integrity_signals(graded):
-    course_dir, out, _ = graded
+    course_dir = graded.course_dir
     from autograder.reports.collect import collect
     from autograder.reports.integrity import find_signals
 
@@ -195,7 +233,7 @@ def test_normalised_code_ignores_whitespace_and_comments_only():
 
 
 def test_report_outside_a_course_or_for_an_unknown_assignment_says_what_to_do(graded, tmp_path):
-    course_dir = graded[0]
+    course_dir = graded.course_dir
     run = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert run.returncode == 1 and "no nbgrader_config.py" in run.stderr and "Traceback" not in run.stderr
@@ -231,7 +269,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(graded, browser):
-    _, out, _ = graded
+    out = graded.out
     # Offline means offline: nothing on the page may point at the network.
     html = (out / "class.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "class.html loads something from the network"
@@ -263,7 +301,7 @@ def test_class_html_renders_with_charts(page, graded):
     for kind, width, painted in charts:
         assert width > 0
         kinds.setdefault(kind, []).append(painted)
-    rows = read_csv(graded[1] / "cells.csv")
+    rows = read_csv(graded.out / "cells.csv")
     n_cells = len({r["grade_id"] for r in rows})
     assert len(kinds["status-bar"]) == n_cells and all(n >= 1 for n in kinds["status-bar"])
     assert len(kinds["histogram"]) == n_cells and all(n >= 1 for n in kinds["histogram"])
@@ -277,7 +315,7 @@ def test_class_html_renders_with_charts(page, graded):
 
 
 def test_class_html_numbers_match_cells_csv(page, graded):
-    rows = read_csv(graded[1] / "cells.csv")
+    rows = read_csv(graded.out / "cells.csv")
     for tr in page.find_elements("css selector", "#rates tr"):
         grade_id = tr.get_attribute("data-grade-id")
         mine = [r for r in rows if r["grade_id"] == grade_id]
@@ -300,6 +338,16 @@ def test_class_html_numbers_match_cells_csv(page, graded):
     assert "are the correct answers for ben's numbers" in text
 
 
+def test_class_html_writes_numbers_as_people_do(page):
+    from autograder.reports.wording import counted, for_people
+
+    assert [for_people(v) for v in (0.9996, 4 / 3, 2.5, 2.0, 0, 12.345)] == ["1", "1.33", "2.5", "2", "0", "12.35"]
+    assert (counted(1, "notebook"), counted(2, "notebook"), counted(0, "group")) == ("1 notebook", "2 notebooks",
+                                                                                     "0 groups")
+    means = re.findall(r"mean (\S+) / (\S+)", page.find_element("id", "rates").text)
+    assert means and all(re.fullmatch(r"\d+(\.\d?[1-9])?", n) for pair in means for n in pair), means
+
+
 def test_students_table_sorts_and_links_feedback(page, graded):
     def column(index):
         return [tr.find_elements("tag name", "td")[index].get_attribute("data-value")
@@ -312,7 +360,7 @@ def test_students_table_sorts_and_links_feedback(page, graded):
     total.click()
     assert [float(v) for v in column(1)] == sorted(ascending, reverse=True)
     links = page.find_elements("css selector", "#students tbody a")
-    assert len(links) == len(CLASS) + 1
+    assert len(links) == len(CLASS) + 1 + len(UNFINISHED)
     for a in links:
         assert Path(a.get_attribute("href").removeprefix("file://")).is_file()
         assert not a.get_attribute("outerHTML").count("file://")  # relative links: the folder can move with the course
@@ -324,12 +372,11 @@ def test_copied_hand_answers_are_told_from_own_and_wrong_ones():
 
     course = load_course(REPO / "course.yaml")
     roster = ["ann", "bob", "cyd"]
-    draws = {s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s).values
-             for s in roster}
+    draws = {s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s) for s in roster}
     exercise = HAND_EXERCISES["l2_by_hand"]
     table = CorrectAnswers(exercise, roster, draws)
     tol = (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel)
-    bobs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in exercise.correct(draws["bob"]["l2"]).items()}
+    bobs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in exercise.correct(draws["bob"].values["l2"]).items()}
     assert table.owners("ann", bobs, *tol) == (("bob",), len(bobs))
     assert table.owners("bob", bobs, *tol) is None  # his own answers
     rounded = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in bobs.items()}

@@ -83,15 +83,29 @@ def hand_values(student):
     return out
 
 
-def test_the_untouched_release_fails_on_every_graded_cell_and_says_it_is_unfinished(course):
+def summary_lines(output):
+    """The lines of the one error nbgrader validate reports, without its indent."""
+    error = output.split("The error was:", 1)[1]
+    return [line[4:] for line in error.splitlines() if line.startswith("    ")]
+
+
+def test_the_untouched_release_fails_in_one_place_listing_every_exercise_in_one_line(course):
     output = validate(course, notebook_for(course, {}), "untouched")
     titles = graded_titles(course)
-    assert f"VALIDATION FAILED ON {len(titles)} CELL(S)" in output, output[-3000:]
-    assert failed_cells(output) == titles
+    assert "VALIDATION FAILED ON 1 CELL(S)" in output, output[-3000:]
+    assert failed_cells(output) == titles[-1:]  # the notebook's last graded cell: its source is shown once
     assert "Success!" not in output
-    assert "f = (x + y) · z by hand (part 1): not finished yet." in output
-    assert "Not answered yet: q, f, dfdq, dfdz, dfdx, dfdy." in output
-    assert "AddGate.forward: not finished yet." in output and "forward is not implemented yet." in output
+    lines = summary_lines(output)
+    assert lines[0].startswith(f"{len(titles)} exercises are not finished yet")
+    listed = [line for line in lines if line.startswith("  - ")]
+    assert len(listed) == len(titles) and all(line.startswith(f"  - {t}: ") for line, t in zip(listed, titles))
+    assert not [line for line in lines if line.startswith("    ")], lines  # each exercise in one line
+    assert "  - f = (x + y) · z by hand (part 1): answer q, f, dfdq, dfdz, dfdx, dfdy" in lines
+    assert "  - AddGate.forward: write forward in the AddGate cell" in lines
+    assert "  - AddGate.backward: write forward, then backward, in the AddGate cell" in lines
+    assert "not implemented yet" not in output  # plain words: what to do, not what the code lacks
+    assert len(output.splitlines()) < len(titles) + 40  # short: one failing cell, one line per exercise
+    assert all(len(line) <= 83 for line in lines), "nbgrader cuts longer lines (87 with its indent) with ..."
     assert "NameError" not in output and "Traceback" not in output
 
 
@@ -114,15 +128,21 @@ def test_wrong_and_unfinished_work_fails_naming_exactly_those_exercises(course):
     stub = next(c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "branch_by_hand")
     answers["branch_by_hand"] = stub  # exactly what the release ships: q, f, dfdx, dfdy = ... then the stub
     output = validate(course, notebook_for(course, answers), "wrong")
-    assert sorted(failed_cells(output)) == sorted([
+    assert "VALIDATION FAILED ON 1 CELL(S)" in output and failed_cells(output) == graded_titles(course)[-1:]
+    lines = summary_lines(output)
+    named = [line[4:].rsplit(": ", 1)[0] for line in lines if line.startswith("  - ")]
+    assert sorted(named) == sorted([
         "AddGate.backward", "MulGate.backward",
         "simple_with_gates, f = (x + y) · z with your gates (part 2)",
         "neuron_with_gates, the neuron with your gates (part 3)",
         "f = (x + y) · x by hand: gradients add at branches (part 4)",
         "branch_with_gates, f = (x + y) · x with your gates (part 4)"]), output[-4000:]
-    assert "This looks like 'add-split'" in output and "This looks like 'mul-not-swapped'" in output
-    assert "Not answered yet: q, f, dfdx, dfdy." in output
-    assert "branch_with_gates: its gradients do not match the slope of its own f" in output
+    assert lines[0].startswith("1 exercise is not finished yet (replace each ... with your answer")
+    assert "  - f = (x + y) · x by hand: gradients add at branches (part 4): give its 4 answers" in lines
+    assert "5 exercises have a problem:" in lines and "  - MulGate.backward: your code disagrees with itself" in lines
+    detail = output.split("The first problem, in detail:", 1)[1]
+    assert "AddGate.backward: your code disagrees with itself." in detail  # the first, in notebook order
+    assert "This looks like 'add-split'" in detail and "mul-not-swapped" not in detail
     # Numbers come from the student's own code on random inputs; no correct answer is shown.
     assert not [v for v in hand_values(STUDENT) if v in output]
 
@@ -134,13 +154,25 @@ def bpkit(tmp_path_factory):
         yield module
 
 
+def summary_of(bpkit, *checks):
+    """Run checks as graded cells would, then the notebook's summary: its text, or None on success."""
+    bpkit._FOUND.clear()
+    for run in checks:
+        run()
+    try:
+        bpkit.summary()
+    except bpkit.NotebookNotReady as e:
+        return e._render_traceback_()[0]
+    return None
+
+
 def test_wrong_shapes_and_types_fail_with_the_name_of_the_answer(bpkit):
     shapes = {"q": (2,), "f": (), "dfdW": (2, 3)}
-    with pytest.raises(bpkit.ExerciseNotReady) as e:
-        bpkit.answers("l2_by_hand", {"q": np.zeros(2), "f": "0.5", "dfdW": np.zeros((3, 2))}, shapes, title="L2")
-    text = e.value._render_traceback_()[0]
+    text = summary_of(bpkit, lambda: bpkit.answers(
+        "l2_by_hand", {"q": np.zeros(2), "f": "0.5", "dfdW": np.zeros((3, 2))}, shapes, title="L2"))
     assert "f is a str" in text and "dfdW has shape (3, 2); it should have shape (2, 3)" in text
-    bpkit.answers("l2_by_hand", {"q": np.zeros(2), "f": 0.5, "dfdW": np.zeros((2, 3))}, shapes)
+    assert summary_of(bpkit, lambda: bpkit.answers(
+        "l2_by_hand", {"q": np.zeros(2), "f": 0.5, "dfdW": np.zeros((2, 3))}, shapes)) is None
 
 
 def test_a_forward_of_the_wrong_shape_fails_the_forward_check(bpkit):
@@ -153,8 +185,37 @@ def test_a_forward_of_the_wrong_shape_fails_the_forward_check(bpkit):
             def backward(self, dq):
                 raise NotImplementedError
         '''), ns)
-    with pytest.raises(bpkit.ExerciseNotReady) as e:
-        bpkit.gate("matmul_gate", "forward", ns)
-    assert "forward returned shape (3,); for these inputs it should be (3, 4)" in str(e.value)
-    with pytest.raises(bpkit.ExerciseNotReady, match="backward is not implemented yet"):
-        bpkit.gate("matmul_gate", "backward", ns)
+    text = summary_of(bpkit, lambda: bpkit.gate("matmul_gate", "forward", ns))
+    assert "forward returned shape (3,); for these inputs it should be (3, 4)" in text
+    text = summary_of(bpkit, lambda: bpkit.gate("matmul_gate", "backward", ns))
+    assert "MatMulGate.backward: write backward in the MatMulGate cell" in text  # its backward is the stub
+
+
+def test_a_one_input_kink_is_checked_with_its_own_inputs_not_two_equal_ones(bpkit):
+    """The kink check reads the gate's kind (bpkit/gate_kinds.py): ReLU's kink is at 0 with one
+    input, MaxGate's at x == y with two; each is asked for one gradient per input."""
+    ns = {}
+    exec(textwrap.dedent('''
+        import numpy as np
+        class ReLUGate:
+            def forward(self, x):
+                self.x = x
+                return np.maximum(0, x)
+            def backward(self, dout):
+                return dout * (self.x > 0)
+        class BadReLUGate(ReLUGate):
+            def backward(self, dout):
+                return dout * (self.x > 0), dout
+        class MaxGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return np.maximum(x, y)
+            def backward(self, dout):
+                return dout * (self.x >= self.y), dout * (self.x < self.y)
+        '''), ns)
+    spec = bpkit.selfcheck.GATE_BY_CELL["relu_gate"]
+    assert bpkit._kink_findings(ns["ReLUGate"], spec) == []
+    (found,) = bpkit._kink_findings(ns["BadReLUGate"], spec)
+    assert found.lines == ["backward must return 1 gradient(s), one per input (dx)."]
+    assert found.labels == ["a vector with zeros at every other entry"]
+    assert bpkit._kink_findings(ns["MaxGate"], bpkit.selfcheck.GATE_BY_CELL["max_gate"]) == []

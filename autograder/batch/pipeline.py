@@ -9,18 +9,19 @@ except the steps that need the gradebook or a kernel, which are replaced one for
 
   OverwriteKernelspec, OverwriteCells,  -> the same steps reading the snapshot instead of the
   SanitizeCells, RestoreHiddenTests        gradebook (nbgrader's own OverwriteCells code runs)
-  CheckCellMetadata                     -> the same validation, the JSON schema compiled once per
-                                           process instead of checked and interpreted per cell
-  StudentKernelExecute                  -> WorkerExecute: the same cells, run by the submission's
-                                           sandboxed worker instead of a freshly started kernel
-  TrustedChecks                         -> the same checks (score_notebook), on that worker
-  SaveAutoGrades                        -> CollectAutoGrades: nbgrader's own determine_grade and
-                                           "No response." rule, returned instead of written
+  CheckCellMetadata                     -> CheckCellMetadataOnce (grading/steps.py), as the course's
+                                           nbgrader_config.py has it now: the schema compiled once
+  StudentKernelExecute                  -> itself: the same cells (grading/execute.py), run by the
+                                           submission's sandboxed worker, which the batch starts
+  TrustedChecks                         -> the same checks (score_notebook), on that worker, the
+                                           report returned instead of written
+  SaveAutoGrades(Once)                  -> CollectAutoGrades: the same scores (steps.auto_score) and
+                                           nbgrader's "No response." rule, returned instead of written
   AssignLatePenalties                   -> applied by the coordinator, which owns the gradebook
 
-The work saved per submission is the kernel start, one worker start, the gradebook
-sessions, and nbconvert's copies, disk round trip and per-step validations (the notebook is
-validated once per pass); every check and every sandbox boundary is the same. One sandboxed
+The work saved per submission is the gradebook sessions, and nbconvert's copies, disk round
+trip and per-step validations (the notebook is validated once per pass); every check and
+every sandbox boundary is the same. One sandboxed
 worker (its own fresh uid as root) serves one submission and is killed after it.
 """
 import copy
@@ -29,29 +30,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import jsonschema
 import nbformat
 from nbconvert.exporters import NotebookExporter
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader import utils
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, Execute,
-                                    IgnorePattern, LimitOutput, NbGraderPreprocessor, OverwriteCells,
-                                    OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, NbGraderPreprocessor,
+                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config import Config
 
-from ..grading import nodes
-from ..grading.cells import is_graded
 from ..grading.hidden_tests import RestoreHiddenTests
-from ..grading.preprocessors import StudentKernelExecute, TrustedChecks, score_notebook
+from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook, scores_in
+from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_records, scores_of
 from ..grading.reading import Read, parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..sandbox.runner import StudentRunner
 from ..sandbox.bwrap import Limits
 
-KEY = "backprop_kit"  # where the grading context travels in nbconvert's resources
-NBGRADER_SANITIZE = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-NBGRADER_AUTOGRADE = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                      AssignLatePenalties, CheckCellMetadata]
+KEY = SANDBOX  # where the grading context travels in nbconvert's resources (as the sandbox does)
 
 
 class PipelineError(ValueError):
@@ -100,6 +94,12 @@ class GradingContext:
     report: list = field(default_factory=list)
     facts: dict = field(default_factory=dict)  # the report's facts (grading/report.py)
 
+    owned = False  # the batch stops the runner itself, after the submission's last notebook
+
+    @property
+    def course(self):
+        return self.snapshot.course
+
     def __deepcopy__(self, memo):  # nbconvert deep-copies resources; the runner is one live process
         return self
 
@@ -144,109 +144,6 @@ class SnapshotOverwriteCells(OverwriteCells):
         return nb, resources
 
 
-class _SchemaCheckedOnce:
-    """Stands in for the jsonschema module inside nbgrader's metadata validator: the same
-    schema, compiled once per process (fastjsonschema, which nbformat already uses),
-    instead of being checked itself and interpreted again for every cell (a tenth of a
-    second per notebook). A violation raises jsonschema's ValidationError, as before."""
-
-    def __init__(self):
-        self.validators = {}
-
-    def validate(self, instance, schema):
-        import fastjsonschema
-
-        key = json.dumps(schema, sort_keys=True)
-        if key not in self.validators:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-            self.validators[key] = fastjsonschema.compile(schema)
-        try:
-            self.validators[key](instance)
-        except fastjsonschema.JsonSchemaException as e:
-            raise jsonschema.ValidationError(e.message) from None
-
-
-class SchemaOnceCheckCellMetadata(CheckCellMetadata):
-    _validation = _SchemaCheckedOnce()
-    _swap = threading.Lock()  # the stand-in is module-wide while it is in place
-
-    def preprocess(self, nb, resources):
-        from nbgrader.nbgraderformat import common
-
-        with self._swap:
-            original, common.jsonschema = common.jsonschema, self._validation
-            try:
-                return super().preprocess(nb, resources)
-            finally:
-                common.jsonschema = original
-
-
-class WorkerExecute(NbGraderPreprocessor):
-    """StudentKernelExecute's cells (code, not graded, not self-checks), run by the
-    submission's sandboxed worker as a kernel would run them: one namespace, an error or a
-    timeout ends only its cell, a process that dies costs its cell and the rest run afresh."""
-
-    def preprocess(self, nb, resources):
-        ctx = context(resources)
-        seconds = float(ctx.snapshot.course.grading.timeout_seconds)
-        cap = int(ctx.snapshot.course.grading.output_kb) * 1024
-        pending = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
-                   and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
-        count = 0
-        while pending:
-            cells = [[_cell_name(nb.cells[i], i), nb.cells[i].source] for i in pending]
-            reply = ctx.runner.run({"cells": cells, "notebook": True,
-                                    "limits": {"cell_seconds": seconds, "wall_seconds": seconds * len(cells) + 5}})
-            finished = reply.results if isinstance(reply.results, list) else []
-            for index, outputs in zip(pending, finished):
-                count += 1
-                nb.cells[index].outputs = clean_outputs(outputs, cap, count)
-                nb.cells[index].execution_count = count
-            if len(finished) >= len(pending):
-                break
-            died = pending[len(finished)]
-            count += 1
-            nb.cells[died].execution_count = count
-            nb.cells[died].outputs = [nbformat.v4.new_output(
-                "error", ename="KernelDied", evalue="the kernel died while running this cell",
-                traceback=["The kernel died while running this cell (e.g. os._exit or a crash); "
-                           f"the notebook went on in a new kernel. ({reply.status}: {reply.detail[:300]})"])]
-            pending = pending[len(finished) + 1:]
-        return nb, resources
-
-
-def _cell_name(cell, index):
-    return str(cell.metadata.get("nbgrader", {}).get("grade_id") or f"in [{index}]")
-
-
-ALLOWED_DATA = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg")
-
-
-def clean_outputs(raw, cap, count):
-    """nbformat outputs from what student code sent back: only well-typed, size-capped
-    stream, execute_result and error outputs (student code can forge anything)."""
-    outputs = []
-    for out in raw if type(raw) is list else []:
-        if type(out) is not dict:
-            continue
-        kind = out.get("output_type")
-        if kind == "stream" and out.get("name") in ("stdout", "stderr") and type(out.get("text")) is str:
-            outputs.append(nodes.output("stream", name=out["name"], text=out["text"][:cap]))
-        elif kind == "execute_result" and type(out.get("data")) is dict:
-            data = {k: v[:cap] for k, v in out["data"].items() if k in ALLOWED_DATA and type(v) is str}
-            if "text/plain" in data:
-                outputs.append(nodes.output("execute_result", data=data, execution_count=count))
-        elif kind == "error" and type(out.get("traceback")) is list:
-            outputs.append(nodes.output(
-                "error", ename=_text(out.get("ename"), 200), evalue=_text(out.get("evalue"), cap),
-                traceback=[_text(line, 2000) for line in out["traceback"][:200]]))
-    return outputs
-
-
-def _text(value, cap):
-    return value[:cap] if type(value) is str else ""
-
-
 class WorkerTrustedChecks(NbGraderPreprocessor):
     """TrustedChecks on the submission's worker; the report is returned, not written."""
 
@@ -254,28 +151,24 @@ class WorkerTrustedChecks(NbGraderPreprocessor):
         ctx, meta = context(resources), resources["nbgrader"]
         ctx.report, ctx.facts = score_notebook(nb, ctx.snapshot.course, meta["student"], meta["assignment"],
                                                ctx.runner)
+        scores_of(resources).update(scores_in(ctx.report))
         return nb, resources
 
 
 class CollectAutoGrades(NbGraderPreprocessor):
     """What SaveAutoGrades would write, read from the cells the same way."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess(self, nb, resources):
         ctx = context(resources)
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if utils.is_grade(cell):
-            ctx.grades[grade_id], _ = utils.determine_grade(cell, self.log)
-        if utils.is_solution(cell) or utils.is_task(cell):
-            unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
-            ctx.comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
-        return cell, resources
+        ctx.grades, ctx.comments = collect_records(nb, resources, self.log)
+        return nb, resources
 
 
 SUBSTITUTES = {
     OverwriteKernelspec: SnapshotKernelspec, OverwriteCells: SnapshotOverwriteCells,
     SanitizeCells: SnapshotSanitizeCells, RestoreHiddenTests: SnapshotRestoreHiddenTests,
-    CheckCellMetadata: SchemaOnceCheckCellMetadata,
-    StudentKernelExecute: WorkerExecute, TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades,
+    CheckCellMetadata: CheckCellMetadataOnce,  # courses made before it was in nbgrader_config.py
+    TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades, SaveAutoGradesOnce: CollectAutoGrades,
     AssignLatePenalties: None,
 }
 
@@ -315,11 +208,10 @@ class Pipeline:
         self.snapshot = snapshot
         config = copy.deepcopy(snapshot.config) if snapshot.config is not None else Config()
         config.Exporter.default_preprocessors = []
-        autograde = config.get("Autograde", {})
-        self.sanitize = self._exporter(config, batch_steps(autograde.get("sanitize_preprocessors", NBGRADER_SANITIZE),
-                                                           "sanitize"))
-        self.autograde = self._exporter(config, batch_steps(
-            autograde.get("autograde_preprocessors", NBGRADER_AUTOGRADE), "autograde"))
+        configured, defaults = config.get("Autograde", {}), Autograde.class_traits()  # nbgrader's own defaults
+        self.sanitize, self.autograde = (
+            self._exporter(config, batch_steps(configured.get(name, defaults[name].default()), which))
+            for name, which in (("sanitize_preprocessors", "sanitize"), ("autograde_preprocessors", "autograde")))
 
     @staticmethod
     def _exporter(config, steps):

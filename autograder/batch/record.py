@@ -23,12 +23,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from nbgrader.api import BaseCell, Comment, Grade, Gradebook
+from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
-from sqlalchemy.orm import contains_eager
 from nbgrader.preprocessors import AssignLatePenalties
 
 from ..grading.report import write_report
+from ..grading.steps import save_records
 from ..grading.naming import choose_notebooks
 from ..intake import DEFAULT_MAX_FILE_BYTES, copy_submission, refused_entries, write_record
 
@@ -205,27 +205,11 @@ class Recorder:
     def _submitted_notebook_id(self, student, notebook):
         return self.gradebook.find_submission_notebook(notebook, self.assignment, student).id
 
-    def _grades(self, student, notebook):
-        """The notebook's Grade rows with their cells loaded in the same query (a lazy load
-        per grade would cost a query per cell)."""
-        return (self.gradebook.db.query(Grade).join(BaseCell, BaseCell.id == Grade.cell_id)
-                .options(contains_eager(Grade.cell))
-                .filter(Grade.notebook_id == self._submitted_notebook_id(student, notebook)).all())
-
-    def _comments(self, student, notebook):
-        return (self.gradebook.db.query(Comment).join(BaseCell, BaseCell.id == Comment.cell_id)
-                .options(contains_eager(Comment.cell))
-                .filter(Comment.notebook_id == self._submitted_notebook_id(student, notebook)).all())
-
     def _save_grades(self, student, notebook, outcome):
-        """SaveAutoGrades, for the cells present in the autograded notebook."""
-        for grade in self._grades(student, notebook):
-            if grade.name in outcome.grades:
-                grade.auto_score = outcome.grades[grade.name]
-                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-        for comment in self._comments(student, notebook):
-            if comment.name in outcome.comments:
-                comment.auto_comment = outcome.comments[comment.name]
+        """SaveAutoGrades, for the cells present in the autograded notebook (grading/steps.py,
+        as `nbgrader autograde` writes them)."""
+        save_records(self.gradebook, self._submitted_notebook_id(student, notebook), outcome.grades,
+                     outcome.comments)
 
     def _late_penalty(self, student, notebook):
         """AssignLatePenalties.preprocess, on this session (the notebook's score read after

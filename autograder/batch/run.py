@@ -341,8 +341,8 @@ class _Batch:
             if unreadable:  # graded 0 with the reason, as `nbgrader autograde` does in a kit course
                 console.print(f"[yellow]✗ {student}[/] {points:g}/{possible:g} points: {'; '.join(unreadable)}")
             else:
-                console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  ({result.seconds:.2f} s, "
-                              f"{result.where})")
+                console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  (graded in {result.seconds:.2f} s "
+                              f"on host {result.where})")
         self.progress.advance(self.bar)
 
 

@@ -36,11 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graphs import GRAPHS
+from . import graphs as described
+
+GRAPHS = described.GRAPHS
 
 __all__ = [
     "Box", "Edge", "Node", "Picture", "Wire", "branch", "draw", "format_value",
-    "l2_of_matmul", "lecture_graph", "neuron", "simple",
+    "graph_picture", "l2_of_matmul", "lecture_graph", "neuron", "simple", "your_graph",
 ]
 
 # --- values ---------------------------------------------------------------------------
@@ -739,7 +741,23 @@ def lecture_graph(name, values=None, grads=None, edge_grads=None, *, title=None)
     """Picture of the lecture graph GRAPHS[name]. `values` and `grads` map node names to what
     to show above and below each wire (numbers, "?"; missing or None: nothing);
     `edge_grads` maps "src->dst" to the gradient coming back along that one branch."""
-    description = GRAPHS[name]
+    return graph_picture(GRAPHS[name], values, grads, edge_grads, title=title)
+
+
+def your_graph(P, problem, *, title=None):
+    """The student's own graph of one exercise (P = bpkit.problems.load(...)) with their numbers on
+    the inputs and "?" on every value and gradient the exercise asks for."""
+    graph, shape = P.graphs[problem], described.shape(described.BY_PROBLEM[problem], P.graph_mode)
+    values = {n: v for n, v in P.inputs(problem).items()}
+    grads = {graph.output: 1}
+    for kind, node in shape.answers.values():
+        (values if kind == "value" else grads)[node] = "?"
+    return graph_picture(graph, values, grads, title=title)
+
+
+def graph_picture(description, values=None, grads=None, edge_grads=None, *, title=None):
+    """Picture of a graph description (bpkit/graphs.py), with what `values`, `grads` and
+    `edge_grads` say on its wires (see lecture_graph)."""
     values, grads, edge_grads = values or {}, grads or {}, edge_grads or {}
     nodes = [Node(n, n, values.get(n), grads.get(n)) for n in description.inputs]
     nodes += [Node(n, operation, values.get(n), grads.get(n)) for n, operation, _ in description.gates]

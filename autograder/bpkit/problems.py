@@ -1,12 +1,14 @@
-"""Randomized problem values: the numbers each student works by hand.
+"""Randomized problem values: the numbers (and, with graphs: per-student, the graph) each
+student works by hand.
 
-Values come from (course seed, assignment, student id) through SHA-256 and Python's
+Values come from (course seed, assignment, student id, exercise) through SHA-256 and Python's
 `random.Random.random()`, the one part of `random` whose sequence Python guarantees
 across versions, so a student's laptop and the grader always agree.
 
-The draws are constrained so that every catalogued mistake gives an answer clearly
-away from the correct one (the test suite checks this over thousands of seeds); the
-constraints are stated on the inputs only, so this file holds no gradient code.
+What is drawn is said by each exercise's description (bpkit/graphs.py: its graph or family of
+graphs, the stream and ranges of its values, its rules); a draw is kept when the one rule of
+bpkit/acceptance.py accepts it (every catalogued mistake clearly changes an answer), so this
+file holds no exercise of its own and no gradient code.
 
 Shipped to students as bpkit/problems.py: standard library and numpy only.
 """
@@ -21,8 +23,26 @@ from pathlib import Path
 
 import numpy as np
 
+from . import acceptance
+from . import graphs as described
+
 PER_COURSE, PER_STUDENT = "per-course", "per-student"
 STUDENT_ID_VARIABLES = ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")
+MAX_TRIES = 10_000  # draws of one exercise before giving up: the description cannot be satisfied
+
+
+class MissingStudentId(ValueError):
+    """Per-student numbers asked for without a student id. IPython shows only the message
+    (`_render_traceback_`): the frames would show bpkit's code, not the student's mistake."""
+
+    MESSAGE = ("Your student id is missing: type it between the quotes of STUDENT_ID = \"\" in the cell "
+               "above, then run that cell and this one again. (On JupyterHub it is read for you.)")
+
+    def __init__(self):
+        super().__init__(self.MESSAGE)
+
+    def _render_traceback_(self):
+        return [self.MESSAGE]
 
 
 class Draw:
@@ -42,75 +62,65 @@ class Draw:
         """A number with one decimal in [lo, hi]."""
         return self.integer(round(lo * 10), round(hi * 10), {round(e * 10) for e in exclude}) / 10
 
-
-def _until(make, ok):
-    while True:
-        values = make()
-        if ok(**values):
-            return values
+    def choice(self, items):
+        return items[self.integer(0, len(items) - 1)]
 
 
-def simple(d):
-    """f = (x + y) * z with small integers."""
-    def ok(x, y, z):
-        q = x + y
-        # Every gradient nonzero and away from +-1 (so a forgotten upstream factor shows),
-        # and q and z distinct in size (so swapping the mul gate's inputs shows).
-        return abs(q) >= 2 and abs(z) >= 2 and abs(q) != abs(z) and x != y
-    return _until(lambda: {"x": d.integer(-9, 9), "y": d.integer(-9, 9), "z": d.integer(-9, 9)}, ok)
+def _integers(d, values):
+    """Each input a whole number in [lo, hi], in the order of the groups."""
+    return {name: d.integer(values.ranges["lo"], values.ranges["hi"]) for name, _ in values.groups}
 
 
-def neuron(d):
-    """sigma(w0*x0 + w1*x1 + w2), with the pre-activation kept out of saturation."""
-    def make():
-        # s is drawn first, where sigma is far from 0, 1/2 and 1 and s(1 - s) is far from
-        # sigma'(s); w2 then closes the sum.
-        s = d.tenths(-1.5, -0.5) if d.integer(0, 1) else d.tenths(1.0, 1.5)
-        x0, x1 = d.integer(-3, 3, {0}), d.integer(-3, 3, {0})
-        w0, w1 = d.tenths(-2, 2, {0}), d.tenths(-2, 2, {0})
-        w2 = round(s - w0 * x0 - w1 * x1, 1)
-        return {"w": (w0, w1, w2), "x": (float(x0), float(x1))}
-
-    def ok(w, x):
-        (w0, w1, w2), (x0, x1) = w, x
-        return (abs(w2) <= 4 and abs(w2) >= 0.3 and abs(w0 - x0) >= 0.5 and abs(w1 - x1) >= 0.5
-                and abs(w0) >= 0.3 and abs(w1) >= 0.3)
-    return _until(make, ok)
+def _neuron(d, values):
+    """A weighted sum w·x + w_last: the pre-activation s is drawn first, where σ is far from 0, 1/2
+    and 1 and σ'(s) far from s(1 - s); x and w (nonzero) next, and the last weight closes the sum."""
+    r = values.ranges
+    (w, w_inputs), (x, x_inputs) = values.groups
+    low, high = r["s"]
+    s = d.tenths(*low) if d.integer(0, 1) else d.tenths(*high)
+    xs = [d.integer(*r["x"], {0}) for _ in x_inputs]
+    ws = [d.tenths(*r["w"], {0}) for _ in x_inputs]
+    last = round(s - sum(wi * xi for wi, xi in zip(ws, xs)), 1)
+    return {w: tuple(ws) + (last,), x: tuple(float(v) for v in xs)}
 
 
-def branch(d):
-    """f = (x + y) * x, where x feeds two gates."""
-    def ok(x, y):
-        q = x + y
-        # Both branches of x nonzero and different, so keeping either one alone shows.
-        return abs(q) >= 2 and abs(x) >= 2 and abs(q) != abs(x) and abs(q + x) >= 2
-    return _until(lambda: {"x": d.integer(-6, 6), "y": d.integer(-6, 6)}, ok)
+def _matrix(d, values):
+    """W of the given shape (non-square, so a wrong transpose cannot fit) and x, nonzero tenths."""
+    (H, D), lo, hi = values.ranges["shape"], values.ranges["lo"], values.ranges["hi"]
+    (W, _), (x, _) = values.groups
+    return {W: np.array([[d.tenths(lo, hi, {0}) for _ in range(D)] for _ in range(H)]),
+            x: np.array([d.tenths(lo, hi, {0}) for _ in range(D)])}
 
 
-def l2(d, H=2, D=3):
-    """f = ||W x||^2 with a non-square W, so a wrong transpose cannot fit."""
-    def make():
-        W = [[d.tenths(-0.9, 0.9, {0}) for _ in range(D)] for _ in range(H)]
-        x = [d.tenths(-0.9, 0.9, {0}) for _ in range(D)]
-        return {"W": np.array(W), "x": np.array(x)}
-
-    def ok(W, x):
-        return bool(np.all(np.abs(W @ x) >= 0.15))
-    return _until(make, ok)
+STREAMS = {"integers": _integers, "neuron": _neuron, "matrix": _matrix}
 
 
-DRAWS = {"simple": simple, "neuron": neuron, "branch": branch, "l2": l2}
+def draw_exercise(shape, *key):
+    """(graph, grouped values) of one exercise for one student: the graph first (its own stream),
+    then values until the acceptance rule takes them."""
+    graph = shape.graphs[0] if len(shape.graphs) == 1 else Draw(*key, "graph").choice(shape.graphs)
+    d = Draw(*key)
+    for _ in range(MAX_TRIES):
+        values = STREAMS[shape.values.stream](d, shape.values)
+        if acceptance.accepted(graph, described.flatten_inputs(shape.values, values), shape.answers, shape.keep,
+                               shape.discriminate):
+            return graph, values
+    raise ValueError(f"exercise {shape.id!r}: no draw of its values in {MAX_TRIES} tells every catalogued mistake "
+                     f"apart on {graph.title!r}; check its ranges and rules in the description")
 
 
 @dataclass
 class Problems:
-    """The values of one student (or of the whole course, in per-course mode)."""
+    """The values of one student (or of the whole course, in per-course mode), and the graph of
+    each exercise they are on (the lecture's, or their own with graphs: per-student)."""
 
     course_id: str
     assignment: str
     mode: str
     student_id: str  # "" in per-course mode
-    values: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)  # problem -> {group: value}
+    graphs: dict = field(default_factory=dict)  # problem -> GraphDescription
+    graph_mode: str = described.LECTURE
 
     def __getattr__(self, name):
         try:
@@ -123,24 +133,35 @@ class Problems:
                else "everyone in the course")
         return f"These numbers belong to {who} ({self.course_id}, assignment {self.assignment})."
 
+    def inputs(self, problem):
+        """{input: value} of one exercise's graph (a group such as w spread over w0, w1, w2)."""
+        return described.flatten_inputs(shape_of(problem, self.graph_mode).values, self.values[problem])
 
-def draw(seed, course_id, assignment, mode=PER_STUDENT, student_id=""):
-    """This student's values: a fresh copy each call (the caller may change it), drawn once."""
-    return copy.deepcopy(_drawn(seed, course_id, assignment, mode, student_id))
+
+def shape_of(problem, graph_mode=described.LECTURE):
+    return described.shape(described.BY_PROBLEM[problem], graph_mode)
+
+
+def draw(seed, course_id, assignment, mode=PER_STUDENT, student_id="", graph_mode=described.LECTURE, exercises=None):
+    """This student's values: a fresh copy each call (the caller may change it), drawn once.
+    `exercises`: the ids of the exercises to draw (default: every exercise described)."""
+    return copy.deepcopy(_drawn(seed, course_id, assignment, mode, student_id, graph_mode,
+                                tuple(exercises) if exercises is not None else None))
 
 
 @functools.lru_cache(maxsize=64)
-def _drawn(seed, course_id, assignment, mode, student_id):
+def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises):
     if mode not in (PER_COURSE, PER_STUDENT):
         raise ValueError(f"randomization must be {PER_COURSE!r} or {PER_STUDENT!r}, found {mode!r}")
     student_id = str(student_id or "").strip() if mode == PER_STUDENT else ""
     if mode == PER_STUDENT and not student_id:
-        raise ValueError(
-            "These exercises use your own numbers, so they need your student id: "
-            "set STUDENT_ID in the first code cell (on JupyterHub it is read for you)."
-        )
-    values = {name: make(Draw(seed, course_id, assignment, student_id, name)) for name, make in DRAWS.items()}
-    return Problems(course_id, assignment, mode, student_id, values)
+        raise MissingStudentId()
+    chosen = [e for e in described.EXERCISES if exercises is None or e.id in exercises]
+    values, drawn_graphs = {}, {}
+    for e in chosen:
+        drawn_graphs[e.problem], values[e.problem] = draw_exercise(
+            described.shape(e, graph_mode), seed, course_id, assignment, student_id, e.problem)
+    return Problems(course_id, assignment, mode, student_id, values, drawn_graphs, graph_mode)
 
 
 def student_id_from_environment(fallback=""):
@@ -154,7 +175,8 @@ def load(student_id="", course_file=None):
     """The values for this notebook: the course settings come from bpkit/course.json."""
     course = json.loads(Path(course_file or Path(__file__).with_name("course.json")).read_text())
     return draw(course["seed"], course["course_id"], course["assignment"], course["randomization"],
-                student_id_from_environment(student_id))
+                student_id_from_environment(student_id), course.get("graphs", described.LECTURE),
+                course.get("exercises"))
 
 
 def warm():

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import gradcheck
+from .gate_kinds import KINDS
 from .misconceptions import BY_ID as MISCONCEPTIONS, Seen
 
 
@@ -82,32 +83,14 @@ def _join(labels):
 
 
 def _cases(gate, rng):
-    if gate["kind"] == "matmul":
-        return [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-                ("a batch x", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]
-    if gate["kind"] == "reduce":
-        return [("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))]
-    n = len(gate["inputs"])
-
-    def distinct(shape):
-        """Entries away from the kinks of the table's gates: one input away from 0 (max(0, x)),
-        two inputs away from each other (max(x, y)). A centered difference across a kink is no slope."""
-        first = rng.normal(size=shape) * 2
-        if n == 1:
-            return (first + np.copysign(gradcheck.KINK_DISTANCE, first),)
-        return first, first + rng.uniform(0.2, 1.5, shape) * rng.choice([-1, 1], shape)
-    return [("Python floats", tuple(float(v) for v in distinct(()))), ("vectors", distinct((6,))),
-            ("matrices", distinct((3, 4)))]
+    """The self-check's inputs for a gate: its kind's (bpkit/gate_kinds.py), away from its kinks."""
+    return KINDS[gate["kind"]].self_check_cases(rng, gradcheck.KINK_DISTANCE)
 
 
 def expected_output_shape(gate, inputs):
     """The shape forward must return: the inputs' for elementwise gates, (H,) or (H, N) for
-    W @ x, a single number for a reduction."""
-    if gate["kind"] == "matmul":
-        return (np.shape(inputs[0])[0],) + tuple(np.shape(inputs[1])[1:])
-    if gate["kind"] == "reduce":
-        return ()
-    return np.shape(inputs[0])
+    W @ x, a single number for a reduction (the gate's kind says which)."""
+    return KINDS[gate["kind"]].output_shape(inputs)
 
 
 def _copy(v):

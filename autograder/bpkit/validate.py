@@ -3,12 +3,18 @@
 `nbgrader validate` and JupyterLab's Validate button run the notebook in the student's own
 kernel and call it a success when no graded cell fails. A graded cell's real tests run
 only after submission, outside the student's kernel, so its visible part calls one of
-these functions instead. Each raises `ExerciseNotReady`, with a plain message naming the
-exercise, when the exercise is unfinished (a stub left in, NotImplementedError, answers
-not given) or when the student's code disagrees with itself (backward is not the slope of
-the student's own forward, wrong shapes or types). It never compares anything with a
-correct answer, so passing it says "finished and self-consistent", not "right"; and it
-decides no score: autograde never runs these lines.
+these functions instead. Each finds, in plain words naming the exercise, whether the
+exercise is unfinished (a stub left in, NotImplementedError, answers not given) or the
+student's code disagrees with itself (backward is not the slope of the student's own
+forward, wrong shapes or types). It never compares anything with a correct answer, so
+passing it says "finished and self-consistent", not "right"; and it decides no score:
+autograde never runs these lines.
+
+nbgrader's Validate dialog prints the whole source of every failing graded cell, so an
+unfinished notebook failing cell by cell is a wall of repeated code. Instead each check
+prints what it found under its own cell (for a student running that cell) and records it;
+`summary()`, the visible line of the notebook's last graded cell, fails once with one line
+per unfinished exercise and then the first real problem in detail (`NotebookNotReady`).
 
 Shipped to students as bpkit/validate.py (numpy + standard library).
 """
@@ -17,30 +23,100 @@ import textwrap
 import numpy as np
 
 from . import selfcheck
+from .gate_kinds import KINDS
 
 WIDTH = 78  # nbgrader validate cuts longer lines with "..."
+LINE = 83  # the longest line nbgrader's dialog shows whole (90 columns, 4 of indent, 3 for "...")
 NOT_RIGHT = ("Validate only checks that the exercise is finished and that your code agrees with itself; "
              "whether it is right is graded after you submit.")
 
 
 class ExerciseNotReady(Exception):
     """An exercise Validate must not call a success. Shown without a traceback: the message is
-    the whole story, and the frames would only show bpkit's code."""
+    the whole story, and the frames would only show bpkit's code. `todo`: for an unfinished
+    exercise, what is left to do, in a few words ("write backward in the AddGate cell")."""
 
     HEADS = {"unfinished": "not finished yet.", "inconsistent": "your code disagrees with itself.",
              "form": "some answers are not in the form asked for."}
 
-    def __init__(self, title, problems, unfinished=False, kind=None):
-        self.title, self.problems = title, list(problems)
+    def __init__(self, title, problems, unfinished=False, kind=None, todo=""):
+        self.title, self.problems, self.todo = title, list(problems), todo
         self.kind = kind or ("unfinished" if unfinished else "inconsistent")
         super().__init__(self.message())
 
     def message(self, prefix=""):
+        if self.kind == "unfinished" and self.todo:
+            return _fill(f"{prefix}{self.title}: not finished yet: {self.todo}.")
         head = textwrap.fill(f"{prefix}{self.title}: {self.HEADS[self.kind]}", WIDTH, subsequent_indent="  ")
         return "\n".join([head] + [_fill("  " + p) for p in self.problems] + [_fill(NOT_RIGHT)])
 
+    def line(self):
+        """One line for the summary: the exercise and what is left to do (or what is wrong)."""
+        what = self.todo if self.kind == "unfinished" and self.todo else self.HEADS[self.kind].rstrip(".")
+        return textwrap.fill(f"  - {self.title}: {what}", LINE, subsequent_indent="    ")
+
     def _render_traceback_(self):  # IPython shows this list instead of a traceback
-        return [self.message(prefix=f"{type(self).__name__}: ")]
+        return [self.message()]
+
+
+class NotebookNotReady(Exception):
+    """What Validate reports for the whole notebook, from its last graded cell: every
+    unfinished exercise in one line (what is left to do), every exercise with a problem in
+    one line, then the first problem in detail."""
+
+    def __init__(self, unfinished, problems):
+        self.unfinished, self.problems = list(unfinished), list(problems)
+        super().__init__(self.message())
+
+    def message(self):
+        lines = []
+        if self.unfinished:
+            n = len(self.unfinished)
+            lines.append(_fill(f"{n} exercise{'s are' if n > 1 else ' is'} not finished yet (replace each ... "
+                               "with your answer, each YOUR CODE HERE with your code):"))
+            lines += [e.line() for e in self.unfinished]
+        if len(self.problems) > 1:
+            lines.append(f"{len(self.problems)} exercises have a problem:")
+            lines += [e.line() for e in self.problems]
+        if self.problems:
+            lines += ["", "The first problem, in detail:" if len(self.problems) > 1 else "A problem to fix:",
+                      self.problems[0].message()]
+        elif lines:
+            lines.append(_fill(NOT_RIGHT))
+        return "\n".join(lines)
+
+    def _render_traceback_(self):
+        return [self.message()]
+
+
+# What each check found in this kernel, by exercise title, in the order the cells ran: the
+# summary reports it. A cell run again replaces its entry.
+_FOUND = {}
+
+
+def _record(title, check):
+    """Run one check: remember what it found and say it under the cell, without failing it."""
+    try:
+        check()
+    except ExerciseNotReady as e:
+        _FOUND[title] = e
+        print(e.message())
+    else:
+        _FOUND[title] = None
+
+
+def summary():
+    """The visible line of a notebook's last graded cell: fails once for the whole notebook
+    when any exercise is unfinished or disagrees with itself."""
+    found = [e for e in _FOUND.values() if e is not None]
+    if found:
+        raise NotebookNotReady([e for e in found if e.kind == "unfinished"],
+                               [e for e in found if e.kind != "unfinished"])
+
+
+def _fitting(title, todo, shorter):
+    """`todo`, or `shorter` when the summary's line for this exercise would not fit in one line."""
+    return todo if len(f"  - {title}: {todo}") <= LINE else shorter
 
 
 def _fill(line):
@@ -53,11 +129,16 @@ def answers(exercise, namespace, shapes, title=None):
     """Hand answers: every name defined, replaced (not ...), numbers of the right shape.
     shapes: {answer name: its shape, () for a single number}."""
     title = title or exercise
+    _record(title, lambda: _answers(title, namespace, shapes))
+
+
+def _answers(title, namespace, shapes):
     missing, problems = selfcheck.answer_findings(selfcheck.lookup(namespace, shapes), shapes)
     if missing:
         raise ExerciseNotReady(title, [f"Not answered yet: {', '.join(missing)}. Replace each ... in the "
                                        "exercise's cell with your answer, then run that cell."] + problems,
-                               unfinished=True)
+                               unfinished=True, todo=_fitting(title, f"answer {', '.join(missing)}",
+                                                              f"give its {len(missing)} answers"))
     if problems:
         raise ExerciseNotReady(title, problems, kind="form")
 
@@ -65,23 +146,30 @@ def answers(exercise, namespace, shapes, title=None):
 def gate(exercise, check, namespace, title=None):
     """A gate class: defined; forward runs and returns the right shape; for "backward", backward
     returns one gradient per input, each with its input's shape, and matches the slope of the
-    student's own forward; for "ties", backward runs on equal inputs."""
+    student's own forward; for "ties", backward runs at its kinks (its kind's, bpkit/gate_kinds.py)."""
     spec = selfcheck.GATE_BY_CELL[exercise]
     name = spec["name"]
     title = title or f"{name}.{check}"
+    _record(title, lambda: _gate(exercise, check, namespace, title, spec, name))
+
+
+def _gate(exercise, check, namespace, title, spec, name):
     cls = namespace.get(name)
     if not isinstance(cls, type):
-        raise ExerciseNotReady(title, [f"{name} is not defined: run its cell (the class {name})."], unfinished=True)
+        raise ExerciseNotReady(title, [f"{name} is not defined: run its cell (the class {name})."], unfinished=True,
+                               todo=f"run the {name} cell ({name} is not defined yet)")
     steps = ("forward",) if check == "forward" else ("forward", "backward")
     findings = selfcheck.gate_findings(cls, seed=sum(map(ord, exercise + check)), steps=steps)
     if check == "ties" and not findings:
-        findings = _tie_findings(cls, spec)
-    _raise_findings(title, findings)
+        findings = _kink_findings(cls, spec)
+    _raise_findings(title, findings, name, check)
 
 
-def _tie_findings(cls, spec):
-    x = np.array([0.5, -1.0, 2.0])
-    for inputs in ((1.5, 1.5), (x, x.copy())):
+def _kink_findings(cls, spec):
+    """backward at the gate's kinks (its kind's, bpkit/gate_kinds.py): it runs and returns one
+    gradient per input, each of its input's shape. Which split is right there is not asked."""
+    names = ["d" + name for name in spec["inputs"]]
+    for label, inputs in KINDS[spec["kind"]].kink.cases(np.random.default_rng(0)):
         try:
             g = cls()
             selfcheck.quietly(lambda: g.forward(*inputs))
@@ -89,41 +177,58 @@ def _tie_findings(cls, spec):
         except NotImplementedError:
             return [selfcheck.Finding("stub", ["backward is not implemented yet."], unfinished=True)]
         except Exception as e:
-            return [selfcheck.Finding("error", [f"backward raised {type(e).__name__}: {e}"], ["equal inputs"])]
-        problems = selfcheck.answer_findings({"dx": grads[0], "dy": grads[1]} if _pair(grads) else {},
-                                             {"dx": np.shape(inputs[0]), "dy": np.shape(inputs[1])})[1]
-        if not _pair(grads) or problems:
-            return [selfcheck.Finding("shape", problems or ["backward must return two gradients (dx, dy)."],
-                                      ["equal inputs"])]
+            return [selfcheck.Finding("error", [f"backward raised {type(e).__name__}: {e}"], [label])]
+        if len(names) == 1 and not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        counted = isinstance(grads, (tuple, list)) and len(grads) == len(names)
+        problems = selfcheck.answer_findings(dict(zip(names, grads)) if counted else {},
+                                             {n: np.shape(v) for n, v in zip(names, inputs)})[1]
+        if not counted or problems:
+            return [selfcheck.Finding("shape", problems or [f"backward must return {len(names)} gradient(s), one "
+                                                            f"per input ({', '.join(names)})."], [label])]
     return []
-
-
-def _pair(grads):
-    return isinstance(grads, (tuple, list)) and len(grads) == 2
 
 
 def function(exercise, namespace, title=None):
     """A function built from gates, on the student's own numbers: defined, runs, returns f and
     one gradient per input, and its gradients match the slope of its own f."""
     title = title or exercise
+    _record(title, lambda: _function(exercise, namespace, title))
+
+
+def _function(exercise, namespace, title):
     fn = namespace.get(exercise)
     if not callable(fn):
-        raise ExerciseNotReady(title, [f"{exercise} is not defined: run its cell."], unfinished=True)
+        raise ExerciseNotReady(title, [f"{exercise} is not defined: run its cell."], unfinished=True,
+                               todo=f"run the {exercise} cell ({exercise} is not defined yet)")
     problems = getattr(namespace.get("P"), selfcheck.PROBLEM_OF[exercise], None)
     if problems is None:
         raise ExerciseNotReady(title, ["Your numbers are not loaded: run the setup cell at the top "
-                                       "(on your own computer, set STUDENT_ID first)."], unfinished=True)
+                                       "(on your own computer, set STUDENT_ID first)."], unfinished=True,
+                               todo="run the setup cell at the top first (your numbers are not loaded)")
     unfinished, lines = selfcheck.function_findings(fn, problems, seed=sum(map(ord, exercise)))
     if lines:
-        raise ExerciseNotReady(title, lines, unfinished=unfinished)
+        raise ExerciseNotReady(title, lines, unfinished=unfinished,
+                               todo=_fitting(title, "write the function (and the gates it uses)",
+                                             "write the function") if unfinished else "")
 
 
-def _raise_findings(title, findings):
+# What is left to write, by the stubs a gate's check ran into (selfcheck's finding keys).
+STUB_TODO = {("forward-stub",): "write forward in the {name} cell",
+             ("backward-stub",): "write backward in the {name} cell",
+             ("stub",): "write backward in the {name} cell"}
+
+
+def _raise_findings(title, findings, name, check):
     if not findings:
         return
     unfinished = [f for f in findings if f.unfinished]
     if unfinished:
-        raise ExerciseNotReady(title, [f.lines[0] for f in unfinished], unfinished=True)
+        keys = tuple(dict.fromkeys(f.key for f in unfinished))
+        todo = STUB_TODO.get(keys, "write forward and backward in the {name} cell").format(name=name)
+        if keys == ("forward-stub",) and check != "forward":
+            todo = f"write forward, then backward, in the {name} cell"  # backward cannot run before forward
+        raise ExerciseNotReady(title, [f.lines[0] for f in unfinished], unfinished=True, todo=todo)
     lines = []
     for finding in findings:
         lines += finding.text(indent="")

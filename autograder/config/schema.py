@@ -3,7 +3,7 @@ descriptions, document it."""
 from pathlib import Path
 from typing import Annotated, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
 
@@ -162,6 +162,12 @@ class Course(_Model):
         "per-student",
         description="per-student: each student's numbers derive from the seed and their id; "
                     "per-course: every student gets the same numbers.")
+    graphs: Literal["lecture", "per-student"] = Field(
+        "lecture",
+        description="lecture: every student works the lecture's graphs (with their own numbers). "
+                    "per-student: the graph of each hand exercise with a family of graphs (the simple "
+                    "graph and the branch) is drawn per student, as the numbers are: same shape, same "
+                    "operations, different wiring; with randomization: per-course one graph for all.")
     assignments: list[Assignment] = Field(
         min_length=1,
         description="The course's nbgrader assignments. At least one; names unique.")

@@ -38,6 +38,15 @@ def is_graded(cell):
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
+def is_unanswered(cell):
+    """An answer cell the student left as released: its checksum, which OverwriteCells restores
+    from the gradebook, still matches. Decides a word (the status "not answered"), never points."""
+    from nbgrader.utils import compute_checksum
+
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("solution")) and "checksum" in meta and compute_checksum(cell) == meta["checksum"]
+
+
 def is_setup(cell):
     meta = nbgrader_meta(cell)
     return bool(meta.get("locked")) and str(meta.get("grade_id", "")).startswith("setup")
@@ -53,6 +62,10 @@ class Submission:
             gid = nbgrader_meta(cell).get("grade_id")
             if gid and gid not in self.index:
                 self.index[gid] = i
+
+    def left_as_released(self, grade_id):
+        """Whether the answer cell `grade_id` is there and unchanged from the release."""
+        return grade_id in self.index and is_unanswered(self.cells[self.index[grade_id]])
 
     def program(self, cell_ids):
         """[(name, source)] to run for a check: the setup cells before the last needed cell,

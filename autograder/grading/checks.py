@@ -18,12 +18,13 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from solutions.misconceptions import CATALOG, UNKNOWN, Seen, overwrite
+from solutions import graphs as described
+from solutions.misconceptions import CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
 from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
-from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, mistaken_gates
+from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates
 from ..sandbox.protocol import InvalidAnswer, decode, encode
 from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
 from .subject import Call, Subject
@@ -110,41 +111,19 @@ class Case(NamedTuple):
     origin: str = "random"  # "lecture", "random", "extra" (the table's) or "kink"
 
 
-RANDOM_CASES = {  # by the table's `kind`: (what the graded cell says, draw(rng, n inputs))
-    "elementwise": ("random Python floats, 0-d arrays, vectors and matrices", lambda rng, n: [
-        ("Python floats", tuple(float(v) for v in _distinct(rng, (), n))),
-        ("0-d arrays", tuple(np.array(v) for v in _distinct(rng, (), n))),
-        ("vectors", _distinct(rng, (7,), n)),
-        ("matrices", _distinct(rng, (3, 4), n))]),
-    "matmul": ("a random non-square W with a vector x and with a batch of columns", lambda rng, n: [
-        ("W of shape (3, 5), x of shape (5,)", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-        ("W of shape (3, 5), a batch x of shape (5, 4)", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]),
-    "reduce": ("a random vector and matrix", lambda rng, n: [
-        ("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))]),
-}
-
-
 def gate_cases(spec, rng):
     """The cases of a gate's forward and backward checks: the lecture's numbers, random inputs of
     its kind (away from its kinks), the table's extra cases, and its kinks when backward takes them."""
     cases = [Case(*spec.lecture, "lecture")] if spec.lecture else []
-    for label, inputs in RANDOM_CASES[spec.kind][1](rng, len(spec.inputs)):
+    draw = spec.kind_of.graded_cases  # the random inputs of its kind (solutions/gate_kinds.py)
+    for label, inputs in draw(rng):
         while spec.kinks is not None and np.min(spec.kinks.distance(inputs), initial=np.inf) < KINK_DISTANCE:
-            inputs = dict(RANDOM_CASES[spec.kind][1](rng, len(spec.inputs)))[label]
+            inputs = dict(draw(rng))[label]
         cases.append(Case(label, inputs))
     cases += [Case(label, make(rng), "extra") for label, make in spec.extra_cases]
     if spec.kinks is not None and spec.kinks.check == "backward":
         cases += [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(rng)]
     return cases
-
-
-def _distinct(rng, shape, n):
-    """n inputs whose entries differ pairwise by at least 0.1 (no max ties)."""
-    first = rng.normal(size=shape) * 2
-    if n == 1:
-        return (first,)
-    gap = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return first, first + gap
 
 
 def _output_shape(spec, inputs):
@@ -166,7 +145,7 @@ def _extras_said(spec):
 
 @check("forward", points=1, of=gate_row, says=lambda g: (
         f"{g.name}.forward on " + ("the lecture's numbers and on " if g.lecture else "")
-        + RANDOM_CASES[g.kind][0] + _extras_said(g)
+        + g.kind_of.graded_words + _extras_said(g)
         + (", and where its slope is not defined" if g.kinks is not None and g.kinks.check == "backward" else "")))
 def gate_forward(spec, subject, ctx, result):
     cases = gate_cases(spec, ctx.rng)
@@ -392,34 +371,74 @@ def _decode_grads(steps, index, shapes):
 
 @check("answers", of=HAND_ANSWERS.get, says=lambda e: f"your answers in {e.id!r}, for your own numbers")
 def hand_answers(exercise, subject, ctx, result):
-    values = ctx.problem_values.get(exercise.problem)
-    correct, mistaken = exercise.correct(values), exercise.mistaken(values)
+    """Each answer is a case of its own: a wrong one is put down to a mistake made at one node of
+    the student's graph (a wrong sign there, a forgotten upstream factor, one branch kept alone, a
+    transposed matrix...) when that model reproduces it, and the feedback says where."""
+    values, graph = ctx.problem_values.get(exercise.problem), ctx.problem_graphs.get(exercise.problem)
+    on_graph = isinstance(exercise, GraphExercise)
+    if on_graph and graph is None:
+        graph = exercise.shape(ctx.graph_mode).graphs[0]
+    correct = exercise.correct(values, graph, ctx.graph_mode)
     replies = ask(subject, [exercise.id], [{"op": "variables", "names": list(correct)}])
     answers = replies[0] if replies and isinstance(replies[0], dict) else {}
     tolerance = ctx.tolerances.hand_answer_abs, ctx.tolerances.hand_answer_rel
+    wrong = []  # (name, value, expected, outcome) of the answers that are off
+
+    def same(a, b):
+        return check_hand_answer("", a, b, *tolerance).passed
+
     for name, expected in correct.items():
-        try:
-            value = decode(answers.get(name, {"missing": True}), expect_shape=np.shape(expected))
+        try:  # any shape: a transposed matrix is a mistake to name, not an unusable answer
+            value = decode(answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected))
         except InvalidAnswer as e:
             result.add(Outcome(name, False, f"no usable answer: {e}"))
             continue
         result.answers[name] = value
         outcome = result.add(check_hand_answer(name, value, expected, *tolerance))
-        if not outcome.passed:  # each answer is a case of its own: a model must reproduce it
-            models = {mid: [(v[name],) for v in vs] for mid, vs in mistaken.items()}
-            _name_mistake(result, [outcome], explaining_misconception(
-                (value,), models, (expected,), lambda a, b: check_hand_answer("", a, b, *tolerance).passed))
+        if not outcome.passed:
+            wrong.append((name, value, expected, outcome))
+    if not wrong:
+        return
+    everywhere = exercise.mistaken(values, graph, ctx.graph_mode)
+    at_nodes = exercise.mistaken_at_nodes(values, graph, ctx.graph_mode) if on_graph else []
+
+    def explains(made, name, value, expected):
+        return bool(explaining_misconception((value,), {"m": [(made[name],)]}, (expected,), same))
+
+    # One mistake at one node that explains every wrong answer at once is what happened; else
+    # each answer on its own (a student computing by hand may slip at several places).
+    joint = next(((mid, node) for mid, node, made in at_nodes
+                  if all(explains(made, *w[:3]) for w in wrong)), None)
+    for name, value, expected, outcome in wrong:
+        candidates = [(joint[0], joint[1])] if joint else [(mid, node) for mid, node, made in at_nodes
+                                                             if explains(made, name, value, expected)]
+        if candidates:
+            mid, node = candidates[0]
+            outcome.misconception = mid
+            outcome.message = f"not right: it looks like a mistake at {node} = {_node_formula(graph, node)}"
+            continue
+        named = explaining_misconception((value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()},
+                                         (expected,), same)
+        if named:
+            outcome.misconception = named
+        elif on_graph:
+            _say_once(result, [outcome], UNKNOWN_BY_HAND, "not a known mistake either")
+
+
+def _node_formula(graph, node):
+    return described.expression(graph, node)
 
 
 # ---------------------------------------------------------------- functions built from gates
 
 @check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: f"{e.id} on random inputs: f and every gradient")
 def function(exercise, subject, ctx, result):
-    cases = exercise.cases(ctx.rng)
-    replies = ask(subject, list(exercise.needs) + [exercise.id],
+    graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
+    cases = exercise.cases(ctx.rng, graph, mode)
+    replies = ask(subject, list(exercise.needs_for(mode)) + [exercise.id],
                   [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases])
     for (label, args), got in zip(cases, replies):
-        f_ref, grads_ref = exercise.correct(args)
+        f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = _flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
@@ -428,7 +447,7 @@ def function(exercise, subject, ctx, result):
             if not isinstance(items, list) or len(items) != 2:
                 raise InvalidAnswer("the function must return f and a tuple of gradients")
             f = decode(items[0], expect_shape=np.shape(f_ref))
-            flat = _decode_structure(items[1], grads_ref, exercise.outputs)
+            flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
             result.add(Outcome(label, False, str(e)))
             continue
@@ -436,7 +455,8 @@ def function(exercise, subject, ctx, result):
         outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
                     for (name, g), c in zip(flat, flat_ref)]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
-            models = {mid: [tuple(_flatten(v)) for v in vs] for mid, vs in _function_mistakes(exercise, args).items()}
+            models = {mid: [tuple(_flatten(v)) for v in vs]
+                      for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
             _name_mistake(result, outcomes, explaining_misconception(
                 tuple(g for _, g in flat), models, tuple(flat_ref), _model_close))
         for o in outcomes:
@@ -470,15 +490,16 @@ def _decode_structure(encoded, reference, names):
     return out
 
 
-def _function_mistakes(exercise, args):
+def _function_mistakes(exercise, args, graph, mode):
     """{misconception id: [the gradients the function returns with that mistake, ...]}."""
     found = {}
     for m in CATALOG:
         try:
             if m.scope == "graph":
-                found[m.id] = [exercise.correct(args, combine=overwrite)[1]]
+                found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]
             else:
-                found[m.id] = [exercise.correct(args, gates=mistaken_gates(m, k))[1] for k in range(m.ways)]
+                found[m.id] = [exercise.correct(args, graph, mode, gates=mistaken_gates(m, k))[1]
+                               for k in range(m.ways)]
         except (ValueError, TypeError):
             continue  # a mistake that cannot even run on these shapes (e.g. a transposed dW)
     return found

@@ -15,6 +15,8 @@ from ..config import Tolerances
 class Context:
     rng: np.random.Generator
     problem_values: dict  # this student's bpkit.problems values
+    problem_graphs: dict = field(default_factory=dict)  # problem -> this student's graph (bpkit.problems)
+    graph_mode: str = "lecture"  # course.yaml's graphs
     tolerances: Tolerances = field(default_factory=Tolerances)  # course.yaml's, or its defaults
 
 
@@ -23,7 +25,9 @@ def check_rng(*key):
     return np.random.default_rng(int.from_bytes(digest[:16], "big"))
 
 
-def make_context(exercise, check, *, seed, course_id, assignment, randomization, student_id, tolerances=None):
-    values = problems.draw(seed, course_id, assignment, randomization, student_id or "unknown").values
-    return Context(rng=check_rng(seed, assignment, student_id, exercise, check), problem_values=values,
+def make_context(exercise, check, *, seed, course_id, assignment, randomization, student_id, tolerances=None,
+                 graphs="lecture"):
+    drawn = problems.draw(seed, course_id, assignment, randomization, student_id or "unknown", graphs)
+    return Context(rng=check_rng(seed, assignment, student_id, exercise, check), problem_values=drawn.values,
+                   problem_graphs=drawn.graphs, graph_mode=graphs,
                    tolerances=tolerances if tolerances is not None else Tolerances())

@@ -12,13 +12,27 @@ are left out, pictures get their description as alt text, and long lines wrap.
 Everything shown comes from the autograded notebook, whose graded cells' sources were
 restored from the gradebook by nbgrader and whose outputs were written by TrustedChecks;
 text that may quote student code (an exception message) is escaped.
+
+The page is one self-contained file that loads nothing (students get only the .html from
+`nbgrader release_feedback`, and may read it offline; a CDN would see every view): math in
+markdown is rendered into the page as MathML (latex2mathml; browsers draw it natively) by
+`FeedbackExporter`, and the template loads no MathJax.
 """
 import html
 import re
 from pathlib import Path
 
 import nbformat
+from latex2mathml.converter import convert as latex_to_mathml
+from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import List
+
+try:  # jinja2 >= 3
+    from jinja2 import pass_context
+except ImportError:  # pragma: no cover
+    from jinja2 import contextfilter as pass_context
 
 TITLE_PREFIX = "# Exercise: "  # the first line of every graded cell (autograder/notebooks.py writes it)
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -92,10 +106,53 @@ def picture_alt(svg):
     return "Computational graph: " + ". ".join(p for p in parts if p) if parts else "Computational graph"
 
 
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, with math written as MathML instead of left as $...$
+    for MathJax. LaTeX that latex2mathml cannot read is shown as its source, as code."""
+
+    def _math(self, latex, display):
+        try:
+            return latex_to_mathml(latex, display=display)
+        except Exception:  # latex2mathml raises its own and plain exceptions on bad input
+            return f'<code class="bpkit-latex">{self.escape_html(latex)}</code>'
+
+    def inline_math(self, body):
+        return self._math(body, "inline")
+
+    def block_math(self, body):
+        return self._math(body, "block")
+
+    def latex_environment(self, name, body):
+        return self._math(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block")
+
+
+class FeedbackExporter(HTMLExporter):
+    """GenerateFeedback's exporter: nbconvert's HTMLExporter with math rendered as MathML."""
+
+    @pass_context
+    def markdown2html(self, context, source):
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(escape=False, attachments=cell.get("attachments", {}),
+                                  embed_images=self.embed_images,
+                                  path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                                  anchor_link_text=self.anchor_link_text,
+                                  exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
+
+
 class FeedbackForStudents(NbGraderPreprocessor):
     """GenerateFeedback step, after GetGrades: the autograded notebook as a student should read it."""
 
+    # Declared configurable, as nbgrader's GetGrades does: HTMLExporter configures it for every
+    # nbconvert class, and traitlets warns about a configured trait that is not configurable.
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
+
     def preprocess(self, nb, resources):
+        if nb.metadata.get("backprop_kit", {}).get("unreadable"):
+            # Nothing of the student's was read: the grader's note (why, and what to do) is the
+            # whole page; the assignment's cells put back for grading would only bury it.
+            nb.cells = [c for c in nb.cells if c.metadata.get("backprop_kit") == "notes"]
+            return nb, resources
         cells = []
         for cell in nb.cells:
             nbgrader = cell.metadata.get("nbgrader", {}) if cell.cell_type == "code" else {}

@@ -36,7 +36,7 @@ def grade(exercise, check, namespace, points):
     ctx = make_context(exercise, check, seed=course["seed"], course_id=course["course_id"],
                        assignment=course["assignment"], randomization=course["randomization"],
                        student_id=getattr(problems_object, "student_id", ""),
-                       tolerances=Tolerances(**course.get("tolerances", {})))
+                       tolerances=Tolerances(**course.get("tolerances", {})), graphs=course.get("graphs", "lecture"))
     result = run_check(exercise, check, InProcessSubject(namespace), ctx)
     print(result.feedback(f"{exercise} ({check})", points))
     return round(points * result.fraction, 3)

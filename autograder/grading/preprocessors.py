@@ -2,39 +2,46 @@
 
 The stock pipeline is kept, with two steps changed (see nbgrader_config.py):
 
-  Execute        -> StudentKernelExecute: graded cells are never run in the student's
-                    kernel (their scores must not depend on it); a dead kernel is
-                    restarted and the remaining cells still run.
+  Execute        -> StudentKernelExecute: the notebook's cells, but not the graded cells (their
+                    scores must not depend on the student's process) nor the self-checks, run
+                    by the submission's sandboxed worker as a kernel would run them
+                    (grading/execute.py); a cell that kills its process costs only that cell.
   (new)          -> TrustedChecks: every graded cell's check runs out of process against
-                    a sandboxed worker; its feedback and score become the cell's only
-                    outputs (stdout text and a plain number), which SaveAutoGrades reads.
+                    the same sandboxed worker; its feedback and score become the cell's only
+                    outputs (stdout text and the score shown), and the score itself goes to
+                    SaveAutoGradesOnce as a number (grading/steps.py).
+
+Both steps share one sandbox per notebook (`SubmissionSandbox`, kept in nbconvert's resources):
+the first step that needs it starts it and TrustedChecks stops it, so `nbgrader autograde`
+starts no Jupyter kernel and one sandbox per submission, as `backprop-kit autograde` does.
 """
-import contextlib
 import functools
 import os
-import shutil
+import weakref
 from pathlib import Path
 
 import nbformat
 import numpy as np
-from nbclient.exceptions import DeadKernelError
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from ..bpkit.problems import PER_STUDENT
 from ..exercises import BY_ID as HAND_EXERCISES
-from ..sandbox.bwrap import Limits, make_scratch
-from ..sandbox.kernel import sandboxed_kernel_manager_factory
+from ..sandbox.bwrap import Limits
 from ..sandbox.runner import StudentRunner
 from ..sandbox.subject import SandboxSubject
 from . import nodes
-from .cells import Submission, graded_call, is_graded
+from .cells import Submission, graded_call, is_graded, is_unanswered
 from .context import make_context
+from .execute import run_notebook_cells
 from .feedback import title_of
 from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
 from .registry import known, run_check
 from .report import cell_entry, cell_status, write_report
 from .sanitize import SanitizeCells, notes_of
+from .steps import scores_of
+
+SANDBOX = "backprop_kit"  # the key of nbconvert's resources where the notebook's sandbox travels
 
 
 def _course(root):
@@ -55,60 +62,51 @@ def _load_course(path, mtime_ns, size):
     return load_course(path)
 
 
-class StudentKernelExecute(Execute):
-    """nbgrader's Execute in a sandboxed kernel, minus graded cells and self-checks (which
-    are for students), surviving a dead kernel."""
+class SubmissionSandbox:
+    """The sandboxed worker of one notebook under `nbgrader autograde`, shared by its cells
+    and its checks. `course` and `runner` are what both steps read (`backprop-kit
+    autograde`'s GradingContext offers the same two, for a runner it owns itself).
+    Stopped by `close()`, or by a finalizer if a step in between fails."""
+
+    owned = True  # TrustedChecks stops it when done
+
+    def __init__(self, course, root, student, assignment):
+        self.course = course
+        runner = StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
+                               helper_dirs={"bpkit": Path(root) / "source" / assignment / "bpkit"},
+                               env={"BPKIT_STUDENT_ID": str(student)})  # the student's own numbers
+        self.runner = runner.__enter__()
+        self._stop = weakref.finalize(self, runner.__exit__, None, None, None)
+
+    def close(self):
+        self._stop()
+
+    def __deepcopy__(self, memo):  # nbconvert deep-copies resources; the worker is one live process
+        return self
+
+
+def sandbox_of(resources, course_root):
+    """The notebook's sandbox: the one in `resources`, or a new one put there."""
+    if resources.get(SANDBOX) is None:
+        meta = resources["nbgrader"]
+        root = Path(course_root or os.getcwd())
+        resources[SANDBOX] = SubmissionSandbox(_course(root), root, meta["student"], meta["assignment"])
+    return resources[SANDBOX]
+
+
+class StudentKernelExecute(NbGraderPreprocessor):
+    """nbgrader's Execute, minus graded cells and self-checks (which are for students): the
+    cells run by the notebook's sandboxed worker, as a kernel would run them (the name is
+    kept: courses' nbgrader_config.py list it)."""
 
     course_root = Unicode("", help="The course directory (where course.yaml is).").tag(config=True)
 
-    def preprocess(self, nb, resources=None, km=None):
-        meta = (resources or {}).get("nbgrader", {})
-        if nb.metadata.get("backprop_kit", {}).get("unreadable"):
+    def preprocess(self, nb, resources):
+        if notes_of(nb)["unreadable"]:
             return nb, resources  # nothing of the student's to run (see grading/reading.py)
-        root = Path(self.course_root or os.getcwd())
-        course = _course(root)
-        self.timeout = int(course.grading.timeout_seconds)
-        # Nothing in the sandbox needs a graceful goodbye: killing it saves ~0.2 s per notebook.
-        self.shutdown_kernel = "immediate"
-        parent, scratch = make_scratch(prefix="bpkit-kernel-",
-                                       helper_dirs={"bpkit": root / "source" / meta.get("assignment", "") / "bpkit"})
-        # One factory per notebook: a kernel restarted after a death gets the same sandbox uid.
-        self._kernel_manager_class = sandboxed_kernel_manager_factory(
-            Limits.from_course(course.grading), scratch, require_sandbox=course.grading.require_sandbox,
-            env={"BPKIT_STUDENT_ID": str(meta.get("student", ""))})  # the student's own numbers
-        pending = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
-                   and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
-        try:
-            while pending:
-                pending = self._run_until_death(nb, resources, pending)
-        finally:
-            shutil.rmtree(parent, ignore_errors=True)
+        sandbox = sandbox_of(resources, self.course_root)
+        run_notebook_cells(nb, sandbox.runner, sandbox.course.grading)
         return nb, resources
-
-    def create_kernel_manager(self):
-        self.km = self._kernel_manager_class(kernel_name=self.kernel_name or "python3", config=self.config)
-        return self.km
-
-    def _run_until_death(self, nb, resources, indices):
-        """Run cells until done ([] returned) or the kernel dies (the cells after it returned)."""
-        from nbclient import NotebookClient
-
-        NotebookClient.__init__(self, nb, None)
-        self.reset_execution_trackers()
-        self._check_assign_resources(resources)
-        done = 0
-        try:
-            with self.setup_kernel():
-                for done, index in enumerate(indices):
-                    self.preprocess_cell(nb.cells[index], resources, index)
-            return []
-        except DeadKernelError:
-            cell = nb.cells[indices[done]]
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="KernelDied", evalue="the kernel died while running this cell",
-                traceback=["The kernel died while running this cell (e.g. os._exit or a crash); "
-                           "the notebook went on in a new kernel."]))
-            return indices[done + 1:]
 
 
 class TrustedChecks(NbGraderPreprocessor):
@@ -118,17 +116,25 @@ class TrustedChecks(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         root = Path(self.course_root or os.getcwd())
-        course = _course(root)
         meta = resources["nbgrader"]
         student, assignment, notebook = meta["student"], meta["assignment"], meta["notebook"]
-        helpers = {"bpkit": root / "source" / assignment / "bpkit"}
-        runner = None if notes_of(nb)["unreadable"] else StudentRunner(
-            Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
-            helper_dirs=helpers, env={"BPKIT_STUDENT_ID": str(student)})
-        with runner or contextlib.nullcontext():
-            report, facts = score_notebook(nb, course, student, assignment, runner)
+        unreadable = notes_of(nb)["unreadable"]
+        sandbox = resources.get(SANDBOX) if unreadable else sandbox_of(resources, root)
+        try:
+            report, facts = score_notebook(nb, _course(root), student, assignment,
+                                           sandbox.runner if sandbox is not None else None)
+        finally:
+            if sandbox is not None and sandbox.owned:
+                sandbox.close()
+                resources[SANDBOX] = None
+        scores_of(resources).update(scores_in(report))  # for SaveAutoGradesOnce, as numbers
         write_report(root, assignment, student, notebook, report, **facts)
         return nb, resources
+
+
+def scores_in(report):
+    """{grade_id: points earned} of a notebook's report entries."""
+    return {entry["grade_id"]: entry["score"] for entry in report}
 
 
 def score_notebook(nb, course, student, assignment, runner):
@@ -153,7 +159,7 @@ def _unread(cell, reason):
     feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
     cell.outputs = [nodes.output("stream", name="stdout", text=feedback + "\n"),
                     nodes.output("execute_result", data={"text/plain": "0.0"})]
-    return cell_entry(grade_id, points, 0.0, "error", (), feedback)
+    return cell_entry(grade_id, points, 0.0, "not answered", (), feedback)  # nothing of the student's was read
 
 
 def _check_all(nb, course, student, assignment, runner):
@@ -185,7 +191,7 @@ def _check_all(nb, course, student, assignment, runner):
             if uses_numbers:  # under the score line, above the checks
                 score_line, _, rest = feedback.partition("\n")
                 feedback = "\n".join([score_line, mismatch_note(made_for, student), rest])
-            status = cell_status(result)
+            status = cell_status(result, answered=not submission.left_as_released(call.exercise))
             if result.answers:  # the class report compares them with other students' numbers
                 answers[call.exercise] = {k: np.asarray(v).tolist() for k, v in result.answers.items()}
         cell.outputs = [
@@ -202,7 +208,7 @@ def _check_all(nb, course, student, assignment, runner):
 def _context(course, assignment, call, student_id):
     return make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
                         assignment=assignment, randomization=course.randomization,
-                        student_id=student_id, tolerances=course.tolerances)
+                        student_id=student_id, tolerances=course.tolerances, graphs=course.graphs)
 
 
 # Courses made before SanitizeCells list this name in their nbgrader_config.py.

@@ -19,17 +19,26 @@ import json
 from pathlib import Path
 
 REPORT_VERSION = 2
-STATUSES = ("passed", "partial", "failed", "error", "timeout")
+# One vocabulary for every report, export and page: "not answered" when the student left the
+# exercise as released; "failed" also when their code raised, crashed, ran out of memory or was
+# deleted; "error" only for the grader's own faults (a check it cannot name or run).
+STATUSES = ("passed", "partial", "failed", "not answered", "timeout", "error")
+STUDENTS_FAULTS = ("error", "crashed", "memory", "missing")  # runner statuses caused by the submission
 
 
 def report_path(course_root, assignment, student, notebook):
     return Path(course_root) / "backprop-kit" / "reports" / assignment / student / f"{notebook}.json"
 
 
-def cell_status(result):
-    """passed / partial / failed from the sub-checks; error or timeout when the check could not run."""
+def cell_status(result, answered=True):
+    """A graded cell's status (one of STATUSES) from its check's result; answered: whether the
+    student changed the exercise's answer cell from the release."""
+    if not answered and result.fraction < 1:
+        return "not answered"
     if result.error:
-        return "timeout" if result.error_kind == "timeout" else "error"
+        if result.error_kind == "timeout":
+            return "timeout"
+        return "failed" if result.error_kind in STUDENTS_FAULTS else "error"
     fraction = result.fraction
     return "passed" if fraction == 1 else "partial" if fraction > 0 else "failed"
 

@@ -9,6 +9,7 @@ from .collect import ReportError, collect
 from .exports import write_canvas_csv, write_cells_csv
 from .integrity import find_signals
 from .page import ranked_misconceptions, render
+from .variants import pass_rates_by_graph
 
 
 @dataclass
@@ -39,7 +40,8 @@ def build(course_dir, assignment, out_dir=None, canvas_assignment_id="", student
     signals = find_signals(results, course)
     write_cells_csv(results, out / "cells.csv")
     write_canvas_csv(results, out / "canvas.csv", canvas_assignment_id, student_id_column)
-    (out / "class.html").write_text(render(results, signals, out, course.course_id), encoding="utf-8")
+    variants = pass_rates_by_graph(results, course)
+    (out / "class.html").write_text(render(results, signals, out, course.course_id, variants), encoding="utf-8")
     return Built(out, results, signals, ranked_misconceptions(results))
 
 

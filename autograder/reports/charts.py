@@ -2,9 +2,11 @@
 no chart library, nothing fetched, so the page works offline and prints as it shows."""
 from dataclasses import dataclass
 
-STATUS_ORDER = ("passed", "partial", "failed", "error", "timeout", "")
-STATUS_COLORS = {"passed": "#2e7d32", "partial": "#f0a400", "failed": "#c62828", "error": "#6a1b9a",
-                 "timeout": "#455a64", "": "#bdbdbd"}
+from ..grading.report import STATUSES
+
+STATUS_ORDER = STATUSES + ("",)  # "": a cell with no kit report (graded without the kit)
+STATUS_COLORS = {"passed": "#2e7d32", "partial": "#f0a400", "failed": "#c62828", "not answered": "#90a4ae",
+                 "timeout": "#455a64", "error": "#6a1b9a", "": "#bdbdbd"}
 STATUS_LABELS = {"": "no report"}
 
 # A cell's score as a share of its points, in the bins of its score distribution.

@@ -63,8 +63,8 @@ class Signals:
 def find_signals(results, course):
     notes = []
     if course.randomization != problems.PER_STUDENT:
-        notes.append("Everyone has the same numbers (randomization: per-course), so copied hand answers "
-                     "cannot be told apart from correct ones.")
+        notes.append("Everyone has the same numbers and graphs (randomization: per-course), so copied hand "
+                     "answers cannot be told apart from correct ones.")
         copied = []
     else:
         copied = copied_answers(results, course)
@@ -92,12 +92,14 @@ def copied_answers(results, course):
             for exercise, values in answers.items():
                 if exercise in HAND_EXERCISES and isinstance(values, dict):
                     given.setdefault(exercise, {})[student] = values
-    draws = {s: problems.draw(course.seed, course.course_id, results.assignment, course.randomization, s).values
-             for s in roster} if given else {}
+    # Each student's numbers and, with graphs: per-student, their graph: an answer right for a
+    # classmate's graph is as telling as one right for a classmate's numbers.
+    draws = {s: problems.draw(course.seed, course.course_id, results.assignment, course.randomization, s,
+                              course.graphs) for s in roster} if given else {}
     found = []
     for exercise_id, by_student in sorted(given.items()):
         exercise = HAND_EXERCISES[exercise_id]
-        table = CorrectAnswers(exercise, roster, draws)
+        table = CorrectAnswers(exercise, roster, draws, course.graphs)
         for student, values in sorted(by_student.items()):
             hit = table.owners(student, values, course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel)
             if hit:
@@ -109,11 +111,12 @@ class CorrectAnswers:
     """Every student's correct answers to one exercise as one row of a matrix, so a student's
     answers are compared with the whole class at once."""
 
-    def __init__(self, exercise, roster, draws):
+    def __init__(self, exercise, roster, draws, graph_mode="lecture"):
         self.roster = list(roster)
         self.row = {s: i for i, s in enumerate(self.roster)}
-        answers = [exercise.correct(draws[s][exercise.problem]) for s in self.roster]
-        self.names = list(exercise.answers)
+        answers = [exercise.correct(draws[s].values[exercise.problem], draws[s].graphs[exercise.problem], graph_mode)
+                   for s in self.roster]
+        self.names = list(exercise.shape(graph_mode).answers)
         self.shapes = {n: np.shape(answers[0][n]) for n in self.names}
         self.columns, start = {}, 0
         for n in self.names:
@@ -178,13 +181,15 @@ def shared_code(results):
         stubs = _cells(course_dir / "release" / assignment / f"{notebook}.ipynb")
         by_cell = {}  # grade_id -> {normalised code: [students]}
         for student in results.submitted:
+            if (results.reports.get((student, notebook)) or {}).get("unreadable"):
+                continue  # its cells are the assignment's, put back for grading: none is the student's
             cells = (_cells(course_dir / "autograded" / student / assignment / f"{notebook}.ipynb")
                      or _cells(course_dir / "submitted" / student / assignment / f"{notebook}.ipynb"))
             for grade_id in CODE_CELLS:
                 source = cells.get(grade_id, "")
                 code = normalised(source)
-                if not code.strip() or (grade_id in stubs and code == normalised(stubs[grade_id])):
-                    continue  # nothing written: the stub is shared by everyone who skipped the exercise
+                if not _code_lines(source) or (grade_id in stubs and code == normalised(stubs[grade_id])):
+                    continue  # no code, or the stub everyone who skipped the exercise shares
                 by_cell.setdefault(grade_id, {}).setdefault(code, []).append((student, source))
         for grade_id, codes in by_cell.items():
             writers = sum(len(v) for v in codes.values())

@@ -10,6 +10,7 @@ import jinja2
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
 from . import charts
+from .wording import for_people
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BAR_WIDTH = 360
@@ -79,16 +80,17 @@ def student_rows(results, out_dir):
     return rows
 
 
-def render(results, signals, out_dir, course_id=""):
+def render(results, signals, out_dir, course_id="", variants=None):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v: f"{v:g}" if float(v).is_integer() else f"{v:.2f}".rstrip("0")
+    env.filters["num"] = for_people
+    env.filters["css_name"] = lambda status: (status or "none").replace(" ", "-")
     env.filters["pct"] = lambda v: f"{100 * v:.0f}%"
     misconceptions = ranked_misconceptions(results)
     return env.get_template("class.html.j2").render(
         course_id=course_id, assignment=results.assignment, results=results,
         generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        exercises=exercise_summaries(results), misconceptions=misconceptions,
+        exercises=exercise_summaries(results), misconceptions=misconceptions, variants=variants or {},
         misconception_bars=charts.horizontal_bars([(m["id"], len(m["students"])) for m in misconceptions],
                                                   BAR_WIDTH),
         totals=totals_histogram(results), students=student_rows(results, out_dir), signals=signals,

@@ -56,6 +56,7 @@ class RunResult:
     error: dict | None = None
     seconds: float = 0.0
     phase: str = ""  # of a timeout: "cells" (they loop by themselves) or "calls"
+    cpu_seconds: float = 0.0  # the CPU time the student's process used (the zygote's count)
 
     @property
     def ok(self):
@@ -160,10 +161,13 @@ class StudentRunner:
         log_path = self.private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
         with open(log_path, "wb") as log_file:
             zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
+            limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
+            prefix = bwrap.limits_prefix(zygote_limits, **limits)
+            spawn = ({"start_new_session": True} if prefix is not None
+                     else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)})
             self.process = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, cwd=self.scratch, env=env,
-                preexec_fn=bwrap.preexec(zygote_limits, extra_memory=EXTRA_WORKER_MEMORY,
-                                           processes=bwrap.process_cap(self.limits, self.uid)))
+                [*(prefix or []), *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
+                cwd=self.scratch, env=env, **spawn)
         self._buffer.clear()
         try:
             ready = json.loads(self._read_line(started + START_SECONDS))
@@ -248,7 +252,7 @@ class StudentRunner:
             return RunResult("crashed", "the process running your code sent an unusable reply")
         results = reply.get("results")
         error = reply.get("error")
-        seconds = reply.get("seconds")
+        seconds, cpu = reply.get("seconds"), reply.get("cpu_seconds")
         return RunResult(
             status=status, detail=bounded_text(reply.get("detail"), 2000),
             results=results if type(results) is list else [],
@@ -256,6 +260,7 @@ class StudentRunner:
             error={k: bounded_text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")}
             if type(error) is dict else None,
             seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
+            cpu_seconds=float(cpu) if type(cpu) in (int, float) and math.isfinite(cpu) else 0.0,
             phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "")
 
     def _read_line(self, deadline):

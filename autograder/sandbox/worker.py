@@ -1,6 +1,7 @@
 """The sandboxed worker (a zygote): imports numpy once, then forks a fresh child per request.
 
-STANDALONE: standard library, numpy and protocol.py, which autograder.sandbox.runner copies beside
+STANDALONE: standard library, numpy, IPython (only for cells that use it) and protocol.py, which
+autograder.sandbox.runner copies beside
 this file into a read-only directory of the sandbox, then starts
 `python -I -S -B worker.py --site DIR ... [--sweep]`: -I ignores PYTHON* variables and the
 user site; -S skips `site`, so no .pth file runs (an editable install's import finder would
@@ -13,22 +14,27 @@ One JSON object per line. The grader writes requests on our stdin:
    "limits": {"wall_seconds", "memory_bytes", "output_bytes", "cpu_seconds"}}
 and reads on our stdout first {"ready": true, ...}, then one reply per request:
   {"id", "status": "ok"|"error"|"timeout"|"crashed"|"memory", "detail", "results", "output",
-   "seconds", "error"?: {"type", "message", "cell", "where", "traceback"},
+   "seconds", "cpu_seconds" (the child's CPU time), "error"?: {"type", "message", "cell", "where", "traceback"},
    "phase"?: "cells"|"calls" (of a wall-clock timeout: what was running)}
 A request with "notebook": true runs its cells as a kernel would instead (one namespace, an
 error or a timeout of "limits.cell_seconds" ends only its cell, the last line's value shown)
 and replies with "results": [the nbformat outputs of each cell that finished, ...]; a process
 that dies in a cell keeps the outputs of the cells before it.
+Cells that use IPython's own syntax or helpers (magics, `!shell`, display(), get_ipython())
+run in an in-process IPython shell over the same namespace, as in the kernel Jupyter starts
+(`Shell`); IPython is imported only for a request whose cells may need it.
 The calls and the encoding of values are protocol.py's. The child runs the cells, then
 performs the calls in order; student code may monkeypatch everything there, the encoder
 too: the grader trusts nothing but the numbers it decodes itself.
 """
 import builtins
+import contextlib
 import ctypes
 import importlib
 import json
 import linecache
 import os
+import re
 import resource
 import select
 import signal
@@ -48,6 +54,78 @@ SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namesp
 
 # ---------------------------------------------------------------- in the child
 
+def named(cells):
+    """[(name, source)] of a request's cells (a cell is a source, or [name, source])."""
+    return [(str(i), c) if isinstance(c, str) else (str(c[0]), str(c[1])) for i, c in enumerate(cells)]
+
+
+# What only IPython runs: a line starting with a magic or a shell escape, a help query, or its
+# helpers named. A textual test, so that the grader and the zygote never parse student code: a
+# false alarm costs the shell's start (a tenth of a second), never a different result for
+# plain Python, which IPython runs unchanged.
+IPYTHON_SYNTAX = re.compile(r"(?m)^[ \t]*[%!]|\bget_ipython\b|\bdisplay\b|\?[ \t]*$")
+
+
+def uses_ipython(cells):
+    return any(IPYTHON_SYNTAX.search(source) for _, source in named(cells))
+
+
+class Shell:
+    """An in-process IPython shell over a child's namespace, as the kernel has one: a cell
+    goes through IPython's transformations (magics, shell escapes) before it is run, and
+    display() and get_ipython() work. Output goes where the cell's output goes: display()
+    to `display` (a callable taking a MIME bundle), the values of cells to `bundle`."""
+
+    def __init__(self, ns, display):
+        from IPython.core.displaypub import DisplayPublisher
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        class Publisher(DisplayPublisher):
+            def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+                display(data)
+
+            def clear_output(self, wait=False):
+                pass
+
+        config = Config()
+        config.HistoryManager.enabled = False  # no SQLite file and no saving thread
+        config.InteractiveShell.colors = "nocolor"  # tracebacks are read as plain text
+        self.ipython = InteractiveShell.instance(user_ns=ns, config=config, display_pub_class=Publisher)
+
+    def transform(self, source):
+        return self.ipython.transform_cell(source)
+
+    def running(self):
+        """A context for running cells: get_ipython() among the builtins, as in the kernel."""
+        return self.ipython.builtin_trap
+
+    @staticmethod
+    def is_usage_error(error):
+        from IPython.core.error import UsageError
+
+        return isinstance(error, UsageError)
+
+    def bundle(self, value, cap):
+        data, _ = self.ipython.display_formatter.format(value)
+        return {mime: shown[:cap] for mime, shown in data.items() if type(shown) is str}
+
+
+def make_shell(ns, display):
+    """A Shell, or None when IPython cannot start here: the cells then run as plain Python,
+    and one that needed IPython fails on its own, with its own error."""
+    try:
+        return Shell(ns, display)
+    except Exception:
+        return None
+
+
+def print_display(data):
+    """display() where a check's output is plain text: its text/plain, as IPython's terminal prints it."""
+    if "text/plain" in data:
+        print(data["text/plain"])
+
+
 class Child:
     """What one forked child does: the cells in one fresh namespace, then the calls."""
 
@@ -56,12 +134,17 @@ class Child:
 
     def run_cells(self, cells):
         """None when every cell ran, else a description of the error that stopped them."""
-        for index, cell in enumerate(cells):
-            name, source = (str(index), cell) if isinstance(cell, str) else (str(cell[0]), cell[1])
+        cells = named(cells)
+        shell = make_shell(self.ns, print_display) if uses_ipython(cells) else None
+        for name, source in cells:
             filename = f"<cell {name}>"
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # traceback lines
             try:
-                exec(compile(source, filename, "exec"), self.ns)
+                if shell is None:
+                    exec(compile(source, filename, "exec"), self.ns)
+                    continue
+                with shell.running():
+                    exec(compile(shell.transform(source), filename, "exec"), self.ns)
             except BaseException as e:  # SystemExit too: it is the student's cell
                 return protocol.describe_error(e, name)
         return None
@@ -111,10 +194,10 @@ class CellTimeout(KeyboardInterrupt):
 
 
 class CellOutput:
-    """A cell's stdout and stderr, in order, at most `cap` characters in all."""
+    """A cell's stdout, stderr and display() outputs, in order, at most `cap` characters in all."""
 
     def __init__(self, cap):
-        self.cap, self.size, self.chunks = cap, 0, []  # [[name, text], ...]
+        self.cap, self.size, self.chunks = cap, 0, []  # [[name, text] | ["display", bundle], ...]
 
     def stream(self, name):
         owner = self
@@ -143,6 +226,19 @@ class CellOutput:
         else:
             self.chunks.append([name, text])
 
+    def display(self, data):
+        bundle = {}
+        for mime, shown in data.items():
+            if type(shown) is str and self.size < self.cap:
+                bundle[mime] = shown[:self.cap - self.size]
+                self.size += len(bundle[mime])
+        if bundle:
+            self.chunks.append(["display", bundle])
+
+    def outputs(self):
+        return [{"output_type": "display_data", "metadata": {}, "data": chunk} if name == "display"
+                else {"output_type": "stream", "name": name, "text": chunk} for name, chunk in self.chunks]
+
 
 MIME_METHODS = (("image/svg+xml", "_repr_svg_"), ("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"),
                 ("text/latex", "_repr_latex_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"))
@@ -165,11 +261,14 @@ def mime_bundle(value, cap):
     return data
 
 
-def run_notebook_cell(ns, name, source, seconds, cap, count):
-    """Run one cell like a kernel: the outputs it makes, as nbformat output dicts."""
+def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
+    """Run one cell like a kernel (through `shell`, an IPython Shell over `ns`, when the
+    notebook needs one): the outputs it makes, as nbformat output dicts."""
     import ast
 
     captured = CellOutput(cap)
+    if shell is not None:
+        shell.output = captured  # where its display() goes while this cell runs
     sys.stdout, sys.stderr = captured.stream("stdout"), captured.stream("stderr")
     outputs, filename = [], f"<cell {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -179,25 +278,29 @@ def run_notebook_cell(ns, name, source, seconds, cap, count):
     signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        tree = ast.parse(source, filename)
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        exec(compile(tree, filename, "exec"), ns)
-        if last is not None:
-            value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if value is not None:
-                outputs.append({"output_type": "execute_result", "execution_count": count,
-                                "metadata": {}, "data": mime_bundle(value, cap)})
+        with shell.running() if shell is not None else contextlib.nullcontext():
+            tree = ast.parse(shell.transform(source) if shell is not None else source, filename)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, filename, "exec"), ns)
+            if last is not None:
+                value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                if value is not None:
+                    data = shell.bundle(value, cap) if shell is not None else mime_bundle(value, cap)
+                    outputs.append({"output_type": "execute_result", "execution_count": count,
+                                    "metadata": {}, "data": data})
     except BaseException as e:  # SystemExit and the interrupt too: the cell's error, the notebook goes on
         signal.setitimer(signal.ITIMER_REAL, 0)
-        info = protocol.describe_error(e, name)
-        outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
-                        "traceback": info["traceback"].splitlines()})
+        if shell is not None and shell.is_usage_error(e):  # a magic misused: the kernel prints one line
+            captured.add("stderr", f"UsageError: {e}\n")
+        else:
+            info = protocol.describe_error(e, name)
+            outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
+                            "traceback": info["traceback"].splitlines()})
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    streams = [{"output_type": "stream", "name": n, "text": t} for n, t in captured.chunks]
-    return streams + outputs
+    return captured.outputs() + outputs
 
 
 def run_notebook(cells, seconds, cap, result_fd):
@@ -205,8 +308,12 @@ def run_notebook(cells, seconds, cap, result_fd):
     only its cell. One JSON line per cell as it finishes, so the outputs of the cells before
     one that kills the process still reach the grader; then a last line saying all ran."""
     ns = {"__name__": "__main__", "__builtins__": builtins}
+    cells = named(cells)
+    shell = None
+    if uses_ipython(cells):
+        shell = make_shell(ns, lambda data: shell.output.display(data))
     for index, (name, source) in enumerate(cells):
-        outputs = run_notebook_cell(ns, str(name), str(source), seconds, cap, index + 1)
+        outputs = run_notebook_cell(ns, name, source, seconds, cap, index + 1, shell)
         try:
             write_line(result_fd, {"cell": index, "outputs": outputs})
         except (TypeError, ValueError, RecursionError):
@@ -282,6 +389,8 @@ def serve(request, private_fds):
     (capped) output, and kill everything it started. Returns the reply."""
     limits = request["limits"]
     wall, out_cap = float(limits["wall_seconds"]), int(limits["output_bytes"])
+    if uses_ipython(request.get("cells") or []):
+        import_ipython()
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
     started = time.monotonic()
@@ -295,18 +404,31 @@ def serve(request, private_fds):
             os._exit(70)
     os.close(result_w)
     os.close(output_w)
+    usage = Usage()
     try:
-        waited, result, output = watch(pid, result_r, output_r, started + wall, out_cap)
+        waited, result, output = watch(pid, result_r, output_r, started + wall, out_cap, usage)
     finally:
         sweep(pid)
-        reap(pid)
+        reap(pid, usage)
         settle()
         os.close(result_r)
         os.close(output_r)
     reply = judge_notebook(waited, result, wall) if request.get("notebook") else judge(waited, result, wall)
     reply["output"] = render_output(output, out_cap)
     reply["seconds"] = round(time.monotonic() - started, 4)
+    reply["cpu_seconds"] = round(usage.cpu_seconds, 4)
     return reply
+
+
+class Usage:
+    """The CPU time the child used (its own threads included, and the processes it waited
+    for), read when it is reaped: what tells a busy machine from code that really loops."""
+
+    def __init__(self):
+        self.cpu_seconds = 0.0
+
+    def record(self, rusage):
+        self.cpu_seconds = rusage.ru_utime + rusage.ru_stime
 
 
 class Capture:
@@ -329,7 +451,7 @@ class Capture:
             self.data += chunk[:self.cap - len(self.data)]
 
 
-def watch(pid, result_r, output_r, deadline, out_cap):
+def watch(pid, result_r, output_r, deadline, out_cap, usage):
     """Wait for the child or the deadline, reading its two pipes meanwhile. Returns
     (wait status | "timeout" | "too large", result capture, output capture)."""
     result, output = Capture(result_r, MAX_RESULT_BYTES + 1), Capture(output_r, out_cap + 1)
@@ -348,8 +470,9 @@ def watch(pid, result_r, output_r, deadline, out_cap):
                     capture.read()
             if result.total > MAX_RESULT_BYTES:
                 return "too large", result, output
-            done, status = os.waitpid(pid, os.WNOHANG) if pidfd is None or pidfd in ready else (0, 0)
+            done, status, rusage = os.wait4(pid, os.WNOHANG) if pidfd is None or pidfd in ready else (0, 0, None)
             if done:
+                usage.record(rusage)
                 sweep(pid)  # the child's leftovers too: then every writer of the pipes is gone
                 for capture in (result, output):
                     while not capture.eof and capture.total <= MAX_RESULT_BYTES + out_cap:
@@ -370,10 +493,11 @@ def _pidfd(pid):
         return None
 
 
-def reap(pid):
+def reap(pid, usage):
     """Collect the child if `watch` did not (no zombies in a long-lived zygote)."""
     try:
-        os.waitpid(pid, 0)
+        _, _, rusage = os.wait4(pid, 0)
+        usage.record(rusage)
     except ChildProcessError:
         pass
 
@@ -510,6 +634,15 @@ def preload(modules):
                 warm()
         except Exception:  # a broken helper shows in the cells that import it
             pass
+
+
+def import_ipython():
+    """Import IPython's shell here, once, for the children whose cells need it: each then only
+    builds its shell (a library loaded, no student code run, nothing else changed)."""
+    try:
+        import IPython.core.interactiveshell  # noqa: F401
+    except Exception:  # a child that needs it then says why, in the cell that needed it
+        pass
 
 
 def in_own_pid_namespace():

@@ -21,22 +21,29 @@ submitted_files.install()
 c.Autograde.exporter_class = submitted_files.SubmittedNotebookExporter
 c.ExchangeFactory.collect = submitted_files.SafeCollect
 
-# Grading: nbgrader's own pipeline with two changes. Graded cells are never run in the
-# student's kernel, and a dead kernel costs only its cell (StudentKernelExecute); every
-# graded cell is scored out of process, sandboxed, against the reference (TrustedChecks).
+# One log line per student, plus what needs a look; --log-level=DEBUG shows every step.
+from autograder.grading.log_lines import quiet_routine_lines  # noqa: E402
+
+quiet_routine_lines()
+
+# Grading: nbgrader's own pipeline with two changes, sharing one sandboxed worker per notebook
+# (the one `backprop-kit autograde` uses too). StudentKernelExecute runs the notebook's cells
+# there as a kernel would, IPython syntax included, never the graded cells, and a cell that
+# kills its process costs only that cell; TrustedChecks scores every graded cell out of
+# process, against the reference. No Jupyter kernel is started.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
-)
-
-from nbgrader.preprocessors import (  # noqa: E402
-    CheckCellMetadata as _Check, ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
+    AssignLatePenalties, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells,
+    OverwriteKernelspec,
 )
 
 from autograder.grading.hidden_tests import RestoreHiddenTests  # noqa: E402
 from autograder.grading.identity import RecordMadeFor  # noqa: E402
 from autograder.grading.preprocessors import StudentKernelExecute, TrustedChecks  # noqa: E402
 from autograder.grading.sanitize import SanitizeCells, ShowNotes  # noqa: E402
+# nbgrader's CheckCellMetadata and SaveAutoGrades with less work: the schema compiled once, the
+# gradebook written in one transaction per notebook, each score TrustedChecks' own number.
+from autograder.grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce  # noqa: E402
 
 # Copied, moved, retyped, renamed or deleted cells cost only the cells they touch: SanitizeCells
 # settles them before nbgrader's own steps, ShowNotes tells the student what it did.
@@ -45,12 +52,12 @@ from autograder.grading.sanitize import SanitizeCells, ShowNotes  # noqa: E402
 # OverwriteCells warns about (and restores) only the test cells a student really edited.
 c.Autograde.sanitize_preprocessors = [
     RecordMadeFor, ClearOutput, SanitizeCells, DeduplicateIds, OverwriteKernelspec, RestoreHiddenTests,
-    OverwriteCells, _Check, ShowNotes,
+    OverwriteCells, CheckCellMetadataOnce, ShowNotes,
 ]
 
 c.Autograde.autograde_preprocessors = [
     StudentKernelExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadataOnce,
 ]
 c.TrustedChecks.course_root = c.CourseDirectory.root
 c.StudentKernelExecute.course_root = c.CourseDirectory.root
@@ -62,8 +69,12 @@ c.StudentKernelExecute.course_root = c.CourseDirectory.root
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from autograder.grading.feedback import TEMPLATE_FILE, FeedbackForStudents, template_basedirs  # noqa: E402
+from autograder.grading.feedback import (  # noqa: E402
+    TEMPLATE_FILE, FeedbackExporter, FeedbackForStudents, template_basedirs,
+)
 
+# One self-contained page: math as MathML, no MathJax or anything else from the network.
+c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.preprocessors = [GetGrades, FeedbackForStudents, CSSHTMLHeaderPreprocessor]
 c.HTMLExporter.template_file = TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = template_basedirs()

@@ -1,0 +1,240 @@
+"""Which draws of an exercise's numbers are accepted: one rule for every exercise.
+
+A draw is accepted when every catalogued mistake that applies to its graph changes at least
+one of the student's answers by more than CLEAR_ABS + CLEAR_REL · |answer| (five times the
+default hand-answer tolerance: a kit constant, not course.yaml's tolerance, which a TA may
+change after release). The mistakes: a forgotten upstream factor at any gate below the output,
+a sign flip at any gate, the gate-specific mistakes of the gate table, and a branch kept alone
+(either one) where a node feeds several gates. Nothing sits on a kink (a max tie, a ReLU at 0),
+and the exercise's own rules (solutions/graphs.py: Rule) hold.
+
+The graph is evaluated generically: each operation's forward (its definition, as the notebook
+states it) and, for the backward pass, each gate's local gradient by centered differences
+(the vector-Jacobian product is linear in the upstream gradient, so one Jacobian per gate).
+No backward formula of any gate is written here, no answer is stored, nothing is printed.
+
+Shipped to students as bpkit/acceptance.py (the draw runs on their laptops too).
+"""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .gradcheck import KINK_DISTANCE
+from . import graphs, misconceptions
+
+# "Clearly different": beyond five times course.yaml's default hand-answer tolerance (0.005 + 0.005·|x|).
+CLEAR_ABS, CLEAR_REL = 0.025, 0.025
+GRADIENT_ROUNDING = 1e-6  # a rule on a gradient allows this much for the centered differences
+STEP = 1e-6
+
+
+def _sigmoid(x):
+    return 1 / (1 + math.exp(-x)) if isinstance(x, (int, float)) else 1 / (1 + np.exp(-x))
+
+
+def _maximum(a, b):
+    return (a if a >= b else b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else np.maximum(a, b)
+
+
+# Each operation's forward, by gate class (solutions/graphs.py: OPERATIONS), constants last.
+FORWARD = {
+    "AddGate": lambda a, b: a + b, "MulGate": lambda a, b: a * b, "MaxGate": _maximum,
+    "ReLUGate": lambda x: _maximum(x, 0.0), "SigmoidGate": _sigmoid,
+    "ExpGate": lambda x: math.exp(x) if isinstance(x, (int, float)) else np.exp(x),
+    "ReciprocalGate": lambda x: 1 / x, "MulConstGate": lambda x, c: c * x, "AddConstGate": lambda x, c: x + c,
+    "MatMulGate": lambda W, x: W @ x, "L2Gate": lambda q: float(np.sum(np.asarray(q) ** 2)),
+}
+# Where a gate has no derivative: its inputs' distance from the kink.
+KINKS = {"MaxGate": lambda a, b: np.abs(np.asarray(a) - np.asarray(b)), "ReLUGate": lambda x: np.abs(x)}
+GENERIC_MISTAKES = ("upstream-ignored", "sign-flip")  # at any gate (upstream-ignored: below the output)
+# The gate table's mistakes of each graded gate (bpkit/gate_table.json: the kit's gate table as data).
+MISTAKES_OF_GATE = {g["name"]: tuple(g["misconceptions"])
+                    for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())}
+
+
+class Evaluation:
+    """One graph on one draw: every node's value, each gate's local Jacobians, and backward passes
+    with or without a mistake at one node."""
+
+    def __init__(self, graph, inputs):
+        self.graph = graph
+        self.values = dict(inputs)
+        self.gates = []  # (node, gate class, constants, parents)
+        for node, operation, parents in graph.gates:
+            name, constants = graphs.gate_of(operation)
+            self.values[node] = FORWARD[name](*(self.values[p] for p in parents), *constants)
+            self.gates.append((node, name, constants, parents))
+        self._jacobians = {}
+
+    def at_kink(self):
+        return any(name in KINKS and np.min(KINKS[name](*(self.values[p] for p in parents))) < KINK_DISTANCE
+                   for _, name, _, parents in self.gates if name in KINKS)
+
+    def jacobians(self, node, name, constants, parents):
+        """d(node)/d(each parent), as arrays of shape node's + parent's (floats for scalars)."""
+        if node not in self._jacobians:
+            args = [self.values[p] for p in parents]
+            out = []
+            for i, a in enumerate(args):
+                if _scalar(a) or np.ndim(a) == 0:
+                    hi, lo = list(args), list(args)
+                    hi[i], lo[i] = a + STEP, a - STEP
+                    d = (FORWARD[name](*hi, *constants) - FORWARD[name](*lo, *constants)) / (2 * STEP)
+                    out.append(float(d) if _scalar(d) or np.ndim(d) == 0 else np.asarray(d, float))
+                    continue
+                a = np.asarray(a, float)
+                columns = []
+                for k in range(a.size):
+                    step = np.zeros(a.size)
+                    step[k] = STEP
+                    hi, lo = list(args), list(args)
+                    hi[i], lo[i] = a + step.reshape(a.shape), a - step.reshape(a.shape)
+                    columns.append((np.asarray(FORWARD[name](*hi, *constants), float)
+                                    - np.asarray(FORWARD[name](*lo, *constants), float)) / (2 * STEP))
+                out_shape = np.shape(self.values[node])
+                out.append(np.stack(columns, axis=-1).reshape(out_shape + a.shape))
+            self._jacobians[node] = out
+        return self._jacobians[node]
+
+    def local(self, gate, dout):
+        """The correct gradients of one gate's inputs for an upstream gradient."""
+        node, _, _, parents = gate
+        jacobians = self.jacobians(*gate)
+        if _scalar(dout) and all(_scalar(J) for J in jacobians):
+            return tuple(dout * J for J in jacobians)
+        out_ndim = np.ndim(self.values[node])
+        grads = []
+        for J in jacobians:
+            if out_ndim == 0 and np.ndim(J) == 0:
+                grads.append(float(dout) * J if np.ndim(dout) == 0 else dout * J)
+            else:
+                grads.append(np.tensordot(np.asarray(dout, float), J, axes=out_ndim) if out_ndim
+                             else float(dout) * J)
+        return tuple(grads)
+
+    def backward(self, mistake=None, at=None, variant=0, keep=None):
+        """{node: gradient of the output}. `mistake` (a Misconception) changes the gate at node `at`;
+        `keep` ("first" | "last") keeps only one branch's gradient at every branching node."""
+        out = self.values[self.graph.output]
+        grads = {self.graph.output: 1.0 if _scalar(out) or np.ndim(out) == 0 else np.ones(np.shape(out))}
+        for gate in reversed(self.gates):
+            node, _, _, parents = gate
+            if node not in grads:
+                continue
+            dout = grads[node]
+            sent = self.local(gate, dout)
+            if mistake is not None and node == at:
+                seen = misconceptions.Seen(tuple(self.values[p] for p in parents), self.values[node], dout, sent,
+                                           lambda d, g=gate: self.local(g, d))
+                variants = mistake.variants(seen)
+                if not variants:
+                    return None  # the mistake cannot be made here (no batch to sum over)
+                sent = variants[min(variant, len(variants) - 1)]
+            for p, g in zip(parents, sent):
+                if p not in grads:
+                    grads[p] = g
+                elif keep == "first":
+                    pass
+                elif keep == "last":
+                    grads[p] = g
+                else:
+                    grads[p] = grads[p] + g
+        return grads
+
+    def answers(self, answers, grads):
+        return {name: (self.values if kind == "value" else grads)[node] for name, (kind, node) in answers.items()}
+
+
+def _scalar(v):
+    return isinstance(v, (int, float))  # numpy's float64 is a float: scalars take the fast path
+
+
+def clearly_differ(answers, correct):
+    """Some answer differs from the correct one in shape, or by more than the clear margin."""
+    for name, c in correct.items():
+        a = answers.get(name)
+        if _scalar(a) and _scalar(c):
+            if abs(a - c) > CLEAR_ABS + CLEAR_REL * abs(c):
+                return True
+            continue
+        if a is None or np.shape(a) != np.shape(c):
+            return True
+        if np.any(np.abs(np.asarray(a, float) - np.asarray(c, float)) > CLEAR_ABS + CLEAR_REL * np.abs(c)):
+            return True
+    return False
+
+
+def applicable_mistakes(evaluation):
+    """[(misconception, node, variant)] for every catalogued mistake this graph can show, where."""
+    output = evaluation.graph.output
+    found = []
+    for node, name, _, _ in evaluation.gates:
+        ids = dict.fromkeys(GENERIC_MISTAKES + MISTAKES_OF_GATE.get(name, ()))
+        for mid in ids:
+            if mid == "upstream-ignored" and node == output:
+                continue  # its upstream gradient is 1: nothing to forget
+            m = misconceptions.BY_ID[mid]
+            found += [(m, node, k) for k in range(m.ways)]
+    return found
+
+
+def discriminates(evaluation, answers):
+    """Every applicable mistake moves some answer clearly, and so does keeping one branch alone."""
+    correct = evaluation.answers(answers, evaluation.backward())
+    for m, node, k in applicable_mistakes(evaluation):
+        grads = evaluation.backward(m, node, k)
+        if grads is not None and not clearly_differ(evaluation.answers(answers, grads), correct):
+            return False
+    if evaluation.graph.branching():
+        for keep in ("first", "last"):
+            if not clearly_differ(evaluation.answers(answers, evaluation.backward(keep=keep)), correct):
+                return False
+    return True
+
+
+def _magnitude(evaluation, node, grads):
+    if node.startswith("∂"):
+        return abs(grads[node[1:]]) + GRADIENT_ROUNDING
+    return abs(evaluation.values[node])
+
+
+def _winner(evaluation, node):
+    a, b = (evaluation.values[p] for p in evaluation.graph.parents(node))
+    return np.all(np.asarray(a) > np.asarray(b))
+
+
+def obeys(evaluation, rules):
+    """The exercise's own rules (solutions/graphs.py: Rule) hold for this draw."""
+    grads = None
+    for r in rules:
+        if any(str(a).startswith("∂") for a in r.args) and grads is None:
+            grads = evaluation.backward()
+        if r.kind == "at least":
+            node, lo, *hi = r.args
+            size = _magnitude(evaluation, node, grads)
+            if not (np.all(size >= lo) and (not hi or np.all(size <= hi[0]))):  # entrywise for arrays
+                return False
+        elif r.kind == "apart":
+            a, b, by = r.args
+            if not np.all(np.abs(evaluation.values[a] - evaluation.values[b]) >= by):
+                return False
+        elif r.kind == "apart in size":
+            a, b, by = r.args
+            if not np.all(np.abs(abs(evaluation.values[a]) - abs(evaluation.values[b])) >= by):
+                return False
+        elif r.kind == "wins":
+            if not _winner(evaluation, r.args[0]):
+                return False
+        else:
+            raise ValueError(f"unknown rule {r.kind!r}")
+    return True
+
+
+def accepted(graph, inputs, answers, rules=(), discriminate=True):
+    """Whether a draw of `inputs` ({input: value}) on `graph` is accepted (see the module);
+    discriminate=False: the exercise's own rules only (the lecture's draws, kept as they were)."""
+    evaluation = Evaluation(graph, inputs)
+    return (not evaluation.at_kink() and obeys(evaluation, rules)
+            and (not discriminate or discriminates(evaluation, answers)))

@@ -1,0 +1,159 @@
+"""configure(c, out_dir): what the generated jupyterhub_config.py does each time the hub
+starts (as root): check the layout, read the roster from the gradebook, and set JupyterHub's
+authenticator, spawner, groups, roles and the course's formgrader service.
+
+A problem found here stops the hub with one line saying what to fix (HubSetupError is a
+SystemExit), instead of a hub that starts and fails students later."""
+import os
+import sys
+from pathlib import Path
+
+from . import layout, names, roster
+from .settings import ROSTER_SERVICE, HubSettings
+
+# The default "server" role lets a user's server post activity; nbgrader's JupyterHubAuthPlugin
+# also asks the hub which groups its user is in, to list the user's courses.
+SERVER_SCOPES = ["users:activity!user", "access:servers!server", "read:users:name!user", "read:users:groups!user"]
+
+
+class HubSetupError(SystemExit):
+    def __init__(self, message):
+        super().__init__(f"backprop-kit hub: {message}")
+
+
+def _roles(s: HubSettings):
+    service = f"service={s.course_id}"
+    return [
+        {"name": s.instructor_group, "description": "open the course's formgrader",
+         "groups": [s.instructor_group], "scopes": [f"access:services!{service}", f"read:services!{service}", "list:services"]},
+        {"name": s.student_group, "description": "the course's students",
+         "groups": [s.student_group], "scopes": ["self"]},
+        {"name": "server", "description": "a user's server: activity, and its user's course groups",
+         "scopes": SERVER_SCOPES},
+        # formgrader's Manage Students adds and removes students through nbgrader's JupyterHubAuthPlugin
+        {"name": f"{s.course_id}-formgrader", "services": [s.course_id],
+         "scopes": ["list:users", "read:users", "list:groups", "read:groups", f"groups!group={s.student_group}"]},
+        {"name": ROSTER_SERVICE, "services": [ROSTER_SERVICE],
+         "scopes": ["admin:users", "list:users", "read:groups", f"groups!group={s.student_group}"]},
+    ]
+
+
+def _formgrader_service(s: HubSettings):
+    return {
+        "name": s.course_id,
+        "url": f"http://127.0.0.1:{s.service_port}",
+        "command": [str(Path(s.bin_dir) / "jupyterhub-singleuser")],
+        "user": s.course_account,
+        "cwd": s.course_dir,
+        "oauth_no_confirm": True,
+        # Opened top-level, never in a frame: JupyterHub sends frame-ancestors 'none'.
+        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "JUPYTER_CONFIG_PATH": str(s.nbgrader_config_dir),
+                        "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"},
+    }
+
+
+def check_layout(s: HubSettings):
+    """Every problem with the machine's layout, one line each (empty: fine)."""
+    problems = []
+    # A virtual environment's python is a link to the interpreter it was made from (pyenv's
+    # under /root, say): both must be reachable.
+    kit = [(s.bin_dir, "the kit's environment"),
+           ((Path(s.bin_dir) / "python").resolve(), "the kit's Python interpreter"),
+           (Path(__file__).resolve().parent.parent, "the kit's code")]  # an editable install lives elsewhere
+    account = layout.Account.named(s.course_account)
+    if account is None:
+        problems.append(f"the course account {s.course_account!r} does not exist: create it with "
+                        f"`sudo useradd --create-home {s.course_account}`")
+    else:
+        for path, what in [(s.course_dir, "the course directory"), *kit]:
+            why = layout.unreachable(path, account)
+            if why:
+                problems.append(f"{what}: {why}; the formgrader service runs as {s.course_account}")
+    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config")]:
+        why = layout.unreachable(path, layout.ANYONE)
+        if why:
+            problems.append(f"{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)")
+    why = layout.open_to_others(s.course_dir)
+    if why:
+        problems.append(f"the course directory: {why}; run `sudo chmod o-rwx {s.course_dir}`")
+    return problems
+
+
+def roster_ids(s: HubSettings):
+    from ..reports.collect import db_url
+
+    where = f"the gradebook of {s.course_dir}"
+    try:
+        return roster.checked_ids(roster.gradebook_students(db_url(s.course_dir)), where)
+    except roster.RosterError as e:
+        raise HubSetupError(str(e)) from None
+
+
+def spawn_problem(username, groups, s: HubSettings):
+    """Why `username`'s server should not start for this course (a message for the spawn page), or None."""
+    why = names.problem(username)
+    if why:
+        return (f"The hub user {username!r} is not a valid nbgrader student id ({why}), so nbgrader cannot "
+                "fetch or submit for it. Ask the course staff for an account whose name has letters, digits "
+                "and _ . @ - only.")
+    if s.student_group not in groups and s.instructor_group not in groups:
+        return (f"{username} is not in the course group {s.student_group}, so the Assignments tab would show "
+                f"no course. The course staff add you with `sudo backprop-kit add-student {username} --hub "
+                f"{s.out_dir}`.")
+    return None
+
+
+def _pre_spawn_hook(s: HubSettings):
+    def hook(spawner):
+        from tornado import web
+
+        why = spawn_problem(spawner.user.name, [g.name for g in spawner.user.groups], s)
+        if why:
+            spawner.log.warning("backprop-kit: %s", why)
+            refused = web.HTTPError(403, why)
+            refused.jupyterhub_message = why  # what JupyterHub's pages show the user (else only "403: error")
+            raise refused
+        home = Path(os.path.expanduser(f"~{spawner.user.name}"))
+        if home.is_dir() and home.stat().st_mode & 0o077:
+            spawner.log.warning("backprop-kit: %s's home %s is mode %04o: other students can read it; "
+                                "run `sudo chmod 0700 %s`", spawner.user.name, home, home.stat().st_mode & 0o7777, home)
+    return hook
+
+
+def configure(c, out_dir):
+    s = HubSettings.load(out_dir)
+    if not Path(s.exchange).exists() and os.geteuid() == 0:
+        layout.make_exchange(s.exchange)
+    problems = check_layout(s) + [p for p in [layout.exchange_problem(s.exchange)] if p]
+    if problems:
+        raise HubSetupError("; ".join(problems))
+    students = roster_ids(s)
+    instructors = [names.check(i, "instructors") for i in s.instructors]
+
+    c.JupyterHub.authenticator_class = s.authenticator
+    c.Authenticator.allowed_users = set(students) | set(instructors)
+    # The course account is a hub user in the instructors' group too: the formgrader service runs
+    # as it, and nbgrader's JupyterHubAuthPlugin asks the hub for that user's courses.
+    c.JupyterHub.load_groups = {s.instructor_group: {"users": [*instructors, s.course_account]},
+                                s.student_group: {"users": students}}
+    c.JupyterHub.load_roles = _roles(s)
+    token = s.roster_token_file.read_text().strip() if s.roster_token_file.exists() else None
+    c.JupyterHub.services = [_formgrader_service(s)] + (
+        [{"name": ROSTER_SERVICE, "api_token": token, "display": False}] if token else [])
+
+    c.JupyterHub.spawner_class = "localprocess"  # each user's server as their own system account
+    c.Spawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": str(s.nbgrader_config_dir),
+                             "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"}
+    c.Spawner.pre_spawn_hook = _pre_spawn_hook(s)
+
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = s.hub_port
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
+    c.JupyterHub.db_url = f"sqlite:///{Path(out_dir) / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(Path(out_dir) / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(Path(out_dir) / "jupyterhub.pid")
+    print(f"backprop-kit hub: course {s.course_id}: {len(students)} students, instructors "
+          f"{', '.join(instructors) or 'none'}; formgrader at /services/{s.course_id}/ as {s.course_account}",
+          file=sys.stderr)

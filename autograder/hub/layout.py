@@ -1,0 +1,97 @@
+"""Who can reach what on the hub's machine, read from the filesystem's modes.
+
+The formgrader service runs as the course account; each student's server runs as the
+student. Both must reach the kit's environment (every folder on the way traversable); only
+the course account may enter the course directory (its source/ holds the solutions, its
+gradebook everyone's grades); the exchange must be writable by everyone, with the sticky bit
+so nobody removes another's folder. A problem is one line naming the folder and the fix."""
+import os
+import pwd
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+EXCHANGE_MODE = 0o1777  # like /tmp: everyone may create, only the owner may remove
+
+
+@dataclass(frozen=True)
+class Account:
+    """A system account as the kernel checks it: its uid and every group it is in."""
+    name: str
+    uid: int
+    gids: frozenset
+
+    @classmethod
+    def named(cls, name):
+        """The account, or None when no such system account exists."""
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            return None
+        return cls(name, entry.pw_uid, frozenset(os.getgrouplist(name, entry.pw_gid)))
+
+
+ANYONE = Account("any student", -1, frozenset())  # what the "other" bits grant
+
+
+def _allows(st, account, bits):
+    """Whether `account` has the rwx `bits` (0o4, 0o2, 0o1 combined) on a file with stat `st`."""
+    if account.uid == 0:
+        return True
+    if st.st_uid == account.uid:
+        return (st.st_mode >> 6) & bits == bits
+    if st.st_gid in account.gids:
+        return (st.st_mode >> 3) & bits == bits
+    return st.st_mode & bits == bits
+
+
+def _describe(path, st):
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    return f"{path} (mode {stat.S_IMODE(st.st_mode):04o}, owner {owner})"
+
+
+def unreachable(path, account, need=0o5):
+    """Why `account` cannot use `path` (every folder above it entered, `path` itself with the
+    `need` bits: read+enter by default), or None when it can."""
+    path = Path(path).resolve()
+    for folder in [*reversed(path.parents), path]:
+        try:
+            st = folder.stat()
+        except OSError as e:
+            return f"{folder} cannot be read: {e.strerror}"
+        bits = need if folder == path else 0o1
+        if not _allows(st, account, bits):
+            what = "enter" if bits == 0o1 else {0o5: "read", 0o7: "write in", 0o4: "read"}.get(bits, "use")
+            return f"{account.name} cannot {what} {_describe(folder, st)}"
+    return None
+
+
+def open_to_others(path):
+    """Why students could look inside `path` (any "other" permission bit), or None."""
+    st = Path(path).stat()
+    if st.st_mode & 0o007:
+        return f"{_describe(path, st)} is open to every account: students could read the solutions in source/ and the gradebook"
+    return None
+
+
+def exchange_problem(path):
+    """Why nbgrader's exchange at `path` would fail students or the course account, or None."""
+    path = Path(path)
+    if not path.is_dir():
+        return (f"the exchange {path} does not exist: create it with `sudo mkdir -p {path} && "
+                f"sudo chmod {EXCHANGE_MODE:o} {path}` (or run `backprop-kit hub` as root)")
+    st = path.stat()
+    if stat.S_IMODE(st.st_mode) & 0o777 != 0o777:
+        return (f"the exchange {_describe(path, st)} is not writable by every account: students cannot submit "
+                f"and the course account cannot release; run `sudo chmod {EXCHANGE_MODE:o} {path}`")
+    return unreachable(path, ANYONE, need=0o7)
+
+
+def make_exchange(path):
+    """Create the exchange with the mode it needs (root only: it usually lives in /usr/local/share)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, EXCHANGE_MODE)

@@ -1,0 +1,69 @@
+"""add_student(): one command adds a student to the course: nbgrader's gradebook (the
+roster the hub reads at every start) and, when the hub is running, its user and the course's
+group, through the hub's REST API with the roster service's token (readable by root only)."""
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from . import layout, names, roster
+from .settings import HubSettings
+
+
+class AddStudentError(ValueError):
+    """The student could not be added; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Added:
+    student_id: str
+    hub_told: bool  # False: the hub was not running; it reads the gradebook when it starts
+    notes: tuple
+
+
+def _api(settings, token, method, path, body=None):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{settings.hub_port}/hub/api{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def add_student(out_dir, student_id, first_name=None, last_name=None, email=None):
+    from ..reports.collect import db_url
+
+    try:
+        settings = HubSettings.load(out_dir)
+    except OSError as e:
+        raise AddStudentError(f"{out_dir} holds no hub written by `backprop-kit hub --out {out_dir}`: {e.strerror}") from None
+    try:
+        names.check(student_id, "add-student")
+    except names.StudentIdError as e:
+        raise AddStudentError(str(e)) from None
+    try:
+        token = settings.roster_token_file.read_text().strip()
+    except OSError as e:
+        raise AddStudentError(f"{settings.roster_token_file} cannot be read ({e.strerror}): run add-student as root "
+                              "(sudo), like the hub") from None
+    roster.add_to_gradebook(db_url(settings.course_dir), [roster.Student(student_id, first_name, last_name, email)])
+    notes = []
+    if settings.authenticator == "pam" and layout.Account.named(student_id) is None:
+        notes.append(f"{student_id} has no system account yet, which PAM logins need: `sudo useradd --create-home "
+                     f"{student_id} && sudo passwd {student_id} && sudo chmod 0700 /home/{student_id}`")
+    try:
+        try:
+            _api(settings, token, "POST", f"/users/{student_id}")
+        except urllib.error.HTTPError as e:
+            if e.code != 409:  # 409: the hub has the user already
+                raise
+        _api(settings, token, "POST", f"/groups/{settings.student_group}/users", {"users": [student_id]})
+        told = True
+    except urllib.error.HTTPError as e:
+        raise AddStudentError(f"{student_id} is in the gradebook, but the hub on 127.0.0.1:{settings.hub_port} refused "
+                              f"to add them ({e.code} {e.reason}): restart the hub, which reads the gradebook at start") from None
+    except (urllib.error.URLError, ConnectionError, OSError):
+        told = False  # not running: the next start reads the gradebook
+    if not told:
+        notes.append("the hub is not running: it lets them in when it starts")
+    return Added(student_id, told, tuple(notes))

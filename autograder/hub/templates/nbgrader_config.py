@@ -1,0 +1,10 @@
+# Written by `backprop-kit hub`: nbgrader's global config for the course's students' servers
+# and its formgrader service (JUPYTER_CONFIG_PATH points here), so the Assignments tab finds
+# the course and everyone uses the same exchange. Course groups come from JupyterHub.
+from nbgrader.auth import JupyterHubAuthPlugin
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+c.CourseDirectory.course_id = {course_id!r}
+c.Exchange.root = {exchange!r}
+c.Exchange.path_includes_course = True
+c.Authenticator.plugin_class = JupyterHubAuthPlugin

@@ -1,0 +1,97 @@
+"""write_hub(): the folder `backprop-kit hub --out DIR` writes, after checking everything the
+hub will need, so a problem shows here and not in the hub's log."""
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from . import layout, names, roster
+from .hubconfig import check_layout
+from .settings import NBGRADER_CONFIG_DIR, SETTINGS_FILE, HubSettings
+
+DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"  # nbgrader's own default since 0.8
+
+
+class HubError(ValueError):
+    """Something to fix before the hub can serve the course; the message says what."""
+
+
+@dataclass(frozen=True)
+class Written:
+    settings: HubSettings
+    config_file: Path
+    students: list
+    imported: int
+
+
+def _template(name):
+    return resources.files("autograder.hub").joinpath("templates", name).read_text()
+
+
+def _course_id(course_dir):
+    from ..config import ConfigError, load_course
+
+    path = Path(course_dir) / "course.yaml"
+    if not (Path(course_dir) / "nbgrader_config.py").is_file() or not path.is_file():
+        raise HubError(f"{course_dir} is not a course made by `backprop-kit init` (no nbgrader_config.py and "
+                       "course.yaml there): run `backprop-kit hub` inside the course directory")
+    try:
+        return load_course(path).course_id
+    except ConfigError as e:
+        raise HubError(str(e)) from None
+
+
+def _write_private(path, text):
+    """A file only root (its owner) may read: JupyterHub refuses a readable cookie secret."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCHANGE, instructors=(),
+              roster_csv=None, authenticator="pam", service_port=9999, hub_port=8081, proxy_api_port=8001):
+    course_dir, out_dir = Path(course_dir).resolve(), Path(out_dir).resolve()
+    course_id = _course_id(course_dir)
+    account = course_account or f"grader-{course_id}"
+    try:
+        instructors = tuple(names.check(i, "--instructor") for i in instructors)
+        from_csv = roster.read_csv(roster_csv) if roster_csv else []
+    except (names.StudentIdError, roster.RosterError) as e:
+        raise HubError(str(e)) from None
+    settings = HubSettings(course_id=course_id, course_dir=str(course_dir), course_account=account,
+                           exchange=str(Path(exchange).absolute()), bin_dir=str(Path(sys.prefix) / "bin"),
+                           out_dir=str(out_dir), instructors=instructors, authenticator=authenticator,
+                           service_port=service_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(out_dir, 0o755)  # students' servers read nbgrader's global config here; secrets stay 0600
+    config_dir = out_dir / NBGRADER_CONFIG_DIR
+    config_dir.mkdir(exist_ok=True)
+    os.chmod(config_dir, 0o755)
+    (config_dir / "nbgrader_config.py").write_text(
+        _template("nbgrader_config.py").format(course_id=course_id, exchange=settings.exchange))
+    if not Path(settings.exchange).exists() and os.geteuid() == 0:
+        layout.make_exchange(settings.exchange)
+    problems = check_layout(settings) + [p for p in [layout.exchange_problem(settings.exchange)] if p]
+    if problems:
+        raise HubError("the hub could not serve this course:\n  " + "\n  ".join(problems))
+
+    from ..reports.collect import db_url
+
+    url = db_url(course_dir)
+    if from_csv:
+        roster.add_to_gradebook(url, from_csv)
+    try:
+        students = roster.checked_ids(roster.gradebook_students(url), f"the gradebook of {course_dir}")
+    except roster.RosterError as e:
+        raise HubError(str(e)) from None
+
+    (out_dir / SETTINGS_FILE).write_text(settings.dump())
+    config_file = out_dir / "jupyterhub_config.py"
+    config_file.write_text(_template("jupyterhub_config.py").format(bin_dir=settings.bin_dir, config_file=config_file))
+    if not settings.roster_token_file.exists():
+        _write_private(settings.roster_token_file, secrets.token_hex(32) + "\n")
+    return Written(settings, config_file, students, len(from_csv))

@@ -1,0 +1,127 @@
+"""What each kind of gate means for its checks, written once for both sides of the sandbox:
+the grader's hidden checks (autograder/grading/checks.py, through the gate table) and the
+students' self-checks and Validate (bpkit/selfcheck.py and bpkit/validate.py, which get this
+file as bpkit/gate_kinds.py). The gate table names a row's kind; nothing infers a gate's
+behaviour from how many inputs it takes.
+
+A kind says how many inputs forward takes, the random inputs each side draws (the grader's
+and the self-checks' differ on purpose: the grader's are hidden), the shape forward must
+return, and its kink, if it has one: where its slope is not defined, and which splits of the
+upstream gradient are valid there.
+
+Numpy and the standard library only: it is shipped to students. It holds no answers."""
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Kink:
+    """Where a kind of gate has no derivative (max at x == y, max(0, x) at x == 0): there every
+    split of the upstream gradient the gate could route is a valid subgradient, and is accepted."""
+
+    distance: Callable  # inputs -> each output entry's distance from the nearest kink (0: at one)
+    cases: Callable  # rng -> [(label, inputs)] with entries exactly at a kink
+    shares_add_up: bool  # True: the inputs' shares add up to all of it (max(x, y)); False: one share
+    #                      between none and all of it (max(0, x): the rest goes to the constant 0)
+    rule: str  # the rule in words, for the graded cell and for feedback
+
+    def at(self, inputs):
+        return np.asarray(self.distance(inputs)) == 0
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    arity: int  # how many inputs forward takes
+    elementwise: bool  # forward works entry by entry: the output has its inputs' shape
+    graded_words: str  # what the graded cell says the hidden checks draw
+    graded_cases: Callable  # rng -> [(label, inputs)]: the hidden checks' random inputs
+    self_check_cases: Callable  # (rng, kink distance) -> [(label, inputs)]: the self-checks' inputs
+    output_shape: Callable  # inputs -> the shape forward must return
+    kink: Kink = None
+
+
+# ---------------------------------------------------------------- random inputs
+
+def _graded_distinct(rng, shape, arity):
+    """`arity` inputs whose entries differ pairwise by at least 0.1 (no max ties)."""
+    first = rng.normal(size=shape) * 2
+    if arity == 1:
+        return (first,)
+    gap = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    return first, first + gap
+
+
+def _graded_elementwise(arity):
+    def draw(rng):
+        return [("Python floats", tuple(float(v) for v in _graded_distinct(rng, (), arity))),
+                ("0-d arrays", tuple(np.array(v) for v in _graded_distinct(rng, (), arity))),
+                ("vectors", _graded_distinct(rng, (7,), arity)),
+                ("matrices", _graded_distinct(rng, (3, 4), arity))]
+    return draw
+
+
+def _self_check_elementwise(arity):
+    def draw(rng, kink_distance):
+        def distinct(shape):
+            """Entries away from kinks: one input kink_distance away from 0 (max(0, x)), two
+            inputs away from each other (max(x, y)). A centered difference across a kink is no slope."""
+            first = rng.normal(size=shape) * 2
+            if arity == 1:
+                return (first + np.copysign(kink_distance, first),)
+            return first, first + rng.uniform(0.2, 1.5, shape) * rng.choice([-1, 1], shape)
+        return [("Python floats", tuple(float(v) for v in distinct(()))), ("vectors", distinct((6,))),
+                ("matrices", distinct((3, 4)))]
+    return draw
+
+
+def _same_shape(inputs):
+    return np.shape(inputs[0])
+
+
+# ---------------------------------------------------------------- kinks
+
+def _max_ties(rng):
+    x = rng.normal(size=8)
+    y = np.where(np.arange(8) % 2 == 0, x, x + rng.choice([-1, 1], 8) * rng.uniform(0.5, 2, 8))
+    return [("vectors with ties at every other entry", (x, y)), ("equal Python floats", (1.5, 1.5))]
+
+
+def _zeros(rng):
+    x = rng.normal(size=8) * 2
+    x[::2] = 0.0
+    return [("a vector with zeros at every other entry", (x,)), ("0.0 as a Python float", (0.0,))]
+
+
+TIES = Kink(lambda i: np.abs(np.asarray(i[0]) - np.asarray(i[1])), _max_ties, True,
+            "where x == y, any split of the upstream gradient into non-negative parts is accepted")
+AT_ZERO = Kink(lambda i: np.abs(np.asarray(i[0])), _zeros, False,
+               "where x == 0, any share of the upstream gradient from none to all of it is accepted")
+
+ELEMENTWISE_WORDS = "random Python floats, 0-d arrays, vectors and matrices"
+
+
+def _elementwise(name, arity, kink=None):
+    return Kind(name, arity, True, ELEMENTWISE_WORDS, _graded_elementwise(arity), _self_check_elementwise(arity),
+                _same_shape, kink)
+
+
+KINDS = {kind.name: kind for kind in (
+    _elementwise("pair", 2),  # f(x, y) entry by entry, smooth: x + y, x * y
+    _elementwise("max of a pair", 2, TIES),  # max(x, y): a kink where x == y
+    _elementwise("one input", 1),  # f(x) entry by entry, smooth: the sigmoid
+    _elementwise("rectifier", 1, AT_ZERO),  # max(0, x): a kink at 0
+    Kind("matmul", 2, False, "a random non-square W with a vector x and with a batch of columns",
+         lambda rng: [
+             ("W of shape (3, 5), x of shape (5,)", (rng.normal(size=(3, 5)), rng.normal(size=5))),
+             ("W of shape (3, 5), a batch x of shape (5, 4)", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
+         lambda rng, kink_distance: [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
+                                     ("a batch x", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
+         lambda inputs: (np.shape(inputs[0])[0],) + tuple(np.shape(inputs[1])[1:])),  # (H,) or (H, N)
+    Kind("reduce", 1, False, "a random vector and matrix",
+         lambda rng: [("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))],
+         lambda rng, kink_distance: [("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))],
+         lambda inputs: ()),  # a single number
+)}

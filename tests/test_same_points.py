@@ -1,0 +1,153 @@
+"""The same points whoever grades and however busy the machine is (issue 17, items 3 and 4).
+
+A small class whose correct code has costly side effects (work left running in the
+background, floods of output) or is written with IPython's own syntax (magics, shell
+escapes, display(), get_ipython()) is graded by `nbgrader autograde` and by `backprop-kit
+autograde`, each alone and beside a CPU hog; the four gradebooks must agree cell for cell,
+and every one of these students earns full marks, as their code does in Jupyter.
+Before that, on its own: a check that runs out of wall-clock time while its code used little
+CPU (the machine was busy, not the code) is run once more; an infinite loop is not."""
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import demo
+from autograder.config import load_course
+from autograder.course import init
+from autograder.grading.cells import Submission
+from autograder.sandbox.bwrap import Limits, sandbox_available
+from autograder.sandbox.runner import RunResult, StudentRunner
+from autograder.sandbox.subject import SandboxSubject
+from batch_class import backprop_kit, records
+from lanes import lane
+
+simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
+
+REPO = Path(__file__).resolve().parent.parent
+needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+
+
+# ---------------------------------------------------------------- a timeout on a busy machine
+
+def runs_of(cell_source, limits):
+    """How many times a check whose cell is `cell_source` ran, and the reply it got."""
+    counting = "open('runs.txt', 'a').write('x')\n" + cell_source
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(counting, metadata={
+        "nbgrader": {"grade_id": "answer", "solution": True}})])
+    with StudentRunner(limits, require_sandbox=True) as runner:
+        reply = SandboxSubject(runner, Submission(nb)).run(["answer"], [])
+        count = runner.run({"cells": ["print(len(open('runs.txt').read()))"]}).output.strip()
+    return int(count), reply
+
+
+@needs_sandbox
+def test_a_timeout_with_little_cpu_used_is_run_once_more_before_it_counts():
+    runs, reply = runs_of("import time\ntime.sleep(3)", Limits(wall_seconds=1))  # waited, used no CPU
+    assert (runs, reply.status, reply.phase) == (2, "timeout", "cells") and reply.cpu_seconds < 0.5
+
+
+@needs_sandbox
+def test_code_that_uses_up_its_cpu_time_costs_at_once():
+    # The student's own CPU time ran out (RLIMIT_CPU), however long the machine took to give it.
+    runs, reply = runs_of("while True:\n    pass", Limits(wall_seconds=120, cpu_seconds=1))
+    assert (runs, reply.status) == (1, "timeout") and reply.cpu_seconds > 0.5, reply  # (rusage lags the limit by ticks)
+
+
+def test_only_a_wall_clock_timeout_with_little_cpu_used_is_run_again():
+    subject = SandboxSubject(StudentRunner(Limits(wall_seconds=10)), Submission(nbformat.v4.new_notebook()))
+    assert subject.machine_was_busy(RunResult("timeout", phase="calls", cpu_seconds=1.0))
+    assert not subject.machine_was_busy(RunResult("timeout", phase="calls", cpu_seconds=9.5))  # a loop of its own
+    assert not subject.machine_was_busy(RunResult("timeout", cpu_seconds=2.0))  # its CPU limit: no phase
+    assert not subject.machine_was_busy(RunResult("error", phase="calls", cpu_seconds=0.1))
+
+
+# ---------------------------------------------------------------- one class, four gradings
+
+BACKGROUND = '''
+import threading
+
+def _busy_elsewhere():  # work left running in the background, competing for the interpreter
+    while True:
+        sum(range(1000))
+
+threading.Thread(target=_busy_elsewhere, daemon=True).start()
+'''
+
+FLOOD = "print('x' * 1000 + '\\n' * 10, end='')  # a flood of output at every call\n"
+
+
+def students(source):
+    """{student: {grade_id: source}}: correct code, with side effects or IPython syntax."""
+    correct = simulated_class.reference_answers(source)
+    flood = {gid: re.sub(r"(\n([ \t]+)def (forward|backward)\(self[^)]*\):\n)",
+                         lambda m: m.group(1) + m.group(2) + "    for _ in range(200):\n" + m.group(2) + "        "
+                         + FLOOD, code)
+             for gid, code in correct.items() if gid.endswith("_gate")}
+    return {
+        "ada": correct,
+        "bea": {**correct, "add_gate": textwrap.dedent(BACKGROUND) + correct["add_gate"],
+                "sigmoid_gate": textwrap.dedent(BACKGROUND) + correct["sigmoid_gate"]},
+        "fio": {**correct, **flood},
+        "ivy": {**correct,
+                "simple_by_hand": "%env BPKIT_STYLE=ipython\n" + correct["simple_by_hand"] + "\ndisplay(f)\n",
+                "add_gate": "%%time\n" + correct["add_gate"],
+                "mul_gate": correct["mul_gate"] + "\n!echo defined MulGate\nfiles = !ls\n",
+                "l2_by_hand": correct["l2_by_hand"] + "\nget_ipython().user_ns['checked'] = True\n%who_ls\n"},
+    }
+
+
+@pytest.fixture(scope="module")
+@lane("e2e")
+def four_gradings(tmp_path_factory):
+    if not sandbox_available():
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    root = tmp_path_factory.mktemp("same-points")
+    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", (REPO / "course.yaml").read_text())
+    (root / "course.yaml").write_text(text)
+    base = root / "base"
+    init(base, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
+    source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    for student, answers in students(source).items():
+        target = base / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    graded = {}
+    for busy in (False, True):
+        for command in ("nbgrader", "backprop-kit"):
+            course = root / f"{command}-{'busy' if busy else 'alone'}"
+            shutil.copytree(base, course)
+            hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
+            try:
+                done = (demo.nbgrader(course, "autograde", "backprop") if command == "nbgrader" else
+                        backprop_kit(course, "autograde", "backprop", "--jobs", "2"))
+            finally:
+                for hog in hogs:
+                    hog.kill()
+                    hog.wait()
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+            graded[(command, busy)] = course
+    return graded, sorted(students(source))
+
+
+def test_the_same_grades_cell_for_cell_by_either_command_alone_or_beside_a_cpu_hog(four_gradings):
+    graded, names = four_gradings
+    first = graded[("nbgrader", False)]
+    for (command, busy), course in graded.items():
+        for student in names:
+            assert records(course, student)["grades"] == records(first, student)["grades"], (command, busy, student)
+
+
+def test_costly_side_effects_and_ipython_syntax_earn_the_marks_their_code_earns(four_gradings):
+    graded, names = four_gradings
+    for course in graded.values():
+        full = records(course, "ada")["score"]
+        assert full > 0
+        for student in names:
+            assert records(course, student)["score"] == full, (course.name, student)

@@ -1,0 +1,47 @@
+"""What a student reads in their own kernel when something is missing: one short message in
+the cell that needs it, never a traceback through bpkit's code. Real release notebook, real
+kernel."""
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.course import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    root = tmp_path_factory.mktemp("student") / "course"
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(root)],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return root / "release" / "backprop"
+
+
+def run_first_cells(release, count):
+    """The notebook's first `count` code cells, run as on a student's own computer (no
+    JupyterHub user, no grader id); errors are kept as outputs, as JupyterLab shows them."""
+    nb = nbformat.read(release / "backprop.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"][:count]
+    nb.cells = code
+    saved = {v: os.environ.pop(v, None) for v in ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")}
+    try:
+        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(release)}}).execute()
+    finally:
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+    return code
+
+
+def test_an_empty_student_id_is_one_short_message_in_the_setup_cell(release):
+    student_id, setup = run_first_cells(release, 2)
+    assert student_id.source.startswith('STUDENT_ID = ""')
+    errors = [o for o in setup.outputs if o.output_type == "error"]
+    assert len(errors) == 1, setup.outputs
+    shown = "\n".join(errors[0].traceback)  # what JupyterLab prints under the cell
+    assert shown.startswith("Your student id is missing: type it between the quotes of STUDENT_ID")
+    assert len(shown.splitlines()) == 1 and len(shown) < 200, shown
+    assert "Traceback" not in shown and "File " not in shown and "problems.py" not in shown
