@@ -292,3 +292,16 @@ def test_each_report_records_the_kit_version_and_the_course_yaml_it_was_graded_w
         for student in STUDENTS:
             report = read_report(report_path(course_dir, "backprop", student, "backprop"))
             assert report["kit_version"] == __version__ and report["course_yaml_sha256"] == digest, student
+
+
+def test_a_file_with_the_notebooks_name_that_may_not_travel_is_still_the_notebook(tmp_path):
+    """A link or a pipe named backprop.ipynb is graded 0 with the reason (as an unreadable
+    notebook is), not taken for a missing notebook, nor replaced by a copy beside it."""
+    import os
+
+    folder = folder_with(tmp_path, {"copy.ipynb": notebook("setup", "add_gate")})
+    os.symlink("/etc/passwd", folder / "backprop.ipynb")
+    assert choose_notebooks(folder, CELLS).files == {"backprop": "backprop.ipynb"}
+    os.unlink(folder / "backprop.ipynb")
+    (folder / "backprop.ipynb").mkdir()  # a folder named like the notebook
+    assert choose_notebooks(folder, CELLS).files == {"backprop": "backprop.ipynb"}

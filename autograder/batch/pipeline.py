@@ -40,7 +40,7 @@ from traitlets.config import Config
 from ..grading.hidden_tests import RestoreHiddenTests
 from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook, scores_in
 from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_records, scores_of
-from ..grading.reading import parse_notebook
+from ..grading.reading import Read, parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..sandbox.runner import StudentRunner
 from ..sandbox.bwrap import Limits
@@ -58,6 +58,7 @@ class SubmissionJob:
     notebooks: dict  # {notebook name: the submitted .ipynb's bytes}
     refused_files: list = field(default_factory=list)  # [{"path", "reason"}]: what the intake did not copy
     notes: dict = field(default_factory=dict)  # {notebook: [lines]}: what the intake says, e.g. a renamed file
+    unreadable: dict = field(default_factory=dict)  # {notebook: why}: submitted but refused (a link, a pipe)
 
 
 @dataclass
@@ -252,12 +253,12 @@ class Pipeline:
                               facts=ctx.facts)
 
 
-def parse(data, refused_files=(), notes=()):
+def parse(data, refused_files=(), notes=(), unreadable=""):
     """The notebook to grade from the submitted bytes, read as `nbgrader autograde` reads it in
     a kit course (grading/reading.py; submitted_files.SubmittedNotebookExporter): cells that
     cannot be cells dropped with a note, and a file that is no notebook becomes an empty one
     marked `unreadable`, which the pipeline grades 0 with the reason."""
-    read = parse_notebook(data)
+    read = Read(reason=unreadable) if unreadable else parse_notebook(data)
     nb = read.nb if read.nb is not None else nbformat.v4.new_notebook()
     nb.metadata["backprop_kit"] = {"unreadable": read.reason or None, "notes": [*notes, *read.notes],
                                    "refused_files": list(refused_files)}
@@ -283,7 +284,7 @@ def grade_submission(snapshot, job, scratch_parent=None):
 
     started = time.monotonic()
     pipeline = pipeline_for(snapshot)
-    names = sorted(n for n in job.notebooks if n in snapshot.notebooks)
+    names = sorted(n for n in {*job.notebooks, *job.unreadable} if n in snapshot.notebooks)
     results = {}
     if names:
         course = snapshot.course
@@ -291,7 +292,8 @@ def grade_submission(snapshot, job, scratch_parent=None):
                            require_sandbox=course.grading.require_sandbox, helper_files=snapshot.helper_files,
                            env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
             for name in names:
-                nb = parse(job.notebooks[name], job.refused_files, job.notes.get(name, ()))
+                nb = parse(job.notebooks.get(name), job.refused_files, job.notes.get(name, ()),
+                           job.unreadable.get(name, ""))
                 results[name] = pipeline.grade_notebook(job.student, name, nb, runner)
     return SubmissionResult(job.student, {n: results[n] for n in names}, round(time.monotonic() - started, 3),
                             socket.gethostname())

@@ -114,7 +114,7 @@ class Recorder:
     def _fill(self, student, staging):
         intake = copy_submission(self.submitted(student), staging, max_file_bytes=self.max_file_bytes)
         choice = choose_notebooks(self.submitted(student), self.cells, self.max_file_bytes, skip=self.coursedir.ignore)
-        notebooks = {nb: (staging / rel).read_bytes() for nb, rel in choice.files.items()}
+        notebooks = {nb: (staging / rel).read_bytes() for nb, rel in choice.files.items() if rel in intake.copied}
         for rel in intake.copied:
             path = staging / rel
             if self._ignored(rel) or path.suffix == ".ipynb":  # autograded/ holds only the notebooks graded
@@ -130,6 +130,14 @@ class Recorder:
                     target.unlink()
                 shutil.copyfile(path, target)
         return intake, notebooks, choice
+
+    def unreadable(self, student, intake, choice):
+        """{notebook: why} for the notebooks chosen that did not travel (a link, a pipe, too
+        large): graded 0 with the reason, as `nbgrader autograde` grades them in a kit course."""
+        from ..grading.reading import read_bytes  # the reason nbgrader autograde's reader gives
+
+        return {nb: read_bytes(self.submitted(student) / rel, self.max_file_bytes)[1] or "it could not be copied"
+                for nb, rel in choice.files.items() if rel not in intake.copied}
 
     def _ignored(self, rel):
         parts = rel.split("/")

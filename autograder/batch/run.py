@@ -275,9 +275,10 @@ class _Batch:
             for note in choice.notes():
                 self.progress.console.print(f"[yellow]! {student}[/]: {note}")
             try:
-                self.recorder.begin(student, set(notebooks))
+                self.recorder.begin(student, set(choice.files))
                 job = SubmissionJob(student, notebooks, refused_entries(intake.refused),
-                                    notes={nb: choice.notes(nb) for nb in notebooks})
+                                    notes={nb: choice.notes(nb) for nb in notebooks},
+                                    unreadable=self.recorder.unreadable(student, intake, choice))
                 self.in_flight[self.graders.submit(job)] = (student, staging, intake, choice)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -7,6 +7,7 @@ otherwise the one file holding most of that notebook's cells. Every grading path
 autograde in a kit course, `backprop-kit autograde`, the Gradescope bundle) asks this rule,
 and the intake record (autograder.intake.write_record) keeps its answer.
 """
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def choose_notebooks(folder, expected, max_file_bytes=DEFAULT_MAX_FILE_BYTES, sk
     nbgrader's ignore patterns. Nothing is read but notebooks, and those without following a link."""
     travel, refused = survey(folder, max_file_bytes)
     notebooks = [rel for rel in travel if rel.endswith(".ipynb") and not skipped(rel, [*skip, CHECKPOINTS])]
-    files = {nb: f"{nb}.ipynb" for nb in expected if f"{nb}.ipynb" in notebooks}
+    # Anything with the notebook's name is the notebook, even what may not travel (a link, a
+    # pipe, a folder, too large): it is graded 0 with the reason, as an unreadable notebook is.
+    files = {nb: f"{nb}.ipynb" for nb in expected if os.path.lexists(Path(folder) / f"{nb}.ipynb")}
     pool = {rel: None for rel in notebooks if rel not in files.values()}  # rel -> its grade ids, read once
     ambiguous = []
     for nb in [n for n in expected if n not in files]:
