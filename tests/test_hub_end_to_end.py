@@ -28,6 +28,7 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 
 GRADER, INSTRUCTOR = f"{ACCOUNT_PREFIX}-grader", f"{ACCOUNT_PREFIX}-ta"
 ANN, BEN = f"{ACCOUNT_PREFIX}-ann", f"{ACCOUNT_PREFIX}-ben"  # ann correct, ben with add-split
+OUTSIDER = f"{ACCOUNT_PREFIX}-out"  # a hub user in no course group
 COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
 
 
@@ -38,7 +39,7 @@ def hub():
     password = random_password()
     base = new_base()
     try:
-        with accounts([GRADER, INSTRUCTOR, ANN, BEN], password):
+        with accounts([GRADER, INSTRUCTOR, ANN, BEN, OUTSIDER], password):
             course = make_course(base, GRADER)
             roster = base / "roster.csv"
             roster.write_text(f"id,first_name,last_name,email\n{ANN},Ann,Lee,ann@example.org\n")
@@ -77,7 +78,7 @@ def wait_for(driver, script, timeout, *args):
                          + driver.execute_script("return document.body ? document.body.innerText : ''")[:3000])
 
 
-def log_in(driver, hub, user):
+def log_in(driver, hub, user, lab=True):
     from selenium.webdriver.common.by import By
 
     driver.execute_cdp_cmd("Network.clearBrowserCookies", {})  # every path's: the hub's, each server's, the service's
@@ -85,6 +86,8 @@ def log_in(driver, hub, user):
     driver.find_element(By.ID, "username_input").send_keys(user)
     driver.find_element(By.ID, "password_input").send_keys(hub.password)
     driver.find_element(By.ID, "login_submit").click()
+    if not lab:
+        return
     wait_for(driver, "return !!(window.jupyterapp && window.jupyterapp.started)", 120)
     wait_for(driver, "return !!document.querySelector('.jp-LabShell')", 60)
 
@@ -193,6 +196,17 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
 
     driver = chrome(1400, 1000)
     try:
+        # 0. A hub user in no course group (made through the hub's API, as an admin might) is
+        # stopped at the start of their server, told why and what the staff run.
+        run(["curl", "-sf", "-X", "POST", "-H", f"Authorization: token {(hub.out / 'roster-api-token').read_text().strip()}",
+             f"http://127.0.0.1:{json.loads((hub.out / 'backprop-kit-hub.json').read_text())['hub_port']}/hub/api/users/{OUTSIDER}"])
+        log_in(driver, hub, OUTSIDER, lab=False)
+        said = wait_for(driver, f"return document.body && document.body.innerText.includes('is not in the course group')"
+                                " ? document.body.innerText : ''", 90)
+        driver.save_screenshot(str(folder / "0-outsider-refused.png"))
+        assert f"{OUTSIDER} is not in the course group nbgrader-{COURSE_ID}" in said
+        assert f"backprop-kit add-student {OUTSIDER} --hub {hub.out}" in said
+
         # 1. The instructor opens formgrader from the Services menu and releases.
         log_in(driver, hub, INSTRUCTOR)
         driver.get(f"{hub.url}/hub/home")

@@ -110,7 +110,9 @@ def _pre_spawn_hook(s: HubSettings):
         why = spawn_problem(spawner.user.name, [g.name for g in spawner.user.groups], s)
         if why:
             spawner.log.warning("backprop-kit: %s", why)
-            raise web.HTTPError(403, why)
+            refused = web.HTTPError(403, why)
+            refused.jupyterhub_message = why  # what JupyterHub's pages show the user (else only "403: error")
+            raise refused
         home = Path(os.path.expanduser(f"~{spawner.user.name}"))
         if home.is_dir() and home.stat().st_mode & 0o077:
             spawner.log.warning("backprop-kit: %s's home %s is mode %04o: other students can read it; "
