@@ -164,7 +164,7 @@ def test_one_status_vocabulary_and_not_answered_for_work_left_as_released(graded
     theirs is "not answered" (hand cells and gates alike), and nothing in the class is "error"."""
     from autograder.grading.report import STATUSES
 
-    rows = read_csv(graded[1] / "cells.csv")
+    rows = read_csv(graded.out / "cells.csv")
     assert {r["status"] for r in rows} <= set(STATUSES) and "error" not in {r["status"] for r in rows}
     for student in ("una", "fay"):
         mine = [r for r in rows if r["student_id"] == student]
@@ -177,10 +177,10 @@ def test_integrity_signals_only_for_code_that_exists(graded):
     from autograder.reports.collect import collect
     from autograder.reports.integrity import find_signals
 
-    signals = find_signals(collect(graded[0], "backprop"), load_course(graded[0] / "course.yaml"))
+    signals = find_signals(collect(graded.course_dir, "backprop"), load_course(graded.course_dir / "course.yaml"))
     assert signals.shared_code and all(g.lines > 0 for g in signals.shared_code)
     assert not [g for g in signals.shared_code if {"una", "fay"} & set(g.students)]
-    assert "Integrity signals: 1 notebook made for another id, 1 hand answer correct for" in graded[2]
+    assert "Integrity signals: 1 notebook made for another id, 1 hand answer correct for" in graded.stdout
 
 
 def test_canvas_csv_has_canvas_columns_and_the_gradebooks_totals(graded):
