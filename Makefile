@@ -9,11 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-<<<<<<< HEAD
-.PHONY: demo test bench clean system-packages hub-env
-=======
-.PHONY: demo test test-fast bench clean system-packages
->>>>>>> main
+.PHONY: demo test test-fast bench clean system-packages hub-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "backprop-kit needs Python >= 3.10, found " + sys.version.split()[0]'
