@@ -18,7 +18,9 @@ def lane(*names: str) -> Callable[[Fixture], Fixture]:
     declared in pyproject.toml fails the run: --strict-markers)."""
 
     def mark(function: Fixture) -> Fixture:
-        function.lanes = (*getattr(function, "lanes", ()), *names)
+        # Above @pytest.fixture it gets pytest's wrapper: the hook reads the function inside it.
+        inner = function._get_wrapped_function() if hasattr(function, "_get_wrapped_function") else function
+        inner.lanes = function.lanes = (*getattr(inner, "lanes", ()), *names)
         return function
     return mark
 
