@@ -61,8 +61,10 @@ hub-env:
 demo: $(STAMP) system-packages
 	$(BIN)/backprop-kit demo
 
+# Both cores: pytest-xdist hands out whole files (--dist loadfile), so a module's fixtures (a
+# graded class, a hub, a browser) are built once, by the worker that runs the file.
 test: $(STAMP) system-packages hub-env
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The minute-to-minute lane: every test outside the slow lanes (pyproject.toml's markers).
 # The fast lane runs on both cores (pytest-xdist): its tests share no session fixture worth
