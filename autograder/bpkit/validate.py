@@ -214,7 +214,7 @@ def _function(exercise, namespace, title):
 
 
 # What is left to write, by the stubs a gate's check ran into (selfcheck's finding keys).
-STUB_TODO = {("forward-stub",): "write forward in the {name} cell",
+WHAT_TO_WRITE_FOR_STUBS = {("forward-stub",): "write forward in the {name} cell",
              ("backward-stub",): "write backward in the {name} cell",
              ("stub",): "write backward in the {name} cell"}
 
@@ -225,7 +225,7 @@ def _raise_findings(title, findings, name, check):
     unfinished = [f for f in findings if f.unfinished]
     if unfinished:
         keys = tuple(dict.fromkeys(f.key for f in unfinished))
-        todo = STUB_TODO.get(keys, "write forward and backward in the {name} cell").format(name=name)
+        todo = WHAT_TO_WRITE_FOR_STUBS.get(keys, "write forward and backward in the {name} cell").format(name=name)
         if keys == ("forward-stub",) and check != "forward":
             todo = f"write forward, then backward, in the {name} cell"  # backward cannot run before forward
         raise ExerciseNotReady(title, [f.lines[0] for f in unfinished], unfinished=True, todo=todo)
