@@ -55,7 +55,7 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
     (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")  # fresh from the table
     (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(course.graphs), indent=1) + "\n")
     settings = {"course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
-                "graphs": course.graphs, "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}
+                "graphs": course.graphs, "language": course.language, "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}
     if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
         settings["exercises"] = list(exercises)
     (dest / "course.json").write_text(json.dumps(settings, indent=1) + "\n")

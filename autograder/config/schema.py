@@ -168,6 +168,11 @@ class Course(_Model):
                     "per-student: the graph of each hand exercise with a family of graphs (the simple "
                     "graph and the branch) is drawn per student, as the numbers are: same shape, same "
                     "operations, different wiring; with randomization: per-course one graph for all.")
+    language: Literal["en", "ko"] = Field(
+        "en",
+        description="The language of every word students and TAs read (the notebook's prose, self-checks, "
+                    "Validate, feedback, reports, the CLI): en (English) or ko (Korean). It changes words "
+                    "only, never ids, points or scores.")
     assignments: list[Assignment] = Field(
         min_length=1,
         description="The course's nbgrader assignments. At least one; names unique.")
