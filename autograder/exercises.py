@@ -91,7 +91,8 @@ class GraphExercise:  # a HandAnswers
                 if graph.branching():
                     found[m.id] = [self.correct(values, graph, mode, combine=overwrite)]
             elif gates_used & set(gates_named_by(m.id)):
-                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k)) for k in range(m.ways)]
+                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k))
+                                for k in range(m.drawn_ways)]  # the ways every draw shows (one input's flip may not)
                 # A mistake that moves no answer clearly here (batch-not-summed without a batch, a
                 # forgotten upstream gradient where it is about 1) cannot be told from rounding.
                 if all(_clearly_differ(a, right) for a in answers_made):

@@ -319,7 +319,7 @@ def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded
         zf.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):
         (root / "source" / name).chmod(0o755)
-    for student in (honest[1], dee):
+    for student in (honest[1], dee, eve):
         notebook = (stock / "submitted" / student / "backprop" / "backprop.ipynb").read_bytes()
         results, output = run_autograder(root, {"backprop.ipynb": notebook}, {"email": "", "id": 1, "name": student,
                                                                               "sid": student})
