@@ -132,14 +132,14 @@ def node_mistakes(graph, every_gate_of_a_class=False):
     found, used = [], {}
     for node, operation, _ in graph.gates:
         used.setdefault(described.gate_of(operation)[0], []).append(node)
-    for node, operation, _ in graph.gates:
+    for node, operation, parents in graph.gates:
         for m in _gate_mistakes(described.gate_of(operation)[0]):
-            found += [(m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}}) for k in range(m.ways)]
+            found += [(m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}}) for k in range(m.ways_at(len(parents)))]
     if every_gate_of_a_class:
         for name, nodes in used.items():
             for m in _gate_mistakes(name) if len(nodes) > 1 else ():
                 found += [(m.id, k, tuple(nodes), {"at": dict.fromkeys(nodes, mistaken_gates(m, k))})
-                          for k in range(m.ways)]
+                          for k in range(m.ways_at(len(graph.parents(nodes[0]))))]
     if graph.branching():
         found += [("branch-overwrite", 0, graph.branching()[:1], {"combine": keep_one})
                   for keep_one in (overwrite, _keep_first)]
