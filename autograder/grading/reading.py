@@ -17,6 +17,7 @@ import nbformat
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
 from . import nodes
+from ..words import _
 
 def _is_text_list(value):
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -126,15 +127,17 @@ def _rebuild(raw):
             if not isinstance(raw.get("cells"), list):
                 raise ValueError("no cells after the upgrade")
         except Exception as e:  # an old notebook nbformat cannot upgrade
-            return Read(reason=f"it is an old (version 3) notebook that cannot be upgraded ({_first_line(e)})")
+            return Read(reason=_("it is an old (version 3) notebook that cannot be upgraded ({error})").format(
+                error=_first_line(e)))
     elif version != 4 or type(version) is not int:
-        return Read(reason=f"it says it is a notebook of format version {_shown(version)}; backprop-kit reads "
-                           "version 4, which JupyterLab writes (open it there and save it again)")
+        return Read(reason=_("it says it is a notebook of format version {version}; backprop-kit reads version 4, "
+                             "which JupyterLab writes (open it there and save it again)").format(version=_shown(version)))
     notes, cells, ids = [], [], set()
     for number, cell in enumerate(raw.get("cells", []), start=1):
         rebuilt, problem = _rebuild_cell(cell, ids)
         if rebuilt is None:
-            notes.append(f"Cell {number} of the submitted notebook was ignored: {problem}.")
+            notes.append(_("Cell {number} of the submitted notebook was ignored: {problem}.").format(number=number,
+                                                                                                     problem=problem))
         else:
             cells.append(rebuilt)
     nb = nodes.notebook(cells=cells, metadata=_kept(raw.get("metadata"), NOTEBOOK_METADATA))
