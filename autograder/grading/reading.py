@@ -69,17 +69,17 @@ def read_bytes(path, max_bytes):
     except OSError as e:
         try:
             if stat.S_ISLNK(os.lstat(path).st_mode):
-                return None, "it is a symbolic link, not a file; links are not followed"
+                return None, _("it is a symbolic link, not a file; links are not followed")
         except OSError:
             pass
-        return None, f"the file cannot be opened ({e.strerror})"
+        return None, _("the file cannot be opened ({error})").format(error=e.strerror)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, "it is not a regular file (a pipe, a device or a folder)"
+            return None, _("it is not a regular file (a pipe, a device or a folder)")
         if info.st_size > max_bytes:
-            return None, (f"it is {info.st_size / 1e6:.1f} MB, above the course's cap of "
-                          f"{max_bytes / 1e6:.1f} MB per file")
+            return None, _("it is {size} MB, above the course's cap of {cap} MB per file").format(
+                size=f"{info.st_size / 1e6:.1f}", cap=f"{max_bytes / 1e6:.1f}")
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(max_bytes + 1)[:max_bytes], ""
     finally:
@@ -89,19 +89,19 @@ def read_bytes(path, max_bytes):
 def parse_notebook(data):
     """Read the bytes of a submitted notebook (see the module's docstring)."""
     if not data.strip():
-        return Read(reason="the file is empty")
+        return Read(reason=_("the file is empty"))
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark (some Windows editors write one) is fine
     except UnicodeDecodeError:
-        return Read(reason="it is a binary file, not a Jupyter notebook (which is text)")
+        return Read(reason=_("it is a binary file, not a Jupyter notebook (which is text)"))
     try:
         raw = json.loads(text)
     except RecursionError:
-        return Read(reason="it is not a Jupyter notebook (its JSON is nested too deeply to read)")
+        return Read(reason=_("it is not a Jupyter notebook (its JSON is nested too deeply to read)"))
     except ValueError as e:
-        return Read(reason=f"it is not a Jupyter notebook (not valid JSON: {str(e).splitlines()[0][:160]})")
+        return Read(reason=_("it is not a Jupyter notebook (not valid JSON: {error})").format(error=str(e).splitlines()[0][:160]))
     if _depth(raw) > MAX_DEPTH:
-        return Read(reason=f"it is not a Jupyter notebook (its JSON is nested more than {MAX_DEPTH} levels deep)")
+        return Read(reason=_("it is not a Jupyter notebook (its JSON is nested more than {depth} levels deep)").format(depth=MAX_DEPTH))
     return _rebuild(raw)
 
 
@@ -119,7 +119,7 @@ def _depth(value):
 
 def _rebuild(raw):
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        return Read(reason="it is not a Jupyter notebook (JSON without a list of cells)")
+        return Read(reason=_("it is not a Jupyter notebook (JSON without a list of cells)"))
     version = raw.get("nbformat")
     if version == 3 and type(version) is int and isinstance(raw.get("worksheets"), list):
         try:
@@ -144,21 +144,21 @@ def _rebuild(raw):
     try:
         nbformat.validate(nb)  # once, whole: the nodes above were built unchecked
     except nbformat.ValidationError as e:
-        return Read(reason=f"it is not a valid Jupyter notebook ({_first_line(e)})")
+        return Read(reason=_("it is not a valid Jupyter notebook ({error})").format(error=_first_line(e)))
     return Read(nb=nb, notes=notes)
 
 
 def _rebuild_cell(cell, ids):
     """(a fresh cell holding what `cell` may hold, "") or (None, why it cannot be a cell)."""
     if not isinstance(cell, dict):
-        return None, "it is not a cell"
+        return None, _("it is not a cell")
     if cell.get("cell_type") not in CELL_TYPES:
-        return None, f"its cell_type {_shown(cell.get('cell_type'))} is not code, markdown or raw"
+        return None, _("its cell_type {found} is not code, markdown or raw").format(found=_shown(cell.get("cell_type")))
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(s, str) for s in source):
         source = "".join(source)
     if not isinstance(source, str):
-        return None, "its source is not text"
+        return None, _("its source is not text")
     new = nodes.cell(cell["cell_type"], source, metadata=_kept(cell.get("metadata"), CELL_METADATA))
     if cell["cell_type"] == "code":
         new["outputs"] = _stream_outputs(cell.get("outputs"))
