@@ -221,3 +221,30 @@ def test_jupyterlab_speaks_korean_and_the_notebook_runs_and_validates_in_korean(
     assert "Success" not in dialog and "The following cell failed" in dialog  # nbgrader's own frame, in English
     kit_words = dialog.split("The following cell failed", 1)[1]
     assert HANGUL.search(kit_words), kit_words[:2000]  # the kit's text inside it, in Korean
+
+
+def test_the_hangul_check_sees_boxes_where_no_font_has_hangul(tmp_path, monkeypatch):
+    """The check above is not vacuous: a Chromium whose fontconfig knows only DejaVu (no Hangul)
+    draws boxes, and hangul_is_drawn says so."""
+    require_chromium()
+    require_hangul_font()
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    if not dejavu.is_dir():
+        pytest.skip("no DejaVu fonts to build a font list without Hangul from")
+    (tmp_path / "fonts.conf").write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<dir>{dejavu}</dir><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>")
+    page = tmp_path / "page.html"
+    page.write_text('<!DOCTYPE html><meta charset="utf-8"><h1 style="font-family: sans-serif">역전파 계산 그래프</h1>',
+                    encoding="utf-8")
+    shown = {}
+    for fonts in ("the machine's", "DejaVu only"):
+        if fonts == "DejaVu only":
+            monkeypatch.setenv("FONTCONFIG_FILE", str(tmp_path / "fonts.conf"))
+        driver = chrome(600, 200)
+        try:
+            driver.get(page.as_uri())
+            shown[fonts], _font = hangul_is_drawn(driver, driver.find_element("css selector", "h1"))
+        finally:
+            driver.quit()
+    assert shown == {"the machine's": True, "DejaVu only": False}, shown
