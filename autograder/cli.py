@@ -1,4 +1,4 @@
-"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student (and demo)."""
+"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student, catalogs (and demo)."""
 import sys
 from pathlib import Path
 
@@ -354,6 +354,26 @@ def add_student(student_id, out_dir, first_name, last_name, email):
     click.echo(f"{added.student_id}: in the gradebook" + (", the hub and the course group." if added.hub_told else "."))
     for note in added.notes:
         click.echo(f"  note: {note}")
+
+
+@main.command()
+@click.option("--check", "only_check", is_flag=True,
+              help="Change nothing: list every message without a translation, with other placeholders, stale or "
+                   "fuzzy, and every compiled catalog out of date (exit status 1 when there is one).")
+def catalogs(only_check):
+    """Bring the translators' .po files in step with the code's messages and compile them (.mo)."""
+    from . import catalogs as message_catalogs
+
+    if only_check:
+        found = message_catalogs.check()
+        for line in found:
+            click.echo(line)
+        if found:
+            raise click.ClickException(f"{len(found)} catalog problem(s)")
+        click.echo("catalogs: every message translated, every .mo compiled from its .po")
+        return
+    for domain in message_catalogs.DOMAINS:
+        message_catalogs.update(domain, log=click.echo)
 
 
 if __name__ == "__main__":
