@@ -19,8 +19,9 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from solutions import graphs as described
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS, CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
-from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
+from solutions.table import BY_GRADE_ID as GATES, gates_named_by, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
@@ -529,9 +530,14 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
 
 
 def _function_mistakes(exercise, args, graph, mode):
-    """{misconception id: [the gradients the function returns with that mistake, ...]}."""
+    """{misconception id: [the gradients the function returns with that mistake, ...]}, made at
+    every gate it applies to; only mistakes the graph it computes can show."""
+    computed = exercise.graph(graph, mode)
+    kinds = {described.gate_of(op)[0] for _, op, _ in computed.gates}
     found = {}
     for m in CATALOG:
+        if not (computed.branching() if m.scope == "graph" else kinds & set(gates_named_by(m.id))):
+            continue
         try:
             if m.scope == "graph":
                 found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]
