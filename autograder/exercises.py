@@ -162,11 +162,11 @@ def where_said(graph, mistake: NodeMistake):
         row = GATE_ROWS_BY_NAME.get(gate)
         what = m.said_at(mistake.way, row.inputs if row else graph.parents(nodes[0]))
         return IN_EVERY_GATE.format(gate=gate, what=what,
-                                    nodes=" and ".join(f"{n} = {described.expression(graph, n)}" for n in nodes))
+                                    nodes=" and ".join(f"{n} = {described.gate_expression(graph, n)}" for n in nodes))
     node = nodes[0]
     if node in graph.inputs:
         return AT_VALUE.format(node=node, what=m.said_at(mistake.way))
-    return AT_NODE.format(node=node, formula=described.expression(graph, node),
+    return AT_NODE.format(node=node, formula=described.gate_expression(graph, node),
                           what=m.said_at(mistake.way, graph.parents(node)))
 
 

@@ -43,6 +43,8 @@ UNKNOWN = ("this is not one of the known mistakes. Hint: backward(dout) returns,
 AT_NODE = "at {node} = {formula}, {what}"
 AT_VALUE = "at {node}, {what}"
 IN_EVERY_GATE = "in every {gate} ({nodes}), {what}"
+# Two places that give the same wrong gradients (a function returns only its inputs' gradients).
+OR_ELSE = "{first}; or {second}"
 # The same, for an answer computed by hand.
 UNKNOWN_BY_HAND = ("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
                    "each gate multiply the gradient arriving from above by the gate's local derivative, and "

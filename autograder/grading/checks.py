@@ -20,7 +20,8 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from solutions import graphs as described
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS, CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
+from solutions.misconceptions import (BY_ID as MISCONCEPTIONS, CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen,
+                                     overwrite)
 from solutions.table import BY_GRADE_ID as GATES, gates_named_by, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
@@ -513,12 +514,21 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
     grader, that reproduces all of them: made at one node (said there: "at q = max(x, y), the
     gradient went to the smaller input"), in one gate class wherever the function uses it, or one
     branch kept alone; else made at every gate it applies to; else not a known mistake."""
-    for mistake in exercise.mistaken_at_nodes(args, graph, mode):
-        if explaining_way(given, {mistake.misconception: [tuple(_flatten(mistake.made[1]))]}, correct, _model_close):
-            for o in outcomes:
-                if not o.passed:
-                    o.misconception, o.message = mistake.misconception, where_said(exercise.graph(graph, mode), mistake)
-            return
+    computed = exercise.graph(graph, mode)
+    found = [m for m in exercise.mistaken_at_nodes(args, graph, mode)
+             if explaining_way(given, {m.misconception: [tuple(_flatten(m.made[1]))]}, correct, _model_close)]
+    if found:
+        # A function is built from the student's gates: a gate class wrong wherever it is used comes
+        # first; another place giving the same gradients is said too, as the other possibility.
+        first = next((m for m in found if len(m.nodes) > 1), found[0])
+        other = next((m for m in found if m.nodes != first.nodes), None)
+        said = where_said(computed, first)
+        if other is not None:
+            said = OR_ELSE.format(first=said, second=where_said(computed, other))
+        for o in outcomes:
+            if not o.passed:
+                o.misconception, o.message = first.misconception, said
+        return
     models = {mid: [tuple(_flatten(v)) for v in vs]
               for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
     named = explaining_misconception(given, models, correct, _model_close)
