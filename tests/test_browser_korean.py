@@ -160,6 +160,8 @@ def test_the_feedback_page_is_korean_and_its_hangul_is_drawn(korean_course, brow
     assert words.count("'add-split' 실수로 보입니다") == 1, words
     assert "points" not in words and "Failed:" not in words and "Hint:" not in words, words
     add.screenshot(str(folder / "feedback-ben-addgate-backward.png"))
+    body = driver.find_element("css selector", "body").text
+    assert "학생의 답" in body and "Student's answer" not in body and "(Top)" not in body  # nbgrader's panels too
     driver.save_screenshot(str(folder / "feedback-ben-top.png"))
 
 
