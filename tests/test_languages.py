@@ -46,5 +46,5 @@ def test_the_hub_refuses_a_students_server_in_the_course_language(tmp_path):
                     exchange=str(tmp_path / "exchange"), bin_dir=str(Path(sys.prefix) / "bin"), out_dir="/srv/hub")
     with i18n.speaking("ko"):
         said = spawn_problem("ann", ["nbgrader-other"], s)
-    assert "과목 그룹 nbgrader-cs231n 에 없어서" in said and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
+    assert "과목 그룹 nbgrader-cs231n에 없어서" in said and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
     assert spawn_problem("ann", ["nbgrader-other"], s).startswith("ann is not in the course group")
