@@ -157,7 +157,7 @@ def gate_forward(spec, subject, ctx, result):
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
     for case, steps in zip(cases, replies):
         expected = spec.cls().forward(*[np.copy(v) for v in case.inputs])
-        result.add(_decoded_then(f"forward, {case.label}", steps, 0, np.shape(expected),
+        result.add(_decoded_then(f"forward, {student_words(case.label)}", steps, 0, np.shape(expected),
                                  lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
 
 
@@ -189,7 +189,7 @@ def gate_backward(spec, subject, ctx, result):
         right_alone = _judge(spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes), ctx)
         grads = _decode_grads(in_turn[i], 1, shapes)
         if isinstance(grads, Outcome):
-            grads.name = f"backward, {case.label}" + (f": {grads.name}" if grads.name else "")
+            grads.name = f"backward, {student_words(case.label)}" + (f": {grads.name}" if grads.name else "")
             if right_alone and all(o.passed for o in right_alone):
                 _say_once(result, [grads], _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
             result.add(grads)
@@ -219,7 +219,7 @@ def gate_ties(spec, subject, ctx, result):
         seen = _reference_seen(spec, case.inputs, dout)
         grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
         if isinstance(grads, Outcome):
-            grads.name = f"backward, {case.label}"
+            grads.name = f"backward, {student_words(case.label)}"
             result.add(grads)
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
@@ -238,9 +238,9 @@ def _judge(spec, case, seen, grads, ctx):
         return None
     tol = ctx.tolerances.gradient_rel_error
     if case.origin != "kink":
-        return [check_close(f"backward, {case.label}: d{name}", g, c, tol)
+        return [check_close(f"backward, {student_words(case.label)}: d{name}", g, c, tol)
                 for name, g, c in zip(spec.inputs, grads, seen.correct)]
-    return [_subgradient_outcome(spec.kinks, f"backward, {case.label}", case.inputs, seen, grads, tol)]
+    return [_subgradient_outcome(spec.kinks, f"backward, {student_words(case.label)}", case.inputs, seen, grads, tol)]
 
 
 def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
@@ -331,7 +331,7 @@ def _own_forward_consistency(spec, subject, ctx):
                 moved = [np.copy(a) for a in inputs]
                 moved[i].flat[j] += sign * H
                 perturbed.append([("forward", tuple(moved))])
-    name = _("backward agrees with the slope of your own forward ({label})").format(label=label)
+    name = _("backward agrees with the slope of your own forward ({label})").format(label=student_words(label))
     try:
         replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]
                                                             + perturbed))
@@ -470,10 +470,10 @@ def function(exercise, subject, ctx, result):
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
-            result.add(Outcome(label, False, str(e)))
+            result.add(Outcome(student_words(label), False, str(e)))
             continue
-        result.add(check_close(f"{label}: f", f, f_ref, ctx.tolerances.value_rel))
-        outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
+        result.add(check_close(f"{student_words(label)}: f", f, f_ref, ctx.tolerances.value_rel))
+        outcomes = [check_close(f"{student_words(label)}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
                     for (name, g), c in zip(flat, flat_ref)]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
             _name_function_mistake(result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat),
