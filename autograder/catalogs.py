@@ -16,6 +16,7 @@ reads .mo files with the standard library).
 """
 from __future__ import annotations
 
+import ast
 import io
 import re
 import string
@@ -76,6 +77,15 @@ def extract_notebook_prose(fileobj, keywords, comment_tags, options) -> Iterator
                 yield line, None, value.encode().decode("unicode_escape") if "\\" in value else value, []
 
 
+def extract_class_docstrings(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+    """A Babel extractor: each class's docstring (solutions/gates.py: what a released gate stub says
+    of its gate, translated by notebooks.class_with_solution_markers)."""
+    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and ast.get_docstring(node, clean=False) is not None:
+            yield node.body[0].lineno, None, node.body[0].value.value, []
+
+
 # ---------------------------------------------------------------- the table of domains
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ DOMAINS = (
         ("autograder/bpkit/*.py", "python"),
         ("solutions/misconceptions.py", "python"),
         ("solutions/graphs.py", "python"),
-        ("solutions/gates.py", "python"),
+        ("solutions/gates.py", extract_class_docstrings),
         ("autograder/notebooks.py", "python"),
         ("autograder/exercises.py", "python"),
         ("assignments/*.py", extract_notebook_prose),

@@ -23,6 +23,14 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+
+def N_(message):
+    """Marks a message for the student catalog (bpkit/locale): this file is shipped to students and
+    also imported as solutions/, so it cannot import bpkit's i18n; the explanations and hints are
+    translated where they are shown (STUDENT_WORDS.gettext)."""
+    return message
+
+
 class Seen(NamedTuple):
     """What one gate saw: inputs and output of forward, upstream and correct gradients."""
 
@@ -34,11 +42,11 @@ class Seen(NamedTuple):
 
 
 # What feedback says about a wrong result that no catalogued mistake reproduces.
-UNKNOWN = ("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
+UNKNOWN = N_("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
            "the derivative of the output with respect to that input, with that input's shape; the self-check "
            "under the exercise compares your code with the slope of your own forward")
 # The same, for an answer computed by hand.
-UNKNOWN_BY_HAND = ("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
+UNKNOWN_BY_HAND = N_("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
                    "each gate multiply the gradient arriving from above by the gate's local derivative, and "
                    "where a value feeds two gates add what comes back along each")
 
@@ -123,81 +131,81 @@ def _batch_not_summed(s):
 CATALOG = (
     Misconception(
         "upstream-ignored",
-        "The local gradient was returned without multiplying it by the upstream gradient.",
-        "backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient.",
+        N_("The local gradient was returned without multiplying it by the upstream gradient."),
+        N_("backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient."),
         _upstream_ignored,
     ),
     Misconception(
         "add-split",
-        "The add gate halved the gradient between its inputs instead of copying it.",
-        "How much does x + y change when x changes by a small h? Both inputs get that rate.",
+        N_("The add gate halved the gradient between its inputs instead of copying it."),
+        N_("How much does x + y change when x changes by a small h? Both inputs get that rate."),
         _scaled(0.5),
     ),
     Misconception(
         "mul-not-swapped",
-        "Each input of the mul gate got its own value times the upstream gradient, not the other input's.",
-        "d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher.",
+        N_("Each input of the mul gate got its own value times the upstream gradient, not the other input's."),
+        N_("d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher."),
         _mul_not_swapped,
     ),
     Misconception(
         "max-routes-both",
-        "The max gate sent the upstream gradient to both inputs.",
-        "Only the input that won the max changes the output when nudged.",
+        N_("The max gate sent the upstream gradient to both inputs."),
+        N_("Only the input that won the max changes the output when nudged."),
         _max_routes_both,
     ),
     Misconception(
         "max-routes-smaller",
-        "The max gate routed the gradient to the smaller input.",
-        "Which input's small change moves max(x, y)? Check the comparison you store in forward.",
+        N_("The max gate routed the gradient to the smaller input."),
+        N_("Which input's small change moves max(x, y)? Check the comparison you store in forward."),
         _max_routes_smaller,
     ),
     Misconception(
         "relu-mask-of-upstream",
-        "The ReLU passed the upstream gradient where the gradient was positive, not where its input was.",
-        "Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
-        "the gradient passes.",
+        N_("The ReLU passed the upstream gradient where the gradient was positive, not where its input was."),
+        N_("Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
+           "the gradient passes."),
         _relu_mask_of_upstream,
     ),
     Misconception(
         "sigmoid-of-input",
-        "The sigmoid's local gradient was computed from its input x instead of from its output.",
-        "The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed.",
+        N_("The sigmoid's local gradient was computed from its input x instead of from its output."),
+        N_("The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed."),
         _sigmoid_of_input,
     ),
     Misconception(
         "sigmoid-missing-term",
-        "The sigmoid's local gradient kept only one of its two factors.",
-        "Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors.",
+        N_("The sigmoid's local gradient kept only one of its two factors."),
+        N_("Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors."),
         _sigmoid_missing_term, ways=2,
     ),
     Misconception(
         "l2-missing-2",
-        "The gradient of the sum of squares lost its factor 2.",
-        "What is the derivative of q^2 with respect to q?",
+        N_("The gradient of the sum of squares lost its factor 2."),
+        N_("What is the derivative of q^2 with respect to q?"),
         _scaled(0.5),
     ),
     Misconception(
         "matmul-transpose",
-        "dW or dx was formed with the wrong transpose or in the wrong order.",
-        "A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits.",
+        N_("dW or dx was formed with the wrong transpose or in the wrong order."),
+        N_("A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits."),
         _matmul_transpose,
     ),
     Misconception(
         "batch-not-summed",
-        "dW of a batch was averaged, or taken from one sample, instead of summed over the batch.",
-        "Every column of the batch uses the same W, so W's gradient collects a contribution from each column.",
+        N_("dW of a batch was averaged, or taken from one sample, instead of summed over the batch."),
+        N_("Every column of the batch uses the same W, so W's gradient collects a contribution from each column."),
         _batch_not_summed, ways=2,
     ),
     Misconception(
         "branch-overwrite",
-        "A value that feeds several gates kept only one branch's gradient instead of their sum.",
-        "When a variable is used twice, nudging it moves both uses: add what comes back along every branch.",
+        N_("A value that feeds several gates kept only one branch's gradient instead of their sum."),
+        N_("When a variable is used twice, nudging it moves both uses: add what comes back along every branch."),
         None, "graph",  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
     ),
     Misconception(
         "sign-flip",
-        "The gradient has the right size but the wrong sign.",
-        "Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx.",
+        N_("The gradient has the right size but the wrong sign."),
+        N_("Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx."),
         _scaled(-1.0),
     ),
 )
