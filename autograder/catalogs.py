@@ -117,6 +117,7 @@ DOMAINS = (
         ("autograder/bpkit/*.py", "python"),
         ("solutions/misconceptions.py", "python"),
         ("solutions/graphs.py", "python"),
+        ("solutions/gate_kinds.py", "python"),
         ("solutions/gates.py", extract_class_docstrings),
         ("autograder/notebooks.py", "python"),
         ("autograder/exercises.py", "python"),
@@ -175,7 +176,7 @@ def update(domain: CatalogDomain, root: Path = REPO_ROOT, log: Callable[[str], N
             write_po(out, catalog, width=100, omit_header=False, sort_output=False, ignore_obsolete=True)
         catalog = read_catalog(po, language)  # as written: the .mo is the file's, byte for byte
         domain.mo_path(language).write_bytes(compiled(catalog))
-        missing = sum(1 for m in catalog if m.id and not _translated(m))
+        missing = sum(1 for m in catalog if m.id and (m.fuzzy or not _translated(m)))
         log(f"{po.relative_to(root) if po.is_relative_to(root) else po}: {len(template)} messages, "
             f"{missing} to translate")
 

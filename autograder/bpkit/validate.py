@@ -226,6 +226,7 @@ def _function(exercise, namespace, title):
 WHAT_TO_WRITE_FOR_STUBS = {("forward-stub",): N_("write forward in the {name} cell"),
                            ("backward-stub",): N_("write backward in the {name} cell"),
                            ("stub",): N_("write backward in the {name} cell")}
+WRITE_BOTH = N_("write forward and backward in the {name} cell")  # any other mix of stubs
 
 
 def _raise_findings(title, findings, name, check):
@@ -234,7 +235,7 @@ def _raise_findings(title, findings, name, check):
     unfinished = [f for f in findings if f.unfinished]
     if unfinished:
         keys = tuple(dict.fromkeys(f.key for f in unfinished))
-        todo = _(WHAT_TO_WRITE_FOR_STUBS.get(keys, N_("write forward and backward in the {name} cell"))).format(name=name)
+        todo = _(WHAT_TO_WRITE_FOR_STUBS.get(keys, WRITE_BOTH)).format(name=name)
         if keys == ("forward-stub",) and check != "forward":
             todo = _("write forward, then backward, in the {name} cell").format(name=name)  # backward needs forward
         raise ExerciseNotReady(title, [f.lines[0] for f in unfinished], unfinished=True, todo=todo)
