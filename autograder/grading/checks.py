@@ -13,20 +13,21 @@ instructor's own kernel for source notebooks) and gives back encoded results; ev
 check decodes them strictly and compares them here with the reference engine. Student
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from solutions import graphs as described
-from solutions.misconceptions import CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
+from solutions.misconceptions import BY_ID as MISCONCEPTIONS, CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
 from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
-from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates
+from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates, where_said
 from ..sandbox.protocol import InvalidAnswer, decode, encode
-from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
+from .outcomes import (CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception, explaining_way,
+                       explaining_ways)
 from .subject import Call, Subject
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
@@ -172,7 +173,7 @@ def gate_backward(spec, subject, ctx, result):
                    + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")] for pair in pairs]
     alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, interleaved + alone))
-    in_turn = {}
+    in_turn, recognised = {}, []
     for pair, steps in zip(pairs, replies):
         for k, i in enumerate(pair):  # the pair's forwards, then their backwards
             if i not in in_turn:
@@ -193,10 +194,11 @@ def gate_backward(spec, subject, ctx, result):
         if right_alone and all(o.passed for o in right_alone):
             _say_once(result, outcomes, SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
         elif not all(o.passed for o in outcomes):
-            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
-                                                                     _model_close))
+            _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
+                       recognised)
         for o in outcomes:
             result.add(o)
+    _name_mistakes(recognised, spec.inputs)
     result.add(_own_forward_consistency(spec, subject, ctx))
 
 
@@ -208,6 +210,7 @@ def gate_ties(spec, subject, ctx, result):
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs), ("backward", (dout,))]
                                                                for case, dout in zip(cases, douts)]))
+    recognised = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
         grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
@@ -217,10 +220,11 @@ def gate_ties(spec, subject, ctx, result):
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
         if not all(o.passed for o in outcomes):
-            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
-                                                                     _model_close))
+            _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
+                       recognised)
         for o in outcomes:
             result.add(o)
+    _name_mistakes(recognised, spec.inputs)
 
 
 def _judge(spec, case, seen, grads, ctx):
@@ -274,14 +278,28 @@ def _model_close(a, b):
     return check_close("", a, b, MODEL_MATCH_REL).passed
 
 
-def _name_mistake(result, outcomes, misconception):
-    """Put the failed outcomes of one case down to `misconception`, or say that the mistake is not
-    a known one (with the general hint the first time in a check, so feedback does not repeat it)."""
-    if misconception:
-        for o in outcomes:
-            o.misconception = o.misconception if o.passed else misconception
+def _recognise(result, outcomes, ways, recognised):
+    """Keep the failed outcomes of one case with the (mistake, way)s that reproduce them, to be
+    named once every case is seen (_name_mistakes); or say that the mistake is not a known one
+    (with the general hint the first time in a check, so feedback does not repeat it)."""
+    if ways:
+        recognised.append((outcomes, ways))
     else:
         _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
+
+
+def _name_mistakes(recognised, inputs):
+    """Put each case's failed outcomes down to its first mistake, saying what it did at a gate whose
+    inputs are named `inputs` ("the gradient to input y has the wrong sign"), in the way of making
+    it that reproduces most cases of the check: where one input's gradient is 0 (the loser of a
+    max), a sign flipped on the other input only and on every input look alike."""
+    counts = Counter(way for _, ways in recognised for way in ways)
+    for outcomes, ways in recognised:
+        first = ways[0][0]
+        mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
+        for o in outcomes:
+            if not o.passed:
+                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs)
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -376,6 +394,7 @@ def hand_answers(exercise, subject, ctx, result):
     transposed matrix...) when that model reproduces it, and the feedback says where."""
     values, graph = ctx.problem_values.get(exercise.problem), ctx.problem_graphs.get(exercise.problem)
     on_graph = isinstance(exercise, GraphExercise)
+    result.by_hand = True
     if on_graph and graph is None:
         graph = exercise.shape(ctx.graph_mode).graphs[0]
     correct = exercise.correct(values, graph, ctx.graph_mode)
@@ -402,20 +421,20 @@ def hand_answers(exercise, subject, ctx, result):
     everywhere = exercise.mistaken(values, graph, ctx.graph_mode)
     at_nodes = exercise.mistaken_at_nodes(values, graph, ctx.graph_mode) if on_graph else []
 
-    def explains(made, name, value, expected):
-        return bool(explaining_misconception((value,), {"m": [(made[name],)]}, (expected,), same))
+    def reproduced(mistake):  # how many of the student's answers, right or wrong, the mistake gives
+        return sum(same(value, mistake.made[name]) for name, value in result.answers.items()
+                   if np.shape(value) == np.shape(mistake.made[name]))
 
-    # One mistake at one node that explains every wrong answer at once is what happened; else
-    # each answer on its own (a student computing by hand may slip at several places).
-    joint = next(((mid, node) for mid, node, made in at_nodes
-                  if all(explains(made, *w[:3]) for w in wrong)), None)
+    # For each wrong answer, of the mistakes at one node that give it, the one that gives most of
+    # the other answers too: one mistake giving every answer at once is what happened (a sign
+    # flipped on one input only gives that input's gradient alone wrong); a student computing by
+    # hand may also slip at several places, each answer its own.
     for name, value, expected, outcome in wrong:
-        candidates = [(joint[0], joint[1])] if joint else [(mid, node) for mid, node, made in at_nodes
-                                                             if explains(made, name, value, expected)]
+        candidates = [m for m in at_nodes if same(value, m.made[name]) and np.shape(value) == np.shape(m.made[name])]
         if candidates:
-            mid, node = candidates[0]
-            outcome.misconception = mid
-            outcome.message = f"not right: it looks like a mistake at {node} = {_node_formula(graph, node)}"
+            mistake = max(candidates, key=reproduced)  # the first of the best, in the graph's order
+            outcome.misconception = mistake.misconception
+            outcome.message = f"not right: {where_said(graph, mistake)}"
             continue
         named = explaining_misconception((value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()},
                                          (expected,), same)
@@ -423,10 +442,6 @@ def hand_answers(exercise, subject, ctx, result):
             outcome.misconception = named
         elif on_graph:
             _say_once(result, [outcome], UNKNOWN_BY_HAND, "not a known mistake either")
-
-
-def _node_formula(graph, node):
-    return described.expression(graph, node)
 
 
 # ---------------------------------------------------------------- functions built from gates
@@ -455,10 +470,8 @@ def function(exercise, subject, ctx, result):
         outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
                     for (name, g), c in zip(flat, flat_ref)]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
-            models = {mid: [tuple(_flatten(v)) for v in vs]
-                      for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
-            _name_mistake(result, outcomes, explaining_misconception(
-                tuple(g for _, g in flat), models, tuple(flat_ref), _model_close))
+            _name_function_mistake(result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat),
+                                   tuple(flat_ref))
         for o in outcomes:
             result.add(o)
 
@@ -488,6 +501,27 @@ def _decode_structure(encoded, reference, names):
 
     walk(encoded, reference, names)
     return out
+
+
+def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given, correct):
+    """Put a call's wrong gradients down to the mistake, run on the student's own graph here in the
+    grader, that reproduces all of them: made at one node (said there: "at q = max(x, y), the
+    gradient went to the smaller input"), in one gate class wherever the function uses it, or one
+    branch kept alone; else made at every gate it applies to; else not a known mistake."""
+    for mistake in exercise.mistaken_at_nodes(args, graph, mode):
+        if explaining_way(given, {mistake.misconception: [tuple(_flatten(mistake.made[1]))]}, correct, _model_close):
+            for o in outcomes:
+                if not o.passed:
+                    o.misconception, o.message = mistake.misconception, where_said(exercise.graph(graph, mode), mistake)
+            return
+    models = {mid: [tuple(_flatten(v)) for v in vs]
+              for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
+    named = explaining_misconception(given, models, correct, _model_close)
+    if named:
+        for o in outcomes:
+            o.misconception = o.misconception if o.passed else named
+    else:
+        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
 
 
 def _function_mistakes(exercise, args, graph, mode):

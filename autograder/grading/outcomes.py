@@ -34,6 +34,7 @@ class CheckResult:
     error: str = ""  # the whole check could not run (crash, timeout, missing cell...)
     error_kind: str = ""  # why: the runner's status ("timeout", "error", "crashed", ...) or "missing"
     answers: dict = field(default_factory=dict)  # hand answers as decoded {variable: value}, for reports
+    by_hand: bool = False  # answers computed by hand: hints speak of the graph, not of code
 
     @property
     def fraction(self):
@@ -62,7 +63,7 @@ class CheckResult:
         lines += [Outcome(group_label(names), *key).text() for key, names in groups.items()]
         for mid in dict.fromkeys(o.misconception for o in self.outcomes if o.misconception):
             m = MISCONCEPTIONS[mid]
-            lines += [f"This looks like '{m.id}': {m.explanation}", f"  Hint: {m.hint}"]
+            lines += [f"This looks like '{m.id}': {m.explanation}", f"  Hint: {m.hint_for(self.by_hand)}"]
         return "\n".join(lines)
 
 
@@ -128,9 +129,23 @@ def explaining_misconception(results, candidates, correct, close):
     """The first misconception id one of whose models reproduces every one of `results` at
     once (same shapes, `close`) while differing somewhere from the `correct` ones; "" when no
     model does: a partial match is no explanation. candidates: {id: [results it produces, ...]}."""
+    found = explaining_way(results, candidates, correct, close)
+    return found[0] if found else ""
+
+
+def explaining_way(results, candidates, correct, close):
+    """As explaining_misconception, with the way it was made: (id, index of the reproducing
+    variant in its list, the model's order of ways), or None."""
+    found = explaining_ways(results, candidates, correct, close)
+    return found[0] if found else None
+
+
+def explaining_ways(results, candidates, correct, close):
+    """Every (id, way) whose model reproduces `results` (see explaining_misconception), in order."""
+    found = []
     for mid, variants in candidates.items():
-        for wrong in variants:
+        for way, wrong in enumerate(variants):
             if (len(wrong) == len(results) and all(shapes_match(r, w) and close(r, w) for r, w in zip(results, wrong))
                     and not all(shapes_match(w, c) and close(w, c) for w, c in zip(wrong, correct))):
-                return mid
-    return ""
+                found.append((mid, way))
+    return found
