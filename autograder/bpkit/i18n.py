@@ -22,10 +22,20 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-LANGUAGES = ("en", "ko")  # the values course.yaml's `language` accepts; a new .po adds one
 SOURCE_LANGUAGE = "en"  # the language of the message ids
 STUDENT_DOMAIN = "bpkit"
 STUDENT_LOCALE = Path(__file__).with_name("locale")
+
+
+def _catalogued_languages() -> tuple:
+    """The languages bpkit has a catalog of (locale/<language>/LC_MESSAGES/bpkit.po or .mo): adding a
+    language is adding its .po files (`backprop-kit catalogs` compiles them), nothing else."""
+    found = {path.parent.parent.name for suffix in ("po", "mo")
+             for path in STUDENT_LOCALE.glob(f"*/LC_MESSAGES/{STUDENT_DOMAIN}.{suffix}")}
+    return tuple(sorted(found - {SOURCE_LANGUAGE}))
+
+
+LANGUAGES = (SOURCE_LANGUAGE, *_catalogued_languages())  # the values course.yaml's `language` may take
 
 
 
