@@ -67,9 +67,9 @@ def test_the_kits_prose_titles_and_stub_comments_are_korean(ko_course):
     assert "f = (x + y) · z 손으로 계산 (1부)" in titles[0] and "AddGate.backward" in " ".join(titles)
     assert all("제출한 뒤 여러분의 커널 밖에서" in c.source for c in graded)
     answers = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "simple_by_hand")
-    assert answers.source.startswith("# 답: ... 을 모두 숫자로 바꾸고,\n# YOUR CODE HERE 줄은 지우세요.\nq = ...")
+    assert answers.source.startswith("# 답: ...을 모두 숫자로 바꾸고,\n# YOUR CODE HERE 줄은 지우세요.\nq = ...")
     add_gate = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "add_gate")
-    assert '"""Distributor: upstream gradient 가 그대로 두 입력 모두에 전해집니다."""' in add_gate.source
+    assert '"""Distributor: upstream gradient가 그대로 두 입력 모두에 전해집니다."""' in add_gate.source
 
 
 def test_the_lectures_formulas_and_numbers_are_unchanged_in_korean():
@@ -201,8 +201,8 @@ def test_a_wrong_gate_and_unfinished_work_are_told_in_korean_in_a_real_kernel(ko
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     assert "이 숫자들은 수강생 모두가 같이 씁니다" in text_of(by_id["setup"])
     said = text_of(by_id["selfcheck_add_gate"])
-    assert "AddGate: 문제 1 개를 찾았습니다." in said and "'add-split' 실수로 보입니다" in said, said
-    assert "힌트: x 가 작은 h 만큼 바뀌면 x + y 는 얼마나 바뀔까요?" in said
+    assert "AddGate: 문제 1개를 찾았습니다." in said and "'add-split' 실수로 보입니다" in said, said
+    assert "힌트: x가 작은 h만큼 바뀌면 x + y는 얼마나 바뀔까요?" in said
     hand = text_of(by_id["selfcheck_simple_by_hand"])
     assert "아직 답하지 않았습니다: q, f, dfdq, dfdz, dfdx, dfdy" in hand, hand
     assert "MulGate.forward: 아직 끝나지 않았습니다: MulGate 셀의 forward 작성하기." in text_of(
@@ -265,3 +265,51 @@ def test_the_korean_release_carries_no_solution_code_hidden_tests_or_graded_valu
         else:
             text = path.read_text()
         no_leak_in(path, text)
+
+
+# ---------------------------------------------------------------- seen in a browser
+
+HANGUL_WIDTH = """
+const probe = document.createElement('span');
+probe.style.font = getComputedStyle(arguments[0]).font;
+probe.textContent = '역전파 계산 그래프';
+document.body.appendChild(probe);
+const size = parseFloat(getComputedStyle(probe).fontSize), width = probe.getBoundingClientRect().width;
+probe.remove();
+return width / size;
+"""
+
+
+@pytest.mark.browser
+def test_the_korean_notebook_reads_in_chromium_with_hangul_glyphs(ko_course):
+    """The release as run by a student with a halving AddGate, exported by nbconvert and shown in
+    headless Chromium: its prose and bpkit's words in Hangul (full-width glyphs, not empty boxes)."""
+    from nbconvert import HTMLExporter
+    from selenium.webdriver.common.by import By
+
+    from browser import chrome, screenshot_folder
+
+    nb = release_notebook(ko_course)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "add_gate":
+            cell.source = HALVING_ADD_GATE
+    run(nb, ko_course / "release" / ASSIGNMENT)
+    page = ko_course / "korean-notebook.html"
+    page.write_text(HTMLExporter().from_notebook_node(nb)[0], encoding="utf-8")
+    folder = screenshot_folder("korean-release-notebook")
+    driver = chrome(1100, 1000)
+    try:
+        driver.get(page.as_uri())
+        heading = driver.find_element(By.TAG_NAME, "h1")
+        assert heading.text.startswith("역전파(backpropagation)")
+        # 7 Hangul glyphs and 2 spaces: about 7.5 em in a CJK font; empty boxes are narrower
+        assert 6.0 < driver.execute_script(HANGUL_WIDTH, heading) < 9.0
+        driver.save_screenshot(str(folder / "1-top.png"))
+        for name, words in (("2-add-gate-self-check", "'add-split' 실수로 보입니다"),
+                            ("3-validate-summary", "아직 끝나지 않은 문제가")):
+            found = driver.find_elements(By.XPATH, f"//pre[contains(., \"{words}\")]")
+            assert found, words
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", found[0])
+            driver.save_screenshot(str(folder / f"{name}.png"))
+    finally:
+        driver.quit()
