@@ -30,6 +30,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from .bpkit.i18n import LANGUAGES, SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE
+from .words import STAFF_DOMAIN, STAFF_LOCALE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # _("..."), N_("...") (a string kept in a table, translated where shown), gettext / ngettext
@@ -122,6 +123,19 @@ DOMAINS = (
         ("autograder/notebooks.py", "python"),
         ("autograder/exercises.py", "python"),
         ("assignments/*.py", extract_notebook_prose),
+    )),
+    # What the grader, the reports and the CLI show to TAs, instructors and students reading
+    # feedback (autograder/words.py); misconception texts are the student catalog's, not repeated here.
+    CatalogDomain(STAFF_DOMAIN, STAFF_LOCALE, (
+        ("autograder/cli.py", "python"),
+        ("autograder/intake.py", "python"),
+        ("autograder/grading/*.py", "python"),
+        ("autograder/reports/*.py", "python"),
+        ("autograder/batch/*.py", "python"),
+        ("autograder/gradescope/*.py", "python"),
+        ("autograder/hub/*.py", "python"),
+        ("autograder/templates/feedback/*.j2", "jinja2"),
+        ("autograder/reports/templates/*.j2", "jinja2"),
     )),
 )
 BY_NAME = {d.name: d for d in DOMAINS}

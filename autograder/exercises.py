@@ -92,7 +92,8 @@ class GraphExercise:  # a HandAnswers
                 if graph.branching():
                     found[m.id] = [self.correct(values, graph, mode, combine=overwrite)]
             elif gates_used & set(gates_named_by(m.id)):
-                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k)) for k in range(m.ways)]
+                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k))
+                                for k in range(m.drawn_ways)]  # the ways every draw shows (one input's flip may not)
                 # A mistake that moves no answer clearly here (batch-not-summed without a batch, a
                 # forgotten upstream gradient where it is about 1) cannot be told from rounding.
                 if all(_clearly_differ(a, right) for a in answers_made):
@@ -132,14 +133,14 @@ def node_mistakes(graph, every_gate_of_a_class=False):
     found, used = [], {}
     for node, operation, _ in graph.gates:
         used.setdefault(described.gate_of(operation)[0], []).append(node)
-    for node, operation, _ in graph.gates:
+    for node, operation, parents in graph.gates:
         for m in _gate_mistakes(described.gate_of(operation)[0]):
-            found += [(m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}}) for k in range(m.ways)]
+            found += [(m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}}) for k in range(m.ways_at(len(parents)))]
     if every_gate_of_a_class:
         for name, nodes in used.items():
             for m in _gate_mistakes(name) if len(nodes) > 1 else ():
                 found += [(m.id, k, tuple(nodes), {"at": dict.fromkeys(nodes, mistaken_gates(m, k))})
-                          for k in range(m.ways)]
+                          for k in range(m.ways_at(len(graph.parents(nodes[0]))))]
     if graph.branching():
         found += [("branch-overwrite", 0, graph.branching()[:1], {"combine": keep_one})
                   for keep_one in (overwrite, _keep_first)]

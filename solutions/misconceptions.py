@@ -75,6 +75,9 @@ class Misconception:
     # What went wrong at one gate, in a few words, one per way (the model's order): feedback says
     # "at q = max(x, y) <these words>". "{inputs}" is the gate's inputs, "{0}", "{1}" each one.
     said: tuple = ()
+    # Its ways after the first are one per input of the gate (a sign flipped on one input only):
+    # a gate of one input has the first way only.
+    per_input: bool = False
     # How many of its ways every accepted draw must show (bpkit/acceptance.py); the others are
     # named where they show. A sign flipped on one input only is invisible on an input whose
     # gradient is 0 (the loser of a max), so only the flip of every input is required.
@@ -92,10 +95,16 @@ class Misconception:
         if not self.said:
             return gettext(self.explanation).rstrip(".")
         inputs = tuple(inputs)
-        if len(inputs) == 1 and len(self.said) > 2:
-            way = 1  # per-input ways (a sign flip): of one input, flipping all is flipping that one
+        if self.per_input and len(inputs) == 1:
+            way = 1  # of one input, every input's mistake is that input's: say it so
         way = min(way, len(self.said) - 1)
         return gettext(self.said[way]).format(*inputs, inputs=gettext(AND).join(inputs))
+
+    def ways_at(self, n_inputs):
+        """How many different ways of making it a gate of `n_inputs` inputs has."""
+        if self.per_input:
+            return 1 + n_inputs if n_inputs > 1 else 1
+        return self.ways
 
     def hint_for(self, by_hand=False, gettext=_as_written):
         return gettext(self.hint_by_hand if by_hand and self.hint_by_hand else self.hint)
@@ -278,7 +287,7 @@ CATALOG = (
         "sign-flip",
         N_("The gradient has the right size but the wrong sign."),
         N_("Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx."),
-        _sign_flips, ways=3, ways_drawn=1,
+        _sign_flips, ways=3, per_input=True, ways_drawn=1,
         said=(N_("the gradients to {inputs} both have the wrong sign"), N_("the gradient to input {0} has the wrong sign"),
               N_("the gradient to input {1} has the wrong sign")),
         hint_by_hand=N_("Check the sign of each local derivative on the way back, e.g. of 1/x, of e^-x and of ×(−1)."),

@@ -268,3 +268,16 @@ def test_by_hand_a_forgotten_upstream_factor_gets_a_hint_for_hand_work():
     assert r.misconceptions == ["upstream-ignored"], text
     assert "at q = x + y, the local gradient was sent on without multiplying it by the gradient from above" in text
     assert "backward(dout)" not in text and "gradient arriving from above" in text
+
+
+@pytest.mark.parametrize("misconception", CATALOG, ids=lambda m: m.id)
+def test_every_mistake_has_words_for_each_way_of_making_it_at_a_node(misconception):
+    from solutions.table import GATES, STAGED
+
+    assert len(misconception.said) in (1, misconception.ways), misconception.id
+    for gate in GATES + STAGED:
+        if misconception.id in gate.misconceptions or misconception.scope == "graph":
+            names = getattr(gate, "inputs", ("s",))
+            words = [misconception.said_at(way, names) for way in range(misconception.ways)]
+            assert all(w and "{" not in w and w == w.strip() and not w.endswith(".") for w in words), words
+            assert all(name in " ".join(words) for name in names) or misconception.id != "sign-flip"

@@ -27,16 +27,15 @@ STUDENT_DOMAIN = "bpkit"
 STUDENT_LOCALE = Path(__file__).with_name("locale")
 
 
-def _catalogued_languages() -> tuple:
-    """The languages bpkit has a catalog of (locale/<language>/LC_MESSAGES/bpkit.po or .mo): adding a
-    language is adding its .po files (`backprop-kit catalogs` compiles them), nothing else."""
-    found = {path.parent.parent.name for suffix in ("po", "mo")
-             for path in STUDENT_LOCALE.glob(f"*/LC_MESSAGES/{STUDENT_DOMAIN}.{suffix}")}
-    return tuple(sorted(found - {SOURCE_LANGUAGE}))
+def languages_with_catalogs(locale_dir: Path, domain: str) -> tuple[str, ...]:
+    """English and every language `domain` has a catalog of (<language>/LC_MESSAGES/<domain>.po,
+    or the .mo compiled from it, which is all a release ships): a language is added by its .po
+    files, nothing else."""
+    found = sorted({path.parent.parent.name for path in locale_dir.glob(f"*/LC_MESSAGES/{domain}.[pm]o")})
+    return (SOURCE_LANGUAGE, *(language for language in found if language != SOURCE_LANGUAGE))
 
 
-LANGUAGES = (SOURCE_LANGUAGE, *_catalogued_languages())  # the values course.yaml's `language` may take
-
+LANGUAGES = languages_with_catalogs(STUDENT_LOCALE, STUDENT_DOMAIN)  # the values course.yaml's `language` accepts
 
 
 def released_language() -> str:

@@ -29,6 +29,7 @@ from ..sandbox.protocol import InvalidAnswer, decode, encode
 from .outcomes import (CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception, explaining_way,
                        explaining_ways)
 from .subject import Call, Subject
+from ..words import N_, _, student_words
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
 # of backward against the student's own forward uses the course's gradient tolerance unless
@@ -41,10 +42,11 @@ SLOPE_REL = 1e-5
 # student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
 MODEL_MATCH_REL = 1e-4
 
-SHARED_STATE = ("right when one instance is used alone, wrong when two are used in turn: a forward of one "
+SHARED_STATE = N_("right when one instance is used alone, wrong when two are used in turn: a forward of one "
                 "instance changed what backward of another one uses. Keep what backward needs on self, "
                 "not on the class or in a global")
-SHARED_STATE_AGAIN = "again right alone, wrong beside another instance"
+SHARED_STATE_AGAIN = N_("again right alone, wrong beside another instance")
+NOT_KNOWN_EITHER = N_("not a known mistake either")
 
 
 # ---------------------------------------------------------------- declaring checks
@@ -187,12 +189,12 @@ def gate_backward(spec, subject, ctx, result):
         if isinstance(grads, Outcome):
             grads.name = f"backward, {case.label}" + (f": {grads.name}" if grads.name else "")
             if right_alone and all(o.passed for o in right_alone):
-                _say_once(result, [grads], SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
+                _say_once(result, [grads], _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
             result.add(grads)
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
         if right_alone and all(o.passed for o in right_alone):
-            _say_once(result, outcomes, SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
+            _say_once(result, outcomes, _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
         elif not all(o.passed for o in outcomes):
             _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
                        recognised)
@@ -242,19 +244,20 @@ def _judge(spec, case, seen, grads, ctx):
 def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
     if any(np.shape(g) != np.shape(c) for g, c in zip(grads, seen.correct)):
         bad = next(k for k, (g, c) in enumerate(zip(grads, seen.correct)) if np.shape(g) != np.shape(c))
-        return Outcome(name, False, f"gradient {bad + 1} has shape {np.shape(grads[bad])}, expected shape "
-                                    f"{np.shape(seen.correct[bad])}")
+        return Outcome(name, False, _("gradient {number} has shape {shape}, expected shape {expected}").format(
+            number=bad + 1, shape=np.shape(grads[bad]), expected=np.shape(seen.correct[bad])))
     at = np.broadcast_to(kinks.at(inputs), np.shape(seen.dout))
     away = [np.where(at, 0.0, g) for g in grads], [np.where(at, 0.0, c) for c in seen.correct]
     if not all(check_close("", g, c, tol).passed for g, c in zip(*away)):
-        return Outcome(name, False, "wrong where the slope is defined")
+        return Outcome(name, False, _("wrong where the slope is defined"))
     dout = np.asarray(seen.dout, dtype=float)
     shares = [np.where(at, np.asarray(g, dtype=float) / np.where(at, dout, 1.0), 0.0) for g in grads]
     eps = 1e-9
     valid = all(np.all((s >= -eps) & (s <= 1 + eps)) for s in shares)
     total = np.asarray(np.sum(shares, axis=0))
     valid = valid and (np.allclose(total[at], 1.0) if kinks.shares_add_up else np.all(total[at] <= 1 + eps))
-    return Outcome(name, True) if valid else Outcome(name, False, f"not a valid split at the kinks ({kinks.rule})")
+    return Outcome(name, True) if valid else Outcome(name, False, _("not a valid split at the kinks ({rule})").format(
+        rule=kinks.rule))
 
 
 def _reference_seen(spec, inputs, dout):
@@ -285,7 +288,7 @@ def _recognise(result, outcomes, ways, recognised):
     if ways:
         recognised.append((outcomes, ways))
     else:
-        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
+        _say_once(result, outcomes, student_words(UNKNOWN), _(NOT_KNOWN_EITHER))
 
 
 def _name_mistakes(recognised, inputs):
@@ -299,7 +302,7 @@ def _name_mistakes(recognised, inputs):
         mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
         for o in outcomes:
             if not o.passed:
-                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs)
+                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs, gettext=student_words)
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -316,7 +319,7 @@ def _say_once(result, outcomes, full, short, replace=False):
 def _own_forward_consistency(spec, subject, ctx):
     """The student's backward against the numeric gradient of the student's own forward, on the
     last random case (drawn anew)."""
-    label, inputs, _ = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
+    label, inputs, _origin = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
     dout = upstream(ctx.rng, _output_shape(spec, inputs))
     perturbed = []
@@ -326,7 +329,7 @@ def _own_forward_consistency(spec, subject, ctx):
                 moved = [np.copy(a) for a in inputs]
                 moved[i].flat[j] += sign * H
                 perturbed.append([("forward", tuple(moved))])
-    name = f"backward agrees with the slope of your own forward ({label})"
+    name = _("backward agrees with the slope of your own forward ({label})").format(label=label)
     try:
         replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]
                                                             + perturbed))
@@ -345,11 +348,12 @@ def _own_forward_consistency(spec, subject, ctx):
                 n.flat[j] = (np.sum(dout * next(outs)) - np.sum(dout * next(outs))) / (2 * H)
             numeric.append(n)
     except (InvalidAnswer, ValueError, TypeError) as e:
-        return Outcome(name, False, f"your forward gave an unusable result: {e}")
+        return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=e))
     for input_name, g, n in zip(spec.inputs, grads, numeric):
         if not (np.shape(g) == np.shape(n)
                 and np.all(slope_errors(g, n, noise) < max(SLOPE_REL, ctx.tolerances.gradient_rel_error))):
-            return Outcome(name, False, f"d{input_name} from your backward is not the slope of your forward")
+            return Outcome(name, False, _("d{input} from your backward is not the slope of your forward").format(
+                input=input_name))
     return Outcome(name, True)
 
 
@@ -362,10 +366,10 @@ def _decoded_then(name, steps, index, shape, compare):
 
 def _step(steps, index):
     if not isinstance(steps, list) or len(steps) <= index:
-        raise InvalidAnswer("no result came back")
+        raise InvalidAnswer(_("no result came back"))
     step = steps[index]
     if isinstance(step, dict) and "error" in step:
-        raise InvalidAnswer(f"your code raised {str(step['error'])[:300]}")
+        raise InvalidAnswer(_("your code raised {error}").format(error=str(step["error"])[:300]))
     return step
 
 
@@ -378,8 +382,8 @@ def _decode_grads(steps, index, shapes):
             return (decode(step),)
         items = step.get("seq") if isinstance(step, dict) else None
         if not isinstance(items, list) or len(items) != len(shapes):
-            raise InvalidAnswer(f"backward must return {len(shapes)} gradient(s), one per input"
-                                + (" (as a tuple)" if len(shapes) > 1 else ""))
+            raise InvalidAnswer(_("backward must return {n} gradient(s), one per input").format(n=len(shapes))
+                                + (_(" (as a tuple)") if len(shapes) > 1 else ""))
         return tuple(decode(item) for item in items)
     except InvalidAnswer as e:
         return Outcome("", False, str(e))
@@ -410,7 +414,7 @@ def hand_answers(exercise, subject, ctx, result):
         try:  # any shape: a transposed matrix is a mistake to name, not an unusable answer
             value = decode(answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected))
         except InvalidAnswer as e:
-            result.add(Outcome(name, False, f"no usable answer: {e}"))
+            result.add(Outcome(name, False, _("no usable answer: {error}").format(error=e)))
             continue
         result.answers[name] = value
         outcome = result.add(check_hand_answer(name, value, expected, *tolerance))
@@ -434,14 +438,14 @@ def hand_answers(exercise, subject, ctx, result):
         if candidates:
             mistake = max(candidates, key=reproduced)  # the first of the best, in the graph's order
             outcome.misconception = mistake.misconception
-            outcome.message = f"not right: {where_said(graph, mistake)}"
+            outcome.message = _("not right: {where}").format(where=where_said(graph, mistake))
             continue
         named = explaining_misconception((value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()},
                                          (expected,), same)
         if named:
             outcome.misconception = named
         elif on_graph:
-            _say_once(result, [outcome], UNKNOWN_BY_HAND, "not a known mistake either")
+            _say_once(result, [outcome], student_words(UNKNOWN_BY_HAND), _(NOT_KNOWN_EITHER))
 
 
 # ---------------------------------------------------------------- functions built from gates
@@ -457,10 +461,10 @@ def function(exercise, subject, ctx, result):
         flat_ref = _flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
-                raise InvalidAnswer(f"your function raised {str(got['error'])[:300]}")
+                raise InvalidAnswer(_("your function raised {error}").format(error=str(got["error"])[:300]))
             items = got.get("seq") if isinstance(got, dict) else None
             if not isinstance(items, list) or len(items) != 2:
-                raise InvalidAnswer("the function must return f and a tuple of gradients")
+                raise InvalidAnswer(_("the function must return f and a tuple of gradients"))
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
@@ -493,7 +497,7 @@ def _decode_structure(encoded, reference, names):
                 arr = decode(enc, expect_shape=(len(ref),))
                 items = [{"float": float(v)} for v in arr]
             if not isinstance(items, list) or len(items) != len(ref):
-                raise InvalidAnswer(f"the gradients must be a tuple of {len(ref)} entries")
+                raise InvalidAnswer(_("the gradients must be a tuple of {n} entries").format(n=len(ref)))
             for e, r, n in zip(items, ref, name):
                 walk(e, r, n)
         else:
