@@ -119,6 +119,7 @@ DOMAINS = (
         ("solutions/misconceptions.py", "python"),
         ("solutions/graphs.py", "python"),
         ("solutions/gate_kinds.py", "python"),
+        ("solutions/table.py", "python"),
         ("solutions/gates.py", extract_class_docstrings),
         ("autograder/notebooks.py", "python"),
         ("autograder/exercises.py", "python"),

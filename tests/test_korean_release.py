@@ -66,6 +66,8 @@ def test_the_kits_prose_titles_and_stub_comments_are_korean(ko_course):
     titles = [c.source.splitlines()[0] for c in graded]
     assert "f = (x + y) · z 손으로 계산 (1부)" in titles[0] and "AddGate.backward" in " ".join(titles)
     assert all("제출한 뒤 여러분의 커널 밖에서" in c.source for c in graded)
+    said = [line for c in graded for line in c.source.splitlines()[1:] if line.startswith("# ")]
+    assert not [line for line in said if re.search(r"\b(on|the|your|and|with)\b", line)], said  # what each checks
     answers = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "simple_by_hand")
     assert answers.source.startswith("# 답: ...을 모두 숫자로 바꾸고,\n# YOUR CODE HERE 줄은 지우세요.\nq = ...")
     add_gate = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "add_gate")
