@@ -7,6 +7,7 @@ import gettext
 import re
 import subprocess
 import sys
+import unicodedata
 
 import jupytext
 import nbformat
@@ -167,6 +168,10 @@ def test_an_instructors_own_prose_stays_as_written_around_the_kits_korean(tmp_pa
 
 # ---------------------------------------------------------------- in the student's kernel
 
+def columns(text):
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def run(nb, folder):
     NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(folder)}}).execute()
@@ -212,6 +217,8 @@ def test_a_wrong_gate_and_unfinished_work_are_told_in_korean_in_a_real_kernel(ko
     summary = text_of([c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")][-1])
     assert "아직 끝나지 않은 문제가" in summary and "고칠 문제:" in summary, summary
     assert "AddGate.backward: 코드가 스스로 모순됩니다." in summary
+    wide = [line for line in summary.splitlines() if columns(line) > 83]  # Hangul takes two columns
+    assert not wide, wide  # nbgrader's dialog shows 83 columns whole
     for cell in nb.cells:  # no English sentence of bpkit's left in what the kernel printed
         for english in ("not finished yet", "problem(s) found", "This looks like", "Not answered yet",
                         "These numbers belong", "Hint:"):

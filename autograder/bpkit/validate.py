@@ -19,6 +19,7 @@ per unfinished exercise and then the first real problem in detail (`NotebookNotR
 Shipped to students as bpkit/validate.py (numpy + standard library).
 """
 import textwrap
+import unicodedata
 
 import numpy as np
 
@@ -51,13 +52,13 @@ class ExerciseNotReady(Exception):
     def message(self, prefix=""):
         if self.kind == "unfinished" and self.todo:
             return _fill(prefix + _("{title}: not finished yet: {todo}.").format(title=self.title, todo=self.todo))
-        head = textwrap.fill(f"{prefix}{self.title}: {_(self.HEADS[self.kind])}", WIDTH, subsequent_indent="  ")
+        head = fill(f"{prefix}{self.title}: {_(self.HEADS[self.kind])}", WIDTH, subsequent_indent="  ")
         return "\n".join([head] + [_fill("  " + p) for p in self.problems] + [_fill(_(NOT_RIGHT))])
 
     def line(self):
         """One line for the summary: the exercise and what is left to do (or what is wrong)."""
         what = self.todo if self.kind == "unfinished" and self.todo else _(self.HEADS[self.kind]).rstrip(".")
-        return textwrap.fill(f"  - {self.title}: {what}", LINE, subsequent_indent="    ")
+        return fill(f"  - {self.title}: {what}", LINE, subsequent_indent="    ")
 
     def _render_traceback_(self):  # IPython shows this list instead of a traceback
         return [self.message()]
@@ -123,13 +124,35 @@ def summary():
 
 def _fitting(title, todo, shorter):
     """`todo`, or `shorter` when the summary's line for this exercise would not fit in one line."""
-    return todo if len(f"  - {title}: {todo}") <= LINE else shorter
+    return todo if columns(f"  - {title}: {todo}") <= LINE else shorter
 
 
 def _fill(line):
     """Wrap one line at WIDTH, continuation lines indented two more than the line itself."""
     indent = line[:len(line) - len(line.lstrip())]
-    return textwrap.fill(line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+    return fill(line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def columns(text):
+    """How many columns `text` takes in a monospaced font: Hangul and other wide characters two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fill(text, width, initial_indent="", subsequent_indent=""):
+    """textwrap.fill, by columns rather than characters: a Korean line of 78 characters is some 130
+    columns wide in Validate's dialog. Text of narrow characters only is wrapped by textwrap itself."""
+    if columns(text) == len(text):
+        return textwrap.fill(text, width, initial_indent=initial_indent, subsequent_indent=subsequent_indent)
+    lines, line, first = [], initial_indent, True
+    for word in text.split():
+        candidate = line + word if first else line + " " + word
+        if not first and columns(candidate) > width:
+            lines.append(line)
+            line = subsequent_indent + word
+        else:
+            line = candidate
+        first = False
+    return "\n".join(lines + [line])
 
 
 def answers(exercise, namespace, shapes, title=None):
