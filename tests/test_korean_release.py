@@ -217,6 +217,8 @@ def test_a_wrong_gate_and_unfinished_work_are_told_in_korean_in_a_real_kernel(ko
     summary = text_of([c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")][-1])
     assert "아직 끝나지 않은 문제가" in summary and "고칠 문제:" in summary, summary
     assert "AddGate.backward: 코드가 스스로 모순됩니다." in summary
+    listed = [line for line in summary.splitlines() if line.startswith("  - ")]
+    assert len(listed) > 15 and "  - MulGate.forward: MulGate 셀의 forward 작성하기" in listed, summary
     wide = [line for line in summary.splitlines() if columns(line) > 83]  # Hangul takes two columns
     assert not wide, wide  # nbgrader's dialog shows 83 columns whole
     for cell in nb.cells:  # no English sentence of bpkit's left in what the kernel printed
@@ -322,3 +324,15 @@ def test_the_korean_notebook_reads_in_chromium_with_hangul_glyphs(ko_course):
             driver.save_screenshot(str(folder / f"{name}.png"))
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_bpkit_ships_the_compiled_catalog_of_its_language_only(tmp_path, language):
+    """English needs no catalog (its words are the ids); ko's bpkit gets its .mo, never the .po."""
+    from autograder.course import assemble_bpkit
+
+    course = load_course(course_yaml(tmp_path / "course.yaml", language))
+    bpkit = assemble_bpkit(tmp_path / "bpkit", course, course.assignments[0])
+    shipped = sorted(str(p.relative_to(bpkit)) for p in bpkit.rglob("*") if p.is_file() and "locale" in p.parts)
+    assert shipped == ([] if language == "en" else ["locale/ko/LC_MESSAGES/bpkit.mo"])
+    assert (bpkit / "i18n.py").is_file()

@@ -143,7 +143,8 @@ def fill(text, width, initial_indent="", subsequent_indent=""):
     columns wide in Validate's dialog. Text of narrow characters only is wrapped by textwrap itself."""
     if columns(text) == len(text):
         return textwrap.fill(text, width, initial_indent=initial_indent, subsequent_indent=subsequent_indent)
-    lines, line, first = [], initial_indent, True
+    leading = text[:len(text) - len(text.lstrip())]  # kept, as textwrap keeps a paragraph's
+    lines, line, first = [], initial_indent + leading, True
     for word in text.split():
         candidate = line + word if first else line + " " + word
         if not first and columns(candidate) > width:
