@@ -144,14 +144,25 @@ def _gate_calls(spec, steps_list):
 
 
 def _extras_said(spec):
-    extras = [label for label, _ in spec.extra_cases]
-    return f", including {', '.join(extras)}" if extras else ""
+    extras = [student_words(label) for label, _ in spec.extra_cases]
+    return _(", including {cases}").format(cases=", ".join(extras)) if extras else ""
 
 
-@check("forward", points=1, of=gate_row, says=lambda g: (
-        f"{g.name}.forward on " + ("the lecture's numbers and on " if g.lecture else "")
-        + g.kind_of.graded_words + _extras_said(g)
-        + (", and where its slope is not defined" if g.kinks is not None and g.kinks.check == "backward" else "")))
+def _forward_says(g):
+    """What the graded cell of a gate's forward says it checks (the notebook's comment, in the
+    course's language: the kinds of input are the student catalog's words)."""
+    on = _("{gate}.forward on the lecture's numbers and on {inputs}") if g.lecture else _("{gate}.forward on {inputs}")
+    return (on.format(gate=g.name, inputs=student_words(g.kind_of.graded_words)) + _extras_said(g)
+            + (_(", and where its slope is not defined") if g.kinks is not None and g.kinks.check == "backward" else ""))
+
+
+def _backward_says(g):
+    return (_("{gate}.backward on the same inputs with a random upstream gradient, with two instances in use at "
+              "once, and against the slope of your own forward").format(gate=g.name)
+            + ("; " + student_words(g.kinks.rule) if g.kinks is not None and g.kinks.check == "backward" else ""))
+
+
+@check("forward", points=1, of=gate_row, says=_forward_says)
 def gate_forward(spec, subject, ctx, result):
     cases = gate_cases(spec, ctx.rng)
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
@@ -161,10 +172,7 @@ def gate_forward(spec, subject, ctx, result):
                                  lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
 
 
-@check("backward", points=2, of=gate_row, says=lambda g: (
-        f"{g.name}.backward on the same inputs with a random upstream gradient, with two instances in use at "
-        "once, and against the slope of your own forward"
-        + (f"; {g.kinks.rule}" if g.kinks is not None and g.kinks.check == "backward" else "")))
+@check("backward", points=2, of=gate_row, says=_backward_says)
 def gate_backward(spec, subject, ctx, result):
     """Every case runs on two live instances in turn (forward A, forward B, backward A,
     backward B), so a gate that keeps its inputs on the class rather than on the instance
@@ -206,8 +214,8 @@ def gate_backward(spec, subject, ctx, result):
     result.add(_own_forward_consistency(spec, subject, ctx))
 
 
-@check("ties", points=1, of=gate_with_ties, says=lambda g: f"{g.name}.backward where its slope is not defined: "
-                                                           f"{g.kinks.rule}")
+@check("ties", points=1, of=gate_with_ties, says=lambda g: _(
+    "{gate}.backward where its slope is not defined: {rule}").format(gate=g.name, rule=student_words(g.kinks.rule)))
 def gate_ties(spec, subject, ctx, result):
     """The gate at its kinks: any valid subgradient passes (the table says which are)."""
     cases = [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(ctx.rng)]
@@ -304,7 +312,7 @@ def _name_mistakes(recognised, inputs):
         mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
         for o in outcomes:
             if not o.passed:
-                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs)
+                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs, gettext=student_words)
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -393,7 +401,8 @@ def _decode_grads(steps, index, shapes):
 
 # ---------------------------------------------------------------- hand answers
 
-@check("answers", of=HAND_ANSWERS.get, says=lambda e: f"your answers in {e.id!r}, for your own numbers")
+@check("answers", of=HAND_ANSWERS.get, says=lambda e: _("your answers in {exercise}, for your own numbers").format(
+    exercise=repr(e.id)))
 def hand_answers(exercise, subject, ctx, result):
     """Each answer is a case of its own: a wrong one is put down to a mistake made at one node of
     the student's graph (a wrong sign there, a forgotten upstream factor, one branch kept alone, a
@@ -452,7 +461,8 @@ def hand_answers(exercise, subject, ctx, result):
 
 # ---------------------------------------------------------------- functions built from gates
 
-@check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: f"{e.id} on random inputs: f and every gradient")
+@check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: _("{exercise} on random inputs: f and every gradient").format(
+    exercise=e.id))
 def function(exercise, subject, ctx, result):
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
@@ -524,7 +534,7 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
         other = next((m for m in found if m.nodes != first.nodes), None)
         said = where_said(computed, first)
         if other is not None:
-            said = OR_ELSE.format(first=said, second=where_said(computed, other))
+            said = student_words(OR_ELSE).format(first=said, second=where_said(computed, other))
         for o in outcomes:
             if not o.passed:
                 o.misconception, o.message = first.misconception, said
