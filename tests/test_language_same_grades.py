@@ -7,15 +7,12 @@ graded notebooks' feedback is Korean (else this would compare English with Engli
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
-from typing import NamedTuple
 
 import nbformat
 import pytest
 
-from autograder import demo
-from shared_class import SimulatedClass, backprop_kit, records
+from shared_class import backprop_kit, grade_stock, records
 
 pytestmark = pytest.mark.e2e
 
@@ -46,36 +43,26 @@ def graded_feedback(course_dir: Path, student: str) -> str:
                    for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
-class KoreanClass(NamedTuple):
-    shared: SimulatedClass  # graded in English
-    stock: Path  # its course in Korean, graded by `nbgrader autograde`
-    kit: Path  # and by `backprop-kit autograde --jobs 2`
-    stock_run: subprocess.CompletedProcess
-    kit_run: subprocess.CompletedProcess
-
-
 @pytest.fixture(scope="module")
-def korean_class(shared_class, tmp_path_factory) -> "KoreanClass":
+def korean_class(shared_class, tmp_path_factory):
     """The shared class's ungraded course, copied twice with `language: ko` and graded both ways
-    (its own gradings: another course setting, the language, is what is tested)."""
-    shared = shared_class
+    as the shared class was (nbgrader in its two passes, then generate_feedback; the kit in one)."""
     root = tmp_path_factory.mktemp("korean")
-    stock, kit = in_korean(shared.base, root / "stock"), in_korean(shared.base, root / "kit")
-    stock_run = demo.nbgrader(stock, "autograde", "backprop")
+    stock, kit = in_korean(shared_class.base, root / "stock"), in_korean(shared_class.base, root / "kit")
+    _class_run, bad_run, _before = grade_stock(stock, shared_class.roster)
     kit_run = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
-    return KoreanClass(shared, stock, kit, stock_run, kit_run)
+    return shared_class, stock, kit, bad_run, kit_run
 
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
 def test_the_same_gradebook_in_korean(korean_class, how):
-    shared, stock, kit, stock_run, kit_run = korean_class
-    english, korean = (shared.stock, stock) if how == "stock" else (shared.kit, kit)
-    run = stock_run if how == "stock" else kit_run
-    # The English stock was graded in two passes: the second, over BAD, is the one hal's missing notebook is in.
-    assert run.returncode == (shared.stock_bad_run if how == "stock" else shared.kit_run).returncode, \
+    shared_class, stock, kit, bad_run, kit_run = korean_class
+    english, korean = (shared_class.stock, stock) if how == "stock" else (shared_class.kit, kit)
+    run = bad_run if how == "stock" else kit_run
+    assert run.returncode == (shared_class.stock_bad_run if how == "stock" else shared_class.kit_run).returncode, \
         run.stdout[-3000:] + run.stderr[-3000:]
     graded = 0
-    for student in shared.students:
+    for student in shared_class.students:
         assert records(korean, student) == records(english, student), (how, student)
         assert verdicts(korean, student) == verdicts(english, student), (how, student)
         graded += verdicts(english, student) is not None
@@ -84,10 +71,15 @@ def test_the_same_gradebook_in_korean(korean_class, how):
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
 def test_the_words_are_korean(korean_class, how):
-    shared, stock, kit, *_ = korean_class
-    korean, english = (stock, shared.stock) if how == "stock" else (kit, shared.kit)
-    student = next(s for s in shared.students if verdicts(english, s) and (korean / "autograded" / s).is_dir()
-                   and any(v[2] < v[1] for v in verdicts(english, s)))  # someone who lost points
+    shared_class, stock, kit, _bad_run, kit_run = korean_class
+    korean, english = (stock, shared_class.stock) if how == "stock" else (kit, shared_class.kit)
+    student = next(s for s in shared_class.students if (english / "autograded" / s).is_dir()
+                   and "This looks like '" in graded_feedback(english, s))  # someone whose mistake was named
     words = graded_feedback(korean, student)
     assert HANGUL.search(words) and "points" not in words, words[:2000]
     assert not HANGUL.search(graded_feedback(english, student))
+    if how == "kit":  # the command's own lines too: a student's line and the summary table's heads
+        assert "점" in kit_run.stdout and "채점됨" in kit_run.stdout, kit_run.stdout[-3000:]
+    else:  # and the feedback page generate_feedback wrote
+        page = (korean / "feedback" / student / "backprop" / "backprop.html").read_text(encoding="utf-8")
+        assert "실패:" in page and "Failed:" not in page
