@@ -9,17 +9,17 @@ it is the lecture's for everyone.
 """
 import types
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from solutions import gates as reference
 from solutions import graphs as described
 from solutions import lecture
-from solutions.misconceptions import CATALOG, Seen, overwrite
-from solutions.table import GATES as GATE_ROWS, gates_named_by
+from solutions.misconceptions import AT_NODE, AT_VALUE, BY_ID as MISCONCEPTIONS, CATALOG, IN_EVERY_GATE, Seen, overwrite
+from solutions.table import BY_NAME as GATE_ROWS_BY_NAME, GATES as GATE_ROWS, gates_named_by
 
-from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation  # "clearly": the kit's one margin
+from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation, discriminates  # "clearly": the kit's one margin
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 
 
@@ -91,7 +91,8 @@ class GraphExercise:  # a HandAnswers
                 if graph.branching():
                     found[m.id] = [self.correct(values, graph, mode, combine=overwrite)]
             elif gates_used & set(gates_named_by(m.id)):
-                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k)) for k in range(m.ways)]
+                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k))
+                                for k in range(m.drawn_ways)]  # the ways every draw shows (one input's flip may not)
                 # A mistake that moves no answer clearly here (batch-not-summed without a batch, a
                 # forgotten upstream gradient where it is about 1) cannot be told from rounding.
                 if all(_clearly_differ(a, right) for a in answers_made):
@@ -100,27 +101,73 @@ class GraphExercise:  # a HandAnswers
 
 
     def mistaken_at_nodes(self, values, graph=None, mode=described.LECTURE):
-        """[(misconception id, node, answers)]: every catalogued mistake made at one gate only (the
-        node where a student computing by hand went wrong), and one branch kept alone (either
-        one) where a value feeds two gates. Only what this graph can show, and clearly."""
+        """[NodeMistake]: every catalogued mistake made at one gate only (the node where a student
+        computing by hand went wrong), in each of its ways, and one branch kept alone (either one)
+        where a value feeds two gates. Only what this graph can show, and clearly."""
         graph, _, _ = self._graph_and_answers(graph, mode)
         right = self.correct(values, graph, mode)
         found = []
-        for node, operation, _ in graph.gates:
-            name = described.gate_of(operation)[0]
-            for m in CATALOG:
-                if m.scope != "gate" or name not in gates_named_by(m.id):
-                    continue
-                for k in range(m.ways):
-                    made = self.correct(values, graph, mode, at={node: mistaken_gates(m, k)})
-                    if _clearly_differ(made, right):
-                        found.append((m.id, node, made))
-        if graph.branching():
-            for keep_one in (overwrite, lambda old, new: old):
-                made = self.correct(values, graph, mode, combine=keep_one)
-                if _clearly_differ(made, right):
-                    found.append(("branch-overwrite", graph.branching()[0], made))
+        for mid, way, nodes, options in node_mistakes(graph):
+            made = self.correct(values, graph, mode, **options)
+            if _clearly_differ(made, right):
+                found.append(NodeMistake(mid, way, nodes, made))
         return found
+
+
+class NodeMistake(NamedTuple):
+    """A catalogued mistake made at some nodes of one graph, and what it gives there."""
+
+    misconception: str
+    way: int  # which of its ways (the model's order; Misconception.said_at words it)
+    nodes: tuple  # where: one gate's node, a value feeding several gates, or every gate of one class
+    made: Any  # what it gives: the hand answers, or a function's (f, gradients)
+
+
+def node_mistakes(graph, every_gate_of_a_class=False):
+    """[(misconception id, way, nodes, options for `correct`)]: each catalogued mistake that applies
+    to a gate of the graph, made at that gate only, in each of its ways, in topological order; one
+    branch kept alone (either one) at the first value that feeds two gates; and, with
+    every_gate_of_a_class, each mistake made in a gate class at every node it is used at (a
+    student's function built from one wrong gate). Nothing the graph's gates cannot show."""
+    found, used = [], {}
+    for node, operation, _ in graph.gates:
+        used.setdefault(described.gate_of(operation)[0], []).append(node)
+    for node, operation, parents in graph.gates:
+        for m in _gate_mistakes(described.gate_of(operation)[0]):
+            found += [(m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}}) for k in range(m.ways_at(len(parents)))]
+    if every_gate_of_a_class:
+        for name, nodes in used.items():
+            for m in _gate_mistakes(name) if len(nodes) > 1 else ():
+                found += [(m.id, k, tuple(nodes), {"at": dict.fromkeys(nodes, mistaken_gates(m, k))})
+                          for k in range(m.ways_at(len(graph.parents(nodes[0]))))]
+    if graph.branching():
+        found += [("branch-overwrite", 0, graph.branching()[:1], {"combine": keep_one})
+                  for keep_one in (overwrite, _keep_first)]
+    return found
+
+
+def _gate_mistakes(gate_name):
+    return [m for m in CATALOG if m.scope == "gate" and gate_name in gates_named_by(m.id)]
+
+
+def _keep_first(old, new):
+    return old
+
+
+def where_said(graph, mistake: NodeMistake):
+    """Where and what, for feedback: "at q = max(x, y), the gradient went to the smaller input"."""
+    m, nodes = MISCONCEPTIONS[mistake.misconception], mistake.nodes
+    if len(nodes) > 1:
+        gate = described.gate_of(graph.operation(nodes[0]))[0]
+        row = GATE_ROWS_BY_NAME.get(gate)
+        what = m.said_at(mistake.way, row.inputs if row else graph.parents(nodes[0]))
+        return IN_EVERY_GATE.format(gate=gate, what=what,
+                                    nodes=" and ".join(f"{n} = {described.expression(graph, n)}" for n in nodes))
+    node = nodes[0]
+    if node in graph.inputs:
+        return AT_VALUE.format(node=node, what=m.said_at(mistake.way))
+    return AT_NODE.format(node=node, formula=described.expression(graph, node),
+                          what=m.said_at(mistake.way, graph.parents(node)))
 
 
 def _clearly_differ(answers, correct):
@@ -242,6 +289,23 @@ class FunctionExercise:
                                    **backward_options)
         return result.values[result.output.name], _pick(result.grads, self.outputs_for(mode))
 
+    def mistaken_at_nodes(self, args, graph=None, mode=described.LECTURE):
+        """[NodeMistake]: what the function returns with each catalogued mistake made at one node of
+        the graph it computes (the student's own), or in one gate class wherever it is used, or with
+        one branch kept alone; only mistakes that change a gradient here."""
+        computed = self.graph(graph, mode)
+        right = self.correct(args, graph, mode)
+        found = []
+        for mid, way, nodes, options in node_mistakes(computed, every_gate_of_a_class=True):
+            try:
+                made = self.correct(args, graph, mode, **options)
+            except (ValueError, TypeError):
+                continue  # a mistake that cannot even run on these shapes (a transposed dW, not square)
+            if any(np.shape(a) != np.shape(b) or not np.allclose(a, b) for a, b in zip(_leaves(made[1]),
+                                                                                       _leaves(right[1]))):
+                found.append(NodeMistake(mid, way, nodes, made))
+        return found
+
     def gradient_names_for(self, mode):
         """The gradients it returns, flattened in order and named as the hand answers name
         them: (("w0", "w1"), ("x0",)) -> dfdw0, dfdw1, dfdx0."""
@@ -258,11 +322,17 @@ def _leaves(structure):
 
 def _small_numbers(rng, exercise, graph, mode):
     """Python floats, whole numbers plus a quarter, half or three quarters (exact in binary), one per
-    input, away from every kink of the graph (a max tie)."""
+    input, away from every kink of the graph (a max tie). Where the hand exercise's draws must tell
+    the mistakes apart (graphs drawn per student, new exercises), so must these inputs, by the same
+    rule on the gradients the function returns: else a branch kept alone passes wherever the
+    branching input loses its max. The lecture's own exercises keep the inputs they always had."""
     n = len(exercise.outputs_for(mode))
+    discriminate = described.shape(exercise.exercise, mode).discriminate
+    returned = {f"d{name}": ("grad", name) for name in graph.inputs}
     while True:
         args = tuple(float(v) for v in rng.integers(-9, 10, size=n) + rng.choice([0.25, 0.5, 0.75], n))
-        if not Evaluation(graph, dict(zip(graph.inputs, args))).at_kink():
+        drawn = Evaluation(graph, dict(zip(graph.inputs, args)))
+        if not drawn.at_kink() and (not discriminate or discriminates(drawn, returned)):
             return args
 
 

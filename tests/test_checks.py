@@ -200,7 +200,7 @@ def test_one_wrong_sign_by_hand_is_a_sign_flip_at_that_gate_said_for_hand_work()
     r, _ = hand_result("simple_by_hand", {"dfdy": lambda v: -v})
     assert r.misconceptions == ["sign-flip"]
     text = r.feedback("simple_by_hand", 3)
-    assert "[FAIL] dfdy: not right: it looks like a mistake at q = x + y" in text
+    assert "[FAIL] dfdy: not right: at q = x + y, the gradient to input y has the wrong sign" in text
     assert "backward(dout)" not in text  # no gate-code hint for hand work
 
 
@@ -213,9 +213,9 @@ def test_a_branch_kept_alone_and_a_transposed_matrix_by_hand_are_named():
                        randomization="per-course", student_id="")
     x, y = ctx.problem_values["branch"]["x"], ctx.problem_values["branch"]["y"]
     r, _ = hand_result("branch_by_hand", {"dfdx": lambda v: x + y})  # only the mul's branch: q
-    assert r.misconceptions == ["branch-overwrite"] and "a mistake at x" in r.feedback("b", 2)
+    assert r.misconceptions == ["branch-overwrite"] and "at x, only one of the gradients" in r.feedback("b", 2)
     r, _ = hand_result("l2_by_hand", {"dfdW": lambda v: np.transpose(v)})
-    assert r.misconceptions == ["matmul-transpose"] and "at q = W·x" in r.feedback("l2", 3)
+    assert r.misconceptions == ["matmul-transpose"] and "at q = W·x, the gradient to W came out transposed" in r.feedback("l2", 3)
     assert BY_ID["l2_by_hand"].id == "l2_by_hand"
 
 

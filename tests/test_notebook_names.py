@@ -21,7 +21,7 @@ from autograder import demo
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, init, nbgrader_environment
 from autograder.grading.naming import choose_notebooks
-from batch_class import records
+from shared_class import records
 from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data

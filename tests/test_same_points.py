@@ -24,7 +24,7 @@ from autograder.grading.cells import Submission
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import RunResult, StudentRunner
 from autograder.sandbox.subject import SandboxSubject
-from batch_class import backprop_kit, records
+from shared_class import backprop_kit, records
 from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data

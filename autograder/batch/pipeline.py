@@ -44,6 +44,7 @@ from ..grading.reading import Read, parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..sandbox.runner import StudentRunner
 from ..sandbox.bwrap import Limits
+from ..words import speak
 
 KEY = SANDBOX  # where the grading context travels in nbconvert's resources (as the sandbox does)
 
@@ -295,6 +296,7 @@ def grade_submission(snapshot, job, scratch_parent=None):
     import socket
 
     started = time.monotonic()
+    speak(snapshot.course)  # the feedback it writes is in the course's language, on any worker
     pipeline = pipeline_for(snapshot)
     names = sorted(n for n in {*job.notebooks, *job.unreadable} if n in snapshot.notebooks)
     results = {}

@@ -4,7 +4,9 @@ A draw is accepted when every catalogued mistake that applies to its graph chang
 one of the student's answers by more than CLEAR_ABS + CLEAR_REL · |answer| (five times the
 default hand-answer tolerance: a kit constant, not course.yaml's tolerance, which a TA may
 change after release). The mistakes: a forgotten upstream factor at any gate below the output,
-a sign flip at any gate, the gate-specific mistakes of the gate table, and a branch kept alone
+a sign flip at any gate (of every input at once: Misconception.ways_drawn; a flip of one input
+only is named wherever it shows, and cannot show on an input whose gradient is 0, the loser of
+a max), the gate-specific mistakes of the gate table, and a branch kept alone
 (either one) where a node feeds several gates. Nothing sits on a kink (a max tie, a ReLU at 0),
 and the exercise's own rules (solutions/graphs.py: Rule) hold.
 
@@ -176,7 +178,7 @@ def applicable_mistakes(evaluation):
             if mid == "upstream-ignored" and node == output:
                 continue  # its upstream gradient is 1: nothing to forget
             m = misconceptions.BY_ID[mid]
-            found += [(m, node, k) for k in range(m.ways)]
+            found += [(m, node, k) for k in range(m.drawn_ways)]
     return found
 
 

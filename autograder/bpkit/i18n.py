@@ -21,10 +21,20 @@ import gettext
 from pathlib import Path
 from typing import Iterator
 
-LANGUAGES = ("en", "ko")  # the values course.yaml's `language` accepts; a new .po adds one
 SOURCE_LANGUAGE = "en"  # the language of the message ids
 STUDENT_DOMAIN = "bpkit"
 STUDENT_LOCALE = Path(__file__).with_name("locale")
+
+
+def languages_with_catalogs(locale_dir: Path, domain: str) -> tuple[str, ...]:
+    """English and every language `domain` has a catalog of (<language>/LC_MESSAGES/<domain>.po,
+    or the .mo compiled from it, which is all a release ships): a language is added by its .po
+    files, nothing else."""
+    found = sorted({path.parent.parent.name for path in locale_dir.glob(f"*/LC_MESSAGES/{domain}.[pm]o")})
+    return (SOURCE_LANGUAGE, *(language for language in found if language != SOURCE_LANGUAGE))
+
+
+LANGUAGES = languages_with_catalogs(STUDENT_LOCALE, STUDENT_DOMAIN)  # the values course.yaml's `language` accepts
 
 _in_force = SOURCE_LANGUAGE
 

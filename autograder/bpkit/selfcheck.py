@@ -62,6 +62,7 @@ class Finding:
     lines: list  # what is wrong, in words (for the first input it was found on)
     labels: list = field(default_factory=list)  # the kinds of input it was found on
     misconception: str = ""
+    said: str = ""  # what the mistake did, in a few words ("MulGate: the gradient to input y has the wrong sign")
     unfinished: bool = False  # a stub left in: forward/backward not implemented
 
     def text(self, indent="  "):
@@ -74,7 +75,8 @@ class Finding:
             out = [f"{indent}On {_join(self.labels)}{numbers}:"] + [indent + "  " + line for line in self.lines]
         if self.misconception:
             m = MISCONCEPTIONS[self.misconception]
-            out += [f"{indent}This looks like '{m.id}': {m.explanation}", f"{indent}Hint: {m.hint}"]
+            out += ([f"{indent}{self.said}."] if self.said else []) + [
+                f"{indent}This looks like '{m.id}': {m.explanation}", f"{indent}Hint: {m.hint}"]
         return out
 
 
@@ -158,27 +160,29 @@ def _check_one(cls, spec, inputs, rng, steps):
                                                        names=tuple("d" + n for n in names)))
     if report.passed:
         return None
-    mistake = _recognise(spec, inputs, out, dout, grads, forward)
+    mistake, way = _recognise(spec, inputs, out, dout, grads, forward)
     wrong = ",".join(r.name for r in report.inputs if not r.passed)
     lines = report.text().splitlines()
-    return Finding(f"slope-{wrong}-{mistake}", lines, misconception=mistake)
+    said = f"{spec['name']}: {MISCONCEPTIONS[mistake].said_at(way, names)}" if mistake else ""
+    return Finding(f"slope-{wrong}-{mistake}-{way}", lines, misconception=mistake, said=said)
 
 
 def _recognise(spec, inputs, out, dout, grads, forward):
-    """A catalogued mistake whose error model, fed your forward's numeric gradient as the
-    correct one, reproduces your backward."""
+    """(id, way) of a catalogued mistake whose error model, fed your forward's numeric gradient as
+    the correct one, reproduces your backward (a sign flipped on one input only is a way of its
+    own: that input's sign flip); ("", 0) when none does."""
     try:
         numeric = quietly(lambda: gradcheck.numeric_gradient(forward, inputs, dout))
         seen = Seen(tuple(inputs), out, dout, tuple(numeric))
         for mid in spec["misconceptions"]:
-            for variant in MISCONCEPTIONS[mid].variants(seen):
+            for way, variant in enumerate(MISCONCEPTIONS[mid].variants(seen)):
                 if all(np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-4, atol=1e-6)
                        for a, b in zip(grads, variant)):
                     if not all(np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(variant, numeric)):
-                        return mid
+                        return mid, way
     except Exception:
-        return ""
-    return ""
+        return "", 0
+    return "", 0
 
 
 def gate(cls, seed=None):

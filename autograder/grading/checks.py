@@ -13,21 +13,23 @@ instructor's own kernel for source notebooks) and gives back encoded results; ev
 check decodes them strictly and compares them here with the reference engine. Student
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from solutions import graphs as described
-from solutions.misconceptions import CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
+from solutions.misconceptions import BY_ID as MISCONCEPTIONS, CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
 from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
-from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates
+from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates, where_said
 from ..sandbox.protocol import InvalidAnswer, decode, encode
-from .outcomes import CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception
+from .outcomes import (CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception, explaining_way,
+                       explaining_ways)
 from .subject import Call, Subject
+from ..words import N_, _, student_words
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
 # of backward against the student's own forward uses the course's gradient tolerance unless
@@ -40,10 +42,11 @@ SLOPE_REL = 1e-5
 # student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
 MODEL_MATCH_REL = 1e-4
 
-SHARED_STATE = ("right when one instance is used alone, wrong when two are used in turn: a forward of one "
+SHARED_STATE = N_("right when one instance is used alone, wrong when two are used in turn: a forward of one "
                 "instance changed what backward of another one uses. Keep what backward needs on self, "
                 "not on the class or in a global")
-SHARED_STATE_AGAIN = "again right alone, wrong beside another instance"
+SHARED_STATE_AGAIN = N_("again right alone, wrong beside another instance")
+NOT_KNOWN_EITHER = N_("not a known mistake either")
 
 
 # ---------------------------------------------------------------- declaring checks
@@ -172,7 +175,7 @@ def gate_backward(spec, subject, ctx, result):
                    + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")] for pair in pairs]
     alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, interleaved + alone))
-    in_turn = {}
+    in_turn, recognised = {}, []
     for pair, steps in zip(pairs, replies):
         for k, i in enumerate(pair):  # the pair's forwards, then their backwards
             if i not in in_turn:
@@ -186,17 +189,18 @@ def gate_backward(spec, subject, ctx, result):
         if isinstance(grads, Outcome):
             grads.name = f"backward, {case.label}" + (f": {grads.name}" if grads.name else "")
             if right_alone and all(o.passed for o in right_alone):
-                _say_once(result, [grads], SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
+                _say_once(result, [grads], _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
             result.add(grads)
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
         if right_alone and all(o.passed for o in right_alone):
-            _say_once(result, outcomes, SHARED_STATE, SHARED_STATE_AGAIN, replace=True)
+            _say_once(result, outcomes, _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
         elif not all(o.passed for o in outcomes):
-            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
-                                                                     _model_close))
+            _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
+                       recognised)
         for o in outcomes:
             result.add(o)
+    _name_mistakes(recognised, spec.inputs)
     result.add(_own_forward_consistency(spec, subject, ctx))
 
 
@@ -208,6 +212,7 @@ def gate_ties(spec, subject, ctx, result):
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs), ("backward", (dout,))]
                                                                for case, dout in zip(cases, douts)]))
+    recognised = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
         grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
@@ -217,10 +222,11 @@ def gate_ties(spec, subject, ctx, result):
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
         if not all(o.passed for o in outcomes):
-            _name_mistake(result, outcomes, explaining_misconception(grads, _models(spec, seen), seen.correct,
-                                                                     _model_close))
+            _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
+                       recognised)
         for o in outcomes:
             result.add(o)
+    _name_mistakes(recognised, spec.inputs)
 
 
 def _judge(spec, case, seen, grads, ctx):
@@ -238,19 +244,20 @@ def _judge(spec, case, seen, grads, ctx):
 def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
     if any(np.shape(g) != np.shape(c) for g, c in zip(grads, seen.correct)):
         bad = next(k for k, (g, c) in enumerate(zip(grads, seen.correct)) if np.shape(g) != np.shape(c))
-        return Outcome(name, False, f"gradient {bad + 1} has shape {np.shape(grads[bad])}, expected shape "
-                                    f"{np.shape(seen.correct[bad])}")
+        return Outcome(name, False, _("gradient {number} has shape {shape}, expected shape {expected}").format(
+            number=bad + 1, shape=np.shape(grads[bad]), expected=np.shape(seen.correct[bad])))
     at = np.broadcast_to(kinks.at(inputs), np.shape(seen.dout))
     away = [np.where(at, 0.0, g) for g in grads], [np.where(at, 0.0, c) for c in seen.correct]
     if not all(check_close("", g, c, tol).passed for g, c in zip(*away)):
-        return Outcome(name, False, "wrong where the slope is defined")
+        return Outcome(name, False, _("wrong where the slope is defined"))
     dout = np.asarray(seen.dout, dtype=float)
     shares = [np.where(at, np.asarray(g, dtype=float) / np.where(at, dout, 1.0), 0.0) for g in grads]
     eps = 1e-9
     valid = all(np.all((s >= -eps) & (s <= 1 + eps)) for s in shares)
     total = np.asarray(np.sum(shares, axis=0))
     valid = valid and (np.allclose(total[at], 1.0) if kinks.shares_add_up else np.all(total[at] <= 1 + eps))
-    return Outcome(name, True) if valid else Outcome(name, False, f"not a valid split at the kinks ({kinks.rule})")
+    return Outcome(name, True) if valid else Outcome(name, False, _("not a valid split at the kinks ({rule})").format(
+        rule=kinks.rule))
 
 
 def _reference_seen(spec, inputs, dout):
@@ -274,14 +281,28 @@ def _model_close(a, b):
     return check_close("", a, b, MODEL_MATCH_REL).passed
 
 
-def _name_mistake(result, outcomes, misconception):
-    """Put the failed outcomes of one case down to `misconception`, or say that the mistake is not
-    a known one (with the general hint the first time in a check, so feedback does not repeat it)."""
-    if misconception:
-        for o in outcomes:
-            o.misconception = o.misconception if o.passed else misconception
+def _recognise(result, outcomes, ways, recognised):
+    """Keep the failed outcomes of one case with the (mistake, way)s that reproduce them, to be
+    named once every case is seen (_name_mistakes); or say that the mistake is not a known one
+    (with the general hint the first time in a check, so feedback does not repeat it)."""
+    if ways:
+        recognised.append((outcomes, ways))
     else:
-        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
+        _say_once(result, outcomes, student_words(UNKNOWN), _(NOT_KNOWN_EITHER))
+
+
+def _name_mistakes(recognised, inputs):
+    """Put each case's failed outcomes down to its first mistake, saying what it did at a gate whose
+    inputs are named `inputs` ("the gradient to input y has the wrong sign"), in the way of making
+    it that reproduces most cases of the check: where one input's gradient is 0 (the loser of a
+    max), a sign flipped on the other input only and on every input look alike."""
+    counts = Counter(way for _, ways in recognised for way in ways)
+    for outcomes, ways in recognised:
+        first = ways[0][0]
+        mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
+        for o in outcomes:
+            if not o.passed:
+                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs)
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -298,7 +319,7 @@ def _say_once(result, outcomes, full, short, replace=False):
 def _own_forward_consistency(spec, subject, ctx):
     """The student's backward against the numeric gradient of the student's own forward, on the
     last random case (drawn anew)."""
-    label, inputs, _ = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
+    label, inputs, _origin = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
     dout = upstream(ctx.rng, _output_shape(spec, inputs))
     perturbed = []
@@ -308,7 +329,7 @@ def _own_forward_consistency(spec, subject, ctx):
                 moved = [np.copy(a) for a in inputs]
                 moved[i].flat[j] += sign * H
                 perturbed.append([("forward", tuple(moved))])
-    name = f"backward agrees with the slope of your own forward ({label})"
+    name = _("backward agrees with the slope of your own forward ({label})").format(label=label)
     try:
         replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]
                                                             + perturbed))
@@ -327,11 +348,12 @@ def _own_forward_consistency(spec, subject, ctx):
                 n.flat[j] = (np.sum(dout * next(outs)) - np.sum(dout * next(outs))) / (2 * H)
             numeric.append(n)
     except (InvalidAnswer, ValueError, TypeError) as e:
-        return Outcome(name, False, f"your forward gave an unusable result: {e}")
+        return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=e))
     for input_name, g, n in zip(spec.inputs, grads, numeric):
         if not (np.shape(g) == np.shape(n)
                 and np.all(slope_errors(g, n, noise) < max(SLOPE_REL, ctx.tolerances.gradient_rel_error))):
-            return Outcome(name, False, f"d{input_name} from your backward is not the slope of your forward")
+            return Outcome(name, False, _("d{input} from your backward is not the slope of your forward").format(
+                input=input_name))
     return Outcome(name, True)
 
 
@@ -344,10 +366,10 @@ def _decoded_then(name, steps, index, shape, compare):
 
 def _step(steps, index):
     if not isinstance(steps, list) or len(steps) <= index:
-        raise InvalidAnswer("no result came back")
+        raise InvalidAnswer(_("no result came back"))
     step = steps[index]
     if isinstance(step, dict) and "error" in step:
-        raise InvalidAnswer(f"your code raised {str(step['error'])[:300]}")
+        raise InvalidAnswer(_("your code raised {error}").format(error=str(step["error"])[:300]))
     return step
 
 
@@ -360,8 +382,8 @@ def _decode_grads(steps, index, shapes):
             return (decode(step),)
         items = step.get("seq") if isinstance(step, dict) else None
         if not isinstance(items, list) or len(items) != len(shapes):
-            raise InvalidAnswer(f"backward must return {len(shapes)} gradient(s), one per input"
-                                + (" (as a tuple)" if len(shapes) > 1 else ""))
+            raise InvalidAnswer(_("backward must return {n} gradient(s), one per input").format(n=len(shapes))
+                                + (_(" (as a tuple)") if len(shapes) > 1 else ""))
         return tuple(decode(item) for item in items)
     except InvalidAnswer as e:
         return Outcome("", False, str(e))
@@ -376,6 +398,7 @@ def hand_answers(exercise, subject, ctx, result):
     transposed matrix...) when that model reproduces it, and the feedback says where."""
     values, graph = ctx.problem_values.get(exercise.problem), ctx.problem_graphs.get(exercise.problem)
     on_graph = isinstance(exercise, GraphExercise)
+    result.by_hand = True
     if on_graph and graph is None:
         graph = exercise.shape(ctx.graph_mode).graphs[0]
     correct = exercise.correct(values, graph, ctx.graph_mode)
@@ -391,7 +414,7 @@ def hand_answers(exercise, subject, ctx, result):
         try:  # any shape: a transposed matrix is a mistake to name, not an unusable answer
             value = decode(answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected))
         except InvalidAnswer as e:
-            result.add(Outcome(name, False, f"no usable answer: {e}"))
+            result.add(Outcome(name, False, _("no usable answer: {error}").format(error=e)))
             continue
         result.answers[name] = value
         outcome = result.add(check_hand_answer(name, value, expected, *tolerance))
@@ -402,31 +425,27 @@ def hand_answers(exercise, subject, ctx, result):
     everywhere = exercise.mistaken(values, graph, ctx.graph_mode)
     at_nodes = exercise.mistaken_at_nodes(values, graph, ctx.graph_mode) if on_graph else []
 
-    def explains(made, name, value, expected):
-        return bool(explaining_misconception((value,), {"m": [(made[name],)]}, (expected,), same))
+    def reproduced(mistake):  # how many of the student's answers, right or wrong, the mistake gives
+        return sum(same(value, mistake.made[name]) for name, value in result.answers.items()
+                   if np.shape(value) == np.shape(mistake.made[name]))
 
-    # One mistake at one node that explains every wrong answer at once is what happened; else
-    # each answer on its own (a student computing by hand may slip at several places).
-    joint = next(((mid, node) for mid, node, made in at_nodes
-                  if all(explains(made, *w[:3]) for w in wrong)), None)
+    # For each wrong answer, of the mistakes at one node that give it, the one that gives most of
+    # the other answers too: one mistake giving every answer at once is what happened (a sign
+    # flipped on one input only gives that input's gradient alone wrong); a student computing by
+    # hand may also slip at several places, each answer its own.
     for name, value, expected, outcome in wrong:
-        candidates = [(joint[0], joint[1])] if joint else [(mid, node) for mid, node, made in at_nodes
-                                                             if explains(made, name, value, expected)]
+        candidates = [m for m in at_nodes if same(value, m.made[name]) and np.shape(value) == np.shape(m.made[name])]
         if candidates:
-            mid, node = candidates[0]
-            outcome.misconception = mid
-            outcome.message = f"not right: it looks like a mistake at {node} = {_node_formula(graph, node)}"
+            mistake = max(candidates, key=reproduced)  # the first of the best, in the graph's order
+            outcome.misconception = mistake.misconception
+            outcome.message = _("not right: {where}").format(where=where_said(graph, mistake))
             continue
         named = explaining_misconception((value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()},
                                          (expected,), same)
         if named:
             outcome.misconception = named
         elif on_graph:
-            _say_once(result, [outcome], UNKNOWN_BY_HAND, "not a known mistake either")
-
-
-def _node_formula(graph, node):
-    return described.expression(graph, node)
+            _say_once(result, [outcome], student_words(UNKNOWN_BY_HAND), _(NOT_KNOWN_EITHER))
 
 
 # ---------------------------------------------------------------- functions built from gates
@@ -442,10 +461,10 @@ def function(exercise, subject, ctx, result):
         flat_ref = _flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
-                raise InvalidAnswer(f"your function raised {str(got['error'])[:300]}")
+                raise InvalidAnswer(_("your function raised {error}").format(error=str(got["error"])[:300]))
             items = got.get("seq") if isinstance(got, dict) else None
             if not isinstance(items, list) or len(items) != 2:
-                raise InvalidAnswer("the function must return f and a tuple of gradients")
+                raise InvalidAnswer(_("the function must return f and a tuple of gradients"))
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
@@ -455,10 +474,8 @@ def function(exercise, subject, ctx, result):
         outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
                     for (name, g), c in zip(flat, flat_ref)]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
-            models = {mid: [tuple(_flatten(v)) for v in vs]
-                      for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
-            _name_mistake(result, outcomes, explaining_misconception(
-                tuple(g for _, g in flat), models, tuple(flat_ref), _model_close))
+            _name_function_mistake(result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat),
+                                   tuple(flat_ref))
         for o in outcomes:
             result.add(o)
 
@@ -480,7 +497,7 @@ def _decode_structure(encoded, reference, names):
                 arr = decode(enc, expect_shape=(len(ref),))
                 items = [{"float": float(v)} for v in arr]
             if not isinstance(items, list) or len(items) != len(ref):
-                raise InvalidAnswer(f"the gradients must be a tuple of {len(ref)} entries")
+                raise InvalidAnswer(_("the gradients must be a tuple of {n} entries").format(n=len(ref)))
             for e, r, n in zip(items, ref, name):
                 walk(e, r, n)
         else:
@@ -488,6 +505,27 @@ def _decode_structure(encoded, reference, names):
 
     walk(encoded, reference, names)
     return out
+
+
+def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given, correct):
+    """Put a call's wrong gradients down to the mistake, run on the student's own graph here in the
+    grader, that reproduces all of them: made at one node (said there: "at q = max(x, y), the
+    gradient went to the smaller input"), in one gate class wherever the function uses it, or one
+    branch kept alone; else made at every gate it applies to; else not a known mistake."""
+    for mistake in exercise.mistaken_at_nodes(args, graph, mode):
+        if explaining_way(given, {mistake.misconception: [tuple(_flatten(mistake.made[1]))]}, correct, _model_close):
+            for o in outcomes:
+                if not o.passed:
+                    o.misconception, o.message = mistake.misconception, where_said(exercise.graph(graph, mode), mistake)
+            return
+    models = {mid: [tuple(_flatten(v)) for v in vs]
+              for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
+    named = explaining_misconception(given, models, correct, _model_close)
+    if named:
+        for o in outcomes:
+            o.misconception = o.misconception if o.passed else named
+    else:
+        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
 
 
 def _function_mistakes(exercise, args, graph, mode):

@@ -16,6 +16,8 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..words import _
+
 # bpkit/problems.py: Problems.describe() in per-student mode.
 DESCRIBE = re.compile(r"These numbers belong to student id ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 METADATA_KEY = "bpkit"
@@ -69,11 +71,11 @@ def recorded_made_for(nb):
 
 def mismatch_note(made_for_id, graded_id):
     """The words shown at the top of the feedback and at every exercise that uses the numbers."""
-    return (f"Note: this notebook was made with the numbers of student id {made_for_id!r}, but it is graded "
-            f"as student id {graded_id!r}. Grades always use the graded student's own numbers, so answers "
-            f"computed with the numbers of {made_for_id!r} are marked wrong here. If {graded_id!r} is you, set "
-            f"STUDENT_ID to {graded_id!r} (or run the notebook on your own JupyterHub account), redo the "
-            "hand answers and submit again; if not, ask your TA.")
+    return _("Note: this notebook was made with the numbers of student id {made_for}, but it is graded as student "
+             "id {graded}. Grades always use the graded student's own numbers, so answers computed with the numbers "
+             "of {made_for} are marked wrong here. If {graded} is you, set STUDENT_ID to {graded} (or run the "
+             "notebook on your own JupyterHub account), redo the hand answers and submit again; if not, ask your "
+             "TA.").format(made_for=repr(made_for_id), graded=repr(graded_id))
 
 
 def spare_other_ids_answers(result, other, made_for_id):
@@ -83,5 +85,6 @@ def spare_other_ids_answers(result, other, made_for_id):
     for outcome in result.outcomes:
         if not outcome.passed and outcome.name in passed_for_other:
             outcome.misconception = ""
-            outcome.message = f"right for the numbers of student id {made_for_id!r}, not for the graded student's"
+            outcome.message = _("right for the numbers of student id {made_for}, not for the graded student's").format(
+                made_for=repr(made_for_id))
     return result

@@ -38,6 +38,7 @@ from .naming import choose_notebooks
 from ..intake import (copy_submission, read_record, read_refused,
                       write_record)
 from .reading import read_submitted
+from ..words import speak
 
 CONVERTERS_THAT_WRITE = (Autograde, GenerateFeedback, GenerateAssignment)  # grades, feedback, a release
 _STOCK = {name: getattr(BaseConverter, name)
@@ -65,7 +66,7 @@ def _start(self):
 
     if isinstance(self, CONVERTERS_THAT_WRITE):
         try:
-            _course(self.coursedir.root)
+            speak(_course(self.coursedir.root))  # its grades' feedback, its release: the course's language
         except ConfigError as e:
             for problem in str(e).splitlines():
                 self.log.error("%s", problem)
