@@ -25,14 +25,17 @@ $(STAMP): pyproject.toml
 #   bwrap (bubblewrap)           the grading sandbox (setpriv, from util-linux, is always there)
 #   chromium, chromedriver       browser tests of the student notebook, feedback and reports
 #   pg_ctl (postgresql)          the gradebook on a database server
+#   fc-list (fonts-noto-cjk)     Hangul glyphs, so a `language: ko` page renders in Chromium
+#                                (checked by its font file: fontconfig is there without it)
 # and, from the npm registry (Node's npm must be there; Debian package npm):
 #   configurable-http-proxy      JupyterHub's proxy, for the end-to-end hub tests
 # Debian puts PostgreSQL's server programs in /usr/lib/postgresql/<version>/bin, off PATH;
 # the tests look there.
-SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium chromedriver:chromium-driver initdb:postgresql
+SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium chromedriver:chromium-driver initdb:postgresql \
+                   /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
-	  if ! command -v $$cmd >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/$$cmd >/dev/null 2>&1; then missing="$$missing $$pkg"; fi; \
+	  if ! command -v $$cmd >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/$$cmd >/dev/null 2>&1 && ! [ -e "$$cmd" ]; then missing="$$missing $$pkg"; fi; \
 	done; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing with apt-get:$$missing"; \

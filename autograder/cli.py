@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .words import _, speak
 
 DEFAULT_COURSE_YAML = "course.yaml"
 
@@ -13,9 +14,11 @@ def _load(course_yaml):
     from .config import ConfigError, load_course
 
     try:
-        return load_course(course_yaml)
+        course = load_course(course_yaml)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    speak(course)  # what the command says from here on is in the course's language
+    return course
 
 
 def _load_and_build(course_yaml):
@@ -24,9 +27,11 @@ def _load_and_build(course_yaml):
     from .course import load_and_build
 
     try:
-        return load_and_build(course_yaml)[0]
+        course = load_and_build(course_yaml)[0]
     except _init_errors() as e:
         raise click.ClickException(str(e)) from None
+    speak(course)
+    return course
 
 
 def _init_errors():
@@ -55,8 +60,8 @@ def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
     course = _load_and_build(course_yaml)
     names = ", ".join(a.name for a in course.assignments)
-    click.echo(f"{course_yaml}: OK: course {course.course_id}, seed {course.seed}, "
-               f"{course.randomization} values, assignments: {names}")
+    click.echo(_("{file}: OK: course {course_id}, seed {seed}, {randomization} values, assignments: {names}").format(
+        file=course_yaml, course_id=course.course_id, seed=course.seed, randomization=course.randomization, names=names))
 
 
 @main.command()
@@ -77,8 +82,8 @@ def generate(seed, course_yaml):
         course = write_seed(course_yaml, seed)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{course_yaml}: seed is now {course.seed}. Run `backprop-kit init DIR` to build a course "
-               "with the new values.")
+    click.echo(_("{file}: seed is now {seed}. Run `backprop-kit init DIR` to build a course with the new "
+                 "values.").format(file=course_yaml, seed=course.seed))
 
 
 @main.command()
@@ -97,8 +102,10 @@ def starter(course_yaml):
                                    "course.yaml elsewhere.")
     target.write_bytes(KIT_COURSE_YAML.read_bytes())
     course = write_seed(target, secrets.randbelow(MAX_SEED + 1))
-    click.echo(f"{target}: the kit's course, with a fresh seed ({course.seed}): edit it, check it with "
-               f"`backprop-kit check-config --config {target}`, then build the course with `backprop-kit init DIR`.")
+    speak(course)
+    click.echo(_("{file}: the kit's course, with a fresh seed ({seed}): edit it, check it with `backprop-kit "
+                 "check-config --config {file}`, then build the course with `backprop-kit init DIR`.").format(
+        file=target, seed=course.seed))
 
 
 @main.command("show-values")
@@ -134,12 +141,13 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
             for graph, count in variants(course, a.name, variants_of, ids):
                 click.echo(f"  {count:5d}  {graph.title}")
             if not roster:
-                click.echo("  (give --roster FILE, one student id a line, to count who draws each)")
+                click.echo(_("  (give --roster FILE, one student id a line, to count who draws each)"))
             return
         if course.randomization == "per-student" and not student.strip():
-            raise click.ClickException(f"{course_yaml} draws per-student values (randomization: per-student), so "
-                                       "show-values needs a student id: pass --student ID, the id the student "
-                                       "types as STUDENT_ID (their JupyterHub user name on a hub).")
+            raise click.ClickException(_("{file} draws per-student values (randomization: per-student), so "
+                                         "show-values needs a student id: pass --student ID, the id the student "
+                                         "types as STUDENT_ID (their JupyterHub user name on a hub).").format(
+                file=course_yaml))
         values = StudentValues.of(course, a.name, student)
         if as_json:
             click.echo(json.dumps(values.answers() if with_answers else values.contract(), indent=1,
@@ -157,7 +165,7 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
         graph = p.graphs[problem]
         click.echo(f"  {problem}: {shown}" + (f"   graph {graph.title}" if course.graphs != "lecture" else ""))
     if with_answers:
-        click.echo("Correct answers (STAFF ONLY: do not share):")
+        click.echo(_("Correct answers (STAFF ONLY: do not share):"))
         for exercise_id, answers in values.answers().items():
             click.echo(f"  {exercise_id}: " + ", ".join(f"{k} = {v}" for k, v in answers.items()))
 
@@ -180,8 +188,8 @@ def init(course_dir, course_yaml):
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
     except _init_errors() as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{course_dir}: {state}. Release notebooks are in {Path(course_dir) / 'release'}; "
-               f"grade with `cd {course_dir} && nbgrader autograde <assignment>`.")
+    click.echo(_("{folder}: {state}. Release notebooks are in {release}; grade with `cd {folder} && nbgrader "
+                 "autograde <assignment>`.").format(folder=course_dir, state=state, release=Path(course_dir) / "release"))
 
 
 @main.command()
@@ -262,11 +270,12 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
     console = Console()
     console.print(misconception_table(built))
     signals = built.signals
-    console.print(f"Integrity signals: {counted(len(signals.made_for), 'notebook')} made for another id, "
-                  f"{counted(len(signals.copied_answers), 'hand answer')} correct for someone else's numbers, "
-                  f"{counted(len(signals.shared_code), 'group')} of identical code (see class.html).")
+    console.print(_("Integrity signals: {notebooks} made for another id, {answers} correct for someone else's "
+                    "numbers, {groups} of identical code (see class.html).").format(
+        notebooks=counted(len(signals.made_for), "notebook"), answers=counted(len(signals.copied_answers), "hand answer"),
+        groups=counted(len(signals.shared_code), "group")))
     for student, why in sorted(built.results.not_graded.items()):
-        console.print(f"[red]not graded[/]: {student}: {why}", markup=True, highlight=False)
+        console.print("[red]{}[/]: {}: {}".format(_("not graded"), student, why), markup=True, highlight=False)
     for name in ("cells.csv", "canvas.csv", "class.html"):
         click.echo(f"  {built.out_dir / name}")
 
@@ -286,9 +295,9 @@ def gradescope(assignment, out_zip, course_dir):
         path = build_bundle(course_dir, assignment, out_zip)
     except (BundleError, ConfigError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{path}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students "
-               "submit their notebook; it is graded for the student id in the `gradescope.student_id_field` "
-               "of course.yaml.")
+    click.echo(_("{zip}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students submit "
+                 "their notebook; it is graded for the student id in the `gradescope.student_id_field` of "
+                 "course.yaml.").format(zip=path))
 
 
 @main.command()

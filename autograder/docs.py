@@ -60,10 +60,13 @@ def exercises_markdown():
 
 
 def misconceptions_markdown():
-    rows = ["| ID | applies to | what went wrong | hint (shown to students) |", "|---|---|---|---|"]
+    rows = ["| ID | applies to | what went wrong | at the node, feedback says | hint (shown to students) |",
+            "|---|---|---|---|---|"]
     for m in CATALOG:
         gates = "the backward loop of a graph" if m.scope == "graph" else ", ".join(f"`{g}`" for g in gates_named_by(m.id))
-        rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {m.hint} |")
+        said = " / ".join(dict.fromkeys(f"“{m.said_at(way, ('x', 'y'))}”" for way in range(m.ways)))
+        hint = m.hint + (f" By hand: {m.hint_by_hand}" if m.hint_by_hand else "")
+        rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {said} | {hint} |")
     return "\n".join(rows)
 
 

@@ -18,6 +18,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .words import _
+
 DEFAULT_MAX_FILE_BYTES = 20_000_000  # 20 MB, far above any notebook of this assignment (~200 KB)
 
 
@@ -38,14 +40,14 @@ class Intake:
 
 def _kind(mode):
     if stat.S_ISLNK(mode):
-        return "a symbolic link"
+        return _("a symbolic link")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
+        return _("a device file")
     if stat.S_ISFIFO(mode):
-        return "a named pipe"
+        return _("a named pipe")
     if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+        return _("a socket")
+    return _("not a regular file")
 
 
 def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
@@ -60,25 +62,26 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
     try:
         top = os.lstat(folder)
     except OSError as e:
-        return [], [Refused(".", f"the submission folder cannot be read ({e.strerror})")]
+        return [], [Refused(".", _("the submission folder cannot be read ({error})").format(error=e.strerror))]
     if not stat.S_ISDIR(top.st_mode):
-        return [], [Refused(".", f"the submission folder is {_kind(top.st_mode)}; not followed")]
+        return [], [Refused(".", _("the submission folder is {kind}; not followed").format(kind=_kind(top.st_mode)))]
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         base = Path(dirpath)
         for name in sorted(dirnames):  # os.walk lists links to folders among the folders
             info = os.lstat(base / name)
             if not stat.S_ISDIR(info.st_mode):
-                refused.append(Refused(_shown(_relative(base / name, folder)), f"{_kind(info.st_mode)}; not followed"))
+                refused.append(Refused(_shown(_relative(base / name, folder)),
+                                       _("{kind}; not followed").format(kind=_kind(info.st_mode))))
                 dirnames.remove(name)
         for name in sorted(filenames):
             path = base / name
             info = os.lstat(path)
             rel = _relative(path, folder)
             if not stat.S_ISREG(info.st_mode):
-                refused.append(Refused(_shown(rel), f"{_kind(info.st_mode)}; not followed"))
+                refused.append(Refused(_shown(rel), _("{kind}; not followed").format(kind=_kind(info.st_mode))))
             elif info.st_size > max_file_bytes:
-                refused.append(Refused(_shown(rel), f"{info.st_size / 1e6:.1f} MB, above the course's cap of "
-                                            f"{max_file_bytes / 1e6:.1f} MB per file"))
+                refused.append(Refused(_shown(rel), _("{size} MB, above the course's cap of {cap} MB per file").format(
+                    size=f"{info.st_size / 1e6:.1f}", cap=f"{max_file_bytes / 1e6:.1f}")))
             else:
                 regular.append((rel, info))
                 names_seen.setdefault((info.st_dev, info.st_ino), []).append(rel)

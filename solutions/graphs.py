@@ -39,6 +39,13 @@ class GraphDescription(NamedTuple):
         uses = [p for _, _, parents in self.gates for p in parents]
         return tuple(n for n in self.inputs + tuple(g[0] for g in self.gates) if uses.count(n) > 1)
 
+    def depth(self):
+        """The most gates on a way from an input to the output."""
+        levels = dict.fromkeys(self.inputs, 0)
+        for name, _, parents in self.gates:
+            levels[name] = 1 + max(levels[p] for p in parents)
+        return levels[self.output]
+
     def formula(self):
         """f written out from the gates: 'max(w, x) · (y + z)'."""
         return expression(self, self.output)
@@ -51,6 +58,13 @@ class GraphDescription(NamedTuple):
 
 INFIX = {"+": "+", "*": "·"}
 PREFIX = {"max": "max", "relu": "relu", "σ": "σ", "exp": "exp"}
+
+
+def gate_expression(graph, node):
+    """One gate written on its inputs' names, as its picture shows it: 's = p + w2', not the whole
+    expression down to the graph's inputs."""
+    operation, parents = graph.operation(node), graph.parents(node)
+    return expression(GraphDescription("", tuple(dict.fromkeys(parents)), ((node, operation, parents),)), node)
 
 
 def expression(graph, node, top=True):
@@ -367,8 +381,9 @@ def _check_descriptions():
                 if sorted(grouped) != sorted(g.inputs):
                     raise ValueError(f"solutions/graphs.py: {e.id}: its value groups {grouped} are not its "
                                      f"graph's inputs {list(g.inputs)}")
-            if len({(tuple(sorted(kind_of(op) for _, op, _ in g.gates)), len(g.branching())) for g in s.graphs}) != 1:
-                raise ValueError(f"solutions/graphs.py: {e.id}: its graphs differ in operations or branches")
+            if len({(tuple(sorted(kind_of(op) for _, op, _ in g.gates)), len(g.branching()), g.depth())
+                    for g in s.graphs}) != 1:
+                raise ValueError(f"solutions/graphs.py: {e.id}: its graphs differ in operations, branches or depth")
 
 
 _check_descriptions()

@@ -23,14 +23,15 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 @lane("e2e")
 def graded_course(tmp_path_factory):
-    """A small class graded once with real nbgrader (tests/graded_course.py), shared by the
-    tests of feedback, logs and the browser."""
+    """A small class graded once per run with real nbgrader (tests/graded_course.py), shared
+    by the tests of feedback, logs and the feedback page in the browser."""
     from autograder.sandbox.bwrap import sandbox_available
-    from graded_course import build
+    from graded_course import build, opened
+    from once_per_run import built_once_per_run
 
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
-    return build(tmp_path_factory.mktemp("graded"))
+    return opened(*built_once_per_run(tmp_path_factory, "graded-course", build))
 
 
-from batch_class import batch_class  # noqa: E402,F401  (the class graded both ways, shared by test_batch_*.py)
+from shared_class import shared_class  # noqa: E402,F401  (the simulated class graded both ways, once per run)

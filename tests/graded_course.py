@@ -1,5 +1,9 @@
-"""One small class graded once per test session with real nbgrader, for the tests of what
-students and TAs see (feedback HTML, logs, the student-id check, the browser tests).
+"""One small class graded once per test run with real nbgrader, for the tests of what
+students and TAs see (feedback HTML, logs, the student-id check, the feedback in a browser).
+
+Its own grading, not the shared class's (shared_class.py): its tests read nbgrader's log of
+one pass over these six (one checksum warning: edgar's), and its notebooks in the shared
+course would be graded again by each of the five tests that regrade that course whole.
 
   carol  correct, STUDENT_ID left empty (on JupyterHub), with a notes cell of her own in LaTeX
   b      correct for student "a": run on a's JupyterHub account (the setup cell printed "a"),
@@ -68,6 +72,7 @@ def copy_nb(nb):
 
 
 def build(base):
+    """The class graded in base/course (b's notebook was run in base/a-home); returns the logs."""
     course_dir = base / "course"
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(course_dir)], cwd=REPO_ROOT,
                           capture_output=True, text=True)
@@ -114,4 +119,8 @@ def build(base):
     assert graded.returncode == 0, graded.stderr[-3000:]
     feedback = demo.nbgrader(course_dir, "generate_feedback", ASSIGNMENT)
     assert feedback.returncode == 0, feedback.stderr[-3000:]
-    return GradedCourse(course_dir, graded.stdout + graded.stderr, feedback.stdout + feedback.stderr)
+    return {"autograde_log": graded.stdout + graded.stderr, "feedback_log": feedback.stdout + feedback.stderr}
+
+
+def opened(base, built):
+    return GradedCourse(base / "course", built["autograde_log"], built["feedback_log"])

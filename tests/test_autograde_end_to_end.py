@@ -1,26 +1,22 @@
 """Plain `nbgrader autograde` on a simulated class: real nbgrader, real kernels, the real sandbox.
 
-One course is graded once (module fixture) and every test reads what came out: the
-gradebook, the reports, the feedback HTML and the machine around it."""
-import re
+The class is the run's shared one (tests/shared_class.py: its `stock` copy, graded by plain
+nbgrader, the class first, then the submissions nbgrader chokes on, then generate_feedback);
+every test reads what came out: the gradebook, the reports, the feedback HTML and the machine
+around it."""
 import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from autograder import demo
-from autograder.config import load_course
 from autograder.sandbox.bwrap import sandbox_available
-from submissions import UNUSUAL, submit_unusual
+from shared_class import LATE_MARKER, SimulatedClass, gradebook_scores
+from submissions import UNUSUAL
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
-
-REPO = Path(__file__).resolve().parent.parent
-LATE_MARKER = Path("/tmp/bpkit-late-attack")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
 
@@ -30,31 +26,17 @@ class GradedClass:
     course_dir: Path
     roster: dict  # {student: description}
     reports: dict  # {student: the report's cells, or None}
-    log: str
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> GradedClass:
-    root = tmp_path_factory.mktemp("e2e")
-    text = (REPO / "course.yaml").read_text()
-    text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 5", text)  # the infinite loop costs 5 s, not 10
-    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", text)
-    (root / "course.yaml").write_text(text)
-    course = load_course(root / "course.yaml")
-    LATE_MARKER.unlink(missing_ok=True)
-    roster, reports, log = demo.run(root / "course", course, root / "course.yaml")
-    time.sleep(4)  # give eve's detached process the time it asked for
-    return GradedClass(root / "course", roster, reports, "\n".join(log))
+def graded(shared_class: SimulatedClass) -> GradedClass:
+    """The simulated class as plain nbgrader graded it."""
+    course_dir, roster = shared_class.stock, shared_class.roster
+    return GradedClass(course_dir, roster, demo.read_reports(course_dir, "backprop", "backprop", roster))
 
 
 def by_id(report):
     return {r["grade_id"]: r for r in report}
-
-
-def gradebook_scores(course_dir, student):
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
-        notebook = gb.find_submission_notebook("backprop", "backprop", student)
-        return {g.name: g.auto_score for g in notebook.grades}
 
 
 def test_correct_submission_in_other_valid_styles_gets_full_marks(graded):
@@ -169,13 +151,10 @@ class BadSubmissions:
 
 
 @pytest.fixture(scope="module")
-def bad_submissions(graded) -> BadSubmissions:
+def bad_submissions(shared_class: SimulatedClass) -> BadSubmissions:
     """Submissions nbgrader chokes on, graded after the class: nobody else's grades may change."""
-    course_dir = graded.course_dir
-    before = {s: gradebook_scores(course_dir, s) for s in graded.roster}
-    submit_unusual(course_dir)
-    done = demo.nbgrader(course_dir, "autograde", "backprop")
-    return BadSubmissions(course_dir, before, done.stdout + done.stderr,
+    course_dir, run = shared_class.stock, shared_class.stock_bad_run
+    return BadSubmissions(course_dir, shared_class.stock_before_bad, run.stdout + run.stderr,
                           demo.read_reports(course_dir, "backprop", "backprop", UNUSUAL))
 
 

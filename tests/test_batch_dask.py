@@ -16,7 +16,7 @@ import pytest
 from autograder.course import nbgrader_environment
 from autograder.sandbox.bwrap import sandbox_available
 
-from batch_class import assert_each_recorded_once_as_by_nbgrader, autograde_disturbed
+from shared_class import assert_each_recorded_once_as_by_nbgrader, autograde_disturbed
 
 DASK = Path(sys.executable).parent / "dask"
 
@@ -69,11 +69,11 @@ def cluster(tmp_path_factory):
                 process.wait()
 
 
-def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, batch_class, tmp_path):
+def test_a_class_graded_on_dask_with_a_worker_killed_midway(cluster, shared_class, tmp_path):
     """The class of test_batch_autograde.py, graded on the cluster: the same records as
     `nbgrader autograde` gave."""
     address, workers = cluster
-    base, stock, students = batch_class.base, batch_class.stock, batch_class.students
+    base, stock, students = shared_class.base, shared_class.stock, shared_class.students
     course = tmp_path / "dask"
     shutil.copytree(base, course, symlinks=True)
 
@@ -103,11 +103,11 @@ def cancel_one_grading_task(address):
         return keys[-1] if keys else None
 
 
-def test_a_task_cancelled_on_the_cluster_is_graded_again(cluster, batch_class, tmp_path):
+def test_a_task_cancelled_on_the_cluster_is_graded_again(cluster, shared_class, tmp_path):
     """Dask gives up on a task (cancelled elsewhere, or its workers kept dying): the
     coordinator hands the submission out again; it is recorded once, with nbgrader's grades."""
     address, _ = cluster
-    base, stock, students = batch_class.base, batch_class.stock, batch_class.students
+    base, stock, students = shared_class.base, shared_class.stock, shared_class.students
     course = tmp_path / "cancelled"
     shutil.copytree(base, course, symlinks=True)
     returncode, lines, cancelled = autograde_disturbed(

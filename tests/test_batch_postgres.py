@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 from autograder.sandbox.bwrap import sandbox_available
 
 from autograder import demo
-from batch_class import backprop_kit, records, set_due_date
+from shared_class import backprop_kit, records, set_due_date
 from test_batch_dask import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
@@ -67,10 +67,10 @@ def postgres(tmp_path_factory):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_the_gradebook_on_a_postgresql_server(postgres, batch_class, tmp_path):
+def test_the_gradebook_on_a_postgresql_server(postgres, shared_class, tmp_path):
     """The class of test_batch_autograde.py, its gradebook on the server: the same records
     as `nbgrader autograde` gave with SQLite."""
-    pristine, stock, students = batch_class.base, batch_class.stock, batch_class.students
+    pristine, stock, students = shared_class.base, shared_class.stock, shared_class.students
     base = tmp_path / "postgres"
     shutil.copytree(pristine, base, symlinks=True)
 

@@ -18,10 +18,12 @@ import nbformat
 import pytest
 
 from autograder import demo
+from autograder.config import load_course
+from autograder.course import REPO_ROOT, init
 from solutions.table import GATES
 from browser import chrome, require_chromium, screenshot_folder
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e: Validate runs real nbgrader on the notebook
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -43,15 +45,17 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(graded_course, tmp_path_factory) -> Lab:
+def lab(tmp_path_factory) -> Lab:
     """JupyterLab serving a student's folder: the release's bpkit/, the untouched release
-    notebook and a correct one."""
+    notebook and a correct one. The course is built for it alone: nothing needs grading."""
     require_chromium()
     base = tmp_path_factory.mktemp("lab")
+    course_dir = base / "course"
+    init(course_dir, load_course(REPO_ROOT / "course.yaml"), REPO_ROOT / "course.yaml", log=lambda m: None)
     work, home = base / "work", base / "home"
-    shutil.copytree(graded_course.root / "release" / "backprop", work)
+    shutil.copytree(course_dir / "release" / "backprop", work)
     (work / "backprop.ipynb").rename(work / "unfinished.ipynb")
-    source = nbformat.read(graded_course.root / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(work / "unfinished.ipynb", as_version=4)
     nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
     yield from served(work, home, base)

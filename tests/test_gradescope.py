@@ -3,7 +3,8 @@
 Gradescope would. Its scores must equal what `nbgrader autograde` gave the same notebook for
 the same student in the TA's course.
 
-One course and one unpacked bundle serve the whole module: setup.sh is not run (it installs
+The course is the run's shared simulated class (its copy graded by plain nbgrader); one
+unpacked bundle serves the whole module: setup.sh is not run (it installs
 from the network); the bundle's run_autograder runs with this project's Python instead."""
 import json
 import os
@@ -20,17 +21,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import demo
-from autograder.config import load_course
-from autograder.course import init
 from autograder.grading.report import report_path
 from autograder.gradescope.results import results_json
 from autograder.sandbox.bwrap import sandbox_available
-from lanes import lane
 
-simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
-
-REPO = Path(__file__).resolve().parent.parent
 STUDENTS = ("ben", "kim")
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
@@ -43,28 +37,14 @@ class GradedCourse:
 
 
 @pytest.fixture(scope="module")
-@lane("e2e")
-def course(tmp_path_factory) -> GradedCourse:
-    """A TA's course where ben and kim were graded with plain nbgrader autograde, and its bundle."""
-    root = tmp_path_factory.mktemp("gradescope")
-    text = (REPO / "course.yaml").read_text()
-    (root / "course.yaml").write_text(re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", text))
-    course_dir = root / "course"
-    init(course_dir, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
-    source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    everyone = simulated_class.students(source)
-    for student in STUDENTS:
-        target = course_dir / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        nbformat.write(simulated_class.fill(release, everyone[student][1]), target / "backprop.ipynb")
-    done = demo.nbgrader(course_dir, "autograde", "backprop")
-    assert done.returncode == 0, done.stderr[-3000:]
-    bundle = root / "backprop-gradescope.zip"
+def course(shared_class, tmp_path_factory) -> GradedCourse:
+    """A TA's course where the class (ben and kim among it) was graded with plain nbgrader
+    autograde (the run's shared class: tests/shared_class.py), and its bundle."""
+    bundle = tmp_path_factory.mktemp("gradescope") / "backprop-gradescope.zip"
     made = subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", "backprop", "--out", str(bundle)],
-                          cwd=course_dir, capture_output=True, text=True)
+                          cwd=shared_class.stock, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    return GradedCourse(course_dir, bundle)
+    return GradedCourse(shared_class.stock, bundle)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from autograder import demo
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, init, nbgrader_environment
 from autograder.grading.naming import choose_notebooks
-from batch_class import records
+from shared_class import records
 from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -112,6 +112,8 @@ NOT_GRADED = {
 @pytest.fixture(scope="module")
 @lane("e2e")
 def course(tmp_path_factory):
+    # Its own grading, not the shared class's (shared_class.py): the students here are the
+    # names of their files (renamed, several, none), and both commands' logs are read whole.
     from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():

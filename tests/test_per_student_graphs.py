@@ -121,11 +121,16 @@ def test_every_graph_of_a_family_has_the_same_shape_and_difficulty(exercise_id):
         assert [n for n, _, _ in g.gates] == [n for n, _, _ in first.gates]  # the same named nodes
         assert Counter(described.kind_of(op) for _, op, _ in g.gates) == Counter(
             described.kind_of(op) for _, op, _ in first.gates)
-        assert len(g.branching()) == len(first.branching())
+        assert len(g.branching()) == len(first.branching()) and g.depth() == first.depth() == 2
         assert g.operation(g.output) not in ("+", "max", "relu") and not g.operation(g.output).startswith("+")
+        assert "relu" not in {op for _, op, _ in g.gates}  # its mistake shows only where it acts as the identity
+        wins = {r.args[0] for r in shape.keep if r.kind == "wins"}
         for node, op, parents in g.gates:
             if op == "max":
                 assert all(p in g.inputs for p in parents)  # a max reads only inputs
+                # its loser does not branch: an input that branches is the first and is made to win
+                branching = [p for p in parents if p in g.branching()]
+                assert not branching or (branching == [parents[0]] and node in wins), (g.title, node)
     assert len({frozenset((n, op, frozenset(ps)) for n, op, ps in g.gates) for g in shape.graphs}) == len(shape.graphs)
 
 
@@ -203,6 +208,8 @@ def _typed(answers):
 @lane("e2e")
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
+    # Its own grading, not the shared class's (shared_class.py): another course setting,
+    # per-student graphs and values, which the shared class's lecture graphs are not.
     from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():
@@ -227,8 +234,18 @@ def graded_class(tmp_path_factory):
     copied = {e: _typed(HAND_EXERCISES[e].correct(anns.values[HAND_EXERCISES[e].problem],
                                                   anns.graphs[HAND_EXERCISES[e].problem], course.graphs))
               for e in PER_STUDENT_EXERCISES}
-    for student in honest + [dee]:
-        answers = {**correct, **copied} if student == dee else correct
+    # eve: a MaxGate that routes to the smaller input (so her functions go wrong at the max of her own
+    # graph) and, by hand, the sign of one input of her plus gate flipped.
+    eve = "eve"
+    eves = draw(course, eve)
+    graph = eves.graphs["simple"]
+    plus = next(n for n, op, _ in graph.gates if op == "+")
+    by_hand = HAND_EXERCISES["simple_by_hand"].correct(eves.values["simple"], graph, course.graphs)
+    by_hand[f"dfd{graph.parents(plus)[1]}"] = -by_hand[f"dfd{graph.parents(plus)[1]}"]
+    eve_answers = {**correct, "max_gate": simulated_class.MISTAKES["max-routes-smaller"][1],
+                   "simple_by_hand": _typed(by_hand)}
+    for student in honest + [dee, eve]:
+        answers = {**correct, **copied} if student == dee else eve_answers if student == eve else correct
         folder = base / "submitted" / student / "backprop"
         folder.mkdir(parents=True)
         nb = simulated_class.fill(release, answers)
@@ -244,12 +261,12 @@ def graded_class(tmp_path_factory):
     kit_run = subprocess.run([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
                              cwd=kit, capture_output=True, text=True, env=nbgrader_environment())
     assert kit_run.returncode == 0, kit_run.stdout[-3000:] + kit_run.stderr[-3000:]
-    return stock, kit, honest, dee, ann
+    return stock, kit, honest, dee, ann, eve
 
 
 def test_a_per_student_class_grades_alike_both_ways_and_copies_cost_points(graded_class):
-    stock, kit, honest, dee, ann = graded_class
-    for student in honest + [dee]:
+    stock, kit, honest, dee, ann, eve = graded_class
+    for student in honest + [dee, eve]:
         assert _records(stock, student) == _records(kit, student), student
     for student in honest:  # each answered their own graph: full marks everywhere
         grades = _records(stock, student)
@@ -264,7 +281,7 @@ def test_a_per_student_class_grades_alike_both_ways_and_copies_cost_points(grade
 
 
 def test_the_class_report_lists_answers_right_for_a_classmates_graph(graded_class):
-    stock, kit, honest, dee, ann = graded_class
+    stock, kit, honest, dee, ann, eve = graded_class
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=stock,
                           capture_output=True, text=True, env=nbgrader_environment())
     assert done.returncode == 0, done.stderr[-3000:]
@@ -279,13 +296,14 @@ def test_the_class_report_lists_answers_right_for_a_classmates_graph(graded_clas
     assert not any(s in honest for s, _ in copied)
     html = (stock / "backprop-kit" / "class-report" / "backprop" / "class.html").read_text()
     assert dee in html
-    # The pass rate of each drawn graph: everyone but dee passed simple_by_hand on their own graph.
+    # The pass rate of each drawn graph: everyone but dee (copied) and eve (one sign flipped) passed
+    # simple_by_hand on their own graph.
     rows = re.findall(r'<tr data-grade-id="test_simple_by_hand" data-full="(\d+)" data-n="(\d+)">\s*<td>(?:<code>[^<]*</code>)?'
                       r'</td>\s*<td>([^<]*)</td>', html)
-    assert len(rows) == 6 and sum(int(n) for _, n, _ in rows) == len(honest) + 1, rows
+    assert len(rows) == 6 and sum(int(n) for _, n, _ in rows) == len(honest) + 2, rows
     assert sum(int(full) for full, _, _ in rows) == len(honest)
     titles = {t for _, n, t in rows if int(n)}
-    assert {draw(course, s).graphs["simple"].title for s in honest + [dee]} == titles
+    assert {draw(course, s).graphs["simple"].title for s in honest + [dee, eve]} == titles
 
 
 def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded_class, tmp_path):
@@ -293,7 +311,7 @@ def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded
 
     from test_gradescope import gradebook_cells, run_autograder
 
-    stock, kit, honest, dee, ann = graded_class
+    stock, kit, honest, dee, ann, eve = graded_class
     bundle = tmp_path / "bundle.zip"
     made = subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", "backprop", "--out", str(bundle)],
                           cwd=stock, capture_output=True, text=True)
@@ -303,7 +321,7 @@ def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded
         zf.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):
         (root / "source" / name).chmod(0o755)
-    for student in (honest[1], dee):
+    for student in (honest[1], dee, eve):
         notebook = (stock / "submitted" / student / "backprop" / "backprop.ipynb").read_bytes()
         results, output = run_autograder(root, {"backprop.ipynb": notebook}, {"email": "", "id": 1, "name": student,
                                                                               "sid": student})
@@ -312,3 +330,68 @@ def test_the_gradescope_bundle_grades_per_student_graphs_as_nbgrader_does(graded
             k: (pytest.approx(s, abs=1e-3), m) for k, (s, m) in cells.items()}, (student, results.get("output"),
                                                                      output[-3000:])
         assert results["score"] == pytest.approx(total, abs=1e-3)
+
+
+def _eves_mistakes(course, eve):
+    graph = draw(course, eve).graphs["simple"]
+    max_node = next(n for n, op, _ in graph.gates if op == "max")
+    plus = next(n for n, op, _ in graph.gates if op == "+")
+    flipped = graph.parents(plus)[1]
+    return {  # grade id -> (the mistake named, where and what the feedback says)
+        "test_simple_with_gates": ("max-routes-smaller", f"at {max_node} = {described.expression(graph, max_node)}, "
+                                                         "the gradient went to the smaller input"),
+        "test_simple_by_hand": ("sign-flip", f"dfd{flipped}: not right: at {plus} = "
+                                             f"{described.expression(graph, plus)}, the gradient to input {flipped} "
+                                             "has the wrong sign"),
+        "test_max_gate_backward": ("max-routes-smaller", "the gradient went to the smaller input"),
+    }
+
+
+def test_feedback_names_each_mistake_at_the_node_of_the_students_own_graph(graded_class):
+    """Graded for real in the sandbox, by both commands: eve's wrong MaxGate is named at the max
+    of her own graph in her function's feedback, her one flipped sign by hand at its input."""
+    stock, kit, honest, dee, ann, eve = graded_class
+    course = load_course(stock / "course.yaml")
+    for folder in (stock, kit):
+        report = json.loads((folder / "backprop-kit" / "reports" / "backprop" / eve / "backprop.json").read_text())
+        cells = {c["grade_id"]: c for c in report["cells"]}
+        for grade_id, (misconception, said) in _eves_mistakes(course, eve).items():
+            cell = cells[grade_id]
+            assert cell["score"] < cell["points"] and cell["misconceptions"] == [misconception], (grade_id, cell)
+            assert said in cell["feedback"], (grade_id, cell["feedback"])
+        branch = cells["test_branch_with_gates"]  # her max is wrong there too, at that graph's max
+        assert branch["misconceptions"] == ["max-routes-smaller"] and "the gradient went to the smaller input" in \
+            branch["feedback"], branch
+        assert all(c["score"] == c["points"] for gid, c in cells.items()
+                   if gid not in _eves_mistakes(course, eve) and gid not in ("test_branch_with_gates",
+                                                                             "test_max_gate_ties")), cells
+
+
+@pytest.mark.browser
+def test_the_feedback_page_shows_the_mistake_at_the_node(graded_class):
+    """nbgrader generate_feedback's page for eve, rendered in headless Chromium: the node-level
+    words read as the student sees them (screenshots under /tmp/backprop-kit-screenshots/)."""
+    from browser import chrome, screenshot_folder
+    from test_browser_feedback import panel
+
+    stock, kit, honest, dee, ann, eve = graded_class
+    done = demo.nbgrader(stock, "generate_feedback", "backprop", "--student", eve)
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = stock / "feedback" / eve / "backprop" / "backprop.html"
+    course = load_course(stock / "course.yaml")
+    folder = screenshot_folder("node-feedback")
+    driver = chrome(1100, 900)
+    try:
+        driver.get(page.as_uri())
+        for grade_id, (misconception, said) in _eves_mistakes(course, eve).items():
+            shown = panel(driver, grade_id)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", shown)
+            text = " ".join(shown.text.split())
+            assert " ".join(said.split(": not right: ")[-1].split()) in text, (grade_id, text)
+            assert text.count(f"This looks like '{misconception}'") == 1 and text.count("Hint:") == 1, text
+            shown.screenshot(str(folder / f"eve-{grade_id}.png"))
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow == 0
+    finally:
+        driver.quit()

@@ -24,7 +24,7 @@ from autograder.grading.cells import Submission
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import RunResult, StudentRunner
 from autograder.sandbox.subject import SandboxSubject
-from batch_class import backprop_kit, records
+from shared_class import backprop_kit, records
 from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -105,6 +105,8 @@ def students(source):
 @pytest.fixture(scope="module")
 @lane("e2e")
 def four_gradings(tmp_path_factory):
+    # Its own gradings, not the shared class's (shared_class.py): the class is graded four
+    # times on purpose, each command alone and with the cores kept busy.
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("same-points")

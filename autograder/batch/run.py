@@ -30,6 +30,7 @@ from .graders import BatchError, Graders, PendingResult
 from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
 from .record import Recorder
 from .snapshot import AssignmentSnapshot, read_snapshot
+from ..words import N_, _, speak
 
 
 @dataclass
@@ -71,6 +72,7 @@ def load_course_setup(course_dir, assignment):
         course = load_course(root / "course.yaml")
     except ConfigError as e:
         raise BatchError(str(e)) from None
+    speak(course)
     try:
         snapshot = read_snapshot(coursedir.db_url, coursedir.course_id, assignment, course, config,
                                  coursedir.format_path(coursedir.source_directory, ".", assignment))
@@ -155,7 +157,7 @@ class LocalGraders:  # a Graders (graders.py)
             return failed
 
     def wait(self, pending: Iterable[Future]) -> Iterable[Future]:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        done, _pending = wait(pending, return_when=FIRST_COMPLETED)
         return done
 
     def lost(self, error: BaseException) -> bool:
@@ -198,7 +200,8 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
         skipped = set(summary.skipped)
         todo = [s for s in todo if s not in skipped]
         if summary.skipped:
-            console.print(f"{len(summary.skipped)} student(s) already graded, skipped (--force regrades them).")
+            console.print(_("{n} student(s) already graded, skipped (--force regrades them).").format(
+                n=len(summary.skipped)))
         if todo:
             _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment)
     finally:
@@ -207,8 +210,8 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
     summary.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
     console.print(summary_table(summary, assignment))
     for student, why in sorted(summary.not_graded.items()):
-        console.print(f"not graded: {student}: {why}")
-    console.print(f"coordinator peak memory: {summary.peak_mb:.0f} MB")
+        console.print(_("not graded: {student}: {why}").format(student=student, why=why))
+    console.print(_("coordinator peak memory: {mb} MB").format(mb=f"{summary.peak_mb:.0f}"))
     return summary
 
 
@@ -221,12 +224,13 @@ def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignme
             graders = DaskGraders(snapshot, scheduler)
         else:
             graders = LocalGraders(snapshot, jobs or cores())
-        console.print(f"Grading {len(todo)} submission(s) of {assignment} on {graders.describe()}.")
+        console.print(_("Grading {n} submission(s) of {assignment} on {graders}.").format(
+            n=len(todo), assignment=assignment, graders=graders.describe()))
         _run(todo, graders, recorder, summary, console)
     except KeyboardInterrupt:
         summary.interrupted = True
-        console.print("[yellow]Interrupted: every student listed above is recorded; run the same command "
-                      "again to grade the rest.")
+        console.print("[yellow]" + _("Interrupted: every student listed above is recorded; run the same command "
+                                     "again to grade the rest."))
     finally:
         if graders is not None:
             graders.close()
@@ -323,34 +327,37 @@ class _Batch:
     def not_graded(self, student, why):
         """Listed, never recorded as a 0: a TA fixes the folder and runs autograde again."""
         self.summary.not_graded[student] = why
-        self.progress.console.print(f"[red]✗ {student}[/]: {why}: not graded, nothing recorded (fix the folder "
-                                    "and run autograde again)")
+        self.progress.console.print(f"[red]✗ {student}[/]: " + _("{why}: not graded, nothing recorded (fix the "
+                                                                  "folder and run autograde again)").format(why=why))
         self.progress.advance(self.bar)
 
     def done(self, student, result, error):
         console, summary = self.progress.console, self.summary
         if error:
             summary.failed[student] = error
-            console.print(f"[red]✗ {student}[/]: {error} (only this student is affected)")
+            console.print(f"[red]✗ {student}[/]: " + _("{error} (only this student is affected)").format(error=error))
         else:
             points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
             possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
             summary.graded[student] = points
-            unreadable = [f"{name}.ipynb cannot be graded: {r.facts['unreadable']}"
+            unreadable = [_("{notebook}.ipynb cannot be graded: {why}").format(notebook=name, why=r.facts["unreadable"])
                           for name, r in sorted(result.notebooks.items()) if r.facts.get("unreadable")]
             if unreadable:  # graded 0 with the reason, as `nbgrader autograde` does in a kit course
-                console.print(f"[yellow]✗ {student}[/] {points:g}/{possible:g} points: {'; '.join(unreadable)}")
+                console.print(f"[yellow]✗ {student}[/] " + _("{points}/{possible} points: {why}").format(
+                    points=f"{points:g}", possible=f"{possible:g}", why="; ".join(unreadable)))
             else:
-                console.print(f"[green]✓ {student}[/] {points:g}/{possible:g} points  (graded in {result.seconds:.2f} s "
-                              f"on host {result.where})")
+                console.print(f"[green]✓ {student}[/] " + _("{points}/{possible} points  (graded in {seconds} s on host "
+                                                            "{host})").format(points=f"{points:g}", possible=f"{possible:g}",
+                                                                              seconds=f"{result.seconds:.2f}",
+                                                                              host=result.where))
         self.progress.advance(self.bar)
 
 
 def summary_table(summary, assignment):
     table = Table(title=f"backprop-kit autograde {assignment}")
-    for column in ("graded", "failed", "not graded", "skipped (already graded)", "mean points", "time",
-                   "per submission"):
-        table.add_column(column, justify="right")
+    for column in (N_("graded"), N_("failed"), N_("not graded"), N_("skipped (already graded)"), N_("mean points"),
+                   N_("time"), N_("per submission")):
+        table.add_column(_(column), justify="right")
     n = len(summary.graded) + len(summary.failed) + len(summary.not_graded)
     mean = f"{statistics.mean(summary.graded.values()):.2f} / {summary.possible:g}" if summary.graded else "-"
     table.add_row(str(len(summary.graded)), str(len(summary.failed)), str(len(summary.not_graded)),

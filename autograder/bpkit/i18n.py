@@ -18,15 +18,39 @@ from __future__ import annotations
 import contextlib
 import functools
 import gettext
+import json
 from pathlib import Path
 from typing import Iterator
 
-LANGUAGES = ("en", "ko")  # the values course.yaml's `language` accepts; a new .po adds one
 SOURCE_LANGUAGE = "en"  # the language of the message ids
 STUDENT_DOMAIN = "bpkit"
 STUDENT_LOCALE = Path(__file__).with_name("locale")
 
-_in_force = SOURCE_LANGUAGE
+
+def languages_with_catalogs(locale_dir: Path, domain: str) -> tuple[str, ...]:
+    """English and every language `domain` has a catalog of (<language>/LC_MESSAGES/<domain>.po,
+    or the .mo compiled from it, which is all a release ships): a language is added by its .po
+    files, nothing else."""
+    found = sorted({path.parent.parent.name for path in locale_dir.glob(f"*/LC_MESSAGES/{domain}.[pm]o")})
+    return (SOURCE_LANGUAGE, *(language for language in found if language != SOURCE_LANGUAGE))
+
+
+LANGUAGES = languages_with_catalogs(STUDENT_LOCALE, STUDENT_DOMAIN)  # the values course.yaml's `language` accepts
+
+
+def released_language() -> str:
+    """The course's language when this is the copy of bpkit released to students: course.json
+    beside it says so (course.yaml's `language`), so every message the student's kernel shows
+    is in it from the first import, whichever cell imports bpkit first. The kit's own bpkit/
+    (the grader's process) has no course.json: English until `use()` says otherwise."""
+    try:
+        language = json.loads(Path(__file__).with_name("course.json").read_text(encoding="utf-8")).get("language")
+    except (OSError, ValueError, AttributeError):
+        return SOURCE_LANGUAGE
+    return language if language in LANGUAGES else SOURCE_LANGUAGE
+
+
+_in_force = released_language()
 
 
 class MissingCatalog(RuntimeError):

@@ -5,6 +5,7 @@ from typing import Annotated, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from ..bpkit.i18n import LANGUAGES
 from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
 
 
@@ -168,7 +169,7 @@ class Course(_Model):
                     "per-student: the graph of each hand exercise with a family of graphs (the simple "
                     "graph and the branch) is drawn per student, as the numbers are: same shape, same "
                     "operations, different wiring; with randomization: per-course one graph for all.")
-    language: Literal["en", "ko"] = Field(
+    language: Literal[LANGUAGES] = Field(  # English, and each language with a catalog (bpkit/locale/)
         "en",
         description="The language of every word students and TAs read (the notebook's prose, self-checks, "
                     "Validate, feedback, reports, the CLI): en (English) or ko (Korean). It changes words "

@@ -3,16 +3,18 @@
 Format (https://gradescope-autograders.readthedocs.io/en/latest/specs/): a top-level
 score and output, and one test per graded cell with name, score, max_score, status,
 output, tags and visibility."""
+from ..words import _
 
 
 def id_mismatch_message(report, student_id):
     if not report.get("id_mismatch"):
         return ""
-    made_for = report.get("made_for") or "another student id"
-    return (f"{report.get('notebook', 'This notebook')}: this notebook was made for {made_for!r}, but it was "
-            f"submitted by {student_id!r}. It was graded with the numbers of {student_id!r}, so answers worked "
-            f"out for {made_for!r}'s numbers are marked wrong. Set STUDENT_ID in the first code cell to your "
-            "own id (or download your own notebook), redo the hand-computed answers, and submit again.")
+    made_for = report.get("made_for") or _("another student id")
+    return _("{notebook}: this notebook was made for {made_for}, but it was submitted by {student}. It was graded "
+             "with the numbers of {student}, so answers worked out for {made_for}'s numbers are marked wrong. Set "
+             "STUDENT_ID in the first code cell to your own id (or download your own notebook), redo the "
+             "hand-computed answers, and submit again.").format(
+        notebook=report.get("notebook", _("This notebook")), made_for=repr(made_for), student=repr(student_id))
 
 
 def submission_messages(report):
@@ -20,8 +22,8 @@ def submission_messages(report):
     messages = []
     refused = report.get("refused_files") or []
     if refused:
-        messages.append("Files not graded: " + "; ".join(f"{r.get('path')}: {r.get('reason')}" for r in refused
-                                                          if isinstance(r, dict)))
+        messages.append(_("Files not graded: {files}").format(
+            files="; ".join(f"{r.get('path')}: {r.get('reason')}" for r in refused if isinstance(r, dict))))
     if report.get("unreadable"):
         messages.append(f"{report.get('notebook')}: {report['unreadable']}")
     return messages
@@ -31,7 +33,8 @@ def test_entry(cell, score, visibility, notebook="", several_notebooks=False):
     names = [str(m) for m in cell.get("misconceptions", [])]
     output = str(cell.get("feedback", ""))
     if names:
-        output += "\n\nNamed misconception" + ("s" if len(names) > 1 else "") + ": " + ", ".join(names)
+        named = _("Named misconceptions: {ids}") if len(names) > 1 else _("Named misconception: {ids}")
+        output += "\n\n" + named.format(ids=", ".join(names))
     max_score = float(cell.get("points", 0))
     return {
         "name": f"{notebook}: {cell['grade_id']}" if several_notebooks else str(cell["grade_id"]),

@@ -24,6 +24,7 @@ from ..grading.report import read_report, report_path
 from ..grading.naming import NotebookChoice
 from ..intake import copy_submission, read_record
 from .results import failure_json, results_json
+from ..words import _, speak
 
 # nbgrader makes folders named after the id, and the id picks the student's numbers.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
@@ -55,8 +56,8 @@ def prepare(course_dir, assignment):
         return
     done = nbgrader(course_dir, "generate_assignment", assignment, "--force")
     if done.returncode != 0:
-        raise Failure("The autograder could not set up the assignment (nbgrader generate_assignment failed). "
-                      "This is not your fault: please tell your instructor.")
+        raise Failure(_("The autograder could not set up the assignment (nbgrader generate_assignment failed). "
+                        "This is not your fault: please tell your instructor."))
 
 
 def submitter_id(root, field):
@@ -67,22 +68,23 @@ def submitter_id(root, field):
         users = meta["users"]
         user = users[0]
     except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
-        raise Failure(f"The autograder cannot read who submitted ({path.name}: {type(e).__name__} {e}). "
-                      "Please tell your instructor.") from None
+        raise Failure(_("The autograder cannot read who submitted ({file}: {error}). Please tell your "
+                        "instructor.").format(file=path.name, error=f"{type(e).__name__} {e}")) from None
     value = user.get(field) if isinstance(user, dict) else None
     if value is None or str(value).strip() == "":
         keys = ", ".join(sorted(user)) if isinstance(user, dict) else "none"
-        raise Failure(f"Gradescope has no {field!r} for your account, and your numbers depend on it, so "
-                      f"nothing could be graded. Please tell your instructor. (Instructors: set "
-                      f"gradescope.student_id_field in course.yaml to one of the fields Gradescope sends: {keys}; "
-                      f"or fill in the students' {field} in the Gradescope roster.)")
+        raise Failure(_("Gradescope has no {field} for your account, and your numbers depend on it, so nothing "
+                        "could be graded. Please tell your instructor. (Instructors: set "
+                        "gradescope.student_id_field in course.yaml to one of the fields Gradescope sends: {keys}; "
+                        "or fill in the students' {name} in the Gradescope roster.)").format(
+            field=repr(field), keys=keys, name=field))
     student = str(value).strip()
     if not STUDENT_ID.match(student):
-        raise Failure(f"Your {field} {student!r} cannot be used as an nbgrader student id (letters, digits and "
-                      ". _ @ + - only). Please tell your instructor.")
+        raise Failure(_("Your {field} {student} cannot be used as an nbgrader student id (letters, digits and "
+                        ". _ @ + - only). Please tell your instructor.").format(field=field, student=repr(student)))
     others = [str(u.get(field, "?")) for u in users[1:] if isinstance(u, dict)]
-    note = (f"A group submission: graded with the numbers of {student} (the first member), not those of "
-            f"{', '.join(others)}." if others else "")
+    note = (_("A group submission: graded with the numbers of {student} (the first member), not those of "
+              "{others}.").format(student=student, others=", ".join(others)) if others else "")
     return student, note
 
 
@@ -93,7 +95,7 @@ def take_submission(root, course_dir, assignment, student, max_file_bytes=None):
     target = course_dir / "submitted" / student / assignment
     kwargs = {} if max_file_bytes is None else {"max_file_bytes": max_file_bytes}
     intake = copy_submission(root / "submission", target, **kwargs)
-    return [f"Not graded: {r}" for r in intake.refused]
+    return [_("Not graded: {file}").format(file=r) for r in intake.refused]
 
 
 def choice_messages(course_dir, assignment, notebooks, student):
@@ -103,9 +105,9 @@ def choice_messages(course_dir, assignment, notebooks, student):
     if choice is None:
         return []
     if choice.not_graded:
-        raise Failure("Your submission must contain " + ", ".join(f"{nb}.ipynb" for nb in notebooks)
-                      + f"; nothing could be graded: {choice.not_graded}. Upload the notebook(s) you worked in "
-                        "and submit again.")
+        raise Failure(_("Your submission must contain {notebooks}; nothing could be graded: {why}. Upload the "
+                        "notebook(s) you worked in and submit again.").format(
+            notebooks=", ".join(f"{nb}.ipynb" for nb in notebooks), why=choice.not_graded))
     return choice.notes()
 
 
@@ -131,7 +133,8 @@ def grade(root):
         course = load_course(template / "course.yaml")
     except ConfigError as e:
         print(e)
-        raise Failure("The autograder's course.yaml is not valid. Please tell your instructor.") from None
+        raise Failure(_("The autograder's course.yaml is not valid. Please tell your instructor.")) from None
+    speak(course)  # what results.json says, in the course's language (nbgrader autograde speaks it too)
     student, group_note = submitter_id(root, course.gradescope.student_id_field)
     prepare(template, assignment)
     with tempfile.TemporaryDirectory(prefix="bpkit-gradescope-") as work:
@@ -146,8 +149,9 @@ def grade(root):
             report = read_report(report_path(course_dir, assignment, student, notebook))
             if report is None:
                 why = unreadable(course_dir / "submitted" / student / assignment / f"{notebook}.ipynb")
-                messages.append(f"{notebook}.ipynb could not be graded" + (f": {why}." if why else
-                                ". Your instructor can see nbgrader's log."))
+                messages.append(_("{notebook}.ipynb could not be graded: {why}.").format(notebook=notebook, why=why)
+                                if why else _("{notebook}.ipynb could not be graded. Your instructor can see "
+                                              "nbgrader's log.").format(notebook=notebook))
             else:
                 reports.append(report)
         scores = gradebook_scores(course_dir, assignment, student)
@@ -175,8 +179,8 @@ def main(argv=None):
         results = failure_json(str(e))
     except Exception:  # the student still gets a results.json that says what happened
         traceback.print_exc()
-        results = failure_json("The autograder failed on this submission (this is not a grade). Please tell your "
-                               "instructor; they can see the details in the autograder's output.")
+        results = failure_json(_("The autograder failed on this submission (this is not a grade). Please tell your "
+                                 "instructor; they can see the details in the autograder's output."))
     print(f"results.json: score {results['score']}, {len(results['tests'])} tests", flush=True)
     write_results(root, results)
     return 0

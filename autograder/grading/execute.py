@@ -12,6 +12,7 @@ import nbformat
 
 from . import nodes
 from .cells import is_graded
+from ..words import _
 
 # What a cell's outputs may carry into the graded notebook (and so into the feedback page).
 ALLOWED_DATA = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg")
@@ -57,9 +58,9 @@ def run_notebook_cells(nb, runner, grading):
 
 def dead_kernel_output(why):
     return nbformat.v4.new_output(
-        "error", ename="KernelDied", evalue="the kernel died while running this cell",
-        traceback=["The kernel died while running this cell (e.g. os._exit or a crash); "
-                   f"the notebook went on in a new kernel. ({why})"])
+        "error", ename="KernelDied", evalue=_("the kernel died while running this cell"),
+        traceback=[_("The kernel died while running this cell (e.g. os._exit or a crash); the notebook went on in "
+                     "a new kernel. ({why})").format(why=why)])
 
 
 def clean_outputs(raw, cap, count):

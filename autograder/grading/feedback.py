@@ -29,6 +29,9 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List
 
+from ..words import _
+from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE
+
 try:  # jinja2 >= 3
     from jinja2 import pass_context
 except ImportError:  # pragma: no cover
@@ -39,7 +42,19 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_FILE = "backprop-feedback.html.j2"
 VALIDATE_COMMENT = "# Validate runs"
 GRADED_AFTER = "# Graded after you submit"
-SCORE_LINE = re.compile(r".*: [0-9.]+ / [0-9.]+ points$")
+
+
+def _line_pattern(template):
+    """A regular expression matching the lines `template` (a message with {placeholders})
+    writes: the placeholders match anything, the words only themselves."""
+    parts = re.split(r"\{\w+\}", template)
+    return re.compile("(.*?)".join(re.escape(p) for p in parts) + "$")
+
+
+def _written_as(message):
+    """The patterns of `message`'s lines in the language in force and in English: feedback
+    written before a course switched language still reads as it did."""
+    return [_line_pattern(t) for t in dict.fromkeys((_(message), message))]
 
 
 def template_basedirs():
@@ -71,30 +86,36 @@ def feedback_html(text):
     """HTML for the words TrustedChecks wrote (CheckResult.feedback): passed checks in one
     line, failed ones as a list, each mistake with its hint, notes as paragraphs."""
     passed, failed, mistakes, notes = [], [], [], []
+    score, mistake, hint = _written_as(SCORE_LINE), _written_as(MISTAKE_LINE), _written_as(HINT_LINE)
+
+    def matches(patterns, line):
+        return next((m for m in (p.match(line) for p in patterns) if m), None)
+
     for line in text.splitlines():
-        if SCORE_LINE.match(line):
+        if matches(score, line):
             continue  # the score is in the panel's heading
         if line.startswith("[ok ] "):
             passed.append(line[6:])
         elif line.startswith("[FAIL] "):
             failed.append(line[7:])
-        elif line.startswith("This looks like "):
+        elif matches(mistake, line):
             mistakes.append([line, ""])
-        elif line.startswith("  Hint: ") and mistakes:
-            mistakes[-1][1] = line.strip()[len("Hint: "):]
+        elif mistakes and (said := matches(hint, line)):
+            mistakes[-1][1] = said.group(1)
         elif line.strip():
             notes.append(line.strip())
     def e(text):  # text between tags: quotes need no escaping, and stay readable in the file
         return html.escape(text, quote=False)
+    failed_head, passed_head, hint_head = e(_("Failed:")), e(_("Passed:")), e(_("Hint:"))
     out = [f'<p class="bpkit-note">{e(n)}</p>' for n in notes]
     if failed:
-        out.append('<p class="bpkit-failed-head">Failed:</p><ul class="bpkit-failed">'
+        out.append(f'<p class="bpkit-failed-head">{failed_head}</p><ul class="bpkit-failed">'
                    + "".join(f"<li>✗ {e(f)}</li>" for f in failed) + "</ul>")
     if passed:
-        out.append('<p class="bpkit-passed">✓ Passed: ' + "; ".join(e(p) for p in passed) + "</p>")
+        out.append(f'<p class="bpkit-passed">✓ {passed_head} ' + "; ".join(e(p) for p in passed) + "</p>")
     for line, hint in mistakes:
         out.append(f'<div class="bpkit-mistake"><p>{e(line)}</p>'
-                   + (f"<p><b>Hint:</b> {e(hint)}</p>" if hint else "") + "</div>")
+                   + (f"<p><b>{hint_head}</b> {e(hint)}</p>" if hint else "") + "</div>")
     return '<div class="bpkit-feedback">' + "".join(out) + "</div>"
 
 
@@ -103,7 +124,9 @@ def picture_alt(svg):
     title = re.search(r"<title>(.*?)</title>", svg, re.S)
     desc = re.search(r"<desc>(.*?)</desc>", svg, re.S)
     parts = [html.unescape(m.group(1)).strip() for m in (title, desc) if m]
-    return "Computational graph: " + ". ".join(p for p in parts if p) if parts else "Computational graph"
+    if not parts:
+        return _("Computational graph")
+    return _("Computational graph: {description}").format(description=". ".join(p for p in parts if p))
 
 
 class MathMLRenderer(IPythonRenderer):
@@ -127,7 +150,13 @@ class MathMLRenderer(IPythonRenderer):
 
 
 class FeedbackExporter(HTMLExporter):
-    """GenerateFeedback's exporter: nbconvert's HTMLExporter with math rendered as MathML."""
+    """GenerateFeedback's exporter: nbconvert's HTMLExporter with math rendered as MathML, and
+    the template's words from the grader's catalog (`_`), in the course's language."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.globals["_"] = _
+        return environment
 
     @pass_context
     def markdown2html(self, context, source):

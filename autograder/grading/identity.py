@@ -16,8 +16,26 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-# bpkit/problems.py: Problems.describe() in per-student mode.
-DESCRIBE = re.compile(r"These numbers belong to student id ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+from ..bpkit.i18n import LANGUAGES, STUDENT_WORDS, speaking
+from ..words import _
+
+# bpkit/problems.py: Problems.describe() in per-student mode, in every language a course may speak
+# (the words before the id, as the catalog has them).
+DESCRIBED_AS = "These numbers belong to student id {id} ({course}, assignment {assignment})."
+QUOTED = r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+
+
+def _describe_pattern():
+    heads = []
+    for language in LANGUAGES:
+        with speaking(language):
+            head = STUDENT_WORDS.gettext(DESCRIBED_AS).split("{id}")[0]
+        if head.strip():  # words before the id; without any, a translation cannot be told from other output
+            heads.append(head)
+    return re.compile("(?:" + "|".join(re.escape(h) for h in dict.fromkeys(heads)) + ")" + QUOTED)
+
+
+DESCRIBE = _describe_pattern()
 METADATA_KEY = "bpkit"
 
 
@@ -69,11 +87,11 @@ def recorded_made_for(nb):
 
 def mismatch_note(made_for_id, graded_id):
     """The words shown at the top of the feedback and at every exercise that uses the numbers."""
-    return (f"Note: this notebook was made with the numbers of student id {made_for_id!r}, but it is graded "
-            f"as student id {graded_id!r}. Grades always use the graded student's own numbers, so answers "
-            f"computed with the numbers of {made_for_id!r} are marked wrong here. If {graded_id!r} is you, set "
-            f"STUDENT_ID to {graded_id!r} (or run the notebook on your own JupyterHub account), redo the "
-            "hand answers and submit again; if not, ask your TA.")
+    return _("Note: this notebook was made with the numbers of student id {made_for}, but it is graded as student "
+             "id {graded}. Grades always use the graded student's own numbers, so answers computed with the numbers "
+             "of {made_for} are marked wrong here. If {graded} is you, set STUDENT_ID to {graded} (or run the "
+             "notebook on your own JupyterHub account), redo the hand answers and submit again; if not, ask your "
+             "TA.").format(made_for=repr(made_for_id), graded=repr(graded_id))
 
 
 def spare_other_ids_answers(result, other, made_for_id):
@@ -83,5 +101,6 @@ def spare_other_ids_answers(result, other, made_for_id):
     for outcome in result.outcomes:
         if not outcome.passed and outcome.name in passed_for_other:
             outcome.misconception = ""
-            outcome.message = f"right for the numbers of student id {made_for_id!r}, not for the graded student's"
+            outcome.message = _("right for the numbers of student id {made_for}, not for the graded student's").format(
+                made_for=repr(made_for_id))
     return result

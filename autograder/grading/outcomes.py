@@ -11,6 +11,13 @@ import numpy as np
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
 from ..bpkit.gradcheck import rel_error as relative_error  # the cs231n relative error, written once
+from ..words import N_, _, student_words
+
+# The lines of a graded cell's feedback that feedback.py reads back into the page's parts, in
+# whatever language they were written ("[ok ] " and "[FAIL] " are marks, the same in every one).
+SCORE_LINE = N_("{title}: {earned} / {points} points")
+MISTAKE_LINE = N_("This looks like '{id}': {explanation}")
+HINT_LINE = N_("  Hint: {hint}")
 
 
 @dataclass
@@ -25,7 +32,9 @@ class Outcome:
         exercise, by CheckResult.feedback)."""
         mark = "ok " if self.passed else "FAIL"
         line = f"[{mark}] {self.name}" + (f": {self.message}" if self.message else "")
-        return line + (f" (looks like '{self.misconception}')" if self.misconception else "")
+        if not self.misconception:
+            return line
+        return line + _(" (looks like '{id}')").format(id=self.misconception)
 
 
 @dataclass
@@ -54,7 +63,7 @@ class CheckResult:
         """The words a student reads for one graded cell: the score, one line per sub-check, then
         each mistake recognised, once, with its hint (feedback.py renders this for HTML)."""
         earned = round(points * self.fraction, 3)
-        lines = [f"{title}: {earned:g} / {points:g} points"]
+        lines = [_(SCORE_LINE).format(title=title, earned=f"{earned:g}", points=f"{points:g}")]
         if self.error:
             lines.append(f"[FAIL] {self.error}")
         groups = {}  # outcomes that say the same thing are said once, listing what they cover
@@ -63,7 +72,8 @@ class CheckResult:
         lines += [Outcome(group_label(names), *key).text() for key, names in groups.items()]
         for mid in dict.fromkeys(o.misconception for o in self.outcomes if o.misconception):
             m = MISCONCEPTIONS[mid]
-            lines += [f"This looks like '{m.id}': {m.explanation}", f"  Hint: {m.hint_for(self.by_hand)}"]
+            lines += [_(MISTAKE_LINE).format(id=m.id, explanation=student_words(m.explanation)),
+                      _(HINT_LINE).format(hint=student_words(m.hint_for(self.by_hand)))]
         return "\n".join(lines)
 
 
@@ -81,8 +91,9 @@ def group_label(names):
     rest = [w[len(common):] for w in wheres]
     what = _and([x for x in whats if x])
     if not common:
-        return f"{what}, on {_and(rest)}" if what else ", ".join(rest)
-    return f"{common.rstrip(', ')}{' ' + what if what else ''}, on {_and(rest)}"
+        return _("{what}, on {where}").format(what=what, where=_and(rest)) if what else ", ".join(rest)
+    return _("{common}{what}, on {where}").format(common=common.rstrip(", "), what=" " + what if what else "",
+                                                  where=_and(rest))
 
 
 def _common_head(labels):
@@ -99,7 +110,7 @@ def _common_head(labels):
 def _and(items):
     if len(items) < 2:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 
 def shapes_match(value, expected):
@@ -109,20 +120,23 @@ def shapes_match(value, expected):
 def check_close(name, value, expected, rel_tol, atol=1e-9):
     """Same shape and every entry within rel_tol relative error (or atol absolutely)."""
     if not shapes_match(value, expected):
-        return Outcome(name, False, f"your result has shape {np.shape(value)}, expected shape {np.shape(expected)}")
+        return Outcome(name, False, _("your result has shape {shape}, expected shape {expected}").format(
+            shape=np.shape(value), expected=np.shape(expected)))
     diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
     if np.all((diff <= atol) | (diff <= rel_tol * (np.abs(value) + np.abs(expected)))):
         return Outcome(name, True)
-    return Outcome(name, False, f"off by a relative error of {relative_error(value, expected):.2g}")
+    return Outcome(name, False, _("off by a relative error of {error}").format(
+        error=f"{relative_error(value, expected):.2g}"))
 
 
 def check_hand_answer(name, value, expected, abs_tol, rel_tol):
     if not shapes_match(value, expected):
-        return Outcome(name, False, f"your answer has shape {np.shape(value)}, expected shape {np.shape(expected)}")
+        return Outcome(name, False, _("your answer has shape {shape}, expected shape {expected}").format(
+            shape=np.shape(value), expected=np.shape(expected)))
     diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
     if np.all(diff <= abs_tol + rel_tol * np.abs(expected)):
         return Outcome(name, True)
-    return Outcome(name, False, "not right")
+    return Outcome(name, False, _("not right"))
 
 
 def explaining_misconception(results, candidates, correct, close):

@@ -40,6 +40,7 @@ from .registry import known, run_check
 from .report import cell_entry, cell_status, write_report
 from .sanitize import SanitizeCells, notes_of
 from .steps import scores_of
+from ..words import _
 
 SANDBOX = "backprop_kit"  # the key of nbconvert's resources where the notebook's sandbox travels
 
@@ -177,8 +178,8 @@ def _check_all(nb, course, student, assignment, runner):
         points = float(cell.metadata["nbgrader"].get("points") or 0)
         call = graded_call(cell.source)
         if call is None or not known(call.exercise, call.check):
-            feedback, earned, names = (f"{grade_id}: backprop-kit cannot tell which check this cell runs; "
-                                       "0 points. (Instructors: was the cell edited in the source?)"), 0.0, []
+            feedback, earned, names = _("{grade_id}: backprop-kit cannot tell which check this cell runs; 0 points. "
+                                        "(Instructors: was the cell edited in the source?)").format(grade_id=grade_id), 0.0, []
             status = "error"
         else:
             result = run_check(call.exercise, call.check, subject, _context(course, assignment, call, student))
@@ -189,7 +190,7 @@ def _check_all(nb, course, student, assignment, runner):
             earned = round(points * result.fraction, 3)
             feedback, names = result.feedback(title_of(cell.source, grade_id), points), result.misconceptions
             if uses_numbers:  # under the score line, above the checks
-                score_line, _, rest = feedback.partition("\n")
+                score_line, _newline, rest = feedback.partition("\n")
                 feedback = "\n".join([score_line, mismatch_note(made_for, student), rest])
             status = cell_status(result, answered=not submission.left_as_released(call.exercise))
             if result.answers:  # the class report compares them with other students' numbers

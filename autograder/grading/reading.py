@@ -17,6 +17,7 @@ import nbformat
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
 from . import nodes
+from ..words import _
 
 def _is_text_list(value):
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -68,17 +69,17 @@ def read_bytes(path, max_bytes):
     except OSError as e:
         try:
             if stat.S_ISLNK(os.lstat(path).st_mode):
-                return None, "it is a symbolic link, not a file; links are not followed"
+                return None, _("it is a symbolic link, not a file; links are not followed")
         except OSError:
             pass
-        return None, f"the file cannot be opened ({e.strerror})"
+        return None, _("the file cannot be opened ({error})").format(error=e.strerror)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, "it is not a regular file (a pipe, a device or a folder)"
+            return None, _("it is not a regular file (a pipe, a device or a folder)")
         if info.st_size > max_bytes:
-            return None, (f"it is {info.st_size / 1e6:.1f} MB, above the course's cap of "
-                          f"{max_bytes / 1e6:.1f} MB per file")
+            return None, _("it is {size} MB, above the course's cap of {cap} MB per file").format(
+                size=f"{info.st_size / 1e6:.1f}", cap=f"{max_bytes / 1e6:.1f}")
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(max_bytes + 1)[:max_bytes], ""
     finally:
@@ -88,19 +89,19 @@ def read_bytes(path, max_bytes):
 def parse_notebook(data):
     """Read the bytes of a submitted notebook (see the module's docstring)."""
     if not data.strip():
-        return Read(reason="the file is empty")
+        return Read(reason=_("the file is empty"))
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark (some Windows editors write one) is fine
     except UnicodeDecodeError:
-        return Read(reason="it is a binary file, not a Jupyter notebook (which is text)")
+        return Read(reason=_("it is a binary file, not a Jupyter notebook (which is text)"))
     try:
         raw = json.loads(text)
     except RecursionError:
-        return Read(reason="it is not a Jupyter notebook (its JSON is nested too deeply to read)")
+        return Read(reason=_("it is not a Jupyter notebook (its JSON is nested too deeply to read)"))
     except ValueError as e:
-        return Read(reason=f"it is not a Jupyter notebook (not valid JSON: {str(e).splitlines()[0][:160]})")
+        return Read(reason=_("it is not a Jupyter notebook (not valid JSON: {error})").format(error=str(e).splitlines()[0][:160]))
     if _depth(raw) > MAX_DEPTH:
-        return Read(reason=f"it is not a Jupyter notebook (its JSON is nested more than {MAX_DEPTH} levels deep)")
+        return Read(reason=_("it is not a Jupyter notebook (its JSON is nested more than {depth} levels deep)").format(depth=MAX_DEPTH))
     return _rebuild(raw)
 
 
@@ -118,7 +119,7 @@ def _depth(value):
 
 def _rebuild(raw):
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        return Read(reason="it is not a Jupyter notebook (JSON without a list of cells)")
+        return Read(reason=_("it is not a Jupyter notebook (JSON without a list of cells)"))
     version = raw.get("nbformat")
     if version == 3 and type(version) is int and isinstance(raw.get("worksheets"), list):
         try:
@@ -126,36 +127,38 @@ def _rebuild(raw):
             if not isinstance(raw.get("cells"), list):
                 raise ValueError("no cells after the upgrade")
         except Exception as e:  # an old notebook nbformat cannot upgrade
-            return Read(reason=f"it is an old (version 3) notebook that cannot be upgraded ({_first_line(e)})")
+            return Read(reason=_("it is an old (version 3) notebook that cannot be upgraded ({error})").format(
+                error=_first_line(e)))
     elif version != 4 or type(version) is not int:
-        return Read(reason=f"it says it is a notebook of format version {_shown(version)}; backprop-kit reads "
-                           "version 4, which JupyterLab writes (open it there and save it again)")
+        return Read(reason=_("it says it is a notebook of format version {version}; backprop-kit reads version 4, "
+                             "which JupyterLab writes (open it there and save it again)").format(version=_shown(version)))
     notes, cells, ids = [], [], set()
     for number, cell in enumerate(raw.get("cells", []), start=1):
         rebuilt, problem = _rebuild_cell(cell, ids)
         if rebuilt is None:
-            notes.append(f"Cell {number} of the submitted notebook was ignored: {problem}.")
+            notes.append(_("Cell {number} of the submitted notebook was ignored: {problem}.").format(number=number,
+                                                                                                     problem=problem))
         else:
             cells.append(rebuilt)
     nb = nodes.notebook(cells=cells, metadata=_kept(raw.get("metadata"), NOTEBOOK_METADATA))
     try:
         nbformat.validate(nb)  # once, whole: the nodes above were built unchecked
     except nbformat.ValidationError as e:
-        return Read(reason=f"it is not a valid Jupyter notebook ({_first_line(e)})")
+        return Read(reason=_("it is not a valid Jupyter notebook ({error})").format(error=_first_line(e)))
     return Read(nb=nb, notes=notes)
 
 
 def _rebuild_cell(cell, ids):
     """(a fresh cell holding what `cell` may hold, "") or (None, why it cannot be a cell)."""
     if not isinstance(cell, dict):
-        return None, "it is not a cell"
+        return None, _("it is not a cell")
     if cell.get("cell_type") not in CELL_TYPES:
-        return None, f"its cell_type {_shown(cell.get('cell_type'))} is not code, markdown or raw"
+        return None, _("its cell_type {found} is not code, markdown or raw").format(found=_shown(cell.get("cell_type")))
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(s, str) for s in source):
         source = "".join(source)
     if not isinstance(source, str):
-        return None, "its source is not text"
+        return None, _("its source is not text")
     new = nodes.cell(cell["cell_type"], source, metadata=_kept(cell.get("metadata"), CELL_METADATA))
     if cell["cell_type"] == "code":
         new["outputs"] = _stream_outputs(cell.get("outputs"))

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-NOTES_HEADER = "**Notes from the grader (backprop-kit)**"
+from ..words import N_, _
+
+NOTES_HEADER = N_("**Notes from the grader (backprop-kit)**")
 
 
 @dataclass(frozen=True)
@@ -134,19 +136,32 @@ def _deduplicate(cells, plan, rank, notes):
         keeper = max(found, key=lambda i: (fit[i], i))  # a tie goes to the last, as in nbgrader's DeduplicateIds
         copies = [i for i in found if i != keeper]
         (drop if plan[gid].locked else strip).update(copies)
-        kind = "cell" if plan[gid].locked else "answer cell"
-        notes.append(f"The {kind} {gid!r} appears {len(found)} times; the one in the assignment's place was "
-                     f"graded and the {'copy was' if len(copies) == 1 else 'copies were'} ignored.")
+        notes.append(_copies_note(plan[gid].locked, len(copies) == 1).format(name=repr(gid), times=len(found)))
     for i in strip:
         del cells[i]["metadata"]["nbgrader"]
     return [c for i, c in enumerate(cells) if i not in drop]
 
 
+def _copies_note(locked, one_copy):
+    """What the feedback says of a cell found more than once (the whole sentence per case, so
+    each language can say it its own way)."""
+    if locked:
+        return (_("The cell {name} appears {times} times; the one in the assignment's place was graded and "
+                  "the copy was ignored.") if one_copy else
+                _("The cell {name} appears {times} times; the one in the assignment's place was graded and "
+                  "the copies were ignored."))
+    return (_("The answer cell {name} appears {times} times; the one in the assignment's place was graded and "
+              "the copy was ignored.") if one_copy else
+            _("The answer cell {name} appears {times} times; the one in the assignment's place was graded and "
+              "the copies were ignored."))
+
+
 def _as_assigned(cell, source, notes):
     """The cell with the assignment's metadata and cell type (the student's source kept)."""
     if cell.get("cell_type") != source.cell_type:
-        notes.append(f"The cell {source.name!r} was changed to {cell.get('cell_type')}; it was graded as "
-                     f"the {source.cell_type} cell the assignment has.")
+        notes.append(_("The cell {name} was changed to {found}; it was graded as the {expected} cell the "
+                       "assignment has.").format(name=repr(source.name), found=cell.get("cell_type"),
+                                                 expected=source.cell_type))
         fresh = (nbformat.v4.new_code_cell if source.cell_type == "code" else nbformat.v4.new_markdown_cell)(
             source=cell.get("source", ""), metadata=cell["metadata"])
         if "id" in cell:
@@ -162,7 +177,7 @@ def _in_order(cells, rank, notes):
     ranks = [rank[gid] for c in cells if (gid := grade_id_of(c)) is not None]
     if ranks == sorted(ranks):
         return cells
-    notes.append("Cells of the assignment were moved; they were graded in the assignment's order.")
+    notes.append(_("Cells of the assignment were moved; they were graded in the assignment's order."))
     segments = [(-1, [])]  # (rank of the assignment cell that starts it, its cells); the first has none
     for cell in cells:
         gid = grade_id_of(cell)
@@ -187,9 +202,10 @@ def _restore_missing(cells, source_cells, rank, notes):
                                                                      "deletable": False, "editable": False}))
         present.add(source.name)
         if source.grade:
-            notes.append(f"The test cell {source.name!r} was missing; it was put back and graded.")
+            notes.append(_("The test cell {name} was missing; it was put back and graded.").format(name=repr(source.name)))
         else:
-            notes.append(f"The cell {source.name!r} was missing; the assignment's version was put back.")
+            notes.append(_("The cell {name} was missing; the assignment's version was put back.").format(
+                name=repr(source.name)))
     return cells
 
 
@@ -224,7 +240,7 @@ class SanitizeCells(NbGraderPreprocessor):
         if notes_of(nb)["unreadable"]:
             return nb, resources  # every cell was put back: the one note that matters is why
         for note in notes:
-            self.log.warning("backprop-kit: %s/%s: %s", meta["student"], meta["notebook"], note)
+            self.log.warning("backprop-kit: %s/%s: %s", meta["student"], meta["notebook"], note)  # the note is words
         notes_of(nb)["notes"].extend(notes)
         return nb, resources
 
@@ -237,14 +253,14 @@ class ShowNotes(NbGraderPreprocessor):
         facts = notes_of(nb)
         lines = []
         if facts["unreadable"]:
-            lines.append(f"Your notebook could not be read: {facts['unreadable']}. Every exercise scores 0; "
-                         "submit the notebook as JupyterLab saves it.")
+            lines.append(_("Your notebook could not be read: {why}. Every exercise scores 0; submit the notebook "
+                           "as JupyterLab saves it.").format(why=facts["unreadable"]))
         notebook = f"{resources['nbgrader']['notebook']}.ipynb"
-        lines += [f"The file \"{r['path']}\" in your submission was ignored: {r['reason']}."
+        lines += [_("The file \"{path}\" in your submission was ignored: {reason}.").format(path=r["path"], reason=r["reason"])
                   for r in facts["refused_files"] if not (facts["unreadable"] and r["path"] == notebook)]
         lines += facts["notes"]
         if lines:
-            text = "\n".join([NOTES_HEADER, ""] + [f"- {_plain(line)}" for line in lines])
+            text = "\n".join([_(NOTES_HEADER), ""] + [f"- {_plain(line)}" for line in lines])
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(text, metadata={"backprop_kit": "notes"}))
         return nb, resources
 

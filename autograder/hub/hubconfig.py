@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import layout, names, roster
 from .settings import ROSTER_SERVICE, HubSettings
+from ..words import _, speak
 
 # The default "server" role lets a user's server post activity; nbgrader's JupyterHubAuthPlugin
 # also asks the hub which groups its user is in, to list the user's courses.
@@ -105,13 +106,13 @@ def spawn_problem(username, groups, s: HubSettings):
     """Why `username`'s server should not start for this course (a message for the spawn page), or None."""
     why = names.problem(username)
     if why:
-        return (f"The hub user {username!r} is not a valid nbgrader student id ({why}), so nbgrader cannot "
-                "fetch or submit for it. Ask the course staff for an account whose name has letters, digits "
-                "and _ . @ - only.")
+        return _("The hub user {user} is not a valid nbgrader student id ({why}), so nbgrader cannot fetch or "
+                 "submit for it. Ask the course staff for an account whose name has letters, digits and _ . @ - "
+                 "only.").format(user=repr(username), why=why)
     if s.student_group not in groups and s.instructor_group not in groups:
-        return (f"{username} is not in the course group {s.student_group}, so the Assignments tab would show "
-                f"no course. The course staff add you with `sudo backprop-kit add-student {username} --hub "
-                f"{s.out_dir}`.")
+        return _("{user} is not in the course group {group}, so the Assignments tab would show no course. The "
+                 "course staff add you with `sudo backprop-kit add-student {user} --hub {hub}`.").format(
+            user=username, group=s.student_group, hub=s.out_dir)
     return None
 
 
@@ -136,8 +137,19 @@ def _pre_spawn_hook(s: HubSettings):
     return hook
 
 
+def _speak_course_language(s: HubSettings):
+    """What the hub tells a student (a refused server) is in the course's language."""
+    from ..config import ConfigError, load_course
+
+    try:
+        speak(load_course(Path(s.course_dir) / "course.yaml"))
+    except (ConfigError, OSError):
+        pass  # the hub's own checks say what is wrong with the course; its words stay English
+
+
 def configure(c, out_dir):
     s = HubSettings.load(out_dir)
+    _speak_course_language(s)
     if not Path(s.exchange).exists() and os.geteuid() == 0:
         layout.make_exchange(s.exchange)
     problems = check_layout(s) + [p for p in [layout.exchange_problem(s.exchange)] if p]

@@ -10,6 +10,7 @@ from .exports import write_canvas_csv, write_cells_csv
 from .integrity import find_signals
 from .page import ranked_misconceptions, render
 from .variants import pass_rates_by_graph
+from ..words import _, speak
 
 
 @dataclass
@@ -32,6 +33,7 @@ def build(course_dir, assignment, out_dir=None, canvas_assignment_id="", student
         course = load_course(results.course_dir / "course.yaml")
     except ConfigError as e:
         raise ReportError(str(e)) from None
+    speak(course)
     out = Path(out_dir).resolve() if out_dir else default_out_dir(results.course_dir, assignment)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -47,13 +49,13 @@ def build(course_dir, assignment, out_dir=None, canvas_assignment_id="", student
 
 def misconception_table(built, limit=8):
     """The most common misconceptions: how many students each hit, and in which cells."""
-    table = Table(title=f"{built.results.assignment}: most common misconceptions "
-                        f"({len(built.results.submitted)} students graded)")
-    table.add_column("misconception")
-    table.add_column("students", justify="right")
-    table.add_column("where")
+    table = Table(title=_("{assignment}: most common misconceptions ({n} students graded)").format(
+        assignment=built.results.assignment, n=len(built.results.submitted)))
+    table.add_column(_("misconception"))
+    table.add_column(_("students"), justify="right")
+    table.add_column(_("where"))
     for m in built.misconceptions[:limit]:
         table.add_row(m["id"], str(len(m["students"])), ", ".join(f"{cell} ×{n}" for cell, n in m["where"]))
     if not built.misconceptions:
-        table.add_row("[green]none named", "0", "")
+        table.add_row("[green]" + _("none named"), "0", "")
     return table

@@ -3,11 +3,16 @@ no chart library, nothing fetched, so the page works offline and prints as it sh
 from dataclasses import dataclass
 
 from ..grading.report import STATUSES
+from ..words import N_
 
 STATUS_ORDER = STATUSES + ("",)  # "": a cell with no kit report (graded without the kit)
 STATUS_COLORS = {"passed": "#2e7d32", "partial": "#f0a400", "failed": "#c62828", "not answered": "#90a4ae",
                  "timeout": "#455a64", "error": "#6a1b9a", "": "#bdbdbd"}
 STATUS_LABELS = {"": "no report"}
+# The statuses as a person reads them (the legend; the ids stay the data of cells.csv and the page).
+STATUS_WORDS = {"passed": N_("passed"), "partial": N_("partial"), "failed": N_("failed"),
+                "not answered": N_("not answered"), "timeout": N_("timeout"), "error": N_("error"),
+                "": N_("no report")}
 
 # A cell's score as a share of its points, in the bins of its score distribution.
 SCORE_BINS = (("0", 0.0, 0.0), ("1–39%", 1e-9, 0.4 - 1e-9), ("40–69%", 0.4, 0.7 - 1e-9),

@@ -6,11 +6,13 @@ from collections import Counter
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
 from . import charts
 from .wording import for_people
+from ..words import _, in_force, student_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BAR_WIDTH = 360
@@ -51,7 +53,8 @@ def ranked_misconceptions(results):
     out = []
     for m in ranked:
         known = MISCONCEPTIONS.get(m)
-        out.append({"id": m, "explanation": known.explanation if known else "", "hint": known.hint if known else "",
+        out.append({"id": m, "explanation": student_words(known.explanation) if known else "",
+                    "hint": student_words(known.hint) if known else "",
                     "students": sorted(students[m]), "where": where[m].most_common()})
     return out
 
@@ -86,8 +89,12 @@ def render(results, signals, out_dir, course_id="", variants=None):
     env.filters["num"] = for_people
     env.filters["css_name"] = lambda status: (status or "none").replace(" ", "-")
     env.filters["pct"] = lambda v: f"{100 * v:.0f}%"
+    # Words from the catalog; names put into them keep their markup (escaped, then bold or code).
+    env.globals.update(_=_, STATUS_WORDS=charts.STATUS_WORDS,
+                       bold=lambda text: markupsafe.Markup("<b>{}</b>").format(text),
+                       code=lambda text: markupsafe.Markup("<code>{}</code>").format(text))
     misconceptions = ranked_misconceptions(results)
-    return env.get_template("class.html.j2").render(
+    return env.get_template("class.html.j2").render(language=in_force(),
         course_id=course_id, assignment=results.assignment, results=results,
         generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         exercises=exercise_summaries(results), misconceptions=misconceptions, variants=variants or {},

@@ -1,0 +1,50 @@
+"""Which languages a course may speak: English and every language with a catalog. A third
+language is its .po files (README: "Add a language"), nothing else: the schema, the keys table
+and the runtime read the list from the catalogs present."""
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.bpkit import i18n
+from autograder.config import ConfigError, load_course
+from autograder.config.schema import Course
+from autograder.course import REPO_ROOT
+from autograder.words import STAFF_DOMAIN, STAFF_LOCALE
+
+
+def test_a_language_is_its_catalog_files(tmp_path):
+    for language, name in (("ko", "bpkit.po"), ("fr", "bpkit.po"), ("de", "bpkit.mo"), ("es", "other.po")):
+        (tmp_path / language / "LC_MESSAGES").mkdir(parents=True)
+        (tmp_path / language / "LC_MESSAGES" / name).write_text("")
+    assert i18n.languages_with_catalogs(tmp_path, "bpkit") == ("en", "de", "fr", "ko")
+
+
+def test_the_kit_speaks_english_and_each_language_both_catalogs_have():
+    assert i18n.LANGUAGES == ("en", "ko")
+    assert i18n.languages_with_catalogs(STAFF_LOCALE, STAFF_DOMAIN) == i18n.LANGUAGES  # the grader's too
+    assert Course.model_fields["language"].annotation.__args__ == i18n.LANGUAGES
+
+
+def test_course_yaml_names_the_languages_it_accepts(tmp_path):
+    text = re.sub(r"(?m)^language:.*$", "language: fr", (REPO_ROOT / "course.yaml").read_text())
+    (tmp_path / "course.yaml").write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_course(tmp_path / "course.yaml")
+    assert re.search(r"course\.yaml:\d+: language: .*'en'.*'ko'", str(refused.value)), str(refused.value)
+
+
+def test_the_hub_refuses_a_students_server_in_the_course_language(tmp_path):
+    """The hub reads course.yaml's language when it starts (hub/hubconfig.py: configure); a student
+    outside the course group is told so in it, the command to run kept as it is."""
+    import sys
+
+    from autograder.hub.hubconfig import spawn_problem
+    from autograder.hub.settings import HubSettings
+
+    s = HubSettings(course_id="cs231n", course_dir=str(tmp_path), course_account="grader-cs231n",
+                    exchange=str(tmp_path / "exchange"), bin_dir=str(Path(sys.prefix) / "bin"), out_dir="/srv/hub")
+    with i18n.speaking("ko"):
+        said = spawn_problem("ann", ["nbgrader-other"], s)
+    assert "과목 그룹 nbgrader-cs231n에 없어서" in said and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
+    assert spawn_problem("ann", ["nbgrader-other"], s).startswith("ann is not in the course group")
