@@ -354,6 +354,7 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         driver = sessions.of(BEN)
         driver.get(f"{hub.url}/user/{BEN}/lab")  # back from the feedback page: kernels are started from JupyterLab
         wait_for(driver, "return !!(window.jupyterapp && window.jupyterapp.started)", 120)
+        wait_for(driver, "return !!document.querySelector('.jp-LabShell') && !document.querySelector('#jupyterlab-splash')", 60)
         ann_home = Path("~" + ANN).expanduser()
         inbound = hub.exchange / COURSE_ID / "inbound"
         [ann_submission] = inbound.glob(f"{ANN}+{ASSIGNMENT}+*")  # as root: what ben could only guess
@@ -371,6 +372,10 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             f"try:\n    {expr}\n    print({'READ ' + what!r})\nexcept PermissionError:\n    print({'denied ' + what!r})\n"
             for what, expr in tries.items())
         said = kernel_run(driver, code)
+        # What ben's kernel printed, shown over his JupyterLab for the screenshot.
+        driver.execute_script("""const pre = document.createElement('pre'); pre.textContent = arguments[0];
+            pre.style.cssText = 'position:fixed;top:80px;left:320px;background:#fff;border:2px solid #333;padding:12px;z-index:9999;font-size:14px';
+            document.body.appendChild(pre);""", "ben's kernel, as " + BEN + ":\n" + said)
         driver.save_screenshot(str(folder / "5-ben-tries-ann.png"))
         assert f"user {BEN}" in said, said
         for what in tries:
