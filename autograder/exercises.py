@@ -165,11 +165,11 @@ def where_said(graph, mistake: NodeMistake):
         row = GATE_ROWS_BY_NAME.get(gate)
         what = m.said_at(mistake.way, row.inputs if row else graph.parents(nodes[0]), gettext=_)
         return _(IN_EVERY_GATE).format(gate=gate, what=what, nodes=_(AND).join(
-            f"{n} = {described.expression(graph, n)}" for n in nodes))
+            f"{n} = {described.gate_expression(graph, n)}" for n in nodes))
     node = nodes[0]
     if node in graph.inputs:
         return _(AT_VALUE).format(node=node, what=m.said_at(mistake.way, gettext=_))
-    return _(AT_NODE).format(node=node, formula=described.expression(graph, node),
+    return _(AT_NODE).format(node=node, formula=described.gate_expression(graph, node),
                              what=m.said_at(mistake.way, graph.parents(node), gettext=_))
 
 

@@ -58,6 +58,8 @@ UNKNOWN = (N_("this is not one of the known mistakes. Hint: backward(dout) retur
 AT_NODE = N_("at {node} = {formula}, {what}")
 AT_VALUE = N_("at {node}, {what}")
 IN_EVERY_GATE = N_("in every {gate} ({nodes}), {what}")
+# Two places that give the same wrong gradients (a function returns only its inputs' gradients).
+OR_ELSE = N_("{first}; or {second}")
 # The same, for an answer computed by hand.
 UNKNOWN_BY_HAND = (N_("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
                    "each gate multiply the gradient arriving from above by the gate's local derivative, and "

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def korean_course(tmp_path_factory) -> KoreanCourse:
     """The kit's course with `language: ko`: released, three students submitted (ben: the
     add-split and mul-not-swapped gates; carol: correct; pat: the release untouched) and fay's
     notebook cut off mid-upload, graded by nbgrader, feedback generated, the class report made."""
+    # Its own grading, not the shared class's (shared_class.py): another course setting, the language.
     require_chromium()
     require_hangul_font()
     base = tmp_path_factory.mktemp("korean-course")
@@ -159,6 +161,8 @@ def test_the_feedback_page_is_korean_and_its_hangul_is_drawn(korean_course, brow
     assert words.count("'add-split' 실수로 보입니다") == 1, words
     assert "points" not in words and "Failed:" not in words and "Hint:" not in words, words
     add.screenshot(str(folder / "feedback-ben-addgate-backward.png"))
+    body = driver.find_element("css selector", "body").text
+    assert "학생의 답" in body and "Student's answer" not in body and "(Top)" not in body  # nbgrader's panels too
     driver.save_screenshot(str(folder / "feedback-ben-top.png"))
 
 
@@ -204,6 +208,8 @@ def korean_lab(korean_course, tmp_path_factory):
 
 
 def test_jupyterlab_speaks_korean_and_the_notebook_runs_and_validates_in_korean(korean_lab):
+    from selenium.webdriver.common.keys import Keys
+
     driver, url, token, folder = korean_lab.driver, korean_lab.url, korean_lab.token, korean_lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
     menus = wait_for(driver, "const m = document.querySelector('.lm-MenuBar-content');"
@@ -212,6 +218,10 @@ def test_jupyterlab_speaks_korean_and_the_notebook_runs_and_validates_in_korean(
     menu_bar = driver.find_element("css selector", ".lm-MenuBar-content")
     drawn, font = hangul_is_drawn(driver, menu_bar)
     assert drawn, f"JupyterLab's menus draw Hangul as boxes in {font!r}"
+    menu_bar.find_element("css selector", ".lm-MenuBar-item").click()  # the first menu (파일), open
+    time.sleep(0.5)
+    driver.save_screenshot(str(folder / "menus.png"))
+    driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)
     run_all(driver)
     text = outputs_text(driver)
     assert HANGUL.search(text), text[:2000]  # the kit's own words in the student's kernel

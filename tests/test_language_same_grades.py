@@ -1,4 +1,4 @@
-"""`language` changes words only: the simulated class (tests/batch_class.py: every correct style,
+"""`language` changes words only: the simulated class (tests/shared_class.py: every correct style,
 every catalogued mistake, broken code, attacks, unreadable and renamed notebooks, hostile files,
 late work) graded under `language: ko` gets, student for student, the gradebook records and the
 per-student reports' scores, statuses and misconception ids that `language: en` gave — under
@@ -12,8 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import demo
-from batch_class import backprop_kit, records
+from shared_class import backprop_kit, grade_stock, records
 
 pytestmark = pytest.mark.e2e
 
@@ -45,24 +44,25 @@ def graded_feedback(course_dir: Path, student: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def korean_class(batch_class, tmp_path_factory):
-    """The batch class's ungraded course, copied twice with `language: ko` and graded both ways."""
+def korean_class(shared_class, tmp_path_factory):
+    """The shared class's ungraded course, copied twice with `language: ko` and graded both ways
+    as the shared class was (nbgrader in its two passes, then generate_feedback; the kit in one)."""
     root = tmp_path_factory.mktemp("korean")
-    stock, kit = in_korean(batch_class.base, root / "stock"), in_korean(batch_class.base, root / "kit")
-    stock_run = demo.nbgrader(stock, "autograde", "backprop")
+    stock, kit = in_korean(shared_class.base, root / "stock"), in_korean(shared_class.base, root / "kit")
+    _class_run, bad_run, _before = grade_stock(stock, shared_class.roster)
     kit_run = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
-    return batch_class, stock, kit, stock_run, kit_run
+    return shared_class, stock, kit, bad_run, kit_run
 
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
 def test_the_same_gradebook_in_korean(korean_class, how):
-    batch_class, stock, kit, stock_run, kit_run = korean_class
-    english, korean = (batch_class.stock, stock) if how == "stock" else (batch_class.kit, kit)
-    run = stock_run if how == "stock" else kit_run
-    assert run.returncode == (batch_class.stock_run if how == "stock" else batch_class.kit_run).returncode, \
+    shared_class, stock, kit, bad_run, kit_run = korean_class
+    english, korean = (shared_class.stock, stock) if how == "stock" else (shared_class.kit, kit)
+    run = bad_run if how == "stock" else kit_run
+    assert run.returncode == (shared_class.stock_bad_run if how == "stock" else shared_class.kit_run).returncode, \
         run.stdout[-3000:] + run.stderr[-3000:]
     graded = 0
-    for student in batch_class.students:
+    for student in shared_class.students:
         assert records(korean, student) == records(english, student), (how, student)
         assert verdicts(korean, student) == verdicts(english, student), (how, student)
         graded += verdicts(english, student) is not None
@@ -71,10 +71,15 @@ def test_the_same_gradebook_in_korean(korean_class, how):
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
 def test_the_words_are_korean(korean_class, how):
-    batch_class, stock, kit, *_ = korean_class
-    korean, english = (stock, batch_class.stock) if how == "stock" else (kit, batch_class.kit)
-    student = next(s for s in batch_class.students if verdicts(english, s) and (korean / "autograded" / s).is_dir()
-                   and any(v[2] < v[1] for v in verdicts(english, s)))  # someone who lost points
+    shared_class, stock, kit, _bad_run, kit_run = korean_class
+    korean, english = (stock, shared_class.stock) if how == "stock" else (kit, shared_class.kit)
+    student = next(s for s in shared_class.students if (english / "autograded" / s).is_dir()
+                   and "This looks like '" in graded_feedback(english, s))  # someone whose mistake was named
     words = graded_feedback(korean, student)
     assert HANGUL.search(words) and "points" not in words, words[:2000]
     assert not HANGUL.search(graded_feedback(english, student))
+    if how == "kit":  # the command's own lines too: a student's line and the summary table's heads
+        assert "점" in kit_run.stdout and "채점됨" in kit_run.stdout, kit_run.stdout[-3000:]
+    else:  # and the feedback page generate_feedback wrote
+        page = (korean / "feedback" / student / "backprop" / "backprop.html").read_text(encoding="utf-8")
+        assert "실패:" in page and "Failed:" not in page

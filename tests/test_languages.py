@@ -2,6 +2,7 @@
 language is its .po files (README: "Add a language"), nothing else: the schema, the keys table
 and the runtime read the list from the catalogs present."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +32,19 @@ def test_course_yaml_names_the_languages_it_accepts(tmp_path):
     with pytest.raises(ConfigError) as refused:
         load_course(tmp_path / "course.yaml")
     assert re.search(r"course\.yaml:\d+: language: .*'en'.*'ko'", str(refused.value)), str(refused.value)
+
+
+def test_the_hub_refuses_a_students_server_in_the_course_language(tmp_path):
+    """The hub reads course.yaml's language when it starts (hub/hubconfig.py: configure); a student
+    outside the course group is told so in it, the command to run kept as it is."""
+    import sys
+
+    from autograder.hub.hubconfig import spawn_problem
+    from autograder.hub.settings import HubSettings
+
+    s = HubSettings(course_id="cs231n", course_dir=str(tmp_path), course_account="grader-cs231n",
+                    exchange=str(tmp_path / "exchange"), bin_dir=str(Path(sys.prefix) / "bin"), out_dir="/srv/hub")
+    with i18n.speaking("ko"):
+        said = spawn_problem("ann", ["nbgrader-other"], s)
+    assert "과목 그룹 nbgrader-cs231n에 없어서" in said and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
+    assert spawn_problem("ann", ["nbgrader-other"], s).startswith("ann is not in the course group")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..course import PACKAGE_DIR, REPO_ROOT
+from ..words import speak
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXECUTABLE = 0o755
@@ -61,6 +62,7 @@ def build_bundle(course_dir, assignment, out_zip):
         raise BundleError(f"{course_dir} has no course.yaml: run this inside a course made by `backprop-kit init` "
                           "(or pass --course DIR)")
     course = load_course(course_yaml)
+    speak(course)  # the command's closing words, in the course's language
     notebooks = list(course.assignment(assignment).notebooks)
     source = course_dir / "source" / assignment
     missing = [nb for nb in notebooks if not (source / f"{nb}.ipynb").is_file()]

@@ -19,8 +19,10 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS, CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
-from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
+from solutions import graphs as described
+from solutions.misconceptions import (BY_ID as MISCONCEPTIONS, CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen,
+                                     overwrite)
+from solutions.table import BY_GRADE_ID as GATES, gates_named_by, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
@@ -166,7 +168,7 @@ def gate_forward(spec, subject, ctx, result):
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
     for case, steps in zip(cases, replies):
         expected = spec.cls().forward(*[np.copy(v) for v in case.inputs])
-        result.add(_decoded_then(f"forward, {case.label}", steps, 0, np.shape(expected),
+        result.add(_decoded_then(f"forward, {student_words(case.label)}", steps, 0, np.shape(expected),
                                  lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
 
 
@@ -195,7 +197,7 @@ def gate_backward(spec, subject, ctx, result):
         right_alone = _judge(spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes), ctx)
         grads = _decode_grads(in_turn[i], 1, shapes)
         if isinstance(grads, Outcome):
-            grads.name = f"backward, {case.label}" + (f": {grads.name}" if grads.name else "")
+            grads.name = f"backward, {student_words(case.label)}" + (f": {grads.name}" if grads.name else "")
             if right_alone and all(o.passed for o in right_alone):
                 _say_once(result, [grads], _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
             result.add(grads)
@@ -225,7 +227,7 @@ def gate_ties(spec, subject, ctx, result):
         seen = _reference_seen(spec, case.inputs, dout)
         grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
         if isinstance(grads, Outcome):
-            grads.name = f"backward, {case.label}"
+            grads.name = f"backward, {student_words(case.label)}"
             result.add(grads)
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
@@ -244,9 +246,9 @@ def _judge(spec, case, seen, grads, ctx):
         return None
     tol = ctx.tolerances.gradient_rel_error
     if case.origin != "kink":
-        return [check_close(f"backward, {case.label}: d{name}", g, c, tol)
+        return [check_close(f"backward, {student_words(case.label)}: d{name}", g, c, tol)
                 for name, g, c in zip(spec.inputs, grads, seen.correct)]
-    return [_subgradient_outcome(spec.kinks, f"backward, {case.label}", case.inputs, seen, grads, tol)]
+    return [_subgradient_outcome(spec.kinks, f"backward, {student_words(case.label)}", case.inputs, seen, grads, tol)]
 
 
 def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
@@ -337,7 +339,7 @@ def _own_forward_consistency(spec, subject, ctx):
                 moved = [np.copy(a) for a in inputs]
                 moved[i].flat[j] += sign * H
                 perturbed.append([("forward", tuple(moved))])
-    name = _("backward agrees with the slope of your own forward ({label})").format(label=label)
+    name = _("backward agrees with the slope of your own forward ({label})").format(label=student_words(label))
     try:
         replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]
                                                             + perturbed))
@@ -478,10 +480,10 @@ def function(exercise, subject, ctx, result):
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
-            result.add(Outcome(label, False, str(e)))
+            result.add(Outcome(student_words(label), False, str(e)))
             continue
-        result.add(check_close(f"{label}: f", f, f_ref, ctx.tolerances.value_rel))
-        outcomes = [check_close(f"{label}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
+        result.add(check_close(f"{student_words(label)}: f", f, f_ref, ctx.tolerances.value_rel))
+        outcomes = [check_close(f"{student_words(label)}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
                     for (name, g), c in zip(flat, flat_ref)]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
             _name_function_mistake(result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat),
@@ -522,12 +524,21 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
     grader, that reproduces all of them: made at one node (said there: "at q = max(x, y), the
     gradient went to the smaller input"), in one gate class wherever the function uses it, or one
     branch kept alone; else made at every gate it applies to; else not a known mistake."""
-    for mistake in exercise.mistaken_at_nodes(args, graph, mode):
-        if explaining_way(given, {mistake.misconception: [tuple(_flatten(mistake.made[1]))]}, correct, _model_close):
-            for o in outcomes:
-                if not o.passed:
-                    o.misconception, o.message = mistake.misconception, where_said(exercise.graph(graph, mode), mistake)
-            return
+    computed = exercise.graph(graph, mode)
+    found = [m for m in exercise.mistaken_at_nodes(args, graph, mode)
+             if explaining_way(given, {m.misconception: [tuple(_flatten(m.made[1]))]}, correct, _model_close)]
+    if found:
+        # A function is built from the student's gates: a gate class wrong wherever it is used comes
+        # first; another place giving the same gradients is said too, as the other possibility.
+        first = next((m for m in found if len(m.nodes) > 1), found[0])
+        other = next((m for m in found if m.nodes != first.nodes), None)
+        said = where_said(computed, first)
+        if other is not None:
+            said = student_words(OR_ELSE).format(first=said, second=where_said(computed, other))
+        for o in outcomes:
+            if not o.passed:
+                o.misconception, o.message = first.misconception, said
+        return
     models = {mid: [tuple(_flatten(v)) for v in vs]
               for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
     named = explaining_misconception(given, models, correct, _model_close)
@@ -539,9 +550,14 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
 
 
 def _function_mistakes(exercise, args, graph, mode):
-    """{misconception id: [the gradients the function returns with that mistake, ...]}."""
+    """{misconception id: [the gradients the function returns with that mistake, ...]}, made at
+    every gate it applies to; only mistakes the graph it computes can show."""
+    computed = exercise.graph(graph, mode)
+    kinds = {described.gate_of(op)[0] for _, op, _ in computed.gates}
     found = {}
     for m in CATALOG:
+        if not (computed.branching() if m.scope == "graph" else kinds & set(gates_named_by(m.id))):
+            continue
         try:
             if m.scope == "graph":
                 found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]

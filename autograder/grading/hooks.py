@@ -9,19 +9,23 @@ from pathlib import Path
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
 from .reading import read_submitted
+from ..words import N_, _
 
 log = logging.getLogger("backprop-kit")
+CANNOT_BE_GRADED = N_("backprop-kit: {student}/{assignment}: {file} cannot be graded: {why}. It scores 0; other "
+                      "students are not affected.")
 
 
 def explain_unreadable(assignment, student, notebooks, **_):
     if not notebooks:
-        log.error("backprop-kit: %s/%s: no notebook was submitted; nothing to grade (0 points).", student, assignment)
+        log.error("%s", _("backprop-kit: {student}/{assignment}: no notebook was submitted; nothing to grade (0 "
+                          "points).").format(student=student, assignment=assignment))
     for path in notebooks:
         problem = unreadable(path)
         if problem:
             who = Path(path).parent.parent.name  # submitted/<student>/<assignment>/<notebook>; `student` may be "*"
-            log.error("backprop-kit: %s/%s: %s cannot be graded: %s. It scores 0; other students are not affected.",
-                      who, assignment, Path(path).name, problem)
+            log.error("%s", _(CANNOT_BE_GRADED).format(student=who, assignment=assignment, file=Path(path).name,
+                                                       why=problem))
 
 
 def unreadable(path, max_bytes=DEFAULT_MAX_FILE_BYTES):

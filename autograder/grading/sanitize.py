@@ -240,7 +240,7 @@ class SanitizeCells(NbGraderPreprocessor):
         if notes_of(nb)["unreadable"]:
             return nb, resources  # every cell was put back: the one note that matters is why
         for note in notes:
-            self.log.warning("backprop-kit: %s/%s: %s", meta["student"], meta["notebook"], note)
+            self.log.warning("backprop-kit: %s/%s: %s", meta["student"], meta["notebook"], note)  # the note is words
         notes_of(nb)["notes"].extend(notes)
         return nb, resources
 

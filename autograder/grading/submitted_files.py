@@ -38,7 +38,8 @@ from .naming import choose_notebooks
 from ..intake import (copy_submission, read_record, read_refused,
                       write_record)
 from .reading import read_submitted
-from ..words import speak
+from ..words import _, speak
+from .hooks import CANNOT_BE_GRADED
 
 CONVERTERS_THAT_WRITE = (Autograde, GenerateFeedback, GenerateAssignment)  # grades, feedback, a release
 _STOCK = {name: getattr(BaseConverter, name)
@@ -70,7 +71,7 @@ def _start(self):
         except ConfigError as e:
             for problem in str(e).splitlines():
                 self.log.error("%s", problem)
-            self.log.error("backprop-kit: fix course.yaml and run the command again; nothing was changed.")
+            self.log.error("%s", _("backprop-kit: fix course.yaml and run the command again; nothing was changed."))
             raise NbGraderException(str(e)) from None
     return _STOCK["start"](self)
 
@@ -101,18 +102,21 @@ def _init_notebooks(self):
                                   skip=coursedir.ignore)
         self._bpkit_choices[os.path.normpath(folder)] = choice
         if choice.not_graded:
-            self.log.error("backprop-kit: %s/%s: not graded: %s. Nothing was recorded; fix the folder and run "
-                           "autograde again.", student, assignment, choice.not_graded)
+            self.log.error("%s", _("backprop-kit: {student}/{assignment}: not graded: {why}. Nothing was recorded; fix "
+                                   "the folder and run autograde again.").format(student=student, assignment=assignment,
+                                                                                 why=choice.not_graded))
             write_not_graded(root, assignment, student, choice)
             continue
         for notebook, rel in choice.renamed.items():
-            self.log.warning("backprop-kit: %s/%s: graded %s as %s.ipynb: it holds the assignment's cells.",
-                             student, assignment, rel, notebook)
+            self.log.warning("%s", _("backprop-kit: {student}/{assignment}: graded {file} as {notebook}.ipynb: it holds "
+                                     "the assignment's cells.").format(student=student, assignment=assignment,
+                                                                       file=rel, notebook=notebook))
         self.assignments[folder] = [os.path.join(folder, f"{nb}.ipynb") for nb in sorted(choice.files)]
     if not self.assignments:
-        msg = (f"No submission of {coursedir.assignment_id!r} could be graded"
-               + (" (each is listed above with why)" if self._bpkit_choices else
-                  f": no folder matches {self._format_source(coursedir.assignment_id, coursedir.student_id)}"))
+        msg = (_("No submission of {assignment} could be graded (each is listed above with why)") if self._bpkit_choices
+               else _("No submission of {assignment} could be graded: no folder matches {pattern}")).format(
+            assignment=repr(coursedir.assignment_id),
+            pattern=self._format_source(coursedir.assignment_id, coursedir.student_id))
         self.log.error(msg)
         raise NbGraderException(msg)
 
@@ -171,10 +175,10 @@ def _init_assignment(self, assignment_id, student_id):
                              max_file_bytes=_course(root).grading.max_file_bytes,
                              skip=[*self.coursedir.ignore, "*.ipynb"])
     for refused in intake.refused:
-        self.log.warning("backprop-kit: %s/%s: %s was not copied: %s.", student_id, assignment_id,
-                         refused.path, refused.reason)
+        self.log.warning("%s", _("backprop-kit: {student}/{assignment}: {file} was not copied: {why}.").format(
+            student=student_id, assignment=assignment_id, file=refused.path, why=refused.reason))
     if autograding:
-        choice, _ = choice_for(self, os.path.join(source, "x.ipynb"))
+        choice, _read = choice_for(self, os.path.join(source, "x.ipynb"))
         write_record(root, assignment_id, student_id, intake, choice)
     for copied in intake.copied:
         self.log.info("Copied %s (a regular file of the submission)", os.path.join(source, copied))
@@ -202,7 +206,8 @@ class SafeCollect(ExchangeCollect):
         cap = min(cap, int(1000 * self.coursedir.max_file_size))  # nbgrader's per-file limit, in kB
         intake = copy_submission(src, dest, max_file_bytes=cap, skip=self.coursedir.ignore)
         for refused in intake.refused:
-            self.log.warning("backprop-kit: %s: %s was not collected: %s.", src, refused.path, refused.reason)
+            self.log.warning("%s", _("backprop-kit: {folder}: {file} was not collected: {why}.").format(
+                folder=src, file=refused.path, why=refused.reason))
 
 
 class SubmittedNotebookExporter(NotebookExporter):
@@ -230,8 +235,8 @@ class SubmittedNotebookExporter(NotebookExporter):
         read = read_submitted(filename, _course(root).grading.max_file_bytes)
         nb = read.nb
         if nb is None:
-            self.log.error("backprop-kit: %s/%s: %s cannot be graded: %s. It scores 0; other students are not "
-                           "affected.", meta["student"], meta["assignment"], os.path.basename(filename), read.reason)
+            self.log.error("%s", _(CANNOT_BE_GRADED).format(student=meta["student"], assignment=meta["assignment"],
+                                                            file=os.path.basename(filename), why=read.reason))
             nb = nbformat.v4.new_notebook()
         nb.metadata["backprop_kit"] = {
             "unreadable": read.reason or None,

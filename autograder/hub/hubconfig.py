@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import layout, names, roster
 from .settings import ROSTER_SERVICE, HubSettings
+from ..words import _, speak
 
 # The default "server" role lets a user's server post activity; nbgrader's JupyterHubAuthPlugin
 # also asks the hub which groups its user is in, to list the user's courses.
@@ -47,9 +48,20 @@ def _formgrader_service(s: HubSettings):
         "cwd": s.course_dir,
         "oauth_no_confirm": True,
         # Opened top-level, never in a frame: JupyterHub sends frame-ancestors 'none'.
-        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "JUPYTER_CONFIG_PATH": str(s.nbgrader_config_dir),
+        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "JUPYTER_CONFIG_PATH": staff_config_path(s),
                         "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"},
     }
+
+
+def staff_config_path(s: HubSettings):
+    return str(s.nbgrader_config_dir)
+
+
+def student_config_path(s: HubSettings):
+    """The students' folder first: what it switches off wins over the kit environment's own
+    enabling of nbgrader's extensions. (A student may switch them on again in their own
+    ~/.jupyter: formgrader then runs as that student and reaches nothing of the course's.)"""
+    return f"{s.student_config_dir}:{s.nbgrader_config_dir}"
 
 
 def check_layout(s: HubSettings):
@@ -69,7 +81,8 @@ def check_layout(s: HubSettings):
             why = layout.unreachable(path, account)
             if why:
                 problems.append(f"{what}: {why}; the formgrader service runs as {s.course_account}")
-    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config")]:
+    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config"),
+                       (s.student_config_dir, "the students' server config")]:
         why = layout.unreachable(path, layout.ANYONE)
         if why:
             problems.append(f"{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)")
@@ -93,13 +106,13 @@ def spawn_problem(username, groups, s: HubSettings):
     """Why `username`'s server should not start for this course (a message for the spawn page), or None."""
     why = names.problem(username)
     if why:
-        return (f"The hub user {username!r} is not a valid nbgrader student id ({why}), so nbgrader cannot "
-                "fetch or submit for it. Ask the course staff for an account whose name has letters, digits "
-                "and _ . @ - only.")
+        return _("The hub user {user} is not a valid nbgrader student id ({why}), so nbgrader cannot fetch or "
+                 "submit for it. Ask the course staff for an account whose name has letters, digits and _ . @ - "
+                 "only.").format(user=repr(username), why=why)
     if s.student_group not in groups and s.instructor_group not in groups:
-        return (f"{username} is not in the course group {s.student_group}, so the Assignments tab would show "
-                f"no course. The course staff add you with `sudo backprop-kit add-student {username} --hub "
-                f"{s.out_dir}`.")
+        return _("{user} is not in the course group {group}, so the Assignments tab would show no course. The "
+                 "course staff add you with `sudo backprop-kit add-student {user} --hub {hub}`.").format(
+            user=username, group=s.student_group, hub=s.out_dir)
     return None
 
 
@@ -113,6 +126,10 @@ def _pre_spawn_hook(s: HubSettings):
             refused = web.HTTPError(403, why)
             refused.jupyterhub_message = why  # what JupyterHub's pages show the user (else only "403: error")
             raise refused
+        if s.instructor_group in [g.name for g in spawner.user.groups]:
+            # Staff's own servers keep formgrader and create-assignment (a new dict: the
+            # configured one is shared by every spawner).
+            spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": staff_config_path(s)}
         home = Path(os.path.expanduser(f"~{spawner.user.name}"))
         if home.is_dir() and home.stat().st_mode & 0o077:
             spawner.log.warning("backprop-kit: %s's home %s is mode %04o: other students can read it; "
@@ -120,8 +137,19 @@ def _pre_spawn_hook(s: HubSettings):
     return hook
 
 
+def _speak_course_language(s: HubSettings):
+    """What the hub tells a student (a refused server) is in the course's language."""
+    from ..config import ConfigError, load_course
+
+    try:
+        speak(load_course(Path(s.course_dir) / "course.yaml"))
+    except (ConfigError, OSError):
+        pass  # the hub's own checks say what is wrong with the course; its words stay English
+
+
 def configure(c, out_dir):
     s = HubSettings.load(out_dir)
+    _speak_course_language(s)
     if not Path(s.exchange).exists() and os.geteuid() == 0:
         layout.make_exchange(s.exchange)
     problems = check_layout(s) + [p for p in [layout.exchange_problem(s.exchange)] if p]
@@ -144,7 +172,8 @@ def configure(c, out_dir):
     c.JupyterHub.spawner_class = "localprocess"  # each user's server as their own system account
     c.Spawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
-    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": str(s.nbgrader_config_dir),
+    # Students' servers by default: the least a server gets; the hook gives staff theirs.
+    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": student_config_path(s),
                              "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"}
     c.Spawner.pre_spawn_hook = _pre_spawn_hook(s)
 
