@@ -16,6 +16,7 @@ reads .mo files with the standard library).
 """
 from __future__ import annotations
 
+import ast
 import io
 import re
 import string
@@ -77,6 +78,15 @@ def extract_notebook_prose(fileobj, keywords, comment_tags, options) -> Iterator
                 yield line, None, value.encode().decode("unicode_escape") if "\\" in value else value, []
 
 
+def extract_class_docstrings(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+    """A Babel extractor: each class's docstring (solutions/gates.py: what a released gate stub says
+    of its gate, translated by notebooks.class_with_solution_markers)."""
+    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and ast.get_docstring(node, clean=False) is not None:
+            yield node.body[0].lineno, None, node.body[0].value.value, []
+
+
 # ---------------------------------------------------------------- the table of domains
 
 @dataclass(frozen=True)
@@ -108,7 +118,9 @@ DOMAINS = (
         ("autograder/bpkit/*.py", "python"),
         ("solutions/misconceptions.py", "python"),
         ("solutions/graphs.py", "python"),
-        ("solutions/gates.py", "python"),
+        ("solutions/gate_kinds.py", "python"),
+        ("solutions/table.py", "python"),
+        ("solutions/gates.py", extract_class_docstrings),
         ("autograder/notebooks.py", "python"),
         ("autograder/exercises.py", "python"),
         ("assignments/*.py", extract_notebook_prose),
@@ -179,7 +191,7 @@ def update(domain: CatalogDomain, root: Path = REPO_ROOT, log: Callable[[str], N
             write_po(out, catalog, width=100, omit_header=False, sort_output=False, ignore_obsolete=True)
         catalog = read_catalog(po, language)  # as written: the .mo is the file's, byte for byte
         domain.mo_path(language).write_bytes(compiled(catalog))
-        missing = sum(1 for m in catalog if m.id and not _translated(m))
+        missing = sum(1 for m in catalog if m.id and (m.fuzzy or not _translated(m)))
         log(f"{po.relative_to(root) if po.is_relative_to(root) else po}: {len(template)} messages, "
             f"{missing} to translate")
 

@@ -13,6 +13,7 @@ import solutions
 from solutions.table import shipped_table
 
 from . import notebooks
+from .bpkit.i18n import SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE, speaking
 from .config import ConfigError, Problem
 from .exercises import BY_ID as HAND_EXERCISES, shipped_functions
 
@@ -27,7 +28,7 @@ KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
 # (solutions/), linked into bpkit/ so the kit's checkout imports them as a release does;
 # gate_table.json is solutions/table.py as data (`python -m solutions.table` writes it; a test
 # keeps it current).
-BPKIT_MODULES = ("__init__.py", "acceptance.py", "gate_table.json", "gradcheck.py", "graphs.py",
+BPKIT_MODULES = ("__init__.py", "acceptance.py", "gate_table.json", "gradcheck.py", "graphs.py", "i18n.py",
                  "misconceptions.py", "pictures.py", "problems.py", "selfcheck.py", "validate.py")
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
 # Written once in solutions/ and read on both sides of the sandbox: copied into bpkit/ too
@@ -59,7 +60,19 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
     if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
         settings["exercises"] = list(exercises)
     (dest / "course.json").write_text(json.dumps(settings, indent=1) + "\n")
+    for catalog in shipped_catalogs(course.language):
+        (dest / catalog).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(STUDENT_LOCALE.parent / catalog, dest / catalog)
     return dest
+
+
+def shipped_catalogs(language):
+    """The compiled catalogs bpkit/ needs to speak the course's language, relative to bpkit/ (the
+    .po sources stay with the kit: bpkit reads .mo files only). English needs none: its words are
+    the message ids."""
+    if language == SOURCE_LANGUAGE:
+        return []
+    return [Path(STUDENT_LOCALE.name) / language / "LC_MESSAGES" / f"{STUDENT_DOMAIN}.mo"]
 
 
 def notebook_folder(course):
@@ -117,7 +130,8 @@ def _build(course):
             continue
         sources, missing = _notebook_sources(course, assignment)
         problems += missing
-        rendered = {name: notebooks.render(path, course.graphs) for name, path in sources.items() if path.is_file()}
+        with speaking(course.language):  # the kit's prose and comments in the course's language
+            rendered = {name: notebooks.render(path, course.graphs) for name, path in sources.items() if path.is_file()}
         if missing:  # an override may name an exercise of the missing notebook: checked once it is there
             continue
         try:

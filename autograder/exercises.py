@@ -16,9 +16,10 @@ import numpy as np
 from solutions import gates as reference
 from solutions import graphs as described
 from solutions import lecture
-from solutions.misconceptions import AT_NODE, AT_VALUE, BY_ID as MISCONCEPTIONS, CATALOG, IN_EVERY_GATE, Seen, overwrite
+from solutions.misconceptions import AND, AT_NODE, AT_VALUE, BY_ID as MISCONCEPTIONS, CATALOG, IN_EVERY_GATE, Seen, overwrite
 from solutions.table import BY_NAME as GATE_ROWS_BY_NAME, GATES as GATE_ROWS, gates_named_by
 
+from .bpkit.i18n import STUDENT_WORDS
 from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation, discriminates  # "clearly": the kit's one margin
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 
@@ -155,19 +156,21 @@ def _keep_first(old, new):
 
 
 def where_said(graph, mistake: NodeMistake):
-    """Where and what, for feedback: "at q = max(x, y), the gradient went to the smaller input"."""
+    """Where and what, for feedback: "at q = max(x, y), the gradient went to the smaller input"
+    (in the language in force: the words are the student catalog's, solutions/misconceptions.py)."""
+    _ = STUDENT_WORDS.gettext
     m, nodes = MISCONCEPTIONS[mistake.misconception], mistake.nodes
     if len(nodes) > 1:
         gate = described.gate_of(graph.operation(nodes[0]))[0]
         row = GATE_ROWS_BY_NAME.get(gate)
-        what = m.said_at(mistake.way, row.inputs if row else graph.parents(nodes[0]))
-        return IN_EVERY_GATE.format(gate=gate, what=what,
-                                    nodes=" and ".join(f"{n} = {described.expression(graph, n)}" for n in nodes))
+        what = m.said_at(mistake.way, row.inputs if row else graph.parents(nodes[0]), gettext=_)
+        return _(IN_EVERY_GATE).format(gate=gate, what=what, nodes=_(AND).join(
+            f"{n} = {described.gate_expression(graph, n)}" for n in nodes))
     node = nodes[0]
     if node in graph.inputs:
-        return AT_VALUE.format(node=node, what=m.said_at(mistake.way))
-    return AT_NODE.format(node=node, formula=described.expression(graph, node),
-                          what=m.said_at(mistake.way, graph.parents(node)))
+        return _(AT_VALUE).format(node=node, what=m.said_at(mistake.way, gettext=_))
+    return _(AT_NODE).format(node=node, formula=described.gate_expression(graph, node),
+                             what=m.said_at(mistake.way, graph.parents(node), gettext=_))
 
 
 def _clearly_differ(answers, correct):

@@ -44,9 +44,12 @@ from solutions.table import BY_GRADE_ID as GATES
 
 from solutions import graphs as described
 
+from .bpkit.i18n import STUDENT_WORDS
 from .exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
 from .grading.feedback import TITLE_PREFIX  # the first line of every graded cell: feedback reads the title
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
+
+_ = STUDENT_WORDS.gettext
 
 KINDS = ("student_id", "setup", "display", "selfcheck", "solution", "gate", "test")
 
@@ -73,6 +76,9 @@ def render(source_path, graph_mode=described.LECTURE):
         if cell.cell_type == "markdown" or kind is None:
             cells.append(_plain(cell))
             continue
+        for key in ("title", "title_per_student"):  # a student reads them: messages, like the prose
+            if key in cell.metadata:
+                cell.metadata[key] = _(cell.metadata[key])
         if kind not in KINDS:
             raise NotebookSourceError(f"{source_path}: cell {index + 1} has kind={kind!r}; expected one of {', '.join(KINDS)}")
         grade_id = cell.metadata.get("grade_id")
@@ -87,9 +93,9 @@ def render(source_path, graph_mode=described.LECTURE):
     return out
 
 
-VALIDATE_SUMMARY = ("# Validate's report on the whole notebook: it fails here, once, listing every\n"
-                    "# unfinished exercise, then the first problem in detail.\n"
-                    "validate.summary()\n")
+def comment(text):
+    """Lines of a code cell's comment, in the course's language (each line of the message a line)."""
+    return "".join(f"# {line}\n" for line in text.splitlines())
 
 
 def with_validate_summary(nb):
@@ -98,14 +104,19 @@ def with_validate_summary(nb):
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
               and not c.metadata["nbgrader"].get("solution") and "from bpkit import validate" in c.source]
     if graded:
+        summary = comment(_("Validate's report on the whole notebook: it fails here, once, listing every\n"
+                            "unfinished exercise, then the first problem in detail.")) + "validate.summary()\n"
         last = graded[-1]
-        last.source = last.source.replace("### BEGIN HIDDEN TESTS", VALIDATE_SUMMARY + "### BEGIN HIDDEN TESTS", 1)
+        last.source = last.source.replace("### BEGIN HIDDEN TESTS", summary + "### BEGIN HIDDEN TESTS", 1)
 
 
 def _plain(cell):
+    """A markdown or plain code cell. Markdown is the kit's prose when the catalog knows it (the
+    kit's own notebook sources: catalogs.py extracts every markdown cell); an instructor's own
+    prose is no message id and stays as written."""
     cell.metadata.pop("lines_to_next_cell", None)
     if cell.cell_type == "markdown":
-        return nbformat.v4.new_markdown_cell(cell.source)
+        return nbformat.v4.new_markdown_cell(_(cell.source) if cell.source.strip() else cell.source)
     return nbformat.v4.new_code_cell(cell.source)
 
 
@@ -158,10 +169,10 @@ def test_cell(exercise, check, points, grade_id=None, title=None, graph_mode=des
     description = textwrap.fill(describe_check(exercise, check), 80, initial_indent="# ", subsequent_indent="# ")
     source = (
         f"{TITLE_PREFIX}{title}\n"
-        "# Graded after you submit, outside your kernel, on inputs you have not seen:\n"
+        + comment(_("Graded after you submit, outside your kernel, on inputs you have not seen:")) +
         f"{description}\n"
-        "# Validate runs the lines below: they fail while this exercise is unfinished\n"
-        "# or your code disagrees with itself (they never tell whether it is right).\n"
+        + comment(_("Validate runs the lines below: they fail while this exercise is unfinished\n"
+                    "or your code disagrees with itself (they never tell whether it is right).")) +
         "from bpkit import validate\n"
         f"{validate_call(exercise, check, title, graph_mode)}\n"
         "### BEGIN HIDDEN TESTS\n"
@@ -173,7 +184,8 @@ def test_cell(exercise, check, points, grade_id=None, title=None, graph_mode=des
 
 def default_title(exercise, check):
     if exercise in GATES:
-        return f"{GATES[exercise].name}.{'backward on ties' if check == 'ties' else check}"
+        return (_("{gate}.backward on ties").format(gate=GATES[exercise].name) if check == "ties"
+                else f"{GATES[exercise].name}.{check}")
     return exercise
 
 
@@ -336,10 +348,10 @@ CELL_WRITERS = {"setup": _setup_source, "display": _display_source, "selfcheck":
 def unanswered_lines(shapes):
     """The first lines of a hand exercise's answer cell: every answer set to ..., so the stub
     names what to define and an answer left from an earlier part cannot pass for this one."""
-    kind = "a number or a numpy array of the shape asked for" if any(shapes.values()) else "a number"
-    return (f"# Your answers: replace each ... with {kind},\n"
-            "# and delete the YOUR CODE HERE lines.\n"
-            + "".join(f"{name} = ...\n" for name in shapes))
+    words = (_("Your answers: replace each ... with a number or a numpy array of the shape asked for,\n"
+               "and delete the YOUR CODE HERE lines.") if any(shapes.values())
+             else _("Your answers: replace each ... with a number,\nand delete the YOUR CODE HERE lines."))
+    return comment(words) + "".join(f"{name} = ...\n" for name in shapes)
 
 
 def gate_cells(spec):
@@ -357,6 +369,12 @@ def class_with_solution_markers(cls):
     lines = source.splitlines()
     tree = ast.parse(source)
     inserts = []  # (line index, text), applied bottom-up
+    docstring = tree.body[0].body[0]
+    if ast.get_docstring(tree.body[0], clean=False) is not None and _(docstring.value.value) != docstring.value.value:
+        # the class's docstring is what the released stub says of the gate: in the course's language
+        indent = " " * docstring.col_offset
+        lines[docstring.lineno - 1:docstring.end_lineno] = [f'{indent}"""{_(docstring.value.value)}"""'] + [
+            "" for _line in range(docstring.end_lineno - docstring.lineno)]  # same line numbers for the inserts
     for node in tree.body[0].body:
         if not isinstance(node, ast.FunctionDef) or node.name == "__init__":
             continue

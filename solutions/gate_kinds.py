@@ -16,6 +16,13 @@ from typing import Callable
 import numpy as np
 
 
+def N_(message):
+    """Marks a message for the student catalog (bpkit/locale): the kinds of input and what the
+    checks accept are words a student reads, translated where they are shown (this file is
+    shipped to students and imported as solutions/ too, so it imports no i18n)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Kink:
     """Where a kind of gate has no derivative (max at x == y, max(0, x) at x == 0): there every
@@ -56,10 +63,10 @@ def _graded_distinct(rng, shape, arity):
 
 def _graded_elementwise(arity):
     def draw(rng):
-        return [("Python floats", tuple(float(v) for v in _graded_distinct(rng, (), arity))),
-                ("0-d arrays", tuple(np.array(v) for v in _graded_distinct(rng, (), arity))),
-                ("vectors", _graded_distinct(rng, (7,), arity)),
-                ("matrices", _graded_distinct(rng, (3, 4), arity))]
+        return [(N_("Python floats"), tuple(float(v) for v in _graded_distinct(rng, (), arity))),
+                (N_("0-d arrays"), tuple(np.array(v) for v in _graded_distinct(rng, (), arity))),
+                (N_("vectors"), _graded_distinct(rng, (7,), arity)),
+                (N_("matrices"), _graded_distinct(rng, (3, 4), arity))]
     return draw
 
 
@@ -72,8 +79,8 @@ def _self_check_elementwise(arity):
             if arity == 1:
                 return (first + np.copysign(kink_distance, first),)
             return first, first + rng.uniform(0.2, 1.5, shape) * rng.choice([-1, 1], shape)
-        return [("Python floats", tuple(float(v) for v in distinct(()))), ("vectors", distinct((6,))),
-                ("matrices", distinct((3, 4)))]
+        return [(N_("Python floats"), tuple(float(v) for v in distinct(()))), (N_("vectors"), distinct((6,))),
+                (N_("matrices"), distinct((3, 4)))]
     return draw
 
 
@@ -86,21 +93,21 @@ def _same_shape(inputs):
 def _max_ties(rng):
     x = rng.normal(size=8)
     y = np.where(np.arange(8) % 2 == 0, x, x + rng.choice([-1, 1], 8) * rng.uniform(0.5, 2, 8))
-    return [("vectors with ties at every other entry", (x, y)), ("equal Python floats", (1.5, 1.5))]
+    return [(N_("vectors with ties at every other entry"), (x, y)), (N_("equal Python floats"), (1.5, 1.5))]
 
 
 def _zeros(rng):
     x = rng.normal(size=8) * 2
     x[::2] = 0.0
-    return [("a vector with zeros at every other entry", (x,)), ("0.0 as a Python float", (0.0,))]
+    return [(N_("a vector with zeros at every other entry"), (x,)), (N_("0.0 as a Python float"), (0.0,))]
 
 
 TIES = Kink(lambda i: np.abs(np.asarray(i[0]) - np.asarray(i[1])), _max_ties, True,
-            "where x == y, any split of the upstream gradient into non-negative parts is accepted")
+            N_("where x == y, any split of the upstream gradient into non-negative parts is accepted"))
 AT_ZERO = Kink(lambda i: np.abs(np.asarray(i[0])), _zeros, False,
-               "where x == 0, any share of the upstream gradient from none to all of it is accepted")
+               N_("where x == 0, any share of the upstream gradient from none to all of it is accepted"))
 
-ELEMENTWISE_WORDS = "random Python floats, 0-d arrays, vectors and matrices"
+ELEMENTWISE_WORDS = N_("random Python floats, 0-d arrays, vectors and matrices")
 
 
 def _elementwise(name, arity, kink=None):
@@ -113,15 +120,15 @@ KINDS = {kind.name: kind for kind in (
     _elementwise("max of a pair", 2, TIES),  # max(x, y): a kink where x == y
     _elementwise("one input", 1),  # f(x) entry by entry, smooth: the sigmoid
     _elementwise("rectifier", 1, AT_ZERO),  # max(0, x): a kink at 0
-    Kind("matmul", 2, False, "a random non-square W with a vector x and with a batch of columns",
+    Kind("matmul", 2, False, N_("a random non-square W with a vector x and with a batch of columns"),
          lambda rng: [
-             ("W of shape (3, 5), x of shape (5,)", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-             ("W of shape (3, 5), a batch x of shape (5, 4)", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
-         lambda rng, kink_distance: [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-                                     ("a batch x", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
+             (N_("W of shape (3, 5), x of shape (5,)"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
+             (N_("W of shape (3, 5), a batch x of shape (5, 4)"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
+         lambda rng, kink_distance: [(N_("a vector x"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
+                                     (N_("a batch x"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
          lambda inputs: (np.shape(inputs[0])[0],) + tuple(np.shape(inputs[1])[1:])),  # (H,) or (H, N)
-    Kind("reduce", 1, False, "a random vector and matrix",
-         lambda rng: [("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))],
-         lambda rng, kink_distance: [("a vector", (rng.normal(size=6),)), ("a matrix", (rng.normal(size=(3, 4)),))],
+    Kind("reduce", 1, False, N_("a random vector and matrix"),
+         lambda rng: [(N_("a vector"), (rng.normal(size=6),)), (N_("a matrix"), (rng.normal(size=(3, 4)),))],
+         lambda rng, kink_distance: [(N_("a vector"), (rng.normal(size=6),)), (N_("a matrix"), (rng.normal(size=(3, 4)),))],
          lambda inputs: ()),  # a single number
 )}

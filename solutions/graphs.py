@@ -60,6 +60,13 @@ INFIX = {"+": "+", "*": "·"}
 PREFIX = {"max": "max", "relu": "relu", "σ": "σ", "exp": "exp"}
 
 
+def gate_expression(graph, node):
+    """One gate written on its inputs' names, as its picture shows it: 's = p + w2', not the whole
+    expression down to the graph's inputs."""
+    operation, parents = graph.operation(node), graph.parents(node)
+    return expression(GraphDescription("", tuple(dict.fromkeys(parents)), ((node, operation, parents),)), node)
+
+
 def expression(graph, node, top=True):
     if node in graph.inputs:
         return node

@@ -23,6 +23,21 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+
+def N_(message):
+    """Marks a message for the student catalog (bpkit/locale): this file is shipped to students and
+    also imported as solutions/, so it cannot import bpkit's i18n; the words are translated where
+    they are shown (STUDENT_WORDS.gettext), or by the `gettext` the methods below are given."""
+    return message
+
+
+def _as_written(message):
+    return message
+
+
+AND = N_(" and ")  # between the names of a gate's inputs
+
+
 class Seen(NamedTuple):
     """What one gate saw: inputs and output of forward, upstream and correct gradients."""
 
@@ -34,19 +49,21 @@ class Seen(NamedTuple):
 
 
 # What feedback says about a wrong result that no catalogued mistake reproduces.
-UNKNOWN = ("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
+UNKNOWN = (N_("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
            "the derivative of the output with respect to that input, with that input's shape; the self-check "
-           "under the exercise compares your code with the slope of your own forward")
+           "under the exercise compares your code with the slope of your own forward"))
 # Where a mistake was made, said before what it did ("at q = max(x, y), the gradient went to the
 # smaller input"): at a gate's node, at a value that feeds several gates, in one gate class
 # wherever a function uses it.
-AT_NODE = "at {node} = {formula}, {what}"
-AT_VALUE = "at {node}, {what}"
-IN_EVERY_GATE = "in every {gate} ({nodes}), {what}"
+AT_NODE = N_("at {node} = {formula}, {what}")
+AT_VALUE = N_("at {node}, {what}")
+IN_EVERY_GATE = N_("in every {gate} ({nodes}), {what}")
+# Two places that give the same wrong gradients (a function returns only its inputs' gradients).
+OR_ELSE = N_("{first}; or {second}")
 # The same, for an answer computed by hand.
-UNKNOWN_BY_HAND = ("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
+UNKNOWN_BY_HAND = (N_("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
                    "each gate multiply the gradient arriving from above by the gate's local derivative, and "
-                   "where a value feeds two gates add what comes back along each")
+                   "where a value feeds two gates add what comes back along each"))
 
 
 @dataclass(frozen=True)
@@ -74,15 +91,16 @@ class Misconception:
         """The gradients this mistake produces for what a gate saw (possibly none)."""
         return [tuple(v) for v in self.model(seen)] if self.model else []
 
-    def said_at(self, way=0, inputs=()):
-        """The words for one way of making it at a gate whose inputs are named `inputs`."""
+    def said_at(self, way=0, inputs=(), gettext=_as_written):
+        """The words for one way of making it at a gate whose inputs are named `inputs`, in the
+        language `gettext` translates to (bpkit's STUDENT_WORDS.gettext; English as written)."""
         if not self.said:
-            return self.explanation.rstrip(".")
+            return gettext(self.explanation).rstrip(".")
         inputs = tuple(inputs)
         if self.per_input and len(inputs) == 1:
             way = 1  # of one input, every input's mistake is that input's: say it so
         way = min(way, len(self.said) - 1)
-        return self.said[way].format(*inputs, inputs=" and ".join(inputs))
+        return gettext(self.said[way]).format(*inputs, inputs=gettext(AND).join(inputs))
 
     def ways_at(self, n_inputs):
         """How many different ways of making it a gate of `n_inputs` inputs has."""
@@ -90,8 +108,8 @@ class Misconception:
             return 1 + n_inputs if n_inputs > 1 else 1
         return self.ways
 
-    def hint_for(self, by_hand=False):
-        return self.hint_by_hand if by_hand and self.hint_by_hand else self.hint
+    def hint_for(self, by_hand=False, gettext=_as_written):
+        return gettext(self.hint_by_hand if by_hand and self.hint_by_hand else self.hint)
 
     @property
     def drawn_ways(self):
@@ -173,108 +191,108 @@ def _batch_not_summed(s):
 CATALOG = (
     Misconception(
         "upstream-ignored",
-        "The local gradient was returned without multiplying it by the upstream gradient.",
-        "backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient.",
+        N_("The local gradient was returned without multiplying it by the upstream gradient."),
+        N_("backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient."),
         _upstream_ignored,
-        said=("the local gradient was sent on without multiplying it by the gradient from above",),
-        hint_by_hand=("At each gate the gradient arriving from above multiplies the gate's local derivative; only at f "
-                      "itself is that gradient 1."),
+        said=(N_("the local gradient was sent on without multiplying it by the gradient from above"),),
+        hint_by_hand=(N_("At each gate the gradient arriving from above multiplies the gate's local derivative; only at f "
+                      "itself is that gradient 1.")),
     ),
     Misconception(
         "add-split",
-        "The add gate halved the gradient between its inputs instead of copying it.",
-        "How much does x + y change when x changes by a small h? Both inputs get that rate.",
+        N_("The add gate halved the gradient between its inputs instead of copying it."),
+        N_("How much does x + y change when x changes by a small h? Both inputs get that rate."),
         _scaled(0.5),
-        said=("the gradient was halved between {inputs} instead of copied to each",),
+        said=(N_("the gradient was halved between {inputs} instead of copied to each"),),
     ),
     Misconception(
         "mul-not-swapped",
-        "Each input of the mul gate got its own value times the upstream gradient, not the other input's.",
-        "d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher.",
+        N_("Each input of the mul gate got its own value times the upstream gradient, not the other input's."),
+        N_("d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher."),
         _mul_not_swapped,
-        said=("each input got its own value times the gradient from above, not the other input's",),
+        said=(N_("each input got its own value times the gradient from above, not the other input's"),),
     ),
     Misconception(
         "max-routes-both",
-        "The max gate sent the upstream gradient to both inputs.",
-        "Only the input that won the max changes the output when nudged.",
+        N_("The max gate sent the upstream gradient to both inputs."),
+        N_("Only the input that won the max changes the output when nudged."),
         _max_routes_both,
-        said=("the gradient went to both inputs, not only to the larger one",),
-        hint_by_hand="Only the input that won the max changes the output when nudged; the other one gets 0.",
+        said=(N_("the gradient went to both inputs, not only to the larger one"),),
+        hint_by_hand=N_("Only the input that won the max changes the output when nudged; the other one gets 0."),
     ),
     Misconception(
         "max-routes-smaller",
-        "The max gate routed the gradient to the smaller input.",
-        "Which input's small change moves max(x, y)? Check the comparison you store in forward.",
+        N_("The max gate routed the gradient to the smaller input."),
+        N_("Which input's small change moves max(x, y)? Check the comparison you store in forward."),
         _max_routes_smaller,
-        said=("the gradient went to the smaller input",),
-        hint_by_hand=("Which input's small change moves max(x, y)? Compare the two values you computed on the way "
-                      "forward."),
+        said=(N_("the gradient went to the smaller input"),),
+        hint_by_hand=(N_("Which input's small change moves max(x, y)? Compare the two values you computed on the way "
+                      "forward.")),
     ),
     Misconception(
         "relu-mask-of-upstream",
-        "The ReLU passed the upstream gradient where the gradient was positive, not where its input was.",
-        "Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
-        "the gradient passes.",
+        N_("The ReLU passed the upstream gradient where the gradient was positive, not where its input was."),
+        N_("Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
+        "the gradient passes."),
         _relu_mask_of_upstream,
-        said=("the gradient passed where the gradient from above was positive, not where the input was",),
-        hint_by_hand=("Whether the gradient passes a ReLU depends on the sign of the value that went into it on "
-                      "the way forward, not on the gradient arriving from above."),
+        said=(N_("the gradient passed where the gradient from above was positive, not where the input was"),),
+        hint_by_hand=(N_("Whether the gradient passes a ReLU depends on the sign of the value that went into it on "
+                      "the way forward, not on the gradient arriving from above.")),
     ),
     Misconception(
         "sigmoid-of-input",
-        "The sigmoid's local gradient was computed from its input x instead of from its output.",
-        "The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed.",
+        N_("The sigmoid's local gradient was computed from its input x instead of from its output."),
+        N_("The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed."),
         _sigmoid_of_input,
-        said=("σ's local gradient was computed from its input, not from its output σ",),
-        hint_by_hand=("σ'(s) = σ(s) · (1 − σ(s)) is written with the value σ(s) you computed on the way "
-                      "forward, not with s."),
+        said=(N_("σ's local gradient was computed from its input, not from its output σ"),),
+        hint_by_hand=(N_("σ'(s) = σ(s) · (1 − σ(s)) is written with the value σ(s) you computed on the way "
+                      "forward, not with s.")),
     ),
     Misconception(
         "sigmoid-missing-term",
-        "The sigmoid's local gradient kept only one of its two factors.",
-        "Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors.",
+        N_("The sigmoid's local gradient kept only one of its two factors."),
+        N_("Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors."),
         _sigmoid_missing_term, ways=2,
-        said=("σ's local gradient kept only σ, not σ · (1 − σ)",
-              "σ's local gradient kept only (1 − σ), not σ · (1 − σ)"),
+        said=(N_("σ's local gradient kept only σ, not σ · (1 − σ)"),
+              N_("σ's local gradient kept only (1 − σ), not σ · (1 − σ)")),
     ),
     Misconception(
         "l2-missing-2",
-        "The gradient of the sum of squares lost its factor 2.",
-        "What is the derivative of q^2 with respect to q?",
+        N_("The gradient of the sum of squares lost its factor 2."),
+        N_("What is the derivative of q^2 with respect to q?"),
         _scaled(0.5),
-        said=("the gradient of the square lost its factor 2",),
+        said=(N_("the gradient of the square lost its factor 2"),),
     ),
     Misconception(
         "matmul-transpose",
-        "dW or dx was formed with the wrong transpose or in the wrong order.",
-        "A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits.",
+        N_("dW or dx was formed with the wrong transpose or in the wrong order."),
+        N_("A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits."),
         _matmul_transpose,
-        said=("the gradient to {0} came out transposed",),
+        said=(N_("the gradient to {0} came out transposed"),),
     ),
     Misconception(
         "batch-not-summed",
-        "dW of a batch was averaged, or taken from one sample, instead of summed over the batch.",
-        "Every column of the batch uses the same W, so W's gradient collects a contribution from each column.",
+        N_("dW of a batch was averaged, or taken from one sample, instead of summed over the batch."),
+        N_("Every column of the batch uses the same W, so W's gradient collects a contribution from each column."),
         _batch_not_summed, ways=2,
-        said=("the gradient to {0} was averaged over the batch, not summed",
-              "the gradient to {0} was taken from one sample of the batch, not summed over all"),
+        said=(N_("the gradient to {0} was averaged over the batch, not summed"),
+              N_("the gradient to {0} was taken from one sample of the batch, not summed over all")),
     ),
     Misconception(
         "branch-overwrite",
-        "A value that feeds several gates kept only one branch's gradient instead of their sum.",
-        "When a variable is used twice, nudging it moves both uses: add what comes back along every branch.",
+        N_("A value that feeds several gates kept only one branch's gradient instead of their sum."),
+        N_("When a variable is used twice, nudging it moves both uses: add what comes back along every branch."),
         None, "graph",  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
-        said=("only one of the gradients coming back from the gates it feeds was kept, not their sum",),
+        said=(N_("only one of the gradients coming back from the gates it feeds was kept, not their sum"),),
     ),
     Misconception(
         "sign-flip",
-        "The gradient has the right size but the wrong sign.",
-        "Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx.",
+        N_("The gradient has the right size but the wrong sign."),
+        N_("Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx."),
         _sign_flips, ways=3, per_input=True, ways_drawn=1,
-        said=("the gradients to {inputs} both have the wrong sign", "the gradient to input {0} has the wrong sign",
-              "the gradient to input {1} has the wrong sign"),
-        hint_by_hand="Check the sign of each local derivative on the way back, e.g. of 1/x, of e^-x and of ×(−1).",
+        said=(N_("the gradients to {inputs} both have the wrong sign"), N_("the gradient to input {0} has the wrong sign"),
+              N_("the gradient to input {1} has the wrong sign")),
+        hint_by_hand=N_("Check the sign of each local derivative on the way back, e.g. of 1/x, of e^-x and of ×(−1)."),
     ),
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import gates
-from .gate_kinds import KINDS, Kind, Kink
+from .gate_kinds import KINDS, Kind, Kink, N_  # N_: labels a student reads, translated where shown
 from .misconceptions import BY_ID as CATALOG_BY_ID
 
 
@@ -84,25 +84,25 @@ def _large(rng):
 
 GATES = (
     GateSpec("AddGate", "add_gate", ("x", "y"), "pair",
-             ("the lecture's numbers", (-2.0, 5.0)),
+             (N_("the lecture's numbers"), (-2.0, 5.0)),
              ("upstream-ignored", "add-split", "sign-flip")),
     GateSpec("MulGate", "mul_gate", ("x", "y"), "pair",
-             ("the lecture's numbers", (3.0, -4.0)),
+             (N_("the lecture's numbers"), (3.0, -4.0)),
              ("upstream-ignored", "mul-not-swapped", "sign-flip")),
     GateSpec("MaxGate", "max_gate", ("x", "y"), "max of a pair",
-             ("the lecture's numbers", (-1.0, 2.0)),
+             (N_("the lecture's numbers"), (-1.0, 2.0)),
              ("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"), kink_check="ties"),
     GateSpec("ReLUGate", "relu_gate", ("x",), "rectifier", (),
              ("upstream-ignored", "relu-mask-of-upstream", "sign-flip"), kink_check="backward"),
     GateSpec("SigmoidGate", "sigmoid_gate", ("x",), "one input",
-             ("the lecture's numbers", (1.0,)),
+             (N_("the lecture's numbers"), (1.0,)),
              ("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),
-             extra_cases=(("large |x|", _large),)),
+             extra_cases=((N_("large |x|"), _large),)),
     GateSpec("MatMulGate", "matmul_gate", ("W", "x"), "matmul",
-             ("the lecture's W and x", (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
+             (N_("the lecture's W and x"), (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
              ("upstream-ignored", "matmul-transpose", "batch-not-summed", "sign-flip")),
     GateSpec("L2Gate", "l2_gate", ("q",), "reduce",
-             ("the lecture's q", (np.array([0.22, 0.26]),)),
+             (N_("the lecture's q"), (np.array([0.22, 0.26]),)),
              ("upstream-ignored", "l2-missing-2", "sign-flip")),
 )
 

@@ -16,7 +16,10 @@ Under pytest-xdist (`make test` runs two workers) the class is still built once 
 
 Tests that need another course setting keep their own grading and say why beside it:
 test_per_student_graphs.py, test_report.py, test_notebook_names.py, test_same_points.py,
-test_hostile_files.py, test_new_exercise.py, graded_course.py and the hub tests."""
+test_hostile_files.py, test_new_exercise.py, test_config_errors_cost_nothing.py,
+test_language_same_grades.py and test_browser_korean.py (the language), graded_course.py
+and the hub tests; test_batch_autograde.py, test_batch_dask.py and test_batch_postgres.py
+regrade copies of `base` because interrupting, a cluster or a database server is their subject."""
 import os
 import re
 import shutil

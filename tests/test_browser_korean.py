@@ -94,6 +94,7 @@ def korean_course(tmp_path_factory) -> KoreanCourse:
     """The kit's course with `language: ko`: released, three students submitted (ben: the
     add-split and mul-not-swapped gates; carol: correct; pat: the release untouched) and fay's
     notebook cut off mid-upload, graded by nbgrader, feedback generated, the class report made."""
+    # Its own grading, not the shared class's (shared_class.py): another course setting, the language.
     require_chromium()
     require_hangul_font()
     base = tmp_path_factory.mktemp("korean-course")

@@ -72,6 +72,8 @@ def tree_digest(folder):
 @lane("e2e")
 def graded(tmp_path_factory):
     """A course with ada graded and her feedback made, then its course.yaml broken."""
+    # Its own grading (one student), not the shared class's: the tests break this course's
+    # course.yaml and compare digests of its whole tree.
     from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():

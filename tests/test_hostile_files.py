@@ -69,6 +69,8 @@ class Course:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
+    # Its own gradings, not the shared class's (shared_class.py): another course setting
+    # (a file-size cap, a secret beside the gradebook), and each case grades its own files.
     root = tmp_path_factory.mktemp("hostile")
     text = (REPO / "course.yaml").read_text()
     text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 5", text)

@@ -34,6 +34,8 @@ COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
 
 @pytest.fixture(scope="module")
 def hub():
+    # Its own course and gradings, not the shared class's (shared_class.py): students submit
+    # through a real JupyterHub, and the grader grades in its own account.
     require_hub_machine()
     require_chromium()
     password = random_password()

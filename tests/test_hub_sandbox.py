@@ -25,6 +25,8 @@ def scores(course, student):
 
 @pytest.fixture(scope="module")
 def graded_as_course_account():
+    # Its own grading, not the shared class's (shared_class.py): graded as the hub's course
+    # account, as formgrader's button does, which is what these tests are about.
     require_hub_machine()
     base = new_base()
     try:

@@ -29,6 +29,8 @@ simulated_class = demo.load_simulated_class()
 @lane("e2e")
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
+    # Its own grading, not the shared class's (shared_class.py): another assignment, made
+    # from a new exercise's description.
     from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():

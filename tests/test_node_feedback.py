@@ -281,3 +281,26 @@ def test_every_mistake_has_words_for_each_way_of_making_it_at_a_node(misconcepti
             words = [misconception.said_at(way, names) for way in range(misconception.ways)]
             assert all(w and "{" not in w and w == w.strip() and not w.endswith(".") for w in words), words
             assert all(name in " ".join(words) for name in names) or misconception.id != "sign-flip"
+
+
+def test_two_places_giving_the_same_gradients_are_both_said():
+    """An AddGate flipping both signs, used twice in the neuron, leaves only dw2 wrong (the two flips
+    cancel below p): so would a sign flipped on w2 alone at s. A function returns only its inputs'
+    gradients, so feedback says both, the gate class first."""
+    gates = "\n".join(textwrap.dedent(CORRECT_STYLES[g]) for g in ("mul_gate", "sigmoid_gate"))
+    r, _ = function_result("neuron_with_gates", gates + textwrap.dedent(MISTAKES["sign-flip"][1]) + textwrap.dedent('''
+        def neuron_with_gates(w, x):
+            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+            p = a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1]))
+            f = s.forward(a1.forward(p, w[2]))
+            dp, dw2 = a1.backward(s.backward(1.0))
+            d0, d1 = a0.backward(dp)
+            dw0, dx0 = m0.backward(d0)
+            dw1, dx1 = m1.backward(d1)
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        '''), "ann", graphs="lecture")
+    text = r.feedback("neuron_with_gates", 2)
+    assert r.misconceptions == ["sign-flip"] and [o.name.rsplit(": ", 1)[-1] for o in r.outcomes if not o.passed] \
+        == ["dw2", "dw2"], text
+    assert ("in every AddGate (p = w0x0 + w1x1 and s = p + w2), the gradients to x and y both have the wrong sign; "
+            "or at s = p + w2, the gradient to input w2 has the wrong sign") in text, text

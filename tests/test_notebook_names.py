@@ -112,6 +112,8 @@ NOT_GRADED = {
 @pytest.fixture(scope="module")
 @lane("e2e")
 def course(tmp_path_factory):
+    # Its own grading, not the shared class's (shared_class.py): the students here are the
+    # names of their files (renamed, several, none), and both commands' logs are read whole.
     from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():

@@ -208,6 +208,8 @@ def _typed(answers):
 @lane("e2e")
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
+    # Its own grading, not the shared class's (shared_class.py): another course setting,
+    # per-student graphs and values, which the shared class's lecture graphs are not.
     from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():

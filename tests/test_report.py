@@ -73,6 +73,9 @@ class ReportedClass:
 @pytest.fixture(scope="module")
 @lane("e2e")
 def graded(tmp_path_factory) -> ReportedClass:
+    # Its own grading, not the shared class's (shared_class.py): the report reads a class as a
+    # whole, and these tests count what that class holds (mia copying ben and cho, who shares
+    # whose code, "not answered" for una and fay, no "error" anywhere), with a 3 s timeout.
     root = tmp_path_factory.mktemp("report")
     text = (REPO / "course.yaml").read_text()
     text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", r"\1 3", text)  # dan's infinite loop costs 3 s a time

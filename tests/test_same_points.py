@@ -105,6 +105,8 @@ def students(source):
 @pytest.fixture(scope="module")
 @lane("e2e")
 def four_gradings(tmp_path_factory):
+    # Its own gradings, not the shared class's (shared_class.py): the class is graded four
+    # times on purpose, each command alone and with the cores kept busy.
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("same-points")

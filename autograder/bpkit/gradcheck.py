@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .i18n import STUDENT_WORDS
+
+_ = STUDENT_WORDS.gettext
+
 # float64 centered differences with h = 1e-5 have truncation error ~h^2 and rounding
 # error ~1e-16 / h, so a correct gradient of a smooth gate shows relative errors of
 # 1e-10 to 1e-8; 1e-6 leaves room for values near zero, and any real mistake (a missing
@@ -157,18 +161,19 @@ class InputReport:
     problem: str = ""
 
     def text(self):
+        error = f"{self.rel_error:.1e}"
         if self.passed:
-            return f"{self.name} is right (relative error {self.rel_error:.1e})."
+            return _("{name} is right (relative error {error}).").format(name=self.name, error=error)
         if self.problem:
             return f"{self.name}: {self.problem}"
         if self.method == "directional":
-            return (f"{self.name} is wrong: along random directions its slope is off by a relative "
-                    f"error of {self.rel_error:.1e}.")
-        lines = [f"{self.name} is wrong (relative error {self.rel_error:.1e}):"]
+            return _("{name} is wrong: along random directions its slope is off by a relative "
+                     "error of {error}.").format(name=self.name, error=error)
+        lines = [_("{name} is wrong (relative error {error}):").format(name=self.name, error=error)]
         for index, a, n in self.worst:
-            at = f" at index {index}" if index != () else ""
-            lines.append(f"  {at.strip() or 'its value'}: your backward gives {a:.6g}, "
-                         f"the slope of your forward is {n:.6g}")
+            at = _("at index {index}").format(index=index) if index != () else _("its value")
+            lines.append("  " + _("{at}: your backward gives {analytic}, the slope of your forward is {numeric}").format(
+                at=at, analytic=f"{a:.6g}", numeric=f"{n:.6g}"))
         return "\n".join(lines)
 
 
@@ -203,14 +208,15 @@ def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
             g = np.asarray(g, dtype=float)
         except (TypeError, ValueError):
             reports.append(InputReport(name, "shape", float("inf"), False,
-                                       problem=f"is a {type(g).__name__}, not numbers"))
+                                       problem=_("is a {type}, not numbers").format(type=type(g).__name__)))
             continue
         if g.shape != np.shape(x):
             reports.append(InputReport(name, "shape", float("inf"), False,
-                                       problem=f"has shape {g.shape}, but its input has shape {np.shape(x)}"))
+                                       problem=_("has shape {got}, but its input has shape {want}").format(
+                                           got=g.shape, want=np.shape(x))))
             continue
         if not np.all(np.isfinite(g)):
-            reports.append(InputReport(name, "shape", float("inf"), False, problem="contains NaN or infinity"))
+            reports.append(InputReport(name, "shape", float("inf"), False, problem=_("contains NaN or infinity")))
             continue
         usable.append((len(reports), name, g))
         reports.append(None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gettext
+import json
 from pathlib import Path
 from typing import Iterator
 
@@ -36,7 +37,20 @@ def languages_with_catalogs(locale_dir: Path, domain: str) -> tuple[str, ...]:
 
 LANGUAGES = languages_with_catalogs(STUDENT_LOCALE, STUDENT_DOMAIN)  # the values course.yaml's `language` accepts
 
-_in_force = SOURCE_LANGUAGE
+
+def released_language() -> str:
+    """The course's language when this is the copy of bpkit released to students: course.json
+    beside it says so (course.yaml's `language`), so every message the student's kernel shows
+    is in it from the first import, whichever cell imports bpkit first. The kit's own bpkit/
+    (the grader's process) has no course.json: English until `use()` says otherwise."""
+    try:
+        language = json.loads(Path(__file__).with_name("course.json").read_text(encoding="utf-8")).get("language")
+    except (OSError, ValueError, AttributeError):
+        return SOURCE_LANGUAGE
+    return language if language in LANGUAGES else SOURCE_LANGUAGE
+
+
+_in_force = released_language()
 
 
 class MissingCatalog(RuntimeError):

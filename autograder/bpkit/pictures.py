@@ -37,6 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import graphs as described
+from .i18n import STUDENT_WORDS
+
+_ = STUDENT_WORDS.gettext
 
 GRAPHS = described.GRAPHS
 
@@ -650,7 +653,7 @@ def _picture(g, scene, title, width):
         dw = int(width)
     dh = round(H * dw / W)
 
-    title_text = title if title else "Computational graph"
+    title_text = title if title else _("Computational graph")
     desc = _describe(g.order, g.preds, g.by_name, g.L, g.succs, g.sinks)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{dw}" height="{dh}" '
@@ -696,16 +699,17 @@ def _describe(order, preds, by_name, L, succs, sinks):
     """A plain-text account of the picture for screen readers."""
     lines = []
     for name in order:
-        (v, g), _ = L[name]
+        (v, g), _branches = L[name]
         node = by_name[name]
-        what = "input" if not preds[name] else f"gate {node.label or name} of {', '.join(e.src for e in preds[name])}"
+        what = _("input") if not preds[name] else _("gate {operation} of {inputs}").format(
+            operation=node.label or name, inputs=", ".join(e.src for e in preds[name]))
         facts = [f"{name}: {what}"]
         if v.text is not None:
-            facts.append(f"value {v.text}")
+            facts.append(_("value {value}").format(value=v.text))
         if g.text is not None:
-            facts.append(f"gradient {g.text}")
+            facts.append(_("gradient {gradient}").format(gradient=g.text))
         lines.append(", ".join(facts))
-    return "; ".join(lines) + (f". Output: {', '.join(sinks)}." if sinks else "")
+    return "; ".join(lines) + (_(". Output: {outputs}.").format(outputs=", ".join(sinks)) if sinks else "")
 
 
 def _path(seg):

@@ -25,6 +25,9 @@ import numpy as np
 
 from . import acceptance
 from . import graphs as described
+from .i18n import N_, STUDENT_WORDS
+
+_ = STUDENT_WORDS.gettext
 
 PER_COURSE, PER_STUDENT = "per-course", "per-student"
 STUDENT_ID_VARIABLES = ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")
@@ -35,14 +38,14 @@ class MissingStudentId(ValueError):
     """Per-student numbers asked for without a student id. IPython shows only the message
     (`_render_traceback_`): the frames would show bpkit's code, not the student's mistake."""
 
-    MESSAGE = ("Your student id is missing: type it between the quotes of STUDENT_ID = \"\" in the cell "
+    MESSAGE = N_("Your student id is missing: type it between the quotes of STUDENT_ID = \"\" in the cell "
                "above, then run that cell and this one again. (On JupyterHub it is read for you.)")
 
     def __init__(self):
-        super().__init__(self.MESSAGE)
+        super().__init__(_(self.MESSAGE))
 
     def _render_traceback_(self):
-        return [self.MESSAGE]
+        return [_(self.MESSAGE)]
 
 
 class Draw:
@@ -129,9 +132,11 @@ class Problems:
             raise AttributeError(name) from None
 
     def describe(self):
-        who = (f"student id {self.student_id!r}" if self.mode == PER_STUDENT
-               else "everyone in the course")
-        return f"These numbers belong to {who} ({self.course_id}, assignment {self.assignment})."
+        """Whose numbers these are; the grader reads the student id back from it (grading/identity.py)."""
+        words = (_("These numbers belong to student id {id} ({course}, assignment {assignment}).")
+                 if self.mode == PER_STUDENT
+                 else _("These numbers belong to everyone in the course ({course}, assignment {assignment})."))
+        return words.format(id=repr(self.student_id), course=self.course_id, assignment=self.assignment)
 
     def inputs(self, problem):
         """{input: value} of one exercise's graph (a group such as w spread over w0, w1, w2)."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import gradcheck
 from .gate_kinds import KINDS
+from .i18n import STUDENT_WORDS
 from .misconceptions import BY_ID as MISCONCEPTIONS, Seen
 
 
@@ -36,6 +37,8 @@ GATE_BY_CELL = {g["grade_id"]: g for g in GATE_TABLE.values()}
 FUNCTIONS = _shipped("exercise_table.json")
 GRADIENT_NAMES = {name: tuple(f["gradients"]) for name, f in FUNCTIONS.items()}
 PROBLEM_OF = {name: f["problem"] for name, f in FUNCTIONS.items()}
+
+_ = STUDENT_WORDS.gettext
 
 UNANSWERED = (..., None)  # what an answer variable holds until the student replaces it
 
@@ -69,19 +72,25 @@ class Finding:
         if self.unfinished:
             out = [indent + self.lines[0]]
         elif len(self.lines) == 1:
-            out = [f"{indent}{self.lines[0]} (on {_join(self.labels)})"]
+            out = [indent + _("{problem} (on {inputs})").format(problem=self.lines[0], inputs=_join(self.labels))]
         else:
-            numbers = f" (numbers for {self.labels[0]})" if len(self.labels) > 1 else ""
-            out = [f"{indent}On {_join(self.labels)}{numbers}:"] + [indent + "  " + line for line in self.lines]
+            head = (_("On {inputs} (numbers for {first}):") if len(self.labels) > 1 else _("On {inputs}:"))
+            out = [indent + head.format(inputs=_join(self.labels), first=_(self.labels[0]))] + [
+                indent + "  " + line for line in self.lines]
         if self.misconception:
             m = MISCONCEPTIONS[self.misconception]
             out += ([f"{indent}{self.said}."] if self.said else []) + [
-                f"{indent}This looks like '{m.id}': {m.explanation}", f"{indent}Hint: {m.hint}"]
+                indent + _("This looks like '{id}': {explanation}").format(id=m.id, explanation=_(m.explanation)),
+                indent + _("Hint: {hint}").format(hint=_(m.hint))]
         return out
 
 
 def _join(labels):
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    """The kinds of input, in words of the course's language (their English is in gate_kinds.py)."""
+    labels = [_(label) for label in labels]
+    if len(labels) == 1:
+        return labels[0]
+    return _("{some} and {last}").format(some=_(", ").join(labels[:-1]), last=labels[-1])
 
 
 def _cases(gate, rng):
@@ -123,19 +132,21 @@ def _check_one(cls, spec, inputs, rng, steps):
     try:
         out = quietly(lambda: cls().forward(*[_copy(v) for v in inputs]))
     except NotImplementedError:
-        return Finding("forward-stub", ["forward is not implemented yet."], unfinished=True)
+        return Finding("forward-stub", [_("forward is not implemented yet.")], unfinished=True)
     except Exception as e:  # the student's code: any error is reported, not raised
-        return Finding(f"forward-{type(e).__name__}", [f"forward raised {type(e).__name__}: {e}"])
+        return Finding(f"forward-{type(e).__name__}", [_("forward raised {error}: {message}").format(
+            error=type(e).__name__, message=e)])
     want = expected_output_shape(spec, inputs)
     try:
         got = np.shape(out)
         finite = bool(np.all(np.isfinite(np.asarray(out, dtype=float))))
     except (TypeError, ValueError):
-        return Finding("forward-type", [f"forward returned a {type(out).__name__}, not numbers."])
+        return Finding("forward-type", [_("forward returned a {type}, not numbers.").format(type=type(out).__name__)])
     if got != want:
-        return Finding("forward-shape", [f"forward returned shape {got}; for these inputs it should be {want}."])
+        return Finding("forward-shape", [_("forward returned shape {got}; for these inputs it should be {want}.").format(
+            got=got, want=want)])
     if not finite:
-        return Finding("forward-nan", ["forward returned NaN or infinity."])
+        return Finding("forward-nan", [_("forward returned NaN or infinity.")])
     if "backward" not in steps:
         return None
     dout = gradcheck.random_upstream(rng, np.shape(out))
@@ -144,14 +155,15 @@ def _check_one(cls, spec, inputs, rng, steps):
         quietly(lambda: g.forward(*[_copy(v) for v in inputs]))
         grads = quietly(lambda: g.backward(_copy(dout)))
     except NotImplementedError:
-        return Finding("backward-stub", ["backward is not implemented yet."], unfinished=True)
+        return Finding("backward-stub", [_("backward is not implemented yet.")], unfinished=True)
     except Exception as e:
-        return Finding(f"backward-{type(e).__name__}", [f"backward raised {type(e).__name__}: {e}"])
+        return Finding(f"backward-{type(e).__name__}", [_("backward raised {error}: {message}").format(
+            error=type(e).__name__, message=e)])
     if len(names) == 1 and not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if not isinstance(grads, (tuple, list)) or len(grads) != len(names):
-        return Finding("backward-count", [f"backward must return {len(names)} gradient(s), one per input "
-                                          f"({', '.join('d' + n for n in names)})."])
+        return Finding("backward-count", [_("backward must return {count} gradient(s), one per input ({names}).").format(
+            count=len(names), names=", ".join("d" + n for n in names))])
 
     def forward(*args):
         return cls().forward(*args)
@@ -163,7 +175,7 @@ def _check_one(cls, spec, inputs, rng, steps):
     mistake, way = _recognise(spec, inputs, out, dout, grads, forward)
     wrong = ",".join(r.name for r in report.inputs if not r.passed)
     lines = report.text().splitlines()
-    said = f"{spec['name']}: {MISCONCEPTIONS[mistake].said_at(way, names)}" if mistake else ""
+    said = f"{spec['name']}: {MISCONCEPTIONS[mistake].said_at(way, names, gettext=_)}" if mistake else ""
     return Finding(f"slope-{wrong}-{mistake}-{way}", lines, misconception=mistake, said=said)
 
 
@@ -189,12 +201,12 @@ def gate(cls, seed=None):
     """Check a gate class of the notebook: shapes, and backward against your forward's slope."""
     name = getattr(cls, "__name__", str(cls))
     if name not in GATE_TABLE:
-        return _say([f"selfcheck: no gate called {name} in this assignment."])
+        return _say([_("selfcheck: no gate called {name} in this assignment.").format(name=name)])
     findings = gate_findings(cls, seed)
     if not findings:
-        return _say([f"{name}: backward matches the slope of your forward on floats, vectors and matrices. "
-                     "(The graded tests also check forward against the lecture's formulas.)"])
-    lines = [f"{name}: {len(findings)} problem(s) found."]
+        return _say([_("{name}: backward matches the slope of your forward on floats, vectors and matrices. "
+                       "(The graded tests also check forward against the lecture's formulas.)").format(name=name)])
+    lines = [_("{name}: {count} problem(s) found.").format(name=name, count=len(findings))]
     for finding in findings:
         lines += finding.text()
     return _say(lines)
@@ -216,16 +228,18 @@ def answer_findings(values, shapes=None):
                 raise TypeError
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            lines.append(f"{name} is a {type(value).__name__}, not a number or an array of numbers.")
+            lines.append(_("{name} is a {type}, not a number or an array of numbers.").format(
+                name=name, type=type(value).__name__))
             continue
         if not np.all(np.isfinite(arr)):
-            lines.append(f"{name} contains NaN or infinity.")
+            lines.append(_("{name} contains NaN or infinity.").format(name=name))
         elif name in shapes and arr.shape != tuple(shapes[name]):
             want = tuple(shapes[name])
-            lines.append(f"{name} has shape {arr.shape}; it should have shape {want}." if want
-                         else f"{name} should be a single number, not shape {arr.shape}.")
+            lines.append((_("{name} has shape {got}; it should have shape {want}.") if want
+                          else _("{name} should be a single number, not shape {got}.")).format(
+                name=name, got=arr.shape, want=want))
         elif name not in shapes and arr.shape != ():
-            lines.append(f"{name} should be a single number.")
+            lines.append(_("{name} should be a single number.").format(name=name))
     return missing, lines
 
 
@@ -246,12 +260,12 @@ def answers(*namespace_and_names, shapes=None, **values):
     missing, problems = answer_findings(values, shapes)
     lines = [f"  {line}" for line in problems]
     if missing:
-        lines.insert(0, f"  Not answered yet: {', '.join(missing)} (replace each ... in the exercise's cell, "
-                        "then run it).")
+        lines.insert(0, "  " + _("Not answered yet: {names} (replace each ... in the exercise's cell, "
+                                 "then run it).").format(names=", ".join(missing)))
     if lines:
-        return _say(["Some answers need a look:"] + lines)
-    return _say(["Your answers have the right form. They are graded after you submit, against your own numbers."
-                 + (" Once your gates work, the self-check after your function compares it with these answers."
+        return _say([_("Some answers need a look:")] + lines)
+    return _say([_("Your answers have the right form. They are graded after you submit, against your own numbers.")
+                 + (_(" Once your gates work, the self-check after your function compares it with these answers.")
                     if set(values) & {n for names in GRADIENT_NAMES.values() for n in names} else "")])
 
 
@@ -281,32 +295,42 @@ def function_findings(fn, values, seed=None):
     """What is wrong with a function built from gates, on random inputs shaped like the
     student's values: (unfinished, lines); lines is empty when its gradients match the slope
     of its own f."""
+    unfinished, _stops, lines = _function_findings(fn, values, seed)
+    return unfinished, lines
+
+
+def _function_findings(fn, values, seed=None):
+    """(unfinished, stops, lines): `stops` when the function cannot be run as asked at all (it
+    raised, or returned something else than f and gradients), so comparing it with the hand
+    answers would say nothing more."""
     name = getattr(fn, "__name__", "the function")
     args = tuple(random_like(values, seed).values())
     try:
         result = quietly(fn, *args)
     except NotImplementedError:
-        return True, [f"{name} is not implemented yet (or a gate it uses is not)."]
+        return True, True, [_("{name} is not implemented yet (or a gate it uses is not).").format(name=name)]
     except Exception as e:
-        return False, [f"{name} raised {type(e).__name__}: {e}"]
+        return False, True, [_("{name} raised {error}: {message}").format(name=name, error=type(e).__name__, message=e)]
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return False, [f"{name} must return two things: f and a tuple of gradients."]
+        return False, True, [_("{name} must return two things: f and a tuple of gradients.").format(name=name)]
     f, grads = result
     flat = _flatten(grads)
     expected = GRADIENT_NAMES.get(name)
     arrays = tuple(np.asarray(a, dtype=float) for a in args)
     try:
         if not np.all(np.isfinite(np.asarray(f, dtype=float))) or np.shape(f) != ():
-            return False, [f"{name}: f should be a single finite number, found {f!r:.60}."]
+            return False, False, [_("{name}: f should be a single finite number, found {found}.").format(
+                name=name, found=f"{f!r:.60}")]
     except (TypeError, ValueError):
-        return False, [f"{name}: f is a {type(f).__name__}, not a number."]
+        return False, False, [_("{name}: f is a {type}, not a number.").format(name=name, type=type(f).__name__)]
 
     def f_of(*xs):
         return fn(*xs)[0]
 
     if sum(np.size(g) for g in flat) != sum(np.size(a) for a in arrays):
-        wanted = f" ({', '.join(expected)})" if expected else ""
-        return False, [f"{name} must return one gradient per input{wanted}, with each input's shape."]
+        return False, True, [(_("{name} must return one gradient per input ({names}), with each input's shape.") if expected
+                        else _("{name} must return one gradient per input, with each input's shape.")).format(
+            name=name, names=", ".join(expected or ()))]
     regrouped = _regroup(flat, arrays)
     report = quietly(lambda: gradcheck.check_gradients(
         f_of, arrays, tuple(np.asarray(g, dtype=float).reshape(np.shape(a))
@@ -314,8 +338,8 @@ def function_findings(fn, values, seed=None):
                             for g, a in zip(regrouped, arrays)),
         dout=1.0, names=tuple(f"d{k}" for k in values)))
     if report.passed:
-        return False, []
-    return False, [f"{name}: its gradients do not match the slope of its own f:"] + [
+        return False, False, []
+    return False, False, [_("{name}: its gradients do not match the slope of its own f:").format(name=name)] + [
         "  " + line for line in report.text().splitlines()]
 
 
@@ -336,29 +360,31 @@ def function(fn, values=None, answers=None, seed=None):
     if isinstance(fn, str):
         namespace, name = values, fn
         if name not in namespace:
-            return _say([f"{name} is not defined yet: run its cell first."])
+            return _say([_("{name} is not defined yet: run its cell first.").format(name=name)])
         if "P" not in namespace:
-            return _say(["Your numbers are not loaded: run the setup cell at the top first."])
+            return _say([_("Your numbers are not loaded: run the setup cell at the top first.")])
         fn, values = namespace[name], getattr(namespace["P"], PROBLEM_OF[name])
         answers = lookup(namespace, answers or ())
     name = fn.__name__
-    unfinished, lines = function_findings(fn, values, seed)
-    if unfinished or (lines and "raised" in lines[0]) or (lines and "must return" in lines[0]):
+    unfinished, stops, lines = _function_findings(fn, values, seed)
+    if unfinished or stops:
         return _say(lines)
     if answers:
         try:
             f, grads = quietly(fn, *values.values())
         except Exception as e:  # the student's code, on the student's numbers
-            return _say(lines + [f"{name} raised {type(e).__name__} on your numbers: {e}"])
+            return _say(lines + [_("{name} raised {error} on your numbers: {message}").format(
+                name=name, error=type(e).__name__, message=e)])
         given = dict(zip(GRADIENT_NAMES.get(name, ()), _flatten(grads)), f=f)
         off = [k for k, v in answers.items() if k in given and not any(v is u for u in UNANSWERED)
                and not _close(v, given[k])]
         if off:
-            lines.append(f"{name} and your hand answers disagree on: {', '.join(off)}. One of the two is wrong.")
+            lines.append(_("{name} and your hand answers disagree on: {names}. One of the two is wrong.").format(
+                name=name, names=", ".join(off)))
         elif not lines:
-            lines.append(f"{name} agrees with your hand answers.")
+            lines.append(_("{name} agrees with your hand answers.").format(name=name))
     if not lines:
-        lines.append(f"{name}: gradients match the slope of its own f.")
+        lines.append(_("{name}: gradients match the slope of its own f.").format(name=name))
     return _say(lines)
 
 

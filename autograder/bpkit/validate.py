@@ -19,15 +19,20 @@ per unfinished exercise and then the first real problem in detail (`NotebookNotR
 Shipped to students as bpkit/validate.py (numpy + standard library).
 """
 import textwrap
+import unicodedata
 
 import numpy as np
 
 from . import selfcheck
 from .gate_kinds import KINDS
+from .i18n import N_, STUDENT_WORDS
+
+_ = STUDENT_WORDS.gettext
+ngettext = STUDENT_WORDS.ngettext
 
 WIDTH = 78  # nbgrader validate cuts longer lines with "..."
 LINE = 83  # the longest line nbgrader's dialog shows whole (90 columns, 4 of indent, 3 for "...")
-NOT_RIGHT = ("Validate only checks that the exercise is finished and that your code agrees with itself; "
+NOT_RIGHT = N_("Validate only checks that the exercise is finished and that your code agrees with itself; "
              "whether it is right is graded after you submit.")
 
 
@@ -36,8 +41,8 @@ class ExerciseNotReady(Exception):
     the whole story, and the frames would only show bpkit's code. `todo`: for an unfinished
     exercise, what is left to do, in a few words ("write backward in the AddGate cell")."""
 
-    HEADS = {"unfinished": "not finished yet.", "inconsistent": "your code disagrees with itself.",
-             "form": "some answers are not in the form asked for."}
+    HEADS = {"unfinished": N_("not finished yet."), "inconsistent": N_("your code disagrees with itself."),
+             "form": N_("some answers are not in the form asked for.")}
 
     def __init__(self, title, problems, unfinished=False, kind=None, todo=""):
         self.title, self.problems, self.todo = title, list(problems), todo
@@ -46,14 +51,14 @@ class ExerciseNotReady(Exception):
 
     def message(self, prefix=""):
         if self.kind == "unfinished" and self.todo:
-            return _fill(f"{prefix}{self.title}: not finished yet: {self.todo}.")
-        head = textwrap.fill(f"{prefix}{self.title}: {self.HEADS[self.kind]}", WIDTH, subsequent_indent="  ")
-        return "\n".join([head] + [_fill("  " + p) for p in self.problems] + [_fill(NOT_RIGHT)])
+            return _fill(prefix + _("{title}: not finished yet: {todo}.").format(title=self.title, todo=self.todo))
+        head = fill(f"{prefix}{self.title}: {_(self.HEADS[self.kind])}", WIDTH, subsequent_indent="  ")
+        return "\n".join([head] + [_fill("  " + p) for p in self.problems] + [_fill(_(NOT_RIGHT))])
 
     def line(self):
         """One line for the summary: the exercise and what is left to do (or what is wrong)."""
-        what = self.todo if self.kind == "unfinished" and self.todo else self.HEADS[self.kind].rstrip(".")
-        return textwrap.fill(f"  - {self.title}: {what}", LINE, subsequent_indent="    ")
+        what = self.todo if self.kind == "unfinished" and self.todo else _(self.HEADS[self.kind]).rstrip(".")
+        return fill(f"  - {self.title}: {what}", LINE, subsequent_indent="    ")
 
     def _render_traceback_(self):  # IPython shows this list instead of a traceback
         return [self.message()]
@@ -72,17 +77,20 @@ class NotebookNotReady(Exception):
         lines = []
         if self.unfinished:
             n = len(self.unfinished)
-            lines.append(_fill(f"{n} exercise{'s are' if n > 1 else ' is'} not finished yet (replace each ... "
-                               "with your answer, each YOUR CODE HERE with your code):"))
+            lines.append(_fill(ngettext(
+                "{count} exercise is not finished yet (replace each ... with your answer, each YOUR CODE HERE "
+                "with your code):",
+                "{count} exercises are not finished yet (replace each ... with your answer, each YOUR CODE HERE "
+                "with your code):", n).format(count=n)))
             lines += [e.line() for e in self.unfinished]
         if len(self.problems) > 1:
-            lines.append(f"{len(self.problems)} exercises have a problem:")
+            lines.append(_("{count} exercises have a problem:").format(count=len(self.problems)))
             lines += [e.line() for e in self.problems]
         if self.problems:
-            lines += ["", "The first problem, in detail:" if len(self.problems) > 1 else "A problem to fix:",
+            lines += ["", _("The first problem, in detail:") if len(self.problems) > 1 else _("A problem to fix:"),
                       self.problems[0].message()]
         elif lines:
-            lines.append(_fill(NOT_RIGHT))
+            lines.append(_fill(_(NOT_RIGHT)))
         return "\n".join(lines)
 
     def _render_traceback_(self):
@@ -116,13 +124,36 @@ def summary():
 
 def _fitting(title, todo, shorter):
     """`todo`, or `shorter` when the summary's line for this exercise would not fit in one line."""
-    return todo if len(f"  - {title}: {todo}") <= LINE else shorter
+    return todo if columns(f"  - {title}: {todo}") <= LINE else shorter
 
 
 def _fill(line):
     """Wrap one line at WIDTH, continuation lines indented two more than the line itself."""
     indent = line[:len(line) - len(line.lstrip())]
-    return textwrap.fill(line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+    return fill(line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def columns(text):
+    """How many columns `text` takes in a monospaced font: Hangul and other wide characters two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fill(text, width, initial_indent="", subsequent_indent=""):
+    """textwrap.fill, by columns rather than characters: a Korean line of 78 characters is some 130
+    columns wide in Validate's dialog. Text of narrow characters only is wrapped by textwrap itself."""
+    if columns(text) == len(text):
+        return textwrap.fill(text, width, initial_indent=initial_indent, subsequent_indent=subsequent_indent)
+    leading = text[:len(text) - len(text.lstrip())]  # kept, as textwrap keeps a paragraph's
+    lines, line, first = [], initial_indent + leading, True
+    for word in text.split():
+        candidate = line + word if first else line + " " + word
+        if not first and columns(candidate) > width:
+            lines.append(line)
+            line = subsequent_indent + word
+        else:
+            line = candidate
+        first = False
+    return "\n".join(lines + [line])
 
 
 def answers(exercise, namespace, shapes, title=None):
@@ -135,10 +166,10 @@ def answers(exercise, namespace, shapes, title=None):
 def _answers(title, namespace, shapes):
     missing, problems = selfcheck.answer_findings(selfcheck.lookup(namespace, shapes), shapes)
     if missing:
-        raise ExerciseNotReady(title, [f"Not answered yet: {', '.join(missing)}. Replace each ... in the "
-                                       "exercise's cell with your answer, then run that cell."] + problems,
-                               unfinished=True, todo=_fitting(title, f"answer {', '.join(missing)}",
-                                                              f"give its {len(missing)} answers"))
+        raise ExerciseNotReady(title, [_("Not answered yet: {names}. Replace each ... in the exercise's cell with "
+                                         "your answer, then run that cell.").format(names=", ".join(missing))] + problems,
+                               unfinished=True, todo=_fitting(title, _("answer {names}").format(names=", ".join(missing)),
+                                                              _("give its {count} answers").format(count=len(missing))))
     if problems:
         raise ExerciseNotReady(title, problems, kind="form")
 
@@ -156,8 +187,8 @@ def gate(exercise, check, namespace, title=None):
 def _gate(exercise, check, namespace, title, spec, name):
     cls = namespace.get(name)
     if not isinstance(cls, type):
-        raise ExerciseNotReady(title, [f"{name} is not defined: run its cell (the class {name})."], unfinished=True,
-                               todo=f"run the {name} cell ({name} is not defined yet)")
+        raise ExerciseNotReady(title, [_("{name} is not defined: run its cell (the class {name}).").format(name=name)],
+                               unfinished=True, todo=_("run the {name} cell ({name} is not defined yet)").format(name=name))
     steps = ("forward",) if check == "forward" else ("forward", "backward")
     findings = selfcheck.gate_findings(cls, seed=sum(map(ord, exercise + check)), steps=steps)
     if check == "ties" and not findings:
@@ -175,17 +206,19 @@ def _kink_findings(cls, spec):
             selfcheck.quietly(lambda: g.forward(*inputs))
             grads = selfcheck.quietly(lambda: g.backward(np.ones_like(inputs[0]) * 0.7))
         except NotImplementedError:
-            return [selfcheck.Finding("stub", ["backward is not implemented yet."], unfinished=True)]
+            return [selfcheck.Finding("stub", [_("backward is not implemented yet.")], unfinished=True)]
         except Exception as e:
-            return [selfcheck.Finding("error", [f"backward raised {type(e).__name__}: {e}"], [label])]
+            return [selfcheck.Finding("error", [_("backward raised {error}: {message}").format(
+                error=type(e).__name__, message=e)], [label])]
         if len(names) == 1 and not isinstance(grads, (tuple, list)):
             grads = (grads,)
         counted = isinstance(grads, (tuple, list)) and len(grads) == len(names)
         problems = selfcheck.answer_findings(dict(zip(names, grads)) if counted else {},
                                              {n: np.shape(v) for n, v in zip(names, inputs)})[1]
         if not counted or problems:
-            return [selfcheck.Finding("shape", problems or [f"backward must return {len(names)} gradient(s), one "
-                                                            f"per input ({', '.join(names)})."], [label])]
+            return [selfcheck.Finding("shape", problems or [_(
+                "backward must return {count} gradient(s), one per input ({names}).").format(
+                count=len(names), names=", ".join(names))], [label])]
     return []
 
 
@@ -199,24 +232,25 @@ def function(exercise, namespace, title=None):
 def _function(exercise, namespace, title):
     fn = namespace.get(exercise)
     if not callable(fn):
-        raise ExerciseNotReady(title, [f"{exercise} is not defined: run its cell."], unfinished=True,
-                               todo=f"run the {exercise} cell ({exercise} is not defined yet)")
+        raise ExerciseNotReady(title, [_("{name} is not defined: run its cell.").format(name=exercise)], unfinished=True,
+                               todo=_("run the {name} cell ({name} is not defined yet)").format(name=exercise))
     problems = getattr(namespace.get("P"), selfcheck.PROBLEM_OF[exercise], None)
     if problems is None:
-        raise ExerciseNotReady(title, ["Your numbers are not loaded: run the setup cell at the top "
-                                       "(on your own computer, set STUDENT_ID first)."], unfinished=True,
-                               todo="run the setup cell at the top first (your numbers are not loaded)")
+        raise ExerciseNotReady(title, [_("Your numbers are not loaded: run the setup cell at the top "
+                                         "(on your own computer, set STUDENT_ID first).")], unfinished=True,
+                               todo=_("run the setup cell at the top first (your numbers are not loaded)"))
     unfinished, lines = selfcheck.function_findings(fn, problems, seed=sum(map(ord, exercise)))
     if lines:
         raise ExerciseNotReady(title, lines, unfinished=unfinished,
-                               todo=_fitting(title, "write the function (and the gates it uses)",
-                                             "write the function") if unfinished else "")
+                               todo=_fitting(title, _("write the function (and the gates it uses)"),
+                                             _("write the function")) if unfinished else "")
 
 
 # What is left to write, by the stubs a gate's check ran into (selfcheck's finding keys).
-WHAT_TO_WRITE_FOR_STUBS = {("forward-stub",): "write forward in the {name} cell",
-             ("backward-stub",): "write backward in the {name} cell",
-             ("stub",): "write backward in the {name} cell"}
+WHAT_TO_WRITE_FOR_STUBS = {("forward-stub",): N_("write forward in the {name} cell"),
+                           ("backward-stub",): N_("write backward in the {name} cell"),
+                           ("stub",): N_("write backward in the {name} cell")}
+WRITE_BOTH = N_("write forward and backward in the {name} cell")  # any other mix of stubs
 
 
 def _raise_findings(title, findings, name, check):
@@ -225,9 +259,9 @@ def _raise_findings(title, findings, name, check):
     unfinished = [f for f in findings if f.unfinished]
     if unfinished:
         keys = tuple(dict.fromkeys(f.key for f in unfinished))
-        todo = WHAT_TO_WRITE_FOR_STUBS.get(keys, "write forward and backward in the {name} cell").format(name=name)
+        todo = _(WHAT_TO_WRITE_FOR_STUBS.get(keys, WRITE_BOTH)).format(name=name)
         if keys == ("forward-stub",) and check != "forward":
-            todo = f"write forward, then backward, in the {name} cell"  # backward cannot run before forward
+            todo = _("write forward, then backward, in the {name} cell").format(name=name)  # backward needs forward
         raise ExerciseNotReady(title, [f.lines[0] for f in unfinished], unfinished=True, todo=todo)
     lines = []
     for finding in findings:

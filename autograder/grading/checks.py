@@ -19,8 +19,10 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS, CATALOG, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
-from solutions.table import BY_GRADE_ID as GATES, misconceptions_of
+from solutions import graphs as described
+from solutions.misconceptions import (BY_ID as MISCONCEPTIONS, CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen,
+                                     overwrite)
+from solutions.table import BY_GRADE_ID as GATES, gates_named_by, misconceptions_of
 
 from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
@@ -142,14 +144,25 @@ def _gate_calls(spec, steps_list):
 
 
 def _extras_said(spec):
-    extras = [label for label, _ in spec.extra_cases]
-    return f", including {', '.join(extras)}" if extras else ""
+    extras = [student_words(label) for label, _ in spec.extra_cases]
+    return _(", including {cases}").format(cases=", ".join(extras)) if extras else ""
 
 
-@check("forward", points=1, of=gate_row, says=lambda g: (
-        f"{g.name}.forward on " + ("the lecture's numbers and on " if g.lecture else "")
-        + g.kind_of.graded_words + _extras_said(g)
-        + (", and where its slope is not defined" if g.kinks is not None and g.kinks.check == "backward" else "")))
+def _forward_says(g):
+    """What the graded cell of a gate's forward says it checks (the notebook's comment, in the
+    course's language: the kinds of input are the student catalog's words)."""
+    on = _("{gate}.forward on the lecture's numbers and on {inputs}") if g.lecture else _("{gate}.forward on {inputs}")
+    return (on.format(gate=g.name, inputs=student_words(g.kind_of.graded_words)) + _extras_said(g)
+            + (_(", and where its slope is not defined") if g.kinks is not None and g.kinks.check == "backward" else ""))
+
+
+def _backward_says(g):
+    return (_("{gate}.backward on the same inputs with a random upstream gradient, with two instances in use at "
+              "once, and against the slope of your own forward").format(gate=g.name)
+            + ("; " + student_words(g.kinks.rule) if g.kinks is not None and g.kinks.check == "backward" else ""))
+
+
+@check("forward", points=1, of=gate_row, says=_forward_says)
 def gate_forward(spec, subject, ctx, result):
     cases = gate_cases(spec, ctx.rng)
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
@@ -159,10 +172,7 @@ def gate_forward(spec, subject, ctx, result):
                                  lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
 
 
-@check("backward", points=2, of=gate_row, says=lambda g: (
-        f"{g.name}.backward on the same inputs with a random upstream gradient, with two instances in use at "
-        "once, and against the slope of your own forward"
-        + (f"; {g.kinks.rule}" if g.kinks is not None and g.kinks.check == "backward" else "")))
+@check("backward", points=2, of=gate_row, says=_backward_says)
 def gate_backward(spec, subject, ctx, result):
     """Every case runs on two live instances in turn (forward A, forward B, backward A,
     backward B), so a gate that keeps its inputs on the class rather than on the instance
@@ -204,8 +214,8 @@ def gate_backward(spec, subject, ctx, result):
     result.add(_own_forward_consistency(spec, subject, ctx))
 
 
-@check("ties", points=1, of=gate_with_ties, says=lambda g: f"{g.name}.backward where its slope is not defined: "
-                                                           f"{g.kinks.rule}")
+@check("ties", points=1, of=gate_with_ties, says=lambda g: _(
+    "{gate}.backward where its slope is not defined: {rule}").format(gate=g.name, rule=student_words(g.kinks.rule)))
 def gate_ties(spec, subject, ctx, result):
     """The gate at its kinks: any valid subgradient passes (the table says which are)."""
     cases = [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(ctx.rng)]
@@ -302,7 +312,7 @@ def _name_mistakes(recognised, inputs):
         mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
         for o in outcomes:
             if not o.passed:
-                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs)
+                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs, gettext=student_words)
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -391,7 +401,8 @@ def _decode_grads(steps, index, shapes):
 
 # ---------------------------------------------------------------- hand answers
 
-@check("answers", of=HAND_ANSWERS.get, says=lambda e: f"your answers in {e.id!r}, for your own numbers")
+@check("answers", of=HAND_ANSWERS.get, says=lambda e: _("your answers in {exercise}, for your own numbers").format(
+    exercise=repr(e.id)))
 def hand_answers(exercise, subject, ctx, result):
     """Each answer is a case of its own: a wrong one is put down to a mistake made at one node of
     the student's graph (a wrong sign there, a forgotten upstream factor, one branch kept alone, a
@@ -450,7 +461,8 @@ def hand_answers(exercise, subject, ctx, result):
 
 # ---------------------------------------------------------------- functions built from gates
 
-@check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: f"{e.id} on random inputs: f and every gradient")
+@check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: _("{exercise} on random inputs: f and every gradient").format(
+    exercise=e.id))
 def function(exercise, subject, ctx, result):
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
@@ -512,12 +524,21 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
     grader, that reproduces all of them: made at one node (said there: "at q = max(x, y), the
     gradient went to the smaller input"), in one gate class wherever the function uses it, or one
     branch kept alone; else made at every gate it applies to; else not a known mistake."""
-    for mistake in exercise.mistaken_at_nodes(args, graph, mode):
-        if explaining_way(given, {mistake.misconception: [tuple(_flatten(mistake.made[1]))]}, correct, _model_close):
-            for o in outcomes:
-                if not o.passed:
-                    o.misconception, o.message = mistake.misconception, where_said(exercise.graph(graph, mode), mistake)
-            return
+    computed = exercise.graph(graph, mode)
+    found = [m for m in exercise.mistaken_at_nodes(args, graph, mode)
+             if explaining_way(given, {m.misconception: [tuple(_flatten(m.made[1]))]}, correct, _model_close)]
+    if found:
+        # A function is built from the student's gates: a gate class wrong wherever it is used comes
+        # first; another place giving the same gradients is said too, as the other possibility.
+        first = next((m for m in found if len(m.nodes) > 1), found[0])
+        other = next((m for m in found if m.nodes != first.nodes), None)
+        said = where_said(computed, first)
+        if other is not None:
+            said = student_words(OR_ELSE).format(first=said, second=where_said(computed, other))
+        for o in outcomes:
+            if not o.passed:
+                o.misconception, o.message = first.misconception, said
+        return
     models = {mid: [tuple(_flatten(v)) for v in vs]
               for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
     named = explaining_misconception(given, models, correct, _model_close)
@@ -529,9 +550,14 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
 
 
 def _function_mistakes(exercise, args, graph, mode):
-    """{misconception id: [the gradients the function returns with that mistake, ...]}."""
+    """{misconception id: [the gradients the function returns with that mistake, ...]}, made at
+    every gate it applies to; only mistakes the graph it computes can show."""
+    computed = exercise.graph(graph, mode)
+    kinds = {described.gate_of(op)[0] for _, op, _ in computed.gates}
     found = {}
     for m in CATALOG:
+        if not (computed.branching() if m.scope == "graph" else kinds & set(gates_named_by(m.id))):
+            continue
         try:
             if m.scope == "graph":
                 found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]

@@ -2,8 +2,10 @@
 course's tolerances (course.yaml's `tolerances`, the one place they are set), and a random
 stream that is the same every time the same student's same cell is graded (so regrading
 gives the same feedback)."""
+import functools
 import hashlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -14,10 +16,25 @@ from ..config import Tolerances
 @dataclass
 class Context:
     rng: np.random.Generator
-    problem_values: dict  # this student's bpkit.problems values
-    problem_graphs: dict = field(default_factory=dict)  # problem -> this student's graph (bpkit.problems)
+    draw: Callable[[], "problems.Problems"]  # this student's bpkit.problems draw, a fresh copy per call
     graph_mode: str = "lecture"  # course.yaml's graphs
     tolerances: Tolerances = field(default_factory=Tolerances)  # course.yaml's, or its defaults
+
+    # Drawn on first use: only the hand-answer and function checks read them (6 of a
+    # notebook's 24 graded cells), and each copy of the draw costs about a millisecond.
+    @functools.cached_property
+    def _drawn(self):
+        return self.draw()
+
+    @property
+    def problem_values(self) -> dict:
+        """This student's bpkit.problems values: problem -> {group: value}."""
+        return self._drawn.values
+
+    @property
+    def problem_graphs(self) -> dict:
+        """problem -> this student's graph (bpkit.problems)."""
+        return self._drawn.graphs
 
 
 def check_rng(*key):
@@ -27,7 +44,8 @@ def check_rng(*key):
 
 def make_context(exercise, check, *, seed, course_id, assignment, randomization, student_id, tolerances=None,
                  graphs="lecture"):
-    drawn = problems.draw(seed, course_id, assignment, randomization, student_id or "unknown", graphs)
-    return Context(rng=check_rng(seed, assignment, student_id, exercise, check), problem_values=drawn.values,
-                   problem_graphs=drawn.graphs, graph_mode=graphs,
+    def draw():
+        return problems.draw(seed, course_id, assignment, randomization, student_id or "unknown", graphs)
+
+    return Context(rng=check_rng(seed, assignment, student_id, exercise, check), draw=draw, graph_mode=graphs,
                    tolerances=tolerances if tolerances is not None else Tolerances())

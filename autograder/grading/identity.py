@@ -16,10 +16,26 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..bpkit.i18n import LANGUAGES, STUDENT_WORDS, speaking
 from ..words import _
 
-# bpkit/problems.py: Problems.describe() in per-student mode.
-DESCRIBE = re.compile(r"These numbers belong to student id ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+# bpkit/problems.py: Problems.describe() in per-student mode, in every language a course may speak
+# (the words before the id, as the catalog has them).
+DESCRIBED_AS = "These numbers belong to student id {id} ({course}, assignment {assignment})."
+QUOTED = r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+
+
+def _describe_pattern():
+    heads = []
+    for language in LANGUAGES:
+        with speaking(language):
+            head = STUDENT_WORDS.gettext(DESCRIBED_AS).split("{id}")[0]
+        if head.strip():  # words before the id; without any, a translation cannot be told from other output
+            heads.append(head)
+    return re.compile("(?:" + "|".join(re.escape(h) for h in dict.fromkeys(heads)) + ")" + QUOTED)
+
+
+DESCRIBE = _describe_pattern()
 METADATA_KEY = "bpkit"
 
 

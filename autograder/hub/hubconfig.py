@@ -48,9 +48,20 @@ def _formgrader_service(s: HubSettings):
         "cwd": s.course_dir,
         "oauth_no_confirm": True,
         # Opened top-level, never in a frame: JupyterHub sends frame-ancestors 'none'.
-        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "JUPYTER_CONFIG_PATH": str(s.nbgrader_config_dir),
+        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "JUPYTER_CONFIG_PATH": staff_config_path(s),
                         "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"},
     }
+
+
+def staff_config_path(s: HubSettings):
+    return str(s.nbgrader_config_dir)
+
+
+def student_config_path(s: HubSettings):
+    """The students' folder first: what it switches off wins over the kit environment's own
+    enabling of nbgrader's extensions. (A student may switch them on again in their own
+    ~/.jupyter: formgrader then runs as that student and reaches nothing of the course's.)"""
+    return f"{s.student_config_dir}:{s.nbgrader_config_dir}"
 
 
 def check_layout(s: HubSettings):
@@ -70,7 +81,8 @@ def check_layout(s: HubSettings):
             why = layout.unreachable(path, account)
             if why:
                 problems.append(f"{what}: {why}; the formgrader service runs as {s.course_account}")
-    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config")]:
+    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config"),
+                       (s.student_config_dir, "the students' server config")]:
         why = layout.unreachable(path, layout.ANYONE)
         if why:
             problems.append(f"{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)")
@@ -114,6 +126,10 @@ def _pre_spawn_hook(s: HubSettings):
             refused = web.HTTPError(403, why)
             refused.jupyterhub_message = why  # what JupyterHub's pages show the user (else only "403: error")
             raise refused
+        if s.instructor_group in [g.name for g in spawner.user.groups]:
+            # Staff's own servers keep formgrader and create-assignment (a new dict: the
+            # configured one is shared by every spawner).
+            spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": staff_config_path(s)}
         home = Path(os.path.expanduser(f"~{spawner.user.name}"))
         if home.is_dir() and home.stat().st_mode & 0o077:
             spawner.log.warning("backprop-kit: %s's home %s is mode %04o: other students can read it; "
@@ -156,7 +172,8 @@ def configure(c, out_dir):
     c.JupyterHub.spawner_class = "localprocess"  # each user's server as their own system account
     c.Spawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
-    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": str(s.nbgrader_config_dir),
+    # Students' servers by default: the least a server gets; the hook gives staff theirs.
+    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": student_config_path(s),
                              "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"}
     c.Spawner.pre_spawn_hook = _pre_spawn_hook(s)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 SETTINGS_FILE = "backprop-kit-hub.json"
 ROSTER_TOKEN_FILE = "roster-api-token"  # root only: lets `backprop-kit add-student` tell the running hub
 NBGRADER_CONFIG_DIR = "nbgrader"  # nbgrader's global config for students' servers and the formgrader
+# Read before it by students' servers only: no formgrader, course list or create-assignment there.
+STUDENT_CONFIG_DIR = "students"
 ROSTER_SERVICE = "backprop-kit-roster"
 # Names of a course's groups, as nbgrader's JupyterHubAuthPlugin reads them.
 INSTRUCTOR_GROUP, STUDENT_GROUP = "formgrade-{course_id}", "nbgrader-{course_id}"
@@ -39,6 +41,10 @@ class HubSettings:
     @property
     def nbgrader_config_dir(self):
         return Path(self.out_dir) / NBGRADER_CONFIG_DIR
+
+    @property
+    def student_config_dir(self):
+        return Path(self.out_dir) / STUDENT_CONFIG_DIR
 
     @property
     def roster_token_file(self):

@@ -51,6 +51,17 @@ def _write_private(path, text):
     os.chmod(path, 0o600)
 
 
+def _write_student_config(folder):
+    """What students' servers read before nbgrader's global config: formgrader, the course list
+    and create-assignment switched off (server extensions and JupyterLab plugins), as nbgrader
+    documents for students' accounts; instructors' servers and the formgrader service skip it."""
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    for path in (folder, folder / "labconfig"):
+        os.chmod(path, 0o755)
+    (folder / "jupyter_server_config.json").write_text(_template("student_server_config.json"))
+    (folder / "labconfig" / "page_config.json").write_text(_template("student_page_config.json"))
+
+
 def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCHANGE, instructors=(),
               roster_csv=None, authenticator="pam", service_port=9999, hub_port=8081, proxy_api_port=8001):
     course_dir, out_dir = Path(course_dir).resolve(), Path(out_dir).resolve()
@@ -73,6 +84,7 @@ def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCH
     os.chmod(config_dir, 0o755)
     (config_dir / "nbgrader_config.py").write_text(
         _template("nbgrader_config.py").format(course_id=course_id, exchange=settings.exchange))
+    _write_student_config(settings.student_config_dir)
     if not Path(settings.exchange).exists() and os.geteuid() == 0:
         layout.make_exchange(settings.exchange)
     problems = check_layout(settings) + [p for p in [layout.exchange_problem(settings.exchange)] if p]

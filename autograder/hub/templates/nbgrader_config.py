@@ -1,6 +1,7 @@
 # Written by `backprop-kit hub`: nbgrader's global config for the course's students' servers
 # and its formgrader service (JUPYTER_CONFIG_PATH points here), so the Assignments tab finds
 # the course and everyone uses the same exchange. Course groups come from JupyterHub.
+# Submissions are made readable by the course account only (autograder/hub/exchange.py).
 from nbgrader.auth import JupyterHubAuthPlugin
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -8,3 +9,4 @@ c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
+c.ExchangeFactory.submit = "autograder.hub.exchange.PrivateSubmit"
