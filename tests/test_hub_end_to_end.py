@@ -7,7 +7,9 @@ frame-ancestors 'none', so it is never framed) and releases; two students fetch 
 Assignments tab, see their own numbers (the hub user, no id typed), Validate and submit;
 the TA collects, grades with `backprop-kit autograde`, generates and releases feedback;
 each student fetches and reads it; one student's server cannot read the other's work.
-Screenshots of each step go to the screenshot folder (tests/browser.py)."""
+A student's server has no formgrader, course list or create-assignment (the instructor's has).
+Each user keeps one browser, logged in once. Screenshots of each step go to the screenshot
+folder (tests/browser.py)."""
 import json
 import os
 import shutil
@@ -94,6 +96,55 @@ def log_in(driver, hub, user, lab=True):
     wait_for(driver, "return !!document.querySelector('.jp-LabShell')", 60)
 
 
+class Sessions:
+    """One browser per user, logged in once and kept: switching users by logging in again
+    reloaded JupyterLab each time (8 log-ins, 3 browsers now carry 4 users)."""
+
+    def __init__(self, hub):
+        self.hub, self.drivers = hub, {}
+
+    def of(self, user):
+        if user not in self.drivers:
+            self.drivers[user] = chrome(1400, 1000)
+            log_in(self.drivers[user], self.hub, user)
+        return self.drivers[user]
+
+    def close(self, user):
+        self.drivers.pop(user).quit()
+
+    def quit(self):
+        for driver in self.drivers.values():
+            driver.quit()
+
+
+def nbgrader_ui(driver, hub, user, folder, name):
+    """What nbgrader puts in this user's JupyterLab and server: the Nbgrader menu's entries
+    (opened for the screenshot), whether its formgrader plugin loaded, and /formgrader's status."""
+    driver.execute_script("""const item = [...document.querySelectorAll('.lm-MenuBar-item')].find(e => e.innerText.trim() === 'Nbgrader');
+        const r = item.getBoundingClientRect(), at = {bubbles: true, button: 0, clientX: r.x + 5, clientY: r.y + 5};
+        item.dispatchEvent(new PointerEvent('pointerdown', at)); item.dispatchEvent(new MouseEvent('mousedown', at));""")
+    entries = wait_for(driver, "const m = document.querySelector('#jp-mainmenu-nbgrader');"
+                               " return m && m.innerText.trim() ? m.innerText : '';", 30)
+    driver.save_screenshot(str(folder / f"{name}.png"))
+    driver.execute_script("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', keyCode: 27, bubbles: true}))")
+    plugin = driver.execute_script("return window.jupyterapp.hasPlugin('@jupyter/nbgrader:formgrader')")
+    status = status_as(driver, f"{hub.url}/user/{user}/formgrader")
+    return [e.strip() for e in entries.split("\n") if e.strip()], plugin, status
+
+
+def status_as(driver, url):
+    """The HTTP status of `url` fetched with this browser's cookies (redirects followed)."""
+    import urllib.error
+    import urllib.request
+
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def click_text(driver, selector, text, timeout=60):
     """Click the first element matching selector whose text is `text` (waiting for it)."""
     wait_for(driver, """
@@ -129,6 +180,8 @@ def formgrader_action(driver, hub, folder, column, name):
 def open_assignments(driver):
     driver.execute_script("window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
     wait_for(driver, "return !!document.querySelector('#fetched_assignments_list, #released_assignments_list')", 60)
+    # Open already in a kept session: its lists are as old as its last look.
+    driver.execute_script("const b = document.querySelector('#refresh_assignments_list'); if (b) b.click();")
 
 
 def open_notebook(driver, path):
@@ -196,21 +249,26 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
     added = run([BIN / "backprop-kit", "add-student", BEN, "--hub", str(hub.out)])
     assert "the hub and the course group" in added.stdout, added.stdout
 
-    driver = chrome(1400, 1000)
+    sessions = Sessions(hub)
     try:
         # 0. A hub user in no course group (made through the hub's API, as an admin might) is
         # stopped at the start of their server, told why and what the staff run.
         run(["curl", "-sf", "-X", "POST", "-H", f"Authorization: token {(hub.out / 'roster-api-token').read_text().strip()}",
              f"http://127.0.0.1:{json.loads((hub.out / 'backprop-kit-hub.json').read_text())['hub_port']}/hub/api/users/{OUTSIDER}"])
+        driver = sessions.drivers[OUTSIDER] = chrome(1400, 1000)
         log_in(driver, hub, OUTSIDER, lab=False)
         said = wait_for(driver, f"return document.body && document.body.innerText.includes('is not in the course group')"
                                 " ? document.body.innerText : ''", 90)
         driver.save_screenshot(str(folder / "0-outsider-refused.png"))
         assert f"{OUTSIDER} is not in the course group nbgrader-{COURSE_ID}" in said
         assert f"backprop-kit add-student {OUTSIDER} --hub {hub.out}" in said
+        sessions.close(OUTSIDER)
 
         # 1. The instructor opens formgrader from the Services menu and releases.
-        log_in(driver, hub, INSTRUCTOR)
+        driver = sessions.of(INSTRUCTOR)
+        # The instructor's own server keeps nbgrader's staff tools.
+        entries, plugin, status = nbgrader_ui(driver, hub, INSTRUCTOR, folder, "1-instructor-nbgrader-menu")
+        assert "Formgrader" in entries and plugin and status == 200, (entries, plugin, status)
         driver.get(f"{hub.url}/hub/home")
         driver.find_element(By.LINK_TEXT, "Services").click()
         time.sleep(0.5)
@@ -227,7 +285,12 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
 
         # 2. Two students fetch, see their own numbers, Validate and submit.
         for student in (ANN, BEN):
-            log_in(driver, hub, student)
+            driver = sessions.of(student)
+            if student == ANN:  # a student's server has no formgrader, course list or create-assignment
+                entries, plugin, status = nbgrader_ui(driver, hub, student, folder, f"2-{student}-nbgrader-menu")
+                assert "Assignment List" in entries and "Formgrader" not in entries and "Course List" not in entries, entries
+                assert plugin is False and status == 404, (plugin, status)
+                assert not driver.execute_script("return window.jupyterapp.hasPlugin('@jupyter/nbgrader:create-assignment')")
             open_assignments(driver)
             click_text(driver, "#released_assignments_list button", "Fetch")
             wait_for(driver, f"return document.querySelector('#fetched_assignments_list').innerText.includes('{ASSIGNMENT}')", 60)
@@ -255,7 +318,7 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             driver.save_screenshot(str(folder / f"2-{student}-submitted.png"))
 
         # 3. The TA collects, grades with backprop-kit autograde (as the course account), releases feedback.
-        log_in(driver, hub, INSTRUCTOR)
+        driver = sessions.of(INSTRUCTOR)
         formgrader_action(driver, hub, folder, "collect", "3-collected")
         graded = run([BIN / "backprop-kit", "autograde", ASSIGNMENT], user=hub.grader, cwd=hub.course, check=False)
         assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -265,7 +328,7 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         # 4. Each student fetches their feedback and reads it.
         pages = {}
         for student in (ANN, BEN):
-            log_in(driver, hub, student)
+            driver = sessions.of(student)
             open_assignments(driver)
             click_text(driver, "#submitted_assignments_list button", "Fetch Feedback")
             wait_for(driver, "return document.querySelector('#submitted_assignments_list').innerText.includes('view feedback')", 60)
@@ -288,13 +351,19 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         assert "halved the gradient" not in pages[ANN]
 
         # 5. From ben's own server, as ben: nothing of ann's can be read.
-        log_in(driver, hub, BEN)
+        driver = sessions.of(BEN)
+        driver.get(f"{hub.url}/user/{BEN}/lab")  # back from the feedback page: kernels are started from JupyterLab
+        wait_for(driver, "return !!(window.jupyterapp && window.jupyterapp.started)", 120)
         ann_home = Path("~" + ANN).expanduser()
         inbound = hub.exchange / COURSE_ID / "inbound"
+        [ann_submission] = inbound.glob(f"{ANN}+{ASSIGNMENT}+*")  # as root: what ben could only guess
         tries = {"the exchange's submissions": f"os.listdir({str(inbound)!r})",
                  "the exchange's feedback": f"os.listdir({str(hub.exchange / COURSE_ID / 'feedback')!r})",
                  "ann's home": f"os.listdir({str(ann_home)!r})",
                  "ann's fetched notebook": f"open({str(ann_home / COURSE_ID / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))!r}).read()",
+                 # even knowing the exact path (nbgrader's own submit leaves it 0777 with 0644 files)
+                 "ann's submission folder": f"os.listdir({str(ann_submission)!r})",
+                 "ann's submitted notebook": f"open({str(ann_submission / (ASSIGNMENT + '.ipynb'))!r}).read()",
                  "the course's submissions": f"os.listdir({str(hub.course / 'submitted')!r})",
                  "the course's feedback": f"os.listdir({str(hub.course / 'feedback' / ANN)!r})",
                  "the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()"}
@@ -310,4 +379,4 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         print("hub log:\n" + hub.log())
         raise
     finally:
-        driver.quit()
+        sessions.quit()

@@ -7,4 +7,5 @@
   hubconfig.py  configure(c, settings): what jupyterhub_config.py does when the hub starts
   write.py      write_hub(): the folder `backprop-kit hub --out DIR` writes
   students.py   add_student(): gradebook, hub user and course group in one step
+  exchange.py   PrivateSubmit: a submission only its student and the course account can read
 """
