@@ -19,7 +19,7 @@ from solutions import lecture
 from solutions.misconceptions import AND, AT_NODE, AT_VALUE, BY_ID as MISCONCEPTIONS, CATALOG, IN_EVERY_GATE, Seen, overwrite
 from solutions.table import BY_NAME as GATE_ROWS_BY_NAME, GATES as GATE_ROWS, gates_named_by
 
-from .bpkit.i18n import STUDENT_WORDS
+from .bpkit.i18n import N_, STUDENT_WORDS  # N_: the case labels feedback shows (student catalog)
 from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation, discriminates  # "clearly": the kit's one margin
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 
@@ -340,19 +340,19 @@ def _small_numbers(rng, exercise, graph, mode):
 
 
 def _twice_small(rng, exercise, graph, mode):
-    return [("random inputs", _small_numbers(rng, exercise, graph, mode)),
-            ("more random inputs", _small_numbers(rng, exercise, graph, mode))]
+    return [(N_("random inputs"), _small_numbers(rng, exercise, graph, mode)),
+            (N_("more random inputs"), _small_numbers(rng, exercise, graph, mode))]
 
 
 def _neuron_cases(rng, exercise, graph, mode):
-    return [("the lecture's neuron", ((2.0, -3.0, -3.0), (-1.0, -2.0))),
-            ("random weights", (tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
-                                tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2))))]
+    return [(N_("the lecture's neuron"), ((2.0, -3.0, -3.0), (-1.0, -2.0))),
+            (N_("random weights"), (tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
+                                    tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2))))]
 
 
 def _matmul_cases(rng, exercise, graph, mode):
-    return [("a vector x", (rng.normal(size=(3, 5)), rng.normal(size=5))),
-            ("a batch x of 4 columns", (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]
+    return [(N_("a vector x"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
+            (N_("a batch x of 4 columns"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]
 
 
 # The hidden inputs of function exercises, by the description's `cases`.

@@ -48,3 +48,18 @@ def test_the_hub_refuses_a_students_server_in_the_course_language(tmp_path):
         said = spawn_problem("ann", ["nbgrader-other"], s)
     assert "과목 그룹 nbgrader-cs231n에 없어서" in said and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
     assert spawn_problem("ann", ["nbgrader-other"], s).startswith("ann is not in the course group")
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_feedback_reads_what_a_graded_cell_checks_in_every_language(language):
+    """feedback.py takes "Checked: ..." from the graded cell's comments, leaving out the comments
+    notebooks.py writes around it (feedback.GRADED_AFTER_MESSAGE, VALIDATE_MESSAGE: notebooks.py's
+    own messages, as the cell shows them in the course's language)."""
+    from autograder.grading.feedback import checked_of
+    from autograder.grading.registry import describe_check
+    from autograder.notebooks import test_cell
+
+    with i18n.speaking(language):
+        for exercise, check in (("add_gate", "backward"), ("simple_by_hand", "answers"), ("l2_with_gates", "function")):
+            source = test_cell(exercise, check, 2).source
+            assert checked_of(source) == " ".join(describe_check(exercise, check).split()), source

@@ -29,7 +29,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List
 
-from ..words import _
+from ..words import _, student_words
 from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE
 
 try:  # jinja2 >= 3
@@ -40,8 +40,12 @@ except ImportError:  # pragma: no cover
 TITLE_PREFIX = "# Exercise: "  # the first line of every graded cell (autograder/notebooks.py writes it)
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_FILE = "backprop-feedback.html.j2"
-VALIDATE_COMMENT = "# Validate runs"
-GRADED_AFTER = "# Graded after you submit"
+# The comments notebooks.py writes around what a graded cell checks, as message ids of the student's
+# catalog (the notebook is rendered in the course's language): the one before it and the Validate
+# lines after it are not what is checked. tests/test_languages.py checks they are notebooks.py's.
+GRADED_AFTER_MESSAGE = "Graded after you submit, outside your kernel, on inputs you have not seen:"
+VALIDATE_MESSAGE = ("Validate runs the lines below: they fail while this exercise is unfinished\n"
+                    "or your code disagrees with itself (they never tell whether it is right).")
 
 
 def _line_pattern(template):
@@ -73,13 +77,19 @@ def title_of(source, default):
 def checked_of(source):
     """What the graded cell says it checks: its comment lines after the title, before the
     visible Validate lines."""
+    graded_after, validate = _comment_lines(GRADED_AFTER_MESSAGE), _comment_lines(VALIDATE_MESSAGE)
     lines = []
     for line in source.split("\n")[1:]:
-        if not line.startswith("#") or line.startswith(VALIDATE_COMMENT) or line.startswith("###"):
+        if not line.startswith("#") or line.rstrip() in validate or line.startswith("###"):
             break
-        if not line.startswith(GRADED_AFTER):
+        if line.rstrip() not in graded_after:
             lines.append(line.lstrip("# ").rstrip())
     return " ".join(lines)
+
+
+def _comment_lines(message):
+    """The comment lines `message` is written as, in the language in force and in English."""
+    return {f"# {line}".rstrip() for text in (student_words(message), message) for line in text.splitlines()}
 
 
 def feedback_html(text):
