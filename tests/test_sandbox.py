@@ -289,10 +289,14 @@ def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
+                open({str(scratch / 'sleeper-up')!r}, 'w').close()
                 time.sleep(1)
                 open({str(scratch / 'late')!r}, 'w').write('acted later')
             os._exit(0)
-        time.sleep(0.3)
+        # 'started' only once the detached sleeper runs: on a busy machine 0.3 s was not always
+        # enough for the two forks, and the count below then saw the command alone.
+        while not os.path.exists({str(scratch / 'sleeper-up')!r}):
+            time.sleep(0.01)
         print('started', flush=True)
         {'time.sleep(60)' if how == 'is killed' else ''}
     """)
@@ -305,7 +309,7 @@ def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
         os.killpg(process.pid, 9)
     process.wait(timeout=10)
     process.stdout.close()
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 10  # generous for a busy machine: the assertion is that they go
     while host_processes_of(uid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert host_processes_of(uid) == []
