@@ -5,9 +5,11 @@ per-student reports' scores, statuses and misconception ids that `language: en` 
 plain `nbgrader autograde` and under `backprop-kit autograde` alike. The words did change: the
 graded notebooks' feedback is Korean (else this would compare English with English)."""
 import json
+import subprocess
 import re
 import shutil
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import nbformat
 import pytest
@@ -43,6 +45,16 @@ def graded_feedback(course_dir: Path, student: str) -> str:
                    for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
+class KoreanGrading(NamedTuple):
+    """The shared class graded again under language: ko: the English gradings, the two Korean
+    course copies, nbgrader's pass over the bad submissions and the kit's run."""
+    shared_class: Any  # the SimulatedClass of tests/shared_class.py
+    stock: Path
+    kit: Path
+    bad_run: subprocess.CompletedProcess
+    kit_run: subprocess.CompletedProcess
+
+
 @pytest.fixture(scope="module")
 def korean_class(shared_class, tmp_path_factory):
     """The shared class's ungraded course, copied twice with `language: ko` and graded both ways
@@ -51,7 +63,7 @@ def korean_class(shared_class, tmp_path_factory):
     stock, kit = in_korean(shared_class.base, root / "stock"), in_korean(shared_class.base, root / "kit")
     _class_run, bad_run, _before = grade_stock(stock, shared_class.roster)
     kit_run = backprop_kit(kit, "autograde", "backprop", "--jobs", "2")
-    return shared_class, stock, kit, bad_run, kit_run
+    return KoreanGrading(shared_class, stock, kit, bad_run, kit_run)
 
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
@@ -71,7 +83,8 @@ def test_the_same_gradebook_in_korean(korean_class, how):
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
 def test_the_words_are_korean(korean_class, how):
-    shared_class, stock, kit, _bad_run, kit_run = korean_class
+    shared_class, stock, kit, kit_run = (korean_class.shared_class, korean_class.stock, korean_class.kit,
+                                       korean_class.kit_run)
     korean, english = (stock, shared_class.stock) if how == "stock" else (kit, shared_class.kit)
     student = next(s for s in shared_class.students if (english / "autograded" / s).is_dir()
                    and "This looks like '" in graded_feedback(english, s))  # someone whose mistake was named

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import pytest
@@ -109,6 +110,15 @@ NOT_GRADED = {
 }
 
 
+class GradedNames(NamedTuple):
+    """Both commands' gradings of the class whose files are its cases: the two course copies,
+    nbgrader's log, the kit's run."""
+    stock: Path
+    kit: Path
+    stock_log: str
+    kit_run: subprocess.CompletedProcess
+
+
 @pytest.fixture(scope="module")
 @lane("e2e")
 def course(tmp_path_factory):
@@ -142,11 +152,11 @@ def course(tmp_path_factory):
     stock_run = demo.nbgrader(stock, "autograde", "backprop")
     kit_run = subprocess.run([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
                              cwd=kit, capture_output=True, text=True, env={**nbgrader_environment(), "COLUMNS": "250"})
-    return stock, kit, stock_run.stdout + stock_run.stderr, kit_run
+    return GradedNames(stock, kit, stock_run.stdout + stock_run.stderr, kit_run)
 
 
 def test_renamed_notebooks_get_the_grades_of_the_correctly_named_one_under_both_commands(course):
-    stock, kit, _, _ = course
+    stock, kit = course.stock, course.kit
     reference = records(stock, "ref")
     assert reference["score"] > 0
     for student in STUDENTS:
@@ -156,7 +166,7 @@ def test_renamed_notebooks_get_the_grades_of_the_correctly_named_one_under_both_
 
 
 def test_both_logs_say_which_file_was_graded_and_which_were_not_graded(course):
-    _, _, stock_log, kit_run = course
+    stock_log, kit_run = course.stock_log, course.kit_run
     kit_log = kit_run.stdout + kit_run.stderr
     for log in (stock_log, kit_log):
         assert "Traceback" not in log and "No notebooks found" not in log
@@ -171,7 +181,7 @@ def test_both_logs_say_which_file_was_graded_and_which_were_not_graded(course):
 
 
 def test_not_graded_folders_are_recorded_nowhere(course):
-    stock, kit, _, _ = course
+    stock, kit = course.stock, course.kit
     for course_dir in (stock, kit):
         for student in NOT_GRADED:
             assert records(course_dir, student) is None, (course_dir.name, student)
@@ -180,7 +190,7 @@ def test_not_graded_folders_are_recorded_nowhere(course):
 
 @pytest.mark.browser
 def test_the_feedback_of_a_renamed_notebook_says_so(course):
-    stock, kit, _, _ = course
+    stock, kit = course.stock, course.kit
     for course_dir in (stock, kit):
         done = demo.nbgrader(course_dir, "generate_feedback", "backprop")
         assert done.returncode == 0, done.stderr[-2000:]
@@ -204,7 +214,7 @@ def test_the_feedback_of_a_renamed_notebook_says_so(course):
 
 @pytest.mark.browser
 def test_the_class_report_lists_not_graded_submissions_and_canvas_leaves_them_blank(course):
-    stock, _, _, _ = course
+    stock = course.stock
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=stock,
                           capture_output=True, text=True, env={**nbgrader_environment(), "COLUMNS": "250"})
     assert done.returncode == 0, done.stdout + done.stderr
@@ -288,7 +298,7 @@ def test_each_report_records_the_kit_version_and_the_course_yaml_it_was_graded_w
     from autograder import __version__
     from autograder.grading.report import read_report, report_path
 
-    stock, kit, _, _ = course
+    stock, kit = course.stock, course.kit
     for course_dir in (stock, kit):
         digest = hashlib.sha256((course_dir / "course.yaml").read_bytes()).hexdigest()
         for student in STUDENTS:

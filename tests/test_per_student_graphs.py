@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import numpy as np
@@ -205,6 +206,18 @@ def _typed(answers):
     return "\n".join(lines)
 
 
+class PerStudentClass(NamedTuple):
+    """The per-student class graded both ways: the two course copies; the students who answered
+    their own graph; dee, who typed ann's answers; ann; eve, with a wrong MaxGate and one sign
+    flipped by hand."""
+    stock: Path
+    kit: Path
+    honest: list[str]
+    dee: str
+    ann: str
+    eve: str
+
+
 @lane("e2e")
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
@@ -261,7 +274,7 @@ def graded_class(tmp_path_factory):
     kit_run = subprocess.run([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
                              cwd=kit, capture_output=True, text=True, env=nbgrader_environment())
     assert kit_run.returncode == 0, kit_run.stdout[-3000:] + kit_run.stderr[-3000:]
-    return stock, kit, honest, dee, ann, eve
+    return PerStudentClass(stock, kit, honest, dee, ann, eve)
 
 
 def test_a_per_student_class_grades_alike_both_ways_and_copies_cost_points(graded_class):

@@ -5,6 +5,7 @@ import resource
 import socket
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import numpy as np
@@ -421,17 +422,23 @@ def texts(cell):
     return "".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
 
 
+class SandboxedKernels(NamedTuple):
+    """The sandboxed kernel manager class and the scratch directory its kernels run in."""
+    manager_class: type
+    scratch: Path
+
+
 @pytest.fixture(scope="module")
 def kernel_class(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("kernel-scratch")
-    return sandboxed_kernel_manager_factory(Limits(memory_bytes=2 * 1024**3), scratch, hide=[REPO],
-                                            require_sandbox=True), scratch
+    return SandboxedKernels(sandboxed_kernel_manager_factory(Limits(memory_bytes=2 * 1024**3), scratch, hide=[REPO],
+                                                             require_sandbox=True), scratch)
 
 
 def test_a_notebook_runs_in_the_sandboxed_kernel(kernel_class):
     from nbclient import NotebookClient
 
-    cls, scratch = kernel_class
+    cls, scratch = kernel_class.manager_class, kernel_class.scratch
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -455,7 +462,7 @@ def test_os_exit_kills_only_the_kernel(kernel_class):
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    cls, _ = kernel_class
+    cls = kernel_class.manager_class
     nb = notebook("print('before')", "import os; os._exit(1)", "print('after')")
     client = NotebookClient(nb, kernel_manager_class=cls, timeout=20, kernel_name="python3")
     with pytest.raises(DeadKernelError):
@@ -466,7 +473,7 @@ def test_os_exit_kills_only_the_kernel(kernel_class):
 def test_a_fork_bomb_in_a_cell_stops_at_the_process_cap_and_the_notebook_goes_on(kernel_class):
     from nbclient import NotebookClient
 
-    cls, _ = kernel_class
+    cls = kernel_class.manager_class
     if cls().sandbox_uid < 0:
         pytest.skip("the process cap of a root grader needs uid mode")
     nb = notebook("x = 1", "import os\nwhile True:\n    os.fork()", "print('still here', x)")
@@ -482,7 +489,7 @@ def test_a_fork_bomb_in_a_cell_stops_at_the_process_cap_and_the_notebook_goes_on
 def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
     from nbclient import NotebookClient
 
-    cls, _ = kernel_class
+    cls = kernel_class.manager_class
     nb = notebook("x = 1", "while True: pass", "print('still here', x)")
     client = NotebookClient(nb, kernel_manager_class=cls, timeout=1, kernel_name="python3",
                             interrupt_on_timeout=True, allow_errors=True)
