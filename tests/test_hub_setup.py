@@ -142,3 +142,36 @@ def test_a_gradebook_student_nbgrader_cannot_handle_stops_the_hub_naming_the_fix
         roster.checked_ids([roster.Student("ann"), roster.Student("ann lee")], "the gradebook of /srv/course")
     assert str(e.value).startswith("the gradebook of /srv/course: 'ann lee' is not a valid nbgrader student id: it contains a space")
     assert "nbgrader db student remove 'ann lee'" in str(e.value)
+
+
+def test_a_course_account_whose_group_holds_others_is_refused_naming_them(tmp_path):
+    """Submissions reach the course account through its primary group (0770/0640): a student in
+    that group could read everyone's work, so the layout check names who is in it and the fix."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        if os.environ.get("CI"):
+            pytest.fail("CI=true: this test creates system accounts, as root with useradd")
+        pytest.skip("creates system accounts: needs root and useradd")
+    from autograder.hub.hubconfig import check_layout
+
+    account, student, group = "bpk-grader-g", "bpk-student-g", "bpk-shared-g"
+    made = []
+    try:
+        subprocess.run(["groupadd", group], check=True)
+        for name in (account, student):
+            subprocess.run(["useradd", "--no-create-home", "--gid", group, name], check=True)
+            made.append(name)
+        s = HubSettings(course_id="cs231n", course_dir=str(tmp_path), course_account=account,
+                        exchange=str(tmp_path / "exchange"), bin_dir=str(Path(sys.prefix) / "bin"), out_dir="/srv/hub")
+        assert layout.sharing_the_group_of(layout.Account.named(account)) == (group, [student])
+        problem = [p for p in check_layout(s) if f"group {group} also holds {student}" in p]
+        assert problem and f"sudo usermod -g {account}-private {account}" in problem[0], check_layout(s)
+        # With a group of its own the complaint goes.
+        subprocess.run(["groupadd", f"{account}-private"], check=True)
+        subprocess.run(["usermod", "-g", f"{account}-private", account], check=True)
+        assert layout.sharing_the_group_of(layout.Account.named(account)) == (f"{account}-private", [])
+        assert not [p for p in check_layout(s) if "also holds" in p]
+    finally:
+        for name in made:
+            subprocess.run(["userdel", name], check=False)
+        for name in (group, f"{account}-private"):
+            subprocess.run(["groupdel", name], check=False, stderr=subprocess.DEVNULL)

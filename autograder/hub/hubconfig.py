@@ -81,6 +81,13 @@ def check_layout(s: HubSettings):
             why = layout.unreachable(path, account)
             if why:
                 problems.append(f"{what}: {why}; the formgrader service runs as {s.course_account}")
+        group, others = layout.sharing_the_group_of(account)
+        if others:
+            problems.append(f"the course account {s.course_account}'s group {group} also holds {', '.join(others)}: "
+                            f"submissions reach the course account through that group, so they could read every "
+                            f"student's work; give {s.course_account} a group of its own (`sudo groupadd "
+                            f"{s.course_account}-private && sudo usermod -g {s.course_account}-private "
+                            f"{s.course_account}`)")
     for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config"),
                        (s.student_config_dir, "the students' server config")]:
         why = layout.unreachable(path, layout.ANYONE)

@@ -5,6 +5,7 @@ student. Both must reach the kit's environment (every folder on the way traversa
 the course account may enter the course directory (its source/ holds the solutions, its
 gradebook everyone's grades); the exchange must be writable by everyone, with the sticky bit
 so nobody removes another's folder. A problem is one line naming the folder and the fix."""
+import grp
 import os
 import pwd
 import stat
@@ -95,3 +96,14 @@ def make_exchange(path):
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, EXCHANGE_MODE)
+
+
+def sharing_the_group_of(account: "Account") -> tuple[str, list[str]]:
+    """The course account's primary group and the other accounts in it. Submissions reach the
+    course account through that group (PrivateSubmit: 0770 folders, 0640 files), so anyone else
+    in it could read every student's work."""
+    entry = pwd.getpwnam(account.name)
+    group = grp.getgrgid(entry.pw_gid)
+    others = {p.pw_name for p in pwd.getpwall() if p.pw_gid == entry.pw_gid} | set(group.gr_mem)
+    return group.gr_name, sorted(others - {account.name})
+
