@@ -110,6 +110,19 @@ def test_the_self_check_names_the_input_whose_sign_is_flipped_without_the_answer
 
 # ---------------------------------------------------------------- functions, at the node of the student's graph
 
+# The lecture's neuron built from the student's gates (two MulGates, two AddGates, a SigmoidGate):
+# the mistakes below are in the gates, never in this wiring.
+NEURON_FROM_GATES = '''
+def neuron_with_gates(w, x):
+    m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+    p = a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1]))
+    f = s.forward(a1.forward(p, w[2]))
+    dp, dw2 = a1.backward(s.backward(1.0))
+    d0, d1 = a0.backward(dp)
+    dw0, dx0 = m0.backward(d0)
+    dw1, dx1 = m1.backward(d1)
+    return f, ((dw0, dw1, dw2), (dx0, dx1))
+'''
 GATES_CODE = "\n".join(textwrap.dedent(CORRECT_STYLES[g]) for g in ("add_gate", "mul_gate", "max_gate"))
 
 
@@ -196,17 +209,7 @@ def test_a_wrong_gate_used_at_several_nodes_is_named_in_every_gate_of_its_class(
     wrong at both, which no single node explains."""
     r, _ = function_result("neuron_with_gates", textwrap.dedent(MISTAKES["mul-not-swapped"][1]) + "\n"
                            + "\n".join(textwrap.dedent(CORRECT_STYLES[g]) for g in ("add_gate", "sigmoid_gate"))
-                           + textwrap.dedent('''
-                               def neuron_with_gates(w, x):
-                                   m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
-                                   p = a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1]))
-                                   f = s.forward(a1.forward(p, w[2]))
-                                   dp, dw2 = a1.backward(s.backward(1.0))
-                                   d0, d1 = a0.backward(dp)
-                                   dw0, dx0 = m0.backward(d0)
-                                   dw1, dx1 = m1.backward(d1)
-                                   return f, ((dw0, dw1, dw2), (dx0, dx1))
-                               '''), "ann", graphs="lecture")
+                           + NEURON_FROM_GATES, "ann", graphs="lecture")
     text = r.feedback("neuron_with_gates", 2)
     assert r.misconceptions == ["mul-not-swapped"], text
     assert "in every MulGate (w0x0 = w0 · x0 and w1x1 = w1 · x1), each input got its own value" in text, text
@@ -288,17 +291,8 @@ def test_two_places_giving_the_same_gradients_are_both_said():
     cancel below p): so would a sign flipped on w2 alone at s. A function returns only its inputs'
     gradients, so feedback says both, the gate class first."""
     gates = "\n".join(textwrap.dedent(CORRECT_STYLES[g]) for g in ("mul_gate", "sigmoid_gate"))
-    r, _ = function_result("neuron_with_gates", gates + textwrap.dedent(MISTAKES["sign-flip"][1]) + textwrap.dedent('''
-        def neuron_with_gates(w, x):
-            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
-            p = a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1]))
-            f = s.forward(a1.forward(p, w[2]))
-            dp, dw2 = a1.backward(s.backward(1.0))
-            d0, d1 = a0.backward(dp)
-            dw0, dx0 = m0.backward(d0)
-            dw1, dx1 = m1.backward(d1)
-            return f, ((dw0, dw1, dw2), (dx0, dx1))
-        '''), "ann", graphs="lecture")
+    r, _ = function_result("neuron_with_gates", gates + textwrap.dedent(MISTAKES["sign-flip"][1]) + NEURON_FROM_GATES,
+                           "ann", graphs="lecture")
     text = r.feedback("neuron_with_gates", 2)
     assert r.misconceptions == ["sign-flip"] and [o.name.rsplit(": ", 1)[-1] for o in r.outcomes if not o.passed] \
         == ["dw2", "dw2"], text
