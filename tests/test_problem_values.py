@@ -58,6 +58,35 @@ def _easy_by_hand(v):
     return float(v) == round(float(v), 1) and abs(float(v)) <= 9
 
 
+def test_the_workers_warm_copy_goes_once_to_the_same_course_and_student(tmp_path, monkeypatch):
+    """warm() (the sandboxed worker, before any student code) leaves one copy of the student's
+    values for the first load() of each fork: the same values load() would draw, handed out once
+    (a second load gets its own copy), and never to another course's or student's load()."""
+    import json
+
+    course = tmp_path / "course.json"
+    course.write_text(json.dumps({"seed": 7, "course_id": "c", "assignment": "backprop",
+                                  "randomization": problems.PER_STUDENT}))
+    monkeypatch.setenv("BPKIT_STUDENT_ID", "alice")
+    alice = problems.draw(7, "c", "backprop", problems.PER_STUDENT, "alice")
+    problems.warm(course_file=course)
+    first = problems.load(course_file=course)
+    assert repr(first.values) == repr(alice.values)
+    first.values.clear()  # student code may change what it was given
+    assert repr(problems.load(course_file=course).values) == repr(alice.values)  # a copy of its own
+
+    problems.warm(course_file=course)
+    monkeypatch.setenv("BPKIT_STUDENT_ID", "bob")  # another student: not alice's copy
+    assert repr(problems.load(course_file=course).values) == repr(
+        problems.draw(7, "c", "backprop", problems.PER_STUDENT, "bob").values)
+    monkeypatch.setenv("BPKIT_STUDENT_ID", "alice")
+    problems.warm(course_file=course)
+    course.write_text(json.dumps({"seed": 8, "course_id": "c", "assignment": "backprop",
+                                  "randomization": problems.PER_STUDENT}))  # the course changed since
+    assert repr(problems.load(course_file=course).values) == repr(
+        problems.draw(8, "c", "backprop", problems.PER_STUDENT, "alice").values)
+
+
 @pytest.mark.parametrize("seed", range(200))
 def test_values_are_easy_to_work_by_hand(seed):
     p = problems.draw(seed, "c", "backprop", problems.PER_STUDENT, f"s{seed}")

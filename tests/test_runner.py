@@ -14,7 +14,7 @@ import pytest
 from autograder.sandbox import runner as runner_module
 from autograder.sandbox import bwrap as sandbox
 from autograder.sandbox.kernel import sandboxed_kernel_manager_factory
-from autograder.sandbox.protocol import decode_argument, encode
+from autograder.sandbox.protocol import decode_argument, encode, nudged_inputs
 from autograder.sandbox.runner import InvalidAnswer, StudentRunner, decode
 from autograder.sandbox.bwrap import Limits
 
@@ -62,6 +62,27 @@ def test_gate_steps_come_back_as_numbers(runner):
     np.testing.assert_array_equal(decode(forward, expect_shape=(2,)), [3.0, 6.0])
     dx, dy = backward["seq"]
     assert decode(dx) == 6.0 and decode(dy, expect_shape=(2,)).tolist() == [2.0, 4.0]
+
+
+def test_nudged_forwards_are_the_forwards_of_a_numeric_gradient_each_on_a_fresh_instance(runner):
+    """One call carries the inputs once; the worker moves each entry by +h then -h, in
+    nudged_inputs' order, and runs forward on a fresh instance each time: an instance that
+    remembers an earlier forward, or one forward that raises, changes only its own result."""
+    source = ("import numpy as np\nclass Sticky:\n    def forward(self, x, y):\n"
+              "        if float(np.ravel(x)[0]) > 1.05: raise ValueError('too far')\n"
+              "        self.seen = getattr(self, 'seen', 0) + 1\n        return x * y + self.seen\n")
+    x, y, h = np.array([1.0, 2.0]), np.array(3.0), 0.1
+    call = {"op": "nudged_forwards", "class": "Sticky", "args": [encode(x), encode(y)], "h": h}
+    result = runner.run({"cells": [["sticky", source]], "calls": [call, {"op": "nudged_forwards", "class": "Nope",
+                                                                          "args": [], "h": h}]})
+    assert result.ok
+    outs, missing = result.results
+    expected = [mx * my + 1 for mx, my in nudged_inputs([x, y], h)]
+    assert len(outs) == 2 * (x.size + y.size) == len(expected)
+    assert outs[0]["error"].startswith("ValueError: too far")  # x[0] + h: only that forward failed
+    for out, want in zip(outs[1:], expected[1:]):
+        np.testing.assert_array_equal(decode(out, expect_shape=(2,)), want)  # + 1: a fresh instance every time
+    assert missing[0]["error"].startswith("NameError: Nope")
 
 
 def test_named_instances_live_side_by_side_and_an_error_ends_only_its_own(runner):
@@ -547,8 +568,11 @@ def test_requests_carry_inputs_never_expected_values(runner):
         return {float(value)} if isinstance(value, (int, float)) and not isinstance(value, bool) else set()
 
     numbers = numbers_in([json.loads(s) for s in sent])
+    gate_calls = [[call for call in calls if call["op"] == "gate"] for calls in map(json.loads, sent)]
+    nudged = [call for calls in map(json.loads, sent) for call in calls if call["op"] == "nudged_forwards"]
+    assert nudged and all(set(call) == {"op", "class", "args", "h"} for call in nudged)  # inputs and a step only
     expected = set()
-    for calls in map(json.loads, sent):
+    for calls in gate_calls:
         for call in calls:
             by_instance = {}  # a call may keep two instances alive side by side
             for method, args, *instance in call["steps"]:
@@ -557,6 +581,7 @@ def test_requests_carry_inputs_never_expected_values(runner):
                 x, y = steps["forward"]
                 outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
                 expected |= {float(v) for out in outputs for v in np.ravel(out)}
-    inputs = {float(v) for calls in map(json.loads, sent) for call in calls for _, args, *_ in call["steps"]
+    inputs = {float(v) for calls in gate_calls for call in calls for _, args, *_ in call["steps"]
               for a in args for v in np.ravel(decode_argument(a))}
+    inputs |= {float(v) for call in nudged for a in call["args"] for v in np.ravel(decode_argument(a))}
     assert len(expected) > 50 and not (expected - inputs) & numbers
