@@ -93,3 +93,30 @@ def test_every_other_cell_is_recorded_as_nbgrader_records_it(tmp_path, empty_gra
     SaveAutoGrades().preprocess(graded_notebook(), resources(stock, {}))
     assert recorded(ours) == recorded(stock)
     assert recorded(ours)[0]["test_plain"] == (0.0, False) and recorded(ours)[0]["essay"] == (None, True)
+
+
+def test_the_metadata_schema_is_compiled_once_for_every_notebook_and_still_refuses_bad_metadata(monkeypatch):
+    """nbgrader builds its schema anew for every pass; CheckCellMetadataOnce compiles it once
+    (not once a notebook), and a cell whose metadata breaks the schema is still refused."""
+    import fastjsonschema
+    import jsonschema
+    import nbformat
+    import pytest
+
+    from autograder.grading.steps import CheckCellMetadataOnce, _SchemaCompiledOnce
+
+    monkeypatch.setattr(CheckCellMetadataOnce, "_validation", _SchemaCompiledOnce())
+    compiled, real_compile = [], fastjsonschema.compile
+    monkeypatch.setattr(fastjsonschema, "compile", lambda schema: compiled.append(1) or real_compile(schema))
+
+    def notebook(points):
+        cell = nbformat.v4.new_code_cell("x = 1")
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": "g",
+                                     "points": points, "schema_version": 3}
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    for _ in range(3):
+        CheckCellMetadataOnce().preprocess(notebook(1), {})
+    assert len(compiled) == 1
+    with pytest.raises(jsonschema.ValidationError):
+        CheckCellMetadataOnce().preprocess(notebook("one"), {})
