@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_language import CourseLanguageGroup
 from .words import _, speak
 
 DEFAULT_COURSE_YAML = "course.yaml"
@@ -45,7 +46,7 @@ def _init_errors():
     return ConfigError, CourseDirectoryError, NotebookSourceError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CourseLanguageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backprop-kit")
 def main():
     """Autograded backpropagation assignments (cs231n lecture 4) on nbgrader.
