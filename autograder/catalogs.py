@@ -160,6 +160,7 @@ DOMAINS = (
         ("autograder/cli.py", extract_command_help),
         ("autograder/cli_language.py", "python"),
         ("autograder/intake.py", "python"),
+        ("autograder/course.py", "python"),
         ("autograder/grading/*.py", "python"),
         ("autograder/reports/*.py", "python"),
         ("autograder/batch/*.py", "python"),
