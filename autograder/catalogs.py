@@ -17,6 +17,7 @@ reads .mo files with the standard library).
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import re
 import string
@@ -28,8 +29,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+import click
 
 from .bpkit.i18n import LANGUAGES, SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE
+from .cli_language import CLICK_DOMAIN, CLICK_MODULES
 from .words import STAFF_DOMAIN, STAFF_LOCALE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +90,27 @@ def extract_class_docstrings(fileobj, keywords, comment_tags, options) -> Iterat
             yield node.body[0].lineno, None, node.body[0].value.value, []
 
 
+def _is_command_decorator(decorator: ast.expr) -> bool:
+    """`@main.command(...)`, `@click.group(...)`, `@command`: what makes a function a click command."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+    return name in ("command", "group")
+
+
+def extract_command_help(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+    """A Babel extractor: each click command's docstring and each `help="..."` string (cli.py),
+    cleaned as click cleans them, so the message id is the text cli_language.help_words looks up."""
+    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.FunctionDef) and any(map(_is_command_decorator, node.decorator_list))
+                and ast.get_docstring(node, clean=False) is not None):
+            yield node.body[0].lineno, None, inspect.cleandoc(node.body[0].value.value), []
+        elif isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg == "help" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str):
+                    yield keyword.value.lineno, None, inspect.cleandoc(keyword.value.value), []
+
+
 # ---------------------------------------------------------------- the table of domains
 
 @dataclass(frozen=True)
@@ -94,7 +118,11 @@ class CatalogDomain:
     """One gettext domain: its catalogs and the files its message ids are written in."""
     name: str
     locale_dir: Path
-    sources: tuple[tuple[str, object], ...]  # (glob below the repository's top, extraction method)
+    sources: tuple[tuple[str, object], ...]  # (glob below `root`, extraction method)
+    root: Path | None = None  # where the globs start: the repository's top, unless a third party's words are the source
+
+    def base(self, root: Path) -> Path:
+        return self.root or root
 
     def po_path(self, language: str) -> Path:
         return self.locale_dir / language / "LC_MESSAGES" / f"{self.name}.po"
@@ -105,9 +133,9 @@ class CatalogDomain:
     def files(self, root: Path = REPO_ROOT) -> list[tuple[Path, object]]:
         found = {}
         for pattern, method in self.sources:
-            for path in sorted(root.glob(pattern)):
+            for path in sorted(self.base(root).glob(pattern)):
                 if path.is_file() and "__pycache__" not in path.parts:
-                    found.setdefault(path.resolve(), (path, method))
+                    found.setdefault((path.resolve(), method), (path, method))  # a file may have two kinds of messages
         return list(found.values())
 
 
@@ -129,15 +157,26 @@ DOMAINS = (
     # feedback (autograder/words.py); misconception texts are the student catalog's, not repeated here.
     CatalogDomain(STAFF_DOMAIN, STAFF_LOCALE, (
         ("autograder/cli.py", "python"),
+        ("autograder/cli.py", extract_command_help),
+        ("autograder/cli_language.py", "python"),
         ("autograder/intake.py", "python"),
+        ("autograder/course.py", "python"),
         ("autograder/grading/*.py", "python"),
         ("autograder/reports/*.py", "python"),
         ("autograder/batch/*.py", "python"),
         ("autograder/gradescope/*.py", "python"),
         ("autograder/hub/*.py", "python"),
+        ("autograder/sandbox/protocol.py", "python"),  # the worker's details, translated by the grader (runner.py)
+        ("autograder/sandbox/runner.py", "python"),
+        ("autograder/sandbox/subject.py", "python"),
         ("autograder/templates/feedback/*.j2", "jinja2"),
         ("autograder/reports/templates/*.j2", "jinja2"),
     )),
+    # click's own words in the kit's CLI ("Usage:", "Error: No such option ..."), read from the
+    # installed click (cli_language.py has its modules look them up here).
+    CatalogDomain(CLICK_DOMAIN, STAFF_LOCALE,
+                  tuple((f"click/{module}.py", "python") for module in CLICK_MODULES),
+                  root=Path(click.__file__).resolve().parent.parent),
 )
 BY_NAME = {d.name: d for d in DOMAINS}
 TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE_LANGUAGE)
@@ -152,7 +191,7 @@ def extract(domain: CatalogDomain, root: Path = REPO_ROOT) -> Catalog:
         for line, message, comments, context in extract_from_file(
                 method, str(path), keywords=KEYWORDS, comment_tags=(TRANSLATORS_NOTE,),
                 strip_comment_tags=True):
-            template.add(message, locations=[(str(path.relative_to(root)), line)], auto_comments=comments,
+            template.add(message, locations=[(str(path.relative_to(domain.base(root))), line)], auto_comments=comments,
                          context=context)
     return template
 
@@ -219,6 +258,15 @@ def _strings(message) -> tuple:
     return message.string if isinstance(message.string, (tuple, list)) else (message.string,)
 
 
+def expected_placeholders(entry) -> list[set[str]]:
+    """The placeholder sets a translated form may have: its English's; for a plural message, those
+    of one of its English forms, or of the plural form alone in a language with one form (Korean:
+    that form is shown for every count, so it must say what the plural says)."""
+    ids = _ids(entry)
+    forms = ids[-1:] if len(_strings(entry)) == 1 else ids
+    return [set(s) for s in dict.fromkeys(frozenset(placeholders(i)) for i in forms)]
+
+
 def _short(text: str, width: int = 70) -> str:
     one_line = " ".join(text.split())
     return repr(one_line if len(one_line) <= width else one_line[:width - 1] + "…")
@@ -249,12 +297,13 @@ def problems(domain: CatalogDomain, root: Path = REPO_ROOT) -> list[str]:
             elif not _translated(entry):
                 found.append(f"{where}: no {language} translation for {_short(_ids(message)[0])} (used at {used_at})")
             else:
-                expected = set().union(*(placeholders(i) for i in _ids(entry)))
+                expected = expected_placeholders(entry)
                 for translation in _strings(entry):
                     got = placeholders(translation)
-                    if got != expected:
+                    if got not in expected:
                         found.append(f"{where}: placeholders of {_short(_ids(message)[0])}: expected "
-                                     f"{sorted(expected)}, found {sorted(got)} in {_short(translation)}")
+                                     f"{' or '.join(str(sorted(e)) for e in expected)}, found {sorted(got)} "
+                                     f"in {_short(translation)}")
         for key, entry in entries.items():
             if key not in wanted:
                 found.append(f"{where}:{entry.lineno}: stale entry {_short(_ids(entry)[0])}: no code uses this "

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_language import CourseLanguageGroup
 from .words import _, speak
 
 DEFAULT_COURSE_YAML = "course.yaml"
@@ -45,7 +46,7 @@ def _init_errors():
     return ConfigError, CourseDirectoryError, NotebookSourceError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CourseLanguageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backprop-kit")
 def main():
     """Autograded backpropagation assignments (cs231n lecture 4) on nbgrader.
@@ -180,8 +181,9 @@ def init(course_dir, course_yaml):
 
     if course_yaml is None and not Path(DEFAULT_COURSE_YAML).exists():
         course_yaml = KIT_COURSE_YAML
-        click.echo(f"No course.yaml here: building the kit's own course ({course_yaml}). To make it yours, "
-                   "run `backprop-kit starter` (a course.yaml to edit, with a fresh seed) and init again.")
+        click.echo(_("No course.yaml here: building the kit's own course ({file}). To make it yours, run "
+                     "`backprop-kit starter` (a course.yaml to edit, with a fresh seed) and init again.").format(
+            file=course_yaml))
     course_yaml = course_yaml or DEFAULT_COURSE_YAML
     course = _load_and_build(course_yaml)
     try:
@@ -189,7 +191,7 @@ def init(course_dir, course_yaml):
     except _init_errors() as e:
         raise click.ClickException(str(e)) from None
     click.echo(_("{folder}: {state}. Release notebooks are in {release}; grade with `cd {folder} && nbgrader "
-                 "autograde <assignment>`.").format(folder=course_dir, state=state, release=Path(course_dir) / "release"))
+                 "autograde <assignment>`.").format(folder=course_dir, state=_(state), release=Path(course_dir) / "release"))
 
 
 @main.command()

@@ -15,6 +15,7 @@ from solutions.table import shipped_table
 from . import notebooks
 from .bpkit.i18n import SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE, speaking
 from .config import ConfigError, Problem
+from .words import N_, _
 from .exercises import BY_ID as HAND_EXERCISES, shipped_functions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -97,8 +98,8 @@ def notebook_sources(course, assignment):
 def _notebook_sources(course, assignment):
     """({notebook: source path}, [Problem] for the listed notebooks without a source)."""
     folder = notebook_folder(course)
-    where = ("the assignments/ folder beside course.yaml" if folder == course.root / "assignments"
-             else "the kit's own assignments/, as there is no assignments/ folder beside course.yaml")
+    where = (_("the assignments/ folder beside course.yaml") if folder == course.root / "assignments"
+             else _("the kit's own assignments/, as there is no assignments/ folder beside course.yaml"))
     index = course.assignment_names.index(assignment.name)
     sources, problems = {}, []
     for i, notebook in enumerate(assignment.notebooks):
@@ -107,8 +108,9 @@ def _notebook_sources(course, assignment):
             key = f"assignments[{index}].notebooks[{i}]"
             problems.append(Problem(
                 course.source and str(course.source), course.line_of(key), key,
-                f"assignment {assignment.name!r} lists notebook {notebook!r}, but its source {path} does not "
-                f"exist (notebook sources are read from {where})"))
+                _("assignment {assignment!r} lists notebook {notebook!r}, but its source {path} does not exist "
+                  "(notebook sources are read from {where})").format(
+                    assignment=assignment.name, notebook=notebook, path=path, where=where)))
     return sources, problems
 
 
@@ -226,17 +228,20 @@ def dropped_assignments(course_dir, course):
 
         with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
             for assignment in gb.assignments:
-                found.setdefault(assignment.name, []).append("the gradebook")
+                found.setdefault(assignment.name, []).append(GRADEBOOK)
     return {name: where for name, where in found.items() if name not in course.assignment_names}
+
+
+GRADEBOOK = N_("the gradebook")  # where an assignment may be besides its folders (translated where shown)
 
 
 def removal_note(name, where):
     """What init says of an assignment course.yaml no longer lists: kept, and how to remove it."""
-    folders = " ".join(w.rstrip("/") for w in where if w != "the gradebook")
-    steps = [*(["nbgrader db assignment remove " + name] if "the gradebook" in where else []),
+    folders = " ".join(w.rstrip("/") for w in where if w != GRADEBOOK)
+    steps = [*(["nbgrader db assignment remove " + name] if GRADEBOOK in where else []),
              *([f"rm -r {folders}"] if folders else [])]
-    return (f"assignment {name!r} is no longer in course.yaml: kept as it is ({', '.join(where)}); to remove it, "
-            f"run in the course directory: {' && '.join(steps)}")
+    return _("assignment {name!r} is no longer in course.yaml: kept as it is ({where}); to remove it, run in the "
+             "course directory: {steps}").format(name=name, where=", ".join(_(w) for w in where), steps=" && ".join(steps))
 
 
 def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
@@ -250,20 +255,22 @@ def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
     busy = holds_student_work(course_dir)
     if busy:
         raise CourseDirectoryError(
-            f"{course_dir} already holds student work ({', '.join(busy)}/); init leaves such a course alone. "
-            "Nothing was changed. Use a new directory for a new term.")
+            _("{folder} already holds student work ({work}/); init leaves such a course alone. Nothing was changed. "
+              "Use a new directory for a new term.").format(folder=course_dir, work=", ".join(busy)))
     built = build_sources(course)  # a wrong course.yaml or notebook source leaves the directory untouched
-    state = "updated" if (course_dir / "nbgrader_config.py").exists() else "created"
+    state = N_("updated") if (course_dir / "nbgrader_config.py").exists() else N_("created")  # an id; said with _()
     course_dir.mkdir(parents=True, exist_ok=True)
     write_config(course_dir, course_yaml, course)
     write_sources(course_dir, course, built)
     for name, where in dropped_assignments(course_dir, course).items():
         log(removal_note(name, where))
     for assignment in course.assignments:
-        log(f"nbgrader generate_assignment {assignment.name}")
+        log(_("nbgrader generate_assignment {assignment}: making the release notebooks").format(
+            assignment=assignment.name))
         done = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],
                    cwd=course_dir, capture_output=True, text=True, env=nbgrader_environment())
         if done.returncode != 0:
             raise CourseDirectoryError(
-                f"nbgrader generate_assignment {assignment.name} failed in {course_dir}:\n{done.stderr[-3000:]}")
+                _("nbgrader generate_assignment {assignment} failed in {folder}:\n{output}").format(
+                    assignment=assignment.name, folder=course_dir, output=done.stderr[-3000:]))
     return state

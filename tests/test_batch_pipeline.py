@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from autograder.batch.pipeline import GradingContext
+from autograder.bpkit import i18n
 from autograder.grading.execute import clean_outputs
 from autograder.grading.preprocessors import StudentKernelExecute
 from autograder.grading.reading import parse_notebook
@@ -52,6 +53,48 @@ def test_cells_run_like_a_kernel_errors_timeouts_and_deaths_cost_only_their_cell
     assert cells[5].outputs[0].ename == "KernelDied"
     assert cells[6].outputs[0].text == "after False\n", "a fresh namespace after a death, like a new kernel"
     assert [c.execution_count for c in cells] == [1, 2, 3, 4, 5, 6, 7]
+    assert cells[3].outputs[0].evalue == "the cell ran longer than 1 s and was interrupted"
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+def test_a_cell_that_loops_forever_is_told_in_the_course_language():
+    """The worker says it in English (it has no catalog), with the message's key and fields
+    beside it; the grader shows it in the course's language, on the cell and in its traceback."""
+    with i18n.speaking("ko"):
+        looped = run_cells("while True:\n    pass", "import os\nos._exit(3)")
+    timeout, died = looped[0].outputs[0], looped[1].outputs[0]
+    assert timeout.ename == "CellTimeout" and timeout.evalue == "셀이 1초보다 오래 실행되어 중단되었습니다"
+    assert timeout.evalue in timeout.traceback[-1] and "ran longer" not in "".join(timeout.traceback)
+    assert "프로세스가 종료되었습니다 (종료 코드 3)" in died.traceback[0], died.traceback
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+def test_a_check_whose_code_loops_forever_gets_the_same_grade_in_every_language():
+    """The same looping gate, graded under en and under ko: the same fraction and status, the
+    message in the course's language."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from autograder.grading.cells import Submission
+    from autograder.grading.checks import CHECKS, gate_row
+    from autograder.grading.report import cell_status
+    from autograder.sandbox.subject import SandboxSubject
+
+    looping = ("class MulGate:\n    def forward(self, x, y):\n        while True:\n            pass\n"
+               "    def backward(self, d):\n        return d, d\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(looping, metadata={
+        "nbgrader": {"grade_id": "mul_gate", "solution": True}})])
+    ctx = SimpleNamespace(rng=np.random.default_rng(0), tolerances=load_course(REPO / "course.yaml").tolerances)
+    graded = {}
+    with StudentRunner(Limits(wall_seconds=1), require_sandbox=True) as runner:
+        for language in ("en", "ko"):
+            with i18n.speaking(language):
+                result = CHECKS["forward"].run(gate_row("mul_gate"), SandboxSubject(runner, Submission(nb)), ctx)
+                graded[language] = result.fraction, cell_status(result), result.error_kind, result.feedback("MulGate", 1)
+    assert graded["en"][:3] == graded["ko"][:3] == (0.0, "timeout", "timeout")
+    assert "did not finish in time" in graded["en"][3]
+    assert "코드가 시간 안에 끝나지 않았습니다" in graded["ko"][3] and "did not finish" not in graded["ko"][3]
 
 
 def test_forged_outputs_are_dropped_or_cut():

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder.bpkit import i18n
 from autograder.hub import layout, names, roster
-from autograder.hub.hubconfig import spawn_problem
+from autograder.hub.hubconfig import check_layout, spawn_problem
 from autograder.hub.settings import HubSettings
 
 KIT = Path(sys.prefix) / "bin" / "backprop-kit"
@@ -84,6 +85,24 @@ def test_a_course_directory_open_to_other_accounts_is_refused(tmp_path):
     assert "is open to every account: students could read the solutions" in layout.open_to_others(tmp_path)
     os.chmod(tmp_path, 0o750)
     assert layout.open_to_others(tmp_path) is None
+
+
+def test_a_hub_layout_problem_is_told_in_korean(open_tmp):
+    private = open_tmp / "private"
+    (private / "course").mkdir(parents=True)
+    os.chmod(private, 0o700)
+    settings = HubSettings(course_id="cs231n", course_dir=str(private / "course"), course_account="no-such-account-bpk",
+                           exchange=str(open_tmp / "exchange"), bin_dir=str(Path(sys.prefix) / "bin"), out_dir="/srv/hub")
+    with i18n.speaking("ko"):
+        why = layout.unreachable(private / "course", layout.ANYONE)
+        problems = check_layout(settings)
+        missing_exchange = layout.exchange_problem(open_tmp / "exchange")
+    assert why == f"모든 학생은(는) {private} (mode 0700, 소유자 {private.owner()})에 들어갈 수 없습니다"
+    assert ("강의 계정 'no-such-account-bpk'이(가) 없습니다: `sudo useradd --create-home no-such-account-bpk`로 "
+            "만드세요") in problems
+    assert missing_exchange.startswith(f"exchange {open_tmp / 'exchange'}가 없습니다: `sudo mkdir -p")
+    with i18n.speaking("en"):
+        assert layout.unreachable(private / "course", layout.ANYONE).startswith("any student cannot enter")
 
 
 def settings(tmp_path):

@@ -12,6 +12,7 @@ import nbformat
 
 from . import nodes
 from .cells import is_graded
+from ..sandbox.runner import shown_detail
 from ..words import _
 
 # What a cell's outputs may carry into the graded notebook (and so into the feedback page).
@@ -51,7 +52,7 @@ def run_notebook_cells(nb, runner, grading):
         died = pending[len(finished)]
         count += 1
         nb.cells[died].execution_count = count
-        nb.cells[died].outputs = [dead_kernel_output(f"{reply.status}: {reply.detail[:300]}")]
+        nb.cells[died].outputs = [dead_kernel_output(f"{reply.status}: {reply.shown_detail[:300]}")]
         pending = pending[len(finished) + 1:]
     return nb
 
@@ -79,9 +80,12 @@ def clean_outputs(raw, cap, count):
                 extra = {"execution_count": count} if kind == "execute_result" else {}
                 outputs.append(nodes.output(kind, data=data, **extra))
         elif kind == "error" and type(out.get("traceback")) is list:
+            english = _text(out.get("evalue"), cap)
+            shown = shown_detail(english, out.get("words"))  # the worker's own words (a cell's timeout), translated
             outputs.append(nodes.output(
-                "error", ename=_text(out.get("ename"), 200), evalue=_text(out.get("evalue"), cap),
-                traceback=[_text(line, 2000) for line in out["traceback"][:200]]))
+                "error", ename=_text(out.get("ename"), 200), evalue=shown,
+                traceback=[_text(line, 2000).replace(english, shown) if english else _text(line, 2000)
+                           for line in out["traceback"][:200]]))
     return outputs
 
 

@@ -69,40 +69,43 @@ def check_layout(s: HubSettings):
     problems = []
     # A virtual environment's python is a link to the interpreter it was made from (pyenv's
     # under /root, say): both must be reachable.
-    kit = [(s.bin_dir, "the kit's environment"),
-           ((Path(s.bin_dir) / "python").resolve(), "the kit's Python interpreter"),
-           (Path(__file__).resolve().parent.parent, "the kit's code")]  # an editable install lives elsewhere
+    kit = [(s.bin_dir, _("the kit's environment")),
+           ((Path(s.bin_dir) / "python").resolve(), _("the kit's Python interpreter")),
+           (Path(__file__).resolve().parent.parent, _("the kit's code"))]  # an editable install lives elsewhere
     account = layout.Account.named(s.course_account)
     if account is None:
-        problems.append(f"the course account {s.course_account!r} does not exist: create it with "
-                        f"`sudo useradd --create-home {s.course_account}`")
+        problems.append(_("the course account {account!r} does not exist: create it with `sudo useradd "
+                          "--create-home {account}`").format(account=s.course_account))
     else:
-        for path, what in [(s.course_dir, "the course directory"), *kit]:
+        for path, what in [(s.course_dir, _("the course directory")), *kit]:
             why = layout.unreachable(path, account)
             if why:
-                problems.append(f"{what}: {why}; the formgrader service runs as {s.course_account}")
+                problems.append(_("{what}: {why}; the formgrader service runs as {account}").format(
+                    what=what, why=why, account=s.course_account))
         group, others = layout.sharing_the_group_of(account)
         if others:
-            problems.append(f"the course account {s.course_account}'s group {group} also holds {', '.join(others)}: "
-                            f"submissions reach the course account through that group, so they could read every "
-                            f"student's work; give {s.course_account} a group of its own (`sudo groupadd "
-                            f"{s.course_account}-private && sudo usermod -g {s.course_account}-private "
-                            f"{s.course_account}`)")
-    for path, what in [*kit, (s.nbgrader_config_dir, "nbgrader's global config"),
-                       (s.student_config_dir, "the students' server config")]:
+            problems.append(_("the course account {account}'s group {group} also holds {others}: submissions reach "
+                              "the course account through that group, so they could read every student's work; give "
+                              "{account} a group of its own (`sudo groupadd {account}-private && sudo usermod -g "
+                              "{account}-private {account}`)").format(
+                account=s.course_account, group=group, others=", ".join(others)))
+    for path, what in [*kit, (s.nbgrader_config_dir, _("nbgrader's global config")),
+                       (s.student_config_dir, _("the students' server config"))]:
         why = layout.unreachable(path, layout.ANYONE)
         if why:
-            problems.append(f"{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)")
+            problems.append(_("{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)").format(
+                what=what, why=why))
     why = layout.open_to_others(s.course_dir)
     if why:
-        problems.append(f"the course directory: {why}; run `sudo chmod o-rwx {s.course_dir}`")
+        problems.append(_("the course directory: {why}; run `sudo chmod o-rwx {folder}`").format(
+            why=why, folder=s.course_dir))
     return problems
 
 
 def roster_ids(s: HubSettings):
     from ..reports.collect import db_url
 
-    where = f"the gradebook of {s.course_dir}"
+    where = _("the gradebook of {folder}").format(folder=s.course_dir)
     try:
         return roster.checked_ids(roster.gradebook_students(db_url(s.course_dir)), where)
     except roster.RosterError as e:

@@ -12,6 +12,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..words import N_, _
+
 EXCHANGE_MODE = 0o1777  # like /tmp: everyone may create, only the owner may remove
 
 
@@ -32,7 +34,11 @@ class Account:
         return cls(name, entry.pw_uid, frozenset(os.getgrouplist(name, entry.pw_gid)))
 
 
-ANYONE = Account("any student", -1, frozenset())  # what the "other" bits grant
+ANYONE = Account(N_("any student"), -1, frozenset())  # what the "other" bits grant; its name translated where shown
+# Why an account cannot use a folder, by the rwx bits it lacks there (0o1: enter a folder on the way).
+CANNOT = {0o1: N_("{account} cannot enter {folder}"), 0o4: N_("{account} cannot read {folder}"),
+          0o5: N_("{account} cannot read {folder}"), 0o7: N_("{account} cannot write in {folder}")}
+CANNOT_USE = N_("{account} cannot use {folder}")
 
 
 def _allows(st, account, bits):
@@ -51,7 +57,7 @@ def _describe(path, st):
         owner = pwd.getpwuid(st.st_uid).pw_name
     except KeyError:
         owner = str(st.st_uid)
-    return f"{path} (mode {stat.S_IMODE(st.st_mode):04o}, owner {owner})"
+    return _("{path} (mode {mode}, owner {owner})").format(path=path, mode=f"{stat.S_IMODE(st.st_mode):04o}", owner=owner)
 
 
 def unreachable(path, account, need=0o5):
@@ -62,11 +68,10 @@ def unreachable(path, account, need=0o5):
         try:
             st = folder.stat()
         except OSError as e:
-            return f"{folder} cannot be read: {e.strerror}"
+            return _("{folder} cannot be read: {why}").format(folder=folder, why=e.strerror)
         bits = need if folder == path else 0o1
         if not _allows(st, account, bits):
-            what = "enter" if bits == 0o1 else {0o5: "read", 0o7: "write in", 0o4: "read"}.get(bits, "use")
-            return f"{account.name} cannot {what} {_describe(folder, st)}"
+            return _(CANNOT.get(bits, CANNOT_USE)).format(account=_(account.name), folder=_describe(folder, st))
     return None
 
 
@@ -74,7 +79,8 @@ def open_to_others(path):
     """Why students could look inside `path` (any "other" permission bit), or None."""
     st = Path(path).stat()
     if st.st_mode & 0o007:
-        return f"{_describe(path, st)} is open to every account: students could read the solutions in source/ and the gradebook"
+        return _("{folder} is open to every account: students could read the solutions in source/ and the "
+                 "gradebook").format(folder=_describe(path, st))
     return None
 
 
@@ -82,12 +88,13 @@ def exchange_problem(path):
     """Why nbgrader's exchange at `path` would fail students or the course account, or None."""
     path = Path(path)
     if not path.is_dir():
-        return (f"the exchange {path} does not exist: create it with `sudo mkdir -p {path} && "
-                f"sudo chmod {EXCHANGE_MODE:o} {path}` (or run `backprop-kit hub` as root)")
+        return _("the exchange {path} does not exist: create it with `sudo mkdir -p {path} && sudo chmod {mode} "
+                 "{path}` (or run `backprop-kit hub` as root)").format(path=path, mode=f"{EXCHANGE_MODE:o}")
     st = path.stat()
     if stat.S_IMODE(st.st_mode) & 0o777 != 0o777:
-        return (f"the exchange {_describe(path, st)} is not writable by every account: students cannot submit "
-                f"and the course account cannot release; run `sudo chmod {EXCHANGE_MODE:o} {path}`")
+        return _("the exchange {folder} is not writable by every account: students cannot submit and the course "
+                 "account cannot release; run `sudo chmod {mode} {path}`").format(
+            folder=_describe(path, st), mode=f"{EXCHANGE_MODE:o}", path=path)
     return unreachable(path, ANYONE, need=0o7)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import layout, names, roster
 from .hubconfig import check_layout
 from .settings import NBGRADER_CONFIG_DIR, SETTINGS_FILE, HubSettings
+from ..words import _, speak
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"  # nbgrader's own default since 0.8
 
@@ -35,12 +36,14 @@ def _course_id(course_dir):
 
     path = Path(course_dir) / "course.yaml"
     if not (Path(course_dir) / "nbgrader_config.py").is_file() or not path.is_file():
-        raise HubError(f"{course_dir} is not a course made by `backprop-kit init` (no nbgrader_config.py and "
-                       "course.yaml there): run `backprop-kit hub` inside the course directory")
+        raise HubError(_("{folder} is not a course made by `backprop-kit init` (no nbgrader_config.py and "
+                         "course.yaml there): run `backprop-kit hub` inside the course directory").format(folder=course_dir))
     try:
-        return load_course(path).course_id
+        course = load_course(path)
     except ConfigError as e:
         raise HubError(str(e)) from None
+    speak(course)  # the layout's problems are told in the course's language
+    return course.course_id
 
 
 def _write_private(path, text):
@@ -89,7 +92,7 @@ def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCH
         layout.make_exchange(settings.exchange)
     problems = check_layout(settings) + [p for p in [layout.exchange_problem(settings.exchange)] if p]
     if problems:
-        raise HubError("the hub could not serve this course:\n  " + "\n  ".join(problems))
+        raise HubError(_("the hub could not serve this course:") + "\n  " + "\n  ".join(problems))
 
     from ..reports.collect import db_url
 
@@ -97,7 +100,7 @@ def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCH
     if from_csv:
         roster.add_to_gradebook(url, from_csv)
     try:
-        students = roster.checked_ids(roster.gradebook_students(url), f"the gradebook of {course_dir}")
+        students = roster.checked_ids(roster.gradebook_students(url), _("the gradebook of {folder}").format(folder=course_dir))
     except roster.RosterError as e:
         raise HubError(str(e)) from None
 

@@ -44,6 +44,37 @@ _SCALAR_NAMES = ("float16", "float32", "float64", "longdouble", "int8", "int16",
 NUMBER_TYPES = frozenset([int, float] + [getattr(np, n) for n in _SCALAR_NAMES if hasattr(np, n)])
 
 
+def N_(message):
+    """Marks a message for the grader's catalog (autograder/catalogs.py finds it by this name).
+    This file is loaded inside the sandbox too, where there is no catalog: the worker sends the
+    message's key and fields beside its English, and the grader shows it translated."""
+    return message
+
+
+# What the worker says of how a run ended, as the student reads it (the reply's "detail"); str.format templates.
+DETAILS = {
+    "cell raised": N_("cell {cell} raised {type}: {message}"),
+    "call out of memory": N_("a call ran out of memory"),
+    "cell timeout": N_("the cell ran longer than {seconds:g} s and was interrupted"),
+    "wall timeout": N_("did not finish within {wall:g} seconds"),
+    "outputs too large": N_("the outputs were too large to send back"),
+    "result too large": N_("the result was too large to send back"),
+    "cpu limit": N_("used up its CPU-time limit ({signal})"),
+    "killed": N_("killed by signal {signal}"),
+    "killed, memory": N_("killed by signal {signal} (perhaps out of memory)"),
+    "notebook exited": N_("the process running the notebook exited with code {code}"),
+    "exited": N_("the process running the code exited with code {code}"),
+    "exited without result": N_("the process running the code exited without sending a usable result"),
+    "unsendable": N_("the result could not be sent: {type}"),
+}
+
+
+def detail(key, **fields):
+    """The reply's fields for DETAILS[key]: its English ("detail", for logs and for a grader that
+    cannot translate) and what the grader translates it from ("words": the key and the fields)."""
+    return {"detail": DETAILS[key].format(**fields), "words": {"key": key, "fields": fields}}
+
+
 class InvalidAnswer(ValueError):
     """A result that cannot be graded as numbers; the message is for the student."""
 

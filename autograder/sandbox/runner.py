@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import bwrap
-from .protocol import InvalidAnswer, bounded_text, decode  # noqa: F401  (decode, InvalidAnswer: re-exported)
+from ..words import N_, _
+from .protocol import DETAILS, InvalidAnswer, bounded_text, decode  # noqa: F401  (decode, InvalidAnswer: re-exported)
 from .bwrap import Limits
 
 log = logging.getLogger("backprop-kit")
@@ -57,21 +58,45 @@ class RunResult:
     seconds: float = 0.0
     phase: str = ""  # of a timeout: "cells" (they loop by themselves) or "calls"
     cpu_seconds: float = 0.0  # the CPU time the student's process used (the zygote's count)
+    words: dict | None = None  # the worker's detail as protocol.detail() sent it: its key and fields
 
     @property
     def ok(self):
         return self.status == "ok"
 
     @property
+    def shown_detail(self) -> str:
+        return shown_detail(self.detail, self.words)
+
+    @property
     def problem(self):
-        """What went wrong, in words for a student."""
-        return {
-            "ok": "",
-            "error": f"your code raised an error: {self.detail}",
-            "timeout": "your code did not finish in time (an infinite loop, or far too slow)",
-            "memory": "your code ran out of the memory the course allows",
-            "crashed": f"your code crashed: {self.detail}",
-        }.get(self.status, f"your code could not be run ({self.detail})")
+        """What went wrong, in words for a student (in the course's language)."""
+        template = PROBLEMS.get(self.status, PROBLEMS[None])
+        return _(template).format(detail=self.shown_detail) if template else ""
+
+
+PROBLEMS = {  # a run's status -> what the student reads of it; None: any other status
+    "ok": "",
+    "error": N_("your code raised an error: {detail}"),
+    "timeout": N_("your code did not finish in time (an infinite loop, or far too slow)"),
+    "memory": N_("your code ran out of the memory the course allows"),
+    "crashed": N_("your code crashed: {detail}"),
+    None: N_("your code could not be run ({detail})"),
+}
+
+
+def shown_detail(english: str, words) -> str:
+    """The worker's detail in the course's language, from the key and fields it sent beside its
+    English (protocol.detail). Student code can forge a reply: anything but a known key with
+    plain fields that fit its template is shown in the English it came in."""
+    if type(words) is not dict or words.get("key") not in DETAILS or type(words.get("fields")) is not dict:
+        return english
+    fields = {key: bounded_text(value, 2000) if type(value) is str else value
+              for key, value in words["fields"].items() if type(key) is str and type(value) in (str, int, float)}
+    try:
+        return _(DETAILS[words["key"]]).format(**fields)
+    except (KeyError, ValueError, IndexError):
+        return english
 
 
 
@@ -228,12 +253,12 @@ class StudentRunner:
                 raise ValueError("a reply that does not answer this request")
         except TimeoutError:  # the worker hangs (stopped by its child, say): kill it, start afresh next time
             self._stop()
-            return RunResult("crashed", "the worker running your code stopped answering "
-                                        f"(no reply within {wall + self.margin_seconds:g} s)")
+            return RunResult("crashed", _("the worker running your code stopped answering (no reply within "
+                                          "{seconds:g} s)").format(seconds=wall + self.margin_seconds))
         except (OSError, ValueError, RecursionError) as e:
             self._stop()  # dead, or not following the protocol: a fresh worker next time
-            return RunResult("crashed", "the worker running your code died or sent garbage while running it "
-                                        f"({type(e).__name__}: {str(e)[:200]})")
+            return RunResult("crashed", _("the worker running your code died or sent garbage while running it "
+                                          "({type}: {message})").format(type=type(e).__name__, message=str(e)[:200]))
         return self._result(reply)
 
     def _limits_for(self, override):
@@ -249,7 +274,7 @@ class StudentRunner:
         """A RunResult from a reply, keeping only well-typed, size-capped fields."""
         status = reply.get("status")
         if status not in STATUSES:
-            return RunResult("crashed", "the process running your code sent an unusable reply")
+            return RunResult("crashed", _("the process running your code sent an unusable reply"))
         results = reply.get("results")
         error = reply.get("error")
         seconds, cpu = reply.get("seconds"), reply.get("cpu_seconds")
@@ -261,7 +286,8 @@ class StudentRunner:
             if type(error) is dict else None,
             seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
             cpu_seconds=float(cpu) if type(cpu) in (int, float) and math.isfinite(cpu) else 0.0,
-            phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "")
+            phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "",
+            words=reply.get("words") if type(reply.get("words")) is dict else None)
 
     def _read_line(self, deadline):
         """One line from the worker, waiting until `deadline` and reading at most

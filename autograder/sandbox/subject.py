@@ -2,6 +2,7 @@
 sandboxed worker, with the calls a check makes."""
 from typing import TYPE_CHECKING, Sequence
 
+from ..words import _
 from .runner import RunResult, StudentRunner
 
 if TYPE_CHECKING:  # the grader's side; the sandbox package imports nothing of it at run time
@@ -33,12 +34,12 @@ class SandboxSubject:  # a Subject (grading/subject.py)
 
     def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
-            return RunResult("timeout", "skipped: a cell it needs already ran out of time (an infinite loop?)")
+            return RunResult("timeout", _("skipped: a cell it needs already ran out of time (an infinite loop?)"))
         try:
             program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
         except KeyError as e:
-            return RunResult("missing", f"the cell {e.args[0]!r} is missing from the notebook (deleted, or its "
-                                    "grade_id metadata was changed), so it cannot be graded")
+            return RunResult("missing", _("the cell {name!r} is missing from the notebook (deleted, or its "
+                                          "grade_id metadata was changed), so it cannot be graded").format(name=e.args[0]))
         reply = self.runner.run({"cells": program, "calls": calls})
         if self.machine_was_busy(reply):  # once more before it costs anything
             reply = self.runner.run({"cells": program, "calls": calls})

@@ -176,14 +176,14 @@ def child_main(request, result_fd, output_fd):
     error = child.run_cells(request["cells"])
     if error is not None:
         status = "memory" if error["type"] == "MemoryError" else "error"
-        detail = f"cell {error['cell']} raised {error['type']}: {error['message']}"[:2000]
-        reply = {"status": status, "detail": detail, "error": error, "results": []}
+        said = protocol.detail("cell raised", cell=error["cell"], type=error["type"], message=error["message"][:1800])
+        reply = {"status": status, **said, "error": error, "results": []}
     else:
         os.write(result_fd, CELLS_DONE)  # a timeout from here on is the calls', not the cells'
         results = [protocol.perform_call(child.ns, call) for call in request["calls"]]
         memory_error = '"error": "MemoryError' in json.dumps(results)
         reply = {"status": "memory" if memory_error else "ok",
-                 "detail": "a call ran out of memory" if memory_error else "", "results": results}
+                 **(protocol.detail("call out of memory") if memory_error else {"detail": ""}), "results": results}
     finish(reply, result_fd)
 
 
@@ -191,6 +191,10 @@ def child_main(request, result_fd, output_fd):
 
 class CellTimeout(KeyboardInterrupt):
     """Raised in a cell that runs past its time, as a kernel interrupt would."""
+
+    def __init__(self, seconds):
+        self.said = protocol.detail("cell timeout", seconds=seconds)
+        super().__init__(self.said["detail"])
 
 
 class CellOutput:
@@ -274,7 +278,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
 
     def interrupt(signum, frame):
-        raise CellTimeout(f"the cell ran longer than {seconds:g} s and was interrupted")
+        raise CellTimeout(seconds)
     signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -296,7 +300,8 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
         else:
             info = protocol.describe_error(e, name)
             outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
-                            "traceback": info["traceback"].splitlines()})
+                            "traceback": info["traceback"].splitlines(),
+                            **({"words": e.said["words"]} if isinstance(e, CellTimeout) else {})})
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
@@ -354,13 +359,12 @@ def judge_notebook(waited, result, wall):
 
 def _how_it_ended(waited, wall):
     if waited == "timeout":
-        return {"status": "timeout", "detail": f"did not finish within {wall:g} seconds"}
+        return {"status": "timeout", **protocol.detail("wall timeout", wall=wall)}
     if waited == "too large":
-        return {"status": "error", "detail": "the outputs were too large to send back"}
+        return {"status": "error", **protocol.detail("outputs too large")}
     if os.WIFSIGNALED(waited):
-        return {"status": "crashed", "detail": f"killed by signal {os.WTERMSIG(waited)}"}
-    return {"status": "crashed", "detail": f"the process running the notebook exited with code "
-                                           f"{os.WEXITSTATUS(waited)}"}
+        return {"status": "crashed", **protocol.detail("killed", signal=os.WTERMSIG(waited))}
+    return {"status": "crashed", **protocol.detail("notebook exited", code=os.WEXITSTATUS(waited))}
 
 
 def finish(reply, result_fd):
@@ -372,7 +376,7 @@ def finish(reply, result_fd):
     try:
         data = json.dumps(reply).encode()
     except BaseException as e:
-        data = json.dumps({"status": "crashed", "detail": f"the result could not be sent: {type(e).__name__}"}).encode()
+        data = json.dumps({"status": "crashed", **protocol.detail("unsendable", type=type(e).__name__)}).encode()
     view = memoryview(data)
     while view:
         written = os.write(result_fd, view[:1 << 20])
@@ -506,10 +510,10 @@ def judge(waited, result, wall):
     """The reply from how the child ended and what it sent."""
     cells_done = bytes(result.data[:len(CELLS_DONE)]) == CELLS_DONE
     if waited == "timeout":
-        return {"status": "timeout", "detail": f"did not finish within {wall:g} seconds",
+        return {"status": "timeout", **protocol.detail("wall timeout", wall=wall),
                 "phase": "calls" if cells_done else "cells"}
     if waited == "too large":
-        return {"status": "error", "detail": "the result was too large to send back"}
+        return {"status": "error", **protocol.detail("result too large")}
     if os.WIFSIGNALED(waited):
         sig = os.WTERMSIG(waited)
         try:
@@ -517,18 +521,18 @@ def judge(waited, result, wall):
         except ValueError:
             name = str(sig)
         if sig == signal.SIGXCPU:
-            return {"status": "timeout", "detail": f"used up its CPU-time limit ({name})"}
+            return {"status": "timeout", **protocol.detail("cpu limit", signal=name)}
         if sig == signal.SIGKILL:
-            return {"status": "crashed", "detail": f"killed by signal {name} (perhaps out of memory)"}
-        return {"status": "crashed", "detail": f"killed by signal {name}"}
+            return {"status": "crashed", **protocol.detail("killed, memory", signal=name)}
+        return {"status": "crashed", **protocol.detail("killed", signal=name)}
     code = os.WEXITSTATUS(waited)
     try:
         reply = json.loads(bytes(result.data[len(CELLS_DONE) if cells_done else 0:])) if code == 0 else None
     except (ValueError, RecursionError):
         reply = None
     if type(reply) is not dict:
-        why = f"exited with code {code}" if code else "exited without sending a usable result"
-        return {"status": "crashed", "detail": f"the process running the code {why}"}
+        return {"status": "crashed", **(protocol.detail("exited", code=code) if code else
+                                        protocol.detail("exited without result"))}
     return reply
 
 

@@ -1,0 +1,65 @@
+"""What an instructor reads while setting a course up speaks the course's language (issue 20,
+items 2 and 3): course.yaml's errors (still naming the file, the line and the key, which stay
+English), `backprop-kit init`'s progress lines and refusals, and `backprop-kit hub`'s
+(its layout problems in Korean: tests/test_hub_setup.py)."""
+import os
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+from autograder.bpkit import i18n
+from autograder.config import ConfigError, load_course
+from autograder.course import REPO_ROOT, init, load_and_build
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def course_yaml(tmp_path, language, *replacements):
+    text = re.sub(r"(?m)^language:.*$", f"language: {language}", (REPO_ROOT / "course.yaml").read_text())
+    for pattern, replacement in replacements:
+        text, n = re.subn(pattern, replacement, text, flags=re.M)
+        assert n == 1, pattern
+    path = tmp_path / "course.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def cli(*args, cwd):
+    env = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LANGUAGE", "BACKPROP_KIT_LANGUAGE")}
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**env, "PYTHONPATH": str(REPO_ROOT)})
+
+
+# ---------------------------------------------------------------- init
+
+def test_init_says_its_progress_in_the_course_language(tmp_path):
+    lines = []
+    built = SimpleNamespace(returncode=0, stderr="")
+    for language in ("en", "ko"):
+        course = load_course(course_yaml(tmp_path / language, language))
+        with i18n.speaking(language):
+            init(tmp_path / language / "course", course, tmp_path / language / "course.yaml",
+                 run=lambda *args, **kwargs: built, log=lines.append)
+    english, korean = lines
+    assert english == "nbgrader generate_assignment backprop: making the release notebooks"
+    assert korean == "nbgrader generate_assignment backprop: 배포할 노트북을 만드는 중"
+
+
+def test_init_refusing_a_course_with_student_work_says_so_in_korean(tmp_path):
+    course = tmp_path / "course"
+    (course / "submitted" / "ann").mkdir(parents=True)
+    course_yaml(tmp_path, "ko")
+    done = cli("init", str(course), cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{course}에는 이미 학생의 작업이 있습니다 (submitted/)" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- the hub
+
+def test_hub_outside_a_korean_course_directory_says_so_in_korean(tmp_path):
+    course_yaml(tmp_path, "ko")  # a course.yaml, but no nbgrader_config.py: init never ran here
+    done = cli("hub", "--out", str(tmp_path / "hub"), cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{tmp_path}은(는) `backprop-kit init`으로 만든 강의가 아닙니다" in done.stderr, done.stderr
