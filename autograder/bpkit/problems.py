@@ -178,17 +178,19 @@ def student_id_from_environment(fallback=""):
 
 def load(student_id="", course_file=None):
     """The values for this notebook: the course settings come from bpkit/course.json."""
-    text, student_id = _course_text(course_file), student_id_from_environment(student_id)
-    spare = _take_spare((text, student_id))
-    if spare is not None:
-        return spare
-    course = json.loads(text)
-    return draw(course["seed"], course["course_id"], course["assignment"], course["randomization"],
-                student_id, course.get("graphs", described.LECTURE), course.get("exercises"))
+    key = (_course_text(course_file), student_id_from_environment(student_id))
+    spare = _take_spare(key)
+    return spare if spare is not None else _draw_from(*key)
 
 
 def _course_text(course_file=None):
     return Path(course_file or Path(__file__).with_name("course.json")).read_text()
+
+
+def _draw_from(course_text, student_id):
+    course = json.loads(course_text)
+    return draw(course["seed"], course["course_id"], course["assignment"], course["randomization"],
+                student_id, course.get("graphs", described.LECTURE), course.get("exercises"))
 
 
 _spare = None  # ((what load() read, whose values), a copy of them), left by warm() for one load()
@@ -210,5 +212,5 @@ def warm(course_file=None):
     a fresh fork of that worker running the setup cell, finds them drawn (about 0.7 ms less
     for each of a submission's thirty-odd checks) and one copy of them made."""
     global _spare
-    values = load(course_file=course_file)
-    _spare = ((_course_text(course_file), student_id_from_environment()), values)
+    key = (_course_text(course_file), student_id_from_environment())
+    _spare = (key, _draw_from(*key))

@@ -180,17 +180,21 @@ def perform_call(namespace, call):
         if op == "call":
             fn = namespace.get(call["function"])
             if not callable(fn):
-                return {"error": f"NameError: {call['function']} is not defined (did its cell run?)"}
+                return _not_defined(call["function"])
             return guarded(lambda: fn(*[decode_argument(a) for a in call["args"]]))
         return {"error": f"unknown op {op!r}"}
     except BaseException as e:
         return error_result(e)
 
 
+def _not_defined(name):
+    return {"error": f"NameError: {name} is not defined (did its cell run?)"}
+
+
 def _gate(namespace, call):
     cls = namespace.get(call["class"])
     if cls is None:
-        return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
+        return [_not_defined(call["class"])]
     instances, failed, results = {}, {}, []
     for step in call["steps"]:
         method, args = step[0], step[1]
@@ -214,8 +218,9 @@ def _gate(namespace, call):
 
 
 def nudged_inputs(inputs, h):
-    """The inputs of a numeric gradient of forward, in the one order both sides use: each entry
-    of each input (inputs in turn, entries in C order) moved by +h, then by -h; fresh copies."""
+    """The inputs of a numeric gradient of forward: each entry of each input (inputs in turn,
+    entries in C order) moved by +h, then by -h; fresh copies. The grader reads the replies in
+    this order (checks._own_forward_consistency pairs them entry by entry)."""
     for i, value in enumerate(inputs):
         for j in range(np.size(value)):
             for sign in (1, -1):
@@ -227,7 +232,7 @@ def nudged_inputs(inputs, h):
 def _nudged_forwards(namespace, call):
     cls = namespace.get(call["class"])
     if cls is None:
-        return [{"error": f"NameError: {call['class']} is not defined (did its cell run?)"}]
+        return [_not_defined(call["class"])]
     inputs = [np.asarray(decode_argument(a), dtype=np.float64) for a in call["args"]]
     results = []
     for moved in nudged_inputs(inputs, float(call["h"])):
