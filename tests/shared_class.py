@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -93,11 +94,15 @@ def autograde_disturbed(course_dir, *options, disturb, env=None):
                                cwd=course_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**nbgrader_environment(), "COLUMNS": "200", **(env or {})})
     lines, disturbed = [], None
+    # A coordinator that hangs fails this test in minutes, not the suite's whole budget.
+    watchdog = threading.Timer(300, process.kill)
+    watchdog.start()
     for line in process.stdout:
         lines.append(line)
         if line.startswith("✓") and disturbed is None:
             disturbed = (disturb(process),)
     process.wait(timeout=300)
+    watchdog.cancel()
     return process.returncode, lines, disturbed[0] if disturbed else None
 
 

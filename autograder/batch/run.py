@@ -130,44 +130,108 @@ def _grade_locally(job):
 class LocalGraders:  # a Graders (graders.py)
     """`jobs` warm processes on this machine, each grading one submission at a time. Their
     sandboxes' scratch directories are made in one folder of the batch's, removed at the end:
-    a grading process killed outright (out of memory) leaves nothing behind in /tmp."""
+    a grading process killed outright (out of memory) leaves nothing behind in /tmp.
+
+    The coordinator never relies on the pool alone to notice a grading process that died:
+    the futures it hands out are its own, and `wait` checks the processes it started itself.
+    A pool that lost a process and did not say so within `LOSS_GRACE` seconds (its manager
+    thread can deadlock in some Pythons when a process is SIGKILLed mid-write) is given up,
+    its processes killed, and everything in flight fails as lost, so it is graded again."""
+
+    LOSS_GRACE = 10.0  # seconds a dead process is left to the pool's own handling
+    START_TIMEOUT = 300.0  # a pool whose processes cannot even build the pipeline is not coming up
 
     def __init__(self, snapshot: AssignmentSnapshot, jobs: int):
         self.snapshot, self.jobs = snapshot, jobs
         self.window = 2 * jobs
         self.scratch_parent = tempfile.mkdtemp(prefix="backprop-kit-batch-")
-        self._start()
+        self._ours: dict[Future, Future] = {}  # the pool's future -> the one handed out
+        self._dead_since: float | None = None
+        # The first pool is forked: nothing else runs in this process yet (no progress
+        # thread), and each grader starts with nbgrader, nbconvert and numpy imported.
+        self._start(multiprocessing.get_context("fork"))
 
-    def _start(self):
-        """Forked from this process, before anything else runs in it (no progress thread yet):
-        each grader starts with nbgrader, nbconvert and numpy already imported (some 2 s of
-        CPU each when started afresh) and builds its pipeline once, here."""
-        self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_start_local_grader,
+    def _start(self, context):
+        self.processes = []
+        self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_local_grader,
                                         initargs=(self.snapshot, self.scratch_parent))
-        for future in [self.pool.submit(_warm_up) for _ in range(self.jobs)]:
+        self._dead_since = None
+        warming = [self.pool.submit(_warm_up) for _ in range(self.jobs)]
+        done, not_done = wait(warming, timeout=self.START_TIMEOUT)
+        if not_done:
+            self._kill_pool()
+            raise BatchError(f"the local grading processes did not start within {self.START_TIMEOUT:.0f} s")
+        for future in done:
             future.result()
+        self.processes = list(self.pool._processes.values())  # the pool's own list; read once, here
 
     def submit(self, job: SubmissionJob) -> Future:
+        ours = Future()
         try:
-            return self.pool.submit(_grade_locally, job)
+            theirs = self.pool.submit(_grade_locally, job)
         except BrokenProcessPool as e:  # a process died since the last result: fail like its in-flight work
-            failed = Future()
-            failed.set_exception(e)
-            return failed
+            ours.set_exception(e)
+            return ours
+        self._ours[theirs] = ours
+        theirs.add_done_callback(self._pass_on)
+        return ours
+
+    def _pass_on(self, theirs: Future) -> None:
+        """The pool's result, handed on unless the pool was already given up."""
+        ours = self._ours.pop(theirs, None)
+        if ours is None:  # given up already (_give_up_pool)
+            return
+        error = theirs.exception() if not theirs.cancelled() else BrokenProcessPool("cancelled")
+        if error is not None:
+            ours.set_exception(error)
+        else:
+            ours.set_result(theirs.result())
 
     def wait(self, pending: Iterable[Future]) -> Iterable[Future]:
-        done, _pending = wait(pending, return_when=FIRST_COMPLETED)
-        return done
+        pending = list(pending)
+        while pending:  # (nothing in flight: every student handed out was not gradable)
+            done, _pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if done:
+                return done
+            if not any(process.exitcode is not None for process in self.processes):
+                self._dead_since = None
+            elif self._dead_since is None:
+                self._dead_since = time.monotonic()
+            elif time.monotonic() - self._dead_since > self.LOSS_GRACE:
+                self._give_up_pool()
+        return []
+
+    def _give_up_pool(self):
+        """A grading process died and the pool did not notice: everything in flight is lost."""
+        dead = [p.pid for p in self.processes if p.exitcode is not None]
+        self._kill_pool()
+        for theirs, ours in list(self._ours.items()):
+            if self._ours.pop(theirs, None) is not None:  # else _pass_on has it
+                ours.set_exception(BrokenProcessPool(f"grading process {dead} died; the pool did not recover"))
+
+    def _kill_pool(self):
+        """Stop the pool without waiting on its own threads, which may be stuck."""
+        processes = self.processes or list((self.pool._processes or {}).values())
+        for process in processes:
+            if process.exitcode is None:
+                process.kill()
+        for process in processes:
+            process.join(timeout=5)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def lost(self, error: BaseException) -> bool:
         """Did a grading process die (killed, out of memory)? It takes its pool along."""
         return isinstance(error, BrokenProcessPool)
 
     def recover(self) -> bool:
-        """A new pool; False: what was in flight died with the old one."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self._start()
+        """A new pool; False: what was in flight died with the old one. It is not forked from
+        this process, which now runs the progress thread and the old pool's threads (a fork
+        could inherit one of their locks, held, and hang): a fork server started afresh forks
+        the new graders, with the kit imported once, there."""
+        self._give_up_pool()
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        self._start(context)
         return False
 
     def describe(self) -> str:
