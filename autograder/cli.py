@@ -99,8 +99,8 @@ def starter(course_yaml):
 
     target = Path(course_yaml)
     if target.exists():
-        raise click.ClickException(f"{target} exists; it was left as it is. Pass --out to write the starter "
-                                   "course.yaml elsewhere.")
+        raise click.ClickException(_("{file} exists; it was left as it is. Pass --out to write the starter "
+                                     "course.yaml elsewhere.").format(file=target))
     target.write_bytes(KIT_COURSE_YAML.read_bytes())
     course = write_seed(target, secrets.randbelow(MAX_SEED + 1))
     speak(course)
@@ -135,8 +135,9 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
         a = course.assignment(assignment) if assignment else course.assignments[0]
         if variants_of is not None:
             if variants_of not in HAND_EXERCISES:
-                raise click.ClickException(f"--variants {variants_of}: not a hand exercise; expected one of "
-                                           f"{', '.join(HAND_EXERCISES)}")
+                raise click.ClickException(_("--variants {exercise}: not a hand exercise; expected one of "
+                                             "{expected}").format(exercise=variants_of,
+                                                                  expected=", ".join(HAND_EXERCISES)))
             ids = [line.strip() for line in Path(roster).read_text().splitlines() if line.strip()] if roster else []
             click.echo(graph_mode_note(course))
             for graph, count in variants(course, a.name, variants_of, ids):
@@ -328,13 +329,15 @@ def hub(out_dir, course_account, instructors, roster_csv, exchange, authenticato
         raise click.ClickException(str(e)) from None
     s = written.settings
     if written.imported:
-        click.echo(f"{roster_csv}: {written.imported} students added to the gradebook.")
-    click.echo(f"{written.config_file}: course {s.course_id}, {len(written.students)} students, instructors "
-               f"{', '.join(s.instructors) or 'none (add --instructor NAME)'}; formgrader at /services/{s.course_id}/ "
-               f"as {s.course_account}; exchange {s.exchange}.")
-    click.echo("Start it (as root):")
+        click.echo(_("{file}: {n} students added to the gradebook.").format(file=roster_csv, n=written.imported))
+    click.echo(_("{file}: course {course}, {n} students, instructors {instructors}; formgrader at "
+                 "/services/{course}/ as {account}; exchange {exchange}.").format(
+        file=written.config_file, course=s.course_id, n=len(written.students),
+        instructors=", ".join(s.instructors) or _("none (add --instructor NAME)"), account=s.course_account,
+        exchange=s.exchange))
+    click.echo(_("Start it (as root):"))
     click.echo(f"  cd {s.out_dir} && {s.bin_dir}/jupyterhub -f {written.config_file} --ip 0.0.0.0 --port 8000")
-    click.echo("Add a student later (as root):")
+    click.echo(_("Add a student later (as root):"))
     click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
 
 
@@ -353,9 +356,11 @@ def add_student(student_id, out_dir, first_name, last_name, email):
         added = add(out_dir, student_id, first_name, last_name, email)
     except AddStudentError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"{added.student_id}: in the gradebook" + (", the hub and the course group." if added.hub_told else "."))
+    where = (_("{student}: in the gradebook, the hub and the course group.") if added.hub_told
+             else _("{student}: in the gradebook."))
+    click.echo(where.format(student=added.student_id))
     for note in added.notes:
-        click.echo(f"  note: {note}")
+        click.echo("  " + _("note: {note}").format(note=note))
 
 
 @main.command()

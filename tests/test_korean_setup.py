@@ -63,3 +63,21 @@ def test_hub_outside_a_korean_course_directory_says_so_in_korean(tmp_path):
     done = cli("hub", "--out", str(tmp_path / "hub"), cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"{tmp_path}은(는) `backprop-kit init`으로 만든 강의가 아닙니다" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- the CLI's own lines
+
+def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
+    """`starter` over an existing Korean course.yaml refuses in Korean and leaves the file
+    byte for byte; `show-values --variants` of a non-hand exercise names it and the choices."""
+    path = course_yaml(tmp_path, "ko")
+    before = path.read_bytes()
+    done = cli("starter", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "course.yaml이(가) 이미 있어 그대로 두었습니다" in done.stderr, done.stderr
+    assert path.read_bytes() == before
+    done = cli("show-values", "--variants", "nope", cwd=tmp_path)
+    assert done.returncode == 1 and "--variants nope: 손으로 푸는 문제가 아닙니다" in done.stderr, done.stderr
+    english = course_yaml(tmp_path / "en", "en")
+    done = cli("starter", cwd=english.parent)
+    assert done.returncode == 1 and "exists; it was left as it is" in done.stderr and not HANGUL.search(done.stderr)
