@@ -161,6 +161,7 @@ DOMAINS = (
         ("autograder/cli_language.py", "python"),
         ("autograder/intake.py", "python"),
         ("autograder/course.py", "python"),
+        ("autograder/config/loading.py", "python"),  # course.yaml's file-level problems (the rest: issue 20)
         ("autograder/grading/*.py", "python"),
         ("autograder/reports/*.py", "python"),
         ("autograder/batch/*.py", "python"),

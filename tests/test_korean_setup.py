@@ -81,3 +81,19 @@ def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
     english = course_yaml(tmp_path / "en", "en")
     done = cli("starter", cwd=english.parent)
     assert done.returncode == 1 and "exists; it was left as it is" in done.stderr and not HANGUL.search(done.stderr)
+
+
+def test_a_broken_korean_course_yaml_is_told_in_korean_naming_file_and_line(tmp_path):
+    """A course.yaml that says `language: ko` but is not valid YAML (a tab indent on line 3):
+    check-config names the file and the line, in Korean; PyYAML's own words stay as they are.
+    The same file saying `language: en` gets the English message."""
+    for language, expected in (("ko", "올바른 YAML이 아닙니다: "), ("en", "not valid YAML: ")):
+        folder = tmp_path / language
+        folder.mkdir()
+        (folder / "course.yaml").write_text(f"language: {language}\ncourse_id: cs231n\nseed:\n\t1\n")
+        done = cli("check-config", "--config", "course.yaml", cwd=folder)
+        assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+        output = done.stdout + done.stderr
+        assert re.search(r"course\.yaml:4:\d+: " + re.escape(expected), output), output
+        assert ("들여쓰기는 공백으로 하세요" in output) == (language == "ko"), output
+        assert bool(HANGUL.search(output)) == (language == "ko"), output

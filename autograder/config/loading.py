@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from .describe import FLOAT, all_keys, schema_in_words, value_in_words, hint_for, key_schema_at, schema_at
 from .errors import ConfigError, Problem, format_doc_path, format_loc
 from .schema import Course, DuplicateNames, repeated_names
+from ..words import _
 
 
 class _Loader(yaml.SafeLoader):
@@ -86,20 +87,20 @@ def _read_text(path: Path, shown: str) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise fail(f"file not found (looked for {path.absolute()})") from None
+        raise fail(_("file not found (looked for {path})").format(path=path.absolute())) from None
     except IsADirectoryError:
-        raise fail("is a directory, not a file") from None
+        raise fail(_("is a directory, not a file")) from None
     except PermissionError:
-        raise fail("cannot read the file: permission denied") from None
+        raise fail(_("cannot read the file: permission denied")) from None
     except OSError as error:
-        raise fail(f"cannot read the file: {error.strerror or error}") from None
+        raise fail(_("cannot read the file: {why}").format(why=error.strerror or error)) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
-        raise ConfigError([Problem(shown, line, "", f"not UTF-8 text (byte {raw[error.start:error.start + 1]!r} "
-                                                    f"at offset {error.start}); save the file as UTF-8")],
-                          path) from None
+        why = _("not UTF-8 text (byte {byte} at offset {offset}); save the file as UTF-8").format(
+            byte=repr(raw[error.start:error.start + 1]), offset=error.start)
+        raise ConfigError([Problem(shown, line, "", why)], path) from None
 
 
 def _parse(text, shown):
@@ -115,20 +116,21 @@ def _parse(text, shown):
             line = text.count("\n", 0, error.position) + 1
             column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
             character = chr(error.character) if isinstance(error.character, int) else error.character
-            raise ConfigError([Problem(shown, line, "", f"not valid YAML: character {character!r} "
-                                                        f"is not allowed in YAML files", column)],
-                              Path(shown)) from None
+            why = _("not valid YAML: character {character} is not allowed in YAML files").format(
+                character=repr(character))
+            raise ConfigError([Problem(shown, line, "", why, column)], Path(shown)) from None
         except yaml.YAMLError as error:  # anything else the YAML library reports
-            raise ConfigError([Problem(shown, None, "", f"not valid YAML: {error}")], Path(shown)) from None
+            why = _("not valid YAML: {why}").format(why=error)
+            raise ConfigError([Problem(shown, None, "", why)], Path(shown)) from None
         if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
-            raise ConfigError([Problem(shown, None, "", "the file is empty; it must set at least "
-                                                        "course_id, seed and assignments")], Path(shown))
+            why = _("the file is empty; it must set at least course_id, seed and assignments")
+            raise ConfigError([Problem(shown, None, "", why)], Path(shown))
         walker = _Walker(loader, shown)
         data = walker.walk(root, ())
         if not isinstance(root, yaml.MappingNode):
             raise ConfigError([Problem(shown, root.start_mark.line + 1, "",
-                                       f"the top level must be a mapping of keys (course_id: ..., "
-                                       f"seed: ..., ...), found {value_in_words(data)}")], Path(shown))
+                                       _("the top level must be a mapping of keys (course_id: ..., seed: ..., "
+                                         "...), found {found}").format(found=value_in_words(data)))], Path(shown))
         return data, walker.lines, walker.spans, walker.problems
     finally:
         if loader is not None:
@@ -144,8 +146,8 @@ def _yaml_problem(error, shown):
               if context_mark is not None and context_mark is not mark else "")
         message += f" ({error.context}{at})"
     if "'\\t'" in message:
-        message += "; indent with spaces, YAML does not allow tabs there"
-    return Problem(shown, mark.line + 1 if mark else None, "", f"not valid YAML: {message}",
+        message += _("; indent with spaces, YAML does not allow tabs there")
+    return Problem(shown, mark.line + 1 if mark else None, "", _("not valid YAML: {why}").format(why=message),
                    mark.column + 1 if mark else None)
 
 
