@@ -24,8 +24,8 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path

@@ -84,7 +84,7 @@ def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
 
 
 def test_a_broken_korean_course_yaml_is_told_in_korean_naming_file_and_line(tmp_path):
-    """A course.yaml that says `language: ko` but is not valid YAML (a tab indent on line 3):
+    """A course.yaml that says `language: ko` but is not valid YAML (a tab indent on line 4):
     check-config names the file and the line, in Korean; PyYAML's own words stay as they are.
     The same file saying `language: en` gets the English message."""
     for language, expected in (("ko", "올바른 YAML이 아닙니다: "), ("en", "not valid YAML: ")):

@@ -146,7 +146,6 @@ class LocalGraders:  # a Graders (graders.py)
         self.window = 2 * jobs
         self.scratch_parent = tempfile.mkdtemp(prefix="backprop-kit-batch-")
         self._ours: dict[Future, Future] = {}  # the pool's future -> the one handed out
-        self._dead_since: float | None = None
         # The first pool is forked: nothing else runs in this process yet (no progress
         # thread), and each grader starts with nbgrader, nbconvert and numpy imported.
         self._start(multiprocessing.get_context("fork"))
@@ -155,7 +154,7 @@ class LocalGraders:  # a Graders (graders.py)
         self.processes = []
         self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_local_grader,
                                         initargs=(self.snapshot, self.scratch_parent))
-        self._dead_since = None
+        self._dead_since: float | None = None  # since when a process of this pool is seen dead
         warming = [self.pool.submit(_warm_up) for _ in range(self.jobs)]
         done, not_done = wait(warming, timeout=self.START_TIMEOUT)
         if not_done:
