@@ -97,3 +97,83 @@ def test_a_broken_korean_course_yaml_is_told_in_korean_naming_file_and_line(tmp_
         assert re.search(r"course\.yaml:4:\d+: " + re.escape(expected), output), output
         assert ("들여쓰기는 공백으로 하세요" in output) == (language == "ko"), output
         assert bool(HANGUL.search(output)) == (language == "ko"), output
+
+
+# ---------------------------------------------------------------- course.yaml's schema problems
+
+SCHEMA_PROBLEMS = ((r"^seed: 20261123$", "sede: 20261123"),  # unknown key, close to seed; and seed missing
+                   (r"^  timeout_seconds: 10$", "  timeout_seconds: '10'"),  # a string where a number goes
+                   (r"^    notebooks: \[backprop\]$", "    notebooks: [backprop, backprop]"),  # a repeated name
+                   (r"^  memory_mb: 2048$", "  memory_mb: 2048\n  memory_mb: 4096"))  # a repeated key
+# English that must not be left in a Korean line (the schema's words and the messages around them).
+ENGLISH_WORDS = re.compile(r"did you mean|unknown key|missing required|expected|found|a whole number|a number|"
+                           r"greater than|at most|a string|remove the quotes|duplicate|must be unique|line \d|"
+                           r"YAML would")
+
+
+def test_course_yaml_schema_problems_are_told_in_the_course_language(tmp_path):
+    """check-config on a course.yaml declaring `language: ko` with an unknown key (close to `seed`),
+    the missing `seed`, a quoted number, a repeated notebook and a repeated key: one Korean line
+    each, naming the file, the line and the key path as they are, with no English phrase left in
+    it; the same file declaring `language: en` gets the English lines."""
+    said = {}
+    for language in ("ko", "en"):
+        path = course_yaml(tmp_path / language, language, *SCHEMA_PROBLEMS)
+        done = cli("check-config", "--config", "course.yaml", cwd=path.parent)
+        assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
+        # file:line: key path: message (the first line after click's "Error: ", Korean "오류: ")
+        found = [re.search(r"(course\.yaml:\d+): (\S+): (.*)$", line) for line in done.stderr.splitlines()]
+        said[language] = {m[2]: (m[1], m[3]) for m in found if m}
+        assert set(said[language]) == {"seed", "sede", "assignments[0].notebooks[1]", "grading.timeout_seconds",
+                                       "grading.memory_mb"}, done.stderr
+    korean, english = ({key: message for key, (_, message) in said[language].items()} for language in ("ko", "en"))
+    for key, (where, message) in said["ko"].items():
+        assert where == said["en"][key][0], (key, where, said["en"][key])  # the same file and line
+        assert HANGUL.search(message) and not ENGLISH_WORDS.search(message), (key, message)
+        assert not HANGUL.search(english[key]), english[key]
+    assert "'sede'" in korean["sede"] and "'seed'을(를) 뜻했나요?" in korean["sede"], korean["sede"]
+    assert "did you mean 'seed'?" in english["sede"]
+    assert "필수 키 'seed'" in korean["seed"] and "0 이상 4294967295 이하인 정수" in korean["seed"], korean["seed"]
+    assert "missing required key 'seed' (expected a whole number from 0 to 4294967295)" in english["seed"]
+    assert ("0 초과 3600 이하인 숫자이어야 하는데 '10' (문자열)입니다. 숫자로 만들려면 따옴표를 빼세요"
+            in korean["grading.timeout_seconds"]), korean["grading.timeout_seconds"]
+    assert "found '10' (a string); remove the quotes to make it a number" in english["grading.timeout_seconds"]
+    assert "노트북 'backprop'이(가) 중복됩니다 (처음은 assignments[0].notebooks[0], 18번째 줄)" in \
+        korean["assignments[0].notebooks[1]"]
+    assert "키 'memory_mb'이(가) 중복됩니다 (처음은 39번째 줄)" in korean["grading.memory_mb"]
+    assert "duplicate key 'memory_mb' (first at line 39)" in english["grading.memory_mb"]
+
+
+def test_the_readme_keys_table_stays_english_while_the_kit_speaks_korean():
+    """The schema's words are English in the README's table (docs.py) whatever language is in
+    force, Korean only in an error message."""
+    from autograder.config import keys_markdown
+
+    english = keys_markdown()
+    with i18n.speaking("ko"):
+        assert keys_markdown() == english
+        try:
+            load_course(REPO_ROOT / "course.yaml").assignment("backprp")
+        except ConfigError as error:
+            said = str(error)
+    assert not HANGUL.search(english) and "a whole number from 0 to 4294967295" in english
+    assert "이 강의에는 과제 'backprp'이(가) 없습니다. 'backprop'을(를) 뜻했나요?" in said, said
+
+
+def test_a_seed_that_cannot_be_rewritten_alone_is_refused_in_korean(tmp_path, monkeypatch):
+    """write_seed checks the rewritten file changed the seed only; when it did not (here the write
+    also changes the timeout), the file is put back and the refusal is in the course's language."""
+    import pytest
+
+    from autograder.config import loading
+
+    path = course_yaml(tmp_path, "ko")
+    before = path.read_text()
+    write = loading._write_atomically
+    monkeypatch.setattr(loading, "_write_atomically",
+                        lambda target, text: write(target, text if text == before else
+                                                   text.replace("timeout_seconds: 10", "timeout_seconds: 11")))
+    with i18n.speaking("ko"), pytest.raises(ConfigError) as refused:
+        loading.write_seed(path, 7)
+    assert "다른 곳을 바꾸지 않고는 seed를 다시 쓸 수 없었습니다" in str(refused.value), str(refused.value)
+    assert path.read_text() == before

@@ -1,10 +1,13 @@
 """The schema in words, for error messages and the README table: what a key expects, what
-was found instead, and a hint."""
+was found instead, and a hint. What a key expects is English for the README's table and the
+course's language in a message (`schema_in_words(..., words=_)`); what was found and the hint
+only ever go into a message, so they are always in the language in force."""
 import datetime
 import functools
 import math
 import re
 
+from ..words import N_, _, ngettext
 from .schema import Course, EXERCISE_ID_PATTERN, NAME_PATTERN
 
 
@@ -82,13 +85,20 @@ def all_keys(schema=None, path=()):
     return out
 
 
-_PATTERNS = {  # pattern -> (singular, plural); `q` quotes a literal
-    NAME_PATTERN: (lambda q, n: f"a name of 1-{n} letters, digits, {q('-')} or {q('_')}",
-                   lambda q, n: "names"),
-    EXERCISE_ID_PATTERN: (lambda q, n: f"an exercise id (1-{n} letters, digits or {q('_')}, "
-                                       f"not starting with a digit)",
-                          lambda q, n: "exercise ids"),
+# Every phrase is written once in English, marked for the catalog (N_) and put into words by the
+# caller's `words`: English as it stands for the README's table (docs.py), the course's language
+# (words._) for an error message. Whole phrases, so that a language orders them its own way.
+_PATTERNS = {  # pattern -> (singular, plural), each formatted with n (the longest) and the quoted characters
+    NAME_PATTERN: (N_("a name of 1-{n} letters, digits, {dash} or {underscore}"), N_("names")),
+    EXERCISE_ID_PATTERN: (N_("an exercise id (1-{n} letters, digits or {underscore}, not starting with a digit)"),
+                          N_("exercise ids")),
 }
+# What a list of mappings holds one of, by the model's title ("mappings, one per assignment").
+_ITEMS = {"Assignment": N_("assignment")}
+
+
+def _english(text):
+    return text
 
 
 def _quote(text):
@@ -107,88 +117,116 @@ def number_text(value):
     return str(value)
 
 
-def _range(schema):
-    low = (("at least", schema["minimum"]) if "minimum" in schema else
-           ("greater than", schema["exclusiveMinimum"]) if "exclusiveMinimum" in schema else None)
-    high = (("at most", schema["maximum"]) if "maximum" in schema else
-            ("less than", schema["exclusiveMaximum"]) if "exclusiveMaximum" in schema else None)
-    if low and high and low[0] == "at least" and high[0] == "at most":
-        return f" from {number_text(low[1])} to {number_text(high[1])}"
-    parts = [f"{word} {number_text(bound)}" for word, bound in (low, high) if word]
-    return (" " + " and ".join(parts)) if parts else ""
+def _range(schema, words=_english):
+    """The bounds of a number, in words ('from 0 to 10', 'greater than 0 and at most 1000'), or ''."""
+    low = ((N_("at least {bound}"), schema["minimum"]) if "minimum" in schema else
+           (N_("greater than {bound}"), schema["exclusiveMinimum"]) if "exclusiveMinimum" in schema else None)
+    high = ((N_("at most {bound}"), schema["maximum"]) if "maximum" in schema else
+            (N_("less than {bound}"), schema["exclusiveMaximum"]) if "exclusiveMaximum" in schema else None)
+    if low and high and "minimum" in schema and "maximum" in schema:
+        return words(N_("from {low} to {high}")).format(low=number_text(low[1]), high=number_text(high[1]))
+    parts = [words(phrase).format(bound=number_text(bound)) for phrase, bound in (low, high) if phrase]
+    if len(parts) == 2:
+        # Translators: two bounds of a number, e.g. "greater than 0" and "at most 1000".
+        return words(N_("{first} and {second}")).format(first=parts[0], second=parts[1])
+    return parts[0] if parts else ""
 
 
-def schema_in_words(schema, q=_quote, plural=False):
-    """What a value of this schema must be, in words: 'a whole number from 0 to 10'."""
+def _bounded(kind, schema, words):
+    """A kind of number with its bounds: 'a whole number from 0 to 10'."""
+    bounds = _range(schema, words)
+    # Translators: a kind of number ("a whole number") and its bounds ("from 0 to 10").
+    return words(N_("{kind} {bounds}")).format(kind=kind, bounds=bounds) if bounds else kind
+
+
+def schema_in_words(schema, q=_quote, plural=False, words=_english):
+    """What a value of this schema must be, in words: 'a whole number from 0 to 10'. In English
+    unless `words` translates (an error message passes words._; the README's table keeps English)."""
     schema = resolve(schema) or {}
     kind = schema.get("type")
     if "enum" in schema:
-        return "one of " + ", ".join(q(v) for v in schema["enum"])
+        return words(N_("one of {values}")).format(values=", ".join(q(v) for v in schema["enum"]))
     if kind == "string":
         pattern = schema.get("pattern")
         if pattern in _PATTERNS:
-            return _PATTERNS[pattern][plural](q, schema.get("maxLength"))
-        return ("texts" if plural else "text") + (f" matching {q(pattern)}" if pattern else "")
+            return words(_PATTERNS[pattern][plural]).format(n=schema.get("maxLength"), dash=q("-"), underscore=q("_"))
+        if pattern:
+            return words(N_("texts matching {pattern}") if plural else N_("text matching {pattern}")).format(
+                pattern=q(pattern))
+        return words(N_("texts") if plural else N_("text"))
     if kind == "integer":
-        return ("whole numbers" if plural else "a whole number") + _range(schema)
+        return _bounded(words(N_("whole numbers") if plural else N_("a whole number")), schema, words)
     if kind == "number":
-        return ("numbers" if plural else "a number") + _range(schema)
+        return _bounded(words(N_("numbers") if plural else N_("a number")), schema, words)
     if kind == "boolean":
-        return "true or false"
+        return words(N_("true or false"))
     if kind == "array":
         items = resolve(schema.get("items")) or {}
-        each = ("mappings, one per " + items["title"].lower()) if "properties" in items \
-            else schema_in_words(items, q, plural=True)
-        return f"a {'non-empty ' if schema.get('minItems') else ''}list of {each}"
+        if "properties" in items:
+            title = items["title"]
+            item = words(_ITEMS[title]) if title in _ITEMS else title.lower()
+            phrase = (N_("a non-empty list of mappings, one per {item}") if schema.get("minItems")
+                      else N_("a list of mappings, one per {item}"))
+            return words(phrase).format(item=item)
+        phrase = N_("a non-empty list of {items}") if schema.get("minItems") else N_("a list of {items}")
+        return words(phrase).format(items=schema_in_words(items, q, plural=True, words=words))
     if kind == "object" and "properties" in schema:
         if plural:
-            return "mappings"
-        return "a mapping with the keys " + ", ".join(schema["properties"])
+            return words(N_("mappings"))
+        return words(N_("a mapping with the keys {keys}")).format(keys=", ".join(schema["properties"]))
     if kind == "object":
         keys, values = mapping_parts(schema)
-        return f"a mapping of {schema_in_words(keys, q, plural=True)} to {schema_in_words(values, q, plural=True)}"
-    return "a value"
+        return words(N_("a mapping of {keys} to {values}")).format(
+            keys=schema_in_words(keys, q, plural=True, words=words),
+            values=schema_in_words(values, q, plural=True, words=words))
+    return words(N_("a value"))
 
 
 def value_in_words(value):
+    """What was found instead, in the language in force (only error messages say it)."""
     if value is None:
-        return "nothing (the value is empty)"
+        return _("nothing (the value is empty)")
     if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
+        return _("{value} (a boolean)").format(value=str(value).lower())
     if isinstance(value, int):
-        return f"{value} (a whole number)"
+        return _("{value} (a whole number)").format(value=value)
     if isinstance(value, float):
-        return f"{number_text(value) if math.isfinite(value) else value} (a decimal number)"
+        return _("{value} (a decimal number)").format(value=number_text(value) if math.isfinite(value) else value)
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"{shown!r} (a string)" if value else "'' (an empty string)"
+        return _("{value} (a string)").format(value=repr(shown)) if value else _("'' (an empty string)")
     if isinstance(value, list):
-        return "an empty list" if not value else f"a list of {len(value)} item{'s' * (len(value) != 1)}"
+        if not value:
+            return _("an empty list")
+        return ngettext("a list of {n} item", "a list of {n} items", len(value)).format(n=len(value))
     if isinstance(value, dict):
-        return "an empty mapping" if not value else "a mapping with the keys " + ", ".join(map(str, value))
+        if not value:
+            return _("an empty mapping")
+        return _("a mapping with the keys {keys}").format(keys=", ".join(map(str, value)))
     if isinstance(value, (datetime.date, datetime.datetime)):
-        return f"{value.isoformat()} (a date)"
+        return _("{value} (a date)").format(value=value.isoformat())
     if isinstance(value, bytes):
-        return "binary data"
-    return f"{value!r} (a {type(value).__name__})"
+        return _("binary data")
+    return _("{value} (a {type})").format(value=repr(value), type=type(value).__name__)
 
 
 def hint_for(schema, value):
+    """What to change, in the language in force ('; put the value in quotes to make it text'), or ''."""
     kind = (resolve(schema) or {}).get("type")
     if isinstance(value, bool) and kind == "string" or isinstance(value, bool) and "enum" in schema:
-        return "; YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes"
+        return _("; YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes")
     if isinstance(value, (int, float, datetime.date)) and not isinstance(value, bool) and kind == "string":
-        return "; put the value in quotes to make it text"
+        return _("; put the value in quotes to make it text")
     if isinstance(value, str) and kind in ("integer", "number") and FLOAT.match(value.strip()) \
             or isinstance(value, str) and kind in ("integer", "number") and value.strip().lstrip("+-").isdigit():
-        return "; remove the quotes to make it a number"
+        return _("; remove the quotes to make it a number")
     if isinstance(value, str) and kind == "boolean" and value.strip().lower() in ("true", "false", "yes", "no",
                                                                                  "on", "off"):
-        return "; remove the quotes"
+        return _("; remove the quotes")
     if isinstance(value, str) and kind == "string" and schema.get("pattern") == NAME_PATTERN:
         stem = re.sub(r"\.(py|ipynb)$", "", value.rsplit("/", 1)[-1])
         if stem != value and re.match(NAME_PATTERN, stem):
-            return f"; write just the name, {stem!r}"
+            return _("; write just the name, {name}").format(name=repr(stem))
     if isinstance(value, float) and kind == "integer" and value.is_integer():
-        return f"; write it without the decimal point, {int(value)}"
+        return _("; write it without the decimal point, {value}").format(value=int(value))
     return ""

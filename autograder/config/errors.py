@@ -5,6 +5,8 @@ import difflib
 import re
 from typing import Iterable
 
+from ..words import _
+
 
 # ---- errors --------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
@@ -69,9 +71,11 @@ def parse_path(path):
     return tuple(loc)
 
 
-def suggest(name, candidates, what):
+def suggest(name, candidates, listed):
+    """What to add to "no such name": the closest candidate ('; did you mean ...?'), else every
+    one of them, told by `listed` (an N_-marked " (assignments: {names})"); in the language in force."""
     candidates = list(candidates)
     close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.6)
     if close:
-        return f"; did you mean {close[0]!r}?"
-    return f" ({what}: {', '.join(candidates) or 'none'})"
+        return _("; did you mean {name}?").format(name=repr(close[0]))
+    return _(listed).format(names=", ".join(candidates) or _("none"))

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from .describe import FLOAT, all_keys, schema_in_words, value_in_words, hint_for, key_schema_at, schema_at
 from .errors import ConfigError, Problem, format_doc_path, format_loc
 from .schema import Course, DuplicateNames, repeated_names
-from ..words import _
+from ..words import N_, _
 
 
 class _Loader(yaml.SafeLoader):
@@ -63,7 +63,7 @@ def load_lenient(path) -> Course | None:
 
     shown = os.fspath(path)
     try:
-        data, lines, _, _ = _parse(_read_text(Path(path), shown), shown)
+        data, lines, _spans, _problems = _parse(_read_text(Path(path), shown), shown)
     except ConfigError:
         return None
     items = data.get("assignments") if isinstance(data, dict) else None
@@ -166,8 +166,8 @@ class _Walker:
     def walk(self, node, loc):
         self.count += 1
         if self.count > _MAX_NODES or len(loc) > _MAX_DEPTH or id(node) in self.open:
-            message = ("a YAML alias refers to the value that contains it" if id(node) in self.open
-                       else "the file is too large or too deeply nested (YAML aliases?)")
+            message = (_("a YAML alias refers to the value that contains it") if id(node) in self.open
+                       else _("the file is too large or too deeply nested (YAML aliases?)"))
             raise ConfigError([Problem(self.shown, node.start_mark.line + 1, format_loc(loc[:4]), message)],
                               Path(self.shown))
         self.lines.setdefault(loc, node.start_mark.line + 1)
@@ -182,7 +182,7 @@ class _Walker:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as error:
             what = getattr(error, "problem", None) or str(error)
-            self.problem(loc, node.start_mark.line + 1, f"cannot read this value: {what}")
+            self.problem(loc, node.start_mark.line + 1, _("cannot read this value: {why}").format(why=what))
             return None
 
     def walk_collection(self, node, loc):
@@ -191,17 +191,17 @@ class _Walker:
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1
                 if key_node.tag == _MERGE_TAG:
-                    self.problem(loc, line, "YAML merge keys ('<<') are not supported in "
-                                                      "course.yaml; write the keys out")
+                    self.problem(loc, line, _("YAML merge keys ('<<') are not supported in course.yaml; "
+                                              "write the keys out"))
                     continue
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "":
-                    self.problem(loc, line, "every key must be a plain name, like 'seed:'")
+                    self.problem(loc, line, _("every key must be a plain name, like 'seed:'"))
                     continue
                 key = key_node.value
                 if key in first:
-                    self.problem(loc + (key,), line, f"duplicate key {key!r} (first at line {first[key]}); "
-                                                     "YAML would silently keep only the last one, "
-                                                     "so remove one of them")
+                    self.problem(loc + (key,), line, _("duplicate key {key} (first at line {line}); YAML would "
+                                                       "silently keep only the last one, so remove one of them")
+                                 .format(key=repr(key), line=first[key]))
                 first.setdefault(key, line)
                 self.lines[loc + (key,)] = line
                 result[key] = self.walk(value_node, loc + (key,))
@@ -234,18 +234,28 @@ def _convert(err, data, shown, lines):
         return _duplicate_problems(cause, loc, shown, lines)
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
-        expected = schema_in_words(key_schema_at(loc[:-1]))
-        return [problem(loc, f"invalid key {loc[-1]!r}: expected {expected}")]
+        expected = schema_in_words(key_schema_at(loc[:-1]), words=_)
+        return [problem(loc, _("invalid key {key}: expected {expected}").format(key=repr(loc[-1]), expected=expected))]
     if kind == "missing":
-        return [problem(loc, f"missing required key {loc[-1]!r} (expected {schema_in_words(schema_at(loc))})")]
+        return [problem(loc, _("missing required key {key} (expected {expected})").format(
+            key=repr(loc[-1]), expected=schema_in_words(schema_at(loc), words=_)))]
     if kind == "extra_forbidden":
         return [problem(loc, _unknown_key(loc))]
     if kind in ("value_error", "assertion_error") and cause is not None:
         return [problem(loc, str(cause))]
     schema = schema_at(loc)
     if schema is None:
-        return [problem(loc, f"{err['msg']} (found {value_in_words(value)})")]
-    return [problem(loc, f"expected {schema_in_words(schema)}, found {value_in_words(value)}{hint_for(schema, value)}")]
+        # Translators: pydantic's own words (English), then what the file has.
+        return [problem(loc, _("{message} (found {found})").format(message=err["msg"], found=value_in_words(value)))]
+    return [problem(loc, _("expected {expected}, found {found}{hint}").format(
+        expected=schema_in_words(schema, words=_), found=value_in_words(value), hint=hint_for(schema, value)))]
+
+
+# What a repeated name is told, by what it names (DuplicateNames.what).
+_DUPLICATE = {
+    "assignment name": N_("duplicate assignment name {name} (first at {where}); assignment names must be unique"),
+    "notebook": N_("duplicate notebook {name} (first at {where}); notebooks must be unique"),
+}
 
 
 def _duplicate_problems(duplicates: DuplicateNames, loc, shown, lines):
@@ -254,10 +264,10 @@ def _duplicate_problems(duplicates: DuplicateNames, loc, shown, lines):
     for index, name, first in duplicates.repeats:
         at, first_at = loc + (index,) + suffix, loc + (first,) + suffix
         first_line = _line(lines, first_at)
-        where = format_loc(first_at) + (f", line {first_line}" if first_line else "")
+        where = (_("{key}, line {line}").format(key=format_loc(first_at), line=first_line) if first_line
+                 else format_loc(first_at))
         out.append(Problem(shown, _line(lines, at), format_loc(at),
-                           f"duplicate {duplicates.what} {name!r} (first at {where}); "
-                           f"{duplicates.what}s must be unique"))
+                           _(_DUPLICATE[duplicates.what]).format(name=repr(name), where=where)))
     return out
 
 
@@ -289,13 +299,13 @@ def _unknown_key(loc):
     valid = list(parent.get("properties", {}))
     close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
     if close:
-        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+        return _("unknown key {key}; did you mean {close}?").format(key=repr(key), close=repr(close[0]))
     here = tuple(0 if isinstance(part, int) else part for part in loc[:-1])
     elsewhere = [path for path, name in all_keys() if name == key and path[:-1] != here]
     if elsewhere:
-        return (f"unknown key {key!r} here; it belongs under {format_doc_path(elsewhere[0][:-1])!r} "
-                f"(as {format_doc_path(elsewhere[0])})")
-    return f"unknown key {key!r}; the keys allowed here are {', '.join(valid)}"
+        return _("unknown key {key} here; it belongs under {section} (as {path})").format(
+            key=repr(key), section=repr(format_doc_path(elsewhere[0][:-1])), path=format_doc_path(elsewhere[0]))
+    return _("unknown key {key}; the keys allowed here are {keys}").format(key=repr(key), keys=", ".join(valid))
 
 
 # ---- the seed ------------------------------------------------------------------------
@@ -328,12 +338,12 @@ def write_seed(path, seed: int) -> Course:
     target = Path(os.path.realpath(path))
     _write_atomically(target, new_text)
     try:
-        written, _ = _load(path)
+        written, _text = _load(path)
         changed = [a for a, b in zip(text.splitlines(), new_text.splitlines()) if a != b]
         if written.model_dump() != wanted.model_dump() or len(changed) != 1 or len(text.splitlines()) != len(new_text.splitlines()):
             raise ConfigError([Problem(str(path), course._lines.get(("seed",)), "seed",
-                                       "could not rewrite the seed without changing anything else; "
-                                       "edit the file by hand")], Path(path))
+                                       _("could not rewrite the seed without changing anything else; "
+                                         "edit the file by hand"))], Path(path))
     except ConfigError:
         _write_atomically(target, text)
         raise

@@ -6,6 +6,7 @@ from typing import Annotated, Iterable, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..bpkit.i18n import LANGUAGES
+from ..words import N_, _
 from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
 
 
@@ -103,8 +104,8 @@ class Tolerances(_Model):
     @model_validator(mode="after")
     def _some_tolerance(self):
         if self.hand_answer_abs == 0 and self.hand_answer_rel == 0:
-            raise ValueError("hand_answer_abs and hand_answer_rel are both 0, so a hand answer "
-                             "would have to match to the last bit; set at least one above 0")
+            raise ValueError(_("hand_answer_abs and hand_answer_rel are both 0, so a hand answer "
+                               "would have to match to the last bit; set at least one above 0"))
         return self
 
 
@@ -225,8 +226,8 @@ class Course(_Model):
         for a in self.assignments:
             if a.name == name:
                 return a
-        raise UnknownName([Problem(self._shown, None, "", f"no assignment {name!r} in this course"
-                                   f"{suggest(name, self.assignment_names, 'assignments')}")])
+        raise UnknownName([Problem(self._shown, None, "", _("no assignment {name} in this course{suggestion}").format(
+            name=repr(name), suggestion=suggest(name, self.assignment_names, N_(" (assignments: {names})"))))])
 
     def line_of(self, key_path: str) -> int | None:
         """The line of a key in the file it was loaded from, e.g. line_of('grading.memory_mb')."""
@@ -246,8 +247,10 @@ class Course(_Model):
                 loc = ("assignments", index, "points", exercise)
                 notebooks = ", ".join(self.assignments[index].notebooks)
                 problems.append(Problem(self._shown, self._lines.get(loc), format_loc(loc),
-                                        f"no exercise {exercise!r} in assignment {assignment!r} "
-                                        f"(notebooks: {notebooks}){suggest(exercise, known, 'exercises')}"))
+                                        _("no exercise {exercise} in assignment {assignment} (notebooks: {notebooks})"
+                                          "{suggestion}").format(
+                                            exercise=repr(exercise), assignment=repr(assignment), notebooks=notebooks,
+                                            suggestion=suggest(exercise, known, N_(" (exercises: {names})")))))
         if problems:
             raise ConfigError(problems, self._source)
         return dict(points)
