@@ -160,6 +160,49 @@ def test_the_readme_keys_table_stays_english_while_the_kit_speaks_korean():
     assert "이 강의에는 과제 'backprp'이(가) 없습니다. 'backprop'을(를) 뜻했나요?" in said, said
 
 
+# ---------------------------------------------------------------- the hub's roster and student ids
+
+def test_a_bad_roster_line_and_student_id_are_told_in_korean(tmp_path):
+    """A roster whose third line holds an id with a space: the file and its line, then why, all in
+    Korean; the hub's refusal of such an account says why in Korean too (no English inside)."""
+    import pytest
+
+    from autograder.hub import names, roster
+
+    csv = tmp_path / "roster.csv"
+    csv.write_text("id,first_name\nann,Ann\nbob smith,Bob\n")
+    for language in ("ko", "en"):
+        with i18n.speaking(language), pytest.raises(roster.RosterError) as refused:
+            roster.read_csv(csv)
+        said = str(refused.value)
+        if language == "ko":
+            assert said == (f"{csv}: 3번째 줄: 'bob smith'은(는) 올바른 nbgrader 학생 ID가 아닙니다: 공백이(가) 들어 있습니다. "
+                            "글자, 숫자와 _ . @ - 만으로 된 학생의 로그인 이름을 쓰세요."), said
+        else:
+            assert said == (f"{csv}: line 3: 'bob smith' is not a valid nbgrader student id: it contains a space. "
+                            "Use the student's login name with letters, digits and _ . @ - only."), said
+    (tmp_path / "header.csv").write_text("name,email\nann,a@x\n")
+    with i18n.speaking("ko"), pytest.raises(roster.RosterError) as refused:
+        roster.read_csv(tmp_path / "header.csv")
+    assert "1번째 줄: 명단에는 'id' 열이 있어야 합니다" in str(refused.value) and "실제 열: name, email" in str(refused.value)
+    with i18n.speaking("ko"):
+        assert names.problem("a+b") == "'+' (nbgrader의 exchange는 제출물 이름을 '+'로 나눕니다)이(가) 들어 있습니다"
+        assert names.problem("x" * 70) == "70자입니다 (최대 64자)"
+        assert names.problem(".ann") == "'.'(으)로 시작합니다 (글자, 숫자, '_' 중 하나로 시작해야 합니다)"
+
+
+def test_add_student_without_a_hub_says_so_in_the_course_language(tmp_path):
+    course_yaml(tmp_path, "ko")
+    (tmp_path / "nohub").mkdir()
+    done = cli("add-student", "ann", "--hub", "nohub", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "nohub에는 `backprop-kit hub --out nohub`로 쓴 hub가 없습니다: " in done.stderr, done.stderr
+    english = course_yaml(tmp_path / "en", "en")
+    (english.parent / "nohub").mkdir()
+    done = cli("add-student", "ann", "--hub", "nohub", cwd=english.parent)
+    assert "nohub holds no hub written by `backprop-kit hub --out nohub`: " in done.stderr, done.stderr
+
+
 def test_a_seed_that_cannot_be_rewritten_alone_is_refused_in_korean(tmp_path, monkeypatch):
     """write_seed checks the rewritten file changed the seed only; when it did not (here the write
     also changes the timeout), the file is put back and the refusal is in the course's language."""

@@ -193,6 +193,7 @@ def configure(c, out_dir):
     c.JupyterHub.db_url = f"sqlite:///{Path(out_dir) / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(Path(out_dir) / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(Path(out_dir) / "jupyterhub.pid")
-    print(f"backprop-kit hub: course {s.course_id}: {len(students)} students, instructors "
-          f"{', '.join(instructors) or 'none'}; formgrader at /services/{s.course_id}/ as {s.course_account}",
-          file=sys.stderr)
+    said = _("course {course}: {n} students, instructors {instructors}; formgrader at /services/{course}/ as "
+             "{account}").format(course=s.course_id, n=len(students), instructors=", ".join(instructors) or _("none"),
+                                 account=s.course_account)
+    print(f"backprop-kit hub: {said}", file=sys.stderr)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import names
+from ..words import _
 
 CSV_FIELDS = ("first_name", "last_name", "email")
 
@@ -34,15 +35,16 @@ def read_csv(path):
             rows = list(reader)
             header = [h.strip() for h in reader.fieldnames or []]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise RosterError(f"{path}: cannot be read as a CSV roster: {e}") from None
+        raise RosterError(_("{file}: cannot be read as a CSV roster: {why}").format(file=path, why=e)) from None
     if "id" not in header:
-        raise RosterError(f"{path}: line 1: a roster needs a column 'id' (nbgrader's import format: "
-                          f"id,first_name,last_name,email); found {', '.join(header) or 'no header'}")
+        raise RosterError(_("{file}: line 1: a roster needs a column 'id' (nbgrader's import format: "
+                            "id,first_name,last_name,email); found {header}").format(
+            file=path, header=", ".join(header) or _("no header")))
     students = []
     for line, row in enumerate(rows, start=2):
         student_id = (row.get("id") or "").strip()
         try:
-            names.check(student_id, f"{path}: line {line}")
+            names.check(student_id, _("{file}: line {line}").format(file=path, line=line))
         except names.StudentIdError as e:
             raise RosterError(str(e)) from None
         extra = {k: (row.get(k) or "").strip() or None for k in CSV_FIELDS}
@@ -76,5 +78,6 @@ def checked_ids(students, where):
         try:
             ids.append(names.check(s.id, where))
         except names.StudentIdError as e:
-            raise RosterError(f"{e} Remove it with `nbgrader db student remove {s.id!r}`.") from None
+            raise RosterError(_("{problem} Remove it with `nbgrader db student remove {id}`.").format(
+                problem=e, id=repr(s.id))) from None
     return ids

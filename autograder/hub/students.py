@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from . import layout, names, roster
 from .settings import HubSettings
+from ..words import _
 
 
 class AddStudentError(ValueError):
@@ -36,7 +37,8 @@ def add_student(out_dir, student_id, first_name=None, last_name=None, email=None
     try:
         settings = HubSettings.load(out_dir)
     except OSError as e:
-        raise AddStudentError(f"{out_dir} holds no hub written by `backprop-kit hub --out {out_dir}`: {e.strerror}") from None
+        raise AddStudentError(_("{folder} holds no hub written by `backprop-kit hub --out {folder}`: {why}").format(
+            folder=out_dir, why=e.strerror)) from None
     try:
         names.check(student_id, "add-student")
     except names.StudentIdError as e:
@@ -44,13 +46,13 @@ def add_student(out_dir, student_id, first_name=None, last_name=None, email=None
     try:
         token = settings.roster_token_file.read_text().strip()
     except OSError as e:
-        raise AddStudentError(f"{settings.roster_token_file} cannot be read ({e.strerror}): run add-student as root "
-                              "(sudo), like the hub") from None
+        raise AddStudentError(_("{file} cannot be read ({why}): run add-student as root (sudo), like the hub").format(
+            file=settings.roster_token_file, why=e.strerror)) from None
     roster.add_to_gradebook(db_url(settings.course_dir), [roster.Student(student_id, first_name, last_name, email)])
     notes = []
     if settings.authenticator == "pam" and layout.Account.named(student_id) is None:
-        notes.append(f"{student_id} has no system account yet, which PAM logins need: `sudo useradd --create-home "
-                     f"{student_id} && sudo passwd {student_id} && sudo chmod 0700 /home/{student_id}`")
+        notes.append(_("{student} has no system account yet, which PAM logins need: `sudo useradd --create-home "
+                       "{student} && sudo passwd {student} && sudo chmod 0700 /home/{student}`").format(student=student_id))
     try:
         try:
             _api(settings, token, "POST", f"/users/{student_id}")
@@ -60,10 +62,11 @@ def add_student(out_dir, student_id, first_name=None, last_name=None, email=None
         _api(settings, token, "POST", f"/groups/{settings.student_group}/users", {"users": [student_id]})
         told = True
     except urllib.error.HTTPError as e:
-        raise AddStudentError(f"{student_id} is in the gradebook, but the hub on 127.0.0.1:{settings.hub_port} refused "
-                              f"to add them ({e.code} {e.reason}): restart the hub, which reads the gradebook at start") from None
+        raise AddStudentError(_("{student} is in the gradebook, but the hub on 127.0.0.1:{port} refused to add them "
+                                "({code} {reason}): restart the hub, which reads the gradebook at start").format(
+            student=student_id, port=settings.hub_port, code=e.code, reason=e.reason)) from None
     except (urllib.error.URLError, ConnectionError, OSError):
         told = False  # not running: the next start reads the gradebook
     if not told:
-        notes.append("the hub is not running: it lets them in when it starts")
+        notes.append(_("the hub is not running: it lets them in when it starts"))
     return Added(student_id, told, tuple(notes))
