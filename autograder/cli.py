@@ -371,6 +371,9 @@ def catalogs(only_check):
     """Bring the translators' .po files in step with the code's messages and compile them (.mo)."""
     from . import catalogs as message_catalogs
 
+    # Its lines stay English: it checks the kit's own catalogs (the repository's, whatever course
+    # the current folder holds), for whoever changes the kit's code or its translations, and they
+    # quote the English message ids.
     if only_check:
         found = message_catalogs.check()
         for line in found:
