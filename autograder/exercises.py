@@ -7,6 +7,7 @@ bpkit/exercise_table.json: see shipped_functions) the students' self-checks read
 a student has comes with their values (bpkit.problems: Problems.graphs); with graphs: lecture
 it is the lecture's for everyone.
 """
+import functools
 import types
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -179,9 +180,12 @@ def _clearly_differ(answers, correct):
                for k, v in correct.items())
 
 
+@functools.lru_cache(maxsize=256)
 def mistaken_gates(misconception, variant=0):
     """The reference gates, with every gate the misconception applies to replaced by its
-    error model: a gate module (like solutions.gates) for solutions.lecture's builders."""
+    error model: a gate module (like solutions.gates) for solutions.lecture's builders.
+    Made once per (misconception, variant) and shared (the classes keep no state of their own,
+    only their instances do): diagnosing one mistaken submission asks for it some 150 times."""
     module = types.SimpleNamespace(**{k: v for k, v in vars(reference).items() if isinstance(v, type)})
     for name in gates_named_by(misconception.id):
         setattr(module, name, _mistaken(getattr(module, name), misconception, variant))
