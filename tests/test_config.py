@@ -1,5 +1,7 @@
 """course.yaml: schema, loading, error messages, the seed rewrite, the README's key table."""
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -310,10 +312,84 @@ def test_other_validation_errors_are_located_too(tmp_path):
     assert error_of(path) == (f"{path}:10: tolerances: hand_answer_abs and hand_answer_rel are both 0, so a hand "
                               "answer would have to match to the last bit; set at least one above 0")
     path = write(tmp_path, with_lines(VALID, {3: "seed: !!python/name:os.system 1"}))
-    assert error_of(path).startswith(f"{path}:3: seed: cannot read this value: could not determine a constructor "
-                                     "for the tag 'tag:yaml.org,2002:python/name:os.system'")
+    assert error_of(path) == (f"{path}:3:7: seed: expected a value without a YAML tag, found the tag "
+                              "'!!python/name:os.system', which course.yaml does not read here; remove the tag")
     path = write(tmp_path, "a: &x [1, *x]\n")
     assert error_of(path) == f"{path}:1: a[1]: a YAML alias refers to the value that contains it"
+
+
+UNTAGGED = "expected a value without a YAML tag, found the tag {}, which course.yaml does not read here; remove the tag"
+DATE = "a date (like 2024-01-31) or a date and time (like 2024-01-31 12:00:00)"
+BAD_TAGS = [  # (line of VALID, what it becomes, the key path, the message)
+    (3, "seed: !!timestamp nope", "seed",
+     f"expected {DATE} after the YAML tag '!!timestamp', found 'nope'; fix the value or remove the tag"),
+    (3, "seed: !!timestamp 2024-13-45", "seed",
+     f"expected {DATE} after the YAML tag '!!timestamp', found '2024-13-45'; fix the value or remove the tag"),
+    (3, "seed: !!int abc", "seed",
+     "expected a whole number after the YAML tag '!!int', found 'abc'; fix the value or remove the tag"),
+    (11, "  gradient_rel_error: !!float x", "tolerances.gradient_rel_error",
+     "expected a number after the YAML tag '!!float', found 'x'; fix the value or remove the tag"),
+    (13, "  timeout_seconds: !!bool maybe", "grading.timeout_seconds",
+     "expected true or false after the YAML tag '!!bool', found 'maybe'; fix the value or remove the tag"),
+    (6, "  - name: !!binary 가", "assignments[0].name",
+     "expected base64-encoded data after the YAML tag '!!binary', found '가'; fix the value or remove the tag"),
+    (3, "seed: !!python/object:os.system {}", "seed", UNTAGGED.format("'!!python/object:os.system'")),
+    (3, "seed: !!set", "seed", UNTAGGED.format("'!!set'")),
+    (3, "seed: !foo bar", "seed", UNTAGGED.format("'!foo'")),
+    (7, "    notebooks: !!omap [1]", "assignments[0].notebooks", UNTAGGED.format("'!!omap'")),
+    (7, "    notebooks: !foo [backprop]", "assignments[0].notebooks", UNTAGGED.format("'!foo'")),
+    (9, "      add_gate: !!set {4}", "assignments[0].points.add_gate", UNTAGGED.format("'!!set'")),
+    (7, "    notebooks: !!str [backprop]", "assignments[0].notebooks", UNTAGGED.format("'!!str'")),
+    # No tag, but written like a date or a number, which YAML 1.1 then cannot make one of.
+    (3, "seed: 2024-13-45", "seed", f"YAML reads '2024-13-45' as {DATE}, but it is not a valid one; fix it, "
+                                    "or put it in quotes to make it text"),
+    (13, "  timeout_seconds: 0x_", "grading.timeout_seconds",
+     "YAML reads '0x_' as a whole number, but it is not a valid one; fix it, or put it in quotes to make it text"),
+]
+
+
+@pytest.mark.parametrize("number, line, key, message", BAD_TAGS, ids=[case[1].strip() for case in BAD_TAGS])
+def test_a_value_its_yaml_tag_cannot_make_is_one_located_problem(tmp_path, number, line, key, message):
+    """A value with a tag PyYAML has no constructor for, or one its constructor fails on (it raises
+    ValueError, KeyError or AttributeError, not a YAMLError), is told at its line and column (the
+    tag's) with its key path; the schema's complaint about the unread value is not added to it."""
+    path = write(tmp_path, with_lines(VALID, {number: line}))
+    column = line.index(": ") + 3
+    assert error_of(path) == f"{path}:{number}:{column}: {key}: {message}"
+
+
+def test_tags_that_fit_their_value_still_read_and_odd_keys_are_told(tmp_path):
+    text = with_lines(VALID, {3: "seed: !!int 0x10", 11: "  gradient_rel_error: !!float 1e-5", 13: "  timeout_seconds: !!int 30"})
+    course = load_course(write(tmp_path, text))
+    assert (course.seed, course.tolerances.gradient_rel_error, course.grading.timeout_seconds) == (16, 1e-5, 30)
+    path = write(tmp_path, with_lines(VALID, {2: "course_id: !!binary ###"}))  # base64 of nothing: b""
+    assert error_of(path) == (f"{path}:2: course_id: expected a name of 1-64 letters, digits, '-' or '_', "
+                              "found binary data")
+    path = write(tmp_path, with_lines(VALID, {9: "      !foo add_gate: 4"}))
+    assert error_of(path) == f"{path}:9: assignments[0].points: every key must be a plain name, like 'seed:'"
+    path = write(tmp_path, with_lines(VALID, {3: "seed: &s !!int abc", 4: "randomization: *s"}))
+    assert problem_lines(path) == [  # an alias to it is told where the value is, under its own key
+        f"{path}:3:7: randomization: expected a whole number after the YAML tag '!!int', found 'abc'; "
+        "fix the value or remove the tag",
+        f"{path}:3:7: seed: expected a whole number after the YAML tag '!!int', found 'abc'; "
+        "fix the value or remove the tag"]
+
+
+def test_check_config_tells_every_bad_tag_by_file_line_and_key(tmp_path):
+    """check-config on a course.yaml with several values its tags cannot make: exit status 1, one
+    line each (file:line:column: key: message), no traceback; the repository's course.yaml passes."""
+    path = write(tmp_path, with_lines(VALID, {3: "seed: !!timestamp nope", 7: "    notebooks: !foo [backprop]",
+                                              11: "  gradient_rel_error: !!float x", 13: "  timeout_seconds: 0x_"}))
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check-config", "--config", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    for number, key in ((3, "seed"), (7, "assignments[0].notebooks"), (11, "tolerances.gradient_rel_error"),
+                        (13, "grading.timeout_seconds")):
+        assert re.search(rf"^(Error: )?{re.escape(str(path))}:{number}:\d+: {re.escape(key)}: (expected|YAML reads) ",
+                         done.stderr, re.M), done.stderr
+    ok = subprocess.run([sys.executable, "-m", "autograder.cli", "check-config", "--config", str(REPO_COURSE)],
+                        capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and ": OK: course cs231n-backprop" in ok.stdout, ok.stderr
 
 
 def test_several_errors_are_all_reported_one_a_line_in_file_order(tmp_path):

@@ -144,6 +144,27 @@ def test_course_yaml_schema_problems_are_told_in_the_course_language(tmp_path):
     assert "duplicate key 'memory_mb' (first at line 39)" in english["grading.memory_mb"]
 
 
+def test_a_value_its_yaml_tag_cannot_make_is_told_in_korean(tmp_path):
+    """check-config on a `language: ko` course.yaml whose seed is `!!timestamp nope` (a tag
+    PyYAML's constructor fails on) and whose notebooks carry a tag it has no constructor for:
+    Korean lines naming the file, the line and column, and the key path; no traceback."""
+    path = course_yaml(tmp_path, "ko", (r"^seed: 20261123$", "seed: !!timestamp nope"),
+                       (r"^    notebooks: \[backprop\]$", "    notebooks: !foo [backprop]"))
+    lines = path.read_text().splitlines()
+    seed, notebooks = lines.index("seed: !!timestamp nope") + 1, lines.index("    notebooks: !foo [backprop]") + 1
+    done = cli("check-config", "--config", "course.yaml", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    said = {m[1]: m[2] for m in re.finditer(r"(course\.yaml:\d+:\d+: \S+): (.*)$", done.stderr, re.M)}
+    assert set(said) == {f"course.yaml:{seed}:7: seed", f"course.yaml:{notebooks}:16: assignments[0].notebooks"}, \
+        done.stderr
+    assert said[f"course.yaml:{seed}:7: seed"] == (
+        "YAML 태그 '!!timestamp'의 값은 날짜(예: 2024-01-31)나 날짜와 시각(예: 2024-01-31 12:00:00)이어야 하는데 "
+        "'nope'입니다. 값을 고치거나 태그를 지우세요")
+    assert said[f"course.yaml:{notebooks}:16: assignments[0].notebooks"].startswith(
+        "YAML 태그가 없는 값이어야 하는데 태그 '!foo'이(가) 붙어 있습니다")
+    assert not any(ENGLISH_WORDS.search(message) for message in said.values()), said
+
+
 def test_the_readme_keys_table_stays_english_while_the_kit_speaks_korean():
     """The schema's words are English in the README's table (docs.py) whatever language is in
     force, Korean only in an error message."""

@@ -182,6 +182,11 @@ def schema_in_words(schema, q=_quote, plural=False, words=_english):
     return words(N_("a value"))
 
 
+def quoted(text):
+    """Text found in the file, quoted and cut to 60 characters."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
 def value_in_words(value):
     """What was found instead, in the language in force (only error messages say it)."""
     if value is None:
@@ -193,8 +198,7 @@ def value_in_words(value):
     if isinstance(value, float):
         return _("{value} (a decimal number)").format(value=number_text(value) if math.isfinite(value) else value)
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return _("{value} (a string)").format(value=repr(shown)) if value else _("'' (an empty string)")
+        return _("{value} (a string)").format(value=quoted(value)) if value else _("'' (an empty string)")
     if isinstance(value, list):
         if not value:
             return _("an empty list")

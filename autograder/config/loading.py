@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .describe import FLOAT, all_keys, schema_in_words, value_in_words, hint_for, key_schema_at, schema_at
+from .describe import (FLOAT, all_keys, schema_in_words, value_in_words, hint_for, key_schema_at, quoted,
+                       schema_at)
 from .errors import ConfigError, Problem, format_doc_path, format_loc
 from .schema import Course, DuplicateNames, repeated_names
 from ..words import N_, _
@@ -19,14 +20,38 @@ from ..words import N_, _
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that also reads 1e-6 and 1.0e6 as numbers (as YAML 1.2 does; PyYAML's
-    YAML 1.1 rules would read them as text)."""
+    YAML 1.1 rules would read them as text), and remembers which nodes carry a tag written in
+    the file (`tagged`), as opposed to one YAML gave them from their looks."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.tagged = set()
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        node = super().compose_node(parent, index)
+        if getattr(event, "tag", None) not in (None, "!"):  # an alias has no tag of its own; "!" means none
+            self.tagged.add(node)
+        return node
 
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT, list("-+0123456789."))
 
 _MAX_NODES = 20000  # guards against alias bombs ("billion laughs")
 _MAX_DEPTH = 40
-_MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = _YAML_TAG + "merge"
+_COLLECTION_TAGS = {_YAML_TAG + "map", _YAML_TAG + "seq"}
+# The tags a single value may carry, and what each needs (what a value that does not fit is told).
+_SCALAR_KINDS = {
+    _YAML_TAG + "str": N_("text"),
+    _YAML_TAG + "null": N_("nothing (the value is empty)"),
+    _YAML_TAG + "bool": N_("true or false"),
+    _YAML_TAG + "int": N_("a whole number"),
+    _YAML_TAG + "float": N_("a number"),
+    _YAML_TAG + "timestamp": N_("a date (like 2024-01-31) or a date and time (like 2024-01-31 12:00:00)"),
+    _YAML_TAG + "binary": N_("base64-encoded data"),
+}
 
 
 def load_course(path) -> Course:
@@ -38,12 +63,12 @@ def load_course(path) -> Course:
 def _load(path):
     shown = os.fspath(path)
     text = _read_text(Path(path), shown)
-    data, lines, spans, problems = _parse(text, shown)
+    data, lines, spans, problems, unread = _parse(text, shown)
     course = None
     try:
         course = Course.model_validate(data)
     except ValidationError as error:
-        problems += _problems_from(error, data, shown, lines)
+        problems += _problems_from(error, data, shown, lines, unread)
     problems += _raw_duplicates(data, shown, lines)
     if problems:
         unique = list(dict.fromkeys(problems))
@@ -63,7 +88,7 @@ def load_lenient(path) -> Course | None:
 
     shown = os.fspath(path)
     try:
-        data, lines, _spans, _problems = _parse(_read_text(Path(path), shown), shown)
+        data, lines, _spans, _problems, _unread = _parse(_read_text(Path(path), shown), shown)
     except ConfigError:
         return None
     items = data.get("assignments") if isinstance(data, dict) else None
@@ -104,7 +129,8 @@ def _read_text(path: Path, shown: str) -> str:
 
 
 def _parse(text, shown):
-    """-> (plain data, {location: line}, {location: (start, end)}, [Problem])."""
+    """-> (plain data, {location: line}, {location: (start, end)}, [Problem], {location of a value
+    that could not be read, and so is None in the data})."""
     loader = None
     try:
         try:
@@ -131,10 +157,16 @@ def _parse(text, shown):
             raise ConfigError([Problem(shown, root.start_mark.line + 1, "",
                                        _("the top level must be a mapping of keys (course_id: ..., seed: ..., "
                                          "...), found {found}").format(found=value_in_words(data)))], Path(shown))
-        return data, walker.lines, walker.spans, walker.problems
+        return data, walker.lines, walker.spans, walker.problems, walker.unread
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _tag_text(node):
+    """A node's tag as the file writes it: '!!int' (a YAML tag), '!foo'."""
+    tag = node.tag
+    return repr("!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag)
 
 
 def _yaml_problem(error, shown):
@@ -159,6 +191,7 @@ class _Walker:
         self.lines, self.spans, self.problems = {}, {}, []
         self.count = 0
         self.open = set()  # collections being walked: an alias to one of them is a cycle
+        self.unread = set()  # the locations of values that could not be read
 
     def problem(self, loc, line, message):
         self.problems.append(Problem(self.shown, line, format_loc(loc), message))
@@ -171,19 +204,40 @@ class _Walker:
             raise ConfigError([Problem(self.shown, node.start_mark.line + 1, format_loc(loc[:4]), message)],
                               Path(self.shown))
         self.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        collection = isinstance(node, (yaml.MappingNode, yaml.SequenceNode))
+        tagged = node in self.loader.tagged
+        if tagged and node.tag not in (_COLLECTION_TAGS if collection else _SCALAR_KINDS):
+            return self.unreadable(loc, node, _("expected a value without a YAML tag, found the tag {tag}, which "
+                                                "course.yaml does not read here; remove the tag")
+                                   .format(tag=_tag_text(node)))
+        if collection:
             self.open.add(id(node))
             try:
                 return self.walk_collection(node, loc)
             finally:
                 self.open.discard(id(node))
         self.spans[loc] = (node.start_mark.index, node.end_mark.index)
+        if node.tag not in _SCALAR_KINDS:  # a plain '=' or '<<', which YAML 1.1 gives a tag of its own
+            return node.value
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as error:
-            what = getattr(error, "problem", None) or str(error)
-            self.problem(loc, node.start_mark.line + 1, _("cannot read this value: {why}").format(why=what))
-            return None
+        except Exception:  # PyYAML's constructors raise ValueError, KeyError, AttributeError... for what does not fit
+            kind, found = _(_SCALAR_KINDS[node.tag]), quoted(node.value)
+            if tagged:
+                message = _("expected {kind} after the YAML tag {tag}, found {found}; fix the value or remove "
+                            "the tag").format(kind=kind, tag=_tag_text(node), found=found)
+            else:
+                message = _("YAML reads {found} as {kind}, but it is not a valid one; fix it, or put it in quotes "
+                            "to make it text").format(found=found, kind=kind)
+            return self.unreadable(loc, node, message)
+
+    def unreadable(self, loc, node, message):
+        """Report a value that cannot be read (at its line and column) and read it as nothing: the
+        schema's own complaint about that nothing is left out (`unread`)."""
+        self.problems.append(Problem(self.shown, node.start_mark.line + 1, format_loc(loc), message,
+                                     node.start_mark.column + 1))
+        self.unread.add(loc)
+        return None
 
     def walk_collection(self, node, loc):
         if isinstance(node, yaml.MappingNode):
@@ -194,7 +248,8 @@ class _Walker:
                     self.problem(loc, line, _("YAML merge keys ('<<') are not supported in course.yaml; "
                                               "write the keys out"))
                     continue
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "":
+                if (not isinstance(key_node, yaml.ScalarNode) or key_node.value == ""
+                        or (key_node in self.loader.tagged and key_node.tag not in _SCALAR_KINDS)):
                     self.problem(loc, line, _("every key must be a plain name, like 'seed:'"))
                     continue
                 key = key_node.value
@@ -210,9 +265,14 @@ class _Walker:
 
 
 # ---- pydantic errors -> problems -----------------------------------------------------
-def _problems_from(error: ValidationError, data, shown, lines) -> list[Problem]:
+def _problems_from(error: ValidationError, data, shown, lines, unread=()) -> list[Problem]:
+    """The problems pydantic found, but for those with a value that could not be read (in or
+    under a location in `unread`, already reported as such): an unknown key is still told."""
     problems = []
     for err in error.errors():
+        loc = tuple(err["loc"])
+        if err["type"] != "extra_forbidden" and any(loc[:len(at)] == at for at in unread):
+            continue
         problems += _convert(err, data, shown, lines)
     return problems
 
