@@ -9,8 +9,9 @@
 Both grade a class of N and a class of 5, round after round, alternating, so a busy machine
 slows both alike; the median round counts. What one submission costs is the slope between
 the two classes (each command's start-up, some 1.5 s for either tool, cancels out); the whole
-command divided by N is printed too. Prints both ratios (target <= 0.25 with --jobs 2 on 2
-cores) and the coordinator's peak memory.
+command divided by N is printed too. Prints both ratios (target with --jobs 2 on 2 cores:
+<= 0.15 per submission, issue 21; <= 0.25 with --graphs per-student, issue 16) and the
+coordinator's peak memory.
 
     .venv/bin/python benchmarks/autograde_batch.py [N [ROUNDS [JOBS]]]
     .venv/bin/python benchmarks/autograde_batch.py --class 1000 [JOBS]   # one big class, kit only
@@ -325,7 +326,8 @@ def side_by_side(n=35, rounds=3, jobs=2):
         print(f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
               f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
               f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s")
-    print(f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= 0.25)")
+    target = 0.25 if GRAPHS == "per-student" else 0.15
+    print(f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= {target})")
     print(f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)")
     print(f"coordinator peak memory  {max(memory):.0f} MB")
 
@@ -336,7 +338,8 @@ def one_class(n=1000, jobs=2):
         kit_course(kit, n, students=("ada", "ben", "cho", "kim", "lee"))
         seconds, output = kit_batch(kit, jobs)
     print(f"backprop-kit autograde --jobs {jobs}: {n} submissions in {seconds:.0f} s "
-          f"({seconds / 60:.1f} min, {seconds / n:.3f} s per submission), whole command timed")
+          f"({seconds / 60:.1f} min, {seconds / n:.3f} s per submission), whole command timed "
+          f"(target: 1,000 in <= 180 s on 2 cores)")
     print(f"coordinator peak memory  {peak_memory_mb(output):.0f} MB")
 
 
