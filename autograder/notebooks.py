@@ -46,7 +46,9 @@ from solutions import graphs as described
 
 from .bpkit.i18n import STUDENT_WORDS
 from .exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
-from .grading.feedback import TITLE_PREFIX  # the first line of every graded cell: feedback reads the title
+# The first line of every graded cell (feedback reads the title). From outcomes, not feedback.py:
+# that one brings nbconvert and nbgrader, which check-config and `starter` never need.
+from .grading.outcomes import TITLE_PREFIX
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 _ = STUDENT_WORDS.gettext

@@ -30,14 +30,13 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List
 
 from ..words import _, student_words
-from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE
+from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE, TITLE_PREFIX
 
 try:  # jinja2 >= 3
     from jinja2 import pass_context
 except ImportError:  # pragma: no cover
     from jinja2 import contextfilter as pass_context
 
-TITLE_PREFIX = "# Exercise: "  # the first line of every graded cell (autograder/notebooks.py writes it)
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_FILE = "backprop-feedback.html.j2"
 # The comments notebooks.py writes around what a graded cell checks, as message ids of the student's
