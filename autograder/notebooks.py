@@ -44,11 +44,8 @@ from solutions.table import BY_GRADE_ID as GATES
 
 from solutions import graphs as described
 
-from .bpkit.i18n import STUDENT_WORDS
+from .bpkit.i18n import EXERCISE_TITLE, STUDENT_WORDS
 from .exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
-# The first line of every graded cell (feedback reads the title). From outcomes, not feedback.py:
-# that one brings nbconvert and nbgrader, which check-config and `starter` never need.
-from .grading.outcomes import TITLE_PREFIX
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 _ = STUDENT_WORDS.gettext
@@ -170,7 +167,7 @@ def test_cell(exercise, check, points, grade_id=None, title=None, graph_mode=des
     title = " ".join(str(title or default_title(exercise, check)).split())
     description = textwrap.fill(describe_check(exercise, check), 80, initial_indent="# ", subsequent_indent="# ")
     source = (
-        f"{TITLE_PREFIX}{title}\n"
+        _(EXERCISE_TITLE).format(title=title) + "\n"
         + comment(_("Graded after you submit, outside your kernel, on inputs you have not seen:")) +
         f"{description}\n"
         + comment(_("Validate runs the lines below: they fail while this exercise is unfinished\n"

@@ -63,3 +63,22 @@ def test_the_feedback_reads_what_a_graded_cell_checks_in_every_language(language
         for exercise, check in (("add_gate", "backward"), ("simple_by_hand", "answers"), ("l2_with_gates", "function")):
             source = test_cell(exercise, check, 2).source
             assert checked_of(source) == " ".join(describe_check(exercise, check).split()), source
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_graded_cells_title_line_is_in_the_course_language_and_the_feedback_reads_it_back(language):
+    """The first line of a graded cell names the exercise in the student's language (English:
+    "# Exercise: ..."); the feedback page and TrustedChecks take the title back from it, under
+    the language the cell was written in, and a notebook written in English still reads."""
+    from autograder.grading.feedback import title_of
+    from autograder.notebooks import test_cell
+
+    with i18n.speaking(language):
+        source = test_cell("add_gate", "backward", 2, title="AddGate 역전파: backward (2)").source
+        first = source.splitlines()[0]
+        assert title_of(source, "default") == "AddGate 역전파: backward (2)"
+        assert first.startswith("# Exercise: ") == (language == "en"), first
+        if language == "ko":
+            assert first == "# 문제: AddGate 역전파: backward (2)"
+        assert title_of("# Exercise: Written in English\nx = 1", "default") == "Written in English"
+        assert title_of("x = 1", "default") == "default"

@@ -113,3 +113,7 @@ def N_(message: str) -> str:
 
 
 STUDENT_WORDS = Domain(STUDENT_DOMAIN, STUDENT_LOCALE)
+
+# The first line of every graded cell, in the course's language (autograder/notebooks.py writes
+# it, the feedback page reads the title back after it).
+EXERCISE_TITLE = N_("# Exercise: {title}")

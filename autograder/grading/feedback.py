@@ -29,8 +29,9 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List
 
+from ..bpkit.i18n import EXERCISE_TITLE
 from ..words import _, student_words
-from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE, TITLE_PREFIX
+from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE
 
 try:  # jinja2 >= 3
     from jinja2 import pass_context
@@ -69,8 +70,14 @@ def template_basedirs():
 
 
 def title_of(source, default):
+    """The title on a graded cell's first line (EXERCISE_TITLE, in the course's language or in
+    English), else `default`."""
     first = source.split("\n", 1)[0]
-    return first[len(TITLE_PREFIX):].strip() if first.startswith(TITLE_PREFIX) else default
+    for line in dict.fromkeys((student_words(EXERCISE_TITLE), EXERCISE_TITLE)):
+        before, _placeholder, after = line.partition("{title}")
+        if first.startswith(before) and first.endswith(after) and len(first) > len(before) + len(after):
+            return first[len(before):len(first) - len(after)].strip() or default
+    return default
 
 
 def checked_of(source):

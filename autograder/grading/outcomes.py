@@ -15,7 +15,6 @@ from ..words import N_, _, student_words
 
 # The lines of a graded cell's feedback that feedback.py reads back into the page's parts, in
 # whatever language they were written ("[ok ] " and "[FAIL] " are marks, the same in every one).
-TITLE_PREFIX = "# Exercise: "  # the first line of every graded cell (autograder/notebooks.py writes it)
 SCORE_LINE = N_("{title}: {earned} / {points} points")
 MISTAKE_LINE = N_("This looks like '{id}': {explanation}")
 HINT_LINE = N_("  Hint: {hint}")
