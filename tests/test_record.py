@@ -1,9 +1,6 @@
 """The batch coordinator's gradebook writes before grading (autograder/batch/record.py): the rows
 nbgrader's own Gradebook.add_submission and Autograde.init_assignment write, made with less work."""
 import datetime
-import os
-import sys
-from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
@@ -11,6 +8,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from autograder.batch.record import Recorder, add_submission
+from gradebooks import copy_of, made_once
 
 # nbgrader's own add_submission (the side compared against) warns about its backrefs on this SQLAlchemy.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
@@ -36,17 +34,7 @@ def make_gradebook(url):
 
 @pytest.fixture(scope="module")
 def empty_gradebook(tmp_path_factory):
-    """The gradebook made once (a new one runs nbgrader's migrations: seconds), copied per test."""
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    with pytest.MonkeyPatch.context() as patch:  # nbgrader runs `alembic` from this environment
-        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        make_gradebook(f"sqlite:///{path}")
-    return path.read_bytes()
-
-
-def copy(empty_gradebook, path):
-    path.write_bytes(empty_gradebook)
-    return f"sqlite:///{path}"
+    return made_once(tmp_path_factory, make_gradebook)
 
 
 def rows(url, student):
@@ -66,7 +54,7 @@ def rows(url, student):
 
 @pytest.mark.parametrize("timestamp", [None, "2026-12-02 10:30:00.123456 UTC"])
 def test_a_new_submission_has_the_rows_nbgraders_add_submission_gives(tmp_path, empty_gradebook, timestamp):
-    ours, stock = copy(empty_gradebook, tmp_path / "ours.db"), copy(empty_gradebook, tmp_path / "stock.db")
+    ours, stock = copy_of(empty_gradebook, tmp_path / "ours.db"), copy_of(empty_gradebook, tmp_path / "stock.db")
     kwargs = {"timestamp": timestamp} if timestamp else {}
     with Gradebook(stock) as gb:
         gb.add_student("ada")
@@ -92,7 +80,7 @@ def recorder(tmp_path, url):
 def test_begin_creates_the_student_and_zeroes_a_notebook_not_handed_in(tmp_path, empty_gradebook):
     """Autograde.init_assignment's rule: every grade of a missing notebook is 0 and needs no
     person's look; the notebook handed in keeps its empty grades for grading to fill."""
-    url = copy(empty_gradebook, tmp_path / "gradebook.db")
+    url = copy_of(empty_gradebook, tmp_path / "gradebook.db")
     (tmp_path / "submitted" / "ada" / "hw").mkdir(parents=True)
     (tmp_path / "submitted" / "ada" / "hw" / "timestamp.txt").write_text("2026-12-01 09:00:00 UTC")
     rec = recorder(tmp_path, url)
@@ -105,7 +93,7 @@ def test_begin_creates_the_student_and_zeroes_a_notebook_not_handed_in(tmp_path,
 
 
 def test_begin_again_keeps_the_submission_and_takes_the_new_timestamp(tmp_path, empty_gradebook):
-    url = copy(empty_gradebook, tmp_path / "gradebook.db")
+    url = copy_of(empty_gradebook, tmp_path / "gradebook.db")
     stamp = tmp_path / "submitted" / "ada" / "hw" / "timestamp.txt"
     stamp.parent.mkdir(parents=True)
     stamp.write_text("2026-12-01 09:00:00 UTC")

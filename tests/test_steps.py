@@ -1,9 +1,6 @@
 """nbgrader's steps with less work (autograder/grading/steps.py): SaveAutoGradesOnce writes what
 nbgrader's SaveAutoGrades writes, except that a graded cell's score is the number TrustedChecks
 gave it, never its printed output parsed back; every other cell follows nbgrader's own rules."""
-import os
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -12,17 +9,12 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 
 from autograder.grading.steps import SaveAutoGradesOnce, scores_of
+from gradebooks import copy_of, made_once
 
 
 @pytest.fixture(scope="module")
 def empty_gradebook(tmp_path_factory):
-    """One gradebook made once (a new one runs nbgrader's migrations, with this environment's
-    `alembic`: seconds), copied for each test."""
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        make_gradebook(path)
-    return path.read_bytes()
+    return made_once(tmp_path_factory, make_gradebook)
 
 
 def meta(grade_id, **kind):
@@ -46,13 +38,7 @@ def graded_notebook():
     return nb
 
 
-def gradebook(path, data):
-    path.write_bytes(data)
-    return f"sqlite:///{path}"
-
-
-def make_gradebook(path):
-    url = f"sqlite:///{path}"
+def make_gradebook(url):
     with Gradebook(url) as gb:
         gb.add_assignment("hw")
         gb.update_or_create_notebook("nb", "hw")
@@ -80,7 +66,7 @@ def resources(url, scores):
 
 
 def test_a_checked_cell_records_trustedchecks_number_not_its_printed_output(tmp_path, empty_gradebook):
-    url = gradebook(tmp_path / "gradebook.db", empty_gradebook)
+    url = copy_of(empty_gradebook, tmp_path / "gradebook.db")
     SaveAutoGradesOnce().preprocess(graded_notebook(), resources(url, {"test_checked": 0.5}))
     grades, comments = recorded(url)
     assert grades["test_checked"] == (0.5, False)  # the output says 2.0
@@ -88,7 +74,7 @@ def test_a_checked_cell_records_trustedchecks_number_not_its_printed_output(tmp_
 
 
 def test_every_other_cell_is_recorded_as_nbgrader_records_it(tmp_path, empty_gradebook):
-    ours, stock = (gradebook(tmp_path / name, empty_gradebook) for name in ("ours.db", "stock.db"))
+    ours, stock = (copy_of(empty_gradebook, tmp_path / name) for name in ("ours.db", "stock.db"))
     SaveAutoGradesOnce().preprocess(graded_notebook(), resources(ours, {"test_checked": 2.0}))
     SaveAutoGrades().preprocess(graded_notebook(), resources(stock, {}))
     assert recorded(ours) == recorded(stock)

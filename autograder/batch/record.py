@@ -267,14 +267,16 @@ def add_submission(gradebook, assignment, student, timestamp=None):
     for notebook in found.notebooks:
         notebook_id = new_uuid()
         notebooks.append({"id": notebook_id, "assignment_id": submission_id, "notebook_id": notebook.id})
-        task_cells = [cell.id for cell in notebook.task_cells]
-        grades += [{"id": new_uuid(), "notebook_id": notebook_id, "cell_id": cell}
-                   for cell in [*(c.id for c in notebook.grade_cells), *task_cells]]
-        comments += [{"id": new_uuid(), "notebook_id": notebook_id, "cell_id": cell}
-                     for cell in [*(c.id for c in notebook.solution_cells), *task_cells]]
+        grades += _empty_rows(notebook_id, [*notebook.grade_cells, *notebook.task_cells])
+        comments += _empty_rows(notebook_id, [*notebook.solution_cells, *notebook.task_cells])
     db.execute(insert(SubmittedAssignment), [{
         "id": submission_id, "assignment_id": found.id, "student_id": student,
         **({"timestamp": utils.parse_utc(timestamp)} if timestamp else {})}])
     for model, rows in ((SubmittedNotebook, notebooks), (Grade, grades), (Comment, comments)):
         if rows:
             db.execute(insert(model), rows)
+
+
+def _empty_rows(notebook_id, cells):
+    """A Grade's or Comment's row for each cell of a submitted notebook, nothing filled in yet."""
+    return [{"id": new_uuid(), "notebook_id": notebook_id, "cell_id": cell.id} for cell in cells]
