@@ -9,6 +9,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,10 @@ def require_hub_machine():
         missing.append("bubblewrap")
     if not (BIN / "jupyterhub").exists():
         missing.append(f"{BIN.parent} (`make test` builds it as root from Debian's python3)")
+    closed = [d for d in (BIN, *BIN.parents) if d.exists() and not d.stat().st_mode & stat.S_IXOTH]
+    if closed:  # a checkout under a private folder (mktemp -d makes one 0700): runuser then says only "Permission denied"
+        missing.append(f"a checkout every account can enter ({closed[-1]} is closed to other users, mode "
+                       f"{stat.S_IMODE(closed[-1].stat().st_mode):o}: clone the kit elsewhere or `chmod o+x` it)")
     if missing:
         message = "JupyterHub tests need " + ", ".join(missing)
         if os.environ.get("CI"):
