@@ -8,6 +8,7 @@ and nbgrader's own generate_feedback and export run on the kit's results."""
 import os
 import re
 import shutil
+import tempfile
 import signal
 from pathlib import Path
 
@@ -171,9 +172,10 @@ def test_a_grading_process_killed_midway_costs_nothing(shared_class, tmp_path):
     the pool is started again, what it was grading is graded again, each student is recorded
     once with nbgrader's grades, and no sandbox's scratch directory is left behind."""
     base, stock, students = shared_class.base, shared_class.stock, shared_class.students
-    course, temporary = tmp_path / "killed", tmp_path / "tmp"
+    # A short TMPDIR: the fork server that starts the new pool binds a Unix socket there, and a
+    # socket's path has at most 107 bytes (pytest's own folders under xdist come close).
+    course, temporary = tmp_path / "killed", Path(tempfile.mkdtemp(prefix="bk-"))
     shutil.copytree(base, course, symlinks=True)
-    temporary.mkdir()
 
     def kill_one_grader(process):
         killed = grading_processes(process.pid)[:1]
@@ -185,7 +187,9 @@ def test_a_grading_process_killed_midway_costs_nothing(shared_class, tmp_path):
                                                     env={"TMPDIR": str(temporary)})
     assert killed, "".join(lines)
     assert_each_recorded_once_as_by_nbgrader(course, stock, students, returncode, lines)
-    assert not list(temporary.iterdir()), "the killed process's sandbox left its scratch directory behind"
+    left = list(temporary.iterdir())
+    shutil.rmtree(temporary, ignore_errors=True)
+    assert not left, "the killed process's sandbox left its scratch directory behind"
 
 
 def test_unknown_assignment_or_student_get_a_plain_message(shared_class):

@@ -15,6 +15,7 @@ from autograder.sandbox import runner as runner_module
 from autograder.sandbox import bwrap as sandbox
 from autograder.sandbox.kernel import sandboxed_kernel_manager_factory
 from autograder.sandbox.protocol import decode_argument, encode, nudged_inputs
+from autograder.sandbox.hosted import HostedWorker
 from autograder.sandbox.runner import InvalidAnswer, StudentRunner, decode
 from autograder.sandbox.bwrap import Limits
 
@@ -28,11 +29,19 @@ MUL = ["mul_gate", "class MulGate:\n"
                    "    def backward(self, d):\n        return d * self.y, d * self.x\n"]
 
 
-@pytest.fixture(scope="module")
-def runner():
-    with StudentRunner(LIMITS, require_sandbox=True, hide=[REPO],
-                       helper_files={"bpkit/__init__.py": b"HELPER = 'here'\n"}) as r:
-        yield r
+@pytest.fixture(scope="module", params=["hosted", "own bwrap"])
+def runner(request):
+    """Both ways a worker starts: forked by the sandbox host (the default as root), and in a
+    bwrap of its own (BPKIT_SANDBOX_HOST=0, and always when not root)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("BPKIT_SANDBOX_HOST", "1" if request.param == "hosted" else "0")
+    try:
+        with StudentRunner(LIMITS, require_sandbox=True, hide=[REPO],
+                           helper_files={"bpkit/__init__.py": b"HELPER = 'here'\n"}) as r:
+            assert isinstance(r.process, HostedWorker) == (request.param == "hosted" and r.uid is not None)
+            yield r
+    finally:
+        patch.undo()
 
 
 def gate(*steps, cls="MulGate"):
@@ -205,7 +214,9 @@ def test_a_child_that_kills_or_stops_its_zygote_costs_only_its_own_request(runne
                              "limits": {"wall_seconds": 0.5}})
     finally:
         runner.margin_seconds = runner_module.MARGIN_SECONDS
-    assert result.status == "crashed", result
+    # A hosted worker is its pid namespace's init, which signals from inside do not reach: the
+    # child then just runs out of time. A worker under its own bwrap dies, and is restarted.
+    assert result.status == ("timeout" if isinstance(runner.process, HostedWorker) else "crashed"), result
     assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {"float": 6.0}
 
 
@@ -539,6 +550,25 @@ def test_helpers_are_preloaded_so_one_child_cannot_rewrite_them_for_the_next(run
         shutil.rmtree(runner.scratch / "bpkit", ignore_errors=True)
         if (runner.scratch / "bpkit-original").exists():
             (runner.scratch / "bpkit-original").rename(runner.scratch / "bpkit")
+
+
+def test_helpers_load_from_bytecode_compiled_once_and_never_from_a_stale_one(runner):
+    """The helpers come with their bytecode (checked-hash .pyc files, compiled once by the
+    grader); a helper whose source student code rewrote, then restarted the worker, is run as
+    it now reads, not as the cached bytecode says."""
+    source, cached = runner.scratch / "bpkit" / "__init__.py", runner.scratch / "bpkit" / "__pycache__"
+    assert [p.name for p in cached.glob("__init__.*.pyc")], "no bytecode beside the helper"
+    original = source.read_bytes()
+    try:
+        assert decode(probe(runner, "import bpkit\nfrom_cache = float(bpkit.__spec__.cached is not None and "
+                                    "bpkit.HELPER == 'here')", "from_cache")["from_cache"]) == 1.0
+        source.write_text('HELPER = "rewritten"')
+        runner._stop()  # the next request starts a new worker, which imports the helpers again
+        rewritten = probe(runner, "import bpkit\nnew = float(bpkit.HELPER == 'rewritten')", "new")
+        assert decode(rewritten["new"]) == 1.0
+    finally:
+        source.write_bytes(original)
+        runner._stop()
 
 
 # ---------------------------------------------------------------- what student code can reach

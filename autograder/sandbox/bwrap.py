@@ -277,7 +277,14 @@ def _hide(mounts, hide, visible_roots):
             mounts.args += ["--ro-bind", "/dev/null", path]
 
 
-def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_net=False, uid=None, check=True):
+# What the sandbox host (host.py) keeps to build each worker's sandbox: namespaces and mounts,
+# then the worker's uid, and CAP_KILL for the parent-death signal that kills a worker (of another uid) with
+# its parent. Each worker drops them all before any student code runs.
+HOST_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL")
+
+
+def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_net=False, uid=None, check=True,
+         host=False):
     """The bwrap command line that runs argv inside the sandbox.
 
     scratch: the only writable host directory, and the working directory; HOME, TMPDIR,
@@ -285,7 +292,9 @@ def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_ne
     `give_scratch`). ro_binds/rw_binds: extra paths or (source, destination) pairs. hide:
     paths that must not be visible (the grader's own packages are always added). env: added
     to the sandbox's environment, which is otherwise built from scratch. uid: see the module
-    doc. Raises SandboxUnavailable when `check` and bwrap cannot be used here.
+    doc. host: the sandbox host's own sandbox (root, keeping HOST_CAPABILITIES; `scratch` is
+    then the empty directory each worker binds its own scratch directory over). Raises
+    SandboxUnavailable when `check` and bwrap cannot be used here.
     """
     if check and not sandbox_available():
         raise SandboxUnavailable()
@@ -295,7 +304,10 @@ def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_ne
     # setpriv must become a host uid.
     namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                   *([] if share_net else ["--unshare-net"])]
-    if uid is None:
+    if host:
+        identity = ["--cap-drop", "ALL", *[arg for cap in HOST_CAPABILITIES for arg in ("--cap-add", cap)]]
+        command = list(argv)
+    elif uid is None:
         identity = ["--unshare-user", "--disable-userns", "--uid", str(NOBODY), "--gid", str(NOBODY),
                     "--cap-drop", "ALL"]
         command = list(argv)
@@ -468,3 +480,13 @@ def make_scratch(parent=None, prefix="bpkit-", uid=None, helper_dirs=None):
     for name, path in (helper_dirs or {}).items():
         shutil.copytree(path, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
     return private, scratch
+
+
+def log_tail(path, size=2000):
+    """The end of a sandbox's start-up log (bwrap's and Python's own errors), for a message."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - size))
+            return f.read().decode("utf-8", "replace").strip() or "no message"
+    except OSError:
+        return "no message"

@@ -4,8 +4,10 @@
         result = runner.run({"cells": [[name, source], ...], "calls": [call, ...]})
         value = decode(result.results[0][0], expect_shape=(3,))
 
-One sandboxed worker (autograder/sandbox/worker.py, a zygote that imports numpy once) per runner;
-every request is a fresh fork of it, so nothing one request does (monkeypatching,
+One sandboxed worker (autograder/sandbox/worker.py, a zygote that imports numpy once) per runner,
+forked as root by the grading thread's sandbox host (host.py, hosted.py: numpy imported once
+per process, each worker in namespaces, a uid and a scratch directory of its own) or, where
+that cannot be, started under a bwrap of its own; every request is a fresh fork of it, so nothing one request does (monkeypatching,
 crashing, hogging memory, killing its parent) reaches the next. If the worker dies or stops
 answering, that request is reported as crashed and a new worker serves the next one.
 Everything read from the worker is size-capped and checked: student code can forge any
@@ -15,10 +17,13 @@ numbers and float64 arrays of the expected shape.
 The notebook kernel runs under the same sandbox: autograder/sandbox/kernel.py.
 """
 import dataclasses
+import functools
+import importlib.util
 import json
 import logging
 import math
 import os
+import py_compile
 import select
 import shutil
 import signal
@@ -28,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import bwrap
+from . import bwrap, hosted
 from ..words import N_, _
 from .protocol import DETAILS, InvalidAnswer, bounded_text, decode  # noqa: F401  (decode, InvalidAnswer: re-exported)
 from .bwrap import Limits
@@ -83,6 +88,22 @@ PROBLEMS = {  # a run's status -> what the student reads of it; None: any other 
     "crashed": N_("your code crashed: {detail}"),
     None: N_("your code could not be run ({detail})"),
 }
+
+
+@functools.lru_cache(maxsize=64)
+def compiled(source: bytes) -> bytes:
+    """The helper's bytecode as a checked-hash .pyc, compiled once per grading process: each
+    worker would otherwise compile the helpers anew (python -B writes no cache), some 10 ms a
+    submission. Python loads it only while it matches the source beside it, so a helper that
+    student code rewrote is compiled from what it now says."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bpkit-compile-") as folder:
+        path = Path(folder) / "helper.py"
+        path.write_bytes(source)
+        py_compile.compile(str(path), cfile=str(path) + "c", doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+        return Path(str(path) + "c").read_bytes()
 
 
 def shown_detail(english: str, words) -> str:
@@ -140,25 +161,30 @@ class StudentRunner:
             self.private = None
 
     def _populate(self):
-        """worker.py and protocol.py in a directory of their own, bound read-only (student
-        code cannot rewrite the worker that a restart would run); helpers in the scratch
-        directory."""
-        code = self.private / "worker"
-        code.mkdir(mode=0o755)
-        for source in WORKER_FILES:
-            shutil.copyfile(source, code / source.name)
-            (code / source.name).chmod(0o644)
+        """The helpers in the scratch directory."""
         for relative, data in self.helper_files.items():
             target = (self.scratch / relative).resolve()
             if not str(target).startswith(str(self.scratch) + os.sep):
                 raise ValueError(f"helper file {relative!r} would land outside the scratch directory")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        for source in sorted(self.scratch.glob("*/**/*.py")):
+            cached = Path(importlib.util.cache_from_source(str(source)))
+            cached.parent.mkdir(exist_ok=True)
+            cached.write_bytes(compiled(source.read_bytes()))
         for path in self.scratch.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the sandbox's user
 
     def _command(self):
-        worker = self.private / "worker" / "worker.py"
+        """worker.py and protocol.py in a directory of their own, bound read-only (student code
+        cannot rewrite the worker that a restart would run), and the command that starts it."""
+        code = self.private / "worker"
+        if not code.is_dir():
+            code.mkdir(mode=0o755)
+            for source in WORKER_FILES:
+                shutil.copyfile(source, code / source.name)
+                (code / source.name).chmod(0o644)
+        worker = code / "worker.py"
         argv = [sys.executable, "-I", "-S", "-B", str(worker)]
         for site in bwrap.site_dirs():
             argv += ["--site", site]
@@ -181,18 +207,10 @@ class StudentRunner:
     def _start(self):
         """Start the worker and wait for its ready line. On failure, remember why (run()
         then reports it) instead of raising."""
-        argv, env = self._command()
         started = time.monotonic()
         log_path = self.private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
         with open(log_path, "wb") as log_file:
-            zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
-            limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
-            prefix = bwrap.limits_prefix(zygote_limits, **limits)
-            spawn = ({"start_new_session": True} if prefix is not None
-                     else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)})
-            self.process = subprocess.Popen(
-                [*(prefix or []), *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
-                cwd=self.scratch, env=env, **spawn)
+            self.process = self._hosted(log_file) or self._own_bwrap(log_file)
         self._buffer.clear()
         try:
             ready = json.loads(self._read_line(started + START_SECONDS))
@@ -200,10 +218,49 @@ class StudentRunner:
                 raise ValueError("no ready line")
         except (OSError, ValueError, TimeoutError, RecursionError) as e:
             self._stop()
-            self._start_failure = f"the sandboxed worker did not start ({type(e).__name__}): {_tail(log_path)}"
+            self._start_failure = f"the sandboxed worker did not start ({type(e).__name__}): {bwrap.log_tail(log_path)}"
             log.error("backprop-kit: %s", self._start_failure)
             return
         self._start_failure = ""
+
+    def _hosted(self, log_file):
+        """The worker forked by this thread's sandbox host (hosted.py), or None where there is
+        none: only a worker with a uid of its own is (see host.py)."""
+        host = (hosted.sandbox_host(self.hide, self._helper_imports(), self.scratch_parent) if self.sandboxed and self.uid is not None
+                else None)
+        if host is None:
+            return None
+        limits = {"memory_bytes": int(self.limits.memory_bytes + EXTRA_WORKER_MEMORY) if self.limits.memory_bytes
+                  else None, "file_bytes": self.limits.file_bytes,
+                  "processes": bwrap.process_cap(self.limits, self.uid)}
+        try:
+            return host.spawn(self.scratch, self.uid, bwrap.sandbox_environment(host.home, self.env), limits,
+                              self._helper_modules(), log_file.fileno())
+        except (OSError, ValueError) as e:
+            log.warning("backprop-kit: the sandbox host could not start a worker (%s); starting its own sandbox", e)
+            host.stop()
+            return None
+
+    def _helper_imports(self):
+        """What the course's helper files import, for the host to load once: read from the
+        grader's own copies (helper_files, helper_dirs), never from the scratch directory,
+        which student code may have rewritten before a restart."""
+        sources = [data for relative, data in sorted(self.helper_files.items()) if relative.endswith(".py")]
+        for directory in self.helper_dirs.values():
+            sources += [path.read_bytes() for path in sorted(Path(directory).rglob("*.py"))]
+        own = {Path(relative).parts[0] for relative in self.helper_files} | set(self.helper_dirs)
+        return hosted.imports_of(tuple(sources), own_packages=tuple(sorted(own)))
+
+    def _own_bwrap(self, log_file):
+        """A worker in a bwrap sandbox of its own."""
+        argv, env = self._command()
+        zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
+        limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
+        prefix = bwrap.limits_prefix(zygote_limits, **limits)
+        spawn = ({"start_new_session": True} if prefix is not None
+                 else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)})
+        return subprocess.Popen([*(prefix or []), *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=log_file, cwd=self.scratch, env=env, **spawn)
 
     def _stop(self):
         """Kill the whole sandbox: bwrap leads its own process group, and everything inside
@@ -211,16 +268,22 @@ class StudentRunner:
         process, self.process = self.process, None
         if process is None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if isinstance(process, hosted.HostedWorker):
+            process.kill()  # the host kills the fork that waits for it, and it dies with its parent
+        else:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             log.error("backprop-kit: the sandbox (pid %s) did not die", process.pid)
         if self.uid is not None:
             bwrap.kill_uid(self.uid)  # and wait until the namespace's processes are really gone
+        if isinstance(process, hosted.HostedWorker):
+            process.close()
+            return
         for stream in (process.stdin, process.stdout):
             try:
                 stream.close()
@@ -311,11 +374,3 @@ class StudentRunner:
                     raise OSError("the worker closed its pipe")
                 self._buffer += chunk
 
-
-def _tail(path, size=2000):
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, os.path.getsize(path) - size))
-            return f.read().decode("utf-8", "replace").strip() or "no message"
-    except OSError:
-        return "no message"

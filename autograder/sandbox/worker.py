@@ -567,6 +567,8 @@ def settle(timeout=5.0):
         return
     deadline, me = time.monotonic() + timeout, os.getpid()
     while time.monotonic() < deadline:
+        if me == 1:
+            reap_orphans()
         if not [e for e in os.listdir("/proc") if e.isdigit() and int(e) not in (1, me)]:
             return
         try:  # again: a bomb may have forked while the first kill(-1) went round
@@ -649,7 +651,23 @@ def import_ipython():
         pass
 
 
+def reap_orphans():
+    """As the pid namespace's init (a worker the sandbox host started), collect the processes
+    that a request left behind and the kernel gave to us: a zombie still counts against the
+    process cap and still shows in /proc."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def in_own_pid_namespace():
+    """bwrap is pid 1 (a sandbox of its own), or we are (the sandbox host's worker)."""
+    if os.getpid() == 1:
+        return True
     try:
         with open("/proc/1/comm") as f:
             return f.read().strip() == "bwrap"
@@ -658,16 +676,31 @@ def in_own_pid_namespace():
 
 
 def main():
-    global protocol, SWEEP
     sites, preloads, sweep_wanted = parse_args(sys.argv[1:])
     sys.path.extend(sites)
-    import numpy  # once, here: every fork starts with it loaded
+    import numpy  # noqa: F401  (once, here: every fork starts with it loaded)
 
+    load_protocol()
+    serve_forever(preloads, sweep_wanted)
+
+
+def load_protocol():
+    """protocol.py, from beside this file."""
+    global protocol
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves our own directory out
     import protocol as wire_format
 
     protocol = wire_format
     del sys.path[0]
+
+
+def serve_forever(preloads, sweep_wanted, keep_fds=()):
+    """The zygote's life once numpy and protocol.py are loaded: the helpers, then one fork per
+    request read on stdin, each reply on stdout. `keep_fds`: descriptors of ours that no child
+    may keep (the sandbox host's liveness pipe)."""
+    global SWEEP
+    import numpy
+
     preload(preloads)
     SWEEP = sweep_wanted and in_own_pid_namespace()
     requests, replies = take_channel()
@@ -679,11 +712,12 @@ def main():
         try:
             request = json.loads(line)
             request_id = request.get("id")
-            reply = serve(request, (requests, replies))
+            reply = serve(request, (requests, replies, *keep_fds))
         except Exception as e:  # a malformed request is the grader's bug: say so, keep serving
             reply = {"status": "crashed", "detail": f"worker: {type(e).__name__}: {e}"[:500]}
         reply["id"] = request_id
         write_line(replies, reply)
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,292 @@
+"""The sandbox host: one bwrap sandbox per grading process that imports numpy once and forks
+each submission's sandboxed worker from it, in namespaces, a uid and a scratch directory of
+the worker's own.
+
+STANDALONE, like worker.py (standard library, numpy, worker.py and protocol.py, copied beside
+this file into a read-only directory). autograder.sandbox.runner starts it as root, under
+bwrap with the same read-only filesystem as a worker's own sandbox but no scratch directory,
+keeping only the capabilities it needs to build a worker's sandbox (CAP_SYS_ADMIN for the
+namespaces and mounts, CAP_SETUID/CAP_SETGID/CAP_SETPCAP to become the worker's uid):
+`python -I -S -B host.py --site DIR ... --home PATH [--preimport MODULE ...]`, its stdin a Unix
+socket to the grader; --preimport names what the course's helpers import (numpy's and the
+standard library's modules), loaded once here too.
+
+Why: a sandbox started afresh per submission spends most of its start in Python and numpy's
+import (some 0.1 s of CPU, the largest fixed cost of grading one submission). Here that is
+done once; what a submission gets is unchanged: a fresh fork, in new mount, pid, network, IPC
+and UTS namespaces, with /proc, /tmp and /dev/shm of its own, its own scratch directory bound
+at PATH (the only writable host directory), a fresh uid, no capabilities (bounding set
+emptied), no_new_privs, and the worker's resource limits. The host runs no student code and
+holds nothing of any student's: it reads only the grader's requests.
+
+One message per line of the socket (SOCK_SEQPACKET), JSON:
+  grader -> host  {"spawn": id, "uid": n, "env": {...}, "limits": {...}, "preloads": [...]}
+                  with five descriptors (SCM_RIGHTS): the scratch directory (a detached bind
+                  mount, open_tree), the
+                  worker's request pipe (read end), reply pipe (write end), its log file, and
+                  the write end of a pipe that closes when the worker is gone
+                  {"kill": id}
+  host -> grader  {"ready": true} once, then {"spawned": id} or {"error": "..."} per spawn
+"""
+import ctypes
+import importlib
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+
+CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
+CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 32, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+# open_tree and move_mount (Linux 5.2): their numbers are the same on x86-64 and arm64.
+SYS_OPEN_TREE, SYS_MOVE_MOUNT, AT_FDCWD, MOVE_MOUNT_F_EMPTY_PATH = 428, 429, -100, 4
+OPEN_TREE_CLONE, AT_RECURSIVE = 1, 0x8000
+TMPFS_OPTIONS = "mode=1777,size=67108864"  # as bwrap.TMPFS_BYTES: tmpfs memory is not covered by RLIMIT_AS
+LOWEST_UID = 100_000  # below it are system and people's accounts; the grader hands out uids from 1.5e9
+FDS = 5  # scratch, requests, replies, log, alive
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _checked(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def mount(source, target, fstype, flags, data=None):
+    _checked(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                        ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+
+
+def prctl(option, value):
+    _checked(libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+# ---------------------------------------------------------------- in the worker (before any student code)
+
+def enter_sandbox(order, fds, home):
+    """Become the submission's worker: pid 1 of the namespaces the parent made, with its own
+    mounts, limits and uid, and nothing of the host's privileges left. Any failure ends the
+    process before student code could run (the grader then reports that the worker did not start)."""
+    scratch, requests, replies, log, alive = fds
+    os.setsid()
+    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here reaches the host's namespace
+    for tmp in ("/tmp", "/dev/shm"):
+        fresh_tmpfs(tmp)
+    attach(scratch, home)  # the grader's detached bind mount of this submission's scratch directory
+    mount(None, home, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this pid namespace's processes only
+    socket.sethostname("sandbox")
+    limits = order["limits"]
+    for name, value in (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", limits["file_bytes"]), ("RLIMIT_AS", limits["memory_bytes"]),
+                        ("RLIMIT_NPROC", limits["processes"])):
+        if value is not None:
+            resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+    become(int(order["uid"]))
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it: die with the host's fork
+    os.chdir(home)
+    for target, fd in ((0, requests), (1, replies), (2, log)):
+        os.dup2(fd, target)
+    keep = {0, 1, 2, alive}
+    for fd in os.listdir("/proc/self/fd"):
+        if int(fd) not in keep:
+            try:
+                os.close(int(fd))
+            except OSError:
+                pass
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in order["env"].items()})
+    if "numpy.random" in sys.modules:  # a fresh process would seed its own (random reseeds at fork itself)
+        sys.modules["numpy.random"].seed()
+    return alive
+
+
+def attach(tree, path):
+    """Mount a detached mount tree (open_tree's descriptor) at `path`."""
+    _checked(libc.syscall(SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, path.encode(), MOVE_MOUNT_F_EMPTY_PATH),
+             f"move_mount {path}")
+
+
+def detach_copy(path):
+    """A detached copy of the mounts at and below `path` (open_tree)."""
+    fd = libc.syscall(SYS_OPEN_TREE, AT_FDCWD, path.encode(), OPEN_TREE_CLONE | AT_RECURSIVE)
+    _checked(0 if fd >= 0 else -1, f"open_tree {path}")
+    return fd
+
+
+def mounts_below(top):
+    """The outermost mount points strictly below `top` in this mount namespace."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].encode().decode("unicode_escape")  # mountinfo escapes spaces as \040
+            if point.startswith(top.rstrip("/") + "/"):
+                points.append(point)
+    return [p for p in points if not any(p.startswith(q + "/") for q in points)]
+
+
+def fresh_tmpfs(top):
+    """An empty tmpfs of this worker's own at `top` (the host's is every worker's), with what the
+    host's sandbox bound below it bound there again: a virtual environment or the grader's
+    temporary folders may live below /tmp, as bwrap.wrap allows."""
+    kept = [(point, detach_copy(point)) for point in mounts_below(top)]
+    mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTIONS)
+    for point, tree in kept:
+        os.makedirs(point, mode=0o755, exist_ok=True)
+        attach(tree, point)
+        os.close(tree)
+
+
+def become(uid):
+    """The fresh uid, with no capabilities and no way back: the bounding set emptied, then the
+    uid changed (which clears the permitted and effective sets), then checked. Only a uid far
+    above every account's (bwrap.SANDBOX_UID_RANGE) is taken: root, or any real account, never."""
+    if not LOWEST_UID <= uid < 2**31:
+        raise PermissionError(f"uid {uid} is not a sandbox's own")
+    for cap in range(64):
+        try:
+            prctl(PR_CAPBSET_DROP, cap)
+        except OSError:  # past the last capability this kernel knows
+            break
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    clear_capabilities()  # the inheritable set survives a uid change (bwrap set it to the host's)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    with open("/proc/self/status") as f:
+        status = dict(line.split(":", 1) for line in f if ":" in line)
+    for field in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        if int(status.get(field, "0").strip() or "0", 16) != 0:
+            raise PermissionError(f"{field} is not empty after the uid change")
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != uid:
+        raise PermissionError("the uid did not change")
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def clear_capabilities():
+    """Empty the effective, permitted and inheritable sets (capset, version 3: two words each)."""
+    header, data = CapHeader(0x20080522, 0), (CapData * 2)()
+    _checked(libc.capset(ctypes.byref(header), data), "capset")
+
+
+def start_worker(order, fds, home, worker):
+    """The fork of the host that becomes pid 1 of its own namespaces (its parent waits for it,
+    as bwrap waits for its command)."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the host gone (the grader gone): so is this
+    _checked(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
+             "unshare")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            alive = enter_sandbox(order, fds, home)
+            worker.serve_forever(order.get("preloads") or [], True, keep_fds=(alive,))
+        except BaseException as e:  # noqa: B036  (nothing of it may return into the host's code)
+            try:
+                import traceback
+
+                os.write(fds[3], (f"backprop-kit sandbox host: the worker could not start: {e!r}\n"
+                                  + "".join(traceback.format_exception(e))[-1500:]).encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(71)
+    for fd in fds:
+        os.close(fd)
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            break
+    os._exit(0)
+
+
+# ---------------------------------------------------------------- the host
+
+def serve(control, home, worker):
+    children = {}  # spawn id -> pid of the fork that waits for that worker
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
+    control.send(json.dumps({"ready": True}).encode())
+    while True:
+        message, ancillary, _flags, _address = control.recvmsg(1 << 16, socket.CMSG_SPACE(FDS * 4))
+        if not message:
+            os._exit(0)  # the grader is gone
+        fds = []
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds += list(memoryview(data).cast("i"))
+        try:
+            order = json.loads(message)
+            if "kill" in order:
+                pid = children.pop(order["kill"], None)
+                if pid is not None:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                continue
+            if len(fds) != FDS:
+                raise ValueError(f"{len(fds)} descriptors, not {FDS}")
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    control.close()
+                    start_worker(order, fds, home, worker)
+                finally:
+                    os._exit(70)
+            children[order["spawn"]] = pid
+            reply = {"spawned": order["spawn"]}
+        except Exception as e:  # the grader's bug: say so, keep serving
+            reply = {"error": f"{type(e).__name__}: {e}"[:500]}
+        finally:
+            for fd in fds:
+                os.close(fd)
+        control.send(json.dumps(reply).encode())
+
+
+def main():
+    args, sites, home, preimports = iter(sys.argv[1:]), [], None, []
+    for arg in args:
+        if arg == "--site":
+            sites.append(next(args))
+        elif arg == "--home":
+            home = next(args)
+        elif arg == "--preimport":
+            preimports.append(next(args))
+    sys.path.extend(sites)
+    import numpy  # noqa: F401  (once, here: every worker and every fork of it starts with it loaded)
+
+    for name in preimports:  # what the course's helpers import (the grader read their files): loaded once
+        try:
+            importlib.import_module(name)
+        except Exception:  # a helper that needs it says so in the worker, as it would without the host
+            pass
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves our own directory out
+    import worker
+
+    del sys.path[0]
+    worker.load_protocol()
+    control = socket.socket(fileno=os.dup(0))
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.close(null)
+    serve(control, home, worker)
+
+
+if __name__ == "__main__":
+    main()
