@@ -32,6 +32,7 @@ import ctypes
 import importlib
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -123,7 +124,7 @@ def mounts_below(top):
     points = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
-            point = line.split()[4].encode().decode("unicode_escape")  # mountinfo escapes spaces as \040
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])  # \040: a space
             if point.startswith(top.rstrip("/") + "/"):
                 points.append(point)
     return [p for p in points if not any(p.startswith(q + "/") for q in points)]
@@ -180,6 +181,17 @@ def clear_capabilities():
     _checked(libc.capset(ctypes.byref(header), data), "capset")
 
 
+def say_failure(log_fd, error):
+    """Why a worker could not start, in its log (the grader quotes the log's end)."""
+    import traceback
+
+    try:
+        os.write(log_fd, (f"backprop-kit sandbox host: the worker could not start: {error!r}\n"
+                          + "".join(traceback.format_exception(error))[-1500:]).encode())
+    except OSError:
+        pass
+
+
 def start_worker(order, fds, home, worker):
     """The fork of the host that becomes pid 1 of its own namespaces (its parent waits for it,
     as bwrap waits for its command)."""
@@ -193,13 +205,7 @@ def start_worker(order, fds, home, worker):
             alive = enter_sandbox(order, fds, home)
             worker.serve_forever(order.get("preloads") or [], True, keep_fds=(alive,))
         except BaseException as e:  # noqa: B036  (nothing of it may return into the host's code)
-            try:
-                import traceback
-
-                os.write(fds[3], (f"backprop-kit sandbox host: the worker could not start: {e!r}\n"
-                                  + "".join(traceback.format_exception(e))[-1500:]).encode())
-            except OSError:
-                pass
+            say_failure(fds[3], e)
         finally:
             os._exit(71)
     for fd in fds:
@@ -246,6 +252,8 @@ def serve(control, home, worker):
                 try:
                     control.close()
                     start_worker(order, fds, home, worker)
+                except BaseException as e:  # noqa: B036  (said in the worker's log; the grader reads it)
+                    say_failure(fds[3], e)
                 finally:
                     os._exit(70)
             children[order["spawn"]] = pid
