@@ -99,6 +99,15 @@ def ask(subject: Subject, cell_ids: Sequence[str], calls: list[Call]) -> list:
     return reply.results
 
 
+def will_ask(subject: Subject, cell_ids: Sequence[str], call_lists: list[list[Call]]):
+    """Tell the subject that these asks of the same cells come next, in this order, so that it
+    may answer them from one run of the worker (sandbox/subject.py: SharedCellsSubject); each
+    is then asked as usual, and a subject that does not take the hint runs them one by one."""
+    hint = getattr(subject, "will_ask", None)
+    if hint is not None:
+        hint(cell_ids, call_lists)
+
+
 def gate_row(exercise):
     return GATES.get(exercise)
 
@@ -184,7 +193,13 @@ def gate_backward(spec, subject, ctx, result):
     interleaved = [[("forward", cases[i].inputs, w) for i, w in zip(pair, "AB")]
                    + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")] for pair in pairs]
     alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
-    replies = ask(subject, [spec.grade_id], _gate_calls(spec, interleaved + alone))
+    calls = _gate_calls(spec, interleaved + alone)
+    # The check against the student's own forward draws its case now, not after judging these
+    # replies: the same draws (judging draws nothing from ctx.rng), known before the first ask,
+    # so that both asks can be answered from one run.
+    consistency = _consistency_case(spec, ctx)
+    will_ask(subject, [spec.grade_id], [calls, consistency.calls])
+    replies = ask(subject, [spec.grade_id], calls)
     in_turn, recognised = {}, []
     for pair, steps in zip(pairs, replies):
         for k, i in enumerate(pair):  # the pair's forwards, then their backwards
@@ -211,7 +226,7 @@ def gate_backward(spec, subject, ctx, result):
         for o in outcomes:
             result.add(o)
     _name_mistakes(recognised, spec.inputs)
-    result.add(_own_forward_consistency(spec, subject, ctx))
+    result.add(_own_forward_consistency(spec, consistency, subject, ctx))
 
 
 @check("ties", points=1, of=gate_with_ties, says=lambda g: _(
@@ -326,17 +341,30 @@ def _say_once(result, outcomes, full, short, replace=False):
         o.message = words if replace or not o.message else f"{o.message}; {words}"
 
 
-def _own_forward_consistency(spec, subject, ctx):
-    """The student's backward against the numeric gradient of the student's own forward, on the
-    last random case (drawn anew)."""
+class ConsistencyCase(NamedTuple):
+    label: str
+    inputs: tuple  # float arrays
+    dout: np.ndarray
+    calls: list  # forward then backward on them, and the forwards of the numeric gradient
+
+
+def _consistency_case(spec, ctx) -> ConsistencyCase:
+    """The case of _own_forward_consistency: the last random case (drawn anew), an upstream
+    gradient, and the calls that ask the student's code about it."""
     label, inputs, _origin = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
     dout = upstream(ctx.rng, _output_shape(spec, inputs))
-    name = _("backward agrees with the slope of your own forward ({label})").format(label=student_words(label))
     nudged = {"op": "nudged_forwards", "class": spec.name, "args": [encode(v) for v in inputs], "h": H}
+    return ConsistencyCase(label, inputs, dout,
+                           _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]) + [nudged])
+
+
+def _own_forward_consistency(spec, case: ConsistencyCase, subject, ctx):
+    """The student's backward against the numeric gradient of the student's own forward."""
+    label, inputs, dout = case.label, case.inputs, case.dout
+    name = _("backward agrees with the slope of your own forward ({label})").format(label=student_words(label))
     try:
-        replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]])
-                      + [nudged])
+        replies = ask(subject, [spec.grade_id], case.calls)
     except NoReply as e:
         return Outcome(name, False, e.reply.problem)
     grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs])

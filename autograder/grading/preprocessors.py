@@ -18,6 +18,7 @@ starts no Jupyter kernel and one sandbox per submission, as `backprop-kit autogr
 import functools
 import os
 import weakref
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -29,14 +30,14 @@ from ..bpkit.problems import PER_STUDENT
 from ..exercises import BY_ID as HAND_EXERCISES
 from ..sandbox.bwrap import Limits
 from ..sandbox.runner import StudentRunner
-from ..sandbox.subject import SandboxSubject
+from ..sandbox.subject import Ask, SandboxSubject, SharedCellsSubject
 from . import nodes
 from .cells import Submission, graded_call, is_graded, is_unanswered
 from .context import make_context
 from .execute import run_notebook_cells
 from .feedback import title_of
 from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
-from .registry import known, run_check
+from .registry import first_asks, known, run_check
 from .report import cell_entry, cell_status, write_report
 from .sanitize import SanitizeCells, notes_of
 from .steps import scores_of
@@ -170,7 +171,8 @@ def _check_all(nb, course, student, assignment, runner):
     # only words and report facts depend on it, never a score.
     made_for = recorded_made_for(nb) if course.randomization == PER_STUDENT else None
     mismatch = made_for is not None and made_for != str(student)
-    subject = SandboxSubject(runner, submission)  # one per notebook: it remembers cells that loop
+    # One per notebook: it remembers cells that loop, and runs the asks that share cells once.
+    subject = SharedCellsSubject(SandboxSubject(runner, submission), _planned_asks(nb, course, student, assignment))
     for cell in nb.cells:
         if not is_graded(cell):
             continue
@@ -204,6 +206,18 @@ def _check_all(nb, course, student, assignment, runner):
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(
             f"**{mismatch_note(made_for, student)}**", metadata={"bpkit": {"kind": "notice"}}))
     return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
+
+
+def _planned_asks(nb, course, student, assignment) -> list[Ask]:
+    """The first ask of each graded cell's check, as it will make it below: with the same
+    context, a check draws the same inputs (context.check_rng), so it asks the same calls. Only
+    checks of an exercise that has other graded cells are planned: the checks of one exercise
+    run its cells (a gate's forward, backward and ties), those of others run cells of their own."""
+    calls = [graded_call(cell.source) for cell in nb.cells if is_graded(cell)]
+    calls = [call for call in calls if call is not None and known(call.exercise, call.check)]
+    graded = Counter(call.exercise for call in calls)
+    return [ask for call in calls if graded[call.exercise] > 1
+            for ask in first_asks(call.exercise, call.check, _context(course, assignment, call, student))]
 
 
 def _context(course, assignment, call, student_id):

@@ -5,7 +5,9 @@ A graded cell names its check as grade(exercise, check): a gate of the table has
 backward and the extra checks its row asks for; a hand-computed exercise has answers; a
 function built from gates has function.
 """
+from ..sandbox.subject import Ask, FirstAsk, RecordingSubject
 from .checks import CHECKS
+from .outcomes import CheckResult
 
 TEST_DEFAULT_POINTS = 1  # a graded cell of the notebook source that gives no points=
 
@@ -33,3 +35,15 @@ def run_check(exercise, check, subject, ctx):
         raise KeyError(f"no check {check!r} for exercise {exercise!r}")
     c = CHECKS[check]
     return c.run(c.of(exercise), subject, ctx)
+
+
+def first_asks(exercise, check, ctx) -> list[Ask]:
+    """What the check asks first with this context (its random inputs drawn from ctx.rng, as when
+    it runs), found without running anything: its body stopped at that ask, or at the asks it
+    says come first (checks.will_ask). Empty when it asks nothing."""
+    c = CHECKS[check]
+    try:
+        c.body(c.of(exercise), RecordingSubject(), ctx, CheckResult())
+    except FirstAsk as asked:
+        return asked.asks
+    return []

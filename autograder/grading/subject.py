@@ -11,6 +11,9 @@ Call = dict[str, Any]  # one request of the wire protocol (sandbox/protocol.py):
 
 
 class Subject(Protocol):
+    """A subject may also take `will_ask(cell_ids, call_lists)`: a check's word that these asks
+    come next, so that they may be answered from one run (checks.will_ask; SharedCellsSubject)."""
+
     def run(self, cell_ids: Sequence[str], calls: list[Call]) -> RunResult:
         """Run the cells `cell_ids` (the setup cells before them), then `calls` in order:
         one RunResult, whose `results` hold the calls' encoded results when it is ok."""

@@ -1,6 +1,8 @@
 """The grader's view of one submission's student code: the notebook's cells, run by the
 sandboxed worker, with the calls a check makes."""
-from typing import TYPE_CHECKING, Sequence
+import dataclasses
+import json
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from ..words import _
 from .runner import RunResult, StudentRunner
@@ -32,7 +34,10 @@ class SandboxSubject:  # a Subject (grading/subject.py)
         wall = float(self.runner.limits.wall_seconds)
         return reply.status == "timeout" and reply.phase != "" and reply.cpu_seconds < BUSY_SHARE * wall
 
-    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
+    def run(self, cell_ids: Sequence[str], calls: "list[Call]", wall_seconds: "float | None" = None) -> RunResult:
+        """wall_seconds: a shorter wall-clock limit than the course's, for a run whose timeout
+        decides nothing (SharedRun's: its asks then run alone, with the course's limit), so it is
+        not run once more on a busy machine and its cells are not taken to loop."""
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
             return RunResult("timeout", _("skipped: a cell it needs already ran out of time (an infinite loop?)"))
         try:
@@ -40,9 +45,151 @@ class SandboxSubject:  # a Subject (grading/subject.py)
         except KeyError as e:
             return RunResult("missing", _("the cell {name!r} is missing from the notebook (deleted, or its "
                                           "grade_id metadata was changed), so it cannot be graded").format(name=e.args[0]))
+        if wall_seconds is not None:
+            return self.runner.run({"cells": program, "calls": calls, "limits": {"wall_seconds": wall_seconds}})
         reply = self.runner.run({"cells": program, "calls": calls})
         if self.machine_was_busy(reply):  # once more before it costs anything
             reply = self.runner.run({"cells": program, "calls": calls})
         if reply.status == "timeout" and reply.phase == "cells":
             self.timed_out.append(set(cell_ids))
         return reply
+
+
+# ---------------------------------------------------------------- asks of the same cells, run once
+
+class Ask(NamedTuple):
+    """What a check asks a Subject: run these cells, then make these calls."""
+    cell_ids: tuple
+    calls: list
+
+    @property
+    def key(self) -> tuple:
+        """Equal for equal asks: the cells and a canonical JSON of the calls (what the worker gets)."""
+        return self.cell_ids, json.dumps(self.calls, sort_keys=True, separators=(",", ":"))
+
+
+def asks_of(cell_ids: Sequence[str], call_lists: "list[list[Call]]") -> "list[Ask]":
+    return [Ask(tuple(cell_ids), calls) for calls in call_lists]
+
+
+class FirstAsk(BaseException):  # not an Exception: no handler in a check may take it for the student's failure
+    """Raised by RecordingSubject at a check's first ask (or the asks it says come first), to
+    stop the check there."""
+
+    def __init__(self, asks: "list[Ask]"):
+        super().__init__(len(asks))
+        self.asks = asks
+
+
+class RecordingSubject:  # a Subject
+    """Runs nothing: stops a check at its first ask, to learn what it will ask (SharedCellsSubject)."""
+
+    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
+        raise FirstAsk(asks_of(cell_ids, [calls]))
+
+    def will_ask(self, cell_ids: Sequence[str], call_lists: "list[list[Call]]"):
+        raise FirstAsk(asks_of(cell_ids, call_lists))
+
+
+def split_reply(reply: RunResult, sizes: "list[int]") -> "list[RunResult] | None":
+    """An ok reply to concatenated lists of calls, cut into one ok reply per list (`sizes`: their
+    lengths), each what that list would have got alone: calls are independent of each other
+    (protocol.perform_call). None when it is not ok or does not answer exactly that many calls."""
+    if not reply.ok or len(reply.results) != sum(sizes):
+        return None
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    return [dataclasses.replace(reply, results=reply.results[start:start + size]) for start, size in zip(starts, sizes)]
+
+
+def cells_raised(reply: RunResult) -> bool:
+    """A cell raised (a MemoryError too) before any call: whatever calls follow, the same error."""
+    return reply.status in ("error", "memory") and reply.error is not None
+
+
+# A shared run whose calls loop is run again ask by ask, each with the course's full wall-clock
+# limit, to tell which asks time out: the shared run's own limit is this share of it (at least
+# SHARED_WALL_MIN seconds), so a loop in a forward costs a fifth of a timeout more, not a whole
+# one. The asks of a gate take some tens of milliseconds together; code slow enough to pass this
+# limit only loses the sharing (its asks run alone), never a point.
+SHARED_WALL_SHARE = 0.2
+SHARED_WALL_MIN = 1.0
+
+
+def shared_wall_seconds(wall: float) -> float:
+    return min(wall, max(SHARED_WALL_MIN, SHARED_WALL_SHARE * wall))
+
+
+class SharedRun:
+    """Asks that need exactly the same cells, answered from one run of the worker: the cells once,
+    then every ask's calls in turn (one fork, not one per ask)."""
+
+    def __init__(self, asks: "list[Ask]"):
+        self.cell_ids, self.asks = asks[0].cell_ids, asks
+        self.replies = None  # {Ask.key: [RunResult, ...]} once run; an ask not in it runs alone
+
+    def reply_for(self, key: tuple, subject: SandboxSubject) -> "RunResult | None":
+        """The reply to the ask `key` from the shared run (made at the first ask), or None: ask it alone."""
+        if self.replies is None:
+            self.replies = self._run(key, subject)
+        waiting = self.replies.get(key)
+        return waiting.pop(0) if waiting else None
+
+    def _run(self, asking: tuple, subject: SandboxSubject) -> dict:
+        """The replies the shared run gives: to each ask what it would have got alone, or none."""
+        full = float(subject.runner.limits.wall_seconds)
+        wall = shared_wall_seconds(full)
+        reply = subject.run(self.cell_ids, [call for ask in self.asks for call in ask.calls],
+                            wall_seconds=wall if wall < full else None)
+        replies = {}
+        split = split_reply(reply, [len(ask.calls) for ask in self.asks])
+        if split is not None:
+            for ask, one in zip(self.asks, split):
+                replies.setdefault(ask.key, []).append(one)
+        elif cells_raised(reply):
+            for ask in self.asks:
+                replies.setdefault(ask.key, []).append(dataclasses.replace(reply))
+        elif reply.status == "timeout" and reply.phase == "cells" and wall == full:
+            # The cells loop by themselves: the ask made now gets the timeout, as it would have alone,
+            # and the subject then skips the others (SandboxSubject.timed_out), as it would have.
+            replies[asking] = [reply]
+        # Anything else (a crash, a timeout or no memory left in some call, a reply that does not
+        # answer every call, a timeout under the shorter limit) may be one ask's doing alone, or
+        # not happen with the course's limit: every ask runs by itself, as without this.
+        return replies
+
+
+class SharedCellsSubject:  # a Subject
+    """A SandboxSubject that answers asks of the same cells from one run (SharedRun): the asks
+    planned before grading (the first ask of each check, preprocessors._planned_asks) and those
+    a check says come next (checks.will_ask); any other ask runs as the SandboxSubject runs it.
+    An ask is answered from a shared run only when it is exactly one of its asks (the same cells,
+    the same calls), so every verdict comes from the same calls as when each ask runs alone."""
+
+    def __init__(self, subject: SandboxSubject, planned: "list[Ask]" = ()):
+        self.subject = subject
+        self.shared = {}  # Ask.key -> the SharedRun that answers it
+        self.shared_cells = set()  # the cell lists of those asks: any other ask runs at once
+        by_cells = {}
+        for ask in planned:
+            by_cells.setdefault(ask.cell_ids, []).append(ask)
+        for asks in by_cells.values():
+            self._share(asks)
+
+    def _share(self, asks: "list[Ask]"):
+        if len(asks) > 1:
+            run = SharedRun(asks)
+            self.shared.update((ask.key, run) for ask in asks)
+            self.shared_cells.add(run.cell_ids)
+
+    def will_ask(self, cell_ids: Sequence[str], call_lists: "list[list[Call]]"):
+        asks = asks_of(cell_ids, call_lists)
+        if not any(ask.key in self.shared for ask in asks):  # else they were planned
+            self._share(asks)
+
+    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
+        reply = None
+        if tuple(cell_ids) in self.shared_cells:  # else no need to write out its calls
+            key = Ask(tuple(cell_ids), calls).key
+            shared = self.shared.get(key)
+            reply = shared.reply_for(key, self.subject) if shared is not None else None
+        return reply if reply is not None else self.subject.run(cell_ids, calls)
