@@ -64,7 +64,8 @@ def detached_mount(path):
 class HostedWorker:
     """A worker the host started, as StudentRunner uses a Popen: its two pipes, poll(), kill()
     and wait(). It is not our child (the host's fork is its parent); it is alive while the
-    write end of `alive`, which only it holds, is open."""
+    write end of `alive`, which only it and that parent hold, is open: the parent closes it
+    when the worker is reaped, once nothing of its pid namespace is left."""
 
     pid = None
 
@@ -79,6 +80,12 @@ class HostedWorker:
 
     def kill(self):
         self.host.kill(self.spawn_id)
+
+    def close_requests(self):
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
 
     def wait(self, timeout=None):
         if self.returncode is None and select.select([self._alive], [], [], timeout)[0]:

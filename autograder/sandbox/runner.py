@@ -46,6 +46,7 @@ STATUSES = ("ok", "error", "timeout", "crashed", "memory")
 MARGIN_SECONDS = 10.0  # grader-side allowance on top of the worker's own wall-clock limit
 START_SECONDS = 60.0  # a cold start (numpy from a cold disk cache) on a loaded machine
 EXTRA_WORKER_MEMORY = 512 * 1024**2  # the zygote's own numpy, above its children's limit
+STOP_SECONDS = 1.0  # for an idle hosted worker to end by itself once its requests end
 MAX_REPLY_BYTES = 48 * 1024**2  # worker.MAX_RESULT_BYTES plus room for output and framing
 
 __all__ = ["StudentRunner", "RunResult", "decode", "InvalidAnswer"]
@@ -269,7 +270,13 @@ class StudentRunner:
         if process is None:
             return
         if isinstance(process, hosted.HostedWorker):
-            process.kill()  # the host kills the fork that waits for it, and it dies with its parent
+            # An idle worker ends when its requests end, and its pid namespace with it; one that
+            # does not is killed: the host kills the fork that waits for it, and it dies with it.
+            process.close_requests()
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
         else:
             try:
                 os.killpg(process.pid, signal.SIGKILL)
