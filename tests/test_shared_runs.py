@@ -162,6 +162,8 @@ def fractions(report):
     return {entry["grade_id"]: entry["score"] / entry["points"] for entry in report if entry["points"]}
 
 
+# Its loops run into their timeouts on purpose (some 30 s), through nbgrader's own steps: the e2e lane.
+@pytest.mark.e2e
 def test_a_crash_an_error_and_a_loop_cost_what_they_cost_alone(course, monkeypatch):
     """A backward that kills its process, one that loops, a cell that raises and a cell that
     loops forever, in one notebook: the same grades and words as when each check runs alone."""
