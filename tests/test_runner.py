@@ -407,7 +407,10 @@ HOSTILE_WORKERS = {  # what a compromised worker might do after its ready line
 
 @pytest.mark.parametrize("behaviour", sorted(HOSTILE_WORKERS))
 def test_a_hostile_worker_gives_crashed_results_never_exceptions(tmp_path, monkeypatch, behaviour):
-    """The grader side alone: a compromised worker that lies about the protocol."""
+    """The grader side alone: a compromised worker that lies about the protocol. The fake is
+    started the way WORKER_FILES are, under a bwrap of its own (a hosted worker runs the host's
+    copy of worker.py); what reads its replies is the same for both kinds."""
+    monkeypatch.setenv("BPKIT_SANDBOX_HOST", "0")
     fake = tmp_path / "worker.py"
     fake.write_text("import json, os, sys, time\n" + HOSTILE_WORKERS[behaviour] + "\n")
     monkeypatch.setattr(runner_module, "WORKER_FILES", (fake,))
