@@ -74,9 +74,10 @@ class HostedWorker:
         self.returncode = None
 
     def poll(self):
-        if self.returncode is None and select.select([self._alive], [], [], 0)[0]:
-            self.returncode = -signal.SIGKILL
-        return self.returncode
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self):
         self.host.kill(self.spawn_id)
@@ -94,12 +95,8 @@ class HostedWorker:
             raise subprocess.TimeoutExpired("sandboxed worker", timeout)
         return self.returncode
 
-    def close(self):
-        for stream in (self.stdin, self.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+    def release(self):
+        """Close the liveness pipe, once the worker is gone (its two pipes are closed as a Popen's are)."""
         try:
             os.close(self._alive)
         except OSError:
@@ -204,7 +201,7 @@ class SandboxHost:
         shutil.rmtree(self.private, ignore_errors=True)
 
 
-_hosts = threading.local()  # this thread's hosts, by what they hide: the bwrap parent dies with its thread
+_hosts = threading.local()  # this thread's hosts, by what they hide, load and live in: the bwrap parent dies with its thread
 _failed = set()  # keys whose host could not start in this process: not tried again
 
 
@@ -236,9 +233,9 @@ def sandbox_host(hide=(), preimports=(), parent=None):
     key = (tuple(sorted(str(Path(p).resolve()) for p in hide)), tuple(preimports), str(parent))
     if not enabled() or os.geteuid() != 0 or key in _failed or not bwrap.sandbox_available():
         return None
-    hosts = getattr(_hosts, "by_hide", None)
+    hosts = getattr(_hosts, "by_key", None)
     if hosts is None:
-        hosts = _hosts.by_hide = {}
+        hosts = _hosts.by_key = {}
     host = hosts.pop(key, None)
     if host is not None and host.alive():
         hosts[key] = host  # the most recently used last
@@ -251,7 +248,6 @@ def sandbox_host(hide=(), preimports=(), parent=None):
     try:
         host = hosts[key] = SandboxHost(hide, preimports, parent)
     except (OSError, ValueError) as e:
-        hosts.pop(key, None)
         _failed.add(key)
         log.warning("backprop-kit: the sandbox host did not start (%s); each submission starts its own sandbox", e)
         return None

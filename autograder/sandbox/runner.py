@@ -227,8 +227,9 @@ class StudentRunner:
     def _hosted(self, log_file):
         """The worker forked by this thread's sandbox host (hosted.py), or None where there is
         none: only a worker with a uid of its own is (see host.py)."""
-        host = (hosted.sandbox_host(self.hide, self._helper_imports(), self.scratch_parent) if self.sandboxed and self.uid is not None
-                else None)
+        if not (self.sandboxed and self.uid is not None):
+            return None
+        host = hosted.sandbox_host(self.hide, self._helper_imports(), self.scratch_parent)
         if host is None:
             return None
         limits = {"memory_bytes": int(self.limits.memory_bytes + EXTRA_WORKER_MEMORY) if self.limits.memory_bytes
@@ -264,8 +265,10 @@ class StudentRunner:
                                 stderr=log_file, cwd=self.scratch, env=env, **spawn)
 
     def _stop(self):
-        """Kill the whole sandbox: bwrap leads its own process group, and everything inside
-        dies with it (--die-with-parent, its own pid namespace)."""
+        """End the whole sandbox: bwrap leads its own process group, and everything inside
+        dies with it (--die-with-parent, its own pid namespace); a hosted worker is its pid
+        namespace's init, and everything inside ends with it. Then check that nothing of its
+        uid is left."""
         process, self.process = self.process, None
         if process is None:
             return
@@ -289,8 +292,7 @@ class StudentRunner:
         if self.uid is not None:
             bwrap.kill_uid(self.uid)  # and wait until the namespace's processes are really gone
         if isinstance(process, hosted.HostedWorker):
-            process.close()
-            return
+            process.release()
         for stream in (process.stdin, process.stdout):
             try:
                 stream.close()
