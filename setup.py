@@ -2,6 +2,7 @@
 assignments/ (kept at the top of the checkout, where instructors and the docs find them)
 are copied into the built package as autograder/kit/, so `pip install backprop-kit` alone
 can build a course (autograder/course.py: KIT_COURSE). Everything else is in pyproject.toml."""
+
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,10 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-KIT_COURSE_FILES = ["course.yaml", *sorted(p.relative_to(HERE).as_posix() for p in (HERE / "assignments").glob("*.py"))]
+KIT_COURSE_FILES = [
+    "course.yaml",
+    *sorted(p.relative_to(HERE).as_posix() for p in (HERE / "assignments").glob("*.py")),
+]
 
 
 class BuildWithKitCourse(build_py):

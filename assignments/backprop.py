@@ -27,7 +27,6 @@ STUDENT_ID = ""
 
 # %% kind="setup" grade_id="setup"
 import numpy as np
-
 from bpkit import pictures, problems, selfcheck
 
 P = problems.load(STUDENT_ID)
@@ -119,6 +118,7 @@ selfcheck.answers(globals(), "q", "f", "dfdq", "dfdz", "dfdx", "dfdy")
 # **With your gates.** Now compute your graph of part 1 with your `AddGate`, `MaxGate` and
 # `MulGate`: return f and the gradients (dw, dx, dy, dz). Your hand answers should agree.
 
+
 # %% kind="solution" grade_id="simple_with_gates"
 def simple_with_gates(x, y, z):
     ### BEGIN SOLUTION
@@ -129,6 +129,7 @@ def simple_with_gates(x, y, z):
     dx, dy = add.backward(dq)
     return f, (dx, dy, dz)
     ### END SOLUTION
+
 
 # %% kind="selfcheck" grade_id="selfcheck_simple_with_gates"
 selfcheck.function("simple_with_gates", globals(), answers=("f", "dfdx", "dfdy", "dfdz"))
@@ -143,9 +144,26 @@ selfcheck.function("simple_with_gates", globals(), answers=("f", "dfdx", "dfdy",
 # x = (−1, −2):
 
 # %% kind="display" grade_id="picture_neuron_lecture"
-pictures.neuron((2, -3, -3), (-1, -2), values={"w0x0": -2, "w1x1": 6, "p": 4, "s": 1, "neg": -1, "exp": 0.37, "denom": 1.37, "f": 0.73},
-                grads={"f": 1, "denom": -0.53, "exp": -0.53, "neg": -0.20, "s": 0.20, "p": 0.20, "w2": 0.20,
-                       "w0x0": 0.20, "w1x1": 0.20, "w0": -0.20, "x0": 0.39, "w1": -0.39, "x1": -0.59})
+pictures.neuron(
+    (2, -3, -3),
+    (-1, -2),
+    values={"w0x0": -2, "w1x1": 6, "p": 4, "s": 1, "neg": -1, "exp": 0.37, "denom": 1.37, "f": 0.73},
+    grads={
+        "f": 1,
+        "denom": -0.53,
+        "exp": -0.53,
+        "neg": -0.20,
+        "s": 0.20,
+        "p": 0.20,
+        "w2": 0.20,
+        "w0x0": 0.20,
+        "w1x1": 0.20,
+        "w0": -0.20,
+        "x0": 0.39,
+        "w1": -0.39,
+        "x1": -0.59,
+    },
+)
 
 # %% [markdown]
 # **Your turn**, step by step with your numbers. Local gradients you need:
@@ -159,8 +177,23 @@ w, xs = P.neuron["w"], P.neuron["x"]
 print(f"w = {w}, x = {xs}")
 
 # %% kind="display" grade_id="picture_neuron" exercise="neuron_by_hand"
-pictures.neuron(w, xs, values={"f": "?"}, grads={"f": 1, "denom": "?", "exp": "?", "neg": "?", "s": "?",
-                                                 "w0": "?", "x0": "?", "w1": "?", "x1": "?", "w2": "?"})
+pictures.neuron(
+    w,
+    xs,
+    values={"f": "?"},
+    grads={
+        "f": 1,
+        "denom": "?",
+        "exp": "?",
+        "neg": "?",
+        "s": "?",
+        "w0": "?",
+        "x0": "?",
+        "w1": "?",
+        "x1": "?",
+        "w2": "?",
+    },
+)
 
 # %% kind="solution" grade_id="neuron_by_hand"
 ### BEGIN SOLUTION
@@ -177,8 +210,9 @@ dfdw2 = dfds
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_neuron_by_hand"
-selfcheck.answers(globals(), "f", "dfd_denom", "dfd_exp", "dfd_neg", "dfds",
-                  "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2")
+selfcheck.answers(
+    globals(), "f", "dfd_denom", "dfd_exp", "dfd_neg", "dfds", "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2"
+)
 
 # %% kind="test" grade_id="test_neuron_by_hand" points=4 title="The sigmoid neuron by hand (part 3)"
 
@@ -189,6 +223,7 @@ selfcheck.answers(globals(), "f", "dfd_denom", "dfd_exp", "dfd_neg", "dfds",
 # Write `SigmoidGate` (mind very large |x|), then the neuron with your gates.
 
 # %% kind="gate" grade_id="sigmoid_gate"
+
 
 # %% kind="solution" grade_id="neuron_with_gates"
 def neuron_with_gates(w, x):
@@ -204,6 +239,7 @@ def neuron_with_gates(w, x):
     dw1, dx1 = m1.backward(d1)
     return f, ((dw0, dw1, dw2), (dx0, dx1))
     ### END SOLUTION
+
 
 # %% kind="selfcheck" grade_id="selfcheck_neuron_with_gates"
 selfcheck.function("neuron_with_gates", globals(), answers=("f", "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2"))
@@ -250,6 +286,7 @@ selfcheck.answers(globals(), "q", "f", "dfdx", "dfdy")
 
 # %% kind="test" grade_id="test_branch_by_hand" points=2 title="f = (x + y) · x by hand: gradients add at branches (part 4)" title_per_student="Your graph with a branch, by hand: gradients add at branches (part 4)"
 
+
 # %% kind="solution" grade_id="branch_with_gates"
 def branch_with_gates(x, y):
     """Return f and the gradients (dx, dy) of f = (x + y) * x, using your gates."""
@@ -261,6 +298,7 @@ def branch_with_gates(x, y):
     dx_add, dy = add.backward(dq)
     return f, (dx_add + dx_mul, dy)
     ### END SOLUTION
+
 
 # %% kind="selfcheck" grade_id="selfcheck_branch_with_gates"
 selfcheck.function("branch_with_gates", globals(), answers=("f", "dfdx", "dfdy"))
@@ -278,8 +316,12 @@ selfcheck.function("branch_with_gates", globals(), answers=("f", "dfdx", "dfdy")
 # The lecture's example, W = [[0.1, 0.5], [−0.3, 0.8]] and x = (0.2, 0.4):
 
 # %% kind="display" grade_id="picture_l2_lecture"
-pictures.l2_of_matmul([[0.1, 0.5], [-0.3, 0.8]], [0.2, 0.4], values={"q": [0.22, 0.26], "f": 0.116},
-                      grads={"f": 1, "q": [0.44, 0.52], "W": [[0.088, 0.176], [0.104, 0.208]], "x": [-0.112, 0.636]})
+pictures.l2_of_matmul(
+    [[0.1, 0.5], [-0.3, 0.8]],
+    [0.2, 0.4],
+    values={"q": [0.22, 0.26], "f": 0.116},
+    grads={"f": 1, "q": [0.44, 0.52], "W": [[0.088, 0.176], [0.104, 0.208]], "x": [-0.112, 0.636]},
+)
 
 # %% kind="gate" grade_id="matmul_gate"
 
@@ -306,12 +348,15 @@ dfdx = W.T @ dfdq
 ### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_l2_by_hand"
-selfcheck.answers(globals(), "q", "f", "dfdq", "dfdW", "dfdx", shapes=dict(q=(2,), dfdq=(2,), dfdW=(2, 3), dfdx=(3,)))
+selfcheck.answers(
+    globals(), "q", "f", "dfdq", "dfdW", "dfdx", shapes=dict(q=(2,), dfdq=(2,), dfdW=(2, 3), dfdx=(3,))
+)
 
 # %% kind="test" grade_id="test_l2_by_hand" points=3 title="f = ‖W·x‖² by hand (part 5)"
 
 # %% [markdown]
 # Now with your gates, for a single vector x and for a batch of columns.
+
 
 # %% kind="solution" grade_id="l2_with_gates"
 def l2_with_gates(W, x):
@@ -322,6 +367,7 @@ def l2_with_gates(W, x):
     dW, dx = mm.backward(l2.backward(1.0))
     return f, (dW, dx)
     ### END SOLUTION
+
 
 # %% kind="selfcheck" grade_id="selfcheck_l2_with_gates"
 selfcheck.function("l2_with_gates", globals(), answers=("f", "dfdW", "dfdx"))

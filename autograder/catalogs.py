@@ -14,6 +14,7 @@ entry whose placeholders differ from its id's, every entry no id of the code has
 compiled. Babel is the kit's dependency only: bpkit/ never imports it (the student's kernel
 reads .mo files with the standard library).
 """
+
 from __future__ import annotations
 
 import ast
@@ -21,15 +22,15 @@ import inspect
 import io
 import re
 import string
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
+import click
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
-import click
 
 from .bpkit.i18n import LANGUAGES, SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE
 from .cli_language import CLICK_DOMAIN, CLICK_MODULES
@@ -62,7 +63,7 @@ def notebook_cells(text: str) -> Iterator[tuple[int, str, str]]:
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         header = _CELL_HEADER.match(lines[start]).group("rest")
-        body = lines[start + 1:end]
+        body = lines[start + 1 : end]
         if header.lstrip().startswith("[markdown]"):
             body = [line[2:] if line.startswith("# ") else line.removeprefix("#") for line in body]
         yield start + 1, header, "\n".join(body).strip("\n")
@@ -102,24 +103,35 @@ def extract_command_help(fileobj, keywords, comment_tags, options) -> Iterator[t
     cleaned as click cleans them, so the message id is the text cli_language.help_words looks up."""
     tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
     for node in ast.walk(tree):
-        if (isinstance(node, ast.FunctionDef) and any(map(_is_command_decorator, node.decorator_list))
-                and ast.get_docstring(node, clean=False) is not None):
+        if (
+            isinstance(node, ast.FunctionDef)
+            and any(map(_is_command_decorator, node.decorator_list))
+            and ast.get_docstring(node, clean=False) is not None
+        ):
             yield node.body[0].lineno, None, inspect.cleandoc(node.body[0].value.value), []
         elif isinstance(node, ast.Call):
             for keyword in node.keywords:
-                if keyword.arg == "help" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str):
+                if (
+                    keyword.arg == "help"
+                    and isinstance(keyword.value, ast.Constant)
+                    and isinstance(keyword.value.value, str)
+                ):
                     yield keyword.value.lineno, None, inspect.cleandoc(keyword.value.value), []
 
 
 # ---------------------------------------------------------------- the table of domains
 
+
 @dataclass(frozen=True)
 class CatalogDomain:
     """One gettext domain: its catalogs and the files its message ids are written in."""
+
     name: str
     locale_dir: Path
     sources: tuple[tuple[str, object], ...]  # (glob below `root`, extraction method)
-    root: Path | None = None  # where the globs start: the repository's top, unless a third party's words are the source
+    root: Path | None = (
+        None  # where the globs start: the repository's top, unless a third party's words are the source
+    )
 
     def base(self, root: Path) -> Path:
         return self.root or root
@@ -135,49 +147,68 @@ class CatalogDomain:
         for pattern, method in self.sources:
             for path in sorted(self.base(root).glob(pattern)):
                 if path.is_file() and "__pycache__" not in path.parts:
-                    found.setdefault((path.resolve(), method), (path, method))  # a file may have two kinds of messages
+                    found.setdefault(
+                        (path.resolve(), method), (path, method)
+                    )  # a file may have two kinds of messages
         return list(found.values())
 
 
 DOMAINS = (
     # What the student's kernel shows (shipped in bpkit/), and the kit's notebook prose.
     # misconceptions.py and graphs.py are solutions/'s own files (bpkit/ links them).
-    CatalogDomain(STUDENT_DOMAIN, STUDENT_LOCALE, (
-        ("autograder/bpkit/*.py", "python"),
-        ("solutions/misconceptions.py", "python"),
-        ("solutions/graphs.py", "python"),
-        ("solutions/gate_kinds.py", "python"),
-        ("solutions/table.py", "python"),
-        ("solutions/gates.py", extract_class_docstrings),
-        ("autograder/notebooks.py", "python"),
-        ("autograder/exercises.py", "python"),
-        ("assignments/*.py", extract_notebook_prose),
-    )),
+    CatalogDomain(
+        STUDENT_DOMAIN,
+        STUDENT_LOCALE,
+        (
+            ("autograder/bpkit/*.py", "python"),
+            ("solutions/misconceptions.py", "python"),
+            ("solutions/graphs.py", "python"),
+            ("solutions/gate_kinds.py", "python"),
+            ("solutions/table.py", "python"),
+            ("solutions/gates.py", extract_class_docstrings),
+            ("autograder/notebooks.py", "python"),
+            ("autograder/exercises.py", "python"),
+            ("assignments/*.py", extract_notebook_prose),
+        ),
+    ),
     # What the grader, the reports and the CLI show to TAs, instructors and students reading
     # feedback (autograder/words.py); misconception texts are the student catalog's, not repeated here.
-    CatalogDomain(STAFF_DOMAIN, STAFF_LOCALE, (
-        ("autograder/cli.py", "python"),
-        ("autograder/cli.py", extract_command_help),
-        ("autograder/cli_language.py", "python"),
-        ("autograder/intake.py", "python"),
-        ("autograder/course.py", "python"),
-        ("autograder/config/*.py", "python"),  # course.yaml's problems (docs.py's README table stays English)
-        ("autograder/grading/*.py", "python"),
-        ("autograder/reports/*.py", "python"),
-        ("autograder/batch/*.py", "python"),
-        ("autograder/gradescope/*.py", "python"),
-        ("autograder/hub/*.py", "python"),
-        ("autograder/sandbox/protocol.py", "python"),  # the worker's details, translated by the grader (runner.py)
-        ("autograder/sandbox/runner.py", "python"),
-        ("autograder/sandbox/subject.py", "python"),
-        ("autograder/templates/feedback/*.j2", "jinja2"),
-        ("autograder/reports/templates/*.j2", "jinja2"),
-    )),
+    CatalogDomain(
+        STAFF_DOMAIN,
+        STAFF_LOCALE,
+        (
+            ("autograder/cli.py", "python"),
+            ("autograder/cli.py", extract_command_help),
+            ("autograder/cli_language.py", "python"),
+            ("autograder/intake.py", "python"),
+            ("autograder/course.py", "python"),
+            (
+                "autograder/config/*.py",
+                "python",
+            ),  # course.yaml's problems (docs.py's README table stays English)
+            ("autograder/grading/*.py", "python"),
+            ("autograder/reports/*.py", "python"),
+            ("autograder/batch/*.py", "python"),
+            ("autograder/gradescope/*.py", "python"),
+            ("autograder/hub/*.py", "python"),
+            (
+                "autograder/sandbox/protocol.py",
+                "python",
+            ),  # the worker's details, translated by the grader (runner.py)
+            ("autograder/sandbox/runner.py", "python"),
+            ("autograder/sandbox/subject.py", "python"),
+            ("autograder/templates/feedback/*.j2", "jinja2"),
+            ("autograder/reports/templates/*.j2", "jinja2"),
+        ),
+    ),
     # click's own words in the kit's CLI ("Usage:", "Error: No such option ..."), read from the
     # installed click (cli_language.py has its modules look them up here).
-    CatalogDomain(CLICK_DOMAIN, STAFF_LOCALE,
-                  tuple((f"click/{module}.py", "python") for module in CLICK_MODULES),
-                  root=Path(click.__file__).resolve().parent.parent),
+    CatalogDomain(
+        CLICK_DOMAIN,
+        STAFF_LOCALE,
+        tuple((f"click/{module}.py", "python") for module in CLICK_MODULES),
+        root=Path(click.__file__).resolve().parent.parent,
+    ),
 )
 BY_NAME = {d.name: d for d in DOMAINS}
 TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE_LANGUAGE)
@@ -185,15 +216,20 @@ TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE_LANG
 
 # ---------------------------------------------------------------- extraction, update, compilation
 
+
 def extract(domain: CatalogDomain, root: Path = REPO_ROOT) -> Catalog:
     """Every message id the domain's files hold, with where each is used (the .pot, in memory)."""
     template = Catalog(domain=domain.name, project="backprop-kit", fuzzy=False)
     for path, method in domain.files(root):
         for line, message, comments, context in extract_from_file(
-                method, str(path), keywords=KEYWORDS, comment_tags=(TRANSLATORS_NOTE,),
-                strip_comment_tags=True):
-            template.add(message, locations=[(str(path.relative_to(domain.base(root))), line)], auto_comments=comments,
-                         context=context)
+            method, str(path), keywords=KEYWORDS, comment_tags=(TRANSLATORS_NOTE,), strip_comment_tags=True
+        ):
+            template.add(
+                message,
+                locations=[(str(path.relative_to(domain.base(root))), line)],
+                auto_comments=comments,
+                context=context,
+            )
     return template
 
 
@@ -221,9 +257,14 @@ def update(domain: CatalogDomain, root: Path = REPO_ROOT, log: Callable[[str], N
             template.creation_date = catalog.creation_date  # unchanged code, unchanged files
         else:
             po.parent.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(locale=language, domain=domain.name, project="backprop-kit",
-                              header_comment=HEADER_COMMENT.format(language=language, domain=domain.name),
-                              language_team=f"backprop-kit {language}", last_translator="backprop-kit")
+            catalog = Catalog(
+                locale=language,
+                domain=domain.name,
+                project="backprop-kit",
+                header_comment=HEADER_COMMENT.format(language=language, domain=domain.name),
+                language_team=f"backprop-kit {language}",
+                last_translator="backprop-kit",
+            )
         catalog.update(template, update_header_comment=False)
         catalog.obsolete.clear()
         catalog.fuzzy = False  # the header: its charset must reach the .mo
@@ -232,11 +273,14 @@ def update(domain: CatalogDomain, root: Path = REPO_ROOT, log: Callable[[str], N
         catalog = read_catalog(po, language)  # as written: the .mo is the file's, byte for byte
         domain.mo_path(language).write_bytes(compiled(catalog))
         missing = sum(1 for m in catalog if m.id and (m.fuzzy or not _translated(m)))
-        log(f"{po.relative_to(root) if po.is_relative_to(root) else po}: {len(template)} messages, "
-            f"{missing} to translate")
+        log(
+            f"{po.relative_to(root) if po.is_relative_to(root) else po}: {len(template)} messages, "
+            f"{missing} to translate"
+        )
 
 
 # ---------------------------------------------------------------- the check
+
 
 def placeholders(text: str) -> set[str]:
     """The `{name}` fields of a message (str.format's), `{{` and `}}` being literal braces."""
@@ -270,7 +314,7 @@ def expected_placeholders(entry) -> list[set[str]]:
 
 def _short(text: str, width: int = 70) -> str:
     one_line = " ".join(text.split())
-    return repr(one_line if len(one_line) <= width else one_line[:width - 1] + "…")
+    return repr(one_line if len(one_line) <= width else one_line[: width - 1] + "…")
 
 
 def problems(domain: CatalogDomain, root: Path = REPO_ROOT) -> list[str]:
@@ -290,31 +334,45 @@ def problems(domain: CatalogDomain, root: Path = REPO_ROOT) -> list[str]:
             entry = entries.get(key)
             used_at = ", ".join(f"{f}:{n}" for f, n in message.locations[:2])
             if entry is None:
-                found.append(f"{where}: no entry for {_short(_ids(message)[0])} (used at {used_at}); "
-                             "run `backprop-kit catalogs`, then translate it")
+                found.append(
+                    f"{where}: no entry for {_short(_ids(message)[0])} (used at {used_at}); "
+                    "run `backprop-kit catalogs`, then translate it"
+                )
             elif entry.fuzzy:
-                found.append(f"{where}: fuzzy entry for {_short(_ids(message)[0])} (used at {used_at}): its English "
-                             "changed; check the translation, then remove the fuzzy flag")
+                found.append(
+                    f"{where}: fuzzy entry for {_short(_ids(message)[0])} (used at {used_at}): its English "
+                    "changed; check the translation, then remove the fuzzy flag"
+                )
             elif not _translated(entry):
-                found.append(f"{where}: no {language} translation for {_short(_ids(message)[0])} (used at {used_at})")
+                found.append(
+                    f"{where}: no {language} translation for {_short(_ids(message)[0])} (used at {used_at})"
+                )
             else:
                 expected = expected_placeholders(entry)
                 for translation in _strings(entry):
                     got = placeholders(translation)
                     if got not in expected:
-                        found.append(f"{where}: placeholders of {_short(_ids(message)[0])}: expected "
-                                     f"{' or '.join(str(sorted(e)) for e in expected)}, found {sorted(got)} "
-                                     f"in {_short(translation)}")
+                        found.append(
+                            f"{where}: placeholders of {_short(_ids(message)[0])}: expected "
+                            f"{' or '.join(str(sorted(e)) for e in expected)}, found {sorted(got)} "
+                            f"in {_short(translation)}"
+                        )
         for key, entry in entries.items():
             if key not in wanted:
-                found.append(f"{where}:{entry.lineno}: stale entry {_short(_ids(entry)[0])}: no code uses this "
-                             "English any more; run `backprop-kit catalogs` (it keeps the translation as fuzzy "
-                             "beside the new English)")
+                found.append(
+                    f"{where}:{entry.lineno}: stale entry {_short(_ids(entry)[0])}: no code uses this "
+                    "English any more; run `backprop-kit catalogs` (it keeps the translation as fuzzy "
+                    "beside the new English)"
+                )
         if catalog.obsolete:
-            found.append(f"{where}: {len(catalog.obsolete)} obsolete (#~) entries; run `backprop-kit catalogs`")
+            found.append(
+                f"{where}: {len(catalog.obsolete)} obsolete (#~) entries; run `backprop-kit catalogs`"
+            )
         if not mo.is_file() or mo.read_bytes() != compiled(catalog):
-            found.append(f"{mo.relative_to(root) if mo.is_relative_to(root) else mo}: "
-                         f"{'missing' if not mo.is_file() else 'out of date'} with {po.name}; run `backprop-kit catalogs`")
+            found.append(
+                f"{mo.relative_to(root) if mo.is_relative_to(root) else mo}: "
+                f"{'missing' if not mo.is_file() else 'out of date'} with {po.name}; run `backprop-kit catalogs`"
+            )
     return found
 
 

@@ -1,4 +1,5 @@
 """backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student, catalogs (and demo)."""
+
 import sys
 from pathlib import Path
 
@@ -61,21 +62,30 @@ def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
     course = _load_and_build(course_yaml)
     names = ", ".join(a.name for a in course.assignments)
-    click.echo(_("{file}: OK: course {course_id}, seed {seed}, {randomization} values, assignments: {names}").format(
-        file=course_yaml, course_id=course.course_id, seed=course.seed, randomization=course.randomization, names=names))
+    click.echo(
+        _("{file}: OK: course {course_id}, seed {seed}, {randomization} values, assignments: {names}").format(
+            file=course_yaml,
+            course_id=course.course_id,
+            seed=course.seed,
+            randomization=course.randomization,
+            names=names,
+        )
+    )
 
 
 @main.command()
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
-              help="Use this seed; without it a fresh random seed is drawn.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=None,
+    help="Use this seed; without it a fresh random seed is drawn.",
+)
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def generate(seed, course_yaml):
     """Draw new course-wide problem values by recording a new seed in course.yaml."""
     import secrets
 
-    from .config import write_seed
-
-    from .config import ConfigError
+    from .config import ConfigError, write_seed
 
     _load(course_yaml)
     seed = secrets.randbelow(10**9) if seed is None else seed
@@ -83,13 +93,17 @@ def generate(seed, course_yaml):
         course = write_seed(course_yaml, seed)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(_("{file}: seed is now {seed}. Run `backprop-kit init DIR` to build a course with the new "
-                 "values.").format(file=course_yaml, seed=course.seed))
+    click.echo(
+        _(
+            "{file}: seed is now {seed}. Run `backprop-kit init DIR` to build a course with the new values."
+        ).format(file=course_yaml, seed=course.seed)
+    )
 
 
 @main.command()
-@click.option("--out", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True,
-              type=click.Path(dir_okay=False))
+@click.option(
+    "--out", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path(dir_okay=False)
+)
 def starter(course_yaml):
     """Write the kit's own course.yaml for editing, with a freshly drawn seed."""
     import secrets
@@ -99,33 +113,54 @@ def starter(course_yaml):
 
     target = Path(course_yaml)
     if target.exists():
-        raise click.ClickException(_("{file} exists; it was left as it is. Pass --out to write the starter "
-                                     "course.yaml elsewhere.").format(file=target))
+        raise click.ClickException(
+            _(
+                "{file} exists; it was left as it is. Pass --out to write the starter course.yaml elsewhere."
+            ).format(file=target)
+        )
     target.write_bytes(KIT_COURSE_YAML.read_bytes())
     course = write_seed(target, secrets.randbelow(MAX_SEED + 1))
     speak(course)
-    click.echo(_("{file}: the kit's course, with a fresh seed ({seed}): edit it, check it with `backprop-kit "
-                 "check-config --config {file}`, then build the course with `backprop-kit init DIR`.").format(
-        file=target, seed=course.seed))
+    click.echo(
+        _(
+            "{file}: the kit's course, with a fresh seed ({seed}): edit it, check it with `backprop-kit "
+            "check-config --config {file}`, then build the course with `backprop-kit init DIR`."
+        ).format(file=target, seed=course.seed)
+    )
 
 
 @main.command("show-values")
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 @click.option("--assignment", default=None, help="Defaults to the first assignment.")
 @click.option("--student", default="", help="The student id (per-student mode).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the student's graphs, values and what each exercise asks, as JSON (no answers).")
-@click.option("--answers", "with_answers", is_flag=True,
-              help="STAFF ONLY: print the student's correct answers (office hours, regrade requests).")
-@click.option("--variants", "variants_of", default=None, metavar="EXERCISE",
-              help="List the graphs EXERCISE can draw and how many students of --roster draw each.")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False),
-              help="A file of student ids, one a line (for --variants).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the student's graphs, values and what each exercise asks, as JSON (no answers).",
+)
+@click.option(
+    "--answers",
+    "with_answers",
+    is_flag=True,
+    help="STAFF ONLY: print the student's correct answers (office hours, regrade requests).",
+)
+@click.option(
+    "--variants",
+    "variants_of",
+    default=None,
+    metavar="EXERCISE",
+    help="List the graphs EXERCISE can draw and how many students of --roster draw each.",
+)
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of student ids, one a line (for --variants).",
+)
 def show_values(course_yaml, assignment, student, as_json, with_answers, variants_of, roster):
     """Print the problem values (and graphs) a student gets; never the answers unless --answers."""
     import json
 
-    from .bpkit import problems
     from .config import ConfigError
     from .exercises import BY_ID as HAND_EXERCISES
     from .values import StudentValues, graph_mode_note, variants
@@ -135,10 +170,16 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
         a = course.assignment(assignment) if assignment else course.assignments[0]
         if variants_of is not None:
             if variants_of not in HAND_EXERCISES:
-                raise click.ClickException(_("--variants {exercise}: not a hand exercise; expected one of "
-                                             "{expected}").format(exercise=variants_of,
-                                                                  expected=", ".join(HAND_EXERCISES)))
-            ids = [line.strip() for line in Path(roster).read_text().splitlines() if line.strip()] if roster else []
+                raise click.ClickException(
+                    _("--variants {exercise}: not a hand exercise; expected one of {expected}").format(
+                        exercise=variants_of, expected=", ".join(HAND_EXERCISES)
+                    )
+                )
+            ids = (
+                [line.strip() for line in Path(roster).read_text().splitlines() if line.strip()]
+                if roster
+                else []
+            )
             click.echo(graph_mode_note(course))
             for graph, count in variants(course, a.name, variants_of, ids):
                 click.echo(f"  {count:5d}  {graph.title}")
@@ -146,14 +187,20 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
                 click.echo(_("  (give --roster FILE, one student id a line, to count who draws each)"))
             return
         if course.randomization == "per-student" and not student.strip():
-            raise click.ClickException(_("{file} draws per-student values (randomization: per-student), so "
-                                         "show-values needs a student id: pass --student ID, the id the student "
-                                         "types as STUDENT_ID (their JupyterHub user name on a hub).").format(
-                file=course_yaml))
+            raise click.ClickException(
+                _(
+                    "{file} draws per-student values (randomization: per-student), so "
+                    "show-values needs a student id: pass --student ID, the id the student "
+                    "types as STUDENT_ID (their JupyterHub user name on a hub)."
+                ).format(file=course_yaml)
+            )
         values = StudentValues.of(course, a.name, student)
         if as_json:
-            click.echo(json.dumps(values.answers() if with_answers else values.contract(), indent=1,
-                                  ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    values.answers() if with_answers else values.contract(), indent=1, ensure_ascii=False
+                )
+            )
             return
         p = values.drawn()
     except (ValueError, ConfigError) as e:
@@ -165,7 +212,9 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
         problem = HAND_EXERCISES[exercise_id].problem
         shown = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in p.values[problem].items()}
         graph = p.graphs[problem]
-        click.echo(f"  {problem}: {shown}" + (f"   graph {graph.title}" if course.graphs != "lecture" else ""))
+        click.echo(
+            f"  {problem}: {shown}" + (f"   graph {graph.title}" if course.graphs != "lecture" else "")
+        )
     if with_answers:
         click.echo(_("Correct answers (STAFF ONLY: do not share):"))
         for exercise_id, answers in values.answers().items():
@@ -174,25 +223,38 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
 
 @main.command()
 @click.argument("course_dir", type=click.Path(file_okay=False))
-@click.option("--config", "course_yaml", default=None, type=click.Path(),
-              help="[default: course.yaml here; without one, the kit's own course]")
+@click.option(
+    "--config",
+    "course_yaml",
+    default=None,
+    type=click.Path(),
+    help="[default: course.yaml here; without one, the kit's own course]",
+)
 def init(course_dir, course_yaml):
     """Make an nbgrader course directory ready for TAs (source/, release/, nbgrader_config.py)."""
-    from .course import KIT_COURSE_YAML, init as init_course
+    from .course import KIT_COURSE_YAML
+    from .course import init as init_course
 
     if course_yaml is None and not Path(DEFAULT_COURSE_YAML).exists():
         course_yaml = KIT_COURSE_YAML
-        click.echo(_("No course.yaml here: building the kit's own course ({file}). To make it yours, run "
-                     "`backprop-kit starter` (a course.yaml to edit, with a fresh seed) and init again.").format(
-            file=course_yaml))
+        click.echo(
+            _(
+                "No course.yaml here: building the kit's own course ({file}). To make it yours, run "
+                "`backprop-kit starter` (a course.yaml to edit, with a fresh seed) and init again."
+            ).format(file=course_yaml)
+        )
     course_yaml = course_yaml or DEFAULT_COURSE_YAML
     course = _load_and_build(course_yaml)
     try:
         state = init_course(Path(course_dir), course, course_yaml, log=lambda m: click.echo(f"  {m}"))
     except _init_errors() as e:
         raise click.ClickException(str(e)) from None
-    click.echo(_("{folder}: {state}. Release notebooks are in {release}; grade with `cd {folder} && nbgrader "
-                 "autograde <assignment>`.").format(folder=course_dir, state=_(state), release=Path(course_dir) / "release"))
+    click.echo(
+        _(
+            "{folder}: {state}. Release notebooks are in {release}; grade with `cd {folder} && nbgrader "
+            "autograde <assignment>`."
+        ).format(folder=course_dir, state=_(state), release=Path(course_dir) / "release")
+    )
 
 
 @main.command()
@@ -222,11 +284,19 @@ def demo(course_dir, course_yaml):
 @main.command()
 @click.argument("assignment")
 @click.option("--student", "students", multiple=True, help="Grade only this student (repeatable).")
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Submissions graded at once on this machine. [default: the number of cores]")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Submissions graded at once on this machine. [default: the number of cores]",
+)
 @click.option("--force", is_flag=True, help="Regrade students who are already graded.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of on this machine.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of on this machine.",
+)
 def autograde(assignment, students, jobs, force, scheduler):
     """Grade every submission of ASSIGNMENT, in parallel; run it inside the course directory.
 
@@ -237,8 +307,8 @@ def autograde(assignment, students, jobs, force, scheduler):
     # extras bring it), and building the grammar costs 0.75 s at every start; nothing the
     # batch validates has an IRI format, and without it jsonschema leaves such formats unchecked.
     sys.modules.setdefault("rfc3987_syntax", None)
-    from .batch.pipeline import PipelineError
     from .batch.graders import BatchError
+    from .batch.pipeline import PipelineError
     from .batch.run import autograde as run_batch
 
     try:
@@ -250,14 +320,33 @@ def autograde(assignment, students, jobs, force, scheduler):
 
 @main.command()
 @click.argument("assignment")
-@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
-              help="Folder for the report. Default: backprop-kit/class-report/ASSIGNMENT inside the course.")
-@click.option("--course", "course_dir", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="The course directory (where nbgrader_config.py is).")
-@click.option("--canvas-assignment-id", default="",
-              help="Canvas's id of the assignment, so canvas.csv updates it instead of making a new column.")
-@click.option("--canvas-student-id", type=click.Choice(["sis-user-id", "sis-login-id"]), default="sis-user-id",
-              show_default=True, help="Which Canvas column holds the nbgrader student id.")
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for the report. Default: backprop-kit/class-report/ASSIGNMENT inside the course.",
+)
+@click.option(
+    "--course",
+    "course_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The course directory (where nbgrader_config.py is).",
+)
+@click.option(
+    "--canvas-assignment-id",
+    default="",
+    help="Canvas's id of the assignment, so canvas.csv updates it instead of making a new column.",
+)
+@click.option(
+    "--canvas-student-id",
+    type=click.Choice(["sis-user-id", "sis-login-id"]),
+    default="sis-user-id",
+    show_default=True,
+    help="Which Canvas column holds the nbgrader student id.",
+)
 def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student_id):
     """After grading: cells.csv, canvas.csv and class.html (charts, misconceptions, integrity signals)."""
     from rich.console import Console
@@ -273,22 +362,41 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
     console = Console()
     console.print(misconception_table(built))
     signals = built.signals
-    console.print(_("Integrity signals: {notebooks} made for another id, {answers} correct for someone else's "
-                    "numbers, {groups} of identical code (see class.html).").format(
-        notebooks=counted(len(signals.made_for), "notebook"), answers=counted(len(signals.copied_answers), "hand answer"),
-        groups=counted(len(signals.shared_code), "group")))
+    console.print(
+        _(
+            "Integrity signals: {notebooks} made for another id, {answers} correct for someone else's "
+            "numbers, {groups} of identical code (see class.html)."
+        ).format(
+            notebooks=counted(len(signals.made_for), "notebook"),
+            answers=counted(len(signals.copied_answers), "hand answer"),
+            groups=counted(len(signals.shared_code), "group"),
+        )
+    )
     for student, why in sorted(built.results.not_graded.items()):
-        console.print("[red]{}[/]: {}: {}".format(_("not graded"), student, why), markup=True, highlight=False)
+        console.print(
+            "[red]{}[/]: {}: {}".format(_("not graded"), student, why), markup=True, highlight=False
+        )
     for name in ("cells.csv", "canvas.csv", "class.html"):
         click.echo(f"  {built.out_dir / name}")
 
 
 @main.command()
 @click.argument("assignment")
-@click.option("--out", "out_zip", required=True, type=click.Path(dir_okay=False),
-              help="The zip to write, e.g. backprop-gradescope.zip.")
-@click.option("--course", "course_dir", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="The course directory (where course.yaml and source/ are).")
+@click.option(
+    "--out",
+    "out_zip",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The zip to write, e.g. backprop-gradescope.zip.",
+)
+@click.option(
+    "--course",
+    "course_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The course directory (where course.yaml and source/ are).",
+)
 def gradescope(assignment, out_zip, course_dir):
     """A Gradescope autograder zip: same hidden checks, sandbox and per-student numbers."""
     from .config import ConfigError
@@ -298,75 +406,162 @@ def gradescope(assignment, out_zip, course_dir):
         path = build_bundle(course_dir, assignment, out_zip)
     except (BundleError, ConfigError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(_("{zip}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students submit "
-                 "their notebook; it is graded for the student id in the `gradescope.student_id_field` of "
-                 "course.yaml.").format(zip=path))
+    click.echo(
+        _(
+            "{zip}: upload it as the assignment's autograder on Gradescope (Ubuntu image). Students submit "
+            "their notebook; it is graded for the student id in the `gradescope.student_id_field` of "
+            "course.yaml."
+        ).format(zip=path)
+    )
 
 
 @main.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for jupyterhub_config.py and the hub's state, readable by every account (e.g. /srv/cs231n/hub).")
-@click.option("--course-account", default=None, help="System account the formgrader service runs as. [default: grader-<course_id>]")
-@click.option("--instructor", "instructors", multiple=True, help="Hub user who may open formgrader (repeatable).")
-@click.option("--roster", "roster_csv", default=None, type=click.Path(dir_okay=False, exists=True),
-              help="CSV of students (nbgrader's import format: id,first_name,last_name,email), added to the gradebook.")
-@click.option("--exchange", default=None, help="nbgrader's exchange. [default: /usr/local/share/nbgrader/exchange]")
-@click.option("--authenticator", default="pam", show_default=True,
-              help="JupyterHub's authenticator_class (pam: system accounts), e.g. oauthenticator.generic.GenericOAuthenticator.")
-@click.option("--service-port", default=9999, show_default=True, type=click.IntRange(1, 65535), help="Formgrader's port on 127.0.0.1.")
-@click.option("--hub-port", default=8081, show_default=True, type=click.IntRange(1, 65535), help="The hub API's port on 127.0.0.1.")
-@click.option("--proxy-api-port", default=8001, show_default=True, type=click.IntRange(1, 65535),
-              help="configurable-http-proxy's API port on 127.0.0.1.")
-def hub(out_dir, course_account, instructors, roster_csv, exchange, authenticator, service_port, hub_port, proxy_api_port):
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for jupyterhub_config.py and the hub's state, readable by every account (e.g. /srv/cs231n/hub).",
+)
+@click.option(
+    "--course-account",
+    default=None,
+    help="System account the formgrader service runs as. [default: grader-<course_id>]",
+)
+@click.option(
+    "--instructor", "instructors", multiple=True, help="Hub user who may open formgrader (repeatable)."
+)
+@click.option(
+    "--roster",
+    "roster_csv",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="CSV of students (nbgrader's import format: id,first_name,last_name,email), added to the gradebook.",
+)
+@click.option(
+    "--exchange", default=None, help="nbgrader's exchange. [default: /usr/local/share/nbgrader/exchange]"
+)
+@click.option(
+    "--authenticator",
+    default="pam",
+    show_default=True,
+    help="JupyterHub's authenticator_class (pam: system accounts), e.g. oauthenticator.generic.GenericOAuthenticator.",
+)
+@click.option(
+    "--service-port",
+    default=9999,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Formgrader's port on 127.0.0.1.",
+)
+@click.option(
+    "--hub-port",
+    default=8081,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The hub API's port on 127.0.0.1.",
+)
+@click.option(
+    "--proxy-api-port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="configurable-http-proxy's API port on 127.0.0.1.",
+)
+def hub(
+    out_dir,
+    course_account,
+    instructors,
+    roster_csv,
+    exchange,
+    authenticator,
+    service_port,
+    hub_port,
+    proxy_api_port,
+):
     """Serve this course on JupyterHub: run inside the course, as root; writes OUT/jupyterhub_config.py."""
     from .hub.write import DEFAULT_EXCHANGE, HubError, write_hub
 
     try:
-        written = write_hub(Path.cwd(), out_dir, course_account=course_account, exchange=exchange or DEFAULT_EXCHANGE,
-                            instructors=instructors, roster_csv=roster_csv, authenticator=authenticator,
-                            service_port=service_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
+        written = write_hub(
+            Path.cwd(),
+            out_dir,
+            course_account=course_account,
+            exchange=exchange or DEFAULT_EXCHANGE,
+            instructors=instructors,
+            roster_csv=roster_csv,
+            authenticator=authenticator,
+            service_port=service_port,
+            hub_port=hub_port,
+            proxy_api_port=proxy_api_port,
+        )
     except HubError as e:
         raise click.ClickException(str(e)) from None
     s = written.settings
     if written.imported:
-        click.echo(_("{file}: {n} students added to the gradebook.").format(file=roster_csv, n=written.imported))
-    click.echo(_("{file}: course {course}, {n} students, instructors {instructors}; formgrader at "
-                 "/services/{course}/ as {account}; exchange {exchange}.").format(
-        file=written.config_file, course=s.course_id, n=len(written.students),
-        instructors=", ".join(s.instructors) or _("none (add --instructor NAME)"), account=s.course_account,
-        exchange=s.exchange))
+        click.echo(
+            _("{file}: {n} students added to the gradebook.").format(file=roster_csv, n=written.imported)
+        )
+    click.echo(
+        _(
+            "{file}: course {course}, {n} students, instructors {instructors}; formgrader at "
+            "/services/{course}/ as {account}; exchange {exchange}."
+        ).format(
+            file=written.config_file,
+            course=s.course_id,
+            n=len(written.students),
+            instructors=", ".join(s.instructors) or _("none (add --instructor NAME)"),
+            account=s.course_account,
+            exchange=s.exchange,
+        )
+    )
     click.echo(_("Start it (as root):"))
-    click.echo(f"  cd {s.out_dir} && {s.bin_dir}/jupyterhub -f {written.config_file} --ip 0.0.0.0 --port 8000")
+    click.echo(
+        f"  cd {s.out_dir} && {s.bin_dir}/jupyterhub -f {written.config_file} --ip 0.0.0.0 --port 8000"
+    )
     click.echo(_("Add a student later (as root):"))
     click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
 
 
 @main.command("add-student")
 @click.argument("student_id")
-@click.option("--hub", "out_dir", required=True, type=click.Path(file_okay=False, exists=True),
-              help="The folder `backprop-kit hub --out` wrote.")
+@click.option(
+    "--hub",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The folder `backprop-kit hub --out` wrote.",
+)
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
 @click.option("--email", default=None)
 def add_student(student_id, out_dir, first_name, last_name, email):
     """Add a student to the course on JupyterHub: the gradebook, the hub's allow list and the course group."""
-    from .hub.students import AddStudentError, add_student as add
+    from .hub.students import AddStudentError
+    from .hub.students import add_student as add
 
     try:
         added = add(out_dir, student_id, first_name, last_name, email)
     except AddStudentError as e:
         raise click.ClickException(str(e)) from None
-    where = (_("{student}: in the gradebook, the hub and the course group.") if added.hub_told
-             else _("{student}: in the gradebook."))
+    where = (
+        _("{student}: in the gradebook, the hub and the course group.")
+        if added.hub_told
+        else _("{student}: in the gradebook.")
+    )
     click.echo(where.format(student=added.student_id))
     for note in added.notes:
         click.echo("  " + _("note: {note}").format(note=note))
 
 
 @main.command()
-@click.option("--check", "only_check", is_flag=True,
-              help="Change nothing: list every message without a translation, with other placeholders, stale or "
-                   "fuzzy, and every compiled catalog out of date (exit status 1 when there is one).")
+@click.option(
+    "--check",
+    "only_check",
+    is_flag=True,
+    help="Change nothing: list every message without a translation, with other placeholders, stale or "
+    "fuzzy, and every compiled catalog out of date (exit status 1 when there is one).",
+)
 def catalogs(only_check):
     """Bring the translators' .po files in step with the code's messages and compile them (.mo)."""
     from . import catalogs as message_catalogs

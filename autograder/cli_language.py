@@ -9,6 +9,7 @@ their words up in the kit's `click` catalog (`CLICK_WORDS`) instead of the proce
 that one follows the LANGUAGE variable, which the kit must not set (its child processes, a
 database server for one, would change language too).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,8 @@ import inspect
 import os
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import click
 
@@ -43,6 +44,7 @@ def click_speaks_the_kit_language() -> None:
 
 
 # ---------------------------------------------------------------- which language, before parsing
+
 
 def config_argument(args: Sequence[str]) -> str | None:
     """The PATH of `--config PATH` (or `--config=PATH`) on the command line, if there is one."""
@@ -81,8 +83,9 @@ def environment_language(environ: Mapping[str, str]) -> str | None:
     return language if language in LANGUAGES else None
 
 
-def language_before_parsing(args: Sequence[str], cwd: Path = Path("."),
-                            environ: Mapping[str, str] = os.environ) -> str:
+def language_before_parsing(
+    args: Sequence[str], cwd: Path = Path("."), environ: Mapping[str, str] = os.environ
+) -> str:
     """The language the command line speaks before a command loads course.yaml: that of
     `--config PATH`, else of ./course.yaml, else of the environment, else English."""
     config = config_argument(args)
@@ -91,6 +94,7 @@ def language_before_parsing(args: Sequence[str], cwd: Path = Path("."),
 
 
 # ---------------------------------------------------------------- the help texts
+
 
 def help_words(english: str) -> str:
     """A help text in the language in force: the kit's words (the staff catalog, where the
@@ -103,7 +107,9 @@ def help_words(english: str) -> str:
 
 def _translate(thing: object, attribute: str) -> None:
     # The English is kept on first sight: a process may run the commands again in another language (tests do).
-    english = vars(thing).setdefault("_english_words", {}).setdefault(attribute, getattr(thing, attribute, None))
+    english = (
+        vars(thing).setdefault("_english_words", {}).setdefault(attribute, getattr(thing, attribute, None))
+    )
     if english:
         setattr(thing, attribute, help_words(english))
 

@@ -1,5 +1,6 @@
 """Build an nbgrader course directory from course.yaml: source notebooks, the student-side
 helpers (bpkit/), nbgrader_config.py, and the release made by nbgrader itself."""
+
 import json
 import os
 import shutil
@@ -15,8 +16,9 @@ from solutions.table import shipped_table
 from . import notebooks
 from .bpkit.i18n import SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE, speaking
 from .config import ConfigError, Problem
+from .exercises import BY_ID as HAND_EXERCISES
+from .exercises import shipped_functions
 from .words import N_, _
-from .exercises import BY_ID as HAND_EXERCISES, shipped_functions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -29,8 +31,19 @@ KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
 # (solutions/), linked into bpkit/ so the kit's checkout imports them as a release does;
 # gate_table.json is solutions/table.py as data (`python -m solutions.table` writes it; a test
 # keeps it current).
-BPKIT_MODULES = ("__init__.py", "acceptance.py", "gate_table.json", "gradcheck.py", "graphs.py", "i18n.py",
-                 "misconceptions.py", "pictures.py", "problems.py", "selfcheck.py", "validate.py")
+BPKIT_MODULES = (
+    "__init__.py",
+    "acceptance.py",
+    "gate_table.json",
+    "gradcheck.py",
+    "graphs.py",
+    "i18n.py",
+    "misconceptions.py",
+    "pictures.py",
+    "problems.py",
+    "selfcheck.py",
+    "validate.py",
+)
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
 # Written once in solutions/ and read on both sides of the sandbox: copied into bpkit/ too
 # (misconceptions.py is linked in bpkit/, above, as the draws need it in the checkout).
@@ -54,10 +67,19 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
     for shared in SHARED_MODULES:
         shutil.copyfile(Path(solutions.__file__).with_name(shared), dest / shared)
-    (dest / "gate_table.json").write_text(json.dumps(shipped_table(), indent=1) + "\n")  # fresh from the table
+    (dest / "gate_table.json").write_text(
+        json.dumps(shipped_table(), indent=1) + "\n"
+    )  # fresh from the table
     (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(course.graphs), indent=1) + "\n")
-    settings = {"course_id": course.course_id, "seed": course.seed, "randomization": course.randomization,
-                "graphs": course.graphs, "language": course.language, "assignment": assignment.name, "tolerances": course.tolerances.model_dump()}
+    settings = {
+        "course_id": course.course_id,
+        "seed": course.seed,
+        "randomization": course.randomization,
+        "graphs": course.graphs,
+        "language": course.language,
+        "assignment": assignment.name,
+        "tolerances": course.tolerances.model_dump(),
+    }
     if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
         settings["exercises"] = list(exercises)
     (dest / "course.json").write_text(json.dumps(settings, indent=1) + "\n")
@@ -98,19 +120,28 @@ def notebook_sources(course, assignment):
 def _notebook_sources(course, assignment):
     """({notebook: source path}, [Problem] for the listed notebooks without a source)."""
     folder = notebook_folder(course)
-    where = (_("the assignments/ folder beside course.yaml") if folder == course.root / "assignments"
-             else _("the kit's own assignments/, as there is no assignments/ folder beside course.yaml"))
+    where = (
+        _("the assignments/ folder beside course.yaml")
+        if folder == course.root / "assignments"
+        else _("the kit's own assignments/, as there is no assignments/ folder beside course.yaml")
+    )
     index = course.assignment_names.index(assignment.name)
     sources, problems = {}, []
     for i, notebook in enumerate(assignment.notebooks):
         sources[notebook] = path = folder / f"{notebook}.py"
         if not path.is_file():
             key = f"assignments[{index}].notebooks[{i}]"
-            problems.append(Problem(
-                course.source and str(course.source), course.line_of(key), key,
-                _("assignment {assignment!r} lists notebook {notebook!r}, but its source {path} does not exist "
-                  "(notebook sources are read from {where})").format(
-                    assignment=assignment.name, notebook=notebook, path=path, where=where)))
+            problems.append(
+                Problem(
+                    course.source and str(course.source),
+                    course.line_of(key),
+                    key,
+                    _(
+                        "assignment {assignment!r} lists notebook {notebook!r}, but its source {path} does not exist "
+                        "(notebook sources are read from {where})"
+                    ).format(assignment=assignment.name, notebook=notebook, path=path, where=where),
+                )
+            )
     return sources, problems
 
 
@@ -128,17 +159,24 @@ def build_sources(course):
 def _build(course):
     built, problems = [], []
     for assignment in course.assignments:
-        if not assignment.name:  # a placeholder of load_lenient: that assignment's schema problems are reported
+        if (
+            not assignment.name
+        ):  # a placeholder of load_lenient: that assignment's schema problems are reported
             continue
         sources, missing = _notebook_sources(course, assignment)
         problems += missing
         with speaking(course.language):  # the kit's prose and comments in the course's language
-            rendered = {name: notebooks.render(path, course.graphs) for name, path in sources.items() if path.is_file()}
+            rendered = {
+                name: notebooks.render(path, course.graphs)
+                for name, path in sources.items()
+                if path.is_file()
+            }
         if missing:  # an override may name an exercise of the missing notebook: checked once it is there
             continue
         try:
-            points = course.points_for(assignment.name, [e for nb in rendered.values()
-                                                         for e in notebooks.graded_exercises(nb)])
+            points = course.points_for(
+                assignment.name, [e for nb in rendered.values() for e in notebooks.graded_exercises(nb)]
+            )
         except ConfigError as e:
             problems += e.problems
             continue
@@ -204,7 +242,7 @@ def write_config(course_dir, course_yaml, course=None):
     _copy(course_yaml, course_dir / "course.yaml")
     if course is not None and notebook_folder(course) != KIT_ASSIGNMENTS:
         for assignment in course.assignments:
-            for notebook, path in notebook_sources(course, assignment).items():
+            for notebook, path in notebook_sources(course, assignment).items():  # noqa: B007
                 (course_dir / "assignments").mkdir(exist_ok=True)
                 _copy(path, course_dir / "assignments" / path.name)
 
@@ -238,10 +276,14 @@ GRADEBOOK = N_("the gradebook")  # where an assignment may be besides its folder
 def removal_note(name, where):
     """What init says of an assignment course.yaml no longer lists: kept, and how to remove it."""
     folders = " ".join(w.rstrip("/") for w in where if w != GRADEBOOK)
-    steps = [*(["nbgrader db assignment remove " + name] if GRADEBOOK in where else []),
-             *([f"rm -r {folders}"] if folders else [])]
-    return _("assignment {name!r} is no longer in course.yaml: kept as it is ({where}); to remove it, run in the "
-             "course directory: {steps}").format(name=name, where=", ".join(_(w) for w in where), steps=" && ".join(steps))
+    steps = [
+        *(["nbgrader db assignment remove " + name] if GRADEBOOK in where else []),
+        *([f"rm -r {folders}"] if folders else []),
+    ]
+    return _(
+        "assignment {name!r} is no longer in course.yaml: kept as it is ({where}); to remove it, run in the "
+        "course directory: {steps}"
+    ).format(name=name, where=", ".join(_(w) for w in where), steps=" && ".join(steps))
 
 
 def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
@@ -255,22 +297,37 @@ def init(course_dir, course, course_yaml, run=subprocess.run, log=print):
     busy = holds_student_work(course_dir)
     if busy:
         raise CourseDirectoryError(
-            _("{folder} already holds student work ({work}/); init leaves such a course alone. Nothing was changed. "
-              "Use a new directory for a new term.").format(folder=course_dir, work=", ".join(busy)))
+            _(
+                "{folder} already holds student work ({work}/); init leaves such a course alone. Nothing was changed. "
+                "Use a new directory for a new term."
+            ).format(folder=course_dir, work=", ".join(busy))
+        )
     built = build_sources(course)  # a wrong course.yaml or notebook source leaves the directory untouched
-    state = N_("updated") if (course_dir / "nbgrader_config.py").exists() else N_("created")  # an id; said with _()
+    state = (
+        N_("updated") if (course_dir / "nbgrader_config.py").exists() else N_("created")
+    )  # an id; said with _()
     course_dir.mkdir(parents=True, exist_ok=True)
     write_config(course_dir, course_yaml, course)
     write_sources(course_dir, course, built)
     for name, where in dropped_assignments(course_dir, course).items():
         log(removal_note(name, where))
     for assignment in course.assignments:
-        log(_("nbgrader generate_assignment {assignment}: making the release notebooks").format(
-            assignment=assignment.name))
-        done = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],
-                   cwd=course_dir, capture_output=True, text=True, env=nbgrader_environment())
+        log(
+            _("nbgrader generate_assignment {assignment}: making the release notebooks").format(
+                assignment=assignment.name
+            )
+        )
+        done = run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment.name, "--force"],
+            cwd=course_dir,
+            capture_output=True,
+            text=True,
+            env=nbgrader_environment(),
+        )
         if done.returncode != 0:
             raise CourseDirectoryError(
                 _("nbgrader generate_assignment {assignment} failed in {folder}:\n{output}").format(
-                    assignment=assignment.name, folder=course_dir, output=done.stderr[-3000:]))
+                    assignment=assignment.name, folder=course_dir, output=done.stderr[-3000:]
+                )
+            )
     return state

@@ -7,6 +7,7 @@ in a sandboxed kernel and scored by the out-of-process checks.
 The simulated class is demo data, not part of the installed kit: demo/simulated_class.py of
 the repository checkout, loaded by path (`load_simulated_class`).
 """
+
 import functools
 import importlib.util
 import subprocess
@@ -36,7 +37,8 @@ def load_simulated_class():
         raise DemoDataMissing(
             f"the demo grades a simulated class kept in the repository checkout ({SIMULATED_CLASS} "
             "is missing): the installed kit ships no student code. Run the demo from a clone of "
-            "backprop-kit (`make demo` there), or grade your own class with `backprop-kit init`.")
+            "backprop-kit (`make demo` there), or grade your own class with `backprop-kit init`."
+        )
     spec = importlib.util.spec_from_file_location("backprop_kit_demo_simulated_class", SIMULATED_CLASS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -44,8 +46,13 @@ def load_simulated_class():
 
 
 def nbgrader(course_dir, *args):
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True,
-                          text=True, env=nbgrader_environment())
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+        env=nbgrader_environment(),
+    )
 
 
 def submit_class(course_dir, assignment, notebook):
@@ -93,14 +100,22 @@ def run(course_dir, course, course_yaml, console=None):
             task = progress.add_task(f"nbgrader autograde {assignment.name} --student {student}", total=None)
             done = nbgrader(course_dir, "autograde", assignment.name, "--student", student)
             log.append(done.stdout + done.stderr)
-            progress.update(task, description=f"[green]autograded {student}" if done.returncode == 0
-                            else f"[red]autograde {student} exited {done.returncode}")
+            progress.update(
+                task,
+                description=f"[green]autograded {student}"
+                if done.returncode == 0
+                else f"[red]autograde {student} exited {done.returncode}",
+            )
             progress.stop_task(task)
         task = progress.add_task(f"nbgrader generate_feedback {assignment.name}", total=None)
         done = nbgrader(course_dir, "generate_feedback", assignment.name)
         log.append(done.stdout + done.stderr)
-        progress.update(task, description="[green]feedback written" if done.returncode == 0
-                        else f"[red]generate_feedback exited {done.returncode}")
+        progress.update(
+            task,
+            description="[green]feedback written"
+            if done.returncode == 0
+            else f"[red]generate_feedback exited {done.returncode}",
+        )
         progress.stop_task(task)
     return roster, read_reports(course_dir, assignment.name, notebook, roster), log
 
@@ -118,9 +133,12 @@ def table(roster, reports):
             continue
         total = sum(r["score"] for r in report)
         possible = sum(r["points"] for r in report)
-        lost = [f"{r['grade_id'].removeprefix('test_')} {r['score']:g}/{r['points']:g}"
-                + (f" [yellow]{', '.join(r['misconceptions'])}[/]" if r["misconceptions"] else "")
-                for r in report if r["score"] < r["points"]]
+        lost = [
+            f"{r['grade_id'].removeprefix('test_')} {r['score']:g}/{r['points']:g}"
+            + (f" [yellow]{', '.join(r['misconceptions'])}[/]" if r["misconceptions"] else "")
+            for r in report
+            if r["score"] < r["points"]
+        ]
         t.add_row(student, description, f"{total:g}/{possible:g}", "\n".join(lost) or "[green]full marks")
     return t
 
@@ -131,9 +149,13 @@ def main(course_dir, course, course_yaml, temporary=False):
     console.print(table(roster, reports))
     feedback = Path(course_dir) / "feedback"
     console.print(f"Feedback (HTML, one per student): {feedback}/<student>/{course.assignments[0].name}/")
-    console.print(f"Gradebook: {Path(course_dir) / 'gradebook.db'}   Reports: {Path(course_dir) / 'backprop-kit' / 'reports'}")
+    console.print(
+        f"Gradebook: {Path(course_dir) / 'gradebook.db'}   Reports: {Path(course_dir) / 'backprop-kit' / 'reports'}"
+    )
     if temporary:
-        console.print(f"The demo's course is kept in {course_dir} so you can look around "
-                      f"(open the feedback in a browser, run nbgrader there); remove it with: rm -rf {course_dir}",
-                      soft_wrap=True)
+        console.print(
+            f"The demo's course is kept in {course_dir} so you can look around "
+            f"(open the feedback in a browser, run nbgrader there); remove it with: rm -rf {course_dir}",
+            soft_wrap=True,
+        )
     return 0 if all(r is not None for r in reports.values()) else 1

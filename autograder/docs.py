@@ -1,6 +1,7 @@
 """README sections generated from the single sources (the gate table, the checks, the
 catalog, the course.yaml schema), so the docs cannot drift: `python -m autograder.docs`
 rewrites them, a test checks them."""
+
 import functools
 import re
 import sys
@@ -45,7 +46,11 @@ def graded_cell_counts():
     from .grading.registry import gate_checks
 
     answers, functions = kit_tables()
-    return {"gates": sum(len(gate_checks(g)) for g in GATES), "answers": len(answers), "functions": len(functions)}
+    return {
+        "gates": sum(len(gate_checks(g)) for g in GATES),
+        "answers": len(answers),
+        "functions": len(functions),
+    }
 
 
 def exercises_markdown():
@@ -53,17 +58,25 @@ def exercises_markdown():
     hand, functions = kit_tables()
     answers = ", ".join(f"`{e}`" for e in hand)
     functions = ", ".join(f"`{e.id}`" for e in functions)
-    return (f"The other exercises follow the same pattern: answer cells {answers}, functions {functions}, each "
-            f"graded by `test_<id>`. In all, {len(GATES)} gates ({counts['gates']} graded cells), "
-            f"{counts['answers']} answer cells and {counts['functions']} functions: {sum(counts.values())} graded "
-            "cells.")
+    return (
+        f"The other exercises follow the same pattern: answer cells {answers}, functions {functions}, each "
+        f"graded by `test_<id>`. In all, {len(GATES)} gates ({counts['gates']} graded cells), "
+        f"{counts['answers']} answer cells and {counts['functions']} functions: {sum(counts.values())} graded "
+        "cells."
+    )
 
 
 def misconceptions_markdown():
-    rows = ["| ID | applies to | what went wrong | at the node, feedback says | hint (shown to students) |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| ID | applies to | what went wrong | at the node, feedback says | hint (shown to students) |",
+        "|---|---|---|---|---|",
+    ]
     for m in CATALOG:
-        gates = "the backward loop of a graph" if m.scope == "graph" else ", ".join(f"`{g}`" for g in gates_named_by(m.id))
+        gates = (
+            "the backward loop of a graph"
+            if m.scope == "graph"
+            else ", ".join(f"`{g}`" for g in gates_named_by(m.id))
+        )
         said = " / ".join(dict.fromkeys(f"“{m.said_at(way, ('x', 'y'))}”" for way in range(m.ways)))
         hint = m.hint + (f" By hand: {m.hint_by_hand}" if m.hint_by_hand else "")
         rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {said} | {hint} |")
@@ -73,7 +86,12 @@ def misconceptions_markdown():
 def sections():
     from .config import keys_markdown
 
-    return {"gates": gates_markdown(), "exercises": exercises_markdown(), "misconceptions": misconceptions_markdown(), "course-yaml-keys": keys_markdown()}
+    return {
+        "gates": gates_markdown(),
+        "exercises": exercises_markdown(),
+        "misconceptions": misconceptions_markdown(),
+        "course-yaml-keys": keys_markdown(),
+    }
 
 
 def between(text, name):
@@ -83,8 +101,12 @@ def between(text, name):
 
 def refreshed(text):
     for name, body in sections().items():
-        text = re.sub(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
-                      lambda m: m.group(1) + body.strip() + "\n" + m.group(2), text, flags=re.S)
+        text = re.sub(
+            rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+            lambda m: m.group(1) + body.strip() + "\n" + m.group(2),  # noqa: B023
+            text,
+            flags=re.S,
+        )
     return text
 
 

@@ -7,6 +7,7 @@ bpkit/exercise_table.json: see shipped_functions) the students' self-checks read
 a student has comes with their values (bpkit.problems: Problems.graphs); with graphs: lecture
 it is the lecture's for everyone.
 """
+
 import functools
 import types
 from dataclasses import dataclass
@@ -17,13 +18,20 @@ import numpy as np
 from solutions import gates as reference
 from solutions import graphs as described
 from solutions import lecture
-from solutions.misconceptions import AND, AT_NODE, AT_VALUE, BY_ID as MISCONCEPTIONS, CATALOG, IN_EVERY_GATE, Seen, overwrite
-from solutions.table import BY_NAME as GATE_ROWS_BY_NAME, GATES as GATE_ROWS, gates_named_by
+from solutions.misconceptions import AND, AT_NODE, AT_VALUE, CATALOG, IN_EVERY_GATE, Seen, overwrite
+from solutions.misconceptions import BY_ID as MISCONCEPTIONS
+from solutions.table import BY_NAME as GATE_ROWS_BY_NAME
+from solutions.table import GATES as GATE_ROWS
+from solutions.table import gates_named_by
 
-from .bpkit.i18n import N_, STUDENT_WORDS  # N_: the case labels feedback shows (student catalog)
-from .bpkit.acceptance import CLEAR_ABS, CLEAR_REL, Evaluation, discriminates  # "clearly": the kit's one margin
+from .bpkit.acceptance import (  # "clearly": the kit's one margin
+    CLEAR_ABS,
+    CLEAR_REL,
+    Evaluation,
+    discriminates,
+)
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
-
+from .bpkit.i18n import N_, STUDENT_WORDS  # N_: the case labels feedback shows (student catalog)
 
 Values = dict[str, Any]  # one problem's values, as bpkit.problems draws them (numbers and arrays)
 Answers = dict[str, Any]  # answer variable -> its value
@@ -76,10 +84,13 @@ class GraphExercise:  # a HandAnswers
     def correct(self, values, graph=None, mode=described.LECTURE, gates=None, at=None, **backward_options):
         """{answer variable: its correct value} for one student's values ({group: value}) on their graph."""
         graph, answers, how = self._graph_and_answers(graph, mode)
-        result = lecture.gradients(graph, described.flatten_inputs(how, values), gates=gates, at=at,
-                                   **backward_options)
-        return {name: (result.values if kind == "value" else result.grads)[node]
-                for name, (kind, node) in answers.items()}
+        result = lecture.gradients(
+            graph, described.flatten_inputs(how, values), gates=gates, at=at, **backward_options
+        )
+        return {
+            name: (result.values if kind == "value" else result.grads)[node]
+            for name, (kind, node) in answers.items()
+        }
 
     def mistaken(self, values, graph=None, mode=described.LECTURE):
         """{misconception id: [answers the mistake produces]} for the mistakes this graph can show."""
@@ -93,14 +104,14 @@ class GraphExercise:  # a HandAnswers
                 if graph.branching():
                     found[m.id] = [self.correct(values, graph, mode, combine=overwrite)]
             elif gates_used & set(gates_named_by(m.id)):
-                answers_made = [self.correct(values, graph, mode, gates=mistaken_gates(m, k))
-                                for k in range(m.drawn_ways)]  # the ways every draw shows (one input's flip may not)
+                answers_made = [
+                    self.correct(values, graph, mode, gates=mistaken_gates(m, k)) for k in range(m.drawn_ways)
+                ]  # the ways every draw shows (one input's flip may not)
                 # A mistake that moves no answer clearly here (batch-not-summed without a batch, a
                 # forgotten upstream gradient where it is about 1) cannot be told from rounding.
                 if all(_clearly_differ(a, right) for a in answers_made):
                     found[m.id] = answers_made
         return found
-
 
     def mistaken_at_nodes(self, values, graph=None, mode=described.LECTURE):
         """[NodeMistake]: every catalogued mistake made at one gate only (the node where a student
@@ -136,15 +147,22 @@ def node_mistakes(graph, every_gate_of_a_class=False):
         used.setdefault(described.gate_of(operation)[0], []).append(node)
     for node, operation, parents in graph.gates:
         for m in _gate_mistakes(described.gate_of(operation)[0]):
-            found += [(m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}}) for k in range(m.ways_at(len(parents)))]
+            found += [
+                (m.id, k, (node,), {"at": {node: mistaken_gates(m, k)}})
+                for k in range(m.ways_at(len(parents)))
+            ]
     if every_gate_of_a_class:
         for name, nodes in used.items():
             for m in _gate_mistakes(name) if len(nodes) > 1 else ():
-                found += [(m.id, k, tuple(nodes), {"at": dict.fromkeys(nodes, mistaken_gates(m, k))})
-                          for k in range(m.ways_at(len(graph.parents(nodes[0]))))]
+                found += [
+                    (m.id, k, tuple(nodes), {"at": dict.fromkeys(nodes, mistaken_gates(m, k))})
+                    for k in range(m.ways_at(len(graph.parents(nodes[0]))))
+                ]
     if graph.branching():
-        found += [("branch-overwrite", 0, graph.branching()[:1], {"combine": keep_one})
-                  for keep_one in (overwrite, _keep_first)]
+        found += [
+            ("branch-overwrite", 0, graph.branching()[:1], {"combine": keep_one})
+            for keep_one in (overwrite, _keep_first)
+        ]
     return found
 
 
@@ -165,19 +183,27 @@ def where_said(graph, mistake: NodeMistake):
         gate = described.gate_of(graph.operation(nodes[0]))[0]
         row = GATE_ROWS_BY_NAME.get(gate)
         what = m.said_at(mistake.way, row.inputs if row else graph.parents(nodes[0]), gettext=_)
-        return _(IN_EVERY_GATE).format(gate=gate, what=what, nodes=_(AND).join(
-            f"{n} = {described.gate_expression(graph, n)}" for n in nodes))
+        return _(IN_EVERY_GATE).format(
+            gate=gate,
+            what=what,
+            nodes=_(AND).join(f"{n} = {described.gate_expression(graph, n)}" for n in nodes),
+        )
     node = nodes[0]
     if node in graph.inputs:
         return _(AT_VALUE).format(node=node, what=m.said_at(mistake.way, gettext=_))
-    return _(AT_NODE).format(node=node, formula=described.gate_expression(graph, node),
-                             what=m.said_at(mistake.way, graph.parents(node), gettext=_))
+    return _(AT_NODE).format(
+        node=node,
+        formula=described.gate_expression(graph, node),
+        what=m.said_at(mistake.way, graph.parents(node), gettext=_),
+    )
 
 
 def _clearly_differ(answers, correct):
-    return any(np.shape(answers[k]) != np.shape(v)
-               or np.any(np.abs(np.asarray(answers[k], float) - v) > CLEAR_ABS + CLEAR_REL * np.abs(v))
-               for k, v in correct.items())
+    return any(
+        np.shape(answers[k]) != np.shape(v)
+        or np.any(np.abs(np.asarray(answers[k], float) - v) > CLEAR_ABS + CLEAR_REL * np.abs(v))
+        for k, v in correct.items()
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -202,8 +228,13 @@ def _mistaken(gate_class, misconception, variant):
         def backward(self, dout):
             correct = super().backward(dout)
             single = not isinstance(correct, tuple)
-            seen = Seen(self._seen_inputs, self._seen_out, dout, (correct,) if single else correct,
-                        lambda d: _as_tuple(gate_class.backward(self, d)))
+            seen = Seen(
+                self._seen_inputs,
+                self._seen_out,
+                dout,
+                (correct,) if single else correct,
+                lambda d: _as_tuple(gate_class.backward(self, d)),
+            )
             variants = misconception.variants(seen)
             grads = variants[min(variant, len(variants) - 1)] if variants else seen.correct
             return grads[0] if single else grads
@@ -235,13 +266,18 @@ class FixedAnswers:  # a HandAnswers
         return {}
 
 
-JACOBIAN = FixedAnswers("jacobian_question", {
-    "jacobian_entries": 4096 * 4096,
-    "jacobian_nonzero": 4096,
-    "batch_jacobian_entries": 409_600 * 409_600,
-})
+JACOBIAN = FixedAnswers(
+    "jacobian_question",
+    {
+        "jacobian_entries": 4096 * 4096,
+        "jacobian_nonzero": 4096,
+        "batch_jacobian_entries": 409_600 * 409_600,
+    },
+)
 JACOBIAN_ANSWERS = JACOBIAN.answers
-HAND_ANSWERS: dict[str, HandAnswers] = {e.id: e for e in EXERCISES + (JACOBIAN,)}  # every exercise graded by its answers
+HAND_ANSWERS: dict[str, HandAnswers] = {
+    e.id: e for e in EXERCISES + (JACOBIAN,)
+}  # every exercise graded by its answers
 
 
 @dataclass(frozen=True)
@@ -265,13 +301,18 @@ class FunctionExercise:
 
     def needs_for(self, mode):
         """The grade_ids of the gate cells its graphs use (every graph of the family), in table order."""
-        used = {described.gate_of(op)[0] for g in described.shape(self.exercise, mode).graphs
-                for _, op, _ in self.graph(g, mode).gates}
+        used = {
+            described.gate_of(op)[0]
+            for g in described.shape(self.exercise, mode).graphs
+            for _, op, _ in self.graph(g, mode).gates
+        }
         return tuple(g.grade_id for g in GATE_ROWS if g.name in used)
 
     def graph(self, hand_graph=None, mode=described.LECTURE):
         """The graph it computes: the lecture's own (the neuron's shortcut), or the student's hand graph."""
-        return described.function_graph(self.exercise, hand_graph or described.shape(self.exercise, mode).graphs[0])
+        return described.function_graph(
+            self.exercise, hand_graph or described.shape(self.exercise, mode).graphs[0]
+        )
 
     @property
     def outputs(self):
@@ -292,8 +333,9 @@ class FunctionExercise:
     def correct(self, args, graph=None, mode=described.LECTURE, gates=None, **backward_options):
         how = described.shape(self.exercise, mode).values
         grouped = dict(zip(described.group_names(how), args))
-        result = lecture.gradients(self.graph(graph, mode), described.flatten_inputs(how, grouped), gates=gates,
-                                   **backward_options)
+        result = lecture.gradients(
+            self.graph(graph, mode), described.flatten_inputs(how, grouped), gates=gates, **backward_options
+        )
         return result.values[result.output.name], _pick(result.grads, self.outputs_for(mode))
 
     def mistaken_at_nodes(self, args, graph=None, mode=described.LECTURE):
@@ -308,8 +350,10 @@ class FunctionExercise:
                 made = self.correct(args, graph, mode, **options)
             except (ValueError, TypeError):
                 continue  # a mistake that cannot even run on these shapes (a transposed dW, not square)
-            if any(np.shape(a) != np.shape(b) or not np.allclose(a, b) for a, b in zip(_leaves(made[1]),
-                                                                                       _leaves(right[1]))):
+            if any(
+                np.shape(a) != np.shape(b) or not np.allclose(a, b)
+                for a, b in zip(_leaves(made[1]), _leaves(right[1]))
+            ):
                 found.append(NodeMistake(mid, way, nodes, made))
         return found
 
@@ -344,19 +388,30 @@ def _small_numbers(rng, exercise, graph, mode):
 
 
 def _twice_small(rng, exercise, graph, mode):
-    return [(N_("random inputs"), _small_numbers(rng, exercise, graph, mode)),
-            (N_("more random inputs"), _small_numbers(rng, exercise, graph, mode))]
+    return [
+        (N_("random inputs"), _small_numbers(rng, exercise, graph, mode)),
+        (N_("more random inputs"), _small_numbers(rng, exercise, graph, mode)),
+    ]
 
 
 def _neuron_cases(rng, exercise, graph, mode):
-    return [(N_("the lecture's neuron"), ((2.0, -3.0, -3.0), (-1.0, -2.0))),
-            (N_("random weights"), (tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
-                                    tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2))))]
+    return [
+        (N_("the lecture's neuron"), ((2.0, -3.0, -3.0), (-1.0, -2.0))),
+        (
+            N_("random weights"),
+            (
+                tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 3)),
+                tuple(rng.uniform(-INPUT_RANGE, INPUT_RANGE, 2)),
+            ),
+        ),
+    ]
 
 
 def _matmul_cases(rng, exercise, graph, mode):
-    return [(N_("a vector x"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
-            (N_("a batch x of 4 columns"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))]
+    return [
+        (N_("a vector x"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
+        (N_("a batch x of 4 columns"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4)))),
+    ]
 
 
 # The hidden inputs of function exercises, by the description's `cases`.

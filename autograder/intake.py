@@ -10,6 +10,7 @@ are refused, each with a reason in words a TA and a student can read.
 Every path that grades or ships a submission (nbgrader autograde in a kit course,
 `backprop-kit autograde`, the Gradescope bundle) copies it with `copy_submission`.
 """
+
 import fnmatch
 import json
 import os
@@ -62,26 +63,42 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
     try:
         top = os.lstat(folder)
     except OSError as e:
-        return [], [Refused(".", _("the submission folder cannot be read ({error})").format(error=e.strerror))]
+        return [], [
+            Refused(".", _("the submission folder cannot be read ({error})").format(error=e.strerror))
+        ]
     if not stat.S_ISDIR(top.st_mode):
-        return [], [Refused(".", _("the submission folder is {kind}; not followed").format(kind=_kind(top.st_mode)))]
+        return [], [
+            Refused(".", _("the submission folder is {kind}; not followed").format(kind=_kind(top.st_mode)))
+        ]
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         base = Path(dirpath)
         for name in sorted(dirnames):  # os.walk lists links to folders among the folders
             info = os.lstat(base / name)
             if not stat.S_ISDIR(info.st_mode):
-                refused.append(Refused(_shown(_relative(base / name, folder)),
-                                       _("{kind}; not followed").format(kind=_kind(info.st_mode))))
+                refused.append(
+                    Refused(
+                        _shown(_relative(base / name, folder)),
+                        _("{kind}; not followed").format(kind=_kind(info.st_mode)),
+                    )
+                )
                 dirnames.remove(name)
         for name in sorted(filenames):
             path = base / name
             info = os.lstat(path)
             rel = _relative(path, folder)
             if not stat.S_ISREG(info.st_mode):
-                refused.append(Refused(_shown(rel), _("{kind}; not followed").format(kind=_kind(info.st_mode))))
+                refused.append(
+                    Refused(_shown(rel), _("{kind}; not followed").format(kind=_kind(info.st_mode)))
+                )
             elif info.st_size > max_file_bytes:
-                refused.append(Refused(_shown(rel), _("{size} MB, above the course's cap of {cap} MB per file").format(
-                    size=f"{info.st_size / 1e6:.1f}", cap=f"{max_file_bytes / 1e6:.1f}")))
+                refused.append(
+                    Refused(
+                        _shown(rel),
+                        _("{size} MB, above the course's cap of {cap} MB per file").format(
+                            size=f"{info.st_size / 1e6:.1f}", cap=f"{max_file_bytes / 1e6:.1f}"
+                        ),
+                    )
+                )
             else:
                 regular.append((rel, info))
                 names_seen.setdefault((info.st_dev, info.st_ino), []).append(rel)
@@ -139,8 +156,11 @@ def write_record(course_root, assignment, student, intake, choice=None):
     as which notebook, or why none could be."""
     path = record_path(course_root, assignment, student)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"copied": intake.copied, "refused_files": refused_entries(intake.refused),
-              **(choice.as_record() if choice is not None else {})}
+    record = {
+        "copied": intake.copied,
+        "refused_files": refused_entries(intake.refused),
+        **(choice.as_record() if choice is not None else {}),
+    }
     path.write_text(json.dumps(record, indent=1))
     return path
 

@@ -30,6 +30,7 @@ graph per student (course.yaml graphs: per-student), where a cell written for th
 graph would be wrong. A cell with the header key graphs="lecture" or graphs="per-student" is
 kept only in that mode (prose about "the" graph or about "your" graph).
 """
+
 import ast
 import functools
 import inspect
@@ -40,12 +41,12 @@ import jupytext
 import nbformat
 import numpy as np
 
+from solutions import graphs as described
 from solutions.table import BY_GRADE_ID as GATES
 
-from solutions import graphs as described
-
 from .bpkit.i18n import EXERCISE_TITLE, STUDENT_WORDS
-from .exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
+from .exercises import BY_ID as HAND_EXERCISES
+from .exercises import FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 _ = STUDENT_WORDS.gettext
@@ -67,8 +68,10 @@ def render(source_path, graph_mode=described.LECTURE):
     for index, cell in enumerate(nb.cells):
         only = cell.metadata.pop("graphs", None)
         if only is not None and only not in described.GRAPH_MODES:
-            raise NotebookSourceError(f"{source_path}: cell {index + 1} has graphs={only!r}; expected one of "
-                                      f"{', '.join(described.GRAPH_MODES)}")
+            raise NotebookSourceError(
+                f"{source_path}: cell {index + 1} has graphs={only!r}; expected one of "
+                f"{', '.join(described.GRAPH_MODES)}"
+            )
         if only is not None and only != graph_mode:
             continue
         kind = cell.metadata.pop("kind", None)
@@ -79,14 +82,30 @@ def render(source_path, graph_mode=described.LECTURE):
             if key in cell.metadata:
                 cell.metadata[key] = _(cell.metadata[key])
         if kind not in KINDS:
-            raise NotebookSourceError(f"{source_path}: cell {index + 1} has kind={kind!r}; expected one of {', '.join(KINDS)}")
+            raise NotebookSourceError(
+                f"{source_path}: cell {index + 1} has kind={kind!r}; expected one of {', '.join(KINDS)}"
+            )
         grade_id = cell.metadata.get("grade_id")
         if not grade_id:
             raise NotebookSourceError(f"{source_path}: cell {index + 1} (kind={kind}) has no grade_id")
-        cells.extend(_expand(kind, grade_id, _derived(kind, grade_id, cell, source_path, graph_mode),
-                             source_path, graph_mode))
-    out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": nb.metadata.get("kernelspec", {
-        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"})})
+        cells.extend(
+            _expand(
+                kind,
+                grade_id,
+                _derived(kind, grade_id, cell, source_path, graph_mode),
+                source_path,
+                graph_mode,
+            )
+        )
+    out = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": nb.metadata.get(
+                "kernelspec",
+                {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            )
+        },
+    )
     _check_unique_ids(out, source_path)
     with_validate_summary(out)
     return out
@@ -100,11 +119,23 @@ def comment(text):
 def with_validate_summary(nb):
     """The notebook's last graded cell also runs bpkit.validate.summary(), after its own check:
     Validate then fails in that one place for the whole notebook (bpkit/validate.py says why)."""
-    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-              and not c.metadata["nbgrader"].get("solution") and "from bpkit import validate" in c.source]
+    graded = [
+        c
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+        and not c.metadata["nbgrader"].get("solution")
+        and "from bpkit import validate" in c.source
+    ]
     if graded:
-        summary = comment(_("Validate's report on the whole notebook: it fails here, once, listing every\n"
-                            "unfinished exercise, then the first problem in detail.")) + "validate.summary()\n"
+        summary = (
+            comment(
+                _(
+                    "Validate's report on the whole notebook: it fails here, once, listing every\n"
+                    "unfinished exercise, then the first problem in detail."
+                )
+            )
+            + "validate.summary()\n"
+        )
         last = graded[-1]
         last.source = last.source.replace("### BEGIN HIDDEN TESTS", summary + "### BEGIN HIDDEN TESTS", 1)
 
@@ -150,11 +181,14 @@ def _expand(kind, grade_id, cell, source_path, graph_mode=described.LECTURE):
         title = cell.metadata.get("title")
         if graph_mode == described.PER_STUDENT and exercise in HAND_EXERCISES | FUNCTIONS_BY_ID:
             title = cell.metadata.get("title_per_student", title)  # the student's own graph
-        return [test_cell(exercise, "answers_or_function", points, grade_id, title=title, graph_mode=graph_mode)]
+        return [
+            test_cell(exercise, "answers_or_function", points, grade_id, title=title, graph_mode=graph_mode)
+        ]
     if kind == "gate":
         if grade_id not in GATES:
-            raise NotebookSourceError(f"{source_path}: gate cell {grade_id!r} is not in the gate table "
-                                      f"(known: {', '.join(GATES)})")
+            raise NotebookSourceError(
+                f"{source_path}: gate cell {grade_id!r} is not in the gate table (known: {', '.join(GATES)})"
+            )
         return gate_cells(GATES[grade_id])
     raise AssertionError(kind)
 
@@ -165,14 +199,21 @@ def test_cell(exercise, check, points, grade_id=None, title=None, graph_mode=des
     if check == "answers_or_function":
         check = "function" if exercise.endswith("_with_gates") else "answers"
     title = " ".join(str(title or default_title(exercise, check)).split())
-    description = textwrap.fill(describe_check(exercise, check), 80, initial_indent="# ", subsequent_indent="# ")
+    description = textwrap.fill(
+        describe_check(exercise, check), 80, initial_indent="# ", subsequent_indent="# "
+    )
     source = (
-        _(EXERCISE_TITLE).format(title=title) + "\n"
-        + comment(_("Graded after you submit, outside your kernel, on inputs you have not seen:")) +
-        f"{description}\n"
-        + comment(_("Validate runs the lines below: they fail while this exercise is unfinished\n"
-                    "or your code disagrees with itself (they never tell whether it is right).")) +
-        "from bpkit import validate\n"
+        _(EXERCISE_TITLE).format(title=title)
+        + "\n"
+        + comment(_("Graded after you submit, outside your kernel, on inputs you have not seen:"))
+        + f"{description}\n"
+        + comment(
+            _(
+                "Validate runs the lines below: they fail while this exercise is unfinished\n"
+                "or your code disagrees with itself (they never tell whether it is right)."
+            )
+        )
+        + "from bpkit import validate\n"
         f"{validate_call(exercise, check, title, graph_mode)}\n"
         "### BEGIN HIDDEN TESTS\n"
         f"from autograder.grading.inprocess import grade; grade({exercise!r}, {check!r}, globals(), points={points!r})\n"
@@ -183,8 +224,11 @@ def test_cell(exercise, check, points, grade_id=None, title=None, graph_mode=des
 
 def default_title(exercise, check):
     if exercise in GATES:
-        return (_("{gate}.backward on ties").format(gate=GATES[exercise].name) if check == "ties"
-                else f"{GATES[exercise].name}.{check}")
+        return (
+            _("{gate}.backward on ties").format(gate=GATES[exercise].name)
+            if check == "ties"
+            else f"{GATES[exercise].name}.{check}"
+        )
     return exercise
 
 
@@ -197,8 +241,11 @@ def validate_call(exercise, check, title, graph_mode=described.LECTURE):
         head, args = "validate.function(", [repr(exercise), "globals()", f"title={title!r}"]
     else:
         shapes = answer_shapes_by_exercise(graph_mode)[exercise]
-        head, args = "validate.answers(", [repr(exercise), "globals()", f"title={title!r}", "shapes=dict("] + [
-            f"{name}={shape!r}" for name, shape in shapes.items()]
+        head, args = (
+            "validate.answers(",
+            [repr(exercise), "globals()", f"title={title!r}", "shapes=dict("]
+            + [f"{name}={shape!r}" for name, shape in shapes.items()],
+        )
     lines, line = [], head
     for i, arg in enumerate(args):
         text = arg + ("" if arg.endswith("(") or i == len(args) - 1 else ", ")
@@ -217,14 +264,19 @@ def answer_shapes_by_exercise(graph_mode=described.LECTURE):
     from .bpkit import problems
 
     drawn = problems.draw(0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode)
-    shapes = {e.id: {name: np.shape(v) for name, v in
-                     e.correct(drawn.values[e.problem], drawn.graphs[e.problem], graph_mode).items()}
-              for e in HAND_EXERCISES.values()}
+    shapes = {
+        e.id: {
+            name: np.shape(v)
+            for name, v in e.correct(drawn.values[e.problem], drawn.graphs[e.problem], graph_mode).items()
+        }
+        for e in HAND_EXERCISES.values()
+    }
     shapes["jacobian_question"] = {name: () for name in JACOBIAN_ANSWERS}
     return shapes
 
 
 # ---------------------------------------------------------------- cells derived from a description
+
 
 def _exercise_of_cell(kind, grade_id, cell, source_path):
     """(the hand exercise, the function exercise or None) a cell belongs to, or None."""
@@ -242,8 +294,10 @@ def _exercise_of_cell(kind, grade_id, cell, source_path):
         fn = FUNCTIONS_BY_ID[name]
         return HAND_EXERCISES[fn.exercise.id], fn
     if kind in ("setup", "display"):
-        raise NotebookSourceError(f"{source_path}: cell {grade_id!r} names exercise={name!r}, which "
-                                  f"solutions/graphs.py does not describe (known: {', '.join(HAND_EXERCISES)})")
+        raise NotebookSourceError(
+            f"{source_path}: cell {grade_id!r} names exercise={name!r}, which "
+            f"solutions/graphs.py does not describe (known: {', '.join(HAND_EXERCISES)})"
+        )
     return None
 
 
@@ -260,8 +314,10 @@ def _derived(kind, grade_id, cell, source_path, graph_mode):
     try:
         cell.source = CELL_WRITERS[kind](hand, fn, graph_mode)
     except KeyError:
-        raise NotebookSourceError(f"{source_path}: cell {grade_id!r} (kind={kind}) is empty and cannot be "
-                                  "generated from a description") from None
+        raise NotebookSourceError(
+            f"{source_path}: cell {grade_id!r} (kind={kind}) is empty and cannot be "
+            "generated from a description"
+        ) from None
     return cell
 
 
@@ -270,8 +326,8 @@ def _setup_source(hand, fn, mode):
     names = ", ".join(groups)
     lines = [f"{names} = " + ", ".join(f"P.{hand.problem}[{g!r}]" for g in groups)]
     if len(hand.shape(mode).graphs) > 1:
-        lines.append(f"print(\"Your graph:\", P.graphs[{hand.problem!r}].title)")
-    lines.append("print(f\"" + ", ".join(f"{g} = {{{g}}}" for g in groups) + "\")")
+        lines.append(f'print("Your graph:", P.graphs[{hand.problem!r}].title)')
+    lines.append('print(f"' + ", ".join(f"{g} = {{{g}}}" for g in groups) + '")')
     return "\n".join(lines)
 
 
@@ -296,43 +352,54 @@ def _solution_source(hand, fn, mode):
     ClearSolutions removes everything between the markers from the release."""
     shape, problem = hand.shape(mode), hand.problem
     if fn is None:
-        lines = ["### BEGIN SOLUTION",
-                 "from bpkit.acceptance import Evaluation  # numeric gradients of your graph: the reference",
-                 f"_graph = Evaluation(P.graphs[{problem!r}], P.inputs({problem!r}))",
-                 "_grads = _graph.backward()"]
-        lines += [f"{name} = _graph.values[{node!r}]" if kind == "value" else f"{name} = _grads[{node!r}]"
-                  for name, (kind, node) in shape.answers.items()]
+        lines = [
+            "### BEGIN SOLUTION",
+            "from bpkit.acceptance import Evaluation  # numeric gradients of your graph: the reference",
+            f"_graph = Evaluation(P.graphs[{problem!r}], P.inputs({problem!r}))",
+            "_grads = _graph.backward()",
+        ]
+        lines += [
+            f"{name} = _graph.values[{node!r}]" if kind == "value" else f"{name} = _grads[{node!r}]"
+            for name, (kind, node) in shape.answers.items()
+        ]
         return "\n".join(lines + ["### END SOLUTION"])
     groups = shape.values.groups
     args = [name for name, _ in groups]
-    flat = [f"{name}[{i}]" for name, members in groups for i in range(len(members))] if any(
-        isinstance(m, tuple) for _, m in groups) else args
-    inputs = [m for _, members in groups for m in (members if isinstance(members, tuple) else (members,))]
+    flat = (
+        [f"{name}[{i}]" for name, members in groups for i in range(len(members))]
+        if any(isinstance(m, tuple) for _, m in groups)
+        else args
+    )
     graphs_used = {fn.graph(g, mode) for g in shape.graphs}
     kinds = sorted({op for g in graphs_used for _, op, _ in g.gates})
     made = ", ".join(f"{op!r}: {described.gate_of(op)[0]}" for op in kinds)
-    returned = _tuple_text(_tuple_text(f"grads[{m!r}]" for m in members) if isinstance(members, tuple)
-                           else f"grads[{members!r}]" for _, members in groups)
+    returned = _tuple_text(
+        _tuple_text(f"grads[{m!r}]" for m in members) if isinstance(members, tuple) else f"grads[{members!r}]"
+        for _, members in groups
+    )
     own = fn.exercise.function.graph  # a lecture graph of its own (the neuron's shortcut), or the student's
     graph = f"bpkit_graphs.GRAPHS[{own!r}]" if own else f"P.graphs[{problem!r}]"
-    return "\n".join([
-        f"def {fn.id}({', '.join(args)}):",
-        f"    \"\"\"Return f and the gradients ({', '.join('d' + a for a in args)}) of your graph, "
-        "using your gates.\"\"\"",
-        "    ### BEGIN SOLUTION",
-        *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
-        f"    graph, kinds = {graph}, {{{made}}}",
-        f"    values, gates = dict(zip(graph.inputs, {_tuple_text(flat)})), {{}}",
-        "    for node, op, parents in graph.gates:",
-        "        gates[node] = kinds[op]()",
-        "        values[node] = gates[node].forward(*(values[p] for p in parents))",
-        "    grads = {graph.output: 1.0}",
-        "    for node, op, parents in reversed(graph.gates):",
-        "        back = gates[node].backward(grads[node])",
-        "        for p, g in zip(parents, back if isinstance(back, tuple) else (back,)):",
-        "            grads[p] = grads[p] + g if p in grads else g  # gradients add at branches",
-        f"    return values[graph.output], {returned}",
-        "    ### END SOLUTION"])
+    return "\n".join(
+        [
+            f"def {fn.id}({', '.join(args)}):",
+            f'    """Return f and the gradients ({", ".join("d" + a for a in args)}) of your graph, '
+            'using your gates."""',
+            "    ### BEGIN SOLUTION",
+            *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
+            f"    graph, kinds = {graph}, {{{made}}}",
+            f"    values, gates = dict(zip(graph.inputs, {_tuple_text(flat)})), {{}}",
+            "    for node, op, parents in graph.gates:",
+            "        gates[node] = kinds[op]()",
+            "        values[node] = gates[node].forward(*(values[p] for p in parents))",
+            "    grads = {graph.output: 1.0}",
+            "    for node, op, parents in reversed(graph.gates):",
+            "        back = gates[node].backward(grads[node])",
+            "        for p, g in zip(parents, back if isinstance(back, tuple) else (back,)):",
+            "            grads[p] = grads[p] + g if p in grads else g  # gradients add at branches",
+            f"    return values[graph.output], {returned}",
+            "    ### END SOLUTION",
+        ]
+    )
 
 
 def _tuple_text(items):
@@ -340,16 +407,25 @@ def _tuple_text(items):
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-CELL_WRITERS = {"setup": _setup_source, "display": _display_source, "selfcheck": _selfcheck_source,
-                "solution": _solution_source}
+CELL_WRITERS = {
+    "setup": _setup_source,
+    "display": _display_source,
+    "selfcheck": _selfcheck_source,
+    "solution": _solution_source,
+}
 
 
 def unanswered_lines(shapes):
     """The first lines of a hand exercise's answer cell: every answer set to ..., so the stub
     names what to define and an answer left from an earlier part cannot pass for this one."""
-    words = (_("Your answers: replace each ... with a number or a numpy array of the shape asked for,\n"
-               "and delete the YOUR CODE HERE lines.") if any(shapes.values())
-             else _("Your answers: replace each ... with a number,\nand delete the YOUR CODE HERE lines."))
+    words = (
+        _(
+            "Your answers: replace each ... with a number or a numpy array of the shape asked for,\n"
+            "and delete the YOUR CODE HERE lines."
+        )
+        if any(shapes.values())
+        else _("Your answers: replace each ... with a number,\nand delete the YOUR CODE HERE lines.")
+    )
     return comment(words) + "".join(f"{name} = ...\n" for name in shapes)
 
 
@@ -369,11 +445,15 @@ def class_with_solution_markers(cls):
     tree = ast.parse(source)
     inserts = []  # (line index, text), applied bottom-up
     docstring = tree.body[0].body[0]
-    if ast.get_docstring(tree.body[0], clean=False) is not None and _(docstring.value.value) != docstring.value.value:
+    if (
+        ast.get_docstring(tree.body[0], clean=False) is not None
+        and _(docstring.value.value) != docstring.value.value
+    ):
         # the class's docstring is what the released stub says of the gate: in the course's language
         indent = " " * docstring.col_offset
-        lines[docstring.lineno - 1:docstring.end_lineno] = [f'{indent}"""{_(docstring.value.value)}"""'] + [
-            "" for _line in range(docstring.end_lineno - docstring.lineno)]  # same line numbers for the inserts
+        lines[docstring.lineno - 1 : docstring.end_lineno] = [f'{indent}"""{_(docstring.value.value)}"""'] + [
+            "" for _line in range(docstring.end_lineno - docstring.lineno)
+        ]  # same line numbers for the inserts
     for node in tree.body[0].body:
         if not isinstance(node, ast.FunctionDef) or node.name == "__init__":
             continue

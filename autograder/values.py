@@ -13,6 +13,7 @@ The contract (`--json`):
 for every hand exercise on a graph the assignment's notebooks grade, with the operation names
 of solutions/graphs.py (+ * max relu σ exp 1/x W·x ‖·‖², *c and +c with the number).
 """
+
 from collections import Counter
 from dataclasses import dataclass
 
@@ -48,8 +49,15 @@ class StudentValues:
         return cls(course, assignment, student, tuple(dict.fromkeys(graded)))
 
     def drawn(self):
-        return problems.draw(self.course.seed, self.course.course_id, self.assignment, self.course.randomization,
-                             self.student, self.course.graphs, self.exercises)
+        return problems.draw(
+            self.course.seed,
+            self.course.course_id,
+            self.assignment,
+            self.course.randomization,
+            self.student,
+            self.course.graphs,
+            self.exercises,
+        )
 
     def contract(self):
         """The --json form: graphs, values, what is asked, the function on the same graph; no answers."""
@@ -68,10 +76,19 @@ class StudentValues:
     def answers(self):
         """{exercise: {variable: correct value}}: staff only, never shipped."""
         p = self.drawn()
-        return {exercise_id: {name: _plain(v) for name, v in HAND_EXERCISES[exercise_id].correct(
-                    p.values[HAND_EXERCISES[exercise_id].problem], p.graphs[HAND_EXERCISES[exercise_id].problem],
-                    self.course.graphs).items()}
-                for exercise_id in self.exercises}
+        return {
+            exercise_id: {
+                name: _plain(v)
+                for name, v in HAND_EXERCISES[exercise_id]
+                .correct(
+                    p.values[HAND_EXERCISES[exercise_id].problem],
+                    p.graphs[HAND_EXERCISES[exercise_id].problem],
+                    self.course.graphs,
+                )
+                .items()
+            }
+            for exercise_id in self.exercises
+        }
 
 
 def variants(course, assignment, exercise_id, roster):
@@ -80,8 +97,15 @@ def variants(course, assignment, exercise_id, roster):
     e = HAND_EXERCISES[exercise_id]
     counts = Counter()
     for student in roster:
-        p = problems.draw(course.seed, course.course_id, assignment, course.randomization, student, course.graphs,
-                          (exercise_id,))
+        p = problems.draw(
+            course.seed,
+            course.course_id,
+            assignment,
+            course.randomization,
+            student,
+            course.graphs,
+            (exercise_id,),
+        )
         counts[p.graphs[e.problem]] += 1
     every = e.shape(course.graphs).graphs
     return sorted(((g, counts[g]) for g in every), key=lambda gc: -gc[1])

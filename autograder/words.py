@@ -12,6 +12,7 @@ autograde` and its grading processes, `report`, `gradescope` and the CLI. Words 
 point or score depends on it. Misconception titles and hints are the student's catalog's
 (`bpkit`), so one text has one translation wherever it is shown.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,6 +13,7 @@ N is printed too. Target: kit <= 1.0x stock per submission.
 
     .venv/bin/python benchmarks/autograde.py [N [ROUNDS]]
 """
+
 import os
 import resource
 import statistics
@@ -20,7 +21,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograde_batch import SMALL, graded_cells, kit_course, run_timed, stock_course  # benchmarks/ is on sys.path
+from autograde_batch import (  # benchmarks/ is on sys.path
+    SMALL,
+    graded_cells,
+    kit_course,
+    run_timed,
+    stock_course,
+)
 
 TOOLS = {  # name: (course builder, assignment)
     "stock": (stock_course, "gates"),
@@ -61,25 +68,38 @@ def main(n=25, rounds=3):
             for size in (SMALL, n):
                 for tool, (_, assignment) in TOOLS.items():
                     seconds.setdefault((tool, size), []).append(
-                        timed((tool, size), Path(tmp) / f"{tool}{size}", assignment, *force))
+                        timed((tool, size), Path(tmp) / f"{tool}{size}", assignment, *force)
+                    )
         cells = graded_cells(Path(tmp) / f"kit{n}", "backprop")
     median = {key: statistics.median(values) for key, values in seconds.items()}
     slope = {tool: (median[(tool, n)] - median[(tool, SMALL)]) / (n - SMALL) for tool in TOOLS}
     whole = {tool: median[(tool, n)] / n for tool in TOOLS}
-    print(f"nbgrader autograde, classes of {SMALL} and {n} correct submissions, each graded {rounds} times, "
-          f"alternating (median round); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
-    for tool, label in (("stock", "stock nbgrader (7 gates, hand-written hidden asserts, a Jupyter kernel)"),
-                        ("kit", f"kit course ({cells} graded cells, sandboxed worker and checks)")):
+    print(
+        f"nbgrader autograde, classes of {SMALL} and {n} correct submissions, each graded {rounds} times, "
+        f"alternating (median round); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+    for tool, label in (
+        ("stock", "stock nbgrader (7 gates, hand-written hidden asserts, a Jupyter kernel)"),
+        ("kit", f"kit course ({cells} graded cells, sandboxed worker and checks)"),
+    ):
         rounds_n = ", ".join(f"{s / n:.3f}" for s in seconds[(tool, n)])
-        print(f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
-              f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
-              f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s")
-    cpu = {tool: (statistics.median(CPU[(tool, n)]) - statistics.median(CPU[(tool, SMALL)])) / (n - SMALL)
-           for tool in TOOLS}
-    print(f"CPU per submission (slope, every process the command started): stock {cpu['stock']:.3f} s, "
-          f"kit {cpu['kit']:.3f} s, ratio {cpu['kit'] / cpu['stock']:.3f} x")
+        print(
+            f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
+            f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
+            f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s"
+        )
+    cpu = {
+        tool: (statistics.median(CPU[(tool, n)]) - statistics.median(CPU[(tool, SMALL)])) / (n - SMALL)
+        for tool in TOOLS
+    }
+    print(
+        f"CPU per submission (slope, every process the command started): stock {cpu['stock']:.3f} s, "
+        f"kit {cpu['kit']:.3f} s, ratio {cpu['kit'] / cpu['stock']:.3f} x"
+    )
     print(f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= 1.00)")
-    print(f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)")
+    print(
+        f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ The class mode grades N submissions cycling through the simulated class's correc
 mistaken students (not the broken and hostile ones, whose infinite loops cost the course's
 timeout by design), once, and prints the wall time and the coordinator's peak memory.
 """
+
 import re
 import statistics
 import subprocess
@@ -46,22 +47,30 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 REPO = Path(__file__).resolve().parent.parent
 
 GATES = {
-    "add_gate": ("AddGate", '''
+    "add_gate": (
+        "AddGate",
+        """
         class AddGate:
             def forward(self, x, y):
                 return x + y
             def backward(self, dout):
                 return dout, dout
-        '''),
-    "mul_gate": ("MulGate", '''
+        """,
+    ),
+    "mul_gate": (
+        "MulGate",
+        """
         class MulGate:
             def forward(self, x, y):
                 self.x, self.y = x, y
                 return x * y
             def backward(self, dout):
                 return self.y * dout, self.x * dout
-        '''),
-    "max_gate": ("MaxGate", '''
+        """,
+    ),
+    "max_gate": (
+        "MaxGate",
+        """
         import numpy as np
         class MaxGate:
             def forward(self, x, y):
@@ -69,8 +78,11 @@ GATES = {
                 return np.maximum(x, y)
             def backward(self, dout):
                 return dout * self.x_wins, dout * ~self.x_wins
-        '''),
-    "relu_gate": ("ReLUGate", '''
+        """,
+    ),
+    "relu_gate": (
+        "ReLUGate",
+        """
         import numpy as np
         class ReLUGate:
             def forward(self, x):
@@ -78,8 +90,11 @@ GATES = {
                 return np.maximum(x, 0)
             def backward(self, dout):
                 return dout * self.on
-        '''),
-    "sigmoid_gate": ("SigmoidGate", '''
+        """,
+    ),
+    "sigmoid_gate": (
+        "SigmoidGate",
+        """
         import numpy as np
         class SigmoidGate:
             def forward(self, x):
@@ -87,8 +102,11 @@ GATES = {
                 return self.s
             def backward(self, dout):
                 return dout * self.s * (1 - self.s)
-        '''),
-    "matmul_gate": ("MatMulGate", '''
+        """,
+    ),
+    "matmul_gate": (
+        "MatMulGate",
+        """
         import numpy as np
         class MatMulGate:
             def forward(self, W, x):
@@ -97,8 +115,11 @@ GATES = {
             def backward(self, dq):
                 dW = np.outer(dq, self.x) if self.x.ndim == 1 else dq @ self.x.T
                 return dW, self.W.T @ dq
-        '''),
-    "l2_gate": ("L2Gate", '''
+        """,
+    ),
+    "l2_gate": (
+        "L2Gate",
+        """
         import numpy as np
         class L2Gate:
             def forward(self, q):
@@ -106,86 +127,118 @@ GATES = {
                 return float(np.sum(self.q ** 2))
             def backward(self, df):
                 return 2 * self.q * df
-        '''),
+        """,
+    ),
 }
 
 # Hand-written tests, one visible and one hidden assert block per graded cell, with a
 # numerical gradient check for each backward: what a careful instructor writes for nbgrader.
 TESTS = {
     "add_gate": {
-        "forward": ("assert AddGate().forward(-2.0, 5.0) == 3.0",
-                    "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
-                    "assert np.allclose(AddGate().forward(x, y), x + y)"),
-        "backward": ("g = AddGate(); g.forward(1.0, 2.0); assert g.backward(1.0) == (1.0, 1.0)",
-                     "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
-                     "g = AddGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
-                     "assert np.allclose(dx, numeric(lambda v: AddGate().forward(v, y), x, d))\n"
-                     "assert np.allclose(dy, numeric(lambda v: AddGate().forward(x, v), y, d))"),
+        "forward": (
+            "assert AddGate().forward(-2.0, 5.0) == 3.0",
+            "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
+            "assert np.allclose(AddGate().forward(x, y), x + y)",
+        ),
+        "backward": (
+            "g = AddGate(); g.forward(1.0, 2.0); assert g.backward(1.0) == (1.0, 1.0)",
+            "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
+            "g = AddGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
+            "assert np.allclose(dx, numeric(lambda v: AddGate().forward(v, y), x, d))\n"
+            "assert np.allclose(dy, numeric(lambda v: AddGate().forward(x, v), y, d))",
+        ),
     },
     "mul_gate": {
-        "forward": ("assert MulGate().forward(-4.0, 3.0) == -12.0",
-                    "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
-                    "assert np.allclose(MulGate().forward(x, y), x * y)"),
-        "backward": ("g = MulGate(); g.forward(-4.0, 3.0); assert g.backward(1.0) == (3.0, -4.0)",
-                     "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
-                     "g = MulGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
-                     "assert np.allclose(dx, numeric(lambda v: MulGate().forward(v, y), x, d))\n"
-                     "assert np.allclose(dy, numeric(lambda v: MulGate().forward(x, v), y, d))"),
+        "forward": (
+            "assert MulGate().forward(-4.0, 3.0) == -12.0",
+            "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
+            "assert np.allclose(MulGate().forward(x, y), x * y)",
+        ),
+        "backward": (
+            "g = MulGate(); g.forward(-4.0, 3.0); assert g.backward(1.0) == (3.0, -4.0)",
+            "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
+            "g = MulGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
+            "assert np.allclose(dx, numeric(lambda v: MulGate().forward(v, y), x, d))\n"
+            "assert np.allclose(dy, numeric(lambda v: MulGate().forward(x, v), y, d))",
+        ),
     },
     "max_gate": {
-        "forward": ("assert MaxGate().forward(2.0, -1.0) == 2.0",
-                    "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
-                    "assert np.allclose(MaxGate().forward(x, y), np.maximum(x, y))"),
-        "backward": ("g = MaxGate(); g.forward(2.0, -1.0); dx, dy = g.backward(1.0); assert (dx, dy) == (1.0, 0.0)",
-                     "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
-                     "g = MaxGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
-                     "assert np.allclose(dx, numeric(lambda v: MaxGate().forward(v, y), x, d))\n"
-                     "assert np.allclose(dy, numeric(lambda v: MaxGate().forward(x, v), y, d))"),
-        "ties": ("g = MaxGate(); g.forward(1.0, 1.0); dx, dy = g.backward(2.0); assert np.isclose(dx + dy, 2.0)",
-                 "x = rng.normal(size=(4,)); d = rng.normal(size=(4,))\n"
-                 "g = MaxGate(); g.forward(x, x.copy()); dx, dy = g.backward(d)\n"
-                 "assert np.allclose(dx + dy, d) and np.all(dx * d >= 0) and np.all(dy * d >= 0)"),
+        "forward": (
+            "assert MaxGate().forward(2.0, -1.0) == 2.0",
+            "x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))\n"
+            "assert np.allclose(MaxGate().forward(x, y), np.maximum(x, y))",
+        ),
+        "backward": (
+            "g = MaxGate(); g.forward(2.0, -1.0); dx, dy = g.backward(1.0); assert (dx, dy) == (1.0, 0.0)",
+            "x, y, d = rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))\n"
+            "g = MaxGate(); g.forward(x, y); dx, dy = g.backward(d)\n"
+            "assert np.allclose(dx, numeric(lambda v: MaxGate().forward(v, y), x, d))\n"
+            "assert np.allclose(dy, numeric(lambda v: MaxGate().forward(x, v), y, d))",
+        ),
+        "ties": (
+            "g = MaxGate(); g.forward(1.0, 1.0); dx, dy = g.backward(2.0); assert np.isclose(dx + dy, 2.0)",
+            "x = rng.normal(size=(4,)); d = rng.normal(size=(4,))\n"
+            "g = MaxGate(); g.forward(x, x.copy()); dx, dy = g.backward(d)\n"
+            "assert np.allclose(dx + dy, d) and np.all(dx * d >= 0) and np.all(dy * d >= 0)",
+        ),
     },
     "relu_gate": {
-        "forward": ("assert ReLUGate().forward(-2.0) == 0.0 and ReLUGate().forward(3.0) == 3.0",
-                    "x = rng.normal(size=(3, 4))\n"
-                    "assert np.allclose(ReLUGate().forward(x), np.maximum(x, 0))"),
-        "backward": ("g = ReLUGate(); g.forward(3.0); assert g.backward(2.0) == 2.0",
-                     "x, d = rng.normal(size=(5,)), rng.normal(size=(5,))\n"
-                     "g = ReLUGate(); g.forward(x); dx = g.backward(d)\n"
-                     "assert np.allclose(dx, numeric(lambda v: ReLUGate().forward(v), x, d))"),
-        "kink": ("g = ReLUGate(); g.forward(0.0); dx = g.backward(1.0); assert 0.0 <= dx <= 1.0",
-                 "g = ReLUGate(); g.forward(np.zeros(3)); d = rng.normal(size=(3,)); dx = g.backward(d)\n"
-                 "assert np.all(dx * d >= 0) and np.all(np.abs(dx) <= np.abs(d))"),
+        "forward": (
+            "assert ReLUGate().forward(-2.0) == 0.0 and ReLUGate().forward(3.0) == 3.0",
+            "x = rng.normal(size=(3, 4))\nassert np.allclose(ReLUGate().forward(x), np.maximum(x, 0))",
+        ),
+        "backward": (
+            "g = ReLUGate(); g.forward(3.0); assert g.backward(2.0) == 2.0",
+            "x, d = rng.normal(size=(5,)), rng.normal(size=(5,))\n"
+            "g = ReLUGate(); g.forward(x); dx = g.backward(d)\n"
+            "assert np.allclose(dx, numeric(lambda v: ReLUGate().forward(v), x, d))",
+        ),
+        "kink": (
+            "g = ReLUGate(); g.forward(0.0); dx = g.backward(1.0); assert 0.0 <= dx <= 1.0",
+            "g = ReLUGate(); g.forward(np.zeros(3)); d = rng.normal(size=(3,)); dx = g.backward(d)\n"
+            "assert np.all(dx * d >= 0) and np.all(np.abs(dx) <= np.abs(d))",
+        ),
     },
     "sigmoid_gate": {
-        "forward": ("assert np.isclose(SigmoidGate().forward(0.0), 0.5)",
-                    "x = rng.normal(size=(3, 4)) * 5\n"
-                    "assert np.allclose(SigmoidGate().forward(x), 1 / (1 + np.exp(-x)))\n"
-                    "assert np.isfinite(SigmoidGate().forward(np.array([-1000.0, 1000.0]))).all()"),
-        "backward": ("g = SigmoidGate(); g.forward(0.0); assert np.isclose(g.backward(1.0), 0.25)",
-                     "x, d = rng.normal(size=(5,)), rng.normal(size=(5,))\n"
-                     "g = SigmoidGate(); g.forward(x); dx = g.backward(d)\n"
-                     "assert np.allclose(dx, numeric(lambda v: SigmoidGate().forward(v), x, d))"),
+        "forward": (
+            "assert np.isclose(SigmoidGate().forward(0.0), 0.5)",
+            "x = rng.normal(size=(3, 4)) * 5\n"
+            "assert np.allclose(SigmoidGate().forward(x), 1 / (1 + np.exp(-x)))\n"
+            "assert np.isfinite(SigmoidGate().forward(np.array([-1000.0, 1000.0]))).all()",
+        ),
+        "backward": (
+            "g = SigmoidGate(); g.forward(0.0); assert np.isclose(g.backward(1.0), 0.25)",
+            "x, d = rng.normal(size=(5,)), rng.normal(size=(5,))\n"
+            "g = SigmoidGate(); g.forward(x); dx = g.backward(d)\n"
+            "assert np.allclose(dx, numeric(lambda v: SigmoidGate().forward(v), x, d))",
+        ),
     },
     "matmul_gate": {
-        "forward": ("W = np.eye(2); x = np.array([1.0, 2.0]); assert np.allclose(MatMulGate().forward(W, x), x)",
-                    "W, x = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))\n"
-                    "assert np.allclose(MatMulGate().forward(W, x), W @ x)"),
-        "backward": ("g = MatMulGate(); g.forward(np.eye(2), np.ones(2)); dW, dx = g.backward(np.ones(2))\n"
-                     "assert dW.shape == (2, 2) and dx.shape == (2,)",
-                     "W, x, d = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(3, 5))\n"
-                     "g = MatMulGate(); g.forward(W, x); dW, dx = g.backward(d)\n"
-                     "assert np.allclose(dW, numeric(lambda v: MatMulGate().forward(v, x), W, d))\n"
-                     "assert np.allclose(dx, numeric(lambda v: MatMulGate().forward(W, v), x, d))"),
+        "forward": (
+            "W = np.eye(2); x = np.array([1.0, 2.0]); assert np.allclose(MatMulGate().forward(W, x), x)",
+            "W, x = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))\n"
+            "assert np.allclose(MatMulGate().forward(W, x), W @ x)",
+        ),
+        "backward": (
+            "g = MatMulGate(); g.forward(np.eye(2), np.ones(2)); dW, dx = g.backward(np.ones(2))\n"
+            "assert dW.shape == (2, 2) and dx.shape == (2,)",
+            "W, x, d = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(3, 5))\n"
+            "g = MatMulGate(); g.forward(W, x); dW, dx = g.backward(d)\n"
+            "assert np.allclose(dW, numeric(lambda v: MatMulGate().forward(v, x), W, d))\n"
+            "assert np.allclose(dx, numeric(lambda v: MatMulGate().forward(W, v), x, d))",
+        ),
     },
     "l2_gate": {
-        "forward": ("assert np.isclose(L2Gate().forward(np.array([3.0, 4.0])), 25.0)",
-                    "q = rng.normal(size=(6,))\nassert np.isclose(L2Gate().forward(q), np.sum(q ** 2))"),
-        "backward": ("g = L2Gate(); g.forward(np.array([1.0, 2.0])); assert np.allclose(g.backward(1.0), [2.0, 4.0])",
-                     "q, d = rng.normal(size=(6,)), rng.normal()\n"
-                     "g = L2Gate(); g.forward(q); dq = g.backward(d)\n"
-                     "assert np.allclose(dq, numeric(lambda v: L2Gate().forward(v), q, d))"),
+        "forward": (
+            "assert np.isclose(L2Gate().forward(np.array([3.0, 4.0])), 25.0)",
+            "q = rng.normal(size=(6,))\nassert np.isclose(L2Gate().forward(q), np.sum(q ** 2))",
+        ),
+        "backward": (
+            "g = L2Gate(); g.forward(np.array([1.0, 2.0])); assert np.allclose(g.backward(1.0), [2.0, 4.0])",
+            "q, d = rng.normal(size=(6,)), rng.normal()\n"
+            "g = L2Gate(); g.forward(q); dq = g.backward(d)\n"
+            "assert np.allclose(dq, numeric(lambda v: L2Gate().forward(v), q, d))",
+        ),
     },
 }
 
@@ -208,27 +261,49 @@ def numeric(f, x, dout, h=1e-6):
 
 
 def _meta(grade_id, **kind):
-    return {"nbgrader": {"schema_version": 3, "grade_id": grade_id, "grade": False, "solution": False,
-                         "locked": False, **kind}}
+    return {
+        "nbgrader": {
+            "schema_version": 3,
+            "grade_id": grade_id,
+            "grade": False,
+            "solution": False,
+            "locked": False,
+            **kind,
+        }
+    }
 
 
 def stock_notebook():
     cells = [nbformat.v4.new_code_cell(SETUP.strip(), metadata=_meta("setup", locked=True))]
     for grade_id, (_, code) in GATES.items():
         body = textwrap.dedent(code).strip()
-        cells.append(nbformat.v4.new_code_cell("### BEGIN SOLUTION\n" + body + "\n### END SOLUTION",
-                                               metadata=_meta(grade_id, solution=True)))
+        cells.append(
+            nbformat.v4.new_code_cell(
+                "### BEGIN SOLUTION\n" + body + "\n### END SOLUTION", metadata=_meta(grade_id, solution=True)
+            )
+        )
         for check, (visible, hidden) in TESTS[grade_id].items():
             source = f"{visible}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS"
-            cells.append(nbformat.v4.new_code_cell(source, metadata=_meta(
-                f"test_{grade_id}_{check}", grade=True, locked=True, points=2 if check == "backward" else 1)))
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    source,
+                    metadata=_meta(
+                        f"test_{grade_id}_{check}",
+                        grade=True,
+                        locked=True,
+                        points=2 if check == "backward" else 1,
+                    ),
+                )
+            )
+    return nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
 
 
 def stock_course(root, n):
     root.mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(root))
+    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(root))  # noqa: UP031
     (root / "source" / "gates").mkdir(parents=True)
     nbformat.write(stock_notebook(), root / "source" / "gates" / "gates.ipynb")
     done = nbgrader(root, "generate_assignment", "gates")
@@ -265,8 +340,9 @@ def kit_course(root, n, students=("ada",)):
 
 def run_timed(argv, cwd):
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True,
-                          env={**nbgrader_environment(), "COLUMNS": "200"})
+    done = subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, env={**nbgrader_environment(), "COLUMNS": "200"}
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -279,16 +355,21 @@ def peak_memory_mb(output):
 
 
 def kit_batch(course_dir, jobs, *options):
-    return run_timed([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", str(jobs),
-                      *options], course_dir)
+    return run_timed(
+        [sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", str(jobs), *options],
+        course_dir,
+    )
 
 
 def graded_cells(course_dir, assignment):
     """How many graded cells the kit's released notebooks hold (the gate table decides, not this script)."""
     from autograder.grading.cells import is_graded
 
-    return sum(is_graded(cell) for path in sorted((Path(course_dir) / "release" / assignment).glob("*.ipynb"))
-               for cell in nbformat.read(path, as_version=4).cells)
+    return sum(
+        is_graded(cell)
+        for path in sorted((Path(course_dir) / "release" / assignment).glob("*.ipynb"))
+        for cell in nbformat.read(path, as_version=4).cells
+    )
 
 
 SMALL = 5  # the small class: with the large one, it separates per-submission cost from start-up
@@ -307,8 +388,12 @@ def side_by_side(n=35, rounds=3, jobs=2):
         for i in range(rounds):
             force = ("--force",) if i else ()
             for size in (SMALL, n):
-                seconds.setdefault(("stock", size), []).append(run_timed(
-                    [sys.executable, "-m", "nbgrader", "autograde", "gates", *force], Path(tmp) / f"stock{size}")[0])
+                seconds.setdefault(("stock", size), []).append(
+                    run_timed(
+                        [sys.executable, "-m", "nbgrader", "autograde", "gates", *force],
+                        Path(tmp) / f"stock{size}",
+                    )[0]
+                )
                 took, output = kit_batch(Path(tmp) / f"kit{size}", jobs, *force)
                 seconds.setdefault(("kit", size), []).append(took)
                 memory.append(peak_memory_mb(output))
@@ -317,18 +402,31 @@ def side_by_side(n=35, rounds=3, jobs=2):
     slope = {tool: (median[(tool, n)] - median[(tool, SMALL)]) / (n - SMALL) for tool in ("stock", "kit")}
     whole = {tool: median[(tool, n)] / n for tool in ("stock", "kit")}
     stock_cells = sum(len(checks) for checks in TESTS.values())
-    print(f"classes of {SMALL} and {n} submissions, each graded {rounds} times, alternating (median round); "
-          "whole commands timed")
-    for tool, label in (("stock", f"stock nbgrader autograde ({len(GATES)} gates, {stock_cells} graded cells, "
-                                  "hand-written hidden asserts)"),
-                        ("kit", f"backprop-kit autograde --jobs {jobs} ({cells} graded cells, sandboxed)")):
+    print(
+        f"classes of {SMALL} and {n} submissions, each graded {rounds} times, alternating (median round); "
+        "whole commands timed"
+    )
+    for tool, label in (
+        (
+            "stock",
+            f"stock nbgrader autograde ({len(GATES)} gates, {stock_cells} graded cells, "
+            "hand-written hidden asserts)",
+        ),
+        ("kit", f"backprop-kit autograde --jobs {jobs} ({cells} graded cells, sandboxed)"),
+    ):
         rounds_n = ", ".join(f"{s / n:.3f}" for s in seconds[(tool, n)])
-        print(f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
-              f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
-              f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s")
+        print(
+            f"{label}\n    per submission {slope[tool]:.3f} s (slope {SMALL} -> {n}); whole command "
+            f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
+            f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s"
+        )
     target = 0.25 if GRAPHS == "per-student" else 0.15
-    print(f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= {target})")
-    print(f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)")
+    print(
+        f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= {target})"
+    )
+    print(
+        f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)"
+    )
     print(f"coordinator peak memory  {max(memory):.0f} MB")
 
 
@@ -337,9 +435,11 @@ def one_class(n=1000, jobs=2):
         kit = Path(tmp) / "kit"
         kit_course(kit, n, students=("ada", "ben", "cho", "kim", "lee"))
         seconds, output = kit_batch(kit, jobs)
-    print(f"backprop-kit autograde --jobs {jobs}: {n} submissions in {seconds:.0f} s "
-          f"({seconds / 60:.1f} min, {seconds / n:.3f} s per submission), whole command timed "
-          f"(target: 1,000 in <= 180 s on 2 cores)")
+    print(
+        f"backprop-kit autograde --jobs {jobs}: {n} submissions in {seconds:.0f} s "
+        f"({seconds / 60:.1f} min, {seconds / n:.3f} s per submission), whole command timed "
+        f"(target: 1,000 in <= 180 s on 2 cores)"
+    )
     print(f"coordinator peak memory  {peak_memory_mb(output):.0f} MB")
 
 

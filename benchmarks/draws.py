@@ -5,6 +5,7 @@ rounds on fresh ids (nothing memoized), and the time per student: the process's 
 one core spends, whatever else the machine runs) and the wall time beside it.
 Run: .venv/bin/python benchmarks/draws.py [--students N]
 """
+
 import argparse
 import time
 
@@ -30,8 +31,10 @@ def main():
     print(f"Drawing every exercise ({exercises}) for {n} students, one process:")
     for mode in described.GRAPH_MODES:
         best, wall = min(one_round(mode, n, r) for r in range(3))
-        print(f"  graphs: {mode:11s} {best:6.2f} s of CPU ({best / n * 1000:.2f} ms per student; wall {wall:.2f} s; "
-              f"target {TARGET:.0f} s: {'met' if best <= TARGET else 'NOT met'})")
+        print(
+            f"  graphs: {mode:11s} {best:6.2f} s of CPU ({best / n * 1000:.2f} ms per student; wall {wall:.2f} s; "
+            f"target {TARGET:.0f} s: {'met' if best <= TARGET else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

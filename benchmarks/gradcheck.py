@@ -5,6 +5,7 @@ gradient, the estimated time of an entry-by-entry check, their ratio, and whethe
 gradient wrong in a single entry of dW is caught.
 Run: .venv/bin/python benchmarks/gradcheck.py
 """
+
 import time
 
 import numpy as np
@@ -19,7 +20,7 @@ N = 100
 def main():
     rng = np.random.default_rng(0)
     W, X = rng.normal(size=(H, D)) / 64, rng.normal(size=(D, N))
-    f = lambda W_, X_: np.sum((W_ @ X_) ** 2)
+    f = lambda W_, X_: np.sum((W_ @ X_) ** 2)  # noqa: E731
 
     t = time.perf_counter()
     f(W, X)
@@ -39,14 +40,20 @@ def main():
 
     print(f"size                         W {H}x{D}, batch x {D}x{N} ({entries:,} entries)")
     print(f"one forward pass             {forward:8.3f} s")
-    print(f"directional check (correct)  {directional:8.3f} s   passed={good.passed}  "
-          f"relative errors dW {good.inputs[0].rel_error:.1e}, dx {good.inputs[1].rel_error:.1e}")
-    print(f"entry-by-entry (estimated)   {elementwise:8.0f} s   = 2 x {entries:,} forward passes "
-          f"(~{elementwise / 3600:.0f} hours)")
+    print(
+        f"directional check (correct)  {directional:8.3f} s   passed={good.passed}  "
+        f"relative errors dW {good.inputs[0].rel_error:.1e}, dx {good.inputs[1].rel_error:.1e}"
+    )
+    print(
+        f"entry-by-entry (estimated)   {elementwise:8.0f} s   = 2 x {entries:,} forward passes "
+        f"(~{elementwise / 3600:.0f} hours)"
+    )
     print(f"speed-up                     {elementwise / directional:8.0f} x")
-    print(f"one wrong entry of dW        caught={not bad.inputs[0].passed} "
-          f"(relative error {bad.inputs[0].rel_error:.1e} vs threshold {gradcheck.REL_ERROR_OK:.0e}); "
-          f"dx still passes={bad.inputs[1].passed}")
+    print(
+        f"one wrong entry of dW        caught={not bad.inputs[0].passed} "
+        f"(relative error {bad.inputs[0].rel_error:.1e} vs threshold {gradcheck.REL_ERROR_OK:.0e}); "
+        f"dx still passes={bad.inputs[1].passed}"
+    )
 
 
 if __name__ == "__main__":

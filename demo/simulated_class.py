@@ -6,6 +6,7 @@ cells.
 
 It lives in the repository checkout, outside the `autograder` package, so `pip install`
 never ships it; `autograder.demo.load_simulated_class()` loads it by path."""
+
 import textwrap
 
 import nbformat
@@ -14,14 +15,14 @@ import nbformat
 
 CORRECT_STYLES = {
     # Valid alternatives the grader must accept.
-    "add_gate": '''
+    "add_gate": """
         class AddGate:
             def forward(self, x, y):
                 return x + y
             def backward(self, dout):
                 return [dout, dout]          # a list instead of a tuple
-        ''',
-    "mul_gate": '''
+        """,
+    "mul_gate": """
         class MulGate:
             def forward(self, x, y):
                 self.cache = (x, y)
@@ -30,8 +31,8 @@ CORRECT_STYLES = {
             def backward(self, dout):
                 x, y = self.cache
                 return y * dout, x * dout
-        ''',
-    "max_gate": '''
+        """,
+    "max_gate": """
         import numpy as np
         class MaxGate:
             def forward(self, x, y):
@@ -41,8 +42,8 @@ CORRECT_STYLES = {
                 # ties split evenly
                 wx = (self.x > self.y) + 0.5 * (self.x == self.y)
                 return dout * wx, dout * (1 - wx)
-        ''',
-    "relu_gate": '''
+        """,
+    "relu_gate": """
         import numpy as np
         class ReLUGate:
             def forward(self, x):
@@ -50,8 +51,8 @@ CORRECT_STYLES = {
                 return np.maximum(0, x)
             def backward(self, dout):
                 return dout * self.mask
-        ''',
-    "sigmoid_gate": '''
+        """,
+    "sigmoid_gate": """
         import numpy as np
         class SigmoidGate:
             def forward(self, x):
@@ -59,8 +60,8 @@ CORRECT_STYLES = {
                 return self.s
             def backward(self, dout):
                 return dout * self.s * (1 - self.s)
-        ''',
-    "matmul_gate": '''
+        """,
+    "matmul_gate": """
         import numpy as np
         class MatMulGate:
             def forward(self, W, x):
@@ -74,8 +75,8 @@ CORRECT_STYLES = {
                     for n in range(self.x.shape[1]):       # an explicit loop over the batch
                         dW += np.outer(dq[:, n], self.x[:, n])
                 return dW, self.W.T @ dq
-        ''',
-    "l2_gate": '''
+        """,
+    "l2_gate": """
         import numpy as np
         class L2Gate:
             def forward(self, q):
@@ -86,34 +87,45 @@ CORRECT_STYLES = {
                 return f
             def backward(self, df):
                 return 2 * self.q * df
-        ''',
+        """,
 }
 
 MISTAKES = {
-    "add-split": ("add_gate", '''
+    "add-split": (
+        "add_gate",
+        """
         class AddGate:
             def forward(self, x, y):
                 return x + y
             def backward(self, dout):
                 return dout / 2, dout / 2
-        '''),
-    "mul-not-swapped": ("mul_gate", '''
+        """,
+    ),
+    "mul-not-swapped": (
+        "mul_gate",
+        """
         class MulGate:
             def forward(self, x, y):
                 self.x, self.y = x, y
                 return x * y
             def backward(self, dout):
                 return dout * self.x, dout * self.y
-        '''),
-    "upstream-ignored": ("mul_gate", '''
+        """,
+    ),
+    "upstream-ignored": (
+        "mul_gate",
+        """
         class MulGate:
             def forward(self, x, y):
                 self.x, self.y = x, y
                 return x * y
             def backward(self, dout):
                 return self.y, self.x
-        '''),
-    "max-routes-both": ("max_gate", '''
+        """,
+    ),
+    "max-routes-both": (
+        "max_gate",
+        """
         import numpy as np
         class MaxGate:
             def forward(self, x, y):
@@ -121,16 +133,22 @@ MISTAKES = {
                 return np.maximum(x, y)
             def backward(self, dout):
                 return dout * np.ones(self.shape), dout * np.ones(self.shape)
-        '''),
-    "relu-mask-of-upstream": ("relu_gate", '''
+        """,
+    ),
+    "relu-mask-of-upstream": (
+        "relu_gate",
+        """
         import numpy as np
         class ReLUGate:
             def forward(self, x):
                 return np.maximum(0, x)
             def backward(self, dout):
                 return np.maximum(0, dout)          # the sign of dout decides, not the sign of x
-        '''),
-    "sigmoid-of-input": ("sigmoid_gate", '''
+        """,
+    ),
+    "sigmoid-of-input": (
+        "sigmoid_gate",
+        """
         import numpy as np
         class SigmoidGate:
             def forward(self, x):
@@ -138,8 +156,11 @@ MISTAKES = {
                 return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
             def backward(self, dout):
                 return dout * self.x * (1 - self.x)
-        '''),
-    "l2-missing-2": ("l2_gate", '''
+        """,
+    ),
+    "l2-missing-2": (
+        "l2_gate",
+        """
         import numpy as np
         class L2Gate:
             def forward(self, q):
@@ -147,8 +168,11 @@ MISTAKES = {
                 return np.sum(q * q)
             def backward(self, df):
                 return self.q * df
-        '''),
-    "matmul-transpose": ("matmul_gate", '''
+        """,
+    ),
+    "matmul-transpose": (
+        "matmul_gate",
+        """
         import numpy as np
         class MatMulGate:
             def forward(self, W, x):
@@ -157,8 +181,11 @@ MISTAKES = {
             def backward(self, dq):
                 dW = np.outer(self.x, dq) if self.x.ndim == 1 else self.x @ dq.T
                 return dW, self.W.T @ dq
-        '''),
-    "max-routes-smaller": ("max_gate", '''
+        """,
+    ),
+    "max-routes-smaller": (
+        "max_gate",
+        """
         import numpy as np
         class MaxGate:
             def forward(self, x, y):
@@ -166,8 +193,11 @@ MISTAKES = {
                 return np.maximum(x, y)
             def backward(self, dout):
                 return np.where(self.x_wins, 0.0, dout), np.where(self.x_wins, dout, 0.0)
-        '''),
-    "sigmoid-missing-term": ("sigmoid_gate", '''
+        """,
+    ),
+    "sigmoid-missing-term": (
+        "sigmoid_gate",
+        """
         import numpy as np
         class SigmoidGate:
             def forward(self, x):
@@ -175,8 +205,11 @@ MISTAKES = {
                 return self.s
             def backward(self, dout):
                 return dout * self.s
-        '''),
-    "batch-not-summed": ("matmul_gate", '''
+        """,
+    ),
+    "batch-not-summed": (
+        "matmul_gate",
+        """
         import numpy as np
         class MatMulGate:
             def forward(self, W, x):
@@ -186,15 +219,21 @@ MISTAKES = {
                 if self.x.ndim == 1:
                     return np.outer(dq, self.x), self.W.T @ dq
                 return dq @ self.x.T / self.x.shape[1], self.W.T @ dq   # averaged over the batch
-        '''),
-    "sign-flip": ("add_gate", '''
+        """,
+    ),
+    "sign-flip": (
+        "add_gate",
+        """
         class AddGate:
             def forward(self, x, y):
                 return x + y
             def backward(self, dout):
                 return -dout, -dout
-        '''),
-    "branch-overwrite": ("branch_with_gates", '''
+        """,
+    ),
+    "branch-overwrite": (
+        "branch_with_gates",
+        """
         def branch_with_gates(x, y):
             add, mul = AddGate(), MulGate()
             q = add.forward(x, y)
@@ -202,10 +241,11 @@ MISTAKES = {
             dq, dx = mul.backward(1.0)
             dx, dy = add.backward(dq)     # overwrites the mul's dx
             return f, (dx, dy)
-        '''),
+        """,
+    ),
 }
 
-TIES_TO_Y = '''
+TIES_TO_Y = """
     import numpy as np
     class MaxGate:
         def forward(self, x, y):
@@ -213,42 +253,42 @@ TIES_TO_Y = '''
             return np.maximum(x, y)
         def backward(self, dout):
             return dout * self.x_wins, dout * ~self.x_wins
-    '''
+    """
 
 BROKEN = {
-    "max_gate": '''
+    "max_gate": """
         class MaxGate:
             def forward(self, x, y)      # a syntax error
                 return max(x, y)
-        ''',
-    "sigmoid_gate": '''
+        """,
+    "sigmoid_gate": """
         class SigmoidGate:
             def forward(self, x):
                 while True:               # an infinite loop
                     pass
             def backward(self, dout):
                 return dout
-        ''',
-    "l2_gate": '''
+        """,
+    "l2_gate": """
         import os
         class L2Gate:
             def forward(self, q):
                 os._exit(3)               # kills its process
             def backward(self, df):
                 return df
-        ''',
-    "matmul_gate": '''
+        """,
+    "matmul_gate": """
         class MatMulGate:
             def forward(self, W, x):
                 self.hog = bytearray(8 * 1024 ** 3)   # 8 GB
                 return W @ x
             def backward(self, dq):
                 return dq, dq
-        ''',
+        """,
 }
 
 ATTACKS = {
-    "add_gate": '''
+    "add_gate": """
         import numpy as np, os, subprocess, sys
         np.allclose = lambda *a, **k: True            # lie about every comparison in this process
         np.testing.assert_allclose = lambda *a, **k: None
@@ -270,8 +310,8 @@ ATTACKS = {
                 return Liar(0.0)
             def backward(self, dout):
                 return Liar(0.0), Liar(0.0)
-        ''',
-    "mul_gate": '''
+        """,
+    "mul_gate": """
         import numpy as np
         class Sneaky(np.ndarray):
             def __eq__(self, other): return np.ones(np.shape(other), bool)
@@ -285,14 +325,14 @@ ATTACKS = {
                     return np.full(np.shape(x), np.nan)
             def backward(self, dout):
                 return np.zeros(3).view(Sneaky), float("nan")
-        ''',
+        """,
 }
 
 # A fork bomb, kept finite so that a sandbox without a process cap cannot take the machine
 # down with it: each child sleeps instead of forking on. With the cap, fork() is refused
 # long before 1000 and the correct gate below it still earns its points; without the cap
 # the cell raises and the gate earns nothing.
-FORK_BOMB = '''
+FORK_BOMB = """
     import os, time
     forks = 0
     for _ in range(1000):
@@ -306,7 +346,7 @@ FORK_BOMB = '''
         forks += 1
     if forks >= 1000:
         raise RuntimeError("1000 processes and counting: nothing capped this fork bomb")
-    '''
+    """
 
 # A student who never got to an exercise and left the release's stub in place: it must cost
 # that exercise only. (Simulated submission data, not a stub of the kit.)
@@ -341,8 +381,10 @@ def reference_answers(source_nb):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             out[meta["grade_id"]] = "\n".join(
-                line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
-                and "### END SOLUTION" not in line)
+                line
+                for line in cell.source.splitlines()
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
     return out
 
 
@@ -351,30 +393,65 @@ def students(source_nb):
     correct = reference_answers(source_nb)
     return {
         "ada": ("correct, in other valid styles", {**correct, **CORRECT_STYLES}),
-        "ben": ("add-split, mul-not-swapped; max ties sent to y", {
-            **correct, "add_gate": MISTAKES["add-split"][1], "mul_gate": MISTAKES["mul-not-swapped"][1],
-            "max_gate": TIES_TO_Y}),
-        "cho": ("sigmoid-of-input, l2-missing-2, matmul-transpose", {
-            **correct, "sigmoid_gate": MISTAKES["sigmoid-of-input"][1], "l2_gate": MISTAKES["l2-missing-2"][1],
-            "matmul_gate": MISTAKES["matmul-transpose"][1]}),
+        "ben": (
+            "add-split, mul-not-swapped; max ties sent to y",
+            {
+                **correct,
+                "add_gate": MISTAKES["add-split"][1],
+                "mul_gate": MISTAKES["mul-not-swapped"][1],
+                "max_gate": TIES_TO_Y,
+            },
+        ),
+        "cho": (
+            "sigmoid-of-input, l2-missing-2, matmul-transpose",
+            {
+                **correct,
+                "sigmoid_gate": MISTAKES["sigmoid-of-input"][1],
+                "l2_gate": MISTAKES["l2-missing-2"][1],
+                "matmul_gate": MISTAKES["matmul-transpose"][1],
+            },
+        ),
         "dan": ("broken: syntax error, infinite loop, os._exit, 8 GB", {**correct, **BROKEN}),
-        "eve": ("hostile: monkeypatching, file writes, detached process, lying types, a fork bomb", {
-            **correct, **ATTACKS, "sigmoid_gate": _dedent(FORK_BOMB) + correct["sigmoid_gate"]}),
-        "kim": ("upstream-ignored, max-routes-smaller, sigmoid-missing-term, batch-not-summed, branch-overwrite", {
-            **correct, **{cell: code for mid, (cell, code) in MISTAKES.items() if mid in (
-                "upstream-ignored", "max-routes-smaller", "sigmoid-missing-term", "batch-not-summed",
-                "branch-overwrite")}}),
-        "lee": ("sign-flip, max-routes-both, relu-mask-of-upstream, a cell that kills the kernel, a stub left in", {
-            **correct, "add_gate": MISTAKES["sign-flip"][1], "max_gate": MISTAKES["max-routes-both"][1],
-            "relu_gate": MISTAKES["relu-mask-of-upstream"][1],
-            "branch_by_hand": correct["branch_by_hand"] + "\nimport os\nos._exit(1)\n",
-            "l2_with_gates": UNFINISHED_L2_WITH_GATES}),
+        "eve": (
+            "hostile: monkeypatching, file writes, detached process, lying types, a fork bomb",
+            {**correct, **ATTACKS, "sigmoid_gate": _dedent(FORK_BOMB) + correct["sigmoid_gate"]},
+        ),
+        "kim": (
+            "upstream-ignored, max-routes-smaller, sigmoid-missing-term, batch-not-summed, branch-overwrite",
+            {
+                **correct,
+                **{
+                    cell: code
+                    for mid, (cell, code) in MISTAKES.items()
+                    if mid
+                    in (
+                        "upstream-ignored",
+                        "max-routes-smaller",
+                        "sigmoid-missing-term",
+                        "batch-not-summed",
+                        "branch-overwrite",
+                    )
+                },
+            },
+        ),
+        "lee": (
+            "sign-flip, max-routes-both, relu-mask-of-upstream, a cell that kills the kernel, a stub left in",
+            {
+                **correct,
+                "add_gate": MISTAKES["sign-flip"][1],
+                "max_gate": MISTAKES["max-routes-both"][1],
+                "relu_gate": MISTAKES["relu-mask-of-upstream"][1],
+                "branch_by_hand": correct["branch_by_hand"] + "\nimport os\nos._exit(1)\n",
+                "l2_with_gates": UNFINISHED_L2_WITH_GATES,
+            },
+        ),
     }
 
 
 def cells_tampered_with(good_nb):
     """Two notebooks nbgrader must survive, made from a correct one: a test cell deleted and
     another's source replaced ("deleted"), and a gate cell's grade_id renamed ("renamed")."""
+
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id")
 

@@ -10,8 +10,9 @@ return, and its kink, if it has one: where its slope is not defined, and which s
 upstream gradient are valid there.
 
 Numpy and the standard library only: it is shipped to students. It holds no answers."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -52,6 +53,7 @@ class Kind:
 
 # ---------------------------------------------------------------- random inputs
 
+
 def _graded_distinct(rng, shape, arity):
     """`arity` inputs whose entries differ pairwise by at least 0.1 (no max ties)."""
     first = rng.normal(size=shape) * 2
@@ -63,10 +65,13 @@ def _graded_distinct(rng, shape, arity):
 
 def _graded_elementwise(arity):
     def draw(rng):
-        return [(N_("Python floats"), tuple(float(v) for v in _graded_distinct(rng, (), arity))),
-                (N_("0-d arrays"), tuple(np.array(v) for v in _graded_distinct(rng, (), arity))),
-                (N_("vectors"), _graded_distinct(rng, (7,), arity)),
-                (N_("matrices"), _graded_distinct(rng, (3, 4), arity))]
+        return [
+            (N_("Python floats"), tuple(float(v) for v in _graded_distinct(rng, (), arity))),
+            (N_("0-d arrays"), tuple(np.array(v) for v in _graded_distinct(rng, (), arity))),
+            (N_("vectors"), _graded_distinct(rng, (7,), arity)),
+            (N_("matrices"), _graded_distinct(rng, (3, 4), arity)),
+        ]
+
     return draw
 
 
@@ -79,8 +84,13 @@ def _self_check_elementwise(arity):
             if arity == 1:
                 return (first + np.copysign(kink_distance, first),)
             return first, first + rng.uniform(0.2, 1.5, shape) * rng.choice([-1, 1], shape)
-        return [(N_("Python floats"), tuple(float(v) for v in distinct(()))), (N_("vectors"), distinct((6,))),
-                (N_("matrices"), distinct((3, 4)))]
+
+        return [
+            (N_("Python floats"), tuple(float(v) for v in distinct(()))),
+            (N_("vectors"), distinct((6,))),
+            (N_("matrices"), distinct((3, 4))),
+        ]
+
     return draw
 
 
@@ -89,6 +99,7 @@ def _same_shape(inputs):
 
 
 # ---------------------------------------------------------------- kinks
+
 
 def _max_ties(rng):
     x = rng.normal(size=8)
@@ -102,33 +113,74 @@ def _zeros(rng):
     return [(N_("a vector with zeros at every other entry"), (x,)), (N_("0.0 as a Python float"), (0.0,))]
 
 
-TIES = Kink(lambda i: np.abs(np.asarray(i[0]) - np.asarray(i[1])), _max_ties, True,
-            N_("where x == y, any split of the upstream gradient into non-negative parts is accepted"))
-AT_ZERO = Kink(lambda i: np.abs(np.asarray(i[0])), _zeros, False,
-               N_("where x == 0, any share of the upstream gradient from none to all of it is accepted"))
+TIES = Kink(
+    lambda i: np.abs(np.asarray(i[0]) - np.asarray(i[1])),
+    _max_ties,
+    True,
+    N_("where x == y, any split of the upstream gradient into non-negative parts is accepted"),
+)
+AT_ZERO = Kink(
+    lambda i: np.abs(np.asarray(i[0])),
+    _zeros,
+    False,
+    N_("where x == 0, any share of the upstream gradient from none to all of it is accepted"),
+)
 
 ELEMENTWISE_WORDS = N_("random Python floats, 0-d arrays, vectors and matrices")
 
 
 def _elementwise(name, arity, kink=None):
-    return Kind(name, arity, True, ELEMENTWISE_WORDS, _graded_elementwise(arity), _self_check_elementwise(arity),
-                _same_shape, kink)
+    return Kind(
+        name,
+        arity,
+        True,
+        ELEMENTWISE_WORDS,
+        _graded_elementwise(arity),
+        _self_check_elementwise(arity),
+        _same_shape,
+        kink,
+    )
 
 
-KINDS = {kind.name: kind for kind in (
-    _elementwise("pair", 2),  # f(x, y) entry by entry, smooth: x + y, x * y
-    _elementwise("max of a pair", 2, TIES),  # max(x, y): a kink where x == y
-    _elementwise("one input", 1),  # f(x) entry by entry, smooth: the sigmoid
-    _elementwise("rectifier", 1, AT_ZERO),  # max(0, x): a kink at 0
-    Kind("matmul", 2, False, N_("a random non-square W with a vector x and with a batch of columns"),
-         lambda rng: [
-             (N_("W of shape (3, 5), x of shape (5,)"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
-             (N_("W of shape (3, 5), a batch x of shape (5, 4)"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
-         lambda rng, kink_distance: [(N_("a vector x"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
-                                     (N_("a batch x"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))))],
-         lambda inputs: (np.shape(inputs[0])[0],) + tuple(np.shape(inputs[1])[1:])),  # (H,) or (H, N)
-    Kind("reduce", 1, False, N_("a random vector and matrix"),
-         lambda rng: [(N_("a vector"), (rng.normal(size=6),)), (N_("a matrix"), (rng.normal(size=(3, 4)),))],
-         lambda rng, kink_distance: [(N_("a vector"), (rng.normal(size=6),)), (N_("a matrix"), (rng.normal(size=(3, 4)),))],
-         lambda inputs: ()),  # a single number
-)}
+KINDS = {
+    kind.name: kind
+    for kind in (
+        _elementwise("pair", 2),  # f(x, y) entry by entry, smooth: x + y, x * y
+        _elementwise("max of a pair", 2, TIES),  # max(x, y): a kink where x == y
+        _elementwise("one input", 1),  # f(x) entry by entry, smooth: the sigmoid
+        _elementwise("rectifier", 1, AT_ZERO),  # max(0, x): a kink at 0
+        Kind(
+            "matmul",
+            2,
+            False,
+            N_("a random non-square W with a vector x and with a batch of columns"),
+            lambda rng: [
+                (N_("W of shape (3, 5), x of shape (5,)"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
+                (
+                    N_("W of shape (3, 5), a batch x of shape (5, 4)"),
+                    (rng.normal(size=(3, 5)), rng.normal(size=(5, 4))),
+                ),
+            ],
+            lambda rng, kink_distance: [
+                (N_("a vector x"), (rng.normal(size=(3, 5)), rng.normal(size=5))),
+                (N_("a batch x"), (rng.normal(size=(3, 5)), rng.normal(size=(5, 4)))),
+            ],
+            lambda inputs: (np.shape(inputs[0])[0],) + tuple(np.shape(inputs[1])[1:]),
+        ),  # (H,) or (H, N)
+        Kind(
+            "reduce",
+            1,
+            False,
+            N_("a random vector and matrix"),
+            lambda rng: [
+                (N_("a vector"), (rng.normal(size=6),)),
+                (N_("a matrix"), (rng.normal(size=(3, 4)),)),
+            ],
+            lambda rng, kink_distance: [
+                (N_("a vector"), (rng.normal(size=6),)),
+                (N_("a matrix"), (rng.normal(size=(3, 4)),)),
+            ],
+            lambda inputs: (),
+        ),  # a single number
+    )
+}

@@ -9,6 +9,7 @@ Contract (the same one the notebooks teach):
   * backward(dout) takes the upstream gradient dL/d(output) and returns dL/d(input)
     for every input, each with the shape of that input (a tuple for two inputs).
 """
+
 import numpy as np
 
 
@@ -93,6 +94,7 @@ class L2Gate:
 
 
 # The primitive gates of the lecture's staged sigmoid: 1 / (1 + exp(-1 * x)).
+
 
 class MulConstGate:
     """x -> c * x."""

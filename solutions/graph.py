@@ -11,6 +11,7 @@ each branch (the multivariate chain rule), so backward accumulates with `combine
 which is addition. The misconception catalog passes another `combine` to model a
 student who overwrites instead.
 """
+
 import operator
 
 import numpy as np

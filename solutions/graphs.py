@@ -16,6 +16,7 @@ adding an entry here and its prose in the notebook.
 No values, no gradients, no answers: shipped to students as bpkit/graphs.py (standard
 library only), where the draws and the pictures read it.
 """
+
 from typing import NamedTuple
 
 
@@ -52,8 +53,11 @@ class GraphDescription(NamedTuple):
 
     def as_contract(self):
         """The graph as show-values --json prints it."""
-        return {"inputs": list(self.inputs), "gates": [[n, op, list(ps)] for n, op, ps in self.gates],
-                "output": self.output}
+        return {
+            "inputs": list(self.inputs),
+            "gates": [[n, op, list(ps)] for n, op, ps in self.gates],
+            "output": self.output,
+        }
 
 
 INFIX = {"+": "+", "*": "·"}
@@ -64,7 +68,9 @@ def gate_expression(graph, node):
     """One gate written on its inputs' names, as its picture shows it: 's = p + w2', not the whole
     expression down to the graph's inputs."""
     operation, parents = graph.operation(node), graph.parents(node)
-    return expression(GraphDescription("", tuple(dict.fromkeys(parents)), ((node, operation, parents),)), node)
+    return expression(
+        GraphDescription("", tuple(dict.fromkeys(parents)), ((node, operation, parents),)), node
+    )
 
 
 def expression(graph, node, top=True):
@@ -92,8 +98,17 @@ def expression(graph, node, top=True):
 
 # What each operation is, as a gate of the engine: (class name, constant arguments). A ×c or
 # +c node with any constant c is named "*c" / "+c" with the number: "*-1", "+1", "*2".
-OPERATIONS = {"+": "AddGate", "*": "MulGate", "max": "MaxGate", "relu": "ReLUGate", "σ": "SigmoidGate",
-              "exp": "ExpGate", "1/x": "ReciprocalGate", "W·x": "MatMulGate", "‖·‖²": "L2Gate"}
+OPERATIONS = {
+    "+": "AddGate",
+    "*": "MulGate",
+    "max": "MaxGate",
+    "relu": "ReLUGate",
+    "σ": "SigmoidGate",
+    "exp": "ExpGate",
+    "1/x": "ReciprocalGate",
+    "W·x": "MatMulGate",
+    "‖·‖²": "L2Gate",
+}
 CONSTANT_OPERATIONS = {"*": "MulConstGate", "+": "AddConstGate"}
 
 
@@ -112,33 +127,51 @@ def kind_of(operation):
     return gate_of(operation)[0]
 
 
-_WEIGHTED_SUM = (("w0x0", "*", ("w0", "x0")), ("w1x1", "*", ("w1", "x1")),
-                 ("p", "+", ("w0x0", "w1x1")), ("s", "+", ("p", "w2")))
+_WEIGHTED_SUM = (
+    ("w0x0", "*", ("w0", "x0")),
+    ("w1x1", "*", ("w1", "x1")),
+    ("p", "+", ("w0x0", "w1x1")),
+    ("s", "+", ("p", "w2")),
+)
 
 GRAPHS = {
     "simple": GraphDescription(
-        "f(x, y, z) = (x + y) · z", ("x", "y", "z"),
-        (("q", "+", ("x", "y")), ("f", "*", ("q", "z")))),
+        "f(x, y, z) = (x + y) · z", ("x", "y", "z"), (("q", "+", ("x", "y")), ("f", "*", ("q", "z")))
+    ),
     "neuron_staged": GraphDescription(
-        "f(w, x) = 1 / (1 + exp(-(w0·x0 + w1·x1 + w2))), gate by gate", ("w0", "x0", "w1", "x1", "w2"),
-        _WEIGHTED_SUM + (("neg", "*-1", ("s",)), ("exp", "exp", ("neg",)), ("denom", "+1", ("exp",)),
-                         ("f", "1/x", ("denom",)))),
+        "f(w, x) = 1 / (1 + exp(-(w0·x0 + w1·x1 + w2))), gate by gate",
+        ("w0", "x0", "w1", "x1", "w2"),
+        _WEIGHTED_SUM
+        + (
+            ("neg", "*-1", ("s",)),
+            ("exp", "exp", ("neg",)),
+            ("denom", "+1", ("exp",)),
+            ("f", "1/x", ("denom",)),
+        ),
+    ),
     "neuron_shortcut": GraphDescription(
-        "f(w, x) = σ(w0·x0 + w1·x1 + w2)", ("w0", "x0", "w1", "x1", "w2"),
-        _WEIGHTED_SUM + (("f", "σ", ("s",)),)),
+        "f(w, x) = σ(w0·x0 + w1·x1 + w2)",
+        ("w0", "x0", "w1", "x1", "w2"),
+        _WEIGHTED_SUM + (("f", "σ", ("s",)),),
+    ),
     "branch": GraphDescription(
-        "f(x, y) = (x + y) · x: x feeds two gates", ("x", "y"),
-        (("q", "+", ("x", "y")), ("f", "*", ("q", "x")))),
+        "f(x, y) = (x + y) · x: x feeds two gates",
+        ("x", "y"),
+        (("q", "+", ("x", "y")), ("f", "*", ("q", "x"))),
+    ),
     "l2_of_matmul": GraphDescription(
-        "f(W, x) = ‖W·x‖², q = W·x", ("W", "x"),
-        (("q", "W·x", ("W", "x")), ("f", "‖·‖²", ("q",)))),
+        "f(W, x) = ‖W·x‖², q = W·x", ("W", "x"), (("q", "W·x", ("W", "x")), ("f", "‖·‖²", ("q",)))
+    ),
     "max_sigmoid": GraphDescription(
-        "f(x, y, z) = max(x, y) · σ(z)", ("x", "y", "z"),
-        (("m", "max", ("x", "y")), ("s", "σ", ("z",)), ("f", "*", ("m", "s")))),
+        "f(x, y, z) = max(x, y) · σ(z)",
+        ("x", "y", "z"),
+        (("m", "max", ("x", "y")), ("s", "σ", ("z",)), ("f", "*", ("m", "s"))),
+    ),
 }
 
 
 # ---------------------------------------------------------------- families drawn per student
+
 
 def _graph(inputs, gates):
     g = GraphDescription("", tuple(inputs), tuple(gates))
@@ -183,6 +216,7 @@ class Family(NamedTuple):
 
 
 # ---------------------------------------------------------------- how values are drawn
+
 
 class Rule(NamedTuple):
     """A condition on a draw, stated on nodes: what keeps the numbers easy to work with by hand
@@ -244,53 +278,154 @@ def _integers(lo, hi, inputs):
     return Values("integers", {"lo": lo, "hi": hi}, tuple((n, n) for n in inputs))
 
 
-SIMPLE_FAMILY = Family("simple", _simple_family(), (rule("at least", "∂p", 2), rule("at least", "∂q", 2),
-                                                    rule("apart in size", "p", "q", 1)))
-BRANCH_FAMILY = Family("branch", _branch_family(), (rule("wins", "p"), rule("wins", "q"),
-                                                    rule("at least", "∂p", 2), rule("at least", "∂q", 2),
-                                                    rule("apart in size", "p", "q", 1)))
-_FAMILY_ANSWERS = {"p": ("value", "p"), "q": ("value", "q"), "f": ("value", "f"),
-                   "dfdp": ("grad", "p"), "dfdq": ("grad", "q")}
+SIMPLE_FAMILY = Family(
+    "simple",
+    _simple_family(),
+    (rule("at least", "∂p", 2), rule("at least", "∂q", 2), rule("apart in size", "p", "q", 1)),
+)
+BRANCH_FAMILY = Family(
+    "branch",
+    _branch_family(),
+    (
+        rule("wins", "p"),
+        rule("wins", "q"),
+        rule("at least", "∂p", 2),
+        rule("at least", "∂q", 2),
+        rule("apart in size", "p", "q", 1),
+    ),
+)
+_FAMILY_ANSWERS = {
+    "p": ("value", "p"),
+    "q": ("value", "q"),
+    "f": ("value", "f"),
+    "dfdp": ("grad", "p"),
+    "dfdq": ("grad", "q"),
+}
 
 EXERCISES = (
-    Exercise("simple_by_hand", "simple", "simple", _integers(-9, 9, ("x", "y", "z")), {
-        "q": ("value", "q"), "f": ("value", "f"),
-        "dfdq": ("grad", "q"), "dfdz": ("grad", "z"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"),
-    }, lecture_draws=True, keep=(rule("at least", "q", 2), rule("at least", "z", 2), rule("apart in size", "q", "z", 1),
-             rule("apart", "x", "y", 1)),
+    Exercise(
+        "simple_by_hand",
+        "simple",
+        "simple",
+        _integers(-9, 9, ("x", "y", "z")),
+        {
+            "q": ("value", "q"),
+            "f": ("value", "f"),
+            "dfdq": ("grad", "q"),
+            "dfdz": ("grad", "z"),
+            "dfdx": ("grad", "x"),
+            "dfdy": ("grad", "y"),
+        },
+        lecture_draws=True,
+        keep=(
+            rule("at least", "q", 2),
+            rule("at least", "z", 2),
+            rule("apart in size", "q", "z", 1),
+            rule("apart", "x", "y", 1),
+        ),
         function=Function("simple_with_gates", "small numbers"),
-        family=SIMPLE_FAMILY, values_per_student=_integers(-9, 9, ("w", "x", "y", "z")),
-        answers_per_student={**_FAMILY_ANSWERS, "dfdw": ("grad", "w"), "dfdx": ("grad", "x"),
-                             "dfdy": ("grad", "y"), "dfdz": ("grad", "z")}),
-    Exercise("neuron_by_hand", "neuron", "neuron_staged", Values(
-        "neuron", {"s": ((-1.5, -0.5), (1.0, 1.5)), "x": (-3, 3), "w": (-2, 2)},
-        (("w", ("w0", "w1", "w2")), ("x", ("x0", "x1")))), {
-        "f": ("value", "f"),
-        "dfd_denom": ("grad", "denom"), "dfd_exp": ("grad", "exp"), "dfd_neg": ("grad", "neg"),
-        "dfds": ("grad", "s"),
-        "dfdw0": ("grad", "w0"), "dfdx0": ("grad", "x0"), "dfdw1": ("grad", "w1"),
-        "dfdx1": ("grad", "x1"), "dfdw2": ("grad", "w2"),
-    }, lecture_draws=True, keep=(rule("at least", "w2", 0.3, 4), rule("apart", "w0", "x0", 0.5),
-                                 rule("apart", "w1", "x1", 0.5), rule("at least", "w0", 0.3), rule("at least", "w1", 0.3)),
-        function=Function("neuron_with_gates", "neuron", graph="neuron_shortcut")),
-    Exercise("branch_by_hand", "branch", "branch", _integers(-6, 6, ("x", "y")), {
-        "q": ("value", "q"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"),
-    }, lecture_draws=True, keep=(rule("at least", "q", 2), rule("at least", "x", 2), rule("apart in size", "q", "x", 1),
-             rule("at least", "∂x", 2)),
+        family=SIMPLE_FAMILY,
+        values_per_student=_integers(-9, 9, ("w", "x", "y", "z")),
+        answers_per_student={
+            **_FAMILY_ANSWERS,
+            "dfdw": ("grad", "w"),
+            "dfdx": ("grad", "x"),
+            "dfdy": ("grad", "y"),
+            "dfdz": ("grad", "z"),
+        },
+    ),
+    Exercise(
+        "neuron_by_hand",
+        "neuron",
+        "neuron_staged",
+        Values(
+            "neuron",
+            {"s": ((-1.5, -0.5), (1.0, 1.5)), "x": (-3, 3), "w": (-2, 2)},
+            (("w", ("w0", "w1", "w2")), ("x", ("x0", "x1"))),
+        ),
+        {
+            "f": ("value", "f"),
+            "dfd_denom": ("grad", "denom"),
+            "dfd_exp": ("grad", "exp"),
+            "dfd_neg": ("grad", "neg"),
+            "dfds": ("grad", "s"),
+            "dfdw0": ("grad", "w0"),
+            "dfdx0": ("grad", "x0"),
+            "dfdw1": ("grad", "w1"),
+            "dfdx1": ("grad", "x1"),
+            "dfdw2": ("grad", "w2"),
+        },
+        lecture_draws=True,
+        keep=(
+            rule("at least", "w2", 0.3, 4),
+            rule("apart", "w0", "x0", 0.5),
+            rule("apart", "w1", "x1", 0.5),
+            rule("at least", "w0", 0.3),
+            rule("at least", "w1", 0.3),
+        ),
+        function=Function("neuron_with_gates", "neuron", graph="neuron_shortcut"),
+    ),
+    Exercise(
+        "branch_by_hand",
+        "branch",
+        "branch",
+        _integers(-6, 6, ("x", "y")),
+        {
+            "q": ("value", "q"),
+            "f": ("value", "f"),
+            "dfdx": ("grad", "x"),
+            "dfdy": ("grad", "y"),
+        },
+        lecture_draws=True,
+        keep=(
+            rule("at least", "q", 2),
+            rule("at least", "x", 2),
+            rule("apart in size", "q", "x", 1),
+            rule("at least", "∂x", 2),
+        ),
         function=Function("branch_with_gates", "small numbers"),
-        family=BRANCH_FAMILY, values_per_student=_integers(-6, 6, ("x", "y", "z")),
-        answers_per_student={**_FAMILY_ANSWERS, "dfdx": ("grad", "x"), "dfdy": ("grad", "y"),
-                             "dfdz": ("grad", "z")}),
-    Exercise("l2_by_hand", "l2", "l2_of_matmul", Values(
-        "matrix", {"shape": (2, 3), "lo": -0.9, "hi": 0.9}, (("W", "W"), ("x", "x"))), {
-        "q": ("value", "q"), "f": ("value", "f"),
-        "dfdq": ("grad", "q"), "dfdW": ("grad", "W"), "dfdx": ("grad", "x"),
-    }, lecture_draws=True, keep=(rule("at least", "q", 0.15),),
-        function=Function("l2_with_gates", "matmul")),
-    Exercise("max_sigmoid_by_hand", "max_sigmoid", "max_sigmoid", _integers(-4, 4, ("x", "y", "z")), {
-        "m": ("value", "m"), "s": ("value", "s"), "f": ("value", "f"), "dfdm": ("grad", "m"),
-        "dfds": ("grad", "s"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y"), "dfdz": ("grad", "z"),
-    }, function=Function("max_sigmoid_with_gates", "small numbers")),
+        family=BRANCH_FAMILY,
+        values_per_student=_integers(-6, 6, ("x", "y", "z")),
+        answers_per_student={
+            **_FAMILY_ANSWERS,
+            "dfdx": ("grad", "x"),
+            "dfdy": ("grad", "y"),
+            "dfdz": ("grad", "z"),
+        },
+    ),
+    Exercise(
+        "l2_by_hand",
+        "l2",
+        "l2_of_matmul",
+        Values("matrix", {"shape": (2, 3), "lo": -0.9, "hi": 0.9}, (("W", "W"), ("x", "x"))),
+        {
+            "q": ("value", "q"),
+            "f": ("value", "f"),
+            "dfdq": ("grad", "q"),
+            "dfdW": ("grad", "W"),
+            "dfdx": ("grad", "x"),
+        },
+        lecture_draws=True,
+        keep=(rule("at least", "q", 0.15),),
+        function=Function("l2_with_gates", "matmul"),
+    ),
+    Exercise(
+        "max_sigmoid_by_hand",
+        "max_sigmoid",
+        "max_sigmoid",
+        _integers(-4, 4, ("x", "y", "z")),
+        {
+            "m": ("value", "m"),
+            "s": ("value", "s"),
+            "f": ("value", "f"),
+            "dfdm": ("grad", "m"),
+            "dfds": ("grad", "s"),
+            "dfdx": ("grad", "x"),
+            "dfdy": ("grad", "y"),
+            "dfdz": ("grad", "z"),
+        },
+        function=Function("max_sigmoid_with_gates", "small numbers"),
+    ),
 )
 
 BY_ID = {e.id: e for e in EXERCISES}
@@ -328,10 +463,21 @@ def shape(exercise, mode=LECTURE):
     if mode not in GRAPH_MODES:
         raise ValueError(f"graphs must be one of {', '.join(GRAPH_MODES)}, found {mode!r}")
     if mode == PER_STUDENT and exercise.family is not None:
-        return Shape(exercise, exercise.family.graphs, exercise.values_per_student or exercise.values,
-                     exercise.answers_per_student or exercise.answers, exercise.family.keep)
-    return Shape(exercise, (GRAPHS[exercise.graph],), exercise.values, exercise.answers, exercise.keep,
-                 not exercise.lecture_draws)
+        return Shape(
+            exercise,
+            exercise.family.graphs,
+            exercise.values_per_student or exercise.values,
+            exercise.answers_per_student or exercise.answers,
+            exercise.family.keep,
+        )
+    return Shape(
+        exercise,
+        (GRAPHS[exercise.graph],),
+        exercise.values,
+        exercise.answers,
+        exercise.keep,
+        not exercise.lecture_draws,
+    )
 
 
 def function_graph(exercise, graph):
@@ -376,14 +522,27 @@ def _check_descriptions():
                         raise ValueError(f"solutions/graphs.py: {e.id}: gate {n} reads {missing}, not nodes")
                 wanted = {node for _, node in s.answers.values()}
                 if wanted - nodes:
-                    raise ValueError(f"solutions/graphs.py: {e.id} asks for {sorted(wanted - nodes)}, not in its graph")
+                    raise ValueError(
+                        f"solutions/graphs.py: {e.id} asks for {sorted(wanted - nodes)}, not in its graph"
+                    )
                 grouped = [m for _, ms in s.values.groups for m in (ms if isinstance(ms, tuple) else (ms,))]
                 if sorted(grouped) != sorted(g.inputs):
-                    raise ValueError(f"solutions/graphs.py: {e.id}: its value groups {grouped} are not its "
-                                     f"graph's inputs {list(g.inputs)}")
-            if len({(tuple(sorted(kind_of(op) for _, op, _ in g.gates)), len(g.branching()), g.depth())
-                    for g in s.graphs}) != 1:
-                raise ValueError(f"solutions/graphs.py: {e.id}: its graphs differ in operations, branches or depth")
+                    raise ValueError(
+                        f"solutions/graphs.py: {e.id}: its value groups {grouped} are not its "
+                        f"graph's inputs {list(g.inputs)}"
+                    )
+            if (
+                len(
+                    {
+                        (tuple(sorted(kind_of(op) for _, op, _ in g.gates)), len(g.branching()), g.depth())
+                        for g in s.graphs
+                    }
+                )
+                != 1
+            ):
+                raise ValueError(
+                    f"solutions/graphs.py: {e.id}: its graphs differ in operations, branches or depth"
+                )
 
 
 _check_descriptions()

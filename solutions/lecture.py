@@ -6,6 +6,7 @@ runs forward, and returns the Graph and its output node; `gradients` adds the ba
 Gate classes can be swapped (`gates=`) so the same graphs run a student's gates or a
 mistaken model.
 """
+
 import types
 
 from . import gates as reference
@@ -42,6 +43,7 @@ def gradients(graph, *args, gates=None, at=None, **backward_options):
 
 # The lecture's examples by their own arguments, as the tests and benchmarks call them.
 
+
 def simple(x, y, z, gates=None):
     """Example 1: f = (x + y) * z."""
     return build("simple", {"x": x, "y": y, "z": z}, gates)
@@ -69,4 +71,3 @@ def l2_of_matmul(W, x, gates=None):
 def branch(x, y, gates=None):
     """Gradients add at branches: f = (x + y) * x, where x feeds both the add and the mul."""
     return build("branch", {"x": x, "y": y}, gates)
-

@@ -18,8 +18,10 @@ of them at once; a wrong result no model reproduces is "not a known mistake" (UN
 
 This module depends on numpy only, because it is copied into released assignments.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,9 +51,11 @@ class Seen(NamedTuple):
 
 
 # What feedback says about a wrong result that no catalogued mistake reproduces.
-UNKNOWN = (N_("this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
-           "the derivative of the output with respect to that input, with that input's shape; the self-check "
-           "under the exercise compares your code with the slope of your own forward"))
+UNKNOWN = N_(
+    "this is not one of the known mistakes. Hint: backward(dout) returns, for each input, dout times "
+    "the derivative of the output with respect to that input, with that input's shape; the self-check "
+    "under the exercise compares your code with the slope of your own forward"
+)
 # Where a mistake was made, said before what it did ("at q = max(x, y), the gradient went to the
 # smaller input"): at a gate's node, at a value that feeds several gates, in one gate class
 # wherever a function uses it.
@@ -61,9 +65,11 @@ IN_EVERY_GATE = N_("in every {gate} ({nodes}), {what}")
 # Two places that give the same wrong gradients (a function returns only its inputs' gradients).
 OR_ELSE = N_("{first}; or {second}")
 # The same, for an answer computed by hand.
-UNKNOWN_BY_HAND = (N_("this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
-                   "each gate multiply the gradient arriving from above by the gate's local derivative, and "
-                   "where a value feeds two gates add what comes back along each"))
+UNKNOWN_BY_HAND = N_(
+    "this is not one of the known mistakes. Hint: walk the graph from f back to this value; at "
+    "each gate multiply the gradient arriving from above by the gate's local derivative, and "
+    "where a value feeds two gates add what comes back along each"
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,9 @@ def _sign_flips(s):
     # sign flipped on one input is a sign flip of that input.
     flipped = [tuple(-g for g in s.correct)]
     if len(s.correct) > 1:
-        flipped += [tuple(-g if i == k else g for i, g in enumerate(s.correct)) for k in range(len(s.correct))]
+        flipped += [
+            tuple(-g if i == k else g for i, g in enumerate(s.correct)) for k in range(len(s.correct))
+        ]
     return flipped
 
 
@@ -195,8 +203,12 @@ CATALOG = (
         N_("backward(dout) receives dL/d(output); the chain rule multiplies it by the local gradient."),
         _upstream_ignored,
         said=(N_("the local gradient was sent on without multiplying it by the gradient from above"),),
-        hint_by_hand=(N_("At each gate the gradient arriving from above multiplies the gate's local derivative; only at f "
-                      "itself is that gradient 1.")),
+        hint_by_hand=(
+            N_(
+                "At each gate the gradient arriving from above multiplies the gate's local derivative; only at f "
+                "itself is that gradient 1."
+            )
+        ),
     ),
     Misconception(
         "add-split",
@@ -207,7 +219,9 @@ CATALOG = (
     ),
     Misconception(
         "mul-not-swapped",
-        N_("Each input of the mul gate got its own value times the upstream gradient, not the other input's."),
+        N_(
+            "Each input of the mul gate got its own value times the upstream gradient, not the other input's."
+        ),
         N_("d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher."),
         _mul_not_swapped,
         said=(N_("each input got its own value times the gradient from above, not the other input's"),),
@@ -218,7 +232,9 @@ CATALOG = (
         N_("Only the input that won the max changes the output when nudged."),
         _max_routes_both,
         said=(N_("the gradient went to both inputs, not only to the larger one"),),
-        hint_by_hand=N_("Only the input that won the max changes the output when nudged; the other one gets 0."),
+        hint_by_hand=N_(
+            "Only the input that won the max changes the output when nudged; the other one gets 0."
+        ),
     ),
     Misconception(
         "max-routes-smaller",
@@ -226,18 +242,28 @@ CATALOG = (
         N_("Which input's small change moves max(x, y)? Check the comparison you store in forward."),
         _max_routes_smaller,
         said=(N_("the gradient went to the smaller input"),),
-        hint_by_hand=(N_("Which input's small change moves max(x, y)? Compare the two values you computed on the way "
-                      "forward.")),
+        hint_by_hand=(
+            N_(
+                "Which input's small change moves max(x, y)? Compare the two values you computed on the way "
+                "forward."
+            )
+        ),
     ),
     Misconception(
         "relu-mask-of-upstream",
         N_("The ReLU passed the upstream gradient where the gradient was positive, not where its input was."),
-        N_("Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
-        "the gradient passes."),
+        N_(
+            "Which entries of x moved the output in forward? Their sign, not the sign of dout, decides where "
+            "the gradient passes."
+        ),
         _relu_mask_of_upstream,
         said=(N_("the gradient passed where the gradient from above was positive, not where the input was"),),
-        hint_by_hand=(N_("Whether the gradient passes a ReLU depends on the sign of the value that went into it on "
-                      "the way forward, not on the gradient arriving from above.")),
+        hint_by_hand=(
+            N_(
+                "Whether the gradient passes a ReLU depends on the sign of the value that went into it on "
+                "the way forward, not on the gradient arriving from above."
+            )
+        ),
     ),
     Misconception(
         "sigmoid-of-input",
@@ -245,16 +271,23 @@ CATALOG = (
         N_("The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed."),
         _sigmoid_of_input,
         said=(N_("σ's local gradient was computed from its input, not from its output σ"),),
-        hint_by_hand=(N_("σ'(s) = σ(s) · (1 − σ(s)) is written with the value σ(s) you computed on the way "
-                      "forward, not with s.")),
+        hint_by_hand=(
+            N_(
+                "σ'(s) = σ(s) · (1 − σ(s)) is written with the value σ(s) you computed on the way "
+                "forward, not with s."
+            )
+        ),
     ),
     Misconception(
         "sigmoid-missing-term",
         N_("The sigmoid's local gradient kept only one of its two factors."),
         N_("Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has two factors."),
-        _sigmoid_missing_term, ways=2,
-        said=(N_("σ's local gradient kept only σ, not σ · (1 − σ)"),
-              N_("σ's local gradient kept only (1 − σ), not σ · (1 − σ)")),
+        _sigmoid_missing_term,
+        ways=2,
+        said=(
+            N_("σ's local gradient kept only σ, not σ · (1 − σ)"),
+            N_("σ's local gradient kept only (1 − σ), not σ · (1 − σ)"),
+        ),
     ),
     Misconception(
         "l2-missing-2",
@@ -266,33 +299,51 @@ CATALOG = (
     Misconception(
         "matmul-transpose",
         N_("dW or dx was formed with the wrong transpose or in the wrong order."),
-        N_("A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits."),
+        N_(
+            "A gradient has the shape of its variable: match the shapes of dq, W and x to find the only product that fits."
+        ),
         _matmul_transpose,
         said=(N_("the gradient to {0} came out transposed"),),
     ),
     Misconception(
         "batch-not-summed",
         N_("dW of a batch was averaged, or taken from one sample, instead of summed over the batch."),
-        N_("Every column of the batch uses the same W, so W's gradient collects a contribution from each column."),
-        _batch_not_summed, ways=2,
-        said=(N_("the gradient to {0} was averaged over the batch, not summed"),
-              N_("the gradient to {0} was taken from one sample of the batch, not summed over all")),
+        N_(
+            "Every column of the batch uses the same W, so W's gradient collects a contribution from each column."
+        ),
+        _batch_not_summed,
+        ways=2,
+        said=(
+            N_("the gradient to {0} was averaged over the batch, not summed"),
+            N_("the gradient to {0} was taken from one sample of the batch, not summed over all"),
+        ),
     ),
     Misconception(
         "branch-overwrite",
         N_("A value that feeds several gates kept only one branch's gradient instead of their sum."),
-        N_("When a variable is used twice, nudging it moves both uses: add what comes back along every branch."),
-        None, "graph",  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
+        N_(
+            "When a variable is used twice, nudging it moves both uses: add what comes back along every branch."
+        ),
+        None,
+        "graph",  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
         said=(N_("only one of the gradients coming back from the gates it feeds was kept, not their sum"),),
     ),
     Misconception(
         "sign-flip",
         N_("The gradient has the right size but the wrong sign."),
         N_("Check the sign of each local derivative, e.g. d(1/x)/dx and d(e^-x)/dx."),
-        _sign_flips, ways=3, per_input=True, ways_drawn=1,
-        said=(N_("the gradients to {inputs} both have the wrong sign"), N_("the gradient to input {0} has the wrong sign"),
-              N_("the gradient to input {1} has the wrong sign")),
-        hint_by_hand=N_("Check the sign of each local derivative on the way back, e.g. of 1/x, of e^-x and of ×(−1)."),
+        _sign_flips,
+        ways=3,
+        per_input=True,
+        ways_drawn=1,
+        said=(
+            N_("the gradients to {inputs} both have the wrong sign"),
+            N_("the gradient to input {0} has the wrong sign"),
+            N_("the gradient to input {1} has the wrong sign"),
+        ),
+        hint_by_hand=N_(
+            "Check the sign of each local derivative on the way back, e.g. of 1/x, of e^-x and of ×(−1)."
+        ),
     ),
 )
 

@@ -5,12 +5,13 @@ notebook builder, the hidden checks, the students' self-checks (bpkit/gate_table
 misconception naming, the README tables and the table-driven tests all read these rows;
 none of them names a gate. Add a row and each of them picks the gate up.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import gates
-from .gate_kinds import KINDS, Kind, Kink, N_  # N_: labels a student reads, translated where shown
+from .gate_kinds import KINDS, N_, Kind, Kink  # N_: labels a student reads, translated where shown
 from .misconceptions import BY_ID as CATALOG_BY_ID
 
 
@@ -83,31 +84,70 @@ def _large(rng):
 
 
 GATES = (
-    GateSpec("AddGate", "add_gate", ("x", "y"), "pair",
-             (N_("the lecture's numbers"), (-2.0, 5.0)),
-             ("upstream-ignored", "add-split", "sign-flip")),
-    GateSpec("MulGate", "mul_gate", ("x", "y"), "pair",
-             (N_("the lecture's numbers"), (3.0, -4.0)),
-             ("upstream-ignored", "mul-not-swapped", "sign-flip")),
-    GateSpec("MaxGate", "max_gate", ("x", "y"), "max of a pair",
-             (N_("the lecture's numbers"), (-1.0, 2.0)),
-             ("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"), kink_check="ties"),
-    GateSpec("ReLUGate", "relu_gate", ("x",), "rectifier", (),
-             ("upstream-ignored", "relu-mask-of-upstream", "sign-flip"), kink_check="backward"),
-    GateSpec("SigmoidGate", "sigmoid_gate", ("x",), "one input",
-             (N_("the lecture's numbers"), (1.0,)),
-             ("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),
-             extra_cases=((N_("large |x|"), _large),)),
-    GateSpec("MatMulGate", "matmul_gate", ("W", "x"), "matmul",
-             (N_("the lecture's W and x"), (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
-             ("upstream-ignored", "matmul-transpose", "batch-not-summed", "sign-flip")),
-    GateSpec("L2Gate", "l2_gate", ("q",), "reduce",
-             (N_("the lecture's q"), (np.array([0.22, 0.26]),)),
-             ("upstream-ignored", "l2-missing-2", "sign-flip")),
+    GateSpec(
+        "AddGate",
+        "add_gate",
+        ("x", "y"),
+        "pair",
+        (N_("the lecture's numbers"), (-2.0, 5.0)),
+        ("upstream-ignored", "add-split", "sign-flip"),
+    ),
+    GateSpec(
+        "MulGate",
+        "mul_gate",
+        ("x", "y"),
+        "pair",
+        (N_("the lecture's numbers"), (3.0, -4.0)),
+        ("upstream-ignored", "mul-not-swapped", "sign-flip"),
+    ),
+    GateSpec(
+        "MaxGate",
+        "max_gate",
+        ("x", "y"),
+        "max of a pair",
+        (N_("the lecture's numbers"), (-1.0, 2.0)),
+        ("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"),
+        kink_check="ties",
+    ),
+    GateSpec(
+        "ReLUGate",
+        "relu_gate",
+        ("x",),
+        "rectifier",
+        (),
+        ("upstream-ignored", "relu-mask-of-upstream", "sign-flip"),
+        kink_check="backward",
+    ),
+    GateSpec(
+        "SigmoidGate",
+        "sigmoid_gate",
+        ("x",),
+        "one input",
+        (N_("the lecture's numbers"), (1.0,)),
+        ("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),
+        extra_cases=((N_("large |x|"), _large),),
+    ),
+    GateSpec(
+        "MatMulGate",
+        "matmul_gate",
+        ("W", "x"),
+        "matmul",
+        (N_("the lecture's W and x"), (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
+        ("upstream-ignored", "matmul-transpose", "batch-not-summed", "sign-flip"),
+    ),
+    GateSpec(
+        "L2Gate",
+        "l2_gate",
+        ("q",),
+        "reduce",
+        (N_("the lecture's q"), (np.array([0.22, 0.26]),)),
+        ("upstream-ignored", "l2-missing-2", "sign-flip"),
+    ),
 )
 
-STAGED = tuple(StagedSpec(name, ("sign-flip",))
-               for name in ("MulConstGate", "ExpGate", "AddConstGate", "ReciprocalGate"))
+STAGED = tuple(
+    StagedSpec(name, ("sign-flip",)) for name in ("MulConstGate", "ExpGate", "AddConstGate", "ReciprocalGate")
+)
 
 BY_NAME = {g.name: g for g in GATES}
 BY_GRADE_ID = {g.grade_id: g for g in GATES}
@@ -125,8 +165,17 @@ def misconceptions_of(spec):
 
 def shipped_table():
     """What the students' self-checks know of the table (bpkit/gate_table.json): no code, no answers."""
-    return [{"name": g.name, "grade_id": g.grade_id, "inputs": list(g.inputs), "kind": g.kind,
-             "kink_check": g.kink_check, "misconceptions": list(g.misconceptions)} for g in GATES]
+    return [
+        {
+            "name": g.name,
+            "grade_id": g.grade_id,
+            "inputs": list(g.inputs),
+            "kind": g.kind,
+            "kink_check": g.kink_check,
+            "misconceptions": list(g.misconceptions),
+        }
+        for g in GATES
+    ]
 
 
 def _check_rows():
@@ -137,16 +186,28 @@ def _check_rows():
             raise ValueError(f"solutions/table.py: {g.name} has no class in solutions/gates.py")
         unknown = [m for m in g.misconceptions if m not in CATALOG_BY_ID]
         if unknown:
-            raise ValueError(f"solutions/table.py: {g.name} names {unknown}, not in solutions/misconceptions.py")
+            raise ValueError(
+                f"solutions/table.py: {g.name} names {unknown}, not in solutions/misconceptions.py"
+            )
     for g in GATES:
         if g.kind not in KINDS:
-            raise ValueError(f"solutions/table.py: {g.name} has kind {g.kind!r}; the kinds are {', '.join(KINDS)}")
+            raise ValueError(
+                f"solutions/table.py: {g.name} has kind {g.kind!r}; the kinds are {', '.join(KINDS)}"
+            )
         if KINDS[g.kind].arity != len(g.inputs):
-            raise ValueError(f"solutions/table.py: {g.name} has {len(g.inputs)} input(s), but a {g.kind!r} gate "
-                             f"takes {KINDS[g.kind].arity}")
-        if (KINDS[g.kind].kink is None) != (g.kink_check is None) or g.kink_check not in (None, "ties", "backward"):
-            raise ValueError(f"solutions/table.py: {g.name}: kink_check {g.kink_check!r} does not fit its kind "
-                             f"{g.kind!r} (one of 'ties' or 'backward' where the kind has a kink, else none)")
+            raise ValueError(
+                f"solutions/table.py: {g.name} has {len(g.inputs)} input(s), but a {g.kind!r} gate "
+                f"takes {KINDS[g.kind].arity}"
+            )
+        if (KINDS[g.kind].kink is None) != (g.kink_check is None) or g.kink_check not in (
+            None,
+            "ties",
+            "backward",
+        ):
+            raise ValueError(
+                f"solutions/table.py: {g.name}: kink_check {g.kink_check!r} does not fit its kind "
+                f"{g.kind!r} (one of 'ties' or 'backward' where the kind has a kink, else none)"
+            )
     if len(BY_GRADE_ID) != len(GATES) or len(BY_NAME) != len(GATES):
         raise ValueError("solutions/table.py: two rows share a name or a grade_id")
 

@@ -1,6 +1,7 @@
 """Headless Chromium for the browser tests: Debian's /usr/bin/chromium driven by selenium
 through Debian's /usr/bin/chromedriver. Selenium is never allowed to download a browser or a
 driver. Where they are missing the tests skip, except under CI=true, where they fail."""
+
 import os
 import shutil
 import tempfile
@@ -10,7 +11,9 @@ import pytest
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # The last run's screenshots, kept for a person to look at.
-SCREENSHOTS = Path(os.environ.get("BPKIT_SCREENSHOTS", Path(tempfile.gettempdir()) / "backprop-kit-screenshots"))
+SCREENSHOTS = Path(
+    os.environ.get("BPKIT_SCREENSHOTS", Path(tempfile.gettempdir()) / "backprop-kit-screenshots")
+)
 
 
 def require_chromium():
@@ -31,8 +34,15 @@ def chrome(width=1280, height=1000):
     os.environ["SE_OFFLINE"] = "true"  # selenium-manager: never fetch anything
     options = Options()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 

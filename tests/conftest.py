@@ -1,9 +1,9 @@
 """In CI the sandbox is part of what is tested: a missing bubblewrap must fail the run,
 not quietly skip every test that needs it."""
+
 import os
 
 import pytest
-
 from lanes import lane, mark_from_fixtures
 
 
@@ -11,8 +11,10 @@ def pytest_sessionstart(session):
     from autograder.sandbox.bwrap import sandbox_available
 
     if os.environ.get("CI") and not sandbox_available():
-        raise pytest.UsageError("CI=true but bubblewrap cannot build a sandbox here: the sandbox tests would be "
-                                "skipped. `make test` installs bubblewrap when run as root.")
+        raise pytest.UsageError(
+            "CI=true but bubblewrap cannot build a sandbox here: the sandbox tests would be "
+            "skipped. `make test` installs bubblewrap when run as root."
+        )
 
 
 def pytest_collection_modifyitems(items):
@@ -25,9 +27,10 @@ def pytest_collection_modifyitems(items):
 def graded_course(tmp_path_factory):
     """A small class graded once per run with real nbgrader (tests/graded_course.py), shared
     by the tests of feedback, logs and the feedback page in the browser."""
-    from autograder.sandbox.bwrap import sandbox_available
     from graded_course import build, opened
     from once_per_run import built_once_per_run
+
+    from autograder.sandbox.bwrap import sandbox_available
 
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")

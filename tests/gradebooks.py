@@ -1,10 +1,11 @@
 """Gradebooks for tests that read and write one directly: made once per module, copied per test.
 Making a new gradebook runs nbgrader's migrations with this environment's `alembic` (seconds),
 so a module builds its gradebook once and each test gets a copy of its bytes."""
+
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

@@ -13,6 +13,7 @@ course would be graded again by each of the five tests that regrade that course 
   ben    add-split and mul-not-swapped gates
   fay    a notebook cut off mid-upload: not JSON, so it cannot be read
 """
+
 import os
 import shutil
 import subprocess
@@ -34,8 +35,10 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 
 ASSIGNMENT = NOTEBOOK = "backprop"
 # A student's own markdown, with math inline and displayed: the feedback renders it offline.
-CAROLS_NOTES = ("My notes: the chain rule $\\frac{\\partial f}{\\partial x} = \\frac{\\partial f}{\\partial q}"
-                "\\,\\frac{\\partial q}{\\partial x}$, and for the L2 gate\n\n$$\\nabla_W \\|W x\\|^2 = 2\\, q\\, x^T$$")
+CAROLS_NOTES = (
+    "My notes: the chain rule $\\frac{\\partial f}{\\partial x} = \\frac{\\partial f}{\\partial q}"
+    "\\,\\frac{\\partial q}{\\partial x}$, and for the L2 gate\n\n$$\\nabla_W \\|W x\\|^2 = 2\\, q\\, x^T$$"
+)
 
 
 @dataclass
@@ -47,7 +50,9 @@ class GradedCourse:
     def report(self, student):
         import json
 
-        return json.loads((self.root / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json").read_text())
+        return json.loads(
+            (self.root / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json").read_text()
+        )
 
     def feedback(self, student):
         return self.root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
@@ -62,7 +67,9 @@ def typed_answers(student):
         lines = []
         for name, value in exercise.correct(values[exercise.problem]).items():
             value = np.asarray(value, dtype=float)
-            lines.append(f"{name} = {float(value)!r}" if value.ndim == 0 else f"{name} = np.array({value.tolist()!r})")
+            lines.append(
+                f"{name} = {float(value)!r}" if value.ndim == 0 else f"{name} = np.array({value.tolist()!r})"
+            )
         out[exercise.id] = "\n".join(lines)
     return out
 
@@ -74,8 +81,12 @@ def copy_nb(nb):
 def build(base):
     """The class graded in base/course (b's notebook was run in base/a-home); returns the logs."""
     course_dir = base / "course"
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(course_dir)], cwd=REPO_ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "init", str(course_dir)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     source = nbformat.read(course_dir / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
     release = nbformat.read(course_dir / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
@@ -96,7 +107,9 @@ def build(base):
     ran = copy_nb(for_a)
     os.environ["JUPYTERHUB_USER"] = "a"
     try:
-        NotebookClient(ran, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(home)}}).execute()
+        NotebookClient(
+            ran, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(home)}}
+        ).execute()
     finally:
         del os.environ["JUPYTERHUB_USER"]
     submit("b", ran)
@@ -110,8 +123,17 @@ def build(base):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_add_gate_forward":
             cell.source = "print('full marks please')\n1.0"
     submit("edgar", edited)
-    submit("ben", simulated_class.fill(release, {**correct, "add_gate": simulated_class.MISTAKES["add-split"][1],
-                                                 "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1]}))
+    submit(
+        "ben",
+        simulated_class.fill(
+            release,
+            {
+                **correct,
+                "add_gate": simulated_class.MISTAKES["add-split"][1],
+                "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1],
+            },
+        ),
+    )
     fay = course_dir / "submitted" / "fay" / ASSIGNMENT
     fay.mkdir(parents=True)
     (fay / f"{NOTEBOOK}.ipynb").write_text(nbformat.writes(release)[:4000])

@@ -3,6 +3,7 @@ removed after, whatever happens), a course made by `backprop-kit init` as the co
 `backprop-kit hub` as root, and `jupyterhub` started as root on 127.0.0.1 with PAM logins and
 the default spawner running each user's server as their own account. Needs root; under
 CI=true the tests that use it refuse to skip."""
+
 import os
 import pwd
 import secrets
@@ -11,7 +12,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -45,8 +45,10 @@ def require_hub_machine():
         missing.append(f"{BIN.parent} (`make test` builds it as root from Debian's python3)")
     closed = [d for d in (BIN, *BIN.parents) if d.exists() and not d.stat().st_mode & stat.S_IXOTH]
     if closed:  # a checkout under a private folder (mktemp -d makes one 0700): runuser then says only "Permission denied"
-        missing.append(f"a checkout every account can enter ({closed[-1]} is closed to other users, mode "
-                       f"{stat.S_IMODE(closed[-1].stat().st_mode):o}: clone the kit elsewhere or `chmod o+x` it)")
+        missing.append(
+            f"a checkout every account can enter ({closed[-1]} is closed to other users, mode "
+            f"{stat.S_IMODE(closed[-1].stat().st_mode):o}: clone the kit elsewhere or `chmod o+x` it)"
+        )
     if missing:
         message = "JupyterHub tests need " + ", ".join(missing)
         if os.environ.get("CI"):
@@ -66,7 +68,9 @@ def run(argv, user=None, check=True, **kwargs):
         argv = ["runuser", "-u", user, "--", *argv]
     done = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, argv))} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"{' '.join(map(str, argv))} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
@@ -127,14 +131,29 @@ def make_course(base, grader):
     course.mkdir()
     shutil.chown(course, grader, grader)
     os.chmod(course, 0o700)
-    run([BIN / "backprop-kit", "init", str(course), "--config", str(REPO_ROOT / "course.yaml")], user=grader, cwd="/")
+    run(
+        [BIN / "backprop-kit", "init", str(course), "--config", str(REPO_ROOT / "course.yaml")],
+        user=grader,
+        cwd="/",
+    )
     return course
 
 
 def hub_command(course, out, exchange, grader, instructor, roster=None, ports=None, user=None):
     ports = ports or {}
-    argv = [BIN / "backprop-kit", "hub", "--out", str(out), "--course-account", grader, "--instructor", instructor,
-            "--exchange", str(exchange), *(["--roster", str(roster)] if roster else [])]
+    argv = [
+        BIN / "backprop-kit",
+        "hub",
+        "--out",
+        str(out),
+        "--course-account",
+        grader,
+        "--instructor",
+        instructor,
+        "--exchange",
+        str(exchange),
+        *(["--roster", str(roster)] if roster else []),
+    ]
     for option in ("service-port", "hub-port", "proxy-api-port"):
         argv += [f"--{option}", str(ports.get(option) or free_port())]
     return run(argv, user=user, check=False, cwd=course)
@@ -143,12 +162,36 @@ def hub_command(course, out, exchange, grader, instructor, roster=None, ports=No
 @contextmanager
 def running_hub(base, course, out, log_path, grader, instructor, password, exchange):
     port = free_port()
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115
     env = {**os.environ, "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin"}
-    process = subprocess.Popen([BIN / "jupyterhub", "-f", str(out / "jupyterhub_config.py"), "--ip", "127.0.0.1",
-                                "--port", str(port)], cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    hub = Hub(f"http://127.0.0.1:{port}", base, course, out, exchange, grader, instructor, password, log_path, process)
+    process = subprocess.Popen(
+        [
+            BIN / "jupyterhub",
+            "-f",
+            str(out / "jupyterhub_config.py"),
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=out,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    hub = Hub(
+        f"http://127.0.0.1:{port}",
+        base,
+        course,
+        out,
+        exchange,
+        grader,
+        instructor,
+        password,
+        log_path,
+        process,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:

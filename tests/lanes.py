@@ -6,7 +6,9 @@ A whole module in one lane says so with `pytestmark`. A fixture that brings a la
 (a class graded by nbgrader, a browser) says so once with `@lane(...)`, and every test that
 uses it, directly or through another fixture, gets the marker (conftest.py's hook): a new
 test on a graded class is in the e2e lane without anyone remembering to mark it."""
-from typing import Callable, TypeVar
+
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -22,6 +24,7 @@ def lane(*names: str) -> Callable[[Fixture], Fixture]:
         inner = function._get_wrapped_function() if hasattr(function, "_get_wrapped_function") else function
         inner.lanes = function.lanes = (*getattr(inner, "lanes", ()), *names)
         return function
+
     return mark
 
 
@@ -30,7 +33,11 @@ def mark_from_fixtures(item: pytest.Item) -> None:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return
-    brought = {name for definitions in info.name2fixturedefs.values() for definition in definitions
-               for name in getattr(definition.func, "lanes", ())}
+    brought = {
+        name
+        for definitions in info.name2fixturedefs.values()
+        for definition in definitions
+        for name in getattr(definition.func, "lanes", ())
+    }
     for name in sorted(brought):
         item.add_marker(getattr(pytest.mark, name))

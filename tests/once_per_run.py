@@ -1,11 +1,12 @@
 """A costly fixture built once per test run, also under pytest-xdist (`make test` runs two
 workers, each a pytest session of its own: a session fixture alone would be built twice)."""
+
 import fcntl
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> tuple[Path, dict]:

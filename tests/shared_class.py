@@ -20,6 +20,7 @@ test_hostile_files.py, test_new_exercise.py, test_config_errors_cost_nothing.py,
 test_language_same_grades.py and test_browser_korean.py (the language), graded_course.py
 and the hub tests; test_batch_autograde.py, test_batch_dask.py and test_batch_postgres.py
 regrade copies of `base` because interrupting, a cluster or a database server is their subject."""
+
 import os
 import re
 import shutil
@@ -32,15 +33,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lanes import lane
 from nbgrader.api import Gradebook, MissingEntry
+from once_per_run import built_once_per_run
+from submissions import UNUSUAL, submit, submit_unusual
 
 from autograder import demo
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
 from autograder.sandbox.bwrap import sandbox_available
-from lanes import lane
-from once_per_run import built_once_per_run
-from submissions import UNUSUAL, submit, submit_unusual
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -54,6 +55,7 @@ LATE_MARKER = Path("/tmp/bpkit-late-attack")  # what eve's detached process writ
 @dataclass(frozen=True)
 class Run:
     """What one command printed: a subprocess.CompletedProcess that survives a JSON file."""
+
     returncode: int
     stdout: str
     stderr: str
@@ -82,17 +84,28 @@ class SimulatedClass:
 
 
 def backprop_kit(course_dir, *args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=course_dir, capture_output=True,
-                          text=True, env={**nbgrader_environment(), "COLUMNS": "200"}, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.cli", *args],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+        env={**nbgrader_environment(), "COLUMNS": "200"},
+        **kwargs,
+    )
 
 
 def autograde_disturbed(course_dir, *options, disturb, env=None):
     """`backprop-kit autograde backprop *options` in course_dir, its output read line by line;
     at the first student graded (a ✓ line) `disturb(process)` runs, once (kill a grader,
     cancel a task, press Ctrl-C). Returns (exit code, output lines, what disturb returned)."""
-    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", "backprop", *options],
-                               cwd=course_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**nbgrader_environment(), "COLUMNS": "200", **(env or {})})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder.cli", "autograde", "backprop", *options],
+        cwd=course_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**nbgrader_environment(), "COLUMNS": "200", **(env or {})},
+    )
     lines, disturbed = [], None
     # A coordinator that hangs fails this test in minutes, not the suite's whole budget.
     watchdog = threading.Timer(300, process.kill)
@@ -113,23 +126,31 @@ def assert_each_recorded_once_as_by_nbgrader(course_dir, stock, students, return
     output = "".join(lines)
     assert returncode == 1, output
     for student in [s for s in students if s not in NOT_GRADED]:
-        assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (student, output)
+        assert sum(line.startswith((f"✓ {student} ", f"✗ {student} ")) for line in lines) == 1, (
+            student,
+            output,
+        )
     for student in students:
         assert records(course_dir, student) == records(stock, student), student
 
 
 def records(course_dir, student, db_url=None):
     """Everything the gradebook holds about one student's submission, or None."""
-    with Gradebook(db_url or f"sqlite:///{course_dir / 'gradebook.db'}", "cs231n" if db_url else "default_course") as gb:
+    with Gradebook(
+        db_url or f"sqlite:///{course_dir / 'gradebook.db'}", "cs231n" if db_url else "default_course"
+    ) as gb:
         try:
             submission = gb.find_submission("backprop", student)
         except MissingEntry:
             return None
         nb = gb.find_submission_notebook("backprop", "backprop", student)
-        return {"timestamp": submission.timestamp,
-                "grades": {g.name: (g.auto_score, g.needs_manual_grade, g.manual_score) for g in nb.grades},
-                "comments": {c.name: c.auto_comment for c in nb.comments},
-                "late_penalty": nb.late_submission_penalty, "score": nb.score}
+        return {
+            "timestamp": submission.timestamp,
+            "grades": {g.name: (g.auto_score, g.needs_manual_grade, g.manual_score) for g in nb.grades},
+            "comments": {c.name: c.auto_comment for c in nb.comments},
+            "late_penalty": nb.late_submission_penalty,
+            "score": nb.score,
+        }
 
 
 def gradebook_scores(course_dir, student):
@@ -159,9 +180,12 @@ def make_course(root):
     submit_bad_class(course_dir)
     for i, student in enumerate(sorted(roster)):  # nbgrader's submission timestamps travel to the gradebook
         (course_dir / "submitted" / student / "backprop" / "timestamp.txt").write_text(
-            f"2026-11-2{i} 10:00:00.000000 UTC")
+            f"2026-11-2{i} 10:00:00.000000 UTC"
+        )
     set_due_date(f"sqlite:///{course_dir / 'gradebook.db'}")
-    with open(course_dir / "nbgrader_config.py", "a") as config:  # late work scores zero: penalties get recorded
+    with open(
+        course_dir / "nbgrader_config.py", "a"
+    ) as config:  # late work scores zero: penalties get recorded
         config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     return course_dir, roster
 
@@ -212,14 +236,27 @@ def build(root: Path) -> dict:
     class_run, bad_run, before_bad = grade_stock(stock, roster)
     kit_run = Run.of(backprop_kit(kit, "autograde", "backprop", "--jobs", "2"))
     time.sleep(4)  # give eve's detached process the time it asked for: the tests look for what it left
-    return {"students": sorted(roster) + BAD, "roster": roster, "stock_before_bad": before_bad,
-            "stock_class_run": asdict(class_run), "stock_bad_run": asdict(bad_run), "kit_run": asdict(kit_run)}
+    return {
+        "students": sorted(roster) + BAD,
+        "roster": roster,
+        "stock_before_bad": before_bad,
+        "stock_class_run": asdict(class_run),
+        "stock_bad_run": asdict(bad_run),
+        "kit_run": asdict(kit_run),
+    }
 
 
 def opened(root: Path, built: dict) -> SimulatedClass:
     runs = {name: Run(**built[name]) for name in ("stock_class_run", "stock_bad_run", "kit_run")}
-    return SimulatedClass(root / "base", root / "stock", root / "kit", built["students"], built["roster"],
-                          built["stock_before_bad"], **runs)
+    return SimulatedClass(
+        root / "base",
+        root / "stock",
+        root / "kit",
+        built["students"],
+        built["roster"],
+        built["stock_before_bad"],
+        **runs,
+    )
 
 
 @pytest.fixture(scope="session")

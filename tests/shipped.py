@@ -1,5 +1,6 @@
 """bpkit/ as a release ships it, imported from a release folder (for the tests of the
 student-side helpers: self-checks and Validate)."""
+
 import contextlib
 import importlib
 import sys

@@ -1,11 +1,18 @@
 """Submissions nbgrader chokes on, written into a course's submitted/ folder: shared by the
 end-to-end tests of `nbgrader autograde` and of `backprop-kit autograde`."""
+
 import nbformat
 
 from autograder import demo
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
-UNUSUAL = ("fay", "gus", "hal", "ivy", "jon")  # not JSON, empty, no notebook, a test cell deleted, a grade_id renamed
+UNUSUAL = (
+    "fay",
+    "gus",
+    "hal",
+    "ivy",
+    "jon",
+)  # not JSON, empty, no notebook, a test cell deleted, a grade_id renamed
 
 
 def submit(course_dir, student, content):

@@ -4,21 +4,25 @@ The class is the run's shared one (tests/shared_class.py: its `stock` copy, grad
 nbgrader, the class first, then the submissions nbgrader chokes on, then generate_feedback);
 every test reads what came out: the gradebook, the reports, the feedback HTML and the machine
 around it."""
+
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
-
-from autograder import demo
-from autograder.sandbox.bwrap import sandbox_available
 from shared_class import LATE_MARKER, SimulatedClass, gradebook_scores
 from submissions import UNUSUAL
 
+from autograder import demo
+from autograder.sandbox.bwrap import sandbox_available
+
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed"),
+]
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ def by_id(report):
 def test_correct_submission_in_other_valid_styles_gets_full_marks(graded):
     course_dir, reports = graded.course_dir, graded.reports
     report = reports["ada"]
-    assert report and all(r["score"] == r["points"] for r in report), [r for r in report if r["score"] < r["points"]]
+    assert report and all(r["score"] == r["points"] for r in report), [
+        r for r in report if r["score"] < r["points"]
+    ]
     scores = gradebook_scores(course_dir, "ada")
     assert len(scores) == len(report) and all(scores[r["grade_id"]] == r["points"] for r in report)
 
@@ -56,26 +62,47 @@ def catalogued_mistakes_in_the_class():
     from solutions.table import GATES
 
     answer_cells = [g.grade_id for g in GATES] + list(HAND_ANSWERS) + [f.id for f in FUNCTIONS]
-    placeholder = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "", metadata={"nbgrader": {"solution": True, "grade_id": grade_id}}) for grade_id in answer_cells])
+    placeholder = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("", metadata={"nbgrader": {"solution": True, "grade_id": grade_id}})
+            for grade_id in answer_cells
+        ]
+    )
     roster = simulated_class.students(placeholder)
-    return [(student, cell, mid) for student, (_, answers) in roster.items()
-            for mid, (cell, code) in simulated_class.MISTAKES.items() if answers.get(cell) == code]
+    return [
+        (student, cell, mid)
+        for student, (_, answers) in roster.items()
+        for mid, (cell, code) in simulated_class.MISTAKES.items()
+        if answers.get(cell) == code
+    ]
 
 
 @pytest.mark.parametrize("student, cell, misconception", catalogued_mistakes_in_the_class())
-def test_misconceptions_lose_points_and_are_named_in_gradebook_and_feedback(graded, student, cell, misconception):
+def test_misconceptions_lose_points_and_are_named_in_gradebook_and_feedback(
+    graded, student, cell, misconception
+):
     """Some graded cell of the mistaken exercise names the mistake; each that does loses points,
     the gradebook agrees, and the feedback names it."""
     course_dir, reports = graded.course_dir, graded.reports
-    naming = [row for row in reports[student] if misconception in row["misconceptions"]
-              and (row["grade_id"] == f"test_{cell}" or row["grade_id"].startswith(f"test_{cell}_"))]
-    assert naming, (student, cell, misconception, [(r["grade_id"], r["misconceptions"]) for r in reports[student]])
+    naming = [
+        row
+        for row in reports[student]
+        if misconception in row["misconceptions"]
+        and (row["grade_id"] == f"test_{cell}" or row["grade_id"].startswith(f"test_{cell}_"))
+    ]
+    assert naming, (
+        student,
+        cell,
+        misconception,
+        [(r["grade_id"], r["misconceptions"]) for r in reports[student]],
+    )
     for row in naming:
         assert row["score"] < row["points"]
         assert gradebook_scores(course_dir, student)[row["grade_id"]] == pytest.approx(row["score"])
     html = (course_dir / "feedback" / student / "backprop" / "backprop.html").read_text()
-    assert f"This looks like &#39;{misconception}&#39;" in html or f"This looks like '{misconception}'" in html
+    assert (
+        f"This looks like &#39;{misconception}&#39;" in html or f"This looks like '{misconception}'" in html
+    )
 
 
 def test_the_class_makes_every_catalogued_gate_and_graph_mistake_it_is_meant_to():
@@ -88,17 +115,34 @@ def test_the_class_makes_every_catalogued_gate_and_graph_mistake_it_is_meant_to(
 def test_mistakes_cost_only_the_exercises_they_touch(graded):
     reports = graded.reports
     ben = by_id(reports["ben"])
-    for untouched in ("test_max_gate_backward", "test_sigmoid_gate_backward", "test_l2_by_hand", "test_simple_by_hand"):
+    for untouched in (
+        "test_max_gate_backward",
+        "test_sigmoid_gate_backward",
+        "test_l2_by_hand",
+        "test_simple_by_hand",
+    ):
         assert ben[untouched]["score"] == ben[untouched]["points"]
 
 
 def test_broken_code_costs_only_its_own_exercises(graded):
     reports = graded.reports
     dan = by_id(reports["dan"])
-    for broken in ("max_gate", "sigmoid_gate", "matmul_gate", "l2_gate"):  # syntax error, loop, 8 GB, os._exit
+    for broken in (
+        "max_gate",
+        "sigmoid_gate",
+        "matmul_gate",
+        "l2_gate",
+    ):  # syntax error, loop, 8 GB, os._exit
         assert all(r["score"] == 0 for gid, r in dan.items() if gid.startswith(f"test_{broken}"))
-    for fine in ("test_add_gate_backward", "test_mul_gate_backward", "test_simple_by_hand", "test_branch_with_gates",
-                 "test_neuron_by_hand", "test_l2_by_hand", "test_jacobian_question"):
+    for fine in (
+        "test_add_gate_backward",
+        "test_mul_gate_backward",
+        "test_simple_by_hand",
+        "test_branch_with_gates",
+        "test_neuron_by_hand",
+        "test_l2_by_hand",
+        "test_jacobian_question",
+    ):
         assert dan[fine]["score"] == dan[fine]["points"], fine
         assert dan[fine]["status"] == "passed", fine
     # The report says why each broken gate lost its points: the loop ran out of time, the rest
@@ -111,7 +155,12 @@ def test_hostile_code_changes_nothing_it_should_not(graded):
     course_dir, roster, reports = graded.course_dir, graded.roster, graded.reports
     eve = by_id(reports["eve"])
     # Lying types, NaN, an ndarray subclass with a custom __eq__, a monkeypatched numpy: no points.
-    for cell in ("test_add_gate_forward", "test_add_gate_backward", "test_mul_gate_forward", "test_mul_gate_backward"):
+    for cell in (
+        "test_add_gate_forward",
+        "test_add_gate_backward",
+        "test_mul_gate_forward",
+        "test_mul_gate_backward",
+    ):
         assert eve[cell]["score"] == 0
     # Her honest answers still count, and everyone else was graded normally.
     assert eve["test_simple_by_hand"]["score"] == eve["test_simple_by_hand"]["points"]
@@ -154,12 +203,21 @@ class BadSubmissions:
 def bad_submissions(shared_class: SimulatedClass) -> BadSubmissions:
     """Submissions nbgrader chokes on, graded after the class: nobody else's grades may change."""
     course_dir, run = shared_class.stock, shared_class.stock_bad_run
-    return BadSubmissions(course_dir, shared_class.stock_before_bad, run.stdout + run.stderr,
-                          demo.read_reports(course_dir, "backprop", "backprop", UNUSUAL))
+    return BadSubmissions(
+        course_dir,
+        shared_class.stock_before_bad,
+        run.stdout + run.stderr,
+        demo.read_reports(course_dir, "backprop", "backprop", UNUSUAL),
+    )
 
 
 def test_unreadable_submissions_get_a_plain_message_and_stop_nothing(bad_submissions, graded):
-    course_dir, before, log, reports = bad_submissions.course_dir, bad_submissions.before, bad_submissions.log, bad_submissions.reports
+    course_dir, before, log, reports = (
+        bad_submissions.course_dir,
+        bad_submissions.before,
+        bad_submissions.log,
+        bad_submissions.reports,
+    )
     assert "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in log
     assert "gus/backprop: backprop.ipynb cannot be graded: the file is empty" in log
     assert reports["hal"] is None  # nothing submitted: nbgrader skips the student
@@ -171,15 +229,24 @@ def test_unreadable_submissions_get_a_plain_message_and_stop_nothing(bad_submiss
 
 def test_deleted_or_edited_test_cells_are_restored_and_graded(bad_submissions):
     ivy = by_id(bad_submissions.reports["ivy"])
-    assert ivy["test_add_gate_backward"]["score"] == ivy["test_add_gate_backward"]["points"]  # put back, graded
-    assert ivy["test_mul_gate_forward"]["score"] == ivy["test_mul_gate_forward"]["points"]  # her edit was undone
+    assert (
+        ivy["test_add_gate_backward"]["score"] == ivy["test_add_gate_backward"]["points"]
+    )  # put back, graded
+    assert (
+        ivy["test_mul_gate_forward"]["score"] == ivy["test_mul_gate_forward"]["points"]
+    )  # her edit was undone
     assert sum(r["score"] for r in ivy.values()) == sum(r["points"] for r in ivy.values())
 
 
 def test_a_changed_grade_id_costs_only_the_exercises_that_need_that_cell(bad_submissions):
     jon = by_id(bad_submissions.reports["jon"])
-    needs_mul = {"test_mul_gate_forward", "test_mul_gate_backward", "test_simple_with_gates",
-                 "test_neuron_with_gates", "test_branch_with_gates"}
+    needs_mul = {
+        "test_mul_gate_forward",
+        "test_mul_gate_backward",
+        "test_simple_with_gates",
+        "test_neuron_with_gates",
+        "test_branch_with_gates",
+    }
     assert all(jon[g]["score"] == 0 for g in needs_mul)
     assert all(r["score"] == r["points"] for g, r in jon.items() if g not in needs_mul)
 
@@ -193,18 +260,25 @@ def test_every_catalogued_misconception_is_named_for_someone(graded):
 
 def test_ties_sent_to_y_get_full_marks(graded):
     ben = by_id(graded.reports["ben"])
-    assert all(ben[g]["score"] == ben[g]["points"] for g in ("test_max_gate_forward", "test_max_gate_backward",
-                                                              "test_max_gate_ties"))
+    assert all(
+        ben[g]["score"] == ben[g]["points"]
+        for g in ("test_max_gate_forward", "test_max_gate_backward", "test_max_gate_ties")
+    )
 
 
 def test_a_dead_kernel_and_a_stub_cost_only_their_own_exercise(graded):
     course_dir, reports = graded.course_dir, graded.reports
     lee = by_id(reports["lee"])
     assert lee["test_branch_by_hand"]["score"] == 0 and lee["test_l2_with_gates"]["score"] == 0
-    for fine in ("test_l2_by_hand", "test_neuron_by_hand", "test_jacobian_question", "test_matmul_gate_backward"):
+    for fine in (
+        "test_l2_by_hand",
+        "test_neuron_by_hand",
+        "test_jacobian_question",
+        "test_matmul_gate_backward",
+    ):
         assert lee[fine]["score"] == lee[fine]["points"], fine
     nb = nbformat.read(course_dir / "autograded" / "lee" / "backprop" / "backprop.ipynb", as_version=4)
     died = [c for c in nb.cells if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
     assert [c.metadata["nbgrader"]["grade_id"] for c in died] == ["branch_by_hand"]
-    after = [c for c in nb.cells[nb.cells.index(died[0]) + 1:] if c.cell_type == "code" and c.outputs]
+    after = [c for c in nb.cells[nb.cells.index(died[0]) + 1 :] if c.cell_type == "code" and c.outputs]
     assert after, "the cells after the dead kernel ran in a new kernel"

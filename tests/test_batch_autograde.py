@@ -5,18 +5,25 @@ students, plus submissions nbgrader chokes on); the course is copied twice, one 
 by plain `nbgrader autograde`, the other by `backprop-kit autograde --jobs 2`. Every test
 reads what came out: the gradebooks cell by cell, the reports, the autograded notebooks,
 and nbgrader's own generate_feedback and export run on the kit's results."""
+
 import os
 import re
 import shutil
-import tempfile
 import signal
+import tempfile
 from pathlib import Path
 
 import nbformat
+from shared_class import (
+    NOT_GRADED,
+    assert_each_recorded_once_as_by_nbgrader,
+    autograde_disturbed,
+    backprop_kit,
+    records,
+)
 
-from autograder.grading.report import read_report, report_path
 from autograder import demo
-from shared_class import NOT_GRADED, assert_each_recorded_once_as_by_nbgrader, autograde_disturbed, backprop_kit, records
+from autograder.grading.report import read_report, report_path
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -24,8 +31,11 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 def graded_outputs(path):
     """{grade_id: outputs} of the graded cells of an autograded notebook (feedback and score)."""
     nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.outputs for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.outputs
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
+    }
 
 
 def test_the_kit_command_succeeds_or_names_each_failed_student(shared_class):
@@ -33,7 +43,9 @@ def test_the_kit_command_succeeds_or_names_each_failed_student(shared_class):
     assert kit_run.returncode == 1, kit_run.stdout + kit_run.stderr  # hal handed in no notebook
     out = kit_run.stdout
     # Unreadable notebooks score 0 with the reason (issue 12), in both commands.
-    assert re.search(r"fay 0/\d+ points: backprop.ipynb cannot be graded: it is not a Jupyter notebook", out), out
+    assert re.search(
+        r"fay 0/\d+ points: backprop.ipynb cannot be graded: it is not a Jupyter notebook", out
+    ), out
     assert re.search(r"gus 0/\d+ points: backprop.ipynb cannot be graded: the file is empty", out), out
     assert re.search(r"hal: no notebook was submitted in \S+hal/backprop \(expected backprop.ipynb\)", out)
     assert "Traceback" not in out + kit_run.stderr
@@ -47,12 +59,18 @@ def test_every_graded_cell_scores_the_same_student_by_student(shared_class):
     stock, kit, students = shared_class.stock, shared_class.kit, shared_class.students
     for student in students:
         assert records(kit, student) == records(stock, student), student
-    graded = {s for s in students if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())}
+    graded = {
+        s
+        for s in students
+        if records(stock, s) and all(v[0] is not None for v in records(stock, s)["grades"].values())
+    }
     assert graded == set(shared_class.graded) == set(students) - {"hal"}, graded
     for unreadable in ("fay", "gus"):  # graded 0 in both, every cell recorded
         assert records(kit, unreadable)["score"] == 0 and records(kit, unreadable)["grades"]
     late = {s: records(stock, s)["late_penalty"] for s in ("dan", "eve", "kim", "lee")}
-    assert late["dan"] is None and all(late[s] > 0 for s in ("eve", "kim", "lee")), late  # penalties compared too
+    assert late["dan"] is None and all(late[s] > 0 for s in ("eve", "kim", "lee")), (
+        late
+    )  # penalties compared too
     pat = records(kit, "pat")  # untouched answers: the comparison covers nbgrader's "No response." rule
     assert "No response." in pat["comments"].values() and pat["score"] == 0
 
@@ -84,9 +102,13 @@ def test_autograded_folders_hold_what_nbgrader_puts_there_and_no_followed_links(
     assert (kai / "data.txt").read_text() == "mine"
     assert oct((kai / "backprop.ipynb").stat().st_mode & 0o777) == oct(0o444)
     report = read_report(report_path(kit, "backprop", "kai", "backprop"))
-    assert report["refused_files"] == [{"path": "gradebook-link.db", "reason": "a symbolic link; not followed"}]
+    assert report["refused_files"] == [
+        {"path": "gradebook-link.db", "reason": "a symbolic link; not followed"}
+    ]
     ada = kit / "autograded" / "ada" / "backprop"
-    assert (ada / "timestamp.txt").read_text() == (stock / "autograded" / "ada" / "backprop" / "timestamp.txt").read_text()
+    assert (ada / "timestamp.txt").read_text() == (
+        stock / "autograded" / "ada" / "backprop" / "timestamp.txt"
+    ).read_text()
 
 
 def test_the_notebooks_cells_ran_and_show_their_outputs(shared_class):
@@ -95,12 +117,14 @@ def test_the_notebooks_cells_ran_and_show_their_outputs(shared_class):
     costs that cell only."""
     kit = shared_class.kit
     nb = nbformat.read(kit / "autograded" / "ada" / "backprop" / "backprop.ipynb", as_version=4)
-    pictures = [c for c in nb.cells if str(c.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("picture")]
+    pictures = [
+        c for c in nb.cells if str(c.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("picture")
+    ]
     assert pictures and all(any("image/svg+xml" in o.get("data", {}) for o in c.outputs) for c in pictures)
     lee = nbformat.read(kit / "autograded" / "lee" / "backprop" / "backprop.ipynb", as_version=4)
     died = [c for c in lee.cells if any(o.get("ename") == "KernelDied" for o in c.get("outputs", []))]
     assert [c.metadata["nbgrader"]["grade_id"] for c in died] == ["branch_by_hand"]
-    after = [c for c in lee.cells[lee.cells.index(died[0]) + 1:] if c.cell_type == "code" and c.outputs]
+    after = [c for c in lee.cells[lee.cells.index(died[0]) + 1 :] if c.cell_type == "code" and c.outputs]
     assert after, "the cells after the dead process ran in a fresh one"
 
 
@@ -136,8 +160,9 @@ def test_interrupted_midway_loses_nothing_and_a_rerun_finishes(shared_class, tmp
     base, stock, students = shared_class.base, shared_class.stock, shared_class.students
     course = tmp_path / "interrupted"
     shutil.copytree(base, course, symlinks=True)
-    returncode, lines, _ = autograde_disturbed(course, "--jobs", "1",
-                                               disturb=lambda process: process.send_signal(signal.SIGINT))
+    returncode, lines, _ = autograde_disturbed(
+        course, "--jobs", "1", disturb=lambda process: process.send_signal(signal.SIGINT)
+    )
     output = "".join(lines)
     assert returncode == 130, output
     assert "Interrupted" in output and "Traceback" not in output
@@ -183,8 +208,9 @@ def test_a_grading_process_killed_midway_costs_nothing(shared_class, tmp_path):
             os.kill(pid, signal.SIGKILL)
         return killed
 
-    returncode, lines, killed = autograde_disturbed(course, "--jobs", "2", disturb=kill_one_grader,
-                                                    env={"TMPDIR": str(temporary)})
+    returncode, lines, killed = autograde_disturbed(
+        course, "--jobs", "2", disturb=kill_one_grader, env={"TMPDIR": str(temporary)}
+    )
     assert killed, "".join(lines)
     assert_each_recorded_once_as_by_nbgrader(course, stock, students, returncode, lines)
     left = list(temporary.iterdir())
@@ -199,7 +225,6 @@ def test_unknown_assignment_or_student_get_a_plain_message(shared_class):
     done = backprop_kit(kit, "autograde", "backprop", "--student", "zed")
     assert done.returncode == 1 and "✗ zed: no submission in" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
-
 
 
 def test_hostile_code_leaves_nothing_behind(shared_class):

@@ -2,6 +2,7 @@
 127.0.0.1 (a scheduler and two workers, separate processes, run from a folder that is not
 the course: submissions travel as bytes). One worker is killed mid-batch: its submissions
 are graded by the other, nothing is lost and nothing is recorded twice."""
+
 import os
 import shutil
 import signal
@@ -12,15 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+from shared_class import assert_each_recorded_once_as_by_nbgrader, autograde_disturbed
 
 from autograder.course import nbgrader_environment
 from autograder.sandbox.bwrap import sandbox_available
 
-from shared_class import assert_each_recorded_once_as_by_nbgrader, autograde_disturbed
-
 DASK = Path(sys.executable).parent / "dask"
 
-pytestmark = [pytest.mark.cluster, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed"),
+]
 
 
 def free_port():
@@ -46,15 +49,40 @@ def cluster(tmp_path_factory):
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = nbgrader_environment()
-    processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                   "--no-dashboard"], cwd=elsewhere, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)]
+    processes = [
+        subprocess.Popen(
+            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            cwd=elsewhere,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
     try:
         for name in ("alpha", "beta"):
-            processes.append(subprocess.Popen(
-                [str(DASK), "worker", address, "--name", name, "--nthreads", "1", "--no-nanny",
-                 "--host", "127.0.0.1", "--no-dashboard"], cwd=elsewhere, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        str(DASK),
+                        "worker",
+                        address,
+                        "--name",
+                        name,
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                    ],
+                    cwd=elsewhere,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         wait_for_workers(address, 2)
         yield address, {"alpha": processes[1], "beta": processes[2]}
     finally:
@@ -93,8 +121,11 @@ def cancel_one_grading_task(address):
     from distributed import Client, Future
 
     def grading_tasks(dask_scheduler):
-        return [str(key) for key, task in dask_scheduler.tasks.items()
-                if str(key).startswith("grade-") and task.state not in ("memory", "erred", "forgotten")]
+        return [
+            str(key)
+            for key, task in dask_scheduler.tasks.items()
+            if str(key).startswith("grade-") and task.state not in ("memory", "erred", "forgotten")
+        ]
 
     with Client(address, timeout="20s", set_as_default=False) as admin:
         keys = admin.run_on_scheduler(grading_tasks)
@@ -111,6 +142,7 @@ def test_a_task_cancelled_on_the_cluster_is_graded_again(cluster, shared_class, 
     course = tmp_path / "cancelled"
     shutil.copytree(base, course, symlinks=True)
     returncode, lines, cancelled = autograde_disturbed(
-        course, "--scheduler", address, disturb=lambda _: cancel_one_grading_task(address))
+        course, "--scheduler", address, disturb=lambda _: cancel_one_grading_task(address)
+    )
     assert cancelled, "".join(lines)  # a task was still on the cluster when the first result came back
     assert_each_recorded_once_as_by_nbgrader(course, stock, students, returncode, lines)

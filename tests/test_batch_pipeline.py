@@ -2,6 +2,7 @@
 worker running a notebook's cells as a kernel would (StudentKernelExecute, under `nbgrader
 autograde` and `backprop-kit autograde` alike), and the strict reading of what comes back
 (student code can write anything on the worker's channel)."""
+
 from pathlib import Path
 
 import nbformat
@@ -9,12 +10,12 @@ import pytest
 
 from autograder.batch.pipeline import GradingContext
 from autograder.bpkit import i18n
+from autograder.config import load_course
 from autograder.grading.execute import clean_outputs
 from autograder.grading.preprocessors import StudentKernelExecute
 from autograder.grading.reading import parse_notebook
-from autograder.config import load_course
-from autograder.sandbox.runner import StudentRunner
 from autograder.sandbox.bwrap import Limits, sandbox_available
+from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,8 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 class Snapshot:  # only what StudentKernelExecute reads
     def __init__(self, timeout):
         course = load_course(REPO / "course.yaml")
-        self.course = course.model_copy(update={"grading": course.grading.model_copy(
-            update={"timeout_seconds": timeout})})
+        self.course = course.model_copy(
+            update={"grading": course.grading.model_copy(update={"timeout_seconds": timeout})}
+        )
 
 
 def run_cells(*sources, timeout=1):
@@ -43,7 +45,8 @@ def test_cells_run_like_a_kernel_errors_timeouts_and_deaths_cost_only_their_cell
         "while True:\n    pass",
         "x += 1\nx",
         "import os\nos._exit(3)",
-        "print('after', 'x' in globals())")
+        "print('after', 'x' in globals())",
+    )
     assert [o.output_type for o in cells[0].outputs] == ["stream", "execute_result"]
     assert cells[0].outputs[0].text == "hello\n" and cells[0].outputs[1].data["text/plain"] == "21"
     assert cells[1].outputs[0].data["image/svg+xml"] == "<svg/>"
@@ -81,17 +84,33 @@ def test_a_check_whose_code_loops_forever_gets_the_same_grade_in_every_language(
     from autograder.grading.report import cell_status
     from autograder.sandbox.subject import SandboxSubject
 
-    looping = ("class MulGate:\n    def forward(self, x, y):\n        while True:\n            pass\n"
-               "    def backward(self, d):\n        return d, d\n")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(looping, metadata={
-        "nbgrader": {"grade_id": "mul_gate", "solution": True}})])
-    ctx = SimpleNamespace(rng=np.random.default_rng(0), tolerances=load_course(REPO / "course.yaml").tolerances)
+    looping = (
+        "class MulGate:\n    def forward(self, x, y):\n        while True:\n            pass\n"
+        "    def backward(self, d):\n        return d, d\n"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                looping, metadata={"nbgrader": {"grade_id": "mul_gate", "solution": True}}
+            )
+        ]
+    )
+    ctx = SimpleNamespace(
+        rng=np.random.default_rng(0), tolerances=load_course(REPO / "course.yaml").tolerances
+    )
     graded = {}
     with StudentRunner(Limits(wall_seconds=1), require_sandbox=True) as runner:
         for language in ("en", "ko"):
             with i18n.speaking(language):
-                result = CHECKS["forward"].run(gate_row("mul_gate"), SandboxSubject(runner, Submission(nb)), ctx)
-                graded[language] = result.fraction, cell_status(result), result.error_kind, result.feedback("MulGate", 1)
+                result = CHECKS["forward"].run(
+                    gate_row("mul_gate"), SandboxSubject(runner, Submission(nb)), ctx
+                )
+                graded[language] = (
+                    result.fraction,
+                    cell_status(result),
+                    result.error_kind,
+                    result.feedback("MulGate", 1),
+                )
     assert graded["en"][:3] == graded["ko"][:3] == (0.0, "timeout", "timeout")
     assert "did not finish in time" in graded["en"][3]
     assert "코드가 시간 안에 끝나지 않았습니다" in graded["ko"][3] and "did not finish" not in graded["ko"][3]
@@ -117,13 +136,16 @@ def test_forged_outputs_are_dropped_or_cut():
     assert clean_outputs({"output_type": "stream"}, cap=10, count=1) == []
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"", "the file is empty"),
-    (b"  \n", "the file is empty"),
-    (b"\xff\xfe", "it is a binary file"),
-    (b"{not json", "it is not a Jupyter notebook"),
-    (b'{"cells": 3}', "it is not a Jupyter notebook"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"", "the file is empty"),
+        (b"  \n", "the file is empty"),
+        (b"\xff\xfe", "it is a binary file"),
+        (b"{not json", "it is not a Jupyter notebook"),
+        (b'{"cells": 3}', "it is not a Jupyter notebook"),
+    ],
+)
 def test_unreadable_notebooks_are_named_plainly(data, problem):
     assert parse_notebook(data).reason.startswith(problem)  # what the batch reads notebooks with
 
@@ -135,13 +157,21 @@ def test_a_readable_notebook_is_not_refused():
 def test_the_courses_pipeline_is_run_with_one_for_one_replacements():
     from nbgrader.preprocessors import ClearOutput, Execute, IgnorePattern, OverwriteCells, SaveAutoGrades
 
-    from autograder.batch.pipeline import (PipelineError, SnapshotOverwriteCells, WorkerTrustedChecks,
-                                           CollectAutoGrades, batch_steps)
+    from autograder.batch.pipeline import (
+        CollectAutoGrades,
+        PipelineError,
+        SnapshotOverwriteCells,
+        WorkerTrustedChecks,
+        batch_steps,
+    )
     from autograder.grading.preprocessors import TrustedChecks
 
     assert batch_steps([ClearOutput, OverwriteCells], "sanitize") == [ClearOutput, SnapshotOverwriteCells]
     assert batch_steps([TrustedChecks, IgnorePattern, SaveAutoGrades], "autograde") == [
-        WorkerTrustedChecks, IgnorePattern, CollectAutoGrades]
+        WorkerTrustedChecks,
+        IgnorePattern,
+        CollectAutoGrades,
+    ]
     with pytest.raises(PipelineError, match="nbgrader's own Execute"):
         batch_steps([Execute, TrustedChecks, SaveAutoGrades], "autograde")
     with pytest.raises(PipelineError, match="no TrustedChecks"):
@@ -152,8 +182,12 @@ def test_outside_a_course_the_command_says_what_to_do(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "autograde", "backprop"], cwd=tmp_path,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "autograde", "backprop"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1
     assert "has no nbgrader_config.py: run backprop-kit autograde inside a course" in done.stderr
     assert "Traceback" not in done.stderr

@@ -2,6 +2,7 @@
 CourseDirectory.db_url), against a real server this test starts itself: initdb and pg_ctl
 from Debian's /usr/lib/postgresql/<version>/bin, in a temporary folder, listening on a
 private unix socket only; stopped afterwards. Under CI=true a missing PostgreSQL fails."""
+
 import glob
 import os
 import pwd
@@ -12,21 +13,25 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
-
-from autograder.sandbox.bwrap import sandbox_available
-
-from autograder import demo
 from shared_class import backprop_kit, records, set_due_date
 from test_batch_dask import free_port
 
-pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
+from autograder import demo
+from autograder.sandbox.bwrap import sandbox_available
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed"),
+]
 
 
 def postgres_bin():
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         if os.environ.get("CI"):
-            pytest.fail("CI=true but PostgreSQL's initdb is missing: `make test` installs the postgresql package")
+            pytest.fail(
+                "CI=true but PostgreSQL's initdb is missing: `make test` installs the postgresql package"
+            )
         pytest.skip("PostgreSQL (initdb, pg_ctl) is not installed")
     return Path(found[-1]).parent
 
@@ -50,20 +55,43 @@ def postgres(tmp_path_factory):
         for path in (folder, sockets):
             os.chown(path, account.pw_uid, account.pw_gid)
     port = str(free_port())  # the server listens on a unix socket only; the port names the socket file
-    subprocess.run(as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust",
-                                   "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-                                   "-o", f"-k {sockets} -c listen_addresses='' -p {port} -c fsync=off", "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        as_server_user(
+            [str(bindir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust", "--no-sync"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        as_server_user(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(folder / "log"),
+                "-o",
+                f"-k {sockets} -c listen_addresses='' -p {port} -c fsync=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         import psycopg
 
-        with psycopg.connect(host=str(sockets), port=port, user="grader", dbname="postgres", autocommit=True) as db:
+        with psycopg.connect(
+            host=str(sockets), port=port, user="grader", dbname="postgres", autocommit=True
+        ) as db:
             db.execute("CREATE DATABASE gradebook")
         yield f"postgresql+psycopg://grader@/gradebook?host={sockets}&port={port}"
     finally:
-        subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -1,12 +1,12 @@
 """The feedback page as a student reads it: `nbgrader generate_feedback`'s HTML rendered in
 headless Chromium (Debian's), checked on what the page shows, not on its source.
 Screenshots go to the folder printed at the start (the last run's are kept)."""
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from browser import chrome, screenshot_folder
 
 pytestmark = pytest.mark.browser
@@ -54,7 +54,10 @@ def test_every_exercise_shows_its_title_points_and_what_passed_and_failed(page):
     add.screenshot(str(folder / "ben-addgate-backward.png"))
     good = panel(driver, "test_max_gate_backward").text
     assert "2.0 / 2.0 points" in good and "✓ Passed" in good and "Failed" not in good
-    assert "✗ backward dx and dy, on the lecture's numbers, Python floats, 0-d arrays, vectors and matrices" in text
+    assert (
+        "✗ backward dx and dy, on the lecture's numbers, Python floats, 0-d arrays, vectors and matrices"
+        in text
+    )
     body = driver.find_element("css selector", "body").text
     for hidden in ("BEGIN HIDDEN TESTS", "from autograder", "validate."):
         assert hidden not in body, hidden
@@ -77,7 +80,8 @@ def test_pictures_render_with_alt_text(page):
     driver, graded_course, folder = page.driver, page.graded_course, page.folder
     show(driver, graded_course, "carol")
     pictures = driver.execute_script(
-        "return [...document.images].map(i => [i.naturalWidth, i.getAttribute('alt')])")
+        "return [...document.images].map(i => [i.naturalWidth, i.getAttribute('alt')])"
+    )
     assert len(pictures) == 7, pictures
     for width, alt in pictures:
         assert width > 100 and alt.startswith("Computational graph: f(") and "gradient" in alt, (width, alt)
@@ -104,8 +108,10 @@ def test_offline_the_page_requests_nothing_and_draws_its_math_and_pictures(page)
     student's LaTeX as typeset math (MathML in the page) and every picture."""
     driver, graded_course, folder = page.driver, page.graded_course, page.folder
     driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.emulateNetworkConditions",
-                           {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     try:
         show(driver, graded_course, "carol")
         requested = driver.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
@@ -116,7 +122,9 @@ def test_offline_the_page_requests_nothing_and_draws_its_math_and_pictures(page)
         assert all(width > 40 and height > 10 for _, width, height in maths), maths  # drawn, not empty
         notes = driver.find_element("xpath", "//p[starts-with(normalize-space(.), 'My notes')]")
         assert "\\frac" not in notes.text and "$" not in notes.text
-        assert all(driver.execute_script("return [...document.images].map(i => i.complete && i.naturalWidth > 100)"))
+        assert all(
+            driver.execute_script("return [...document.images].map(i => i.complete && i.naturalWidth > 100)")
+        )
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", notes)
         driver.save_screenshot(str(folder / "carol-offline-math.png"))
     finally:

@@ -8,6 +8,7 @@ font each page uses for them and in the same font two unassigned code points (wh
 has, so they are the box): the syllables must all differ from one another and from the box.
 Without a font with Hangul (Debian's fonts-noto-cjk, `make system-packages`) the test fails
 there. Screenshots go to the folder printed at the start (the last run's are kept)."""
+
 import json
 import re
 import shutil
@@ -19,12 +20,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import chrome, require_chromium, screenshot_folder
+from lanes import lane
+from test_browser_student import (
+    open_notebook,
+    outputs_text,
+    run_all,
+    scroll_to_text,
+    served,
+    validate,
+    wait_for,
+)
 
 from autograder import demo
 from autograder.course import REPO_ROOT, nbgrader_environment
-from browser import chrome, require_chromium, screenshot_folder
-from lanes import lane
-from test_browser_student import open_notebook, outputs_text, run_all, scroll_to_text, served, validate, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +64,9 @@ def require_hangul_font():
 
     found = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True)
     if found.returncode != 0 or not found.stdout.strip():
-        message = "no font with Hangul (Debian package fonts-noto-cjk; `make system-packages` installs it as root)"
+        message = (
+            "no font with Hangul (Debian package fonts-noto-cjk; `make system-packages` installs it as root)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"CI=true: browser tests refuse to skip: {message}")
         pytest.skip(message)
@@ -64,10 +75,11 @@ def require_hangul_font():
 def hangul_is_drawn(driver, element):
     """Whether `element`'s font (its computed size and family, the page's own fallbacks) draws
     Hangul syllables as glyphs: each one different, none the box an unassigned character gets."""
-    style = driver.execute_script("const s = getComputedStyle(arguments[0]); return s.fontSize + ' ' + s.fontFamily;",
-                                  element)
+    style = driver.execute_script(
+        "const s = getComputedStyle(arguments[0]); return s.fontSize + ' ' + s.fontFamily;", element
+    )
     pictures = driver.execute_script(GLYPHS_JS, style, SYLLABLES + NO_GLYPH)
-    syllables, boxes = pictures[:len(SYLLABLES)], pictures[len(SYLLABLES):]
+    syllables, boxes = pictures[: len(SYLLABLES)], pictures[len(SYLLABLES) :]
     assert boxes[0] == boxes[1], "two unassigned characters should both be the font's box"
     return len(set(syllables)) == len(SYLLABLES) and boxes[0] not in syllables, style
 
@@ -103,15 +115,34 @@ def korean_course(tmp_path_factory) -> KoreanCourse:
     (base / "course.yaml").write_text(text)
     course_dir = base / "course"
     env = nbgrader_environment()
-    made = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(course_dir), "--config",
-                           str(base / "course.yaml")], cwd=base, capture_output=True, text=True, env=env)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "init",
+            str(course_dir),
+            "--config",
+            str(base / "course.yaml"),
+        ],
+        cwd=base,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert made.returncode == 0, made.stdout + made.stderr
     source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
     correct = simulated_class.reference_answers(source)
     submissions = {
-        "ben": simulated_class.fill(release, {**correct, "add_gate": simulated_class.MISTAKES["add-split"][1],
-                                              "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1]}),
+        "ben": simulated_class.fill(
+            release,
+            {
+                **correct,
+                "add_gate": simulated_class.MISTAKES["add-split"][1],
+                "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1],
+            },
+        ),
         "carol": simulated_class.fill(release, correct),
         "pat": release,
     }
@@ -125,8 +156,13 @@ def korean_course(tmp_path_factory) -> KoreanCourse:
     for step in ("autograde", "generate_feedback"):
         done = demo.nbgrader(course_dir, step, "backprop")
         assert done.returncode == 0, done.stderr[-3000:]
-    reported = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=course_dir,
-                              capture_output=True, text=True, env={**env, "COLUMNS": "200"})
+    reported = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "report", "backprop"],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+    )
     assert reported.returncode == 0, reported.stdout + reported.stderr
     assert HANGUL.search(reported.stdout), reported.stdout  # the terminal summary too
     return KoreanCourse(course_dir, course_dir / "backprop-kit" / "class-report" / "backprop")
@@ -162,7 +198,9 @@ def test_the_feedback_page_is_korean_and_its_hangul_is_drawn(korean_course, brow
     assert "points" not in words and "Failed:" not in words and "Hint:" not in words, words
     add.screenshot(str(folder / "feedback-ben-addgate-backward.png"))
     body = driver.find_element("css selector", "body").text
-    assert "학생의 답" in body and "Student's answer" not in body and "(Top)" not in body  # nbgrader's panels too
+    assert (
+        "학생의 답" in body and "Student's answer" not in body and "(Top)" not in body
+    )  # nbgrader's panels too
     driver.save_screenshot(str(folder / "feedback-ben-top.png"))
 
 
@@ -212,8 +250,12 @@ def test_jupyterlab_speaks_korean_and_the_notebook_runs_and_validates_in_korean(
 
     driver, url, token, folder = korean_lab.driver, korean_lab.url, korean_lab.token, korean_lab.folder
     open_notebook(driver, url, token, "unfinished.ipynb")
-    menus = wait_for(driver, "const m = document.querySelector('.lm-MenuBar-content');"
-                             " return m && m.innerText.includes('파일') ? m.innerText : '';", 30)
+    menus = wait_for(
+        driver,
+        "const m = document.querySelector('.lm-MenuBar-content');"
+        " return m && m.innerText.includes('파일') ? m.innerText : '';",
+        30,
+    )
     assert "File" not in menus and "편집" in menus, menus  # the language pack's menus
     menu_bar = driver.find_element("css selector", ".lm-MenuBar-content")
     drawn, font = hangul_is_drawn(driver, menu_bar)
@@ -228,7 +270,9 @@ def test_jupyterlab_speaks_korean_and_the_notebook_runs_and_validates_in_korean(
     scroll_to_text(driver, "STUDENT_ID")
     driver.save_screenshot(str(folder / "unfinished-run-all.png"))
     dialog = validate(driver, folder, "unfinished")
-    assert "Success" not in dialog and "The following cell failed" in dialog  # nbgrader's own frame, in English
+    assert (
+        "Success" not in dialog and "The following cell failed" in dialog
+    )  # nbgrader's own frame, in English
     kit_words = dialog.split("The following cell failed", 1)[1]
     assert HANGUL.search(kit_words), kit_words[:2000]  # the kit's text inside it, in Korean
 
@@ -243,10 +287,13 @@ def test_the_hangul_check_sees_boxes_where_no_font_has_hangul(tmp_path, monkeypa
         pytest.skip("no DejaVu fonts to build a font list without Hangul from")
     (tmp_path / "fonts.conf").write_text(
         '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
-        f"<dir>{dejavu}</dir><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>")
+        f"<dir>{dejavu}</dir><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>"
+    )
     page = tmp_path / "page.html"
-    page.write_text('<!DOCTYPE html><meta charset="utf-8"><h1 style="font-family: sans-serif">역전파 계산 그래프</h1>',
-                    encoding="utf-8")
+    page.write_text(
+        '<!DOCTYPE html><meta charset="utf-8"><h1 style="font-family: sans-serif">역전파 계산 그래프</h1>',
+        encoding="utf-8",
+    )
     shown = {}
     for fonts in ("the machine's", "DejaVu only"):
         if fonts == "DejaVu only":

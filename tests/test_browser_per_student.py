@@ -1,19 +1,20 @@
 """A student of a course with graphs: per-student in a real JupyterLab (headless Chromium): the
 notebook prints and draws *their own* graph of part 1 and part 4, with their numbers, and the
 picture is the one show-values describes. The screenshot is kept for a person to look at."""
+
 import re
 import shutil
 
 import nbformat
 import pytest
+from browser import require_chromium
+from test_browser_student import open_notebook, outputs_text, rendered_pictures, run_all, served
+from test_per_student_graphs import course_yaml
 
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import init
-from browser import require_chromium
-from test_browser_student import open_notebook, outputs_text, rendered_pictures, run_all, served
-from test_per_student_graphs import course_yaml
 
 pytestmark = pytest.mark.browser
 simulated_class = demo.load_simulated_class()
@@ -31,8 +32,12 @@ def lab(tmp_path_factory):
     shutil.copytree(base / "course" / "release" / "backprop", work)
     source = nbformat.read(base / "course" / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(work / "backprop.ipynb", as_version=4)
-    nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
-    drawn = problems.draw(course.seed, course.course_id, "backprop", course.randomization, STUDENT, course.graphs)
+    nbformat.write(
+        simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb"
+    )
+    drawn = problems.draw(
+        course.seed, course.course_id, "backprop", course.randomization, STUDENT, course.graphs
+    )
     for session in served(work, home, base, STUDENT, screenshots="student-per-student-graphs"):
         yield session, drawn
 
@@ -63,6 +68,6 @@ def test_the_student_sees_their_own_graph_and_its_picture(lab):
     assert {"p", "q", "f"} <= labels and "?" in labels, labels  # its nodes, and what to compute
     assert {op for _, op, _ in graph.gates} <= labels  # its gates' operations
     assert graph.title in labels  # its formula as the picture's title: the student's own wiring
-    for name, value in drawn.inputs("simple").items():
+    for name, value in drawn.inputs("simple").items():  # noqa: B007
         assert str(value) in labels  # the student's numbers on the input wires
     driver.save_screenshot(str(folder / "your-graph-part-1.png"))

@@ -2,6 +2,7 @@
 extension (started here, on 127.0.0.1 with a token and a private HOME), driven in headless
 Chromium. Run all cells, look at what shows, click Validate on an unfinished and on a
 correct notebook. Screenshots go to the folder printed at the start (the last run's are kept)."""
+
 import json
 import os
 import secrets
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import chrome, require_chromium, screenshot_folder
 
 from autograder import demo
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, init
 from solutions.table import GATES
-from browser import chrome, require_chromium, screenshot_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e: Validate runs real nbgrader on the notebook
 
@@ -57,7 +58,9 @@ def lab(tmp_path_factory) -> Lab:
     (work / "backprop.ipynb").rename(work / "unfinished.ipynb")
     source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(work / "unfinished.ipynb", as_version=4)
-    nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb")
+    nbformat.write(
+        simulated_class.fill(release, simulated_class.reference_answers(source)), work / "correct.ipynb"
+    )
     yield from served(work, home, base)
 
 
@@ -65,9 +68,15 @@ def served(work, home, base, student=STUDENT, screenshots="student"):
     """JupyterLab serving `work` for JupyterHub user `student`, and a headless Chromium:
     yields a Lab; stops both after."""
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_DATA_DIR": str(home / ".local" / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "IPYTHONDIR": str(home / ".ipython"), "JUPYTERHUB_USER": student}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "JUPYTER_DATA_DIR": str(home / ".local" / "jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "JUPYTERHUB_USER": student,
+    }
     env.pop("BPKIT_STUDENT_ID", None)
     # JupyterLab draws only the cells in view by default; draw them all, so the page holds
     # every output the student can scroll to.
@@ -76,13 +85,29 @@ def served(work, home, base, student=STUDENT, screenshots="student"):
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     news = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)  # and no "get notified about Jupyter news?" toast over the page
-    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    log = open(base / "server.log", "w")
+    (news / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    log = open(base / "server.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--ServerApp.allow_root=True",
-         "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True"],
-        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work}",
+            "--ServerApp.allow_root=True",
+            "--ServerApp.port_retries=0",
+            "--LabApp.expose_app_in_browser=True",
+        ],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -110,12 +135,16 @@ def served(work, home, base, student=STUDENT, screenshots="student"):
 
 def open_notebook(driver, url, token, name):
     driver.get(f"{url}/lab/tree/{name}?reset&token={token}")  # reset: no tabs restored from the last page
-    wait_for(driver, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                     f" && window.jupyterapp.shell.currentWidget.context.path === '{name}'"
-                     " && window.jupyterapp.shell.currentWidget.sessionContext"
-                     " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                     " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                     " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle')", 90)
+    wait_for(
+        driver,
+        "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        f" && window.jupyterapp.shell.currentWidget.context.path === '{name}'"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle')",
+        90,
+    )
 
 
 def wait_for(driver, script, timeout):
@@ -134,8 +163,12 @@ def run_all(driver):
     driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
         window.jupyterapp.commands.execute('notebook:run-all-cells').then(() => done(true), () => done(false));""")
-    wait_for(driver, "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
-                     " && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))", 120)
+    wait_for(
+        driver,
+        "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+        " && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))",
+        120,
+    )
 
 
 NOTEBOOK = "window.jupyterapp.shell.currentWidget.node"  # the open notebook, not other tabs restored with it
@@ -143,7 +176,8 @@ NOTEBOOK = "window.jupyterapp.shell.currentWidget.node"  # the open notebook, no
 
 def outputs_text(driver):
     return driver.execute_script(
-        f"return [...{NOTEBOOK}.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n')")
+        f"return [...{NOTEBOOK}.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n')"
+    )
 
 
 def rendered_pictures(driver):
@@ -152,7 +186,8 @@ def rendered_pictures(driver):
     return driver.execute_script(
         f"return [...{NOTEBOOK}.querySelectorAll('.jp-RenderedSVG img, .jp-RenderedSVG svg, .jp-RenderedImage img')]"
         ".map(e => [e.naturalWidth === undefined ? e.getBoundingClientRect().width : e.naturalWidth,"
-        " e.getBoundingClientRect().width])")
+        " e.getBoundingClientRect().width])"
+    )
 
 
 def validate(driver, folder, name):
@@ -160,10 +195,14 @@ def validate(driver, folder, name):
     from selenium.webdriver.common.by import By
 
     driver.find_element(By.CSS_SELECTOR, "jp-button.validate-button").click()
-    text = wait_for(driver, """
+    text = wait_for(
+        driver,
+        """
         const d = document.querySelector('.jp-Dialog-content');
         const t = d ? d.innerText : '';
-        return (t.includes('Success') || t.includes('FAILED') || t.includes('failed')) ? t : '';""", 120)
+        return (t.includes('Success') || t.includes('FAILED') || t.includes('failed')) ? t : '';""",
+        120,
+    )
     time.sleep(0.5)
     driver.save_screenshot(str(folder / f"{name}-validate.png"))
     driver.execute_script("""const b = document.querySelector('.jp-Dialog-body');
@@ -171,16 +210,21 @@ def validate(driver, folder, name):
         if (errors.length) errors[errors.length - 1].scrollIntoView({block: 'start'});""")  # the error, below the source
     time.sleep(0.3)
     driver.save_screenshot(str(folder / f"{name}-validate-error.png"))
-    driver.find_element(By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button").click()
+    driver.find_element(
+        By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button"
+    ).click()
     return text
 
 
 def scroll_to_text(driver, text):
-    driver.execute_script("""
+    driver.execute_script(
+        """
         const t = arguments[0];
         const el = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-OutputArea-output')]
             .find(e => e.innerText.includes(t));
-        if (el) el.scrollIntoView({block: 'center'});""", text)
+        if (el) el.scrollIntoView({block: 'center'});""",
+        text,
+    )
     time.sleep(0.5)
 
 

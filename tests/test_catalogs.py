@@ -2,6 +2,7 @@
 catalog of every domain (autograder/catalogs.py: DOMAINS), with the same placeholders, no entry
 is stale or fuzzy, and every .mo is its .po compiled. The checker itself is tested on a small
 domain of its own, one fault at a time, so a checker that missed a fault would fail here."""
+
 import gettext
 import shutil
 import subprocess
@@ -34,14 +35,14 @@ def test_every_shipped_catalog_is_read_by_the_standard_library():
 
 # ---------------------------------------------------------------- the checker, on a domain of its own
 
-SOURCE = '''\
+SOURCE = """\
 from autograder.bpkit.i18n import N_
 _ = str
 TABLE = (N_("a gate"), N_("two gates"))
 def say(name):
     return _("Your gate {name} is wrong").format(name=name)
-'''
-NOTEBOOK = '''\
+"""
+NOTEBOOK = """\
 # %% [markdown]
 # # A title
 #
@@ -51,10 +52,14 @@ NOTEBOOK = '''\
 
 # %%
 print("code is not prose")
-'''
-KOREAN = {"a gate": "게이트 하나", "two gates": "게이트 둘", "Your gate {name} is wrong": "게이트 {name} 이(가) 틀렸습니다",
-          "# A title\n\nSome prose, **with markdown**.": "# 제목\n\n설명, **마크다운**.",
-          "The x exercise (part 1)": "x 문제 (1부)"}
+"""
+KOREAN = {
+    "a gate": "게이트 하나",
+    "two gates": "게이트 둘",
+    "Your gate {name} is wrong": "게이트 {name} 이(가) 틀렸습니다",
+    "# A title\n\nSome prose, **with markdown**.": "# 제목\n\n설명, **마크다운**.",
+    "The x exercise (part 1)": "x 문제 (1부)",
+}
 
 
 @pytest.fixture
@@ -62,8 +67,9 @@ def tiny(tmp_path):
     """A checkout of one Python file and one notebook source, its ko catalog fully translated."""
     (tmp_path / "code.py").write_text(SOURCE)
     (tmp_path / "notes.py").write_text(NOTEBOOK)
-    domain = CatalogDomain("tiny", tmp_path / "locale", (("code.py", "python"),
-                                                         ("notes.py", catalogs.extract_notebook_prose)))
+    domain = CatalogDomain(
+        "tiny", tmp_path / "locale", (("code.py", "python"), ("notes.py", catalogs.extract_notebook_prose))
+    )
     catalogs.update(domain, tmp_path, log=lambda line: None)
     edit_po(domain, lambda text: translate_all(text))
     catalogs.update(domain, tmp_path, log=lambda line: None)  # compiles the translations
@@ -72,8 +78,9 @@ def tiny(tmp_path):
 
 
 def translate_all(text):
-    from babel.messages.pofile import read_po, write_po
     import io
+
+    from babel.messages.pofile import read_po, write_po
 
     catalog = read_po(io.BytesIO(text.encode()), locale="ko")
     for message in catalog:
@@ -99,23 +106,31 @@ def test_a_translated_domain_speaks_korean_through_the_runtime(tiny):
     domain, root = tiny
     words = i18n.Domain("tiny", domain.locale_dir)
     with i18n.speaking("ko"):
-        assert words.gettext("Your gate {name} is wrong").format(name="AddGate") == "게이트 AddGate 이(가) 틀렸습니다"
+        assert (
+            words.gettext("Your gate {name} is wrong").format(name="AddGate")
+            == "게이트 AddGate 이(가) 틀렸습니다"
+        )
     assert words.gettext("Your gate {name} is wrong") == "Your gate {name} is wrong"
 
 
 def test_a_new_message_without_korean_is_found(tiny):
     domain, root = tiny
     (root / "code.py").write_text(SOURCE + '    _("A new message")\n')
-    assert any("no entry for 'A new message'" in line and "code.py:6" in line
-               for line in catalogs.problems(domain, root))
+    assert any(
+        "no entry for 'A new message'" in line and "code.py:6" in line
+        for line in catalogs.problems(domain, root)
+    )
     catalogs.update(domain, root, log=lambda line: None)
     assert [line for line in catalogs.problems(domain, root)] == [
-        "locale/ko/LC_MESSAGES/tiny.po: no ko translation for 'A new message' (used at code.py:6)"]
+        "locale/ko/LC_MESSAGES/tiny.po: no ko translation for 'A new message' (used at code.py:6)"
+    ]
 
 
 def test_english_that_changed_leaves_a_stale_entry_then_a_fuzzy_one(tiny):
     domain, root = tiny
-    (root / "code.py").write_text(SOURCE.replace("Your gate {name} is wrong", "Your gate {name} is wrong here"))
+    (root / "code.py").write_text(
+        SOURCE.replace("Your gate {name} is wrong", "Your gate {name} is wrong here")
+    )
     found = catalogs.problems(domain, root)
     assert any("stale entry 'Your gate {name} is wrong'" in line for line in found), found
     assert any("no entry for 'Your gate {name} is wrong here'" in line for line in found), found
@@ -146,10 +161,12 @@ def test_a_missing_translation_and_a_missing_catalog_are_found(tiny):
     edit_po(domain, lambda text: text.replace('msgstr "게이트 둘"', 'msgstr ""'))
     catalogs.update(domain, root, log=lambda line: None)
     assert catalogs.problems(domain, root) == [
-        "locale/ko/LC_MESSAGES/tiny.po: no ko translation for 'two gates' (used at code.py:3)"]
+        "locale/ko/LC_MESSAGES/tiny.po: no ko translation for 'two gates' (used at code.py:3)"
+    ]
     shutil.rmtree(root / "locale")
     assert catalogs.problems(domain, root) == [
-        "locale/ko/LC_MESSAGES/tiny.po: missing; `backprop-kit catalogs` creates it from the code"]
+        "locale/ko/LC_MESSAGES/tiny.po: missing; `backprop-kit catalogs` creates it from the code"
+    ]
 
 
 def test_updating_unchanged_code_changes_no_file(tiny):
@@ -160,8 +177,12 @@ def test_updating_unchanged_code_changes_no_file(tiny):
 
 
 def test_the_command_checks_the_kits_catalogs():
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "catalogs", "--check"], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "catalogs", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "every message translated" in done.stdout
 

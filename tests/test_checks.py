@@ -1,5 +1,6 @@
 """The hidden checks in-process (fast): each catalogued gate mistake is named, and only it;
 valid alternatives get full marks. The same checks run sandboxed in the end-to-end tests."""
+
 import textwrap
 
 import numpy as np
@@ -12,13 +13,24 @@ from autograder.grading.registry import gate_checks, run_check
 from solutions.table import BY_GRADE_ID, GATES
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
-CORRECT_STYLES, MISTAKES, TIES_TO_Y = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES, simulated_class.TIES_TO_Y
+CORRECT_STYLES, MISTAKES, TIES_TO_Y = (
+    simulated_class.CORRECT_STYLES,
+    simulated_class.MISTAKES,
+    simulated_class.TIES_TO_Y,
+)
 
 
 def result(grade_id, check, code):
     ns = simulated_class.namespace_of(code)
-    ctx = make_context(grade_id, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
-                       student_id="")
+    ctx = make_context(
+        grade_id,
+        check,
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization="per-course",
+        student_id="",
+    )
     return run_check(grade_id, check, InProcessSubject(ns), ctx)
 
 
@@ -60,26 +72,34 @@ def test_the_upstream_gradient_is_never_close_to_one(shape):
 # ---------------------------------------------------------------- tolerances come from course.yaml
 
 NEARLY_RIGHT = {  # every result off by a relative 1e-4: fails the default 1e-6, passes 1e-3
-    "mul_gate": '''
+    "mul_gate": """
         class MulGate:
             def forward(self, x, y):
                 self.x, self.y = x, y
                 return x * y * (1 + 1e-4)
             def backward(self, dout):
                 return dout * self.y * (1 + 1e-4), dout * self.x * (1 + 1e-4)
-        ''',
-    "simple_with_gates": '''
+        """,
+    "simple_with_gates": """
         def simple_with_gates(x, y, z):
             s = 1 + 1e-4
             return (x + y) * z * s, (z * s, z * s, (x + y) * s)
-        ''',
+        """,
 }
 
 
 def graded_with(exercise, check, code, tolerances):
     ns = simulated_class.namespace_of(code)
-    ctx = make_context(exercise, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
-                       student_id="", tolerances=tolerances)
+    ctx = make_context(
+        exercise,
+        check,
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization="per-course",
+        student_id="",
+        tolerances=tolerances,
+    )
     if check == "answers":  # hand answers 0.02 away from this student's correct ones
         from autograder.exercises import BY_ID
 
@@ -88,12 +108,21 @@ def graded_with(exercise, check, code, tolerances):
     return run_check(exercise, check, InProcessSubject(ns), ctx).fraction
 
 
-@pytest.mark.parametrize("exercise, check, code, loosened", [
-    ("mul_gate", "forward", NEARLY_RIGHT["mul_gate"], {"value_rel": 1e-3}),
-    ("mul_gate", "backward", NEARLY_RIGHT["mul_gate"], {"gradient_rel_error": 1e-3}),
-    ("simple_by_hand", "answers", "", {"hand_answer_abs": 0.05}),
-    ("simple_with_gates", "function", NEARLY_RIGHT["simple_with_gates"], {"gradient_rel_error": 1e-3, "value_rel": 1e-3}),
-], ids=["gate forward", "gate backward", "hand answers", "function"])
+@pytest.mark.parametrize(
+    "exercise, check, code, loosened",
+    [
+        ("mul_gate", "forward", NEARLY_RIGHT["mul_gate"], {"value_rel": 1e-3}),
+        ("mul_gate", "backward", NEARLY_RIGHT["mul_gate"], {"gradient_rel_error": 1e-3}),
+        ("simple_by_hand", "answers", "", {"hand_answer_abs": 0.05}),
+        (
+            "simple_with_gates",
+            "function",
+            NEARLY_RIGHT["simple_with_gates"],
+            {"gradient_rel_error": 1e-3, "value_rel": 1e-3},
+        ),
+    ],
+    ids=["gate forward", "gate backward", "hand answers", "function"],
+)
 def test_course_yaml_tolerances_decide_the_verdict_of_every_exercise_kind(exercise, check, code, loosened):
     from autograder.config import Tolerances
 
@@ -103,20 +132,32 @@ def test_course_yaml_tolerances_decide_the_verdict_of_every_exercise_kind(exerci
 
 # ---------------------------------------------------------------- state shared between instances
 
+
 def shared_state_version(spec):
     """The reference gate with every attribute stored on the class instead of the instance."""
-    return type(spec.name, (spec.cls,), {"__setattr__": lambda self, key, value: setattr(type(self), key, value)})
+    return type(
+        spec.name, (spec.cls,), {"__setattr__": lambda self, key, value: setattr(type(self), key, value)}
+    )
 
 
 @pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
 def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec):
     from autograder.grading.checks import SHARED_STATE
 
-    ctx = make_context(spec.grade_id, "backward", seed=5, course_id="c", assignment="backprop",
-                       randomization="per-course", student_id="")
+    ctx = make_context(
+        spec.grade_id,
+        "backward",
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization="per-course",
+        student_id="",
+    )
     r = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: shared_state_version(spec)}), ctx)
     probe = spec.cls()
-    probe.forward(*[np.ones(2)] * len(spec.inputs)) if spec.kind != "matmul" else probe.forward(np.ones((2, 2)), np.ones(2))
+    probe.forward(*[np.ones(2)] * len(spec.inputs)) if spec.kind != "matmul" else probe.forward(
+        np.ones((2, 2)), np.ones(2)
+    )
     if not vars(probe):  # a gate that stores nothing cannot share state: nothing to catch
         assert r.fraction == 1
         return
@@ -126,7 +167,7 @@ def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec)
 
 def test_a_crash_in_one_instance_costs_only_its_own_cases():
     """Interleaving must not spread one case's exception to the case it is paired with."""
-    code = '''
+    code = """
         import numpy as np
         class MulGate:
             def forward(self, x, y):
@@ -136,7 +177,7 @@ def test_a_crash_in_one_instance_costs_only_its_own_cases():
                 return x * y
             def backward(self, dout):
                 return dout * self.y, dout * self.x
-        '''
+        """
     r = result("mul_gate", "backward", code)
     failed = [o.name for o in r.outcomes if not o.passed]
     assert failed and all("Python floats" in name or "lecture" in name for name in failed), failed
@@ -144,8 +185,9 @@ def test_a_crash_in_one_instance_costs_only_its_own_cases():
 
 # ---------------------------------------------------------------- never misname a mistake
 
+
 def test_a_matmul_gate_that_ignores_its_upstream_gradient_is_told_so():
-    code = '''
+    code = """
         import numpy as np
         class MatMulGate:
             def forward(self, W, x):
@@ -155,14 +197,14 @@ def test_a_matmul_gate_that_ignores_its_upstream_gradient_is_told_so():
                 ones = np.ones_like(dq)               # the local gradient only
                 dW = np.outer(ones, self.x) if self.x.ndim == 1 else ones @ self.x.T
                 return dW, self.W.T @ ones
-        '''
+        """
     r = result("matmul_gate", "backward", code)
     assert r.fraction < 1 and r.misconceptions == ["upstream-ignored"]
 
 
 # ---------------------------------------------------------------- kinks: any valid subgradient passes
 
-KINKED = '''
+KINKED = """
     import numpy as np
     class ReLUGate:
         def forward(self, x):
@@ -170,10 +212,12 @@ KINKED = '''
             return np.maximum(0, x)
         def backward(self, dout):
             return np.where(self.x > 0, dout, np.where(self.x == 0, SHARE * np.asarray(dout), 0.0))
-    '''
+    """
 
 
-@pytest.mark.parametrize("share, passes", [(0.0, True), (0.5, True), (1.0, True), (-0.5, False), (1.5, False)])
+@pytest.mark.parametrize(
+    "share, passes", [(0.0, True), (0.5, True), (1.0, True), (-0.5, False), (1.5, False)]
+)
 def test_relu_at_zero_accepts_any_share_of_the_upstream_gradient_from_none_to_all(share, passes):
     r = result("relu_gate", "backward", f"SHARE = {share}\n" + textwrap.dedent(KINKED))
     at_zero = [o for o in r.outcomes if "zeros" in o.name or "0.0" in o.name]
@@ -183,13 +227,22 @@ def test_relu_at_zero_accepts_any_share_of_the_upstream_gradient_from_none_to_al
 
 # ---------------------------------------------------------------- hand answers: per answer, at the node
 
+
 def hand_result(exercise_id, change, graphs="lecture", student=""):
     """The answers check on the student's correct answers with `change` applied ({name: f(correct)})."""
     from autograder.exercises import BY_ID
 
     randomization = "per-student" if student else "per-course"
-    ctx = make_context(exercise_id, "answers", seed=5, course_id="c", assignment="backprop",
-                       randomization=randomization, student_id=student, graphs=graphs)
+    ctx = make_context(
+        exercise_id,
+        "answers",
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization=randomization,
+        student_id=student,
+        graphs=graphs,
+    )
     e = BY_ID[exercise_id]
     right = e.correct(ctx.problem_values[e.problem], ctx.problem_graphs[e.problem], graphs)
     ns = {name: change.get(name, lambda v: v)(value) for name, value in right.items()}
@@ -209,13 +262,24 @@ def test_a_branch_kept_alone_and_a_transposed_matrix_by_hand_are_named():
     assert r.fraction == 1
     from autograder.exercises import BY_ID
 
-    ctx = make_context("branch_by_hand", "answers", seed=5, course_id="c", assignment="backprop",
-                       randomization="per-course", student_id="")
+    ctx = make_context(
+        "branch_by_hand",
+        "answers",
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization="per-course",
+        student_id="",
+    )
     x, y = ctx.problem_values["branch"]["x"], ctx.problem_values["branch"]["y"]
     r, _ = hand_result("branch_by_hand", {"dfdx": lambda v: x + y})  # only the mul's branch: q
-    assert r.misconceptions == ["branch-overwrite"] and "at x, only one of the gradients" in r.feedback("b", 2)
+    assert r.misconceptions == ["branch-overwrite"] and "at x, only one of the gradients" in r.feedback(
+        "b", 2
+    )
     r, _ = hand_result("l2_by_hand", {"dfdW": lambda v: np.transpose(v)})
-    assert r.misconceptions == ["matmul-transpose"] and "at q = W·x, the gradient to W came out transposed" in r.feedback("l2", 3)
+    assert r.misconceptions == [
+        "matmul-transpose"
+    ] and "at q = W·x, the gradient to W came out transposed" in r.feedback("l2", 3)
     assert BY_ID["l2_by_hand"].id == "l2_by_hand"
 
 
@@ -231,7 +295,10 @@ def test_feedback_names_the_node_of_the_students_own_graph():
         swapped = {f"dfd{winner}": None, f"dfd{other}": None}
         r0, _ = hand_result("simple_by_hand", {}, "per-student", student)
         given = r0.answers
-        change = {f"dfd{winner}": lambda v, g=given[f"dfd{other}"]: g, f"dfd{other}": lambda v, g=given[f"dfd{winner}"]: g}
+        change = {
+            f"dfd{winner}": lambda v, g=given[f"dfd{other}"]: g,
+            f"dfd{other}": lambda v, g=given[f"dfd{winner}"]: g,
+        }
         r, _ = hand_result("simple_by_hand", change, "per-student", student)
         assert r.misconceptions == ["max-routes-smaller"], r.feedback("s", 3)
         assert f"at {max_node} = {described.expression(graph, max_node)}" in r.feedback("s", 3)

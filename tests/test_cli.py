@@ -1,4 +1,5 @@
 """The command line as an instructor uses it: answers, clear errors, no tracebacks."""
+
 import re
 import subprocess
 import sys
@@ -8,12 +9,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def test_help_and_version():
     done = cli("--help")
-    assert done.returncode == 0 and all(c in done.stdout for c in ("init", "generate", "demo", "check-config"))
+    assert done.returncode == 0 and all(
+        c in done.stdout for c in ("init", "generate", "demo", "check-config")
+    )
     assert re.search(r"backprop-kit, version \d+\.\d+", cli("--version").stdout)
 
 
@@ -31,7 +36,9 @@ def test_generate_records_the_seed_and_changes_the_values(tmp_path):
 
 def test_a_bad_course_yaml_gets_one_clear_message_not_a_traceback(tmp_path):
     yaml_path = tmp_path / "course.yaml"
-    yaml_path.write_text((REPO / "course.yaml").read_text().replace("randomization: per-student", "randomization: per-class"))
+    yaml_path.write_text(
+        (REPO / "course.yaml").read_text().replace("randomization: per-student", "randomization: per-class")
+    )
     for command in (["check-config"], ["init", str(tmp_path / "c")], ["demo", str(tmp_path / "d")]):
         done = cli(*command, "--config", str(yaml_path))
         assert done.returncode != 0 and "Traceback" not in done.stderr
@@ -43,7 +50,9 @@ def test_check_config_finds_what_init_would_refuse(tmp_path):
     """A points override naming no exercise of the assignment's notebooks is found by
     check-config, as init would find it, with the line to fix."""
     yaml_path = tmp_path / "course.yaml"
-    yaml_path.write_text((REPO / "course.yaml").read_text().replace("    points: {}", "    points: {mul_gates: 3}"))
+    yaml_path.write_text(
+        (REPO / "course.yaml").read_text().replace("    points: {}", "    points: {mul_gates: 3}")
+    )
     line = 1 + yaml_path.read_text().splitlines().index("    points: {mul_gates: 3}")
     done = cli("check-config", "--config", str(yaml_path))
     assert done.returncode != 0 and "Traceback" not in done.stderr
@@ -63,7 +72,9 @@ def test_demo_without_the_repository_checkout_says_why_and_builds_nothing(tmp_pa
     monkeypatch.setattr(demo, "SIMULATED_CLASS", tmp_path / "site-packages" / "demo" / "simulated_class.py")
     demo.load_simulated_class.cache_clear()
     try:
-        done = CliRunner().invoke(cli_module.main, ["demo", str(tmp_path / "d"), "--config", str(REPO / "course.yaml")])
+        done = CliRunner().invoke(
+            cli_module.main, ["demo", str(tmp_path / "d"), "--config", str(REPO / "course.yaml")]
+        )
     finally:
         demo.load_simulated_class.cache_clear()
     assert done.exit_code == 1 and "Traceback" not in done.output

@@ -1,4 +1,5 @@
 """course.yaml: schema, loading, error messages, the seed rewrite, the README's key table."""
+
 import re
 import subprocess
 import sys
@@ -12,8 +13,17 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from autograder import config
-from autograder.config import (KEYS_END, KEYS_START, ConfigError, Course, UnknownName,
-                               keys_markdown, load_course, with_seed, write_seed)
+from autograder.config import (
+    KEYS_END,
+    KEYS_START,
+    ConfigError,
+    Course,
+    UnknownName,
+    keys_markdown,
+    load_course,
+    with_seed,
+    write_seed,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO_COURSE = ROOT / "course.yaml"
@@ -74,8 +84,12 @@ def test_repository_course_yaml_loads_with_the_documented_values():
     assert course.grading == config.Grading()
     assert (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel) == (0.005, 0.005)
     assert (course.tolerances.gradient_rel_error, course.tolerances.value_rel) == (1e-6, 1e-6)
-    assert (course.grading.timeout_seconds, course.grading.memory_mb, course.grading.output_kb,
-            course.grading.require_sandbox) == (10, 2048, 64, False)
+    assert (
+        course.grading.timeout_seconds,
+        course.grading.memory_mb,
+        course.grading.output_kb,
+        course.grading.require_sandbox,
+    ) == (10, 2048, 64, False)
     assert course.source == REPO_COURSE and course.root == ROOT
 
 
@@ -98,7 +112,10 @@ def test_valid_file_loads_and_knows_its_lines(tmp_path):
 
 
 def test_empty_sections_mean_defaults_and_1e_notation_is_a_number(tmp_path):
-    course = load_course(write(tmp_path, """\
+    course = load_course(
+        write(
+            tmp_path,
+            """\
         course_id: c
         seed: 0
         assignments:
@@ -109,7 +126,9 @@ def test_empty_sections_mean_defaults_and_1e_notation_is_a_number(tmp_path):
           gradient_rel_error: 1e-7
           value_rel: 2E-6
         grading:
-        """))
+        """,
+        )
+    )
     assert course.assignment("a").points == {}
     assert course.tolerances.gradient_rel_error == 1e-7 and course.tolerances.value_rel == 2e-6
     assert course.grading == config.Grading()
@@ -138,8 +157,9 @@ def test_directory_instead_of_file(tmp_path):
 def test_not_utf8(tmp_path):
     path = tmp_path / "course.yaml"
     path.write_bytes(b"course_id: c\nseed: 1\n# caf\xe9\n")
-    assert error_of(path) == (f"{path}:3: not UTF-8 text (byte b'\\xe9' at offset 26); "
-                              "save the file as UTF-8")
+    assert error_of(path) == (
+        f"{path}:3: not UTF-8 text (byte b'\\xe9' at offset 26); save the file as UTF-8"
+    )
 
 
 def test_invalid_yaml_says_line_column_and_what_yaml_said(tmp_path):
@@ -148,7 +168,9 @@ def test_invalid_yaml_says_line_column_and_what_yaml_said(tmp_path):
     path = write(tmp_path, "course_id: c\nassignments: [a, b\nseed: 1\n")
     message = error_of(path)
     assert message.startswith(f"{path}:3:5: not valid YAML: ")
-    assert "expected ',' or ']'" in message and "while parsing a flow sequence at line 2, column 14" in message
+    assert (
+        "expected ',' or ']'" in message and "while parsing a flow sequence at line 2, column 14" in message
+    )
 
 
 def test_characters_yaml_does_not_allow(tmp_path):
@@ -165,8 +187,10 @@ def test_tab_indentation_gets_a_hint(tmp_path):
 
 def test_top_level_not_a_mapping(tmp_path):
     path = write(tmp_path, "# a list\n- course_id: c\n- seed: 1\n")
-    assert error_of(path) == (f"{path}:2: the top level must be a mapping of keys "
-                              "(course_id: ..., seed: ..., ...), found a list of 2 items")
+    assert error_of(path) == (
+        f"{path}:2: the top level must be a mapping of keys "
+        "(course_id: ..., seed: ..., ...), found a list of 2 items"
+    )
     path = write(tmp_path, "just some text\n")
     assert error_of(path).endswith("found 'just some text' (a string)")
 
@@ -174,33 +198,45 @@ def test_top_level_not_a_mapping(tmp_path):
 @pytest.mark.parametrize("text", ["", "\n\n", "# nothing but a comment\n", "---\n"])
 def test_empty_file(tmp_path, text):
     path = write(tmp_path, text)
-    assert error_of(path) == f"{path}: the file is empty; it must set at least course_id, seed and assignments"
+    assert (
+        error_of(path) == f"{path}: the file is empty; it must set at least course_id, seed and assignments"
+    )
 
 
 def test_unknown_key_suggests_the_closest(tmp_path):
     path = write(tmp_path, with_lines(VALID, {11: "  gradient_rel_eror: 1.0e-6"}))
-    assert error_of(path) == (f"{path}:11: tolerances.gradient_rel_eror: unknown key "
-                              "'gradient_rel_eror'; did you mean 'gradient_rel_error'?")
+    assert error_of(path) == (
+        f"{path}:11: tolerances.gradient_rel_eror: unknown key "
+        "'gradient_rel_eror'; did you mean 'gradient_rel_error'?"
+    )
     path = write(tmp_path, with_lines(VALID, {4: "Randomisation: per-student"}))
-    assert error_of(path) == f"{path}:4: Randomisation: unknown key 'Randomisation'; did you mean 'randomization'?"
+    assert (
+        error_of(path)
+        == f"{path}:4: Randomisation: unknown key 'Randomisation'; did you mean 'randomization'?"
+    )
 
 
 def test_unknown_key_in_the_wrong_section_says_where_it_belongs(tmp_path):
     path = write(tmp_path, VALID + "memory_mb: 512\n")
-    assert error_of(path) == (f"{path}:14: memory_mb: unknown key 'memory_mb' here; it belongs under "
-                              "'grading' (as grading.memory_mb)")
+    assert error_of(path) == (
+        f"{path}:14: memory_mb: unknown key 'memory_mb' here; it belongs under "
+        "'grading' (as grading.memory_mb)"
+    )
 
 
 def test_unknown_key_without_a_close_match_lists_the_valid_ones(tmp_path):
     path = write(tmp_path, with_lines(VALID, {13: "  colour: blue"}))
-    assert error_of(path) == (f"{path}:13: grading.colour: unknown key 'colour'; the keys allowed here are "
-                              "timeout_seconds, memory_mb, output_kb, require_sandbox, max_file_mb")
+    assert error_of(path) == (
+        f"{path}:13: grading.colour: unknown key 'colour'; the keys allowed here are "
+        "timeout_seconds, memory_mb, output_kb, require_sandbox, max_file_mb"
+    )
 
 
 def test_missing_required_key(tmp_path):
     path = write(tmp_path, with_lines(VALID, {3: "# no seed"}))
-    assert error_of(path) == (f"{path}:2: seed: missing required key 'seed' "
-                              "(expected a whole number from 0 to 4294967295)")
+    assert error_of(path) == (
+        f"{path}:2: seed: missing required key 'seed' (expected a whole number from 0 to 4294967295)"
+    )
     path = write(tmp_path, with_lines(VALID, {7: "    notebook: [backprop]"}))
     assert problem_lines(path) == [
         f"{path}:6: assignments[0].notebooks: missing required key 'notebooks' (expected a non-empty list of names)",
@@ -210,76 +246,110 @@ def test_missing_required_key(tmp_path):
 
 def test_wrong_type_says_expected_and_found(tmp_path):
     path = write(tmp_path, with_lines(VALID, {3: "seed: abc"}))
-    assert error_of(path) == (f"{path}:3: seed: expected a whole number from 0 to 4294967295, "
-                              "found 'abc' (a string)")
+    assert error_of(path) == (
+        f"{path}:3: seed: expected a whole number from 0 to 4294967295, found 'abc' (a string)"
+    )
     path = write(tmp_path, with_lines(VALID, {3: "seed: 12.5"}))
-    assert error_of(path).endswith("seed: expected a whole number from 0 to 4294967295, found 12.5 (a decimal number)")
+    assert error_of(path).endswith(
+        "seed: expected a whole number from 0 to 4294967295, found 12.5 (a decimal number)"
+    )
     path = write(tmp_path, with_lines(VALID, {3: "seed:"}))
     assert error_of(path).endswith(", found nothing (the value is empty)")
     path = write(tmp_path, "course_id: c\nseed: 1\nassignments: backprop\n")
-    assert error_of(path) == (f"{path}:3: assignments: expected a non-empty list of mappings, one per "
-                              "assignment, found 'backprop' (a string)")
+    assert error_of(path) == (
+        f"{path}:3: assignments: expected a non-empty list of mappings, one per "
+        "assignment, found 'backprop' (a string)"
+    )
     path = write(tmp_path, with_lines(VALID, {13: "  require_sandbox: maybe"}))
-    assert error_of(path) == f"{path}:13: grading.require_sandbox: expected true or false, found 'maybe' (a string)"
+    assert (
+        error_of(path)
+        == f"{path}:13: grading.require_sandbox: expected true or false, found 'maybe' (a string)"
+    )
 
 
 def test_wrong_type_hints_at_yaml_pitfalls(tmp_path):
     path = write(tmp_path, with_lines(VALID, {2: "course_id: no"}))
     assert error_of(path) == (
         f"{path}:2: course_id: expected a name of 1-64 letters, digits, '-' or '_', found false (a boolean); "
-        "YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes")
+        "YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes"
+    )
     path = write(tmp_path, with_lines(VALID, {2: "course_id: 2026"}))
     assert error_of(path).endswith("found 2026 (a whole number); put the value in quotes to make it text")
     path = write(tmp_path, with_lines(VALID, {13: '  timeout_seconds: "30"'}))
     assert error_of(path).endswith("found '30' (a string); remove the quotes to make it a number")
     path = write(tmp_path, with_lines(VALID, {3: "seed: 20261123.0"}))
-    assert error_of(path).endswith("found 20261123 (a decimal number); write it without the decimal point, 20261123")
+    assert error_of(path).endswith(
+        "found 20261123 (a decimal number); write it without the decimal point, 20261123"
+    )
     path = write(tmp_path, with_lines(VALID, {7: "    notebooks: [backprop.py]"}))
-    assert error_of(path) == (f"{path}:7: assignments[0].notebooks[0]: expected a name of 1-64 letters, digits, "
-                              "'-' or '_', found 'backprop.py' (a string); write just the name, 'backprop'")
+    assert error_of(path) == (
+        f"{path}:7: assignments[0].notebooks[0]: expected a name of 1-64 letters, digits, "
+        "'-' or '_', found 'backprop.py' (a string); write just the name, 'backprop'"
+    )
 
 
 def test_value_out_of_range(tmp_path):
     path = write(tmp_path, with_lines(VALID, {13: "  memory_mb: 128"}))
-    assert error_of(path) == (f"{path}:13: grading.memory_mb: expected a whole number from 256 to 65536, "
-                              "found 128 (a whole number)")
+    assert error_of(path) == (
+        f"{path}:13: grading.memory_mb: expected a whole number from 256 to 65536, found 128 (a whole number)"
+    )
     path = write(tmp_path, with_lines(VALID, {3: "seed: -1"}))
-    assert error_of(path).endswith("seed: expected a whole number from 0 to 4294967295, found -1 (a whole number)")
+    assert error_of(path).endswith(
+        "seed: expected a whole number from 0 to 4294967295, found -1 (a whole number)"
+    )
     path = write(tmp_path, with_lines(VALID, {9: "      add_gate: 0"}))
-    assert error_of(path) == (f"{path}:9: assignments[0].points.add_gate: expected a number greater than 0 "
-                              "and at most 1000, found 0 (a whole number)")
+    assert error_of(path) == (
+        f"{path}:9: assignments[0].points.add_gate: expected a number greater than 0 "
+        "and at most 1000, found 0 (a whole number)"
+    )
     path = write(tmp_path, with_lines(VALID, {11: "  gradient_rel_error: .inf"}))
-    assert error_of(path).endswith("tolerances.gradient_rel_error: expected a number greater than 0 and at most "
-                                   "0.01, found inf (a decimal number)")
+    assert error_of(path).endswith(
+        "tolerances.gradient_rel_error: expected a number greater than 0 and at most "
+        "0.01, found inf (a decimal number)"
+    )
 
 
 def test_empty_notebook_list(tmp_path):
     text = VALID.replace("    notebooks: [backprop]", "    notebooks: []")
     path = write(tmp_path, "\n" * 5 + text)  # the notebooks line becomes line 12
-    assert error_of(path) == f"{path}:12: assignments[0].notebooks: expected a non-empty list of names, found an empty list"
+    assert (
+        error_of(path)
+        == f"{path}:12: assignments[0].notebooks: expected a non-empty list of names, found an empty list"
+    )
 
 
 def test_bad_enum_value_lists_the_allowed_ones(tmp_path):
     path = write(tmp_path, with_lines(VALID, {4: "randomization: per-class"}))
-    assert error_of(path) == (f"{path}:4: randomization: expected one of 'per-course', 'per-student', "
-                              "found 'per-class' (a string)")
+    assert error_of(path) == (
+        f"{path}:4: randomization: expected one of 'per-course', 'per-student', found 'per-class' (a string)"
+    )
 
 
 def test_duplicate_assignment_names(tmp_path):
-    path = write(tmp_path, VALID.replace("tolerances:", "  - name: backprop\n    notebooks: [other]\ntolerances:"))
-    assert error_of(path) == (f"{path}:10: assignments[1].name: duplicate assignment name 'backprop' "
-                              "(first at assignments[0].name, line 6); assignment names must be unique")
+    path = write(
+        tmp_path, VALID.replace("tolerances:", "  - name: backprop\n    notebooks: [other]\ntolerances:")
+    )
+    assert error_of(path) == (
+        f"{path}:10: assignments[1].name: duplicate assignment name 'backprop' "
+        "(first at assignments[0].name, line 6); assignment names must be unique"
+    )
 
 
 def test_duplicate_notebook_names(tmp_path):
     path = write(tmp_path, with_lines(VALID, {7: "    notebooks: [backprop, intro, backprop]"}))
-    assert error_of(path) == (f"{path}:7: assignments[0].notebooks[2]: duplicate notebook 'backprop' "
-                              "(first at assignments[0].notebooks[0], line 7); notebooks must be unique")
+    assert error_of(path) == (
+        f"{path}:7: assignments[0].notebooks[2]: duplicate notebook 'backprop' "
+        "(first at assignments[0].notebooks[0], line 7); notebooks must be unique"
+    )
 
 
 def test_duplicates_are_reported_even_beside_other_errors_in_the_same_items(tmp_path):
-    path = write(tmp_path, VALID.replace(
-        "tolerances:", "  - name: backprop\n    notebooks: [x.py, y, y]\n  - notebooks: [z]\ntolerances:"))
+    path = write(
+        tmp_path,
+        VALID.replace(
+            "tolerances:", "  - name: backprop\n    notebooks: [x.py, y, y]\n  - notebooks: [z]\ntolerances:"
+        ),
+    )
     assert problem_lines(path) == [
         f"{path}:10: assignments[1].name: duplicate assignment name 'backprop' "
         "(first at assignments[0].name, line 6); assignment names must be unique",
@@ -294,26 +364,39 @@ def test_duplicates_are_reported_even_beside_other_errors_in_the_same_items(tmp_
 
 def test_duplicate_yaml_keys_are_detected(tmp_path):
     path = write(tmp_path, VALID + "seed: 7\n")
-    assert error_of(path) == (f"{path}:14: seed: duplicate key 'seed' (first at line 3); "
-                              "YAML would silently keep only the last one, so remove one of them")
+    assert error_of(path) == (
+        f"{path}:14: seed: duplicate key 'seed' (first at line 3); "
+        "YAML would silently keep only the last one, so remove one of them"
+    )
     path = write(tmp_path, VALID.replace("      add_gate: 4", "      add_gate: 4\n      add_gate: 5"))
-    assert error_of(path).startswith(f"{path}:10: assignments[0].points.add_gate: duplicate key 'add_gate' "
-                                     "(first at line 9)")
+    assert error_of(path).startswith(
+        f"{path}:10: assignments[0].points.add_gate: duplicate key 'add_gate' (first at line 9)"
+    )
 
 
 def test_other_validation_errors_are_located_too(tmp_path):
     path = write(tmp_path, with_lines(VALID, {2: "course_id: cs231n backprop"}))
-    assert error_of(path) == (f"{path}:2: course_id: expected a name of 1-64 letters, digits, '-' or '_', "
-                              "found 'cs231n backprop' (a string)")
+    assert error_of(path) == (
+        f"{path}:2: course_id: expected a name of 1-64 letters, digits, '-' or '_', "
+        "found 'cs231n backprop' (a string)"
+    )
     path = write(tmp_path, with_lines(VALID, {9: "      2nd_gate: 4"}))
-    assert error_of(path) == (f"{path}:9: assignments[0].points.2nd_gate: invalid key '2nd_gate': expected an "
-                              "exercise id (1-64 letters, digits or '_', not starting with a digit)")
-    path = write(tmp_path, VALID.replace("tolerances:\n", "tolerances:\n  hand_answer_abs: 0\n  hand_answer_rel: 0\n"))
-    assert error_of(path) == (f"{path}:10: tolerances: hand_answer_abs and hand_answer_rel are both 0, so a hand "
-                              "answer would have to match to the last bit; set at least one above 0")
+    assert error_of(path) == (
+        f"{path}:9: assignments[0].points.2nd_gate: invalid key '2nd_gate': expected an "
+        "exercise id (1-64 letters, digits or '_', not starting with a digit)"
+    )
+    path = write(
+        tmp_path, VALID.replace("tolerances:\n", "tolerances:\n  hand_answer_abs: 0\n  hand_answer_rel: 0\n")
+    )
+    assert error_of(path) == (
+        f"{path}:10: tolerances: hand_answer_abs and hand_answer_rel are both 0, so a hand "
+        "answer would have to match to the last bit; set at least one above 0"
+    )
     path = write(tmp_path, with_lines(VALID, {3: "seed: !!python/name:os.system 1"}))
-    assert error_of(path) == (f"{path}:3:7: seed: expected a value without a YAML tag, found the tag "
-                              "'!!python/name:os.system', which course.yaml does not read here; remove the tag")
+    assert error_of(path) == (
+        f"{path}:3:7: seed: expected a value without a YAML tag, found the tag "
+        "'!!python/name:os.system', which course.yaml does not read here; remove the tag"
+    )
     path = write(tmp_path, "a: &x [1, *x]\n")
     assert error_of(path) == f"{path}:1: a[1]: a YAML alias refers to the value that contains it"
 
@@ -321,18 +404,42 @@ def test_other_validation_errors_are_located_too(tmp_path):
 UNTAGGED = "expected a value without a YAML tag, found the tag {}, which course.yaml does not read here; remove the tag"
 DATE = "a date (like 2024-01-31) or a date and time (like 2024-01-31 12:00:00)"
 BAD_TAGS = [  # (line of VALID, what it becomes, the key path, the message)
-    (3, "seed: !!timestamp nope", "seed",
-     f"expected {DATE} after the YAML tag '!!timestamp', found 'nope'; fix the value or remove the tag"),
-    (3, "seed: !!timestamp 2024-13-45", "seed",
-     f"expected {DATE} after the YAML tag '!!timestamp', found '2024-13-45'; fix the value or remove the tag"),
-    (3, "seed: !!int abc", "seed",
-     "expected a whole number after the YAML tag '!!int', found 'abc'; fix the value or remove the tag"),
-    (11, "  gradient_rel_error: !!float x", "tolerances.gradient_rel_error",
-     "expected a number after the YAML tag '!!float', found 'x'; fix the value or remove the tag"),
-    (13, "  timeout_seconds: !!bool maybe", "grading.timeout_seconds",
-     "expected true or false after the YAML tag '!!bool', found 'maybe'; fix the value or remove the tag"),
-    (6, "  - name: !!binary 가", "assignments[0].name",
-     "expected base64-encoded data after the YAML tag '!!binary', found '가'; fix the value or remove the tag"),
+    (
+        3,
+        "seed: !!timestamp nope",
+        "seed",
+        f"expected {DATE} after the YAML tag '!!timestamp', found 'nope'; fix the value or remove the tag",
+    ),
+    (
+        3,
+        "seed: !!timestamp 2024-13-45",
+        "seed",
+        f"expected {DATE} after the YAML tag '!!timestamp', found '2024-13-45'; fix the value or remove the tag",
+    ),
+    (
+        3,
+        "seed: !!int abc",
+        "seed",
+        "expected a whole number after the YAML tag '!!int', found 'abc'; fix the value or remove the tag",
+    ),
+    (
+        11,
+        "  gradient_rel_error: !!float x",
+        "tolerances.gradient_rel_error",
+        "expected a number after the YAML tag '!!float', found 'x'; fix the value or remove the tag",
+    ),
+    (
+        13,
+        "  timeout_seconds: !!bool maybe",
+        "grading.timeout_seconds",
+        "expected true or false after the YAML tag '!!bool', found 'maybe'; fix the value or remove the tag",
+    ),
+    (
+        6,
+        "  - name: !!binary 가",
+        "assignments[0].name",
+        "expected base64-encoded data after the YAML tag '!!binary', found '가'; fix the value or remove the tag",
+    ),
     (3, "seed: !!python/object:os.system {}", "seed", UNTAGGED.format("'!!python/object:os.system'")),
     (3, "seed: !!set", "seed", UNTAGGED.format("'!!set'")),
     (3, "seed: !foo bar", "seed", UNTAGGED.format("'!foo'")),
@@ -341,10 +448,19 @@ BAD_TAGS = [  # (line of VALID, what it becomes, the key path, the message)
     (9, "      add_gate: !!set {4}", "assignments[0].points.add_gate", UNTAGGED.format("'!!set'")),
     (7, "    notebooks: !!str [backprop]", "assignments[0].notebooks", UNTAGGED.format("'!!str'")),
     # No tag, but written like a date or a number, which YAML 1.1 then cannot make one of.
-    (3, "seed: 2024-13-45", "seed", f"YAML reads '2024-13-45' as {DATE}, but it is not a valid one; fix it, "
-                                    "or put it in quotes to make it text"),
-    (13, "  timeout_seconds: 0x_", "grading.timeout_seconds",
-     "YAML reads '0x_' as a whole number, but it is not a valid one; fix it, or put it in quotes to make it text"),
+    (
+        3,
+        "seed: 2024-13-45",
+        "seed",
+        f"YAML reads '2024-13-45' as {DATE}, but it is not a valid one; fix it, "
+        "or put it in quotes to make it text",
+    ),
+    (
+        13,
+        "  timeout_seconds: 0x_",
+        "grading.timeout_seconds",
+        "YAML reads '0x_' as a whole number, but it is not a valid one; fix it, or put it in quotes to make it text",
+    ),
 ]
 
 
@@ -359,12 +475,20 @@ def test_a_value_its_yaml_tag_cannot_make_is_one_located_problem(tmp_path, numbe
 
 
 def test_tags_that_fit_their_value_still_read_and_odd_keys_are_told(tmp_path):
-    text = with_lines(VALID, {3: "seed: !!int 0x10", 11: "  gradient_rel_error: !!float 1e-5", 13: "  timeout_seconds: !!int 30"})
+    text = with_lines(
+        VALID,
+        {3: "seed: !!int 0x10", 11: "  gradient_rel_error: !!float 1e-5", 13: "  timeout_seconds: !!int 30"},
+    )
     course = load_course(write(tmp_path, text))
-    assert (course.seed, course.tolerances.gradient_rel_error, course.grading.timeout_seconds) == (16, 1e-5, 30)
+    assert (course.seed, course.tolerances.gradient_rel_error, course.grading.timeout_seconds) == (
+        16,
+        1e-5,
+        30,
+    )
     path = write(tmp_path, with_lines(VALID, {2: "course_id: !!binary ###"}))  # base64 of nothing: b""
-    assert error_of(path) == (f"{path}:2: course_id: expected a name of 1-64 letters, digits, '-' or '_', "
-                              "found binary data")
+    assert error_of(path) == (
+        f"{path}:2: course_id: expected a name of 1-64 letters, digits, '-' or '_', found binary data"
+    )
     path = write(tmp_path, with_lines(VALID, {9: "      !foo add_gate: 4"}))
     assert error_of(path) == f"{path}:9: assignments[0].points: every key must be a plain name, like 'seed:'"
     path = write(tmp_path, with_lines(VALID, {3: "seed: &s !!int abc", 4: "randomization: *s"}))
@@ -372,28 +496,56 @@ def test_tags_that_fit_their_value_still_read_and_odd_keys_are_told(tmp_path):
         f"{path}:3:7: randomization: expected a whole number after the YAML tag '!!int', found 'abc'; "
         "fix the value or remove the tag",
         f"{path}:3:7: seed: expected a whole number after the YAML tag '!!int', found 'abc'; "
-        "fix the value or remove the tag"]
+        "fix the value or remove the tag",
+    ]
 
 
 def test_check_config_tells_every_bad_tag_by_file_line_and_key(tmp_path):
     """check-config on a course.yaml with several values its tags cannot make: exit status 1, one
     line each (file:line:column: key: message), no traceback; the repository's course.yaml passes."""
-    path = write(tmp_path, with_lines(VALID, {3: "seed: !!timestamp nope", 7: "    notebooks: !foo [backprop]",
-                                              11: "  gradient_rel_error: !!float x", 13: "  timeout_seconds: 0x_"}))
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check-config", "--config", str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
+    path = write(
+        tmp_path,
+        with_lines(
+            VALID,
+            {
+                3: "seed: !!timestamp nope",
+                7: "    notebooks: !foo [backprop]",
+                11: "  gradient_rel_error: !!float x",
+                13: "  timeout_seconds: 0x_",
+            },
+        ),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
-    for number, key in ((3, "seed"), (7, "assignments[0].notebooks"), (11, "tolerances.gradient_rel_error"),
-                        (13, "grading.timeout_seconds")):
-        assert re.search(rf"^(Error: )?{re.escape(str(path))}:{number}:\d+: {re.escape(key)}: (expected|YAML reads) ",
-                         done.stderr, re.M), done.stderr
-    ok = subprocess.run([sys.executable, "-m", "autograder.cli", "check-config", "--config", str(REPO_COURSE)],
-                        capture_output=True, text=True, cwd=ROOT)
+    for number, key in (
+        (3, "seed"),
+        (7, "assignments[0].notebooks"),
+        (11, "tolerances.gradient_rel_error"),
+        (13, "grading.timeout_seconds"),
+    ):
+        assert re.search(
+            rf"^(Error: )?{re.escape(str(path))}:{number}:\d+: {re.escape(key)}: (expected|YAML reads) ",
+            done.stderr,
+            re.M,
+        ), done.stderr
+    ok = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "check-config", "--config", str(REPO_COURSE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert ok.returncode == 0 and ": OK: course cs231n-backprop" in ok.stdout, ok.stderr
 
 
 def test_several_errors_are_all_reported_one_a_line_in_file_order(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         course_id: cs231n-backprop
         seed: abc
         randomization: per-class
@@ -404,7 +556,8 @@ def test_several_errors_are_all_reported_one_a_line_in_file_order(tmp_path):
           hand_anser_abs: 0.1
         grading:
           memory_mb: 128
-        """)
+        """,
+    )
     assert problem_lines(path) == [
         f"{path}:2: seed: expected a whole number from 0 to 4294967295, found 'abc' (a string)",
         f"{path}:3: randomization: expected one of 'per-course', 'per-student', found 'per-class' (a string)",
@@ -430,7 +583,10 @@ def test_unknown_assignment_suggests_the_closest(tmp_path):
     with pytest.raises(UnknownName) as info:
         course.assignment("backprob")
     assert isinstance(info.value, KeyError)
-    assert str(info.value) == f"{tmp_path / 'course.yaml'}: no assignment 'backprob' in this course; did you mean 'backprop'?"
+    assert (
+        str(info.value)
+        == f"{tmp_path / 'course.yaml'}: no assignment 'backprob' in this course; did you mean 'backprop'?"
+    )
 
 
 def test_points_for_checks_the_overrides_against_the_assignments_exercises(tmp_path):
@@ -439,10 +595,14 @@ def test_points_for_checks_the_overrides_against_the_assignments_exercises(tmp_p
     assert course.points_for("backprop", ["mul_gate", "add_gate"]) == {"add_gate": 4.0}
     with pytest.raises(ConfigError) as info:
         course.points_for("backprop", ["add_gates", "mul_gate"])
-    assert str(info.value) == (f"{path}:9: assignments[0].points.add_gate: no exercise 'add_gate' in assignment "
-                               "'backprop' (notebooks: backprop); did you mean 'add_gates'?")
+    assert str(info.value) == (
+        f"{path}:9: assignments[0].points.add_gate: no exercise 'add_gate' in assignment "
+        "'backprop' (notebooks: backprop); did you mean 'add_gates'?"
+    )
     with pytest.raises(ConfigError, match=r"\(exercises: simple_by_hand, l2_by_hand\)$"):
-        course.points_for("backprop", ["simple_by_hand", "l2_by_hand", "simple_by_hand"])  # none close: all listed
+        course.points_for(
+            "backprop", ["simple_by_hand", "l2_by_hand", "simple_by_hand"]
+        )  # none close: all listed
 
 
 # ---- the seed -----------------------------------------------------------------------
@@ -450,10 +610,13 @@ def test_write_seed_changes_only_the_seed(tmp_path):
     path = write(tmp_path, VALID)
     course = write_seed(path, 42)
     assert course.seed == 42 and course == load_course(path)
-    assert course.model_dump() == with_seed(load_course(write(tmp_path, VALID, "other.yaml")), 42).model_dump()
+    assert (
+        course.model_dump() == with_seed(load_course(write(tmp_path, VALID, "other.yaml")), 42).model_dump()
+    )
     old, new = VALID.splitlines(), path.read_text().splitlines()
-    assert [(a, b) for a, b in zip(old, new) if a != b] == [("seed: 20261123   # the course seed",
-                                                             "seed: 42   # the course seed")]
+    assert [(a, b) for a, b in zip(old, new) if a != b] == [
+        ("seed: 20261123   # the course seed", "seed: 42   # the course seed")
+    ]
     assert len(old) == len(new)
 
 
@@ -462,7 +625,9 @@ def test_write_seed_on_the_repository_file_preserves_comments(tmp_path):
     original = REPO_COURSE.read_bytes()
     path.write_bytes(original)
     write_seed(path, 1)
-    changed = [(a, b) for a, b in zip(original.decode().splitlines(), path.read_text().splitlines()) if a != b]
+    changed = [
+        (a, b) for a, b in zip(original.decode().splitlines(), path.read_text().splitlines()) if a != b
+    ]
     assert changed == [("seed: 20261123", "seed: 1")]
     write_seed(path, 20261123)
     assert path.read_bytes() == original
@@ -470,7 +635,7 @@ def test_write_seed_on_the_repository_file_preserves_comments(tmp_path):
 
 def test_write_seed_keeps_crlf_anchors_and_flow_style(tmp_path):
     path = tmp_path / "course.yaml"
-    text = ("course_id: c\r\nseed: &s 0x10  # hex\r\nassignments: [{name: a, notebooks: [n]}]\r\n")
+    text = "course_id: c\r\nseed: &s 0x10  # hex\r\nassignments: [{name: a, notebooks: [n]}]\r\n"
     path.write_bytes(text.encode())
     assert load_course(path).seed == 16
     write_seed(path, 99)
@@ -484,7 +649,10 @@ def test_write_seed_refuses_bad_seeds_and_invalid_files_without_touching_them(tm
     path = write(tmp_path, VALID)
     with pytest.raises(ConfigError) as info:
         write_seed(path, 2**32)
-    assert str(info.value) == "seed: expected a whole number from 0 to 4294967295, found 4294967296 (a whole number)"
+    assert (
+        str(info.value)
+        == "seed: expected a whole number from 0 to 4294967295, found 4294967296 (a whole number)"
+    )
     assert path.read_text() == VALID
     bad = write(tmp_path, with_lines(VALID, {13: "  memory_mb: 1"}), "bad.yaml")
     with pytest.raises(ConfigError, match=r"bad.yaml:13: grading.memory_mb: "):
@@ -520,16 +688,24 @@ names = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True)
 exercise_ids = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True)
 assignments = st.builds(
     lambda name, notebooks, points: {"name": name, "notebooks": notebooks, "points": points},
-    names, st.lists(names, min_size=1, max_size=3, unique=True),
-    st.dictionaries(exercise_ids, st.floats(0.25, 1000, allow_nan=False), max_size=3))
-courses = st.fixed_dictionaries({
-    "course_id": names,
-    "seed": st.integers(0, config.MAX_SEED),
-    "randomization": st.sampled_from(["per-course", "per-student"]),
-    "assignments": st.lists(assignments, min_size=1, max_size=3, unique_by=lambda a: a["name"]),
-    "tolerances": st.fixed_dictionaries({"hand_answer_abs": st.floats(1e-9, 1), "gradient_rel_error": st.floats(1e-12, 1e-2)}),
-    "grading": st.fixed_dictionaries({"memory_mb": st.integers(256, 65536), "require_sandbox": st.booleans()}),
-})
+    names,
+    st.lists(names, min_size=1, max_size=3, unique=True),
+    st.dictionaries(exercise_ids, st.floats(0.25, 1000, allow_nan=False), max_size=3),
+)
+courses = st.fixed_dictionaries(
+    {
+        "course_id": names,
+        "seed": st.integers(0, config.MAX_SEED),
+        "randomization": st.sampled_from(["per-course", "per-student"]),
+        "assignments": st.lists(assignments, min_size=1, max_size=3, unique_by=lambda a: a["name"]),
+        "tolerances": st.fixed_dictionaries(
+            {"hand_answer_abs": st.floats(1e-9, 1), "gradient_rel_error": st.floats(1e-12, 1e-2)}
+        ),
+        "grading": st.fixed_dictionaries(
+            {"memory_mb": st.integers(256, 65536), "require_sandbox": st.booleans()}
+        ),
+    }
+)
 
 
 @SETTINGS
@@ -552,8 +728,10 @@ def test_load_course_raises_nothing_but_config_error(tmp_path_factory, data):
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(text)))
         cut = data.draw(st.integers(0, 6))
-        insert = data.draw(st.sampled_from(["", ":", "-", " ", "\n", "[", "{", "'", "&a", "*a", "!!", "\t", "x", "0"]))
-        text = text[:at] + insert + text[at + cut:]
+        insert = data.draw(
+            st.sampled_from(["", ":", "-", " ", "\n", "[", "{", "'", "&a", "*a", "!!", "\t", "x", "0"])
+        )
+        text = text[:at] + insert + text[at + cut :]
     path = tmp_path_factory.mktemp("fuzz") / "course.yaml"
     path.write_text(text)
     try:
@@ -590,8 +768,12 @@ def test_keys_markdown_documents_every_key():
 
 def test_readme_documents_course_yaml_with_the_generated_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8") if (ROOT / "README.md").exists() else ""
-    hint = ("regenerate it with `python -m autograder.config` and paste it between "
-            f"{KEYS_START} and {KEYS_END} in README.md")
+    hint = (
+        "regenerate it with `python -m autograder.config` and paste it between "
+        f"{KEYS_START} and {KEYS_END} in README.md"
+    )
     assert KEYS_START in readme and KEYS_END in readme, f"README.md has no course.yaml key table; {hint}"
     documented = readme.split(KEYS_START, 1)[1].split(KEYS_END, 1)[0]
-    assert documented.strip() == keys_markdown().strip(), f"README.md's course.yaml table is out of date; {hint}"
+    assert documented.strip() == keys_markdown().strip(), (
+        f"README.md's course.yaml table is out of date; {hint}"
+    )

@@ -2,9 +2,9 @@
 every command that writes grades, feedback or a release before anything is deleted or
 written, with the kit's one line per problem and no traceback; formgrader's own call gets
 the message in its log; and all of course.yaml's problems are reported in one pass."""
+
 import hashlib
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lanes import lane
 
 from autograder import demo
 from autograder.config import ConfigError, load_course
 from autograder.course import REPO_ROOT, init, load_and_build, nbgrader_environment
-from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -35,18 +35,27 @@ def broken_copy(tmp_path, *replacements):
 
 
 def test_every_problem_of_course_yaml_is_reported_in_one_pass(tmp_path):
-    path = broken_copy(tmp_path,
-                       (r"timeout_seconds: 10$", "timeout_seconds: -1\n  timeot: 3"),
-                       (r"points: \{\}$", "points: {add_gat: 4}\n  - name: second\n    notebooks: [backprp]"))
+    path = broken_copy(
+        tmp_path,
+        (r"timeout_seconds: 10$", "timeout_seconds: -1\n  timeot: 3"),
+        (r"points: \{\}$", "points: {add_gat: 4}\n  - name: second\n    notebooks: [backprp]"),
+    )
     with pytest.raises(ConfigError) as raised:
         load_and_build(path)
     keys = [p.key for p in raised.value.problems]
-    assert keys == ["assignments[0].points.add_gat", "assignments[1].notebooks[0]", "grading.timeout_seconds",
-                    "grading.timeot"], keys
+    assert keys == [
+        "assignments[0].points.add_gat",
+        "assignments[1].notebooks[0]",
+        "grading.timeout_seconds",
+        "grading.timeot",
+    ], keys
     lines = [p.line for p in raised.value.problems]
     assert lines == sorted(lines) and None not in lines
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check-config", "--config", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     for key in keys:
         assert f": {key}: " in done.stderr, done.stderr
@@ -84,7 +93,9 @@ def graded(tmp_path_factory):
     release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
     folder = course_dir / "submitted" / "ada" / "backprop"
     folder.mkdir(parents=True)
-    nbformat.write(simulated_class.fill(release, simulated_class.reference_answers(source)), folder / "backprop.ipynb")
+    nbformat.write(
+        simulated_class.fill(release, simulated_class.reference_answers(source)), folder / "backprop.ipynb"
+    )
     for command in ("autograde", "generate_feedback"):
         done = demo.nbgrader(course_dir, command, "backprop")
         assert done.returncode == 0, done.stderr[-2000:]
@@ -93,12 +104,15 @@ def graded(tmp_path_factory):
     return course_dir
 
 
-@pytest.mark.parametrize("command", [
-    ("autograde", "backprop", "--student", "ada", "--force"),  # --force would delete autograded/ada first
-    ("autograde", "backprop", "--force"),
-    ("generate_feedback", "backprop", "--force"),
-    ("generate_assignment", "backprop", "--force"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("autograde", "backprop", "--student", "ada", "--force"),  # --force would delete autograded/ada first
+        ("autograde", "backprop", "--force"),
+        ("generate_feedback", "backprop", "--force"),
+        ("generate_assignment", "backprop", "--force"),
+    ],
+)
 def test_a_bad_course_yaml_stops_nbgrader_before_it_deletes_or_writes_anything(graded, command):
     before = {name: tree_digest(graded / name) for name in ("autograded", "feedback", "release", "source")}
     gradebook = (graded / "gradebook.db").read_bytes()
@@ -127,8 +141,9 @@ def test_formgraders_call_gets_the_message_and_its_process_goes_on(graded):
         print("still running")
     """)
     before = tree_digest(graded / "autograded")
-    done = subprocess.run([sys.executable, "-c", script], cwd=graded, capture_output=True, text=True,
-                          env=nbgrader_environment())
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=graded, capture_output=True, text=True, env=nbgrader_environment()
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     import json
 
@@ -139,10 +154,18 @@ def test_formgraders_call_gets_the_message_and_its_process_goes_on(graded):
 
 
 def test_the_kits_own_commands_stop_with_the_same_line(graded):
-    for args in (("autograde", "backprop", "--force"), ("report", "backprop"),
-                 ("gradescope", "backprop", "--out", "x.zip")):
-        done = subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=graded, capture_output=True,
-                              text=True, env=nbgrader_environment())
+    for args in (
+        ("autograde", "backprop", "--force"),
+        ("report", "backprop"),
+        ("gradescope", "backprop", "--out", "x.zip"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "autograder.cli", *args],
+            cwd=graded,
+            capture_output=True,
+            text=True,
+            env=nbgrader_environment(),
+        )
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert EXPECTED_LINE.search(done.stderr) and "Traceback" not in done.stderr, (args, done.stderr)
     assert not (graded / "x.zip").exists()

@@ -1,5 +1,6 @@
 """`backprop-kit init`: a real nbgrader course from course.yaml, its release free of leaks,
 its notebooks executed by real Jupyter kernels."""
+
 import ast
 import inspect
 import os
@@ -36,7 +37,9 @@ def write_course_yaml(path, randomization="per-course", seed=4242):
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +111,17 @@ def test_release_carries_no_solution_code_hidden_tests_markers_or_graded_values(
         text = path.read_text()
         if path.suffix == ".ipynb":  # compare code as written, not JSON-escaped
             text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
-        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-                       "import autograder", "from autograder", "import solutions", "from solutions", "BEGIN MARK SCHEME"):
+        for marker in (
+            "BEGIN SOLUTION",
+            "END SOLUTION",
+            "BEGIN HIDDEN TESTS",
+            "END HIDDEN TESTS",
+            "import autograder",
+            "from autograder",
+            "import solutions",
+            "from solutions",
+            "BEGIN MARK SCHEME",
+        ):
             assert marker not in text, f"{path.name} contains {marker!r}"
         normalized = {" ".join(line.split()) for line in text.splitlines()}
         leaked = {line for line in code_lines if line in normalized}
@@ -140,8 +152,9 @@ def execute(path, env_student="alice"):
     nb = nbformat.read(path, as_version=4)
     os.environ["BPKIT_STUDENT_ID"] = env_student
     try:
-        client = NotebookClient(nb, timeout=120, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        )
         error = None
         try:
             client.execute()
@@ -172,14 +185,17 @@ def test_source_notebook_passes_every_one_of_its_own_tests(course):
         results = [o for o in cell.outputs if o.output_type == "execute_result"]
         assert results, f"{cell.metadata['nbgrader']['grade_id']} printed no score"
         text = results[0]["data"]["text/plain"]
-        assert float(text) == pytest.approx(points), (cell.metadata["nbgrader"]["grade_id"], text,
-                                                      "".join(o.get("text", "") for o in cell.outputs))
+        assert float(text) == pytest.approx(points), (
+            cell.metadata["nbgrader"]["grade_id"],
+            text,
+            "".join(o.get("text", "") for o in cell.outputs),
+        )
         assert not any(o.get("name") == "stderr" for o in cell.outputs)
 
 
 # ---- an instructor's own notebooks, and course.yaml's points -----------------------------
 
-GATES_SOURCE = '''\
+GATES_SOURCE = """\
 # %% kind="setup" grade_id="setup"
 import numpy as np
 from bpkit import selfcheck
@@ -187,9 +203,9 @@ from bpkit import selfcheck
 # %% kind="gate" grade_id="add_gate"
 
 # %% kind="gate" grade_id="mul_gate"
-'''
+"""
 
-HANDS_SOURCE = '''\
+HANDS_SOURCE = """\
 # %% kind="student_id" grade_id="student_id"
 STUDENT_ID = ""
 
@@ -206,7 +222,7 @@ dfdq, dfdz, dfdx, dfdy = z, q, z, z
 ### END SOLUTION
 
 # %% kind="test" grade_id="test_simple_by_hand" points=3 title="by hand"
-'''
+"""
 
 
 def two_notebook_course(folder, notebooks="[gates, hands]", points="{add_gate: 4, simple_by_hand: 6}"):
@@ -224,8 +240,11 @@ def two_notebook_course(folder, notebooks="[gates, hands]", points="{add_gate: 4
 
 def points_by_cell(path):
     nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
 
 
 def test_each_notebook_of_an_assignment_gets_the_points_course_yaml_gives_its_exercises(tmp_path):
@@ -238,8 +257,12 @@ def test_each_notebook_of_an_assignment_gets_the_points_course_yaml_gives_its_ex
     add = dict(registry.gate_checks(BY_GRADE_ID["add_gate"]))
     mul = dict(registry.gate_checks(BY_GRADE_ID["mul_gate"]))
     assert points_by_cell(release / "gates.ipynb") == {
-        **{f"test_add_gate_{check}": pytest.approx(4 * p / sum(add.values()), abs=1e-3) for check, p in add.items()},
-        **{f"test_mul_gate_{check}": p for check, p in mul.items()}}
+        **{
+            f"test_add_gate_{check}": pytest.approx(4 * p / sum(add.values()), abs=1e-3)
+            for check, p in add.items()
+        },
+        **{f"test_mul_gate_{check}": p for check, p in mul.items()},
+    }
     assert points_by_cell(release / "hands.ipynb") == {"test_simple_by_hand": 6}
 
 
@@ -250,7 +273,8 @@ def test_a_misspelled_exercise_in_points_is_one_clear_error_naming_its_line(tmp_
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip() == (
         f"Error: {yaml_path}:{line}: assignments[0].points.simple_by_hnad: no exercise 'simple_by_hnad' in "
-        "assignment 'two' (notebooks: gates, hands); did you mean 'simple_by_hand'?")
+        "assignment 'two' (notebooks: gates, hands); did you mean 'simple_by_hand'?"
+    )
     assert not (tmp_path / "course").exists()  # found before anything is written
 
 
@@ -262,7 +286,8 @@ def test_a_listed_notebook_without_a_source_is_one_clear_error_naming_where_it_w
     assert done.stderr.strip() == (
         f"Error: {yaml_path}:{line}: assignments[0].notebooks[2]: assignment 'two' lists notebook 'extra', but its "
         f"source {tmp_path / 'assignments' / 'extra.py'} does not exist (notebook sources are read from the "
-        "assignments/ folder beside course.yaml)")
+        "assignments/ folder beside course.yaml)"
+    )
     assert not (tmp_path / "course").exists()
 
 
@@ -271,15 +296,26 @@ def test_notebook_sources_are_beside_course_yaml_or_else_the_kits_own(tmp_path):
     alone (like the copy init writes into the course directory) builds the kit's notebooks."""
     own = load_course(two_notebook_course(tmp_path / "own"))
     assert notebook_sources(own, own.assignments[0]) == {
-        "gates": tmp_path / "own" / "assignments" / "gates.py", "hands": tmp_path / "own" / "assignments" / "hands.py"}
+        "gates": tmp_path / "own" / "assignments" / "gates.py",
+        "hands": tmp_path / "own" / "assignments" / "hands.py",
+    }
     alone = load_course(write_course_yaml(tmp_path / "course.yaml"))
     assert notebook_sources(alone, alone.assignments[0]) == {"backprop": KIT_ASSIGNMENTS / "backprop.py"}
-    assert load_course(REPO / "course.yaml").root / "assignments" == KIT_ASSIGNMENTS  # the checkout's own are beside it
-    (tmp_path / "course.yaml").write_text((tmp_path / "course.yaml").read_text().replace(
-        "notebooks: [backprop]", "notebooks: [backprop, backprob]"))
+    assert (
+        load_course(REPO / "course.yaml").root / "assignments" == KIT_ASSIGNMENTS
+    )  # the checkout's own are beside it
+    (tmp_path / "course.yaml").write_text(
+        (tmp_path / "course.yaml")
+        .read_text()
+        .replace("notebooks: [backprop]", "notebooks: [backprop, backprob]")
+    )
     misspelled = load_course(tmp_path / "course.yaml")
-    with pytest.raises(ConfigError, match=re.escape(
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
             f"assignments[0].notebooks[1]: assignment 'backprop' lists notebook 'backprob', but its source "
             f"{KIT_ASSIGNMENTS / 'backprob.py'} does not exist (notebook sources are read from the kit's own "
-            "assignments/, as there is no assignments/ folder beside course.yaml)")):
+            "assignments/, as there is no assignments/ folder beside course.yaml)"
+        ),
+    ):
         notebook_sources(misspelled, misspelled.assignments[0])

@@ -1,4 +1,5 @@
 """What `backprop-kit demo` prints where nobody watches a terminal (CI logs, `| tee`)."""
+
 import io
 
 from rich.console import Console

@@ -2,6 +2,7 @@
 shape and operations, the values tell every applicable mistake apart — judged by the reference
 engine with the mistaken gates the grader names mistakes with, not by bpkit's evaluator that
 accepted them — and the draws are the same in another process."""
+
 import hashlib
 import json
 import subprocess
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from autograder.bpkit import problems
-from autograder.exercises import BY_ID as HAND_EXERCISES, mistaken_gates
+from autograder.exercises import BY_ID as HAND_EXERCISES
 from solutions import graphs as described
 from solutions.misconceptions import CATALOG
 from solutions.table import gates_named_by
@@ -21,8 +22,12 @@ from solutions.table import gates_named_by
 pytestmark = pytest.mark.e2e
 
 DRAWS = 10_000
-CASES = [(e.id, mode) for e in described.EXERCISES for mode in described.GRAPH_MODES
-         if mode == described.LECTURE or e.family is not None]
+CASES = [
+    (e.id, mode)
+    for e in described.EXERCISES
+    for mode in described.GRAPH_MODES
+    if mode == described.LECTURE or e.family is not None
+]
 
 
 def drawn(exercise_id, mode, i):
@@ -34,8 +39,12 @@ def applicable(graph):
     """The catalogued mistakes the graph's gates can make (as the grader applies them: at every
     gate of the kind at once), and a branch kept alone where a node branches."""
     used = {described.gate_of(op)[0] for _, op, _ in graph.gates}
-    return {m.id for m in CATALOG if (m.scope == "graph" and graph.branching())
-            or (m.scope == "gate" and used & set(gates_named_by(m.id)))}
+    return {
+        m.id
+        for m in CATALOG
+        if (m.scope == "graph" and graph.branching())
+        or (m.scope == "gate" and used & set(gates_named_by(m.id)))
+    }
 
 
 @pytest.mark.parametrize("exercise_id, mode", CASES)
@@ -64,13 +73,23 @@ def _fingerprint(n):
     for exercise_id, mode in CASES:
         for i in range(n):
             graph, values = drawn(exercise_id, mode, i)
-            digest.update(json.dumps([graph.gates, {k: np.asarray(v).tolist() for k, v in values.items()}]).encode())
+            digest.update(
+                json.dumps([graph.gates, {k: np.asarray(v).tolist() for k, v in values.items()}]).encode()
+            )
     return digest.hexdigest()
 
 
 def test_draws_are_the_same_in_another_process():
-    code = ("import sys; sys.path.insert(0, 'tests'); from test_draws_10000 import _fingerprint; "
-            "print(_fingerprint(2000))")
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           cwd=Path(__file__).resolve().parent.parent, env={"PYTHONHASHSEED": "123"}).stdout.strip()
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); from test_draws_10000 import _fingerprint; "
+        "print(_fingerprint(2000))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={"PYTHONHASHSEED": "123"},
+    ).stdout.strip()
     assert other == _fingerprint(2000)

@@ -3,6 +3,7 @@ quiet logs, a wrong student id said out loud, feedback without grader internals.
 
 One small class is graded once per session (tests/graded_course.py); every test reads what
 came out: the log, the per-student reports and the feedback HTML."""
+
 import html as html_module
 import re
 
@@ -21,9 +22,18 @@ HAND_EXERCISES = tuple(f"test_{e.id}" for e in EXERCISES)  # the exercises that 
 def differ_for(a, b):
     """The hand exercises whose numbers differ between students a and b (small integers can coincide)."""
     course = load_course(REPO_ROOT / "course.yaml")
-    va, vb = (problems.draw(course.seed, course.course_id, "backprop", course.randomization, s).values for s in (a, b))
-    return [f"test_{e.id}" for e in EXERCISES if any(
-        not np.array_equal(np.asarray(va[e.problem][k]), np.asarray(vb[e.problem][k])) for k in va[e.problem])]
+    va, vb = (
+        problems.draw(course.seed, course.course_id, "backprop", course.randomization, s).values
+        for s in (a, b)
+    )
+    return [
+        f"test_{e.id}"
+        for e in EXERCISES
+        if any(
+            not np.array_equal(np.asarray(va[e.problem][k]), np.asarray(vb[e.problem][k]))
+            for k in va[e.problem]
+        )
+    ]
 
 
 def by_id(report):
@@ -43,7 +53,8 @@ def test_untouched_test_cells_raise_no_checksum_warning_but_an_edited_one_does(g
     edgar = by_id(graded_course.report("edgar"))["test_add_gate_forward"]
     assert edgar["score"] == edgar["points"]  # restored from the gradebook and graded, as before
     assert sum(c["score"] for c in graded_course.report("carol")["cells"]) == sum(
-        c["points"] for c in graded_course.report("carol")["cells"])
+        c["points"] for c in graded_course.report("carol")["cells"]
+    )
 
 
 def test_no_sqlalchemy_warnings(graded_course):
@@ -81,9 +92,18 @@ def test_the_feedback_says_so_once_at_the_top_and_at_every_exercise_that_uses_th
 
 def test_feedback_shows_no_grader_internals(graded_course):
     html = graded_course.feedback("ben").read_text()
-    for internal in ("BEGIN HIDDEN TESTS", "from autograder", "inprocess", "grade(", "validate.", "selfcheck."):
+    for internal in (
+        "BEGIN HIDDEN TESTS",
+        "from autograder",
+        "inprocess",
+        "grade(",
+        "validate.",
+        "selfcheck.",
+    ):
         assert internal not in html, internal
-    assert not re.search(r"Out\[[^\]]*\]:\s*</div>\s*<div[^>]*>\s*<pre>\s*[0-9.]+\s*</pre>", html)  # no bare scores
+    assert not re.search(
+        r"Out\[[^\]]*\]:\s*</div>\s*<div[^>]*>\s*<pre>\s*[0-9.]+\s*</pre>", html
+    )  # no bare scores
 
 
 def test_every_exercise_has_its_title_points_and_results_and_each_mistake_once(graded_course):
@@ -95,8 +115,10 @@ def test_every_exercise_has_its_title_points_and_results_and_each_mistake_once(g
     add = panels(html)["test_add_gate_backward"]
     assert "<h3>AddGate.backward</h3>" in add and "/ 2.0 points" in add
     assert "Failed:" in add and add.count("✗") == 2  # every input at once, and the slope of ben's own forward
-    assert ("✗ backward dx and dy, on the lecture&#x27;s numbers, Python floats, 0-d arrays, vectors and matrices"
-            in add.replace("'", "&#x27;"))
+    assert (
+        "✗ backward dx and dy, on the lecture&#x27;s numbers, Python floats, 0-d arrays, vectors and matrices"
+        in add.replace("'", "&#x27;")
+    )
     assert add.count("This looks like 'add-split'") == 1 and add.count("Hint:") == 1
     full = panels(html)["test_max_gate_backward"]
     assert "Failed:" not in full and "✓ Passed" in full and "2.0 / 2.0 points" in full
@@ -117,25 +139,38 @@ def test_self_check_cells_are_left_out_of_the_feedback(graded_course):
 
 def student_lines(log, student):
     """The log lines of plain `nbgrader autograde` / `generate_feedback` about one student."""
-    return [line for line in log.splitlines() if any(f"{a}{student}{b}" in line for a, b in (("'", "'"), ("/", "/"), (" ", "/")))]
+    return [
+        line
+        for line in log.splitlines()
+        if any(f"{a}{student}{b}" in line for a, b in (("'", "'"), ("/", "/"), (" ", "/")))
+    ]
 
 
 def test_the_autograde_log_has_one_line_per_student_and_more_only_when_something_needs_a_look(graded_course):
     log = graded_course.autograde_log
     assert "Copying " not in log and "Copied " not in log  # bpkit/'s files, eleven lines a student before
     for student in ("carol", "ben", "dora"):  # nothing to look at
-        assert student_lines(log, student) == [f"[AutogradeApp | INFO] Creating/updating student with ID '{student}': {{}}"]
+        assert student_lines(log, student) == [
+            f"[AutogradeApp | INFO] Creating/updating student with ID '{student}': {{}}"
+        ]
     fay = student_lines(log, "fay")  # her line, and why her notebook scores 0
-    assert len(fay) == 2 and "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in fay[1]
+    assert (
+        len(fay) == 2
+        and "fay/backprop: backprop.ipynb cannot be graded: it is not a Jupyter notebook" in fay[1]
+    )
     lines = log.splitlines()
     edgar = lines.index("[AutogradeApp | INFO] Creating/updating student with ID 'edgar': {}")
     assert "Attribute 'checksum' for cell test_add_gate_forward has changed!" in lines[edgar + 1]  # his edit
 
 
-def test_generate_feedback_prints_no_warning_about_the_kits_own_config_and_one_line_per_student(graded_course):
+def test_generate_feedback_prints_no_warning_about_the_kits_own_config_and_one_line_per_student(
+    graded_course,
+):
     log = graded_course.feedback_log
     assert "not recognized" not in log and "WARNING" not in log, log[:2000]
-    assert student_lines(log, "ben") == [line for line in log.splitlines() if "feedback/ben/backprop/backprop.html" in line]
+    assert student_lines(log, "ben") == [
+        line for line in log.splitlines() if "feedback/ben/backprop/backprop.html" in line
+    ]
     assert len(student_lines(log, "ben")) == 1
 
 
@@ -153,9 +188,13 @@ def test_the_feedback_page_loads_nothing_from_the_network_and_carries_its_math(g
 
 def test_an_unreadable_notebooks_feedback_is_the_reason_and_what_to_do_and_nothing_else(graded_course):
     html = graded_course.feedback("fay").read_text()
-    text = re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S)))
+    text = re.sub(
+        r"\s+", " ", html_module.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S))
+    )
     assert "Your notebook could not be read: it is not a Jupyter notebook" in text
     assert "submit the notebook as JupyterLab saves it" in text
-    assert not re.search(r'class="[^"]*bpkit-exercise', html) and "In [" not in text and "STUDENT_ID" not in text
+    assert (
+        not re.search(r'class="[^"]*bpkit-exercise', html) and "In [" not in text and "STUDENT_ID" not in text
+    )
     assert "NameError" not in text and "not graded, the notebook could not be read" not in text
     assert len(text.split("Notes from the grader")[1]) < 400, text  # one note: the reason and what to do

@@ -1,5 +1,6 @@
 """The words of a graded cell's feedback (CheckResult.feedback): sub-checks that say the same
 thing are said once, listing what they cover; each mistake is explained once."""
+
 from autograder.grading.outcomes import CheckResult, Outcome, group_label
 
 
@@ -11,15 +12,24 @@ def test_the_same_verdict_on_several_inputs_is_one_line_listing_them():
 
 
 def test_names_that_do_not_make_every_combination_are_listed_as_they_are():
-    assert group_label(["backward, vectors: dx", "backward, matrices: dy"]) == \
-        "backward, vectors: dx; backward, matrices: dy"
+    assert (
+        group_label(["backward, vectors: dx", "backward, matrices: dy"])
+        == "backward, vectors: dx; backward, matrices: dy"
+    )
 
 
 def test_a_mistake_is_explained_once_however_many_checks_show_it():
-    result = CheckResult([Outcome(f"backward, {c}: d{x}", False, "off by 0.33", "add-split")
-                          for c in ("vectors", "matrices") for x in "xy"]
-                         + [Outcome("backward, floats: dx", False, "off by 0.5", "add-split"),
-                            Outcome("forward, vectors", True)])
+    result = CheckResult(
+        [
+            Outcome(f"backward, {c}: d{x}", False, "off by 0.33", "add-split")
+            for c in ("vectors", "matrices")
+            for x in "xy"
+        ]
+        + [
+            Outcome("backward, floats: dx", False, "off by 0.5", "add-split"),
+            Outcome("forward, vectors", True),
+        ]
+    )
     text = result.feedback("AddGate.backward", 2)
     assert text.splitlines() == [
         "AddGate.backward: 0.333 / 2 points",

@@ -1,11 +1,12 @@
 """The kinds of gate (solutions/gate_kinds.py, shipped as bpkit/gate_kinds.py): one
 description per kind, read by the hidden checks and by the self-checks and Validate."""
+
 import numpy as np
 import pytest
+from shipped import shipped_bpkit_module
 
 from solutions.gate_kinds import KINDS
 from solutions.table import GATES
-from shipped import shipped_bpkit_module
 
 
 @pytest.mark.parametrize("spec", GATES, ids=lambda g: g.name)
@@ -43,7 +44,9 @@ def test_the_students_copy_is_the_same_description(tmp_path):
     with shipped_bpkit_module(tmp_path, "gate_kinds") as shipped:
         assert set(shipped.KINDS) == set(KINDS)
         for name, kind in KINDS.items():
-            mine, theirs = kind.self_check_cases(np.random.default_rng(1), 0.1), \
-                shipped.KINDS[name].self_check_cases(np.random.default_rng(1), 0.1)
+            mine, theirs = (
+                kind.self_check_cases(np.random.default_rng(1), 0.1),
+                shipped.KINDS[name].self_check_cases(np.random.default_rng(1), 0.1),
+            )
             assert [label for label, _ in mine] == [label for label, _ in theirs]
             assert all(np.array_equal(a, b) for (_, x), (_, y) in zip(mine, theirs) for a, b in zip(x, y))

@@ -6,6 +6,7 @@ the same student in the TA's course.
 The course is the run's shared simulated class (its copy graded by plain nbgrader); one
 unpacked bundle serves the whole module: setup.sh is not run (it installs
 from the network); the bundle's run_autograder runs with this project's Python instead."""
+
 import json
 import os
 import re
@@ -21,8 +22,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.grading.report import report_path
 from autograder.gradescope.results import results_json
+from autograder.grading.report import report_path
 from autograder.sandbox.bwrap import sandbox_available
 
 STUDENTS = ("ben", "kim")
@@ -41,8 +42,12 @@ def course(shared_class, tmp_path_factory) -> GradedCourse:
     """A TA's course where the class (ben and kim among it) was graded with plain nbgrader
     autograde (the run's shared class: tests/shared_class.py), and its bundle."""
     bundle = tmp_path_factory.mktemp("gradescope") / "backprop-gradescope.zip"
-    made = subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", "backprop", "--out", str(bundle)],
-                          cwd=shared_class.stock, capture_output=True, text=True)
+    made = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "gradescope", "backprop", "--out", str(bundle)],
+        cwd=shared_class.stock,
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr
     return GradedCourse(shared_class.stock, bundle)
 
@@ -66,11 +71,15 @@ def run_autograder(root, files, user):
     (root / "results").mkdir()
     for name, data in files.items():
         (root / "submission" / name).write_bytes(data)
-    (root / "submission_metadata.json").write_text(json.dumps({
-        "id": 1, "assignment": {"title": "backprop"}, "users": [user], "previous_submissions": []}))
+    (root / "submission_metadata.json").write_text(
+        json.dumps(
+            {"id": 1, "assignment": {"title": "backprop"}, "users": [user], "previous_submissions": []}
+        )
+    )
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "BPKIT_PYTHON": sys.executable}
-    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((root / "results" / "results.json").read_text()), done.stdout + done.stderr
 
@@ -81,15 +90,24 @@ def graded_on_gradescope(course, autograder_root):
     to read the id from the email field and to show results after publishing."""
     course_dir = course.course_dir
     notebook = lambda s: (course_dir / "submitted" / s / "backprop" / "backprop.ipynb").read_bytes()  # noqa: E731
-    ben = run_autograder(autograder_root, {"backprop (1).ipynb": notebook("ben")},
-                         {"email": "ben@example.edu", "id": 11, "name": "Ben", "sid": "ben"})
+    ben = run_autograder(
+        autograder_root,
+        {"backprop (1).ipynb": notebook("ben")},
+        {"email": "ben@example.edu", "id": 11, "name": "Ben", "sid": "ben"},
+    )
     yaml_path = autograder_root / "source" / "course" / "course.yaml"
     original = yaml_path.read_text()
-    yaml_path.write_text(original.replace("student_id_field: sid", "student_id_field: email")
-                         .replace("visibility: visible", "visibility: after_published"))
+    yaml_path.write_text(
+        original.replace("student_id_field: sid", "student_id_field: email").replace(
+            "visibility: visible", "visibility: after_published"
+        )
+    )
     try:
-        kim = run_autograder(autograder_root, {"backprop.ipynb": notebook("kim")},
-                             {"email": "kim", "id": 12, "name": "Kim", "sid": "not-kim"})
+        kim = run_autograder(
+            autograder_root,
+            {"backprop.ipynb": notebook("kim")},
+            {"email": "kim", "id": 12, "name": "Kim", "sid": "not-kim"},
+        )
     finally:
         yaml_path.write_text(original)
     return {"ben": ben, "kim": kim}
@@ -98,7 +116,9 @@ def graded_on_gradescope(course, autograder_root):
 def gradebook_cells(course_dir, student):
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook("backprop", "backprop", student)
-        return {g.name: (g.score, g.max_score) for g in nb.grades}, gb.find_submission("backprop", student).score
+        return {g.name: (g.score, g.max_score) for g in nb.grades}, gb.find_submission(
+            "backprop", student
+        ).score
 
 
 @pytest.mark.parametrize("student", STUDENTS)
@@ -107,8 +127,11 @@ def test_scores_equal_nbgrader_autograde_for_the_same_student(course, graded_on_
     results, _ = graded_on_gradescope[student]
     cells, total = gradebook_cells(course_dir, student)
     assert {t["name"]: (t["score"], t["max_score"]) for t in results["tests"]} == {
-        k: (pytest.approx(s, abs=1e-3), m) for k, (s, m) in cells.items()}
-    assert results["score"] == pytest.approx(total, abs=1e-3) and total < sum(t["max_score"] for t in results["tests"])  # both lost points
+        k: (pytest.approx(s, abs=1e-3), m) for k, (s, m) in cells.items()
+    }
+    assert results["score"] == pytest.approx(total, abs=1e-3) and total < sum(
+        t["max_score"] for t in results["tests"]
+    )  # both lost points
     report = json.loads(report_path(course_dir, "backprop", student, "backprop").read_text())
     for cell, test in zip(report["cells"], results["tests"]):
         assert test["tags"] == cell["misconceptions"]
@@ -134,24 +157,39 @@ def test_results_follow_gradescopes_format_and_course_yaml(graded_on_gradescope)
 
 def test_a_submitter_without_the_id_field_gets_a_message_not_a_crash(autograder_root, course):
     notebook = (course.course_dir / "submitted" / "ben" / "backprop" / "backprop.ipynb").read_bytes()
-    results, log = run_autograder(autograder_root, {"backprop.ipynb": notebook}, {"email": "x@example.edu", "id": 3})
+    results, log = run_autograder(
+        autograder_root, {"backprop.ipynb": notebook}, {"email": "x@example.edu", "id": 3}
+    )
     assert results["score"] == 0 and results["tests"] == []
     assert "no 'sid'" in results["output"] and "gradescope.student_id_field" in results["output"]
     assert "email" in results["output"] and "Traceback" not in log
 
 
 def test_a_submission_without_the_notebook_says_what_to_upload(autograder_root):
-    results, _ = run_autograder(autograder_root, {"notes.txt": b"hi", "a.ipynb": b"{}", "b.ipynb": b"{}"},
-                                {"sid": "ben"})
+    results, _ = run_autograder(
+        autograder_root, {"notes.txt": b"hi", "a.ipynb": b"{}", "b.ipynb": b"{}"}, {"sid": "ben"}
+    )
     assert results["score"] == 0 and "must contain backprop.ipynb" in results["output"]
     assert "a.ipynb" in results["output"]
 
 
 def test_id_mismatch_and_refused_files_reach_the_top_level_output():
-    report = {"notebook": "backprop", "made_for": "ben", "id_mismatch": True,
-              "refused_files": [{"path": "link.txt", "reason": "a symbolic link; not followed"}],
-              "cells": [{"grade_id": "test_x", "points": 2, "score": 1, "status": "partial",
-                         "misconceptions": ["sign-flip"], "feedback": "test_x: 1 / 2 points"}]}
+    report = {
+        "notebook": "backprop",
+        "made_for": "ben",
+        "id_mismatch": True,
+        "refused_files": [{"path": "link.txt", "reason": "a symbolic link; not followed"}],
+        "cells": [
+            {
+                "grade_id": "test_x",
+                "points": 2,
+                "score": 1,
+                "status": "partial",
+                "misconceptions": ["sign-flip"],
+                "feedback": "test_x: 1 / 2 points",
+            }
+        ],
+    }
     results = results_json("mia", [report], {("backprop", "test_x"): 1.0}, "hidden")
     assert "made for 'ben'" in results["output"] and "submitted by 'mia'" in results["output"]
     assert "link.txt: a symbolic link" in results["output"]
@@ -167,9 +205,15 @@ def test_bundle_holds_an_installable_wheel_and_valid_scripts_but_no_student_data
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
         zf.extractall(tmp_path / "b")
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
-    assert not [n for n in names if re.search(r"gradebook|submitted/|autograded/|feedback/|reports/", n)], names
-    course_nb = nbformat.read(tmp_path / "b" / "course" / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    assert any("### BEGIN SOLUTION" in c.source for c in course_nb.cells)  # the instructor's source, for autograde
+    assert not [n for n in names if re.search(r"gradebook|submitted/|autograded/|feedback/|reports/", n)], (
+        names
+    )
+    course_nb = nbformat.read(
+        tmp_path / "b" / "course" / "source" / "backprop" / "backprop.ipynb", as_version=4
+    )
+    assert any(
+        "### BEGIN SOLUTION" in c.source for c in course_nb.cells
+    )  # the instructor's source, for autograde
     for script in ("setup.sh", "run_autograder"):
         checked = subprocess.run(["bash", "-n", str(tmp_path / "b" / script)], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
@@ -178,25 +222,43 @@ def test_bundle_holds_an_installable_wheel_and_valid_scripts_but_no_student_data
     assert len(wheels) == 1
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", str(wheels[0])],
-                          capture_output=True, text=True, env={**os.environ, "PIP_FIND_LINKS": ""})
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", str(wheels[0])],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PIP_FIND_LINKS": ""},
+    )
     assert done.returncode == 0, done.stderr
-    site = subprocess.run([str(python), "-c", "import autograder, os; print(os.path.dirname(autograder.__file__))"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    site = subprocess.run(
+        [str(python), "-c", "import autograder, os; print(os.path.dirname(autograder.__file__))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     installed = Path(site.stdout.strip())
     assert installed.is_relative_to(tmp_path / "venv")
-    for data in ("gradescope/templates/run_autograder", "reports/templates/class.html.j2",
-                 "templates/nbgrader_config.py", "gradescope/run.py"):
+    for data in (
+        "gradescope/templates/run_autograder",
+        "reports/templates/class.html.j2",
+        "templates/nbgrader_config.py",
+        "gradescope/run.py",
+    ):
         assert (installed / data).is_file(), data
 
 
 def test_bundle_command_outside_a_course_or_for_an_unknown_assignment_says_what_to_do(course, tmp_path):
     def gradescope(*args, cwd):
-        return subprocess.run([sys.executable, "-m", "autograder.cli", "gradescope", *args], cwd=cwd,
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "autograder.cli", "gradescope", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+        )
 
     done = gradescope("backprop", "--out", str(tmp_path / "a.zip"), cwd=tmp_path)
     assert done.returncode == 1 and "has no course.yaml" in done.stderr and "Traceback" not in done.stderr
     done = gradescope("backprp", "--out", str(tmp_path / "b.zip"), cwd=course.course_dir)
-    assert done.returncode == 1 and "no assignment 'backprp'" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 1 and "no assignment 'backprp'" in done.stderr and "Traceback" not in done.stderr
+    )
     assert not list(tmp_path.glob("*.zip*"))

@@ -1,5 +1,6 @@
 """Property tests: every gate's backward is the slope of its forward; the graph engine
 agrees with an independent autodiff library; every error model really is an error."""
+
 import ast
 from pathlib import Path
 
@@ -16,9 +17,18 @@ from solutions.misconceptions import CATALOG, Seen, overwrite
 from solutions.table import GATES
 
 REQUIRED_IDS = {
-    "upstream-ignored", "add-split", "mul-not-swapped", "max-routes-both", "max-routes-smaller",
-    "sigmoid-of-input", "sigmoid-missing-term", "l2-missing-2", "matmul-transpose", "batch-not-summed",
-    "branch-overwrite", "sign-flip",
+    "upstream-ignored",
+    "add-split",
+    "mul-not-swapped",
+    "max-routes-both",
+    "max-routes-smaller",
+    "sigmoid-of-input",
+    "sigmoid-missing-term",
+    "l2-missing-2",
+    "matmul-transpose",
+    "batch-not-summed",
+    "branch-overwrite",
+    "sign-flip",
 }
 
 shapes = st.sampled_from([(), (1,), (5,), (2, 3), (3, 1, 2)])
@@ -49,8 +59,13 @@ random_upstream = gradcheck.random_upstream
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), shape=shapes, H=st.integers(1, 4), D=st.integers(1, 4),
-       N=st.one_of(st.none(), st.integers(1, 3)))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=shapes,
+    H=st.integers(1, 4),
+    D=st.integers(1, 4),
+    N=st.one_of(st.none(), st.integers(1, 3)),
+)
 @pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
 def test_backward_is_the_numeric_gradient_of_forward(spec, seed, shape, H, D, N):
     rng = np.random.default_rng(seed)
@@ -67,12 +82,16 @@ def test_backward_is_the_numeric_gradient_of_forward(spec, seed, shape, H, D, N)
 AUTOGRAD_GRAPHS = {
     "simple": (lecture.simple, lambda x, y, z: (x + y) * z, ("x", "y", "z")),
     "branch": (lecture.branch, lambda x, y: (x + y) * x, ("x", "y")),
-    "neuron_staged": (lambda w0, x0, w1, x1, w2, gates=None: lecture.neuron_staged((w0, w1, w2), (x0, x1), gates),
-                      lambda w0, x0, w1, x1, w2: 1 / (1 + anp.exp(-(w0 * x0 + w1 * x1 + w2))),
-                      ("w0", "x0", "w1", "x1", "w2")),
-    "neuron_shortcut": (lambda w0, x0, w1, x1, w2, gates=None: lecture.neuron_shortcut((w0, w1, w2), (x0, x1), gates),
-                        lambda w0, x0, w1, x1, w2: 1 / (1 + anp.exp(-(w0 * x0 + w1 * x1 + w2))),
-                        ("w0", "x0", "w1", "x1", "w2")),
+    "neuron_staged": (
+        lambda w0, x0, w1, x1, w2, gates=None: lecture.neuron_staged((w0, w1, w2), (x0, x1), gates),
+        lambda w0, x0, w1, x1, w2: 1 / (1 + anp.exp(-(w0 * x0 + w1 * x1 + w2))),
+        ("w0", "x0", "w1", "x1", "w2"),
+    ),
+    "neuron_shortcut": (
+        lambda w0, x0, w1, x1, w2, gates=None: lecture.neuron_shortcut((w0, w1, w2), (x0, x1), gates),
+        lambda w0, x0, w1, x1, w2: 1 / (1 + anp.exp(-(w0 * x0 + w1 * x1 + w2))),
+        ("w0", "x0", "w1", "x1", "w2"),
+    ),
 }
 
 
@@ -90,19 +109,24 @@ def test_graph_engine_agrees_with_autograd(name, values):
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), H=st.integers(1, 4), D=st.integers(1, 4), N=st.one_of(st.none(), st.integers(1, 3)))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    H=st.integers(1, 4),
+    D=st.integers(1, 4),
+    N=st.one_of(st.none(), st.integers(1, 3)),
+)
 def test_l2_of_matmul_agrees_with_autograd(seed, H, D, N):
     rng = np.random.default_rng(seed)
     W, x = rng.normal(size=(H, D)), rng.normal(size=(D,) if N is None else (D, N))
     r = lecture.gradients(lecture.l2_of_matmul, W, x)
-    f = lambda W_, x_: anp.sum(anp.dot(W_, x_) ** 2)
+    f = lambda W_, x_: anp.sum(anp.dot(W_, x_) ** 2)  # noqa: E731
     np.testing.assert_allclose(r.grads["W"], autograd_grad(f, 0)(W, x), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(r.grads["x"], autograd_grad(f, 1)(W, x), rtol=1e-10, atol=1e-12)
 
 
 def test_catalog_has_the_required_stable_ids_with_words():
     ids = [m.id for m in CATALOG]
-    assert REQUIRED_IDS <= set(ids) and len(ids) == len(set(ids))
+    assert set(ids) >= REQUIRED_IDS and len(ids) == len(set(ids))
     for m in CATALOG:
         assert m.id == m.id.lower() and " " not in m.id
         assert len(m.explanation) > 20 and len(m.hint) > 20
@@ -122,7 +146,9 @@ def test_every_error_model_differs_from_the_reference_on_generic_inputs(misconce
             correct = backward_of(spec, inputs, dout)
             for variant in misconception.variants(Seen(inputs, out, dout, correct)):
                 tried += 1
-                assert any(np.shape(v) != np.shape(c) or not np.allclose(v, c) for v, c in zip(variant, correct))
+                assert any(
+                    np.shape(v) != np.shape(c) or not np.allclose(v, c) for v, c in zip(variant, correct)
+                )
     assert tried, f"{misconception.id} never produced a mistaken gradient on the gates it names"
 
 
@@ -135,7 +161,9 @@ def test_branch_overwrite_differs_from_the_sum():
 def shipped_modules():
     from autograder.course import BPKIT_MODULES, SHARED_MODULES
 
-    return [f"autograder/bpkit/{name}" for name in BPKIT_MODULES if name.endswith(".py")] + [f"solutions/{name}" for name in SHARED_MODULES]
+    return [f"autograder/bpkit/{name}" for name in BPKIT_MODULES if name.endswith(".py")] + [
+        f"solutions/{name}" for name in SHARED_MODULES
+    ]
 
 
 @pytest.mark.parametrize("module", shipped_modules())
@@ -179,7 +207,7 @@ def test_directional_check_verifies_a_large_l2_and_catches_one_wrong_entry():
     rng = np.random.default_rng(5)
     W, X = rng.normal(size=(400, 300)), rng.normal(size=(300, 20))
     r = lecture.gradients(lecture.l2_of_matmul, W, X)
-    f = lambda W_, X_: np.sum((W_ @ X_) ** 2)
+    f = lambda W_, X_: np.sum((W_ @ X_) ** 2)  # noqa: E731
     good = gradcheck.check_gradients(f, (W, X), (r.grads["W"], r.grads["x"]), dout=1.0, names=("dW", "dx"))
     assert good.passed and {i.method for i in good.inputs} == {"directional"}
     dW = r.grads["W"].copy()
@@ -189,6 +217,7 @@ def test_directional_check_verifies_a_large_l2_and_catches_one_wrong_entry():
 
 
 # ---------------------------------------------------------------- a mistake is named only when a model explains it
+
 
 def wrong_gate(spec, sources, pick, factor):
     """A student gate whose backward mixes, input by input, the correct gradient, one input of some
@@ -210,8 +239,10 @@ def wrong_gate(spec, sources, pick, factor):
                     grads.append(variants[pick % len(variants)][i])
                 else:
                     grads.append(c if source == "correct" else noise(c))
-            explained = lambda gs: any(all(np.shape(g) == np.shape(w) and _model_close(g, w) for g, w in zip(gs, v))  # noqa: E731
-                                       for v in variants + [seen.correct])
+            explained = lambda gs: any(  # noqa: E731
+                all(np.shape(g) == np.shape(w) and _model_close(g, w) for g, w in zip(gs, v))
+                for v in variants + [seen.correct]
+            )
             shift = 0.7
             while explained(grads):
                 grads[0] = np.asarray(seen.correct[0]) + shift
@@ -231,11 +262,23 @@ def test_a_wrong_gradient_no_model_explains_is_never_named(spec, data):
     from autograder.grading.registry import run_check
     from solutions.misconceptions import UNKNOWN
 
-    sources = data.draw(st.lists(st.sampled_from(["correct", "model", "noise"]), min_size=len(spec.inputs),
-                                 max_size=len(spec.inputs)))
+    sources = data.draw(
+        st.lists(
+            st.sampled_from(["correct", "model", "noise"]),
+            min_size=len(spec.inputs),
+            max_size=len(spec.inputs),
+        )
+    )
     gate = wrong_gate(spec, sources, data.draw(st.integers(0, 20)), data.draw(st.floats(-3, 3)))
-    ctx = make_context(spec.grade_id, "backward", seed=data.draw(st.integers(0, 2**32 - 1)), course_id="c",
-                       assignment="a", randomization="per-course", student_id="")
+    ctx = make_context(
+        spec.grade_id,
+        "backward",
+        seed=data.draw(st.integers(0, 2**32 - 1)),
+        course_id="c",
+        assignment="a",
+        randomization="per-course",
+        student_id="",
+    )
     result = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: gate}), ctx)
     assert result.fraction < 1
     assert result.misconceptions == [], result.feedback(spec.grade_id, 2)

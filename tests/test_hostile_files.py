@@ -5,6 +5,7 @@ then hypothesis-fuzzed ones. Real nbgrader, real kernels, the real sandbox.
 
 One course is built once (module fixture); the listed cases are graded in one nbgrader run,
 and each fuzzed example submits its mutants as many students graded in one run."""
+
 import hashlib
 import itertools
 import json
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
 from nbgrader.api import Gradebook
 
 from autograder import demo
@@ -33,7 +35,10 @@ REPO = Path(__file__).resolve().parent.parent
 SECRET = b"TOP-SECRET-GRADER-FILE 8f1c"
 CAP_MB = 1
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed"),
+]
 
 
 class Course:
@@ -84,8 +89,11 @@ def course(tmp_path_factory):
     c.source = nbformat.read(c.dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
     c.good = nbformat.writes(simulated_class.fill(release, simulated_class.reference_answers(c.source)))
     c.needs = needs_by_test(c.source)
-    c.answers = {cell.metadata["nbgrader"]["grade_id"] for cell in c.source.cells
-                 if cell.metadata.get("nbgrader", {}).get("solution")}
+    c.answers = {
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in c.source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
     return c
 
 
@@ -102,7 +110,11 @@ def needs_by_test(source):
 
 
 def cells_with(nb_json, grade_id):
-    return [i for i, c in enumerate(nb_json["cells"]) if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id]
+    return [
+        i
+        for i, c in enumerate(nb_json["cells"])
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,8 +182,12 @@ def listed(course) -> Listed:
 
 
 UNREADABLE = {
-    "deep": "nested too deeply", "empty": "the file is empty", "binary": "binary file",
-    "v5": "format version 5", "notnb": "JSON without a list of cells", "linked": "symbolic link",
+    "deep": "nested too deeply",
+    "empty": "the file is empty",
+    "binary": "binary file",
+    "v5": "format version 5",
+    "notnb": "JSON without a list of cells",
+    "linked": "symbolic link",
     "piped": "not a regular file",
 }
 
@@ -189,7 +205,8 @@ def test_links_pipes_hard_links_and_huge_files_never_leave_the_submission(listed
         out = c.dir / top / "mal" / "backprop"
         names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir())
         assert [n for n in names if not n.startswith("bpkit/")] == sorted(
-            ["backprop.ipynb" if top == "autograded" else "backprop.html", "mine/notes.txt"]), names
+            ["backprop.ipynb" if top == "autograded" else "backprop.html", "mine/notes.txt"]
+        ), names
         assert not any(p.is_symlink() for p in out.rglob("*"))
         assert (out / "mine" / "notes.txt").read_text() == "my own notes"
     assert_nothing_from_outside(c, ["mal"])
@@ -198,13 +215,23 @@ def test_links_pipes_hard_links_and_huge_files_never_leave_the_submission(listed
 def test_refused_files_are_named_in_the_log_the_report_and_the_feedback(listed):
     c, log = listed.course, listed.log
     refused = {r["path"]: r["reason"] for r in c.report("mal")["refused_files"]}
-    assert set(refused) == {"grades.db", "private.txt", "everything", "dangling", "hard.txt", "pipe", "huge.bin"}
+    assert set(refused) == {
+        "grades.db",
+        "private.txt",
+        "everything",
+        "dangling",
+        "hard.txt",
+        "pipe",
+        "huge.bin",
+    }
     assert "symbolic link" in refused["grades.db"] and "hard link" in refused["hard.txt"]
     assert "named pipe" in refused["pipe"] and "cap" in refused["huge.bin"]
     assert "mal/backprop: grades.db was not copied: a symbolic link; not followed." in log
     html = (c.dir / "feedback" / "mal" / "backprop" / "backprop.html").read_text()
     for path in refused:
-        assert re.search(rf"The file .{{0,12}}{re.escape(path)}.{{0,12}} in your submission was ignored", html), path
+        assert re.search(
+            rf"The file .{{0,12}}{re.escape(path)}.{{0,12}} in your submission was ignored", html
+        ), path
     # ... and the rest was graded as usual.
     assert all(r["score"] == r["points"] for r in c.report("mal")["cells"])
 
@@ -213,7 +240,9 @@ def test_a_copied_test_cell_and_a_copied_answer_cell_cost_nothing(listed):
     c = listed.course
     report = c.report("dup")
     assert report["unreadable"] is None
-    assert all(r["score"] == r["points"] for r in report["cells"]), [r for r in report["cells"] if r["score"] < r["points"]]
+    assert all(r["score"] == r["points"] for r in report["cells"]), [
+        r for r in report["cells"] if r["score"] < r["points"]
+    ]
     assert len(report["cells"]) == len(c.needs)
     assert any("'test_add_gate_backward' appears 2 times" in n for n in report["notes"])
     assert any("'mul_gate' appears 2 times" in n for n in report["notes"])
@@ -225,13 +254,22 @@ def test_a_copied_test_cell_and_a_copied_answer_cell_cost_nothing(listed):
 def test_moved_retyped_deleted_and_mangled_cells_cost_nothing_here(listed):
     c = listed.course
     report = c.report("mov")
-    assert all(r["score"] == r["points"] for r in report["cells"]), [r for r in report["cells"] if r["score"] < r["points"]]
+    assert all(r["score"] == r["points"] for r in report["cells"]), [
+        r for r in report["cells"] if r["score"] < r["points"]
+    ]
     notes = " ".join(report["notes"])
-    assert "moved" in notes and "'sigmoid_gate' was changed to markdown" in notes and "'setup_simple' was missing" in notes
+    assert (
+        "moved" in notes
+        and "'sigmoid_gate' was changed to markdown" in notes
+        and "'setup_simple' was missing" in notes
+    )
     nb = nbformat.read(c.dir / "autograded" / "mov" / "backprop" / "backprop.ipynb", as_version=4)
     ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
-    order = [cell.metadata["nbgrader"]["grade_id"] for cell in c.source.cells if "nbgrader" in cell.metadata
-             and cell.metadata["nbgrader"].get("grade_id")]
+    order = [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in c.source.cells
+        if "nbgrader" in cell.metadata and cell.metadata["nbgrader"].get("grade_id")
+    ]
     assert [i for i in ids if i] == order  # graded in the assignment's order, every cell once
 
 
@@ -287,8 +325,11 @@ def assert_nothing_from_outside(c, students):
                     assert data == (source / rel).read_bytes(), path
                     continue
                 original = submission / rel
-                assert not any(p.is_symlink() for p in [original, *original.parents] if submission in p.parents
-                               or p == original), path
+                assert not any(
+                    p.is_symlink()
+                    for p in [original, *original.parents]
+                    if submission in p.parents or p == original
+                ), path
                 assert original.is_file() and original.read_bytes() == data, path
 
 
@@ -305,16 +346,40 @@ def key_of(cell, key):
 
 
 ODD = [None, 7, 1.5, True, "x", [], {}, [1, "a"], {"a": {"b": []}}, "\u202e\U0001f600" * 3, -1]
-CELL_KEYS = ["source", "metadata", "cell_type", "outputs", "id", "execution_count", "nbgrader", "grade_id",
-             "points", "schema_version", "solution", "locked", "grade", "tags", "execution", "jupyter", "collapsed"]
-ATTACHMENTS = [{"a.png": {"image/png": "iVBORw0KGgo="}}, {"b.png": "not a bundle"}, ["x"], {"c.gif": {"image/gif": 3}}]
+CELL_KEYS = [
+    "source",
+    "metadata",
+    "cell_type",
+    "outputs",
+    "id",
+    "execution_count",
+    "nbgrader",
+    "grade_id",
+    "points",
+    "schema_version",
+    "solution",
+    "locked",
+    "grade",
+    "tags",
+    "execution",
+    "jupyter",
+    "collapsed",
+]
+ATTACHMENTS = [
+    {"a.png": {"image/png": "iVBORw0KGgo="}},
+    {"b.png": "not a bundle"},
+    ["x"],
+    {"c.gif": {"image/gif": 3}},
+]
 
 cell_ops = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 999), st.sampled_from(CELL_KEYS)),
     st.tuples(st.just("swap"), st.integers(0, 999), st.sampled_from(CELL_KEYS), st.sampled_from(ODD)),
     st.tuples(st.just("duplicate"), st.integers(0, 999), st.integers(-3, 3)),
     st.tuples(st.just("move"), st.integers(0, 999), st.integers(0, 999)),
-    st.tuples(st.just("retype"), st.integers(0, 999), st.sampled_from(["code", "markdown", "raw", "heading", 3])),
+    st.tuples(
+        st.just("retype"), st.integers(0, 999), st.sampled_from(["code", "markdown", "raw", "heading", 3])
+    ),
     st.tuples(st.just("rename"), st.integers(0, 999), st.text(max_size=12)),
     st.tuples(st.just("huge"), st.integers(0, 999), st.sampled_from([200_000, 600_000])),
     st.tuples(st.just("attach"), st.integers(0, 999), st.sampled_from(ATTACHMENTS)),
@@ -329,11 +394,30 @@ notebook_ops = st.one_of(
     st.tuples(st.just("cells"), st.sampled_from([{}, "cells", None, [[]]])),
     st.tuples(st.just("text"), st.sampled_from(["truncate", "list", "deep", "binary", "empty", "bom"])),
 )
-FILE_OPS = ["extra_file", "extra_dir", "link_secret", "link_gradebook", "link_dir", "link_dangling", "hard_link",
-            "fifo", "huge_file", "notebook_link", "notebook_fifo", "hard_link_inside", "dotfile", "nested_link",
-            "notebook_dir", "odd_names", "socket"]
-mutants = st.tuples(st.lists(cell_ops, max_size=3), st.lists(notebook_ops, max_size=1),
-                    st.lists(st.sampled_from(FILE_OPS), max_size=3, unique=True))
+FILE_OPS = [
+    "extra_file",
+    "extra_dir",
+    "link_secret",
+    "link_gradebook",
+    "link_dir",
+    "link_dangling",
+    "hard_link",
+    "fifo",
+    "huge_file",
+    "notebook_link",
+    "notebook_fifo",
+    "hard_link_inside",
+    "dotfile",
+    "nested_link",
+    "notebook_dir",
+    "odd_names",
+    "socket",
+]
+mutants = st.tuples(
+    st.lists(cell_ops, max_size=3),
+    st.lists(notebook_ops, max_size=1),
+    st.lists(st.sampled_from(FILE_OPS), max_size=3, unique=True),
+)
 
 
 def mutate_json(c, raw, ops):
@@ -345,8 +429,13 @@ def mutate_json(c, raw, ops):
             return touched
         i = index % len(cells)
         cell = cells[i]
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") if isinstance(cell, dict) \
-            and isinstance(cell.get("metadata"), dict) and isinstance(cell["metadata"].get("nbgrader"), dict) else None
+        gid = (
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if isinstance(cell, dict)
+            and isinstance(cell.get("metadata"), dict)
+            and isinstance(cell["metadata"].get("nbgrader"), dict)
+            else None
+        )
         gid = gid if isinstance(gid, str) else None
         if op in ("delete", "swap"):
             found = key_of(cell, args[0]) if isinstance(cell, dict) else None
@@ -373,7 +462,7 @@ def mutate_json(c, raw, ops):
                 touched.add(gid)
         elif op == "huge":
             cells.insert(i, {"cell_type": "markdown", "metadata": {}, "source": "huge " * (args[0] // 5)})
-        elif op == "attach":
+        elif op == "attach":  # noqa: SIM102
             if isinstance(cell, dict):
                 cell["attachments"] = json.loads(json.dumps(args[0]))
     return touched & c.answers
@@ -400,9 +489,14 @@ def _mutated_bytes(raw, ops):
             raw["cells"] = arg
         elif op == "text":
             text = json.dumps(raw).encode()
-            return {"truncate": text[: len(text) // 2], "list": b"[" + text + b"]", "binary": os.urandom(3000),
-                    "deep": b'{"cells": ' + b"[" * 5000 + b"]" * 5000 + b"}", "empty": b"",
-                    "bom": b"\xef\xbb\xbf" + text}[arg]
+            return {
+                "truncate": text[: len(text) // 2],
+                "list": b"[" + text + b"]",
+                "binary": os.urandom(3000),
+                "deep": b'{"cells": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                "empty": b"",
+                "bom": b"\xef\xbb\xbf" + text,
+            }[arg]
     return json.dumps(raw).encode()
 
 
@@ -480,8 +574,14 @@ def snapshot(c):
 _names = itertools.count()
 
 
-@settings(max_examples=3, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=3,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 @given(batch=st.lists(mutants, min_size=8, max_size=8))
 def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else(listed, batch):
     c = listed.course
@@ -518,7 +618,9 @@ def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else
                     row = next(r for r in report["cells"] if r["grade_id"] == test)
                     assert row["score"] == row["points"] == scores[test], (student, test, row, ops)
         out = c.dir / "autograded" / student / "backprop"
-        travelled = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"backprop.ipynb"}
+        travelled = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {
+            "backprop.ipynb"
+        }
         assert {t for t in travelled if not t.startswith("bpkit/")} == set(own), (student, ops)
         assert (c.dir / "feedback" / student / "backprop" / "backprop.html").is_file(), (student, ops)
     assert_nothing_from_outside(c, list(expected))
@@ -531,8 +633,13 @@ def test_fuzzed_submissions_are_graded_or_refused_plainly_and_touch_nothing_else
 def sanitize_in_process(c, data):
     """The sanitize pass of `nbgrader autograde` as the kit's nbgrader_config.py wires it, on bytes."""
     from nbgrader.nbgraderformat import MetadataValidator
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
-                                        OverwriteKernelspec)
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
 
     from autograder.grading.reading import parse_notebook
     from autograder.grading.sanitize import SanitizeCells, ShowNotes
@@ -542,18 +649,32 @@ def sanitize_in_process(c, data):
         return read.reason, None
     nb = read.nb
     nb.metadata["backprop_kit"] = {"unreadable": None, "notes": list(read.notes), "refused_files": []}
-    resources = {"nbgrader": {"student": "fuzz", "assignment": "backprop", "notebook": "backprop",
-                              "db_url": f"sqlite:///{c.dir / 'gradebook.db'}"}}
-    for step in (ClearOutput(), SanitizeCells(), DeduplicateIds(), OverwriteKernelspec(),
-                 OverwriteCells(add_missing_cells=False), CheckCellMetadata(), ShowNotes()):
+    resources = {
+        "nbgrader": {
+            "student": "fuzz",
+            "assignment": "backprop",
+            "notebook": "backprop",
+            "db_url": f"sqlite:///{c.dir / 'gradebook.db'}",
+        }
+    }
+    for step in (
+        ClearOutput(),
+        SanitizeCells(),
+        DeduplicateIds(),
+        OverwriteKernelspec(),
+        OverwriteCells(add_missing_cells=False),
+        CheckCellMetadata(),
+        ShowNotes(),
+    ):
         nb, resources = step.preprocess(nb, resources)
     nbformat.validate(nb)
     MetadataValidator().validate_nb(nb)
     return "", nbformat.reads(nbformat.writes(nb), as_version=4)
 
 
-@settings(max_examples=150, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=150, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 @given(mutant=mutants)
 def test_sanitize_never_fails_and_keeps_untouched_answers(course, mutant):
     c = course
@@ -567,14 +688,20 @@ def test_sanitize_never_fails_and_keeps_untouched_answers(course, mutant):
     if nb is None:
         assert reason and "\n" not in reason and len(reason) < 300
         return
-    assigned = [cell.metadata["nbgrader"]["grade_id"] for cell in c.source.cells
-                if cell.metadata.get("nbgrader", {}).get("grade_id")]
+    assigned = [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in c.source.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id")
+    ]
     ids = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if "nbgrader" in cell.metadata]
     locked = [g for g in assigned if g not in c.answers]
     assert [g for g in ids if g in locked] == locked  # every locked cell once, in order
     assert len(ids) == len(set(ids)) and ids == [g for g in assigned if g in ids]
-    good = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nbformat.reads(c.good, as_version=4).cells
-            if cell.metadata.get("nbgrader", {}).get("grade_id")}
+    good = {
+        cell.metadata["nbgrader"]["grade_id"]: cell
+        for cell in nbformat.reads(c.good, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id")
+    }
     assert c.answers - touched <= set(ids)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -596,11 +723,17 @@ def test_collect_copies_only_regular_files_out_of_the_exchange(course):
     os.symlink(c.dir / "gradebook.db", folder / "grades.db")
     os.link(c.secret, folder / "hard.txt")
     os.mkfifo(folder / "pipe")
-    code, log = c.nbgrader("collect", "backprop", f"--Exchange.root={c.root / 'exchange'}",
-                           "--CourseDirectory.course_id=cs231n-backprop")
+    code, log = c.nbgrader(
+        "collect",
+        "backprop",
+        f"--Exchange.root={c.root / 'exchange'}",
+        "--CourseDirectory.course_id=cs231n-backprop",
+    )
     assert code == 0, log[-3000:]
     collected = c.submission("zed")
     assert sorted(p.name for p in collected.iterdir()) == ["backprop.ipynb", "timestamp.txt"]
-    assert (collected / "backprop.ipynb").read_text() == c.good and not any(p.is_symlink() for p in collected.iterdir())
+    assert (collected / "backprop.ipynb").read_text() == c.good and not any(
+        p.is_symlink() for p in collected.iterdir()
+    )
     for name in ("grades.db", "hard.txt", "pipe"):
         assert f"{name} was not collected" in log, name

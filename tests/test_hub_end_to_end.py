@@ -10,19 +10,29 @@ each student fetches and reads it; one student's server cannot read the other's 
 A student's server has no formgrader, course list or create-assignment (the instructor's has).
 Each user keeps one browser, logged in once. Screenshots of each step go to the screenshot
 folder (tests/browser.py)."""
+
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from browser import SCREENSHOTS, chrome, require_chromium, screenshot_folder
+from hub_course import (
+    ACCOUNT_PREFIX,
+    BIN,
+    accounts,
+    hub_command,
+    make_course,
+    new_base,
+    random_password,
+    require_hub_machine,
+    run,
+    running_hub,
+)
 
 from autograder import demo
-from browser import SCREENSHOTS, chrome, require_chromium, screenshot_folder
-from hub_course import (ACCOUNT_PREFIX, BIN, accounts, hub_command, make_course, new_base, random_password,
-                        require_hub_machine, run, running_hub)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -55,7 +65,9 @@ def hub():
             (out / "local_config.py").write_text('c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]\n')
             for user in (INSTRUCTOR, ANN, BEN):  # no "get Jupyter news?" toast over the pages
                 quiet_lab(Path("~" + user).expanduser(), user)
-            with running_hub(base, course, out, base / "hub.log", GRADER, INSTRUCTOR, password, exchange) as h:
+            with running_hub(
+                base, course, out, base / "hub.log", GRADER, INSTRUCTOR, password, exchange
+            ) as h:
                 yield h
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -63,8 +75,10 @@ def hub():
 
 def quiet_lab(home, user):
     settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab"
-    for folder, name, value in (("apputils-extension", "notification", {"fetchNews": "false", "checkForUpdates": False}),
-                                ("notebook-extension", "tracker", {"windowingMode": "none"})):
+    for folder, name, value in (
+        ("apputils-extension", "notification", {"fetchNews": "false", "checkForUpdates": False}),
+        ("notebook-extension", "tracker", {"windowingMode": "none"}),
+    ):
         (settings / folder).mkdir(parents=True, exist_ok=True)
         (settings / folder / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
     run(["chown", "-R", f"{user}:{user}", str(home / ".jupyter")])
@@ -78,14 +92,18 @@ def wait_for(driver, script, timeout, *args):
             return value
         time.sleep(0.3)
     driver.save_screenshot(str(SCREENSHOTS / "hub" / "timed-out.png"))  # what the page showed instead
-    raise AssertionError(f"timed out after {timeout} s waiting for: {script}\npage: "
-                         + driver.execute_script("return document.body ? document.body.innerText : ''")[:3000])
+    raise AssertionError(
+        f"timed out after {timeout} s waiting for: {script}\npage: "
+        + driver.execute_script("return document.body ? document.body.innerText : ''")[:3000]
+    )
 
 
 def log_in(driver, hub, user, lab=True):
     from selenium.webdriver.common.by import By
 
-    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})  # every path's: the hub's, each server's, the service's
+    driver.execute_cdp_cmd(
+        "Network.clearBrowserCookies", {}
+    )  # every path's: the hub's, each server's, the service's
     driver.get(f"{hub.url}/hub/login")
     driver.find_element(By.ID, "username_input").send_keys(user)
     driver.find_element(By.ID, "password_input").send_keys(hub.password)
@@ -123,10 +141,16 @@ def nbgrader_ui(driver, hub, user, folder, name):
     driver.execute_script("""const item = [...document.querySelectorAll('.lm-MenuBar-item')].find(e => e.innerText.trim() === 'Nbgrader');
         const r = item.getBoundingClientRect(), at = {bubbles: true, button: 0, clientX: r.x + 5, clientY: r.y + 5};
         item.dispatchEvent(new PointerEvent('pointerdown', at)); item.dispatchEvent(new MouseEvent('mousedown', at));""")
-    entries = wait_for(driver, "const m = document.querySelector('#jp-mainmenu-nbgrader');"
-                               " return m && m.innerText.trim() ? m.innerText : '';", 30)
+    entries = wait_for(
+        driver,
+        "const m = document.querySelector('#jp-mainmenu-nbgrader');"
+        " return m && m.innerText.trim() ? m.innerText : '';",
+        30,
+    )
     driver.save_screenshot(str(folder / f"{name}.png"))
-    driver.execute_script("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', keyCode: 27, bubbles: true}))")
+    driver.execute_script(
+        "document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', keyCode: 27, bubbles: true}))"
+    )
     plugin = driver.execute_script("return window.jupyterapp.hasPlugin('@jupyter/nbgrader:formgrader')")
     status = status_as(driver, f"{hub.url}/user/{user}/formgrader")
     return [e.strip() for e in entries.split("\n") if e.strip()], plugin, status
@@ -147,22 +171,31 @@ def status_as(driver, url):
 
 def click_text(driver, selector, text, timeout=60):
     """Click the first element matching selector whose text is `text` (waiting for it)."""
-    wait_for(driver, """
+    wait_for(
+        driver,
+        """
         const el = [...document.querySelectorAll(arguments[0])].find(e => e.innerText.trim() === arguments[1] && !e.disabled);
-        if (el) { el.scrollIntoView({block: 'center'}); el.click(); return true; } return false;""", timeout, selector, text)
+        if (el) { el.scrollIntoView({block: 'center'}); el.click(); return true; } return false;""",
+        timeout,
+        selector,
+        text,
+    )
 
 
 def kernel_run(driver, code, timeout=120):
     """Run code in a new kernel of the student's own server (so as that user); its stdout and errors."""
     driver.set_script_timeout(timeout)
-    return driver.execute_async_script("""
+    return driver.execute_async_script(
+        """
         const done = arguments[arguments.length - 1];
         let out = '';
         window.jupyterapp.serviceManager.kernels.startNew({name: 'python3'}).then(kernel => {
         const future = kernel.requestExecute({code: arguments[0]});
         future.onIOPub = msg => { if (msg.header.msg_type === 'stream') out += msg.content.text;
                                   if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue; };
-        future.done.then(() => { kernel.shutdown(); done(out); }, () => done(out)); });""", code)
+        future.done.then(() => { kernel.shutdown(); done(out); }, () => done(out)); });""",
+        code,
+    )
 
 
 def formgrader_action(driver, hub, folder, column, name):
@@ -170,8 +203,12 @@ def formgrader_action(driver, hub, folder, column, name):
     driver.get(f"{hub.url}/services/{COURSE_ID}/formgrader/manage_assignments")
     wait_for(driver, f"return !!document.querySelector('td.{column} a')", 60)
     driver.execute_script(f"document.querySelector('td.{column} a').click()")
-    text = wait_for(driver, """const m = document.querySelector('.modal-body');
-        return m && /Success|error/i.test(m.innerText) ? m.innerText : '';""", 180)
+    text = wait_for(
+        driver,
+        """const m = document.querySelector('.modal-body');
+        return m && /Success|error/i.test(m.innerText) ? m.innerText : '';""",
+        180,
+    )
     driver.save_screenshot(str(folder / f"{name}.png"))
     assert "Success" in text, text
     return text
@@ -179,24 +216,35 @@ def formgrader_action(driver, hub, folder, column, name):
 
 def open_assignments(driver):
     driver.execute_script("window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
-    wait_for(driver, "return !!document.querySelector('#fetched_assignments_list, #released_assignments_list')", 60)
+    wait_for(
+        driver, "return !!document.querySelector('#fetched_assignments_list, #released_assignments_list')", 60
+    )
     # Open already in a kept session: its lists are as old as its last look.
     driver.execute_script("const b = document.querySelector('#refresh_assignments_list'); if (b) b.click();")
 
 
 def open_notebook(driver, path):
     driver.execute_script("window.jupyterapp.commands.execute('docmanager:open', {path: arguments[0]})", path)
-    wait_for(driver, "const w = window.jupyterapp.shell.currentWidget; return !!(w && w.context && w.context.path === arguments[0]"
-                     " && w.sessionContext.session && w.sessionContext.session.kernel"
-                     " && w.sessionContext.session.kernel.status === 'idle')", 120, path)
+    wait_for(
+        driver,
+        "const w = window.jupyterapp.shell.currentWidget; return !!(w && w.context && w.context.path === arguments[0]"
+        " && w.sessionContext.session && w.sessionContext.session.kernel"
+        " && w.sessionContext.session.kernel.status === 'idle')",
+        120,
+        path,
+    )
 
 
 def run_all(driver):
     driver.set_script_timeout(180)
     driver.execute_async_script("""const done = arguments[arguments.length - 1];
         window.jupyterapp.commands.execute('notebook:run-all-cells').then(() => done(true), () => done(false));""")
-    wait_for(driver, "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
-                     " && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))", 120)
+    wait_for(
+        driver,
+        "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+        " && ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))",
+        120,
+    )
     driver.set_script_timeout(60)
     driver.execute_async_script("""const done = arguments[arguments.length - 1];
         window.jupyterapp.commands.execute('docmanager:save').then(() => done(true), () => done(false));""")
@@ -221,9 +269,12 @@ def service_header(hub, path, name):
 
 def scroll_to(driver, text):
     """Bring the first element showing `text` into view (for the screenshot), in a notebook or a page."""
-    driver.execute_script("""const all = [...document.querySelectorAll('.jp-OutputArea-output, p, li, div, pre')];
+    driver.execute_script(
+        """const all = [...document.querySelectorAll('.jp-OutputArea-output, p, li, div, pre')];
         const el = all.reverse().find(e => e.innerText && e.innerText.includes(arguments[0]));
-        if (el) el.scrollIntoView({block: 'center'});""", text)
+        if (el) el.scrollIntoView({block: 'center'});""",
+        text,
+    )
     time.sleep(0.5)
 
 
@@ -253,12 +304,25 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
     try:
         # 0. A hub user in no course group (made through the hub's API, as an admin might) is
         # stopped at the start of their server, told why and what the staff run.
-        run(["curl", "-sf", "-X", "POST", "-H", f"Authorization: token {(hub.out / 'roster-api-token').read_text().strip()}",
-             f"http://127.0.0.1:{json.loads((hub.out / 'backprop-kit-hub.json').read_text())['hub_port']}/hub/api/users/{OUTSIDER}"])
+        run(
+            [
+                "curl",
+                "-sf",
+                "-X",
+                "POST",
+                "-H",
+                f"Authorization: token {(hub.out / 'roster-api-token').read_text().strip()}",
+                f"http://127.0.0.1:{json.loads((hub.out / 'backprop-kit-hub.json').read_text())['hub_port']}/hub/api/users/{OUTSIDER}",
+            ]
+        )
         driver = sessions.drivers[OUTSIDER] = chrome(1400, 1000)
         log_in(driver, hub, OUTSIDER, lab=False)
-        said = wait_for(driver, f"return document.body && document.body.innerText.includes('is not in the course group')"
-                                " ? document.body.innerText : ''", 90)
+        said = wait_for(
+            driver,
+            "return document.body && document.body.innerText.includes('is not in the course group')"
+            " ? document.body.innerText : ''",
+            90,
+        )
         driver.save_screenshot(str(folder / "0-outsider-refused.png"))
         assert f"{OUTSIDER} is not in the course group nbgrader-{COURSE_ID}" in said
         assert f"backprop-kit add-student {OUTSIDER} --hub {hub.out}" in said
@@ -287,40 +351,69 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         for student in (ANN, BEN):
             driver = sessions.of(student)
             if student == ANN:  # a student's server has no formgrader, course list or create-assignment
-                entries, plugin, status = nbgrader_ui(driver, hub, student, folder, f"2-{student}-nbgrader-menu")
-                assert "Assignment List" in entries and "Formgrader" not in entries and "Course List" not in entries, entries
+                entries, plugin, status = nbgrader_ui(
+                    driver, hub, student, folder, f"2-{student}-nbgrader-menu"
+                )
+                assert (
+                    "Assignment List" in entries
+                    and "Formgrader" not in entries
+                    and "Course List" not in entries
+                ), entries
                 assert plugin is False and status == 404, (plugin, status)
-                assert not driver.execute_script("return window.jupyterapp.hasPlugin('@jupyter/nbgrader:create-assignment')")
+                assert not driver.execute_script(
+                    "return window.jupyterapp.hasPlugin('@jupyter/nbgrader:create-assignment')"
+                )
             open_assignments(driver)
             click_text(driver, "#released_assignments_list button", "Fetch")
-            wait_for(driver, f"return document.querySelector('#fetched_assignments_list').innerText.includes('{ASSIGNMENT}')", 60)
+            wait_for(
+                driver,
+                f"return document.querySelector('#fetched_assignments_list').innerText.includes('{ASSIGNMENT}')",
+                60,
+            )
             driver.save_screenshot(str(folder / f"2-{student}-fetched.png"))
             fill_fetched(student, answers[student])
             open_notebook(driver, f"{COURSE_ID}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
             run_all(driver)
-            outputs = driver.execute_script("return [...window.jupyterapp.shell.currentWidget.node"
-                                            ".querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n')")
+            outputs = driver.execute_script(
+                "return [...window.jupyterapp.shell.currentWidget.node"
+                ".querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n')"
+            )
             assert f"These numbers belong to student id '{student}'" in outputs
             scroll_to(driver, "These numbers belong to")
             driver.save_screenshot(str(folder / f"2-{student}-own-numbers.png"))
             driver.find_element(By.CSS_SELECTOR, "jp-button.validate-button").click()
-            validated = wait_for(driver, """const d = document.querySelector('.jp-Dialog-content');
-                const t = d ? d.innerText : ''; return /Success|FAILED|failed/.test(t) ? t : '';""", 120)
+            validated = wait_for(
+                driver,
+                """const d = document.querySelector('.jp-Dialog-content');
+                const t = d ? d.innerText : ''; return /Success|FAILED|failed/.test(t) ? t : '';""",
+                120,
+            )
             driver.save_screenshot(str(folder / f"2-{student}-validate.png"))
             if student == ANN:
                 assert "Success" in validated, validated
             else:  # add-split's backward is not the slope of its forward: Validate says so; ben submits anyway
-                assert "AddGate.backward: your code disagrees with itself" in validated and "add-split" in validated, validated
-            driver.find_element(By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button").click()
+                assert (
+                    "AddGate.backward: your code disagrees with itself" in validated
+                    and "add-split" in validated
+                ), validated
+            driver.find_element(
+                By.CSS_SELECTOR, ".jp-Dialog-content .jp-Dialog-footer button, .jp-Dialog-button"
+            ).click()
             open_assignments(driver)
             click_text(driver, "#fetched_assignments_list button", "Submit")
-            wait_for(driver, f"return document.querySelector('#submitted_assignments_list').innerText.includes('{ASSIGNMENT}')", 60)
+            wait_for(
+                driver,
+                f"return document.querySelector('#submitted_assignments_list').innerText.includes('{ASSIGNMENT}')",
+                60,
+            )
             driver.save_screenshot(str(folder / f"2-{student}-submitted.png"))
 
         # 3. The TA collects, grades with backprop-kit autograde (as the course account), releases feedback.
         driver = sessions.of(INSTRUCTOR)
         formgrader_action(driver, hub, folder, "collect", "3-collected")
-        graded = run([BIN / "backprop-kit", "autograde", ASSIGNMENT], user=hub.grader, cwd=hub.course, check=False)
+        graded = run(
+            [BIN / "backprop-kit", "autograde", ASSIGNMENT], user=hub.grader, cwd=hub.course, check=False
+        )
         assert graded.returncode == 0, graded.stdout + graded.stderr
         formgrader_action(driver, hub, folder, "generate-feedback", "3-feedback-generated")
         formgrader_action(driver, hub, folder, "release-feedback", "3-feedback-released")
@@ -331,8 +424,14 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             driver = sessions.of(student)
             open_assignments(driver)
             click_text(driver, "#submitted_assignments_list button", "Fetch Feedback")
-            wait_for(driver, "return document.querySelector('#submitted_assignments_list').innerText.includes('view feedback')", 60)
-            feedback = sorted((Path("~" + student).expanduser() / COURSE_ID / ASSIGNMENT / "feedback").glob("*/*.html"))
+            wait_for(
+                driver,
+                "return document.querySelector('#submitted_assignments_list').innerText.includes('view feedback')",
+                60,
+            )
+            feedback = sorted(
+                (Path("~" + student).expanduser() / COURSE_ID / ASSIGNMENT / "feedback").glob("*/*.html")
+            )
             assert len(feedback) == 1, feedback
             relative = feedback[0].relative_to(Path("~" + student).expanduser())
             driver.get(f"{hub.url}/user/{student}/files/{relative}")
@@ -340,9 +439,18 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
             pages[student] = driver.execute_script("return document.body.innerText")
             scroll_to(driver, "halved the gradient" if student == BEN else "points")
             driver.save_screenshot(str(folder / f"4-{student}-feedback.png"))
-        total = {s: run([BIN / "python", "-c", f"from nbgrader.api import Gradebook; g = Gradebook('sqlite:///{hub.course}/gradebook.db');"
-                          f" print(g.find_submission('{ASSIGNMENT}', '{s}').score, g.find_submission('{ASSIGNMENT}', '{s}').max_score)"],
-                         user=hub.grader).stdout.split() for s in (ANN, BEN)}
+        total = {
+            s: run(
+                [
+                    BIN / "python",
+                    "-c",
+                    f"from nbgrader.api import Gradebook; g = Gradebook('sqlite:///{hub.course}/gradebook.db');"
+                    f" print(g.find_submission('{ASSIGNMENT}', '{s}').score, g.find_submission('{ASSIGNMENT}', '{s}').max_score)",
+                ],
+                user=hub.grader,
+            ).stdout.split()
+            for s in (ANN, BEN)
+        }
         assert total[ANN][0] == total[ANN][1] and float(total[BEN][0]) < float(total[BEN][1]), total
         for student in (ANN, BEN):  # each page shows its own student's points, as the gradebook has them
             score, max_score = (float(x) for x in total[student])
@@ -352,30 +460,42 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
 
         # 5. From ben's own server, as ben: nothing of ann's can be read.
         driver = sessions.of(BEN)
-        driver.get(f"{hub.url}/user/{BEN}/lab")  # back from the feedback page: kernels are started from JupyterLab
+        driver.get(
+            f"{hub.url}/user/{BEN}/lab"
+        )  # back from the feedback page: kernels are started from JupyterLab
         wait_for(driver, "return !!(window.jupyterapp && window.jupyterapp.started)", 120)
-        wait_for(driver, "return !!document.querySelector('.jp-LabShell') && !document.querySelector('#jupyterlab-splash')", 60)
+        wait_for(
+            driver,
+            "return !!document.querySelector('.jp-LabShell') && !document.querySelector('#jupyterlab-splash')",
+            60,
+        )
         ann_home = Path("~" + ANN).expanduser()
         inbound = hub.exchange / COURSE_ID / "inbound"
         [ann_submission] = inbound.glob(f"{ANN}+{ASSIGNMENT}+*")  # as root: what ben could only guess
-        tries = {"the exchange's submissions": f"os.listdir({str(inbound)!r})",
-                 "the exchange's feedback": f"os.listdir({str(hub.exchange / COURSE_ID / 'feedback')!r})",
-                 "ann's home": f"os.listdir({str(ann_home)!r})",
-                 "ann's fetched notebook": f"open({str(ann_home / COURSE_ID / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))!r}).read()",
-                 # even knowing the exact path (nbgrader's own submit leaves it 0777 with 0644 files)
-                 "ann's submission folder": f"os.listdir({str(ann_submission)!r})",
-                 "ann's submitted notebook": f"open({str(ann_submission / (ASSIGNMENT + '.ipynb'))!r}).read()",
-                 "the course's submissions": f"os.listdir({str(hub.course / 'submitted')!r})",
-                 "the course's feedback": f"os.listdir({str(hub.course / 'feedback' / ANN)!r})",
-                 "the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()"}
+        tries = {
+            "the exchange's submissions": f"os.listdir({str(inbound)!r})",
+            "the exchange's feedback": f"os.listdir({str(hub.exchange / COURSE_ID / 'feedback')!r})",
+            "ann's home": f"os.listdir({str(ann_home)!r})",
+            "ann's fetched notebook": f"open({str(ann_home / COURSE_ID / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))!r}).read()",
+            # even knowing the exact path (nbgrader's own submit leaves it 0777 with 0644 files)
+            "ann's submission folder": f"os.listdir({str(ann_submission)!r})",
+            "ann's submitted notebook": f"open({str(ann_submission / (ASSIGNMENT + '.ipynb'))!r}).read()",
+            "the course's submissions": f"os.listdir({str(hub.course / 'submitted')!r})",
+            "the course's feedback": f"os.listdir({str(hub.course / 'feedback' / ANN)!r})",
+            "the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()",
+        }
         code = "import os, getpass\nprint('user', getpass.getuser())\n" + "".join(
             f"try:\n    {expr}\n    print({'READ ' + what!r})\nexcept PermissionError:\n    print({'denied ' + what!r})\n"
-            for what, expr in tries.items())
+            for what, expr in tries.items()
+        )
         said = kernel_run(driver, code)
         # What ben's kernel printed, shown over his JupyterLab for the screenshot.
-        driver.execute_script("""const pre = document.createElement('pre'); pre.textContent = arguments[0];
+        driver.execute_script(
+            """const pre = document.createElement('pre'); pre.textContent = arguments[0];
             pre.style.cssText = 'position:fixed;top:80px;left:320px;background:#fff;border:2px solid #333;padding:12px;z-index:9999;font-size:14px';
-            document.body.appendChild(pre);""", "ben's kernel, as " + BEN + ":\n" + said)
+            document.body.appendChild(pre);""",
+            "ben's kernel, as " + BEN + ":\n" + said,
+        )
         driver.save_screenshot(str(folder / "5-ben-tries-ann.png"))
         assert f"user {BEN}" in said, said
         for what in tries:

@@ -4,6 +4,7 @@ PrivateSubmit (named in the hub's nbgrader config, as students' servers read it)
 account collects. Student B cannot list or read A's submission even knowing its exact path;
 the course account collects both. nbgrader's default submit (0777 folder, 0644 files) would
 let B read it: the last test shows that, so the first one would fail without the kit's class."""
+
 import os
 import shutil
 import stat
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from hub_course import ACCOUNT_PREFIX, BIN, accounts, new_base, random_password, require_hub_machine, run
 
 pytestmark = pytest.mark.e2e  # nbgrader's own commands on a submission
@@ -36,10 +36,17 @@ def write_config(folder, submit_class=None):
 
 
 def nbgrader(user, base, *args, config="nbgrader", cwd=None):
-    env = {"JUPYTER_CONFIG_PATH": str(base / config), "HOME": os.path.expanduser(f"~{user}"),
-           "PATH": f"{BIN}:/usr/bin:/bin"}
-    return run(["env", *(f"{k}={v}" for k, v in env.items()), BIN / "nbgrader", *args], user=user,
-               cwd=cwd or env["HOME"], check=False)
+    env = {
+        "JUPYTER_CONFIG_PATH": str(base / config),
+        "HOME": os.path.expanduser(f"~{user}"),
+        "PATH": f"{BIN}:/usr/bin:/bin",
+    }
+    return run(
+        ["env", *(f"{k}={v}" for k, v in env.items()), BIN / "nbgrader", *args],
+        user=user,
+        cwd=cwd or env["HOME"],
+        check=False,
+    )
 
 
 def try_as(user, code):
@@ -56,7 +63,9 @@ def exchange_course():
             exchange.mkdir(mode=0o777)
             os.chmod(exchange, 0o1777)  # as `backprop-kit hub` makes it
             write_config(base / "nbgrader")
-            write_config(base / "nbgrader-default", submit_class="nbgrader.exchange.default.submit.ExchangeSubmit")
+            write_config(
+                base / "nbgrader-default", submit_class="nbgrader.exchange.default.submit.ExchangeSubmit"
+            )
             course = base / "course"
             (course / "release" / ASSIGNMENT).mkdir(parents=True)
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")])
@@ -84,15 +93,23 @@ def submission_of(inbound, student):
 def test_a_student_cannot_list_or_read_anothers_submission_even_knowing_its_path(exchange_course):
     base, course, inbound = exchange_course
     ann = submission_of(inbound, ANN)
-    said = try_as(BEN, f"""import os
+    said = try_as(
+        BEN,
+        f"""import os
 for what, do in [("inbound", lambda: os.listdir({str(inbound)!r})), ("folder", lambda: os.listdir({str(ann)!r})),
-                 ("notebook", lambda: open({str(ann / (ASSIGNMENT + '.ipynb'))!r}).read()),
-                 ("secret", lambda: open({str(ann / 'submission_secret.txt')!r}).read())]:
+                 ("notebook", lambda: open({str(ann / (ASSIGNMENT + ".ipynb"))!r}).read()),
+                 ("secret", lambda: open({str(ann / "submission_secret.txt")!r}).read())]:
     try:
         do(); print("READ", what)
     except PermissionError:
-        print("denied", what)""")
-    assert said.stdout.split("\n")[:4] == ["denied inbound", "denied folder", "denied notebook", "denied secret"], said
+        print("denied", what)""",
+    )
+    assert said.stdout.split("\n")[:4] == [
+        "denied inbound",
+        "denied folder",
+        "denied notebook",
+        "denied secret",
+    ], said
     # What makes it so: the course account's group, nobody else's bits.
     st = ann.stat()
     assert stat.S_IMODE(st.st_mode) & 0o007 == 0 and st.st_gid == inbound.stat().st_gid, oct(st.st_mode)
@@ -111,7 +128,9 @@ def test_the_course_account_collects_every_private_submission(exchange_course):
 def test_the_student_keeps_their_own_copy_and_can_list_what_they_submitted(exchange_course):
     base, course, inbound = exchange_course
     listed = nbgrader(ANN, base, "list", "--cached")
-    assert listed.returncode == 0 and f"{COURSE_ID} {ANN} {ASSIGNMENT}" in listed.stdout + listed.stderr, listed
+    assert listed.returncode == 0 and f"{COURSE_ID} {ANN} {ASSIGNMENT}" in listed.stdout + listed.stderr, (
+        listed
+    )
 
 
 def test_nbgraders_own_submit_is_readable_by_another_student_who_knows_the_path(exchange_course):

@@ -3,14 +3,24 @@ service runs as that account, not root): no fresh uid per sandbox is possible th
 sandbox is bubblewrap's user namespace, and the process cap is the account's own processes
 plus Limits.processes (RLIMIT_NPROC counts per host uid; autograder/sandbox/bwrap.py). A fork
 bomb and a memory bomb graded that way cost only the checks that run them."""
+
 import json
 import shutil
 
 import nbformat
 import pytest
+from hub_course import (
+    ACCOUNT_PREFIX,
+    BIN,
+    accounts,
+    make_course,
+    new_base,
+    random_password,
+    require_hub_machine,
+    run,
+)
 
 from autograder import demo
-from hub_course import ACCOUNT_PREFIX, BIN, accounts, make_course, new_base, random_password, require_hub_machine, run
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +29,9 @@ GRADER = f"{ACCOUNT_PREFIX}-sbx"
 
 
 def scores(course, student):
-    report = json.loads((course / "backprop-kit" / "reports" / "backprop" / student / "backprop.json").read_text())
+    report = json.loads(
+        (course / "backprop-kit" / "reports" / "backprop" / student / "backprop.json").read_text()
+    )
     return {r["grade_id"]: r for r in report["cells"]}
 
 
@@ -36,7 +48,11 @@ def graded_as_course_account():
             release = nbformat.read(course / "release" / "backprop" / "backprop.ipynb", as_version=4)
             correct = simulated_class.reference_answers(source)
             bombs = {
-                "forky": {**correct, "sigmoid_gate": simulated_class._dedent(simulated_class.FORK_BOMB) + correct["sigmoid_gate"]},
+                "forky": {
+                    **correct,
+                    "sigmoid_gate": simulated_class._dedent(simulated_class.FORK_BOMB)
+                    + correct["sigmoid_gate"],
+                },
                 "hungry": {**correct, "matmul_gate": simulated_class.BROKEN["matmul_gate"]},  # 8 GB
             }
             for student, answers in bombs.items():
@@ -72,5 +88,10 @@ def test_a_memory_bomb_graded_as_the_course_account_costs_only_its_checks(graded
     # The student's own code ran out of memory: "failed" (the report's one status vocabulary
     # keeps "error" for the grader's own faults).
     assert hungry["test_matmul_gate_backward"]["status"] == "failed"
-    for fine in ("test_add_gate_backward", "test_sigmoid_gate_backward", "test_l2_gate_backward", "test_simple_by_hand"):
+    for fine in (
+        "test_add_gate_backward",
+        "test_sigmoid_gate_backward",
+        "test_l2_gate_backward",
+        "test_simple_by_hand",
+    ):
         assert hungry[fine]["score"] == hungry[fine]["points"], fine

@@ -3,6 +3,7 @@ that can be read bottom up, and the packages too (the reference in solutions/ im
 from autograder/, which builds on it). The imports are read from the source with ast, function
 level ones included (a deferred import only hides a circle); imports under `if TYPE_CHECKING:`
 are left out, as they never run."""
+
 import ast
 from pathlib import Path
 
@@ -18,8 +19,11 @@ def module_files() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
         for path in sorted((REPO / package).rglob("*.py")):
-            if not all((REPO / folder / "__init__.py").exists() for folder in path.relative_to(REPO).parents
-                       if folder != Path(".")):
+            if not all(
+                (REPO / folder / "__init__.py").exists()
+                for folder in path.relative_to(REPO).parents
+                if folder != Path(".")
+            ):
                 continue  # not importable: a template that only looks like Python (templates/)
             parts = list(path.relative_to(REPO).with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -31,7 +35,8 @@ def module_files() -> dict[str, Path]:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imported_modules(module: str, path: Path, modules: set[str]) -> set[str]:
@@ -50,10 +55,11 @@ def imported_modules(module: str, path: Path, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
-            names.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                         for alias in node.names)
+            names.update(
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
+            )
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -134,7 +140,9 @@ def test_no_module_imports_itself_in_a_circle():
 def test_the_packages_import_each_other_in_one_direction_only():
     graph = import_graph()
     found = cycles(package_graph(graph))
-    assert not found, f"import circles between packages: {describe(found)}; the fewer imports: {fewer_way(graph, found)}"
+    assert not found, (
+        f"import circles between packages: {describe(found)}; the fewer imports: {fewer_way(graph, found)}"
+    )
 
 
 def fewer_way(graph: dict[str, set[str]], found: list[list[str]]) -> str:
@@ -145,26 +153,41 @@ def fewer_way(graph: dict[str, set[str]], found: list[list[str]]) -> str:
             step = (module.split(".")[0], target.split(".")[0])
             if step[0] != step[1]:
                 steps.setdefault(step, []).append(f"{module} imports {target}")
-    thinnest = [min((steps[a, b] for a, b in zip(c, c[1:])), key=len) for c in found]
+    thinnest = [min((steps[a, b] for a, b in zip(c, c[1:])), key=len) for c in found]  # noqa: RUF007
     return "; ".join(line for lines in thinnest for line in sorted(lines))
 
 
-@pytest.mark.parametrize("graph, expected", [
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
-    ({"a": {"b"}, "b": {"a"}}, [["a", "b", "a"]]),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c", "a"]]),
-    ({"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"c"}}, [["a", "b", "a"], ["c", "d", "c"]]),
-])
+@pytest.mark.parametrize(
+    "graph, expected",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b", "a"]]),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c", "a"]]),
+        ({"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"c"}}, [["a", "b", "a"], ["c", "d", "c"]]),
+    ],
+)
 def test_the_cycle_finder_finds_circles_and_only_them(graph, expected):
     assert cycles(graph) == expected
 
 
 def test_relative_and_from_imports_are_resolved(tmp_path):
     source = tmp_path / "run.py"
-    source.write_text("from . import cluster\nfrom ..grading.checks import x\nimport numpy\n"
-                      "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .types import T\n"
-                      "def later():\n    from autograder.config import schema\n")
-    modules = {"autograder.batch", "autograder.batch.run", "autograder.batch.cluster", "autograder.batch.types",
-               "autograder.grading.checks", "autograder.config", "autograder.config.schema"}
+    source.write_text(
+        "from . import cluster\nfrom ..grading.checks import x\nimport numpy\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .types import T\n"
+        "def later():\n    from autograder.config import schema\n"
+    )
+    modules = {
+        "autograder.batch",
+        "autograder.batch.run",
+        "autograder.batch.cluster",
+        "autograder.batch.types",
+        "autograder.grading.checks",
+        "autograder.config",
+        "autograder.config.schema",
+    }
     assert imported_modules("autograder.batch.run", source, modules) == {
-        "autograder.batch.cluster", "autograder.grading.checks", "autograder.config.schema"}
+        "autograder.batch.cluster",
+        "autograder.grading.checks",
+        "autograder.config.schema",
+    }

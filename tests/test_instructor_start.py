@@ -2,6 +2,7 @@
 course.yaml with a seed of its own, check-config inside a course built from the instructor's
 own notebooks, init's word about an assignment course.yaml no longer lists, show-values
 without a student id."""
+
 import re
 import shutil
 import subprocess
@@ -18,8 +19,13 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def kit(cwd, *args, python=sys.executable):
-    return subprocess.run([python, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env=nbgrader_environment())
+    return subprocess.run(
+        [python, "-m", "autograder.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=nbgrader_environment(),
+    )
 
 
 def test_show_values_without_a_student_id_answers_the_instructor(tmp_path):
@@ -45,8 +51,14 @@ def test_starter_writes_the_kits_course_yaml_with_a_fresh_seed(tmp_path):
     assert a.seed != b.seed and kit_course.seed not in (a.seed, b.seed)
     assert with_seed(a, kit_course.seed) == kit_course  # the kit's course but for the seed
     # only the seed differs from the kit's file, line for line
-    changed = [x for x, y in zip((tmp_path / "a" / "course.yaml").read_text().splitlines(),
-                                 (REPO_ROOT / "course.yaml").read_text().splitlines()) if x != y]
+    changed = [
+        x
+        for x, y in zip(
+            (tmp_path / "a" / "course.yaml").read_text().splitlines(),
+            (REPO_ROOT / "course.yaml").read_text().splitlines(),
+        )
+        if x != y
+    ]
     assert len(changed) == 1 and changed[0].startswith("seed:")
     values = [problems.draw(c.seed, c.course_id, "backprop", c.randomization, "ada").values for c in (a, b)]
     assert str(values[0]) != str(values[1])  # two courses made this way do not share numbers
@@ -67,8 +79,9 @@ def test_check_config_works_inside_a_course_built_from_the_instructors_own_noteb
     inside = kit(tmp_path / "course", "check-config")
     assert inside.returncode == 0, inside.stderr
     assert "OK" in inside.stdout
-    assert (tmp_path / "course" / "assignments" / "week4.py").read_bytes() == \
-        (own / "assignments" / "week4.py").read_bytes()
+    assert (tmp_path / "course" / "assignments" / "week4.py").read_bytes() == (
+        own / "assignments" / "week4.py"
+    ).read_bytes()
 
 
 @pytest.mark.e2e
@@ -83,13 +96,19 @@ def test_init_says_what_it_does_with_an_assignment_course_yaml_no_longer_lists(t
     (tmp_path / "course.yaml").write_text(text)
     done = kit(tmp_path, "init", "course")
     assert done.returncode == 0, done.stderr
-    line = next(l for l in done.stdout.splitlines() if "'extra'" in l)
+    line = next(l for l in done.stdout.splitlines() if "'extra'" in l)  # noqa: E741
     assert "no longer in course.yaml: kept as it is (source/extra/, release/extra/, the gradebook)" in line
     command = line.split("run in the course directory: ")[1]
     assert command == "nbgrader db assignment remove extra && rm -r source/extra release/extra"
     assert (tmp_path / "course" / "source" / "extra").is_dir()  # kept
-    removed = subprocess.run(command, shell=True, cwd=tmp_path / "course", capture_output=True, text=True,
-                             env=nbgrader_environment())
+    removed = subprocess.run(
+        command,
+        shell=True,
+        cwd=tmp_path / "course",
+        capture_output=True,
+        text=True,
+        env=nbgrader_environment(),
+    )
     assert removed.returncode == 0, removed.stderr  # the command it gives works
     again = kit(tmp_path, "init", "course")
     assert again.returncode == 0 and "'extra'" not in again.stdout
@@ -107,27 +126,47 @@ def test_the_wheel_alone_builds_the_kits_course(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     elsewhere = tmp_path / "instructor"
     elsewhere.mkdir()
-    where = subprocess.run([python, "-c", "import autograder.course as c; print(c.KIT_COURSE_YAML)"],
-                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [python, "-c", "import autograder.course as c; print(c.KIT_COURSE_YAML)"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert where == str(site / "autograder" / "kit" / "course.yaml")
     env = {**nbgrader_environment(), "PATH": f"{venv / 'bin'}:{VENV_BIN}:/usr/bin:/bin"}
-    done = subprocess.run([venv / "bin" / "backprop-kit", "init", "course"], cwd=elsewhere, capture_output=True,
-                          text=True, env=env)
+    done = subprocess.run(
+        [venv / "bin" / "backprop-kit", "init", "course"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"No course.yaml here: building the kit's own course ({where})" in done.stdout
     release = nbformat.read(elsewhere / "course" / "release" / "backprop" / "backprop.ipynb", as_version=4)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in release.cells if "nbgrader" in c.metadata]
     assert "test_add_gate_forward" in ids and "simple_by_hand" in ids
     assert (elsewhere / "course" / "course.yaml").read_bytes() == (REPO_ROOT / "course.yaml").read_bytes()
-    started = subprocess.run([venv / "bin" / "backprop-kit", "starter"], cwd=elsewhere, capture_output=True,
-                             text=True, env=env)
+    started = subprocess.run(
+        [venv / "bin" / "backprop-kit", "starter"], cwd=elsewhere, capture_output=True, text=True, env=env
+    )
     assert started.returncode == 0, started.stderr
     assert re.search(r"fresh seed \(\d+\)", started.stdout)

@@ -1,4 +1,5 @@
 """Only the student's own regular files travel out of a submission folder."""
+
 import os
 
 from autograder.intake import copy_submission
@@ -25,7 +26,9 @@ def test_regular_files_travel_and_everything_else_is_refused_with_a_reason(tmp_p
     reasons = {r.path: r.reason for r in intake.refused}
     assert set(reasons) == {"grades.db", "course", "hard.db", "pipe", "huge.bin"}
     assert "symbolic link" in reasons["grades.db"] and "symbolic link" in reasons["course"]
-    assert "hard link" in reasons["hard.db"] and "named pipe" in reasons["pipe"] and "cap" in reasons["huge.bin"]
+    assert (
+        "hard link" in reasons["hard.db"] and "named pipe" in reasons["pipe"] and "cap" in reasons["huge.bin"]
+    )
     copied = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert copied == sorted(intake.copied)
     assert not any(p.is_symlink() for p in out.rglob("*"))
@@ -46,7 +49,9 @@ def test_skipped_names_are_checked_but_not_copied_and_the_record_keeps_the_refus
     assert [(r.path, "symbolic link" in r.reason) for r in intake.refused] == [("linked.ipynb", True)]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["helper.py"]
     write_record(tmp_path, "backprop", "ann", intake)
-    assert read_refused(tmp_path, "backprop", "ann") == [{"path": "linked.ipynb", "reason": intake.refused[0].reason}]
+    assert read_refused(tmp_path, "backprop", "ann") == [
+        {"path": "linked.ipynb", "reason": intake.refused[0].reason}
+    ]
     assert read_refused(tmp_path, "backprop", "nobody") == []
 
 
@@ -72,14 +77,18 @@ def test_the_kit_routes_every_copy_nbgrader_makes_of_a_submission():
         tree = ast.parse(inspect.getsource(module))
         for cls in [n for n in tree.body if isinstance(n, ast.ClassDef)]:
             for fn in [n for n in cls.body if isinstance(n, ast.FunctionDef)]:
-                if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "shutil"
-                       for n in ast.walk(fn)):
+                if any(
+                    isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "shutil"
+                    for n in ast.walk(fn)
+                ):
                     copies.add(f"{cls.name}.{fn.name}")
     # Autograde.init_assignment copies only the instructor's source files, after calling the base method.
     assert copies == {"BaseConverter.init_assignment", "Autograde.init_assignment"}
     source = inspect.getsource(converters.Autograde.init_assignment)
-    assert "super(Autograde, self).init_assignment" in source and "source_path = self.coursedir.format_path(" \
-        "self.coursedir.source_directory" in source
+    assert (
+        "super(Autograde, self).init_assignment" in source
+        and "source_path = self.coursedir.format_path(self.coursedir.source_directory" in source
+    )
 
     from nbgrader.converters.base import BaseConverter
 

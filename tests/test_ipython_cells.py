@@ -3,6 +3,7 @@ cell magics, shell escapes, display(), get_ipython()) give, in the sandboxed wor
 grading commands use, what they give in a real Jupyter kernel; what that kernel refuses is an
 error of that cell only. The same cells run both ways here and the outputs are compared.
 (That such answer cells earn their marks under both commands: tests/test_same_points.py.)"""
+
 from pathlib import Path
 
 import nbformat
@@ -32,8 +33,10 @@ CELLS = [
 
 
 def notebook():
-    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    return nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in CELLS],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
 
 
 def shown(nb):
@@ -51,8 +54,12 @@ def shown(nb):
                 out.append((o.output_type, o.data.get("text/plain"), o.data.get("text/html")))
             else:
                 out.append(("error", o.ename))
-        cells.append([(kind, *(v.replace("\r\n", "\n") if isinstance(v, str) else v for v in rest))
-                      for kind, *rest in out])
+        cells.append(
+            [
+                (kind, *(v.replace("\r\n", "\n") if isinstance(v, str) else v for v in rest))
+                for kind, *rest in out
+            ]
+        )
     return cells
 
 
@@ -60,8 +67,13 @@ def shown(nb):
 def in_kernel(tmp_path_factory):
     """The cells in a real Jupyter kernel (ipykernel, as `nbgrader autograde` used to start)."""
     nb = notebook()
-    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path_factory.mktemp("kernel"))}}).execute()
+    NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path_factory.mktemp("kernel"))}},
+    ).execute()
     return shown(nb)
 
 

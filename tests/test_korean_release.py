@@ -2,6 +2,7 @@
 Korean, and so is everything bpkit says in the student's own kernel (self-checks, Validate);
 the words change, never the ids, points or code; an instructor's own prose stays as written;
 and the Korean release carries no answer either (its compiled catalog included)."""
+
 import ast
 import gettext
 import re
@@ -12,15 +13,14 @@ import unicodedata
 import jupytext
 import nbformat
 import pytest
+import test_course
+from lanes import lane
 from nbclient import NotebookClient
+from test_course import ASSIGNMENT, REPO, run_cli, write_course_yaml
 
 from autograder.bpkit import i18n
 from autograder.config import load_course
 from autograder.course import KIT_ASSIGNMENTS, build_sources
-from lanes import lane
-
-import test_course
-from test_course import ASSIGNMENT, REPO, run_cli, write_course_yaml
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 KO = i18n.Domain(i18n.STUDENT_DOMAIN, i18n.STUDENT_LOCALE)
@@ -41,7 +41,9 @@ def course_yaml(path, language, randomization="per-course"):
 @lane("e2e")  # nbgrader generate_assignment, then the release run in kernels and by nbgrader validate (~40 s)
 def ko_course(tmp_path_factory):
     root = tmp_path_factory.mktemp("ko")
-    done = run_cli("init", str(root / "course"), "--config", str(course_yaml(root / "course.yaml", "ko")), cwd=REPO)
+    done = run_cli(
+        "init", str(root / "course"), "--config", str(course_yaml(root / "course.yaml", "ko")), cwd=REPO
+    )
     assert done.returncode == 0, done.stderr + done.stdout
     return root / "course"
 
@@ -52,12 +54,15 @@ def release_notebook(course):
 
 # ---------------------------------------------------------------- the notebook's words
 
+
 def test_the_kits_prose_titles_and_stub_comments_are_korean(ko_course):
     nb = release_notebook(ko_course)
     source = jupytext.read(KIT_ASSIGNMENTS / "backprop.py", fmt="py:percent")
     english = [c.source for c in source.cells if c.cell_type == "markdown"]
     shown = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    assert shown and all(HANGUL.search(text) for text in shown), [t[:60] for t in shown if not HANGUL.search(t)]
+    assert shown and all(HANGUL.search(text) for text in shown), [
+        t[:60] for t in shown if not HANGUL.search(t)
+    ]
     assert set(shown) <= {korean(text) for text in english}
     assert shown[0].startswith("# 역전파(backpropagation)") and "계산 그래프" in shown[0]
     assert any("연쇄 법칙" in text for text in shown) and any("자코비안 행렬" in text for text in shown)
@@ -68,9 +73,13 @@ def test_the_kits_prose_titles_and_stub_comments_are_korean(ko_course):
     assert "f = (x + y) · z 손으로 계산 (1부)" in titles[0] and "AddGate.backward" in " ".join(titles)
     assert all("제출한 뒤 여러분의 커널 밖에서" in c.source for c in graded)
     said = [line for c in graded for line in c.source.splitlines()[1:] if line.startswith("# ")]
-    assert not [line for line in said if re.search(r"\b(on|the|your|and|with)\b", line)], said  # what each checks
+    assert not [line for line in said if re.search(r"\b(on|the|your|and|with)\b", line)], (
+        said
+    )  # what each checks
     answers = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "simple_by_hand")
-    assert answers.source.startswith("# 답: ...을 모두 숫자로 바꾸고,\n# YOUR CODE HERE 줄은 지우세요.\nq = ...")
+    assert answers.source.startswith(
+        "# 답: ...을 모두 숫자로 바꾸고,\n# YOUR CODE HERE 줄은 지우세요.\nq = ..."
+    )
     add_gate = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "add_gate")
     assert '"""Distributor: upstream gradient가 그대로 두 입력 모두에 전해집니다."""' in add_gate.source
 
@@ -134,12 +143,14 @@ def test_english_is_the_source_as_written(tmp_path):
     nb = sources(tmp_path, "en")["backprop"]
     source = jupytext.read(KIT_ASSIGNMENTS / "backprop.py", fmt="py:percent")
     assert [c.source for c in nb.cells if c.cell_type == "markdown"] == [
-        c.source for c in source.cells if c.cell_type == "markdown"
-        and c.metadata.get("graphs", "lecture") == "lecture"]
+        c.source
+        for c in source.cells
+        if c.cell_type == "markdown" and c.metadata.get("graphs", "lecture") == "lecture"
+    ]
     assert not any(HANGUL.search(c.source) for c in nb.cells)
 
 
-INSTRUCTOR_NOTEBOOK = '''\
+INSTRUCTOR_NOTEBOOK = """\
 # %% [markdown]
 # # My own notebook
 #
@@ -150,7 +161,7 @@ import numpy as np
 from bpkit import selfcheck
 
 # %% kind="gate" grade_id="add_gate"
-'''
+"""
 
 
 def test_an_instructors_own_prose_stays_as_written_around_the_kits_korean(tmp_path):
@@ -168,13 +179,19 @@ def test_an_instructors_own_prose_stays_as_written_around_the_kits_korean(tmp_pa
 
 # ---------------------------------------------------------------- in the student's kernel
 
+
 def columns(text):
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def run(nb, folder):
-    NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=180,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
     return nb
 
 
@@ -185,7 +202,7 @@ def text_of(cell):
     return "\n".join(out)
 
 
-HALVING_ADD_GATE = '''
+HALVING_ADD_GATE = """
 import numpy as np
 
 
@@ -195,7 +212,7 @@ class AddGate:
 
     def backward(self, dout):
         return 0.5 * dout, 0.5 * dout
-'''
+"""
 
 
 def test_a_wrong_gate_and_unfinished_work_are_told_in_korean_in_a_real_kernel(ko_course):
@@ -213,7 +230,8 @@ def test_a_wrong_gate_and_unfinished_work_are_told_in_korean_in_a_real_kernel(ko
     hand = text_of(by_id["selfcheck_simple_by_hand"])
     assert "아직 답하지 않았습니다: q, f, dfdq, dfdz, dfdx, dfdy" in hand, hand
     assert "MulGate.forward: 아직 끝나지 않았습니다: MulGate 셀의 forward 작성하기." in text_of(
-        by_id["test_mul_gate_forward"])
+        by_id["test_mul_gate_forward"]
+    )
     summary = text_of([c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")][-1])
     assert "아직 끝나지 않은 문제가" in summary and "고칠 문제:" in summary, summary
     assert "AddGate.backward: 코드가 스스로 모순됩니다." in summary
@@ -222,8 +240,14 @@ def test_a_wrong_gate_and_unfinished_work_are_told_in_korean_in_a_real_kernel(ko
     wide = [line for line in summary.splitlines() if columns(line) > 83]  # Hangul takes two columns
     assert not wide, wide  # nbgrader's dialog shows 83 columns whole
     for cell in nb.cells:  # no English sentence of bpkit's left in what the kernel printed
-        for english in ("not finished yet", "problem(s) found", "This looks like", "Not answered yet",
-                        "These numbers belong", "Hint:"):
+        for english in (
+            "not finished yet",
+            "problem(s) found",
+            "This looks like",
+            "Not answered yet",
+            "These numbers belong",
+            "Hint:",
+        ):
             assert english not in text_of(cell), (english, text_of(cell)[:300])
 
 
@@ -232,8 +256,13 @@ def test_nbgrader_validate_reports_in_korean(ko_course, tmp_path):
     folder.mkdir()
     (folder / "bpkit").symlink_to(ko_course / "release" / ASSIGNMENT / "bpkit")
     nbformat.write(release_notebook(ko_course), folder / "backprop.ipynb")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "backprop.ipynb"], cwd=folder,
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", "backprop.ipynb"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     output = done.stdout + done.stderr
     assert "VALIDATION FAILED ON 1 CELL(S)" in output, output[-2000:]
     assert "아직 끝나지 않은 문제가" in output and "AddGate.forward: AddGate 셀의 forward 작성하기" in output
@@ -241,13 +270,24 @@ def test_nbgrader_validate_reports_in_korean(ko_course, tmp_path):
 
 # ---------------------------------------------------------------- nothing leaks
 
+
 def no_leak_in(path, text):
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-                   "import autograder", "from autograder", "import solutions", "from solutions"):
+    for marker in (
+        "BEGIN SOLUTION",
+        "END SOLUTION",
+        "BEGIN HIDDEN TESTS",
+        "END HIDDEN TESTS",
+        "import autograder",
+        "from autograder",
+        "import solutions",
+        "from solutions",
+    ):
         assert marker not in text, f"{path.name} contains {marker!r}"
     normalized = {" ".join(line.split()) for line in text.splitlines()}
     assert not {line for line in test_course.reference_code_lines() if line in normalized}, path.name
-    assert not {s for s in test_course.graded_answer_strings() if s in text}, f"{path.name} contains graded answer values"
+    assert not {s for s in test_course.graded_answer_strings() if s in text}, (
+        f"{path.name} contains graded answer values"
+    )
 
 
 def catalog_text(path):
@@ -266,7 +306,8 @@ def test_the_korean_release_carries_no_solution_code_hidden_tests_or_graded_valu
     files = test_course.release_files(ko_course)
     catalogs = [p for p in files if p.suffix == ".mo"]
     assert [p.relative_to(ko_course / "release" / ASSIGNMENT) for p in catalogs] == [
-        i18n.STUDENT_LOCALE.relative_to(i18n.STUDENT_LOCALE.parent.parent) / "ko" / "LC_MESSAGES" / "bpkit.mo"]
+        i18n.STUDENT_LOCALE.relative_to(i18n.STUDENT_LOCALE.parent.parent) / "ko" / "LC_MESSAGES" / "bpkit.mo"
+    ]
     assert not [p for p in files if p.suffix == ".po"]
     for path in files:
         if path.suffix == ".mo":
@@ -295,10 +336,9 @@ return width / size;
 def test_the_korean_notebook_reads_in_chromium_with_hangul_glyphs(ko_course):
     """The release as run by a student with a halving AddGate, exported by nbconvert and shown in
     headless Chromium: its prose and bpkit's words in Hangul (full-width glyphs, not empty boxes)."""
+    from browser import chrome, screenshot_folder
     from nbconvert import HTMLExporter
     from selenium.webdriver.common.by import By
-
-    from browser import chrome, screenshot_folder
 
     nb = release_notebook(ko_course)
     for cell in nb.cells:
@@ -316,9 +356,11 @@ def test_the_korean_notebook_reads_in_chromium_with_hangul_glyphs(ko_course):
         # 7 Hangul glyphs and 2 spaces: about 7.5 em in a CJK font; empty boxes are narrower
         assert 6.0 < driver.execute_script(HANGUL_WIDTH, heading) < 9.0
         driver.save_screenshot(str(folder / "1-top.png"))
-        for name, words in (("2-add-gate-self-check", "'add-split' 실수로 보입니다"),
-                            ("3-validate-summary", "아직 끝나지 않은 문제가")):
-            found = driver.find_elements(By.XPATH, f"//pre[contains(., \"{words}\")]")
+        for name, words in (
+            ("2-add-gate-self-check", "'add-split' 실수로 보입니다"),
+            ("3-validate-summary", "아직 끝나지 않은 문제가"),
+        ):
+            found = driver.find_elements(By.XPATH, f'//pre[contains(., "{words}")]')
             assert found, words
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", found[0])
             driver.save_screenshot(str(folder / f"{name}.png"))
@@ -333,6 +375,8 @@ def test_bpkit_ships_the_compiled_catalog_of_its_language_only(tmp_path, languag
 
     course = load_course(course_yaml(tmp_path / "course.yaml", language))
     bpkit = assemble_bpkit(tmp_path / "bpkit", course, course.assignments[0])
-    shipped = sorted(str(p.relative_to(bpkit)) for p in bpkit.rglob("*") if p.is_file() and "locale" in p.parts)
+    shipped = sorted(
+        str(p.relative_to(bpkit)) for p in bpkit.rglob("*") if p.is_file() and "locale" in p.parts
+    )
     assert shipped == ([] if language == "en" else ["locale/ko/LC_MESSAGES/bpkit.mo"])
     assert (bpkit / "i18n.py").is_file()

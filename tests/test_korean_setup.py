@@ -2,6 +2,7 @@
 items 2 and 3): course.yaml's errors (still naming the file, the line and the key, which stay
 English), `backprop-kit init`'s progress lines and refusals, and `backprop-kit hub`'s
 (its layout problems in Korean: tests/test_hub_setup.py)."""
+
 import os
 import re
 import subprocess
@@ -10,7 +11,7 @@ from types import SimpleNamespace
 
 from autograder.bpkit import i18n
 from autograder.config import ConfigError, load_course
-from autograder.course import REPO_ROOT, init, load_and_build
+from autograder.course import REPO_ROOT, init
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -27,12 +28,22 @@ def course_yaml(tmp_path, language, *replacements):
 
 
 def cli(*args, cwd):
-    env = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LANGUAGE", "BACKPROP_KIT_LANGUAGE")}
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**env, "PYTHONPATH": str(REPO_ROOT)})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LANG", "LC_ALL", "LANGUAGE", "BACKPROP_KIT_LANGUAGE")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(REPO_ROOT)},
+    )
 
 
 # ---------------------------------------------------------------- init
+
 
 def test_init_says_its_progress_in_the_course_language(tmp_path):
     lines = []
@@ -40,8 +51,13 @@ def test_init_says_its_progress_in_the_course_language(tmp_path):
     for language in ("en", "ko"):
         course = load_course(course_yaml(tmp_path / language, language))
         with i18n.speaking(language):
-            init(tmp_path / language / "course", course, tmp_path / language / "course.yaml",
-                 run=lambda *args, **kwargs: built, log=lines.append)
+            init(
+                tmp_path / language / "course",
+                course,
+                tmp_path / language / "course.yaml",
+                run=lambda *args, **kwargs: built,
+                log=lines.append,
+            )
     english, korean = lines
     assert english == "nbgrader generate_assignment backprop: making the release notebooks"
     assert korean == "nbgrader generate_assignment backprop: 배포할 노트북을 만드는 중"
@@ -58,6 +74,7 @@ def test_init_refusing_a_course_with_student_work_says_so_in_korean(tmp_path):
 
 # ---------------------------------------------------------------- the hub
 
+
 def test_hub_outside_a_korean_course_directory_says_so_in_korean(tmp_path):
     course_yaml(tmp_path, "ko")  # a course.yaml, but no nbgrader_config.py: init never ran here
     done = cli("hub", "--out", str(tmp_path / "hub"), cwd=tmp_path)
@@ -66,6 +83,7 @@ def test_hub_outside_a_korean_course_directory_says_so_in_korean(tmp_path):
 
 
 # ---------------------------------------------------------------- the CLI's own lines
+
 
 def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
     """`starter` over an existing Korean course.yaml refuses in Korean and leaves the file
@@ -80,7 +98,11 @@ def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
     assert done.returncode == 1 and "--variants nope: 손으로 푸는 문제가 아닙니다" in done.stderr, done.stderr
     english = course_yaml(tmp_path / "en", "en")
     done = cli("starter", cwd=english.parent)
-    assert done.returncode == 1 and "exists; it was left as it is" in done.stderr and not HANGUL.search(done.stderr)
+    assert (
+        done.returncode == 1
+        and "exists; it was left as it is" in done.stderr
+        and not HANGUL.search(done.stderr)
+    )
 
 
 def test_a_broken_korean_course_yaml_is_told_in_korean_naming_file_and_line(tmp_path):
@@ -101,14 +123,18 @@ def test_a_broken_korean_course_yaml_is_told_in_korean_naming_file_and_line(tmp_
 
 # ---------------------------------------------------------------- course.yaml's schema problems
 
-SCHEMA_PROBLEMS = ((r"^seed: 20261123$", "sede: 20261123"),  # unknown key, close to seed; and seed missing
-                   (r"^  timeout_seconds: 10$", "  timeout_seconds: '10'"),  # a string where a number goes
-                   (r"^    notebooks: \[backprop\]$", "    notebooks: [backprop, backprop]"),  # a repeated name
-                   (r"^  memory_mb: 2048$", "  memory_mb: 2048\n  memory_mb: 4096"))  # a repeated key
+SCHEMA_PROBLEMS = (
+    (r"^seed: 20261123$", "sede: 20261123"),  # unknown key, close to seed; and seed missing
+    (r"^  timeout_seconds: 10$", "  timeout_seconds: '10'"),  # a string where a number goes
+    (r"^    notebooks: \[backprop\]$", "    notebooks: [backprop, backprop]"),  # a repeated name
+    (r"^  memory_mb: 2048$", "  memory_mb: 2048\n  memory_mb: 4096"),
+)  # a repeated key
 # English that must not be left in a Korean line (the schema's words and the messages around them).
-ENGLISH_WORDS = re.compile(r"did you mean|unknown key|missing required|expected|found|a whole number|a number|"
-                           r"greater than|at most|a string|remove the quotes|duplicate|must be unique|line \d|"
-                           r"YAML would")
+ENGLISH_WORDS = re.compile(
+    r"did you mean|unknown key|missing required|expected|found|a whole number|a number|"
+    r"greater than|at most|a string|remove the quotes|duplicate|must be unique|line \d|"
+    r"YAML would"
+)
 
 
 def test_course_yaml_schema_problems_are_told_in_the_course_language(tmp_path):
@@ -124,22 +150,37 @@ def test_course_yaml_schema_problems_are_told_in_the_course_language(tmp_path):
         # file:line: key path: message (the first line after click's "Error: ", Korean "오류: ")
         found = [re.search(r"(course\.yaml:\d+): (\S+): (.*)$", line) for line in done.stderr.splitlines()]
         said[language] = {m[2]: (m[1], m[3]) for m in found if m}
-        assert set(said[language]) == {"seed", "sede", "assignments[0].notebooks[1]", "grading.timeout_seconds",
-                                       "grading.memory_mb"}, done.stderr
-    korean, english = ({key: message for key, (_, message) in said[language].items()} for language in ("ko", "en"))
+        assert set(said[language]) == {
+            "seed",
+            "sede",
+            "assignments[0].notebooks[1]",
+            "grading.timeout_seconds",
+            "grading.memory_mb",
+        }, done.stderr
+    korean, english = (
+        {key: message for key, (_, message) in said[language].items()} for language in ("ko", "en")
+    )
     for key, (where, message) in said["ko"].items():
         assert where == said["en"][key][0], (key, where, said["en"][key])  # the same file and line
         assert HANGUL.search(message) and not ENGLISH_WORDS.search(message), (key, message)
         assert not HANGUL.search(english[key]), english[key]
     assert "'sede'" in korean["sede"] and "'seed'을(를) 뜻했나요?" in korean["sede"], korean["sede"]
     assert "did you mean 'seed'?" in english["sede"]
-    assert "필수 키 'seed'" in korean["seed"] and "0 이상 4294967295 이하인 정수" in korean["seed"], korean["seed"]
+    assert "필수 키 'seed'" in korean["seed"] and "0 이상 4294967295 이하인 정수" in korean["seed"], korean[
+        "seed"
+    ]
     assert "missing required key 'seed' (expected a whole number from 0 to 4294967295)" in english["seed"]
-    assert ("0 초과 3600 이하인 숫자이어야 하는데 '10' (문자열)입니다. 숫자로 만들려면 따옴표를 빼세요"
-            in korean["grading.timeout_seconds"]), korean["grading.timeout_seconds"]
-    assert "found '10' (a string); remove the quotes to make it a number" in english["grading.timeout_seconds"]
-    assert "노트북 'backprop'이(가) 중복됩니다 (처음은 assignments[0].notebooks[0], 18번째 줄)" in \
-        korean["assignments[0].notebooks[1]"]
+    assert (
+        "0 초과 3600 이하인 숫자이어야 하는데 '10' (문자열)입니다. 숫자로 만들려면 따옴표를 빼세요"
+        in korean["grading.timeout_seconds"]
+    ), korean["grading.timeout_seconds"]
+    assert (
+        "found '10' (a string); remove the quotes to make it a number" in english["grading.timeout_seconds"]
+    )
+    assert (
+        "노트북 'backprop'이(가) 중복됩니다 (처음은 assignments[0].notebooks[0], 18번째 줄)"
+        in korean["assignments[0].notebooks[1]"]
+    )
     assert "키 'memory_mb'이(가) 중복됩니다 (처음은 39번째 줄)" in korean["grading.memory_mb"]
     assert "duplicate key 'memory_mb' (first at line 39)" in english["grading.memory_mb"]
 
@@ -148,20 +189,31 @@ def test_a_value_its_yaml_tag_cannot_make_is_told_in_korean(tmp_path):
     """check-config on a `language: ko` course.yaml whose seed is `!!timestamp nope` (a tag
     PyYAML's constructor fails on) and whose notebooks carry a tag it has no constructor for:
     Korean lines naming the file, the line and column, and the key path; no traceback."""
-    path = course_yaml(tmp_path, "ko", (r"^seed: 20261123$", "seed: !!timestamp nope"),
-                       (r"^    notebooks: \[backprop\]$", "    notebooks: !foo [backprop]"))
+    path = course_yaml(
+        tmp_path,
+        "ko",
+        (r"^seed: 20261123$", "seed: !!timestamp nope"),
+        (r"^    notebooks: \[backprop\]$", "    notebooks: !foo [backprop]"),
+    )
     lines = path.read_text().splitlines()
-    seed, notebooks = lines.index("seed: !!timestamp nope") + 1, lines.index("    notebooks: !foo [backprop]") + 1
+    seed, notebooks = (
+        lines.index("seed: !!timestamp nope") + 1,
+        lines.index("    notebooks: !foo [backprop]") + 1,
+    )
     done = cli("check-config", "--config", "course.yaml", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
     said = {m[1]: m[2] for m in re.finditer(r"(course\.yaml:\d+:\d+: \S+): (.*)$", done.stderr, re.M)}
-    assert set(said) == {f"course.yaml:{seed}:7: seed", f"course.yaml:{notebooks}:16: assignments[0].notebooks"}, \
-        done.stderr
+    assert set(said) == {
+        f"course.yaml:{seed}:7: seed",
+        f"course.yaml:{notebooks}:16: assignments[0].notebooks",
+    }, done.stderr
     assert said[f"course.yaml:{seed}:7: seed"] == (
         "YAML 태그 '!!timestamp'의 값은 날짜(예: 2024-01-31)나 날짜와 시각(예: 2024-01-31 12:00:00)이어야 하는데 "
-        "'nope'입니다. 값을 고치거나 태그를 지우세요")
+        "'nope'입니다. 값을 고치거나 태그를 지우세요"
+    )
     assert said[f"course.yaml:{notebooks}:16: assignments[0].notebooks"].startswith(
-        "YAML 태그가 없는 값이어야 하는데 태그 '!foo'이(가) 붙어 있습니다")
+        "YAML 태그가 없는 값이어야 하는데 태그 '!foo'이(가) 붙어 있습니다"
+    )
     assert not any(ENGLISH_WORDS.search(message) for message in said.values()), said
 
 
@@ -183,6 +235,7 @@ def test_the_readme_keys_table_stays_english_while_the_kit_speaks_korean():
 
 # ---------------------------------------------------------------- the hub's roster and student ids
 
+
 def test_a_bad_roster_line_and_student_id_are_told_in_korean(tmp_path):
     """A roster whose third line holds an id with a space: the file and its line, then why, all in
     Korean; the hub's refusal of such an account says why in Korean too (no English inside)."""
@@ -197,17 +250,26 @@ def test_a_bad_roster_line_and_student_id_are_told_in_korean(tmp_path):
             roster.read_csv(csv)
         said = str(refused.value)
         if language == "ko":
-            assert said == (f"{csv}: 3번째 줄: 'bob smith'은(는) 올바른 nbgrader 학생 ID가 아닙니다: 공백이(가) 들어 있습니다. "
-                            "글자, 숫자와 _ . @ - 만으로 된 학생의 로그인 이름을 쓰세요."), said
+            assert said == (
+                f"{csv}: 3번째 줄: 'bob smith'은(는) 올바른 nbgrader 학생 ID가 아닙니다: 공백이(가) 들어 있습니다. "
+                "글자, 숫자와 _ . @ - 만으로 된 학생의 로그인 이름을 쓰세요."
+            ), said
         else:
-            assert said == (f"{csv}: line 3: 'bob smith' is not a valid nbgrader student id: it contains a space. "
-                            "Use the student's login name with letters, digits and _ . @ - only."), said
+            assert said == (
+                f"{csv}: line 3: 'bob smith' is not a valid nbgrader student id: it contains a space. "
+                "Use the student's login name with letters, digits and _ . @ - only."
+            ), said
     (tmp_path / "header.csv").write_text("name,email\nann,a@x\n")
     with i18n.speaking("ko"), pytest.raises(roster.RosterError) as refused:
         roster.read_csv(tmp_path / "header.csv")
-    assert "1번째 줄: 명단에는 'id' 열이 있어야 합니다" in str(refused.value) and "실제 열: name, email" in str(refused.value)
+    assert "1번째 줄: 명단에는 'id' 열이 있어야 합니다" in str(
+        refused.value
+    ) and "실제 열: name, email" in str(refused.value)
     with i18n.speaking("ko"):
-        assert names.problem("a+b") == "'+' (nbgrader의 exchange는 제출물 이름을 '+'로 나눕니다)이(가) 들어 있습니다"
+        assert (
+            names.problem("a+b")
+            == "'+' (nbgrader의 exchange는 제출물 이름을 '+'로 나눕니다)이(가) 들어 있습니다"
+        )
         assert names.problem("x" * 70) == "70자입니다 (최대 64자)"
         assert names.problem(".ann") == "'.'(으)로 시작합니다 (글자, 숫자, '_' 중 하나로 시작해야 합니다)"
 
@@ -234,9 +296,13 @@ def test_a_seed_that_cannot_be_rewritten_alone_is_refused_in_korean(tmp_path, mo
     path = course_yaml(tmp_path, "ko")
     before = path.read_text()
     write = loading._write_atomically
-    monkeypatch.setattr(loading, "_write_atomically",
-                        lambda target, text: write(target, text if text == before else
-                                                   text.replace("timeout_seconds: 10", "timeout_seconds: 11")))
+    monkeypatch.setattr(
+        loading,
+        "_write_atomically",
+        lambda target, text: write(
+            target, text if text == before else text.replace("timeout_seconds: 10", "timeout_seconds: 11")
+        ),
+    )
     with i18n.speaking("ko"), pytest.raises(ConfigError) as refused:
         loading.write_seed(path, 7)
     assert "다른 곳을 바꾸지 않고는 seed를 다시 쓸 수 없었습니다" in str(refused.value), str(refused.value)

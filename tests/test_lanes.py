@@ -1,7 +1,7 @@
 """The lanes a fixture brings reach the tests that use it, whichever way round @lane and
 @pytest.fixture are written (tests/lanes.py)."""
-import pytest
 
+import pytest
 from lanes import lane
 
 

@@ -4,16 +4,16 @@ late work) graded under `language: ko` gets, student for student, the gradebook 
 per-student reports' scores, statuses and misconception ids that `language: en` gave — under
 plain `nbgrader autograde` and under `backprop-kit autograde` alike. The words did change: the
 graded notebooks' feedback is Korean (else this would compare English with English)."""
+
 import json
-import subprocess
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import nbformat
 import pytest
-
 from shared_class import backprop_kit, grade_stock, records
 
 pytestmark = pytest.mark.e2e
@@ -36,18 +36,26 @@ def verdicts(course_dir: Path, student: str):
     if not path.is_file():
         return None
     report = json.loads(path.read_text())
-    return [(c["grade_id"], c["points"], c["score"], c["status"], c["misconceptions"]) for c in report["cells"]]
+    return [
+        (c["grade_id"], c["points"], c["score"], c["status"], c["misconceptions"]) for c in report["cells"]
+    ]
 
 
 def graded_feedback(course_dir: Path, student: str) -> str:
     nb = nbformat.read(course_dir / "autograded" / student / "backprop" / "backprop.ipynb", as_version=4)
-    return "".join(o.get("text", "") for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
-                   for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(
+        o.get("text", "")
+        for cell in nb.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
 
 
 class KoreanGrading(NamedTuple):
     """The shared class graded again under language: ko: the English gradings, the two Korean
     course copies, nbgrader's pass over the bad submissions and the kit's run."""
+
     shared_class: Any  # the SimulatedClass of tests/shared_class.py
     stock: Path
     kit: Path
@@ -71,8 +79,9 @@ def test_the_same_gradebook_in_korean(korean_class, how):
     shared_class, stock, kit, bad_run, kit_run = korean_class
     english, korean = (shared_class.stock, stock) if how == "stock" else (shared_class.kit, kit)
     run = bad_run if how == "stock" else kit_run
-    assert run.returncode == (shared_class.stock_bad_run if how == "stock" else shared_class.kit_run).returncode, \
-        run.stdout[-3000:] + run.stderr[-3000:]
+    assert (
+        run.returncode == (shared_class.stock_bad_run if how == "stock" else shared_class.kit_run).returncode
+    ), run.stdout[-3000:] + run.stderr[-3000:]
     graded = 0
     for student in shared_class.students:
         assert records(korean, student) == records(english, student), (how, student)
@@ -83,11 +92,18 @@ def test_the_same_gradebook_in_korean(korean_class, how):
 
 @pytest.mark.parametrize("how", ["stock", "kit"])
 def test_the_words_are_korean(korean_class, how):
-    shared_class, stock, kit, kit_run = (korean_class.shared_class, korean_class.stock, korean_class.kit,
-                                       korean_class.kit_run)
+    shared_class, stock, kit, kit_run = (
+        korean_class.shared_class,
+        korean_class.stock,
+        korean_class.kit,
+        korean_class.kit_run,
+    )
     korean, english = (stock, shared_class.stock) if how == "stock" else (kit, shared_class.kit)
-    student = next(s for s in shared_class.students if (english / "autograded" / s).is_dir()
-                   and "This looks like '" in graded_feedback(english, s))  # someone whose mistake was named
+    student = next(
+        s
+        for s in shared_class.students
+        if (english / "autograded" / s).is_dir() and "This looks like '" in graded_feedback(english, s)
+    )  # someone whose mistake was named
     words = graded_feedback(korean, student)
     assert HANGUL.search(words) and "points" not in words, words[:2000]
     assert not HANGUL.search(graded_feedback(english, student))

@@ -1,6 +1,7 @@
 """Which languages a course may speak: English and every language with a catalog. A third
 language is its .po files (README: "Add a language"), nothing else: the schema, the keys table
 and the runtime read the list from the catalogs present."""
+
 import re
 from pathlib import Path
 
@@ -42,11 +43,20 @@ def test_the_hub_refuses_a_students_server_in_the_course_language(tmp_path):
     from autograder.hub.hubconfig import spawn_problem
     from autograder.hub.settings import HubSettings
 
-    s = HubSettings(course_id="cs231n", course_dir=str(tmp_path), course_account="grader-cs231n",
-                    exchange=str(tmp_path / "exchange"), bin_dir=str(Path(sys.prefix) / "bin"), out_dir="/srv/hub")
+    s = HubSettings(
+        course_id="cs231n",
+        course_dir=str(tmp_path),
+        course_account="grader-cs231n",
+        exchange=str(tmp_path / "exchange"),
+        bin_dir=str(Path(sys.prefix) / "bin"),
+        out_dir="/srv/hub",
+    )
     with i18n.speaking("ko"):
         said = spawn_problem("ann", ["nbgrader-other"], s)
-    assert "과목 그룹 nbgrader-cs231n에 없어서" in said and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
+    assert (
+        "과목 그룹 nbgrader-cs231n에 없어서" in said
+        and "`sudo backprop-kit add-student ann --hub /srv/hub`" in said
+    )
     assert spawn_problem("ann", ["nbgrader-other"], s).startswith("ann is not in the course group")
 
 
@@ -60,7 +70,11 @@ def test_the_feedback_reads_what_a_graded_cell_checks_in_every_language(language
     from autograder.notebooks import test_cell
 
     with i18n.speaking(language):
-        for exercise, check in (("add_gate", "backward"), ("simple_by_hand", "answers"), ("l2_with_gates", "function")):
+        for exercise, check in (
+            ("add_gate", "backward"),
+            ("simple_by_hand", "answers"),
+            ("l2_with_gates", "function"),
+        ):
             source = test_cell(exercise, check, 2).source
             assert checked_of(source) == " ".join(describe_check(exercise, check).split()), source
 

@@ -1,12 +1,13 @@
 """Every worked number of the lecture (shared/LECTURE.md), through the student API and the graph engine."""
+
 import warnings
 
 import numpy as np
 import pytest
 
 from solutions import AddGate, L2Gate, MatMulGate, MaxGate, MulGate, SigmoidGate, lecture
-from solutions.table import GATES
 from solutions.misconceptions import overwrite
+from solutions.table import GATES
 
 
 def test_example_1_through_the_gates():
@@ -35,12 +36,20 @@ def test_example_2_the_neuron_staged_and_with_the_sigmoid_shortcut(builder):
     expected = {"w0": -0.196611, "x0": 0.393223, "w1": -0.393223, "x1": -0.589835, "w2": 0.196611}
     for name, value in expected.items():
         assert r.grads[name] == pytest.approx(value, abs=1e-6), name
-    assert [round(float(r.grads[n]), 2) for n in ("w0", "x0", "w1", "x1", "w2")] == [-0.20, 0.39, -0.39, -0.59, 0.20]
+    assert [round(float(r.grads[n]), 2) for n in ("w0", "x0", "w1", "x1", "w2")] == [
+        -0.20,
+        0.39,
+        -0.39,
+        -0.59,
+        0.20,
+    ]
 
 
 def test_example_2_staged_intermediates():
     r = lecture.gradients(lecture.neuron_staged, W_LECTURE, X_LECTURE)
-    assert r.values["exp"] == pytest.approx(np.exp(-1)) and r.values["denom"] == pytest.approx(1.367879, abs=1e-6)
+    assert r.values["exp"] == pytest.approx(np.exp(-1)) and r.values["denom"] == pytest.approx(
+        1.367879, abs=1e-6
+    )
     # 1/x passes -0.53 down, +1 passes it on, exp turns it into -0.20, *-1 into 0.20.
     assert [round(float(r.grads[n]), 2) for n in ("denom", "exp", "neg", "s")] == [-0.53, -0.53, -0.20, 0.20]
     assert r.grads["denom"] == pytest.approx(-0.534446, abs=1e-6)

@@ -2,6 +2,7 @@
 `max_sigmoid` and the exercise `max_sigmoid_by_hand` with its function) plus its prose
 (tests/data/max_sigmoid.py, whose exercise cells are empty: every one is generated). Built,
 self-checked, validated and graded end to end with real nbgrader, kernels and the sandbox."""
+
 import json
 import os
 import re
@@ -13,10 +14,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from lanes import lane
 from nbclient import NotebookClient
 
 from autograder import demo
-from lanes import lane
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
@@ -41,8 +42,11 @@ def course(tmp_path_factory):
     (root / "assignments").mkdir()
     shutil.copy(REPO / "tests" / "data" / "max_sigmoid.py", root / "assignments" / "max_sigmoid.py")
     text = (REPO / "course.yaml").read_text()
-    text = re.sub(r"(?ms)^assignments:.*?(?=^\S)", "assignments:\n  - name: maxsig\n    notebooks: [max_sigmoid]\n",
-                  text)
+    text = re.sub(
+        r"(?ms)^assignments:.*?(?=^\S)",
+        "assignments:\n  - name: maxsig\n    notebooks: [max_sigmoid]\n",
+        text,
+    )
     (root / "course.yaml").write_text(text)
     course_dir = root / "course"
     init(course_dir, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
@@ -86,39 +90,75 @@ def test_the_release_is_built_from_the_description_and_carries_no_answer(course)
 def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
     folder = tmp_path / "home"
     shutil.copytree(course / "release" / "maxsig", folder)
-    filled = _as(simulated_class.fill(_release(course), simulated_class.reference_answers(_source(course))), "ann")
-    NotebookClient(filled, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    filled = _as(
+        simulated_class.fill(_release(course), simulated_class.reference_answers(_source(course))), "ann"
+    )
+    NotebookClient(
+        filled, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
     assert "right form" in _outputs(filled, "selfcheck_max_sigmoid_by_hand")
     assert "agrees with your hand answers" in _outputs(filled, "selfcheck_max_sigmoid_with_gates")
-    picture = next(c for c in filled.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "picture_max_sigmoid")
+    picture = next(
+        c for c in filled.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "picture_max_sigmoid"
+    )
     assert any("image/svg+xml" in o.get("data", {}) for o in picture.outputs)
     nbformat.write(filled, folder / "max_sigmoid.ipynb")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(folder / "max_sigmoid.ipynb")],
-                          capture_output=True, text=True, cwd=folder, env=nbgrader_environment())
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(folder / "max_sigmoid.ipynb")],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=nbgrader_environment(),
+    )
     assert "Success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-    wrong = _as(simulated_class.fill(_release(course), {**simulated_class.reference_answers(_source(course)),
-                                                        "max_gate": WRONG_MAX}), "ann")
-    NotebookClient(wrong, timeout=120, kernel_name="python3", allow_errors=True,  # Validate's lines fail it
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    wrong = _as(
+        simulated_class.fill(
+            _release(course), {**simulated_class.reference_answers(_source(course)), "max_gate": WRONG_MAX}
+        ),
+        "ann",
+    )
+    NotebookClient(
+        wrong,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,  # Validate's lines fail it
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
     assert "max-routes-smaller" in _outputs(wrong, "selfcheck_max_gate")
 
 
 def test_graded_end_to_end_full_marks_when_right_less_and_named_when_wrong(course):
     correct = simulated_class.reference_answers(_source(course))
-    anns = problems.draw(*(lambda c: (c.seed, c.course_id))(load_course(course / "course.yaml")), "maxsig",
-                         "per-student", "bo", exercises=("max_sigmoid_by_hand",))
+    anns = problems.draw(
+        *(lambda c: (c.seed, c.course_id))(load_course(course / "course.yaml")),
+        "maxsig",
+        "per-student",
+        "bo",
+        exercises=("max_sigmoid_by_hand",),
+    )
     right_for_bo = HAND_EXERCISES["max_sigmoid_by_hand"].correct(anns.values["max_sigmoid"])
-    swapped = {**right_for_bo, "dfdx": right_for_bo["dfdy"], "dfdy": right_for_bo["dfdx"]}  # routed to the smaller
+    swapped = {
+        **right_for_bo,
+        "dfdx": right_for_bo["dfdy"],
+        "dfdy": right_for_bo["dfdx"],
+    }  # routed to the smaller
     typed = "\n".join(f"{k} = {float(v)!r}" for k, v in swapped.items())
-    for student, answers in (("ann", correct), ("bo", {**correct, "max_sigmoid_by_hand": typed, "max_gate": WRONG_MAX})):
+    for student, answers in (
+        ("ann", correct),
+        ("bo", {**correct, "max_sigmoid_by_hand": typed, "max_gate": WRONG_MAX}),
+    ):
         folder = course / "submitted" / student / "maxsig"
         folder.mkdir(parents=True)
-        nbformat.write(_as(simulated_class.fill(_release(course), answers), student), folder / "max_sigmoid.ipynb")
+        nbformat.write(
+            _as(simulated_class.fill(_release(course), answers), student), folder / "max_sigmoid.ipynb"
+        )
     done = demo.nbgrader(course, "autograde", "maxsig")
     assert done.returncode == 0, done.stderr[-3000:]
 
     def report(student):
-        return json.loads((course / "backprop-kit" / "reports" / "maxsig" / student / "max_sigmoid.json").read_text())
+        return json.loads(
+            (course / "backprop-kit" / "reports" / "maxsig" / student / "max_sigmoid.json").read_text()
+        )
 
     ann = {c["grade_id"]: c for c in report("ann")["cells"]}
     assert all(c["score"] == c["points"] for c in ann.values()), ann

@@ -6,6 +6,7 @@ autograde`, with the same grades as the correctly named notebook; the student fe
 feedback with nbgrader's own exchange. A folder with nothing that can be told to be the
 notebook is listed as "not graded: why" and recorded nowhere (no 0), and canvas.csv leaves
 it blank."""
+
 import csv
 import json
 import shutil
@@ -17,13 +18,13 @@ from typing import NamedTuple
 
 import nbformat
 import pytest
+from lanes import lane
+from shared_class import records
 
 from autograder import demo
 from autograder.config import load_course
 from autograder.course import REPO_ROOT, init, nbgrader_environment
 from autograder.grading.naming import choose_notebooks
-from shared_class import records
-from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -32,8 +33,10 @@ CELLS = {"backprop": {"setup", "add_gate", "test_add_gate_forward", "simple_by_h
 
 def notebook(*grade_ids, text=""):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(f"# {gid} {text}", metadata={"nbgrader": {"grade_id": gid}})
-                for gid in grade_ids]
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"# {gid} {text}", metadata={"nbgrader": {"grade_id": gid}})
+        for gid in grade_ids
+    ]
     return nbformat.writes(nb)
 
 
@@ -48,25 +51,44 @@ def folder_with(tmp_path, files):
 
 # ---------------------------------------------------------------- the rule
 
+
 def test_a_renamed_notebook_is_recognised_by_its_cells_not_by_being_the_only_file(tmp_path):
-    folder = folder_with(tmp_path, {"Backprop (1).ipynb": notebook("setup", "add_gate", "test_add_gate_forward"),
-                                    "scratch.ipynb": notebook("mine"), "notes.txt": "x"})
+    folder = folder_with(
+        tmp_path,
+        {
+            "Backprop (1).ipynb": notebook("setup", "add_gate", "test_add_gate_forward"),
+            "scratch.ipynb": notebook("mine"),
+            "notes.txt": "x",
+        },
+    )
     choice = choose_notebooks(folder, CELLS)
     assert choice.files == {"backprop": "Backprop (1).ipynb"} and not choice.not_graded
     assert choice.renamed == {"backprop": "Backprop (1).ipynb"}
-    assert choice.notes() == ["Graded Backprop (1).ipynb as backprop.ipynb: you handed it in under that other "
-                              "name, and it holds the assignment's cells. Name the notebook backprop.ipynb next time."]
+    assert choice.notes() == [
+        "Graded Backprop (1).ipynb as backprop.ipynb: you handed it in under that other "
+        "name, and it holds the assignment's cells. Name the notebook backprop.ipynb next time."
+    ]
 
 
 def test_a_notebook_zipped_in_a_folder_is_found(tmp_path):
-    folder = folder_with(tmp_path, {"hw4/backprop.ipynb": notebook("setup", "add_gate"),
-                                    ".ipynb_checkpoints/backprop-checkpoint.ipynb": notebook("setup", "add_gate", "x")})
+    folder = folder_with(
+        tmp_path,
+        {
+            "hw4/backprop.ipynb": notebook("setup", "add_gate"),
+            ".ipynb_checkpoints/backprop-checkpoint.ipynb": notebook("setup", "add_gate", "x"),
+        },
+    )
     assert choose_notebooks(folder, CELLS).files == {"backprop": "hw4/backprop.ipynb"}
 
 
 def test_the_correctly_named_notebook_wins_over_copies_beside_it(tmp_path):
-    folder = folder_with(tmp_path, {"backprop.ipynb": notebook("setup"),
-                                    "Backprop (1).ipynb": notebook("setup", "add_gate", "test_add_gate_forward")})
+    folder = folder_with(
+        tmp_path,
+        {
+            "backprop.ipynb": notebook("setup"),
+            "Backprop (1).ipynb": notebook("setup", "add_gate", "test_add_gate_forward"),
+        },
+    )
     choice = choose_notebooks(folder, CELLS)
     assert choice.files == {"backprop": "backprop.ipynb"} and choice.renamed == {} and choice.notes() == []
 
@@ -75,25 +97,36 @@ def test_identical_copies_are_one_notebook_and_differing_ones_cannot_be_told_apa
     same = notebook("setup", "add_gate")
     folder = folder_with(tmp_path, {"a.ipynb": same, "b.ipynb": same})
     assert choose_notebooks(folder, CELLS).files == {"backprop": "a.ipynb"}
-    other = folder_with(tmp_path / "2", {"a.ipynb": same, "b.ipynb": notebook("setup", "add_gate", text="edited")})
+    other = folder_with(
+        tmp_path / "2", {"a.ipynb": same, "b.ipynb": notebook("setup", "add_gate", text="edited")}
+    )
     choice = choose_notebooks(other, CELLS)
-    assert choice.files == {} and choice.not_graded.startswith("a.ipynb, b.ipynb each hold 2 of backprop.ipynb's "
-                                                                "cells and differ")
+    assert choice.files == {} and choice.not_graded.startswith(
+        "a.ipynb, b.ipynb each hold 2 of backprop.ipynb's cells and differ"
+    )
     # the one holding more of the assignment's cells is the notebook
-    more = folder_with(tmp_path / "3", {"a.ipynb": same, "b.ipynb": notebook("setup", "add_gate", "simple_by_hand")})
+    more = folder_with(
+        tmp_path / "3", {"a.ipynb": same, "b.ipynb": notebook("setup", "add_gate", "simple_by_hand")}
+    )
     assert choose_notebooks(more, CELLS).files == {"backprop": "b.ipynb"}
 
 
 def test_no_candidate_says_what_was_found(tmp_path):
-    assert "it holds notes.txt" in choose_notebooks(folder_with(tmp_path, {"notes.txt": "x"}), CELLS).not_graded
-    choice = choose_notebooks(folder_with(tmp_path / "2", {"homework4.ipynb": "not json",
-                                                           "mine.ipynb": notebook("other")}), CELLS)
+    assert (
+        "it holds notes.txt" in choose_notebooks(folder_with(tmp_path, {"notes.txt": "x"}), CELLS).not_graded
+    )
+    choice = choose_notebooks(
+        folder_with(tmp_path / "2", {"homework4.ipynb": "not json", "mine.ipynb": notebook("other")}), CELLS
+    )
     assert choice.files == {}
     assert "homework4.ipynb (it cannot be read: it is not a Jupyter notebook" in choice.not_graded
     assert "mine.ipynb (none of the assignment's cells)" in choice.not_graded
     empty = tmp_path / "3"
     empty.mkdir()
-    assert choose_notebooks(empty, CELLS).not_graded == f"no notebook was submitted in {empty} (expected backprop.ipynb)"
+    assert (
+        choose_notebooks(empty, CELLS).not_graded
+        == f"no notebook was submitted in {empty} (expected backprop.ipynb)"
+    )
 
 
 # ---------------------------------------------------------------- end to end
@@ -113,6 +146,7 @@ NOT_GRADED = {
 class GradedNames(NamedTuple):
     """Both commands' gradings of the class whose files are its cases: the two course copies,
     nbgrader's log, the kit's run."""
+
     stock: Path
     kit: Path
     stock_log: str
@@ -134,8 +168,15 @@ def course(tmp_path_factory):
     source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
     good = nbformat.writes(simulated_class.fill(release, simulated_class.reference_answers(source)))
-    mistaken = nbformat.writes(simulated_class.fill(release, {**simulated_class.reference_answers(source),
-                                                              "add_gate": simulated_class.MISTAKES["add-split"][1]}))
+    mistaken = nbformat.writes(
+        simulated_class.fill(
+            release,
+            {
+                **simulated_class.reference_answers(source),
+                "add_gate": simulated_class.MISTAKES["add-split"][1],
+            },
+        )
+    )
     for student, files in STUDENTS.items():
         folder = base / "submitted" / student / "backprop"
         folder.mkdir(parents=True)
@@ -150,8 +191,13 @@ def course(tmp_path_factory):
     shutil.copytree(base, stock)
     shutil.copytree(base, kit)
     stock_run = demo.nbgrader(stock, "autograde", "backprop")
-    kit_run = subprocess.run([sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
-                             cwd=kit, capture_output=True, text=True, env={**nbgrader_environment(), "COLUMNS": "250"})
+    kit_run = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", "2"],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        env={**nbgrader_environment(), "COLUMNS": "250"},
+    )
     return GradedNames(stock, kit, stock_run.stdout + stock_run.stderr, kit_run)
 
 
@@ -172,7 +218,9 @@ def test_both_logs_say_which_file_was_graded_and_which_were_not_graded(course):
         assert "Traceback" not in log and "No notebooks found" not in log
         assert "ann" in log and "graded Backprop (1).ipynb as backprop.ipynb".lower() in log.lower()
         assert "graded homework4.ipynb as backprop.ipynb" in log.lower()
-        assert "cy/backprop: graded" not in log and "! cy:" not in log  # its correctly named notebook was graded
+        assert (
+            "cy/backprop: graded" not in log and "! cy:" not in log
+        )  # its correctly named notebook was graded
     for student, why in NOT_GRADED.items():
         assert f"{student}/backprop: not graded: " in stock_log and why in stock_log
         assert f"✗ {student}: " in kit_log and "not graded, nothing recorded" in kit_log
@@ -199,7 +247,7 @@ def test_the_feedback_of_a_renamed_notebook_says_so(course):
         # written under the submitted name too: nbgrader fetch_feedback looks it up by that name
         assert (course_dir / "feedback" / "ann" / "backprop" / "Backprop (1).html").read_text() == page
         assert not (course_dir / "feedback" / "cy" / "backprop" / "backprop (1).html").exists()
-    html = (stock / "feedback" / "ann" / "backprop" / "backprop.html")
+    html = stock / "feedback" / "ann" / "backprop" / "backprop.html"
     from browser import chrome, screenshot_folder
 
     shots = screenshot_folder("renamed-notebook-feedback")
@@ -215,8 +263,13 @@ def test_the_feedback_of_a_renamed_notebook_says_so(course):
 @pytest.mark.browser
 def test_the_class_report_lists_not_graded_submissions_and_canvas_leaves_them_blank(course):
     stock = course.stock
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=stock,
-                          capture_output=True, text=True, env={**nbgrader_environment(), "COLUMNS": "250"})
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "report", "backprop"],
+        cwd=stock,
+        capture_output=True,
+        text=True,
+        env={**nbgrader_environment(), "COLUMNS": "250"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     for student, why in NOT_GRADED.items():
         assert f"not graded: {student}: " in done.stdout and why in done.stdout
@@ -233,8 +286,10 @@ def test_the_class_report_lists_not_graded_submissions_and_canvas_leaves_them_bl
         section = driver.find_element("id", "not-graded")
         driver.execute_script("arguments[0].scrollIntoView()", section)
         driver.save_screenshot(str(shots / "class-report-not-graded.png"))
-        listed = [row.get_attribute("data-student") for row in
-                  driver.find_elements("css selector", "#not-graded-list tr[data-student]")]
+        listed = [
+            row.get_attribute("data-student")
+            for row in driver.find_elements("css selector", "#not-graded-list tr[data-student]")
+        ]
         assert listed == ["dee", "eve"]
         assert driver.find_element("id", "n-not-graded").text == "2"
     finally:
@@ -273,7 +328,9 @@ def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_
     run(home, "fetch_assignment", "backprop")
     fetched = home / "backprop" / "backprop.ipynb"
     source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    answered = simulated_class.fill(nbformat.read(fetched, as_version=4), simulated_class.reference_answers(source))
+    answered = simulated_class.fill(
+        nbformat.read(fetched, as_version=4), simulated_class.reference_answers(source)
+    )
     fetched.unlink()
     nbformat.write(answered, home / "backprop" / "Backprop (1).ipynb")  # what a browser download makes of it
     run(home, "submit", "backprop")
@@ -289,7 +346,8 @@ def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_
     assert fetched_feedback.name == "Backprop (1).html"
     assert "Graded Backprop (1).ipynb as backprop.ipynb" in fetched_feedback.read_text()
     assert json.loads((course_dir / "backprop-kit" / "intake" / "backprop" / f"{student}.json").read_text())[
-        "graded_as"] == {"backprop": "Backprop (1).ipynb"}
+        "graded_as"
+    ] == {"backprop": "Backprop (1).ipynb"}
 
 
 def test_each_report_records_the_kit_version_and_the_course_yaml_it_was_graded_with(course):

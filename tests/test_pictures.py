@@ -1,4 +1,5 @@
 """bpkit.pictures: SVG pictures of the lecture's computational graphs."""
+
 import ast
 import importlib.util
 import sys
@@ -40,10 +41,14 @@ def lecture_pictures():
         "example1-unknowns": pictures.simple(-2, 5, -4, q="?", f="?", grads={"f": 1, "q": "?", "x": "?"}),
         "example1-bare": pictures.simple(-2, 5, -4),
         "neuron-staged": pictures.neuron(W, X, values=v2, grads=g2),
-        "neuron-staged-unknowns": pictures.neuron(W, X, values={k: "?" for k in v2}, grads={k: "?" for k in g2}),
+        "neuron-staged-unknowns": pictures.neuron(
+            W, X, values={k: "?" for k in v2}, grads={k: "?" for k in g2}
+        ),
         "neuron-sigmoid": pictures.neuron(W, X, values=v2s, grads=g2s, staged=False),
         "branch": pictures.branch(3.0, -1.0, values=vb, grads=gb),
-        "branch-per-branch": pictures.branch(3.0, -1.0, values=vb, grads={**gb, "x": "?", "x->q": 3.0, "x->f": 2.0}),
+        "branch-per-branch": pictures.branch(
+            3.0, -1.0, values=vb, grads={**gb, "x": "?", "x->q": 3.0, "x->f": 2.0}
+        ),
         "l2": pictures.l2_of_matmul(W3, X3, values=v3, grads=g3),
         "l2-unknowns": pictures.l2_of_matmul(W3, X3, values={"q": "?", "f": "?"}, grads={"W": "?", "x": "?"}),
     }
@@ -62,18 +67,45 @@ def texts(pic, fill=None):
 # ---- formatting -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, text", [
-    (None, None), ("?", "?"), (-4, "-4"), (-4.0, "-4"), (3.0, "3"), (0, "0"), (-0.0, "0"),
-    (0.7310585, "0.731"), (1.3678794, "1.37"), (-0.5344466, "-0.534"), (0.36787944, "0.368"),
-    (-0.19661193, "-0.197"), (0.116, "0.116"), (12.3456, "12.3"), (1234.56, "1235"),
-    (1e-9, "1e-9"), (-2.5e-7, "-2.5e-7"), (3.2e7, "3.2e7"), (10**7, "1e7"), (9.9996, "10"),
-    (float("nan"), "nan"), (float("-inf"), "-inf"),
-    (np.float64(0.5), "0.5"), (np.int64(-7), "-7"), (np.array(2.5), "2.5"), (np.float32(0.1), "0.1"),
-    ([0.22, 0.26], "[0.22, 0.26]"), (np.array([0.44, 0.52]), "[0.44, 0.52]"),
-    (np.array([[0.088, 0.176], [0.104, 0.208]]), "[[0.088, 0.176], [0.104, 0.208]]"),
-    (list(range(10)), "[0, 1, 2, …]"), (np.zeros((2, 3, 4)), "[2×3×4 array]"), (["?", 1.5], "[?, 1.5]"),
-    ("x" * 100, "x" * 39 + "…"), ("two\nlines", "two lines"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (None, None),
+        ("?", "?"),
+        (-4, "-4"),
+        (-4.0, "-4"),
+        (3.0, "3"),
+        (0, "0"),
+        (-0.0, "0"),
+        (0.7310585, "0.731"),
+        (1.3678794, "1.37"),
+        (-0.5344466, "-0.534"),
+        (0.36787944, "0.368"),
+        (-0.19661193, "-0.197"),
+        (0.116, "0.116"),
+        (12.3456, "12.3"),
+        (1234.56, "1235"),
+        (1e-9, "1e-9"),
+        (-2.5e-7, "-2.5e-7"),
+        (3.2e7, "3.2e7"),
+        (10**7, "1e7"),
+        (9.9996, "10"),
+        (float("nan"), "nan"),
+        (float("-inf"), "-inf"),
+        (np.float64(0.5), "0.5"),
+        (np.int64(-7), "-7"),
+        (np.array(2.5), "2.5"),
+        (np.float32(0.1), "0.1"),
+        ([0.22, 0.26], "[0.22, 0.26]"),
+        (np.array([0.44, 0.52]), "[0.44, 0.52]"),
+        (np.array([[0.088, 0.176], [0.104, 0.208]]), "[[0.088, 0.176], [0.104, 0.208]]"),
+        (list(range(10)), "[0, 1, 2, …]"),
+        (np.zeros((2, 3, 4)), "[2×3×4 array]"),
+        (["?", 1.5], "[?, 1.5]"),
+        ("x" * 100, "x" * 39 + "…"),
+        ("two\nlines", "two lines"),
+    ],
+)
 def test_format_value(value, text):
     assert format_value(value) == text
 
@@ -157,8 +189,11 @@ def test_l2_shows_vectors_and_matrices():
 
 def test_hostile_text_is_escaped():
     evil = "<script>alert('x')</script> & \"q\" \x00\x1b"
-    pic = draw([Node("a", evil, value=evil), Node("b", "</text><svg onload=x>", grad="]]>")],
-               [("a", "b", "<b>1</b>")], title="<title>&amp;")
+    pic = draw(
+        [Node("a", evil, value=evil), Node("b", "</text><svg onload=x>", grad="]]>")],
+        [("a", "b", "<b>1</b>")],
+        title="<title>&amp;",
+    )
     root = ET.fromstring(pic.svg)  # well-formed
     assert "<script" not in pic.svg and "<svg onload" not in pic.svg and "<b>" not in pic.svg
     assert len(list(root.iter(SVG + "script"))) == 0
@@ -180,7 +215,7 @@ def test_no_overlaps_in_the_lecture_graphs(pics):
     for key, pic in pics.items():
         boxes = pic.boxes
         for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
+            for b in boxes[i + 1 :]:
                 assert not a.overlaps(b), (key, a, b)
         labels = [b for b in boxes if b.kind in ("value", "grad", "name", "output", "title")]
         nodes = {b.owner: b for b in boxes if b.kind in ("input", "gate")}
@@ -193,7 +228,7 @@ def test_no_overlaps_in_the_lecture_graphs(pics):
                         assert not _inside(p, box, shrink=-2), (key, wire.src, wire.dst, name)
         # everything inside the picture
         for b in boxes:
-            assert 0 <= b.x0 and b.x1 <= pic.width and 0 <= b.y0 and b.y1 <= pic.height, (key, b)
+            assert b.x0 >= 0 and b.x1 <= pic.width and b.y0 >= 0 and b.y1 <= pic.height, (key, b)
 
 
 def test_columns_inputs_left_and_outputs_right(pics):
@@ -212,7 +247,7 @@ def test_columns_inputs_left_and_outputs_right(pics):
             by_col.setdefault(pic.columns[b.owner], []).append(b)
         for col in by_col.values():
             for i, a in enumerate(col):
-                assert all(not a.overlaps(b, margin=4) for b in col[i + 1:]), key
+                assert all(not a.overlaps(b, margin=4) for b in col[i + 1 :]), key
         outs = [w for w in pic.wires if w.dst is None]
         assert [w.src for w in outs] == ["f"], key
 
@@ -231,7 +266,7 @@ def test_branch_fans_out_visibly(pics):
     assert a.points[0] == b.points[0]  # one stem...
     split = [pa for pa, pb in zip(a.points, b.points) if pa == pb]
     assert len(split) < len(a.points)  # ... that parts: the branches are drawn apart
-    lane_gap = [abs(pa[1] - pb[1]) for pa, pb in zip(a.points, b.points)][len(split):len(split) + 14]
+    lane_gap = [abs(pa[1] - pb[1]) for pa, pb in zip(a.points, b.points)][len(split) : len(split) + 14]
     assert max(lane_gap) >= 20 and lane_gap == sorted(lane_gap)  # parting right after the dot
     assert "<circle" in pic.svg  # the branch point
     # stem: the value and the total gradient; branches: what comes back along each
@@ -242,21 +277,27 @@ def test_branch_fans_out_visibly(pics):
 
 
 def test_generic_draw_with_max_gate_and_edge_labels():
-    pic = draw(["a", "b", ("m", "max"), Node("out", "*2", value=8, grad=1)],
-               [Edge("a", "m", 4, 1), Edge("b", "m", 3, 0), ("m", "out", 4, 2)], title="router")
+    pic = draw(
+        ["a", "b", ("m", "max"), Node("out", "*2", value=8, grad=1)],
+        [Edge("a", "m", 4, 1), Edge("b", "m", 3, 0), ("m", "out", 4, 2)],
+        title="router",
+    )
     assert {"max", "*2", "a", "b", "out"} <= set(texts(pic))
     assert sorted(texts(pic, GREEN)) == ["3", "4", "4", "8"]
     assert sorted(texts(pic, RED)) == ["0", "1", "1", "2"]
     assert pic.columns == {"a": 0, "b": 0, "m": 1, "out": 2}
 
 
-@pytest.mark.parametrize("nodes, edges", [
-    (["a", "a"], []),
-    (["a", "b"], [("a", "c")]),
-    (["a", "b"], [("a", "b"), ("b", "a")]),
-    (["a", "b"], [("a", "b"), ("a", None, 1, 1)]),
-    ([], []),
-])
+@pytest.mark.parametrize(
+    "nodes, edges",
+    [
+        (["a", "a"], []),
+        (["a", "b"], [("a", "c")]),
+        (["a", "b"], [("a", "b"), ("b", "a")]),
+        (["a", "b"], [("a", "b"), ("a", None, 1, 1)]),
+        ([], []),
+    ],
+)
 def test_bad_graphs_are_refused(nodes, edges):
     with pytest.raises(ValueError):
         draw(nodes, edges)

@@ -1,4 +1,5 @@
 """Randomized problem values: reproducible, per student, easy by hand, and discriminating."""
+
 import numpy as np
 import pytest
 
@@ -31,7 +32,9 @@ def test_per_student_values_differ_between_students_and_are_reproduced_from_the_
     alice = problems.draw(7, "c", "backprop", problems.PER_STUDENT, "alice")
     bob = problems.draw(7, "c", "backprop", problems.PER_STUDENT, "bob")
     assert repr(alice.values) != repr(bob.values)
-    assert repr(problems.draw(7, "c", "backprop", problems.PER_STUDENT, " alice ").values) == repr(alice.values)
+    assert repr(problems.draw(7, "c", "backprop", problems.PER_STUDENT, " alice ").values) == repr(
+        alice.values
+    )
     assert "alice" in alice.describe()
 
 
@@ -65,8 +68,11 @@ def test_the_workers_warm_copy_goes_once_to_the_same_course_and_student(tmp_path
     import json
 
     course = tmp_path / "course.json"
-    course.write_text(json.dumps({"seed": 7, "course_id": "c", "assignment": "backprop",
-                                  "randomization": problems.PER_STUDENT}))
+    course.write_text(
+        json.dumps(
+            {"seed": 7, "course_id": "c", "assignment": "backprop", "randomization": problems.PER_STUDENT}
+        )
+    )
     monkeypatch.setenv("BPKIT_STUDENT_ID", "alice")
     alice = problems.draw(7, "c", "backprop", problems.PER_STUDENT, "alice")
     problems.warm(course_file=course)
@@ -78,19 +84,26 @@ def test_the_workers_warm_copy_goes_once_to_the_same_course_and_student(tmp_path
     problems.warm(course_file=course)
     monkeypatch.setenv("BPKIT_STUDENT_ID", "bob")  # another student: not alice's copy
     assert repr(problems.load(course_file=course).values) == repr(
-        problems.draw(7, "c", "backprop", problems.PER_STUDENT, "bob").values)
+        problems.draw(7, "c", "backprop", problems.PER_STUDENT, "bob").values
+    )
     monkeypatch.setenv("BPKIT_STUDENT_ID", "alice")
     problems.warm(course_file=course)
-    course.write_text(json.dumps({"seed": 8, "course_id": "c", "assignment": "backprop",
-                                  "randomization": problems.PER_STUDENT}))  # the course changed since
+    course.write_text(
+        json.dumps(
+            {"seed": 8, "course_id": "c", "assignment": "backprop", "randomization": problems.PER_STUDENT}
+        )
+    )  # the course changed since
     assert repr(problems.load(course_file=course).values) == repr(
-        problems.draw(8, "c", "backprop", problems.PER_STUDENT, "alice").values)
+        problems.draw(8, "c", "backprop", problems.PER_STUDENT, "alice").values
+    )
 
 
 @pytest.mark.parametrize("seed", range(200))
 def test_values_are_easy_to_work_by_hand(seed):
     p = problems.draw(seed, "c", "backprop", problems.PER_STUDENT, f"s{seed}")
-    flat = [v for values in p.values.values() for value in values.values() for v in np.ravel(value)]  # every problem's
+    flat = [
+        v for values in p.values.values() for value in values.values() for v in np.ravel(value)
+    ]  # every problem's
     assert {e.problem for e in EXERCISES} <= set(p.values) and len(flat) >= len(p.values)
     assert all(_easy_by_hand(v) for v in flat)
     assert p.l2["W"].shape[0] != p.l2["W"].shape[1]  # non-square: a wrong transpose cannot fit

@@ -1,14 +1,15 @@
 """The batch coordinator's gradebook writes before grading (autograder/batch/record.py): the rows
 nbgrader's own Gradebook.add_submission and Autograde.init_assignment write, made with less work."""
+
 import datetime
 
 import pytest
+from gradebooks import copy_of, made_once
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from autograder.batch.record import Recorder, add_submission
-from gradebooks import copy_of, made_once
 
 # nbgrader's own add_submission (the side compared against) warns about its backrefs on this SQLAlchemy.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
@@ -45,16 +46,26 @@ def rows(url, student):
         for nb in submission.notebooks:
             notebooks[nb.name] = {
                 "notebook": (nb.late_submission_penalty, nb.flagged, nb.assignment_id == submission.id),
-                "grades": sorted((g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
-                                 for g in nb.grades),
-                "comments": sorted((c.name, c.auto_comment, c.manual_comment) for c in nb.comments)}
-        return {"timestamp": submission.timestamp, "extension": submission.extension,
-                "student": submission.student_id, "notebooks": notebooks}
+                "grades": sorted(
+                    (g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
+                    for g in nb.grades
+                ),
+                "comments": sorted((c.name, c.auto_comment, c.manual_comment) for c in nb.comments),
+            }
+        return {
+            "timestamp": submission.timestamp,
+            "extension": submission.extension,
+            "student": submission.student_id,
+            "notebooks": notebooks,
+        }
 
 
 @pytest.mark.parametrize("timestamp", [None, "2026-12-02 10:30:00.123456 UTC"])
 def test_a_new_submission_has_the_rows_nbgraders_add_submission_gives(tmp_path, empty_gradebook, timestamp):
-    ours, stock = copy_of(empty_gradebook, tmp_path / "ours.db"), copy_of(empty_gradebook, tmp_path / "stock.db")
+    ours, stock = (
+        copy_of(empty_gradebook, tmp_path / "ours.db"),
+        copy_of(empty_gradebook, tmp_path / "stock.db"),
+    )
     kwargs = {"timestamp": timestamp} if timestamp else {}
     with Gradebook(stock) as gb:
         gb.add_student("ada")

@@ -5,6 +5,7 @@ One course is graded once (module fixture): part of the simulated class, plus mi
 copied ben's hand answers (correct for ben's numbers, not hers) and cho's matmul gate
 (reformatted, with comments), and whose notebook the fixture marks as made for ben (the
 report facts made_for / id_mismatch that the grading step writes)."""
+
 import csv
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lanes import lane
 from nbgrader.api import Gradebook
 
 from autograder import demo
@@ -28,7 +30,6 @@ from autograder.exercises import BY_ID as HAND_EXERCISES
 from autograder.grading.report import report_path
 from autograder.reports.integrity import normalised
 from autograder.sandbox.bwrap import sandbox_available
-from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -39,7 +40,7 @@ UNFINISHED = {"una": lambda release: release, "fay": lambda release: release[:30
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 
-COPIED_MATMUL = '''
+COPIED_MATMUL = """
 import numpy as np
 # my own work!!
 class MatMulGate:
@@ -50,12 +51,17 @@ class MatMulGate:
   def backward(self, dq):
     dW = np.outer(self.x, dq) if self.x.ndim == 1 else self.x @ dq.T
     return dW, self.W.T @ dq
-'''
+"""
 
 
 def literal_answers(answers):
-    return "\n".join(f"{name} = {json.dumps(value.tolist() if hasattr(value, 'tolist') else value)}"
-                     for name, value in answers.items()) + "\n"
+    return (
+        "\n".join(
+            f"{name} = {json.dumps(value.tolist() if hasattr(value, 'tolist') else value)}"
+            for name, value in answers.items()
+        )
+        + "\n"
+    )
 
 
 def correct_simple(course, student):
@@ -89,8 +95,11 @@ def graded(tmp_path_factory) -> ReportedClass:
     class_ = {s: everyone[s][1] for s in CLASS}
     bens = correct_simple(course, "ben")
     assert bens != correct_simple(course, "mia"), "mia and ben drew the same numbers: pick another name"
-    class_["mia"] = {**simulated_class.reference_answers(source), "simple_by_hand": literal_answers(bens),
-                     "matmul_gate": COPIED_MATMUL}
+    class_["mia"] = {
+        **simulated_class.reference_answers(source),
+        "simple_by_hand": literal_answers(bens),
+        "matmul_gate": COPIED_MATMUL,
+    }
     for student, answers in class_.items():
         target = course_dir / "submitted" / student / "backprop"
         target.mkdir(parents=True)
@@ -110,8 +119,13 @@ def graded(tmp_path_factory) -> ReportedClass:
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         gb.update_or_create_student("ben", first_name="Ben", last_name="Bitdiddle", lms_user_id="4242")
         gb.update_or_create_student("zed", first_name="Zed", last_name="Absent")  # never submitted
-    run = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=course_dir,
-                         capture_output=True, text=True, env={**os.environ, "COLUMNS": "160"})
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "report", "backprop"],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "160"},
+    )
     assert run.returncode == 0, run.stderr
     out = course_dir / "backprop-kit" / "class-report" / "backprop"
     return ReportedClass(course_dir, out, run.stdout)
@@ -136,8 +150,16 @@ def gradebook(course_dir):
 def test_cells_csv_scores_are_the_gradebooks(graded):
     course_dir, out = graded.course_dir, graded.out
     rows = read_csv(out / "cells.csv")
-    assert list(rows[0]) == ["student_id", "assignment", "notebook", "grade_id", "score", "max_score", "status",
-                             "misconceptions"]
+    assert list(rows[0]) == [
+        "student_id",
+        "assignment",
+        "notebook",
+        "grade_id",
+        "score",
+        "max_score",
+        "status",
+        "misconceptions",
+    ]
     cells, _ = gradebook(course_dir)
     assert {r["student_id"] for r in rows} == set(cells) == set(CLASS) | {"mia"} | set(UNFINISHED)
     assert len(rows) == sum(len(c) for c in cells.values())
@@ -171,7 +193,10 @@ def test_one_status_vocabulary_and_not_answered_for_work_left_as_released(graded
     assert {r["status"] for r in rows} <= set(STATUSES) and "error" not in {r["status"] for r in rows}
     for student in ("una", "fay"):
         mine = [r for r in rows if r["student_id"] == student]
-        assert mine and {r["status"] for r in mine} == {"not answered"}, (student, {r["status"] for r in mine})
+        assert mine and {r["status"] for r in mine} == {"not answered"}, (
+            student,
+            {r["status"] for r in mine},
+        )
     ada = {r["grade_id"]: r["status"] for r in rows if r["student_id"] == "ada"}
     assert set(ada.values()) == {"passed"}
 
@@ -180,7 +205,9 @@ def test_integrity_signals_only_for_code_that_exists(graded):
     from autograder.reports.collect import collect
     from autograder.reports.integrity import find_signals
 
-    signals = find_signals(collect(graded.course_dir, "backprop"), load_course(graded.course_dir / "course.yaml"))
+    signals = find_signals(
+        collect(graded.course_dir, "backprop"), load_course(graded.course_dir / "course.yaml")
+    )
     assert signals.shared_code and all(g.lines > 0 for g in signals.shared_code)
     assert not [g for g in signals.shared_code if {"una", "fay"} & set(g.students)]
     assert "Integrity signals: 1 notebook made for another id, 1 hand answer correct for" in graded.stdout
@@ -219,7 +246,9 @@ def test_integrity_signals(graded):
     signals = find_signals(collect(course_dir, "backprop"), load_course(course_dir / "course.yaml"))
     assert [(s.student, s.made_for) for s in signals.made_for] == [("mia", "ben")]
     # mia's hand answers are ben's; honest students' own correct answers never match someone else's.
-    assert [(s.student, s.exercise, s.owners) for s in signals.copied_answers] == [("mia", "simple_by_hand", ("ben",))]
+    assert [(s.student, s.exercise, s.owners) for s in signals.copied_answers] == [
+        ("mia", "simple_by_hand", ("ben",))
+    ]
     matmul = [g for g in signals.shared_code if g.grade_id == "matmul_gate" and "mia" in g.students]
     assert matmul and matmul[0].students == ("cho", "mia") and matmul[0].writers == len(CLASS) + 1
     # Rarest first: a pair of seven before code most of the class shares.
@@ -232,21 +261,34 @@ def test_normalised_code_ignores_whitespace_and_comments_only():
     assert normalised(a) == normalised("# f\ndef f(x):\n\n  return (x+1)\n")
     assert normalised(a) != normalised("def f(x):\n    return x - 1\n")
     broken = "def f(x)\n    return x  # oops\n"
-    assert normalised(broken) == normalised("def f(x)\n        return x\n") != normalised("def g(x)\n return x\n")
+    assert (
+        normalised(broken)
+        == normalised("def f(x)\n        return x\n")
+        != normalised("def g(x)\n return x\n")
+    )
 
 
 def test_report_outside_a_course_or_for_an_unknown_assignment_says_what_to_do(graded, tmp_path):
     course_dir = graded.course_dir
-    run = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprop"], cwd=tmp_path,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "report", "backprop"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and "no nbgrader_config.py" in run.stderr and "Traceback" not in run.stderr
-    run = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "backprp", "--out", str(tmp_path / "r")],
-                         cwd=course_dir, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "report", "backprp", "--out", str(tmp_path / "r")],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and "no assignment 'backprp'" in run.stderr and "backprop" in run.stderr
     assert not (tmp_path / "r").exists()
 
 
 # ---------------------------------------------------------------- class.html in Chromium
+
 
 @pytest.fixture(scope="module")
 @lane("browser")
@@ -262,10 +304,17 @@ def browser():
         pytest.skip(f"{', '.join(missing)} missing")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1300,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,1000",
+    ):
         options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    )
     yield driver
     driver.quit()
 
@@ -275,7 +324,9 @@ def page(graded, browser):
     out = graded.out
     # Offline means offline: nothing on the page may point at the network.
     html = (out / "class.html").read_text()
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "class.html loads something from the network"
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), (
+        "class.html loads something from the network"
+    )
     browser.get((out / "class.html").as_uri())
     return browser
 
@@ -285,9 +336,9 @@ def png_is_not_blank(png):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     data, i = b"", 8
     while i < len(png):
-        length, kind = struct.unpack(">I4s", png[i:i + 8])
+        length, kind = struct.unpack(">I4s", png[i : i + 8])
         if kind == b"IDAT":
-            data += png[i + 8:i + 8 + length]
+            data += png[i + 8 : i + 8 + length]
         i += 12 + length
     pixels = zlib.decompress(data)
     return len(set(pixels)) > 32 and sum(b not in (0, 255) for b in pixels[::97]) > len(pixels[::97]) // 100
@@ -299,7 +350,8 @@ def test_class_html_renders_with_charts(page, graded):
     charts = page.execute_script(
         "return Array.from(document.querySelectorAll('svg')).map(s => [s.getAttribute('class'),"
         " s.getBoundingClientRect().width, Array.from(s.querySelectorAll('rect')).filter(r => r.getBBox().width > 0"
-        " && r.getBBox().height > 0).length])")
+        " && r.getBBox().height > 0).length])"
+    )
     kinds = {}
     for kind, width, painted in charts:
         assert width > 0
@@ -312,7 +364,9 @@ def test_class_html_renders_with_charts(page, graded):
     page.set_window_size(1300, min(page.execute_script("return document.body.scrollHeight"), 2600))
     png = page.get_screenshot_as_png()
     assert png_is_not_blank(png)
-    shots = os.environ.get("BPKIT_SCREENSHOT_DIR")  # `BPKIT_SCREENSHOT_DIR=docs pytest ...` refreshes the README's
+    shots = os.environ.get(
+        "BPKIT_SCREENSHOT_DIR"
+    )  # `BPKIT_SCREENSHOT_DIR=docs pytest ...` refreshes the README's
     if shots:
         Path(shots, "class-report.png").write_bytes(png)
 
@@ -328,13 +382,17 @@ def test_class_html_numbers_match_cells_csv(page, graded):
     for td in page.find_elements("css selector", "#students td.cell"):
         student = td.find_element("xpath", "..").get_attribute("data-student")
         shown[(student, td.get_attribute("data-grade-id"))] = float(td.text)
-    assert shown == {(r["student_id"], r["grade_id"]): pytest.approx(float(r["score"]), abs=0.006) for r in rows}
+    assert shown == {
+        (r["student_id"], r["grade_id"]): pytest.approx(float(r["score"]), abs=0.006) for r in rows
+    }
     counted = {}
     for r in rows:
         for m in filter(None, r["misconceptions"].split(";")):
             counted.setdefault(m, set()).add(r["student_id"])
-    on_page = {tr.get_attribute("data-misconception"): int(tr.get_attribute("data-students"))
-               for tr in page.find_elements("css selector", "#misconception-table tr")}
+    on_page = {
+        tr.get_attribute("data-misconception"): int(tr.get_attribute("data-students"))
+        for tr in page.find_elements("css selector", "#misconception-table tr")
+    }
     assert on_page == {m: len(s) for m, s in counted.items()}
     text = page.find_element("id", "integrity").find_element("xpath", "..").text
     assert "mia submitted a notebook made for ben" in text
@@ -344,17 +402,29 @@ def test_class_html_numbers_match_cells_csv(page, graded):
 def test_class_html_writes_numbers_as_people_do(page):
     from autograder.reports.wording import counted, for_people
 
-    assert [for_people(v) for v in (0.9996, 4 / 3, 2.5, 2.0, 0, 12.345)] == ["1", "1.33", "2.5", "2", "0", "12.35"]
-    assert (counted(1, "notebook"), counted(2, "notebook"), counted(0, "group")) == ("1 notebook", "2 notebooks",
-                                                                                     "0 groups")
+    assert [for_people(v) for v in (0.9996, 4 / 3, 2.5, 2.0, 0, 12.345)] == [
+        "1",
+        "1.33",
+        "2.5",
+        "2",
+        "0",
+        "12.35",
+    ]
+    assert (counted(1, "notebook"), counted(2, "notebook"), counted(0, "group")) == (
+        "1 notebook",
+        "2 notebooks",
+        "0 groups",
+    )
     means = re.findall(r"mean (\S+) / (\S+)", page.find_element("id", "rates").text)
     assert means and all(re.fullmatch(r"\d+(\.\d?[1-9])?", n) for pair in means for n in pair), means
 
 
 def test_students_table_sorts_and_links_feedback(page, graded):
     def column(index):
-        return [tr.find_elements("tag name", "td")[index].get_attribute("data-value")
-                for tr in page.find_elements("css selector", "#students tbody tr")]
+        return [
+            tr.find_elements("tag name", "td")[index].get_attribute("data-value")
+            for tr in page.find_elements("css selector", "#students tbody tr")
+        ]
 
     total = page.find_elements("css selector", "#students th")[1]
     total.click()
@@ -366,7 +436,9 @@ def test_students_table_sorts_and_links_feedback(page, graded):
     assert len(links) == len(CLASS) + 1 + len(UNFINISHED)
     for a in links:
         assert Path(a.get_attribute("href").removeprefix("file://")).is_file()
-        assert not a.get_attribute("outerHTML").count("file://")  # relative links: the folder can move with the course
+        assert not a.get_attribute("outerHTML").count(
+            "file://"
+        )  # relative links: the folder can move with the course
 
 
 def test_copied_hand_answers_are_told_from_own_and_wrong_ones():
@@ -375,11 +447,16 @@ def test_copied_hand_answers_are_told_from_own_and_wrong_ones():
 
     course = load_course(REPO / "course.yaml")
     roster = ["ann", "bob", "cyd"]
-    draws = {s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s) for s in roster}
+    draws = {
+        s: problems.draw(course.seed, course.course_id, "backprop", course.randomization, s) for s in roster
+    }
     exercise = HAND_EXERCISES["l2_by_hand"]
     table = CorrectAnswers(exercise, roster, draws)
     tol = (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel)
-    bobs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in exercise.correct(draws["bob"].values["l2"]).items()}
+    bobs = {
+        k: v.tolist() if hasattr(v, "tolist") else v
+        for k, v in exercise.correct(draws["bob"].values["l2"]).items()
+    }
     assert table.owners("ann", bobs, *tol) == (("bob",), len(bobs))
     assert table.owners("bob", bobs, *tol) is None  # his own answers
     rounded = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in bobs.items()}

@@ -1,5 +1,6 @@
 """Running hostile student code out of the grader's process: the sandboxed worker, the
 grader's client, `decode`, and the notebook kernel under the same sandbox."""
+
 import json
 import resource
 import socket
@@ -11,22 +12,27 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.sandbox import runner as runner_module
 from autograder.sandbox import bwrap as sandbox
+from autograder.sandbox import runner as runner_module
+from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.hosted import HostedWorker
 from autograder.sandbox.kernel import sandboxed_kernel_manager_factory
 from autograder.sandbox.protocol import decode_argument, encode, nudged_inputs
-from autograder.sandbox.hosted import HostedWorker
 from autograder.sandbox.runner import InvalidAnswer, StudentRunner, decode
-from autograder.sandbox.bwrap import Limits
 
 REPO = Path(__file__).resolve().parent.parent
-needs_bwrap = pytest.mark.skipif(not sandbox.sandbox_available(),
-                                 reason="bubblewrap (bwrap) is not installed or cannot build a sandbox here")
+needs_bwrap = pytest.mark.skipif(
+    not sandbox.sandbox_available(),
+    reason="bubblewrap (bwrap) is not installed or cannot build a sandbox here",
+)
 
 LIMITS = Limits(wall_seconds=2, memory_bytes=1024**3, output_bytes=2000)
-MUL = ["mul_gate", "class MulGate:\n"
-                   "    def forward(self, x, y):\n        self.x, self.y = x, y\n        return x * y\n"
-                   "    def backward(self, d):\n        return d * self.y, d * self.x\n"]
+MUL = [
+    "mul_gate",
+    "class MulGate:\n"
+    "    def forward(self, x, y):\n        self.x, self.y = x, y\n        return x * y\n"
+    "    def backward(self, d):\n        return d * self.y, d * self.x\n",
+]
 
 
 @pytest.fixture(scope="module", params=["hosted", "own bwrap"])
@@ -36,8 +42,12 @@ def runner(request):
     patch = pytest.MonkeyPatch()
     patch.setenv("BPKIT_SANDBOX_HOST", "1" if request.param == "hosted" else "0")
     try:
-        with StudentRunner(LIMITS, require_sandbox=True, hide=[REPO],
-                           helper_files={"bpkit/__init__.py": b"HELPER = 'here'\n"}) as r:
+        with StudentRunner(
+            LIMITS,
+            require_sandbox=True,
+            hide=[REPO],
+            helper_files={"bpkit/__init__.py": b"HELPER = 'here'\n"},
+        ) as r:
             assert isinstance(r.process, HostedWorker) == (request.param == "hosted" and r.uid is not None)
             yield r
     finally:
@@ -63,6 +73,7 @@ pytestmark = needs_bwrap
 
 # ---------------------------------------------------------------- the calls
 
+
 def test_gate_steps_come_back_as_numbers(runner):
     steps = gate(("forward", (np.array([1.0, 2.0]), 3.0)), ("backward", (2.0,)))
     result = runner.run({"cells": [MUL], "calls": [steps]})
@@ -77,37 +88,59 @@ def test_nudged_forwards_are_the_forwards_of_a_numeric_gradient_each_on_a_fresh_
     """One call carries the inputs once; the worker moves each entry by +h then -h, in
     nudged_inputs' order, and runs forward on a fresh instance each time: an instance that
     remembers an earlier forward, or one forward that raises, changes only its own result."""
-    source = ("import numpy as np\nclass Sticky:\n    def forward(self, x, y):\n"
-              "        if float(np.ravel(x)[0]) > 1.05: raise ValueError('too far')\n"
-              "        self.seen = getattr(self, 'seen', 0) + 1\n        return x * y + self.seen\n")
+    source = (
+        "import numpy as np\nclass Sticky:\n    def forward(self, x, y):\n"
+        "        if float(np.ravel(x)[0]) > 1.05: raise ValueError('too far')\n"
+        "        self.seen = getattr(self, 'seen', 0) + 1\n        return x * y + self.seen\n"
+    )
     x, y, h = np.array([1.0, 2.0]), np.array(3.0), 0.1
     call = {"op": "nudged_forwards", "class": "Sticky", "args": [encode(x), encode(y)], "h": h}
-    result = runner.run({"cells": [["sticky", source]], "calls": [call, {"op": "nudged_forwards", "class": "Nope",
-                                                                          "args": [], "h": h}]})
+    result = runner.run(
+        {
+            "cells": [["sticky", source]],
+            "calls": [call, {"op": "nudged_forwards", "class": "Nope", "args": [], "h": h}],
+        }
+    )
     assert result.ok
     outs, missing = result.results
     expected = [mx * my + 1 for mx, my in nudged_inputs([x, y], h)]
     assert len(outs) == 2 * (x.size + y.size) == len(expected)
     assert outs[0]["error"].startswith("ValueError: too far")  # x[0] + h: only that forward failed
     for out, want in zip(outs[1:], expected[1:]):
-        np.testing.assert_array_equal(decode(out, expect_shape=(2,)), want)  # + 1: a fresh instance every time
+        np.testing.assert_array_equal(
+            decode(out, expect_shape=(2,)), want
+        )  # + 1: a fresh instance every time
     assert missing[0]["error"].startswith("NameError: Nope")
 
 
 def test_named_instances_live_side_by_side_and_an_error_ends_only_its_own(runner):
-    source = ("class Counter:\n    def forward(self, x):\n        if x < 0: raise ValueError('negative')\n"
-              "        self.x = x\n        return x\n    def backward(self, d):\n        return self.x * d\n")
-    steps = [["forward", [encode(2.0)], "A"], ["forward", [encode(-1.0)], "B"], ["forward", [encode(5.0)], "C"],
-             ["backward", [encode(1.0)], "A"], ["backward", [encode(1.0)], "B"], ["backward", [encode(1.0)], "C"]]
-    result = runner.run({"cells": [["counter", source]], "calls": [{"op": "gate", "class": "Counter", "steps": steps}]})
+    source = (
+        "class Counter:\n    def forward(self, x):\n        if x < 0: raise ValueError('negative')\n"
+        "        self.x = x\n        return x\n    def backward(self, d):\n        return self.x * d\n"
+    )
+    steps = [
+        ["forward", [encode(2.0)], "A"],
+        ["forward", [encode(-1.0)], "B"],
+        ["forward", [encode(5.0)], "C"],
+        ["backward", [encode(1.0)], "A"],
+        ["backward", [encode(1.0)], "B"],
+        ["backward", [encode(1.0)], "C"],
+    ]
+    result = runner.run(
+        {"cells": [["counter", source]], "calls": [{"op": "gate", "class": "Counter", "steps": steps}]}
+    )
     fa, fb, fc, ba, bb, bc = result.results[0]
     assert decode(ba) == 2.0 and decode(bc) == 5.0  # each instance kept its own x
     assert fb["error"].startswith("ValueError: negative") and bb == fb  # B's later steps repeat its error
 
 
 def test_a_failing_step_ends_only_its_own_call(runner):
-    result = runner.run({"cells": [MUL], "calls": [gate(("backward", (1.0,)), ("forward", (1.0, 2.0))),
-                                                   gate(("forward", (2.0, 3.0)))]})
+    result = runner.run(
+        {
+            "cells": [MUL],
+            "calls": [gate(("backward", (1.0,)), ("forward", (1.0, 2.0))), gate(("forward", (2.0, 3.0)))],
+        }
+    )
     assert result.ok
     # The failed instance's later steps repeat its error: nothing of it runs after a failure.
     assert len(result.results[0]) == 2 and result.results[0][0]["error"].startswith("AttributeError")
@@ -118,10 +151,16 @@ def test_a_failing_step_ends_only_its_own_call(runner):
 
 def test_variables_and_functions(runner):
     cells = [["answers", "dfdx = -4.0\ndfdy = np.float32(3)\ndef f(a, b):\n    return a @ b\n"]]
-    result = runner.run({"cells": [["imports", "import numpy as np"], *cells],
-                         "calls": [{"op": "variables", "names": ["dfdx", "dfdy", "dfdz"]},
-                                   {"op": "call", "function": "f", "args": [encode(np.eye(2)), encode(np.ones(2))]},
-                                   {"op": "call", "function": "nope", "args": []}]})
+    result = runner.run(
+        {
+            "cells": [["imports", "import numpy as np"], *cells],
+            "calls": [
+                {"op": "variables", "names": ["dfdx", "dfdy", "dfdz"]},
+                {"op": "call", "function": "f", "args": [encode(np.eye(2)), encode(np.ones(2))]},
+                {"op": "call", "function": "nope", "args": []},
+            ],
+        }
+    )
     variables, called, missing = result.results
     assert decode(variables["dfdx"]) == -4.0 and decode(variables["dfdy"]) == 3.0
     with pytest.raises(InvalidAnswer, match="not defined"):
@@ -131,8 +170,13 @@ def test_variables_and_functions(runner):
 
 
 def test_helper_files_and_env_reach_student_code(runner):
-    result = runner.run({"cells": [["use", "import os\nfrom bpkit import HELPER\nwho = os.environ['WHO']"]],
-                         "calls": [], "env": {"WHO": "s1"}})
+    result = runner.run(
+        {
+            "cells": [["use", "import os\nfrom bpkit import HELPER\nwho = os.environ['WHO']"]],
+            "calls": [],
+            "env": {"WHO": "s1"},
+        }
+    )
     assert result.ok, result.detail
 
 
@@ -149,28 +193,40 @@ def test_inputs_are_fresh_copies_every_time(runner):
 
 # ---------------------------------------------------------------- hostile code
 
-@pytest.mark.parametrize("source, status, detail", [
-    ("while True: pass", "timeout", "within 1 seconds"),
-    ("import os; os._exit(3)", "crashed", "code 3"),
-    ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "crashed", "SIGSEGV"),
-    ("x = bytearray(8 * 1024**3)", "memory", "MemoryError"),
-    ("import numpy as np; x = np.ones((1024, 1024, 1024))", "memory", "MemoryError"),
-    ("def f(:\n  pass", "error", "SyntaxError"),
-    ("raise SystemExit(0)", "error", "SystemExit"),
-])
-def test_bad_code_gets_its_status_within_the_limits_and_the_next_run_still_works(runner, source, status, detail):
+
+@pytest.mark.parametrize(
+    "source, status, detail",
+    [
+        ("while True: pass", "timeout", "within 1 seconds"),
+        ("import os; os._exit(3)", "crashed", "code 3"),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "crashed", "SIGSEGV"),
+        ("x = bytearray(8 * 1024**3)", "memory", "MemoryError"),
+        ("import numpy as np; x = np.ones((1024, 1024, 1024))", "memory", "MemoryError"),
+        ("def f(:\n  pass", "error", "SyntaxError"),
+        ("raise SystemExit(0)", "error", "SystemExit"),
+    ],
+)
+def test_bad_code_gets_its_status_within_the_limits_and_the_next_run_still_works(
+    runner, source, status, detail
+):
     started = time.monotonic()
     result = runner.run({"cells": [["bad", source]], "calls": [], "limits": {"wall_seconds": 1}})
     elapsed = time.monotonic() - started
     assert (result.status, detail in result.detail) == (status, True), result
     assert elapsed < 1 + 1.0 if status == "timeout" else elapsed < 1.0
-    assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {"float": 6.0}
+    assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {
+        "float": 6.0
+    }
 
 
 def test_a_timeout_says_whether_the_cells_or_a_call_ran_out_of_time(runner):
     loop_in_cell = runner.run({"cells": [["loop", "while True: pass"]], "calls": []})
-    loop_in_call = runner.run({"cells": [["f", "def f(x):\n    while True: pass"]],
-                               "calls": [{"op": "call", "function": "f", "args": [encode(1.0)]}]})
+    loop_in_call = runner.run(
+        {
+            "cells": [["f", "def f(x):\n    while True: pass"]],
+            "calls": [{"op": "call", "function": "f", "args": [encode(1.0)]}],
+        }
+    )
     assert (loop_in_cell.status, loop_in_cell.phase) == ("timeout", "cells")
     assert (loop_in_call.status, loop_in_call.phase) == ("timeout", "calls")
 
@@ -182,10 +238,16 @@ def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
     from autograder.sandbox.subject import SandboxSubject
 
     def cell(grade_id, source):
-        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "solution": True}})
+        return nbformat.v4.new_code_cell(
+            source, metadata={"nbgrader": {"grade_id": grade_id, "solution": True}}
+        )
 
-    nb = nbformat.v4.new_notebook(cells=[cell("stuck", "while True: pass"),
-                                         cell("slow", "def f(x):\n    while x > 0: pass\n    return x")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            cell("stuck", "while True: pass"),
+            cell("slow", "def f(x):\n    while x > 0: pass\n    return x"),
+        ]
+    )
     subject = SandboxSubject(runner, Submission(nb))
     call = {"op": "call", "function": "f", "args": [encode(1.0)]}
     assert subject.run(["stuck"], []).phase == "cells"
@@ -196,8 +258,11 @@ def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
     finishes = subject.run(["slow"], [{"op": "call", "function": "f", "args": [encode(-1.0)]}])
     assert finishes.ok and decode(finishes.results[0]) == -1.0
 
+
 def test_an_error_reports_type_message_and_only_the_students_frames(runner):
-    result = runner.run({"cells": [["helper", "def g(x):\n    return 1 / x\n"], ["main", "y = g(0)\n"]], "calls": []})
+    result = runner.run(
+        {"cells": [["helper", "def g(x):\n    return 1 / x\n"], ["main", "y = g(0)\n"]], "calls": []}
+    )
     assert result.status == "error"
     assert result.error["type"] == "ZeroDivisionError" and result.error["cell"] == "main"
     traceback = result.error["traceback"]
@@ -209,28 +274,52 @@ def test_an_error_reports_type_message_and_only_the_students_frames(runner):
 def test_a_child_that_kills_or_stops_its_zygote_costs_only_its_own_request(runner, how):
     runner.margin_seconds = 1.0  # a stopped zygote is noticed after wall + margin
     try:
-        result = runner.run({"cells": [["parricide", f"import os, signal; os.kill(os.getppid(), signal.{how})\n"
-                                                      "import time; time.sleep(30)"]], "calls": [],
-                             "limits": {"wall_seconds": 0.5}})
+        result = runner.run(
+            {
+                "cells": [
+                    [
+                        "parricide",
+                        f"import os, signal; os.kill(os.getppid(), signal.{how})\n"
+                        "import time; time.sleep(30)",
+                    ]
+                ],
+                "calls": [],
+                "limits": {"wall_seconds": 0.5},
+            }
+        )
     finally:
         runner.margin_seconds = runner_module.MARGIN_SECONDS
     # A hosted worker is its pid namespace's init, which signals from inside do not reach: the
     # child then just runs out of time. A worker under its own bwrap dies, and is restarted.
     assert result.status == ("timeout" if isinstance(runner.process, HostedWorker) else "crashed"), result
-    assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {"float": 6.0}
+    assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {
+        "float": 6.0
+    }
 
 
 def test_monkeypatching_does_not_survive_into_the_next_request(runner):
-    patched = runner.run({"cells": [["patch", "import numpy as np, builtins\nnp.sum = lambda *a, **k: 42\n"
-                                              "builtins.float = int\nimport json; json.dumps = None"]], "calls": []})
+    patched = runner.run(
+        {
+            "cells": [
+                [
+                    "patch",
+                    "import numpy as np, builtins\nnp.sum = lambda *a, **k: 42\n"
+                    "builtins.float = int\nimport json; json.dumps = None",
+                ]
+            ],
+            "calls": [],
+        }
+    )
     assert patched.status in ("ok", "crashed")
     assert probe(runner, "import numpy as np\ns = float(np.sum(np.ones(3)))", "s")["s"] == {"float": 3.0}
 
 
 def test_output_floods_are_cut_and_do_not_reach_the_graders_memory(runner):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for source in ("print('x' * 100_000_000)",
-                   "import os, sys\nfor _ in range(1600): os.write(2, b'y' * 65536)\nprint('done')"):
+    for source in (
+        "print('x' * 100_000_000)",
+        "import os, sys\nfor _ in range(1600): os.write(2, b'y' * 65536)\nprint('done')",
+    ):
         started = time.monotonic()
         result = runner.run({"cells": [["flood", source]], "calls": []})
         assert result.ok, result
@@ -240,10 +329,12 @@ def test_output_floods_are_cut_and_do_not_reach_the_graders_memory(runner):
 
 
 def test_detached_processes_do_not_outlive_their_request(runner):
-    source = ("import os, time\n"
-              "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(0.5)\n"
-              "        open('late-marker', 'w').write('acted later')\n    os._exit(0)\n"
-              "time.sleep(0.2)")
+    source = (
+        "import os, time\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(0.5)\n"
+        "        open('late-marker', 'w').write('acted later')\n    os._exit(0)\n"
+        "time.sleep(0.2)"
+    )
     assert runner.run({"cells": [["detach", source]], "calls": []}).ok
     if runner.uid is None:
         pytest.skip("process-table check by uid needs uid mode (root)")
@@ -270,7 +361,9 @@ def test_student_code_cannot_reach_the_grader_the_host_or_the_network(runner):
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     try:
-        values = probe(runner, f"""
+        values = probe(
+            runner,
+            f"""
 import os, socket, sys
 uid = os.getuid()
 fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))
@@ -286,11 +379,20 @@ import site
 site.main()  # the .pth files, and with them an editable install's import finder
 sys.path.append({str(REPO)!r})
 grader_pkgs += attempt(lambda: __import__('solutions')) + attempt(lambda: __import__('autograder'))
-course = attempt(lambda: open({str(REPO / 'course.yaml')!r}).read())
-write = attempt(lambda: open({str(REPO / 'pwned')!r}, 'w')) + attempt(lambda: open('/tmp/../work/pwned', 'w'))
+course = attempt(lambda: open({str(REPO / "course.yaml")!r}).read())
+write = attempt(lambda: open({str(REPO / "pwned")!r}, 'w')) + attempt(lambda: open('/tmp/../work/pwned', 'w'))
 zygote_fds = attempt(lambda: os.listdir('/proc/%d/fd' % os.getppid()))
 zygote_mem = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
-""", "uid", "fds", "network", "grader_pkgs", "course", "write", "zygote_fds", "zygote_mem")
+""",
+            "uid",
+            "fds",
+            "network",
+            "grader_pkgs",
+            "course",
+            "write",
+            "zygote_fds",
+            "zygote_mem",
+        )
     finally:
         listener.close()
     assert decode(values["uid"]) not in (0.0,) and decode(values["uid"]) == (runner.uid or sandbox.NOBODY)
@@ -303,21 +405,28 @@ zygote_mem = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
 
 # ---------------------------------------------------------------- what crosses back
 
-@pytest.mark.parametrize("source, message", [
-    ("v = float('nan')", "NaN"),
-    ("import numpy as np\nv = np.array([1.0, np.inf])", "infinity"),
-    ("v = True", "bool"),
-    ("import numpy as np\nv = np.bool_(True)", "bool"),
-    ("import numpy as np\nclass Sneaky(np.ndarray):\n    pass\nv = np.zeros(2).view(Sneaky)", "Sneaky"),
-    ("import numpy as np\nv = np.matrix([[1.0]])", "matrix"),
-    ("class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nv = AlwaysEqual()", "AlwaysEqual"),
-    ("class F(float):\n    def __eq__(self, other):\n        return True\nv = F(1.0)", "F"),
-    ("import numpy as np\nv = np.array([1 + 2j])", "complex"),
-    ("import numpy as np\nv = np.array([1.0, None])", "object"),
-    ("v = ...", "..."),
-    ("v = (1.0, 2.0)", "tuple"),
-    ("v = 10 ** 400", "too large"),
-])
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("v = float('nan')", "NaN"),
+        ("import numpy as np\nv = np.array([1.0, np.inf])", "infinity"),
+        ("v = True", "bool"),
+        ("import numpy as np\nv = np.bool_(True)", "bool"),
+        ("import numpy as np\nclass Sneaky(np.ndarray):\n    pass\nv = np.zeros(2).view(Sneaky)", "Sneaky"),
+        ("import numpy as np\nv = np.matrix([[1.0]])", "matrix"),
+        (
+            "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nv = AlwaysEqual()",
+            "AlwaysEqual",
+        ),
+        ("class F(float):\n    def __eq__(self, other):\n        return True\nv = F(1.0)", "F"),
+        ("import numpy as np\nv = np.array([1 + 2j])", "complex"),
+        ("import numpy as np\nv = np.array([1.0, None])", "object"),
+        ("v = ...", "..."),
+        ("v = (1.0, 2.0)", "tuple"),
+        ("v = 10 ** 400", "too large"),
+    ],
+)
 def test_the_encoder_and_decode_let_only_plain_finite_numbers_through(runner, source, message):
     encoded = probe(runner, source, "v")["v"]
     with pytest.raises(InvalidAnswer, match=message.replace("...", r"\.\.\.")):
@@ -325,11 +434,13 @@ def test_the_encoder_and_decode_let_only_plain_finite_numbers_through(runner, so
 
 
 def test_a_forged_result_is_still_only_numbers_to_decode(runner):
-    source = ("import json, os\n"
-              "fd = max(int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2)\n"
-              "os.write(fd, json.dumps({'status': 'ok', 'results': [[{'float': True}, {'array': [[1]], 'shape': [1]}]],"
-              " 'output': 'x' * 10**6, 'detail': ['not text']}).encode())\n"
-              "os._exit(0)\n")
+    source = (
+        "import json, os\n"
+        "fd = max(int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2)\n"
+        "os.write(fd, json.dumps({'status': 'ok', 'results': [[{'float': True}, {'array': [[1]], 'shape': [1]}]],"
+        " 'output': 'x' * 10**6, 'detail': ['not text']}).encode())\n"
+        "os._exit(0)\n"
+    )
     result = runner.run({"cells": [["forge", source]], "calls": []})
     assert result.status == "ok" and result.detail == "" and len(result.output) < LIMITS.output_bytes + 200
     for encoded in result.results[0]:
@@ -337,21 +448,41 @@ def test_a_forged_result_is_still_only_numbers_to_decode(runner):
             decode(encoded)
 
 
-@pytest.mark.parametrize("junk, message", [
-    ({"float": float("nan")}, "NaN"), ({"float": float("-inf")}, "infinity"), ({"float": True}, "bool"),
-    ({"float": "1.0"}, "number"), ({"float": 10**400}, "too large"), ({"float": 1.0, "extra": 1}, "no usable"),
-    ({"array": [1.0, float("nan")], "shape": [2]}, "NaN"), ({"array": [1, 2], "shape": [3]}, "shape"),
-    ({"array": [1.0, 2.0], "shape": [2]}, None), ({"array": [[1, 2]], "shape": [1, 2]}, None),
-    ({"array": [[1.0, True]], "shape": [1, 2]}, "bool"), ({"array": [[1.0], [2.0, 3.0]], "shape": [2, 1]}, "match"),
-    ({"array": "[1]", "shape": [1]}, "match"), ({"array": [1.0], "shape": [True]}, "shape"),
-    ({"array": [1.0], "shape": "1"}, "shape"), ({"array": [], "shape": [10**7]}, "shape"),
-    ({"array": [], "shape": [1000, 1000, 1000]}, "shape"), ({"array": [], "shape": [1] * 9}, "shape"),
-    ({"array": [1.0], "shape": [-1]}, "shape"), ({"seq": []}, "tuple"), ({"unsupported": ["x"]}, "unknown"),
-    ({"error": "ValueError: no"}, "raised ValueError"), ({"missing": True}, "not defined"),
-    ("not a dict", "no usable"), (None, "no usable"), ({1: 2}, "no usable"), ({("float",): 1.0}, "no usable"),
-    ({}, "no usable"), (type("D", (dict,), {})(float=1.0), "no usable"),
-    ({"float": type("F", (float,), {"__eq__": lambda s, o: True})(1.0)}, "number"),
-])
+@pytest.mark.parametrize(
+    "junk, message",
+    [
+        ({"float": float("nan")}, "NaN"),
+        ({"float": float("-inf")}, "infinity"),
+        ({"float": True}, "bool"),
+        ({"float": "1.0"}, "number"),
+        ({"float": 10**400}, "too large"),
+        ({"float": 1.0, "extra": 1}, "no usable"),
+        ({"array": [1.0, float("nan")], "shape": [2]}, "NaN"),
+        ({"array": [1, 2], "shape": [3]}, "shape"),
+        ({"array": [1.0, 2.0], "shape": [2]}, None),
+        ({"array": [[1, 2]], "shape": [1, 2]}, None),
+        ({"array": [[1.0, True]], "shape": [1, 2]}, "bool"),
+        ({"array": [[1.0], [2.0, 3.0]], "shape": [2, 1]}, "match"),
+        ({"array": "[1]", "shape": [1]}, "match"),
+        ({"array": [1.0], "shape": [True]}, "shape"),
+        ({"array": [1.0], "shape": "1"}, "shape"),
+        ({"array": [], "shape": [10**7]}, "shape"),
+        ({"array": [], "shape": [1000, 1000, 1000]}, "shape"),
+        ({"array": [], "shape": [1] * 9}, "shape"),
+        ({"array": [1.0], "shape": [-1]}, "shape"),
+        ({"seq": []}, "tuple"),
+        ({"unsupported": ["x"]}, "unknown"),
+        ({"error": "ValueError: no"}, "raised ValueError"),
+        ({"missing": True}, "not defined"),
+        ("not a dict", "no usable"),
+        (None, "no usable"),
+        ({1: 2}, "no usable"),
+        ({("float",): 1.0}, "no usable"),
+        ({}, "no usable"),
+        (type("D", (dict,), {})(float=1.0), "no usable"),
+        ({"float": type("F", (float,), {"__eq__": lambda s, o: True})(1.0)}, "number"),
+    ],
+)
 def test_decode_trusts_nothing(junk, message):
     if message is None:
         value = decode(junk)
@@ -370,13 +501,19 @@ def test_decode_expect_shape_and_plain_types():
         decode({"array": [[1.0], [2.0]], "shape": [2, 1]}, expect_shape=(1, 2))
 
 
-@pytest.mark.parametrize("raw", [
-    "[" * 100_000 + "]" * 100_000,  # deeper than json (or any recursive decoder) can go
-    '{"array": ' + "[" * 50 + "1" + "]" * 50 + ', "shape": [1, 1, 1, 1, 1, 1, 1, 1]}',
-    '{"array": [' + ", ".join(["1e308"] * 10) + '], "shape": [10], "dtype": {"evil": 1}}',
-    '{"array": [' + "0," * 1_500_000 + '0], "shape": [1500001]}',
-    '{"float": 1e999}', '{"float": NaN}', '{"float": -Infinity}', '{"__proto__": {"float": 1}}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 100_000 + "]" * 100_000,  # deeper than json (or any recursive decoder) can go
+        '{"array": ' + "[" * 50 + "1" + "]" * 50 + ', "shape": [1, 1, 1, 1, 1, 1, 1, 1]}',
+        '{"array": [' + ", ".join(["1e308"] * 10) + '], "shape": [10], "dtype": {"evil": 1}}',
+        '{"array": [' + "0," * 1_500_000 + '0], "shape": [1500001]}',
+        '{"float": 1e999}',
+        '{"float": NaN}',
+        '{"float": -Infinity}',
+        '{"__proto__": {"float": 1}}',
+    ],
+)
 def test_decode_on_raw_malicious_json(raw):
     try:
         parsed = json.loads(raw)
@@ -394,13 +531,13 @@ HOSTILE_WORKERS = {  # what a compromised worker might do after its ready line
     "an endless line": READY + "sys.stdin.readline()\nwhile True: os.write(1, b'x' * 65536)",
     "deep nesting": READY + "sys.stdin.readline()\nos.write(1, b'[' * 200000 + b'\\n')\ntime.sleep(60)",
     "the wrong id": READY + "sys.stdin.readline()\n"
-                            "os.write(1, b'{\"id\": 999, \"status\": \"ok\"}\\n')\ntime.sleep(60)",
+    'os.write(1, b\'{"id": 999, "status": "ok"}\\n\')\ntime.sleep(60)',
     "a bad status": READY + "r = json.loads(sys.stdin.readline())\n"
-                            "os.write(1, json.dumps({'id': r['id'], 'status': 'excellent'}).encode() + b'\\n')\n"
-                            "time.sleep(60)",
+    "os.write(1, json.dumps({'id': r['id'], 'status': 'excellent'}).encode() + b'\\n')\n"
+    "time.sleep(60)",
     "junk fields": READY + "r = json.loads(sys.stdin.readline())\n"
-                           "os.write(1, json.dumps({'id': r['id'], 'status': 'ok', 'results': {'a': 1}, 'detail': 5, "
-                           "'output': ['x'], 'error': 'e', 'seconds': 'never'}).encode() + b'\\n')\ntime.sleep(60)",
+    "os.write(1, json.dumps({'id': r['id'], 'status': 'ok', 'results': {'a': 1}, 'detail': 5, "
+    "'output': ['x'], 'error': 'e', 'seconds': 'never'}).encode() + b'\\n')\ntime.sleep(60)",
     "no ready line": "sys.exit(1)",
 }
 
@@ -420,7 +557,13 @@ def test_a_hostile_worker_gives_crashed_results_never_exceptions(tmp_path, monke
         result = hostile.run({"cells": [], "calls": []})
         assert time.monotonic() - started < 5
     if behaviour == "junk fields":
-        assert (result.status, result.results, result.detail, result.output, result.error) == ("ok", [], "", "", None)
+        assert (result.status, result.results, result.detail, result.output, result.error) == (
+            "ok",
+            [],
+            "",
+            "",
+            None,
+        )
     else:
         assert result.status == "crashed", result
 
@@ -430,14 +573,26 @@ def test_without_bwrap_the_runner_still_isolates_the_process(monkeypatch):
     with StudentRunner(LIMITS, require_sandbox=False) as unsandboxed:
         good = unsandboxed.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]})
         assert good.results[0][0] == {"float": 6.0}
-        for source, status in (("import os; os._exit(1)", "crashed"), ("x = bytearray(8 * 1024**3)", "memory")):
+        for source, status in (
+            ("import os; os._exit(1)", "crashed"),
+            ("x = bytearray(8 * 1024**3)", "memory"),
+        ):
             assert unsandboxed.run({"cells": [["bad", source]], "calls": []}).status == status
 
 
 def test_leaving_the_runner_kills_the_sandbox_and_removes_the_scratch_directory():
     with StudentRunner(LIMITS, require_sandbox=True) as r:
-        r.run({"cells": [["sleeper", "import os, subprocess\n"
-                                     "subprocess.Popen(['sleep', '60'], start_new_session=True)"]], "calls": []})
+        r.run(
+            {
+                "cells": [
+                    [
+                        "sleeper",
+                        "import os, subprocess\nsubprocess.Popen(['sleep', '60'], start_new_session=True)",
+                    ]
+                ],
+                "calls": [],
+            }
+        )
         bwrap, scratch = r.process.pid, r.scratch
     assert not scratch.exists()
     assert not Path(f"/proc/{bwrap}").exists()
@@ -447,10 +602,12 @@ def test_leaving_the_runner_kills_the_sandbox_and_removes_the_scratch_directory(
 
 # ---------------------------------------------------------------- the notebook kernel
 
+
 def notebook(*sources):
-    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources],
-                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                             "language": "python"}})
+    return nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(s) for s in sources],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
 
 
 def texts(cell):
@@ -459,6 +616,7 @@ def texts(cell):
 
 class SandboxedKernels(NamedTuple):
     """The sandboxed kernel manager class and the scratch directory its kernels run in."""
+
     manager_class: type
     scratch: Path
 
@@ -466,8 +624,12 @@ class SandboxedKernels(NamedTuple):
 @pytest.fixture(scope="module")
 def kernel_class(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("kernel-scratch")
-    return SandboxedKernels(sandboxed_kernel_manager_factory(Limits(memory_bytes=2 * 1024**3), scratch, hide=[REPO],
-                                                             require_sandbox=True), scratch)
+    return SandboxedKernels(
+        sandboxed_kernel_manager_factory(
+            Limits(memory_bytes=2 * 1024**3), scratch, hide=[REPO], require_sandbox=True
+        ),
+        scratch,
+    )
 
 
 def test_a_notebook_runs_in_the_sandboxed_kernel(kernel_class):
@@ -477,11 +639,13 @@ def test_a_notebook_runs_in_the_sandboxed_kernel(kernel_class):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    nb = notebook("import os; print(os.getuid(), os.getcwd())",
-                  f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), 1)\n"
-                  "    print('connected')\nexcept OSError:\n    print('no network')",
-                  "try:\n    import solutions\nexcept ImportError:\n    print('no solutions')",
-                  "print(open(os.path.join(os.environ['HOME'], 'note'), 'w').write('ok'))")
+    nb = notebook(
+        "import os; print(os.getuid(), os.getcwd())",
+        f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), 1)\n"
+        "    print('connected')\nexcept OSError:\n    print('no network')",
+        "try:\n    import solutions\nexcept ImportError:\n    print('no solutions')",
+        "print(open(os.path.join(os.environ['HOME'], 'note'), 'w').write('ok'))",
+    )
     client = NotebookClient(nb, kernel_manager_class=cls, timeout=20, kernel_name="python3")
     try:
         client.execute()
@@ -512,13 +676,23 @@ def test_a_fork_bomb_in_a_cell_stops_at_the_process_cap_and_the_notebook_goes_on
         pytest.skip("the process cap of a root grader needs uid mode")
     # A cap of 32, not the default 128: every process of the bomb formats IPython's traceback of
     # its refused fork (some 0.1 s of CPU each), which at 128 took both cores for 12 s.
-    cls = sandboxed_kernel_manager_factory(Limits(memory_bytes=2 * 1024**3, processes=32), kernel_class.scratch,
-                                           hide=[REPO], require_sandbox=True)
+    cls = sandboxed_kernel_manager_factory(
+        Limits(memory_bytes=2 * 1024**3, processes=32),
+        kernel_class.scratch,
+        hide=[REPO],
+        require_sandbox=True,
+    )
     nb = notebook("x = 1", "import os\nwhile True:\n    os.fork()", "print('still here', x)")
     # The cap, not the clock, stops the bomb: 60 s leaves room for a machine busy with other tests
     # (10 s was not enough at load 12), while a missing cap still never finishes the cell.
-    client = NotebookClient(nb, kernel_manager_class=cls, timeout=60, kernel_name="python3",
-                            interrupt_on_timeout=True, allow_errors=True)
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=cls,
+        timeout=60,
+        kernel_name="python3",
+        interrupt_on_timeout=True,
+        allow_errors=True,
+    )
     client.execute()
     assert nb.cells[1].outputs[0].get("ename") == "BlockingIOError"  # fork() refused: the cap
     assert texts(nb.cells[2]).strip() == "still here 1"
@@ -529,8 +703,14 @@ def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
 
     cls = kernel_class.manager_class
     nb = notebook("x = 1", "while True: pass", "print('still here', x)")
-    client = NotebookClient(nb, kernel_manager_class=cls, timeout=1, kernel_name="python3",
-                            interrupt_on_timeout=True, allow_errors=True)
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=cls,
+        timeout=1,
+        kernel_name="python3",
+        interrupt_on_timeout=True,
+        allow_errors=True,
+    )
     client.execute()
     assert "KeyboardInterrupt" in texts(nb.cells[1]) or nb.cells[1].outputs[0]["output_type"] == "error"
     assert texts(nb.cells[2]).strip() == "still here 1"
@@ -539,9 +719,11 @@ def test_a_cell_timeout_interrupts_the_cell_not_the_sandbox(kernel_class):
 def test_helpers_are_preloaded_so_one_child_cannot_rewrite_them_for_the_next(runner):
     """The worker imports the helper package before any student code runs. A child that swaps
     bpkit/ for its own in the (shared, writable) scratch directory changes no later child."""
-    swap = ("import os, sys\nloaded = float('bpkit' in sys.modules)\n"
-            "os.rename('bpkit', 'bpkit-original'); os.mkdir('bpkit')\n"
-            "open('bpkit/__init__.py', 'w').write('HELPER = \"rewritten\"')\n")
+    swap = (
+        "import os, sys\nloaded = float('bpkit' in sys.modules)\n"
+        "os.rename('bpkit', 'bpkit-original'); os.mkdir('bpkit')\n"
+        "open('bpkit/__init__.py', 'w').write('HELPER = \"rewritten\"')\n"
+    )
     try:
         assert decode(probe(runner, swap, "loaded")["loaded"]) == 1.0
         assert (runner.scratch / "bpkit" / "__init__.py").read_text() == 'HELPER = "rewritten"'
@@ -563,8 +745,17 @@ def test_helpers_load_from_bytecode_compiled_once_and_never_from_a_stale_one(run
     assert [p.name for p in cached.glob("__init__.*.pyc")], "no bytecode beside the helper"
     original = source.read_bytes()
     try:
-        assert decode(probe(runner, "import bpkit\nfrom_cache = float(bpkit.__spec__.cached is not None and "
-                                    "bpkit.HELPER == 'here')", "from_cache")["from_cache"]) == 1.0
+        assert (
+            decode(
+                probe(
+                    runner,
+                    "import bpkit\nfrom_cache = float(bpkit.__spec__.cached is not None and "
+                    "bpkit.HELPER == 'here')",
+                    "from_cache",
+                )["from_cache"]
+            )
+            == 1.0
+        )
         source.write_text('HELPER = "rewritten"')
         runner._stop()  # the next request starts a new worker, which imports the helpers again
         rewritten = probe(runner, "import bpkit\nnew = float(bpkit.HELPER == 'rewritten')", "new")
@@ -575,6 +766,7 @@ def test_helpers_load_from_bytecode_compiled_once_and_never_from_a_stale_one(run
 
 
 # ---------------------------------------------------------------- what student code can reach
+
 
 def test_requests_carry_inputs_never_expected_values(runner):
     """Everything the student's process holds (its frames, its garbage collector, its memory)
@@ -593,9 +785,17 @@ def test_requests_carry_inputs_never_expected_values(runner):
 
     spec = BY_GRADE_ID["mul_gate"]
     for check in (gate_forward, gate_backward):
-        ctx = make_context("mul_gate", check.__name__, seed=1, course_id="c", assignment="a",
-                           randomization="per-course", student_id="s")
+        ctx = make_context(
+            "mul_gate",
+            check.__name__,
+            seed=1,
+            course_id="c",
+            assignment="a",
+            randomization="per-course",
+            student_id="s",
+        )
         assert check(spec, Recorded(), ctx).fraction == 1
+
     def numbers_in(value):
         if isinstance(value, dict):
             return {n for v in value.values() for n in numbers_in(v)}
@@ -606,18 +806,30 @@ def test_requests_carry_inputs_never_expected_values(runner):
     numbers = numbers_in([json.loads(s) for s in sent])
     gate_calls = [[call for call in calls if call["op"] == "gate"] for calls in map(json.loads, sent)]
     nudged = [call for calls in map(json.loads, sent) for call in calls if call["op"] == "nudged_forwards"]
-    assert nudged and all(set(call) == {"op", "class", "args", "h"} for call in nudged)  # inputs and a step only
+    assert nudged and all(
+        set(call) == {"op", "class", "args", "h"} for call in nudged
+    )  # inputs and a step only
     expected = set()
     for calls in gate_calls:
         for call in calls:
             by_instance = {}  # a call may keep two instances alive side by side
             for method, args, *instance in call["steps"]:
-                by_instance.setdefault(tuple(instance), {})[method] = [np.asarray(decode_argument(a)) for a in args]
+                by_instance.setdefault(tuple(instance), {})[method] = [
+                    np.asarray(decode_argument(a)) for a in args
+                ]
             for steps in by_instance.values():
                 x, y = steps["forward"]
-                outputs = [x * y] + ([steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else [])
+                outputs = [x * y] + (
+                    [steps["backward"][0] * y, steps["backward"][0] * x] if "backward" in steps else []
+                )
                 expected |= {float(v) for out in outputs for v in np.ravel(out)}
-    inputs = {float(v) for calls in gate_calls for call in calls for _, args, *_ in call["steps"]
-              for a in args for v in np.ravel(decode_argument(a))}
+    inputs = {
+        float(v)
+        for calls in gate_calls
+        for call in calls
+        for _, args, *_ in call["steps"]
+        for a in args
+        for v in np.ravel(decode_argument(a))
+    }
     inputs |= {float(v) for call in nudged for a in call["args"] for v in np.ravel(decode_argument(a))}
     assert len(expected) > 50 and not (expected - inputs) & numbers

@@ -7,6 +7,7 @@ autograde`, each alone and beside a CPU hog; the four gradebooks must agree cell
 and every one of these students earns full marks, as their code does in Jupyter.
 Before that, on its own: a check that runs out of wall-clock time while its code used little
 CPU (the machine was busy, not the code) is run once more; an infinite loop is not."""
+
 import re
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lanes import lane
+from shared_class import backprop_kit, records
 
 from autograder import demo
 from autograder.config import load_course
@@ -24,8 +27,6 @@ from autograder.grading.cells import Submission
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import RunResult, StudentRunner
 from autograder.sandbox.subject import SandboxSubject
-from shared_class import backprop_kit, records
-from lanes import lane
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -35,11 +36,17 @@ needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (
 
 # ---------------------------------------------------------------- a timeout on a busy machine
 
+
 def runs_of(cell_source, limits):
     """How many times a check whose cell is `cell_source` ran, and the reply it got."""
     counting = "open('runs.txt', 'a').write('x')\n" + cell_source
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(counting, metadata={
-        "nbgrader": {"grade_id": "answer", "solution": True}})])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                counting, metadata={"nbgrader": {"grade_id": "answer", "solution": True}}
+            )
+        ]
+    )
     with StudentRunner(limits, require_sandbox=True) as runner:
         reply = SandboxSubject(runner, Submission(nb)).run(["answer"], [])
         count = runner.run({"cells": ["print(len(open('runs.txt').read()))"]}).output.strip()
@@ -56,20 +63,24 @@ def test_a_timeout_with_little_cpu_used_is_run_once_more_before_it_counts():
 def test_code_that_uses_up_its_cpu_time_costs_at_once():
     # The student's own CPU time ran out (RLIMIT_CPU), however long the machine took to give it.
     runs, reply = runs_of("while True:\n    pass", Limits(wall_seconds=120, cpu_seconds=1))
-    assert (runs, reply.status) == (1, "timeout") and reply.cpu_seconds > 0.5, reply  # (rusage lags the limit by ticks)
+    assert (runs, reply.status) == (1, "timeout") and reply.cpu_seconds > 0.5, (
+        reply
+    )  # (rusage lags the limit by ticks)
 
 
 def test_only_a_wall_clock_timeout_with_little_cpu_used_is_run_again():
     subject = SandboxSubject(StudentRunner(Limits(wall_seconds=10)), Submission(nbformat.v4.new_notebook()))
     assert subject.machine_was_busy(RunResult("timeout", phase="calls", cpu_seconds=1.0))
-    assert not subject.machine_was_busy(RunResult("timeout", phase="calls", cpu_seconds=9.5))  # a loop of its own
+    assert not subject.machine_was_busy(
+        RunResult("timeout", phase="calls", cpu_seconds=9.5)
+    )  # a loop of its own
     assert not subject.machine_was_busy(RunResult("timeout", cpu_seconds=2.0))  # its CPU limit: no phase
     assert not subject.machine_was_busy(RunResult("error", phase="calls", cpu_seconds=0.1))
 
 
 # ---------------------------------------------------------------- one class, four gradings
 
-BACKGROUND = '''
+BACKGROUND = """
 import threading
 
 def _busy_elsewhere():  # work left running in the background, competing for the interpreter
@@ -77,7 +88,7 @@ def _busy_elsewhere():  # work left running in the background, competing for the
         sum(range(1000))
 
 threading.Thread(target=_busy_elsewhere, daemon=True).start()
-'''
+"""
 
 FLOOD = "print('x' * 1000 + '\\n' * 10, end='')  # a flood of output at every call\n"
 
@@ -85,20 +96,32 @@ FLOOD = "print('x' * 1000 + '\\n' * 10, end='')  # a flood of output at every ca
 def students(source):
     """{student: {grade_id: source}}: correct code, with side effects or IPython syntax."""
     correct = simulated_class.reference_answers(source)
-    flood = {gid: re.sub(r"(\n([ \t]+)def (forward|backward)\(self[^)]*\):\n)",
-                         lambda m: m.group(1) + m.group(2) + "    for _ in range(200):\n" + m.group(2) + "        "
-                         + FLOOD, code)
-             for gid, code in correct.items() if gid.endswith("_gate")}
+    flood = {
+        gid: re.sub(
+            r"(\n([ \t]+)def (forward|backward)\(self[^)]*\):\n)",
+            lambda m: (
+                m.group(1) + m.group(2) + "    for _ in range(200):\n" + m.group(2) + "        " + FLOOD
+            ),
+            code,
+        )
+        for gid, code in correct.items()
+        if gid.endswith("_gate")
+    }
     return {
         "ada": correct,
-        "bea": {**correct, "add_gate": textwrap.dedent(BACKGROUND) + correct["add_gate"],
-                "sigmoid_gate": textwrap.dedent(BACKGROUND) + correct["sigmoid_gate"]},
+        "bea": {
+            **correct,
+            "add_gate": textwrap.dedent(BACKGROUND) + correct["add_gate"],
+            "sigmoid_gate": textwrap.dedent(BACKGROUND) + correct["sigmoid_gate"],
+        },
         "fio": {**correct, **flood},
-        "ivy": {**correct,
-                "simple_by_hand": "%env BPKIT_STYLE=ipython\n" + correct["simple_by_hand"] + "\ndisplay(f)\n",
-                "add_gate": "%%time\n" + correct["add_gate"],
-                "mul_gate": correct["mul_gate"] + "\n!echo defined MulGate\nfiles = !ls\n",
-                "l2_by_hand": correct["l2_by_hand"] + "\nget_ipython().user_ns['checked'] = True\n%who_ls\n"},
+        "ivy": {
+            **correct,
+            "simple_by_hand": "%env BPKIT_STYLE=ipython\n" + correct["simple_by_hand"] + "\ndisplay(f)\n",
+            "add_gate": "%%time\n" + correct["add_gate"],
+            "mul_gate": correct["mul_gate"] + "\n!echo defined MulGate\nfiles = !ls\n",
+            "l2_by_hand": correct["l2_by_hand"] + "\nget_ipython().user_ns['checked'] = True\n%who_ls\n",
+        },
     }
 
 
@@ -125,10 +148,15 @@ def four_gradings(tmp_path_factory):
         for command in ("nbgrader", "backprop-kit"):
             course = root / f"{command}-{'busy' if busy else 'alone'}"
             shutil.copytree(base, course)
-            hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
+            hogs = [
+                subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)
+            ]
             try:
-                done = (demo.nbgrader(course, "autograde", "backprop") if command == "nbgrader" else
-                        backprop_kit(course, "autograde", "backprop", "--jobs", "2"))
+                done = (
+                    demo.nbgrader(course, "autograde", "backprop")
+                    if command == "nbgrader"
+                    else backprop_kit(course, "autograde", "backprop", "--jobs", "2")
+                )
             finally:
                 for hog in hogs:
                     hog.kill()
@@ -143,7 +171,11 @@ def test_the_same_grades_cell_for_cell_by_either_command_alone_or_beside_a_cpu_h
     first = graded[("nbgrader", False)]
     for (command, busy), course in graded.items():
         for student in names:
-            assert records(course, student)["grades"] == records(first, student)["grades"], (command, busy, student)
+            assert records(course, student)["grades"] == records(first, student)["grades"], (
+                command,
+                busy,
+                student,
+            )
 
 
 def test_costly_side_effects_and_ipython_syntax_earn_the_marks_their_code_earns(four_gradings):

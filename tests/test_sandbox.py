@@ -1,4 +1,5 @@
 """The bubblewrap policy itself: real bwrap, real processes, the command line from sandbox.wrap."""
+
 import json
 import logging
 import os
@@ -16,16 +17,24 @@ from autograder.sandbox import bwrap as sandbox
 from autograder.sandbox.bwrap import Limits
 
 REPO = Path(__file__).resolve().parent.parent
-needs_bwrap = pytest.mark.skipif(not sandbox.sandbox_available(),
-                                 reason="bubblewrap (bwrap) is not installed or cannot build a sandbox here")
+needs_bwrap = pytest.mark.skipif(
+    not sandbox.sandbox_available(),
+    reason="bubblewrap (bwrap) is not installed or cannot build a sandbox here",
+)
 LIMITS = Limits(wall_seconds=10, memory_bytes=1024**3, processes=40)
 
 
 def run_inside(code, scratch, uid, timeout=20, **wrap_kwargs):
     """Run Python code in the sandbox (site enabled, like a kernel); the CompletedProcess."""
     argv = sandbox.wrap([sys.executable, "-c", textwrap.dedent(code)], scratch, uid=uid, **wrap_kwargs)
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=sandbox.bwrap_environment(),
-                          preexec_fn=sandbox.preexec(LIMITS, processes=sandbox.process_cap(LIMITS, uid)))
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=sandbox.bwrap_environment(),
+        preexec_fn=sandbox.preexec(LIMITS, processes=sandbox.process_cap(LIMITS, uid)),
+    )
 
 
 @pytest.fixture(params=["uid", "userns"])
@@ -42,6 +51,7 @@ host_processes_of = sandbox.processes_of_uid
 
 
 # ---------------------------------------------------------------- without bwrap
+
 
 def test_limits_defaults():
     assert Limits() == Limits(30.0, 2 * 1024**3, 64 * 1024, None)
@@ -64,14 +74,23 @@ def test_grader_private_paths_are_the_real_package_directories():
     import autograder
     import solutions
 
-    assert set(sandbox.grader_private_paths()) == {Path(autograder.__file__).resolve().parent,
-                                                   Path(solutions.__file__).resolve().parent}
+    assert set(sandbox.grader_private_paths()) == {
+        Path(autograder.__file__).resolve().parent,
+        Path(solutions.__file__).resolve().parent,
+    }
 
 
 def test_the_command_line_keeps_the_policy():
     argv = sandbox.wrap(["python"], "/tmp", uid=None, check=False)
-    for flag in ("--unshare-net", "--unshare-pid", "--unshare-user", "--disable-userns", "--die-with-parent",
-                 "--new-session", "--clearenv"):
+    for flag in (
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ):
         assert flag in argv
     assert argv[argv.index("--cap-drop") + 1] == "ALL" and argv[argv.index("--uid") + 1] == "65534"
     privileged = sandbox.wrap(["python"], "/tmp", uid=1_600_000_000, check=False)
@@ -82,14 +101,19 @@ def test_the_command_line_keeps_the_policy():
 
 # ---------------------------------------------------------------- the real sandbox
 
+
 @needs_bwrap
 def test_runs_unprivileged_with_no_capabilities(box):
     scratch, uid = box
-    done = run_inside("""
+    done = run_inside(
+        """
         import os
         status = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())
         print(os.getuid(), os.getgid(), os.getgroups(), status['CapEff'].strip(), status['CapBnd'].strip())
-    """, scratch, uid)
+    """,
+        scratch,
+        uid,
+    )
     assert done.returncode == 0, done.stderr
     user, group, groups, effective, bounding = done.stdout.split(maxsplit=4)
     expected = str(uid if uid is not None else sandbox.NOBODY)
@@ -107,14 +131,18 @@ def test_the_network_of_the_host_is_unreachable(box):
     listener.listen()
     listener.setblocking(False)
     try:
-        done = run_inside(f"""
+        done = run_inside(
+            f"""
             import socket
             try:
                 socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=2)
                 print('connected')
             except OSError as e:
                 print('refused', e)
-        """, scratch, uid)
+        """,
+            scratch,
+            uid,
+        )
         with pytest.raises(BlockingIOError):
             listener.accept()  # nothing ever arrived
     finally:
@@ -131,9 +159,18 @@ def test_only_the_scratch_directory_is_writable(box, tmp_path):
     readonly = tmp_path / "readonly"
     readonly.mkdir()
     readonly.chmod(0o777)
-    targets = [outside / "x", readonly / "x", REPO / "pwned", Path("/usr/pwned"), Path("/pwned"), Path("/etc/pwned"),
-               Path(sys.prefix) / "pwned", Path("/dev/pwned")]
-    done = run_inside(f"""
+    targets = [
+        outside / "x",
+        readonly / "x",
+        REPO / "pwned",
+        Path("/usr/pwned"),
+        Path("/pwned"),
+        Path("/etc/pwned"),
+        Path(sys.prefix) / "pwned",
+        Path("/dev/pwned"),
+    ]
+    done = run_inside(
+        f"""
         import os
         for path in {[str(t) for t in targets]!r}:
             try:
@@ -143,12 +180,20 @@ def test_only_the_scratch_directory_is_writable(box, tmp_path):
                 print('denied', path, e.strerror)
         open(os.path.join(os.environ['HOME'], 'mine'), 'w').write('ok')
         open('/tmp/t', 'w').write('ok')  # a private tmpfs
-    """, scratch, uid, ro_binds=[readonly])
+    """,
+        scratch,
+        uid,
+        ro_binds=[readonly],
+    )
     assert done.returncode == 0, done.stderr
     # A checkout under /tmp is no bind of its own: a write there lands on the sandbox's private
     # /tmp (a tmpfs that dies with it), never on the host, which the next assertion checks.
     private = {str(REPO / "pwned")} if str(REPO).startswith("/tmp/") else set()
-    wrote = [line for line in done.stdout.splitlines() if line.startswith("WROTE") and line.split()[1] not in private]
+    wrote = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith("WROTE") and line.split()[1] not in private
+    ]
     assert not wrote, done.stdout
     assert not any(t.exists() for t in targets)
     assert (scratch / "mine").read_text() == "ok"
@@ -169,7 +214,8 @@ def test_hidden_paths_and_the_graders_packages_are_not_there(box, tmp_path):
     for path in tree.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     tree.chmod(0o755)
-    done = run_inside(f"""
+    done = run_inside(
+        f"""
         import os, sys
         sys.path[:0] = [{str(tree)!r}, {str(REPO)!r}]  # where the packages would be
         for name in ('secretpkg', 'solutions', 'autograder'):
@@ -183,9 +229,14 @@ def test_hidden_paths_and_the_graders_packages_are_not_there(box, tmp_path):
                 print('READ' if open(os.path.join({str(tree)!r}, path)).read() else 'empty', path)
             except OSError as e:
                 print('no', path)
-        print(open({str(tree / 'public.txt')!r}).read())
+        print(open({str(tree / "public.txt")!r}).read())
         print(sorted(os.listdir({str(REPO)!r})))
-    """, scratch, uid, ro_binds=[tree], hide=[tree / "secretpkg", tree / "notes", tree / "file.txt"])
+    """,
+        scratch,
+        uid,
+        ro_binds=[tree],
+        hide=[tree / "secretpkg", tree / "notes", tree / "file.txt"],
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("no ") == 5, done.stdout  # 3 imports, 2 files
     assert "public" in done.stdout
@@ -197,11 +248,15 @@ def test_hidden_paths_and_the_graders_packages_are_not_there(box, tmp_path):
 @needs_bwrap
 def test_secrets_of_the_host_are_not_there(box):
     scratch, uid = box
-    done = run_inside("""
+    done = run_inside(
+        """
         import os
         for path in ('/etc/shadow', '/root/.bash_history', '/etc/ssh', '/home', '/var', '/sys'):
             print(path, os.path.exists(path))
-    """, scratch, uid)
+    """,
+        scratch,
+        uid,
+    )
     assert "True" not in done.stdout, done.stdout
 
 
@@ -209,10 +264,15 @@ def test_secrets_of_the_host_are_not_there(box):
 def test_the_environment_is_built_from_scratch(box, monkeypatch):
     scratch, uid = box
     monkeypatch.setenv("GRADER_SECRET", "hunter2")
-    done = run_inside("""
+    done = run_inside(
+        """
         import json, os
         print(json.dumps(dict(os.environ)))
-    """, scratch, uid, env={"BPKIT_STUDENT_ID": "s1"})
+    """,
+        scratch,
+        uid,
+        env={"BPKIT_STUDENT_ID": "s1"},
+    )
     env = json.loads(done.stdout)
     assert "GRADER_SECRET" not in env and env["BPKIT_STUDENT_ID"] == "s1"
     for key in ("HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR"):
@@ -223,7 +283,8 @@ def test_the_environment_is_built_from_scratch(box, monkeypatch):
 @needs_bwrap
 def test_the_limits_are_applied(box):
     scratch, uid = box
-    done = run_inside("""
+    done = run_inside(
+        """
         import json, resource as r
         print(json.dumps([r.getrlimit(k)[0] for k in (r.RLIMIT_AS, r.RLIMIT_FSIZE, r.RLIMIT_CORE, r.RLIMIT_NPROC)]))
         try:
@@ -231,7 +292,10 @@ def test_the_limits_are_applied(box):
             print('ALLOCATED')
         except MemoryError:
             print('MemoryError')
-    """, scratch, uid)
+    """,
+        scratch,
+        uid,
+    )
     address, file_size, core, processes = json.loads(done.stdout.splitlines()[0])
     assert (address, file_size, core) == (LIMITS.memory_bytes, LIMITS.file_bytes, 0)
     assert done.stdout.split()[-1] == "MemoryError"
@@ -259,7 +323,8 @@ def test_a_fork_bomb_stops_at_the_process_limit(tmp_path):
     if uid is None:
         pytest.skip("RLIMIT_NPROC caps a sandbox only in uid mode (root)")
     _, scratch = sandbox.make_scratch(tmp_path, uid=uid)
-    done = run_inside("""
+    done = run_inside(
+        """
         import os, time
         n = 0
         try:
@@ -270,7 +335,10 @@ def test_a_fork_bomb_stops_at_the_process_limit(tmp_path):
                 n += 1
         except OSError as e:
             print(n, e.strerror)
-    """, scratch, uid)
+    """,
+        scratch,
+        uid,
+    )
     forked = int(done.stdout.split()[0])
     assert forked < LIMITS.processes, done.stdout
 
@@ -289,20 +357,25 @@ def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
-                open({str(scratch / 'sleeper-up')!r}, 'w').close()
+                open({str(scratch / "sleeper-up")!r}, 'w').close()
                 time.sleep(1)
-                open({str(scratch / 'late')!r}, 'w').write('acted later')
+                open({str(scratch / "late")!r}, 'w').write('acted later')
             os._exit(0)
         # 'started' only once the detached sleeper runs: on a busy machine 0.3 s was not always
         # enough for the two forks, and the count below then saw the command alone.
-        while not os.path.exists({str(scratch / 'sleeper-up')!r}):
+        while not os.path.exists({str(scratch / "sleeper-up")!r}):
             time.sleep(0.01)
         print('started', flush=True)
-        {'time.sleep(60)' if how == 'is killed' else ''}
+        {"time.sleep(60)" if how == "is killed" else ""}
     """)
     argv = sandbox.wrap([sys.executable, "-c", code], scratch, uid=uid)
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=sandbox.bwrap_environment(),
-                               preexec_fn=sandbox.preexec(LIMITS, processes=sandbox.process_cap(LIMITS, uid)))
+    process = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=sandbox.bwrap_environment(),
+        preexec_fn=sandbox.preexec(LIMITS, processes=sandbox.process_cap(LIMITS, uid)),
+    )
     assert process.stdout.readline().strip() == "started"
     assert len(host_processes_of(uid)) >= 2  # the command and the detached sleeper
     if how == "is killed":

@@ -1,6 +1,7 @@
 """The sandbox host (autograder/sandbox/host.py): workers forked from one process that imported
 numpy once must be as separate from each other, and as unprivileged, as workers that each
 start a bwrap of their own. Real bwrap, real namespaces, real uids (root only)."""
+
 import json
 import logging
 import os
@@ -17,8 +18,10 @@ from autograder.sandbox.runner import StudentRunner
 
 LIMITS = Limits(wall_seconds=5, memory_bytes=1024**3, output_bytes=20000)
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not bwrap.sandbox_available() or bwrap.setpriv_path() is None,
-                                reason="the sandbox host needs root, bwrap and setpriv")
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not bwrap.sandbox_available() or bwrap.setpriv_path() is None,
+    reason="the sandbox host needs root, bwrap and setpriv",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +45,9 @@ def inside(runner, source):
 def test_a_hosted_worker_keeps_no_privilege_of_the_host():
     runner = hosted_runner()
     try:
-        seen = inside(runner, """
+        seen = inside(
+            runner,
+            """
 import ctypes, json, os, socket
 status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
 libc = ctypes.CDLL(None, use_errno=True)
@@ -61,7 +66,8 @@ print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups
                   "caps": {k: int(status[k].strip(), 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
                   "nnp": status["NoNewPrivs"].strip(), "host": socket.gethostname(), "pid": os.getppid(),
                   "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}))
-""")
+""",
+        )
     finally:
         runner.__exit__(None, None, None)
     assert seen["uid"] == seen["gid"] == runner.uid and seen["groups"] == []
@@ -78,26 +84,34 @@ def test_two_workers_of_one_host_see_nothing_of_each_other():
     first, second = hosted_runner(), hosted_runner()
     try:
         assert first.uid != second.uid
-        inside(first, """
+        inside(
+            first,
+            """
 import json, os, subprocess
 for path in ("/tmp/first-secret", "/dev/shm/first-secret", "first-secret"):
     open(path, "w").write("answers")
 subprocess.Popen(["sleep", "30"], start_new_session=True)  # swept with its request; looked for below anyway
 print(json.dumps(os.getcwd()))
-""")
-        seen = inside(second, f"""
+""",
+        )
+        seen = inside(
+            second,
+            f"""
 import json, os
 print(json.dumps({{"tmp": os.listdir("/tmp"), "shm": os.listdir("/dev/shm"), "cwd": os.listdir("."),
                    "first_scratch": os.path.exists({str(first.scratch)!r}),
                    "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}}))
-""")
+""",
+        )
         assert (first.scratch / "first-secret").read_text() == "answers"  # it did write, in its own scratch
         assert "first-secret" not in json.dumps(seen), seen
         assert seen["shm"] == [] and not seen["first_scratch"] and len(seen["pids"]) == 2
         first.__exit__(None, None, None)
         third = hosted_runner()
         try:
-            later = inside(third, 'import json, os; print(json.dumps(os.listdir("/tmp") + os.listdir("/dev/shm")))')
+            later = inside(
+                third, 'import json, os; print(json.dumps(os.listdir("/tmp") + os.listdir("/dev/shm")))'
+            )
             assert "first-secret" not in later
         finally:
             third.__exit__(None, None, None)
@@ -112,7 +126,9 @@ def test_the_host_holds_nothing_of_the_graders_and_leaves_nothing_behind(tmp_pat
     packages hidden, the grader's temporary folders absent; stopping a runner ends its worker."""
     runner = hosted_runner()
     try:
-        seen = inside(runner, f"""
+        seen = inside(
+            runner,
+            f"""
 import json, os
 def visible(p):
     try:
@@ -120,8 +136,9 @@ def visible(p):
     except OSError:
         return False
 print(json.dumps({{"pytest_tmp": os.path.exists({str(tmp_path)!r}), "shadow": os.path.exists("/etc/shadow"),
-                   "solutions": visible({str(Path(__file__).resolve().parent.parent / 'solutions')!r})}}))
-""")
+                   "solutions": visible({str(Path(__file__).resolve().parent.parent / "solutions")!r})}}))
+""",
+        )
     finally:
         runner.__exit__(None, None, None)
     assert seen == {"pytest_tmp": False, "shadow": False, "solutions": False}

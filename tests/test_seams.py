@@ -1,6 +1,7 @@
 """The seams are typed: each class that stands on one side of a Protocol has every member
 the Protocol declares, with the same parameters, so an editor (and a reader) can follow a
 call from the coordinator or a check to whichever implementation runs it."""
+
 import inspect
 from typing import Protocol
 
@@ -28,9 +29,14 @@ def has_attribute(cls: type, name: str) -> bool:
     """Does `cls` declare `name` (a field, a class attribute) or set it on self (read from its source)?"""
     import re
 
-    return (name in getattr(cls, "__annotations__", {}) or hasattr(cls, name)
-            or re.search(rf"self\.{name}\s*=|self\.{name}\s*,[^=\n]*=|,\s*self\.{name}\s*=", inspect.getsource(cls))
-            is not None)
+    return (
+        name in getattr(cls, "__annotations__", {})
+        or hasattr(cls, name)
+        or re.search(
+            rf"self\.{name}\s*=|self\.{name}\s*,[^=\n]*=|,\s*self\.{name}\s*=", inspect.getsource(cls)
+        )
+        is not None
+    )
 
 
 def missing(protocol: type, cls: type) -> list[str]:
@@ -46,17 +52,24 @@ def missing(protocol: type, cls: type) -> list[str]:
         else:
             own = inspect.signature(getattr(cls, name))
             wanted, have = list(signature.parameters), list(own.parameters)
-            extra = list(own.parameters.values())[len(wanted):]
-            if have[:len(wanted)] != wanted or any(p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-                                                   for p in extra):
+            extra = list(own.parameters.values())[len(wanted) :]
+            if have[: len(wanted)] != wanted or any(
+                p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in extra
+            ):
                 problems.append(f"{cls.__name__}.{name}{own} is not {protocol.__name__}.{name}{signature}")
     return problems
 
 
-@pytest.mark.parametrize("protocol, cls", [
-    (Graders, LocalGraders), (Graders, DaskGraders),
-    (Subject, SandboxSubject), (Subject, InProcessSubject),
-], ids=lambda x: x.__name__)
+@pytest.mark.parametrize(
+    "protocol, cls",
+    [
+        (Graders, LocalGraders),
+        (Graders, DaskGraders),
+        (Subject, SandboxSubject),
+        (Subject, InProcessSubject),
+    ],
+    ids=lambda x: x.__name__,
+)
 def test_each_implementation_has_what_its_protocol_declares(protocol, cls):
     assert issubclass(protocol, Protocol)
     assert not missing(protocol, cls)
@@ -78,5 +91,7 @@ def test_a_missing_member_or_another_signature_is_named():
             pass
 
     found = missing(Graders, Half)
-    assert "Half has no method 'wait'" in found and any(p.startswith("Half.submit(self, job, extra)") for p in found)
+    assert "Half has no method 'wait'" in found and any(
+        p.startswith("Half.submit(self, job, extra)") for p in found
+    )
     assert not any("'window'" in p for p in found)

@@ -1,4 +1,5 @@
 """Students' self-checks, as shipped: bpkit/ assembled into a folder and imported from there."""
+
 import json
 import re
 import time
@@ -6,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shipped import shipped_bpkit_module
 
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.exercises import EXERCISES, FUNCTIONS, shipped_functions
-from shipped import shipped_bpkit_module
 from solutions.table import BY_GRADE_ID, GATES, shipped_table
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -36,8 +37,18 @@ def test_reference_gates_pass_their_self_check_quickly(selfcheck, capsys, spec):
     assert "matches the slope of your forward" in out
 
 
-@pytest.mark.parametrize("misconception", ["add-split", "mul-not-swapped", "upstream-ignored", "max-routes-both",
-                                           "sigmoid-of-input", "l2-missing-2", "relu-mask-of-upstream"])
+@pytest.mark.parametrize(
+    "misconception",
+    [
+        "add-split",
+        "mul-not-swapped",
+        "upstream-ignored",
+        "max-routes-both",
+        "sigmoid-of-input",
+        "l2-missing-2",
+        "relu-mask-of-upstream",
+    ],
+)
 def test_a_catalogued_mistake_is_named_without_the_answer(selfcheck, capsys, misconception):
     grade_id, code = MISTAKES[misconception]
     cls = define(code, BY_GRADE_ID[grade_id].name)
@@ -110,10 +121,13 @@ def test_a_function_is_never_checked_at_the_students_own_numbers(selfcheck, caps
     out = capsys.readouterr().out
     assert "do not match the slope" in out
     numbers = {float(n) for n in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", out)}
-    assert -2.0 not in numbers and -4.0 not in numbers  # dz = x + y = -2 at the student's numbers (and twice it)
+    assert (
+        -2.0 not in numbers and -4.0 not in numbers
+    )  # dz = x + y = -2 at the student's numbers (and twice it)
 
 
 # ---- what the self-checks know, and the upstream gradient they draw ----------------------
+
 
 def test_the_shipped_data_is_what_the_kits_tables_say(selfcheck):
     """gate_table.json and exercise_table.json are written by the release builder from the
@@ -121,20 +135,23 @@ def test_the_shipped_data_is_what_the_kits_tables_say(selfcheck):
     folder = Path(selfcheck.__file__).parent
     assert json.loads((folder / "gate_table.json").read_text()) == shipped_table()
     assert json.loads((folder / "exercise_table.json").read_text()) == shipped_functions()
-    assert selfcheck.GRADIENT_NAMES == {e.id: e.gradient_names for e in FUNCTIONS}
-    assert selfcheck.PROBLEM_OF == {e.id: e.problem for e in FUNCTIONS}
+    assert {e.id: e.gradient_names for e in FUNCTIONS} == selfcheck.GRADIENT_NAMES
+    assert {e.id: e.problem for e in FUNCTIONS} == selfcheck.PROBLEM_OF
     assert selfcheck.GRADIENT_NAMES["neuron_with_gates"] == ("dfdw0", "dfdw1", "dfdw2", "dfdx0", "dfdx1")
 
 
 def reference_function(exercise):
     def fn(*args):
         return exercise.correct(args)
+
     fn.__name__ = exercise.id
     return fn
 
 
 @pytest.mark.parametrize("exercise", FUNCTIONS, ids=lambda e: e.id)
-def test_a_function_is_compared_with_the_hand_answers_of_its_own_problem_in_order(selfcheck, capsys, exercise):
+def test_a_function_is_compared_with_the_hand_answers_of_its_own_problem_in_order(
+    selfcheck, capsys, exercise
+):
     """The function's gradients, flattened, line up with the hand answers of the same names:
     right answers agree, and two answers swapped are told apart (a wrong flattening order or
     a wrong problem would fail one of the two)."""

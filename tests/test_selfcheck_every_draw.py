@@ -4,15 +4,16 @@ with no seed), correct code passes and every known mistake is reported.
 The neuron's self-check once drew inputs that saturate the sigmoid, where its gradients are
 ~1e-7 and rounding alone broke the relative-error check: a correct neuron_with_gates was
 called wrong in about 5% of runs. Each test below runs every seed in SEEDS."""
+
 import types
 
 import numpy as np
 import pytest
+from shipped import shipped_bpkit_module
 
 from autograder import demo
 from autograder.bpkit import gradcheck, problems
 from autograder.exercises import EXERCISES, FUNCTIONS
-from shipped import shipped_bpkit_module
 from solutions import gates as reference
 from solutions.misconceptions import overwrite
 from solutions.table import BY_GRADE_ID, GATES
@@ -43,12 +44,14 @@ def gate_module(replaced=()):
 
 def built(exercise, gates=None, swap_first_two=False, **backward_options):
     """The exercise's function as a student builds it from these gates."""
+
     def fn(*args):
         f, grads = exercise.correct(args, gates=gates, **backward_options)
         if swap_first_two:  # a mistake of the function itself: two gradients returned in each other's place
             flat = [g for group in grads for g in (group if isinstance(group, tuple) else (group,))]
             grads = (flat[1], flat[0], *flat[2:])
         return f, grads
+
     fn.__name__ = exercise.id
     return fn
 
@@ -60,12 +63,18 @@ def values_of(exercise):
 # ---------------------------------------------------------------- functions built from gates
 
 CORRECT_FUNCTIONS = [(e, "reference gates", None) for e in FUNCTIONS] + [
-    (e, "the simulated class's other styles", tuple(CORRECT_STYLES.items())) for e in FUNCTIONS]
+    (e, "the simulated class's other styles", tuple(CORRECT_STYLES.items())) for e in FUNCTIONS
+]
 
 
-@pytest.mark.parametrize("exercise, label, styles", CORRECT_FUNCTIONS,
-                         ids=[f"{e.id}-{label.split()[-1]}" for e, label, _ in CORRECT_FUNCTIONS])
-def test_a_correct_function_passes_its_self_check_whatever_it_draws(selfcheck, capsys, exercise, label, styles):
+@pytest.mark.parametrize(
+    "exercise, label, styles",
+    CORRECT_FUNCTIONS,
+    ids=[f"{e.id}-{label.split()[-1]}" for e, label, _ in CORRECT_FUNCTIONS],
+)
+def test_a_correct_function_passes_its_self_check_whatever_it_draws(
+    selfcheck, capsys, exercise, label, styles
+):
     fn, values = built(exercise, gate_module(styles or ())), values_of(exercise)
     called_wrong = [seed for seed in SEEDS if selfcheck.function_findings(fn, values, seed=seed)[1]]
     capsys.readouterr()  # the debug prints of one style
@@ -79,10 +88,15 @@ def _function_mistakes():
     last gate, which receives 1, changes nothing and is not one of them.)"""
     found = []
     for e in FUNCTIONS:
-        candidates = [(mid, built(e, gate_module([(cell, code)]))) for mid, (cell, code) in MISTAKES.items()
-                      if cell in e.needs]
-        candidates += [("branch-overwrite", built(e, combine=overwrite)),
-                       ("gradients swapped", built(e, swap_first_two=True))]
+        candidates = [
+            (mid, built(e, gate_module([(cell, code)])))
+            for mid, (cell, code) in MISTAKES.items()
+            if cell in e.needs
+        ]
+        candidates += [
+            ("branch-overwrite", built(e, combine=overwrite)),
+            ("gradients swapped", built(e, swap_first_two=True)),
+        ]
         args = _like(tuple(values_of(e).values()), np.random.default_rng(0))
         found += [(e, mid, fn) for mid, fn in candidates if _changes(fn, built(e), args)]
     return found
@@ -96,8 +110,10 @@ def _like(value, rng):
 
 
 def _changes(fn, correct, args):
-    return any(np.shape(a) != np.shape(b) or not np.allclose(a, b)
-               for a, b in zip(_flat(fn(*args)[1]), _flat(correct(*args)[1])))
+    return any(
+        np.shape(a) != np.shape(b) or not np.allclose(a, b)
+        for a, b in zip(_flat(fn(*args)[1]), _flat(correct(*args)[1]))
+    )
 
 
 def _flat(grads):
@@ -110,11 +126,13 @@ FUNCTION_MISTAKES = _function_mistakes()
 def test_the_function_mistakes_cover_every_function_and_the_sigmoid():
     assert {e.id for e, _, _ in FUNCTION_MISTAKES} == {e.id for e in FUNCTIONS}
     assert {"sigmoid-missing-term", "sigmoid-of-input", "upstream-ignored"} <= {
-        mid for e, mid, _ in FUNCTION_MISTAKES if e.id == "neuron_with_gates"}
+        mid for e, mid, _ in FUNCTION_MISTAKES if e.id == "neuron_with_gates"
+    }
 
 
-@pytest.mark.parametrize("exercise, mistake, fn", FUNCTION_MISTAKES,
-                         ids=[f"{e.id}-{mid}" for e, mid, _ in FUNCTION_MISTAKES])
+@pytest.mark.parametrize(
+    "exercise, mistake, fn", FUNCTION_MISTAKES, ids=[f"{e.id}-{mid}" for e, mid, _ in FUNCTION_MISTAKES]
+)
 def test_a_known_mistake_in_a_function_is_reported_whatever_it_draws(selfcheck, exercise, mistake, fn):
     values = values_of(exercise)
     missed = [seed for seed in SEEDS if not selfcheck.function_findings(fn, values, seed=seed)[1]]
@@ -122,13 +140,18 @@ def test_a_known_mistake_in_a_function_is_reported_whatever_it_draws(selfcheck, 
 
 
 @pytest.mark.parametrize("exercise", FUNCTIONS, ids=lambda e: e.id)
-def test_the_notebooks_self_check_cell_agrees_with_a_correct_function_run_after_run(selfcheck, capsys, exercise):
+def test_the_notebooks_self_check_cell_agrees_with_a_correct_function_run_after_run(
+    selfcheck, capsys, exercise
+):
     """What the student runs: the self-check cell, with no seed, and correct hand answers."""
     values = values_of(exercise)
     hand = next(h for h in EXERCISES if h.problem == exercise.problem).correct(values)
     names = ("f",) + exercise.gradient_names
-    namespace = {exercise.id: built(exercise), "P": types.SimpleNamespace(**{exercise.problem: values}),
-                 **{name: hand[name] for name in names}}
+    namespace = {
+        exercise.id: built(exercise),
+        "P": types.SimpleNamespace(**{exercise.problem: values}),
+        **{name: hand[name] for name in names},
+    }
     expected, others = f"{exercise.id} agrees with your hand answers.\n", []
     for _ in range(100):
         selfcheck.function(exercise.id, namespace, answers=names)
@@ -140,7 +163,9 @@ def test_the_notebooks_self_check_cell_agrees_with_a_correct_function_run_after_
 # ---------------------------------------------------------------- gates
 
 CORRECT_GATES = [(g.name, g.cls) for g in GATES] + [
-    (f"{BY_GRADE_ID[cell].name} (other style)", student_gate(cell, code)) for cell, code in CORRECT_STYLES.items()]
+    (f"{BY_GRADE_ID[cell].name} (other style)", student_gate(cell, code))
+    for cell, code in CORRECT_STYLES.items()
+]
 
 
 @pytest.mark.parametrize("label, cls", CORRECT_GATES, ids=[label for label, _ in CORRECT_GATES])
@@ -185,6 +210,7 @@ def test_one_input_gates_are_checked_away_from_zero_where_max_0_x_has_its_kink(s
 
 # ---------------------------------------------------------------- the rule itself
 
+
 def test_a_tiny_gradient_is_not_called_wrong_for_the_rounding_of_its_numeric_slope():
     """d(x*y)/dx = y, with one y of 1e-7: rounding alone puts its centered difference ~2e-4
     (relatively) off, which relative error by itself calls wrong. Swapped gradients still fail."""
@@ -203,12 +229,22 @@ def test_a_saturated_sigmoid_passes_and_a_mistaken_one_still_fails(large):
     s = reference.SigmoidGate().forward(x)
     f = reference.SigmoidGate().forward
     assert gradcheck.check_gradients(f, (x,), (dout * s * (1 - s),), dout=dout).passed
-    for mistaken in (dout * s, dout * (1 - s), dout * x * (1 - x), s * (1 - s)):  # s for s(1 - s), ..., no dout
+    for mistaken in (
+        dout * s,
+        dout * (1 - s),
+        dout * x * (1 - x),
+        s * (1 - s),
+    ):  # s for s(1 - s), ..., no dout
         assert not gradcheck.check_gradients(f, (x,), (mistaken,), dout=dout).passed
 
 
 def test_the_noise_allowed_scales_with_the_function_not_a_fixed_number():
     """A gradient of 1e-10 that is off by half is wrong when f itself is ~1e-10 (a sigmoid far
     left of zero), and within the rounding of centered differences when f is ~1."""
-    assert gradcheck.slope_errors(1.5e-10, 1e-10, gradcheck.difference_noise(1.0, 1e-10)) > gradcheck.REL_ERROR_OK
-    assert gradcheck.slope_errors(1.5e-10, 1e-10, gradcheck.difference_noise(1.0, 1.0)) < gradcheck.REL_ERROR_OK
+    assert (
+        gradcheck.slope_errors(1.5e-10, 1e-10, gradcheck.difference_noise(1.0, 1e-10))
+        > gradcheck.REL_ERROR_OK
+    )
+    assert (
+        gradcheck.slope_errors(1.5e-10, 1e-10, gradcheck.difference_noise(1.0, 1.0)) < gradcheck.REL_ERROR_OK
+    )

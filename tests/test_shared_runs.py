@@ -2,6 +2,7 @@
 a gate's forward, backward and ties run the same cells), and every grade and every word of
 feedback stays what it is when each check runs alone: a crash, an error or a loop in one
 place costs what it cost before, and nothing more is lost."""
+
 import collections
 import re
 from pathlib import Path
@@ -30,15 +31,15 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 3  # grading.timeout_seconds of this course: a loop costs little
 
-CRASHING_BACKWARD = '''
+CRASHING_BACKWARD = """
     class AddGate:
         def forward(self, x, y):
             return x + y
         def backward(self, dout):
             import os
             os._exit(3)               # kills its process, in backward only
-    '''
-LOOPING_BACKWARD = '''
+    """
+LOOPING_BACKWARD = """
     import numpy as np
     class MaxGate:
         def forward(self, x, y):
@@ -46,7 +47,7 @@ LOOPING_BACKWARD = '''
         def backward(self, dout):
             while True:               # loops in a call, not in the cell
                 pass
-    '''
+    """
 RAISING_CELL = "raise ValueError('not finished')\n"
 # A loop that sleeps: it uses no CPU, so its timeout is always run once more (as on a busy
 # machine, SandboxSubject.machine_was_busy) and the number of runs it costs is always the same.
@@ -54,8 +55,15 @@ LOOPING_CELL = "import time\nwhile True:\n    time.sleep(0.05)\n"
 
 
 def ctx_of(exercise, check):
-    return make_context(exercise, check, seed=5, course_id="c", assignment="backprop", randomization="per-course",
-                        student_id="s")
+    return make_context(
+        exercise,
+        check,
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization="per-course",
+        student_id="s",
+    )
 
 
 class Recording(InProcessSubject):
@@ -72,6 +80,7 @@ class Recording(InProcessSubject):
 
 # ---------------------------------------------------------------- the same calls as before (in-process, fast)
 
+
 @pytest.mark.parametrize("spec", GATES, ids=lambda s: s.grade_id)
 def test_backward_draws_its_own_forward_case_as_it_always_did(spec):
     """The consistency case is drawn before the first ask now: the same draws from the same
@@ -83,7 +92,8 @@ def test_backward_draws_its_own_forward_case_as_it_always_did(spec):
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
     dout = upstream(rng, _output_shape(spec, inputs))
     then = _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]) + [
-        {"op": "nudged_forwards", "class": spec.name, "args": [encode(v) for v in inputs], "h": H}]
+        {"op": "nudged_forwards", "class": spec.name, "args": [encode(v) for v in inputs], "h": H}
+    ]
 
     subject = Recording({spec.name: spec.cls})  # the reference gate
     assert run_check(spec.grade_id, "backward", subject, ctx_of(spec.grade_id, "backward")).fraction == 1
@@ -96,11 +106,12 @@ def test_the_planned_asks_are_the_asks_each_check_then_makes_first(spec):
         planned = first_asks(spec.grade_id, check, ctx_of(spec.grade_id, check))
         subject = Recording({spec.name: spec.cls})
         run_check(spec.grade_id, check, subject, ctx_of(spec.grade_id, check))
-        assert [tuple(ask) for ask in planned] == subject.asks[:len(planned)], check
+        assert [tuple(ask) for ask in planned] == subject.asks[: len(planned)], check
         assert len(planned) == (2 if check == "backward" else 1)  # backward says its second ask too
 
 
 # ---------------------------------------------------------------- graded for real, merged and alone
+
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
@@ -125,8 +136,9 @@ def graded(snapshot, release, student, answers, monkeypatch, merged):
     run = StudentRunner.run
 
     def counted(self, request):
-        cell_lists.append(tuple(name for name, _source in request["cells"]) if not request.get("notebook")
-                          else "notebook")
+        cell_lists.append(
+            tuple(name for name, _source in request["cells"]) if not request.get("notebook") else "notebook"
+        )
         walls.append(request.get("limits", {}).get("wall_seconds"))  # None: the course's
         return run(self, request)
 
@@ -141,7 +153,9 @@ def graded(snapshot, release, student, answers, monkeypatch, merged):
     return result.grades, result.comments, result.report, list(zip(cell_lists, walls))
 
 
-def test_a_correct_notebook_makes_one_request_per_cell_list_and_the_class_keeps_its_grades(course, monkeypatch):
+def test_a_correct_notebook_makes_one_request_per_cell_list_and_the_class_keeps_its_grades(
+    course, monkeypatch
+):
     snapshot, source, release = course
     roster = simulated_class.students(source)
     for student in ("ada", "ben", "cho", "kim"):  # correct, and mistaken in every kind of exercise
@@ -169,8 +183,13 @@ def test_a_crash_an_error_and_a_loop_cost_what_they_cost_alone(course, monkeypat
     loops forever, in one notebook: the same grades and words as when each check runs alone."""
     snapshot, source, release = course
     correct = simulated_class.reference_answers(source)
-    answers = {**correct, "add_gate": CRASHING_BACKWARD, "max_gate": LOOPING_BACKWARD,
-               "mul_gate": RAISING_CELL + correct["mul_gate"], "relu_gate": LOOPING_CELL + correct["relu_gate"]}
+    answers = {
+        **correct,
+        "add_gate": CRASHING_BACKWARD,
+        "max_gate": LOOPING_BACKWARD,
+        "mul_gate": RAISING_CELL + correct["mul_gate"],
+        "relu_gate": LOOPING_CELL + correct["relu_gate"],
+    }
     *alone, _requests = graded(snapshot, release, "zed", answers, monkeypatch, merged=False)
     *merged, requests = graded(snapshot, release, "zed", answers, monkeypatch, merged=True)
     assert merged == alone

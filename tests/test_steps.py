@@ -4,12 +4,12 @@ gave it, never its printed output parsed back; every other cell follows nbgrader
 
 import nbformat
 import pytest
+from gradebooks import copy_of, made_once
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 
 from autograder.grading.steps import SaveAutoGradesOnce, scores_of
-from gradebooks import copy_of, made_once
 
 
 @pytest.fixture(scope="module")
@@ -18,20 +18,31 @@ def empty_gradebook(tmp_path_factory):
 
 
 def meta(grade_id, **kind):
-    return {"nbgrader": {"schema_version": 3, "grade_id": grade_id, "locked": False, "grade": False,
-                         "solution": False, **kind}}
+    return {
+        "nbgrader": {
+            "schema_version": 3,
+            "grade_id": grade_id,
+            "locked": False,
+            "grade": False,
+            "solution": False,
+            **kind,
+        }
+    }
 
 
 def graded_notebook():
     """A checked cell whose output claims full marks, a plain test cell nbgrader scores by its
     output, an untouched answer (a "No response." comment) and a hand-graded one."""
-    checked = nbformat.v4.new_code_cell("grade('x', 'y', globals(), 2)", metadata=meta(
-        "test_checked", grade=True, points=2))
+    checked = nbformat.v4.new_code_cell(
+        "grade('x', 'y', globals(), 2)", metadata=meta("test_checked", grade=True, points=2)
+    )
     checked.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "2.0"})]
     plain = nbformat.v4.new_code_cell("assert True", metadata=meta("test_plain", grade=True, points=1))
     plain.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])]
     untouched = nbformat.v4.new_code_cell("# YOUR CODE HERE", metadata=meta("answer", solution=True))
-    essay = nbformat.v4.new_markdown_cell("my essay", metadata=meta("essay", solution=True, grade=True, points=3))
+    essay = nbformat.v4.new_markdown_cell(
+        "my essay", metadata=meta("essay", solution=True, grade=True, points=3)
+    )
     nb = nbformat.v4.new_notebook(cells=[untouched, checked, plain, essay])
     untouched.metadata.nbgrader["checksum"] = utils.compute_checksum(untouched)
     essay.metadata.nbgrader["checksum"] = "edited since"
@@ -42,8 +53,11 @@ def make_gradebook(url):
     with Gradebook(url) as gb:
         gb.add_assignment("hw")
         gb.update_or_create_notebook("nb", "hw")
-        for name, points, cell_type in (("test_checked", 2, "code"), ("test_plain", 1, "code"),
-                                        ("essay", 3, "markdown")):
+        for name, points, cell_type in (
+            ("test_checked", 2, "code"),
+            ("test_plain", 1, "code"),
+            ("essay", 3, "markdown"),
+        ):
             gb.update_or_create_grade_cell(name, "nb", "hw", max_score=points, cell_type=cell_type)
         for name in ("answer", "essay"):
             gb.update_or_create_solution_cell(name, "nb", "hw")
@@ -55,8 +69,10 @@ def make_gradebook(url):
 def recorded(url):
     with Gradebook(url) as gb:
         nb = gb.find_submission_notebook("nb", "hw", "ada")
-        return ({g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades},
-                {c.name: c.auto_comment for c in nb.comments})
+        return (
+            {g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades},
+            {c.name: c.auto_comment for c in nb.comments},
+        )
 
 
 def resources(url, scores):
@@ -97,8 +113,14 @@ def test_the_metadata_schema_is_compiled_once_for_every_notebook_and_still_refus
 
     def notebook(points):
         cell = nbformat.v4.new_code_cell("x = 1")
-        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": "g",
-                                     "points": points, "schema_version": 3}
+        cell.metadata["nbgrader"] = {
+            "grade": True,
+            "solution": False,
+            "locked": True,
+            "grade_id": "g",
+            "points": points,
+            "schema_version": 3,
+        }
         return nbformat.v4.new_notebook(cells=[cell])
 
     for _ in range(3):

@@ -1,6 +1,7 @@
 """What a student reads in their own kernel when something is missing: one short message in
 the cell that needs it, never a traceback through bpkit's code. Real release notebook, real
 kernel."""
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,12 @@ from autograder.course import REPO_ROOT
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     root = tmp_path_factory.mktemp("student") / "course"
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(root)],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "init", str(root)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return root / "release" / "backprop"
 
@@ -29,8 +34,13 @@ def run_first_cells(release, count):
     nb.cells = code
     saved = {v: os.environ.pop(v, None) for v in ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")}
     try:
-        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(release)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=120,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(release)}},
+        ).execute()
     finally:
         os.environ.update({k: v for k, v in saved.items() if v is not None})
     return code

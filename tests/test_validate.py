@@ -3,6 +3,7 @@
 What nbgrader validate (and JupyterLab's Validate button) runs is the visible part of each
 graded cell, which calls bpkit.validate: unfinished work and code that disagrees with itself
 fail, a correct notebook passes, and nothing in the output gives an answer away."""
+
 import re
 import subprocess
 import sys
@@ -11,14 +12,14 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
+from lanes import lane
+from shipped import shipped_bpkit_module
 
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT
 from autograder.exercises import EXERCISES
-from lanes import lane
-from shipped import shipped_bpkit_module
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -29,8 +30,12 @@ STUDENT = "alice"
 @lane("e2e")  # every test of the course runs `nbgrader validate` on a notebook
 def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("validate")
-    done = subprocess.run([sys.executable, "-m", "autograder.cli", "init", str(root / "course")],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "init", str(root / "course")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return root / "course"
 
@@ -51,8 +56,13 @@ def validate(course, nb, name):
     folder.mkdir(parents=True)
     (folder / "bpkit").symlink_to(course / "release" / "backprop" / "bpkit")
     nbformat.write(nb, folder / "backprop.ipynb")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "backprop.ipynb"], cwd=folder,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", "backprop.ipynb"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.stdout + done.stderr
 
 
@@ -63,8 +73,11 @@ def failed_cells(output):
 
 def graded_titles(course):
     nb = nbformat.read(course / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    return [c.source.splitlines()[0].removeprefix("# Exercise: ") for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade")]
+    return [
+        c.source.splitlines()[0].removeprefix("# Exercise: ")
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    ]
 
 
 def correct_answers(course):
@@ -98,7 +111,9 @@ def test_the_untouched_release_fails_in_one_place_listing_every_exercise_in_one_
     lines = summary_lines(output)
     assert lines[0].startswith(f"{len(titles)} exercises are not finished yet")
     listed = [line for line in lines if line.startswith("  - ")]
-    assert len(listed) == len(titles) and all(line.startswith(f"  - {t}: ") for line, t in zip(listed, titles))
+    assert len(listed) == len(titles) and all(
+        line.startswith(f"  - {t}: ") for line, t in zip(listed, titles)
+    )
     assert not [line for line in lines if line.startswith("    ")], lines  # each exercise in one line
     assert "  - f = (x + y) · z by hand (part 1): answer q, f, dfdq, dfdz, dfdx, dfdy" in lines
     assert "  - AddGate.forward: write forward in the AddGate cell" in lines
@@ -119,27 +134,38 @@ def test_wrong_and_unfinished_work_fails_naming_exactly_those_exercises(course):
     not the slope of its f, and a hand exercise left unfinished after an earlier one defined
     the same variable names: each fails, by name, and so do the functions built on the broken
     gates (their gradients are not the slope of their f either); the rest passes."""
-    answers = {**correct_answers(course),
-               "add_gate": simulated_class.MISTAKES["add-split"][1],
-               "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1],
-               "branch_with_gates": simulated_class.MISTAKES["branch-overwrite"][1],
-               "branch_by_hand": 'raise NotImplementedError("replace this line with your code")'}
+    answers = {
+        **correct_answers(course),
+        "add_gate": simulated_class.MISTAKES["add-split"][1],
+        "mul_gate": simulated_class.MISTAKES["mul-not-swapped"][1],
+        "branch_with_gates": simulated_class.MISTAKES["branch-overwrite"][1],
+        "branch_by_hand": 'raise NotImplementedError("replace this line with your code")',
+    }
     release = nbformat.read(course / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    stub = next(c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "branch_by_hand")
+    stub = next(
+        c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "branch_by_hand"
+    )
     answers["branch_by_hand"] = stub  # exactly what the release ships: q, f, dfdx, dfdy = ... then the stub
     output = validate(course, notebook_for(course, answers), "wrong")
     assert "VALIDATION FAILED ON 1 CELL(S)" in output and failed_cells(output) == graded_titles(course)[-1:]
     lines = summary_lines(output)
     named = [line[4:].rsplit(": ", 1)[0] for line in lines if line.startswith("  - ")]
-    assert sorted(named) == sorted([
-        "AddGate.backward", "MulGate.backward",
-        "simple_with_gates, f = (x + y) · z with your gates (part 2)",
-        "neuron_with_gates, the neuron with your gates (part 3)",
-        "f = (x + y) · x by hand: gradients add at branches (part 4)",
-        "branch_with_gates, f = (x + y) · x with your gates (part 4)"]), output[-4000:]
+    assert sorted(named) == sorted(
+        [
+            "AddGate.backward",
+            "MulGate.backward",
+            "simple_with_gates, f = (x + y) · z with your gates (part 2)",
+            "neuron_with_gates, the neuron with your gates (part 3)",
+            "f = (x + y) · x by hand: gradients add at branches (part 4)",
+            "branch_with_gates, f = (x + y) · x with your gates (part 4)",
+        ]
+    ), output[-4000:]
     assert lines[0].startswith("1 exercise is not finished yet (replace each ... with your answer")
     assert "  - f = (x + y) · x by hand: gradients add at branches (part 4): give its 4 answers" in lines
-    assert "5 exercises have a problem:" in lines and "  - MulGate.backward: your code disagrees with itself" in lines
+    assert (
+        "5 exercises have a problem:" in lines
+        and "  - MulGate.backward: your code disagrees with itself" in lines
+    )
     detail = output.split("The first problem, in detail:", 1)[1]
     assert "AddGate.backward: your code disagrees with itself." in detail  # the first, in notebook order
     assert "This looks like 'add-split'" in detail and "mul-not-swapped" not in detail
@@ -168,23 +194,37 @@ def summary_of(bpkit, *checks):
 
 def test_wrong_shapes_and_types_fail_with_the_name_of_the_answer(bpkit):
     shapes = {"q": (2,), "f": (), "dfdW": (2, 3)}
-    text = summary_of(bpkit, lambda: bpkit.answers(
-        "l2_by_hand", {"q": np.zeros(2), "f": "0.5", "dfdW": np.zeros((3, 2))}, shapes, title="L2"))
+    text = summary_of(
+        bpkit,
+        lambda: bpkit.answers(
+            "l2_by_hand", {"q": np.zeros(2), "f": "0.5", "dfdW": np.zeros((3, 2))}, shapes, title="L2"
+        ),
+    )
     assert "f is a str" in text and "dfdW has shape (3, 2); it should have shape (2, 3)" in text
-    assert summary_of(bpkit, lambda: bpkit.answers(
-        "l2_by_hand", {"q": np.zeros(2), "f": 0.5, "dfdW": np.zeros((2, 3))}, shapes)) is None
+    assert (
+        summary_of(
+            bpkit,
+            lambda: bpkit.answers(
+                "l2_by_hand", {"q": np.zeros(2), "f": 0.5, "dfdW": np.zeros((2, 3))}, shapes
+            ),
+        )
+        is None
+    )
 
 
 def test_a_forward_of_the_wrong_shape_fails_the_forward_check(bpkit):
     ns = {}
-    exec(textwrap.dedent('''
+    exec(
+        textwrap.dedent("""
         import numpy as np
         class MatMulGate:
             def forward(self, W, x):
                 return x @ W.T if x.ndim == 1 else W @ x[:, 0]
             def backward(self, dq):
                 raise NotImplementedError
-        '''), ns)
+        """),
+        ns,
+    )
     text = summary_of(bpkit, lambda: bpkit.gate("matmul_gate", "forward", ns))
     assert "forward returned shape (3,); for these inputs it should be (3, 4)" in text
     text = summary_of(bpkit, lambda: bpkit.gate("matmul_gate", "backward", ns))
@@ -195,7 +235,8 @@ def test_a_one_input_kink_is_checked_with_its_own_inputs_not_two_equal_ones(bpki
     """The kink check reads the gate's kind (bpkit/gate_kinds.py): ReLU's kink is at 0 with one
     input, MaxGate's at x == y with two; each is asked for one gradient per input."""
     ns = {}
-    exec(textwrap.dedent('''
+    exec(
+        textwrap.dedent("""
         import numpy as np
         class ReLUGate:
             def forward(self, x):
@@ -212,7 +253,9 @@ def test_a_one_input_kink_is_checked_with_its_own_inputs_not_two_equal_ones(bpki
                 return np.maximum(x, y)
             def backward(self, dout):
                 return dout * (self.x >= self.y), dout * (self.x < self.y)
-        '''), ns)
+        """),
+        ns,
+    )
     spec = bpkit.selfcheck.GATE_BY_CELL["relu_gate"]
     assert bpkit._kink_findings(ns["ReLUGate"], spec) == []
     (found,) = bpkit._kink_findings(ns["BadReLUGate"], spec)

@@ -1,15 +1,15 @@
 """Grading on a Dask distributed cluster (`backprop-kit autograde --scheduler ADDRESS`): one
 task per submission, sent as bytes, so workers need only the kit and bubblewrap, no shared
 filesystem. The coordinator (run.py) records results as they come back, as with local graders."""
-import os
 
-from typing import Iterable
+import os
+from collections.abc import Iterable
 
 from distributed import CancelledError, Client, Future, KilledWorker, WorkerPlugin, as_completed, get_worker
 
+from .graders import BatchError
 from .pipeline import SubmissionJob, grade_submission
 from .snapshot import AssignmentSnapshot
-from .graders import BatchError
 
 
 def _grade_on_dask(plugin_name, job):
@@ -46,8 +46,9 @@ class DaskGraders:  # a Graders (graders.py)
         workers = self.client.scheduler_info().get("workers", {})
         if not workers:
             self.client.close()
-            raise BatchError(f"the Dask scheduler at {address} has no workers: start some with "
-                             f"`dask worker {address}`")
+            raise BatchError(
+                f"the Dask scheduler at {address} has no workers: start some with `dask worker {address}`"
+            )
         threads = sum(w.get("nthreads", 1) for w in workers.values())
         self.window = max(4, 2 * threads)
         self.plugin = f"backprop-kit-snapshot-{os.urandom(6).hex()}"
@@ -55,8 +56,14 @@ class DaskGraders:  # a Graders (graders.py)
         self.finished = as_completed(loop=self.client.loop)
 
     def submit(self, job: SubmissionJob) -> Future:
-        future = self.client.submit(_grade_on_dask, self.plugin, job, pure=False, retries=2,
-                                    key=f"grade-{job.student}-{os.urandom(4).hex()}")
+        future = self.client.submit(
+            _grade_on_dask,
+            self.plugin,
+            job,
+            pure=False,
+            retries=2,
+            key=f"grade-{job.student}-{os.urandom(4).hex()}",
+        )
         self.finished.add(future)
         return future
 

@@ -1,9 +1,11 @@
 """What a batch hands its work to. The coordinator (run.py) knows graders only by this
 protocol; LocalGraders (run.py: warm processes on this machine) and DaskGraders (cluster.py:
 a Dask cluster) follow it. Both sides import this module, never each other's."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .pipeline import SubmissionJob, SubmissionResult

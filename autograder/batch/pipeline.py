@@ -24,6 +24,7 @@ trip and per-step validations (the notebook is validated once per pass); every c
 every sandbox boundary is the same. One sandboxed
 worker (its own fresh uid as root) serves one submission and is killed after it.
 """
+
 import copy
 import json
 import threading
@@ -33,17 +34,24 @@ from dataclasses import dataclass, field
 import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, NbGraderPreprocessor,
-                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 from traitlets.config import Config
 
 from ..grading.hidden_tests import RestoreHiddenTests
 from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook, scores_in
-from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_records, scores_of
 from ..grading.reading import Read, parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
-from ..sandbox.runner import StudentRunner
+from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_records, scores_of
 from ..sandbox.bwrap import Limits
+from ..sandbox.runner import StudentRunner
 from ..words import speak
 
 KEY = SANDBOX  # where the grading context travels in nbconvert's resources (as the sandbox does)
@@ -58,7 +66,9 @@ class SubmissionJob:
     student: str
     notebooks: dict  # {notebook name: the submitted .ipynb's bytes}
     refused_files: list = field(default_factory=list)  # [{"path", "reason"}]: what the intake did not copy
-    notes: dict = field(default_factory=dict)  # {notebook: [lines]}: what the intake says, e.g. a renamed file
+    notes: dict = field(
+        default_factory=dict
+    )  # {notebook: [lines]}: what the intake says, e.g. a renamed file
     unreadable: dict = field(default_factory=dict)  # {notebook: why}: submitted but refused (a link, a pipe)
 
 
@@ -68,7 +78,9 @@ class NotebookResult:
     grades: dict = field(default_factory=dict)  # {grade_id: auto_score} (SaveAutoGrades)
     comments: dict = field(default_factory=dict)  # {grade_id: auto_comment}
     report: list = field(default_factory=list)  # the per-student report's cells (grading/report.py)
-    facts: dict = field(default_factory=dict)  # and its facts: refused_files, unreadable, notes, answers, made_for...
+    facts: dict = field(
+        default_factory=dict
+    )  # and its facts: refused_files, unreadable, notes, answers, made_for...
     error: str = ""  # why this notebook could not be graded (the student then fails, as in nbgrader)
 
 
@@ -87,6 +99,7 @@ class SubmissionResult:
 @dataclass
 class GradingContext:
     """What the replaced steps need, passed along in nbconvert's resources."""
+
     snapshot: object
     runner: object
     student: str
@@ -111,10 +124,13 @@ def context(resources):
 
 # ---------------------------------------------------------------- the replaced steps
 
+
 class SnapshotKernelspec(OverwriteKernelspec):
     def preprocess(self, nb, resources):
         meta = resources["nbgrader"]
-        kernelspec = context(resources).snapshot.find_notebook(meta["notebook"], meta["assignment"]).kernelspec
+        kernelspec = (
+            context(resources).snapshot.find_notebook(meta["notebook"], meta["assignment"]).kernelspec
+        )
         if kernelspec:
             nb.metadata["kernelspec"] = json.loads(kernelspec)
         return nb, resources
@@ -150,8 +166,9 @@ class WorkerTrustedChecks(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         ctx, meta = context(resources), resources["nbgrader"]
-        ctx.report, ctx.facts = score_notebook(nb, ctx.snapshot.course, meta["student"], meta["assignment"],
-                                               ctx.runner)
+        ctx.report, ctx.facts = score_notebook(
+            nb, ctx.snapshot.course, meta["student"], meta["assignment"], ctx.runner
+        )
         scores_of(resources).update(scores_in(ctx.report))
         return nb, resources
 
@@ -166,10 +183,14 @@ class CollectAutoGrades(NbGraderPreprocessor):
 
 
 SUBSTITUTES = {
-    OverwriteKernelspec: SnapshotKernelspec, OverwriteCells: SnapshotOverwriteCells,
-    SanitizeCells: SnapshotSanitizeCells, RestoreHiddenTests: SnapshotRestoreHiddenTests,
+    OverwriteKernelspec: SnapshotKernelspec,
+    OverwriteCells: SnapshotOverwriteCells,
+    SanitizeCells: SnapshotSanitizeCells,
+    RestoreHiddenTests: SnapshotRestoreHiddenTests,
     CheckCellMetadata: CheckCellMetadataOnce,  # courses made before it was in nbgrader_config.py
-    TrustedChecks: WorkerTrustedChecks, SaveAutoGrades: CollectAutoGrades, SaveAutoGradesOnce: CollectAutoGrades,
+    TrustedChecks: WorkerTrustedChecks,
+    SaveAutoGrades: CollectAutoGrades,
+    SaveAutoGradesOnce: CollectAutoGrades,
     AssignLatePenalties: None,
 }
 
@@ -187,12 +208,16 @@ def batch_steps(steps, which):
     steps = [_import(s) for s in steps]
     if which == "autograde":
         if Execute in steps:
-            raise PipelineError("the course's nbgrader_config.py runs nbgrader's own Execute (a kernel with the "
-                                "TA's rights, no sandbox); backprop-kit autograde grades only courses made by "
-                                "`backprop-kit init`. Use `nbgrader autograde` for this course.")
+            raise PipelineError(
+                "the course's nbgrader_config.py runs nbgrader's own Execute (a kernel with the "
+                "TA's rights, no sandbox); backprop-kit autograde grades only courses made by "
+                "`backprop-kit init`. Use `nbgrader autograde` for this course."
+            )
         if TrustedChecks not in steps:
-            raise PipelineError("the course's Autograde.autograde_preprocessors has no TrustedChecks: it is not a "
-                                "backprop-kit course (`backprop-kit init` writes one)")
+            raise PipelineError(
+                "the course's Autograde.autograde_preprocessors has no TrustedChecks: it is not a "
+                "backprop-kit course (`backprop-kit init` writes one)"
+            )
     out = []
     for step in steps:
         replacement = SUBSTITUTES.get(step, step)
@@ -209,10 +234,17 @@ class Pipeline:
         self.snapshot = snapshot
         config = copy.deepcopy(snapshot.config) if snapshot.config is not None else Config()
         config.Exporter.default_preprocessors = []
-        configured, defaults = config.get("Autograde", {}), Autograde.class_traits()  # nbgrader's own defaults
+        configured, defaults = (
+            config.get("Autograde", {}),
+            Autograde.class_traits(),
+        )  # nbgrader's own defaults
         self.sanitize, self.autograde = (
             self._exporter(config, batch_steps(configured.get(name, defaults[name].default()), which))
-            for name, which in (("sanitize_preprocessors", "sanitize"), ("autograde_preprocessors", "autograde")))
+            for name, which in (
+                ("sanitize_preprocessors", "sanitize"),
+                ("autograde_preprocessors", "autograde"),
+            )
+        )
 
     @staticmethod
     def _exporter(config, steps):
@@ -223,9 +255,17 @@ class Pipeline:
         return exporter
 
     def resources(self, ctx, notebook):
-        return {"unique_key": notebook, "output_files_dir": f"{notebook}_files", KEY: ctx,
-                "nbgrader": {"student": ctx.student, "assignment": self.snapshot.assignment, "notebook": notebook,
-                             "db_url": None}}  # no gradebook here: a step that asks for one fails loudly
+        return {
+            "unique_key": notebook,
+            "output_files_dir": f"{notebook}_files",
+            KEY: ctx,
+            "nbgrader": {
+                "student": ctx.student,
+                "assignment": self.snapshot.assignment,
+                "notebook": notebook,
+                "db_url": None,
+            },
+        }  # no gradebook here: a step that asks for one fails loudly
 
     @staticmethod
     def run_steps(exporter, nb, resources):
@@ -248,9 +288,16 @@ class Pipeline:
             autograded = notebook_text(nb)
         except Exception as e:  # nbgrader fails the student on any step's exception; so do we, and say why
             message = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
-            return NotebookResult(error=f"{notebook}.ipynb could not be graded: {type(e).__name__}: {message}")
-        return NotebookResult(autograded=autograded, grades=ctx.grades, comments=ctx.comments, report=ctx.report,
-                              facts=ctx.facts)
+            return NotebookResult(
+                error=f"{notebook}.ipynb could not be graded: {type(e).__name__}: {message}"
+            )
+        return NotebookResult(
+            autograded=autograded,
+            grades=ctx.grades,
+            comments=ctx.comments,
+            report=ctx.report,
+            facts=ctx.facts,
+        )
 
 
 def notebook_text(nb):
@@ -261,8 +308,14 @@ def notebook_text(nb):
     from nbformat.v4.nbjson import BytesEncoder
     from nbformat.v4.rwbase import split_lines, strip_transient
 
-    text = json.dumps(strip_transient(split_lines(nb)), cls=BytesEncoder, indent=1, sort_keys=True,
-                      separators=(",", ": "), ensure_ascii=False)
+    text = json.dumps(
+        strip_transient(split_lines(nb)),
+        cls=BytesEncoder,
+        indent=1,
+        sort_keys=True,
+        separators=(",", ": "),
+        ensure_ascii=False,
+    )
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -273,8 +326,11 @@ def parse(data, refused_files=(), notes=(), unreadable=""):
     marked `unreadable`, which the pipeline grades 0 with the reason."""
     read = Read(reason=unreadable) if unreadable else parse_notebook(data)
     nb = read.nb if read.nb is not None else nbformat.v4.new_notebook()
-    nb.metadata["backprop_kit"] = {"unreadable": read.reason or None, "notes": [*notes, *read.notes],
-                                   "refused_files": list(refused_files)}
+    nb.metadata["backprop_kit"] = {
+        "unreadable": read.reason or None,
+        "notes": [*notes, *read.notes],
+        "refused_files": list(refused_files),
+    }
     return nb
 
 
@@ -302,12 +358,24 @@ def grade_submission(snapshot, job, scratch_parent=None):
     results = {}
     if names:
         course = snapshot.course
-        with StudentRunner(Limits.from_course(course.grading), scratch_parent=scratch_parent,
-                           require_sandbox=course.grading.require_sandbox, helper_files=snapshot.helper_files,
-                           env={"BPKIT_STUDENT_ID": str(job.student)}) as runner:
+        with StudentRunner(
+            Limits.from_course(course.grading),
+            scratch_parent=scratch_parent,
+            require_sandbox=course.grading.require_sandbox,
+            helper_files=snapshot.helper_files,
+            env={"BPKIT_STUDENT_ID": str(job.student)},
+        ) as runner:
             for name in names:
-                nb = parse(job.notebooks.get(name), job.refused_files, job.notes.get(name, ()),
-                           job.unreadable.get(name, ""))
+                nb = parse(
+                    job.notebooks.get(name),
+                    job.refused_files,
+                    job.notes.get(name, ()),
+                    job.unreadable.get(name, ""),
+                )
                 results[name] = pipeline.grade_notebook(job.student, name, nb, runner)
-    return SubmissionResult(job.student, {n: results[n] for n in names}, round(time.monotonic() - started, 3),
-                            socket.gethostname())
+    return SubmissionResult(
+        job.student,
+        {n: results[n] for n in names},
+        round(time.monotonic() - started, 3),
+        socket.gethostname(),
+    )

@@ -13,26 +13,35 @@ A student's records are committed before their autograded/ folder is moved into 
 that folder is what marks a student as graded: interrupted anywhere, a rerun regrades at
 most the student who was being recorded, and nothing is written twice.
 """
+
 import contextlib
 import fnmatch
-import signal
-import threading
-import warnings
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 from nbgrader import utils
-from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook, \
-    new_uuid
+from nbgrader.api import (
+    Comment,
+    Grade,
+    Gradebook,
+    MissingEntry,
+    Student,
+    SubmittedAssignment,
+    SubmittedNotebook,
+    new_uuid,
+)
 from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy import insert
 from sqlalchemy.exc import SAWarning
 
+from ..grading.naming import choose_notebooks
 from ..grading.report import write_report
 from ..grading.steps import save_records
-from ..grading.naming import choose_notebooks
 from ..intake import DEFAULT_MAX_FILE_BYTES, copy_submission, refused_entries, write_record
 
 
@@ -116,8 +125,12 @@ class Recorder:
 
     def _fill(self, student, staging):
         intake = copy_submission(self.submitted(student), staging, max_file_bytes=self.max_file_bytes)
-        choice = choose_notebooks(self.submitted(student), self.cells, self.max_file_bytes, skip=self.coursedir.ignore)
-        notebooks = {nb: (staging / rel).read_bytes() for nb, rel in choice.files.items() if rel in intake.copied}
+        choice = choose_notebooks(
+            self.submitted(student), self.cells, self.max_file_bytes, skip=self.coursedir.ignore
+        )
+        notebooks = {
+            nb: (staging / rel).read_bytes() for nb, rel in choice.files.items() if rel in intake.copied
+        }
         for rel in intake.copied:
             path = staging / rel
             if self._ignored(rel) or path.suffix == ".ipynb":  # autograded/ holds only the notebooks graded
@@ -125,8 +138,12 @@ class Recorder:
         source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment))
         for path in sorted(source.rglob("*")):
             rel = path.relative_to(source).as_posix()
-            if path.is_file() and not self._ignored(rel) and path.suffix != ".ipynb" \
-                    and rel not in self.keep_students_copy:
+            if (
+                path.is_file()
+                and not self._ignored(rel)
+                and path.suffix != ".ipynb"
+                and rel not in self.keep_students_copy
+            ):
                 target = staging / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.exists() or target.is_symlink():
@@ -139,8 +156,11 @@ class Recorder:
         large): graded 0 with the reason, as `nbgrader autograde` grades them in a kit course."""
         from ..grading.reading import read_bytes  # the reason nbgrader autograde's reader gives
 
-        return {nb: read_bytes(self.submitted(student) / rel, self.max_file_bytes)[1] or "it could not be copied"
-                for nb, rel in choice.files.items() if rel not in intake.copied}
+        return {
+            nb: read_bytes(self.submitted(student) / rel, self.max_file_bytes)[1] or "it could not be copied"
+            for nb, rel in choice.files.items()
+            if rel not in intake.copied
+        }
 
     def _ignored(self, rel):
         parts = rel.split("/")
@@ -152,20 +172,21 @@ class Recorder:
         """Before grading, in the order nbgrader goes (so `nbgrader export` lists students in
         the same order): the student, the submission with its timestamp, zeros for the
         notebooks not submitted (Autograde.init_assignment), in one commit."""
-        with _sigint_held():
-            with _quiet():
-                try:
-                    timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
-                    self._student_and_submission(student, timestamp)
-                    missing = self.notebooks - set(submitted_notebooks)
-                    for notebook in sorted(missing):
-                        for grade in self.gradebook.find_submission_notebook(notebook, self.assignment, student).grades:
-                            grade.auto_score = 0
-                            grade.needs_manual_grade = False
-                    self.gradebook.db.commit()
-                except BaseException:
-                    self.gradebook.db.rollback()
-                    raise
+        with _sigint_held(), _quiet():
+            try:
+                timestamp = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
+                self._student_and_submission(student, timestamp)
+                missing = self.notebooks - set(submitted_notebooks)
+                for notebook in sorted(missing):
+                    for grade in self.gradebook.find_submission_notebook(
+                        notebook, self.assignment, student
+                    ).grades:
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = False
+                self.gradebook.db.commit()
+            except BaseException:
+                self.gradebook.db.rollback()
+                raise
 
     def _student_and_submission(self, student, timestamp):
         """Gradebook.update_or_create_student, then update_or_create_submission (with the
@@ -221,8 +242,9 @@ class Recorder:
     def _save_grades(self, student, notebook, outcome):
         """SaveAutoGrades, for the cells present in the autograded notebook (grading/steps.py,
         as `nbgrader autograde` writes them)."""
-        save_records(self.gradebook, self._submitted_notebook_id(student, notebook), outcome.grades,
-                     outcome.comments)
+        save_records(
+            self.gradebook, self._submitted_notebook_id(student, notebook), outcome.grades, outcome.comments
+        )
 
     def _late_penalty(self, student, notebook):
         """AssignLatePenalties.preprocess, on this session (the notebook's score read after
@@ -233,7 +255,9 @@ class Recorder:
         if submission.total_seconds_late > 0:
             self.gradebook.db.flush()
             self.gradebook.db.expire(nb)
-            penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, submission.total_seconds_late)
+            penalty = self.late.plugin_inst.late_submission_penalty(
+                student, nb.score, submission.total_seconds_late
+            )
             if penalty is not None:
                 nb.late_submission_penalty = self.late._check_late_penalty(nb, penalty)
 
@@ -269,9 +293,17 @@ def add_submission(gradebook, assignment, student, timestamp=None):
         notebooks.append({"id": notebook_id, "assignment_id": submission_id, "notebook_id": notebook.id})
         grades += _empty_rows(notebook_id, [*notebook.grade_cells, *notebook.task_cells])
         comments += _empty_rows(notebook_id, [*notebook.solution_cells, *notebook.task_cells])
-    db.execute(insert(SubmittedAssignment), [{
-        "id": submission_id, "assignment_id": found.id, "student_id": student,
-        **({"timestamp": utils.parse_utc(timestamp)} if timestamp else {})}])
+    db.execute(
+        insert(SubmittedAssignment),
+        [
+            {
+                "id": submission_id,
+                "assignment_id": found.id,
+                "student_id": student,
+                **({"timestamp": utils.parse_utc(timestamp)} if timestamp else {}),
+            }
+        ],
+    )
     for model, rows in ((SubmittedNotebook, notebooks), (Grade, grades), (Comment, comments)):
         if rows:
             db.execute(insert(model), rows)

@@ -7,6 +7,7 @@ graders share nothing with the course directory, so a Dask worker on another mac
 needs only the kit and bubblewrap. The coordinator alone writes (record.py), one student at
 a time, as each completes.
 """
+
 import multiprocessing
 import os
 import resource
@@ -15,22 +16,29 @@ import signal
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from ..intake import refused_entries
+from ..words import N_, _, speak
 from .graders import BatchError, Graders, PendingResult
 from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
 from .record import Recorder
 from .snapshot import AssignmentSnapshot, read_snapshot
-from ..words import N_, _, speak
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Summary:
 
 # ---------------------------------------------------------------- the course
 
+
 def load_course_setup(course_dir, assignment):
     """(config, coursedir, course, snapshot) of the course at course_dir, or BatchError."""
     from nbgrader.api import MissingEntry
@@ -61,8 +70,10 @@ def load_course_setup(course_dir, assignment):
 
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "nbgrader_config.py").is_file():
-        raise BatchError(f"{course_dir} has no nbgrader_config.py: run backprop-kit autograde inside a course "
-                         "made by `backprop-kit init` (as you would run nbgrader autograde).")
+        raise BatchError(
+            f"{course_dir} has no nbgrader_config.py: run backprop-kit autograde inside a course "
+            "made by `backprop-kit init` (as you would run nbgrader autograde)."
+        )
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     if "root" not in config.get("CourseDirectory", {}):
         config.CourseDirectory.root = str(course_dir)
@@ -74,14 +85,24 @@ def load_course_setup(course_dir, assignment):
         raise BatchError(str(e)) from None
     speak(course)
     try:
-        snapshot = read_snapshot(coursedir.db_url, coursedir.course_id, assignment, course, config,
-                                 coursedir.format_path(coursedir.source_directory, ".", assignment))
+        snapshot = read_snapshot(
+            coursedir.db_url,
+            coursedir.course_id,
+            assignment,
+            course,
+            config,
+            coursedir.format_path(coursedir.source_directory, ".", assignment),
+        )
     except MissingEntry:
-        raise BatchError(f"no assignment {assignment!r} in the gradebook ({coursedir.db_url}): run "
-                         f"`backprop-kit init` (or `nbgrader generate_assignment {assignment}`) first.") from None
+        raise BatchError(
+            f"no assignment {assignment!r} in the gradebook ({coursedir.db_url}): run "
+            f"`backprop-kit init` (or `nbgrader generate_assignment {assignment}`) first."
+        ) from None
     if not snapshot.notebooks:
-        raise BatchError(f"the assignment {assignment!r} has no notebooks in the gradebook: did "
-                         "`nbgrader generate_assignment` run?")
+        raise BatchError(
+            f"the assignment {assignment!r} has no notebooks in the gradebook: did "
+            "`nbgrader generate_assignment` run?"
+        )
     Pipeline(snapshot)  # the course's pipeline can be run in batch (PipelineError says why not)
     return config, coursedir, course, snapshot
 
@@ -89,7 +110,9 @@ def load_course_setup(course_dir, assignment):
 def find_students(recorder, students):
     """The students with a submission of the assignment, or those asked for (a name
     without a submission is reported, not guessed)."""
-    base = Path(recorder.coursedir.format_path(recorder.coursedir.submitted_directory, "*", recorder.assignment))
+    base = Path(
+        recorder.coursedir.format_path(recorder.coursedir.submitted_directory, "*", recorder.assignment)
+    )
     found = sorted(p.parent.name for p in base.parent.parent.glob(f"*/{recorder.assignment}") if p.is_dir())
     exclude = set(filter(None, (recorder.coursedir.student_id_exclude or "").split(",")))
     found = [s for s in found if s not in exclude]
@@ -99,6 +122,7 @@ def find_students(recorder, students):
 
 
 # ---------------------------------------------------------------- where grading runs
+
 
 def cores():
     """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
@@ -152,8 +176,12 @@ class LocalGraders:  # a Graders (graders.py)
 
     def _start(self, context):
         self.processes = []
-        self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_local_grader,
-                                        initargs=(self.snapshot, self.scratch_parent))
+        self.pool = ProcessPoolExecutor(
+            self.jobs,
+            mp_context=context,
+            initializer=_start_local_grader,
+            initargs=(self.snapshot, self.scratch_parent),
+        )
         self._dead_since: float | None = None  # since when a process of this pool is seen dead
         warming = [self.pool.submit(_warm_up) for _ in range(self.jobs)]
         done, not_done = wait(warming, timeout=self.START_TIMEOUT)
@@ -206,7 +234,9 @@ class LocalGraders:  # a Graders (graders.py)
         self._kill_pool()
         for theirs, ours in list(self._ours.items()):
             if self._ours.pop(theirs, None) is not None:  # else _pass_on has it
-                ours.set_exception(BrokenProcessPool(f"grading process {dead} died; the pool did not recover"))
+                ours.set_exception(
+                    BrokenProcessPool(f"grading process {dead} died; the pool did not recover")
+                )
 
     def _kill_pool(self):
         """Stop the pool without waiting on its own threads, which may be stuck."""
@@ -243,6 +273,7 @@ class LocalGraders:  # a Graders (graders.py)
 
 # ---------------------------------------------------------------- the batch
 
+
 def autograde(course_dir, assignment, students=(), jobs=None, force=False, scheduler=None, console=None):
     """Grade the submissions of `assignment`; returns a Summary. BatchError when grading
     cannot start."""
@@ -250,10 +281,19 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
     started = time.monotonic()
     config, coursedir, course, snapshot = load_course_setup(course_dir, assignment)
     cells = {name: {c.name for c in nb.source_cells} for name, nb in snapshot.notebooks.items()}
-    recorder = Recorder(coursedir, config, assignment, coursedir.root, cells=cells,
-                        max_file_bytes=snapshot.course.grading.max_file_bytes)
-    summary = Summary(possible=sum(c.max_score for nb in snapshot.notebooks.values()
-                                   for c in [*nb.grade_cells, *nb.task_cells]))
+    recorder = Recorder(
+        coursedir,
+        config,
+        assignment,
+        coursedir.root,
+        cells=cells,
+        max_file_bytes=snapshot.course.grading.max_file_bytes,
+    )
+    summary = Summary(
+        possible=sum(
+            c.max_score for nb in snapshot.notebooks.values() for c in [*nb.grade_cells, *nb.task_cells]
+        )
+    )
     try:
         todo, unknown = find_students(recorder, list(students))
         for student in unknown:
@@ -263,8 +303,11 @@ def autograde(course_dir, assignment, students=(), jobs=None, force=False, sched
         skipped = set(summary.skipped)
         todo = [s for s in todo if s not in skipped]
         if summary.skipped:
-            console.print(_("{n} student(s) already graded, skipped (--force regrades them).").format(
-                n=len(summary.skipped)))
+            console.print(
+                _("{n} student(s) already graded, skipped (--force regrades them).").format(
+                    n=len(summary.skipped)
+                )
+            )
         if todo:
             _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignment)
     finally:
@@ -287,21 +330,36 @@ def _grade(todo, scheduler, jobs, snapshot, recorder, summary, console, assignme
             graders = DaskGraders(snapshot, scheduler)
         else:
             graders = LocalGraders(snapshot, jobs or cores())
-        console.print(_("Grading {n} submission(s) of {assignment} on {graders}.").format(
-            n=len(todo), assignment=assignment, graders=graders.describe()))
+        console.print(
+            _("Grading {n} submission(s) of {assignment} on {graders}.").format(
+                n=len(todo), assignment=assignment, graders=graders.describe()
+            )
+        )
         _run(todo, graders, recorder, summary, console)
     except KeyboardInterrupt:
         summary.interrupted = True
-        console.print("[yellow]" + _("Interrupted: every student listed above is recorded; run the same command "
-                                     "again to grade the rest."))
+        console.print(
+            "[yellow]"
+            + _(
+                "Interrupted: every student listed above is recorded; run the same command "
+                "again to grade the rest."
+            )
+        )
     finally:
         if graders is not None:
             graders.close()
 
 
 def _run(todo, graders, recorder, summary, console):
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[now]}")]
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[now]}"),
+    ]
     with Progress(*columns, console=console, transient=False) as progress:
         batch = _Batch(todo, graders, recorder, summary, progress)
         try:
@@ -314,7 +372,9 @@ class _Batch:
     """Hands out submissions (a window of them at a time: the coordinator's memory stays
     flat however large the class) and records each result as it comes back."""
 
-    def __init__(self, todo: list[str], graders: Graders, recorder: Recorder, summary: Summary, progress: Progress):
+    def __init__(
+        self, todo: list[str], graders: Graders, recorder: Recorder, summary: Summary, progress: Progress
+    ):
         self.queue = list(reversed(todo))
         self.graders, self.recorder, self.summary, self.progress = graders, recorder, summary, progress
         self.in_flight: dict[PendingResult, tuple] = {}  # -> (student, staging folder, intake)
@@ -324,8 +384,10 @@ class _Batch:
     def run(self):
         while self.queue or self.in_flight:
             self.hand_out()
-            self.progress.update(self.bar, now="grading " + ", ".join(
-                student for student, *_ in list(self.in_flight.values())[:4]))
+            self.progress.update(
+                self.bar,
+                now="grading " + ", ".join(student for student, *_ in list(self.in_flight.values())[:4]),
+            )
             for future in self.graders.wait(self.in_flight):
                 if not self.collect(future):
                     break  # the local pool was restarted: what was in flight is queued again
@@ -343,9 +405,13 @@ class _Batch:
                 self.progress.console.print(f"[yellow]! {student}[/]: {note}")
             try:
                 self.recorder.begin(student, set(choice.files))
-                job = SubmissionJob(student, notebooks, refused_entries(intake.refused),
-                                    notes={nb: choice.notes(nb) for nb in notebooks},
-                                    unreadable=self.recorder.unreadable(student, intake, choice))
+                job = SubmissionJob(
+                    student,
+                    notebooks,
+                    refused_entries(intake.refused),
+                    notes={nb: choice.notes(nb) for nb in notebooks},
+                    unreadable=self.recorder.unreadable(student, intake, choice),
+                )
                 self.in_flight[self.graders.submit(job)] = (student, staging, intake, choice)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -366,7 +432,10 @@ class _Batch:
             if not self.graders.lost(e):  # the grader itself failed on this submission
                 result, error = None, f"grading failed: {type(e).__name__}: {str(e)[:300]}"
             elif self.attempts.get(student, 0) >= 2:
-                result, error = None, f"its grader was lost three times (last: {type(e).__name__}: {str(e)[:200]})"
+                result, error = (
+                    None,
+                    f"its grader was lost three times (last: {type(e).__name__}: {str(e)[:200]})",
+                )
             else:  # where it ran died: grade it again
                 self.attempts[student] = self.attempts.get(student, 0) + 1
                 self.queue.append(student)
@@ -378,52 +447,85 @@ class _Batch:
         return True
 
     def requeue_in_flight(self):
-        for student, staging, *_ in self.in_flight.values():
+        for student, staging, *_rest in self.in_flight.values():
             shutil.rmtree(staging, ignore_errors=True)
             self.queue.append(student)
         self.in_flight.clear()
 
     def discard_staging(self):
-        for _, staging, *_ in self.in_flight.values():
+        for _student, staging, *_rest in self.in_flight.values():
             shutil.rmtree(staging, ignore_errors=True)
 
     def not_graded(self, student, why):
         """Listed, never recorded as a 0: a TA fixes the folder and runs autograde again."""
         self.summary.not_graded[student] = why
-        self.progress.console.print(f"[red]✗ {student}[/]: " + _("{why}: not graded, nothing recorded (fix the "
-                                                                  "folder and run autograde again)").format(why=why))
+        self.progress.console.print(
+            f"[red]✗ {student}[/]: "
+            + _("{why}: not graded, nothing recorded (fix the folder and run autograde again)").format(
+                why=why
+            )
+        )
         self.progress.advance(self.bar)
 
     def done(self, student, result, error):
         console, summary = self.progress.console, self.summary
         if error:
             summary.failed[student] = error
-            console.print(f"[red]✗ {student}[/]: " + _("{error} (only this student is affected)").format(error=error))
+            console.print(
+                f"[red]✗ {student}[/]: " + _("{error} (only this student is affected)").format(error=error)
+            )
         else:
-            points = sum(sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values())
+            points = sum(
+                sum(v for v in r.grades.values() if v is not None) for r in result.notebooks.values()
+            )
             possible = sum(c["points"] for r in result.notebooks.values() for c in r.report)
             summary.graded[student] = points
-            unreadable = [_("{notebook}.ipynb cannot be graded: {why}").format(notebook=name, why=r.facts["unreadable"])
-                          for name, r in sorted(result.notebooks.items()) if r.facts.get("unreadable")]
+            unreadable = [
+                _("{notebook}.ipynb cannot be graded: {why}").format(notebook=name, why=r.facts["unreadable"])
+                for name, r in sorted(result.notebooks.items())
+                if r.facts.get("unreadable")
+            ]
             if unreadable:  # graded 0 with the reason, as `nbgrader autograde` does in a kit course
-                console.print(f"[yellow]✗ {student}[/] " + _("{points}/{possible} points: {why}").format(
-                    points=f"{points:g}", possible=f"{possible:g}", why="; ".join(unreadable)))
+                console.print(
+                    f"[yellow]✗ {student}[/] "
+                    + _("{points}/{possible} points: {why}").format(
+                        points=f"{points:g}", possible=f"{possible:g}", why="; ".join(unreadable)
+                    )
+                )
             else:
-                console.print(f"[green]✓ {student}[/] " + _("{points}/{possible} points  (graded in {seconds} s on host "
-                                                            "{host})").format(points=f"{points:g}", possible=f"{possible:g}",
-                                                                              seconds=f"{result.seconds:.2f}",
-                                                                              host=result.where))
+                console.print(
+                    f"[green]✓ {student}[/] "
+                    + _("{points}/{possible} points  (graded in {seconds} s on host {host})").format(
+                        points=f"{points:g}",
+                        possible=f"{possible:g}",
+                        seconds=f"{result.seconds:.2f}",
+                        host=result.where,
+                    )
+                )
         self.progress.advance(self.bar)
 
 
 def summary_table(summary, assignment):
     table = Table(title=f"backprop-kit autograde {assignment}")
-    for column in (N_("graded"), N_("failed"), N_("not graded"), N_("skipped (already graded)"), N_("mean points"),
-                   N_("time"), N_("per submission")):
+    for column in (
+        N_("graded"),
+        N_("failed"),
+        N_("not graded"),
+        N_("skipped (already graded)"),
+        N_("mean points"),
+        N_("time"),
+        N_("per submission"),
+    ):
         table.add_column(_(column), justify="right")
     n = len(summary.graded) + len(summary.failed) + len(summary.not_graded)
     mean = f"{statistics.mean(summary.graded.values()):.2f} / {summary.possible:g}" if summary.graded else "-"
-    table.add_row(str(len(summary.graded)), str(len(summary.failed)), str(len(summary.not_graded)),
-                  str(len(summary.skipped)), mean,
-                  f"{summary.seconds:.1f} s", f"{summary.seconds / n:.2f} s" if n else "-")
+    table.add_row(
+        str(len(summary.graded)),
+        str(len(summary.failed)),
+        str(len(summary.not_graded)),
+        str(len(summary.skipped)),
+        mean,
+        f"{summary.seconds:.1f} s",
+        f"{summary.seconds / n:.2f} s" if n else "-",
+    )
     return table

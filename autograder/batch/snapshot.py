@@ -12,6 +12,7 @@ An AssignmentSnapshot answers the few Gradebook queries those steps make
 (`find_notebook`, `find_source_cell`, `find_graded_cell`) with the same objects' fields and
 the same MissingEntry, so nbgrader's own OverwriteCells runs on it unchanged.
 """
+
 import py_compile
 import tempfile
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class NotebookSnapshot:
 @dataclass
 class AssignmentSnapshot:
     """The source side of one assignment, the course's settings and its pipeline."""
+
     course_id: str
     assignment: str
     notebooks: dict  # {name: NotebookSnapshot}
@@ -90,14 +92,24 @@ def read_snapshot(db_url, course_id, assignment, course, config, source_dir):
     with Gradebook(db_url, course_id) as gb:
         for nb in gb.find_assignment(assignment).notebooks:
             notebooks[nb.name] = NotebookSnapshot(
-                name=nb.name, kernelspec=nb.kernelspec,
-                source_cells=[SourceCell(c.name, c.cell_type, bool(c.locked), c.checksum, c.source)
-                              for c in nb.source_cells],
+                name=nb.name,
+                kernelspec=nb.kernelspec,
+                source_cells=[
+                    SourceCell(c.name, c.cell_type, bool(c.locked), c.checksum, c.source)
+                    for c in nb.source_cells
+                ],
                 grade_cells=[GradedCell(c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells],
                 solution_cells=[SolutionCell(c.name) for c in nb.solution_cells],
-                task_cells=[GradedCell(c.name, float(c.max_score), c.cell_type) for c in nb.task_cells])
-    return AssignmentSnapshot(course_id=course_id, assignment=assignment, notebooks=notebooks, course=course,
-                              config=config, helper_files=helper_files(Path(source_dir) / "bpkit"))
+                task_cells=[GradedCell(c.name, float(c.max_score), c.cell_type) for c in nb.task_cells],
+            )
+    return AssignmentSnapshot(
+        course_id=course_id,
+        assignment=assignment,
+        notebooks=notebooks,
+        course=course,
+        config=config,
+        helper_files=helper_files(Path(source_dir) / "bpkit"),
+    )
 
 
 def helper_files(folder):
@@ -110,8 +122,9 @@ def helper_files(folder):
     files = {f"{folder.name}/{p.relative_to(folder).as_posix()}": p.read_bytes() for p in sources}
     for path in sources:
         if path.suffix == ".py":
-            files[f"{folder.name}/{Path(cache_from_source(str(path))).relative_to(folder).as_posix()}"] = \
+            files[f"{folder.name}/{Path(cache_from_source(str(path))).relative_to(folder).as_posix()}"] = (
                 _checked_bytecode(path)
+            )
     return files
 
 
@@ -123,6 +136,10 @@ def _checked_bytecode(path):
     Python that made it (its name holds the interpreter's tag)."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "module.pyc"
-        py_compile.compile(str(path), cfile=str(target), doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+        py_compile.compile(
+            str(path),
+            cfile=str(target),
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+        )
         return target.read_bytes()

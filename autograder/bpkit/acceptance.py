@@ -17,14 +17,15 @@ No backward formula of any gate is written here, no answer is stored, nothing is
 
 Shipped to students as bpkit/acceptance.py (the draw runs on their laptops too).
 """
+
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from .gradcheck import KINK_DISTANCE
 from . import graphs, misconceptions
+from .gradcheck import KINK_DISTANCE
 
 # "Clearly different": beyond five times course.yaml's default hand-answer tolerance (0.005 + 0.005·|x|).
 CLEAR_ABS, CLEAR_REL = 0.025, 0.025
@@ -37,23 +38,35 @@ def _sigmoid(x):
 
 
 def _maximum(a, b):
-    return (a if a >= b else b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else np.maximum(a, b)
+    return (
+        (a if a >= b else b)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float))
+        else np.maximum(a, b)
+    )
 
 
 # Each operation's forward, by gate class (solutions/graphs.py: OPERATIONS), constants last.
 FORWARD = {
-    "AddGate": lambda a, b: a + b, "MulGate": lambda a, b: a * b, "MaxGate": _maximum,
-    "ReLUGate": lambda x: _maximum(x, 0.0), "SigmoidGate": _sigmoid,
+    "AddGate": lambda a, b: a + b,
+    "MulGate": lambda a, b: a * b,
+    "MaxGate": _maximum,
+    "ReLUGate": lambda x: _maximum(x, 0.0),
+    "SigmoidGate": _sigmoid,
     "ExpGate": lambda x: math.exp(x) if isinstance(x, (int, float)) else np.exp(x),
-    "ReciprocalGate": lambda x: 1 / x, "MulConstGate": lambda x, c: c * x, "AddConstGate": lambda x, c: x + c,
-    "MatMulGate": lambda W, x: W @ x, "L2Gate": lambda q: float(np.sum(np.asarray(q) ** 2)),
+    "ReciprocalGate": lambda x: 1 / x,
+    "MulConstGate": lambda x, c: c * x,
+    "AddConstGate": lambda x, c: x + c,
+    "MatMulGate": lambda W, x: W @ x,
+    "L2Gate": lambda q: float(np.sum(np.asarray(q) ** 2)),
 }
 # Where a gate has no derivative: its inputs' distance from the kink.
 KINKS = {"MaxGate": lambda a, b: np.abs(np.asarray(a) - np.asarray(b)), "ReLUGate": lambda x: np.abs(x)}
 GENERIC_MISTAKES = ("upstream-ignored", "sign-flip")  # at any gate (upstream-ignored: below the output)
 # The gate table's mistakes of each graded gate (bpkit/gate_table.json: the kit's gate table as data).
-MISTAKES_OF_GATE = {g["name"]: tuple(g["misconceptions"])
-                    for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())}
+MISTAKES_OF_GATE = {
+    g["name"]: tuple(g["misconceptions"])
+    for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())
+}
 
 
 class Evaluation:
@@ -71,8 +84,11 @@ class Evaluation:
         self._jacobians = {}
 
     def at_kink(self):
-        return any(name in KINKS and np.min(KINKS[name](*(self.values[p] for p in parents))) < KINK_DISTANCE
-                   for _, name, _, parents in self.gates if name in KINKS)
+        return any(
+            name in KINKS and np.min(KINKS[name](*(self.values[p] for p in parents))) < KINK_DISTANCE
+            for _, name, _, parents in self.gates
+            if name in KINKS
+        )
 
     def jacobians(self, node, name, constants, parents):
         """d(node)/d(each parent), as arrays of shape node's + parent's (floats for scalars)."""
@@ -93,8 +109,13 @@ class Evaluation:
                     step[k] = STEP
                     hi, lo = list(args), list(args)
                     hi[i], lo[i] = a + step.reshape(a.shape), a - step.reshape(a.shape)
-                    columns.append((np.asarray(FORWARD[name](*hi, *constants), float)
-                                    - np.asarray(FORWARD[name](*lo, *constants), float)) / (2 * STEP))
+                    columns.append(
+                        (
+                            np.asarray(FORWARD[name](*hi, *constants), float)
+                            - np.asarray(FORWARD[name](*lo, *constants), float)
+                        )
+                        / (2 * STEP)
+                    )
                 out_shape = np.shape(self.values[node])
                 out.append(np.stack(columns, axis=-1).reshape(out_shape + a.shape))
             self._jacobians[node] = out
@@ -112,8 +133,9 @@ class Evaluation:
             if out_ndim == 0 and np.ndim(J) == 0:
                 grads.append(float(dout) * J if np.ndim(dout) == 0 else dout * J)
             else:
-                grads.append(np.tensordot(np.asarray(dout, float), J, axes=out_ndim) if out_ndim
-                             else float(dout) * J)
+                grads.append(
+                    np.tensordot(np.asarray(dout, float), J, axes=out_ndim) if out_ndim else float(dout) * J
+                )
         return tuple(grads)
 
     def backward(self, mistake=None, at=None, variant=0, keep=None):
@@ -128,8 +150,13 @@ class Evaluation:
             dout = grads[node]
             sent = self.local(gate, dout)
             if mistake is not None and node == at:
-                seen = misconceptions.Seen(tuple(self.values[p] for p in parents), self.values[node], dout, sent,
-                                           lambda d, g=gate: self.local(g, d))
+                seen = misconceptions.Seen(
+                    tuple(self.values[p] for p in parents),
+                    self.values[node],
+                    dout,
+                    sent,
+                    lambda d, g=gate: self.local(g, d),
+                )
                 variants = mistake.variants(seen)
                 if not variants:
                     return None  # the mistake cannot be made here (no batch to sum over)
@@ -146,7 +173,9 @@ class Evaluation:
         return grads
 
     def answers(self, answers, grads):
-        return {name: (self.values if kind == "value" else grads)[node] for name, (kind, node) in answers.items()}
+        return {
+            name: (self.values if kind == "value" else grads)[node] for name, (kind, node) in answers.items()
+        }
 
 
 def _scalar(v):
@@ -238,5 +267,8 @@ def accepted(graph, inputs, answers, rules=(), discriminate=True):
     """Whether a draw of `inputs` ({input: value}) on `graph` is accepted (see the module);
     discriminate=False: the exercise's own rules only (the lecture's draws, kept as they were)."""
     evaluation = Evaluation(graph, inputs)
-    return (not evaluation.at_kink() and obeys(evaluation, rules)
-            and (not discriminate or discriminates(evaluation, answers)))
+    return (
+        not evaluation.at_kink()
+        and obeys(evaluation, rules)
+        and (not discriminate or discriminates(evaluation, answers))
+    )

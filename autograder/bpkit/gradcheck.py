@@ -17,6 +17,7 @@ library only) and by the grader.
 The upstream gradient is random unless given: with all ones, a backward that forgets to
 multiply by the upstream gradient would still pass.
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,8 +105,10 @@ def numeric_gradient(f, inputs, dout, h=H):
 
 def _restore(arrays, originals):
     """Hand f Python floats where it was given Python floats."""
-    return [float(a) if isinstance(o, (int, float)) and not isinstance(o, bool) else a
-            for a, o in zip(arrays, originals)]
+    return [
+        float(a) if isinstance(o, (int, float)) and not isinstance(o, bool) else a
+        for a, o in zip(arrays, originals)
+    ]
 
 
 def rel_error(a, n):
@@ -116,8 +119,12 @@ def rel_error(a, n):
 def difference_noise(dout, out, h=H):
     """The least error of a slope that centered differences of L = sum(dout * out) can tell from
     rounding: NOISE_ULPS ulps of the size of L's terms, over the step (see NOISE_ULPS)."""
-    noise = NOISE_ULPS * np.finfo(float).eps * float(np.sum(np.abs(np.asarray(dout, dtype=float)
-                                                                   * np.asarray(out, dtype=float)))) / h
+    noise = (
+        NOISE_ULPS
+        * np.finfo(float).eps
+        * float(np.sum(np.abs(np.asarray(dout, dtype=float) * np.asarray(out, dtype=float))))
+        / h
+    )
     return noise if np.isfinite(noise) else 0.0  # NaN or infinity in f: its numeric slope fails anyway
 
 
@@ -167,13 +174,18 @@ class InputReport:
         if self.problem:
             return f"{self.name}: {self.problem}"
         if self.method == "directional":
-            return _("{name} is wrong: along random directions its slope is off by a relative "
-                     "error of {error}.").format(name=self.name, error=error)
+            return _(
+                "{name} is wrong: along random directions its slope is off by a relative error of {error}."
+            ).format(name=self.name, error=error)
         lines = [_("{name} is wrong (relative error {error}):").format(name=self.name, error=error)]
         for index, a, n in self.worst:
             at = _("at index {index}").format(index=index) if index != () else _("its value")
-            lines.append("  " + _("{at}: your backward gives {analytic}, the slope of your forward is {numeric}").format(
-                at=at, analytic=f"{a:.6g}", numeric=f"{n:.6g}"))
+            lines.append(
+                "  "
+                + _("{at}: your backward gives {analytic}, the slope of your forward is {numeric}").format(
+                    at=at, analytic=f"{a:.6g}", numeric=f"{n:.6g}"
+                )
+            )
         return "\n".join(lines)
 
 
@@ -192,8 +204,16 @@ class GradCheckReport:
         return "\n".join(lines[:15])
 
 
-def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
-                    elementwise_limit=ELEMENTWISE_LIMIT, threshold=REL_ERROR_OK):
+def check_gradients(
+    f,
+    inputs,
+    analytic,
+    dout=None,
+    names=None,
+    rng=None,
+    elementwise_limit=ELEMENTWISE_LIMIT,
+    threshold=REL_ERROR_OK,
+):
     """Compare analytic gradients (one per input) with f's numeric gradient."""
     rng = rng or np.random.default_rng()
     inputs = tuple(inputs)
@@ -207,16 +227,33 @@ def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
         try:
             g = np.asarray(g, dtype=float)
         except (TypeError, ValueError):
-            reports.append(InputReport(name, "shape", float("inf"), False,
-                                       problem=_("is a {type}, not numbers").format(type=type(g).__name__)))
+            reports.append(
+                InputReport(
+                    name,
+                    "shape",
+                    float("inf"),
+                    False,
+                    problem=_("is a {type}, not numbers").format(type=type(g).__name__),
+                )
+            )
             continue
         if g.shape != np.shape(x):
-            reports.append(InputReport(name, "shape", float("inf"), False,
-                                       problem=_("has shape {got}, but its input has shape {want}").format(
-                                           got=g.shape, want=np.shape(x))))
+            reports.append(
+                InputReport(
+                    name,
+                    "shape",
+                    float("inf"),
+                    False,
+                    problem=_("has shape {got}, but its input has shape {want}").format(
+                        got=g.shape, want=np.shape(x)
+                    ),
+                )
+            )
             continue
         if not np.all(np.isfinite(g)):
-            reports.append(InputReport(name, "shape", float("inf"), False, problem=_("contains NaN or infinity")))
+            reports.append(
+                InputReport(name, "shape", float("inf"), False, problem=_("contains NaN or infinity"))
+            )
             continue
         usable.append((len(reports), name, g))
         reports.append(None)
@@ -228,8 +265,11 @@ def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
             ratio = slope_errors(g, n, noise)
             err = float(np.max(ratio, initial=0.0))
             order = np.argsort(ratio, axis=None)[::-1][:3]
-            worst = [(np.unravel_index(k, g.shape) if g.shape else (), float(g.flat[k]), float(n.flat[k]))
-                     for k in order if ratio.flat[k] > threshold]
+            worst = [
+                (np.unravel_index(k, g.shape) if g.shape else (), float(g.flat[k]), float(n.flat[k]))
+                for k in order
+                if ratio.flat[k] > threshold
+            ]
             worst = [(tuple(int(i) for i in idx), a, b) for idx, a, b in worst]
             reports[slot] = InputReport(name, "elementwise", err, err < threshold, worst)
     elif usable:
@@ -238,13 +278,16 @@ def check_gradients(f, inputs, analytic, dout=None, names=None, rng=None,
             # Every gradient at once first: when that passes, each one does.
             errs = directional_check(f, inputs, all_grads, dout, rng, noise=noise)
             if max(errs) < threshold:
-                return GradCheckReport([InputReport(name, "directional", max(errs), True) for _, name, _ in usable])
-        for slot, name, g in usable:
+                return GradCheckReport(
+                    [InputReport(name, "directional", max(errs), True) for _, name, _ in usable]
+                )
+        for slot, name, g in usable:  # noqa: B007
             # Move one input at a time, so the report says which gradient is wrong.
             def f_of_one(v, slot=slot):
                 args = list(inputs)
                 args[slot] = v
                 return f(*args)
+
             errs = directional_check(f_of_one, (inputs[slot],), (all_grads[slot],), dout, rng, noise=noise)
             err = max(errs)
             reports[slot] = InputReport(name, "directional", err, err < threshold)

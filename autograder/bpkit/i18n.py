@@ -13,14 +13,15 @@ Two catalogs (gettext domains), because two processes read them:
 Each is <locale dir>/<language>/LC_MESSAGES/<domain>.po (the source, edited by translators) beside
 its compiled <domain>.mo (what is read here). English needs no catalog: the ids are the English.
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import gettext
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 SOURCE_LANGUAGE = "en"  # the language of the message ids
 STUDENT_DOMAIN = "bpkit"
@@ -35,7 +36,9 @@ def languages_with_catalogs(locale_dir: Path, domain: str) -> tuple[str, ...]:
     return (SOURCE_LANGUAGE, *(language for language in found if language != SOURCE_LANGUAGE))
 
 
-LANGUAGES = languages_with_catalogs(STUDENT_LOCALE, STUDENT_DOMAIN)  # the values course.yaml's `language` accepts
+LANGUAGES = languages_with_catalogs(
+    STUDENT_LOCALE, STUDENT_DOMAIN
+)  # the values course.yaml's `language` accepts
 
 
 def released_language() -> str:
@@ -44,7 +47,9 @@ def released_language() -> str:
     is in it from the first import, whichever cell imports bpkit first. The kit's own bpkit/
     (the grader's process) has no course.json: English until `use()` says otherwise."""
     try:
-        language = json.loads(Path(__file__).with_name("course.json").read_text(encoding="utf-8")).get("language")
+        language = json.loads(Path(__file__).with_name("course.json").read_text(encoding="utf-8")).get(
+            "language"
+        )
     except (OSError, ValueError, AttributeError):
         return SOURCE_LANGUAGE
     return language if language in LANGUAGES else SOURCE_LANGUAGE
@@ -80,7 +85,7 @@ def speaking(language: str) -> Iterator[None]:
         use(before)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def catalog(domain: str, localedir: str, language: str) -> gettext.NullTranslations:
     if language == SOURCE_LANGUAGE:
         return gettext.NullTranslations()
@@ -89,8 +94,10 @@ def catalog(domain: str, localedir: str, language: str) -> gettext.NullTranslati
         with open(path, "rb") as compiled:
             return gettext.GNUTranslations(compiled)
     except OSError as error:
-        raise MissingCatalog(f"{path}: the compiled {language!r} catalog of {domain!r} cannot be read "
-                             f"({error.strerror or error}); compile it from {path.with_suffix('.po').name}") from None
+        raise MissingCatalog(
+            f"{path}: the compiled {language!r} catalog of {domain!r} cannot be read "
+            f"({error.strerror or error}); compile it from {path.with_suffix('.po').name}"
+        ) from None
 
 
 class Domain:

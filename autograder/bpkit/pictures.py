@@ -27,6 +27,7 @@ magnitudes below 1e-3 or from 1e6 up in short scientific form (1e-9 -> "1e-9",
 -2.5e-7 -> "-2.5e-7", 3.2e7 -> "3.2e7"); vectors and matrices as "[a, b]" and "[[a, b], [c, d]]",
 at most 4 entries along an axis ("[1, 2, 3, …]"), higher ranks as "[2×3×4 array]".
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,20 @@ _ = STUDENT_WORDS.gettext
 GRAPHS = described.GRAPHS
 
 __all__ = [
-    "Box", "Edge", "Node", "Picture", "Wire", "branch", "draw", "format_value",
-    "graph_picture", "l2_of_matmul", "lecture_graph", "neuron", "simple", "your_graph",
+    "Box",
+    "Edge",
+    "Node",
+    "Picture",
+    "Wire",
+    "branch",
+    "draw",
+    "format_value",
+    "graph_picture",
+    "l2_of_matmul",
+    "lecture_graph",
+    "neuron",
+    "simple",
+    "your_graph",
 ]
 
 # --- values ---------------------------------------------------------------------------
@@ -131,9 +144,14 @@ def _clip(text):
 FONT_FAMILY = "'Helvetica Neue', Helvetica, Arial, 'DejaVu Sans', 'Liberation Sans', sans-serif"
 _EM = {}  # per-character width in em, generous (DejaVu Sans is the widest of the list)
 for _chars, _w in (
-    (" .,:;'|!ijlI·", 0.34), ("-()[]/\\ft", 0.42), ("r*²‖", 0.5), ("?\"", 0.56),
-    ("abcdeghknopqsuvxyzσ0123456789", 0.65), ("ABCDEFGHJKLNOPQRSTUVXYZ#$", 0.76),
-    ("+=<>~−×÷", 0.84), ("mwMW%@…", 1.0),
+    (" .,:;'|!ijlI·", 0.34),
+    ("-()[]/\\ft", 0.42),
+    ("r*²‖", 0.5),
+    ('?"', 0.56),
+    ("abcdeghknopqsuvxyzσ0123456789", 0.65),
+    ("ABCDEFGHJKLNOPQRSTUVXYZ#$", 0.76),
+    ("+=<>~−×÷", 0.84),
+    ("mwMW%@…", 1.0),
 ):
     _EM.update(dict.fromkeys(_chars, _w))
 
@@ -150,8 +168,13 @@ _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 def _esc(text):
     """Text safe inside an SVG element or a double-quoted attribute."""
     text = _XML_INVALID.sub("\ufffd", str(text))
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#39;"))
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
 
 
 def _num(v):
@@ -199,8 +222,12 @@ class Box:
     y1: float
 
     def overlaps(self, other, margin=0.0):
-        return (self.x0 < other.x1 + margin and other.x0 < self.x1 + margin
-                and self.y0 < other.y1 + margin and other.y0 < self.y1 + margin)
+        return (
+            self.x0 < other.x1 + margin
+            and other.x0 < self.x1 + margin
+            and self.y0 < other.y1 + margin
+            and other.y0 < self.y1 + margin
+        )
 
 
 @dataclass(frozen=True)
@@ -217,8 +244,9 @@ class Picture:
     """An SVG picture. Displays itself in Jupyter; `.svg` is the text, `.save(path)`
     writes it. `boxes`, `wires`, `columns` and `centers` record the geometry."""
 
-    def __init__(self, svg, width, height, display_width, display_height, boxes, wires,
-                 columns, centers, title=None):
+    def __init__(
+        self, svg, width, height, display_width, display_height, boxes, wires, columns, centers, title=None
+    ):
         self.svg, self.width, self.height = svg, width, height
         self.display_width, self.display_height = display_width, display_height
         self.boxes, self.wires, self.columns, self.centers = boxes, wires, columns, centers
@@ -237,7 +265,9 @@ class Picture:
         return self.svg
 
     def __repr__(self):
-        return f"<Picture {self.display_width}x{self.display_height}{': ' + self.title if self.title else ''}>"
+        return (
+            f"<Picture {self.display_width}x{self.display_height}{': ' + self.title if self.title else ''}>"
+        )
 
 
 # --- layout constants (SVG user units) ------------------------------------------------------
@@ -254,8 +284,14 @@ MIN_NATURAL_WIDTH = 440  # narrower graphs get longer wires
 ARROW = 16
 MARGIN = 12
 MAX_DISPLAY_WIDTH, MAX_SCALE = 800, 1.4  # display px per unit at most
-COLORS = {"wire": "#333", "value": "#1b7f2a", "grad": "#c62828", "name": "#777",
-          "gate": "#222", "text": "#111"}
+COLORS = {
+    "wire": "#333",
+    "value": "#1b7f2a",
+    "grad": "#c62828",
+    "name": "#777",
+    "gate": "#222",
+    "text": "#111",
+}
 
 
 def _as_node(spec):
@@ -389,10 +425,16 @@ def _wire_labels(g):
     g.L = {}
     for name in g.by_name:
         v, gr = stem[name]
-        g.L[name] = ((_Label(v, "value", name), _Label(gr, "grad", name)), {
-            k: (_Label(bv, "value", name + "->" + _dst_of(g.succs[name], k)),
-                _Label(bg, "grad", name + "->" + _dst_of(g.succs[name], k)))
-            for k, (bv, bg) in branches[name].items()})
+        g.L[name] = (
+            (_Label(v, "value", name), _Label(gr, "grad", name)),
+            {
+                k: (
+                    _Label(bv, "value", name + "->" + _dst_of(g.succs[name], k)),
+                    _Label(bg, "grad", name + "->" + _dst_of(g.succs[name], k)),
+                )
+                for k, (bv, bg) in branches[name].items()
+            },
+        )
 
 
 def _measure(g, show_names):
@@ -404,8 +446,11 @@ def _measure(g, show_names):
             g.size[n.name] = (label, text_width(label, INPUT_SIZE, bold=True), INPUT_SIZE)
         else:
             g.size[n.name] = (label, max(GATE_MIN_W, text_width(label, GATE_SIZE) + 2 * GATE_PAD), GATE_H)
-    g.named = {name for name in g.by_name if show_names and not g.is_input[name] and g.succs[name]
-               and (g.by_name[name].label or name) != name}
+    g.named = {
+        name
+        for name in g.by_name
+        if show_names and not g.is_input[name] and g.succs[name] and (g.by_name[name].label or name) != name
+    }
     g.lane_pitch = {}
     for name in g.by_name:
         bl = list(g.L[name][1].values())
@@ -467,7 +512,7 @@ def _heights(g, offset):
         for n in g.by_col[c]:
             y[n] = sum(y[e.src] + offset(e) for e in g.preds[n]) / len(g.preds[n])
         column = sorted(g.by_col[c], key=lambda n: (y[n], g.order.index(n)))
-        for a, b in zip(column, column[1:]):
+        for a, b in zip(column, column[1:]):  # noqa: RUF007
             y[b] = max(y[b], y[a] + g.ext[a][1] + g.ext[b][0] + SEP)
     return y
 
@@ -483,7 +528,9 @@ def _place_horizontally(g):
             g.lane_len[name] = max(MIN_STEM, *(max(a.w, b.w) + 2 * STEM_PAD for a, b in bl.values()))
     g.xl, g.zone, g.curve, g.width_natural = _columns_x(g, 0.0)
     if g.width_natural < MIN_NATURAL_WIDTH:
-        g.xl, g.zone, g.curve, g.width_natural = _columns_x(g, (MIN_NATURAL_WIDTH - g.width_natural) / g.ncols)
+        g.xl, g.zone, g.curve, g.width_natural = _columns_x(
+            g, (MIN_NATURAL_WIDTH - g.width_natural) / g.ncols
+        )
 
 
 def _columns_x(g, stretch):
@@ -512,8 +559,11 @@ def _columns_x(g, stretch):
         zone[c] = far
         x = xr + far
         if c + 1 < g.ncols:  # wires entering column c+1 curve in the rest of this gap
-            dys = [abs(g.y[e.dst] - g.y[e.src] - g.lane.get(id(e), 0.0))
-                   for d in g.by_col[c + 1] for e in g.preds[d]]
+            dys = [
+                abs(g.y[e.dst] - g.y[e.src] - g.lane.get(id(e), 0.0))
+                for d in g.by_col[c + 1]
+                for e in g.preds[d]
+            ]
             bend = max(dys, default=0.0)
             curve[c] = min(CURVE_MAX, max(CURVE_MIN if bend > 1 else STRAIGHT_MIN, 0.45 * bend))
             curve[c] += 0.6 * stretch
@@ -538,7 +588,8 @@ class _Scene:
             weight = ' font-weight="bold"' if lab.text == "?" else ""
             self.parts["text"].append(
                 f'<text x="{_num(xm)}" y="{_num(y0 + 0.78 * LABEL_H)}" fill="{COLORS[lab.kind]}" '
-                f'font-size="{LABEL_SIZE}" text-anchor="middle"{weight}>{_esc(lab.text)}</text>')
+                f'font-size="{LABEL_SIZE}" text-anchor="middle"{weight}>{_esc(lab.text)}</text>'
+            )
 
 
 def _render(g):
@@ -580,12 +631,16 @@ def _render_wires(g, scene, name, inports):
         scene.wires.append(Wire(name, None, _sample(seg)))
         scene.parts["wire"].append(f'<path d="{_path(seg)}"/>')
         scene.parts["dot"].append(
-            f'<path d="M{_num(tip)},{_num(wy)} l-9,-4.5 v9 z" fill="{COLORS["wire"]}" stroke="none"/>')
+            f'<path d="M{_num(tip)},{_num(wy)} l-9,-4.5 v9 z" fill="{COLORS["wire"]}" stroke="none"/>'
+        )
         tw = text_width(name, INPUT_SIZE, bold=True)
-        scene.boxes.append(Box("output", name, name, tip + 4, wy - INPUT_SIZE / 2, tip + 4 + tw, wy + INPUT_SIZE / 2))
+        scene.boxes.append(
+            Box("output", name, name, tip + 4, wy - INPUT_SIZE / 2, tip + 4 + tw, wy + INPUT_SIZE / 2)
+        )
         scene.parts["text"].append(
             f'<text x="{_num(tip + 4)}" y="{_num(wy + 0.28 * INPUT_SIZE)}" font-size="{INPUT_SIZE}" '
-            f'font-weight="bold" fill="{COLORS["text"]}">{_esc(name)}</text>')
+            f'font-weight="bold" fill="{COLORS["text"]}">{_esc(name)}</text>'
+        )
         return
     for e in outs:
         seg = [("M", x0, wy), ("L", x1, wy)]
@@ -607,7 +662,9 @@ def _render_wires(g, scene, name, inports):
         scene.wires.append(Wire(name, e.dst, _sample(seg)))
         scene.parts["wire"].append(f'<path d="{_path(seg)}"/>')
     if len(outs) > 1:
-        scene.parts["dot"].append(f'<circle cx="{_num(x1)}" cy="{_num(wy)}" r="3.2" fill="{COLORS["wire"]}"/>')
+        scene.parts["dot"].append(
+            f'<circle cx="{_num(x1)}" cy="{_num(wy)}" r="3.2" fill="{COLORS["wire"]}"/>'
+        )
 
 
 def _render_node(g, scene, name):
@@ -618,22 +675,26 @@ def _render_node(g, scene, name):
         scene.boxes.append(Box("input", name, label, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
         scene.parts["node"].append(
             f'<text x="{_num(cx + w / 2)}" y="{_num(cy + 0.28 * INPUT_SIZE)}" font-size="{INPUT_SIZE}" '
-            f'font-weight="bold" text-anchor="end" fill="{COLORS["text"]}">{_esc(label)}</text>')
+            f'font-weight="bold" text-anchor="end" fill="{COLORS["text"]}">{_esc(label)}</text>'
+        )
         return
     scene.boxes.append(Box("gate", name, label, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
     scene.parts["node"].append(
         f'<rect x="{_num(cx - w / 2)}" y="{_num(cy - h / 2)}" width="{_num(w)}" height="{_num(h)}" '
-        f'rx="{_num(h / 2)}" fill="#fff" stroke="{COLORS["gate"]}" stroke-width="1.6"/>')
+        f'rx="{_num(h / 2)}" fill="#fff" stroke="{COLORS["gate"]}" stroke-width="1.6"/>'
+    )
     scene.parts["node"].append(
         f'<text x="{_num(cx)}" y="{_num(cy + 0.35 * GATE_SIZE)}" font-size="{GATE_SIZE}" '
-        f'text-anchor="middle" fill="{COLORS["text"]}">{_esc(label)}</text>')
+        f'text-anchor="middle" fill="{COLORS["text"]}">{_esc(label)}</text>'
+    )
     if name in g.named:
         nw = text_width(name, NAME_SIZE)
         ny = cy + h / 2 + 3
         scene.boxes.append(Box("name", name, name, cx - nw / 2, ny, cx + nw / 2, ny + NAME_SIZE))
         scene.parts["node"].append(
             f'<text x="{_num(cx)}" y="{_num(ny + 0.8 * NAME_SIZE)}" font-size="{NAME_SIZE}" '
-            f'font-style="italic" text-anchor="middle" fill="{COLORS["name"]}">{_esc(name)}</text>')
+            f'font-style="italic" text-anchor="middle" fill="{COLORS["name"]}">{_esc(name)}</text>'
+        )
 
 
 def _picture(g, scene, title, width):
@@ -663,16 +724,19 @@ def _picture(g, scene, title, width):
         f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>',
     ]
     if title:
-        out.append(f'<text x="{MARGIN}" y="{_num(MARGIN + 0.8 * TITLE_SIZE)}" font-size="{TITLE_SIZE}" '
-                   f'font-weight="bold" fill="{COLORS["text"]}">{_esc(shown_title)}</text>')
+        out.append(
+            f'<text x="{MARGIN}" y="{_num(MARGIN + 0.8 * TITLE_SIZE)}" font-size="{TITLE_SIZE}" '
+            f'font-weight="bold" fill="{COLORS["text"]}">{_esc(shown_title)}</text>'
+        )
     out.append(f'<g fill="none" stroke="{COLORS["wire"]}" stroke-width="1.5" stroke-linecap="round">')
     out += scene.parts["wire"]
     out.append("</g>")
     out += scene.parts["dot"] + scene.parts["node"] + scene.parts["text"]
     out.append("</svg>")
     columns = {n: g.col[n] for n in g.order}
-    return Picture("\n".join(out) + "\n", W, H, dw, dh, scene.boxes, scene.wires, columns, scene.centers,
-                   title=title)
+    return Picture(
+        "\n".join(out) + "\n", W, H, dw, dh, scene.boxes, scene.wires, columns, scene.centers, title=title
+    )
 
 
 def _dst_of(outs, key):
@@ -701,8 +765,13 @@ def _describe(order, preds, by_name, L, succs, sinks):
     for name in order:
         (v, g), _branches = L[name]
         node = by_name[name]
-        what = _("input") if not preds[name] else _("gate {operation} of {inputs}").format(
-            operation=node.label or name, inputs=", ".join(e.src for e in preds[name]))
+        what = (
+            _("input")
+            if not preds[name]
+            else _("gate {operation} of {inputs}").format(
+                operation=node.label or name, inputs=", ".join(e.src for e in preds[name])
+            )
+        )
         facts = [f"{name}: {what}"]
         if v.text is not None:
             facts.append(_("value {value}").format(value=v.text))
@@ -730,8 +799,12 @@ def _sample(seg, n=12):
             for i in range(1, n + 1):
                 t = i / n
                 u = 1 - t
-                pts.append((u**3 * x0 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t**3 * x3,
-                            u**3 * y0 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y3))
+                pts.append(
+                    (
+                        u**3 * x0 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t**3 * x3,
+                        u**3 * y0 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y3,
+                    )
+                )
             cur = (x3, y3)
     return tuple(pts)
 
@@ -765,8 +838,11 @@ def graph_picture(description, values=None, grads=None, edge_grads=None, *, titl
     values, grads, edge_grads = values or {}, grads or {}, edge_grads or {}
     nodes = [Node(n, n, values.get(n), grads.get(n)) for n in description.inputs]
     nodes += [Node(n, operation, values.get(n), grads.get(n)) for n, operation, _ in description.gates]
-    edges = [Edge(src, n, grad=edge_grads.get(f"{src}->{n}"))
-             for n, _, parents in description.gates for src in parents]
+    edges = [
+        Edge(src, n, grad=edge_grads.get(f"{src}->{n}"))
+        for n, _, parents in description.gates
+        for src in parents
+    ]
     return draw(nodes, edges, title=description.title if title is None else title)
 
 

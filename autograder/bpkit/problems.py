@@ -12,6 +12,7 @@ file holds no exercise of its own and no gradient code.
 
 Shipped to students as bpkit/problems.py: standard library and numpy only.
 """
+
 import copy
 import functools
 import hashlib
@@ -38,8 +39,10 @@ class MissingStudentId(ValueError):
     """Per-student numbers asked for without a student id. IPython shows only the message
     (`_render_traceback_`): the frames would show bpkit's code, not the student's mistake."""
 
-    MESSAGE = N_("Your student id is missing: type it between the quotes of STUDENT_ID = \"\" in the cell "
-               "above, then run that cell and this one again. (On JupyterHub it is read for you.)")
+    MESSAGE = N_(
+        'Your student id is missing: type it between the quotes of STUDENT_ID = "" in the cell '
+        "above, then run that cell and this one again. (On JupyterHub it is read for you.)"
+    )
 
     def __init__(self):
         super().__init__(_(self.MESSAGE))
@@ -91,8 +94,10 @@ def _matrix(d, values):
     """W of the given shape (non-square, so a wrong transpose cannot fit) and x, nonzero tenths."""
     (H, D), lo, hi = values.ranges["shape"], values.ranges["lo"], values.ranges["hi"]
     (W, _), (x, _) = values.groups
-    return {W: np.array([[d.tenths(lo, hi, {0}) for _ in range(D)] for _ in range(H)]),
-            x: np.array([d.tenths(lo, hi, {0}) for _ in range(D)])}
+    return {
+        W: np.array([[d.tenths(lo, hi, {0}) for _ in range(D)] for _ in range(H)]),
+        x: np.array([d.tenths(lo, hi, {0}) for _ in range(D)]),
+    }
 
 
 STREAMS = {"integers": _integers, "neuron": _neuron, "matrix": _matrix}
@@ -105,11 +110,18 @@ def draw_exercise(shape, *key):
     d = Draw(*key)
     for _ in range(MAX_TRIES):
         values = STREAMS[shape.values.stream](d, shape.values)
-        if acceptance.accepted(graph, described.flatten_inputs(shape.values, values), shape.answers, shape.keep,
-                               shape.discriminate):
+        if acceptance.accepted(
+            graph,
+            described.flatten_inputs(shape.values, values),
+            shape.answers,
+            shape.keep,
+            shape.discriminate,
+        ):
             return graph, values
-    raise ValueError(f"exercise {shape.id!r}: no draw of its values in {MAX_TRIES} tells every catalogued mistake "
-                     f"apart on {graph.title!r}; check its ranges and rules in the description")
+    raise ValueError(
+        f"exercise {shape.id!r}: no draw of its values in {MAX_TRIES} tells every catalogued mistake "
+        f"apart on {graph.title!r}; check its ranges and rules in the description"
+    )
 
 
 @dataclass
@@ -133,9 +145,11 @@ class Problems:
 
     def describe(self):
         """Whose numbers these are; the grader reads the student id back from it (grading/identity.py)."""
-        words = (_("These numbers belong to student id {id} ({course}, assignment {assignment}).")
-                 if self.mode == PER_STUDENT
-                 else _("These numbers belong to everyone in the course ({course}, assignment {assignment})."))
+        words = (
+            _("These numbers belong to student id {id} ({course}, assignment {assignment}).")
+            if self.mode == PER_STUDENT
+            else _("These numbers belong to everyone in the course ({course}, assignment {assignment}).")
+        )
         return words.format(id=repr(self.student_id), course=self.course_id, assignment=self.assignment)
 
     def inputs(self, problem):
@@ -147,11 +161,22 @@ def shape_of(problem, graph_mode=described.LECTURE):
     return described.shape(described.BY_PROBLEM[problem], graph_mode)
 
 
-def draw(seed, course_id, assignment, mode=PER_STUDENT, student_id="", graph_mode=described.LECTURE, exercises=None):
+def draw(
+    seed, course_id, assignment, mode=PER_STUDENT, student_id="", graph_mode=described.LECTURE, exercises=None
+):
     """This student's values: a fresh copy each call (the caller may change it), drawn once.
     `exercises`: the ids of the exercises to draw (default: every exercise described)."""
-    return copy.deepcopy(_drawn(seed, course_id, assignment, mode, student_id, graph_mode,
-                                tuple(exercises) if exercises is not None else None))
+    return copy.deepcopy(
+        _drawn(
+            seed,
+            course_id,
+            assignment,
+            mode,
+            student_id,
+            graph_mode,
+            tuple(exercises) if exercises is not None else None,
+        )
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -165,7 +190,8 @@ def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises)
     values, drawn_graphs = {}, {}
     for e in chosen:
         drawn_graphs[e.problem], values[e.problem] = draw_exercise(
-            described.shape(e, graph_mode), seed, course_id, assignment, student_id, e.problem)
+            described.shape(e, graph_mode), seed, course_id, assignment, student_id, e.problem
+        )
     return Problems(course_id, assignment, mode, student_id, values, drawn_graphs, graph_mode)
 
 
@@ -189,8 +215,15 @@ def _course_text(course_file=None):
 
 def _draw_from(course_text, student_id):
     course = json.loads(course_text)
-    return draw(course["seed"], course["course_id"], course["assignment"], course["randomization"],
-                student_id, course.get("graphs", described.LECTURE), course.get("exercises"))
+    return draw(
+        course["seed"],
+        course["course_id"],
+        course["assignment"],
+        course["randomization"],
+        student_id,
+        course.get("graphs", described.LECTURE),
+        course.get("exercises"),
+    )
 
 
 _spare = None  # ((what load() read, whose values), a copy of them), left by warm() for one load()

@@ -10,6 +10,7 @@ The same findings, as data, are what Validate runs (bpkit/validate.py).
 
 Shipped to students as bpkit/selfcheck.py (numpy + standard library).
 """
+
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ import numpy as np
 from . import gradcheck
 from .gate_kinds import KINDS
 from .i18n import STUDENT_WORDS
-from .misconceptions import BY_ID as MISCONCEPTIONS, Seen
+from .misconceptions import BY_ID as MISCONCEPTIONS
+from .misconceptions import Seen
 
 
 def _shipped(name):
@@ -58,30 +60,39 @@ def quietly(call, *args):
 
 # ---------------------------------------------------------------- gates
 
+
 @dataclass
 class Finding:
     """One problem, found on one or more kinds of input."""
+
     key: str  # what makes two findings the same problem
     lines: list  # what is wrong, in words (for the first input it was found on)
     labels: list = field(default_factory=list)  # the kinds of input it was found on
     misconception: str = ""
-    said: str = ""  # what the mistake did, in a few words ("MulGate: the gradient to input y has the wrong sign")
+    said: str = (
+        ""  # what the mistake did, in a few words ("MulGate: the gradient to input y has the wrong sign")
+    )
     unfinished: bool = False  # a stub left in: forward/backward not implemented
 
     def text(self, indent="  "):
         if self.unfinished:
             out = [indent + self.lines[0]]
         elif len(self.lines) == 1:
-            out = [indent + _("{problem} (on {inputs})").format(problem=self.lines[0], inputs=_join(self.labels))]
+            out = [
+                indent + _("{problem} (on {inputs})").format(problem=self.lines[0], inputs=_join(self.labels))
+            ]
         else:
-            head = (_("On {inputs} (numbers for {first}):") if len(self.labels) > 1 else _("On {inputs}:"))
+            head = _("On {inputs} (numbers for {first}):") if len(self.labels) > 1 else _("On {inputs}:")
             out = [indent + head.format(inputs=_join(self.labels), first=_(self.labels[0]))] + [
-                indent + "  " + line for line in self.lines]
+                indent + "  " + line for line in self.lines
+            ]
         if self.misconception:
             m = MISCONCEPTIONS[self.misconception]
             out += ([f"{indent}{self.said}."] if self.said else []) + [
-                indent + _("This looks like '{id}': {explanation}").format(id=m.id, explanation=_(m.explanation)),
-                indent + _("Hint: {hint}").format(hint=_(m.hint))]
+                indent
+                + _("This looks like '{id}': {explanation}").format(id=m.id, explanation=_(m.explanation)),
+                indent + _("Hint: {hint}").format(hint=_(m.hint)),
+            ]
         return out
 
 
@@ -134,17 +145,27 @@ def _check_one(cls, spec, inputs, rng, steps):
     except NotImplementedError:
         return Finding("forward-stub", [_("forward is not implemented yet.")], unfinished=True)
     except Exception as e:  # the student's code: any error is reported, not raised
-        return Finding(f"forward-{type(e).__name__}", [_("forward raised {error}: {message}").format(
-            error=type(e).__name__, message=e)])
+        return Finding(
+            f"forward-{type(e).__name__}",
+            [_("forward raised {error}: {message}").format(error=type(e).__name__, message=e)],
+        )
     want = expected_output_shape(spec, inputs)
     try:
         got = np.shape(out)
         finite = bool(np.all(np.isfinite(np.asarray(out, dtype=float))))
     except (TypeError, ValueError):
-        return Finding("forward-type", [_("forward returned a {type}, not numbers.").format(type=type(out).__name__)])
+        return Finding(
+            "forward-type", [_("forward returned a {type}, not numbers.").format(type=type(out).__name__)]
+        )
     if got != want:
-        return Finding("forward-shape", [_("forward returned shape {got}; for these inputs it should be {want}.").format(
-            got=got, want=want)])
+        return Finding(
+            "forward-shape",
+            [
+                _("forward returned shape {got}; for these inputs it should be {want}.").format(
+                    got=got, want=want
+                )
+            ],
+        )
     if not finite:
         return Finding("forward-nan", [_("forward returned NaN or infinity.")])
     if "backward" not in steps:
@@ -157,19 +178,30 @@ def _check_one(cls, spec, inputs, rng, steps):
     except NotImplementedError:
         return Finding("backward-stub", [_("backward is not implemented yet.")], unfinished=True)
     except Exception as e:
-        return Finding(f"backward-{type(e).__name__}", [_("backward raised {error}: {message}").format(
-            error=type(e).__name__, message=e)])
+        return Finding(
+            f"backward-{type(e).__name__}",
+            [_("backward raised {error}: {message}").format(error=type(e).__name__, message=e)],
+        )
     if len(names) == 1 and not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if not isinstance(grads, (tuple, list)) or len(grads) != len(names):
-        return Finding("backward-count", [_("backward must return {count} gradient(s), one per input ({names}).").format(
-            count=len(names), names=", ".join("d" + n for n in names))])
+        return Finding(
+            "backward-count",
+            [
+                _("backward must return {count} gradient(s), one per input ({names}).").format(
+                    count=len(names), names=", ".join("d" + n for n in names)
+                )
+            ],
+        )
 
     def forward(*args):
         return cls().forward(*args)
 
-    report = quietly(lambda: gradcheck.check_gradients(forward, inputs, tuple(grads), dout=dout,
-                                                       names=tuple("d" + n for n in names)))
+    report = quietly(
+        lambda: gradcheck.check_gradients(
+            forward, inputs, tuple(grads), dout=dout, names=tuple("d" + n for n in names)
+        )
+    )
     if report.passed:
         return None
     mistake, way = _recognise(spec, inputs, out, dout, grads, forward)
@@ -188,8 +220,10 @@ def _recognise(spec, inputs, out, dout, grads, forward):
         seen = Seen(tuple(inputs), out, dout, tuple(numeric))
         for mid in spec["misconceptions"]:
             for way, variant in enumerate(MISCONCEPTIONS[mid].variants(seen)):
-                if all(np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-4, atol=1e-6)
-                       for a, b in zip(grads, variant)):
+                if all(  # noqa: SIM102
+                    np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-4, atol=1e-6)
+                    for a, b in zip(grads, variant)
+                ):
                     if not all(np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(variant, numeric)):
                         return mid, way
     except Exception:
@@ -204,8 +238,14 @@ def gate(cls, seed=None):
         return _say([_("selfcheck: no gate called {name} in this assignment.").format(name=name)])
     findings = gate_findings(cls, seed)
     if not findings:
-        return _say([_("{name}: backward matches the slope of your forward on floats, vectors and matrices. "
-                       "(The graded tests also check forward against the lecture's formulas.)").format(name=name)])
+        return _say(
+            [
+                _(
+                    "{name}: backward matches the slope of your forward on floats, vectors and matrices. "
+                    "(The graded tests also check forward against the lecture's formulas.)"
+                ).format(name=name)
+            ]
+        )
     lines = [_("{name}: {count} problem(s) found.").format(name=name, count=len(findings))]
     for finding in findings:
         lines += finding.text()
@@ -213,6 +253,7 @@ def gate(cls, seed=None):
 
 
 # ---------------------------------------------------------------- hand answers
+
 
 def answer_findings(values, shapes=None):
     """(names not answered yet, problems of form) for {name: value}; a name missing from
@@ -224,20 +265,29 @@ def answer_findings(values, shapes=None):
             missing.append(name)
             continue
         try:
-            if isinstance(value, (str, bytes)):  # np.asarray("0.5", float) would accept it; the grader does not
+            if isinstance(
+                value, (str, bytes)
+            ):  # np.asarray("0.5", float) would accept it; the grader does not
                 raise TypeError
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            lines.append(_("{name} is a {type}, not a number or an array of numbers.").format(
-                name=name, type=type(value).__name__))
+            lines.append(
+                _("{name} is a {type}, not a number or an array of numbers.").format(
+                    name=name, type=type(value).__name__
+                )
+            )
             continue
         if not np.all(np.isfinite(arr)):
             lines.append(_("{name} contains NaN or infinity.").format(name=name))
         elif name in shapes and arr.shape != tuple(shapes[name]):
             want = tuple(shapes[name])
-            lines.append((_("{name} has shape {got}; it should have shape {want}.") if want
-                          else _("{name} should be a single number, not shape {got}.")).format(
-                name=name, got=arr.shape, want=want))
+            lines.append(
+                (
+                    _("{name} has shape {got}; it should have shape {want}.")
+                    if want
+                    else _("{name} should be a single number, not shape {got}.")
+                ).format(name=name, got=arr.shape, want=want)
+            )
         elif name not in shapes and arr.shape != ():
             lines.append(_("{name} should be a single number.").format(name=name))
     return missing, lines
@@ -260,16 +310,29 @@ def answers(*namespace_and_names, shapes=None, **values):
     missing, problems = answer_findings(values, shapes)
     lines = [f"  {line}" for line in problems]
     if missing:
-        lines.insert(0, "  " + _("Not answered yet: {names} (replace each ... in the exercise's cell, "
-                                 "then run it).").format(names=", ".join(missing)))
+        lines.insert(
+            0,
+            "  "
+            + _("Not answered yet: {names} (replace each ... in the exercise's cell, then run it).").format(
+                names=", ".join(missing)
+            ),
+        )
     if lines:
         return _say([_("Some answers need a look:")] + lines)
-    return _say([_("Your answers have the right form. They are graded after you submit, against your own numbers.")
-                 + (_(" Once your gates work, the self-check after your function compares it with these answers.")
-                    if set(values) & {n for names in GRADIENT_NAMES.values() for n in names} else "")])
+    return _say(
+        [
+            _("Your answers have the right form. They are graded after you submit, against your own numbers.")
+            + (
+                _(" Once your gates work, the self-check after your function compares it with these answers.")
+                if set(values) & {n for names in GRADIENT_NAMES.values() for n in names}
+                else ""
+            )
+        ]
+    )
 
 
 # ---------------------------------------------------------------- functions built from gates
+
 
 def random_like(values, seed=None):
     """Random arguments shaped like the student's numbers (floats stay floats, tuples stay
@@ -288,6 +351,7 @@ def random_like(values, seed=None):
         if isinstance(v, np.ndarray):
             return rng.uniform(-r, r, size=v.shape)
         return float(rng.uniform(-r, r))
+
     return {k: like(v) for k, v in values.items()}
 
 
@@ -310,37 +374,77 @@ def _function_findings(fn, values, seed=None):
     except NotImplementedError:
         return True, True, [_("{name} is not implemented yet (or a gate it uses is not).").format(name=name)]
     except Exception as e:
-        return False, True, [_("{name} raised {error}: {message}").format(name=name, error=type(e).__name__, message=e)]
+        return (
+            False,
+            True,
+            [_("{name} raised {error}: {message}").format(name=name, error=type(e).__name__, message=e)],
+        )
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return False, True, [_("{name} must return two things: f and a tuple of gradients.").format(name=name)]
+        return (
+            False,
+            True,
+            [_("{name} must return two things: f and a tuple of gradients.").format(name=name)],
+        )
     f, grads = result
     flat = _flatten(grads)
     expected = GRADIENT_NAMES.get(name)
     arrays = tuple(np.asarray(a, dtype=float) for a in args)
     try:
         if not np.all(np.isfinite(np.asarray(f, dtype=float))) or np.shape(f) != ():
-            return False, False, [_("{name}: f should be a single finite number, found {found}.").format(
-                name=name, found=f"{f!r:.60}")]
+            return (
+                False,
+                False,
+                [
+                    _("{name}: f should be a single finite number, found {found}.").format(
+                        name=name, found=f"{f!r:.60}"
+                    )
+                ],
+            )
     except (TypeError, ValueError):
-        return False, False, [_("{name}: f is a {type}, not a number.").format(name=name, type=type(f).__name__)]
+        return (
+            False,
+            False,
+            [_("{name}: f is a {type}, not a number.").format(name=name, type=type(f).__name__)],
+        )
 
     def f_of(*xs):
         return fn(*xs)[0]
 
     if sum(np.size(g) for g in flat) != sum(np.size(a) for a in arrays):
-        return False, True, [(_("{name} must return one gradient per input ({names}), with each input's shape.") if expected
-                        else _("{name} must return one gradient per input, with each input's shape.")).format(
-            name=name, names=", ".join(expected or ()))]
+        return (
+            False,
+            True,
+            [
+                (
+                    _("{name} must return one gradient per input ({names}), with each input's shape.")
+                    if expected
+                    else _("{name} must return one gradient per input, with each input's shape.")
+                ).format(name=name, names=", ".join(expected or ()))
+            ],
+        )
     regrouped = _regroup(flat, arrays)
-    report = quietly(lambda: gradcheck.check_gradients(
-        f_of, arrays, tuple(np.asarray(g, dtype=float).reshape(np.shape(a))
-                            if _numeric(g) and np.size(g) == np.size(a) else g
-                            for g, a in zip(regrouped, arrays)),
-        dout=1.0, names=tuple(f"d{k}" for k in values)))
+    report = quietly(
+        lambda: gradcheck.check_gradients(
+            f_of,
+            arrays,
+            tuple(
+                np.asarray(g, dtype=float).reshape(np.shape(a))
+                if _numeric(g) and np.size(g) == np.size(a)
+                else g
+                for g, a in zip(regrouped, arrays)
+            ),
+            dout=1.0,
+            names=tuple(f"d{k}" for k in values),
+        )
+    )
     if report.passed:
         return False, False, []
-    return False, False, [_("{name}: its gradients do not match the slope of its own f:").format(name=name)] + [
-        "  " + line for line in report.text().splitlines()]
+    return (
+        False,
+        False,
+        [_("{name}: its gradients do not match the slope of its own f:").format(name=name)]
+        + ["  " + line for line in report.text().splitlines()],
+    )
 
 
 def _numeric(value):
@@ -373,14 +477,26 @@ def function(fn, values=None, answers=None, seed=None):
         try:
             f, grads = quietly(fn, *values.values())
         except Exception as e:  # the student's code, on the student's numbers
-            return _say(lines + [_("{name} raised {error} on your numbers: {message}").format(
-                name=name, error=type(e).__name__, message=e)])
+            return _say(
+                lines
+                + [
+                    _("{name} raised {error} on your numbers: {message}").format(
+                        name=name, error=type(e).__name__, message=e
+                    )
+                ]
+            )
         given = dict(zip(GRADIENT_NAMES.get(name, ()), _flatten(grads)), f=f)
-        off = [k for k, v in answers.items() if k in given and not any(v is u for u in UNANSWERED)
-               and not _close(v, given[k])]
+        off = [
+            k
+            for k, v in answers.items()
+            if k in given and not any(v is u for u in UNANSWERED) and not _close(v, given[k])
+        ]
         if off:
-            lines.append(_("{name} and your hand answers disagree on: {names}. One of the two is wrong.").format(
-                name=name, names=", ".join(off)))
+            lines.append(
+                _("{name} and your hand answers disagree on: {names}. One of the two is wrong.").format(
+                    name=name, names=", ".join(off)
+                )
+            )
         elif not lines:
             lines.append(_("{name} agrees with your hand answers.").format(name=name))
     if not lines:
@@ -411,7 +527,7 @@ def _regroup(flat, arrays):
             i += 1
         elif a.ndim == 1 and i + a.size <= len(flat):
             try:
-                out.append(np.array([float(np.asarray(v)) for v in flat[i:i + a.size]]))
+                out.append(np.array([float(np.asarray(v)) for v in flat[i : i + a.size]]))
             except (TypeError, ValueError):
                 out.append(flat[i])
             i += a.size

@@ -18,6 +18,7 @@ per unfinished exercise and then the first real problem in detail (`NotebookNotR
 
 Shipped to students as bpkit/validate.py (numpy + standard library).
 """
+
 import textwrap
 import unicodedata
 
@@ -32,8 +33,10 @@ ngettext = STUDENT_WORDS.ngettext
 
 WIDTH = 78  # nbgrader validate cuts longer lines with "..."
 LINE = 83  # the longest line nbgrader's dialog shows whole (90 columns, 4 of indent, 3 for "...")
-NOT_RIGHT = N_("Validate only checks that the exercise is finished and that your code agrees with itself; "
-             "whether it is right is graded after you submit.")
+NOT_RIGHT = N_(
+    "Validate only checks that the exercise is finished and that your code agrees with itself; "
+    "whether it is right is graded after you submit."
+)
 
 
 class ExerciseNotReady(Exception):
@@ -41,8 +44,11 @@ class ExerciseNotReady(Exception):
     the whole story, and the frames would only show bpkit's code. `todo`: for an unfinished
     exercise, what is left to do, in a few words ("write backward in the AddGate cell")."""
 
-    HEADS = {"unfinished": N_("not finished yet."), "inconsistent": N_("your code disagrees with itself."),
-             "form": N_("some answers are not in the form asked for.")}
+    HEADS = {  # noqa: RUF012
+        "unfinished": N_("not finished yet."),
+        "inconsistent": N_("your code disagrees with itself."),
+        "form": N_("some answers are not in the form asked for."),
+    }
 
     def __init__(self, title, problems, unfinished=False, kind=None, todo=""):
         self.title, self.problems, self.todo = title, list(problems), todo
@@ -51,7 +57,9 @@ class ExerciseNotReady(Exception):
 
     def message(self, prefix=""):
         if self.kind == "unfinished" and self.todo:
-            return _fill(prefix + _("{title}: not finished yet: {todo}.").format(title=self.title, todo=self.todo))
+            return _fill(
+                prefix + _("{title}: not finished yet: {todo}.").format(title=self.title, todo=self.todo)
+            )
         head = fill(f"{prefix}{self.title}: {_(self.HEADS[self.kind])}", WIDTH, subsequent_indent="  ")
         return "\n".join([head] + [_fill("  " + p) for p in self.problems] + [_fill(_(NOT_RIGHT))])
 
@@ -77,18 +85,27 @@ class NotebookNotReady(Exception):
         lines = []
         if self.unfinished:
             n = len(self.unfinished)
-            lines.append(_fill(ngettext(
-                "{count} exercise is not finished yet (replace each ... with your answer, each YOUR CODE HERE "
-                "with your code):",
-                "{count} exercises are not finished yet (replace each ... with your answer, each YOUR CODE HERE "
-                "with your code):", n).format(count=n)))
+            lines.append(
+                _fill(
+                    ngettext(
+                        "{count} exercise is not finished yet (replace each ... with your answer, each YOUR CODE HERE "
+                        "with your code):",
+                        "{count} exercises are not finished yet (replace each ... with your answer, each YOUR CODE HERE "
+                        "with your code):",
+                        n,
+                    ).format(count=n)
+                )
+            )
             lines += [e.line() for e in self.unfinished]
         if len(self.problems) > 1:
             lines.append(_("{count} exercises have a problem:").format(count=len(self.problems)))
             lines += [e.line() for e in self.problems]
         if self.problems:
-            lines += ["", _("The first problem, in detail:") if len(self.problems) > 1 else _("A problem to fix:"),
-                      self.problems[0].message()]
+            lines += [
+                "",
+                _("The first problem, in detail:") if len(self.problems) > 1 else _("A problem to fix:"),
+                self.problems[0].message(),
+            ]
         elif lines:
             lines.append(_fill(_(NOT_RIGHT)))
         return "\n".join(lines)
@@ -118,8 +135,9 @@ def summary():
     when any exercise is unfinished or disagrees with itself."""
     found = [e for e in _FOUND.values() if e is not None]
     if found:
-        raise NotebookNotReady([e for e in found if e.kind == "unfinished"],
-                               [e for e in found if e.kind != "unfinished"])
+        raise NotebookNotReady(
+            [e for e in found if e.kind == "unfinished"], [e for e in found if e.kind != "unfinished"]
+        )
 
 
 def _fitting(title, todo, shorter):
@@ -129,7 +147,7 @@ def _fitting(title, todo, shorter):
 
 def _fill(line):
     """Wrap one line at WIDTH, continuation lines indented two more than the line itself."""
-    indent = line[:len(line) - len(line.lstrip())]
+    indent = line[: len(line) - len(line.lstrip())]
     return fill(line.strip(), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
@@ -143,7 +161,7 @@ def fill(text, width, initial_indent="", subsequent_indent=""):
     columns wide in Validate's dialog. Text of narrow characters only is wrapped by textwrap itself."""
     if columns(text) == len(text):
         return textwrap.fill(text, width, initial_indent=initial_indent, subsequent_indent=subsequent_indent)
-    leading = text[:len(text) - len(text.lstrip())]  # kept, as textwrap keeps a paragraph's
+    leading = text[: len(text) - len(text.lstrip())]  # kept, as textwrap keeps a paragraph's
     lines, line, first = [], initial_indent + leading, True
     for word in text.split():
         candidate = line + word if first else line + " " + word
@@ -166,10 +184,22 @@ def answers(exercise, namespace, shapes, title=None):
 def _answers(title, namespace, shapes):
     missing, problems = selfcheck.answer_findings(selfcheck.lookup(namespace, shapes), shapes)
     if missing:
-        raise ExerciseNotReady(title, [_("Not answered yet: {names}. Replace each ... in the exercise's cell with "
-                                         "your answer, then run that cell.").format(names=", ".join(missing))] + problems,
-                               unfinished=True, todo=_fitting(title, _("answer {names}").format(names=", ".join(missing)),
-                                                              _("give its {count} answers").format(count=len(missing))))
+        raise ExerciseNotReady(
+            title,
+            [
+                _(
+                    "Not answered yet: {names}. Replace each ... in the exercise's cell with "
+                    "your answer, then run that cell."
+                ).format(names=", ".join(missing))
+            ]
+            + problems,
+            unfinished=True,
+            todo=_fitting(
+                title,
+                _("answer {names}").format(names=", ".join(missing)),
+                _("give its {count} answers").format(count=len(missing)),
+            ),
+        )
     if problems:
         raise ExerciseNotReady(title, problems, kind="form")
 
@@ -187,8 +217,12 @@ def gate(exercise, check, namespace, title=None):
 def _gate(exercise, check, namespace, title, spec, name):
     cls = namespace.get(name)
     if not isinstance(cls, type):
-        raise ExerciseNotReady(title, [_("{name} is not defined: run its cell (the class {name}).").format(name=name)],
-                               unfinished=True, todo=_("run the {name} cell ({name} is not defined yet)").format(name=name))
+        raise ExerciseNotReady(
+            title,
+            [_("{name} is not defined: run its cell (the class {name}).").format(name=name)],
+            unfinished=True,
+            todo=_("run the {name} cell ({name} is not defined yet)").format(name=name),
+        )
     steps = ("forward",) if check == "forward" else ("forward", "backward")
     findings = selfcheck.gate_findings(cls, seed=sum(map(ord, exercise + check)), steps=steps)
     if check == "ties" and not findings:
@@ -203,22 +237,37 @@ def _kink_findings(cls, spec):
     for label, inputs in KINDS[spec["kind"]].kink.cases(np.random.default_rng(0)):
         try:
             g = cls()
-            selfcheck.quietly(lambda: g.forward(*inputs))
-            grads = selfcheck.quietly(lambda: g.backward(np.ones_like(inputs[0]) * 0.7))
+            selfcheck.quietly(lambda: g.forward(*inputs))  # noqa: B023
+            grads = selfcheck.quietly(lambda: g.backward(np.ones_like(inputs[0]) * 0.7))  # noqa: B023
         except NotImplementedError:
             return [selfcheck.Finding("stub", [_("backward is not implemented yet.")], unfinished=True)]
         except Exception as e:
-            return [selfcheck.Finding("error", [_("backward raised {error}: {message}").format(
-                error=type(e).__name__, message=e)], [label])]
+            return [
+                selfcheck.Finding(
+                    "error",
+                    [_("backward raised {error}: {message}").format(error=type(e).__name__, message=e)],
+                    [label],
+                )
+            ]
         if len(names) == 1 and not isinstance(grads, (tuple, list)):
             grads = (grads,)
         counted = isinstance(grads, (tuple, list)) and len(grads) == len(names)
-        problems = selfcheck.answer_findings(dict(zip(names, grads)) if counted else {},
-                                             {n: np.shape(v) for n, v in zip(names, inputs)})[1]
+        problems = selfcheck.answer_findings(
+            dict(zip(names, grads)) if counted else {}, {n: np.shape(v) for n, v in zip(names, inputs)}
+        )[1]
         if not counted or problems:
-            return [selfcheck.Finding("shape", problems or [_(
-                "backward must return {count} gradient(s), one per input ({names}).").format(
-                count=len(names), names=", ".join(names))], [label])]
+            return [
+                selfcheck.Finding(
+                    "shape",
+                    problems
+                    or [
+                        _("backward must return {count} gradient(s), one per input ({names}).").format(
+                            count=len(names), names=", ".join(names)
+                        )
+                    ],
+                    [label],
+                )
+            ]
     return []
 
 
@@ -232,24 +281,43 @@ def function(exercise, namespace, title=None):
 def _function(exercise, namespace, title):
     fn = namespace.get(exercise)
     if not callable(fn):
-        raise ExerciseNotReady(title, [_("{name} is not defined: run its cell.").format(name=exercise)], unfinished=True,
-                               todo=_("run the {name} cell ({name} is not defined yet)").format(name=exercise))
+        raise ExerciseNotReady(
+            title,
+            [_("{name} is not defined: run its cell.").format(name=exercise)],
+            unfinished=True,
+            todo=_("run the {name} cell ({name} is not defined yet)").format(name=exercise),
+        )
     problems = getattr(namespace.get("P"), selfcheck.PROBLEM_OF[exercise], None)
     if problems is None:
-        raise ExerciseNotReady(title, [_("Your numbers are not loaded: run the setup cell at the top "
-                                         "(on your own computer, set STUDENT_ID first).")], unfinished=True,
-                               todo=_("run the setup cell at the top first (your numbers are not loaded)"))
+        raise ExerciseNotReady(
+            title,
+            [
+                _(
+                    "Your numbers are not loaded: run the setup cell at the top "
+                    "(on your own computer, set STUDENT_ID first)."
+                )
+            ],
+            unfinished=True,
+            todo=_("run the setup cell at the top first (your numbers are not loaded)"),
+        )
     unfinished, lines = selfcheck.function_findings(fn, problems, seed=sum(map(ord, exercise)))
     if lines:
-        raise ExerciseNotReady(title, lines, unfinished=unfinished,
-                               todo=_fitting(title, _("write the function (and the gates it uses)"),
-                                             _("write the function")) if unfinished else "")
+        raise ExerciseNotReady(
+            title,
+            lines,
+            unfinished=unfinished,
+            todo=_fitting(title, _("write the function (and the gates it uses)"), _("write the function"))
+            if unfinished
+            else "",
+        )
 
 
 # What is left to write, by the stubs a gate's check ran into (selfcheck's finding keys).
-WHAT_TO_WRITE_FOR_STUBS = {("forward-stub",): N_("write forward in the {name} cell"),
-                           ("backward-stub",): N_("write backward in the {name} cell"),
-                           ("stub",): N_("write backward in the {name} cell")}
+WHAT_TO_WRITE_FOR_STUBS = {
+    ("forward-stub",): N_("write forward in the {name} cell"),
+    ("backward-stub",): N_("write backward in the {name} cell"),
+    ("stub",): N_("write backward in the {name} cell"),
+}
 WRITE_BOTH = N_("write forward and backward in the {name} cell")  # any other mix of stubs
 
 
@@ -261,7 +329,9 @@ def _raise_findings(title, findings, name, check):
         keys = tuple(dict.fromkeys(f.key for f in unfinished))
         todo = _(WHAT_TO_WRITE_FOR_STUBS.get(keys, WRITE_BOTH)).format(name=name)
         if keys == ("forward-stub",) and check != "forward":
-            todo = _("write forward, then backward, in the {name} cell").format(name=name)  # backward needs forward
+            todo = _("write forward, then backward, in the {name} cell").format(
+                name=name
+            )  # backward needs forward
         raise ExerciseNotReady(title, [f.lines[0] for f in unfinished], unfinished=True, todo=todo)
     lines = []
     for finding in findings:

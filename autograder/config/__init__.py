@@ -18,13 +18,27 @@ paths they name.
 
 Import everything from here: `from autograder.config import load_course, ConfigError, ...`.
 """
+
 from .docs import KEYS_END, KEYS_START, keys_markdown
 from .errors import ConfigError, Problem, UnknownName
 from .loading import load_course, load_lenient, with_seed, write_seed
 from .schema import MAX_SEED, Assignment, Course, Gradescope, Grading, Tolerances
 
 __all__ = [
-    "Assignment", "ConfigError", "Course", "Gradescope", "Grading", "Problem", "Tolerances",
-    "UnknownName", "keys_markdown", "load_course", "load_lenient", "with_seed", "write_seed",
-    "KEYS_START", "KEYS_END", "MAX_SEED",
+    "KEYS_END",
+    "KEYS_START",
+    "MAX_SEED",
+    "Assignment",
+    "ConfigError",
+    "Course",
+    "Gradescope",
+    "Grading",
+    "Problem",
+    "Tolerances",
+    "UnknownName",
+    "keys_markdown",
+    "load_course",
+    "load_lenient",
+    "with_seed",
+    "write_seed",
 ]

@@ -1,4 +1,5 @@
 """python -m autograder.config: print the README table of course.yaml's keys."""
+
 from .docs import keys_markdown
 
 print(keys_markdown(), end="")

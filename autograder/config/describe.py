@@ -2,26 +2,29 @@
 was found instead, and a hint. What a key expects is English for the README's table and the
 course's language in a message (`schema_in_words(..., words=_)`); what was found and the hint
 only ever go into a message, so they are always in the language in force."""
+
 import datetime
 import functools
 import math
 import re
 
 from ..words import N_, _, ngettext
-from .schema import Course, EXERCISE_ID_PATTERN, NAME_PATTERN
-
+from .schema import EXERCISE_ID_PATTERN, NAME_PATTERN, Course
 
 # YAML 1.2 floats (PyYAML reads only YAML 1.1's): the loader's resolver, and how a found value is told.
-FLOAT = re.compile(r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+FLOAT = re.compile(
+    r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
     |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
 
 
 # ---- the schema, for messages and documentation ---------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def root_schema():
     return Course.model_json_schema()
 
@@ -52,7 +55,7 @@ def mapping_parts(schema):
         return None
     keys = {"type": "string", **(resolve(schema.get("propertyNames")) or {})}
     if schema.get("patternProperties"):
-        (pattern, value), = schema["patternProperties"].items()
+        ((pattern, value),) = schema["patternProperties"].items()
         return {**keys, "pattern": pattern}, resolve(value)
     value = schema.get("additionalProperties")
     return keys, resolve(value) if isinstance(value, dict) else {}
@@ -90,8 +93,10 @@ def all_keys(schema=None, path=()):
 # (words._) for an error message. Whole phrases, so that a language orders them its own way.
 _PATTERNS = {  # pattern -> (singular, plural), each formatted with n (the longest) and the quoted characters
     NAME_PATTERN: (N_("a name of 1-{n} letters, digits, {dash} or {underscore}"), N_("names")),
-    EXERCISE_ID_PATTERN: (N_("an exercise id (1-{n} letters, digits or {underscore}, not starting with a digit)"),
-                          N_("exercise ids")),
+    EXERCISE_ID_PATTERN: (
+        N_("an exercise id (1-{n} letters, digits or {underscore}, not starting with a digit)"),
+        N_("exercise ids"),
+    ),
 }
 # What a list of mappings holds one of, by the model's title ("mappings, one per assignment").
 _ITEMS = {"Assignment": N_("assignment")}
@@ -119,10 +124,20 @@ def number_text(value):
 
 def _range(schema, words=_english):
     """The bounds of a number, in words ('from 0 to 10', 'greater than 0 and at most 1000'), or ''."""
-    low = ((N_("at least {bound}"), schema["minimum"]) if "minimum" in schema else
-           (N_("greater than {bound}"), schema["exclusiveMinimum"]) if "exclusiveMinimum" in schema else None)
-    high = ((N_("at most {bound}"), schema["maximum"]) if "maximum" in schema else
-            (N_("less than {bound}"), schema["exclusiveMaximum"]) if "exclusiveMaximum" in schema else None)
+    low = (
+        (N_("at least {bound}"), schema["minimum"])
+        if "minimum" in schema
+        else (N_("greater than {bound}"), schema["exclusiveMinimum"])
+        if "exclusiveMinimum" in schema
+        else None
+    )
+    high = (
+        (N_("at most {bound}"), schema["maximum"])
+        if "maximum" in schema
+        else (N_("less than {bound}"), schema["exclusiveMaximum"])
+        if "exclusiveMaximum" in schema
+        else None
+    )
     if low and high and "minimum" in schema and "maximum" in schema:
         return words(N_("from {low} to {high}")).format(low=number_text(low[1]), high=number_text(high[1]))
     parts = [words(phrase).format(bound=number_text(bound)) for phrase, bound in (low, high) if phrase]
@@ -149,10 +164,13 @@ def schema_in_words(schema, q=_quote, plural=False, words=_english):
     if kind == "string":
         pattern = schema.get("pattern")
         if pattern in _PATTERNS:
-            return words(_PATTERNS[pattern][plural]).format(n=schema.get("maxLength"), dash=q("-"), underscore=q("_"))
+            return words(_PATTERNS[pattern][plural]).format(
+                n=schema.get("maxLength"), dash=q("-"), underscore=q("_")
+            )
         if pattern:
             return words(N_("texts matching {pattern}") if plural else N_("text matching {pattern}")).format(
-                pattern=q(pattern))
+                pattern=q(pattern)
+            )
         return words(N_("texts") if plural else N_("text"))
     if kind == "integer":
         return _bounded(words(N_("whole numbers") if plural else N_("a whole number")), schema, words)
@@ -165,8 +183,11 @@ def schema_in_words(schema, q=_quote, plural=False, words=_english):
         if "properties" in items:
             title = items["title"]
             item = words(_ITEMS[title]) if title in _ITEMS else title.lower()
-            phrase = (N_("a non-empty list of mappings, one per {item}") if schema.get("minItems")
-                      else N_("a list of mappings, one per {item}"))
+            phrase = (
+                N_("a non-empty list of mappings, one per {item}")
+                if schema.get("minItems")
+                else N_("a list of mappings, one per {item}")
+            )
             return words(phrase).format(item=item)
         phrase = N_("a non-empty list of {items}") if schema.get("minItems") else N_("a list of {items}")
         return words(phrase).format(items=schema_in_words(items, q, plural=True, words=words))
@@ -178,7 +199,8 @@ def schema_in_words(schema, q=_quote, plural=False, words=_english):
         keys, values = mapping_parts(schema)
         return words(N_("a mapping of {keys} to {values}")).format(
             keys=schema_in_words(keys, q, plural=True, words=words),
-            values=schema_in_words(values, q, plural=True, words=words))
+            values=schema_in_words(values, q, plural=True, words=words),
+        )
     return words(N_("a value"))
 
 
@@ -196,7 +218,9 @@ def value_in_words(value):
     if isinstance(value, int):
         return _("{value} (a whole number)").format(value=value)
     if isinstance(value, float):
-        return _("{value} (a decimal number)").format(value=number_text(value) if math.isfinite(value) else value)
+        return _("{value} (a decimal number)").format(
+            value=number_text(value) if math.isfinite(value) else value
+        )
     if isinstance(value, str):
         return _("{value} (a string)").format(value=quoted(value)) if value else _("'' (an empty string)")
     if isinstance(value, list):
@@ -217,15 +241,21 @@ def value_in_words(value):
 def hint_for(schema, value):
     """What to change, in the language in force ('; put the value in quotes to make it text'), or ''."""
     kind = (resolve(schema) or {}).get("type")
-    if isinstance(value, bool) and kind == "string" or isinstance(value, bool) and "enum" in schema:
-        return _("; YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes")
+    if (isinstance(value, bool) and kind == "string") or (isinstance(value, bool) and "enum" in schema):
+        return _(
+            "; YAML reads unquoted yes/no/on/off/true/false as true or false, so put the value in quotes"
+        )
     if isinstance(value, (int, float, datetime.date)) and not isinstance(value, bool) and kind == "string":
         return _("; put the value in quotes to make it text")
-    if isinstance(value, str) and kind in ("integer", "number") and FLOAT.match(value.strip()) \
-            or isinstance(value, str) and kind in ("integer", "number") and value.strip().lstrip("+-").isdigit():
+    if (isinstance(value, str) and kind in ("integer", "number") and FLOAT.match(value.strip())) or (
+        isinstance(value, str) and kind in ("integer", "number") and value.strip().lstrip("+-").isdigit()
+    ):
         return _("; remove the quotes to make it a number")
-    if isinstance(value, str) and kind == "boolean" and value.strip().lower() in ("true", "false", "yes", "no",
-                                                                                 "on", "off"):
+    if (
+        isinstance(value, str)
+        and kind == "boolean"
+        and value.strip().lower() in ("true", "false", "yes", "no", "on", "off")
+    ):
         return _("; remove the quotes")
     if isinstance(value, str) and kind == "string" and schema.get("pattern") == NAME_PATTERN:
         stem = re.sub(r"\.(py|ipynb)$", "", value.rsplit("/", 1)[-1])

@@ -1,8 +1,8 @@
 """The README table of every course.yaml key, generated from the schema
 (`python -m autograder.config` prints it)."""
-from .describe import as_code, schema_in_words, mapping_parts, number_text, resolve, root_schema
-from .errors import format_doc_path
 
+from .describe import as_code, mapping_parts, number_text, resolve, root_schema, schema_in_words
+from .errors import format_doc_path
 
 KEYS_START = "<!-- course-yaml-keys:start -->"
 KEYS_END = "<!-- course-yaml-keys:end -->"
@@ -41,9 +41,14 @@ def keys_markdown() -> str:
             sub = resolve(sub)
             description = sub.get("description", "")
             here = path + (name,)
-            rows.append((as_code(format_doc_path(here)),
-                         schema_in_words(sub, as_code) if "properties" not in sub else "a mapping (keys below)",
-                         default_of(sub, name in required), description))
+            rows.append(
+                (
+                    as_code(format_doc_path(here)),
+                    schema_in_words(sub, as_code) if "properties" not in sub else "a mapping (keys below)",
+                    default_of(sub, name in required),
+                    description,
+                )
+            )
             items = resolve(sub.get("items")) if sub.get("type") == "array" else None
             if items and "properties" in items:
                 add(items, here + (0,))
@@ -52,9 +57,14 @@ def keys_markdown() -> str:
             elif mapping_parts(sub):
                 key_schema, value = mapping_parts(sub)
                 key = schema_in_words(key_schema, as_code)
-                rows.append((as_code(format_doc_path(here) + ".<exercise id>"),
-                             f"key: {key}; value: {schema_in_words(value, as_code)}",
-                             default_of(value, False), value.get("description", "")))
+                rows.append(
+                    (
+                        as_code(format_doc_path(here) + ".<exercise id>"),
+                        f"key: {key}; value: {schema_in_words(value, as_code)}",
+                        default_of(value, False),
+                        value.get("description", ""),
+                    )
+                )
 
     add(root_schema(), ())
     lines = ["| Key | Type / allowed values | Default | Description |", "|---|---|---|---|"]

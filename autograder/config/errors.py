@@ -1,9 +1,10 @@
 """Problems with course.yaml, one per line (`file:line: key.path: message`), and the key
 paths they name."""
+
 import dataclasses
 import difflib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..words import _
 

@@ -2,6 +2,7 @@
 duplicate keys are caught), validated by the schema, every pydantic error turned into a
 Problem that names the file, the line and the key; and `write_seed`, which rewrites the
 seed and nothing else."""
+
 import difflib
 import os
 import re
@@ -11,11 +12,19 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .describe import (FLOAT, all_keys, schema_in_words, value_in_words, hint_for, key_schema_at, quoted,
-                       schema_at)
+from ..words import N_, _
+from .describe import (
+    FLOAT,
+    all_keys,
+    hint_for,
+    key_schema_at,
+    quoted,
+    schema_at,
+    schema_in_words,
+    value_in_words,
+)
 from .errors import ConfigError, Problem, format_doc_path, format_loc
 from .schema import Course, DuplicateNames, repeated_names
-from ..words import N_, _
 
 
 class _Loader(yaml.SafeLoader):
@@ -124,7 +133,8 @@ def _read_text(path: Path, shown: str) -> str:
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         why = _("not UTF-8 text (byte {byte} at offset {offset}); save the file as UTF-8").format(
-            byte=repr(raw[error.start:error.start + 1]), offset=error.start)
+            byte=repr(raw[error.start : error.start + 1]), offset=error.start
+        )
         raise ConfigError([Problem(shown, line, "", why)], path) from None
 
 
@@ -143,7 +153,8 @@ def _parse(text, shown):
             column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
             character = chr(error.character) if isinstance(error.character, int) else error.character
             why = _("not valid YAML: character {character} is not allowed in YAML files").format(
-                character=repr(character))
+                character=repr(character)
+            )
             raise ConfigError([Problem(shown, line, "", why, column)], Path(shown)) from None
         except yaml.YAMLError as error:  # anything else the YAML library reports
             why = _("not valid YAML: {why}").format(why=error)
@@ -154,9 +165,20 @@ def _parse(text, shown):
         walker = _Walker(loader, shown)
         data = walker.walk(root, ())
         if not isinstance(root, yaml.MappingNode):
-            raise ConfigError([Problem(shown, root.start_mark.line + 1, "",
-                                       _("the top level must be a mapping of keys (course_id: ..., seed: ..., "
-                                         "...), found {found}").format(found=value_in_words(data)))], Path(shown))
+            raise ConfigError(
+                [
+                    Problem(
+                        shown,
+                        root.start_mark.line + 1,
+                        "",
+                        _(
+                            "the top level must be a mapping of keys (course_id: ..., seed: ..., "
+                            "...), found {found}"
+                        ).format(found=value_in_words(data)),
+                    )
+                ],
+                Path(shown),
+            )
         return data, walker.lines, walker.spans, walker.problems, walker.unread
     finally:
         if loader is not None:
@@ -166,7 +188,7 @@ def _parse(text, shown):
 def _tag_text(node):
     """A node's tag as the file writes it: '!!int' (a YAML tag), '!foo'."""
     tag = node.tag
-    return repr("!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag)
+    return repr("!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag)
 
 
 def _yaml_problem(error, shown):
@@ -174,13 +196,21 @@ def _yaml_problem(error, shown):
     message = error.problem or error.context or "unreadable"
     if error.context and error.problem:
         context_mark = error.context_mark
-        at = (f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
-              if context_mark is not None and context_mark is not mark else "")
+        at = (
+            f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
+            if context_mark is not None and context_mark is not mark
+            else ""
+        )
         message += f" ({error.context}{at})"
     if "'\\t'" in message:
         message += _("; indent with spaces, YAML does not allow tabs there")
-    return Problem(shown, mark.line + 1 if mark else None, "", _("not valid YAML: {why}").format(why=message),
-                   mark.column + 1 if mark else None)
+    return Problem(
+        shown,
+        mark.line + 1 if mark else None,
+        "",
+        _("not valid YAML: {why}").format(why=message),
+        mark.column + 1 if mark else None,
+    )
 
 
 class _Walker:
@@ -199,17 +229,27 @@ class _Walker:
     def walk(self, node, loc):
         self.count += 1
         if self.count > _MAX_NODES or len(loc) > _MAX_DEPTH or id(node) in self.open:
-            message = (_("a YAML alias refers to the value that contains it") if id(node) in self.open
-                       else _("the file is too large or too deeply nested (YAML aliases?)"))
-            raise ConfigError([Problem(self.shown, node.start_mark.line + 1, format_loc(loc[:4]), message)],
-                              Path(self.shown))
+            message = (
+                _("a YAML alias refers to the value that contains it")
+                if id(node) in self.open
+                else _("the file is too large or too deeply nested (YAML aliases?)")
+            )
+            raise ConfigError(
+                [Problem(self.shown, node.start_mark.line + 1, format_loc(loc[:4]), message)],
+                Path(self.shown),
+            )
         self.lines.setdefault(loc, node.start_mark.line + 1)
         collection = isinstance(node, (yaml.MappingNode, yaml.SequenceNode))
         tagged = node in self.loader.tagged
         if tagged and node.tag not in (_COLLECTION_TAGS if collection else _SCALAR_KINDS):
-            return self.unreadable(loc, node, _("expected a value without a YAML tag, found the tag {tag}, which "
-                                                "course.yaml does not read here; remove the tag")
-                                   .format(tag=_tag_text(node)))
+            return self.unreadable(
+                loc,
+                node,
+                _(
+                    "expected a value without a YAML tag, found the tag {tag}, which "
+                    "course.yaml does not read here; remove the tag"
+                ).format(tag=_tag_text(node)),
+            )
         if collection:
             self.open.add(id(node))
             try:
@@ -221,21 +261,29 @@ class _Walker:
             return node.value
         try:
             return self.loader.construct_object(node, deep=True)
-        except Exception:  # PyYAML's constructors raise ValueError, KeyError, AttributeError... for what does not fit
+        except (
+            Exception
+        ):  # PyYAML's constructors raise ValueError, KeyError, AttributeError... for what does not fit
             kind, found = _(_SCALAR_KINDS[node.tag]), quoted(node.value)
             if tagged:
-                message = _("expected {kind} after the YAML tag {tag}, found {found}; fix the value or remove "
-                            "the tag").format(kind=kind, tag=_tag_text(node), found=found)
+                message = _(
+                    "expected {kind} after the YAML tag {tag}, found {found}; fix the value or remove the tag"
+                ).format(kind=kind, tag=_tag_text(node), found=found)
             else:
-                message = _("YAML reads {found} as {kind}, but it is not a valid one; fix it, or put it in quotes "
-                            "to make it text").format(found=found, kind=kind)
+                message = _(
+                    "YAML reads {found} as {kind}, but it is not a valid one; fix it, or put it in quotes "
+                    "to make it text"
+                ).format(found=found, kind=kind)
             return self.unreadable(loc, node, message)
 
     def unreadable(self, loc, node, message):
         """Report a value that cannot be read (at its line and column) and read it as nothing: the
         schema's own complaint about that nothing is left out (`unread`)."""
-        self.problems.append(Problem(self.shown, node.start_mark.line + 1, format_loc(loc), message,
-                                     node.start_mark.column + 1))
+        self.problems.append(
+            Problem(
+                self.shown, node.start_mark.line + 1, format_loc(loc), message, node.start_mark.column + 1
+            )
+        )
         self.unread.add(loc)
         return None
 
@@ -245,18 +293,29 @@ class _Walker:
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1
                 if key_node.tag == _MERGE_TAG:
-                    self.problem(loc, line, _("YAML merge keys ('<<') are not supported in course.yaml; "
-                                              "write the keys out"))
+                    self.problem(
+                        loc,
+                        line,
+                        _("YAML merge keys ('<<') are not supported in course.yaml; write the keys out"),
+                    )
                     continue
-                if (not isinstance(key_node, yaml.ScalarNode) or key_node.value == ""
-                        or (key_node in self.loader.tagged and key_node.tag not in _SCALAR_KINDS)):
+                if (
+                    not isinstance(key_node, yaml.ScalarNode)
+                    or key_node.value == ""
+                    or (key_node in self.loader.tagged and key_node.tag not in _SCALAR_KINDS)
+                ):
                     self.problem(loc, line, _("every key must be a plain name, like 'seed:'"))
                     continue
                 key = key_node.value
                 if key in first:
-                    self.problem(loc + (key,), line, _("duplicate key {key} (first at line {line}); YAML would "
-                                                       "silently keep only the last one, so remove one of them")
-                                 .format(key=repr(key), line=first[key]))
+                    self.problem(
+                        loc + (key,),
+                        line,
+                        _(
+                            "duplicate key {key} (first at line {line}); YAML would "
+                            "silently keep only the last one, so remove one of them"
+                        ).format(key=repr(key), line=first[key]),
+                    )
                 first.setdefault(key, line)
                 self.lines[loc + (key,)] = line
                 result[key] = self.walk(value_node, loc + (key,))
@@ -271,7 +330,7 @@ def _problems_from(error: ValidationError, data, shown, lines, unread=()) -> lis
     problems = []
     for err in error.errors():
         loc = tuple(err["loc"])
-        if err["type"] != "extra_forbidden" and any(loc[:len(at)] == at for at in unread):
+        if err["type"] != "extra_forbidden" and any(loc[: len(at)] == at for at in unread):
             continue
         problems += _convert(err, data, shown, lines)
     return problems
@@ -295,10 +354,20 @@ def _convert(err, data, shown, lines):
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
         expected = schema_in_words(key_schema_at(loc[:-1]), words=_)
-        return [problem(loc, _("invalid key {key}: expected {expected}").format(key=repr(loc[-1]), expected=expected))]
+        return [
+            problem(
+                loc, _("invalid key {key}: expected {expected}").format(key=repr(loc[-1]), expected=expected)
+            )
+        ]
     if kind == "missing":
-        return [problem(loc, _("missing required key {key} (expected {expected})").format(
-            key=repr(loc[-1]), expected=schema_in_words(schema_at(loc), words=_)))]
+        return [
+            problem(
+                loc,
+                _("missing required key {key} (expected {expected})").format(
+                    key=repr(loc[-1]), expected=schema_in_words(schema_at(loc), words=_)
+                ),
+            )
+        ]
     if kind == "extra_forbidden":
         return [problem(loc, _unknown_key(loc))]
     if kind in ("value_error", "assertion_error") and cause is not None:
@@ -306,14 +375,28 @@ def _convert(err, data, shown, lines):
     schema = schema_at(loc)
     if schema is None:
         # Translators: pydantic's own words (English), then what the file has.
-        return [problem(loc, _("{message} (found {found})").format(message=err["msg"], found=value_in_words(value)))]
-    return [problem(loc, _("expected {expected}, found {found}{hint}").format(
-        expected=schema_in_words(schema, words=_), found=value_in_words(value), hint=hint_for(schema, value)))]
+        return [
+            problem(
+                loc, _("{message} (found {found})").format(message=err["msg"], found=value_in_words(value))
+            )
+        ]
+    return [
+        problem(
+            loc,
+            _("expected {expected}, found {found}{hint}").format(
+                expected=schema_in_words(schema, words=_),
+                found=value_in_words(value),
+                hint=hint_for(schema, value),
+            ),
+        )
+    ]
 
 
 # What a repeated name is told, by what it names (DuplicateNames.what).
 _DUPLICATE = {
-    "assignment name": N_("duplicate assignment name {name} (first at {where}); assignment names must be unique"),
+    "assignment name": N_(
+        "duplicate assignment name {name} (first at {where}); assignment names must be unique"
+    ),
     "notebook": N_("duplicate notebook {name} (first at {where}); notebooks must be unique"),
 }
 
@@ -324,10 +407,19 @@ def _duplicate_problems(duplicates: DuplicateNames, loc, shown, lines):
     for index, name, first in duplicates.repeats:
         at, first_at = loc + (index,) + suffix, loc + (first,) + suffix
         first_line = _line(lines, first_at)
-        where = (_("{key}, line {line}").format(key=format_loc(first_at), line=first_line) if first_line
-                 else format_loc(first_at))
-        out.append(Problem(shown, _line(lines, at), format_loc(at),
-                           _(_DUPLICATE[duplicates.what]).format(name=repr(name), where=where)))
+        where = (
+            _("{key}, line {line}").format(key=format_loc(first_at), line=first_line)
+            if first_line
+            else format_loc(first_at)
+        )
+        out.append(
+            Problem(
+                shown,
+                _line(lines, at),
+                format_loc(at),
+                _(_DUPLICATE[duplicates.what]).format(name=repr(name), where=where),
+            )
+        )
     return out
 
 
@@ -340,17 +432,34 @@ def _raw_duplicates(data, shown, lines):
     items = [a if isinstance(a, dict) else {} for a in assignments]
     named = [(i, a["name"]) for i, a in enumerate(items) if isinstance(a.get("name"), str)]
     problems = _duplicate_problems(
-        DuplicateNames("assignment name", [(named[i][0], name, named[first][0])
-                                           for i, name, first in repeated_names([n for _, n in named])],
-                       item_key="name"), ("assignments",), shown, lines)
+        DuplicateNames(
+            "assignment name",
+            [
+                (named[i][0], name, named[first][0])
+                for i, name, first in repeated_names([n for _, n in named])
+            ],
+            item_key="name",
+        ),
+        ("assignments",),
+        shown,
+        lines,
+    )
     for index, item in enumerate(items):
         notebooks = item.get("notebooks")
         if isinstance(notebooks, list):
             strings = [(i, n) for i, n in enumerate(notebooks) if isinstance(n, str)]
             problems += _duplicate_problems(
-                DuplicateNames("notebook", [(strings[i][0], n, strings[first][0])
-                                            for i, n, first in repeated_names([n for _, n in strings])]),
-                ("assignments", index, "notebooks"), shown, lines)
+                DuplicateNames(
+                    "notebook",
+                    [
+                        (strings[i][0], n, strings[first][0])
+                        for i, n, first in repeated_names([n for _, n in strings])
+                    ],
+                ),
+                ("assignments", index, "notebooks"),
+                shown,
+                lines,
+            )
     return problems
 
 
@@ -364,8 +473,13 @@ def _unknown_key(loc):
     elsewhere = [path for path, name in all_keys() if name == key and path[:-1] != here]
     if elsewhere:
         return _("unknown key {key} here; it belongs under {section} (as {path})").format(
-            key=repr(key), section=repr(format_doc_path(elsewhere[0][:-1])), path=format_doc_path(elsewhere[0]))
-    return _("unknown key {key}; the keys allowed here are {keys}").format(key=repr(key), keys=", ".join(valid))
+            key=repr(key),
+            section=repr(format_doc_path(elsewhere[0][:-1])),
+            path=format_doc_path(elsewhere[0]),
+        )
+    return _("unknown key {key}; the keys allowed here are {keys}").format(
+        key=repr(key), keys=", ".join(valid)
+    )
 
 
 # ---- the seed ------------------------------------------------------------------------
@@ -392,7 +506,7 @@ def write_seed(path, seed: int) -> Course:
     start, end = course._spans[("seed",)]
     # The value node may carry an anchor or tag before the number: replace the last token only.
     match = re.search(r"\S+\s*$", text[start:end])
-    new_text = text[:start] + text[start:end][:match.start()] + str(int(seed)) + text[end:]
+    new_text = text[:start] + text[start:end][: match.start()] + str(int(seed)) + text[end:]
     if new_text == text:
         return course
     target = Path(os.path.realpath(path))
@@ -400,10 +514,22 @@ def write_seed(path, seed: int) -> Course:
     try:
         written, _text = _load(path)
         changed = [a for a, b in zip(text.splitlines(), new_text.splitlines()) if a != b]
-        if written.model_dump() != wanted.model_dump() or len(changed) != 1 or len(text.splitlines()) != len(new_text.splitlines()):
-            raise ConfigError([Problem(str(path), course._lines.get(("seed",)), "seed",
-                                       _("could not rewrite the seed without changing anything else; "
-                                         "edit the file by hand"))], Path(path))
+        if (
+            written.model_dump() != wanted.model_dump()
+            or len(changed) != 1
+            or len(text.splitlines()) != len(new_text.splitlines())
+        ):
+            raise ConfigError(
+                [
+                    Problem(
+                        str(path),
+                        course._lines.get(("seed",)),
+                        "seed",
+                        _("could not rewrite the seed without changing anything else; edit the file by hand"),
+                    )
+                ],
+                Path(path),
+            )
     except ConfigError:
         _write_atomically(target, text)
         raise

@@ -1,14 +1,15 @@
 """course.yaml's schema: the pydantic models that validate the file and, through their Field
 descriptions, document it."""
+
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Iterable, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..bpkit.i18n import LANGUAGES
 from ..words import N_, _
 from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
-
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 EXERCISE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -18,12 +19,16 @@ MAX_SEED = 2**32 - 1  # every numpy seeding API (legacy RandomState included) ac
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=MAX_NAME_LENGTH)]
 ExerciseId = Annotated[str, Field(pattern=EXERCISE_ID_PATTERN, min_length=1, max_length=MAX_NAME_LENGTH)]
-Points = Annotated[float, Field(
-    gt=0, le=1000,
-    description="Points for the exercise with this id (the grade_id of its answer cell), "
-                "replacing the notebook's default. At most 1000 per exercise.",
-    json_schema_extra={"x-default": "the notebook's"},
-)]
+Points = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=1000,
+        description="Points for the exercise with this id (the grade_id of its answer cell), "
+        "replacing the notebook's default. At most 1000 per exercise.",
+        json_schema_extra={"x-default": "the notebook's"},
+    ),
+]
 
 
 class DuplicateNames(ValueError):
@@ -33,8 +38,12 @@ class DuplicateNames(ValueError):
     def __init__(self, what, repeats, item_key=None):
         # repeats: [(index, name, index of the first occurrence)]
         self.what, self.repeats, self.item_key = what, list(repeats), item_key
-        super().__init__("; ".join(f"{what} {name!r} is repeated (item {i}, first at item {first})"
-                                   for i, name, first in self.repeats))
+        super().__init__(
+            "; ".join(
+                f"{what} {name!r} is repeated (item {i}, first at item {first})"
+                for i, name, first in self.repeats
+            )
+        )
 
 
 def repeated_names(names):
@@ -54,18 +63,22 @@ class _Model(BaseModel):
 class Assignment(_Model):
     """One nbgrader assignment."""
 
-    name: Name = Field(description="The nbgrader assignment id; also the name of its folder "
-                                   "under source/ and release/. Unique within the course.")
+    name: Name = Field(
+        description="The nbgrader assignment id; also the name of its folder "
+        "under source/ and release/. Unique within the course."
+    )
     notebooks: list[Name] = Field(
         min_length=1,
         description="The assignment's notebooks: the names of their jupytext sources "
-                    "assignments/<name>.py, without the .py, read from the assignments/ folder beside "
-                    "course.yaml (the kit's own when there is none). At least one; no repeats.")
+        "assignments/<name>.py, without the .py, read from the assignments/ folder beside "
+        "course.yaml (the kit's own when there is none). At least one; no repeats.",
+    )
     points: dict[ExerciseId, Points] = Field(
         default={},
         description="Points per exercise id, for the exercises whose points should differ from "
-                    "the notebooks' defaults; an id may name an exercise of any of the assignment's "
-                    "notebooks. Leave it out (or empty) to keep the defaults.")
+        "the notebooks' defaults; an id may name an exercise of any of the assignment's "
+        "notebooks. Leave it out (or empty) to keep the defaults.",
+    )
 
     @field_validator("points", mode="before")
     @classmethod
@@ -84,28 +97,44 @@ class Tolerances(_Model):
     """How close an answer must be to the reference to pass."""
 
     hand_answer_abs: float = Field(
-        0.005, ge=0, le=1,
+        0.005,
+        ge=0,
+        le=1,
         description="Absolute part of the tolerance for hand-computed answers: an answer passes "
-                    "when |answer - correct| <= hand_answer_abs + hand_answer_rel * |correct|. "
-                    "0 to 1; it and hand_answer_rel cannot both be 0.")
+        "when |answer - correct| <= hand_answer_abs + hand_answer_rel * |correct|. "
+        "0 to 1; it and hand_answer_rel cannot both be 0.",
+    )
     hand_answer_rel: float = Field(
-        0.005, ge=0, le=0.5,
+        0.005,
+        ge=0,
+        le=0.5,
         description="Relative part of the tolerance for hand-computed answers (see "
-                    "hand_answer_abs). 0 to 0.5.")
+        "hand_answer_abs). 0 to 0.5.",
+    )
     gradient_rel_error: float = Field(
-        1e-6, gt=0, le=1e-2,
+        1e-6,
+        gt=0,
+        le=1e-2,
         description="A gradient passes when its relative error against the reference is below "
-                    "this. Above 0 and at most 1e-2: beyond that, wrong gradients pass.")
+        "this. Above 0 and at most 1e-2: beyond that, wrong gradients pass.",
+    )
     value_rel: float = Field(
-        1e-6, gt=0, le=1e-2,
+        1e-6,
+        gt=0,
+        le=1e-2,
         description="Relative tolerance for forward outputs (values the student's code computes). "
-                    "Above 0 and at most 1e-2.")
+        "Above 0 and at most 1e-2.",
+    )
 
     @model_validator(mode="after")
     def _some_tolerance(self):
         if self.hand_answer_abs == 0 and self.hand_answer_rel == 0:
-            raise ValueError(_("hand_answer_abs and hand_answer_rel are both 0, so a hand answer "
-                               "would have to match to the last bit; set at least one above 0"))
+            raise ValueError(
+                _(
+                    "hand_answer_abs and hand_answer_rel are both 0, so a hand answer "
+                    "would have to match to the last bit; set at least one above 0"
+                )
+            )
         return self
 
 
@@ -113,26 +142,39 @@ class Grading(_Model):
     """Limits on running student code."""
 
     timeout_seconds: float = Field(
-        10, gt=0, le=3600,
+        10,
+        gt=0,
+        le=3600,
         description="Wall-clock limit per exercise, in seconds: what an infinite loop costs. Every check "
-                    "of this assignment takes well under a second. Above 0 and at most 3600 (an hour).")
+        "of this assignment takes well under a second. Above 0 and at most 3600 (an hour).",
+    )
     memory_mb: int = Field(
-        2048, ge=256, le=65536,
+        2048,
+        ge=256,
+        le=65536,
         description="Memory limit per exercise and for the notebook's kernel, in megabytes. "
-                    "256 (numpy and a kernel need that much) to 65536.")
+        "256 (numpy and a kernel need that much) to 65536.",
+    )
     output_kb: int = Field(
-        64, ge=1, le=10240,
+        64,
+        ge=1,
+        le=10240,
         description="Output captured per exercise and per cell, in kilobytes; the rest is cut. "
-                    "1 to 10240 (10 MB).")
+        "1 to 10240 (10 MB).",
+    )
     require_sandbox: bool = Field(
         False,
         description="true: refuse to grade when bubblewrap (bwrap) is missing. false: grade "
-                    "without it when it is missing.")
+        "without it when it is missing.",
+    )
     max_file_mb: float = Field(
-        20, gt=0, le=1024,
+        20,
+        gt=0,
+        le=1024,
         description="Largest file a submission folder may hold, in megabytes: a larger file (the "
-                    "notebook included) is not copied or read, and the student's feedback says so. "
-                    "A notebook of this assignment is about 0.2 MB. Above 0 and at most 1024.")
+        "notebook included) is not copied or read, and the student's feedback says so. "
+        "A notebook of this assignment is about 0.2 MB. Above 0 and at most 1024.",
+    )
 
     @property
     def max_file_bytes(self) -> int:
@@ -143,13 +185,17 @@ class Gradescope(_Model):
     """The Gradescope autograder bundle (`backprop-kit gradescope`)."""
 
     student_id_field: str = Field(
-        "sid", pattern=r"^[A-Za-z0-9_]+$", min_length=1, max_length=MAX_NAME_LENGTH,
+        "sid",
+        pattern=r"^[A-Za-z0-9_]+$",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
         description="The key of the submitter's entry (users[0]) in Gradescope's submission_metadata.json "
-                    "that holds the student id the notebook's numbers were drawn for: sid (the roster's "
-                    "student id), or e.g. email.")
+        "that holds the student id the notebook's numbers were drawn for: sid (the roster's "
+        "student id), or e.g. email.",
+    )
     visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = Field(
-        "visible",
-        description="When students see each graded cell's result and feedback on Gradescope.")
+        "visible", description="When students see each graded cell's result and feedback on Gradescope."
+    )
 
 
 class Course(_Model):
@@ -157,27 +203,32 @@ class Course(_Model):
 
     course_id: Name = Field(description="Identifies the course (the nbgrader course id).")
     seed: int = Field(
-        ge=0, le=MAX_SEED,
+        ge=0,
+        le=MAX_SEED,
         description="The course seed: every problem value derives from it. 0 to 2^32 - 1, so "
-                    "any numpy seeding accepts it. `backprop-kit generate --seed N` rewrites it.")
+        "any numpy seeding accepts it. `backprop-kit generate --seed N` rewrites it.",
+    )
     randomization: Literal["per-course", "per-student"] = Field(
         "per-student",
         description="per-student: each student's numbers derive from the seed and their id; "
-                    "per-course: every student gets the same numbers.")
+        "per-course: every student gets the same numbers.",
+    )
     graphs: Literal["lecture", "per-student"] = Field(
         "lecture",
         description="lecture: every student works the lecture's graphs (with their own numbers). "
-                    "per-student: the graph of each hand exercise with a family of graphs (the simple "
-                    "graph and the branch) is drawn per student, as the numbers are: same shape, same "
-                    "operations, different wiring; with randomization: per-course one graph for all.")
+        "per-student: the graph of each hand exercise with a family of graphs (the simple "
+        "graph and the branch) is drawn per student, as the numbers are: same shape, same "
+        "operations, different wiring; with randomization: per-course one graph for all.",
+    )
     language: Literal[LANGUAGES] = Field(  # English, and each language with a catalog (bpkit/locale/)
         "en",
         description="The language of every word students and TAs read (the notebook's prose, self-checks, "
-                    "Validate, feedback, reports, the CLI): en (English) or ko (Korean). It changes words "
-                    "only, never ids, points or scores.")
+        "Validate, feedback, reports, the CLI): en (English) or ko (Korean). It changes words "
+        "only, never ids, points or scores.",
+    )
     assignments: list[Assignment] = Field(
-        min_length=1,
-        description="The course's nbgrader assignments. At least one; names unique.")
+        min_length=1, description="The course's nbgrader assignments. At least one; names unique."
+    )
     tolerances: Tolerances = Field(Tolerances(), description="How close answers must be to pass.")
     grading: Grading = Field(Grading(), description="Limits on running student code.")
     gradescope: Gradescope = Field(Gradescope(), description="The Gradescope autograder bundle.")
@@ -226,8 +277,19 @@ class Course(_Model):
         for a in self.assignments:
             if a.name == name:
                 return a
-        raise UnknownName([Problem(self._shown, None, "", _("no assignment {name} in this course{suggestion}").format(
-            name=repr(name), suggestion=suggest(name, self.assignment_names, N_(" (assignments: {names})"))))])
+        raise UnknownName(
+            [
+                Problem(
+                    self._shown,
+                    None,
+                    "",
+                    _("no assignment {name} in this course{suggestion}").format(
+                        name=repr(name),
+                        suggestion=suggest(name, self.assignment_names, N_(" (assignments: {names})")),
+                    ),
+                )
+            ]
+        )
 
     def line_of(self, key_path: str) -> int | None:
         """The line of a key in the file it was loaded from, e.g. line_of('grading.memory_mb')."""
@@ -246,11 +308,22 @@ class Course(_Model):
             if exercise not in known:
                 loc = ("assignments", index, "points", exercise)
                 notebooks = ", ".join(self.assignments[index].notebooks)
-                problems.append(Problem(self._shown, self._lines.get(loc), format_loc(loc),
-                                        _("no exercise {exercise} in assignment {assignment} (notebooks: {notebooks})"
-                                          "{suggestion}").format(
-                                            exercise=repr(exercise), assignment=repr(assignment), notebooks=notebooks,
-                                            suggestion=suggest(exercise, known, N_(" (exercises: {names})")))))
+                problems.append(
+                    Problem(
+                        self._shown,
+                        self._lines.get(loc),
+                        format_loc(loc),
+                        _(
+                            "no exercise {exercise} in assignment {assignment} (notebooks: {notebooks})"
+                            "{suggestion}"
+                        ).format(
+                            exercise=repr(exercise),
+                            assignment=repr(assignment),
+                            notebooks=notebooks,
+                            suggestion=suggest(exercise, known, N_(" (exercises: {names})")),
+                        ),
+                    )
+                )
         if problems:
             raise ConfigError(problems, self._source)
         return dict(points)

@@ -3,6 +3,7 @@
 Format (https://gradescope-autograders.readthedocs.io/en/latest/specs/): a top-level
 score and output, and one test per graded cell with name, score, max_score, status,
 output, tags and visibility."""
+
 from ..words import _
 
 
@@ -10,11 +11,14 @@ def id_mismatch_message(report, student_id):
     if not report.get("id_mismatch"):
         return ""
     made_for = report.get("made_for") or _("another student id")
-    return _("{notebook}: this notebook was made for {made_for}, but it was submitted by {student}. It was graded "
-             "with the numbers of {student}, so answers worked out for {made_for}'s numbers are marked wrong. Set "
-             "STUDENT_ID in the first code cell to your own id (or download your own notebook), redo the "
-             "hand-computed answers, and submit again.").format(
-        notebook=report.get("notebook", _("This notebook")), made_for=repr(made_for), student=repr(student_id))
+    return _(
+        "{notebook}: this notebook was made for {made_for}, but it was submitted by {student}. It was graded "
+        "with the numbers of {student}, so answers worked out for {made_for}'s numbers are marked wrong. Set "
+        "STUDENT_ID in the first code cell to your own id (or download your own notebook), redo the "
+        "hand-computed answers, and submit again."
+    ).format(
+        notebook=report.get("notebook", _("This notebook")), made_for=repr(made_for), student=repr(student_id)
+    )
 
 
 def submission_messages(report):
@@ -22,8 +26,11 @@ def submission_messages(report):
     messages = []
     refused = report.get("refused_files") or []
     if refused:
-        messages.append(_("Files not graded: {files}").format(
-            files="; ".join(f"{r.get('path')}: {r.get('reason')}" for r in refused if isinstance(r, dict))))
+        messages.append(
+            _("Files not graded: {files}").format(
+                files="; ".join(f"{r.get('path')}: {r.get('reason')}" for r in refused if isinstance(r, dict))
+            )
+        )
     if report.get("unreadable"):
         messages.append(f"{report.get('notebook')}: {report['unreadable']}")
     return messages
@@ -38,9 +45,12 @@ def test_entry(cell, score, visibility, notebook="", several_notebooks=False):
     max_score = float(cell.get("points", 0))
     return {
         "name": f"{notebook}: {cell['grade_id']}" if several_notebooks else str(cell["grade_id"]),
-        "score": score, "max_score": max_score,
+        "score": score,
+        "max_score": max_score,
         "status": "passed" if score >= max_score else "failed",
-        "output": output, "tags": names, "visibility": visibility,
+        "output": output,
+        "tags": names,
+        "visibility": visibility,
     }
 
 

@@ -8,6 +8,7 @@ is copied to a fresh folder; the submission goes into submitted/<student id>/<as
 through autograder.intake.copy_submission (only regular files travel); then plain
 `nbgrader autograde` grades it there, exactly as in the TA's course. Whatever happens, a
 results.json is written: Gradescope shows its output to the student."""
+
 import argparse
 import json
 import os
@@ -20,11 +21,11 @@ import traceback
 from pathlib import Path
 
 from ..course import nbgrader_environment
-from ..grading.report import read_report, report_path
 from ..grading.naming import NotebookChoice
+from ..grading.report import read_report, report_path
 from ..intake import copy_submission, read_record
-from .results import failure_json, results_json
 from ..words import _, speak
+from .results import failure_json, results_json
 
 # nbgrader makes folders named after the id, and the id picks the student's numbers.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
@@ -43,8 +44,13 @@ def bundle_info(root):
 
 
 def nbgrader(course_dir, *args):
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True,
-                          text=True, env=nbgrader_environment())
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+        env=nbgrader_environment(),
+    )
     print(f"$ nbgrader {' '.join(args)}  (exit {done.returncode})\n{done.stdout}{done.stderr}", flush=True)
     return done
 
@@ -56,8 +62,12 @@ def prepare(course_dir, assignment):
         return
     done = nbgrader(course_dir, "generate_assignment", assignment, "--force")
     if done.returncode != 0:
-        raise Failure(_("The autograder could not set up the assignment (nbgrader generate_assignment failed). "
-                        "This is not your fault: please tell your instructor."))
+        raise Failure(
+            _(
+                "The autograder could not set up the assignment (nbgrader generate_assignment failed). "
+                "This is not your fault: please tell your instructor."
+            )
+        )
 
 
 def submitter_id(root, field):
@@ -68,23 +78,39 @@ def submitter_id(root, field):
         users = meta["users"]
         user = users[0]
     except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
-        raise Failure(_("The autograder cannot read who submitted ({file}: {error}). Please tell your "
-                        "instructor.").format(file=path.name, error=f"{type(e).__name__} {e}")) from None
+        raise Failure(
+            _(
+                "The autograder cannot read who submitted ({file}: {error}). Please tell your instructor."
+            ).format(file=path.name, error=f"{type(e).__name__} {e}")
+        ) from None
     value = user.get(field) if isinstance(user, dict) else None
     if value is None or str(value).strip() == "":
         keys = ", ".join(sorted(user)) if isinstance(user, dict) else "none"
-        raise Failure(_("Gradescope has no {field} for your account, and your numbers depend on it, so nothing "
-                        "could be graded. Please tell your instructor. (Instructors: set "
-                        "gradescope.student_id_field in course.yaml to one of the fields Gradescope sends: {keys}; "
-                        "or fill in the students' {name} in the Gradescope roster.)").format(
-            field=repr(field), keys=keys, name=field))
+        raise Failure(
+            _(
+                "Gradescope has no {field} for your account, and your numbers depend on it, so nothing "
+                "could be graded. Please tell your instructor. (Instructors: set "
+                "gradescope.student_id_field in course.yaml to one of the fields Gradescope sends: {keys}; "
+                "or fill in the students' {name} in the Gradescope roster.)"
+            ).format(field=repr(field), keys=keys, name=field)
+        )
     student = str(value).strip()
     if not STUDENT_ID.match(student):
-        raise Failure(_("Your {field} {student} cannot be used as an nbgrader student id (letters, digits and "
-                        ". _ @ + - only). Please tell your instructor.").format(field=field, student=repr(student)))
+        raise Failure(
+            _(
+                "Your {field} {student} cannot be used as an nbgrader student id (letters, digits and "
+                ". _ @ + - only). Please tell your instructor."
+            ).format(field=field, student=repr(student))
+        )
     others = [str(u.get(field, "?")) for u in users[1:] if isinstance(u, dict)]
-    note = (_("A group submission: graded with the numbers of {student} (the first member), not those of "
-              "{others}.").format(student=student, others=", ".join(others)) if others else "")
+    note = (
+        _(
+            "A group submission: graded with the numbers of {student} (the first member), not those of "
+            "{others}."
+        ).format(student=student, others=", ".join(others))
+        if others
+        else ""
+    )
     return student, note
 
 
@@ -105,9 +131,12 @@ def choice_messages(course_dir, assignment, notebooks, student):
     if choice is None:
         return []
     if choice.not_graded:
-        raise Failure(_("Your submission must contain {notebooks}; nothing could be graded: {why}. Upload the "
-                        "notebook(s) you worked in and submit again.").format(
-            notebooks=", ".join(f"{nb}.ipynb" for nb in notebooks), why=choice.not_graded))
+        raise Failure(
+            _(
+                "Your submission must contain {notebooks}; nothing could be graded: {why}. Upload the "
+                "notebook(s) you worked in and submit again."
+            ).format(notebooks=", ".join(f"{nb}.ipynb" for nb in notebooks), why=choice.not_graded)
+        )
     return choice.notes()
 
 
@@ -139,7 +168,9 @@ def grade(root):
     prepare(template, assignment)
     with tempfile.TemporaryDirectory(prefix="bpkit-gradescope-") as work:
         course_dir = Path(work) / "course"
-        shutil.copytree(template, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback"))
+        shutil.copytree(
+            template, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback")
+        )
         messages = [m for m in [group_note] if m]
         messages += take_submission(root, course_dir, assignment, student)
         nbgrader(course_dir, "autograde", assignment, "--student", student)
@@ -149,9 +180,13 @@ def grade(root):
             report = read_report(report_path(course_dir, assignment, student, notebook))
             if report is None:
                 why = unreadable(course_dir / "submitted" / student / assignment / f"{notebook}.ipynb")
-                messages.append(_("{notebook}.ipynb could not be graded: {why}.").format(notebook=notebook, why=why)
-                                if why else _("{notebook}.ipynb could not be graded. Your instructor can see "
-                                              "nbgrader's log.").format(notebook=notebook))
+                messages.append(
+                    _("{notebook}.ipynb could not be graded: {why}.").format(notebook=notebook, why=why)
+                    if why
+                    else _(
+                        "{notebook}.ipynb could not be graded. Your instructor can see nbgrader's log."
+                    ).format(notebook=notebook)
+                )
             else:
                 reports.append(report)
         scores = gradebook_scores(course_dir, assignment, student)
@@ -166,7 +201,9 @@ def write_results(root, results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.gradescope.run", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--prepare", action="store_true", help="only build the one-student course (setup.sh)")
     args = parser.parse_args(argv)
     root = autograder_root()
@@ -179,8 +216,12 @@ def main(argv=None):
         results = failure_json(str(e))
     except Exception:  # the student still gets a results.json that says what happened
         traceback.print_exc()
-        results = failure_json(_("The autograder failed on this submission (this is not a grade). Please tell your "
-                                 "instructor; they can see the details in the autograder's output."))
+        results = failure_json(
+            _(
+                "The autograder failed on this submission (this is not a grade). Please tell your "
+                "instructor; they can see the details in the autograder's output."
+            )
+        )
     print(f"results.json: score {results['score']}, {len(results['tests'])} tests", flush=True)
     write_results(root, results)
     return 0

@@ -5,6 +5,7 @@ tests included) holds the instructor's source from the gradebook, so what is rea
 from locked cells is trusted; answer cells are the student's and are only ever run in
 the sandbox.
 """
+
 import ast
 import functools
 from dataclasses import dataclass
@@ -26,9 +27,12 @@ def graded_call(source):
     except SyntaxError:
         return None
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "grade"
-                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
-                                                for a in node.args[:2])):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "grade"
+            and len(node.args) >= 2
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2])
+        ):
             return GradedCall(node.args[0].value, node.args[1].value)
     return None
 

@@ -13,25 +13,35 @@ instructor's own kernel for source notebooks) and gives back encoded results; ev
 check decodes them strictly and compares them here with the reference engine. Student
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
+
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from solutions import graphs as described
-from solutions.misconceptions import (BY_ID as MISCONCEPTIONS, CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen,
-                                     overwrite)
-from solutions.table import BY_GRADE_ID as GATES, gates_named_by, misconceptions_of
+from solutions.misconceptions import BY_ID as MISCONCEPTIONS
+from solutions.misconceptions import CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
+from solutions.table import BY_GRADE_ID as GATES
+from solutions.table import gates_named_by, misconceptions_of
 
-from ..bpkit.gradcheck import H, KINK_DISTANCE, difference_noise, slope_errors
+from ..bpkit.gradcheck import KINK_DISTANCE, H, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates, where_said
 from ..sandbox.protocol import InvalidAnswer, decode, encode
-from .outcomes import (CheckResult, Outcome, check_close, check_hand_answer, explaining_misconception, explaining_way,
-                       explaining_ways)
-from .subject import Call, Subject
 from ..words import N_, _, student_words
+from .outcomes import (
+    CheckResult,
+    Outcome,
+    check_close,
+    check_hand_answer,
+    explaining_misconception,
+    explaining_way,
+    explaining_ways,
+)
+from .subject import Call, Subject
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
 # of backward against the student's own forward uses the course's gradient tolerance unless
@@ -44,14 +54,17 @@ SLOPE_REL = 1e-5
 # student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
 MODEL_MATCH_REL = 1e-4
 
-SHARED_STATE = N_("right when one instance is used alone, wrong when two are used in turn: a forward of one "
-                "instance changed what backward of another one uses. Keep what backward needs on self, "
-                "not on the class or in a global")
+SHARED_STATE = N_(
+    "right when one instance is used alone, wrong when two are used in turn: a forward of one "
+    "instance changed what backward of another one uses. Keep what backward needs on self, "
+    "not on the class or in a global"
+)
 SHARED_STATE_AGAIN = N_("again right alone, wrong beside another instance")
 NOT_KNOWN_EITHER = N_("not a known mistake either")
 
 
 # ---------------------------------------------------------------- declaring checks
+
 
 @dataclass(frozen=True)
 class Check:
@@ -82,6 +95,7 @@ def check(name, *, of, says, points=None):
 
         run.__name__, run.__doc__ = body.__name__, body.__doc__
         return run
+
     return declare
 
 
@@ -119,6 +133,7 @@ def gate_with_ties(exercise):
 
 # ---------------------------------------------------------------- inputs
 
+
 class Case(NamedTuple):
     label: str
     inputs: tuple
@@ -146,10 +161,17 @@ def _output_shape(spec, inputs):
 
 # ---------------------------------------------------------------- gate checks
 
+
 def _gate_calls(spec, steps_list):
     """One call per list of steps: (method, args) on the only instance, or (method, args, instance)."""
-    return [{"op": "gate", "class": spec.name,
-             "steps": [[step[0], [encode(a) for a in step[1]], *step[2:]] for step in steps]} for steps in steps_list]
+    return [
+        {
+            "op": "gate",
+            "class": spec.name,
+            "steps": [[step[0], [encode(a) for a in step[1]], *step[2:]] for step in steps],
+        }
+        for steps in steps_list
+    ]
 
 
 def _extras_said(spec):
@@ -160,15 +182,29 @@ def _extras_said(spec):
 def _forward_says(g):
     """What the graded cell of a gate's forward says it checks (the notebook's comment, in the
     course's language: the kinds of input are the student catalog's words)."""
-    on = _("{gate}.forward on the lecture's numbers and on {inputs}") if g.lecture else _("{gate}.forward on {inputs}")
-    return (on.format(gate=g.name, inputs=student_words(g.kind_of.graded_words)) + _extras_said(g)
-            + (_(", and where its slope is not defined") if g.kinks is not None and g.kinks.check == "backward" else ""))
+    on = (
+        _("{gate}.forward on the lecture's numbers and on {inputs}")
+        if g.lecture
+        else _("{gate}.forward on {inputs}")
+    )
+    return (
+        on.format(gate=g.name, inputs=student_words(g.kind_of.graded_words))
+        + _extras_said(g)
+        + (
+            _(", and where its slope is not defined")
+            if g.kinks is not None and g.kinks.check == "backward"
+            else ""
+        )
+    )
 
 
 def _backward_says(g):
-    return (_("{gate}.backward on the same inputs with a random upstream gradient, with two instances in use at "
-              "once, and against the slope of your own forward").format(gate=g.name)
-            + ("; " + student_words(g.kinks.rule) if g.kinks is not None and g.kinks.check == "backward" else ""))
+    return _(
+        "{gate}.backward on the same inputs with a random upstream gradient, with two instances in use at "
+        "once, and against the slope of your own forward"
+    ).format(gate=g.name) + (
+        "; " + student_words(g.kinks.rule) if g.kinks is not None and g.kinks.check == "backward" else ""
+    )
 
 
 @check("forward", points=1, of=gate_row, says=_forward_says)
@@ -177,8 +213,15 @@ def gate_forward(spec, subject, ctx, result):
     replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
     for case, steps in zip(cases, replies):
         expected = spec.cls().forward(*[np.copy(v) for v in case.inputs])
-        result.add(_decoded_then(f"forward, {student_words(case.label)}", steps, 0, np.shape(expected),
-                                 lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel)))
+        result.add(
+            _decoded_then(
+                f"forward, {student_words(case.label)}",
+                steps,
+                0,
+                np.shape(expected),
+                lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel),  # noqa: B023
+            )
+        )
 
 
 @check("backward", points=2, of=gate_row, says=_backward_says)
@@ -190,8 +233,11 @@ def gate_backward(spec, subject, ctx, result):
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
     # Pairs (0, 1), (2, 3), ...; an odd last case goes with the first, so every case is interleaved.
     pairs = [(i, (i + 1) % len(cases)) if len(cases) > 1 else (i,) for i in range(0, len(cases), 2)]
-    interleaved = [[("forward", cases[i].inputs, w) for i, w in zip(pair, "AB")]
-                   + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")] for pair in pairs]
+    interleaved = [
+        [("forward", cases[i].inputs, w) for i, w in zip(pair, "AB")]
+        + [("backward", (douts[i],), w) for i, w in zip(pair, "AB")]
+        for pair in pairs
+    ]
     alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
     calls = _gate_calls(spec, interleaved + alone)
     # The check against the student's own forward draws its case now, not after judging these
@@ -221,22 +267,37 @@ def gate_backward(spec, subject, ctx, result):
         if right_alone and all(o.passed for o in right_alone):
             _say_once(result, outcomes, _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
         elif not all(o.passed for o in outcomes):
-            _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
-                       recognised)
+            _recognise(
+                result,
+                outcomes,
+                explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
+                recognised,
+            )
         for o in outcomes:
             result.add(o)
     _name_mistakes(recognised, spec.inputs)
     result.add(_own_forward_consistency(spec, consistency, subject, ctx))
 
 
-@check("ties", points=1, of=gate_with_ties, says=lambda g: _(
-    "{gate}.backward where its slope is not defined: {rule}").format(gate=g.name, rule=student_words(g.kinks.rule)))
+@check(
+    "ties",
+    points=1,
+    of=gate_with_ties,
+    says=lambda g: _("{gate}.backward where its slope is not defined: {rule}").format(
+        gate=g.name, rule=student_words(g.kinks.rule)
+    ),
+)
 def gate_ties(spec, subject, ctx, result):
     """The gate at its kinks: any valid subgradient passes (the table says which are)."""
     cases = [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(ctx.rng)]
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
-    replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs), ("backward", (dout,))]
-                                                               for case, dout in zip(cases, douts)]))
+    replies = ask(
+        subject,
+        [spec.grade_id],
+        _gate_calls(
+            spec, [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
+        ),
+    )
     recognised = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
@@ -247,8 +308,12 @@ def gate_ties(spec, subject, ctx, result):
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
         if not all(o.passed for o in outcomes):
-            _recognise(result, outcomes, explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
-                       recognised)
+            _recognise(
+                result,
+                outcomes,
+                explaining_ways(grads, _models(spec, seen), seen.correct, _model_close),
+                recognised,
+            )
         for o in outcomes:
             result.add(o)
     _name_mistakes(recognised, spec.inputs)
@@ -261,16 +326,27 @@ def _judge(spec, case, seen, grads, ctx):
         return None
     tol = ctx.tolerances.gradient_rel_error
     if case.origin != "kink":
-        return [check_close(f"backward, {student_words(case.label)}: d{name}", g, c, tol)
-                for name, g, c in zip(spec.inputs, grads, seen.correct)]
-    return [_subgradient_outcome(spec.kinks, f"backward, {student_words(case.label)}", case.inputs, seen, grads, tol)]
+        return [
+            check_close(f"backward, {student_words(case.label)}: d{name}", g, c, tol)
+            for name, g, c in zip(spec.inputs, grads, seen.correct)
+        ]
+    return [
+        _subgradient_outcome(
+            spec.kinks, f"backward, {student_words(case.label)}", case.inputs, seen, grads, tol
+        )
+    ]
 
 
 def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
     if any(np.shape(g) != np.shape(c) for g, c in zip(grads, seen.correct)):
         bad = next(k for k, (g, c) in enumerate(zip(grads, seen.correct)) if np.shape(g) != np.shape(c))
-        return Outcome(name, False, _("gradient {number} has shape {shape}, expected shape {expected}").format(
-            number=bad + 1, shape=np.shape(grads[bad]), expected=np.shape(seen.correct[bad])))
+        return Outcome(
+            name,
+            False,
+            _("gradient {number} has shape {shape}, expected shape {expected}").format(
+                number=bad + 1, shape=np.shape(grads[bad]), expected=np.shape(seen.correct[bad])
+            ),
+        )
     at = np.broadcast_to(kinks.at(inputs), np.shape(seen.dout))
     away = [np.where(at, 0.0, g) for g in grads], [np.where(at, 0.0, c) for c in seen.correct]
     if not all(check_close("", g, c, tol).passed for g, c in zip(*away)):
@@ -281,8 +357,11 @@ def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
     valid = all(np.all((s >= -eps) & (s <= 1 + eps)) for s in shares)
     total = np.asarray(np.sum(shares, axis=0))
     valid = valid and (np.allclose(total[at], 1.0) if kinks.shares_add_up else np.all(total[at] <= 1 + eps))
-    return Outcome(name, True) if valid else Outcome(name, False, _("not a valid split at the kinks ({rule})").format(
-        rule=kinks.rule))
+    return (
+        Outcome(name, True)
+        if valid
+        else Outcome(name, False, _("not a valid split at the kinks ({rule})").format(rule=kinks.rule))
+    )
 
 
 def _reference_seen(spec, inputs, dout):
@@ -327,7 +406,10 @@ def _name_mistakes(recognised, inputs):
         mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
         for o in outcomes:
             if not o.passed:
-                o.misconception, o.message = mid, MISCONCEPTIONS[mid].said_at(way, inputs, gettext=student_words)
+                o.misconception, o.message = (
+                    mid,
+                    MISCONCEPTIONS[mid].said_at(way, inputs, gettext=student_words),
+                )
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -355,14 +437,17 @@ def _consistency_case(spec, ctx) -> ConsistencyCase:
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
     dout = upstream(ctx.rng, _output_shape(spec, inputs))
     nudged = {"op": "nudged_forwards", "class": spec.name, "args": [encode(v) for v in inputs], "h": H}
-    return ConsistencyCase(label, inputs, dout,
-                           _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]) + [nudged])
+    return ConsistencyCase(
+        label, inputs, dout, _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]) + [nudged]
+    )
 
 
 def _own_forward_consistency(spec, case: ConsistencyCase, subject, ctx):
     """The student's backward against the numeric gradient of the student's own forward."""
     label, inputs, dout = case.label, case.inputs, case.dout
-    name = _("backward agrees with the slope of your own forward ({label})").format(label=student_words(label))
+    name = _("backward agrees with the slope of your own forward ({label})").format(
+        label=student_words(label)
+    )
     try:
         replies = ask(subject, [spec.grade_id], case.calls)
     except NoReply as e:
@@ -385,10 +470,15 @@ def _own_forward_consistency(spec, case: ConsistencyCase, subject, ctx):
     except (InvalidAnswer, ValueError, TypeError) as e:
         return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=e))
     for input_name, g, n in zip(spec.inputs, grads, numeric):
-        if not (np.shape(g) == np.shape(n)
-                and np.all(slope_errors(g, n, noise) < max(SLOPE_REL, ctx.tolerances.gradient_rel_error))):
-            return Outcome(name, False, _("d{input} from your backward is not the slope of your forward").format(
-                input=input_name))
+        if not (
+            np.shape(g) == np.shape(n)
+            and np.all(slope_errors(g, n, noise) < max(SLOPE_REL, ctx.tolerances.gradient_rel_error))
+        ):
+            return Outcome(
+                name,
+                False,
+                _("d{input} from your backward is not the slope of your forward").format(input=input_name),
+            )
     return Outcome(name, True)
 
 
@@ -417,8 +507,10 @@ def _decode_grads(steps, index, shapes):
             return (decode(step),)
         items = step.get("seq") if isinstance(step, dict) else None
         if not isinstance(items, list) or len(items) != len(shapes):
-            raise InvalidAnswer(_("backward must return {n} gradient(s), one per input").format(n=len(shapes))
-                                + (_(" (as a tuple)") if len(shapes) > 1 else ""))
+            raise InvalidAnswer(
+                _("backward must return {n} gradient(s), one per input").format(n=len(shapes))
+                + (_(" (as a tuple)") if len(shapes) > 1 else "")
+            )
         return tuple(decode(item) for item in items)
     except InvalidAnswer as e:
         return Outcome("", False, str(e))
@@ -426,8 +518,12 @@ def _decode_grads(steps, index, shapes):
 
 # ---------------------------------------------------------------- hand answers
 
-@check("answers", of=HAND_ANSWERS.get, says=lambda e: _("your answers in {exercise}, for your own numbers").format(
-    exercise=repr(e.id)))
+
+@check(
+    "answers",
+    of=HAND_ANSWERS.get,
+    says=lambda e: _("your answers in {exercise}, for your own numbers").format(exercise=repr(e.id)),
+)
 def hand_answers(exercise, subject, ctx, result):
     """Each answer is a case of its own: a wrong one is put down to a mistake made at one node of
     the student's graph (a wrong sign there, a forgotten upstream factor, one branch kept alone, a
@@ -448,7 +544,9 @@ def hand_answers(exercise, subject, ctx, result):
 
     for name, expected in correct.items():
         try:  # any shape: a transposed matrix is a mistake to name, not an unusable answer
-            value = decode(answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected))
+            value = decode(
+                answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected)
+            )
         except InvalidAnswer as e:
             result.add(Outcome(name, False, _("no usable answer: {error}").format(error=e)))
             continue
@@ -462,22 +560,28 @@ def hand_answers(exercise, subject, ctx, result):
     at_nodes = exercise.mistaken_at_nodes(values, graph, ctx.graph_mode) if on_graph else []
 
     def reproduced(mistake):  # how many of the student's answers, right or wrong, the mistake gives
-        return sum(same(value, mistake.made[name]) for name, value in result.answers.items()
-                   if np.shape(value) == np.shape(mistake.made[name]))
+        return sum(
+            same(value, mistake.made[name])
+            for name, value in result.answers.items()
+            if np.shape(value) == np.shape(mistake.made[name])
+        )
 
     # For each wrong answer, of the mistakes at one node that give it, the one that gives most of
     # the other answers too: one mistake giving every answer at once is what happened (a sign
     # flipped on one input only gives that input's gradient alone wrong); a student computing by
     # hand may also slip at several places, each answer its own.
     for name, value, expected, outcome in wrong:
-        candidates = [m for m in at_nodes if same(value, m.made[name]) and np.shape(value) == np.shape(m.made[name])]
+        candidates = [
+            m for m in at_nodes if same(value, m.made[name]) and np.shape(value) == np.shape(m.made[name])
+        ]
         if candidates:
             mistake = max(candidates, key=reproduced)  # the first of the best, in the graph's order
             outcome.misconception = mistake.misconception
             outcome.message = _("not right: {where}").format(where=where_said(graph, mistake))
             continue
-        named = explaining_misconception((value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()},
-                                         (expected,), same)
+        named = explaining_misconception(
+            (value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()}, (expected,), same
+        )
         if named:
             outcome.misconception = named
         elif on_graph:
@@ -486,13 +590,20 @@ def hand_answers(exercise, subject, ctx, result):
 
 # ---------------------------------------------------------------- functions built from gates
 
-@check("function", of=FUNCTIONS_BY_ID.get, says=lambda e: _("{exercise} on random inputs: f and every gradient").format(
-    exercise=e.id))
+
+@check(
+    "function",
+    of=FUNCTIONS_BY_ID.get,
+    says=lambda e: _("{exercise} on random inputs: f and every gradient").format(exercise=e.id),
+)
 def function(exercise, subject, ctx, result):
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
-    replies = ask(subject, list(exercise.needs_for(mode)) + [exercise.id],
-                  [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases])
+    replies = ask(
+        subject,
+        list(exercise.needs_for(mode)) + [exercise.id],
+        [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases],
+    )
     for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = _flatten(grads_ref)
@@ -508,11 +619,14 @@ def function(exercise, subject, ctx, result):
             result.add(Outcome(student_words(label), False, str(e)))
             continue
         result.add(check_close(f"{student_words(label)}: f", f, f_ref, ctx.tolerances.value_rel))
-        outcomes = [check_close(f"{student_words(label)}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
-                    for (name, g), c in zip(flat, flat_ref)]
+        outcomes = [
+            check_close(f"{student_words(label)}: d{name}", g, c, ctx.tolerances.gradient_rel_error)
+            for (name, g), c in zip(flat, flat_ref)
+        ]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
-            _name_function_mistake(result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat),
-                                   tuple(flat_ref))
+            _name_function_mistake(
+                result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat), tuple(flat_ref)
+            )
         for o in outcomes:
             result.add(o)
 
@@ -530,7 +644,9 @@ def _decode_structure(encoded, reference, names):
     def walk(enc, ref, name):
         if isinstance(ref, tuple):
             items = enc.get("seq") if isinstance(enc, dict) else None
-            if items is None and isinstance(enc, dict) and "array" in enc:  # an array in place of a tuple of scalars
+            if (
+                items is None and isinstance(enc, dict) and "array" in enc
+            ):  # an array in place of a tuple of scalars
                 arr = decode(enc, expect_shape=(len(ref),))
                 items = [{"float": float(v)} for v in arr]
             if not isinstance(items, list) or len(items) != len(ref):
@@ -550,8 +666,11 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
     gradient went to the smaller input"), in one gate class wherever the function uses it, or one
     branch kept alone; else made at every gate it applies to; else not a known mistake."""
     computed = exercise.graph(graph, mode)
-    found = [m for m in exercise.mistaken_at_nodes(args, graph, mode)
-             if explaining_way(given, {m.misconception: [tuple(_flatten(m.made[1]))]}, correct, _model_close)]
+    found = [
+        m
+        for m in exercise.mistaken_at_nodes(args, graph, mode)
+        if explaining_way(given, {m.misconception: [tuple(_flatten(m.made[1]))]}, correct, _model_close)
+    ]
     if found:
         # A function is built from the student's gates: a gate class wrong wherever it is used comes
         # first; another place giving the same gradients is said too, as the other possibility.
@@ -564,8 +683,10 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
             if not o.passed:
                 o.misconception, o.message = first.misconception, said
         return
-    models = {mid: [tuple(_flatten(v)) for v in vs]
-              for mid, vs in _function_mistakes(exercise, args, graph, mode).items()}
+    models = {
+        mid: [tuple(_flatten(v)) for v in vs]
+        for mid, vs in _function_mistakes(exercise, args, graph, mode).items()
+    }
     named = explaining_misconception(given, models, correct, _model_close)
     if named:
         for o in outcomes:
@@ -587,8 +708,9 @@ def _function_mistakes(exercise, args, graph, mode):
             if m.scope == "graph":
                 found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]
             else:
-                found[m.id] = [exercise.correct(args, graph, mode, gates=mistaken_gates(m, k))[1]
-                               for k in range(m.ways)]
+                found[m.id] = [
+                    exercise.correct(args, graph, mode, gates=mistaken_gates(m, k))[1] for k in range(m.ways)
+                ]
         except (ValueError, TypeError):
             continue  # a mistake that cannot even run on these shapes (e.g. a transposed dW)
     return found

@@ -2,10 +2,11 @@
 course's tolerances (course.yaml's `tolerances`, the one place they are set), and a random
 stream that is the same every time the same student's same cell is graded (so regrading
 gives the same feedback)."""
+
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -42,10 +43,24 @@ def check_rng(*key):
     return np.random.default_rng(int.from_bytes(digest[:16], "big"))
 
 
-def make_context(exercise, check, *, seed, course_id, assignment, randomization, student_id, tolerances=None,
-                 graphs="lecture"):
+def make_context(
+    exercise,
+    check,
+    *,
+    seed,
+    course_id,
+    assignment,
+    randomization,
+    student_id,
+    tolerances=None,
+    graphs="lecture",
+):
     def draw():
         return problems.draw(seed, course_id, assignment, randomization, student_id or "unknown", graphs)
 
-    return Context(rng=check_rng(seed, assignment, student_id, exercise, check), draw=draw, graph_mode=graphs,
-                   tolerances=tolerances if tolerances is not None else Tolerances())
+    return Context(
+        rng=check_rng(seed, assignment, student_id, exercise, check),
+        draw=draw,
+        graph_mode=graphs,
+        tolerances=tolerances if tolerances is not None else Tolerances(),
+    )

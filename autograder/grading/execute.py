@@ -8,23 +8,37 @@ that kills its process costs that cell (the "kernel died" output below) and the 
 fresh one. What comes back is student-written and read strictly (`clean_outputs`); it is only
 ever shown as feedback, never scored.
 """
+
 import nbformat
 
-from . import nodes
-from .cells import is_graded
 from ..sandbox.runner import shown_detail
 from ..words import _
+from . import nodes
+from .cells import is_graded
 
 # What a cell's outputs may carry into the graded notebook (and so into the feedback page).
-ALLOWED_DATA = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg")
+ALLOWED_DATA = (
+    "text/plain",
+    "text/html",
+    "text/markdown",
+    "text/latex",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+)
 START_MARGIN_SECONDS = 5  # on top of every cell's own limit, for the process that runs them to start
 
 
 def cells_to_run(nb):
     """The indices of the cells a kernel would run for grading: code cells, but not the graded
     cells (scored out of process by TrustedChecks) nor the self-checks (for the student)."""
-    return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not is_graded(cell)
-            and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")]
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and not is_graded(cell)
+        and not str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).startswith("selfcheck")
+    ]
 
 
 def cell_name(cell, index):
@@ -40,8 +54,16 @@ def run_notebook_cells(nb, runner, grading):
     pending, count = cells_to_run(nb), 0
     while pending:
         cells = [[cell_name(nb.cells[i], i), nb.cells[i].source] for i in pending]
-        reply = runner.run({"cells": cells, "notebook": True, "limits": {
-            "cell_seconds": seconds, "wall_seconds": seconds * len(cells) + START_MARGIN_SECONDS}})
+        reply = runner.run(
+            {
+                "cells": cells,
+                "notebook": True,
+                "limits": {
+                    "cell_seconds": seconds,
+                    "wall_seconds": seconds * len(cells) + START_MARGIN_SECONDS,
+                },
+            }
+        )
         finished = reply.results if isinstance(reply.results, list) else []
         for index, outputs in zip(pending, finished):
             count += 1
@@ -53,15 +75,22 @@ def run_notebook_cells(nb, runner, grading):
         count += 1
         nb.cells[died].execution_count = count
         nb.cells[died].outputs = [dead_kernel_output(f"{reply.status}: {reply.shown_detail[:300]}")]
-        pending = pending[len(finished) + 1:]
+        pending = pending[len(finished) + 1 :]
     return nb
 
 
 def dead_kernel_output(why):
     return nbformat.v4.new_output(
-        "error", ename="KernelDied", evalue=_("the kernel died while running this cell"),
-        traceback=[_("The kernel died while running this cell (e.g. os._exit or a crash); the notebook went on in "
-                     "a new kernel. ({why})").format(why=why)])
+        "error",
+        ename="KernelDied",
+        evalue=_("the kernel died while running this cell"),
+        traceback=[
+            _(
+                "The kernel died while running this cell (e.g. os._exit or a crash); the notebook went on in "
+                "a new kernel. ({why})"
+            ).format(why=why)
+        ],
+    )
 
 
 def clean_outputs(raw, cap, count):
@@ -81,11 +110,20 @@ def clean_outputs(raw, cap, count):
                 outputs.append(nodes.output(kind, data=data, **extra))
         elif kind == "error" and type(out.get("traceback")) is list:
             english = _text(out.get("evalue"), cap)
-            shown = shown_detail(english, out.get("words"))  # the worker's own words (a cell's timeout), translated
-            outputs.append(nodes.output(
-                "error", ename=_text(out.get("ename"), 200), evalue=shown,
-                traceback=[_text(line, 2000).replace(english, shown) if english else _text(line, 2000)
-                           for line in out["traceback"][:200]]))
+            shown = shown_detail(
+                english, out.get("words")
+            )  # the worker's own words (a cell's timeout), translated
+            outputs.append(
+                nodes.output(
+                    "error",
+                    ename=_text(out.get("ename"), 200),
+                    evalue=shown,
+                    traceback=[
+                        _text(line, 2000).replace(english, shown) if english else _text(line, 2000)
+                        for line in out["traceback"][:200]
+                    ],
+                )
+            )
     return outputs
 
 

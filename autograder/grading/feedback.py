@@ -18,6 +18,7 @@ The page is one self-contained file that loads nothing (students get only the .h
 markdown is rendered into the page as MathML (latex2mathml; browsers draw it natively) by
 `FeedbackExporter`, and the template loads no MathJax.
 """
+
 import html
 import re
 from pathlib import Path
@@ -44,8 +45,10 @@ TEMPLATE_FILE = "backprop-feedback.html.j2"
 # catalog (the notebook is rendered in the course's language): the one before it and the Validate
 # lines after it are not what is checked. tests/test_languages.py checks they are notebooks.py's.
 GRADED_AFTER_MESSAGE = "Graded after you submit, outside your kernel, on inputs you have not seen:"
-VALIDATE_MESSAGE = ("Validate runs the lines below: they fail while this exercise is unfinished\n"
-                    "or your code disagrees with itself (they never tell whether it is right).")
+VALIDATE_MESSAGE = (
+    "Validate runs the lines below: they fail while this exercise is unfinished\n"
+    "or your code disagrees with itself (they never tell whether it is right)."
+)
 
 
 def _line_pattern(template):
@@ -76,7 +79,7 @@ def title_of(source, default):
     for line in dict.fromkeys((student_words(EXERCISE_TITLE), EXERCISE_TITLE)):
         before, _placeholder, after = line.partition("{title}")
         if first.startswith(before) and first.endswith(after) and len(first) > len(before) + len(after):
-            return first[len(before):len(first) - len(after)].strip() or default
+            return first[len(before) : len(first) - len(after)].strip() or default
     return default
 
 
@@ -120,18 +123,26 @@ def feedback_html(text):
             mistakes[-1][1] = said.group(1)
         elif line.strip():
             notes.append(line.strip())
+
     def e(text):  # text between tags: quotes need no escaping, and stay readable in the file
         return html.escape(text, quote=False)
+
     failed_head, passed_head, hint_head = e(_("Failed:")), e(_("Passed:")), e(_("Hint:"))
     out = [f'<p class="bpkit-note">{e(n)}</p>' for n in notes]
     if failed:
-        out.append(f'<p class="bpkit-failed-head">{failed_head}</p><ul class="bpkit-failed">'
-                   + "".join(f"<li>✗ {e(f)}</li>" for f in failed) + "</ul>")
+        out.append(
+            f'<p class="bpkit-failed-head">{failed_head}</p><ul class="bpkit-failed">'
+            + "".join(f"<li>✗ {e(f)}</li>" for f in failed)
+            + "</ul>"
+        )
     if passed:
         out.append(f'<p class="bpkit-passed">✓ {passed_head} ' + "; ".join(e(p) for p in passed) + "</p>")
     for line, hint in mistakes:
-        out.append(f'<div class="bpkit-mistake"><p>{e(line)}</p>'
-                   + (f"<p><b>{hint_head}</b> {e(hint)}</p>" if hint else "") + "</div>")
+        out.append(
+            f'<div class="bpkit-mistake"><p>{e(line)}</p>'
+            + (f"<p><b>{hint_head}</b> {e(hint)}</p>" if hint else "")
+            + "</div>"
+        )
     return '<div class="bpkit-feedback">' + "".join(out) + "</div>"
 
 
@@ -177,11 +188,15 @@ class FeedbackExporter(HTMLExporter):
     @pass_context
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
-        renderer = MathMLRenderer(escape=False, attachments=cell.get("attachments", {}),
-                                  embed_images=self.embed_images,
-                                  path=context.get("resources", {}).get("metadata", {}).get("path", ""),
-                                  anchor_link_text=self.anchor_link_text,
-                                  exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+        renderer = MathMLRenderer(
+            escape=False,
+            attachments=cell.get("attachments", {}),
+            embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options,
+        )
         return MarkdownWithMath(renderer=renderer).render(source)
 
 
@@ -213,17 +228,27 @@ class FeedbackForStudents(NbGraderPreprocessor):
 
     def _graded(self, cell):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
-        text = "".join(o.get("text", "") for o in cell.outputs
-                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        cell.metadata["bpkit"] = {"kind": "graded", "title": title_of(cell.source, grade_id),
-                                  "checked": checked_of(cell.source)}
+        text = "".join(
+            o.get("text", "")
+            for o in cell.outputs
+            if o.get("output_type") == "stream" and o.get("name") == "stdout"
+        )
+        cell.metadata["bpkit"] = {
+            "kind": "graded",
+            "title": title_of(cell.source, grade_id),
+            "checked": checked_of(cell.source),
+        }
         cell.source = ""  # grader code is no business of the student's
-        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": feedback_html(text),
-                                                                      "text/plain": text})]
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data", data={"text/html": feedback_html(text), "text/plain": text}
+            )
+        ]
 
     def _pictures(self, cell):
         for output in cell.get("outputs", []):
             svg = output.get("data", {}).get("image/svg+xml")
             if svg:
                 output.setdefault("metadata", {}).setdefault("image/svg+xml", {})["alt"] = picture_alt(
-                    svg if isinstance(svg, str) else "".join(svg))
+                    svg if isinstance(svg, str) else "".join(svg)
+                )

@@ -12,6 +12,7 @@ when what was submitted is exactly the released form (the full source with nbgra
 ClearHiddenTests applied). A cell a student edited is left alone, so OverwriteCells still
 warns about it and restores it, as before.
 """
+
 import copy
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -19,7 +20,6 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
 
 class RestoreHiddenTests(NbGraderPreprocessor):
-
     @staticmethod
     def locked_sources(gradebook, meta):
         """{grade_id: full source} of the assignment notebook's locked cells, or None when unknown."""

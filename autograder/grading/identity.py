@@ -11,6 +11,7 @@ loaded, which is the JupyterHub user or STUDENT_ID as the kernel saw it; when th
 gone, the STUDENT_ID the student typed. It is only ever used for words and report facts,
 never for a score, so a student who forges it changes nothing but their own feedback.
 """
+
 import ast
 import re
 
@@ -63,10 +64,14 @@ def typed_student_id(nb):
         except SyntaxError:
             continue
         for node in tree.body:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and getattr(node.targets[0], "id", None) == "STUDENT_ID"
-                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-                    and node.value.value.strip()):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "STUDENT_ID"
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and node.value.value.strip()
+            ):
                 return node.value.value.strip()
     return None
 
@@ -87,11 +92,13 @@ def recorded_made_for(nb):
 
 def mismatch_note(made_for_id, graded_id):
     """The words shown at the top of the feedback and at every exercise that uses the numbers."""
-    return _("Note: this notebook was made with the numbers of student id {made_for}, but it is graded as student "
-             "id {graded}. Grades always use the graded student's own numbers, so answers computed with the numbers "
-             "of {made_for} are marked wrong here. If {graded} is you, set STUDENT_ID to {graded} (or run the "
-             "notebook on your own JupyterHub account), redo the hand answers and submit again; if not, ask your "
-             "TA.").format(made_for=repr(made_for_id), graded=repr(graded_id))
+    return _(
+        "Note: this notebook was made with the numbers of student id {made_for}, but it is graded as student "
+        "id {graded}. Grades always use the graded student's own numbers, so answers computed with the numbers "
+        "of {made_for} are marked wrong here. If {graded} is you, set STUDENT_ID to {graded} (or run the "
+        "notebook on your own JupyterHub account), redo the hand answers and submit again; if not, ask your "
+        "TA."
+    ).format(made_for=repr(made_for_id), graded=repr(graded_id))
 
 
 def spare_other_ids_answers(result, other, made_for_id):
@@ -101,6 +108,7 @@ def spare_other_ids_answers(result, other, made_for_id):
     for outcome in result.outcomes:
         if not outcome.passed and outcome.name in passed_for_other:
             outcome.misconception = ""
-            outcome.message = _("right for the numbers of student id {made_for}, not for the graded student's").format(
-                made_for=repr(made_for_id))
+            outcome.message = _(
+                "right for the numbers of student id {made_for}, not for the graded student's"
+            ).format(made_for=repr(made_for_id))
     return result

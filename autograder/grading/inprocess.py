@@ -6,9 +6,11 @@ its own tests pass. During `nbgrader autograde` graded cells are never executed 
 student's kernel: the TrustedChecks preprocessor reads the same call and runs the check
 out of process.
 """
+
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..config import Tolerances
 from ..sandbox.protocol import perform_call
@@ -33,10 +35,17 @@ def grade(exercise, check, namespace, points):
     reads as the cell's score)."""
     course = json.loads(Path("bpkit/course.json").read_text())
     problems_object = namespace.get("P")
-    ctx = make_context(exercise, check, seed=course["seed"], course_id=course["course_id"],
-                       assignment=course["assignment"], randomization=course["randomization"],
-                       student_id=getattr(problems_object, "student_id", ""),
-                       tolerances=Tolerances(**course.get("tolerances", {})), graphs=course.get("graphs", "lecture"))
+    ctx = make_context(
+        exercise,
+        check,
+        seed=course["seed"],
+        course_id=course["course_id"],
+        assignment=course["assignment"],
+        randomization=course["randomization"],
+        student_id=getattr(problems_object, "student_id", ""),
+        tolerances=Tolerances(**course.get("tolerances", {})),
+        graphs=course.get("graphs", "lecture"),
+    )
     result = run_check(exercise, check, InProcessSubject(namespace), ctx)
     print(result.feedback(f"{exercise} ({check})", points))
     return round(points * result.fraction, 3)

@@ -6,15 +6,29 @@ them one `Copying bpkit/...` each). `quiet_routine_lines()` moves those routine 
 DEBUG, where `--log-level=DEBUG` (or `--debug`) shows them again; warnings, errors and every
 line not in the table below are untouched.
 """
+
 import logging
 
 # Per nbgrader app (the logger traitlets names after it): the INFO lines that only say a
 # step ran, by the start of their message. The line left per student is nbgrader's
 # "Creating/updating student with ID ..." (autograde) and "Writing ... .html" (feedback).
 ROUTINE = {
-    "AutogradeApp": ("Overwriting files with master versions", "Copying ", "Copied ", "Sanitizing ",
-                     "Converting notebook ", "Writing ", "Autograding ", "Setting destination file permissions"),
-    "GenerateFeedbackApp": ("Copied ", "Copying ", "Converting notebook ", "Setting destination file permissions"),
+    "AutogradeApp": (
+        "Overwriting files with master versions",
+        "Copying ",
+        "Copied ",
+        "Sanitizing ",
+        "Converting notebook ",
+        "Writing ",
+        "Autograding ",
+        "Setting destination file permissions",
+    ),
+    "GenerateFeedbackApp": (
+        "Copied ",
+        "Copying ",
+        "Converting notebook ",
+        "Setting destination file permissions",
+    ),
 }
 
 

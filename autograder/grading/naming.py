@@ -7,13 +7,14 @@ otherwise the one file holding most of that notebook's cells. Every grading path
 autograde in a kit course, `backprop-kit autograde`, the Gradescope bundle) asks this rule,
 and the intake record (autograder.intake.write_record) keeps its answer.
 """
+
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..intake import DEFAULT_MAX_FILE_BYTES, skipped, survey
-from .reading import read_submitted
 from ..words import _
+from .reading import read_submitted
 
 CHECKPOINTS = ".ipynb_checkpoints"
 
@@ -32,9 +33,14 @@ class NotebookChoice:
 
     def notes(self, notebook=None):
         """One line per renamed file (of `notebook`, or of all), for the log and the top of the feedback."""
-        return [_("Graded {submitted} as {notebook}.ipynb: you handed it in under that other name, and it holds the "
-                  "assignment's cells. Name the notebook {notebook}.ipynb next time.").format(submitted=rel, notebook=nb)
-                for nb, rel in sorted(self.renamed.items()) if notebook in (None, nb)]
+        return [
+            _(
+                "Graded {submitted} as {notebook}.ipynb: you handed it in under that other name, and it holds the "
+                "assignment's cells. Name the notebook {notebook}.ipynb next time."
+            ).format(submitted=rel, notebook=nb)
+            for nb, rel in sorted(self.renamed.items())
+            if notebook in (None, nb)
+        ]
 
     def as_record(self):
         return {"graded_as": dict(self.files), "not_graded": self.not_graded}
@@ -70,9 +76,12 @@ def choose_notebooks(folder, expected, max_file_bytes=DEFAULT_MAX_FILE_BYTES, sk
             continue
         tops = sorted(rel for rel, n in shared.items() if n == best)
         if len({(Path(folder) / rel).read_bytes() for rel in tops}) > 1:  # identical copies are one notebook
-            ambiguous.append(_("{files} each hold {count} of {notebook}.ipynb's cells and differ, so which one to "
-                               "grade cannot be told; keep one, named {notebook}.ipynb").format(
-                files=", ".join(tops), count=best, notebook=nb))
+            ambiguous.append(
+                _(
+                    "{files} each hold {count} of {notebook}.ipynb's cells and differ, so which one to "
+                    "grade cannot be told; keep one, named {notebook}.ipynb"
+                ).format(files=", ".join(tops), count=best, notebook=nb)
+            )
             continue
         files[nb] = tops[0]
         del pool[tops[0]]
@@ -98,11 +107,22 @@ def _nothing_to_grade(folder, expected, notebooks, pool, travel, refused):
         found = []
         for rel in notebooks:
             ids, reason = pool.get(rel) or (set(), "")
-            found.append(f"{rel} (" + (_("it cannot be read: {why}").format(why=reason) if reason
-                                       else _("none of the assignment's cells")) + ")")
-        return _("no notebook of the assignment (expected {wanted}); found {found}").format(wanted=wanted,
-                                                                                            found=", ".join(found))
+            found.append(
+                f"{rel} ("
+                + (
+                    _("it cannot be read: {why}").format(why=reason)
+                    if reason
+                    else _("none of the assignment's cells")
+                )
+                + ")"
+            )
+        return _("no notebook of the assignment (expected {wanted}); found {found}").format(
+            wanted=wanted, found=", ".join(found)
+        )
     others = [*travel, *(_("{path} (refused: {why})").format(path=r.path, why=r.reason) for r in refused)]
-    shown = ", ".join(others[:8]) + (_(" and {count} more").format(count=len(others) - 8) if len(others) > 8 else "")
-    return (_("no notebook was submitted in {folder} (expected {wanted})").format(folder=folder, wanted=wanted)
-            + (_("; it holds {files}").format(files=shown) if others else ""))
+    shown = ", ".join(others[:8]) + (
+        _(" and {count} more").format(count=len(others) - 8) if len(others) > 8 else ""
+    )
+    return _("no notebook was submitted in {folder} (expected {wanted})").format(
+        folder=folder, wanted=wanted
+    ) + (_("; it holds {files}").format(files=shown) if others else "")

@@ -7,8 +7,11 @@ steps whose notebook is then validated whole, once (reading.py before grading; n
 when the graded notebook is written, and the batch's run_steps after each pass), so the
 per-node checks prove nothing more. The fields and defaults are nbformat's own.
 """
+
 from nbformat import from_dict
-from nbformat.v4.nbbase import nbformat as NBFORMAT, nbformat_minor as NBFORMAT_MINOR, random_cell_id
+from nbformat.v4.nbbase import nbformat as NBFORMAT
+from nbformat.v4.nbbase import nbformat_minor as NBFORMAT_MINOR
+from nbformat.v4.nbbase import random_cell_id
 
 OUTPUT_DEFAULTS = {
     "stream": {"name": "stdout", "text": ""},
@@ -32,7 +35,8 @@ def cell(cell_type, source="", **fields):
     return from_dict(node)
 
 
-
 def notebook(**fields):
     """As nbformat.v4.new_notebook(**fields)."""
-    return from_dict({"nbformat": NBFORMAT, "nbformat_minor": NBFORMAT_MINOR, "metadata": {}, "cells": [], **fields})
+    return from_dict(
+        {"nbformat": NBFORMAT, "nbformat_minor": NBFORMAT_MINOR, "metadata": {}, "cells": [], **fields}
+    )

@@ -4,6 +4,7 @@ Values here are already decoded by `autograder.sandbox.protocol.decode` (plain f
 arrays); the comparisons run in the grader's process only. Messages describe the
 student's own result and how far off it is, never the expected value.
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,8 +73,10 @@ class CheckResult:
         lines += [Outcome(group_label(names), *key).text() for key, names in groups.items()]
         for mid in dict.fromkeys(o.misconception for o in self.outcomes if o.misconception):
             m = MISCONCEPTIONS[mid]
-            lines += [_(MISTAKE_LINE).format(id=m.id, explanation=student_words(m.explanation)),
-                      _(HINT_LINE).format(hint=student_words(m.hint_for(self.by_hand)))]
+            lines += [
+                _(MISTAKE_LINE).format(id=m.id, explanation=student_words(m.explanation)),
+                _(HINT_LINE).format(hint=student_words(m.hint_for(self.by_hand))),
+            ]
         return "\n".join(lines)
 
 
@@ -88,12 +91,13 @@ def group_label(names):
     if len(set(pairs)) != len(wheres) * len(whats):
         return "; ".join(names)
     common = _common_head(wheres)
-    rest = [w[len(common):] for w in wheres]
+    rest = [w[len(common) :] for w in wheres]
     what = _and([x for x in whats if x])
     if not common:
         return _("{what}, on {where}").format(what=what, where=_and(rest)) if what else ", ".join(rest)
-    return _("{common}{what}, on {where}").format(common=common.rstrip(", "), what=" " + what if what else "",
-                                                  where=_and(rest))
+    return _("{common}{what}, on {where}").format(
+        common=common.rstrip(", "), what=" " + what if what else "", where=_and(rest)
+    )
 
 
 def _common_head(labels):
@@ -104,7 +108,7 @@ def _common_head(labels):
     for label in labels[1:]:
         while not label.startswith(prefix):
             prefix = prefix[:-1]
-    return prefix[:prefix.rfind(", ") + 2] if ", " in prefix else ""
+    return prefix[: prefix.rfind(", ") + 2] if ", " in prefix else ""
 
 
 def _and(items):
@@ -120,19 +124,32 @@ def shapes_match(value, expected):
 def check_close(name, value, expected, rel_tol, atol=1e-9):
     """Same shape and every entry within rel_tol relative error (or atol absolutely)."""
     if not shapes_match(value, expected):
-        return Outcome(name, False, _("your result has shape {shape}, expected shape {expected}").format(
-            shape=np.shape(value), expected=np.shape(expected)))
+        return Outcome(
+            name,
+            False,
+            _("your result has shape {shape}, expected shape {expected}").format(
+                shape=np.shape(value), expected=np.shape(expected)
+            ),
+        )
     diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
     if np.all((diff <= atol) | (diff <= rel_tol * (np.abs(value) + np.abs(expected)))):
         return Outcome(name, True)
-    return Outcome(name, False, _("off by a relative error of {error}").format(
-        error=f"{relative_error(value, expected):.2g}"))
+    return Outcome(
+        name,
+        False,
+        _("off by a relative error of {error}").format(error=f"{relative_error(value, expected):.2g}"),
+    )
 
 
 def check_hand_answer(name, value, expected, abs_tol, rel_tol):
     if not shapes_match(value, expected):
-        return Outcome(name, False, _("your answer has shape {shape}, expected shape {expected}").format(
-            shape=np.shape(value), expected=np.shape(expected)))
+        return Outcome(
+            name,
+            False,
+            _("your answer has shape {shape}, expected shape {expected}").format(
+                shape=np.shape(value), expected=np.shape(expected)
+            ),
+        )
     diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
     if np.all(diff <= abs_tol + rel_tol * np.abs(expected)):
         return Outcome(name, True)
@@ -159,7 +176,10 @@ def explaining_ways(results, candidates, correct, close):
     found = []
     for mid, variants in candidates.items():
         for way, wrong in enumerate(variants):
-            if (len(wrong) == len(results) and all(shapes_match(r, w) and close(r, w) for r, w in zip(results, wrong))
-                    and not all(shapes_match(w, c) and close(w, c) for w, c in zip(wrong, correct))):
+            if (
+                len(wrong) == len(results)
+                and all(shapes_match(r, w) and close(r, w) for r, w in zip(results, wrong))
+                and not all(shapes_match(w, c) and close(w, c) for w, c in zip(wrong, correct))
+            ):
                 found.append((mid, way))
     return found

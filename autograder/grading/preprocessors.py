@@ -15,6 +15,7 @@ Both steps share one sandbox per notebook (`SubmissionSandbox`, kept in nbconver
 the first step that needs it starts it and TrustedChecks stops it, so `nbgrader autograde`
 starts no Jupyter kernel and one sandbox per submission, as `backprop-kit autograde` does.
 """
+
 import functools
 import os
 import weakref
@@ -31,8 +32,9 @@ from ..exercises import BY_ID as HAND_EXERCISES
 from ..sandbox.bwrap import Limits
 from ..sandbox.runner import StudentRunner
 from ..sandbox.subject import Ask, SandboxSubject, SharedCellsSubject
+from ..words import _
 from . import nodes
-from .cells import Submission, graded_call, is_graded, is_unanswered
+from .cells import Submission, graded_call, is_graded
 from .context import make_context
 from .execute import run_notebook_cells
 from .feedback import title_of
@@ -41,7 +43,6 @@ from .registry import first_asks, known, run_check
 from .report import cell_entry, cell_status, write_report
 from .sanitize import SanitizeCells, notes_of
 from .steps import scores_of
-from ..words import _
 
 SANDBOX = "backprop_kit"  # the key of nbconvert's resources where the notebook's sandbox travels
 
@@ -74,9 +75,12 @@ class SubmissionSandbox:
 
     def __init__(self, course, root, student, assignment):
         self.course = course
-        runner = StudentRunner(Limits.from_course(course.grading), require_sandbox=course.grading.require_sandbox,
-                               helper_dirs={"bpkit": Path(root) / "source" / assignment / "bpkit"},
-                               env={"BPKIT_STUDENT_ID": str(student)})  # the student's own numbers
+        runner = StudentRunner(
+            Limits.from_course(course.grading),
+            require_sandbox=course.grading.require_sandbox,
+            helper_dirs={"bpkit": Path(root) / "source" / assignment / "bpkit"},
+            env={"BPKIT_STUDENT_ID": str(student)},
+        )  # the student's own numbers
         self.runner = runner.__enter__()
         self._stop = weakref.finalize(self, runner.__exit__, None, None, None)
 
@@ -123,8 +127,9 @@ class TrustedChecks(NbGraderPreprocessor):
         unreadable = notes_of(nb)["unreadable"]
         sandbox = resources.get(SANDBOX) if unreadable else sandbox_of(resources, root)
         try:
-            report, facts = score_notebook(nb, _course(root), student, assignment,
-                                           sandbox.runner if sandbox is not None else None)
+            report, facts = score_notebook(
+                nb, _course(root), student, assignment, sandbox.runner if sandbox is not None else None
+            )
         finally:
             if sandbox is not None and sandbox.owned:
                 sandbox.close()
@@ -147,7 +152,11 @@ def score_notebook(nb, course, student, assignment, runner):
     `nbgrader autograde` and by `backprop-kit autograde` (autograder/batch/), so both give
     the same grades."""
     facts = notes_of(nb)
-    facts = {"refused_files": facts["refused_files"], "unreadable": facts["unreadable"], "notes": facts["notes"]}
+    facts = {
+        "refused_files": facts["refused_files"],
+        "unreadable": facts["unreadable"],
+        "notes": facts["notes"],
+    }
     if facts["unreadable"]:
         report = [_unread(cell, facts["unreadable"]) for cell in nb.cells if is_graded(cell)]
         return report, {**facts, "answers": {}, "made_for": None, "id_mismatch": False}
@@ -159,9 +168,13 @@ def _unread(cell, reason):
     grade_id = cell.metadata["nbgrader"]["grade_id"]
     points = float(cell.metadata["nbgrader"].get("points") or 0)
     feedback = f"{grade_id}: not graded, the notebook could not be read ({reason}); 0 points."
-    cell.outputs = [nodes.output("stream", name="stdout", text=feedback + "\n"),
-                    nodes.output("execute_result", data={"text/plain": "0.0"})]
-    return cell_entry(grade_id, points, 0.0, "not answered", (), feedback)  # nothing of the student's was read
+    cell.outputs = [
+        nodes.output("stream", name="stdout", text=feedback + "\n"),
+        nodes.output("execute_result", data={"text/plain": "0.0"}),
+    ]
+    return cell_entry(
+        grade_id, points, 0.0, "not answered", (), feedback
+    )  # nothing of the student's was read
 
 
 def _check_all(nb, course, student, assignment, runner):
@@ -172,7 +185,9 @@ def _check_all(nb, course, student, assignment, runner):
     made_for = recorded_made_for(nb) if course.randomization == PER_STUDENT else None
     mismatch = made_for is not None and made_for != str(student)
     # One per notebook: it remembers cells that loop, and runs the asks that share cells once.
-    subject = SharedCellsSubject(SandboxSubject(runner, submission), _planned_asks(nb, course, student, assignment))
+    subject = SharedCellsSubject(
+        SandboxSubject(runner, submission), _planned_asks(nb, course, student, assignment)
+    )
     for cell in nb.cells:
         if not is_graded(cell):
             continue
@@ -180,14 +195,24 @@ def _check_all(nb, course, student, assignment, runner):
         points = float(cell.metadata["nbgrader"].get("points") or 0)
         call = graded_call(cell.source)
         if call is None or not known(call.exercise, call.check):
-            feedback, earned, names = _("{grade_id}: backprop-kit cannot tell which check this cell runs; 0 points. "
-                                        "(Instructors: was the cell edited in the source?)").format(grade_id=grade_id), 0.0, []
+            feedback, earned, names = (
+                _(
+                    "{grade_id}: backprop-kit cannot tell which check this cell runs; 0 points. "
+                    "(Instructors: was the cell edited in the source?)"
+                ).format(grade_id=grade_id),
+                0.0,
+                [],
+            )
             status = "error"
         else:
-            result = run_check(call.exercise, call.check, subject, _context(course, assignment, call, student))
+            result = run_check(
+                call.exercise, call.check, subject, _context(course, assignment, call, student)
+            )
             uses_numbers = mismatch and call.check == "answers" and call.exercise in HAND_EXERCISES
             if uses_numbers:
-                other = run_check(call.exercise, call.check, subject, _context(course, assignment, call, made_for))
+                other = run_check(
+                    call.exercise, call.check, subject, _context(course, assignment, call, made_for)
+                )
                 result = spare_other_ids_answers(result, other, made_for)
             earned = round(points * result.fraction, 3)
             feedback, names = result.feedback(title_of(cell.source, grade_id), points), result.misconceptions
@@ -203,8 +228,12 @@ def _check_all(nb, course, student, assignment, runner):
         ]
         report.append(cell_entry(grade_id, points, earned, status, names, feedback))
     if mismatch:
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-            f"**{mismatch_note(made_for, student)}**", metadata={"bpkit": {"kind": "notice"}}))
+        nb.cells.insert(
+            0,
+            nbformat.v4.new_markdown_cell(
+                f"**{mismatch_note(made_for, student)}**", metadata={"bpkit": {"kind": "notice"}}
+            ),
+        )
     return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
 
 
@@ -216,14 +245,26 @@ def _planned_asks(nb, course, student, assignment) -> list[Ask]:
     calls = [graded_call(cell.source) for cell in nb.cells if is_graded(cell)]
     calls = [call for call in calls if call is not None and known(call.exercise, call.check)]
     graded = Counter(call.exercise for call in calls)
-    return [ask for call in calls if graded[call.exercise] > 1
-            for ask in first_asks(call.exercise, call.check, _context(course, assignment, call, student))]
+    return [
+        ask
+        for call in calls
+        if graded[call.exercise] > 1
+        for ask in first_asks(call.exercise, call.check, _context(course, assignment, call, student))
+    ]
 
 
 def _context(course, assignment, call, student_id):
-    return make_context(call.exercise, call.check, seed=course.seed, course_id=course.course_id,
-                        assignment=assignment, randomization=course.randomization,
-                        student_id=student_id, tolerances=course.tolerances, graphs=course.graphs)
+    return make_context(
+        call.exercise,
+        call.check,
+        seed=course.seed,
+        course_id=course.course_id,
+        assignment=assignment,
+        randomization=course.randomization,
+        student_id=student_id,
+        tolerances=course.tolerances,
+        graphs=course.graphs,
+    )
 
 
 # Courses made before SanitizeCells list this name in their nbgrader_config.py.

@@ -8,6 +8,7 @@ by cell from what a notebook cell may hold: a cell that cannot be one is dropped
 only itself, and a note says so); a file that cannot be a notebook at all gets one plain
 reason, which the grader turns into a 0 and the student's feedback.
 """
+
 import json
 import os
 import stat
@@ -16,15 +17,18 @@ from dataclasses import dataclass, field
 import nbformat
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
-from . import nodes
 from ..words import _
+from . import nodes
+
 
 def _is_text_list(value):
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _is_flat_dict(value):
-    return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) or v is None for v in value.values())
+    return isinstance(value, dict) and all(
+        isinstance(v, (str, int, float, bool)) or v is None for v in value.values()
+    )
 
 
 # Cell metadata the grading tools read (nbgrader's own is settled by SanitizeCells), each with
@@ -38,8 +42,13 @@ CELL_METADATA = {
     "scrolled": lambda v: isinstance(v, bool) or v == "auto",
     "jupyter": lambda v: isinstance(v, dict) and all(isinstance(x, bool) for x in v.values()),
 }
-NOTEBOOK_METADATA = {"kernelspec": _is_flat_dict, "language_info": lambda v: isinstance(v, dict) and all(
-    isinstance(x, (str, int, float, bool)) or x is None or _is_flat_dict(x) for x in v.values())}
+NOTEBOOK_METADATA = {
+    "kernelspec": _is_flat_dict,
+    "language_info": lambda v: (
+        isinstance(v, dict)
+        and all(isinstance(x, (str, int, float, bool)) or x is None or _is_flat_dict(x) for x in v.values())
+    ),
+}
 
 # A real notebook nests about ten levels (widget state a few more); every later step (schema
 # checks, nbconvert's copies, writing JSON back) recurses, so far deeper content is refused here.
@@ -79,7 +88,8 @@ def read_bytes(path, max_bytes):
             return None, _("it is not a regular file (a pipe, a device or a folder)")
         if info.st_size > max_bytes:
             return None, _("it is {size} MB, above the course's cap of {cap} MB per file").format(
-                size=f"{info.st_size / 1e6:.1f}", cap=f"{max_bytes / 1e6:.1f}")
+                size=f"{info.st_size / 1e6:.1f}", cap=f"{max_bytes / 1e6:.1f}"
+            )
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(max_bytes + 1)[:max_bytes], ""
     finally:
@@ -99,9 +109,17 @@ def parse_notebook(data):
     except RecursionError:
         return Read(reason=_("it is not a Jupyter notebook (its JSON is nested too deeply to read)"))
     except ValueError as e:
-        return Read(reason=_("it is not a Jupyter notebook (not valid JSON: {error})").format(error=str(e).splitlines()[0][:160]))
+        return Read(
+            reason=_("it is not a Jupyter notebook (not valid JSON: {error})").format(
+                error=str(e).splitlines()[0][:160]
+            )
+        )
     if _depth(raw) > MAX_DEPTH:
-        return Read(reason=_("it is not a Jupyter notebook (its JSON is nested more than {depth} levels deep)").format(depth=MAX_DEPTH))
+        return Read(
+            reason=_(
+                "it is not a Jupyter notebook (its JSON is nested more than {depth} levels deep)"
+            ).format(depth=MAX_DEPTH)
+        )
     return _rebuild(raw)
 
 
@@ -113,7 +131,9 @@ def _depth(value):
         if isinstance(item, (dict, list)):
             deepest = max(deepest, level)
             if level <= MAX_DEPTH:
-                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+                stack.extend(
+                    (child, level + 1) for child in (item.values() if isinstance(item, dict) else item)
+                )
     return deepest
 
 
@@ -127,17 +147,27 @@ def _rebuild(raw):
             if not isinstance(raw.get("cells"), list):
                 raise ValueError("no cells after the upgrade")
         except Exception as e:  # an old notebook nbformat cannot upgrade
-            return Read(reason=_("it is an old (version 3) notebook that cannot be upgraded ({error})").format(
-                error=_first_line(e)))
+            return Read(
+                reason=_("it is an old (version 3) notebook that cannot be upgraded ({error})").format(
+                    error=_first_line(e)
+                )
+            )
     elif version != 4 or type(version) is not int:
-        return Read(reason=_("it says it is a notebook of format version {version}; backprop-kit reads version 4, "
-                             "which JupyterLab writes (open it there and save it again)").format(version=_shown(version)))
+        return Read(
+            reason=_(
+                "it says it is a notebook of format version {version}; backprop-kit reads version 4, "
+                "which JupyterLab writes (open it there and save it again)"
+            ).format(version=_shown(version))
+        )
     notes, cells, ids = [], [], set()
     for number, cell in enumerate(raw.get("cells", []), start=1):
         rebuilt, problem = _rebuild_cell(cell, ids)
         if rebuilt is None:
-            notes.append(_("Cell {number} of the submitted notebook was ignored: {problem}.").format(number=number,
-                                                                                                     problem=problem))
+            notes.append(
+                _("Cell {number} of the submitted notebook was ignored: {problem}.").format(
+                    number=number, problem=problem
+                )
+            )
         else:
             cells.append(rebuilt)
     nb = nodes.notebook(cells=cells, metadata=_kept(raw.get("metadata"), NOTEBOOK_METADATA))
@@ -153,7 +183,9 @@ def _rebuild_cell(cell, ids):
     if not isinstance(cell, dict):
         return None, _("it is not a cell")
     if cell.get("cell_type") not in CELL_TYPES:
-        return None, _("its cell_type {found} is not code, markdown or raw").format(found=_shown(cell.get("cell_type")))
+        return None, _("its cell_type {found} is not code, markdown or raw").format(
+            found=_shown(cell.get("cell_type"))
+        )
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(s, str) for s in source):
         source = "".join(source)
@@ -189,8 +221,11 @@ def _stream_outputs(outputs):
         return []
     kept = []
     for output in outputs:
-        if not (isinstance(output, dict) and output.get("output_type") == "stream"
-                and output.get("name") in ("stdout", "stderr")):
+        if not (
+            isinstance(output, dict)
+            and output.get("output_type") == "stream"
+            and output.get("name") in ("stdout", "stderr")
+        ):
             continue
         text = output.get("text", "")
         if isinstance(text, list) and all(isinstance(t, str) for t in text):
@@ -201,10 +236,12 @@ def _stream_outputs(outputs):
 
 
 def _valid_attachments(attachments):
-    return (isinstance(attachments, dict) and all(
-        isinstance(k, str) and isinstance(v, dict) and all(isinstance(t, str) and isinstance(d, (str, list))
-                                                           for t, d in v.items())
-        for k, v in attachments.items()))
+    return isinstance(attachments, dict) and all(
+        isinstance(k, str)
+        and isinstance(v, dict)
+        and all(isinstance(t, str) and isinstance(d, (str, list)) for t, d in v.items())
+        for k, v in attachments.items()
+    )
 
 
 def _valid_id(cell_id):

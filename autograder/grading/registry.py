@@ -5,6 +5,7 @@ A graded cell names its check as grade(exercise, check): a gate of the table has
 backward and the extra checks its row asks for; a hand-computed exercise has answers; a
 function built from gates has function.
 """
+
 from ..sandbox.subject import Ask, FirstAsk, RecordingSubject
 from .checks import CHECKS
 from .outcomes import CheckResult

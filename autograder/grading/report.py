@@ -14,6 +14,7 @@ files of the submission folder that were not copied), `unreadable` (why the note
 be read, or null) and `notes` (the lines shown to the student at the top of the feedback).
 Every report records `kit_version` and `course_yaml_sha256` (what it was graded with: `graded_with`).
 """
+
 import hashlib
 import json
 from pathlib import Path
@@ -45,8 +46,14 @@ def cell_status(result, answered=True):
 
 def cell_entry(grade_id, points, score, status, misconceptions=(), feedback=""):
     assert status in STATUSES, status
-    return {"grade_id": grade_id, "points": points, "score": score, "status": status,
-            "misconceptions": list(misconceptions), "feedback": feedback}
+    return {
+        "grade_id": grade_id,
+        "points": points,
+        "score": score,
+        "status": status,
+        "misconceptions": list(misconceptions),
+        "feedback": feedback,
+    }
 
 
 def graded_with(course_root):
@@ -65,8 +72,15 @@ def write_report(course_root, assignment, student, notebook, cells, **facts):
     """Write one notebook's report; `facts` are extra top-level keys (JSON-serialisable)."""
     path = report_path(course_root, assignment, student, notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"version": REPORT_VERSION, "student": student, "assignment": assignment, "notebook": notebook,
-            "cells": list(cells), **graded_with(course_root), **facts}
+    body = {
+        "version": REPORT_VERSION,
+        "student": student,
+        "assignment": assignment,
+        "notebook": notebook,
+        "cells": list(cells),
+        **graded_with(course_root),
+        **facts,
+    }
     path.write_text(json.dumps(body, indent=1))
     return path
 

@@ -26,6 +26,7 @@ graded notebook (and so in the feedback). The decisions are plain functions of t
 and the assignment's cell list (`SourceCell`), tested without nbgrader; the preprocessors
 only read the gradebook and write the notes.
 """
+
 from dataclasses import dataclass
 
 import nbformat
@@ -39,6 +40,7 @@ NOTES_HEADER = N_("**Notes from the grader (backprop-kit)**")
 @dataclass(frozen=True)
 class SourceCell:
     """One nbgrader cell of the assignment, as the gradebook records it."""
+
     name: str
     cell_type: str
     locked: bool
@@ -49,8 +51,13 @@ class SourceCell:
     source: str
 
     def metadata(self):
-        meta = {"grade": self.grade, "grade_id": self.name, "locked": self.locked, "schema_version": 3,
-                "solution": self.solution}
+        meta = {
+            "grade": self.grade,
+            "grade_id": self.name,
+            "locked": self.locked,
+            "schema_version": 3,
+            "solution": self.solution,
+        }
         if self.grade:
             meta["points"] = self.points
         if self.checksum:
@@ -68,8 +75,19 @@ def source_cells_from_gradebook(gb, notebook, assignment):
         return None
     points = {c.name: float(c.max_score) for c in nb.grade_cells}
     answers = {c.name for c in nb.solution_cells}
-    return [SourceCell(c.name, c.cell_type, bool(c.locked), c.name in points, c.name in answers,
-                       points.get(c.name, 0.0), c.checksum or "", c.source or "") for c in nb.source_cells]
+    return [
+        SourceCell(
+            c.name,
+            c.cell_type,
+            bool(c.locked),
+            c.name in points,
+            c.name in answers,
+            points.get(c.name, 0.0),
+            c.checksum or "",
+            c.source or "",
+        )
+        for c in nb.source_cells
+    ]
 
 
 def source_cells_from_notebook(nb):
@@ -78,9 +96,18 @@ def source_cells_from_notebook(nb):
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade_id") and (meta.get("grade") or meta.get("solution") or meta.get("locked")):
-            out.append(SourceCell(meta["grade_id"], cell.cell_type, bool(meta.get("locked")), bool(meta.get("grade")),
-                                  bool(meta.get("solution")), float(meta.get("points") or 0),
-                                  meta.get("checksum", ""), cell.source))
+            out.append(
+                SourceCell(
+                    meta["grade_id"],
+                    cell.cell_type,
+                    bool(meta.get("locked")),
+                    bool(meta.get("grade")),
+                    bool(meta.get("solution")),
+                    float(meta.get("points") or 0),
+                    meta.get("checksum", ""),
+                    cell.source,
+                )
+            )
     return out
 
 
@@ -114,7 +141,9 @@ def _forget_unknown(cell, plan, notes):
     if gid not in plan:
         del cell["metadata"]["nbgrader"]
         if gid:
-            notes.append(f"A cell named {gid!r} is not part of the assignment; it was treated as a plain cell.")
+            notes.append(
+                f"A cell named {gid!r} is not part of the assignment; it was treated as a plain cell."
+            )
     return cell
 
 
@@ -133,10 +162,14 @@ def _deduplicate(cells, plan, rank, notes):
             continue
         own = rank[gid]
         fit = {i: sum(1 for j, r in unique if (j < i and r < own) or (j > i and r > own)) for i in found}
-        keeper = max(found, key=lambda i: (fit[i], i))  # a tie goes to the last, as in nbgrader's DeduplicateIds
+        keeper = max(
+            found, key=lambda i: (fit[i], i)
+        )  # a tie goes to the last, as in nbgrader's DeduplicateIds
         copies = [i for i in found if i != keeper]
         (drop if plan[gid].locked else strip).update(copies)
-        notes.append(_copies_note(plan[gid].locked, len(copies) == 1).format(name=repr(gid), times=len(found)))
+        notes.append(
+            _copies_note(plan[gid].locked, len(copies) == 1).format(name=repr(gid), times=len(found))
+        )
     for i in strip:
         del cells[i]["metadata"]["nbgrader"]
     return [c for i, c in enumerate(cells) if i not in drop]
@@ -146,24 +179,42 @@ def _copies_note(locked, one_copy):
     """What the feedback says of a cell found more than once (the whole sentence per case, so
     each language can say it its own way)."""
     if locked:
-        return (_("The cell {name} appears {times} times; the one in the assignment's place was graded and "
-                  "the copy was ignored.") if one_copy else
-                _("The cell {name} appears {times} times; the one in the assignment's place was graded and "
-                  "the copies were ignored."))
-    return (_("The answer cell {name} appears {times} times; the one in the assignment's place was graded and "
-              "the copy was ignored.") if one_copy else
-            _("The answer cell {name} appears {times} times; the one in the assignment's place was graded and "
-              "the copies were ignored."))
+        return (
+            _(
+                "The cell {name} appears {times} times; the one in the assignment's place was graded and "
+                "the copy was ignored."
+            )
+            if one_copy
+            else _(
+                "The cell {name} appears {times} times; the one in the assignment's place was graded and "
+                "the copies were ignored."
+            )
+        )
+    return (
+        _(
+            "The answer cell {name} appears {times} times; the one in the assignment's place was graded and "
+            "the copy was ignored."
+        )
+        if one_copy
+        else _(
+            "The answer cell {name} appears {times} times; the one in the assignment's place was graded and "
+            "the copies were ignored."
+        )
+    )
 
 
 def _as_assigned(cell, source, notes):
     """The cell with the assignment's metadata and cell type (the student's source kept)."""
     if cell.get("cell_type") != source.cell_type:
-        notes.append(_("The cell {name} was changed to {found}; it was graded as the {expected} cell the "
-                       "assignment has.").format(name=repr(source.name), found=cell.get("cell_type"),
-                                                 expected=source.cell_type))
+        notes.append(
+            _(
+                "The cell {name} was changed to {found}; it was graded as the {expected} cell the "
+                "assignment has."
+            ).format(name=repr(source.name), found=cell.get("cell_type"), expected=source.cell_type)
+        )
         fresh = (nbformat.v4.new_code_cell if source.cell_type == "code" else nbformat.v4.new_markdown_cell)(
-            source=cell.get("source", ""), metadata=cell["metadata"])
+            source=cell.get("source", ""), metadata=cell["metadata"]
+        )
         if "id" in cell:
             fresh["id"] = cell["id"]
         cell = fresh
@@ -195,17 +246,35 @@ def _restore_missing(cells, source_cells, rank, notes):
     for source in source_cells:
         if source.name in present or not source.locked:
             continue
-        after = max((i for i, c in enumerate(cells) if (gid := grade_id_of(c)) is not None
-                     and rank[gid] < rank[source.name]), default=-1)
+        after = max(
+            (
+                i
+                for i, c in enumerate(cells)
+                if (gid := grade_id_of(c)) is not None and rank[gid] < rank[source.name]
+            ),
+            default=-1,
+        )
         make = nbformat.v4.new_code_cell if source.cell_type == "code" else nbformat.v4.new_markdown_cell
-        cells.insert(after + 1, make(source=source.source, metadata={"nbgrader": source.metadata(),
-                                                                     "deletable": False, "editable": False}))
+        cells.insert(
+            after + 1,
+            make(
+                source=source.source,
+                metadata={"nbgrader": source.metadata(), "deletable": False, "editable": False},
+            ),
+        )
         present.add(source.name)
         if source.grade:
-            notes.append(_("The test cell {name} was missing; it was put back and graded.").format(name=repr(source.name)))
+            notes.append(
+                _("The test cell {name} was missing; it was put back and graded.").format(
+                    name=repr(source.name)
+                )
+            )
         else:
-            notes.append(_("The cell {name} was missing; the assignment's version was put back.").format(
-                name=repr(source.name)))
+            notes.append(
+                _("The cell {name} was missing; the assignment's version was put back.").format(
+                    name=repr(source.name)
+                )
+            )
     return cells
 
 
@@ -240,7 +309,9 @@ class SanitizeCells(NbGraderPreprocessor):
         if notes_of(nb)["unreadable"]:
             return nb, resources  # every cell was put back: the one note that matters is why
         for note in notes:
-            self.log.warning("backprop-kit: %s/%s: %s", meta["student"], meta["notebook"], note)  # the note is words
+            self.log.warning(
+                "backprop-kit: %s/%s: %s", meta["student"], meta["notebook"], note
+            )  # the note is words
         notes_of(nb)["notes"].extend(notes)
         return nb, resources
 
@@ -253,11 +324,20 @@ class ShowNotes(NbGraderPreprocessor):
         facts = notes_of(nb)
         lines = []
         if facts["unreadable"]:
-            lines.append(_("Your notebook could not be read: {why}. Every exercise scores 0; submit the notebook "
-                           "as JupyterLab saves it.").format(why=facts["unreadable"]))
+            lines.append(
+                _(
+                    "Your notebook could not be read: {why}. Every exercise scores 0; submit the notebook "
+                    "as JupyterLab saves it."
+                ).format(why=facts["unreadable"])
+            )
         notebook = f"{resources['nbgrader']['notebook']}.ipynb"
-        lines += [_("The file \"{path}\" in your submission was ignored: {reason}.").format(path=r["path"], reason=r["reason"])
-                  for r in facts["refused_files"] if not (facts["unreadable"] and r["path"] == notebook)]
+        lines += [
+            _('The file "{path}" in your submission was ignored: {reason}.').format(
+                path=r["path"], reason=r["reason"]
+            )
+            for r in facts["refused_files"]
+            if not (facts["unreadable"] and r["path"] == notebook)
+        ]
         lines += facts["notes"]
         if lines:
             text = "\n".join([_(NOTES_HEADER), ""] + [f"- {_plain(line)}" for line in lines])

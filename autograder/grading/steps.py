@@ -15,6 +15,7 @@
 graders (CollectAutoGrades, batch/pipeline.py) and writes them from its coordinator
 (batch/record.py).
 """
+
 import json
 import threading
 
@@ -104,8 +105,13 @@ def save_records(gradebook, notebook_id, grades, comments):
     from sqlalchemy.orm import contains_eager
 
     def rows(kind):
-        return (gradebook.db.query(kind).join(BaseCell, BaseCell.id == kind.cell_id)
-                .options(contains_eager(kind.cell)).filter(kind.notebook_id == notebook_id).all())
+        return (
+            gradebook.db.query(kind)
+            .join(BaseCell, BaseCell.id == kind.cell_id)
+            .options(contains_eager(kind.cell))
+            .filter(kind.notebook_id == notebook_id)
+            .all()
+        )
 
     for grade in rows(Grade):
         if grade.name in grades:
@@ -124,7 +130,9 @@ class SaveAutoGradesOnce(SaveAutoGrades):
         meta = resources["nbgrader"]
         grades, comments = collect_records(nb, resources, self.log)
         with Gradebook(meta["db_url"]) as gradebook:
-            submitted = gradebook.find_submission_notebook(meta["notebook"], meta["assignment"], meta["student"])
+            submitted = gradebook.find_submission_notebook(
+                meta["notebook"], meta["assignment"], meta["student"]
+            )
             save_records(gradebook, submitted.id, grades, comments)
             gradebook.db.commit()
         return nb, resources

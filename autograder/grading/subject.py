@@ -3,7 +3,9 @@ notebook's cells and then make some calls. Two kinds follow this protocol:
 sandbox/subject.py's SandboxSubject (during grading: the sandboxed worker runs them) and
 inprocess.py's InProcessSubject (in the instructor's source notebook: its own kernel's
 globals, the reference solution)."""
-from typing import Any, Protocol, Sequence
+
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from ..sandbox.runner import RunResult
 

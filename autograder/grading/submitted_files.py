@@ -25,6 +25,7 @@ BaseConverter's methods, each changed for the kit's converters only:
     written under the submitted name, which `nbgrader fetch_feedback` looks it up by.
 tests/test_hostile_files.py and tests/test_notebook_names.py check them against the installed nbgrader.
 """
+
 import datetime
 import os
 
@@ -34,16 +35,17 @@ from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from .naming import choose_notebooks
-from ..intake import (copy_submission, read_record, read_refused,
-                      write_record)
-from .reading import read_submitted
+from ..intake import copy_submission, read_record, read_refused, write_record
 from ..words import _, speak
 from .hooks import CANNOT_BE_GRADED
+from .naming import choose_notebooks
+from .reading import read_submitted
 
 CONVERTERS_THAT_WRITE = (Autograde, GenerateFeedback, GenerateAssignment)  # grades, feedback, a release
-_STOCK = {name: getattr(BaseConverter, name)
-          for name in ("start", "init_notebooks", "init_assignment", "write_single_notebook")}
+_STOCK = {
+    name: getattr(BaseConverter, name)
+    for name in ("start", "init_notebooks", "init_assignment", "write_single_notebook")
+}
 
 
 def install():
@@ -71,7 +73,9 @@ def _start(self):
         except ConfigError as e:
             for problem in str(e).splitlines():
                 self.log.error("%s", problem)
-            self.log.error("%s", _("backprop-kit: fix course.yaml and run the command again; nothing was changed."))
+            self.log.error(
+                "%s", _("backprop-kit: fix course.yaml and run the command again; nothing was changed.")
+            )
             raise NbGraderException(str(e)) from None
     return _STOCK["start"](self)
 
@@ -98,25 +102,38 @@ def _init_notebooks(self):
         assignment = os.path.basename(folder)
         if not os.path.isdir(folder) or student in exclude or assignment not in expected:
             continue
-        choice = choose_notebooks(folder, expected[assignment], _course(root).grading.max_file_bytes,
-                                  skip=coursedir.ignore)
+        choice = choose_notebooks(
+            folder, expected[assignment], _course(root).grading.max_file_bytes, skip=coursedir.ignore
+        )
         self._bpkit_choices[os.path.normpath(folder)] = choice
         if choice.not_graded:
-            self.log.error("%s", _("backprop-kit: {student}/{assignment}: not graded: {why}. Nothing was recorded; fix "
-                                   "the folder and run autograde again.").format(student=student, assignment=assignment,
-                                                                                 why=choice.not_graded))
+            self.log.error(
+                "%s",
+                _(
+                    "backprop-kit: {student}/{assignment}: not graded: {why}. Nothing was recorded; fix "
+                    "the folder and run autograde again."
+                ).format(student=student, assignment=assignment, why=choice.not_graded),
+            )
             write_not_graded(root, assignment, student, choice)
             continue
         for notebook, rel in choice.renamed.items():
-            self.log.warning("%s", _("backprop-kit: {student}/{assignment}: graded {file} as {notebook}.ipynb: it holds "
-                                     "the assignment's cells.").format(student=student, assignment=assignment,
-                                                                       file=rel, notebook=notebook))
+            self.log.warning(
+                "%s",
+                _(
+                    "backprop-kit: {student}/{assignment}: graded {file} as {notebook}.ipynb: it holds "
+                    "the assignment's cells."
+                ).format(student=student, assignment=assignment, file=rel, notebook=notebook),
+            )
         self.assignments[folder] = [os.path.join(folder, f"{nb}.ipynb") for nb in sorted(choice.files)]
     if not self.assignments:
-        msg = (_("No submission of {assignment} could be graded (each is listed above with why)") if self._bpkit_choices
-               else _("No submission of {assignment} could be graded: no folder matches {pattern}")).format(
+        msg = (
+            _("No submission of {assignment} could be graded (each is listed above with why)")
+            if self._bpkit_choices
+            else _("No submission of {assignment} could be graded: no folder matches {pattern}")
+        ).format(
             assignment=repr(coursedir.assignment_id),
-            pattern=self._format_source(coursedir.assignment_id, coursedir.student_id))
+            pattern=self._format_source(coursedir.assignment_id, coursedir.student_id),
+        )
         self.log.error(msg)
         raise NbGraderException(msg)
 
@@ -129,8 +146,11 @@ def gradebook_cells(coursedir):
     from nbgrader.api import Gradebook
 
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        return {a.name: {nb.name: {c.name for c in nb.source_cells} for nb in a.notebooks}
-                for a in gb.assignments if fnmatch.fnmatchcase(a.name, coursedir.assignment_id)}
+        return {
+            a.name: {nb.name: {c.name for c in nb.source_cells} for nb in a.notebooks}
+            for a in gb.assignments
+            if fnmatch.fnmatchcase(a.name, coursedir.assignment_id)
+        }
 
 
 def write_not_graded(root, assignment, student, choice):
@@ -157,7 +177,9 @@ def _write_single_notebook(self, output, resources):
     meta = resources["nbgrader"]
     submitted = read_record(self.coursedir.root, meta["assignment"], meta["student"]).get("graded_as", {})
     rel = submitted.get(meta["notebook"])
-    if not rel or rel == f"{meta['notebook']}.ipynb" or "/" in rel:  # fetch_feedback sees top-level names only
+    if (
+        not rel or rel == f"{meta['notebook']}.ipynb" or "/" in rel
+    ):  # fetch_feedback sees top-level names only
         return
     copy = dict(resources, unique_key=os.path.splitext(rel)[0])
     _STOCK["write_single_notebook"](self, output, copy)
@@ -171,12 +193,19 @@ def _init_assignment(self, assignment_id, student_id):
         return _STOCK["init_assignment"](self, assignment_id, student_id)
     root = self.coursedir.root
     source = self._format_source(assignment_id, student_id)
-    intake = copy_submission(source, self._format_dest(assignment_id, student_id),
-                             max_file_bytes=_course(root).grading.max_file_bytes,
-                             skip=[*self.coursedir.ignore, "*.ipynb"])
+    intake = copy_submission(
+        source,
+        self._format_dest(assignment_id, student_id),
+        max_file_bytes=_course(root).grading.max_file_bytes,
+        skip=[*self.coursedir.ignore, "*.ipynb"],
+    )
     for refused in intake.refused:
-        self.log.warning("%s", _("backprop-kit: {student}/{assignment}: {file} was not copied: {why}.").format(
-            student=student_id, assignment=assignment_id, file=refused.path, why=refused.reason))
+        self.log.warning(
+            "%s",
+            _("backprop-kit: {student}/{assignment}: {file} was not copied: {why}.").format(
+                student=student_id, assignment=assignment_id, file=refused.path, why=refused.reason
+            ),
+        )
     if autograding:
         choice, _read = choice_for(self, os.path.join(source, "x.ipynb"))
         write_record(root, assignment_id, student_id, intake, choice)
@@ -184,8 +213,12 @@ def _init_assignment(self, assignment_id, student_id):
         self.log.info("Copied %s (a regular file of the submission)", os.path.join(source, copied))
 
 
-PATCHES = {"start": _start, "init_notebooks": _init_notebooks, "init_assignment": _init_assignment,
-           "write_single_notebook": _write_single_notebook}
+PATCHES = {
+    "start": _start,
+    "init_notebooks": _init_notebooks,
+    "init_assignment": _init_assignment,
+    "write_single_notebook": _write_single_notebook,
+}
 
 
 class SafeCollect(ExchangeCollect):
@@ -197,8 +230,10 @@ class SafeCollect(ExchangeCollect):
 
         size = self.get_size(src)  # nbgrader's own limit on the whole folder (links not counted)
         if size > 1000 * self.coursedir.max_dir_size:
-            raise RuntimeError(f"Directory size is too big. Size is {size}, maximum size is "
-                               f"{1000 * self.coursedir.max_dir_size}")
+            raise RuntimeError(
+                f"Directory size is too big. Size is {size}, maximum size is "
+                f"{1000 * self.coursedir.max_dir_size}"
+            )
         try:
             cap = _course(self.coursedir.root).grading.max_file_bytes
         except Exception:  # collect must not depend on course.yaml being valid today
@@ -206,8 +241,12 @@ class SafeCollect(ExchangeCollect):
         cap = min(cap, int(1000 * self.coursedir.max_file_size))  # nbgrader's per-file limit, in kB
         intake = copy_submission(src, dest, max_file_bytes=cap, skip=self.coursedir.ignore)
         for refused in intake.refused:
-            self.log.warning("%s", _("backprop-kit: {folder}: {file} was not collected: {why}.").format(
-                folder=src, file=refused.path, why=refused.reason))
+            self.log.warning(
+                "%s",
+                _("backprop-kit: {folder}: {file} was not collected: {why}.").format(
+                    folder=src, file=refused.path, why=refused.reason
+                ),
+            )
 
 
 class SubmittedNotebookExporter(NotebookExporter):
@@ -223,8 +262,11 @@ class SubmittedNotebookExporter(NotebookExporter):
             return super().from_filename(filename, resources, **kw)
         resources = resources if resources is not None else {}
         resources.setdefault("metadata", {})
-        resources["metadata"].update(name=os.path.splitext(os.path.basename(filename))[0],
-                                     path=os.path.dirname(filename), modified_date=_modified(filename))
+        resources["metadata"].update(
+            name=os.path.splitext(os.path.basename(filename))[0],
+            path=os.path.dirname(filename),
+            modified_date=_modified(filename),
+        )
         meta = resources["nbgrader"]
         root = converter.coursedir.root
         choice, notebook = choice_for(converter, filename)
@@ -235,8 +277,15 @@ class SubmittedNotebookExporter(NotebookExporter):
         read = read_submitted(filename, _course(root).grading.max_file_bytes)
         nb = read.nb
         if nb is None:
-            self.log.error("%s", _(CANNOT_BE_GRADED).format(student=meta["student"], assignment=meta["assignment"],
-                                                            file=os.path.basename(filename), why=read.reason))
+            self.log.error(
+                "%s",
+                _(CANNOT_BE_GRADED).format(
+                    student=meta["student"],
+                    assignment=meta["assignment"],
+                    file=os.path.basename(filename),
+                    why=read.reason,
+                ),
+            )
             nb = nbformat.v4.new_notebook()
         nb.metadata["backprop_kit"] = {
             "unreadable": read.reason or None,

@@ -12,6 +12,7 @@ The copy is made inside a private staging folder (0700) in inbound and moved to 
 only when its modes are final, so no moment exists where another account could read it.
 Students' servers use it through nbgrader's global config written by `backprop-kit hub`
 (`c.ExchangeFactory.submit`)."""
+
 import os
 import secrets
 import shutil
@@ -29,11 +30,15 @@ def inbound_problem(inbound_path, own_gids):
     """Why a submission in `inbound_path` could not be both private and collectable, or None."""
     st = os.stat(inbound_path)
     if not st.st_mode & stat.S_ISGID:
-        return (f"the exchange's inbound {inbound_path} lacks the set-group-id bit, so a private submission would "
-                f"not belong to the course account's group; the course staff run `sudo chmod g+s {inbound_path}`")
+        return (
+            f"the exchange's inbound {inbound_path} lacks the set-group-id bit, so a private submission would "
+            f"not belong to the course account's group; the course staff run `sudo chmod g+s {inbound_path}`"
+        )
     if st.st_gid in own_gids:
-        return (f"you are in the group of the exchange's inbound {inbound_path} (gid {st.st_gid}), which must be "
-                "the course account's own: other students in it could read your submission; ask the course staff")
+        return (
+            f"you are in the group of the exchange's inbound {inbound_path} (gid {st.st_gid}), which must be "
+            "the course account's own: other students in it could read your submission; ask the course staff"
+        )
     return None
 
 
@@ -47,8 +52,8 @@ class PrivateSubmit(ExchangeSubmit):
         self.init_release()
         submission_secret = secrets.token_hex(64)
         dest_path = os.path.join(self.inbound_path, self.assignment_filename)
-        self.log.info("Source: {}".format(self.src_path))
-        self.log.info("Destination: {}".format(dest_path))
+        self.log.info(f"Source: {self.src_path}")
+        self.log.info(f"Destination: {dest_path}")
         self.check_filename_diff()
 
         staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.inbound_path)  # 0700, the course's group
@@ -67,13 +72,16 @@ class PrivateSubmit(ExchangeSubmit):
             shutil.rmtree(staging, ignore_errors=True)
 
         # The student's own copy, as nbgrader keeps it (in their home): fetch_feedback reads its secret.
-        cache_name = self.assignment_filename.rsplit('+', 1)[0] if self.add_random_string else self.assignment_filename
+        cache_name = (
+            self.assignment_filename.rsplit("+", 1)[0] if self.add_random_string else self.assignment_filename
+        )
         cache_path = os.path.join(self.cache_path, cache_name)
         os.makedirs(self.cache_path, exist_ok=True)
         self.do_copy(self.src_path, cache_path)
         self._write_stamps(cache_path, submission_secret)
-        self.log.info("Submitted as: {} {} {}".format(self.coursedir.course_id, self.coursedir.assignment_id,
-                                                      str(self.timestamp)))
+        self.log.info(
+            f"Submitted as: {self.coursedir.course_id} {self.coursedir.assignment_id} {self.timestamp!s}"
+        )
 
     def _write_stamps(self, path, submission_secret):
         """timestamp.txt and submission_secret.txt in `path`, as nbgrader writes them; their names."""
@@ -90,7 +98,9 @@ class PrivateSubmit(ExchangeSubmit):
             for name in [*dirnames, *filenames]:
                 entry = os.path.join(dirname, name)
                 if os.lstat(entry).st_gid != course_gid:
-                    self.log.warning("backprop-kit: %s is not in the course account's group; "
-                                     "leaving it readable so that collect gets it", entry)
+                    self.log.warning(
+                        "backprop-kit: %s is not in the course account's group; "
+                        "leaving it readable so that collect gets it",
+                        entry,
+                    )
                     os.chmod(entry, 0o755 if os.path.isdir(entry) else 0o644)
-

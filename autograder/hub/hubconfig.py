@@ -4,17 +4,23 @@ authenticator, spawner, groups, roles and the course's formgrader service.
 
 A problem found here stops the hub with one line saying what to fix (HubSetupError is a
 SystemExit), instead of a hub that starts and fails students later."""
+
 import os
 import sys
 from pathlib import Path
 
+from ..words import _, speak
 from . import layout, names, roster
 from .settings import ROSTER_SERVICE, HubSettings
-from ..words import _, speak
 
 # The default "server" role lets a user's server post activity; nbgrader's JupyterHubAuthPlugin
 # also asks the hub which groups its user is in, to list the user's courses.
-SERVER_SCOPES = ["users:activity!user", "access:servers!server", "read:users:name!user", "read:users:groups!user"]
+SERVER_SCOPES = [
+    "users:activity!user",
+    "access:servers!server",
+    "read:users:name!user",
+    "read:users:groups!user",
+]
 
 
 class HubSetupError(SystemExit):
@@ -25,17 +31,40 @@ class HubSetupError(SystemExit):
 def _roles(s: HubSettings):
     service = f"service={s.course_id}"
     return [
-        {"name": s.instructor_group, "description": "open the course's formgrader",
-         "groups": [s.instructor_group], "scopes": [f"access:services!{service}", f"read:services!{service}", "list:services"]},
-        {"name": s.student_group, "description": "the course's students",
-         "groups": [s.student_group], "scopes": ["self"]},
-        {"name": "server", "description": "a user's server: activity, and its user's course groups",
-         "scopes": SERVER_SCOPES},
+        {
+            "name": s.instructor_group,
+            "description": "open the course's formgrader",
+            "groups": [s.instructor_group],
+            "scopes": [f"access:services!{service}", f"read:services!{service}", "list:services"],
+        },
+        {
+            "name": s.student_group,
+            "description": "the course's students",
+            "groups": [s.student_group],
+            "scopes": ["self"],
+        },
+        {
+            "name": "server",
+            "description": "a user's server: activity, and its user's course groups",
+            "scopes": SERVER_SCOPES,
+        },
         # formgrader's Manage Students adds and removes students through nbgrader's JupyterHubAuthPlugin
-        {"name": f"{s.course_id}-formgrader", "services": [s.course_id],
-         "scopes": ["list:users", "read:users", "list:groups", "read:groups", f"groups!group={s.student_group}"]},
-        {"name": ROSTER_SERVICE, "services": [ROSTER_SERVICE],
-         "scopes": ["admin:users", "list:users", "read:groups", f"groups!group={s.student_group}"]},
+        {
+            "name": f"{s.course_id}-formgrader",
+            "services": [s.course_id],
+            "scopes": [
+                "list:users",
+                "read:users",
+                "list:groups",
+                "read:groups",
+                f"groups!group={s.student_group}",
+            ],
+        },
+        {
+            "name": ROSTER_SERVICE,
+            "services": [ROSTER_SERVICE],
+            "scopes": ["admin:users", "list:users", "read:groups", f"groups!group={s.student_group}"],
+        },
     ]
 
 
@@ -48,8 +77,11 @@ def _formgrader_service(s: HubSettings):
         "cwd": s.course_dir,
         "oauth_no_confirm": True,
         # Opened top-level, never in a frame: JupyterHub sends frame-ancestors 'none'.
-        "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "JUPYTER_CONFIG_PATH": staff_config_path(s),
-                        "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"},
+        "environment": {
+            "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+            "JUPYTER_CONFIG_PATH": staff_config_path(s),
+            "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        },
     }
 
 
@@ -69,36 +101,57 @@ def check_layout(s: HubSettings):
     problems = []
     # A virtual environment's python is a link to the interpreter it was made from (pyenv's
     # under /root, say): both must be reachable.
-    kit = [(s.bin_dir, _("the kit's environment")),
-           ((Path(s.bin_dir) / "python").resolve(), _("the kit's Python interpreter")),
-           (Path(__file__).resolve().parent.parent, _("the kit's code"))]  # an editable install lives elsewhere
+    kit = [
+        (s.bin_dir, _("the kit's environment")),
+        ((Path(s.bin_dir) / "python").resolve(), _("the kit's Python interpreter")),
+        (Path(__file__).resolve().parent.parent, _("the kit's code")),
+    ]  # an editable install lives elsewhere
     account = layout.Account.named(s.course_account)
     if account is None:
-        problems.append(_("the course account {account!r} does not exist: create it with `sudo useradd "
-                          "--create-home {account}`").format(account=s.course_account))
+        problems.append(
+            _(
+                "the course account {account!r} does not exist: create it with `sudo useradd "
+                "--create-home {account}`"
+            ).format(account=s.course_account)
+        )
     else:
         for path, what in [(s.course_dir, _("the course directory")), *kit]:
             why = layout.unreachable(path, account)
             if why:
-                problems.append(_("{what}: {why}; the formgrader service runs as {account}").format(
-                    what=what, why=why, account=s.course_account))
+                problems.append(
+                    _("{what}: {why}; the formgrader service runs as {account}").format(
+                        what=what, why=why, account=s.course_account
+                    )
+                )
         group, others = layout.sharing_the_group_of(account)
         if others:
-            problems.append(_("the course account {account}'s group {group} also holds {others}: submissions reach "
-                              "the course account through that group, so they could read every student's work; give "
-                              "{account} a group of its own (`sudo groupadd {account}-private && sudo usermod -g "
-                              "{account}-private {account}`)").format(
-                account=s.course_account, group=group, others=", ".join(others)))
-    for path, what in [*kit, (s.nbgrader_config_dir, _("nbgrader's global config")),
-                       (s.student_config_dir, _("the students' server config"))]:
+            problems.append(
+                _(
+                    "the course account {account}'s group {group} also holds {others}: submissions reach "
+                    "the course account through that group, so they could read every student's work; give "
+                    "{account} a group of its own (`sudo groupadd {account}-private && sudo usermod -g "
+                    "{account}-private {account}`)"
+                ).format(account=s.course_account, group=group, others=", ".join(others))
+            )
+    for path, what in [
+        *kit,
+        (s.nbgrader_config_dir, _("nbgrader's global config")),
+        (s.student_config_dir, _("the students' server config")),
+    ]:
         why = layout.unreachable(path, layout.ANYONE)
         if why:
-            problems.append(_("{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)").format(
-                what=what, why=why))
+            problems.append(
+                _("{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)").format(
+                    what=what, why=why
+                )
+            )
     why = layout.open_to_others(s.course_dir)
     if why:
-        problems.append(_("the course directory: {why}; run `sudo chmod o-rwx {folder}`").format(
-            why=why, folder=s.course_dir))
+        problems.append(
+            _("the course directory: {why}; run `sudo chmod o-rwx {folder}`").format(
+                why=why, folder=s.course_dir
+            )
+        )
     return problems
 
 
@@ -116,13 +169,16 @@ def spawn_problem(username, groups, s: HubSettings):
     """Why `username`'s server should not start for this course (a message for the spawn page), or None."""
     why = names.problem(username)
     if why:
-        return _("The hub user {user} is not a valid nbgrader student id ({why}), so nbgrader cannot fetch or "
-                 "submit for it. Ask the course staff for an account whose name has letters, digits and _ . @ - "
-                 "only.").format(user=repr(username), why=why)
+        return _(
+            "The hub user {user} is not a valid nbgrader student id ({why}), so nbgrader cannot fetch or "
+            "submit for it. Ask the course staff for an account whose name has letters, digits and _ . @ - "
+            "only."
+        ).format(user=repr(username), why=why)
     if s.student_group not in groups and s.instructor_group not in groups:
-        return _("{user} is not in the course group {group}, so the Assignments tab would show no course. The "
-                 "course staff add you with `sudo backprop-kit add-student {user} --hub {hub}`.").format(
-            user=username, group=s.student_group, hub=s.out_dir)
+        return _(
+            "{user} is not in the course group {group}, so the Assignments tab would show no course. The "
+            "course staff add you with `sudo backprop-kit add-student {user} --hub {hub}`."
+        ).format(user=username, group=s.student_group, hub=s.out_dir)
     return None
 
 
@@ -142,8 +198,15 @@ def _pre_spawn_hook(s: HubSettings):
             spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": staff_config_path(s)}
         home = Path(os.path.expanduser(f"~{spawner.user.name}"))
         if home.is_dir() and home.stat().st_mode & 0o077:
-            spawner.log.warning("backprop-kit: %s's home %s is mode %04o: other students can read it; "
-                                "run `sudo chmod 0700 %s`", spawner.user.name, home, home.stat().st_mode & 0o7777, home)
+            spawner.log.warning(
+                "backprop-kit: %s's home %s is mode %04o: other students can read it; "
+                "run `sudo chmod 0700 %s`",
+                spawner.user.name,
+                home,
+                home.stat().st_mode & 0o7777,
+                home,
+            )
+
     return hook
 
 
@@ -172,19 +235,24 @@ def configure(c, out_dir):
     c.Authenticator.allowed_users = set(students) | set(instructors)
     # The course account is a hub user in the instructors' group too: the formgrader service runs
     # as it, and nbgrader's JupyterHubAuthPlugin asks the hub for that user's courses.
-    c.JupyterHub.load_groups = {s.instructor_group: {"users": [*instructors, s.course_account]},
-                                s.student_group: {"users": students}}
+    c.JupyterHub.load_groups = {
+        s.instructor_group: {"users": [*instructors, s.course_account]},
+        s.student_group: {"users": students},
+    }
     c.JupyterHub.load_roles = _roles(s)
     token = s.roster_token_file.read_text().strip() if s.roster_token_file.exists() else None
     c.JupyterHub.services = [_formgrader_service(s)] + (
-        [{"name": ROSTER_SERVICE, "api_token": token, "display": False}] if token else [])
+        [{"name": ROSTER_SERVICE, "api_token": token, "display": False}] if token else []
+    )
 
     c.JupyterHub.spawner_class = "localprocess"  # each user's server as their own system account
     c.Spawner.cmd = [str(Path(s.bin_dir) / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
     # Students' servers by default: the least a server gets; the hook gives staff theirs.
-    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": student_config_path(s),
-                             "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin"}
+    c.Spawner.environment = {
+        "JUPYTER_CONFIG_PATH": student_config_path(s),
+        "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin",
+    }
     c.Spawner.pre_spawn_hook = _pre_spawn_hook(s)
 
     c.JupyterHub.hub_ip = "127.0.0.1"
@@ -193,7 +261,13 @@ def configure(c, out_dir):
     c.JupyterHub.db_url = f"sqlite:///{Path(out_dir) / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(Path(out_dir) / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(Path(out_dir) / "jupyterhub.pid")
-    said = _("course {course}: {n} students, instructors {instructors}; formgrader at /services/{course}/ as "
-             "{account}").format(course=s.course_id, n=len(students), instructors=", ".join(instructors) or _("none"),
-                                 account=s.course_account)
+    said = _(
+        "course {course}: {n} students, instructors {instructors}; formgrader at /services/{course}/ as "
+        "{account}"
+    ).format(
+        course=s.course_id,
+        n=len(students),
+        instructors=", ".join(instructors) or _("none"),
+        account=s.course_account,
+    )
     print(f"backprop-kit hub: {said}", file=sys.stderr)

@@ -4,12 +4,13 @@
 in nbgrader's import format (a column `id`, optionally first_name, last_name, email) is
 imported into it the same way. The hub reads the gradebook at every start, so the allow list
 and the course group are never a second copy to keep in step."""
+
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import names
 from ..words import _
+from . import names
 
 CSV_FIELDS = ("first_name", "last_name", "email")
 
@@ -35,11 +36,16 @@ def read_csv(path):
             rows = list(reader)
             header = [h.strip() for h in reader.fieldnames or []]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise RosterError(_("{file}: cannot be read as a CSV roster: {why}").format(file=path, why=e)) from None
+        raise RosterError(
+            _("{file}: cannot be read as a CSV roster: {why}").format(file=path, why=e)
+        ) from None
     if "id" not in header:
-        raise RosterError(_("{file}: line 1: a roster needs a column 'id' (nbgrader's import format: "
-                            "id,first_name,last_name,email); found {header}").format(
-            file=path, header=", ".join(header) or _("no header")))
+        raise RosterError(
+            _(
+                "{file}: line 1: a roster needs a column 'id' (nbgrader's import format: "
+                "id,first_name,last_name,email); found {header}"
+            ).format(file=path, header=", ".join(header) or _("no header"))
+        )
     students = []
     for line, row in enumerate(rows, start=2):
         student_id = (row.get("id") or "").strip()
@@ -57,7 +63,9 @@ def gradebook_students(db_url):
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url) as gb:
-        return sorted((Student(s.id, s.first_name, s.last_name, s.email) for s in gb.students), key=lambda s: s.id)
+        return sorted(
+            (Student(s.id, s.first_name, s.last_name, s.email) for s in gb.students), key=lambda s: s.id
+        )
 
 
 def add_to_gradebook(db_url, students):
@@ -78,6 +86,9 @@ def checked_ids(students, where):
         try:
             ids.append(names.check(s.id, where))
         except names.StudentIdError as e:
-            raise RosterError(_("{problem} Remove it with `nbgrader db student remove {id}`.").format(
-                problem=e, id=repr(s.id))) from None
+            raise RosterError(
+                _("{problem} Remove it with `nbgrader db student remove {id}`.").format(
+                    problem=e, id=repr(s.id)
+                )
+            ) from None
     return ids

@@ -1,6 +1,7 @@
 """HubSettings: every fact the hub's configuration is built from, kept in one JSON file
 (`backprop-kit-hub.json` beside jupyterhub_config.py) that `backprop-kit hub` writes and the
 hub reads at each start."""
+
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

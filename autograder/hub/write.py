@@ -1,5 +1,6 @@
 """write_hub(): the folder `backprop-kit hub --out DIR` writes, after checking everything the
 hub will need, so a problem shows here and not in the hub's log."""
+
 import os
 import secrets
 import sys
@@ -7,10 +8,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..words import _, speak
 from . import layout, names, roster
 from .hubconfig import check_layout
 from .settings import NBGRADER_CONFIG_DIR, SETTINGS_FILE, HubSettings
-from ..words import _, speak
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"  # nbgrader's own default since 0.8
 
@@ -36,8 +37,12 @@ def _course_id(course_dir):
 
     path = Path(course_dir) / "course.yaml"
     if not (Path(course_dir) / "nbgrader_config.py").is_file() or not path.is_file():
-        raise HubError(_("{folder} is not a course made by `backprop-kit init` (no nbgrader_config.py and "
-                         "course.yaml there): run `backprop-kit hub` inside the course directory").format(folder=course_dir))
+        raise HubError(
+            _(
+                "{folder} is not a course made by `backprop-kit init` (no nbgrader_config.py and "
+                "course.yaml there): run `backprop-kit hub` inside the course directory"
+            ).format(folder=course_dir)
+        )
     try:
         course = load_course(path)
     except ConfigError as e:
@@ -65,8 +70,19 @@ def _write_student_config(folder):
     (folder / "labconfig" / "page_config.json").write_text(_template("student_page_config.json"))
 
 
-def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCHANGE, instructors=(),
-              roster_csv=None, authenticator="pam", service_port=9999, hub_port=8081, proxy_api_port=8001):
+def write_hub(
+    course_dir,
+    out_dir,
+    *,
+    course_account=None,
+    exchange=DEFAULT_EXCHANGE,
+    instructors=(),
+    roster_csv=None,
+    authenticator="pam",
+    service_port=9999,
+    hub_port=8081,
+    proxy_api_port=8001,
+):
     course_dir, out_dir = Path(course_dir).resolve(), Path(out_dir).resolve()
     course_id = _course_id(course_dir)
     account = course_account or f"grader-{course_id}"
@@ -75,10 +91,19 @@ def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCH
         from_csv = roster.read_csv(roster_csv) if roster_csv else []
     except (names.StudentIdError, roster.RosterError) as e:
         raise HubError(str(e)) from None
-    settings = HubSettings(course_id=course_id, course_dir=str(course_dir), course_account=account,
-                           exchange=str(Path(exchange).absolute()), bin_dir=str(Path(sys.prefix) / "bin"),
-                           out_dir=str(out_dir), instructors=instructors, authenticator=authenticator,
-                           service_port=service_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
+    settings = HubSettings(
+        course_id=course_id,
+        course_dir=str(course_dir),
+        course_account=account,
+        exchange=str(Path(exchange).absolute()),
+        bin_dir=str(Path(sys.prefix) / "bin"),
+        out_dir=str(out_dir),
+        instructors=instructors,
+        authenticator=authenticator,
+        service_port=service_port,
+        hub_port=hub_port,
+        proxy_api_port=proxy_api_port,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(out_dir, 0o755)  # students' servers read nbgrader's global config here; secrets stay 0600
@@ -86,7 +111,8 @@ def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCH
     config_dir.mkdir(exist_ok=True)
     os.chmod(config_dir, 0o755)
     (config_dir / "nbgrader_config.py").write_text(
-        _template("nbgrader_config.py").format(course_id=course_id, exchange=settings.exchange))
+        _template("nbgrader_config.py").format(course_id=course_id, exchange=settings.exchange)
+    )
     _write_student_config(settings.student_config_dir)
     if not Path(settings.exchange).exists() and os.geteuid() == 0:
         layout.make_exchange(settings.exchange)
@@ -100,13 +126,17 @@ def write_hub(course_dir, out_dir, *, course_account=None, exchange=DEFAULT_EXCH
     if from_csv:
         roster.add_to_gradebook(url, from_csv)
     try:
-        students = roster.checked_ids(roster.gradebook_students(url), _("the gradebook of {folder}").format(folder=course_dir))
+        students = roster.checked_ids(
+            roster.gradebook_students(url), _("the gradebook of {folder}").format(folder=course_dir)
+        )
     except roster.RosterError as e:
         raise HubError(str(e)) from None
 
     (out_dir / SETTINGS_FILE).write_text(settings.dump())
     config_file = out_dir / "jupyterhub_config.py"
-    config_file.write_text(_template("jupyterhub_config.py").format(bin_dir=settings.bin_dir, config_file=config_file))
+    config_file.write_text(
+        _template("jupyterhub_config.py").format(bin_dir=settings.bin_dir, config_file=config_file)
+    )
     if not settings.roster_token_file.exists():
         _write_private(settings.roster_token_file, secrets.token_hex(32) + "\n")
     return Written(settings, config_file, students, len(from_csv))

@@ -1,16 +1,17 @@
 """Make the class report of one assignment: cells.csv, canvas.csv, class.html, and a short
 table of the most common misconceptions for the terminal."""
+
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
 
+from ..words import _, speak
 from .collect import ReportError, collect
 from .exports import write_canvas_csv, write_cells_csv
 from .integrity import find_signals
 from .page import ranked_misconceptions, render
 from .variants import pass_rates_by_graph
-from ..words import _, speak
 
 
 @dataclass
@@ -43,14 +44,19 @@ def build(course_dir, assignment, out_dir=None, canvas_assignment_id="", student
     write_cells_csv(results, out / "cells.csv")
     write_canvas_csv(results, out / "canvas.csv", canvas_assignment_id, student_id_column)
     variants = pass_rates_by_graph(results, course)
-    (out / "class.html").write_text(render(results, signals, out, course.course_id, variants), encoding="utf-8")
+    (out / "class.html").write_text(
+        render(results, signals, out, course.course_id, variants), encoding="utf-8"
+    )
     return Built(out, results, signals, ranked_misconceptions(results))
 
 
 def misconception_table(built, limit=8):
     """The most common misconceptions: how many students each hit, and in which cells."""
-    table = Table(title=_("{assignment}: most common misconceptions ({n} students graded)").format(
-        assignment=built.results.assignment, n=len(built.results.submitted)))
+    table = Table(
+        title=_("{assignment}: most common misconceptions ({n} students graded)").format(
+            assignment=built.results.assignment, n=len(built.results.submitted)
+        )
+    )
     table.add_column(_("misconception"))
     table.add_column(_("students"), justify="right")
     table.add_column(_("where"))

@@ -1,22 +1,41 @@
 """Geometry of class.html's charts, computed here and drawn as inline SVG by the template:
 no chart library, nothing fetched, so the page works offline and prints as it shows."""
+
 from dataclasses import dataclass
 
 from ..grading.report import STATUSES
 from ..words import N_
 
 STATUS_ORDER = STATUSES + ("",)  # "": a cell with no kit report (graded without the kit)
-STATUS_COLORS = {"passed": "#2e7d32", "partial": "#f0a400", "failed": "#c62828", "not answered": "#90a4ae",
-                 "timeout": "#455a64", "error": "#6a1b9a", "": "#bdbdbd"}
+STATUS_COLORS = {
+    "passed": "#2e7d32",
+    "partial": "#f0a400",
+    "failed": "#c62828",
+    "not answered": "#90a4ae",
+    "timeout": "#455a64",
+    "error": "#6a1b9a",
+    "": "#bdbdbd",
+}
 STATUS_LABELS = {"": "no report"}
 # The statuses as a person reads them (the legend; the ids stay the data of cells.csv and the page).
-STATUS_WORDS = {"passed": N_("passed"), "partial": N_("partial"), "failed": N_("failed"),
-                "not answered": N_("not answered"), "timeout": N_("timeout"), "error": N_("error"),
-                "": N_("no report")}
+STATUS_WORDS = {
+    "passed": N_("passed"),
+    "partial": N_("partial"),
+    "failed": N_("failed"),
+    "not answered": N_("not answered"),
+    "timeout": N_("timeout"),
+    "error": N_("error"),
+    "": N_("no report"),
+}
 
 # A cell's score as a share of its points, in the bins of its score distribution.
-SCORE_BINS = (("0", 0.0, 0.0), ("1–39%", 1e-9, 0.4 - 1e-9), ("40–69%", 0.4, 0.7 - 1e-9),
-              ("70–99%", 0.7, 1 - 1e-9), ("100%", 1.0, 1.0))
+SCORE_BINS = (
+    ("0", 0.0, 0.0),
+    ("1–39%", 1e-9, 0.4 - 1e-9),
+    ("40–69%", 0.4, 0.7 - 1e-9),
+    ("70–99%", 0.7, 1 - 1e-9),
+    ("100%", 1.0, 1.0),
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +57,17 @@ def stacked_bar(counts, width, height=14):
         n = counts.get(status, 0)
         if n:
             w = width * n / total
-            bars.append(Bar(round(x, 2), 0, round(w, 2), height, STATUS_COLORS[status], n,
-                            STATUS_LABELS.get(status, status)))
+            bars.append(
+                Bar(
+                    round(x, 2),
+                    0,
+                    round(w, 2),
+                    height,
+                    STATUS_COLORS[status],
+                    n,
+                    STATUS_LABELS.get(status, status),
+                )
+            )
             x += w
     return bars
 
@@ -60,8 +88,17 @@ def histogram(counts, labels, width, height, color="#1565c0", gap=3, headroom=12
     for i, label in enumerate(labels):
         n = counts.get(label, 0)
         h = (height - headroom) * n / top
-        bars.append(Bar(round(i * step + gap / 2, 2), round(height - h, 2), round(step - gap, 2), round(h, 2),
-                        color, n, label))
+        bars.append(
+            Bar(
+                round(i * step + gap / 2, 2),
+                round(height - h, 2),
+                round(step - gap, 2),
+                round(h, 2),
+                color,
+                n,
+                label,
+            )
+        )
     return bars
 
 

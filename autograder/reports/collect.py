@@ -3,6 +3,7 @@
 Scores always come from nbgrader's gradebook (a TA's manual override included), so every
 export agrees with `nbgrader export`; the per-student reports add what the gradebook has
 no column for: each cell's status and the misconceptions named."""
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +80,10 @@ class ClassResults:
 def find_course_dir(course_dir):
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "nbgrader_config.py").is_file():
-        raise ReportError(f"{course_dir} is not a course directory: it has no nbgrader_config.py. Run this inside "
-                          "a course made by `backprop-kit init` (or pass --course DIR).")
+        raise ReportError(
+            f"{course_dir} is not a course directory: it has no nbgrader_config.py. Run this inside "
+            "a course made by `backprop-kit init` (or pass --course DIR)."
+        )
     return course_dir
 
 
@@ -93,7 +96,9 @@ def db_url(course_dir):
     try:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     except Exception as e:  # a config file with an error: say which file and what
-        raise ReportError(f"{course_dir / 'nbgrader_config.py'} cannot be read: {type(e).__name__}: {e}") from None
+        raise ReportError(
+            f"{course_dir / 'nbgrader_config.py'} cannot be read: {type(e).__name__}: {e}"
+        ) from None
     return CourseDirectory(config=config, root=str(course_dir)).db_url
 
 
@@ -132,11 +137,15 @@ def collect(course_dir, assignment):
             found = gb.find_assignment(assignment)
         except MissingEntry:
             names = ", ".join(a.name for a in gb.assignments) or "none"
-            raise ReportError(f"no assignment {assignment!r} in the gradebook at {shown_url(url)} "
-                              f"(assignments there: {names})") from None
+            raise ReportError(
+                f"no assignment {assignment!r} in the gradebook at {shown_url(url)} "
+                f"(assignments there: {names})"
+            ) from None
         notebooks = [n.name for n in found.notebooks]
-        students = {s.id: Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
-                    for s in gb.students}
+        students = {
+            s.id: Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
+            for s in gb.students
+        }
         order = graded_cells(course_dir, assignment, notebooks)
         position = {cell: i for i, cell in enumerate(order)}
         totals, rows, reports, extra_cells = {}, [], {}, []
@@ -153,16 +162,28 @@ def collect(course_dir, assignment):
                     if (nb.name, grade.name) not in position and (nb.name, grade.name) not in extra_cells:
                         extra_cells.append((nb.name, grade.name))
                     entry = by_id.get(grade.name, {})
-                    rows.append(CellRow(student, assignment, nb.name, grade.name, float(grade.score or 0),
-                                        float(grade.max_score or 0), str(entry.get("status", "")),
-                                        tuple(str(m) for m in entry.get("misconceptions", []))))
+                    rows.append(
+                        CellRow(
+                            student,
+                            assignment,
+                            nb.name,
+                            grade.name,
+                            float(grade.score or 0),
+                            float(grade.max_score or 0),
+                            str(entry.get("status", "")),
+                            tuple(str(m) for m in entry.get("misconceptions", [])),
+                        )
+                    )
         max_score = float(found.max_score or 0)
         cells = {nb.name: {c.name for c in nb.source_cells} for nb in found.notebooks}
     not_graded = find_not_graded(course_dir, assignment, cells, set(totals))
     if not totals:
-        raise ReportError(f"nothing of {assignment!r} is graded yet: run `nbgrader autograde {assignment}` first")
-    return ClassResults(course_dir, assignment, order + extra_cells, students, totals, max_score, rows, reports,
-                        not_graded)
+        raise ReportError(
+            f"nothing of {assignment!r} is graded yet: run `nbgrader autograde {assignment}` first"
+        )
+    return ClassResults(
+        course_dir, assignment, order + extra_cells, students, totals, max_score, rows, reports, not_graded
+    )
 
 
 def find_not_graded(course_dir, assignment, cells, graded):
@@ -180,7 +201,9 @@ def find_not_graded(course_dir, assignment, cells, graded):
         if choice is None or not choice.not_graded:
             choice = choose_notebooks(folder, cells)
         why = choice.not_graded or f"not autograded yet: run `nbgrader autograde {assignment}`"
-        out[student] = why.replace(str(folder), folder.relative_to(course_dir).as_posix())  # the course can move
+        out[student] = why.replace(
+            str(folder), folder.relative_to(course_dir).as_posix()
+        )  # the course can move
     return out
 
 

@@ -1,11 +1,20 @@
 """cells.csv (one row per student and graded cell) and canvas.csv (Canvas's gradebook import)."""
+
 import csv
 from pathlib import Path
 
 from .collect import Student
 
-CELLS_COLUMNS = ("student_id", "assignment", "notebook", "grade_id", "score", "max_score", "status",
-                 "misconceptions")
+CELLS_COLUMNS = (
+    "student_id",
+    "assignment",
+    "notebook",
+    "grade_id",
+    "score",
+    "max_score",
+    "status",
+    "misconceptions",
+)
 CANVAS_FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_ID_COLUMNS = {"sis-user-id": "SIS User ID", "sis-login-id": "SIS Login ID"}
 
@@ -25,8 +34,18 @@ def write_cells_csv(results, path):
         writer = csv.writer(handle)
         writer.writerow(CELLS_COLUMNS)
         for r in results.rows:
-            writer.writerow([spreadsheet_safe(r.student_id), r.assignment, r.notebook, r.grade_id, number(r.score),
-                             number(r.max_score), r.status, ";".join(r.misconceptions)])
+            writer.writerow(
+                [
+                    spreadsheet_safe(r.student_id),
+                    r.assignment,
+                    r.notebook,
+                    r.grade_id,
+                    number(r.score),
+                    number(r.max_score),
+                    r.status,
+                    ";".join(r.misconceptions),
+                ]
+            )
     return Path(path)
 
 

@@ -6,6 +6,7 @@
 - gate code identical across students once whitespace and comments are ignored, with how
   common that code is in the class (the short add gate is written the same way by many
   honest students; a long gate shared by two of eighty is worth a look)."""
+
 import ast
 import io
 import json
@@ -18,7 +19,8 @@ import numpy as np
 from solutions.table import GATES
 
 from ..bpkit import problems
-from ..exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID
+from ..exercises import BY_ID as HAND_EXERCISES
+from ..exercises import FUNCTIONS_BY_ID
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,10 @@ class Signals:
 def find_signals(results, course):
     notes = []
     if course.randomization != problems.PER_STUDENT:
-        notes.append("Everyone has the same numbers and graphs (randomization: per-course), so copied hand "
-                     "answers cannot be told apart from correct ones.")
+        notes.append(
+            "Everyone has the same numbers and graphs (randomization: per-course), so copied hand "
+            "answers cannot be told apart from correct ones."
+        )
         copied = []
     else:
         copied = copied_answers(results, course)
@@ -72,6 +76,7 @@ def find_signals(results, course):
 
 
 # ---------------------------------------------------------------- notebooks made for someone else
+
 
 def made_for_other_ids(results):
     found = []
@@ -82,6 +87,7 @@ def made_for_other_ids(results):
 
 
 # ---------------------------------------------------------------- hand answers for other numbers
+
 
 def copied_answers(results, course):
     roster = sorted(set(results.students) | {s for s, _ in results.reports})
@@ -94,14 +100,24 @@ def copied_answers(results, course):
                     given.setdefault(exercise, {})[student] = values
     # Each student's numbers and, with graphs: per-student, their graph: an answer right for a
     # classmate's graph is as telling as one right for a classmate's numbers.
-    draws = {s: problems.draw(course.seed, course.course_id, results.assignment, course.randomization, s,
-                              course.graphs) for s in roster} if given else {}
+    draws = (
+        {
+            s: problems.draw(
+                course.seed, course.course_id, results.assignment, course.randomization, s, course.graphs
+            )
+            for s in roster
+        }
+        if given
+        else {}
+    )
     found = []
     for exercise_id, by_student in sorted(given.items()):
         exercise = HAND_EXERCISES[exercise_id]
         table = CorrectAnswers(exercise, roster, draws, course.graphs)
         for student, values in sorted(by_student.items()):
-            hit = table.owners(student, values, course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel)
+            hit = table.owners(
+                student, values, course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel
+            )
             if hit:
                 found.append(CopiedAnswers(student, exercise_id, *hit))
     return found
@@ -114,8 +130,10 @@ class CorrectAnswers:
     def __init__(self, exercise, roster, draws, graph_mode="lecture"):
         self.roster = list(roster)
         self.row = {s: i for i, s in enumerate(self.roster)}
-        answers = [exercise.correct(draws[s].values[exercise.problem], draws[s].graphs[exercise.problem], graph_mode)
-                   for s in self.roster]
+        answers = [
+            exercise.correct(draws[s].values[exercise.problem], draws[s].graphs[exercise.problem], graph_mode)
+            for s in self.roster
+        ]
         self.names = list(exercise.shape(graph_mode).answers)
         self.shapes = {n: np.shape(answers[0][n]) for n in self.names}
         self.columns, start = {}, 0
@@ -123,8 +141,9 @@ class CorrectAnswers:
             size = int(np.prod(self.shapes[n], dtype=int))
             self.columns[n] = slice(start, start + size)
             start += size
-        self.matrix = np.array([np.concatenate([np.ravel(np.asarray(a[n], float)) for n in self.names])
-                                for a in answers]).reshape(len(self.roster), start)
+        self.matrix = np.array(
+            [np.concatenate([np.ravel(np.asarray(a[n], float)) for n in self.names]) for a in answers]
+        ).reshape(len(self.roster), start)
 
     def owners(self, student, values, tol_abs, tol_rel):
         """(the other students whose correct answers `values` are, how many answers matched), or
@@ -167,10 +186,23 @@ def normalised(source):
         pass
     try:
         tokens = tokenize.generate_tokens(io.StringIO(source).readline)
-        return " ".join(t.string for t in tokens if t.type not in (
-            tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER))
+        return " ".join(
+            t.string
+            for t in tokens
+            if t.type
+            not in (
+                tokenize.COMMENT,
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+                tokenize.ENDMARKER,
+            )
+        )
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return " ".join(line.split("#", 1)[0].strip() for line in source.splitlines() if line.split("#", 1)[0].strip())
+        return " ".join(
+            line.split("#", 1)[0].strip() for line in source.splitlines() if line.split("#", 1)[0].strip()
+        )
 
 
 def shared_code(results):
@@ -183,8 +215,9 @@ def shared_code(results):
         for student in results.submitted:
             if (results.reports.get((student, notebook)) or {}).get("unreadable"):
                 continue  # its cells are the assignment's, put back for grading: none is the student's
-            cells = (_cells(course_dir / "autograded" / student / assignment / f"{notebook}.ipynb")
-                     or _cells(course_dir / "submitted" / student / assignment / f"{notebook}.ipynb"))
+            cells = _cells(course_dir / "autograded" / student / assignment / f"{notebook}.ipynb") or _cells(
+                course_dir / "submitted" / student / assignment / f"{notebook}.ipynb"
+            )
             for grade_id in CODE_CELLS:
                 source = cells.get(grade_id, "")
                 code = normalised(source)
@@ -218,7 +251,9 @@ def _cells(path):
     cells = {}
     for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
         meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
-        grade_id = meta.get("nbgrader", {}).get("grade_id") if isinstance(meta.get("nbgrader"), dict) else None
+        grade_id = (
+            meta.get("nbgrader", {}).get("grade_id") if isinstance(meta.get("nbgrader"), dict) else None
+        )
         source = cell.get("source", "") if grade_id and cell.get("cell_type") == "code" else None
         if isinstance(source, list):
             source = "".join(s for s in source if isinstance(s, str))

@@ -1,12 +1,14 @@
 """Pass rates per drawn graph (course.yaml graphs: per-student): for each exercise on a family of
 graphs, how many students drew each graph and how many of them got full marks, so an
 instructor sees whether one variant is harder than the rest."""
+
 from dataclasses import dataclass
 
 from solutions import graphs as described
 
 from ..bpkit import problems
-from ..exercises import BY_ID as HAND_EXERCISES, FUNCTIONS_BY_ID
+from ..exercises import BY_ID as HAND_EXERCISES
+from ..exercises import FUNCTIONS_BY_ID
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,14 @@ def pass_rates_by_graph(results, course):
         counts = {g: [0, 0] for g in exercise.shape(course.graphs).graphs}
         for r in results.rows_of_cell(notebook, grade_id):
             if r.student_id not in drawn:
-                drawn[r.student_id] = problems.draw(course.seed, course.course_id, results.assignment,
-                                                    course.randomization, r.student_id, course.graphs)
+                drawn[r.student_id] = problems.draw(
+                    course.seed,
+                    course.course_id,
+                    results.assignment,
+                    course.randomization,
+                    r.student_id,
+                    course.graphs,
+                )
             graph = drawn[r.student_id].graphs[exercise.problem]
             counts[graph][0] += 1
             counts[graph][1] += int(r.max_score > 0 and r.score >= r.max_score)

@@ -1,4 +1,5 @@
 """Numbers and counts as a person writes them, for every page and line the reports print."""
+
 from ..words import N_, _
 
 
@@ -10,9 +11,11 @@ def for_people(value):
 
 
 # The nouns counted in the reports' lines, each with its plural, in the grader's catalog.
-COUNTED = {"notebook": (N_("{n} notebook"), N_("{n} notebooks")),
-           "hand answer": (N_("{n} hand answer"), N_("{n} hand answers")),
-           "group": (N_("{n} group"), N_("{n} groups"))}
+COUNTED = {
+    "notebook": (N_("{n} notebook"), N_("{n} notebooks")),
+    "hand answer": (N_("{n} hand answer"), N_("{n} hand answers")),
+    "group": (N_("{n} group"), N_("{n} groups")),
+}
 
 
 def counted(n, noun, plural=None):

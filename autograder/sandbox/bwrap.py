@@ -20,6 +20,7 @@ Two ways of becoming unprivileged, chosen by `wrap(..., uid=...)`:
   it is the only way, and `process_cap` caps the sandbox at what the grader's uid already
   runs plus `Limits.processes`) and by callers that do not pass a uid.
 """
+
 import functools
 import importlib.util
 import logging
@@ -43,10 +44,14 @@ NOBODY = 65534
 SANDBOX_UID_RANGE = (1_500_000_000, 2_000_000_000)
 TMPFS_BYTES = 64 * MiB  # /tmp and /dev/shm inside: tmpfs memory is not covered by RLIMIT_AS
 
-UNAVAILABLE = ("bubblewrap (bwrap) is not installed: install the Debian package bubblewrap, "
-               "or set grading.require_sandbox: false in course.yaml to grade without a sandbox")
-UNSANDBOXED_WARNING = ("backprop-kit: %s. Grading continues WITHOUT a sandbox: student code runs "
-                       "with your rights (resource limits still apply).")
+UNAVAILABLE = (
+    "bubblewrap (bwrap) is not installed: install the Debian package bubblewrap, "
+    "or set grading.require_sandbox: false in course.yaml to grade without a sandbox"
+)
+UNSANDBOXED_WARNING = (
+    "backprop-kit: %s. Grading continues WITHOUT a sandbox: student code runs "
+    "with your rights (resource limits still apply)."
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -61,6 +66,7 @@ class Limits:
     """What one run of student code may use. cpu_seconds=None means wall_seconds + 1 for
     a worker's child (a busy loop dies of SIGXCPU even if the wall clock is late) and no
     CPU limit for a whole notebook kernel."""
+
     wall_seconds: float = 30.0
     memory_bytes: int = 2 * GiB
     output_bytes: int = 64 * KiB
@@ -78,6 +84,7 @@ class Limits:
 
 
 # ---------------------------------------------------------------- is bwrap usable?
+
 
 def bwrap_path():
     """The bwrap executable, or None."""
@@ -112,8 +119,12 @@ def sandbox_available():
         uid = new_sandbox_uid()
         give_scratch(scratch, uid)
         try:
-            done = subprocess.run(wrap(["/bin/true"], scratch, uid=uid, check=False), capture_output=True,
-                                  timeout=20, env=bwrap_environment())
+            done = subprocess.run(
+                wrap(["/bin/true"], scratch, uid=uid, check=False),
+                capture_output=True,
+                timeout=20,
+                env=bwrap_environment(),
+            )
         except (OSError, subprocess.TimeoutExpired):
             return False
         if done.returncode != 0:
@@ -154,14 +165,34 @@ def grader_private_paths():
 
 # Only what Python, numpy and ipykernel read. In the user-namespace mode the sandbox owns
 # root's files, so a whole /etc would expose /etc/shadow and private keys to it.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
-             "nsswitch.conf", "hosts", "host.conf", "mime.types", "os-release", "alternatives", "locale.alias")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "host.conf",
+    "mime.types",
+    "os-release",
+    "alternatives",
+    "locale.alias",
+)
 
 
 def python_roots():
     """The trees the interpreter and the virtual environment live in (real paths)."""
-    return sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-                   Path(sys.executable).resolve().parent.parent, Path(sys.exec_prefix).resolve()})
+    return sorted(
+        {
+            Path(sys.base_prefix).resolve(),
+            Path(sys.prefix).resolve(),
+            Path(sys.executable).resolve().parent.parent,
+            Path(sys.exec_prefix).resolve(),
+        }
+    )
 
 
 def site_dirs():
@@ -176,13 +207,22 @@ def sandbox_environment(scratch, env=None):
     scratch = str(scratch)
     return {
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": scratch, "TMPDIR": scratch, "USER": "student", "LOGNAME": "student",
-        "IPYTHONDIR": f"{scratch}/.ipython", "MPLCONFIGDIR": f"{scratch}/.matplotlib",
-        "JUPYTER_RUNTIME_DIR": f"{scratch}/.jupyter/runtime", "JUPYTER_CONFIG_DIR": f"{scratch}/.jupyter",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "USER": "student",
+        "LOGNAME": "student",
+        "IPYTHONDIR": f"{scratch}/.ipython",
+        "MPLCONFIGDIR": f"{scratch}/.matplotlib",
+        "JUPYTER_RUNTIME_DIR": f"{scratch}/.jupyter/runtime",
+        "JUPYTER_CONFIG_DIR": f"{scratch}/.jupyter",
         "JUPYTER_DATA_DIR": f"{scratch}/.jupyter/data",
         # One BLAS thread: a grading machine's cores are shared.
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "LANG": "C.UTF-8",
         **{str(k): str(v) for k, v in (env or {}).items()},
     }
 
@@ -272,7 +312,16 @@ def _hide(mounts, hide, visible_roots):
             if os.path.isfile(os.path.join(path, "__init__.py")):
                 mounts.args += ["--ro-bind", _mask_package(), path]
             else:
-                mounts.args += ["--perms", "0000", "--size", str(64 * KiB), "--tmpfs", path, "--remount-ro", path]
+                mounts.args += [
+                    "--perms",
+                    "0000",
+                    "--size",
+                    str(64 * KiB),
+                    "--tmpfs",
+                    path,
+                    "--remount-ro",
+                    path,
+                ]
         else:
             mounts.args += ["--ro-bind", "/dev/null", path]
 
@@ -283,8 +332,19 @@ def _hide(mounts, hide, visible_roots):
 HOST_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL")
 
 
-def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_net=False, uid=None, check=True,
-         host=False):
+def wrap(
+    argv,
+    scratch,
+    *,
+    ro_binds=(),
+    rw_binds=(),
+    hide=(),
+    env=None,
+    share_net=False,
+    uid=None,
+    check=True,
+    host=False,
+):
     """The bwrap command line that runs argv inside the sandbox.
 
     scratch: the only writable host directory, and the working directory; HOME, TMPDIR,
@@ -299,24 +359,56 @@ def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_ne
     if check and not sandbox_available():
         raise SandboxUnavailable()
     scratch = str(Path(scratch).resolve())
-    pythons = [str(p) for p in python_roots() if not any(_inside(str(p), s) for s in ("/usr", "/bin", "/lib"))]
+    pythons = [
+        str(p) for p in python_roots() if not any(_inside(str(p), s) for s in ("/usr", "/bin", "/lib"))
+    ]
     # Namespaces one by one: --unshare-all would add a user namespace in uid mode, where
     # setpriv must become a host uid.
-    namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                  *([] if share_net else ["--unshare-net"])]
+    namespaces = [
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        *([] if share_net else ["--unshare-net"]),
+    ]
     if host:
         identity = ["--cap-drop", "ALL", *[arg for cap in HOST_CAPABILITIES for arg in ("--cap-add", cap)]]
         command = list(argv)
     elif uid is None:
-        identity = ["--unshare-user", "--disable-userns", "--uid", str(NOBODY), "--gid", str(NOBODY),
-                    "--cap-drop", "ALL"]
+        identity = [
+            "--unshare-user",
+            "--disable-userns",
+            "--uid",
+            str(NOBODY),
+            "--gid",
+            str(NOBODY),
+            "--cap-drop",
+            "ALL",
+        ]
         command = list(argv)
     else:
         # Privileged bwrap keeps only what setpriv needs to drop to the uid; setpriv drops all.
-        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                    "--cap-add", "CAP_SETPCAP"]
-        command = [setpriv_path() or "/usr/bin/setpriv", f"--reuid={int(uid)}", f"--regid={int(uid)}",
-                   "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
+        identity = [
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--cap-add",
+            "CAP_SETPCAP",
+        ]
+        command = [
+            setpriv_path() or "/usr/bin/setpriv",
+            f"--reuid={int(uid)}",
+            f"--regid={int(uid)}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            *argv,
+        ]
 
     mounts = _Mounts()
     mounts.add("--proc", "/proc")
@@ -331,12 +423,25 @@ def wrap(argv, scratch, *, ro_binds=(), rw_binds=(), hide=(), env=None, share_ne
         mounts.add(op, src, dest)
     _hide(mounts, [*grader_private_paths(), *hide], visible_roots=["/usr", *mounts.binds])
 
-    args = [bwrap_path() or "bwrap", *namespaces, *identity, "--die-with-parent", "--new-session",
-            "--hostname", "sandbox", *mounts.args,
-            # The sandbox's own root and /dev read-only too (in user-namespace mode /dev would be a
-            # writable, unbounded tmpfs): scratch, /tmp and /dev/shm stay the only writable places.
-            "--remount-ro", "/dev", "--remount-ro", "/",
-            "--chdir", scratch, "--clearenv"]
+    args = [
+        bwrap_path() or "bwrap",
+        *namespaces,
+        *identity,
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
+        *mounts.args,
+        # The sandbox's own root and /dev read-only too (in user-namespace mode /dev would be a
+        # writable, unbounded tmpfs): scratch, /tmp and /dev/shm stay the only writable places.
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        scratch,
+        "--clearenv",
+    ]
     for key, value in sandbox_environment(scratch, env).items():
         args += ["--setenv", key, value]
     return args + ["--", *command]
@@ -353,6 +458,7 @@ def sandboxed_command(argv, scratch, *, required=False, uid=None, **wrap_kwargs)
 
 
 # ---------------------------------------------------------------- resource limits
+
 
 def process_cap(limits, uid):
     """The RLIMIT_NPROC that caps one sandbox at limits.processes, or None where no cap is
@@ -374,6 +480,7 @@ def preexec(limits, *, extra_memory=0, processes=None):
     """A subprocess preexec_fn: its own session (so the grader can kill the whole group),
     address-space and file-size caps, no core dumps, a CPU cap when limits.cpu_seconds is
     set, and RLIMIT_NPROC = processes when given (see `process_cap`)."""
+
     def apply():
         try:
             os.setsid()
@@ -389,6 +496,7 @@ def preexec(limits, *, extra_memory=0, processes=None):
         if limits.cpu_seconds:
             cpu = int(limits.cpu_seconds + 0.999)
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
     return apply
 
 
@@ -459,6 +567,7 @@ def kill_uid(uid, timeout=5.0):
 
 
 # ---------------------------------------------------------------- scratch directories
+
 
 def give_scratch(scratch, uid):
     """Make `scratch` the sandbox user's: owned by `uid` in uid mode, mode 0711 (bwrap, root

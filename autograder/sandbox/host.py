@@ -28,6 +28,7 @@ One message per line of the socket (SOCK_SEQPACKET), JSON:
                   {"kill": id}
   host -> grader  {"ready": true} once, then {"spawned": id} or {"error": "..."} per spawn
 """
+
 import ctypes
 import importlib
 import json
@@ -59,8 +60,16 @@ def _checked(result, what):
 
 
 def mount(source, target, fstype, flags, data=None):
-    _checked(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                        ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+    _checked(
+        libc.mount(
+            source and source.encode(),
+            target.encode(),
+            fstype and fstype.encode(),
+            ctypes.c_ulong(flags),
+            data and data.encode(),
+        ),
+        f"mount {target}",
+    )
 
 
 def prctl(option, value):
@@ -68,6 +77,7 @@ def prctl(option, value):
 
 
 # ---------------------------------------------------------------- in the worker (before any student code)
+
 
 def enter_sandbox(order, fds, home):
     """Become the submission's worker: pid 1 of the namespaces the parent made, with its own
@@ -83,8 +93,12 @@ def enter_sandbox(order, fds, home):
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this pid namespace's processes only
     socket.sethostname("sandbox")
     limits = order["limits"]
-    for name, value in (("RLIMIT_CORE", 0), ("RLIMIT_FSIZE", limits["file_bytes"]), ("RLIMIT_AS", limits["memory_bytes"]),
-                        ("RLIMIT_NPROC", limits["processes"])):
+    for name, value in (
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_FSIZE", limits["file_bytes"]),
+        ("RLIMIT_AS", limits["memory_bytes"]),
+        ("RLIMIT_NPROC", limits["processes"]),
+    ):
         if value is not None:
             resource.setrlimit(getattr(resource, name), (int(value), int(value)))
     become(int(order["uid"]))
@@ -108,8 +122,10 @@ def enter_sandbox(order, fds, home):
 
 def attach(tree, path):
     """Mount a detached mount tree (open_tree's descriptor) at `path`."""
-    _checked(libc.syscall(SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, path.encode(), MOVE_MOUNT_F_EMPTY_PATH),
-             f"move_mount {path}")
+    _checked(
+        libc.syscall(SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, path.encode(), MOVE_MOUNT_F_EMPTY_PATH),
+        f"move_mount {path}",
+    )
 
 
 def detach_copy(path):
@@ -124,7 +140,9 @@ def mounts_below(top):
     points = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
-            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])  # \040: a space
+            point = re.sub(
+                r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4]
+            )  # \040: a space
             if point.startswith(top.rstrip("/") + "/"):
                 points.append(point)
     return [p for p in points if not any(p.startswith(q + "/") for q in points)]
@@ -172,7 +190,11 @@ class CapHeader(ctypes.Structure):
 
 
 class CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def clear_capabilities():
@@ -186,8 +208,13 @@ def say_failure(log_fd, error):
     import traceback
 
     try:
-        os.write(log_fd, (f"backprop-kit sandbox host: the worker could not start: {error!r}\n"
-                          + "".join(traceback.format_exception(error))[-1500:]).encode())
+        os.write(
+            log_fd,
+            (
+                f"backprop-kit sandbox host: the worker could not start: {error!r}\n"
+                + "".join(traceback.format_exception(error))[-1500:]
+            ).encode(),
+        )
     except OSError:
         pass
 
@@ -197,14 +224,18 @@ def start_worker(order, fds, home, worker):
     as bwrap waits for its command)."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the host gone (the grader gone): so is this
-    _checked(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
-             "unshare")
+    _checked(
+        libc.unshare(
+            CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+        ),
+        "unshare",
+    )
     pid = os.fork()
     if pid == 0:
         try:
             alive = enter_sandbox(order, fds, home)
             worker.serve_forever(order.get("preloads") or [], True, keep_fds=(alive,))
-        except BaseException as e:  # noqa: B036  (nothing of it may return into the host's code)
+        except BaseException as e:
             say_failure(fds[3], e)
         finally:
             os._exit(71)
@@ -224,6 +255,7 @@ def start_worker(order, fds, home, worker):
 
 
 # ---------------------------------------------------------------- the host
+
 
 def serve(control, home, worker):
     children = {}  # spawn id -> pid of the fork that waits for that worker
@@ -254,7 +286,7 @@ def serve(control, home, worker):
                 try:
                     control.close()
                     start_worker(order, fds, home, worker)
-                except BaseException as e:  # noqa: B036  (said in the worker's log; the grader reads it)
+                except BaseException as e:
                     say_failure(fds[3], e)
                 finally:
                     os._exit(70)

@@ -9,6 +9,7 @@ when grading): that is what makes a fork of one host as separate from the next s
 a bwrap of its own (see host.py). BPKIT_SANDBOX_HOST=0 in the grader's environment turns it
 off: every worker then starts its own bwrap, as before.
 """
+
 import array
 import atexit
 import functools
@@ -42,7 +43,12 @@ def enabled():
     return os.environ.get("BPKIT_SANDBOX_HOST", "1").strip() not in ("0", "no", "false", "off")
 
 
-OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC, AT_FDCWD, SYS_OPEN_TREE = 1, os.O_CLOEXEC, -100, 428  # x86-64 and arm64 alike
+OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC, AT_FDCWD, SYS_OPEN_TREE = (
+    1,
+    os.O_CLOEXEC,
+    -100,
+    428,
+)  # x86-64 and arm64 alike
 _libc = None
 
 
@@ -128,8 +134,13 @@ class SandboxHost:
         self.log_path = self.private / "host.log"
         with open(self.log_path, "wb") as log_file:
             self.process = subprocess.Popen(
-                bwrap.wrap(argv, self.home, ro_binds=[code], hide=hide, host=True), stdin=theirs,
-                stdout=subprocess.DEVNULL, stderr=log_file, env=bwrap.bwrap_environment(), start_new_session=True)
+                bwrap.wrap(argv, self.home, ro_binds=[code], hide=hide, host=True),
+                stdin=theirs,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                env=bwrap.bwrap_environment(),
+                start_new_session=True,
+            )
         theirs.close()
         try:
             self._answer(START_SECONDS, "ready")
@@ -159,8 +170,10 @@ class SandboxHost:
         order = {"spawn": spawn_id, "uid": int(uid), "env": env, "limits": limits, "preloads": list(preloads)}
         try:
             with self._lock:
-                self.control.sendmsg([json.dumps(order).encode()],
-                                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", theirs))])
+                self.control.sendmsg(
+                    [json.dumps(order).encode()],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", theirs))],
+                )
                 answer = self._answer(ANSWER_SECONDS, "spawned")
             if answer["spawned"] != spawn_id:
                 raise OSError(f"the sandbox host answered spawn {answer['spawned']!r}, not {spawn_id}")
@@ -172,8 +185,9 @@ class SandboxHost:
             for fd in theirs:
                 if fd != log_fd:
                     os.close(fd)
-        return HostedWorker(self, spawn_id, os.fdopen(requests_w, "wb"), os.fdopen(replies_r, "rb", buffering=0),
-                            alive_r)
+        return HostedWorker(
+            self, spawn_id, os.fdopen(requests_w, "wb"), os.fdopen(replies_r, "rb", buffering=0), alive_r
+        )
 
     def kill(self, spawn_id):
         try:
@@ -201,7 +215,9 @@ class SandboxHost:
         shutil.rmtree(self.private, ignore_errors=True)
 
 
-_hosts = threading.local()  # this thread's hosts, by what they hide, load and live in: the bwrap parent dies with its thread
+_hosts = (
+    threading.local()
+)  # this thread's hosts, by what they hide, load and live in: the bwrap parent dies with its thread
 _failed = set()  # keys whose host could not start in this process: not tried again
 
 
@@ -222,8 +238,13 @@ def imports_of(sources: tuple, own_packages: tuple = ()):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module)
-    return tuple(sorted(name for name in found if name.split(".")[0] not in set(own_packages)
-                        and name.split(".")[0] != "__future__"))
+    return tuple(
+        sorted(
+            name
+            for name in found
+            if name.split(".")[0] not in set(own_packages) and name.split(".")[0] != "__future__"
+        )
+    )
 
 
 def sandbox_host(hide=(), preimports=(), parent=None):
@@ -249,9 +270,10 @@ def sandbox_host(hide=(), preimports=(), parent=None):
         host = hosts[key] = SandboxHost(hide, preimports, parent)
     except (OSError, ValueError) as e:
         _failed.add(key)
-        log.warning("backprop-kit: the sandbox host did not start (%s); each submission starts its own sandbox", e)
+        log.warning(
+            "backprop-kit: the sandbox host did not start (%s); each submission starts its own sandbox", e
+        )
         return None
     atexit.register(host.stop)
     log.debug("sandbox host started in %.2f s", time.monotonic() - started)
     return host
-

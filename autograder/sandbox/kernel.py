@@ -6,6 +6,7 @@ kernel's parent, because ipykernel exits when its parent is pid 1; HOME, IPYTHON
 TMPDIR inside the scratch directory. As root the kernel runs as a fresh host uid of its
 own, so RLIMIT_NPROC caps how many processes it can start (a fork bomb stops there).
 """
+
 import os
 import subprocess
 import tempfile
@@ -77,13 +78,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         # `; exit $?` keeps the shell alive as the kernel's parent.
         cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *kernel_cmd]
-        cmd, kw["env"] = bwrap.sandboxed_command(cmd, scratch, required=self._sandboxed, uid=uid,
-                                                   hide=self.hide, env=self.sandbox_env)
+        cmd, kw["env"] = bwrap.sandboxed_command(
+            cmd, scratch, required=self._sandboxed, uid=uid, hide=self.hide, env=self.sandbox_env
+        )
         kw["cwd"] = str(scratch)
         kw["preexec_fn"] = bwrap.preexec(self.limits, processes=bwrap.process_cap(self.limits, uid))
         # Not the grader's own stdout/stderr: student code can write to fds 1 and 2 directly.
         # stderr goes to an unlinked file (capped by RLIMIT_FSIZE), for bwrap's own errors.
-        self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")
+        self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")  # noqa: SIM115
         kw["stdout"], kw["stderr"] = subprocess.DEVNULL, self._stderr_log
         return await super()._async_launch_kernel(cmd, **kw)
 
@@ -93,8 +95,13 @@ def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=F
     class and instantiate it themselves: nbclient's NotebookClient and nbgrader's Execute
     (`kernel_manager_class=...`; they call it with kernel_name= and config= only). Kernels of
     one factory share one sandbox uid, so files a dead kernel wrote stay usable by the next."""
-    settings = {"limits": limits, "scratch": str(scratch), "hide": [str(h) for h in hide],
-                "require_sandbox": bool(require_sandbox), "sandbox_env": dict(env or {})}
+    settings = {
+        "limits": limits,
+        "scratch": str(scratch),
+        "hide": [str(h) for h in hide],
+        "require_sandbox": bool(require_sandbox),
+        "sandbox_env": dict(env or {}),
+    }
     if bwrap.require(require_sandbox):
         settings["sandbox_uid"] = bwrap.new_sandbox_uid() or -1
 

@@ -30,6 +30,7 @@ Encoded values:
 NaN and infinities travel as they are: the grader's `decode` rejects them. Arguments from
 the grader are decoded into fresh objects for every call, so mutating them changes nothing.
 """
+
 import math
 import traceback
 
@@ -39,8 +40,24 @@ MAX_ENTRIES = 1_000_000  # numbers in one array: far more than any check sends o
 MAX_SEQ_ITEMS = 256
 MAX_DEPTH = 8
 
-_SCALAR_NAMES = ("float16", "float32", "float64", "longdouble", "int8", "int16", "int32", "int64",
-                 "uint8", "uint16", "uint32", "uint64", "intc", "uintc", "longlong", "ulonglong")
+_SCALAR_NAMES = (
+    "float16",
+    "float32",
+    "float64",
+    "longdouble",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "intc",
+    "uintc",
+    "longlong",
+    "ulonglong",
+)
 NUMBER_TYPES = frozenset([int, float] + [getattr(np, n) for n in _SCALAR_NAMES if hasattr(np, n)])
 
 
@@ -81,6 +98,7 @@ class InvalidAnswer(ValueError):
 
 # ---------------------------------------------------------------- student side
 
+
 def _type_name(value):
     try:
         t = type(value)
@@ -111,7 +129,11 @@ def encode(value, depth=0):
             return {"unsupported": f"numpy array of dtype {value.dtype}"}
         if value.size > MAX_ENTRIES:
             return {"unsupported": f"numpy array with {value.size} entries (too many)"}
-        return {"array": value.astype(np.float64).tolist(), "shape": list(value.shape), "dtype": _dtype_name(value.dtype)}
+        return {
+            "array": value.astype(np.float64).tolist(),
+            "shape": list(value.shape),
+            "dtype": _dtype_name(value.dtype),
+        }
     if t is tuple or t is list:
         if depth >= MAX_DEPTH:
             return {"unsupported": "tuples or lists nested too deeply"}
@@ -145,11 +167,18 @@ def describe_error(e, cell=None):
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith("<")]
         where = f"{frames[-1].filename.strip('<>')}, line {frames[-1].lineno}" if frames else ""
         lines = "".join(traceback.format_list(frames[-8:]))
-        text = ("Traceback (most recent call last):\n" + lines if lines else "") + f"{type(e).__name__}: {message}"
+        text = (
+            "Traceback (most recent call last):\n" + lines if lines else ""
+        ) + f"{type(e).__name__}: {message}"
     except BaseException:
         where, text = "", f"{type(e).__name__}: {message}"
-    return {"type": type(e).__name__[:100], "message": message, "cell": cell, "where": where,
-            "traceback": text[-3000:]}
+    return {
+        "type": type(e).__name__[:100],
+        "message": message,
+        "cell": cell,
+        "where": where,
+        "traceback": text[-3000:],
+    }
 
 
 def error_result(e):
@@ -175,8 +204,10 @@ def perform_call(namespace, call):
         if op == "nudged_forwards":
             return _nudged_forwards(namespace, call)
         if op == "variables":
-            return {str(n): guarded(lambda n=n: namespace[n]) if n in namespace else {"missing": True}
-                    for n in call["names"]}
+            return {
+                str(n): guarded(lambda n=n: namespace[n]) if n in namespace else {"missing": True}
+                for n in call["names"]
+            }
         if op == "call":
             fn = namespace.get(call["function"])
             if not callable(fn):
@@ -210,7 +241,7 @@ def _gate(namespace, call):
             failed[which] = error_result(e)
             results.append(failed[which])
             continue
-        outcome = guarded(lambda: getattr(instance, str(method))(*[decode_argument(a) for a in args]))
+        outcome = guarded(lambda: getattr(instance, str(method))(*[decode_argument(a) for a in args]))  # noqa: B023
         results.append(outcome)
         if "error" in outcome:
             failed[which] = outcome
@@ -241,11 +272,12 @@ def _nudged_forwards(namespace, call):
         except BaseException as e:
             results.append(error_result(e))
             continue
-        results.append(guarded(lambda: instance.forward(*moved)))
+        results.append(guarded(lambda: instance.forward(*moved)))  # noqa: B023
     return results
 
 
 # ---------------------------------------------------------------- grader side
+
 
 def bounded_text(value, cap):
     """`value` cut to `cap` characters when it is a str, else "": replies are untrusted."""
@@ -298,9 +330,12 @@ def _finite(x):
 
 
 def _decode_array(data, shape, expect_shape):
-    if (type(shape) is not list or len(shape) > MAX_DEPTH
-            or not all(type(s) is int and 0 <= s <= MAX_ENTRIES for s in shape)
-            or math.prod(shape) > MAX_ENTRIES):
+    if (
+        type(shape) is not list
+        or len(shape) > MAX_DEPTH
+        or not all(type(s) is int and 0 <= s <= MAX_ENTRIES for s in shape)
+        or math.prod(shape) > MAX_ENTRIES
+    ):
         raise InvalidAnswer("your array's shape is not usable")
     if expect_shape is not None and tuple(shape) != tuple(expect_shape):
         raise InvalidAnswer(f"your result has shape {tuple(shape)}, expected shape {tuple(expect_shape)}")

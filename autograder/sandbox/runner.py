@@ -16,6 +16,7 @@ numbers and float64 arrays of the expected shape.
 
 The notebook kernel runs under the same sandbox: autograder/sandbox/kernel.py.
 """
+
 import dataclasses
 import functools
 import importlib.util
@@ -33,10 +34,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import bwrap, hosted
 from ..words import N_, _
-from .protocol import DETAILS, InvalidAnswer, bounded_text, decode  # noqa: F401  (decode, InvalidAnswer: re-exported)
+from . import bwrap, hosted
 from .bwrap import Limits
+from .protocol import DETAILS, InvalidAnswer, bounded_text, decode
 
 log = logging.getLogger("backprop-kit")
 
@@ -49,13 +50,14 @@ EXTRA_WORKER_MEMORY = 512 * 1024**2  # the zygote's own numpy, above its childre
 STOP_SECONDS = 1.0  # for an idle hosted worker to end by itself once its requests end
 MAX_REPLY_BYTES = 48 * 1024**2  # worker.MAX_RESULT_BYTES plus room for output and framing
 
-__all__ = ["StudentRunner", "RunResult", "decode", "InvalidAnswer"]
+__all__ = ["InvalidAnswer", "RunResult", "StudentRunner", "decode"]
 
 
 @dataclass
 class RunResult:
     """What became of one request. `results` holds the encoded call results, to be read
     with `decode`; nothing else in here is trusted for grading."""
+
     status: str
     detail: str = ""
     results: list = field(default_factory=list)
@@ -102,8 +104,12 @@ def compiled(source: bytes) -> bytes:
     with tempfile.TemporaryDirectory(prefix="bpkit-compile-") as folder:
         path = Path(folder) / "helper.py"
         path.write_bytes(source)
-        py_compile.compile(str(path), cfile=str(path) + "c", doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+        py_compile.compile(
+            str(path),
+            cfile=str(path) + "c",
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+        )
         return Path(str(path) + "c").read_bytes()
 
 
@@ -113,13 +119,15 @@ def shown_detail(english: str, words) -> str:
     plain fields that fit its template is shown in the English it came in."""
     if type(words) is not dict or words.get("key") not in DETAILS or type(words.get("fields")) is not dict:
         return english
-    fields = {key: bounded_text(value, 2000) if type(value) is str else value
-              for key, value in words["fields"].items() if type(key) is str and type(value) in (str, int, float)}
+    fields = {
+        key: bounded_text(value, 2000) if type(value) is str else value
+        for key, value in words["fields"].items()
+        if type(key) is str and type(value) in (str, int, float)
+    }
     try:
         return _(DETAILS[words["key"]]).format(**fields)
     except (KeyError, ValueError, IndexError):
         return english
-
 
 
 class StudentRunner:
@@ -131,8 +139,17 @@ class StudentRunner:
     env: extra environment variables for student code.
     """
 
-    def __init__(self, limits=Limits(), scratch_parent=None, require_sandbox=False, helper_files=None, hide=(),
-                 *, helper_dirs=None, env=None):
+    def __init__(
+        self,
+        limits=Limits(),  # noqa: B008
+        scratch_parent=None,
+        require_sandbox=False,
+        helper_files=None,
+        hide=(),
+        *,
+        helper_dirs=None,
+        env=None,
+    ):
         self.limits, self.scratch_parent = limits, scratch_parent
         self.helper_files, self.helper_dirs = dict(helper_files or {}), dict(helper_dirs or {})
         self.hide, self.env = list(hide), dict(env or {})
@@ -145,8 +162,9 @@ class StudentRunner:
     # -------------------------------------------------------- lifetime
 
     def __enter__(self):
-        self.private, self.scratch = bwrap.make_scratch(self.scratch_parent, "bpkit-run-", self.uid,
-                                                          self.helper_dirs)
+        self.private, self.scratch = bwrap.make_scratch(
+            self.scratch_parent, "bpkit-run-", self.uid, self.helper_dirs
+        )
         try:
             self._populate()
             self._start()
@@ -193,16 +211,24 @@ class StudentRunner:
             argv += ["--preload", module]
         if self.sandboxed:
             argv.append("--sweep")  # it has a pid namespace of its own to sweep
-        return bwrap.sandboxed_command(argv, self.scratch, required=self.sandboxed, uid=self.uid,
-                                         ro_binds=[worker.parent], hide=self.hide, env=self.env)
+        return bwrap.sandboxed_command(
+            argv,
+            self.scratch,
+            required=self.sandboxed,
+            uid=self.uid,
+            ro_binds=[worker.parent],
+            hide=self.hide,
+            env=self.env,
+        )
 
     def _helper_modules(self):
         """The modules of the helper packages in the scratch directory (bpkit, bpkit.problems,
         ...), for the worker to preload."""
         modules = []
         for package in sorted(p.parent for p in self.scratch.glob("*/__init__.py")):
-            modules += [package.name] + [f"{package.name}.{p.stem}" for p in sorted(package.glob("*.py"))
-                                         if p.stem != "__init__"]
+            modules += [package.name] + [
+                f"{package.name}.{p.stem}" for p in sorted(package.glob("*.py")) if p.stem != "__init__"
+            ]
         return modules
 
     def _start(self):
@@ -219,7 +245,9 @@ class StudentRunner:
                 raise ValueError("no ready line")
         except (OSError, ValueError, TimeoutError, RecursionError) as e:
             self._stop()
-            self._start_failure = f"the sandboxed worker did not start ({type(e).__name__}): {bwrap.log_tail(log_path)}"
+            self._start_failure = (
+                f"the sandboxed worker did not start ({type(e).__name__}): {bwrap.log_tail(log_path)}"
+            )
             log.error("backprop-kit: %s", self._start_failure)
             return
         self._start_failure = ""
@@ -232,14 +260,26 @@ class StudentRunner:
         host = hosted.sandbox_host(self.hide, self._helper_imports(), self.scratch_parent)
         if host is None:
             return None
-        limits = {"memory_bytes": int(self.limits.memory_bytes + EXTRA_WORKER_MEMORY) if self.limits.memory_bytes
-                  else None, "file_bytes": self.limits.file_bytes,
-                  "processes": bwrap.process_cap(self.limits, self.uid)}
+        limits = {
+            "memory_bytes": int(self.limits.memory_bytes + EXTRA_WORKER_MEMORY)
+            if self.limits.memory_bytes
+            else None,
+            "file_bytes": self.limits.file_bytes,
+            "processes": bwrap.process_cap(self.limits, self.uid),
+        }
         try:
-            return host.spawn(self.scratch, self.uid, bwrap.sandbox_environment(host.home, self.env), limits,
-                              self._helper_modules(), log_file.fileno())
+            return host.spawn(
+                self.scratch,
+                self.uid,
+                bwrap.sandbox_environment(host.home, self.env),
+                limits,
+                self._helper_modules(),
+                log_file.fileno(),
+            )
         except (OSError, ValueError) as e:
-            log.warning("backprop-kit: the sandbox host could not start a worker (%s); starting its own sandbox", e)
+            log.warning(
+                "backprop-kit: the sandbox host could not start a worker (%s); starting its own sandbox", e
+            )
             host.stop()
             return None
 
@@ -259,10 +299,20 @@ class StudentRunner:
         zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
         limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
         prefix = bwrap.limits_prefix(zygote_limits, **limits)
-        spawn = ({"start_new_session": True} if prefix is not None
-                 else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)})
-        return subprocess.Popen([*(prefix or []), *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=log_file, cwd=self.scratch, env=env, **spawn)
+        spawn = (
+            {"start_new_session": True}
+            if prefix is not None
+            else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)}
+        )
+        return subprocess.Popen(
+            [*(prefix or []), *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            cwd=self.scratch,
+            env=env,
+            **spawn,
+        )
 
     def _stop(self):
         """End the whole sandbox: bwrap leads its own process group, and everything inside
@@ -307,8 +357,13 @@ class StudentRunner:
         self._next_id += 1
         request_id = self._next_id
         cells = [list(c) if isinstance(c, tuple) else c for c in request.get("cells", [])]
-        message = {"id": request_id, "cells": cells, "calls": list(request.get("calls", [])),
-                   "env": {**self.env, **request.get("env", {})}, "limits": self._limits_for(request.get("limits"))}
+        message = {
+            "id": request_id,
+            "cells": cells,
+            "calls": list(request.get("calls", [])),
+            "env": {**self.env, **request.get("env", {})},
+            "limits": self._limits_for(request.get("limits")),
+        }
         if request.get("notebook"):  # run the cells as a kernel would (worker.run_notebook)
             message["notebook"] = True
         wall = message["limits"]["wall_seconds"]
@@ -325,18 +380,30 @@ class StudentRunner:
                 raise ValueError("a reply that does not answer this request")
         except TimeoutError:  # the worker hangs (stopped by its child, say): kill it, start afresh next time
             self._stop()
-            return RunResult("crashed", _("the worker running your code stopped answering (no reply within "
-                                          "{seconds:g} s)").format(seconds=wall + self.margin_seconds))
+            return RunResult(
+                "crashed",
+                _("the worker running your code stopped answering (no reply within {seconds:g} s)").format(
+                    seconds=wall + self.margin_seconds
+                ),
+            )
         except (OSError, ValueError, RecursionError) as e:
             self._stop()  # dead, or not following the protocol: a fresh worker next time
-            return RunResult("crashed", _("the worker running your code died or sent garbage while running it "
-                                          "({type}: {message})").format(type=type(e).__name__, message=str(e)[:200]))
+            return RunResult(
+                "crashed",
+                _(
+                    "the worker running your code died or sent garbage while running it ({type}: {message})"
+                ).format(type=type(e).__name__, message=str(e)[:200]),
+            )
         return self._result(reply)
 
     def _limits_for(self, override):
-        limits = {"wall_seconds": float(self.limits.wall_seconds), "memory_bytes": int(self.limits.memory_bytes),
-                  "output_bytes": int(self.limits.output_bytes), "cpu_seconds": self.limits.cpu_seconds,
-                  "cell_seconds": None}
+        limits = {
+            "wall_seconds": float(self.limits.wall_seconds),
+            "memory_bytes": int(self.limits.memory_bytes),
+            "output_bytes": int(self.limits.output_bytes),
+            "cpu_seconds": self.limits.cpu_seconds,
+            "cell_seconds": None,
+        }
         for key, value in (override or {}).items():
             if key in limits and isinstance(value, (int, float)) and value > 0:
                 limits[key] = value
@@ -351,15 +418,20 @@ class StudentRunner:
         error = reply.get("error")
         seconds, cpu = reply.get("seconds"), reply.get("cpu_seconds")
         return RunResult(
-            status=status, detail=bounded_text(reply.get("detail"), 2000),
+            status=status,
+            detail=bounded_text(reply.get("detail"), 2000),
             results=results if type(results) is list else [],
             output=bounded_text(reply.get("output"), self.limits.output_bytes + 200),
-            error={k: bounded_text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")}
-            if type(error) is dict else None,
+            error={
+                k: bounded_text(error.get(k), 3000) for k in ("type", "message", "cell", "where", "traceback")
+            }
+            if type(error) is dict
+            else None,
             seconds=float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
             cpu_seconds=float(cpu) if type(cpu) in (int, float) and math.isfinite(cpu) else 0.0,
             phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "",
-            words=reply.get("words") if type(reply.get("words")) is dict else None)
+            words=reply.get("words") if type(reply.get("words")) is dict else None,
+        )
 
     def _read_line(self, deadline):
         """One line from the worker, waiting until `deadline` and reading at most
@@ -369,7 +441,7 @@ class StudentRunner:
             end = self._buffer.find(b"\n")
             if end >= 0:
                 line = bytes(self._buffer[:end])
-                del self._buffer[:end + 1]
+                del self._buffer[: end + 1]
                 return line
             if len(self._buffer) > MAX_REPLY_BYTES:
                 raise ValueError("reply too large")
@@ -382,4 +454,3 @@ class StudentRunner:
                 if not chunk:
                     raise OSError("the worker closed its pipe")
                 self._buffer += chunk
-

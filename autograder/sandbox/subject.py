@@ -1,8 +1,10 @@
 """The grader's view of one submission's student code: the notebook's cells, run by the
 sandboxed worker, with the calls a check makes."""
+
 import dataclasses
 import json
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..words import _
 from .runner import RunResult, StudentRunner
@@ -34,19 +36,30 @@ class SandboxSubject:  # a Subject (grading/subject.py)
         wall = float(self.runner.limits.wall_seconds)
         return reply.status == "timeout" and reply.phase != "" and reply.cpu_seconds < BUSY_SHARE * wall
 
-    def run(self, cell_ids: Sequence[str], calls: "list[Call]", wall_seconds: "float | None" = None) -> RunResult:
+    def run(
+        self, cell_ids: Sequence[str], calls: "list[Call]", wall_seconds: "float | None" = None
+    ) -> RunResult:
         """wall_seconds: a shorter wall-clock limit than the course's, for a run whose timeout
         decides nothing (SharedRun's: its asks then run alone, with the course's limit), so it is
         not run once more on a busy machine and its cells are not taken to loop."""
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
-            return RunResult("timeout", _("skipped: a cell it needs already ran out of time (an infinite loop?)"))
+            return RunResult(
+                "timeout", _("skipped: a cell it needs already ran out of time (an infinite loop?)")
+            )
         try:
             program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
         except KeyError as e:
-            return RunResult("missing", _("the cell {name!r} is missing from the notebook (deleted, or its "
-                                          "grade_id metadata was changed), so it cannot be graded").format(name=e.args[0]))
+            return RunResult(
+                "missing",
+                _(
+                    "the cell {name!r} is missing from the notebook (deleted, or its "
+                    "grade_id metadata was changed), so it cannot be graded"
+                ).format(name=e.args[0]),
+            )
         if wall_seconds is not None:
-            return self.runner.run({"cells": program, "calls": calls, "limits": {"wall_seconds": wall_seconds}})
+            return self.runner.run(
+                {"cells": program, "calls": calls, "limits": {"wall_seconds": wall_seconds}}
+            )
         reply = self.runner.run({"cells": program, "calls": calls})
         if self.machine_was_busy(reply):  # once more before it costs anything
             reply = self.runner.run({"cells": program, "calls": calls})
@@ -57,8 +70,10 @@ class SandboxSubject:  # a Subject (grading/subject.py)
 
 # ---------------------------------------------------------------- asks of the same cells, run once
 
+
 class Ask(NamedTuple):
     """What a check asks a Subject: run these cells, then make these calls."""
+
     cell_ids: tuple
     calls: list
 
@@ -72,7 +87,9 @@ def asks_of(cell_ids: Sequence[str], call_lists: "list[list[Call]]") -> "list[As
     return [Ask(tuple(cell_ids), calls) for calls in call_lists]
 
 
-class FirstAsk(BaseException):  # not an Exception: no handler in a check may take it for the student's failure
+class FirstAsk(
+    BaseException
+):  # not an Exception: no handler in a check may take it for the student's failure
     """Raised by RecordingSubject at a check's first ask (or the asks it says come first), to
     stop the check there."""
 
@@ -98,7 +115,10 @@ def split_reply(reply: RunResult, sizes: "list[int]") -> "list[RunResult] | None
     if not reply.ok or len(reply.results) != sum(sizes):
         return None
     starts = [sum(sizes[:k]) for k in range(len(sizes))]
-    return [dataclasses.replace(reply, results=reply.results[start:start + size]) for start, size in zip(starts, sizes)]
+    return [
+        dataclasses.replace(reply, results=reply.results[start : start + size])
+        for start, size in zip(starts, sizes)
+    ]
 
 
 def cells_raised(reply: RunResult) -> bool:
@@ -138,8 +158,11 @@ class SharedRun:
         """The replies the shared run gives: to each ask what it would have got alone, or none."""
         full = float(subject.runner.limits.wall_seconds)
         wall = shared_wall_seconds(full)
-        reply = subject.run(self.cell_ids, [call for ask in self.asks for call in ask.calls],
-                            wall_seconds=wall if wall < full else None)
+        reply = subject.run(
+            self.cell_ids,
+            [call for ask in self.asks for call in ask.calls],
+            wall_seconds=wall if wall < full else None,
+        )
         replies = {}
         split = split_reply(reply, [len(ask.calls) for ask in self.asks])
         if split is not None:

@@ -27,6 +27,7 @@ The calls and the encoding of values are protocol.py's. The child runs the cells
 performs the calls in order; student code may monkeypatch everything there, the encoder
 too: the grader trusts nothing but the numbers it decodes itself.
 """
+
 import builtins
 import contextlib
 import ctypes
@@ -53,6 +54,7 @@ SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namesp
 
 
 # ---------------------------------------------------------------- in the child
+
 
 def named(cells):
     """[(name, source)] of a request's cells (a cell is a source, or [name, source])."""
@@ -138,7 +140,12 @@ class Child:
         shell = make_shell(self.ns, print_display) if uses_ipython(cells) else None
         for name, source in cells:
             filename = f"<cell {name}>"
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # traceback lines
+            linecache.cache[filename] = (
+                len(source),
+                None,
+                source.splitlines(True),
+                filename,
+            )  # traceback lines
             try:
                 if shell is None:
                     exec(compile(source, filename, "exec"), self.ns)
@@ -170,24 +177,34 @@ def child_main(request, result_fd, output_fd):
     sys.argv = [""]
 
     if request.get("notebook"):
-        run_notebook(request["cells"], float(limits.get("cell_seconds") or limits["wall_seconds"]),
-                     int(limits["output_bytes"]), result_fd)
+        run_notebook(
+            request["cells"],
+            float(limits.get("cell_seconds") or limits["wall_seconds"]),
+            int(limits["output_bytes"]),
+            result_fd,
+        )
     child = Child()
     error = child.run_cells(request["cells"])
     if error is not None:
         status = "memory" if error["type"] == "MemoryError" else "error"
-        said = protocol.detail("cell raised", cell=error["cell"], type=error["type"], message=error["message"][:1800])
+        said = protocol.detail(
+            "cell raised", cell=error["cell"], type=error["type"], message=error["message"][:1800]
+        )
         reply = {"status": status, **said, "error": error, "results": []}
     else:
         os.write(result_fd, CELLS_DONE)  # a timeout from here on is the calls', not the cells'
         results = [protocol.perform_call(child.ns, call) for call in request["calls"]]
         memory_error = '"error": "MemoryError' in json.dumps(results)
-        reply = {"status": "memory" if memory_error else "ok",
-                 **(protocol.detail("call out of memory") if memory_error else {"detail": ""}), "results": results}
+        reply = {
+            "status": "memory" if memory_error else "ok",
+            **(protocol.detail("call out of memory") if memory_error else {"detail": ""}),
+            "results": results,
+        }
     finish(reply, result_fd)
 
 
 # ---------------------------------------------------------------- a notebook's cells, as a kernel runs them
+
 
 class CellTimeout(KeyboardInterrupt):
     """Raised in a cell that runs past its time, as a kernel interrupt would."""
@@ -218,10 +235,11 @@ class CellOutput:
 
             def isatty(self):
                 return False
+
         return Stream()
 
     def add(self, name, text):
-        text = text[:max(0, self.cap - self.size)]
+        text = text[: max(0, self.cap - self.size)]
         self.size += len(text)
         if not text:
             return
@@ -234,18 +252,28 @@ class CellOutput:
         bundle = {}
         for mime, shown in data.items():
             if type(shown) is str and self.size < self.cap:
-                bundle[mime] = shown[:self.cap - self.size]
+                bundle[mime] = shown[: self.cap - self.size]
                 self.size += len(bundle[mime])
         if bundle:
             self.chunks.append(["display", bundle])
 
     def outputs(self):
-        return [{"output_type": "display_data", "metadata": {}, "data": chunk} if name == "display"
-                else {"output_type": "stream", "name": name, "text": chunk} for name, chunk in self.chunks]
+        return [
+            {"output_type": "display_data", "metadata": {}, "data": chunk}
+            if name == "display"
+            else {"output_type": "stream", "name": name, "text": chunk}
+            for name, chunk in self.chunks
+        ]
 
 
-MIME_METHODS = (("image/svg+xml", "_repr_svg_"), ("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"),
-                ("text/latex", "_repr_latex_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"))
+MIME_METHODS = (
+    ("image/svg+xml", "_repr_svg_"),
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("text/latex", "_repr_latex_"),
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+)
 
 
 def mime_bundle(value, cap):
@@ -259,6 +287,7 @@ def mime_bundle(value, cap):
             shown = None
         if type(shown) is bytes:
             import base64
+
             shown = base64.b64encode(shown).decode()
         if type(shown) is str:
             data[mime] = shown[:cap]
@@ -279,6 +308,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
 
     def interrupt(signum, frame):
         raise CellTimeout(seconds)
+
     signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -291,17 +321,29 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 if value is not None:
                     data = shell.bundle(value, cap) if shell is not None else mime_bundle(value, cap)
-                    outputs.append({"output_type": "execute_result", "execution_count": count,
-                                    "metadata": {}, "data": data})
+                    outputs.append(
+                        {
+                            "output_type": "execute_result",
+                            "execution_count": count,
+                            "metadata": {},
+                            "data": data,
+                        }
+                    )
     except BaseException as e:  # SystemExit and the interrupt too: the cell's error, the notebook goes on
         signal.setitimer(signal.ITIMER_REAL, 0)
         if shell is not None and shell.is_usage_error(e):  # a magic misused: the kernel prints one line
             captured.add("stderr", f"UsageError: {e}\n")
         else:
             info = protocol.describe_error(e, name)
-            outputs.append({"output_type": "error", "ename": info["type"], "evalue": info["message"],
-                            "traceback": info["traceback"].splitlines(),
-                            **({"words": e.said["words"]} if isinstance(e, CellTimeout) else {})})
+            outputs.append(
+                {
+                    "output_type": "error",
+                    "ename": info["type"],
+                    "evalue": info["message"],
+                    "traceback": info["traceback"].splitlines(),
+                    **({"words": e.said["words"]} if isinstance(e, CellTimeout) else {}),
+                }
+            )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
@@ -322,8 +364,15 @@ def run_notebook(cells, seconds, cap, result_fd):
         try:
             write_line(result_fd, {"cell": index, "outputs": outputs})
         except (TypeError, ValueError, RecursionError):
-            write_line(result_fd, {"cell": index, "outputs": [{"output_type": "stream", "name": "stderr",
-                                                               "text": "(the outputs could not be sent)"}]})
+            write_line(
+                result_fd,
+                {
+                    "cell": index,
+                    "outputs": [
+                        {"output_type": "stream", "name": "stderr", "text": "(the outputs could not be sent)"}
+                    ],
+                },
+            )
     write_line(result_fd, {"done": True})
     finish_quietly()
 
@@ -376,10 +425,12 @@ def finish(reply, result_fd):
     try:
         data = json.dumps(reply).encode()
     except BaseException as e:
-        data = json.dumps({"status": "crashed", **protocol.detail("unsendable", type=type(e).__name__)}).encode()
+        data = json.dumps(
+            {"status": "crashed", **protocol.detail("unsendable", type=type(e).__name__)}
+        ).encode()
     view = memoryview(data)
     while view:
-        written = os.write(result_fd, view[:1 << 20])
+        written = os.write(result_fd, view[: 1 << 20])
         if written <= 0:
             break
         view = view[written:]
@@ -387,6 +438,7 @@ def finish(reply, result_fd):
 
 
 # ---------------------------------------------------------------- the zygote
+
 
 def serve(request, private_fds):
     """Fork a child for the request, enforce its wall-clock limit, collect its result and
@@ -452,7 +504,7 @@ class Capture:
             return
         self.total += len(chunk)
         if len(self.data) < self.cap:
-            self.data += chunk[:self.cap - len(self.data)]
+            self.data += chunk[: self.cap - len(self.data)]
 
 
 def watch(pid, result_r, output_r, deadline, out_cap, usage):
@@ -474,7 +526,9 @@ def watch(pid, result_r, output_r, deadline, out_cap, usage):
                     capture.read()
             if result.total > MAX_RESULT_BYTES:
                 return "too large", result, output
-            done, status, rusage = os.wait4(pid, os.WNOHANG) if pidfd is None or pidfd in ready else (0, 0, None)
+            done, status, rusage = (
+                os.wait4(pid, os.WNOHANG) if pidfd is None or pidfd in ready else (0, 0, None)
+            )
             if done:
                 usage.record(rusage)
                 sweep(pid)  # the child's leftovers too: then every writer of the pipes is gone
@@ -508,10 +562,13 @@ def reap(pid, usage):
 
 def judge(waited, result, wall):
     """The reply from how the child ended and what it sent."""
-    cells_done = bytes(result.data[:len(CELLS_DONE)]) == CELLS_DONE
+    cells_done = bytes(result.data[: len(CELLS_DONE)]) == CELLS_DONE
     if waited == "timeout":
-        return {"status": "timeout", **protocol.detail("wall timeout", wall=wall),
-                "phase": "calls" if cells_done else "cells"}
+        return {
+            "status": "timeout",
+            **protocol.detail("wall timeout", wall=wall),
+            "phase": "calls" if cells_done else "cells",
+        }
     if waited == "too large":
         return {"status": "error", **protocol.detail("result too large")}
     if os.WIFSIGNALED(waited):
@@ -527,12 +584,14 @@ def judge(waited, result, wall):
         return {"status": "crashed", **protocol.detail("killed", signal=name)}
     code = os.WEXITSTATUS(waited)
     try:
-        reply = json.loads(bytes(result.data[len(CELLS_DONE) if cells_done else 0:])) if code == 0 else None
+        reply = json.loads(bytes(result.data[len(CELLS_DONE) if cells_done else 0 :])) if code == 0 else None
     except (ValueError, RecursionError):
         reply = None
     if type(reply) is not dict:
-        return {"status": "crashed", **(protocol.detail("exited", code=code) if code else
-                                        protocol.detail("exited without result"))}
+        return {
+            "status": "crashed",
+            **(protocol.detail("exited", code=code) if code else protocol.detail("exited without result")),
+        }
     return reply
 
 
@@ -610,7 +669,7 @@ def take_channel():
 def write_line(fd, obj):
     view = memoryview((json.dumps(obj) + "\n").encode())
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def parse_args(argv):
@@ -705,8 +764,10 @@ def serve_forever(preloads, sweep_wanted, keep_fds=()):
     SWEEP = sweep_wanted and in_own_pid_namespace()
     requests, replies = take_channel()
     make_undumpable()
-    write_line(replies, {"ready": True, "pid": os.getpid(), "uid": os.getuid(), "numpy": numpy.__version__,
-                         "sweep": SWEEP})
+    write_line(
+        replies,
+        {"ready": True, "pid": os.getpid(), "uid": os.getuid(), "numpy": numpy.__version__, "sweep": SWEEP},
+    )
     for line in os.fdopen(requests, "rb"):
         request_id = None
         try:

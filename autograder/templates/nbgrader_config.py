@@ -33,7 +33,12 @@ quiet_routine_lines()
 # process, against the reference. No Jupyter kernel is started.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells,
+    AssignLatePenalties,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
     OverwriteKernelspec,
 )
 
@@ -41,6 +46,7 @@ from autograder.grading.hidden_tests import RestoreHiddenTests  # noqa: E402
 from autograder.grading.identity import RecordMadeFor  # noqa: E402
 from autograder.grading.preprocessors import StudentKernelExecute, TrustedChecks  # noqa: E402
 from autograder.grading.sanitize import SanitizeCells, ShowNotes  # noqa: E402
+
 # nbgrader's CheckCellMetadata and SaveAutoGrades with less work: the schema compiled once, the
 # gradebook written in one transaction per notebook, each score TrustedChecks' own number.
 from autograder.grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce  # noqa: E402
@@ -51,13 +57,26 @@ from autograder.grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce  
 # cell's output; RestoreHiddenTests gives untouched test cells their hidden tests back, so
 # OverwriteCells warns about (and restores) only the test cells a student really edited.
 c.Autograde.sanitize_preprocessors = [
-    RecordMadeFor, ClearOutput, SanitizeCells, DeduplicateIds, OverwriteKernelspec, RestoreHiddenTests,
-    OverwriteCells, CheckCellMetadataOnce, ShowNotes,
+    RecordMadeFor,
+    ClearOutput,
+    SanitizeCells,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreHiddenTests,
+    OverwriteCells,
+    CheckCellMetadataOnce,
+    ShowNotes,
 ]
 
 c.Autograde.autograde_preprocessors = [
-    StudentKernelExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadataOnce,
+    StudentKernelExecute,
+    TrustedChecks,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGradesOnce,
+    AssignLatePenalties,
+    CheckCellMetadataOnce,
 ]
 c.TrustedChecks.course_root = c.CourseDirectory.root
 c.StudentKernelExecute.course_root = c.CourseDirectory.root
@@ -70,7 +89,10 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 from autograder.grading.feedback import (  # noqa: E402
-    TEMPLATE_FILE, FeedbackExporter, FeedbackForStudents, template_basedirs,
+    TEMPLATE_FILE,
+    FeedbackExporter,
+    FeedbackForStudents,
+    template_basedirs,
 )
 
 # One self-contained page: math as MathML, no MathJax or anything else from the network.
