@@ -34,6 +34,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ..intake import refused_entries
+from ..sandbox.bwrap import remove_tree
 from ..words import N_, _, speak
 from .graders import BatchError, Graders, PendingResult
 from .pipeline import Pipeline, SubmissionJob, grade_submission, pipeline_for
@@ -268,7 +269,7 @@ class LocalGraders:  # a Graders (graders.py)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self.scratch_parent, ignore_errors=True)
+        remove_tree(self.scratch_parent)  # what any submission's cleanup left: student-shaped
 
 
 # ---------------------------------------------------------------- the batch

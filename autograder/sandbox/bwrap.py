@@ -591,6 +591,37 @@ def make_scratch(parent=None, prefix="bpkit-", uid=None, helper_dirs=None):
     return private, scratch
 
 
+REMOVE_SECONDS = 120.0  # rm walks a million entries in well under that
+
+
+def remove_tree(path):
+    """Remove a folder student code wrote into, whatever its shape; True when nothing is left.
+    Not shutil.rmtree: it recurses in Python, so a tree 3,000 levels deep raises RecursionError
+    (not an OSError: `ignore_errors` does not catch it) and leaves the tree on disk. coreutils'
+    rm walks with fts: no recursion limit, relative to open directories (no PATH_MAX), never
+    following a link, and --one-file-system keeps it off anything mounted inside. Run after
+    every process of the sandbox is gone (`kill_uid`), so nothing reshapes the tree meanwhile."""
+    path = str(path)
+    if not os.path.lexists(path):
+        return True
+    try:
+        done = subprocess.run(
+            [shutil.which("rm") or "/bin/rm", "-rf", "--one-file-system", "--", path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=REMOVE_SECONDS,
+            env=bwrap_environment(),
+        )
+        said = done.stderr.decode(errors="replace").strip()[:300]
+    except (OSError, subprocess.TimeoutExpired) as e:
+        said = f"{type(e).__name__}: {e}"
+    if os.path.lexists(path):
+        log.error("backprop-kit: %s could not be removed: %s", path, said or "no message")
+        return False
+    return True
+
+
 def log_tail(path, size=2000):
     """The end of a sandbox's start-up log (bwrap's and Python's own errors), for a message."""
     try:
