@@ -9,13 +9,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench clean system-packages hub-env
+.PHONY: demo test test-fast docs bench clean system-packages hub-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "backprop-kit needs Python >= 3.10, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	@touch $(STAMP)
 
@@ -66,8 +66,16 @@ demo: $(STAMP) system-packages
 
 # Both cores: pytest-xdist hands out whole files (--dist loadfile), so a module's fixtures (a
 # graded class, a hub, a browser) are built once, by the worker that runs the file.
-test: $(STAMP) system-packages hub-env
+test: $(STAMP) system-packages hub-env docs
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The documentation site, into build/site/: warnings are errors (a link to a missing page or
+# anchor among them, mkdocs.yml's validation), then the README's links are checked the same
+# way and every external link is listed, not fetched (no network where the suite runs).
+# NO_MKDOCS_2_WARNING: mkdocs-material's banner about MkDocs 2 says nothing about this site.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	$(BIN)/python -m autograder.docs --check
 
 # The minute-to-minute lane: every test outside the slow lanes (pyproject.toml's markers).
 # The fast lane runs on both cores (pytest-xdist): its tests share no session fixture worth

@@ -1,16 +1,33 @@
-"""README sections generated from the single sources (the gate table, the checks, the
-catalog, the course.yaml schema), so the docs cannot drift: `python -m autograder.docs`
-rewrites them, a test checks them."""
+"""The documentation's generated sections and its link check.
+
+Four tables of the docs site (docs/) are generated from the single sources (the gate table, the
+checks, the catalog, the course.yaml schema), so the docs cannot drift: `python -m
+autograder.docs` rewrites them, a test checks them. `python -m autograder.docs --check` checks
+the links of the README (mkdocs build --strict checks the site's own) and lists the external
+links of both, which are not fetched: the machines the suite runs on have no network."""
 
 import functools
 import re
 import sys
+import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 from solutions.misconceptions import CATALOG
 from solutions.table import GATES, gates_named_by
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+CHANGELOG = ROOT / "CHANGELOG.md"
+
+# The page that carries each generated section (between <!-- NAME:start --> and <!-- NAME:end -->).
+HOMES = {
+    "gates": DOCS / "instructors.md",
+    "exercises": DOCS / "instructors.md",
+    "misconceptions": DOCS / "misconceptions.md",
+    "course-yaml-keys": DOCS / "configuration.md",
+}
 
 
 def gates_markdown():
@@ -99,6 +116,11 @@ def between(text, name):
     return match.group(1).strip() if match else None
 
 
+def documented(name: str) -> str | None:
+    """The generated section `name` as its page carries it today (None: the page lost it)."""
+    return between(HOMES[name].read_text(encoding="utf-8"), name)
+
+
 def refreshed(text):
     for name, body in sections().items():
         text = re.sub(
@@ -110,6 +132,103 @@ def refreshed(text):
     return text
 
 
+def refresh_pages() -> list[Path]:
+    """Rewrite every generated section in its page; the pages that changed."""
+    changed = []
+    for page in dict.fromkeys(HOMES.values()):
+        text = page.read_text(encoding="utf-8")
+        if refreshed(text) != text:
+            page.write_text(refreshed(text), encoding="utf-8")
+            changed.append(page)
+    return changed
+
+
+# ---- links ------------------------------------------------------------------------------
+# A Markdown link or image, [text](target) or ![alt](target); a target has no spaces here.
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def prose_lines(text: str) -> Iterator[str]:
+    """The lines of a Markdown page outside fenced code blocks, inline code removed: a `# comment`
+    in a shell block is no heading, a `[x](y)` in code no link."""
+    fenced = False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced:
+            yield re.sub(r"`[^`]*`", "", line)
+
+
+def slug(heading: str) -> str:
+    """The anchor a heading gets: Python-Markdown's toc slugify (what mkdocs uses), which GitHub's
+    agrees with for the headings written here (ASCII words, punctuation dropped)."""
+    text = unicodedata.normalize("NFKD", heading).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def anchors(page: Path) -> set[str]:
+    text = page.read_text(encoding="utf-8")
+    return {slug(m.group(1)) for line in prose_lines(text) if (m := re.match(r"#{1,6}\s+(.*?)\s*#*$", line))}
+
+
+def links(page: Path) -> list[str]:
+    return [m.group(1) for line in prose_lines(page.read_text(encoding="utf-8")) for m in LINK.finditer(line)]
+
+
+def is_external(target: str) -> bool:
+    return re.match(r"[a-z][a-z0-9+.-]*:", target) is not None
+
+
+def shown(path: Path) -> str:
+    """A path as a message names it: from the checkout's top when it is inside."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def broken_links(page: Path) -> list[str]:
+    """Each relative link of `page` whose file does not exist, or whose #anchor is no heading of
+    its page, as `page: target: why`."""
+    problems = []
+    for target in links(page):
+        if is_external(target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            problems.append(f"{shown(page)}: {target}: there is no {shown(file)}")
+        elif anchor and file.suffix == ".md" and anchor not in anchors(file):
+            problems.append(f"{shown(page)}: {target}: no heading of {shown(file)} makes #{anchor}")
+    return problems
+
+
+def external_links(pages: list[Path]) -> dict[str, list[Path]]:
+    """Every external link of `pages`, with the pages that hold it."""
+    found: dict[str, list[Path]] = {}
+    for page in pages:
+        for target in links(page):
+            if is_external(target):
+                found.setdefault(target, []).append(page)
+    return found
+
+
+def check_links() -> int:
+    """Print the README's broken links (exit 1 when any) and every external link, unfetched."""
+    problems = broken_links(README) + broken_links(CHANGELOG)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    pages = [README, CHANGELOG, *sorted(DOCS.glob("*.md"))]
+    external = external_links(pages)
+    print(f"{len(external)} external links, listed and not fetched (no network here):")
+    for target, where in sorted(external.items()):
+        print(f"  {target}  ({', '.join(sorted({shown(p) for p in where}))})")
+    return 1 if problems else 0
+
+
 if __name__ == "__main__":
-    README.write_text(refreshed(README.read_text()))
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(check_links())
+    for page in refresh_pages():
+        print(f"rewrote {page.relative_to(ROOT)}")
     sys.exit(0)

@@ -1,4 +1,4 @@
-"""course.yaml: schema, loading, error messages, the seed rewrite, the README's key table."""
+"""course.yaml: schema, loading, error messages, the seed rewrite, the docs' key table."""
 
 import re
 import subprocess
@@ -766,14 +766,14 @@ def test_keys_markdown_documents_every_key():
     assert "| `randomization` | one of `per-course`, `per-student` | `per-student` |" in table
 
 
-def test_readme_documents_course_yaml_with_the_generated_table():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8") if (ROOT / "README.md").exists() else ""
-    hint = (
-        "regenerate it with `python -m autograder.config` and paste it between "
-        f"{KEYS_START} and {KEYS_END} in README.md"
+def test_docs_document_course_yaml_with_the_generated_table():
+    page = ROOT / "docs" / "configuration.md"
+    text = page.read_text(encoding="utf-8")
+    hint = f"regenerate it with `python -m autograder.docs` (it goes between {KEYS_START} and {KEYS_END})"
+    assert KEYS_START in text and KEYS_END in text, (
+        f"docs/configuration.md has no course.yaml key table; {hint}"
     )
-    assert KEYS_START in readme and KEYS_END in readme, f"README.md has no course.yaml key table; {hint}"
-    documented = readme.split(KEYS_START, 1)[1].split(KEYS_END, 1)[0]
+    documented = text.split(KEYS_START, 1)[1].split(KEYS_END, 1)[0]
     assert documented.strip() == keys_markdown().strip(), (
-        f"README.md's course.yaml table is out of date; {hint}"
+        f"docs/configuration.md's course.yaml table is out of date; {hint}"
     )

@@ -123,19 +123,25 @@ def test_every_gradient_has_the_shape_of_its_input(spec, shape):
     assert [np.shape(d) for d in grads] == [np.shape(v) for v in inputs]
 
 
-def test_readme_lists_every_gate_and_its_graded_cells_exactly_as_the_table_says():
-    from autograder.docs import README, between, gates_markdown
+def test_docs_list_every_gate_and_its_graded_cells_exactly_as_the_table_says():
+    from autograder.docs import HOMES, documented, gates_markdown
 
-    assert between(README.read_text(), "gates") == gates_markdown().strip()
-
-
-def test_readme_lists_the_other_exercises_and_counts_the_graded_cells_as_the_tables_say():
-    from autograder.docs import README, between, exercises_markdown
-
-    assert between(README.read_text(), "exercises") == exercises_markdown().strip()
+    assert documented("gates") == gates_markdown().strip(), (
+        f"{HOMES['gates'].name}'s gates table is out of date: run `python -m autograder.docs`"
+    )
 
 
-def test_readme_lists_every_misconception_exactly_as_the_catalog_says():
-    from autograder.docs import README, between, misconceptions_markdown
+def test_docs_list_the_other_exercises_and_counts_the_graded_cells_as_the_tables_say():
+    from autograder.docs import HOMES, documented, exercises_markdown
 
-    assert between(README.read_text(), "misconceptions") == misconceptions_markdown().strip()
+    assert documented("exercises") == exercises_markdown().strip(), (
+        f"{HOMES['exercises'].name}'s exercises table is out of date: run `python -m autograder.docs`"
+    )
+
+
+def test_docs_list_every_misconception_exactly_as_the_catalog_says():
+    from autograder.docs import HOMES, documented, misconceptions_markdown
+
+    assert documented("misconceptions") == misconceptions_markdown().strip(), (
+        f"{HOMES['misconceptions'].name}'s misconceptions table is out of date: run `python -m autograder.docs`"
+    )

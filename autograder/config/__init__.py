@@ -2,7 +2,7 @@
 
 The pydantic models (`schema.py`) are the single source of truth for the file: they
 validate it, their Field descriptions document it (`docs.keys_markdown()` renders the table
-in README.md), and the error messages describe what a key expects from the same JSON schema
+in docs/configuration.md), and the error messages describe what a key expects from the same JSON schema
 (`describe.py`).
 
 `load_course(path)` never lets a traceback reach the instructor: every problem with the

@@ -1,4 +1,4 @@
-"""python -m autograder.config: print the README table of course.yaml's keys."""
+"""python -m autograder.config: print the docs' table of course.yaml's keys."""
 
 from .docs import keys_markdown
 

@@ -1,5 +1,5 @@
-"""The schema in words, for error messages and the README table: what a key expects, what
-was found instead, and a hint. What a key expects is English for the README's table and the
+"""The schema in words, for error messages and the docs' table: what a key expects, what
+was found instead, and a hint. What a key expects is English for the docs' table and the
 course's language in a message (`schema_in_words(..., words=_)`); what was found and the hint
 only ever go into a message, so they are always in the language in force."""
 
@@ -89,7 +89,7 @@ def all_keys(schema=None, path=()):
 
 
 # Every phrase is written once in English, marked for the catalog (N_) and put into words by the
-# caller's `words`: English as it stands for the README's table (docs.py), the course's language
+# caller's `words`: English as it stands for the docs' table (docs.py), the course's language
 # (words._) for an error message. Whole phrases, so that a language orders them its own way.
 _PATTERNS = {  # pattern -> (singular, plural), each formatted with n (the longest) and the quoted characters
     NAME_PATTERN: (N_("a name of 1-{n} letters, digits, {dash} or {underscore}"), N_("names")),
@@ -156,7 +156,7 @@ def _bounded(kind, schema, words):
 
 def schema_in_words(schema, q=_quote, plural=False, words=_english):
     """What a value of this schema must be, in words: 'a whole number from 0 to 10'. In English
-    unless `words` translates (an error message passes words._; the README's table keeps English)."""
+    unless `words` translates (an error message passes words._; the docs' table keeps English)."""
     schema = resolve(schema) or {}
     kind = schema.get("type")
     if "enum" in schema:

@@ -1,4 +1,4 @@
-"""The README table of every course.yaml key, generated from the schema
+"""The docs' table of every course.yaml key, generated from the schema
 (`python -m autograder.config` prints it)."""
 
 from .describe import as_code, mapping_parts, number_text, resolve, root_schema, schema_in_words
@@ -11,8 +11,8 @@ KEYS_END = "<!-- course-yaml-keys:end -->"
 # ---- documentation -------------------------------------------------------------------
 def keys_markdown() -> str:
     """The Markdown table of every course.yaml key (key path, type or allowed values,
-    default, description), generated from the models; README.md carries it between
-    KEYS_START and KEYS_END."""
+    default, description), generated from the models; docs/configuration.md carries it
+    between KEYS_START and KEYS_END (autograder/docs.py rewrites it)."""
     rows = []
 
     def cell(text):
