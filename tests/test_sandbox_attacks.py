@@ -2,12 +2,13 @@
 a worker starts (forked by the sandbox host, and in a bwrap of its own), each followed by an
 innocent student who must still be graded in full, with nothing left on disk."""
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import bwrap
+from autograder.sandbox import bwrap, seccomp
 from autograder.sandbox.bwrap import Limits
 from autograder.sandbox.hosted import HostedWorker
 from autograder.sandbox.runner import StudentRunner
@@ -81,3 +82,179 @@ def test_a_tree_3000_levels_deep_is_removed_and_costs_only_its_owner(way):
         runner.__exit__(None, None, None)  # shutil.rmtree raised RecursionError here
     assert not private.exists()
     innocent_is_graded(way)
+
+
+# ---------------------------------------------------------------- the seccomp filter
+
+
+def numbers(*names):
+    """System call numbers of this machine, from libseccomp (never a table written here)."""
+    import pyseccomp
+
+    return {name: pyseccomp.resolve_syscall(pyseccomp.system_arch(), name) for name in names}
+
+
+# Each refused call with arguments that, without the filter, fail some other way or do nothing
+# that outlives the child (keys in its own process keyring, a user namespace of its own).
+DENIED_CALLS = {
+    "keyctl": (0, -3, 0),  # KEYCTL_GET_KEYRING_ID of the session keyring
+    "add_key": (b"user", b"bpkit-probe", b"x", 1, -2),  # into the process keyring
+    "request_key": (b"user", b"bpkit-none", None, 0),
+    "unshare": (0x10000000,),  # CLONE_NEWUSER
+    "setns": (-1, 0),
+    "clone": (0x10000000 | 17, 0, 0, 0, 0),  # CLONE_NEWUSER | SIGCHLD
+    "mount": (b"none", b"/tmp", b"tmpfs", 0, None),
+    "umount2": (b"/tmp", 2),
+    "pivot_root": (b".", b"."),
+    "ptrace": (3, 0, 0, 0),  # PTRACE_PEEKUSER of pid 0: ESRCH without the filter
+    "bpf": (0, None, 0),
+    "perf_event_open": (None, 0, -1, -1, 0),
+    "userfaultfd": (1,),  # UFFD_USER_MODE_ONLY: allowed to anyone without the filter
+    "kexec_load": (0, 0, None, 0),
+    "kexec_file_load": (-1, -1, 0, None, 0),
+    "init_module": (None, 0, None),
+    "finit_module": (-1, None, 0),
+    "delete_module": (b"bpkit_none", 0),
+    "io_uring_setup": (1, None),
+}
+
+PROBE_CALLS = """
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+def arg(a):
+    return ctypes.c_long(a) if type(a) is int else a
+seen = {}
+for name, (number, args) in CALLS.items():
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(number), *[arg(a) for a in args])
+    if result == 0 and name == "clone":
+        os._exit(0)  # the clone's child, had the filter let it be born
+    seen[name] = errno.errorcode.get(ctypes.get_errno(), "?") if result < 0 else "allowed"
+    if result > 0 and name in ("userfaultfd", "io_uring_setup", "perf_event_open"):
+        os.close(result)
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+print(json.dumps({"calls": seen, "seccomp": status.get("Seccomp", "").strip(),
+                  "keys": open("/proc/keys").read()}))
+"""
+
+
+def probe_calls(way):
+    """What each refused call did in student code, the Seccomp mode, and what /proc/keys shows."""
+    table = {**DENIED_CALLS, "clone3": (None, 0)}
+    calls = {name: [number, list(table[name])] for name, number in numbers(*table).items()}
+    runner = start(way)
+    try:
+        result = runner.run({"cells": [["probe", f"CALLS = {calls!r}\n" + PROBE_CALLS]], "calls": []})
+    finally:
+        runner.__exit__(None, None, None)
+    assert result.ok, (result.status, result.detail, result.output)
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def assert_refused(seen):
+    assert seen["calls"] == {**dict.fromkeys(DENIED_CALLS, "EPERM"), "clone3": "ENOSYS"}, seen["calls"]
+    assert seen["seccomp"] == "2"  # filter mode
+
+
+def test_every_denied_call_fails_with_eperm_from_student_code(way):
+    seen = probe_calls(way)
+    assert_refused(seen)
+    assert seen["keys"] == ""  # /proc/keys masked, as Docker masks it
+    innocent_is_graded(way)
+
+
+def test_without_the_filter_the_denied_call_test_fails(way, monkeypatch):
+    """The mutation check: the calls are refused by the filter, not by some other layer."""
+    monkeypatch.setattr(seccomp, "ENFORCED", False)
+    seen = probe_calls(way)
+    with pytest.raises(AssertionError):
+        assert_refused(seen)
+    assert seen["seccomp"] == "0"
+    assert seen["calls"]["keyctl"] != "EPERM" and seen["calls"]["add_key"] == "allowed"
+    innocent_is_graded(way)  # a new host, still without the filter: grading itself does not need it
+
+
+# ---------------------------------------------------------------- keyrings
+
+# A TA grading from a login session (ssh, su -l) has a session keyring, and every process the
+# grader starts inherits it. Run in a process of its own, which joins such a keyring first.
+KEYRING_GRADING = """
+import ctypes, json, os, sys
+from autograder.sandbox import seccomp
+from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.runner import StudentRunner
+
+KEYCTL, ADD_KEY = {keyctl}, {add_key}
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.syscall(KEYCTL, 1, b"bpkit-ta-session") > 0  # KEYCTL_JOIN_SESSION_KEYRING
+assert libc.syscall(ADD_KEY, b"user", b"ta-secret", b"hunter2", 7, ctypes.c_long(-3)) > 0
+seccomp.ENFORCED = {enforced}
+
+def student(source):
+    with StudentRunner(Limits(wall_seconds=10), require_sandbox=True) as runner:
+        result = runner.run({{"cells": [["keys", PRELUDE + source]], "calls": []}})
+        assert result.ok, (result.status, result.detail)
+        return json.loads(result.output.strip().splitlines()[-1])
+
+PRELUDE = '''
+import ctypes, errno, json
+libc = ctypes.CDLL(None, use_errno=True)
+def outcome(result):
+    return errno.errorcode.get(ctypes.get_errno(), "?") if result < 0 else "found"
+def search(name):  # KEYCTL_SEARCH in the session keyring
+    return outcome(libc.syscall({keyctl}, 10, ctypes.c_long(-3), b"user", name, 0))
+'''
+left = student('print(json.dumps(outcome(libc.syscall({add_key}, b"user", b"left-by-a", b"a", 1, ctypes.c_long(-3)))))')
+seen = student('print(json.dumps({{"a": search(b"left-by-a"), "ta": search(b"ta-secret")}}))')
+print(json.dumps({{"left": left, "seen": seen}}))
+"""
+
+
+def grade_with_a_ta_keyring(enforced):
+    import subprocess
+    import sys
+
+    script = KEYRING_GRADING.format(enforced=enforced, **numbers("keyctl", "add_key"))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "BPKIT_SANDBOX_HOST": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="hosted workers (root): a worker in a bwrap of its own has the filter only"
+)
+def test_a_key_left_by_one_student_is_not_seen_by_the_next_nor_the_tas():
+    # With the filter, no student can even add a key.
+    assert grade_with_a_ta_keyring(enforced=True) == {
+        "left": "EPERM",
+        "seen": {"a": "EPERM", "ta": "EPERM"},
+    }
+    # Without it (the fresh session keyring alone): A's key lands in A's own keyring, gone with
+    # her worker; B finds neither it nor the TA's.
+    assert grade_with_a_ta_keyring(enforced=False) == {
+        "left": "found",
+        "seen": {"a": "ENOKEY", "ta": "ENOKEY"},
+    }
+
+
+def test_without_a_filter_a_required_sandbox_refuses_and_otherwise_it_is_said_once(monkeypatch, caplog):
+    monkeypatch.setattr(
+        seccomp, "_built", lambda kind: seccomp.Unavailable("libseccomp cannot be loaded: gone")
+    )
+    monkeypatch.setattr(seccomp, "_said", False)
+    monkeypatch.setattr(seccomp, "_broken", "")
+    assert seccomp.open_program() is None and seccomp.program("host") is None
+    with pytest.raises(
+        bwrap.SandboxUnavailable, match=r"seccomp filter cannot be used here \(libseccomp cannot"
+    ):
+        bwrap.require(True)
+    assert bwrap.require(False)  # sandboxed still, without the filter
+    said = [r.getMessage() for r in caplog.records if "no seccomp filter" in r.getMessage()]
+    assert len(said) == 1 and "\n" not in said[0] and "require_sandbox: true refuses" in said[0]

@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import seccomp
+
 log = logging.getLogger("backprop-kit")
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
@@ -47,6 +49,10 @@ TMPFS_BYTES = 64 * MiB  # /tmp and /dev/shm inside: tmpfs memory is not covered 
 UNAVAILABLE = (
     "bubblewrap (bwrap) is not installed: install the Debian package bubblewrap, "
     "or set grading.require_sandbox: false in course.yaml to grade without a sandbox"
+)
+NO_FILTER = (
+    "the sandbox's seccomp filter cannot be used here ({reason}): install the Debian package "
+    "libseccomp2, or set grading.require_sandbox: false in course.yaml to grade without it"
 )
 UNSANDBOXED_WARNING = (
     "backprop-kit: %s. Grading continues WITHOUT a sandbox: student code runs "
@@ -112,24 +118,44 @@ def new_sandbox_uid():
 @functools.lru_cache(maxsize=1)
 def sandbox_available():
     """bwrap is installed and can actually build this sandbox here (a container may forbid
-    the namespaces it needs). Checked once per process, by running /bin/true inside."""
+    the namespaces it needs). Checked once per process, by running /bin/true inside, under the
+    seccomp filter when there is one; a bwrap that builds the sandbox but cannot load the
+    filter leaves the sandbox usable without it (seccomp.unavailable says so)."""
     if not bwrap_path():
         return False
+    with_filter = seccomp.open_program()
+    try:
+        works, said = _probe(with_filter)
+    finally:
+        if with_filter is not None:
+            os.close(with_filter)
+    if works or with_filter is None:
+        return works
+    works, _said = _probe(None)
+    if works:
+        seccomp.unavailable(f"bwrap could not load it: {said[-200:]}")
+    return works
+
+
+def _probe(seccomp_fd):
+    """(bwrap ran /bin/true in the sandbox, what it said)."""
     with tempfile.TemporaryDirectory(prefix="bpkit-probe-") as scratch:
         uid = new_sandbox_uid()
         give_scratch(scratch, uid)
         try:
             done = subprocess.run(
-                wrap(["/bin/true"], scratch, uid=uid, check=False),
+                wrap(["/bin/true"], scratch, uid=uid, check=False, seccomp_fd=seccomp_fd),
                 capture_output=True,
                 timeout=20,
                 env=bwrap_environment(),
+                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
-        except (OSError, subprocess.TimeoutExpired):
-            return False
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return False, str(e)
+        said = done.stderr.decode(errors="replace").strip()
         if done.returncode != 0:
-            log.debug("bwrap probe failed: %s", done.stderr.decode(errors="replace")[:500])
-        return done.returncode == 0
+            log.debug("bwrap probe failed: %s", said[:500])
+        return done.returncode == 0, said
 
 
 _warned = False
@@ -140,6 +166,8 @@ def require(required):
     required but cannot be used; otherwise warns once and returns False."""
     global _warned
     if sandbox_available():
+        if required and seccomp.why_unavailable():
+            raise SandboxUnavailable(NO_FILTER.format(reason=seccomp.why_unavailable()))
         return True
     if required:
         raise SandboxUnavailable()
@@ -344,6 +372,7 @@ def wrap(
     uid=None,
     check=True,
     host=False,
+    seccomp_fd=None,
 ):
     """The bwrap command line that runs argv inside the sandbox.
 
@@ -353,7 +382,9 @@ def wrap(
     paths that must not be visible (the grader's own packages are always added). env: added
     to the sandbox's environment, which is otherwise built from scratch. uid: see the module
     doc. host: the sandbox host's own sandbox (root, keeping HOST_CAPABILITIES; `scratch` is
-    then the empty directory each worker binds its own scratch directory over). Raises
+    then the empty directory each worker binds its own scratch directory over). seccomp_fd: a
+    descriptor of a seccomp program (seccomp.open_program) that bwrap loads before it starts
+    argv; the caller passes it to the process (pass_fds) and closes it. Raises
     SandboxUnavailable when `check` and bwrap cannot be used here.
     """
     if check and not sandbox_available():
@@ -412,6 +443,9 @@ def wrap(
 
     mounts = _Mounts()
     mounts.add("--proc", "/proc")
+    for keys in ("/proc/keys", "/proc/key-users"):  # as Docker masks them: the keys the sandbox could view
+        if os.path.exists(keys):  # a device bind: a plain or read-only one is nodev (unreadable, not empty)
+            mounts.add("--dev-bind", "/dev/null", keys)
     mounts.add("--dev", "/dev")
     mounts.add("--tmpfs", "/dev/shm", before=["--perms", "1777", "--size", str(TMPFS_BYTES)])
     # /tmp before the binds: the virtual environment or the scratch directory may live below it.
@@ -429,6 +463,7 @@ def wrap(
         *identity,
         "--die-with-parent",
         "--new-session",
+        *([] if seccomp_fd is None else ["--seccomp", str(seccomp_fd)]),
         "--hostname",
         "sandbox",
         *mounts.args,

@@ -7,17 +7,21 @@ this file into a read-only directory). autograder.sandbox.runner starts it as ro
 bwrap with the same read-only filesystem as a worker's own sandbox but no scratch directory,
 keeping only the capabilities it needs to build a worker's sandbox (CAP_SYS_ADMIN for the
 namespaces and mounts, CAP_SETUID/CAP_SETGID/CAP_SETPCAP to become the worker's uid):
-`python -I -S -B host.py --site DIR ... --home PATH [--preimport MODULE ...]`, its stdin a Unix
-socket to the grader; --preimport names what the course's helpers import (numpy's and the
-standard library's modules), loaded once here too.
+`python -I -S -B host.py --site DIR ... --home PATH [--preimport MODULE ...] [--seccomp FILE]`, its
+stdin a Unix socket to the grader; --preimport names what the course's helpers import (numpy's
+and the standard library's modules), loaded once here too; --seccomp names the workers' seccomp
+program (seccomp.py), which each worker loads once its sandbox is built. The host itself runs
+under a filter of its own, loaded by bwrap.
 
 Why: a sandbox started afresh per submission spends most of its start in Python and numpy's
 import (some 0.1 s of CPU, the largest fixed cost of grading one submission). Here that is
 done once; what a submission gets is unchanged: a fresh fork, in new mount, pid, network, IPC
 and UTS namespaces, with /proc, /tmp and /dev/shm of its own, its own scratch directory bound
 at PATH (the only writable host directory), a fresh uid, no capabilities (bounding set
-emptied), no_new_privs, and the worker's resource limits. The host runs no student code and
-holds nothing of any student's: it reads only the grader's requests.
+emptied), no_new_privs, a fresh empty session keyring, the workers' seccomp filter
+(seccomp.py: loaded last, before any helper or student code), and the worker's resource
+limits. The host runs no student code and holds nothing of any student's: it reads only the
+grader's requests.
 
 One message per line of the socket (SOCK_SEQPACKET), JSON:
   grader -> host  {"spawn": id, "uid": n, "env": {...}, "limits": {...}, "preloads": [...]}
@@ -42,13 +46,16 @@ import sys
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 24, 38, 22
+SECCOMP_MODE_FILTER, KEYCTL_JOIN_SESSION_KEYRING = 2, 1
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}  # keyctl has no libc wrapper (libkeyutils has one)
 # open_tree and move_mount (Linux 5.2): their numbers are the same on x86-64 and arm64.
 SYS_OPEN_TREE, SYS_MOVE_MOUNT, AT_FDCWD, MOVE_MOUNT_F_EMPTY_PATH = 428, 429, -100, 4
 OPEN_TREE_CLONE, AT_RECURSIVE = 1, 0x8000
 TMPFS_OPTIONS = "mode=1777,size=67108864"  # as bwrap.TMPFS_BYTES: tmpfs memory is not covered by RLIMIT_AS
 LOWEST_UID = 100_000  # below it are system and people's accounts; the grader hands out uids from 1.5e9
 FDS = 5  # scratch, requests, replies, log, alive
+WORKER_FILTER = None  # the workers' seccomp program (BPF, built by the grader with libseccomp): --seccomp
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -91,6 +98,9 @@ def enter_sandbox(order, fds, home):
     attach(scratch, home)  # the grader's detached bind mount of this submission's scratch directory
     mount(None, home, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this pid namespace's processes only
+    for keys in ("/proc/keys", "/proc/key-users"):  # masked as in bwrap.wrap
+        if os.path.exists(keys):
+            mount("/dev/null", keys, None, MS_BIND)
     socket.sethostname("sandbox")
     limits = order["limits"]
     for name, value in (
@@ -102,6 +112,7 @@ def enter_sandbox(order, fds, home):
         if value is not None:
             resource.setrlimit(getattr(resource, name), (int(value), int(value)))
     become(int(order["uid"]))
+    join_fresh_keyring()  # after the uid change: the keyring is the worker's uid's, gone with its processes
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it: die with the host's fork
     os.chdir(home)
     for target, fd in ((0, requests), (1, replies), (2, log)):
@@ -117,7 +128,36 @@ def enter_sandbox(order, fds, home):
     os.environ.update({str(k): str(v) for k, v in order["env"].items()})
     if "numpy.random" in sys.modules:  # a fresh process would seed its own (random reseeds at fork itself)
         sys.modules["numpy.random"].seed()
+    if WORKER_FILTER is not None:  # last: everything above needed calls it refuses
+        install_filter(WORKER_FILTER)
     return alive
+
+
+def join_fresh_keyring():
+    """A new, empty, anonymous session keyring instead of the one inherited from the grader (a
+    TA's login session has one): what one student could leave there, or find of the TA's,
+    never reaches another. The worker's filter then refuses every call on keys."""
+    number = SYS_KEYCTL.get(os.uname().machine)
+    if number is None:
+        return  # another architecture: the filter alone keeps keys out of reach
+    if libc.syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"keyctl join session keyring: {os.strerror(errno)}")
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_filter(program):
+    """Load a seccomp program (BPF as libseccomp exported it: 8-byte instructions) into this
+    process and everything it starts; no_new_privs is set already (`become`)."""
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    _checked(
+        libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0),
+        "seccomp filter",
+    )
 
 
 def attach(tree, path):
@@ -301,6 +341,7 @@ def serve(control, home, worker):
 
 
 def main():
+    global WORKER_FILTER
     args, sites, home, preimports = iter(sys.argv[1:]), [], None, []
     for arg in args:
         if arg == "--site":
@@ -309,6 +350,9 @@ def main():
             home = next(args)
         elif arg == "--preimport":
             preimports.append(next(args))
+        elif arg == "--seccomp":
+            with open(next(args), "rb") as f:
+                WORKER_FILTER = f.read()
     sys.path.extend(sites)
     import numpy  # noqa: F401  (once, here: every worker and every fork of it starts with it loaded)
 

@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import bwrap
+from . import bwrap, seccomp
 
 log = logging.getLogger("backprop-kit")
 
@@ -129,18 +129,31 @@ class SandboxHost:
             argv += ["--site", site]
         for module in preimports:
             argv += ["--preimport", module]
+        worker_filter = seccomp.program("worker")  # each worker loads it once its sandbox is built
+        if worker_filter is not None:
+            (code / "worker.bpf").write_bytes(worker_filter)
+            (code / "worker.bpf").chmod(0o644)
+            argv += ["--seccomp", str(code / "worker.bpf")]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control, self._ids, self._lock = ours, itertools.count(1), threading.Lock()
         self.log_path = self.private / "host.log"
-        with open(self.log_path, "wb") as log_file:
-            self.process = subprocess.Popen(
-                bwrap.wrap(argv, self.home, ro_binds=[code], hide=hide, host=True),
-                stdin=theirs,
-                stdout=subprocess.DEVNULL,
-                stderr=log_file,
-                env=bwrap.bwrap_environment(),
-                start_new_session=True,
-            )
+        host_filter = seccomp.open_program("host") if worker_filter is not None else None
+        try:
+            with open(self.log_path, "wb") as log_file:
+                self.process = subprocess.Popen(
+                    bwrap.wrap(
+                        argv, self.home, ro_binds=[code], hide=hide, host=True, seccomp_fd=host_filter
+                    ),
+                    stdin=theirs,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log_file,
+                    env=bwrap.bwrap_environment(),
+                    start_new_session=True,
+                    pass_fds=() if host_filter is None else (host_filter,),
+                )
+        finally:
+            if host_filter is not None:
+                os.close(host_filter)
         theirs.close()
         try:
             self._answer(START_SECONDS, "ready")
@@ -251,7 +264,12 @@ def sandbox_host(hide=(), preimports=(), parent=None):
     """This thread's running SandboxHost for `hide` and `preimports`, its folder made in
     `parent` (the runner's scratch parent), started if need be; None when there is none to be
     had (not root, turned off, or it failed to start: the caller starts its own bwrap)."""
-    key = (tuple(sorted(str(Path(p).resolve()) for p in hide)), tuple(preimports), str(parent))
+    key = (
+        tuple(sorted(str(Path(p).resolve()) for p in hide)),
+        tuple(preimports),
+        str(parent),
+        seccomp.ENFORCED,  # a test that switches the filter off gets a host without one
+    )
     if not enabled() or os.geteuid() != 0 or key in _failed or not bwrap.sandbox_available():
         return None
     hosts = getattr(_hosts, "by_key", None)

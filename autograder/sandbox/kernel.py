@@ -15,7 +15,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, Dict, Int, List, Unicode
 
-from . import bwrap
+from . import bwrap, seccomp
 from .bwrap import Limits
 
 
@@ -78,16 +78,29 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         # `; exit $?` keeps the shell alive as the kernel's parent.
         cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh", *kernel_cmd]
+        filter_fd = seccomp.open_program() if self._sandboxed else None  # bwrap loads it (--seccomp)
         cmd, kw["env"] = bwrap.sandboxed_command(
-            cmd, scratch, required=self._sandboxed, uid=uid, hide=self.hide, env=self.sandbox_env
+            cmd,
+            scratch,
+            required=self._sandboxed,
+            uid=uid,
+            hide=self.hide,
+            env=self.sandbox_env,
+            seccomp_fd=filter_fd,
         )
+        if filter_fd is not None:
+            kw["pass_fds"] = (filter_fd,)
         kw["cwd"] = str(scratch)
         kw["preexec_fn"] = bwrap.preexec(self.limits, processes=bwrap.process_cap(self.limits, uid))
         # Not the grader's own stdout/stderr: student code can write to fds 1 and 2 directly.
         # stderr goes to an unlinked file (capped by RLIMIT_FSIZE), for bwrap's own errors.
         self._stderr_log = tempfile.TemporaryFile(prefix="bpkit-kernel-")  # noqa: SIM115
         kw["stdout"], kw["stderr"] = subprocess.DEVNULL, self._stderr_log
-        return await super()._async_launch_kernel(cmd, **kw)
+        try:
+            return await super()._async_launch_kernel(cmd, **kw)
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
 
 
 def sandboxed_kernel_manager_factory(limits, scratch, hide=(), require_sandbox=False, env=None):

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..words import N_, _
-from . import bwrap, hosted
+from . import bwrap, hosted, seccomp
 from .bwrap import Limits
 from .protocol import DETAILS, InvalidAnswer, bounded_text, decode
 
@@ -194,7 +194,7 @@ class StudentRunner:
         for path in self.scratch.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the sandbox's user
 
-    def _command(self):
+    def _command(self, seccomp_fd=None):
         """worker.py and protocol.py in a directory of their own, bound read-only (student code
         cannot rewrite the worker that a restart would run), and the command that starts it."""
         code = self.private / "worker"
@@ -219,6 +219,7 @@ class StudentRunner:
             ro_binds=[worker.parent],
             hide=self.hide,
             env=self.env,
+            seccomp_fd=seccomp_fd,
         )
 
     def _helper_modules(self):
@@ -295,7 +296,16 @@ class StudentRunner:
 
     def _own_bwrap(self, log_file):
         """A worker in a bwrap sandbox of its own."""
-        argv, env = self._command()
+        filter_fd = seccomp.open_program() if self.sandboxed else None  # bwrap loads it (--seccomp)
+        try:
+            argv, env = self._command(filter_fd)
+            return self._popen(argv, env, filter_fd, log_file)
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
+
+    def _popen(self, argv, env, filter_fd, log_file):
+        """The worker's bwrap, under the zygote's limits, handed the filter's descriptor."""
         zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
         limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
         prefix = bwrap.limits_prefix(zygote_limits, **limits)
@@ -311,6 +321,7 @@ class StudentRunner:
             stderr=log_file,
             cwd=self.scratch,
             env=env,
+            pass_fds=() if filter_fd is None else (filter_fd,),
             **spawn,
         )
 
