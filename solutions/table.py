@@ -51,7 +51,9 @@ class GateSpec:
     lecture: tuple  # (label, inputs): the lecture's own numbers, checked first; () when it has none
     misconceptions: tuple  # ids of the catalogued mistakes that apply to it
     extra_cases: tuple = ()  # (label, make(rng) -> inputs) checked besides the random inputs
-    kink_check: str = None  # where its kind has a kink: "ties" (a graded check of its own) or "backward"
+    kink_check: str | None = (
+        None  # where its kind has a kink: "ties" (a graded check of its own) or "backward"
+    )
 
     @property
     def cls(self):
@@ -64,7 +66,9 @@ class GateSpec:
     @property
     def kinks(self):
         """Its kink and the check that takes it, or None for a smooth gate."""
-        return Kinks(self.kind_of.kink, self.kink_check) if self.kind_of.kink is not None else None
+        # a kind has a kink exactly when its row names the check that takes it (checked at import)
+        kink, check = self.kind_of.kink, self.kink_check
+        return Kinks(kink, check) if kink is not None and check is not None else None
 
 
 @dataclass(frozen=True)

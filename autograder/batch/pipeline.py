@@ -30,6 +30,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
@@ -53,6 +54,9 @@ from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_r
 from ..sandbox.bwrap import Limits
 from ..sandbox.runner import StudentRunner
 from ..words import speak
+
+if TYPE_CHECKING:  # the snapshot imports nbgrader's gradebook, which grading on a worker never needs
+    from .snapshot import AssignmentSnapshot
 
 KEY = SANDBOX  # where the grading context travels in nbconvert's resources (as the sandbox does)
 
@@ -100,8 +104,8 @@ class SubmissionResult:
 class GradingContext:
     """What the replaced steps need, passed along in nbconvert's resources."""
 
-    snapshot: object
-    runner: object
+    snapshot: "AssignmentSnapshot"
+    runner: StudentRunner
     student: str
     grades: dict = field(default_factory=dict)
     comments: dict = field(default_factory=dict)
@@ -345,7 +349,9 @@ def pipeline_for(snapshot):
     return _warm.pipeline
 
 
-def grade_submission(snapshot, job, scratch_parent=None):
+def grade_submission(
+    snapshot: "AssignmentSnapshot", job: SubmissionJob, scratch_parent: str | None = None
+) -> SubmissionResult:
     """The pure function: one submission's notebooks (bytes) -> SubmissionResult. Notebooks
     the assignment does not have are ignored, as nbgrader does. `scratch_parent`: where the
     sandbox's scratch directory is made (the system's temporary folder by default)."""

@@ -18,8 +18,12 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib.util import cache_from_source
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbgrader.api import Gradebook, MissingEntry
+
+if TYPE_CHECKING:
+    from ..config import Course
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class AssignmentSnapshot:
     course_id: str
     assignment: str
     notebooks: dict  # {name: NotebookSnapshot}
-    course: object  # autograder.config.Course (course.yaml)
+    course: "Course"  # course.yaml
     config: object  # the course's nbgrader configuration (traitlets Config)
     helper_files: dict = field(default_factory=dict)  # {"bpkit/...": bytes}: the student-side helpers
 

@@ -83,7 +83,7 @@ class Check:
         return result
 
 
-CHECKS = {}  # name -> Check, in declaration order (the order of a gate's graded cells)
+CHECKS: dict[str, "Check"] = {}  # name -> Check, in declaration order (the order of a gate's graded cells)
 
 
 def check(name, *, of, says, points=None):
@@ -143,7 +143,7 @@ class Case(NamedTuple):
 def gate_cases(spec, rng):
     """The cases of a gate's forward and backward checks: the lecture's numbers, random inputs of
     its kind (away from its kinks), the table's extra cases, and its kinks when backward takes them."""
-    cases = [Case(*spec.lecture, "lecture")] if spec.lecture else []
+    cases = [Case(spec.lecture[0], spec.lecture[1], "lecture")] if spec.lecture else []
     draw = spec.kind_of.graded_cases  # the random inputs of its kind (solutions/gate_kinds.py)
     for label, inputs in draw(rng):
         while spec.kinks is not None and np.min(spec.kinks.distance(inputs), initial=np.inf) < KINK_DISTANCE:
@@ -246,7 +246,10 @@ def gate_backward(spec, subject, ctx, result):
     consistency = _consistency_case(spec, ctx)
     will_ask(subject, [spec.grade_id], [calls, consistency.calls])
     replies = ask(subject, [spec.grade_id], calls)
-    in_turn, recognised = {}, []
+    in_turn: dict[int, list | None] = {}
+    recognised: list[
+        tuple[list[Outcome], list]
+    ] = []  # (failed outcomes of a case, the ways that reproduce them)
     for pair, steps in zip(pairs, replies):
         for k, i in enumerate(pair):  # the pair's forwards, then their backwards
             if i not in in_turn:
@@ -298,7 +301,7 @@ def gate_ties(spec, subject, ctx, result):
             spec, [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
         ),
     )
-    recognised = []
+    recognised: list[tuple[list[Outcome], list]] = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
         grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
@@ -356,7 +359,9 @@ def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
     eps = 1e-9
     valid = all(np.all((s >= -eps) & (s <= 1 + eps)) for s in shares)
     total = np.asarray(np.sum(shares, axis=0))
-    valid = valid and (np.allclose(total[at], 1.0) if kinks.shares_add_up else np.all(total[at] <= 1 + eps))
+    valid = valid and bool(
+        np.allclose(total[at], 1.0) if kinks.shares_add_up else np.all(total[at] <= 1 + eps)
+    )
     return (
         Outcome(name, True)
         if valid
@@ -460,12 +465,12 @@ def _own_forward_consistency(spec, case: ConsistencyCase, subject, ctx):
         outs = replies[1] if len(replies) > 1 and isinstance(replies[1], list) else []
         if len(outs) != 2 * sum(v.size for v in inputs):  # nudged_inputs' order: +h, -h, entry by entry
             raise InvalidAnswer(_("no result came back"))
-        outs = iter([decode(out) for out in outs])
+        decoded = iter([decode(out) for out in outs])
         numeric = []
         for v in inputs:
             n = np.zeros(v.shape)
             for j in range(v.size):
-                n.flat[j] = (np.sum(dout * next(outs)) - np.sum(dout * next(outs))) / (2 * H)
+                n.flat[j] = (np.sum(dout * next(decoded)) - np.sum(dout * next(decoded))) / (2 * H)
             numeric.append(n)
     except (InvalidAnswer, ValueError, TypeError) as e:
         return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=e))
@@ -647,7 +652,7 @@ def _decode_structure(encoded, reference, names):
             if (
                 items is None and isinstance(enc, dict) and "array" in enc
             ):  # an array in place of a tuple of scalars
-                arr = decode(enc, expect_shape=(len(ref),))
+                arr = np.asarray(decode(enc, expect_shape=(len(ref),)))  # an array: its shape is (n,)
                 items = [{"float": float(v)} for v in arr]
             if not isinstance(items, list) or len(items) != len(ref):
                 raise InvalidAnswer(_("the gradients must be a tuple of {n} entries").format(n=len(ref)))

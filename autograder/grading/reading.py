@@ -58,7 +58,7 @@ CELL_TYPES = ("code", "markdown", "raw")
 
 @dataclass
 class Read:
-    nb: object = None  # a valid nbformat 4 NotebookNode, or None when unreadable
+    nb: nbformat.NotebookNode | None = None  # a valid nbformat 4 notebook, or None when unreadable
     reason: str = ""  # why it cannot be graded, in plain words ("" when nb is set)
     notes: list = field(default_factory=list)  # what was dropped or repaired, one line each
 

@@ -33,8 +33,15 @@ the grader are decoded into fresh objects for every call, so mutating them chang
 
 import math
 import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
+
+# What crosses the boundary is JSON: an encoded value and a call are JSON objects, whatever a
+# (possibly monkeypatched) worker put in them; the grader's side checks every field's type.
+Encoded = dict[str, Any]
+Call = dict[str, Any]
 
 MAX_ENTRIES = 1_000_000  # numbers in one array: far more than any check sends or expects
 MAX_SEQ_ITEMS = 256
@@ -61,7 +68,7 @@ _SCALAR_NAMES = (
 NUMBER_TYPES = frozenset([int, float] + [getattr(np, n) for n in _SCALAR_NAMES if hasattr(np, n)])
 
 
-def N_(message):
+def N_(message: str) -> str:
     """Marks a message for the grader's catalog (autograder/catalogs.py finds it by this name).
     This file is loaded inside the sandbox too, where there is no catalog: the worker sends the
     message's key and fields beside its English, and the grader shows it translated."""
@@ -86,7 +93,7 @@ DETAILS = {
 }
 
 
-def detail(key, **fields):
+def detail(key: str, **fields: object) -> dict[str, Any]:
     """The reply's fields for DETAILS[key]: its English ("detail", for logs and for a grader that
     cannot translate) and what the grader translates it from ("words": the key and the fields)."""
     return {"detail": DETAILS[key].format(**fields), "words": {"key": key, "fields": fields}}
@@ -99,7 +106,7 @@ class InvalidAnswer(ValueError):
 # ---------------------------------------------------------------- student side
 
 
-def _type_name(value):
+def _type_name(value: object) -> str:
     try:
         t = type(value)
         return str(t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}")[:100]
@@ -107,17 +114,19 @@ def _type_name(value):
         return "object"
 
 
-_DTYPE_NAMES = {}  # dtype -> str(dtype): numpy builds the name in Python each time (a tenth of the grader's encoding)
+_DTYPE_NAMES: dict[
+    np.dtype, str
+] = {}  # dtype -> str(dtype): numpy builds the name in Python each time (a tenth of the grader's encoding)
 
 
-def _dtype_name(dtype):
+def _dtype_name(dtype: np.dtype) -> str:
     name = _DTYPE_NAMES.get(dtype)
     if name is None:
         name = _DTYPE_NAMES[dtype] = str(dtype)[:100]
     return name
 
 
-def encode(value, depth=0):
+def encode(value: Any, depth: int = 0) -> Encoded:
     t = type(value)
     if t in NUMBER_TYPES:
         try:
@@ -143,7 +152,7 @@ def encode(value, depth=0):
     return {"unsupported": _type_name(value)}
 
 
-def decode_argument(encoded, depth=0):
+def decode_argument(encoded: Any, depth: int = 0) -> float | np.ndarray | tuple:
     """One of the grader's own arguments, as a fresh object (a new copy for every call)."""
     if depth > MAX_DEPTH or type(encoded) is not dict:
         raise ValueError("malformed argument")
@@ -156,7 +165,7 @@ def decode_argument(encoded, depth=0):
     raise ValueError("malformed argument")
 
 
-def describe_error(e, cell=None):
+def describe_error(e: BaseException, cell: str | None = None) -> dict[str, Any]:
     """Type, message, the innermost student line, and a traceback of the student's own
     frames only (cells are compiled as "<cell NAME>"; the grader's frames are left out)."""
     try:
@@ -181,13 +190,13 @@ def describe_error(e, cell=None):
     }
 
 
-def error_result(e):
+def error_result(e: BaseException) -> Encoded:
     info = describe_error(e)
     where = f" ({info['where']})" if info["where"] else ""
     return {"error": f"{info['type']}: {info['message']}"[:600] + where}
 
 
-def guarded(thunk):
+def guarded(thunk: Callable[[], object]) -> Encoded:
     """encode(thunk()), or {"error": ...}: student code may raise anything, SystemExit too."""
     try:
         return encode(thunk())
@@ -195,7 +204,7 @@ def guarded(thunk):
         return error_result(e)
 
 
-def perform_call(namespace, call):
+def perform_call(namespace: dict[str, Any], call: Call) -> list[Encoded] | Encoded:
     """One grader call against the student's namespace; never raises."""
     try:
         op = call.get("op")
@@ -204,10 +213,7 @@ def perform_call(namespace, call):
         if op == "nudged_forwards":
             return _nudged_forwards(namespace, call)
         if op == "variables":
-            return {
-                str(n): guarded(lambda n=n: namespace[n]) if n in namespace else {"missing": True}
-                for n in call["names"]
-            }
+            return {str(n): _variable(namespace, n) for n in call["names"]}
         if op == "call":
             fn = namespace.get(call["function"])
             if not callable(fn):
@@ -218,15 +224,21 @@ def perform_call(namespace, call):
         return error_result(e)
 
 
-def _not_defined(name):
+def _variable(namespace: dict[str, Any], name: str) -> Encoded:
+    return guarded(lambda: namespace[name]) if name in namespace else {"missing": True}
+
+
+def _not_defined(name: str) -> Encoded:
     return {"error": f"NameError: {name} is not defined (did its cell run?)"}
 
 
-def _gate(namespace, call):
+def _gate(namespace: dict[str, Any], call: Call) -> list[Encoded]:
     cls = namespace.get(call["class"])
     if cls is None:
         return [_not_defined(call["class"])]
-    instances, failed, results = {}, {}, []
+    instances: dict[str, Any] = {}
+    failed: dict[str, Encoded] = {}
+    results: list[Encoded] = []
     for step in call["steps"]:
         method, args = step[0], step[1]
         which = str(step[2]) if len(step) > 2 else ""  # which live instance (default: the only one)
@@ -248,7 +260,7 @@ def _gate(namespace, call):
     return results
 
 
-def nudged_inputs(inputs, h):
+def nudged_inputs(inputs: Sequence[Any], h: float) -> Iterator[list[np.ndarray]]:
     """The inputs of a numeric gradient of forward: each entry of each input (inputs in turn,
     entries in C order) moved by +h, then by -h; fresh copies. The grader reads the replies in
     this order (checks._own_forward_consistency pairs them entry by entry)."""
@@ -260,12 +272,12 @@ def nudged_inputs(inputs, h):
                 yield moved
 
 
-def _nudged_forwards(namespace, call):
+def _nudged_forwards(namespace: dict[str, Any], call: Call) -> list[Encoded]:
     cls = namespace.get(call["class"])
     if cls is None:
         return [_not_defined(call["class"])]
     inputs = [np.asarray(decode_argument(a), dtype=np.float64) for a in call["args"]]
-    results = []
+    results: list[Encoded] = []
     for moved in nudged_inputs(inputs, float(call["h"])):
         try:
             instance = cls()
@@ -279,12 +291,12 @@ def _nudged_forwards(namespace, call):
 # ---------------------------------------------------------------- grader side
 
 
-def bounded_text(value, cap):
+def bounded_text(value: object, cap: int) -> str:
     """`value` cut to `cap` characters when it is a str, else "": replies are untrusted."""
     return value[:cap] if type(value) is str else ""
 
 
-def decode(encoded, expect_shape=None):
+def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float | np.ndarray:
     """A plain Python float or a float64 ndarray from one encoded result, or InvalidAnswer
     with a message for the student. With expect_shape, a float and a 0-d array both fit ()."""
     if type(encoded) is not dict or not all(type(k) is str for k in encoded):
@@ -310,7 +322,7 @@ def decode(encoded, expect_shape=None):
     raise InvalidAnswer("no usable result came back")
 
 
-def _number(x):
+def _number(x: object) -> float:
     if type(x) is float:
         return x
     if type(x) is int:  # bool is not: type(True) is bool
@@ -321,7 +333,7 @@ def _number(x):
     raise InvalidAnswer(f"expected a number, found {'a bool' if type(x) is bool else 'something else'}")
 
 
-def _finite(x):
+def _finite(x: float) -> float:
     if math.isnan(x):
         raise InvalidAnswer("your result contains NaN")
     if math.isinf(x):
@@ -329,7 +341,7 @@ def _finite(x):
     return x
 
 
-def _decode_array(data, shape, expect_shape):
+def _decode_array(data: object, shape: object, expect_shape: Sequence[int] | None) -> np.ndarray:
     if (
         type(shape) is not list
         or len(shape) > MAX_DEPTH

@@ -28,7 +28,7 @@ class SandboxSubject:  # a Subject (grading/subject.py)
         # Cell sets that ran out of time by themselves, before any call: every later check that
         # runs them would too, so it fails at once instead of costing another full timeout. A
         # timeout inside a call (a forward that loops) skips nothing: other calls may finish.
-        self.timed_out = []
+        self.timed_out: list[set[str]] = []
 
     def machine_was_busy(self, reply: RunResult) -> bool:
         """A wall-clock timeout while the student's process used less than BUSY_SHARE of that
@@ -145,7 +145,7 @@ class SharedRun:
 
     def __init__(self, asks: "list[Ask]"):
         self.cell_ids, self.asks = asks[0].cell_ids, asks
-        self.replies = None  # {Ask.key: [RunResult, ...]} once run; an ask not in it runs alone
+        self.replies: dict[tuple, list[RunResult]] | None = None  # once run; an ask not in it runs alone
 
     def reply_for(self, key: tuple, subject: SandboxSubject) -> "RunResult | None":
         """The reply to the ask `key` from the shared run (made at the first ask), or None: ask it alone."""
@@ -154,7 +154,7 @@ class SharedRun:
         waiting = self.replies.get(key)
         return waiting.pop(0) if waiting else None
 
-    def _run(self, asking: tuple, subject: SandboxSubject) -> dict:
+    def _run(self, asking: tuple, subject: SandboxSubject) -> dict[tuple, list[RunResult]]:
         """The replies the shared run gives: to each ask what it would have got alone, or none."""
         full = float(subject.runner.limits.wall_seconds)
         wall = shared_wall_seconds(full)
@@ -163,7 +163,7 @@ class SharedRun:
             [call for ask in self.asks for call in ask.calls],
             wall_seconds=wall if wall < full else None,
         )
-        replies = {}
+        replies: dict[tuple, list[RunResult]] = {}
         split = split_reply(reply, [len(ask.calls) for ask in self.asks])
         if split is not None:
             for ask, one in zip(self.asks, split):
@@ -188,11 +188,11 @@ class SharedCellsSubject:  # a Subject
     An ask is answered from a shared run only when it is exactly one of its asks (the same cells,
     the same calls), so every verdict comes from the same calls as when each ask runs alone."""
 
-    def __init__(self, subject: SandboxSubject, planned: "list[Ask]" = ()):
+    def __init__(self, subject: SandboxSubject, planned: "Sequence[Ask]" = ()):
         self.subject = subject
-        self.shared = {}  # Ask.key -> the SharedRun that answers it
-        self.shared_cells = set()  # the cell lists of those asks: any other ask runs at once
-        by_cells = {}
+        self.shared: dict[tuple, SharedRun] = {}  # Ask.key -> the SharedRun that answers it
+        self.shared_cells: set[tuple] = set()  # the cell lists of those asks: any other ask runs at once
+        by_cells: dict[tuple, list[Ask]] = {}
         for ask in planned:
             by_cells.setdefault(ask.cell_ids, []).append(ask)
         for asks in by_cells.values():
