@@ -78,6 +78,9 @@ def test_the_docs_site_builds_with_warnings_as_errors(tmp_path):
     assert (tmp_path / "site" / "speed" / "index.html").exists()
     changelog = (tmp_path / "site" / "changelog" / "index.html").read_text(encoding="utf-8")
     assert "Issue 21, second round" in changelog, "docs/changelog.md no longer includes CHANGELOG.md"
+    # a <placeholder> in a generated table's prose is shown, not swallowed as an HTML tag
+    configuration = (tmp_path / "site" / "configuration" / "index.html").read_text(encoding="utf-8")
+    assert "assignments/&lt;name&gt;.py" in configuration
     print(f"mkdocs build --strict: {time.perf_counter() - started:.1f} s")
 
 
