@@ -1,5 +1,5 @@
 """Grading runs what Jupyter runs: cells written with IPython's own syntax and helpers (line and
-cell magics, shell escapes, display(), get_ipython()) give, in the sandboxed worker that both
+cell magics, shell escapes, help, automagics, display(), get_ipython(), indented code) give, in the sandboxed worker that both
 grading commands use, what they give in a real Jupyter kernel; what that kernel refuses is an
 error of that cell only. The same cells run both ways here and the outputs are compared.
 (That such answer cells earn their marks under both commands: tests/test_same_points.py.)"""
@@ -29,6 +29,10 @@ CELLS = [
     "%%capture captured\nprint('hidden')",
     "print(captured.stdout.strip(), w, x)",
     "import numpy as np\nnp.arange(3)",
+    "    y = x + 1\n    if y:\n        print('indented', y)",  # pasted indented: IPython removes the common indent
+    "x?",  # help goes to the notebook's pager, not to the cell's output
+    "env BPKIT_GREETING",  # a single-line automagic: %env without its %
+    "    %who_ls int",  # a magic, indented
 ]
 
 
@@ -99,3 +103,21 @@ def test_what_the_kernel_refuses_is_an_error_of_that_cell_only(in_worker):
     assert in_worker[7] == [("error", "SyntaxError")]
     assert in_worker[9] == [("stdout", "hidden 5 20\n")], "the cells after them ran, in the same namespace"
     assert in_worker[1] == [("stdout", "['hi there']\n")] and in_worker[4][0] == ("display_data", "20", None)
+
+
+def test_every_cell_goes_through_ipythons_transformation_not_only_those_that_look_like_ipython(in_worker):
+    assert in_worker[11] == [("stdout", "indented 21\n")]
+    assert in_worker[12] == []
+    assert in_worker[13] == [("execute_result", "'hello'", None)]
+    assert in_worker[14] == [("execute_result", "['w', 'x', 'y']", None)]
+
+
+def test_a_cell_pasted_indented_runs_as_in_a_kernel_when_nothing_else_looks_like_ipython():
+    # The notebook above has magics, so a shell runs all of it; here no cell has any IPython
+    # syntax, as in a hidden check's run of one pasted answer cell.
+    if not sandbox_available():
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    grading = load_course(REPO / "course.yaml").grading
+    with StudentRunner(Limits.from_course(grading), require_sandbox=True) as runner:
+        reply = runner.run({"cells": ["    def f(x):\n        return 2 * x\n\n    print(f(21))\n"]})
+    assert (reply.status, reply.output) == ("ok", "42\n"), reply

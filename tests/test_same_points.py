@@ -2,7 +2,7 @@
 
 A small class whose correct code has costly side effects (work left running in the
 background, floods of output) or is written with IPython's own syntax (magics, shell
-escapes, display(), get_ipython()) is graded by `nbgrader autograde` and by `backprop-kit
+escapes, display(), get_ipython(), gates pasted with every line indented) is graded by `nbgrader autograde` and by `backprop-kit
 autograde`, each alone and beside a CPU hog; the four gradebooks must agree cell for cell,
 and every one of these students earns full marks, as their code does in Jupyter.
 Before that, on its own: a check that runs out of wall-clock time while its code used little
@@ -121,6 +121,12 @@ def students(source):
             "add_gate": "%%time\n" + correct["add_gate"],
             "mul_gate": correct["mul_gate"] + "\n!echo defined MulGate\nfiles = !ls\n",
             "l2_by_hand": correct["l2_by_hand"] + "\nget_ipython().user_ns['checked'] = True\n%who_ls\n",
+        },
+        # Every gate pasted with every line indented, and nothing else IPython's: a kernel
+        # removes the common indent of a cell before Python reads it.
+        "uma": {
+            **correct,
+            **{gid: textwrap.indent(code, "    ") for gid, code in correct.items() if gid.endswith("_gate")},
         },
     }
 

@@ -7,7 +7,8 @@ behind this package, never in the grader's process:
                uid (as root) or a user namespace, no network, process and memory caps.
   kernel.py    the student's notebook kernel (nbgrader's Execute), under that sandbox.
   worker.py    the sandboxed zygote that forks a child per request and runs the cells and
-               calls (an in-process IPython shell for cells that use IPython's syntax). STANDALONE:
+               calls, every cell through IPython's input transformation as in a kernel (an
+               in-process IPython shell for those that need its helpers). STANDALONE:
                standard library, numpy, IPython and protocol.py only; the runner
                copies both files by path into a read-only directory of the sandbox.
   protocol.py  what crosses the pipe, written once for both sides: the calls and `encode`

@@ -2,8 +2,8 @@
 each submission's sandboxed worker from it, in namespaces, a uid and a scratch directory of
 the worker's own.
 
-STANDALONE, like worker.py (standard library, numpy, worker.py and protocol.py, copied beside
-this file into a read-only directory). autograder.sandbox.runner starts it as root, under
+STANDALONE, like worker.py (standard library, numpy, IPython, worker.py and protocol.py, the
+last two copied beside this file into a read-only directory). autograder.sandbox.runner starts it as root, under
 bwrap with the same read-only filesystem as a worker's own sandbox but no scratch directory,
 keeping only the capabilities it needs to build a worker's sandbox (CAP_SYS_ADMIN for the
 namespaces and mounts, CAP_SETUID/CAP_SETGID/CAP_SETPCAP to become the worker's uid):
@@ -13,9 +13,9 @@ and the standard library's modules), loaded once here too; --seccomp names the w
 program (seccomp.py), which each worker loads once its sandbox is built. The host itself runs
 under a filter of its own, loaded by bwrap.
 
-Why: a sandbox started afresh per submission spends most of its start in Python and numpy's
-import (some 0.1 s of CPU, the largest fixed cost of grading one submission). Here that is
-done once; what a submission gets is unchanged: a fresh fork, in new mount, pid, network, IPC
+Why: a sandbox started afresh per submission spends most of its start in Python's, numpy's
+and IPython's imports (some 0.2 s of CPU, the largest fixed cost of grading one submission).
+Here that is done once; what a submission gets is unchanged: a fresh fork, in new mount, pid, network, IPC
 and UTS namespaces, with /proc, /tmp and /dev/shm of its own, its own scratch directory bound
 at PATH (the only writable host directory), a fresh uid, no capabilities (bounding set
 emptied), no_new_privs, a fresh empty session keyring, the workers' seccomp filter
@@ -366,6 +366,7 @@ def main():
     import worker
 
     del sys.path[0]
+    worker.load_ipython()
     worker.load_protocol()
     control = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDWR)

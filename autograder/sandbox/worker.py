@@ -1,6 +1,6 @@
 """The sandboxed worker (a zygote): imports numpy once, then forks a fresh child per request.
 
-STANDALONE: standard library, numpy, IPython (only for cells that use it) and protocol.py, which
+STANDALONE: standard library, numpy, IPython's input transformation and protocol.py, which
 autograder.sandbox.runner copies beside
 this file into a read-only directory of the sandbox, then starts
 `python -I -S -B worker.py --site DIR ... [--sweep]`: -I ignores PYTHON* variables and the
@@ -20,9 +20,11 @@ A request with "notebook": true runs its cells as a kernel would instead (one na
 error or a timeout of "limits.cell_seconds" ends only its cell, the last line's value shown)
 and replies with "results": [the nbformat outputs of each cell that finished, ...]; a process
 that dies in a cell keeps the outputs of the cells before it.
-Cells that use IPython's own syntax or helpers (magics, `!shell`, display(), get_ipython())
-run in an in-process IPython shell over the same namespace, as in the kernel Jupyter starts
-(`Shell`); IPython is imported only for a request whose cells may need it.
+Every cell goes through IPython's own input transformation first, as in the kernel Jupyter
+starts (common indentation removed, magics, `!shell`, `?` help made into calls); cells whose
+Python then needs IPython's helpers (get_ipython(), display(), a single-line automagic) run in
+an in-process IPython shell over the same namespace (`Shell`). IPython is imported once, by
+the zygote (or the sandbox host it is forked from), never per child.
 The calls and the encoding of values are protocol.py's. The child runs the cells, then
 performs the calls in order; student code may monkeypatch everything there, the encoder
 too: the grader trusts nothing but the numbers it decodes itself.
@@ -61,15 +63,71 @@ def named(cells):
     return [(str(i), c) if isinstance(c, str) else (str(c[0]), str(c[1])) for i, c in enumerate(cells)]
 
 
-# What only IPython runs: a line starting with a magic or a shell escape, a help query, or its
-# helpers named. A textual test, so that the grader and the zygote never parse student code: a
-# false alarm costs the shell's start (a tenth of a second), never a different result for
-# plain Python, which IPython runs unchanged.
-IPYTHON_SYNTAX = re.compile(r"(?m)^[ \t]*[%!]|\bget_ipython\b|\bdisplay\b|\?[ \t]*$")
+# IPython's static input transformation (IPython.core.inputtransformer2), what a kernel applies
+# to every cell before Python sees it: None where IPython cannot be imported (cells then run
+# as written). Loaded by load_ipython() in the zygote, or in the sandbox host it is forked from.
+TRANSFORMER = None
+# Line magics and aliases a single-line cell may name without its % (automagic), which only a
+# shell's prefilter turns into a call.
+AUTOMAGICS = frozenset()
+
+# What the transformed Python needs a shell for: its helpers named (magics, shell escapes and
+# help have become get_ipython() calls), or a single line that the shell's prefilter may still
+# rewrite (an automagic, or IPython's `,` `;` `/` call escapes). Decided in the child, under
+# the student's limits (the zygote never reads student code), from the text alone: a false
+# alarm costs the shell's start (a tenth of a second), never a different result, since the
+# shell runs plain Python unchanged.
+NEEDS_SHELL = re.compile(r"\bget_ipython\b|\bdisplay\b")
+SINGLE_LINE_ESCAPE = re.compile(r"^\s*(?:[,;/]|(?P<word>[A-Za-z_]\w*))")
+
+
+def load_ipython():
+    """Import IPython once, before any fork: its input transformation runs on every cell, and
+    each child that needs a shell then only builds it. A failure leaves cells untransformed
+    (a cell that needed IPython then fails on its own, with its own error)."""
+    global TRANSFORMER, AUTOMAGICS
+    try:
+        import IPython.core.interactiveshell  # noqa: F401  (the shell's classes, for the children that need one)
+        from IPython.core import magics
+        from IPython.core.alias import default_aliases
+        from IPython.core.inputtransformer2 import TransformerManager
+        from IPython.core.magic import Magics
+    except Exception:
+        return
+    TRANSFORMER = TransformerManager()
+    AUTOMAGICS = frozenset(
+        [
+            name
+            for cls in vars(magics).values()
+            if isinstance(cls, type) and issubclass(cls, Magics)
+            for name in cls.magics.get("line", {})
+        ]
+        + [name for name, _ in default_aliases()]
+    )
+
+
+def python_of(source):
+    """The Python a kernel runs for a cell (raises what IPython's transformation raises, the
+    cell's own error in a kernel too)."""
+    return source if TRANSFORMER is None else TRANSFORMER.transform_cell(source)
+
+
+def needs_shell(source):
+    """Whether a cell may need an IPython shell to run as a kernel runs it."""
+    try:
+        python = python_of(source)
+    except Exception:  # the cell fails in its turn, shell or not
+        return False
+    if NEEDS_SHELL.search(python):
+        return True
+    if len(python.splitlines()) != 1:
+        return False
+    escape = SINGLE_LINE_ESCAPE.match(python)
+    return escape is not None and (escape["word"] is None or escape["word"] in AUTOMAGICS)
 
 
 def uses_ipython(cells):
-    return any(IPYTHON_SYNTAX.search(source) for _, source in named(cells))
+    return TRANSFORMER is not None and any(needs_shell(source) for _, source in named(cells))
 
 
 class Shell:
@@ -79,6 +137,7 @@ class Shell:
     to `display` (a callable taking a MIME bundle), the values of cells to `bundle`."""
 
     def __init__(self, ns, display):
+        from IPython.core import page
         from IPython.core.displaypub import DisplayPublisher
         from IPython.core.interactiveshell import InteractiveShell
         from traitlets.config import Config
@@ -94,6 +153,9 @@ class Shell:
         config.HistoryManager.enabled = False  # no SQLite file and no saving thread
         config.InteractiveShell.colors = "nocolor"  # tracebacks are read as plain text
         self.ipython = InteractiveShell.instance(user_ns=ns, config=config, display_pub_class=Publisher)
+        # `x?` and %pinfo page their text: a kernel sends it to the notebook's pager, never to
+        # the cell's output, and a plain shell would print it or start `less`.
+        self.ipython.set_hook("show_in_pager", page.as_hook(lambda *args, **kwargs: None), 99)
 
     def transform(self, source):
         return self.ipython.transform_cell(source)
@@ -148,7 +210,7 @@ class Child:
             )  # traceback lines
             try:
                 if shell is None:
-                    exec(compile(source, filename, "exec"), self.ns)
+                    exec(compile(python_of(source), filename, "exec"), self.ns)
                     continue
                 with shell.running():
                     exec(compile(shell.transform(source), filename, "exec"), self.ns)
@@ -313,7 +375,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         with shell.running() if shell is not None else contextlib.nullcontext():
-            tree = ast.parse(shell.transform(source) if shell is not None else source, filename)
+            tree = ast.parse(shell.transform(source) if shell is not None else python_of(source), filename)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             exec(compile(tree, filename, "exec"), ns)
             if last is not None:
@@ -445,8 +507,6 @@ def serve(request, private_fds):
     (capped) output, and kill everything it started. Returns the reply."""
     limits = request["limits"]
     wall, out_cap = float(limits["wall_seconds"]), int(limits["output_bytes"])
-    if uses_ipython(request.get("cells") or []):
-        import_ipython()
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
     started = time.monotonic()
@@ -701,15 +761,6 @@ def preload(modules):
             pass
 
 
-def import_ipython():
-    """Import IPython's shell here, once, for the children whose cells need it: each then only
-    builds its shell (a library loaded, no student code run, nothing else changed)."""
-    try:
-        import IPython.core.interactiveshell  # noqa: F401
-    except Exception:  # a child that needs it then says why, in the cell that needed it
-        pass
-
-
 def reap_orphans():
     """As the pid namespace's init (a worker the sandbox host started), collect the processes
     that a request left behind and the kernel gave to us: a zombie still counts against the
@@ -739,6 +790,7 @@ def main():
     sys.path.extend(sites)
     import numpy  # noqa: F401  (once, here: every fork starts with it loaded)
 
+    load_ipython()
     load_protocol()
     serve_forever(preloads, sweep_wanted)
 
