@@ -1,5 +1,6 @@
 """course.yaml: schema, loading, error messages, the seed rewrite, the docs' key table."""
 
+import os
 import re
 import subprocess
 import sys
@@ -7,8 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -19,6 +19,7 @@ from autograder.config import (
     ConfigError,
     Course,
     UnknownName,
+    dump_course,
     keys_markdown,
     load_course,
     with_seed,
@@ -710,14 +711,33 @@ courses = st.fixed_dictionaries(
 
 @SETTINGS
 @given(data=courses)
+# A name that PyYAML's dumper leaves bare and the loader reads as a number (YAML 1.2's 1e5):
+# this test once failed at random on such a course, written with yaml.safe_dump.
+@example(
+    data={
+        "course_id": "1e5",
+        "seed": 0,
+        "randomization": "per-course",
+        "assignments": [{"name": "0E0", "notebooks": ["2e-3"], "points": {}}],
+        "tolerances": {"hand_answer_abs": 1e-9, "gradient_rel_error": 0.0078125},
+        "grading": {"memory_mb": 256, "require_sandbox": False},
+    }
+)
 def test_dump_then_load_round_trips(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("dump") / "course.yaml"
     expected = Course.model_validate(data)
-    path.write_text(yaml.safe_dump(expected.model_dump(), sort_keys=False))
+    path.write_text(dump_course(expected))
     loaded = load_course(path)
     assert loaded == expected
-    path.write_text(yaml.safe_dump(loaded.model_dump(), default_flow_style=True))
+    path.write_text(dump_course(loaded, flow=True))
     assert load_course(path) == expected
+
+
+def test_a_name_that_reads_as_a_number_is_refused_with_the_way_out(tmp_path):
+    # What PyYAML's own dumper writes for course_id "1e5": the kit reads YAML 1.2's numbers.
+    path = write(tmp_path, VALID.replace("course_id: cs231n-backprop", "course_id: 1e5"))
+    with pytest.raises(ConfigError, match=r"course_id: .*found 100000 .*put the value in quotes"):
+        load_course(path)
 
 
 @settings(max_examples=150, deadline=None)
@@ -777,3 +797,20 @@ def test_docs_document_course_yaml_with_the_generated_table():
     assert documented.strip() == keys_markdown().strip(), (
         f"docs/configuration.md's course.yaml table is out of date; {hint}"
     )
+
+
+def test_under_ci_property_tests_draw_the_same_examples_and_keep_no_database():
+    # conftest.py loads the profile when CI=true, before any test module builds its @settings.
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import conftest; from hypothesis import settings; "
+            "print(settings.default.derandomize, settings.default.database)",
+        ],
+        cwd=Path(__file__).parent,
+        env={**os.environ, "CI": "true"},
+        capture_output=True,
+        text=True,
+    )
+    assert shown.stdout.split() == ["True", "None"], shown.stderr

@@ -21,7 +21,7 @@ Import everything from here: `from autograder.config import load_course, ConfigE
 
 from .docs import KEYS_END, KEYS_START, keys_markdown
 from .errors import ConfigError, Problem, UnknownName
-from .loading import load_course, load_lenient, with_seed, write_seed
+from .loading import dump_course, load_course, load_lenient, with_seed, write_seed
 from .schema import MAX_SEED, Assignment, Course, Gradescope, Grading, Tolerances
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Problem",
     "Tolerances",
     "UnknownName",
+    "dump_course",
     "keys_markdown",
     "load_course",
     "load_lenient",

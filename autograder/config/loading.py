@@ -46,6 +46,22 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT, list("-+0123456789."))
 
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that knows the loader's number forms: PyYAML's own leaves text such as
+    `1e5` bare (not a number in YAML 1.1), which _Loader then reads as 100000.0."""
+
+
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT, list("-+0123456789."))
+
+
+def dump_course(course: Course, *, flow: bool = False) -> str:
+    """course.yaml's text for `course`, which load_course reads back as the same Course."""
+    return yaml.dump(
+        course.model_dump(), Dumper=_Dumper, sort_keys=False, default_flow_style=flow, allow_unicode=True
+    )
+
+
 _MAX_NODES = 20000  # guards against alias bombs ("billion laughs")
 _MAX_DEPTH = 40
 _YAML_TAG = "tag:yaml.org,2002:"
