@@ -297,9 +297,9 @@ ATTACKS = {
                 open(os.path.join(target, "pwned") if os.path.isdir(target) else target, "w").write("x")
             except Exception:
                 pass
-        try:   # a detached process that tries again later
+        try:   # a detached process that tries again much later: alive when grading ends, unless killed
             subprocess.Popen([sys.executable, "-c",
-                              "import time, os; time.sleep(3); open('/tmp/bpkit-late-attack', 'w').write('x')"],
+                              "import time, os; time.sleep(600); open('/tmp/bpkit-late-attack', 'w').write('x')"],
                              start_new_session=True)
         except Exception:
             pass

@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,7 +48,6 @@ REPO = Path(__file__).resolve().parent.parent
 BAD = [*UNUSUAL, "kai", "pat"]
 NOT_GRADED = ("hal",)  # handed in no notebook: nbgrader skips him, the kit says so and exits 1
 DUE = "2026-11-23 12:00:00 UTC"  # dan is on time, eve, kim and lee are late
-LATE_MARKER = Path("/tmp/bpkit-late-attack")  # what eve's detached process writes if it outlives grading
 
 
 @dataclass(frozen=True)
@@ -228,14 +226,12 @@ def grade_stock(stock, roster):
 def build(root: Path) -> dict:
     """Build and grade the class in root (base/, stock/, kit/); returns what the copies do not
     hold themselves (the roster, the command's outputs), as JSON-ready data."""
-    LATE_MARKER.unlink(missing_ok=True)
     base, roster = make_course(root)
     stock, kit = root / "stock", root / "kit"
     shutil.copytree(base, stock, symlinks=True)
     shutil.copytree(base, kit, symlinks=True)
     class_run, bad_run, before_bad = grade_stock(stock, roster)
     kit_run = Run.of(backprop_kit(kit, "autograde", "backprop", "--jobs", "2"))
-    time.sleep(4)  # give eve's detached process the time it asked for: the tests look for what it left
     return {
         "students": sorted(roster) + BAD,
         "roster": roster,

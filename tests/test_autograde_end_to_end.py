@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from shared_class import LATE_MARKER, SimulatedClass, gradebook_scores
+from shared_class import SimulatedClass, gradebook_scores
 from submissions import UNUSUAL
 
 from autograder import demo
@@ -171,7 +171,8 @@ def test_hostile_code_changes_nothing_it_should_not(graded):
     assert all(reports[s] is not None for s in roster)
     # Nothing was written outside the sandbox, the gradebook is intact, the late process died.
     assert not (Path("/work") / "pwned").exists() and not (Path.home() / "pwned").exists()
-    assert not LATE_MARKER.exists()
+    # Eve's detached process sleeps ten minutes before it acts: had it outlived its sandbox, it
+    # would still be running now (its marker would land in the sandbox's own /tmp, unseen here).
     survivors = simulated_class.late_attackers_alive()
     assert not survivors, f"processes started by student code outlived grading: {survivors}"
     with sqlite3.connect(course_dir / "gradebook.db") as db:

@@ -4,7 +4,6 @@ grader's client, `decode`, and the notebook kernel under the same sandbox."""
 import json
 import resource
 import socket
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -209,11 +208,10 @@ def test_inputs_are_fresh_copies_every_time(runner):
 def test_bad_code_gets_its_status_within_the_limits_and_the_next_run_still_works(
     runner, source, status, detail
 ):
-    started = time.monotonic()
+    # The status says how it ended, with no clock read here (a busy machine stretches any
+    # wall time): "timeout" is the worker's verdict at its 1 s limit, any other came before it.
     result = runner.run({"cells": [["bad", source]], "calls": [], "limits": {"wall_seconds": 1}})
-    elapsed = time.monotonic() - started
     assert (result.status, detail in result.detail) == (status, True), result
-    assert elapsed < 1 + 1.0 if status == "timeout" else elapsed < 1.0
     assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {
         "float": 6.0
     }
@@ -244,16 +242,19 @@ def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
 
     nb = nbformat.v4.new_notebook(
         cells=[
-            cell("stuck", "while True: pass"),
+            cell("stuck", "open('stuck-runs', 'a').write('x')\nwhile True: pass"),
             cell("slow", "def f(x):\n    while x > 0: pass\n    return x"),
         ]
     )
     subject = SandboxSubject(runner, Submission(nb))
     call = {"op": "call", "function": "f", "args": [encode(1.0)]}
     assert subject.run(["stuck"], []).phase == "cells"
-    started = time.monotonic()
+    runs = runner.run({"cells": [["count", "print(len(open('stuck-runs').read()))"]]}).output
     skipped = subject.run(["stuck", "slow"], [call])
-    assert skipped.status == "timeout" and "skipped" in skipped.detail and time.monotonic() - started < 0.5
+    assert skipped.status == "timeout" and "skipped" in skipped.detail
+    assert runner.run({"cells": [["count", "print(len(open('stuck-runs').read()))"]]}).output == runs, (
+        "skipped: the looping cell did not run again"
+    )
     assert subject.run(["slow"], [call]).phase == "calls"
     finishes = subject.run(["slow"], [{"op": "call", "function": "f", "args": [encode(-1.0)]}])
     assert finishes.ok and decode(finishes.results[0]) == -1.0
@@ -320,27 +321,26 @@ def test_output_floods_are_cut_and_do_not_reach_the_graders_memory(runner):
         "print('x' * 100_000_000)",
         "import os, sys\nfor _ in range(1600): os.write(2, b'y' * 65536)\nprint('done')",
     ):
-        started = time.monotonic()
         result = runner.run({"cells": [["flood", source]], "calls": []})
-        assert result.ok, result
+        assert result.ok, result  # within its 2 s: the flood was drained as it came, never blocked on
         assert len(result.output) < LIMITS.output_bytes + 200 and "output cut" in result.output
-        assert time.monotonic() - started < 1.8
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB: no 100 MB anywhere
 
 
 def test_detached_processes_do_not_outlive_their_request(runner):
+    # The cell ends only once its double-forked, setsid() sleeper is up (it says so with a
+    # file), so the sleeper surely exists when the request ends; the reply comes after the
+    # worker swept and reaped what the request left, so the count below races nothing.
     source = (
         "import os, time\n"
-        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(0.5)\n"
-        "        open('late-marker', 'w').write('acted later')\n    os._exit(0)\n"
-        "time.sleep(0.2)"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        open('sleeper-up', 'w').close()\n        time.sleep(600)\n    os._exit(0)\n"
+        "while not os.path.exists('sleeper-up'):\n    time.sleep(0.005)\n"
     )
     assert runner.run({"cells": [["detach", source]], "calls": []}).ok
     if runner.uid is None:
         pytest.skip("process-table check by uid needs uid mode (root)")
     assert len(processes_of(runner.uid)) == 1  # the zygote alone: the sleeper died with its request
-    time.sleep(0.7)
-    assert not (runner.scratch / "late-marker").exists()
 
 
 def test_a_fork_bomb_costs_only_its_own_request(runner):
@@ -348,9 +348,9 @@ def test_a_fork_bomb_costs_only_its_own_request(runner):
     fails, nothing of it survives, and the next request runs normally."""
     if runner.uid is None:
         pytest.skip("the process cap of a root grader needs uid mode")
-    started = time.monotonic()
     result = runner.run({"cells": [["bomb", "import os\nwhile True:\n    os.fork()"]], "calls": []})
-    assert not result.ok and time.monotonic() - started < LIMITS.wall_seconds + 5, result
+    # Stopped by the worker, not by the grader's deadline (which would say "stopped answering").
+    assert not result.ok and "stopped answering" not in result.detail, result
     assert len(processes_of(runner.uid)) == 1  # the zygote alone
     after = runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]})
     assert after.ok and decode(after.results[0][0]) == 6.0
@@ -553,9 +553,10 @@ def test_a_hostile_worker_gives_crashed_results_never_exceptions(tmp_path, monke
     monkeypatch.setattr(runner_module, "WORKER_FILES", (fake,))
     monkeypatch.setattr(runner_module, "MAX_REPLY_BYTES", 4 * 1024**2)
     with StudentRunner(LIMITS, require_sandbox=True) as hostile:
-        started = time.monotonic()
         result = hostile.run({"cells": [], "calls": []})
-        assert time.monotonic() - started < 5
+    # Judged on what the fake sent, not on its silence after it (the runner's deadline says
+    # "stopped answering"): no clock read here, the event is the line itself.
+    assert "stopped answering" not in result.detail, result
     if behaviour == "junk fields":
         assert (result.status, result.results, result.detail, result.output, result.error) == (
             "ok",

@@ -325,12 +325,12 @@ def test_a_fork_bomb_stops_at_the_process_limit(tmp_path):
     _, scratch = sandbox.make_scratch(tmp_path, uid=uid)
     done = run_inside(
         """
-        import os, time
+        import os, signal
         n = 0
         try:
             while n < 1000:
                 if os.fork() == 0:
-                    time.sleep(5)
+                    signal.pause()  # holds its slot until the sandbox ends, however slow the forks are
                     os._exit(0)
                 n += 1
         except OSError as e:
@@ -347,7 +347,12 @@ def test_a_fork_bomb_stops_at_the_process_limit(tmp_path):
 @pytest.mark.parametrize("how", ["ends", "is killed"])
 def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
     """A double-forked, setsid() sleeper that would write later: the host's process table
-    has nothing of the sandbox's uid once the sandboxed command ends or is killed."""
+    has nothing of the sandbox's uid once the sandboxed command ends or is killed.
+
+    Every step waits on an event, never on the clock: the command says 'started' once its
+    sleeper is up and then waits for a line on its stdin, so both are counted while they
+    surely run; it ends when told to (or is killed); the sleeper holds the command's stdout,
+    so that pipe's end of file means the sleeper is gone too."""
     uid = sandbox.new_sandbox_uid()
     if uid is None:
         pytest.skip("the check reads the host's process table by uid (uid mode, root)")
@@ -358,19 +363,18 @@ def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
             os.setsid()
             if os.fork() == 0:
                 open({str(scratch / "sleeper-up")!r}, 'w').close()
-                time.sleep(1)
+                time.sleep(120)
                 open({str(scratch / "late")!r}, 'w').write('acted later')
             os._exit(0)
-        # 'started' only once the detached sleeper runs: on a busy machine 0.3 s was not always
-        # enough for the two forks, and the count below then saw the command alone.
         while not os.path.exists({str(scratch / "sleeper-up")!r}):
             time.sleep(0.01)
         print('started', flush=True)
-        {"time.sleep(60)" if how == "is killed" else ""}
+        sys.stdin.readline()
     """)
     argv = sandbox.wrap([sys.executable, "-c", code], scratch, uid=uid)
     process = subprocess.Popen(
         argv,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env=sandbox.bwrap_environment(),
@@ -380,11 +384,17 @@ def test_no_process_started_inside_outlives_the_sandbox(tmp_path, how):
     assert len(host_processes_of(uid)) >= 2  # the command and the detached sleeper
     if how == "is killed":
         os.killpg(process.pid, 9)
-    process.wait(timeout=10)
+    else:
+        process.stdin.write("end\n")
+        process.stdin.flush()
+    process.wait(timeout=60)
+    assert process.stdout.read() == ""  # end of file: every holder of the pipe, the sleeper too, is gone
     process.stdout.close()
-    deadline = time.monotonic() + 10  # generous for a busy machine: the assertion is that they go
+    process.stdin.close()
+    # An exited process stays in the table until its parent reaps it, which the sandbox's
+    # init does at once; the deadline only bounds a failure.
+    deadline = time.monotonic() + 60
     while host_processes_of(uid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert host_processes_of(uid) == []
-    time.sleep(1.2)
     assert not (scratch / "late").exists()

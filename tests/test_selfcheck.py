@@ -30,9 +30,9 @@ def define(code, name):
 
 @pytest.mark.parametrize("spec", GATES, ids=lambda g: g.name)
 def test_reference_gates_pass_their_self_check_quickly(selfcheck, capsys, spec):
-    start = time.perf_counter()
+    start = time.process_time()  # its own CPU time: other work on the machine does not count
     selfcheck.gate(spec.cls, seed=1)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     out = capsys.readouterr().out
     assert "matches the slope of your forward" in out
 
