@@ -185,7 +185,7 @@ DOMAINS = (
             (
                 "autograder/config/*.py",
                 "python",
-            ),  # course.yaml's problems (docs.py's README table stays English)
+            ),  # course.yaml's problems (the docs' keys table, config/docs.py, stays English)
             ("autograder/grading/*.py", "python"),
             ("autograder/reports/*.py", "python"),
             ("autograder/batch/*.py", "python"),

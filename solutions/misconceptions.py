@@ -1,7 +1,7 @@
 """The catalog of mistakes students make in backward passes.
 
-Each entry has a stable public ID (feedback, reports and exports use it; the README
-lists them), one plain sentence saying what went wrong, a hint that does not give the
+Each entry has a stable public ID (feedback, reports and exports use it; the docs
+list them), one plain sentence saying what went wrong, a hint that does not give the
 answer away, and an *error model*: the mistaken backward, as a function of what a gate
 saw. Which gates a mistake applies to is said by the gate table (solutions/table.py).
 

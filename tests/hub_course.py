@@ -94,7 +94,7 @@ def remove_account(name):
 
 @contextmanager
 def accounts(names, password):
-    """System accounts with private homes (0700, as the README's set-up makes them) and a
+    """System accounts with private homes (0700, as docs/hosting.md's set-up makes them) and a
     password; removed afterwards, also when the test fails."""
     try:
         for name in names:

@@ -217,8 +217,8 @@ def test_a_value_its_yaml_tag_cannot_make_is_told_in_korean(tmp_path):
     assert not any(ENGLISH_WORDS.search(message) for message in said.values()), said
 
 
-def test_the_readme_keys_table_stays_english_while_the_kit_speaks_korean():
-    """The schema's words are English in the README's table (docs.py) whatever language is in
+def test_the_docs_keys_table_stays_english_while_the_kit_speaks_korean():
+    """The schema's words are English in the docs' table (config/docs.py) whatever language is in
     force, Korean only in an error message."""
     from autograder.config import keys_markdown
 

@@ -1,5 +1,5 @@
 """Which languages a course may speak: English and every language with a catalog. A third
-language is its .po files (README: "Add a language"), nothing else: the schema, the keys table
+language is its .po files (docs/korean.md: "Add a language"), nothing else: the schema, the keys table
 and the runtime read the list from the catalogs present."""
 
 import re

@@ -366,7 +366,7 @@ def test_class_html_renders_with_charts(page, graded):
     assert png_is_not_blank(png)
     shots = os.environ.get(
         "BPKIT_SCREENSHOT_DIR"
-    )  # `BPKIT_SCREENSHOT_DIR=docs pytest ...` refreshes the README's
+    )  # `BPKIT_SCREENSHOT_DIR=docs pytest ...` refreshes the docs' class-report.png
     if shots:
         Path(shots, "class-report.png").write_bytes(png)
 

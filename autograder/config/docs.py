@@ -18,7 +18,9 @@ def keys_markdown() -> str:
     def cell(text):
         # Outside `code`, a <name> would be read as an HTML tag and vanish from the page.
         parts = str(text).replace("|", "\\|").replace("\n", " ").split("`")
-        return "`".join(p if i % 2 else p.replace("<", "&lt;").replace(">", "&gt;") for i, p in enumerate(parts))
+        return "`".join(
+            p if i % 2 else p.replace("<", "&lt;").replace(">", "&gt;") for i, p in enumerate(parts)
+        )
 
     def default_of(schema, required):
         if required:
