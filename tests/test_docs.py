@@ -101,3 +101,13 @@ def test_a_broken_anchor_fails_the_build(tmp_path):
 
     (project / "docs" / "index.md").write_text("# Home\n\nSee [speed](speed.md#the-figures-now).\n")
     assert mkdocs_build(project, tmp_path / "site").returncode == 0
+
+
+def test_make_docs_builds_strict_and_keeps_the_warnings():
+    """mkdocs' --quiet drops warnings before --strict counts them: with it, a broken link passes."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^docs:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe, "the Makefile has no docs target"
+    build = next(line for line in recipe.group(1).splitlines() if "mkdocs build" in line)
+    assert "--strict" in build and not re.search(r"\s(-q|--quiet)\b", build), build
+    assert re.search(r"^test:.*\bdocs\b", makefile, re.M), "make test does not build the docs"
