@@ -67,7 +67,8 @@ class CheckResult:
         lines = [_(SCORE_LINE).format(title=title, earned=f"{earned:g}", points=f"{points:g}")]
         if self.error:
             lines.append(f"[FAIL] {self.error}")
-        groups = {}  # outcomes that say the same thing are said once, listing what they cover
+        # outcomes that say the same thing are said once, listing what they cover
+        groups: dict[tuple, list[str]] = {}
         for o in self.outcomes:
             groups.setdefault((o.passed, o.message, o.misconception), []).append(o.name)
         lines += [Outcome(group_label(names), *key).text() for key, names in groups.items()]
