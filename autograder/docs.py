@@ -149,16 +149,20 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^\s*(```|~~~)")
 
 
-def prose_lines(text: str) -> Iterator[str]:
-    """The lines of a Markdown page outside fenced code blocks, inline code removed: a `# comment`
-    in a shell block is no heading, a `[x](y)` in code no link."""
+def prose_lines(text: str, code: bool = False) -> Iterator[str]:
+    """The lines of a Markdown page outside its front matter and fenced code blocks: a `# comment`
+    in a shell block is no heading. Inline code is removed (a `[x](y)` in code is no link), or
+    with `code` kept as text without its backticks (a heading's anchor is made from its words)."""
+    lines = text.splitlines()
+    if lines and lines[0] == "---":  # YAML front matter (mkdocs' page settings) up to the next ---
+        lines = lines[lines.index("---", 1) + 1 :] if "---" in lines[1:] else lines
     fenced = False
-    for line in text.splitlines():
+    for line in lines:
         if FENCE.match(line):
             fenced = not fenced
             continue
         if not fenced:
-            yield re.sub(r"`[^`]*`", "", line)
+            yield line.replace("`", "") if code else re.sub(r"`[^`]*`", "", line)
 
 
 def slug(heading: str) -> str:
@@ -171,7 +175,8 @@ def slug(heading: str) -> str:
 
 def anchors(page: Path) -> set[str]:
     text = page.read_text(encoding="utf-8")
-    return {slug(m.group(1)) for line in prose_lines(text) if (m := re.match(r"#{1,6}\s+(.*?)\s*#*$", line))}
+    headings = (re.match(r"#{1,6}\s+(.*?)\s*#*$", line) for line in prose_lines(text, code=True))
+    return {slug(m.group(1)) for m in headings if m}
 
 
 def links(page: Path) -> list[str]:

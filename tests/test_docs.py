@@ -46,7 +46,7 @@ def test_readme_and_changelog_links_resolve():
 
 
 def test_the_link_check_finds_a_missing_file_and_a_missing_anchor(tmp_path):
-    (tmp_path / "other.md").write_text("# A page\n\n## Its section: with words\n")
+    (tmp_path / "other.md").write_text("---\n# front matter\n---\n# A page\n\n## Its section: with `words`\n")
     page = tmp_path / "page.md"
     page.write_text(
         "# Title\n\n[ok](other.md#its-section-with-words) [here](#title) [gone](missing.md)\n"
@@ -58,6 +58,7 @@ def test_the_link_check_finds_a_missing_file_and_a_missing_anchor(tmp_path):
     assert "missing.md: there is no" in problems[0]
     assert "no heading of" in problems[1] and "makes #nothing" in problems[1]
     assert anchors(page) == {"title"}
+    assert anchors(tmp_path / "other.md") == {"a-page", "its-section-with-words"}
     assert list(external_links([page])) == ["https://example.org/x"]
 
 
@@ -67,6 +68,7 @@ def test_slugs_are_mkdocs_own():
         "For TAs: grading",
         "Security: what a submission folder may hold",
         "Run the course in Korean",
+        "Where a submission's time goes (backprop-kit autograde)",
     ]:
         assert slug(heading) == markdown_toc.slugify(heading, "-")
 
