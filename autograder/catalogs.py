@@ -196,7 +196,6 @@ DOMAINS = (
                 "python",
             ),  # the worker's details, translated by the grader (runner.py)
             ("autograder/sandbox/runner.py", "python"),
-            ("autograder/sandbox/subject.py", "python"),
             ("autograder/templates/feedback/*.j2", "jinja2"),
             ("autograder/reports/templates/*.j2", "jinja2"),
         ),

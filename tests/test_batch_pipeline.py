@@ -82,7 +82,7 @@ def test_a_check_whose_code_loops_forever_gets_the_same_grade_in_every_language(
     from autograder.grading.cells import Submission
     from autograder.grading.checks import CHECKS, gate_row
     from autograder.grading.report import cell_status
-    from autograder.sandbox.subject import SandboxSubject
+    from autograder.grading.sandboxed import SandboxSubject
 
     looping = (
         "class MulGate:\n    def forward(self, x, y):\n        while True:\n            pass\n"

@@ -233,7 +233,7 @@ def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
     """The grader's subject skips later checks that need cells which looped before any call;
     a loop inside a call skips nothing (the next call may finish)."""
     from autograder.grading.cells import Submission
-    from autograder.sandbox.subject import SandboxSubject
+    from autograder.grading.sandboxed import SandboxSubject
 
     def cell(grade_id, source):
         return nbformat.v4.new_code_cell(
@@ -797,7 +797,7 @@ def test_requests_carry_inputs_never_expected_values(runner):
             randomization="per-course",
             student_id="s",
         )
-        assert check(spec, Recorded(), ctx).fraction == 1
+        assert check(spec, ctx).judged(Recorded()).fraction == 1
 
     def numbers_in(value):
         if isinstance(value, dict):

@@ -24,9 +24,9 @@ from autograder import demo
 from autograder.config import load_course
 from autograder.course import init
 from autograder.grading.cells import Submission
+from autograder.grading.sandboxed import SandboxSubject
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import RunResult, StudentRunner
-from autograder.sandbox.subject import SandboxSubject
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 

@@ -12,8 +12,8 @@ from autograder.batch.graders import Graders
 from autograder.batch.run import LocalGraders
 from autograder.exercises import FUNCTIONS, HAND_ANSWERS, FunctionExercise, HandAnswers
 from autograder.grading.inprocess import InProcessSubject
+from autograder.grading.sandboxed import SandboxSubject, SharedCellsSubject
 from autograder.grading.subject import Subject
-from autograder.sandbox.subject import SandboxSubject
 
 
 def members(protocol: type) -> dict[str, inspect.Signature | None]:
@@ -66,6 +66,7 @@ def missing(protocol: type, cls: type) -> list[str]:
         (Graders, LocalGraders),
         (Graders, DaskGraders),
         (Subject, SandboxSubject),
+        (Subject, SharedCellsSubject),
         (Subject, InProcessSubject),
     ],
     ids=lambda x: x.__name__,

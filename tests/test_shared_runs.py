@@ -21,7 +21,7 @@ from autograder.grading import preprocessors
 from autograder.grading.checks import _gate_calls, _output_shape, gate_cases, upstream
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
-from autograder.grading.registry import first_asks, gate_checks, run_check
+from autograder.grading.registry import gate_checks, plan_check, run_check
 from autograder.sandbox.bwrap import sandbox_available
 from autograder.sandbox.protocol import encode
 from autograder.sandbox.runner import StudentRunner
@@ -101,13 +101,40 @@ def test_backward_draws_its_own_forward_case_as_it_always_did(spec):
 
 
 @pytest.mark.parametrize("spec", GATES, ids=lambda s: s.grade_id)
-def test_the_planned_asks_are_the_asks_each_check_then_makes_first(spec):
+def test_a_check_asks_what_it_planned_and_nothing_else(spec):
+    """A check's plan declares every ask before any runs (which is how the asks of one gate's
+    checks are answered from one run): running it asks exactly those, in that order."""
     for check, _points in gate_checks(spec):
-        planned = first_asks(spec.grade_id, check, ctx_of(spec.grade_id, check))
+        planned = plan_check(spec.grade_id, check, ctx_of(spec.grade_id, check)).asks
         subject = Recording({spec.name: spec.cls})
-        run_check(spec.grade_id, check, subject, ctx_of(spec.grade_id, check))
-        assert [tuple(ask) for ask in planned] == subject.asks[: len(planned)], check
-        assert len(planned) == (2 if check == "backward" else 1)  # backward says its second ask too
+        assert run_check(spec.grade_id, check, subject, ctx_of(spec.grade_id, check)).fraction == 1
+        assert [(ask.cell_ids, ask.calls) for ask in planned] == subject.asks, check
+        assert len(planned) == (2 if check == "backward" else 1)  # backward: the slope of its own forward too
+
+
+def test_a_needed_ask_without_an_answer_ends_the_check_and_one_not_needed_is_judged():
+    """Backward's first ask gets no answer: the check fails with its problem and asks nothing
+    more. Its second (the slope of the student's own forward) gets none: the first's outcomes stand."""
+    from autograder.sandbox.runner import RunResult
+
+    spec = GATES[0]
+
+    class Failing(Recording):
+        def __init__(self, namespace, failing):
+            super().__init__(namespace)
+            self.failing = failing
+
+        def run(self, cell_ids, calls):
+            reply = super().run(cell_ids, calls)
+            return RunResult("crashed", "killed by signal 9") if len(self.asks) == self.failing else reply
+
+    first = Failing({spec.name: spec.cls}, failing=1)
+    result = run_check(spec.grade_id, "backward", first, ctx_of(spec.grade_id, "backward"))
+    assert len(first.asks) == 1 and result.error_kind == "crashed" and not result.outcomes
+    second = Failing({spec.name: spec.cls}, failing=2)
+    result = run_check(spec.grade_id, "backward", second, ctx_of(spec.grade_id, "backward"))
+    assert len(second.asks) == 2 and not result.error and not result.outcomes[-1].passed
+    assert all(o.passed for o in result.outcomes[:-1]) and "crashed" in result.outcomes[-1].message
 
 
 # ---------------------------------------------------------------- graded for real, merged and alone

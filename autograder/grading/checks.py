@@ -4,18 +4,21 @@ A check is one small function declared with `@check(name, points=..., of=..., sa
 its name (graded cells are test_<exercise>_<name> or test_<exercise>), the default points
 of its cell, which exercises it applies to (`of` maps an exercise id to what it checks: a
 row of the gate table, a hand exercise, a function exercise; None where it does not apply),
-what it tells the student (the graded cell's comment) and, in its body, how it runs: ask
-the student's code, compare, add named outcomes. Nothing here names a gate: all that is
-gate-specific comes from the gate table (solutions/table.py).
+what it tells the student (the graded cell's comment) and, in its body, its plan: it draws
+its inputs, declares every ask it will make of the student's code (which cells, which calls,
+which inputs) and returns them with the judge that turns the replies into small named
+outcomes (subject.Plan). Nothing here names a gate: all that is gate-specific comes from the
+gate table (solutions/table.py).
 
 A Subject runs student code somewhere else (a sandboxed worker during autograde, the
 instructor's own kernel for source notebooks) and gives back encoded results; every
-check decodes them strictly and compares them here with the reference engine. Student
+judge decodes them strictly and compares them here with the reference engine. Student
 code only ever receives copies of inputs, so mutating them changes nothing here.
 """
 
+import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -41,7 +44,7 @@ from .outcomes import (
     explaining_way,
     explaining_ways,
 )
-from .subject import Call, Subject
+from .subject import Ask, Plan, Subject
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
 # of backward against the student's own forward uses the course's gradient tolerance unless
@@ -72,54 +75,21 @@ class Check:
     points: float  # default points of its graded cell; None: the notebook's test cell says
     of: Callable  # exercise id -> what the check grades, or None where it does not apply
     says: Callable  # what it grades -> the words of its graded cell
-    body: Callable  # (what, subject, ctx, result): asks the student's code, adds outcomes
+    plan: Callable[..., Plan]  # (what, ctx) -> what it asks the student's code and how it judges
 
     def run(self, what, subject: Subject, ctx) -> CheckResult:
-        result = CheckResult()
-        try:
-            self.body(what, subject, ctx, result)
-        except NoReply as e:  # the code it needs did not run: the whole check fails, saying why
-            result.error, result.error_kind = e.reply.problem, e.reply.status
-        return result
+        return self.plan(what, ctx).judged(subject)
 
 
-CHECKS: dict[str, "Check"] = {}  # name -> Check, in declaration order (the order of a gate's graded cells)
+CHECKS: dict[str, Check] = {}  # name -> Check, in declaration order (the order of a gate's graded cells)
 
 
 def check(name, *, of, says, points=None):
-    def declare(body):
-        CHECKS[name] = declared = Check(name, points, of, says, body)
-
-        def run(what, subject, ctx):
-            return declared.run(what, subject, ctx)
-
-        run.__name__, run.__doc__ = body.__name__, body.__doc__
-        return run
+    def declare(plan):
+        CHECKS[name] = Check(name, points, of, says, plan)
+        return plan
 
     return declare
-
-
-class NoReply(Exception):
-    def __init__(self, reply):
-        super().__init__(reply.problem)
-        self.reply = reply
-
-
-def ask(subject: Subject, cell_ids: Sequence[str], calls: list[Call]) -> list:
-    """The results of `calls` after running `cell_ids`, or NoReply (crash, timeout, missing cell)."""
-    reply = subject.run(cell_ids, calls)
-    if not reply.ok:
-        raise NoReply(reply)
-    return reply.results
-
-
-def will_ask(subject: Subject, cell_ids: Sequence[str], call_lists: list[list[Call]]):
-    """Tell the subject that these asks of the same cells come next, in this order, so that it
-    may answer them from one run of the worker (sandbox/subject.py: SharedCellsSubject); each
-    is then asked as usual, and a subject that does not take the hint runs them one by one."""
-    hint = getattr(subject, "will_ask", None)
-    if hint is not None:
-        hint(cell_ids, call_lists)
 
 
 def gate_row(exercise):
@@ -208,27 +178,33 @@ def _backward_says(g):
 
 
 @check("forward", points=1, of=gate_row, says=_forward_says)
-def gate_forward(spec, subject, ctx, result):
+def gate_forward(spec, ctx) -> Plan:
     cases = gate_cases(spec, ctx.rng)
-    replies = ask(subject, [spec.grade_id], _gate_calls(spec, [[("forward", case.inputs)] for case in cases]))
-    for case, steps in zip(cases, replies):
-        expected = spec.cls().forward(*[np.copy(v) for v in case.inputs])
-        result.add(
-            _decoded_then(
-                f"forward, {student_words(case.label)}",
-                steps,
-                0,
-                np.shape(expected),
-                lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel),  # noqa: B023
+    calls = _gate_calls(spec, [[("forward", case.inputs)] for case in cases])
+
+    def judge(replies, result):
+        for case, steps in zip(cases, replies[0].results):
+            expected = spec.cls().forward(*[np.copy(v) for v in case.inputs])
+            result.add(
+                _decoded_then(
+                    f"forward, {student_words(case.label)}",
+                    steps,
+                    0,
+                    np.shape(expected),
+                    lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel),  # noqa: B023
+                )
             )
-        )
+
+    return Plan([Ask((spec.grade_id,), calls)], judge)
 
 
 @check("backward", points=2, of=gate_row, says=_backward_says)
-def gate_backward(spec, subject, ctx, result):
+def gate_backward(spec, ctx) -> Plan:
     """Every case runs on two live instances in turn (forward A, forward B, backward A,
     backward B), so a gate that keeps its inputs on the class rather than on the instance
-    fails; each case also runs alone, to tell that apart from a wrong formula."""
+    fails; each case also runs alone, to tell that apart from a wrong formula. Then the
+    student's backward against the slope of their own forward (a second ask, judged even
+    when it gets no answer: the first one's outcomes stand)."""
     cases = gate_cases(spec, ctx.rng)
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
     # Pairs (0, 1), (2, 3), ...; an odd last case goes with the first, so every case is interleaved.
@@ -240,12 +216,17 @@ def gate_backward(spec, subject, ctx, result):
     ]
     alone = [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
     calls = _gate_calls(spec, interleaved + alone)
-    # The check against the student's own forward draws its case now, not after judging these
-    # replies: the same draws (judging draws nothing from ctx.rng), known before the first ask,
-    # so that both asks can be answered from one run.
+    # The check against the student's own forward draws its case after these (judging draws
+    # nothing from ctx.rng): both asks are known before the first runs, so that they can be
+    # answered from one run.
     consistency = _consistency_case(spec, ctx)
-    will_ask(subject, [spec.grade_id], [calls, consistency.calls])
-    replies = ask(subject, [spec.grade_id], calls)
+    asks = [Ask((spec.grade_id,), calls), Ask((spec.grade_id,), consistency.calls, needed=False)]
+    judge = functools.partial(_judge_backward, spec, ctx, cases, douts, pairs, consistency)
+    return Plan(asks, judge)
+
+
+def _judge_backward(spec, ctx, cases, douts, pairs, consistency, answered, result):
+    replies = answered[0].results
     in_turn: dict[int, list | None] = {}
     recognised: list[
         tuple[list[Outcome], list]
@@ -279,7 +260,7 @@ def gate_backward(spec, subject, ctx, result):
         for o in outcomes:
             result.add(o)
     _name_mistakes(recognised, spec.inputs)
-    result.add(_own_forward_consistency(spec, consistency, subject, ctx))
+    result.add(_own_forward_consistency(spec, consistency, answered[1], ctx))
 
 
 @check(
@@ -290,17 +271,18 @@ def gate_backward(spec, subject, ctx, result):
         gate=g.name, rule=student_words(g.kinks.rule)
     ),
 )
-def gate_ties(spec, subject, ctx, result):
+def gate_ties(spec, ctx) -> Plan:
     """The gate at its kinks: any valid subgradient passes (the table says which are)."""
     cases = [Case(label, inputs, "kink") for label, inputs in spec.kinks.cases(ctx.rng)]
     douts = [upstream(ctx.rng, _output_shape(spec, case.inputs)) for case in cases]
-    replies = ask(
-        subject,
-        [spec.grade_id],
-        _gate_calls(
-            spec, [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
-        ),
+    calls = _gate_calls(
+        spec, [[("forward", case.inputs), ("backward", (dout,))] for case, dout in zip(cases, douts)]
     )
+    return Plan([Ask((spec.grade_id,), calls)], functools.partial(_judge_ties, spec, ctx, cases, douts))
+
+
+def _judge_ties(spec, ctx, cases, douts, answered, result):
+    replies = answered[0].results
     recognised: list[tuple[list[Outcome], list]] = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
@@ -447,16 +429,16 @@ def _consistency_case(spec, ctx) -> ConsistencyCase:
     )
 
 
-def _own_forward_consistency(spec, case: ConsistencyCase, subject, ctx):
-    """The student's backward against the numeric gradient of the student's own forward."""
+def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
+    """The student's backward against the numeric gradient of the student's own forward
+    (`reply`: the answer to case.calls)."""
     label, inputs, dout = case.label, case.inputs, case.dout
     name = _("backward agrees with the slope of your own forward ({label})").format(
         label=student_words(label)
     )
-    try:
-        replies = ask(subject, [spec.grade_id], case.calls)
-    except NoReply as e:
-        return Outcome(name, False, e.reply.problem)
+    if not reply.ok:
+        return Outcome(name, False, reply.problem)
+    replies = reply.results
     grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs])
     if isinstance(grads, Outcome):
         return Outcome(name, False, grads.message)
@@ -529,17 +511,23 @@ def _decode_grads(steps, index, shapes):
     of=HAND_ANSWERS.get,
     says=lambda e: _("your answers in {exercise}, for your own numbers").format(exercise=repr(e.id)),
 )
-def hand_answers(exercise, subject, ctx, result):
+def hand_answers(exercise, ctx) -> Plan:
     """Each answer is a case of its own: a wrong one is put down to a mistake made at one node of
     the student's graph (a wrong sign there, a forgotten upstream factor, one branch kept alone, a
     transposed matrix...) when that model reproduces it, and the feedback says where."""
     values, graph = ctx.problem_values.get(exercise.problem), ctx.problem_graphs.get(exercise.problem)
     on_graph = isinstance(exercise, GraphExercise)
-    result.by_hand = True
     if on_graph and graph is None:
         graph = exercise.shape(ctx.graph_mode).graphs[0]
     correct = exercise.correct(values, graph, ctx.graph_mode)
-    replies = ask(subject, [exercise.id], [{"op": "variables", "names": list(correct)}])
+    ask = Ask((exercise.id,), [{"op": "variables", "names": list(correct)}])
+    judge = functools.partial(_judge_hand_answers, exercise, ctx, values, graph, correct)
+    return Plan([ask], judge, by_hand=True)
+
+
+def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result):
+    on_graph = isinstance(exercise, GraphExercise)
+    replies = answered[0].results
     answers = replies[0] if replies and isinstance(replies[0], dict) else {}
     tolerance = ctx.tolerances.hand_answer_abs, ctx.tolerances.hand_answer_rel
     wrong = []  # (name, value, expected, outcome) of the answers that are off
@@ -601,14 +589,18 @@ def hand_answers(exercise, subject, ctx, result):
     of=FUNCTIONS_BY_ID.get,
     says=lambda e: _("{exercise} on random inputs: f and every gradient").format(exercise=e.id),
 )
-def function(exercise, subject, ctx, result):
+def function(exercise, ctx) -> Plan:
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
-    replies = ask(
-        subject,
-        list(exercise.needs_for(mode)) + [exercise.id],
+    ask = Ask(
+        (*exercise.needs_for(mode), exercise.id),
         [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases],
     )
+    return Plan([ask], functools.partial(_judge_function, exercise, ctx, graph, mode, cases))
+
+
+def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
+    replies = answered[0].results
     for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = _flatten(grads_ref)

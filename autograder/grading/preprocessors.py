@@ -19,7 +19,6 @@ starts no Jupyter kernel and one sandbox per submission, as `backprop-kit autogr
 import functools
 import os
 import weakref
-from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -31,7 +30,6 @@ from ..bpkit.problems import PER_STUDENT
 from ..exercises import BY_ID as HAND_EXERCISES
 from ..sandbox.bwrap import Limits
 from ..sandbox.runner import StudentRunner
-from ..sandbox.subject import Ask, SandboxSubject, SharedCellsSubject
 from ..words import _
 from . import nodes
 from .cells import Submission, graded_call, is_graded
@@ -39,8 +37,9 @@ from .context import make_context
 from .execute import run_notebook_cells
 from .feedback import title_of
 from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
-from .registry import first_asks, known, run_check
+from .registry import known, plan_check
 from .report import cell_entry, cell_status, write_report
+from .sandboxed import SandboxSubject, SharedCellsSubject
 from .sanitize import SanitizeCells, notes_of
 from .steps import scores_of
 
@@ -184,17 +183,23 @@ def _check_all(nb, course, student, assignment, runner):
     # only words and report facts depend on it, never a score.
     made_for = recorded_made_for(nb) if course.randomization == PER_STUDENT else None
     mismatch = made_for is not None and made_for != str(student)
-    # One per notebook: it remembers cells that loop, and runs the asks that share cells once.
+    graded = [cell for cell in nb.cells if is_graded(cell)]
+    calls = [graded_call(cell.source) for cell in graded]
+    # Every check plans first: what it will ask, its inputs drawn from its own context.
+    plans = [
+        plan_check(call.exercise, call.check, _context(course, assignment, call, student))
+        if call is not None and known(call.exercise, call.check)
+        else None
+        for call in calls
+    ]
+    # One per notebook: it remembers cells that loop, and runs the planned asks that share cells once.
     subject = SharedCellsSubject(
-        SandboxSubject(runner, submission), _planned_asks(nb, course, student, assignment)
+        SandboxSubject(runner, submission), [ask for plan in plans if plan is not None for ask in plan.asks]
     )
-    for cell in nb.cells:
-        if not is_graded(cell):
-            continue
+    for cell, call, plan in zip(graded, calls, plans):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         points = float(cell.metadata["nbgrader"].get("points") or 0)
-        call = graded_call(cell.source)
-        if call is None or not known(call.exercise, call.check):
+        if call is None or plan is None:
             feedback, earned, names = (
                 _(
                     "{grade_id}: backprop-kit cannot tell which check this cell runs; 0 points. "
@@ -205,14 +210,12 @@ def _check_all(nb, course, student, assignment, runner):
             )
             status = "error"
         else:
-            result = run_check(
-                call.exercise, call.check, subject, _context(course, assignment, call, student)
-            )
+            result = plan.judged(subject)
             uses_numbers = mismatch and call.check == "answers" and call.exercise in HAND_EXERCISES
             if uses_numbers:
-                other = run_check(
-                    call.exercise, call.check, subject, _context(course, assignment, call, made_for)
-                )
+                other = plan_check(
+                    call.exercise, call.check, _context(course, assignment, call, made_for)
+                ).judged(subject)
                 result = spare_other_ids_answers(result, other, made_for)
             earned = round(points * result.fraction, 3)
             feedback, names = result.feedback(title_of(cell.source, grade_id), points), result.misconceptions
@@ -235,22 +238,6 @@ def _check_all(nb, course, student, assignment, runner):
             ),
         )
     return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
-
-
-def _planned_asks(nb, course, student, assignment) -> list[Ask]:
-    """The first ask of each graded cell's check, as it will make it below: with the same
-    context, a check draws the same inputs (context.check_rng), so it asks the same calls. Only
-    checks of an exercise that has other graded cells are planned: the checks of one exercise
-    run its cells (a gate's forward, backward and ties), those of others run cells of their own."""
-    calls = [graded_call(cell.source) for cell in nb.cells if is_graded(cell)]
-    calls = [call for call in calls if call is not None and known(call.exercise, call.check)]
-    graded = Counter(call.exercise for call in calls)
-    return [
-        ask
-        for call in calls
-        if graded[call.exercise] > 1
-        for ask in first_asks(call.exercise, call.check, _context(course, assignment, call, student))
-    ]
 
 
 def _context(course, assignment, call, student_id):

@@ -6,9 +6,9 @@ backward and the extra checks its row asks for; a hand-computed exercise has ans
 function built from gates has function.
 """
 
-from ..sandbox.subject import Ask, FirstAsk, RecordingSubject
 from .checks import CHECKS
 from .outcomes import CheckResult
+from .subject import Plan, Subject
 
 TEST_DEFAULT_POINTS = 1  # a graded cell of the notebook source that gives no points=
 
@@ -30,21 +30,15 @@ def known(exercise, check):
     return check in CHECKS and CHECKS[check].of(exercise) is not None
 
 
-def run_check(exercise, check, subject, ctx):
-    """The CheckResult of one graded cell."""
+def plan_check(exercise, check, ctx) -> Plan:
+    """What the check of one graded cell will ask with this context (its random inputs drawn
+    from ctx.rng) and how it judges the replies. Asks nothing yet."""
     if not known(exercise, check):
         raise KeyError(f"no check {check!r} for exercise {exercise!r}")
     c = CHECKS[check]
-    return c.run(c.of(exercise), subject, ctx)
+    return c.plan(c.of(exercise), ctx)
 
 
-def first_asks(exercise, check, ctx) -> list[Ask]:
-    """What the check asks first with this context (its random inputs drawn from ctx.rng, as when
-    it runs), found without running anything: its body stopped at that ask, or at the asks it
-    says come first (checks.will_ask). Empty when it asks nothing."""
-    c = CHECKS[check]
-    try:
-        c.body(c.of(exercise), RecordingSubject(), ctx, CheckResult())
-    except FirstAsk as asked:
-        return asked.asks
-    return []
+def run_check(exercise, check, subject: Subject, ctx) -> CheckResult:
+    """The CheckResult of one graded cell: its plan, asked of `subject` and judged."""
+    return plan_check(exercise, check, ctx).judged(subject)

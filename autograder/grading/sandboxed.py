@@ -1,17 +1,16 @@
 """The grader's view of one submission's student code: the notebook's cells, run by the
-sandboxed worker, with the calls a check makes."""
+sandboxed worker (sandbox/runner.py), with the calls a check makes; and the grading policy
+around those runs, which the sandbox knows nothing of: a timeout on a busy machine is run once
+more, cells that looped are not run again, and the asks of the same cells (every check's asks
+are known before any runs: subject.Plan) are answered from one run."""
 
 import dataclasses
-import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Iterable, Sequence
 
+from ..sandbox.runner import RunResult, StudentRunner
 from ..words import _
-from .runner import RunResult, StudentRunner
-
-if TYPE_CHECKING:  # the grader's side; the sandbox package imports nothing of it at run time
-    from ..grading.cells import Submission
-    from ..grading.subject import Call
+from .cells import Submission
+from .subject import Ask, Call
 
 # What decides points is what the student's code controls: its CPU time (RLIMIT_CPU), its
 # output and its memory. grading.timeout_seconds is the wall-clock cap; a check that reaches
@@ -20,10 +19,10 @@ if TYPE_CHECKING:  # the grader's side; the sandbox package imports nothing of i
 BUSY_SHARE = 0.8
 
 
-class SandboxSubject:  # a Subject (grading/subject.py)
+class SandboxSubject:  # a Subject (subject.py)
     """Student code of one submission, run by the sandboxed worker."""
 
-    def __init__(self, runner: StudentRunner, submission: "Submission"):
+    def __init__(self, runner: StudentRunner, submission: Submission):
         self.runner, self.submission = runner, submission
         # Cell sets that ran out of time by themselves, before any call: every later check that
         # runs them would too, so it fails at once instead of costing another full timeout. A
@@ -36,9 +35,7 @@ class SandboxSubject:  # a Subject (grading/subject.py)
         wall = float(self.runner.limits.wall_seconds)
         return reply.status == "timeout" and reply.phase != "" and reply.cpu_seconds < BUSY_SHARE * wall
 
-    def run(
-        self, cell_ids: Sequence[str], calls: "list[Call]", wall_seconds: "float | None" = None
-    ) -> RunResult:
+    def run(self, cell_ids: Sequence[str], calls: list[Call], wall_seconds: float | None = None) -> RunResult:
         """wall_seconds: a shorter wall-clock limit than the course's, for a run whose timeout
         decides nothing (SharedRun's: its asks then run alone, with the course's limit), so it is
         not run once more on a busy machine and its cells are not taken to loop."""
@@ -71,44 +68,7 @@ class SandboxSubject:  # a Subject (grading/subject.py)
 # ---------------------------------------------------------------- asks of the same cells, run once
 
 
-class Ask(NamedTuple):
-    """What a check asks a Subject: run these cells, then make these calls."""
-
-    cell_ids: tuple
-    calls: list
-
-    @property
-    def key(self) -> tuple:
-        """Equal for equal asks: the cells and a canonical JSON of the calls (what the worker gets)."""
-        return self.cell_ids, json.dumps(self.calls, sort_keys=True, separators=(",", ":"))
-
-
-def asks_of(cell_ids: Sequence[str], call_lists: "list[list[Call]]") -> "list[Ask]":
-    return [Ask(tuple(cell_ids), calls) for calls in call_lists]
-
-
-class FirstAsk(
-    BaseException
-):  # not an Exception: no handler in a check may take it for the student's failure
-    """Raised by RecordingSubject at a check's first ask (or the asks it says come first), to
-    stop the check there."""
-
-    def __init__(self, asks: "list[Ask]"):
-        super().__init__(len(asks))
-        self.asks = asks
-
-
-class RecordingSubject:  # a Subject
-    """Runs nothing: stops a check at its first ask, to learn what it will ask (SharedCellsSubject)."""
-
-    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
-        raise FirstAsk(asks_of(cell_ids, [calls]))
-
-    def will_ask(self, cell_ids: Sequence[str], call_lists: "list[list[Call]]"):
-        raise FirstAsk(asks_of(cell_ids, call_lists))
-
-
-def split_reply(reply: RunResult, sizes: "list[int]") -> "list[RunResult] | None":
+def split_reply(reply: RunResult, sizes: list[int]) -> list[RunResult] | None:
     """An ok reply to concatenated lists of calls, cut into one ok reply per list (`sizes`: their
     lengths), each what that list would have got alone: calls are independent of each other
     (protocol.perform_call). None when it is not ok or does not answer exactly that many calls."""
@@ -143,7 +103,7 @@ class SharedRun:
     """Asks that need exactly the same cells, answered from one run of the worker: the cells once,
     then every ask's calls in turn (one fork, not one per ask)."""
 
-    def __init__(self, asks: "list[Ask]"):
+    def __init__(self, asks: list[Ask]):
         self.cell_ids, self.asks = asks[0].cell_ids, asks
         self.replies: dict[tuple, list[RunResult]] | None = None  # once run; an ask not in it runs alone
 
@@ -183,33 +143,25 @@ class SharedRun:
 
 class SharedCellsSubject:  # a Subject
     """A SandboxSubject that answers asks of the same cells from one run (SharedRun): the asks
-    planned before grading (the first ask of each check, preprocessors._planned_asks) and those
-    a check says come next (checks.will_ask); any other ask runs as the SandboxSubject runs it.
-    An ask is answered from a shared run only when it is exactly one of its asks (the same cells,
-    the same calls), so every verdict comes from the same calls as when each ask runs alone."""
+    of every check of a notebook, planned before any runs (preprocessors._check_all); any other
+    ask runs as the SandboxSubject runs it. An ask is answered from a shared run only when it is
+    exactly one of its asks (the same cells, the same calls), so every verdict comes from the
+    same calls as when each ask runs alone."""
 
-    def __init__(self, subject: SandboxSubject, planned: "Sequence[Ask]" = ()):
+    def __init__(self, subject: SandboxSubject, planned: Iterable[Ask] = ()):
         self.subject = subject
         self.shared: dict[tuple, SharedRun] = {}  # Ask.key -> the SharedRun that answers it
-        self.shared_cells: set[tuple] = set()  # the cell lists of those asks: any other ask runs at once
-        by_cells: dict[tuple, list[Ask]] = {}
+        self.shared_cells: set[tuple[str, ...]] = set()  # their cell lists: any other ask runs at once
+        by_cells: dict[tuple[str, ...], list[Ask]] = {}
         for ask in planned:
             by_cells.setdefault(ask.cell_ids, []).append(ask)
         for asks in by_cells.values():
-            self._share(asks)
+            if len(asks) > 1:
+                run = SharedRun(asks)
+                self.shared.update((ask.key, run) for ask in asks)
+                self.shared_cells.add(run.cell_ids)
 
-    def _share(self, asks: "list[Ask]"):
-        if len(asks) > 1:
-            run = SharedRun(asks)
-            self.shared.update((ask.key, run) for ask in asks)
-            self.shared_cells.add(run.cell_ids)
-
-    def will_ask(self, cell_ids: Sequence[str], call_lists: "list[list[Call]]"):
-        asks = asks_of(cell_ids, call_lists)
-        if not any(ask.key in self.shared for ask in asks):  # else they were planned
-            self._share(asks)
-
-    def run(self, cell_ids: Sequence[str], calls: "list[Call]") -> RunResult:
+    def run(self, cell_ids: Sequence[str], calls: list[Call]) -> RunResult:
         reply = None
         if tuple(cell_ids) in self.shared_cells:  # else no need to write out its calls
             key = Ask(tuple(cell_ids), calls).key
