@@ -15,8 +15,6 @@ behind this package, never in the grader's process:
                (student side), `decode` (grader side, strict: exact types, bounded sizes).
   runner.py    the grader's side of the pipe (`StudentRunner`): starts, feeds, times out
                and kills the worker; trusts nothing it reads.
-  subject.py   `SandboxSubject`: one submission's cells and calls, as the hidden checks ask.
-               `SharedCellsSubject`: the checks' asks of the same cells from one run of them.
 
 Everything a verdict depends on (reference values, comparisons, scores) is computed outside
 this package, in the grader's process, from values `protocol.decode` accepted.
