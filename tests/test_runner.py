@@ -740,10 +740,11 @@ def test_helpers_are_preloaded_so_one_child_cannot_rewrite_them_for_the_next(run
             (runner.scratch / "bpkit-original").rename(runner.scratch / "bpkit")
 
 
-def test_helpers_load_from_bytecode_compiled_once_and_never_from_a_stale_one(runner):
+def test_helpers_load_from_bytecode_compiled_once_and_a_restart_restores_them(runner):
     """The helpers come with their bytecode (checked-hash .pyc files, compiled once by the
-    grader); a helper whose source student code rewrote, then restarted the worker, is run as
-    it now reads, not as the cached bytecode says."""
+    grader); a helper whose source student code rewrote, then restarted the worker, is restored
+    from the grader's own copy before the new worker preloads it (issue 32: the restarted worker
+    ran what the student planted)."""
     source, cached = runner.scratch / "bpkit" / "__init__.py", runner.scratch / "bpkit" / "__pycache__"
     assert [p.name for p in cached.glob("__init__.*.pyc")], "no bytecode beside the helper"
     original = source.read_bytes()
@@ -761,8 +762,13 @@ def test_helpers_load_from_bytecode_compiled_once_and_never_from_a_stale_one(run
         )
         source.write_text('HELPER = "rewritten"')
         runner._stop()  # the next request starts a new worker, which imports the helpers again
-        rewritten = probe(runner, "import bpkit\nnew = float(bpkit.HELPER == 'rewritten')", "new")
-        assert decode(rewritten["new"]) == 1.0
+        again = probe(
+            runner,
+            "import bpkit\nsame = float(bpkit.HELPER == 'here' and bpkit.__spec__.cached is not None)",
+            "same",
+        )
+        assert decode(again["same"]) == 1.0
+        assert source.read_bytes() == original
     finally:
         source.write_bytes(original)
         runner._stop()

@@ -4,11 +4,13 @@ innocent student who must still be graded in full, with nothing left on disk."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from autograder.sandbox import bwrap, seccomp
+from autograder.sandbox import runner as runner_module
 from autograder.sandbox.bwrap import Limits
 from autograder.sandbox.hosted import HostedWorker
 from autograder.sandbox.runner import StudentRunner
@@ -258,3 +260,72 @@ def test_without_a_filter_a_required_sandbox_refuses_and_otherwise_it_is_said_on
     assert bwrap.require(False)  # sandboxed still, without the filter
     said = [r.getMessage() for r in caplog.records if "no seccomp filter" in r.getMessage()]
     assert len(said) == 1 and "\n" not in said[0] and "require_sandbox: true refuses" in said[0]
+
+
+# ---------------------------------------------------------------- a restart that loads planted code
+
+HELPERS = {"bpkit/__init__.py": b"HELPER = 'here'\n"}
+PLANT = "import os\nopen(os.path.join(os.getcwd(), 'planted-ran'), 'a').write(str(os.getpid()))\nHELPER = 'planted'\n"
+PLANT_AND_RESTART = f"""
+import os, signal
+PLANT = {PLANT!r}
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "w").write(text)
+write("evil/__init__.py", PLANT)  # a package of its own, for the restarted worker to preload
+os.rename("bpkit", "bpkit-moved")  # the course's helper, replaced
+write("bpkit/__init__.py", PLANT)
+write("IPython/__init__.py", PLANT)  # what the zygote imports for cells in IPython's syntax
+write("IPython/core/__init__.py", "")
+write("IPython/core/interactiveshell.py", PLANT)
+# Force a restart: SIGINT to pid 1 (a hosted worker), or kill the zygote (one in a bwrap of its own).
+os.kill(os.getppid(), signal.SIGINT if os.getppid() == 1 else signal.SIGKILL)
+"""
+AFTER_RESTART = """
+import json, os, sys
+import bpkit
+# get_ipython: this cell is one the zygote imports IPython for
+print(json.dumps({"helper": bpkit.HELPER, "planted ran": os.path.exists("planted-ran"),
+                  "evil loaded": "evil" in sys.modules,
+                  "ipython from": os.path.dirname(sys.modules["IPython"].__file__)}))
+"""
+
+
+def test_a_restarted_worker_loads_nothing_student_code_planted(way):
+    runner = start(way, helper_files=HELPERS)
+    try:
+        runner.run({"cells": [["plant", PLANT_AND_RESTART]], "calls": []})
+        result = runner.run({"cells": [["after", AFTER_RESTART]], "calls": []})
+        assert result.ok, (result.status, result.detail, result.output)
+        seen = json.loads(result.output.strip().splitlines()[-1])
+    finally:
+        runner.__exit__(None, None, None)
+    assert seen["helper"] == "here"  # the grader's copy, restored before the restart
+    assert not seen["planted ran"] and not seen["evil loaded"]
+    assert not seen["ipython from"].startswith(str(runner.scratch)) and "scratch" not in seen["ipython from"]
+    innocent_is_graded(way)
+
+
+# ---------------------------------------------------------------- a worker that stops reading
+
+
+def test_a_worker_that_stops_reading_costs_only_its_own_request(monkeypatch, tmp_path):
+    """What planted code did in a restarted zygote (issue 32): say it is ready, then read
+    nothing. A request larger than a pipe's buffer (64 KiB) then blocked the grader's write for
+    good. A fake worker stands in for the wedged zygote, under a real bwrap of its own (a hosted
+    worker runs the host's copy of worker.py); the write now has the request's deadline."""
+    monkeypatch.setenv("BPKIT_SANDBOX_HOST", "0")
+    fake = tmp_path / "worker.py"
+    fake.write_text("import os, time\nos.write(1, b'{\"ready\": true}\\n')\ntime.sleep(3600)\n")
+    monkeypatch.setattr(runner_module, "WORKER_FILES", (fake,))
+    with StudentRunner(Limits(wall_seconds=2), require_sandbox=True) as wedged:
+        wedged.margin_seconds = 1.0
+        began = time.monotonic()
+        result = wedged.run({"cells": [["large", "x = 1\n#" + "a" * (256 * 1024)]], "calls": []})
+        took = time.monotonic() - began
+    assert result.status == "crashed" and "stopped answering" in result.detail, result
+    assert took < 2 + 1 + 5, took
+    monkeypatch.undo()
+    for way in ("hosted", "own bwrap"):  # the real worker again, both ways
+        monkeypatch.setenv("BPKIT_SANDBOX_HOST", "1" if way == "hosted" else "0")
+        innocent_is_graded(way)

@@ -612,17 +612,15 @@ def give_scratch(scratch, uid):
     os.chmod(scratch, 0o711)
 
 
-def make_scratch(parent=None, prefix="bpkit-", uid=None, helper_dirs=None):
+def make_scratch(parent=None, prefix="bpkit-", uid=None):
     """(private, scratch): a directory only this process's user may enter (the caller
-    deletes it), holding a fresh scratch directory for a sandbox running as `uid` (None: the
-    user-namespace mode, where the sandbox's nobody is this process's user), with copies of
-    the helper folders {name: directory} (bpkit/) in it."""
+    deletes it with `remove_tree`), holding a fresh, empty scratch directory for a sandbox
+    running as `uid` (None: the user-namespace mode, where the sandbox's nobody is this
+    process's user). The runner puts the helpers in it (StudentRunner._populate)."""
     private = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()
     scratch = private / "scratch"
     scratch.mkdir()
     give_scratch(scratch, uid)
-    for name, path in (helper_dirs or {}).items():
-        shutil.copytree(path, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
     return private, scratch
 
 

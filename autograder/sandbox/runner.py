@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..words import N_, _
 from . import bwrap, hosted, seccomp
@@ -162,9 +162,7 @@ class StudentRunner:
     # -------------------------------------------------------- lifetime
 
     def __enter__(self):
-        self.private, self.scratch = bwrap.make_scratch(
-            self.scratch_parent, "bpkit-run-", self.uid, self.helper_dirs
-        )
+        self.private, self.scratch = bwrap.make_scratch(self.scratch_parent, "bpkit-run-", self.uid)
         try:
             self._populate()
             self._start()
@@ -180,19 +178,31 @@ class StudentRunner:
             self.private = None
 
     def _populate(self):
-        """The helpers in the scratch directory."""
+        """The helpers in the scratch directory, from the grader's own copies. Again before a
+        restart (no process of the sandbox is left then): student code may have renamed,
+        replaced or added to them, and a restarted worker preloads them before any request.
+        Only the helpers' own folders are walked: the rest of the scratch directory is the
+        student's, of any shape."""
+        tops = sorted({Path(relative).parts[0] for relative in self.helper_files} | set(self.helper_dirs))
+        for top in tops:
+            if not bwrap.remove_tree(self.scratch / top):
+                raise OSError(f"the helper {top!r} in the scratch directory could not be replaced")
+        for name, path in self.helper_dirs.items():
+            shutil.copytree(path, self.scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
         for relative, data in self.helper_files.items():
             target = (self.scratch / relative).resolve()
             if not str(target).startswith(str(self.scratch) + os.sep):
                 raise ValueError(f"helper file {relative!r} would land outside the scratch directory")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        for source in sorted(self.scratch.glob("*/**/*.py")):
+        helpers = [self.scratch / top for top in tops]
+        for source in sorted(path for top in helpers if top.is_dir() for path in top.glob("**/*.py")):
             cached = Path(importlib.util.cache_from_source(str(source)))
             cached.parent.mkdir(exist_ok=True)
             cached.write_bytes(compiled(source.read_bytes()))
-        for path in self.scratch.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the sandbox's user
+        for top in helpers:
+            for path in [top, *(top.rglob("*") if top.is_dir() else ())]:
+                path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the sandbox's user
 
     def _command(self, seccomp_fd=None):
         """worker.py and protocol.py in a directory of their own, bound read-only (student code
@@ -223,12 +233,20 @@ class StudentRunner:
         )
 
     def _helper_modules(self):
-        """The modules of the helper packages in the scratch directory (bpkit, bpkit.problems,
-        ...), for the worker to preload."""
+        """The modules of the helper packages (bpkit, bpkit.problems, ...), for the worker to
+        preload: named from the grader's own copies (helper_files, helper_dirs), never from the
+        scratch directory, where student code may have planted a package before a restart."""
+        files = {PurePosixPath(relative) for relative in self.helper_files}
+        for name, directory in self.helper_dirs.items():
+            files |= {
+                PurePosixPath(name, p.relative_to(directory).as_posix()) for p in Path(directory).glob("*.py")
+            }
         modules = []
-        for package in sorted(p.parent for p in self.scratch.glob("*/__init__.py")):
-            modules += [package.name] + [
-                f"{package.name}.{p.stem}" for p in sorted(package.glob("*.py")) if p.stem != "__init__"
+        for package in sorted(f.parent for f in files if len(f.parts) == 2 and f.name == "__init__.py"):
+            modules += [str(package)] + [
+                f"{package}.{f.stem}"
+                for f in sorted(files)
+                if f.parent == package and f.suffix == ".py" and f.stem != "__init__"
             ]
         return modules
 
@@ -380,13 +398,17 @@ class StudentRunner:
         wall = message["limits"]["wall_seconds"]
         if self.process is None or self.process.poll() is not None:
             self._stop()
+            try:
+                self._populate()  # what the restarted worker preloads: the grader's copies again
+            except OSError as e:
+                return RunResult("crashed", f"the sandbox could not be restarted: {e}")
             self._start()
             if self.process is None:
                 return RunResult("crashed", self._start_failure)
+        deadline = time.monotonic() + wall + self.margin_seconds
         try:
-            self.process.stdin.write((json.dumps(message) + "\n").encode())
-            self.process.stdin.flush()
-            reply = json.loads(self._read_line(time.monotonic() + wall + self.margin_seconds))
+            self._write((json.dumps(message) + "\n").encode(), deadline)
+            reply = json.loads(self._read_line(deadline))
             if type(reply) is not dict or reply.get("id") != request_id:
                 raise ValueError("a reply that does not answer this request")
         except TimeoutError:  # the worker hangs (stopped by its child, say): kill it, start afresh next time
@@ -443,6 +465,23 @@ class StudentRunner:
             phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "",
             words=reply.get("words") if type(reply.get("words")) is dict else None,
         )
+
+    def _write(self, data, deadline):
+        """All of `data` to the worker by `deadline`, else TimeoutError: a worker that stopped
+        reading (stopped, or wedged by what runs in it) would otherwise hold the grader for
+        good once a request fills the pipe's buffer (64 KiB)."""
+        fd = self.process.stdin.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if select.select([], [fd], [], left)[1]:
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:  # another writer filled the buffer meanwhile: wait again
+                    pass
 
     def _read_line(self, deadline):
         """One line from the worker, waiting until `deadline` and reading at most

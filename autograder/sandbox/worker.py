@@ -34,6 +34,8 @@ import builtins
 import contextlib
 import ctypes
 import importlib
+import importlib.machinery
+import importlib.util
 import json
 import linecache
 import os
@@ -750,15 +752,39 @@ def preload(modules):
     student code runs: every child then finds them loaded instead of importing them again
     (some 35 ms per check), and a child that rewrites their files changes no later child.
     A module's `warm()`, when it has one, is called then too, for work every child would
-    otherwise repeat (bpkit.problems draws the student's values)."""
-    sys.path.insert(0, os.getcwd())
+    otherwise repeat (bpkit.problems draws the student's values).
+    Only the helper packages themselves are taken from the scratch directory, by name (the
+    grader restores them before every start): the scratch directory is never on the zygote's
+    sys.path, so what they import, and whatever the zygote imports later (IPython), comes from
+    the standard library and the grader's site directories, never from a module student code
+    planted there."""
+    here = os.getcwd()
     for name in modules:
         try:
+            if "." not in name:
+                load_from(name, here)
             warm = getattr(importlib.import_module(name), "warm", None)
             if callable(warm):
                 warm()
         except Exception:  # a broken helper shows in the cells that import it
             pass
+
+
+def load_from(name, folder):
+    """Import the top-level package `name` from `folder` alone (its submodules then come from
+    its own directory)."""
+    if name in sys.modules:
+        return
+    spec = importlib.machinery.PathFinder.find_spec(name, [folder])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no helper {name} in {folder}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
 
 
 def reap_orphans():
