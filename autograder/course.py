@@ -238,7 +238,11 @@ def write_config(course_dir, course_yaml, course=None):
     on its own (`backprop-kit check-config` inside it reads the same notebooks)."""
     course_dir = Path(course_dir)
     template = (PACKAGE_DIR / "templates" / "nbgrader_config.py").read_text()
-    (course_dir / "nbgrader_config.py").write_text(template)
+    stub = f'"{notebooks.CODE_STUB_MESSAGE}"'
+    assert stub in template, "the template's code stub says notebooks.CODE_STUB_MESSAGE"
+    with speaking(course.language if course is not None else SOURCE_LANGUAGE):
+        said = json.dumps(notebooks.STUDENT_WORDS.gettext(notebooks.CODE_STUB_MESSAGE), ensure_ascii=False)
+    (course_dir / "nbgrader_config.py").write_text(template.replace(stub, said), encoding="utf-8")
     _copy(course_yaml, course_dir / "course.yaml")
     if course is not None and notebook_folder(course) != KIT_ASSIGNMENTS:
         for assignment in course.assignments:

@@ -44,12 +44,17 @@ import numpy as np
 from solutions import graphs as described
 from solutions.table import BY_GRADE_ID as GATES
 
-from .bpkit.i18n import EXERCISE_TITLE, STUDENT_WORDS
+from .bpkit.i18n import EXERCISE_TITLE, N_, STUDENT_WORDS
 from .exercises import BY_ID as HAND_EXERCISES
 from .exercises import FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 _ = STUDENT_WORDS.gettext
+
+# What the stub nbgrader puts in place of a solution says when it runs (nbgrader_config.py's
+# ClearSolutions.code_stub, written in the course's language by course.write_config): the first
+# thing a student's Validate or self-check shows of a gate not yet written.
+CODE_STUB_MESSAGE = N_("replace this line with your code")
 
 KINDS = ("student_id", "setup", "display", "selfcheck", "solution", "gate", "test")
 

@@ -843,7 +843,8 @@ def graph_picture(description, values=None, grads=None, edge_grads=None, *, titl
         for n, _, parents in description.gates
         for src in parents
     ]
-    return draw(nodes, edges, title=description.title if title is None else title)
+    # A title is a formula, or a message of the catalog when it has words (solutions/graphs.py: N_).
+    return draw(nodes, edges, title=_(description.title) if title is None else title)
 
 
 def simple(x, y, z, q=None, f=None, grads=None, *, title=None):

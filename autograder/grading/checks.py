@@ -347,7 +347,9 @@ def _subgradient_outcome(kinks, name, inputs, seen, grads, tol):
     return (
         Outcome(name, True)
         if valid
-        else Outcome(name, False, _("not a valid split at the kinks ({rule})").format(rule=kinks.rule))
+        else Outcome(
+            name, False, _("not a valid split at the kinks ({rule})").format(rule=student_words(kinks.rule))
+        )
     )
 
 
@@ -446,7 +448,7 @@ def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
         noise = difference_noise(dout, decode(_step(replies[0], 0)))
         outs = replies[1] if len(replies) > 1 and isinstance(replies[1], list) else []
         if len(outs) != 2 * sum(v.size for v in inputs):  # nudged_inputs' order: +h, -h, entry by entry
-            raise InvalidAnswer(_("no result came back"))
+            raise InvalidAnswer(N_("no result came back"))
         decoded = iter([decode(out) for out in outs])
         numeric = []
         for v in inputs:
@@ -455,7 +457,7 @@ def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
                 n.flat[j] = (np.sum(dout * next(decoded)) - np.sum(dout * next(decoded))) / (2 * H)
             numeric.append(n)
     except (InvalidAnswer, ValueError, TypeError) as e:
-        return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=e))
+        return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=_said(e)))
     for input_name, g, n in zip(spec.inputs, grads, numeric):
         if not (
             np.shape(g) == np.shape(n)
@@ -473,15 +475,21 @@ def _decoded_then(name, steps, index, shape, compare):
     try:
         return compare(name, decode(_step(steps, index), expect_shape=shape))
     except InvalidAnswer as e:
-        return Outcome(name, False, str(e))
+        return Outcome(name, False, _said(e))
+
+
+def _said(error):
+    """A refusal of a result in the course's language (InvalidAnswer's words are the grader
+    catalog's); any other error's message is Python's, as it came."""
+    return error.said(_) if isinstance(error, InvalidAnswer) else str(error)
 
 
 def _step(steps, index):
     if not isinstance(steps, list) or len(steps) <= index:
-        raise InvalidAnswer(_("no result came back"))
+        raise InvalidAnswer(N_("no result came back"))
     step = steps[index]
     if isinstance(step, dict) and "error" in step:
-        raise InvalidAnswer(_("your code raised {error}").format(error=str(step["error"])[:300]))
+        raise InvalidAnswer(N_("your code raised {error}"), error=str(step["error"])[:300])
     return step
 
 
@@ -495,12 +503,14 @@ def _decode_grads(steps, index, shapes):
         items = step.get("seq") if isinstance(step, dict) else None
         if not isinstance(items, list) or len(items) != len(shapes):
             raise InvalidAnswer(
-                _("backward must return {n} gradient(s), one per input").format(n=len(shapes))
-                + (_(" (as a tuple)") if len(shapes) > 1 else "")
+                N_("backward must return {n} gradient(s), one per input (as a tuple)")
+                if len(shapes) > 1
+                else N_("backward must return {n} gradient(s), one per input"),
+                n=len(shapes),
             )
         return tuple(decode(item) for item in items)
     except InvalidAnswer as e:
-        return Outcome("", False, str(e))
+        return Outcome("", False, _said(e))
 
 
 # ---------------------------------------------------------------- hand answers
@@ -541,7 +551,7 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
                 answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected)
             )
         except InvalidAnswer as e:
-            result.add(Outcome(name, False, _("no usable answer: {error}").format(error=e)))
+            result.add(Outcome(name, False, _("no usable answer: {error}").format(error=_said(e))))
             continue
         result.answers[name] = value
         outcome = result.add(check_hand_answer(name, value, expected, *tolerance))
@@ -606,14 +616,14 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
         flat_ref = _flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
-                raise InvalidAnswer(_("your function raised {error}").format(error=str(got["error"])[:300]))
+                raise InvalidAnswer(N_("your function raised {error}"), error=str(got["error"])[:300])
             items = got.get("seq") if isinstance(got, dict) else None
             if not isinstance(items, list) or len(items) != 2:
-                raise InvalidAnswer(_("the function must return f and a tuple of gradients"))
+                raise InvalidAnswer(N_("the function must return f and a tuple of gradients"))
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
-            result.add(Outcome(student_words(label), False, str(e)))
+            result.add(Outcome(student_words(label), False, _said(e)))
             continue
         result.add(check_close(f"{student_words(label)}: f", f, f_ref, ctx.tolerances.value_rel))
         outcomes = [
@@ -647,7 +657,7 @@ def _decode_structure(encoded, reference, names):
                 arr = np.asarray(decode(enc, expect_shape=(len(ref),)))  # an array: its shape is (n,)
                 items = [{"float": float(v)} for v in arr]
             if not isinstance(items, list) or len(items) != len(ref):
-                raise InvalidAnswer(_("the gradients must be a tuple of {n} entries").format(n=len(ref)))
+                raise InvalidAnswer(N_("the gradients must be a tuple of {n} entries"), n=len(ref))
             for e, r, n in zip(items, ref, name):
                 walk(e, r, n)
         else:
@@ -689,7 +699,7 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
         for o in outcomes:
             o.misconception = o.misconception if o.passed else named
     else:
-        _say_once(result, outcomes, UNKNOWN, "not a known mistake either")
+        _say_once(result, outcomes, student_words(UNKNOWN), _(NOT_KNOWN_EITHER))
 
 
 def _function_mistakes(exercise, args, graph, mode):

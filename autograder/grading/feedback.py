@@ -33,6 +33,7 @@ from traitlets import List
 from ..bpkit.i18n import EXERCISE_TITLE
 from ..words import _, student_words
 from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE
+from .steps import NO_RESPONSE
 
 try:  # jinja2 >= 3
     from jinja2 import pass_context
@@ -222,6 +223,8 @@ class FeedbackForStudents(NbGraderPreprocessor):
                 self._graded(cell)
             elif cell.cell_type == "code":
                 self._pictures(cell)
+            if nbgrader.get("comment") == NO_RESPONSE:
+                nbgrader["comment"] = _(NO_RESPONSE)
             cells.append(cell)
         nb.cells = cells
         return nb, resources

@@ -23,6 +23,12 @@ import jsonschema
 from nbgrader import utils
 from nbgrader.preprocessors import CheckCellMetadata, SaveAutoGrades
 
+from ..words import N_
+
+# nbgrader's comment on an answer cell left as released, recorded in English as nbgrader records
+# it (the gradebook is the same in every language); the feedback page says it in the course's.
+NO_RESPONSE = N_("No response.")
+
 SCORES = "backprop_kit_scores"  # the key of nbconvert's resources where TrustedChecks leaves its scores
 
 
@@ -93,7 +99,7 @@ def collect_records(nb, resources, log=None):
             grades[grade_id] = auto_score(cell, resources, log)
         if utils.is_solution(cell) or utils.is_task(cell):
             unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
-            comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
+            comments[grade_id] = NO_RESPONSE if unchanged and not utils.is_task(cell) else None
     return grades, comments
 
 

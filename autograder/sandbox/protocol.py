@@ -32,6 +32,7 @@ the grader are decoded into fresh objects for every call, so mutating them chang
 """
 
 import math
+import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -99,8 +100,61 @@ def detail(key: str, **fields: object) -> dict[str, Any]:
     return {"detail": DETAILS[key].format(**fields), "words": {"key": key, "fields": fields}}
 
 
+# What `encode` says it could not send, as the student reads it: the kind of value decode names in
+# its refusal ("your result is a {kind}, ..."); a plain type name ("str", "numpy.matrix") otherwise.
+UNSUPPORTED = {
+    "too large": N_("{type} too large for a float"),
+    "dtype": N_("numpy array of dtype {dtype}"),
+    "too many entries": N_("numpy array with {size} entries (too many)"),
+    "too deep": N_("tuples or lists nested too deeply"),
+    "too many items": N_("{type} of {count} items (too many)"),
+}
+
+
+class Words:
+    """A message id (marked with N_ for the grader's catalog, which this file cannot import: it is
+    loaded in the sandbox too) and its fields: str() is the English, `said(gettext)` the words in
+    the course's language, fields that are Words themselves translated with them."""
+
+    def __init__(self, message, **fields):
+        self.message, self.fields = message, fields
+
+    def __str__(self):
+        return self.message.format(**self.fields) if self.fields else self.message
+
+    def said(self, gettext):
+        words = gettext(self.message)
+        if not self.fields:
+            return words  # no placeholders to fill: braces in it are the words' own
+        return words.format(
+            **{
+                key: value.said(gettext) if isinstance(value, Words) else value
+                for key, value in self.fields.items()
+            }
+        )
+
+
 class InvalidAnswer(ValueError):
-    """A result that cannot be graded as numbers; the message is for the student."""
+    """A result that cannot be graded as numbers; its words are for the student (`said`)."""
+
+    def __init__(self, message, **fields):
+        self.words = Words(message, **fields)
+        super().__init__(str(self.words))
+
+    def said(self, gettext):
+        return self.words.said(gettext)
+
+
+def unsupported_kind(kind):
+    """What encode's {"unsupported": kind} said, as words to translate: one of UNSUPPORTED's forms
+    read back (their English is written once, above), else a type's name, as it is."""
+    for template in UNSUPPORTED.values():
+        names = re.findall(r"\{(\w+)\}", template)
+        pattern = "(.+?)".join(re.escape(part) for part in re.split(r"\{\w+\}", template))
+        found = re.fullmatch(pattern, kind)
+        if found:
+            return Words(template, **dict(zip(names, found.groups())))
+    return kind
 
 
 # ---------------------------------------------------------------- student side
@@ -132,12 +186,12 @@ def encode(value: Any, depth: int = 0) -> Encoded:
         try:
             return {"float": float(value)}
         except (OverflowError, ValueError, TypeError):
-            return {"unsupported": f"{_type_name(value)} too large for a float"}
+            return {"unsupported": UNSUPPORTED["too large"].format(type=_type_name(value))}
     if t is np.ndarray:
         if value.dtype.kind not in "iuf":
-            return {"unsupported": f"numpy array of dtype {value.dtype}"}
+            return {"unsupported": UNSUPPORTED["dtype"].format(dtype=value.dtype)}
         if value.size > MAX_ENTRIES:
-            return {"unsupported": f"numpy array with {value.size} entries (too many)"}
+            return {"unsupported": UNSUPPORTED["too many entries"].format(size=value.size)}
         return {
             "array": value.astype(np.float64).tolist(),
             "shape": list(value.shape),
@@ -145,9 +199,9 @@ def encode(value: Any, depth: int = 0) -> Encoded:
         }
     if t is tuple or t is list:
         if depth >= MAX_DEPTH:
-            return {"unsupported": "tuples or lists nested too deeply"}
+            return {"unsupported": UNSUPPORTED["too deep"]}
         if len(value) > MAX_SEQ_ITEMS:
-            return {"unsupported": f"{t.__name__} of {len(value)} items (too many)"}
+            return {"unsupported": UNSUPPORTED["too many items"].format(type=t.__name__, count=len(value))}
         return {"seq": [encode(v, depth + 1) for v in value]}
     return {"unsupported": _type_name(value)}
 
@@ -300,26 +354,34 @@ def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float 
     """A plain Python float or a float64 ndarray from one encoded result, or InvalidAnswer
     with a message for the student. With expect_shape, a float and a 0-d array both fit ()."""
     if type(encoded) is not dict or not all(type(k) is str for k in encoded):
-        raise InvalidAnswer("no usable result came back")
+        raise InvalidAnswer(N_("no usable result came back"))
     keys = set(encoded)
     if keys == {"missing"}:
-        raise InvalidAnswer("it is not defined")
+        raise InvalidAnswer(N_("it is not defined"))
     if keys == {"error"}:
-        raise InvalidAnswer(f"your code raised {bounded_text(encoded['error'], 500) or 'an error'}")
+        error = bounded_text(encoded["error"], 500)
+        if not error:
+            raise InvalidAnswer(N_("your code raised an error"))
+        raise InvalidAnswer(N_("your code raised {error}"), error=error)
     if keys == {"unsupported"}:
         kind = bounded_text(encoded["unsupported"], 100) or "value of an unknown type"
         if kind == "ellipsis":
-            raise InvalidAnswer("your result is still ...: replace it with your answer")
-        raise InvalidAnswer(f"your result is a {kind}, not a number or a plain numpy array of floats")
+            raise InvalidAnswer(N_("your result is still ...: replace it with your answer"))
+        raise InvalidAnswer(
+            N_("your result is a {kind}, not a number or a plain numpy array of floats"),
+            kind=unsupported_kind(kind),
+        )
     if keys == {"seq"}:
-        raise InvalidAnswer("your result is a tuple or list where a number or an array was expected")
+        raise InvalidAnswer(N_("your result is a tuple or list where a number or an array was expected"))
     if keys == {"float"}:
         if expect_shape is not None and tuple(expect_shape) != ():
-            raise InvalidAnswer(f"your result is a single number, expected shape {tuple(expect_shape)}")
+            raise InvalidAnswer(
+                N_("your result is a single number, expected shape {expected}"), expected=tuple(expect_shape)
+            )
         return _finite(_number(encoded["float"]))
     if keys in ({"array", "shape"}, {"array", "shape", "dtype"}):
         return _decode_array(encoded["array"], encoded["shape"], expect_shape)
-    raise InvalidAnswer("no usable result came back")
+    raise InvalidAnswer(N_("no usable result came back"))
 
 
 def _number(x: object) -> float:
@@ -329,15 +391,17 @@ def _number(x: object) -> float:
         try:
             return float(x)
         except OverflowError:
-            raise InvalidAnswer("your result is too large") from None
-    raise InvalidAnswer(f"expected a number, found {'a bool' if type(x) is bool else 'something else'}")
+            raise InvalidAnswer(N_("your result is too large")) from None
+    if type(x) is bool:
+        raise InvalidAnswer(N_("expected a number, found a bool"))
+    raise InvalidAnswer(N_("expected a number, found something else"))
 
 
 def _finite(x: float) -> float:
     if math.isnan(x):
-        raise InvalidAnswer("your result contains NaN")
+        raise InvalidAnswer(N_("your result contains NaN"))
     if math.isinf(x):
-        raise InvalidAnswer("your result contains infinity")
+        raise InvalidAnswer(N_("your result contains infinity"))
     return x
 
 
@@ -348,20 +412,24 @@ def _decode_array(data: object, shape: object, expect_shape: Sequence[int] | Non
         or not all(type(s) is int and 0 <= s <= MAX_ENTRIES for s in shape)
         or math.prod(shape) > MAX_ENTRIES
     ):
-        raise InvalidAnswer("your array's shape is not usable")
+        raise InvalidAnswer(N_("your array's shape is not usable"))
     if expect_shape is not None and tuple(shape) != tuple(expect_shape):
-        raise InvalidAnswer(f"your result has shape {tuple(shape)}, expected shape {tuple(expect_shape)}")
+        raise InvalidAnswer(
+            N_("your result has shape {shape}, expected shape {expected}"),
+            shape=tuple(shape),
+            expected=tuple(expect_shape),
+        )
     level = [data]  # breadth-first, one nesting level per dimension: no recursion
     for size in shape:
         deeper = []
         for item in level:
             if type(item) is not list or len(item) != size:
-                raise InvalidAnswer("your array's entries do not match its shape")
+                raise InvalidAnswer(N_("your array's entries do not match its shape"))
             deeper.extend(item)
         level = deeper
     values = np.array([_number(x) for x in level], dtype=np.float64).reshape(shape)
     if np.isnan(values).any():
-        raise InvalidAnswer("your result contains NaN")
+        raise InvalidAnswer(N_("your result contains NaN"))
     if np.isinf(values).any():
-        raise InvalidAnswer("your result contains infinity")
+        raise InvalidAnswer(N_("your result contains infinity"))
     return values
