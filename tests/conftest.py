@@ -1,20 +1,12 @@
 """In CI the sandbox is part of what is tested: a missing bubblewrap must fail the run,
-not quietly skip every test that needs it. And CI's property tests are reproducible: under
-CI=true hypothesis draws the same examples on every run (derandomize) and keeps no database
-of past failures to replay, so a red run fails the same way when run again; on a desk,
-examples are random and a failure found is replayed from .hypothesis/."""
+not quietly skip every test that needs it; and CI's property tests are reproducible
+(hypothesis_profiles.py)."""
 
 import os
 
+import hypothesis_profiles  # noqa: F401  (first: the profile in force when test modules build their @settings)
 import pytest
-from hypothesis import settings
 from lanes import lane, mark_from_fixtures
-
-# Registered and loaded here, before any test module is imported: each module's own
-# @settings(...) is built on the profile in force when that module is imported.
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
 
 
 def pytest_sessionstart(session):

@@ -800,12 +800,13 @@ def test_docs_document_course_yaml_with_the_generated_table():
 
 
 def test_under_ci_property_tests_draw_the_same_examples_and_keep_no_database():
-    # conftest.py loads the profile when CI=true, before any test module builds its @settings.
+    # conftest.py imports hypothesis_profiles first, before any test module builds its @settings.
+    assert "import hypothesis_profiles" in (Path(__file__).parent / "conftest.py").read_text()
     shown = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import conftest; from hypothesis import settings; "
+            "import hypothesis_profiles; from hypothesis import settings; "
             "print(settings.default.derandomize, settings.default.database)",
         ],
         cwd=Path(__file__).parent,
