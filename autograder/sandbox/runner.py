@@ -401,7 +401,12 @@ class StudentRunner:
             try:
                 self._populate()  # what the restarted worker preloads: the grader's copies again
             except OSError as e:
-                return RunResult("crashed", f"the sandbox could not be restarted: {e}")
+                return RunResult(
+                    "crashed",
+                    _("the sandbox could not be started again after your code ended it ({reason})").format(
+                        reason=str(e)[:200]
+                    ),
+                )
             self._start()
             if self.process is None:
                 return RunResult("crashed", self._start_failure)
