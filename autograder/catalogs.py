@@ -82,15 +82,6 @@ def extract_notebook_prose(fileobj, keywords, comment_tags, options) -> Iterator
                 yield line, None, value.encode().decode("unicode_escape") if "\\" in value else value, []
 
 
-def extract_class_docstrings(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
-    """A Babel extractor: each class's docstring (solutions/gates.py: what a released gate stub says
-    of its gate, translated by notebooks.class_with_solution_markers)."""
-    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and ast.get_docstring(node, clean=False) is not None:
-            yield node.body[0].lineno, None, node.body[0].value.value, []
-
-
 def _is_command_decorator(decorator: ast.expr) -> bool:
     """`@main.command(...)`, `@click.group(...)`, `@command`: what makes a function a click command."""
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -155,7 +146,7 @@ class CatalogDomain:
 
 DOMAINS = (
     # What the student's kernel shows (shipped in bpkit/), and the kit's notebook prose.
-    # misconceptions.py and graphs.py are solutions/'s own files (bpkit/ links them).
+    # misconceptions.py, graphs.py, gate_kinds.py and table.py are solutions/'s own files (bpkit/ links them).
     CatalogDomain(
         STUDENT_DOMAIN,
         STUDENT_LOCALE,
@@ -165,7 +156,6 @@ DOMAINS = (
             ("solutions/graphs.py", "python"),
             ("solutions/gate_kinds.py", "python"),
             ("solutions/table.py", "python"),
-            ("solutions/gates.py", extract_class_docstrings),
             ("autograder/notebooks.py", "python"),
             ("autograder/exercises.py", "python"),
             ("assignments/*.py", extract_notebook_prose),

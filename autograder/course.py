@@ -1,6 +1,7 @@
 """Build an nbgrader course directory from course.yaml: source notebooks, the student-side
 helpers (bpkit/), nbgrader_config.py, and the release made by nbgrader itself."""
 
+import ast
 import json
 import os
 import shutil
@@ -9,9 +10,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-
-import solutions
-from solutions.table import shipped_table
 
 from . import notebooks
 from .bpkit.i18n import SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE, speaking
@@ -27,14 +25,13 @@ REPO_ROOT = PACKAGE_DIR.parent
 KIT_COURSE = PACKAGE_DIR / "kit" if (PACKAGE_DIR / "kit" / "course.yaml").is_file() else REPO_ROOT
 KIT_COURSE_YAML = KIT_COURSE / "course.yaml"
 KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
-# The student-side helpers. graphs.py and misconceptions.py are the reference's own files
-# (solutions/), linked into bpkit/ so the kit's checkout imports them as a release does;
-# gate_table.json is solutions/table.py as data (`python -m solutions.table` writes it; a test
-# keeps it current).
+# The student-side helpers. graphs.py, misconceptions.py, gate_kinds.py and table.py are the
+# reference's own files (solutions/), linked into bpkit/ so the kit's checkout imports them as a
+# release does; a release's table.py is the operation table without its local gradients.
 BPKIT_MODULES = (
     "__init__.py",
     "acceptance.py",
-    "gate_table.json",
+    "gate_kinds.py",
     "gradcheck.py",
     "graphs.py",
     "i18n.py",
@@ -42,12 +39,10 @@ BPKIT_MODULES = (
     "pictures.py",
     "problems.py",
     "selfcheck.py",
+    "table.py",
     "validate.py",
 )
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
-# Written once in solutions/ and read on both sides of the sandbox: copied into bpkit/ too
-# (misconceptions.py is linked in bpkit/, above, as the draws need it in the checkout).
-SHARED_MODULES = ("gate_kinds.py",)
 
 
 class CourseDirectoryError(RuntimeError):
@@ -56,8 +51,8 @@ class CourseDirectoryError(RuntimeError):
 
 def assemble_bpkit(dest, course, assignment, exercises=None):
     """bpkit/ as shipped to students: the student-side modules, the exercise descriptions and the
-    misconception catalog (solutions/'s own files), the gate table as data (gate_table.json), the
-    functions built from gates as data (exercise_table.json: generated here for the course's graph
+    misconception catalog and the operation table (solutions/'s own files; the table without its
+    local gradients), the functions built from gates as data (exercise_table.json: generated here for the course's graph
     mode, so it cannot disagree with the kit's tables) and the course settings that pick the
     student's numbers and graphs (course.json; `exercises`: the hand exercises whose numbers
     the assignment's notebooks use)."""
@@ -65,11 +60,7 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
         shutil.copyfile(PACKAGE_DIR / "bpkit" / name, dest / name)
-    for shared in SHARED_MODULES:
-        shutil.copyfile(Path(solutions.__file__).with_name(shared), dest / shared)
-    (dest / "gate_table.json").write_text(
-        json.dumps(shipped_table(), indent=1) + "\n"
-    )  # fresh from the table
+    (dest / "table.py").write_text(without_local_gradients((PACKAGE_DIR / "bpkit" / "table.py").read_text()))
     (dest / "exercise_table.json").write_text(json.dumps(shipped_functions(course.graphs), indent=1) + "\n")
     settings = {
         "course_id": course.course_id,
@@ -87,6 +78,29 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
         (dest / catalog).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(STUDENT_LOCALE.parent / catalog, dest / catalog)
     return dest
+
+
+def without_local_gradients(source):
+    """The operation table's source without any row's `backward=` (the graded gates' answers), as
+    nbgrader's ClearSolutions clears a solution: the lines of each such keyword argument (and the
+    comment right above it) go. A row
+    whose backward shares a line with anything else is refused, not half removed."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    drop = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "backward":
+            first, last = node.lineno - 1, node.end_lineno - 1
+            if not lines[first].lstrip().startswith("backward=") or lines[last].rstrip()[-1:] != ",":
+                raise ValueError(
+                    f"solutions/table.py:{node.lineno}: a row's backward= must stand on lines of its own"
+                )
+            while first > 0 and lines[first - 1].lstrip().startswith("#"):
+                first -= 1  # its comment says how the answer is computed: it goes too
+            drop.update(range(first, last + 1))
+    kept = "".join(line for i, line in enumerate(lines) if i not in drop)
+    ast.parse(kept)  # still the table, just without answers
+    return kept
 
 
 def shipped_catalogs(language):

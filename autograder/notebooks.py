@@ -12,7 +12,7 @@ A cell's header says what it is (`# %% kind="solution" grade_id="simple_by_hand"
   solution    an answer cell (### BEGIN/END SOLUTION inside); for a hand-computed exercise
               the release keeps a first line setting every answer to ... (not answered),
               which names what to define and clears answers left from an earlier part
-  gate        expanded from the gate table: the class with its reference methods between
+  gate        expanded from the operation table: the class with its reference methods between
               solution markers, its test cells and its self-check
   test        a graded cell; its body is generated: the exercise's title (header key
               title="..."; gates get theirs from the table), a comment saying what is
@@ -21,7 +21,8 @@ A cell's header says what it is (`# %% kind="solution" grade_id="simple_by_hand"
               between hidden-test markers, the call the grader reads to know which check
               to run (in the instructor's kernel it runs that check in-process)
 
-Gate knowledge is not written in the notebook: `gate` cells come from solutions.table.
+Gate knowledge is not written in the notebook: `gate` cells come from the operation table
+(solutions/table.py).
 Exercise knowledge neither: a setup, display, selfcheck or solution cell of a hand exercise or
 of a function built on its graph (header key exercise="simple_by_hand" on setup and display
 cells; the grade_id says it for the others) is generated from the exercise's description
@@ -32,8 +33,8 @@ kept only in that mode (prose about "the" graph or about "your" graph).
 """
 
 import ast
+import copy
 import functools
-import inspect
 import textwrap
 from pathlib import Path
 
@@ -435,41 +436,87 @@ def unanswered_lines(shapes):
 
 
 def gate_cells(spec):
-    """The class cell (reference method bodies between solution markers), its tests and its self-check."""
+    """The class cell (the row's forward and local gradient between solution markers), its tests
+    and its self-check."""
     selfcheck = _code(f"selfcheck.gate({spec.name})", f"selfcheck_{spec.grade_id}", locked=True)
     selfcheck.metadata["bpkit"] = {"kind": "selfcheck"}
-    cells = [_code(class_with_solution_markers(spec.cls), spec.grade_id, solution=True), selfcheck]
+    cells = [_code(class_with_solution_markers(spec), spec.grade_id, solution=True), selfcheck]
     return cells + [test_cell(spec.grade_id, check, points) for check, points in gate_checks(spec)]
 
 
-def class_with_solution_markers(cls):
-    """The reference class's source with every method body between solution markers, so that
-    nbgrader's ClearSolutions leaves the signatures and docstrings and removes the code."""
-    source = textwrap.dedent(inspect.getsource(cls))
-    lines = source.splitlines()
-    tree = ast.parse(source)
-    inserts = []  # (line index, text), applied bottom-up
-    docstring = tree.body[0].body[0]
-    if (
-        ast.get_docstring(tree.body[0], clean=False) is not None
-        and _(docstring.value.value) != docstring.value.value
-    ):
-        # the class's docstring is what the released stub says of the gate: in the course's language
-        indent = " " * docstring.col_offset
-        lines[docstring.lineno - 1 : docstring.end_lineno] = [f'{indent}"""{_(docstring.value.value)}"""'] + [
-            "" for _line in range(docstring.end_lineno - docstring.lineno)
-        ]  # same line numbers for the inserts
-    for node in tree.body[0].body:
-        if not isinstance(node, ast.FunctionDef) or node.name == "__init__":
-            continue
-        body = node.body
-        first = body[1] if ast.get_docstring(node) and len(body) > 1 else body[0]
-        indent = " " * first.col_offset
-        inserts.append((node.end_lineno, f"{indent}### END SOLUTION"))
-        inserts.append((first.lineno - 1, f"{indent}### BEGIN SOLUTION"))
-    for at, text in sorted(inserts, reverse=True):
-        lines.insert(at, text)
+def class_with_solution_markers(row):
+    """A row of the operation table as the class students write: its docstring (the row's words,
+    in the course's language), forward keeping what backward reads, and backward, each method's
+    body between solution markers, so that nbgrader's ClearSolutions leaves the signatures and
+    the docstring and removes the code. Written from the row's own forward and backward."""
+    forward, backward = _lambda_of(row.forward), _lambda_of(row.backward)
+    given = (*row.inputs, *row.constants)
+    dout, out = (a.arg for a in backward.args.args[:2])
+    own = {a.arg: f"self.{name}" for a, name in zip(backward.args.args[2:], given)} | {out: "self.out"}
+    read = {n.id for n in ast.walk(backward.body) if isinstance(n, ast.Name)}
+    returned = _As(own).visit(copy.deepcopy(backward.body))
+    kept = [name for a, name in zip(backward.args.args[2:], row.inputs) if a.arg in read]
+    computed = _As(
+        {a.arg: name for a, name in zip(forward.args.args, row.inputs)}
+        | {a.arg: f"self.{name}" for a, name in zip(forward.args.args[len(row.inputs) :], row.constants)}
+    ).visit(copy.deepcopy(forward.body))
+    lines = [f"class {row.name}:", f'    """{_(row.doc)}"""', ""]
+    if row.constants:
+        lines += [f"    def __init__(self, {', '.join(row.constants)}):"]
+        lines += [f"        self.{c} = {c}" for c in row.constants] + [""]
+    lines += [f"    def forward(self, {', '.join(row.inputs)}):", "        ### BEGIN SOLUTION"]
+    if kept:
+        lines.append(f"        {', '.join(f'self.{k}' for k in kept)} = {', '.join(kept)}")
+    expression, target = ast.unparse(computed), "self.out" if out in read else "out"
+    if row.quiet_overflow:  # exp(1000) is inf, and 1 / (1 + inf) the limit 0: without a warning
+        lines += ['        with np.errstate(over="ignore"):', f"            {target} = {expression}"]
+        lines += [f"        return {target}"]
+    elif out in read:
+        lines += [f"        self.out = {expression}", "        return self.out"]
+    else:
+        lines += [f"        return {expression}"]
+    lines += ["        ### END SOLUTION", ""]
+    lines += [f"    def backward(self, {dout}):", "        ### BEGIN SOLUTION"]
+    lines += [f"        return {_returned(returned)}", "        ### END SOLUTION"]
     return "import numpy as np\n\n\n" + "\n".join(lines)
+
+
+class _As(ast.NodeTransformer):
+    """Names of a row's lambda as the class writes them: an input kept by forward is self.x."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Name(self, node):
+        return ast.Name(self.names.get(node.id, node.id), node.ctx)
+
+
+def _returned(expression):
+    """A tuple returned bare, as a method writes it: `return dout * self.y, dout * self.x`."""
+    if isinstance(expression, ast.Tuple):
+        return ", ".join(
+            f"({ast.unparse(e)})" if isinstance(e, ast.IfExp) else ast.unparse(e) for e in expression.elts
+        )
+    return ast.unparse(expression)
+
+
+def _lambda_of(function):
+    """The lambda a row's forward or backward is, parsed from the table's source (one per line)."""
+    if function is None:
+        raise NotebookSourceError("a row without its backward (a release's table?) cannot make a gate cell")
+    code = function.__code__
+    tree = _parsed(code.co_filename)
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
+    if len(found) != 1:
+        raise NotebookSourceError(
+            f"{code.co_filename}:{code.co_firstlineno}: a row's forward and backward are one lambda each, on a line of its own"
+        )
+    return found[0]
+
+
+@functools.cache
+def _parsed(path):
+    return ast.parse(Path(path).read_text())
 
 
 def graded_exercises(nb):

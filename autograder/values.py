@@ -10,8 +10,8 @@ The contract (`--json`):
                                  "answers": {variable: ["value" | "grad", node]},
                                  "function": FUNCTION_ID or null}}}
 
-for every hand exercise on a graph the assignment's notebooks grade, with the operation names
-of solutions/graphs.py (+ * max relu σ exp 1/x W·x ‖·‖², *c and +c with the number).
+for every hand exercise on a graph the assignment's notebooks grade, with the operations written
+as the operation table's symbols (solutions/table.py; *c and +c with the number: *-1).
 """
 
 from collections import Counter

@@ -48,7 +48,7 @@ class Kind:
     graded_cases: Callable  # rng -> [(label, inputs)]: the hidden checks' random inputs
     self_check_cases: Callable  # (rng, kink distance) -> [(label, inputs)]: the self-checks' inputs
     output_shape: Callable  # inputs -> the shape forward must return
-    kink: Kink = None
+    kink: Kink | None = None
 
 
 # ---------------------------------------------------------------- random inputs

@@ -1,144 +1,87 @@
-"""The reference gates: each forward() stores what its backward() needs, side by side.
+"""The reference gates, one class per row of the operation table (solutions/table.py).
 
-These classes are the single source of the gate code: the notebook builder copies
-each method body into the assignment's solution cells, so what students are graded
-against is exactly what is written here. Keep them self-contained (numpy only).
+Each class is its row's forward and local gradient put in the shape the notebooks teach:
 
-Contract (the same one the notebooks teach):
-  * forward(...) returns the output and remembers the inputs/outputs backward needs;
-  * backward(dout) takes the upstream gradient dL/d(output) and returns dL/d(input)
-    for every input, each with the shape of that input (a tuple for two inputs).
+  * forward(...) returns the output and remembers the inputs and the output backward needs;
+  * backward(dout) takes the upstream gradient dL/d(output) and returns dL/d(input) for every
+    input, each with the shape of that input (a tuple for two inputs).
+
+The notebook builder writes the same row as a class with solution markers
+(autograder/notebooks.py: class_with_solution_markers), so what students are graded against is
+exactly the row. Numpy only.
 """
+
+import contextlib
+import dis
 
 import numpy as np
 
-
-class AddGate:
-    """Distributor: the upstream gradient goes unchanged to both inputs."""
-
-    def forward(self, x, y):
-        return x + y
-
-    def backward(self, dout):
-        return dout, dout
+from .table import ENGINE, OPERATIONS, Operation
 
 
-class MulGate:
-    """Switcher: each input's gradient is the upstream gradient times the *other* input."""
-
-    def forward(self, x, y):
-        self.x, self.y = x, y
-        return x * y
-
-    def backward(self, dout):
-        return dout * self.y, dout * self.x
-
-
-class MaxGate:
-    """Router: the whole upstream gradient goes to the larger input (to x on a tie)."""
-
-    def forward(self, x, y):
-        self.x_wins = np.greater_equal(x, y)
-        return np.maximum(x, y)
-
-    def backward(self, dout):
-        return np.where(self.x_wins, dout, 0.0), np.where(self.x_wins, 0.0, dout)
+def _read_by(function) -> set[str]:
+    """The parameters a row's backward reads: forward keeps those only, as a gate written by hand
+    does (a gate that keeps nothing cannot share state between its instances)."""
+    read: set[str] = set()
+    for instruction in dis.get_instructions(function):
+        if instruction.opname.startswith("LOAD_FAST"):  # LOAD_FAST_LOAD_FAST reads two at once
+            value = instruction.argval
+            read.update(value if isinstance(value, tuple) else (value,))
+    return read
 
 
-class ReLUGate:
-    """max(0, x), the router with one input fixed at 0: the gradient passes where x > 0."""
+def gate_class(op: Operation) -> type:
+    """The engine's class for one row: its constants given to the constructor, its inputs and
+    output kept by forward for backward."""
+    backward_of = op.backward
+    if backward_of is None:
+        raise ValueError(f"solutions/table.py: {op.name} has no backward (a release's copy of the table?)")
 
-    def forward(self, x):
-        self.x_positive = np.greater(x, 0)
-        return np.maximum(x, 0.0)
+    def __init__(self, *constants):
+        if len(constants) != len(op.constants):
+            raise TypeError(f"{op.name}() takes {len(op.constants)} constant(s), {', '.join(op.constants)}")
+        for name, value in zip(op.constants, constants):
+            setattr(self, name, value)
 
-    def backward(self, dout):
-        return np.where(self.x_positive, dout, 0.0)
+    parameters = backward_of.__code__.co_varnames[: backward_of.__code__.co_argcount]
+    read = _read_by(backward_of)
+    keeps_out = parameters[1] in read  # (dout, out, *inputs, *constants)
+    kept = [i for i, name in enumerate(parameters[2 : 2 + len(op.inputs)]) if name in read]
 
-
-class SigmoidGate:
-    """sigma(x) = 1 / (1 + e^-x); its local gradient sigma * (1 - sigma) uses the *output*."""
-
-    def forward(self, x):
-        # exp(-|x|) never overflows, so x = +-1000 gives 1 and 0 without a warning.
-        e = np.exp(-np.abs(x))
-        self.out = np.where(np.greater_equal(x, 0), 1.0 / (1.0 + e), e / (1.0 + e))
-        return self.out
+    def forward(self, *inputs):
+        if len(inputs) != len(op.inputs):
+            raise TypeError(f"{op.name}.forward takes {len(op.inputs)} input(s): {', '.join(op.inputs)}")
+        for i in kept:
+            setattr(self, op.inputs[i], inputs[i])
+        quiet = np.errstate(over="ignore") if op.quiet_overflow else contextlib.nullcontext()
+        with quiet:
+            out = op.forward(*inputs, *self._constants())
+        if keeps_out:
+            self.out = out
+        return out
 
     def backward(self, dout):
-        return dout * self.out * (1.0 - self.out)
+        inputs = [getattr(self, name, None) for name in op.inputs]  # None: backward does not read it
+        return backward_of(dout, getattr(self, "out", None), *inputs, *self._constants())
+
+    def _constants(self):
+        return tuple(getattr(self, name) for name in op.constants)
+
+    return type(
+        op.name,
+        (),
+        {
+            "__doc__": op.doc,
+            "__module__": __name__,
+            "__init__": __init__,
+            "forward": forward,
+            "backward": backward,
+            "_constants": _constants,
+            "operation": op,
+        },
+    )
 
 
-class MatMulGate:
-    """q = W @ x for W of shape (H, D) and x of shape (D,) or a batch (D, N)."""
-
-    def forward(self, W, x):
-        self.W, self.x = W, x
-        return W @ x
-
-    def backward(self, dq):
-        # A batch's dW sums the per-sample outer products, which is one matrix product.
-        dW = np.outer(dq, self.x) if np.ndim(self.x) == 1 else dq @ self.x.T
-        return dW, self.W.T @ dq
-
-
-class L2Gate:
-    """f = the sum of the squares of q's entries, a scalar."""
-
-    def forward(self, q):
-        self.q = q
-        return np.sum(q * q)
-
-    def backward(self, df):
-        return 2.0 * self.q * df
-
-
-# The primitive gates of the lecture's staged sigmoid: 1 / (1 + exp(-1 * x)).
-
-
-class MulConstGate:
-    """x -> c * x."""
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        return self.c * x
-
-    def backward(self, dout):
-        return self.c * dout
-
-
-class ExpGate:
-    """x -> e^x; the local gradient is the output itself."""
-
-    def forward(self, x):
-        self.out = np.exp(x)
-        return self.out
-
-    def backward(self, dout):
-        return dout * self.out
-
-
-class AddConstGate:
-    """x -> x + c."""
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        return x + self.c
-
-    def backward(self, dout):
-        return dout
-
-
-class ReciprocalGate:
-    """x -> 1 / x; the local gradient is -1 / x^2."""
-
-    def forward(self, x):
-        self.x = x
-        return 1.0 / x
-
-    def backward(self, dout):
-        return -dout / (self.x * self.x)
+CLASSES: dict[str, type] = {op.name: gate_class(op) for op in OPERATIONS}
+ENGINE.update(CLASSES)  # each row's .cls
+globals().update(CLASSES)  # solutions.gates.MulGate, as a gate module for solutions.lecture

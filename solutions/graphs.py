@@ -2,8 +2,8 @@
 
 A graph is its inputs, in order, and its gates, in an order where every gate comes after
 the nodes it reads: (node name, operation, names of its inputs in the gate's argument
-order). The operation is what a picture writes inside the gate and what the engine maps to
-a gate class (OPERATIONS).
+order). The operation is a symbol of the operation table (solutions/table.py): what a picture
+writes inside the gate, how a formula writes it, and the engine's gate class.
 
 A hand exercise is one `Exercise`: its graph (the lecture's, or a family of graphs of one
 shape drawn per student with `graphs: per-student`), how its input values are drawn, the
@@ -13,11 +13,13 @@ Validate line, hidden test), the reference answers, the candidate mistakes, whic
 accepted, show-values and the docs all derive from these entries; adding an exercise is
 adding an entry here and its prose in the notebook.
 
-No values, no gradients, no answers: shipped to students as bpkit/graphs.py (standard
-library only), where the draws and the pictures read it.
+No values, no gradients, no answers: shipped to students as bpkit/graphs.py (beside the
+operation table, bpkit/table.py), where the draws and the pictures read it.
 """
 
 from typing import NamedTuple
+
+from .table import operation_of
 
 
 def N_(message):
@@ -66,10 +68,6 @@ class GraphDescription(NamedTuple):
         }
 
 
-INFIX = {"+": "+", "*": "·"}
-PREFIX = {"max": "max", "relu": "relu", "σ": "σ", "exp": "exp"}
-
-
 def gate_expression(graph, node):
     """One gate written on its inputs' names, as its picture shows it: 's = p + w2', not the whole
     expression down to the graph's inputs."""
@@ -83,49 +81,19 @@ def expression(graph, node, top=True):
     if node in graph.inputs:
         return node
     op, parents = graph.operation(node), graph.parents(node)
+    try:
+        row, _ = operation_of(op)
+    except ValueError as e:
+        raise ValueError(f"graph {graph.title!r}: {e} at {node}") from None
     args = [expression(graph, p, top=False) for p in parents]
-    if op in INFIX:
-        text = f" {INFIX[op]} ".join(args)
-        return text if top else f"({text})"
-    if op in PREFIX:
-        return f"{PREFIX[op]}({', '.join(args)})"
-    if op == "1/x":
-        return f"1 / {args[0]}" if top else f"(1 / {args[0]})"
-    if op == "W·x":
-        return f"{args[0]}·{args[1]}"
-    if op == "‖·‖²":
-        return f"‖{args[0]}‖²"
-    if op.startswith("*"):
-        return f"{op[1:]} · {args[0]}" if top else f"({op[1:]} · {args[0]})"
-    if op.startswith("+"):
-        return f"{args[0]} + {op[1:]}" if top else f"({args[0]} + {op[1:]})"
-    raise ValueError(f"graph {graph.title!r}: unknown operation {op!r} at {node}")
-
-
-# What each operation is, as a gate of the engine: (class name, constant arguments). A ×c or
-# +c node with any constant c is named "*c" / "+c" with the number: "*-1", "+1", "*2".
-OPERATIONS = {
-    "+": "AddGate",
-    "*": "MulGate",
-    "max": "MaxGate",
-    "relu": "ReLUGate",
-    "σ": "SigmoidGate",
-    "exp": "ExpGate",
-    "1/x": "ReciprocalGate",
-    "W·x": "MatMulGate",
-    "‖·‖²": "L2Gate",
-}
-CONSTANT_OPERATIONS = {"*": "MulConstGate", "+": "AddConstGate"}
+    return row.write(args, (op[1:],) if row.constants else (), top)  # constants as written: "*-1"
 
 
 def gate_of(operation):
-    """'max' -> ('MaxGate', ()); '*-1' -> ('MulConstGate', (-1.0,))."""
-    if operation in OPERATIONS:
-        return OPERATIONS[operation], ()
-    kind, constant = operation[:1], operation[1:]
-    if kind in CONSTANT_OPERATIONS and constant:
-        return CONSTANT_OPERATIONS[kind], (float(constant),)
-    raise ValueError(f"unknown operation {operation!r}: expected one of {', '.join(OPERATIONS)}, *c or +c")
+    """The engine's gate class for an operation, and its constants (solutions/table.py: the rows):
+    'max' -> ('MaxGate', ()); '*-1' -> ('MulConstGate', (-1.0,))."""
+    row, constants = operation_of(operation)
+    return row.name, constants
 
 
 def kind_of(operation):

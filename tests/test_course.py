@@ -2,13 +2,11 @@
 its notebooks executed by real Jupyter kernels."""
 
 import ast
-import inspect
 import os
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -22,6 +20,7 @@ from autograder.config import ConfigError, load_course
 from autograder.course import KIT_ASSIGNMENTS, notebook_sources
 from autograder.exercises import EXERCISES, JACOBIAN_ANSWERS
 from autograder.grading import registry
+from autograder.notebooks import class_with_solution_markers
 from solutions.table import BY_GRADE_ID, GATES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,16 +75,36 @@ def test_the_release_has_the_graded_cells_the_readme_counts(course):
 
 
 def reference_code_lines():
-    """Every statement of every reference method body, as source text."""
+    """Every statement of every reference method body (the gate cells as the source notebook has
+    them, written from the operation table's rows), as source text."""
     lines = set()
     for g in GATES:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(g.cls)))
+        tree = ast.parse(class_with_solution_markers(g))
         for fn in ast.walk(tree):
             if isinstance(fn, ast.FunctionDef) and fn.name != "__init__":
                 for stmt in fn.body:
                     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
                         lines.add(ast.unparse(stmt))
     return lines
+
+
+def local_gradient_texts():
+    """Each graded gate's local gradient as the operation table writes it (the body of its row's
+    backward lambda), as written and without a tuple's parentheses."""
+    tree = ast.parse((REPO / "solutions" / "table.py").read_text())
+    graded = {g.name for g in GATES}
+    texts = set()
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "Operation"):
+            continue
+        if call.args[1].value not in graded:
+            continue
+        (backward,) = [k.value for k in call.keywords if k.arg == "backward"]
+        texts.add(ast.unparse(backward.body))
+        if isinstance(backward.body, ast.Tuple):
+            texts.add(", ".join(ast.unparse(e) for e in backward.body.elts))
+    assert len(texts) >= len(graded)
+    return texts
 
 
 def graded_answer_strings(seed=4242):
@@ -106,6 +125,7 @@ def test_release_carries_no_solution_code_hidden_tests_markers_or_graded_values(
     files = release_files(course)
     assert len(files) >= 8
     code_lines = reference_code_lines()
+    local_gradients = local_gradient_texts()
     answers = graded_answer_strings()
     for path in files:
         text = path.read_text()
@@ -126,6 +146,11 @@ def test_release_carries_no_solution_code_hidden_tests_markers_or_graded_values(
         normalized = {" ".join(line.split()) for line in text.splitlines()}
         leaked = {line for line in code_lines if line in normalized}
         assert not leaked, f"{path.name} contains reference code: {leaked}"
+        gradients = {t for t in local_gradients if t in " ".join(text.split())}
+        assert not gradients, f"{path.name} contains the operation table's local gradients: {gradients}"
+        if path.suffix == ".py":  # bpkit/table.py: the rows, without their backward
+            calls = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call)]
+            assert not any(k.arg == "backward" for c in calls for k in c.keywords), path
         found = {s for s in answers if s in text}
         assert not found, f"{path.name} contains graded answer values {found}"
 

@@ -28,16 +28,14 @@ def test_a_kinks_cases_are_at_it_and_the_random_ones_away_from_it(spec):
 
 
 def test_the_table_refuses_a_kind_that_does_not_fit_the_row():
+    import dataclasses
+
     import solutions.table as table
 
-    bad = table.GateSpec("ReLUGate", "relu_gate", ("x", "y"), "rectifier", (), (), kink_check="backward")
-    original = table.GATES
-    table.GATES = (*original, bad)
-    try:
-        with pytest.raises(ValueError, match="ReLUGate has 2 input\\(s\\), but a 'rectifier' gate takes 1"):
-            table._check_rows()
-    finally:
-        table.GATES = original
+    bad = dataclasses.replace(table.BY_GRADE_ID["relu_gate"], inputs=("x", "y"))
+    rows = tuple(bad if op.name == bad.name else op for op in table.OPERATIONS)
+    with pytest.raises(ValueError, match="ReLUGate has 2 input\\(s\\), but a 'rectifier' gate takes 1"):
+        table._check_rows(rows)
 
 
 def test_the_students_copy_is_the_same_description(tmp_path):

@@ -12,7 +12,7 @@ from shipped import shipped_bpkit_module
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.exercises import EXERCISES, FUNCTIONS, shipped_functions
-from solutions.table import BY_GRADE_ID, GATES, shipped_table
+from solutions.table import BY_GRADE_ID, GATES
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES
@@ -130,10 +130,13 @@ def test_a_function_is_never_checked_at_the_students_own_numbers(selfcheck, caps
 
 
 def test_the_shipped_data_is_what_the_kits_tables_say(selfcheck):
-    """gate_table.json and exercise_table.json are written by the release builder from the
-    tables themselves; the shipped self-check reads exactly them."""
+    """The operation table is shipped as itself, without its local gradients; exercise_table.json
+    is written by the release builder from the kit's tables; the shipped self-check reads exactly them."""
     folder = Path(selfcheck.__file__).parent
-    assert json.loads((folder / "gate_table.json").read_text()) == shipped_table()
+    assert [
+        (g.name, g.grade_id, g.inputs, g.kind, g.kink_check, g.misconceptions) for g in selfcheck.GATES
+    ] == [(g.name, g.grade_id, g.inputs, g.kind, g.kink_check, g.misconceptions) for g in GATES]
+    assert all(g.backward is None for g in selfcheck.GATES), "the release's table holds local gradients"
     assert json.loads((folder / "exercise_table.json").read_text()) == shipped_functions()
     assert {e.id: e.gradient_names for e in FUNCTIONS} == selfcheck.GRADIENT_NAMES
     assert {e.id: e.problem for e in FUNCTIONS} == selfcheck.PROBLEM_OF

@@ -10,21 +10,18 @@ a max), the gate-specific mistakes of the gate table, and a branch kept alone
 (either one) where a node feeds several gates. Nothing sits on a kink (a max tie, a ReLU at 0),
 and the exercise's own rules (solutions/graphs.py: Rule) hold.
 
-The graph is evaluated generically: each operation's forward (its definition, as the notebook
-states it) and, for the backward pass, each gate's local gradient by centered differences
+The graph is evaluated generically: each operation's forward (its row of the operation table,
+bpkit/table.py: its definition, as the notebook states it) and, for the backward pass, each
+gate's local gradient by centered differences
 (the vector-Jacobian product is linear in the upstream gradient, so one Jacobian per gate).
 No backward formula of any gate is written here, no answer is stored, nothing is printed.
 
 Shipped to students as bpkit/acceptance.py (the draw runs on their laptops too).
 """
 
-import json
-import math
-from pathlib import Path
-
 import numpy as np
 
-from . import graphs, misconceptions
+from . import misconceptions, table
 from .gradcheck import KINK_DISTANCE
 
 # "Clearly different": beyond five times course.yaml's default hand-answer tolerance (0.005 + 0.005·|x|).
@@ -33,40 +30,16 @@ GRADIENT_ROUNDING = 1e-6  # a rule on a gradient allows this much for the center
 STEP = 1e-6
 
 
-def _sigmoid(x):
-    return 1 / (1 + math.exp(-x)) if isinstance(x, (int, float)) else 1 / (1 + np.exp(-x))
-
-
-def _maximum(a, b):
-    return (
-        (a if a >= b else b)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float))
-        else np.maximum(a, b)
-    )
-
-
-# Each operation's forward, by gate class (solutions/graphs.py: OPERATIONS), constants last.
-FORWARD = {
-    "AddGate": lambda a, b: a + b,
-    "MulGate": lambda a, b: a * b,
-    "MaxGate": _maximum,
-    "ReLUGate": lambda x: _maximum(x, 0.0),
-    "SigmoidGate": _sigmoid,
-    "ExpGate": lambda x: math.exp(x) if isinstance(x, (int, float)) else np.exp(x),
-    "ReciprocalGate": lambda x: 1 / x,
-    "MulConstGate": lambda x, c: c * x,
-    "AddConstGate": lambda x, c: x + c,
-    "MatMulGate": lambda W, x: W @ x,
-    "L2Gate": lambda q: float(np.sum(np.asarray(q) ** 2)),
-}
-# Where a gate has no derivative: its inputs' distance from the kink.
-KINKS = {"MaxGate": lambda a, b: np.abs(np.asarray(a) - np.asarray(b)), "ReLUGate": lambda x: np.abs(x)}
 GENERIC_MISTAKES = ("upstream-ignored", "sign-flip")  # at any gate (upstream-ignored: below the output)
-# The gate table's mistakes of each graded gate (bpkit/gate_table.json: the kit's gate table as data).
-MISTAKES_OF_GATE = {
-    g["name"]: tuple(g["misconceptions"])
-    for g in json.loads(Path(__file__).with_name("gate_table.json").read_text())
-}
+
+
+def forward(row, args, constants):
+    """An operation's forward (its row's: the definition the notebook states) on the values of a
+    draw. Python numbers stay Python numbers, as a student writing them down by hand has them."""
+    out = row.forward(*args, *constants)
+    if isinstance(out, np.generic) and all(_scalar(a) for a in args):
+        return out.item()
+    return out
 
 
 class Evaluation:
@@ -76,21 +49,21 @@ class Evaluation:
     def __init__(self, graph, inputs):
         self.graph = graph
         self.values = dict(inputs)
-        self.gates = []  # (node, gate class, constants, parents)
+        self.gates = []  # (node, operation's row, constants, parents)
         for node, operation, parents in graph.gates:
-            name, constants = graphs.gate_of(operation)
-            self.values[node] = FORWARD[name](*(self.values[p] for p in parents), *constants)
-            self.gates.append((node, name, constants, parents))
+            row, constants = table.operation_of(operation)
+            self.values[node] = forward(row, [self.values[p] for p in parents], constants)
+            self.gates.append((node, row, constants, parents))
         self._jacobians = {}
 
     def at_kink(self):
         return any(
-            name in KINKS and np.min(KINKS[name](*(self.values[p] for p in parents))) < KINK_DISTANCE
-            for _, name, _, parents in self.gates
-            if name in KINKS
+            np.min(row.kind_of.kink.distance(tuple(self.values[p] for p in parents))) < KINK_DISTANCE
+            for _, row, _, parents in self.gates
+            if row.kind_of.kink is not None
         )
 
-    def jacobians(self, node, name, constants, parents):
+    def jacobians(self, node, row, constants, parents):
         """d(node)/d(each parent), as arrays of shape node's + parent's (floats for scalars)."""
         if node not in self._jacobians:
             args = [self.values[p] for p in parents]
@@ -99,7 +72,7 @@ class Evaluation:
                 if _scalar(a) or np.ndim(a) == 0:
                     hi, lo = list(args), list(args)
                     hi[i], lo[i] = a + STEP, a - STEP
-                    d = (FORWARD[name](*hi, *constants) - FORWARD[name](*lo, *constants)) / (2 * STEP)
+                    d = (forward(row, hi, constants) - forward(row, lo, constants)) / (2 * STEP)
                     out.append(float(d) if _scalar(d) or np.ndim(d) == 0 else np.asarray(d, float))
                     continue
                 a = np.asarray(a, float)
@@ -111,8 +84,8 @@ class Evaluation:
                     hi[i], lo[i] = a + step.reshape(a.shape), a - step.reshape(a.shape)
                     columns.append(
                         (
-                            np.asarray(FORWARD[name](*hi, *constants), float)
-                            - np.asarray(FORWARD[name](*lo, *constants), float)
+                            np.asarray(forward(row, hi, constants), float)
+                            - np.asarray(forward(row, lo, constants), float)
                         )
                         / (2 * STEP)
                     )
@@ -201,8 +174,8 @@ def applicable_mistakes(evaluation):
     """[(misconception, node, variant)] for every catalogued mistake this graph can show, where."""
     output = evaluation.graph.output
     found = []
-    for node, name, _, _ in evaluation.gates:
-        ids = dict.fromkeys(GENERIC_MISTAKES + MISTAKES_OF_GATE.get(name, ()))
+    for node, row, _, _ in evaluation.gates:
+        ids = dict.fromkeys(GENERIC_MISTAKES + row.misconceptions)
         for mid in ids:
             if mid == "upstream-ignored" and node == output:
                 continue  # its upstream gradient is 1: nothing to forget

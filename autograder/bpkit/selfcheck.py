@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from . import gradcheck
-from .gate_kinds import KINDS
 from .i18n import STUDENT_WORDS
 from .misconceptions import BY_ID as MISCONCEPTIONS
 from .misconceptions import Seen
+from .table import GATES
 
 
 def _shipped(name):
@@ -30,8 +30,9 @@ def _shipped(name):
     return json.loads(Path(__file__).with_name(name).read_text())
 
 
-GATE_TABLE = {g["name"]: g for g in _shipped("gate_table.json")}
-GATE_BY_CELL = {g["grade_id"]: g for g in GATE_TABLE.values()}
+# The graded gates: rows of the operation table (bpkit/table.py), as the grader reads them.
+GATE_TABLE = {g.name: g for g in GATES}
+GATE_BY_CELL = {g.grade_id: g for g in GATES}
 
 # The functions built from gates (autograder/exercises.py): the gradients each returns,
 # flattened and named like the hand answers, and the student's problem values (P.<problem>)
@@ -106,13 +107,13 @@ def _join(labels):
 
 def _cases(gate, rng):
     """The self-check's inputs for a gate: its kind's (bpkit/gate_kinds.py), away from its kinks."""
-    return KINDS[gate["kind"]].self_check_cases(rng, gradcheck.KINK_DISTANCE)
+    return gate.kind_of.self_check_cases(rng, gradcheck.KINK_DISTANCE)
 
 
 def expected_output_shape(gate, inputs):
     """The shape forward must return: the inputs' for elementwise gates, (H,) or (H, N) for
     W @ x, a single number for a reduction (the gate's kind says which)."""
-    return KINDS[gate["kind"]].output_shape(inputs)
+    return gate.kind_of.output_shape(inputs)
 
 
 def _copy(v):
@@ -139,7 +140,7 @@ def gate_findings(cls, seed=None, steps=("forward", "backward")):
 
 
 def _check_one(cls, spec, inputs, rng, steps):
-    names = spec["inputs"]
+    names = spec.inputs
     try:
         out = quietly(lambda: cls().forward(*[_copy(v) for v in inputs]))
     except NotImplementedError:
@@ -207,7 +208,7 @@ def _check_one(cls, spec, inputs, rng, steps):
     mistake, way = _recognise(spec, inputs, out, dout, grads, forward)
     wrong = ",".join(r.name for r in report.inputs if not r.passed)
     lines = report.text().splitlines()
-    said = f"{spec['name']}: {MISCONCEPTIONS[mistake].said_at(way, names, gettext=_)}" if mistake else ""
+    said = f"{spec.name}: {MISCONCEPTIONS[mistake].said_at(way, names, gettext=_)}" if mistake else ""
     return Finding(f"slope-{wrong}-{mistake}-{way}", lines, misconception=mistake, said=said)
 
 
@@ -218,7 +219,7 @@ def _recognise(spec, inputs, out, dout, grads, forward):
     try:
         numeric = quietly(lambda: gradcheck.numeric_gradient(forward, inputs, dout))
         seen = Seen(tuple(inputs), out, dout, tuple(numeric))
-        for mid in spec["misconceptions"]:
+        for mid in spec.misconceptions:
             for way, variant in enumerate(MISCONCEPTIONS[mid].variants(seen)):
                 if all(  # noqa: SIM102
                     np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -25,7 +25,6 @@ import unicodedata
 import numpy as np
 
 from . import selfcheck
-from .gate_kinds import KINDS
 from .i18n import N_, STUDENT_WORDS
 
 _ = STUDENT_WORDS.gettext
@@ -209,7 +208,7 @@ def gate(exercise, check, namespace, title=None):
     returns one gradient per input, each with its input's shape, and matches the slope of the
     student's own forward; for "ties", backward runs at its kinks (its kind's, bpkit/gate_kinds.py)."""
     spec = selfcheck.GATE_BY_CELL[exercise]
-    name = spec["name"]
+    name = spec.name
     title = title or f"{name}.{check}"
     _record(title, lambda: _gate(exercise, check, namespace, title, spec, name))
 
@@ -233,8 +232,8 @@ def _gate(exercise, check, namespace, title, spec, name):
 def _kink_findings(cls, spec):
     """backward at the gate's kinks (its kind's, bpkit/gate_kinds.py): it runs and returns one
     gradient per input, each of its input's shape. Which split is right there is not asked."""
-    names = ["d" + name for name in spec["inputs"]]
-    for label, inputs in KINDS[spec["kind"]].kink.cases(np.random.default_rng(0)):
+    names = ["d" + name for name in spec.inputs]
+    for label, inputs in spec.kind_of.kink.cases(np.random.default_rng(0)):
         try:
             g = cls()
             selfcheck.quietly(lambda: g.forward(*inputs))  # noqa: B023

@@ -1,0 +1,1 @@
+../../solutions/gate_kinds.py
