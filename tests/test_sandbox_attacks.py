@@ -1,6 +1,7 @@
 """Attacks on the sandbox itself (issue 32), each from student code in a real sandbox, both ways
 a worker starts (forked by the sandbox host, and in a bwrap of its own), each followed by an
-innocent student who must still be graded in full, with nothing left on disk."""
+innocent student who must still be graded in full, with nothing left on disk. In the `attacks`
+lane (`make test`), except the filter's own check and its refusal, which the fast lane keeps."""
 
 import json
 import os
@@ -62,6 +63,7 @@ open("bottom", "w").write("x" * 1000)
 """
 
 
+@pytest.mark.attacks
 def test_a_tree_3000_levels_deep_is_removed_and_costs_only_its_owner(way):
     runner = start(way)
     private = runner.private
@@ -165,6 +167,7 @@ def test_every_denied_call_fails_with_eperm_from_student_code(way):
     innocent_is_graded(way)
 
 
+@pytest.mark.attacks
 def test_without_the_filter_the_denied_call_test_fails(way, monkeypatch):
     """The mutation check: the calls are refused by the filter, not by some other layer."""
     monkeypatch.setattr(seccomp, "ENFORCED", False)
@@ -232,6 +235,7 @@ def grade_with_a_ta_keyring(enforced):
 @pytest.mark.skipif(
     os.geteuid() != 0, reason="hosted workers (root): a worker in a bwrap of its own has the filter only"
 )
+@pytest.mark.attacks
 def test_a_key_left_by_one_student_is_not_seen_by_the_next_nor_the_tas():
     # With the filter, no student can even add a key.
     assert grade_with_a_ta_keyring(enforced=True) == {
@@ -291,6 +295,7 @@ print(json.dumps({"helper": bpkit.HELPER, "planted ran": os.path.exists("planted
 """
 
 
+@pytest.mark.attacks
 def test_a_restarted_worker_loads_nothing_student_code_planted(way):
     runner = start(way, helper_files=HELPERS)
     try:
@@ -309,6 +314,7 @@ def test_a_restarted_worker_loads_nothing_student_code_planted(way):
 # ---------------------------------------------------------------- a worker that stops reading
 
 
+@pytest.mark.attacks
 def test_a_worker_that_stops_reading_costs_only_its_own_request(monkeypatch, tmp_path):
     """What planted code did in a restarted zygote (issue 32): say it is ready, then read
     nothing. A request larger than a pipe's buffer (64 KiB) then blocked the grader's write for
