@@ -1,7 +1,7 @@
 """The documentation's generated sections and its link check.
 
-Four tables of the docs site (docs/) are generated from the single sources (the gate table, the
-checks, the catalog, the course.yaml schema), so the docs cannot drift: `python -m
+Five tables of the docs site (docs/) are generated from the single sources (the operation table,
+the checks, the catalog, the course.yaml schema), so the docs cannot drift: `python -m
 autograder.docs` rewrites them, a test checks them. `python -m autograder.docs --check` checks
 the links of the README (mkdocs build --strict checks the site's own) and lists the external
 links of both, which are not fetched: the machines the suite runs on have no network."""
@@ -23,11 +23,30 @@ CHANGELOG = ROOT / "CHANGELOG.md"
 
 # The page that carries each generated section (between <!-- NAME:start --> and <!-- NAME:end -->).
 HOMES = {
+    "operations": DOCS / "instructors.md",
     "gates": DOCS / "instructors.md",
     "exercises": DOCS / "instructors.md",
     "misconceptions": DOCS / "misconceptions.md",
     "course-yaml-keys": DOCS / "configuration.md",
 }
+
+
+def operations_markdown():
+    """The operation table (solutions/table.py), one line per row: what a description writes."""
+    from solutions.table import OPERATIONS
+
+    rows = [
+        "| operation | written | gate class | inputs | kind | catalogued mistakes | graded cell |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for op in OPERATIONS:
+        written = op.write(list(op.inputs), op.constants)
+        mistakes = ", ".join(f"`{m}`" for m in op.misconceptions)
+        cell = f"`{op.grade_id}`" if op.graded else "(in graphs only)"
+        rows.append(
+            f"| `{op.symbol}` | {written} | `{op.name}` | {', '.join(op.inputs)} | {op.kind} | {mistakes} | {cell} |"
+        )
+    return "\n".join(rows)
 
 
 def gates_markdown():
@@ -104,6 +123,7 @@ def sections():
     from .config import keys_markdown
 
     return {
+        "operations": operations_markdown(),
         "gates": gates_markdown(),
         "exercises": exercises_markdown(),
         "misconceptions": misconceptions_markdown(),

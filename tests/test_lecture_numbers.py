@@ -123,6 +123,14 @@ def test_every_gradient_has_the_shape_of_its_input(spec, shape):
     assert [np.shape(d) for d in grads] == [np.shape(v) for v in inputs]
 
 
+def test_docs_list_every_operation_exactly_as_the_table_says():
+    from autograder.docs import HOMES, documented, operations_markdown
+
+    assert documented("operations") == operations_markdown().strip(), (
+        f"{HOMES['operations'].name}'s operations table is out of date: run `python -m autograder.docs`"
+    )
+
+
 def test_docs_list_every_gate_and_its_graded_cells_exactly_as_the_table_says():
     from autograder.docs import HOMES, documented, gates_markdown
 
