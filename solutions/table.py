@@ -10,7 +10,7 @@ its words to the catalogs; nothing else names an operation (tests/test_operation
 
 Readers: the engine (solutions/gates.py), graph descriptions (solutions/graphs.py: symbols,
 formulas), the notebook's gate cells and stubs (autograder/notebooks.py), the hidden checks,
-misconception naming, the README tables, the table-driven tests, and on the students' side the
+misconception naming, the docs' tables, the table-driven tests, and on the students' side the
 evaluator of draws (bpkit/acceptance.py), the self-checks and Validate.
 
 Shipped to students as bpkit/table.py (numpy and the standard library only, relative imports
