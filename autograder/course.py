@@ -31,6 +31,7 @@ KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
 BPKIT_MODULES = (
     "__init__.py",
     "acceptance.py",
+    "forms.py",
     "gate_kinds.py",
     "gradcheck.py",
     "graphs.py",

@@ -79,7 +79,7 @@ def test_valid_alternative_styles_pass(selfcheck, capsys):
 def test_hand_answers_are_checked_for_form_only(selfcheck, capsys):
     selfcheck.answers(q=3, f=..., dfdx="abc")
     out = capsys.readouterr().out
-    assert "Not answered yet: f" in out and "dfdx is a str" in out
+    assert "Not answered yet: f" in out and "dfdx is text ('abc'), not a number" in out
     selfcheck.answers(q=3.0, f=-12.0)
     assert "right form" in capsys.readouterr().out
 

@@ -200,7 +200,10 @@ def test_wrong_shapes_and_types_fail_with_the_name_of_the_answer(bpkit):
             "l2_by_hand", {"q": np.zeros(2), "f": "0.5", "dfdW": np.zeros((3, 2))}, shapes, title="L2"
         ),
     )
-    assert "f is a str" in text and "dfdW has shape (3, 2); it should have shape (2, 3)" in text
+    assert (
+        "f is text ('0.5'), not a number" in text
+        and "dfdW has shape (3, 2); it should have shape (2, 3)" in text
+    )
     assert (
         summary_of(
             bpkit,

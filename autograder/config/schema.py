@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from ..bpkit.forms import HAND_ANSWER_ABS, HAND_ANSWER_REL
 from ..bpkit.i18n import LANGUAGES
 from ..words import N_, _
 from .errors import ConfigError, Problem, UnknownName, format_loc, parse_path, suggest
@@ -97,7 +98,7 @@ class Tolerances(_Model):
     """How close an answer must be to the reference to pass."""
 
     hand_answer_abs: float = Field(
-        0.005,
+        HAND_ANSWER_ABS,
         ge=0,
         le=1,
         description="Absolute part of the tolerance for hand-computed answers: an answer passes "
@@ -105,7 +106,7 @@ class Tolerances(_Model):
         "0 to 1; it and hand_answer_rel cannot both be 0.",
     )
     hand_answer_rel: float = Field(
-        0.005,
+        HAND_ANSWER_REL,
         ge=0,
         le=0.5,
         description="Relative part of the tolerance for hand-computed answers (see "

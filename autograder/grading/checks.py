@@ -30,6 +30,7 @@ from solutions.misconceptions import CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND,
 from solutions.table import BY_GRADE_ID as GATES
 from solutions.table import gates_named_by, misconceptions_of
 
+from ..bpkit import forms
 from ..bpkit.gradcheck import KINK_DISTANCE, H, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates, where_said
@@ -52,10 +53,6 @@ from .subject import Ask, Plan, Subject
 # noise of the differences (bpkit/gradcheck.py: difference_noise) no error counts, as in the
 # students' self-checks.
 SLOPE_REL = 1e-5
-# A wrong result is put down to a catalogued mistake when the mistake's model reproduces it
-# to this relative error: models differ from students' code only by rounding, even where a
-# student writes an equivalent formula (a tanh sigmoid), far below what any two mistakes differ by.
-MODEL_MATCH_REL = 1e-4
 
 SHARED_STATE = N_(
     "right when one instance is used alone, wrong when two are used in turn: a forward of one "
@@ -126,7 +123,9 @@ def gate_cases(spec, rng):
 
 
 def _output_shape(spec, inputs):
-    return np.shape(spec.cls().forward(*[np.copy(v) for v in inputs]))
+    """The shape forward must return: its kind's rule (gate_kinds.py, shipped in bpkit), the one
+    the self-check and Validate apply (selfcheck.expected_output_shape)."""
+    return spec.kind_of.output_shape(inputs)
 
 
 # ---------------------------------------------------------------- gate checks
@@ -190,7 +189,7 @@ def gate_forward(spec, ctx) -> Plan:
                     f"forward, {student_words(case.label)}",
                     steps,
                     0,
-                    np.shape(expected),
+                    _output_shape(spec, case.inputs),
                     lambda name, out: check_close(name, out, expected, ctx.tolerances.value_rel),  # noqa: B023
                 )
             )
@@ -371,7 +370,7 @@ def _models(spec, seen):
 
 
 def _model_close(a, b):
-    return check_close("", a, b, MODEL_MATCH_REL).passed
+    return forms.matches_model(a, b)  # the self-check's rule too
 
 
 def _recognise(result, outcomes, ways, recognised):
@@ -546,13 +545,20 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
         return check_hand_answer("", a, b, *tolerance).passed
 
     for name, expected in correct.items():
-        try:  # any shape: a transposed matrix is a mistake to name, not an unusable answer
-            value = decode(
-                answers.get(name, {"missing": True}), expect_shape=None if on_graph else np.shape(expected)
-            )
+        try:  # converted to numbers on the student's side (bpkit/forms.py), decoded strictly here
+            value = decode(answers.get(name, {"missing": True}))
         except InvalidAnswer as e:
-            result.add(Outcome(name, False, _("no usable answer: {error}").format(error=_said(e))))
+            said = (
+                e.refused.words(student_words, name)
+                if e.refused
+                else _("no usable answer: {error}").format(error=_said(e))
+            )
+            result.add(Outcome(name, False, said))
             continue
+        try:  # the self-check's rule of shape: a one-element array where a number is asked is it
+            value = forms.fit_shape(value, np.shape(expected))
+        except forms.Refused:
+            pass  # refused in forms' words by check_hand_answer; a transposed matrix is still named below
         result.answers[name] = value
         outcome = result.add(check_hand_answer(name, value, expected, *tolerance))
         if not outcome.passed:
@@ -580,7 +586,11 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
         if candidates:
             mistake = max(candidates, key=reproduced)  # the first of the best, in the graph's order
             outcome.misconception = mistake.misconception
-            outcome.message = _("not right: {where}").format(where=where_said(graph, mistake))
+            where = _("not right: {where}").format(where=where_said(graph, mistake))
+            # A wrong shape keeps forms' words, the self-check's and Validate's, before where it came from.
+            outcome.message = (
+                where if np.shape(value) == np.shape(expected) else f"{outcome.message} ({where})"
+            )
             continue
         named = explaining_misconception(
             (value,), {mid: [(v[name],) for v in vs] for mid, vs in everywhere.items()}, (expected,), same
@@ -613,7 +623,7 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
     replies = answered[0].results
     for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args, graph, mode)
-        flat_ref = _flatten(grads_ref)
+        flat_ref = forms.flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
                 raise InvalidAnswer(N_("your function raised {error}"), error=str(got["error"])[:300])
@@ -636,12 +646,6 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
             )
         for o in outcomes:
             result.add(o)
-
-
-def _flatten(structure):
-    if isinstance(structure, tuple):
-        return [leaf for s in structure for leaf in _flatten(s)]
-    return [structure]
 
 
 def _decode_structure(encoded, reference, names):
@@ -676,7 +680,7 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
     found = [
         m
         for m in exercise.mistaken_at_nodes(args, graph, mode)
-        if explaining_way(given, {m.misconception: [tuple(_flatten(m.made[1]))]}, correct, _model_close)
+        if explaining_way(given, {m.misconception: [tuple(forms.flatten(m.made[1]))]}, correct, _model_close)
     ]
     if found:
         # A function is built from the student's gates: a gate class wrong wherever it is used comes
@@ -691,7 +695,7 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
                 o.misconception, o.message = first.misconception, said
         return
     models = {
-        mid: [tuple(_flatten(v)) for v in vs]
+        mid: [tuple(forms.flatten(v)) for v in vs]
         for mid, vs in _function_mistakes(exercise, args, graph, mode).items()
     }
     named = explaining_misconception(given, models, correct, _model_close)

@@ -11,6 +11,7 @@ import numpy as np
 
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
+from ..bpkit import forms
 from ..bpkit.gradcheck import rel_error as relative_error  # the cs231n relative error, written once
 from ..words import N_, _, student_words
 
@@ -143,16 +144,13 @@ def check_close(name, value, expected, rel_tol, atol=1e-9):
 
 
 def check_hand_answer(name, value, expected, abs_tol, rel_tol):
-    if not shapes_match(value, expected):
-        return Outcome(
-            name,
-            False,
-            _("your answer has shape {shape}, expected shape {expected}").format(
-                shape=np.shape(value), expected=np.shape(expected)
-            ),
-        )
-    diff = np.abs(np.asarray(value, float) - np.asarray(expected, float))
-    if np.all(diff <= abs_tol + rel_tol * np.abs(expected)):
+    """A hand answer against the correct one, by the rule the student's self-check uses
+    (bpkit/forms.py); its shape is the answer's form, refused in forms' words."""
+    try:
+        forms.fit_shape(value, np.shape(expected))
+    except forms.Refused as refused:
+        return Outcome(name, False, refused.words(student_words, name))
+    if forms.hand_close(value, expected, abs_tol, rel_tol):
         return Outcome(name, True)
     return Outcome(name, False, _("not right"))
 

@@ -33,7 +33,7 @@ from . import bwrap, seccomp
 log = logging.getLogger("backprop-kit")
 
 HERE = Path(__file__).resolve().parent
-HOST_FILES = (HERE / "host.py", HERE / "worker.py", HERE / "protocol.py")
+HOST_FILES = (HERE / "host.py", HERE / "worker.py", HERE / "protocol.py", HERE.parent / "bpkit" / "forms.py")
 START_SECONDS = 60.0  # as runner.START_SECONDS: numpy from a cold disk cache on a loaded machine
 KEPT_HOSTS = 2  # per thread: another course (other helpers) or another batch folder gets its own host
 ANSWER_SECONDS = 20.0  # a spawn is a fork and a few mounts; a host that takes longer is stuck

@@ -18,6 +18,9 @@ Calls (results[i] answers calls[i]):
       (`nudged_inputs`' order) -> [encoded return | {"error": ...}, ...]: the forwards of a
       numeric gradient, sent as one copy of the inputs instead of one call each.
   {"op": "variables", "names": [...]}           -> {name: encoded | {"missing": true}}
+      the student's hand answers: each converted here, on the student's side, to what the
+      student plainly means (bpkit/forms.py: `plain`; a Fraction, a list of lists...) before
+      it is encoded, or refused with forms' reason.
   {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
 
 Encoded values:
@@ -26,6 +29,8 @@ Encoded values:
   {"array": nested lists, "shape": [...], "dtype": "..."}  exactly np.ndarray of a real
                   numeric dtype, sent as float64 values (dtype: the original, informative);
   {"seq": [...]}  an exact tuple or list;   {"unsupported": "type name"} anything else;
+  {"refused": reason, "fields": {field: text}}  a hand answer that bpkit/forms.py refuses
+                  (REASONS: text, a complex number...), with the fields of its words;
   {"error": "Type: message (cell, line)"};  {"missing": true}.
 NaN and infinities travel as they are: the grader's `decode` rejects them. Arguments from
 the grader are decoded into fresh objects for every call, so mutating them changes nothing.
@@ -38,6 +43,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
+try:  # the grader's process: the student-side package's own copy
+    from ..bpkit import forms
+except ImportError:  # the sandboxed worker: the copy beside this file (worker.load_protocol)
+    import forms  # type: ignore[no-redef]
 
 # What crosses the boundary is JSON: an encoded value and a call are JSON objects, whatever a
 # (possibly monkeypatched) worker put in them; the grader's side checks every field's type.
@@ -135,10 +145,13 @@ class Words:
 
 
 class InvalidAnswer(ValueError):
-    """A result that cannot be graded as numbers; its words are for the student (`said`)."""
+    """A result that cannot be graded as numbers; its words are for the student (`said`).
+    `refused`: the bpkit/forms.Refused it came from, for a hand answer the student's side
+    refused (its words are the student catalog's, said by the check that shows them)."""
 
-    def __init__(self, message, **fields):
+    def __init__(self, message: str, refused: "forms.Refused | None" = None, **fields: object):
         self.words = Words(message, **fields)
+        self.refused = refused
         super().__init__(str(self.words))
 
     def said(self, gettext):
@@ -250,12 +263,23 @@ def error_result(e: BaseException) -> Encoded:
     return {"error": f"{info['type']}: {info['message']}"[:600] + where}
 
 
-def guarded(thunk: Callable[[], object]) -> Encoded:
-    """encode(thunk()), or {"error": ...}: student code may raise anything, SystemExit too."""
+def guarded(thunk: Callable[[], object], encoding: Callable[[object], Encoded] = encode) -> Encoded:
+    """encoding(thunk()), or {"error": ...}: student code may raise anything, SystemExit too."""
     try:
-        return encode(thunk())
+        return encoding(thunk())
     except BaseException as e:
         return error_result(e)
+
+
+def encode_answer(value: object) -> Encoded:
+    """A hand answer, encoded as what the student plainly means (forms.plain: a float or a float64
+    array), or its refusal; `...`, the answer not given yet, travels as it is."""
+    if value is ...:
+        return encode(value)
+    try:
+        return encode(forms.plain(value))
+    except forms.Refused as refused:
+        return {"refused": refused.reason, "fields": refused.fields}
 
 
 def perform_call(namespace: dict[str, Any], call: Call) -> list[Encoded] | Encoded:
@@ -279,7 +303,8 @@ def perform_call(namespace: dict[str, Any], call: Call) -> list[Encoded] | Encod
 
 
 def _variable(namespace: dict[str, Any], name: str) -> Encoded:
-    return guarded(lambda: namespace[name]) if name in namespace else {"missing": True}
+    """A hand answer, converted here on the student's side (encode_answer)."""
+    return guarded(lambda: namespace[name], encode_answer) if name in namespace else {"missing": True}
 
 
 def _not_defined(name: str) -> Encoded:
@@ -373,6 +398,9 @@ def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float 
         )
     if keys == {"seq"}:
         raise InvalidAnswer(N_("your result is a tuple or list where a number or an array was expected"))
+    if keys == {"refused", "fields"}:
+        refused = _refusal(encoded["refused"], encoded["fields"])
+        raise InvalidAnswer(str(refused), refused)
     if keys == {"float"}:
         if expect_shape is not None and tuple(expect_shape) != ():
             raise InvalidAnswer(
@@ -382,6 +410,17 @@ def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float 
     if keys in ({"array", "shape"}, {"array", "shape", "dtype"}):
         return _decode_array(encoded["array"], encoded["shape"], expect_shape)
     raise InvalidAnswer(N_("no usable result came back"))
+
+
+def _refusal(reason: object, fields: object) -> "forms.Refused":
+    """forms.Refused from a refusal sent by the student's side: a known reason with exactly its
+    fields, each a str of bounded length (it is shown to the student, so nothing else gets through)."""
+    if type(reason) is not str or reason not in forms.REASONS or type(fields) is not dict:
+        raise InvalidAnswer(N_("no usable result came back"))
+    names = forms.FIELDS[reason]
+    if set(fields) != set(names) or not all(type(fields[k]) is str for k in names):
+        raise InvalidAnswer(N_("no usable result came back"))
+    return forms.Refused(reason, **{k: fields[k][: forms.FIELD_CHARS] for k in names})
 
 
 def _number(x: object) -> float:

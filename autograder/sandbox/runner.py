@@ -42,7 +42,8 @@ from .protocol import DETAILS, InvalidAnswer, bounded_text, decode
 log = logging.getLogger("backprop-kit")
 
 HERE = Path(__file__).resolve().parent
-WORKER_FILES = (HERE / "worker.py", HERE / "protocol.py")  # the worker and the wire format it speaks
+# The worker, the wire format it speaks, and the rule of an answer's form it applies before encoding.
+WORKER_FILES = (HERE / "worker.py", HERE / "protocol.py", HERE.parent / "bpkit" / "forms.py")
 STATUSES = ("ok", "error", "timeout", "crashed", "memory")
 MARGIN_SECONDS = 10.0  # grader-side allowance on top of the worker's own wall-clock limit
 START_SECONDS = 60.0  # a cold start (numpy from a cold disk cache) on a loaded machine
