@@ -11,13 +11,16 @@ import contextlib
 import importlib
 import io
 import re
+import sys
 
 import nbformat
 import numpy as np
 import pytest
-from shipped import shipped_bpkit_module
+from shipped import _forget_bpkit
 
-from autograder.bpkit import forms
+from autograder.bpkit import forms, i18n
+from autograder.config import load_course
+from autograder.course import REPO_ROOT, assemble_bpkit
 from autograder.exercises import BY_ID
 from autograder.grading.cells import Submission
 from autograder.grading.context import make_context
@@ -26,6 +29,7 @@ from autograder.notebooks import answer_shapes_by_exercise
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import StudentRunner
 from autograder.sandbox.subject import SandboxSubject
+from autograder.words import _ as grader_words
 
 ACCEPTED = "accepted"
 
@@ -72,7 +76,7 @@ FORMS = [
     ("a string", NUMBER, "f", "str(v)", "f is text ('-10.0'), not a number"),
     ("a complex number", NUMBER, "dfdz", "complex(v)", "dfdz is a complex number ((-5+0j))"),
     ("a numpy complex", NUMBER, "dfdq", "np.complex128(v)", "dfdq is a complex number"),
-    ("a complex matrix", ARRAYS, "dfdW", "v + 0j", "dfdW is a complex number (an array of complex128)"),
+    ("a complex matrix", ARRAYS, "dfdW", "v + 0j", "dfdW is a complex number ((-0.36+0j))"),
     (
         "a vector where a number is asked",
         NUMBER,
@@ -138,27 +142,41 @@ def said_of(lines, name):
     about = [
         line.strip()
         for line in lines
-        if line.strip().startswith(f"{name} ")
+        if re.match(rf"{name}(?![A-Za-z0-9_])", line.strip())  # Korean particles follow the name
         or (line.strip().startswith("Not answered yet: ") and re.search(rf"\b{name}\b", line))
     ]
     assert len(about) <= 1, lines
     return about[0] if about else ACCEPTED
 
 
-@pytest.fixture(scope="module")
-def student_side(tmp_path_factory):
-    """bpkit's selfcheck and validate as a release ships them (its course.json, its tolerances)."""
-    with shipped_bpkit_module(tmp_path_factory.mktemp("release"), "selfcheck") as selfcheck:
-        yield selfcheck, importlib.import_module("bpkit.validate")
+@pytest.fixture(scope="module", params=["en", "ko"])
+def student_side(request, tmp_path_factory):
+    """bpkit's selfcheck and validate as a release of a course in that language ships them (its
+    course.json: its language, its tolerances)."""
+    course = load_course(REPO_ROOT / "course.yaml")
+    course = course.model_copy(update={"language": request.param})
+    folder = tmp_path_factory.mktemp(f"release-{request.param}")
+    assemble_bpkit(folder / "bpkit", course, course.assignments[0])
+    sys.path.insert(0, str(folder))
+    try:
+        _forget_bpkit()
+        yield (
+            request.param,
+            importlib.import_module("bpkit.selfcheck"),
+            importlib.import_module("bpkit.validate"),
+        )
+    finally:
+        sys.path.remove(str(folder))
+        _forget_bpkit()
 
 
 def self_check_says(selfcheck, namespace, exercise):
+    """The self-check's lines about answers (none when it says they have the right form: one line)."""
     shapes = answer_shapes_by_exercise()[exercise]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         selfcheck.answers(namespace, *shapes, shapes=shapes)
-    text = out.getvalue()
-    return [] if "right form" in text else text.splitlines()[1:]
+    return out.getvalue().splitlines()[1:]
 
 
 def validate_says(validate, namespace, exercise):
@@ -170,21 +188,24 @@ def validate_says(validate, namespace, exercise):
 
 
 def grader_says(result, name):
+    """(ACCEPTED or the grader's words, whether the answer earned its points)."""
     outcome = next(o for o in result.outcomes if o.name == name)
-    if outcome.passed or outcome.message.startswith("not right"):
+    if outcome.passed or outcome.message.startswith(grader_words("not right")):
         return ACCEPTED, outcome.passed
     return outcome.message, False
 
 
 @pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
 def test_the_self_check_validate_and_the_grader_agree_on_every_form_of_an_answer(student_side):
-    selfcheck, validate = student_side
+    language, selfcheck, validate = student_side
     correct = {exercise: correct_answers(exercise) for exercise in (NUMBER, ARRAYS)}
     assert correct[NUMBER]["f"] == -10 and correct[NUMBER]["dfdq"] == 2  # what the int forms rely on
+    # In Korean, the forms the student's side refuses (their English is checked in English).
+    rows = FORMS if language == "en" else [row for row in FORMS if row[4] != ACCEPTED and row[3] != "None"]
     said, graded = {}, {}  # label -> (self-check, Validate), (grader's words, points earned)
-    packed = runs(FORMS)
+    packed = runs(rows)
     assert len(packed) <= 12  # many forms per grading: the test stays in the fast lane
-    with StudentRunner(Limits(wall_seconds=30), require_sandbox=True) as runner:
+    with StudentRunner(Limits(wall_seconds=30), require_sandbox=True) as runner, i18n.speaking(language):
         for run in packed:
             exercise = run[0][1]
             source = answer_cell(correct[exercise], {name: form for _, _, name, form, _ in run})
@@ -206,14 +227,17 @@ def test_the_self_check_validate_and_the_grader_agree_on_every_form_of_an_answer
                 said[label] = (said_of(own, name), said_of(valid, name))
                 graded[label] = grader_says(result, name)
     disagree = []
-    for label, _, _, form, expected in FORMS:
+    for label, _, name, form, expected in rows:
         own, valid = said[label]
         (words, points), plain = graded[label], expected == ACCEPTED
         if form == "None":  # no form at all: not answered yet on the student's side, graded 0
             agree = own.startswith(expected) and valid.startswith(expected) and not points
         else:
             agree = own == valid and (words == own if own == ACCEPTED else words.startswith(own))
-            agree = agree and own.startswith(expected)
+            if language == "en":
+                agree = agree and own.startswith(expected)
+            else:  # the student's catalog's words (Korean keeps terms such as shape in English)
+                agree = agree and own.startswith(name) and bool(re.search("[\uac00-\ud7a3]", own))
             # An accepted form of the right value earns the answer's points (bool: 1 where 2 is right).
             agree = agree and points == (plain and label not in ("bool", "np.bool_"))
         if not agree:

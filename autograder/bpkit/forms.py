@@ -113,7 +113,7 @@ def _number(value):
     if isinstance(value, _TEXT):
         raise Refused("text", found=repr(value))
     if isinstance(value, _COMPLEX):
-        raise Refused("complex", found=value)
+        raise Refused("complex", found=complex(value))  # (1+2j), as Python writes it, for numpy's too
     if isinstance(value, _REAL):
         try:
             return float(value)
@@ -129,13 +129,11 @@ def _array(value):
         if value.size > MAX_ENTRIES:
             raise Refused("large")
         return np.array(value, dtype=np.float64)  # np.matrix and other subclasses become plain arrays
-    if value.dtype.kind == "c":
-        raise Refused("complex", found=f"an array of {value.dtype}")
-    if value.dtype.kind in "US":
-        raise Refused("text", found=f"an array of {value.dtype}")
+    if value.dtype.kind in "cUS" and value.size:  # found: its first entry, in words of no language
+        _number(value.flat[0].item())
     if value.dtype.kind == "O" and value.size <= MAX_ENTRIES:  # e.g. an array of Fractions
         return np.array([_number(v) for v in value.flat], dtype=np.float64).reshape(value.shape)
-    raise Refused("type", type=f"numpy array of {value.dtype}")
+    raise Refused("type", type=f"numpy.ndarray[{value.dtype}]")
 
 
 def _nested(value, depth, budget):

@@ -597,7 +597,7 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
         )
         if named:
             outcome.misconception = named
-        elif on_graph:
+        elif on_graph and np.shape(value) == np.shape(expected):  # a wrong shape is its form, said already
             _say_once(result, [outcome], student_words(UNKNOWN_BY_HAND), _(NOT_KNOWN_EITHER))
 
 
