@@ -25,10 +25,10 @@ from autograder.exercises import BY_ID
 from autograder.grading.cells import Submission
 from autograder.grading.context import make_context
 from autograder.grading.registry import run_check
+from autograder.grading.sandboxed import SandboxSubject
 from autograder.notebooks import answer_shapes_by_exercise
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import StudentRunner
-from autograder.sandbox.subject import SandboxSubject
 from autograder.words import _ as grader_words
 
 ACCEPTED = "accepted"
