@@ -72,11 +72,21 @@ def notebook_cells(text: str) -> Iterator[tuple[int, str, str]]:
 def extract_notebook_prose(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
     """A Babel extractor: every markdown cell of a notebook source is one message (the prose a
     student reads, translated whole so a translator sees the paragraph), and so is each graded
-    cell's title. notebooks.render translates exactly these, as they stand."""
+    cell's title and each docstring of a function a code cell defines. notebooks.render translates exactly these, as they stand."""
     text = fileobj.read().decode(options.get("encoding", "utf-8"))
     for line, header, body in notebook_cells(text):
         if header.lstrip().startswith("[markdown]") and body.strip():
             yield line, None, body, []
+        if not header.lstrip().startswith(
+            "[markdown]"
+        ):  # a function's docstring: notebooks.function_docstrings_said
+            try:
+                tree = ast.parse(body)
+            except SyntaxError:
+                tree = ast.Module(body=[], type_ignores=[])
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef) and ast.get_docstring(node, clean=False) is not None:
+                    yield line + node.body[0].lineno, None, node.body[0].value.value, []
         for key, value in _HEADER_KEY.findall(header):
             if key in TITLE_KEYS:
                 yield line, None, value.encode().decode("unicode_escape") if "\\" in value else value, []

@@ -177,7 +177,7 @@ def _expand(kind, grade_id, cell, source_path, graph_mode=described.LECTURE):
     if kind == "solution":
         if "### BEGIN SOLUTION" not in cell.source:
             raise NotebookSourceError(f"{source_path}: solution cell {grade_id!r} has no ### BEGIN SOLUTION")
-        source = cell.source
+        source = function_docstrings_said(cell.source)
         if grade_id in answer_shapes_by_exercise(graph_mode):
             source = unanswered_lines(answer_shapes_by_exercise(graph_mode)[grade_id]) + source
         return [_code(source, grade_id, solution=True)]
@@ -332,7 +332,8 @@ def _setup_source(hand, fn, mode):
     names = ", ".join(groups)
     lines = [f"{names} = " + ", ".join(f"P.{hand.problem}[{g!r}]" for g in groups)]
     if len(hand.shape(mode).graphs) > 1:
-        lines.append(f'print("Your graph:", P.graphs[{hand.problem!r}].title)')
+        your_graph = _("Your graph:")
+        lines.append(f"print({your_graph!r}, P.graphs[{hand.problem!r}].title)")
     lines.append('print(f"' + ", ".join(f"{g} = {{{g}}}" for g in groups) + '")')
     return "\n".join(lines)
 
@@ -388,8 +389,11 @@ def _solution_source(hand, fn, mode):
     return "\n".join(
         [
             f"def {fn.id}({', '.join(args)}):",
-            f'    """Return f and the gradients ({", ".join("d" + a for a in args)}) of your graph, '
-            'using your gates."""',
+            '    """'
+            + _("Return f and the gradients ({gradients}) of your graph, using your gates.").format(
+                gradients=", ".join("d" + a for a in args)
+            )
+            + '"""',
             "    ### BEGIN SOLUTION",
             *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
             f"    graph, kinds = {graph}, {{{made}}}",
@@ -442,6 +446,26 @@ def gate_cells(spec):
     selfcheck.metadata["bpkit"] = {"kind": "selfcheck"}
     cells = [_code(class_with_solution_markers(spec), spec.grade_id, solution=True), selfcheck]
     return cells + [test_cell(spec.grade_id, check, points) for check, points in gate_checks(spec)]
+
+
+def function_docstrings_said(source):
+    """A solution cell's source with each of its functions' docstrings (what the released stub says
+    the function returns: nbgrader's ClearSolutions keeps it) in the course's language: each is a
+    message as it stands (catalogs.extract_notebook_prose)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython's syntax: left as written
+        return source
+    lines = source.split("\n")
+    for node in reversed(tree.body):
+        if isinstance(node, ast.FunctionDef) and ast.get_docstring(node, clean=False) is not None:
+            docstring = node.body[0]
+            said = _(docstring.value.value)
+            if said != docstring.value.value:
+                lines[docstring.lineno - 1 : docstring.end_lineno] = [
+                    f'{" " * docstring.col_offset}"""{said}"""'
+                ]
+    return "\n".join(lines)
 
 
 def class_with_solution_markers(row):

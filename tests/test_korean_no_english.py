@@ -244,6 +244,33 @@ def test_every_korean_translation_of_both_catalogs_is_free_of_english_sentences(
     assert not left, left
 
 
+@pytest.mark.parametrize("graphs", ["lecture", "per-student"])
+def test_the_korean_notebooks_code_says_nothing_in_english(tmp_path, graphs):
+    """What the release's code cells say to a student (comments, docstrings, printed strings; the
+    solutions nbgrader removes aside) is Korean: the stubs' docstrings, the setup cells' prints."""
+    import ast
+    import io
+    import tokenize
+
+    from autograder.config import load_course
+    from autograder.course import build_sources
+
+    text = re.sub(r"(?m)^graphs:.*\n?", "", course_yaml(tmp_path / "course.yaml").read_text())
+    (tmp_path / "course.yaml").write_text(text + f"\ngraphs: {graphs}\n")
+    ((_, notebooks),) = build_sources(load_course(tmp_path / "course.yaml"))
+    said = []
+    for cell in notebooks["backprop"].cells:
+        if cell.cell_type != "code":
+            continue
+        released = re.sub(r"(?s)### BEGIN SOLUTION.*?### END SOLUTION", "", cell.source)
+        for token in tokenize.generate_tokens(io.StringIO(released).readline):
+            if token.type == tokenize.COMMENT:
+                said.append(token.string.lstrip("# "))
+            elif token.type == tokenize.STRING and not token.string.startswith(("f", "F")):
+                said.append(str(ast.literal_eval(token.string)))
+    assert said and not [s for s in said if english_sentences(s)], [s for s in said if english_sentences(s)]
+
+
 # ---------------------------------------------------------------- the class of bad submissions
 
 

@@ -108,7 +108,8 @@ def sources(tmp_path, language, assignments=None):
 
 def words_only(nb):
     """Everything of a notebook that is not words: cell types, nbgrader metadata, and the code as
-    Python reads it (comments gone, titles and class docstrings blanked)."""
+    Python reads it (comments gone; titles, class and function docstrings and the words a setup
+    cell prints before a value blanked)."""
     kept = []
     for cell in nb.cells:
         code = None
@@ -117,8 +118,16 @@ def words_only(nb):
             for node in ast.walk(tree):
                 if isinstance(node, ast.keyword) and node.arg == "title":
                     node.value = ast.Constant("")
-                if isinstance(node, ast.ClassDef) and ast.get_docstring(node) is not None:
+                if isinstance(node, ast.ClassDef | ast.FunctionDef) and ast.get_docstring(node) is not None:
                     node.body[0] = ast.Expr(ast.Constant(""))
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) == "print"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
+                    node.args[0] = ast.Constant("")
             code = ast.dump(tree)
         kept.append((cell.cell_type, cell.metadata.get("nbgrader"), code))
     return kept
