@@ -1,0 +1,202 @@
+"""Run by tests/test_tanh_row.py inside a copy of the checkout whose operation table has a `tanh`
+row (and its words) and whose solutions/graphs.py describes an exercise on it; not collected on
+its own (the kit's table has no tanh). A course made of the tanh gate and the new exercise
+(tests/data/tanh.py) is built, self-checked, validated and graded end to end with real nbgrader,
+kernels and the sandbox, under `nbgrader autograde` and `backprop-kit autograde`, in English and
+in Korean."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder import demo
+from autograder.config import load_course
+from autograder.course import init, nbgrader_environment
+from solutions.table import BY_GRADE_ID
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT, NOTEBOOK = "tanhs", "tanh"
+simulated_class = demo.load_simulated_class()
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+# A tanh whose backward flips the sign: the catalogued mistake every row has.
+WRONG_TANH = """
+import numpy as np
+
+
+class TanhGate:
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return -dout * (1.0 - self.out**2)
+"""
+
+SAID = {  # what the tanh gate's self-check says of a correct gate, in each language
+    "en": "TanhGate: backward matches the slope of your forward",
+    "ko": "TanhGate: float, 벡터, 행렬에서 backward가 여러분의 forward의 기울기와 일치합니다",
+}
+RIGHT_FORM = {"en": "Your answers have the right form", "ko": "답의 형식이 맞습니다"}
+AGREES = {
+    "en": "tanh_with_gates agrees with your hand answers",
+    "ko": "tanh_with_gates이(가) 손으로 구한 답과 일치합니다",
+}
+
+
+@pytest.fixture(scope="module", params=["en", "ko"])
+def course(request, tmp_path_factory):
+    assert "tanh_gate" in BY_GRADE_ID, "run inside a checkout whose table has the tanh row"
+    root = tmp_path_factory.mktemp(f"tanh_{request.param}")
+    (root / "assignments").mkdir()
+    shutil.copy(REPO / "tests" / "data" / "tanh.py", root / "assignments" / "tanh.py")
+    text = (REPO / "course.yaml").read_text()
+    text = re.sub(
+        r"(?ms)^assignments:.*?(?=^\S)",
+        f"assignments:\n  - name: {ASSIGNMENT}\n    notebooks: [{NOTEBOOK}]\n",
+        text,
+    )
+    text = re.sub(r"(?m)^language:.*$", f"language: {request.param}", text)
+    (root / "course.yaml").write_text(text)
+    course_dir = root / "course"
+    init(course_dir, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
+    return request.param, course_dir
+
+
+def _notebook(course_dir, folder):
+    return nbformat.read(course_dir / folder / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+
+
+def _as(nb, student):
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
+            cell.source = f'STUDENT_ID = "{student}"'
+    return nb
+
+
+def _outputs(nb, grade_id):
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(o.get("text", "") for o in cell.outputs)
+
+
+def _answers(course_dir, **replaced):
+    return {**simulated_class.reference_answers(_notebook(course_dir, "source")), **replaced}
+
+
+def test_the_release_has_the_tanh_gate_and_exercise_and_no_answer(course):
+    language, course_dir = course
+    release = _notebook(course_dir, "release")
+    text = "\n".join(c.source for c in release.cells)
+    assert "class TanhGate:" in text and "def tanh_with_gates(x, y, z):" in text
+    assert "pictures.your_graph(P, 'tanh')" in text
+    assert "BEGIN SOLUTION" not in text and "np.tanh" not in text and "1.0 - self.out" not in text
+    shipped = (course_dir / "release" / ASSIGNMENT / "bpkit" / "table.py").read_text()
+    assert '"TanhGate"' in shipped and "backward=" not in shipped.split("OPERATIONS: tuple")[1]
+    if language == "ko":  # the row's words, from the catalog
+        assert "국소 gradient" in text, text
+
+
+def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
+    language, course_dir = course
+    folder = tmp_path / "home"
+    shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
+    filled = _as(simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir)), "ann")
+    NotebookClient(
+        filled, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    assert SAID[language] in _outputs(filled, "selfcheck_tanh_gate"), _outputs(filled, "selfcheck_tanh_gate")
+    assert RIGHT_FORM[language] in _outputs(filled, "selfcheck_tanh_by_hand")
+    assert AGREES[language] in _outputs(filled, "selfcheck_tanh_with_gates")
+    nbformat.write(filled, folder / f"{NOTEBOOK}.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(folder / f"{NOTEBOOK}.ipynb")],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=nbgrader_environment(),
+    )
+    assert "Success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    wrong = _as(
+        simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, tanh_gate=WRONG_TANH)),
+        "ann",
+    )
+    NotebookClient(
+        wrong,
+        timeout=180,
+        kernel_name="python3",
+        allow_errors=True,  # Validate's lines fail it
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
+    said = _outputs(wrong, "selfcheck_tanh_gate")
+    assert "sign-flip" in said, said
+    if language == "ko":
+        assert HANGUL.search(said) and "problem(s) found" not in said, said
+
+
+def _verdicts(course_dir, student):
+    report = json.loads(
+        (course_dir / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json").read_text()
+    )
+    return {
+        c["grade_id"]: (c["points"], c["score"], c["status"], c["misconceptions"]) for c in report["cells"]
+    }
+
+
+def test_graded_end_to_end_by_both_graders(course, tmp_path):
+    language, course_dir = course
+    for student, answers in (
+        ("ann", _answers(course_dir)),
+        ("bo", _answers(course_dir, tanh_gate=WRONG_TANH)),
+    ):
+        folder = course_dir / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(
+            _as(simulated_class.fill(_notebook(course_dir, "release"), answers), student),
+            folder / f"{NOTEBOOK}.ipynb",
+        )
+    kit = shutil.copytree(course_dir, tmp_path / "kit", symlinks=True)
+    stock = demo.nbgrader(course_dir, "autograde", ASSIGNMENT)
+    assert stock.returncode == 0, stock.stderr[-3000:]
+    batch = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "autograde", ASSIGNMENT],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        env=nbgrader_environment(),
+    )
+    assert batch.returncode == 0, batch.stdout[-3000:] + batch.stderr[-3000:]
+    for graded in (course_dir, kit):
+        ann, bo = _verdicts(graded, "ann"), _verdicts(graded, "bo")
+        assert {
+            "test_tanh_gate_forward",
+            "test_tanh_gate_backward",
+            "test_tanh_by_hand",
+            "test_tanh_with_gates",
+        } <= set(ann)
+        assert all(points == score for points, score, _, _ in ann.values()), ann
+        points, score, _, mistakes = bo["test_tanh_gate_backward"]
+        assert score < points and "sign-flip" in mistakes, bo
+        points, score, _, mistakes = bo["test_tanh_with_gates"]
+        assert score < points and "sign-flip" in mistakes, bo
+        assert bo["test_tanh_by_hand"][1] == bo["test_tanh_by_hand"][0]  # hand answers do not use the gate
+    assert _verdicts(course_dir, "bo") == _verdicts(kit, "bo") and _verdicts(course_dir, "ann") == _verdicts(
+        kit, "ann"
+    )
+    feedback = "".join(
+        o.get("text", "")
+        for c in nbformat.read(
+            course_dir / "autograded" / "bo" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4
+        ).cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+        for o in c.get("outputs", [])
+    )
+    assert "TanhGate" in feedback
+    if language == "ko":
+        assert HANGUL.search(feedback), feedback[:2000]

@@ -1,0 +1,187 @@
+"""Proof that an operation is one row: `tanh` added to a copy of the checkout as one row of the
+operation table (solutions/table.py) plus its words in the student catalog (English is the row's
+own text; the Korean is written into bpkit.po, and `backprop-kit catalogs` compiles it), and
+nothing else by hand (`python -m autograder.docs` regenerates the docs' tables). `git diff --stat`
+of that change is printed and held to those files.
+
+Then, outside that cost, an exercise on a graph that uses it (a description appended to
+solutions/graphs.py, its prose tests/data/tanh.py), and tests/tanh_proof.py runs in the copy:
+the course builds, self-checks, validates and grades both end to end, under `nbgrader autograde`
+and `backprop-kit autograde`, in English and in Korean."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import write_po
+
+from autograder.catalogs import read_catalog
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parent.parent
+COPIED = ("autograder", "solutions", "assignments", "demo", "tests", "docs", "course.yaml", "pyproject.toml")
+
+# The row, as a contributor adds it to OPERATIONS.
+TANH_ROW = """    Operation(
+        "tanh",
+        "TanhGate",
+        ("x",),
+        "one input",
+        "tanh({0})",
+        N_("tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*."),
+        forward=lambda x: np.tanh(x),
+        backward=lambda dout, out, x: dout * (1.0 - out * out),
+        misconceptions=("upstream-ignored", "sign-flip"),
+        graded=Graded("tanh_gate", (LECTURE, (0.5,)), extra_cases=((N_("large |x|"), _large),)),
+    ),
+"""
+# Its words: the Korean of every message the row adds.
+KOREAN = {
+    "tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*.": (
+        "tanh(x) = (e^x - e^-x) / (e^x + e^-x); 국소 gradient 1 - tanh^2 는 *출력*을 씁니다."
+    ),
+}
+# The exercise on a graph that uses it (not part of the row's cost): f = tanh(x + y) · z.
+TANH_EXERCISE = """
+
+GRAPHS["tanh"] = GraphDescription(
+    "f(x, y, z) = tanh(x + y) · z",
+    ("x", "y", "z"),
+    (("s", "+", ("x", "y")), ("t", "tanh", ("s",)), ("f", "*", ("t", "z"))),
+)
+EXERCISES = (
+    *EXERCISES,
+    Exercise(
+        "tanh_by_hand",
+        "tanh",
+        "tanh",
+        _integers(-3, 3, ("x", "y", "z")),
+        {
+            "s": ("value", "s"),
+            "t": ("value", "t"),
+            "f": ("value", "f"),
+            "dfdt": ("grad", "t"),
+            "dfds": ("grad", "s"),
+            "dfdx": ("grad", "x"),
+            "dfdy": ("grad", "y"),
+            "dfdz": ("grad", "z"),
+        },
+        function=Function("tanh_with_gates", "small numbers"),
+    ),
+)
+BY_ID = {e.id: e for e in EXERCISES}
+BY_PROBLEM = {e.problem: e for e in EXERCISES}
+_check_descriptions()
+"""
+
+
+def git(checkout, *args):
+    done = subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def catalogs(checkout, env):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "catalogs"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory):
+    """A copy of the checkout with the tanh row and its words, committed on top of the copy as it was."""
+    from autograder.sandbox.bwrap import sandbox_available
+
+    if not sandbox_available():
+        if os.environ.get("CI"):
+            pytest.fail("CI=true: bubblewrap is needed to grade the tanh course")
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    root = tmp_path_factory.mktemp("tanh") / "checkout"
+    root.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis")
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, symlinks=True, ignore=ignore)
+        else:
+            shutil.copy(source, root / name)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    subprocess.run(["git", "commit", "-qm", "before"], cwd=root, env=env, check=True)
+
+    table = root / "solutions" / "table.py"
+    text = table.read_text()
+    end = "\n)\n\nGATES = "
+    assert text.count(end) == 1
+    table.write_text(text.replace(end, "\n" + TANH_ROW.rstrip("\n") + end))
+    catalogs(root, env)  # the row's messages join the .po files, untranslated
+    po_path = root / "autograder" / "bpkit" / "locale" / "ko" / "LC_MESSAGES" / "bpkit.po"
+    po = read_catalog(po_path, "ko")
+    # New, or fuzzy: babel offers the sigmoid's Korean for a row worded like the sigmoid's.
+    to_translate = {m.id for m in po if m.id and (m.fuzzy or not m.string)}
+    assert to_translate == set(KOREAN), to_translate
+    for message in po:
+        if message.id in KOREAN:
+            message.string, message.flags = KOREAN[message.id], set()
+            message.previous_id = []
+    with open(po_path, "wb") as out:
+        write_po(out, po, width=100, omit_header=False, sort_output=False, ignore_obsolete=True)
+    catalogs(root, env)  # and compiled
+    regenerated = subprocess.run(
+        [sys.executable, "-m", "autograder.docs"], cwd=root, capture_output=True, text=True, env=env
+    )  # the docs' generated tables (operations, gates, misconceptions) list it
+    assert regenerated.returncode == 0, regenerated.stderr
+    git(root, "add", "-A")
+    stat = git(root, "diff", "--cached", "--stat")
+    print("What adding tanh costs (git diff --stat):\n" + stat)
+    (root.parent / "tanh.diffstat").write_text(stat)
+    subprocess.run(["git", "commit", "-qm", "tanh: one row and its words"], cwd=root, env=env, check=True)
+
+    graphs = root / "solutions" / "graphs.py"
+    graphs.write_text(graphs.read_text() + TANH_EXERCISE)
+    return root, env, stat
+
+
+def test_adding_tanh_is_one_row_and_its_words(checkout):
+    """Written by hand: the row (solutions/table.py) and its Korean (bpkit.po). Generated from them by
+    `backprop-kit catalogs` and `python -m autograder.docs`: the compiled catalog and the docs' tables."""
+    _root, _env, stat = checkout
+    changed = {line.split("|")[0].strip() for line in stat.splitlines() if "|" in line}
+    written = {"solutions/table.py", "autograder/bpkit/locale/ko/LC_MESSAGES/bpkit.po"}
+    generated = {
+        "autograder/bpkit/locale/ko/LC_MESSAGES/bpkit.mo",
+        "docs/instructors.md",
+        "docs/misconceptions.md",
+    }
+    assert written <= changed <= written | generated, stat
+    rows = len(TANH_ROW.splitlines())
+    assert f"solutions/table.py | {rows} +" in " ".join(stat.split()), stat
+
+
+def test_the_tanh_course_builds_checks_validates_and_grades_in_both_languages(checkout):
+    root, env, _stat = checkout
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "tests/tanh_proof.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert "6 passed" in done.stdout, done.stdout[-3000:]
