@@ -488,7 +488,9 @@ def class_with_solution_markers(row):
     if row.constants:
         lines += [f"    def __init__(self, {', '.join(row.constants)}):"]
         lines += [f"        self.{c} = {c}" for c in row.constants] + [""]
-    lines += [f"    def forward(self, {', '.join(row.inputs)}):", "        ### BEGIN SOLUTION"]
+    hints = {method: f"        # {_(words)}" for method, words in row.hints}  # kept by ClearSolutions
+    lines += [f"    def forward(self, {', '.join(row.inputs)}):", *hints.get("forward", "").splitlines()]
+    lines += ["        ### BEGIN SOLUTION"]
     if kept:
         lines.append(f"        {', '.join(f'self.{k}' for k in kept)} = {', '.join(kept)}")
     expression, target = ast.unparse(computed), "self.out" if out in read else "out"
@@ -500,7 +502,11 @@ def class_with_solution_markers(row):
     else:
         lines += [f"        return {expression}"]
     lines += ["        ### END SOLUTION", ""]
-    lines += [f"    def backward(self, {dout}):", "        ### BEGIN SOLUTION"]
+    lines += [
+        f"    def backward(self, {dout}):",
+        *hints.get("backward", "").splitlines(),
+        "        ### BEGIN SOLUTION",
+    ]
     lines += [f"        return {_returned(returned)}", "        ### END SOLUTION"]
     return "import numpy as np\n\n\n" + "\n".join(lines)
 

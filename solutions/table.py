@@ -84,6 +84,8 @@ class Operation:
     grouped: bool = False  # written inside another operation, it needs parentheses: (x + y) · z
     # exp overflowing to inf is the right limit here (1 / (1 + inf) = 0): computed without a warning
     quiet_overflow: bool = False
+    # (method, words): a hint the released stub keeps at the top of that method, a catalog message
+    hints: tuple[tuple[str, str], ...] = ()
 
     # ------------------------------------------------ a graded gate's row, as the checks read it
 
@@ -207,6 +209,7 @@ OPERATIONS: tuple[Operation, ...] = (
         misconceptions=("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),
         graded=Graded("sigmoid_gate", (LECTURE, (1.0,)), extra_cases=((N_("large |x|"), _large),)),
         quiet_overflow=True,
+        hints=(("forward", N_("exp(-|x|) never overflows, so x = +-1000 gives 1 and 0 without a warning.")),),
     ),
     Operation(
         "W·x",
@@ -216,9 +219,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "{0}·{1}",
         N_("q = W @ x for W of shape (H, D) and x of shape (D,) or a batch (D, N)."),
         forward=lambda W, x: W @ x,
-        # A batch's dW sums the per-sample outer products, which is one matrix product.
         backward=lambda dout, out, W, x: (np.outer(dout, x) if np.ndim(x) == 1 else dout @ x.T, W.T @ dout),
         misconceptions=("upstream-ignored", "matmul-transpose", "batch-not-summed", "sign-flip"),
+        hints=(
+            ("backward", N_("A batch's dW sums the per-sample outer products, which is one matrix product.")),
+        ),
         graded=Graded(
             "matmul_gate",
             (N_("the lecture's W and x"), (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
@@ -341,6 +346,8 @@ def _check_rows(rows: tuple[Operation, ...]) -> None:
                 f"{where}: {op.name} has {len(op.inputs)} input(s), but a {op.kind!r} gate "
                 f"takes {KINDS[op.kind].arity}"
             )
+        if any(method not in ("forward", "backward") for method, _ in op.hints):
+            raise ValueError(f"{where}: {op.name}: a hint is for forward or backward, found {op.hints}")
         if op.constants and not op.symbol.endswith(CONSTANT_SUFFIX):
             raise ValueError(
                 f"{where}: {op.name} takes constants: its symbol must end in {CONSTANT_SUFFIX!r}"
