@@ -135,6 +135,10 @@ def _built(kind):
         return Unavailable(f"libseccomp cannot be loaded: {type(e).__name__}: {e}")
     try:
         program = library.SyscallFilter(library.ALLOW)
+        try:  # a binary tree over the call numbers: some 7 comparisons per system call, not 50
+            program.set_attr(library.Attr.CTL_OPTIMIZE, 2)
+        except (OSError, AttributeError):  # libseccomp < 2.5: the linear filter, as strict
+            pass
         for action, name, args in _rules(library, kind):
             try:
                 library.resolve_syscall(library.system_arch(), name)
