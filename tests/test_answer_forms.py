@@ -149,25 +149,26 @@ def said_of(lines, name):
     return about[0] if about else ACCEPTED
 
 
-@pytest.fixture(scope="module", params=["en", "ko"])
-def student_side(request, tmp_path_factory):
-    """bpkit's selfcheck and validate as a release of a course in that language ships them (its
-    course.json: its language, its tolerances)."""
-    course = load_course(REPO_ROOT / "course.yaml")
-    course = course.model_copy(update={"language": request.param})
-    folder = tmp_path_factory.mktemp(f"release-{request.param}")
+@contextlib.contextmanager
+def released(course, folder):
+    """bpkit as a release of `course` ships it, imported from `folder` (its course.json: its
+    language, its tolerances); forgotten afterwards, so other tests see no stale bpkit."""
     assemble_bpkit(folder / "bpkit", course, course.assignments[0])
     sys.path.insert(0, str(folder))
     try:
         _forget_bpkit()
-        yield (
-            request.param,
-            importlib.import_module("bpkit.selfcheck"),
-            importlib.import_module("bpkit.validate"),
-        )
+        yield importlib.import_module("bpkit.selfcheck"), importlib.import_module("bpkit.validate")
     finally:
         sys.path.remove(str(folder))
         _forget_bpkit()
+
+
+@pytest.fixture(scope="module", params=["en", "ko"])
+def student_side(request, tmp_path_factory):
+    """The self-check and Validate of a release of a course in that language."""
+    course = load_course(REPO_ROOT / "course.yaml").model_copy(update={"language": request.param})
+    with released(course, tmp_path_factory.mktemp(f"release-{request.param}")) as (selfcheck, validate):
+        yield request.param, selfcheck, validate
 
 
 def self_check_says(selfcheck, namespace, exercise):
@@ -264,3 +265,22 @@ def test_the_rule_of_form_alone():
         with pytest.raises(forms.Refused) as refused:
             forms.answer(value)
         assert refused.value.reason == reason, value
+
+
+def test_the_self_check_compares_hand_answers_with_the_courses_hand_tolerance(tmp_path):
+    """course.yaml's hand tolerance reaches the released self-check through course.json: a hand
+    answer 0.03 from what the student's function returns agrees by a tolerance of 0.05, not by
+    the default 0.005 (the grader's own comparison, forms.hand_close, with course.yaml's)."""
+    course = load_course(REPO_ROOT / "course.yaml")
+    assert (course.tolerances.hand_answer_abs, course.tolerances.hand_answer_rel) == (
+        forms.HAND_ANSWER_ABS,
+        forms.HAND_ANSWER_REL,
+    )
+    loose = course.model_copy(
+        update={"tolerances": course.tolerances.model_copy(update={"hand_answer_abs": 0.05})}
+    )
+    for given, agrees in ((course, False), (loose, True)):
+        with released(given, tmp_path / str(agrees)) as (selfcheck, _):
+            assert selfcheck.forms.hand_tolerance()[0] == given.tolerances.hand_answer_abs
+            assert selfcheck._close(1.03, 1.0) is agrees
+            assert selfcheck._close([1.03, 2.0], np.array([1.0, 2.0])) is agrees

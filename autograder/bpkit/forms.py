@@ -2,7 +2,8 @@
 
 - The form of an answer (`plain`, `fit_shape`, `answer`): which Python and numpy values
   count as a number, a vector or a matrix, and the words for those that do not.
-- How close a result must be to a mistake's model to be put down to it (`matches_model`).
+- How close a result must be to a mistake's model to be put down to it (`matches_model`), and
+  which catalogued mistakes reproduce a result (`reproducing_ways`).
 - How close a hand answer must be to count as right (`hand_close`), with the course's
   tolerance (`hand_tolerance`: course.yaml's, through the release's course.json).
 - How a structure of gradients is flattened into the order they are named in (`flatten`).
@@ -189,6 +190,23 @@ def matches_model(result, model):
     a, b = np.asarray(result, dtype=float), np.asarray(model, dtype=float)
     diff = np.abs(a - b)
     return bool(np.all((diff <= MODEL_MATCH_ABS) | (diff <= MODEL_MATCH_REL * (np.abs(a) + np.abs(b)))))
+
+
+def reproducing_ways(results, models, correct, close=matches_model):
+    """Every (mistake id, way) whose model reproduces all of `results` at once (`close`: same
+    shape, within the model tolerance) while differing somewhere from the `correct` ones, in the
+    models' order; a partial match is no explanation. models: {id: [the results of each way of
+    making it, ...]}. The self-check takes the first; the grader names them across cases."""
+    found = []
+    for mid, ways in models.items():
+        for way, made in enumerate(ways):
+            if (
+                len(made) == len(results)
+                and all(close(r, m) for r, m in zip(results, made))
+                and not all(close(m, c) for m, c in zip(made, correct))
+            ):
+                found.append((mid, way))
+    return found
 
 
 def hand_close(value, correct, abs_tol=HAND_ANSWER_ABS, rel_tol=HAND_ANSWER_REL):

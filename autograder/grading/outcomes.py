@@ -171,14 +171,8 @@ def explaining_way(results, candidates, correct, close):
 
 
 def explaining_ways(results, candidates, correct, close):
-    """Every (id, way) whose model reproduces `results` (see explaining_misconception), in order."""
-    found = []
-    for mid, variants in candidates.items():
-        for way, wrong in enumerate(variants):
-            if (
-                len(wrong) == len(results)
-                and all(shapes_match(r, w) and close(r, w) for r, w in zip(results, wrong))
-                and not all(shapes_match(w, c) and close(w, c) for w, c in zip(wrong, correct))
-            ):
-                found.append((mid, way))
-    return found
+    """Every (id, way) whose model reproduces `results` (see explaining_misconception), in order:
+    the self-check's enumeration (bpkit/forms.py), with `close` checking shapes too."""
+    return forms.reproducing_ways(
+        results, candidates, correct, lambda a, b: shapes_match(a, b) and bool(close(a, b))
+    )
