@@ -191,11 +191,7 @@ DOMAINS = (
             ("autograder/batch/*.py", "python"),
             ("autograder/gradescope/*.py", "python"),
             ("autograder/hub/*.py", "python"),
-            (
-                "autograder/sandbox/protocol.py",
-                "python",
-            ),  # the worker's details, translated by the grader (runner.py)
-            ("autograder/sandbox/runner.py", "python"),
+            ("autograder/sandbox/protocol.py", "python"),  # the wire format's refusals (protocol.Words)
             ("autograder/templates/feedback/*.j2", "jinja2"),
             ("autograder/reports/templates/*.j2", "jinja2"),
         ),

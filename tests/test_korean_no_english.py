@@ -629,8 +629,8 @@ def test_every_failure_path_was_reached(korean_class):
     catalogued mistake named, in the reports; and in the feedback, in Korean, mistakes no model
     reproduces, state shared between instances, invalid splits at the kinks, each kind of refusal
     of a result's form, timeouts, crashes, memory, a dead kernel, a cell interrupted."""
-    from autograder.grading import checks
-    from autograder.sandbox import protocol, runner
+    from autograder.grading import checks, problems
+    from autograder.sandbox import protocol
     from autograder.words import STAFF_WORDS, student_words
     from solutions.misconceptions import CATALOG, UNKNOWN, UNKNOWN_BY_HAND
 
@@ -662,11 +662,11 @@ def test_every_failure_path_was_reached(korean_class):
             (staff, "the gradients must be a tuple of {n} entries"),
         ],
         "dan": [
-            (staff, runner.PROBLEMS["timeout"]),
-            (staff, runner.PROBLEMS["crashed"]),
-            (staff, runner.PROBLEMS["memory"]),
-            (staff, runner.PROBLEMS["error"]),
-            (staff, protocol.DETAILS["cell timeout"]),
+            (staff, problems.PROBLEMS["timeout"]),
+            (staff, problems.PROBLEMS["crashed"]),
+            (staff, problems.PROBLEMS["memory"]),
+            (staff, problems.PROBLEMS["error"]),
+            (staff, problems.DETAILS["cell timeout"]),
             (staff, "your function raised {error}"),
             (staff, "your code raised {error}"),
         ],

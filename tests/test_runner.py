@@ -11,6 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from autograder.grading.problems import detail_of
 from autograder.sandbox import bwrap as sandbox
 from autograder.sandbox import runner as runner_module
 from autograder.sandbox.bwrap import Limits
@@ -211,7 +212,7 @@ def test_bad_code_gets_its_status_within_the_limits_and_the_next_run_still_works
     # The status says how it ended, with no clock read here (a busy machine stretches any
     # wall time): "timeout" is the worker's verdict at its 1 s limit, any other came before it.
     result = runner.run({"cells": [["bad", source]], "calls": [], "limits": {"wall_seconds": 1}})
-    assert (result.status, detail in result.detail) == (status, True), result
+    assert (result.status, detail in detail_of(result)) == (status, True), result
     assert runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]}).results[0][0] == {
         "float": 6.0
     }
@@ -352,7 +353,7 @@ def test_a_fork_bomb_costs_only_its_own_request(runner):
         pytest.skip("the process cap of a root grader needs uid mode")
     result = runner.run({"cells": [["bomb", "import os\nwhile True:\n    os.fork()"]], "calls": []})
     # Stopped by the worker, not by the grader's deadline (which would say "stopped answering").
-    assert not result.ok and "stopped answering" not in result.detail, result
+    assert not result.ok and "stopped answering" not in detail_of(result), result
     assert len(processes_of(runner.uid)) == 1  # the zygote alone
     after = runner.run({"cells": [MUL], "calls": [gate(("forward", (2.0, 3.0)))]})
     assert after.ok and decode(after.results[0][0]) == 6.0
@@ -589,7 +590,7 @@ def test_a_hostile_worker_gives_crashed_results_never_exceptions(tmp_path, monke
         result = hostile.run({"cells": [], "calls": []})
     # Judged on what the fake sent, not on its silence after it (the runner's deadline says
     # "stopped answering"): no clock read here, the event is the line itself.
-    assert "stopped answering" not in result.detail, result
+    assert "stopped answering" not in detail_of(result), result
     if behaviour == "junk fields":
         assert (result.status, result.results, result.detail, result.output, result.error) == (
             "ok",

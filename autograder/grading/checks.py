@@ -45,6 +45,7 @@ from .outcomes import (
     explaining_way,
     explaining_ways,
 )
+from .problems import problem_of
 from .subject import Ask, Plan, Subject
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
@@ -438,7 +439,7 @@ def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
         label=student_words(label)
     )
     if not reply.ok:
-        return Outcome(name, False, reply.problem)
+        return Outcome(name, False, problem_of(reply))
     replies = reply.results
     grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs])
     if isinstance(grads, Outcome):

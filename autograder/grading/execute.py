@@ -11,10 +11,10 @@ ever shown as feedback, never scored.
 
 import nbformat
 
-from ..sandbox.runner import shown_detail
 from ..words import _
 from . import nodes
 from .cells import is_graded
+from .problems import detail_of, shown_detail
 
 # What a cell's outputs may carry into the graded notebook (and so into the feedback page).
 ALLOWED_DATA = (
@@ -74,7 +74,7 @@ def run_notebook_cells(nb, runner, grading):
         died = pending[len(finished)]
         count += 1
         nb.cells[died].execution_count = count
-        nb.cells[died].outputs = [dead_kernel_output(f"{reply.status}: {reply.shown_detail[:300]}")]
+        nb.cells[died].outputs = [dead_kernel_output(f"{reply.status}: {detail_of(reply)[:300]}")]
         pending = pending[len(finished) + 1 :]
     return nb
 

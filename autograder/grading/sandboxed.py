@@ -7,8 +7,8 @@ are known before any runs: subject.Plan) are answered from one run."""
 import dataclasses
 from collections.abc import Iterable, Sequence
 
+from ..sandbox.protocol import detail
 from ..sandbox.runner import RunResult, StudentRunner
-from ..words import _
 from .cells import Submission
 from .subject import Ask, Call
 
@@ -40,19 +40,11 @@ class SandboxSubject:  # a Subject (subject.py)
         decides nothing (SharedRun's: its asks then run alone, with the course's limit), so it is
         not run once more on a busy machine and its cells are not taken to loop."""
         if any(earlier <= set(cell_ids) for earlier in self.timed_out):
-            return RunResult(
-                "timeout", _("skipped: a cell it needs already ran out of time (an infinite loop?)")
-            )
+            return RunResult("timeout", **detail("skipped"))
         try:
             program = [("student_id", 'STUDENT_ID = ""')] + self.submission.program(cell_ids)
         except KeyError as e:
-            return RunResult(
-                "missing",
-                _(
-                    "the cell {name!r} is missing from the notebook (deleted, or its "
-                    "grade_id metadata was changed), so it cannot be graded"
-                ).format(name=e.args[0]),
-            )
+            return RunResult("missing", **detail("missing cell", name=e.args[0]))
         if wall_seconds is not None:
             return self.runner.run(
                 {"cells": program, "calls": calls, "limits": {"wall_seconds": wall_seconds}}

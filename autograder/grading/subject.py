@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ..sandbox.runner import RunResult
 from .outcomes import CheckResult
+from .problems import problem_of
 
 Call = dict[str, Any]  # one request of the wire protocol (sandbox/protocol.py): {"op": ..., ...}
 
@@ -65,7 +66,7 @@ class Plan:
         for ask in self.asks:
             reply = subject.run(ask.cell_ids, ask.calls)
             if ask.needed and not reply.ok:
-                result.error, result.error_kind = reply.problem, reply.status
+                result.error, result.error_kind = problem_of(reply), reply.status
                 return result
             replies.append(reply)
         self.judge(replies, result)

@@ -80,34 +80,18 @@ NUMBER_TYPES = frozenset([int, float] + [getattr(np, n) for n in _SCALAR_NAMES i
 
 
 def N_(message: str) -> str:
-    """Marks a message for the grader's catalog (autograder/catalogs.py finds it by this name).
-    This file is loaded inside the sandbox too, where there is no catalog: the worker sends the
-    message's key and fields beside its English, and the grader shows it translated."""
+    """Marks a message for the grader's catalog (autograder/catalogs.py finds it by this name):
+    the refusals of the wire format (`Words`), which the grader's decode words. This file is
+    loaded inside the sandbox too, where there is no catalog."""
     return message
 
 
-# What the worker says of how a run ended, as the student reads it (the reply's "detail"); str.format templates.
-DETAILS = {
-    "cell raised": N_("cell {cell} raised {type}: {message}"),
-    "call out of memory": N_("a call ran out of memory"),
-    "cell timeout": N_("the cell ran longer than {seconds:g} s and was interrupted"),
-    "wall timeout": N_("did not finish within {wall:g} seconds"),
-    "outputs too large": N_("the outputs were too large to send back"),
-    "result too large": N_("the result was too large to send back"),
-    "cpu limit": N_("used up its CPU-time limit ({signal})"),
-    "killed": N_("killed by signal {signal}"),
-    "killed, memory": N_("killed by signal {signal} (perhaps out of memory)"),
-    "notebook exited": N_("the process running the notebook exited with code {code}"),
-    "exited": N_("the process running the code exited with code {code}"),
-    "exited without result": N_("the process running the code exited without sending a usable result"),
-    "unsendable": N_("the result could not be sent: {type}"),
-}
-
-
 def detail(key: str, **fields: object) -> dict[str, Any]:
-    """The reply's fields for DETAILS[key]: its English ("detail", for logs and for a grader that
-    cannot translate) and what the grader translates it from ("words": the key and the fields)."""
-    return {"detail": DETAILS[key].format(**fields), "words": {"key": key, "fields": fields}}
+    """The reply's fields for a run's detail: its key and plain fields ("words"), which the grader
+    words for the student in the course's language (grading/problems.py), and a plain form of both
+    ("detail") for logs. The sandbox writes no sentences for students."""
+    plain = ", ".join(f"{name}={value}" for name, value in fields.items())
+    return {"detail": f"{key} ({plain})" if plain else key, "words": {"key": key, "fields": fields}}
 
 
 # What `encode` says it could not send, as the student reads it: the kind of value decode names in

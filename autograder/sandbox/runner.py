@@ -34,10 +34,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..words import N_, _
 from . import bwrap, hosted, seccomp
 from .bwrap import Limits
-from .protocol import DETAILS, InvalidAnswer, bounded_text, decode
+from .protocol import InvalidAnswer, bounded_text, decode, detail
 
 log = logging.getLogger("backprop-kit")
 
@@ -57,7 +56,8 @@ __all__ = ["InvalidAnswer", "RunResult", "StudentRunner", "decode"]
 @dataclass
 class RunResult:
     """What became of one request. `results` holds the encoded call results, to be read
-    with `decode`; nothing else in here is trusted for grading."""
+    with `decode`; nothing else in here is trusted for grading. No words for students: the
+    grader words a status and its detail (grading/problems.py)."""
 
     status: str
     detail: str = ""
@@ -67,31 +67,11 @@ class RunResult:
     seconds: float = 0.0
     phase: str = ""  # of a timeout: "cells" (they loop by themselves) or "calls"
     cpu_seconds: float = 0.0  # the CPU time the student's process used (the zygote's count)
-    words: dict | None = None  # the worker's detail as protocol.detail() sent it: its key and fields
+    words: dict | None = None  # the detail as protocol.detail() made it: its key and fields
 
     @property
     def ok(self):
         return self.status == "ok"
-
-    @property
-    def shown_detail(self) -> str:
-        return shown_detail(self.detail, self.words)
-
-    @property
-    def problem(self):
-        """What went wrong, in words for a student (in the course's language)."""
-        template = PROBLEMS.get(self.status, PROBLEMS[None])
-        return _(template).format(detail=self.shown_detail) if template else ""
-
-
-PROBLEMS = {  # a run's status -> what the student reads of it; None: any other status
-    "ok": "",
-    "error": N_("your code raised an error: {detail}"),
-    "timeout": N_("your code did not finish in time (an infinite loop, or far too slow)"),
-    "memory": N_("your code ran out of the memory the course allows"),
-    "crashed": N_("your code crashed: {detail}"),
-    None: N_("your code could not be run ({detail})"),
-}
 
 
 @functools.lru_cache(maxsize=64)
@@ -112,23 +92,6 @@ def compiled(source: bytes) -> bytes:
             invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
         )
         return Path(str(path) + "c").read_bytes()
-
-
-def shown_detail(english: str, words) -> str:
-    """The worker's detail in the course's language, from the key and fields it sent beside its
-    English (protocol.detail). Student code can forge a reply: anything but a known key with
-    plain fields that fit its template is shown in the English it came in."""
-    if type(words) is not dict or words.get("key") not in DETAILS or type(words.get("fields")) is not dict:
-        return english
-    fields = {
-        key: bounded_text(value, 2000) if type(value) is str else value
-        for key, value in words["fields"].items()
-        if type(key) is str and type(value) in (str, int, float)
-    }
-    try:
-        return _(DETAILS[words["key"]]).format(**fields)
-    except (KeyError, ValueError, IndexError):
-        return english
 
 
 class StudentRunner:
@@ -158,7 +121,8 @@ class StudentRunner:
         self.uid = bwrap.new_sandbox_uid() if self.sandboxed else None
         self.margin_seconds = MARGIN_SECONDS
         self.process = self.private = self.scratch = None
-        self._buffer, self._next_id, self._start_failure = bytearray(), 0, ""
+        self._buffer, self._next_id = bytearray(), 0
+        self._start_failure: dict = {}  # protocol.detail() of why the worker did not start
 
     # -------------------------------------------------------- lifetime
 
@@ -265,12 +229,10 @@ class StudentRunner:
                 raise ValueError("no ready line")
         except (OSError, ValueError, TimeoutError, RecursionError) as e:
             self._stop()
-            self._start_failure = (
-                f"the sandboxed worker did not start ({type(e).__name__}): {bwrap.log_tail(log_path)}"
-            )
-            log.error("backprop-kit: %s", self._start_failure)
+            self._start_failure = detail("did not start", type=type(e).__name__, log=bwrap.log_tail(log_path))
+            log.error("backprop-kit: %s", self._start_failure["detail"])
             return
-        self._start_failure = ""
+        self._start_failure = {}
 
     def _hosted(self, log_file):
         """The worker forked by this thread's sandbox host (hosted.py), or None where there is
@@ -402,15 +364,10 @@ class StudentRunner:
             try:
                 self._populate()  # what the restarted worker preloads: the grader's copies again
             except OSError as e:
-                return RunResult(
-                    "crashed",
-                    _("the sandbox could not be started again after your code ended it ({reason})").format(
-                        reason=str(e)[:200]
-                    ),
-                )
+                return RunResult("crashed", **detail("not restarted", reason=str(e)[:200]))
             self._start()
             if self.process is None:
-                return RunResult("crashed", self._start_failure)
+                return RunResult("crashed", **self._start_failure)
         deadline = time.monotonic() + wall + self.margin_seconds
         try:
             self._write((json.dumps(message) + "\n").encode(), deadline)
@@ -419,20 +376,10 @@ class StudentRunner:
                 raise ValueError("a reply that does not answer this request")
         except TimeoutError:  # the worker hangs (stopped by its child, say): kill it, start afresh next time
             self._stop()
-            return RunResult(
-                "crashed",
-                _("the worker running your code stopped answering (no reply within {seconds:g} s)").format(
-                    seconds=wall + self.margin_seconds
-                ),
-            )
+            return RunResult("crashed", **detail("no reply", seconds=wall + self.margin_seconds))
         except (OSError, ValueError, RecursionError) as e:
             self._stop()  # dead, or not following the protocol: a fresh worker next time
-            return RunResult(
-                "crashed",
-                _(
-                    "the worker running your code died or sent garbage while running it ({type}: {message})"
-                ).format(type=type(e).__name__, message=str(e)[:200]),
-            )
+            return RunResult("crashed", **detail("garbage", type=type(e).__name__, message=str(e)[:200]))
         return self._result(reply)
 
     def _limits_for(self, override):
@@ -452,7 +399,7 @@ class StudentRunner:
         """A RunResult from a reply, keeping only well-typed, size-capped fields."""
         status = reply.get("status")
         if status not in STATUSES:
-            return RunResult("crashed", _("the process running your code sent an unusable reply"))
+            return RunResult("crashed", **detail("unusable reply"))
         results = reply.get("results")
         error = reply.get("error")
         seconds, cpu = reply.get("seconds"), reply.get("cpu_seconds")

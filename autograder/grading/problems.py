@@ -1,0 +1,77 @@
+"""What a student reads of how a run of their code ended: the sandbox reports a status and, for
+its details, a key and plain fields (sandbox/protocol.py: detail; the runner's own the same way);
+the words are here, in the grader's catalog, so a course can speak another language.
+
+Student code can forge any reply: a detail is worded only from a known key with plain fields that
+fit its template; anything else is shown as the text it came in (bounded)."""
+
+from ..sandbox.protocol import bounded_text
+from ..sandbox.runner import RunResult
+from ..words import N_, _
+
+# A run's details by key: str.format templates of the key's fields.
+DETAILS = {
+    # the worker's (sandbox/worker.py)
+    "cell raised": N_("cell {cell} raised {type}: {message}"),
+    "call out of memory": N_("a call ran out of memory"),
+    "cell timeout": N_("the cell ran longer than {seconds:g} s and was interrupted"),
+    "wall timeout": N_("did not finish within {wall:g} seconds"),
+    "outputs too large": N_("the outputs were too large to send back"),
+    "result too large": N_("the result was too large to send back"),
+    "cpu limit": N_("used up its CPU-time limit ({signal})"),
+    "killed": N_("killed by signal {signal}"),
+    "killed, memory": N_("killed by signal {signal} (perhaps out of memory)"),
+    "notebook exited": N_("the process running the notebook exited with code {code}"),
+    "exited": N_("the process running the code exited with code {code}"),
+    "exited without result": N_("the process running the code exited without sending a usable result"),
+    "unsendable": N_("the result could not be sent: {type}"),
+    # the runner's (sandbox/runner.py), of a worker that failed
+    "no reply": N_("the worker running your code stopped answering (no reply within {seconds:g} s)"),
+    "garbage": N_("the worker running your code died or sent garbage while running it ({type}: {message})"),
+    "unusable reply": N_("the process running your code sent an unusable reply"),
+    "did not start": N_("the sandboxed worker did not start ({type}): {log}"),
+    "not restarted": N_("the sandbox could not be started again after your code ended it ({reason})"),
+    # the grader's own (grading/sandboxed.py), of an ask it did not run
+    "skipped": N_("skipped: a cell it needs already ran out of time (an infinite loop?)"),
+    "missing cell": N_(
+        "the cell {name!r} is missing from the notebook (deleted, or its "
+        "grade_id metadata was changed), so it cannot be graded"
+    ),
+}
+
+PROBLEMS = {  # a run's status -> what the student reads of it; None: any other status
+    "ok": "",
+    "error": N_("your code raised an error: {detail}"),
+    "timeout": N_("your code did not finish in time (an infinite loop, or far too slow)"),
+    "memory": N_("your code ran out of the memory the course allows"),
+    "crashed": N_("your code crashed: {detail}"),
+    None: N_("your code could not be run ({detail})"),
+}
+
+
+def shown_detail(text: str, words: object) -> str:
+    """A detail in the course's language, from the key and fields sent beside `text` (the plain
+    form the reply carried): `text` itself when they are not a known key with plain fields that
+    fit its template."""
+    if type(words) is not dict or words.get("key") not in DETAILS or type(words.get("fields")) is not dict:
+        return text
+    fields = {
+        key: bounded_text(value, 2000) if type(value) is str else value
+        for key, value in words["fields"].items()
+        if type(key) is str and type(value) in (str, int, float)
+    }
+    try:
+        return _(DETAILS[words["key"]]).format(**fields)
+    except (KeyError, ValueError, IndexError):
+        return text
+
+
+def detail_of(reply: RunResult) -> str:
+    """The reply's detail, as the student reads it."""
+    return shown_detail(reply.detail, reply.words)
+
+
+def problem_of(reply: RunResult) -> str:
+    """What went wrong in a run, in words for a student (in the course's language)."""
+    template = PROBLEMS.get(reply.status, PROBLEMS[None])
+    return _(template).format(detail=detail_of(reply)) if template else ""
