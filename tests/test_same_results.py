@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from golden_class import course, results
+from golden_class import course, results, steady
 
 from autograder.sandbox.bwrap import sandbox_available
 
@@ -25,7 +25,7 @@ def graded(tmp_path_factory):
 
 
 def test_every_submission_gets_what_it_got_at_the_branch_point(graded):
-    golden = json.loads(GOLDEN.read_text())
+    golden = steady(json.loads(GOLDEN.read_text()))  # what varies, written as it is now
     assert sorted(graded) == sorted(golden)
     changed = [
         (student, part)
