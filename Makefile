@@ -82,7 +82,7 @@ docs: $(STAMP)
 # The fast lane runs on both cores (pytest-xdist): its tests share no session fixture worth
 # building twice, and each sandbox has its own uid and scratch directory.
 test-fast: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q -n 2 -m "not browser and not cluster and not postgres and not e2e and not attacks" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not cluster and not postgres and not e2e and not attacks and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gradcheck.py

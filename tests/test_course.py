@@ -155,6 +155,7 @@ def test_release_carries_no_solution_code_hidden_tests_markers_or_graded_values(
         assert not found, f"{path.name} contains graded answer values {found}"
 
 
+@pytest.mark.slow  # some 12 s of CPU: `init` run twice more, as a process, on a copy of the course
 def test_init_refuses_a_course_with_submissions_and_changes_nothing(course, tmp_path):
     """On a copy of the module's course (its first init succeeded there): init again updates it,
     and once a student's work is in it, refuses and changes nothing."""
@@ -272,6 +273,7 @@ def points_by_cell(path):
     }
 
 
+@pytest.mark.slow  # some 9 s of CPU: a second whole course built by `init`, as a process
 def test_each_notebook_of_an_assignment_gets_the_points_course_yaml_gives_its_exercises(tmp_path):
     """An override for an exercise of one notebook does not stop the other from rendering; each
     total is spread over its exercise's cells in proportion to the defaults."""

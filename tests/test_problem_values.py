@@ -109,6 +109,7 @@ def test_values_are_easy_to_work_by_hand(seed):
     assert p.l2["W"].shape[0] != p.l2["W"].shape[1]  # non-square: a wrong transpose cannot fit
 
 
+@pytest.mark.slow  # some 14 s of CPU: every drawn variant of every exercise
 def test_every_misconception_is_discriminated_for_every_drawn_variant():
     """Over 1,000 students, each catalogued mistake gives some answer of each exercise it can
     affect that is off by more than MARGIN times the grading tolerance."""
