@@ -58,24 +58,12 @@ pictures.simple(-2, 5, -4, q=3, f=-12, grads={"x": -4, "y": -4, "z": 3, "q": -4,
 # The max gate routes: the larger input gets the whole upstream gradient, the other gets 0.
 
 # %% kind="setup" grade_id="setup_simple" exercise="simple_by_hand"
-x, y, z = P.simple["x"], P.simple["y"], P.simple["z"]
-print(f"x = {x}, y = {y}, z = {z}")
 
 # %% kind="display" grade_id="picture_simple" exercise="simple_by_hand"
-pictures.simple(x, y, z, q="?", f="?", grads={"x": "?", "y": "?", "z": "?", "q": "?", "f": 1})
 
 # %% kind="solution" grade_id="simple_by_hand"
-### BEGIN SOLUTION
-q = x + y
-f = q * z
-dfdq = z
-dfdz = q
-dfdx = dfdq
-dfdy = dfdq
-### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_simple_by_hand"
-selfcheck.answers(globals(), "q", "f", "dfdq", "dfdz", "dfdx", "dfdy")
 
 # %% kind="test" grade_id="test_simple_by_hand" points=3 title="f = (x + y) · z by hand (part 1)" title_per_student="Your graph f = p · q by hand (part 1)"
 
@@ -120,19 +108,8 @@ selfcheck.answers(globals(), "q", "f", "dfdq", "dfdz", "dfdx", "dfdy")
 
 
 # %% kind="solution" grade_id="simple_with_gates"
-def simple_with_gates(x, y, z):
-    ### BEGIN SOLUTION
-    add, mul = AddGate(), MulGate()
-    q = add.forward(x, y)
-    f = mul.forward(q, z)
-    dq, dz = mul.backward(1.0)
-    dx, dy = add.backward(dq)
-    return f, (dx, dy, dz)
-    ### END SOLUTION
-
 
 # %% kind="selfcheck" grade_id="selfcheck_simple_with_gates"
-selfcheck.function("simple_with_gates", globals(), answers=("f", "dfdx", "dfdy", "dfdz"))
 
 # %% kind="test" grade_id="test_simple_with_gates" points=2 title="simple_with_gates, f = (x + y) · z with your gates (part 2)" title_per_student="simple_with_gates, your graph of part 1 with your gates (part 2)"
 
@@ -173,46 +150,12 @@ pictures.neuron(
 # the five parameters.
 
 # %% kind="setup" grade_id="setup_neuron" exercise="neuron_by_hand"
-w, xs = P.neuron["w"], P.neuron["x"]
-print(f"w = {w}, x = {xs}")
 
 # %% kind="display" grade_id="picture_neuron" exercise="neuron_by_hand"
-pictures.neuron(
-    w,
-    xs,
-    values={"f": "?"},
-    grads={
-        "f": 1,
-        "denom": "?",
-        "exp": "?",
-        "neg": "?",
-        "s": "?",
-        "w0": "?",
-        "x0": "?",
-        "w1": "?",
-        "x1": "?",
-        "w2": "?",
-    },
-)
 
 # %% kind="solution" grade_id="neuron_by_hand"
-### BEGIN SOLUTION
-s = w[0] * xs[0] + w[1] * xs[1] + w[2]
-denom = 1 + np.exp(-s)
-f = 1 / denom
-dfd_denom = -1 / denom**2
-dfd_exp = dfd_denom
-dfd_neg = dfd_exp * np.exp(-s)
-dfds = -dfd_neg
-dfdw0, dfdx0 = dfds * xs[0], dfds * w[0]
-dfdw1, dfdx1 = dfds * xs[1], dfds * w[1]
-dfdw2 = dfds
-### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_neuron_by_hand"
-selfcheck.answers(
-    globals(), "f", "dfd_denom", "dfd_exp", "dfd_neg", "dfds", "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2"
-)
 
 # %% kind="test" grade_id="test_neuron_by_hand" points=4 title="The sigmoid neuron by hand (part 3)"
 
@@ -226,23 +169,8 @@ selfcheck.answers(
 
 
 # %% kind="solution" grade_id="neuron_with_gates"
-def neuron_with_gates(w, x):
-    """Return f and the gradients (dw, dx): dw has 3 entries, dx has 2."""
-    ### BEGIN SOLUTION
-    m0, m1, a0, a1, sig = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
-    s = a1.forward(a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1])), w[2])
-    f = sig.forward(s)
-    ds = sig.backward(1.0)
-    dp, dw2 = a1.backward(ds)
-    d0, d1 = a0.backward(dp)
-    dw0, dx0 = m0.backward(d0)
-    dw1, dx1 = m1.backward(d1)
-    return f, ((dw0, dw1, dw2), (dx0, dx1))
-    ### END SOLUTION
-
 
 # %% kind="selfcheck" grade_id="selfcheck_neuron_with_gates"
-selfcheck.function("neuron_with_gates", globals(), answers=("f", "dfdw0", "dfdx0", "dfdw1", "dfdx1", "dfdw2"))
 
 # %% kind="test" grade_id="test_neuron_with_gates" points=2 title="neuron_with_gates, the neuron with your gates (part 3)"
 
@@ -267,41 +195,19 @@ selfcheck.function("neuron_with_gates", globals(), answers=("f", "dfdw0", "dfdx0
 # ∂f/∂p, ∂f/∂q and the gradient of each input: the one that feeds two gates collects both.
 
 # %% kind="setup" grade_id="setup_branch" exercise="branch_by_hand"
-x, y = P.branch["x"], P.branch["y"]
-print(f"x = {x}, y = {y}")
 
 # %% kind="display" grade_id="picture_branch" exercise="branch_by_hand"
-pictures.branch(x, y, values={"q": "?", "f": "?"}, grads={"f": 1, "x": "?", "y": "?"})
 
 # %% kind="solution" grade_id="branch_by_hand"
-### BEGIN SOLUTION
-q = x + y
-f = q * x
-dfdx = x + q
-dfdy = x
-### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_branch_by_hand"
-selfcheck.answers(globals(), "q", "f", "dfdx", "dfdy")
 
 # %% kind="test" grade_id="test_branch_by_hand" points=2 title="f = (x + y) · x by hand: gradients add at branches (part 4)" title_per_student="Your graph with a branch, by hand: gradients add at branches (part 4)"
 
 
 # %% kind="solution" grade_id="branch_with_gates"
-def branch_with_gates(x, y):
-    """Return f and the gradients (dx, dy) of f = (x + y) * x, using your gates."""
-    ### BEGIN SOLUTION
-    add, mul = AddGate(), MulGate()
-    q = add.forward(x, y)
-    f = mul.forward(q, x)
-    dq, dx_mul = mul.backward(1.0)
-    dx_add, dy = add.backward(dq)
-    return f, (dx_add + dx_mul, dy)
-    ### END SOLUTION
-
 
 # %% kind="selfcheck" grade_id="selfcheck_branch_with_gates"
-selfcheck.function("branch_with_gates", globals(), answers=("f", "dfdx", "dfdy"))
 
 # %% kind="test" grade_id="test_branch_with_gates" points=2 title="branch_with_gates, f = (x + y) · x with your gates (part 4)" title_per_student="branch_with_gates, your graph of part 4 with your gates (part 4)"
 
@@ -332,25 +238,12 @@ pictures.l2_of_matmul(
 # or numpy arrays of the right shapes.
 
 # %% kind="setup" grade_id="setup_l2" exercise="l2_by_hand"
-W, x = P.l2["W"], P.l2["x"]
-print("W =", W.tolist(), " x =", x.tolist())
 
 # %% kind="display" grade_id="picture_l2" exercise="l2_by_hand"
-pictures.l2_of_matmul(W, x, values={"q": "?", "f": "?"}, grads={"f": 1, "q": "?", "W": "?", "x": "?"})
 
 # %% kind="solution" grade_id="l2_by_hand"
-### BEGIN SOLUTION
-q = W @ x
-f = float(np.sum(q**2))
-dfdq = 2 * q
-dfdW = np.outer(dfdq, x)
-dfdx = W.T @ dfdq
-### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_l2_by_hand"
-selfcheck.answers(
-    globals(), "q", "f", "dfdq", "dfdW", "dfdx", shapes=dict(q=(2,), dfdq=(2,), dfdW=(2, 3), dfdx=(3,))
-)
 
 # %% kind="test" grade_id="test_l2_by_hand" points=3 title="f = ‖W·x‖² by hand (part 5)"
 
@@ -359,18 +252,8 @@ selfcheck.answers(
 
 
 # %% kind="solution" grade_id="l2_with_gates"
-def l2_with_gates(W, x):
-    """Return f and the gradients (dW, dx) of f = ||W x||^2 for x of shape (D,) or (D, N)."""
-    ### BEGIN SOLUTION
-    mm, l2 = MatMulGate(), L2Gate()
-    f = l2.forward(mm.forward(W, x))
-    dW, dx = mm.backward(l2.backward(1.0))
-    return f, (dW, dx)
-    ### END SOLUTION
-
 
 # %% kind="selfcheck" grade_id="selfcheck_l2_with_gates"
-selfcheck.function("l2_with_gates", globals(), answers=("f", "dfdW", "dfdx"))
 
 # %% kind="test" grade_id="test_l2_with_gates" points=2 title="l2_with_gates, f = ‖W·x‖² with your gates (part 5)"
 
@@ -381,14 +264,8 @@ selfcheck.function("l2_with_gates", globals(), answers=("f", "dfdW", "dfdx"))
 # many entries would that Jacobian have? Give whole numbers.
 
 # %% kind="solution" grade_id="jacobian_question"
-### BEGIN SOLUTION
-jacobian_entries = 4096 * 4096
-jacobian_nonzero = 4096
-batch_jacobian_entries = 409_600 * 409_600
-### END SOLUTION
 
 # %% kind="selfcheck" grade_id="selfcheck_jacobian_question"
-selfcheck.answers(globals(), "jacobian_entries", "jacobian_nonzero", "batch_jacobian_entries")
 
 # %% kind="test" grade_id="test_jacobian_question" points=1 title="Why nobody builds the Jacobian (part 5)"
 

@@ -23,11 +23,13 @@ A cell's header says what it is (`# %% kind="solution" grade_id="simple_by_hand"
 
 Gate knowledge is not written in the notebook: `gate` cells come from the operation table
 (solutions/table.py).
-Exercise knowledge neither: a setup, display, selfcheck or solution cell of a hand exercise or
-of a function built on its graph (header key exercise="simple_by_hand" on setup and display
-cells; the grade_id says it for the others) is generated from the exercise's description
-(solutions/graphs.py) when its body is empty, and whenever the course draws that exercise's
-graph per student (course.yaml graphs: per-student), where a cell written for the lecture's
+Exercise knowledge neither: a setup, display, selfcheck or solution cell of a hand exercise, of
+a function built on its graph or of a question with fixed answers (header key
+exercise="simple_by_hand" on setup and display cells; the grade_id says it for the others) is
+generated from the exercise's description (solutions/graphs.py, autograder/exercises.py) when
+its body is empty, as every such cell of the kit's own notebook is, in both graph modes. A body
+written by hand is kept only while the course gives everyone the lecture's graph: where it draws
+that exercise's graph per student (course.yaml graphs: per-student), a cell written for one
 graph would be wrong. A cell with the header key graphs="lecture" or graphs="per-student" is
 kept only in that mode (prose about "the" graph or about "your" graph).
 """
@@ -46,8 +48,8 @@ from solutions import graphs as described
 from solutions.table import BY_GRADE_ID as GATES
 
 from .bpkit.i18n import EXERCISE_TITLE, N_, STUDENT_WORDS
-from .exercises import BY_ID as HAND_EXERCISES
-from .exercises import FUNCTIONS_BY_ID, JACOBIAN_ANSWERS
+from .exercises import BY_ID as GRAPH_EXERCISES
+from .exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, FixedAnswers
 from .grading.registry import TEST_DEFAULT_POINTS, describe_check, gate_checks
 
 _ = STUDENT_WORDS.gettext
@@ -185,7 +187,7 @@ def _expand(kind, grade_id, cell, source_path, graph_mode=described.LECTURE):
         exercise = grade_id.removeprefix("test_")
         points = cell.metadata.get("points", TEST_DEFAULT_POINTS)
         title = cell.metadata.get("title")
-        if graph_mode == described.PER_STUDENT and exercise in HAND_EXERCISES | FUNCTIONS_BY_ID:
+        if graph_mode == described.PER_STUDENT and exercise in GRAPH_EXERCISES | FUNCTIONS_BY_ID:
             title = cell.metadata.get("title_per_student", title)  # the student's own graph
         return [
             test_cell(exercise, "answers_or_function", points, grade_id, title=title, graph_mode=graph_mode)
@@ -270,22 +272,24 @@ def answer_shapes_by_exercise(graph_mode=described.LECTURE):
     from .bpkit import problems
 
     drawn = problems.draw(0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode)
-    shapes = {
+    return {
         e.id: {
             name: np.shape(v)
-            for name, v in e.correct(drawn.values[e.problem], drawn.graphs[e.problem], graph_mode).items()
+            for name, v in (
+                e.correct(drawn.values[e.problem], drawn.graphs[e.problem], graph_mode)
+                if e.problem is not None
+                else e.correct()
+            ).items()
         }
-        for e in HAND_EXERCISES.values()
+        for e in HAND_ANSWERS.values()
     }
-    shapes["jacobian_question"] = {name: () for name in JACOBIAN_ANSWERS}
-    return shapes
 
 
 # ---------------------------------------------------------------- cells derived from a description
 
 
 def _exercise_of_cell(kind, grade_id, cell, source_path):
-    """(the hand exercise, the function exercise or None) a cell belongs to, or None."""
+    """(the hand exercise or question, the function exercise or None) a cell belongs to, or None."""
     if kind in ("setup", "display") and cell.metadata.get("exercise"):
         name = cell.metadata["exercise"]
     elif kind == "selfcheck":
@@ -294,15 +298,15 @@ def _exercise_of_cell(kind, grade_id, cell, source_path):
         name = grade_id
     else:
         return None
-    if name in HAND_EXERCISES:
-        return HAND_EXERCISES[name], None
+    if name in HAND_ANSWERS:
+        return HAND_ANSWERS[name], None
     if name in FUNCTIONS_BY_ID:
         fn = FUNCTIONS_BY_ID[name]
-        return HAND_EXERCISES[fn.exercise.id], fn
+        return GRAPH_EXERCISES[fn.exercise.id], fn
     if kind in ("setup", "display"):
         raise NotebookSourceError(
             f"{source_path}: cell {grade_id!r} names exercise={name!r}, which "
-            f"solutions/graphs.py does not describe (known: {', '.join(HAND_EXERCISES)})"
+            f"solutions/graphs.py does not describe (known: {', '.join(GRAPH_EXERCISES)})"
         )
     return None
 
@@ -314,16 +318,16 @@ def _derived(kind, grade_id, cell, source_path, graph_mode):
     if found is None:
         return cell
     hand, fn = found
-    drawn_per_student = len(hand.shape(graph_mode).graphs) > 1
+    drawn_per_student = not isinstance(hand, FixedAnswers) and len(hand.shape(graph_mode).graphs) > 1
     if cell.source.strip() and not drawn_per_student:
         return cell
-    try:
-        cell.source = CELL_WRITERS[kind](hand, fn, graph_mode)
-    except KeyError:
+    writer = CELL_WRITERS.get((kind, isinstance(hand, FixedAnswers)))
+    if writer is None:
         raise NotebookSourceError(
             f"{source_path}: cell {grade_id!r} (kind={kind}) is empty and cannot be "
-            "generated from a description"
-        ) from None
+            f"generated from the description of {hand.id!r}, which has no values to set up or draw"
+        )
+    cell.source = writer(hand, fn, graph_mode)
     return cell
 
 
@@ -334,8 +338,19 @@ def _setup_source(hand, fn, mode):
     if len(hand.shape(mode).graphs) > 1:
         your_graph = _("Your graph:")
         lines.append(f"print({your_graph!r}, P.graphs[{hand.problem!r}].title)")
-    lines.append('print(f"' + ", ".join(f"{g} = {{{g}}}" for g in groups) + '")')
+    arrays = _array_groups(hand.problem, mode)  # printed as lists: numpy's layout is not the lecture's
+    shown = (f"{g}.tolist()" if g in arrays else g for g in groups)
+    lines.append('print(f"' + ", ".join(f"{g} = {{{s}}}" for g, s in zip(groups, shown)) + '")')
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=16)
+def _array_groups(problem, graph_mode):
+    """The groups of one exercise's values that are numpy arrays (any student's draw tells)."""
+    from .bpkit import problems
+
+    drawn = problems.draw(0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode)
+    return frozenset(g for g, v in drawn.values[problem].items() if isinstance(v, np.ndarray))
 
 
 def _display_source(hand, fn, mode):
@@ -372,10 +387,12 @@ def _solution_source(hand, fn, mode):
         return "\n".join(lines + ["### END SOLUTION"])
     groups = shape.values.groups
     args = [name for name, _ in groups]
-    flat = (
-        [f"{name}[{i}]" for name, members in groups for i in range(len(members))]
-        if any(isinstance(m, tuple) for _, m in groups)
-        else args
+    # Each input by name: a group's members need not be in the graph's input order (the neuron's
+    # w0, x0, w1, x1, w2 come as w = (w0, w1, w2) and x = (x0, x1)).
+    given = ", ".join(
+        f"{member!r}: {name}[{i}]" if isinstance(members, tuple) else f"{member!r}: {name}"
+        for name, members in groups
+        for i, member in enumerate(members if isinstance(members, tuple) else (members,))
     )
     graphs_used = {fn.graph(g, mode) for g in shape.graphs}
     kinds = sorted({op for g in graphs_used for _, op, _ in g.gates})
@@ -389,15 +406,11 @@ def _solution_source(hand, fn, mode):
     return "\n".join(
         [
             f"def {fn.id}({', '.join(args)}):",
-            '    """'
-            + _("Return f and the gradients ({gradients}) of your graph, using your gates.").format(
-                gradients=", ".join("d" + a for a in args)
-            )
-            + '"""',
+            f'    """{_function_docstring(fn, mode)}"""',
             "    ### BEGIN SOLUTION",
             *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
             f"    graph, kinds = {graph}, {{{made}}}",
-            f"    values, gates = dict(zip(graph.inputs, {_tuple_text(flat)})), {{}}",
+            f"    values, gates = {{{given}}}, {{}}",
             "    for node, op, parents in graph.gates:",
             "        gates[node] = kinds[op]()",
             "        values[node] = gates[node].forward(*(values[p] for p in parents))",
@@ -412,16 +425,48 @@ def _solution_source(hand, fn, mode):
     )
 
 
+def _function_docstring(fn, mode):
+    """What the released stub of a function exercise says it returns (the def line and this
+    docstring are what ClearSolutions leaves): f of its arguments when everyone computes the same
+    graph (the prose above the cell shows it), the student's own graph otherwise, and how many
+    entries each gradient of a group of inputs has."""
+    shape = described.shape(fn.exercise, mode)
+    gradients = ", ".join(f"d{name}" for name, _ in shape.values.groups)
+    text = (
+        _("Return f and the gradients ({gradients}) of your graph, using your gates.")
+        if len({fn.graph(g, mode) for g in shape.graphs}) > 1
+        else _("Return f and the gradients ({gradients}) of f({arguments}), using your gates.")
+    ).format(gradients=gradients, arguments=", ".join(described.group_names(shape.values)))
+    sizes = [
+        (f"d{name}", len(members)) for name, members in shape.values.groups if isinstance(members, tuple)
+    ]
+    if sizes:
+        text += " " + ", ".join(
+            _("{gradient} has {count} entries").format(gradient=g, count=n) for g, n in sizes
+        )
+        text += "."
+    return textwrap.fill(text, 96, subsequent_indent="    ")
+
+
+def _fixed_solution_source(question, fn, mode):
+    """The answers of a question that are the same for everyone, for the instructor's source
+    notebook (ClearSolutions removes them from the release)."""
+    lines = [f"{name} = {value!r}" for name, value in question.correct().items()]
+    return "\n".join(["### BEGIN SOLUTION", *lines, "### END SOLUTION"])
+
+
 def _tuple_text(items):
     items = list(items)
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-CELL_WRITERS = {
-    "setup": _setup_source,
-    "display": _display_source,
-    "selfcheck": _selfcheck_source,
-    "solution": _solution_source,
+CELL_WRITERS = {  # (kind, a question with fixed answers?): how the cell is written from the description
+    ("setup", False): _setup_source,
+    ("display", False): _display_source,
+    ("selfcheck", False): _selfcheck_source,
+    ("solution", False): _solution_source,
+    ("selfcheck", True): _selfcheck_source,
+    ("solution", True): _fixed_solution_source,
 }
 
 
