@@ -257,11 +257,7 @@ pictures.l2_of_matmul(
 
 # %% kind="test" grade_id="test_l2_with_gates" points=2 title="l2_with_gates, f = ‖W·x‖² with your gates (part 5)"
 
-# %% [markdown]
-# **Why nobody builds the Jacobian.** An elementwise gate (say a max with 0) on a
-# 4096-dimensional input has a 4096 × 4096 Jacobian. How many entries does it have, and how
-# many of them can be nonzero? With a minibatch of 100 the input has 409,600 numbers: how
-# many entries would that Jacobian have? Give whole numbers.
+# %% [markdown] exercise="jacobian_question"
 
 # %% kind="solution" grade_id="jacobian_question"
 

@@ -253,10 +253,15 @@ BY_ID = {e.id: e for e in EXERCISES}
 
 @dataclass(frozen=True)
 class FixedAnswers:  # a HandAnswers
-    """A question whose answers are the same for everyone (the lecture's sizes)."""
+    """A question whose answers are the same for everyone (the lecture's sizes), described once:
+    the question as students read it (a message of the student catalog, whose {placeholders}
+    are `given`), the numbers it gives and the answers those numbers make. The notebook's
+    question, stub, solution, self-check and Validate line, and the hidden check, all read it."""
 
-    id: str
-    answers: dict
+    id: str  # the grade_id of the answer cell; its test cell is test_<id>
+    question: str
+    given: dict  # placeholder -> the number the question states
+    answers: dict  # answer variable -> its value
     problem = None  # no problem values
 
     def correct(self, values=None, graph=None, mode=None):
@@ -265,13 +270,27 @@ class FixedAnswers:  # a HandAnswers
     def mistaken(self, values=None, graph=None, mode=None):
         return {}
 
+    def asked(self):
+        """The question in the language in force, with its numbers (as typeset: 4096, 409,600)."""
+        return STUDENT_WORDS.gettext(self.question).format(
+            **{k: f"{v:,}" if v >= 10_000 else str(v) for k, v in self.given.items()}
+        )
 
+
+_WIDTH, _BATCH = 4096, 100  # an elementwise gate's input size, and a minibatch of that many inputs
 JACOBIAN = FixedAnswers(
     "jacobian_question",
+    N_(
+        "**Why nobody builds the Jacobian.** An elementwise gate (say a max with 0) on a\n"
+        "{width}-dimensional input has a {width} × {width} Jacobian. How many entries does it have, and how\n"
+        "many of them can be nonzero? With a minibatch of {batch} the input has {batch_inputs} numbers: how\n"
+        "many entries would that Jacobian have? Give whole numbers."
+    ),
+    {"width": _WIDTH, "batch": _BATCH, "batch_inputs": _WIDTH * _BATCH},
     {
-        "jacobian_entries": 4096 * 4096,
-        "jacobian_nonzero": 4096,
-        "batch_jacobian_entries": 409_600 * 409_600,
+        "jacobian_entries": _WIDTH * _WIDTH,
+        "jacobian_nonzero": _WIDTH,  # the diagonal: each output reads its own input only
+        "batch_jacobian_entries": (_WIDTH * _BATCH) ** 2,
     },
 )
 JACOBIAN_ANSWERS = JACOBIAN.answers

@@ -83,6 +83,9 @@ def render(source_path, graph_mode=described.LECTURE):
         if only is not None and only != graph_mode:
             continue
         kind = cell.metadata.pop("kind", None)
+        if cell.cell_type == "markdown" and cell.metadata.get("exercise"):
+            cells.append(_question(cell, source_path))
+            continue
         if cell.cell_type == "markdown" or kind is None:
             cells.append(_plain(cell))
             continue
@@ -156,6 +159,21 @@ def _plain(cell):
     if cell.cell_type == "markdown":
         return nbformat.v4.new_markdown_cell(_(cell.source) if cell.source.strip() else cell.source)
     return nbformat.v4.new_code_cell(cell.source)
+
+
+def _question(cell, source_path):
+    """A markdown cell with the header key exercise="...": the question of a question with fixed
+    answers, from its description (autograder/exercises.py), where its numbers and its answers
+    are written once."""
+    name = cell.metadata.pop("exercise")
+    question = HAND_ANSWERS.get(name)
+    if not isinstance(question, FixedAnswers) or cell.source.strip():
+        known = ", ".join(e.id for e in HAND_ANSWERS.values() if isinstance(e, FixedAnswers))
+        raise NotebookSourceError(
+            f"{source_path}: markdown cell exercise={name!r}: only an empty cell of a question with "
+            f"fixed answers is written from its description (known: {known})"
+        )
+    return nbformat.v4.new_markdown_cell(question.asked())
 
 
 def _nbgrader(grade_id, *, grade=False, solution=False, locked=False, points=None):
@@ -417,7 +435,8 @@ def _solution_source(hand, fn, mode):
             "    grads = {graph.output: 1.0}",
             "    for node, op, parents in reversed(graph.gates):",
             "        back = gates[node].backward(grads[node])",
-            "        for p, g in zip(parents, back if isinstance(back, tuple) else (back,)):",
+            # a gate of two inputs may return a list: how many gradients come back is its arity
+            "        for p, g in zip(parents, back if len(parents) > 1 else (back,)):",
             "            grads[p] = grads[p] + g if p in grads else g  # gradients add at branches",
             f"    return values[graph.output], {returned}",
             "    ### END SOLUTION",
