@@ -388,14 +388,22 @@ def _selfcheck_source(hand, fn, mode):
 def _solution_source(hand, fn, mode):
     """The reference answers (or function) for the instructor's source notebook, written against
     the student's own graph (P.graphs), so that one cell is right for every student: hand answers
-    from bpkit's numeric evaluator, the function from the notebook's gates. nbgrader's
-    ClearSolutions removes everything between the markers from the release."""
+    from bpkit's evaluator of a graph given the exact local gradients of the operations the
+    exercise's graphs use (their rows' backward, written out here: a release's bpkit has none),
+    the function from the notebook's gates. nbgrader's ClearSolutions removes everything between
+    the markers from the release."""
     shape, problem = hand.shape(mode), hand.problem
     if fn is None:
+        rows = {row.name: row for g in shape.graphs for row in _rows_of(g)}
+        local = [f"    {name!r}: {ast.unparse(_lambda_of(rows[name].backward))}," for name in sorted(rows)]
         lines = [
             "### BEGIN SOLUTION",
-            "from bpkit.acceptance import Evaluation  # numeric gradients of your graph: the reference",
-            f"_graph = Evaluation(P.graphs[{problem!r}], P.inputs({problem!r}))",
+            "from bpkit.acceptance import Evaluation",
+            "",
+            "_local = {  # each operation's exact local gradient: (dout, out, *inputs, *constants) -> d(inputs)",
+            *local,
+            "}",
+            f"_graph = Evaluation(P.graphs[{problem!r}], P.inputs({problem!r}), _local)",
             "_grads = _graph.backward()",
         ]
         lines += [
@@ -442,6 +450,11 @@ def _solution_source(hand, fn, mode):
             "    ### END SOLUTION",
         ]
     )
+
+
+def _rows_of(graph):
+    """The operation table's rows a graph description uses, in its order."""
+    return [described.operation_of(op)[0] for _, op, _ in graph.gates]
 
 
 def _function_docstring(fn, mode):

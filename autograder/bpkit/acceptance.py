@@ -44,10 +44,16 @@ def forward(row, args, constants):
 
 class Evaluation:
     """One graph on one draw: every node's value, each gate's local Jacobians, and backward passes
-    with or without a mistake at one node."""
+    with or without a mistake at one node.
 
-    def __init__(self, graph, inputs):
+    `local_gradients` ({gate class name: its row's backward, (dout, out, *inputs, *constants) ->
+    each input's gradient}) replaces the centered differences of those gates with the exact local
+    gradient: the instructor's source notebook writes its rows' backward in its reference answers
+    (autograder/notebooks.py), which must be exact; a release's rows have no backward to give."""
+
+    def __init__(self, graph, inputs, local_gradients=None):
         self.graph = graph
+        self.local_gradients = dict(local_gradients or {})
         self.values = dict(inputs)
         self.gates = []  # (node, operation's row, constants, parents)
         for node, operation, parents in graph.gates:
@@ -96,7 +102,17 @@ class Evaluation:
 
     def local(self, gate, dout):
         """The correct gradients of one gate's inputs for an upstream gradient."""
-        node, _, _, parents = gate
+        node, row, constants, parents = gate
+        if row.name in self.local_gradients:
+            args = [self.values[p] for p in parents]
+            sent = self.local_gradients[row.name](dout, self.values[node], *args, *constants)
+            # a row returns one gradient for one input; a scalar's comes back as a Python number,
+            # as the centered differences give it (np.where makes a max's a 0-d array)
+            scalars = _scalar(dout) and all(_scalar(a) for a in args)
+            return tuple(
+                float(g) if scalars and np.ndim(g) == 0 else g
+                for g in (sent if len(parents) > 1 else (sent,))
+            )
         jacobians = self.jacobians(*gate)
         if _scalar(dout) and all(_scalar(J) for J in jacobians):
             return tuple(dout * J for J in jacobians)
