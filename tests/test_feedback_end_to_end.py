@@ -119,7 +119,8 @@ def test_every_exercise_has_its_title_points_and_results_and_each_mistake_once(g
         "✗ backward dx and dy, on the lecture&#x27;s numbers, Python floats, 0-d arrays, vectors and matrices"
         in add.replace("'", "&#x27;")
     )
-    assert add.count("This looks like 'add-split'") == 1 and add.count("Hint:") == 1
+    assert add.count("add-split") == 1 and add.count("Hint:") == 1 and "looks like" not in add
+    assert add.index("halved the gradient") < add.index('<span class="bpkit-mistake-id">(add-split)</span>')
     full = panels(html)["test_max_gate_backward"]
     assert "Failed:" not in full and "✓ Passed" in full and "2.0 / 2.0 points" in full
 

@@ -39,3 +39,19 @@ def test_a_mistake_is_explained_once_however_many_checks_show_it():
         "This looks like 'add-split': The add gate halved the gradient between its inputs instead of copying it.",
         "  Hint: How much does x + y change when x changes by a small h? Both inputs get that rate.",
     ]
+
+
+def test_the_page_names_a_mistake_once_after_the_words_that_explain_it():
+    """The terminal's text names the mistake on each failed line and in its explanation; the
+    feedback page names it once, after the explanation, where it reads as a reference and not as
+    jargon to decode first."""
+    from autograder.grading.feedback import feedback_html
+
+    result = CheckResult(
+        [Outcome(f"backward, {c}: dx", False, "off by 0.33", "add-split") for c in ("vectors", "floats")]
+        + [Outcome("forward, vectors", True)]
+    )
+    page = feedback_html(result.feedback("AddGate.backward", 2))
+    assert page.count("add-split") == 1 and "looks like" not in page
+    assert page.index("halved the gradient") < page.index('<span class="bpkit-mistake-id">(add-split)</span>')
+    assert "<li>✗ backward dx, on vectors and floats: off by 0.33</li>" in page

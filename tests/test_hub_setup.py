@@ -267,3 +267,22 @@ def test_a_course_account_whose_group_holds_others_is_refused_naming_them(tmp_pa
             subprocess.run(["userdel", name], check=False)
         for name in (group, f"{account}-private"):
             subprocess.run(["groupdel", name], check=False, stderr=subprocess.DEVNULL)
+
+
+def test_a_course_config_that_replaces_formgraders_template_is_named_with_its_fix(tmp_path):
+    """An older `backprop-kit init` set the feedback template on every HTMLExporter, formgrader's
+    too: its Manual Grading failed on each submission. The hub names the file and the fix; the
+    template init writes today sets it on the feedback exporter alone."""
+    from autograder.course import PACKAGE_DIR
+    from autograder.hub.hubconfig import course_config_problems
+
+    today = (PACKAGE_DIR / "templates" / "nbgrader_config.py").read_text()
+    assert "c.HTMLExporter." not in today and "c.FeedbackExporter.template_file" in today
+    (tmp_path / "nbgrader_config.py").write_text(today)
+    assert course_config_problems(tmp_path) == []
+    (tmp_path / "nbgrader_config.py").write_text(
+        today.replace("c.FeedbackExporter.template_file", "c.HTMLExporter.template_file")
+    )
+    [problem] = course_config_problems(tmp_path)
+    assert f"{tmp_path / 'nbgrader_config.py'} sets c.HTMLExporter.template_file" in problem
+    assert f"rerun `backprop-kit init {tmp_path}`" in problem

@@ -32,7 +32,7 @@ from traitlets import List
 
 from ..bpkit.i18n import EXERCISE_TITLE
 from ..words import _, student_words
-from .outcomes import HINT_LINE, MISTAKE_LINE, SCORE_LINE
+from .outcomes import HINT_LINE, LOOKS_LIKE, MISTAKE_LINE, SCORE_LINE
 from .steps import NO_RESPONSE
 
 try:  # jinja2 >= 3
@@ -55,8 +55,10 @@ VALIDATE_MESSAGE = (
 def _line_pattern(template):
     """A regular expression matching the lines `template` (a message with {placeholders})
     writes: the placeholders match anything, the words only themselves."""
-    parts = re.split(r"\{\w+\}", template)
-    return re.compile("(.*?)".join(re.escape(p) for p in parts) + "$")
+    parts = re.split(r"\{(\w+)\}", template)  # words, a placeholder's name, words, ...
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + "$"
+    )
 
 
 def _written_as(message):
@@ -107,6 +109,9 @@ def feedback_html(text):
     line, failed ones as a list, each mistake with its hint, notes as paragraphs."""
     passed, failed, mistakes, notes = [], [], [], []
     score, mistake, hint = _written_as(SCORE_LINE), _written_as(MISTAKE_LINE), _written_as(HINT_LINE)
+    # A failed line's " (looks like 'id')": the page names the mistake once, in its box below,
+    # after the words that explain it (the text report keeps both, for the terminal and CSVs).
+    looks_like = _written_as(LOOKS_LIKE)
 
     def matches(patterns, line):
         return next((m for m in (p.match(line) for p in patterns) if m), None)
@@ -117,11 +122,11 @@ def feedback_html(text):
         if line.startswith("[ok ] "):
             passed.append(line[6:])
         elif line.startswith("[FAIL] "):
-            failed.append(line[7:])
-        elif matches(mistake, line):
-            mistakes.append([line, ""])
+            failed.append(_without_looks_like(line[7:], looks_like))
+        elif said := matches(mistake, line):
+            mistakes.append([said.group("explanation"), said.group("id"), ""])
         elif mistakes and (said := matches(hint, line)):
-            mistakes[-1][1] = said.group(1)
+            mistakes[-1][2] = said.group("hint")
         elif line.strip():
             notes.append(line.strip())
 
@@ -138,13 +143,34 @@ def feedback_html(text):
         )
     if passed:
         out.append(f'<p class="bpkit-passed">✓ {passed_head} ' + "; ".join(e(p) for p in passed) + "</p>")
-    for line, hint in mistakes:
+    for explanation, mistake_id, hint in mistakes:
         out.append(
-            f'<div class="bpkit-mistake"><p>{e(line)}</p>'
+            f'<div class="bpkit-mistake"><p>{e(explanation)} <span class="bpkit-mistake-id">'
+            f"({e(mistake_id)})</span></p>"
             + (f"<p><b>{hint_head}</b> {e(hint)}</p>" if hint else "")
             + "</div>"
         )
     return '<div class="bpkit-feedback">' + "".join(out) + "</div>"
+
+
+def _without_looks_like(line, patterns):
+    for pattern in patterns:
+        found = pattern.search(line)
+        if found:
+            return line[: found.start()]
+    return line
+
+
+def _panel_follows(cells, at):
+    """Whether a graded cell (one the page shows as an exercise's panel) comes after the answer
+    cell at `at`, before the next answer cell."""
+    for cell in cells[at + 1 :]:
+        nbgrader = cell.metadata.get("nbgrader", {}) if cell.cell_type == "code" else {}
+        if nbgrader.get("solution"):
+            return False
+        if nbgrader.get("grade") and not str(nbgrader.get("grade_id", "")).startswith("selfcheck"):
+            return True
+    return False
 
 
 def picture_alt(svg):
@@ -215,7 +241,7 @@ class FeedbackForStudents(NbGraderPreprocessor):
             nb.cells = [c for c in nb.cells if c.metadata.get("backprop_kit") == "notes"]
             return nb, resources
         cells = []
-        for cell in nb.cells:
+        for at, cell in enumerate(nb.cells):
             nbgrader = cell.metadata.get("nbgrader", {}) if cell.cell_type == "code" else {}
             if str(nbgrader.get("grade_id", "")).startswith("selfcheck"):
                 continue  # self-checks are for the student's own kernel; grading never runs them
@@ -223,8 +249,14 @@ class FeedbackForStudents(NbGraderPreprocessor):
                 self._graded(cell)
             elif cell.cell_type == "code":
                 self._pictures(cell)
+                if nbgrader.get("solution") and _panel_follows(nb.cells, at):
+                    # The exercise's panel below says what went wrong, in words, once; the raw
+                    # traceback box above it said the same thing a second time.
+                    cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
             if nbgrader.get("comment") == NO_RESPONSE:
-                nbgrader["comment"] = _(NO_RESPONSE)
+                # nbgrader's automatic comment on an untouched answer read like a TA's remark;
+                # the panel below says the answer is missing. A TA's own comment stays.
+                nbgrader["comment"] = None
             cells.append(cell)
         nb.cells = cells
         return nb, resources

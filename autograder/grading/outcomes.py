@@ -18,6 +18,7 @@ from ..words import N_, _, student_words
 # The lines of a graded cell's feedback that feedback.py reads back into the page's parts, in
 # whatever language they were written ("[ok ] " and "[FAIL] " are marks, the same in every one).
 SCORE_LINE = N_("{title}: {earned} / {points} points")
+LOOKS_LIKE = N_(" (looks like '{id}')")  # after a failed check's line; the page shows the id once
 MISTAKE_LINE = N_("This looks like '{id}': {explanation}")
 HINT_LINE = N_("  Hint: {hint}")
 
@@ -36,7 +37,7 @@ class Outcome:
         line = f"[{mark}] {self.name}" + (f": {self.message}" if self.message else "")
         if not self.misconception:
             return line
-        return line + _(" (looks like '{id}')").format(id=self.misconception)
+        return line + _(LOOKS_LIKE).format(id=self.misconception)
 
 
 @dataclass

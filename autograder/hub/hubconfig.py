@@ -145,6 +145,7 @@ def check_layout(s: HubSettings):
                     what=what, why=why
                 )
             )
+    problems += course_config_problems(s.course_dir)
     why = layout.open_to_others(s.course_dir)
     if why:
         problems.append(
@@ -153,6 +154,29 @@ def check_layout(s: HubSettings):
             )
         )
     return problems
+
+
+# What `backprop-kit init` wrote before the feedback template was set on the feedback exporter
+# alone: it replaced formgrader's own template too (TemplateNotFound on Manual Grading).
+GLOBAL_FEEDBACK_TEMPLATE = "c.HTMLExporter.template_file"
+
+
+def course_config_problems(course_dir):
+    """What in the course's nbgrader_config.py breaks a page of formgrader (one line each)."""
+    path = Path(course_dir) / "nbgrader_config.py"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []  # the layout's own checks say why the course cannot be read
+    if any(line.startswith(GLOBAL_FEEDBACK_TEMPLATE) for line in text.splitlines()):
+        return [
+            _(
+                "{file} sets {setting}, which replaces formgrader's own template: Manual Grading then "
+                "fails on every submission (TemplateNotFound); rerun `backprop-kit init {folder}` to "
+                "update it"
+            ).format(file=path, setting=GLOBAL_FEEDBACK_TEMPLATE, folder=course_dir)
+        ]
+    return []
 
 
 def roster_ids(s: HubSettings):

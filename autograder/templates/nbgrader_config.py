@@ -98,8 +98,11 @@ from autograder.grading.feedback import (  # noqa: E402
 # One self-contained page: math as MathML, no MathJax or anything else from the network.
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.preprocessors = [GetGrades, FeedbackForStudents, CSSHTMLHeaderPreprocessor]
-c.HTMLExporter.template_file = TEMPLATE_FILE
-c.HTMLExporter.extra_template_basedirs = template_basedirs()
+# The feedback exporter's own template, set on it alone: formgrader renders submissions with
+# nbconvert's HTMLExporter and its 'formgrade' template, which an HTMLExporter-wide template_file
+# would replace (TemplateNotFound on Manual Grading's every submission).
+c.FeedbackExporter.template_file = TEMPLATE_FILE
+c.FeedbackExporter.extra_template_basedirs = template_basedirs()
 
 # nbgrader's gradebook code predates SQLAlchemy 2's autoflush rules; its harmless
 # "Object of type <...> not in session" warnings would print for every submission.
