@@ -24,13 +24,17 @@ limits. The host runs no student code and holds nothing of any student's: it rea
 grader's requests.
 
 One message per line of the socket (SOCK_SEQPACKET), JSON:
-  grader -> host  {"spawn": id, "uid": n, "env": {...}, "limits": {...}, "preloads": [...]}
+  grader -> host  {"spawn": id, "uid": n, "limits": {...}, "preloads": [...]}
                   with five descriptors (SCM_RIGHTS): the scratch directory (a detached bind
                   mount, open_tree), the
                   worker's request pipe (read end), reply pipe (write end), its log file, and
                   the write end of a pipe that closes when the worker is gone
                   {"kill": id}
   host -> grader  {"ready": true} once, then {"spawned": id} or {"error": "..."} per spawn
+Nothing of a student's passes through the host: the worker's environment (the student's id
+among it) is the first thing on the worker's own request pipe, read by the worker after the
+fork (`read_environment`). The host's heap, which every later worker starts as a copy of,
+never held it; an order carries only a counter, a uid, the course's limits and helper names.
 """
 
 import ctypes
@@ -125,12 +129,35 @@ def enter_sandbox(order, fds, home):
             except OSError:
                 pass
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in order["env"].items()})
+    os.environ.update(read_environment(0))
     if "numpy.random" in sys.modules:  # a fresh process would seed its own (random reseeds at fork itself)
         sys.modules["numpy.random"].seed()
     if WORKER_FILTER is not None:  # last: everything above needed calls it refuses
         install_filter(WORKER_FILTER)
     return alive
+
+
+ENVIRONMENT_DIGITS = 8  # the length of the environment's JSON, in decimal, before it (hosted.py)
+
+
+def read_exactly(fd, size):
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            raise EOFError("the grader closed the request pipe before the environment")
+        data += chunk
+    return bytes(data)
+
+
+def read_environment(fd):
+    """The worker's environment, which the grader wrote first on its request pipe: its length,
+    then JSON. Read exactly, so the requests after it stay in the pipe for the worker."""
+    size = int(read_exactly(fd, ENVIRONMENT_DIGITS))
+    env = json.loads(read_exactly(fd, size))
+    if type(env) is not dict:
+        raise ValueError("the environment is not a JSON object")
+    return {str(k): str(v) for k, v in env.items()}
 
 
 def join_fresh_keyring():

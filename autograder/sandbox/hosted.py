@@ -67,6 +67,21 @@ def detached_mount(path):
     return fd
 
 
+PLANTED_IN_HOST = False  # True only in the mutation test (test_attacks_memory.py)
+ENVIRONMENT_DIGITS = 8  # as host.ENVIRONMENT_DIGITS
+MAX_ENVIRONMENT_BYTES = 60_000  # below a pipe's buffer (64 KiB): written before the worker reads
+
+
+def write_environment(fd, env):
+    """The worker's environment on its request pipe, before it exists to read it: length, JSON."""
+    data = json.dumps({str(k): str(v) for k, v in env.items()}).encode()
+    if len(data) > MAX_ENVIRONMENT_BYTES:
+        raise ValueError(f"the sandbox's environment is {len(data)} bytes, above {MAX_ENVIRONMENT_BYTES}")
+    framed = b"%0*d" % (ENVIRONMENT_DIGITS, len(data)) + data
+    if os.write(fd, framed) != len(framed):  # an empty pipe takes it whole
+        raise OSError("the environment was not written whole")
+
+
 class HostedWorker:
     """A worker the host started, as StudentRunner uses a Popen: its two pipes, poll(), kill()
     and wait(). It is not our child (the host's fork is its parent); it is alive while the
@@ -180,8 +195,13 @@ class SandboxHost:
         scratch_fd = detached_mount(scratch)
         theirs = [scratch_fd, requests_r, replies_w, log_fd, alive_w]
         spawn_id = next(self._ids)
-        order = {"spawn": spawn_id, "uid": int(uid), "env": env, "limits": limits, "preloads": list(preloads)}
+        order = {"spawn": spawn_id, "uid": int(uid), "limits": limits, "preloads": list(preloads)}
         try:
+            # The environment (the student's id among it) goes to the worker alone, first on its
+            # request pipe, never through the host, whose memory every later worker is a copy of.
+            if PLANTED_IN_HOST:
+                order["planted"] = env  # the heap test's mutation: a host that holds student data
+            write_environment(requests_w, env)
             with self._lock:
                 self.control.sendmsg(
                     [json.dumps(order).encode()],
