@@ -136,12 +136,31 @@ def cores():
 _snapshot = _scratch_parent = None
 
 
-def _start_local_grader(snapshot, scratch_parent):
+def _start_local_grader(snapshot, scratch_parent, parent):
     """Initializer of a local grading process: Ctrl-C is the coordinator's to handle (it
-    stops handing out work; a submission being graded finishes or dies with its sandbox)."""
+    stops handing out work; a submission being graded finishes or dies with its sandbox).
+    It dies with its parent (the coordinator, or the fork server that forked it, which ends
+    with the coordinator): a coordinator killed outright (kill -9, out of memory) leaves no
+    grading process behind, and with it goes each sandbox it started (bwrap --die-with-parent)."""
     global _snapshot, _scratch_parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     _snapshot, _scratch_parent = snapshot, scratch_parent
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent=None):
+    """SIGKILL when the parent dies (PR_SET_PDEATHSIG); gone at once if it died already.
+    `parent`: its pid when known (a forked pool's: the coordinator), else the one seen now."""
+    import ctypes
+
+    seen = os.getppid()
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != (parent or seen):  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 def _warm_up():
@@ -177,11 +196,12 @@ class LocalGraders:  # a Graders (graders.py)
 
     def _start(self, context):
         self.processes = []
+        forked = context.get_start_method() == "fork"  # else the fork server is their parent
         self.pool = ProcessPoolExecutor(
             self.jobs,
             mp_context=context,
             initializer=_start_local_grader,
-            initargs=(self.snapshot, self.scratch_parent),
+            initargs=(self.snapshot, self.scratch_parent, os.getpid() if forked else None),
         )
         self._dead_since: float | None = None  # since when a process of this pool is seen dead
         warming = [self.pool.submit(_warm_up) for _ in range(self.jobs)]
