@@ -601,6 +601,51 @@ def kill_uid(uid, timeout=5.0):
         time.sleep(0.01)
 
 
+KEYCTL_NUMBERS = {"x86_64": 250, "aarch64": 219}  # keyctl has no libc wrapper (libkeyutils has one)
+KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -2, -4, -5
+KEYCTL_GET_KEYRING_ID, KEYCTL_INVALIDATE, KEYCTL_GET_PERSISTENT = 0, 21, 22
+
+
+def purge_keys(uid):
+    """Remove every kernel key a sandbox's uid left behind: without the seccomp filter student
+    code can add keys to its uid's own keyrings (user, user session, persistent), which the
+    kernel keeps after its processes are gone, until reboot (a fresh uid per submission, each
+    with keys). A fork of ours becomes the uid, invalidates those keyrings, and every key only
+    they held goes with them (the kernel collects them at once). Not an exec: the uid may not
+    be allowed to run our interpreter. Only for uids from new_sandbox_uid(), as root, once
+    nothing of the sandbox is left; with the filter no key call gets through and there is
+    nothing to purge. Never raises."""
+    number = KEYCTL_NUMBERS.get(os.uname().machine)
+    if number is None or os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = os.fork()
+    if pid == 0:  # only system calls here: the grader may have threads
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            keys = [
+                libc.syscall(number, KEYCTL_GET_KEYRING_ID, ctypes.c_long(spec), 0)  # 0: do not create
+                for spec in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING)
+            ]
+            # Looked up into this fork's own process keyring, which dies with it.
+            keys.append(
+                libc.syscall(number, KEYCTL_GET_PERSISTENT, ctypes.c_long(-1), KEY_SPEC_PROCESS_KEYRING)
+            )
+            for key in keys:
+                if key > 0:
+                    libc.syscall(number, KEYCTL_INVALIDATE, ctypes.c_long(key))
+        finally:
+            os._exit(0)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
 # ---------------------------------------------------------------- scratch directories
 
 

@@ -123,6 +123,7 @@ class StudentRunner:
         self.process = self.private = self.scratch = None
         self._buffer, self._next_id = bytearray(), 0
         self._start_failure: dict = {}  # protocol.detail() of why the worker did not start
+        self._unfiltered = False  # the worker runs without the seccomp filter (its keys are purged)
 
     # -------------------------------------------------------- lifetime
 
@@ -219,6 +220,7 @@ class StudentRunner:
         """Start the worker and wait for its ready line. On failure, remember why (run()
         then reports it) instead of raising."""
         started = time.monotonic()
+        self._unfiltered = self.sandboxed and seccomp.program() is None
         log_path = self.private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
         with open(log_path, "wb") as log_file:
             self.process = self._hosted(log_file) or self._own_bwrap(log_file)
@@ -333,6 +335,8 @@ class StudentRunner:
             log.error("backprop-kit: the sandbox (pid %s) did not die", process.pid)
         if self.uid is not None:
             bwrap.kill_uid(self.uid)  # and wait until the namespace's processes are really gone
+            if self._unfiltered:  # key calls got through: what its uid left in the kernel goes too
+                bwrap.purge_keys(self.uid)
         if isinstance(process, hosted.HostedWorker):
             process.release()
         for stream in (process.stdin, process.stdout):
