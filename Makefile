@@ -55,7 +55,7 @@ HUB_PYTHON ?= /usr/bin/python3
 $(HUB_VENV)/.installed: pyproject.toml
 	$(HUB_PYTHON) -m venv $(HUB_VENV)
 	$(HUB_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(HUB_VENV)/bin/python -m pip install --quiet -e '.[hub]'
+	$(HUB_VENV)/bin/python -m pip install --quiet -e '.[hub,lti]'
 	@touch $@
 hub-env:
 	@if [ "$$(id -u)" = 0 ] && [ -x $(HUB_PYTHON) ] && $(HUB_PYTHON) -c 'import sys, venv, ensurepip; assert sys.version_info >= (3, 10)' 2>/dev/null; then \

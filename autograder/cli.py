@@ -1,4 +1,4 @@
-"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student, catalogs (and demo)."""
+"""backprop-kit's command line: init, generate, check-config, show-values, autograde, report, gradescope, hub, add-student, lti, catalogs (and demo)."""
 
 import sys
 from pathlib import Path
@@ -315,7 +315,27 @@ def autograde(assignment, students, jobs, force, scheduler):
         summary = run_batch(Path.cwd(), assignment, students, jobs=jobs, force=force, scheduler=scheduler)
     except (BatchError, PipelineError) as e:
         raise click.ClickException(str(e)) from None
+    _post_to_lms(Path.cwd(), assignment, list(summary.graded))
     sys.exit(130 if summary.interrupted else 0 if summary.ok else 1)
+
+
+def _post_to_lms(course_dir: Path, assignment: str, students: list[str]) -> None:
+    """A course launched from an LMS (LTI) gets the new grades there; its grades stay as they
+    are whatever the LMS answers (autograder/lti/passback.py)."""
+    from .lti.passback import configured
+
+    if not students or not configured(course_dir):
+        return
+    from .lti.passback import gradebook_scores, post_scores
+    from .reports.collect import db_url
+
+    pushed = post_scores(course_dir, assignment, gradebook_scores(db_url(course_dir), assignment, students))
+    if pushed is not None:
+        click.echo(
+            _(
+                "LTI: {sent} score(s) posted to the LMS, {kept} kept in the queue (`backprop-kit lti status`)."
+            ).format(sent=len(pushed.sent), kept=len(pushed.kept))
+        )
 
 
 @main.command()
@@ -468,6 +488,13 @@ def gradescope(assignment, out_zip, course_dir):
     type=click.IntRange(1, 65535),
     help="configurable-http-proxy's API port on 127.0.0.1.",
 )
+@click.option(
+    "--lti",
+    "lti_config",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="LTI 1.3 config (YAML): students and staff launch the hub from the LMS, grades go back to it.",
+)
 def hub(
     out_dir,
     course_account,
@@ -478,6 +505,7 @@ def hub(
     service_port,
     hub_port,
     proxy_api_port,
+    lti_config,
 ):
     """Serve this course on JupyterHub: run inside the course, as root; writes OUT/jupyterhub_config.py."""
     from .hub.write import DEFAULT_EXCHANGE, HubError, write_hub
@@ -494,6 +522,7 @@ def hub(
             service_port=service_port,
             hub_port=hub_port,
             proxy_api_port=proxy_api_port,
+            lti_config=lti_config,
         )
     except HubError as e:
         raise click.ClickException(str(e)) from None
@@ -519,8 +548,20 @@ def hub(
     click.echo(
         f"  cd {s.out_dir} && {s.bin_dir}/jupyterhub -f {written.config_file} --ip 0.0.0.0 --port 8000"
     )
-    click.echo(_("Add a student later (as root):"))
-    click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
+    if written.lti:
+        tool = written.lti
+        click.echo(
+            _(
+                "LTI: launches from {issuer} log in; the tool's public key for the LMS: {jwks} (JWK), {pem} "
+                "(PEM), or the URL /hub/lti13/jwks; OIDC login URL /hub/lti13/oauth_login, redirect URL "
+                "/hub/lti13/oauth_callback."
+            ).format(issuer=s.extra["lti"]["issuer"], jwks=tool.jwks_file, pem=tool.public_pem_file)
+        )
+        if tool.new_key:
+            click.echo(_("LTI: a new tool key was made: register its public half at the LMS."))
+    else:
+        click.echo(_("Add a student later (as root):"))
+        click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
 
 
 @main.command("add-student")
@@ -552,6 +593,85 @@ def add_student(student_id, out_dir, first_name, last_name, email):
     click.echo(where.format(student=added.student_id))
     for note in added.notes:
         click.echo("  " + _("note: {note}").format(note=note))
+
+
+@main.group()
+def lti():
+    """Grades sent to the LMS (LTI 1.3): what is still queued, and sending it again."""
+
+
+_COURSE_OPTION = click.option(
+    "--course",
+    "course_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The course directory (where nbgrader_config.py is).",
+)
+
+
+@lti.command("status")
+@_COURSE_OPTION
+def lti_status(course_dir):
+    """List the scores the LMS has not taken yet, with why (exit status 1 when there is one)."""
+    from .lti.outbox import Outbox
+    from .lti.passback import configured
+
+    if not configured(course_dir):
+        raise click.ClickException(
+            _("{folder} sends no grades to an LMS: `backprop-kit hub --lti CONFIG` sets it up.").format(
+                folder=Path(course_dir).resolve()
+            )
+        )
+    entries = Outbox(course_dir).entries()
+    if not entries:
+        click.echo(_("LTI: every score has been posted to the LMS."))
+        return
+    for e in entries:
+        click.echo(
+            _(
+                "{assignment} {student}: {given:g}/{maximum:g}, graded {when}, tried {tries} time(s): {why}"
+            ).format(
+                assignment=e.assignment,
+                student=e.student,
+                given=e.given,
+                maximum=e.maximum,
+                when=e.graded_at[:19].replace("T", " "),
+                tries=e.tries,
+                why=e.last_error or _("not tried yet"),
+            )
+        )
+    click.echo(
+        _("LTI: {n} score(s) queued; `backprop-kit lti push` sends them again.").format(n=len(entries))
+    )
+    sys.exit(1)
+
+
+@lti.command("push")
+@_COURSE_OPTION
+def lti_push(course_dir):
+    """Send every queued score to the LMS again (exit status 1 when some are still refused)."""
+    from .lti.passback import configured, push
+
+    if not configured(course_dir):
+        raise click.ClickException(
+            _("{folder} sends no grades to an LMS: `backprop-kit hub --lti CONFIG` sets it up.").format(
+                folder=Path(course_dir).resolve()
+            )
+        )
+    pushed = push(course_dir)
+    for entry, why in pushed.kept:
+        click.echo(
+            _("{assignment} {student}: still queued: {why}").format(
+                assignment=entry.assignment, student=entry.student, why=why
+            )
+        )
+    click.echo(
+        _(
+            "LTI: {sent} score(s) posted to the LMS, {kept} kept in the queue (`backprop-kit lti status`)."
+        ).format(sent=len(pushed.sent), kept=len(pushed.kept))
+    )
+    sys.exit(1 if pushed.kept else 0)
 
 
 @main.command()

@@ -257,6 +257,10 @@ def configure(c, out_dir):
 
     c.JupyterHub.authenticator_class = s.authenticator
     c.Authenticator.allowed_users = set(students) | set(instructors)
+    if s.extra.get("lti"):  # launched from an LMS: the launch is the login (autograder/lti/)
+        from ..lti.setup import configure_authenticator
+
+        configure_authenticator(c, s)
     # The course account is a hub user in the instructors' group too: the formgrader service runs
     # as it, and nbgrader's JupyterHubAuthPlugin asks the hub for that user's courses.
     c.JupyterHub.load_groups = {

@@ -7,11 +7,17 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..words import _, speak
 from . import layout, names, roster
 from .hubconfig import check_layout
 from .settings import NBGRADER_CONFIG_DIR, SETTINGS_FILE, HubSettings
+
+if TYPE_CHECKING:
+    from ..lti.setup import ToolFiles
+
+LTI_AUTHENTICATOR = "autograder.lti.login.CourseLTI13Authenticator"
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"  # nbgrader's own default since 0.8
 
@@ -26,6 +32,7 @@ class Written:
     config_file: Path
     students: list
     imported: int
+    lti: "ToolFiles | None" = None  # --lti: the tool's key and where its public half was written
 
 
 def _template(name):
@@ -82,9 +89,13 @@ def write_hub(
     service_port=9999,
     hub_port=8081,
     proxy_api_port=8001,
+    lti_config=None,
 ):
     course_dir, out_dir = Path(course_dir).resolve(), Path(out_dir).resolve()
     course_id = _course_id(course_dir)
+    lti = _lti(lti_config) if lti_config else None
+    if lti:  # only a course launched from an LMS needs the `lti` extra's libraries
+        from ..lti.setup import hub_half, write_tool_half
     account = course_account or f"grader-{course_id}"
     try:
         instructors = tuple(names.check(i, "--instructor") for i in instructors)
@@ -99,10 +110,11 @@ def write_hub(
         bin_dir=str(Path(sys.prefix) / "bin"),
         out_dir=str(out_dir),
         instructors=instructors,
-        authenticator=authenticator,
+        authenticator=LTI_AUTHENTICATOR if lti else authenticator,
         service_port=service_port,
         hub_port=hub_port,
         proxy_api_port=proxy_api_port,
+        extra={"lti": hub_half(lti)} if lti else {},
     )
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +144,7 @@ def write_hub(
     except roster.RosterError as e:
         raise HubError(str(e)) from None
 
+    tool = write_tool_half(lti, course_dir, out_dir, account) if lti else None
     (out_dir / SETTINGS_FILE).write_text(settings.dump())
     config_file = out_dir / "jupyterhub_config.py"
     config_file.write_text(
@@ -139,4 +152,14 @@ def write_hub(
     )
     if not settings.roster_token_file.exists():
         _write_private(settings.roster_token_file, secrets.token_hex(32) + "\n")
-    return Written(settings, config_file, students, len(from_csv))
+    return Written(settings, config_file, students, len(from_csv), tool)
+
+
+def _lti(path):
+    from ..config import ConfigError
+    from ..lti.config import load_lti_config
+
+    try:
+        return load_lti_config(path)
+    except ConfigError as e:
+        raise HubError(str(e)) from None

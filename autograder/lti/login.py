@@ -1,0 +1,183 @@
+"""The hub's authenticator for a course launched from an LMS: JupyterHub's own
+`jupyterhub-ltiauthenticator` (LTI 1.3), which checks the launch (the platform's signature
+from its JWKS, issuer, audience, expiry and age, the OIDC state and the nonce against the
+browser's cookie), with what a course adds:
+
+- a launch is used once: its nonce is remembered until the launch would be too old anyway,
+  so an id_token posted again (cookies and all) is refused;
+- only the registered deployment, and only launches whose user holds a role of this course;
+- the hub user is the login, the LMS's user id or the email, as the LTI config says, and must
+  be an id nbgrader's exchange can carry;
+- roles decide the course group (staff: formgrader; learners: the Assignments tab), and a
+  learner's first launch puts them in the gradebook, the course's roster;
+- the launch's user id and the course's line items URL are written to the course's
+  `lti/launches.json`, which grade passback reads.
+
+Every refusal is a 403 with the reason, and one log line naming it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import threading
+import time
+from pathlib import Path
+
+from ltiauthenticator.lti13.auth import LTI13Authenticator
+from ltiauthenticator.lti13.constants import LTI13_CUSTOM_CLAIM
+from tornado import web
+from traitlets import List, Unicode
+
+from ..hub import names, roster
+from .passback import LAUNCHES_FILE, lti_dir
+
+ROLES_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
+DEPLOYMENT_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/deployment_id"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NONCE_MAX_AGE = 3600  # longer than any launch the validator accepts (max_age 600 s)
+
+
+def short_role(uri: str) -> str:
+    """`http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor` -> `Instructor`."""
+    return uri.replace("#", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+class CourseLTI13Authenticator(LTI13Authenticator):
+    course_dir = Unicode(config=True, help="the course directory (its lti/ folder gets what launches tell)")
+    course_account = Unicode(config=True, help="the account that owns the course directory")
+    student_group = Unicode(config=True)
+    instructor_group = Unicode(config=True)
+    deployment_id = Unicode("", config=True, help="the only deployment whose launches are taken (empty: any)")
+    instructor_roles = List(Unicode(), config=True, help="context roles that make course staff")
+    hub_user = Unicode("login", config=True, help="login | user_id | email")
+    login_parameter = Unicode("login", config=True, help="the custom parameter holding the login")
+    nonce_file = Unicode(config=True, help="where used nonces are kept across restarts (root only)")
+
+    _lock = threading.Lock()
+
+    def _refuse(self, why: str):
+        self.log.warning("backprop-kit LTI: launch refused: %s", why)
+        refused = web.HTTPError(403, why)
+        refused.jupyterhub_message = why  # what JupyterHub's error page shows
+        raise refused
+
+    def _first_use(self, nonce: str) -> bool:
+        with self._lock:
+            path = Path(self.nonce_file) if self.nonce_file else None
+            now = time.time()
+            try:
+                seen = json.loads(path.read_text()) if path and path.exists() else {}
+            except ValueError:
+                seen = {}
+            seen = {n: t for n, t in seen.items() if t > now - NONCE_MAX_AGE}
+            if nonce in seen:
+                return False
+            seen[nonce] = now
+            if path:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    json.dump(seen, f)
+            return True
+
+    def _hub_name(self, token: dict) -> str:
+        if self.hub_user == "user_id":
+            name, where = token.get("sub"), "the claim sub"
+        elif self.hub_user == "email":
+            name, where = token.get("email"), "the claim email"
+        else:
+            name = (token.get(LTI13_CUSTOM_CLAIM) or {}).get(self.login_parameter)
+            where = f"the custom parameter {self.login_parameter!r} (set it to the user's login at the LMS)"
+        if not name:
+            self._refuse(f"the launch has no {where}, which names the hub user (LTI config: tool.hub_user)")
+        why = names.problem(str(name))
+        if why:
+            self._refuse(f"the hub user {name!r} from {where} is not a valid nbgrader student id ({why})")
+        return str(name)
+
+    async def authenticate(self, handler, data=None):
+        token = data or {}
+        if not token.get("nonce") or not self._first_use(str(token["nonce"])):
+            self._refuse("replayed launch: this id_token's nonce was already used")
+        deployment = token.get(DEPLOYMENT_CLAIM)
+        if self.deployment_id and deployment != self.deployment_id:
+            self._refuse(f"launch from deployment {deployment!r}; this hub takes {self.deployment_id!r} only")
+        roles = {short_role(str(r)) for r in token.get(ROLES_CLAIM, [])}
+        staff = bool(roles & set(self.instructor_roles))
+        if not staff and "Learner" not in roles:
+            self._refuse(
+                f"the launch's roles ({', '.join(sorted(roles)) or 'none'}) are neither a learner's nor "
+                f"one of {', '.join(self.instructor_roles)}"
+            )
+        name = self._hub_name(token)
+        return {
+            "name": name,
+            "auth_state": None,
+            "backprop_kit_lti": {
+                "staff": staff,
+                "user_id": str(token.get("sub", "")),
+                "given_name": token.get("given_name"),
+                "family_name": token.get("family_name"),
+                "email": token.get("email"),
+                "lineitems": (token.get(AGS_CLAIM) or {}).get("lineitems"),
+            },
+        }
+
+    def check_allowed(self, username, authentication=None):
+        """A launch this authenticator took (right deployment, a course role) is the allow list."""
+        return bool(authentication and authentication.get("backprop_kit_lti"))
+
+    async def run_post_auth_hook(self, handler, authentication):
+        authentication = await super().run_post_auth_hook(handler, authentication)
+        launch = authentication.get("backprop_kit_lti") or {}
+        name = authentication["name"]
+        if not launch.get("staff"):
+            from ..reports.collect import db_url
+
+            roster.add_to_gradebook(
+                db_url(self.course_dir),
+                [
+                    roster.Student(
+                        name, launch.get("given_name"), launch.get("family_name"), launch.get("email")
+                    )
+                ],
+            )
+        self._join_group(handler, name, self.instructor_group if launch.get("staff") else self.student_group)
+        self._remember(name, launch)
+        return authentication
+
+    def _join_group(self, handler, name: str, group_name: str):
+        from jupyterhub import orm
+
+        user = handler.find_user(name) or handler.user_from_username(name)
+        group = orm.Group.find(handler.db, group_name)
+        if group is None:
+            group = orm.Group(name=group_name)
+            handler.db.add(group)
+        if group not in user.orm_user.groups:
+            user.orm_user.groups.append(group)
+            self.log.info("backprop-kit LTI: %s joins %s", name, group_name)
+        handler.db.commit()
+
+    def _remember(self, name: str, launch: dict):
+        """The user's LMS id and the course's line items, for grade passback (the course
+        account's file: root writes it, then hands it over)."""
+        folder = lti_dir(self.course_dir)
+        path = folder / LAUNCHES_FILE
+        with self._lock:
+            try:
+                known = json.loads(path.read_text())
+            except (FileNotFoundError, ValueError):
+                known = {}
+            users = {**known.get("users", {}), name: launch.get("user_id", "")}
+            known = {**known, "users": users}
+            if launch.get("lineitems"):
+                known["lineitems_url"] = launch["lineitems"]
+            folder.mkdir(exist_ok=True)
+            tmp = folder / ".launches.tmp"
+            tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+            os.chmod(tmp, 0o600)
+            if os.geteuid() == 0 and self.course_account:
+                account = pwd.getpwnam(self.course_account)
+                os.chown(tmp, account.pw_uid, account.pw_gid)
+            os.replace(tmp, path)

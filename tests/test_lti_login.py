@@ -1,0 +1,126 @@
+"""The hub's LTI authenticator (autograder/lti/login.py) on a launch that
+jupyterhub-ltiauthenticator has already verified (signature, issuer, audience, expiry, state):
+what a course adds — one use per nonce, the deployment, the roles, the hub user's name. The
+end-to-end test (test_lti_end_to_end.py) sends real launches through the real hub."""
+
+import asyncio
+import logging
+
+import pytest
+from tornado import web
+from traitlets.config import Config
+
+from autograder.hub.settings import HubSettings
+from autograder.lti.login import CourseLTI13Authenticator, short_role
+from autograder.lti.setup import configure_authenticator
+
+ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+def authenticator(tmp_path, **lti):
+    settings = HubSettings(
+        course_id="cs231n",
+        course_dir=str(tmp_path / "course"),
+        course_account="grader-cs231n",
+        exchange=str(tmp_path / "exchange"),
+        bin_dir="/usr/bin",
+        out_dir=str(tmp_path),
+        extra={
+            "lti": {
+                "issuer": "https://lms.example.edu",
+                "client_id": "bpk-tool",
+                "deployment_id": "1",
+                "authorize_url": "https://lms.example.edu/authorize",
+                "jwks_url": "https://lms.example.edu/jwks",
+                "hub_user": "login",
+                "login_parameter": "login",
+                "instructor_roles": ["Instructor", "TeachingAssistant"],
+                **lti,
+            }
+        },
+    )
+    c = Config()
+    configure_authenticator(c, settings)
+    assert c.JupyterHub.authenticator_class == "autograder.lti.login.CourseLTI13Authenticator"
+    return CourseLTI13Authenticator(config=c)
+
+
+def launch(nonce="n-1", roles=(LEARNER,), login="alice", deployment="1", **extra):
+    return {
+        "nonce": nonce,
+        "sub": "lms-1001",
+        ROLES: list(roles),
+        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": deployment,
+        "https://purl.imsglobal.org/spec/lti/claim/custom": {"login": login} if login else {},
+        **extra,
+    }
+
+
+def authenticate(a, token):
+    return asyncio.run(a.authenticate(None, token))
+
+
+def refused(a, token, caplog):
+    with caplog.at_level(logging.WARNING), pytest.raises(web.HTTPError) as caught:
+        authenticate(a, token)
+    assert caught.value.status_code == 403
+    assert f"launch refused: {caught.value.log_message}" in caplog.text  # one line names what was wrong
+    return caught.value.log_message
+
+
+def test_the_config_reaches_the_authenticator(tmp_path):
+    a = authenticator(tmp_path)
+    assert a.issuer == "https://lms.example.edu" and a.client_id == {"bpk-tool"}
+    assert a.jwks_endpoint == "https://lms.example.edu/jwks" and a.deployment_id == "1"
+    assert a.student_group == "nbgrader-cs231n" and a.instructor_group == "formgrade-cs231n"
+
+
+def test_a_learner_and_an_instructor_are_told_apart(tmp_path):
+    a = authenticator(tmp_path)
+    student = authenticate(a, launch())
+    assert student["name"] == "alice" and student["backprop_kit_lti"]["staff"] is False
+    assert a.check_allowed("alice", student)
+    staff = authenticate(a, launch(nonce="n-2", roles=[INSTRUCTOR], login="prof"))
+    assert staff["backprop_kit_lti"]["staff"] is True
+    assert not a.check_allowed("mallory", None)  # a login that did not come from a launch
+
+
+def test_a_replayed_launch_is_refused(tmp_path, caplog):
+    a = authenticator(tmp_path)
+    authenticate(a, launch(nonce="once"))
+    assert "replayed launch" in refused(a, launch(nonce="once"), caplog)
+    # and after a restart of the hub: the used nonces are kept in a root-only file
+    assert "replayed launch" in refused(authenticator(tmp_path), launch(nonce="once"), caplog)
+    assert oct((tmp_path / "lti-nonces.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_another_deployment_no_course_role_or_no_login_is_refused(tmp_path, caplog):
+    a = authenticator(tmp_path)
+    assert "deployment '2'" in refused(a, launch(nonce="a", deployment="2"), caplog)
+    assert "neither a learner's" in refused(
+        a, launch(nonce="b", roles=["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]), caplog
+    )
+    assert "custom parameter 'login'" in refused(a, launch(nonce="c", login=None), caplog)
+    assert "not a valid nbgrader student id" in refused(a, launch(nonce="d", login="../root"), caplog)
+
+
+def test_the_hub_user_can_be_the_lms_user_id(tmp_path):
+    a = authenticator(tmp_path, hub_user="user_id")
+    assert authenticate(a, launch(login=None))["name"] == "lms-1001"
+
+
+@pytest.mark.parametrize(
+    "uri, name",
+    [
+        (INSTRUCTOR, "Instructor"),
+        (
+            "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
+            "TeachingAssistant",
+        ),
+        ("Learner", "Learner"),
+    ],
+)
+def test_role_uris_are_read_by_their_short_name(uri, name):
+    assert short_role(uri) == name
