@@ -8,6 +8,9 @@ import hypothesis_profiles  # noqa: F401  (first: the profile in force when test
 import pytest
 from lanes import lane, mark_from_fixtures
 
+# BPKIT_CPU_COST=folder records each test's CPU seconds, children included (benchmarks/test_suite_cost.py)
+pytest_plugins = ("cpu_cost",)
+
 
 def pytest_sessionstart(session):
     from autograder.sandbox.bwrap import sandbox_available
