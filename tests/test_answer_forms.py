@@ -25,7 +25,7 @@ from autograder.exercises import BY_ID
 from autograder.grading.cells import Submission
 from autograder.grading.context import make_context
 from autograder.grading.registry import run_check
-from autograder.grading.sandboxed import SandboxSubject
+from autograder.grading.sandboxed import sandboxed_subject
 from autograder.notebooks import answer_shapes_by_exercise
 from autograder.sandbox.bwrap import Limits, sandbox_available
 from autograder.sandbox.runner import StudentRunner
@@ -222,7 +222,7 @@ def test_the_self_check_validate_and_the_grader_agree_on_every_form_of_an_answer
                 ]
             )
             result = run_check(
-                exercise, "answers", SandboxSubject(runner, Submission(notebook)), context(exercise)
+                exercise, "answers", sandboxed_subject(runner, Submission(notebook)), context(exercise)
             )
             for label, _, name, _, _ in run:
                 said[label] = (said_of(own, name), said_of(valid, name))

@@ -82,7 +82,7 @@ def test_a_check_whose_code_loops_forever_gets_the_same_grade_in_every_language(
     from autograder.grading.cells import Submission
     from autograder.grading.checks import CHECKS, gate_row
     from autograder.grading.report import cell_status
-    from autograder.grading.sandboxed import SandboxSubject
+    from autograder.grading.sandboxed import sandboxed_subject
 
     looping = (
         "class MulGate:\n    def forward(self, x, y):\n        while True:\n            pass\n"
@@ -103,7 +103,7 @@ def test_a_check_whose_code_loops_forever_gets_the_same_grade_in_every_language(
         for language in ("en", "ko"):
             with i18n.speaking(language):
                 result = CHECKS["forward"].run(
-                    gate_row("mul_gate"), SandboxSubject(runner, Submission(nb)), ctx
+                    gate_row("mul_gate"), sandboxed_subject(runner, Submission(nb)), ctx
                 )
                 graded[language] = (
                     result.fraction,

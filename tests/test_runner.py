@@ -231,10 +231,10 @@ def test_a_timeout_says_whether_the_cells_or_a_call_ran_out_of_time(runner):
 
 
 def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
-    """The grader's subject skips later checks that need cells which looped before any call;
+    """The grader's subject (its SkipAfterTimeout step) skips later checks that need cells which looped before any call;
     a loop inside a call skips nothing (the next call may finish)."""
     from autograder.grading.cells import Submission
-    from autograder.grading.sandboxed import SandboxSubject
+    from autograder.grading.sandboxed import sandboxed_subject
 
     def cell(grade_id, source):
         return nbformat.v4.new_code_cell(
@@ -247,7 +247,7 @@ def test_cells_that_loop_by_themselves_cost_one_timeout_per_notebook(runner):
             cell("slow", "def f(x):\n    while x > 0: pass\n    return x"),
         ]
     )
-    subject = SandboxSubject(runner, Submission(nb))
+    subject = sandboxed_subject(runner, Submission(nb))
     call = {"op": "call", "function": "f", "args": [encode(1.0)]}
     assert subject.run(["stuck"], []).phase == "cells"
     runs = runner.run({"cells": [["count", "print(len(open('stuck-runs').read()))"]]}).output

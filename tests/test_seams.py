@@ -12,7 +12,7 @@ from autograder.batch.graders import Graders
 from autograder.batch.run import LocalGraders
 from autograder.exercises import FUNCTIONS, HAND_ANSWERS, FunctionExercise, HandAnswers
 from autograder.grading.inprocess import InProcessSubject
-from autograder.grading.sandboxed import SandboxSubject, SharedCellsSubject
+from autograder.grading.sandboxed import RunAgainWhenBusy, Runs, SandboxRuns, ShareRuns, SkipAfterTimeout
 from autograder.grading.subject import Subject
 
 
@@ -65,8 +65,11 @@ def missing(protocol: type, cls: type) -> list[str]:
     [
         (Graders, LocalGraders),
         (Graders, DaskGraders),
-        (Subject, SandboxSubject),
-        (Subject, SharedCellsSubject),
+        (Subject, ShareRuns),
+        (Runs, SandboxRuns),
+        (Runs, ShareRuns),
+        (Runs, SkipAfterTimeout),
+        (Runs, RunAgainWhenBusy),
         (Subject, InProcessSubject),
     ],
     ids=lambda x: x.__name__,

@@ -39,7 +39,7 @@ from .feedback import title_of
 from .identity import mismatch_note, recorded_made_for, spare_other_ids_answers
 from .registry import known, plan_check
 from .report import cell_entry, cell_status, write_report
-from .sandboxed import SandboxSubject, SharedCellsSubject
+from .sandboxed import RUN_STEPS, sandboxed_subject
 from .sanitize import SanitizeCells, notes_of
 from .steps import scores_of
 
@@ -192,10 +192,10 @@ def _check_all(nb, course, student, assignment, runner):
         else None
         for call in calls
     ]
-    # One per notebook: it remembers cells that loop, and runs the planned asks that share cells once.
-    subject = SharedCellsSubject(
-        SandboxSubject(runner, submission), [ask for plan in plans if plan is not None for ask in plan.asks]
-    )
+    # One per notebook, through the grading steps (RUN_STEPS): it runs the planned asks that share
+    # cells once, remembers cells that loop, and runs a busy machine's timeouts once more.
+    planned = [ask for plan in plans if plan is not None for ask in plan.asks]
+    subject = sandboxed_subject(runner, submission, planned, RUN_STEPS)
     for cell, call, plan in zip(graded, calls, plans):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         points = float(cell.metadata["nbgrader"].get("points") or 0)

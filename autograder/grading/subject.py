@@ -5,11 +5,12 @@ from ctx.rng) it declares every ask it will make (`Ask`: run these cells, then m
 calls), in order, and how it judges the replies (`Plan`). Nothing is learnt by running it.
 Then a Subject answers the asks and the plan's judge turns the replies into outcomes.
 
-Two kinds of Subject answer asks: sandboxed.py's SandboxSubject (during grading: the
-sandboxed worker runs the submission's cells and calls) and inprocess.py's InProcessSubject
-(in the instructor's source notebook: its own kernel's globals, the reference solution).
-Knowing every ask before any runs is what lets sandboxed.py's SharedCellsSubject answer the
-asks of the same cells, from all of a notebook's checks, with one run of the worker.
+Two kinds of Subject answer asks: sandboxed.py's `sandboxed_subject` (during grading: the
+sandboxed worker runs the submission's cells and calls, through the grading steps around its
+runs) and inprocess.py's InProcessSubject (in the instructor's source notebook: its own kernel's
+globals, the reference solution). Knowing every ask before any runs is what lets sandboxed.py's
+ShareRuns step answer the asks of the same cells, from all of a notebook's checks, with one run
+of the worker.
 """
 
 import json
