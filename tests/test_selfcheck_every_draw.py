@@ -3,7 +3,8 @@ with no seed), correct code passes and every known mistake is reported.
 
 The neuron's self-check once drew inputs that saturate the sigmoid, where its gradients are
 ~1e-7 and rounding alone broke the relative-error check: a correct neuron_with_gates was
-called wrong in about 5% of runs. Each test below runs every seed in SEEDS."""
+called wrong in about 5% of runs. Each sweep below runs every seed in SEEDS: the fast lane the
+first few (SWEEPS), make test's `slow` lane the rest, so the whole suite draws each seed once."""
 
 import types
 
@@ -22,6 +23,12 @@ simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo a
 CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES
 SEEDS = range(300)
 GATE_MISTAKE_SEEDS = range(100)  # naming a gate's mistake takes its time; the draws are those of SEEDS
+# Some 1 s of CPU per 300 seeds and a few dozen sweeps: 30 s of the fast lane's CPU when whole. The
+# first 30 seeds catch a check that is plainly wrong within the minute; the other 270 the rare draw.
+SWEEPS = [
+    pytest.param(SEEDS[:30], id="seeds 0-29"),
+    pytest.param(SEEDS[30:], id="seeds 30-299", marks=pytest.mark.slow),
+]
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +74,17 @@ CORRECT_FUNCTIONS = [(e, "reference gates", None) for e in FUNCTIONS] + [
 ]
 
 
+@pytest.mark.parametrize("seeds", SWEEPS)
 @pytest.mark.parametrize(
     "exercise, label, styles",
     CORRECT_FUNCTIONS,
     ids=[f"{e.id}-{label.split()[-1]}" for e, label, _ in CORRECT_FUNCTIONS],
 )
 def test_a_correct_function_passes_its_self_check_whatever_it_draws(
-    selfcheck, capsys, exercise, label, styles
+    selfcheck, capsys, exercise, label, styles, seeds
 ):
     fn, values = built(exercise, gate_module(styles or ())), values_of(exercise)
-    called_wrong = [seed for seed in SEEDS if selfcheck.function_findings(fn, values, seed=seed)[1]]
+    called_wrong = [seed for seed in seeds if selfcheck.function_findings(fn, values, seed=seed)[1]]
     capsys.readouterr()  # the debug prints of one style
     assert called_wrong == [], f"a correct {exercise.id} ({label}) was called wrong for seeds {called_wrong}"
 
@@ -130,12 +138,13 @@ def test_the_function_mistakes_cover_every_function_and_the_sigmoid():
     }
 
 
+@pytest.mark.parametrize("seeds", SWEEPS)
 @pytest.mark.parametrize(
     "exercise, mistake, fn", FUNCTION_MISTAKES, ids=[f"{e.id}-{mid}" for e, mid, _ in FUNCTION_MISTAKES]
 )
-def test_a_known_mistake_in_a_function_is_reported_whatever_it_draws(selfcheck, exercise, mistake, fn):
+def test_a_known_mistake_in_a_function_is_reported_whatever_it_draws(selfcheck, exercise, mistake, fn, seeds):
     values = values_of(exercise)
-    missed = [seed for seed in SEEDS if not selfcheck.function_findings(fn, values, seed=seed)[1]]
+    missed = [seed for seed in seeds if not selfcheck.function_findings(fn, values, seed=seed)[1]]
     assert missed == [], f"{mistake} in {exercise.id} passed the self-check for seeds {missed}"
 
 
@@ -168,9 +177,10 @@ CORRECT_GATES = [(g.name, g.cls) for g in GATES] + [
 ]
 
 
+@pytest.mark.parametrize("seeds", SWEEPS)
 @pytest.mark.parametrize("label, cls", CORRECT_GATES, ids=[label for label, _ in CORRECT_GATES])
-def test_a_correct_gate_passes_its_self_check_whatever_it_draws(selfcheck, capsys, label, cls):
-    called_wrong = [seed for seed in SEEDS if selfcheck.gate_findings(cls, seed=seed)]
+def test_a_correct_gate_passes_its_self_check_whatever_it_draws(selfcheck, capsys, label, cls, seeds):
+    called_wrong = [seed for seed in seeds if selfcheck.gate_findings(cls, seed=seed)]
     capsys.readouterr()
     assert called_wrong == [], f"a correct {label} was called wrong for seeds {called_wrong}"
 
