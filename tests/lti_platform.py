@@ -54,7 +54,7 @@ class Faults:
     """What the platform does wrong, when a test asks."""
 
     rogue_key: bool = False  # sign launches with a key its JWKS does not hold
-    audience: str | None = None  # send launches to another client id
+    audience: str | None = None  # launches addressed to another client id (aud)
     expired: bool = False  # launches whose id_token has already expired
     refuse_tokens: bool = False  # the token endpoint answers 401
     busy_scores: int = 0  # this many score posts answered 503 before the platform takes one
@@ -140,7 +140,7 @@ class LmsPlatform:
                 registration = (
                     Registration()
                     .set_iss(platform.issuer)
-                    .set_client_id(faults.audience or platform.client_id)
+                    .set_client_id(platform.client_id)
                     .set_deployment_id(platform.deployment_id)
                     .set_oidc_login_url(platform.tool_login_url)
                     .set_launch_url(platform.tool_launch_url)
@@ -222,6 +222,8 @@ class LmsPlatform:
         launch.set_resource_link_claim("backprop-hub")
         launch.set_custom_parameters_claim({"login": user.login})
         launch.set_ags(self.lineitems_url)
+        if self.state.faults.audience:  # signed for another tool: aud (and azp) name someone else
+            launch.set_extra_claims({"aud": self.state.faults.audience, "azp": self.state.faults.audience})
         if self.state.faults.expired:
             # lti1p3platform adds iat/exp from a lifetime: a negative one is a token already expired
             launch.set_id_token_expiration(-120)

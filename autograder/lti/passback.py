@@ -141,14 +141,20 @@ def push(
         settings = sender.tool
         tries = tries or int(settings.get("tries", 3))
         backoff = float(settings.get("backoff_seconds", 1.0))
+        platform_down = None
         for entry in entries:
-            _send_one(outbox, sender, entry, tries, backoff, done)
+            if platform_down:
+                # One score's tries are the wait: the others are not held up by it again.
+                _keep(outbox, entry, platform_down, done)
+                continue
+            platform_down = _send_one(outbox, sender, entry, tries, backoff, done)
     return done
 
 
 def _send_one(
     outbox: Outbox, sender: _Sender, entry: Entry, tries: int, backoff: float, done: Pushed
-) -> None:
+) -> str | None:
+    """Send one score; the reason when the platform stayed unavailable through every try."""
     from .ags import AgsError
 
     for attempt in range(tries):
@@ -159,10 +165,10 @@ def _send_one(
                 time.sleep(backoff * 2**attempt)
                 continue
             _keep(outbox, entry, str(e), done)
-            return
+            return str(e) if e.transient else None
         except Exception as e:  # passback never takes grading down with it
             _keep(outbox, entry, f"{type(e).__name__}: {e}", done)
-            return
+            return None
         outbox.remove(entry)
         done.sent.append(entry)
         log.info(
@@ -172,7 +178,8 @@ def _send_one(
             entry.given,
             entry.maximum,
         )
-        return
+        return None
+    return None
 
 
 def _keep(outbox: Outbox, entry: Entry, why: str, done: Pushed) -> None:
