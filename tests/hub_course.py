@@ -139,7 +139,7 @@ def make_course(base, grader):
     return course
 
 
-def hub_command(course, out, exchange, grader, instructor, roster=None, ports=None, user=None):
+def hub_command(course, out, exchange, grader, instructor, roster=None, ports=None, user=None, extra=()):
     ports = ports or {}
     argv = [
         BIN / "backprop-kit",
@@ -153,6 +153,7 @@ def hub_command(course, out, exchange, grader, instructor, roster=None, ports=No
         "--exchange",
         str(exchange),
         *(["--roster", str(roster)] if roster else []),
+        *extra,
     ]
     for option in ("service-port", "hub-port", "proxy-api-port"):
         argv += [f"--{option}", str(ports.get(option) or free_port())]

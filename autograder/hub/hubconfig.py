@@ -76,6 +76,9 @@ def _formgrader_service(s: HubSettings):
         "user": s.course_account,
         "cwd": s.course_dir,
         "oauth_no_confirm": True,
+        # JupyterHub stops altogether when a managed service is not up within its timeout (30 s);
+        # formgrader's first start loads JupyterLab and nbgrader, over 30 s on a busy machine.
+        "timeout": 120,
         # Opened top-level, never in a frame: JupyterHub sends frame-ancestors 'none'.
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",

@@ -110,14 +110,17 @@ class CourseLTI13Authenticator(LTI13Authenticator):
                 f"one of {', '.join(self.instructor_roles)}"
             )
         name = self._hub_name(token)
+        given, family = token.get("given_name"), token.get("family_name")
+        if not (given or family) and token.get("name"):  # a platform that sends the full name only
+            given, _, family = str(token["name"]).partition(" ")
         return {
             "name": name,
             "auth_state": None,
             "backprop_kit_lti": {
                 "staff": staff,
                 "user_id": str(token.get("sub", "")),
-                "given_name": token.get("given_name"),
-                "family_name": token.get("family_name"),
+                "given_name": given or None,
+                "family_name": family or None,
                 "email": token.get("email"),
                 "lineitems": (token.get(AGS_CLAIM) or {}).get("lineitems"),
             },
