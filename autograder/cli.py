@@ -564,6 +564,52 @@ def hub(
         click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
 
 
+@main.command("grading-service")
+@click.option(
+    "--hub",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The folder `backprop-kit hub --out` wrote.",
+)
+def grading_service(out_dir):
+    """Grade each submission of a `feedback: on-submit` assignment as it arrives (JupyterHub runs this, as the course account)."""
+    from .hub import on_submit
+    from .hub.settings import HubSettings
+
+    s = HubSettings.load(out_dir)
+    on_submit.serve(s.course_dir, s.nbgrader_config_dir)
+
+
+@main.command("grant-attempt")
+@click.argument("student_id")
+@click.argument("assignment")
+@click.option(
+    "--hub",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The folder `backprop-kit hub --out` wrote.",
+)
+def grant_attempt(student_id, assignment, out_dir):
+    """Give one student one more on-submit attempt at ASSIGNMENT (as root or the course account)."""
+    from .hub import on_submit
+    from .hub.settings import HubSettings
+
+    s = HubSettings.load(out_dir)
+    try:
+        allowed = on_submit.grant_attempt(
+            s.course_dir, s.nbgrader_config_dir, student_id, assignment, s.course_account
+        )
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(
+        _("{student} may now submit {assignment} {n} times in all.").format(
+            student=student_id, assignment=assignment, n=allowed
+        )
+    )
+
+
 @main.command("add-student")
 @click.argument("student_id")
 @click.option(

@@ -33,6 +33,8 @@ PUNCTUATION = {
     ("autograder/grading/submitted_files.py", "*"): "nbgrader's 'every notebook'",
     ("autograder/hub/names.py", "+"): "a character nbgrader's exchange splits names on",
     ("autograder/hub/exchange.py", "+"): "a character nbgrader's exchange splits names on",
+    ("autograder/hub/exchange.py", "*"): "nbgrader's 'any student' value of CourseDirectory.student_id",
+    ("autograder/hub/on_submit.py", "+"): "a character nbgrader's exchange splits names on",
     ("autograder/reports/exports.py", "+"): "a character a spreadsheet reads as a formula",
     ("autograder/config/describe.py", "+"): "an exponent's sign in a number's repr",
 }

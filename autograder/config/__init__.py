@@ -22,7 +22,7 @@ Import everything from here: `from autograder.config import load_course, ConfigE
 from .docs import KEYS_END, KEYS_START, keys_markdown
 from .errors import ConfigError, Problem, UnknownName
 from .loading import dump_course, load_course, load_lenient, with_seed, write_seed
-from .schema import MAX_SEED, Assignment, Course, Gradescope, Grading, Tolerances
+from .schema import MAX_SEED, Assignment, Course, Gradescope, Grading, OnSubmit, Tolerances
 
 __all__ = [
     "KEYS_END",
@@ -33,6 +33,7 @@ __all__ = [
     "Course",
     "Gradescope",
     "Grading",
+    "OnSubmit",
     "Problem",
     "Tolerances",
     "UnknownName",

@@ -61,6 +61,32 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+class OnSubmit(_Model):
+    """Grading on submit, on the kit's JupyterHub course (`feedback: on-submit`)."""
+
+    visibility: Literal["visible", "after_due_date"] = Field(
+        "visible",
+        description="What the feedback released on submit shows: visible, the whole feedback; "
+        "after_due_date, each exercise's pass or fail only, the full feedback after the due date "
+        "(the vocabulary of the Gradescope bundle's visibility).",
+    )
+    attempts: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="How many times a student may submit this assignment (each is graded); the "
+        "attempt that counts is the last. Leave it out for no limit. 1 to 1000.",
+        json_schema_extra={"x-default": "no limit"},
+    )
+    cooldown_minutes: float = Field(
+        0,
+        ge=0,
+        le=10080,
+        description="Minutes a student waits after a submission before the next one is taken: "
+        "stops probing numeric answers one guess at a time. 0 (no wait) to 10080 (a week).",
+    )
+
+
 class Assignment(_Model):
     """One nbgrader assignment."""
 
@@ -79,6 +105,17 @@ class Assignment(_Model):
         description="Points per exercise id, for the exercises whose points should differ from "
         "the notebooks' defaults; an id may name an exercise of any of the assignment's "
         "notebooks. Leave it out (or empty) to keep the defaults.",
+    )
+
+    feedback: Literal["after-release", "on-submit"] = Field(
+        "after-release",
+        description="When students get feedback on the kit's JupyterHub course: after-release, when "
+        "the staff release it (nbgrader's flow); on-submit, seconds after each submission, graded "
+        "by the hub's grading service (`backprop-kit hub`).",
+    )
+    on_submit: OnSubmit = Field(
+        default_factory=OnSubmit,
+        description="With feedback: on-submit, what is shown and how often a student may submit.",
     )
 
     @field_validator("points", mode="before")

@@ -19,7 +19,12 @@ import shutil
 import stat
 import tempfile
 
+from nbgrader.exchange.default.list import ExchangeList
 from nbgrader.exchange.default.submit import ExchangeSubmit
+from nbgrader.utils import get_username
+from traitlets import Unicode
+
+from ..bpkit.i18n import speaking
 
 SUBMISSION_DIR_MODE = 0o770  # the student and the course account's group: collect reads, staff may remove
 SUBMISSION_FILE_MODE = 0o640
@@ -43,7 +48,11 @@ def inbound_problem(inbound_path, own_gids):
 
 
 class PrivateSubmit(ExchangeSubmit):
+    # The hub's on-submit rules (autograder/hub/on_submit.py), set by the hub's nbgrader config.
+    rules_file = Unicode("", help="on-submit.json written by `backprop-kit hub`").tag(config=True)
+
     def copy_files(self):
+        self.refuse_over_the_rules()
         why = inbound_problem(self.inbound_path, set(os.getgroups()) | {os.getegid()})
         if why:
             # Still submitted, as nbgrader does it (readable by whoever learns its name), so nothing is lost.
@@ -83,6 +92,26 @@ class PrivateSubmit(ExchangeSubmit):
             f"Submitted as: {self.coursedir.course_id} {self.coursedir.assignment_id} {self.timestamp!s}"
         )
 
+    def refuse_over_the_rules(self):
+        """An attempt over the assignment's limit, or inside its cooldown, is refused before
+        anything is copied: the Assignments tab shows why and when the next is possible. (The
+        grading service, as the course account, enforces the same from its own records.)"""
+        from . import on_submit
+
+        if not self.rules_file:
+            return
+        status_dir, rules = on_submit.read_rules(os.path.dirname(self.rules_file))
+        rule = rules.get(self.coursedir.assignment_id)
+        if rule is None:
+            return
+        # As nbgrader's own submit names the submission: --student, else the account's name.
+        student = self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
+        status = on_submit.read_status(status_dir, student).get(self.coursedir.assignment_id, {})
+        with speaking(on_submit.rules_language(os.path.dirname(self.rules_file))):
+            why = on_submit.refusal(rule, status, on_submit.now())
+        if why:
+            self.fail(f"{self.coursedir.assignment_id}: not submitted: {why}.")
+
     def _write_stamps(self, path, submission_secret):
         """timestamp.txt and submission_secret.txt in `path`, as nbgrader writes them; their names."""
         stamps = {"timestamp.txt": self.timestamp, "submission_secret.txt": submission_secret}
@@ -104,3 +133,31 @@ class PrivateSubmit(ExchangeSubmit):
                         entry,
                     )
                     os.chmod(entry, 0o755 if os.path.isdir(entry) else 0o644)
+
+
+class OnSubmitList(ExchangeList):
+    """nbgrader's list, with what the grading service says about a student's newest submission of
+    an on-submit assignment: the Assignments tab shows it after the submission's time (which is
+    the text nbgrader's JupyterLab extension shows there): being graded and the queue position,
+    graded (then *Fetch Feedback*), or when the next attempt is possible."""
+
+    rules_file = Unicode("", help="on-submit.json written by `backprop-kit hub`").tag(config=True)
+
+    def parse_assignments(self):
+        assignments = super().parse_assignments()
+        if not (self.cached and self.rules_file):
+            return assignments
+        from . import on_submit
+
+        status_dir, rules = on_submit.read_rules(os.path.dirname(self.rules_file))
+        for group in assignments:
+            rule = rules.get(group.get("assignment_id"))
+            if rule is None or not group.get("submissions"):
+                continue
+            status = on_submit.read_status(status_dir, group["student_id"]).get(group["assignment_id"], {})
+            newest = group["submissions"][-1]
+            with speaking(on_submit.rules_language(os.path.dirname(self.rules_file))):
+                said = on_submit.progress(rule, status, newest, on_submit.now())
+            if said:
+                newest["timestamp"] = f"{newest['timestamp']} — {said}"
+        return assignments

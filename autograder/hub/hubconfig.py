@@ -23,6 +23,9 @@ SERVER_SCOPES = [
 ]
 
 
+HUB_TEMPLATES = Path(__file__).resolve().parent / "templates" / "pages"
+
+
 class HubSetupError(SystemExit):
     def __init__(self, message):
         super().__init__(f"backprop-kit hub: {message}")
@@ -79,6 +82,8 @@ def _formgrader_service(s: HubSettings):
         # JupyterHub stops altogether when a managed service is not up within its timeout (30 s);
         # formgrader's first start loads JupyterLab and nbgrader, over 30 s on a busy machine.
         "timeout": 120,
+        # The Services menu's entry (the kit's page.html): a TA looks for "Formgrader", not a course id.
+        "info": {"menu_name": _("Formgrader ({course})").format(course=s.course_id)},
         # Opened top-level, never in a frame: JupyterHub sends frame-ancestors 'none'.
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
@@ -86,6 +91,29 @@ def _formgrader_service(s: HubSettings):
             "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin",
         },
     }
+
+
+def _grading_service(s: HubSettings):
+    """The grading service, when an assignment has feedback: on-submit (autograder/hub/on_submit.py):
+    JupyterHub starts it with the hub, as the course account, and stops it with the hub."""
+    from . import on_submit
+
+    _status_dir, rules = on_submit.read_rules(s.nbgrader_config_dir)
+    if not rules:
+        return []
+    return [
+        {
+            "name": on_submit.SERVICE_NAME,
+            "command": [str(Path(s.bin_dir) / "backprop-kit"), "grading-service", "--hub", s.out_dir],
+            "user": s.course_account,
+            "cwd": s.course_dir,
+            "display": False,
+            "environment": {
+                "JUPYTER_CONFIG_PATH": staff_config_path(s),
+                "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin",
+            },
+        }
+    ]
 
 
 def staff_config_path(s: HubSettings):
@@ -142,7 +170,15 @@ def check_layout(s: HubSettings):
         (s.student_config_dir, _("the students' server config")),
     ]:
         why = layout.unreachable(path, layout.ANYONE)
-        if why:
+        if why and what == kit[1][1]:
+            # `python3 -m venv` took the first python3 on PATH: pyenv's under /root, say.
+            problems.append(
+                _(
+                    "{what}: {why}; every student's server runs it: make the kit's environment from the "
+                    "system's Python, `/usr/bin/python3 -m venv /opt/backprop-kit`, and install the kit there"
+                ).format(what=what, why=why)
+            )
+        elif why:
             problems.append(
                 _("{what}: {why}; every student's server needs it (move it, e.g. under /opt or /srv)").format(
                     what=what, why=why
@@ -272,8 +308,10 @@ def configure(c, out_dir):
     }
     c.JupyterHub.load_roles = _roles(s)
     token = s.roster_token_file.read_text().strip() if s.roster_token_file.exists() else None
-    c.JupyterHub.services = [_formgrader_service(s)] + (
-        [{"name": ROSTER_SERVICE, "api_token": token, "display": False}] if token else []
+    c.JupyterHub.services = (
+        [_formgrader_service(s)]
+        + ([{"name": ROSTER_SERVICE, "api_token": token, "display": False}] if token else [])
+        + _grading_service(s)
     )
 
     c.JupyterHub.spawner_class = "localprocess"  # each user's server as their own system account
@@ -286,6 +324,8 @@ def configure(c, out_dir):
     }
     c.Spawner.pre_spawn_hook = _pre_spawn_hook(s)
 
+    # The kit's page.html first (it extends JupyterHub's own): the Services menu names formgrader.
+    c.JupyterHub.template_paths = [str(HUB_TEMPLATES)]
     c.JupyterHub.hub_ip = "127.0.0.1"
     c.JupyterHub.hub_port = s.hub_port
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"

@@ -11,6 +11,7 @@ ROSTER_TOKEN_FILE = "roster-api-token"  # root only: lets `backprop-kit add-stud
 NBGRADER_CONFIG_DIR = "nbgrader"  # nbgrader's global config for students' servers and the formgrader
 # Read before it by students' servers only: no formgrader, course list or create-assignment there.
 STUDENT_CONFIG_DIR = "students"
+STUDENT_LAB_SETTINGS_DIR = "lab-settings"  # in STUDENT_CONFIG_DIR: JupyterLab's overrides.json for students
 ROSTER_SERVICE = "backprop-kit-roster"
 # Names of a course's groups, as nbgrader's JupyterHubAuthPlugin reads them.
 INSTRUCTOR_GROUP, STUDENT_GROUP = "formgrade-{course_id}", "nbgrader-{course_id}"

@@ -1,6 +1,7 @@
 """write_hub(): the folder `backprop-kit hub --out DIR` writes, after checking everything the
 hub will need, so a problem shows here and not in the hub's log."""
 
+import json
 import os
 import secrets
 import sys
@@ -10,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..words import _, speak
-from . import layout, names, roster
+from . import layout, names, on_submit, roster
 from .hubconfig import check_layout
-from .settings import NBGRADER_CONFIG_DIR, SETTINGS_FILE, HubSettings
+from .settings import NBGRADER_CONFIG_DIR, SETTINGS_FILE, STUDENT_LAB_SETTINGS_DIR, HubSettings
 
 if TYPE_CHECKING:
     from ..lti.setup import ToolFiles
@@ -39,7 +40,7 @@ def _template(name):
     return resources.files("autograder.hub").joinpath("templates", name).read_text()
 
 
-def _course_id(course_dir):
+def _course(course_dir):
     from ..config import ConfigError, load_course
 
     path = Path(course_dir) / "course.yaml"
@@ -55,7 +56,7 @@ def _course_id(course_dir):
     except ConfigError as e:
         raise HubError(str(e)) from None
     speak(course)  # the layout's problems are told in the course's language
-    return course.course_id
+    return course
 
 
 def _write_private(path, text):
@@ -70,10 +71,17 @@ def _write_student_config(folder):
     """What students' servers read before nbgrader's global config: formgrader, the course list
     and create-assignment switched off (server extensions and JupyterLab plugins), as nbgrader
     documents for students' accounts; instructors' servers and the formgrader service skip it."""
-    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
-    for path in (folder, folder / "labconfig"):
+    lab_settings = folder / STUDENT_LAB_SETTINGS_DIR
+    for path in (folder / "labconfig", lab_settings):
+        path.mkdir(parents=True, exist_ok=True)
+    for path in (folder, folder / "labconfig", lab_settings):
         os.chmod(path, 0o755)
-    (folder / "jupyter_server_config.json").write_text(_template("student_server_config.json"))
+    server_config = json.loads(_template("student_server_config.json"))
+    # JupyterLab's defaults for students (a student's own settings still win): no "get notified
+    # about Jupyter news?" popup over every student's first page, no update checks.
+    server_config.setdefault("LabApp", {})["app_settings_dir"] = str(lab_settings)
+    (folder / "jupyter_server_config.json").write_text(json.dumps(server_config, indent=2) + "\n")
+    (lab_settings / "overrides.json").write_text(_template("student_lab_overrides.json"))
     (folder / "labconfig" / "page_config.json").write_text(_template("student_page_config.json"))
 
 
@@ -92,7 +100,8 @@ def write_hub(
     lti_config=None,
 ):
     course_dir, out_dir = Path(course_dir).resolve(), Path(out_dir).resolve()
-    course_id = _course_id(course_dir)
+    course = _course(course_dir)
+    course_id = course.course_id
     lti = _lti(lti_config) if lti_config else None
     if lti:  # only a course launched from an LMS needs the `lti` extra's libraries
         from ..lti.setup import hub_half, write_tool_half
@@ -123,7 +132,12 @@ def write_hub(
     config_dir.mkdir(exist_ok=True)
     os.chmod(config_dir, 0o755)
     (config_dir / "nbgrader_config.py").write_text(
-        _template("nbgrader_config.py").format(course_id=course_id, exchange=settings.exchange)
+        _template("nbgrader_config.py").format(
+            course_id=course_id, exchange=settings.exchange, rules_file=str(config_dir / on_submit.RULES_FILE)
+        )
+    )
+    on_submit.write_rules(
+        config_dir, on_submit.Rules.of_course(course), settings.exchange, course_id, course.language
     )
     _write_student_config(settings.student_config_dir)
     if not Path(settings.exchange).exists() and os.geteuid() == 0:

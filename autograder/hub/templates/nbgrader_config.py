@@ -10,3 +10,8 @@ c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
 c.ExchangeFactory.submit = "autograder.hub.exchange.PrivateSubmit"
+# Grading on submit (autograder/hub/on_submit.py): the attempt limits and cooldowns the kit's
+# submit obeys, and where the grading service tells each student their attempts and queue.
+c.PrivateSubmit.rules_file = {rules_file!r}
+c.OnSubmitList.rules_file = {rules_file!r}
+c.ExchangeFactory.list = "autograder.hub.exchange.OnSubmitList"

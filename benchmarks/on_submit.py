@@ -1,0 +1,275 @@
+"""Grading on submit (autograder/hub/on_submit.py), measured: submit → feedback fetchable.
+
+Real pieces: a course made by `backprop-kit init` as a course account made here (useradd),
+`backprop-kit hub`'s config with `feedback: on-submit`, nbgrader's release as that account,
+the kit's submit (PrivateSubmit, nbgrader's ExchangeSubmit underneath, in this process as root
+with `--student`-style ids: 50 submits by 50 nbgrader commands would cost more CPU than the
+grading being measured), and `backprop-kit grading-service` running as the course account.
+
+  1. one student alone: submit → the service says "graded" (feedback released and fetchable);
+     target at most 5 s on 2 cores;
+  2. a burst of N (50) students submitting within 10 s, hostile submissions among them (a fork
+     bomb, a memory bomb, an endless loop, an output flood: the kit's tests' cases), and the
+     service stopped and started again in the middle: target p95 at most 30 s, nothing lost,
+     nothing graded twice, and the same grades from a batch `backprop-kit autograde --force` after.
+
+Prints p50, p95 and max, the CPU seconds the service used, and the load average (the machine
+is shared: latency is wall time and says how loaded it was).
+
+    sudo .venv/bin/python benchmarks/on_submit.py [N]
+"""
+
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import nbformat  # noqa: E402
+from hub_course import (  # noqa: E402
+    ACCOUNT_PREFIX,
+    BIN,
+    accounts,
+    hub_command,
+    make_course,
+    new_base,
+    random_password,
+    require_hub_machine,
+    run,
+)
+
+from autograder import demo  # noqa: E402
+
+GRADER = f"{ACCOUNT_PREFIX}-bench"
+COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
+NO_HUB = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
+sim = demo.load_simulated_class()
+
+
+def hostile(correct):
+    flood = "for _ in range(200000):\n    print('x' * 200)\n"  # 40 MB of output
+    return {
+        "fork-bomb": {**correct, "sigmoid_gate": sim._dedent(sim.FORK_BOMB) + correct["sigmoid_gate"]},
+        "memory-bomb": {**correct, "matmul_gate": sim.BROKEN["matmul_gate"]},
+        "endless-loop": {**correct, "sigmoid_gate": sim.BROKEN["sigmoid_gate"]},
+        "output-flood": {**correct, "add_gate": flood + correct["add_gate"]},
+    }
+
+
+class Bench:
+    def __init__(self, base, course, out, exchange):
+        self.base, self.course, self.out, self.exchange = base, course, out, exchange
+        self.env = {"JUPYTER_CONFIG_PATH": str(out / "nbgrader"), "PATH": f"{BIN}:/usr/bin:/bin"}
+        self.service = None
+        self.service_cpu = 0.0
+
+    def status(self, student):
+        path = self.exchange / COURSE_ID / "on-submit" / f"{student}.json"
+        try:
+            return json.loads(path.read_text()).get(ASSIGNMENT, {})
+        except (OSError, ValueError):
+            return {}
+
+    def start(self):
+        log = open(self.base / "grading.log", "a")  # noqa: SIM115
+        env = ["env", *(f"{k}={v}" for k, v in self.env.items())]
+        self.service = subprocess.Popen(
+            [
+                "runuser",
+                "-u",
+                GRADER,
+                "--",
+                *env,
+                BIN / "backprop-kit",
+                "grading-service",
+                "--hub",
+                str(self.out),
+            ],
+            cwd=self.course,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        os.killpg(self.service.pid, signal.SIGTERM)
+        self.service.wait(timeout=60)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.service_cpu += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    def submit(self, student, notebook):
+        """The kit's submit, as `nbgrader submit --student` would run it."""
+        from nbgrader.auth import Authenticator
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config import Config
+
+        from autograder.hub.exchange import PrivateSubmit
+
+        home = self.base / "students" / student
+        (home / COURSE_ID / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, home / COURSE_ID / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        config = Config()
+        config.Exchange.root = str(self.exchange)
+        config.Exchange.path_includes_course = True
+        config.Exchange.cache = str(home / ".cache")
+        config.CourseDirectory.course_id = COURSE_ID
+        config.Authenticator.plugin_class = "nbgrader.auth.NoAuthPlugin"
+        config.PrivateSubmit.rules_file = str(self.out / "nbgrader" / "on-submit.json")
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id, coursedir.student_id = ASSIGNMENT, student
+        here = os.getcwd()
+        os.chdir(home)
+        try:
+            PrivateSubmit(
+                coursedir=coursedir, authenticator=Authenticator(config=config), config=config
+            ).start()
+        finally:
+            os.chdir(here)
+
+    def scores(self):
+        out = run(
+            [
+                BIN / "python",
+                "-c",
+                "import json; from nbgrader.api import Gradebook; "
+                f"g = Gradebook('sqlite:///{self.course}/gradebook.db'); "
+                f"print(json.dumps({{s.student.id: s.score for s in g.find_assignment({ASSIGNMENT!r}).submissions}}))",
+            ],
+            user=GRADER,
+        ).stdout
+        return json.loads(out)
+
+
+def watch(bench, submitted, graded, stop):
+    """Note when each student's status first says graded after their submission."""
+    while not stop.is_set():
+        for student in list(submitted):
+            if student not in graded and bench.status(student).get("state") == "graded":
+                graded[student] = time.monotonic()
+        time.sleep(0.1)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def main(n=50):
+    require_hub_machine()
+    base = new_base()
+    with accounts([GRADER], random_password()):
+        course = make_course(base, GRADER)
+        yaml = course / "course.yaml"
+        yaml.write_text(
+            yaml.read_text().replace("    points: {}\n", "    points: {}\n    feedback: on-submit\n", 1)
+        )
+        out, exchange = base / "hub", base / "exchange"
+        written = hub_command(course, out, exchange, GRADER, GRADER)
+        assert written.returncode == 0, written.stderr
+        bench = Bench(base, course, out, exchange)
+        run(
+            [
+                "env",
+                *(f"{k}={v}" for k, v in bench.env.items()),
+                BIN / "nbgrader",
+                "release_assignment",
+                ASSIGNMENT,
+                NO_HUB,
+            ],
+            user=GRADER,
+            cwd=course,
+        )
+        source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        release = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        correct = sim.reference_answers(source)
+        mistakes = list(sim.MISTAKES)
+        submitted, graded, stop = {}, {}, threading.Event()
+        threading.Thread(target=watch, args=(bench, submitted, graded, stop), daemon=True).start()
+        bench.start()
+        time.sleep(3)  # the service's start (its imports) is not a submission's latency
+
+        # 1. One student alone.
+        bench.submit("alone", sim.fill(release, correct))
+        submitted["alone"] = time.monotonic()
+        while "alone" not in graded:
+            time.sleep(0.1)
+        alone = graded["alone"] - submitted["alone"]
+
+        # 2. A burst of n within 10 s, hostile ones among them; the service restarted mid-burst.
+        cases = hostile(correct)
+        answers = {}
+        at = {n * (k + 1) // (len(cases) + 1): kind for k, kind in enumerate(cases)}  # spread over the burst
+        for i in range(n):
+            if i in at:
+                answers[f"s{i:02d}-{at[i]}"] = cases[at[i]]
+            elif i % 3:
+                exercise, code = sim.MISTAKES[mistakes[i % len(mistakes)]][:2]
+                answers[f"s{i:02d}"] = {**correct, exercise: code}
+            else:
+                answers[f"s{i:02d}"] = correct
+        start = time.monotonic()
+        restarted = False
+        for i, (student, a) in enumerate(answers.items()):
+            bench.submit(student, sim.fill(release, a))
+            submitted[student] = time.monotonic()
+            time.sleep(max(0.0, start + (i + 1) * 10 / n - time.monotonic()))
+        spread = time.monotonic() - start
+        deadline = time.monotonic() + 3600
+        while len(graded) < len(submitted) and time.monotonic() < deadline:
+            if not restarted and len(graded) >= 1 + n // 3:
+                bench.stop()  # the service restarted in the middle of the burst
+                bench.start()
+                restarted = True
+            time.sleep(0.2)
+        stop.set()
+        bench.stop()
+
+        latencies = [graded[s] - submitted[s] for s in answers if s in graded]
+        lost = [s for s in answers if s not in graded]
+        attempts = json.loads((course / "backprop-kit" / "on-submit" / "attempts.json").read_text())[
+            ASSIGNMENT
+        ]
+        twice = [
+            s
+            for s, e in attempts.items()
+            if len(e["graded"]) != len(set(e["graded"])) or len(e["graded"]) > 1
+        ]
+        on_submit = bench.scores()
+        batch = run(
+            [BIN / "backprop-kit", "autograde", ASSIGNMENT, "--force"], user=GRADER, cwd=course, check=False
+        )
+        again = bench.scores()
+        differ = {s: (on_submit.get(s), again.get(s)) for s in again if on_submit.get(s) != again.get(s)}
+        log = (base / "grading.log").read_text()
+
+        print(f"load average at the end: {os.getloadavg()}; {os.cpu_count()} cores")
+        print(f"one student alone: submit → feedback fetchable {alone:.1f} s (target ≤ 5 s)")
+        print(f"burst of {n} submitted in {spread:.1f} s, the service restarted after {1 + n // 3} graded:")
+        if latencies:
+            print(
+                f"  p50 {statistics.median(latencies):.1f} s   p95 {percentile(latencies, 95):.1f} s   "
+                f"max {max(latencies):.1f} s   (target p95 ≤ 30 s)"
+            )
+        print(f"  lost: {lost or 'none'}; graded twice: {twice or 'none'}")
+        print(
+            f"  hostile: {[s for s in answers if '-' in s]}: graded {[s for s in answers if '-' in s and s in graded]}"
+        )
+        print(
+            f"  batch `backprop-kit autograde --force` after: rc {batch.returncode}; grades that differ: {differ or 'none'}"
+        )
+        print(f"  service CPU (user+sys, all its processes): {bench.service_cpu:.1f} s for {1 + n} gradings")
+        print(f"  service log lines 'could not grade': {log.count('could not grade')}")
+    subprocess.run(["rm", "-rf", str(base)])
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
