@@ -32,6 +32,8 @@ def pytest_collection_modifyitems(items):
 def graded_course(tmp_path_factory):
     """A small class graded once per run with real nbgrader (tests/graded_course.py), shared
     by the tests of feedback, logs and the feedback page in the browser."""
+    from functools import partial
+
     from graded_course import build, opened
     from once_per_run import built_once_per_run
 
@@ -39,7 +41,11 @@ def graded_course(tmp_path_factory):
 
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
-    return opened(*built_once_per_run(tmp_path_factory, "graded-course", build))
+    return opened(
+        *built_once_per_run(
+            tmp_path_factory, "graded-course", partial(build, tmp_path_factory=tmp_path_factory)
+        )
+    )
 
 
 from shared_class import shared_class  # noqa: E402,F401  (the simulated class graded both ways, once per run)

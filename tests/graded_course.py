@@ -16,13 +16,12 @@ course would be graded again by each of the five tests that regrade that course 
 
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import numpy as np
+from kit_course import kit_course
 from nbclient import NotebookClient
 
 from autograder import demo
@@ -78,16 +77,9 @@ def copy_nb(nb):
     return nbformat.reads(nbformat.writes(nb), as_version=4)
 
 
-def build(base):
+def build(base, tmp_path_factory):
     """The class graded in base/course (b's notebook was run in base/a-home); returns the logs."""
-    course_dir = base / "course"
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.cli", "init", str(course_dir)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
+    course_dir = kit_course(tmp_path_factory, base / "course")
     source = nbformat.read(course_dir / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
     release = nbformat.read(course_dir / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
     correct = simulated_class.reference_answers(source)

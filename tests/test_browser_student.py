@@ -18,10 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser import chrome, require_chromium, screenshot_folder
+from kit_course import kit_course
 
 from autograder import demo
-from autograder.config import load_course
-from autograder.course import REPO_ROOT, init
 from solutions.table import GATES
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e: Validate runs real nbgrader on the notebook
@@ -51,8 +50,7 @@ def lab(tmp_path_factory) -> Lab:
     notebook and a correct one. The course is built for it alone: nothing needs grading."""
     require_chromium()
     base = tmp_path_factory.mktemp("lab")
-    course_dir = base / "course"
-    init(course_dir, load_course(REPO_ROOT / "course.yaml"), REPO_ROOT / "course.yaml", log=lambda m: None)
+    course_dir = kit_course(tmp_path_factory, base / "course")
     work, home = base / "work", base / "home"
     shutil.copytree(course_dir / "release" / "backprop", work)
     (work / "backprop.ipynb").rename(work / "unfinished.ipynb")

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from kit_course import kit_course
 from lanes import lane
 
 from autograder import demo
 from autograder.config import ConfigError, load_course
-from autograder.course import REPO_ROOT, init, load_and_build, nbgrader_environment
+from autograder.course import REPO_ROOT, load_and_build, nbgrader_environment
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -87,8 +88,7 @@ def graded(tmp_path_factory):
 
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
-    course_dir = tmp_path_factory.mktemp("broken") / "course"
-    init(course_dir, load_course(REPO_ROOT / "course.yaml"), REPO_ROOT / "course.yaml", log=lambda m: None)
+    course_dir = kit_course(tmp_path_factory, tmp_path_factory.mktemp("broken") / "course")
     source = nbformat.read(course_dir / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(course_dir / "release" / "backprop" / "backprop.ipynb", as_version=4)
     folder = course_dir / "submitted" / "ada" / "backprop"

@@ -18,12 +18,12 @@ from typing import NamedTuple
 
 import nbformat
 import pytest
+from kit_course import kit_course
 from lanes import lane
 from shared_class import records
 
 from autograder import demo
-from autograder.config import load_course
-from autograder.course import REPO_ROOT, init, nbgrader_environment
+from autograder.course import nbgrader_environment
 from autograder.grading.naming import choose_notebooks
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -163,8 +163,7 @@ def course(tmp_path_factory):
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("names")
-    base = root / "base"
-    init(base, load_course(REPO_ROOT / "course.yaml"), REPO_ROOT / "course.yaml", log=lambda m: None)
+    base = kit_course(tmp_path_factory, root / "base")
     source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
     release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
     good = nbformat.writes(simulated_class.fill(release, simulated_class.reference_answers(source)))
@@ -297,7 +296,9 @@ def test_the_class_report_lists_not_graded_submissions_and_canvas_leaves_them_bl
 
 
 @pytest.mark.e2e
-def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_exchange(tmp_path):
+def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_exchange(
+    tmp_path, tmp_path_factory
+):
     """The whole exchange, for real: release, fetch, submit under another name, collect,
     autograde, generate and release feedback, fetch_feedback."""
     from autograder.sandbox.bwrap import sandbox_available
@@ -312,8 +313,7 @@ def test_a_student_fetches_the_feedback_of_a_renamed_notebook_through_nbgraders_
         c.Exchange.root = {str(exchange)!r}
         c.Exchange.cache = {str(cache)!r}
     """)
-    course_dir = tmp_path / "course"
-    init(course_dir, load_course(REPO_ROOT / "course.yaml"), REPO_ROOT / "course.yaml", log=lambda m: None)
+    course_dir = kit_course(tmp_path_factory, tmp_path / "course")
     with open(course_dir / "nbgrader_config.py", "a") as config:
         config.write(settings)
     (home / "nbgrader_config.py").write_text("c = get_config()\n" + settings)

@@ -3,27 +3,18 @@ the cell that needs it, never a traceback through bpkit's code. Real release not
 kernel."""
 
 import os
-import subprocess
-import sys
 
 import nbformat
 import pytest
+from kit_course import kit_course
 from nbclient import NotebookClient
-
-from autograder.course import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    root = tmp_path_factory.mktemp("student") / "course"
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.cli", "init", str(root)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+    return (
+        kit_course(tmp_path_factory, tmp_path_factory.mktemp("student") / "course") / "release" / "backprop"
     )
-    assert done.returncode == 0, done.stderr
-    return root / "release" / "backprop"
 
 
 def run_first_cells(release, count):

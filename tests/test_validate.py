@@ -12,6 +12,7 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
+from kit_course import kit_course
 from lanes import lane
 from shipped import shipped_bpkit_module
 
@@ -29,15 +30,7 @@ STUDENT = "alice"
 @pytest.fixture(scope="module")
 @lane("e2e")  # every test of the course runs `nbgrader validate` on a notebook
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("validate")
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.cli", "init", str(root / "course")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return root / "course"
+    return kit_course(tmp_path_factory, tmp_path_factory.mktemp("validate") / "course")
 
 
 def notebook_for(course, answers, student=STUDENT):

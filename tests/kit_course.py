@@ -1,0 +1,34 @@
+"""The kit's own course (course.yaml as shipped), built by `init` once per test run and copied
+for each module that needs one: `init` is some 9 s of CPU (`nbgrader generate_assignment` as a
+process, its gradebook's alembic), and seven modules build this very course only to read its
+release or to grade a student of their own in it.
+
+A module that changes course.yaml, or tests `init` itself (tests/test_course.py,
+tests/test_instructor_start.py), builds its own."""
+
+import shutil
+from pathlib import Path
+
+from once_per_run import shared_once_per_run
+
+
+def _build(folder: Path) -> dict:
+    from autograder.config import load_course
+    from autograder.course import REPO_ROOT, init
+
+    init(
+        folder / "course",
+        load_course(REPO_ROOT / "course.yaml"),
+        REPO_ROOT / "course.yaml",
+        log=lambda m: None,
+    )
+    return {}
+
+
+def kit_course(tmp_path_factory, into: Path) -> Path:
+    """A course directory of its own at `into` (made; its parent may exist), as
+    `backprop-kit init into` makes it from the kit's course.yaml: the course holds no absolute
+    path and no link, so a copy is the course `init` would have made there."""
+    built = shared_once_per_run(tmp_path_factory, "kit-course", _build)
+    shutil.copytree(built / "course", into, symlinks=True)
+    return into
