@@ -198,6 +198,8 @@ def without_runs_again(requests, again):
     return requests
 
 
+# Some 12 s of CPU (the course's init, four students graded twice each in the sandbox): the slow lane.
+@pytest.mark.slow
 def test_a_correct_notebook_makes_one_request_per_cell_list_and_the_class_keeps_its_grades(
     course, monkeypatch
 ):

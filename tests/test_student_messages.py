@@ -7,10 +7,14 @@ import os
 import nbformat
 import pytest
 from kit_course import kit_course
+from lanes import lane
 from nbclient import NotebookClient
 
 
+# The kit's course built by init (9 s of CPU; shared with the e2e modules in make test) and a real
+# kernel: some 12 s of CPU in all, the slow lane.
 @pytest.fixture(scope="module")
+@lane("slow")
 def release(tmp_path_factory):
     return (
         kit_course(tmp_path_factory, tmp_path_factory.mktemp("student") / "course") / "release" / "backprop"
