@@ -65,7 +65,8 @@ demo: $(STAMP) system-packages
 	$(BIN)/backprop-kit demo
 
 # Both cores: pytest-xdist hands out whole files (--dist loadfile), so a module's fixtures (a
-# graded class, a hub, a browser) are built once, by the worker that runs the file.
+# graded class, a hub, a browser) are built once, by the worker that runs the file; heaviest
+# files first (tests/heaviest_first.py), so neither core idles at the end.
 test: $(STAMP) system-packages hub-env docs
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
@@ -79,10 +80,11 @@ docs: $(STAMP)
 	$(BIN)/python -m autograder.docs --check
 
 # The minute-to-minute lane: every test outside the slow lanes (pyproject.toml's markers).
-# The fast lane runs on both cores (pytest-xdist): its tests share no session fixture worth
-# building twice, and each sandbox has its own uid and scratch directory.
+# The fast lane runs on both cores (pytest-xdist), whole files per worker like `make test`: a
+# module's fixture (test_course.py's course, built by init as a process) is built once, not once
+# per worker, and the files go heaviest first (tests/heaviest_first.py).
 test-fast: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q -n 2 -m "not browser and not cluster and not postgres and not e2e and not attacks and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not browser and not cluster and not postgres and not e2e and not attacks and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gradcheck.py

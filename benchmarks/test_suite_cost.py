@@ -8,9 +8,12 @@ on 2 busy cores the wall time is about the total CPU / 2 — unless one worker i
     .venv/bin/python benchmarks/test_suite_cost.py all -- -k korean # more pytest arguments
     .venv/bin/python benchmarks/test_suite_cost.py --report FOLDER  # a run already recorded
     .venv/bin/python benchmarks/test_suite_cost.py --compare BEFORE AFTER
+    .venv/bin/python benchmarks/test_suite_cost.py --save-costs FOLDER [FOLDER ...]
 
 Each run keeps its records in build/test-cost/<lane>-<time>/ (one JSON line per test); pass two
 such folders to --compare to print the top tests and files before and after side by side.
+--save-costs writes the files' CPU seconds (a later folder's figure for a file wins) into
+tests/data/test_file_costs.json, the order the suite runs its files in (tests/heaviest_first.py).
 """
 
 import argparse
@@ -73,7 +76,9 @@ def by_file(tests: list[dict]) -> dict[str, float]:
 def report(folder: Path, top: int) -> None:
     tests, sessions = load(folder)
     total = sum(cost(test) for test in tests)
-    overhead = sum(cost(session) for session in sessions) - total
+    # Under pytest-xdist the controller's children are the workers: count the workers alone.
+    workers = [session for session in sessions if session["session"] != "main"] or sessions
+    overhead = sum(cost(session) for session in workers) - total
     print(
         f"\n{folder}: {len(tests)} tests, {total:.0f} CPU s in tests (+{overhead:.0f} s collecting, between tests)"
     )
@@ -136,15 +141,33 @@ def compare(before: Path, after: Path, top: int) -> None:
         print(f"  {name:70s} {seconds:8.1f} {new_files.get(name, 0):8.1f}")
 
 
+def save_costs(folders: list[Path]) -> None:
+    path = REPO / "tests" / "data" / "test_file_costs.json"
+    costs: dict[str, float] = {}
+    for folder in folders:
+        tests, _ = load(folder)
+        costs |= {name: round(seconds, 1) for name, seconds in by_file(tests).items()}
+    ordered = dict(sorted(costs.items(), key=lambda item: (-item[1], item[0])))
+    note = (
+        "CPU seconds per test file, children included (benchmarks/test_suite_cost.py --save-costs); "
+        "tests/heaviest_first.py runs the files in this order, heaviest first"
+    )
+    path.write_text(json.dumps({"about": note, "cpu_seconds": ordered}, indent=1) + "\n")
+    print(f"{len(ordered)} files, {sum(ordered.values()):.0f} CPU s, into {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("lane", nargs="?", choices=("fast", "all"), help="run this lane, then report")
     parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
     parser.add_argument("--report", type=Path, help="report a run recorded earlier")
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"))
+    parser.add_argument("--save-costs", type=Path, nargs="+", metavar="FOLDER")
     parser.add_argument("--top", type=int, default=20)
     arguments = parser.parse_args()
-    if arguments.compare:
+    if arguments.save_costs:
+        save_costs(arguments.save_costs)
+    elif arguments.compare:
         compare(*arguments.compare, arguments.top)
     elif arguments.report:
         report(arguments.report, arguments.top)

@@ -6,6 +6,7 @@ import os
 
 import hypothesis_profiles  # noqa: F401  (first: the profile in force when test modules build their @settings)
 import pytest
+from heaviest_first import file_costs, heaviest_first
 from lanes import lane, mark_from_fixtures
 
 # BPKIT_CPU_COST=folder records each test's CPU seconds, children included (benchmarks/test_suite_cost.py)
@@ -22,9 +23,17 @@ def pytest_sessionstart(session):
         )
 
 
+def pytest_configure(config):
+    # pytest-xdist sorts files by their number of tests before handing them out; heaviest_first's
+    # order (below) is the one that keeps both cores busy to the end of the run.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         mark_from_fixtures(item)
+    heaviest_first(items, file_costs())
 
 
 @pytest.fixture(scope="session")
