@@ -12,7 +12,7 @@ import sys
 import time
 
 from autograder.sandbox import seccomp
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 HELPERS = {"bpkit/__init__.py": b"X = 1\n"}

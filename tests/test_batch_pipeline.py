@@ -14,7 +14,7 @@ from autograder.config import load_course
 from autograder.grading.execute import clean_outputs
 from autograder.grading.preprocessors import StudentKernelExecute
 from autograder.grading.reading import parse_notebook
-from autograder.sandbox.bwrap import Limits, sandbox_available
+from autograder.sandbox.limits import Limits, sandbox_available
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent

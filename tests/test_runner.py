@@ -14,9 +14,9 @@ import pytest
 from autograder.grading.problems import detail_of
 from autograder.sandbox import bwrap as sandbox
 from autograder.sandbox import runner as runner_module
-from autograder.sandbox.bwrap import Limits
 from autograder.sandbox.hosted import HostedWorker
 from autograder.sandbox.kernel import sandboxed_kernel_manager_factory
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.protocol import decode_argument, encode, nudged_inputs
 from autograder.sandbox.runner import InvalidAnswer, StudentRunner, decode
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.sandbox import bwrap as sandbox
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 
 REPO = Path(__file__).resolve().parent.parent
 needs_bwrap = pytest.mark.skipif(

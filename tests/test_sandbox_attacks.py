@@ -13,8 +13,8 @@ import pytest
 from autograder.grading.problems import detail_of
 from autograder.sandbox import bwrap, seccomp
 from autograder.sandbox import runner as runner_module
-from autograder.sandbox.bwrap import Limits
 from autograder.sandbox.hosted import HostedWorker
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,7 +187,7 @@ def test_without_the_filter_the_denied_call_test_fails(way, monkeypatch):
 KEYRING_GRADING = """
 import ctypes, json, os, sys
 from autograder.sandbox import seccomp
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 KEYCTL, ADD_KEY = {keyctl}, {add_key}

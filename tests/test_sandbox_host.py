@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from autograder.sandbox import bwrap, hosted
-from autograder.sandbox.bwrap import Limits
 from autograder.sandbox.hosted import HostedWorker
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 LIMITS = Limits(wall_seconds=5, memory_bytes=1024**3, output_bytes=20000)

@@ -51,7 +51,7 @@ from ..grading.preprocessors import SANDBOX, TrustedChecks, score_notebook, scor
 from ..grading.reading import Read, parse_notebook
 from ..grading.sanitize import SanitizeCells, source_cells_from_gradebook
 from ..grading.steps import CheckCellMetadataOnce, SaveAutoGradesOnce, collect_records, scores_of
-from ..sandbox.bwrap import Limits
+from ..sandbox.limits import Limits
 from ..sandbox.runner import StudentRunner
 from ..words import speak
 
@@ -368,6 +368,7 @@ def grade_submission(
             Limits.from_course(course.grading),
             scratch_parent=scratch_parent,
             require_sandbox=course.grading.require_sandbox,
+            require_cgroup=course.grading.require_cgroup,
             helper_files=snapshot.helper_files,
             env={"BPKIT_STUDENT_ID": str(job.student)},
         ) as runner:

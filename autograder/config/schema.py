@@ -205,6 +205,19 @@ class Grading(_Model):
         description="true: refuse to grade when bubblewrap (bwrap) is missing. false: grade "
         "without it when it is missing.",
     )
+    require_cgroup: bool = Field(
+        False,
+        description="true: refuse to grade when no cgroup can be made for each submission (a container "
+        "without a writable cgroup tree, a cgroup v2 host that does not delegate memory, pids and cpu). "
+        "false: grade with per-process limits only there, saying so once.",
+    )
+    scratch_mb: int = Field(
+        256,
+        ge=16,
+        le=16384,
+        description="Size of each submission's scratch folder (a tmpfs, counted in its memory), in "
+        "megabytes: what its code may write to disk. 16 to 16384.",
+    )
     max_file_mb: float = Field(
         20,
         gt=0,

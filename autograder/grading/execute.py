@@ -9,8 +9,11 @@ fresh one. What comes back is student-written and read strictly (`clean_outputs`
 ever shown as feedback, never scored.
 """
 
+import time
+
 import nbformat
 
+from ..sandbox import limits as limits_module
 from ..words import _
 from . import nodes
 from .cells import is_graded
@@ -26,7 +29,11 @@ ALLOWED_DATA = (
     "image/png",
     "image/jpeg",
 )
-START_MARGIN_SECONDS = 5  # on top of every cell's own limit, for the process that runs them to start
+START_MARGIN_SECONDS = 5  # on top of the cells' own backstop, for the process that runs them to start
+# The notebook's cells together may use this many times the course's timeout of CPU time, however
+# many restarts their failures take: a submission's whole time is then its checks plus at most
+# this much (issue 32), whatever its cells do. The lecture's notebook runs in about a second.
+NOTEBOOK_SHARE = 2.0
 
 
 def cells_to_run(nb):
@@ -48,22 +55,34 @@ def cell_name(cell, index):
 def run_notebook_cells(nb, runner, grading):
     """Run `cells_to_run(nb)` with `runner` (a started StudentRunner) and put each cell's
     outputs and execution count in place. `grading`: course.yaml's grading settings (the
-    per-cell timeout and the output cap)."""
+    per-cell timeout and the output cap). Each cell may use the timeout in CPU time (its
+    parent stops it: sandbox/worker.py's CellClock); all of them together NOTEBOOK_SHARE times
+    that, and the cells left when it is used up are not run (their outputs say so). Outputs
+    are only shown, never scored: the checks run the cells they need themselves."""
     seconds = float(grading.timeout_seconds)
     cap = int(grading.output_kb) * 1024
+    budget = NOTEBOOK_SHARE * seconds
+    backstop = time.monotonic() + limits_module.WALL_FACTOR * budget + START_MARGIN_SECONDS
     pending, count = cells_to_run(nb), 0
     while pending:
+        left = min(budget, (backstop - time.monotonic()) / limits_module.WALL_FACTOR)
+        if left <= 0:
+            for index in pending:
+                nb.cells[index].outputs = [not_run_output(budget)]
+            return nb
         cells = [[cell_name(nb.cells[i], i), nb.cells[i].source] for i in pending]
         reply = runner.run(
             {
                 "cells": cells,
                 "notebook": True,
                 "limits": {
-                    "cell_seconds": seconds,
-                    "wall_seconds": seconds * len(cells) + START_MARGIN_SECONDS,
+                    "cell_seconds": min(seconds, left),
+                    "cpu_seconds": left,
+                    "wall_seconds": limits_module.WALL_FACTOR * left + START_MARGIN_SECONDS,
                 },
             }
         )
+        budget -= reply.cpu_seconds
         finished = reply.results if isinstance(reply.results, list) else []
         for index, outputs in zip(pending, finished):
             count += 1
@@ -77,6 +96,21 @@ def run_notebook_cells(nb, runner, grading):
         nb.cells[died].outputs = [dead_kernel_output(f"{reply.status}: {detail_of(reply)[:300]}")]
         pending = pending[len(finished) + 1 :]
     return nb
+
+
+def not_run_output(seconds):
+    return nbformat.v4.new_output(
+        "error",
+        ename="NotRun",
+        evalue=_("not run: the notebook's cells used up their time"),
+        traceback=[
+            _(
+                "Not run: the cells before it used up the {seconds:g} seconds of CPU time the "
+                "notebook's cells may take together (an infinite loop?). Grading is not affected: "
+                "each check runs the cells it needs by itself."
+            ).format(seconds=seconds)
+        ],
+    )
 
 
 def dead_kernel_output(why):

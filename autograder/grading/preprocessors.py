@@ -28,7 +28,7 @@ from traitlets import Unicode
 
 from ..bpkit.problems import PER_STUDENT
 from ..exercises import BY_ID as HAND_EXERCISES
-from ..sandbox.bwrap import Limits
+from ..sandbox.limits import Limits
 from ..sandbox.runner import StudentRunner
 from ..words import _
 from . import nodes
@@ -77,6 +77,7 @@ class SubmissionSandbox:
         runner = StudentRunner(
             Limits.from_course(course.grading),
             require_sandbox=course.grading.require_sandbox,
+            require_cgroup=course.grading.require_cgroup,
             helper_dirs={"bpkit": Path(root) / "source" / assignment / "bpkit"},
             env={"BPKIT_STUDENT_ID": str(student)},
         )  # the student's own numbers

@@ -14,11 +14,16 @@ DETAILS = {
     # the worker's (sandbox/worker.py)
     "cell raised": N_("cell {cell} raised {type}: {message}"),
     "call out of memory": N_("a call ran out of memory"),
-    "cell timeout": N_("the cell ran longer than {seconds:g} s and was interrupted"),
+    "cell timeout": N_("the cell used more than {seconds:g} s of CPU time and was interrupted"),
+    "cell cpu limit": N_(
+        "the cell used more than {seconds:g} s of CPU time, or took far longer than that, and did not stop "
+        "when interrupted, so its process was ended"
+    ),
     "wall timeout": N_("did not finish within {wall:g} seconds"),
     "outputs too large": N_("the outputs were too large to send back"),
     "result too large": N_("the result was too large to send back"),
     "cpu limit": N_("used up its CPU-time limit ({signal})"),
+    "cpu budget": N_("its processes together used {seconds:g} s of CPU time, more than the limit allows"),
     "killed": N_("killed by signal {signal}"),
     "killed, memory": N_("killed by signal {signal} (perhaps out of memory)"),
     "notebook exited": N_("the process running the notebook exited with code {code}"),

@@ -57,17 +57,20 @@ class SandboxRuns:  # a Runs
 
 # ---------------------------------------------------------------- a timeout on a busy machine
 
-# What decides points is what the student's code controls: its CPU time (RLIMIT_CPU), its
-# output and its memory. grading.timeout_seconds is the wall-clock cap; a check that reaches
-# it having used less CPU than this share of it is run once more before the timeout counts,
-# so the same code scores the same on a quiet and on a busy machine.
-BUSY_SHARE = 0.8
+# What decides points is what the student's code controls: its CPU time (RLIMIT_CPU, the cell's
+# CPU clock and the cgroup's budget), its output and its memory. The wall clock is only a backstop
+# for code that sleeps, counted in the code's own time (sandbox/worker.py's Backstop), so the same
+# code scores the same on a quiet and on a busy machine; a timeout is run once more only when the
+# machine was so overloaded that the backstop gave up stretching (RunResult.busy).
 
 
 def machine_was_busy(reply: RunResult, wall_seconds: float) -> bool:
-    """A wall-clock timeout while the student's process used less than BUSY_SHARE of that time in
-    CPU: the machine was busy, not the code (an infinite loop uses all of it)."""
-    return reply.status == "timeout" and reply.phase != "" and reply.cpu_seconds < BUSY_SHARE * wall_seconds
+    """A wall-clock timeout that the machine's load ran into: the worker's backstop counts only the
+    code's own time (the wall time less its wait for a CPU), and says `busy` when the load was so
+    heavy that it gave up stretching (sandbox/limits.py: MAX_STRETCH). A loop ends at its CPU
+    limit; code that sleeps, at its backstop: neither is run again. (`wall_seconds`: the course's
+    wall-clock limit, which the worker has already judged against.)"""
+    return reply.status == "timeout" and reply.busy
 
 
 class RunAgainWhenBusy:  # a Runs

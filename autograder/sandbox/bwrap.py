@@ -26,15 +26,14 @@ import importlib.util
 import logging
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from . import limits as limits_module
 from . import seccomp
 
 log = logging.getLogger("backprop-kit")
@@ -65,28 +64,6 @@ class SandboxUnavailable(RuntimeError):
 
     def __init__(self, message=UNAVAILABLE):
         super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one run of student code may use. cpu_seconds=None means wall_seconds + 1 for
-    a worker's child (a busy loop dies of SIGXCPU even if the wall clock is late) and no
-    CPU limit for a whole notebook kernel."""
-
-    wall_seconds: float = 30.0
-    memory_bytes: int = 2 * GiB
-    output_bytes: int = 64 * KiB
-    cpu_seconds: float | None = None
-    processes: int = 128  # processes + threads of one sandbox (uid mode only, see the module doc)
-
-    @classmethod
-    def from_course(cls, grading):
-        return cls(float(grading.timeout_seconds), grading.memory_mb * MiB, grading.output_kb * KiB)
-
-    @property
-    def file_bytes(self):
-        """The largest file student code may write (RLIMIT_FSIZE)."""
-        return max(64 * MiB, 16 * self.output_bytes)
 
 
 # ---------------------------------------------------------------- is bwrap usable?
@@ -512,25 +489,16 @@ def process_cap(limits, uid):
 
 
 def preexec(limits, *, extra_memory=0, processes=None):
-    """A subprocess preexec_fn: its own session (so the grader can kill the whole group),
-    address-space and file-size caps, no core dumps, a CPU cap when limits.cpu_seconds is
-    set, and RLIMIT_NPROC = processes when given (see `process_cap`)."""
+    """A subprocess preexec_fn: its own session (so the grader can kill the whole group), then
+    `limits.apply` (the one table of rlimits): address-space, file-size, open-file caps, no core
+    dumps, and RLIMIT_NPROC = processes when given (see `process_cap`)."""
 
     def apply():
         try:
             os.setsid()
         except OSError:  # already a session leader (jupyter_client's start_new_session)
             pass
-        if limits.memory_bytes:
-            memory = int(limits.memory_bytes + extra_memory)
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        if processes:
-            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-        if limits.cpu_seconds:
-            cpu = int(limits.cpu_seconds + 0.999)
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        limits_module.apply(limits, extra_memory=extra_memory, processes=processes)
 
     return apply
 
@@ -543,15 +511,8 @@ def limits_prefix(limits, *, extra_memory=0, processes=None):
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         return None
-    prefix = [prlimit, "--core=0", f"--fsize={limits.file_bytes}"]
-    if limits.memory_bytes:
-        prefix.append(f"--as={int(limits.memory_bytes + extra_memory)}")
-    if processes:
-        prefix.append(f"--nproc={processes}")
-    if limits.cpu_seconds:
-        cpu = int(limits.cpu_seconds + 0.999)
-        prefix.append(f"--cpu={cpu}:{cpu + 1}")
-    return [*prefix, "--"]
+    options = limits_module.prlimit_args(limits, extra_memory=extra_memory, processes=processes)
+    return [prlimit, *options, "--"]
 
 
 def _status_of_uid(uid):

@@ -24,11 +24,11 @@ limits. The host runs no student code and holds nothing of any student's: it rea
 grader's requests.
 
 One message per line of the socket (SOCK_SEQPACKET), JSON:
-  grader -> host  {"spawn": id, "uid": n, "limits": {...}, "preloads": [...]}
+  grader -> host  {"spawn": id, "uid": n, "limits": {...}, "preloads": [...], "cgroups": n}
                   with five descriptors (SCM_RIGHTS): the scratch directory (a detached bind
-                  mount, open_tree), the
-                  worker's request pipe (read end), reply pipe (write end), its log file, and
-                  the write end of a pipe that closes when the worker is gone
+                  mount, open_tree), the worker's request pipe (read end), reply pipe (write end),
+                  its log file, and the write end of a pipe that closes when the worker is gone;
+                  then n cgroup.procs files of the submission's cgroup, which the worker joins
                   {"kill": id}
   host -> grader  {"ready": true} once, then {"spawned": id} or {"error": "..."} per spawn
 Nothing of a student's passes through the host: the worker's environment (the student's id
@@ -42,7 +42,6 @@ import importlib
 import json
 import os
 import re
-import resource
 import signal
 import socket
 import sys
@@ -58,7 +57,8 @@ SYS_OPEN_TREE, SYS_MOVE_MOUNT, AT_FDCWD, MOVE_MOUNT_F_EMPTY_PATH = 428, 429, -10
 OPEN_TREE_CLONE, AT_RECURSIVE = 1, 0x8000
 TMPFS_OPTIONS = "mode=1777,size=67108864"  # as bwrap.TMPFS_BYTES: tmpfs memory is not covered by RLIMIT_AS
 LOWEST_UID = 100_000  # below it are system and people's accounts; the grader hands out uids from 1.5e9
-FDS = 5  # scratch, requests, replies, log, alive
+FDS = 5  # scratch, requests, replies, log, alive; then one cgroup.procs per hierarchy of the submission's cgroup
+MAX_CGROUP_FDS = 8
 WORKER_FILTER = None  # the workers' seccomp program (BPF, built by the grader with libseccomp): --seccomp
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -90,7 +90,7 @@ def prctl(option, value):
 # ---------------------------------------------------------------- in the worker (before any student code)
 
 
-def enter_sandbox(order, fds, home):
+def enter_sandbox(order, fds, home, worker):
     """Become the submission's worker: pid 1 of the namespaces the parent made, with its own
     mounts, limits and uid, and nothing of the host's privileges left. Any failure ends the
     process before student code could run (the grader then reports that the worker did not start)."""
@@ -106,15 +106,12 @@ def enter_sandbox(order, fds, home):
         if os.path.exists(keys):
             mount("/dev/null", keys, None, MS_BIND)
     socket.sethostname("sandbox")
-    limits = order["limits"]
-    for name, value in (
-        ("RLIMIT_CORE", 0),
-        ("RLIMIT_FSIZE", limits["file_bytes"]),
-        ("RLIMIT_AS", limits["memory_bytes"]),
-        ("RLIMIT_NPROC", limits["processes"]),
-    ):
-        if value is not None:
-            resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+    spawn = order["limits"]  # the zygote's limits: the same table bwrap.preexec applies
+    worker.limits_module.apply(
+        worker.limits_module.Limits.from_wire(spawn["limits"]),
+        extra_memory=int(spawn["extra_memory"]),
+        processes=spawn["processes"],
+    )
     become(int(order["uid"]))
     join_fresh_keyring()  # after the uid change: the keyring is the worker's uid's, gone with its processes
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it: die with the host's fork
@@ -291,6 +288,10 @@ def start_worker(order, fds, home, worker):
     as bwrap waits for its command)."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the host gone (the grader gone): so is this
+    for procs in fds[FDS:]:  # join the submission's cgroup (the grader made it; "0": this process)
+        os.write(procs, b"0")  # before the worker exists: all it starts is inside
+        os.close(procs)
+    fds = fds[:FDS]
     _checked(
         libc.unshare(
             CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
@@ -300,7 +301,7 @@ def start_worker(order, fds, home, worker):
     pid = os.fork()
     if pid == 0:
         try:
-            alive = enter_sandbox(order, fds, home)
+            alive = enter_sandbox(order, fds, home, worker)
             worker.serve_forever(order.get("preloads") or [], True, keep_fds=(alive,))
         except BaseException as e:
             say_failure(fds[3], e)
@@ -329,7 +330,9 @@ def serve(control, home, worker):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
     control.send(json.dumps({"ready": True}).encode())
     while True:
-        message, ancillary, _flags, _address = control.recvmsg(1 << 16, socket.CMSG_SPACE(FDS * 4))
+        message, ancillary, _flags, _address = control.recvmsg(
+            1 << 16, socket.CMSG_SPACE((FDS + MAX_CGROUP_FDS) * 4)
+        )
         if not message:
             os._exit(0)  # the grader is gone
         fds = []
@@ -346,8 +349,9 @@ def serve(control, home, worker):
                     except ProcessLookupError:
                         pass
                 continue
-            if len(fds) != FDS:
-                raise ValueError(f"{len(fds)} descriptors, not {FDS}")
+            wanted = FDS + int(order.get("cgroups", 0))
+            if len(fds) != wanted:
+                raise ValueError(f"{len(fds)} descriptors, not {wanted}")
             pid = os.fork()
             if pid == 0:
                 try:

@@ -33,7 +33,13 @@ from . import bwrap, seccomp
 log = logging.getLogger("backprop-kit")
 
 HERE = Path(__file__).resolve().parent
-HOST_FILES = (HERE / "host.py", HERE / "worker.py", HERE / "protocol.py", HERE.parent / "bpkit" / "forms.py")
+HOST_FILES = (
+    HERE / "host.py",
+    HERE / "worker.py",
+    HERE / "protocol.py",
+    HERE / "limits.py",
+    HERE.parent / "bpkit" / "forms.py",
+)
 START_SECONDS = 60.0  # as runner.START_SECONDS: numpy from a cold disk cache on a loaded machine
 KEPT_HOSTS = 2  # per thread: another course (other helpers) or another batch folder gets its own host
 ANSWER_SECONDS = 20.0  # a spawn is a fork and a few mounts; a host that takes longer is stuck
@@ -187,15 +193,23 @@ class SandboxHost:
             raise OSError(f"the sandbox host said {answer!r}: {bwrap.log_tail(self.log_path)}")
         return answer
 
-    def spawn(self, scratch, uid, env, limits, preloads, log_fd):
-        """A HostedWorker for one submission, or OSError (the caller then starts its own bwrap)."""
+    def spawn(self, scratch, uid, env, limits, preloads, log_fd, cgroup_procs=()):
+        """A HostedWorker for one submission, or OSError (the caller then starts its own bwrap).
+        cgroup_procs: the cgroup.procs files of the submission's cgroup, which the worker joins."""
+        joins = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in cgroup_procs]
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         alive_r, alive_w = os.pipe()
         scratch_fd = detached_mount(scratch)
-        theirs = [scratch_fd, requests_r, replies_w, log_fd, alive_w]
+        theirs = [scratch_fd, requests_r, replies_w, log_fd, alive_w, *joins]
         spawn_id = next(self._ids)
-        order = {"spawn": spawn_id, "uid": int(uid), "limits": limits, "preloads": list(preloads)}
+        order = {
+            "spawn": spawn_id,
+            "uid": int(uid),
+            "limits": limits,
+            "preloads": list(preloads),
+            "cgroups": len(joins),
+        }
         try:
             # The environment (the student's id among it) goes to the worker alone, first on its
             # request pipe, never through the host, whose memory every later worker is a copy of.

@@ -16,7 +16,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, Dict, Int, List, Unicode
 
 from . import bwrap, seccomp
-from .bwrap import Limits
+from .limits import Limits
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -29,7 +29,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     SIGINT to the process group would reach bwrap and end the sandbox instead.
     """
 
-    limits = Any(Limits(), help="a bwrap.Limits: memory, output, processes (no CPU cap unless set)")
+    limits = Any(Limits(), help="a limits.Limits: memory, output, processes (a kernel has no CPU cap)")
     scratch = Unicode("", help="the kernel's working directory, the sandbox's only writable one")
     hide = List(Unicode(), help="paths the kernel must not see (the grader's packages always are)")
     require_sandbox = Bool(False, help="refuse to start without bubblewrap")

@@ -17,7 +17,6 @@ numbers and float64 arrays of the expected shape.
 The notebook kernel runs under the same sandbox: autograder/sandbox/kernel.py.
 """
 
-import dataclasses
 import functools
 import importlib.util
 import json
@@ -34,15 +33,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import bwrap, hosted, seccomp
-from .bwrap import Limits
+from . import bwrap, cgroups, hosted, seccomp
+from . import limits as limits_module
+from .limits import Limits
 from .protocol import InvalidAnswer, bounded_text, decode, detail
 
 log = logging.getLogger("backprop-kit")
 
 HERE = Path(__file__).resolve().parent
 # The worker, the wire format it speaks, and the rule of an answer's form it applies before encoding.
-WORKER_FILES = (HERE / "worker.py", HERE / "protocol.py", HERE.parent / "bpkit" / "forms.py")
+WORKER_FILES = (
+    HERE / "worker.py",
+    HERE / "protocol.py",
+    HERE / "limits.py",
+    HERE.parent / "bpkit" / "forms.py",
+)
 STATUSES = ("ok", "error", "timeout", "crashed", "memory")
 MARGIN_SECONDS = 10.0  # grader-side allowance on top of the worker's own wall-clock limit
 START_SECONDS = 60.0  # a cold start (numpy from a cold disk cache) on a loaded machine
@@ -50,7 +55,18 @@ EXTRA_WORKER_MEMORY = 512 * 1024**2  # the zygote's own numpy, above its childre
 STOP_SECONDS = 1.0  # for an idle hosted worker to end by itself once its requests end
 MAX_REPLY_BYTES = 48 * 1024**2  # worker.MAX_RESULT_BYTES plus room for output and framing
 
+CPU_BUDGET_ROOM = 2.0  # CPU seconds a request's cgroup may use beyond its CPU limit (the zygote's own)
+BUDGET_POLL_SECONDS = 0.25
+
 __all__ = ["InvalidAnswer", "RunResult", "StudentRunner", "decode"]
+
+
+class CpuBudgetSpent(Exception):
+    """The submission's processes together used up the request's CPU budget (its cgroup's)."""
+
+    def __init__(self, seconds):
+        super().__init__(f"{seconds:.1f} s of CPU")
+        self.seconds = seconds
 
 
 @dataclass
@@ -68,6 +84,7 @@ class RunResult:
     phase: str = ""  # of a timeout: "cells" (they loop by themselves) or "calls"
     cpu_seconds: float = 0.0  # the CPU time the student's process used (the zygote's count)
     words: dict | None = None  # the detail as protocol.detail() made it: its key and fields
+    busy: bool = False  # a wall-clock timeout that the machine's load, not the code, ran into
 
     @property
     def ok(self):
@@ -113,6 +130,7 @@ class StudentRunner:
         *,
         helper_dirs=None,
         env=None,
+        require_cgroup=False,
     ):
         self.limits, self.scratch_parent = limits, scratch_parent
         self.helper_files, self.helper_dirs = dict(helper_files or {}), dict(helper_dirs or {})
@@ -121,6 +139,8 @@ class StudentRunner:
         self.uid = bwrap.new_sandbox_uid() if self.sandboxed else None
         self.margin_seconds = MARGIN_SECONDS
         self.process = self.private = self.scratch = None
+        self.require_cgroup = require_cgroup
+        self.cgroup: cgroups.Cgroup | None = None  # the submission's (cgroups.py), made on entry
         self._buffer, self._next_id = bytearray(), 0
         self._start_failure: dict = {}  # protocol.detail() of why the worker did not start
         self._unfiltered = False  # the worker runs without the seccomp filter (its keys are purged)
@@ -130,6 +150,9 @@ class StudentRunner:
     def __enter__(self):
         self.private, self.scratch = bwrap.make_scratch(self.scratch_parent, "bpkit-run-", self.uid)
         try:
+            self.cgroup = cgroups.for_submission(
+                self.limits, extra_memory=EXTRA_WORKER_MEMORY, required=self.require_cgroup
+            )
             self._populate()
             self._start()
         except BaseException:
@@ -139,6 +162,9 @@ class StudentRunner:
 
     def __exit__(self, *exc):
         self._stop()
+        if self.cgroup is not None:
+            self.cgroup.remove()  # every process in it killed first, then each hierarchy's directory
+            self.cgroup = None
         if self.private is not None:
             bwrap.remove_tree(self.private)  # student-shaped: never shutil.rmtree (see remove_tree)
             self.private = None
@@ -244,11 +270,9 @@ class StudentRunner:
         host = hosted.sandbox_host(self.hide, self._helper_imports(), self.scratch_parent)
         if host is None:
             return None
-        limits = {
-            "memory_bytes": int(self.limits.memory_bytes + EXTRA_WORKER_MEMORY)
-            if self.limits.memory_bytes
-            else None,
-            "file_bytes": self.limits.file_bytes,
+        limits = {  # the zygote's: limits.apply(Limits.from_wire(...), **the rest) in the host's fork
+            "limits": self.limits.to_wire(),
+            "extra_memory": EXTRA_WORKER_MEMORY,
             "processes": bwrap.process_cap(self.limits, self.uid),
         }
         try:
@@ -259,6 +283,7 @@ class StudentRunner:
                 limits,
                 self._helper_modules(),
                 log_file.fileno(),
+                cgroup_procs=self.cgroup.procs_files() if self.cgroup is not None else (),
             )
         except (OSError, ValueError) as e:
             log.warning(
@@ -289,16 +314,15 @@ class StudentRunner:
 
     def _popen(self, argv, env, filter_fd, log_file):
         """The worker's bwrap, under the zygote's limits, handed the filter's descriptor."""
-        zygote_limits = dataclasses.replace(self.limits, cpu_seconds=None)  # its children have their own
         limits = {"extra_memory": EXTRA_WORKER_MEMORY, "processes": bwrap.process_cap(self.limits, self.uid)}
-        prefix = bwrap.limits_prefix(zygote_limits, **limits)
+        prefix = bwrap.limits_prefix(self.limits, **limits)
         spawn = (
             {"start_new_session": True}
             if prefix is not None
-            else {"preexec_fn": bwrap.preexec(zygote_limits, **limits)}
+            else {"preexec_fn": bwrap.preexec(self.limits, **limits)}
         )
         return subprocess.Popen(
-            [*(prefix or []), *argv],
+            [*self._join_cgroup(), *(prefix or []), *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -307,6 +331,16 @@ class StudentRunner:
             pass_fds=() if filter_fd is None else (filter_fd,),
             **spawn,
         )
+
+    def _join_cgroup(self):
+        """A command prefix that moves the command into the submission's cgroup before it runs
+        (a shell: the worker is still spawned with vfork, see bwrap.limits_prefix), or none."""
+        if self.cgroup is None:
+            return []
+        join = (
+            'for f; do [ "$f" = -- ] && { shift; break; }; echo $$ > "$f" || exit 70; shift; done; exec "$@"'
+        )
+        return ["/bin/sh", "-c", join, "sh", *map(str, self.cgroup.procs_files()), "--"]
 
     def _stop(self):
         """End the whole sandbox: bwrap leads its own process group, and everything inside
@@ -333,6 +367,8 @@ class StudentRunner:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             log.error("backprop-kit: the sandbox (pid %s) did not die", process.pid)
+        if self.cgroup is not None:
+            self.cgroup.kill()  # everything the submission started, whatever uid or namespace
         if self.uid is not None:
             bwrap.kill_uid(self.uid)  # and wait until the namespace's processes are really gone
             if self._unfiltered:  # key calls got through: what its uid left in the kernel goes too
@@ -372,32 +408,30 @@ class StudentRunner:
             self._start()
             if self.process is None:
                 return RunResult("crashed", **self._start_failure)
-        deadline = time.monotonic() + wall + self.margin_seconds
+        # The worker's own backstop may stretch that far on a busy machine (worker.py's Backstop).
+        deadline = time.monotonic() + wall * limits_module.MAX_STRETCH + self.margin_seconds
+        budget = self._cpu_budget(message["limits"])
         try:
             self._write((json.dumps(message) + "\n").encode(), deadline)
-            reply = json.loads(self._read_line(deadline))
+            reply = json.loads(self._read_line(deadline, budget))
             if type(reply) is not dict or reply.get("id") != request_id:
                 raise ValueError("a reply that does not answer this request")
+        except CpuBudgetSpent as spent:  # the whole submission's processes, together: all killed
+            self._stop()
+            return RunResult("timeout", **detail("cpu budget", seconds=round(spent.seconds, 1)))
         except TimeoutError:  # the worker hangs (stopped by its child, say): kill it, start afresh next time
             self._stop()
-            return RunResult("crashed", **detail("no reply", seconds=wall + self.margin_seconds))
+            return RunResult(
+                "crashed",
+                **detail("no reply", seconds=wall * limits_module.MAX_STRETCH + self.margin_seconds),
+            )
         except (OSError, ValueError, RecursionError) as e:
             self._stop()  # dead, or not following the protocol: a fresh worker next time
             return RunResult("crashed", **detail("garbage", type=type(e).__name__, message=str(e)[:200]))
         return self._result(reply)
 
     def _limits_for(self, override):
-        limits = {
-            "wall_seconds": float(self.limits.wall_seconds),
-            "memory_bytes": int(self.limits.memory_bytes),
-            "output_bytes": int(self.limits.output_bytes),
-            "cpu_seconds": self.limits.cpu_seconds,
-            "cell_seconds": None,
-        }
-        for key, value in (override or {}).items():
-            if key in limits and isinstance(value, (int, float)) and value > 0:
-                limits[key] = value
-        return limits
+        return self.limits.overridden(override).to_wire()
 
     def _result(self, reply):
         """A RunResult from a reply, keeping only well-typed, size-capped fields."""
@@ -421,6 +455,7 @@ class StudentRunner:
             cpu_seconds=float(cpu) if type(cpu) in (int, float) and math.isfinite(cpu) else 0.0,
             phase=reply.get("phase") if reply.get("phase") in ("cells", "calls") else "",
             words=reply.get("words") if type(reply.get("words")) is dict else None,
+            busy=reply.get("busy") is True,
         )
 
     def _write(self, data, deadline):
@@ -440,9 +475,20 @@ class StudentRunner:
                 except BlockingIOError:  # another writer filled the buffer meanwhile: wait again
                     pass
 
-    def _read_line(self, deadline):
+    def _cpu_budget(self, wire_limits):
+        """(CPU seconds the submission's cgroup had used, what this request may add), or None
+        without a cgroup. The request's own CPU limit and some room for the zygote's work: a
+        single process stops at its RLIMIT_CPU first, so only many processes together reach it."""
+        if self.cgroup is None:
+            return None
+        limit = limits_module.Limits.from_wire(wire_limits).cpu_limit
+        return self.cgroup.cpu_seconds(), limit + CPU_BUDGET_ROOM
+
+    def _read_line(self, deadline, budget=None):
         """One line from the worker, waiting until `deadline` and reading at most
-        MAX_REPLY_BYTES: never unbounded data into memory."""
+        MAX_REPLY_BYTES: never unbounded data into memory. `budget`: (the cgroup's CPU seconds
+        at the start, how many more it may use), looked at every BUDGET_POLL_SECONDS;
+        CpuBudgetSpent past it."""
         fd = self.process.stdout.fileno()
         while True:
             end = self._buffer.find(b"\n")
@@ -455,6 +501,11 @@ class StudentRunner:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
+            if budget is not None and self.cgroup is not None:
+                used = self.cgroup.cpu_seconds() - budget[0]
+                if used > budget[1]:
+                    raise CpuBudgetSpent(used)
+                left = min(left, BUDGET_POLL_SECONDS)
             ready, _, _ = select.select([fd], [], [], left)
             if ready:
                 chunk = os.read(fd, 1 << 20)

@@ -11,7 +11,7 @@ directory to import once, before any student code runs.
 
 One JSON object per line. The grader writes requests on our stdin:
   {"id": ..., "cells": [source | [name, source], ...], "calls": [...], "env": {...},
-   "limits": {"wall_seconds", "memory_bytes", "output_bytes", "cpu_seconds"}}
+   "limits": limits.py's Limits.to_wire()}
 and reads on our stdout first {"ready": true, ...}, then one reply per request:
   {"id", "status": "ok"|"error"|"timeout"|"crashed"|"memory", "detail", "results", "output",
    "seconds", "cpu_seconds" (the child's CPU time), "error"?: {"type", "message", "cell", "where", "traceback"},
@@ -40,7 +40,6 @@ import json
 import linecache
 import os
 import re
-import resource
 import select
 import signal
 import sys
@@ -54,6 +53,7 @@ CELLS_DONE = b"#cells-done\n"
 READ_CHUNK = 64 * 1024
 
 protocol = None  # autograder/sandbox/protocol.py, copied beside this file; imported in main()
+limits_module = None  # autograder/sandbox/limits.py, copied beside it
 SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namespace (main)
 
 
@@ -221,7 +221,7 @@ class Child:
         return None
 
 
-def child_main(request, result_fd, output_fd):
+def child_main(request, limits, result_fd, output_fd):
     """The forked child's whole life; ends in os._exit."""
     os.setpgid(0, 0)  # its own process group: the zygote kills it and its helpers at once
     _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the zygote (matters when unsandboxed)
@@ -230,23 +230,14 @@ def child_main(request, result_fd, output_fd):
     os.close(output_fd)
     for stream in (sys.stdout, sys.stderr):  # a line at a time: output before a crash still shows
         stream.reconfigure(line_buffering=True)
-    limits = request["limits"]
-    memory = int(limits["memory_bytes"])
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = int(float(limits.get("cpu_seconds") or float(limits["wall_seconds"]) + 1) + 0.999)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    limits_module.apply(limits, cpu=True)  # the one table of rlimits (limits.py), with the child's CPU cap
     for key, value in dict(request.get("env") or {}).items():
         os.environ[str(key)] = str(value)
     sys.path.insert(0, os.getcwd())  # the scratch directory: helper packages (bpkit/) live there
     sys.argv = [""]
 
     if request.get("notebook"):
-        run_notebook(
-            request["cells"],
-            float(limits.get("cell_seconds") or limits["wall_seconds"]),
-            int(limits["output_bytes"]),
-            result_fd,
-        )
+        run_notebook(request["cells"], limits.cell_cpu_limit, int(limits.output_bytes), result_fd)
     child = Child()
     error = child.run_cells(request["cells"])
     if error is not None:
@@ -373,8 +364,11 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
     def interrupt(signum, frame):
         raise CellTimeout(seconds)
 
-    signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # The cell's CPU time, not the wall clock: a busy machine slows a cell, it does not stop it. This
+    # is the polite stop, a kernel's interrupt (the notebook goes on); a cell that cancels it is
+    # killed by the zygote a little later (`CellClock`), and the notebook goes on in a new process.
+    signal.signal(signal.SIGPROF, interrupt)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         with shell.running() if shell is not None else contextlib.nullcontext():
             tree = ast.parse(shell.transform(source) if shell is not None else python_of(source), filename)
@@ -382,7 +376,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
             exec(compile(tree, filename, "exec"), ns)
             if last is not None:
                 value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.setitimer(signal.ITIMER_PROF, 0)
                 if value is not None:
                     data = shell.bundle(value, cap) if shell is not None else mime_bundle(value, cap)
                     outputs.append(
@@ -394,7 +388,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
                         }
                     )
     except BaseException as e:  # SystemExit and the interrupt too: the cell's error, the notebook goes on
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         if shell is not None and shell.is_usage_error(e):  # a magic misused: the kernel prints one line
             captured.add("stderr", f"UsageError: {e}\n")
         else:
@@ -409,7 +403,7 @@ def run_notebook_cell(ns, name, source, seconds, cap, count, shell=None):
                 }
             )
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     return captured.outputs() + outputs
 
@@ -471,6 +465,8 @@ def judge_notebook(waited, result, wall):
 
 
 def _how_it_ended(waited, wall):
+    if waited == "cell limit":  # `wall` is the cell's CPU limit then
+        return {"status": "timeout", **protocol.detail("cell cpu limit", seconds=wall)}
     if waited == "timeout":
         return {"status": "timeout", **protocol.detail("wall timeout", wall=wall)}
     if waited == "too large":
@@ -507,8 +503,8 @@ def finish(reply, result_fd):
 def serve(request, private_fds):
     """Fork a child for the request, enforce its wall-clock limit, collect its result and
     (capped) output, and kill everything it started. Returns the reply."""
-    limits = request["limits"]
-    wall, out_cap = float(limits["wall_seconds"]), int(limits["output_bytes"])
+    limits = limits_module.Limits.from_wire(request["limits"])
+    wall, out_cap = float(limits.wall_seconds), int(limits.output_bytes)
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
     started = time.monotonic()
@@ -517,21 +513,30 @@ def serve(request, private_fds):
         try:
             for fd in (*private_fds, result_r, output_r):
                 os.close(fd)
-            child_main(request, result_w, output_w)
+            child_main(request, limits, result_w, output_w)
         finally:
             os._exit(70)
     os.close(result_w)
     os.close(output_w)
     usage = Usage()
+    clock = CellClock(pid, limits) if request.get("notebook") else None
     try:
-        waited, result, output = watch(pid, result_r, output_r, started + wall, out_cap, usage)
+        backstop = Backstop(pid, wall)
+        waited, result, output = watch(pid, result_r, output_r, backstop, out_cap, usage, clock)
     finally:
         sweep(pid)
         reap(pid, usage)
         settle()
         os.close(result_r)
         os.close(output_r)
-    reply = judge_notebook(waited, result, wall) if request.get("notebook") else judge(waited, result, wall)
+    if waited == "cell limit":
+        reply = judge_notebook(waited, result, clock.seconds)
+    elif request.get("notebook"):
+        reply = judge_notebook(waited, result, wall)
+    else:
+        reply = judge(waited, result, wall)
+    if backstop.stretched:  # the machine, not the code: so overloaded that the backstop gave up
+        reply["busy"] = True
     reply["output"] = render_output(output, out_cap)
     reply["seconds"] = round(time.monotonic() - started, 4)
     reply["cpu_seconds"] = round(usage.cpu_seconds, 4)
@@ -569,23 +574,99 @@ class Capture:
             self.data += chunk[: self.cap - len(self.data)]
 
 
-def watch(pid, result_r, output_r, deadline, out_cap, usage):
-    """Wait for the child or the deadline, reading its two pipes meanwhile. Returns
-    (wait status | "timeout" | "too large", result capture, output capture)."""
+def cpu_seconds_of(pid):
+    """The CPU time a process has used so far, all its threads and its waited-for children
+    (/proc/PID/stat's utime, stime, cutime, cstime); 0.0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / CLOCK_TICKS
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CELL_GRACE_SECONDS = 0.5  # past a cell's CPU limit before the zygote kills it: its own interrupt first
+WATCH_SECONDS = 0.1  # how often the zygote looks at a notebook's cell
+
+
+class CellClock:
+    """The zygote's watch on a notebook's current cell, from outside the student's process: a cell
+    stops at its CPU limit by its own interrupt (ITIMER_PROF, as a kernel's); one that cancels it,
+    or blocks it, is killed here once it has used CELL_GRACE_SECONDS more, or once it has taken
+    limits.WALL_FACTOR times its limit of its own time (a `Backstop`: it sleeps or blocks). A cell is over when
+    the child reports it (a line on the result pipe; student code could write one too, which only
+    gives it another cell's limit: the request's own CPU and wall limits still bound it)."""
+
+    def __init__(self, pid, limits):
+        self.pid, self.seconds = pid, limits.cell_cpu_limit
+        self.backstop = Backstop(pid, limits_module.WALL_FACTOR * self.seconds)
+        self.lines, self.cpu_at = 0, 0.0
+
+    def over(self, result):
+        lines = result.data.count(b"\n")
+        cpu = cpu_seconds_of(self.pid)
+        if lines != self.lines:  # a cell finished: the next one's clock starts now
+            self.lines, self.cpu_at = lines, cpu
+            self.backstop.restart()
+            return False
+        return cpu - self.cpu_at > self.seconds + CELL_GRACE_SECONDS or self.backstop.left() <= 0
+
+
+def waited_for_cpu(pid):
+    """The seconds the process's main thread has spent ready to run but waiting for a CPU
+    (/proc/PID/schedstat's run-queue delay): what a busy machine adds to its wall time. 0.0 where
+    the kernel does not say."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Backstop:
+    """A wall-clock deadline for code that sleeps or blocks, counted in the code's own time: the
+    wall time since `start` less the time its process waited for a CPU on a busy machine (issue 33:
+    no verdict depends on load), and never more than limits.MAX_STRETCH times `seconds` of wall
+    time (`stretched` then says so: the grader may run it again)."""
+
+    def __init__(self, pid, seconds):
+        self.pid, self.seconds = pid, float(seconds)
+        self.restart()
+
+    def restart(self):
+        self.wall_at, self.queue_at, self.stretched = time.monotonic(), waited_for_cpu(self.pid), False
+
+    def left(self):
+        """Seconds of wall time before it can pass (at least, if the code waits meanwhile)."""
+        wall = time.monotonic() - self.wall_at
+        if wall >= limits_module.MAX_STRETCH * self.seconds:
+            self.stretched = True
+            return 0.0
+        own = wall - (waited_for_cpu(self.pid) - self.queue_at)
+        return max(0.0, self.seconds - own)
+
+
+def watch(pid, result_r, output_r, backstop, out_cap, usage, clock=None):
+    """Wait for the child or its backstop, reading its two pipes meanwhile. Returns
+    (wait status | "timeout" | "too large" | "cell limit", result capture, output capture)."""
     result, output = Capture(result_r, MAX_RESULT_BYTES + 1), Capture(output_r, out_cap + 1)
     for fd in (result_r, output_r):
         os.set_blocking(fd, False)
     pidfd = _pidfd(pid)  # readable when the child exits (None: poll instead)
     try:
         while True:
-            left = deadline - time.monotonic()
+            left = backstop.left()
             if left <= 0:
                 return "timeout", result, output
             fds = [c.fd for c in (result, output) if not c.eof] + ([pidfd] if pidfd is not None else [])
-            ready, _, _ = select.select(fds, [], [], left if pidfd is not None else min(left, 0.01))
+            wait = max(left, 0.01) if pidfd is not None else min(left, 0.01)
+            ready, _, _ = select.select(fds, [], [], wait if clock is None else min(wait, WATCH_SECONDS))
             for capture in (result, output):
                 if capture.fd in ready:
                     capture.read()
+            if clock is not None and clock.over(result):
+                return "cell limit", result, output
             if result.total > MAX_RESULT_BYTES:
                 return "too large", result, output
             done, status, rusage = (
@@ -852,12 +933,13 @@ def main():
 
 
 def load_protocol():
-    """protocol.py, from beside this file."""
-    global protocol
+    """protocol.py and limits.py, from beside this file."""
+    global protocol, limits_module
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves our own directory out
+    import limits as limits_of_students
     import protocol as wire_format
 
-    protocol = wire_format
+    protocol, limits_module = wire_format, limits_of_students
     del sys.path[0]
 
 

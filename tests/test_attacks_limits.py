@@ -1,0 +1,310 @@
+"""Attacks on the limits of one submission (issue 32, items 2 and 4; issue 33, item 1), each from
+student code in a real sandbox, both ways a worker starts (forked by the sandbox host, and in a
+bwrap of its own), each followed by an innocent student graded in full with nothing left on disk
+(no cgroup, no scratch). Each protection has a mutation test: turned off, some test here fails.
+The attacks are in the `attacks` lane; the cgroup layout's unit tests (v1 and v2, on directory
+trees built here) stay in the fast lane."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox import bwrap, cgroups
+from autograder.sandbox.hosted import HostedWorker
+from autograder.sandbox.limits import Limits, rlimits
+from autograder.sandbox.runner import StudentRunner
+
+REPO = Path(__file__).resolve().parent.parent
+LIMITS = Limits(wall_seconds=20, cpu_seconds=2, memory_bytes=1024**3, output_bytes=20000)
+
+needs_sandbox = pytest.mark.skipif(
+    not bwrap.sandbox_available(), reason="bubblewrap (bwrap) is not installed or cannot build a sandbox here"
+)
+needs_cgroup = pytest.mark.skipif(
+    cgroups.layout()[0] is None, reason=f"no cgroup can be made here: {cgroups.layout()[1]}"
+)
+
+
+@pytest.fixture(params=["hosted", "own bwrap"])
+def way(request, monkeypatch):
+    """How the worker starts: forked by the sandbox host (as root), or in a bwrap of its own."""
+    monkeypatch.setenv("BPKIT_SANDBOX_HOST", "1" if request.param == "hosted" else "0")
+    return request.param
+
+
+def start(way, limits=LIMITS):
+    runner = StudentRunner(limits, require_sandbox=True, hide=[REPO]).__enter__()
+    assert runner.process is not None, runner._start_failure
+    assert isinstance(runner.process, HostedWorker) == (way == "hosted" and runner.uid is not None)
+    return runner
+
+
+def finish(runner):
+    runner.__exit__(None, None, None)
+    assert not runner.scratch.exists()
+    assert cgroups.leftovers() == []
+
+
+def innocent_is_graded(way):
+    """A student after the attack: her code runs and her answer comes back whole, quickly."""
+    runner = start(way)
+    try:
+        started = time.process_time()
+        result = runner.run(
+            {"cells": [["answer", "x = 6 * 7"]], "calls": [{"op": "variables", "names": ["x"]}]}
+        )
+    finally:
+        finish(runner)
+    assert result.ok and result.results == [{"x": {"float": 42.0}}], (result.status, result.detail)
+    assert time.process_time() - started < 2.0
+
+
+# ---------------------------------------------------------------- the layout (fast lane)
+
+
+def test_limits_cross_the_wire_whole_and_strictly():
+    limits = Limits(wall_seconds=3, cpu_seconds=1.5, processes=7)
+    assert Limits.from_wire(limits.to_wire()) == limits
+    with pytest.raises(ValueError, match="cpu_seconds must be a number"):
+        Limits.from_wire({**limits.to_wire(), "cpu_seconds": "1"})
+    with pytest.raises(ValueError, match="expected the fields"):
+        Limits.from_wire({"wall_seconds": 1})
+    assert limits.overridden({"wall_seconds": 9, "cell_seconds": -1, "nonsense": 3}) == Limits(
+        wall_seconds=9, cpu_seconds=1.5, processes=7
+    )
+
+
+def test_one_table_of_rlimits_holds_the_file_and_process_caps():
+    table = {name: soft for name, soft, _hard in rlimits(Limits(processes=9), processes=9, cpu=True)}
+    assert table["RLIMIT_NOFILE"] == 1024 and table["RLIMIT_NPROC"] == 9 and table["RLIMIT_CORE"] == 0
+    assert table["RLIMIT_CPU"] == 31  # cpu_seconds None: the wall limit and one second
+    assert "RLIMIT_CPU" not in {name for name, *_ in rlimits(Limits())}  # a zygote's is watched instead
+
+
+def test_the_course_decides_by_cpu_time_and_the_wall_clock_is_a_backstop():
+    from autograder.config.schema import Grading
+
+    limits = Limits.from_course(Grading(timeout_seconds=10, scratch_mb=64))
+    assert (limits.cpu_seconds, limits.wall_seconds, limits.scratch_bytes) == (10.0, 20.0, 64 * 1024**2)
+
+
+V1_MOUNTS = """\
+30 25 0:26 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory
+31 25 0:27 / /sys/fs/cgroup/pids rw,relatime shared:10 - cgroup cgroup rw,pids
+32 25 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:11 - cgroup cgroup rw,cpu,cpuacct
+33 25 0:29 / /sys/fs/cgroup/unified rw,relatime shared:12 - cgroup2 cgroup2 rw
+"""
+V1_OWN = "4:memory:/grading.service\n3:pids:/grading.service\n2:cpu,cpuacct:/grading.service\n0::/\n"
+
+
+def test_v1_layout_puts_each_hierarchy_below_the_graders_own_cgroup():
+    found, why = cgroups.find_layout(V1_OWN, V1_MOUNTS, root="/x")
+    assert found is not None and found.version == 1, why
+    assert found.parent("memory") == Path("/x/sys/fs/cgroup/memory/grading.service")
+    assert (
+        found.parent("cpu") == found.parent("cpuacct") == Path("/x/sys/fs/cgroup/cpu,cpuacct/grading.service")
+    )
+
+
+V2_MOUNTS = "29 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+
+
+def v2_tree(tmp_path, controllers="cpuset cpu io memory pids"):
+    """A v2 cgroup of the grader's, as a directory tree (the kernel's files, written here)."""
+    own = tmp_path / "sys/fs/cgroup/grading.slice/grader.service"
+    own.mkdir(parents=True)
+    (own / "cgroup.controllers").write_text(controllers + "\n")
+    (own / "cgroup.subtree_control").write_text("")
+    return own
+
+
+def test_v2_layout_and_a_cgroup_with_its_limits_on_a_directory_tree(tmp_path, monkeypatch):
+    own = v2_tree(tmp_path)
+    found, why = cgroups.find_layout("0::/grading.slice/grader.service\n", V2_MOUNTS, root=str(tmp_path))
+    assert found is not None and found.version == 2 and found.parent("unified") == own, why
+    # A directory stands in for the kernel's cgroup: its files are plain files here, so mkdir
+    # makes none of them; create them as the kernel would, then check what was written.
+    real_mkdir = Path.mkdir
+
+    def kernel_mkdir(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)
+        for name in ("memory.max", "memory.swap.max", "pids.max", "cpu.max", "cgroup.procs"):
+            (self / name).write_text("")
+        (self / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\n")
+
+    monkeypatch.setattr(Path, "mkdir", kernel_mkdir)
+    cgroup = cgroups.Cgroup(
+        found, Limits(memory_bytes=1024**3, processes=50, scratch_bytes=0), extra_memory=10
+    )
+    made = own / cgroup.name
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    assert (made / "memory.max").read_text() == str(1024**3 + 10)
+    assert (made / "memory.swap.max").read_text() == "0"
+    assert (made / "pids.max").read_text() == "58"
+    assert (made / "cpu.max").read_text() == "100000 100000"
+    assert cgroup.cpu_seconds() == 2.5 and cgroup.procs_files() == [made / "cgroup.procs"]
+    for name in os.listdir(made):  # rmdir of a real cgroup takes its files with it
+        os.unlink(made / name)
+    assert cgroup.remove() and not made.exists()
+
+
+def test_v2_without_the_controllers_says_which_are_missing(tmp_path):
+    v2_tree(tmp_path, controllers="cpuset io")
+    found, why = cgroups.find_layout("0::/grading.slice/grader.service\n", V2_MOUNTS, root=str(tmp_path))
+    assert found is None and why.endswith("does not offer memory, pids, cpu")
+
+
+def test_no_cgroup_is_said_once_in_one_line_or_refused_when_required(monkeypatch, caplog):
+    monkeypatch.setattr(cgroups, "_layout", (None, "no cgroup file system is mounted"))
+    monkeypatch.setattr(cgroups, "_said", False)
+    with pytest.raises(cgroups.CgroupUnavailable, match="require_cgroup: false"):
+        cgroups.for_submission(Limits(), required=True)
+    assert cgroups.for_submission(Limits()) is None
+    assert cgroups.for_submission(Limits()) is None
+    said = [r.getMessage() for r in caplog.records if "cgroup" in r.getMessage()]
+    assert said == [
+        "backprop-kit: no cgroup per submission (no cgroup file system is mounted): per-process limits only"
+    ]
+
+
+@needs_cgroup
+def test_a_stale_cgroup_of_a_killed_grader_is_removed_by_the_next():
+    found, _ = cgroups.layout()
+    stale = [parent / f"{cgroups.PREFIX}999999999-1-abcdef" for _, parent in found.parents]
+    for path in stale:
+        path.mkdir(exist_ok=True)
+    cgroup = cgroups.for_submission(Limits())
+    try:
+        assert not any(path.exists() for path in stale)
+    finally:
+        cgroup.remove()
+    assert cgroups.leftovers() == []
+
+
+# ---------------------------------------------------------------- attacks
+
+
+SWARM = """
+import os
+for _ in range(40):
+    if os.fork() == 0:
+        while True:
+            pass
+while True:
+    pass
+"""
+
+
+@needs_sandbox
+@needs_cgroup
+@pytest.mark.attacks
+def test_a_spinning_swarm_is_killed_at_its_cpu_budget_and_costs_only_its_owner(way):
+    runner = start(way)
+    try:
+        result = runner.run({"cells": [["swarm", SWARM]], "calls": []})
+        assert result.status == "timeout" and result.words["key"] == "cpu budget", result.detail
+        assert result.words["fields"]["seconds"] <= LIMITS.cpu_limit + 3.0
+    finally:
+        finish(runner)
+    innocent_is_graded(way)
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_without_cgroups_the_swarm_is_not_held(way, monkeypatch):
+    """The mutation: no cgroup, and the swarm spins on until its wall-clock backstop (each of its
+    processes within its own RLIMIT_CPU): the test above would fail."""
+    monkeypatch.setattr(cgroups, "ENFORCED", False)
+    runner = start(way, Limits(wall_seconds=4, cpu_seconds=2, memory_bytes=1024**3))
+    try:
+        assert runner.cgroup is None
+        result = runner.run({"cells": [["swarm", SWARM]], "calls": []})
+        assert (result.words or {}).get("key") != "cpu budget", result.detail
+    finally:
+        finish(runner)
+
+
+MEMORY_TIMES_PROCESSES = """
+import os
+pids = []
+for _ in range(8):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = bytearray(700 * 1024**2)  # each within its own RLIMIT_AS of 1 GiB
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+        finally:
+            os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+"""
+
+
+@needs_sandbox
+@needs_cgroup
+@pytest.mark.attacks
+def test_many_processes_times_memory_stay_within_the_submissions_memory_cap(way):
+    runner = start(way)
+    try:
+        runner.run({"cells": [["hog", MEMORY_TIMES_PROCESSES]], "calls": []})
+        cap = LIMITS.memory_bytes + 512 * 1024**2 + LIMITS.scratch_bytes
+        assert runner.cgroup.memory_peak() <= cap + 16 * 1024**2
+    finally:
+        finish(runner)
+    innocent_is_graded(way)
+
+
+CANCELLED_ALARM = """
+import signal, time
+for name in ("SIGALRM", "SIGPROF", "SIGVTALRM"):
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
+signal.setitimer(signal.ITIMER_REAL, 0)
+signal.setitimer(signal.ITIMER_PROF, 0)
+while True:
+    pass
+"""
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_a_cell_that_cancels_its_time_limit_is_stopped_by_its_parent(way):
+    runner = start(way)
+    try:
+        started = time.monotonic()
+        result = runner.run(
+            {
+                "cells": [["before", "x = 1"], ["evil", CANCELLED_ALARM], ["after", "print(x)"]],
+                "notebook": True,
+                "limits": {"cell_seconds": 1},
+            }
+        )
+        assert result.status == "timeout" and result.words["key"] == "cell cpu limit", result.detail
+        assert len(result.results) == 1  # the cell before it finished; the rest is the grader's to go on with
+        assert result.cpu_seconds < 1 + 0.5 + 1.0
+        assert time.monotonic() - started < 60
+    finally:
+        finish(runner)
+    innocent_is_graded(way)
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_a_slow_cell_is_interrupted_by_its_cpu_time_and_the_notebook_goes_on(way):
+    runner = start(way)
+    try:
+        result = runner.run(
+            {
+                "cells": [["slow", "while True:\n    pass"], ["after", "print('after')"]],
+                "notebook": True,
+                "limits": {"cell_seconds": 1},
+            }
+        )
+        assert result.ok, result.detail
+        assert result.results[0][0]["ename"] == "CellTimeout"
+        assert result.results[1] == [{"output_type": "stream", "name": "stdout", "text": "after\n"}]
+    finally:
+        finish(runner)
