@@ -27,7 +27,8 @@ from autograder.grading.context import make_context
 from autograder.grading.registry import run_check
 from autograder.grading.sandboxed import sandboxed_subject
 from autograder.notebooks import answer_shapes_by_exercise
-from autograder.sandbox.limits import Limits, sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 from autograder.words import _ as grader_words
 

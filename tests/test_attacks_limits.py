@@ -308,3 +308,82 @@ def test_a_slow_cell_is_interrupted_by_its_cpu_time_and_the_notebook_goes_on(way
         assert result.results[1] == [{"output_type": "stream", "name": "stdout", "text": "after\n"}]
     finally:
         finish(runner)
+
+
+FILL_THE_DISK = """
+import os
+try:
+    fd = os.open("huge", os.O_CREAT | os.O_WRONLY)
+    os.posix_fallocate(fd, 0, 2 * 1024**3)
+    huge = "reserved"
+except OSError as e:
+    huge = type(e).__name__
+reserved = 0
+for i in range(4):
+    try:
+        fd = os.open(f"part{i}", os.O_CREAT | os.O_WRONLY)
+        os.posix_fallocate(fd, 0, 32 * 1024**2)
+        reserved += 32
+    except OSError:
+        break
+"""
+SMALL_SCRATCH = Limits(wall_seconds=20, cpu_seconds=5, memory_bytes=1024**3, scratch_bytes=48 * 1024**2)
+
+
+@needs_sandbox
+@pytest.mark.attacks
+@pytest.mark.skipif(os.geteuid() != 0, reason="a scratch tmpfs needs root")
+def test_filling_the_scratch_stops_at_its_size_and_costs_only_its_owner(way):
+    runner = start(way, SMALL_SCRATCH)
+    try:
+        assert os.path.ismount(runner.scratch)
+        result = runner.run(
+            {"cells": [["fill", FILL_THE_DISK]], "calls": [{"op": "variables", "names": ["reserved"]}]}
+        )
+        assert result.ok, result.detail
+        assert result.results[0]["reserved"]["float"] <= 32  # of 128 MB asked: the scratch holds 48
+    finally:
+        finish(runner)
+    innocent_is_graded(way)
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_without_the_scratch_tmpfs_the_disk_fills(way, monkeypatch):
+    """The mutation: a plain scratch directory on the real disk takes all 128 MB (only
+    RLIMIT_FSIZE caps each file), so the test above would fail."""
+    monkeypatch.setattr(bwrap, "TMPFS_SCRATCH", False)
+    runner = start(way, SMALL_SCRATCH)
+    try:
+        assert not os.path.ismount(runner.scratch)
+        result = runner.run(
+            {"cells": [["fill", FILL_THE_DISK]], "calls": [{"op": "variables", "names": ["reserved"]}]}
+        )
+        assert result.ok and result.results[0]["reserved"]["float"] == 128, result.detail
+    finally:
+        finish(runner)
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_without_the_parents_clock_a_cancelled_limit_runs_on(tmp_path, monkeypatch):
+    """The mutation: a worker whose CellClock never fires (its own bwrap, so no sandbox host holds
+    the real worker) lets the cell that cancelled its timer run to the request's own backstop, and
+    the attack test above would fail."""
+    from autograder.sandbox import runner as runner_module
+
+    worker = (REPO / "autograder" / "sandbox" / "worker.py").read_text()
+    marker = "    def over(self, result):\n"
+    assert worker.count(marker) == 1
+    (tmp_path / "worker.py").write_text(worker.replace(marker, marker + "        return False\n"))
+    files = [tmp_path / "worker.py" if f.name == "worker.py" else f for f in runner_module.WORKER_FILES]
+    monkeypatch.setattr(runner_module, "WORKER_FILES", tuple(files))
+    monkeypatch.setenv("BPKIT_SANDBOX_HOST", "0")
+    runner = start("own bwrap", Limits(wall_seconds=3, cpu_seconds=2, memory_bytes=1024**3))
+    try:
+        result = runner.run(
+            {"cells": [["evil", CANCELLED_ALARM]], "notebook": True, "limits": {"cell_seconds": 0.5}}
+        )
+        assert (result.words or {}).get("key") != "cell cpu limit", result.detail
+    finally:
+        finish(runner)

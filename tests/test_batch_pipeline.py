@@ -14,7 +14,8 @@ from autograder.config import load_course
 from autograder.grading.execute import clean_outputs
 from autograder.grading.preprocessors import StudentKernelExecute
 from autograder.grading.reading import parse_notebook
-from autograder.sandbox.limits import Limits, sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ def test_cells_run_like_a_kernel_errors_timeouts_and_deaths_cost_only_their_cell
     assert cells[5].outputs[0].ename == "KernelDied"
     assert cells[6].outputs[0].text == "after False\n", "a fresh namespace after a death, like a new kernel"
     assert [c.execution_count for c in cells] == [1, 2, 3, 4, 5, 6, 7]
-    assert cells[3].outputs[0].evalue == "the cell ran longer than 1 s and was interrupted"
+    assert cells[3].outputs[0].evalue == "the cell used more than 1 s of CPU time and was interrupted"
 
 
 @pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
@@ -66,8 +67,11 @@ def test_a_cell_that_loops_forever_is_told_in_the_course_language():
     with i18n.speaking("ko"):
         looped = run_cells("while True:\n    pass", "import os\nos._exit(3)")
     timeout, died = looped[0].outputs[0], looped[1].outputs[0]
-    assert timeout.ename == "CellTimeout" and timeout.evalue == "셀이 1초보다 오래 실행되어 중단되었습니다"
-    assert timeout.evalue in timeout.traceback[-1] and "ran longer" not in "".join(timeout.traceback)
+    assert (
+        timeout.ename == "CellTimeout"
+        and timeout.evalue == "셀이 CPU 시간을 1초보다 많이 써서 중단되었습니다"
+    )
+    assert timeout.evalue in timeout.traceback[-1] and "CPU time" not in "".join(timeout.traceback)
     assert "프로세스가 종료되었습니다 (종료 코드 3)" in died.traceback[0], died.traceback
 
 

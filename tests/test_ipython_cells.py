@@ -12,7 +12,8 @@ from nbclient import NotebookClient
 
 from autograder.config import load_course
 from autograder.grading.execute import run_notebook_cells
-from autograder.sandbox.limits import Limits, sandbox_available
+from autograder.sandbox.bwrap import sandbox_available
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent

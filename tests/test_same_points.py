@@ -2,11 +2,13 @@
 
 A small class whose correct code has costly side effects (work left running in the
 background, floods of output) or is written with IPython's own syntax (magics, shell
-escapes, display(), get_ipython(), gates pasted with every line indented) is graded by `nbgrader autograde` and by `backprop-kit
-autograde`, each alone and beside a CPU hog; the four gradebooks must agree cell for cell,
-and every one of these students earns full marks, as their code does in Jupyter.
-Before that, on its own: a check that runs out of wall-clock time while its code used little
-CPU (the machine was busy, not the code) is run once more; an infinite loop is not."""
+escapes, display(), get_ipython(), gates pasted with every line indented, a MulGate whose
+forward prints 200,000 lines from two threads, a gate whose cell spends 60% of its CPU limit) is
+graded by `nbgrader autograde` and by `backprop-kit autograde`, each alone and beside three busy
+processes; the four gradebooks must agree cell for cell, and every one of these students earns
+full marks, as their code does in Jupyter (issue 33: no verdict depends on load, output limits
+cut only what is shown). Before that, on its own: code that sleeps costs its wall-clock backstop
+once; an infinite loop costs its CPU limit at once."""
 
 import re
 import shutil
@@ -93,6 +95,31 @@ threading.Thread(target=_busy_elsewhere, daemon=True).start()
 
 FLOOD = "print('x' * 1000 + '\\n' * 10, end='')  # a flood of output at every call\n"
 
+# Issue 33: output limits cut what is shown, never the grade. A forward that prints 200,000 lines
+# at every call, half of them from a thread of its own.
+PRINTING = """
+import threading as _threading
+
+def _lines(count, tag):
+    for i in range(count):
+        print(tag, i)
+
+"""
+PRINTING_FORWARD = (
+    "_printer = _threading.Thread(target=_lines, args=(100000, 'thread'))\n"
+    "_printer.start()\n"
+    "_lines(100000, 'forward')\n"
+    "_printer.join()\n"
+)
+TIMEOUT = 5  # grading.timeout_seconds of this class: CPU seconds a check may use
+# Slow but correct: its cell spends 60% of the CPU limit before it defines the gate (each run).
+SLOW = f"""
+import time as _time
+_began = _time.process_time()
+while _time.process_time() - _began < {0.6 * TIMEOUT}:
+    pass
+"""
+
 
 def students(source):
     """{student: {grade_id: source}}: correct code, with side effects or IPython syntax."""
@@ -108,8 +135,16 @@ def students(source):
         for gid, code in correct.items()
         if gid.endswith("_gate")
     }
+    printing = re.sub(
+        r"(\n([ \t]+)def forward\(self[^)]*\):\n)",
+        lambda m: m.group(1) + textwrap.indent(PRINTING_FORWARD, m.group(2) + "    "),
+        correct["mul_gate"],
+    )
+    assert printing != correct["mul_gate"]
     return {
         "ada": correct,
+        "pia": {**correct, "mul_gate": textwrap.dedent(PRINTING) + printing},
+        "sol": {**correct, "mul_gate": textwrap.dedent(SLOW) + correct["mul_gate"]},
         "bea": {
             **correct,
             "add_gate": textwrap.dedent(BACKGROUND) + correct["add_gate"],
@@ -141,6 +176,7 @@ def four_gradings(tmp_path_factory):
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("same-points")
     text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", (REPO / "course.yaml").read_text())
+    text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", rf"\1 {TIMEOUT}", text)
     (root / "course.yaml").write_text(text)
     base = root / "base"
     init(base, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
@@ -155,8 +191,8 @@ def four_gradings(tmp_path_factory):
         for command in ("nbgrader", "backprop-kit"):
             course = root / f"{command}-{'busy' if busy else 'alone'}"
             shutil.copytree(base, course)
-            hogs = [
-                subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)
+            hogs = [  # real load beside the grading: three busy processes on the cores it uses
+                subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3 if busy else 0)
             ]
             try:
                 done = (

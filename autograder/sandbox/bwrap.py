@@ -26,6 +26,7 @@ import importlib.util
 import logging
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -618,16 +619,85 @@ def give_scratch(scratch, uid):
     os.chmod(scratch, 0o711)
 
 
-def make_scratch(parent=None, prefix="bpkit-", uid=None):
+def make_scratch(parent=None, prefix="bpkit-", uid=None, size=0):
     """(private, scratch): a directory only this process's user may enter (the caller
-    deletes it with `remove_tree`), holding a fresh, empty scratch directory for a sandbox
-    running as `uid` (None: the user-namespace mode, where the sandbox's nobody is this
-    process's user). The runner puts the helpers in it (StudentRunner._populate)."""
-    private = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()
+    deletes it with `unmount_scratch`, then `remove_tree`), holding a fresh, empty scratch
+    directory for a sandbox running as `uid` (None: the user-namespace mode, where the sandbox's
+    nobody is this process's user). The runner puts the helpers in it (StudentRunner._populate).
+    size: as root, the scratch directory is a tmpfs of that many bytes (`mount_scratch`), whose
+    pages the cgroup of the process that writes them pays for."""
+    private = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)).resolve()
     scratch = private / "scratch"
     scratch.mkdir()
+    if size and TMPFS_SCRATCH and os.geteuid() == 0:
+        unmount_stale_scratches(prefix)
+        mount_scratch(scratch, size)
     give_scratch(scratch, uid)
     return private, scratch
+
+
+# Tests turn it off to see the tests of the scratch's size cap fail (a mutation test).
+TMPFS_SCRATCH = True
+MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
+_libc = None
+
+
+def _mount_call(name, *args):
+    global _libc
+    import ctypes
+
+    _libc = _libc or ctypes.CDLL(None, use_errno=True)
+    if getattr(_libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name} {args[1] if name == 'mount' else args[0]!r}: {os.strerror(errno)}")
+
+
+def mount_scratch(scratch, size):
+    """A tmpfs of `size` bytes (and one inode per KiB of it: a tree of empty files is capped too)
+    at `scratch`: what student code may write to disk, counted in its cgroup's memory; filling it
+    costs only that submission (ENOSPC), and unmounting it removes everything in one call. A
+    machine where it cannot be mounted keeps a plain directory (said once)."""
+    global _tmpfs_said
+    options = f"size={int(size)},nr_inodes={max(1024, int(size) // 1024)},mode=0711"
+    try:
+        _mount_call(
+            "mount", b"tmpfs", os.fsencode(str(scratch)), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode()
+        )
+    except OSError as e:
+        if not _tmpfs_said:
+            log.warning(
+                "backprop-kit: the scratch folder is a plain directory, not a tmpfs of its own (%s)", e
+            )
+            _tmpfs_said = True
+
+
+_tmpfs_said = False
+
+
+def unmount_scratch(scratch):
+    """Detach the scratch tmpfs, if it is one (its memory is freed once no process holds a file
+    of it open: every process of the sandbox is gone by then)."""
+    if os.path.ismount(str(scratch)):
+        try:
+            _mount_call("umount2", os.fsencode(str(scratch)), MNT_DETACH)
+        except OSError as e:
+            log.error("backprop-kit: the scratch tmpfs %s could not be unmounted: %s", scratch, e)
+
+
+def unmount_stale_scratches(prefix):
+    """Scratch tmpfs left mounted by graders no longer running (killed before they could unmount:
+    their folder's name holds their pid), unmounted and removed."""
+    pattern = re.compile(rf"/{re.escape(prefix)}(\d+)-[^/]+/scratch$")
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f if " - tmpfs " in line]
+    except OSError:
+        return
+    for point in points:
+        found = pattern.search(point)
+        if found and not os.path.exists(f"/proc/{found.group(1)}"):
+            unmount_scratch(point)
+            remove_tree(os.path.dirname(point))
 
 
 REMOVE_SECONDS = 120.0  # rm walks a million entries in well under that

@@ -148,7 +148,12 @@ class StudentRunner:
     # -------------------------------------------------------- lifetime
 
     def __enter__(self):
-        self.private, self.scratch = bwrap.make_scratch(self.scratch_parent, "bpkit-run-", self.uid)
+        self.private, self.scratch = bwrap.make_scratch(
+            self.scratch_parent,
+            "bpkit-run-",
+            self.uid,
+            size=self.limits.scratch_bytes if self.sandboxed else 0,
+        )
         try:
             self.cgroup = cgroups.for_submission(
                 self.limits, extra_memory=EXTRA_WORKER_MEMORY, required=self.require_cgroup
@@ -166,6 +171,7 @@ class StudentRunner:
             self.cgroup.remove()  # every process in it killed first, then each hierarchy's directory
             self.cgroup = None
         if self.private is not None:
+            bwrap.unmount_scratch(self.scratch)  # everything in it gone at once, whatever its shape
             bwrap.remove_tree(self.private)  # student-shaped: never shutil.rmtree (see remove_tree)
             self.private = None
 

@@ -221,6 +221,57 @@ class Child:
         return None
 
 
+class CappedOutput:
+    """A request's stdout and stderr (threads' too): written through at once (output before a crash
+    still shows) until `cap` bytes, then only counted. Output limits cut what is shown, never the
+    grade: a forward that prints 200,000 lines would otherwise spend its CPU limit on a system call
+    per line that the zygote only drains and drops."""
+
+    def __init__(self, cap):
+        self.left, self.cut = cap + 1, 0  # one byte over: the zygote sees the cap was passed
+
+    def stream(self, fd):
+        owner = self
+
+        class Stream:
+            encoding, errors = "utf-8", "replace"
+
+            def write(self, text):
+                text = str(text)
+                if owner.left <= 0:
+                    owner.cut += len(text)
+                    return len(text)
+                data = text.encode("utf-8", "replace")
+                view = memoryview(data)[: owner.left]
+                owner.left -= len(view)
+                owner.cut += len(data) - len(view)
+                while view:
+                    try:
+                        view = view[os.write(fd, view) :]
+                    except InterruptedError:
+                        continue
+                    except OSError:
+                        break
+                return len(text)
+
+            def flush(self):
+                pass
+
+            def isatty(self):
+                return False
+
+            def writable(self):
+                return True
+
+            def fileno(self):
+                return fd
+
+        return Stream()
+
+
+OUTPUT = None  # the child's CappedOutput
+
+
 def child_main(request, limits, result_fd, output_fd):
     """The forked child's whole life; ends in os._exit."""
     os.setpgid(0, 0)  # its own process group: the zygote kills it and its helpers at once
@@ -228,8 +279,9 @@ def child_main(request, limits, result_fd, output_fd):
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)
-    for stream in (sys.stdout, sys.stderr):  # a line at a time: output before a crash still shows
-        stream.reconfigure(line_buffering=True)
+    global OUTPUT
+    OUTPUT = CappedOutput(int(limits.output_bytes))
+    sys.stdout, sys.stderr = OUTPUT.stream(1), OUTPUT.stream(2)
     limits_module.apply(limits, cpu=True)  # the one table of rlimits (limits.py), with the child's CPU cap
     for key, value in dict(request.get("env") or {}).items():
         os.environ[str(key)] = str(value)
@@ -482,6 +534,8 @@ def finish(reply, result_fd):
             stream.flush()
         except BaseException:
             pass
+    if OUTPUT is not None and OUTPUT.cut:
+        reply["output_cut"] = OUTPUT.cut
     try:
         data = json.dumps(reply).encode()
     except BaseException as e:
@@ -537,7 +591,8 @@ def serve(request, private_fds):
         reply = judge(waited, result, wall)
     if backstop.stretched:  # the machine, not the code: so overloaded that the backstop gave up
         reply["busy"] = True
-    reply["output"] = render_output(output, out_cap)
+    cut = reply.pop("output_cut", 0)  # written by the child: it only changes a number shown
+    reply["output"] = render_output(output, out_cap, cut if type(cut) is int and 0 < cut < 2**53 else 0)
     reply["seconds"] = round(time.monotonic() - started, 4)
     reply["cpu_seconds"] = round(usage.cpu_seconds, 4)
     return reply
@@ -738,10 +793,13 @@ def judge(waited, result, wall):
     return reply
 
 
-def render_output(output, cap):
+def render_output(output, cap, cut=0):
+    """What is shown of a request's output: `cap` bytes, and how much more there was (what the
+    zygote drained past the cap, and what the child's CappedOutput did not write at all)."""
     text = bytes(output.data[:cap]).decode("utf-8", "replace")
-    if output.total > cap:
-        text += f"\n[... {output.total - cap} more bytes of output cut: the limit is {cap} bytes]"
+    more = output.total - cap + cut
+    if more > 0:
+        text += f"\n[... {more} more bytes of output cut: the limit is {cap} bytes]"
     return text
 
 
