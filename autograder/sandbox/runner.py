@@ -415,11 +415,21 @@ class StudentRunner:
             if self.process is None:
                 return RunResult("crashed", **self._start_failure)
         # The worker's own backstop may stretch that far on a busy machine (worker.py's Backstop).
-        deadline = time.monotonic() + wall * limits_module.MAX_STRETCH + self.margin_seconds
+        # The worker's own backstop may stretch up to MAX_STRETCH times on a busy machine
+        # (worker.py's Backstop); while it watches a request it says so with an empty line every
+        # second, and each one moves the deadline on. A worker that says nothing (wedged, stopped)
+        # costs the request's wall time and the margin, as before.
+        began = time.monotonic()
+        hard = began + wall * limits_module.MAX_STRETCH + self.margin_seconds
+        deadline = began + wall + self.margin_seconds
         budget = self._cpu_budget(message["limits"])
         try:
             self._write((json.dumps(message) + "\n").encode(), deadline)
-            reply = json.loads(self._read_line(deadline, budget))
+            line = self._read_line(deadline, budget)
+            while not line.strip():  # a heartbeat
+                deadline = min(hard, max(deadline, time.monotonic() + wall + self.margin_seconds))
+                line = self._read_line(deadline, budget)
+            reply = json.loads(line)
             if type(reply) is not dict or reply.get("id") != request_id:
                 raise ValueError("a reply that does not answer this request")
         except CpuBudgetSpent as spent:  # the whole submission's processes, together: all killed
@@ -427,10 +437,7 @@ class StudentRunner:
             return RunResult("timeout", **detail("cpu budget", seconds=round(spent.seconds, 1)))
         except TimeoutError:  # the worker hangs (stopped by its child, say): kill it, start afresh next time
             self._stop()
-            return RunResult(
-                "crashed",
-                **detail("no reply", seconds=wall * limits_module.MAX_STRETCH + self.margin_seconds),
-            )
+            return RunResult("crashed", **detail("no reply", seconds=round(time.monotonic() - began, 1)))
         except (OSError, ValueError, RecursionError) as e:
             self._stop()  # dead, or not following the protocol: a fresh worker next time
             return RunResult("crashed", **detail("garbage", type=type(e).__name__, message=str(e)[:200]))
