@@ -124,3 +124,14 @@ def test_the_hub_user_can_be_the_lms_user_id(tmp_path):
 )
 def test_role_uris_are_read_by_their_short_name(uri, name):
     assert short_role(uri) == name
+
+
+def test_a_refused_launch_is_told_in_the_courses_language_and_logged_in_english(tmp_path, caplog):
+    from autograder.bpkit import i18n
+
+    a = authenticator(tmp_path)
+    authenticate(a, launch(nonce="ko-once"))
+    with i18n.speaking("ko"), caplog.at_level(logging.WARNING), pytest.raises(web.HTTPError) as caught:
+        authenticate(a, launch(nonce="ko-once"))
+    assert "재전송된 실행 요청입니다" in caught.value.jupyterhub_message
+    assert "launch refused: replayed launch: its nonce was already used" in caplog.text

@@ -254,3 +254,24 @@ def test_the_latest_grading_wins_in_the_queue(tmp_path):
     assert outbox.entries() == [newer]
     outbox.remove(newer)
     assert outbox.entries() == []
+
+
+@pytest.mark.parametrize(
+    "lineitem, scores",
+    [
+        # Canvas: no query string
+        (
+            "https://canvas.example.edu/api/lti/courses/7/line_items/31",
+            "https://canvas.example.edu/api/lti/courses/7/line_items/31/scores",
+        ),
+        # Moodle: the tool's type id rides in the query string, which stays after /scores
+        (
+            "https://moodle.example.edu/mod/lti/services.php/2/lineitems/5/lineitem?type_id=1",
+            "https://moodle.example.edu/mod/lti/services.php/2/lineitems/5/lineitem/scores?type_id=1",
+        ),
+    ],
+)
+def test_the_score_service_is_the_line_item_url_with_scores_before_the_query(lineitem, scores):
+    from autograder.lti.ags import _scores_url
+
+    assert _scores_url(lineitem) == scores

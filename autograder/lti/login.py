@@ -30,6 +30,7 @@ from tornado import web
 from traitlets import List, Unicode
 
 from ..hub import names, roster
+from ..words import N_, _
 from .passback import LAUNCHES_FILE, lti_dir
 
 ROLES_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
@@ -56,10 +57,13 @@ class CourseLTI13Authenticator(LTI13Authenticator):
 
     _lock = threading.Lock()
 
-    def _refuse(self, why: str):
-        self.log.warning("backprop-kit LTI: launch refused: %s", why)
-        refused = web.HTTPError(403, why)
-        refused.jupyterhub_message = why  # what JupyterHub's error page shows
+    def _refuse(self, message: str, **fields):
+        """Stop the launch: the log line in English (for whoever reads the hub's log), the page
+        in the course's language (for the student or TA who clicked the link)."""
+        self.log.warning("backprop-kit LTI: launch refused: %s", message.format(**fields))
+        shown = _(message).format(**fields)
+        refused = web.HTTPError(403, shown)
+        refused.jupyterhub_message = shown  # what JupyterHub's error page shows
         raise refused
 
     def _first_use(self, nonce: str) -> bool:
@@ -81,38 +85,60 @@ class CourseLTI13Authenticator(LTI13Authenticator):
             return True
 
     def _hub_name(self, token: dict) -> str:
-        if self.hub_user == "user_id":
-            name, where = token.get("sub"), "the claim sub"
-        elif self.hub_user == "email":
-            name, where = token.get("email"), "the claim email"
+        if self.hub_user in ("user_id", "email"):
+            claim = "sub" if self.hub_user == "user_id" else "email"
+            name = token.get(claim)
+            if not name:
+                self._refuse(
+                    N_(
+                        "the launch has no claim {claim}, which names the hub user (LTI config: tool.hub_user)"
+                    ),
+                    claim=claim,
+                )
         else:
             name = (token.get(LTI13_CUSTOM_CLAIM) or {}).get(self.login_parameter)
-            where = f"the custom parameter {self.login_parameter!r} (set it to the user's login at the LMS)"
-        if not name:
-            self._refuse(f"the launch has no {where}, which names the hub user (LTI config: tool.hub_user)")
+            if not name:
+                self._refuse(
+                    N_(
+                        "the launch has no custom parameter {parameter!r}, which names the hub user: the LMS's "
+                        "settings of this tool must set it to the user's login"
+                    ),
+                    parameter=self.login_parameter,
+                )
         why = names.problem(str(name))
         if why:
-            self._refuse(f"the hub user {name!r} from {where} is not a valid nbgrader student id ({why})")
+            self._refuse(
+                N_("the hub user {name!r} from the launch is not a valid nbgrader student id ({why})"),
+                name=str(name),
+                why=why,
+            )
         return str(name)
 
     async def authenticate(self, handler, data=None):
         token = data or {}
         if not token.get("nonce") or not self._first_use(str(token["nonce"])):
-            self._refuse("replayed launch: this id_token's nonce was already used")
+            self._refuse(
+                N_("replayed launch: its nonce was already used; open the course again from the LMS")
+            )
         deployment = token.get(DEPLOYMENT_CLAIM)
         if self.deployment_id and deployment != self.deployment_id:
-            self._refuse(f"launch from deployment {deployment!r}; this hub takes {self.deployment_id!r} only")
+            self._refuse(
+                N_("launch from deployment {deployment!r}; this hub takes deployment {expected!r} only"),
+                deployment=deployment,
+                expected=self.deployment_id,
+            )
         roles = {short_role(str(r)) for r in token.get(ROLES_CLAIM, [])}
         staff = bool(roles & set(self.instructor_roles))
         if not staff and "Learner" not in roles:
             self._refuse(
-                f"the launch's roles ({', '.join(sorted(roles)) or 'none'}) are neither a learner's nor "
-                f"one of {', '.join(self.instructor_roles)}"
+                N_("the launch's roles ({roles}) are neither a learner's nor one of {staff}"),
+                roles=", ".join(sorted(roles)) or "-",
+                staff=", ".join(self.instructor_roles),
             )
         name = self._hub_name(token)
         given, family = token.get("given_name"), token.get("family_name")
         if not (given or family) and token.get("name"):  # a platform that sends the full name only
-            given, _, family = str(token["name"]).partition(" ")
+            given, _space, family = str(token["name"]).partition(" ")
         return {
             "name": name,
             "auth_state": None,
