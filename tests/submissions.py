@@ -15,6 +15,20 @@ UNUSUAL = (
 )  # not JSON, empty, no notebook, a test cell deleted, a grade_id renamed
 
 
+def as_student(nb, student):
+    """`nb` with its STUDENT_ID cell set to `student` (as a student types their id off JupyterHub)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
+            cell.source = f'STUDENT_ID = "{student}"'
+    return nb
+
+
+def outputs_of(nb, grade_id):
+    """The text a cell printed (its stream outputs), found by its grade id."""
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(o.get("text", "") for o in cell.outputs)
+
+
 def submit(course_dir, student, content):
     """submitted/<student>/backprop/ with backprop.ipynb holding `content` (no notebook when None)."""
     target = course_dir / "submitted" / student / "backprop"

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from submissions import as_student, outputs_of
 
 from autograder import demo
 from autograder.config import load_course
@@ -74,18 +75,6 @@ def _notebook(course_dir, folder):
     return nbformat.read(course_dir / folder / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
 
 
-def _as(nb, student):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
-            cell.source = f'STUDENT_ID = "{student}"'
-    return nb
-
-
-def _outputs(nb, grade_id):
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return "".join(o.get("text", "") for o in cell.outputs)
-
-
 def _answers(course_dir, **replaced):
     return {**simulated_class.reference_answers(_notebook(course_dir, "source")), **replaced}
 
@@ -107,13 +96,15 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
     language, course_dir = course
     folder = tmp_path / "home"
     shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
-    filled = _as(simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir)), "ann")
+    filled = as_student(simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir)), "ann")
     NotebookClient(
         filled, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()
-    assert SAID[language] in _outputs(filled, "selfcheck_tanh_gate"), _outputs(filled, "selfcheck_tanh_gate")
-    assert RIGHT_FORM[language] in _outputs(filled, "selfcheck_tanh_by_hand")
-    assert AGREES[language] in _outputs(filled, "selfcheck_tanh_with_gates")
+    assert SAID[language] in outputs_of(filled, "selfcheck_tanh_gate"), outputs_of(
+        filled, "selfcheck_tanh_gate"
+    )
+    assert RIGHT_FORM[language] in outputs_of(filled, "selfcheck_tanh_by_hand")
+    assert AGREES[language] in outputs_of(filled, "selfcheck_tanh_with_gates")
     nbformat.write(filled, folder / f"{NOTEBOOK}.ipynb")
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", "validate", str(folder / f"{NOTEBOOK}.ipynb")],
@@ -123,7 +114,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         env=nbgrader_environment(),
     )
     assert "Success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-    wrong = _as(
+    wrong = as_student(
         simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, tanh_gate=WRONG_TANH)),
         "ann",
     )
@@ -134,7 +125,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         allow_errors=True,  # Validate's lines fail it
         resources={"metadata": {"path": str(folder)}},
     ).execute()
-    said = _outputs(wrong, "selfcheck_tanh_gate")
+    said = outputs_of(wrong, "selfcheck_tanh_gate")
     assert "sign-flip" in said, said
     if language == "ko":
         assert HANGUL.search(said) and "problem(s) found" not in said, said
@@ -158,7 +149,7 @@ def test_graded_end_to_end_by_both_graders(course, tmp_path):
         folder = course_dir / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(
-            _as(simulated_class.fill(_notebook(course_dir, "release"), answers), student),
+            as_student(simulated_class.fill(_notebook(course_dir, "release"), answers), student),
             folder / f"{NOTEBOOK}.ipynb",
         )
     kit = shutil.copytree(course_dir, tmp_path / "kit", symlinks=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from lanes import lane
 from nbclient import NotebookClient
+from submissions import as_student, outputs_of
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -61,18 +62,6 @@ def _source(course_dir):
     return nbformat.read(course_dir / "source" / "maxsig" / "max_sigmoid.ipynb", as_version=4)
 
 
-def _as(nb, student):
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
-            cell.source = f'STUDENT_ID = "{student}"'
-    return nb
-
-
-def _outputs(nb, grade_id):
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return "".join(o.get("text", "") for o in cell.outputs)
-
-
 WRONG_MAX = simulated_class.MISTAKES["max-routes-smaller"][1]
 
 
@@ -90,14 +79,14 @@ def test_the_release_is_built_from_the_description_and_carries_no_answer(course)
 def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
     folder = tmp_path / "home"
     shutil.copytree(course / "release" / "maxsig", folder)
-    filled = _as(
+    filled = as_student(
         simulated_class.fill(_release(course), simulated_class.reference_answers(_source(course))), "ann"
     )
     NotebookClient(
         filled, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()
-    assert "right form" in _outputs(filled, "selfcheck_max_sigmoid_by_hand")
-    assert "agrees with your hand answers" in _outputs(filled, "selfcheck_max_sigmoid_with_gates")
+    assert "right form" in outputs_of(filled, "selfcheck_max_sigmoid_by_hand")
+    assert "agrees with your hand answers" in outputs_of(filled, "selfcheck_max_sigmoid_with_gates")
     picture = next(
         c for c in filled.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "picture_max_sigmoid"
     )
@@ -111,7 +100,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         env=nbgrader_environment(),
     )
     assert "Success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-    wrong = _as(
+    wrong = as_student(
         simulated_class.fill(
             _release(course), {**simulated_class.reference_answers(_source(course)), "max_gate": WRONG_MAX}
         ),
@@ -124,7 +113,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         allow_errors=True,  # Validate's lines fail it
         resources={"metadata": {"path": str(folder)}},
     ).execute()
-    assert "max-routes-smaller" in _outputs(wrong, "selfcheck_max_gate")
+    assert "max-routes-smaller" in outputs_of(wrong, "selfcheck_max_gate")
 
 
 def test_graded_end_to_end_full_marks_when_right_less_and_named_when_wrong(course):
@@ -150,7 +139,7 @@ def test_graded_end_to_end_full_marks_when_right_less_and_named_when_wrong(cours
         folder = course / "submitted" / student / "maxsig"
         folder.mkdir(parents=True)
         nbformat.write(
-            _as(simulated_class.fill(_release(course), answers), student), folder / "max_sigmoid.ipynb"
+            as_student(simulated_class.fill(_release(course), answers), student), folder / "max_sigmoid.ipynb"
         )
     done = demo.nbgrader(course, "autograde", "maxsig")
     assert done.returncode == 0, done.stderr[-3000:]
