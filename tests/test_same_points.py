@@ -26,7 +26,13 @@ from autograder import demo
 from autograder.config import load_course
 from autograder.course import init
 from autograder.grading.cells import Submission
-from autograder.grading.sandboxed import machine_was_busy, sandboxed_subject
+from autograder.grading.sandboxed import (
+    RunAgainWhenBusy,
+    RunSetting,
+    SkipAfterTimeout,
+    machine_was_busy,
+    sandboxed_subject,
+)
 from autograder.sandbox.bwrap import sandbox_available
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import RunResult, StudentRunner
@@ -79,6 +85,42 @@ def test_only_a_timeout_the_machine_ran_into_is_run_again():
     assert not machine_was_busy(RunResult("timeout", phase="calls", cpu_seconds=1.0), wall)  # it slept
     assert not machine_was_busy(RunResult("timeout", cpu_seconds=2.0), wall)  # its CPU limit
     assert not machine_was_busy(RunResult("error", phase="calls", busy=True), wall)
+
+
+class Replies:  # a Runs: the replies given in turn, every run recorded
+    def __init__(self, *replies):
+        self.replies, self.runs = list(replies), []
+
+    def run(self, cell_ids, calls, wall_seconds=None):
+        self.runs.append((tuple(cell_ids), wall_seconds))
+        return self.replies.pop(0)
+
+
+BUSY = RunResult("timeout", phase="cells", cpu_seconds=0.1, busy=True)  # the backstop gave up stretching
+LOOPED = RunResult("timeout", phase="cells", cpu_seconds=9.9)
+
+
+def test_the_busy_step_runs_a_busy_timeout_once_more_and_nothing_else():
+    setting = RunSetting(wall_seconds=10.0)
+    inner = Replies(BUSY, RunResult("ok", results=[]))
+    step = RunAgainWhenBusy(inner, setting)
+    assert step.run(["a"], []).ok and step.again == [("a",)] and len(inner.runs) == 2
+    inner = Replies(LOOPED)
+    step = RunAgainWhenBusy(inner, setting)
+    assert step.run(["a"], []) is LOOPED and step.again == [] and len(inner.runs) == 1
+    inner = Replies(BUSY)  # under a shorter limit of its own (a shared run's): its timeout decides nothing
+    step = RunAgainWhenBusy(inner, setting)
+    assert step.run(["a"], [], wall_seconds=2.0) is BUSY and step.again == []
+
+
+def test_the_timeout_step_skips_cells_that_looped_by_themselves_and_only_those():
+    inner = Replies(LOOPED, RunResult("timeout", phase="calls", cpu_seconds=9.9), RunResult("ok", results=[]))
+    step = SkipAfterTimeout(inner, RunSetting(wall_seconds=10.0))
+    assert step.run(["a"], []) is LOOPED
+    skipped = step.run(["a", "b"], [])  # needs the looping cell: not run again
+    assert skipped.status == "timeout" and skipped.words["key"] == "skipped" and len(inner.runs) == 1
+    assert step.run(["b"], []).phase == "calls"  # a loop inside a call skips nothing
+    assert step.run(["b"], []).ok and len(inner.runs) == 3
 
 
 # ---------------------------------------------------------------- one class, four gradings
