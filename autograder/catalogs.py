@@ -192,7 +192,6 @@ DOMAINS = (
             ("autograder/gradescope/*.py", "python"),
             ("autograder/hub/*.py", "python"),
             ("autograder/lti/login.py", "python"),  # a refused launch, as the hub's page shows it
-            ("autograder/sandbox/protocol.py", "python"),  # the wire format's refusals (protocol.Words)
             ("autograder/templates/feedback/*.j2", "jinja2"),
             ("autograder/reports/templates/*.j2", "jinja2"),
         ),

@@ -87,7 +87,7 @@ FORMS = [
     ),
     ("a transposed matrix", ARRAYS, "dfdW", "v.T", "dfdW has shape (3, 2); it should have shape (2, 3)."),
     ("rows of different lengths", ARRAYS, "dfdW", "[v.tolist()[0], v.tolist()[1][:2]]", "dfdW has rows of"),
-    ("None", ARRAYS, "dfdx", "None", "Not answered yet"),
+    ("None", ARRAYS, "dfdx", "None", "Not answered yet: dfdx (replace each ..."),
 ]
 
 
@@ -140,11 +140,12 @@ def correct_answers(exercise):
 
 def said_of(lines, name):
     """The line about `name` among a check's lines, stripped, or ACCEPTED when there is none."""
+    not_answered = i18n.STUDENT_WORDS.gettext(forms.REASONS["unanswered"]).split("{name}")[0]
     about = [
         line.strip()
         for line in lines
         if re.match(rf"{name}(?![A-Za-z0-9_])", line.strip())  # Korean particles follow the name
-        or (line.strip().startswith("Not answered yet: ") and re.search(rf"\b{name}\b", line))
+        or (line.strip().startswith(not_answered) and re.search(rf"\b{name}\b", line))
     ]
     assert len(about) <= 1, lines
     return about[0] if about else ACCEPTED
@@ -203,7 +204,7 @@ def test_the_self_check_validate_and_the_grader_agree_on_every_form_of_an_answer
     correct = {exercise: correct_answers(exercise) for exercise in (NUMBER, ARRAYS)}
     assert correct[NUMBER]["f"] == -10 and correct[NUMBER]["dfdq"] == 2  # what the int forms rely on
     # In Korean, the forms the student's side refuses (their English is checked in English).
-    rows = FORMS if language == "en" else [row for row in FORMS if row[4] != ACCEPTED and row[3] != "None"]
+    rows = FORMS if language == "en" else [row for row in FORMS if row[4] != ACCEPTED]
     said, graded = {}, {}  # label -> (self-check, Validate), (grader's words, points earned)
     packed = runs(rows)
     assert len(packed) <= 12  # many forms per grading: the test stays in the fast lane
@@ -229,19 +230,16 @@ def test_the_self_check_validate_and_the_grader_agree_on_every_form_of_an_answer
                 said[label] = (said_of(own, name), said_of(valid, name))
                 graded[label] = grader_says(result, name)
     disagree = []
-    for label, _, name, form, expected in rows:
+    for label, _, name, _form, expected in rows:
         own, valid = said[label]
         (words, points), plain = graded[label], expected == ACCEPTED
-        if form == "None":  # no form at all: not answered yet on the student's side, graded 0
-            agree = own.startswith(expected) and valid.startswith(expected) and not points
-        else:
-            agree = own == valid and (words == own if own == ACCEPTED else words.startswith(own))
-            if language == "en":
-                agree = agree and own.startswith(expected)
-            else:  # the student's catalog's words (Korean keeps terms such as shape in English)
-                agree = agree and own.startswith(name) and bool(re.search("[\uac00-\ud7a3]", own))
-            # An accepted form of the right value earns the answer's points (bool: 1 where 2 is right).
-            agree = agree and points == (plain and label not in ("bool", "np.bool_"))
+        agree = own == valid and (words == own if own == ACCEPTED else words.startswith(own))
+        if language == "en":
+            agree = agree and own.startswith(expected)
+        else:  # the student's catalog's words (Korean keeps terms such as shape in English)
+            agree = agree and name in own and bool(re.search("[\uac00-\ud7a3]", own))
+        # An accepted form of the right value earns the answer's points (bool: 1 where 2 is right).
+        agree = agree and points == (plain and label not in ("bool", "np.bool_"))
         if not agree:
             disagree.append((label, own, valid, words, points))
     assert not disagree, "\n".join(map(repr, disagree))
@@ -285,3 +283,91 @@ def test_the_self_check_compares_hand_answers_with_the_courses_hand_tolerance(tm
             assert selfcheck.forms.hand_tolerance()[0] == given.tolerances.hand_answer_abs
             assert selfcheck._close(1.03, 1.0) is agrees
             assert selfcheck._close([1.03, 2.0], np.array([1.0, 2.0])) is agrees
+
+
+# ---------------------------------------------------------------- a gate's results (forms.gate_value)
+
+# (label, the gate's cell, its class, what all three say: ACCEPTED or the name its refusal starts with)
+GATE_FORMS = [
+    (
+        "gradients in a list",
+        "add_gate",
+        "class AddGate:\n"
+        "    def forward(self, x, y):\n        return x + y\n"
+        "    def backward(self, dout):\n        return [dout, dout]\n",
+        ACCEPTED,
+    ),
+    (
+        "forward returns a list",
+        "mul_gate",
+        "import numpy as np\nclass MulGate:\n"
+        "    def forward(self, x, y):\n        self.x, self.y = x, y\n        return np.asarray(x * y).tolist()\n"
+        "    def backward(self, dout):\n        return dout * self.y, dout * self.x\n",
+        "forward(...)",
+    ),
+    (
+        "a gradient as nested lists",
+        "matmul_gate",
+        "import numpy as np\nclass MatMulGate:\n"
+        "    def forward(self, W, x):\n        self.W, self.x = W, x\n        return W @ x\n"
+        "    def backward(self, dout):\n"
+        "        dW = np.outer(dout, self.x) if np.ndim(self.x) == 1 else dout @ self.x.T\n"
+        "        return dW.tolist(), self.W.T @ dout\n",
+        "dW",
+    ),
+]
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+def test_the_self_check_validate_and_the_grader_agree_on_a_gates_results(student_side):
+    """A list where a gate returns numbers: the same words from all three (forms' own), or none."""
+    language, selfcheck, validate = student_side
+    disagree = []
+    with StudentRunner(Limits(wall_seconds=30), require_sandbox=True) as runner, i18n.speaking(language):
+        for label, grade_id, source, expected in GATE_FORMS:
+            namespace = {}
+            exec(source, namespace)  # the student's kernel
+            cls = next(v for v in namespace.values() if isinstance(v, type))
+            own = [line.strip() for f in selfcheck.gate_findings(cls, seed=1) for line in f.text()]
+            validate._FOUND.clear()
+            with contextlib.redirect_stdout(io.StringIO()):
+                validate.gate(grade_id, "backward", namespace)
+            found = next(iter(validate._FOUND.values()))
+            valid = [] if found is None else found.problems
+            notebook = nbformat.v4.new_notebook(
+                cells=[
+                    nbformat.v4.new_code_cell(
+                        source, metadata={"nbgrader": {"grade_id": grade_id, "solution": True}}
+                    )
+                ]
+            )
+            graded = [
+                run_check(
+                    grade_id,
+                    check,
+                    sandboxed_subject(runner, Submission(notebook)),
+                    make_context(
+                        grade_id,
+                        check,
+                        seed=5,
+                        course_id="c",
+                        assignment="a",
+                        randomization="per-course",
+                        student_id="",
+                    ),
+                )
+                for check in ("forward", "backward")
+            ]
+            words = [o.message for r in graded for o in r.outcomes if not o.passed]
+            if expected == ACCEPTED:
+                agree = not own and not valid and all(r.fraction == 1 for r in graded)
+            else:
+                refusal = forms.Refused("returned a sequence").words(i18n.STUDENT_WORDS.gettext, expected)
+                agree = (
+                    any(line.startswith(refusal) for line in own)
+                    and any(line.startswith(refusal) for line in valid)
+                    and any(refusal in w for w in words)  # "your forward gave an unusable result: ..." too
+                )
+            if not agree:
+                disagree.append((label, own, valid, words))
+    assert not disagree, "\n".join(map(repr, disagree))

@@ -629,8 +629,8 @@ def test_every_failure_path_was_reached(korean_class):
     catalogued mistake named, in the reports; and in the feedback, in Korean, mistakes no model
     reproduces, state shared between instances, invalid splits at the kinks, each kind of refusal
     of a result's form, timeouts, crashes, memory, a dead kernel, a cell interrupted."""
+    from autograder.bpkit import forms
     from autograder.grading import checks, problems
-    from autograder.sandbox import protocol
     from autograder.words import STAFF_WORDS, student_words
     from solutions.misconceptions import CATALOG, UNKNOWN, UNKNOWN_BY_HAND
 
@@ -651,8 +651,9 @@ def test_every_failure_path_was_reached(korean_class):
         ],
         "ola": [
             (staff, "your result is a {kind}, not a number or a plain numpy array of floats"),
-            (staff, protocol.UNSUPPORTED["dtype"]),
-            (staff, "your result is a tuple or list where a number or an array was expected"),
+            (staff, problems.UNSUPPORTED["dtype"]),
+            (student_words, forms.REASONS["returned a sequence"]),  # MulGate.forward's list
+            (student_words, forms.REASONS["unanswered"]),  # f = None
             (staff, "your result is still ...: replace it with your answer"),
             (staff, "your result contains NaN"),
             (staff, "your result contains infinity"),

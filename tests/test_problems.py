@@ -1,11 +1,17 @@
 """The sandbox writes no words for students: it reports a run's status and, for its details, a key
-and plain fields; the grader words them in the course's language (autograder/grading/problems.py)."""
+and plain fields, and the wire format refuses a result with a key and plain fields; the grader words
+them in the course's language (autograder/grading/problems.py)."""
 
 import ast
+import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from autograder.bpkit import i18n
-from autograder.grading.problems import DETAILS, detail_of, problem_of
+from autograder.grading.problems import DETAILS, REFUSALS, UNSUPPORTED, detail_of, problem_of, refusal_of
+from autograder.sandbox import protocol
 from autograder.sandbox.protocol import detail
 from autograder.sandbox.runner import RunResult
 
@@ -30,11 +36,48 @@ def test_the_sandbox_package_has_no_catalog_and_no_message():
             alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
         }
         assert not any(module.split(".")[-1] in ("words", "i18n", "gettext") for module in imported), path
-        # The wire format's refusals, which the grader's decode words with the gettext it is given
-        # (protocol.Words), are marked in protocol.py, the file both sides load; nothing else here
-        # has words for a student.
-        wording = {"_", "ngettext"} | (set() if path.name == "protocol.py" else {"N_", "gettext"})
-        assert not calls_to(path, wording), path
+        # protocol.py too: the wire format's refusals travel as keys (protocol.InvalidAnswer,
+        # protocol.UNSUPPORTED), worded by the grader (problems.refusal_of).
+        assert not calls_to(path, {"_", "N_", "gettext", "ngettext"}), path
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "N_"], path
+
+
+def test_every_refusal_key_the_code_raises_has_its_words():
+    raised = {
+        call.args[0].value
+        for path in GRADER_SIDE
+        for call in calls_to(path, {"InvalidAnswer"})
+        if call.args and isinstance(call.args[0], ast.Constant)
+    }
+    # every key raised and every key protocol.py declares (but "refused": a hand answer the student's
+    # side refused, in forms' own words, Refused.words), and every kind of value encode could not send
+    worded = set(REFUSALS) | {"refused"}
+    assert len(raised) >= 20 and raised <= worded and set(protocol.REFUSALS) <= worded, raised - worded
+    assert set(protocol.UNSUPPORTED) | {"type"} == set(UNSUPPORTED)
+
+
+def test_a_refusal_is_worded_in_the_course_language_and_a_forged_kind_refused():
+    unsendable = protocol.encode(np.array([1 + 2j]))
+    assert "complex128" in unsendable["fields"]["dtype"] and "numpy" not in json.dumps(unsendable)
+    with pytest.raises(protocol.InvalidAnswer) as refused:
+        protocol.decode(unsendable)
+    assert refusal_of(refused.value) == (
+        "your result is a numpy array of dtype complex128, not a number or a plain numpy array of floats"
+    )
+    with i18n.speaking("ko"):
+        korean = refusal_of(refused.value)
+    assert "dtype이 complex128인 numpy 배열" in korean and "not a number" not in korean, korean
+    for forged in (
+        {"unsupported": "dtype", "fields": {"dtype": "x", "more": "y"}},  # a field its words lack
+        {"unsupported": "made up", "fields": {}},
+        {"unsupported": "dtype", "fields": {"dtype": 1}},
+    ):
+        with pytest.raises(protocol.InvalidAnswer) as refused:
+            protocol.decode(forged)
+        assert refusal_of(refused.value) == "no usable result came back", forged
+    with pytest.raises(protocol.InvalidAnswer) as refused:
+        protocol.decode({"unsupported": "x" * 500})
+    assert refusal_of(refused.value).count("x") == protocol.FIELD_CHARS  # a type's name, bounded
 
 
 def test_every_detail_key_the_code_sends_has_its_words():

@@ -11,7 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.grading.problems import detail_of
+from autograder.grading.problems import detail_of, refusal_of
 from autograder.sandbox import bwrap as sandbox
 from autograder.sandbox import runner as runner_module
 from autograder.sandbox.hosted import HostedWorker
@@ -163,8 +163,7 @@ def test_variables_and_functions(runner):
     )
     variables, called, missing = result.results
     assert decode(variables["dfdx"]) == -4.0 and decode(variables["dfdy"]) == 3.0
-    with pytest.raises(InvalidAnswer, match="not defined"):
-        decode(variables["dfdz"])
+    assert "not defined" in refusal(variables["dfdz"])
     assert decode(called, expect_shape=(2,)).tolist() == [1.0, 1.0]
     assert missing["error"].startswith("NameError")
 
@@ -410,6 +409,13 @@ zygote_mem = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
 # ---------------------------------------------------------------- what crosses back
 
 
+def refusal(encoded, **options):
+    """What a student reads of decode's refusal of `encoded` (grading/problems.py words its key)."""
+    with pytest.raises(InvalidAnswer) as refused:
+        decode(encoded, **options)
+    return refusal_of(refused.value)
+
+
 @pytest.mark.parametrize(
     "source, message",
     [
@@ -429,8 +435,7 @@ zygote_mem = attempt(lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
 )
 def test_the_encoder_and_decode_let_only_plain_finite_numbers_through(runner, source, message):
     encoded = probe(runner, source, "v")["v"]
-    with pytest.raises(InvalidAnswer, match=message.replace("...", r"\.\.\.")):
-        decode(encoded)
+    assert message in refusal(encoded)
 
 
 @pytest.mark.parametrize(
@@ -463,8 +468,7 @@ def test_a_hand_answer_is_converted_on_the_students_side_and_decoded_as_plain_nu
     ],
 )
 def test_a_forged_refusal_is_no_usable_result(junk):
-    with pytest.raises(InvalidAnswer, match="no usable result"):
-        decode(junk)
+    assert refusal(junk) == "no usable result came back"
 
 
 def test_a_forged_result_is_still_only_numbers_to_decode(runner):
@@ -522,17 +526,16 @@ def test_decode_trusts_nothing(junk, message):
         value = decode(junk)
         assert type(value) is np.ndarray and value.dtype == np.float64
         return
-    with pytest.raises(InvalidAnswer, match=message):
-        decode(junk)
+    assert message in refusal(junk)
 
 
 def test_decode_expect_shape_and_plain_types():
     assert type(decode({"float": 2})) is float and decode({"float": 2}, expect_shape=()) == 2.0
     assert decode({"array": 2.5, "shape": []}, expect_shape=()).shape == ()
-    with pytest.raises(InvalidAnswer, match=r"expected shape \(2,\)"):
-        decode({"float": 1.0}, expect_shape=(2,))
-    with pytest.raises(InvalidAnswer, match=r"shape \(2, 1\), expected shape \(1, 2\)"):
-        decode({"array": [[1.0], [2.0]], "shape": [2, 1]}, expect_shape=(1, 2))
+    assert "expected shape (2,)" in refusal({"float": 1.0}, expect_shape=(2,))
+    assert "shape (2, 1), expected shape (1, 2)" in refusal(
+        {"array": [[1.0], [2.0]], "shape": [2, 1]}, expect_shape=(1, 2)
+    )
 
 
 @pytest.mark.parametrize(

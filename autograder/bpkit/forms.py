@@ -44,8 +44,20 @@ def N_(message):
     return message
 
 
+# What an answer variable holds until the student replaces it: not answered yet, on every side
+# (the released stub writes `name = ...`; None is a student's "nothing yet").
+UNANSWERED = (..., None)
+
+
+def unanswered(value):
+    return any(value is u for u in UNANSWERED)
+
+
 # Why an answer is refused: reason -> message (str.format fields: name, and the reason's own).
 REASONS = {
+    # said of one answer by the grader, of every unanswered name at once (name: "q, f") by the
+    # self-check and Validate: the same words on all three sides
+    "unanswered": N_("Not answered yet: {name} (replace each ... in the exercise's cell, then run it)."),
     "text": N_("{name} is text ({found}), not a number: write the number itself, without quotes."),
     "complex": N_("{name} is a complex number ({found}); the answer is a real number."),
     "type": N_("{name} is a {type}, not a number or an array of numbers."),
@@ -55,8 +67,15 @@ REASONS = {
     "nonfinite": N_("{name} contains NaN or infinity."),
     "shape": N_("{name} has shape {got}; it should have shape {want}."),
     "number": N_("{name} should be a single number, not shape {got}."),
+    # a gate's output or gradient (gate_value): name is forward(...) or the gradient's name, dW
+    "returned a sequence": N_(
+        "{name} is a list or tuple: a gate returns a number or a numpy array (wrap it in np.array), "
+        "which the next gate computes with."
+    ),
 }
 FIELDS = {  # the fields of each reason, besides name: what the grader accepts from the sandbox
+    "unanswered": (),
+    "returned a sequence": (),
     "text": ("found",),
     "complex": ("found",),
     "type": ("type",),
@@ -174,6 +193,15 @@ def fit_shape(value, want):
         raise Refused("number", got=got)
     if got != want:
         raise Refused("shape", got=got, want=want)
+    return value
+
+
+def gate_value(value):
+    """A gate's output, or one of the gradients its backward returns, as the self-check, Validate and
+    the grader take it: refused when it is a list or a tuple, which the next gate of a graph cannot
+    compute with (a list + a list joins them). A gate's numbers are not converted: it is code."""
+    if isinstance(value, (list, tuple)):
+        raise Refused("returned a sequence")
     return value
 
 

@@ -43,7 +43,7 @@ PROBLEM_OF = {name: f["problem"] for name, f in FUNCTIONS.items()}
 
 _ = STUDENT_WORDS.gettext
 
-UNANSWERED = (..., None)  # what an answer variable holds until the student replaces it
+UNANSWERED = forms.UNANSWERED  # what an answer variable holds until the student replaces it
 
 
 def _say(lines):
@@ -150,6 +150,10 @@ def _check_one(cls, spec, inputs, rng, steps):
             f"forward-{type(e).__name__}",
             [_("forward raised {error}: {message}").format(error=type(e).__name__, message=e)],
         )
+    try:
+        forms.gate_value(out)
+    except forms.Refused as refused:
+        return Finding("forward-sequence", [refused.words(_, "forward(...)")])
     want = expected_output_shape(spec, inputs)
     try:
         got = np.shape(out)
@@ -194,6 +198,11 @@ def _check_one(cls, spec, inputs, rng, steps):
                 )
             ],
         )
+    for input_name, g in zip(names, grads):
+        try:
+            forms.gate_value(g)
+        except forms.Refused as refused:
+            return Finding(f"backward-sequence-{input_name}", [refused.words(_, "d" + input_name)])
 
     def forward(*args):
         return cls().forward(*args)
@@ -257,7 +266,7 @@ def answer_findings(values, shapes=None):
     shapes = shapes or {}
     missing, lines = [], []
     for name, value in values.items():
-        if any(value is u for u in UNANSWERED):
+        if forms.unanswered(value):
             missing.append(name)
             continue
         try:
@@ -286,10 +295,7 @@ def answers(*namespace_and_names, shapes=None, **values):
     if missing:
         lines.insert(
             0,
-            "  "
-            + _("Not answered yet: {names} (replace each ... in the exercise's cell, then run it).").format(
-                names=", ".join(missing)
-            ),
+            "  " + forms.Refused("unanswered").words(_, ", ".join(missing)),
         )
     if lines:
         return _say([_("Some answers need a look:")] + lines)

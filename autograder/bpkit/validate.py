@@ -24,7 +24,7 @@ import unicodedata
 
 import numpy as np
 
-from . import selfcheck
+from . import forms, selfcheck
 from .i18n import N_, STUDENT_WORDS
 
 _ = STUDENT_WORDS.gettext
@@ -185,13 +185,7 @@ def _answers(title, namespace, shapes):
     if missing:
         raise ExerciseNotReady(
             title,
-            [
-                _(
-                    "Not answered yet: {names}. Replace each ... in the exercise's cell with "
-                    "your answer, then run that cell."
-                ).format(names=", ".join(missing))
-            ]
-            + problems,
+            [forms.Refused("unanswered").words(_, ", ".join(missing))] + problems,
             unfinished=True,
             todo=_fitting(
                 title,

@@ -45,7 +45,7 @@ from .outcomes import (
     explaining_way,
     explaining_ways,
 )
-from .problems import problem_of
+from .problems import problem_of, refusal_of
 from .subject import Ask, Plan, Subject
 
 # Centered differences with step H agree with a correct backward to ~1e-8 relative; the check
@@ -239,8 +239,10 @@ def _judge_backward(spec, ctx, cases, douts, pairs, consistency, answered, resul
     for i, (case, dout) in enumerate(zip(cases, douts)):
         seen = _reference_seen(spec, case.inputs, dout)
         shapes = [np.shape(v) for v in case.inputs]
-        right_alone = _judge(spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes), ctx)
-        grads = _decode_grads(in_turn[i], 1, shapes)
+        right_alone = _judge(
+            spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes, spec.inputs), ctx
+        )
+        grads = _decode_grads(in_turn[i], 1, shapes, spec.inputs)
         if isinstance(grads, Outcome):
             grads.name = f"backward, {student_words(case.label)}" + (f": {grads.name}" if grads.name else "")
             if right_alone and all(o.passed for o in right_alone):
@@ -286,7 +288,7 @@ def _judge_ties(spec, ctx, cases, douts, answered, result):
     recognised: list[tuple[list[Outcome], list]] = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
-        grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs])
+        grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs], spec.inputs)
         if isinstance(grads, Outcome):
             grads.name = f"backward, {student_words(case.label)}"
             result.add(grads)
@@ -441,15 +443,15 @@ def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
     if not reply.ok:
         return Outcome(name, False, problem_of(reply))
     replies = reply.results
-    grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs])
+    grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs], spec.inputs)
     if isinstance(grads, Outcome):
         return Outcome(name, False, grads.message)
     try:
-        noise = difference_noise(dout, decode(_step(replies[0], 0)))
+        noise = difference_noise(dout, _gate_decode(_step(replies[0], 0), "forward(...)"))
         outs = replies[1] if len(replies) > 1 and isinstance(replies[1], list) else []
         if len(outs) != 2 * sum(v.size for v in inputs):  # nudged_inputs' order: +h, -h, entry by entry
-            raise InvalidAnswer(N_("no result came back"))
-        decoded = iter([decode(out) for out in outs])
+            raise InvalidAnswer("no result")
+        decoded = iter([_gate_decode(out, "forward(...)") for out in outs])
         numeric = []
         for v in inputs:
             n = np.zeros(v.shape)
@@ -471,44 +473,53 @@ def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
     return Outcome(name, True)
 
 
+def _gate_decode(encoded, name, expect_shape=None):
+    """decode, for a gate's output or one of its gradients (`name`: forward(...) or dx): a list or
+    tuple is refused in forms' words (forms.gate_value), as the self-check and Validate say it."""
+    try:
+        return decode(encoded, expect_shape=expect_shape)
+    except InvalidAnswer as e:
+        if e.key == "sequence":
+            raise InvalidAnswer("refused", forms.Refused("returned a sequence"), name=name) from None
+        raise
+
+
 def _decoded_then(name, steps, index, shape, compare):
     try:
-        return compare(name, decode(_step(steps, index), expect_shape=shape))
+        return compare(name, _gate_decode(_step(steps, index), "forward(...)", expect_shape=shape))
     except InvalidAnswer as e:
         return Outcome(name, False, _said(e))
 
 
 def _said(error):
-    """A refusal of a result in the course's language (InvalidAnswer's words are the grader
-    catalog's); any other error's message is Python's, as it came."""
-    return error.said(_) if isinstance(error, InvalidAnswer) else str(error)
+    """A refusal of a result in the course's language (grading/problems.py words InvalidAnswer's
+    key); any other error's message is Python's, as it came."""
+    return refusal_of(error) if isinstance(error, InvalidAnswer) else str(error)
 
 
 def _step(steps, index):
     if not isinstance(steps, list) or len(steps) <= index:
-        raise InvalidAnswer(N_("no result came back"))
+        raise InvalidAnswer("no result")
     step = steps[index]
     if isinstance(step, dict) and "error" in step:
-        raise InvalidAnswer(N_("your code raised {error}"), error=str(step["error"])[:300])
+        raise InvalidAnswer("raised this", error=str(step["error"])[:300])
     return step
 
 
-def _decode_grads(steps, index, shapes):
-    """The gradients returned by backward, one per input, or a failed Outcome saying why not."""
+def _decode_grads(steps, index, shapes, names):
+    """The gradients returned by backward, one per input (`names`: the inputs'), or a failed
+    Outcome saying why not."""
     try:
         step = _step(steps, index)
         # Shapes are compared by the checks, which can then recognise a transposed gradient.
         if len(shapes) == 1 and not (isinstance(step, dict) and "seq" in step):
-            return (decode(step),)
+            return (_gate_decode(step, "d" + names[0]),)
         items = step.get("seq") if isinstance(step, dict) else None
         if not isinstance(items, list) or len(items) != len(shapes):
             raise InvalidAnswer(
-                N_("backward must return {n} gradient(s), one per input (as a tuple)")
-                if len(shapes) > 1
-                else N_("backward must return {n} gradient(s), one per input"),
-                n=len(shapes),
+                "backward returns" if len(shapes) > 1 else "backward returns one", n=len(shapes)
             )
-        return tuple(decode(item) for item in items)
+        return tuple(_gate_decode(item, "d" + name) for item, name in zip(items, names))
     except InvalidAnswer as e:
         return Outcome("", False, _said(e))
 
@@ -627,10 +638,10 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
         flat_ref = forms.flatten(grads_ref)
         try:
             if isinstance(got, dict) and "error" in got:
-                raise InvalidAnswer(N_("your function raised {error}"), error=str(got["error"])[:300])
+                raise InvalidAnswer("function raised", error=str(got["error"])[:300])
             items = got.get("seq") if isinstance(got, dict) else None
             if not isinstance(items, list) or len(items) != 2:
-                raise InvalidAnswer(N_("the function must return f and a tuple of gradients"))
+                raise InvalidAnswer("not f and gradients")
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
@@ -662,7 +673,7 @@ def _decode_structure(encoded, reference, names):
                 arr = np.asarray(decode(enc, expect_shape=(len(ref),)))  # an array: its shape is (n,)
                 items = [{"float": float(v)} for v in arr]
             if not isinstance(items, list) or len(items) != len(ref):
-                raise InvalidAnswer(N_("the gradients must be a tuple of {n} entries"), n=len(ref))
+                raise InvalidAnswer("gradients", n=len(ref))
             for e, r, n in zip(items, ref, name):
                 walk(e, r, n)
         else:

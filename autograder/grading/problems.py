@@ -1,13 +1,15 @@
-"""What a student reads of how a run of their code ended: the sandbox reports a status and, for
-its details, a key and plain fields (sandbox/protocol.py: detail; the runner's own the same way);
-the words are here, in the grader's catalog, so a course can speak another language.
+"""What a student reads of how a run of their code ended, and of a result that cannot be graded:
+the sandbox reports a status and, for its details, a key and plain fields (sandbox/protocol.py:
+detail; the runner's own the same way), and the wire format's decode refuses a result with a key
+and plain fields (protocol.InvalidAnswer); the words are here, in the grader's catalog, so a
+course can speak another language.
 
 Student code can forge any reply: a detail is worded only from a known key with plain fields that
 fit its template; anything else is shown as the text it came in (bounded)."""
 
-from ..sandbox.protocol import bounded_text
+from ..sandbox.protocol import InvalidAnswer, Unsupported, bounded_text
 from ..sandbox.runner import RunResult
-from ..words import N_, _
+from ..words import N_, _, student_words
 
 # A run's details by key: str.format templates of the key's fields.
 DETAILS = {
@@ -80,3 +82,64 @@ def problem_of(reply: RunResult) -> str:
     """What went wrong in a run, in words for a student (in the course's language)."""
     template = PROBLEMS.get(reply.status, PROBLEMS[None])
     return _(template).format(detail=detail_of(reply)) if template else ""
+
+
+# Why a result cannot be graded (protocol.InvalidAnswer, raised by decode and by the checks' own
+# reading of replies): str.format templates of the key's fields.
+REFUSALS = {
+    # decode's (sandbox/protocol.py: REFUSALS)
+    "no usable result": N_("no usable result came back"),
+    "not defined": N_("it is not defined"),
+    "raised": N_("your code raised an error"),
+    "raised this": N_("your code raised {error}"),
+    "still ...": N_("your result is still ...: replace it with your answer"),
+    "unsupported": N_("your result is a {kind}, not a number or a plain numpy array of floats"),
+    "unknown type": N_("your result is a {kind}, not a number or a plain numpy array of floats"),
+    "sequence": N_("your result is a tuple or list where a number or an array was expected"),
+    "single number": N_("your result is a single number, expected shape {expected}"),
+    "too large": N_("your result is too large"),
+    "bool": N_("expected a number, found a bool"),
+    "not a number": N_("expected a number, found something else"),
+    "nan": N_("your result contains NaN"),
+    "infinity": N_("your result contains infinity"),
+    "shape unusable": N_("your array's shape is not usable"),
+    "shape": N_("your result has shape {shape}, expected shape {expected}"),
+    "entries": N_("your array's entries do not match its shape"),
+    # the checks' (grading/checks.py), reading the replies of calls
+    "no result": N_("no result came back"),
+    "function raised": N_("your function raised {error}"),
+    "not f and gradients": N_("the function must return f and a tuple of gradients"),
+    "gradients": N_("the gradients must be a tuple of {n} entries"),
+    "backward returns": N_("backward must return {n} gradient(s), one per input (as a tuple)"),
+    "backward returns one": N_("backward must return {n} gradient(s), one per input"),
+}
+UNKNOWN_TYPE = N_("value of an unknown type")
+
+# What a value encode could not send is, by key (protocol.UNSUPPORTED: its fields).
+UNSUPPORTED = {
+    "too large": N_("{type} too large for a float"),
+    "dtype": N_("numpy array of dtype {dtype}"),
+    "too many entries": N_("numpy array with {size} entries (too many)"),
+    "too deep": N_("tuples or lists nested too deeply"),
+    "too many items": N_("{type} of {count} items (too many)"),
+    "type": "{name}",  # a type's name, as Python writes it ("str", "numpy.matrix")
+}
+
+
+def refusal_of(error: InvalidAnswer) -> str:
+    """Why a result cannot be graded, in words for a student (in the course's language). A hand
+    answer the student's side refused is said in forms' words (the student catalog's)."""
+    if error.refused is not None:  # named where it was refused (an answer's name is the check's to say)
+        return error.refused.words(student_words, str(error.fields.get("name", "")) or "the answer")
+    fields = {
+        name: _unsupported_words(value) if isinstance(value, Unsupported) else value
+        for name, value in error.fields.items()
+    }
+    if error.key == "unknown type":
+        fields["kind"] = _(UNKNOWN_TYPE)
+    return _(REFUSALS[error.key]).format(**fields)
+
+
+def _unsupported_words(kind: Unsupported) -> str:
+    template = UNSUPPORTED[kind.key]
+    return (_(template) if kind.key != "type" else template).format(**kind.fields)

@@ -29,6 +29,8 @@ Encoded values:
   {"array": nested lists, "shape": [...], "dtype": "..."}  exactly np.ndarray of a real
                   numeric dtype, sent as float64 values (dtype: the original, informative);
   {"seq": [...]}  an exact tuple or list;   {"unsupported": "type name"} anything else;
+  {"unsupported": key, "fields": {field: text}}  a number, array or sequence that cannot be sent
+                  (UNSUPPORTED: too large, a complex dtype...);
   {"refused": reason, "fields": {field: text}}  a hand answer that bpkit/forms.py refuses
                   (REASONS: text, a complex number...), with the fields of its words;
   {"error": "Type: message (cell, line)"};  {"missing": true}.
@@ -37,10 +39,9 @@ the grader are decoded into fresh objects for every call, so mutating them chang
 """
 
 import math
-import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -79,13 +80,6 @@ _SCALAR_NAMES = (
 NUMBER_TYPES = frozenset([int, float] + [getattr(np, n) for n in _SCALAR_NAMES if hasattr(np, n)])
 
 
-def N_(message: str) -> str:
-    """Marks a message for the grader's catalog (autograder/catalogs.py finds it by this name):
-    the refusals of the wire format (`Words`), which the grader's decode words. This file is
-    loaded inside the sandbox too, where there is no catalog."""
-    return message
-
-
 def detail(key: str, **fields: object) -> dict[str, Any]:
     """The reply's fields for a run's detail: its key and plain fields ("words"), which the grader
     words for the student in the course's language (grading/problems.py), and a plain form of both
@@ -94,64 +88,59 @@ def detail(key: str, **fields: object) -> dict[str, Any]:
     return {"detail": f"{key} ({plain})" if plain else key, "words": {"key": key, "fields": fields}}
 
 
-# What `encode` says it could not send, as the student reads it: the kind of value decode names in
-# its refusal ("your result is a {kind}, ..."); a plain type name ("str", "numpy.matrix") otherwise.
+# What `encode` could not send, by key: the fields it sends with it. Sent as
+# {"unsupported": key, "fields": {...}}; the grader words it (grading/problems.py: UNSUPPORTED).
 UNSUPPORTED = {
-    "too large": N_("{type} too large for a float"),
-    "dtype": N_("numpy array of dtype {dtype}"),
-    "too many entries": N_("numpy array with {size} entries (too many)"),
-    "too deep": N_("tuples or lists nested too deeply"),
-    "too many items": N_("{type} of {count} items (too many)"),
+    "too large": ("type",),
+    "dtype": ("dtype",),
+    "too many entries": ("size",),
+    "too deep": (),
+    "too many items": ("type", "count"),
 }
+FIELD_CHARS = 100  # a field of an unsupported value's, as the grader takes it (student code may forge it)
 
 
-class Words:
-    """A message id (marked with N_ for the grader's catalog, which this file cannot import: it is
-    loaded in the sandbox too) and its fields: str() is the English, `said(gettext)` the words in
-    the course's language, fields that are Words themselves translated with them."""
+class Unsupported(NamedTuple):
+    """A value `encode` could not send, as decode read it back: a key of UNSUPPORTED with its fields,
+    or a type's name (key "type", field "name")."""
 
-    def __init__(self, message, **fields):
-        self.message, self.fields = message, fields
-
-    def __str__(self):
-        return self.message.format(**self.fields) if self.fields else self.message
-
-    def said(self, gettext):
-        words = gettext(self.message)
-        if not self.fields:
-            return words  # no placeholders to fill: braces in it are the words' own
-        return words.format(
-            **{
-                key: value.said(gettext) if isinstance(value, Words) else value
-                for key, value in self.fields.items()
-            }
-        )
+    key: str
+    fields: dict[str, str]
 
 
 class InvalidAnswer(ValueError):
-    """A result that cannot be graded as numbers; its words are for the student (`said`).
-    `refused`: the bpkit/forms.Refused it came from, for a hand answer the student's side
-    refused (its words are the student catalog's, said by the check that shows them)."""
+    """A result that cannot be graded as numbers: why, as a key and plain fields (REFUSALS), which the
+    grader words for the student (grading/problems.py: refusal_of); str() is a plain form for logs.
+    `refused`: the bpkit/forms.Refused it came from, for a hand answer the student's side refused
+    (its words are the student catalog's, said by the check that shows them)."""
 
-    def __init__(self, message: str, refused: "forms.Refused | None" = None, **fields: object):
-        self.words = Words(message, **fields)
-        self.refused = refused
-        super().__init__(str(self.words))
-
-    def said(self, gettext):
-        return self.words.said(gettext)
+    def __init__(self, key: str, refused: "forms.Refused | None" = None, **fields: object):
+        self.key, self.fields, self.refused = key, fields, refused
+        plain = ", ".join(f"{name}={value}" for name, value in fields.items())
+        super().__init__(f"{key} ({plain})" if plain else key)
 
 
-def unsupported_kind(kind):
-    """What encode's {"unsupported": kind} said, as words to translate: one of UNSUPPORTED's forms
-    read back (their English is written once, above), else a type's name, as it is."""
-    for template in UNSUPPORTED.values():
-        names = re.findall(r"\{(\w+)\}", template)
-        pattern = "(.+?)".join(re.escape(part) for part in re.split(r"\{\w+\}", template))
-        found = re.fullmatch(pattern, kind)
-        if found:
-            return Words(template, **dict(zip(names, found.groups())))
-    return kind
+# Why decode refused a result: the keys InvalidAnswer carries here, with their fields.
+REFUSALS = {
+    "no usable result": (),
+    "not defined": (),
+    "raised": (),
+    "raised this": ("error",),
+    "still ...": (),
+    "unsupported": ("kind",),  # kind: an Unsupported
+    "unknown type": (),
+    "sequence": (),
+    "refused": (),  # a hand answer the student's side refused: InvalidAnswer.refused says why
+    "single number": ("expected",),
+    "too large": (),
+    "bool": (),
+    "not a number": (),
+    "nan": (),
+    "infinity": (),
+    "shape unusable": (),
+    "shape": ("shape", "expected"),
+    "entries": (),
+}
 
 
 # ---------------------------------------------------------------- student side
@@ -183,12 +172,12 @@ def encode(value: Any, depth: int = 0) -> Encoded:
         try:
             return {"float": float(value)}
         except (OverflowError, ValueError, TypeError):
-            return {"unsupported": UNSUPPORTED["too large"].format(type=_type_name(value))}
+            return _unsupported("too large", type=_type_name(value))
     if t is np.ndarray:
         if value.dtype.kind not in "iuf":
-            return {"unsupported": UNSUPPORTED["dtype"].format(dtype=value.dtype)}
+            return _unsupported("dtype", dtype=_dtype_name(value.dtype))
         if value.size > MAX_ENTRIES:
-            return {"unsupported": UNSUPPORTED["too many entries"].format(size=value.size)}
+            return _unsupported("too many entries", size=str(value.size))
         return {
             "array": value.astype(np.float64).tolist(),
             "shape": list(value.shape),
@@ -196,11 +185,15 @@ def encode(value: Any, depth: int = 0) -> Encoded:
         }
     if t is tuple or t is list:
         if depth >= MAX_DEPTH:
-            return {"unsupported": UNSUPPORTED["too deep"]}
+            return _unsupported("too deep")
         if len(value) > MAX_SEQ_ITEMS:
-            return {"unsupported": UNSUPPORTED["too many items"].format(type=t.__name__, count=len(value))}
+            return _unsupported("too many items", type=t.__name__, count=str(len(value)))
         return {"seq": [encode(v, depth + 1) for v in value]}
     return {"unsupported": _type_name(value)}
+
+
+def _unsupported(key: str, **fields: str) -> Encoded:
+    return {"unsupported": key, "fields": fields}
 
 
 def decode_argument(encoded: Any, depth: int = 0) -> float | np.ndarray | tuple:
@@ -257,9 +250,10 @@ def guarded(thunk: Callable[[], object], encoding: Callable[[object], Encoded] =
 
 def encode_answer(value: object) -> Encoded:
     """A hand answer, encoded as what the student plainly means (forms.plain: a float or a float64
-    array), or its refusal; `...`, the answer not given yet, travels as it is."""
-    if value is ...:
-        return encode(value)
+    array), or its refusal; an answer not given yet (forms.unanswered: ... or None) is refused as
+    such, in the words the self-check and Validate say it with."""
+    if forms.unanswered(value):
+        return {"refused": "unanswered", "fields": {}}
     try:
         return encode(forms.plain(value))
     except forms.Refused as refused:
@@ -363,47 +357,56 @@ def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float 
     """A plain Python float or a float64 ndarray from one encoded result, or InvalidAnswer
     with a message for the student. With expect_shape, a float and a 0-d array both fit ()."""
     if type(encoded) is not dict or not all(type(k) is str for k in encoded):
-        raise InvalidAnswer(N_("no usable result came back"))
+        raise InvalidAnswer("no usable result")
     keys = set(encoded)
     if keys == {"missing"}:
-        raise InvalidAnswer(N_("it is not defined"))
+        raise InvalidAnswer("not defined")
     if keys == {"error"}:
         error = bounded_text(encoded["error"], 500)
         if not error:
-            raise InvalidAnswer(N_("your code raised an error"))
-        raise InvalidAnswer(N_("your code raised {error}"), error=error)
+            raise InvalidAnswer("raised")
+        raise InvalidAnswer("raised this", error=error)
     if keys == {"unsupported"}:
-        kind = bounded_text(encoded["unsupported"], 100) or "value of an unknown type"
-        if kind == "ellipsis":
-            raise InvalidAnswer(N_("your result is still ...: replace it with your answer"))
-        raise InvalidAnswer(
-            N_("your result is a {kind}, not a number or a plain numpy array of floats"),
-            kind=unsupported_kind(kind),
-        )
+        name = bounded_text(encoded["unsupported"], FIELD_CHARS)
+        if not name:
+            raise InvalidAnswer("unknown type")
+        if name == "ellipsis":
+            raise InvalidAnswer("still ...")
+        raise InvalidAnswer("unsupported", kind=Unsupported("type", {"name": name}))
+    if keys == {"unsupported", "fields"}:
+        raise InvalidAnswer("unsupported", kind=_unsupported_kind(encoded["unsupported"], encoded["fields"]))
     if keys == {"seq"}:
-        raise InvalidAnswer(N_("your result is a tuple or list where a number or an array was expected"))
+        raise InvalidAnswer("sequence")
     if keys == {"refused", "fields"}:
-        refused = _refusal(encoded["refused"], encoded["fields"])
-        raise InvalidAnswer(str(refused), refused)
+        raise InvalidAnswer("refused", _refusal(encoded["refused"], encoded["fields"]))
     if keys == {"float"}:
         if expect_shape is not None and tuple(expect_shape) != ():
-            raise InvalidAnswer(
-                N_("your result is a single number, expected shape {expected}"), expected=tuple(expect_shape)
-            )
+            raise InvalidAnswer("single number", expected=tuple(expect_shape))
         return _finite(_number(encoded["float"]))
     if keys in ({"array", "shape"}, {"array", "shape", "dtype"}):
         return _decode_array(encoded["array"], encoded["shape"], expect_shape)
-    raise InvalidAnswer(N_("no usable result came back"))
+    raise InvalidAnswer("no usable result")
+
+
+def _unsupported_kind(key: object, fields: object) -> Unsupported:
+    """An unsupported value's key with exactly its fields, each a str of bounded length (it is shown
+    to the student, so nothing else gets through)."""
+    if type(key) is not str or key not in UNSUPPORTED or type(fields) is not dict:
+        raise InvalidAnswer("no usable result")
+    names = UNSUPPORTED[key]
+    if set(fields) != set(names) or not all(type(fields[k]) is str for k in names):
+        raise InvalidAnswer("no usable result")
+    return Unsupported(key, {k: fields[k][:FIELD_CHARS] for k in names})
 
 
 def _refusal(reason: object, fields: object) -> "forms.Refused":
     """forms.Refused from a refusal sent by the student's side: a known reason with exactly its
     fields, each a str of bounded length (it is shown to the student, so nothing else gets through)."""
     if type(reason) is not str or reason not in forms.REASONS or type(fields) is not dict:
-        raise InvalidAnswer(N_("no usable result came back"))
+        raise InvalidAnswer("no usable result")
     names = forms.FIELDS[reason]
     if set(fields) != set(names) or not all(type(fields[k]) is str for k in names):
-        raise InvalidAnswer(N_("no usable result came back"))
+        raise InvalidAnswer("no usable result")
     return forms.Refused(reason, **{k: fields[k][: forms.FIELD_CHARS] for k in names})
 
 
@@ -414,17 +417,17 @@ def _number(x: object) -> float:
         try:
             return float(x)
         except OverflowError:
-            raise InvalidAnswer(N_("your result is too large")) from None
+            raise InvalidAnswer("too large") from None
     if type(x) is bool:
-        raise InvalidAnswer(N_("expected a number, found a bool"))
-    raise InvalidAnswer(N_("expected a number, found something else"))
+        raise InvalidAnswer("bool")
+    raise InvalidAnswer("not a number")
 
 
 def _finite(x: float) -> float:
     if math.isnan(x):
-        raise InvalidAnswer(N_("your result contains NaN"))
+        raise InvalidAnswer("nan")
     if math.isinf(x):
-        raise InvalidAnswer(N_("your result contains infinity"))
+        raise InvalidAnswer("infinity")
     return x
 
 
@@ -435,24 +438,20 @@ def _decode_array(data: object, shape: object, expect_shape: Sequence[int] | Non
         or not all(type(s) is int and 0 <= s <= MAX_ENTRIES for s in shape)
         or math.prod(shape) > MAX_ENTRIES
     ):
-        raise InvalidAnswer(N_("your array's shape is not usable"))
+        raise InvalidAnswer("shape unusable")
     if expect_shape is not None and tuple(shape) != tuple(expect_shape):
-        raise InvalidAnswer(
-            N_("your result has shape {shape}, expected shape {expected}"),
-            shape=tuple(shape),
-            expected=tuple(expect_shape),
-        )
+        raise InvalidAnswer("shape", shape=tuple(shape), expected=tuple(expect_shape))
     level = [data]  # breadth-first, one nesting level per dimension: no recursion
     for size in shape:
         deeper = []
         for item in level:
             if type(item) is not list or len(item) != size:
-                raise InvalidAnswer(N_("your array's entries do not match its shape"))
+                raise InvalidAnswer("entries")
             deeper.extend(item)
         level = deeper
     values = np.array([_number(x) for x in level], dtype=np.float64).reshape(shape)
     if np.isnan(values).any():
-        raise InvalidAnswer(N_("your result contains NaN"))
+        raise InvalidAnswer("nan")
     if np.isinf(values).any():
-        raise InvalidAnswer(N_("your result contains infinity"))
+        raise InvalidAnswer("infinity")
     return values
