@@ -104,8 +104,8 @@ def exercises_markdown():
 
 def misconceptions_markdown():
     rows = [
-        "| ID | applies to | what went wrong | at the node, feedback says | hint (shown to students) |",
-        "|---|---|---|---|---|",
+        "| ID | applies to | what went wrong | at the node, feedback says | hint (shown to students) | prior |",
+        "|---|---|---|---|---|---|",
     ]
     for m in CATALOG:
         gates = (
@@ -115,7 +115,7 @@ def misconceptions_markdown():
         )
         said = " / ".join(dict.fromkeys(f"“{m.said_at(way, ('x', 'y'))}”" for way in range(m.ways)))
         hint = m.hint + (f" By hand: {m.hint_by_hand}" if m.hint_by_hand else "")
-        rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {said} | {hint} |")
+        rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {said} | {hint} | {m.prior:g} |")
     return "\n".join(rows)
 
 

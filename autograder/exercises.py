@@ -18,7 +18,7 @@ import numpy as np
 from solutions import gates as reference
 from solutions import graphs as described
 from solutions import lecture
-from solutions.misconceptions import AND, AT_NODE, AT_VALUE, CATALOG, IN_EVERY_GATE, Seen, overwrite
+from solutions.misconceptions import AND, AT_NODE, AT_VALUE, CATALOG, IN_EVERY_GATE, OR_ELSE, Seen, overwrite
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 from solutions.table import BY_NAME as GATE_ROWS_BY_NAME
 from solutions.table import GATES as GATE_ROWS
@@ -113,6 +113,27 @@ class GraphExercise:  # a HandAnswers
                     found[m.id] = answers_made
         return found
 
+    def lecture_answers(self):
+        """{answer variable: its value} for the lecture's own worked example on the lecture's graph
+        (Exercise.lecture_values), or {} where the lecture has none."""
+        given = self.description.lecture_values
+        if given is None:
+            return {}
+        matrices = self.description.values.stream == "matrix"
+        grouped = {k: np.array(v, dtype=float) if matrices else v for k, v in given.items()}
+        return self.correct(grouped, described.GRAPHS[self.description.graph], described.LECTURE)
+
+    def rounded(self, values, graph=None, mode=described.LECTURE):
+        """[{answer variable: its value}] as computed by hand writing every value and gradient down
+        to one decimal, then to two (as the lecture's slides do), on the student's graph."""
+        graph, answers, how = self._graph_and_answers(graph, mode)
+        inputs = described.flatten_inputs(how, values)
+        found = []
+        for decimals in (1, 2):
+            by_hand = Evaluation(graph, inputs, decimals=decimals)
+            found.append(by_hand.answers(answers, by_hand.backward(decimals=decimals)))
+        return found
+
     def mistaken_at_nodes(self, values, graph=None, mode=described.LECTURE):
         """[NodeMistake]: every catalogued mistake made at one gate only (the node where a student
         computing by hand went wrong), in each of its ways, and one branch kept alone (either one)
@@ -196,6 +217,48 @@ def where_said(graph, mistake: NodeMistake):
         formula=described.gate_expression(graph, node),
         what=m.said_at(mistake.way, graph.parents(node), gettext=_),
     )
+
+
+def explaining(wrong, answers, at_nodes, same):
+    """{name: the mistakes at one node that best explain the student's wrong answer `name`}, for
+    each name in `wrong`: of the mistakes that give that answer, the ones that give most of the
+    student's `answers` ({name: value}, right or wrong) too, the likeliest first
+    (Misconception.prior), then in the graph's order; one per mistake and place (a mistake's
+    first way there). More than one: they explain the answers equally well, and feedback says
+    each (where_said_all). A student computing by hand may slip at several places, each answer
+    its own: a mistake need not explain every wrong answer to be named for one."""
+
+    def gives(made, given):
+        if isinstance(made, float) and isinstance(given, float):  # the common case, fast
+            return same(given, made)
+        return np.shape(given) == np.shape(made) and same(given, made)
+
+    # Only a mistake that gives one of the wrong answers is a candidate: the others are never compared.
+    rows = [(m, {k: gives(m.made[k], answers[k]) for k in wrong}) for m in at_nodes]
+    rows = [(m, e) for m, e in rows if any(e.values())]
+    counts = [
+        sum(gives(m.made[k], given) for k, given in answers.items() if k not in e) + sum(e.values())
+        for m, e in rows
+    ]
+    named = {}
+    for name in wrong:
+        candidates = [(m, n) for (m, e), n in zip(rows, counts) if e[name]]
+        best = max((n for _, n in candidates), default=0)
+        tied = [m for m, n in candidates if n == best]
+        tied.sort(key=lambda m: -MISCONCEPTIONS[m.misconception].prior)  # stable: the graph's order next
+        said = {}
+        for m in tied:
+            said.setdefault((m.misconception, m.nodes), m)
+        named[name] = list(said.values())
+    return named
+
+
+def where_said_all(graph, mistakes):
+    """where_said of each, joined as alternatives: "at q = x + y, ...; or at p = max(w, x), ..."."""
+    said = where_said(graph, mistakes[0])
+    for other in mistakes[1:]:
+        said = STUDENT_WORDS.gettext(OR_ELSE).format(first=said, second=where_said(graph, other))
+    return said
 
 
 def _clearly_differ(answers, correct):

@@ -246,6 +246,10 @@ class Exercise(NamedTuple):
     # draw (tests/test_exercise_descriptions.py counts where it does not: ℓ2 draws with 2q ≈ 1,
     # where a forgotten upstream factor at W·x stays hidden and the grader does not name it).
     lecture_draws: bool = False
+    # The lecture's own worked example on this graph ({group: value}, shared/LECTURE.md; the
+    # notebook's picture of it shows the same numbers): a student who hands in its answers instead
+    # of their own is told so.
+    lecture_values: dict = None
 
 
 def _integers(lo, hi, inputs):
@@ -298,6 +302,7 @@ EXERCISES = (
             rule("apart", "x", "y", 1),
         ),
         function=Function("simple_with_gates", "small numbers"),
+        lecture_values={"x": -2.0, "y": 5.0, "z": -4.0},
         family=SIMPLE_FAMILY,
         values_per_student=_integers(-9, 9, ("w", "x", "y", "z")),
         answers_per_student={
@@ -338,6 +343,7 @@ EXERCISES = (
             rule("at least", "w1", 0.3),
         ),
         function=Function("neuron_with_gates", "neuron", graph="neuron_shortcut"),
+        lecture_values={"w": (2.0, -3.0, -3.0), "x": (-1.0, -2.0)},
     ),
     Exercise(
         "branch_by_hand",
@@ -382,6 +388,8 @@ EXERCISES = (
         lecture_draws=True,
         keep=(rule("at least", "q", 0.15),),
         function=Function("l2_with_gates", "matmul"),
+        # W is 2 × 2 in the lecture, 2 × 3 here: its q, f and ∂f/∂q can still be copied
+        lecture_values={"W": ((0.1, 0.5), (-0.3, 0.8)), "x": (0.2, 0.4)},
     ),
     Exercise(
         "max_sigmoid_by_hand",

@@ -92,6 +92,15 @@ class Misconception:
     ways_drawn: int = None
     # The hint for an answer computed by hand, where `hint` speaks of code (backward(dout), forward).
     hint_by_hand: str = ""
+    # How many ways its model may give beyond `ways`, said in the last way's words: one sample's
+    # product of a batch, whichever sample (BATCH_SAMPLES at most).
+    more_ways: int = 0
+    # How often students make it, of 100 catalogued mistakes in a class: the kit's estimate, not
+    # yet a count (a forgotten upstream factor and a wrong sign are the commonest slips in backprop
+    # homework, a max routed to the smaller input a rare one). Where two mistakes explain a
+    # student's answers equally well, the likelier is said first (exercises.explaining); a class
+    # report's misconceptions per cell is what to check it against.
+    prior: float = 1.0
 
     def variants(self, seen):
         """The gradients this mistake produces for what a gate saw (possibly none)."""
@@ -112,7 +121,7 @@ class Misconception:
         """How many different ways of making it a gate of `n_inputs` inputs has."""
         if self.per_input:
             return 1 + n_inputs if n_inputs > 1 else 1
-        return self.ways
+        return self.ways + self.more_ways
 
     def hint_for(self, by_hand=False, gettext=_as_written):
         return gettext(self.hint_by_hand if by_hand and self.hint_by_hand else self.hint)
@@ -186,14 +195,21 @@ def _matmul_transpose(s):
     return [(np.transpose(dW), dx)]
 
 
+BATCH_SAMPLES = 16  # one sample's product is recognised for each of a batch's first 16 columns
+
+
 def _batch_not_summed(s):
+    # The mean over the batch; then one sample's product instead of the sum, sample by sample:
+    # the first (dW from x[:, 0]) or any other (a loop over the batch that assigns instead of
+    # adding keeps the last one's).
     W, x = s.inputs
     dW, dx = s.correct
     if np.ndim(x) != 2:
         return []
     n = np.shape(x)[1]
-    one_sample = np.outer(np.asarray(s.dout)[:, 0], np.asarray(x)[:, 0])
-    return [(dW / n, dx), (one_sample, dx)]
+    dout, x = np.asarray(s.dout), np.asarray(x)
+    samples = [(np.outer(dout[:, i], x[:, i]), dx) for i in range(min(n, BATCH_SAMPLES))]
+    return [(dW / n, dx), *samples]
 
 
 CATALOG = (
@@ -209,6 +225,7 @@ CATALOG = (
                 "itself is that gradient 1."
             )
         ),
+        prior=24,
     ),
     Misconception(
         "add-split",
@@ -216,6 +233,7 @@ CATALOG = (
         N_("How much does x + y change when x changes by a small h? Both inputs get that rate."),
         _scaled(0.5),
         said=(N_("the gradient was halved between {inputs} instead of copied to each"),),
+        prior=4,
     ),
     Misconception(
         "mul-not-swapped",
@@ -225,6 +243,7 @@ CATALOG = (
         N_("d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher."),
         _mul_not_swapped,
         said=(N_("each input got its own value times the gradient from above, not the other input's"),),
+        prior=10,
     ),
     Misconception(
         "max-routes-both",
@@ -235,6 +254,7 @@ CATALOG = (
         hint_by_hand=N_(
             "Only the input that won the max changes the output when nudged; the other one gets 0."
         ),
+        prior=7,
     ),
     Misconception(
         "max-routes-smaller",
@@ -248,6 +268,7 @@ CATALOG = (
                 "forward."
             )
         ),
+        prior=3,
     ),
     Misconception(
         "relu-mask-of-upstream",
@@ -264,6 +285,7 @@ CATALOG = (
                 "the way forward, not on the gradient arriving from above."
             )
         ),
+        prior=3,
     ),
     Misconception(
         "sigmoid-of-input",
@@ -277,6 +299,7 @@ CATALOG = (
                 "forward, not with s."
             )
         ),
+        prior=6,
     ),
     Misconception(
         "sigmoid-missing-term",
@@ -288,6 +311,7 @@ CATALOG = (
             N_("σ's local gradient kept only σ, not σ · (1 − σ)"),
             N_("σ's local gradient kept only (1 − σ), not σ · (1 − σ)"),
         ),
+        prior=4,
     ),
     Misconception(
         "l2-missing-2",
@@ -295,6 +319,7 @@ CATALOG = (
         N_("What is the derivative of q^2 with respect to q?"),
         _scaled(0.5),
         said=(N_("the gradient of the square lost its factor 2"),),
+        prior=5,
     ),
     Misconception(
         "matmul-transpose",
@@ -304,6 +329,7 @@ CATALOG = (
         ),
         _matmul_transpose,
         said=(N_("the gradient to {0} came out transposed"),),
+        prior=6,
     ),
     Misconception(
         "batch-not-summed",
@@ -313,10 +339,12 @@ CATALOG = (
         ),
         _batch_not_summed,
         ways=2,
+        more_ways=BATCH_SAMPLES - 1,
         said=(
             N_("the gradient to {0} was averaged over the batch, not summed"),
             N_("the gradient to {0} was taken from one sample of the batch, not summed over all"),
         ),
+        prior=5,
     ),
     Misconception(
         "branch-overwrite",
@@ -327,6 +355,7 @@ CATALOG = (
         None,
         "graph",  # a mistake in the backward loop, modelled by Graph.backward(combine=overwrite)
         said=(N_("only one of the gradients coming back from the gates it feeds was kept, not their sum"),),
+        prior=9,
     ),
     Misconception(
         "sign-flip",
@@ -344,6 +373,7 @@ CATALOG = (
         hint_by_hand=N_(
             "Check the sign of each local derivative on the way back, e.g. of 1/x, of e^-x and of ×(−1)."
         ),
+        prior=14,
     ),
 )
 

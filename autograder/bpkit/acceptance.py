@@ -7,7 +7,10 @@ change after release). The mistakes: a forgotten upstream factor at any gate bel
 a sign flip at any gate (of every input at once: Misconception.ways_drawn; a flip of one input
 only is named wherever it shows, and cannot show on an input whose gradient is 0, the loser of
 a max), the gate-specific mistakes of the gate table, and a branch kept alone
-(either one) where a node feeds several gates. Nothing sits on a kink (a max tie, a ReLU at 0),
+(either one) where a node feeds several gates. A hand exercise's draw also keeps every two of these
+mistakes (at different nodes, or different mistakes) apart by the same margin, so that the answers of
+a student who made one are never the answers of another: feedback can name the one made, alone.
+Nothing sits on a kink (a max tie, a ReLU at 0),
 and the exercise's own rules (solutions/graphs.py: Rule) hold.
 
 The graph is evaluated generically: each operation's forward (its row of the operation table,
@@ -49,16 +52,18 @@ class Evaluation:
     `local_gradients` ({gate class name: its row's backward, (dout, out, *inputs, *constants) ->
     each input's gradient}) replaces the centered differences of those gates with the exact local
     gradient: the instructor's source notebook writes its rows' backward in its reference answers
-    (autograder/notebooks.py), which must be exact; a release's rows have no backward to give."""
+    (autograder/notebooks.py), which must be exact; a release's rows have no backward to give.
+    `decimals`: every value computed rounded to so many decimals, as someone computing by hand
+    writes each one down before the next gate (None: as computed)."""
 
-    def __init__(self, graph, inputs, local_gradients=None):
+    def __init__(self, graph, inputs, local_gradients=None, decimals=None):
         self.graph = graph
         self.local_gradients = dict(local_gradients or {})
         self.values = dict(inputs)
         self.gates = []  # (node, operation's row, constants, parents)
         for node, operation, parents in graph.gates:
             row, constants = table.operation_of(operation)
-            self.values[node] = forward(row, [self.values[p] for p in parents], constants)
+            self.values[node] = _rounded(forward(row, [self.values[p] for p in parents], constants), decimals)
             self.gates.append((node, row, constants, parents))
         self._jacobians = {}
 
@@ -127,9 +132,10 @@ class Evaluation:
                 )
         return tuple(grads)
 
-    def backward(self, mistake=None, at=None, variant=0, keep=None):
+    def backward(self, mistake=None, at=None, variant=0, keep=None, decimals=None):
         """{node: gradient of the output}. `mistake` (a Misconception) changes the gate at node `at`;
-        `keep` ("first" | "last") keeps only one branch's gradient at every branching node."""
+        `keep` ("first" | "last") keeps only one branch's gradient at every branching node;
+        `decimals`: every gradient sent down rounded to so many decimals (by hand)."""
         out = self.values[self.graph.output]
         grads = {self.graph.output: 1.0 if _scalar(out) or np.ndim(out) == 0 else np.ones(np.shape(out))}
         for gate in reversed(self.gates):
@@ -150,6 +156,7 @@ class Evaluation:
                 if not variants:
                     return None  # the mistake cannot be made here (no batch to sum over)
                 sent = variants[min(variant, len(variants) - 1)]
+            sent = tuple(_rounded(g, decimals) for g in sent)
             for p, g in zip(parents, sent):
                 if p not in grads:
                     grads[p] = g
@@ -165,6 +172,12 @@ class Evaluation:
         return {
             name: (self.values if kind == "value" else grads)[node] for name, (kind, node) in answers.items()
         }
+
+
+def _rounded(value, decimals):
+    if decimals is None:
+        return value
+    return round(value, decimals) if _scalar(value) else np.round(value, decimals)
 
 
 def _scalar(v):
@@ -200,18 +213,32 @@ def applicable_mistakes(evaluation):
     return found
 
 
-def discriminates(evaluation, answers):
-    """Every applicable mistake moves some answer clearly, and so does keeping one branch alone."""
+def discriminates(evaluation, answers, apart=False):
+    """Every applicable mistake moves some answer clearly, and so does keeping one branch alone;
+    with `apart`, every two of them (made at different nodes, or different mistakes) also give
+    answers clearly apart from each other, so that the one a student made can be named alone."""
     correct = evaluation.answers(answers, evaluation.backward())
+    made = []  # ((mistake id, node), the answers it gives)
     for m, node, k in applicable_mistakes(evaluation):
         grads = evaluation.backward(m, node, k)
-        if grads is not None and not clearly_differ(evaluation.answers(answers, grads), correct):
-            return False
+        if grads is None:
+            continue
+        made.append(((m.id, node), evaluation.answers(answers, grads)))
     if evaluation.graph.branching():
         for keep in ("first", "last"):
-            if not clearly_differ(evaluation.answers(answers, evaluation.backward(keep=keep)), correct):
-                return False
-    return True
+            kept = evaluation.backward(keep=keep)  # either branch: one mistake, said the same way
+            made.append((("branch-overwrite", "a branch"), evaluation.answers(answers, kept)))
+    if not all(clearly_differ(given, correct) for _, given in made):
+        return False
+    if not apart:
+        return True
+    # Two ways of one mistake at one node (σ's two factors where σ = 1/2) are the same mistake,
+    # named the same: they need not be apart.
+    return all(
+        a == b or clearly_differ(made[i][1], made[j][1])
+        for i, (a, _) in enumerate(made)
+        for j, (b, _) in enumerate(made[:i])
+    )
 
 
 def _magnitude(evaluation, node, grads):
@@ -254,10 +281,11 @@ def obeys(evaluation, rules):
 
 def accepted(graph, inputs, answers, rules=(), discriminate=True):
     """Whether a draw of `inputs` ({input: value}) on `graph` is accepted (see the module);
-    discriminate=False: the exercise's own rules only (the lecture's draws, kept as they were)."""
+    discriminate=False: the exercise's own rules only (the lecture's draws, kept as they were).
+    A hand exercise's draw also keeps every two mistakes apart (discriminates(apart=True))."""
     evaluation = Evaluation(graph, inputs)
     return (
         not evaluation.at_kink()
         and obeys(evaluation, rules)
-        and (not discriminate or discriminates(evaluation, answers))
+        and (not discriminate or discriminates(evaluation, answers, apart=True))
     )

@@ -17,6 +17,7 @@ code only ever receives copies of inputs, so mutating them changes nothing here.
 """
 
 import functools
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,9 +32,18 @@ from solutions.table import BY_GRADE_ID as GATES
 from solutions.table import gates_named_by, misconceptions_of
 
 from ..bpkit import forms
+from ..bpkit.acceptance import CLEAR_ABS, CLEAR_REL  # the kit's one margin of "clearly"
 from ..bpkit.gradcheck import KINK_DISTANCE, H, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
-from ..exercises import FUNCTIONS_BY_ID, HAND_ANSWERS, GraphExercise, mistaken_gates, where_said
+from ..exercises import (
+    FUNCTIONS_BY_ID,
+    HAND_ANSWERS,
+    GraphExercise,
+    explaining,
+    mistaken_gates,
+    where_said,
+    where_said_all,
+)
 from ..sandbox.protocol import InvalidAnswer, decode, encode
 from ..words import N_, _, student_words
 from .outcomes import (
@@ -62,6 +72,21 @@ SHARED_STATE = N_(
 )
 SHARED_STATE_AGAIN = N_("again right alone, wrong beside another instance")
 NOT_KNOWN_EITHER = N_("not a known mistake either")
+IN_ANOTHER_ORDER = N_(
+    "the right gradients in the wrong order: you returned {returned}; return them in the order of the "
+    "function's inputs, {order}"
+)
+IN_ANOTHER_ORDER_AGAIN = N_("again the right gradients in the wrong order")
+LECTURE_NUMBERS = N_(
+    "these are the lecture's numbers; yours are in the setup cell of this exercise (P.{problem}): "
+    "compute with those"
+)
+LECTURE_NUMBERS_AGAIN = N_("the lecture's number again")
+ROUNDED_EARLY = N_(
+    "close: keep at least 3 decimals until the end. Rounding each value to one or two decimals on "
+    "the way, as the slides do, moves the answer this far"
+)
+ROUNDED_EARLY_AGAIN = N_("close again: rounded on the way")
 
 
 # ---------------------------------------------------------------- declaring checks
@@ -577,28 +602,26 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
             wrong.append((name, value, expected, outcome))
     if not wrong:
         return
+    if on_graph:  # the lecture's own answers, handed in for the student's: said first, and only that
+        lecture = exercise.lecture_answers()
+        copied = [w for w in wrong if w[0] in lecture and _gives(lecture[w[0]], w[1], same)]
+        if len(copied) >= 2:  # one answer alike may be chance
+            said = _(LECTURE_NUMBERS).format(problem=exercise.problem)
+            _say_once(result, [o for *_, o in copied], said, _(LECTURE_NUMBERS_AGAIN))
+            wrong = [w for w in wrong if w not in copied]
     everywhere = exercise.mistaken(values, graph, ctx.graph_mode)
+    by_hand = exercise.rounded(values, graph, ctx.graph_mode) if on_graph else []
     at_nodes = exercise.mistaken_at_nodes(values, graph, ctx.graph_mode) if on_graph else []
 
-    def reproduced(mistake):  # how many of the student's answers, right or wrong, the mistake gives
-        return sum(
-            same(value, mistake.made[name])
-            for name, value in result.answers.items()
-            if np.shape(value) == np.shape(mistake.made[name])
-        )
-
-    # For each wrong answer, of the mistakes at one node that give it, the one that gives most of
-    # the other answers too: one mistake giving every answer at once is what happened (a sign
-    # flipped on one input only gives that input's gradient alone wrong); a student computing by
-    # hand may also slip at several places, each answer its own.
+    # For each wrong answer, the mistakes at one node that give it and most of the other answers
+    # too, the likeliest first (exercises.explaining): one mistake giving every answer at once is
+    # what happened; where two give the same answers, both are said.
+    best_for = explaining([name for name, *_ in wrong], result.answers, at_nodes, same)
     for name, value, expected, outcome in wrong:
-        candidates = [
-            m for m in at_nodes if same(value, m.made[name]) and np.shape(value) == np.shape(m.made[name])
-        ]
-        if candidates:
-            mistake = max(candidates, key=reproduced)  # the first of the best, in the graph's order
-            outcome.misconception = mistake.misconception
-            where = _("not right: {where}").format(where=where_said(graph, mistake))
+        best = best_for[name]
+        if best:
+            outcome.misconception = best[0].misconception
+            where = _("not right: {where}").format(where=where_said_all(graph, best))
             # A wrong shape keeps forms' words, the self-check's and Validate's, before where it came from.
             outcome.message = (
                 where if np.shape(value) == np.shape(expected) else f"{outcome.message} ({where})"
@@ -609,8 +632,26 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
         )
         if named:
             outcome.misconception = named
+        elif on_graph and _rounded_early(value, expected, by_hand, name, same):
+            _say_once(result, [outcome], _(ROUNDED_EARLY), _(ROUNDED_EARLY_AGAIN))
         elif on_graph and np.shape(value) == np.shape(expected):  # a wrong shape is its form, said already
             _say_once(result, [outcome], student_words(UNKNOWN_BY_HAND), _(NOT_KNOWN_EITHER))
+
+
+def _gives(made, given, same):
+    return np.shape(made) == np.shape(given) and same(given, made)
+
+
+def _rounded_early(value, expected, by_hand, name, same):
+    """Whether a wrong hand answer is what rounding on the way gives: within the kit's clear margin
+    of the right one (closer than any catalogued mistake on an accepted draw), or what writing every
+    value and gradient down to one or two decimals gives (`by_hand`: exercises.rounded)."""
+    if np.shape(value) != np.shape(expected):
+        return False
+    margin = CLEAR_ABS + CLEAR_REL * np.abs(np.asarray(expected, dtype=float))
+    return bool(np.all(np.abs(np.asarray(value, dtype=float) - expected) <= margin)) or any(
+        _gives(answers[name], value, same) for answers in by_hand
+    )
 
 
 # ---------------------------------------------------------------- functions built from gates
@@ -636,6 +677,7 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
     for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = forms.flatten(grads_ref)
+        items = None
         try:
             if isinstance(got, dict) and "error" in got:
                 raise InvalidAnswer("function raised", error=str(got["error"])[:300])
@@ -645,7 +687,8 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
             f = decode(items[0], expect_shape=np.shape(f_ref))
             flat = _decode_structure(items[1], grads_ref, exercise.outputs_for(mode))
         except InvalidAnswer as e:
-            result.add(Outcome(student_words(label), False, _said(e)))
+            reordered = _in_another_order(items, grads_ref, exercise, mode, ctx)
+            result.add(Outcome(student_words(label), False, reordered or _said(e)))
             continue
         result.add(check_close(f"{student_words(label)}: f", f, f_ref, ctx.tolerances.value_rel))
         outcomes = [
@@ -654,10 +697,52 @@ def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
         ]
         if not all(o.passed for o in outcomes):  # a mistake must reproduce every gradient of the call
             _name_function_mistake(
-                result, outcomes, exercise, args, graph, mode, tuple(g for _, g in flat), tuple(flat_ref)
+                result,
+                outcomes,
+                exercise,
+                args,
+                graph,
+                mode,
+                tuple(g for _, g in flat),
+                tuple(flat_ref),
+                # A max routed to the smaller input swaps two gradients as returning them in
+                # another order would: a catalogued mistake that reproduces them comes first.
+                lambda: _in_another_order(items, grads_ref, exercise, mode, ctx),  # noqa: B023
             )
         for o in outcomes:
             result.add(o)
+
+
+def _in_another_order(items, grads_ref, exercise, mode, ctx):
+    """What to tell a student whose function returns the right gradients in another order than
+    its inputs' ((dx, dW) for (W, x)): the order asked, in words; None when no other order of the
+    returned gradients is right (each group decoded strictly, as in its place)."""
+    returned = (
+        items[1].get("seq")
+        if isinstance(items, list) and len(items) == 2 and isinstance(items[1], dict)
+        else None
+    )
+    if not isinstance(returned, list) or len(returned) != len(grads_ref) or len(returned) < 2:
+        return None
+    names, flat_ref = exercise.outputs_for(mode), forms.flatten(grads_ref)
+    for order in itertools.permutations(range(len(returned))):
+        if list(order) == sorted(order):
+            continue
+        try:
+            flat = _decode_structure({"seq": [returned[i] for i in order]}, grads_ref, names)
+        except InvalidAnswer:
+            continue
+        if all(
+            check_close("", g, c, ctx.tolerances.gradient_rel_error).passed
+            for (_, g), c in zip(flat, flat_ref)
+        ):
+            groups = described.group_names(described.shape(exercise.exercise, mode).values)
+            return _(IN_ANOTHER_ORDER).format(
+                order="(" + ", ".join(f"d{g}" for g in groups) + ")",
+                # the student's i-th gradient is the one of the group whose place `order` gives it
+                returned="(" + ", ".join(f"d{groups[order.index(i)]}" for i in range(len(order))) + ")",
+            )
+    return None
 
 
 def _decode_structure(encoded, reference, names):
@@ -683,11 +768,12 @@ def _decode_structure(encoded, reference, names):
     return out
 
 
-def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given, correct):
+def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given, correct, reordered):
     """Put a call's wrong gradients down to the mistake, run on the student's own graph here in the
     grader, that reproduces all of them: made at one node (said there: "at q = max(x, y), the
     gradient went to the smaller input"), in one gate class wherever the function uses it, or one
-    branch kept alone; else made at every gate it applies to; else not a known mistake."""
+    branch kept alone; else made at every gate it applies to; else, `reordered()` saying so, the
+    right gradients in another order; else not a known mistake."""
     computed = exercise.graph(graph, mode)
     found = [
         m
@@ -714,6 +800,8 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
     if named:
         for o in outcomes:
             o.misconception = o.misconception if o.passed else named
+    elif said := reordered():  # the right gradients, in another order than the inputs'
+        _say_once(result, outcomes, said, _(IN_ANOTHER_ORDER_AGAIN), replace=True)
     else:
         _say_once(result, outcomes, student_words(UNKNOWN), _(NOT_KNOWN_EITHER))
 
@@ -732,7 +820,8 @@ def _function_mistakes(exercise, args, graph, mode):
                 found[m.id] = [exercise.correct(args, graph, mode, combine=overwrite)[1]]
             else:
                 found[m.id] = [
-                    exercise.correct(args, graph, mode, gates=mistaken_gates(m, k))[1] for k in range(m.ways)
+                    exercise.correct(args, graph, mode, gates=mistaken_gates(m, k))[1]
+                    for k in range(m.ways + m.more_ways)
                 ]
         except (ValueError, TypeError):
             continue  # a mistake that cannot even run on these shapes (e.g. a transposed dW)
