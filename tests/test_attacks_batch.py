@@ -96,6 +96,19 @@ for _keyring in (-3, -4, -5):  # session, user, user session
 """
 
 
+# Not an attack: what the worker's process is, as student code sees it (its signal state, its
+# limits, its environment but the values that name its own scratch folder), printed in the cell.
+STATE = """
+import json as _json, os as _os
+_status = dict(_line.split(":", 1) for _line in open("/proc/self/status") if ":" in _line)
+print("STATE " + _json.dumps({
+    **{_field: _status[_field].strip() for _field in ("SigIgn", "SigBlk", "SigCgt", "Seccomp")},
+    "limits": open("/proc/self/limits").read(),
+    "environment": {_k: _v for _k, _v in sorted(_os.environ.items()) if "/" not in _v and _k != "BPKIT_STUDENT_ID"},
+}))
+"""
+
+
 def students(source):
     """{student: {grade_id: source}}: correct code, an attack prepended to one cell of each attacker."""
     import pyseccomp
@@ -106,10 +119,11 @@ def students(source):
     def attacked(cell, attack):
         return {**correct, cell: textwrap.dedent(attack) + "\n" + correct[cell]}
 
-    return {
+    return {  # rex is no attacker: see STATE
         "ann": correct,
         "dee": attacked("max_gate", DEEP_TREE),
         "kay": attacked("relu_gate", KEYS.format(add_key=add_key)),
+        "rex": attacked("add_gate", STATE),
         "sig": attacked("add_gate", SIGNAL_STORM),
         "wes": attacked("mul_gate", PLANT_AND_RESTART),
         "zoe": correct,
@@ -171,6 +185,24 @@ def test_both_commands_give_the_hostile_class_the_same_verdicts_cell_by_cell(gra
         assert by_nbgrader["comments"] == by_kit["comments"], student
 
 
+def test_the_worker_is_the_same_process_whichever_command_grades(graded):
+    """rex prints its worker's signal state, limits and environment: the same under both."""
+    state = {}
+    for which, (copy, _, _) in graded.items():
+        nb = nbformat.read(copy / "autograded" / "rex" / "backprop" / "backprop.ipynb", as_version=4)
+        printed = [
+            line
+            for cell in nb.cells
+            for output in cell.get("outputs", [])
+            for line in output.get("text", "").splitlines()
+            if line.startswith("STATE ")
+        ]
+        assert len(printed) == 1, (which, printed)
+        state[which] = json.loads(printed[0][len("STATE ") :])
+    assert state["nbgrader"] == state["backprop-kit"]
+    assert state["nbgrader"]["SigBlk"] == "0" * 16 and state["nbgrader"]["Seccomp"] == "2"
+
+
 def students_of(course_dir):
     return sorted(p.name for p in (course_dir / "submitted").iterdir())
 
@@ -184,7 +216,7 @@ def test_innocent_students_get_full_marks_and_nothing_is_left_on_disk(graded):
         assert not list((copy / "autograded").rglob("d/d/d"))  # the deep tree stayed in its sandbox
     # Each attack cost its author the cell it sits in, at most: the cell's own exercise.
     kit = graded["backprop-kit"][0]
-    for attacker in ("dee", "kay", "sig", "wes"):
+    for attacker in ("dee", "kay", "rex", "sig", "wes"):
         assert records(kit, attacker)["score"] > 0, attacker
 
 
