@@ -275,3 +275,24 @@ def test_the_score_service_is_the_line_item_url_with_scores_before_the_query(lin
     from autograder.lti.ags import _scores_url
 
     assert _scores_url(lineitem) == scores
+
+
+def test_each_grading_also_retries_the_queued_scores_whose_wait_is_over(tmp_path, platform):
+    course = make_course(tmp_path, platform)
+    outbox = Outbox(course)
+    due = Entry(
+        "backprop", "alice", 4, 10, "2026-12-01T10:00:00+00:00", tries=2, next_try="2026-12-01T10:08:00+00:00"
+    )
+    waiting = Entry(
+        "backprop", "bob", 5, 10, "2026-12-01T10:00:00+00:00", tries=1, next_try="2999-01-01T00:00:00+00:00"
+    )
+    outbox.put(due)
+    outbox.put(waiting)
+    pushed = post_scores(course, "gates", {"alice": Score(2, 2)})
+    assert sorted((e.assignment, e.student) for e in pushed.sent) == [
+        ("backprop", "alice"),
+        ("gates", "alice"),
+    ]
+    assert results(platform) == {"backprop": {"lms-1001": 4.0}, "gates": {"lms-1001": 2.0}}
+    assert outbox.entries() == [waiting]  # its wait is not over: `lti push` sends it at once
+    assert [e.student for e in push(course).sent] == ["bob"]

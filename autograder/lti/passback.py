@@ -197,7 +197,8 @@ def _keep(outbox: Outbox, entry: Entry, why: str, done: Pushed) -> None:
 
 
 def post_scores(course_dir, assignment: str, scores: Mapping[str, Score], *, background: bool = False):
-    """Queue `scores` (student id -> Score) of `assignment` for the LMS and send them.
+    """Queue `scores` (student id -> Score) of `assignment` for the LMS and send them, with the
+    queued scores whose wait (doubling from 2 minutes, at most an hour) is over.
 
     Returns what was sent and kept (a Pushed), or, with `background`, the thread sending them
     (the on-submit service goes on grading meanwhile), or None when the course has no LTI."""
@@ -206,12 +207,13 @@ def post_scores(course_dir, assignment: str, scores: Mapping[str, Score], *, bac
     outbox, graded_at = Outbox(course_dir), now_utc().isoformat()
     for student, score in sorted(scores.items()):
         outbox.put(Entry(assignment, student, float(score.given), float(score.maximum), graded_at))
-    pairs = [(assignment, s) for s in scores]
+    # These scores, and the queue's older ones whose wait is over: each grading is also the
+    # queue's next retry, so a platform back up gets what it missed without `lti push`.
     if background:
-        thread = threading.Thread(target=push, args=(course_dir,), kwargs={"only": pairs}, daemon=True)
+        thread = threading.Thread(target=push, args=(course_dir,), kwargs={"force": False}, daemon=True)
         thread.start()
         return thread
-    return push(course_dir, only=pairs)
+    return push(course_dir, force=False)
 
 
 def gradebook_scores(db_url: str, assignment: str, students: Iterable[str] | None = None) -> dict[str, Score]:
