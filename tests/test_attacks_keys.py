@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.sandbox import bwrap, seccomp
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent

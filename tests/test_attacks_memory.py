@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograder.sandbox import bwrap, hosted
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent

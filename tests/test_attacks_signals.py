@@ -15,7 +15,7 @@ import pytest
 
 from autograder.sandbox import bwrap, hosted
 from autograder.sandbox import runner as runner_module
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 REPO = Path(__file__).resolve().parent.parent

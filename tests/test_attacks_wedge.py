@@ -12,7 +12,7 @@ import pytest
 from autograder.grading.problems import detail_of
 from autograder.sandbox import bwrap
 from autograder.sandbox import runner as runner_module
-from autograder.sandbox.bwrap import Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import StudentRunner
 
 pytestmark = [
