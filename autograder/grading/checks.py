@@ -605,7 +605,9 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
     if on_graph:  # the lecture's own answers, handed in for the student's: said first, and only that
         lecture = exercise.lecture_answers()
         copied = [w for w in wrong if w[0] in lecture and _gives(lecture[w[0]], w[1], same)]
-        if len(copied) >= 2:  # one answer alike may be chance
+        # One answer alike may be chance, and so may a few where the student's numbers are near
+        # the lecture's: a student who copied the lecture's answers copied most of them.
+        if len(copied) >= max(2, len(correct) / 2):
             said = _(LECTURE_NUMBERS).format(problem=exercise.problem)
             _say_once(result, [o for *_, o in copied], said, _(LECTURE_NUMBERS_AGAIN))
             wrong = [w for w in wrong if w not in copied]
