@@ -323,6 +323,10 @@ def configure(c, out_dir):
         "PATH": f"{s.bin_dir}:/usr/local/bin:/usr/bin:/bin",
     }
     c.Spawner.pre_spawn_hook = _pre_spawn_hook(s)
+    # A student's server answering after JupyterHub's 30 s (http_timeout) is stopped as failed: on a
+    # loaded machine (a class logging in at once, grading beside it) JupyterLab's start took longer.
+    c.Spawner.http_timeout = 120
+    c.Spawner.start_timeout = 180
 
     # The kit's page.html first (it extends JupyterHub's own): the Services menu names formgrader.
     c.JupyterHub.template_paths = [str(HUB_TEMPLATES)]
