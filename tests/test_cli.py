@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +24,7 @@ def test_help_and_version():
     assert re.search(r"backprop-kit, version \d+\.\d+", cli("--version").stdout)
 
 
+@pytest.mark.slow  # some 5 s of CPU: the CLI as processes (the fast lane keeps what costs less than 4 s)
 def test_generate_records_the_seed_and_changes_the_values(tmp_path):
     yaml_path = tmp_path / "course.yaml"
     yaml_path.write_text((REPO / "course.yaml").read_text())
@@ -34,6 +37,7 @@ def test_generate_records_the_seed_and_changes_the_values(tmp_path):
     assert before != after and "alice" in after
 
 
+@pytest.mark.slow  # some 5 s of CPU: the CLI as processes (the fast lane keeps what costs less than 4 s)
 def test_a_bad_course_yaml_gets_one_clear_message_not_a_traceback(tmp_path):
     yaml_path = tmp_path / "course.yaml"
     yaml_path.write_text(
@@ -46,6 +50,7 @@ def test_a_bad_course_yaml_gets_one_clear_message_not_a_traceback(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.slow  # some 4 s of CPU: the CLI as processes (the fast lane keeps what costs less than 4 s)
 def test_check_config_finds_what_init_would_refuse(tmp_path):
     """A points override naming no exercise of the assignment's notebooks is found by
     check-config, as init would find it, with the line to fix."""

@@ -501,6 +501,7 @@ def test_tags_that_fit_their_value_still_read_and_odd_keys_are_told(tmp_path):
     ]
 
 
+@pytest.mark.slow  # some 4 s of CPU: check-config as a process (the fast lane keeps what costs less than 4 s)
 def test_check_config_tells_every_bad_tag_by_file_line_and_key(tmp_path):
     """check-config on a course.yaml with several values its tags cannot make: exit status 1, one
     line each (file:line:column: key: message), no traceback; the repository's course.yaml passes."""

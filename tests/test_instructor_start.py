@@ -35,6 +35,7 @@ def test_show_values_without_a_student_id_answers_the_instructor(tmp_path):
     assert "set STUDENT_ID in the first code cell" not in done.stderr  # the students' message
 
 
+@pytest.mark.slow  # some 5 s of CPU: the CLI as processes (the fast lane keeps what costs less than 4 s)
 def test_starter_writes_the_kits_course_yaml_with_a_fresh_seed(tmp_path):
     from autograder.bpkit import problems
     from autograder.config import load_course, with_seed

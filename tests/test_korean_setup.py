@@ -9,6 +9,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import pytest
+
 from autograder.bpkit import i18n
 from autograder.config import ConfigError, load_course
 from autograder.course import REPO_ROOT, init
@@ -85,6 +87,7 @@ def test_hub_outside_a_korean_course_directory_says_so_in_korean(tmp_path):
 # ---------------------------------------------------------------- the CLI's own lines
 
 
+@pytest.mark.slow  # some 5 s of CPU: the CLI as processes (the fast lane keeps what costs less than 4 s)
 def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
     """`starter` over an existing Korean course.yaml refuses in Korean and leaves the file
     byte for byte; `show-values --variants` of a non-hand exercise names it and the choices."""

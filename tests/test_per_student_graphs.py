@@ -106,6 +106,7 @@ def test_show_values_json_is_the_contract_with_the_lectures_graphs(tmp_path):
     ]
 
 
+@pytest.mark.slow  # some 4.5 s of CPU: the CLI as processes (the fast lane keeps what costs less than 4 s)
 def test_show_values_json_prints_no_answer(tmp_path):
     config = course_yaml(tmp_path)
     course = load_course(config)
