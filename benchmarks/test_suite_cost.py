@@ -12,7 +12,7 @@ on 2 busy cores the wall time is about the total CPU / 2 — unless one worker i
 
 Each run keeps its records in build/test-cost/<lane>-<time>/ (one JSON line per test); pass two
 such folders to --compare to print the top tests and files before and after side by side.
---save-costs writes the files' CPU seconds (a later folder's figure for a file wins) into
+--save-costs writes the files' CPU seconds (the largest of the folders' figures for a file) into
 tests/data/test_file_costs.json, the order the suite runs its files in (tests/heaviest_first.py).
 """
 
@@ -146,7 +146,8 @@ def save_costs(folders: list[Path]) -> None:
     costs: dict[str, float] = {}
     for folder in folders:
         tests, _ = load(folder)
-        costs |= {name: round(seconds, 1) for name, seconds in by_file(tests).items()}
+        for name, seconds in by_file(tests).items():  # a lane's run sees part of a file: keep the most
+            costs[name] = max(costs.get(name, 0.0), round(seconds, 1))
     ordered = dict(sorted(costs.items(), key=lambda item: (-item[1], item[0])))
     note = (
         "CPU seconds per test file, children included (benchmarks/test_suite_cost.py --save-costs); "
