@@ -387,3 +387,77 @@ def test_without_the_parents_clock_a_cancelled_limit_runs_on(tmp_path, monkeypat
         assert (result.words or {}).get("key") != "cell cpu limit", result.detail
     finally:
         finish(runner)
+
+
+SOCKET_BUFFERS = """
+import os, socket
+def fill(pairs):
+    kept = []
+    for _ in range(pairs):
+        try:
+            a, b = socket.socketpair()
+        except OSError:
+            break
+        a.setblocking(False)
+        try:
+            while True:
+                a.send(b"x" * 65536)
+        except OSError:  # full (BlockingIOError), or the cgroup refused the memory
+            pass
+        kept.append((a, b))
+    import time
+
+    time.sleep(1)  # the buffers held while the others fill theirs
+children = []
+for _ in range(12):  # some 110 MB of socket buffers each: 1.3 GB asked in all
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fill(480)
+        finally:
+            os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+"""
+TIGHT = Limits(wall_seconds=30, cpu_seconds=10, memory_bytes=256 * 1024**2, scratch_bytes=16 * 1024**2)
+
+
+@needs_sandbox
+@needs_cgroup
+@pytest.mark.attacks
+def test_socket_buffers_count_against_the_submissions_memory(way):
+    runner = start(way, TIGHT)
+    try:
+        runner.run({"cells": [["buffers", SOCKET_BUFFERS]], "calls": []})
+        cap = TIGHT.memory_bytes + 512 * 1024**2 + TIGHT.scratch_bytes
+        peak = runner.cgroup.memory_peak()
+        assert 300 * 1024**2 < peak <= cap + 16 * 1024**2, peak  # they were charged, and capped
+    finally:
+        finish(runner)
+    innocent_is_graded(way)
+
+
+OPEN_FILES = """
+import os
+opened = 0
+try:
+    for _ in range(5000):
+        os.open("/dev/null", os.O_RDONLY)
+        opened += 1
+except OSError as e:
+    why = e.errno
+"""
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_open_files_stop_at_the_per_process_cap(way):
+    runner = start(way)
+    try:
+        result = runner.run(
+            {"cells": [["files", OPEN_FILES]], "calls": [{"op": "variables", "names": ["opened"]}]}
+        )
+        assert result.ok and result.results[0]["opened"]["float"] < 1024, result.detail
+    finally:
+        finish(runner)
