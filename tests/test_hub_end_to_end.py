@@ -63,8 +63,9 @@ def hub():
             assert "jupyterhub -f" in written.stdout and "add-student" in written.stdout, written.stdout
             # Test-only: JupyterLab's app object in the page, so the test can wait on it.
             (out / "local_config.py").write_text('c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]\n')
-            for user in (INSTRUCTOR, ANN, BEN):  # no "get Jupyter news?" toast over the pages
-                quiet_lab(Path("~" + user).expanduser(), user)
+            # No "get Jupyter news?" toast over the instructor's pages; the students' servers
+            # get that from the hub's students' config (checked below).
+            quiet_lab(Path("~" + INSTRUCTOR).expanduser(), INSTRUCTOR)
             with running_hub(
                 base, course, out, base / "hub.log", GRADER, INSTRUCTOR, password, exchange
             ) as h:
@@ -167,6 +168,16 @@ def status_as(driver, url):
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
+
+
+def settings_as(driver, url):
+    """JupyterLab's settings of one plugin, as the user's server serves them (JSON), with this
+    browser's cookies: the schema's defaults are the ones overrides.json set."""
+    import urllib.request
+
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=30) as r:
+        return json.loads(r.read())
 
 
 def click_text(driver, selector, text, timeout=60):
@@ -337,7 +348,9 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         driver.find_element(By.LINK_TEXT, "Services").click()
         time.sleep(0.5)
         driver.save_screenshot(str(folder / "1-instructor-services-menu.png"))
-        driver.find_element(By.CSS_SELECTOR, f"a[href*='/services/{COURSE_ID}/']").click()
+        entry = driver.find_element(By.CSS_SELECTOR, f"a[href*='/services/{COURSE_ID}/']")
+        assert entry.text.strip() == f"Formgrader ({COURSE_ID})", entry.text  # what a TA looks for
+        entry.click()
         wait_for(driver, "return document.body && document.body.innerText.includes('Manage Assignments')", 90)
         assert driver.current_url.startswith(f"{hub.url}/services/{COURSE_ID}/formgrader"), driver.current_url
         wait_for(driver, f"return document.body.innerText.includes('{ASSIGNMENT}')", 60)
@@ -362,6 +375,17 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
                 assert plugin is False and status == 404, (plugin, status)
                 assert not driver.execute_script(
                     "return window.jupyterapp.hasPlugin('@jupyter/nbgrader:create-assignment')"
+                )
+                # JupyterLab's news question is answered "never" for students by the hub's config
+                # (this student has no settings of their own).
+                news = settings_as(
+                    driver,
+                    f"{hub.url}/user/{student}/lab/api/settings/@jupyterlab/apputils-extension:notification",
+                )
+                news = news["schema"]["properties"]["fetchNews"]["default"]
+                assert news == "false", news
+                assert not driver.execute_script(
+                    "return [...document.querySelectorAll('.Toastify__toast')].some(t => /news/i.test(t.innerText))"
                 )
             open_assignments(driver)
             click_text(driver, "#released_assignments_list button", "Fetch")
@@ -505,3 +529,99 @@ def test_a_course_on_jupyterhub_from_release_to_feedback(hub):
         raise
     finally:
         sessions.quit()
+
+
+def gradebook_value(hub, expression):
+    """`expression` over nbgrader's Gradebook `g`, evaluated as the course account."""
+    return run(
+        [
+            BIN / "python",
+            "-c",
+            f"from nbgrader.api import Gradebook; g = Gradebook('sqlite:///{hub.course}/gradebook.db'); print({expression})",
+        ],
+        user=hub.grader,
+    ).stdout.strip()
+
+
+def test_a_ta_grades_by_hand_in_formgrader_and_it_reaches_the_feedback_and_the_exports(hub):
+    """Manual Grading → Submission #1 opens (it failed with TemplateNotFound while the course's
+    config set every HTMLExporter's template); a TA's comment and a score typed there reach the
+    student's feedback, nbgrader's grades.csv and the kit's canvas.csv. Runs after the test
+    above, on its graded and released submissions."""
+    import csv
+
+    if not list((hub.course / "autograded").glob(f"*/{ASSIGNMENT}")):
+        pytest.skip("needs the graded submissions of test_a_course_on_jupyterhub_from_release_to_feedback")
+    folder = screenshot_folder("hub")
+    comment, score = "Nice work on the forward pass; see me about backward.", 1.5
+    driver = chrome(1400, 1000)
+    try:
+        log_in(driver, hub, INSTRUCTOR, lab=False)
+        driver.get(f"{hub.url}/services/{COURSE_ID}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
+        click_text(driver, "a", "Submission #1", timeout=90)
+        wait_for(
+            driver,
+            "return document.querySelector('textarea.comment') || /error/i.test(document.body.innerText)",
+            90,
+        )
+        driver.save_screenshot(str(folder / "6-manual-grading-submission.png"))
+        page = driver.execute_script("return document.body.innerText")
+        assert "encountered an error" not in page, page[:2000]
+        submission = driver.current_url.split("/submissions/")[1].split("/")[0]
+        student = gradebook_value(
+            hub, f"g.find_submission_notebook_by_id({submission!r}).assignment.student.id"
+        )
+        box = driver.execute_script("return document.querySelector('textarea.comment').id")
+        answer_cell = box[: -len("-comment")]
+        for selector, text in ((f"#{box}", comment), ("#test_add_gate_backward", str(score))):
+            driver.execute_script(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", selector
+            )
+            field = driver.find_element("css selector", selector)
+            field.clear()
+            field.send_keys(text)
+            driver.execute_script(
+                "document.querySelector(arguments[0]).dispatchEvent(new Event('change', {bubbles: true}));"
+                "document.querySelector(arguments[0]).blur();",
+                selector,
+            )
+        recorded = (
+            f"g.find_comment({answer_cell!r}, {ASSIGNMENT!r}, {ASSIGNMENT!r}, {student!r}).manual_comment"
+        )
+        grade = f"g.find_grade('test_add_gate_backward', {ASSIGNMENT!r}, {ASSIGNMENT!r}, {student!r}).manual_score"
+        deadline = time.time() + 60
+        while (gradebook_value(hub, recorded), gradebook_value(hub, grade)) != (comment, str(score)):
+            assert time.time() < deadline, (gradebook_value(hub, recorded), gradebook_value(hub, grade))
+            time.sleep(1)
+        driver.save_screenshot(str(folder / "6-manual-grading-typed.png"))
+
+        formgrader_action(driver, hub, folder, "generate-feedback", "6-feedback-generated-again")
+        formgrader_action(driver, hub, folder, "release-feedback", "6-feedback-released-again")
+        page_html = (hub.course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert comment.replace("'", "&#39;") in page_html or comment in page_html
+        add = page_html.split('name="test_add_gate_backward"')[1].split('class="cell border-box-sizing')[0]
+        assert f"{score} / 2.0 points" in add, add[:600]
+        driver.get("file://" + str(hub.course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"))
+        scroll_to(driver, comment)
+        driver.save_screenshot(str(folder / "6-feedback-with-ta-comment.png"))
+
+        total = float(gradebook_value(hub, f"g.find_submission({ASSIGNMENT!r}, {student!r}).score"))
+        exported = run([BIN / "nbgrader", "export"], user=hub.grader, cwd=hub.course, check=False)
+        assert exported.returncode == 0, exported.stderr
+        with open(hub.course / "grades.csv", newline="") as f:
+            rows = {r["student_id"]: r for r in csv.DictReader(f)}
+        assert float(rows[student]["score"]) == pytest.approx(total)
+        reported = run(
+            [BIN / "backprop-kit", "report", ASSIGNMENT], user=hub.grader, cwd=hub.course, check=False
+        )
+        assert reported.returncode == 0, reported.stdout + reported.stderr
+        [canvas] = (hub.course / "backprop-kit").glob(f"**/{ASSIGNMENT}/canvas.csv")
+        with open(canvas, newline="") as f:
+            lines = list(csv.reader(f))
+        [row] = [r for r in lines if student in r]
+        assert float(row[-1]) == pytest.approx(round(total, 3))
+    except BaseException:
+        print("hub log:\n" + hub.log())
+        raise
+    finally:
+        driver.quit()
