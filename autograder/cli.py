@@ -215,10 +215,16 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
         click.echo(
             f"  {problem}: {shown}" + (f"   graph {graph.title}" if course.graphs != "lecture" else "")
         )
-    if with_answers:
+    if with_answers:  # for a person: rounded as the hand tolerance allows (--json keeps them exact)
+        from .reports.wording import answer_for_people, hand_decimals
+
+        decimals = hand_decimals(course.tolerances.hand_answer_abs)
         click.echo(_("Correct answers (STAFF ONLY: do not share):"))
         for exercise_id, answers in values.answers().items():
-            click.echo(f"  {exercise_id}: " + ", ".join(f"{k} = {v}" for k, v in answers.items()))
+            click.echo(
+                f"  {exercise_id}: "
+                + ", ".join(f"{k} = {answer_for_people(v, decimals)}" for k, v in answers.items())
+            )
 
 
 @main.command()

@@ -39,6 +39,7 @@ BPKIT_MODULES = (
     "misconceptions.py",
     "pictures.py",
     "problems.py",
+    "reach.py",
     "selfcheck.py",
     "table.py",
     "validate.py",
@@ -50,7 +51,57 @@ class CourseDirectoryError(RuntimeError):
     pass
 
 
-def assemble_bpkit(dest, course, assignment, exercises=None):
+# What a notebook may import where it is graded, besides course.yaml's grading.packages: the
+# standard library, numpy, the release's own bpkit/ and IPython (the grading worker runs cells
+# as a kernel does, display() included).
+ALWAYS_IMPORTABLE = ("numpy", "bpkit", "IPython")
+
+
+def importable_modules(packages):
+    """The top-level modules a notebook may import where it is graded, sorted (`packages`:
+    course.yaml's grading.packages): shipped in the release's course.json, where Validate and the
+    self-checks read them (bpkit/reach.py), and what the grader's feedback goes by."""
+    names = set(sys.stdlib_module_names) | set(ALWAYS_IMPORTABLE)
+    for requirement in packages:
+        names.update(modules_of_package(requirement))
+    return sorted(names)
+
+
+def modules_of_package(requirement):
+    """The top-level modules a package of grading.packages provides: its installed distribution's
+    own list where the kit runs (scikit-learn: sklearn), else its name as Python writes it."""
+    import importlib.metadata
+    import re
+
+    name = re.split(r"[<>=!~,]", requirement, maxsplit=1)[0]
+    provided = [
+        module
+        for module, distributions in importlib.metadata.packages_distributions().items()
+        if any(d.lower().replace("_", "-") == name.lower().replace("_", "-") for d in distributions)
+    ]
+    return provided or [name.lower().replace("-", "_").replace(".", "_")]
+
+
+def hand_cells(rendered, graph_mode):
+    """{hand exercise: {"setup": the names the setup cells graded with it define, "answers": its
+    answer names}} of an assignment's notebooks: the student side tells a hand-answer cell that
+    uses anything else before submission (bpkit/reach.py), as the grader does after."""
+    from .bpkit import reach
+    from .grading.cells import is_setup, nbgrader_meta
+
+    found, shapes = {}, notebooks.answer_shapes_by_exercise(graph_mode)
+    for nb in rendered.values():
+        defined = {"STUDENT_ID"}  # the grader's first cell, as the student's is
+        for cell in nb.cells:
+            grade_id = nbgrader_meta(cell).get("grade_id", "")
+            if is_setup(cell):
+                defined.update(reach.bound_names(reach.python_of(cell.source)))
+            elif grade_id in HAND_EXERCISES and nbgrader_meta(cell).get("solution"):
+                found[grade_id] = {"setup": sorted(defined), "answers": list(shapes.get(grade_id, {}))}
+    return found
+
+
+def assemble_bpkit(dest, course, assignment, exercises=None, hand=None):
     """bpkit/ as shipped to students: the student-side modules, the exercise descriptions and the
     misconception catalog and the operation table (solutions/'s own files; the table without its
     local gradients), the functions built from gates as data (exercise_table.json: generated here for the course's graph
@@ -71,6 +122,8 @@ def assemble_bpkit(dest, course, assignment, exercises=None):
         "language": course.language,
         "assignment": assignment.name,
         "tolerances": course.tolerances.model_dump(),
+        "importable": importable_modules(course.grading.packages),
+        "hand_cells": hand or {},
     }
     if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
         settings["exercises"] = list(exercises)
@@ -231,7 +284,13 @@ def write_sources(course_dir, course, built):
         for name, nb in rendered.items():
             nbformat.write(nb, target / f"{name}.ipynb")
         graded = [e for nb in rendered.values() for e in notebooks.graded_exercises(nb)]
-        assemble_bpkit(target / "bpkit", course, assignment, [e for e in graded if e in HAND_EXERCISES])
+        assemble_bpkit(
+            target / "bpkit",
+            course,
+            assignment,
+            [e for e in graded if e in HAND_EXERCISES],
+            hand_cells(rendered, course.graphs),
+        )
 
 
 def nbgrader_environment():

@@ -281,6 +281,26 @@ def mistaken_gates(misconception, variant=0):
     return module
 
 
+@functools.lru_cache(maxsize=64)
+def scaled_gates(factor):
+    """The reference gates with every backward's gradients times `factor`: what a function built
+    from gates returns when the grader scales the student's backward so (checks.py: the method)."""
+    module = types.SimpleNamespace(**{k: v for k, v in vars(reference).items() if isinstance(v, type)})
+    for name, cls in vars(module).items():
+        if callable(getattr(cls, "backward", None)):
+            setattr(module, name, _scaled(cls, factor))
+    return module
+
+
+def _scaled(gate_class, factor):
+    class Scaled(gate_class):
+        def backward(self, dout):
+            grads = super().backward(dout)
+            return tuple(g * factor for g in grads) if isinstance(grads, tuple) else grads * factor
+
+    return Scaled
+
+
 def _mistaken(gate_class, misconception, variant):
     class Mistaken(gate_class):
         def forward(self, *inputs):

@@ -229,7 +229,8 @@ def test_unknown_key_without_a_close_match_lists_the_valid_ones(tmp_path):
     path = write(tmp_path, with_lines(VALID, {13: "  colour: blue"}))
     assert error_of(path) == (
         f"{path}:13: grading.colour: unknown key 'colour'; the keys allowed here are "
-        "timeout_seconds, memory_mb, output_kb, require_sandbox, require_cgroup, scratch_mb, max_file_mb"
+        "timeout_seconds, memory_mb, output_kb, require_sandbox, require_cgroup, scratch_mb, max_file_mb, "
+        "method_points, packages"
     )
 
 

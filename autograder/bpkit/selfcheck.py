@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import forms, gradcheck
+from . import forms, gradcheck, reach
 from .i18n import STUDENT_WORDS
 from .misconceptions import BY_ID as MISCONCEPTIONS
 from .misconceptions import Seen
@@ -287,11 +287,13 @@ def answers(*namespace_and_names, shapes=None, **values):
 
     selfcheck.answers(globals(), "q", "f", ...) looks the names up (a name not defined yet
     is reported as not answered); selfcheck.answers(q=q, f=f) checks the values given."""
+    graded_apart = []
     if namespace_and_names:
         namespace, *names = namespace_and_names
         values = {**lookup(namespace, names), **values}
+        graded_apart = reach.hand_cell_said(namespace, names)
     missing, problems = answer_findings(values, shapes)
-    lines = [f"  {line}" for line in problems]
+    lines = [f"  {line}" for line in graded_apart + problems]
     if missing:
         lines.insert(
             0,
@@ -447,10 +449,14 @@ def function(fn, values=None, answers=None, seed=None):
             return _say([_("{name} is not defined yet: run its cell first.").format(name=name)])
         if "P" not in namespace:
             return _say([_("Your numbers are not loaded: run the setup cell at the top first.")])
+        graded_apart = reach.hand_cell_said(namespace, answers or ())
         fn, values = namespace[name], getattr(namespace["P"], PROBLEM_OF[name])
         answers = lookup(namespace, answers or ())
+    else:
+        graded_apart = []
     name = fn.__name__
     unfinished, stops, lines = _function_findings(fn, values, seed)
+    lines = graded_apart + lines
     if unfinished or stops:
         return _say(lines)
     if answers:

@@ -24,7 +24,7 @@ import unicodedata
 
 import numpy as np
 
-from . import forms, selfcheck
+from . import forms, reach, selfcheck
 from .i18n import N_, STUDENT_WORDS
 
 _ = STUDENT_WORDS.gettext
@@ -47,6 +47,7 @@ class ExerciseNotReady(Exception):
         "unfinished": N_("not finished yet."),
         "inconsistent": N_("your code disagrees with itself."),
         "form": N_("some answers are not in the form asked for."),
+        "graded": N_("this will fail where your notebook is graded."),
     }
 
     def __init__(self, title, problems, unfinished=False, kind=None, todo=""):
@@ -132,11 +133,24 @@ def _record(title, check):
 def summary():
     """The visible line of a notebook's last graded cell: fails once for the whole notebook
     when any exercise is unfinished or disagrees with itself."""
+    imports = reach.notebook_imports_said(_kernel_namespace())
+    if imports:  # a cell imports what the grading environment lacks: it fails there, whichever cell
+        _FOUND[_("Imports")] = ExerciseNotReady(_("Imports"), imports, kind="graded")
     found = [e for e in _FOUND.values() if e is not None]
     if found:
         raise NotebookNotReady(
             [e for e in found if e.kind == "unfinished"], [e for e in found if e.kind != "unfinished"]
         )
+
+
+def _kernel_namespace():
+    """The student kernel's globals (where IPython's `In` history is), or {} outside a kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}
 
 
 def _fitting(title, todo, shorter):
@@ -181,6 +195,11 @@ def answers(exercise, namespace, shapes, title=None):
 
 
 def _answers(title, namespace, shapes):
+    # First: a cell that reaches beyond what it is graded with fails there whatever it gives here
+    # (and in Validate's fresh kernel, a gate class defined further down leaves it unanswered).
+    graded_apart = reach.hand_cell_said(namespace, list(shapes))
+    if graded_apart:
+        raise ExerciseNotReady(title, graded_apart, kind="graded")
     missing, problems = selfcheck.answer_findings(selfcheck.lookup(namespace, shapes), shapes)
     if missing:
         raise ExerciseNotReady(

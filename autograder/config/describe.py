@@ -9,7 +9,7 @@ import math
 import re
 
 from ..words import N_, _, ngettext
-from .schema import EXERCISE_ID_PATTERN, NAME_PATTERN, Course
+from .schema import EXERCISE_ID_PATTERN, NAME_PATTERN, PACKAGE_PATTERN, Course
 
 # YAML 1.2 floats (PyYAML reads only YAML 1.1's): the loader's resolver, and how a found value is told.
 FLOAT = re.compile(
@@ -96,6 +96,10 @@ _PATTERNS = {  # pattern -> (singular, plural), each formatted with n (the longe
     EXERCISE_ID_PATTERN: (
         N_("an exercise id (1-{n} letters, digits or {underscore}, not starting with a digit)"),
         N_("exercise ids"),
+    ),
+    PACKAGE_PATTERN: (
+        N_("a package name as PyPI writes it, with version bounds if wanted (scipy, scipy>=1.11)"),
+        N_("package names as PyPI writes them, with version bounds if wanted (scipy, scipy>=1.11)"),
     ),
 }
 # What a list of mappings holds one of, by the model's title ("mappings, one per assignment").

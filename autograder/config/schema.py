@@ -19,6 +19,11 @@ MAX_SEED = 2**32 - 1  # every numpy seeding API (legacy RandomState included) ac
 
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=MAX_NAME_LENGTH)]
+# A package the grading environment installs: a PyPI name, with version bounds if wanted
+# (scipy, scipy>=1.11,<2). Nothing else: it is written into Gradescope's setup.sh.
+_VERSION_BOUND = r"(?:==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!_-]+"
+PACKAGE_PATTERN = rf"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:{_VERSION_BOUND}(?:,{_VERSION_BOUND})*)?$"
+Package = Annotated[str, Field(pattern=PACKAGE_PATTERN, min_length=1, max_length=100)]
 ExerciseId = Annotated[str, Field(pattern=EXERCISE_ID_PATTERN, min_length=1, max_length=MAX_NAME_LENGTH)]
 Points = Annotated[
     float,
@@ -225,6 +230,26 @@ class Grading(_Model):
         description="Largest file a submission folder may hold, in megabytes: a larger file (the "
         "notebook included) is not copied or read, and the student's feedback says so. "
         "A notebook of this assignment is about 0.2 MB. Above 0 and at most 1024.",
+    )
+    method_points: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="What a function exercise (a `*_with_gates` function) loses, as a share of the "
+        "points its numbers earn, when its gradients do not come from the gates' backward: the "
+        "grader runs it once more with every gate's backward scaled and sees whether its "
+        "gradients follow. A formula or numeric differences lose this share; any use of the "
+        "gates loses nothing. 0 (no such check) to 1.",
+    )
+    packages: list[Package] = Field(
+        [],
+        max_length=50,
+        description="Packages the grading environment installs besides the kit (PyPI names, with "
+        "version bounds if wanted: scipy, scipy>=1.11). A notebook may import the standard "
+        "library, numpy and these; the release tells Validate so, which warns before submission "
+        "about any other import, and Gradescope's setup.sh installs them. For a course graded "
+        "with `backprop-kit autograde` or `nbgrader autograde`, install them where the kit "
+        "runs.",
     )
 
     @property

@@ -4,6 +4,7 @@
     wheels/backprop_kit-*.whl       the kit, built from this project (its dependencies come from PyPI)
     course/                         nbgrader_config.py (the kit's), course.yaml and source/<assignment>/
                                     of the course: notebooks with their hidden tests, and bpkit/
+    packages.txt                    course.yaml's grading.packages, which setup.sh installs
     bundle.json                     which assignment and notebooks
 
 The course's own gradebook, submissions and nbgrader_config.py never go in: the bundle
@@ -95,6 +96,8 @@ def build_bundle(course_dir, assignment, out_zip):
                 (PACKAGE_DIR / "templates" / "nbgrader_config.py").read_bytes(),
             )
             _add(zf, "course/course.yaml", course_yaml.read_bytes())
+            # course.yaml's grading.packages, a requirements file setup.sh installs (checked names only)
+            _add(zf, "packages.txt", "".join(f"{p}\n" for p in course.grading.packages).encode())
             for path in sorted(source.rglob("*")):
                 if (
                     path.is_file()

@@ -84,3 +84,30 @@ class Submission:
         last = max(self.index[c] for c in cell_ids)
         setup = [(nbgrader_meta(c)["grade_id"], c.source) for c in self.cells[:last] if is_setup(c)]
         return setup + [(c, self.cells[self.index[c]].source) for c in cell_ids]
+
+
+def graded_apart(submission, plan, importable):
+    """Why the cells a plan asks for may fail where they are graded, in the student's words
+    (bpkit/reach.py, the rule the self-checks and Validate apply before submission): a module
+    the grading environment lacks (`importable`: the top-level modules it has), and, in a
+    hand-answer cell, names the setup cells graded with it do not define. Read from the text of
+    the student's cells: the worker only ran them."""
+    from ..bpkit import reach
+
+    said = []
+    for ask in plan.asks:
+        try:
+            program = submission.program(ask.cell_ids)
+        except KeyError:
+            continue  # said already: the cell is missing
+        setup = {"STUDENT_ID"}
+        for name, source in program:
+            python = reach.python_of(source)
+            if name not in ask.cell_ids:
+                setup.update(reach.bound_names(python))
+                continue
+            said += reach.not_available_said(reach.not_importable(python, importable))
+            beyond = reach.beyond_setup(python, setup) if plan.by_hand else []
+            if beyond:
+                said.append(reach.outside_setup_said(beyond))
+    return list(dict.fromkeys(said))

@@ -41,6 +41,7 @@ from ..exercises import (
     GraphExercise,
     explaining,
     mistaken_gates,
+    scaled_gates,
     where_said,
     where_said_all,
 )
@@ -667,15 +668,48 @@ def _rounded_early(value, expected, by_hand, name, same):
 def function(exercise, ctx) -> Plan:
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
-    ask = Ask(
-        (*exercise.needs_for(mode), exercise.id),
-        [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases],
-    )
-    return Plan([ask], functools.partial(_judge_function, exercise, ctx, graph, mode, cases))
+    cells = (*exercise.needs_for(mode), exercise.id)
+    calls = [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases]
+    asks = [Ask(cells, calls)]
+    factor = None
+    if ctx.method_points > 0:
+        # The method: every case again, plainly (the same numbers twice, or they follow nothing),
+        # then with every gate's backward scaled by a factor drawn here, which the function's
+        # gradients must follow. The worker only runs the calls; the verdict is the grader's.
+        factor = float(ctx.rng.uniform(*METHOD_FACTORS))
+        scale = {"classes": [GATES[gid].name for gid in exercise.needs_for(mode)], "factor": factor}
+        asks.append(Ask(cells, calls + [{**call, "scale_backward": scale} for call in calls], needed=False))
+    return Plan(asks, functools.partial(_judge_function, exercise, ctx, graph, mode, cases, factor))
 
 
-def _judge_function(exercise, ctx, graph, mode, cases, answered, result):
+# The factors a function's method is checked with: far from 1, so that gradients that come from
+# backward move clearly, and drawn, so that a gradient that merely changes by a fixed factor
+# cannot pass for one that follows.
+METHOD_FACTORS = (2.0, 3.0)
+# How much a gradient must move, relative to its size, to count as following the scaled backward.
+FOLLOWS_REL = 1e-3
+NOT_FROM_GATES = N_(
+    "with every gate's backward result scaled by {factor}, {names} stayed the same, so they are not "
+    "what your gates' backward gives. Build the function from your gates: forward through them, "
+    "then backward from f, and return what backward gives"
+)
+METHOD_NOT_JUDGED = N_("whether your gradients come from your gates' backward could not be judged: {problem}")
+METHOD_UNSTEADY = N_(
+    "your function returned different gradients for the same inputs, so whether they come from "
+    "your gates' backward cannot be judged"
+)
+METHOD_ALL_ZERO = N_(
+    "every gradient your function returned is 0, so whether they come from your gates' backward "
+    "cannot be judged"
+)
+METHOD_NAME = N_("gradients from your gates' backward")
+
+
+def _judge_function(exercise, ctx, graph, mode, cases, factor, answered, result):
     replies = answered[0].results
+    if factor is not None:
+        result.method_share = ctx.method_points
+        result.method = _judge_method(exercise, graph, mode, cases, factor, replies, answered[1])
     for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = forms.flatten(grads_ref)
@@ -745,6 +779,68 @@ def _in_another_order(items, grads_ref, exercise, mode, ctx):
                 returned="(" + ", ".join(f"d{groups[order.index(i)]}" for i in range(len(order))) + ")",
             )
     return None
+
+
+def _function_gradients(exercise, mode, reference, got):
+    """The gradients of one function call's reply, flattened [(name, value)], or InvalidAnswer."""
+    if isinstance(got, dict) and "error" in got:
+        raise InvalidAnswer(N_("your function raised {error}"), error=str(got["error"])[:300])
+    items = got.get("seq") if isinstance(got, dict) else None
+    if not isinstance(items, list) or len(items) != 2:
+        raise InvalidAnswer(N_("the function must return f and a tuple of gradients"))
+    return _decode_structure(items[1], reference, exercise.outputs_for(mode))
+
+
+def _judge_method(exercise, graph, mode, cases, factor, plain, reply):
+    """Whether the function's gradients come from the gates' backward: run again plainly, each
+    case must give the same gradients as in the first run; with every backward scaled by
+    `factor`, each gradient the reference's scaling moves must move too. Any way of using the
+    gates (instances reused or fresh, in any order, through a helper) moves them all; a formula
+    or numeric differences move none."""
+    name = _(METHOD_NAME)
+    if not reply.ok:
+        return Outcome(name, False, _(METHOD_NOT_JUDGED).format(problem=problem_of(reply)))
+    n = len(cases)
+    again, scaled = reply.results[:n], reply.results[n:]
+    stayed, judged = [], False
+    for (_label, args), first, repeated, moved in zip(cases, plain, again, scaled):
+        grads_ref = exercise.correct(args, graph, mode)[1]
+        scaled_ref = forms.flatten(exercise.correct(args, graph, mode, gates=scaled_gates(factor))[1])
+        try:
+            one, two, three = (
+                _function_gradients(exercise, mode, grads_ref, r) for r in (first, repeated, moved)
+            )
+        except InvalidAnswer as e:
+            return Outcome(name, False, _(METHOD_NOT_JUDGED).format(problem=_said(e)))
+        if not all(_same(a, b, FOLLOWS_REL) for (_n, a), (_m, b) in zip(one, two)):
+            return Outcome(name, False, _(METHOD_UNSTEADY))
+        for (grad, before), (_n, after), ref_before, ref_after in zip(
+            one, three, forms.flatten(grads_ref), scaled_ref
+        ):
+            # Only where the reference moves, and where the student's gradient is not 0: a wrong
+            # gate may give 0 (a sigmoid's x(1 - x) at x = 1), which no scaling moves.
+            if _same(ref_before, ref_after, FOLLOWS_REL) or _same(before, 0.0 * np.asarray(before), 0.0):
+                continue
+            judged = True
+            if _same(before, after, FOLLOWS_REL):
+                stayed.append(f"d{grad}")
+    if not judged:
+        return Outcome(name, False, _(METHOD_ALL_ZERO))
+    if stayed:
+        return Outcome(
+            name,
+            False,
+            _(NOT_FROM_GATES).format(factor=f"{factor:.3g}", names=", ".join(dict.fromkeys(stayed))),
+        )
+    return Outcome(name, True)
+
+
+def _same(a, b, rel):
+    """Equal shapes and every entry within `rel` of the larger size (or 1e-12 absolutely)."""
+    if np.shape(a) != np.shape(b):
+        return False
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return bool(np.all(np.abs(a - b) <= np.maximum(1e-12, rel * np.maximum(np.abs(a), np.abs(b)))))
 
 
 def _decode_structure(encoded, reference, names):

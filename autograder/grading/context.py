@@ -20,6 +20,9 @@ class Context:
     draw: Callable[[], "problems.Problems"]  # this student's bpkit.problems draw, a fresh copy per call
     graph_mode: str = "lecture"  # course.yaml's graphs
     tolerances: Tolerances = field(default_factory=Tolerances)  # course.yaml's, or its defaults
+    method_points: float = (
+        0.5  # course.yaml's grading.method_points: a function exercise's share for its method
+    )
 
     # Drawn on first use: only the hand-answer and function checks read them (6 of a
     # notebook's 24 graded cells), and each copy of the draw costs about a millisecond.
@@ -54,6 +57,7 @@ def make_context(
     student_id,
     tolerances=None,
     graphs="lecture",
+    method_points=0.5,
 ):
     def draw():
         return problems.draw(seed, course_id, assignment, randomization, student_id or "unknown", graphs)
@@ -63,4 +67,5 @@ def make_context(
         draw=draw,
         graph_mode=graphs,
         tolerances=tolerances if tolerances is not None else Tolerances(),
+        method_points=method_points,
     )

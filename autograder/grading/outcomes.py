@@ -47,12 +47,20 @@ class CheckResult:
     error_kind: str = ""  # why: the runner's status ("timeout", "error", "crashed", ...) or "missing"
     answers: dict = field(default_factory=dict)  # hand answers as decoded {variable: value}, for reports
     by_hand: bool = False  # answers computed by hand: hints speak of the graph, not of code
+    # How the result was computed, judged apart from the numbers (a function's gradients from the
+    # gates' backward), and the share of the points a wrong method loses (course.yaml's
+    # grading.method_points): whatever the numbers earn, so a right method changes no score.
+    method: "Outcome | None" = None
+    method_share: float = 0.0
 
     @property
     def fraction(self):
         if self.error or not self.outcomes:
             return 0.0
-        return sum(o.passed for o in self.outcomes) / len(self.outcomes)
+        numbers = sum(o.passed for o in self.outcomes) / len(self.outcomes)
+        if self.method is None or self.method.passed:
+            return numbers
+        return numbers * (1 - self.method_share)
 
     @property
     def misconceptions(self):
@@ -74,6 +82,8 @@ class CheckResult:
         for o in self.outcomes:
             groups.setdefault((o.passed, o.message, o.misconception), []).append(o.name)
         lines += [Outcome(group_label(names), *key).text() for key, names in groups.items()]
+        if self.method is not None and not self.error:
+            lines.append(self.method.text())
         for mid in dict.fromkeys(o.misconception for o in self.outcomes if o.misconception):
             m = MISCONCEPTIONS[mid]
             lines += [

@@ -32,7 +32,7 @@ from ..sandbox.limits import Limits
 from ..sandbox.runner import StudentRunner
 from ..words import _
 from . import nodes
-from .cells import Submission, graded_call, is_graded
+from .cells import Submission, graded_apart, graded_call, is_graded
 from .context import make_context
 from .execute import run_notebook_cells
 from .feedback import title_of
@@ -186,6 +186,7 @@ def _check_all(nb, course, student, assignment, runner):
     mismatch = made_for is not None and made_for != str(student)
     graded = [cell for cell in nb.cells if is_graded(cell)]
     calls = [graded_call(cell.source) for cell in graded]
+    importable = _importable(tuple(course.grading.packages))
     # Every check plans first: what it will ask, its inputs drawn from its own context.
     plans = [
         plan_check(call.exercise, call.check, _context(course, assignment, call, student))
@@ -212,6 +213,8 @@ def _check_all(nb, course, student, assignment, runner):
             status = "error"
         else:
             result = plan.judged(subject)
+            if result.error:  # what the student can do about it, where the cells' text tells
+                result.error = " ".join([result.error, *graded_apart(submission, plan, importable)])
             uses_numbers = mismatch and call.check == "answers" and call.exercise in HAND_EXERCISES
             if uses_numbers:
                 other = plan_check(
@@ -241,6 +244,14 @@ def _check_all(nb, course, student, assignment, runner):
     return report, answers, {"made_for": made_for, "id_mismatch": mismatch}
 
 
+@functools.lru_cache(maxsize=8)
+def _importable(packages):
+    """The top-level modules a notebook may import where it is graded (course.json's list)."""
+    from ..course import importable_modules
+
+    return frozenset(importable_modules(packages))
+
+
 def _context(course, assignment, call, student_id):
     return make_context(
         call.exercise,
@@ -252,6 +263,7 @@ def _context(course, assignment, call, student_id):
         student_id=student_id,
         tolerances=course.tolerances,
         graphs=course.graphs,
+        method_points=course.grading.method_points,
     )
 
 

@@ -22,6 +22,10 @@ Calls (results[i] answers calls[i]):
       student plainly means (bpkit/forms.py: `plain`; a Fraction, a list of lists...) before
       it is encoded, or refused with forms' reason.
   {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
+  {"op": "call", "function": f, "args": [...], "scale_backward": {"classes": [C, ...], "factor": s}}
+      f(*args) with the backward of each class C the namespace defines returning its results
+      times s (every number and array of what it returns) for this call only: whether f's
+      gradients come from the gates' backward (checks.py: the function's method).
 
 Encoded values:
   {"float": x}    an exact int or float, or a numpy integer/floating scalar; bool and
@@ -274,10 +278,55 @@ def perform_call(namespace: dict[str, Any], call: Call) -> list[Encoded] | Encod
             fn = namespace.get(call["function"])
             if not callable(fn):
                 return _not_defined(call["function"])
-            return guarded(lambda: fn(*[decode_argument(a) for a in call["args"]]))
+            args = [decode_argument(a) for a in call["args"]]
+            if "scale_backward" in call:
+                return _with_scaled_backward(namespace, call["scale_backward"], lambda: fn(*args))
+            return guarded(lambda: fn(*args))
         return {"error": f"unknown op {op!r}"}
     except BaseException as e:
         return error_result(e)
+
+
+def _scaled(result: Any, factor: float) -> Any:
+    """What a backward returned, each number and array in it times `factor`; anything else as it was."""
+    if type(result) in (tuple, list):
+        return type(result)(_scaled(item, factor) for item in result)
+    if type(result) in NUMBER_TYPES or isinstance(result, np.ndarray):
+        return result * factor
+    return result
+
+
+def _with_scaled_backward(
+    namespace: dict[str, Any], scale: dict[str, Any], thunk: Callable[[], object]
+) -> Encoded:
+    """guarded(thunk) while every named gate class of the namespace has its backward's results
+    scaled: set on the class itself, so instances made before (in a cell, at module level) and
+    subclasses scale too; put back afterwards, so later calls see the student's own classes."""
+    factor = float(scale["factor"])
+    patched = []
+    for name in scale["classes"]:
+        cls = namespace.get(str(name))
+        if not isinstance(cls, type) or not callable(getattr(cls, "backward", None)):
+            continue
+
+        original = getattr(cls, "backward")  # noqa: B009 (a student's class: no type knows its backward)
+
+        def backward(self, *args, _original=original, **kwargs):
+            return _scaled(_original(self, *args, **kwargs), factor)
+
+        patched.append((cls, cls.__dict__.get("backward", _MISSING)))
+        type.__setattr__(cls, "backward", backward)
+    try:
+        return guarded(thunk)
+    finally:
+        for cls, own in reversed(patched):
+            if own is _MISSING:
+                type.__delattr__(cls, "backward")
+            else:
+                type.__setattr__(cls, "backward", own)
+
+
+_MISSING = object()
 
 
 def _variable(namespace: dict[str, Any], name: str) -> Encoded:

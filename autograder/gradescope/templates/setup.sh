@@ -11,5 +11,9 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install --quiet --upgrade pip
 # The kit itself comes from the wheel inside this bundle; its dependencies from PyPI.
 /autograder/venv/bin/python -m pip install --quiet /autograder/source/wheels/backprop_kit-*.whl
+# course.yaml's grading.packages: what a notebook may import besides the standard library and numpy.
+if [ -s /autograder/source/packages.txt ]; then
+    /autograder/venv/bin/python -m pip install --quiet -r /autograder/source/packages.txt
+fi
 # Build the one-student course once (nbgrader generate_assignment), so each run starts from it.
 /autograder/venv/bin/python -m autograder.gradescope.run --prepare

@@ -1,0 +1,183 @@
+"""What a graded cell can reach where the notebook is graded, read from its text alone.
+
+Two rules both sides share, each once: the self-checks and Validate apply them in the student's
+own kernel, before submission, and the grader applies them to explain a failure in words the
+student can act on.
+
+* A hand-answer cell is graded with the setup cells only (the cells marked setup above it,
+  which define the student's numbers): it may use the names those cells define, Python's
+  builtins and nothing else. Calling the student's own MatMulGate there works in their kernel
+  and fails at grading, so it is said before submission.
+* A cell may import the standard library, numpy and the packages the course's grading
+  environment installs (course.yaml: grading.packages): the release's course.json lists the
+  importable top-level modules. scipy is usually there on JupyterHub and not where the
+  notebook is graded.
+
+Nothing here runs the cell: its names come from `symtable` and its imports from `ast`, on the
+Python that IPython's transformation makes of it (magics become calls), as a kernel would run.
+
+Shipped to students as bpkit/reach.py (standard library only).
+"""
+
+import ast
+import builtins
+import json
+import symtable
+from pathlib import Path
+
+from .i18n import N_, STUDENT_WORDS
+
+_ = STUDENT_WORDS.gettext
+
+OUTSIDE_SETUP = N_(
+    "This answer cell uses {names}, which the setup cells do not define. Hand answers are graded "
+    "with the setup cells only, not after your other cells: write your answers as numbers, or "
+    "compute them in this cell from your numbers (numpy is there)."
+)
+NOT_AVAILABLE = N_("{module} is not available where your notebook is graded; use numpy.")
+
+# Names every cell has without defining them: Python's builtins and what IPython's kernel adds.
+ALWAYS_DEFINED = frozenset(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit"}
+
+
+def python_of(source):
+    """The Python a kernel runs for a cell's source (IPython's static transformation, where
+    IPython is there; the source as it is otherwise)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # the cell fails on its own, with its own error, when it runs
+        return source
+
+
+def _tables(table):
+    yield table
+    for child in table.get_children():
+        yield from _tables(child)
+
+
+def free_names(python):
+    """The global names a cell's Python reads and never binds anywhere in it (in the order
+    symtable lists them); [] for a cell that does not compile: it fails with its own error."""
+    try:
+        top = symtable.symtable(python, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    read = []
+    for table in _tables(top):
+        for symbol in table.get_symbols():
+            is_global = table is top or symbol.is_global()
+            if is_global and symbol.is_referenced() and symbol.get_name() not in bound:
+                read.append(symbol.get_name())
+    return list(dict.fromkeys(read))
+
+
+def bound_names(python):
+    """The global names a cell binds (assignments, imports, defs, classes)."""
+    try:
+        top = symtable.symtable(python, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return sorted(s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported())
+
+
+def beyond_setup(python, setup_names):
+    """The names a hand-answer cell uses that the setup cells do not define (nor Python): what
+    fails when it is graded with the setup cells only."""
+    allowed = ALWAYS_DEFINED | set(setup_names)
+    return [name for name in free_names(python) if name not in allowed]
+
+
+def imported_modules(python):
+    """The top-level modules a cell imports (absolute imports; `from . import x` is no module)."""
+    try:
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module.split(".")[0])
+    return list(dict.fromkeys(found))
+
+
+def not_importable(python, importable):
+    """The modules a cell imports that the grading environment does not have."""
+    return [m for m in imported_modules(python) if m not in importable]
+
+
+def _course(course_file=None):
+    path = Path(course_file) if course_file else Path(__file__).with_name("course.json")
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def importable(course_file=None):
+    """The top-level modules a notebook may import where it is graded (the release's course.json),
+    or None where it does not say (the kit's checkout): nothing is then checked."""
+    modules = _course(course_file).get("importable")
+    return frozenset(modules) if isinstance(modules, list) else None
+
+
+def cell_binding(history, names):
+    """The latest cell of a kernel's input history (IPython's `In`, the current cell last) that
+    binds one of `names`: the cell holding those answers, or None."""
+    for python in reversed(list(history)[:-1]):
+        if isinstance(python, str) and set(bound_names(python)) & set(names):
+            return python
+    return None
+
+
+# ---------------------------------------------------------------- in words
+
+
+def outside_setup_said(names):
+    return _(OUTSIDE_SETUP).format(names=", ".join(names))
+
+
+def not_available_said(modules):
+    return [_(NOT_AVAILABLE).format(module=module) for module in modules]
+
+
+def history(namespace):
+    """The Python of the cells a kernel ran, in order, the current one last (IPython's `In`)."""
+    cells = namespace.get("In") if isinstance(namespace, dict) else None
+    return [c for c in cells if isinstance(c, str)] if isinstance(cells, list) else []
+
+
+def hand_cell_said(namespace, names, course_file=None):
+    """What would fail where the hand answers `names` are graded, read from the cell that gives
+    them (the kernel's history): names the setup cells do not define, modules the grading
+    environment lacks. [] when all is well, or nothing tells (no history, no course.json)."""
+    python = cell_binding(history(namespace), names)
+    if python is None:
+        return []
+    said = []
+    hand = _course(course_file).get("hand_cells", {})
+    setups = [cell["setup"] for cell in hand.values() if set(names) & set(cell.get("answers", ()))]
+    if setups:
+        beyond = beyond_setup(python, setups[0])
+        if beyond:
+            said.append(outside_setup_said(beyond))
+    modules = importable(course_file)
+    if modules is not None:
+        said += not_available_said(not_importable(python, modules))
+    return said
+
+
+def notebook_imports_said(namespace, course_file=None):
+    """Every module the notebook's cells import that the grading environment lacks, in words."""
+    modules = importable(course_file)
+    if modules is None:
+        return []
+    missing = [m for python in history(namespace) for m in not_importable(python, modules)]
+    return not_available_said(list(dict.fromkeys(missing)))

@@ -1,0 +1,244 @@
+"""A function built from gates is graded on its method too (issue 33, item 5): the grader runs it
+once more with every gate's backward scaled by a drawn factor and sees its gradients follow.
+Fast and in-process (the reference's InProcessSubject); the same check runs sandboxed under both
+graders in test_messages_end_to_end.py.
+
+Every style of using the gates that students write keeps all the points; a function that gets its
+gradients another way (numeric differences, a formula, the gates' stored values) loses the
+method's share, course.yaml's grading.method_points, and reads why.
+"""
+
+import textwrap
+
+import pytest
+
+from autograder import demo
+from autograder.bpkit import problems
+from autograder.config import Grading
+from autograder.grading.context import make_context
+from autograder.grading.inprocess import InProcessSubject
+from autograder.grading.registry import run_check
+
+simulated_class = demo.load_simulated_class()
+GATES = "\n".join(
+    textwrap.dedent(simulated_class.CORRECT_STYLES[g])
+    for g in ("add_gate", "mul_gate", "max_gate", "sigmoid_gate", "matmul_gate", "l2_gate")
+)
+
+# Valid uses of the gates, as students write them.
+NEURON_STYLES = {
+    "fresh instances, backward in reverse order": """
+        def neuron_with_gates(w, x):
+            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+            p = a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1]))
+            f = s.forward(a1.forward(p, w[2]))
+            dp, dw2 = a1.backward(s.backward(1.0))
+            d0, d1 = a0.backward(dp)
+            dw0, dx0 = m0.backward(d0)
+            dw1, dx1 = m1.backward(d1)
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        """,
+    "instances made once at module level and reused": """
+        mul0, mul1, add0, add1, sig = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+
+        def neuron_with_gates(w, x):
+            a = mul0.forward(w[0], x[0])
+            b = mul1.forward(w[1], x[1])
+            f = sig.forward(add1.forward(add0.forward(a, b), w[2]))
+            ds = sig.backward(1.0)
+            dp, dw2 = add1.backward(ds)
+            da, db = add0.backward(dp)
+            dw1, dx1 = mul1.backward(db)     # the second product first
+            dw0, dx0 = mul0.backward(da)
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        """,
+    "a helper function and a list of gates": """
+        def _chain(gates, inputs):
+            out = inputs
+            for g in gates:
+                out = g.forward(*out) if isinstance(out, tuple) else g.forward(out)
+            return out
+
+        def neuron_with_gates(w, x):
+            products = [MulGate() for _ in range(2)]
+            terms = [g.forward(wi, xi) for g, wi, xi in zip(products, w[:2], x)]
+            add_terms, add_bias, squash = AddGate(), AddGate(), SigmoidGate()
+            f = squash.forward(add_bias.forward(add_terms.forward(*terms), w[2]))
+            upstream = squash.backward(1.0)
+            dsum, dw2 = add_bias.backward(upstream)
+            dterms = add_terms.backward(dsum)
+            grads = [g.backward(d) for g, d in zip(products, dterms)]
+            return f, ((grads[0][0], grads[1][0], dw2), (grads[0][1], grads[1][1]))
+        """,
+    "the local gradient of each gate times the upstream gradient by hand": """
+        def neuron_with_gates(w, x):
+            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+            p = a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1]))
+            f = s.forward(a1.forward(p, w[2]))
+            local = s.backward(1.0)          # the sigmoid's local gradient, then the chain rule
+            dp, dw2 = a1.backward(1.0)
+            dp, dw2 = dp * local, dw2 * local
+            d0, d1 = a0.backward(dp)
+            dw0, dx0 = m0.backward(d0)
+            dw1, dx1 = m1.backward(d1)
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        """,
+}
+
+# Gradients that do not come from the gates' backward.
+NEURON_OTHER_WAYS = {
+    "centered differences, no gate at all": """
+        import numpy as np
+        def neuron_with_gates(w, x):
+            def f(w, x):
+                return 1 / (1 + np.exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+            h = 1e-5
+            def slope(k, of_w):
+                plus, minus = [list(w), list(x)], [list(w), list(x)]
+                plus[0 if of_w else 1][k] += h
+                minus[0 if of_w else 1][k] -= h
+                return (f(*plus) - f(*minus)) / (2 * h)
+            return f(w, x), (tuple(slope(k, True) for k in range(3)), tuple(slope(k, False) for k in range(2)))
+        """,
+    "the gates' forward, then the derivative written out": """
+        def neuron_with_gates(w, x):
+            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+            f = s.forward(a1.forward(a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1])), w[2]))
+            local = f * (1 - f)
+            return f, ((x[0] * local, x[1] * local, local), (w[0] * local, w[1] * local))
+        """,
+}
+
+
+def result(function_id, code, method_points=0.5, graphs="lecture", student="ann"):
+    ctx = make_context(
+        function_id,
+        "function",
+        seed=5,
+        course_id="c",
+        assignment="backprop",
+        randomization="per-student",
+        student_id=student,
+        graphs=graphs,
+        method_points=method_points,
+    )
+    ns = simulated_class.namespace_of(GATES + textwrap.dedent(code))
+    ns["P"] = problems.draw(5, "c", "backprop", "per-student", student, graphs)
+    return run_check(function_id, "function", InProcessSubject(ns), ctx)
+
+
+@pytest.mark.parametrize("style", NEURON_STYLES)
+def test_every_way_of_using_the_gates_keeps_every_point(style):
+    r = result("neuron_with_gates", NEURON_STYLES[style])
+    text = r.feedback("neuron_with_gates", 2)
+    assert r.fraction == 1, text
+    assert "[ok ] gradients from your gates' backward" in text
+
+
+@pytest.mark.parametrize("way", NEURON_OTHER_WAYS)
+def test_gradients_found_another_way_lose_the_methods_share_and_say_why(way):
+    r = result("neuron_with_gates", NEURON_OTHER_WAYS[way])
+    text = r.feedback("neuron_with_gates", 2)
+    assert all(o.passed for o in r.outcomes), text  # the numbers are right
+    assert r.fraction == 0.5 and "neuron_with_gates: 1 / 2 points" in text, text
+    assert "[FAIL] gradients from your gates' backward: with every gate's backward result scaled by" in text
+    assert "dw0, dw1, dw2, dx0, dx1 stayed the same" in text, text
+
+
+def test_the_methods_share_is_course_yamls():
+    other_way = NEURON_OTHER_WAYS["centered differences, no gate at all"]
+    assert result("neuron_with_gates", other_way, method_points=0.25).fraction == 0.75
+    none = result("neuron_with_gates", other_way, method_points=0)
+    assert none.fraction == 1 and "gates' backward" not in none.feedback("neuron_with_gates", 2)
+    assert Grading().method_points == 0.5
+
+
+def test_only_the_gradients_not_from_backward_are_named():
+    code = NEURON_STYLES["fresh instances, backward in reverse order"].replace(
+        "return f, ((dw0, dw1, dw2), (dx0, dx1))", "return f, ((dw0, dw1, f * (1 - f)), (dx0, dx1))"
+    )
+    text = result("neuron_with_gates", code).feedback("neuron_with_gates", 2)
+    assert "scaled by" in text and ", dw2 stayed the same" in text and "dx0" not in text.split("scaled by")[1]
+
+
+def test_a_function_that_returns_other_numbers_each_time_follows_nothing():
+    code = """
+        import numpy as np
+        def neuron_with_gates(w, x):
+            noise = np.random.default_rng().normal(size=5)
+            return 0.5, (tuple(noise[:3]), tuple(noise[3:]))
+        """
+    r = result("neuron_with_gates", code)
+    assert r.method is not None and not r.method.passed
+    assert "returned different gradients for the same inputs" in r.method.message
+    assert r.fraction == 0
+
+
+@pytest.mark.parametrize("mistake", ["sigmoid-missing-term", "sigmoid-of-input"])
+def test_a_wrong_gate_used_the_right_way_loses_only_what_its_numbers_lose(mistake):
+    """sigmoid-of-input gives every gradient 0 on the lecture's neuron (x(1 - x) at x = 1), which no
+    scaling moves: the method is judged where the student's gradients are not 0."""
+    wrong_sigmoid = textwrap.dedent(simulated_class.MISTAKES[mistake][1])
+    code = wrong_sigmoid + textwrap.dedent(NEURON_STYLES["fresh instances, backward in reverse order"])
+    r = result("neuron_with_gates", code)
+    assert r.method is not None and r.method.passed, r.feedback("neuron_with_gates", 2)
+    assert r.fraction == sum(o.passed for o in r.outcomes) / len(r.outcomes) < 1
+
+
+def test_a_wrong_method_halves_what_the_numbers_earn():
+    code = NEURON_OTHER_WAYS["the gates' forward, then the derivative written out"].replace(
+        "(x[0] * local, x[1] * local, local)", "(x[0] * local, x[1] * local, 2 * local)"
+    )
+    r = result("neuron_with_gates", code)
+    numbers = sum(o.passed for o in r.outcomes) / len(r.outcomes)
+    assert 0 < numbers < 1 and r.fraction == numbers / 2, r.feedback("neuron_with_gates", 2)
+
+
+@pytest.mark.parametrize("student", ["ann", "bo", "cy"])
+def test_a_students_own_graph_walked_by_a_loop_keeps_every_point(student):
+    """The notebook's own solution style on graphs drawn per student: gates made in a loop over
+    the graph, backward in reverse topological order, gradients summed at branches."""
+    code = """
+        def simple_with_gates(*args):
+            graph = P.graphs["simple"]
+            kinds = {"+": AddGate, "*": MulGate, "max": MaxGate}
+            values, gates = dict(zip(graph.inputs, args)), {}
+            for node, op, parents in graph.gates:
+                gates[node] = kinds[op]()
+                values[node] = gates[node].forward(*(values[p] for p in parents))
+            grads = {graph.output: 1.0}
+            for node, op, parents in reversed(graph.gates):
+                for p, g in zip(parents, gates[node].backward(grads[node])):
+                    grads[p] = grads[p] + g if p in grads else g
+            return values[graph.output], tuple(grads[n] for n in graph.inputs)
+        """
+    r = result("simple_with_gates", code, graphs="per-student", student=student)
+    assert r.fraction == 1, r.feedback("simple_with_gates", 2)
+
+
+def test_the_matrix_function_keeps_every_point_and_a_formula_does_not():
+    gates = """
+        def l2_with_gates(W, x):
+            mm, l2 = MatMulGate(), L2Gate()
+            f = l2.forward(mm.forward(W, x))
+            return f, mm.backward(l2.backward(1.0))
+        """
+    formula = """
+        def l2_with_gates(W, x):
+            q = MatMulGate().forward(W, x)
+            dq = 2 * q
+            dW = dq @ x.T if x.ndim == 2 else np.outer(dq, x)
+            return float(np.sum(q ** 2)), (dW, W.T @ dq)
+        """
+    assert result("l2_with_gates", gates).fraction == 1
+    r = result("l2_with_gates", "import numpy as np\n" + textwrap.dedent(formula))
+    assert r.fraction == 0.5 and "dW, dx stayed the same" in r.feedback("l2_with_gates", 2)
+
+
+def test_gradients_that_are_all_zero_show_no_method():
+    code = """
+        def neuron_with_gates(w, x):
+            return 0.5, ((0.0, 0.0, 0.0), (0.0, 0.0))
+        """
+    r = result("neuron_with_gates", code)
+    assert r.fraction == 0 and "every gradient your function returned is 0" in r.method.message
