@@ -99,6 +99,7 @@ def graded_with(exercise, check, code, tolerances):
         randomization="per-course",
         student_id="",
         tolerances=tolerances,
+        method_points=0,  # the nearly-right function is a formula: its method is test_function_method.py's
     )
     if check == "answers":  # hand answers 0.02 away from this student's correct ones
         from autograder.exercises import BY_ID

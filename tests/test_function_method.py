@@ -242,3 +242,13 @@ def test_gradients_that_are_all_zero_show_no_method():
         """
     r = result("neuron_with_gates", code)
     assert r.fraction == 0 and "every gradient your function returned is 0" in r.method.message
+
+
+def test_a_function_whose_results_are_unusable_is_told_so_once():
+    code = """
+        def neuron_with_gates(w, x):
+            raise NotImplementedError("replace this line with your code")
+        """
+    r = result("neuron_with_gates", code)
+    text = r.feedback("neuron_with_gates", 2)
+    assert r.fraction == 0 and r.method is None and "gates' backward" not in text, text

@@ -147,3 +147,14 @@ def test_show_values_answers_prints_human_numbers_and_json_stays_exact():
     exact = json.loads(show("--student", "ann", "--json", "--answers"))
     decimals = [repr(v) for e in exact.values() for v in e.values() if isinstance(v, float)]
     assert any(len(d.split(".")[1]) > 3 for d in decimals if "." in d)  # --json keeps every digit
+
+
+def test_hidden_tests_of_a_source_notebook_are_not_the_students_imports():
+    graded_cell = (
+        "from bpkit import validate\nvalidate.summary()\n### BEGIN HIDDEN TESTS\n"
+        "from autograder.grading.inprocess import grade; grade('f', 'answers', globals(), points=1)\n"
+        "### END HIDDEN TESTS\n"
+    )
+    namespace = {"In": ["", "from scipy import special\n", graded_cell]}
+    importable = frozenset(importable_modules([]))
+    assert [m for p in reach.history(namespace) for m in reach.not_importable(p, importable)] == ["scipy"]

@@ -22,6 +22,7 @@ Shipped to students as bpkit/reach.py (standard library only).
 import ast
 import builtins
 import json
+import re
 import symtable
 from pathlib import Path
 
@@ -148,10 +149,17 @@ def not_available_said(modules):
     return [_(NOT_AVAILABLE).format(module=module) for module in modules]
 
 
+# The instructor's part of a graded cell in a source notebook (nbgrader's markers): grader code
+# that never runs in a student's kernel, so not what the student's cells import.
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*$", re.S | re.M)
+
+
 def history(namespace):
-    """The Python of the cells a kernel ran, in order, the current one last (IPython's `In`)."""
+    """The Python of the cells a kernel ran, in order, the current one last (IPython's `In`),
+    hidden tests left out."""
     cells = namespace.get("In") if isinstance(namespace, dict) else None
-    return [c for c in cells if isinstance(c, str)] if isinstance(cells, list) else []
+    cells = [c for c in cells if isinstance(c, str)] if isinstance(cells, list) else []
+    return [HIDDEN_TESTS.sub("", c) for c in cells]
 
 
 def hand_cell_said(namespace, names, course_file=None):

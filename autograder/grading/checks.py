@@ -792,7 +792,8 @@ def _function_gradients(exercise, mode, reference, got):
 
 
 def _judge_method(exercise, graph, mode, cases, factor, plain, reply):
-    """Whether the function's gradients come from the gates' backward: run again plainly, each
+    """Whether the function's gradients come from the gates' backward (None where no case gave
+    usable gradients: nothing to follow, and its numbers already fail): run again plainly, each
     case must give the same gradients as in the first run; with every backward scaled by
     `factor`, each gradient the reference's scaling moves must move too. Any way of using the
     gates (instances reused or fresh, in any order, through a helper) moves them all; a formula
@@ -802,14 +803,17 @@ def _judge_method(exercise, graph, mode, cases, factor, plain, reply):
         return Outcome(name, False, _(METHOD_NOT_JUDGED).format(problem=problem_of(reply)))
     n = len(cases)
     again, scaled = reply.results[:n], reply.results[n:]
-    stayed, judged = [], False
+    stayed, judged, usable = [], False, False
     for (_label, args), first, repeated, moved in zip(cases, plain, again, scaled):
         grads_ref = exercise.correct(args, graph, mode)[1]
         scaled_ref = forms.flatten(exercise.correct(args, graph, mode, gates=scaled_gates(factor))[1])
         try:
-            one, two, three = (
-                _function_gradients(exercise, mode, grads_ref, r) for r in (first, repeated, moved)
-            )
+            one = _function_gradients(exercise, mode, grads_ref, first)
+        except InvalidAnswer:
+            continue  # no usable gradients to follow: the numbers' lines say why, once
+        usable = True
+        try:
+            two, three = (_function_gradients(exercise, mode, grads_ref, r) for r in (repeated, moved))
         except InvalidAnswer as e:
             return Outcome(name, False, _(METHOD_NOT_JUDGED).format(problem=_said(e)))
         if not all(_same(a, b, FOLLOWS_REL) for (_n, a), (_m, b) in zip(one, two)):
@@ -824,6 +828,8 @@ def _judge_method(exercise, graph, mode, cases, factor, plain, reply):
             judged = True
             if _same(before, after, FOLLOWS_REL):
                 stayed.append(f"d{grad}")
+    if not usable:
+        return None
     if not judged:
         return Outcome(name, False, _(METHOD_ALL_ZERO))
     if stayed:
