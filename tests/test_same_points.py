@@ -246,3 +246,64 @@ def test_costly_side_effects_and_ipython_syntax_earn_the_marks_their_code_earns(
         assert full > 0
         for student in names:
             assert records(course, student)["score"] == full, (course.name, student)
+
+
+# ---------------------------------------------------------------- output limits cut only what is shown
+
+PRINTING = """
+import threading as _threading
+
+def _lines(count, tag):
+    for i in range(count):
+        print(tag, i)
+
+"""
+PRINTING_FORWARD = (
+    "_printer = _threading.Thread(target=_lines, args=(100000, 'thread'))\n"
+    "_printer.start()\n"
+    "_lines(100000, 'forward')\n"
+    "_printer.join()\n"
+)
+
+
+@pytest.mark.e2e
+@needs_sandbox
+def test_a_forward_printing_200000_lines_gets_full_marks_under_both_commands_beside_load(tmp_path):
+    """Issue 33: a correct MulGate whose forward prints 200,000 lines at every call, half from a
+    thread, graded with the course's own limits beside three busy processes. Past the output cap
+    its prints are skipped before they format anything (worker.py's quiet_print): the gradient
+    check calls forward dozens of times, and formatting 200,000 lines costs some 0.3 s of CPU."""
+    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", (REPO / "course.yaml").read_text())
+    (tmp_path / "course.yaml").write_text(text)
+    base = tmp_path / "base"
+    init(base, load_course(tmp_path / "course.yaml"), tmp_path / "course.yaml", log=lambda m: None)
+    source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    correct = simulated_class.reference_answers(source)
+    printing = re.sub(
+        r"(\n([ \t]+)def forward\(self[^)]*\):\n)",
+        lambda m: m.group(1) + textwrap.indent(PRINTING_FORWARD, m.group(2) + "    "),
+        correct["mul_gate"],
+    )
+    assert printing != correct["mul_gate"]
+    for student, answers in {"ada": correct, "pia": {**correct, "mul_gate": PRINTING + printing}}.items():
+        target = base / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    for command in ("nbgrader", "backprop-kit"):
+        course = tmp_path / command
+        shutil.copytree(base, course)
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+        try:
+            done = (
+                demo.nbgrader(course, "autograde", "backprop")
+                if command == "nbgrader"
+                else backprop_kit(course, "autograde", "backprop", "--jobs", "2")
+            )
+        finally:
+            for hog in hogs:
+                hog.kill()
+                hog.wait()
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert records(course, "pia")["grades"] == records(course, "ada")["grades"], command
+        assert records(course, "pia")["score"] == records(course, "ada")["score"] > 0, command

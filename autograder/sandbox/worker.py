@@ -229,6 +229,15 @@ class CappedOutput:
 
     def __init__(self, cap):
         self.left, self.cut = cap + 1, 0  # one byte over: the zygote sees the cap was passed
+        self.out = self.err = None  # its two streams (child_main), what quiet_print skips
+        self.skipped = False
+
+    def full(self):
+        """The cap is reached: from now on a print() to these streams is skipped before it formats
+        anything (`quiet_print`): a forward printing 200,000 lines per call would otherwise spend
+        its CPU limit formatting lines nobody sees (the gradient check calls it dozens of times)."""
+        if builtins.print is not quiet_print:
+            builtins.print = quiet_print
 
     def stream(self, fd):
         owner = self
@@ -240,6 +249,7 @@ class CappedOutput:
                 text = str(text)
                 if owner.left <= 0:
                     owner.cut += len(text)
+                    owner.full()
                     return len(text)
                 data = text.encode("utf-8", "replace")
                 view = memoryview(data)[: owner.left]
@@ -270,6 +280,18 @@ class CappedOutput:
 
 
 OUTPUT = None  # the child's CappedOutput
+_print = builtins.print
+
+
+def quiet_print(*args, sep=" ", end="\n", file=None, flush=False):
+    """print(), except that a print to a full CappedOutput stream is skipped (counted as skipped):
+    what the student's code prints to a StringIO, a file or a redirected stdout still happens."""
+    if OUTPUT.left <= 0:  # installed only once OUTPUT exists and is full
+        target = sys.stdout if file is None else file
+        if target is OUTPUT.out or target is OUTPUT.err:
+            OUTPUT.skipped = True
+            return None
+    return _print(*args, sep=sep, end=end, file=file, flush=flush)
 
 
 def child_main(request, limits, result_fd, output_fd):
@@ -281,7 +303,7 @@ def child_main(request, limits, result_fd, output_fd):
     os.close(output_fd)
     global OUTPUT
     OUTPUT = CappedOutput(int(limits.output_bytes))
-    sys.stdout, sys.stderr = OUTPUT.stream(1), OUTPUT.stream(2)
+    sys.stdout, sys.stderr = OUTPUT.out, OUTPUT.err = OUTPUT.stream(1), OUTPUT.stream(2)
     limits_module.apply(limits, cpu=True)  # the one table of rlimits (limits.py), with the child's CPU cap
     for key, value in dict(request.get("env") or {}).items():
         os.environ[str(key)] = str(value)
@@ -536,6 +558,8 @@ def finish(reply, result_fd):
             pass
     if OUTPUT is not None and OUTPUT.cut:
         reply["output_cut"] = OUTPUT.cut
+    if OUTPUT is not None and OUTPUT.skipped:
+        reply["output_skipped"] = True
     try:
         data = json.dumps(reply).encode()
     except BaseException as e:
@@ -601,8 +625,11 @@ def serve(request, private_fds):
         reply = judge(waited, result, wall)
     if backstop.stretched:  # the machine, not the code: so overloaded that the backstop gave up
         reply["busy"] = True
-    cut = reply.pop("output_cut", 0)  # written by the child: it only changes a number shown
-    reply["output"] = render_output(output, out_cap, cut if type(cut) is int and 0 < cut < 2**53 else 0)
+    cut = reply.pop("output_cut", 0)  # written by the child: it only changes what is shown
+    skipped = reply.pop("output_skipped", False) is True
+    reply["output"] = render_output(
+        output, out_cap, cut if type(cut) is int and 0 < cut < 2**53 else 0, skipped
+    )
     reply["seconds"] = round(time.monotonic() - started, 4)
     reply["cpu_seconds"] = round(usage.cpu_seconds, 4)
     return reply
@@ -820,13 +847,15 @@ def judge(waited, result, wall):
     return reply
 
 
-def render_output(output, cap, cut=0):
+def render_output(output, cap, cut=0, skipped=False):
     """What is shown of a request's output: `cap` bytes, and how much more there was (what the
-    zygote drained past the cap, and what the child's CappedOutput did not write at all)."""
+    zygote drained past the cap, what the child's CappedOutput did not write at all, and "at
+    least" when it skipped prints past the cap without formatting them)."""
     text = bytes(output.data[:cap]).decode("utf-8", "replace")
     more = output.total - cap + cut
     if more > 0:
-        text += f"\n[... {more} more bytes of output cut: the limit is {cap} bytes]"
+        least = "at least " if skipped else ""
+        text += f"\n[... {least}{more} more bytes of output cut: the limit is {cap} bytes]"
     return text
 
 
