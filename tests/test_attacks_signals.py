@@ -71,7 +71,10 @@ def test_student_code_gets_the_same_signal_state_whoever_grades(ways):
         batch = reported(way, "as backprop-kit autograde's")
         assert plain == batch, way
         assert plain["blocked"] == "0" * 16 and plain["sigint"] == "<built-in function default_int_handler>"
-        ignored = int(plain["ignored"], 16)
+        # Of the signals Python can set: glibc keeps 32 and 33 for itself, and a grader started
+        # from a shell that ignores them passes that on where no Python code can change it.
+        settable = sum(1 << (s - 1) for s in signal.valid_signals() if s < 64)
+        ignored = int(plain["ignored"], 16) & settable
         assert ignored == (1 << (signal.SIGPIPE - 1)) | (1 << (signal.SIGXFSZ - 1)), plain  # as Python's own
 
 

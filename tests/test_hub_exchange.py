@@ -24,7 +24,10 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "autograder" / "hub" / "temp
 def write_config(folder, submit_class=None):
     """The hub's nbgrader global config for this exchange, without JupyterHub's auth plugin
     (no hub here: every account has access)."""
-    text = TEMPLATE.read_text().format(course_id=COURSE_ID, exchange=str(folder.parent / "exchange"))
+    # No on-submit rules: an empty rules_file leaves submit as nbgrader's, plus privacy.
+    text = TEMPLATE.read_text().format(
+        course_id=COURSE_ID, exchange=str(folder.parent / "exchange"), rules_file=""
+    )
     text = text.replace("from nbgrader.auth import JupyterHubAuthPlugin\n", "")
     text = text.replace("c.Authenticator.plugin_class = JupyterHubAuthPlugin\n", "")
     if submit_class is not None:

@@ -485,7 +485,9 @@ def test_the_feedback_page_shows_the_mistake_at_the_node(graded_class):
             driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", shown)
             text = " ".join(shown.text.split())
             assert " ".join(said.split(": not right: ")[-1].split()) in text, (grade_id, text)
-            assert text.count(f"This looks like '{misconception}'") == 1 and text.count("Hint:") == 1, text
+            # The id once, after the words that explain it (no "looks like 'id'" jargon first).
+            assert text.count(f"({misconception})") == 1 and text.count("Hint:") == 1, text
+            assert f"looks like '{misconception}'" not in text, text
             shown.screenshot(str(folder / f"eve-{grade_id}.png"))
         overflow = driver.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
