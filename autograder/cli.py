@@ -662,11 +662,8 @@ _COURSE_OPTION = click.option(
 )
 
 
-@lti.command("status")
-@_COURSE_OPTION
-def lti_status(course_dir):
-    """List the scores the LMS has not taken yet, with why (exit status 1 when there is one)."""
-    from .lti.outbox import Outbox
+def _require_lti(course_dir):
+    """Refuse, in one sentence, a course that `backprop-kit hub --lti` has not set up."""
     from .lti.passback import configured
 
     if not configured(course_dir):
@@ -675,6 +672,15 @@ def lti_status(course_dir):
                 folder=Path(course_dir).resolve()
             )
         )
+
+
+@lti.command("status")
+@_COURSE_OPTION
+def lti_status(course_dir):
+    """List the scores the LMS has not taken yet, with why (exit status 1 when there is one)."""
+    from .lti.outbox import Outbox
+
+    _require_lti(course_dir)
     entries = Outbox(course_dir).entries()
     if not entries:
         click.echo(_("LTI: every score has been posted to the LMS."))
@@ -703,14 +709,9 @@ def lti_status(course_dir):
 @_COURSE_OPTION
 def lti_push(course_dir):
     """Send every queued score to the LMS again (exit status 1 when some are still refused)."""
-    from .lti.passback import configured, push
+    from .lti.passback import push
 
-    if not configured(course_dir):
-        raise click.ClickException(
-            _("{folder} sends no grades to an LMS: `backprop-kit hub --lti CONFIG` sets it up.").format(
-                folder=Path(course_dir).resolve()
-            )
-        )
+    _require_lti(course_dir)
     pushed = push(course_dir)
     for entry, why in pushed.kept:
         click.echo(
