@@ -233,6 +233,22 @@ def read_catalog(path: Path, language: str) -> Catalog:
         return read_po(po, locale=language)
 
 
+def write_catalog(path: Path, catalog: Catalog) -> None:
+    """A .po as the kit keeps it. Locations name files without line numbers: an edit that moves a
+    message inside its file then changes no catalog (line numbers made every such edit a .po diff,
+    and a catalog one commit behind the code)."""
+    with open(path, "wb") as out:
+        write_po(
+            out,
+            catalog,
+            width=100,
+            omit_header=False,
+            sort_output=False,
+            ignore_obsolete=True,
+            include_lineno=False,
+        )
+
+
 def compiled(catalog: Catalog) -> bytes:
     """The .mo the catalog compiles to (fuzzy entries left out: they are not translations yet)."""
     out = io.BytesIO()
@@ -263,8 +279,7 @@ def update(domain: CatalogDomain, root: Path = REPO_ROOT, log: Callable[[str], N
         catalog.update(template, update_header_comment=False)
         catalog.obsolete.clear()
         catalog.fuzzy = False  # the header: its charset must reach the .mo
-        with open(po, "wb") as out:
-            write_po(out, catalog, width=100, omit_header=False, sort_output=False, ignore_obsolete=True)
+        write_catalog(po, catalog)
         catalog = read_catalog(po, language)  # as written: the .mo is the file's, byte for byte
         domain.mo_path(language).write_bytes(compiled(catalog))
         missing = sum(1 for m in catalog if m.id and (m.fuzzy or not _translated(m)))

@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import write_po
 
-from autograder.catalogs import read_catalog
+from autograder.catalogs import read_catalog, write_catalog
 
 pytestmark = pytest.mark.e2e
 
@@ -140,8 +139,7 @@ def checkout(tmp_path_factory):
         if message.id in KOREAN:
             message.string, message.flags = KOREAN[message.id], set()
             message.previous_id = []
-    with open(po_path, "wb") as out:
-        write_po(out, po, width=100, omit_header=False, sort_output=False, ignore_obsolete=True)
+    write_catalog(po_path, po)
     catalogs(root, env)  # and compiled
     regenerated = subprocess.run(
         [sys.executable, "-m", "autograder.docs"], cwd=root, capture_output=True, text=True, env=env
