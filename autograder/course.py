@@ -25,7 +25,7 @@ REPO_ROOT = PACKAGE_DIR.parent
 KIT_COURSE = PACKAGE_DIR / "kit" if (PACKAGE_DIR / "kit" / "course.yaml").is_file() else REPO_ROOT
 KIT_COURSE_YAML = KIT_COURSE / "course.yaml"
 KIT_ASSIGNMENTS = KIT_COURSE / "assignments"  # the kit's own notebook sources
-# The student-side helpers. graphs.py, misconceptions.py, gate_kinds.py and table.py are the
+# The student-side helpers. graphs.py, misconceptions.py, gate_kinds.py, table.py and variants.py are the
 # reference's own files (solutions/), linked into bpkit/ so the kit's checkout imports them as a
 # release does; a release's table.py is the operation table without its local gradients.
 BPKIT_MODULES = (
@@ -43,6 +43,7 @@ BPKIT_MODULES = (
     "selfcheck.py",
     "table.py",
     "validate.py",
+    "variants.py",
 )
 STUDENT_WORK = ("submitted", "autograded", "feedback")  # never touched by init
 

@@ -20,6 +20,7 @@ operation table, bpkit/table.py), where the draws and the pictures read it.
 from typing import NamedTuple
 
 from .table import operation_of
+from .variants import generate
 
 
 def N_(message):
@@ -152,37 +153,10 @@ def _graph(inputs, gates):
     return g._replace(title=f"f({', '.join(inputs)}) = {g.formula()}")
 
 
-def _simple_family():
-    """w, x, y, z; p = ∘(one pair), q = ∘(the other pair), f = p · q with {∘} = {+, max}: 6 graphs.
-    The output is a mul (it passes on neither ±1 nor 0), a max reads only inputs and its loser
-    feeds nothing else."""
-    inputs = ("w", "x", "y", "z")
-    graphs = []
-    for partner in ("x", "y", "z"):
-        pair = ("w", partner)
-        other = tuple(n for n in inputs if n not in pair)
-        for p_op, q_op in (("+", "max"), ("max", "+")):
-            graphs.append(_graph(inputs, (("p", p_op, pair), ("q", q_op, other), ("f", "*", ("p", "q")))))
-    return tuple(graphs)
-
-
-def _branch_family():
-    """x, y, z; one of them (b) feeds p = ∘(b, u) and q = ∘(b, v), f = p · q, {∘} = {+, max}, b
-    winning its max (so the loser is an input that feeds nothing else and both branches carry a
-    gradient): 3 choices of b times 2 places of the max, 6 graphs."""
-    inputs = ("x", "y", "z")
-    graphs = []
-    for b in inputs:
-        u, v = (n for n in inputs if n != b)
-        for p_op, q_op in (("+", "max"), ("max", "+")):
-            graphs.append(_graph(inputs, (("p", p_op, (b, u)), ("q", q_op, (b, v)), ("f", "*", ("p", "q")))))
-    return tuple(graphs)
-
-
 class Family(NamedTuple):
     """Graphs of one shape: the same inputs, the same named nodes, the same operations (as a
     multiset), depth and branches; what differs is the operation at each node and which inputs
-    feed it."""
+    feed it. Generated from one graph by solutions/variants.py (`family` below)."""
 
     name: str
     graphs: tuple
@@ -256,21 +230,30 @@ def _integers(lo, hi, inputs):
     return Values("integers", {"lo": lo, "hi": hi}, tuple((n, n) for n in inputs))
 
 
-SIMPLE_FAMILY = Family(
+# What a per-student family may swap at a node where its author names nothing: a sum and a max
+# (solutions/variants.py: vary), as the kit's own families do.
+DEFAULT_VARY = (("+", "max"),)
+
+
+def family(name, graph, keep=(), vary=DEFAULT_VARY):
+    """The per-student family generated from one graph (solutions/variants.py), drawn under the
+    author's rules `keep` and the "wins" rules the variants need (a max's sure winner)."""
+    made = generate(graph, vary)
+    return Family(name, made.graphs, tuple(rule("wins", n) for n in made.winners) + tuple(keep))
+
+
+# The kit's own families: the generator's output from these graphs (w, x, y, z: one pair added,
+# the other's max, their product; x, y, z: x feeding both), the same graphs in the same order as
+# when they were chosen by hand, so every student keeps their graph and numbers.
+SIMPLE_FAMILY = family(
     "simple",
-    _simple_family(),
+    _graph(("w", "x", "y", "z"), (("p", "+", ("w", "x")), ("q", "max", ("y", "z")), ("f", "*", ("p", "q")))),
     (rule("at least", "∂p", 2), rule("at least", "∂q", 2), rule("apart in size", "p", "q", 1)),
 )
-BRANCH_FAMILY = Family(
+BRANCH_FAMILY = family(
     "branch",
-    _branch_family(),
-    (
-        rule("wins", "p"),
-        rule("wins", "q"),
-        rule("at least", "∂p", 2),
-        rule("at least", "∂q", 2),
-        rule("apart in size", "p", "q", 1),
-    ),
+    _graph(("x", "y", "z"), (("p", "+", ("x", "y")), ("q", "max", ("x", "z")), ("f", "*", ("p", "q")))),
+    (rule("at least", "∂p", 2), rule("at least", "∂q", 2), rule("apart in size", "p", "q", 1)),
 )
 _FAMILY_ANSWERS = {
     "p": ("value", "p"),

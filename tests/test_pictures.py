@@ -326,11 +326,20 @@ def test_imports_only_numpy_and_the_standard_library():
 
 def test_module_works_as_a_standalone_copy(tmp_path):
     """The release ships the file as bpkit/pictures.py beside bpkit/graphs.py, the operation table it
-    reads (bpkit/table.py, with gate_kinds.py and misconceptions.py) and bpkit/i18n.py, away from autograder/."""
+    reads (bpkit/table.py, with gate_kinds.py and misconceptions.py), the family generator graphs.py builds
+    its families with (bpkit/variants.py) and bpkit/i18n.py, away from autograder/."""
     package = tmp_path / "bpkit_copy"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    for name in ("pictures.py", "graphs.py", "table.py", "gate_kinds.py", "misconceptions.py", "i18n.py"):
+    for name in (
+        "pictures.py",
+        "graphs.py",
+        "variants.py",
+        "table.py",
+        "gate_kinds.py",
+        "misconceptions.py",
+        "i18n.py",
+    ):
         (package / name).write_text((MODULE.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
     sys.path.insert(0, str(tmp_path))
     try:

@@ -1,0 +1,1 @@
+../../solutions/variants.py
