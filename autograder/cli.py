@@ -376,9 +376,11 @@ def _post_to_lms(course_dir: Path, assignment: str, students: list[str]) -> None
 def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student_id):
     """After grading: cells.csv, canvas.csv and class.html (charts, misconceptions, integrity signals)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from .reports.build import build, misconception_table
     from .reports.collect import ReportError
+    from .reports.variants import difficulty_warning
     from .reports.wording import counted
 
     try:
@@ -398,6 +400,11 @@ def report(assignment, out_dir, course_dir, canvas_assignment_id, canvas_student
             groups=counted(len(signals.shared_code), "group"),
         )
     )
+    for grade_id, d in built.difficulty.items():
+        if d.beyond_chance:
+            console.print(
+                f"[yellow]{_('warning')}[/]: {escape(difficulty_warning(grade_id, d))}", highlight=False
+            )
     for student, why in sorted(built.results.not_graded.items()):
         console.print(
             "[red]{}[/]: {}: {}".format(_("not graded"), student, why), markup=True, highlight=False

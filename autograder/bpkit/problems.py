@@ -103,10 +103,15 @@ def _matrix(d, values):
 STREAMS = {"integers": _integers, "neuron": _neuron, "matrix": _matrix}
 
 
+def drawn_graph(shape, *key):
+    """The graph of one exercise for one student (its own stream, drawn before the values)."""
+    return shape.graphs[0] if len(shape.graphs) == 1 else Draw(*key, "graph").choice(shape.graphs)
+
+
 def draw_exercise(shape, *key):
     """(graph, grouped values) of one exercise for one student: the graph first (its own stream),
     then values until the acceptance rule takes them."""
-    graph = shape.graphs[0] if len(shape.graphs) == 1 else Draw(*key, "graph").choice(shape.graphs)
+    graph = drawn_graph(shape, *key)
     d = Draw(*key)
     for _ in range(MAX_TRIES):
         values = STREAMS[shape.values.stream](d, shape.values)
@@ -181,11 +186,7 @@ def draw(
 
 @functools.lru_cache(maxsize=64)
 def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises):
-    if mode not in (PER_COURSE, PER_STUDENT):
-        raise ValueError(f"randomization must be {PER_COURSE!r} or {PER_STUDENT!r}, found {mode!r}")
-    student_id = str(student_id or "").strip() if mode == PER_STUDENT else ""
-    if mode == PER_STUDENT and not student_id:
-        raise MissingStudentId()
+    student_id = _whose(mode, student_id)
     chosen = [e for e in described.EXERCISES if exercises is None or e.id in exercises]
     values, drawn_graphs = {}, {}
     for e in chosen:
@@ -193,6 +194,24 @@ def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises)
             described.shape(e, graph_mode), seed, course_id, assignment, student_id, e.problem
         )
     return Problems(course_id, assignment, mode, student_id, values, drawn_graphs, graph_mode)
+
+
+def _whose(mode, student_id):
+    """The student id the draws are keyed on: "" for the whole course in per-course mode."""
+    if mode not in (PER_COURSE, PER_STUDENT):
+        raise ValueError(f"randomization must be {PER_COURSE!r} or {PER_STUDENT!r}, found {mode!r}")
+    student_id = str(student_id or "").strip() if mode == PER_STUDENT else ""
+    if mode == PER_STUDENT and not student_id:
+        raise MissingStudentId()
+    return student_id
+
+
+def graph_of(seed, course_id, assignment, mode, student_id, graph_mode, exercise_id):
+    """The graph one student draws for one exercise, without drawing its values (the class
+    report's pass rates per graph: a class of hundreds, each student's graph only)."""
+    e = described.BY_ID[exercise_id]
+    whose = _whose(mode, student_id)
+    return drawn_graph(described.shape(e, graph_mode), seed, course_id, assignment, whose, e.problem)
 
 
 def student_id_from_environment(fallback=""):

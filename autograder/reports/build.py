@@ -11,7 +11,7 @@ from .collect import ReportError, collect
 from .exports import write_canvas_csv, write_cells_csv
 from .integrity import find_signals
 from .page import ranked_misconceptions, render
-from .variants import pass_rates_by_graph
+from .variants import difficulty_by_cell, pass_rates_by_graph
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Built:
     results: object
     signals: object
     misconceptions: list
+    difficulty: dict  # grade_id -> Difficulty: the per-variant pass rates' test (graphs: per-student)
 
 
 def default_out_dir(course_dir, assignment):
@@ -44,10 +45,11 @@ def build(course_dir, assignment, out_dir=None, canvas_assignment_id="", student
     write_cells_csv(results, out / "cells.csv")
     write_canvas_csv(results, out / "canvas.csv", canvas_assignment_id, student_id_column)
     variants = pass_rates_by_graph(results, course)
+    difficulty = difficulty_by_cell(variants)
     (out / "class.html").write_text(
-        render(results, signals, out, course.course_id, variants), encoding="utf-8"
+        render(results, signals, out, course.course_id, variants, difficulty), encoding="utf-8"
     )
-    return Built(out, results, signals, ranked_misconceptions(results))
+    return Built(out, results, signals, ranked_misconceptions(results), difficulty)
 
 
 def misconception_table(built, limit=8):

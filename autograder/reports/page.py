@@ -13,6 +13,7 @@ from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 
 from ..words import _, in_force, student_words
 from . import charts
+from .variants import difficulty_line, difficulty_warning
 from .wording import for_people
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -105,7 +106,7 @@ def student_rows(results, out_dir):
     return rows
 
 
-def render(results, signals, out_dir, course_id="", variants=None):
+def render(results, signals, out_dir, course_id="", variants=None, difficulty=None):
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -133,6 +134,9 @@ def render(results, signals, out_dir, course_id="", variants=None):
         exercises=exercise_summaries(results),
         misconceptions=misconceptions,
         variants=variants or {},
+        difficulty=difficulty or {},
+        difficulty_line=difficulty_line,
+        difficulty_warning=difficulty_warning,
         misconception_bars=charts.horizontal_bars(
             [(m["id"], len(m["students"])) for m in misconceptions], BAR_WIDTH
         ),
