@@ -21,7 +21,7 @@ from solutions import lecture
 from solutions.misconceptions import AND, AT_NODE, AT_VALUE, CATALOG, IN_EVERY_GATE, OR_ELSE, Seen, overwrite
 from solutions.misconceptions import BY_ID as MISCONCEPTIONS
 from solutions.table import BY_NAME as GATE_ROWS_BY_NAME
-from solutions.table import GATES as GATE_ROWS
+from solutions.table import GRADED as GATE_ROWS
 from solutions.table import gates_named_by
 
 from .bpkit.acceptance import (  # "clearly": the kit's one margin
@@ -248,9 +248,23 @@ def explaining(wrong, answers, at_nodes, same):
         tied.sort(key=lambda m: -MISCONCEPTIONS[m.misconception].prior)  # stable: the graph's order next
         said = {}
         for m in tied:
+            if any(k[1] == m.nodes and _same_made(s.made, m.made) for k, s in said.items()):
+                # the same numbers at the same place (a - b's b not negated is a sign flip of b
+                # alone): one mistake under two names, said once, in the likelier one's words
+                continue
             said.setdefault((m.misconception, m.nodes), m)
         named[name] = list(said.values())
     return named
+
+
+def _same_made(a, b):
+    """Two mistakes give the same numbers: hand answers ({name: value}) or a function's (f, grads)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        a, b = (tuple(x[k] for k in sorted(x)) if isinstance(x, dict) else () for x in (a, b))
+    leaves_a, leaves_b = _leaves(a), _leaves(b)
+    return len(leaves_a) == len(leaves_b) and all(
+        np.shape(x) == np.shape(y) and np.array_equal(x, y) for x, y in zip(leaves_a, leaves_b)
+    )
 
 
 def where_said_all(graph, mistakes):

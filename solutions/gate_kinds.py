@@ -40,6 +40,25 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """Where a kind of gate is defined only on part of its inputs (a divisor away from 0, a log's
+    input above 0): draws of a graph keep every such gate's inputs DOMAIN_MARGIN inside it, so a
+    student never divides by 0 or takes the log of 0 by hand, and no slope near the edge is asked."""
+
+    distance: Callable  # inputs -> each output entry's distance inside the domain (<= 0: outside)
+    words: str  # the domain in words, for the docs and for an instructor whose ranges leave it
+
+
+DOMAIN_MARGIN = 0.5  # draws keep this far inside a domain: |divisor| >= 0.5, a log's input >= 0.5
+
+
+def outside(domain, inputs, margin=DOMAIN_MARGIN):
+    """Whether any entry of the inputs is less than `margin` inside the domain."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.any(~(np.asarray(domain.distance(inputs), float) >= margin)))
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str
     arity: int  # how many inputs forward takes
@@ -49,6 +68,7 @@ class Kind:
     self_check_cases: Callable  # (rng, kink distance) -> [(label, inputs)]: the self-checks' inputs
     output_shape: Callable  # inputs -> the shape forward must return
     kink: Kink | None = None
+    domain: Domain | None = None
 
 
 # ---------------------------------------------------------------- random inputs
@@ -126,19 +146,48 @@ AT_ZERO = Kink(
     N_("where x == 0, any share of the upstream gradient from none to all of it is accepted"),
 )
 
+NONZERO_DIVISOR = Domain(
+    lambda i: np.abs(np.asarray(i[1], float)), N_("the divisor y is never 0 (draws keep |y| >= 0.5)")
+)
+POSITIVE = Domain(lambda i: np.asarray(i[0], float), N_("x is above 0 (draws keep x >= 0.5)"))
+
 ELEMENTWISE_WORDS = N_("random Python floats, 0-d arrays, vectors and matrices")
 
 
-def _elementwise(name, arity, kink=None):
+def _inside(domain, draw):
+    """A kind's random inputs moved inside its domain: an entry too close to its edge (a divisor near
+    0, a log's input at or below it) is replaced by its distance from the edge plus 0.5, signed as
+    the entry for a divisor; only the input the domain reads changes, so max-free pairs stay distinct."""
+
+    def moved(inputs):
+        inputs = list(inputs)
+        k = 1 if domain is NONZERO_DIVISOR else 0
+        value = inputs[k]
+        size = np.abs(np.asarray(value, float)) + 0.5
+        fixed = np.copysign(size, np.asarray(value, float)) if domain is NONZERO_DIVISOR else size
+        inputs[k] = float(fixed) if isinstance(value, float) else np.asarray(fixed).reshape(np.shape(value))
+        return tuple(inputs)
+
+    def cases(*args):
+        return [(label, moved(inputs)) for label, inputs in draw(*args)]
+
+    return cases
+
+
+def _elementwise(name, arity, kink=None, domain=None):
+    graded, self_checked = _graded_elementwise(arity), _self_check_elementwise(arity)
+    if domain is not None:
+        graded, self_checked = _inside(domain, graded), _inside(domain, self_checked)
     return Kind(
         name,
         arity,
         True,
         ELEMENTWISE_WORDS,
-        _graded_elementwise(arity),
-        _self_check_elementwise(arity),
+        graded,
+        self_checked,
         _same_shape,
         kink,
+        domain,
     )
 
 
@@ -149,6 +198,8 @@ KINDS = {
         _elementwise("max of a pair", 2, TIES),  # max(x, y): a kink where x == y
         _elementwise("one input", 1),  # f(x) entry by entry, smooth: the sigmoid
         _elementwise("rectifier", 1, AT_ZERO),  # max(0, x): a kink at 0
+        _elementwise("quotient", 2, domain=NONZERO_DIVISOR),  # x / y: y away from 0
+        _elementwise("positive", 1, domain=POSITIVE),  # log(x): x above 0
         Kind(
             "matmul",
             2,

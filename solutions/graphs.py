@@ -86,7 +86,7 @@ def expression(graph, node, top=True):
         row, _ = operation_of(op)
     except ValueError as e:
         raise ValueError(f"graph {graph.title!r}: {e} at {node}") from None
-    args = [expression(graph, p, top=False) for p in parents]
+    args = [expression(graph, p, top=row.encloses(i)) for i, p in enumerate(parents)]
     return row.write(args, (op[1:],) if row.constants else (), top)  # constants as written: "*-1"
 
 

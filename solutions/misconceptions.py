@@ -190,6 +190,37 @@ def _sign_flips(s):
     return flipped
 
 
+def _tanh_of_input(s):
+    # 1 - x² where 1 - tanh² belongs: the local gradient written with the input, not the output.
+    (x,) = s.inputs
+    return [(s.dout * (1 - x * x),)]
+
+
+def _log_not_reciprocal(s):
+    # x where 1/x belongs: the local gradient of log written as its input.
+    (x,) = s.inputs
+    return [(s.dout * x,)]
+
+
+def _denominator_not_squared(s):
+    # d(x/y)/dy = -x/y², written -x/y: the correct gradient times y.
+    dx, dy = s.correct
+    _, y = s.inputs
+    return [(dx, dy * y)]
+
+
+def _denominator_sign(s):
+    # d(x/y)/dy = -x/y², written x/y²: the minus sign of the power rule on y⁻¹ dropped.
+    dx, dy = s.correct
+    return [(dx, -dy)]
+
+
+def _subtrahend_not_negated(s):
+    # d(x - y)/dy = -1, written 1: the second input gets the first input's gradient.
+    dx, _ = s.correct
+    return [(dx, dx)]
+
+
 def _matmul_transpose(s):
     dW, dx = s.correct
     return [(np.transpose(dW), dx)]
@@ -344,6 +375,59 @@ CATALOG = (
             N_("the gradient to {0} was averaged over the batch, not summed"),
             N_("the gradient to {0} was taken from one sample of the batch, not summed over all"),
         ),
+        prior=5,
+    ),
+    Misconception(
+        "tanh-of-input",
+        N_(
+            "tanh's local gradient was computed as 1 - x² from its input x instead of 1 - tanh² from its output."
+        ),
+        N_("tanh'(x) = 1 - tanh(x)^2 is written with the value forward computed, not with x."),
+        _tanh_of_input,
+        said=(N_("tanh's local gradient was 1 − x² of its input, not 1 − tanh² of its output"),),
+        hint_by_hand=N_(
+            "tanh'(s) = 1 − tanh(s)² is written with the value tanh(s) you computed on the way forward, not with s."
+        ),
+        prior=6,
+    ),
+    Misconception(
+        "log-not-reciprocal",
+        N_("log's local gradient was taken as x instead of 1/x."),
+        N_("What is the derivative of log(x)? It gets smaller as x grows."),
+        _log_not_reciprocal,
+        said=(N_("log's local gradient was its input x, not 1/x"),),
+        prior=5,
+    ),
+    Misconception(
+        "div-denominator-not-squared",
+        N_("The divisor's gradient of x / y was -x/y instead of -x/y²."),
+        N_("Write x / y as x · y⁻¹ and differentiate y⁻¹ with the power rule."),
+        _denominator_not_squared,
+        said=(N_("the gradient to the divisor {1} was −x/y, not −x/y²"),),
+        prior=6,
+    ),
+    Misconception(
+        "div-denominator-sign",
+        N_("The divisor's gradient of x / y lost its minus sign: x/y² instead of -x/y²."),
+        N_("Does x / y grow or shrink when y grows a little (for x > 0, y > 0)? Its gradient says so."),
+        _denominator_sign,
+        said=(N_("the gradient to the divisor {1} lost its minus sign (x/y², not −x/y²)"),),
+        prior=15,  # likelier than a sign flip of that one input, which gives the same numbers: said first
+    ),
+    Misconception(
+        "sub-not-negated",
+        N_("The subtract gate gave its second input the upstream gradient instead of its negative."),
+        N_("How does x - y change when y grows by a small h?"),
+        _subtrahend_not_negated,
+        said=(N_("the gradient to {1}, which is subtracted, was not negated"),),
+        prior=15,  # likelier than a sign flip of that one input, which gives the same numbers: said first
+    ),
+    Misconception(
+        "power-missing-2",
+        N_("The power rule lost its factor 2: the gradient of x² was x, not 2x."),
+        N_("What is the derivative of x^2 with respect to x?"),
+        _scaled(0.5),
+        said=(N_("the gradient of the square lost its factor 2 (x, not 2x)"),),
         prior=5,
     ),
     Misconception(

@@ -18,6 +18,7 @@ only), without the local gradients: the release builder removes every row's `bac
 (autograder/course.py: without_local_gradients), so each must stay on lines of its own.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,9 @@ class Graded:
     lecture: tuple = ()  # (label, inputs): the lecture's own numbers, checked first; () when it has none
     extra_cases: tuple = ()  # (label, make(rng) -> inputs) checked besides the random inputs
     kink_check: str | None = None  # where its kind has a kink: "ties" (a check of its own) or "backward"
+    # True: one of the kit's own gates, in its notebook (GATES); False: a gate cell an assignment
+    # asks for (course.yaml's `gates:`, or a function exercise on a graph that uses it)
+    kit: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,11 @@ class Operation:
                 f"{self.name}: no engine class yet (solutions/gates.py builds them when imported)"
             )
         return ENGINE[self.name]
+
+    def encloses(self, argument: int) -> bool:
+        """Whether its written form already brackets that argument, as a call does ("tanh({0})",
+        "max({0}, {1})"): an argument written there needs no parentheses of its own."""
+        return re.search(rf"[(,]\s*\{{{argument}\}}\s*[,)]", self.written) is not None
 
     def write(self, args: list[str], constants: tuple[str, ...] = (), top: bool = True) -> str:
         """The operation written on its arguments' texts (constants as the description wrote them)."""
@@ -292,13 +301,83 @@ OPERATIONS: tuple[Operation, ...] = (
         misconceptions=("sign-flip",),
         grouped=True,
     ),
+    # Operations an instructor's own exercises may use (course.yaml's exercises: graph), beside the
+    # lecture's: each a row, its mistakes in the catalog. A binary one takes its arguments in order.
+    Operation(
+        "-",
+        "SubGate",
+        ("x", "y"),
+        "pair",
+        "{0} - {1}",
+        N_("x - y: the upstream gradient goes to x unchanged and to y negated."),
+        forward=lambda x, y: x - y,
+        backward=lambda dout, out, x, y: (dout, -dout),
+        misconceptions=("upstream-ignored", "sub-not-negated", "sign-flip"),
+        grouped=True,
+        graded=Graded("sub_gate", kit=False),
+    ),
+    Operation(
+        "/",
+        "DivGate",
+        ("x", "y"),
+        "quotient",
+        "{0} / {1}",
+        N_("x / y for y away from 0: x gets dout / y, y gets -dout * x / y^2."),
+        forward=lambda x, y: x / y,
+        backward=lambda dout, out, x, y: (dout / y, -dout * x / (y * y)),
+        misconceptions=(
+            "upstream-ignored",
+            "div-denominator-not-squared",
+            "div-denominator-sign",
+            "sign-flip",
+        ),
+        grouped=True,
+        graded=Graded("div_gate", kit=False),
+    ),
+    Operation(
+        "**2",
+        "SquareGate",
+        ("x",),
+        "one input",
+        "{0}²",
+        N_("x -> x^2; the power rule gives the local gradient 2 * x."),
+        forward=lambda x: x * x,
+        backward=lambda dout, out, x: 2.0 * x * dout,
+        misconceptions=("upstream-ignored", "power-missing-2", "sign-flip"),
+        graded=Graded("square_gate", kit=False),
+    ),
+    Operation(
+        "tanh",
+        "TanhGate",
+        ("x",),
+        "one input",
+        "tanh({0})",
+        N_("tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*."),
+        forward=lambda x: np.tanh(x),
+        backward=lambda dout, out, x: dout * (1.0 - out * out),
+        misconceptions=("upstream-ignored", "tanh-of-input", "sign-flip"),
+        graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
+    ),
+    Operation(
+        "log",
+        "LogGate",
+        ("x",),
+        "positive",
+        "log({0})",
+        N_("x -> the natural log of x, for x above 0; the local gradient is 1 / x."),
+        forward=lambda x: np.log(x),
+        backward=lambda dout, out, x: dout / x,
+        misconceptions=("upstream-ignored", "log-not-reciprocal", "sign-flip"),
+        graded=Graded("log_gate", kit=False),
+    ),
 )
 
-GATES = tuple(op for op in OPERATIONS if op.graded is not None)  # the graded gates, in notebook order
+GRADED = tuple(op for op in OPERATIONS if op.graded is not None)  # every gate a notebook may grade
+GATES = tuple(op for op in GRADED if op._graded.kit)  # the kit's own graded gates, in notebook order
 STAGED = tuple(op for op in OPERATIONS if op.graded is None)
 BY_NAME = {op.name: op for op in OPERATIONS}
 BY_SYMBOL = {op.symbol: op for op in OPERATIONS}
-BY_GRADE_ID = {g.grade_id: g for g in GATES}
+BY_GRADE_ID = {g.grade_id: g for g in GRADED}
 CONSTANT_SUFFIX = "c"  # a symbol ending in it takes a number in its place: "*c" is written "*-1", "*2"
 
 
@@ -323,7 +402,7 @@ def operation_of(symbol: str) -> tuple[Operation, tuple[float, ...]]:
 
 def gates_named_by(misconception_id: str) -> tuple[str, ...]:
     """The names of the gates (graded, then staged) a catalogued mistake applies to, in table order."""
-    return tuple(op.name for op in GATES + STAGED if misconception_id in op.misconceptions)
+    return tuple(op.name for op in GRADED + STAGED if misconception_id in op.misconceptions)
 
 
 def misconceptions_of(spec: Operation) -> tuple[Misconception, ...]:

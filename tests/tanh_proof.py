@@ -1,6 +1,6 @@
-"""Run by tests/test_tanh_row.py inside a copy of the checkout whose operation table has a `tanh`
-row (and its words) and whose solutions/graphs.py describes an exercise on it; not collected on
-its own (the kit's table has no tanh). A course made of the tanh gate and the new exercise
+"""Run by tests/test_tanh_row.py inside a copy of the checkout whose operation table had its `tanh`
+row (and its words) added back and whose solutions/graphs.py describes an exercise on it; not
+collected on its own (the kit describes no exercise on tanh). A course made of the tanh gate and the new exercise
 (tests/data/tanh.py) is built, self-checked, validated and graded end to end with real nbgrader,
 kernels and the sandbox, under `nbgrader autograde` and `backprop-kit autograde`, in English and
 in Korean."""

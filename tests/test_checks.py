@@ -10,7 +10,7 @@ from autograder import demo
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import gate_checks, run_check
-from solutions.table import BY_GRADE_ID, GATES
+from solutions.table import BY_GRADE_ID, GRADED
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 CORRECT_STYLES, MISTAKES, TIES_TO_Y = (
@@ -141,7 +141,7 @@ def shared_state_version(spec):
     )
 
 
-@pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", GRADED, ids=lambda s: s.name)
 def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec):
     from autograder.grading.checks import SHARED_STATE
 

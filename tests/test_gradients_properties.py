@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from autograder.bpkit import gradcheck
 from solutions import lecture
 from solutions.misconceptions import CATALOG, Seen, overwrite
-from solutions.table import GATES
+from solutions.table import GRADED, OPERATIONS
 
 REQUIRED_IDS = {
     "upstream-ignored",
@@ -43,9 +43,14 @@ def gate_inputs(spec, rng, shape, H=3, D=4, N=None):
     x = rng.normal(size=shape)
     if spec.kinks is not None and len(spec.inputs) == 1:  # keep away from the kink, where no slope exists
         x = x + np.sign(x) * 0.2
+    if spec.kind_of.domain is not None and len(spec.inputs) == 1:  # log: above 0
+        x = np.abs(x) + 0.5
     if len(spec.inputs) == 1:
         return (x,)
-    return (x, x + rng.uniform(0.2, 1.0, size=shape) * rng.choice([-1, 1], size=shape))
+    y = x + rng.uniform(0.2, 1.0, size=shape) * rng.choice([-1, 1], size=shape)
+    if spec.kind_of.domain is not None:  # a divisor: away from 0
+        y = np.copysign(np.abs(y) + 0.5, y)
+    return (x, y)
 
 
 def backward_of(spec, inputs, dout):
@@ -66,7 +71,7 @@ random_upstream = gradcheck.random_upstream
     D=st.integers(1, 4),
     N=st.one_of(st.none(), st.integers(1, 3)),
 )
-@pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", GRADED, ids=lambda s: s.name)
 def test_backward_is_the_numeric_gradient_of_forward(spec, seed, shape, H, D, N):
     rng = np.random.default_rng(seed)
     inputs = gate_inputs(spec, rng, shape, H, D, N)
@@ -136,8 +141,8 @@ def test_catalog_has_the_required_stable_ids_with_words():
 def test_every_error_model_differs_from_the_reference_on_generic_inputs(misconception):
     rng = np.random.default_rng(7)
     tried = 0
-    for spec in GATES:
-        if misconception.id not in spec.misconceptions:
+    for spec in OPERATIONS:  # graded gates and the operations of graphs alike
+        if misconception.id not in spec.misconceptions or spec.constants:
             continue
         for N in (None, 3):  # a batch for batch-not-summed
             inputs = gate_inputs(spec, rng, (4,), N=N)
@@ -267,7 +272,7 @@ def wrong_gate(spec, sources, pick, factor):
 
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
-@pytest.mark.parametrize("spec", GATES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", GRADED, ids=lambda s: s.name)
 def test_a_wrong_gradient_no_model_explains_is_never_named(spec, data):
     from autograder.grading.context import make_context
     from autograder.grading.inprocess import InProcessSubject

@@ -37,6 +37,11 @@ PUNCTUATION = {
     ("autograder/hub/on_submit.py", "+"): "a character nbgrader's exchange splits names on",
     ("autograder/reports/exports.py", "+"): "a character a spreadsheet reads as a formula",
     ("autograder/config/describe.py", "+"): "an exponent's sign in a number's repr",
+    ("autograder/course.py", "-"): "the separator of a distribution's name ('_' and '-' are one)",
+    ("autograder/grading/submitted_files.py", "/"): "a path's separator",
+    ("autograder/hub/names.py", "/"): "a character a name may not hold",
+    ("autograder/hub/on_submit.py", "log"): "a key of the grading result: its log",
+    ("autograder/reports/exports.py", "-"): "a character a spreadsheet reads as a formula",
 }
 
 
@@ -59,14 +64,37 @@ def docstrings(tree):
     return found
 
 
+# A hyphen and a slash are in every path, option, date and URL the kit writes: as these two symbols
+# (subtraction, division) a literal is caught where code branches on it, compared with it or
+# keyed on it, not wherever it is written.
+EVERYWHERE = {"-", "/"}
+
+
+def _branched_on(tree):
+    """The string constants code compares with (==, in, a match case) or uses as a dict key."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for operand in [node.left, *node.comparators]:
+                found.update(id(n) for n in ast.walk(operand) if isinstance(n, ast.Constant))
+        elif isinstance(node, ast.Dict):
+            found.update(id(k) for k in node.keys if isinstance(k, ast.Constant))
+        elif isinstance(node, ast.MatchValue):
+            found.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Constant))
+    return found
+
+
 def literals_naming_operations(tree, relative):
     symbols = {op.symbol for op in OPERATIONS}
     class_name = re.compile(r"\b(" + "|".join(re.escape(op.name) for op in OPERATIONS) + r")\b")
     skip = docstrings(tree)
+    branched = _branched_on(tree)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in skip:
             continue
         text = node.value
+        if text in EVERYWHERE and id(node) not in branched:
+            continue
         if relative not in TABLE and class_name.search(text):
             yield node.lineno, text, "a gate class"
         if (
@@ -104,3 +132,6 @@ def test_the_check_finds_a_gate_class_and_a_symbol():
         "a gate class",
         "an operation symbol",
     ]
+    # a slash in a path is punctuation; compared with, it is the division's symbol
+    tree = ast.parse('path = root + "/" + name\nif op == "/":\n    pass\nWORDS = {"-": 1}\n')
+    assert [line for line, _, _ in literals_naming_operations(tree, "autograder/x.py")] == [2, 4]

@@ -12,7 +12,7 @@ from shipped import shipped_bpkit_module
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.exercises import EXERCISES, FUNCTIONS, shipped_functions
-from solutions.table import BY_GRADE_ID, GATES
+from solutions.table import BY_GRADE_ID, GRADED
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES
@@ -28,7 +28,7 @@ def define(code, name):
     return simulated_class.namespace_of(code)[name]
 
 
-@pytest.mark.parametrize("spec", GATES, ids=lambda g: g.name)
+@pytest.mark.parametrize("spec", GRADED, ids=lambda g: g.name)
 def test_reference_gates_pass_their_self_check_quickly(selfcheck, capsys, spec):
     start = time.process_time()  # its own CPU time: other work on the machine does not count
     selfcheck.gate(spec.cls, seed=1)
@@ -134,9 +134,9 @@ def test_the_shipped_data_is_what_the_kits_tables_say(selfcheck):
     is written by the release builder from the kit's tables; the shipped self-check reads exactly them."""
     folder = Path(selfcheck.__file__).parent
     assert [
-        (g.name, g.grade_id, g.inputs, g.kind, g.kink_check, g.misconceptions) for g in selfcheck.GATES
-    ] == [(g.name, g.grade_id, g.inputs, g.kind, g.kink_check, g.misconceptions) for g in GATES]
-    assert all(g.backward is None for g in selfcheck.GATES), "the release's table holds local gradients"
+        (g.name, g.grade_id, g.inputs, g.kind, g.kink_check, g.misconceptions) for g in selfcheck.GRADED
+    ] == [(g.name, g.grade_id, g.inputs, g.kind, g.kink_check, g.misconceptions) for g in GRADED]
+    assert all(g.backward is None for g in selfcheck.GRADED), "the release's table holds local gradients"
     assert json.loads((folder / "exercise_table.json").read_text()) == shipped_functions()
     assert {e.id: e.gradient_names for e in FUNCTIONS} == selfcheck.GRADIENT_NAMES
     assert {e.id: e.problem for e in FUNCTIONS} == selfcheck.PROBLEM_OF

@@ -1,8 +1,10 @@
-"""Proof that an operation is one row: `tanh` added to a copy of the checkout as one row of the
-operation table (solutions/table.py) plus its words in the student catalog (English is the row's
-own text; the Korean is written into bpkit.po, and `backprop-kit catalogs` compiles it), and
-nothing else by hand (`python -m autograder.docs` regenerates the docs' tables). `git diff --stat`
-of that change is printed and held to those files.
+"""Proof that an operation is one row: `tanh` is one row of the operation table
+(solutions/table.py) plus its words in the student catalog. A copy of the checkout has the row
+taken out (and `backprop-kit catalogs` and `python -m autograder.docs` run, so the copy is a kit
+without tanh); then the row is added back as a contributor adds it, with its Korean written into
+bpkit.po, `backprop-kit catalogs` compiling it and `python -m autograder.docs` regenerating the
+docs' tables, and nothing else by hand. `git diff --stat` of that change is printed and held to
+those files.
 
 Then, outside that cost, an exercise on a graph that uses it (a description appended to
 solutions/graphs.py, its prose tests/data/tanh.py), and tests/tanh_proof.py runs in the copy:
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 COPIED = ("autograder", "solutions", "assignments", "demo", "tests", "docs", "course.yaml", "pyproject.toml")
 
-# The row, as a contributor adds it to OPERATIONS.
+# The row, as a contributor adds it to OPERATIONS (the table's own text: the copy takes it out first).
 TANH_ROW = """    Operation(
         "tanh",
         "TanhGate",
@@ -34,14 +36,14 @@ TANH_ROW = """    Operation(
         N_("tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*."),
         forward=lambda x: np.tanh(x),
         backward=lambda dout, out, x: dout * (1.0 - out * out),
-        misconceptions=("upstream-ignored", "sign-flip"),
-        graded=Graded("tanh_gate", (LECTURE, (0.5,)), extra_cases=((N_("large |x|"), _large),)),
+        misconceptions=("upstream-ignored", "tanh-of-input", "sign-flip"),
+        graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
     ),
 """
 # Its words: the Korean of every message the row adds.
 KOREAN = {
     "tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*.": (
-        "tanh(x) = (e^x - e^-x) / (e^x + e^-x); 국소 gradient 1 - tanh^2 는 *출력*을 씁니다."
+        "tanh(x) = (e^x - e^-x) / (e^x + e^-x); local gradient 1 - tanh^2는 *출력*을 씁니다."
     ),
 }
 # The exercise on a graph that uses it (not part of the row's cost): f = tanh(x + y) · z.
@@ -94,6 +96,13 @@ def catalogs(checkout, env):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def docs(checkout, env):
+    regenerated = subprocess.run(
+        [sys.executable, "-m", "autograder.docs"], cwd=checkout, capture_output=True, text=True, env=env
+    )
+    assert regenerated.returncode == 0, regenerated.stderr
+
+
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory):
     """A copy of the checkout with the tanh row and its words, committed on top of the copy as it was."""
@@ -120,15 +129,17 @@ def checkout(tmp_path_factory):
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t",
     }
+    table = root / "solutions" / "table.py"
+    text = table.read_text()
+    assert text.count(TANH_ROW) == 1, "the test's TANH_ROW is not the table's row, as written there"
+    table.write_text(text.replace(TANH_ROW, ""))  # a kit without tanh: its words and docs go too
+    catalogs(root, env)
+    docs(root, env)
     git(root, "init", "-q")
     git(root, "add", "-A")
     subprocess.run(["git", "commit", "-qm", "before"], cwd=root, env=env, check=True)
 
-    table = root / "solutions" / "table.py"
-    text = table.read_text()
-    end = "\n)\n\nGATES = "
-    assert text.count(end) == 1
-    table.write_text(text.replace(end, "\n" + TANH_ROW.rstrip("\n") + end))
+    table.write_text(text)  # the row, where it was
     catalogs(root, env)  # the row's messages join the .po files, untranslated
     po_path = root / "autograder" / "bpkit" / "locale" / "ko" / "LC_MESSAGES" / "bpkit.po"
     po = read_catalog(po_path, "ko")
@@ -141,10 +152,7 @@ def checkout(tmp_path_factory):
             message.previous_id = []
     write_catalog(po_path, po)
     catalogs(root, env)  # and compiled
-    regenerated = subprocess.run(
-        [sys.executable, "-m", "autograder.docs"], cwd=root, capture_output=True, text=True, env=env
-    )  # the docs' generated tables (operations, gates, misconceptions) list it
-    assert regenerated.returncode == 0, regenerated.stderr
+    docs(root, env)  # the docs' generated tables (operations, gates, misconceptions) list it
     git(root, "add", "-A")
     stat = git(root, "diff", "--cached", "--stat")
     print("What adding tanh costs (git diff --stat):\n" + stat)

@@ -10,8 +10,8 @@ a max), the gate-specific mistakes of the gate table, and a branch kept alone
 (either one) where a node feeds several gates. A hand exercise's draw also keeps every two of these
 mistakes (at different nodes, or different mistakes) apart by the same margin, so that the answers of
 a student who made one are never the answers of another: feedback can name the one made, alone.
-Nothing sits on a kink (a max tie, a ReLU at 0),
-and the exercise's own rules (solutions/graphs.py: Rule) hold.
+Nothing sits on a kink (a max tie, a ReLU at 0) or near the edge of an operation's domain (a
+divisor within 0.5 of 0, a log's input below 0.5: gate_kinds.DOMAIN_MARGIN), and the exercise's own rules (solutions/graphs.py: Rule) hold.
 
 The graph is evaluated generically: each operation's forward (its row of the operation table,
 bpkit/table.py: its definition, as the notebook states it) and, for the backward pass, each
@@ -24,7 +24,7 @@ Shipped to students as bpkit/acceptance.py (the draw runs on their laptops too).
 
 import numpy as np
 
-from . import misconceptions, table
+from . import gate_kinds, misconceptions, table
 from .gradcheck import KINK_DISTANCE
 
 # "Clearly different": beyond five times course.yaml's default hand-answer tolerance (0.005 + 0.005·|x|).
@@ -61,9 +61,17 @@ class Evaluation:
         self.local_gradients = dict(local_gradients or {})
         self.values = dict(inputs)
         self.gates = []  # (node, operation's row, constants, parents)
+        self.outside = None  # the first node whose inputs leave its operation's domain (a divisor near 0)
         for node, operation, parents in graph.gates:
             row, constants = table.operation_of(operation)
-            self.values[node] = _rounded(forward(row, [self.values[p] for p in parents], constants), decimals)
+            args = [self.values[p] for p in parents]
+            domain = row.kind_of.domain
+            if self.outside is not None or (domain is not None and gate_kinds.outside(domain, tuple(args))):
+                # not computed (1 / 0 raises on Python floats): the draw is refused, nothing reads it
+                self.outside = self.outside or node
+                self.values[node] = float("nan")
+            else:
+                self.values[node] = _rounded(forward(row, args, constants), decimals)
             self.gates.append((node, row, constants, parents))
         self._jacobians = {}
 
@@ -285,7 +293,8 @@ def accepted(graph, inputs, answers, rules=(), discriminate=True):
     A hand exercise's draw also keeps every two mistakes apart (discriminates(apart=True))."""
     evaluation = Evaluation(graph, inputs)
     return (
-        not evaluation.at_kink()
+        evaluation.outside is None
+        and not evaluation.at_kink()
         and obeys(evaluation, rules)
         and (not discriminate or discriminates(evaluation, answers, apart=True))
     )

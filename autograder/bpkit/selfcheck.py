@@ -22,7 +22,7 @@ from . import forms, gradcheck, reach
 from .i18n import STUDENT_WORDS
 from .misconceptions import BY_ID as MISCONCEPTIONS
 from .misconceptions import Seen
-from .table import GATES
+from .table import GRADED
 
 
 def _shipped(name):
@@ -31,8 +31,8 @@ def _shipped(name):
 
 
 # The graded gates: rows of the operation table (bpkit/table.py), as the grader reads them.
-GATE_TABLE = {g.name: g for g in GATES}
-GATE_BY_CELL = {g.grade_id: g for g in GATES}
+GATE_TABLE = {g.name: g for g in GRADED}  # the kit's gates and any an assignment asks for
+GATE_BY_CELL = {g.grade_id: g for g in GRADED}
 
 # The functions built from gates (autograder/exercises.py): the gradients each returns,
 # flattened and named like the hand answers, and the student's problem values (P.<problem>)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solutions.table import GATES
+from solutions.table import GRADED
 
 from ..bpkit import problems
 from ..exercises import BY_ID as HAND_EXERCISES
@@ -174,7 +174,7 @@ class CorrectAnswers:
 # ---------------------------------------------------------------- identical code
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024  # intake's cap per file
-CODE_CELLS = tuple(g.grade_id for g in GATES) + tuple(FUNCTIONS_BY_ID)
+CODE_CELLS = tuple(g.grade_id for g in GRADED) + tuple(FUNCTIONS_BY_ID)
 
 
 def normalised(source):
