@@ -182,6 +182,7 @@ DOMAINS = (
             ("autograder/cli_language.py", "python"),
             ("autograder/intake.py", "python"),
             ("autograder/course.py", "python"),
+            ("autograder/values.py", "python"),  # show-values and check-config's family sizes
             (
                 "autograder/config/*.py",
                 "python",

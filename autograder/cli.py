@@ -23,17 +23,17 @@ def _load(course_yaml):
     return course
 
 
-def _load_and_build(course_yaml):
+def _load_and_build(course_yaml, with_built=False):
     """The course, its notebooks rendered as init renders them (so OK here means init agrees),
-    every problem of course.yaml reported at once."""
+    every problem of course.yaml reported at once; with_built: (course, the rendered notebooks)."""
     from .course import load_and_build
 
     try:
-        course = load_and_build(course_yaml)[0]
+        course, built = load_and_build(course_yaml)
     except _init_errors() as e:
         raise click.ClickException(str(e)) from None
     speak(course)
-    return course
+    return (course, built) if with_built else course
 
 
 def _init_errors():
@@ -60,7 +60,9 @@ def main():
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
-    course = _load_and_build(course_yaml)
+    from .values import family_line, family_sizes
+
+    course, built = _load_and_build(course_yaml, with_built=True)
     names = ", ".join(a.name for a in course.assignments)
     click.echo(
         _("{file}: OK: course {course_id}, seed {seed}, {randomization} values, assignments: {names}").format(
@@ -71,6 +73,8 @@ def check_config(course_yaml):
             names=names,
         )
     )
+    for exercise_id, family, n in family_sizes(course, built):
+        click.echo("  " + family_line(exercise_id, family, n))
 
 
 @main.command()
@@ -163,7 +167,7 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
 
     from .config import ConfigError
     from .exercises import BY_ID as HAND_EXERCISES
-    from .values import StudentValues, graph_mode_note, variants
+    from .values import StudentValues, family_line, graph_mode_note, variants
 
     course = _load(course_yaml)
     try:
@@ -181,7 +185,11 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
                 else []
             )
             click.echo(graph_mode_note(course))
-            for graph, count in variants(course, a.name, variants_of, ids):
+            listed = variants(course, a.name, variants_of, ids)
+            if len(listed) > 1:
+                family = HAND_EXERCISES[variants_of].description.family.name
+                click.echo(family_line(variants_of, family, len(listed)))
+            for graph, count in listed:
                 click.echo(f"  {count:5d}  {graph.title}")
             if not roster:
                 click.echo(_("  (give --roster FILE, one student id a line, to count who draws each)"))

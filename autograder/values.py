@@ -23,6 +23,7 @@ from solutions import graphs as described
 
 from .bpkit import problems
 from .exercises import BY_ID as HAND_EXERCISES
+from .words import _
 
 
 def _plain(value):
@@ -109,6 +110,28 @@ def variants(course, assignment, exercise_id, roster):
         counts[p.graphs[e.problem]] += 1
     every = e.shape(course.graphs).graphs
     return sorted(((g, counts[g]) for g in every), key=lambda gc: -gc[1])
+
+
+def family_sizes(course, built):
+    """[(exercise id, its family's name, how many graphs)] for the hand exercises the course's
+    notebooks grade (`built`: course.load_and_build's) whose graph each student draws from a
+    family (graphs: per-student), in notebook order."""
+    from .notebooks import graded_exercises
+
+    if course.graphs != described.PER_STUDENT:
+        return []
+    graded = dict.fromkeys(e for _, nbs in built for nb in nbs.values() for e in graded_exercises(nb))
+    return [
+        (e, HAND_EXERCISES[e].description.family.name, len(HAND_EXERCISES[e].shape(course.graphs).graphs))
+        for e in graded
+        if e in HAND_EXERCISES and len(HAND_EXERCISES[e].shape(course.graphs).graphs) > 1
+    ]
+
+
+def family_line(exercise_id, family, n):
+    return _("{exercise}: {n} graphs in its per-student family ({family}); each student draws one.").format(
+        exercise=exercise_id, n=n, family=family
+    )
 
 
 def graph_mode_note(course):

@@ -173,7 +173,10 @@ def test_many_graphs_among_300_ids_none_for_more_than_a_quarter(tmp_path, exerci
         "--roster",
         str(_roster(tmp_path, [f"student{i:03d}" for i in range(300)])),
     )
-    shown = [int(line.split()[0]) for line in listed.splitlines()[1:]]
+    assert listed.splitlines()[1] == f"{exercise_id}: 6 graphs in its per-student family " + (
+        f"({HAND_EXERCISES[exercise_id].description.family.name}); each student draws one."
+    )
+    shown = [int(line.split()[0]) for line in listed.splitlines()[2:]]
     assert sorted(shown, reverse=True) == sorted(counts.values(), reverse=True) and sum(shown) == 300
 
 

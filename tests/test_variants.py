@@ -3,6 +3,7 @@ are its output, graph for graph and draw for draw as when they were chosen by ha
 variant keeps and what it may change; the structural checks; a family under 4 refused."""
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,18 @@ def test_vary_is_checked_and_a_class_swaps_operations_of_one_arity():
     assert made.graphs == described.SIMPLE_FAMILY.graphs and any(
         "loser would feed more" in r for r in made.refused
     )
+
+
+def test_check_config_says_how_many_graphs_each_family_has(tmp_path):
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    REPO = Path(__file__).resolve().parent.parent
+    config = tmp_path / "course.yaml"
+    config.write_text((REPO / "course.yaml").read_text() + "\ngraphs: per-student\n")
+    done = CliRunner().invoke(main, ["check-config", "--config", str(config)])
+    assert done.exit_code == 0, done.output
+    said = done.output.splitlines()
+    assert "  simple_by_hand: 6 graphs in its per-student family (simple); each student draws one." in said
+    assert "  branch_by_hand: 6 graphs in its per-student family (branch); each student draws one." in said
