@@ -13,8 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
-from solutions.misconceptions import CATALOG
-from solutions.table import GATES, gates_named_by
+from solutions.table import CATALOG, GATES, gates_named_by
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -18,11 +18,11 @@ import numpy as np
 from solutions import gates as reference
 from solutions import graphs as described
 from solutions import lecture
-from solutions.misconceptions import AND, AT_NODE, AT_VALUE, CATALOG, IN_EVERY_GATE, OR_ELSE, Seen, overwrite
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS
+from solutions.misconceptions import AND, AT_NODE, AT_VALUE, IN_EVERY_GATE, OR_ELSE, Seen, overwrite
 from solutions.table import BY_NAME as GATE_ROWS_BY_NAME
+from solutions.table import CATALOG, gates_named_by
+from solutions.table import CATALOG_BY_ID as MISCONCEPTIONS
 from solutions.table import GRADED as GATE_ROWS
-from solutions.table import gates_named_by
 
 from .bpkit.acceptance import (  # "clearly": the kit's one margin
     CLEAR_ABS,

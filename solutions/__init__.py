@@ -3,8 +3,8 @@ graph engine, the lecture's graphs and the catalog of misconceptions. Never ship
 
 from .gates import CLASSES
 from .graph import Graph, Node
-from .misconceptions import CATALOG, Misconception
-from .table import GATES, OPERATIONS
+from .misconceptions import Misconception
+from .table import CATALOG, GATES, OPERATIONS
 
 globals().update(CLASSES)  # solutions.MulGate: each row's class, named by the table only
 

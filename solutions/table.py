@@ -20,14 +20,13 @@ only), without the local gradients: the release builder removes every row's `bac
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .gate_kinds import KINDS, N_, Kind, Kink  # N_: words a student reads, translated where shown
-from .misconceptions import BY_ID as CATALOG_BY_ID
-from .misconceptions import Misconception
+from .misconceptions import Misconception, catalog, like, scaled
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,10 @@ class Operation:
     written: str  # how a formula writes it: "{0} + {1}", "max({0}, {1})", "{c} · {0}"
     doc: str  # what its class says of it, a message of the student catalog
     forward: Callable[..., Any]  # (*inputs, *constants) -> output, on floats and arrays
-    misconceptions: tuple[str, ...]  # ids of the catalogued mistakes that apply to it, in naming order
+    # The catalogued mistakes that apply to it, in naming order: the id of a mistake written elsewhere
+    # (misconceptions.py's shared ones, another row's), or a Misconception this row brings, written
+    # here with its model. Once the row is built, its ids (the mistakes it brings: `brings`).
+    misconceptions: tuple[str | Misconception, ...]
     # (dout, out, *inputs, *constants) -> the gradient of each input (one value for one input).
     # None in a release: removed by the release builder, it is the graded gates' answer.
     backward: Callable[..., Any] | None = None
@@ -90,6 +92,13 @@ class Operation:
     quiet_overflow: bool = False
     # (method, words): a hint the released stub keeps at the top of that method, a catalog message
     hints: tuple[tuple[str, str], ...] = ()
+    brings: tuple[Misconception, ...] = field(init=False, repr=False, default=())
+
+    def __post_init__(self) -> None:
+        # Readers (and rows written before a row could bring its mistakes) see ids only.
+        brought = tuple(m for m in self.misconceptions if isinstance(m, Misconception))
+        object.__setattr__(self, "brings", brought)
+        object.__setattr__(self, "misconceptions", tuple(_id_of(m) for m in self.misconceptions))
 
     # ------------------------------------------------ a graded gate's row, as the checks read it
 
@@ -146,6 +155,10 @@ class Operation:
         return f"({text})" if self.grouped and not top else text
 
 
+def _id_of(mistake: str | Misconception) -> str:
+    return mistake.id if isinstance(mistake, Misconception) else mistake
+
+
 ENGINE: dict[str, type] = {}  # gate class name -> the reference engine's class (solutions/gates.py)
 
 
@@ -154,6 +167,22 @@ def _large(rng: np.random.Generator) -> tuple:
 
 
 LECTURE = N_("the lecture's numbers")
+BATCH_SAMPLES = 16  # one sample's product is recognised for each of a batch's first 16 columns
+
+
+def _batch_not_summed(s: Any) -> list:
+    # The mean over the batch; then one sample's product instead of the sum, sample by sample:
+    # the first (dW from x[:, 0]) or any other (a loop over the batch that assigns instead of
+    # adding keeps the last one's).
+    W, x = s.inputs
+    dW, dx = s.correct
+    if np.ndim(x) != 2:
+        return []
+    n = np.shape(x)[1]
+    dout, x = np.asarray(s.dout), np.asarray(x)
+    samples = [(np.outer(dout[:, i], x[:, i]), dx) for i in range(min(n, BATCH_SAMPLES))]
+    return [(dW / n, dx), *samples]
+
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -165,7 +194,18 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("Distributor: the upstream gradient goes unchanged to both inputs."),
         forward=lambda x, y: x + y,
         backward=lambda dout, out, x, y: (dout, dout),
-        misconceptions=("upstream-ignored", "add-split", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "add-split",
+                N_("The add gate halved the gradient between its inputs instead of copying it."),
+                N_("How much does x + y change when x changes by a small h? Both inputs get that rate."),
+                model=scaled(0.5),
+                said=(N_("the gradient was halved between {inputs} instead of copied to each"),),
+                prior=4,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("add_gate", (LECTURE, (-2.0, 5.0))),
         grouped=True,
     ),
@@ -178,7 +218,23 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("Switcher: each input's gradient is the upstream gradient times the *other* input."),
         forward=lambda x, y: x * y,
         backward=lambda dout, out, x, y: (dout * y, dout * x),
-        misconceptions=("upstream-ignored", "mul-not-swapped", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "mul-not-swapped",
+                N_(
+                    "Each input of the mul gate got its own value times the upstream gradient, not the "
+                    "other input's."
+                ),
+                N_("d(x*y)/dx does not depend on x. The lecture calls the mul gate a switcher."),
+                model=lambda s: [tuple(s.dout * v for v in s.inputs)],
+                said=(
+                    N_("each input got its own value times the gradient from above, not the other input's"),
+                ),
+                prior=10,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("mul_gate", (LECTURE, (3.0, -4.0))),
         grouped=True,
     ),
@@ -191,7 +247,33 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("Router: the whole upstream gradient goes to the larger input (to x on a tie)."),
         forward=lambda x, y: np.maximum(x, y),
         backward=lambda dout, out, x, y: (np.where(x >= y, dout, 0.0), np.where(x >= y, 0.0, dout)),
-        misconceptions=("upstream-ignored", "max-routes-both", "max-routes-smaller", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "max-routes-both",
+                N_("The max gate sent the upstream gradient to both inputs."),
+                N_("Only the input that won the max changes the output when nudged."),
+                model=lambda s: [tuple(like(s.dout, v) for v in s.inputs)],
+                said=(N_("the gradient went to both inputs, not only to the larger one"),),
+                hint_by_hand=N_(
+                    "Only the input that won the max changes the output when nudged; the other one gets 0."
+                ),
+                prior=7,
+            ),
+            Misconception(
+                "max-routes-smaller",
+                N_("The max gate routed the gradient to the smaller input."),
+                N_("Which input's small change moves max(x, y)? Check the comparison you store in forward."),
+                model=lambda s: [s.correct[::-1]],
+                said=(N_("the gradient went to the smaller input"),),
+                hint_by_hand=N_(
+                    "Which input's small change moves max(x, y)? Compare the two values you computed on "
+                    "the way forward."
+                ),
+                prior=3,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("max_gate", (LECTURE, (-1.0, 2.0)), kink_check="ties"),
     ),
     Operation(
@@ -203,7 +285,33 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("max(0, x), the router with one input fixed at 0: the gradient passes where x > 0."),
         forward=lambda x: np.maximum(x, 0.0),
         backward=lambda dout, out, x: np.where(x > 0, dout, 0.0),
-        misconceptions=("upstream-ignored", "relu-mask-of-upstream", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "relu-mask-of-upstream",
+                N_(
+                    "The ReLU passed the upstream gradient where the gradient was positive, not where its "
+                    "input was."
+                ),
+                N_(
+                    "Which entries of x moved the output in forward? Their sign, not the sign of dout, "
+                    "decides where the gradient passes."
+                ),
+                # np.maximum(0, dout) in place of dout * (x > 0)
+                model=lambda s: [(like(np.where(np.asarray(s.dout) > 0, s.dout, 0.0), s.inputs[0]),)],
+                said=(
+                    N_(
+                        "the gradient passed where the gradient from above was positive, not where the input was"
+                    ),
+                ),
+                hint_by_hand=N_(
+                    "Whether the gradient passes a ReLU depends on the sign of the value that went into "
+                    "it on the way forward, not on the gradient arriving from above."
+                ),
+                prior=3,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("relu_gate", kink_check="backward"),
     ),
     Operation(
@@ -215,7 +323,37 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("sigma(x) = 1 / (1 + e^-x); its local gradient sigma * (1 - sigma) uses the *output*."),
         forward=lambda x: 1.0 / (1.0 + np.exp(-x)),
         backward=lambda dout, out, x: dout * out * (1.0 - out),
-        misconceptions=("upstream-ignored", "sigmoid-of-input", "sigmoid-missing-term", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "sigmoid-of-input",
+                N_("The sigmoid's local gradient was computed from its input x instead of from its output."),
+                N_("The shortcut sigma'(x) = sigma(x) * (1 - sigma(x)) uses the value forward computed."),
+                model=lambda s: [(s.dout * s.inputs[0] * (1 - s.inputs[0]),)],
+                said=(N_("σ's local gradient was computed from its input, not from its output σ"),),
+                hint_by_hand=N_(
+                    "σ'(s) = σ(s) · (1 − σ(s)) is written with the value σ(s) you computed on the way "
+                    "forward, not with s."
+                ),
+                prior=6,
+            ),
+            Misconception(
+                "sigmoid-missing-term",
+                N_("The sigmoid's local gradient kept only one of its two factors."),
+                N_(
+                    "Differentiate 1 / (1 + e^-x) and write the result in terms of sigma itself: it has "
+                    "two factors."
+                ),
+                model=lambda s: [(s.dout * s.out,), (s.dout * (1 - s.out),)],
+                ways=2,
+                said=(
+                    N_("σ's local gradient kept only σ, not σ · (1 − σ)"),
+                    N_("σ's local gradient kept only (1 − σ), not σ · (1 − σ)"),
+                ),
+                prior=4,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("sigmoid_gate", (LECTURE, (1.0,)), extra_cases=((N_("large |x|"), _large),)),
         quiet_overflow=True,
         hints=(("forward", N_("exp(-|x|) never overflows, so x = +-1000 gives 1 and 0 without a warning.")),),
@@ -229,7 +367,37 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("q = W @ x for W of shape (H, D) and x of shape (D,) or a batch (D, N)."),
         forward=lambda W, x: W @ x,
         backward=lambda dout, out, W, x: (np.outer(dout, x) if np.ndim(x) == 1 else dout @ x.T, W.T @ dout),
-        misconceptions=("upstream-ignored", "matmul-transpose", "batch-not-summed", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "matmul-transpose",
+                N_("dW or dx was formed with the wrong transpose or in the wrong order."),
+                N_(
+                    "A gradient has the shape of its variable: match the shapes of dq, W and x to find the "
+                    "only product that fits."
+                ),
+                model=lambda s: [(np.transpose(s.correct[0]), s.correct[1])],
+                said=(N_("the gradient to {0} came out transposed"),),
+                prior=6,
+            ),
+            Misconception(
+                "batch-not-summed",
+                N_("dW of a batch was averaged, or taken from one sample, instead of summed over the batch."),
+                N_(
+                    "Every column of the batch uses the same W, so W's gradient collects a contribution "
+                    "from each column."
+                ),
+                model=_batch_not_summed,
+                ways=2,
+                more_ways=BATCH_SAMPLES - 1,
+                said=(
+                    N_("the gradient to {0} was averaged over the batch, not summed"),
+                    N_("the gradient to {0} was taken from one sample of the batch, not summed over all"),
+                ),
+                prior=5,
+            ),
+            "sign-flip",
+        ),
         hints=(
             ("backward", N_("A batch's dW sums the per-sample outer products, which is one matrix product.")),
         ),
@@ -247,7 +415,18 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("f = the sum of the squares of q's entries, a scalar."),
         forward=lambda q: np.sum(q * q),
         backward=lambda dout, out, q: 2.0 * q * dout,
-        misconceptions=("upstream-ignored", "l2-missing-2", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "l2-missing-2",
+                N_("The gradient of the sum of squares lost its factor 2."),
+                N_("What is the derivative of q^2 with respect to q?"),
+                model=scaled(0.5),
+                said=(N_("the gradient of the square lost its factor 2"),),
+                prior=5,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("l2_gate", (N_("the lecture's q"), (np.array([0.22, 0.26]),))),
     ),
     # The primitive gates of the lecture's staged sigmoid, 1 / (1 + exp(-1 * x)): in the hand
@@ -312,7 +491,19 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("x - y: the upstream gradient goes to x unchanged and to y negated."),
         forward=lambda x, y: x - y,
         backward=lambda dout, out, x, y: (dout, -dout),
-        misconceptions=("upstream-ignored", "sub-not-negated", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "sub-not-negated",
+                N_("The subtract gate gave its second input the upstream gradient instead of its negative."),
+                N_("How does x - y change when y grows by a small h?"),
+                # d(x - y)/dy = -1, written 1: the second input gets the first input's gradient
+                model=lambda s: [(s.correct[0], s.correct[0])],
+                said=(N_("the gradient to {1}, which is subtracted, was not negated"),),
+                prior=15,  # likelier than a sign flip of that one input, which gives the same numbers: said first
+            ),
+            "sign-flip",
+        ),
         grouped=True,
         graded=Graded("sub_gate", kit=False),
     ),
@@ -327,8 +518,26 @@ OPERATIONS: tuple[Operation, ...] = (
         backward=lambda dout, out, x, y: (dout / y, -dout * x / (y * y)),
         misconceptions=(
             "upstream-ignored",
-            "div-denominator-not-squared",
-            "div-denominator-sign",
+            Misconception(
+                "div-denominator-not-squared",
+                N_("The divisor's gradient of x / y was -x/y instead of -x/y²."),
+                N_("Write x / y as x · y⁻¹ and differentiate y⁻¹ with the power rule."),
+                # d(x/y)/dy = -x/y², written -x/y: the correct gradient times y
+                model=lambda s: [(s.correct[0], s.correct[1] * s.inputs[1])],
+                said=(N_("the gradient to the divisor {1} was −x/y, not −x/y²"),),
+                prior=6,
+            ),
+            Misconception(
+                "div-denominator-sign",
+                N_("The divisor's gradient of x / y lost its minus sign: x/y² instead of -x/y²."),
+                N_(
+                    "Does x / y grow or shrink when y grows a little (for x > 0, y > 0)? Its gradient says so."
+                ),
+                # the minus sign of the power rule on y⁻¹ dropped
+                model=lambda s: [(s.correct[0], -s.correct[1])],
+                said=(N_("the gradient to the divisor {1} lost its minus sign (x/y², not −x/y²)"),),
+                prior=15,  # likelier than a sign flip of that one input, which gives the same numbers: said first
+            ),
             "sign-flip",
         ),
         grouped=True,
@@ -343,7 +552,18 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("x -> x^2; the power rule gives the local gradient 2 * x."),
         forward=lambda x: x * x,
         backward=lambda dout, out, x: 2.0 * x * dout,
-        misconceptions=("upstream-ignored", "power-missing-2", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "power-missing-2",
+                N_("The power rule lost its factor 2: the gradient of x² was x, not 2x."),
+                N_("What is the derivative of x^2 with respect to x?"),
+                model=scaled(0.5),
+                said=(N_("the gradient of the square lost its factor 2 (x, not 2x)"),),
+                prior=5,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("square_gate", kit=False),
     ),
     Operation(
@@ -355,7 +575,25 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*."),
         forward=lambda x: np.tanh(x),
         backward=lambda dout, out, x: dout * (1.0 - out * out),
-        misconceptions=("upstream-ignored", "tanh-of-input", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "tanh-of-input",
+                N_(
+                    "tanh's local gradient was computed as 1 - x² from its input x instead of 1 - tanh² "
+                    "from its output."
+                ),
+                N_("tanh'(x) = 1 - tanh(x)^2 is written with the value forward computed, not with x."),
+                model=lambda s: [(s.dout * (1 - s.inputs[0] * s.inputs[0]),)],  # 1 - x² for 1 - tanh²
+                said=(N_("tanh's local gradient was 1 − x² of its input, not 1 − tanh² of its output"),),
+                hint_by_hand=N_(
+                    "tanh'(s) = 1 − tanh(s)² is written with the value tanh(s) you computed on the way "
+                    "forward, not with s."
+                ),
+                prior=6,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
     ),
     Operation(
@@ -367,7 +605,18 @@ OPERATIONS: tuple[Operation, ...] = (
         N_("x -> the natural log of x, for x above 0; the local gradient is 1 / x."),
         forward=lambda x: np.log(x),
         backward=lambda dout, out, x: dout / x,
-        misconceptions=("upstream-ignored", "log-not-reciprocal", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "log-not-reciprocal",
+                N_("log's local gradient was taken as x instead of 1/x."),
+                N_("What is the derivative of log(x)? It gets smaller as x grows."),
+                model=lambda s: [(s.dout * s.inputs[0],)],  # x where 1/x belongs
+                said=(N_("log's local gradient was its input x, not 1/x"),),
+                prior=5,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("log_gate", kit=False),
     ),
 )
@@ -378,6 +627,9 @@ STAGED = tuple(op for op in OPERATIONS if op.graded is None)
 BY_NAME = {op.name: op for op in OPERATIONS}
 BY_SYMBOL = {op.symbol: op for op in OPERATIONS}
 BY_GRADE_ID = {g.grade_id: g for g in GRADED}
+# The whole catalog of mistakes: the shared ones (misconceptions.py) and those the rows bring.
+CATALOG: tuple[Misconception, ...] = catalog(tuple(m for op in OPERATIONS for m in op.brings))
+CATALOG_BY_ID = {m.id: m for m in CATALOG}
 CONSTANT_SUFFIX = "c"  # a symbol ending in it takes a number in its place: "*c" is written "*-1", "*2"
 
 
@@ -407,7 +659,7 @@ def gates_named_by(misconception_id: str) -> tuple[str, ...]:
 
 def misconceptions_of(spec: Operation) -> tuple[Misconception, ...]:
     """The catalog entries that apply to a gate, in the row's order."""
-    return tuple(CATALOG_BY_ID[mid] for mid in spec.misconceptions)
+    return tuple(CATALOG_BY_ID[_id_of(m)] for m in spec.misconceptions)
 
 
 def _check_rows(rows: tuple[Operation, ...]) -> None:
@@ -417,7 +669,10 @@ def _check_rows(rows: tuple[Operation, ...]) -> None:
     for op in rows:
         unknown = [m for m in op.misconceptions if m not in CATALOG_BY_ID]
         if unknown:
-            raise ValueError(f"{where}: {op.name} names {unknown}, not in solutions/misconceptions.py")
+            raise ValueError(
+                f"{where}: {op.name} names {unknown}: neither a row brings it nor solutions/misconceptions.py "
+                f"has it (known: {', '.join(CATALOG_BY_ID)})"
+            )
         if op.kind not in KINDS:
             raise ValueError(f"{where}: {op.name} has kind {op.kind!r}; the kinds are {', '.join(KINDS)}")
         if KINDS[op.kind].arity != len(op.inputs):

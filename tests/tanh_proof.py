@@ -41,6 +41,21 @@ class TanhGate:
         return -dout * (1.0 - self.out**2)
 """
 
+# A tanh whose local gradient is 1 - x² (its input's) instead of 1 - tanh² (its output's): the
+# mistake the tanh row brings, with its model, in solutions/table.py.
+TANH_OF_INPUT = """
+import numpy as np
+
+
+class TanhGate:
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x)
+
+    def backward(self, dout):
+        return dout * (1.0 - self.x**2)
+"""
+
 SAID = {  # what the tanh gate's self-check says of a correct gate, in each language
     "en": "TanhGate: backward matches the slope of your forward",
     "ko": "TanhGate: float, 벡터, 행렬에서 backward가 여러분의 forward의 기울기와 일치합니다",
@@ -114,21 +129,24 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         env=nbgrader_environment(),
     )
     assert "Success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-    wrong = as_student(
-        simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, tanh_gate=WRONG_TANH)),
-        "ann",
-    )
-    NotebookClient(
-        wrong,
-        timeout=180,
-        kernel_name="python3",
-        allow_errors=True,  # Validate's lines fail it
-        resources={"metadata": {"path": str(folder)}},
-    ).execute()
-    said = outputs_of(wrong, "selfcheck_tanh_gate")
-    assert "sign-flip" in said, said
-    if language == "ko":
-        assert HANGUL.search(said) and "problem(s) found" not in said, said
+    for gate, mistake in ((WRONG_TANH, "sign-flip"), (TANH_OF_INPUT, "tanh-of-input")):
+        wrong = as_student(
+            simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, tanh_gate=gate)),
+            "ann",
+        )
+        NotebookClient(
+            wrong,
+            timeout=180,
+            kernel_name="python3",
+            allow_errors=True,  # Validate's lines fail it
+            resources={"metadata": {"path": str(folder)}},
+        ).execute()
+        said = outputs_of(wrong, "selfcheck_tanh_gate")
+        assert mistake in said, said
+        if language == "ko":
+            assert HANGUL.search(said) and "problem(s) found" not in said, said
+    if language == "ko":  # the words the row brought with its mistake, from the catalog
+        assert "tanh의 local gradient" in said, said
 
 
 def _verdicts(course_dir, student):
@@ -145,6 +163,7 @@ def test_graded_end_to_end_by_both_graders(course, tmp_path):
     for student, answers in (
         ("ann", _answers(course_dir)),
         ("bo", _answers(course_dir, tanh_gate=WRONG_TANH)),
+        ("cy", _answers(course_dir, tanh_gate=TANH_OF_INPUT)),
     ):
         folder = course_dir / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
@@ -177,9 +196,9 @@ def test_graded_end_to_end_by_both_graders(course, tmp_path):
         points, score, _, mistakes = bo["test_tanh_with_gates"]
         assert score < points and "sign-flip" in mistakes, bo
         assert bo["test_tanh_by_hand"][1] == bo["test_tanh_by_hand"][0]  # hand answers do not use the gate
-    assert _verdicts(course_dir, "bo") == _verdicts(kit, "bo") and _verdicts(course_dir, "ann") == _verdicts(
-        kit, "ann"
-    )
+        points, score, _, mistakes = _verdicts(graded, "cy")["test_tanh_gate_backward"]
+        assert score < points and mistakes == ["tanh-of-input"], mistakes  # named by the row's own model
+    assert all(_verdicts(course_dir, s) == _verdicts(kit, s) for s in ("ann", "bo", "cy"))
     feedback = "".join(
         o.get("text", "")
         for c in nbformat.read(

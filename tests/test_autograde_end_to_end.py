@@ -251,7 +251,7 @@ def test_a_changed_grade_id_costs_only_the_exercises_that_need_that_cell(bad_sub
 
 
 def test_every_catalogued_misconception_is_named_for_someone(graded):
-    from solutions.misconceptions import CATALOG
+    from solutions.table import CATALOG
 
     named = {m for report in graded.reports.values() if report for r in report for m in r["misconceptions"]}
     assert {m.id for m in CATALOG} <= named, {m.id for m in CATALOG} - named

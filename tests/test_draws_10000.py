@@ -16,8 +16,7 @@ import pytest
 from autograder.bpkit import problems
 from autograder.exercises import BY_ID as HAND_EXERCISES
 from solutions import graphs as described
-from solutions.misconceptions import CATALOG
-from solutions.table import gates_named_by
+from solutions.table import CATALOG, gates_named_by
 
 pytestmark = pytest.mark.e2e
 

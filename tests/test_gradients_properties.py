@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from autograder.bpkit import gradcheck
 from solutions import lecture
-from solutions.misconceptions import CATALOG, Seen, overwrite
-from solutions.table import GRADED, OPERATIONS
+from solutions.misconceptions import Seen, overwrite
+from solutions.table import CATALOG, GRADED, OPERATIONS
 
 REQUIRED_IDS = {
     "upstream-ignored",

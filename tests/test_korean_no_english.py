@@ -632,7 +632,8 @@ def test_every_failure_path_was_reached(korean_class):
     from autograder.bpkit import forms
     from autograder.grading import checks, problems
     from autograder.words import STAFF_WORDS, student_words
-    from solutions.misconceptions import CATALOG, UNKNOWN, UNKNOWN_BY_HAND
+    from solutions.misconceptions import UNKNOWN, UNKNOWN_BY_HAND
+    from solutions.table import CATALOG
 
     named = {
         m for student in STUDENTS for c in korean_class.report(student)["cells"] for m in c["misconceptions"]

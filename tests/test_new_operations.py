@@ -17,9 +17,9 @@ from autograder.bpkit.i18n import STUDENT_LOCALE
 from autograder.catalogs import read_catalog
 from autograder.exercises import NodeMistake, explaining
 from solutions.graphs import GraphDescription
-from solutions.misconceptions import BY_ID as CATALOG
 from solutions.misconceptions import Seen
 from solutions.table import BY_NAME, OPERATIONS, operation_of
+from solutions.table import CATALOG_BY_ID as CATALOG
 
 # Written independently of the rows (autograd's own numpy), keyed by gate class.
 INDEPENDENT = {

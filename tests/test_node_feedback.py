@@ -20,7 +20,7 @@ from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import run_check
 from solutions import graphs as described
-from solutions.misconceptions import CATALOG
+from solutions.table import CATALOG
 
 simulated_class = demo.load_simulated_class()
 CORRECT_STYLES, MISTAKES = simulated_class.CORRECT_STYLES, simulated_class.MISTAKES

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 COPIED = ("autograder", "solutions", "assignments", "demo", "tests", "docs", "course.yaml", "pyproject.toml")
 
-# The row, as a contributor adds it to OPERATIONS (the table's own text: the copy takes it out first).
+# The row, as a contributor adds it to OPERATIONS (the table's own text: the copy takes it out first),
+# with the mistake it brings (1 - x² for 1 - tanh²) and that mistake's model.
 TANH_ROW = """    Operation(
         "tanh",
         "TanhGate",
@@ -36,7 +37,25 @@ TANH_ROW = """    Operation(
         N_("tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*."),
         forward=lambda x: np.tanh(x),
         backward=lambda dout, out, x: dout * (1.0 - out * out),
-        misconceptions=("upstream-ignored", "tanh-of-input", "sign-flip"),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "tanh-of-input",
+                N_(
+                    "tanh's local gradient was computed as 1 - x² from its input x instead of 1 - tanh² "
+                    "from its output."
+                ),
+                N_("tanh'(x) = 1 - tanh(x)^2 is written with the value forward computed, not with x."),
+                model=lambda s: [(s.dout * (1 - s.inputs[0] * s.inputs[0]),)],  # 1 - x² for 1 - tanh²
+                said=(N_("tanh's local gradient was 1 − x² of its input, not 1 − tanh² of its output"),),
+                hint_by_hand=N_(
+                    "tanh'(s) = 1 − tanh(s)² is written with the value tanh(s) you computed on the way "
+                    "forward, not with s."
+                ),
+                prior=6,
+            ),
+            "sign-flip",
+        ),
         graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
     ),
 """
@@ -44,6 +63,19 @@ TANH_ROW = """    Operation(
 KOREAN = {
     "tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*.": (
         "tanh(x) = (e^x - e^-x) / (e^x + e^-x); local gradient 1 - tanh^2는 *출력*을 씁니다."
+    ),
+    # the mistake the row brings, with its model: its words come and go with the row
+    "tanh's local gradient was computed as 1 - x² from its input x instead of 1 - tanh² from its output.": (
+        "tanh의 local gradient를 출력으로 1 - tanh²를 계산하지 않고 입력 x로 1 - x²를 계산했습니다."
+    ),
+    "tanh'(x) = 1 - tanh(x)^2 is written with the value forward computed, not with x.": (
+        "tanh'(x) = 1 - tanh(x)^2는 x가 아니라 forward가 계산한 값으로 씁니다."
+    ),
+    "tanh's local gradient was 1 − x² of its input, not 1 − tanh² of its output": (
+        "tanh의 local gradient가 출력의 1 − tanh²가 아니라 입력의 1 − x²였습니다"
+    ),
+    "tanh'(s) = 1 − tanh(s)² is written with the value tanh(s) you computed on the way forward, not with s.": (
+        "tanh'(s) = 1 − tanh(s)²는 s가 아니라 forward 방향으로 계산해 둔 값 tanh(s)로 씁니다."
     ),
 }
 # The exercise on a graph that uses it (not part of the row's cost): f = tanh(x + y) · z.

@@ -216,7 +216,7 @@ def applicable_mistakes(evaluation):
         for mid in ids:
             if mid == "upstream-ignored" and node == output:
                 continue  # its upstream gradient is 1: nothing to forget
-            m = misconceptions.BY_ID[mid]
+            m = table.CATALOG_BY_ID[mid]
             found += [(m, node, k) for k in range(m.drawn_ways)]
     return found
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from . import forms, gradcheck, reach
 from .i18n import STUDENT_WORDS
-from .misconceptions import BY_ID as MISCONCEPTIONS
 from .misconceptions import Seen
+from .table import CATALOG_BY_ID as MISCONCEPTIONS
 from .table import GRADED
 
 

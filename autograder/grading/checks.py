@@ -26,10 +26,10 @@ from typing import NamedTuple
 import numpy as np
 
 from solutions import graphs as described
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS
-from solutions.misconceptions import CATALOG, OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
+from solutions.misconceptions import OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
 from solutions.table import BY_GRADE_ID as GATES
-from solutions.table import gates_named_by, misconceptions_of
+from solutions.table import CATALOG, gates_named_by, misconceptions_of
+from solutions.table import CATALOG_BY_ID as MISCONCEPTIONS
 
 from ..bpkit import forms
 from ..bpkit.acceptance import CLEAR_ABS, CLEAR_REL  # the kit's one margin of "clearly"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS
+from solutions.table import CATALOG_BY_ID as MISCONCEPTIONS
 
 from ..bpkit import forms
 from ..bpkit.gradcheck import rel_error as relative_error  # the cs231n relative error, written once

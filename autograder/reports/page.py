@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from solutions.misconceptions import BY_ID as MISCONCEPTIONS
+from solutions.table import CATALOG_BY_ID as MISCONCEPTIONS
 
 from ..words import _, in_force, student_words
 from . import charts
