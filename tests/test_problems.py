@@ -103,3 +103,43 @@ def test_a_detail_is_worded_in_the_course_language_and_a_forged_one_shown_as_it_
     assert detail_of(forged) == "I am fine"
     unfitting = RunResult("crashed", "plain", words={"key": "no reply", "fields": {"seconds": [1]}})
     assert detail_of(unfitting) == "plain"  # a field that is not plain: the template cannot take it
+
+
+def test_a_class_or_function_the_notebook_did_not_define_is_named_in_the_course_language():
+    """The sandbox sends only the name of what is missing (protocol._not_defined); the words are the
+    grader's (problems.REFUSALS), in English and in Korean, whether a gate or a function was asked."""
+    from autograder.grading.context import make_context
+    from autograder.grading.inprocess import InProcessSubject
+    from autograder.grading.registry import run_check
+    from solutions.table import GATES
+
+    gate = GATES[0]
+    assert protocol.perform_call({}, {"op": "gate", "class": gate.name, "steps": []}) == [
+        {"undefined": gate.name}
+    ]
+
+    def graded(grade_id, check):
+        ctx = make_context(
+            grade_id,
+            check,
+            seed=5,
+            course_id="c",
+            assignment="backprop",
+            randomization="per-course",
+            student_id="",
+        )
+        return run_check(grade_id, check, InProcessSubject({"np": np}), ctx).feedback(grade_id, 2)
+
+    english = graded(gate.grade_id, "backward")
+    assert f"{gate.name} is not defined (did its cell run?)" in english and "NameError" not in english, (
+        english
+    )
+    with i18n.speaking("ko"):
+        korean = graded(gate.grade_id, "backward")
+        function = graded("simple_with_gates", "function")
+    assert f"{gate.name}이(가) 정의되어 있지 않습니다 (그 셀을 실행했나요?)" in korean, korean
+    assert "is not defined" not in korean + function, korean + function
+    assert "simple_with_gates이(가) 정의되어 있지 않습니다" in function, function
+    with pytest.raises(protocol.InvalidAnswer) as forged:  # a forged name is cut to a field's length
+        protocol.decode({"undefined": "x" * 10_000})
+    assert forged.value.fields == {"name": "x" * protocol.FIELD_CHARS}

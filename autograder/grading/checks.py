@@ -45,7 +45,7 @@ from ..exercises import (
     where_said,
     where_said_all,
 )
-from ..sandbox.protocol import InvalidAnswer, decode, encode
+from ..sandbox.protocol import InvalidAnswer, decode, encode, refuse_undefined
 from ..words import N_, _, student_words
 from .outcomes import (
     CheckResult,
@@ -524,6 +524,8 @@ def _said(error):
 
 
 def _step(steps, index):
+    if isinstance(steps, list) and steps:
+        refuse_undefined(steps[0])  # the class is not defined: its one reply, instead of the steps'
     if not isinstance(steps, list) or len(steps) <= index:
         raise InvalidAnswer("no result")
     step = steps[index]
@@ -715,6 +717,7 @@ def _judge_function(exercise, ctx, graph, mode, cases, factor, answered, result)
         flat_ref = forms.flatten(grads_ref)
         items = None
         try:
+            refuse_undefined(got)
             if isinstance(got, dict) and "error" in got:
                 raise InvalidAnswer("function raised", error=str(got["error"])[:300])
             items = got.get("seq") if isinstance(got, dict) else None
@@ -783,11 +786,12 @@ def _in_another_order(items, grads_ref, exercise, mode, ctx):
 
 def _function_gradients(exercise, mode, reference, got):
     """The gradients of one function call's reply, flattened [(name, value)], or InvalidAnswer."""
+    refuse_undefined(got)
     if isinstance(got, dict) and "error" in got:
-        raise InvalidAnswer(N_("your function raised {error}"), error=str(got["error"])[:300])
+        raise InvalidAnswer("function raised", error=str(got["error"])[:300])
     items = got.get("seq") if isinstance(got, dict) else None
     if not isinstance(items, list) or len(items) != 2:
-        raise InvalidAnswer(N_("the function must return f and a tuple of gradients"))
+        raise InvalidAnswer("not f and gradients")
     return _decode_structure(items[1], reference, exercise.outputs_for(mode))
 
 

@@ -90,6 +90,7 @@ REFUSALS = {
     # decode's (sandbox/protocol.py: REFUSALS)
     "no usable result": N_("no usable result came back"),
     "not defined": N_("it is not defined"),
+    "undefined": N_("{name} is not defined (did its cell run?)"),
     "raised": N_("your code raised an error"),
     "raised this": N_("your code raised {error}"),
     "still ...": N_("your result is still ...: replace it with your answer"),

@@ -128,6 +128,7 @@ class InvalidAnswer(ValueError):
 REFUSALS = {
     "no usable result": (),
     "not defined": (),
+    "undefined": ("name",),  # a class or function the notebook did not define
     "raised": (),
     "raised this": ("error",),
     "still ...": (),
@@ -335,7 +336,8 @@ def _variable(namespace: dict[str, Any], name: str) -> Encoded:
 
 
 def _not_defined(name: str) -> Encoded:
-    return {"error": f"NameError: {name} is not defined (did its cell run?)"}
+    """A name the notebook's cells did not define: the name only (the grader words it, REFUSALS)."""
+    return {"undefined": name}
 
 
 def _gate(namespace: dict[str, Any], call: Call) -> list[Encoded]:
@@ -410,6 +412,7 @@ def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float 
     keys = set(encoded)
     if keys == {"missing"}:
         raise InvalidAnswer("not defined")
+    refuse_undefined(encoded)
     if keys == {"error"}:
         error = bounded_text(encoded["error"], 500)
         if not error:
@@ -435,6 +438,13 @@ def decode(encoded: object, expect_shape: Sequence[int] | None = None) -> float 
     if keys in ({"array", "shape"}, {"array", "shape", "dtype"}):
         return _decode_array(encoded["array"], encoded["shape"], expect_shape)
     raise InvalidAnswer("no usable result")
+
+
+def refuse_undefined(reply: object) -> None:
+    """InvalidAnswer("undefined") for a reply saying that the class or function asked for is not
+    defined (_not_defined), naming it; nothing for any other reply."""
+    if type(reply) is dict and set(reply) == {"undefined"}:
+        raise InvalidAnswer("undefined", name=bounded_text(reply["undefined"], FIELD_CHARS))
 
 
 def _unsupported_kind(key: object, fields: object) -> Unsupported:
