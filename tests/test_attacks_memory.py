@@ -2,8 +2,8 @@
 byte of memory it can read (/proc/self/maps, /proc/self/mem) for the ids of the students graded
 before it in the same sandbox host, and finds none. Its process is a fork of its worker, which
 is a fork of the host: whatever the host ever held is there to be read, freed or not. The
-mutation run has the grader plant each student's environment in the host (as spawn orders
-carried it before): the scan must find them then, or it proves nothing."""
+mutation runs a copy of host.py that keeps each student's environment (as when spawn orders
+carried it): the scan must find them then, or it proves nothing."""
 
 import json
 import os
@@ -98,8 +98,34 @@ def test_no_student_finds_an_earlier_students_id_in_its_memory(fresh_host):
     assert not found & set(ids[:-1]), found
 
 
-def test_with_ids_planted_in_the_host_the_scan_finds_them(fresh_host, monkeypatch):
-    """The mutation: a host that is sent each student's environment (as it was before)."""
-    monkeypatch.setattr(hosted, "PLANTED_IN_HOST", True)
+# The mutation, written into a copy of host.py: before forking a worker, the host copies what
+# waits on the worker's request pipe (its environment: tee(2) leaves it there for the worker)
+# and keeps it: a host that holds student data, as when spawn orders carried the environment.
+FORK = "            pid = os.fork()\n"
+HOLDING = """
+
+HELD = []
+
+
+def hold_what_waits_on(fd):
+    import ctypes
+
+    copy_r, copy_w = os.pipe()
+    copied = ctypes.CDLL(None, use_errno=True).tee(fd, copy_w, 1 << 16, 0)
+    os.close(copy_w)
+    HELD.append(os.read(copy_r, max(copied, 1)).decode())
+    os.close(copy_r)
+"""
+
+
+def test_with_ids_held_by_the_host_the_scan_finds_them(fresh_host, monkeypatch, tmp_path):
+    """The mutation: a host that keeps each student's environment; host.py itself has no hook for it."""
+    source = (REPO / "autograder" / "sandbox" / "host.py").read_text()
+    assert source.count(FORK) == 1 and "\nif __name__" in source
+    requests = "            hold_what_waits_on(fds[1])  # the worker's request pipe (hosted.py: theirs)\n"
+    mutant = source.replace(FORK, requests + FORK).replace("\nif __name__", HOLDING + "\n\nif __name__", 1)
+    (tmp_path / "host.py").write_text(mutant)
+    files = [tmp_path / "host.py" if f.name == "host.py" else f for f in hosted.HOST_FILES]
+    monkeypatch.setattr(hosted, "HOST_FILES", tuple(files))
     ids, found = grade_class(4)
     assert found & set(ids[:-1]), found

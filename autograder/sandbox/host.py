@@ -327,7 +327,6 @@ def start_worker(order, fds, home, worker):
 
 def serve(control, home, worker):
     children = {}  # spawn id -> pid of the fork that waits for that worker
-    held = []  # stays empty: only the heap test's mutation fills it (see "planted" below)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
     control.send(json.dumps({"ready": True}).encode())
     while True:
@@ -363,8 +362,6 @@ def serve(control, home, worker):
                 finally:
                     os._exit(70)
             children[order["spawn"]] = pid
-            if "planted" in order:  # only the heap test's mutation sends it: a host that holds student data
-                held.append(order["planted"])
             reply = {"spawned": order["spawn"]}
         except Exception as e:  # the grader's bug: say so, keep serving
             reply = {"error": f"{type(e).__name__}: {e}"[:500]}

@@ -73,7 +73,6 @@ def detached_mount(path):
     return fd
 
 
-PLANTED_IN_HOST = False  # True only in the mutation test (test_attacks_memory.py)
 ENVIRONMENT_DIGITS = 8  # as host.ENVIRONMENT_DIGITS
 MAX_ENVIRONMENT_BYTES = 60_000  # below a pipe's buffer (64 KiB): written before the worker reads
 
@@ -213,8 +212,6 @@ class SandboxHost:
         try:
             # The environment (the student's id among it) goes to the worker alone, first on its
             # request pipe, never through the host, whose memory every later worker is a copy of.
-            if PLANTED_IN_HOST:
-                order["planted"] = env  # the heap test's mutation: a host that holds student data
             write_environment(requests_w, env)
             with self._lock:
                 self.control.sendmsg(
