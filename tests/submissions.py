@@ -2,6 +2,7 @@
 end-to-end tests of `nbgrader autograde` and of `backprop-kit autograde`."""
 
 import nbformat
+from nbclient import NotebookClient
 
 from autograder import demo
 
@@ -20,6 +21,20 @@ def as_student(nb, student):
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
             cell.source = f'STUDENT_ID = "{student}"'
+    return nb
+
+
+def run_in_kernel(nb, folder, allow_errors=False):
+    """`nb` run in place by a real Python kernel in `folder` (a student's copy of the release, bpkit/
+    beside it), as a student runs all its cells; `allow_errors` for a notebook whose Validate lines
+    fail it (a wrong answer)."""
+    NotebookClient(
+        nb,
+        timeout=180,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
     return nb
 
 
@@ -50,3 +65,23 @@ def submit_unusual(course_dir):
     submit(course_dir, "ivy", nbformat.writes(tampered["deleted"]))
     submit(course_dir, "jon", nbformat.writes(tampered["renamed"]))
     return release, good
+
+
+def class_context(grade_id, check, **overrides):
+    """The grading context of one graded cell in the tests' one course (seed 5, course "c", the
+    backprop assignment, per-course values, no student id); `overrides` replace any of these or set
+    make_context's other keywords (tolerances, graphs, method_points)."""
+    from autograder.grading.context import make_context
+
+    course = dict(seed=5, course_id="c", assignment="backprop", randomization="per-course", student_id="")
+    return make_context(grade_id, check, **{**course, **overrides})
+
+
+def graded_in_process(grade_id, check, code, **overrides):
+    """One graded cell's CheckResult for a student whose notebook ran `code`, graded in-process
+    (no sandbox: the hidden checks alone) in class_context."""
+    from autograder.grading.inprocess import InProcessSubject
+    from autograder.grading.registry import run_check
+
+    ctx = class_context(grade_id, check, **overrides)
+    return run_check(grade_id, check, InProcessSubject(simulated_class.namespace_of(code)), ctx)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from submissions import as_student, outputs_of
+from submissions import as_student, outputs_of, run_in_kernel
 
 from autograder import demo
 from autograder.config import load_course
@@ -112,9 +111,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
     folder = tmp_path / "home"
     shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
     filled = as_student(simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir)), "ann")
-    NotebookClient(
-        filled, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    ).execute()
+    run_in_kernel(filled, folder)
     assert SAID[language] in outputs_of(filled, "selfcheck_tanh_gate"), outputs_of(
         filled, "selfcheck_tanh_gate"
     )
@@ -134,13 +131,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
             simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, tanh_gate=gate)),
             "ann",
         )
-        NotebookClient(
-            wrong,
-            timeout=180,
-            kernel_name="python3",
-            allow_errors=True,  # Validate's lines fail it
-            resources={"metadata": {"path": str(folder)}},
-        ).execute()
+        run_in_kernel(wrong, folder, allow_errors=True)  # Validate's lines fail it
         said = outputs_of(wrong, "selfcheck_tanh_gate")
         assert mistake in said, said
         if language == "ko":

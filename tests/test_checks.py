@@ -5,9 +5,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from submissions import class_context, graded_in_process
 
 from autograder import demo
-from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import gate_checks, run_check
 from solutions.table import BY_GRADE_ID, GRADED
@@ -20,18 +20,7 @@ CORRECT_STYLES, MISTAKES, TIES_TO_Y = (
 )
 
 
-def result(grade_id, check, code):
-    ns = simulated_class.namespace_of(code)
-    ctx = make_context(
-        grade_id,
-        check,
-        seed=5,
-        course_id="c",
-        assignment="backprop",
-        randomization="per-course",
-        student_id="",
-    )
-    return run_check(grade_id, check, InProcessSubject(ns), ctx)
+result = graded_in_process
 
 
 GATE_MISTAKES = [(mid, cell, code) for mid, (cell, code) in MISTAKES.items() if cell in BY_GRADE_ID]
@@ -90,14 +79,9 @@ NEARLY_RIGHT = {  # every result off by a relative 1e-4: fails the default 1e-6,
 
 def graded_with(exercise, check, code, tolerances):
     ns = simulated_class.namespace_of(code)
-    ctx = make_context(
+    ctx = class_context(
         exercise,
         check,
-        seed=5,
-        course_id="c",
-        assignment="backprop",
-        randomization="per-course",
-        student_id="",
         tolerances=tolerances,
         method_points=0,  # the nearly-right function is a formula: its method is test_function_method.py's
     )
@@ -145,14 +129,9 @@ def shared_state_version(spec):
 def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec):
     from autograder.grading.checks import SHARED_STATE
 
-    ctx = make_context(
+    ctx = class_context(
         spec.grade_id,
         "backward",
-        seed=5,
-        course_id="c",
-        assignment="backprop",
-        randomization="per-course",
-        student_id="",
     )
     r = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: shared_state_version(spec)}), ctx)
     probe = spec.cls()
@@ -234,12 +213,9 @@ def hand_result(exercise_id, change, graphs="lecture", student=""):
     from autograder.exercises import BY_ID
 
     randomization = "per-student" if student else "per-course"
-    ctx = make_context(
+    ctx = class_context(
         exercise_id,
         "answers",
-        seed=5,
-        course_id="c",
-        assignment="backprop",
         randomization=randomization,
         student_id=student,
         graphs=graphs,
@@ -263,14 +239,9 @@ def test_a_branch_kept_alone_and_a_transposed_matrix_by_hand_are_named():
     assert r.fraction == 1
     from autograder.exercises import BY_ID
 
-    ctx = make_context(
+    ctx = class_context(
         "branch_by_hand",
         "answers",
-        seed=5,
-        course_id="c",
-        assignment="backprop",
-        randomization="per-course",
-        student_id="",
     )
     x, y = ctx.problem_values["branch"]["x"], ctx.problem_values["branch"]["y"]
     r, _ = hand_result("branch_by_hand", {"dfdx": lambda v: x + y})  # only the mul's branch: q

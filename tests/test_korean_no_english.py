@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 from lanes import lane
-from nbclient import NotebookClient
+from submissions import run_in_kernel
 
 from autograder import demo
 from autograder.bpkit.i18n import speaking
@@ -704,13 +704,7 @@ def ran_in_kernel(korean_class):
         for cell in nb.cells:
             if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
                 cell.source = f'STUDENT_ID = "{student}"'
-        NotebookClient(
-            nb,
-            timeout=120,
-            kernel_name="python3",
-            allow_errors=True,
-            resources={"metadata": {"path": str(folder)}},
-        ).execute()
+        run_in_kernel(nb, folder, allow_errors=True)
         ran[student] = nb
     return ran
 

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import test_course
 from lanes import lane
-from nbclient import NotebookClient
+from submissions import run_in_kernel
 from test_course import ASSIGNMENT, REPO, run_cli, write_course_yaml
 
 from autograder.bpkit import i18n
@@ -207,13 +207,7 @@ def columns(text):
 
 
 def run(nb, folder):
-    NotebookClient(
-        nb,
-        timeout=180,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
-    ).execute()
+    run_in_kernel(nb, folder, allow_errors=True)
     return nb
 
 

@@ -15,8 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 from lanes import lane
-from nbclient import NotebookClient
-from submissions import as_student, outputs_of
+from submissions import as_student, outputs_of, run_in_kernel
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -82,9 +81,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
     filled = as_student(
         simulated_class.fill(_release(course), simulated_class.reference_answers(_source(course))), "ann"
     )
-    NotebookClient(
-        filled, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    ).execute()
+    run_in_kernel(filled, folder)
     assert "right form" in outputs_of(filled, "selfcheck_max_sigmoid_by_hand")
     assert "agrees with your hand answers" in outputs_of(filled, "selfcheck_max_sigmoid_with_gates")
     picture = next(
@@ -106,13 +103,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         ),
         "ann",
     )
-    NotebookClient(
-        wrong,
-        timeout=120,
-        kernel_name="python3",
-        allow_errors=True,  # Validate's lines fail it
-        resources={"metadata": {"path": str(folder)}},
-    ).execute()
+    run_in_kernel(wrong, folder, allow_errors=True)  # Validate's lines fail it
     assert "max-routes-smaller" in outputs_of(wrong, "selfcheck_max_gate")
 
 

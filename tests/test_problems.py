@@ -108,9 +108,8 @@ def test_a_detail_is_worded_in_the_course_language_and_a_forged_one_shown_as_it_
 def test_a_class_or_function_the_notebook_did_not_define_is_named_in_the_course_language():
     """The sandbox sends only the name of what is missing (protocol._not_defined); the words are the
     grader's (problems.REFUSALS), in English and in Korean, whether a gate or a function was asked."""
-    from autograder.grading.context import make_context
-    from autograder.grading.inprocess import InProcessSubject
-    from autograder.grading.registry import run_check
+    from submissions import graded_in_process
+
     from solutions.table import GATES
 
     gate = GATES[0]
@@ -119,16 +118,7 @@ def test_a_class_or_function_the_notebook_did_not_define_is_named_in_the_course_
     ]
 
     def graded(grade_id, check):
-        ctx = make_context(
-            grade_id,
-            check,
-            seed=5,
-            course_id="c",
-            assignment="backprop",
-            randomization="per-course",
-            student_id="",
-        )
-        return run_check(grade_id, check, InProcessSubject({"np": np}), ctx).feedback(grade_id, 2)
+        return graded_in_process(grade_id, check, "import numpy as np").feedback(grade_id, 2)
 
     english = graded(gate.grade_id, "backward")
     assert f"{gate.name} is not defined (did its cell run?)" in english and "NameError" not in english, (

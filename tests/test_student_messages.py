@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from kit_course import kit_course
 from lanes import lane
-from nbclient import NotebookClient
+from submissions import run_in_kernel
 
 
 # The kit's course built by init (9 s of CPU; shared with the e2e modules in make test) and a real
@@ -29,13 +29,7 @@ def run_first_cells(release, count):
     nb.cells = code
     saved = {v: os.environ.pop(v, None) for v in ("BPKIT_STUDENT_ID", "JUPYTERHUB_USER")}
     try:
-        NotebookClient(
-            nb,
-            timeout=120,
-            kernel_name="python3",
-            allow_errors=True,
-            resources={"metadata": {"path": str(release)}},
-        ).execute()
+        run_in_kernel(nb, release, allow_errors=True)
     finally:
         os.environ.update({k: v for k, v in saved.items() if v is not None})
     return code
