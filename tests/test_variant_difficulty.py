@@ -4,7 +4,9 @@ its p-value and the variant that stands out, and `backprop-kit report` warns, in
 language, where one differs beyond chance. The classes are simulated: each student's own graph is
 drawn as the course draws it, and their score is drawn from that graph's pass rate."""
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +153,49 @@ def test_class_html_shows_the_test_and_the_warning_in_korean(course, tmp_path):
 def _tested(course, rates):
     variants = pass_rates_by_graph(simulated(course, rates), course)
     return variants, difficulty_by_cell(variants)
+
+
+# ---------------------------------------------------------------- backprop-kit report, on a gradebook
+
+
+@pytest.mark.slow  # some 8 CPU s: 120 submissions written into a real nbgrader gradebook, two reports
+def test_backprop_kit_report_warns_from_nbgrader_s_gradebook_in_english_and_korean(
+    course, tmp_path, monkeypatch
+):
+    """The report reads the scores from nbgrader's own gradebook (written through its API, as
+    autograde leaves them) and warns in the course's language."""
+    from click.testing import CliRunner
+    from nbgrader.api import Gradebook
+
+    from autograder.cli import main
+
+    monkeypatch.setenv(
+        "PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )  # its alembic
+    results = simulated(course, {2: 0.15}, students=120)
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        gb.add_assignment("backprop")
+        gb.add_notebook("backprop", "backprop")
+        gb.add_grade_cell(CELL, "backprop", "backprop", max_score=3.0, cell_type="code")
+        for row in results.rows:
+            gb.add_student(row.student_id)
+            gb.add_submission("backprop", row.student_id)
+            grade = gb.find_grade(CELL, "backprop", "backprop", row.student_id)
+            grade.auto_score = row.score
+        gb.db.commit()
+    harder = described.SIMPLE_FAMILY.graphs[2].title
+    for language, words in (
+        ("en", "its graphs are not equally hard"),
+        ("ko", "그래프들의 난이도가 같지 않습니다"),
+    ):
+        text = course_yaml(tmp_path).read_text().replace("\nlanguage: en\n", f"\nlanguage: {language}\n")
+        (tmp_path / "course.yaml").write_text(text)
+        done = CliRunner().invoke(
+            main, ["report", "backprop", "--course", str(tmp_path)], env={"COLUMNS": "400"}
+        )
+        assert done.exit_code == 0, done.output
+        warned = [line for line in done.output.splitlines() if words in line]
+        assert len(warned) == 1 and CELL in warned[0] and harder in warned[0], done.output
+        page = (tmp_path / "backprop-kit" / "class-report" / "backprop" / "class.html").read_text()
+        assert 'class="unequal difficulty"' in page

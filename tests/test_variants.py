@@ -101,6 +101,8 @@ def test_the_rows_are_probed_not_named():
     assert passes_unit("+", 0) and passes_unit("max", 1) and passes_unit("*-1", 0)
     assert not passes_unit("*", 0) and not passes_unit("σ", 0) and not passes_unit("1/x", 0)
     assert routes("max") and not routes("+") and not routes("relu")
+    assert not commutative("-") and not commutative("/") and passes_unit("-", 1)
+    assert not passes_unit("log", 0) and not passes_unit("tanh", 0) and not passes_unit("**2", 0)
 
 
 def test_an_output_passing_on_one_is_refused_with_the_reason():
