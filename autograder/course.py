@@ -41,6 +41,7 @@ BPKIT_MODULES = (
     "problems.py",
     "reach.py",
     "selfcheck.py",
+    "slips.py",
     "table.py",
     "validate.py",
     "variants.py",

@@ -18,12 +18,22 @@ import numpy as np
 from solutions import gates as reference
 from solutions import graphs as described
 from solutions import lecture
-from solutions.misconceptions import AND, AT_NODE, AT_VALUE, IN_EVERY_GATE, OR_ELSE, Seen, overwrite
+from solutions.misconceptions import (
+    AND,
+    AT_NODE,
+    AT_VALUE,
+    IN_EVERY_GATE,
+    OR_ELSE,
+    Seen,
+    likeliest,
+    overwrite,
+)
 from solutions.table import BY_NAME as GATE_ROWS_BY_NAME
 from solutions.table import CATALOG, gates_named_by
 from solutions.table import CATALOG_BY_ID as MISCONCEPTIONS
 from solutions.table import GRADED as GATE_ROWS
 
+from .bpkit import slips
 from .bpkit.acceptance import (  # "clearly": the kit's one margin
     CLEAR_ABS,
     CLEAR_REL,
@@ -115,24 +125,15 @@ class GraphExercise:  # a HandAnswers
 
     def lecture_answers(self):
         """{answer variable: its value} for the lecture's own worked example on the lecture's graph
-        (Exercise.lecture_values), or {} where the lecture has none."""
-        given = self.description.lecture_values
-        if given is None:
-            return {}
-        matrices = self.description.values.stream == "matrix"
-        grouped = {k: np.array(v, dtype=float) if matrices else v for k, v in given.items()}
-        return self.correct(grouped, described.GRAPHS[self.description.graph], described.LECTURE)
+        (Exercise.lecture_values), or {} where the lecture has none: bpkit/slips.py's, which the
+        self-check computes too."""
+        return slips.lecture_answers(self.problem)
 
     def rounded(self, values, graph=None, mode=described.LECTURE):
         """[{answer variable: its value}] as computed by hand writing every value and gradient down
-        to one decimal, then to two (as the lecture's slides do), on the student's graph."""
-        graph, answers, how = self._graph_and_answers(graph, mode)
-        inputs = described.flatten_inputs(how, values)
-        found = []
-        for decimals in (1, 2):
-            by_hand = Evaluation(graph, inputs, decimals=decimals)
-            found.append(by_hand.answers(answers, by_hand.backward(decimals=decimals)))
-        return found
+        to one decimal, then to two (as the lecture's slides do), on the student's graph
+        (bpkit/slips.py's, which the self-check computes too)."""
+        return slips.rounded_answers(self.problem, values, graph, mode)
 
     def mistaken_at_nodes(self, values, graph=None, mode=described.LECTURE):
         """[NodeMistake]: every catalogued mistake made at one gate only (the node where a student
@@ -243,11 +244,11 @@ def explaining(wrong, answers, at_nodes, same):
     named = {}
     for name in wrong:
         candidates = [(m, n) for (m, e), n in zip(rows, counts) if e[name]]
-        best = max((n for _, n in candidates), default=0)
-        tied = [m for m, n in candidates if n == best]
-        tied.sort(key=lambda m: -MISCONCEPTIONS[m.misconception].prior)  # stable: the graph's order next
+        ranked = likeliest(
+            [(MISCONCEPTIONS[m.misconception], n) for m, n in candidates]
+        )  # stable: the graph's order next
         said = {}
-        for m in tied:
+        for m in (candidates[i][0] for i in ranked):
             if any(k[1] == m.nodes and _same_made(s.made, m.made) for k, s in said.items()):
                 # the same numbers at the same place (a - b's b not negated is a sign flip of b
                 # alone): one mistake under two names, said once, in the likelier one's words

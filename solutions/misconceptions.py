@@ -226,6 +226,17 @@ def catalog(brought_by_rows):
     return whole
 
 
+def likeliest(candidates):
+    """Which of `candidates` ([(a Misconception, how many of the student's answers or cases it
+    explains)]) to name, as indices: those that explain most, the likeliest first (`prior`), else
+    in the given order. More than one: they explain the numbers equally well, and feedback says
+    each ("X; or Y"). One rule for every feedback that names a mistake: hand answers, functions
+    built from gates, gates' backward."""
+    best = max((n for _, n in candidates), default=0)
+    tied = [i for i, (_, n) in enumerate(candidates) if n == best and n > 0]
+    return sorted(tied, key=lambda i: -candidates[i][0].prior)
+
+
 def overwrite(old, new):
     """The `combine` of a backward loop that overwrites instead of summing (branch-overwrite)."""
     return new

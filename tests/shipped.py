@@ -10,10 +10,13 @@ from autograder.course import REPO_ROOT, assemble_bpkit
 
 
 @contextlib.contextmanager
-def shipped_bpkit_module(folder, module):
+def shipped_bpkit_module(folder, module, language=None):
     """`bpkit.<module>` imported from a fresh copy of the shipped bpkit/ in `folder`; the
-    import is undone afterwards so other tests see no stale bpkit."""
+    import is undone afterwards so other tests see no stale bpkit. `language`: a course in that
+    language (its catalog shipped too), else course.yaml's."""
     course = load_course(REPO_ROOT / "course.yaml")
+    if language is not None:
+        course = course.model_copy(update={"language": language})
     assemble_bpkit(folder / "bpkit", course, course.assignments[0])
     sys.path.insert(0, str(folder))
     try:

@@ -8,9 +8,11 @@ both graders in both languages: test_naming_what_students_do_e2e.py):
 - a function's gradients in another order than its inputs: said, with the order asked.
 Written as students write them, several styles each."""
 
+import importlib
 import textwrap
 
 import pytest
+from shipped import shipped_bpkit_module
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -19,6 +21,8 @@ from autograder.exercises import BY_ID as HAND
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import run_check
+from autograder.words import student_words
+from solutions.misconceptions import OR_ELSE
 
 simulated_class = demo.load_simulated_class()
 CORRECT_STYLES = simulated_class.CORRECT_STYLES
@@ -264,3 +268,135 @@ def test_a_functions_gradients_in_another_order_are_said_so(case):
         f"function's inputs, {asked}"
     ) in text, text
     assert "shape" not in text and "not one of the known mistakes" not in text, text
+
+
+# ---------------------------------------------------------------- the self-check says what the grader says
+# One rule and one set of words (bpkit/slips.py): the student's own self-check, before submission,
+# names the lecture's numbers, rounding on the way and another order as the feedback will.
+
+SIMPLE_WITH_GATES = """
+    def simple_with_gates(x, y, z):
+        add, mul = AddGate(), MulGate()
+        f = mul.forward(add.forward(x, y), z)
+        dq, dz = mul.backward(1.0)
+        dx, dy = add.backward(dq)
+        return f, (dx, dy, dz)
+    """
+NEURON_WITH_GATES = IN_ANOTHER_ORDER[("neuron_with_gates", "(dx, dw)", "(dw, dx)")].replace(
+    "return f, [[dx0, dx1], [dw0, dw1, dw2]]", "return f, ((dw0, dw1, dw2), (dx0, dx1))"
+)
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """The release's bpkit: its self-check, its i18n and its problems (P as a student has it), of a
+    Korean course (each test speaks its own language)."""
+    import sys
+
+    with shipped_bpkit_module(tmp_path_factory.mktemp("release"), "selfcheck", language="ko") as selfcheck:
+        yield selfcheck, sys.modules["bpkit.i18n"], importlib.import_module("bpkit.problems")
+
+
+def self_checked(shipped, capsys, function_id, code, answers, student="ann", language="en"):
+    selfcheck, i18n, shipped_problems = shipped
+    ns = simulated_class.namespace_of(GATES + textwrap.dedent(code))
+    ns.update(answers, P=shipped_problems.draw(5, "c", "backprop", "per-student", student, "lecture"))
+    with i18n.speaking(language):
+        selfcheck.function(function_id, ns, answers=tuple(answers))
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "language, words", [("en", "these are the lecture's numbers"), ("ko", "강의의 숫자")]
+)
+def test_the_self_check_says_the_lectures_numbers_as_the_grader_does(shipped, capsys, language, words):
+    e = HAND["simple_by_hand"]
+    lecture = {k: v for k, v in e.lecture_answers().items() if k in ("f", "dfdx", "dfdy", "dfdz")}
+    out = self_checked(shipped, capsys, "simple_with_gates", SIMPLE_WITH_GATES, lecture, language=language)
+    _r, graded = hand("simple_by_hand", e.lecture_answers(), language=language)
+    sentence = next(line for line in out.splitlines() if words in line).split(": ", 1)[1]
+    assert sentence in graded, (out, graded)  # the same words, from the same function
+    assert words in out and "lecture" not in (out if language == "ko" else ""), out
+
+
+@pytest.mark.parametrize(
+    "language, words", [("en", "close: keep at least 3 decimals"), ("ko", "소수점 아래 3자리")]
+)
+def test_the_self_check_says_rounded_on_the_way_as_the_grader_does(shipped, capsys, language, words):
+    e, values, graph = own("neuron_by_hand")
+    by_hand = e.rounded(values, graph)[0]
+    names = ("f", "dfdw0", "dfdw1", "dfdw2", "dfdx0", "dfdx1")
+    out = self_checked(
+        shipped,
+        capsys,
+        "neuron_with_gates",
+        NEURON_WITH_GATES,
+        {k: by_hand[k] for k in names},
+        language=language,
+    )
+    _r, graded = hand("neuron_by_hand", by_hand, language=language)
+    assert words in out and words in graded, (out, graded)
+    assert "lecture" not in out, out
+
+
+def test_the_self_check_does_not_call_answers_far_off_rounding_or_the_lectures(shipped, capsys):
+    e, values, graph = own("neuron_by_hand")
+    answers = {k: v for k, v in e.correct(values, graph).items() if k in ("f", "dfdw0", "dfdx0")}
+    answers["dfdw0"] = 17.25
+    out = self_checked(shipped, capsys, "neuron_with_gates", NEURON_WITH_GATES, answers)
+    assert "disagree on: dfdw0" in out and "close:" not in out and "lecture's numbers" not in out, out
+
+
+@pytest.mark.parametrize("case", IN_ANOTHER_ORDER, ids=lambda c: c[0])
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_self_check_says_another_order_as_the_grader_does(shipped, capsys, case, language):
+    function_id, returned, asked = case
+    out = self_checked(shipped, capsys, function_id, IN_ANOTHER_ORDER[case], {}, language=language)
+    ns = simulated_class.namespace_of(GATES + textwrap.dedent(IN_ANOTHER_ORDER[case]))
+    ns["P"] = problems.draw(5, "c", "backprop", "per-student", "ann", "lecture")
+    with speaking(language):
+        graded = run_check(function_id, "function", InProcessSubject(ns), context(function_id, "function"))
+        text = graded.feedback(function_id, 2)
+    sentence = next(line for line in out.splitlines() if returned in line).split(": ", 1)[1]
+    assert returned in sentence and asked in sentence, out
+    assert sentence in text, (out, text)
+
+
+# ---------------------------------------------------------------- gates: "X; or Y" where mistakes tie
+
+
+def _failed(name):
+    from autograder.grading.outcomes import Outcome
+
+    return Outcome(name, False, "off by a relative error of 1")
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_gate_feedback_says_each_mistake_that_explains_its_cases_equally_the_likelier_first(language):
+    """Two mistakes reproducing the same cases of a gate's backward: both said, as hand answers and
+    functions say them, the likelier (the catalog's prior: a forgotten upstream factor, 24, before
+    a sign flipped, 14) first whichever order the table lists them in."""
+    from autograder.grading.checks import _name_mistakes
+    from solutions.table import CATALOG_BY_ID as BY_ID
+
+    with speaking(language):
+        cases = [[_failed("backward, floats: dx")], [_failed("backward, vectors: dx")]]
+        _name_mistakes([(c, [("sign-flip", 0), ("upstream-ignored", 0)]) for c in cases], ("x", "y"))
+        upstream = BY_ID["upstream-ignored"].said_at(0, ("x", "y"), gettext=student_words)
+        flip = BY_ID["sign-flip"].said_at(0, ("x", "y"), gettext=student_words)
+        for [o] in cases:
+            assert o.misconception == "upstream-ignored"
+            assert o.message == student_words(OR_ELSE).format(first=upstream, second=flip), o.message
+
+
+def test_gate_feedback_names_alone_the_mistake_that_explains_more_cases():
+    from autograder.grading.checks import _name_mistakes
+    from solutions.table import CATALOG_BY_ID as BY_ID
+
+    only_flip, both = [_failed("backward, floats: dx")], [_failed("backward, vectors: dx")]
+    _name_mistakes(
+        [(only_flip, [("sign-flip", 0)]), (both, [("upstream-ignored", 0), ("sign-flip", 0)])], ("x",)
+    )
+    for [o] in (only_flip, both):  # the likelier prior does not outweigh a case explained
+        assert o.misconception == "sign-flip" and "; or " not in o.message, o.message
+        assert o.message == BY_ID["sign-flip"].said_at(0, ("x",))

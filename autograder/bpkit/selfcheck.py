@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import forms, gradcheck, reach
+from . import forms, gradcheck, reach, slips
 from .i18n import STUDENT_WORDS
-from .misconceptions import Seen
+from .misconceptions import Seen, likeliest
 from .table import CATALOG_BY_ID as MISCONCEPTIONS
 from .table import GRADED
 
@@ -232,7 +232,12 @@ def _recognise(spec, inputs, out, dout, grads, forward):
         ways = forms.reproducing_ways(tuple(grads), models, tuple(numeric))  # the grader's enumeration
     except Exception:
         return "", 0
-    return ways[0] if ways else ("", 0)
+    if not ways:
+        return "", 0
+    # The likeliest of the mistakes that reproduce it, by the grader's rule (misconceptions.likeliest).
+    mids = list(dict.fromkeys(w[0] for w in ways))
+    first = mids[likeliest([(MISCONCEPTIONS[mid], 1) for mid in mids])[0]]
+    return next(w for w in ways if w[0] == first)
 
 
 def gate(cls, seed=None):
@@ -404,8 +409,35 @@ def _function_findings(fn, values, seed=None):
                 ).format(name=name, names=", ".join(expected or ()))
             ],
         )
+    report = _slope_report(f_of, arrays, flat, tuple(values))
+    if report.passed:
+        return False, False, []
+    # The right gradients in another order than the inputs' ((dx, dW) for (W, x)): said so, in the
+    # grader's words (bpkit/slips.py), rather than as a slope that does not match.
+    returned = list(grads) if isinstance(grads, (tuple, list)) else []
+    if len(returned) == len(arrays):
+        order = slips.another_order(
+            len(returned),
+            lambda order: (
+                _slope_report(
+                    f_of, arrays, forms.flatten(tuple(returned[i] for i in order)), tuple(values)
+                ).passed
+            ),
+        )
+        if order is not None:
+            return False, False, [f"{name}: " + slips.another_order_said(order, tuple(values), _)]
+    return (
+        False,
+        False,
+        [_("{name}: its gradients do not match the slope of its own f:").format(name=name)]
+        + ["  " + line for line in report.text().splitlines()],
+    )
+
+
+def _slope_report(f_of, arrays, flat, names):
+    """gradcheck's report of flat gradients (forms.flatten's) against the slope of f_of at `arrays`."""
     regrouped = _regroup(flat, arrays)
-    report = quietly(
+    return quietly(
         lambda: gradcheck.check_gradients(
             f_of,
             arrays,
@@ -416,16 +448,8 @@ def _function_findings(fn, values, seed=None):
                 for g, a in zip(regrouped, arrays)
             ),
             dout=1.0,
-            names=tuple(f"d{k}" for k in values),
+            names=tuple(f"d{k}" for k in names),
         )
-    )
-    if report.passed:
-        return False, False, []
-    return (
-        False,
-        False,
-        [_("{name}: its gradients do not match the slope of its own f:").format(name=name)]
-        + ["  " + line for line in report.text().splitlines()],
     )
 
 
@@ -450,10 +474,11 @@ def function(fn, values=None, answers=None, seed=None):
         if "P" not in namespace:
             return _say([_("Your numbers are not loaded: run the setup cell at the top first.")])
         graded_apart = reach.hand_cell_said(namespace, answers or ())
-        fn, values = namespace[name], getattr(namespace["P"], PROBLEM_OF[name])
+        problems = namespace["P"]
+        fn, values = namespace[name], getattr(problems, PROBLEM_OF[name])
         answers = lookup(namespace, answers or ())
     else:
-        graded_apart = []
+        graded_apart, problems = [], None
     name = fn.__name__
     unfinished, stops, lines = _function_findings(fn, values, seed)
     lines = graded_apart + lines
@@ -483,11 +508,52 @@ def function(fn, values=None, answers=None, seed=None):
                     name=name, names=", ".join(off)
                 )
             )
+            if not lines[:-1]:  # the function matches its own slope: its numbers are the right ones
+                lines += _slips_said(name, answers, given, off, values, problems)
         elif not lines:
             lines.append(_("{name} agrees with your hand answers.").format(name=name))
     if not lines:
         lines.append(_("{name}: gradients match the slope of its own f.").format(name=name))
     return _say(lines)
+
+
+def _slips_said(name, answers, given, off, values, problems):
+    """What the grader's feedback will say of hand answers that disagree with a function whose
+    gradients are right (`given`: what it returned for the student's numbers), by bpkit/slips.py's
+    rules and in its words: the lecture's numbers handed in, or rounding on the way."""
+    problem = PROBLEM_OF.get(name)
+    if problem is None:
+        return []
+    tolerance = forms.hand_tolerance()
+    typed = {}
+    for k in off:
+        try:
+            typed[k] = forms.answer(answers[k], np.shape(forms.plain(given[k])))
+        except forms.Refused:
+            continue  # its form is said by the hand cell's own self-check
+
+    def same(a, b):
+        return forms.hand_close(a, b, *tolerance)
+
+    lines = []
+    copied = slips.lecture_copies(list(typed), typed, slips.lecture_answers(problem), len(answers), same)
+    if copied:
+        lines.append(f"  {', '.join(copied)}: " + _(slips.LECTURE_NUMBERS).format(problem=problem))
+    try:
+        graph = problems.graphs.get(problem) if problems is not None else None
+        mode = problems.graph_mode if problems is not None else slips.described.LECTURE
+        by_hand = slips.rounded_answers(problem, values, graph, mode)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        by_hand = []
+    rounded = [
+        k
+        for k in typed
+        if k not in copied
+        and slips.rounded_early(typed[k], forms.plain(given[k]), [r[k] for r in by_hand if k in r], same)
+    ]
+    if rounded:
+        lines.append(f"  {', '.join(rounded)}: " + _(slips.ROUNDED_EARLY))
+    return lines
 
 
 def _close(answer, returned):

@@ -17,7 +17,6 @@ code only ever receives copies of inputs, so mutating them changes nothing here.
 """
 
 import functools
-import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,13 +25,12 @@ from typing import NamedTuple
 import numpy as np
 
 from solutions import graphs as described
-from solutions.misconceptions import OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen, overwrite
+from solutions.misconceptions import OR_ELSE, UNKNOWN, UNKNOWN_BY_HAND, Seen, likeliest, overwrite
 from solutions.table import BY_GRADE_ID as GATES
 from solutions.table import CATALOG, gates_named_by, misconceptions_of
 from solutions.table import CATALOG_BY_ID as MISCONCEPTIONS
 
-from ..bpkit import forms
-from ..bpkit.acceptance import CLEAR_ABS, CLEAR_REL  # the kit's one margin of "clearly"
+from ..bpkit import forms, slips  # slips: what the self-check says too, in the same words
 from ..bpkit.gradcheck import KINK_DISTANCE, H, difference_noise, slope_errors
 from ..bpkit.gradcheck import random_upstream as upstream
 from ..exercises import (
@@ -73,22 +71,6 @@ SHARED_STATE = N_(
 )
 SHARED_STATE_AGAIN = N_("again right alone, wrong beside another instance")
 NOT_KNOWN_EITHER = N_("not a known mistake either")
-IN_ANOTHER_ORDER = N_(
-    "the right gradients in the wrong order: you returned {returned}; return them in the order of the "
-    "function's inputs, {order}"
-)
-IN_ANOTHER_ORDER_AGAIN = N_("again the right gradients in the wrong order")
-LECTURE_NUMBERS = N_(
-    "these are the lecture's numbers; yours are in the setup cell of this exercise (P.{problem}): "
-    "compute with those"
-)
-LECTURE_NUMBERS_AGAIN = N_("the lecture's number again")
-ROUNDED_EARLY = N_(
-    "close: keep at least 3 decimals until the end. Rounding each value to one or two decimals on "
-    "the way, as the slides do, moves the answer this far"
-)
-ROUNDED_EARLY_AGAIN = N_("close again: rounded on the way")
-
 
 # ---------------------------------------------------------------- declaring checks
 
@@ -413,20 +395,29 @@ def _recognise(result, outcomes, ways, recognised):
 
 
 def _name_mistakes(recognised, inputs):
-    """Put each case's failed outcomes down to its first mistake, saying what it did at a gate whose
-    inputs are named `inputs` ("the gradient to input y has the wrong sign"), in the way of making
-    it that reproduces most cases of the check: where one input's gradient is 0 (the loser of a
-    max), a sign flipped on the other input only and on every input look alike."""
-    counts = Counter(way for _, ways in recognised for way in ways)
+    """Put each case's failed outcomes down to the mistakes that reproduce it and most cases of the
+    check, the likeliest first (misconceptions.likeliest: the rule hand answers and functions are
+    named by), each said where several tie ("X; or Y"), in words for a gate whose inputs are named
+    `inputs` ("the gradient to input y has the wrong sign"). Each mistake in the way of making it
+    that reproduces most cases: where one input's gradient is 0 (the loser of a max), a sign
+    flipped on the other input only and on every input look alike."""
+    ways_counted = Counter(way for _, ways in recognised for way in ways)
+    cases_of = Counter(mid for _, ways in recognised for mid in dict.fromkeys(w[0] for w in ways))
     for outcomes, ways in recognised:
-        first = ways[0][0]
-        mid, way = max((w for w in ways if w[0] == first), key=lambda w: counts[w])  # the first among equals
+        mids = list(dict.fromkeys(w[0] for w in ways))
+        named = [mids[i] for i in likeliest([(MISCONCEPTIONS[mid], cases_of[mid]) for mid in mids])]
+        said = []
+        for mid in named:
+            way = max(
+                (w for w in ways if w[0] == mid), key=lambda w: ways_counted[w]
+            )  # the first among equals
+            said.append(MISCONCEPTIONS[mid].said_at(way[1], inputs, gettext=student_words))
+        message = said[0]
+        for other in said[1:]:
+            message = student_words(OR_ELSE).format(first=message, second=other)
         for o in outcomes:
             if not o.passed:
-                o.misconception, o.message = (
-                    mid,
-                    MISCONCEPTIONS[mid].said_at(way, inputs, gettext=student_words),
-                )
+                o.misconception, o.message = named[0], message
 
 
 def _say_once(result, outcomes, full, short, replace=False):
@@ -606,13 +597,13 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
     if not wrong:
         return
     if on_graph:  # the lecture's own answers, handed in for the student's: said first, and only that
-        lecture = exercise.lecture_answers()
-        copied = [w for w in wrong if w[0] in lecture and _gives(lecture[w[0]], w[1], same)]
-        # One answer alike may be chance, and so may a few where the student's numbers are near
-        # the lecture's: a student who copied the lecture's answers copied most of them.
-        if len(copied) >= max(2, len(correct) / 2):
-            said = _(LECTURE_NUMBERS).format(problem=exercise.problem)
-            _say_once(result, [o for *_, o in copied], said, _(LECTURE_NUMBERS_AGAIN))
+        copied_names = slips.lecture_copies(
+            [w[0] for w in wrong], result.answers, exercise.lecture_answers(), len(correct), same
+        )
+        copied = [w for w in wrong if w[0] in copied_names]
+        if copied:
+            said = student_words(slips.LECTURE_NUMBERS).format(problem=exercise.problem)
+            _say_once(result, [o for *_, o in copied], said, student_words(slips.LECTURE_NUMBERS_AGAIN))
             wrong = [w for w in wrong if w not in copied]
     everywhere = exercise.mistaken(values, graph, ctx.graph_mode)
     by_hand = exercise.rounded(values, graph, ctx.graph_mode) if on_graph else []
@@ -637,26 +628,15 @@ def _judge_hand_answers(exercise, ctx, values, graph, correct, answered, result)
         )
         if named:
             outcome.misconception = named
-        elif on_graph and _rounded_early(value, expected, by_hand, name, same):
-            _say_once(result, [outcome], _(ROUNDED_EARLY), _(ROUNDED_EARLY_AGAIN))
+        elif on_graph and slips.rounded_early(value, expected, [made[name] for made in by_hand], same):
+            _say_once(
+                result,
+                [outcome],
+                student_words(slips.ROUNDED_EARLY),
+                student_words(slips.ROUNDED_EARLY_AGAIN),
+            )
         elif on_graph and np.shape(value) == np.shape(expected):  # a wrong shape is its form, said already
             _say_once(result, [outcome], student_words(UNKNOWN_BY_HAND), _(NOT_KNOWN_EITHER))
-
-
-def _gives(made, given, same):
-    return np.shape(made) == np.shape(given) and same(given, made)
-
-
-def _rounded_early(value, expected, by_hand, name, same):
-    """Whether a wrong hand answer is what rounding on the way gives: within the kit's clear margin
-    of the right one (closer than any catalogued mistake on an accepted draw), or what writing every
-    value and gradient down to one or two decimals gives (`by_hand`: exercises.rounded)."""
-    if np.shape(value) != np.shape(expected):
-        return False
-    margin = CLEAR_ABS + CLEAR_REL * np.abs(np.asarray(expected, dtype=float))
-    return bool(np.all(np.abs(np.asarray(value, dtype=float) - expected) <= margin)) or any(
-        _gives(answers[name], value, same) for answers in by_hand
-    )
 
 
 # ---------------------------------------------------------------- functions built from gates
@@ -764,24 +744,22 @@ def _in_another_order(items, grads_ref, exercise, mode, ctx):
     if not isinstance(returned, list) or len(returned) != len(grads_ref) or len(returned) < 2:
         return None
     names, flat_ref = exercise.outputs_for(mode), forms.flatten(grads_ref)
-    for order in itertools.permutations(range(len(returned))):
-        if list(order) == sorted(order):
-            continue
+
+    def right_in(order):
         try:
             flat = _decode_structure({"seq": [returned[i] for i in order]}, grads_ref, names)
         except InvalidAnswer:
-            continue
-        if all(
+            return False
+        return all(
             check_close("", g, c, ctx.tolerances.gradient_rel_error).passed
             for (_, g), c in zip(flat, flat_ref)
-        ):
-            groups = described.group_names(described.shape(exercise.exercise, mode).values)
-            return _(IN_ANOTHER_ORDER).format(
-                order="(" + ", ".join(f"d{g}" for g in groups) + ")",
-                # the student's i-th gradient is the one of the group whose place `order` gives it
-                returned="(" + ", ".join(f"d{groups[order.index(i)]}" for i in range(len(order))) + ")",
-            )
-    return None
+        )
+
+    order = slips.another_order(len(returned), right_in)
+    if order is None:
+        return None
+    groups = described.group_names(described.shape(exercise.exercise, mode).values)
+    return slips.another_order_said(order, groups, student_words)
 
 
 def _function_gradients(exercise, mode, reference, got):
@@ -909,7 +887,7 @@ def _name_function_mistake(result, outcomes, exercise, args, graph, mode, given,
         for o in outcomes:
             o.misconception = o.misconception if o.passed else named
     elif said := reordered():  # the right gradients, in another order than the inputs'
-        _say_once(result, outcomes, said, _(IN_ANOTHER_ORDER_AGAIN), replace=True)
+        _say_once(result, outcomes, said, student_words(slips.IN_ANOTHER_ORDER_AGAIN), replace=True)
     else:
         _say_once(result, outcomes, student_words(UNKNOWN), _(NOT_KNOWN_EITHER))
 
