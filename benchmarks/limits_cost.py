@@ -46,8 +46,9 @@ def a_cgroup() -> None:
 
 
 def a_tmpfs() -> None:
-    private, scratch = bwrap.make_scratch(prefix="bpkit-bench-")
-    bwrap.unmount_scratch(scratch)
+    private, _scratch = bwrap.make_scratch(prefix="bpkit-bench-")
+    tmpfs = bwrap.ScratchTmpfs(256 * 1024**2)
+    tmpfs.close()
     bwrap.remove_tree(private)
 
 
@@ -66,7 +67,9 @@ def main(rounds: int) -> None:
         print(f"no cgroup here: {cgroups.layout()[1]}")
     if bwrap.TMPFS_SCRATCH and os.geteuid() == 0:
         c, w = measured(a_tmpfs, rounds * 5)
-        print(f"scratch tmpfs mounted and removed: {c:.1f} ms CPU, {w:.1f} ms wall (median of {rounds * 5})")
+        print(
+            f"scratch tmpfs made, closed and folder removed: {c:.1f} ms CPU, {w:.1f} ms wall (median of {rounds * 5})"
+        )
     for way, host in (("hosted", "1"), ("own bwrap", "0")):
         os.environ["BPKIT_SANDBOX_HOST"] = host
         figures: dict[bool, list[tuple[float, float]]] = {True: [], False: []}

@@ -5,7 +5,10 @@ bwrap of its own), each followed by an innocent student graded in full with noth
 The attacks are in the `attacks` lane; the cgroup layout's unit tests (v1 and v2, on directory
 trees built here) stay in the fast lane."""
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -42,8 +45,9 @@ def start(way, limits=LIMITS):
 
 
 def finish(runner):
+    private = runner.private
     runner.__exit__(None, None, None)
-    assert not runner.scratch.exists()
+    assert not private.exists()
     assert cgroups.leftovers() == []
 
 
@@ -291,6 +295,54 @@ def test_a_cell_that_cancels_its_time_limit_is_stopped_by_its_parent(way):
     innocent_is_graded(way)
 
 
+# A cell that cancels its limit, then writes what restarted its parent's clock before (a newline,
+# then every cell's line and the last one) to every pipe it holds, its result pipe among them.
+RESTARTS_ITS_CLOCK = CANCELLED_ALARM.replace(
+    "while True:\n    pass\n",
+    """import json, os
+lines = [b"\\n"] + [json.dumps({"cell": k, "outputs": []}).encode() + b"\\n" for k in range(50)]
+lines.append(json.dumps({"done": True}).encode() + b"\\n")
+pipes = [int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) > 2]
+while True:
+    for fd in pipes:
+        try:
+            os.write(fd, lines[0])
+            for line in lines[1:]:
+                os.write(fd, line)
+        except OSError:
+            pass
+    lines = lines[:1]  # then a newline now and then, forever
+    sum(range(200000))
+""",
+)
+
+
+def _restarts_its_clock(runner):
+    return runner.run(
+        {
+            "cells": [["before", "x = 1"], ["evil", RESTARTS_ITS_CLOCK], ["after", "print(x)"]],
+            "notebook": True,
+            "limits": {"cell_seconds": 1},
+        }
+    )
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_a_cell_cannot_restart_its_parents_clock_by_writing_to_its_result_pipe(way):
+    """Newlines and forged cell lines on the result pipe: the zygote restarts its clock only on the
+    next cell's line, at most once per cell, so the cell is stopped within the clocks of the
+    cells of the request (3 cells and the calls after: 4 of 1.5 s), not at the request's end."""
+    runner = start(way)
+    try:
+        result = _restarts_its_clock(runner)
+        assert result.status == "timeout" and result.words["key"] == "cell cpu limit", result.detail
+        assert result.cpu_seconds < 4 * 1.5 + 1.0, result.cpu_seconds
+    finally:
+        finish(runner)
+    innocent_is_graded(way)
+
+
 @needs_sandbox
 @pytest.mark.attacks
 def test_a_slow_cell_is_interrupted_by_its_cpu_time_and_the_notebook_goes_on(way):
@@ -336,7 +388,8 @@ SMALL_SCRATCH = Limits(wall_seconds=20, cpu_seconds=5, memory_bytes=1024**3, scr
 def test_filling_the_scratch_stops_at_its_size_and_costs_only_its_owner(way):
     runner = start(way, SMALL_SCRATCH)
     try:
-        assert os.path.ismount(runner.scratch)
+        assert runner.tmpfs is not None and runner.scratch == runner.tmpfs.view
+        assert not os.path.ismount(runner.scratch_dir)  # mounted in the sandbox's namespace only
         result = runner.run(
             {"cells": [["fill", FILL_THE_DISK]], "calls": [{"op": "variables", "names": ["reserved"]}]}
         )
@@ -355,7 +408,7 @@ def test_without_the_scratch_tmpfs_the_disk_fills(way, monkeypatch):
     monkeypatch.setattr(bwrap, "TMPFS_SCRATCH", False)
     runner = start(way, SMALL_SCRATCH)
     try:
-        assert not os.path.ismount(runner.scratch)
+        assert runner.tmpfs is None and not os.path.ismount(runner.scratch)
         result = runner.run(
             {"cells": [["fill", FILL_THE_DISK]], "calls": [{"op": "variables", "names": ["reserved"]}]}
         )
@@ -459,5 +512,86 @@ def test_open_files_stop_at_the_per_process_cap(way):
             {"cells": [["files", OPEN_FILES]], "calls": [{"op": "variables", "names": ["opened"]}]}
         )
         assert result.ok and result.results[0]["opened"]["float"] < 1024, result.detail
+    finally:
+        finish(runner)
+
+
+# A grading command that runs one student's cell (it writes a file into its scratch and says the
+# scratch's device), then waits to be killed.
+GRADING_COMMAND = """
+import json, sys, time
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.runner import StudentRunner
+
+limits = Limits(wall_seconds=20, cpu_seconds=5, memory_bytes=1024**3, scratch_bytes=32 * 1024**2)
+runner = StudentRunner(limits, require_sandbox=True).__enter__()
+cell = "import os\\nopen('left.bin', 'wb').write(b'x' * 65536)\\ndev = float(os.stat('.').st_dev)"
+result = runner.run({"cells": [["w", cell]], "calls": [{"op": "variables", "names": ["dev"]}]})
+print(json.dumps({"dev": result.results[0]["dev"]["float"], "hosted": runner.process.__class__.__name__}))
+sys.stdout.flush()
+time.sleep(600)
+"""
+
+
+def mounted_in(device):
+    """The pids whose mount namespace has a mount of `device` ("major:minor")."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/mountinfo") as f:
+                if any(line.split()[2] == device for line in f):
+                    found.append(int(pid))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+@needs_sandbox
+@pytest.mark.attacks
+@pytest.mark.skipif(os.geteuid() != 0, reason="a scratch tmpfs needs root")
+def test_a_killed_grading_commands_scratch_tmpfs_vanishes_with_it(way):
+    """kill -9 of the grading process: nobody unmounts anything, yet the scratch tmpfs (and what
+    the student wrote in it) is gone once its sandbox has died with its parent, because it was
+    only ever mounted in the sandbox's own mount namespace. While it runs, the same scan finds it
+    there (and not in the grader's namespace): the scan would see a tmpfs left behind."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", GRADING_COMMAND], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        said = json.loads(child.stdout.readline())
+        assert (said["hosted"] == "HostedWorker") == (way == "hosted"), said
+        dev = int(said["dev"])
+        device = f"{os.major(dev)}:{os.minor(dev)}"
+        holders = mounted_in(device)
+        assert holders and child.pid not in holders, (device, holders)
+        assert device not in Path("/proc/self/mountinfo").read_text().split()
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 30
+    while mounted_in(device) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert mounted_in(device) == [], device
+
+
+@needs_sandbox
+@pytest.mark.attacks
+def test_with_a_clock_restarted_by_any_newline_the_cell_runs_on(tmp_path, monkeypatch):
+    """The mutation: a CellClock that restarts on any new line of the result pipe (as before the
+    zygote counted cells) lets the cell above run to the request's own bounds, and its test fails."""
+    from autograder.sandbox import runner as runner_module
+
+    worker = (REPO / "autograder" / "sandbox" / "worker.py").read_text()
+    marker = "    def _advanced(self, result):\n"
+    assert worker.count(marker) == 1
+    any_newline = "        seen, self.read_to = self.read_to, len(result.data)\n        return b'\\n' in result.data[seen:]\n"
+    (tmp_path / "worker.py").write_text(worker.replace(marker, marker + any_newline))
+    files = [tmp_path / "worker.py" if f.name == "worker.py" else f for f in runner_module.WORKER_FILES]
+    monkeypatch.setattr(runner_module, "WORKER_FILES", tuple(files))
+    monkeypatch.setenv("BPKIT_SANDBOX_HOST", "0")
+    runner = start("own bwrap", Limits(wall_seconds=6, cpu_seconds=3, memory_bytes=1024**3))
+    try:
+        result = _restarts_its_clock(runner)
+        assert (result.words or {}).get("key") != "cell cpu limit", result.detail
     finally:
         finish(runner)

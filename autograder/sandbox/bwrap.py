@@ -619,26 +619,30 @@ def give_scratch(scratch, uid):
     os.chmod(scratch, 0o711)
 
 
-def make_scratch(parent=None, prefix="bpkit-", uid=None, size=0):
+def make_scratch(parent=None, prefix="bpkit-", uid=None):
     """(private, scratch): a directory only this process's user may enter (the caller
-    deletes it with `unmount_scratch`, then `remove_tree`), holding a fresh, empty scratch
-    directory for a sandbox running as `uid` (None: the user-namespace mode, where the sandbox's
-    nobody is this process's user). The runner puts the helpers in it (StudentRunner._populate).
-    size: as root, the scratch directory is a tmpfs of that many bytes (`mount_scratch`), whose
-    pages the cgroup of the process that writes them pays for."""
+    deletes it with `remove_tree`), holding a fresh, empty scratch directory for a sandbox
+    running as `uid` (None: the user-namespace mode, where the sandbox's nobody is this process's
+    user). The runner puts the helpers in it (StudentRunner._populate), or in the scratch tmpfs
+    (`ScratchTmpfs`) that a sandbox mounts over it in its own mount namespace."""
     private = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)).resolve()
     scratch = private / "scratch"
     scratch.mkdir()
-    if size and TMPFS_SCRATCH and os.geteuid() == 0:
-        unmount_stale_scratches(prefix)
-        mount_scratch(scratch, size)
+    if os.geteuid() == 0:
+        unmount_stale_scratches(prefix)  # mounted in the grader's namespace by kits before this one
     give_scratch(scratch, uid)
     return private, scratch
 
 
 # Tests turn it off to see the tests of the scratch's size cap fail (a mutation test).
 TMPFS_SCRATCH = True
-MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
+MS_NOSUID, MS_NODEV, MNT_DETACH, MS_REC, MS_PRIVATE = 2, 4, 2, 16384, 1 << 18
+CLONE_NEWNS, AT_FDCWD, AT_EMPTY_PATH = 0x00020000, -100, 0x1000
+# The new mount API (Linux 5.2): the same numbers on x86-64 and arm64.
+SYS_OPEN_TREE, SYS_MOVE_MOUNT, SYS_FSOPEN, SYS_FSCONFIG, SYS_FSMOUNT = 428, 429, 430, 431, 432
+OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC, MOVE_MOUNT_F_EMPTY_PATH = 1, 0o2000000, 4
+FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, FSCONFIG_SET_STRING, FSCONFIG_CMD_CREATE = 1, 1, 1, 6
+MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x2, 0x4
 _libc = None
 
 
@@ -647,36 +651,76 @@ def _mount_call(name, *args):
     import ctypes
 
     _libc = _libc or ctypes.CDLL(None, use_errno=True)
-    if getattr(_libc, name)(*args) != 0:
+    call = getattr(_libc, name) if isinstance(name, str) else functools.partial(_libc.syscall, name)
+    result = call(*args)
+    if result < 0 or (isinstance(name, str) and result != 0):
         errno = ctypes.get_errno()
         raise OSError(errno, f"{name} {args[1] if name == 'mount' else args[0]!r}: {os.strerror(errno)}")
+    return result
 
 
-def mount_scratch(scratch, size):
-    """A tmpfs of `size` bytes (and one inode per KiB of it: a tree of empty files is capped too)
-    at `scratch`: what student code may write to disk, counted in its cgroup's memory; filling it
-    costs only that submission (ENOSPC), and unmounting it removes everything in one call. A
-    machine where it cannot be mounted keeps a plain directory (said once)."""
+class ScratchTmpfs:
+    """A submission's scratch: a tmpfs of `size` bytes (and one inode per KiB of it: a tree of
+    empty files is capped too) mounted nowhere (fsopen/fsmount), held by this descriptor. What
+    student code may write to disk, counted in its cgroup's memory; filling it costs only that
+    submission (ENOSPC). Each sandbox mounts a copy of it over its scratch directory inside its
+    own mount namespace (`attach_copy`; a hosted worker through open_tree, see hosted.py), so the
+    grader's mount table never holds it: once the grader has closed it (`close`) or died (even of
+    kill -9: the kernel closes its descriptors), and every process of the sandbox is gone, the
+    kernel frees it and everything in it, whatever its shape. The grader reads and writes it at
+    `view` (/proc/<pid>/fd/<n>: only a process that holds the descriptor, or root, can follow it)."""
+
+    def __init__(self, size):
+        options = {"size": str(int(size)), "nr_inodes": str(max(1024, int(size) // 1024)), "mode": "0711"}
+        fs = _mount_call(SYS_FSOPEN, b"tmpfs", FSOPEN_CLOEXEC)
+        try:
+            for key, value in options.items():
+                _mount_call(SYS_FSCONFIG, fs, FSCONFIG_SET_STRING, key.encode(), value.encode(), 0)
+            _mount_call(SYS_FSCONFIG, fs, FSCONFIG_CMD_CREATE, None, None, 0)
+            self.fd = _mount_call(SYS_FSMOUNT, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
+        finally:
+            os.close(fs)
+        self.view = Path(f"/proc/{os.getpid()}/fd/{self.fd}")
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def attach_copy(self, path):
+        """In a child about to exec its sandbox (a preexec_fn: single-threaded, root): a mount
+        namespace of its own, nothing in it propagating back, and a copy of the tmpfs mounted at
+        `path`, which lives as long as that namespace's last process."""
+        _mount_call("unshare", CLONE_NEWNS)
+        _mount_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+        copy = _mount_call(SYS_OPEN_TREE, self.fd, b"", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)
+        _mount_call(SYS_MOVE_MOUNT, copy, b"", AT_FDCWD, os.fsencode(str(path)), MOVE_MOUNT_F_EMPTY_PATH)
+        os.close(copy)
+
+
+def scratch_tmpfs(size):
+    """A ScratchTmpfs of `size` bytes, or None where none can be made (not root, an old kernel, a
+    container that refuses it: said once; the scratch is then a plain directory)."""
     global _tmpfs_said
-    options = f"size={int(size)},nr_inodes={max(1024, int(size) // 1024)},mode=0711"
+    if not (size and TMPFS_SCRATCH and os.geteuid() == 0):
+        return None
     try:
-        _mount_call(
-            "mount", b"tmpfs", os.fsencode(str(scratch)), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode()
-        )
+        return ScratchTmpfs(size)
     except OSError as e:
         if not _tmpfs_said:
             log.warning(
                 "backprop-kit: the scratch folder is a plain directory, not a tmpfs of its own (%s)", e
             )
             _tmpfs_said = True
+        return None
 
 
 _tmpfs_said = False
 
 
 def unmount_scratch(scratch):
-    """Detach the scratch tmpfs, if it is one (its memory is freed once no process holds a file
-    of it open: every process of the sandbox is gone by then)."""
+    """Detach a scratch tmpfs mounted in this namespace (by a kit before ScratchTmpfs; its memory
+    is freed once no process holds a file of it open)."""
     if os.path.ismount(str(scratch)):
         try:
             _mount_call("umount2", os.fsencode(str(scratch)), MNT_DETACH)
@@ -685,8 +729,9 @@ def unmount_scratch(scratch):
 
 
 def unmount_stale_scratches(prefix):
-    """Scratch tmpfs left mounted by graders no longer running (killed before they could unmount:
-    their folder's name holds their pid), unmounted and removed."""
+    """Scratch tmpfs left mounted by graders of an older kit no longer running (killed before they
+    could unmount: their folder's name holds their pid), unmounted and removed. Today's scratch is
+    never mounted here (ScratchTmpfs)."""
     pattern = re.compile(rf"/{re.escape(prefix)}(\d+)-[^/]+/scratch$")
     try:
         with open("/proc/self/mountinfo") as f:

@@ -531,7 +531,7 @@ def judge_notebook(waited, result, wall):
             done = True
         elif type(entry) is dict and entry.get("cell") == len(cells):
             cells.append(entry.get("outputs"))
-    if done:
+    if done and waited != "cell limit":  # the clock's verdict stands: student code can write a "done" line
         return {"status": "ok", "detail": "", "results": cells}
     reply = _how_it_ended(waited, wall)
     reply["results"] = cells
@@ -597,7 +597,7 @@ def serve(request, private_fds):
     os.close(result_w)
     os.close(output_w)
     usage = Usage()
-    clock = CellClock(pid, limits) if request.get("notebook") else None
+    clock = CellClock(pid, limits, len(request.get("cells") or ())) if request.get("notebook") else None
     try:
         backstop = Backstop(pid, wall)
         replies = private_fds[1]
@@ -686,23 +686,61 @@ class CellClock:
     """The zygote's watch on a notebook's current cell, from outside the student's process: a cell
     stops at its CPU limit by its own interrupt (ITIMER_PROF, as a kernel's); one that cancels it,
     or blocks it, is killed here once it has used CELL_GRACE_SECONDS more, or once it has taken
-    limits.WALL_FACTOR times its limit of its own time (a `Backstop`: it sleeps or blocks). A cell is over when
-    the child reports it (a line on the result pipe; student code could write one too, which only
-    gives it another cell's limit: the request's own CPU and wall limits still bound it)."""
+    limits.WALL_FACTOR times its limit of its own time (a `Backstop`: it sleeps or blocks).
 
-    def __init__(self, pid, limits):
-        self.pid, self.seconds = pid, limits.cell_cpu_limit
+    The zygote counts the cells itself: the clock restarts only on the next cell's line of the
+    result pipe, read by judge_notebook's rule ({"cell": k} with k the next index, then the last
+    {"done": true}), so at most once per cell of the request, in order; a bare newline, a line
+    repeated or out of order restarts nothing. Student code runs in the process that writes those
+    lines, so nothing there is secret from it: a cell that writes the next cells' lines itself
+    only takes their clocks, never more. The cells together stay within (cells + 1) times a
+    cell's limit and grace (the last: the calls after them), which is also held as a whole."""
+
+    def __init__(self, pid, limits, cells):
+        self.pid, self.seconds, self.cells = pid, limits.cell_cpu_limit, int(cells)
         self.backstop = Backstop(pid, limits_module.WALL_FACTOR * self.seconds)
-        self.lines, self.cpu_at = 0, 0.0
+        self.next, self.read_to, self.cpu_at = 0, 0, 0.0
+        self.total = (self.cells + 1) * (self.seconds + CELL_GRACE_SECONDS)
 
     def over(self, result):
-        lines = result.data.count(b"\n")
         cpu = cpu_seconds_of(self.pid)
-        if lines != self.lines:  # a cell finished: the next one's clock starts now
-            self.lines, self.cpu_at = lines, cpu
+        if self._advanced(result):  # a cell finished: the next one's clock starts now
+            self.cpu_at = cpu
             self.backstop.restart()
             return False
-        return cpu - self.cpu_at > self.seconds + CELL_GRACE_SECONDS or self.backstop.left() <= 0
+        return (
+            cpu - self.cpu_at > self.seconds + CELL_GRACE_SECONDS
+            or cpu > self.total
+            or self.backstop.left() <= 0
+        )
+
+    def _advanced(self, result):
+        """Whether the lines written since the last look carry the next cell's end."""
+        end = result.data.rfind(b"\n")
+        if end < self.read_to:
+            return False
+        lines, self.read_to = bytes(result.data[self.read_to : end]).split(b"\n"), end + 1
+        moved = False
+        for line in lines:
+            if self.next <= self.cells and _frame(line, self.cells) == self.next:
+                self.next += 1
+                moved = True
+        return moved
+
+
+def _frame(line, cells):
+    """The index of the cell a result line ends (run_notebook's: {"cell": k, ...}), `cells` (the
+    number after the last) for its {"done": true}, else None."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if type(entry) is not dict:
+        return None
+    if entry.get("done") is True:
+        return cells
+    cell = entry.get("cell")
+    return cell if type(cell) is int else None
 
 
 def waited_for_cpu(pid):
