@@ -60,6 +60,9 @@ def main():
 @click.option("--config", "course_yaml", default=DEFAULT_COURSE_YAML, show_default=True, type=click.Path())
 def check_config(course_yaml):
     """Validate course.yaml (and that the notebooks and exercises it names exist); say what it sets up."""
+    from solutions import graphs as described
+
+    from .bpkit import problems
     from .values import family_line, family_sizes
 
     course, built = _load_and_build(course_yaml, with_built=True)
@@ -73,8 +76,20 @@ def check_config(course_yaml):
             names=names,
         )
     )
+    undrawable = []
     for exercise_id, family, n in family_sizes(course, built):
         click.echo("  " + family_line(exercise_id, family, n))
+        shape = described.shape(described.BY_ID[exercise_id], course.graphs)
+        undrawable += [(exercise_id, g, why) for g, why in problems.undrawable(shape).items()]
+    if undrawable:  # a student drawing one of these graphs would get no numbers
+        raise click.ClickException(
+            "\n".join(
+                _("{exercise}: no draw lets every mistake show on {graph}: {why}").format(
+                    exercise=e, graph=g.title, why=why
+                )
+                for e, g, why in undrawable
+            )
+        )
 
 
 @main.command()

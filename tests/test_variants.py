@@ -166,3 +166,30 @@ def test_check_config_says_how_many_graphs_each_family_has(tmp_path):
     said = done.output.splitlines()
     assert "  simple_by_hand: 6 graphs in its per-student family (simple); each student draws one." in said
     assert "  branch_by_hand: 6 graphs in its per-student family (branch); each student draws one." in said
+
+
+def test_a_variant_no_draw_fits_is_found_saying_why():
+    """problems.undrawable: the variants on which no draw of the values is accepted (a student
+    drawing one would get no numbers), with the mistake hidden most often, or the kink."""
+    assert (
+        problems.undrawable(described.shape(described.BY_ID["simple_by_hand"], described.PER_STUDENT)) == {}
+    )
+    twos = described.Values("integers", {"lo": 2, "hi": 2}, tuple((n, n) for n in "wxyz"))
+    on_ties = described.BY_ID["simple_by_hand"]._replace(values_per_student=twos)
+    found = problems.undrawable(described.shape(on_ties, described.PER_STUDENT), tries=20)
+    assert list(found) == list(described.SIMPLE_FAMILY.graphs)  # 2 + 2 · max(2, 2): every max ties
+    assert set(found.values()) == {"20 of 20 draws sit on a kink (a max's tie, a ReLU at 0)"}
+    # w - x = 0 on every draw of ones: whatever reads p's gradient shows nothing
+    ones = described.Values("integers", {"lo": 1, "hi": 1}, tuple((n, n) for n in "wxyz"))
+    graph = _graph("wxyz", (("p", "-", ("w", "x")), ("q", "*", ("y", "z")), ("f", "*", ("p", "q"))))
+    zero = described.Exercise(
+        "zero_by_hand",
+        "zero",
+        "simple",
+        ones,
+        {},
+        family=described.family("zero", graph, (), (("-", "*"),)),
+        answers_per_student={"f": ("value", "f"), "dfdq": ("grad", "q"), "dfdy": ("grad", "y")},
+    )
+    found = problems.undrawable(described.shape(zero, described.PER_STUDENT), tries=10)
+    assert found[graph] == "upstream-ignored at p stays hidden on 10 of 10 draws"

@@ -221,12 +221,11 @@ def applicable_mistakes(evaluation):
     return found
 
 
-def discriminates(evaluation, answers, apart=False):
-    """Every applicable mistake moves some answer clearly, and so does keeping one branch alone;
-    with `apart`, every two of them (made at different nodes, or different mistakes) also give
-    answers clearly apart from each other, so that the one a student made can be named alone."""
+def _made(evaluation, answers):
+    """The correct answers, and [((mistake id, node), the answers it gives)] for every applicable
+    mistake and for a branch kept alone."""
     correct = evaluation.answers(answers, evaluation.backward())
-    made = []  # ((mistake id, node), the answers it gives)
+    made = []
     for m, node, k in applicable_mistakes(evaluation):
         grads = evaluation.backward(m, node, k)
         if grads is None:
@@ -236,6 +235,20 @@ def discriminates(evaluation, answers, apart=False):
         for keep in ("first", "last"):
             kept = evaluation.backward(keep=keep)  # either branch: one mistake, said the same way
             made.append((("branch-overwrite", "a branch"), evaluation.answers(answers, kept)))
+    return correct, made
+
+
+def hidden_mistakes(evaluation, answers):
+    """[(mistake id, node)] of the applicable mistakes that move no answer clearly on this draw."""
+    correct, made = _made(evaluation, answers)
+    return [key for key, given in made if not clearly_differ(given, correct)]
+
+
+def discriminates(evaluation, answers, apart=False):
+    """Every applicable mistake moves some answer clearly, and so does keeping one branch alone;
+    with `apart`, every two of them (made at different nodes, or different mistakes) also give
+    answers clearly apart from each other, so that the one a student made can be named alone."""
+    correct, made = _made(evaluation, answers)
     if not all(clearly_differ(given, correct) for _, given in made):
         return False
     if not apart:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,41 @@ def draw_exercise(shape, *key):
         f"exercise {shape.id!r}: no draw of its values in {MAX_TRIES} tells every catalogued mistake "
         f"apart on {graph.title!r}; check its ranges and rules in the description"
     )
+
+
+TRIES_PER_VARIANT = 300  # draws of one variant before it is called one no draw fits
+
+
+def undrawable(shape, tries=TRIES_PER_VARIANT):
+    """{graph: why} for the graphs of an exercise (a per-student family's variants) on which none
+    of `tries` draws of its values is accepted: a student drawing it would wait for MAX_TRIES and
+    get no numbers. Why: the mistake most often hidden and where, else the kink or the rules."""
+    out = {}
+    for graph in shape.graphs:
+        d, hidden, refused = Draw("undrawable", shape.id, graph.title), Counter(), Counter()
+        for _try in range(tries):
+            values = described.flatten_inputs(shape.values, STREAMS[shape.values.stream](d, shape.values))
+            if acceptance.accepted(graph, values, shape.answers, shape.keep, shape.discriminate):
+                break
+            evaluation = acceptance.Evaluation(graph, values)
+            if evaluation.at_kink():
+                refused[_("sit on a kink (a max's tie, a ReLU at 0)")] += 1
+            elif not acceptance.obeys(evaluation, shape.keep):
+                refused[_("break the exercise's rules")] += 1
+            elif acceptance.hidden_mistakes(evaluation, shape.answers):
+                hidden.update(acceptance.hidden_mistakes(evaluation, shape.answers))
+            else:
+                refused[_("give two mistakes answers too close to tell apart")] += 1
+        else:
+            if hidden:
+                (mistake, node), n = hidden.most_common(1)[0]
+                out[graph] = _("{mistake} at {node} stays hidden on {n} of {tries} draws").format(
+                    mistake=mistake, node=node, n=n, tries=tries
+                )
+            else:
+                why, n = refused.most_common(1)[0]
+                out[graph] = _("{n} of {tries} draws {why}").format(n=n, tries=tries, why=why)
+    return out
 
 
 @dataclass
