@@ -144,7 +144,7 @@ class CatalogDomain:
         return self.po_path(language).with_suffix(".mo")
 
     def files(self, root: Path = REPO_ROOT) -> list[tuple[Path, object]]:
-        found = {}
+        found: dict = {}
         for pattern, method in self.sources:
             for path in sorted(self.base(root).glob(pattern)):
                 if path.is_file() and "__pycache__" not in path.parts:

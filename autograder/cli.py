@@ -201,9 +201,9 @@ def show_values(course_yaml, assignment, student, as_json, with_answers, variant
             )
             click.echo(graph_mode_note(course))
             listed = variants(course, a.name, variants_of, ids)
-            if len(listed) > 1:
-                family = HAND_EXERCISES[variants_of].description.family.name
-                click.echo(family_line(variants_of, family, len(listed)))
+            family = HAND_EXERCISES[variants_of].description.family
+            if len(listed) > 1 and family is not None:
+                click.echo(family_line(variants_of, family.name, len(listed)))
             for graph, count in listed:
                 click.echo(f"  {count:5d}  {graph.title}")
             if not roster:
@@ -335,7 +335,7 @@ def autograde(assignment, students, jobs, force, scheduler):
     # jsonschema imports this optional IRI grammar when it is installed (Jupyter's format
     # extras bring it), and building the grammar costs 0.75 s at every start; nothing the
     # batch validates has an IRI format, and without it jsonschema leaves such formats unchecked.
-    sys.modules.setdefault("rfc3987_syntax", None)
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: import refused
     from .batch.graders import BatchError
     from .batch.pipeline import PipelineError
     from .batch.run import autograde as run_batch

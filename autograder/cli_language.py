@@ -38,9 +38,9 @@ def click_speaks_the_kit_language() -> None:
     for name in CLICK_MODULES:
         module = importlib.import_module(f"click.{name}")
         if hasattr(module, "_"):
-            module._ = CLICK_WORDS.gettext
+            setattr(module, "_", CLICK_WORDS.gettext)  # noqa: B010 (not an attribute click declares)
         if hasattr(module, "ngettext"):
-            module.ngettext = CLICK_WORDS.ngettext
+            setattr(module, "ngettext", CLICK_WORDS.ngettext)  # noqa: B010
 
 
 # ---------------------------------------------------------------- which language, before parsing

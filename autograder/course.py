@@ -143,10 +143,10 @@ def without_local_gradients(source):
     whose backward shares a line with anything else is refused, not half removed."""
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
-    drop = set()
+    drop: set = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "backward":
-            first, last = node.lineno - 1, node.end_lineno - 1
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
             if not lines[first].lstrip().startswith("backward=") or lines[last].rstrip()[-1:] != ",":
                 raise ValueError(
                     f"solutions/table.py:{node.lineno}: a row's backward= must stand on lines of its own"
@@ -269,9 +269,10 @@ def load_and_build(course_yaml):
     try:
         course, problems = load_course(course_yaml), []
     except ConfigError as e:
-        course, problems = load_lenient(course_yaml), list(e.problems)
-        if course is None:
+        lenient, problems = load_lenient(course_yaml), list(e.problems)
+        if lenient is None:
             raise
+        course = lenient
     built, more = _build(course)
     if problems or more:
         raise ConfigError(by_line(problems + more), course.source)
@@ -336,7 +337,7 @@ def dropped_assignments(course_dir, course):
     """{assignment: where it still is} for what the course directory holds (source/, release/,
     the gradebook) of assignments course.yaml no longer lists."""
     course_dir = Path(course_dir)
-    found = {}
+    found: dict = {}
     for folder in ("source", "release"):
         for path in sorted((course_dir / folder).glob("*")):
             if path.is_dir():

@@ -40,6 +40,8 @@ def load_simulated_class():
             "backprop-kit (`make demo` there), or grade your own class with `backprop-kit init`."
         )
     spec = importlib.util.spec_from_file_location("backprop_kit_demo_simulated_class", SIMULATED_CLASS)
+    if spec is None or spec.loader is None:  # a .py file always has one; said, not asserted
+        raise DemoDataMissing(f"{SIMULATED_CLASS} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -164,7 +164,8 @@ def node_mistakes(graph, every_gate_of_a_class=False):
     branch kept alone (either one) at the first value that feeds two gates; and, with
     every_gate_of_a_class, each mistake made in a gate class at every node it is used at (a
     student's function built from one wrong gate). Nothing the graph's gates cannot show."""
-    found, used = [], {}
+    found: list = []
+    used: dict = {}
     for node, operation, _ in graph.gates:
         used.setdefault(described.gate_of(operation)[0], []).append(node)
     for node, operation, parents in graph.gates:
@@ -247,7 +248,7 @@ def explaining(wrong, answers, at_nodes, same):
         ranked = likeliest(
             [(MISCONCEPTIONS[m.misconception], n) for m, n in candidates]
         )  # stable: the graph's order next
-        said = {}
+        said: dict = {}
         for m in (candidates[i][0] for i in ranked):
             if any(k[1] == m.nodes and _same_made(s.made, m.made) for k, s in said.items()):
                 # the same numbers at the same place (a - b's b not negated is a sign flip of b

@@ -59,7 +59,9 @@ def survey(folder, max_file_bytes=DEFAULT_MAX_FILE_BYTES):
     outside it (a link made to a grader's file). A submission folder that is itself a
     link is refused whole (path ".")."""
     folder = Path(folder)
-    regular, refused, names_seen = [], [], {}
+    regular: list = []
+    refused: list = []
+    names_seen: dict = {}
     try:
         top = os.lstat(folder)
     except OSError as e:

@@ -646,7 +646,7 @@ def apply_points(nb, points):
 
 def _graded_cells(nb):
     """{exercise id: the nbgrader metadata of its graded cells}."""
-    cells = {}
+    cells: dict = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):

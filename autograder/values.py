@@ -96,7 +96,7 @@ def variants(course, assignment, exercise_id, roster):
     """[(graph, how many of the roster draw it)] for one exercise, most drawn first; every graph
     of its family is listed, drawn or not."""
     e = HAND_EXERCISES[exercise_id]
-    counts = Counter()
+    counts: Counter = Counter()
     for student in roster:
         p = problems.draw(
             course.seed,

@@ -211,10 +211,10 @@ class Exercise(NamedTuple):
     values: Values
     answers: dict  # answer variable -> ("value" | "grad", node)
     keep: tuple = ()  # Rules of the lecture's draw
-    function: Function = None
-    family: Family = None  # with graphs: per-student, the graph is drawn from these
-    values_per_student: Values = None  # and its values like this (default: as `values`)
-    answers_per_student: dict = None
+    function: Function | None = None
+    family: Family | None = None  # with graphs: per-student, the graph is drawn from these
+    values_per_student: Values | None = None  # and its values like this (default: as `values`)
+    answers_per_student: dict | None = None
     # Today's numbers, kept so existing courses and gradebooks do not change: the lecture's graph
     # is drawn under its own rules only. The acceptance rule agrees with them on nearly every
     # draw (tests/test_exercise_descriptions.py counts where it does not: ℓ2 draws with 2q ≈ 1,
@@ -223,7 +223,7 @@ class Exercise(NamedTuple):
     # The lecture's own worked example on this graph ({group: value}, shared/LECTURE.md; the
     # notebook's picture of it shows the same numbers): a student who hands in its answers instead
     # of their own is told so.
-    lecture_values: dict = None
+    lecture_values: dict | None = None
 
 
 def _integers(lo, hi, inputs):
@@ -463,7 +463,7 @@ def group_inputs(values):
 
 def flatten_inputs(values, grouped):
     """{input: value} from {group: value} (a tuple group spreads over its inputs)."""
-    out = {}
+    out: dict = {}
     for name, members in values.groups:
         if isinstance(members, tuple):
             out.update(zip(members, grouped[name]))

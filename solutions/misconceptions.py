@@ -51,7 +51,7 @@ class Seen(NamedTuple):
     out: object
     dout: object
     correct: tuple
-    correct_for: Callable = None  # another upstream gradient -> the correct gradients for it
+    correct_for: Callable | None = None  # another upstream gradient -> the correct gradients for it
 
 
 # What feedback says about a wrong result that no catalogued mistake reproduces.
@@ -81,7 +81,7 @@ class Misconception:
     id: str
     explanation: str
     hint: str
-    model: Callable = field(repr=False, default=None)
+    model: Callable | None = field(repr=False, default=None)
     scope: str = "gate"  # "gate": a gate's backward; "graph": the backward loop over a graph
     ways: int = 1  # how many ways of making it the model gives at most (one gradient tuple each)
     # What went wrong at one gate, in a few words, one per way (the model's order): feedback says
@@ -93,7 +93,7 @@ class Misconception:
     # How many of its ways every accepted draw must show (bpkit/acceptance.py); the others are
     # named where they show. A sign flipped on one input only is invisible on an input whose
     # gradient is 0 (the loser of a max), so only the flip of every input is required.
-    ways_drawn: int = None
+    ways_drawn: int | None = None
     # The hint for an answer computed by hand, where `hint` speaks of code (backward(dout), forward).
     hint_by_hand: str = ""
     # How many ways its model may give beyond `ways`, said in the last way's words: one sample's
@@ -108,7 +108,7 @@ class Misconception:
 
     def variants(self, seen):
         """The gradients this mistake produces for what a gate saw (possibly none)."""
-        return [tuple(v) for v in self.model(seen)] if self.model else []
+        return [tuple(v) for v in self.model(seen)] if self.model is not None else []
 
     def said_at(self, way=0, inputs=(), gettext=_as_written):
         """The words for one way of making it at a gate whose inputs are named `inputs`, in the

@@ -817,3 +817,13 @@ def test_under_ci_property_tests_draw_the_same_examples_and_keep_no_database():
         text=True,
     )
     assert shown.stdout.split() == ["True", "None"], shown.stderr
+
+
+def test_a_number_with_one_bound_is_described_by_it():
+    """A field with only a lower or only an upper bound (found by mypy: the other bound, None, was
+    unpacked and raised a TypeError)."""
+    from autograder.config.describe import _range
+
+    assert _range({"minimum": 0}) == "at least 0"
+    assert _range({"exclusiveMaximum": 1}) == "less than 1"
+    assert _range({"minimum": 0, "maximum": 10}) == "from 0 to 10"

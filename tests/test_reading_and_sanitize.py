@@ -136,3 +136,21 @@ def test_a_byte_order_mark_is_no_reason_to_refuse_a_notebook():
         + nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])).encode()
     )
     assert [c.source for c in parse_notebook(data).nb.cells] == ["1"]
+
+
+def test_the_old_nbgrader_hook_still_says_why_a_notebook_cannot_be_graded(tmp_path, caplog):
+    """Courses whose nbgrader_config.py still names grading.hooks.explain_unreadable get its line
+    (its keyword arguments from nbgrader once shadowed the catalog's `_`: a TypeError instead)."""
+    import logging
+
+    from autograder.grading.hooks import explain_unreadable
+
+    notebook = tmp_path / "submitted" / "ann" / "backprop" / "backprop.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("this is not json")
+    with caplog.at_level(logging.ERROR, logger="backprop-kit"):
+        explain_unreadable("backprop", "*", [str(notebook)], course_id="c", extra="ignored")
+        explain_unreadable("backprop", "bo", [], course_id="c")
+    said = caplog.text
+    assert "ann/backprop: backprop.ipynb cannot be graded" in said, said
+    assert "bo/backprop: no notebook was submitted" in said, said

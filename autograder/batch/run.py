@@ -214,7 +214,7 @@ class LocalGraders:  # a Graders (graders.py)
         self.processes = list(self.pool._processes.values())  # the pool's own list; read once, here
 
     def submit(self, job: SubmissionJob) -> Future:
-        ours = Future()
+        ours: Future = Future()
         try:
             theirs = self.pool.submit(_grade_locally, job)
         except BrokenProcessPool as e:  # a process died since the last result: fail like its in-flight work
@@ -399,7 +399,7 @@ class _Batch:
         self.queue = list(reversed(todo))
         self.graders, self.recorder, self.summary, self.progress = graders, recorder, summary, progress
         self.in_flight: dict[PendingResult, tuple] = {}  # -> (student, staging folder, intake)
-        self.attempts = {}
+        self.attempts: dict = {}
         self.bar = progress.add_task("autograde", total=len(todo), now="")
 
     def run(self):

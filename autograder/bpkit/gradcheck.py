@@ -222,7 +222,8 @@ def check_gradients(
     if dout is None:
         dout = random_upstream(rng, np.shape(out))
     noise = difference_noise(dout, out)
-    reports, usable = [], []
+    reports: list[InputReport | None] = []  # None: a usable gradient's report, filled in below
+    usable: list = []
     for name, x, g in zip(names, inputs, analytic):
         try:
             g = np.asarray(g, dtype=float)

@@ -126,7 +126,7 @@ def gate_findings(cls, seed=None, steps=("forward", "backward")):
     "backward" adds backward's shapes and its agreement with the slope of forward."""
     spec = GATE_TABLE[cls.__name__]
     rng = np.random.default_rng(seed)
-    findings = {}
+    findings: dict = {}
     for label, inputs in _cases(spec, rng):
         found = _check_one(cls, spec, inputs, rng, steps)
         if found is None:

@@ -116,7 +116,7 @@ class NotebookNotReady(Exception):
 
 # What each check found in this kernel, by exercise title, in the order the cells ran: the
 # summary reports it. A cell run again replaces its entry.
-_FOUND = {}
+_FOUND: dict = {}
 
 
 def _record(title, check):

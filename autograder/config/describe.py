@@ -144,7 +144,9 @@ def _range(schema, words=_english):
     )
     if low and high and "minimum" in schema and "maximum" in schema:
         return words(N_("from {low} to {high}")).format(low=number_text(low[1]), high=number_text(high[1]))
-    parts = [words(phrase).format(bound=number_text(bound)) for phrase, bound in (low, high) if phrase]
+    parts = [
+        words(phrase).format(bound=number_text(bound)) for phrase, bound in (b for b in (low, high) if b)
+    ]
     if len(parts) == 2:
         # Translators: two bounds of a number, e.g. "greater than 0" and "at most 1000".
         return words(N_("{first} and {second}")).format(first=parts[0], second=parts[1])

@@ -305,7 +305,8 @@ class _Walker:
 
     def walk_collection(self, node, loc):
         if isinstance(node, yaml.MappingNode):
-            result, first = {}, {}
+            result: dict = {}
+            first: dict = {}
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1
                 if key_node.tag == _MERGE_TAG:

@@ -31,9 +31,12 @@ def graded_call(source):
             isinstance(node, ast.Call)
             and getattr(node.func, "id", getattr(node.func, "attr", None)) == "grade"
             and len(node.args) >= 2
-            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2])
+            and isinstance(exercise := node.args[0], ast.Constant)
+            and isinstance(check := node.args[1], ast.Constant)
+            and isinstance(exercise.value, str)
+            and isinstance(check.value, str)
         ):
-            return GradedCall(node.args[0].value, node.args[1].value)
+            return GradedCall(exercise.value, check.value)
     return None
 
 
@@ -65,7 +68,7 @@ class Submission:
 
     def __init__(self, nb):
         self.cells = list(nb.cells)
-        self.index = {}
+        self.index: dict = {}
         for i, cell in enumerate(self.cells):
             gid = nbgrader_meta(cell).get("grade_id")
             if gid and gid not in self.index:

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from ..intake import DEFAULT_MAX_FILE_BYTES
-from ..words import N_
+from ..words import N_, _
 from .reading import read_submitted
 
 log = logging.getLogger("backprop-kit")
@@ -19,7 +19,7 @@ CANNOT_BE_GRADED = N_(
 )
 
 
-def explain_unreadable(assignment, student, notebooks, **_):
+def explain_unreadable(assignment, student, notebooks, **_others):
     if not notebooks:
         log.error(
             "%s",

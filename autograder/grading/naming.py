@@ -11,6 +11,7 @@ and the intake record (autograder.intake.write_record) keeps its answer.
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..intake import DEFAULT_MAX_FILE_BYTES, skipped, survey
 from ..words import _
@@ -62,7 +63,9 @@ def choose_notebooks(folder, expected, max_file_bytes=DEFAULT_MAX_FILE_BYTES, sk
     # Anything with the notebook's name is the notebook, even what may not travel (a link, a
     # pipe, a folder, too large): it is graded 0 with the reason, as an unreadable notebook is.
     files = {nb: f"{nb}.ipynb" for nb in expected if os.path.lexists(Path(folder) / f"{nb}.ipynb")}
-    pool = {rel: None for rel in notebooks if rel not in files.values()}  # rel -> its grade ids, read once
+    pool: dict[str, Any] = {
+        rel: None for rel in notebooks if rel not in files.values()
+    }  # rel -> its grade ids, read once
     ambiguous = []
     for nb in [n for n in expected if n not in files]:
         if not pool:

@@ -13,7 +13,7 @@ from nbformat.v4.nbbase import nbformat as NBFORMAT
 from nbformat.v4.nbbase import nbformat_minor as NBFORMAT_MINOR
 from nbformat.v4.nbbase import random_cell_id
 
-OUTPUT_DEFAULTS = {
+OUTPUT_DEFAULTS: dict[str, dict] = {
     "stream": {"name": "stdout", "text": ""},
     "display_data": {"metadata": {}, "data": {}},
     "execute_result": {"metadata": {}, "data": {}, "execution_count": None},

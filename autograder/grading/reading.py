@@ -159,7 +159,9 @@ def _rebuild(raw):
                 "which JupyterLab writes (open it there and save it again)"
             ).format(version=_shown(version))
         )
-    notes, cells, ids = [], [], set()
+    notes: list = []
+    cells: list = []
+    ids: set = set()
     for number, cell in enumerate(raw.get("cells", []), start=1):
         rebuilt, problem = _rebuild_cell(cell, ids)
         if rebuilt is None:

@@ -123,7 +123,7 @@ def sanitize_cells(cells, source_cells):
     """(cells as the assignment made them, [note]) — see the module docstring."""
     plan = {s.name: s for s in source_cells}
     rank = {s.name: i for i, s in enumerate(source_cells)}
-    notes = []
+    notes: list = []
     cells = [_forget_unknown(c, plan, notes) for c in cells]
     cells = _deduplicate(cells, plan, rank, notes)
     cells = [_as_assigned(c, plan[gid], notes) if (gid := grade_id_of(c)) else c for c in cells]
@@ -149,14 +149,15 @@ def _forget_unknown(cell, plan, notes):
 
 def _deduplicate(cells, plan, rank, notes):
     """Keep, for each grade_id, the cell whose position fits the assignment's order."""
-    positions = {}
+    positions: dict = {}
     for i, cell in enumerate(cells):
         if (gid := grade_id_of(cell)) is not None:
             positions.setdefault(gid, []).append(i)
     if all(len(p) == 1 for p in positions.values()):
         return cells
     unique = [(i, rank[gid]) for gid, p in positions.items() if len(p) == 1 for i in p]
-    drop, strip = set(), set()
+    drop: set = set()
+    strip: set = set()
     for gid, found in positions.items():
         if len(found) == 1:
             continue
@@ -229,7 +230,9 @@ def _in_order(cells, rank, notes):
     if ranks == sorted(ranks):
         return cells
     notes.append(_("Cells of the assignment were moved; they were graded in the assignment's order."))
-    segments = [(-1, [])]  # (rank of the assignment cell that starts it, its cells); the first has none
+    segments: list[tuple[int, list]] = [
+        (-1, [])
+    ]  # (rank of the assignment cell that starts it, its cells); the first has none
     for cell in cells:
         gid = grade_id_of(cell)
         if gid is not None:

@@ -18,6 +18,7 @@ graders (CollectAutoGrades, batch/pipeline.py) and writes them from its coordina
 
 import json
 import threading
+from typing import Any
 
 import jsonschema
 from nbgrader import utils
@@ -54,7 +55,10 @@ class _SchemaCompiledOnce:
         # nbgrader reads its schema anew for every validator, so each pass brings an equal schema
         # in a new dict: compiled schemas are kept by content, and the last one by identity.
         self.compiled = {}  # the schema as canonical JSON -> its compiled validator
-        self.last = (None, None)  # (schema, compiled) of the last call: a pass asks once per cell
+        self.last: tuple[Any, Any] = (
+            None,
+            None,
+        )  # (schema, compiled) of the last call: a pass asks once per cell
 
     def validate(self, instance, schema):
         import fastjsonschema
@@ -69,7 +73,7 @@ class _SchemaCompiledOnce:
             self.last = (schema, compiled)
         try:
             compiled(instance)
-        except fastjsonschema.JsonSchemaException as e:
+        except fastjsonschema.JsonSchemaValueException as e:
             raise jsonschema.ValidationError(e.message) from None
 
 

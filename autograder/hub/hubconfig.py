@@ -247,7 +247,7 @@ def spawn_problem(username, groups, s: HubSettings):
 
 def _pre_spawn_hook(s: HubSettings):
     def hook(spawner):
-        from tornado import web
+        import tornado.web as web
 
         why = spawn_problem(spawner.user.name, [g.name for g in spawner.user.groups], s)
         if why:

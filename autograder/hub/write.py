@@ -37,7 +37,7 @@ class Written:
 
 
 def _template(name):
-    return resources.files("autograder.hub").joinpath("templates", name).read_text()
+    return resources.files("autograder.hub").joinpath("templates").joinpath(name).read_text()
 
 
 def _course(course_dir):

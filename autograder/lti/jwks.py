@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from tornado import web
+import tornado.web as web
 
 
 class JwksHandler(web.RequestHandler):

@@ -24,9 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+import tornado.web as web
 from ltiauthenticator.lti13.auth import LTI13Authenticator
 from ltiauthenticator.lti13.constants import LTI13_CUSTOM_CLAIM
-from tornado import web
 from traitlets import List, Unicode
 
 from ..hub import names, roster

@@ -70,7 +70,7 @@ class ClassResults:
         """Rows grouped by key, built once: a class of hundreds asks for every student and cell."""
         cache = self.__dict__.setdefault("_indexes", {})
         if name not in cache:
-            groups = {}
+            groups: dict = {}
             for r in self.rows:
                 groups.setdefault(key(r), []).append(r)
             cache[name] = groups

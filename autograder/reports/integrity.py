@@ -91,7 +91,7 @@ def made_for_other_ids(results):
 
 def copied_answers(results, course):
     roster = sorted(set(results.students) | {s for s, _ in results.reports})
-    given = {}  # exercise -> {student: {variable: value}}
+    given: dict = {}  # exercise -> {student: {variable: value}}
     for (student, _), report in results.reports.items():
         answers = report.get("answers")
         if isinstance(answers, dict):
@@ -211,7 +211,7 @@ def shared_code(results):
     groups = []
     for notebook in notebooks:
         stubs = _cells(course_dir / "release" / assignment / f"{notebook}.ipynb")
-        by_cell = {}  # grade_id -> {normalised code: [students]}
+        by_cell: dict = {}  # grade_id -> {normalised code: [students]}
         for student in results.submitted:
             if (results.reports.get((student, notebook)) or {}).get("unreadable"):
                 continue  # its cells are the assignment's, put back for grading: none is the student's
@@ -248,7 +248,7 @@ def _cells(path):
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):  # missing or broken: nothing to compare
         return {}
-    cells = {}
+    cells: dict = {}
     for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
         meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
         grade_id = (

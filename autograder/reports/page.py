@@ -54,7 +54,8 @@ def exercise_summaries(results):
 
 def ranked_misconceptions(results):
     """[{id, explanation, hint, students, where: [(cell, count)]}], most students first."""
-    students, where = {}, {}
+    students: dict = {}
+    where: dict = {}
     for r in results.rows:
         for m in r.misconceptions:
             students.setdefault(m, set()).add(r.student_id)
@@ -77,7 +78,7 @@ def ranked_misconceptions(results):
 
 def totals_histogram(results):
     labels = [f"{10 * i}–{10 * i + 9}%" for i in range(9)] + ["90–100%"]
-    counts = Counter()
+    counts: Counter = Counter()
     for total in results.totals.values():
         share = total / results.max_score if results.max_score else 0
         counts[labels[min(int(share * 10 + 1e-9), 9)]] += 1

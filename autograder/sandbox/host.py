@@ -326,7 +326,7 @@ def start_worker(order, fds, home, worker):
 
 
 def serve(control, home, worker):
-    children = {}  # spawn id -> pid of the fork that waits for that worker
+    children: dict = {}  # spawn id -> pid of the fork that waits for that worker
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
     control.send(json.dumps({"ready": True}).encode())
     while True:

@@ -262,7 +262,7 @@ class SandboxHost:
 _hosts = (
     threading.local()
 )  # this thread's hosts, by what they hide, load and live in: the bwrap parent dies with its thread
-_failed = set()  # keys whose host could not start in this process: not tried again
+_failed: set = set()  # keys whose host could not start in this process: not tried again
 
 
 @functools.lru_cache(maxsize=8)  # the same course's helpers for every submission
@@ -271,7 +271,7 @@ def imports_of(sources: tuple, own_packages: tuple = ()):
     a student's), their top-level modules, less the helper packages themselves."""
     import ast
 
-    found = set()
+    found: set = set()
     for source in sources:
         try:
             tree = ast.parse(source)
