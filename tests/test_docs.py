@@ -12,7 +12,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.docs import CHANGELOG, README, ROOT, anchors, broken_links, external_links, slug
+from autograder.docs import (
+    CHANGELOG,
+    HOMES,
+    README,
+    ROOT,
+    anchors,
+    broken_links,
+    documented,
+    external_links,
+    sections,
+    slug,
+)
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 # mkdocs-material prints a banner about MkDocs 2 on every build; it says nothing about the site.
@@ -113,3 +124,15 @@ def test_make_docs_builds_strict_and_keeps_the_warnings():
     build = next(line for line in recipe.group(1).splitlines() if "mkdocs build" in line)
     assert "--strict" in build and not re.search(r"\s(-q|--quiet)\b", build), build
     assert re.search(r"^test:.*\bdocs\b", makefile, re.M), "make test does not build the docs"
+
+
+@pytest.mark.parametrize("name", sorted(HOMES))
+def test_a_generated_section_of_the_docs_is_current(name):
+    """Each generated table (the operation table's operations and gates, the exercises, the
+    catalog of mistakes, the course.yaml keys) is in its page exactly as `python -m autograder.docs`
+    writes it today, between its markers."""
+    page = HOMES[name].relative_to(ROOT)
+    assert documented(name) is not None, f"{page} lost its <!-- {name}:start/end --> markers"
+    assert documented(name) == sections()[name].strip(), (
+        f"{page}'s {name} table is out of date: run `python -m autograder.docs`"
+    )

@@ -121,35 +121,3 @@ def test_every_gradient_has_the_shape_of_its_input(spec, shape):
     grads = g.backward(np.ones(np.shape(out)) * 0.7 if shape else 0.7)
     grads = grads if isinstance(grads, tuple) else (grads,)
     assert [np.shape(d) for d in grads] == [np.shape(v) for v in inputs]
-
-
-def test_docs_list_every_operation_exactly_as_the_table_says():
-    from autograder.docs import HOMES, documented, operations_markdown
-
-    assert documented("operations") == operations_markdown().strip(), (
-        f"{HOMES['operations'].name}'s operations table is out of date: run `python -m autograder.docs`"
-    )
-
-
-def test_docs_list_every_gate_and_its_graded_cells_exactly_as_the_table_says():
-    from autograder.docs import HOMES, documented, gates_markdown
-
-    assert documented("gates") == gates_markdown().strip(), (
-        f"{HOMES['gates'].name}'s gates table is out of date: run `python -m autograder.docs`"
-    )
-
-
-def test_docs_list_the_other_exercises_and_counts_the_graded_cells_as_the_tables_say():
-    from autograder.docs import HOMES, documented, exercises_markdown
-
-    assert documented("exercises") == exercises_markdown().strip(), (
-        f"{HOMES['exercises'].name}'s exercises table is out of date: run `python -m autograder.docs`"
-    )
-
-
-def test_docs_list_every_misconception_exactly_as_the_catalog_says():
-    from autograder.docs import HOMES, documented, misconceptions_markdown
-
-    assert documented("misconceptions") == misconceptions_markdown().strip(), (
-        f"{HOMES['misconceptions'].name}'s misconceptions table is out of date: run `python -m autograder.docs`"
-    )
