@@ -139,7 +139,9 @@ def undrawable(shape, tries=TRIES_PER_VARIANT):
     get no numbers. Why: the mistake most often hidden and where, else the kink or the rules."""
     out = {}
     for graph in shape.graphs:
-        d, hidden, refused = Draw("undrawable", shape.id, graph.title), Counter(), Counter()
+        d = Draw("undrawable", shape.id, graph.title)
+        hidden: Counter = Counter()
+        refused: Counter = Counter()
         for _try in range(tries):
             values = described.flatten_inputs(shape.values, STREAMS[shape.values.stream](d, shape.values))
             if acceptance.accepted(graph, values, shape.answers, shape.keep, shape.discriminate):
