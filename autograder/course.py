@@ -103,13 +103,34 @@ def hand_cells(rendered, graph_mode):
     return found
 
 
-def assemble_bpkit(dest, course, assignment, exercises=None, hand=None):
+def released_draw_rule(course_dir, assignment):
+    """The rule by which this assignment's students' numbers are drawn (bpkit/acceptance.py:
+    DRAW_RULES): the one its release was made with, which source/<assignment>/bpkit/course.json
+    (the grader's copy of what students got) records; one written before releases recorded it was
+    made under rule 1; an assignment not generated yet takes today's. So a newer kit grades, and
+    regenerates, a release with the numbers its students saw."""
+    from .bpkit import acceptance, problems
+
+    for folder in ("source", "release"):  # the release alone where only it was copied (Gradescope)
+        path = Path(course_dir) / folder / assignment / "bpkit" / "course.json"
+        try:
+            settings = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(settings, dict):
+            return problems.released_rule(settings)
+    return acceptance.DRAW_RULE
+
+
+def assemble_bpkit(dest, course, assignment, exercises=None, hand=None, draw_rule=None):
     """bpkit/ as shipped to students: the student-side modules, the exercise descriptions and the
     misconception catalog and the operation table (solutions/'s own files; the table without its
     local gradients), the functions built from gates as data (exercise_table.json: generated here for the course's graph
     mode, so it cannot disagree with the kit's tables) and the course settings that pick the
     student's numbers and graphs (course.json; `exercises`: the hand exercises whose numbers
-    the assignment's notebooks use)."""
+    the assignment's notebooks use; `draw_rule`: the rule they are drawn by, today's by default)."""
+    from .bpkit import acceptance
+
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name in BPKIT_MODULES:
@@ -126,6 +147,7 @@ def assemble_bpkit(dest, course, assignment, exercises=None, hand=None):
         "tolerances": course.tolerances.model_dump(),
         "importable": importable_modules(course.grading.packages),
         "hand_cells": hand or {},
+        "draw_rule": acceptance.DRAW_RULE if draw_rule is None else int(draw_rule),
     }
     if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
         settings["exercises"] = list(exercises)
@@ -287,12 +309,14 @@ def write_sources(course_dir, course, built):
         for name, nb in rendered.items():
             nbformat.write(nb, target / f"{name}.ipynb")
         graded = [e for nb in rendered.values() for e in notebooks.graded_exercises(nb)]
+        rule = released_draw_rule(course_dir, assignment.name)  # read before bpkit/ is rewritten
         assemble_bpkit(
             target / "bpkit",
             course,
             assignment,
             [e for e in graded if e in HAND_EXERCISES],
             hand_cells(rendered, course.graphs),
+            draw_rule=rule,
         )
 
 

@@ -50,6 +50,8 @@ class StudentValues:
         return cls(course, assignment, student, tuple(dict.fromkeys(graded)))
 
     def drawn(self):
+        from .course import released_draw_rule
+
         return problems.draw(
             self.course.seed,
             self.course.course_id,
@@ -58,6 +60,7 @@ class StudentValues:
             self.student,
             self.course.graphs,
             self.exercises,
+            draw_rule=released_draw_rule(self.course.root, self.assignment),
         )
 
     def contract(self):
@@ -95,6 +98,8 @@ class StudentValues:
 def variants(course, assignment, exercise_id, roster):
     """[(graph, how many of the roster draw it)] for one exercise, most drawn first; every graph
     of its family is listed, drawn or not."""
+    from .course import released_draw_rule
+
     e = HAND_EXERCISES[exercise_id]
     counts: Counter = Counter()
     for student in roster:
@@ -106,6 +111,7 @@ def variants(course, assignment, exercise_id, roster):
             student,
             course.graphs,
             (exercise_id,),
+            draw_rule=released_draw_rule(course.root, assignment),
         )
         counts[p.graphs[e.problem]] += 1
     every = e.shape(course.graphs).graphs

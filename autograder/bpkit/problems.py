@@ -109,9 +109,9 @@ def drawn_graph(shape, *key):
     return shape.graphs[0] if len(shape.graphs) == 1 else Draw(*key, "graph").choice(shape.graphs)
 
 
-def draw_exercise(shape, *key):
+def draw_exercise(shape, *key, rule=acceptance.DRAW_RULE):
     """(graph, grouped values) of one exercise for one student: the graph first (its own stream),
-    then values until the acceptance rule takes them."""
+    then values until the acceptance rule (numbered `rule`: acceptance.DRAW_RULES) takes them."""
     graph = drawn_graph(shape, *key)
     d = Draw(*key)
     for _ in range(MAX_TRIES):
@@ -122,6 +122,7 @@ def draw_exercise(shape, *key):
             shape.answers,
             shape.keep,
             shape.discriminate,
+            rule,
         ):
             return graph, values
     raise ValueError(
@@ -205,10 +206,18 @@ def shape_of(problem, graph_mode=described.LECTURE):
 
 
 def draw(
-    seed, course_id, assignment, mode=PER_STUDENT, student_id="", graph_mode=described.LECTURE, exercises=None
+    seed,
+    course_id,
+    assignment,
+    mode=PER_STUDENT,
+    student_id="",
+    graph_mode=described.LECTURE,
+    exercises=None,
+    draw_rule=acceptance.DRAW_RULE,
 ):
     """This student's values: a fresh copy each call (the caller may change it), drawn once.
-    `exercises`: the ids of the exercises to draw (default: every exercise described)."""
+    `exercises`: the ids of the exercises to draw (default: every exercise described); `draw_rule`:
+    the rule the course was released with (acceptance.DRAW_RULES)."""
     return copy.deepcopy(
         _drawn(
             seed,
@@ -218,18 +227,19 @@ def draw(
             student_id,
             graph_mode,
             tuple(exercises) if exercises is not None else None,
+            int(draw_rule),
         )
     )
 
 
 @functools.lru_cache(maxsize=64)
-def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises):
+def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises, draw_rule):
     student_id = _whose(mode, student_id)
     chosen = [e for e in described.EXERCISES if exercises is None or e.id in exercises]
     values, drawn_graphs = {}, {}
     for e in chosen:
         drawn_graphs[e.problem], values[e.problem] = draw_exercise(
-            described.shape(e, graph_mode), seed, course_id, assignment, student_id, e.problem
+            described.shape(e, graph_mode), seed, course_id, assignment, student_id, e.problem, rule=draw_rule
         )
     return Problems(course_id, assignment, mode, student_id, values, drawn_graphs, graph_mode)
 
@@ -280,7 +290,14 @@ def _draw_from(course_text, student_id):
         student_id,
         course.get("graphs", described.LECTURE),
         course.get("exercises"),
+        released_rule(course),
     )
+
+
+def released_rule(course):
+    """The draw rule of a release's course.json: the one it records, else 1 (the rule of every kit
+    before releases recorded theirs)."""
+    return course.get("draw_rule", 1)
 
 
 _spare = None  # ((what load() read, whose values), a copy of them), left by warm() for one load()

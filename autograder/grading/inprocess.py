@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..bpkit import problems
 from ..config import Tolerances
 from ..sandbox.protocol import perform_call
 from ..sandbox.runner import RunResult
@@ -45,6 +46,7 @@ def grade(exercise, check, namespace, points):
         student_id=getattr(problems_object, "student_id", ""),
         tolerances=Tolerances(**course.get("tolerances", {})),
         graphs=course.get("graphs", "lecture"),
+        draw_rule=problems.released_rule(course),
     )
     result = run_check(exercise, check, InProcessSubject(namespace), ctx)
     print(result.feedback(f"{exercise} ({check})", points))

@@ -264,7 +264,21 @@ def _context(course, assignment, call, student_id):
         tolerances=course.tolerances,
         graphs=course.graphs,
         method_points=course.grading.method_points,
+        draw_rule=_draw_rule(course.root, assignment),
     )
+
+
+def _draw_rule(root, assignment):
+    """The rule the assignment's release was made with (course.released_draw_rule), read once per
+    course folder and assignment."""
+    return _released_rules(str(Path(root).resolve()), assignment)
+
+
+@functools.lru_cache(maxsize=16)
+def _released_rules(root, assignment):
+    from ..course import released_draw_rule
+
+    return released_draw_rule(root, assignment)
 
 
 # Courses made before SanitizeCells list this name in their nbgrader_config.py.

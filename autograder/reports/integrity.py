@@ -98,12 +98,20 @@ def copied_answers(results, course):
             for exercise, values in answers.items():
                 if exercise in HAND_EXERCISES and isinstance(values, dict):
                     given.setdefault(exercise, {})[student] = values
+    from ..course import released_draw_rule
+
     # Each student's numbers and, with graphs: per-student, their graph: an answer right for a
     # classmate's graph is as telling as one right for a classmate's numbers.
     draws = (
         {
             s: problems.draw(
-                course.seed, course.course_id, results.assignment, course.randomization, s, course.graphs
+                course.seed,
+                course.course_id,
+                results.assignment,
+                course.randomization,
+                s,
+                course.graphs,
+                draw_rule=released_draw_rule(course.root, results.assignment),
             )
             for s in roster
         }
