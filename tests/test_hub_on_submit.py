@@ -7,8 +7,10 @@ The one thing not from a hub: nbgrader's JupyterHubAuthPlugin (which asks a runn
 courses a user is in) is swapped for its NoAuthPlugin on each command line. The hub's own start
 of the service is tested by test_hub_end_to_end.py's hub, whose course has no on-submit."""
 
+import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -24,6 +26,7 @@ pytestmark = [pytest.mark.e2e]
 
 simulated_class = demo.load_simulated_class()
 GRADER, ANN, BEN = f"{ACCOUNT_PREFIX}-osg", f"{ACCOUNT_PREFIX}-osann", f"{ACCOUNT_PREFIX}-osben"
+CAT = f"{ACCOUNT_PREFIX}-oscat"
 COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
 NO_HUB = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
 
@@ -67,7 +70,7 @@ def course():
 
     require_hub_machine()
     base = new_base()
-    with accounts([GRADER, ANN, BEN], random_password()):
+    with accounts([GRADER, ANN, BEN, CAT], random_password()):
         course_dir = make_course(base, GRADER)
         yaml = course_dir / "course.yaml"
         yaml.write_text(
@@ -78,11 +81,12 @@ def course():
             )
         )
         roster = base / "roster.csv"
-        roster.write_text(f"id,first_name,last_name,email\n{ANN},Ann,,\n{BEN},Ben,,\n")
+        roster.write_text(f"id,first_name,last_name,email\n{ANN},Ann,,\n{BEN},Ben,,\n{CAT},Cat,,\n")
         out, exchange = base / "hub", base / "exchange"
         written = hub_command(course_dir, out, exchange, GRADER, f"{ACCOUNT_PREFIX}-osg", roster=roster)
         assert written.returncode == 0, written.stderr
         c = Course(base, course_dir, out, exchange)
+        c.roster = roster
         c.nbgrader(GRADER, "release_assignment", ASSIGNMENT, cwd=course_dir)
         yield c
     subprocess.run(["rm", "-rf", str(base)])
@@ -191,8 +195,11 @@ def test_each_submission_is_graded_and_its_feedback_released_to_its_student_alon
     finally:
         assert stop_service(service) is not None
 
-    # A batch run afterwards gives the same grades (the same nbgrader steps on the same files).
+    # The service grades with the kit's batch engine; nbgrader's own autograde afterwards, and
+    # the kit's, give the same grades (the same files, the same gradebook rows).
     on_submit = {s: course.score(s) for s in (ANN, BEN)}
+    course.nbgrader(GRADER, "autograde", ASSIGNMENT, "--force", cwd=course.course)
+    assert {s: course.score(s) for s in (ANN, BEN)} == on_submit
     graded = run(
         [BIN / "backprop-kit", "autograde", ASSIGNMENT, "--force"],
         user=GRADER,
@@ -201,3 +208,120 @@ def test_each_submission_is_graded_and_its_feedback_released_to_its_student_alon
     )
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert {s: course.score(s) for s in (ANN, BEN)} == on_submit
+
+
+def fetched_page(course, student):
+    """The feedback page of the student's newest submission, fetched with nbgrader's fetch_feedback."""
+    course.nbgrader(student, "fetch_feedback", ASSIGNMENT, "--course", COURSE_ID)
+    pages = (Path("~" + student).expanduser() / COURSE_ID / ASSIGNMENT / "feedback").glob("*/*.html")
+    return sorted(pages)[-1].read_text()  # folders named by the submission's timestamp
+
+
+def test_after_due_date_on_submit_feedback_says_pass_or_fail_and_the_full_page_follows_the_due_date(course):
+    """`on_submit.visibility: after_due_date`: what a student fetches after submitting names each
+    exercise and whether it passed, nothing more (no points, no checks, no mistake's words); at
+    the due date (nbgrader's, in the gradebook) the service releases the full feedback."""
+    yaml = course.course / "course.yaml"
+    yaml.write_text(
+        yaml.read_text().replace("cooldown_minutes: 0}", "cooldown_minutes: 0, visibility: after_due_date}")
+    )
+    written = hub_command(course.course, course.out, course.exchange, GRADER, GRADER, roster=course.roster)
+    assert written.returncode == 0, written.stderr
+    tomorrow = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    due = ["db", "assignment", "add", ASSIGNMENT]
+    course.nbgrader(GRADER, *due, f"--duedate={tomorrow:%Y-%m-%d %H:%M:%S} UTC", cwd=course.course)
+    source = nbformat.read(course.course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    wrong = {
+        **simulated_class.reference_answers(source),
+        "add_gate": simulated_class.MISTAKES["add-split"][1],
+    }
+    service = start_service(course)
+    try:
+        assert submit(course, CAT, wrong).returncode == 0
+        wait_until(lambda: course.status(CAT).get("state") == "graded", 300, "cat graded")
+        page = fetched_page(course, CAT)
+        assert "not passed yet" in page and "✓ passed" in page, page[-3000:]
+        assert "released after the due date" in page
+        # Nothing to probe answers with: no mistake's words, no points, no check's lines.
+        assert "halved the gradient" not in page and "Score:" not in page and "Failed:" not in page
+        assert not re.search(r"\d / \d+(\.\d+)? points", page)
+
+        # The due date passes (the staff move it to a minute ago): the next scan releases the full page.
+        ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+        course.nbgrader(GRADER, *due, f"--duedate={ago:%Y-%m-%d %H:%M:%S} UTC", cwd=course.course)
+        said = re.compile(r"due .* passed; the full feedback released to \d+ student")
+        wait_until(  # to every student graded on submit (also those of the test before, when it ran)
+            lambda: said.search((course.base / "grading.log").read_text()),
+            120,
+            "the full feedback released after the due date",
+        )
+        page = fetched_page(course, CAT)
+        assert "halved the gradient" in page and "not passed yet" not in page
+    finally:
+        assert stop_service(service) is not None
+
+
+def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchange_keeps_the_grade(course):
+    """Killed outright while grading (kill -9: out of memory, a machine's restart), the service's
+    next start (JupyterHub restarts a managed service) says what it was grading and grades it
+    again, recorded once. The exchange's feedback folder unwritable: the grade is kept, the log
+    and the student's Assignments tab say the feedback could not be released."""
+    source = nbformat.read(course.course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    correct = simulated_class.reference_answers(source)
+    log = course.base / "grading.log"
+
+    def log_text():
+        return log.read_text() if log.exists() else ""
+
+    book = course.course / "backprop-kit" / "on-submit" / "attempts.json"
+
+    def graded_of(student):
+        return json.loads(book.read_text()).get(ASSIGNMENT, {}).get(student, {}).get("graded", [])
+
+    starts = log_text().count("ready: grading on submit")
+    service = start_service(course)
+    try:
+        wait_until(lambda: log_text().count("ready: grading on submit") > starts, 120, "the service ready")
+        before = len(graded_of(ANN)) if book.exists() else 0  # 1 after the first test, 0 alone
+        assert submit(course, ANN, correct).returncode == 0
+        wait_until(lambda: course.status(ANN).get("state") == "grading", 120, "ann's submission being graded")
+        os.killpg(service.pid, signal.SIGKILL)
+        service.wait(timeout=30)
+        assert len(graded_of(ANN)) == before  # the killed grading: not recorded
+        service = start_service(course)
+        wait_until(
+            lambda: course.status(ANN).get("graded") == before + 1,
+            300,
+            "ann's submission graded after the restart",
+        )
+        said = log_text()
+        assert f"the last run stopped while grading {ANN}+{ASSIGNMENT}+" in said, said[-2000:]
+        graded = graded_of(ANN)
+        assert len(graded) == len(set(graded)) == before + 1, graded
+        assert course.score(ANN)[0] == course.score(ANN)[1]
+
+        # The exchange's feedback folder unwritable by the course account.
+        feedback = course.exchange / COURSE_ID / "feedback"
+        mode = feedback.stat().st_mode
+        os.chmod(feedback, 0o555)
+        try:
+            assert submit(course, CAT, correct).returncode == 0
+            wait_until(
+                lambda: course.status(CAT).get("state") == "unreleased", 300, "cat graded, not released"
+            )
+        finally:
+            os.chmod(feedback, mode)
+        [line] = [
+            x for x in log.read_text().splitlines() if f"graded {CAT}+" in x and "could not be released" in x
+        ]
+        assert "PermissionError" in line and f"nbgrader release_feedback {ASSIGNMENT}" in line, line
+        assert course.score(CAT)[0] == course.score(CAT)[1]  # the grade is kept
+        listed = course.nbgrader(CAT, "list", "--cached", "--course", COURSE_ID)
+        assert "its feedback could not be released yet" in listed.stdout + listed.stderr
+        # What the log tells the staff to run, once the folder is fixed, brings it to the student.
+        course.nbgrader(GRADER, "release_feedback", ASSIGNMENT, cwd=course.course)
+        assert "halved the gradient" not in fetched_page(
+            course, CAT
+        ) and "not passed yet" not in fetched_page(course, CAT)
+    finally:
+        stop_service(service)

@@ -35,6 +35,10 @@ PUNCTUATION = {
     ("autograder/hub/exchange.py", "+"): "a character nbgrader's exchange splits names on",
     ("autograder/hub/exchange.py", "*"): "nbgrader's 'any student' value of CourseDirectory.student_id",
     ("autograder/hub/on_submit.py", "+"): "a character nbgrader's exchange splits names on",
+    (
+        "autograder/hub/on_submit.py",
+        "*",
+    ): "nbgrader's 'every student' value of CourseDirectory.student_id and its paths",
     ("autograder/reports/exports.py", "+"): "a character a spreadsheet reads as a formula",
     ("autograder/config/describe.py", "+"): "an exponent's sign in a number's repr",
     ("autograder/course.py", "-"): "the separator of a distribution's name ('_' and '-' are one)",

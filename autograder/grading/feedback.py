@@ -28,7 +28,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import List
+from traitlets import Bool, List
 
 from ..bpkit.i18n import EXERCISE_TITLE
 from ..words import _, student_words
@@ -233,8 +233,25 @@ class FeedbackForStudents(NbGraderPreprocessor):
     # Declared configurable, as nbgrader's GetGrades does: HTMLExporter configures it for every
     # nbconvert class, and traitlets warns about a configured trait that is not configurable.
     display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value).tag(config=True)
+    outcome_only = Bool(
+        False,
+        help="Each exercise's pass or fail only, no points, checks or mistakes: the page released on "
+        "submit for `on_submit.visibility: after_due_date` (the full page follows at the due date).",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
+        if self.outcome_only:
+            resources["bpkit_outcome_only"] = True
+            nb.cells.insert(
+                0,
+                nbformat.v4.new_markdown_cell(
+                    _(
+                        "This page says only whether each exercise passed. The full feedback (what was "
+                        "checked, your points, the mistakes recognised) is released after the due date."
+                    ),
+                    metadata={"bpkit": {"kind": "notice"}},
+                ),
+            )
         if nb.metadata.get("backprop_kit", {}).get("unreadable"):
             # Nothing of the student's was read: the grader's note (why, and what to do) is the
             # whole page; the assignment's cells put back for grading would only bury it.
@@ -274,6 +291,24 @@ class FeedbackForStudents(NbGraderPreprocessor):
             "checked": checked_of(cell.source),
         }
         cell.source = ""  # grader code is no business of the student's
+        if self.outcome_only:
+            # Pass or fail, nothing a student could probe numeric answers with before the due date.
+            nbgrader = cell.metadata["nbgrader"]
+            passed = float(nbgrader.get("score") or 0) >= float(nbgrader.get("points") or 0)
+            said = _("✓ passed") if passed else _("✗ not passed yet")
+            cell.metadata["bpkit"].update(checked="", outcome_only=True)
+            css = "bpkit-passed" if passed else "bpkit-failed-head"
+            words = html.escape(said, quote=False)
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": f'<div class="bpkit-feedback"><p class="{css}">{words}</p></div>',
+                        "text/plain": said,
+                    },
+                )
+            ]
+            return
         cell.outputs = [
             nbformat.v4.new_output(
                 "display_data", data={"text/html": feedback_html(text), "text/plain": text}

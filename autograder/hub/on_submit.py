@@ -2,12 +2,13 @@
 
 For an assignment with `feedback: on-submit` in course.yaml, `backprop-kit hub` adds a
 JupyterHub-managed service, `backprop-kit grading-service`, running as the course account in
-the course directory. It watches the exchange's inbound (inotify through watchdog, and a scan
-every few seconds whatever happens, so a missed event or a restart loses nothing) and grades
-each new submission with nbgrader's own steps, in-process: collect (the kit's SafeCollect),
-autograde (the kit's sandboxed grader, from the course's nbgrader_config.py), generate_feedback
-and release_feedback, for that student only. A later batch `nbgrader autograde` or
-`backprop-kit autograde` runs the same steps on the same files: the same grades.
+the course directory. It warms up at its start (nbgrader, the kit's grader, each assignment),
+watches the exchange's inbound (inotify through watchdog, and a scan every few seconds whatever
+happens, so a missed event or a restart loses nothing) and grades what waits as one batch:
+nbgrader's collect (the kit's SafeCollect) of each waiting student's newest submission, the kit's
+batch grader (`backprop-kit autograde`'s engine, which writes what `nbgrader autograde` writes),
+then nbgrader's generate_feedback and release_feedback for those students only. A later batch
+`nbgrader autograde` or `backprop-kit autograde` of the same files gives the same grades.
 
 Where things are kept:
 - the course account's own files, `<course>/backprop-kit/on-submit/attempts.json`: which
@@ -24,8 +25,10 @@ moves the submission aside, to `<course>/backprop-kit/on-submit/refused/`, and s
 
 import datetime
 import fcntl
+import glob
 import json
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -43,6 +46,7 @@ STATUS_DIR = "on-submit"  # in the exchange's course folder
 STATE_DIR = Path("backprop-kit") / "on-submit"  # in the course directory: the course account's alone
 SERVICE_NAME = "backprop-kit-grading"
 SCAN_SECONDS = 5.0  # the fallback scan's period (inotify usually wakes the service at once)
+BATCH_MAX = 25  # submissions graded together: a larger batch makes its first student wait longer
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ def progress(rules: Rules, status: dict, submission: dict, at: datetime.datetime
         said = _("being graded now")
     elif status.get("state") == "failed":
         said = _("could not be graded on submit: the course staff will grade it")
+    elif status.get("state") == "unreleased":
+        said = _("graded, but its feedback could not be released yet: the course staff will release it")
     else:
         said = _("waiting to be graded")
     why = refusal(rules, status, at)
@@ -210,6 +216,25 @@ class Submission:
         return cls(path, parts[0], parts[1], parts[2])
 
 
+def cpu_seconds() -> float:
+    """User and system CPU of this process and its children that ended (the grading processes
+    and their sandboxes): what a batch costs, which wall time on a shared machine does not say."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass(frozen=True)
+class Graded:
+    score: float
+    max_score: float
+    unreleased: str | None = None  # why its feedback could not be released (the grade is kept)
+
+
+def _failure(step, result) -> str:
+    said = (result.get("error") or result.get("log") or "").strip().splitlines()
+    return f"nbgrader {step} failed: {said[-1] if said else 'no message'}"
+
+
 def graded_hook(course_dir, assignment, student, score, max_score):
     """Called once after each grading the service does (see after_grading.py)."""
     from .after_grading import after_grading
@@ -218,7 +243,7 @@ def graded_hook(course_dir, assignment, student, score, max_score):
 
 
 class GradingService:
-    """Grades what arrives in the exchange's inbound, one submission at a time, oldest first."""
+    """Grades what arrives in the exchange's inbound: what waits, as a batch, oldest first."""
 
     def __init__(self, course_dir, config_dir, log=print):
         self.course_dir = Path(course_dir).resolve()
@@ -226,8 +251,14 @@ class GradingService:
         self.state_dir = self.course_dir / STATE_DIR
         self.log = log
         self.wake = threading.Event()
+        self.arrived = threading.Event()  # set with `wake`: the announcer's (announce_arrivals)
+        self.grading: set = set()  # the folder names of the batch being graded
+        self.status_lock = threading.Lock()  # the batch's records against the announcer's statuses
         self.failed: set = set()  # what failed in this process: not retried until the next start
+        self.inotify_failed = False  # watchdog could not watch inbound: the scan alone finds submissions
+        self.release_failed: set = set()  # assignments whose full feedback could not be released yet
         self._api = None
+        self._quiet = None
 
     # nbgrader's own apps, configured as `nbgrader` in the course directory is: the hub's global
     # config (the exchange) and the course's nbgrader_config.py (the kit's grader).
@@ -248,6 +279,15 @@ class GradingService:
             config.Authenticator.plugin_class = "nbgrader.auth.NoAuthPlugin"
             self._api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         return self._api
+
+    @property
+    def quiet(self):
+        """The batch engine's console: its progress bars and tables go nowhere (the log has a line per student)."""
+        if self._quiet is None:
+            from rich.console import Console
+
+            self._quiet = Console(quiet=True)
+        return self._quiet
 
     @property
     def inbound(self) -> Path:
@@ -271,6 +311,21 @@ class GradingService:
             for position, s in enumerate(queue, start=1):
                 self._write_status(book, s.student, {s.assignment: {"state": "queued", "position": position}})
 
+    def announce_arrivals(self):
+        """While a batch is graded, each submission arriving is told its place in the queue at once
+        (the main loop tells the queue only between batches); runs in a thread of its own."""
+        while True:
+            self.arrived.wait()
+            self.arrived.clear()
+            try:
+                with self.status_lock:
+                    if not self.grading:
+                        continue  # between batches the main loop tells the queue itself
+                    waiting = [s for s in self.pending() if s.folder.name not in self.grading | self.failed]
+                    self.tell_queue(waiting)
+            except Exception as e:  # an unwritable status folder, say: the main loop says so too
+                self.log(f"could not tell the queue its positions: {type(e).__name__}: {e}")
+
     def _write_status(self, book, student, changes):
         assignments = {}
         for assignment in self.rules:
@@ -290,87 +345,266 @@ class GradingService:
             }
         write_status(self.status_dir, student, assignments)
 
-    def handle(self, s: Submission):
-        """Grade one submission (or refuse it, over the limit) and record it; never raises."""
-        rules = self.rules[s.assignment]
+    def grade_waiting(self, queue: list) -> None:
+        """Grade what waits, as one batch per assignment (the oldest submission's first):
+        refusals over the limit, then nbgrader's collect of each student's newest submission,
+        the kit's batch engine (`backprop-kit autograde`: the same gradebook rows and autograded/
+        folder as `nbgrader autograde`, the notebooks graded side by side on this machine's
+        cores), then nbgrader's generate_feedback and release_feedback for these students only.
+        One process start for the whole service, not four nbgrader steps per submission: a
+        burst's waiting students are graded together. Records each submission once; never raises
+        for one student's submission (a failure is that student's line in the log)."""
+        assignment = queue[0].assignment
+        batch = [s for s in queue if s.assignment == assignment][:BATCH_MAX]
+        batch = self._refuse_over_limit(assignment, batch)
+        if not batch:
+            return
+        students = sorted({s.student for s in batch})
+        with self.status_lock, AttemptBook.open(self.state_dir) as book:
+            self.grading = {s.folder.name for s in batch}
+            for student in students:
+                self._write_status(book, student, {assignment: {"state": "grading", "position": 0}})
+        # Until the batch is recorded: a service killed outright meanwhile (out of memory, kill -9)
+        # records nothing of it, so its next start grades these again and says so (`said_after_crash`).
+        marker = self.state_dir / "grading.json"
+        marker.write_text(
+            json.dumps({"submissions": [s.folder.name for s in batch], "started": now().isoformat()}) + "\n"
+        )
+        started, cpu = time.monotonic(), cpu_seconds()
+        try:
+            outcome = self.grade(assignment, students)
+        except (
+            Exception
+        ) as e:  # the gradebook locked, a disk full, ...: this batch's line each, recorded once
+            outcome = {student: f"{type(e).__name__}: {e}" for student in students}
+        took, cpu = time.monotonic() - started, cpu_seconds() - cpu
+        with self.status_lock, AttemptBook.open(self.state_dir) as book:
+            self.grading = set()
+            for s in batch:
+                e = book.entry(s.assignment, s.student)
+                # Each submission is an attempt; a failed grading too (its files stay for a batch run).
+                if s.folder.name not in e["graded"]:
+                    e["graded"].append(s.folder.name)
+                e["last_submitted"] = max(filter(None, (e.get("last_submitted"), s.timestamp)))
+            for student in students:
+                result = outcome[student]
+                state = (
+                    "failed" if isinstance(result, str) else "unreleased" if result.unreleased else "graded"
+                )
+                self._write_status(book, student, {assignment: {"state": state}})
+        marker.unlink(missing_ok=True)
+        for student in students:
+            names = ", ".join(s.folder.name for s in batch if s.student == student)
+            result = outcome[student]
+            if isinstance(result, str):
+                self.log(f"could not grade {names}: {result}; it stays in inbound for a batch run")
+                continue
+            if result.unreleased:
+                self.log(
+                    f"graded {names}: {result.score:g} / {result.max_score:g}, kept in the gradebook; its "
+                    f"feedback could not be released: {result.unreleased} (once fixed: nbgrader release_feedback {assignment})"
+                )
+            else:
+                self.log(
+                    f"graded {names}: {result.score:g} / {result.max_score:g} in {took:.1f} s "
+                    f"(a batch of {len(students)}, {cpu:.1f} s of CPU); feedback released"
+                )
+            try:
+                graded_hook(self.course_dir, assignment, student, result.score, result.max_score)
+            except Exception as e:  # another lane's hook must never stop grading
+                self.log(f"after_grading failed for {student} ({type(e).__name__}: {e}); grade kept")
+
+    def said_after_crash(self):
+        """One line when the last run stopped in the middle of a batch: what it was grading
+        (recorded nowhere, so graded again now)."""
+        marker = self.state_dir / "grading.json"
+        try:
+            left = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            return
+        self.log(
+            f"the last run stopped while grading {', '.join(left.get('submissions', []))} (since "
+            f"{left.get('started', '?')}); nothing of it was recorded: graded again now"
+        )
+        marker.unlink(missing_ok=True)
+
+    def _refuse_over_limit(self, assignment, batch: list) -> list:
+        """The batch without the submissions over the student's limit, those moved aside."""
+        rules, kept = self.rules[assignment], []
         with AttemptBook.open(self.state_dir) as book:
-            e = book.entry(s.assignment, s.student)
-            used = len(e["graded"])
-            if rules.attempts is not None and used >= rules.attempts + e.get("extra", 0):
+            for s in batch:
+                e = book.entry(s.assignment, s.student)
+                used = len(e["graded"]) + sum(k.student == s.student for k in kept)
+                allowed = None if rules.attempts is None else rules.attempts + e.get("extra", 0)
+                if allowed is None or used < allowed:
+                    kept.append(s)
+                    continue
                 refused = self.state_dir / "refused"
                 refused.mkdir(exist_ok=True)
                 shutil.move(str(s.folder), refused / s.folder.name)
                 e.setdefault("refused", []).append(s.folder.name)
                 self.log(
-                    f"refused {s.folder.name}: {s.student} has used {used} of "
-                    f"{rules.attempts + e.get('extra', 0)} attempts (moved to {refused})"
+                    f"refused {s.folder.name}: {s.student} has used {used} of {allowed} attempts (moved to {refused})"
                 )
                 self._write_status(book, s.student, {})
-                return
-            self._write_status(book, s.student, {s.assignment: {"state": "grading", "position": 0}})
-        started = time.monotonic()
-        score, max_score, problem = self.grade(s)
-        with AttemptBook.open(self.state_dir) as book:
-            e = book.entry(s.assignment, s.student)
-            # Each submission is an attempt; a failed grading too (its files stay for a batch run).
-            e["graded"].append(s.folder.name)
-            e["last_submitted"] = s.timestamp
-            state = {"state": "graded" if problem is None else "failed"}
-            self._write_status(book, s.student, {s.assignment: state})
-        took = time.monotonic() - started
-        if problem is None:
-            self.log(f"graded {s.folder.name}: {score:g} / {max_score:g} in {took:.1f} s; feedback released")
-            try:
-                graded_hook(self.course_dir, s.assignment, s.student, score, max_score)
-            except Exception as e:  # another lane's hook must never stop grading
-                self.log(f"after_grading failed for {s.student} ({type(e).__name__}: {e}); grade kept")
-        else:
-            self.log(f"could not grade {s.folder.name}: {problem}; it stays in inbound for a batch run")
+        return kept
 
-    def grade(self, s: Submission):
-        """collect, autograde, generate_feedback, release_feedback for this student: (score,
-        max score, None) or (None, None, what failed)."""
+    def grade(self, assignment, students) -> dict:
+        """{student: Graded} for each graded, or {student: what failed}."""
         from nbgrader.utils import capture_log, temp_attrs
 
-        api = self.api
+        from ..batch.graders import BatchError
+        from ..batch.run import autograde, cores
 
-        def collect():
-            # nbgrader's collect (the kit's SafeCollect) of this student's newest submission only.
-            app = api.exchange.Collect(coursedir=api.coursedir, authenticator=api.authenticator, parent=api)
-            app.update = True
+        api, outcome = self.api, {}
+        for student in students:
+            # nbgrader's collect (the kit's SafeCollect) of this student's newest submission.
+            with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+                app = api.exchange.Collect(
+                    coursedir=api.coursedir, authenticator=api.authenticator, parent=api
+                )
+                app.update = True
+                result = capture_log(app)
+            if not result.get("success"):
+                outcome[student] = _failure("collect", result)
+        todo = [s for s in students if s not in outcome]
+        if not todo:
+            return outcome
+        try:
+            summary = autograde(
+                self.course_dir,
+                assignment,
+                todo,
+                jobs=min(len(todo), cores()),
+                force=True,
+                console=self.quiet,
+            )
+        except BatchError as e:
+            return {**outcome, **{s: f"backprop-kit autograde failed: {e}" for s in todo}}
+        for student, why in {**summary.failed, **summary.not_graded}.items():
+            outcome[student] = f"backprop-kit autograde: {why}"
+        todo = [s for s in todo if s not in outcome]
+        unreleased = None
+        if todo:
+            step, problem = self.feedback(assignment, todo, outcome_only=self.outcome_only_now(assignment))
+            if step == "generate_feedback":
+                return {**outcome, **{s: problem for s in todo}}
+            unreleased = problem  # graded, in the gradebook: only the exchange refused the page
+        with api.gradebook as gb:
+            for student in todo:
+                submission = gb.find_submission(assignment, student)
+                outcome[student] = Graded(submission.score, submission.max_score, unreleased)
+        return outcome
+
+    def feedback(self, assignment, students, outcome_only=False) -> tuple[str, str] | tuple[None, None]:
+        """nbgrader's generate_feedback and release_feedback, once for these students (every
+        student's folder matches "*", the others are nbgrader's student_id_exclude): (None, None),
+        or (the step, what failed). `outcome_only`: each exercise's pass or fail only
+        (FeedbackForStudents)."""
+        from nbgrader.converters import GenerateFeedback
+        from nbgrader.utils import capture_log, temp_attrs
+        from traitlets.config import Config
+
+        api = self.api
+        pattern = api.coursedir.format_path(api.coursedir.autograded_directory, "*", assignment)
+        everyone = {Path(p).parent.name for p in glob.glob(pattern)}
+        exclude = ",".join(sorted(everyone - set(students)))
+
+        def generate():
+            # As NbGraderAPI.generate_feedback does, with the kit's one switch added.
+            c = Config()
+            c.HTMLExporter.template_name = "feedback"
+            c.FeedbackForStudents.outcome_only = outcome_only
+            app = GenerateFeedback(coursedir=api.coursedir, parent=api)
+            app.update_config(c)
+            app.force = True
             return capture_log(app)
 
-        steps = [
-            ("collect", collect),
-            ("autograde", lambda: api.autograde(s.assignment, s.student, force=True, create=True)),
-            ("generate_feedback", lambda: api.generate_feedback(s.assignment, s.student, force=True)),
-            ("release_feedback", lambda: api.release_feedback(s.assignment, s.student)),
-        ]
-        for name, step in steps:
-            with temp_attrs(api.coursedir, assignment_id=s.assignment, student_id=s.student):
+        for name, step in (
+            ("generate_feedback", generate),
+            ("release_feedback", lambda: api.release_feedback(assignment, "*")),
+        ):
+            with temp_attrs(
+                api.coursedir, assignment_id=assignment, student_id="*", student_id_exclude=exclude
+            ):
                 result = step()
             if not result.get("success"):
-                said = (result.get("error") or result.get("log") or "").strip().splitlines()
-                return None, None, f"nbgrader {name} failed: {said[-1] if said else 'no message'}"
-        with api.gradebook as gb:
-            submission = gb.find_submission(s.assignment, s.student)
-            return submission.score, submission.max_score, None
+                return name, _failure(name, result)
+        return None, None
+
+    def due_date(self, assignment) -> datetime.datetime | None:
+        """nbgrader's due date of the assignment (the gradebook's, which its late penalty reads)."""
+        from nbgrader.api import MissingEntry
+
+        with self.api.gradebook as gb:
+            try:
+                due = gb.find_assignment(assignment).duedate
+            except MissingEntry:
+                return None
+        return due.replace(tzinfo=datetime.timezone.utc) if due else None
+
+    def outcome_only_now(self, assignment) -> bool:
+        """`visibility: after_due_date` before the due date: pass or fail only. Without a due
+        date the full feedback waits for the staff's `nbgrader release_feedback`."""
+        if self.rules[assignment].visibility != "after_due_date":
+            return False
+        due = self.due_date(assignment)
+        return due is None or now() < due
+
+    def release_after_due_date(self):
+        """The full feedback of each `after_due_date` assignment, once, at its due date (or at the
+        first scan after it): regenerated and released to every student graded on submit."""
+        released_file = self.state_dir / "released.json"
+        try:
+            released = json.loads(released_file.read_text())
+        except (OSError, ValueError):
+            released = {}
+        for assignment, rules in sorted(self.rules.items()):
+            if rules.visibility != "after_due_date" or assignment in released:
+                continue
+            due = self.due_date(assignment)
+            if due is None or now() < due:
+                continue
+            with AttemptBook.open(self.state_dir) as book:
+                students = sorted(s for s, e in book.data.get(assignment, {}).items() if e.get("graded"))
+            _step, problem = self.feedback(assignment, students) if students else (None, None)
+            if problem:
+                if assignment not in self.release_failed:  # said once, tried again at every scan
+                    self.log(
+                        f"could not release the full feedback of {assignment} after its due date: {problem}"
+                    )
+                self.release_failed.add(assignment)
+                continue
+            released[assignment] = now().isoformat(timespec="seconds")
+            tmp = released_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(released, indent=1, sort_keys=True) + "\n")
+            os.replace(tmp, released_file)
+            self.log(
+                f"{assignment}: due {due:%Y-%m-%d %H:%M} UTC passed; the full feedback released to "
+                f"{len(students)} student(s)"
+            )
 
     def run_forever(self):
-        """Grade what waits, then sleep until inotify or the fallback scan finds more."""
+        """Warm up, then grade what waits, then sleep until inotify or the fallback scan finds more."""
         observer = self._watch()
+        self.said_after_crash()
+        self.warm_up()
+        threading.Thread(target=self.announce_arrivals, name="announce-arrivals", daemon=True).start()
         self.log(
-            f"grading on submit: {', '.join(sorted(self.rules))} in {self.inbound} "
+            f"ready: grading on submit: {', '.join(sorted(self.rules))} in {self.inbound} "
             f"({'inotify' if observer else 'a scan every ' + str(SCAN_SECONDS) + ' s'})"
         )
         while True:
+            if observer is None and not self.inotify_failed and self.inbound.is_dir():
+                observer = self._watch()  # the assignment was released since the service started
             queue = []
             try:
                 queue = [s for s in self.pending() if s.folder.name not in self.failed]
                 if queue:
                     self.tell_queue(queue)
-                    self.handle(queue[0])
+                    self.grade_waiting(queue)
                     continue
+                self.release_after_due_date()
             except Exception as e:
                 # The exchange or the course's files unwritable, the gradebook locked, ...: one line,
                 # and the submission is left where it is, for the next start or the staff's batch run.
@@ -384,26 +618,45 @@ class GradingService:
             self.wake.wait(SCAN_SECONDS)
             self.wake.clear()
 
+    def warm_up(self):
+        """What every batch needs, loaded before the first submission: nbgrader's apps, the
+        kit's grader and feedback exporter, each on-submit assignment's snapshot checked."""
+        from ..batch.run import load_course_setup
+        from ..grading import feedback  # noqa: F401  (the feedback exporter's templates and words)
+
+        self.api  # noqa: B018
+        for assignment in sorted(self.rules):
+            try:
+                load_course_setup(self.course_dir, assignment)
+            except Exception as e:  # not released yet, say: said once here, and again per submission
+                self.log(f"{assignment}: {type(e).__name__}: {e}")
+
     def _watch(self):
         try:
             from watchdog.events import FileSystemEventHandler
             from watchdog.observers import Observer
         except ImportError:
             return None
-        wake = self.wake
+        wake, arrived = self.wake, self.arrived
 
         class Wake(FileSystemEventHandler):
             def on_any_event(self, event):
                 wake.set()
+                arrived.set()
 
+        if not self.inbound.is_dir():
+            # Never made here: nbgrader's release_assignment makes inbound with the mode that lets
+            # students submit (a folder made by this account's umask would refuse them all). The
+            # scan finds submissions meanwhile, and the loop watches inbound once it exists.
+            return None
         try:
             observer = Observer()
-            self.inbound.mkdir(parents=True, exist_ok=True)
             observer.schedule(Wake(), str(self.inbound), recursive=False)
             observer.daemon = True
             observer.start()
         except OSError as e:  # inotify limits reached, say: the scan still finds everything
             self.log(f"inotify unavailable ({e}); scanning every {SCAN_SECONDS} s")
+            self.inotify_failed = True
             return None
         return observer
 
