@@ -159,23 +159,31 @@ def assemble_bpkit(dest, course, assignment, exercises=None, hand=None, draw_rul
 
 
 def without_local_gradients(source):
-    """The operation table's source without any row's `backward=` (the graded gates' answers), as
-    nbgrader's ClearSolutions clears a solution: the lines of each such keyword argument (and the
-    comment right above it) go. A row
-    whose backward shares a line with anything else is refused, not half removed."""
+    """The operation table's source without any row's `backward=` (the graded gates' answers) and
+    the `forward=` of a row with `forward_is_answer=True` (a layer's), as nbgrader's ClearSolutions
+    clears a solution: the lines of each such keyword argument (and the comment right above it) go.
+    A row whose answer shares a line with anything else is refused, not half removed."""
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     drop: set = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "backward":
-            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-            if not lines[first].lstrip().startswith("backward=") or lines[last].rstrip()[-1:] != ",":
-                raise ValueError(
-                    f"solutions/table.py:{node.lineno}: a row's backward= must stand on lines of its own"
-                )
-            while first > 0 and lines[first - 1].lstrip().startswith("#"):
-                first -= 1  # its comment says how the answer is computed: it goes too
-            drop.update(range(first, last + 1))
+    answers: list[ast.keyword] = [
+        node for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == "backward"
+    ]
+    for call in ast.walk(tree):  # a layer's forward is an answer too where its row says so
+        if isinstance(call, ast.Call) and any(
+            k.arg == "forward_is_answer" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in call.keywords
+        ):
+            answers += [k for k in call.keywords if k.arg == "forward"]
+    for node in answers:
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        if not lines[first].lstrip().startswith(f"{node.arg}=") or lines[last].rstrip()[-1:] != ",":
+            raise ValueError(
+                f"solutions/table.py:{node.lineno}: a row's {node.arg}= must stand on lines of its own"
+            )
+        while first > 0 and lines[first - 1].lstrip().startswith("#"):
+            first -= 1  # its comment says how the answer is computed: it goes too
+        drop.update(range(first, last + 1))
     kept = "".join(line for i, line in enumerate(lines) if i not in drop)
     ast.parse(kept)  # still the table, just without answers
     return kept

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
-from solutions.table import CATALOG, GATES, gates_named_by
+from solutions.table import BY_NAME, CATALOG, GATES, gates_named_by
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -112,7 +112,17 @@ def misconceptions_markdown():
             if m.scope == "graph"
             else ", ".join(f"`{g}`" for g in gates_named_by(m.id))
         )
-        said = " / ".join(dict.fromkeys(f"“{m.said_at(way, ('x', 'y'))}”" for way in range(m.ways)))
+        # Its words at a gate of inputs x, y, then at each layer of more inputs (x, W, b) it applies to.
+        layers = [
+            BY_NAME[g].differentiable for g in gates_named_by(m.id) if len(BY_NAME[g].differentiable) > 2
+        ]
+        pairs = m.scope == "graph" or any(len(BY_NAME[g].differentiable) <= 2 for g in gates_named_by(m.id))
+        said = " / ".join(
+            dict.fromkeys(
+                [f"“{m.said_at(way, ('x', 'y'))}”" for way in range(m.ways if pairs else 0)]
+                + [f"“{m.said_at(way, names)}”" for names in layers for way in range(m.ways_at(len(names)))]
+            )
+        )
         hint = m.hint + (f" By hand: {m.hint_by_hand}" if m.hint_by_hand else "")
         rows.append(f"| `{m.id}` | {gates} | {m.explanation} | {said} | {hint} | {m.prior:g} |")
     return "\n".join(rows)

@@ -151,6 +151,65 @@ NONZERO_DIVISOR = Domain(
 )
 POSITIVE = Domain(lambda i: np.asarray(i[0], float), N_("x is above 0 (draws keep x >= 0.5)"))
 
+
+# ---------------------------------------------------------------- layers of a network
+
+
+def _affine(rng, n, d, m):
+    return rng.normal(size=(n, d)), rng.normal(size=(d, m)) * 0.5, rng.normal(size=m)
+
+
+def _graded_affine(rng):
+    # A square case (N = D = M) lets a transposed dW, x·dout, dout·W and a sum over the wrong axis
+    # run, so they are named rather than failing on shapes; the other one is never square.
+    return [
+        (N_("x of shape (4, 5), W of shape (5, 3), b of shape (3,)"), _affine(rng, 4, 5, 3)),
+        (N_("x, W of shape (4, 4), b of shape (4,)"), _affine(rng, 4, 4, 4)),
+    ]
+
+
+def _self_check_affine(rng, kink_distance):
+    return [
+        (N_("a batch x of shape (3, 5), W of shape (5, 2)"), _affine(rng, 3, 5, 2)),
+        (N_("a square W and batch"), _affine(rng, 3, 3, 3)),
+    ]
+
+
+HINGE_MARGIN = 1.0  # the multiclass SVM's margin (cs231n's delta)
+
+
+def margins_away_from_kink(scores, labels, distance):
+    """Whether every hinge s_j - s_y + 1 (j != y) is at least `distance` from 0: there the SVM
+    loss has a slope, and a centered difference does not straddle its kink."""
+    correct = scores[np.arange(len(labels)), labels][:, None]
+    margins = np.abs(scores - correct + HINGE_MARGIN)
+    margins[np.arange(len(labels)), labels] = np.inf
+    return bool(np.min(margins) >= distance)
+
+
+def _scores_and_labels(rng, n, c, distance=0.1):
+    """Scores of shape (n, c) and integer labels y of shape (n,): at least one sample's correct
+    class is not its top score (a loss gradient then has both signs in that row), and every hinge
+    is `distance` away from its kink (for the SVM; the softmax does not mind)."""
+    while True:
+        scores = rng.normal(size=(n, c)) * 2.0
+        labels = rng.integers(0, c, size=n)
+        labels[0] = int(np.argmin(scores[0]))  # not the top score
+        if margins_away_from_kink(scores, labels, distance):
+            return scores, labels
+
+
+def _graded_losses(rng):
+    return [
+        (N_("scores of shape (5, 4) with integer labels"), _scores_and_labels(rng, 5, 4)),
+        (N_("scores of shape (3, 6) with integer labels"), _scores_and_labels(rng, 3, 6)),
+    ]
+
+
+def _self_check_losses(rng, kink_distance):
+    return [(N_("scores of shape (4, 3) with integer labels"), _scores_and_labels(rng, 4, 3, kink_distance))]
+
+
 ELEMENTWISE_WORDS = N_("random Python floats, 0-d arrays, vectors and matrices")
 
 
@@ -233,5 +292,23 @@ KINDS = {
             ],
             lambda inputs: (),
         ),  # a single number
+        Kind(
+            "layer on a batch",
+            3,
+            False,
+            N_("a random batch x, W and b, one case with a square W"),
+            _graded_affine,
+            _self_check_affine,
+            lambda inputs: (np.shape(inputs[0])[0], np.shape(inputs[1])[1]),
+        ),  # (N, M)
+        Kind(
+            "loss of class scores",
+            2,
+            False,
+            N_("random class scores of a batch with integer labels"),
+            _graded_losses,
+            _self_check_losses,
+            lambda inputs: (),
+        ),  # the batch's mean loss, a single number
     )
 }

@@ -105,6 +105,12 @@ class Misconception:
     # student's answers equally well, the likelier is said first (exercises.explaining); a class
     # report's misconceptions per cell is what to check it against.
     prior: float = 1.0
+    # (way, number of the gate's differentiable inputs) -> the index in `said` of that way's words,
+    # where one id has ways of its own at a layer (AffineGate's db and dW): None, the way itself.
+    said_of: Callable = None
+    # number of the gate's differentiable inputs -> how many ways it has there, where that depends on
+    # the gate (a layer has ways a matrix product has not); None: `ways` and `more_ways`.
+    ways_of: Callable = None
 
     def variants(self, seen):
         """The gradients this mistake produces for what a gate saw (possibly none)."""
@@ -118,6 +124,8 @@ class Misconception:
         inputs = tuple(inputs)
         if self.per_input and len(inputs) == 1:
             way = 1  # of one input, every input's mistake is that input's: say it so
+        if self.said_of is not None:
+            way = self.said_of(way, len(inputs))
         way = min(way, len(self.said) - 1)
         return gettext(self.said[way]).format(*inputs, inputs=gettext(AND).join(inputs))
 
@@ -125,6 +133,8 @@ class Misconception:
         """How many different ways of making it a gate of `n_inputs` inputs has."""
         if self.per_input:
             return 1 + n_inputs if n_inputs > 1 else 1
+        if self.ways_of is not None:
+            return self.ways_of(n_inputs)
         return self.ways + self.more_ways
 
     def hint_for(self, by_hand=False, gettext=_as_written):

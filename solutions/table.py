@@ -77,11 +77,13 @@ class Operation:
     kind: str  # a key of gate_kinds.py's KINDS: its random inputs, its output's shape, its kink
     written: str  # how a formula writes it: "{0} + {1}", "max({0}, {1})", "{c} · {0}"
     doc: str  # what its class says of it, a message of the student catalog
-    forward: Callable[..., Any]  # (*inputs, *constants) -> output, on floats and arrays
+    # (*inputs, *constants) -> output, on floats and arrays. None in a release where the row says
+    # forward_is_answer (a layer's forward is graded: the release builder removes it too).
+    forward: Callable[..., Any] | None = None
     # The catalogued mistakes that apply to it, in naming order: the id of a mistake written elsewhere
     # (misconceptions.py's shared ones, another row's), or a Misconception this row brings, written
     # here with its model. Once the row is built, its ids (the mistakes it brings: `brings`).
-    misconceptions: tuple[str | Misconception, ...]
+    misconceptions: tuple[str | Misconception, ...] = ()
     # (dout, out, *inputs, *constants) -> the gradient of each input (one value for one input).
     # None in a release: removed by the release builder, it is the graded gates' answer.
     backward: Callable[..., Any] | None = None
@@ -92,6 +94,12 @@ class Operation:
     quiet_overflow: bool = False
     # (method, words): a hint the released stub keeps at the top of that method, a catalog message
     hints: tuple[tuple[str, str], ...] = ()
+    # Inputs that are integer class labels (a loss's y): forward takes them, backward returns no
+    # gradient for them, and no check nudges them.
+    labels: tuple[str, ...] = ()
+    # True: forward is itself an answer (a layer's: the mean softmax loss), removed from releases
+    # like backward; the students' side never runs it (no graph of the first notebook uses a layer).
+    forward_is_answer: bool = False
     brings: tuple[Misconception, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
@@ -99,6 +107,15 @@ class Operation:
         brought = tuple(m for m in self.misconceptions if isinstance(m, Misconception))
         object.__setattr__(self, "brings", brought)
         object.__setattr__(self, "misconceptions", tuple(_id_of(m) for m in self.misconceptions))
+
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        """The inputs backward returns a gradient for, in order: every input but the labels."""
+        return tuple(name for name in self.inputs if name not in self.labels)
+
+    def gradient_inputs(self, inputs: tuple) -> tuple:
+        """Of a call's inputs (forward's arguments, in order), the differentiable ones."""
+        return tuple(v for name, v in zip(self.inputs, inputs) if name not in self.labels)
 
     # ------------------------------------------------ a graded gate's row, as the checks read it
 
@@ -170,10 +187,32 @@ LECTURE = N_("the lecture's numbers")
 BATCH_SAMPLES = 16  # one sample's product is recognised for each of a batch's first 16 columns
 
 
-def _batch_not_summed(s: Any) -> list:
+def _matmul_transpose(s):
+    # W·x (W, x): dW transposed. A layer x·W + b (x, W, b), after the place of that first way:
+    # dW transposed, dW as x·dout without x's transpose, dx with W instead of its transpose.
+    # A product whose shapes do not fit gives no way (only a square W lets them run).
+    if len(s.correct) == 2:
+        dW, dx = s.correct
+        return [(np.transpose(dW), dx)]
+    x, W, _b = (np.asarray(v, dtype=float) for v in s.inputs)
+    dx, dW, db = s.correct
+    dout = np.asarray(s.dout, dtype=float)
+    ways = [(), (dx, np.transpose(dW), db)]
+    ways.append((dx, x @ dout, db) if x.shape[0] == x.shape[1] == dout.shape[1] else ())
+    ways.append((dout @ W, dW, db) if W.shape[0] == W.shape[1] else ())
+    return ways
+
+
+def _transpose_words(way, n_inputs):
+    return way if n_inputs == 3 else 0
+
+
+def _batch_not_summed(s):
     # The mean over the batch; then one sample's product instead of the sum, sample by sample:
     # the first (dW from x[:, 0]) or any other (a loop over the batch that assigns instead of
     # adding keeps the last one's).
+    if len(s.correct) == 3:
+        return _batch_not_summed_layer(s)
     W, x = s.inputs
     dW, dx = s.correct
     if np.ndim(x) != 2:
@@ -182,6 +221,98 @@ def _batch_not_summed(s: Any) -> list:
     dout, x = np.asarray(s.dout), np.asarray(x)
     samples = [(np.outer(dout[:, i], x[:, i]), dx) for i in range(min(n, BATCH_SAMPLES))]
     return [(dW / n, dx), *samples]
+
+
+def _batch_not_summed_layer(s):
+    # x·W + b on a batch of rows: db as the batch's mean, then as one sample's row (any of the
+    # first BATCH_SAMPLES); then dW the same ways (the mean, one sample's outer product).
+    x = np.asarray(s.inputs[0], dtype=float)
+    dx, dW, db = s.correct
+    dout = np.asarray(s.dout, dtype=float)
+    n = min(len(x), BATCH_SAMPLES)
+    unused = [()] * (BATCH_SAMPLES - n)  # no way: each way keeps its place (its words, _batch_words)
+    return (
+        [(dx, dW, db / len(x))]
+        + [(dx, dW, dout[i]) for i in range(n)]
+        + unused
+        + [(dx, dW / len(x), db)]
+        + [(dx, np.outer(x[i], dout[i]), db) for i in range(n)]
+        + unused
+    )
+
+
+def _batch_words(way, n_inputs):
+    """matmul: the mean (0), one sample (1); a layer: db's mean (2), db of one sample (3), dW's
+    mean (4), dW of one sample (5)."""
+    if n_inputs != 3:
+        return min(way, 1)
+    if way > BATCH_SAMPLES:
+        return 4 if way == BATCH_SAMPLES + 1 else 5
+    return 2 if way == 0 else 3
+
+
+def _sum_wrong_axis(s):
+    # db summed over the wrong axis of dout: one entry per sample, not per output (it has b's shape
+    # only in the hidden square case, and is recognised by its numbers in either).
+    if len(s.correct) != 3:
+        return []
+    dx, dW, _db = s.correct
+    return [(dx, dW, np.sum(np.asarray(s.dout, dtype=float), axis=1))]
+
+
+def _one_hot(s):
+    """The labels of a loss gate (its inputs: scores of shape (N, C), labels y of shape (N,)) as
+    rows of 0 with a 1 at the correct class, and N."""
+    scores, y = s.inputs
+    labels = np.asarray(y).astype(int)
+    return np.eye(np.shape(scores)[1])[labels], len(labels)
+
+
+def _loss_mean_scale(s):
+    (dscores,) = s.correct
+    _, n = _one_hot(s)
+    return [(dscores * n,), (dscores / n,)]
+
+
+def _softmax_missing_minus_one(s):
+    (dscores,) = s.correct
+    hot, n = _one_hot(s)
+    return [(dscores + s.dout * hot / n,)]
+
+
+def _softmax_correct_class_only(s):
+    (dscores,) = s.correct
+    hot, _ = _one_hot(s)
+    return [(dscores * hot,)]
+
+
+def _counts_correct_class(s):
+    # The correct class's own margin (s_y - s_y + 1 = 1 > 0) counted: one more at y, below it.
+    (dscores,) = s.correct
+    hot, n = _one_hot(s)
+    return [(dscores - s.dout * hot / n,)]
+
+
+def _softmax_no_shift(s):
+    # exp of a score above log(largest float) is inf: an unshifted softmax gives inf / inf = NaN
+    # there and 0 at the row's other entries. Where no score overflows this is the correct
+    # gradient, which names nothing (only a case that overflows can show this mistake).
+    (dscores,) = s.correct
+    hot, n = _one_hot(s)
+    scores = np.asarray(s.inputs[0], dtype=float)
+    overflows = scores > np.log(np.finfo(float).max)
+    row = np.any(overflows, axis=1, keepdims=True)
+    return [(np.where(overflows, np.nan, np.where(row, -s.dout * hot / n, dscores)),)]
+
+
+def _large_scores(rng: np.random.Generator) -> tuple:
+    """Scores with a row near 800, where exp overflows in float64 (its largest is e^709.8): a
+    softmax that does not subtract the row's largest score first gives inf / inf = NaN there."""
+    scores = rng.normal(size=(3, 4)) * 2.0
+    scores[1] += 800.0
+    labels = rng.integers(0, 4, size=3)
+    labels[0] = int(np.argmin(scores[0]))
+    return scores, labels
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -376,16 +507,26 @@ OPERATIONS: tuple[Operation, ...] = (
                     "A gradient has the shape of its variable: match the shapes of dq, W and x to find the "
                     "only product that fits."
                 ),
-                model=lambda s: [(np.transpose(s.correct[0]), s.correct[1])],
-                said=(N_("the gradient to {0} came out transposed"),),
+                model=_matmul_transpose,
+                said=(
+                    N_("the gradient to {0} came out transposed"),
+                    N_("the gradient to {1} came out transposed"),
+                    N_("the gradient to {1} was {0} · dout, without the transpose of {0}"),
+                    N_("the gradient to {0} used {1} instead of its transpose"),
+                ),
+                said_of=_transpose_words,
+                ways_of=lambda n_inputs: 4 if n_inputs == 3 else 1,
                 prior=6,
             ),
             Misconception(
                 "batch-not-summed",
-                N_("dW of a batch was averaged, or taken from one sample, instead of summed over the batch."),
                 N_(
-                    "Every column of the batch uses the same W, so W's gradient collects a contribution "
-                    "from each column."
+                    "A gradient of a batch (dW, db) was averaged, or taken from one sample, instead of summed "
+                    "over the batch."
+                ),
+                N_(
+                    "Every sample of the batch uses the same W (and b), so their gradients collect a "
+                    "contribution from each sample."
                 ),
                 model=_batch_not_summed,
                 ways=2,
@@ -393,7 +534,13 @@ OPERATIONS: tuple[Operation, ...] = (
                 said=(
                     N_("the gradient to {0} was averaged over the batch, not summed"),
                     N_("the gradient to {0} was taken from one sample of the batch, not summed over all"),
+                    N_("the gradient to {2} was averaged over the batch, not summed"),
+                    N_("the gradient to {2} was taken from one sample of the batch, not summed over all"),
+                    N_("the gradient to {1} was averaged over the batch, not summed"),
+                    N_("the gradient to {1} was taken from one sample of the batch, not summed over all"),
                 ),
+                said_of=_batch_words,
+                ways_of=lambda n_inputs: 2 * (1 + BATCH_SAMPLES) if n_inputs == 3 else 1 + BATCH_SAMPLES,
                 prior=5,
             ),
             "sign-flip",
@@ -428,6 +575,171 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("l2_gate", (N_("the lecture's q"), (np.array([0.22, 0.26]),))),
+    ),
+    # The layers of a network (the `network` assignment): x·W + b on a batch and two losses of class
+    # scores. Their forwards are answers too: each stands on lines of its own, removed from releases.
+    Operation(
+        "affine",
+        "AffineGate",
+        ("x", "W", "b"),
+        "layer on a batch",
+        "{0}·{1} + {2}",
+        N_("out = x @ W + b for a batch x of shape (N, D), W of shape (D, M) and b of shape (M,)."),
+        forward=lambda x, W, b: x @ W + b,
+        backward=lambda dout, out, x, W, b: (dout @ W.T, x.T @ dout, np.sum(dout, axis=0)),
+        misconceptions=(
+            "upstream-ignored",
+            "matmul-transpose",
+            "batch-not-summed",
+            Misconception(
+                "sum-wrong-axis",
+                N_("A gradient was summed over the wrong axis."),
+                N_(
+                    "b is added to every row of the batch: its gradient sums dout over the rows (the batch), "
+                    "leaving one entry per output."
+                ),
+                model=_sum_wrong_axis,
+                said=(N_("the gradient to {2} was summed over the wrong axis of dout"),),
+                prior=4,
+            ),
+        ),
+        hints=(
+            ("backward", N_("Each gradient has its variable's shape: let the shapes pick the products.")),
+        ),
+        graded=Graded("affine_gate", kit=False),
+        forward_is_answer=True,
+    ),
+    Operation(
+        "softmax-loss",
+        "SoftmaxCrossEntropyGate",
+        ("scores", "y"),
+        "loss of class scores",
+        "softmax-loss({0}, {1})",
+        N_(
+            "The mean over the batch of -log(softmax(scores)[y]): scores of shape (N, C), integer "
+            "labels y of shape (N,)."
+        ),
+        forward=lambda scores, y: float(
+            np.mean(
+                np.log(np.sum(np.exp(shifted := scores - np.max(scores, axis=1, keepdims=True)), axis=1))
+                - shifted[np.arange(len(y)), y]
+            )
+        ),
+        backward=lambda dout, out, scores, y: (
+            dout
+            * (
+                (e := np.exp(scores - np.max(scores, axis=1, keepdims=True)))
+                / np.sum(e, axis=1, keepdims=True)
+                - np.eye(scores.shape[1])[y]
+            )
+            / len(y)
+        ),
+        misconceptions=(
+            "upstream-ignored",
+            Misconception(
+                "loss-mean-scale",
+                N_("The loss's mean over the batch lost its 1/N in the gradient, or got it twice."),
+                N_("The loss is the mean over the N samples: each sample's gradient carries that 1/N once."),
+                model=_loss_mean_scale,
+                ways=2,
+                said=(
+                    N_("the gradient misses the 1/N of the mean over the batch"),
+                    N_("the 1/N of the mean over the batch was applied twice"),
+                ),
+                prior=6,
+            ),
+            Misconception(
+                "softmax-missing-minus-one",
+                N_(
+                    "The softmax loss's gradient kept the probabilities but forgot the -1 at the correct class."
+                ),
+                N_("The gradient of -log p_y with respect to the scores is p minus 1 at the correct class."),
+                model=_softmax_missing_minus_one,
+                said=(N_("the -1 at the correct class was forgotten: the gradient is p, not p - 1 at y"),),
+                prior=6,
+            ),
+            Misconception(
+                "softmax-correct-class-only",
+                N_("The softmax loss's gradient was put at the correct class only."),
+                N_(
+                    "Every score enters the softmax's sum, so every class's score gets a gradient, not only y's."
+                ),
+                model=_softmax_correct_class_only,
+                said=(N_("the gradient was put at the correct class only; every class's score gets one"),),
+                prior=4,
+            ),
+            Misconception(
+                "softmax-no-shift",
+                N_(
+                    "The softmax was computed without subtracting each row's largest score, so exp overflowed."
+                ),
+                N_(
+                    "softmax(s) = softmax(s - max(s)): subtract each row's largest score before exp, and nothing "
+                    "overflows."
+                ),
+                model=_softmax_no_shift,
+                said=(
+                    N_(
+                        "exp overflowed on large scores: the softmax was computed without shifting by the row's max"
+                    ),
+                ),
+                prior=5,
+            ),
+            "sign-flip",
+        ),
+        hints=(("forward", N_("Subtract each row's largest score before exp: the softmax stays the same.")),),
+        graded=Graded("softmax_ce_gate", extra_cases=((N_("scores near 800"), _large_scores),), kit=False),
+        labels=("y",),
+        forward_is_answer=True,
+    ),
+    Operation(
+        "svm-loss",
+        "SVMLossGate",
+        ("scores", "y"),
+        "loss of class scores",
+        "svm-loss({0}, {1})",
+        N_(
+            "The mean over the batch of the sum over classes j != y of max(0, s_j - s_y + 1): scores of "
+            "shape (N, C), integer labels y of shape (N,)."
+        ),
+        forward=lambda scores, y: float(
+            np.sum(
+                np.maximum(0.0, scores - scores[np.arange(len(y)), y][:, None] + 1.0)
+                * (1.0 - np.eye(scores.shape[1])[y])
+            )
+            / len(y)
+        ),
+        backward=lambda dout, out, scores, y: (
+            dout
+            * (
+                (
+                    m := (scores - scores[np.arange(len(y)), y][:, None] + 1.0 > 0)
+                    * (1.0 - np.eye(scores.shape[1])[y])
+                )
+                - np.eye(scores.shape[1])[y] * np.sum(m, axis=1, keepdims=True)
+            )
+            / len(y)
+        ),
+        misconceptions=(
+            "upstream-ignored",
+            "loss-mean-scale",
+            Misconception(
+                "svm-counts-correct-class",
+                N_("The hinge loss counted the correct class's own margin too."),
+                N_("The sum of the hinge loss runs over the classes j other than the correct one y."),
+                model=_counts_correct_class,
+                said=(
+                    N_(
+                        "the correct class's own margin was counted too: its score's gradient has one 1/N too many"
+                    ),
+                ),
+                prior=5,
+            ),
+            "sign-flip",
+        ),
+        graded=Graded("svm_loss_gate", kit=False),
+        labels=("y",),
+        forward_is_answer=True,
     ),
     # The primitive gates of the lecture's staged sigmoid, 1 / (1 + exp(-1 * x)): in the hand
     # exercises and the functions built from gates, not graded on their own.
@@ -667,6 +979,8 @@ def _check_rows(rows: tuple[Operation, ...]) -> None:
     or grade_id twice would break grading far from here: refuse at import, naming the row."""
     where = "solutions/table.py"
     for op in rows:
+        if any(name not in op.inputs for name in op.labels):
+            raise ValueError(f"{where}: {op.name}: labels {op.labels} are not among its inputs {op.inputs}")
         unknown = [m for m in op.misconceptions if m not in CATALOG_BY_ID]
         if unknown:
             raise ValueError(

@@ -135,9 +135,7 @@ def test_a_gate_whose_instances_share_state_fails_backward_and_is_told_why(spec)
     )
     r = run_check(spec.grade_id, "backward", InProcessSubject({spec.name: shared_state_version(spec)}), ctx)
     probe = spec.cls()
-    probe.forward(*[np.ones(2)] * len(spec.inputs)) if spec.kind != "matmul" else probe.forward(
-        np.ones((2, 2)), np.ones(2)
-    )
+    probe.forward(*spec.kind_of.self_check_cases(np.random.default_rng(0), 0.1)[0][1])  # inputs of its kind
     if not vars(probe):  # a gate that stores nothing cannot share state: nothing to catch
         assert r.fraction == 1
         return

@@ -140,7 +140,7 @@ def gate_findings(cls, seed=None, steps=("forward", "backward")):
 
 
 def _check_one(cls, spec, inputs, rng, steps):
-    names = spec.inputs
+    names = spec.differentiable  # a loss's labels get no gradient
     try:
         out = quietly(lambda: cls().forward(*[_copy(v) for v in inputs]))
     except NotImplementedError:
@@ -204,12 +204,15 @@ def _check_one(cls, spec, inputs, rng, steps):
         except forms.Refused as refused:
             return Finding(f"backward-sequence-{input_name}", [refused.words(_, "d" + input_name)])
 
-    def forward(*args):
-        return cls().forward(*args)
+    def forward(*moved):
+        # The numeric gradient moves the differentiable inputs only; labels stay as drawn.
+        given = iter(moved)
+        return cls().forward(*[v if n in spec.labels else next(given) for n, v in zip(spec.inputs, inputs)])
 
+    moved = spec.gradient_inputs(inputs)
     report = quietly(
         lambda: gradcheck.check_gradients(
-            forward, inputs, tuple(grads), dout=dout, names=tuple("d" + n for n in names)
+            forward, moved, tuple(grads), dout=dout, names=tuple("d" + n for n in names)
         )
     )
     if report.passed:
@@ -226,7 +229,7 @@ def _recognise(spec, inputs, out, dout, grads, forward):
     the correct one, reproduces your backward (a sign flipped on one input only is a way of its
     own: that input's sign flip); ("", 0) when none does."""
     try:
-        numeric = quietly(lambda: gradcheck.numeric_gradient(forward, inputs, dout))
+        numeric = quietly(lambda: gradcheck.numeric_gradient(forward, spec.gradient_inputs(inputs), dout))
         seen = Seen(tuple(inputs), out, dout, tuple(numeric))
         models = {mid: MISCONCEPTIONS[mid].variants(seen) for mid in spec.misconceptions}
         ways = forms.reproducing_ways(tuple(grads), models, tuple(numeric))  # the grader's enumeration

@@ -246,15 +246,17 @@ def _judge_backward(spec, ctx, cases, douts, pairs, consistency, answered, resul
                 in_turn[i] = [steps[k], steps[len(pair) + k]] if ok else None
     for i, (case, dout) in enumerate(zip(cases, douts)):
         seen = _reference_seen(spec, case.inputs, dout)
-        shapes = [np.shape(v) for v in case.inputs]
+        shapes = [np.shape(v) for v in spec.gradient_inputs(case.inputs)]
         right_alone = _judge(
-            spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes, spec.inputs), ctx
+            spec, case, seen, _decode_grads(replies[len(pairs) + i], 1, shapes, spec.differentiable), ctx
         )
-        grads = _decode_grads(in_turn[i], 1, shapes, spec.inputs)
+        grads = _decode_grads(in_turn[i], 1, shapes, spec.differentiable)
         if isinstance(grads, Outcome):
             grads.name = f"backward, {student_words(case.label)}" + (f": {grads.name}" if grads.name else "")
             if right_alone and all(o.passed for o in right_alone):
                 _say_once(result, [grads], _(SHARED_STATE), _(SHARED_STATE_AGAIN), replace=True)
+            else:
+                _explain_failure(spec, seen, grads, in_turn[i])
             result.add(grads)
             continue
         outcomes = _judge(spec, case, seen, grads, ctx)
@@ -269,8 +271,55 @@ def _judge_backward(spec, ctx, cases, douts, pairs, consistency, answered, resul
             )
         for o in outcomes:
             result.add(o)
-    _name_mistakes(recognised, spec.inputs)
+    _name_mistakes(recognised, spec.differentiable)
     result.add(_own_forward_consistency(spec, consistency, answered[1], ctx))
+
+
+# A product whose shapes do not line up, as numpy words it (np.dot, @, np.matmul).
+SHAPE_ERROR = ("shapes", "not aligned", "mismatch in its core dimension", "matmul")
+LIKELY_TRANSPOSE = N_(
+    "the shapes of a product in backward do not line up: most likely a factor needs its transpose "
+    "(each gradient has its variable's shape: dW = xᵀ · dout, dx = dout · Wᵀ)"
+)
+OVERFLOWED = N_("your result contains NaN or infinity: {what}")
+
+
+def _explain_failure(spec, seen, failed, steps):
+    """A backward that raised or returned no usable numbers, put down to the mistake it most likely
+    is: a product's shapes not lining up in a gate with matrix products (a missing transpose), or
+    NaN or infinity where a catalogued mistake's model gives them on this case (exp overflowing)."""
+    text = failed.message or ""
+    if (
+        "matmul-transpose" in spec.misconceptions
+        and "ValueError" in text
+        and any(w in text for w in SHAPE_ERROR)
+    ):
+        failed.misconception = "matmul-transpose"
+        failed.message = f"{text}: {_(LIKELY_TRANSPOSE)}"
+        return
+    if not _nonfinite(steps):
+        return
+    for mid in spec.misconceptions:
+        ways = MISCONCEPTIONS[mid].variants(seen)
+        if any(not np.all(np.isfinite(np.asarray(g, dtype=float))) for way in ways for g in way):
+            failed.misconception = mid
+            failed.message = _(OVERFLOWED).format(
+                what=MISCONCEPTIONS[mid].said_at(0, spec.differentiable, gettext=student_words)
+            )
+            return
+
+
+def _nonfinite(steps):
+    """Whether backward's reply (the second step) holds NaN or infinity somewhere."""
+    try:
+        reply = steps[1]
+        items = reply.get("seq", [reply])
+        return any(
+            not np.all(np.isfinite(np.asarray(item.get("array", item.get("float", 0.0)), dtype=float)))
+            for item in items
+        )
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return False
 
 
 @check(
@@ -296,7 +345,9 @@ def _judge_ties(spec, ctx, cases, douts, answered, result):
     recognised: list[tuple[list[Outcome], list]] = []
     for case, dout, steps in zip(cases, douts, replies):
         seen = _reference_seen(spec, case.inputs, dout)
-        grads = _decode_grads(steps, 1, [np.shape(v) for v in case.inputs], spec.inputs)
+        grads = _decode_grads(
+            steps, 1, [np.shape(v) for v in spec.gradient_inputs(case.inputs)], spec.differentiable
+        )
         if isinstance(grads, Outcome):
             grads.name = f"backward, {student_words(case.label)}"
             result.add(grads)
@@ -311,7 +362,7 @@ def _judge_ties(spec, ctx, cases, douts, answered, result):
             )
         for o in outcomes:
             result.add(o)
-    _name_mistakes(recognised, spec.inputs)
+    _name_mistakes(recognised, spec.differentiable)
 
 
 def _judge(spec, case, seen, grads, ctx):
@@ -323,7 +374,7 @@ def _judge(spec, case, seen, grads, ctx):
     if case.origin != "kink":
         return [
             check_close(f"backward, {student_words(case.label)}: d{name}", g, c, tol)
-            for name, g, c in zip(spec.inputs, grads, seen.correct)
+            for name, g, c in zip(spec.differentiable, grads, seen.correct)
         ]
     return [
         _subgradient_outcome(
@@ -442,9 +493,19 @@ def _consistency_case(spec, ctx) -> ConsistencyCase:
     """The case of _own_forward_consistency: the last random case (drawn anew), an upstream
     gradient, and the calls that ask the student's code about it."""
     label, inputs, _origin = [case for case in gate_cases(spec, ctx.rng) if case.origin == "random"][-1]
-    inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
+    inputs = tuple(
+        np.asarray(v) if name in spec.labels else np.asarray(v, dtype=float)
+        for name, v in zip(spec.inputs, inputs)
+    )
     dout = upstream(ctx.rng, _output_shape(spec, inputs))
-    nudged = {"op": "nudged_forwards", "class": spec.name, "args": [encode(v) for v in inputs], "h": H}
+    fixed = [i for i, name in enumerate(spec.inputs) if name in spec.labels]  # labels are not nudged
+    nudged = {
+        "op": "nudged_forwards",
+        "class": spec.name,
+        "args": [encode(v) for v in inputs],
+        "h": H,
+        "fixed": fixed,
+    }
     return ConsistencyCase(
         label, inputs, dout, _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]) + [nudged]
     )
@@ -460,24 +521,25 @@ def _own_forward_consistency(spec, case: ConsistencyCase, reply, ctx):
     if not reply.ok:
         return Outcome(name, False, problem_of(reply))
     replies = reply.results
-    grads = _decode_grads(replies[0], 1, [np.shape(v) for v in inputs], spec.inputs)
+    moved = spec.gradient_inputs(inputs)
+    grads = _decode_grads(replies[0], 1, [np.shape(v) for v in moved], spec.differentiable)
     if isinstance(grads, Outcome):
         return Outcome(name, False, grads.message)
     try:
         noise = difference_noise(dout, _gate_decode(_step(replies[0], 0), "forward(...)"))
         outs = replies[1] if len(replies) > 1 and isinstance(replies[1], list) else []
-        if len(outs) != 2 * sum(v.size for v in inputs):  # nudged_inputs' order: +h, -h, entry by entry
+        if len(outs) != 2 * sum(v.size for v in moved):  # nudged_inputs' order: +h, -h, entry by entry
             raise InvalidAnswer("no result")
         decoded = iter([_gate_decode(out, "forward(...)") for out in outs])
         numeric = []
-        for v in inputs:
+        for v in moved:
             n = np.zeros(v.shape)
             for j in range(v.size):
                 n.flat[j] = (np.sum(dout * next(decoded)) - np.sum(dout * next(decoded))) / (2 * H)
             numeric.append(n)
     except (InvalidAnswer, ValueError, TypeError) as e:
         return Outcome(name, False, _("your forward gave an unusable result: {error}").format(error=_said(e)))
-    for input_name, g, n in zip(spec.inputs, grads, numeric):
+    for input_name, g, n in zip(spec.differentiable, grads, numeric):
         if not (
             np.shape(g) == np.shape(n)
             and np.all(slope_errors(g, n, noise) < max(SLOPE_REL, ctx.tolerances.gradient_rel_error))

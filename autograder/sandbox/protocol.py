@@ -13,7 +13,7 @@ Calls (results[i] answers calls[i]):
       named; two names keep two instances alive side by side, so state shared between
       instances shows) -> [encoded return, ...]; an exception gives {"error": "Type:
       message"} for that step and for every later step of the same instance.
-  {"op": "nudged_forwards", "class": C, "args": [arg, ...], "h": h}
+  {"op": "nudged_forwards", "class": C, "args": [arg, ...], "h": h, "fixed": [index, ...]}
       C().forward on a fresh instance for every input moved by +h and by -h in one entry
       (`nudged_inputs`' order) -> [encoded return | {"error": ...}, ...]: the forwards of a
       numeric gradient, sent as one copy of the inputs instead of one call each.
@@ -208,7 +208,9 @@ def decode_argument(encoded: Any, depth: int = 0) -> float | np.ndarray | tuple:
     if "float" in encoded:
         return float(encoded["float"])
     if "array" in encoded:
-        return np.array(encoded["array"], dtype=np.float64).reshape(encoded["shape"])
+        # Integer arrays (a loss's labels, used as indices) stay integers; everything else is float64.
+        dtype = np.int64 if str(encoded.get("dtype", "")).startswith(("int", "uint")) else np.float64
+        return np.array(encoded["array"], dtype=dtype).reshape(encoded["shape"])
     if "seq" in encoded:
         return tuple(decode_argument(e, depth + 1) for e in encoded["seq"])
     raise ValueError("malformed argument")
@@ -368,11 +370,14 @@ def _gate(namespace: dict[str, Any], call: Call) -> list[Encoded]:
     return results
 
 
-def nudged_inputs(inputs: Sequence[Any], h: float) -> Iterator[list[np.ndarray]]:
+def nudged_inputs(inputs: Sequence[Any], h: float, fixed: Sequence[int] = ()) -> Iterator[list[np.ndarray]]:
     """The inputs of a numeric gradient of forward: each entry of each input (inputs in turn,
     entries in C order) moved by +h, then by -h; fresh copies. The grader reads the replies in
-    this order (checks._own_forward_consistency pairs them entry by entry)."""
+    this order (checks._own_forward_consistency pairs them entry by entry). Inputs at `fixed`
+    (a loss's integer labels) are never moved."""
     for i, value in enumerate(inputs):
+        if i in fixed:
+            continue
         for j in range(np.size(value)):
             for sign in (1, -1):
                 moved = [np.copy(a) for a in inputs]
@@ -384,9 +389,13 @@ def _nudged_forwards(namespace: dict[str, Any], call: Call) -> list[Encoded]:
     cls = namespace.get(call["class"])
     if cls is None:
         return [_not_defined(call["class"])]
-    inputs = [np.asarray(decode_argument(a), dtype=np.float64) for a in call["args"]]
+    fixed = [int(i) for i in call.get("fixed", [])]
+    inputs = [
+        np.asarray(decode_argument(a)) if i in fixed else np.asarray(decode_argument(a), dtype=np.float64)
+        for i, a in enumerate(call["args"])
+    ]
     results: list[Encoded] = []
-    for moved in nudged_inputs(inputs, float(call["h"])):
+    for moved in nudged_inputs(inputs, float(call["h"]), fixed):
         try:
             instance = cls()
         except BaseException as e:
