@@ -160,8 +160,8 @@ def _affine(rng, n, d, m):
 
 
 def _graded_affine(rng):
-    # A square case (N = D = M) lets a transposed dW, x·dout, dout·W and a sum over the wrong axis
-    # run, so they are named rather than failing on shapes; the other one is never square.
+    # A square case (N = D = M) lets a transposed dW, dW as x·dout, dx with W and a sum over the
+    # wrong axis run, so they are named rather than failing on shapes; the other is never square.
     return [
         (N_("x of shape (4, 5), W of shape (5, 3), b of shape (3,)"), _affine(rng, 4, 5, 3)),
         (N_("x, W of shape (4, 4), b of shape (4,)"), _affine(rng, 4, 4, 4)),
