@@ -33,7 +33,9 @@ def _read_by(function) -> set[str]:
 def gate_class(op: Operation) -> type:
     """The engine's class for one row: its constants given to the constructor, its inputs and
     output kept by forward for backward."""
-    backward_of = op.backward
+    backward_of, forward_of = op.backward, op.forward
+    if forward_of is None:
+        raise ValueError(f"solutions/table.py: {op.name} has no forward (a release's copy of the table?)")
     if backward_of is None:
         raise ValueError(f"solutions/table.py: {op.name} has no backward (a release's copy of the table?)")
 
@@ -55,7 +57,7 @@ def gate_class(op: Operation) -> type:
             setattr(self, op.inputs[i], inputs[i])
         quiet = np.errstate(over="ignore") if op.quiet_overflow else contextlib.nullcontext()
         with quiet:
-            out = op.forward(*inputs, *self._constants())
+            out = forward_of(*inputs, *self._constants())
         if keeps_out:
             self.out = out
         return out

@@ -107,10 +107,10 @@ class Misconception:
     prior: float = 1.0
     # (way, number of the gate's differentiable inputs) -> the index in `said` of that way's words,
     # where one id has ways of its own at a layer (AffineGate's db and dW): None, the way itself.
-    said_of: Callable = None
+    said_of: Callable | None = None
     # number of the gate's differentiable inputs -> how many ways it has there, where that depends on
     # the gate (a layer has ways a matrix product has not); None: `ways` and `more_ways`.
-    ways_of: Callable = None
+    ways_of: Callable | None = None
 
     def variants(self, seen):
         """The gradients this mistake produces for what a gate saw (possibly none)."""
