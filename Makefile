@@ -5,6 +5,10 @@
 # nbformat (each nbgrader command, the CLI, every grading). Nothing here checks IRI formats
 # (jsonschema skips a format whose checker is missing), so it is removed again.
 PYTHON ?= python3
+# Bytecode is cached (__pycache__/, ignored by git) whatever the calling shell says: with
+# PYTHONDONTWRITEBYTECODE=1 every pytest worker rewrote and compiled all ~200 test modules and
+# helpers again on each run (some 8 s of CPU per worker, half of what collecting costs).
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

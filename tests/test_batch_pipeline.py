@@ -182,6 +182,7 @@ def test_the_courses_pipeline_is_run_with_one_for_one_replacements():
         batch_steps([IgnorePattern, SaveAutoGrades], "autograde")
 
 
+@pytest.mark.slow  # some 4 s of CPU: the CLI started as a process (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_outside_a_course_the_command_says_what_to_do(tmp_path):
     import subprocess
     import sys

@@ -35,6 +35,7 @@ def broken_copy(tmp_path, *replacements):
     return path
 
 
+@pytest.mark.slow  # some 2.5 s of CPU: the CLI started as a process (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_every_problem_of_course_yaml_is_reported_in_one_pass(tmp_path):
     path = broken_copy(
         tmp_path,

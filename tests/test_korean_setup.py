@@ -108,6 +108,7 @@ def test_starter_and_show_values_refusals_speak_the_course_language(tmp_path):
     )
 
 
+@pytest.mark.slow  # some 3.6 s of CPU: the CLI started as processes (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_a_broken_korean_course_yaml_is_told_in_korean_naming_file_and_line(tmp_path):
     """A course.yaml that says `language: ko` but is not valid YAML (a tab indent on line 4):
     check-config names the file and the line, in Korean; PyYAML's own words stay as they are.
@@ -140,6 +141,7 @@ ENGLISH_WORDS = re.compile(
 )
 
 
+@pytest.mark.slow  # some 3.4 s of CPU: the CLI started as processes (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_course_yaml_schema_problems_are_told_in_the_course_language(tmp_path):
     """check-config on a course.yaml declaring `language: ko` with an unknown key (close to `seed`),
     the missing `seed`, a quoted number, a repeated notebook and a repeated key: one Korean line

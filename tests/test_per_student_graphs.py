@@ -88,6 +88,7 @@ def _check_contract(printed, course, student):
     return p
 
 
+@pytest.mark.slow  # some 2.2 s of CPU: the CLI started as a process (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_show_values_json_is_the_contract_with_the_lectures_graphs(tmp_path):
     config = course_yaml(tmp_path, graphs="lecture")
     course = load_course(config)
@@ -160,6 +161,7 @@ def test_every_graph_of_a_family_has_the_same_shape_and_difficulty(exercise_id):
     )
 
 
+@pytest.mark.slow  # some 3.5 s of CPU each: 300 ids drawn (the fast lane keeps tests under 2 s: docs/testing.md)
 @pytest.mark.parametrize("exercise_id", PER_STUDENT_EXERCISES)
 def test_many_graphs_among_300_ids_none_for_more_than_a_quarter(tmp_path, exercise_id):
     course = load_course(course_yaml(tmp_path))

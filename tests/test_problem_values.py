@@ -131,6 +131,7 @@ def test_every_misconception_is_discriminated_for_every_drawn_variant():
     assert not rare, f"mistakes named for fewer than 99% of students: {rare}"
 
 
+@pytest.mark.slow  # some 3.6 s of CPU: every drawn variant (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_sigmoid_inputs_are_not_saturated():
     for seed in range(N_SEEDS):
         n = problems.draw(seed, "c", "backprop", problems.PER_STUDENT, "x").neuron

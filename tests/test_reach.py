@@ -129,6 +129,7 @@ def test_answers_for_people_are_rounded_as_the_hand_tolerance_allows():
     assert answer_for_people([[1.0, -2.5e-7], [3.14159, 2.0]], 3) == "[[1, 0], [3.142, 2]]"
 
 
+@pytest.mark.slow  # some 4.3 s of CPU: the CLI started as processes (the fast lane keeps tests under 2 s: docs/testing.md)
 def test_show_values_answers_prints_human_numbers_and_json_stays_exact():
     def show(*args):
         done = subprocess.run(
