@@ -129,6 +129,11 @@ def test_a_max_whose_loser_feeds_more_is_refused_and_a_sure_winner_goes_first():
             if op == "max":
                 assert len(g.branching()) == 1 and parents[0] == g.branching()[0]
     assert made.winners == ("p", "q")
+    # an author writing the branching input second, or the other pair first, gets the same family
+    written = _graph(
+        ("x", "y", "z"), (("p", "+", ("y", "x")), ("q", "max", ("z", "x")), ("f", "*", ("q", "p")))
+    )
+    assert generate(written, described.DEFAULT_VARY).graphs == described.BRANCH_FAMILY.graphs
 
 
 def test_a_family_of_fewer_than_four_is_refused_saying_how_many():
