@@ -48,6 +48,37 @@ def test_a_hand_cell_may_use_the_setup_cells_names_and_python_only(cell, names):
 
 
 @pytest.mark.parametrize(
+    "setup, cell, names",
+    [
+        ("%time w = 2.0\n", "f = w * x\n", []),  # a line magic that runs its code in the namespace
+        ("%%time\nw = 2.0\n", "f = w * x\n", []),
+        (
+            "%%capture shown\nw = 2.0\nprint(w)\n",
+            "f = w * x\nlog = shown\n",
+            [],
+        ),  # the body, and the variable
+        ("%%capture --no-stderr shown\nw = 2.0\n", "f = w * shown\n", []),
+        ("w = %sx echo 2\n", "f = w\n", []),  # an assignment from a magic's output
+        ("%timeit w = 2.0\n", "f = w * x\n", ["w"]),  # %timeit runs its code apart: nothing defined
+        ("%time %time w = 2.0\n", "f = w\n", []),
+    ],
+)
+def test_names_a_magic_defines_are_defined(setup, cell, names):
+    """IPython's transformation first, then the code of the magics that run it in the notebook's
+    namespace (the worker runs a cell the same way), for the setup cells' names and the hand cell's."""
+    defined = SETUP + reach.bound_names(reach.python_of(setup))
+    assert reach.beyond_setup(reach.python_of(cell), defined) == names
+    hand = "%%time\n" + cell  # the hand cell's own names through a magic too
+    assert reach.beyond_setup(reach.python_of(hand), defined) == names
+
+
+def test_a_hand_cell_whose_answers_a_magic_binds_is_found_in_the_kernels_history():
+    history = ["", "%time q = x + y\n", "selfcheck.answers(globals(), 'q')\n"]
+    python = [reach.python_of(cell) for cell in history]  # IPython's In holds the transformed cells
+    assert reach.cell_binding(python, ["q"]) == python[1]
+
+
+@pytest.mark.parametrize(
     "cell, missing",
     [
         ("from scipy.special import expit\n", ["scipy"]),

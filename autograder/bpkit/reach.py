@@ -54,6 +54,58 @@ def python_of(source):
         return source
 
 
+# Magics that run their code in the notebook's own namespace, so the names it binds are defined
+# after the cell (line or cell magic): %time, %%time, %%capture (which also binds its variable),
+# %prun, %%prun. %timeit runs its code apart, and binds nothing.
+RUN_IN_NAMESPACE = frozenset({"time", "capture", "prun"})
+
+
+def _magic(node):
+    """(name, line, cell or None) of a statement that is only a magic's call, as IPython's
+    transformation writes it (get_ipython().run_line_magic(name, line) or
+    .run_cell_magic(name, line, cell) with literal arguments); None otherwise."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    kind = call.func.attr
+    args = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if len(args) != len(call.args):
+        return None
+    if kind == "run_line_magic" and len(args) == 2:
+        return args[0], args[1], None
+    if kind == "run_cell_magic" and len(args) == 3:
+        return args[0], args[1], args[2]
+    return None
+
+
+def _in_namespace(python, depth=0):
+    """`python` with each magic that runs code in the notebook's namespace replaced by that code
+    (and %%capture's variable bound), as far as names are concerned: what the cell defines and
+    reads where it is graded. The rest stays as it is."""
+    try:
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return python
+    body, changed = [], False
+    for node in tree.body:
+        magic = _magic(node) if depth < 3 else None
+        if magic is None or magic[0] not in RUN_IN_NAMESPACE:
+            body.append(node)
+            continue
+        name, line, cell = magic
+        changed = True
+        if name == "capture":
+            words = [w for w in line.split() if not w.startswith("-")]
+            if words and words[-1].isidentifier():
+                body += ast.parse(f"{words[-1]} = None").body
+        code = cell if cell is not None else ("" if name == "capture" else line)
+        try:
+            body += ast.parse(_in_namespace(python_of(code), depth + 1)).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # the magic's code fails on its own, with its own error
+    return ast.unparse(ast.Module(body=body, type_ignores=[])) if changed else python
+
+
 def _tables(table):
     yield table
     for child in table.get_children():
@@ -63,6 +115,7 @@ def _tables(table):
 def free_names(python):
     """The global names a cell's Python reads and never binds anywhere in it (in the order
     symtable lists them); [] for a cell that does not compile: it fails with its own error."""
+    python = _in_namespace(python)
     try:
         top = symtable.symtable(python, "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -78,7 +131,9 @@ def free_names(python):
 
 
 def bound_names(python):
-    """The global names a cell binds (assignments, imports, defs, classes)."""
+    """The global names a cell binds (assignments, imports, defs, classes; in the code of a magic
+    that runs it in the notebook's namespace too)."""
+    python = _in_namespace(python)
     try:
         top = symtable.symtable(python, "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -96,7 +151,7 @@ def beyond_setup(python, setup_names):
 def imported_modules(python):
     """The top-level modules a cell imports (absolute imports; `from . import x` is no module)."""
     try:
-        tree = ast.parse(python)
+        tree = ast.parse(_in_namespace(python))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     found = []
