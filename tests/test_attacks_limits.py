@@ -5,6 +5,7 @@ bwrap of its own), each followed by an innocent student graded in full with noth
 The attacks are in the `attacks` lane; the cgroup layout's unit tests (v1 and v2, on directory
 trees built here) stay in the fast lane."""
 
+import ast
 import json
 import os
 import subprocess
@@ -595,3 +596,61 @@ def test_with_a_clock_restarted_by_any_newline_the_cell_runs_on(tmp_path, monkey
         assert (result.words or {}).get("key") != "cell cpu limit", result.detail
     finally:
         finish(runner)
+
+
+# A tmpfs of one's own, uncapped, in a user namespace: unshare, map the ids, mount, fill 1.25 GB.
+TMPFS_IN_A_USER_NAMESPACE = r"""
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+steps = {}
+def step(name, result):
+    steps[name] = "ok" if result == 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+    return result == 0
+if step("unshare", libc.unshare(0x10000000 | 0x00020000)):  # CLONE_NEWUSER | CLONE_NEWNS
+    for path, text in (("setgroups", "deny"), ("uid_map", f"0 {os.getuid()} 1"), ("gid_map", f"0 {os.getgid()} 1")):
+        try:
+            with open(f"/proc/self/{path}", "w") as f:
+                f.write(text)
+            steps[path] = "ok"
+        except OSError as e:
+            steps[path] = errno.errorcode.get(e.errno, "?")
+    os.makedirs("mnt", exist_ok=True)
+    if step("mount", libc.mount(b"none", b"mnt", b"tmpfs", 0, b"size=2g")):
+        written = 0
+        try:
+            with open("mnt/big", "wb") as f:
+                for _ in range(40):
+                    f.write(b"x" * (32 << 20))
+                    written += 32
+        except OSError as e:
+            steps["write"] = errno.errorcode.get(e.errno, "?")
+        steps["written_mb"] = written
+print(steps)
+"""
+
+
+@needs_sandbox
+@pytest.mark.attacks
+@pytest.mark.parametrize("filtered", [True, False], ids=["seccomp", "no filter"])
+def test_a_submission_cannot_mount_a_tmpfs_of_its_own_in_a_user_namespace(way, filtered, monkeypatch):
+    """With the filter, unshare(CLONE_NEWUSER) fails with EPERM. Without it (the mutation: the
+    filter off), the namespace and the mount are made, but what else holds stops the tmpfs from
+    holding anything: the new namespace gets no id mapping (writing uid_map is refused), so
+    nothing can be created in it (EOVERFLOW: its files would belong to no one); and its pages would
+    be charged to the submission's cgroup like any tmpfs's (the cgroup's own tests)."""
+    from autograder.sandbox import seccomp
+
+    monkeypatch.setattr(seccomp, "ENFORCED", filtered)
+    runner = start(way)
+    try:
+        result = runner.run({"cells": [["tmpfs", TMPFS_IN_A_USER_NAMESPACE]], "calls": []})
+        assert result.ok, result.detail
+        steps = ast.literal_eval(result.output.strip().splitlines()[-1])
+    finally:
+        finish(runner)
+    if filtered:
+        assert steps == {"unshare": "EPERM"}, steps
+    else:
+        assert steps["unshare"] == "ok" and steps["uid_map"] != "ok", steps
+        assert steps.get("written_mb", 0) == 0 and steps.get("write", "EOVERFLOW") == "EOVERFLOW", steps
+    innocent_is_graded(way)
