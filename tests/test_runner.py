@@ -110,7 +110,7 @@ def test_nudged_forwards_are_the_forwards_of_a_numeric_gradient_each_on_a_fresh_
         np.testing.assert_array_equal(
             decode(out, expect_shape=(2,)), want
         )  # + 1: a fresh instance every time
-    assert missing[0]["error"].startswith("NameError: Nope")
+    assert missing[0] == {"undefined": "Nope"}  # the name only: the grader words it
 
 
 def test_named_instances_live_side_by_side_and_an_error_ends_only_its_own(runner):
@@ -165,7 +165,7 @@ def test_variables_and_functions(runner):
     assert decode(variables["dfdx"]) == -4.0 and decode(variables["dfdy"]) == 3.0
     assert "not defined" in refusal(variables["dfdz"])
     assert decode(called, expect_shape=(2,)).tolist() == [1.0, 1.0]
-    assert missing["error"].startswith("NameError")
+    assert missing == {"undefined": "nope"}
 
 
 def test_helper_files_and_env_reach_student_code(runner):
@@ -851,8 +851,8 @@ def test_requests_carry_inputs_never_expected_values(runner):
     gate_calls = [[call for call in calls if call["op"] == "gate"] for calls in map(json.loads, sent)]
     nudged = [call for calls in map(json.loads, sent) for call in calls if call["op"] == "nudged_forwards"]
     assert nudged and all(
-        set(call) == {"op", "class", "args", "h"} for call in nudged
-    )  # inputs and a step only
+        set(call) == {"op", "class", "args", "h", "fixed"} for call in nudged
+    )  # inputs, a step and which inputs are labels (not nudged) only
     expected = set()
     for calls in gate_calls:
         for call in calls:
