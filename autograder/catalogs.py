@@ -183,6 +183,7 @@ DOMAINS = (
             ("autograder/intake.py", "python"),
             ("autograder/course.py", "python"),
             ("autograder/values.py", "python"),  # show-values and check-config's family sizes
+            ("autograder/authored.py", "python"),  # check-config's words on course.yaml's exercises
             (
                 "autograder/config/*.py",
                 "python",

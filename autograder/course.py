@@ -11,7 +11,10 @@ from pathlib import Path
 
 import nbformat
 
+from solutions import graphs as described
+
 from . import notebooks
+from .authored import authored_cells
 from .bpkit.i18n import SOURCE_LANGUAGE, STUDENT_DOMAIN, STUDENT_LOCALE, speaking
 from .config import ConfigError, Problem
 from .exercises import BY_ID as HAND_EXERCISES
@@ -151,6 +154,10 @@ def assemble_bpkit(dest, course, assignment, exercises=None, hand=None, draw_rul
     }
     if exercises is not None:  # the hand exercises its notebooks grade: only their numbers are drawn
         settings["exercises"] = list(exercises)
+        # course.yaml's own exercises, as data: bpkit registers them before it draws (problems.load)
+        settings["authored"] = [
+            described.as_contract(a.exercise) for a in course.authored if a.exercise.id in exercises
+        ]
     (dest / "course.json").write_text(json.dumps(settings, indent=1) + "\n")
     for catalog in shipped_catalogs(course.language):
         (dest / catalog).parent.mkdir(parents=True, exist_ok=True)
@@ -267,7 +274,9 @@ def _build(course):
         problems += missing
         with speaking(course.language):  # the kit's prose and comments in the course's language
             rendered = {
-                name: notebooks.render(path, course.graphs)
+                name: notebooks.render(
+                    path, course.graphs, extra=authored_cells(course, assignment, name, path)
+                )
                 for name, path in sources.items()
                 if path.is_file()
             }

@@ -501,7 +501,8 @@ def _small_numbers(rng, exercise, graph, mode):
     while True:
         args = tuple(float(v) for v in rng.integers(-9, 10, size=n) + rng.choice([0.25, 0.5, 0.75], n))
         drawn = Evaluation(graph, dict(zip(graph.inputs, args)))
-        if not drawn.at_kink() and (not discriminate or discriminates(drawn, returned)):
+        inside = drawn.outside is None and not drawn.at_kink()  # no divisor near 0, no max tie
+        if inside and (not discriminate or discriminates(drawn, returned)):
             return args
 
 
@@ -540,9 +541,21 @@ FUNCTIONS = tuple(FunctionExercise(e) for e in described.EXERCISES if e.function
 FUNCTIONS_BY_ID = {e.id: e for e in FUNCTIONS}
 
 
+def register(exercise):
+    """A course's own exercise (solutions/graphs.py: register) graded like the kit's: its hand
+    answers and its function found by id (the grader, the notebook builder, show-values)."""
+    hand = GraphExercise(exercise)
+    BY_ID[exercise.id] = HAND_ANSWERS[exercise.id] = hand
+    if exercise.function is not None:
+        FUNCTIONS_BY_ID[exercise.function.id] = FunctionExercise(exercise)
+
+
 def shipped_functions(mode=described.LECTURE):
     """What the students' self-checks and Validate know of the functions
     (bpkit/exercise_table.json): each one's problem values and the names of the gradients it
     returns. Both are in the released notebook's text already; no inputs it is graded on, no
     answers."""
-    return {e.id: {"problem": e.problem, "gradients": list(e.gradient_names_for(mode))} for e in FUNCTIONS}
+    return {
+        e.id: {"problem": e.problem, "gradients": list(e.gradient_names_for(mode))}
+        for e in FUNCTIONS_BY_ID.values()  # the kit's and a course's own (register)
+    }

@@ -61,17 +61,38 @@ CODE_STUB_MESSAGE = N_("replace this line with your code")
 
 KINDS = ("student_id", "setup", "display", "selfcheck", "solution", "gate", "test")
 
+# The prose frame of an exercise written in course.yaml (autograder/authored.py: authored_cells).
+AUTHORED_GRAPH = N_("Your graph: {formula}.")
+AUTHORED_HAND = N_(
+    "**By hand**, with your numbers (the setup cell below prints them): give {answers}, each as a number."
+)
+AUTHORED_FUNCTION = N_(
+    "**With your gates**: write `{function}`; it returns {output} and the gradients ({gradients}), in that order."
+)
+
+
+def authored_frame(title, formula, answers, function=None, output="f", gradients=()):
+    """The words around a course.yaml exercise's cells, in the course's language: (the hand
+    exercise's markdown, the function's markdown or None)."""
+    hand = f"## {title}\n\n" + _(AUTHORED_GRAPH).format(formula=formula) + "\n\n"
+    hand += _(AUTHORED_HAND).format(answers=", ".join(answers))
+    said = None
+    if function is not None:
+        said = _(AUTHORED_FUNCTION).format(function=function, output=output, gradients=", ".join(gradients))
+    return hand, said
+
 
 class NotebookSourceError(ValueError):
     pass
 
 
-def render(source_path, graph_mode=described.LECTURE):
+def render(source_path, graph_mode=described.LECTURE, extra=""):
     """The nbgrader source notebook for one jupytext script, with the notebook's default
     points (course.yaml's overrides are spread over it by apply_points), for a course whose
-    graphs are `graph_mode` (course.yaml's graphs)."""
+    graphs are `graph_mode` (course.yaml's graphs). `extra`: cells in the same jupytext form put
+    after the script's (course.yaml's own exercises and gates: autograder/authored.py)."""
     source_path = Path(source_path)
-    nb = jupytext.read(source_path, fmt="py:percent")
+    nb = jupytext.reads(source_path.read_text() + extra, fmt="py:percent")
     cells = []
     for index, cell in enumerate(nb.cells):
         only = cell.metadata.pop("graphs", None)
@@ -289,7 +310,10 @@ def answer_shapes_by_exercise(graph_mode=described.LECTURE):
     depend on the numbers or on which graph of the family, so any student's tell them."""
     from .bpkit import problems
 
-    drawn = problems.draw(0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode)
+    graph_exercises = tuple(e.id for e in HAND_ANSWERS.values() if e.problem is not None)  # the course's too
+    drawn = problems.draw(
+        0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode, exercises=graph_exercises
+    )
     return {
         e.id: {
             name: np.shape(v)
@@ -367,7 +391,10 @@ def _array_groups(problem, graph_mode):
     """The groups of one exercise's values that are numpy arrays (any student's draw tells)."""
     from .bpkit import problems
 
-    drawn = problems.draw(0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode)
+    exercise = described.BY_PROBLEM[problem].id
+    drawn = problems.draw(
+        0, "shapes", "shapes", problems.PER_COURSE, graph_mode=graph_mode, exercises=(exercise,)
+    )
     return frozenset(g for g, v in drawn.values[problem].items() if isinstance(v, np.ndarray))
 
 

@@ -224,6 +224,9 @@ class Exercise(NamedTuple):
     # notebook's picture of it shows the same numbers): a student who hands in its answers instead
     # of their own is told so.
     lecture_values: dict | None = None
+    # An instructor's exercise (course.yaml) with per_student: true: its family is drawn from
+    # whatever the course's graphs mode, as the instructor asked for this exercise.
+    per_student: bool = False
 
 
 def _integers(lo, hi, inputs):
@@ -427,7 +430,7 @@ def shape(exercise, mode=LECTURE):
     """The exercise as a course in this graph mode gives it."""
     if mode not in GRAPH_MODES:
         raise ValueError(f"graphs must be one of {', '.join(GRAPH_MODES)}, found {mode!r}")
-    if mode == PER_STUDENT and exercise.family is not None:
+    if (mode == PER_STUDENT or exercise.per_student) and exercise.family is not None:
         return Shape(
             exercise,
             exercise.family.graphs,
@@ -511,3 +514,68 @@ def _check_descriptions():
 
 
 _check_descriptions()
+
+
+# ---------------------------------------------------------------- exercises a course writes
+
+
+AUTHORED = {}  # id -> Exercise written in a course's course.yaml (autograder/authored.py), once registered
+
+
+def register(exercise, graph):
+    """Add a course's own exercise (course.yaml, read by autograder/authored.py; on the students'
+    side, from the release's course.json) beside the kit's: found by id and by problem like
+    them, its graph under its id. EXERCISES stays the kit's own (what is drawn by default)."""
+    kit = exercise.id not in AUTHORED and (exercise.id in BY_ID or exercise.graph in GRAPHS)
+    if kit:
+        raise ValueError(f"{exercise.id}: the kit has an exercise or graph of that name")
+    GRAPHS[exercise.graph] = graph
+    AUTHORED[exercise.id] = BY_ID[exercise.id] = BY_PROBLEM[exercise.problem] = exercise
+
+
+def as_contract(exercise):
+    """A course's own exercise as data (the release's course.json): what `from_contract` reads back."""
+    graph = GRAPHS[exercise.graph]
+    return {
+        "id": exercise.id,
+        "title": graph.title,
+        "graph": graph.as_contract(),
+        "values": {"stream": exercise.values.stream, "ranges": exercise.values.ranges},
+        "answers": {name: list(what) for name, what in exercise.answers.items()},
+        "function": exercise.function.id if exercise.function else None,
+        "family": [g.as_contract() for g in exercise.family.graphs] if exercise.family else None,
+        "keep": [[r.kind, *r.args] for r in exercise.family.keep] if exercise.family else [],
+        "per_student": exercise.per_student,
+    }
+
+
+def _graph_from(data, title=""):
+    return GraphDescription(
+        title, tuple(data["inputs"]), tuple((n, op, tuple(ps)) for n, op, ps in data["gates"])
+    )
+
+
+def from_contract(data):
+    """(Exercise, its graph) from as_contract's data."""
+    graph = _graph_from(data["graph"], data["title"])
+    values = Values(
+        data["values"]["stream"],
+        {k: tuple(v) for k, v in data["values"]["ranges"].items()},
+        tuple((n, n) for n in graph.inputs),
+    )
+    family = None
+    if data.get("family"):
+        graphs = tuple(_graph_from(g) for g in data["family"])
+        graphs = tuple(g._replace(title=f"{g.output}({', '.join(g.inputs)}) = {g.formula()}") for g in graphs)
+        family = Family(data["id"], graphs, tuple(rule(k, *args) for k, *args in data.get("keep", [])))
+    exercise = Exercise(
+        data["id"],
+        data["id"],
+        data["id"],
+        values,
+        {name: tuple(what) for name, what in data["answers"].items()},
+        function=Function(data["function"], "small numbers") if data.get("function") else None,
+        family=family,
+        per_student=bool(data.get("per_student")),
+    )
+    return exercise, graph

@@ -94,6 +94,9 @@ class Operation:
     quiet_overflow: bool = False
     # (method, words): a hint the released stub keeps at the top of that method, a catalog message
     hints: tuple[tuple[str, str], ...] = ()
+    # How an instructor writes it in course.yaml's `graph:` (Python): "{0} - {1}", "tanh({0})";
+    # "{c}" a number (autograder/authored.py matches each statement's expressions against these)
+    python: tuple[str, ...] = ()
     # Inputs that are integer class labels (a loss's y): forward takes them, backward returns no
     # gradient for them, and no check nudges them.
     labels: tuple[str, ...] = ()
@@ -339,6 +342,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         graded=Graded("add_gate", (LECTURE, (-2.0, 5.0))),
         grouped=True,
+        python=("{0} + {1}",),
     ),
     Operation(
         "*",
@@ -368,6 +372,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         graded=Graded("mul_gate", (LECTURE, (3.0, -4.0))),
         grouped=True,
+        python=("{0} * {1}",),
     ),
     Operation(
         "max",
@@ -406,6 +411,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("max_gate", (LECTURE, (-1.0, 2.0)), kink_check="ties"),
+        python=("max({0}, {1})",),
     ),
     Operation(
         "relu",
@@ -444,6 +450,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("relu_gate", kink_check="backward"),
+        python=("relu({0})",),
     ),
     Operation(
         "σ",
@@ -488,6 +495,7 @@ OPERATIONS: tuple[Operation, ...] = (
         graded=Graded("sigmoid_gate", (LECTURE, (1.0,)), extra_cases=((N_("large |x|"), _large),)),
         quiet_overflow=True,
         hints=(("forward", N_("exp(-|x|) never overflows, so x = +-1000 gives 1 and 0 without a warning.")),),
+        python=("sigmoid({0})",),
     ),
     Operation(
         "W·x",
@@ -552,6 +560,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "matmul_gate",
             (N_("the lecture's W and x"), (np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))),
         ),
+        python=("{0} @ {1}",),
     ),
     Operation(
         "‖·‖²",
@@ -575,6 +584,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("l2_gate", (N_("the lecture's q"), (np.array([0.22, 0.26]),))),
+        python=("l2({0})",),
     ),
     # The layers of a network (the `network` assignment): x·W + b on a batch and two losses of class
     # scores. Their forwards are answers too: each stands on lines of its own, removed from releases.
@@ -755,6 +765,7 @@ OPERATIONS: tuple[Operation, ...] = (
         misconceptions=("sign-flip",),
         constants=("c",),
         grouped=True,
+        python=("{c} * {0}", "{0} * {c}"),
     ),
     Operation(
         "exp",
@@ -766,6 +777,7 @@ OPERATIONS: tuple[Operation, ...] = (
         forward=lambda x: np.exp(x),
         backward=lambda dout, out, x: dout * out,
         misconceptions=("sign-flip",),
+        python=("exp({0})",),
     ),
     Operation(
         "+c",
@@ -779,6 +791,7 @@ OPERATIONS: tuple[Operation, ...] = (
         misconceptions=("sign-flip",),
         constants=("c",),
         grouped=True,
+        python=("{0} + {c}", "{c} + {0}"),
     ),
     Operation(
         "1/x",
@@ -791,6 +804,7 @@ OPERATIONS: tuple[Operation, ...] = (
         backward=lambda dout, out, x: -dout / (x * x),
         misconceptions=("sign-flip",),
         grouped=True,
+        python=("1 / {0}",),
     ),
     # Operations an instructor's own exercises may use (course.yaml's exercises: graph), beside the
     # lecture's: each a row, its mistakes in the catalog. A binary one takes its arguments in order.
@@ -818,6 +832,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         grouped=True,
         graded=Graded("sub_gate", kit=False),
+        python=("{0} - {1}",),
     ),
     Operation(
         "/",
@@ -854,6 +869,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         grouped=True,
         graded=Graded("div_gate", kit=False),
+        python=("{0} / {1}",),
     ),
     Operation(
         "**2",
@@ -877,6 +893,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("square_gate", kit=False),
+        python=("{0} ** 2",),
     ),
     Operation(
         "tanh",
@@ -907,6 +924,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
+        python=("tanh({0})",),
     ),
     Operation(
         "log",
@@ -930,6 +948,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "sign-flip",
         ),
         graded=Graded("log_gate", kit=False),
+        python=("log({0})",),
     ),
 )
 

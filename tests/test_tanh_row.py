@@ -57,6 +57,7 @@ TANH_ROW = """    Operation(
             "sign-flip",
         ),
         graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
+        python=("tanh({0})",),
     ),
 """
 # Its words: the Korean of every message the row adds.

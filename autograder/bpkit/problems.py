@@ -101,7 +101,18 @@ def _matrix(d, values):
     }
 
 
-STREAMS = {"integers": _integers, "neuron": _neuron, "matrix": _matrix}
+def _ranges(d, values):
+    """Each input in its own range, lo + k * step up to hi (an instructor's exercise in course.yaml:
+    `values: {w: [-3, 3], x: [-2, 2, 0.5]}`); whole numbers stay whole."""
+    drawn = {}
+    for name, _ in values.groups:
+        lo, hi, step = values.ranges[name]
+        value = lo + d.integer(0, round((hi - lo) / step)) * step
+        drawn[name] = int(value) if float(value).is_integer() else float(value)
+    return drawn
+
+
+STREAMS = {"integers": _integers, "neuron": _neuron, "matrix": _matrix, "ranges": _ranges}
 
 
 def drawn_graph(shape, *key):
@@ -235,7 +246,12 @@ def draw(
 @functools.lru_cache(maxsize=64)
 def _drawn(seed, course_id, assignment, mode, student_id, graph_mode, exercises, draw_rule):
     student_id = _whose(mode, student_id)
-    chosen = [e for e in described.EXERCISES if exercises is None or e.id in exercises]
+    # the kit's exercises and the course's own (described.AUTHORED: registered from its course.yaml)
+    chosen = [
+        e
+        for e in described.EXERCISES + tuple(described.AUTHORED.values())
+        if exercises is None or e.id in exercises
+    ]
     values, drawn_graphs = {}, {}
     for e in chosen:
         drawn_graphs[e.problem], values[e.problem] = draw_exercise(
@@ -282,6 +298,9 @@ def _course_text(course_file=None):
 
 def _draw_from(course_text, student_id):
     course = json.loads(course_text)
+    for data in course.get("authored", ()):  # the course's own exercises (course.yaml), as data
+        if data["id"] not in described.AUTHORED:
+            described.register(*described.from_contract(data))
     return draw(
         course["seed"],
         course["course_id"],

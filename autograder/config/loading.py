@@ -94,6 +94,8 @@ def _load(path):
         course = Course.model_validate(data)
     except ValidationError as error:
         problems += _problems_from(error, data, shown, lines, unread)
+    else:
+        problems += _authored_problems(course, text, shown, lines)
     problems += _raw_duplicates(data, shown, lines)
     if problems:
         unique = list(dict.fromkeys(problems))
@@ -101,6 +103,66 @@ def _load(path):
         raise ConfigError(unique, Path(path))
     course._source, course._lines, course._spans = Path(path), lines, spans
     return course, text
+
+
+def _authored_problems(course: Course, text: str, shown, lines) -> list[Problem]:
+    """course.yaml's own exercises read (autograder/authored.py), each problem at its line: a
+    graph's problem at the line of the graph's text where it is, the others at their key's.
+    The exercises read are kept on the course (Course.authored)."""
+    from ..authored import install, read_entry
+    from ..exercises import BY_ID as KIT_EXERCISES
+
+    notebooks = [n for a in course.assignments for n in a.notebooks]
+    text_lines = text.splitlines()
+    problems, read, seen = [], [], {}
+    for index, entry in enumerate(course.exercises):
+        at = ("exercises", index)
+        if entry.id in seen:
+            problems.append(
+                Problem(
+                    shown,
+                    lines.get(at + ("id",)),
+                    format_loc(at + ("id",)),
+                    _("the id {id} is used twice in exercises (also at exercises[{other}])").format(
+                        id=entry.id, other=seen[entry.id]
+                    ),
+                )
+            )
+            continue
+        seen[entry.id] = index
+        authored, found = read_entry(entry, KIT_EXERCISES, notebooks)
+        for problem in found:
+            loc = at + (problem.key,)
+            line = lines.get(loc)
+            if problem.line is not None and line is not None:
+                # a block (graph: |) starts on the next line; text on the key's line is line 1
+                block = re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", text_lines[line - 1]) is not None
+                line += problem.line if block else problem.line - 1
+            problems.append(Problem(shown, line, format_loc(loc), problem.message))
+        if authored is not None:
+            read.append(authored)
+    for index, assignment in enumerate(course.assignments):
+        problems += _gate_problems(assignment, ("assignments", index, "gates"), shown, lines)
+    course._authored = tuple(read)
+    if not problems:
+        install(read)
+    return problems
+
+
+def _gate_problems(assignment, at, shown, lines) -> list[Problem]:
+    from solutions.table import GRADED
+
+    known = {g.grade_id.removesuffix("_gate"): g for g in GRADED if not g.graded.kit}  # type: ignore[union-attr]
+    return [
+        Problem(
+            shown,
+            lines.get(at + (i,)) or lines.get(at),
+            format_loc(at + (i,)),
+            _("no gate {name} to add (gates: {known})").format(name=repr(name), known=", ".join(known)),
+        )
+        for i, name in enumerate(assignment.gates)
+        if name not in known
+    ]
 
 
 def load_lenient(path) -> Course | None:

@@ -123,6 +123,13 @@ class Assignment(_Model):
         description="With feedback: on-submit, what is shown and how often a student may submit.",
     )
 
+    gates: list[Name] = Field(
+        default=[],
+        description="Gate cells to add to the assignment's first notebook besides the kit's own, by "
+        "operation: sub, div, square, tanh, log (gates: [tanh] adds a graded cell of tanh's gate class). A "
+        "course.yaml exercise adds the gate cells its function needs by itself.",
+    )
+
     @field_validator("points", mode="before")
     @classmethod
     def _empty_points(cls, value):
@@ -134,6 +141,38 @@ class Assignment(_Model):
         if repeats := repeated_names(value):
             raise DuplicateNames("notebook", repeats)
         return value
+
+
+class AuthoredExercise(_Model):
+    """A hand exercise the instructor writes here (autograder/authored.py reads it)."""
+
+    id: ExerciseId = Field(
+        description="The grade_id of its answer cell; test_<id> grades it. Letters, digits and _, "
+        "not an id of the kit's own exercises."
+    )
+    notebook: Name = Field(
+        description="The notebook of an assignment it goes into, after the kit's exercises there."
+    )
+    title: str = Field("", description="Its title, shown to students (default: its formula).")
+    graph: str = Field(
+        description="Python assignments in order, one node each (q = w * x + b); the free names "
+        "are the inputs. Operations: + - * / ** 2, max, relu, sigmoid, tanh, exp, log, @, l2 and "
+        "numbers; an expression of several operations makes nodes n1, n2, ..."
+    )
+    values: dict[str, list[float]] = Field(
+        description="Each input's range: [lo, hi] (whole numbers) or [lo, hi, step]."
+    )
+    answers: list[str] = Field(
+        min_length=1,
+        description="What the student gives: a node's name asks its value, dfdNODE (for output f) its gradient.",
+    )
+    function: ExerciseId | None = Field(
+        None,
+        description="The function exercise on the same graph, built from the gates, by its name "
+        "(it returns f and the gradient of each input, in order). Leave it out for none.",
+    )
+    per_student: bool = Field(False, description="true: each student draws a variant of the graph.")
+    points: float = Field(3, gt=0, le=1000, description="Points of the hand exercise (its function gets 2).")
 
 
 class Tolerances(_Model):
@@ -308,8 +347,14 @@ class Course(_Model):
     tolerances: Tolerances = Field(Tolerances(), description="How close answers must be to pass.")
     grading: Grading = Field(Grading(), description="Limits on running student code.")
     gradescope: Gradescope = Field(Gradescope(), description="The Gradescope autograder bundle.")
+    exercises: list[AuthoredExercise] = Field(
+        default=[],
+        description="Hand exercises written here, each derived as the kit's own are (cells, "
+        "picture, self-check, hidden test, mistakes, draws). See docs/exercises.md.",
+    )
 
     _source: Path | None = PrivateAttr(None)
+    _authored: tuple = PrivateAttr(())  # the exercises read (autograder/authored.py: Authored)
     _lines: dict = PrivateAttr(default_factory=dict)  # location tuple -> line (1-based)
     _spans: dict = PrivateAttr(default_factory=dict)  # location tuple -> (start, end) of a scalar
 
@@ -343,6 +388,11 @@ class Course(_Model):
     def root(self) -> Path:
         """The course directory: the folder of course.yaml (the current one if in memory)."""
         return self._source.parent if self._source is not None else Path(".")
+
+    @property
+    def authored(self) -> tuple:
+        """course.yaml's own exercises, read (autograder/authored.py: Authored), in file order."""
+        return self._authored
 
     @property
     def assignment_names(self) -> list[str]:
