@@ -1,0 +1,299 @@
+"""Exercises an instructor writes in course.yaml (issue 35, item 1): the graph read from Python
+(autograder/authored.py) and every bad entry refused by check-config in one pass, at its line.
+The end-to-end course (an installed wheel, both graders, Korean) is
+tests/test_course_exercises_e2e.py."""
+
+import textwrap
+
+import pytest
+
+from autograder import authored
+from autograder.authored import GraphError, parse_graph
+from autograder.config import ConfigError, load_course
+
+
+@pytest.fixture(autouse=True)
+def _kit_as_it_was():
+    """A course that loads registers its exercises in this process: forgotten after each test."""
+    yield
+    authored.uninstall()
+
+
+def test_each_assignment_is_a_node_and_an_expression_of_several_operations_makes_n1_n2():
+    g = parse_graph("q = w * x + b\nf = tanh(q) * y\n")
+    assert g.inputs == ("w", "x", "b", "y")
+    assert g.gates == (
+        ("n1", "*", ("w", "x")),
+        ("q", "+", ("n1", "b")),
+        ("n2", "tanh", ("q",)),
+        ("f", "*", ("n2", "y")),
+    )
+    assert g.title == "f(w, x, b, y) = tanh((w · x) + b) · y"
+
+
+def test_binary_minus_and_divide_keep_their_order_and_numbers_use_the_constant_rows():
+    g = parse_graph("d = b - a / c\nf = -d + 2 / e - 3\n")
+    ops = {name: (op, parents) for name, op, parents in g.gates}
+    assert ops["n1"] == ("/", ("a", "c")) and ops["d"] == ("-", ("b", "n1"))
+    assert ("*-1", ("d",)) in ops.values() and ("1/x", ("e",)) in ops.values()
+    assert ("*2", ("n4",)) in ops.values() or any(op == "*2" for op, _ in ops.values())
+    assert ops["f"][0] == "+-3"
+    assert parse_graph("f = x ** 2 - log(y)").gates[:2] == (("n1", "**2", ("x",)), ("n2", "log", ("y",)))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            "q = x + y\nf = sin(q) * z",
+            2,
+            "no operation of the kit is written 'sin(q)'; the operations: a + b",
+        ),
+        ("f = q * z\nq = x + y", 1, "q is used before the line that assigns it"),
+        ("q = x + y\nq = x * y", 2, "q is assigned twice"),
+        ("q = x + y\nf = x * y", 1, "q is computed but nothing uses it"),
+        ("q = x\nf = q * y", 1, "q = x computes nothing"),
+        ("q = x +", 1, "not Python"),
+        ("f = x / 0", 1, "division by the number 0"),
+        ("f = x ** 3", 1, "no operation of the kit is written 'x ** 3'"),
+    ],
+)
+def test_a_bad_graph_is_refused_at_its_line(text, line, words):
+    with pytest.raises(GraphError) as caught:
+        parse_graph(text)
+    assert caught.value.line == line and words in str(caught.value), str(caught.value)
+
+
+BAD = """\
+course_id: c
+seed: 7
+assignments:
+  - name: hw
+    notebooks: [mine]
+    gates: [tanh, cosh]
+exercises:
+  - id: ratio_by_hand
+    notebook: mine
+    graph: |
+      r = x / y
+      f = tanh(r) * z
+    values: {x: [-4, 4], y: [-3, 3], z: [-4, 4]}
+    answers: [r, f, dfdr, dfdx, dfdy, dfdz]
+  - id: bad_one
+    notebook: nowhere
+    graph: |
+      d = a / b
+      f = sin(d) * c
+    values: {a: [1, 3], b: [1, 3]}
+    answers: [d, f]
+  - id: simple_by_hand
+    notebook: mine
+    graph: |
+      f = q * 2
+      q = x + y
+    values: {x: [1, 3], y: [1, 3]}
+    answers: [f]
+  - id: nothing_to_see
+    notebook: mine
+    graph: "q = x / y\\nf = log(q) * z"
+    values: {x: [1, 2], y: [1, 2], z: [1, 2]}
+    answers: [f, dfdq, dfdw]
+  - id: only_f
+    notebook: mine
+    graph: "q = x * y\\nf = tanh(q) * z"
+    values: {x: [1, 2], y: [1, 2], z: [1, 2]}
+    answers: [f]
+  - id: ratio_by_hand
+    notebook: mine
+    graph: "f = x * y"
+    values: {x: [1, 2], y: [1, 2]}
+    answers: [f]
+"""
+
+
+def test_check_config_refuses_every_bad_entry_in_one_pass_at_its_line(tmp_path):
+    (tmp_path / "course.yaml").write_text(BAD)
+    with pytest.raises(ConfigError) as caught:
+        load_course(tmp_path / "course.yaml")
+    said = {(p.line, p.key): p.message for p in caught.value.problems}
+    assert said[(6, "assignments[0].gates[1]")].startswith(
+        "no gate 'cosh' to add (gates: sub, div, square, tanh, log"
+    )
+    assert said[(16, "exercises[1].notebook")] == "no assignment has a notebook nowhere (notebooks: mine)"
+    assert "'sin(d)'" in said[(19, "exercises[1].graph")]
+    assert "tanh(a), log(a)" in said[(19, "exercises[1].graph")]  # the known operations, listed
+    assert (
+        said[(22, "exercises[2].id")]
+        == "simple_by_hand is the id of one of the kit's exercises: choose another"
+    )
+    assert said[(25, "exercises[2].graph")].startswith("q is used before the line that assigns it")
+    assert said[(33, "exercises[3].answers")].startswith("dfdw names no node")
+    # the answers ask for f alone: no mistake at a gradient changes it, so no draw is accepted
+    assert said[(37, "exercises[4].values")] == (
+        "no draw of these ranges shows every mistake: upstream-ignored at q = x · y changes the answers "
+        "in no draw; widen the ranges or ask for more answers"
+    )
+    assert "used twice" in said[(39, "exercises[5].id")]
+    assert len(said) == 8, said
+    assert "ratio_by_hand" not in authored.described.AUTHORED  # nothing registered from a refused course
+
+
+def test_ranges_where_a_mistake_stays_hidden_name_the_mistake_and_its_node():
+    """tanh(x) · y with x in {0, 0.25}: there 1 - x² and 1 - tanh² agree within the clear margin,
+    so the tanh's own mistake never shows; with x in -2..2 the same graph is accepted."""
+    from autograder.authored import hidden_mistakes, values_of
+
+    g = parse_graph("t = tanh(x)\nf = t * y")
+    answers = {"t": ("value", "t"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y")}
+    narrow, _ = values_of({"x": [0, 0.25, 0.25], "y": [-3, 3]}, g)
+    assert hidden_mistakes(g, narrow, answers) == (
+        "no draw of these ranges shows every mistake: tanh-of-input at t = tanh(x) changes the answers "
+        "in no draw; widen the ranges or ask for more answers"
+    )
+    wide, _ = values_of({"x": [-2, 2], "y": [-3, 3]}, g)
+    assert hidden_mistakes(g, wide, answers) is None
+
+
+def test_a_divisor_that_can_only_be_0_is_said_so():
+    from autograder.authored import hidden_mistakes, values_of
+
+    g = parse_graph("f = x / y")
+    values, _ = values_of({"x": [1, 3], "y": [0, 0.25, 0.25]}, g)
+    said = hidden_mistakes(g, values, {"dfdy": ("grad", "y")})
+    assert said.startswith("every draw leaves the domain of f = x / y: the divisor y is never 0"), said
+
+
+GOOD = """\
+course_id: c
+seed: 7
+assignments:
+  - name: hw
+    notebooks: [mine]
+exercises:
+  - id: tanh_ratio_by_hand
+    notebook: mine
+    title: "tanh of a ratio"
+    graph: |
+      r = x / y
+      f = tanh(r) * z
+    values: {x: [-4, 4], y: [-3, 3], z: [-4, 4]}
+    answers: [r, f, dfdr, dfdx, dfdy, dfdz]
+    function: tanh_ratio_with_gates
+  - id: sum_diff_by_hand
+    notebook: mine
+    graph: |
+      p = w + x
+      q = y - z
+      f = p * q
+    values: {w: [-5, 5], x: [-5, 5], y: [-5, 5], z: [-5, 5]}
+    answers: [p, q, f, dfdp, dfdq, dfdw, dfdx, dfdy, dfdz]
+    per_student: true
+"""
+
+
+def test_a_valid_course_draws_its_exercises_as_the_kits_are_drawn(tmp_path):
+    from autograder.bpkit import problems
+    from autograder.exercises import BY_ID, FUNCTIONS_BY_ID
+    from solutions import graphs as described
+
+    (tmp_path / "course.yaml").write_text(GOOD)
+    course = load_course(tmp_path / "course.yaml")
+    assert [a.exercise.id for a in course.authored] == ["tanh_ratio_by_hand", "sum_diff_by_hand"]
+    family = described.BY_ID["sum_diff_by_hand"].family
+    assert len(family.graphs) >= 4 and described.BY_ID["sum_diff_by_hand"].per_student
+    assert "tanh_ratio_with_gates" in FUNCTIONS_BY_ID
+    drawn = problems.draw(
+        7, "c", "hw", "per-student", "ann", exercises=("tanh_ratio_by_hand", "sum_diff_by_hand")
+    )
+    ratio = drawn.values["tanh_ratio_by_hand"]
+    assert set(ratio) == {"x", "y", "z"} and abs(ratio["y"]) >= 1  # never a divisor of 0
+    assert drawn.graphs["sum_diff_by_hand"] in family.graphs  # a variant, under graphs: lecture too
+    right = BY_ID["tanh_ratio_by_hand"].correct(ratio, drawn.graphs["tanh_ratio_by_hand"], "lecture")
+    assert right["r"] == pytest.approx(ratio["x"] / ratio["y"])
+    # what the release's course.json carries reads back as the same exercise
+    data = described.as_contract(described.BY_ID["sum_diff_by_hand"])
+    again, graph = described.from_contract(data)
+    assert again.family.graphs == family.graphs and graph == described.GRAPHS["sum_diff_by_hand"]
+    students = [f"s{i}" for i in range(40)]
+    seen = {
+        problems.draw(7, "c", "hw", "per-student", s, exercises=("sum_diff_by_hand",)).graphs[
+            "sum_diff_by_hand"
+        ]
+        for s in students
+    }
+    assert len(seen) >= 4, len(seen)
+
+
+def test_gates_adds_a_graded_cell_of_an_optional_row(tmp_path):
+    from autograder.authored import authored_cells
+
+    (tmp_path / "course.yaml").write_text(
+        textwrap.dedent(
+            """\
+            course_id: c
+            seed: 7
+            assignments:
+              - name: hw
+                notebooks: [mine, other]
+                gates: [tanh, div]
+            """
+        )
+    )
+    course = load_course(tmp_path / "course.yaml")
+    cells = authored_cells(course, course.assignments[0], "mine", tmp_path / "missing.py")
+    assert cells.split() == [
+        "#",
+        "%%",
+        'kind="gate"',
+        'grade_id="tanh_gate"',
+        "#",
+        "%%",
+        'kind="gate"',
+        'grade_id="div_gate"',
+    ]
+    assert authored_cells(course, course.assignments[0], "other", tmp_path / "missing.py") == ""
+
+
+@pytest.mark.slow  # some 4 s of CPU per student
+@pytest.mark.parametrize("student", ["ann", "bo"])
+def test_every_applicable_mistake_by_hand_loses_points_and_is_named_at_its_node(tmp_path, student):
+    """Each catalogued mistake the student's own graph can show, made by hand at one node, is what
+    the grader's hand-answer check names, at that node (in process; sandboxed end to end in
+    tests/test_course_exercises_e2e.py)."""
+    from autograder.bpkit import acceptance
+    from autograder.exercises import BY_ID
+    from autograder.grading.context import make_context
+    from autograder.grading.inprocess import InProcessSubject
+    from autograder.grading.registry import run_check
+    from solutions import graphs as described
+
+    (tmp_path / "course.yaml").write_text(GOOD)
+    load_course(tmp_path / "course.yaml")
+    tried = set()
+    for exercise_id in ("tanh_ratio_by_hand", "sum_diff_by_hand"):
+        ctx = make_context(
+            exercise_id,
+            "answers",
+            seed=7,
+            course_id="c",
+            assignment="hw",
+            randomization="per-student",
+            student_id=student,
+        )
+        e = BY_ID[exercise_id]
+        graph, values = ctx.problem_graphs[e.problem], ctx.problem_values[e.problem]
+        asked = e.shape("lecture").answers
+        evaluation = acceptance.Evaluation(graph, described.flatten_inputs(e.shape("lecture").values, values))
+        for m, node, way in acceptance.applicable_mistakes(evaluation):
+            given = evaluation.answers(asked, evaluation.backward(m, node, way))
+            r = run_check(exercise_id, "answers", InProcessSubject(given), ctx)
+            text = r.feedback(exercise_id, 3)
+            assert r.fraction < 1 and r.misconceptions == [m.id], (m.id, node, text)
+            assert f"at {node} = {described.gate_expression(graph, node)}, " in text, (m.id, node, text)
+            tried.add(m.id)
+    assert {
+        "tanh-of-input",
+        "div-denominator-not-squared",
+        "div-denominator-sign",
+        "sub-not-negated",
+    } <= tried
