@@ -3,6 +3,7 @@
 
 from .describe import as_code, mapping_parts, number_text, resolve, root_schema, schema_in_words
 from .errors import format_doc_path
+from .schema import EXERCISE_ID_PATTERN
 
 KEYS_START = "<!-- course-yaml-keys:start -->"
 KEYS_END = "<!-- course-yaml-keys:end -->"
@@ -63,7 +64,14 @@ def keys_markdown() -> str:
                 key = schema_in_words(key_schema, as_code)
                 rows.append(
                     (
-                        as_code(format_doc_path(here) + ".<exercise id>"),
+                        as_code(
+                            format_doc_path(here)
+                            + (
+                                ".<exercise id>"
+                                if key_schema.get("pattern") == EXERCISE_ID_PATTERN
+                                else ".<name>"
+                            )
+                        ),
                         f"key: {key}; value: {schema_in_words(value, as_code)}",
                         default_of(value, False),
                         value.get("description", ""),

@@ -143,6 +143,12 @@ class Assignment(_Model):
         return value
 
 
+Range = Annotated[
+    list[float],
+    Field(description="An input's values: [lo, hi] (whole numbers from lo to hi) or [lo, hi, step]."),
+]
+
+
 class AuthoredExercise(_Model):
     """A hand exercise the instructor writes here (autograder/authored.py reads it)."""
 
@@ -159,9 +165,7 @@ class AuthoredExercise(_Model):
         "are the inputs. Operations: + - * / ** 2, max, relu, sigmoid, tanh, exp, log, @, l2 and "
         "numbers; an expression of several operations makes nodes n1, n2, ..."
     )
-    values: dict[str, list[float]] = Field(
-        description="Each input's range: [lo, hi] (whole numbers) or [lo, hi, step]."
-    )
+    values: dict[str, Range] = Field(description="Each input's range, by the input's name.")
     answers: list[str] = Field(
         min_length=1,
         description="What the student gives: a node's name asks its value, dfdNODE (for output f) its gradient.",
