@@ -187,7 +187,7 @@ def graded(tmp_path_factory):
     from autograder.config import load_course
     from autograder.exercises import BY_ID
     from solutions import graphs as described
-    from solutions.misconceptions import BY_ID as CATALOG
+    from solutions.table import CATALOG_BY_ID as CATALOG
 
     settings = load_course(course / "course.yaml")
 
