@@ -174,7 +174,7 @@ def parse_graph(text: str, title: str = "") -> described.GraphDescription:
                     code=ast.get_source_segment(text, statement)
                 ),
             )
-        name = statement.targets[0].id  # type: ignore[union-attr]
+        name = statement.targets[0].id
         if name in assigned:
             raise GraphError(
                 statement.lineno,
@@ -232,8 +232,8 @@ def parse_graph(text: str, title: str = "") -> described.GraphDescription:
         )
 
     for statement in tree.body:
-        assert isinstance(statement, ast.Assign)
-        name = statement.targets[0].id  # type: ignore[union-attr]
+        assert isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+        name = statement.targets[0].id
         node_of(_desugared(statement.value, statement.lineno), statement.lineno, name)
         defined.add(name)
     output = gates[-1][0]

@@ -519,7 +519,9 @@ _check_descriptions()
 # ---------------------------------------------------------------- exercises a course writes
 
 
-AUTHORED = {}  # id -> Exercise written in a course's course.yaml (autograder/authored.py), once registered
+AUTHORED: dict[
+    str, Exercise
+] = {}  # id -> Exercise written in a course's course.yaml (autograder/authored.py), once registered
 
 
 def register(exercise, graph):

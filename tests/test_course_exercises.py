@@ -116,9 +116,8 @@ def test_check_config_refuses_every_bad_entry_in_one_pass_at_its_line(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_course(tmp_path / "course.yaml")
     said = {(p.line, p.key): p.message for p in caught.value.problems}
-    assert said[(6, "assignments[0].gates[1]")].startswith(
-        "no gate 'cosh' to add (gates: sub, div, square, tanh, log"
-    )
+    assert said[(6, "assignments[0].gates[1]")].startswith("no gate 'cosh' to add (gates: ")
+    assert "sub, div, square, tanh, log" in said[(6, "assignments[0].gates[1]")]
     assert said[(16, "exercises[1].notebook")] == "no assignment has a notebook nowhere (notebooks: mine)"
     assert "'sin(d)'" in said[(19, "exercises[1].graph")]
     assert "tanh(a), log(a)" in said[(19, "exercises[1].graph")]  # the known operations, listed
