@@ -373,10 +373,8 @@ class GradingService:
         started, cpu = time.monotonic(), cpu_seconds()
         try:
             outcome = self.grade(assignment, students)
-        except (
-            Exception
-        ) as e:  # the gradebook locked, a disk full, ...: this batch's line each, recorded once
-            outcome = {student: f"{type(e).__name__}: {e}" for student in students}
+        except Exception as error:  # the gradebook locked, a disk full, ...: a line each, recorded once
+            outcome = {student: f"{type(error).__name__}: {error}" for student in students}
         took, cpu = time.monotonic() - started, cpu_seconds() - cpu
         with self.status_lock, AttemptBook.open(self.state_dir) as book:
             self.grading = set()
@@ -430,7 +428,8 @@ class GradingService:
 
     def _refuse_over_limit(self, assignment, batch: list) -> list:
         """The batch without the submissions over the student's limit, those moved aside."""
-        rules, kept = self.rules[assignment], []
+        rules = self.rules[assignment]
+        kept: list[Submission] = []
         with AttemptBook.open(self.state_dir) as book:
             for s in batch:
                 e = book.entry(s.assignment, s.student)
@@ -449,14 +448,15 @@ class GradingService:
                 self._write_status(book, s.student, {})
         return kept
 
-    def grade(self, assignment, students) -> dict:
+    def grade(self, assignment, students) -> dict[str, "Graded | str"]:
         """{student: Graded} for each graded, or {student: what failed}."""
         from nbgrader.utils import capture_log, temp_attrs
 
         from ..batch.graders import BatchError
         from ..batch.run import autograde, cores
 
-        api, outcome = self.api, {}
+        api = self.api
+        outcome: dict[str, Graded | str] = {}
         for student in students:
             # nbgrader's collect (the kit's SafeCollect) of this student's newest submission.
             with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
@@ -487,7 +487,7 @@ class GradingService:
         unreleased = None
         if todo:
             step, problem = self.feedback(assignment, todo, outcome_only=self.outcome_only_now(assignment))
-            if step == "generate_feedback":
+            if step == "generate_feedback" and problem:
                 return {**outcome, **{s: problem for s in todo}}
             unreleased = problem  # graded, in the gradebook: only the exchange refused the page
         with api.gradebook as gb:
