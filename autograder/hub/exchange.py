@@ -14,6 +14,7 @@ Students' servers use it through nbgrader's global config written by `backprop-k
 (`c.ExchangeFactory.submit`)."""
 
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -110,7 +111,10 @@ class PrivateSubmit(ExchangeSubmit):
         with speaking(on_submit.rules_language(os.path.dirname(self.rules_file))):
             why = on_submit.refusal(rule, status, on_submit.now())
         if why:
-            self.fail(f"{self.coursedir.assignment_id}: not submitted: {why}.")
+            # nbgrader's Assignments tab shows a refused submit as the exception's traceback, in a
+            # box that scrolls sideways: the reason goes below it, a sentence a line, to be read.
+            sentences = re.split(r"(?<=[;.])\s+", f"{self.coursedir.assignment_id}: not submitted: {why}.")
+            self.fail("\n" + "\n".join(sentences))
 
     def _write_stamps(self, path, submission_secret):
         """timestamp.txt and submission_secret.txt in `path`, as nbgrader writes them; their names."""
