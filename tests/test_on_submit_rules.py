@@ -90,6 +90,32 @@ def test_the_assignments_tab_says_being_graded_with_the_queue_position_then_noth
     assert progress(rules, {"state": "graded", "graded": 1}, {"has_exchange_feedback": True}, AT) == ""
     last = progress(rules, {"state": "graded", "graded": 2}, {"has_exchange_feedback": True}, AT)
     assert last.startswith("no more attempts now: you have used all 2 attempts")
+    # Graded, the exchange refused the page: the grade is kept, the feedback comes later.
+    assert progress(rules, {"state": "unreleased", "graded": 1}, newest, AT) == (
+        "graded, but its feedback could not be released yet: the course staff will release it"
+    )
+
+
+def test_two_submissions_waiting_in_one_batch_count_as_two_attempts(tmp_path):
+    """A batch takes what waits: a student's second submission in it, over a limit of one, is
+    refused and moved aside before anything is graded, as it would be one batch later."""
+    from autograder.hub.on_submit import GradingService
+
+    inbound, course = tmp_path / "exchange" / "cs231n" / "inbound", tmp_path / "course"
+    on_submit.write_rules(tmp_path, {"backprop": Rules(attempts=1)}, str(tmp_path / "exchange"), "cs231n")
+    service = GradingService(course, tmp_path, log=lambda line: None)
+    waiting = []
+    for stamp in ("2026-12-07 16:00:00.000000 UTC", "2026-12-07 16:00:05.000000 UTC"):
+        folder = inbound / f"ann+backprop+{stamp}+x{len(waiting)}"
+        folder.mkdir(parents=True)
+        waiting.append(on_submit.Submission.parse(folder))
+    kept = service._refuse_over_limit("backprop", waiting)
+    assert kept == waiting[:1]
+    assert (
+        not waiting[1].folder.exists() and (service.state_dir / "refused" / waiting[1].folder.name).is_dir()
+    )
+    with AttemptBook.open(service.state_dir) as book:
+        assert book.seen("backprop", "ann") == {waiting[1].folder.name}  # refused; the first is graded next
 
 
 def test_a_korean_course_refuses_in_korean():
