@@ -9,8 +9,9 @@ import pytest
 from heaviest_first import file_costs, heaviest_first
 from lanes import lane, mark_from_fixtures
 
-# BPKIT_CPU_COST=folder records each test's CPU seconds, children included (benchmarks/test_suite_cost.py)
-pytest_plugins = ("cpu_cost",)
+# BPKIT_CPU_COST=folder records each test's CPU seconds, children included (benchmarks/test_suite_cost.py);
+# cpu_budget fails a fast-lane test that costs more than its budget; pytester runs pytest in a test
+pytest_plugins = ("cpu_cost", "cpu_budget", "pytester")
 
 
 def pytest_sessionstart(session):

@@ -30,6 +30,9 @@ def test_ruff_format_would_change_nothing():
     assert done.returncode == 0, f"ruff format --check (run `ruff format .`):\n{done.stdout}{done.stderr}"
 
 
+# mypy belongs in the fast lane (issue 31): some 16 CPU s on a fresh checkout, 2-3 s once
+# .mypy_cache is warm.
+@pytest.mark.cpu_budget(40)
 def test_mypy_finds_nothing_in_the_kit():
     """Every module of the kit and the reference solution. mypy keeps its cache in .mypy_cache:
     some 16 s of CPU on a fresh checkout (the standard library's stubs, numpy's, pydantic and the
