@@ -296,3 +296,39 @@ def test_every_applicable_mistake_by_hand_loses_points_and_is_named_at_its_node(
         "div-denominator-sign",
         "sub-not-negated",
     } <= tried
+
+
+@pytest.mark.e2e  # 10,000 draws of each: about a minute of CPU
+@pytest.mark.parametrize("exercise_id", ["tanh_ratio_by_hand", "sum_diff_by_hand"])
+def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(tmp_path, exercise_id):
+    """Over 10,000 student ids: each drawn graph is a variant of the family (the same nodes and
+    operations), and every catalogued mistake its gates can make changes the answers as the
+    grader's reference engine computes them (not bpkit's evaluator that accepted the draw)."""
+    from collections import Counter
+
+    from autograder.bpkit import problems
+    from autograder.exercises import BY_ID
+    from solutions import graphs as described
+    from solutions.table import CATALOG, gates_named_by
+
+    (tmp_path / "course.yaml").write_text(GOOD)
+    load_course(tmp_path / "course.yaml")
+    exercise = BY_ID[exercise_id]
+    shape = exercise.shape("lecture")
+    kinds = Counter(described.kind_of(op) for _, op, _ in shape.graphs[0].gates)
+    hidden, drawn_graphs = Counter(), Counter()
+    for i in range(10_000):
+        graph, values = problems.draw_exercise(shape, 7, "c", "hw", f"s{i}", exercise.problem)
+        assert graph in shape.graphs and Counter(described.kind_of(op) for _, op, _ in graph.gates) == kinds
+        drawn_graphs[graph] += 1
+        used = {described.gate_of(op)[0] for _, op, _ in graph.gates}
+        applicable = {
+            m.id
+            for m in CATALOG
+            if (m.scope == "graph" and graph.branching())
+            or (m.scope == "gate" and used & set(gates_named_by(m.id)))
+        }
+        for mid in applicable - set(exercise.mistaken(values, graph, "lecture")):
+            hidden[mid] += 1
+    assert not hidden, hidden
+    assert len(drawn_graphs) == len(shape.graphs), drawn_graphs  # every variant is drawn
