@@ -4,6 +4,7 @@ tests/network_class.py is named, and only it; valid alternatives (einsum, a loop
 logsumexp, np.maximum with a boolean mask, float32 returns) get full marks; each reference row is
 the slope of its own forward; a release carries neither a layer's backward nor its forward."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,44 @@ def test_a_release_ships_neither_a_layers_backward_nor_its_forward():
         assert answer not in shipped, answer
     assert shipped.count("forward_is_answer=True") == 3
     assert "forward=lambda x, y: x + y" in shipped  # a gate of the graphs keeps its forward
+
+
+# ---------------------------------------------------------------- the self-check, as cs231n prints it
+
+
+@pytest.fixture(scope="module")
+def selfcheck(tmp_path_factory):
+    from shipped import shipped_bpkit_module
+
+    with shipped_bpkit_module(tmp_path_factory.mktemp("release"), "selfcheck") as module:
+        yield module
+
+
+def layer_class(code):
+    return next(v for k, v in namespace(code).items() if k.endswith("Gate") and isinstance(v, type))
+
+
+@pytest.mark.parametrize("cell", LAYERS)
+def test_the_self_check_prints_each_gradients_relative_error(selfcheck, capsys, cell):
+    selfcheck.gate(layer_class(CORRECT[cell]), seed=1)
+    said = capsys.readouterr().out
+    row = BY_GRADE_ID[cell]
+    assert "backward matches the slope of your forward" in said, said
+    for name in row.differentiable:
+        error = re.search(rf"d{name} relative error: (\S+)", said)
+        assert error and float(error.group(1)) < 1e-6, said
+    assert "dy relative error" not in said  # labels get no gradient
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["dW averaged", "db over the wrong axis", "the -1 forgotten", "the correct class's margin counted"],
+)
+def test_the_self_check_prints_the_errors_then_names_the_mistake(selfcheck, capsys, label):
+    (_, mid, cell, code) = next(m for m in MISTAKES if m[0] == label)
+    selfcheck.gate(layer_class(code), seed=1)
+    said = capsys.readouterr().out
+    figures = [float(e) for e in re.findall(r"relative error: (\S+)", said)]
+    assert figures and max(figures) > 1e-2, said
+    assert "(above 1e-06)" in said
+    assert said.index("relative error:") < said.index(f"This looks like '{mid}'"), said

@@ -261,6 +261,22 @@ def hand_tolerance(course_file=None):
     )
 
 
+GRADIENT_REL_ERROR = 1e-6  # course.yaml's tolerances.gradient_rel_error when none is given
+
+
+def gradient_rel_error(course_file=None):
+    """course.yaml's tolerances.gradient_rel_error as the release's course.json carries it: the
+    largest cs231n relative error, max |a - b| / max(1e-8, |a| + |b|), at which a gradient passes,
+    in the grader (against the reference) and in the self-checks (against the slope of the
+    student's own forward). The default where there is none (the kit's checkout)."""
+    path = Path(course_file) if course_file else Path(__file__).with_name("course.json")
+    try:
+        tolerances = json.loads(path.read_text(encoding="utf-8")).get("tolerances", {})
+        return float(tolerances.get("gradient_rel_error", GRADIENT_REL_ERROR))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return GRADIENT_REL_ERROR
+
+
 def flatten(structure):
     """The leaves of nested tuples and lists, in order: the gradients as the exercise names them."""
     if isinstance(structure, (tuple, list)):

@@ -166,9 +166,14 @@ class InputReport:
     passed: bool
     worst: list = field(default_factory=list)  # [(index, analytic, numeric)] for elementwise checks
     problem: str = ""
+    # cs231n's relative error of the whole gradient against the numeric slope, as its notebooks
+    # print it (no rounding noise taken off): what a student compares with the assignment's
+    # threshold; None where it was not computed (a shape refused, a directional check)
+    cs231n: float | None = None
 
     def text(self):
-        error = f"{self.rel_error:.1e}"
+        # cs231n's figure where it was computed (what the lines above a gate's diagnosis print too)
+        error = f"{self.rel_error if self.cs231n is None else self.cs231n:.1e}"
         if self.passed:
             return _("{name} is right (relative error {error}).").format(name=self.name, error=error)
         if self.problem:
@@ -187,6 +192,18 @@ class InputReport:
                 )
             )
         return "\n".join(lines)
+
+
+def relative_errors_said(errors, threshold):
+    """cs231n's lines, one per parameter: 'dW relative error: 3.1e-01' and, beside an error at or
+    above the threshold (the course's gradient_rel_error), that it is too large. `errors`: {name:
+    relative error}. The self-check prints them before its diagnosis; the grader's gate checks
+    judge by the same relative error (grading/outcomes.py)."""
+    return [
+        _("{name} relative error: {error}").format(name=name, error=f"{error:.1e}")
+        + ("" if error < threshold else " " + _("(above {threshold})").format(threshold=f"{threshold:.0e}"))
+        for name, error in errors.items()
+    ]
 
 
 @dataclass
@@ -272,7 +289,9 @@ def check_gradients(
                 if ratio.flat[k] > threshold
             ]
             worst = [(tuple(int(i) for i in idx), a, b) for idx, a, b in worst]
-            reports[slot] = InputReport(name, "elementwise", err, err < threshold, worst)
+            reports[slot] = InputReport(
+                name, "elementwise", err, err < threshold, worst, cs231n=rel_error(g, n)
+            )
     elif usable:
         all_grads = [np.asarray(g) for g in analytic]
         if len(usable) == len(inputs):

@@ -120,15 +120,16 @@ def _copy(v):
     return np.copy(v) if isinstance(v, np.ndarray) else v
 
 
-def gate_findings(cls, seed=None, steps=("forward", "backward")):
+def gate_findings(cls, seed=None, steps=("forward", "backward"), errors=None):
     """The problems of a gate class, one Finding per distinct problem, each listing the kinds of
     input it shows on. steps: "forward" checks that forward runs and returns the right shape;
-    "backward" adds backward's shapes and its agreement with the slope of forward."""
+    "backward" adds backward's shapes and its agreement with the slope of forward. errors: a dict
+    that gets each gradient's largest cs231n relative error over the inputs, where computed."""
     spec = GATE_TABLE[cls.__name__]
     rng = np.random.default_rng(seed)
     findings: dict = {}
     for label, inputs in _cases(spec, rng):
-        found = _check_one(cls, spec, inputs, rng, steps)
+        found = _check_one(cls, spec, inputs, rng, steps, {} if errors is None else errors)
         if found is None:
             continue
         if found.key in findings:
@@ -139,7 +140,7 @@ def gate_findings(cls, seed=None, steps=("forward", "backward")):
     return list(findings.values())
 
 
-def _check_one(cls, spec, inputs, rng, steps):
+def _check_one(cls, spec, inputs, rng, steps, errors):
     names = spec.differentiable  # a loss's labels get no gradient
     try:
         out = quietly(lambda: cls().forward(*[_copy(v) for v in inputs]))
@@ -212,9 +213,17 @@ def _check_one(cls, spec, inputs, rng, steps):
     moved = spec.gradient_inputs(inputs)
     report = quietly(
         lambda: gradcheck.check_gradients(
-            forward, moved, tuple(grads), dout=dout, names=tuple("d" + n for n in names)
+            forward,
+            moved,
+            tuple(grads),
+            dout=dout,
+            names=tuple("d" + n for n in names),
+            threshold=forms.gradient_rel_error(),
         )
     )
+    for r in report.inputs:
+        if r.cs231n is not None:
+            errors[r.name] = max(errors.get(r.name, 0.0), r.cs231n)
     if report.passed:
         return None
     mistake, way = _recognise(spec, inputs, out, dout, grads, forward)
@@ -248,17 +257,24 @@ def gate(cls, seed=None):
     name = getattr(cls, "__name__", str(cls))
     if name not in GATE_TABLE:
         return _say([_("selfcheck: no gate called {name} in this assignment.").format(name=name)])
-    findings = gate_findings(cls, seed)
+    errors: dict = {}
+    findings = gate_findings(cls, seed, errors=errors)
+    spec = GATE_TABLE[name]
+    # cs231n's figures, one per gradient (the largest over the inputs tried), then the diagnosis.
+    figures = ["  " + line for line in gradcheck.relative_errors_said(errors, forms.gradient_rel_error())]
     if not findings:
-        return _say(
-            [
-                _(
-                    "{name}: backward matches the slope of your forward on floats, vectors and matrices. "
-                    "(The graded tests also check forward against the lecture's formulas.)"
-                ).format(name=name)
-            ]
+        matches = (
+            _(
+                "{name}: backward matches the slope of your forward on floats, vectors and matrices. "
+                "(The graded tests also check forward against the lecture's formulas.)"
+            ).format(name=name)
+            if spec.kind_of.elementwise
+            else _("{name}: backward matches the slope of your forward on {inputs}.").format(
+                name=name, inputs=_join([label for label, _x in _cases(spec, np.random.default_rng(0))])
+            )
         )
-    lines = [_("{name}: {count} problem(s) found.").format(name=name, count=len(findings))]
+        return _say([matches] + (figures if not spec.kind_of.elementwise else []))
+    lines = [_("{name}: {count} problem(s) found.").format(name=name, count=len(findings))] + figures
     for finding in findings:
         lines += finding.text()
     return _say(lines)

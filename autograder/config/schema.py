@@ -201,8 +201,10 @@ class Tolerances(_Model):
         1e-6,
         gt=0,
         le=1e-2,
-        description="A gradient passes when its relative error against the reference is below "
-        "this. Above 0 and at most 1e-2: beyond that, wrong gradients pass.",
+        description="A gradient passes when its relative error (cs231n's, max |a - b| / max(1e-8, "
+        "|a| + |b|)) is below this: in the grader against the reference, in the self-checks against "
+        "the slope of the student's own forward (they print it per gradient). Above 0 and at most "
+        "1e-2: beyond that, wrong gradients pass.",
     )
     value_rel: float = Field(
         1e-6,
