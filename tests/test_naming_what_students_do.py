@@ -13,12 +13,12 @@ import textwrap
 
 import pytest
 from shipped import shipped_bpkit_module
+from submissions import IN_ANOTHER_ORDER, ONE_SAMPLE_OR_MEAN, class_context
 
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.bpkit.i18n import speaking
 from autograder.exercises import BY_ID as HAND
-from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import run_check
 from autograder.words import student_words
@@ -29,70 +29,10 @@ CORRECT_STYLES = simulated_class.CORRECT_STYLES
 
 
 def context(grade_id, check, student="ann", graphs="lecture"):
-    return make_context(
-        grade_id,
-        check,
-        seed=5,
-        course_id="c",
-        assignment="backprop",
-        randomization="per-student",
-        student_id=student,
-        graphs=graphs,
-    )
+    return class_context(grade_id, check, randomization="per-student", student_id=student, graphs=graphs)
 
 
 # ---------------------------------------------------------------- batch-not-summed, any sample
-
-ONE_SAMPLE_OR_MEAN = {
-    "a loop that assigns instead of adding (the last sample)": """
-        import numpy as np
-        class MatMulGate:
-            def forward(self, W, x):
-                self.W, self.x = W, x
-                return W @ x
-            def backward(self, dq):
-                if self.x.ndim == 1:
-                    return np.outer(dq, self.x), self.W.T @ dq
-                for i in range(self.x.shape[1]):
-                    dW = np.outer(dq[:, i], self.x[:, i])      # = instead of +=
-                return dW, self.W.T @ dq
-        """,
-    "the last column by index": """
-        import numpy as np
-        class MatMulGate:
-            def forward(self, W, x):
-                self.cache = (W, x)
-                return W.dot(x)
-            def backward(self, dout):
-                W, x = self.cache
-                x2 = x.reshape(x.shape[0], -1)
-                d2 = dout.reshape(dout.shape[0], -1)
-                return np.outer(d2[:, -1], x2[:, -1]), W.T.dot(dout)
-        """,
-    "the second sample": """
-        import numpy as np
-        class MatMulGate:
-            def forward(self, W, x):
-                self.W, self.x = W, x
-                return W @ x
-            def backward(self, dq):
-                if self.x.ndim == 1:
-                    return np.outer(dq, self.x), self.W.T @ dq
-                return np.outer(dq[:, 1], self.x[:, 1]), self.W.T @ dq
-        """,
-    "np.mean over the batch": """
-        import numpy as np
-        class MatMulGate:
-            def forward(self, W, x):
-                self.W, self.x = W, x
-                return W @ x
-            def backward(self, dq):
-                if self.x.ndim == 1:
-                    return np.outer(dq, self.x), self.W.T @ dq
-                dW = np.mean([np.outer(dq[:, i], self.x[:, i]) for i in range(self.x.shape[1])], axis=0)
-                return dW, self.W.T @ dq
-        """,
-}
 
 
 @pytest.mark.parametrize("style", ONE_SAMPLE_OR_MEAN)
@@ -221,34 +161,6 @@ def test_the_words_are_korean_in_a_korean_course():
 
 # ---------------------------------------------------------------- a function's gradients in another order
 
-IN_ANOTHER_ORDER = {
-    ("l2_with_gates", "(dx, dW)", "(dW, dx)"): """
-        def l2_with_gates(W, x):
-            mm, l2 = MatMulGate(), L2Gate()
-            f = l2.forward(mm.forward(W, x))
-            dW, dx = mm.backward(l2.backward(1.0))
-            return f, (dx, dW)
-        """,
-    ("simple_with_gates", "(dz, dx, dy)", "(dx, dy, dz)"): """
-        def simple_with_gates(x, y, z):
-            add, mul = AddGate(), MulGate()
-            q = add.forward(x, y)
-            f = mul.forward(q, z)
-            dq, dz = mul.backward(1.0)
-            dx, dy = add.backward(dq)
-            return f, (dz, dx, dy)      # in the order the backward pass found them
-        """,
-    ("neuron_with_gates", "(dx, dw)", "(dw, dx)"): """
-        def neuron_with_gates(w, x):
-            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
-            f = s.forward(a1.forward(a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1])), w[2]))
-            dp, dw2 = a1.backward(s.backward(1.0))
-            d0, d1 = a0.backward(dp)
-            dw0, dx0 = m0.backward(d0)
-            dw1, dx1 = m1.backward(d1)
-            return f, [[dx0, dx1], [dw0, dw1, dw2]]
-        """,
-}
 GATES = "\n".join(
     textwrap.dedent(CORRECT_STYLES[g])
     for g in ("add_gate", "mul_gate", "sigmoid_gate", "matmul_gate", "l2_gate")

@@ -19,6 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 from shared_class import backprop_kit, records
+from submissions import IN_ANOTHER_ORDER, ONE_SAMPLE_OR_MEAN
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -32,45 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 simulated_class = demo.load_simulated_class()
 STUDENTS = ("lena", "rudi")
 
-LAST_SAMPLE = """
-import numpy as np
-class MatMulGate:
-    def forward(self, W, x):
-        self.W, self.x = W, x
-        return W @ x
-    def backward(self, dq):
-        if self.x.ndim == 1:
-            return np.outer(dq, self.x), self.W.T @ dq
-        for i in range(self.x.shape[1]):
-            dW = np.outer(dq[:, i], self.x[:, i])      # = where += was meant
-        return dW, self.W.T @ dq
-"""
-MEAN = """
-import numpy as np
-class MatMulGate:
-    def forward(self, W, x):
-        self.W, self.x = W, x
-        return W @ x
-    def backward(self, dq):
-        if self.x.ndim == 1:
-            return np.outer(dq, self.x), self.W.T @ dq
-        return np.mean([np.outer(dq[:, i], self.x[:, i]) for i in range(self.x.shape[1])], axis=0), self.W.T @ dq
-"""
-L2_OTHER_ORDER = """
-def l2_with_gates(W, x):
-    mm, l2 = MatMulGate(), L2Gate()
-    f = l2.forward(mm.forward(W, x))
-    dW, dx = mm.backward(l2.backward(1.0))
-    return f, (dx, dW)
-"""
-SIMPLE_OTHER_ORDER = """
-def simple_with_gates(x, y, z):
-    add, mul = AddGate(), MulGate()
-    f = mul.forward(add.forward(x, y), z)
-    dq, dz = mul.backward(1.0)
-    dx, dy = add.backward(dq)
-    return f, (dz, dx, dy)
-"""
+# What the two students do (tests/submissions.py: the in-process tests grade the same code).
+LAST_SAMPLE = textwrap.dedent(ONE_SAMPLE_OR_MEAN["a loop that assigns instead of adding (the last sample)"])
+MEAN = textwrap.dedent(ONE_SAMPLE_OR_MEAN["np.mean over the batch"])
+L2_OTHER_ORDER = textwrap.dedent(IN_ANOTHER_ORDER[("l2_with_gates", "(dx, dW)", "(dW, dx)")])
+SIMPLE_OTHER_ORDER = textwrap.dedent(IN_ANOTHER_ORDER[("simple_with_gates", "(dz, dx, dy)", "(dx, dy, dz)")])
 SLIDES = {  # the neuron's numbers as the lecture's slides round them (shared/LECTURE.md)
     "f": 0.73, "dfd_denom": -0.53, "dfd_exp": -0.53, "dfd_neg": -0.20, "dfds": 0.20,
     "dfdw0": -0.20, "dfdx0": 0.39, "dfdw1": -0.39, "dfdx1": -0.59, "dfdw2": 0.20,
