@@ -171,3 +171,57 @@ IN_ANOTHER_ORDER = {
         """,
 }
 
+
+def sandboxed_course(root, timeout_seconds=None):
+    """The kit's course built by init in root/base from the repository's course.yaml with
+    `require_sandbox: true` (a grading that cannot sandbox fails, never runs unsandboxed) and, if
+    given, another `timeout_seconds`: (base, its source notebook, its release notebook)."""
+    import re
+    from pathlib import Path
+
+    from autograder.config import load_course
+    from autograder.course import init
+
+    text = (Path(__file__).resolve().parent.parent / "course.yaml").read_text()
+    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", text)
+    if timeout_seconds is not None:
+        text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", rf"\1 {timeout_seconds}", text)
+    (root / "course.yaml").write_text(text)
+    base = root / "base"
+    init(base, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
+    source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    return base, source, release
+
+
+def submit_class(base, release, answers_by_student):
+    """Each student's release notebook filled with their answers ({cell: code or value}), in
+    submitted/<student>/backprop/ as nbgrader collects it."""
+    for student, answers in answers_by_student.items():
+        target = base / "submitted" / student / "backprop"
+        target.mkdir(parents=True)
+        nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+
+
+def autograde_beside(course, command, busy):
+    """`nbgrader autograde backprop` or `backprop-kit autograde backprop --jobs 2` (command:
+    "nbgrader" or "backprop-kit") in `course`, beside `busy` processes keeping the cores busy;
+    asserted to succeed."""
+    import subprocess
+    import sys
+
+    from shared_class import backprop_kit
+
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    try:
+        done = (
+            demo.nbgrader(course, "autograde", "backprop")
+            if command == "nbgrader"
+            else backprop_kit(course, "autograde", "backprop", "--jobs", "2")
+        )
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done

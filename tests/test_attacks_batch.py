@@ -22,10 +22,10 @@ import nbformat
 import pytest
 from lanes import lane
 from shared_class import records
+from submissions import sandboxed_course, submit_class
 
 from autograder import demo
-from autograder.config import load_course
-from autograder.course import init, nbgrader_environment
+from autograder.course import nbgrader_environment
 from autograder.sandbox.bwrap import remove_tree, sandbox_available
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
@@ -137,16 +137,8 @@ def course(tmp_path_factory):
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("attacks-batch")
-    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", (REPO / "course.yaml").read_text())
-    (root / "course.yaml").write_text(text)
-    base = root / "base"
-    init(base, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
-    source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    for student, answers in students(source).items():
-        target = base / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    base, source, release = sandboxed_course(root)
+    submit_class(base, release, students(source))
     return root
 
 

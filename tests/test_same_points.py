@@ -11,19 +11,16 @@ once; an infinite loop costs its CPU limit at once."""
 
 import re
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import nbformat
 import pytest
 from lanes import lane
-from shared_class import backprop_kit, records
+from shared_class import records
+from submissions import autograde_beside, sandboxed_course, submit_class
 
 from autograder import demo
-from autograder.config import load_course
-from autograder.course import init
 from autograder.grading.cells import Submission
 from autograder.grading.sandboxed import (
     RunAgainWhenBusy,
@@ -193,36 +190,14 @@ def four_gradings(tmp_path_factory):
     if not sandbox_available():
         pytest.skip("bubblewrap (bwrap) is not installed")
     root = tmp_path_factory.mktemp("same-points")
-    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", (REPO / "course.yaml").read_text())
-    text = re.sub(r"(?m)^(\s*timeout_seconds:).*$", rf"\1 {TIMEOUT}", text)
-    (root / "course.yaml").write_text(text)
-    base = root / "base"
-    init(base, load_course(root / "course.yaml"), root / "course.yaml", log=lambda m: None)
-    source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    for student, answers in students(source).items():
-        target = base / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    base, source, release = sandboxed_course(root, timeout_seconds=TIMEOUT)
+    submit_class(base, release, students(source))
     graded = {}
     for busy in (False, True):
         for command in ("nbgrader", "backprop-kit"):
             course = root / f"{command}-{'busy' if busy else 'alone'}"
             shutil.copytree(base, course)
-            hogs = [  # real load beside the grading: three busy processes on the cores it uses
-                subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3 if busy else 0)
-            ]
-            try:
-                done = (
-                    demo.nbgrader(course, "autograde", "backprop")
-                    if command == "nbgrader"
-                    else backprop_kit(course, "autograde", "backprop", "--jobs", "2")
-                )
-            finally:
-                for hog in hogs:
-                    hog.kill()
-                    hog.wait()
-            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+            autograde_beside(course, command, busy=3 if busy else 0)  # real load on the cores it uses
             graded[(command, busy)] = course
     return graded, sorted(students(source))
 
@@ -273,12 +248,7 @@ def test_a_forward_printing_200000_lines_gets_full_marks_under_both_commands_bes
     thread, graded with the course's own limits beside three busy processes. Past the output cap
     its prints are skipped before they format anything (worker.py's quiet_print): the gradient
     check calls forward dozens of times, and formatting 200,000 lines costs some 0.3 s of CPU."""
-    text = re.sub(r"(?m)^(\s*require_sandbox:).*$", r"\1 true", (REPO / "course.yaml").read_text())
-    (tmp_path / "course.yaml").write_text(text)
-    base = tmp_path / "base"
-    init(base, load_course(tmp_path / "course.yaml"), tmp_path / "course.yaml", log=lambda m: None)
-    source = nbformat.read(base / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    release = nbformat.read(base / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    base, source, release = sandboxed_course(tmp_path)
     correct = simulated_class.reference_answers(source)
     printing = re.sub(
         r"(\n([ \t]+)def forward\(self[^)]*\):\n)",
@@ -286,24 +256,10 @@ def test_a_forward_printing_200000_lines_gets_full_marks_under_both_commands_bes
         correct["mul_gate"],
     )
     assert printing != correct["mul_gate"]
-    for student, answers in {"ada": correct, "pia": {**correct, "mul_gate": PRINTING + printing}}.items():
-        target = base / "submitted" / student / "backprop"
-        target.mkdir(parents=True)
-        nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
+    submit_class(base, release, {"ada": correct, "pia": {**correct, "mul_gate": PRINTING + printing}})
     for command in ("nbgrader", "backprop-kit"):
         course = tmp_path / command
         shutil.copytree(base, course)
-        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
-        try:
-            done = (
-                demo.nbgrader(course, "autograde", "backprop")
-                if command == "nbgrader"
-                else backprop_kit(course, "autograde", "backprop", "--jobs", "2")
-            )
-        finally:
-            for hog in hogs:
-                hog.kill()
-                hog.wait()
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        autograde_beside(course, command, busy=3)
         assert records(course, "pia")["grades"] == records(course, "ada")["grades"], command
         assert records(course, "pia")["score"] == records(course, "ada")["score"] > 0, command
