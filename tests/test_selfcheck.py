@@ -186,3 +186,43 @@ def test_the_self_checks_upstream_gradient_is_never_close_to_one(selfcheck):
         assert selfcheck.gate_findings(MulGate, seed=seed) == []
     draws = np.concatenate(seen)
     assert draws.size >= 500 and np.all(np.abs(np.abs(draws) - 1) >= 0.2), np.sort(np.abs(draws))
+
+
+OFF_BY_1E4 = """
+    class MulGate:
+        def forward(self, x, y):
+            self.x, self.y = x, y
+            return x * y
+        def backward(self, dout):
+            return dout * self.y * (1 + 1e-4), dout * self.x * (1 + 1e-4)
+    """
+
+
+def test_the_self_check_and_the_grader_hold_gradients_to_course_yamls_tolerance(selfcheck, capsys):
+    """gradient_rel_error comes to the self-check through the release's course.json
+    (forms.gradient_rel_error): a backward off by a relative 1e-4 is a problem for the self-check
+    and loses points at the default 1e-6, and passes both at 1e-3."""
+    from submissions import class_context
+
+    from autograder.config import Tolerances
+    from autograder.grading.inprocess import InProcessSubject
+    from autograder.grading.registry import run_check
+
+    def graded(tolerance):
+        ctx = class_context("mul_gate", "backward", tolerances=Tolerances(gradient_rel_error=tolerance))
+        subject = InProcessSubject(simulated_class.namespace_of(OFF_BY_1E4))
+        return run_check("mul_gate", "backward", subject, ctx).fraction
+
+    course_json = Path(selfcheck.forms.__file__).with_name("course.json")
+    shipped = course_json.read_text()
+    gate = define(OFF_BY_1E4, "MulGate")
+    selfcheck.gate(gate, seed=2)
+    assert "problem" in capsys.readouterr().out and graded(1e-6) < 1
+    try:
+        settings = json.loads(shipped)
+        loosened = {**settings["tolerances"], "gradient_rel_error": 1e-3}
+        course_json.write_text(json.dumps({**settings, "tolerances": loosened}))
+        selfcheck.gate(gate, seed=2)
+        assert "matches the slope of your forward" in capsys.readouterr().out and graded(1e-3) == 1
+    finally:
+        course_json.write_text(shipped)
