@@ -27,6 +27,7 @@ timeout by design), once, and prints the wall time and the coordinator's peak me
 """
 
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -338,12 +339,23 @@ def kit_course(root, n, students=("ada",)):
         (target / "backprop.ipynb").write_text(texts[i % len(texts)])
 
 
+# The CPU seconds (user + system) of the last run_timed command and every process it waited for,
+# its graders and sandboxes included: on a machine other work loads, the figure that stays put.
+LAST_CPU = [0.0]
+
+
+def _children_cpu():
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run_timed(argv, cwd):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
         argv, cwd=cwd, capture_output=True, text=True, env={**nbgrader_environment(), "COLUMNS": "200"}
     )
     seconds = time.perf_counter() - start
+    LAST_CPU[0] = _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return seconds, done.stdout
@@ -380,6 +392,7 @@ def side_by_side(n=35, rounds=3, jobs=2):
     the slope between the two classes (what one more submission costs: the start-up of each
     command, about 1.5 s for both, cancels out) and, for reference, the whole command over n."""
     seconds = {}  # (tool, class size) -> [seconds of each round]
+    cpu = {}  # (tool, class size) -> [CPU seconds of each round]
     memory = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in (SMALL, n):
@@ -394,8 +407,10 @@ def side_by_side(n=35, rounds=3, jobs=2):
                         Path(tmp) / f"stock{size}",
                     )[0]
                 )
+                cpu.setdefault(("stock", size), []).append(LAST_CPU[0])
                 took, output = kit_batch(Path(tmp) / f"kit{size}", jobs, *force)
                 seconds.setdefault(("kit", size), []).append(took)
+                cpu.setdefault(("kit", size), []).append(LAST_CPU[0])
                 memory.append(peak_memory_mb(output))
         cells = graded_cells(Path(tmp) / f"kit{n}", "backprop")
     median = {key: statistics.median(values) for key, values in seconds.items()}
@@ -426,6 +441,13 @@ def side_by_side(n=35, rounds=3, jobs=2):
     )
     print(
         f"ratio kit / stock, whole command    {whole['kit'] / whole['stock']:6.3f} x   (at {n}, start-up included)"
+    )
+    cpu_median = {key: statistics.median(values) for key, values in cpu.items()}
+    cpu_slope = {t: (cpu_median[(t, n)] - cpu_median[(t, SMALL)]) / (n - SMALL) for t in ("stock", "kit")}
+    print(
+        f"CPU per submission (user + system, every process): stock {cpu_slope['stock']:.3f} s, "
+        f"kit {cpu_slope['kit']:.3f} s; ratio kit / stock {cpu_slope['kit'] / cpu_slope['stock']:6.3f} x "
+        "(the kit's CPU is spread over its jobs; stock runs one process)"
     )
     print(f"coordinator peak memory  {max(memory):.0f} MB")
 
