@@ -271,16 +271,24 @@ def filled(release, student, cells_of):
 
 
 def test_validate_warns_before_submission(graded):
-    if graded.language != "en":
-        pytest.skip("Validate's words in Korean: tests/test_korean_no_english.py")
+    """In the course's language: the Korean course's Validate says the same, in Korean."""
+    will_fail = "this will fail where your notebook is graded."  # bpkit/validate.py's HEADS["graded"]
+
+    def told(message, **fields):
+        return " ".join(said(graded.language, student_words, message, **fields).split())
+
     stock, release, answers = graded.stock, graded.release, graded.answers
     hana = " ".join(validate(stock, filled(release, "hana", answers["hana"][1]), "hana").split())
     assert "Success!" not in hana, hana[-3000:]
-    assert "f = (x + y) · z by hand (part 1): this will fail where your notebook is graded." in hana, hana
-    assert "This answer cell uses AddGate, MulGate, which the setup cells do not define." in hana
+    assert told(will_fail) in hana, hana
+    assert told(reach.OUTSIDE_SETUP, names="AddGate, MulGate") in hana, hana
+    if graded.language == "en":
+        assert "f = (x + y) · z by hand (part 1): this will fail where your notebook is graded." in hana, hana
     june = validate(stock, filled(release, "june", answers["june"][1]), "june", FAKE_SCIPY)
     june = " ".join(june.split())
     assert "Success!" not in june, june[-3000:]
-    assert "scipy is not available where your notebook is graded; use numpy." in june, june
+    assert told(reach.NOT_AVAILABLE, module="scipy") in june, june
+    if graded.language == "ko":
+        assert "노트북을 채점하는 곳에는 scipy이(가) 없습니다. numpy를 쓰세요." in june, june
     lee = validate(stock, filled(release, "lee", answers["lee"][1]), "lee")
     assert "Success! Your notebook passes all the tests." in lee, lee[-3000:]
