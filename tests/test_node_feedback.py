@@ -326,15 +326,25 @@ def test_by_hand_a_forgotten_upstream_factor_gets_a_hint_for_hand_work():
 
 @pytest.mark.parametrize("misconception", CATALOG, ids=lambda m: m.id)
 def test_every_mistake_has_words_for_each_way_of_making_it_at_a_node(misconception):
-    from solutions.table import GATES, STAGED
+    from solutions.table import GRADED, STAGED
 
-    assert len(misconception.said) in (1, misconception.ways), misconception.id
-    for gate in GATES + STAGED:
-        if misconception.id in gate.misconceptions or misconception.scope == "graph":
-            names = getattr(gate, "inputs", ("s",))
-            words = [misconception.said_at(way, names) for way in range(misconception.ways)]
-            assert all(w and "{" not in w and w == w.strip() and not w.endswith(".") for w in words), words
-            assert all(name in " ".join(words) for name in names) or misconception.id != "sign-flip"
+    applies = [
+        g for g in GRADED + STAGED if misconception.id in g.misconceptions or misconception.scope == "graph"
+    ]
+    if misconception.said_of is None:
+        assert len(misconception.said) in (1, misconception.ways), misconception.id
+    else:  # words per way and per gate (a layer's db and dW): every way of every gate has some, none unused
+        used = {
+            misconception.said_of(way, len(g.differentiable))
+            for g in applies
+            for way in range(misconception.ways_at(len(g.differentiable)))
+        }
+        assert used == set(range(len(misconception.said))), (misconception.id, used)
+    for gate in applies:
+        names = getattr(gate, "differentiable", ("s",))
+        words = [misconception.said_at(way, names) for way in range(misconception.ways_at(len(names)))]
+        assert all(w and "{" not in w and w == w.strip() and not w.endswith(".") for w in words), words
+        assert all(name in " ".join(words) for name in names) or misconception.id != "sign-flip"
 
 
 def test_two_places_giving_the_same_gradients_are_both_said():

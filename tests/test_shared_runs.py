@@ -94,7 +94,13 @@ def test_backward_draws_its_own_forward_case_as_it_always_did(spec):
     inputs = tuple(np.asarray(v, dtype=float) for v in inputs)
     dout = upstream(rng, _output_shape(spec, inputs))
     then = _gate_calls(spec, [[("forward", inputs), ("backward", (dout,))]]) + [
-        {"op": "nudged_forwards", "class": spec.name, "args": [encode(v) for v in inputs], "h": H}
+        {
+            "op": "nudged_forwards",
+            "class": spec.name,
+            "args": [encode(v) for v in inputs],
+            "h": H,
+            "fixed": [],
+        }
     ]
 
     subject = Recording({spec.name: spec.cls})  # the reference gate
