@@ -37,6 +37,17 @@ def pytest_collection_modifyitems(items):
     heaviest_first(items, file_costs())
 
 
+@pytest.fixture(autouse=True)
+def language_restored():
+    """Each test ends speaking the language it began in. A command run in-process (click's
+    CliRunner) speaks its course's language from then on, as a process should; in a test worker
+    that shared process then spoke Korean to every later test of the worker."""
+    from autograder.bpkit.i18n import in_force, speaking
+
+    with speaking(in_force()):
+        yield
+
+
 @pytest.fixture(scope="session")
 @lane("e2e")
 def graded_course(tmp_path_factory):
