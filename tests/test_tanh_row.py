@@ -168,6 +168,9 @@ def checkout(tmp_path_factory):
     table.write_text(text.replace(TANH_ROW, ""))  # a kit without tanh: its words and docs go too
     catalogs(root, env)
     docs(root, env)
+    (root / ".gitignore").write_text(
+        "__pycache__/\n"
+    )  # the make targets write bytecode; it is no cost of a row
     git(root, "init", "-q")
     git(root, "add", "-A")
     subprocess.run(["git", "commit", "-qm", "before"], cwd=root, env=env, check=True)
