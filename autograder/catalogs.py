@@ -59,10 +59,9 @@ def notebook_cells(text: str) -> Iterator[tuple[int, str, str]]:
     """(line number, header, body) of each cell of a jupytext percent script; a markdown cell's body
     without its comment marks, as jupytext gives it to the notebook."""
     lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if _CELL_HEADER.match(line)]
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        header = _CELL_HEADER.match(lines[start]).group("rest")
+    headers = [(i, match["rest"]) for i, line in enumerate(lines) if (match := _CELL_HEADER.match(line))]
+    for n, (start, header) in enumerate(headers):
+        end = headers[n + 1][0] if n + 1 < len(headers) else len(lines)
         body = lines[start + 1 : end]
         if header.lstrip().startswith("[markdown]"):
             body = [line[2:] if line.startswith("# ") else line.removeprefix("#") for line in body]
@@ -85,8 +84,10 @@ def extract_notebook_prose(fileobj, keywords, comment_tags, options) -> Iterator
             except SyntaxError:
                 tree = ast.Module(body=[], type_ignores=[])
             for node in tree.body:
-                if isinstance(node, ast.FunctionDef) and ast.get_docstring(node, clean=False) is not None:
-                    yield line + node.body[0].lineno, None, node.body[0].value.value, []
+                if isinstance(node, ast.FunctionDef):
+                    docstring = ast.get_docstring(node, clean=False)
+                    if docstring is not None:  # then it is the body's first statement
+                        yield line + node.body[0].lineno, None, docstring, []
         for key, value in _HEADER_KEY.findall(header):
             if key in TITLE_KEYS:
                 yield line, None, value.encode().decode("unicode_escape") if "\\" in value else value, []
@@ -104,12 +105,13 @@ def extract_command_help(fileobj, keywords, comment_tags, options) -> Iterator[t
     cleaned as click cleans them, so the message id is the text cli_language.help_words looks up."""
     tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
     for node in ast.walk(tree):
+        docstring = ast.get_docstring(node, clean=False) if isinstance(node, ast.FunctionDef) else None
         if (
             isinstance(node, ast.FunctionDef)
             and any(map(_is_command_decorator, node.decorator_list))
-            and ast.get_docstring(node, clean=False) is not None
+            and docstring is not None
         ):
-            yield node.body[0].lineno, None, inspect.cleandoc(node.body[0].value.value), []
+            yield node.body[0].lineno, None, inspect.cleandoc(docstring), []
         elif isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if (
@@ -308,11 +310,11 @@ def _translated(message) -> bool:
 
 
 def _ids(message) -> tuple:
-    return message.id if isinstance(message.id, (tuple, list)) else (message.id,)
+    return tuple(message.id) if isinstance(message.id, (tuple, list)) else (message.id,)
 
 
 def _strings(message) -> tuple:
-    return message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+    return tuple(message.string) if isinstance(message.string, (tuple, list)) else (message.string,)
 
 
 def expected_placeholders(entry) -> list[set[str]]:

@@ -52,9 +52,17 @@ class HandAnswers(Protocol):
     GraphExercise (values on a graph: the lecture's or the student's own) and FixedAnswers (the same for
     everyone)."""
 
-    id: str  # the grade_id of the answer cell; its test cell is test_<id>
-    problem: str | None  # the key of the student's values in bpkit.problems; None: no values
-    answers: dict
+    # Read-only: GraphExercise reads them off its description, FixedAnswers holds them.
+    @property
+    def id(self) -> str:  # the grade_id of the answer cell; its test cell is test_<id>
+        ...
+
+    @property
+    def problem(self) -> str | None:  # the key of the student's values in bpkit.problems; None: no values
+        ...
+
+    @property
+    def answers(self) -> dict: ...
 
     def correct(self, values: Values, graph=None, mode: str = described.LECTURE) -> Answers:
         """The right answers for these values (on this graph: the student's own, by default the lecture's)."""
@@ -308,7 +316,7 @@ def scaled_gates(factor):
     return module
 
 
-def _scaled(gate_class, factor):
+def _scaled(gate_class: type[Any], factor):  # any reference gate: forward and backward by duck typing
     class Scaled(gate_class):
         def backward(self, dout):
             grads = super().backward(dout)
@@ -317,7 +325,7 @@ def _scaled(gate_class, factor):
     return Scaled
 
 
-def _mistaken(gate_class, misconception, variant):
+def _mistaken(gate_class: type[Any], misconception, variant):
     class Mistaken(gate_class):
         def forward(self, *inputs):
             self._seen_inputs = inputs
@@ -405,9 +413,19 @@ class FunctionExercise:
 
     exercise: described.Exercise
 
+    def __post_init__(self):
+        if self.exercise.function is None:
+            raise ValueError(f"exercise {self.exercise.id!r} describes no function to build from gates")
+
+    @property
+    def function(self) -> described.Function:
+        """The description's function (every FunctionExercise has one: __post_init__)."""
+        assert self.exercise.function is not None
+        return self.exercise.function
+
     @property
     def id(self):  # the function's name and the grade_id of its cell
-        return self.exercise.function.id
+        return self.function.id
 
     @property
     def problem(self):  # the key of the student's values; self-checks run it on inputs shaped like them
@@ -446,7 +464,7 @@ class FunctionExercise:
 
     def cases(self, rng, graph=None, mode=described.LECTURE):
         """The hidden inputs it is graded on: [(label, args)]."""
-        return CASES[self.exercise.function.cases](rng, self, self.graph(graph, mode), mode)
+        return CASES[self.function.cases](rng, self, self.graph(graph, mode), mode)
 
     def correct(self, args, graph=None, mode=described.LECTURE, gates=None, **backward_options):
         how = described.shape(self.exercise, mode).values

@@ -320,7 +320,7 @@ def answer_shapes_by_exercise(graph_mode=described.LECTURE):
             for name, v in (
                 e.correct(drawn.values[e.problem], drawn.graphs[e.problem], graph_mode)
                 if e.problem is not None
-                else e.correct()
+                else e.correct({})  # the same for everyone: no values to read
             ).items()
         }
         for e in HAND_ANSWERS.values()
@@ -562,10 +562,10 @@ def function_docstrings_said(source):
         return source
     lines = source.split("\n")
     for node in reversed(tree.body):
-        if isinstance(node, ast.FunctionDef) and ast.get_docstring(node, clean=False) is not None:
-            docstring = node.body[0]
-            said = _(docstring.value.value)
-            if said != docstring.value.value:
+        if isinstance(node, ast.FunctionDef) and (text := ast.get_docstring(node, clean=False)) is not None:
+            docstring = node.body[0]  # the statement that holds `text`
+            said = _(text)
+            if said != text:
                 lines[docstring.lineno - 1 : docstring.end_lineno] = [
                     f'{" " * docstring.col_offset}"""{said}"""'
                 ]

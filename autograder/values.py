@@ -22,6 +22,7 @@ import numpy as np
 from solutions import graphs as described
 
 from .bpkit import problems
+from .config import Course
 from .exercises import BY_ID as HAND_EXERCISES
 from .words import _
 
@@ -34,7 +35,7 @@ def _plain(value):
 class StudentValues:
     """One student's exercises, as drawn for them."""
 
-    course: object  # the loaded course.yaml
+    course: Course  # the loaded course.yaml
     assignment: str
     student: str
     exercises: tuple  # ids of the hand exercises on a graph, in notebook order
@@ -127,11 +128,15 @@ def family_sizes(course, built):
     if course.graphs != described.PER_STUDENT:
         return []
     graded = dict.fromkeys(e for _, nbs in built for nb in nbs.values() for e in graded_exercises(nb))
-    return [
-        (e, HAND_EXERCISES[e].description.family.name, len(HAND_EXERCISES[e].shape(course.graphs).graphs))
-        for e in graded
-        if e in HAND_EXERCISES and len(HAND_EXERCISES[e].shape(course.graphs).graphs) > 1
-    ]
+    sizes = []
+    for e in graded:
+        exercise = HAND_EXERCISES.get(e)
+        if exercise is None or exercise.description.family is None:
+            continue  # not on a graph, or the same graph for everyone
+        count = len(exercise.shape(course.graphs).graphs)
+        if count > 1:
+            sizes.append((e, exercise.description.family.name, count))
+    return sizes
 
 
 def family_line(exercise_id, family, n):

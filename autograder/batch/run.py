@@ -133,7 +133,15 @@ def cores():
         return os.cpu_count() or 1
 
 
-_snapshot = _scratch_parent = None
+# A local grading process's assignment and scratch folder, set by its initializer.
+_snapshot: AssignmentSnapshot | None = None
+_scratch_parent: str | None = None
+
+
+def _assignment() -> AssignmentSnapshot:
+    if _snapshot is None:
+        raise RuntimeError("a local grading process grades before its initializer (_start_local_grader) ran")
+    return _snapshot
 
 
 def _start_local_grader(snapshot, scratch_parent, parent):
@@ -164,11 +172,11 @@ def die_with_parent(parent=None):
 
 
 def _warm_up():
-    pipeline_for(_snapshot)
+    pipeline_for(_assignment())
 
 
 def _grade_locally(job):
-    return grade_submission(_snapshot, job, scratch_parent=_scratch_parent)
+    return grade_submission(_assignment(), job, scratch_parent=_scratch_parent)
 
 
 class LocalGraders:  # a Graders (graders.py)
@@ -235,10 +243,14 @@ class LocalGraders:  # a Graders (graders.py)
         else:
             ours.set_result(theirs.result())
 
-    def wait(self, pending: Iterable[Future]) -> Iterable[Future]:
-        pending = list(pending)
-        while pending:  # (nothing in flight: every student handed out was not gradable)
-            done, _pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+    def wait(self, pending: Iterable[PendingResult]) -> Iterable[Future]:
+        handed_back = list(pending)
+        futures = [p for p in handed_back if isinstance(p, Future)]
+        if len(futures) != len(handed_back):  # the coordinator hands back only what submit returned
+            stranger = next(p for p in handed_back if not isinstance(p, Future))
+            raise TypeError(f"LocalGraders.wait: expected the futures submit returned, found {stranger!r}")
+        while futures:  # (nothing in flight: every student handed out was not gradable)
+            done, _pending = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
             if done:
                 return done
             if not any(process.exitcode is not None for process in self.processes):

@@ -85,11 +85,11 @@ def load_course(path) -> Course:
     return _load(path)[0]
 
 
-def _load(path):
+def _load(path) -> tuple[Course, str]:
     shown = os.fspath(path)
     text = _read_text(Path(path), shown)
     data, lines, spans, problems, unread = _parse(text, shown)
-    course = None
+    course: Course | None = None
     try:
         course = Course.model_validate(data)
     except ValidationError as error:
@@ -97,7 +97,7 @@ def _load(path):
     else:
         problems += _authored_problems(course, text, shown, lines)
     problems += _raw_duplicates(data, shown, lines)
-    if problems:
+    if problems or course is None:  # None: pydantic refused it, and its reasons are in problems
         unique = list(dict.fromkeys(problems))
         unique.sort(key=lambda p: (p.line or 0, p.key))
         raise ConfigError(unique, Path(path))
@@ -114,7 +114,9 @@ def _authored_problems(course: Course, text: str, shown, lines) -> list[Problem]
 
     notebooks = [n for a in course.assignments for n in a.notebooks]
     text_lines = text.splitlines()
-    problems, read, seen = [], [], {}
+    problems: list[Problem] = []
+    read = []
+    seen: dict[str, int] = {}  # exercise id -> the index of the entry that first gave it
     for index, entry in enumerate(course.exercises):
         at = ("exercises", index)
         if entry.id in seen:
@@ -585,6 +587,7 @@ def write_seed(path, seed: int) -> Course:
     start, end = course._spans[("seed",)]
     # The value node may carry an anchor or tag before the number: replace the last token only.
     match = re.search(r"\S+\s*$", text[start:end])
+    assert match is not None, "a loaded course's seed spans its value: never blank"
     new_text = text[:start] + text[start:end][: match.start()] + str(int(seed)) + text[end:]
     if new_text == text:
         return course

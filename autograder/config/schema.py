@@ -3,7 +3,7 @@ descriptions, document it."""
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -53,7 +53,8 @@ class DuplicateNames(ValueError):
 
 
 def repeated_names(names):
-    first, out = {}, []
+    first: dict[str, int] = {}  # name -> the index it was first seen at
+    out = []
     for i, name in enumerate(names):
         if name in first:
             out.append((i, name, first[name]))
@@ -319,6 +320,16 @@ class Gradescope(_Model):
     )
 
 
+# course.yaml's `language`: one of the languages the student catalog has, found when bpkit.i18n is
+# imported (a language is added by its .po files). pydantic is given them as a Literal, which
+# checks the value and lists them in the schema the docs are written from; to a type checker, which
+# cannot run that discovery, it is a str.
+if TYPE_CHECKING:
+    Language = str
+else:
+    Language = Literal[LANGUAGES]
+
+
 class Course(_Model):
     """The whole course.yaml."""
 
@@ -341,7 +352,7 @@ class Course(_Model):
         "graph and the branch) is drawn per student, as the numbers are: same shape, same "
         "operations, different wiring; with randomization: per-course one graph for all.",
     )
-    language: Literal[LANGUAGES] = Field(  # English, and each language with a catalog (bpkit/locale/)
+    language: Language = Field(  # English, and each language with a catalog (bpkit/locale/)
         "en",
         description="The language of every word students and TAs read (the notebook's prose, self-checks, "
         "Validate, feedback, reports, the CLI): en (English) or ko (Korean). It changes words "
@@ -382,7 +393,10 @@ class Course(_Model):
             return NotImplemented
         return self.model_dump() == other.model_dump()
 
-    __hash__ = None  # lists and mappings inside
+    # Unhashable (lists and mappings inside). _Model is frozen, so pydantic would hash the fields
+    # and fail on the first list; None says so at once. None is how Python marks a class
+    # unhashable, which typeshed's object.__hash__ (a method) cannot express.
+    __hash__ = None  # type: ignore[assignment]
 
     # ---- accessors -------------------------------------------------------------------
     @property

@@ -120,6 +120,15 @@ class LtiConfig(BaseModel):
         return self.platform.token_audience or self.platform.token_url
 
 
+# Each section's model, by where it stands in the file: what an unknown or missing key is told.
+_SECTIONS: dict[tuple[int | str, ...], type[BaseModel]] = {
+    (): LtiConfig,
+    ("platform",): PlatformSection,
+    ("tool",): ToolSection,
+    ("grades",): GradesSection,
+}
+
+
 def _line_of(node, loc) -> int | None:
     """The line (1-based) of the key at `loc` in the composed YAML, or of its closest parent."""
     line = node.start_mark.line + 1 if node is not None else None
@@ -175,16 +184,13 @@ def load_lti_config(path) -> LtiConfig:
         for err in e.errors():
             loc = tuple(err["loc"])
             message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                section = {(): LtiConfig, ("platform",): PlatformSection, ("tool",): ToolSection}.get(
-                    loc[:-1], GradesSection
-                )
+            section = _SECTIONS.get(loc[:-1])  # where the key was, or was missing from
+            if err["type"] == "extra_forbidden" and section is not None:
                 close = difflib.get_close_matches(str(loc[-1]), section.model_fields, n=1)
                 message = "not a key of this section" + (
                     f"; did you mean {close[0]!r}?" if close else f" ({', '.join(section.model_fields)})"
                 )
             elif err["type"] == "missing":
-                section = {(): LtiConfig, ("platform",): PlatformSection}.get(loc[:-1])
                 field = section.model_fields.get(str(loc[-1])) if section else None
                 message = "missing" + (f": {field.description}" if field and field.description else "")
             problems.append(Problem(shown, _line_of(node, loc), format_loc(loc), message))

@@ -164,7 +164,7 @@ class SandboxHost:
                     bwrap.wrap(
                         argv, self.home, ro_binds=[code], hide=hide, host=True, seccomp_fd=host_filter
                     ),
-                    stdin=theirs,
+                    stdin=theirs.fileno(),  # the host reads requests from its stdin: our socket's other end
                     stdout=subprocess.DEVNULL,
                     stderr=log_file,
                     env=bwrap.bwrap_environment(),

@@ -138,13 +138,38 @@ class StudentRunner:
         self.sandboxed = bwrap.require(require_sandbox)
         self.uid = bwrap.new_sandbox_uid() if self.sandboxed else None
         self.margin_seconds = MARGIN_SECONDS
-        self.process = self.private = self.scratch = self.scratch_dir = None
+        self.process = None  # the worker, while it runs
+        self.private: Path | None = None  # ours alone (the worker's code, its log); made on entry
+        self.scratch: Path | None = None  # the student's working directory; made on entry
+        self.scratch_dir: Path | None = None  # where the scratch is mounted, or the scratch itself
         self.tmpfs: bwrap.ScratchTmpfs | None = None  # the scratch, where there is one (ScratchTmpfs)
         self.require_cgroup = require_cgroup
         self.cgroup: cgroups.Cgroup | None = None  # the submission's (cgroups.py), made on entry
         self._buffer, self._next_id = bytearray(), 0
         self._start_failure: dict = {}  # protocol.detail() of why the worker did not start
         self._unfiltered = False  # the worker runs without the seccomp filter (its keys are purged)
+
+    # What __enter__ makes, for the methods that run inside the `with` block only.
+    @property
+    def _scratch(self) -> Path:
+        if self.scratch is None:
+            raise RuntimeError("the sandbox's scratch directory is used outside its `with` block")
+        return self.scratch
+
+    @property
+    def _private(self) -> Path:
+        if self.private is None:
+            raise RuntimeError("the sandbox's private directory is used outside its `with` block")
+        return self.private
+
+    @property
+    def _worker(self):
+        """The running worker (a Popen, or a HostedWorker: either has its two pipes)."""
+        if self.process is None:
+            raise RuntimeError(
+                "no worker is running: it is asked outside the `with` block, or after it stopped"
+            )
+        return self.process
 
     # -------------------------------------------------------- lifetime
 
@@ -187,19 +212,19 @@ class StudentRunner:
         student's, of any shape."""
         tops = sorted({Path(relative).parts[0] for relative in self.helper_files} | set(self.helper_dirs))
         for top in tops:
-            if not bwrap.remove_tree(self.scratch / top):
+            if not bwrap.remove_tree(self._scratch / top):
                 raise OSError(f"the helper {top!r} in the scratch directory could not be replaced")
         for name, path in self.helper_dirs.items():
-            shutil.copytree(path, self.scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(path, self._scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
         for relative, data in self.helper_files.items():
             # Not resolve(): the tmpfs's view is a /proc link that resolves to "/".
             parts = PurePosixPath(relative).parts
             if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
                 raise ValueError(f"helper file {relative!r} would land outside the scratch directory")
-            target = self.scratch.joinpath(*parts)
+            target = self._scratch.joinpath(*parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        helpers = [self.scratch / top for top in tops]
+        helpers = [self._scratch / top for top in tops]
         for source in sorted(path for top in helpers if top.is_dir() for path in top.glob("**/*.py")):
             cached = Path(importlib.util.cache_from_source(str(source)))
             cached.parent.mkdir(exist_ok=True)
@@ -211,7 +236,7 @@ class StudentRunner:
     def _command(self, seccomp_fd=None):
         """worker.py and protocol.py in a directory of their own, bound read-only (student code
         cannot rewrite the worker that a restart would run), and the command that starts it."""
-        code = self.private / "worker"
+        code = self._private / "worker"
         if not code.is_dir():
             code.mkdir(mode=0o755)
             for source in WORKER_FILES:
@@ -259,7 +284,7 @@ class StudentRunner:
         then reports it) instead of raising."""
         started = time.monotonic()
         self._unfiltered = self.sandboxed and seccomp.program() is None
-        log_path = self.private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
+        log_path = self._private / "worker.log"  # bwrap's and Python's start-up errors; not student-writable
         with open(log_path, "wb") as log_file:
             self.process = self._hosted(log_file) or self._own_bwrap(log_file)
         self._buffer.clear()
@@ -482,7 +507,7 @@ class StudentRunner:
         """All of `data` to the worker by `deadline`, else TimeoutError: a worker that stopped
         reading (stopped, or wedged by what runs in it) would otherwise hold the grader for
         good once a request fills the pipe's buffer (64 KiB)."""
-        fd = self.process.stdin.fileno()
+        fd = self._worker.stdin.fileno()
         os.set_blocking(fd, False)
         view = memoryview(data)
         while view:
@@ -509,7 +534,7 @@ class StudentRunner:
         MAX_REPLY_BYTES: never unbounded data into memory. `budget`: (the cgroup's CPU seconds
         at the start, how many more it may use), looked at every BUDGET_POLL_SECONDS;
         CpuBudgetSpent past it."""
-        fd = self.process.stdout.fileno()
+        fd = self._worker.stdout.fileno()
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:

@@ -112,9 +112,15 @@ class Unavailable(RuntimeError):
     """No filter can be built here; the message says why."""
 
 
-def _rules(library, kind):
+# One rule of a filter: the action (pyseccomp's ERRNO(...)), the system call's name and the
+# argument comparisons (pyseccomp's Arg(...)) it applies under, none for every call.
+Rule = tuple[object, str, tuple[object, ...]]
+
+
+def _rules(library, kind) -> list[Rule]:
     """[(action, name, args)] of a filter of `kind`."""
-    eperm, rules = library.ERRNO(errno.EPERM), []
+    eperm = library.ERRNO(errno.EPERM)
+    rules: list[Rule] = []
     denied = DENIED if kind == "worker" else [name for name in DENIED if name not in HOST_NEEDS]
     rules += [(eperm, name, ()) for name in denied]
     flags = NAMESPACE_FLAGS if kind == "worker" else (CLONE_NEWUSER,)
@@ -130,7 +136,7 @@ def _rules(library, kind):
 def _built(kind):
     """The BPF program of `kind`, or Unavailable (cached: built once per process)."""
     try:
-        import pyseccomp as library  # type: ignore[import-untyped]
+        import pyseccomp as library
     except (ImportError, OSError) as e:  # OSError: the binding loads libseccomp.so when imported
         return Unavailable(f"libseccomp cannot be loaded: {type(e).__name__}: {e}")
     try:
