@@ -44,6 +44,7 @@ import select
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 MAX_RESULT_BYTES = 32 * 1024**2  # one child's JSON result
 # Written before the result once the cells have run. Student code can write it too: it only
@@ -52,8 +53,13 @@ MAX_RESULT_BYTES = 32 * 1024**2  # one child's JSON result
 CELLS_DONE = b"#cells-done\n"
 READ_CHUNK = 64 * 1024
 
-protocol = None  # autograder/sandbox/protocol.py, copied beside this file; imported in main()
-limits_module = None  # autograder/sandbox/limits.py, copied beside it
+# autograder/sandbox/protocol.py and limits.py, copied beside this file and imported by
+# load_protocol() (the sandbox has no autograder package); the type checker reads them where they are.
+if TYPE_CHECKING:
+    from . import limits as limits_module
+    from . import protocol
+else:
+    protocol = limits_module = None
 SWEEP = False  # kill(-1) after each request: only inside bwrap's own pid namespace (main)
 
 
@@ -71,7 +77,7 @@ def named(cells):
 TRANSFORMER = None
 # Line magics and aliases a single-line cell may name without its % (automagic), which only a
 # shell's prefilter turns into a call.
-AUTOMAGICS = frozenset()
+AUTOMAGICS: frozenset[str] = frozenset()
 
 # What the transformed Python needs a shell for: its helpers named (magics, shell escapes and
 # help have become get_ipython() calls), or a single line that the shell's prefilter may still
@@ -81,6 +87,11 @@ AUTOMAGICS = frozenset()
 # shell runs plain Python unchanged.
 NEEDS_SHELL = re.compile(r"\bget_ipython\b|\bdisplay\b")
 SINGLE_LINE_ESCAPE = re.compile(r"^\s*(?:[,;/]|(?P<word>[A-Za-z_]\w*))")
+
+
+def _line_magics(magics_class: Any) -> dict:
+    """The line magics an IPython Magics class defines (IPython's types are not read: Any)."""
+    return magics_class.magics.get("line", {})
 
 
 def load_ipython():
@@ -102,7 +113,7 @@ def load_ipython():
             name
             for cls in vars(magics).values()
             if isinstance(cls, type) and issubclass(cls, Magics)
-            for name in cls.magics.get("line", {})
+            for name in _line_magics(cls)
         ]
         + [name for name, _ in default_aliases()]
     )
@@ -151,6 +162,7 @@ class Shell:
             def clear_output(self, wait=False):
                 pass
 
+        self.output: CellOutput | None = None  # the running cell's (run_notebook_cell sets it)
         config = Config()
         config.HistoryManager.enabled = False  # no SQLite file and no saving thread
         config.InteractiveShell.colors = "nocolor"  # tracebacks are read as plain text
@@ -279,14 +291,14 @@ class CappedOutput:
         return Stream()
 
 
-OUTPUT = None  # the child's CappedOutput
+OUTPUT: "CappedOutput | None" = None  # the child's, once child_main made it
 _print = builtins.print
 
 
 def quiet_print(*args, sep=" ", end="\n", file=None, flush=False):
     """print(), except that a print to a full CappedOutput stream is skipped (counted as skipped):
     what the student's code prints to a StringIO, a file or a redirected stdout still happens."""
-    if OUTPUT.left <= 0:  # installed only once OUTPUT exists and is full
+    if OUTPUT is not None and OUTPUT.left <= 0:  # installed only once OUTPUT exists and is full
         target = sys.stdout if file is None else file
         if target is OUTPUT.out or target is OUTPUT.err:
             OUTPUT.skipped = True
@@ -302,8 +314,8 @@ def child_main(request, limits, result_fd, output_fd):
     os.dup2(output_fd, 2)
     os.close(output_fd)
     global OUTPUT
-    OUTPUT = CappedOutput(int(limits.output_bytes))
-    sys.stdout, sys.stderr = OUTPUT.out, OUTPUT.err = OUTPUT.stream(1), OUTPUT.stream(2)
+    OUTPUT = output = CappedOutput(int(limits.output_bytes))
+    sys.stdout, sys.stderr = output.out, output.err = output.stream(1), output.stream(2)
     limits_module.apply(limits, cpu=True)  # the one table of rlimits (limits.py), with the child's CPU cap
     for key, value in dict(request.get("env") or {}).items():
         os.environ[str(key)] = str(value)
@@ -488,9 +500,14 @@ def run_notebook(cells, seconds, cap, result_fd):
     one that kills the process still reach the grader; then a last line saying all ran."""
     ns = {"__name__": "__main__", "__builtins__": builtins}
     cells = named(cells)
-    shell = None
+    shell: Shell | None = None
+
+    def display(data):  # a display() in a cell: the shell's output shows it (it exists by then)
+        if shell is not None and shell.output is not None:
+            shell.output.display(data)
+
     if uses_ipython(cells):
-        shell = make_shell(ns, lambda data: shell.output.display(data))
+        shell = make_shell(ns, display)
     for index, (name, source) in enumerate(cells):
         outputs = run_notebook_cell(ns, name, source, seconds, cap, index + 1, shell)
         try:
@@ -521,7 +538,8 @@ def finish_quietly():
 def judge_notebook(waited, result, wall):
     """The reply to a notebook request: the outputs of every cell that finished, and
     whether all did (ok), or what stopped the rest (timeout, crashed)."""
-    cells, done = [], False
+    cells: list = []  # each finished cell's outputs, as its child wrote them (JSON)
+    done = False
     for line in bytes(result.data).split(b"\n"):
         try:
             entry = json.loads(line)
@@ -617,7 +635,7 @@ def serve(request, private_fds):
         settle()
         os.close(result_r)
         os.close(output_r)
-    if waited == "cell limit":
+    if waited == "cell limit" and clock is not None:  # only a notebook's clock says "cell limit"
         reply = judge_notebook(waited, result, clock.seconds)
     elif request.get("notebook"):
         reply = judge_notebook(waited, result, wall)
