@@ -42,6 +42,7 @@ from .bpkit.acceptance import (  # "clearly": the kit's one margin
 )
 from .bpkit.gradcheck import INPUT_RANGE  # where no gate saturates: the self-checks draw there too
 from .bpkit.i18n import N_, STUDENT_WORDS  # N_: the case labels feedback shows (student catalog)
+from .sandbox.protocol import backward_factor  # the worker scales a function's gates by it too
 
 Values = dict[str, Any]  # one problem's values, as bpkit.problems draws them (numbers and arrays)
 Answers = dict[str, Any]  # answer variable -> its value
@@ -306,23 +307,29 @@ def mistaken_gates(misconception, variant=0):
 
 
 @functools.lru_cache(maxsize=64)
-def scaled_gates(factor):
-    """The reference gates with every backward's gradients times `factor`: what a function built
-    from gates returns when the grader scales the student's backward so (checks.py: the method)."""
+def keyed_gates(scale):
+    """The reference gates with every backward's gradients times protocol.backward_factor of the
+    inputs its instance's forward was given: what a function built from gates returns when the
+    grader's call scales the student's backward so (`scale`, a tuple: checks.py, the method)."""
     module = types.SimpleNamespace(**{k: v for k, v in vars(reference).items() if isinstance(v, type)})
     for name, cls in vars(module).items():
         if callable(getattr(cls, "backward", None)):
-            setattr(module, name, _scaled(cls, factor))
+            setattr(module, name, _keyed(cls, scale))
     return module
 
 
-def _scaled(gate_class: type[Any], factor):  # any reference gate: forward and backward by duck typing
-    class Scaled(gate_class):
+def _keyed(gate_class: type[Any], scale):  # any reference gate: forward and backward by duck typing
+    class Keyed(gate_class):
+        def forward(self, *inputs):
+            self._factor = backward_factor(inputs, scale)
+            return super().forward(*inputs)
+
         def backward(self, dout):
             grads = super().backward(dout)
+            factor = getattr(self, "_factor", backward_factor((), scale))
             return tuple(g * factor for g in grads) if isinstance(grads, tuple) else grads * factor
 
-    return Scaled
+    return Keyed
 
 
 def _mistaken(gate_class: type[Any], misconception, variant):

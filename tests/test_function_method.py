@@ -10,14 +10,20 @@ method's share, course.yaml's grading.method_points, and reads why.
 
 import textwrap
 
+import nbformat
 import pytest
 
 from autograder import demo
 from autograder.bpkit import problems
 from autograder.config import Grading
+from autograder.grading.cells import Submission
 from autograder.grading.context import make_context
 from autograder.grading.inprocess import InProcessSubject
 from autograder.grading.registry import run_check
+from autograder.grading.sandboxed import sandboxed_subject
+from autograder.sandbox.bwrap import sandbox_available
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.runner import StudentRunner
 
 simulated_class = demo.load_simulated_class()
 GATES = "\n".join(
@@ -141,8 +147,8 @@ def test_gradients_found_another_way_lose_the_methods_share_and_say_why(way):
     text = r.feedback("neuron_with_gates", 2)
     assert all(o.passed for o in r.outcomes), text  # the numbers are right
     assert r.fraction == 0.5 and "neuron_with_gates: 1 / 2 points" in text, text
-    assert "[FAIL] gradients from your gates' backward: with every gate's backward result scaled by" in text
-    assert "dw0, dw1, dw2, dx0, dx1 stayed the same" in text, text
+    assert "[FAIL] gradients from your gates' backward: with each gate's backward result scaled by" in text
+    assert "dw0, dw1, dw2, dx0, dx1 did not change as your gates' backward made them" in text, text
 
 
 def test_the_methods_share_is_course_yamls():
@@ -158,7 +164,8 @@ def test_only_the_gradients_not_from_backward_are_named():
         "return f, ((dw0, dw1, dw2), (dx0, dx1))", "return f, ((dw0, dw1, f * (1 - f)), (dx0, dx1))"
     )
     text = result("neuron_with_gates", code).feedback("neuron_with_gates", 2)
-    assert "scaled by" in text and ", dw2 stayed the same" in text and "dx0" not in text.split("scaled by")[1]
+    why = text.split("scaled by")[1]
+    assert "inputs, dw2 did not change as" in why and "dx0" not in why, text
 
 
 def test_a_function_that_returns_other_numbers_each_time_follows_nothing():
@@ -232,7 +239,7 @@ def test_the_matrix_function_keeps_every_point_and_a_formula_does_not():
         """
     assert result("l2_with_gates", gates).fraction == 1
     r = result("l2_with_gates", "import numpy as np\n" + textwrap.dedent(formula))
-    assert r.fraction == 0.5 and "dW, dx stayed the same" in r.feedback("l2_with_gates", 2)
+    assert r.fraction == 0.5 and "dW, dx did not change as" in r.feedback("l2_with_gates", 2)
 
 
 def test_gradients_that_are_all_zero_show_no_method():
@@ -252,3 +259,107 @@ def test_a_function_whose_results_are_unusable_is_told_so_once():
     r = result("neuron_with_gates", code)
     text = r.feedback("neuron_with_gates", 2)
     assert r.fraction == 0 and r.method is None and "gates' backward" not in text, text
+
+
+# Evasions of the method check (issue 33, item 1): a function that computes its gradients by a
+# formula and tries to tell the grader's scaled run from an ordinary call, to follow it there only.
+FORMULA = """
+    import numpy as np
+    def _formula(w, x):
+        f = 1 / (1 + np.exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+        local = f * (1 - f)
+        return f, ((x[0] * local, x[1] * local, local), (w[0] * local, w[1] * local))
+    """
+EVASIONS = {
+    "spots the patched class (its backward is no longer the one the cell defined)": """
+        _own_backward = SigmoidGate.backward
+        def neuron_with_gates(w, x):
+            f, ((dw0, dw1, dw2), (dx0, dx1)) = _formula(w, x)
+            if SigmoidGate.backward is not _own_backward:
+                return f, ((2.5 * dw0, 2.5 * dw1, 2.5 * dw2), (2.5 * dx0, 2.5 * dx1))
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        """,
+    "probes a spare gate for the factor and scales its formula by it": """
+        def neuron_with_gates(w, x):
+            probe = MulGate()
+            probe.forward(1.0, 1.0)
+            k = probe.backward(1.0)[0]   # 1 in an ordinary call, the factor in the grader's scaled one
+            f, ((dw0, dw1, dw2), (dx0, dx1)) = _formula(w, x)
+            # each gradient times the factor once per gate on its path, as the scaled gates give
+            return f, ((dw0 * k**4, dw1 * k**4, dw2 * k**2), (dx0 * k**4, dx1 * k**4))
+        """,
+    "counts the calls with the same inputs (the third is the scaled one)": """
+        _seen = {}
+        def neuron_with_gates(w, x):
+            key = (tuple(w), tuple(x))
+            _seen[key] = _seen.get(key, 0) + 1
+            f, grads = _formula(w, x)
+            if _seen[key] >= 3:
+                return f, tuple(tuple(2.5 * g for g in group) for group in grads)
+            return f, grads
+        """,
+}
+
+
+@pytest.mark.parametrize("evasion", EVASIONS)
+def test_a_formula_that_tells_the_scaled_run_apart_still_loses_the_methods_share(evasion):
+    r = result("neuron_with_gates", textwrap.dedent(FORMULA) + textwrap.dedent(EVASIONS[evasion]))
+    text = r.feedback("neuron_with_gates", 2)
+    assert r.method is not None and not r.method.passed, text
+    assert r.fraction <= 0.5, text
+
+
+STACK_READER = """
+    import sys
+    def _graders_frames():
+        frame, names = sys._getframe(1), []
+        while frame is not None:
+            names += [frame.f_code.co_name, *frame.f_locals]
+            frame = frame.f_back
+        return names
+    def neuron_with_gates(w, x):
+        f, grads = _formula(w, x)
+        # the grader's scaled call, as it looked from inside: its own frame, its own key
+        if any("scale" in str(name) and "through" not in str(name) for name in _graders_frames()):
+            return f, tuple(tuple(2.5 * g for g in group) for group in grads)
+        return f, grads
+    """
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="bubblewrap (bwrap) is not installed")
+def test_the_evasions_fail_in_the_real_sandbox_and_a_student_using_the_gates_does_not():
+    """The same check as the grader runs it: the student's cells in the sandboxed worker, where
+    the grader's own frames are on the stack (STACK_READER reads them); one worker for all."""
+    styles = {**{f"evasion: {k}": textwrap.dedent(FORMULA) + textwrap.dedent(v) for k, v in EVASIONS.items()}}
+    styles["evasion: reads the grader's frames"] = textwrap.dedent(FORMULA) + textwrap.dedent(STACK_READER)
+    styles["the gates, fresh instances"] = textwrap.dedent(
+        NEURON_STYLES["fresh instances, backward in reverse order"]
+    )
+    styles["the gates, by hand"] = textwrap.dedent(
+        NEURON_STYLES["the local gradient of each gate times the upstream gradient by hand"]
+    )
+    ctx_args = dict(seed=5, course_id="c", assignment="backprop", randomization="per-course", student_id="")
+    got = {}
+    with StudentRunner(Limits(wall_seconds=30), require_sandbox=True) as runner:
+        for label, code in styles.items():
+            cells = [
+                nbformat.v4.new_code_cell(
+                    textwrap.dedent(simulated_class.CORRECT_STYLES[gate]),
+                    metadata={"nbgrader": {"grade_id": gate, "solution": True}},
+                )
+                for gate in ("add_gate", "mul_gate", "sigmoid_gate")
+            ]
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    code, metadata={"nbgrader": {"grade_id": "neuron_with_gates", "solution": True}}
+                )
+            )
+            subject = sandboxed_subject(runner, Submission(nbformat.v4.new_notebook(cells=cells)))
+            ctx = make_context("neuron_with_gates", "function", method_points=0.5, **ctx_args)
+            got[label] = run_check("neuron_with_gates", "function", subject, ctx)
+    for label, r in got.items():
+        text = r.feedback("neuron_with_gates", 2)
+        if label.startswith("evasion"):
+            assert r.method is not None and not r.method.passed and r.fraction <= 0.5, (label, text)
+        else:
+            assert r.fraction == 1, (label, text)

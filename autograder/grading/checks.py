@@ -38,8 +38,8 @@ from ..exercises import (
     HAND_ANSWERS,
     GraphExercise,
     explaining,
+    keyed_gates,
     mistaken_gates,
-    scaled_gates,
     where_said,
     where_said_all,
 )
@@ -713,29 +713,52 @@ def function(exercise, ctx) -> Plan:
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
     cells = (*exercise.needs_for(mode), exercise.id)
-    calls = [{"op": "call", "function": exercise.id, "args": [encode(a) for a in args]} for _, args in cases]
+    names = [GATES[gid].name for gid in exercise.needs_for(mode)]
+    # Every call goes through the gates' wrappers (protocol: "through"), the plain ones with
+    # strength 0, so nothing in a call tells the grader's scaled calls apart from the others.
+    a, b = float(ctx.rng.uniform(*METHOD_FREQUENCIES)), float(ctx.rng.uniform(0, 2 * np.pi))
+
+    def calls_of(strength):
+        through = {"classes": names, "scale": [a, b, strength]}
+        return [
+            {"op": "call", "function": exercise.id, "args": [encode(v) for v in args], "through": through}
+            for _, args in cases
+        ]
+
+    calls = calls_of(0.0)
     asks = [Ask(cells, calls)]
-    factor = None
+    method = None
     if ctx.method_points > 0:
         # The method: every case again, plainly (the same numbers twice, or they follow nothing),
-        # then with every gate's backward scaled by a factor drawn here, which the function's
-        # gradients must follow. The worker only runs the calls; the verdict is the grader's.
-        factor = float(ctx.rng.uniform(*METHOD_FACTORS))
-        scale = {"classes": [GATES[gid].name for gid in exercise.needs_for(mode)], "factor": factor}
-        asks.append(Ask(cells, calls + [{**call, "scale_backward": scale} for call in calls], needed=False))
-    return Plan(asks, functools.partial(_judge_function, exercise, ctx, graph, mode, cases, factor))
+        # and with every gate's backward scaled by a factor drawn from its own inputs, which the
+        # function's gradients must follow exactly; the two kinds of call in a drawn order, so
+        # that counting calls tells nothing either. The worker only runs the calls; the verdict
+        # is the grader's.
+        order = [int(i) for i in ctx.rng.permutation(2 * len(cases))]
+        both = calls + calls_of(1.0)
+        method = Method((a, b, 1.0), order)
+        asks.append(Ask(cells, [both[i] for i in order], needed=False))
+    return Plan(asks, functools.partial(_judge_function, exercise, ctx, graph, mode, cases, method))
 
 
-# The factors a function's method is checked with: far from 1, so that gradients that come from
-# backward move clearly, and drawn, so that a gradient that merely changes by a fixed factor
-# cannot pass for one that follows.
-METHOD_FACTORS = (2.0, 3.0)
-# How much a gradient must move, relative to its size, to count as following the scaled backward.
+class Method(NamedTuple):
+    """How a function's method was asked: the scale of its scaled calls (protocol.backward_factor)
+    and `order`, where the second ask's k-th call is the k-th of [plain calls, scaled calls]."""
+
+    scale: tuple[float, float, float]
+    order: list[int]
+
+
+# How fast a gate's factor turns with its inputs (protocol.backward_factor's a): drawn, so that
+# the factors at a graph's nodes are not known before the grader's call.
+METHOD_FREQUENCIES = (0.5, 1.5)
+# How much a gradient must move, relative to its size, to count as moved at all.
 FOLLOWS_REL = 1e-3
 NOT_FROM_GATES = N_(
-    "with every gate's backward result scaled by {factor}, {names} stayed the same, so they are not "
-    "what your gates' backward gives. Build the function from your gates: forward through them, "
-    "then backward from f, and return what backward gives"
+    "with each gate's backward result scaled by a factor drawn from that gate's inputs, {names} did "
+    "not change as your gates' backward made them, so they are not what your gates' backward gives. "
+    "Build the function from your gates: forward through them, then backward from f, and return "
+    "what backward gives"
 )
 METHOD_NOT_JUDGED = N_("whether your gradients come from your gates' backward could not be judged: {problem}")
 METHOD_UNSTEADY = N_(
@@ -749,11 +772,11 @@ METHOD_ALL_ZERO = N_(
 METHOD_NAME = N_("gradients from your gates' backward")
 
 
-def _judge_function(exercise, ctx, graph, mode, cases, factor, answered, result):
+def _judge_function(exercise, ctx, graph, mode, cases, method, answered, result):
     replies = answered[0].results
-    if factor is not None:
+    if method is not None:
         result.method_share = ctx.method_points
-        result.method = _judge_method(exercise, graph, mode, cases, factor, replies, answered[1])
+        result.method = _judge_method(exercise, ctx, graph, mode, cases, method, replies, answered[1])
     for (label, args), got in zip(cases, replies):
         f_ref, grads_ref = exercise.correct(args, graph, mode)
         flat_ref = forms.flatten(grads_ref)
@@ -835,22 +858,30 @@ def _function_gradients(exercise, mode, reference, got):
     return _decode_structure(items[1], reference, exercise.outputs_for(mode))
 
 
-def _judge_method(exercise, graph, mode, cases, factor, plain, reply):
+def _judge_method(exercise, ctx, graph, mode, cases, method, plain, reply):
     """Whether the function's gradients come from the gates' backward (None where no case gave
     usable gradients: nothing to follow, and its numbers already fail): run again plainly, each
-    case must give the same gradients as in the first run; with every backward scaled by
-    `factor`, each gradient the reference's scaling moves must move too. Any way of using the
-    gates (instances reused or fresh, in any order, through a helper) moves them all; a formula
-    or numeric differences move none."""
+    case must give the same gradients as in the first run; with every backward scaled by a
+    factor drawn from its gate's inputs, each gradient that was right must become what the
+    reference's gates scaled the same way give, and a wrong one (a wrong gate) must at least
+    move where the reference's does. Any way of using one gate per node of the graph
+    (instances reused across calls or fresh, backward in any order, through a helper, local
+    gradients times the upstream by hand) gives exactly that; a formula or numeric differences
+    do not, whatever they do to tell the scaled calls apart (they cannot know the factors)."""
     name = _(METHOD_NAME)
     if not reply.ok:
         return Outcome(name, False, _(METHOD_NOT_JUDGED).format(problem=problem_of(reply)))
     n = len(cases)
-    again, scaled = reply.results[:n], reply.results[n:]
+    answers: list = [None] * (2 * n)
+    for k, i in enumerate(method.order):
+        answers[i] = reply.results[k] if k < len(reply.results) else {"missing": True}
+    again, scaled = answers[:n], answers[n:]
+    tol = ctx.tolerances.gradient_rel_error
+    keyed = keyed_gates(method.scale)
     stayed, judged, usable = [], False, False
     for (_label, args), first, repeated, moved in zip(cases, plain, again, scaled):
         grads_ref = exercise.correct(args, graph, mode)[1]
-        scaled_ref = forms.flatten(exercise.correct(args, graph, mode, gates=scaled_gates(factor))[1])
+        scaled_ref = forms.flatten(exercise.correct(args, graph, mode, gates=keyed)[1])
         try:
             one = _function_gradients(exercise, mode, grads_ref, first)
         except InvalidAnswer:
@@ -870,18 +901,18 @@ def _judge_method(exercise, graph, mode, cases, factor, plain, reply):
             if _same(ref_before, ref_after, FOLLOWS_REL) or _same(before, 0.0 * np.asarray(before), 0.0):
                 continue
             judged = True
-            if _same(before, after, FOLLOWS_REL):
+            if check_close("", before, ref_before, tol).passed:
+                followed = check_close("", after, ref_after, tol).passed
+            else:  # the student's own (wrong) gates: what they give scaled is not known here
+                followed = not _same(before, after, FOLLOWS_REL)
+            if not followed:
                 stayed.append(f"d{grad}")
     if not usable:
         return None
     if not judged:
         return Outcome(name, False, _(METHOD_ALL_ZERO))
     if stayed:
-        return Outcome(
-            name,
-            False,
-            _(NOT_FROM_GATES).format(factor=f"{factor:.3g}", names=", ".join(dict.fromkeys(stayed))),
-        )
+        return Outcome(name, False, _(NOT_FROM_GATES).format(names=", ".join(dict.fromkeys(stayed))))
     return Outcome(name, True)
 
 

@@ -22,10 +22,13 @@ Calls (results[i] answers calls[i]):
       student plainly means (bpkit/forms.py: `plain`; a Fraction, a list of lists...) before
       it is encoded, or refused with forms' reason.
   {"op": "call", "function": f, "args": [...]}  -> encoded f(*args)
-  {"op": "call", "function": f, "args": [...], "scale_backward": {"classes": [C, ...], "factor": s}}
-      f(*args) with the backward of each class C the namespace defines returning its results
-      times s (every number and array of what it returns) for this call only: whether f's
-      gradients come from the gates' backward (checks.py: the function's method).
+  {"op": "call", "function": f, "args": [...], "through": {"classes": [C, ...], "scale": [a, b, s]}}
+      f(*args) with the forward and backward of each class C the namespace defines wrapped for
+      this call only: each instance's backward returns its results times
+      `backward_factor(its latest forward's inputs, [a, b, s])` (every number and array of
+      what it returns; 1 where s is 0). Every call of a function exercise carries it, the
+      plain ones with s = 0, so that the grader's scaled calls look like any other call:
+      whether f's gradients come from the gates' backward (checks.py: the function's method).
 
 Encoded values:
   {"float": x}    an exact int or float, or a numpy integer/floating scalar; bool and
@@ -42,6 +45,7 @@ NaN and infinities travel as they are: the grader's `decode` rejects them. Argum
 the grader are decoded into fresh objects for every call, so mutating them changes nothing.
 """
 
+import functools
 import math
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -282,8 +286,8 @@ def perform_call(namespace: dict[str, Any], call: Call) -> list[Encoded] | Encod
             if not callable(fn):
                 return _not_defined(call["function"])
             args = [decode_argument(a) for a in call["args"]]
-            if "scale_backward" in call:
-                return _with_scaled_backward(namespace, call["scale_backward"], lambda: fn(*args))
+            if "through" in call:
+                return _through_gates(namespace, call["through"], lambda: fn(*args))
             return guarded(lambda: fn(*args))
         return {"error": f"unknown op {op!r}"}
     except BaseException as e:
@@ -299,34 +303,101 @@ def _scaled(result: Any, factor: float) -> Any:
     return result
 
 
-def _with_scaled_backward(
-    namespace: dict[str, Any], scale: dict[str, Any], thunk: Callable[[], object]
+def backward_factor(inputs: Sequence[Any], scale: Sequence[float]) -> float:
+    """What a gate's backward results are multiplied by in the grader's scaled call of a
+    function exercise, from the inputs its instance's forward was given: 1 + s(2 + sin(a·S + b))
+    with S the sum of every input's entries and of their squares (the same whatever the inputs'
+    order or types, and smooth, so a gate computed another way to the last bit gets the same
+    factor). Drawn per node, not per class: a spare gate probed on inputs of one's own choice
+    tells nothing about the factor at the graph's nodes. Used by the worker and by the grader's
+    reference (exercises.keyed_gates) alike."""
+    a, b, s = (float(v) for v in scale)
+    if s == 0:
+        return 1.0
+    total = 0.0
+    for value in inputs:
+        try:
+            entries = np.asarray(value, dtype=float)
+            total += float(np.sum(entries) + np.sum(entries * entries))
+        except (TypeError, ValueError, OverflowError):
+            continue  # not numbers: counts as nothing, on both sides
+    if not math.isfinite(total):
+        total = 0.0
+    return 1.0 + s * (2.0 + math.sin(a * math.fmod(total, 1e6) + b))
+
+
+def _through_gates(
+    namespace: dict[str, Any], through: dict[str, Any], thunk: Callable[[], object]
 ) -> Encoded:
-    """guarded(thunk) while every named gate class of the namespace has its backward's results
-    scaled: set on the class itself, so instances made before (in a cell, at module level) and
-    subclasses scale too; put back afterwards, so later calls see the student's own classes."""
-    factor = float(scale["factor"])
-    patched = []
-    for name in scale["classes"]:
+    """guarded(thunk) while every named gate class of the namespace has its forward and backward
+    wrapped: forward notes each instance's backward_factor of its inputs (held here, keyed by the
+    instance's id, never on the instance), backward returns its results times that. Set on
+    the class itself, so instances made before (in a cell, at module level) and subclasses go
+    through it too; looking like the student's own methods (functools.wraps); put back
+    afterwards, so calls of other exercises see the student's own classes."""
+    scale = [float(v) for v in through["scale"]]
+    seen: dict[int, tuple[Any, float]] = {}  # id -> (the instance, kept alive so no id is reused; its factor)
+    originals = []
+    for name in through["classes"]:
         cls = namespace.get(str(name))
         if not isinstance(cls, type) or not callable(getattr(cls, "backward", None)):
             continue
-
-        original = getattr(cls, "backward")  # noqa: B009 (a student's class: no type knows its backward)
-
-        def backward(self, *args, _original=original, **kwargs):
-            return _scaled(_original(self, *args, **kwargs), factor)
-
-        patched.append((cls, cls.__dict__.get("backward", _MISSING)))
-        type.__setattr__(cls, "backward", backward)
+        # Both looked up before any class is wrapped: a subclass's inherited methods are its
+        # base's own, not the base's wrappers (which would scale twice).
+        originals.append((cls, getattr(cls, "forward", None), getattr(cls, "backward")))  # noqa: B009
+    patched = []
+    for cls, forward, backward in originals:
+        wrapped = {"backward": _scaling(backward, seen, scale)}
+        if callable(forward):
+            wrapped["forward"] = _noting(forward, seen, scale)
+        for attribute, method in wrapped.items():
+            patched.append((cls, attribute, cls.__dict__.get(attribute, _MISSING)))
+            type.__setattr__(cls, attribute, method)
     try:
         return guarded(thunk)
     finally:
-        for cls, own in reversed(patched):
+        for cls, attribute, own in reversed(patched):
             if own is _MISSING:
-                type.__delattr__(cls, "backward")
+                type.__delattr__(cls, attribute)
             else:
-                type.__setattr__(cls, "backward", own)
+                type.__setattr__(cls, attribute, own)
+        seen.clear()
+
+
+def _wraps(original: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """functools.wraps where a student's method allows it (its attributes are the student's)."""
+
+    def wrap(wrapper: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return functools.wraps(original)(wrapper)
+        except Exception:
+            return wrapper
+
+    return wrap
+
+
+def _noting(
+    forward: Callable[..., Any], seen: dict[int, tuple[Any, float]], scale: list[float]
+) -> Callable[..., Any]:
+    @_wraps(forward)
+    def noted(self, *args, **kwargs):
+        # Reckoned before forward runs: a forward may change its inputs in place.
+        seen[id(self)] = (self, backward_factor((*args, *kwargs.values()), scale))
+        return forward(self, *args, **kwargs)
+
+    return noted
+
+
+def _scaling(
+    backward: Callable[..., Any], seen: dict[int, tuple[Any, float]], scale: list[float]
+) -> Callable[..., Any]:
+    @_wraps(backward)
+    def scaled(self, *args, **kwargs):
+        result = backward(self, *args, **kwargs)
+        factor = seen[id(self)][1] if id(self) in seen else backward_factor((), scale)
+        return result if factor == 1.0 else _scaled(result, factor)  # a plain call: as the student's
+
+    return scaled
 
 
 _MISSING = object()
