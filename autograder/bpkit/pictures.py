@@ -312,6 +312,12 @@ def _as_edge(spec):
     return Edge(*spec)
 
 
+def _gate_of(edge: Edge) -> str:
+    """The gate a wire of preds/succs enters (an output wire enters none: those are out_edge's)."""
+    assert edge.dst is not None, f"the output wire from {edge.src!r} has no gate"
+    return edge.dst
+
+
 class _Label:
     def __init__(self, text, kind, owner):
         self.text, self.kind, self.owner = text, kind, owner
@@ -353,8 +359,49 @@ def draw(nodes, edges, title=None, *, show_names=True, width=None):
     return _picture(g, scene, title, width)
 
 
+# A node's two labels on its stem (value above, gradient below), and each branch's by id(edge).
+_Labels = tuple[tuple["_Label", "_Label"], dict[int, tuple["_Label", "_Label"]]]
+
+
 class _Layout:
-    """What the stages of `draw` have worked out so far about one graph."""
+    """What the stages of `draw` have worked out so far about one graph: each stage sets its
+    own fields (an attribute read before its stage ran is an AttributeError, a bug in `draw`)."""
+
+    # _structure: the graph itself
+    nodes: list[Node]
+    by_name: dict[str, Node]
+    preds: dict[str, list[Edge]]  # the edges into each node
+    succs: dict[str, list[Edge]]  # the edges out of each node into gates
+    out_edge: dict[str, Edge]  # a node's output wire to the right (dst None), where it has one
+    order: list[str]  # topological
+    col: dict[str, int]
+    ncols: int
+    is_input: dict[str, bool]
+    sinks: list[str]
+    by_col: list[list[str]]
+    # _wire_labels
+    L: dict[str, _Labels]
+    # _measure: (label, width, height) of each node; gates showing their name; branch spacing;
+    # room (above, below) each node's centre line
+    size: dict[str, tuple[str, float, float]]
+    named: set[str]
+    lane_pitch: dict[str, float]
+    ext: dict[str, tuple[float, float]]
+    # _place_vertically: inputs top to bottom, each node's height, each branch's offset by id(edge)
+    leaves: list[str]
+    y: dict[str, float]
+    lane: dict[int, float]
+    # _place_horizontally
+    colw: list[float]
+    cx: dict[str, float]
+    outport: dict[str, float]
+    stem_len: dict[str, float]
+    base_stem: dict[str, float]
+    lane_len: dict[str, float]
+    xl: list[float]
+    zone: list[float]
+    curve: list[float]
+    width_natural: float
 
 
 def _structure(nodes, edges):
@@ -396,9 +443,10 @@ def _structure(nodes, edges):
     return g
 
 
-def _wire_labels(g):
+def _wire_labels(g: _Layout):
     """g.L[name] = ((value, grad) labels of the node's stem, {id(edge): (value, grad)} of its branches)."""
-    stem, branches = {}, {}
+    stem: dict[str, tuple[str | None, str | None]] = {}  # a node's stem: (value, grad) as written
+    branches: dict[str, dict[int, tuple[str | None, str | None]]] = {}  # by id(edge), likewise
     for n in g.nodes:
         outs = g.succs[n.name]
         if not outs:
@@ -437,7 +485,7 @@ def _wire_labels(g):
         )
 
 
-def _measure(g, show_names):
+def _measure(g: _Layout, show_names):
     """Sizes of nodes, which gates show their name, branch spacing, room above and below each node."""
     g.size = {}
     for n in g.nodes:
@@ -459,7 +507,7 @@ def _measure(g, show_names):
     g.ext = {name: _extent(g, name) for name in g.by_name}
 
 
-def _extent(g, name):
+def _extent(g: _Layout, name):
     """Room above and below the node's centre line that it and its labels take."""
     (v, gr), bl = g.L[name]
     half = g.size[name][2] / 2
@@ -471,7 +519,7 @@ def _extent(g, name):
     return above, below
 
 
-def _place_vertically(g, title):
+def _place_vertically(g: _Layout, title):
     """g.y: inputs in the order a walk back from the output meets them, each gate at the mean
     height of the wires entering it, columns pushed apart; g.lane: each branch's offset."""
     g.leaves, seen = [], set()
@@ -493,7 +541,9 @@ def _place_vertically(g, title):
     for name in g.by_name:
         outs = g.succs[name]
         if len(outs) > 1:
-            ranked = sorted(outs, key=lambda e: (y[e.dst], -g.col[e.dst], g.order.index(e.dst)))
+            ranked = sorted(
+                outs, key=lambda e: (y[_gate_of(e)], -g.col[_gate_of(e)], g.order.index(_gate_of(e)))
+            )
             for i, e in enumerate(ranked):
                 g.lane[id(e)] = (i - (len(outs) - 1) / 2) * g.lane_pitch[name]
     y = _heights(g, lambda e: g.lane.get(id(e), 0.0))
@@ -502,11 +552,12 @@ def _place_vertically(g, title):
     g.y = {n: v - top + MARGIN + title_h for n, v in y.items()}
 
 
-def _heights(g, offset):
-    y, prev = {}, None
+def _heights(g: _Layout, offset):
+    y: dict[str, float] = {}
+    prev = None
     for leaf in g.leaves:
-        a = g.ext[leaf][0]
-        y[leaf] = a if prev is None else max(y[prev] + LEAF_PITCH, y[prev] + g.ext[prev][1] + a + SEP)
+        room = g.ext[leaf][0]
+        y[leaf] = room if prev is None else max(y[prev] + LEAF_PITCH, y[prev] + g.ext[prev][1] + room + SEP)
         prev = leaf
     for c in range(1, g.ncols):
         for n in g.by_col[c]:
@@ -517,7 +568,7 @@ def _heights(g, offset):
     return y
 
 
-def _place_horizontally(g):
+def _place_horizontally(g: _Layout):
     """Columns, node centres, output ports and stem lengths; small graphs get longer wires."""
     g.colw = [max(g.size[n][1] for n in g.by_col[c]) for c in range(g.ncols)]
     g.cx, g.outport, g.stem_len, g.base_stem, g.lane_len = {}, {}, {}, {}, {}
@@ -533,11 +584,11 @@ def _place_horizontally(g):
         )
 
 
-def _columns_x(g, stretch):
+def _columns_x(g: _Layout, stretch):
     """Left edges, stem zones and curve widths of the columns; `stretch` lengthens
     every gap (small graphs get longer wires rather than bigger letters)."""
     xl, zone, curve = [0.0] * g.ncols, [0.0] * g.ncols, [0.0] * g.ncols
-    x = MARGIN
+    x: float = MARGIN
     for c in range(g.ncols):
         xl[c] = x
         xr = x + g.colw[c]
@@ -560,7 +611,7 @@ def _columns_x(g, stretch):
         x = xr + far
         if c + 1 < g.ncols:  # wires entering column c+1 curve in the rest of this gap
             dys = [
-                abs(g.y[e.dst] - g.y[e.src] - g.lane.get(id(e), 0.0))
+                abs(g.y[_gate_of(e)] - g.y[e.src] - g.lane.get(id(e), 0.0))
                 for d in g.by_col[c + 1]
                 for e in g.preds[d]
             ]
@@ -576,7 +627,7 @@ class _Scene:
 
     def __init__(self):
         self.boxes, self.wires, self.centers = [], [], {}
-        self.parts = {"wire": [], "dot": [], "node": [], "text": []}
+        self.parts: dict[str, list[str]] = {"wire": [], "dot": [], "node": [], "text": []}  # SVG by layer
 
     def labels(self, lab_v, lab_g, xm, wy):
         for lab, below in ((lab_v, False), (lab_g, True)):
@@ -592,7 +643,7 @@ class _Scene:
             )
 
 
-def _render(g):
+def _render(g: _Layout):
     """Wires with their labels, then nodes."""
     scene = _Scene()
     inports = _inports(g)
@@ -603,7 +654,7 @@ def _render(g):
     return scene
 
 
-def _inports(g):
+def _inports(g: _Layout):
     """Where each edge enters its gate: spread over the gate's rounded left end."""
     inports = {}
     for d in g.by_name:
@@ -618,7 +669,7 @@ def _inports(g):
     return inports
 
 
-def _render_wires(g, scene, name, inports):
+def _render_wires(g: _Layout, scene, name, inports):
     (lv, lg), bl = g.L[name]
     wy = g.y[name]
     x0 = g.outport[name]
@@ -627,7 +678,7 @@ def _render_wires(g, scene, name, inports):
     outs = g.succs[name]
     if not outs:
         tip = x1 + ARROW
-        seg = [("M", x0, wy), ("L", tip - 1, wy)]
+        seg: list[tuple] = [("M", x0, wy), ("L", tip - 1, wy)]  # SVG path commands (_path)
         scene.wires.append(Wire(name, None, _sample(seg)))
         scene.parts["wire"].append(f'<path d="{_path(seg)}"/>')
         scene.parts["dot"].append(
@@ -651,7 +702,7 @@ def _render_wires(g, scene, name, inports):
             seg.append(("L", lx + g.lane_len[name], ly))
             bv, bg = bl[id(e)]
             scene.labels(bv, bg, lx + g.lane_len[name] / 2, ly)
-        tc = g.col[e.dst]
+        tc = g.col[_gate_of(e)]
         cs = g.xl[tc - 1] + g.colw[tc - 1] + g.zone[tc - 1]
         if cs > seg[-1][-2]:
             seg.append(("L", cs, ly))
@@ -667,7 +718,7 @@ def _render_wires(g, scene, name, inports):
         )
 
 
-def _render_node(g, scene, name):
+def _render_node(g: _Layout, scene, name):
     label, w, h = g.size[name]
     cx, cy = g.cx[name], g.y[name]
     scene.centers[name] = (cx, cy)
@@ -697,7 +748,7 @@ def _render_node(g, scene, name):
         )
 
 
-def _picture(g, scene, title, width):
+def _picture(g: _Layout, scene, title, width):
     """The SVG text, its size and the recorded geometry."""
     width_natural = g.width_natural
     if title:
@@ -789,12 +840,14 @@ def _path(seg):
 
 
 def _sample(seg, n=12):
-    pts, cur = [], None
+    pts = []
+    cur: tuple[float, float] | None = None
     for s in seg:
         if s[0] in "ML":
             cur = (s[1], s[2])
             pts.append(cur)
         else:
+            assert cur is not None, "a path begins with a move (M)"
             (x0, y0), (x1, y1), (x2, y2), (x3, y3) = cur, s[1:3], s[3:5], s[5:7]
             for i in range(1, n + 1):
                 t = i / n
@@ -826,7 +879,7 @@ def your_graph(P, problem, *, title=None):
     the inputs and "?" on every value and gradient the exercise asks for."""
     graph, shape = P.graphs[problem], described.shape(described.BY_PROBLEM[problem], P.graph_mode)
     values = {n: v for n, v in P.inputs(problem).items()}
-    grads = {graph.output: 1}
+    grads: dict[str, object] = {graph.output: 1}
     for kind, node in shape.answers.values():
         (values if kind == "value" else grads)[node] = "?"
     return graph_picture(graph, values, grads, title=title)
