@@ -11,6 +11,11 @@ import textwrap
 
 import nbformat
 
+
+def _dedent(code):
+    return textwrap.dedent(code).strip() + "\n"
+
+
 # ---------------------------------------------------------------- gate code as students write it
 
 CORRECT_STYLES = {
@@ -89,6 +94,26 @@ CORRECT_STYLES = {
                 return 2 * self.q * df
         """,
 }
+
+
+def matmul_gate_right_for_one_input(batch):
+    """A MatMulGate, as students write it, whose dW is right for one input (a vector x) and, for a
+    batch (x with a column per sample), is what the lines `batch` compute: the skeleton of every
+    batch-not-summed way below, each told by its batch lines alone."""
+    skeleton = _dedent(
+        """
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.W, self.x = W, x
+                return W @ x
+            def backward(self, dq):
+                if self.x.ndim == 1:
+                    return np.outer(dq, self.x), self.W.T @ dq
+        """
+    )
+    return skeleton + textwrap.indent(_dedent(batch), " " * 8)
+
 
 MISTAKES = {
     "add-split": (
@@ -209,17 +234,9 @@ MISTAKES = {
     ),
     "batch-not-summed": (
         "matmul_gate",
-        """
-        import numpy as np
-        class MatMulGate:
-            def forward(self, W, x):
-                self.W, self.x = W, x
-                return W @ x
-            def backward(self, dq):
-                if self.x.ndim == 1:
-                    return np.outer(dq, self.x), self.W.T @ dq
-                return dq @ self.x.T / self.x.shape[1], self.W.T @ dq   # averaged over the batch
-        """,
+        matmul_gate_right_for_one_input(
+            "return dq @ self.x.T / self.x.shape[1], self.W.T @ dq   # averaged over the batch"
+        ),
     ),
     "sign-flip": (
         "add_gate",
@@ -243,6 +260,69 @@ MISTAKES = {
             return f, (dx, dy)
         """,
     ),
+}
+
+# A batch's dW from one sample, or the batch's mean, instead of the sum (batch-not-summed): the
+# in-process naming tests (tests/test_naming_what_students_do.py) and their end-to-end twin grade these.
+ONE_SAMPLE_OR_MEAN = {
+    "a loop that assigns instead of adding (the last sample)": matmul_gate_right_for_one_input(
+        """
+        for i in range(self.x.shape[1]):
+            dW = np.outer(dq[:, i], self.x[:, i])      # = instead of +=
+        return dW, self.W.T @ dq
+        """
+    ),
+    "the last column by index": """
+        import numpy as np
+        class MatMulGate:
+            def forward(self, W, x):
+                self.cache = (W, x)
+                return W.dot(x)
+            def backward(self, dout):
+                W, x = self.cache
+                x2 = x.reshape(x.shape[0], -1)
+                d2 = dout.reshape(dout.shape[0], -1)
+                return np.outer(d2[:, -1], x2[:, -1]), W.T.dot(dout)
+        """,
+    "the second sample": matmul_gate_right_for_one_input(
+        "return np.outer(dq[:, 1], self.x[:, 1]), self.W.T @ dq"
+    ),
+    "np.mean over the batch": matmul_gate_right_for_one_input(
+        """
+        dW = np.mean([np.outer(dq[:, i], self.x[:, i]) for i in range(self.x.shape[1])], axis=0)
+        return dW, self.W.T @ dq
+        """
+    ),
+}
+# A function's gradients returned in another order than its inputs' (keyed by function, the
+# order returned, the order asked).
+IN_ANOTHER_ORDER = {
+    ("l2_with_gates", "(dx, dW)", "(dW, dx)"): """
+        def l2_with_gates(W, x):
+            mm, l2 = MatMulGate(), L2Gate()
+            f = l2.forward(mm.forward(W, x))
+            dW, dx = mm.backward(l2.backward(1.0))
+            return f, (dx, dW)
+        """,
+    ("simple_with_gates", "(dz, dx, dy)", "(dx, dy, dz)"): """
+        def simple_with_gates(x, y, z):
+            add, mul = AddGate(), MulGate()
+            q = add.forward(x, y)
+            f = mul.forward(q, z)
+            dq, dz = mul.backward(1.0)
+            dx, dy = add.backward(dq)
+            return f, (dz, dx, dy)      # in the order the backward pass found them
+        """,
+    ("neuron_with_gates", "(dx, dw)", "(dw, dx)"): """
+        def neuron_with_gates(w, x):
+            m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+            f = s.forward(a1.forward(a0.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1])), w[2]))
+            dp, dw2 = a1.backward(s.backward(1.0))
+            d0, d1 = a0.backward(dp)
+            dw0, dx0 = m0.backward(d0)
+            dw1, dx1 = m1.backward(d1)
+            return f, [[dx0, dx1], [dw0, dw1, dw2]]
+        """,
 }
 
 TIES_TO_Y = """
@@ -351,10 +431,6 @@ FORK_BOMB = """
 # A student who never got to an exercise and left the release's stub in place: it must cost
 # that exercise only. (Simulated submission data, not a stub of the kit.)
 UNFINISHED_L2_WITH_GATES = "def l2_with_gates(W, x):\n    raise NotImplementedError()\n"
-
-
-def _dedent(code):
-    return textwrap.dedent(code).strip() + "\n"
 
 
 def namespace_of(code):

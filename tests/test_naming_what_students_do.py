@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 from shipped import shipped_bpkit_module
-from submissions import IN_ANOTHER_ORDER, ONE_SAMPLE_OR_MEAN, class_context
+from submissions import class_context
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -25,6 +25,7 @@ from autograder.words import student_words
 from solutions.misconceptions import OR_ELSE
 
 simulated_class = demo.load_simulated_class()
+ONE_SAMPLE_OR_MEAN, IN_ANOTHER_ORDER = simulated_class.ONE_SAMPLE_OR_MEAN, simulated_class.IN_ANOTHER_ORDER
 CORRECT_STYLES = simulated_class.CORRECT_STYLES
 
 

@@ -19,7 +19,6 @@ import nbformat
 import numpy as np
 import pytest
 from shared_class import backprop_kit, records
-from submissions import IN_ANOTHER_ORDER, ONE_SAMPLE_OR_MEAN
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -31,9 +30,10 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parent.parent
 simulated_class = demo.load_simulated_class()
+ONE_SAMPLE_OR_MEAN, IN_ANOTHER_ORDER = simulated_class.ONE_SAMPLE_OR_MEAN, simulated_class.IN_ANOTHER_ORDER
 STUDENTS = ("lena", "rudi")
 
-# What the two students do (tests/submissions.py: the in-process tests grade the same code).
+# What the two students do (demo/simulated_class.py: the in-process tests grade the same code).
 LAST_SAMPLE = textwrap.dedent(ONE_SAMPLE_OR_MEAN["a loop that assigns instead of adding (the last sample)"])
 MEAN = textwrap.dedent(ONE_SAMPLE_OR_MEAN["np.mean over the batch"])
 L2_OTHER_ORDER = textwrap.dedent(IN_ANOTHER_ORDER[("l2_with_gates", "(dx, dW)", "(dW, dx)")])
