@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_exercises import NOTEBOOK, course_folder
 from once_per_run import shared_once_per_run
 from submissions import as_student
 
@@ -27,70 +28,7 @@ pytestmark = pytest.mark.e2e
 
 VENV_BIN = Path(sys.executable).parent
 simulated_class = demo.load_simulated_class()
-ASSIGNMENT, NOTEBOOK = "own", "mine"
-
-COURSE_YAML = """\
-# A course of the instructor's own, outside the kit's checkout.
-course_id: own35
-# The course seed.
-seed: 11
-# The language students and TAs read.
-language: ko
-# Its assignment.
-assignments:
-  # One notebook of the instructor's.
-  - name: own
-    # Its notebook.
-    notebooks: [mine]
-# Its own exercises.
-exercises:
-  # tanh of a ratio, with the function built from gates.
-  - id: tanh_ratio_by_hand
-    notebook: mine
-    title: "tanh of a ratio"
-    graph: |
-      r = x / y
-      f = tanh(r) * z
-    values: {x: [-4, 4], y: [-3, 3], z: [-4, 4]}
-    answers: [r, f, dfdr, dfdx, dfdy, dfdz]
-    function: tanh_ratio_with_gates
-  # A sum times a difference, a variant per student.
-  - id: sum_diff_by_hand
-    notebook: mine
-    title: "A sum times a difference"
-    graph: |
-      p = w + x
-      q = y - z
-      f = p * q
-    values: {w: [-5, 5], x: [-5, 5], y: [-5, 5], z: [-5, 5]}
-    answers: [p, q, f, dfdp, dfdq, dfdw, dfdx, dfdy, dfdz]
-    per_student: true
-"""
-NOTEBOOK_SOURCE = """\
-# ---
-# jupyter:
-#   kernelspec:
-#     display_name: Python 3 (ipykernel)
-#     language: python
-#     name: python3
-# ---
-
-# %% [markdown]
-# # 나의 역전파 연습
-
-# %% kind="student_id" grade_id="student_id"
-STUDENT_ID = ""
-
-# %% kind="setup" grade_id="setup"
-import numpy as np
-
-from bpkit import pictures, problems, selfcheck
-
-P = problems.load(STUDENT_ID)
-print(P.describe())
-
-# %% kind="gate" grade_id="mul_gate"
-"""
+ASSIGNMENT = "own"
 
 # A TanhGate whose local gradient is 1 - x² of its input: tanh-of-input.
 TANH_OF_INPUT = """
@@ -172,9 +110,7 @@ def graded(tmp_path_factory):
         pytest.skip("bubblewrap (bwrap) is not installed")
     kit = shared_once_per_run(tmp_path_factory, "installed_kit", _install) / "kit"
     instructor = tmp_path_factory.mktemp("instructor")  # no checkout here, nor above
-    (instructor / "course.yaml").write_text(COURSE_YAML)
-    (instructor / "assignments").mkdir()
-    (instructor / "assignments" / f"{NOTEBOOK}.py").write_text(NOTEBOOK_SOURCE)
+    course_folder(instructor, course_id="own35", seed=11, language="ko")
     where = run(kit, "-c", "import autograder; print(autograder.__file__)", cwd=instructor)
     assert where.startswith(str(kit)), where  # the wheel's kit, not the checkout's
     checked = run(kit, "backprop-kit", "check-config", cwd=instructor)
