@@ -18,8 +18,10 @@ Every problem found is an `AuthoredProblem` naming the line of the graph (1 = it
 the key, so check-config can report them all in one pass with course.yaml's own line numbers."""
 
 import ast
+import builtins
 import itertools
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +37,12 @@ from .bpkit import acceptance
 from .words import _, student_words
 
 ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Names a node or an input cannot take: the student's answer cell assigns each node's name, and a
+# function exercise takes the inputs as its parameters, so a builtin (len, max) or a name the
+# notebook's setup defines (np, P, the bpkit modules) would be shadowed in the student's kernel.
+NOTEBOOK_NAMES = frozenset({"np", "P", "STUDENT_ID", "problems", "pictures", "selfcheck", "bpkit"})
+TAKEN_NAMES = NOTEBOOK_NAMES | frozenset(dir(builtins))
+MAX_VALUES = 1000  # values one input's range may hold: a hand exercise's numbers are few and small
 DRAWS_TRIED = 4000  # draws of an exercise's ranges check-config tries before it says none is accepted
 
 
@@ -72,10 +80,12 @@ def _patterns() -> list[tuple[Operation, ast.expr]]:
 PATTERNS = _patterns()
 
 
-def known_forms() -> str:
+def known_forms(elementwise_only: bool = False) -> str:
     """The operations as an instructor writes them, for an error message: 'a + b, a - b, ...'."""
     forms = []
     for row in OPERATIONS:
+        if elementwise_only and not row.kind_of.elementwise:
+            continue
         for form in row.python[:1]:
             forms.append(form.format(*"ab"[: len(row.inputs)], c="2"))
     return ", ".join(dict.fromkeys(forms))
@@ -148,6 +158,26 @@ def _desugared(node: ast.expr, line: int) -> ast.expr:
     return node
 
 
+def _check_numbers(expr: ast.expr, line: int) -> None:
+    """Every number written is finite (1e400 reads as inf) and not a bool (True * x)."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            raise GraphError(
+                line, _("{value} is not a number: write numbers and names only").format(value=node.value)
+            )
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, (int, float))
+            and not math.isfinite(float(node.value))
+        ):
+            raise GraphError(line, _("a number too large to compute with: {value}").format(value=node.value))
+
+
+def _first_use(tree: ast.Module, name: str) -> int:
+    """The line where an input first appears."""
+    return min((n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name), default=1)
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
@@ -192,6 +222,7 @@ def parse_graph(text: str, title: str = "") -> described.GraphDescription:
     inputs: list[str] = []
     gates: list[tuple[str, str, tuple[str, ...]]] = []
     defined: set[str] = set()
+    gate_line: dict[str, int] = {}  # each node's line, the intermediate ones' too
 
     def node_of(expr: ast.expr, line: int, name: str | None) -> str:
         if isinstance(expr, ast.Name):
@@ -223,6 +254,7 @@ def parse_graph(text: str, title: str = "") -> described.GraphDescription:
                     symbol = row.symbol.removesuffix(CONSTANT_SUFFIX) + _number(bound["c"])
                 node = name if name is not None else next(fresh)
                 gates.append((node, symbol, parents))
+                gate_line[node] = line
                 return node
         raise GraphError(
             line,
@@ -234,8 +266,18 @@ def parse_graph(text: str, title: str = "") -> described.GraphDescription:
     for statement in tree.body:
         assert isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
         name = statement.targets[0].id
+        _check_numbers(statement.value, statement.lineno)
         node_of(_desugared(statement.value, statement.lineno), statement.lineno, name)
         defined.add(name)
+    for name in [*inputs, *assigned]:
+        if name in TAKEN_NAMES:
+            raise GraphError(
+                assigned.get(name) or _first_use(tree, name),
+                _(
+                    "{name} is a name the student's notebook already uses (a Python builtin or the "
+                    "setup's np, P, problems, pictures, selfcheck): call the node or input something else"
+                ).format(name=name),
+            )
     output = gates[-1][0]
     used = {p for _, _, parents in gates for p in parents}
     for name, line in assigned.items():
@@ -247,6 +289,30 @@ def parse_graph(text: str, title: str = "") -> described.GraphDescription:
                 ).format(name=name, output=output),
             )
     graph = described.GraphDescription("", tuple(inputs), tuple(gates))
+    for node, symbol, parents in gates:
+        row = operation_of(symbol)[0]
+        if not row.kind_of.elementwise:
+            raise GraphError(
+                gate_line[node],
+                _(
+                    "{formula} works on arrays, and an exercise's values are numbers: write the graph "
+                    "with the operations on numbers ({known})"
+                ).format(
+                    formula=described.gate_expression(graph, node), known=known_forms(elementwise_only=True)
+                ),
+            )
+        if len(set(parents)) < len(parents):
+            raise GraphError(
+                gate_line[node],
+                _(
+                    "{node} = {formula} reads {name} twice: a gate's inputs are different nodes "
+                    "(for a square write {name} ** 2)"
+                ).format(
+                    node=node,
+                    formula=described.gate_expression(graph, node),
+                    name=parents[0],
+                ),
+            )
     return graph._replace(title=title or f"{output}({', '.join(inputs)}) = {graph.formula()}")
 
 
@@ -299,6 +365,14 @@ def values_of(ranges: dict, graph: described.GraphDescription) -> tuple[describe
                 _("{name}: expected lo < hi and a step that divides hi - lo, found {value!r}").format(
                     name=name, value=value
                 )
+            )
+            continue
+        if round(count) + 1 > MAX_VALUES:
+            problems.append(
+                _(
+                    "{name}: {lo} to {hi} by {step} is {n} values, at most {most}: a hand exercise's "
+                    "numbers are few and small (widen the step or narrow the range)"
+                ).format(name=name, lo=lo, hi=hi, step=step, n=round(count) + 1, most=MAX_VALUES)
             )
             continue
         parsed[name] = (lo, hi, step)
@@ -394,10 +468,20 @@ def read_entry(
                 "id", _("an id is letters, digits and _, starting with a letter: {id!r}").format(id=entry.id)
             )
         )
-    if entry.id in set(kit_ids):
+    for key, name in (("id", entry.id), ("function", entry.function)):
+        if name is not None and name in set(kit_ids):
+            problems.append(
+                AuthoredProblem(
+                    key, _("{id} is the id of one of the kit's exercises: choose another").format(id=name)
+                )
+            )
+    if entry.function is not None and entry.function == entry.id:
         problems.append(
             AuthoredProblem(
-                "id", _("{id} is the id of one of the kit's exercises: choose another").format(id=entry.id)
+                "function",
+                _(
+                    "{id} is the exercise's own id: its function is another cell and needs another name"
+                ).format(id=entry.id),
             )
         )
     known = list(notebooks)
@@ -417,6 +501,11 @@ def read_entry(
         return None, problems
     answers: dict[str, tuple[str, str]] = {}
     for name in entry.answers:
+        if name in answers:
+            problems.append(
+                AuthoredProblem("answers", _("{name} is asked twice: each answer once").format(name=name))
+            )
+            continue
         asked = answer_of(name, graph)
         if asked is None:
             nodes = [n for n, _, _ in graph.gates]
@@ -456,7 +545,7 @@ def read_entry(
         try:
             family = described.family(entry.id, graph)
         except FamilyRefused as e:
-            problems.append(AuthoredProblem("per_student", str(e)))
+            problems.append(AuthoredProblem("per_student", e.said(student_words)))
     if problems:
         return None, problems
     for drawn in family.graphs if family is not None else (graph,):

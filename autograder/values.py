@@ -122,11 +122,10 @@ def variants(course, assignment, exercise_id, roster):
 def family_sizes(course, built):
     """[(exercise id, its family's name, how many graphs)] for the hand exercises the course's
     notebooks grade (`built`: course.load_and_build's) whose graph each student draws from a
-    family (graphs: per-student), in notebook order."""
+    family (graphs: per-student, or course.yaml's own exercises with per_student: true, whatever
+    `graphs` says), in notebook order: an exercise drawing one graph has no family to count."""
     from .notebooks import graded_exercises
 
-    if course.graphs != described.PER_STUDENT:
-        return []
     graded = dict.fromkeys(e for _, nbs in built for nb in nbs.values() for e in graded_exercises(nb))
     sizes = []
     for e in graded:

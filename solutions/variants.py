@@ -31,11 +31,12 @@ kit's families with it): numpy and the standard library only.
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .gate_kinds import N_  # words an instructor reads, translated where shown (FamilyRefused.said)
 from .table import Operation, operation_of
 
 MIN_VARIANTS = 4  # fewer and a variant's pass rate says little, and neighbours share their graph
@@ -48,7 +49,22 @@ _STEP = 1e-6
 
 
 class FamilyRefused(ValueError):
-    """The graph gives fewer than MIN_VARIANTS variants; the message says why."""
+    """The graph gives fewer than MIN_VARIANTS variants, or its `vary` cannot be used. The words
+    are a message id of the student catalog (bpkit) and its fields, so that check-config says
+    them in the course's language (`said(translate)`); str() is the English."""
+
+    def __init__(self, words: str, **fields: Any):
+        self.words, self.fields = words, fields
+        super().__init__(self.said())
+
+    def said(self, translate: Callable[[str], str] = lambda text: text) -> str:
+        fields = dict(self.fields)
+        if "refused" in fields:  # {why a candidate was left out (a message id): how many}
+            fields["refused"] = "; ".join(
+                translate(N_("{n} with {reason}")).format(n=n, reason=translate(reason))
+                for reason, n in fields["refused"].items()
+            ) or translate(N_("no other wiring or operation keeps its shape"))
+        return translate(self.words).format(**fields)
 
 
 class Generated(NamedTuple):
@@ -118,16 +134,25 @@ def _check_vary(graph: Any, vary: Sequence[Sequence[str]]) -> tuple[tuple[str, .
         for symbol in c:
             try:
                 _row(symbol)
-            except ValueError as e:
-                raise FamilyRefused(f"{graph.title}: vary: {e}") from None
+            except ValueError:
+                raise FamilyRefused(
+                    N_("{title}: vary: no operation is written {symbol!r}"), title=graph.title, symbol=symbol
+                ) from None
             if symbol in seen:
-                raise FamilyRefused(f"{graph.title}: vary names {symbol!r} in two classes")
+                raise FamilyRefused(
+                    N_("{title}: vary names {symbol!r} in two classes"), title=graph.title, symbol=symbol
+                )
             seen.add(symbol)
         arities = {len(_row(s)[0].inputs) for s in c}
         if len(arities) > 1:
             raise FamilyRefused(
-                f"{graph.title}: vary: the operations of one class must take as many inputs each; "
-                f"{list(c)} take {sorted(arities)}"
+                N_(
+                    "{title}: vary: the operations of one class must take as many inputs each; "
+                    "{operations} take {counts}"
+                ),
+                title=graph.title,
+                operations=", ".join(c),
+                counts=", ".join(map(str, sorted(arities))),
             )
     return classes
 
@@ -181,7 +206,7 @@ def _arranged(graph: Any, gates: list[tuple]) -> tuple[tuple, set[str]] | str:
         if routes(op):
             may_lose = [p in graph.inputs and fan_out[p] == 1 for p in parents]
             if not any(may_lose):
-                return "a max whose loser would feed more than that max"
+                return N_("a max whose loser would feed more than that max")
             if not all(may_lose):
                 winners.add(node)
                 parents = tuple(sorted(parents, key=lambda p: p in graph.inputs and fan_out[p] == 1))
@@ -236,7 +261,9 @@ def generate(graph: Any, vary: Sequence[Sequence[str]]) -> Generated:
     for tried, filling in enumerate(_fillings(graph.inputs, used)):
         if tried >= MAX_WIRINGS:
             raise FamilyRefused(
-                f"{graph.title}: more than {MAX_WIRINGS} ways to wire its inputs; vary a smaller graph"
+                N_("{title}: more than {most} ways to wire its inputs; vary a smaller graph"),
+                title=graph.title,
+                most=MAX_WIRINGS,
             )
         wired = [[n, op, list(ps)] for n, op, ps in graph.gates]
         for (g, k), name in zip(slots, filling):
@@ -255,28 +282,30 @@ def generate(graph: Any, vary: Sequence[Sequence[str]]) -> Generated:
             keys.add(key)
             arranged = _arranged(graph, candidate)
             if isinstance(arranged, str):
-                refused[arranged] += 1
+                refused[arranged] += 1  # a message id (N_), said in the course's language
                 continue
             variant = graph._replace(title="", gates=arranged[0])
             variant = variant._replace(title=f"f({', '.join(graph.inputs)}) = {variant.formula()}")
             hidden = _hidden_upstream(variant)
             if hidden is not None:
-                refused["a gate whose upstream gradient is ±1 or 0 on every draw"] += 1
+                refused[N_("a gate whose upstream gradient is ±1 or 0 on every draw")] += 1
                 continue
             if (variant.depth(), len(variant.branching())) != (depth, branches):
-                refused["another depth or branch count"] += 1
+                refused[N_("another depth or branch count")] += 1
                 continue
             assert [n for n, _, _ in variant.gates] == nodes
             kept.append(variant)
             winners |= arranged[1]
     if len(kept) < MIN_VARIANTS:
-        why = (
-            "; ".join(f"{n} with {reason}" for reason, n in refused.items())
-            or "no other wiring or operation keeps its shape"
-        )
         raise FamilyRefused(
-            f"{graph.title}: {len(kept)} variant(s), at least {MIN_VARIANTS} needed "
-            f"(left out: {why}); vary more operations or give the graph more inputs"
+            N_(
+                "{title}: {kept} variant(s), at least {needed} needed (left out: {refused}); "
+                "vary more operations or give the graph more inputs"
+            ),
+            title=graph.title,
+            kept=len(kept),
+            needed=MIN_VARIANTS,
+            refused=dict(refused),
         )
     return Generated(tuple(kept), tuple(n for n in nodes if n in winners), dict(refused))
 

@@ -6,6 +6,7 @@ tests/test_course_exercises_e2e.py."""
 import textwrap
 
 import pytest
+from course_exercises import course_folder, course_yaml
 
 from autograder import authored
 from autograder.authored import GraphError, parse_graph
@@ -162,32 +163,7 @@ def test_a_divisor_that_can_only_be_0_is_said_so():
     assert said.startswith("every draw leaves the domain of f = x / y: the divisor y is never 0"), said
 
 
-GOOD = """\
-course_id: c
-seed: 7
-assignments:
-  - name: hw
-    notebooks: [mine]
-exercises:
-  - id: tanh_ratio_by_hand
-    notebook: mine
-    title: "tanh of a ratio"
-    graph: |
-      r = x / y
-      f = tanh(r) * z
-    values: {x: [-4, 4], y: [-3, 3], z: [-4, 4]}
-    answers: [r, f, dfdr, dfdx, dfdy, dfdz]
-    function: tanh_ratio_with_gates
-  - id: sum_diff_by_hand
-    notebook: mine
-    graph: |
-      p = w + x
-      q = y - z
-      f = p * q
-    values: {w: [-5, 5], x: [-5, 5], y: [-5, 5], z: [-5, 5]}
-    answers: [p, q, f, dfdp, dfdq, dfdw, dfdx, dfdy, dfdz]
-    per_student: true
-"""
+GOOD = course_yaml()  # tests/course_exercises.py: the course the e2e twin builds, in English
 
 
 def test_a_valid_course_draws_its_exercises_as_the_kits_are_drawn(tmp_path):
@@ -202,7 +178,7 @@ def test_a_valid_course_draws_its_exercises_as_the_kits_are_drawn(tmp_path):
     assert len(family.graphs) >= 4 and described.BY_ID["sum_diff_by_hand"].per_student
     assert "tanh_ratio_with_gates" in FUNCTIONS_BY_ID
     drawn = problems.draw(
-        7, "c", "hw", "per-student", "ann", exercises=("tanh_ratio_by_hand", "sum_diff_by_hand")
+        7, "c", "own", "per-student", "ann", exercises=("tanh_ratio_by_hand", "sum_diff_by_hand")
     )
     ratio = drawn.values["tanh_ratio_by_hand"]
     assert set(ratio) == {"x", "y", "z"} and abs(ratio["y"]) >= 1  # never a divisor of 0
@@ -215,7 +191,7 @@ def test_a_valid_course_draws_its_exercises_as_the_kits_are_drawn(tmp_path):
     assert again.family.graphs == family.graphs and graph == described.GRAPHS["sum_diff_by_hand"]
     students = [f"s{i}" for i in range(40)]
     seen = {
-        problems.draw(7, "c", "hw", "per-student", s, exercises=("sum_diff_by_hand",)).graphs[
+        problems.draw(7, "c", "own", "per-student", s, exercises=("sum_diff_by_hand",)).graphs[
             "sum_diff_by_hand"
         ]
         for s in students
@@ -275,7 +251,7 @@ def test_every_applicable_mistake_by_hand_loses_points_and_is_named_at_its_node(
             "answers",
             seed=7,
             course_id="c",
-            assignment="hw",
+            assignment="own",
             randomization="per-student",
             student_id=student,
         )
@@ -318,7 +294,7 @@ def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(
     kinds = Counter(described.kind_of(op) for _, op, _ in shape.graphs[0].gates)
     hidden, drawn_graphs = Counter(), Counter()
     for i in range(10_000):
-        graph, values = problems.draw_exercise(shape, 7, "c", "hw", f"s{i}", exercise.problem)
+        graph, values = problems.draw_exercise(shape, 7, "c", "own", f"s{i}", exercise.problem)
         assert graph in shape.graphs and Counter(described.kind_of(op) for _, op, _ in graph.gates) == kinds
         drawn_graphs[graph] += 1
         used = {described.gate_of(op)[0] for _, op, _ in graph.gates}
@@ -332,3 +308,224 @@ def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(
             hidden[mid] += 1
     assert not hidden, hidden
     assert len(drawn_graphs) == len(shape.graphs), drawn_graphs  # every variant is drawn
+
+
+def test_check_config_and_show_values_count_a_course_exercise_family(tmp_path):
+    """A course.yaml exercise with per_student: true in a course whose `graphs` is the lecture's:
+    check-config says its family's size (it said nothing: it counted only under graphs:
+    per-student), and show-values --variants lists every variant once, with how many of the
+    roster draw it, the same counts problems.draw gives student by student."""
+    from collections import Counter
+
+    from click.testing import CliRunner
+
+    from autograder.bpkit import problems
+    from autograder.cli import main
+    from solutions import graphs as described
+
+    yaml_path = course_folder(tmp_path)
+    checked = CliRunner().invoke(main, ["check-config", "--config", str(yaml_path)])
+    assert checked.exit_code == 0, checked.output
+    family = described.BY_ID["sum_diff_by_hand"].family
+    assert (
+        f"sum_diff_by_hand: {len(family.graphs)} graphs in its per-student family (sum_diff_by_hand); "
+        "each student draws one." in checked.output
+    ), checked.output
+    assert "tanh_ratio_by_hand:" not in checked.output  # one graph: no family to count
+
+    roster = [f"s{i}" for i in range(30)]
+    (tmp_path / "roster.txt").write_text("\n".join(roster) + "\n")
+    shown = CliRunner().invoke(
+        main,
+        [
+            "show-values",
+            "--config",
+            str(yaml_path),
+            "--variants",
+            "sum_diff_by_hand",
+            "--roster",
+            str(tmp_path / "roster.txt"),
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    drawn = Counter(
+        problems.draw(7, "c", "own", "per-student", s, exercises=("sum_diff_by_hand",))
+        .graphs["sum_diff_by_hand"]
+        .title
+        for s in roster
+    )
+    listed = {}
+    for line in shown.output.splitlines():
+        count, _, title = line.strip().partition("  ")
+        if count.isdigit():
+            listed[title.strip()] = int(count)
+    assert listed == {g.title: drawn[g.title] for g in family.graphs}, shown.output
+    assert f"sum_diff_by_hand: {len(family.graphs)} graphs in its per-student family" in shown.output
+
+
+FEW_VARIANTS = """\
+exercises:
+  - id: product_by_hand
+    notebook: mine
+    graph: |
+      q = x * y
+      f = q * z
+    values: {x: [-4, 4], y: [-4, 4], z: [-4, 4]}
+    answers: [q, f, dfdx, dfdy, dfdz]
+    per_student: true
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "f(x, y, z) = (x · y) · z: 3 variant(s), at least 4 needed (left out: "),
+        ("ko", "f(x, y, z) = (x · y) · z: 변형 3개, 4개 이상 필요"),
+    ],
+)
+def test_a_refused_family_is_said_at_its_per_student_line_in_the_course_language(tmp_path, language, words):
+    """check-config's reason for refusing a family goes through the catalogs (FamilyRefused
+    carries its message id and fields): a Korean course reads it in Korean, at per_student's line."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    yaml_path = course_folder(tmp_path, language=language, exercises=FEW_VARIANTS)
+    line = (
+        course_yaml(language=language, exercises=FEW_VARIANTS).splitlines().index("    per_student: true") + 1
+    )
+    checked = CliRunner().invoke(main, ["check-config", "--config", str(yaml_path)])
+    assert checked.exit_code != 0
+    said = next(t for t in checked.output.splitlines() if "exercises[0].per_student" in t)
+    assert (
+        said.startswith(f"{yaml_path}:{line}: exercises[0].per_student: ")
+        or f"course.yaml:{line}: exercises[0].per_student" in said
+    ), checked.output
+    assert words in said, said
+    if language == "ko":
+        assert "variant(s)" not in said and "left out" not in said, said
+
+
+def _entry(graph="f = tanh(x) * y", values="{x: [-2, 2], y: [-3, 3]}", answers="[f, dfdx, dfdy]", **more):
+    """One `exercises:` entry as course.yaml text (id e1, in the notebook mine)."""
+    fields = {"id": "e1", "notebook": "mine", "graph": graph, "values": values, "answers": answers, **more}
+    out = "exercises:\n  - "
+    for i, (key, value) in enumerate(fields.items()):
+        if key == "graph" and "\n" in value:
+            value = "|\n" + "".join(f"      {line}\n" for line in value.splitlines())
+            out += ("    " if i else "") + f"{key}: {value}"
+            continue
+        out += ("    " if i else "") + f"{key}: {value}\n"
+    return out
+
+
+# An instructor's slips writing an exercise: each refused by check-config at its line (counted from
+# `exercises:`, its line 1; a graph's own lines from the graph key's), naming the key and saying
+# what was expected and what was found, never a traceback.
+MALFORMED = {
+    "the graph a list": (_entry(graph="[q = x + y]"), 4, "graph", "expected text, found a list of 1 item"),
+    "values a text": (
+        _entry(values="'1..3'"),
+        5,
+        "values",
+        "expected a mapping of texts to a list of numbers",
+    ),
+    "a range of words": (
+        _entry(values="{x: [a, 3], y: [-3, 3]}"),
+        5,
+        "values.x[0]",
+        "expected a number, found 'a'",
+    ),
+    "answers a text": (_entry(answers="f"), 6, "answers", "expected a non-empty list of texts, found 'f'"),
+    "an unknown operation": (
+        _entry(graph="q = x * y\nf = cos(q) * z"),
+        6,
+        "graph",
+        "no operation of the kit is written 'cos(q)'; the operations: a + b",
+    ),
+    "a cycle": (
+        _entry(graph="q = f + x\nf = q * y", values="{x: [-3, 3], y: [-3, 3]}"),
+        5,
+        "graph",
+        "f is used before the line that assigns it",
+    ),
+    "an input the graph does not have": (
+        _entry(values="{x: [-2, 2], y: [-3, 3], z: [1, 2]}"),
+        5,
+        "values",
+        "z: not an input of the graph (its inputs: x, y)",
+    ),
+    "a duplicate id": (
+        _entry() + _entry().removeprefix("exercises:\n"),
+        7,
+        "id",
+        "the id e1 is used twice in exercises (also at exercises[0])",
+    ),
+    "a Korean id": (_entry().replace("id: e1", "id: 연습1"), 2, "id", "expected an exercise id"),
+    "a matrix product": (
+        _entry(graph="q = W @ x\nf = tanh(q) * y", values="{W: [-2, 2], x: [-2, 2], y: [-3, 3]}"),
+        5,
+        "graph",
+        "W·x works on arrays, and an exercise's values are numbers",
+    ),
+    "a range of a million values": (
+        _entry(values="{x: [-2, 2, 0.000001], y: [-3, 3]}"),
+        5,
+        "values",
+        "x: -2.0 to 2.0 by 1e-06 is 4000001 values, at most 1000",
+    ),
+    "a gate reading one input twice": (
+        _entry(graph="q = x * x\nf = tanh(q) * y"),
+        5,
+        "graph",
+        "q = x · x reads x twice: a gate's inputs are different nodes (for a square write x ** 2)",
+    ),
+    "an input named np": (
+        _entry(graph="f = tanh(np) * y", values="{np: [-2, 2], y: [-3, 3]}"),
+        4,
+        "graph",
+        "np is a name the student's notebook already uses",
+    ),
+    "an answer asked twice": (_entry(answers="[f, dfdx, f]"), 6, "answers", "f is asked twice"),
+    "a function named as its exercise": (_entry(function="e1"), 7, "function", "e1 is the exercise's own id"),
+    "a function named as the kit's": (
+        _entry(function="simple_with_gates"),
+        7,
+        "function",
+        "simple_with_gates is the id of one of the kit's exercises",
+    ),
+    "Korean prose, a slip on the line after a comment": (
+        _entry(graph="# 입력의 곱\nq = x * y\nf = 탄(q) * z", title="'탄젠트 뉴런'"),
+        7,
+        "graph",
+        "no operation of the kit is written '탄(q)'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_exercise_is_refused_at_its_line_with_what_was_expected(tmp_path, case):
+    exercises, line, key, words = MALFORMED[case]
+    header = len(course_yaml(exercises="").splitlines())
+    with pytest.raises(ConfigError) as caught:
+        load_course(course_folder(tmp_path, exercises=exercises))
+    said = {(p.line, p.key): p.message for p in caught.value.problems}
+    where = (header + line, f"exercises[{1 if case == 'a duplicate id' else 0}].{key}")
+    assert where in said and words in said[where], (where, said)
+
+
+def test_korean_prose_and_node_names_are_an_exercise_like_any_other(tmp_path):
+    """A Korean title, a Korean comment in the graph and a Korean node name (a Python name) load."""
+    course = load_course(
+        course_folder(
+            tmp_path,
+            exercises=_entry(
+                graph="# 입력의 곱\n곱 = x * y\nf = tanh(곱) * z",
+                values="{x: [-2, 2], y: [-2, 2], z: [-3, 3]}",
+                answers="[곱, f, dfd곱, dfdx, dfdy, dfdz]",
+                title="'탄젠트 뉴런'",
+            ),
+        )
+    )
+    (read,) = course.authored
+    assert read.title == "탄젠트 뉴런" and read.graph.gates[0] == ("곱", "*", ("x", "y"))

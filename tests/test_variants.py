@@ -143,7 +143,7 @@ def test_a_family_of_fewer_than_four_is_refused_saying_how_many():
 
 
 def test_vary_is_checked_and_a_class_swaps_operations_of_one_arity():
-    with pytest.raises(FamilyRefused, match="unknown operation 'tan'"):
+    with pytest.raises(FamilyRefused, match="no operation is written 'tan'"):
         variants(described.GRAPHS["max_sigmoid"], (("σ", "tan"),))
     with pytest.raises(FamilyRefused, match="as many inputs"):
         variants(described.GRAPHS["max_sigmoid"], (("σ", "max"),))

@@ -109,30 +109,42 @@ def _authored_problems(course: Course, text: str, shown, lines) -> list[Problem]
     """course.yaml's own exercises read (autograder/authored.py), each problem at its line: a
     graph's problem at the line of the graph's text where it is, the others at their key's.
     The exercises read are kept on the course (Course.authored)."""
+    from solutions import graphs as described
+    from solutions.table import BY_GRADE_ID
+
     from ..authored import install, read_entry
-    from ..exercises import BY_ID as KIT_EXERCISES
+    from ..exercises import BY_ID as HAND
+    from ..exercises import FUNCTIONS
 
     notebooks = [n for a in course.assignments for n in a.notebooks]
+    # The kit's own grade_ids (hand exercises, functions, gate cells), not a course's exercises
+    # registered by an earlier load of course.yaml in this process (the same course read twice).
+    kit_ids = {i for i in HAND if i not in described.AUTHORED} | {f.id for f in FUNCTIONS} | set(BY_GRADE_ID)
     text_lines = text.splitlines()
     problems: list[Problem] = []
     read = []
     seen: dict[str, int] = {}  # exercise id -> the index of the entry that first gave it
     for index, entry in enumerate(course.exercises):
         at = ("exercises", index)
-        if entry.id in seen:
-            problems.append(
-                Problem(
-                    shown,
-                    lines.get(at + ("id",)),
-                    format_loc(at + ("id",)),
-                    _("the id {id} is used twice in exercises (also at exercises[{other}])").format(
-                        id=entry.id, other=seen[entry.id]
-                    ),
+        # An exercise's id and its function's are both grade_ids of one notebook: each once.
+        for key, name in (("id", entry.id), ("function", entry.function)):
+            if name is not None and name in seen:
+                problems.append(
+                    Problem(
+                        shown,
+                        lines.get(at + (key,)),
+                        format_loc(at + (key,)),
+                        _("the id {id} is used twice in exercises (also at exercises[{other}])").format(
+                            id=name, other=seen[name]
+                        ),
+                    )
                 )
-            )
+        if entry.id in seen or (entry.function is not None and entry.function in seen):
             continue
         seen[entry.id] = index
-        authored, found = read_entry(entry, KIT_EXERCISES, notebooks)
+        if entry.function is not None:
+            seen[entry.function] = index
+        authored, found = read_entry(entry, kit_ids, notebooks)
         for problem in found:
             loc = at + (problem.key,)
             line = lines.get(loc)
