@@ -259,13 +259,24 @@ def explaining(wrong, answers, at_nodes, same):
         )  # stable: the graph's order next
         said: dict = {}
         for m in (candidates[i][0] for i in ranked):
-            if any(k[1] == m.nodes and _same_made(s.made, m.made) for k, s in said.items()):
-                # the same numbers at the same place (a - b's b not negated is a sign flip of b
-                # alone): one mistake under two names, said once, in the likelier one's words
+            if any(k[1] == m.nodes and _one_mistake(s, m) for k, s in said.items()):
+                # one mistake under two names (a - b's b not negated is a sign flip of b alone),
+                # said once, in the likelier one's words
                 continue
             said.setdefault((m.misconception, m.nodes), m)
         named[name] = list(said.values())
     return named
+
+
+def _one_mistake(a, b):
+    """Two mistakes made at one place are one under two names: the catalog says they give the same
+    numbers on every draw (Misconception.same_numbers_as), and here they did. Numbers that agree
+    only on this draw are two mistakes, and feedback says both."""
+    declared = (b.misconception, b.way) in MISCONCEPTIONS[a.misconception].same_numbers_as or (
+        a.misconception,
+        a.way,
+    ) in MISCONCEPTIONS[b.misconception].same_numbers_as
+    return declared and _same_made(a.made, b.made)
 
 
 def _same_made(a, b):

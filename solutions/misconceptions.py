@@ -105,6 +105,11 @@ class Misconception:
     # student's answers equally well, the likelier is said first (exercises.explaining); a class
     # report's misconceptions per cell is what to check it against.
     prior: float = 1.0
+    # The (id, way) of other mistakes that give the same numbers as this one on every draw, at the
+    # same gate (x - y's y not negated is a sign flip of y alone): feedback says the two once, in
+    # the likelier one's words. Numbers that agree only by chance on a student's draw (a halved
+    # upstream of 2 is 1, as an ignored upstream gives) are two mistakes, and both are said.
+    same_numbers_as: tuple[tuple[str, int], ...] = ()
     # (way, number of the gate's differentiable inputs) -> the index in `said` of that way's words,
     # where one id has ways of its own at a layer (AffineGate's db and dW): None, the way itself.
     said_of: Callable | None = None

@@ -827,6 +827,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 model=lambda s: [(s.correct[0], s.correct[0])],
                 said=(N_("the gradient to {1}, which is subtracted, was not negated"),),
                 prior=15,  # likelier than a sign flip of that one input, which gives the same numbers: said first
+                same_numbers_as=(("sign-flip", 2),),  # the sign of the second input's gradient
             ),
             "sign-flip",
         ),
@@ -864,6 +865,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 model=lambda s: [(s.correct[0], -s.correct[1])],
                 said=(N_("the gradient to the divisor {1} lost its minus sign (x/y², not −x/y²)"),),
                 prior=15,  # likelier than a sign flip of that one input, which gives the same numbers: said first
+                same_numbers_as=(("sign-flip", 2),),  # the sign of the second input's gradient
             ),
             "sign-flip",
         ),
@@ -986,6 +988,14 @@ def operation_of(symbol: str) -> tuple[Operation, tuple[float, ...]]:
 def gates_named_by(misconception_id: str) -> tuple[str, ...]:
     """The names of the gates (graded, then staged) a catalogued mistake applies to, in table order."""
     return tuple(op.name for op in GRADED + STAGED if misconception_id in op.misconceptions)
+
+
+def kit_catalog() -> tuple[Misconception, ...]:
+    """The mistakes the kit's own course can make: the shared ones (no row owns them) and those of
+    its own gates and its graphs' operations. Rows an assignment or course.yaml asks for
+    (kit=False: the network's layers, the added operations) are made by their own courses."""
+    kit_operations = {op.name for op in GATES + STAGED}
+    return tuple(m for m in CATALOG if not gates_named_by(m.id) or set(gates_named_by(m.id)) & kit_operations)
 
 
 def misconceptions_of(spec: Operation) -> tuple[Misconception, ...]:

@@ -633,17 +633,14 @@ def test_every_failure_path_was_reached(korean_class):
     from autograder.grading import checks, problems
     from autograder.words import STAFF_WORDS, student_words
     from solutions.misconceptions import UNKNOWN, UNKNOWN_BY_HAND
-    from solutions.table import CATALOG, GATES, STAGED, gates_named_by
+    from solutions.table import kit_catalog
 
     named = {
         m for student in STUDENTS for c in korean_class.report(student)["cells"] for m in c["misconceptions"]
     }
-    # Every mistake the kit's own course can make: the shared ones and those of its own gates and
-    # graphs' operations. Rows an assignment or course.yaml asks for (kit=False: the network's
-    # layers, issue 35's new operations) are named in Korean by their own courses' tests
-    # (test_course_exercises_e2e.py).
-    kit_ops = {op.name for op in GATES + STAGED}
-    shown = {m.id for m in CATALOG if not gates_named_by(m.id) or set(gates_named_by(m.id)) & kit_ops}
+    # Every mistake the kit's own course can make; the rows an assignment or course.yaml asks for
+    # are named in Korean by their own courses' tests (test_course_exercises_e2e.py).
+    shown = {m.id for m in kit_catalog()}
     assert shown <= named, sorted(shown - named)
     said = {student: outputs_text(korean_class.autograded(student)) for student in STUDENTS}
     staff = STAFF_WORDS.gettext
