@@ -76,6 +76,16 @@ NEURON_STYLES = {
             grads = [g.backward(d) for g, d in zip(products, dterms)]
             return f, ((grads[0][0], grads[1][0], dw2), (grads[0][1], grads[1][1]))
         """,
+    "one add gate used at both sums, backward in reverse order": """
+        def neuron_with_gates(w, x):
+            m0, m1, add, s = MulGate(), MulGate(), AddGate(), SigmoidGate()
+            f = s.forward(add.forward(add.forward(m0.forward(w[0], x[0]), m1.forward(w[1], x[1])), w[2]))
+            dp, dw2 = add.backward(s.backward(1.0))
+            d0, d1 = add.backward(dp)
+            dw0, dx0 = m0.backward(d0)
+            dw1, dx1 = m1.backward(d1)
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        """,
     "the local gradient of each gate times the upstream gradient by hand": """
         def neuron_with_gates(w, x):
             m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()

@@ -331,12 +331,14 @@ def _through_gates(
 ) -> Encoded:
     """guarded(thunk) while every named gate class of the namespace has its forward and backward
     wrapped: forward notes each instance's backward_factor of its inputs (held here, keyed by the
-    instance's id, never on the instance), backward returns its results times that. Set on
+    instance's id, never on the instance), backward returns its results times the latest. Set on
     the class itself, so instances made before (in a cell, at module level) and subclasses go
     through it too; looking like the student's own methods (functools.wraps); put back
     afterwards, so calls of other exercises see the student's own classes."""
     scale = [float(v) for v in through["scale"]]
-    seen: dict[int, tuple[Any, float]] = {}  # id -> (the instance, kept alive so no id is reused; its factor)
+    seen: dict[
+        int, tuple[Any, list[float]]
+    ] = {}  # id -> (the instance, kept alive: no id reused; its forwards' factors)
     originals = []
     for name in through["classes"]:
         cls = namespace.get(str(name))
@@ -377,24 +379,28 @@ def _wraps(original: Callable[..., Any]) -> Callable[[Callable[..., Any]], Calla
 
 
 def _noting(
-    forward: Callable[..., Any], seen: dict[int, tuple[Any, float]], scale: list[float]
+    forward: Callable[..., Any], seen: dict[int, tuple[Any, list[float]]], scale: list[float]
 ) -> Callable[..., Any]:
     @_wraps(forward)
     def noted(self, *args, **kwargs):
         # Reckoned before forward runs: a forward may change its inputs in place.
-        seen[id(self)] = (self, backward_factor((*args, *kwargs.values()), scale))
+        seen.setdefault(id(self), (self, []))[1].append(backward_factor((*args, *kwargs.values()), scale))
         return forward(self, *args, **kwargs)
 
     return noted
 
 
 def _scaling(
-    backward: Callable[..., Any], seen: dict[int, tuple[Any, float]], scale: list[float]
+    backward: Callable[..., Any], seen: dict[int, tuple[Any, list[float]]], scale: list[float]
 ) -> Callable[..., Any]:
     @_wraps(backward)
     def scaled(self, *args, **kwargs):
         result = backward(self, *args, **kwargs)
-        factor = seen[id(self)][1] if id(self) in seen else backward_factor((), scale)
+        # The latest forward's factor, taken off for the next backward: one instance used at two
+        # nodes (an add gate's backward needs no inputs, so that gives the right numbers) is
+        # walked back in the reverse order of its forwards; the last one stays for a repeat.
+        factors = seen[id(self)][1] if id(self) in seen else [backward_factor((), scale)]
+        factor = factors.pop() if len(factors) > 1 else factors[0]
         return result if factor == 1.0 else _scaled(result, factor)  # a plain call: as the student's
 
     return scaled
