@@ -8,7 +8,6 @@ solutions get full marks from both, a student's mistakes with the new operations
 are named at their node, in Korean, and both graders agree cell by cell."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_exercises import NOTEBOOK, course_folder
+from lanes import require_sandbox
 from once_per_run import shared_once_per_run
 from submissions import as_student
 
@@ -102,12 +102,7 @@ def _typed(answers):
 def graded(tmp_path_factory):
     """The course built by the installed kit, three students graded by both graders:
     {grader: {student: {grade_id: cell}}} and the course folder."""
-    from autograder.sandbox.bwrap import sandbox_available
-
-    if not sandbox_available():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true: bubblewrap is needed to grade the course")
-        pytest.skip("bubblewrap (bwrap) is not installed")
+    require_sandbox()
     kit = shared_once_per_run(tmp_path_factory, "installed_kit", _install) / "kit"
     instructor = tmp_path_factory.mktemp("instructor")  # no checkout here, nor above
     course_folder(instructor, course_id="own35", seed=11, language="ko")

@@ -12,7 +12,6 @@ end to end: a class of students who wrote what real students write, graded in on
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from typing import NamedTuple
 
 import nbformat
 import pytest
-from lanes import lane
+from lanes import lane, require_sandbox
 
 from autograder import demo
 from autograder.bpkit import reach
@@ -168,12 +167,7 @@ class Graded(NamedTuple):
 @pytest.fixture(scope="module", params=["en", "ko"])
 def graded(request, tmp_path_factory):
     """The class graded both ways, in English and in Korean."""
-    from autograder.sandbox.bwrap import sandbox_available
-
-    if not sandbox_available():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true: bubblewrap is needed")
-        pytest.skip("bubblewrap (bwrap) is not installed")
+    require_sandbox()
     root = tmp_path_factory.mktemp(f"messages-{request.param}")
     base, release, answers = build(root, request.param)
     stock, kit = root / "stock", root / "kit"

@@ -4,7 +4,6 @@
 self-checked, validated and graded end to end with real nbgrader, kernels and the sandbox."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from lanes import lane
+from lanes import lane, require_sandbox
 from submissions import as_student, outputs_of, run_in_kernel
 
 from autograder import demo
@@ -32,12 +31,7 @@ simulated_class = demo.load_simulated_class()
 def course(tmp_path_factory):
     # Its own grading, not the shared class's (shared_class.py): another assignment, made
     # from a new exercise's description.
-    from autograder.sandbox.bwrap import sandbox_available
-
-    if not sandbox_available():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true: bubblewrap is needed to grade the new exercise")
-        pytest.skip("bubblewrap (bwrap) is not installed")
+    require_sandbox()
     root = tmp_path_factory.mktemp("new_exercise")
     (root / "assignments").mkdir()
     shutil.copy(REPO / "tests" / "data" / "max_sigmoid.py", root / "assignments" / "max_sigmoid.py")

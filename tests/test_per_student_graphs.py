@@ -5,7 +5,6 @@ real nbgrader and with backprop-kit autograde (bubblewrap needed: under CI=true 
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from typing import NamedTuple
 import nbformat
 import numpy as np
 import pytest
-from lanes import lane
+from lanes import lane, require_sandbox
 
 from autograder import demo
 from autograder.bpkit import problems
@@ -267,12 +266,7 @@ class PerStudentClass(NamedTuple):
 def graded_class(tmp_path_factory):
     # Its own grading, not the shared class's (shared_class.py): another course setting,
     # per-student graphs and values, which the shared class's lecture graphs are not.
-    from autograder.sandbox.bwrap import sandbox_available
-
-    if not sandbox_available():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true: bubblewrap is needed for the per-student class test")
-        pytest.skip("bubblewrap (bwrap) is not installed")
+    require_sandbox()
     root = tmp_path_factory.mktemp("per_student")
     config = course_yaml(root)
     course = load_course(config)
