@@ -1,9 +1,9 @@
-"""Run by tests/test_tanh_row.py inside a copy of the checkout whose operation table had its `tanh`
-row (and its words) added back and whose solutions/graphs.py describes an exercise on it; not
-collected on its own (the kit describes no exercise on tanh). A course made of the tanh gate and the new exercise
-(tests/data/tanh.py) is built, self-checked, validated and graded end to end with real nbgrader,
-kernels and the sandbox, under `nbgrader autograde` and `backprop-kit autograde`, in English and
-in Korean."""
+"""Run by tests/test_new_row.py inside a copy of the checkout whose operation table had a
+`softplus` row (and its words) added and whose solutions/graphs.py describes an exercise on it; not
+collected on its own (the kit has no softplus). A course made of the softplus gate and the new
+exercise (tests/data/softplus.py) is built, self-checked, validated and graded end to end with real
+nbgrader, kernels and the sandbox, under `nbgrader autograde` and `backprop-kit autograde`, in
+English and in Korean."""
 
 import json
 import re
@@ -22,56 +22,56 @@ from autograder.course import init, nbgrader_environment
 from solutions.table import BY_GRADE_ID
 
 REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENT, NOTEBOOK = "tanhs", "tanh"
+ASSIGNMENT, NOTEBOOK = "softpluses", "softplus"
 simulated_class = demo.load_simulated_class()
 HANGUL = re.compile("[\uac00-\ud7a3]")
 
-# A tanh whose backward flips the sign: the catalogued mistake every row has.
-WRONG_TANH = """
+# A softplus whose backward flips the sign: the catalogued mistake every row has.
+WRONG_SOFTPLUS = """
 import numpy as np
 
 
-class TanhGate:
-    def forward(self, x):
-        self.out = np.tanh(x)
-        return self.out
-
-    def backward(self, dout):
-        return -dout * (1.0 - self.out**2)
-"""
-
-# A tanh whose local gradient is 1 - x² (its input's) instead of 1 - tanh² (its output's): the
-# mistake the tanh row brings, with its model, in solutions/table.py.
-TANH_OF_INPUT = """
-import numpy as np
-
-
-class TanhGate:
+class SoftplusGate:
     def forward(self, x):
         self.x = x
-        return np.tanh(x)
+        return np.logaddexp(0.0, x)
 
     def backward(self, dout):
-        return dout * (1.0 - self.x**2)
+        return -dout / (1.0 + np.exp(-self.x))
 """
 
-SAID = {  # what the tanh gate's self-check says of a correct gate, in each language
-    "en": "TanhGate: backward matches the slope of your forward",
-    "ko": "TanhGate: float, 벡터, 행렬에서 backward가 여러분의 forward의 기울기와 일치합니다",
+# A softplus whose local gradient is σ(−x) = 1 / (1 + e^x) instead of σ(x): the mistake the
+# softplus row brings, with its model (tests/test_new_row.py).
+SIGMOID_OF_MINUS_X = """
+import numpy as np
+
+
+class SoftplusGate:
+    def forward(self, x):
+        self.x = x
+        return np.logaddexp(0.0, x)
+
+    def backward(self, dout):
+        return dout / (1.0 + np.exp(self.x))
+"""
+
+SAID = {  # what the softplus gate's self-check says of a correct gate, in each language
+    "en": "SoftplusGate: backward matches the slope of your forward",
+    "ko": "SoftplusGate: float, 벡터, 행렬에서 backward가 여러분의 forward의 기울기와 일치합니다",
 }
 RIGHT_FORM = {"en": "Your answers have the right form", "ko": "답의 형식이 맞습니다"}
 AGREES = {
-    "en": "tanh_with_gates agrees with your hand answers",
-    "ko": "tanh_with_gates이(가) 손으로 구한 답과 일치합니다",
+    "en": "softplus_with_gates agrees with your hand answers",
+    "ko": "softplus_with_gates이(가) 손으로 구한 답과 일치합니다",
 }
 
 
 @pytest.fixture(scope="module", params=["en", "ko"])
 def course(request, tmp_path_factory):
-    assert "tanh_gate" in BY_GRADE_ID, "run inside a checkout whose table has the tanh row"
-    root = tmp_path_factory.mktemp(f"tanh_{request.param}")
+    assert "softplus_gate" in BY_GRADE_ID, "run inside a checkout whose table has the softplus row"
+    root = tmp_path_factory.mktemp(f"softplus_{request.param}")
     (root / "assignments").mkdir()
-    shutil.copy(REPO / "tests" / "data" / "tanh.py", root / "assignments" / "tanh.py")
+    shutil.copy(REPO / "tests" / "data" / "softplus.py", root / "assignments" / "softplus.py")
     text = (REPO / "course.yaml").read_text()
     text = re.sub(
         r"(?ms)^assignments:.*?(?=^\S)",
@@ -93,17 +93,17 @@ def _answers(course_dir, **replaced):
     return {**simulated_class.reference_answers(_notebook(course_dir, "source")), **replaced}
 
 
-def test_the_release_has_the_tanh_gate_and_exercise_and_no_answer(course):
+def test_the_release_has_the_softplus_gate_and_exercise_and_no_answer(course):
     language, course_dir = course
     release = _notebook(course_dir, "release")
     text = "\n".join(c.source for c in release.cells)
-    assert "class TanhGate:" in text and "def tanh_with_gates(x, y, z):" in text
-    assert "pictures.your_graph(P, 'tanh')" in text
-    assert "BEGIN SOLUTION" not in text and "np.tanh" not in text and "1.0 - self.out" not in text
+    assert "class SoftplusGate:" in text and "def softplus_with_gates(x, y, z):" in text
+    assert "pictures.your_graph(P, 'softplus')" in text
+    assert "BEGIN SOLUTION" not in text and "np.logaddexp" not in text and "np.tanh" not in text
     shipped = (course_dir / "release" / ASSIGNMENT / "bpkit" / "table.py").read_text()
-    assert '"TanhGate"' in shipped and "backward=" not in shipped.split("OPERATIONS: tuple")[1]
+    assert '"SoftplusGate"' in shipped and "backward=" not in shipped.split("OPERATIONS: tuple")[1]
     if language == "ko":  # the row's words, from the catalog
-        assert "local gradient 1 - tanh^2는 *출력*을 씁니다" in text, text
+        assert "local gradient는 *입력*의 sigmoid인 σ(x)입니다" in text, text
 
 
 def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
@@ -112,11 +112,11 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
     shutil.copytree(course_dir / "release" / ASSIGNMENT, folder)
     filled = as_student(simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir)), "ann")
     run_in_kernel(filled, folder)
-    assert SAID[language] in outputs_of(filled, "selfcheck_tanh_gate"), outputs_of(
-        filled, "selfcheck_tanh_gate"
+    assert SAID[language] in outputs_of(filled, "selfcheck_softplus_gate"), outputs_of(
+        filled, "selfcheck_softplus_gate"
     )
-    assert RIGHT_FORM[language] in outputs_of(filled, "selfcheck_tanh_by_hand")
-    assert AGREES[language] in outputs_of(filled, "selfcheck_tanh_with_gates")
+    assert RIGHT_FORM[language] in outputs_of(filled, "selfcheck_softplus_by_hand")
+    assert AGREES[language] in outputs_of(filled, "selfcheck_softplus_with_gates")
     nbformat.write(filled, folder / f"{NOTEBOOK}.ipynb")
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", "validate", str(folder / f"{NOTEBOOK}.ipynb")],
@@ -126,18 +126,18 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
         env=nbgrader_environment(),
     )
     assert "Success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-    for gate, mistake in ((WRONG_TANH, "sign-flip"), (TANH_OF_INPUT, "tanh-of-input")):
+    for gate, mistake in ((WRONG_SOFTPLUS, "sign-flip"), (SIGMOID_OF_MINUS_X, "softplus-sigmoid-of-minus-x")):
         wrong = as_student(
-            simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, tanh_gate=gate)),
+            simulated_class.fill(_notebook(course_dir, "release"), _answers(course_dir, softplus_gate=gate)),
             "ann",
         )
         run_in_kernel(wrong, folder, allow_errors=True)  # Validate's lines fail it
-        said = outputs_of(wrong, "selfcheck_tanh_gate")
+        said = outputs_of(wrong, "selfcheck_softplus_gate")
         assert mistake in said, said
         if language == "ko":
             assert HANGUL.search(said) and "problem(s) found" not in said, said
     if language == "ko":  # the words the row brought with its mistake, from the catalog
-        assert "tanh의 local gradient" in said, said
+        assert "softplus의 local gradient" in said, said
 
 
 def _verdicts(course_dir, student):
@@ -153,8 +153,8 @@ def test_graded_end_to_end_by_both_graders(course, tmp_path):
     language, course_dir = course
     for student, answers in (
         ("ann", _answers(course_dir)),
-        ("bo", _answers(course_dir, tanh_gate=WRONG_TANH)),
-        ("cy", _answers(course_dir, tanh_gate=TANH_OF_INPUT)),
+        ("bo", _answers(course_dir, softplus_gate=WRONG_SOFTPLUS)),
+        ("cy", _answers(course_dir, softplus_gate=SIGMOID_OF_MINUS_X)),
     ):
         folder = course_dir / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
@@ -176,19 +176,23 @@ def test_graded_end_to_end_by_both_graders(course, tmp_path):
     for graded in (course_dir, kit):
         ann, bo = _verdicts(graded, "ann"), _verdicts(graded, "bo")
         assert {
-            "test_tanh_gate_forward",
-            "test_tanh_gate_backward",
-            "test_tanh_by_hand",
-            "test_tanh_with_gates",
+            "test_softplus_gate_forward",
+            "test_softplus_gate_backward",
+            "test_softplus_by_hand",
+            "test_softplus_with_gates",
         } <= set(ann)
         assert all(points == score for points, score, _, _ in ann.values()), ann
-        points, score, _, mistakes = bo["test_tanh_gate_backward"]
+        points, score, _, mistakes = bo["test_softplus_gate_backward"]
         assert score < points and "sign-flip" in mistakes, bo
-        points, score, _, mistakes = bo["test_tanh_with_gates"]
+        points, score, _, mistakes = bo["test_softplus_with_gates"]
         assert score < points and "sign-flip" in mistakes, bo
-        assert bo["test_tanh_by_hand"][1] == bo["test_tanh_by_hand"][0]  # hand answers do not use the gate
-        points, score, _, mistakes = _verdicts(graded, "cy")["test_tanh_gate_backward"]
-        assert score < points and mistakes == ["tanh-of-input"], mistakes  # named by the row's own model
+        assert (
+            bo["test_softplus_by_hand"][1] == bo["test_softplus_by_hand"][0]
+        )  # hand answers do not use the gate
+        points, score, _, mistakes = _verdicts(graded, "cy")["test_softplus_gate_backward"]
+        assert score < points and mistakes == ["softplus-sigmoid-of-minus-x"], (
+            mistakes
+        )  # named by the row's own model
     assert all(_verdicts(course_dir, s) == _verdicts(kit, s) for s in ("ann", "bo", "cy"))
     feedback = "".join(
         o.get("text", "")
@@ -198,6 +202,6 @@ def test_graded_end_to_end_by_both_graders(course, tmp_path):
         if c.metadata.get("nbgrader", {}).get("grade")
         for o in c.get("outputs", [])
     )
-    assert "TanhGate" in feedback
+    assert "SoftplusGate" in feedback
     if language == "ko":
         assert HANGUL.search(feedback), feedback[:2000]

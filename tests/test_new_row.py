@@ -1,13 +1,12 @@
-"""Proof that an operation is one row: `tanh` is one row of the operation table
-(solutions/table.py) plus its words in the student catalog. A copy of the checkout has the row
-taken out (and `backprop-kit catalogs` and `python -m autograder.docs` run, so the copy is a kit
-without tanh); then the row is added back as a contributor adds it, with its Korean written into
-bpkit.po, `backprop-kit catalogs` compiling it and `python -m autograder.docs` regenerating the
+"""Proof that an operation is one row: `softplus`, which the operation table (solutions/table.py)
+does not have, is added to a copy of the checkout as a contributor adds it: one row, with the
+mistake it brings and that mistake's model, appended to OPERATIONS; its Korean written into
+bpkit.po; `backprop-kit catalogs` compiling it and `python -m autograder.docs` regenerating the
 docs' tables, and nothing else by hand. `git diff --stat` of that change is printed and held to
 those files.
 
 Then, outside that cost, an exercise on a graph that uses it (a description appended to
-solutions/graphs.py, its prose tests/data/tanh.py), and tests/tanh_proof.py runs in the copy:
+solutions/graphs.py, its prose tests/data/softplus.py), and tests/new_row_proof.py runs in the copy:
 the course builds, self-checks, validates and grades both end to end, under `nbgrader autograde`
 and `backprop-kit autograde`, in English and in Korean."""
 
@@ -18,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lanes import require_sandbox
 
 from autograder.catalogs import read_catalog, write_catalog
 
@@ -26,73 +26,67 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 COPIED = ("autograder", "solutions", "assignments", "demo", "tests", "docs", "course.yaml", "pyproject.toml")
 
-# The row, as a contributor adds it to OPERATIONS (the table's own text: the copy takes it out first),
-# with the mistake it brings (1 - x² for 1 - tanh²) and that mistake's model.
-TANH_ROW = """    Operation(
-        "tanh",
-        "TanhGate",
+# The row, as a contributor appends it to OPERATIONS, with the mistake it brings (σ(−x) for σ(x))
+# and that mistake's model. Its gradient σ(x) is written with tanh, which never overflows (the
+# hidden checks draw x = ±1000).
+NEW_ROW = """    Operation(
+        "softplus",
+        "SoftplusGate",
         ("x",),
         "one input",
-        "tanh({0})",
-        N_("tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*."),
-        forward=lambda x: np.tanh(x),
-        backward=lambda dout, out, x: dout * (1.0 - out * out),
+        "softplus({0})",
+        N_("softplus(x) = log(1 + e^x), a smooth ReLU; its local gradient is σ(x), the sigmoid of its *input*."),
+        forward=lambda x: np.logaddexp(0.0, x),
+        backward=lambda dout, out, x: dout * 0.5 * (1.0 + np.tanh(0.5 * x)),
         misconceptions=(
             "upstream-ignored",
             Misconception(
-                "tanh-of-input",
-                N_(
-                    "tanh's local gradient was computed as 1 - x² from its input x instead of 1 - tanh² "
-                    "from its output."
-                ),
-                N_("tanh'(x) = 1 - tanh(x)^2 is written with the value forward computed, not with x."),
-                model=lambda s: [(s.dout * (1 - s.inputs[0] * s.inputs[0]),)],  # 1 - x² for 1 - tanh²
-                said=(N_("tanh's local gradient was 1 − x² of its input, not 1 − tanh² of its output"),),
-                hint_by_hand=N_(
-                    "tanh'(s) = 1 − tanh(s)² is written with the value tanh(s) you computed on the way "
-                    "forward, not with s."
-                ),
+                "softplus-sigmoid-of-minus-x",
+                N_("softplus's local gradient was computed as σ(−x) = 1 / (1 + e^x) instead of σ(x) = 1 / (1 + e^−x)."),
+                N_("softplus'(x) = σ(x) = 1 / (1 + e^-x): it grows with x, as softplus does."),
+                model=lambda s: [(s.dout * 0.5 * (1.0 - np.tanh(0.5 * s.inputs[0])),)],  # σ(−x) for σ(x)
+                said=(N_("softplus's local gradient was σ(−x), not σ(x)"),),
+                hint_by_hand=N_("softplus'(s) = σ(s) = 1 / (1 + e^−s): it grows with s, as softplus does."),
                 prior=6,
             ),
             "sign-flip",
         ),
-        graded=Graded("tanh_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
-        python=("tanh({0})",),
+        graded=Graded("softplus_gate", extra_cases=((N_("large |x|"), _large),), kit=False),
+        python=("softplus({0})",),
     ),
 """
+END_OF_OPERATIONS = "\n)\n\nGRADED = tuple("  # where the row is appended: OPERATIONS' last line
 # Its words: the Korean of every message the row adds.
 KOREAN = {
-    "tanh(x) = (e^x - e^-x) / (e^x + e^-x); its local gradient 1 - tanh^2 uses the *output*.": (
-        "tanh(x) = (e^x - e^-x) / (e^x + e^-x); local gradient 1 - tanh^2는 *출력*을 씁니다."
+    "softplus(x) = log(1 + e^x), a smooth ReLU; its local gradient is σ(x), the sigmoid of its *input*.": (
+        "softplus(x) = log(1 + e^x), 부드러운 ReLU; local gradient는 *입력*의 sigmoid인 σ(x)입니다."
     ),
     # the mistake the row brings, with its model: its words come and go with the row
-    "tanh's local gradient was computed as 1 - x² from its input x instead of 1 - tanh² from its output.": (
-        "tanh의 local gradient를 출력으로 1 - tanh²를 계산하지 않고 입력 x로 1 - x²를 계산했습니다."
+    "softplus's local gradient was computed as σ(−x) = 1 / (1 + e^x) instead of σ(x) = 1 / (1 + e^−x).": (
+        "softplus의 local gradient를 σ(x) = 1 / (1 + e^−x)가 아니라 σ(−x) = 1 / (1 + e^x)로 계산했습니다."
     ),
-    "tanh'(x) = 1 - tanh(x)^2 is written with the value forward computed, not with x.": (
-        "tanh'(x) = 1 - tanh(x)^2는 x가 아니라 forward가 계산한 값으로 씁니다."
+    "softplus'(x) = σ(x) = 1 / (1 + e^-x): it grows with x, as softplus does.": (
+        "softplus'(x) = σ(x) = 1 / (1 + e^-x): softplus처럼 x가 커질수록 커집니다."
     ),
-    "tanh's local gradient was 1 − x² of its input, not 1 − tanh² of its output": (
-        "tanh의 local gradient가 출력의 1 − tanh²가 아니라 입력의 1 − x²였습니다"
-    ),
-    "tanh'(s) = 1 − tanh(s)² is written with the value tanh(s) you computed on the way forward, not with s.": (
-        "tanh'(s) = 1 − tanh(s)²는 s가 아니라 forward 방향으로 계산해 둔 값 tanh(s)로 씁니다."
+    "softplus's local gradient was σ(−x), not σ(x)": "softplus의 local gradient가 σ(x)가 아니라 σ(−x)였습니다",
+    "softplus'(s) = σ(s) = 1 / (1 + e^−s): it grows with s, as softplus does.": (
+        "softplus'(s) = σ(s) = 1 / (1 + e^−s): softplus처럼 s가 커질수록 커집니다."
     ),
 }
-# The exercise on a graph that uses it (not part of the row's cost): f = tanh(x + y) · z.
-TANH_EXERCISE = """
+# The exercise on a graph that uses it (not part of the row's cost): f = softplus(x + y) · z.
+NEW_EXERCISE = """
 
-GRAPHS["tanh"] = GraphDescription(
-    "f(x, y, z) = tanh(x + y) · z",
+GRAPHS["softplus"] = GraphDescription(
+    "f(x, y, z) = softplus(x + y) · z",
     ("x", "y", "z"),
-    (("s", "+", ("x", "y")), ("t", "tanh", ("s",)), ("f", "*", ("t", "z"))),
+    (("s", "+", ("x", "y")), ("t", "softplus", ("s",)), ("f", "*", ("t", "z"))),
 )
 EXERCISES = (
     *EXERCISES,
     Exercise(
-        "tanh_by_hand",
-        "tanh",
-        "tanh",
+        "softplus_by_hand",
+        "softplus",
+        "softplus",
         _integers(-3, 3, ("x", "y", "z")),
         {
             "s": ("value", "s"),
@@ -104,7 +98,7 @@ EXERCISES = (
             "dfdy": ("grad", "y"),
             "dfdz": ("grad", "z"),
         },
-        function=Function("tanh_with_gates", "small numbers"),
+        function=Function("softplus_with_gates", "small numbers"),
     ),
 )
 BY_ID = {e.id: e for e in EXERCISES}
@@ -138,14 +132,9 @@ def docs(checkout, env):
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory):
-    """A copy of the checkout with the tanh row and its words, committed on top of the copy as it was."""
-    from autograder.sandbox.bwrap import sandbox_available
-
-    if not sandbox_available():
-        if os.environ.get("CI"):
-            pytest.fail("CI=true: bubblewrap is needed to grade the tanh course")
-        pytest.skip("bubblewrap (bwrap) is not installed")
-    root = tmp_path_factory.mktemp("tanh") / "checkout"
+    """A copy of the checkout with the softplus row and its words, committed on top of the copy as it was."""
+    require_sandbox()
+    root = tmp_path_factory.mktemp("new_row") / "checkout"
     root.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis")
     for name in COPIED:
@@ -162,20 +151,18 @@ def checkout(tmp_path_factory):
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t",
     }
-    table = root / "solutions" / "table.py"
-    text = table.read_text()
-    assert text.count(TANH_ROW) == 1, "the test's TANH_ROW is not the table's row, as written there"
-    table.write_text(text.replace(TANH_ROW, ""))  # a kit without tanh: its words and docs go too
-    catalogs(root, env)
+    catalogs(root, env)  # the copy as the tools leave it, so that only the row's own change counts
     docs(root, env)
-    (root / ".gitignore").write_text(
-        "__pycache__/\n"
-    )  # the make targets write bytecode; it is no cost of a row
+    (root / ".gitignore").write_text("__pycache__/\n")  # the make targets write bytecode: no cost of a row
     git(root, "init", "-q")
     git(root, "add", "-A")
     subprocess.run(["git", "commit", "-qm", "before"], cwd=root, env=env, check=True)
 
-    table.write_text(text)  # the row, where it was
+    table = root / "solutions" / "table.py"
+    text = table.read_text()
+    assert '"SoftplusGate"' not in text, "the table has softplus already: the proof must add a row it lacks"
+    assert text.count(END_OF_OPERATIONS) == 1, "OPERATIONS no longer ends where the test appends the row"
+    table.write_text(text.replace(END_OF_OPERATIONS, "\n" + NEW_ROW.rstrip("\n") + END_OF_OPERATIONS))
     catalogs(root, env)  # the row's messages join the .po files, untranslated
     po_path = root / "autograder" / "bpkit" / "locale" / "ko" / "LC_MESSAGES" / "bpkit.po"
     po = read_catalog(po_path, "ko")
@@ -191,16 +178,16 @@ def checkout(tmp_path_factory):
     docs(root, env)  # the docs' generated tables (operations, gates, misconceptions) list it
     git(root, "add", "-A")
     stat = git(root, "diff", "--cached", "--stat")
-    print("What adding tanh costs (git diff --stat):\n" + stat)
-    (root.parent / "tanh.diffstat").write_text(stat)
-    subprocess.run(["git", "commit", "-qm", "tanh: one row and its words"], cwd=root, env=env, check=True)
+    print("What adding softplus costs (git diff --stat):\n" + stat)
+    (root.parent / "new_row.diffstat").write_text(stat)
+    subprocess.run(["git", "commit", "-qm", "softplus: one row and its words"], cwd=root, env=env, check=True)
 
     graphs = root / "solutions" / "graphs.py"
-    graphs.write_text(graphs.read_text() + TANH_EXERCISE)
+    graphs.write_text(graphs.read_text() + NEW_EXERCISE)
     return root, env, stat
 
 
-def test_adding_tanh_is_one_row_and_its_words(checkout):
+def test_adding_softplus_is_one_row_and_its_words(checkout):
     """Written by hand: the row (solutions/table.py) and its Korean (bpkit.po). Generated from them by
     `backprop-kit catalogs` and `python -m autograder.docs`: the compiled catalog and the docs' tables."""
     _root, _env, stat = checkout
@@ -212,14 +199,14 @@ def test_adding_tanh_is_one_row_and_its_words(checkout):
         "docs/misconceptions.md",
     }
     assert written <= changed <= written | generated, stat
-    rows = len(TANH_ROW.splitlines())
+    rows = len(NEW_ROW.splitlines())
     assert f"solutions/table.py | {rows} +" in " ".join(stat.split()), stat
 
 
-def test_the_tanh_course_builds_checks_validates_and_grades_in_both_languages(checkout):
+def test_the_softplus_course_builds_checks_validates_and_grades_in_both_languages(checkout):
     root, env, _stat = checkout
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "tests/tanh_proof.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "tests/new_row_proof.py"],
         cwd=root,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """An operation is one row of the operation table (solutions/table.py), and nothing else names one:
 no module of the kit writes a gate class's name or an operation's symbol in a string literal, so
-adding an operation is adding a row (tests/test_tanh_row.py proves it end to end).
+adding an operation is adding a row (tests/test_new_row.py proves it end to end).
 
 Docstrings and comments may talk about gates; code may not branch on them. Student code as
 students write it (demo/, tests/data/) and the tests themselves are not the kit's modules."""

@@ -7,9 +7,9 @@
 # ---
 
 # %% [markdown]
-# # A tanh
+# # A softplus
 #
-# f(x, y, z) = tanh(x + y) · z: the add distributes, the tanh squashes, the mul switches.
+# f(x, y, z) = softplus(x + y) · z: the add distributes, the softplus smooths what a ReLU would cut, the mul switches.
 
 # %% kind="student_id" grade_id="student_id"
 STUDENT_ID = ""
@@ -29,27 +29,27 @@ print(P.describe())
 
 # %% kind="gate" grade_id="mul_gate"
 
-# %% kind="gate" grade_id="tanh_gate"
+# %% kind="gate" grade_id="softplus_gate"
 
 # %% [markdown]
-# **By hand**, with your numbers: s = x + y, t = tanh(s), f = t · z; give s, t, f, the gradients
+# **By hand**, with your numbers: s = x + y, t = softplus(s), f = t · z; give s, t, f, the gradients
 # of t and s, then of x, y and z.
 
-# %% kind="setup" grade_id="setup_tanh" exercise="tanh_by_hand"
+# %% kind="setup" grade_id="setup_softplus" exercise="softplus_by_hand"
 
-# %% kind="display" grade_id="picture_tanh" exercise="tanh_by_hand"
+# %% kind="display" grade_id="picture_softplus" exercise="softplus_by_hand"
 
-# %% kind="solution" grade_id="tanh_by_hand"
+# %% kind="solution" grade_id="softplus_by_hand"
 
-# %% kind="selfcheck" grade_id="selfcheck_tanh_by_hand"
+# %% kind="selfcheck" grade_id="selfcheck_softplus_by_hand"
 
-# %% kind="test" grade_id="test_tanh_by_hand" points=3 title="f = tanh(x + y) · z by hand"
+# %% kind="test" grade_id="test_softplus_by_hand" points=3 title="f = softplus(x + y) · z by hand"
 
 # %% [markdown]
 # **With your gates**: return f and the gradients (dx, dy, dz).
 
-# %% kind="solution" grade_id="tanh_with_gates"
+# %% kind="solution" grade_id="softplus_with_gates"
 
-# %% kind="selfcheck" grade_id="selfcheck_tanh_with_gates"
+# %% kind="selfcheck" grade_id="selfcheck_softplus_with_gates"
 
-# %% kind="test" grade_id="test_tanh_with_gates" points=2 title="tanh_with_gates"
+# %% kind="test" grade_id="test_softplus_with_gates" points=2 title="softplus_with_gates"
