@@ -409,13 +409,8 @@ def hidden_mistakes(graph, values, answers, keep=()) -> str | None:
         if evaluation.at_kink():
             continue
         usable += 1
-        correct = evaluation.answers(answers, evaluation.backward())
-        for m, node, k in acceptance.applicable_mistakes(evaluation):
-            grads = evaluation.backward(m, node, k)
-            if grads is None:
-                continue
-            visible = acceptance.clearly_differ(evaluation.answers(answers, grads), correct)
-            shown[(m.id, node)] = shown.get((m.id, node), 0) + int(visible)
+        for key, visible in acceptance.mistakes_shown(evaluation, answers).items():
+            shown[key] = shown.get(key, 0) + int(visible)
     if usable == 0:
         row = _row_at(graph, edge) if edge else None
         if row is not None and row.kind_of.domain is not None:
@@ -432,10 +427,15 @@ def hidden_mistakes(graph, values, answers, keep=()) -> str | None:
         if never
         else _("in {n} of {total} draws only").format(n=shown[(mid, node)], total=usable)
     )
+    where = (
+        f"{node} = {described.gate_expression(graph, node)}"
+        if node in {n for n, _, _ in graph.gates}
+        else student_words(node)  # a branch kept alone (acceptance.BRANCH) is made at no one node
+    )
     return _(
-        "no draw of these ranges shows every mistake: {mistake} at {node} = {formula} changes the answers {how}; "
+        "no draw of these ranges shows every mistake: {mistake} at {where} changes the answers {how}; "
         "widen the ranges or ask for more answers"
-    ).format(mistake=mid, node=node, formula=described.gate_expression(graph, node), how=how)
+    ).format(mistake=mid, where=where, how=how)
 
 
 def _row_at(graph, node):

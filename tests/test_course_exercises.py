@@ -529,3 +529,54 @@ def test_korean_prose_and_node_names_are_an_exercise_like_any_other(tmp_path):
     )
     (read,) = course.authored
     assert read.title == "탄젠트 뉴런" and read.graph.gates[0] == ("곱", "*", ("x", "y"))
+
+
+def test_one_rule_says_what_a_draw_hides_to_check_config_and_to_the_variants_no_draw_fits(monkeypatch):
+    """acceptance.mistakes_shown is the one rule: a course.yaml exercise's reason (authored.py) and
+    a variant no draw fits (problems.undrawable) both change when it changes. A mutant that calls
+    every forgotten upstream factor hidden makes both refuse, naming that mistake."""
+    from autograder.authored import hidden_mistakes, values_of
+    from autograder.bpkit import acceptance, problems
+    from solutions import graphs as described
+
+    graph = parse_graph("t = tanh(x)\nf = t * y")
+    values, _ = values_of({"x": [-2, 2], "y": [-3, 3]}, graph)
+    answers = {"t": ("value", "t"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y")}
+    family = described.shape(described.BY_ID["simple_by_hand"], described.PER_STUDENT)
+    assert hidden_mistakes(graph, values, answers) is None
+    assert problems.undrawable(family, tries=5) == {}
+
+    rule = acceptance.mistakes_shown
+
+    def blind_to_the_upstream(evaluation, asked):
+        return {key: shown and key[0] != "upstream-ignored" for key, shown in rule(evaluation, asked).items()}
+
+    monkeypatch.setattr(acceptance, "mistakes_shown", blind_to_the_upstream)
+    assert hidden_mistakes(graph, values, answers) == (
+        "no draw of these ranges shows every mistake: upstream-ignored at t = tanh(x) changes the answers "
+        "in no draw; widen the ranges or ask for more answers"
+    )
+    refused = problems.undrawable(family, tries=5)
+    assert list(refused) == list(family.graphs), refused
+    assert all(why.startswith("upstream-ignored at ") for why in refused.values()), refused
+
+
+def test_a_branch_kept_alone_that_no_answer_shows_is_refused_on_both_sides():
+    """f = (x + y) · x asking dfdq and dfdy but not dfdx: keeping one of x's two branches changes
+    nothing asked, on every draw. check-config's reason and problems.undrawable both say so
+    (a mutant rule that never calls a branch hidden fails both assertions)."""
+    from autograder.authored import hidden_mistakes, values_of
+    from autograder.bpkit import problems
+    from solutions import graphs as described
+
+    graph = parse_graph("q = x + y\nf = q * x")
+    values, _ = values_of({"x": [-3, 3], "y": [-3, 3]}, graph)
+    answers = {"q": ("value", "q"), "f": ("value", "f"), "dfdq": ("grad", "q"), "dfdy": ("grad", "y")}
+    exercise = described.Exercise("branchy_by_hand", "branchy_by_hand", "branchy_by_hand", values, answers)
+    described.register(exercise, graph)  # forgotten after the test (the autouse fixture)
+    said = (hidden_mistakes(graph, values, answers), problems.undrawable(described.shape(exercise), tries=20))
+    assert said == (
+        "no draw of these ranges shows every mistake: branch-overwrite at a branch changes the answers "
+        "in no draw; widen the ranges or ask for more answers",
+        {graph: "branch-overwrite at a branch stays hidden on 20 of 20 draws"},
+    )

@@ -228,6 +228,9 @@ def applicable_mistakes(evaluation):
     return found
 
 
+BRANCH = gate_kinds.N_("a branch")  # where a branch kept alone is made: no one node
+
+
 def _made(evaluation, answers):
     """The correct answers, and [((mistake id, node), the answers it gives)] for every applicable
     mistake and for a branch kept alone."""
@@ -241,25 +244,37 @@ def _made(evaluation, answers):
     if evaluation.graph.branching():
         for keep in ("first", "last"):
             kept = evaluation.backward(keep=keep)  # either branch: one mistake, said the same way
-            made.append((("branch-overwrite", "a branch"), evaluation.answers(answers, kept)))
+            made.append((("branch-overwrite", BRANCH), evaluation.answers(answers, kept)))
     return correct, made
+
+
+def mistakes_shown(evaluation, answers):
+    """{(mistake id, node): whether it moves some answer clearly on this draw} for every applicable
+    mistake (and a branch kept alone); a mistake made several ways shows only if every way does.
+    The one rule of what a draw hides: the draws' acceptance (discriminates), check-config's
+    reasons for a course.yaml exercise (autograder/authored.py) and for a variant no draw fits
+    (problems.undrawable) all read it."""
+    correct, made = _made(evaluation, answers)
+    shown: dict = {}
+    for key, given in made:
+        shown[key] = shown.get(key, True) and clearly_differ(given, correct)
+    return shown
 
 
 def hidden_mistakes(evaluation, answers):
     """[(mistake id, node)] of the applicable mistakes that move no answer clearly on this draw."""
-    correct, made = _made(evaluation, answers)
-    return [key for key, given in made if not clearly_differ(given, correct)]
+    return [key for key, shown in mistakes_shown(evaluation, answers).items() if not shown]
 
 
 def discriminates(evaluation, answers, apart=False):
     """Every applicable mistake moves some answer clearly, and so does keeping one branch alone;
     with `apart`, every two of them (made at different nodes, or different mistakes) also give
     answers clearly apart from each other, so that the one a student made can be named alone."""
-    correct, made = _made(evaluation, answers)
-    if not all(clearly_differ(given, correct) for _, given in made):
+    if not all(mistakes_shown(evaluation, answers).values()):
         return False
     if not apart:
         return True
+    correct, made = _made(evaluation, answers)
     # Two ways of one mistake at one node (σ's two factors where σ = 1/2) are the same mistake,
     # named the same: they need not be apart.
     return all(

@@ -171,7 +171,7 @@ def undrawable(shape, tries=TRIES_PER_VARIANT):
             if hidden:
                 (mistake, node), n = hidden.most_common(1)[0]
                 out[graph] = _("{mistake} at {node} stays hidden on {n} of {tries} draws").format(
-                    mistake=mistake, node=node, n=n, tries=tries
+                    mistake=mistake, node=_(node) if node == acceptance.BRANCH else node, n=n, tries=tries
                 )
             else:
                 why, n = refused.most_common(1)[0]
