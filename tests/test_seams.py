@@ -17,10 +17,13 @@ from autograder.grading.subject import Subject
 
 
 def members(protocol: type) -> dict[str, inspect.Signature | None]:
-    """{name: signature (None for a data attribute)} that `protocol` declares."""
+    """{name: signature (None for a data attribute)} that `protocol` declares. A property is a
+    data attribute too: a read-only one (HandAnswers' id, problem and answers)."""
     declared = {name: None for name in getattr(protocol, "__annotations__", {})}
     for name, value in vars(protocol).items():
-        if callable(value) and not name.startswith("_"):
+        if isinstance(value, property):
+            declared[name] = None
+        elif callable(value) and not name.startswith("_"):
             declared[name] = inspect.signature(value)
     return declared
 
@@ -84,6 +87,21 @@ def test_every_hand_answers_exercise_and_function_has_what_its_kind_declares():
         assert not missing(HandAnswers, type(exercise)), exercise.id
     for exercise in FUNCTIONS:
         assert isinstance(exercise, FunctionExercise)
+
+
+def test_a_read_only_member_is_declared_and_required():
+    assert {"id", "problem", "answers", "correct", "mistaken"} <= set(members(HandAnswers))
+
+    class NoProblem:
+        id, answers = "x", {}
+
+        def correct(self, values, graph=None, mode="lecture"):
+            return {}
+
+        def mistaken(self, values, graph=None, mode="lecture"):
+            return {}
+
+    assert missing(HandAnswers, NoProblem) == ["NoProblem has no attribute 'problem'"]
 
 
 def test_a_missing_member_or_another_signature_is_named():
