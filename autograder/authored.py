@@ -524,17 +524,28 @@ def read_entry(
     if problems or values is None:
         return None, problems
     if entry.function:
+        # A node with a number (2 · x, x + 1) needs no gate cell: the student computes it and its
+        # gradient in the function itself (notebooks.py's solution does; the method check scales
+        # only the gates' cells). Another operation without a cell (exp, 1 / x) cannot be built.
         ungraded = [
-            described.gate_expression(graph, n)
+            (n, described.gate_expression(graph, n))
             for n, op, _ in graph.gates
-            if operation_of(op)[0].graded is None
+            if operation_of(op)[0].graded is None and not operation_of(op)[0].constants
         ]
         if ungraded:
             problems.append(
                 AuthoredProblem(
                     "function",
-                    _("a function is built from gate cells, and {nodes} has none: leave function out").format(
-                        nodes=", ".join(ungraded)
+                    _(
+                        "a function is built from gate cells, and {nodes} has no gate cell: leave "
+                        "function out, or write the graph with operations that have one ({known})"
+                    ).format(
+                        nodes=", ".join(f"{n} = {formula}" for n, formula in ungraded),
+                        known=", ".join(
+                            row.python[0].format(*"ab"[: len(row.inputs)])
+                            for row in OPERATIONS
+                            if row.graded is not None and row.kind_of.elementwise
+                        ),
                     ),
                 )
             )
@@ -624,6 +635,11 @@ def authored_cells(course: Any, assignment: Any, notebook: str, path: Any) -> st
             fn.id if fn is not None else None,
             a.graph.output,
             [f"d{n}" for n in a.graph.inputs],
+            [
+                f"{n} = {described.gate_expression(a.graph, n)}"
+                for n, op, _ in a.graph.gates
+                if operation_of(op)[0].constants
+            ],
         )
         out += _markdown(hand_words)
         out += _cell("setup", f"setup_{e.id}", exercise=e.id)

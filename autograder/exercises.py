@@ -318,12 +318,17 @@ def mistaken_gates(misconception, variant=0):
 
 
 @functools.lru_cache(maxsize=64)
-def keyed_gates(scale):
+def keyed_gates(scale, scaled=None):
     """The reference gates with every backward's gradients times protocol.backward_factor of the
     inputs its instance's forward was given: what a function built from gates returns when the
-    grader's call scales the student's backward so (`scale`, a tuple: checks.py, the method)."""
+    grader's call scales the student's backward so (`scale`, a tuple: checks.py, the method).
+    `scaled`: the gate classes the grader's call wraps (a tuple of names; None: every one). A node
+    with a number (c · x, x + c) has no gate cell: the student computes it in the function, where
+    no wrapper scales it, and so does the reference."""
     module = types.SimpleNamespace(**{k: v for k, v in vars(reference).items() if isinstance(v, type)})
     for name, cls in vars(module).items():
+        if scaled is not None and name not in scaled:
+            continue
         if callable(getattr(cls, "backward", None)):
             setattr(module, name, _keyed(cls, scale))
     return module

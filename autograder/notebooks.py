@@ -71,14 +71,22 @@ AUTHORED_FUNCTION = N_(
 )
 
 
-def authored_frame(title, formula, answers, function=None, output="f", gradients=()):
+AUTHORED_NUMBERS = N_(
+    "{nodes} take a number and have no gate: compute them, and their gradients, in the function itself."
+)
+
+
+def authored_frame(title, formula, answers, function=None, output="f", gradients=(), numbered=()):
     """The words around a course.yaml exercise's cells, in the course's language: (the hand
-    exercise's markdown, the function's markdown or None)."""
+    exercise's markdown, the function's markdown or None). `numbered`: the nodes with a number
+    (q = 2 · x), which the function computes without a gate."""
     hand = f"## {title}\n\n" + _(AUTHORED_GRAPH).format(formula=formula) + "\n\n"
     hand += _(AUTHORED_HAND).format(answers=", ".join(answers))
     said = None
     if function is not None:
         said = _(AUTHORED_FUNCTION).format(function=function, output=output, gradients=", ".join(gradients))
+        if numbered:
+            said += " " + _(AUTHORED_NUMBERS).format(nodes=", ".join(f"`{n}`" for n in numbered))
     return hand, said
 
 
@@ -449,7 +457,33 @@ def _solution_source(hand, fn, mode):
     )
     graphs_used = {fn.graph(g, mode) for g in shape.graphs}
     kinds = sorted({op for g in graphs_used for _, op, _ in g.gates})
-    made = ", ".join(f"{op!r}: {described.gate_of(op)[0]}" for op in kinds)
+    # A node with a number (2 · x, x + 1: course.yaml's graphs) has no gate cell: computed here,
+    # from its row's forward and local gradient, where the grader's wrappers do not reach.
+    numbered = {op: described.operation_of(op) for op in kinds if described.operation_of(op)[0].constants}
+    made = ", ".join(
+        f"{op!r}: {described.gate_of(op)[0]}"
+        if op not in numbered
+        else f"{op!r}: lambda: _WithNumber({ast.unparse(_lambda_of(numbered[op][0].forward))}, "
+        f"{ast.unparse(_lambda_of(numbered[op][0].backward))}, {numbered[op][1][0]!r})"
+        for op in kinds
+    )
+    with_number = (
+        [
+            "    class _WithNumber:  # a node with a number: no gate cell, its forward and local gradient here",
+            "        def __init__(self, forward, backward, c):",
+            "            self._forward, self._backward, self._c = forward, backward, c",
+            "",
+            "        def forward(self, x):",
+            "            self._x, self._out = x, self._forward(x, self._c)",
+            "            return self._out",
+            "",
+            "        def backward(self, dout):",
+            "            return self._backward(dout, self._out, self._x, self._c)",
+            "",
+        ]
+        if numbered
+        else []
+    )
     returned = _tuple_text(
         _tuple_text(f"grads[{m!r}]" for m in members) if isinstance(members, tuple) else f"grads[{members!r}]"
         for _, members in groups
@@ -462,6 +496,7 @@ def _solution_source(hand, fn, mode):
             f'    """{_function_docstring(fn, mode)}"""',
             "    ### BEGIN SOLUTION",
             *(["    from bpkit import graphs as bpkit_graphs"] if own else []),
+            *with_number,
             f"    graph, kinds = {graph}, {{{made}}}",
             f"    values, gates = {{{given}}}, {{}}",
             "    for node, op, parents in graph.gates:",

@@ -494,6 +494,13 @@ MALFORMED = {
         "function",
         "simple_with_gates is the id of one of the kit's exercises",
     ),
+    "a function on a node without a gate cell": (
+        _entry(graph="f = exp(x) * y", function="e1_with_gates"),
+        7,
+        "function",
+        "n1 = exp(x) has no gate cell: leave function out, or write the graph with operations that have "
+        "one (a + b, a * b, max(a, b), relu(a), sigmoid(a), a - b, a / b, a ** 2, tanh(a), log(a))",
+    ),
     "Korean prose, a slip on the line after a comment": (
         _entry(graph="# 입력의 곱\nq = x * y\nf = 탄(q) * z", title="'탄젠트 뉴런'"),
         7,
@@ -580,3 +587,82 @@ def test_a_branch_kept_alone_that_no_answer_shows_is_refused_on_both_sides():
         "in no draw; widen the ranges or ask for more answers",
         {graph: "branch-overwrite at a branch stays hidden on 20 of 20 draws"},
     )
+
+
+WITH_NUMBERS = """\
+exercises:
+  - id: scaled_neuron_by_hand
+    notebook: mine
+    graph: |
+      q = 2 * x
+      r = q * y + 1
+      f = sigmoid(r) * z
+    values: {x: [-1, 1, 0.5], y: [-1, 1, 0.5], z: [-3, 3]}
+    answers: [q, n1, r, n2, f, dfdn2, dfdr, dfdn1, dfdq, dfdx, dfdy, dfdz]
+    function: scaled_neuron_with_gates
+"""
+# The student's function: the gates for · and σ; the nodes with a number by hand.
+SCALED_NEURON = """
+def scaled_neuron_with_gates(x, y, z):
+    times, squash, out = MulGate(), SigmoidGate(), MulGate()
+    q = 2 * x
+    n1 = times.forward(q, y)
+    r = n1 + 1
+    s = squash.forward(r)
+    f = out.forward(s, z)
+    ds, dz = out.backward(1.0)
+    dr = squash.backward(ds)
+    dq, dy = times.backward(dr)
+    return f, (DX, dy, dz)
+"""
+
+
+@pytest.mark.parametrize(
+    ("who", "code", "fraction"),
+    [
+        ("the instructor's own solution", None, 1),
+        ("a student computing 2 · x and its gradient by hand", SCALED_NEURON.replace("DX", "2 * dq"), 1),
+        ("a student forgetting the 2 in the gradient", SCALED_NEURON.replace("DX", "dq"), None),
+    ],
+)
+def test_a_function_exercise_on_a_graph_with_numbers_is_built_and_graded(tmp_path, who, code, fraction):
+    """2 · x and r + 1 are nodes without a gate cell: the function computes them itself. The
+    source notebook's solution does, its prose says so, and the grader's function check (with its
+    method check, which scales only the gates' backward) gives full marks to a right function
+    and takes points from a wrong gradient at the number's node."""
+    import textwrap
+
+    from autograder import demo, notebooks
+    from autograder.authored import authored_cells
+    from autograder.bpkit import problems
+    from autograder.exercises import BY_ID, FUNCTIONS_BY_ID
+    from autograder.grading.context import make_context
+    from autograder.grading.inprocess import InProcessSubject
+    from autograder.grading.registry import run_check
+
+    course = load_course(course_folder(tmp_path, exercises=WITH_NUMBERS))
+    cells = authored_cells(course, course.assignments[0], "mine", tmp_path / "assignments" / "mine.py")
+    assert "`q = 2 · x`, `r = n1 + 1` take a number and have no gate" in cells
+    fn = FUNCTIONS_BY_ID["scaled_neuron_with_gates"]
+    assert fn.needs_for("lecture") == ("mul_gate", "sigmoid_gate")  # no cell for 2 · x nor r + 1
+    if code is None:
+        code = notebooks._solution_source(BY_ID["scaled_neuron_by_hand"], fn, "lecture")
+    simulated = demo.load_simulated_class()
+    gates = "\n".join(textwrap.dedent(simulated.CORRECT_STYLES[g]) for g in fn.needs_for("lecture"))
+    namespace = simulated.namespace_of(gates + textwrap.dedent(code))
+    namespace["P"] = problems.draw(7, "c", "own", "per-student", "ann", exercises=("scaled_neuron_by_hand",))
+    ctx = make_context(
+        fn.id,
+        "function",
+        seed=7,
+        course_id="c",
+        assignment="own",
+        randomization="per-student",
+        student_id="ann",
+    )
+    result = run_check(fn.id, "function", InProcessSubject(namespace), ctx)
+    said = result.feedback(fn.id, 2)
+    if fraction == 1:
+        assert result.fraction == 1 and "[ok ] gradients from your gates' backward" in said, (who, said)
+    else:
+        assert result.fraction < 1 and "dx: off by" in said and "[ok ] f, dy and dz" in said, (who, said)

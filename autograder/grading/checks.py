@@ -877,7 +877,7 @@ def _judge_method(exercise, ctx, graph, mode, cases, method, plain, reply):
         answers[i] = reply.results[k] if k < len(reply.results) else {"missing": True}
     again, scaled = answers[:n], answers[n:]
     tol = ctx.tolerances.gradient_rel_error
-    keyed = keyed_gates(method.scale)
+    keyed = keyed_gates(method.scale, tuple(GATES[gid].name for gid in exercise.needs_for(mode)))
     stayed, judged, usable = [], False, False
     for (_label, args), first, repeated, moved in zip(cases, plain, again, scaled):
         grads_ref = exercise.correct(args, graph, mode)[1]
