@@ -10,6 +10,7 @@ import pytest
 from autograd import grad as autograd_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wrong_gates import wrong_gate
 
 from autograder.bpkit import gradcheck
 from solutions import lecture
@@ -244,41 +245,6 @@ def test_directional_check_verifies_a_large_l2_and_catches_one_wrong_entry():
 
 
 # ---------------------------------------------------------------- a mistake is named only when a model explains it
-
-
-def wrong_gate(spec, sources, pick, factor):
-    """A student gate whose backward mixes, input by input, the correct gradient, one input of some
-    mistake's model, and noise; whatever no model reproduces as a whole."""
-    from autograder.grading.checks import _model_close, _models, _reference_seen
-
-    class Wrong(spec.cls):
-        def forward(self, *inputs):
-            self.seen_inputs = inputs
-            return super().forward(*inputs)
-
-        def backward(self, dout):
-            seen = _reference_seen(spec, self.seen_inputs, dout)
-            # a way that does not apply to these shapes (dx = dout·W of a non-square W) models nothing
-            variants = [v for vs in _models(spec, seen).values() for v in vs if len(v) == len(seen.correct)]
-            noise = lambda c: np.asarray(c) * factor + 0.3  # noqa: E731
-            grads = []
-            for i, (source, c) in enumerate(zip(sources, seen.correct)):
-                if source == "model" and variants:
-                    grads.append(variants[pick % len(variants)][i])
-                else:
-                    grads.append(c if source == "correct" else noise(c))
-            explained = lambda gs: any(  # noqa: E731
-                all(np.shape(g) == np.shape(w) and _model_close(g, w) for g, w in zip(gs, v))
-                for v in variants + [seen.correct]
-            )
-            shift = 0.7
-            while explained(grads):
-                grads[0] = np.asarray(seen.correct[0]) + shift
-                shift += 0.7
-            return tuple(grads) if len(grads) > 1 else grads[0]
-
-    Wrong.__name__ = spec.name
-    return Wrong
 
 
 @settings(max_examples=20, deadline=None)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wrong_gates import wrong_gate
 
 from autograder.bpkit import gradcheck
 from autograder.course import without_local_gradients
@@ -105,6 +108,36 @@ def test_a_shift_is_named_only_where_a_case_overflows():
     r = graded(cell, "backward", code)
     failed = [o for o in r.outcomes if not o.passed]
     assert failed and all("800" in o.name for o in failed), r.feedback(cell, 2)
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("cell", LAYERS)
+def test_a_wrong_gradient_no_model_explains_is_never_named(cell, data):
+    """tests/test_gradients_properties.py's property on the layers: each variable's gradient
+    drawn as the correct one, one of a catalogued mistake's models, or noise, and then moved
+    until no model explains the whole: it loses points, and no mistake is named for it."""
+    from solutions.misconceptions import UNKNOWN
+
+    row = BY_GRADE_ID[cell]
+    moved = [name for name in row.inputs if name not in row.labels]  # a label has no gradient
+    sources = data.draw(
+        st.lists(st.sampled_from(["correct", "model", "noise"]), min_size=len(moved), max_size=len(moved))
+    )
+    gate = wrong_gate(row, sources, data.draw(st.integers(0, 20)), data.draw(st.floats(-3, 3)))
+    ctx = make_context(
+        cell,
+        "backward",
+        seed=data.draw(st.integers(0, 2**32 - 1)),
+        course_id="c",
+        assignment="network",
+        randomization="per-course",
+        student_id="",
+    )
+    result = run_check(cell, "backward", InProcessSubject({row.name: gate}), ctx)
+    assert result.fraction < 1
+    assert result.misconceptions == [], result.feedback(cell, 2)
+    assert UNKNOWN in result.feedback(cell, 2)
 
 
 def test_a_release_ships_neither_a_layers_backward_nor_its_forward():
