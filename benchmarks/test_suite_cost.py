@@ -13,7 +13,8 @@ on 2 busy cores the wall time is about the total CPU / 2 — unless one worker i
 Each run keeps its records in build/test-cost/<lane>-<time>/ (one JSON line per test); pass two
 such folders to --compare to print the top tests and files before and after side by side.
 --save-costs writes the files' CPU seconds (the largest of the folders' figures for a file) into
-tests/data/test_file_costs.json, the order the suite runs its files in (tests/heaviest_first.py).
+tests/data/test_file_costs.json, the order the suite runs its files in (tests/heaviest_first.py);
+files the folders did not run keep their figures there.
 """
 
 import argparse
@@ -143,18 +144,30 @@ def compare(before: Path, after: Path, top: int) -> None:
 
 def save_costs(folders: list[Path]) -> None:
     path = REPO / "tests" / "data" / "test_file_costs.json"
-    costs: dict[str, float] = {}
+    # A run of part of the suite (one lane, or the files a change touched) updates those files'
+    # figures and keeps the table's others; a file no longer in the suite leaves the table.
+    try:
+        kept = json.loads(path.read_text())["cpu_seconds"]
+    except (OSError, ValueError, KeyError):
+        kept = {}
+    measured: set[str] = set()
+    costs: dict[str, float] = {name: seconds for name, seconds in kept.items() if (REPO / name).exists()}
     for folder in folders:
         tests, _ = load(folder)
         for name, seconds in by_file(tests).items():  # a lane's run sees part of a file: keep the most
-            costs[name] = max(costs.get(name, 0.0), round(seconds, 1))
+            fresh = costs.get(name, 0.0) if name in measured else 0.0
+            costs[name] = max(fresh, round(seconds, 1))
+            measured.add(name)
     ordered = dict(sorted(costs.items(), key=lambda item: (-item[1], item[0])))
     note = (
         "CPU seconds per test file, children included (benchmarks/test_suite_cost.py --save-costs); "
         "tests/heaviest_first.py runs the files in this order, heaviest first"
     )
     path.write_text(json.dumps({"about": note, "cpu_seconds": ordered}, indent=1) + "\n")
-    print(f"{len(ordered)} files, {sum(ordered.values()):.0f} CPU s, into {path}")
+    print(
+        f"{len(ordered)} files ({len(measured)} measured now, {len(ordered) - len(measured)} kept), "
+        f"{sum(ordered.values()):.0f} CPU s, into {path}"
+    )
 
 
 def main() -> None:

@@ -47,3 +47,39 @@ def test_a_child_still_running_is_charged_to_the_test_that_made_it_work():
     finally:
         child.kill()
         child.wait()
+
+
+def test_saving_the_costs_of_part_of_the_suite_keeps_the_other_files_figures(tmp_path, monkeypatch):
+    """A run of a few files (the new ones, one lane) updates their figures; the table's other
+    files keep theirs (before, they left the table and ran first as unknown), and a file no longer
+    in the suite leaves it."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "test_suite_cost.py"
+    spec = importlib.util.spec_from_file_location("test_suite_cost", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / "tests" / "data").mkdir(parents=True)
+    for name in ("test_old.py", "test_new.py", "test_both.py"):
+        (tmp_path / "tests" / name).write_text("")
+    table = tmp_path / "tests" / "data" / "test_file_costs.json"
+    old = {"tests/test_old.py": 7.0, "tests/test_both.py": 50.0, "tests/test_gone.py": 3.0}
+    table.write_text(json.dumps({"cpu_seconds": old}))
+    run = tmp_path / "run"
+    run.mkdir()
+    records = [
+        ("tests/test_new.py", 2.0, 1.5),
+        ("tests/test_both.py", 4.0, 0.0),
+        ("tests/test_new.py", 1.0, 0.0),
+    ]
+    run.joinpath("gw0.jsonl").write_text(
+        "".join(json.dumps({"file": f, "cpu": c, "children": k}) + "\n" for f, c, k in records)
+    )
+    monkeypatch.setattr(tool, "REPO", tmp_path)
+    tool.save_costs([run])
+    saved = json.loads(table.read_text())["cpu_seconds"]
+    # measured now: the new figure, also where it fell (50 -> 4); the others kept; the gone one dropped
+    assert saved == {"tests/test_old.py": 7.0, "tests/test_new.py": 4.5, "tests/test_both.py": 4.0}
+    assert list(saved) == ["tests/test_old.py", "tests/test_new.py", "tests/test_both.py"]  # heaviest first
