@@ -6,6 +6,7 @@ release or to grade a student of their own in it.
 A module that changes course.yaml, or tests `init` itself (tests/test_course.py,
 tests/test_instructor_start.py), builds its own."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -32,3 +33,16 @@ def kit_course(tmp_path_factory, into: Path) -> Path:
     built = shared_once_per_run(tmp_path_factory, "kit-course", _build)
     shutil.copytree(built / "course", into, symlinks=True)
     return into
+
+
+# course.yaml's second assignment, `network` (assignments/network.py), with its comment lines.
+NETWORK_ENTRY = re.compile(r"(?ms)^  # The lecture's second half.*?^    notebooks: \[network\]\n")
+
+
+def first_assignment_only(course_yaml_text: str) -> str:
+    """The kit's course.yaml without its `network` assignment, as an instructor who drops it has
+    it: for a test about the first assignment, or whose own assignments/ folder has no
+    network.py (notebooks are read from that folder alone, never half from the kit's)."""
+    text, found = NETWORK_ENTRY.subn("", course_yaml_text)
+    assert found == 1, "course.yaml's network entry moved: update tests/kit_course.py's NETWORK_ENTRY"
+    return text

@@ -76,7 +76,7 @@ def test_repository_course_yaml_loads_with_the_documented_values():
     assert course.course_id == "cs231n-backprop"
     assert course.seed == 20261123
     assert course.randomization == "per-student"
-    assert course.assignment_names == ["backprop"]
+    assert course.assignment_names == ["backprop", "network"]
     assert course.assignment("backprop").notebooks == ["backprop"]
     assert course.assignment("backprop").points == {}
     assert course.tolerances == config.Tolerances()
