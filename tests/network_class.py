@@ -138,92 +138,58 @@ VALID = [
     ),
 ]
 
-MISTAKES = [
-    (
-        "db of one sample (the first)",
-        "batch-not-summed",
-        "affine_gate",
-        _with(AFFINE, "dout.sum(axis=0)", "dout[0]"),
-    ),
-    (
-        "db of one sample (the last)",
-        "batch-not-summed",
-        "affine_gate",
-        _with(AFFINE, "dout.sum(axis=0)", "dout[-1]"),
-    ),
-    (
-        "db averaged",
-        "batch-not-summed",
-        "affine_gate",
-        _with(AFFINE, "dout.sum(axis=0)", "dout.mean(axis=0)"),
-    ),
-    (
-        "dW averaged",
-        "batch-not-summed",
-        "affine_gate",
-        _with(AFFINE, "self.x.T @ dout", "self.x.T @ dout / len(dout)"),
-    ),
-    ("dW transposed", "matmul-transpose", "affine_gate", _with(AFFINE, "self.x.T @ dout", "dout.T @ self.x")),
-    (
-        "dW without the transpose",
-        "matmul-transpose",
-        "affine_gate",
-        _with(AFFINE, "self.x.T @ dout", "self.x @ dout"),
-    ),
-    (
-        "dx with W, not its transpose",
-        "matmul-transpose",
-        "affine_gate",
-        _with(AFFINE, "dout @ self.W.T", "dout @ self.W"),
-    ),
-    (
-        "db over the wrong axis",
-        "sum-wrong-axis",
-        "affine_gate",
-        _with(AFFINE, "dout.sum(axis=0)", "dout.sum(axis=1)"),
-    ),
-    (
-        "the 1/N missing",
-        "loss-mean-scale",
-        "softmax_ce_gate",
-        _with(SOFTMAX, "dout * d / len(self.y)", "dout * d"),
-    ),
+# Each catalogued mistake as one edit of a correct layer: (label, misconception id, gate cell, the
+# correct layer's text, what the student wrote instead).
+_EDITS = [
+    ("db of one sample (the first)", "batch-not-summed", "affine_gate", "dout.sum(axis=0)", "dout[0]"),
+    ("db of one sample (the last)", "batch-not-summed", "affine_gate", "dout.sum(axis=0)", "dout[-1]"),
+    ("db averaged", "batch-not-summed", "affine_gate", "dout.sum(axis=0)", "dout.mean(axis=0)"),
+    ("dW averaged", "batch-not-summed", "affine_gate", "self.x.T @ dout", "self.x.T @ dout / len(dout)"),
+    ("dW transposed", "matmul-transpose", "affine_gate", "self.x.T @ dout", "dout.T @ self.x"),
+    ("dW without the transpose", "matmul-transpose", "affine_gate", "self.x.T @ dout", "self.x @ dout"),
+    ("dx with W, not its transpose", "matmul-transpose", "affine_gate", "dout @ self.W.T", "dout @ self.W"),
+    ("db over the wrong axis", "sum-wrong-axis", "affine_gate", "dout.sum(axis=0)", "dout.sum(axis=1)"),
+    ("the 1/N missing", "loss-mean-scale", "softmax_ce_gate", "dout * d / len(self.y)", "dout * d"),
     (
         "the 1/N twice",
         "loss-mean-scale",
         "softmax_ce_gate",
-        _with(SOFTMAX, "dout * d / len(self.y)", "dout * d / len(self.y) ** 2"),
+        "dout * d / len(self.y)",
+        "dout * d / len(self.y) ** 2",
     ),
     (
         "the -1 forgotten",
         "softmax-missing-minus-one",
         "softmax_ce_gate",
-        _with(SOFTMAX, "\n        d[np.arange(len(self.y)), self.y] -= 1", ""),
+        "\n        d[np.arange(len(self.y)), self.y] -= 1",
+        "",
     ),
     (
         "the correct class only",
         "softmax-correct-class-only",
         "softmax_ce_gate",
-        _with(
-            SOFTMAX,
-            "d = self.p.copy()\n        d[np.arange(len(self.y)), self.y] -= 1",
-            "d = np.zeros_like(self.p)\n        d[np.arange(len(self.y)), self.y] = self.p[np.arange(len(self.y)), self.y] - 1",
-        ),
+        "d = self.p.copy()\n        d[np.arange(len(self.y)), self.y] -= 1",
+        "d = np.zeros_like(self.p)\n        d[np.arange(len(self.y)), self.y] = self.p[np.arange(len(self.y)), self.y] - 1",
     ),
     (
         "no shift",
         "softmax-no-shift",
         "softmax_ce_gate",
-        _with(SOFTMAX, "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores"),
+        "shifted = scores - scores.max(axis=1, keepdims=True)",
+        "shifted = scores",
     ),
-    ("the 1/N missing (SVM)", "loss-mean-scale", "svm_loss_gate", _with(SVM, "dout * d / n", "dout * d")),
+    ("the 1/N missing (SVM)", "loss-mean-scale", "svm_loss_gate", "dout * d / n", "dout * d"),
     (
         "the correct class's margin counted",
         "svm-counts-correct-class",
         "svm_loss_gate",
-        _with(SVM, "        margins[np.arange(n), y] = 0\n", ""),
+        "        margins[np.arange(n), y] = 0\n",
+        "",
     ),
 ]
+
+# (label, misconception id, gate cell, the student's code)
+MISTAKES = [(label, mid, cell, _with(CORRECT[cell], old, new)) for label, mid, cell, old, new in _EDITS]
 
 
 def namespace(code):
