@@ -5,6 +5,7 @@ instructor can drop it from course.yaml and nothing of the first assignment chan
 holds no layer's answer."""
 
 import nbformat
+import pytest
 from kit_course import first_assignment_only, kit_course
 
 from autograder.config import load_course
@@ -41,6 +42,7 @@ def test_dropping_the_network_assignment_changes_nothing_of_the_first(tmp_path):
     assert cells(first["backprop"]) == cells(with_network["backprop"])
 
 
+@pytest.mark.e2e  # the kit's course as init builds it (nbgrader generate_assignment): ~13 CPU s alone
 def test_the_network_release_holds_no_layers_answer(tmp_path_factory, tmp_path):
     course = kit_course(tmp_path_factory, tmp_path / "course")
     release = nbformat.read(course / "release" / "network" / "network.ipynb", as_version=4)
