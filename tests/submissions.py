@@ -118,16 +118,22 @@ def submit_class(base, release, answers_by_student):
         nbformat.write(simulated_class.fill(release, answers), target / "backprop.ipynb")
 
 
-def autograde_beside(course, command, busy):
+def autograde_beside(course, command, busy, memory_mb=0):
     """`nbgrader autograde backprop` or `backprop-kit autograde backprop --jobs 2` (command:
-    "nbgrader" or "backprop-kit") in `course`, beside `busy` processes keeping the cores busy;
-    asserted to succeed."""
+    "nbgrader" or "backprop-kit") in `course`, beside `busy` processes keeping the cores busy for
+    the whole grading, each also holding `memory_mb` and writing through it without end (memory
+    pressure: the caches and the memory bus shared); asserted to succeed."""
     import subprocess
     import sys
 
     from shared_class import backprop_kit
 
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    hog = (
+        f"b = bytearray({int(memory_mb)} * 1024**2)\nwhile True:\n    b[::4096] = bytes(len(b[::4096]))"
+        if memory_mb
+        else "while True: pass"
+    )
+    hogs = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(busy)]
     try:
         done = (
             demo.nbgrader(course, "autograde", "backprop")

@@ -4,11 +4,13 @@ A small class whose correct code has costly side effects (work left running in t
 background, floods of output) or is written with IPython's own syntax (magics, shell
 escapes, display(), get_ipython(), gates pasted with every line indented, a gate whose cell
 spends 60% of its CPU limit) is
-graded by `nbgrader autograde` and by `backprop-kit autograde`, each alone and beside three busy
-processes; the four gradebooks must agree cell for cell, and every one of these students earns
+graded by `nbgrader autograde` and by `backprop-kit autograde`, each alone and beside a busy
+process per core and one more, each writing through 512 MB (CPU and memory pressure for the whole
+grading); a cell at 80% of its CPU limit and one that never ends get the same points there too; the four gradebooks must agree cell for cell, and every one of these students earns
 full marks, as their code does in Jupyter (issue 33: no verdict depends on load). Before that, on its own: code that sleeps costs its wall-clock backstop
 once; an infinite loop costs its CPU limit at once."""
 
+import os
 import re
 import shutil
 import textwrap
@@ -143,6 +145,18 @@ while _time.process_time() - _began < {0.6 * TIMEOUT}:
 """
 
 
+# At the edge of the limit: a cell that spends 80% of it (each run) passes under any load; one
+# that never ends costs its CPU limit, the same cells and points under any load.
+EDGE = f"""
+import time as _time
+_began = _time.process_time()
+while _time.process_time() - _began < {0.8 * TIMEOUT}:
+    pass
+"""
+NEVER_ENDS = "\nwhile True:\n    pass\n"
+OVER_THE_LIMIT = "tim"  # the one student who does not earn full marks
+
+
 def students(source):
     """{student: {grade_id: source}}: correct code, with side effects or IPython syntax."""
     correct = simulated_class.reference_answers(source)
@@ -160,6 +174,8 @@ def students(source):
     return {
         "ada": correct,
         "sol": {**correct, "mul_gate": textwrap.dedent(SLOW) + correct["mul_gate"]},
+        "eda": {**correct, "sigmoid_gate": textwrap.dedent(EDGE) + correct["sigmoid_gate"]},
+        OVER_THE_LIMIT: {**correct, "max_gate": correct["max_gate"] + NEVER_ENDS},
         "bea": {
             **correct,
             "add_gate": textwrap.dedent(BACKGROUND) + correct["add_gate"],
@@ -197,7 +213,10 @@ def four_gradings(tmp_path_factory):
         for command in ("nbgrader", "backprop-kit"):
             course = root / f"{command}-{'busy' if busy else 'alone'}"
             shutil.copytree(base, course)
-            autograde_beside(course, command, busy=3 if busy else 0)  # real load on the cores it uses
+            # Real load for the whole grading: a hog per core and one more, each writing through
+            # 512 MB, beside the grading's own two processes.
+            hogs = (os.cpu_count() or 2) + 1 if busy else 0
+            autograde_beside(course, command, busy=hogs, memory_mb=512)
             graded[(command, busy)] = course
     return graded, sorted(students(source))
 
@@ -214,12 +233,27 @@ def test_the_same_grades_cell_for_cell_by_either_command_alone_or_beside_a_cpu_h
             )
 
 
+@pytest.mark.slow
+def test_a_verdict_at_the_edge_of_the_limit_never_depends_on_load(four_gradings):
+    """Issue 33: under a hog per core holding memory, the cell spending 80% of its CPU limit still
+    passes and the cell that never ends still fails, cell for cell as on a quiet machine, under
+    both commands; the never-ending cell costs only the cells that need it."""
+    graded, _names = four_gradings
+    for (command, busy), course in graded.items():
+        ada, eda, tim = (records(course, s)["grades"] for s in ("ada", "eda", OVER_THE_LIMIT))
+        assert eda == ada, (command, busy)
+        lost = sorted(g for g in ada if tim[g] != ada[g])
+        assert lost and all("max_gate" in g or "with_gates" in g for g in lost), (command, busy, lost)
+        quiet = records(graded[(command, False)], OVER_THE_LIMIT)["grades"]
+        assert tim == quiet, (command, busy)
+
+
 def test_costly_side_effects_and_ipython_syntax_earn_the_marks_their_code_earns(four_gradings):
     graded, names = four_gradings
     for course in graded.values():
         full = records(course, "ada")["score"]
         assert full > 0
-        for student in names:
+        for student in (n for n in names if n != OVER_THE_LIMIT):
             assert records(course, student)["score"] == full, (course.name, student)
 
 
