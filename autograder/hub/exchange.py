@@ -26,6 +26,8 @@ from nbgrader.utils import get_username
 from traitlets import Unicode
 
 from ..bpkit.i18n import speaking
+from ..words import _
+from .assignments_tab import SubmitRefused
 
 SUBMISSION_DIR_MODE = 0o770  # the student and the course account's group: collect reads, staff may remove
 SUBMISSION_FILE_MODE = 0o640
@@ -110,11 +112,17 @@ class PrivateSubmit(ExchangeSubmit):
         status = on_submit.read_status(status_dir, student).get(self.coursedir.assignment_id, {})
         with speaking(on_submit.rules_language(os.path.dirname(self.rules_file))):
             why = on_submit.refusal(rule, status, on_submit.now())
-        if why:
-            # nbgrader's Assignments tab shows a refused submit as the exception's traceback, in a
-            # box that scrolls sideways: the reason goes below it, a sentence a line, to be read.
-            sentences = re.split(r"(?<=[;.])\s+", f"{self.coursedir.assignment_id}: not submitted: {why}.")
-            self.fail("\n" + "\n".join(sentences))
+            if not why:
+                return
+            # The command line's words (nbgrader submit prints the log); the Assignments tab
+            # (assignments_tab.py) shows the exception's text alone, under nbgrader's "Assignment
+            # not submitted:", in a box that scrolls sideways: a sentence a line.
+            self.log.error(
+                _("{assignment}: not submitted: {why}").format(
+                    assignment=self.coursedir.assignment_id, why=why
+                )
+            )
+            raise SubmitRefused("\n".join(re.split(r"(?<=[;.])\s+", f"{why}.")))
 
     def _write_stamps(self, path, submission_secret):
         """timestamp.txt and submission_secret.txt in `path`, as nbgrader writes them; their names."""

@@ -70,7 +70,9 @@ def _write_private(path, text):
 def _write_student_config(folder):
     """What students' servers read before nbgrader's global config: formgrader, the course list
     and create-assignment switched off (server extensions and JupyterLab plugins), as nbgrader
-    documents for students' accounts; instructors' servers and the formgrader service skip it."""
+    documents for students' accounts, and the Assignments tab served by the kit's extension
+    (autograder/hub/assignments_tab.py: a refused Submit says its reason, not a traceback);
+    instructors' servers and the formgrader service skip it."""
     lab_settings = folder / STUDENT_LAB_SETTINGS_DIR
     for path in (folder / "labconfig", lab_settings):
         path.mkdir(parents=True, exist_ok=True)
