@@ -250,6 +250,10 @@ def test_a_launch_with_a_bad_key_audience_or_expiry_is_refused_and_logged(course
     finally:
         platform.state.faults = Faults()
     assert refused.status_code == status, refused.text[:300]
+    # The page: the kit's title and what to do, not "400 : Signature has expired".
+    assert "The launch from the LMS was refused" in refused.text and f"{status} : " not in refused.text, (
+        refused.text[-2000:]
+    )
     assert "jupyterhub-session-id" not in refused.cookies and "jupyterhub-hub-login" not in refused.cookies
     assert re.search(rf"{status} POST /hub/lti13/oauth_callback.*{re.escape(logged)}", hub.log()), hub.log()[
         -2000:
@@ -265,17 +269,19 @@ def test_a_replayed_launch_is_refused_and_logged(course_hub):
     replay.cookies.update(launch.cookies)
     again = launch.post(replay)
     assert again.status_code == 403, again.text[:300]
+    assert "The launch from the LMS was refused" in again.text and "open the course again" in again.text
     assert "launch refused: replayed launch" in hub.log()
     # Without those cookies (someone else's browser): no state to match.
     stranger = launch.post(requests.Session())
     assert stranger.status_code == 400 and "OAuth state missing from cookies" in hub.log()
+    assert "started in another browser" in html.unescape(stranger.text), stranger.text[-2000:]
 
 
 @pytest.mark.browser
 def test_a_launch_in_chromium_lands_on_the_hub_and_a_refused_one_says_why(course_hub):
     """What a person sees: Chromium follows the LMS's link through the OIDC flow (the
     platform's form submits itself) to the hub's home; an expired launch ends on the hub's
-    error page, which names what was wrong."""
+    error page, which says in the kit's words what happened and what to do."""
     from browser import chrome, screenshot_folder
 
     hub, platform = course_hub
@@ -291,7 +297,9 @@ def test_a_launch_in_chromium_lands_on_the_hub_and_a_refused_one_says_why(course
     driver = chrome(1200, 800)
     try:
         driver.get(f"{platform.url}/launch?user={ANN_SUB}")
-        wait(lambda: "Signature has expired" in driver.page_source)
+        wait(lambda: "This launch from the LMS has expired" in driver.page_source)
+        page = driver.execute_script("return document.body.innerText")
+        assert "The launch from the LMS was refused" in page and "400 :" not in page, page
         driver.save_screenshot(str(folder / "2-expired-launch-refused.png"))
         assert "/hub/lti13/oauth_callback" in driver.current_url
     finally:

@@ -135,3 +135,48 @@ def test_a_refused_launch_is_told_in_the_courses_language_and_logged_in_english(
         authenticate(a, launch(nonce="ko-once"))
     assert "재전송된 실행 요청입니다" in caught.value.jupyterhub_message
     assert "launch refused: replayed launch: its nonce was already used" in caplog.text
+
+
+def library_refusal(token_claims):
+    """The HTTPError jupyterhub-ltiauthenticator's launch handler raises for this id_token, made
+    as the handler makes it: the library's validator decodes, its error becomes a 400."""
+    import jwt
+    from ltiauthenticator.lti13.error import ValidationError
+    from ltiauthenticator.lti13.validator import LTI13LaunchValidator
+
+    encoded = jwt.encode(token_claims, "k" * 32, algorithm="HS256")
+    try:
+        try:
+            LTI13LaunchValidator().verify_and_decode_jwt(
+                encoded,
+                issuer="https://lms.example.edu",
+                audience="bpk-tool",
+                jwks_endpoint="",
+                jwks_algorithms=["HS256"],
+                options={"verify_signature": False, "verify_exp": True},
+            )
+        except ValidationError as e:
+            raise web.HTTPError(400, str(e)) from e  # as the library's handler raises it
+    except web.HTTPError as error:
+        return error
+    raise AssertionError("the library took the token")
+
+
+def test_an_expired_launch_is_told_in_the_kits_words_in_english_and_korean():
+    from autograder.bpkit import i18n
+    from autograder.lti.login import refusal_words
+
+    error = library_refusal({"iss": "https://lms.example.edu", "aud": "bpk-tool", "exp": 1_000_000_000})
+    assert error.log_message == "Signature has expired"  # the log line keeps the library's words
+    assert refusal_words(error).startswith("This launch from the LMS has expired")
+    with i18n.speaking("ko"):
+        korean = refusal_words(error)
+    assert "만료" in korean and "LMS에서 강의를 다시 여세요" in korean, korean
+
+
+def test_a_launch_without_its_browsers_cookies_and_an_unknown_failure_say_what_to_do():
+    from autograder.lti.login import refusal_words
+
+    assert "another browser" in refusal_words(web.HTTPError(400, "OAuth state missing from cookies"))
+    unknown = refusal_words(web.HTTPError(400, "Unable to find a signing key"))
+    assert "(Unable to find a signing key)" in unknown and "tell the course staff" in unknown

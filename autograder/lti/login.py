@@ -13,7 +13,10 @@ browser's cookie), with what a course adds:
 - the launch's user id and the course's line items URL are written to the course's
   `lti/launches.json`, which grade passback reads.
 
-Every refusal is a 403 with the reason, and one log line naming it."""
+Every refusal is a 403 with the reason, and one log line naming it. A launch the library itself
+refuses (expired, signed by another key, for another audience, its browser's cookies missing)
+keeps the library's status and its log line, and the page says in the kit's words, in the
+course's language, what happened and what to do (`CourseLTI13CallbackHandler`)."""
 
 from __future__ import annotations
 
@@ -24,9 +27,12 @@ import threading
 import time
 from pathlib import Path
 
+import jwt
 import tornado.web as web
 from ltiauthenticator.lti13.auth import LTI13Authenticator
 from ltiauthenticator.lti13.constants import LTI13_CUSTOM_CLAIM
+from ltiauthenticator.lti13.error import InvalidAudienceError
+from ltiauthenticator.lti13.handlers import LTI13CallbackHandler
 from traitlets import List, Unicode
 
 from ..hub import names, roster
@@ -44,7 +50,65 @@ def short_role(uri: str) -> str:
     return uri.replace("#", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
+# What the library's own refusals of a launch come with (tornado's log line keeps its English).
+_COOKIE_REFUSALS = (
+    "OAuth state missing from cookies",
+    "OAuth state mismatch",
+    "Missing nonce state cookie",
+    "OAuth nonce mismatch",
+)
+
+
+def _caused_by(error: BaseException, kind: type) -> bool:
+    """Whether `kind` is in `error`'s chain (the library re-raises jwt's errors as its own)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def refusal_words(error: web.HTTPError) -> str:
+    """What the person who clicked the LMS's link reads about a launch the library refused."""
+    detail = error.log_message or ""
+    if _caused_by(error, jwt.ExpiredSignatureError):
+        return _(
+            "This launch from the LMS has expired: a launch is valid for a few minutes only. "
+            "Open the course again from the LMS."
+        )
+    if _caused_by(error, InvalidAudienceError):
+        return _(
+            "This launch was meant for another tool (its audience is not this hub's client id). "
+            "The course staff must check the tool's registration in the LMS."
+        )
+    if detail in _COOKIE_REFUSALS:
+        return _(
+            "This launch was already used, or was started in another browser or tab. "
+            "Open the course again from the LMS, in this browser."
+        )
+    return _(
+        "The LMS's launch could not be verified ({detail}). Open the course again from the LMS; "
+        "if this happens again, tell the course staff."
+    ).format(detail=detail or error.status_code)
+
+
+class CourseLTI13CallbackHandler(LTI13CallbackHandler):
+    """The library's launch handler, whose refusals JupyterHub shows as "400 : Signature has
+    expired": the same status and log line, with the kit's page (a title and what to do)."""
+
+    async def post(self):
+        try:
+            await super().post()
+        except web.HTTPError as error:
+            if getattr(error, "jupyterhub_message", None) is None:  # the kit's own carry their words
+                error.jupyterhub_message = refusal_words(error)
+            error.backprop_kit_title = _("The launch from the LMS was refused")
+            raise
+
+
 class CourseLTI13Authenticator(LTI13Authenticator):
+    callback_handler = CourseLTI13CallbackHandler
     course_dir = Unicode(config=True, help="the course directory (its lti/ folder gets what launches tell)")
     course_account = Unicode(config=True, help="the account that owns the course directory")
     student_group = Unicode(config=True)
