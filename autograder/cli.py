@@ -757,6 +757,59 @@ def lti_push(course_dir):
     sys.exit(1 if pushed.kept else 0)
 
 
+@lti.command("roster")
+@click.option(
+    "--hub",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The folder `backprop-kit hub --out` wrote.",
+)
+def lti_roster(out_dir):
+    """Add the LMS's roster to the course (NRPS): learners to the gradebook and the course group,
+    instructors and TAs to the graders' group (as root, like the hub)."""
+    from .hub.settings import HubSettings
+    from .lti.ags import AgsError
+    from .lti.nrps import sync
+
+    s = HubSettings.load(out_dir)
+    _require_lti(s.course_dir)
+    try:
+        done = sync(s, log=lambda line: None)
+    except AgsError as e:
+        raise click.ClickException(_("LTI roster: {why}").format(why=e)) from None
+    except OSError as e:
+        raise click.ClickException(
+            _("LTI roster: {file} cannot be read ({why}): run it as root (sudo), like the hub").format(
+                file=e.filename, why=e.strerror
+            )
+        ) from None
+    click.echo(
+        _("LTI roster: {learners} learner(s) and {staff} staff member(s) in the course.").format(
+            learners=len(done.learners), staff=len(done.staff)
+        )
+    )
+    if done.waiting:
+        click.echo(
+            "  "
+            + _(
+                "{n} member(s) join at their first launch (their login comes with it): LMS user ids {ids}"
+            ).format(n=len(done.waiting), ids=", ".join(done.waiting))
+        )
+    if done.inactive:
+        click.echo(
+            "  "
+            + _("{n} member(s) inactive in the LMS, not added (nothing removed): {ids}").format(
+                n=len(done.inactive), ids=", ".join(done.inactive)
+            )
+        )
+    for why in done.refused:
+        click.echo("  " + _("not added: {why}").format(why=why))
+    if not done.hub_told:
+        click.echo("  " + _("the hub is not running: it lets them in when it starts"))
+    sys.exit(1 if done.refused else 0)
+
+
 @main.command()
 @click.option(
     "--check",

@@ -5,7 +5,8 @@ public key, and the Assignment and Grade Services endpoints with their bearer-to
 What is here is only what that library leaves to its host: an HTTP server (the standard
 library's), where line items and scores are kept (a dict), and switches a test turns to make
 the platform misbehave (sign with another key, send another audience, an expired token,
-refuse token requests, be down)."""
+refuse token requests, be down). Its users are the course's roster, served through the Names and
+Role Provisioning Service (NRPS)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ from jwcrypto.jwk import JWK
 from lti1p3platform.exceptions import LtiServiceException
 from lti1p3platform.lineitem import TLineItem
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
+from lti1p3platform.membership import Context
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request, TRequest
 from lti1p3platform.score import UpdateScoreStatus
-from lti1p3platform.service_connector import AssignmentsGradesService, TPage
+from lti1p3platform.service_connector import AssignmentsGradesService, NamesRoleProvisioningService, TPage
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -47,6 +49,8 @@ class LmsUser:
     login: str
     roles: list[str]
     name: str = ""
+    status: str = "Active"  # NRPS: Active, Inactive or Deleted
+    email: str = ""
 
 
 @dataclass
@@ -92,6 +96,10 @@ class LmsPlatform:
     @property
     def lineitems_url(self):
         return f"{self.url}/api/lti/courses/{self.context_id}/line_items"
+
+    @property
+    def memberships_url(self):
+        return f"{self.url}/api/lti/courses/{self.context_id}/memberships"
 
     def config_yaml(self) -> str:
         return (
@@ -198,6 +206,30 @@ class LmsPlatform:
         platform_url, ctx = self.url, self.context_id
         return Service(_Request(request), self.conf(), self.lineitems_url)
 
+    def nrps(self, request: dict) -> NamesRoleProvisioningService:
+        state, platform = self.state, self
+
+        class Service(NamesRoleProvisioningService):
+            def get_member_data_page(self, page=1, limit=None, role=None, since=None) -> TPage:
+                members = [
+                    {
+                        "user_id": u.user_id,
+                        "roles": list(u.roles),
+                        "status": u.status,
+                        "name": u.name,
+                        "given_name": u.name.partition(" ")[0],
+                        "family_name": u.name.partition(" ")[2],
+                        **({"email": u.email} if u.email else {}),
+                    }
+                    for u in state.users.values()
+                ]
+                return {"content": members, "has_next": False, "next": None}
+
+            def get_context_by_id(self) -> Context:
+                return Context(id=platform.context_id, label="CS231n", title="CS231n")
+
+        return Service(_Request(request), self.conf(), self.memberships_url)
+
     def launch_form(self, preflight: dict) -> str:
         """The auto-submitting form an LMS answers the tool's authorization request with."""
         user = self.state.users[preflight["login_hint"]]
@@ -222,6 +254,7 @@ class LmsPlatform:
         launch.set_resource_link_claim("backprop-hub")
         launch.set_custom_parameters_claim({"login": user.login})
         launch.set_ags(self.lineitems_url)
+        launch.set_nrps(self.memberships_url)
         if self.state.faults.audience:  # signed for another tool: aud (and azp) name someone else
             launch.set_extra_claims({"aud": self.state.faults.audience, "azp": self.state.faults.audience})
         if self.state.faults.expired:
@@ -314,6 +347,15 @@ class LmsPlatform:
                     return self._send(500, json.dumps({"error": f"{type(e).__name__}: {e}"}))
 
             def _ags(self, path, method, request):
+                if path == urlparse(platform.memberships_url).path:
+                    service_nrps = platform.nrps(request)
+                    response = service_nrps.handle_resp(service_nrps.handle_get_members)
+                    body = (
+                        json.dumps(response.result)
+                        if response.result is not None
+                        else json.dumps({"message": response.message})
+                    )
+                    return self._send(response.code, body, response.media_type)
                 base = urlparse(platform.lineitems_url).path
                 service = platform.ags(request)
                 item = re.fullmatch(re.escape(base) + r"/(\d+)(/scores|/results)?", path)

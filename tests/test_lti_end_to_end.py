@@ -8,7 +8,8 @@ their system account; the course account collects and runs `backprop-kit autogra
 posts the score to the platform's line item; the score is read back through the platform's
 Assignment and Grade Services and compared with the gradebook's. A launch signed with
 another key, for another audience, already expired, or replayed is refused, and the hub's
-log names why. The platform going down leaves the score queued; `lti status` lists it and
+log names why. `backprop-kit lti roster` reads the platform's roster (NRPS) into the course's
+groups. The platform going down leaves the score queued; `lti status` lists it and
 `lti push` sends it once the platform is back."""
 
 import html
@@ -46,6 +47,7 @@ simulated_class = demo.load_simulated_class()
 GRADER, TA, ANN = f"{ACCOUNT_PREFIX}-lgrader", f"{ACCOUNT_PREFIX}-lta", f"{ACCOUNT_PREFIX}-lann"
 COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
 ANN_SUB, TA_SUB = "lms-user-3141", "lms-user-2718"  # the platform's own ids (sub)
+BEA_SUB = "lms-user-1618"  # in the LMS's roster, never launched
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +234,34 @@ def test_launches_roster_grading_and_scores_back_on_the_platform(course_hub):
         == 0
     )
     assert platform_results(hub, platform) == {ANN_SUB: score}
+
+
+def test_the_lms_roster_puts_learners_and_staff_in_the_course_through_nrps(course_hub):
+    """`backprop-kit lti roster` (as root, like the hub) reads the platform's Names and Role
+    Provisioning Service: a learner the course group lost is put back, the TA joins the graders'
+    group, a learner who never launched waits for the login their first launch brings."""
+    hub, platform = course_hub
+    platform.state.users[BEA_SUB] = LmsUser(BEA_SUB, "bea", [LEARNER], "Bea Park")
+    for sub in (ANN_SUB, TA_SUB):  # their launches told the hub their logins and the roster's URL
+        assert Launch(hub, platform, sub).post().status_code == 302
+    token = (hub.out / "roster-api-token").read_text().strip()
+    port = json.loads((hub.out / "backprop-kit-hub.json").read_text())["hub_port"]
+    left = requests.delete(
+        f"http://127.0.0.1:{port}/hub/api/groups/nbgrader-{COURSE_ID}/users",
+        json={"users": [ANN]},
+        headers={"Authorization": f"token {token}"},
+        timeout=10,
+    )
+    assert left.status_code == 200, left.text
+    assert f"nbgrader-{COURSE_ID}" not in hub_api(hub, f"/users/{ANN}").json()["groups"]
+
+    synced = run([BIN / "backprop-kit", "lti", "roster", "--hub", hub.out], check=False)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "1 learner(s) and 1 staff member(s)" in synced.stdout, synced.stdout
+    assert f"LMS user ids {BEA_SUB}" in synced.stdout, synced.stdout
+    assert f"nbgrader-{COURSE_ID}" in hub_api(hub, f"/users/{ANN}").json()["groups"]
+    assert f"formgrade-{COURSE_ID}" in hub_api(hub, f"/users/{TA}").json()["groups"]
+    del platform.state.users[BEA_SUB]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+SCOPE_MEMBERSHIPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+AGS_SCOPES = (SCOPE_LINEITEM, SCOPE_SCORE, SCOPE_RESULT)
 LINEITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
 LINEITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
@@ -106,9 +108,16 @@ def _scores_url(lineitem_url: str) -> str:
 
 class AgsClient:
     def __init__(
-        self, *, key: ToolKey, client_id: str, token_url: str, token_audience: str, timeout: float = 10
+        self,
+        *,
+        key: ToolKey,
+        client_id: str,
+        token_url: str,
+        token_audience: str,
+        timeout: float = 10,
+        scopes: tuple[str, ...] = AGS_SCOPES,  # what the token is asked for (the roster asks NRPS's)
     ):
-        self.key, self.client_id = key, client_id
+        self.key, self.client_id, self.scopes = key, client_id, scopes
         self.token_url, self.token_audience, self.timeout = token_url, token_audience, timeout
         self.session = requests.Session()
         self._token: tuple[str, float] | None = None
@@ -128,7 +137,7 @@ class AgsClient:
             "grant_type": "client_credentials",
             "client_assertion_type": CLIENT_ASSERTION_TYPE,
             "client_assertion": client_assertion(self.key, self.client_id, self.token_audience),
-            "scope": " ".join([SCOPE_LINEITEM, SCOPE_SCORE, SCOPE_RESULT]),
+            "scope": " ".join(self.scopes),
         }
         response = self._request("token request", "POST", self.token_url, data=form)
         if response.status_code != 200:

@@ -56,8 +56,20 @@ class PlatformSection(BaseModel):
         None,
         description="the course's line items (AGS); default: the one the latest launch carried",
     )
+    memberships_url: str | None = Field(
+        None,
+        description="the course's roster (NRPS context memberships); default: the one the latest launch carried",
+    )
 
-    @field_validator("issuer", "authorize_url", "jwks_url", "token_url", "token_audience", "lineitems_url")
+    @field_validator(
+        "issuer",
+        "authorize_url",
+        "jwks_url",
+        "token_url",
+        "token_audience",
+        "lineitems_url",
+        "memberships_url",
+    )
     @classmethod
     def _urls(cls, value):
         return None if value is None else _url(value)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import threading
 import time
 from pathlib import Path
@@ -37,11 +36,12 @@ from traitlets import List, Unicode
 
 from ..hub import names, roster
 from ..words import N_, _
-from .passback import LAUNCHES_FILE, lti_dir
+from .passback import LAUNCHES_FILE, lti_dir, write_launches
 
 ROLES_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
 DEPLOYMENT_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/deployment_id"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 NONCE_MAX_AGE = 3600  # longer than any launch the validator accepts (max_age 600 s)
 
 
@@ -213,6 +213,7 @@ class CourseLTI13Authenticator(LTI13Authenticator):
                 "family_name": family or None,
                 "email": token.get("email"),
                 "lineitems": (token.get(AGS_CLAIM) or {}).get("lineitems"),
+                "memberships": (token.get(NRPS_CLAIM) or {}).get("context_memberships_url"),
             },
         }
 
@@ -266,11 +267,6 @@ class CourseLTI13Authenticator(LTI13Authenticator):
             known = {**known, "users": users}
             if launch.get("lineitems"):
                 known["lineitems_url"] = launch["lineitems"]
-            folder.mkdir(exist_ok=True)
-            tmp = folder / ".launches.tmp"
-            tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
-            os.chmod(tmp, 0o600)
-            if os.geteuid() == 0 and self.course_account:
-                account = pwd.getpwnam(self.course_account)
-                os.chown(tmp, account.pw_uid, account.pw_gid)
-            os.replace(tmp, path)
+            if launch.get("memberships"):  # `backprop-kit lti roster` reads the LMS's roster there
+                known["memberships_url"] = launch["memberships"]
+            write_launches(path, known, self.course_account)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pwd
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -61,6 +63,18 @@ def _write_json(path: Path, data: dict) -> None:
     from .outbox import _write_whole
 
     _write_whole(path, json.dumps(data, indent=1, sort_keys=True))
+
+
+def write_launches(path: Path, known: dict, course_account: str | None) -> None:
+    """launches.json, whole (a launch and `lti roster` write it as root): 0600, the course account's."""
+    tmp = path.with_name(".launches.tmp")
+    path.parent.mkdir(exist_ok=True)
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+    os.chmod(tmp, 0o600)
+    if os.geteuid() == 0 and course_account:
+        account = pwd.getpwnam(course_account)
+        os.chown(tmp, account.pw_uid, account.pw_gid)
+    os.replace(tmp, path)
 
 
 class _Sender:

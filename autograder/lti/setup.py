@@ -63,6 +63,7 @@ def write_tool_half(config: LtiConfig, course_dir, out_dir, course_account: str 
         "token_url": config.platform.token_url,
         "token_audience": config.token_audience,
         "lineitems_url": config.platform.lineitems_url,
+        "memberships_url": config.platform.memberships_url,
         "hub_user": config.tool.hub_user,
         "tries": config.grades.tries,
         "backoff_seconds": config.grades.backoff_seconds,

@@ -97,7 +97,7 @@ def db_url(course_dir):
         config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     except Exception as e:  # a config file with an error: say which file and what
         raise ReportError(
-            f"{course_dir / 'nbgrader_config.py'} cannot be read: {type(e).__name__}: {e}"
+            f"{Path(course_dir) / 'nbgrader_config.py'} cannot be read: {type(e).__name__}: {e}"
         ) from None
     return CourseDirectory(config=config, root=str(course_dir)).db_url
 
