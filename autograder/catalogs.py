@@ -196,6 +196,7 @@ DOMAINS = (
             ("autograder/gradescope/*.py", "python"),
             ("autograder/hub/*.py", "python"),
             ("autograder/lti/login.py", "python"),  # a refused launch, as the hub's page shows it
+            ("autograder/lti/config.py", "python"),  # the LTI config's problems, as `hub --lti` tells them
             ("autograder/templates/feedback/*.j2", "jinja2"),
             ("autograder/reports/templates/*.j2", "jinja2"),
         ),

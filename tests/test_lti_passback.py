@@ -87,6 +87,26 @@ def test_config_errors_name_the_line_and_the_key(tmp_path):
     ), lines
 
 
+def test_config_errors_are_told_in_the_courses_language(tmp_path):
+    from autograder.bpkit import i18n
+
+    path = tmp_path / "lti.yaml"
+    path.write_text(
+        "platform:\n  issuer: https://lms.example.edu\n  client_id: '42'\n  authorise_url: x\n"
+        "  jwks_url: lms.example.edu/jwks\n  token_url: https://lms.example.edu/token\n"
+        "tool:\n  instructor_roles: [Instructer]\n"
+    )
+    with i18n.speaking("ko"), pytest.raises(ConfigError) as caught:
+        load_lti_config(path)
+    lines = str(caught.value).splitlines()
+    assert f"{path}:1: platform.authorize_url: 빠졌습니다: 플랫폼의 OIDC 인증 엔드포인트" in lines, lines
+    assert f"{path}:4: platform.authorise_url: 이 섹션의 키가 아닙니다" in "\n".join(lines), lines
+    assert any(line.startswith(f"{path}:5: platform.jwks_url: http(s) URL이 필요합니다") for line in lines), (
+        lines
+    )
+    assert any("'Instructer'은(는) LTI context 역할이 아닙니다" in line for line in lines), lines
+
+
 def test_config_that_is_no_mapping(tmp_path):
     path = tmp_path / "lti.yaml"
     path.write_text("- platform\n")

@@ -19,7 +19,6 @@ A problem is one line `file:line: key: message`, as course.yaml's are."""
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
@@ -27,13 +26,14 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config.errors import ConfigError, Problem, format_loc
+from ..config.errors import ConfigError, Problem, format_loc, suggest
+from ..words import N_, _
 
 
 def _url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"an http(s) URL is needed, found {value!r}")
+        raise ValueError(_("an http(s) URL is needed, found {value}").format(value=repr(value)))
     return value
 
 
@@ -41,24 +41,26 @@ class PlatformSection(BaseModel):
     """What the LMS gives the course staff when the tool is registered there."""
 
     model_config = ConfigDict(extra="forbid")
-    issuer: str = Field(description="the platform's issuer (the `iss` of its launches)")
-    client_id: str = Field(description="the tool's client id at the platform")
+    issuer: str = Field(description=N_("the platform's issuer (the `iss` of its launches)"))
+    client_id: str = Field(description=N_("the tool's client id at the platform"))
     deployment_id: str | None = Field(
-        None, description="the deployment's id; launches of other deployments are refused"
+        None, description=N_("the deployment's id; launches of other deployments are refused")
     )
-    authorize_url: str = Field(description="the platform's OIDC authorization endpoint")
-    jwks_url: str = Field(description="the platform's public keys (JWKS)")
-    token_url: str = Field(description="the platform's OAuth2 token endpoint (grade passback)")
+    authorize_url: str = Field(description=N_("the platform's OIDC authorization endpoint"))
+    jwks_url: str = Field(description=N_("the platform's public keys (JWKS)"))
+    token_url: str = Field(description=N_("the platform's OAuth2 token endpoint (grade passback)"))
     token_audience: str | None = Field(
-        None, description="the `aud` of the tool's token request; default: token_url"
+        None, description=N_("the `aud` of the tool's token request; default: token_url")
     )
     lineitems_url: str | None = Field(
         None,
-        description="the course's line items (AGS); default: the one the latest launch carried",
+        description=N_("the course's line items (AGS); default: the one the latest launch carried"),
     )
     memberships_url: str | None = Field(
         None,
-        description="the course's roster (NRPS context memberships); default: the one the latest launch carried",
+        description=N_(
+            "the course's roster (NRPS context memberships); default: the one the latest launch carried"
+        ),
     )
 
     @field_validator(
@@ -86,15 +88,17 @@ class ToolSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hub_user: Literal["login", "user_id", "email"] = Field(
         "login",
-        description="which of the launch's facts is the hub user: the login (custom parameter "
-        "`login`), the LMS's user id (`sub`) or the email",
+        description=N_(
+            "which of the launch's facts is the hub user: the login (custom parameter "
+            "`login`), the LMS's user id (`sub`) or the email"
+        ),
     )
     login_parameter: str = Field(
-        "login", description="the custom parameter that carries the login (hub_user: login)"
+        "login", description=N_("the custom parameter that carries the login (hub_user: login)")
     )
     instructor_roles: list[str] = Field(
         ["Instructor", "TeachingAssistant", "Administrator"],
-        description="the context roles whose launches make course staff (formgrader)",
+        description=N_("the context roles whose launches make course staff (formgrader)"),
     )
 
     @field_validator("instructor_roles")
@@ -102,9 +106,10 @@ class ToolSection(BaseModel):
     def _roles(cls, roles):
         for role in roles:
             if role not in CONTEXT_ROLES:
-                close = difflib.get_close_matches(role, CONTEXT_ROLES, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f" (one of {', '.join(CONTEXT_ROLES)})"
-                raise ValueError(f"{role!r} is not an LTI context role{hint}")
+                hint = suggest(role, CONTEXT_ROLES, N_(" (one of {names})"))
+                raise ValueError(
+                    _("{role} is not an LTI context role{hint}").format(role=repr(role), hint=hint)
+                )
         return roles
 
 
@@ -113,12 +118,12 @@ class GradesSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     tries: int = Field(
-        3, ge=1, le=10, description="tries per score at each grading before it waits in the queue"
+        3, ge=1, le=10, description=N_("tries per score at each grading before it waits in the queue")
     )
     backoff_seconds: float = Field(
-        1.0, ge=0, le=60, description="the wait before the 2nd try; doubled each try"
+        1.0, ge=0, le=60, description=N_("the wait before the 2nd try; doubled each try")
     )
-    timeout_seconds: float = Field(10.0, gt=0, le=120, description="one request's timeout")
+    timeout_seconds: float = Field(10.0, gt=0, le=120, description=N_("one request's timeout"))
 
 
 class LtiConfig(BaseModel):
@@ -165,7 +170,7 @@ def load_lti_config(path) -> LtiConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([Problem(shown, None, "", f"cannot be read: {e}")]) from None
+        raise ConfigError([Problem(shown, None, "", _("cannot be read: {why}").format(why=e))]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -174,7 +179,10 @@ def load_lti_config(path) -> LtiConfig:
         raise ConfigError(
             [
                 Problem(
-                    shown, mark.line + 1 if mark else None, "", f"not valid YAML: {getattr(e, 'problem', e)}"
+                    shown,
+                    mark.line + 1 if mark else None,
+                    "",
+                    _("not valid YAML: {why}").format(why=getattr(e, "problem", e)),
                 )
             ]
         ) from None
@@ -185,7 +193,9 @@ def load_lti_config(path) -> LtiConfig:
                     shown,
                     1,
                     "",
-                    f"an LTI config is a mapping with a key 'platform'; found {type(data).__name__}",
+                    _("an LTI config is a mapping with a key 'platform'; found {found}").format(
+                        found=type(data).__name__
+                    ),
                 )
             ]
         )
@@ -198,12 +208,15 @@ def load_lti_config(path) -> LtiConfig:
             message = err["msg"].removeprefix("Value error, ")
             section = _SECTIONS.get(loc[:-1])  # where the key was, or was missing from
             if err["type"] == "extra_forbidden" and section is not None:
-                close = difflib.get_close_matches(str(loc[-1]), section.model_fields, n=1)
-                message = "not a key of this section" + (
-                    f"; did you mean {close[0]!r}?" if close else f" ({', '.join(section.model_fields)})"
+                message = _("not a key of this section") + suggest(
+                    str(loc[-1]), section.model_fields, N_(" ({names})")
                 )
             elif err["type"] == "missing":
                 field = section.model_fields.get(str(loc[-1])) if section else None
-                message = "missing" + (f": {field.description}" if field and field.description else "")
+                message = (
+                    _("missing: {what}").format(what=_(field.description))
+                    if field and field.description
+                    else _("missing")
+                )
             problems.append(Problem(shown, _line_of(node, loc), format_loc(loc), message))
         raise ConfigError(problems) from None
