@@ -66,7 +66,15 @@ def _roles(s: HubSettings):
         {
             "name": ROSTER_SERVICE,
             "services": [ROSTER_SERVICE],
-            "scopes": ["admin:users", "list:users", "read:groups", f"groups!group={s.student_group}"],
+            # add-student and `lti roster` (root only): learners into the students' group, and
+            # the LMS's instructors and TAs into the graders' group.
+            "scopes": [
+                "admin:users",
+                "list:users",
+                "read:groups",
+                f"groups!group={s.student_group}",
+                f"groups!group={s.instructor_group}",
+            ],
         },
     ]
 
