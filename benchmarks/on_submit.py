@@ -16,7 +16,10 @@ grading being measured), and `backprop-kit grading-service` running as the cours
 Prints p50, p95 and max, the CPU seconds the service used, and the load average (the machine
 is shared: latency is wall time and says how loaded it was).
 
-    sudo .venv/bin/python benchmarks/on_submit.py [N]
+    sudo .venv/bin/python benchmarks/on_submit.py [N] [--alone] [--profile FOLDER]
+
+--alone: the one student only (no burst). --profile FOLDER: the service writes each batch's
+cProfile there (autograder/hub/on_submit.py PROFILE_ENV), and the top of the first is printed.
 """
 
 import json
@@ -65,9 +68,13 @@ def hostile(correct):
 
 
 class Bench:
-    def __init__(self, base, course, out, exchange):
+    def __init__(self, base, course, out, exchange, profile=None):
         self.base, self.course, self.out, self.exchange = base, course, out, exchange
         self.env = {"JUPYTER_CONFIG_PATH": str(out / "nbgrader"), "PATH": f"{BIN}:/usr/bin:/bin"}
+        if profile:
+            from autograder.hub.on_submit import PROFILE_ENV
+
+            self.env[PROFILE_ENV] = str(profile)
         self.service = None
 
     def status(self, student):
@@ -159,7 +166,7 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def main(n=50):
+def main(n=50, alone_only=False, profile=None):
     require_hub_machine()
     load_before = os.getloadavg()
     base = new_base()
@@ -172,7 +179,10 @@ def main(n=50):
         out, exchange = base / "hub", base / "exchange"
         written = hub_command(course, out, exchange, GRADER, GRADER)
         assert written.returncode == 0, written.stderr
-        bench = Bench(base, course, out, exchange)
+        if profile:
+            profile.mkdir(parents=True, exist_ok=True)
+            os.chmod(profile, 0o1777)  # the service writes there as the course account
+        bench = Bench(base, course, out, exchange, profile)
         run(
             [
                 "env",
@@ -205,6 +215,25 @@ def main(n=50):
         while "alone" not in graded:
             time.sleep(0.1)
         alone = graded["alone"] - submitted["alone"]
+        if alone_only:
+            stop.set()
+            bench.stop()
+            log = (base / "grading.log").read_text()
+            print(
+                f"load average before: {load_before}, at the end: {os.getloadavg()}; {os.cpu_count()} cores"
+            )
+            print(f"the service's start, until it says ready: {warm:.1f} s")
+            print(f"one student alone: submit → feedback fetchable {alone:.1f} s (target ≤ 5 s)")
+            print(
+                "  the service's line: " + next(line for line in log.splitlines() if "graded alone" in line)
+            )
+            if profile:
+                import pstats
+
+                first = sorted(profile.glob("batch-of-1-*.prof"))[0]
+                pstats.Stats(str(first)).sort_stats("cumulative").print_stats(40)
+            subprocess.run(["rm", "-rf", str(base)])
+            return
 
         # 2. A burst of n within 10 s, hostile ones among them; the service restarted mid-burst.
         cases = hostile(correct)
@@ -281,4 +310,11 @@ def main(n=50):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", nargs="?", type=int, default=50)
+    parser.add_argument("--alone", action="store_true")
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args()
+    main(args.n, args.alone, args.profile)

@@ -47,6 +47,9 @@ STATE_DIR = Path("backprop-kit") / "on-submit"  # in the course directory: the c
 SERVICE_NAME = "backprop-kit-grading"
 SCAN_SECONDS = 5.0  # the fallback scan's period (inotify usually wakes the service at once)
 BATCH_MAX = 25  # submissions graded together: a larger batch makes its first student wait longer
+PROFILE_ENV = (
+    "BPKIT_GRADING_PROFILE"  # a folder: each batch's cProfile goes there (benchmarks/on_submit.py --profile)
+)
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,25 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+@contextmanager
+def _profiled(size: int):
+    """The batch under cProfile when PROFILE_ENV names a folder (where the service's own CPU goes:
+    the grading processes' is theirs), else nothing."""
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        yield
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(str(Path(folder) / f"batch-of-{size}-{time.time_ns()}.prof"))
+
+
 @dataclass(frozen=True)
 class Graded:
     score: float
@@ -371,10 +393,11 @@ class GradingService:
             json.dumps({"submissions": [s.folder.name for s in batch], "started": now().isoformat()}) + "\n"
         )
         started, cpu = time.monotonic(), cpu_seconds()
-        try:
-            outcome = self.grade(assignment, students)
-        except Exception as error:  # the gradebook locked, a disk full, ...: a line each, recorded once
-            outcome = {student: f"{type(error).__name__}: {error}" for student in students}
+        with _profiled(len(students)):
+            try:
+                outcome = self.grade(assignment, students)
+            except Exception as error:  # the gradebook locked, a disk full, ...: a line each, recorded once
+                outcome = {student: f"{type(error).__name__}: {error}" for student in students}
         took, cpu = time.monotonic() - started, cpu_seconds() - cpu
         with self.status_lock, AttemptBook.open(self.state_dir) as book:
             self.grading = set()
