@@ -666,3 +666,16 @@ def test_a_function_exercise_on_a_graph_with_numbers_is_built_and_graded(tmp_pat
         assert result.fraction == 1 and "[ok ] gradients from your gates' backward" in said, (who, said)
     else:
         assert result.fraction < 1 and "dx: off by" in said and "[ok ] f, dy and dz" in said, (who, said)
+
+
+@pytest.mark.parametrize(("x", "shown"), [(-3, False), (-2, True), (3, False)])
+def test_a_mistake_of_two_ways_shows_only_where_both_do(x, shown):
+    """σ's missing term is two ways (σ alone, 1 - σ alone): at x = -3 the first gives nearly the
+    right dσ, at x = 3 the second does. The one rule calls the mistake shown only where both ways
+    move an answer clearly, as the draws' acceptance requires (a mutant reading `any` fails here)."""
+    from autograder.bpkit import acceptance
+
+    graph = parse_graph("s = sigmoid(x)\nf = s * y")
+    answers = {"s": ("value", "s"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y")}
+    evaluation = acceptance.Evaluation(graph, {"x": x, "y": 3})
+    assert acceptance.mistakes_shown(evaluation, answers)[("sigmoid-missing-term", "s")] is shown
