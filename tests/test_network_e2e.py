@@ -3,11 +3,15 @@ course as `init` builds it, one simulated class (tests/network_class.py: each ca
 mistake, each valid alternative, the reference), graded by one `nbgrader autograde network` and
 one `backprop-kit autograde network` call. Both give the same score and name the same mistakes,
 cell by cell; each mistake is named at its layer's variable; the valid alternatives get full
-marks; the class report counts each mistake for the students who made it."""
+marks; the class report counts each mistake for the students who made it; the assignment's
+Gradescope bundle grades a student as both graders did."""
 
 import csv
 import json
 import shutil
+import subprocess
+import sys
+import zipfile
 from collections import Counter
 
 import nbformat
@@ -68,7 +72,13 @@ def graded(tmp_path_factory):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     with open(course / "class-report" / "cells.csv", newline="") as f:
         cells = list(csv.DictReader(f))
-    return {"students": students, "nbgrader": by_nbgrader, "backprop-kit": by_kit, "cells": cells}
+    return {
+        "students": students,
+        "nbgrader": by_nbgrader,
+        "backprop-kit": by_kit,
+        "cells": cells,
+        "course": course,
+    }
 
 
 @pytest.mark.parametrize("grader", ["nbgrader", "backprop-kit"])
@@ -119,3 +129,34 @@ def test_the_class_report_counts_each_mistake_for_those_who_made_it(graded):
     )
     made = Counter(mid for _, mid, _ in graded["students"].values() if mid)
     assert counted == made, (counted, made)
+
+
+def test_the_gradescope_bundle_of_the_network_assignment_grades_as_both_graders_did(graded, tmp_path):
+    from test_gradescope import run_autograder
+
+    bundle = tmp_path / "network-gradescope.zip"
+    made = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "gradescope", ASSIGNMENT, "--out", str(bundle)],
+        cwd=graded["course"],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder"):  # zipfile drops the permissions it stored
+        (root / "source" / name).chmod(0o755)
+    student = next(s for s, (label, _, _) in graded["students"].items() if label == "dW transposed")
+    notebook = (graded["course"] / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_bytes()
+    results, _ = run_autograder(
+        root,
+        {f"{NOTEBOOK}.ipynb": notebook},
+        {"email": "x@example.edu", "id": 7, "name": "X", "sid": student},
+    )
+    cells = graded["nbgrader"][student]
+    assert {t["name"]: (t["score"], t["max_score"]) for t in results["tests"]} == {
+        k: (pytest.approx(c["score"], abs=1e-3), c["points"]) for k, c in cells.items()
+    }
+    backward = next(t for t in results["tests"] if t["name"] == "test_affine_gate_backward")
+    assert backward["tags"] == ["matmul-transpose"] and backward["status"] == "failed"
