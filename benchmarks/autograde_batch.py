@@ -16,6 +16,12 @@ coordinator's peak memory.
     .venv/bin/python benchmarks/autograde_batch.py [N [ROUNDS [JOBS]]]
     .venv/bin/python benchmarks/autograde_batch.py --class 1000 [JOBS]   # one big class, kit only
     .venv/bin/python benchmarks/autograde_batch.py --graphs per-student [N [ROUNDS [JOBS]]]
+    .venv/bin/python benchmarks/autograde_batch.py --assignment network [N [ROUNDS [JOBS]]]
+
+With --assignment network both sides grade the network's layers (issue 36, item 7: target
+<= 0.25 per submission): stock nbgrader a notebook of the four layers (affine, ReLU, softmax with
+cross-entropy, SVM) with hand-written asserts and numeric gradient checks, the kit its `network`
+assignment with the instructor's reference layers.
 
 With --graphs per-student the kit's course draws each student's graph (course.yaml graphs:), so
 every submission is graded on its own graph; the correct submissions are the instructor's
@@ -261,6 +267,74 @@ def numeric(f, x, dout, h=1e-6):
 '''
 
 
+sys.path.insert(0, str(REPO / "tests"))
+from network_class import CORRECT as LAYER_CODE  # noqa: E402  (the layers, as tests/network_class.py writes them)
+
+LAYERS = {
+    "affine_gate": ("AffineGate", LAYER_CODE["affine_gate"]),
+    "relu_gate": GATES["relu_gate"],
+    "softmax_ce_gate": ("SoftmaxCrossEntropyGate", LAYER_CODE["softmax_ce_gate"]),
+    "svm_loss_gate": ("SVMLossGate", LAYER_CODE["svm_loss_gate"]),
+}
+_SCORES = "s, y = rng.normal(size=(5, 4)) * 3, rng.integers(0, 4, size=5)\n"
+LAYER_TESTS = {
+    "affine_gate": {
+        "forward": (
+            "x, W, b = np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0)\n"
+            "assert np.allclose(AffineGate().forward(x, W, b), 3 + np.arange(4.0))",
+            "x, W, b = rng.normal(size=(5, 3)), rng.normal(size=(3, 4)), rng.normal(size=4)\n"
+            "assert np.allclose(AffineGate().forward(x, W, b), x @ W + b)",
+        ),
+        "backward": (
+            "g = AffineGate(); g.forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))\n"
+            "dx, dW, db = g.backward(np.ones((2, 4)))\n"
+            "assert dx.shape == (2, 3) and dW.shape == (3, 4) and db.shape == (4,)",
+            "x, W, b = rng.normal(size=(5, 3)), rng.normal(size=(3, 4)), rng.normal(size=4)\n"
+            "d = rng.normal(size=(5, 4)); g = AffineGate(); g.forward(x, W, b); dx, dW, db = g.backward(d)\n"
+            "assert np.allclose(dx, numeric(lambda v: AffineGate().forward(v, W, b), x, d))\n"
+            "assert np.allclose(dW, numeric(lambda v: AffineGate().forward(x, v, b), W, d))\n"
+            "assert np.allclose(db, numeric(lambda v: AffineGate().forward(x, W, v), b, d))",
+        ),
+    },
+    "relu_gate": {
+        **{k: v for k, v in TESTS["relu_gate"].items() if k != "kink"},
+    },
+    "softmax_ce_gate": {
+        "forward": (
+            "assert np.isclose(SoftmaxCrossEntropyGate().forward(np.zeros((2, 4)), np.array([0, 3])), np.log(4))",
+            _SCORES + "p = np.exp(s - s.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)\n"
+            "assert np.isclose(SoftmaxCrossEntropyGate().forward(s, y), -np.mean(np.log(p[np.arange(5), y])))\n"
+            "assert np.isfinite(SoftmaxCrossEntropyGate().forward(s + 800, y))",
+        ),
+        "backward": (
+            "g = SoftmaxCrossEntropyGate(); g.forward(np.zeros((2, 4)), np.array([0, 3]))\n"
+            "assert g.backward(1.0).shape == (2, 4)",
+            _SCORES + "g = SoftmaxCrossEntropyGate(); g.forward(s, y); ds = g.backward(1.0)\n"
+            "assert np.allclose(ds, numeric(lambda v: SoftmaxCrossEntropyGate().forward(v, y), s, 1.0))",
+        ),
+    },
+    "svm_loss_gate": {
+        "forward": (
+            "assert np.isclose(SVMLossGate().forward(np.zeros((2, 4)), np.array([0, 3])), 3.0)",
+            _SCORES + "m = np.maximum(0, s - s[np.arange(5), y][:, None] + 1); m[np.arange(5), y] = 0\n"
+            "assert np.isclose(SVMLossGate().forward(s, y), m.sum() / 5)",
+        ),
+        "backward": (
+            "g = SVMLossGate(); g.forward(np.zeros((2, 4)), np.array([0, 3]))\n"
+            "assert g.backward(1.0).shape == (2, 4)",
+            _SCORES + "g = SVMLossGate(); g.forward(s, y); ds = g.backward(1.0)\n"
+            "assert np.allclose(ds, numeric(lambda v: SVMLossGate().forward(v, y), s, 1.0))",
+        ),
+    },
+}
+ASSIGNMENT = "backprop"  # the kit's assignment graded (--assignment): backprop or network
+
+
+def _stock_side():
+    """(gate cells, their tests) of the stock notebook for the assignment benchmarked."""
+    return (LAYERS, LAYER_TESTS) if ASSIGNMENT == "network" else (GATES, TESTS)
+
+
 def _meta(grade_id, **kind):
     return {
         "nbgrader": {
@@ -275,15 +349,16 @@ def _meta(grade_id, **kind):
 
 
 def stock_notebook():
+    gates, tests = _stock_side()
     cells = [nbformat.v4.new_code_cell(SETUP.strip(), metadata=_meta("setup", locked=True))]
-    for grade_id, (_, code) in GATES.items():
+    for grade_id, (_, code) in gates.items():
         body = textwrap.dedent(code).strip()
         cells.append(
             nbformat.v4.new_code_cell(
                 "### BEGIN SOLUTION\n" + body + "\n### END SOLUTION", metadata=_meta(grade_id, solution=True)
             )
         )
-        for check, (visible, hidden) in TESTS[grade_id].items():
+        for check, (visible, hidden) in tests[grade_id].items():
             source = f"{visible}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS"
             cells.append(
                 nbformat.v4.new_code_cell(
@@ -311,10 +386,11 @@ def stock_course(root, n):
     if done.returncode != 0:
         raise SystemExit(done.stderr)
     release = nbformat.read(root / "release" / "gates" / "gates.ipynb", as_version=4)
+    gates, _ = _stock_side()
     for cell in release.cells:  # a correct student: the solutions filled in
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in GATES:
-            cell.source = textwrap.dedent(GATES[grade_id][1]).strip()
+        if grade_id in gates:
+            cell.source = textwrap.dedent(gates[grade_id][1]).strip()
     for i in range(n):
         target = root / "submitted" / f"student{i:04d}" / "gates"
         target.mkdir(parents=True)
@@ -329,14 +405,17 @@ def kit_course(root, n, students=("ada",)):
     config = root.parent / f"{root.name}-course.yaml"
     config.write_text((REPO / "course.yaml").read_text() + f"\ngraphs: {GRAPHS}\n")
     init(root, load_course(config), config, log=lambda m: None)
-    source = nbformat.read(root / "source" / "backprop" / "backprop.ipynb", as_version=4)
-    release = nbformat.read(root / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    roster = simulated_class.students(source)
-    texts = [nbformat.writes(simulated_class.fill(release, roster[s][1])) for s in students]
+    source = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    release = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    if ASSIGNMENT == "network":  # the instructor's reference layers, every student alike
+        texts = [nbformat.writes(simulated_class.fill(release, simulated_class.reference_answers(source)))]
+    else:
+        roster = simulated_class.students(source)
+        texts = [nbformat.writes(simulated_class.fill(release, roster[s][1])) for s in students]
     for i in range(n):
-        target = root / "submitted" / f"student{i:04d}" / "backprop"
+        target = root / "submitted" / f"student{i:04d}" / ASSIGNMENT
         target.mkdir(parents=True)
-        (target / "backprop.ipynb").write_text(texts[i % len(texts)])
+        (target / f"{ASSIGNMENT}.ipynb").write_text(texts[i % len(texts)])
 
 
 # The CPU seconds (user + system) of the last run_timed command and every process it waited for,
@@ -368,7 +447,7 @@ def peak_memory_mb(output):
 
 def kit_batch(course_dir, jobs, *options):
     return run_timed(
-        [sys.executable, "-m", "autograder.cli", "autograde", "backprop", "--jobs", str(jobs), *options],
+        [sys.executable, "-m", "autograder.cli", "autograde", ASSIGNMENT, "--jobs", str(jobs), *options],
         course_dir,
     )
 
@@ -412,11 +491,12 @@ def side_by_side(n=35, rounds=3, jobs=2):
                 seconds.setdefault(("kit", size), []).append(took)
                 cpu.setdefault(("kit", size), []).append(LAST_CPU[0])
                 memory.append(peak_memory_mb(output))
-        cells = graded_cells(Path(tmp) / f"kit{n}", "backprop")
+        cells = graded_cells(Path(tmp) / f"kit{n}", ASSIGNMENT)
     median = {key: statistics.median(values) for key, values in seconds.items()}
     slope = {tool: (median[(tool, n)] - median[(tool, SMALL)]) / (n - SMALL) for tool in ("stock", "kit")}
     whole = {tool: median[(tool, n)] / n for tool in ("stock", "kit")}
-    stock_cells = sum(len(checks) for checks in TESTS.values())
+    gates, tests = _stock_side()
+    stock_cells = sum(len(checks) for checks in tests.values())
     print(
         f"classes of {SMALL} and {n} submissions, each graded {rounds} times, alternating (median round); "
         "whole commands timed"
@@ -424,7 +504,7 @@ def side_by_side(n=35, rounds=3, jobs=2):
     for tool, label in (
         (
             "stock",
-            f"stock nbgrader autograde ({len(GATES)} gates, {stock_cells} graded cells, "
+            f"stock nbgrader autograde ({len(gates)} {ASSIGNMENT} gates, {stock_cells} graded cells, "
             "hand-written hidden asserts)",
         ),
         ("kit", f"backprop-kit autograde --jobs {jobs} ({cells} graded cells, sandboxed)"),
@@ -435,7 +515,7 @@ def side_by_side(n=35, rounds=3, jobs=2):
             f"{whole[tool]:.3f} s per submission at {n} (rounds: {rounds_n}); start-up "
             f"{median[(tool, SMALL)] - SMALL * slope[tool]:.2f} s"
         )
-    target = 0.25 if GRAPHS == "per-student" else 0.15
+    target = 0.25 if GRAPHS == "per-student" or ASSIGNMENT == "network" else 0.15
     print(
         f"ratio kit / stock, per submission   {slope['kit'] / slope['stock']:6.3f} x   (target <= {target})"
     )
@@ -469,6 +549,8 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--graphs"]:
         GRAPHS, args = args[1], args[2:]
+    if args[:1] == ["--assignment"]:
+        ASSIGNMENT, args = args[1], args[2:]
     if args[:1] == ["--class"]:
         one_class(*(int(a) for a in args[1:3]))
     else:
