@@ -9,8 +9,6 @@ and where she is in the queue, then offers *Fetch Feedback*; the feedback page o
 Submit is refused, saying why and what to do. Screenshots of each step go to the screenshot
 folder (tests/browser.py)."""
 
-import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -20,15 +18,12 @@ import pytest
 from browser import chrome, require_chromium, screenshot_folder
 from hub_course import (
     ACCOUNT_PREFIX,
-    BIN,
-    accounts,
-    hub_command,
-    make_course,
-    new_base,
-    random_password,
-    require_hub_machine,
-    run,
-    running_hub,
+    feedback_on_submit,
+    hub_course,
+    lab_for_tests,
+    nbgrader_argv,
+    nbgrader_as,
+    on_submit_status,
 )
 from test_hub_end_to_end import click_text, fill_fetched, log_in, open_assignments, scroll_to, wait_for
 
@@ -40,67 +35,32 @@ simulated_class = demo.load_simulated_class()
 GRADER, INSTRUCTOR = f"{ACCOUNT_PREFIX}-bosg", f"{ACCOUNT_PREFIX}-bosta"
 ANN, BEN = f"{ACCOUNT_PREFIX}-bosann", f"{ACCOUNT_PREFIX}-bosben"
 COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
-NO_HUB = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
 
 
 @pytest.fixture(scope="module")
 def hub():
-    require_hub_machine()
     require_chromium()
-    password = random_password()
-    base = new_base()
-    try:
-        with accounts([GRADER, INSTRUCTOR, ANN, BEN], password):
-            course = make_course(base, GRADER)
-            yaml = course / "course.yaml"
-            yaml.write_text(
-                yaml.read_text().replace(
-                    "    points: {}\n",
-                    "    points: {}\n    feedback: on-submit\n    on_submit: {attempts: 1}\n",
-                    1,
-                )
-            )
-            roster = base / "roster.csv"
-            roster.write_text(f"id,first_name,last_name,email\n{ANN},Ann,Lee,\n{BEN},Ben,Kim,\n")
-            out, exchange = base / "hub", base / "exchange"
-            written = hub_command(course, out, exchange, GRADER, INSTRUCTOR, roster=roster)
-            assert written.returncode == 0, written.stderr
-            (out / "local_config.py").write_text('c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]\n')
-            with running_hub(
-                base, course, out, base / "hub.log", GRADER, INSTRUCTOR, password, exchange
-            ) as h:
-                nbgrader(h, GRADER, "release_assignment", ASSIGNMENT, cwd=course)
-                yield h
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def nbgrader_argv(hub, user, *argv):
-    env = {"JUPYTER_CONFIG_PATH": str(hub.out / "nbgrader"), "PATH": f"{BIN}:/usr/bin:/bin"}
-    env["HOME"] = str(Path("~" + user).expanduser())
-    return [
-        "runuser",
-        "-u",
-        user,
-        "--",
-        "env",
-        *(f"{k}={v}" for k, v in env.items()),
-        BIN / "nbgrader",
-        *argv,
-        NO_HUB,
-    ]
+    roster = f"id,first_name,last_name,email\n{ANN},Ann,Lee,\n{BEN},Ben,Kim,\n"
+    on_submit = feedback_on_submit("{attempts: 1}")
+    with hub_course(
+        [GRADER, INSTRUCTOR, ANN, BEN],
+        GRADER,
+        INSTRUCTOR,
+        roster,
+        on_submit,
+    ) as course:
+        lab_for_tests(course)
+        with course.running() as h:
+            course.nbgrader(GRADER, "release_assignment", ASSIGNMENT, cwd=course.course)
+            yield h
 
 
 def nbgrader(hub, user, *argv, cwd=None):
-    return run(nbgrader_argv(hub, user, *argv), cwd=cwd or Path("~" + user).expanduser())
+    return nbgrader_as(hub.out, user, *argv, cwd=cwd)
 
 
 def status(hub, student):
-    path = hub.exchange / COURSE_ID / "on-submit" / f"{student}.json"
-    try:
-        return json.loads(path.read_text()).get(ASSIGNMENT, {})
-    except (OSError, ValueError):
-        return {}
+    return on_submit_status(hub.exchange, COURSE_ID, ASSIGNMENT, student)
 
 
 def tab_text(driver):
@@ -140,7 +100,7 @@ def test_a_student_submits_sees_her_place_in_the_queue_fetches_feedback_and_is_r
 
         # Ben submits; while his submission is graded, Ann submits from her tab.
         ben = subprocess.Popen(
-            nbgrader_argv(hub, BEN, "submit", ASSIGNMENT, "--course", COURSE_ID),
+            nbgrader_argv(hub.out, BEN, "submit", ASSIGNMENT, "--course", COURSE_ID),
             cwd=Path("~" + BEN).expanduser(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

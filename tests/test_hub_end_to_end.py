@@ -12,25 +12,13 @@ Each user keeps one browser, logged in once. Screenshots of each step go to the 
 folder (tests/browser.py)."""
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser import SCREENSHOTS, chrome, require_chromium, screenshot_folder
-from hub_course import (
-    ACCOUNT_PREFIX,
-    BIN,
-    accounts,
-    hub_command,
-    make_course,
-    new_base,
-    random_password,
-    require_hub_machine,
-    run,
-    running_hub,
-)
+from hub_course import ACCOUNT_PREFIX, BIN, hub_course, lab_for_tests, run
 
 from autograder import demo
 
@@ -48,30 +36,17 @@ COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
 def hub():
     # Its own course and gradings, not the shared class's (shared_class.py): students submit
     # through a real JupyterHub, and the grader grades in its own account.
-    require_hub_machine()
     require_chromium()
-    password = random_password()
-    base = new_base()
-    try:
-        with accounts([GRADER, INSTRUCTOR, ANN, BEN, OUTSIDER], password):
-            course = make_course(base, GRADER)
-            roster = base / "roster.csv"
-            roster.write_text(f"id,first_name,last_name,email\n{ANN},Ann,Lee,ann@example.org\n")
-            out, exchange = base / "hub", base / "exchange"
-            written = hub_command(course, out, exchange, GRADER, INSTRUCTOR, roster=roster)
-            assert written.returncode == 0, written.stderr
-            assert "jupyterhub -f" in written.stdout and "add-student" in written.stdout, written.stdout
-            # Test-only: JupyterLab's app object in the page, so the test can wait on it.
-            (out / "local_config.py").write_text('c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]\n')
-            # No "get Jupyter news?" toast over the instructor's pages; the students' servers
-            # get that from the hub's students' config (checked below).
-            quiet_lab(Path("~" + INSTRUCTOR).expanduser(), INSTRUCTOR)
-            with running_hub(
-                base, course, out, base / "hub.log", GRADER, INSTRUCTOR, password, exchange
-            ) as h:
-                yield h
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    roster = f"id,first_name,last_name,email\n{ANN},Ann,Lee,ann@example.org\n"
+    with hub_course([GRADER, INSTRUCTOR, ANN, BEN, OUTSIDER], GRADER, INSTRUCTOR, roster) as course:
+        said = course.written.stdout
+        assert "jupyterhub -f" in said and "add-student" in said, said
+        lab_for_tests(course)
+        # No "get Jupyter news?" toast over the instructor's pages; the students' servers
+        # get that from the hub's students' config (checked below).
+        quiet_lab(Path("~" + INSTRUCTOR).expanduser(), INSTRUCTOR)
+        with course.running() as h:
+            yield h
 
 
 def quiet_lab(home, user):

@@ -12,13 +12,21 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from hub_course import ACCOUNT_PREFIX, BIN, accounts, hub_command, make_course, new_base, random_password, run
+from hub_course import (
+    ACCOUNT_PREFIX,
+    BIN,
+    feedback_on_submit,
+    hub_course,
+    on_submit_status,
+    run,
+    start_grading_service,
+    stop_grading_service,
+)
 
 from autograder import demo
 
@@ -28,100 +36,32 @@ simulated_class = demo.load_simulated_class()
 GRADER, ANN, BEN = f"{ACCOUNT_PREFIX}-osg", f"{ACCOUNT_PREFIX}-osann", f"{ACCOUNT_PREFIX}-osben"
 CAT = f"{ACCOUNT_PREFIX}-oscat"
 COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
-NO_HUB = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
 
 
-class Course:
-    def __init__(self, base, course, out, exchange):
-        self.base, self.course, self.out, self.exchange = base, course, out, exchange
-        self.env = {"JUPYTER_CONFIG_PATH": str(out / "nbgrader"), "PATH": f"{BIN}:/usr/bin:/bin"}
+def status(course, student):
+    return on_submit_status(course.exchange, COURSE_ID, ASSIGNMENT, student)
 
-    def nbgrader(self, user, *argv, cwd=None, check=True):
-        env = ["env", *(f"{k}={v}" for k, v in self.env.items()), f"HOME={Path('~' + user).expanduser()}"]
-        return run(
-            [*env, BIN / "nbgrader", *argv, NO_HUB],
-            user=user,
-            cwd=cwd or Path("~" + user).expanduser(),
-            check=check,
-        )
 
-    def status(self, student):
-        path = self.exchange / COURSE_ID / "on-submit" / f"{student}.json"
-        return json.loads(path.read_text()).get(ASSIGNMENT, {}) if path.exists() else {}
-
-    def feedback_files(self, student):
-        return sorted((self.exchange / COURSE_ID / "feedback").glob("*.html"))
-
-    def score(self, student):
-        return run(
-            [
-                BIN / "python",
-                "-c",
-                f"from nbgrader.api import Gradebook; g = Gradebook('sqlite:///{self.course}/gradebook.db');"
-                f" s = g.find_submission({ASSIGNMENT!r}, {student!r}); print(s.score, s.max_score)",
-            ],
-            user=GRADER,
-        ).stdout.split()
+def score(course, student):
+    """(score, max score) of `student`'s submission in the course's gradebook, read as the course account."""
+    return run(
+        [
+            BIN / "python",
+            "-c",
+            f"from nbgrader.api import Gradebook; g = Gradebook('sqlite:///{course.course}/gradebook.db');"
+            f" s = g.find_submission({ASSIGNMENT!r}, {student!r}); print(s.score, s.max_score)",
+        ],
+        user=GRADER,
+    ).stdout.split()
 
 
 @pytest.fixture(scope="module")
 def course():
-    from hub_course import require_hub_machine
-
-    require_hub_machine()
-    base = new_base()
-    with accounts([GRADER, ANN, BEN, CAT], random_password()):
-        course_dir = make_course(base, GRADER)
-        yaml = course_dir / "course.yaml"
-        yaml.write_text(
-            yaml.read_text().replace(
-                "    points: {}\n",
-                "    points: {}\n    feedback: on-submit\n    on_submit: {attempts: 2, cooldown_minutes: 0}\n",
-                1,
-            )
-        )
-        roster = base / "roster.csv"
-        roster.write_text(f"id,first_name,last_name,email\n{ANN},Ann,,\n{BEN},Ben,,\n{CAT},Cat,,\n")
-        out, exchange = base / "hub", base / "exchange"
-        written = hub_command(course_dir, out, exchange, GRADER, f"{ACCOUNT_PREFIX}-osg", roster=roster)
-        assert written.returncode == 0, written.stderr
-        c = Course(base, course_dir, out, exchange)
-        c.roster = roster
-        c.nbgrader(GRADER, "release_assignment", ASSIGNMENT, cwd=course_dir)
+    roster = f"id,first_name,last_name,email\n{ANN},Ann,,\n{BEN},Ben,,\n{CAT},Cat,,\n"
+    on_submit = feedback_on_submit("{attempts: 2, cooldown_minutes: 0}")
+    with hub_course([GRADER, ANN, BEN, CAT], GRADER, GRADER, roster, on_submit) as c:
+        c.nbgrader(GRADER, "release_assignment", ASSIGNMENT, cwd=c.course)
         yield c
-    subprocess.run(["rm", "-rf", str(base)])
-
-
-def start_service(course):
-    log = open(course.base / "grading.log", "a")  # noqa: SIM115
-    env = ["env", *(f"{k}={v}" for k, v in course.env.items())]
-    process = subprocess.Popen(
-        [
-            "runuser",
-            "-u",
-            GRADER,
-            "--",
-            *env,
-            BIN / "backprop-kit",
-            "grading-service",
-            "--hub",
-            str(course.out),
-        ],
-        cwd=course.course,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return process
-
-
-def stop_service(process):
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        return process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
 
 
 def submit(course, student, answers):
@@ -149,16 +89,16 @@ def test_each_submission_is_graded_and_its_feedback_released_to_its_student_alon
     source = nbformat.read(course.course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     correct = simulated_class.reference_answers(source)
     wrong = {**correct, "add_gate": simulated_class.MISTAKES["add-split"][1]}
-    service = start_service(course)
+    service = start_grading_service(course)
     try:
         for student, answers in ((ANN, correct), (BEN, wrong)):
             done = submit(course, student, answers)
             assert done.returncode == 0, done.stdout + done.stderr
         for student in (ANN, BEN):
-            wait_until(lambda s=student: course.status(s).get("state") == "graded", 300, f"{student} graded")
+            wait_until(lambda s=student: status(course, s).get("state") == "graded", 300, f"{student} graded")
         log = (course.base / "grading.log").read_text()
         assert f"graded {ANN}+{ASSIGNMENT}+" in log and "feedback released" in log, log
-        ann, ben = course.score(ANN), course.score(BEN)
+        ann, ben = score(course, ANN), score(course, BEN)
         assert ann[0] == ann[1] and float(ben[0]) < float(ben[1]), (ann, ben)
 
         # Each student fetches their own feedback with nbgrader's fetch_feedback: only theirs.
@@ -168,13 +108,13 @@ def test_each_submission_is_graded_and_its_feedback_released_to_its_student_alon
             [page] = (Path("~" + student).expanduser() / COURSE_ID / ASSIGNMENT / "feedback").glob("*/*.html")
             pages[student] = page.read_text()
         assert "halved the gradient" in pages[BEN] and "halved the gradient" not in pages[ANN]
-        assert course.status(ANN)["graded"] == 1 and course.status(ANN)["attempts"] == 2
+        assert status(course, ANN)["graded"] == 1 and status(course, ANN)["attempts"] == 2
 
         # Ben's second attempt (the last allowed) is graded; a third is refused before anything is copied.
         done = submit(course, BEN, correct)
         assert done.returncode == 0, done.stderr
-        wait_until(lambda: course.status(BEN).get("graded") == 2, 300, "ben's second attempt graded")
-        ben = course.score(BEN)
+        wait_until(lambda: status(course, BEN).get("graded") == 2, 300, "ben's second attempt graded")
+        ben = score(course, BEN)
         assert ben[0] == ben[1], ben  # the last attempt is the one that counts
         # What the Assignments tab shows after the submission (nbgrader's list, as ben's server runs it).
         listed = course.nbgrader(BEN, "list", "--cached", "--course", COURSE_ID)
@@ -191,15 +131,15 @@ def test_each_submission_is_graded_and_its_feedback_released_to_its_student_alon
         assert f"{BEN} may now submit {ASSIGNMENT} 3 times in all." in granted.stdout
         done = submit(course, BEN, wrong)
         assert done.returncode == 0, done.stderr
-        wait_until(lambda: course.status(BEN).get("graded") == 3, 300, "ben's granted attempt graded")
+        wait_until(lambda: status(course, BEN).get("graded") == 3, 300, "ben's granted attempt graded")
     finally:
-        assert stop_service(service) is not None
+        assert stop_grading_service(service) is not None
 
     # The service grades with the kit's batch engine; nbgrader's own autograde afterwards, and
     # the kit's, give the same grades (the same files, the same gradebook rows).
-    on_submit = {s: course.score(s) for s in (ANN, BEN)}
+    on_submit = {s: score(course, s) for s in (ANN, BEN)}
     course.nbgrader(GRADER, "autograde", ASSIGNMENT, "--force", cwd=course.course)
-    assert {s: course.score(s) for s in (ANN, BEN)} == on_submit
+    assert {s: score(course, s) for s in (ANN, BEN)} == on_submit
     graded = run(
         [BIN / "backprop-kit", "autograde", ASSIGNMENT, "--force"],
         user=GRADER,
@@ -207,7 +147,7 @@ def test_each_submission_is_graded_and_its_feedback_released_to_its_student_alon
         check=False,
     )
     assert graded.returncode == 0, graded.stdout + graded.stderr
-    assert {s: course.score(s) for s in (ANN, BEN)} == on_submit
+    assert {s: score(course, s) for s in (ANN, BEN)} == on_submit
 
 
 def fetched_page(course, student):
@@ -225,8 +165,7 @@ def test_after_due_date_on_submit_feedback_says_pass_or_fail_and_the_full_page_f
     yaml.write_text(
         yaml.read_text().replace("cooldown_minutes: 0}", "cooldown_minutes: 0, visibility: after_due_date}")
     )
-    written = hub_command(course.course, course.out, course.exchange, GRADER, GRADER, roster=course.roster)
-    assert written.returncode == 0, written.stderr
+    course.rewrite_hub_config()
     tomorrow = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
     due = ["db", "assignment", "add", ASSIGNMENT]
     course.nbgrader(GRADER, *due, f"--duedate={tomorrow:%Y-%m-%d %H:%M:%S} UTC", cwd=course.course)
@@ -235,10 +174,10 @@ def test_after_due_date_on_submit_feedback_says_pass_or_fail_and_the_full_page_f
         **simulated_class.reference_answers(source),
         "add_gate": simulated_class.MISTAKES["add-split"][1],
     }
-    service = start_service(course)
+    service = start_grading_service(course)
     try:
         assert submit(course, CAT, wrong).returncode == 0
-        wait_until(lambda: course.status(CAT).get("state") == "graded", 300, "cat graded")
+        wait_until(lambda: status(course, CAT).get("state") == "graded", 300, "cat graded")
         page = fetched_page(course, CAT)
         assert "not passed yet" in page and "✓ passed" in page, page[-3000:]
         assert "released after the due date" in page
@@ -258,7 +197,7 @@ def test_after_due_date_on_submit_feedback_says_pass_or_fail_and_the_full_page_f
         page = fetched_page(course, CAT)
         assert "halved the gradient" in page and "not passed yet" not in page
     finally:
-        assert stop_service(service) is not None
+        assert stop_grading_service(service) is not None
 
 
 def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchange_keeps_the_grade(course):
@@ -279,18 +218,20 @@ def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchan
         return json.loads(book.read_text()).get(ASSIGNMENT, {}).get(student, {}).get("graded", [])
 
     starts = log_text().count("ready: grading on submit")
-    service = start_service(course)
+    service = start_grading_service(course)
     try:
         wait_until(lambda: log_text().count("ready: grading on submit") > starts, 120, "the service ready")
         before = len(graded_of(ANN)) if book.exists() else 0  # 1 after the first test, 0 alone
         assert submit(course, ANN, correct).returncode == 0
-        wait_until(lambda: course.status(ANN).get("state") == "grading", 120, "ann's submission being graded")
+        wait_until(
+            lambda: status(course, ANN).get("state") == "grading", 120, "ann's submission being graded"
+        )
         os.killpg(service.pid, signal.SIGKILL)
         service.wait(timeout=30)
         assert len(graded_of(ANN)) == before  # the killed grading: not recorded
-        service = start_service(course)
+        service = start_grading_service(course)
         wait_until(
-            lambda: course.status(ANN).get("graded") == before + 1,
+            lambda: status(course, ANN).get("graded") == before + 1,
             300,
             "ann's submission graded after the restart",
         )
@@ -298,7 +239,7 @@ def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchan
         assert f"the last run stopped while grading {ANN}+{ASSIGNMENT}+" in said, said[-2000:]
         graded = graded_of(ANN)
         assert len(graded) == len(set(graded)) == before + 1, graded
-        assert course.score(ANN)[0] == course.score(ANN)[1]
+        assert score(course, ANN)[0] == score(course, ANN)[1]
 
         # The exchange's feedback folder unwritable by the course account.
         feedback = course.exchange / COURSE_ID / "feedback"
@@ -307,7 +248,7 @@ def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchan
         try:
             assert submit(course, CAT, correct).returncode == 0
             wait_until(
-                lambda: course.status(CAT).get("state") == "unreleased", 300, "cat graded, not released"
+                lambda: status(course, CAT).get("state") == "unreleased", 300, "cat graded, not released"
             )
         finally:
             os.chmod(feedback, mode)
@@ -315,7 +256,7 @@ def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchan
             x for x in log.read_text().splitlines() if f"graded {CAT}+" in x and "could not be released" in x
         ]
         assert "PermissionError" in line and f"nbgrader release_feedback {ASSIGNMENT}" in line, line
-        assert course.score(CAT)[0] == course.score(CAT)[1]  # the grade is kept
+        assert score(course, CAT)[0] == score(course, CAT)[1]  # the grade is kept
         listed = course.nbgrader(CAT, "list", "--cached", "--course", COURSE_ID)
         assert "its feedback could not be released yet" in listed.stdout + listed.stderr
         # What the log tells the staff to run, once the folder is fixed, brings it to the student.
@@ -324,4 +265,4 @@ def test_a_service_killed_mid_grading_grades_again_once_and_an_unwritable_exchan
             course, CAT
         ) and "not passed yet" not in fetched_page(course, CAT)
     finally:
-        stop_service(service)
+        stop_grading_service(service)

@@ -16,25 +16,13 @@ import html
 import json
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 import requests
-from hub_course import (
-    ACCOUNT_PREFIX,
-    BIN,
-    accounts,
-    hub_command,
-    make_course,
-    new_base,
-    random_password,
-    require_hub_machine,
-    run,
-    running_hub,
-)
+from hub_course import ACCOUNT_PREFIX, BIN, hub_course, run
 from lti_platform import INSTRUCTOR, LEARNER, Faults, LmsPlatform, LmsUser
 
 from autograder import demo
@@ -52,24 +40,21 @@ BEA_SUB = "lms-user-1618"  # in the LMS's roster, never launched
 
 @pytest.fixture(scope="module")
 def course_hub():
-    require_hub_machine()
-    base = new_base()
     platform = LmsPlatform().start()
     platform.state.users[ANN_SUB] = LmsUser(ANN_SUB, ANN, [LEARNER], "Ann Lee")
     platform.state.users[TA_SUB] = LmsUser(TA_SUB, TA, [INSTRUCTOR], "Tom Ash")
+
+    def lti_config(base, course):
+        config = base / "lti.yaml"
+        config.write_text(platform.config_yaml())
+        return ["--lti", str(config)]
+
     try:
-        with accounts([GRADER, TA, ANN], random_password()):
-            course = make_course(base, GRADER)
-            config = base / "lti.yaml"
-            config.write_text(platform.config_yaml())
-            out, exchange = base / "hub", base / "exchange"
-            written = hub_command(course, out, exchange, GRADER, TA, extra=["--lti", str(config)])
-            assert written.returncode == 0, written.stdout + written.stderr
-            assert "/hub/lti13/oauth_login" in written.stdout and "lti-tool-jwks.json" in written.stdout, (
-                written.stdout
-            )
-            assert not (course / "lti" / "tool-key.pem").stat().st_mode & 0o077
-            with running_hub(base, course, out, base / "hub.log", GRADER, TA, "", exchange) as hub:
+        with hub_course([GRADER, TA, ANN], GRADER, TA, before_hub=lti_config) as course:
+            said = course.written.stdout
+            assert "/hub/lti13/oauth_login" in said and "lti-tool-jwks.json" in said, said
+            assert not (course.course / "lti" / "tool-key.pem").stat().st_mode & 0o077
+            with course.running() as hub:
                 # What course staff do at the LMS: the tool's URLs, and its public key from the hub.
                 platform.tool_login_url = f"{hub.url}/hub/lti13/oauth_login"
                 platform.tool_launch_url = f"{hub.url}/hub/home"
@@ -77,7 +62,6 @@ def course_hub():
                 yield hub, platform
     finally:
         platform.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 class Launch:
