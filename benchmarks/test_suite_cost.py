@@ -151,13 +151,14 @@ def save_costs(folders: list[Path]) -> None:
     except (OSError, ValueError, KeyError):
         kept = {}
     measured: set[str] = set()
-    costs: dict[str, float] = {name: seconds for name, seconds in kept.items() if (REPO / name).exists()}
+    costs: dict[str, float] = dict(kept)
     for folder in folders:
         tests, _ = load(folder)
         for name, seconds in by_file(tests).items():  # a lane's run sees part of a file: keep the most
             fresh = costs.get(name, 0.0) if name in measured else 0.0
             costs[name] = max(fresh, round(seconds, 1))
             measured.add(name)
+    costs = {name: seconds for name, seconds in costs.items() if (REPO / name).exists()}
     ordered = dict(sorted(costs.items(), key=lambda item: (-item[1], item[0])))
     note = (
         "CPU seconds per test file, children included (benchmarks/test_suite_cost.py --save-costs); "
