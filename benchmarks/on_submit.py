@@ -25,9 +25,7 @@ cProfile there (autograder/hub/on_submit.py PROFILE_ENV), and the top of the fir
 import json
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -40,20 +38,18 @@ import nbformat  # noqa: E402
 from hub_course import (  # noqa: E402
     ACCOUNT_PREFIX,
     BIN,
-    accounts,
-    hub_command,
-    make_course,
-    new_base,
-    random_password,
-    require_hub_machine,
+    feedback_on_submit,
+    hub_course,
+    on_submit_status,
     run,
+    start_grading_service,
+    stop_grading_service,
 )
 
 from autograder import demo  # noqa: E402
 
 GRADER = f"{ACCOUNT_PREFIX}-bench"
 COURSE_ID, ASSIGNMENT = "cs231n-backprop", "backprop"
-NO_HUB = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
 sim = demo.load_simulated_class()
 
 
@@ -68,9 +64,18 @@ def hostile(correct):
 
 
 class Bench:
-    def __init__(self, base, course, out, exchange, profile=None):
-        self.base, self.course, self.out, self.exchange = base, course, out, exchange
-        self.env = {"JUPYTER_CONFIG_PATH": str(out / "nbgrader"), "PATH": f"{BIN}:/usr/bin:/bin"}
+    """The course hub_course made, its grading service (profiled into `profile` if given), and each
+    student's submit as the kit's own."""
+
+    def __init__(self, course, profile=None):
+        self.hub = course
+        self.base, self.course, self.out, self.exchange = (
+            course.base,
+            course.course,
+            course.out,
+            course.exchange,
+        )
+        self.env = {}
         if profile:
             from autograder.hub.on_submit import PROFILE_ENV
 
@@ -78,36 +83,13 @@ class Bench:
         self.service = None
 
     def status(self, student):
-        path = self.exchange / COURSE_ID / "on-submit" / f"{student}.json"
-        try:
-            return json.loads(path.read_text()).get(ASSIGNMENT, {})
-        except (OSError, ValueError):
-            return {}
+        return on_submit_status(self.exchange, COURSE_ID, ASSIGNMENT, student)
 
     def start(self):
-        log = open(self.base / "grading.log", "a")  # noqa: SIM115
-        env = ["env", *(f"{k}={v}" for k, v in self.env.items())]
-        self.service = subprocess.Popen(
-            [
-                "runuser",
-                "-u",
-                GRADER,
-                "--",
-                *env,
-                BIN / "backprop-kit",
-                "grading-service",
-                "--hub",
-                str(self.out),
-            ],
-            cwd=self.course,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.service = start_grading_service(self.hub, self.env)
 
     def stop(self):
-        os.killpg(self.service.pid, signal.SIGTERM)
-        self.service.wait(timeout=60)
+        stop_grading_service(self.service, timeout=60)
 
     def submit(self, student, notebook):
         """The kit's submit, as `nbgrader submit --student` would run it."""
@@ -167,34 +149,14 @@ def percentile(values, p):
 
 
 def main(n=50, alone_only=False, profile=None):
-    require_hub_machine()
     load_before = os.getloadavg()
-    base = new_base()
-    with accounts([GRADER], random_password()):
-        course = make_course(base, GRADER)
-        yaml = course / "course.yaml"
-        yaml.write_text(
-            yaml.read_text().replace("    points: {}\n", "    points: {}\n    feedback: on-submit\n", 1)
-        )
-        out, exchange = base / "hub", base / "exchange"
-        written = hub_command(course, out, exchange, GRADER, GRADER)
-        assert written.returncode == 0, written.stderr
+    with hub_course([GRADER], GRADER, GRADER, before_hub=feedback_on_submit()) as hub:
+        base, course = hub.base, hub.course
         if profile:
             profile.mkdir(parents=True, exist_ok=True)
             os.chmod(profile, 0o1777)  # the service writes there as the course account
-        bench = Bench(base, course, out, exchange, profile)
-        run(
-            [
-                "env",
-                *(f"{k}={v}" for k, v in bench.env.items()),
-                BIN / "nbgrader",
-                "release_assignment",
-                ASSIGNMENT,
-                NO_HUB,
-            ],
-            user=GRADER,
-            cwd=course,
-        )
+        bench = Bench(hub, profile)
+        hub.nbgrader(GRADER, "release_assignment", ASSIGNMENT, cwd=course)
         source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
         release = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
         correct = sim.reference_answers(source)
@@ -232,7 +194,6 @@ def main(n=50, alone_only=False, profile=None):
 
                 first = sorted(profile.glob("batch-of-1-*.prof"))[0]
                 pstats.Stats(str(first)).sort_stats("cumulative").print_stats(40)
-            subprocess.run(["rm", "-rf", str(base)])
             return
 
         # 2. A burst of n within 10 s, hostile ones among them; the service restarted mid-burst.
@@ -306,7 +267,6 @@ def main(n=50, alone_only=False, profile=None):
             f"{cpu:.1f} s for {1 + n} gradings, {cpu / (1 + n):.2f} s per submission"
         )
         print(f"  service log lines 'could not grade': {log.count('could not grade')}")
-    subprocess.run(["rm", "-rf", str(base)])
 
 
 if __name__ == "__main__":

@@ -308,12 +308,12 @@ def lab_for_tests(course: HubCourse) -> None:
     (course.out / "local_config.py").write_text('c.Spawner.args = ["--LabApp.expose_app_in_browser=True"]\n')
 
 
-def start_grading_service(course: HubCourse) -> subprocess.Popen:
+def start_grading_service(course: HubCourse, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`backprop-kit grading-service --hub` for `course`, as its course account, as JupyterHub
     starts it, in a session of its own (stop_grading_service ends it and every grading it
-    started); its output goes to base/grading.log."""
+    started), with `env` beside the course's environment; its output goes to base/grading.log."""
     log = open(course.base / "grading.log", "a")  # noqa: SIM115 (the service's own; closed below)
-    env = ["env", *(f"{k}={v}" for k, v in course.env.items())]
+    assignments = [f"{k}={v}" for k, v in {**course.env, **(env or {})}.items()]
     try:
         return subprocess.Popen(
             [
@@ -321,7 +321,8 @@ def start_grading_service(course: HubCourse) -> subprocess.Popen:
                 "-u",
                 course.grader,
                 "--",
-                *env,
+                "env",
+                *assignments,
                 BIN / "backprop-kit",
                 "grading-service",
                 "--hub",
