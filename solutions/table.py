@@ -103,6 +103,11 @@ class Operation:
     # True: forward is itself an answer (a layer's: the mean softmax loss), removed from releases
     # like backward; the students' side never runs it (no graph of the first notebook uses a layer).
     forward_is_answer: bool = False
+    # True: its local gradients are numbers the row fixes, whatever its inputs (x + y: 1 and 1).
+    # The method check leaves its backward unscaled (checks.py, function): a sum grouped another
+    # way, a + (b + c) for (a + b) + c, has other add nodes but the same scaled ones, and keeps
+    # every point; the gates whose local gradients read their inputs still tell a formula apart.
+    constant_local_gradients: bool = False
     brings: tuple[Misconception, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
@@ -343,6 +348,7 @@ OPERATIONS: tuple[Operation, ...] = (
         graded=Graded("add_gate", (LECTURE, (-2.0, 5.0))),
         grouped=True,
         python=("{0} + {1}",),
+        constant_local_gradients=True,
     ),
     Operation(
         "*",
@@ -764,6 +770,7 @@ OPERATIONS: tuple[Operation, ...] = (
         backward=lambda dout, out, x, c: c * dout,
         misconceptions=("sign-flip",),
         constants=("c",),
+        constant_local_gradients=True,
         grouped=True,
         python=("{c} * {0}", "{0} * {c}"),
     ),
@@ -790,6 +797,7 @@ OPERATIONS: tuple[Operation, ...] = (
         backward=lambda dout, out, x, c: dout,
         misconceptions=("sign-flip",),
         constants=("c",),
+        constant_local_gradients=True,
         grouped=True,
         python=("{0} + {c}", "{c} + {0}"),
     ),
@@ -834,6 +842,7 @@ OPERATIONS: tuple[Operation, ...] = (
         grouped=True,
         graded=Graded("sub_gate", kit=False),
         python=("{0} - {1}",),
+        constant_local_gradients=True,
     ),
     Operation(
         "/",

@@ -86,6 +86,17 @@ NEURON_STYLES = {
             dw1, dx1 = m1.backward(d1)
             return f, ((dw0, dw1, dw2), (dx0, dx1))
         """,
+    "the sum grouped the other way, w0·x0 + (w1·x1 + w2)": """
+        def neuron_with_gates(w, x):
+            m0, m1, inner, outer, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()
+            p0, p1 = m0.forward(w[0], x[0]), m1.forward(w[1], x[1])
+            f = s.forward(outer.forward(p0, inner.forward(p1, w[2])))
+            d0, drest = outer.backward(s.backward(1.0))
+            d1, dw2 = inner.backward(drest)
+            dw0, dx0 = m0.backward(d0)
+            dw1, dx1 = m1.backward(d1)
+            return f, ((dw0, dw1, dw2), (dx0, dx1))
+        """,
     "the local gradient of each gate times the upstream gradient by hand": """
         def neuron_with_gates(w, x):
             m0, m1, a0, a1, s = MulGate(), MulGate(), AddGate(), AddGate(), SigmoidGate()

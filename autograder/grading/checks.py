@@ -713,7 +713,7 @@ def function(exercise, ctx) -> Plan:
     graph, mode = ctx.problem_graphs.get(exercise.problem), ctx.graph_mode
     cases = exercise.cases(ctx.rng, graph, mode)
     cells = (*exercise.needs_for(mode), exercise.id)
-    names = [GATES[gid].name for gid in exercise.needs_for(mode)]
+    names = list(_scaled_gates(exercise, mode))
     # Every call goes through the gates' wrappers (protocol: "through"), the plain ones with
     # strength 0, so nothing in a call tells the grader's scaled calls apart from the others.
     a, b = float(ctx.rng.uniform(*METHOD_FREQUENCIES)), float(ctx.rng.uniform(0, 2 * np.pi))
@@ -858,6 +858,15 @@ def _function_gradients(exercise, mode, reference, got):
     return _decode_structure(items[1], reference, exercise.outputs_for(mode))
 
 
+def _scaled_gates(exercise, mode) -> tuple[str, ...]:
+    """The gate classes whose backward the method check scales, the same on the student's side
+    (the worker's wrappers) and the reference's (keyed_gates): the function's gate cells but those
+    whose local gradients are fixed numbers (Operation.constant_local_gradients), so that how a
+    sum is grouped does not decide the method."""
+    needed = (GATES[gid] for gid in exercise.needs_for(mode))
+    return tuple(op.name for op in needed if not op.constant_local_gradients)
+
+
 def _judge_method(exercise, ctx, graph, mode, cases, method, plain, reply):
     """Whether the function's gradients come from the gates' backward (None where no case gave
     usable gradients: nothing to follow, and its numbers already fail): run again plainly, each
@@ -877,8 +886,8 @@ def _judge_method(exercise, ctx, graph, mode, cases, method, plain, reply):
         answers[i] = reply.results[k] if k < len(reply.results) else {"missing": True}
     again, scaled = answers[:n], answers[n:]
     tol = ctx.tolerances.gradient_rel_error
-    keyed = keyed_gates(method.scale, tuple(GATES[gid].name for gid in exercise.needs_for(mode)))
-    stayed, judged, usable = [], False, False
+    keyed = keyed_gates(method.scale, _scaled_gates(exercise, mode))
+    stayed, judged, usable, moves = [], False, False, False
     for (_label, args), first, repeated, moved in zip(cases, plain, again, scaled):
         grads_ref = exercise.correct(args, graph, mode)[1]
         scaled_ref = forms.flatten(exercise.correct(args, graph, mode, gates=keyed)[1])
@@ -898,7 +907,10 @@ def _judge_method(exercise, ctx, graph, mode, cases, method, plain, reply):
         ):
             # Only where the reference moves, and where the student's gradient is not 0: a wrong
             # gate may give 0 (a sigmoid's x(1 - x) at x = 1), which no scaling moves.
-            if _same(ref_before, ref_after, FOLLOWS_REL) or _same(before, 0.0 * np.asarray(before), 0.0):
+            if _same(ref_before, ref_after, FOLLOWS_REL):
+                continue
+            moves = True
+            if _same(before, 0.0 * np.asarray(before), 0.0):
                 continue
             judged = True
             if check_close("", before, ref_before, tol).passed:
@@ -907,8 +919,8 @@ def _judge_method(exercise, ctx, graph, mode, cases, method, plain, reply):
                 followed = not _same(before, after, FOLLOWS_REL)
             if not followed:
                 stayed.append(f"d{grad}")
-    if not usable:
-        return None
+    if not usable or not moves:
+        return None  # no gradient to follow, or none the scaled gates move (a graph of sums)
     if not judged:
         return Outcome(name, False, _(METHOD_ALL_ZERO))
     if stayed:
