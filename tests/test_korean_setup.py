@@ -67,9 +67,11 @@ def test_init_says_its_progress_in_the_course_language(tmp_path):
                 run=lambda *args, **kwargs: built,
                 log=lines.append,
             )
-    english, korean = lines
+    english, english_network, korean, korean_network = lines  # the kit's two assignments, each language
     assert english == "nbgrader generate_assignment backprop: making the release notebooks"
+    assert english_network == "nbgrader generate_assignment network: making the release notebooks"
     assert korean == "nbgrader generate_assignment backprop: 배포할 노트북을 만드는 중"
+    assert korean_network == "nbgrader generate_assignment network: 배포할 노트북을 만드는 중"
 
 
 def test_init_refusing_a_course_with_student_work_says_so_in_korean(tmp_path):
