@@ -600,14 +600,18 @@ def hub(
         click.echo(f"  {s.bin_dir}/backprop-kit add-student ID --hub {s.out_dir}")
 
 
-@main.command("grading-service")
-@click.option(
+# The option of every command that works on a course `backprop-kit hub` set up.
+hub_folder = click.option(
     "--hub",
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, exists=True),
     help="The folder `backprop-kit hub --out` wrote.",
 )
+
+
+@main.command("grading-service")
+@hub_folder
 def grading_service(out_dir):
     """Grade each submission of a `feedback: on-submit` assignment as it arrives (JupyterHub runs this, as the course account)."""
     from .hub import on_submit
@@ -620,13 +624,7 @@ def grading_service(out_dir):
 @main.command("grant-attempt")
 @click.argument("student_id")
 @click.argument("assignment")
-@click.option(
-    "--hub",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="The folder `backprop-kit hub --out` wrote.",
-)
+@hub_folder
 def grant_attempt(student_id, assignment, out_dir):
     """Give one student one more on-submit attempt at ASSIGNMENT (as root or the course account)."""
     from .hub import on_submit
@@ -648,13 +646,7 @@ def grant_attempt(student_id, assignment, out_dir):
 
 @main.command("add-student")
 @click.argument("student_id")
-@click.option(
-    "--hub",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="The folder `backprop-kit hub --out` wrote.",
-)
+@hub_folder
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
 @click.option("--email", default=None)
@@ -758,13 +750,7 @@ def lti_push(course_dir):
 
 
 @lti.command("roster")
-@click.option(
-    "--hub",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="The folder `backprop-kit hub --out` wrote.",
-)
+@hub_folder
 def lti_roster(out_dir):
     """Add the LMS's roster to the course (NRPS): learners to the gradebook and the course group,
     instructors and TAs to the graders' group (as root, like the hub)."""
