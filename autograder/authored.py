@@ -51,6 +51,7 @@ class AuthoredProblem:
     key: str  # the entry's key: "graph", "values", "answers", "id", ...
     message: str
     line: int | None = None  # within the graph's text (1: its first line); None: the key's own line
+    at: tuple[int, ...] = ()  # where within the key's value (vary's class 1, its operation 0: (1, 0))
 
 
 class GraphError(ValueError):
@@ -89,6 +90,99 @@ def known_forms(elementwise_only: bool = False) -> str:
         for form in row.python[:1]:
             forms.append(form.format(*"ab"[: len(row.inputs)], c="2"))
     return ", ".join(dict.fromkeys(forms))
+
+
+def written_name(row: Operation) -> str:
+    """How `vary:` names an operation: as the graph writes it, from the row's first Python form;
+    a call by its function (max, tanh), an operator by itself (+, /, **2)."""
+    form = row.python[0]
+    call = re.match(r"^(\w+)\(", form)
+    return call.group(1) if call else re.sub(r"\{\d\}|\s", "", form)
+
+
+# The operations a variant may swap, by the name `vary:` writes: the rows an exercise's graph may
+# use (on numbers) whose operation is not fixed by a number written beside it (2 * x, x + 1).
+SWAPPABLE = {
+    written_name(row): row
+    for row in OPERATIONS
+    if row.python and row.kind_of.elementwise and not row.constants
+}
+
+
+def vary_of(entry: Any) -> tuple[tuple[tuple[str, ...], ...], list[AuthoredProblem]]:
+    """The classes of `vary:` as the table's symbols (solutions/variants.py swaps within them),
+    DEFAULT_VARY where it is left out, and the problems found, each at the class or operation."""
+    if entry.vary is None:
+        return described.DEFAULT_VARY, []
+    problems = []
+    if not entry.per_student:
+        problems.append(
+            AuthoredProblem(
+                "vary",
+                _(
+                    "vary names the operations a per-student variant may swap, and this exercise has "
+                    "no variants: add per_student: true, or leave vary out"
+                ),
+            )
+        )
+    first: dict[str, tuple[int, int]] = {}
+    classes = []
+    for i, written in enumerate(entry.vary):
+        if len(written) < 2:
+            problems.append(
+                AuthoredProblem(
+                    "vary",
+                    _(
+                        "a class swaps its operations with each other: name at least two, found {found}"
+                    ).format(found="[" + ", ".join(written) + "]"),
+                    at=(i,),
+                )
+            )
+        rows = []
+        for j, name in enumerate(written):
+            row = SWAPPABLE.get(name)
+            if row is None:
+                problems.append(
+                    AuthoredProblem(
+                        "vary",
+                        _("no operation is written {name!r}; the operations: {known}").format(
+                            name=name, known=", ".join(SWAPPABLE)
+                        ),
+                        at=(i, j),
+                    )
+                )
+                continue
+            if name in first:
+                problems.append(
+                    AuthoredProblem(
+                        "vary",
+                        _(
+                            "{name} is named twice (also at vary[{i}][{j}]): an operation swaps within one class"
+                        ).format(name=name, i=first[name][0], j=first[name][1]),
+                        at=(i, j),
+                    )
+                )
+                continue
+            first[name] = (i, j)
+            rows.append((name, row))
+        if len({len(row.inputs) for _, row in rows}) > 1:
+            problems.append(
+                AuthoredProblem(
+                    "vary",
+                    _(
+                        "a class swaps operations taking as many inputs each, found {found}: put them "
+                        "in classes of their own"
+                    ).format(
+                        found=", ".join(
+                            _("{name} of {n} input(s)").format(name=name, n=len(row.inputs))
+                            for name, row in rows
+                        )
+                    ),
+                    at=(i,),
+                )
+            )
+        classes.append(tuple(row.symbol for _, row in rows))
+    return tuple(classes), problems
 
 
 def _is_number(node: ast.AST) -> bool:
@@ -521,6 +615,8 @@ def read_entry(
             answers[name] = asked
     values, wrong = values_of(entry.values, graph)
     problems += [AuthoredProblem("values", w) for w in wrong]
+    vary, wrong_vary = vary_of(entry)
+    problems += wrong_vary
     if problems or values is None:
         return None, problems
     if entry.function:
@@ -554,7 +650,7 @@ def read_entry(
         from solutions.variants import FamilyRefused
 
         try:
-            family = described.family(entry.id, graph)
+            family = described.family(entry.id, graph, vary=vary)
         except FamilyRefused as e:
             problems.append(AuthoredProblem("per_student", e.said(student_words)))
     if problems:

@@ -274,12 +274,11 @@ def test_every_applicable_mistake_by_hand_loses_points_and_is_named_at_its_node(
     } <= tried
 
 
-@pytest.mark.e2e  # 10,000 draws of each: about a minute of CPU
-@pytest.mark.parametrize("exercise_id", ["tanh_ratio_by_hand", "sum_diff_by_hand"])
-def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(tmp_path, exercise_id):
-    """Over 10,000 student ids: each drawn graph is a variant of the family (the same nodes and
+def _draws_hiding_a_mistake(exercise_id, ids):
+    """Over `ids` student ids: each drawn graph is a variant of the family (the same nodes and
     operations), and every catalogued mistake its gates can make changes the answers as the
-    grader's reference engine computes them (not bpkit's evaluator that accepted the draw)."""
+    grader's reference engine computes them (not bpkit's evaluator that accepted the draw). The
+    mistakes that stayed hidden (id -> how often), and how often each graph was drawn."""
     from collections import Counter
 
     from autograder.bpkit import problems
@@ -287,13 +286,11 @@ def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(
     from solutions import graphs as described
     from solutions.table import CATALOG, gates_named_by
 
-    (tmp_path / "course.yaml").write_text(GOOD)
-    load_course(tmp_path / "course.yaml")
     exercise = BY_ID[exercise_id]
     shape = exercise.shape("lecture")
     kinds = Counter(described.kind_of(op) for _, op, _ in shape.graphs[0].gates)
     hidden, drawn_graphs = Counter(), Counter()
-    for i in range(10_000):
+    for i in range(ids):
         graph, values = problems.draw_exercise(shape, 7, "c", "own", f"s{i}", exercise.problem)
         assert graph in shape.graphs and Counter(described.kind_of(op) for _, op, _ in graph.gates) == kinds
         drawn_graphs[graph] += 1
@@ -306,6 +303,15 @@ def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(
         }
         for mid in applicable - set(exercise.mistaken(values, graph, "lecture")):
             hidden[mid] += 1
+    return hidden, drawn_graphs, shape
+
+
+@pytest.mark.e2e  # 10,000 draws of each: about a minute of CPU
+@pytest.mark.parametrize("exercise_id", ["tanh_ratio_by_hand", "sum_diff_by_hand"])
+def test_ten_thousand_ids_draw_the_family_and_every_mistake_shows_to_the_grader(tmp_path, exercise_id):
+    (tmp_path / "course.yaml").write_text(GOOD)
+    load_course(tmp_path / "course.yaml")
+    hidden, drawn_graphs, shape = _draws_hiding_a_mistake(exercise_id, 10_000)
     assert not hidden, hidden
     assert len(drawn_graphs) == len(shape.graphs), drawn_graphs  # every variant is drawn
 
@@ -679,3 +685,134 @@ def test_a_mistake_of_two_ways_shows_only_where_both_do(x, shown):
     answers = {"s": ("value", "s"), "f": ("value", "f"), "dfdx": ("grad", "x"), "dfdy": ("grad", "y")}
     evaluation = acceptance.Evaluation(graph, {"x": x, "y": 3})
     assert acceptance.mistakes_shown(evaluation, answers)[("sigmoid-missing-term", "s")] is shown
+
+
+# Issue 35's `vary:`: a sum or a max feeding a sigmoid or a tanh, multiplied at the output; the
+# instructor lets a variant swap + with max and sigmoid with tanh.
+VARIED = {
+    "graph": "p = w + x\nq = max(y, z)\ns = sigmoid(p)\nt = tanh(q)\nf = s * t",
+    "values": "{w: [-4, 4], x: [-4, 4], y: [-4, 4], z: [-4, 4]}",
+    "answers": "[p, q, s, t, f, dfds, dfdt, dfdp, dfdq, dfdw, dfdx, dfdy, dfdz]",
+    "per_student": "true",
+}
+
+
+def _operations_by_node(graph):
+    return {node: op for node, op, _ in graph.gates}
+
+
+def test_vary_swaps_operations_within_its_classes_only_and_by_default_only_plus_and_max(tmp_path):
+    """Every variant keeps each node's operation or puts another of its class there, and both
+    classes are swapped somewhere; left out, vary swaps only + and max (the exercise read as
+    course.yaml's loader reads it, without building a course: the family is what differs)."""
+    from autograder.config.schema import AuthoredExercise
+    from solutions import graphs as described
+
+    written = _operations_by_node(parse_graph(VARIED["graph"]))
+    classes = [{"+", "max"}, {"σ", "tanh"}]  # the table's symbols of + max sigmoid tanh
+    load_course(course_folder(tmp_path, exercises=_entry(**VARIED, vary="[[+, max], [sigmoid, tanh]]")))
+    family = described.BY_ID["e1"].family
+    swapped = set()
+    for variant in family.graphs:
+        for node, op in _operations_by_node(variant).items():
+            assert op == written[node] or any({op, written[node]} <= c for c in classes), (node, op)
+            if op != written[node]:
+                swapped.add((node, op))
+    assert {("p", "max"), ("q", "+"), ("s", "tanh"), ("t", "σ")} <= swapped, swapped
+    assert len(family.graphs) == 12
+
+    entry = AuthoredExercise(
+        id="e1", notebook="mine", graph=VARIED["graph"], values={}, answers=["f"], per_student=True
+    )
+    vary, problems = authored.vary_of(entry)
+    assert vary == described.DEFAULT_VARY and problems == []
+    by_default = described.family("e1", parse_graph(VARIED["graph"]), vary=vary).graphs
+    assert {_operations_by_node(g)["s"] for g in by_default} == {"σ"}  # sigmoid and tanh stay put
+    assert {_operations_by_node(g)["p"] for g in by_default} == {"+", "max"}
+
+
+@pytest.mark.slow  # check-config, then 300 draws graded by the reference engine: some 12 CPU s
+def test_a_varied_family_is_counted_by_check_config_and_every_variant_shows_every_mistake(tmp_path):
+    """check-config says the family's size, and over 300 ids every one of its 12 variants is
+    drawn and every applicable mistake changes the answers the grader computes."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    yaml_path = course_folder(tmp_path, exercises=_entry(**VARIED, vary="[[+, max], [sigmoid, tanh]]"))
+    checked = CliRunner().invoke(main, ["check-config", "--config", str(yaml_path)])
+    assert checked.exit_code == 0, checked.output
+    assert "e1: 12 graphs in its per-student family (e1)" in checked.output, checked.output
+    hidden, drawn, _shape = _draws_hiding_a_mistake("e1", 300)
+    assert not hidden, hidden
+    assert len(drawn) == 12, drawn
+
+
+_VARY_LINE = 4 + len(VARIED["graph"].splitlines()) + 4  # exercises: is line 1; vary comes after per_student
+VARY_REFUSED = {
+    "an unknown operation": (
+        dict(VARIED, vary="[[+, max], [sigmoid, cos]]"),
+        _VARY_LINE,
+        "vary[1][1]",
+        "no operation is written 'cos'; the operations: +, *, max, relu, sigmoid, exp, 1/, -, /, **2, tanh, log",
+    ),
+    "an unknown operation, a class a line": (
+        dict(VARIED, vary="\n      - [+, max]\n      - [sigmoid, cos]"),
+        _VARY_LINE + 2,
+        "vary[1][1]",
+        "no operation is written 'cos'",
+    ),
+    "a class of one": (
+        dict(VARIED, vary="[[+, max], [tanh]]"),
+        _VARY_LINE,
+        "vary[1]",
+        "a class swaps its operations with each other: name at least two, found [tanh]",
+    ),
+    "operations of two arities": (
+        dict(VARIED, vary="[[+, max, tanh]]"),
+        _VARY_LINE,
+        "vary[0]",
+        "a class swaps operations taking as many inputs each, found + of 2 input(s), max of 2 input(s), "
+        "tanh of 1 input(s)",
+    ),
+    "an operation in two classes": (
+        dict(VARIED, vary='[[+, max], [max, "*"]]'),
+        _VARY_LINE,
+        "vary[1][0]",
+        "max is named twice (also at vary[0][1]): an operation swaps within one class",
+    ),
+    "vary without per_student": (
+        {k: v for k, v in dict(VARIED, vary="[[+, max]]").items() if k != "per_student"},
+        _VARY_LINE - 1,
+        "vary",
+        "vary names the operations a per-student variant may swap, and this exercise has no variants",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", VARY_REFUSED)
+def test_a_bad_vary_is_refused_at_its_line_with_the_reason(tmp_path, case):
+    fields, line, key, words = VARY_REFUSED[case]
+    header = len(course_yaml(exercises="").splitlines())
+    with pytest.raises(ConfigError) as caught:
+        load_course(course_folder(tmp_path, exercises=_entry(**fields)))
+    said = {(p.line, p.key): p.message for p in caught.value.problems}
+    where = (header + line, f"exercises[0].{key}")
+    assert where in said and words in said[where], said
+
+
+@pytest.mark.parametrize("case", ["an unknown operation", "a class of one", "operations of two arities"])
+def test_a_bad_vary_is_said_in_korean_in_a_korean_course(tmp_path, case):
+    """check-config, as the instructor runs it, says the reason in the course's language."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    fields, _line, key, words = VARY_REFUSED[case]
+    yaml_path = course_folder(tmp_path, language="ko", exercises=_entry(**fields))
+    checked = CliRunner().invoke(main, ["check-config", "--config", str(yaml_path)])
+    assert checked.exit_code != 0
+    (said,) = [t for t in checked.output.splitlines() if f"exercises[0].{key}: " in t]
+    english = words.split(":")[0].split(";")[0]
+    assert english not in said and "input(s)" not in said and "class" not in said, said
+    assert "부류" in said or "연산은 없습니다" in said, said

@@ -146,7 +146,7 @@ def _authored_problems(course: Course, text: str, shown, lines) -> list[Problem]
             seen[entry.function] = index
         authored, found = read_entry(entry, kit_ids, notebooks)
         for problem in found:
-            loc = at + (problem.key,)
+            loc = at + (problem.key, *problem.at)
             line = lines.get(loc)
             if problem.line is not None and line is not None:
                 # a block (graph: |) starts on the next line; text on the key's line is line 1

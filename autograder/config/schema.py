@@ -177,6 +177,13 @@ class AuthoredExercise(_Model):
         "(it returns f and the gradient of each input, in order). Leave it out for none.",
     )
     per_student: bool = Field(False, description="true: each student draws a variant of the graph.")
+    vary: list[list[str]] | None = Field(
+        None,
+        description="With per_student: the classes of operations a variant may swap at a node, each "
+        "a list of at least two operations of as many inputs, written as in the graph: "
+        'vary: [[+, max], [sigmoid, tanh]] (quote "*" and "**2": YAML reads * as an alias). '
+        "Leave it out for + and max.",
+    )
     points: float = Field(3, gt=0, le=1000, description="Points of the hand exercise (its function gets 2).")
 
 
