@@ -23,6 +23,16 @@ class Added:
     notes: tuple
 
 
+def user_in_group(settings, token: str, name: str, group: str) -> None:
+    """The running hub's user `name` (made if it is new) in `group`, through its REST API."""
+    try:
+        _api(settings, token, "POST", f"/users/{name}")
+    except urllib.error.HTTPError as e:
+        if e.code != 409:  # 409: the hub has the user already
+            raise
+    _api(settings, token, "POST", f"/groups/{group}/users", {"users": [name]})
+
+
 def _api(settings, token, method, path, body=None):
     request = urllib.request.Request(
         f"http://127.0.0.1:{settings.hub_port}/hub/api{path}",
@@ -69,12 +79,7 @@ def add_student(out_dir, student_id, first_name=None, last_name=None, email=None
             ).format(student=student_id)
         )
     try:
-        try:
-            _api(settings, token, "POST", f"/users/{student_id}")
-        except urllib.error.HTTPError as e:
-            if e.code != 409:  # 409: the hub has the user already
-                raise
-        _api(settings, token, "POST", f"/groups/{settings.student_group}/users", {"users": [student_id]})
+        user_in_group(settings, token, student_id, settings.student_group)
         told = True
     except urllib.error.HTTPError as e:
         raise AddStudentError(

@@ -169,16 +169,11 @@ def sync(settings, *, log=print) -> Synced:
 
 def _join(settings, name: str, group: str) -> bool:
     """The hub's user `name` in `group`; False when the hub is not running."""
-    from ..hub.students import _api
+    from ..hub.students import user_in_group
 
     token = settings.roster_token_file.read_text().strip()
     try:
-        try:
-            _api(settings, token, "POST", f"/users/{name}")
-        except urllib.error.HTTPError as e:
-            if e.code != 409:  # 409: the hub has the user already
-                raise
-        _api(settings, token, "POST", f"/groups/{group}/users", {"users": [name]})
+        user_in_group(settings, token, name, group)
         return True
     except urllib.error.HTTPError as e:  # running, and saying no: not a hub that is down
         raise AgsError(
