@@ -54,6 +54,11 @@ def main():
 
     Edit course.yaml, run `backprop-kit init DIR`, then grade with plain
     `nbgrader autograde` inside DIR."""
+    from .tool_path import put_tools_on_path
+
+    # Commands that open a gradebook in-process (lti roster, add-student, report...) may make it,
+    # and nbgrader then runs `alembic` by name: found in this environment even when not activated.
+    put_tools_on_path()
 
 
 @main.command("check-config")

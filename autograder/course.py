@@ -340,8 +340,10 @@ def write_sources(course_dir, course, built):
 def nbgrader_environment():
     """The environment for running nbgrader: it calls `alembic` by name, so the tools of this
     Python's environment come first on PATH even when it was not activated."""
+    from .tool_path import with_tools
+
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = with_tools(env.get("PATH", ""))
     return env
 
 

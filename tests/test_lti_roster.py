@@ -110,3 +110,19 @@ def test_an_unregistered_key_or_no_memberships_url_is_one_clear_line(tmp_path, p
     assert done.exit_code == 1
     assert "LTI roster: the platform refused the tool's token request" in done.output, done.output
     assert not (course / "gradebook.db").exists()  # nobody added
+
+
+@pytest.mark.slow  # nbgrader makes the gradebook by running alembic: ~2.5 CPU s
+def test_the_roster_finds_alembic_with_its_environment_not_activated(tmp_path, platform, monkeypatch):
+    """`sudo .venv/bin/backprop-kit lti roster` runs without the environment on PATH: nbgrader makes
+    the gradebook by running `alembic` by name, which must be this environment's (it was not
+    found, and the roster command said 'alembic cannot be read ... run it as root')."""
+    import os
+    import sys
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # as sudo's secure_path leaves it, no venv in it
+    course = make_course(tmp_path, platform, launched=False)
+    (lti_dir(course) / LAUNCHES_FILE).write_text(json.dumps({"memberships_url": platform.memberships_url}))
+    done = roster_command(hub_folder(tmp_path, course, hub_user="email"))
+    assert done.exit_code == 0, done.output
+    assert os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
