@@ -165,7 +165,9 @@ def test_a_student_submits_sees_her_place_in_the_queue_fetches_feedback_and_is_r
         click_text(driver, "#fetched_assignments_list button", "Submit")
         refused = wait_for(
             driver,
-            "const d = document.querySelector('.jp-Dialog-content'); return d ? d.innerText : '';",
+            # the dialog's frame (its Ok) shows before its body: wait for the body's words
+            "const d = document.querySelector('.jp-Dialog-content');"
+            " return d && d.innerText.includes('not submitted') ? d.innerText : '';",
             120,
         )
         driver.save_screenshot(str(folder / "5-ann-submit-refused.png"))
