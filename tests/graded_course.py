@@ -29,6 +29,7 @@ from autograder.bpkit import problems
 from autograder.config import load_course
 from autograder.course import REPO_ROOT
 from autograder.exercises import EXERCISES
+from autograder.grading.report import report_path
 
 simulated_class = demo.load_simulated_class()  # demo/simulated_class.py: demo and test data
 
@@ -49,9 +50,7 @@ class GradedCourse:
     def report(self, student):
         import json
 
-        return json.loads(
-            (self.root / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json").read_text()
-        )
+        return json.loads(report_path(self.root, ASSIGNMENT, student, NOTEBOOK).read_text())
 
     def feedback(self, student):
         return self.root / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"

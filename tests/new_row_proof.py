@@ -19,6 +19,7 @@ from submissions import as_student, outputs_of, run_in_kernel
 from autograder import demo
 from autograder.config import load_course
 from autograder.course import init, nbgrader_environment
+from autograder.grading.report import report_path
 from solutions.table import BY_GRADE_ID
 
 REPO = Path(__file__).resolve().parent.parent
@@ -141,9 +142,7 @@ def test_self_checks_and_validate_run_in_a_real_kernel(course, tmp_path):
 
 
 def _verdicts(course_dir, student):
-    report = json.loads(
-        (course_dir / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json").read_text()
-    )
+    report = json.loads(report_path(course_dir, ASSIGNMENT, student, NOTEBOOK).read_text())
     return {
         c["grade_id"]: (c["points"], c["score"], c["status"], c["misconceptions"]) for c in report["cells"]
     }

@@ -23,6 +23,7 @@ from submissions import as_student
 
 from autograder import authored, demo
 from autograder.course import nbgrader_environment
+from autograder.grading.report import report_path
 
 pytestmark = pytest.mark.e2e
 
@@ -162,7 +163,7 @@ def graded(tmp_path_factory):
     def reports():
         out = {}
         for student in students:
-            path = course / "backprop-kit" / "reports" / ASSIGNMENT / student / f"{NOTEBOOK}.json"
+            path = report_path(course, ASSIGNMENT, student, NOTEBOOK)
             out[student] = {c["grade_id"]: c for c in json.loads(path.read_text())["cells"]}
         return out
 
